@@ -1,0 +1,86 @@
+package bus
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	wsql "github.com/ThreeDotsLabs/watermill-sql/v3/pkg/sql"
+	"github.com/ThreeDotsLabs/watermill/message"
+)
+
+// Postgres is the distributed backend: watermill-sql's PostgreSQL schema,
+// offsets and subscriber on the state database, so several hub replicas
+// share the work (each message goes to one replica of the consumer group)
+// and the outbox still commits with the state change.
+type Postgres struct {
+	schema wsql.DefaultPostgreSQLSchema
+	pub    *wsql.Publisher
+	sub    *wsql.Subscriber
+	logger watermill.LoggerAdapter
+}
+
+// NewPostgres returns the PostgreSQL bus on db.
+func NewPostgres(_ context.Context, db *sql.DB, logger *slog.Logger, cfg SubscriberConfig) (*Postgres, error) {
+	wl := watermill.NewSlogLoggerWithLevelMapping(logger, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
+	if cfg.ConsumerGroup == "" {
+		cfg.ConsumerGroup = "hub"
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = 100 * time.Millisecond
+	}
+	if cfg.InitialBackoff <= 0 {
+		cfg.InitialBackoff = 500 * time.Millisecond
+	}
+	schema := wsql.DefaultPostgreSQLSchema{SubscribeBatchSize: 1}
+	sub, err := wsql.NewSubscriber(db, wsql.SubscriberConfig{
+		ConsumerGroup:    cfg.ConsumerGroup,
+		PollInterval:     cfg.PollInterval,
+		ResendInterval:   cfg.InitialBackoff,
+		RetryInterval:    cfg.InitialBackoff,
+		SchemaAdapter:    schema,
+		OffsetsAdapter:   wsql.DefaultPostgreSQLOffsetsAdapter{},
+		InitializeSchema: true,
+	}, wl)
+	if err != nil {
+		return nil, fmt.Errorf("bus: postgres subscriber: %w", err)
+	}
+	for _, topic := range []string{TopicReviews, TopicReplies, TopicReplyResults, TopicDeadLetters} {
+		if err := sub.SubscribeInitialize(topic); err != nil {
+			return nil, fmt.Errorf("bus: initialize topic %s: %w", topic, err)
+		}
+	}
+	pub, err := wsql.NewPublisher(db, wsql.PublisherConfig{SchemaAdapter: schema}, wl)
+	if err != nil {
+		return nil, fmt.Errorf("bus: postgres publisher: %w", err)
+	}
+	return &Postgres{schema: schema, pub: pub, sub: sub, logger: wl}, nil
+}
+
+// PublishTx publishes inside tx.
+func (b *Postgres) PublishTx(tx *sql.Tx, topic string, msgs ...*message.Message) error {
+	pub, err := wsql.NewPublisher(tx, wsql.PublisherConfig{SchemaAdapter: b.schema}, b.logger)
+	if err != nil {
+		return fmt.Errorf("bus: outbox publisher: %w", err)
+	}
+	if err := pub.Publish(topic, msgs...); err != nil {
+		return fmt.Errorf("bus: publish to %s: %w", topic, err)
+	}
+	return nil
+}
+
+// Publisher publishes outside transactions.
+func (b *Postgres) Publisher() message.Publisher { return b.pub }
+
+// Subscriber is watermill-sql's PostgreSQL subscriber.
+func (b *Postgres) Subscriber() message.Subscriber { return b.sub }
+
+// Committed does nothing: replicas poll.
+func (b *Postgres) Committed() {}
+
+// Close stops the subscriber.
+func (b *Postgres) Close() error { return errors.Join(b.sub.Close(), b.pub.Close()) }

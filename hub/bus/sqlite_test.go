@@ -1,0 +1,131 @@
+package bus
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	_ "github.com/mattn/go-sqlite3"
+
+	"github.com/reviewhub/reviewhub/sdk"
+)
+
+func openDB(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_busy_timeout=10000&_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func newBus(t *testing.T, db *sql.DB) *SQLite {
+	t.Helper()
+	b, err := NewSQLite(context.Background(), db, slog.New(slog.DiscardHandler), SubscriberConfig{PollInterval: 10 * time.Millisecond, InitialBackoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func publishTx(t *testing.T, db *sql.DB, b *SQLite, commit bool, payloads ...string) {
+	t.Helper()
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range payloads {
+		if err := b.PublishTx(tx, TopicReviews, NewMessage("", []byte(p))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if commit {
+		err = tx.Commit()
+	} else {
+		err = tx.Rollback()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Committed()
+}
+
+func receive(t *testing.T, ch <-chan *message.Message) *message.Message {
+	t.Helper()
+	select {
+	case m := <-ch:
+		return m
+	case <-time.After(10 * time.Second):
+		t.Fatal("no message delivered")
+		return nil
+	}
+}
+
+func TestOutboxRollbackAndRedelivery(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bus.db")
+	db := openDB(t, path)
+	b := newBus(t, db)
+	publishTx(t, db, b, false, "rolled-back")
+	publishTx(t, db, b, true, "one", "two", "three")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	ch, err := b.Subscriber().Subscribe(ctx, TopicReviews)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := receive(t, ch)
+	if string(m.Payload) != "one" {
+		t.Fatalf("first message %q, want one (the rolled back one must never appear)", m.Payload)
+	}
+	if CorrelationID(m) == "" {
+		t.Error("no correlation id")
+	}
+	m.Ack()
+	m = receive(t, ch)
+	if string(m.Payload) != "two" {
+		t.Fatalf("got %q, want two", m.Payload)
+	}
+	m.Nack()
+	m = receive(t, ch)
+	if string(m.Payload) != "two" {
+		t.Fatalf("after nack got %q, want two again", m.Payload)
+	}
+	// "Crash": stop without acking two; a new subscriber on the same file resumes at two.
+	cancel()
+	b.Close()
+	for range ch {
+	}
+
+	db2 := openDB(t, path)
+	b2 := newBus(t, db2)
+	defer b2.Close()
+	ch2, err := b2.Subscriber().Subscribe(context.Background(), TopicReviews)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for range 2 {
+		m := receive(t, ch2)
+		got = append(got, string(m.Payload))
+		m.Ack()
+	}
+	if fmt.Sprint(got) != "[two three]" {
+		t.Fatalf("after restart got %v, want [two three]", got)
+	}
+}
+
+func TestPermanentErrors(t *testing.T) {
+	if !IsPermanent(sdk.Errorf(sdk.Refused, "too long")) || !IsPermanent(Permanent(errors.New("bad"))) {
+		t.Error("refused / Permanent must be permanent")
+	}
+	if IsPermanent(sdk.Errorf(sdk.Unavailable, "down")) || IsPermanent(errors.New("plain")) {
+		t.Error("unavailable and unclassified errors must be retried")
+	}
+}

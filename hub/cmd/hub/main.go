@@ -1,0 +1,163 @@
+// Command hub is the Reviewhub server and its command-line tools.
+//
+//	hub serve    [--config FILE]   run the hub
+//	hub validate [--config FILE]   check the configuration and exit
+//	hub plugins  [--config FILE]   list installed plugins and what they say about themselves
+//	hub deadletters list|retry ID|drop ID [--config FILE]
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+
+	"github.com/reviewhub/reviewhub/hub/app"
+	"github.com/reviewhub/reviewhub/hub/config"
+	"github.com/reviewhub/reviewhub/hub/pluginhost"
+)
+
+const usage = `Reviewhub turns app-store reviews into helpdesk tickets and sends answers back.
+
+Usage:
+  hub serve    [--config FILE]   run the hub
+  hub validate [--config FILE]   check the configuration and exit
+  hub plugins  [--config FILE]   list installed plugins and what they say about themselves
+  hub deadletters list     [--config FILE]  messages that failed for good, with the reason
+  hub deadletters retry ID [--config FILE]  put one back on its topic (the hub delivers it again)
+  hub deadletters drop ID  [--config FILE]  delete one
+
+Environment: HUB_LISTEN, HUB_DATA_DIR, HUB_SECRET_KEY, HUB_ADMIN_TOKEN, HUB_PUBLIC_URL override the file.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	cmd := args[0]
+	var positional []string
+	rest := args[1:]
+	for len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+		positional, rest = append(positional, rest[0]), rest[1:]
+	}
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", os.Getenv("HUB_CONFIG"), "configuration file (YAML)")
+	jsonOut := fs.Bool("json", false, "print JSON (plugins, deadletters list)")
+	if err := fs.Parse(rest); err != nil {
+		return 2
+	}
+	positional = append(positional, fs.Args()...)
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	log := newLogger(cfg.Log, stderr)
+	switch cmd {
+	case "serve":
+		return serve(cfg, log)
+	case "validate":
+		fmt.Fprintf(stdout, "configuration OK: %d integration(s), state %s, bus %s\n", len(cfg.Integrations), cfg.State.Path, cfg.Bus.Backend)
+		return 0
+	case "plugins":
+		return listPlugins(cfg, log, stdout, *jsonOut)
+	case "deadletters":
+		return deadLetters(cfg, log, positional, stdout, stderr, *jsonOut)
+	default:
+		fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+}
+
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func serve(cfg *config.Config, log *slog.Logger) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	h, err := app.New(ctx, cfg, log, app.Options{})
+	if err != nil {
+		log.Error("hub failed to start", "error", err)
+		return 1
+	}
+	if err := h.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		log.Error("hub stopped with an error", "error", err)
+		return 1
+	}
+	return 0
+}
+
+func listPlugins(cfg *config.Config, log *slog.Logger, stdout io.Writer, asJSON bool) int {
+	paths, err := pluginhost.Discover(cfg.Plugins.Dir, cfg.Plugins.Paths)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	host, err := pluginhost.Start(context.Background(), paths, pluginhost.Options{Logger: log})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer host.Close()
+	var list []pluginhost.Status
+	for _, name := range host.Names() {
+		p, _ := host.Plugin(name)
+		list = append(list, p.Status())
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(list)
+		return 0
+	}
+	if len(list) == 0 {
+		fmt.Fprintf(stdout, "no plugins found in %s (binaries named %sNAME)\n", cfg.Plugins.Dir, pluginhost.BinaryPrefix)
+		return 0
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tKIND\tVERSION\tSTATUS\tDETAILS")
+	for _, s := range list {
+		status := "ok"
+		if !s.Running {
+			status = "failed: " + s.LastErr
+		}
+		details := s.Info.Description
+		if c := s.Info.Store; c != nil {
+			details = fmt.Sprintf("reply: %v (max %d), edit: %v, delete: %v, source filters: %v, window: %s, public listing: %v",
+				c.CanReply, c.ReplyMaxLength, c.CanEditReply, c.CanDeleteReply, c.SourceFilters, c.ListingWindow, c.PublicListing)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, s.Info.Kind, s.Info.Version, status, details)
+		for _, f := range s.Info.Settings {
+			req := ""
+			if f.Required {
+				req = " (required)"
+			}
+			fmt.Fprintf(tw, "\t\t\t\t  setting %s: %s%s\n", f.Key, f.Label, req)
+		}
+	}
+	tw.Flush()
+	return 0
+}

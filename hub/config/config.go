@@ -1,0 +1,283 @@
+// Package config reads and validates the hub's YAML configuration.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/reviewhub/reviewhub/hub/filter"
+)
+
+// Config is the hub's configuration file.
+type Config struct {
+	// Listen is the HTTP address (env HUB_LISTEN).
+	Listen string `yaml:"listen"`
+	// PublicURL is how helpdesks reach the hub (for webhook URLs shown to users).
+	PublicURL string `yaml:"public_url"`
+	// DataDir holds the SQLite database and the generated secret key (env HUB_DATA_DIR).
+	DataDir string  `yaml:"data_dir"`
+	State   State   `yaml:"state"`
+	Bus     Bus     `yaml:"bus"`
+	Plugins Plugins `yaml:"plugins"`
+	// PollInterval is the default poll interval per app.
+	PollInterval time.Duration `yaml:"poll_interval"`
+	// SecretKey (base64, 32 bytes) seals credentials at rest (env HUB_SECRET_KEY).
+	// Empty: a key is generated once in DataDir/secret.key.
+	SecretKey string `yaml:"secret_key"`
+	// AdminToken authenticates the admin API (env HUB_ADMIN_TOKEN). Empty: the admin API is off.
+	AdminToken   string        `yaml:"admin_token"`
+	Log          Log           `yaml:"log"`
+	Integrations []Integration `yaml:"integrations"`
+}
+
+// State selects the state backend.
+type State struct {
+	// Driver: "sqlite" (default).
+	Driver string `yaml:"driver"`
+	// Path of the SQLite database (default DataDir/hub.db).
+	Path string `yaml:"path"`
+}
+
+// Bus selects the message bus backend.
+type Bus struct {
+	// Backend: "sqlite" (default; the state database).
+	Backend string `yaml:"backend"`
+}
+
+// Plugins says where the plugin binaries are.
+type Plugins struct {
+	// Dir holds hub-plugin-NAME binaries (default ./bin).
+	Dir string `yaml:"dir"`
+	// Paths maps a plugin name to its binary, overriding Dir.
+	Paths map[string]string `yaml:"paths"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text, json
+}
+
+// Integration declared in the file ("as code"). It wins over the admin API:
+// such integrations are read-only there.
+type Integration struct {
+	ID       string          `yaml:"id"`
+	Name     string          `yaml:"name"`
+	Tags     *bool           `yaml:"tags"`
+	Helpdesk HelpdeskAccount `yaml:"helpdesk"`
+	Apps     []App           `yaml:"apps"`
+}
+
+// HelpdeskAccount is the helpdesk side of an integration.
+type HelpdeskAccount struct {
+	Plugin   string            `yaml:"plugin"`
+	Settings map[string]string `yaml:"settings"`
+}
+
+// App is one store app of an integration.
+type App struct {
+	ID           string            `yaml:"id"`
+	Name         string            `yaml:"name"`
+	Store        string            `yaml:"store"`
+	StoreAppID   string            `yaml:"store_app_id"`
+	Settings     map[string]string `yaml:"settings"`
+	PollInterval time.Duration     `yaml:"poll_interval"`
+	Filters      filter.Filters    `yaml:"filters"`
+}
+
+// FieldError names the field that is wrong.
+type FieldError struct {
+	Field  string
+	Reason string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
+
+// Errors is a list of field errors.
+type Errors []*FieldError
+
+func (es Errors) Error() string {
+	msgs := make([]string, len(es))
+	for i, e := range es {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// Load reads, expands and validates the file at path. With path "" the
+// defaults are used.
+func Load(path string) (*Config, error) {
+	cfg := &Config{}
+	if path != "" {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(raw))
+		dec.KnownFields(true)
+		if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) { // an empty file is fine
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	cfg.applyEnv()
+	cfg.setDefaults()
+	if err := cfg.expandSecrets(); err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+func (c *Config) applyEnv() {
+	for env, dst := range map[string]*string{
+		"HUB_LISTEN": &c.Listen, "HUB_DATA_DIR": &c.DataDir, "HUB_SECRET_KEY": &c.SecretKey,
+		"HUB_ADMIN_TOKEN": &c.AdminToken, "HUB_PUBLIC_URL": &c.PublicURL,
+	} {
+		if v, ok := os.LookupEnv(env); ok {
+			*dst = v
+		}
+	}
+}
+
+func (c *Config) setDefaults() {
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:8080"
+	}
+	if c.DataDir == "" {
+		c.DataDir = "./data"
+	}
+	if c.State.Driver == "" {
+		c.State.Driver = "sqlite"
+	}
+	if c.State.Path == "" {
+		c.State.Path = filepath.Join(c.DataDir, "hub.db")
+	}
+	if c.Bus.Backend == "" {
+		c.Bus.Backend = "sqlite"
+	}
+	if c.Plugins.Dir == "" {
+		c.Plugins.Dir = "./bin"
+	}
+	if c.PollInterval == 0 {
+		c.PollInterval = 5 * time.Minute
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = "text"
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.Listen
+	}
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// expandSecrets replaces ${VAR} in settings values with the environment's
+// value, so secrets stay out of the file. An unset variable is an error.
+func (c *Config) expandSecrets() error {
+	var errs Errors
+	expand := func(field string, m map[string]string) {
+		for k, v := range m {
+			m[k] = envRef.ReplaceAllStringFunc(v, func(ref string) string {
+				name := envRef.FindStringSubmatch(ref)[1]
+				val, ok := os.LookupEnv(name)
+				if !ok {
+					errs = append(errs, &FieldError{field + "." + k, fmt.Sprintf("environment variable %s is not set", name)})
+				}
+				return val
+			})
+		}
+	}
+	for i, in := range c.Integrations {
+		expand(fmt.Sprintf("integrations[%d].helpdesk.settings", i), in.Helpdesk.Settings)
+		for j, a := range in.Apps {
+			expand(fmt.Sprintf("integrations[%d].apps[%d].settings", i, j), a.Settings)
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// ValidID reports whether s is a valid integration or app id.
+func ValidID(s string) bool { return idPattern.MatchString(s) }
+
+// IDRule describes valid ids.
+const IDRule = "must be 1-63 lower-case letters, digits, '-' or '_', starting with a letter or digit"
+
+// Validate checks the configuration; errors name the field.
+func (c *Config) Validate() error {
+	var errs Errors
+	add := func(field, reason string) { errs = append(errs, &FieldError{field, reason}) }
+	if c.State.Driver != "sqlite" {
+		add("state.driver", fmt.Sprintf("%q is not supported (supported: sqlite)", c.State.Driver))
+	}
+	if c.Bus.Backend != "sqlite" {
+		add("bus.backend", fmt.Sprintf("%q is not supported (supported: sqlite)", c.Bus.Backend))
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		add("log.level", fmt.Sprintf("%q is not one of debug, info, warn, error", c.Log.Level))
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		add("log.format", fmt.Sprintf("%q is not one of text, json", c.Log.Format))
+	}
+	if c.PollInterval < time.Second {
+		add("poll_interval", fmt.Sprintf("%s is shorter than 1s", c.PollInterval))
+	}
+	seen := map[string]bool{}
+	for i, in := range c.Integrations {
+		p := fmt.Sprintf("integrations[%d]", i)
+		if !ValidID(in.ID) {
+			add(p+".id", fmt.Sprintf("%q %s", in.ID, IDRule))
+		} else if seen[in.ID] {
+			add(p+".id", fmt.Sprintf("%q is declared twice", in.ID))
+		}
+		seen[in.ID] = true
+		apps := map[string]bool{}
+		for j := range in.Apps {
+			a := &c.Integrations[i].Apps[j]
+			ap := fmt.Sprintf("%s.apps[%d]", p, j)
+			if !ValidID(a.ID) {
+				add(ap+".id", fmt.Sprintf("%q %s", a.ID, IDRule))
+			} else if apps[a.ID] {
+				add(ap+".id", fmt.Sprintf("%q is declared twice in this integration", a.ID))
+			}
+			apps[a.ID] = true
+			if a.PollInterval != 0 && a.PollInterval < time.Second {
+				add(ap+".poll_interval", fmt.Sprintf("%s is shorter than 1s", a.PollInterval))
+			}
+			if err := a.Filters.Normalize(); err != nil {
+				var fe *filter.FieldError
+				if errors.As(err, &fe) {
+					add(ap+".filters."+fe.Field, fe.Reason)
+				} else {
+					add(ap+".filters", err.Error())
+				}
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}

@@ -1,0 +1,58 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func write(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "hub.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestExampleConfigLoads(t *testing.T) {
+	cfg, err := Load("example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.State.Driver != "sqlite" || cfg.Bus.Backend != "sqlite" || cfg.Listen == "" {
+		t.Errorf("defaults: %+v", cfg)
+	}
+}
+
+func TestErrorsNameTheField(t *testing.T) {
+	for _, tc := range []struct{ body, want string }{
+		{"listen: [", "yaml"},
+		{"nonsense: 1", "field nonsense not found"},
+		{"state: {driver: oracle}", `state.driver: "oracle" is not supported`},
+		{"log: {level: loud}", "log.level"},
+		{"integrations: [{id: 'Bad Id'}]", "integrations[0].id"},
+		{"integrations: [{id: a}, {id: a}]", `integrations[1].id: "a" is declared twice`},
+		{"integrations: [{id: a, apps: [{id: x, filters: {which: sometimes}}]}]", "integrations[0].apps[0].filters.which"},
+		{"integrations: [{id: a, apps: [{id: x, filters: {backfill: 500}}]}]", "integrations[0].apps[0].filters.backfill: 500 is outside 0..100"},
+		{"integrations: [{id: a, helpdesk: {settings: {api_key: '${REVIEWHUB_TEST_UNSET_VAR}'}}}]", "integrations[0].helpdesk.settings.api_key: environment variable REVIEWHUB_TEST_UNSET_VAR is not set"},
+	} {
+		_, err := Load(write(t, tc.body))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: got %v, want an error containing %q", tc.body, err, tc.want)
+		}
+	}
+}
+
+func TestEnvOverridesAndExpansion(t *testing.T) {
+	t.Setenv("HUB_LISTEN", "127.0.0.1:9999")
+	t.Setenv("OMNI_KEY", "k-123")
+	cfg, err := Load(write(t, "integrations: [{id: a, helpdesk: {plugin: omnidesk, settings: {api_key: '${OMNI_KEY}'}}}]"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Listen != "127.0.0.1:9999" || cfg.Integrations[0].Helpdesk.Settings["api_key"] != "k-123" {
+		t.Errorf("got listen %s settings %v", cfg.Listen, cfg.Integrations[0].Helpdesk.Settings)
+	}
+}

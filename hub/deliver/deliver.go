@@ -1,0 +1,354 @@
+// Package deliver carries the hub's two journeys over the bus: review
+// changes to the helpdesk, staff replies to the store, and reply outcomes
+// back to the ticket. Every external effect is idempotent by key, so
+// at-least-once delivery gives an exactly-once effect.
+package deliver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/reviewhub/reviewhub/hub/bus"
+	"github.com/reviewhub/reviewhub/hub/filter"
+	"github.com/reviewhub/reviewhub/hub/state"
+	"github.com/reviewhub/reviewhub/sdk"
+)
+
+// Plugins resolves plugins by name.
+type Plugins interface {
+	Store(name string) (sdk.Store, sdk.Info, error)
+	Helpdesk(name string) (sdk.Helpdesk, sdk.Info, error)
+}
+
+// ReviewMsg is a review change on its way to the helpdesk.
+type ReviewMsg struct {
+	IntegrationID string           `json:"integration_id"`
+	AppID         string           `json:"app_id"`
+	Version       int              `json:"version"`
+	Change        sdk.ReviewChange `json:"change"`
+	Tags          []string         `json:"tags,omitempty"`
+}
+
+// DeliveryKey is unique per review version.
+func (m ReviewMsg) DeliveryKey() string {
+	return m.IntegrationID + "/" + m.AppID + "/" + m.Change.Review.ID + "/" + strconv.Itoa(m.Version)
+}
+
+// ReplyMsg asks for a stored reply to be published.
+type ReplyMsg struct {
+	IntegrationID string `json:"integration_id"`
+	MessageID     string `json:"message_id"`
+}
+
+// ResultMsg carries a reply's outcome to the ticket.
+type ResultMsg struct {
+	IntegrationID string          `json:"integration_id"`
+	Result        sdk.ReplyResult `json:"result"`
+}
+
+// Counter names (per app) shown in the status view.
+const (
+	CountQueued    = "reviews_queued"
+	CountDelivered = "reviews_delivered"
+	CountPublished = "replies_published"
+	CountRefused   = "replies_refused"
+	CountSkipped   = "skipped_" // + filter name
+)
+
+// Deliverer owns the handlers.
+type Deliverer struct {
+	DB      *state.DB
+	Bus     bus.Bus
+	Plugins Plugins
+	Logger  *slog.Logger
+}
+
+// Register adds the handlers to the router.
+func (d *Deliverer) Register(r *message.Router) {
+	sub := d.Bus.Subscriber()
+	r.AddConsumerHandler("reviews-to-helpdesk", bus.TopicReviews, sub, d.handleReview)
+	r.AddConsumerHandler("replies-to-store", bus.TopicReplies, sub, d.handleReply)
+	r.AddConsumerHandler("results-to-helpdesk", bus.TopicReplyResults, sub, d.handleResult)
+}
+
+// Publish encodes v and publishes it in tx.
+func Publish(b bus.Bus, tx *state.Tx, topic, correlationID string, v any) error {
+	payload, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %s message: %w", topic, err)
+	}
+	return b.PublishTx(tx.SQL(), topic, bus.NewMessage(correlationID, payload))
+}
+
+func decode(msg *message.Message, v any) error {
+	if err := json.Unmarshal(msg.Payload, v); err != nil {
+		return bus.Permanent(fmt.Errorf("malformed message %s: %w", msg.UUID, err))
+	}
+	return nil
+}
+
+func (d *Deliverer) integration(ctx context.Context, id string) (state.Integration, error) {
+	in, err := d.DB.Integration(ctx, id)
+	if errors.Is(err, state.ErrNotFound) {
+		return in, bus.Permanent(fmt.Errorf("integration %q no longer exists", id))
+	}
+	return in, err
+}
+
+func (d *Deliverer) handleReview(msg *message.Message) error {
+	ctx := msg.Context()
+	var m ReviewMsg
+	if err := decode(msg, &m); err != nil {
+		return err
+	}
+	in, err := d.integration(ctx, m.IntegrationID)
+	if err != nil {
+		return err
+	}
+	hd, _, err := d.Plugins.Helpdesk(in.HelpdeskPlugin)
+	if err != nil {
+		return err
+	}
+	ticket, err := d.DB.TicketOf(ctx, m.IntegrationID, m.AppID, m.Change.Review.ID)
+	if err != nil {
+		return err
+	}
+	ref, err := hd.UpsertTicket(ctx, sdk.TicketRequest{
+		Settings: in.HelpdeskSettings, IntegrationID: in.ID, TicketID: ticket,
+		Change: m.Change, Tags: m.Tags, DeliveryKey: m.DeliveryKey(),
+	})
+	if err != nil {
+		return fmt.Errorf("review %s to %s: %w", m.Change.Review.ID, in.HelpdeskPlugin, err)
+	}
+	if ref.ID == "" {
+		return bus.Permanent(fmt.Errorf("review %s: helpdesk %s returned no ticket id", m.Change.Review.ID, in.HelpdeskPlugin))
+	}
+	err = d.DB.InTx(ctx, func(tx *state.Tx) error {
+		if err := tx.LinkTicket(ctx, m.IntegrationID, m.AppID, m.Change.Review.ID, ref.ID); err != nil {
+			return err
+		}
+		return tx.Count(ctx, m.IntegrationID, m.AppID, CountDelivered, 1)
+	})
+	if err != nil {
+		return err
+	}
+	d.Logger.Debug("review delivered", "integration", in.ID, "app", m.AppID, "review", m.Change.Review.ID,
+		"kind", m.Change.Kind, "ticket", ref.ID, "created", ref.Created, "correlation_id", bus.CorrelationID(msg))
+	return nil
+}
+
+// Refusal reasons the hub itself gives.
+const (
+	ReasonNoStoreAccount = "connect the store account to reply"
+	ReasonUnknownTicket  = "this ticket is not linked to any review the hub knows"
+	ReasonAppGone        = "the app of this review is no longer part of the integration"
+	ReasonCannotReply    = "this store does not accept developer replies"
+	ReasonEmptyReply     = "the answer is empty"
+)
+
+func findApp(in state.Integration, appID string) (state.App, bool) {
+	for _, a := range in.Apps {
+		if a.ID == appID {
+			return a, true
+		}
+	}
+	return state.App{}, false
+}
+
+func (d *Deliverer) handleReply(msg *message.Message) error {
+	ctx := msg.Context()
+	var m ReplyMsg
+	if err := decode(msg, &m); err != nil {
+		return err
+	}
+	r, err := d.DB.Reply(ctx, m.IntegrationID, m.MessageID)
+	if errors.Is(err, state.ErrNotFound) {
+		return bus.Permanent(fmt.Errorf("reply %s not found", m.MessageID))
+	}
+	if err != nil {
+		return err
+	}
+	if r.Status != state.ReplyPending {
+		return nil // already handled (redelivery)
+	}
+	in, err := d.integration(ctx, m.IntegrationID)
+	if err != nil {
+		return err
+	}
+	outcome, detail, posted, err := d.publishReply(ctx, in, r)
+	if err != nil {
+		return err
+	}
+	result := sdk.ReplyResult{TicketID: r.TicketID, MessageID: r.MessageID, ReviewID: r.ReviewID,
+		Outcome: outcome, Detail: detail, Reply: posted}
+	err = d.DB.InTx(ctx, func(tx *state.Tx) error {
+		if err := tx.SetReplyStatus(ctx, r.IntegrationID, r.MessageID, outcome, detail); err != nil {
+			return err
+		}
+		counter := CountRefused
+		if outcome == sdk.OutcomePublished {
+			counter = CountPublished
+		}
+		if err := tx.Count(ctx, r.IntegrationID, r.AppID, counter, 1); err != nil {
+			return err
+		}
+		return Publish(d.Bus, tx, bus.TopicReplyResults, bus.CorrelationID(msg), ResultMsg{IntegrationID: in.ID, Result: result})
+	})
+	if err != nil {
+		return err
+	}
+	d.Bus.Committed()
+	d.Logger.Info("reply handled", "integration", in.ID, "app", r.AppID, "review", r.ReviewID, "message", r.MessageID,
+		"outcome", outcome, "detail", detail, "correlation_id", bus.CorrelationID(msg))
+	return nil
+}
+
+// publishReply posts the reply; a refusal is an outcome, not an error.
+// Transient errors are returned so the message is retried.
+func (d *Deliverer) publishReply(ctx context.Context, in state.Integration, r state.Reply) (outcome, detail string, posted *sdk.DeveloperReply, err error) {
+	app, ok := findApp(in, r.AppID)
+	if !ok {
+		return sdk.OutcomeRefused, ReasonAppGone, nil, nil
+	}
+	if strings.TrimSpace(r.Text) == "" {
+		return sdk.OutcomeRefused, ReasonEmptyReply, nil, nil
+	}
+	if !app.HasStoreAccount() {
+		return sdk.OutcomeRefused, ReasonNoStoreAccount, nil, nil
+	}
+	st, info, err := d.Plugins.Store(app.StorePlugin)
+	if err != nil {
+		return "", "", nil, err
+	}
+	if info.Store != nil && !info.Store.CanReply {
+		return sdk.OutcomeRefused, ReasonCannotReply, nil, nil
+	}
+	rep, err := st.PostReply(ctx, sdk.PostReplyRequest{
+		Settings: app.StoreSettings, AppID: app.StoreAppID, ReviewID: r.ReviewID, Text: r.Text,
+	})
+	if err != nil {
+		if bus.IsPermanent(err) {
+			return sdk.OutcomeRefused, pluginMessage(err), nil, nil
+		}
+		return "", "", nil, fmt.Errorf("reply %s to %s: %w", r.MessageID, app.StorePlugin, err)
+	}
+	return sdk.OutcomePublished, "", &rep, nil
+}
+
+// pluginMessage strips the transport's operation prefix from a plugin error.
+func pluginMessage(err error) string {
+	msg := err.Error()
+	if _, rest, ok := strings.Cut(msg, "post reply: "); ok {
+		return rest
+	}
+	return msg
+}
+
+func (d *Deliverer) handleResult(msg *message.Message) error {
+	ctx := msg.Context()
+	var m ResultMsg
+	if err := decode(msg, &m); err != nil {
+		return err
+	}
+	in, err := d.integration(ctx, m.IntegrationID)
+	if err != nil {
+		return err
+	}
+	hd, _, err := d.Plugins.Helpdesk(in.HelpdeskPlugin)
+	if err != nil {
+		return err
+	}
+	if err := hd.WriteReplyResult(ctx, sdk.ReplyResultRequest{Settings: in.HelpdeskSettings, IntegrationID: in.ID, Result: m.Result}); err != nil {
+		return fmt.Errorf("reply result %s to %s: %w", m.Result.MessageID, in.HelpdeskPlugin, err)
+	}
+	return nil
+}
+
+// AcceptReplies records the reply requests a webhook carried, each once by
+// message id, and queues them, all in one transaction. A replayed webhook
+// queues nothing. It returns how many were new.
+func (d *Deliverer) AcceptReplies(ctx context.Context, in state.Integration, reqs []sdk.ReplyRequest, correlationID string) (int, error) {
+	type item struct {
+		r       state.Reply
+		pending bool
+	}
+	items := make([]item, 0, len(reqs))
+	for _, rr := range reqs {
+		if rr.MessageID == "" {
+			return 0, fmt.Errorf("reply request for ticket %s has no message id", rr.TicketID)
+		}
+		r := state.Reply{IntegrationID: in.ID, MessageID: rr.MessageID, TicketID: rr.TicketID, Text: rr.Text,
+			Staff: rr.Staff, Status: state.ReplyPending}
+		appID, reviewID, err := d.DB.ReviewOfTicket(ctx, in.ID, rr.TicketID, rr.ReviewID)
+		switch {
+		case errors.Is(err, state.ErrNotFound):
+			r.Status, r.Detail, r.ReviewID = state.ReplyRefused, ReasonUnknownTicket, rr.ReviewID
+		case err != nil:
+			return 0, err
+		default:
+			r.AppID, r.ReviewID = appID, reviewID
+		}
+		items = append(items, item{r: r, pending: r.Status == state.ReplyPending})
+	}
+	added := 0
+	err := d.DB.InTx(ctx, func(tx *state.Tx) error {
+		added = 0
+		for _, it := range items {
+			inserted, err := tx.AddReply(ctx, it.r)
+			if err != nil {
+				return err
+			}
+			if !inserted {
+				continue
+			}
+			added++
+			if it.pending {
+				err = Publish(d.Bus, tx, bus.TopicReplies, correlationID, ReplyMsg{IntegrationID: in.ID, MessageID: it.r.MessageID})
+			} else {
+				err = Publish(d.Bus, tx, bus.TopicReplyResults, correlationID, ResultMsg{IntegrationID: in.ID, Result: sdk.ReplyResult{
+					TicketID: it.r.TicketID, MessageID: it.r.MessageID, ReviewID: it.r.ReviewID,
+					Outcome: it.r.Status, Detail: it.r.Detail,
+				}})
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	d.Bus.Committed()
+	return added, nil
+}
+
+// Tags for a review change: store, app, rating, country or language, change
+// kind and app version.
+func Tags(storeName string, app state.App, c sdk.ReviewChange) []string {
+	tags := []string{storeName, "app:" + app.Name, fmt.Sprintf("rating:%d", c.Review.Rating), "change:" + c.Kind}
+	if app.Name == "" {
+		tags[1] = "app:" + app.ID
+	}
+	if c.Review.Country != "" {
+		if cc, err := filter.NormalizeCountry(c.Review.Country); err == nil {
+			tags = append(tags, "country:"+cc)
+		}
+	}
+	if c.Review.Language != "" {
+		if l, err := filter.NormalizeLanguage(c.Review.Language); err == nil {
+			tags = append(tags, "language:"+l)
+		}
+	}
+	if c.Review.AppVersion != "" {
+		tags = append(tags, "version:"+c.Review.AppVersion)
+	}
+	return tags
+}

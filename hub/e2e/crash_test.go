@@ -1,0 +1,323 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/reviewhub/reviewhub/hub/e2e/testbackend"
+	"github.com/reviewhub/reviewhub/hub/state"
+	"github.com/reviewhub/reviewhub/sdk/sdktest"
+)
+
+// hubProcess runs the real hub binary, so it can be killed abruptly.
+type hubProcess struct {
+	bin, cfgPath string
+	cmd          *exec.Cmd
+	log          *os.File
+}
+
+func newHubProcess(t *testing.T, backendURL, listen string) *hubProcess {
+	t.Helper()
+	cfg := newConfig(t, backendURL)
+	raw, err := yaml.Marshal(map[string]any{
+		"listen": listen, "data_dir": cfg.DataDir,
+		"plugins": map[string]any{"dir": cfg.Plugins.Dir, "paths": cfg.Plugins.Paths},
+		"log":     map[string]any{"level": "debug"},
+		"integrations": []any{map[string]any{
+			"id": "acme", "helpdesk": map[string]any{"plugin": "testdesk", "settings": map[string]string{"url": backendURL, "secret": secret}},
+			"apps": []any{map[string]any{"id": "ios", "store": "teststore", "store_app_id": "app1",
+				"settings": map[string]string{"url": backendURL, "page_size": "200"}, "poll_interval": "1s", "filters": map[string]any{"backfill": 100}}},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &hubProcess{bin: sdktest.Build(t, "github.com/reviewhub/reviewhub/hub/cmd/hub"), cfgPath: filepath.Join(cfg.DataDir, "hub.yaml")}
+	if err := os.WriteFile(p.cfgPath, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if p.log, err = os.Create(filepath.Join(cfg.DataDir, "hub.log")); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		p.kill()
+		p.log.Close()
+		if t.Failed() {
+			b, _ := os.ReadFile(p.log.Name())
+			t.Logf("hub log (tail):\n%s", tail(string(b), 4000))
+		}
+	})
+	return p
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+func (p *hubProcess) start(t *testing.T) {
+	t.Helper()
+	p.cmd = exec.Command(p.bin, "serve", "--config", p.cfgPath)
+	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (p *hubProcess) kill() {
+	if p.cmd != nil && p.cmd.Process != nil && p.cmd.ProcessState == nil {
+		_ = p.cmd.Process.Kill()
+		_ = p.cmd.Wait()
+	}
+}
+
+func (p *hubProcess) dbPath() string { return filepath.Join(filepath.Dir(p.cfgPath), "hub.db") }
+
+// pluginProcesses lists running processes whose binary is one of paths.
+func pluginProcesses(paths ...string) []int {
+	var pids []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
+		if err != nil {
+			continue
+		}
+		exe = strings.TrimSuffix(exe, " (deleted)")
+		for _, p := range paths {
+			if exe == p {
+				var pid int
+				fmt.Sscan(e.Name(), &pid)
+				pids = append(pids, pid)
+			}
+		}
+	}
+	return pids
+}
+
+func counter(t *testing.T, path, name string) int {
+	t.Helper()
+	db, err := state.OpenSQLite(context.Background(), path, nil)
+	if err != nil {
+		return -1
+	}
+	defer db.Close()
+	c, err := db.Counters(context.Background(), "acme")
+	if err != nil {
+		return -1
+	}
+	return c["ios"][name]
+}
+
+// TestHubKilledBetweenStateWriteAndDelivery: reviews are recorded and queued
+// while the helpdesk is down, the hub is SIGKILLed, and after a restart every
+// review reaches the helpdesk exactly once. No plugin process outlives the hub.
+func TestHubKilledBetweenStateWriteAndDelivery(t *testing.T) {
+	b := testbackend.New()
+	srv := startBackend(t, b)
+	p := newHubProcess(t, srv, "127.0.0.1:0")
+	b.FailTickets(true)
+	for i := range 20 {
+		b.PutReview(testbackend.Review{ID: fmt.Sprintf("r%02d", i), App: "app1", Rating: 1 + i%5, Text: "review text"})
+	}
+	p.start(t)
+	eventually(t, "20 reviews queued in the state", func() bool { return counter(t, p.dbPath(), "reviews_queued") == 20 })
+	p.kill()
+	plugins := []string{sdktest.Build(t, "github.com/reviewhub/reviewhub/hub/e2e/testplugins/store"), sdktest.Build(t, "github.com/reviewhub/reviewhub/hub/e2e/testplugins/helpdesk")}
+	eventually(t, "plugin processes to end with the hub", func() bool { return len(pluginProcesses(plugins...)) == 0 })
+	if len(b.Tickets()) != 0 {
+		t.Fatalf("tickets created while the helpdesk was down: %d", len(b.Tickets()))
+	}
+
+	b.FailTickets(false)
+	p.start(t)
+	eventually(t, "20 tickets after the restart", func() bool { return len(b.Tickets()) == 20 })
+	eventually(t, "20 deliveries recorded", func() bool { return counter(t, p.dbPath(), "reviews_delivered") == 20 })
+	if n := b.TicketCreates(); n != 20 {
+		t.Fatalf("%d ticket creates for 20 reviews", n)
+	}
+
+	// Graceful shutdown: SIGTERM ends the hub with status 0 and its plugins with it.
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("hub exit after SIGTERM: %v", err)
+	}
+	eventually(t, "plugin processes to stop", func() bool { return len(pluginProcesses(plugins...)) == 0 })
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// TestHubKilledAtRandomPoints kills the hub (SIGKILL) at random moments
+// while reviews, edits and staff replies flow; in the end every review has
+// exactly one ticket, every edit one message, and every reply was posted to
+// the store exactly once. `make soak` runs it with 10,000 reviews, 1,000
+// replies and many kills (REVIEWHUB_SOAK_REVIEWS, _REPLIES, _KILLS).
+func TestHubKilledAtRandomPoints(t *testing.T) {
+	n := envInt("REVIEWHUB_SOAK_REVIEWS", 40)
+	replies := envInt("REVIEWHUB_SOAK_REPLIES", 10)
+	kills := envInt("REVIEWHUB_SOAK_KILLS", 4)
+	if replies > n {
+		replies = n
+	}
+	b := testbackend.New()
+	srv := startBackend(t, b)
+	addr := freePort(t)
+	p := newHubProcess(t, srv, addr)
+	for i := range n {
+		b.PutReview(testbackend.Review{ID: fmt.Sprintf("r%05d", i), App: "app1", Rating: 3, Text: "v1"})
+	}
+	edited := func(i int) bool { return i%4 == 0 }
+	rng := rand.New(rand.NewPCG(1, 2))
+
+	// Staff answer the first `replies` reviews as soon as their tickets exist,
+	// retrying while the hub is down, as a helpdesk does.
+	stopReplies := make(chan struct{})
+	repliesDone := make(chan struct{})
+	go func() {
+		defer close(repliesDone)
+		sent := map[int]bool{}
+		for len(sent) < replies {
+			select {
+			case <-stopReplies:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			for i := range replies {
+				if sent[i] {
+					continue
+				}
+				tk, ok := ticketFor(b, fmt.Sprintf("r%05d", i))
+				if !ok {
+					continue
+				}
+				body := fmt.Sprintf(`{"ticket_id":%q,"message_id":"m%05d","text":"Thanks #%d"}`, tk.ID, i, i)
+				resp, err := http.Post("http://"+addr+"/hooks/testdesk/acme?secret="+secret, "application/json", strings.NewReader(body))
+				if err != nil {
+					break // the hub is down: try again later
+				}
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					sent[i] = true
+				}
+			}
+		}
+	}()
+	for round := range kills {
+		p.start(t)
+		time.Sleep(time.Duration(300+rng.IntN(900)) * time.Millisecond)
+		if round == 1 {
+			for i := 0; i < n; i++ {
+				if edited(i) {
+					b.PutReview(testbackend.Review{ID: fmt.Sprintf("r%05d", i), App: "app1", Rating: 5, Text: "v2"})
+				}
+			}
+		}
+		p.kill()
+	}
+	p.start(t)
+	defer func() {
+		if t.Failed() && n <= 100 {
+			dumpTickets(t, b)
+		}
+	}()
+	complete := func() (lostTickets, dupTickets, lostEdits, dupEdits, lostReplies, dupReplies int) {
+		tks := b.Tickets()
+		byReview := map[string]int{}
+		for _, tk := range tks {
+			byReview[tk.ReviewID]++
+			var i int
+			fmt.Sscanf(tk.ReviewID, "r%d", &i)
+			want := 1
+			if edited(i) {
+				want = 2
+			}
+			switch {
+			case len(tk.Messages) < want:
+				lostEdits += want - len(tk.Messages)
+			case len(tk.Messages) > want:
+				dupEdits += len(tk.Messages) - want
+			}
+		}
+		for i := range n {
+			switch c := byReview[fmt.Sprintf("r%05d", i)]; {
+			case c == 0:
+				lostTickets++
+			case c > 1:
+				dupTickets += c - 1
+			}
+		}
+		posts, _ := b.ReplyPosts()
+		for i := range replies {
+			switch c := posts[fmt.Sprintf("r%05d", i)]; {
+			case c == 0:
+				lostReplies++
+			case c > 1:
+				dupReplies += c - 1
+			}
+		}
+		return
+	}
+	deadline := time.Now().Add(time.Duration(30+n/100) * time.Second)
+	for {
+		lt, dt, le, de, lr, dr := complete()
+		if lt+dt+le+de+lr+dr == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			close(stopReplies)
+			<-repliesDone
+			t.Fatalf("after %d kills: lost tickets %d, duplicated tickets %d, lost edits %d, duplicated edits %d, lost replies %d, duplicated replies %d",
+				kills, lt, dt, le, de, lr, dr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	<-repliesDone
+	// Nothing more may arrive after everything is complete.
+	time.Sleep(500 * time.Millisecond)
+	lt, dt, le, de, lr, dr := complete()
+	t.Logf("soak: %d reviews, %d edits, %d replies, %d kills: lost tickets %d, duplicated tickets %d, lost edits %d, duplicated edits %d, lost replies %d, duplicated replies %d",
+		n, (n+3)/4, replies, kills, lt, dt, le, de, lr, dr)
+	if lt+dt+le+de+lr+dr != 0 {
+		t.Fatal("work lost or duplicated after completion")
+	}
+	if c := b.TicketCreates(); c != n {
+		t.Fatalf("%d ticket creates for %d reviews", c, n)
+	}
+}
+
+func dumpTickets(t *testing.T, b *testbackend.Backend) {
+	for _, tk := range b.Tickets() {
+		t.Logf("ticket %s review %s messages %q keys %q", tk.ID, tk.ReviewID, tk.Messages, tk.Keys)
+	}
+}

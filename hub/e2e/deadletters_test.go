@@ -1,0 +1,59 @@
+package e2e
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/reviewhub/reviewhub/hub/e2e/testbackend"
+	"github.com/reviewhub/reviewhub/sdk/sdktest"
+)
+
+// A message that can never succeed (a 400 from the helpdesk) goes to the
+// dead letters with the reason, does not block the others, and
+// `hub deadletters retry` delivers it once the cause is fixed.
+func TestDeadLettersListRetryDrop(t *testing.T) {
+	e := start(t)
+	hubBin := sdktest.Build(t, "github.com/reviewhub/reviewhub/hub/cmd/hub")
+	cli := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(hubBin, append(args, "--config", "")...)
+		cmd.Env = append(cmd.Environ(), "HUB_DATA_DIR="+e.cfg.DataDir)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("hub %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	e.backend.Reject("POISON")
+	e.backend.PutReview(testbackend.Review{ID: "p1", App: "app1", Rating: 1, Text: "POISON one"})
+	e.backend.PutReview(testbackend.Review{ID: "p2", App: "app1", Rating: 1, Text: "POISON two"})
+	e.backend.PutReview(testbackend.Review{ID: "ok", App: "app1", Rating: 5, Text: "fine"})
+	eventually(t, "the good review delivered past the poisoned ones", func() bool { _, ok := ticketFor(e.backend, "ok"); return ok })
+	var list string
+	eventually(t, "two dead letters", func() bool {
+		list = cli("deadletters", "list")
+		return strings.Count(list, "validation failed: the text contains POISON") == 2
+	})
+	if !strings.Contains(list, "reviews") {
+		t.Errorf("list does not name the topic:\n%s", list)
+	}
+	lines := strings.Split(strings.TrimSpace(list), "\n")
+	firstID := strings.Fields(lines[1])[0]
+	secondID := strings.Fields(lines[2])[0]
+
+	e.backend.Reject("")
+	if out := cli("deadletters", "retry", firstID); !strings.Contains(out, "queued again") {
+		t.Errorf("retry: %s", out)
+	}
+	eventually(t, "the retried review delivered", func() bool { _, ok := ticketFor(e.backend, "p1"); return ok })
+	if out := cli("deadletters", "drop", secondID); !strings.Contains(out, "dropped") {
+		t.Errorf("drop: %s", out)
+	}
+	if out := cli("deadletters", "list"); !strings.Contains(out, "no dead letters") {
+		t.Errorf("after retry and drop: %s", out)
+	}
+	if _, ok := ticketFor(e.backend, "p2"); ok {
+		t.Error("the dropped review was delivered")
+	}
+}

@@ -1,0 +1,59 @@
+package testbackend
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+
+	"github.com/reviewhub/reviewhub/sdk"
+)
+
+// Call makes one JSON call to the backend at base and classifies failures
+// the way a real connector would.
+func Call(ctx context.Context, base, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return sdk.Errorf(sdk.Invalid, "encode request: %v", err)
+		}
+		body = bytes.NewReader(b)
+	}
+	if base == "" {
+		return sdk.Errorf(sdk.Invalid, "setting url is empty")
+	}
+	req, err := http.NewRequestWithContext(ctx, method, base+path, body)
+	if err != nil {
+		return sdk.Errorf(sdk.Invalid, "build request: %v", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return sdk.Errorf(sdk.Unavailable, "%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	switch {
+	case resp.StatusCode == http.StatusNotFound:
+		return sdk.Errorf(sdk.NotFound, "%s %s: %s", method, path, bytes.TrimSpace(raw))
+	case resp.StatusCode >= 500:
+		return sdk.Errorf(sdk.Unavailable, "%s %s: %d", method, path, resp.StatusCode)
+	case resp.StatusCode >= 400:
+		return sdk.Errorf(sdk.Invalid, "%s %s: %d %s", method, path, resp.StatusCode, bytes.TrimSpace(raw))
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			return sdk.Errorf(sdk.Unavailable, "%s %s: bad answer: %v", method, path, err)
+		}
+	}
+	return nil
+}
+
+// WebhookBody is what the test helpdesk posts to the hub when staff answer.
+type WebhookBody struct {
+	TicketID  string `json:"ticket_id"`
+	MessageID string `json:"message_id"`
+	Text      string `json:"text"`
+	Staff     string `json:"staff"`
+}

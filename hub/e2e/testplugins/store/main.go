@@ -1,0 +1,94 @@
+// Command store is a test store plugin backed by testbackend.
+package main
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/reviewhub/reviewhub/hub/e2e/testbackend"
+	"github.com/reviewhub/reviewhub/sdk"
+)
+
+type store struct{}
+
+// base is the account's URL, or the public listing without an account.
+func base(s sdk.Settings) string {
+	if s["url"] != "" {
+		return s["url"]
+	}
+	return os.Getenv("TESTSTORE_PUBLIC_URL")
+}
+
+func (store) Info(context.Context) (sdk.Info, error) {
+	return sdk.Info{
+		Name: "teststore", Version: "0.0.1", Description: "test store",
+		Settings: []sdk.SettingField{{Key: "url", Label: "Backend URL (empty: the public listing)"},
+			{Key: "page_size", Label: "Reviews per page (default 3)"}},
+		Store: &sdk.StoreCapabilities{CanReply: true, ReplyMaxLength: 350, CanEditReply: true,
+			LocaleKind: sdk.FilterLanguage, PublicListing: true},
+	}, nil
+}
+
+func (store) CheckCredentials(ctx context.Context, s sdk.Settings, appID string) (sdk.CredentialsReport, error) {
+	var out any
+	err := testbackend.Call(ctx, base(s), "GET", "/reviews?limit=1&app="+appID, nil, &out)
+	return sdk.CredentialsReport{CanReply: true}, err
+}
+
+// The cursor is the backend's sequence number of the last review listed.
+func (store) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.ReviewPage, error) {
+	after := req.Cursor
+	if req.PageToken != "" {
+		after = req.PageToken
+	}
+	if after == "" {
+		after = "0"
+	}
+	var out struct {
+		Reviews []testbackend.Review
+		More    bool
+	}
+	if err := testbackend.Call(ctx, base(req.Settings), "GET", "/reviews?limit="+pageSize(req.Settings)+"&app="+req.AppID+"&after="+after, nil, &out); err != nil {
+		return sdk.ReviewPage{}, err
+	}
+	page := sdk.ReviewPage{Cursor: after}
+	for _, r := range out.Reviews {
+		rv := sdk.Review{ID: r.ID, AppID: r.App, Author: r.Author, Rating: r.Rating, Text: r.Text,
+			Country: r.Country, Language: r.Language, CreatedAt: r.UpdatedAt, UpdatedAt: r.UpdatedAt}
+		if r.Reply != "" {
+			rv.Reply = &sdk.DeveloperReply{Text: r.Reply}
+		}
+		page.Reviews = append(page.Reviews, rv)
+		page.Cursor = strconv.FormatInt(r.Seq, 10)
+	}
+	if out.More {
+		page.NextPageToken = page.Cursor
+	}
+	return page, nil
+}
+
+// pageSize keeps pages small (so paging is exercised) unless the account
+// sets page_size.
+func pageSize(s sdk.Settings) string {
+	if s["page_size"] != "" {
+		return s["page_size"]
+	}
+	return "3"
+}
+
+func (store) PostReply(ctx context.Context, req sdk.PostReplyRequest) (sdk.DeveloperReply, error) {
+	if n := utf8.RuneCountInString(req.Text); n > 350 {
+		return sdk.DeveloperReply{}, sdk.Errorf(sdk.Refused, "test store answers are limited to 350 characters, this one has %d", n)
+	}
+	var out struct{ ID, Text string }
+	err := testbackend.Call(ctx, req.Settings["url"], "POST", "/reviews/"+req.ReviewID+"/reply", map[string]string{"text": req.Text}, &out)
+	return sdk.DeveloperReply{ID: out.ID, Text: out.Text, State: "PUBLISHED"}, err
+}
+
+func (store) DeleteReply(context.Context, sdk.DeleteReplyRequest) error {
+	return sdk.Errorf(sdk.Unsupported, "the test store cannot delete replies")
+}
+
+func main() { sdk.ServeStore(store{}) }

@@ -1,0 +1,475 @@
+package httpapi
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/reviewhub/reviewhub/hub/config"
+	"github.com/reviewhub/reviewhub/hub/filter"
+	"github.com/reviewhub/reviewhub/hub/setup"
+	"github.com/reviewhub/reviewhub/hub/state"
+	"github.com/reviewhub/reviewhub/sdk"
+)
+
+// Admin is the admin REST API: integrations (create, read, update, delete,
+// list) with partial save, their status, and the installed plugins.
+// Credentials are write-only: answers list which secret settings are set,
+// never their values.
+type Admin struct {
+	DB    *state.DB
+	Token string
+	// Info returns what an installed plugin says about itself.
+	Info setup.InfoFunc
+	// Plugins lists installed plugin names.
+	Plugins func() []string
+	// Changed is called after integrations change (the poller reloads).
+	Changed func()
+	// PublicURL is how the helpdesk reaches the hub (webhook URLs).
+	PublicURL string
+}
+
+// Register mounts the API on r (a /api subrouter).
+func (a *Admin) Register(r *mux.Router) {
+	r.Use(a.auth)
+	r.HandleFunc("/plugins", a.listPlugins).Methods(http.MethodGet)
+	r.HandleFunc("/integrations", a.list).Methods(http.MethodGet)
+	r.HandleFunc("/integrations", a.create).Methods(http.MethodPost)
+	r.HandleFunc("/integrations/{id}", a.get).Methods(http.MethodGet)
+	r.HandleFunc("/integrations/{id}", a.put).Methods(http.MethodPut)
+	r.HandleFunc("/integrations/{id}", a.delete).Methods(http.MethodDelete)
+	r.HandleFunc("/integrations/{id}/status", a.status).Methods(http.MethodGet)
+}
+
+func (a *Admin) auth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.Token == "" {
+			WriteError(w, http.StatusForbidden, "the admin API is off: set admin_token in the config or HUB_ADMIN_TOKEN")
+			return
+		}
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(a.Token)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="reviewhub"`)
+			WriteError(w, http.StatusUnauthorized, "missing or wrong admin token (Authorization: Bearer TOKEN)")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// AccountJSON is a plugin account in the API.
+type AccountJSON struct {
+	Plugin   string            `json:"plugin"`
+	Settings map[string]string `json:"settings,omitempty"`
+	// SecretsSet lists secret settings that have a value (answers only).
+	SecretsSet []string `json:"secrets_set,omitempty"`
+}
+
+// AppJSON is an app in the API.
+type AppJSON struct {
+	ID           string            `json:"id"`
+	Name         string            `json:"name,omitempty"`
+	Store        string            `json:"store"`
+	StoreAppID   string            `json:"store_app_id"`
+	Settings     map[string]string `json:"settings,omitempty"`
+	SecretsSet   []string          `json:"secrets_set,omitempty"`
+	PollInterval string            `json:"poll_interval,omitempty"`
+	Filters      filter.Filters    `json:"filters"`
+	// Missing lists what the app lacks before it runs (answers only).
+	Missing  []string `json:"missing,omitempty"`
+	Running  bool     `json:"running"`
+	CanReply bool     `json:"can_reply"`
+}
+
+// IntegrationJSON is an integration in the API.
+type IntegrationJSON struct {
+	ID         string       `json:"id"`
+	Name       string       `json:"name,omitempty"`
+	Tags       *bool        `json:"tags,omitempty"`
+	Helpdesk   *AccountJSON `json:"helpdesk,omitempty"`
+	Apps       []AppJSON    `json:"apps"`
+	Source     string       `json:"source,omitempty"`
+	WebhookURL string       `json:"webhook_url,omitempty"`
+	Missing    []string     `json:"missing,omitempty"`
+	Complete   bool         `json:"complete"`
+}
+
+// secretKeys returns the settings of a plugin that are secret. For an
+// unknown plugin every key is treated as secret.
+func (a *Admin) secretKeys(plugin string, s sdk.Settings) map[string]bool {
+	out := map[string]bool{}
+	info, ok := a.Info(plugin)
+	for k := range s {
+		out[k] = !ok
+	}
+	if ok {
+		for _, f := range info.Settings {
+			if f.Secret {
+				out[f.Key] = true
+			}
+		}
+	}
+	return out
+}
+
+// redact splits settings into shown values and the names of set secrets.
+func (a *Admin) redact(plugin string, s sdk.Settings) (map[string]string, []string) {
+	secret := a.secretKeys(plugin, s)
+	shown := map[string]string{}
+	var set []string
+	for k, v := range s {
+		if secret[k] {
+			if v != "" {
+				set = append(set, k)
+			}
+			continue
+		}
+		shown[k] = v
+	}
+	sort.Strings(set)
+	return shown, set
+}
+
+func (a *Admin) toJSON(in state.Integration) IntegrationJSON {
+	tags := in.Tags
+	out := IntegrationJSON{ID: in.ID, Name: in.Name, Tags: &tags, Source: in.Source, Apps: []AppJSON{},
+		WebhookURL: strings.TrimRight(a.PublicURL, "/") + "/hooks/" + in.HelpdeskPlugin + "/" + in.ID}
+	if in.HelpdeskPlugin != "" || len(in.HelpdeskSettings) > 0 {
+		shown, set := a.redact(in.HelpdeskPlugin, in.HelpdeskSettings)
+		out.Helpdesk = &AccountJSON{Plugin: in.HelpdeskPlugin, Settings: shown, SecretsSet: set}
+	}
+	if in.HelpdeskPlugin == "" {
+		out.WebhookURL = ""
+	}
+	out.Missing = setup.HelpdeskMissing(in, a.Info)
+	helpdeskOK := len(out.Missing) == 0
+	complete := helpdeskOK && len(in.Apps) > 0
+	if len(in.Apps) == 0 {
+		out.Missing = append(out.Missing, "apps")
+	}
+	for _, app := range in.Apps {
+		shown, set := a.redact(app.StorePlugin, app.StoreSettings)
+		aj := AppJSON{ID: app.ID, Name: app.Name, Store: app.StorePlugin, StoreAppID: app.StoreAppID,
+			Settings: shown, SecretsSet: set, Filters: app.Filters, Missing: setup.AppMissing(app, a.Info)}
+		if app.PollInterval > 0 {
+			aj.PollInterval = app.PollInterval.String()
+		}
+		aj.Running = helpdeskOK && len(aj.Missing) == 0
+		if info, ok := a.Info(app.StorePlugin); ok && info.Store != nil {
+			aj.CanReply = info.Store.CanReply && app.HasStoreAccount()
+		}
+		complete = complete && aj.Running
+		out.Apps = append(out.Apps, aj)
+	}
+	out.Complete = complete
+	return out
+}
+
+// fieldErrors answers 422 with the list of fields and reasons.
+func fieldErrors(w http.ResponseWriter, errs []*config.FieldError) {
+	list := make([]map[string]string, len(errs))
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		list[i] = map[string]string{"field": e.Field, "reason": e.Reason}
+		msgs[i] = e.Error()
+	}
+	WriteJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": strings.Join(msgs, "; "), "fields": list})
+}
+
+// decode reads an IntegrationJSON, rejecting unknown fields.
+func decodeIntegration(w http.ResponseWriter, r *http.Request) (IntegrationJSON, bool) {
+	var in IntegrationJSON
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		WriteError(w, http.StatusBadRequest, "malformed JSON body: "+err.Error())
+		return in, false
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		WriteError(w, http.StatusBadRequest, "malformed JSON body: more than one JSON value")
+		return in, false
+	}
+	return in, true
+}
+
+// fromJSON validates the input and merges it with the stored integration:
+// secret settings left out keep their stored value ("" clears one).
+func (a *Admin) fromJSON(j IntegrationJSON, old *state.Integration) (state.Integration, []*config.FieldError) {
+	var errs []*config.FieldError
+	add := func(f, r string) { errs = append(errs, &config.FieldError{Field: f, Reason: r}) }
+	in := state.Integration{ID: j.ID, Name: j.Name, Tags: j.Tags == nil || *j.Tags, Source: "api"}
+	if !config.ValidID(j.ID) {
+		add("id", fmt.Sprintf("%q %s", j.ID, config.IDRule))
+	}
+	if j.Helpdesk != nil {
+		in.HelpdeskPlugin = j.Helpdesk.Plugin
+		var prev sdk.Settings
+		if old != nil && old.HelpdeskPlugin == j.Helpdesk.Plugin {
+			prev = old.HelpdeskSettings
+		}
+		in.HelpdeskSettings = a.mergeSettings("helpdesk", j.Helpdesk.Plugin, sdk.KindHelpdesk, j.Helpdesk.Settings, prev, add)
+	}
+	seen := map[string]bool{}
+	for i, aj := range j.Apps {
+		p := fmt.Sprintf("apps[%d]", i)
+		if !config.ValidID(aj.ID) {
+			add(p+".id", fmt.Sprintf("%q %s", aj.ID, config.IDRule))
+		} else if seen[aj.ID] {
+			add(p+".id", fmt.Sprintf("%q is used twice", aj.ID))
+		}
+		seen[aj.ID] = true
+		app := state.App{ID: aj.ID, Name: aj.Name, StorePlugin: aj.Store, StoreAppID: strings.TrimSpace(aj.StoreAppID), Filters: aj.Filters}
+		if aj.PollInterval != "" {
+			d, err := time.ParseDuration(aj.PollInterval)
+			if err != nil || d < time.Second {
+				add(p+".poll_interval", fmt.Sprintf("%q is not a duration of at least 1s (e.g. \"10m\")", aj.PollInterval))
+			}
+			app.PollInterval = d
+		}
+		if err := app.Filters.Normalize(); err != nil {
+			var fe *filter.FieldError
+			if errors.As(err, &fe) {
+				add(p+".filters."+fe.Field, fe.Reason)
+			} else {
+				add(p+".filters", err.Error())
+			}
+		}
+		var prev sdk.Settings
+		if old != nil {
+			for _, oa := range old.Apps {
+				if oa.ID == aj.ID && oa.StorePlugin == aj.Store {
+					prev = oa.StoreSettings
+				}
+			}
+		}
+		app.StoreSettings = a.mergeSettings(p, aj.Store, sdk.KindStore, aj.Settings, prev, add)
+		in.Apps = append(in.Apps, app)
+	}
+	return in, errs
+}
+
+func (a *Admin) mergeSettings(prefix, plugin, kind string, given map[string]string, prev sdk.Settings, add func(f, r string)) sdk.Settings {
+	pluginField := prefix + ".plugin"
+	if kind == sdk.KindStore {
+		pluginField = prefix + ".store"
+	}
+	out := sdk.Settings{}
+	if plugin == "" {
+		if len(given) > 0 {
+			add(pluginField, "settings were given without naming the plugin")
+		}
+		return out
+	}
+	info, ok := a.Info(plugin)
+	if !ok {
+		add(pluginField, fmt.Sprintf("no plugin %q is installed (installed: %s)", plugin, strings.Join(a.Plugins(), ", ")))
+		return out
+	}
+	if info.Kind != kind {
+		add(pluginField, fmt.Sprintf("%q is a %s plugin, not a %s", plugin, info.Kind, kind))
+		return out
+	}
+	known := map[string]sdk.SettingField{}
+	for _, f := range info.Settings {
+		known[f.Key] = f
+	}
+	for k, v := range given {
+		if _, ok := known[k]; !ok {
+			add(prefix+".settings."+k, fmt.Sprintf("plugin %q has no such setting", plugin))
+			continue
+		}
+		out[k] = v
+	}
+	for k, v := range prev {
+		if _, given := given[k]; !given && known[k].Secret {
+			out[k] = v // secrets are write-only: keep what was stored
+		}
+	}
+	for k, v := range out {
+		if v == "" {
+			delete(out, k)
+		}
+	}
+	return out
+}
+
+func (a *Admin) listPlugins(w http.ResponseWriter, _ *http.Request) {
+	out := []sdk.Info{}
+	for _, name := range a.Plugins() {
+		if info, ok := a.Info(name); ok {
+			info.Name = name
+			out = append(out, info)
+		}
+	}
+	WriteJSON(w, http.StatusOK, out)
+}
+
+func (a *Admin) list(w http.ResponseWriter, r *http.Request) {
+	all, err := a.DB.Integrations(r.Context())
+	if err != nil {
+		WriteError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	out := make([]IntegrationJSON, 0, len(all))
+	for _, in := range all {
+		out = append(out, a.toJSON(in))
+	}
+	WriteJSON(w, http.StatusOK, out)
+}
+
+func (a *Admin) load(w http.ResponseWriter, r *http.Request) (state.Integration, bool) {
+	id := mux.Vars(r)["id"]
+	in, err := a.DB.Integration(r.Context(), id)
+	if errors.Is(err, state.ErrNotFound) {
+		WriteError(w, http.StatusNotFound, fmt.Sprintf("no integration %q", id))
+		return in, false
+	}
+	if err != nil {
+		WriteError(w, http.StatusInternalServerError, err.Error())
+		return in, false
+	}
+	return in, true
+}
+
+func (a *Admin) get(w http.ResponseWriter, r *http.Request) {
+	if in, ok := a.load(w, r); ok {
+		WriteJSON(w, http.StatusOK, a.toJSON(in))
+	}
+}
+
+func (a *Admin) save(w http.ResponseWriter, r *http.Request, in state.Integration, status int) {
+	if err := a.DB.InTx(r.Context(), func(tx *state.Tx) error { return tx.PutIntegration(r.Context(), in) }); err != nil {
+		WriteError(w, http.StatusInternalServerError, "saving the integration failed: "+err.Error())
+		return
+	}
+	if a.Changed != nil {
+		a.Changed()
+	}
+	saved, err := a.DB.Integration(r.Context(), in.ID)
+	if err != nil {
+		WriteError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	WriteJSON(w, status, a.toJSON(saved))
+}
+
+func (a *Admin) create(w http.ResponseWriter, r *http.Request) {
+	j, ok := decodeIntegration(w, r)
+	if !ok {
+		return
+	}
+	in, errs := a.fromJSON(j, nil)
+	if len(errs) > 0 {
+		fieldErrors(w, errs)
+		return
+	}
+	if _, err := a.DB.Integration(r.Context(), in.ID); err == nil {
+		WriteError(w, http.StatusConflict, fmt.Sprintf("integration %q exists; update it with PUT /api/integrations/%s", in.ID, in.ID))
+		return
+	}
+	a.save(w, r, in, http.StatusCreated)
+}
+
+func (a *Admin) put(w http.ResponseWriter, r *http.Request) {
+	old, ok := a.load(w, r)
+	if !ok {
+		return
+	}
+	if old.Source == "config" {
+		WriteError(w, http.StatusConflict, fmt.Sprintf("integration %q is declared in the config file, which wins; edit the file", old.ID))
+		return
+	}
+	j, ok := decodeIntegration(w, r)
+	if !ok {
+		return
+	}
+	if j.ID == "" {
+		j.ID = old.ID
+	}
+	if j.ID != old.ID {
+		fieldErrors(w, []*config.FieldError{{Field: "id", Reason: fmt.Sprintf("%q does not match the URL's %q", j.ID, old.ID)}})
+		return
+	}
+	in, errs := a.fromJSON(j, &old)
+	if len(errs) > 0 {
+		fieldErrors(w, errs)
+		return
+	}
+	a.save(w, r, in, http.StatusOK)
+}
+
+func (a *Admin) delete(w http.ResponseWriter, r *http.Request) {
+	old, ok := a.load(w, r)
+	if !ok {
+		return
+	}
+	if old.Source == "config" {
+		WriteError(w, http.StatusConflict, fmt.Sprintf("integration %q is declared in the config file, which wins; remove it there", old.ID))
+		return
+	}
+	if err := a.DB.InTx(r.Context(), func(tx *state.Tx) error { return tx.DeleteIntegration(r.Context(), old.ID) }); err != nil {
+		WriteError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	if a.Changed != nil {
+		a.Changed()
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// AppStatus is one app in the status view.
+type AppStatus struct {
+	ID         string         `json:"id"`
+	Running    bool           `json:"running"`
+	Missing    []string       `json:"missing,omitempty"`
+	LastPollAt *time.Time     `json:"last_poll_at,omitempty"`
+	LastError  string         `json:"last_error,omitempty"`
+	Connected  bool           `json:"connected"`
+	Counters   map[string]int `json:"counters"`
+	// Skipped counts what each filter skipped.
+	Skipped map[string]int `json:"skipped"`
+}
+
+func (a *Admin) status(w http.ResponseWriter, r *http.Request) {
+	in, ok := a.load(w, r)
+	if !ok {
+		return
+	}
+	counters, err := a.DB.Counters(r.Context(), in.ID)
+	if err != nil {
+		WriteError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	view := a.toJSON(in)
+	apps := []AppStatus{}
+	for i, app := range in.Apps {
+		cur, err := a.DB.Cursor(r.Context(), in.ID, app.ID)
+		if err != nil {
+			WriteError(w, http.StatusInternalServerError, err.Error())
+			return
+		}
+		st := AppStatus{ID: app.ID, Running: view.Apps[i].Running, Missing: view.Apps[i].Missing,
+			LastError: cur.LastError, Connected: cur.Connected, Counters: map[string]int{}, Skipped: map[string]int{}}
+		if !cur.LastPollAt.IsZero() {
+			t := cur.LastPollAt
+			st.LastPollAt = &t
+		}
+		for name, v := range counters[app.ID] {
+			if why, ok := strings.CutPrefix(name, "skipped_"); ok {
+				st.Skipped[why] = v
+			} else {
+				st.Counters[name] = v
+			}
+		}
+		apps = append(apps, st)
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"id": in.ID, "complete": view.Complete, "missing": view.Missing, "apps": apps})
+}

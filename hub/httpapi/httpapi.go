@@ -1,0 +1,177 @@
+// Package httpapi serves the hub's HTTP endpoints: health, readiness, the
+// helpdesk webhooks and the admin API.
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/gorilla/mux"
+
+	"github.com/reviewhub/reviewhub/hub/deliver"
+	"github.com/reviewhub/reviewhub/hub/state"
+	"github.com/reviewhub/reviewhub/sdk"
+)
+
+// MaxWebhookBody is the largest webhook body accepted.
+const MaxWebhookBody = 1 << 20
+
+// Server holds what the handlers need.
+type Server struct {
+	DB        *state.DB
+	Deliverer *deliver.Deliverer
+	Plugins   deliver.Plugins
+	Logger    *slog.Logger
+	// Ready reports whether the hub is ready to serve (nil: always).
+	Ready func() error
+	// Admin, when set, mounts the admin API under /api.
+	Admin func(r *mux.Router)
+}
+
+// Handler returns the HTTP handler.
+func (s *Server) Handler() http.Handler {
+	r := mux.NewRouter()
+	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	}).Methods(http.MethodGet)
+	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet)
+	r.HandleFunc("/hooks/{plugin}/{integration}", s.webhook)
+	if s.Admin != nil {
+		s.Admin(r.PathPrefix("/api").Subrouter())
+	}
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		WriteError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
+	})
+	return r
+}
+
+// NewHTTPServer wraps h with the hub's timeouts.
+func NewHTTPServer(addr string, h http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.Ready != nil {
+		if err := s.Ready(); err != nil {
+			WriteError(w, http.StatusServiceUnavailable, err.Error())
+			return
+		}
+	}
+	if err := s.DB.SQL().PingContext(r.Context()); err != nil {
+		WriteError(w, http.StatusServiceUnavailable, "state database: "+err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
+	vars := mux.Vars(r)
+	pluginName, integrationID := vars["plugin"], vars["integration"]
+	cid := r.Header.Get("X-Request-Id")
+	if cid == "" {
+		cid = watermill.NewShortUUID()
+	}
+	log := s.Logger.With("plugin", pluginName, "integration", integrationID, "correlation_id", cid)
+	w.Header().Set("X-Request-Id", cid)
+
+	in, err := s.DB.Integration(r.Context(), integrationID)
+	if errors.Is(err, state.ErrNotFound) {
+		log.Warn("webhook for an unknown integration")
+		WriteError(w, http.StatusNotFound, fmt.Sprintf("unknown integration %q", integrationID))
+		return
+	}
+	if err != nil {
+		log.Error("webhook: reading integration failed", "error", err)
+		WriteError(w, http.StatusInternalServerError, "the hub could not read its state; try again")
+		return
+	}
+	if in.HelpdeskPlugin != pluginName {
+		log.Warn("webhook for a plugin the integration does not use", "uses", in.HelpdeskPlugin)
+		WriteError(w, http.StatusNotFound, fmt.Sprintf("integration %q does not use helpdesk plugin %q", integrationID, pluginName))
+		return
+	}
+	hd, _, err := s.Plugins.Helpdesk(pluginName)
+	if err != nil {
+		log.Warn("webhook for an unknown helpdesk plugin", "error", err)
+		WriteError(w, http.StatusNotFound, fmt.Sprintf("unknown helpdesk plugin %q", pluginName))
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxWebhookBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			log.Warn("webhook body too large", "limit", MaxWebhookBody)
+			WriteError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", MaxWebhookBody))
+			return
+		}
+		log.Warn("webhook body unreadable", "error", err)
+		WriteError(w, http.StatusBadRequest, "could not read the body: "+err.Error())
+		return
+	}
+	req := sdk.WebhookRequest{
+		Settings: in.HelpdeskSettings, IntegrationID: in.ID, Method: r.Method, Path: r.URL.Path,
+		Query: r.URL.RawQuery, Body: body, RemoteAddr: r.RemoteAddr,
+	}
+	for name, values := range r.Header {
+		req.Headers = append(req.Headers, sdk.Header{Name: name, Values: values})
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	res, err := hd.HandleWebhook(ctx, req)
+	if err != nil {
+		log.Error("webhook: plugin failed", "error", err)
+		WriteError(w, http.StatusServiceUnavailable, "the helpdesk plugin could not handle the call; try again")
+		return
+	}
+	if len(res.Replies) > 0 {
+		added, err := s.Deliverer.AcceptReplies(ctx, in, res.Replies, cid)
+		if err != nil {
+			log.Error("webhook: recording replies failed", "error", err)
+			WriteError(w, http.StatusInternalServerError, "the hub could not record the reply; try again")
+			return
+		}
+		log.Info("webhook accepted", "replies", len(res.Replies), "new", added)
+	} else if res.Status >= 400 {
+		log.Warn("webhook refused by plugin", "status", res.Status, "reason", string(res.Body))
+	}
+	for _, h := range res.Headers {
+		for _, v := range h.Values {
+			w.Header().Add(h.Name, v)
+		}
+	}
+	status := res.Status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(res.Body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// WriteJSON writes v as JSON.
+func WriteJSON(w http.ResponseWriter, status int, v any) { writeJSON(w, status, v) }
+
+// WriteError writes {"error": msg}.
+func WriteError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}

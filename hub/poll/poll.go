@@ -1,0 +1,317 @@
+// Package poll asks store plugins for new and edited reviews on an interval,
+// classifies each against the hub's state (new, updated, better, worse,
+// unchanged), applies the app's filters and queues what passes, with the
+// state change and the queued message in one transaction.
+package poll
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/reviewhub/reviewhub/hub/bus"
+	"github.com/reviewhub/reviewhub/hub/deliver"
+	"github.com/reviewhub/reviewhub/hub/state"
+	"github.com/reviewhub/reviewhub/sdk"
+)
+
+// CountBackfillSkipped counts past reviews not imported on connect.
+const CountBackfillSkipped = "skipped_backfill"
+
+// maxBackfillPages bounds the first listing of an app.
+const maxBackfillPages = 50
+
+// Poller polls apps.
+type Poller struct {
+	DB      *state.DB
+	Bus     bus.Bus
+	Plugins deliver.Plugins
+	Logger  *slog.Logger
+	// Interval is the default poll interval (an app may set its own).
+	Interval time.Duration
+	// Runnable decides whether an app of an integration can be polled; nil: always.
+	Runnable func(state.Integration, state.App) bool
+}
+
+// Result of one poll.
+type Result struct {
+	Pages   int
+	Seen    int
+	Queued  int
+	Skipped map[string]int
+}
+
+// PollOnce runs one complete listing of an app.
+func (p *Poller) PollOnce(ctx context.Context, in state.Integration, app state.App) (Result, error) {
+	res := Result{Skipped: map[string]int{}}
+	st, info, err := p.Plugins.Store(app.StorePlugin)
+	if err != nil {
+		return res, err
+	}
+	caps := sdk.StoreCapabilities{}
+	if info.Store != nil {
+		caps = *info.Store
+	}
+	cur, err := p.DB.Cursor(ctx, in.ID, app.ID)
+	if err != nil {
+		return res, err
+	}
+	req := sdk.ListRequest{Settings: app.StoreSettings, AppID: app.StoreAppID, Cursor: cur.Value, PageSize: 100}
+	if slices.Contains(caps.SourceFilters, sdk.FilterCountry) {
+		req.Countries = app.Filters.Countries
+	}
+	if slices.Contains(caps.SourceFilters, sdk.FilterLanguage) {
+		req.Languages = app.Filters.Languages
+	}
+	canReply := caps.CanReply && app.HasStoreAccount()
+
+	if !cur.Connected {
+		return p.backfill(ctx, in, app, st, info, req, canReply)
+	}
+	for {
+		page, err := st.ListReviews(ctx, req)
+		if err != nil {
+			return res, err
+		}
+		res.Pages++
+		last := page.NextPageToken == ""
+		if err := p.apply(ctx, in, app, info, page.Reviews, canReply, -1, &res, last, page.Cursor); err != nil {
+			return res, err
+		}
+		if last {
+			return res, nil
+		}
+		req.PageToken = page.NextPageToken
+	}
+}
+
+// backfill reads the first listing of a newly connected app: every review is
+// recorded, and only the most recent unanswered ones, up to the app's
+// backfill limit, are delivered.
+func (p *Poller) backfill(ctx context.Context, in state.Integration, app state.App, st sdk.Store, info sdk.Info, req sdk.ListRequest, canReply bool) (Result, error) {
+	res := Result{Skipped: map[string]int{}}
+	var all []sdk.Review
+	cursor := ""
+	for res.Pages < maxBackfillPages {
+		page, err := st.ListReviews(ctx, req)
+		if err != nil {
+			return res, err
+		}
+		res.Pages++
+		all = append(all, page.Reviews...)
+		cursor = page.Cursor
+		if page.NextPageToken == "" {
+			break
+		}
+		req.PageToken = page.NextPageToken
+	}
+	// Newest first, so the limit takes the most recent.
+	sort.SliceStable(all, func(i, j int) bool { return reviewTime(all[i]).After(reviewTime(all[j])) })
+	return res, p.apply(ctx, in, app, info, all, canReply, app.Filters.BackfillLimit(), &res, true, cursor)
+}
+
+func reviewTime(r sdk.Review) time.Time {
+	if !r.UpdatedAt.IsZero() {
+		return r.UpdatedAt
+	}
+	return r.CreatedAt
+}
+
+// apply records a batch of listed reviews and queues the changes that pass
+// the filters, in one transaction. backfill >= 0 limits how many new,
+// unanswered reviews are delivered (first listing).
+func (p *Poller) apply(ctx context.Context, in state.Integration, app state.App, info sdk.Info, reviews []sdk.Review,
+	canReply bool, backfill int, res *Result, saveCursor bool, cursor string) error {
+	queued := 0
+	skipped := map[string]int{}
+	err := p.DB.InTx(ctx, func(tx *state.Tx) error {
+		queued = 0
+		clear(skipped)
+		imported := 0
+		for _, r := range reviews {
+			if r.ID == "" {
+				p.Logger.Warn("store listed a review without id; ignored", "integration", in.ID, "app", app.ID)
+				continue
+			}
+			obs, err := tx.ObserveReview(ctx, in.ID, app.ID, r)
+			if err != nil {
+				return err
+			}
+			if obs.Kind == state.Unchanged {
+				continue
+			}
+			if backfill >= 0 && obs.Kind == sdk.ChangeNew {
+				if r.Reply != nil || imported >= backfill {
+					skipped["backfill"]++
+					continue
+				}
+				imported++
+			}
+			if why := app.Filters.Decide(obs.Kind, r); why != "" {
+				skipped[why]++
+				continue
+			}
+			change := sdk.ReviewChange{
+				Store: info.Name, AppName: app.Name, Kind: obs.Kind, Review: r, History: obs.History,
+				CanReply: canReply,
+			}
+			if info.Store != nil {
+				change.ReplyMaxLength = info.Store.ReplyMaxLength
+			}
+			m := deliver.ReviewMsg{IntegrationID: in.ID, AppID: app.ID, Version: obs.Version, Change: change}
+			if in.Tags {
+				m.Tags = deliver.Tags(info.Name, app, change)
+			}
+			if err := deliver.Publish(p.Bus, tx, bus.TopicReviews, "", m); err != nil {
+				return err
+			}
+			queued++
+		}
+		if queued > 0 {
+			if err := tx.Count(ctx, in.ID, app.ID, deliver.CountQueued, queued); err != nil {
+				return err
+			}
+		}
+		for why, n := range skipped {
+			if err := tx.Count(ctx, in.ID, app.ID, deliver.CountSkipped+why, n); err != nil {
+				return err
+			}
+		}
+		if saveCursor {
+			return tx.SaveCursor(ctx, in.ID, app.ID, cursor)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	res.Seen += len(reviews)
+	res.Queued += queued
+	for why, n := range skipped {
+		res.Skipped[why] += n
+	}
+	if queued > 0 {
+		p.Bus.Committed()
+	}
+	return nil
+}
+
+// Run polls every runnable app until ctx ends, re-reading the integrations
+// every reload interval (or when Reload is called) and starting or stopping
+// per-app loops as they change.
+func (p *Poller) Run(ctx context.Context, reload <-chan struct{}) {
+	type running struct {
+		cancel context.CancelFunc
+		key    string
+	}
+	loops := map[string]running{}
+	var wg sync.WaitGroup
+	defer func() {
+		for _, r := range loops {
+			r.cancel()
+		}
+		wg.Wait()
+	}()
+	tick := time.NewTicker(30 * time.Second)
+	defer tick.Stop()
+	for {
+		ins, err := p.DB.Integrations(ctx)
+		if err != nil && ctx.Err() == nil {
+			p.Logger.Error("reading integrations failed", "error", err)
+		}
+		want := map[string]string{}
+		apps := map[string]struct {
+			in  state.Integration
+			app state.App
+		}{}
+		for _, in := range ins {
+			for _, app := range in.Apps {
+				if p.Runnable != nil && !p.Runnable(in, app) {
+					continue
+				}
+				id := in.ID + "/" + app.ID
+				want[id] = fmt.Sprintf("%v|%v|%+v|%v|%v", in.UpdatedAt, in.HelpdeskPlugin, app, app.StoreSettings, app.Filters)
+				apps[id] = struct {
+					in  state.Integration
+					app state.App
+				}{in, app}
+			}
+		}
+		for id, r := range loops {
+			if want[id] != r.key {
+				r.cancel()
+				delete(loops, id)
+			}
+		}
+		for id, key := range want {
+			if _, ok := loops[id]; ok {
+				continue
+			}
+			lctx, cancel := context.WithCancel(ctx)
+			loops[id] = running{cancel: cancel, key: key}
+			a := apps[id]
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				p.loop(lctx, a.in, a.app)
+			}()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-reload:
+		}
+	}
+}
+
+// loop polls one app on its interval, honouring "retry after" answers.
+func (p *Poller) loop(ctx context.Context, in state.Integration, app state.App) {
+	log := p.Logger.With("integration", in.ID, "app", app.ID, "store", app.StorePlugin)
+	interval := app.PollInterval
+	if interval <= 0 {
+		interval = p.Interval
+	}
+	if interval <= 0 {
+		interval = 5 * time.Minute
+	}
+	failures := 0
+	for {
+		res, err := p.PollOnce(ctx, in, app)
+		wait := interval
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			failures++
+			log.Warn("poll failed", "error", err, "kind", sdk.KindOf(err).String())
+			if serr := p.DB.SetPollError(context.WithoutCancel(ctx), in.ID, app.ID, err.Error()); serr != nil {
+				log.Error("recording poll error failed", "error", serr)
+			}
+			if ra := sdk.RetryAfterOf(err); ra > 0 {
+				wait = ra
+			} else if !sdk.KindOf(err).Permanent() {
+				wait = min(time.Second<<min(failures, 10), interval)
+			}
+		default:
+			failures = 0
+			if res.Queued > 0 || len(res.Skipped) > 0 {
+				log.Info("polled", "pages", res.Pages, "seen", res.Seen, "queued", res.Queued, "skipped", res.Skipped)
+			}
+		}
+		// ±10% jitter so many apps do not poll in lockstep.
+		wait = time.Duration(float64(wait) * (0.9 + 0.2*rand.Float64()))
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,340 @@
+package state
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/reviewhub/reviewhub/sdk"
+)
+
+// Cursor is an app's poll state.
+type Cursor struct {
+	Value string
+	// Connected is set once the first full listing (with backfill) is done.
+	Connected  bool
+	LastPollAt time.Time
+	LastError  string
+}
+
+// Cursor returns the poll state of an app (zero if never polled).
+func (d *DB) Cursor(ctx context.Context, integrationID, appID string) (Cursor, error) {
+	var c Cursor
+	var last string
+	err := d.queryRow(ctx, `SELECT cursor, connected, last_poll_at, last_error FROM cursors WHERE integration_id = ? AND app_id = ?`,
+		integrationID, appID).Scan(&c.Value, &c.Connected, &last, &c.LastError)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Cursor{}, nil
+	}
+	if err != nil {
+		return Cursor{}, fmt.Errorf("state: cursor %s/%s: %w", integrationID, appID, err)
+	}
+	c.LastPollAt = parseTS(last)
+	return c, nil
+}
+
+// SaveCursor stores the cursor after a complete listing and marks the app connected.
+func (t *Tx) SaveCursor(ctx context.Context, integrationID, appID, cursor string) error {
+	_, err := t.exec(ctx, `
+		INSERT INTO cursors (integration_id, app_id, cursor, connected, last_poll_at, last_error) VALUES (?, ?, ?, 1, ?, '')
+		ON CONFLICT (integration_id, app_id) DO UPDATE SET cursor = excluded.cursor, connected = 1,
+			last_poll_at = excluded.last_poll_at, last_error = ''`,
+		integrationID, appID, cursor, ts(t.db.now()))
+	if err != nil {
+		return fmt.Errorf("state: save cursor %s/%s: %w", integrationID, appID, err)
+	}
+	return nil
+}
+
+// SetPollError records the last poll's error (empty clears it).
+func (d *DB) SetPollError(ctx context.Context, integrationID, appID, msg string) error {
+	_, err := d.exec(ctx, `
+		INSERT INTO cursors (integration_id, app_id, last_poll_at, last_error) VALUES (?, ?, ?, ?)
+		ON CONFLICT (integration_id, app_id) DO UPDATE SET last_poll_at = excluded.last_poll_at, last_error = excluded.last_error`,
+		integrationID, appID, ts(d.now()), msg)
+	if err != nil {
+		return fmt.Errorf("state: poll error %s/%s: %w", integrationID, appID, err)
+	}
+	return nil
+}
+
+// Unchanged is the kind of an observation that found nothing new.
+const Unchanged = "unchanged"
+
+// Observation is what the hub learnt from seeing a review.
+type Observation struct {
+	Kind     string // sdk.Change* or Unchanged
+	Version  int
+	TicketID string
+	// History holds the earlier versions, oldest first.
+	History []sdk.ReviewVersion
+}
+
+// ObserveReview compares a listed review with what is stored and records a
+// new version when rating, title or text changed.
+func (t *Tx) ObserveReview(ctx context.Context, integrationID, appID string, r sdk.Review) (Observation, error) {
+	var (
+		version             int
+		rating              int
+		title, body, ticket string
+	)
+	replyText := ""
+	if r.Reply != nil {
+		replyText = r.Reply.Text
+	}
+	err := t.queryRow(ctx, `SELECT version, rating, title, body, ticket_id FROM reviews WHERE integration_id = ? AND app_id = ? AND review_id = ?`,
+		integrationID, appID, r.ID).Scan(&version, &rating, &title, &body, &ticket)
+	now := ts(t.db.now())
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if _, err := t.exec(ctx, `
+			INSERT INTO reviews (integration_id, app_id, review_id, version, rating, title, body, reply_text, seen_at)
+			VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?)`, integrationID, appID, r.ID, r.Rating, r.Title, r.Text, replyText, now); err != nil {
+			return Observation{}, fmt.Errorf("state: insert review %s: %w", r.ID, err)
+		}
+		if err := t.insertVersion(ctx, integrationID, appID, r, 1, replyText, now); err != nil {
+			return Observation{}, err
+		}
+		return Observation{Kind: sdk.ChangeNew, Version: 1}, nil
+	case err != nil:
+		return Observation{}, fmt.Errorf("state: read review %s: %w", r.ID, err)
+	}
+	if rating == r.Rating && title == r.Title && body == r.Text {
+		return Observation{Kind: Unchanged, Version: version, TicketID: ticket}, nil
+	}
+	kind := sdk.ChangeUpdated
+	switch {
+	case r.Rating > rating:
+		kind = sdk.ChangeBetter
+	case r.Rating < rating:
+		kind = sdk.ChangeWorse
+	}
+	version++
+	if _, err := t.exec(ctx, `
+		UPDATE reviews SET version = ?, rating = ?, title = ?, body = ?, reply_text = ?, seen_at = ?
+		WHERE integration_id = ? AND app_id = ? AND review_id = ?`,
+		version, r.Rating, r.Title, r.Text, replyText, now, integrationID, appID, r.ID); err != nil {
+		return Observation{}, fmt.Errorf("state: update review %s: %w", r.ID, err)
+	}
+	if err := t.insertVersion(ctx, integrationID, appID, r, version, replyText, now); err != nil {
+		return Observation{}, err
+	}
+	hist, err := t.history(ctx, integrationID, appID, r.ID, version)
+	if err != nil {
+		return Observation{}, err
+	}
+	return Observation{Kind: kind, Version: version, TicketID: ticket, History: hist}, nil
+}
+
+func (t *Tx) insertVersion(ctx context.Context, integrationID, appID string, r sdk.Review, version int, replyText, now string) error {
+	_, err := t.exec(ctx, `
+		INSERT INTO review_versions (integration_id, app_id, review_id, version, rating, title, body, reply_text, seen_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, integrationID, appID, r.ID, version, r.Rating, r.Title, r.Text, replyText, now)
+	if err != nil {
+		return fmt.Errorf("state: insert review version %s/%d: %w", r.ID, version, err)
+	}
+	return nil
+}
+
+func (t *Tx) history(ctx context.Context, integrationID, appID, reviewID string, before int) ([]sdk.ReviewVersion, error) {
+	rows, err := t.query(ctx, `
+		SELECT rating, title, body, reply_text, seen_at FROM review_versions
+		WHERE integration_id = ? AND app_id = ? AND review_id = ? AND version < ? ORDER BY version`,
+		integrationID, appID, reviewID, before)
+	if err != nil {
+		return nil, fmt.Errorf("state: review history %s: %w", reviewID, err)
+	}
+	defer rows.Close()
+	var out []sdk.ReviewVersion
+	for rows.Next() {
+		var v sdk.ReviewVersion
+		var reply, seen string
+		if err := rows.Scan(&v.Rating, &v.Title, &v.Text, &reply, &seen); err != nil {
+			return nil, fmt.Errorf("state: scan review version: %w", err)
+		}
+		v.SeenAt = parseTS(seen)
+		if reply != "" {
+			v.Reply = &sdk.DeveloperReply{Text: reply}
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// LinkTicket records the helpdesk ticket a review lives in.
+func (t *Tx) LinkTicket(ctx context.Context, integrationID, appID, reviewID, ticketID string) error {
+	_, err := t.exec(ctx, `UPDATE reviews SET ticket_id = ? WHERE integration_id = ? AND app_id = ? AND review_id = ?`,
+		ticketID, integrationID, appID, reviewID)
+	if err != nil {
+		return fmt.Errorf("state: link ticket %s to review %s: %w", ticketID, reviewID, err)
+	}
+	return nil
+}
+
+// TicketOf returns the ticket linked to a review ("" if none).
+func (d *DB) TicketOf(ctx context.Context, integrationID, appID, reviewID string) (string, error) {
+	var ticket string
+	err := d.queryRow(ctx, `SELECT ticket_id FROM reviews WHERE integration_id = ? AND app_id = ? AND review_id = ?`,
+		integrationID, appID, reviewID).Scan(&ticket)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("state: ticket of review %s: %w", reviewID, err)
+	}
+	return ticket, nil
+}
+
+// ReviewOfTicket finds the review a ticket belongs to. With reviewID set
+// (the helpdesk knew it), it is used when no link exists.
+func (d *DB) ReviewOfTicket(ctx context.Context, integrationID, ticketID, reviewID string) (appID, foundReviewID string, err error) {
+	err = d.queryRow(ctx, `SELECT app_id, review_id FROM reviews WHERE integration_id = ? AND ticket_id = ? AND ticket_id <> ''`,
+		integrationID, ticketID).Scan(&appID, &foundReviewID)
+	if err == nil {
+		return appID, foundReviewID, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return "", "", fmt.Errorf("state: review of ticket %s: %w", ticketID, err)
+	}
+	if reviewID == "" {
+		return "", "", ErrNotFound
+	}
+	err = d.queryRow(ctx, `SELECT app_id, review_id FROM reviews WHERE integration_id = ? AND review_id = ?`,
+		integrationID, reviewID).Scan(&appID, &foundReviewID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", ErrNotFound
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("state: review %s: %w", reviewID, err)
+	}
+	return appID, foundReviewID, nil
+}
+
+// Count adds delta to a counter of an app.
+func (t *Tx) Count(ctx context.Context, integrationID, appID, name string, delta int) error {
+	_, err := t.exec(ctx, `
+		INSERT INTO counters (integration_id, app_id, name, value) VALUES (?, ?, ?, ?)
+		ON CONFLICT (integration_id, app_id, name) DO UPDATE SET value = counters.value + excluded.value`,
+		integrationID, appID, name, delta)
+	if err != nil {
+		return fmt.Errorf("state: count %s: %w", name, err)
+	}
+	return nil
+}
+
+// Counters returns an integration's counters by app and name.
+func (d *DB) Counters(ctx context.Context, integrationID string) (map[string]map[string]int, error) {
+	rows, err := d.query(ctx, `SELECT app_id, name, value FROM counters WHERE integration_id = ?`, integrationID)
+	if err != nil {
+		return nil, fmt.Errorf("state: counters: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]map[string]int{}
+	for rows.Next() {
+		var app, name string
+		var v int
+		if err := rows.Scan(&app, &name, &v); err != nil {
+			return nil, fmt.Errorf("state: scan counter: %w", err)
+		}
+		if out[app] == nil {
+			out[app] = map[string]int{}
+		}
+		out[app][name] = v
+	}
+	return out, rows.Err()
+}
+
+// Reply statuses.
+const (
+	ReplyPending   = "pending"
+	ReplyPublished = sdk.OutcomePublished
+	ReplyRefused   = sdk.OutcomeRefused
+	ReplyFailed    = sdk.OutcomeFailed
+)
+
+// Reply is a staff answer on its way to the store.
+type Reply struct {
+	IntegrationID string
+	MessageID     string
+	TicketID      string
+	AppID         string
+	ReviewID      string
+	Text          string
+	Staff         string
+	Status        string
+	Detail        string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// AddReply records a reply request; it returns false when one with the same
+// message id exists (a replayed webhook).
+func (t *Tx) AddReply(ctx context.Context, r Reply) (bool, error) {
+	now := ts(t.db.now())
+	res, err := t.exec(ctx, `
+		INSERT INTO replies (integration_id, message_id, ticket_id, app_id, review_id, body, staff, status, detail, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (integration_id, message_id) DO NOTHING`,
+		r.IntegrationID, r.MessageID, r.TicketID, r.AppID, r.ReviewID, r.Text, r.Staff, r.Status, r.Detail, now, now)
+	if err != nil {
+		return false, fmt.Errorf("state: add reply %s: %w", r.MessageID, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// Reply returns a reply by message id.
+func (d *DB) Reply(ctx context.Context, integrationID, messageID string) (Reply, error) {
+	r := Reply{IntegrationID: integrationID, MessageID: messageID}
+	var created, updated string
+	err := d.queryRow(ctx, `
+		SELECT ticket_id, app_id, review_id, body, staff, status, detail, created_at, updated_at
+		FROM replies WHERE integration_id = ? AND message_id = ?`, integrationID, messageID).
+		Scan(&r.TicketID, &r.AppID, &r.ReviewID, &r.Text, &r.Staff, &r.Status, &r.Detail, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Reply{}, ErrNotFound
+	}
+	if err != nil {
+		return Reply{}, fmt.Errorf("state: reply %s: %w", messageID, err)
+	}
+	r.CreatedAt, r.UpdatedAt = parseTS(created), parseTS(updated)
+	return r, nil
+}
+
+// SetReplyStatus records a reply's outcome.
+func (t *Tx) SetReplyStatus(ctx context.Context, integrationID, messageID, status, detail string) error {
+	_, err := t.exec(ctx, `UPDATE replies SET status = ?, detail = ?, updated_at = ? WHERE integration_id = ? AND message_id = ?`,
+		status, detail, ts(t.db.now()), integrationID, messageID)
+	if err != nil {
+		return fmt.Errorf("state: reply %s status: %w", messageID, err)
+	}
+	return nil
+}
+
+// Replies lists an integration's replies, newest first.
+func (d *DB) Replies(ctx context.Context, integrationID string) ([]Reply, error) {
+	rows, err := d.query(ctx, `SELECT message_id FROM replies WHERE integration_id = ? ORDER BY created_at DESC`, integrationID)
+	if err != nil {
+		return nil, fmt.Errorf("state: replies: %w", err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	out := make([]Reply, 0, len(ids))
+	for _, id := range ids {
+		r, err := d.Reply(ctx, integrationID, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}

@@ -1,0 +1,473 @@
+// Package state keeps everything the hub knows: integrations and apps, poll
+// cursors, every review version seen, review↔ticket links, replies and
+// counters. SQLite (WAL) is the embedded default; the SQL is kept portable so
+// that a PostgreSQL backend can implement the same Store.
+package state
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	_ "github.com/mattn/go-sqlite3"    // database/sql driver "sqlite3"
+
+	"github.com/reviewhub/reviewhub/hub/filter"
+	"github.com/reviewhub/reviewhub/hub/secrets"
+	"github.com/reviewhub/reviewhub/sdk"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// ErrNotFound is returned when a record does not exist.
+var ErrNotFound = errors.New("not found")
+
+// DB is the hub's state database.
+type DB struct {
+	sql     *sql.DB
+	dialect string // "sqlite" or "postgres"
+	sealer  *secrets.Sealer
+	now     func() time.Time
+}
+
+// Dialects.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// OpenSQLite opens (creating if needed) the SQLite database at path with WAL,
+// a busy timeout and immediate write transactions, and applies migrations.
+func OpenSQLite(ctx context.Context, path string, sealer *secrets.Sealer) (*DB, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("state: create directory for %s: %w", path, err)
+	}
+	q := url.Values{}
+	q.Set("_journal_mode", "WAL")
+	q.Set("_busy_timeout", "10000")
+	q.Set("_txlock", "immediate")
+	q.Set("_foreign_keys", "on")
+	q.Set("_synchronous", "NORMAL")
+	db, err := sql.Open("sqlite3", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("state: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(8)
+	d := &DB{sql: db, dialect: SQLite, sealer: sealer, now: func() time.Time { return time.Now().UTC() }}
+	if err := d.migrate(ctx, "migrations/sqlite"); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// OpenPostgres opens the PostgreSQL database at dsn (a pgx URL or keyword
+// string) and applies migrations. Several hubs may share it.
+func OpenPostgres(ctx context.Context, dsn string, sealer *secrets.Sealer) (*DB, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("state: open postgres: %w", err)
+	}
+	db.SetMaxOpenConns(16)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("state: connect to postgres: %w", err)
+	}
+	d := &DB{sql: db, dialect: Postgres, sealer: sealer, now: func() time.Time { return time.Now().UTC() }}
+	// One hub at a time migrates.
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("state: connect to postgres: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(727274)`); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("state: migration lock: %w", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(727274)`) //nolint:errcheck
+	if err := d.migrate(ctx, "migrations/postgres"); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// Dialect is SQLite or Postgres.
+func (d *DB) Dialect() string { return d.dialect }
+
+// Rebind turns ? placeholders into the dialect's ($1, $2 … for PostgreSQL).
+func (d *DB) Rebind(q string) string { return Rebind(d.dialect, q) }
+
+// Rebind turns ? placeholders into the dialect's.
+func Rebind(dialect, q string) string {
+	if dialect != Postgres || !strings.Contains(q, "?") {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func (d *DB) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return d.sql.ExecContext(ctx, d.Rebind(q), args...)
+}
+
+func (d *DB) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return d.sql.QueryContext(ctx, d.Rebind(q), args...)
+}
+
+func (d *DB) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return d.sql.QueryRowContext(ctx, d.Rebind(q), args...)
+}
+
+func (t *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(ctx, t.db.Rebind(q), args...)
+}
+
+func (t *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(ctx, t.db.Rebind(q), args...)
+}
+
+func (t *Tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(ctx, t.db.Rebind(q), args...)
+}
+
+// TryLock takes a lock named key shared by every hub on this database, so
+// that only one hub polls an app at a time. With SQLite (one hub) it always
+// succeeds. Call unlock when done.
+func (d *DB) TryLock(ctx context.Context, key string) (unlock func(), ok bool, err error) {
+	if d.dialect != Postgres {
+		return func() {}, true, nil
+	}
+	conn, err := d.sql.Conn(ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("state: lock %s: %w", key, err)
+	}
+	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock(hashtext($1))`, key).Scan(&ok); err != nil || !ok {
+		conn.Close()
+		return nil, false, err
+	}
+	return func() {
+		_, _ = conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock(hashtext($1))`, key)
+		conn.Close()
+	}, true, nil
+}
+
+// SQL is the underlying database (the bus keeps its tables in it, so that a
+// state change and its outgoing message commit together).
+func (d *DB) SQL() *sql.DB { return d.sql }
+
+// Close closes the database.
+func (d *DB) Close() error { return d.sql.Close() }
+
+func (d *DB) migrate(ctx context.Context, dir string) error {
+	if _, err := d.exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("state: migrations table: %w", err)
+	}
+	entries, err := fs.ReadDir(migrations, dir)
+	if err != nil {
+		return fmt.Errorf("state: read migrations: %w", err)
+	}
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		body, err := fs.ReadFile(migrations, dir+"/"+name)
+		if err != nil {
+			return fmt.Errorf("state: read migration %s: %w", name, err)
+		}
+		err = d.InTx(ctx, func(tx *Tx) error {
+			var n int
+			if err := tx.queryRow(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE name = ?`, name).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			if _, err := tx.tx.ExecContext(ctx, string(body)); err != nil {
+				return err
+			}
+			_, err := tx.exec(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`, name, ts(d.now()))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("state: migration %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// Tx is one write transaction. Messages published through the bus with
+// Tx.SQL() commit or roll back with it.
+type Tx struct {
+	tx *sql.Tx
+	db *DB
+}
+
+// SQL is the underlying transaction.
+func (t *Tx) SQL() *sql.Tx { return t.tx }
+
+// InTx runs fn in one transaction, committing when it returns nil.
+func (d *DB) InTx(ctx context.Context, fn func(*Tx) error) error {
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("state: begin: %w", err)
+	}
+	if err := fn(&Tx{tx: tx, db: d}); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("state: commit: %w", err)
+	}
+	return nil
+}
+
+func ts(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func parseTS(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
+}
+
+// ---- integrations and apps ----
+
+// App is one store app within an integration.
+type App struct {
+	IntegrationID string         `json:"-"`
+	ID            string         `json:"id"`
+	Name          string         `json:"name"`
+	StorePlugin   string         `json:"store"`
+	StoreAppID    string         `json:"store_app_id"`
+	StoreSettings sdk.Settings   `json:"-"`
+	Filters       filter.Filters `json:"filters"`
+	PollInterval  time.Duration  `json:"-"`
+}
+
+// HasStoreAccount reports whether store credentials were given.
+func (a App) HasStoreAccount() bool { return hasValues(a.StoreSettings) }
+
+// Integration joins one helpdesk account to a set of apps.
+type Integration struct {
+	ID               string
+	Name             string
+	HelpdeskPlugin   string
+	HelpdeskSettings sdk.Settings
+	Tags             bool
+	// Source is "config" for integrations declared in the YAML file, "api" otherwise.
+	Source    string
+	Apps      []App
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func hasValues(s sdk.Settings) bool {
+	for _, v := range s {
+		if strings.TrimSpace(v) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *DB) seal(s sdk.Settings) ([]byte, error) {
+	if len(s) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		return nil, err
+	}
+	if d.sealer == nil {
+		return b, nil
+	}
+	return d.sealer.Seal(b)
+}
+
+func (d *DB) open(b []byte) (sdk.Settings, error) {
+	if len(b) == 0 {
+		return sdk.Settings{}, nil
+	}
+	if d.sealer != nil {
+		var err error
+		if b, err = d.sealer.Open(b); err != nil {
+			return nil, err
+		}
+	}
+	s := sdk.Settings{}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("decode settings: %w", err)
+	}
+	return s, nil
+}
+
+// PutIntegration creates or replaces an integration and its apps. Poll
+// cursors and review history of apps that remain are kept.
+func (t *Tx) PutIntegration(ctx context.Context, in Integration) error {
+	now := t.db.now()
+	hs, err := t.db.seal(in.HelpdeskSettings)
+	if err != nil {
+		return fmt.Errorf("state: seal helpdesk settings: %w", err)
+	}
+	_, err = t.exec(ctx, `
+		INSERT INTO integrations (id, name, helpdesk_plugin, helpdesk_settings, tags, source, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET name = excluded.name, helpdesk_plugin = excluded.helpdesk_plugin,
+			helpdesk_settings = excluded.helpdesk_settings, tags = excluded.tags, source = excluded.source,
+			updated_at = excluded.updated_at`,
+		in.ID, in.Name, in.HelpdeskPlugin, hs, boolInt(in.Tags), in.Source, ts(now), ts(now))
+	if err != nil {
+		return fmt.Errorf("state: put integration %s: %w", in.ID, err)
+	}
+	if _, err := t.exec(ctx, `DELETE FROM apps WHERE integration_id = ?`, in.ID); err != nil {
+		return fmt.Errorf("state: put integration %s: %w", in.ID, err)
+	}
+	for _, a := range in.Apps {
+		ss, err := t.db.seal(a.StoreSettings)
+		if err != nil {
+			return fmt.Errorf("state: seal store settings: %w", err)
+		}
+		fj, err := json.Marshal(a.Filters)
+		if err != nil {
+			return fmt.Errorf("state: encode filters: %w", err)
+		}
+		_, err = t.exec(ctx, `
+			INSERT INTO apps (integration_id, id, name, store_plugin, store_app_id, store_settings, filters, poll_interval_ms)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			in.ID, a.ID, a.Name, a.StorePlugin, a.StoreAppID, ss, string(fj), a.PollInterval.Milliseconds())
+		if err != nil {
+			return fmt.Errorf("state: put app %s/%s: %w", in.ID, a.ID, err)
+		}
+	}
+	return nil
+}
+
+// DeleteIntegration removes an integration and its apps (its review history
+// stays, so re-adding it does not re-import old reviews).
+func (t *Tx) DeleteIntegration(ctx context.Context, id string) error {
+	res, err := t.exec(ctx, `DELETE FROM integrations WHERE id = ?`, id)
+	if err != nil {
+		return fmt.Errorf("state: delete integration %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// Integrations returns all integrations with their apps, ordered by id.
+func (d *DB) Integrations(ctx context.Context) ([]Integration, error) {
+	return d.integrations(ctx, "")
+}
+
+// Integration returns one integration.
+func (d *DB) Integration(ctx context.Context, id string) (Integration, error) {
+	all, err := d.integrations(ctx, id)
+	if err != nil {
+		return Integration{}, err
+	}
+	if len(all) == 0 {
+		return Integration{}, ErrNotFound
+	}
+	return all[0], nil
+}
+
+func (d *DB) integrations(ctx context.Context, id string) ([]Integration, error) {
+	q := `SELECT id, name, helpdesk_plugin, helpdesk_settings, tags, source, created_at, updated_at FROM integrations`
+	var args []any
+	if id != "" {
+		q += ` WHERE id = ?`
+		args = append(args, id)
+	}
+	rows, err := d.query(ctx, q+` ORDER BY id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("state: list integrations: %w", err)
+	}
+	defer rows.Close()
+	var out []Integration
+	for rows.Next() {
+		var in Integration
+		var hs []byte
+		var created, updated string
+		if err := rows.Scan(&in.ID, &in.Name, &in.HelpdeskPlugin, &hs, &in.Tags, &in.Source, &created, &updated); err != nil {
+			return nil, fmt.Errorf("state: scan integration: %w", err)
+		}
+		if in.HelpdeskSettings, err = d.open(hs); err != nil {
+			return nil, fmt.Errorf("state: integration %s helpdesk settings: %w", in.ID, err)
+		}
+		in.CreatedAt, in.UpdatedAt = parseTS(created), parseTS(updated)
+		out = append(out, in)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("state: list integrations: %w", err)
+	}
+	for i := range out {
+		if out[i].Apps, err = d.apps(ctx, out[i].ID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (d *DB) apps(ctx context.Context, integrationID string) ([]App, error) {
+	rows, err := d.query(ctx, `
+		SELECT id, name, store_plugin, store_app_id, store_settings, filters, poll_interval_ms
+		FROM apps WHERE integration_id = ? ORDER BY id`, integrationID)
+	if err != nil {
+		return nil, fmt.Errorf("state: list apps of %s: %w", integrationID, err)
+	}
+	defer rows.Close()
+	var out []App
+	for rows.Next() {
+		a := App{IntegrationID: integrationID}
+		var ss []byte
+		var fj string
+		var ms int64
+		if err := rows.Scan(&a.ID, &a.Name, &a.StorePlugin, &a.StoreAppID, &ss, &fj, &ms); err != nil {
+			return nil, fmt.Errorf("state: scan app: %w", err)
+		}
+		if a.StoreSettings, err = d.open(ss); err != nil {
+			return nil, fmt.Errorf("state: app %s/%s store settings: %w", integrationID, a.ID, err)
+		}
+		if err := json.Unmarshal([]byte(fj), &a.Filters); err != nil {
+			return nil, fmt.Errorf("state: app %s/%s filters: %w", integrationID, a.ID, err)
+		}
+		a.PollInterval = time.Duration(ms) * time.Millisecond
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,219 @@
+package state
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/reviewhub/reviewhub/hub/filter"
+	"github.com/reviewhub/reviewhub/hub/internal/pgtest"
+	"github.com/reviewhub/reviewhub/hub/secrets"
+	"github.com/reviewhub/reviewhub/sdk"
+)
+
+func sealer(t *testing.T) *secrets.Sealer {
+	s, err := secrets.New(bytes.Repeat([]byte{7}, secrets.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func open(t *testing.T) (*DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "hub.db")
+	db, err := OpenSQLite(context.Background(), path, sealer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, path
+}
+
+// dialects runs a test on SQLite and on PostgreSQL (the distributed mode).
+func dialects(t *testing.T, test func(t *testing.T, db *DB)) {
+	t.Run("sqlite", func(t *testing.T) {
+		db, _ := open(t)
+		test(t, db)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		db, err := OpenPostgres(context.Background(), pgtest.DSN(t), sealer(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		test(t, db)
+	})
+}
+
+func observe(t *testing.T, db *DB, r sdk.Review) Observation {
+	t.Helper()
+	var obs Observation
+	err := db.InTx(context.Background(), func(tx *Tx) error {
+		var err error
+		obs, err = tx.ObserveReview(context.Background(), "i", "a", r)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return obs
+}
+
+func TestClassification(t *testing.T) { dialects(t, testClassification) }
+
+func testClassification(t *testing.T, db *DB) {
+	steps := []struct {
+		r       sdk.Review
+		kind    string
+		version int
+		history int
+	}{
+		{sdk.Review{ID: "r", Rating: 2, Text: "bad"}, sdk.ChangeNew, 1, 0},
+		{sdk.Review{ID: "r", Rating: 2, Text: "bad"}, Unchanged, 1, 0},
+		{sdk.Review{ID: "r", Rating: 2, Text: "bad", Reply: &sdk.DeveloperReply{Text: "sorry"}}, Unchanged, 1, 0},
+		{sdk.Review{ID: "r", Rating: 2, Text: "still bad"}, sdk.ChangeUpdated, 2, 1},
+		{sdk.Review{ID: "r", Rating: 4, Text: "better now"}, sdk.ChangeBetter, 3, 2},
+		{sdk.Review{ID: "r", Rating: 1, Text: "worse again"}, sdk.ChangeWorse, 4, 3},
+		{sdk.Review{ID: "r", Rating: 1, Title: "Title", Text: "worse again"}, sdk.ChangeUpdated, 5, 4},
+	}
+	for i, s := range steps {
+		obs := observe(t, db, s.r)
+		if obs.Kind != s.kind || obs.Version != s.version || len(obs.History) != s.history {
+			t.Fatalf("step %d: %+v, want kind %s version %d history %d", i, obs, s.kind, s.version, s.history)
+		}
+	}
+	obs := observe(t, db, sdk.Review{ID: "r", Rating: 5, Text: "great"})
+	if obs.History[0].Rating != 2 || obs.History[0].Text != "bad" || obs.History[3].Text != "worse again" {
+		t.Errorf("history oldest first: %+v", obs.History)
+	}
+}
+
+func TestSettingsAreSealedAtRest(t *testing.T) {
+	db, path := open(t)
+	ctx := context.Background()
+	in := Integration{ID: "acme", HelpdeskPlugin: "omnidesk", Tags: true,
+		HelpdeskSettings: sdk.Settings{"api_key": "very-secret-key"},
+		Apps: []App{{ID: "ios", StorePlugin: "appstore", StoreAppID: "1", StoreSettings: sdk.Settings{"private_key": "PEM-SECRET"},
+			Filters: filter.Filters{Which: filter.WhichWorse, Ratings: []int{1, 2}}}}}
+	if err := db.InTx(ctx, func(tx *Tx) error { return tx.PutIntegration(ctx, in) }); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Integration(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.HelpdeskSettings["api_key"] != "very-secret-key" || got.Apps[0].StoreSettings["private_key"] != "PEM-SECRET" ||
+		got.Apps[0].Filters.Which != filter.WhichWorse || !got.Tags {
+		t.Errorf("round trip: %+v", got)
+	}
+	db.Close()
+	for _, f := range []string{path, path + "-wal"} {
+		raw, _ := os.ReadFile(f)
+		if bytes.Contains(raw, []byte("very-secret-key")) || bytes.Contains(raw, []byte("PEM-SECRET")) {
+			t.Fatalf("%s holds a credential in clear text", f)
+		}
+	}
+}
+
+func TestRepliesAreIdempotentByMessageID(t *testing.T) { dialects(t, testRepliesIdempotent) }
+
+func testRepliesIdempotent(t *testing.T, db *DB) {
+	ctx := context.Background()
+	r := Reply{IntegrationID: "i", MessageID: "m1", TicketID: "T1", Text: "hi", Status: ReplyPending}
+	for i, want := range []bool{true, false} {
+		var added bool
+		err := db.InTx(ctx, func(tx *Tx) error {
+			var err error
+			added, err = tx.AddReply(ctx, r)
+			return err
+		})
+		if err != nil || added != want {
+			t.Fatalf("add %d: %v %v, want %v", i, added, err, want)
+		}
+	}
+	if err := db.InTx(ctx, func(tx *Tx) error { return tx.SetReplyStatus(ctx, "i", "m1", ReplyPublished, "") }); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Reply(ctx, "i", "m1")
+	if err != nil || got.Status != ReplyPublished {
+		t.Fatalf("reply: %+v %v", got, err)
+	}
+	if _, err := db.Reply(ctx, "i", "nope"); err != ErrNotFound {
+		t.Fatalf("missing reply: %v", err)
+	}
+}
+
+func TestTicketLinks(t *testing.T) { dialects(t, testTicketLinks) }
+
+func testTicketLinks(t *testing.T, db *DB) {
+	ctx := context.Background()
+	observe(t, db, sdk.Review{ID: "r1", Rating: 3})
+	if err := db.InTx(ctx, func(tx *Tx) error { return tx.LinkTicket(ctx, "i", "a", "r1", "T9") }); err != nil {
+		t.Fatal(err)
+	}
+	if tk, _ := db.TicketOf(ctx, "i", "a", "r1"); tk != "T9" {
+		t.Errorf("TicketOf = %q", tk)
+	}
+	app, rid, err := db.ReviewOfTicket(ctx, "i", "T9", "")
+	if err != nil || app != "a" || rid != "r1" {
+		t.Errorf("ReviewOfTicket = %s %s %v", app, rid, err)
+	}
+	if _, rid, err := db.ReviewOfTicket(ctx, "i", "unknown", "r1"); err != nil || rid != "r1" {
+		t.Errorf("fallback by review id = %s %v", rid, err)
+	}
+	if _, _, err := db.ReviewOfTicket(ctx, "i", "unknown", ""); err != ErrNotFound {
+		t.Errorf("unknown ticket: %v", err)
+	}
+}
+
+func TestIntegrationsAndCountersOnBothDialects(t *testing.T) {
+	dialects(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		in := Integration{ID: "acme", HelpdeskPlugin: "desk", Tags: true, HelpdeskSettings: sdk.Settings{"k": "v"},
+			Apps: []App{{ID: "ios", StorePlugin: "st", StoreAppID: "1", Filters: filter.Filters{Ratings: []int{1}}}}}
+		for range 2 {
+			if err := db.InTx(ctx, func(tx *Tx) error {
+				if err := tx.PutIntegration(ctx, in); err != nil {
+					return err
+				}
+				return tx.Count(ctx, "acme", "ios", "reviews_delivered", 2)
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := db.Integration(ctx, "acme")
+		if err != nil || !got.Tags || got.HelpdeskSettings["k"] != "v" || len(got.Apps) != 1 || got.Apps[0].Filters.Ratings[0] != 1 {
+			t.Fatalf("integration: %+v %v", got, err)
+		}
+		c, err := db.Counters(ctx, "acme")
+		if err != nil || c["ios"]["reviews_delivered"] != 4 {
+			t.Fatalf("counters: %v %v", c, err)
+		}
+		if err := db.InTx(ctx, func(tx *Tx) error { return tx.SaveCursor(ctx, "acme", "ios", "c1") }); err != nil {
+			t.Fatal(err)
+		}
+		cur, err := db.Cursor(ctx, "acme", "ios")
+		if err != nil || cur.Value != "c1" || !cur.Connected {
+			t.Fatalf("cursor: %+v %v", cur, err)
+		}
+		unlock, ok, err := db.TryLock(ctx, "poll/acme/ios")
+		if err != nil || !ok {
+			t.Fatalf("lock: %v %v", ok, err)
+		}
+		if db.Dialect() == Postgres {
+			if _, ok2, _ := db.TryLock(ctx, "poll/acme/ios"); ok2 {
+				t.Error("a second hub took the same poll lock")
+			}
+		}
+		unlock()
+		if err := db.InTx(ctx, func(tx *Tx) error { return tx.DeleteIntegration(ctx, "acme") }); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Integration(ctx, "acme"); err != ErrNotFound {
+			t.Fatalf("after delete: %v", err)
+		}
+	})
+}

@@ -1,0 +1,120 @@
+package sdk
+
+import (
+	"context"
+
+	pb "github.com/reviewhub/reviewhub/sdk/proto/reviewhub/plugin/v1"
+)
+
+// storeClient is the hub's side of a store plugin; it implements Store.
+type storeClient struct {
+	info pb.PluginClient
+	c    pb.StoreClient
+}
+
+func (c *storeClient) Info(ctx context.Context) (Info, error) {
+	r, err := c.info.Info(ctx, &pb.InfoRequest{})
+	if err != nil {
+		return Info{}, fromStatus("info", err)
+	}
+	return infoFromPB(r), nil
+}
+
+func (c *storeClient) CheckCredentials(ctx context.Context, s Settings, appID string) (CredentialsReport, error) {
+	r, err := c.c.CheckCredentials(ctx, &pb.CheckCredentialsRequest{Settings: s, AppId: appID})
+	if err != nil {
+		return CredentialsReport{}, fromStatus("check credentials", err)
+	}
+	return CredentialsReport{CanReply: r.GetCanReply(), Detail: r.GetDetail()}, nil
+}
+
+func (c *storeClient) ListReviews(ctx context.Context, req ListRequest) (ReviewPage, error) {
+	r, err := c.c.ListReviews(ctx, &pb.ListReviewsRequest{
+		Settings: req.Settings, AppId: req.AppID, Cursor: req.Cursor, PageToken: req.PageToken,
+		Countries: req.Countries, Languages: req.Languages, PageSize: int32(req.PageSize),
+	})
+	if err != nil {
+		return ReviewPage{}, fromStatus("list reviews", err)
+	}
+	page := ReviewPage{NextPageToken: r.GetNextPageToken(), Cursor: r.GetCursor()}
+	for _, rv := range r.GetReviews() {
+		page.Reviews = append(page.Reviews, reviewFromPB(rv))
+	}
+	return page, nil
+}
+
+func (c *storeClient) PostReply(ctx context.Context, req PostReplyRequest) (DeveloperReply, error) {
+	r, err := c.c.PostReply(ctx, &pb.PostReplyRequest{
+		Settings: req.Settings, AppId: req.AppID, ReviewId: req.ReviewID, Text: req.Text,
+		ExistingReplyId: req.ExistingReplyID,
+	})
+	if err != nil {
+		return DeveloperReply{}, fromStatus("post reply", err)
+	}
+	if rep := replyFromPB(r.GetReply()); rep != nil {
+		return *rep, nil
+	}
+	return DeveloperReply{}, nil
+}
+
+func (c *storeClient) DeleteReply(ctx context.Context, req DeleteReplyRequest) error {
+	_, err := c.c.DeleteReply(ctx, &pb.DeleteReplyRequest{
+		Settings: req.Settings, AppId: req.AppID, ReviewId: req.ReviewID, ReplyId: req.ReplyID,
+	})
+	return fromStatus("delete reply", err)
+}
+
+// helpdeskClient is the hub's side of a helpdesk plugin; it implements Helpdesk.
+type helpdeskClient struct {
+	info pb.PluginClient
+	c    pb.HelpdeskClient
+}
+
+func (c *helpdeskClient) Info(ctx context.Context) (Info, error) {
+	r, err := c.info.Info(ctx, &pb.InfoRequest{})
+	if err != nil {
+		return Info{}, fromStatus("info", err)
+	}
+	return infoFromPB(r), nil
+}
+
+func (c *helpdeskClient) CheckCredentials(ctx context.Context, s Settings) (CredentialsReport, error) {
+	r, err := c.c.CheckCredentials(ctx, &pb.CheckCredentialsRequest{Settings: s})
+	if err != nil {
+		return CredentialsReport{}, fromStatus("check credentials", err)
+	}
+	return CredentialsReport{CanReply: r.GetCanReply(), Detail: r.GetDetail()}, nil
+}
+
+func (c *helpdeskClient) UpsertTicket(ctx context.Context, req TicketRequest) (TicketRef, error) {
+	r, err := c.c.UpsertTicket(ctx, &pb.UpsertTicketRequest{
+		Settings: req.Settings, IntegrationId: req.IntegrationID, TicketId: req.TicketID,
+		Change: changeToPB(req.Change), Tags: req.Tags, DeliveryKey: req.DeliveryKey,
+	})
+	if err != nil {
+		return TicketRef{}, fromStatus("upsert ticket", err)
+	}
+	return TicketRef{ID: r.GetTicketId(), Created: r.GetCreated()}, nil
+}
+
+func (c *helpdeskClient) HandleWebhook(ctx context.Context, req WebhookRequest) (WebhookResult, error) {
+	r, err := c.c.HandleWebhook(ctx, &pb.WebhookRequest{
+		Settings: req.Settings, IntegrationId: req.IntegrationID, Method: req.Method, Path: req.Path,
+		Query: req.Query, Headers: headersToPB(req.Headers), Body: req.Body, RemoteAddr: req.RemoteAddr,
+	})
+	if err != nil {
+		return WebhookResult{}, fromStatus("handle webhook", err)
+	}
+	res := WebhookResult{Status: int(r.GetStatus()), Headers: headersFromPB(r.GetHeaders()), Body: r.GetBody()}
+	for _, rr := range r.GetReplies() {
+		res.Replies = append(res.Replies, replyRequestFromPB(rr))
+	}
+	return res, nil
+}
+
+func (c *helpdeskClient) WriteReplyResult(ctx context.Context, req ReplyResultRequest) error {
+	_, err := c.c.WriteReplyResult(ctx, &pb.WriteReplyResultRequest{
+		Settings: req.Settings, IntegrationId: req.IntegrationID, Result: resultToPB(req.Result),
+	})
+	return fromStatus("write reply result", err)
+}

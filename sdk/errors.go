@@ -1,0 +1,175 @@
+package sdk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
+)
+
+// ErrorKind classifies a plugin error so the hub knows what to do with it.
+type ErrorKind int
+
+// Error kinds. The zero value, KindUnknown, is treated like Unavailable
+// (retried), so an unclassified error never loses work.
+const (
+	KindUnknown ErrorKind = iota
+	// Invalid: the request is wrong and will never succeed as is.
+	Invalid
+	// Unauthenticated: the credentials are wrong.
+	Unauthenticated
+	// PermissionDenied: the credentials lack access.
+	PermissionDenied
+	// NotFound: the app, review or ticket does not exist.
+	NotFound
+	// Refused: the vendor refused for a reason a person must fix
+	// (reply too long, store account not connected).
+	Refused
+	// RateLimited: retry after Error.RetryAfter.
+	RateLimited
+	// Unavailable: a transient failure; retry with backoff.
+	Unavailable
+	// Unsupported: the plugin does not offer this operation.
+	Unsupported
+)
+
+var kindNames = map[ErrorKind]string{
+	KindUnknown: "unknown", Invalid: "invalid", Unauthenticated: "unauthenticated",
+	PermissionDenied: "permission denied", NotFound: "not found", Refused: "refused",
+	RateLimited: "rate limited", Unavailable: "unavailable", Unsupported: "unsupported",
+}
+
+func (k ErrorKind) String() string { return kindNames[k] }
+
+// Permanent reports whether retrying cannot help.
+func (k ErrorKind) Permanent() bool {
+	switch k {
+	case Invalid, Unauthenticated, PermissionDenied, NotFound, Refused, Unsupported:
+		return true
+	}
+	return false
+}
+
+// Error is a classified plugin error. Plugins return it (via the helpers
+// below); the hub receives the same kind, message and RetryAfter.
+type Error struct {
+	Kind       ErrorKind
+	Message    string
+	RetryAfter time.Duration // for RateLimited (and optionally Unavailable)
+	Err        error         // the cause, not sent over the wire
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil && e.Message == "" {
+		return e.Err.Error()
+	}
+	return e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf builds an *Error of the given kind.
+func Errorf(kind ErrorKind, format string, args ...any) *Error {
+	err := fmt.Errorf(format, args...)
+	return &Error{Kind: kind, Message: err.Error(), Err: errors.Unwrap(err)}
+}
+
+// RetryAfterError is a RateLimited error asking to retry after d.
+func RetryAfterError(d time.Duration, format string, args ...any) *Error {
+	e := Errorf(RateLimited, format, args...)
+	e.RetryAfter = d
+	return e
+}
+
+// KindOf returns the kind of err (KindUnknown for unclassified errors).
+func KindOf(err error) ErrorKind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return KindUnknown
+}
+
+// RetryAfterOf returns the RetryAfter of err, or 0.
+func RetryAfterOf(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
+}
+
+var kindCodes = map[ErrorKind]codes.Code{
+	Invalid: codes.InvalidArgument, Unauthenticated: codes.Unauthenticated,
+	PermissionDenied: codes.PermissionDenied, NotFound: codes.NotFound,
+	Refused: codes.FailedPrecondition, RateLimited: codes.ResourceExhausted,
+	Unavailable: codes.Unavailable, Unsupported: codes.Unimplemented,
+	KindUnknown: codes.Unknown,
+}
+
+// toStatus turns a plugin's error into a gRPC status error.
+func toStatus(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) {
+		return status.Error(codes.Canceled, err.Error())
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return status.Error(codes.DeadlineExceeded, err.Error())
+	}
+	var e *Error
+	if !errors.As(err, &e) {
+		return status.Error(codes.Unknown, err.Error())
+	}
+	st := status.New(kindCodes[e.Kind], err.Error())
+	if e.RetryAfter > 0 {
+		if withDetail, derr := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(e.RetryAfter)}); derr == nil {
+			st = withDetail
+		}
+	}
+	return st.Err()
+}
+
+// fromStatus turns a gRPC error from a plugin back into an *Error.
+func fromStatus(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		return &Error{Kind: Unavailable, Message: op + ": " + err.Error(), Err: err}
+	}
+	kind := KindUnknown
+	for k, c := range kindCodes {
+		if c == st.Code() && k != KindUnknown {
+			kind = k
+		}
+	}
+	switch st.Code() {
+	case codes.Canceled:
+		return fmt.Errorf("%s: %w", op, context.Canceled)
+	case codes.DeadlineExceeded:
+		return fmt.Errorf("%s: %w", op, context.DeadlineExceeded)
+	case codes.Internal:
+		// Transport failures (plugin died mid-call) come back as Unavailable or Internal.
+		if strings.Contains(st.Message(), "transport") || strings.Contains(st.Message(), "connection") {
+			kind = Unavailable
+		}
+	}
+	e := &Error{Kind: kind, Message: op + ": " + st.Message()}
+	for _, d := range st.Details() {
+		if ri, ok := d.(*errdetails.RetryInfo); ok {
+			e.RetryAfter = ri.GetRetryDelay().AsDuration()
+		}
+	}
+	return e
+}
+
+func equalFold(a, b string) bool { return strings.EqualFold(a, b) }

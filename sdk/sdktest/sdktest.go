@@ -1,0 +1,107 @@
+// Package sdktest is the conformance kit for Reviewhub plugins. A plugin
+// author builds the plugin binary and runs the suites against the real
+// process from an ordinary go test:
+//
+//	func TestConformance(t *testing.T) {
+//		bin := sdktest.Build(t, ".")
+//		store := sdktest.LaunchStore(t, bin)
+//		sdktest.RunStore(t, store, sdktest.StoreSuite{Settings: ..., AppID: ...})
+//	}
+package sdktest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/reviewhub/reviewhub/sdk"
+)
+
+var (
+	buildMu    sync.Mutex
+	buildCache = map[string]string{}
+)
+
+// Build compiles the plugin main package at pkg (a directory or an import
+// path) and returns the binary's path. Binaries live in one directory under
+// the system's temp dir, one per package, replaced atomically, so repeated
+// runs reuse go's build cache and leave nothing behind. Builds are cached for
+// the test binary's lifetime.
+func Build(t testing.TB, pkg string) string {
+	t.Helper()
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if bin, ok := buildCache[pkg]; ok {
+		return bin
+	}
+	dir := filepath.Join(os.TempDir(), "reviewhub-sdktest")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatalf("sdktest: %v", err)
+	}
+	wd, _ := os.Getwd()
+	sum := sha256.Sum256([]byte(wd + "\x00" + pkg))
+	bin := filepath.Join(dir, filepath.Base(pkg)+"-"+hex.EncodeToString(sum[:6]))
+	tmp := fmt.Sprintf("%s.%d.tmp", bin, os.Getpid())
+	cmd := exec.Command("go", "build", "-o", tmp, pkg)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("sdktest: go build %s: %v\n%s", pkg, err, out)
+	}
+	if err := os.Rename(tmp, bin); err != nil {
+		t.Fatalf("sdktest: %v", err)
+	}
+	buildCache[pkg] = bin
+	return bin
+}
+
+// Launch starts the plugin binary and closes it when the test ends. Its log
+// lines go to the test log.
+func Launch(t testing.TB, bin string, env ...string) *sdk.Conn {
+	t.Helper()
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), env...)
+	conn, err := sdk.Launch(context.Background(), cmd, sdk.LaunchOptions{
+		Logger:       slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		StartTimeout: time.Minute,
+	})
+	if err != nil {
+		t.Fatalf("sdktest: launch %s: %v", bin, err)
+	}
+	t.Cleanup(conn.Close)
+	return conn
+}
+
+// LaunchStore starts a store plugin binary.
+func LaunchStore(t testing.TB, bin string, env ...string) sdk.Store {
+	t.Helper()
+	s, err := Launch(t, bin, env...).Store()
+	if err != nil {
+		t.Fatalf("sdktest: %v", err)
+	}
+	return s
+}
+
+// LaunchHelpdesk starts a helpdesk plugin binary.
+func LaunchHelpdesk(t testing.TB, bin string, env ...string) sdk.Helpdesk {
+	t.Helper()
+	h, err := Launch(t, bin, env...).Helpdesk()
+	if err != nil {
+		t.Fatalf("sdktest: %v", err)
+	}
+	return h
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(string(p))
+	return len(p), nil
+}

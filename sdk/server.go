@@ -1,0 +1,123 @@
+package sdk
+
+import (
+	"context"
+
+	pb "github.com/reviewhub/reviewhub/sdk/proto/reviewhub/plugin/v1"
+)
+
+// infoServer serves the Plugin service for any plugin.
+type infoServer struct {
+	pb.UnimplementedPluginServer
+	kind string
+	info func(context.Context) (Info, error)
+}
+
+func (s *infoServer) Info(ctx context.Context, _ *pb.InfoRequest) (*pb.InfoResponse, error) {
+	i, err := s.info(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	i.Kind = s.kind
+	return infoToPB(i), nil
+}
+
+// storeServer adapts a Store to the gRPC Store service.
+type storeServer struct {
+	pb.UnimplementedStoreServer
+	impl Store
+}
+
+func (s *storeServer) CheckCredentials(ctx context.Context, r *pb.CheckCredentialsRequest) (*pb.CheckCredentialsResponse, error) {
+	rep, err := s.impl.CheckCredentials(ctx, r.GetSettings(), r.GetAppId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.CheckCredentialsResponse{CanReply: rep.CanReply, Detail: rep.Detail}, nil
+}
+
+func (s *storeServer) ListReviews(ctx context.Context, r *pb.ListReviewsRequest) (*pb.ListReviewsResponse, error) {
+	page, err := s.impl.ListReviews(ctx, ListRequest{
+		Settings: r.GetSettings(), AppID: r.GetAppId(), Cursor: r.GetCursor(), PageToken: r.GetPageToken(),
+		Countries: r.GetCountries(), Languages: r.GetLanguages(), PageSize: int(r.GetPageSize()),
+	})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	out := &pb.ListReviewsResponse{NextPageToken: page.NextPageToken, Cursor: page.Cursor}
+	for _, rv := range page.Reviews {
+		out.Reviews = append(out.Reviews, reviewToPB(rv))
+	}
+	return out, nil
+}
+
+func (s *storeServer) PostReply(ctx context.Context, r *pb.PostReplyRequest) (*pb.PostReplyResponse, error) {
+	rep, err := s.impl.PostReply(ctx, PostReplyRequest{
+		Settings: r.GetSettings(), AppID: r.GetAppId(), ReviewID: r.GetReviewId(), Text: r.GetText(),
+		ExistingReplyID: r.GetExistingReplyId(),
+	})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.PostReplyResponse{Reply: replyToPB(&rep)}, nil
+}
+
+func (s *storeServer) DeleteReply(ctx context.Context, r *pb.DeleteReplyRequest) (*pb.DeleteReplyResponse, error) {
+	err := s.impl.DeleteReply(ctx, DeleteReplyRequest{
+		Settings: r.GetSettings(), AppID: r.GetAppId(), ReviewID: r.GetReviewId(), ReplyID: r.GetReplyId(),
+	})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.DeleteReplyResponse{}, nil
+}
+
+// helpdeskServer adapts a Helpdesk to the gRPC Helpdesk service.
+type helpdeskServer struct {
+	pb.UnimplementedHelpdeskServer
+	impl Helpdesk
+}
+
+func (s *helpdeskServer) CheckCredentials(ctx context.Context, r *pb.CheckCredentialsRequest) (*pb.CheckCredentialsResponse, error) {
+	rep, err := s.impl.CheckCredentials(ctx, r.GetSettings())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.CheckCredentialsResponse{CanReply: rep.CanReply, Detail: rep.Detail}, nil
+}
+
+func (s *helpdeskServer) UpsertTicket(ctx context.Context, r *pb.UpsertTicketRequest) (*pb.UpsertTicketResponse, error) {
+	ref, err := s.impl.UpsertTicket(ctx, TicketRequest{
+		Settings: r.GetSettings(), IntegrationID: r.GetIntegrationId(), TicketID: r.GetTicketId(),
+		Change: changeFromPB(r.GetChange()), Tags: r.GetTags(), DeliveryKey: r.GetDeliveryKey(),
+	})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.UpsertTicketResponse{TicketId: ref.ID, Created: ref.Created}, nil
+}
+
+func (s *helpdeskServer) HandleWebhook(ctx context.Context, r *pb.WebhookRequest) (*pb.WebhookResponse, error) {
+	res, err := s.impl.HandleWebhook(ctx, WebhookRequest{
+		Settings: r.GetSettings(), IntegrationID: r.GetIntegrationId(), Method: r.GetMethod(), Path: r.GetPath(),
+		Query: r.GetQuery(), Headers: headersFromPB(r.GetHeaders()), Body: r.GetBody(), RemoteAddr: r.GetRemoteAddr(),
+	})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	out := &pb.WebhookResponse{Status: int32(res.Status), Headers: headersToPB(res.Headers), Body: res.Body}
+	for _, rr := range res.Replies {
+		out.Replies = append(out.Replies, replyRequestToPB(rr))
+	}
+	return out, nil
+}
+
+func (s *helpdeskServer) WriteReplyResult(ctx context.Context, r *pb.WriteReplyResultRequest) (*pb.WriteReplyResultResponse, error) {
+	err := s.impl.WriteReplyResult(ctx, ReplyResultRequest{
+		Settings: r.GetSettings(), IntegrationID: r.GetIntegrationId(), Result: resultFromPB(r.GetResult()),
+	})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.WriteReplyResultResponse{}, nil
+}
