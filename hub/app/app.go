@@ -61,10 +61,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	if err != nil {
 		return nil, err
 	}
-	if h.DB, err = state.OpenSQLite(ctx, cfg.State.Path, sealer); err != nil {
+	if h.DB, err = OpenState(ctx, cfg, sealer); err != nil {
 		return nil, err
 	}
-	if h.Bus, err = bus.NewSQLite(ctx, h.DB.SQL(), log.With("component", "bus"), opts.Subscriber); err != nil {
+	if h.Bus, err = OpenBus(ctx, cfg, h.DB, log.With("component", "bus"), opts.Subscriber); err != nil {
 		return nil, err
 	}
 	paths, err := pluginhost.Discover(cfg.Plugins.Dir, cfg.Plugins.Paths)
@@ -97,6 +97,32 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	return h, nil
+}
+
+// OpenState opens the state database the config names. sealer may be nil
+// for tools that never read credentials.
+func OpenState(ctx context.Context, cfg *config.Config, sealer *secrets.Sealer) (*state.DB, error) {
+	switch cfg.State.Driver {
+	case "postgres":
+		return state.OpenPostgres(ctx, cfg.State.DSN, sealer)
+	default:
+		return state.OpenSQLite(ctx, cfg.State.Path, sealer)
+	}
+}
+
+// OpenBus opens the message bus the config names, on the state database.
+func OpenBus(ctx context.Context, cfg *config.Config, db *state.DB, log *slog.Logger, sub bus.SubscriberConfig) (bus.Bus, error) {
+	switch cfg.Bus.Backend {
+	case "postgres":
+		return bus.NewPostgres(ctx, db.SQL(), log, sub)
+	default:
+		return bus.NewSQLite(ctx, db.SQL(), log, sub)
+	}
+}
+
+// DeadLetters gives access to the dead letters of the hub's bus.
+func DeadLetters(cfg *config.Config, db *state.DB) bus.DeadLetters {
+	return bus.DeadLetters{DB: db.SQL(), Postgres: cfg.Bus.Backend == "postgres"}
 }
 
 func sealer(cfg *config.Config) (*secrets.Sealer, error) {
@@ -155,7 +181,7 @@ func (h *Hub) Run(ctx context.Context) error {
 		defer wg.Done()
 		h.poller.Run(runCtx, h.reload)
 	}()
-	h.log.Info("hub started", "listen", h.Addr(), "plugins", h.Plugins.Names(), "state", h.cfg.State.Path)
+	h.log.Info("hub started", "listen", h.Addr(), "plugins", h.Plugins.Names(), "state", h.cfg.State.Driver, "bus", h.cfg.Bus.Backend)
 
 	var runErr error
 	select {

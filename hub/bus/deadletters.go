@@ -25,11 +25,29 @@ type DeadLetter struct {
 // ErrNoDeadLetter is returned for an unknown dead letter id.
 var ErrNoDeadLetter = errors.New("no such dead letter")
 
+// Both backends keep dead letters in a table named like SQLiteSchema's
+// (watermill-sql's PostgreSQL schema uses the same name and columns).
 var deadTable = SQLiteSchema{}.MessagesTable(TopicDeadLetters)
 
+// DeadLetters reads and replays the dead letters of a hub's bus.
+type DeadLetters struct {
+	DB *sql.DB
+	// Postgres selects $n placeholders.
+	Postgres bool
+}
+
+func (dl DeadLetters) byID(q string) string {
+	if dl.Postgres {
+		return q + ` WHERE "offset" = $1`
+	}
+	return q + ` WHERE "offset" = ?`
+}
+
+const deadColumns = `SELECT "offset", uuid, CAST(created_at AS TEXT), payload, metadata FROM `
+
 // ListDeadLetters returns the dead letters, oldest first.
-func ListDeadLetters(ctx context.Context, db *sql.DB) ([]DeadLetter, error) {
-	rows, err := db.QueryContext(ctx, `SELECT "offset", uuid, created_at, payload, metadata FROM `+deadTable+` ORDER BY "offset"`)
+func (dl DeadLetters) List(ctx context.Context) ([]DeadLetter, error) {
+	rows, err := dl.DB.QueryContext(ctx, deadColumns+deadTable+` ORDER BY "offset"`)
 	if err != nil {
 		return nil, fmt.Errorf("list dead letters: %w", err)
 	}
@@ -48,12 +66,12 @@ func ListDeadLetters(ctx context.Context, db *sql.DB) ([]DeadLetter, error) {
 func scanDead(row interface{ Scan(...any) error }) (DeadLetter, error) {
 	var d DeadLetter
 	var payload []byte
-	var md string
+	var md []byte
 	if err := row.Scan(&d.Offset, &d.UUID, &d.CreatedAt, &payload, &md); err != nil {
 		return d, err
 	}
 	d.Metadata = map[string]string{}
-	if err := json.Unmarshal([]byte(md), &d.Metadata); err != nil {
+	if err := json.Unmarshal(md, &d.Metadata); err != nil {
 		return d, fmt.Errorf("dead letter %d: metadata: %w", d.Offset, err)
 	}
 	d.Topic = d.Metadata[middleware.PoisonedTopicKey]
@@ -69,13 +87,13 @@ func scanDead(row interface{ Scan(...any) error }) (DeadLetter, error) {
 
 // RetryDeadLetter puts a dead letter back on its topic and removes it, in
 // one transaction.
-func RetryDeadLetter(ctx context.Context, db *sql.DB, b Bus, id int64) error {
-	tx, err := db.BeginTx(ctx, nil)
+func (dl DeadLetters) Retry(ctx context.Context, b Bus, id int64) error {
+	tx, err := dl.DB.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("retry dead letter %d: %w", id, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
-	d, err := scanDead(tx.QueryRowContext(ctx, `SELECT "offset", uuid, created_at, payload, metadata FROM `+deadTable+` WHERE "offset" = ?`, id))
+	d, err := scanDead(tx.QueryRowContext(ctx, dl.byID(deadColumns+deadTable), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("retry dead letter %d: %w", id, ErrNoDeadLetter)
 	}
@@ -86,7 +104,7 @@ func RetryDeadLetter(ctx context.Context, db *sql.DB, b Bus, id int64) error {
 		return fmt.Errorf("retry dead letter %d: its original topic is unknown", id)
 	}
 	var payload []byte
-	if err := tx.QueryRowContext(ctx, `SELECT payload FROM `+deadTable+` WHERE "offset" = ?`, id).Scan(&payload); err != nil {
+	if err := tx.QueryRowContext(ctx, dl.byID(`SELECT payload FROM `+deadTable), id).Scan(&payload); err != nil {
 		return fmt.Errorf("retry dead letter %d: %w", id, err)
 	}
 	msg := NewMessage(d.Metadata[middleware.CorrelationIDMetadataKey], payload)
@@ -100,7 +118,7 @@ func RetryDeadLetter(ctx context.Context, db *sql.DB, b Bus, id int64) error {
 	if err := b.PublishTx(tx, d.Topic, msg); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM `+deadTable+` WHERE "offset" = ?`, id); err != nil {
+	if _, err := tx.ExecContext(ctx, dl.byID(`DELETE FROM `+deadTable), id); err != nil {
 		return fmt.Errorf("retry dead letter %d: %w", id, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -111,8 +129,8 @@ func RetryDeadLetter(ctx context.Context, db *sql.DB, b Bus, id int64) error {
 }
 
 // DropDeadLetter deletes a dead letter.
-func DropDeadLetter(ctx context.Context, db *sql.DB, id int64) error {
-	res, err := db.ExecContext(ctx, `DELETE FROM `+deadTable+` WHERE "offset" = ?`, id)
+func (dl DeadLetters) Drop(ctx context.Context, id int64) error {
+	res, err := dl.DB.ExecContext(ctx, dl.byID(`DELETE FROM `+deadTable), id)
 	if err != nil {
 		return fmt.Errorf("drop dead letter %d: %w", id, err)
 	}

@@ -41,15 +41,21 @@ type Config struct {
 
 // State selects the state backend.
 type State struct {
-	// Driver: "sqlite" (default).
+	// Driver: "sqlite" (default, embedded) or "postgres" (several hubs share it).
 	Driver string `yaml:"driver"`
 	// Path of the SQLite database (default DataDir/hub.db).
 	Path string `yaml:"path"`
+	// DSN of the PostgreSQL database (env HUB_STATE_DSN), e.g.
+	// postgres://hub@db:5432/reviewhub?sslmode=require.
+	DSN string `yaml:"dsn"`
 }
 
 // Bus selects the message bus backend.
 type Bus struct {
-	// Backend: "sqlite" (default; the state database).
+	// Backend: the state database's own tables, so a state change and its
+	// outgoing message commit in one transaction: "sqlite" (default) with
+	// state.driver sqlite, "postgres" (watermill-sql) with state.driver postgres.
+	// Empty: the same as state.driver.
 	Backend string `yaml:"backend"`
 }
 
@@ -143,6 +149,7 @@ func (c *Config) applyEnv() {
 	for env, dst := range map[string]*string{
 		"HUB_LISTEN": &c.Listen, "HUB_DATA_DIR": &c.DataDir, "HUB_SECRET_KEY": &c.SecretKey,
 		"HUB_ADMIN_TOKEN": &c.AdminToken, "HUB_PUBLIC_URL": &c.PublicURL,
+		"HUB_STATE_DRIVER": &c.State.Driver, "HUB_STATE_DSN": &c.State.DSN,
 	} {
 		if v, ok := os.LookupEnv(env); ok {
 			*dst = v
@@ -164,7 +171,7 @@ func (c *Config) setDefaults() {
 		c.State.Path = filepath.Join(c.DataDir, "hub.db")
 	}
 	if c.Bus.Backend == "" {
-		c.Bus.Backend = "sqlite"
+		c.Bus.Backend = c.State.Driver
 	}
 	if c.Plugins.Dir == "" {
 		c.Plugins.Dir = "./bin"
@@ -225,11 +232,22 @@ const IDRule = "must be 1-63 lower-case letters, digits, '-' or '_', starting wi
 func (c *Config) Validate() error {
 	var errs Errors
 	add := func(field, reason string) { errs = append(errs, &FieldError{field, reason}) }
-	if c.State.Driver != "sqlite" {
-		add("state.driver", fmt.Sprintf("%q is not supported (supported: sqlite)", c.State.Driver))
+	switch c.State.Driver {
+	case "sqlite":
+	case "postgres":
+		if c.State.DSN == "" {
+			add("state.dsn", "is required with state.driver postgres (or set HUB_STATE_DSN)")
+		}
+	default:
+		add("state.driver", fmt.Sprintf("%q is not supported (supported: sqlite, postgres)", c.State.Driver))
 	}
-	if c.Bus.Backend != "sqlite" {
-		add("bus.backend", fmt.Sprintf("%q is not supported (supported: sqlite)", c.Bus.Backend))
+	switch c.Bus.Backend {
+	case "sqlite", "postgres":
+		if c.Bus.Backend != c.State.Driver {
+			add("bus.backend", fmt.Sprintf("%q needs state.driver %q: the bus keeps its messages in the state database (outbox)", c.Bus.Backend, c.Bus.Backend))
+		}
+	default:
+		add("bus.backend", fmt.Sprintf("%q is not supported (supported: sqlite, postgres)", c.Bus.Backend))
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -12,13 +12,17 @@ import (
 // A message that can never succeed (a 400 from the helpdesk) goes to the
 // dead letters with the reason, does not block the others, and
 // `hub deadletters retry` delivers it once the cause is fixed.
-func TestDeadLettersListRetryDrop(t *testing.T) {
-	e := start(t)
+func TestDeadLettersListRetryDrop(t *testing.T) { deadLetters(t, start(t)) }
+
+func TestDeadLettersOnPostgres(t *testing.T) { deadLetters(t, startPostgres(t)) }
+
+func deadLetters(t *testing.T, e *env) {
 	hubBin := sdktest.Build(t, "github.com/reviewhub/reviewhub/hub/cmd/hub")
 	cli := func(args ...string) string {
 		t.Helper()
 		cmd := exec.Command(hubBin, append(args, "--config", "")...)
-		cmd.Env = append(cmd.Environ(), "HUB_DATA_DIR="+e.cfg.DataDir)
+		cmd.Env = append(cmd.Environ(), "HUB_DATA_DIR="+e.cfg.DataDir,
+			"HUB_STATE_DRIVER="+e.cfg.State.Driver, "HUB_STATE_DSN="+e.cfg.State.DSN)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("hub %v: %v\n%s", args, err, out)

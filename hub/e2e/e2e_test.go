@@ -21,6 +21,7 @@ import (
 	"github.com/reviewhub/reviewhub/hub/bus"
 	"github.com/reviewhub/reviewhub/hub/config"
 	"github.com/reviewhub/reviewhub/hub/e2e/testbackend"
+	"github.com/reviewhub/reviewhub/hub/internal/pgtest"
 	"github.com/reviewhub/reviewhub/hub/pluginhost"
 	"github.com/reviewhub/reviewhub/sdk/sdktest"
 )
@@ -88,6 +89,21 @@ func start(t *testing.T) *env {
 	return e
 }
 
+// startPostgres is start with state and bus in a fresh PostgreSQL schema.
+func startPostgres(t *testing.T) *env {
+	t.Helper()
+	dsn := pgtest.DSN(t)
+	e := &env{backend: testbackend.New()}
+	e.srv = startBackendServer(t, e.backend)
+	e.cfg = newConfig(t, e.srv.URL)
+	e.cfg.State.Driver, e.cfg.State.DSN, e.cfg.Bus.Backend = "postgres", dsn, "postgres"
+	if err := e.cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	e.startHub(t)
+	return e
+}
+
 func (e *env) startHub(t *testing.T) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(testLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -147,7 +163,15 @@ func ticketFor(b *testbackend.Backend, reviewID string) (testbackend.Ticket, boo
 }
 
 func TestReviewToTicketEditAndReplyRoundTrip(t *testing.T) {
-	e := start(t)
+	roundTrip(t, start(t))
+}
+
+// The same round trip on the distributed backends: state and bus in PostgreSQL.
+func TestRoundTripOnPostgres(t *testing.T) {
+	roundTrip(t, startPostgres(t))
+}
+
+func roundTrip(t *testing.T, e *env) {
 	e.backend.PutReview(testbackend.Review{ID: "r1", App: "app1", Author: "Ann", Rating: 2, Text: "Crashes on start", Country: "RU", Language: "ru"})
 	e.backend.PutReview(testbackend.Review{ID: "r2", App: "app1", Author: "Bob", Rating: 5, Text: "Love it", Language: "en"})
 

@@ -270,6 +270,18 @@ func (p *Poller) Run(ctx context.Context, reload <-chan struct{}) {
 	}
 }
 
+// pollIfLeader polls the app unless another hub sharing the state database
+// is polling it right now (PostgreSQL advisory lock; always free on SQLite).
+func (p *Poller) pollIfLeader(ctx context.Context, in state.Integration, app state.App) (Result, bool, error) {
+	unlock, ok, err := p.DB.TryLock(ctx, "poll/"+in.ID+"/"+app.ID)
+	if err != nil || !ok {
+		return Result{}, false, err
+	}
+	defer unlock()
+	res, err := p.PollOnce(ctx, in, app)
+	return res, true, err
+}
+
 // loop polls one app on its interval, honouring "retry after" answers.
 func (p *Poller) loop(ctx context.Context, in state.Integration, app state.App) {
 	log := p.Logger.With("integration", in.ID, "app", app.ID, "store", app.StorePlugin)
@@ -282,11 +294,13 @@ func (p *Poller) loop(ctx context.Context, in state.Integration, app state.App) 
 	}
 	failures := 0
 	for {
-		res, err := p.PollOnce(ctx, in, app)
+		res, polled, err := p.pollIfLeader(ctx, in, app)
 		wait := interval
 		switch {
 		case ctx.Err() != nil:
 			return
+		case !polled:
+			log.Debug("another hub is polling this app")
 		case err != nil:
 			failures++
 			log.Warn("poll failed", "error", err, "kind", sdk.KindOf(err).String())

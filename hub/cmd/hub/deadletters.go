@@ -10,9 +10,9 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/reviewhub/reviewhub/hub/app"
 	"github.com/reviewhub/reviewhub/hub/bus"
 	"github.com/reviewhub/reviewhub/hub/config"
-	"github.com/reviewhub/reviewhub/hub/state"
 )
 
 func deadLetters(cfg *config.Config, log *slog.Logger, args []string, stdout, stderr io.Writer, asJSON bool) int {
@@ -21,18 +21,19 @@ func deadLetters(cfg *config.Config, log *slog.Logger, args []string, stdout, st
 		return 2
 	}
 	ctx := context.Background()
-	db, err := state.OpenSQLite(ctx, cfg.State.Path, nil)
+	db, err := app.OpenState(ctx, cfg, nil)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	defer db.Close()
-	b, err := bus.NewSQLite(ctx, db.SQL(), log, bus.SubscriberConfig{})
+	b, err := app.OpenBus(ctx, cfg, db, log, bus.SubscriberConfig{})
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	defer b.Close()
+	dl := app.DeadLetters(cfg, db)
 	id := int64(0)
 	if args[0] != "list" {
 		if len(args) != 2 {
@@ -46,7 +47,7 @@ func deadLetters(cfg *config.Config, log *slog.Logger, args []string, stdout, st
 	}
 	switch args[0] {
 	case "list":
-		list, err := bus.ListDeadLetters(ctx, db.SQL())
+		list, err := dl.List(ctx)
 		if err != nil {
 			fmt.Fprintln(stderr, err)
 			return 1
@@ -68,13 +69,13 @@ func deadLetters(cfg *config.Config, log *slog.Logger, args []string, stdout, st
 		}
 		tw.Flush()
 	case "retry":
-		if err := bus.RetryDeadLetter(ctx, db.SQL(), b, id); err != nil {
+		if err := dl.Retry(ctx, b, id); err != nil {
 			fmt.Fprintln(stderr, err)
 			return 1
 		}
 		fmt.Fprintf(stdout, "dead letter %d is queued again\n", id)
 	case "drop":
-		if err := bus.DropDeadLetter(ctx, db.SQL(), id); err != nil {
+		if err := dl.Drop(ctx, id); err != nil {
 			fmt.Fprintln(stderr, err)
 			return 1
 		}
