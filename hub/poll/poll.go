@@ -282,6 +282,23 @@ func (p *Poller) pollIfLeader(ctx context.Context, in state.Integration, app sta
 	return res, true, err
 }
 
+// fitInterval keeps the poll interval well inside the store's listing
+// window (Google Play lists only the last 7 days: polling less often than
+// that loses reviews) and warns when it is shorter than the store's quotas
+// allow.
+func fitInterval(log *slog.Logger, interval time.Duration, caps sdk.StoreCapabilities) time.Duration {
+	if caps.ListingWindow > 0 && interval > caps.ListingWindow/4 {
+		log.Warn("poll interval shortened: the store lists only recent reviews", "configured", interval,
+			"listing_window", caps.ListingWindow, "using", caps.ListingWindow/4)
+		interval = caps.ListingWindow / 4
+	}
+	if caps.MinPollInterval > 0 && interval < caps.MinPollInterval {
+		log.Warn("poll interval is shorter than the store's quotas comfortably allow", "configured", interval,
+			"recommended_min", caps.MinPollInterval)
+	}
+	return interval
+}
+
 // loop polls one app on its interval, honouring "retry after" answers.
 func (p *Poller) loop(ctx context.Context, in state.Integration, app state.App) {
 	log := p.Logger.With("integration", in.ID, "app", app.ID, "store", app.StorePlugin)
@@ -291,6 +308,9 @@ func (p *Poller) loop(ctx context.Context, in state.Integration, app state.App) 
 	}
 	if interval <= 0 {
 		interval = 5 * time.Minute
+	}
+	if _, info, err := p.Plugins.Store(app.StorePlugin); err == nil && info.Store != nil {
+		interval = fitInterval(log, interval, *info.Store)
 	}
 	failures := 0
 	for {
