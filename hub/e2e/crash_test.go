@@ -211,13 +211,17 @@ func TestHubKilledAtRandomPoints(t *testing.T) {
 			select {
 			case <-stopReplies:
 				return
-			case <-time.After(20 * time.Millisecond):
+			case <-time.After(100 * time.Millisecond):
+			}
+			tickets := map[string]testbackend.Ticket{}
+			for _, tk := range b.Tickets() {
+				tickets[tk.ReviewID] = tk
 			}
 			for i := range replies {
 				if sent[i] {
 					continue
 				}
-				tk, ok := ticketFor(b, fmt.Sprintf("r%05d", i))
+				tk, ok := tickets[fmt.Sprintf("r%05d", i)]
 				if !ok {
 					continue
 				}
