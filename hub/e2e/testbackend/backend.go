@@ -50,11 +50,14 @@ type Backend struct {
 	failNext    int
 	failTickets bool
 	reject      string
+	rateLimited map[string]time.Duration // app → Retry-After of its listing
+	listCalls   map[string]int
 }
 
 // New returns an empty backend.
 func New() *Backend {
-	return &Backend{reviews: map[string]*Review{}, tickets: map[string]*Ticket{}, replyPosts: map[string]int{}}
+	return &Backend{reviews: map[string]*Review{}, tickets: map[string]*Ticket{}, replyPosts: map[string]int{},
+		rateLimited: map[string]time.Duration{}, listCalls: map[string]int{}}
 }
 
 // PutReview adds or edits a review (it becomes newest in listing order).
@@ -84,6 +87,20 @@ func (b *Backend) FailTickets(on bool) {
 	b.mu.Lock()
 	b.failTickets = on
 	b.mu.Unlock()
+}
+
+// RateLimit makes listing app's reviews answer 429 with Retry-After (0 stops).
+func (b *Backend) RateLimit(app string, retryAfter time.Duration) {
+	b.mu.Lock()
+	b.rateLimited[app] = retryAfter
+	b.mu.Unlock()
+}
+
+// ListCalls is how many times app's reviews were listed (429s included).
+func (b *Backend) ListCalls(app string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.listCalls[app]
 }
 
 // Reject makes ticket creation answer 400 for texts containing s ("" stops).
@@ -166,6 +183,13 @@ func (b *Backend) listReviews(w http.ResponseWriter, r *http.Request) {
 	}
 	app := r.URL.Query().Get("app")
 	b.mu.Lock()
+	b.listCalls[app]++
+	if ra := b.rateLimited[app]; ra > 0 {
+		b.mu.Unlock()
+		w.Header().Set("Retry-After", strconv.Itoa(int(ra.Seconds())))
+		http.Error(w, "rate limited", http.StatusTooManyRequests)
+		return
+	}
 	var out []Review
 	for _, rv := range b.reviews {
 		if rv.App == app && rv.Seq > after {

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/reviewhub/reviewhub/sdk"
 )
@@ -37,6 +39,9 @@ func Call(ctx context.Context, base, method, path string, in, out any) error {
 	switch {
 	case resp.StatusCode == http.StatusNotFound:
 		return sdk.Errorf(sdk.NotFound, "%s %s: %s", method, path, bytes.TrimSpace(raw))
+	case resp.StatusCode == http.StatusTooManyRequests:
+		secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+		return sdk.RetryAfterError(time.Duration(secs)*time.Second, "%s %s: rate limited", method, path)
 	case resp.StatusCode >= 500:
 		return sdk.Errorf(sdk.Unavailable, "%s %s: %d", method, path, resp.StatusCode)
 	case resp.StatusCode >= 400:
