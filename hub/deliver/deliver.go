@@ -5,6 +5,7 @@
 package deliver
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
@@ -68,7 +70,15 @@ type Deliverer struct {
 	Bus     bus.Bus
 	Plugins Plugins
 	Logger  *slog.Logger
+	// UnknownTicketGrace is how long an answer in a ticket the hub cannot
+	// link to a review yet is retried before it is refused (default 2m).
+	// The gap exists after a crash between the helpdesk creating a ticket
+	// and the hub recording it: the review's redelivery closes it.
+	UnknownTicketGrace time.Duration
 }
+
+// DefaultUnknownTicketGrace is the default Deliverer.UnknownTicketGrace.
+const DefaultUnknownTicketGrace = 2 * time.Minute
 
 // Register adds the handlers to the router.
 func (d *Deliverer) Register(r *message.Router) {
@@ -182,14 +192,34 @@ func (d *Deliverer) handleReply(msg *message.Message) error {
 	if err != nil {
 		return err
 	}
-	outcome, detail, posted, err := d.publishReply(ctx, in, r)
-	if err != nil {
-		return err
+	var outcome, detail string
+	var posted *sdk.DeveloperReply
+	linked := r.AppID != ""
+	if !linked {
+		appID, reviewID, err := d.DB.ReviewOfTicket(ctx, in.ID, r.TicketID, r.ReviewID)
+		switch {
+		case err == nil:
+			r.AppID, r.ReviewID, linked = appID, reviewID, true
+		case !errors.Is(err, state.ErrNotFound):
+			return err
+		case time.Since(r.CreatedAt) < cmp.Or(d.UnknownTicketGrace, DefaultUnknownTicketGrace):
+			return fmt.Errorf("reply %s: ticket %s is not linked to a review yet; retrying", r.MessageID, r.TicketID)
+		default:
+			outcome, detail = sdk.OutcomeRefused, ReasonUnknownTicket
+		}
+	}
+	if linked {
+		if outcome, detail, posted, err = d.publishReply(ctx, in, r); err != nil {
+			return err
+		}
 	}
 	result := sdk.ReplyResult{TicketID: r.TicketID, MessageID: r.MessageID, ReviewID: r.ReviewID,
 		Outcome: outcome, Detail: detail, Reply: posted}
 	err = d.DB.InTx(ctx, func(tx *state.Tx) error {
 		if err := tx.SetReplyStatus(ctx, r.IntegrationID, r.MessageID, outcome, detail); err != nil {
+			return err
+		}
+		if err := tx.SetReplyTarget(ctx, r.IntegrationID, r.MessageID, r.AppID, r.ReviewID); err != nil {
 			return err
 		}
 		counter := CountRefused
@@ -289,7 +319,9 @@ func (d *Deliverer) AcceptReplies(ctx context.Context, in state.Integration, req
 		appID, reviewID, err := d.DB.ReviewOfTicket(ctx, in.ID, rr.TicketID, rr.ReviewID)
 		switch {
 		case errors.Is(err, state.ErrNotFound):
-			r.Status, r.Detail, r.ReviewID = state.ReplyRefused, ReasonUnknownTicket, rr.ReviewID
+			// Queued anyway: the handler links it once the ticket is
+			// recorded, or refuses it after UnknownTicketGrace.
+			r.ReviewID = rr.ReviewID
 		case err != nil:
 			return 0, err
 		default:

@@ -318,3 +318,24 @@ func startBackendServer(t *testing.T, b *testbackend.Backend) *httptest.Server {
 func startBackend(t *testing.T, b *testbackend.Backend) string {
 	return startBackendServer(t, b).URL
 }
+
+// An answer can reach the hub before the hub has recorded its ticket (the
+// hub crashed after the helpdesk created the ticket): it waits for the link
+// instead of being refused, and is published once the review's redelivery
+// records the ticket.
+func TestAnswerBeforeTicketLinkIsPublished(t *testing.T) {
+	e := start(t)
+	// The test helpdesk numbers tickets T1, T2…: answer T1 before it exists.
+	if code, resp := e.webhook(t, "acme", "secret="+secret, `{"ticket_id":"T1","message_id":"early","text":"Thanks for waiting"}`); code != 200 {
+		t.Fatalf("webhook: %d %s", code, resp)
+	}
+	e.backend.PutReview(testbackend.Review{ID: "late", App: "app1", Rating: 3, Text: "hello"})
+	eventually(t, "the early answer published", func() bool {
+		_, texts := e.backend.ReplyPosts()
+		return texts["late"] == "Thanks for waiting"
+	})
+	eventually(t, "its outcome in the ticket", func() bool {
+		tk, _ := ticketFor(e.backend, "late")
+		return tk.ID == "T1" && len(tk.Notes) == 1 && strings.HasPrefix(tk.Notes[0], "published")
+	})
+}

@@ -312,6 +312,17 @@ func (t *Tx) SetReplyStatus(ctx context.Context, integrationID, messageID, statu
 	return nil
 }
 
+// SetReplyTarget records the app and review a reply answers (known late
+// when the webhook came before the ticket was linked).
+func (t *Tx) SetReplyTarget(ctx context.Context, integrationID, messageID, appID, reviewID string) error {
+	_, err := t.exec(ctx, `UPDATE replies SET app_id = ?, review_id = ? WHERE integration_id = ? AND message_id = ?`,
+		appID, reviewID, integrationID, messageID)
+	if err != nil {
+		return fmt.Errorf("state: reply %s target: %w", messageID, err)
+	}
+	return nil
+}
+
 // Replies lists an integration's replies, newest first.
 func (d *DB) Replies(ctx context.Context, integrationID string) ([]Reply, error) {
 	rows, err := d.query(ctx, `SELECT message_id FROM replies WHERE integration_id = ? ORDER BY created_at DESC`, integrationID)

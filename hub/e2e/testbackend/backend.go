@@ -166,6 +166,7 @@ func (b *Backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b.mu.Unlock()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /reviews", b.listReviews)
+	mux.HandleFunc("GET /reviews/{id}", b.getReview)
 	mux.HandleFunc("POST /reviews/{id}/reply", b.postReply)
 	mux.HandleFunc("GET /tickets", b.findTicket)
 	mux.HandleFunc("POST /tickets", b.createTicket)
@@ -203,6 +204,17 @@ func (b *Backend) listReviews(w http.ResponseWriter, r *http.Request) {
 		out = out[:limit]
 	}
 	writeJSON(w, 200, map[string]any{"reviews": out, "more": more})
+}
+
+func (b *Backend) getReview(w http.ResponseWriter, r *http.Request) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	rv, ok := b.reviews[r.PathValue("id")]
+	if !ok {
+		writeJSON(w, 404, map[string]string{"error": "no such review"})
+		return
+	}
+	writeJSON(w, 200, rv)
 }
 
 func (b *Backend) postReply(w http.ResponseWriter, r *http.Request) {
