@@ -207,6 +207,21 @@ func TestHubKilledAtRandomPoints(t *testing.T) {
 		b.PutReview(testbackend.Review{ID: fmt.Sprintf("r%05d", i), App: "app1", Rating: 3, Text: "v1"})
 	}
 	edited := func(i int) bool { return i%4 == 0 }
+	// Every fourth review is edited once its first version is in a ticket
+	// (an edit before the hub saw the first version is just a new review).
+	editDone := map[int]bool{}
+	editSeen := func() {
+		tickets := map[string]bool{}
+		for _, tk := range b.Tickets() {
+			tickets[tk.ReviewID] = true
+		}
+		for i := 0; i < n; i += 4 {
+			if id := fmt.Sprintf("r%05d", i); !editDone[i] && tickets[id] {
+				b.PutReview(testbackend.Review{ID: id, App: "app1", Rating: 5, Text: "v2"})
+				editDone[i] = true
+			}
+		}
+	}
 	rng := rand.New(rand.NewPCG(1, 2))
 
 	// Staff answer the first `replies` reviews as soon as their tickets exist,
@@ -246,16 +261,10 @@ func TestHubKilledAtRandomPoints(t *testing.T) {
 			}
 		}
 	}()
-	for round := range kills {
+	for range kills {
 		p.start(t)
 		time.Sleep(time.Duration(300+rng.IntN(900)) * time.Millisecond)
-		if round == 1 {
-			for i := 0; i < n; i++ {
-				if edited(i) {
-					b.PutReview(testbackend.Review{ID: fmt.Sprintf("r%05d", i), App: "app1", Rating: 5, Text: "v2"})
-				}
-			}
-		}
+		editSeen()
 		p.kill()
 	}
 	p.start(t)
@@ -306,6 +315,7 @@ func TestHubKilledAtRandomPoints(t *testing.T) {
 	}
 	deadline := time.Now().Add(time.Duration(30+n/100) * time.Second)
 	for {
+		editSeen()
 		lt, dt, le, de, lr, dr := complete()
 		if lt+dt+le+de+lr+dr == 0 {
 			break
