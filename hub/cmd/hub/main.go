@@ -14,12 +14,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	_ "net/http/pprof" // served only when HUB_PPROF is set
 	"os"
 	"os/signal"
 	"sort"
 	"strings"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"github.com/reviewhub/reviewhub/hub/app"
 	"github.com/reviewhub/reviewhub/hub/config"
@@ -97,6 +100,16 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 func serve(cfg *config.Config, log *slog.Logger) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if addr := os.Getenv("HUB_PPROF"); addr != "" {
+		// Profiling for `make bench` and operators: loopback only, off by default.
+		go func() {
+			srv := &http.Server{Addr: addr, Handler: http.DefaultServeMux, ReadHeaderTimeout: 10 * time.Second}
+			log.Info("pprof listening", "addr", addr)
+			if err := srv.ListenAndServe(); err != nil {
+				log.Warn("pprof server", "error", err)
+			}
+		}()
+	}
 	h, err := app.New(ctx, cfg, log, app.Options{})
 	if err != nil {
 		log.Error("hub failed to start", "error", err)
