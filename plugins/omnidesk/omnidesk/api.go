@@ -1,0 +1,279 @@
+package omnidesk
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Case is an Omnidesk case ("обращение").
+type Case struct {
+	CaseID       int64          `json:"case_id"`
+	CaseNumber   string         `json:"case_number,omitempty"`
+	Subject      string         `json:"subject,omitempty"`
+	UserID       int64          `json:"user_id,omitempty"`
+	Channel      string         `json:"channel,omitempty"`
+	Status       string         `json:"status,omitempty"`
+	Labels       []int64        `json:"labels,omitempty"`
+	CustomFields map[string]any `json:"custom_fields,omitempty"`
+}
+
+// NewCase is the body of a case creation.
+type NewCase struct {
+	UserCustomID string         `json:"user_custom_id"`
+	UserFullName string         `json:"user_full_name,omitempty"`
+	Subject      string         `json:"subject"`
+	Content      string         `json:"content"`
+	ContentHTML  string         `json:"content_html,omitempty"`
+	Channel      string         `json:"channel"`
+	Labels       []int64        `json:"labels,omitempty"`
+	CustomFields map[string]any `json:"custom_fields,omitempty"`
+}
+
+// Message is a message (or note) of a case.
+type Message struct {
+	MessageID int64  `json:"message_id"`
+	UserID    int64  `json:"user_id,omitempty"`
+	StaffID   int64  `json:"staff_id,omitempty"`
+	Content   string `json:"content"`
+	Note      bool   `json:"note,omitempty"`
+	CreatedAt string `json:"created_at,omitempty"`
+}
+
+// Label is a case label ("метка").
+type Label struct {
+	LabelID    int64  `json:"label_id"`
+	LabelTitle string `json:"label_title"`
+}
+
+// Staff is a staff member ("сотрудник").
+type Staff struct {
+	StaffID       int64  `json:"staff_id"`
+	StaffEmail    string `json:"staff_email"`
+	StaffFullName string `json:"staff_full_name,omitempty"`
+	Active        bool   `json:"active"`
+}
+
+// CustomChannel is a custom channel ("кастомный канал").
+type CustomChannel struct {
+	ChannelID   int64  `json:"channel_id"`
+	Title       string `json:"title"`
+	ChannelCode string `json:"channel_code,omitempty"`
+	Active      bool   `json:"active"`
+}
+
+// Code is how cases refer to the channel (GUESS: "cch" + id unless the API gives a code).
+func (c CustomChannel) Code() string {
+	if c.ChannelCode != "" {
+		return c.ChannelCode
+	}
+	return "cch" + strconv.FormatInt(c.ChannelID, 10)
+}
+
+// CustomField is a custom field ("дополнительное поле").
+type CustomField struct {
+	FieldID    int64  `json:"field_id"`
+	Title      string `json:"title"`
+	FieldType  string `json:"field_type,omitempty"`
+	FieldLevel string `json:"field_level,omitempty"` // "case" or "user"
+	Active     bool   `json:"active"`
+}
+
+// Key is how cases carry the field: "cf_" + id.
+func (f CustomField) Key() string { return "cf_" + strconv.FormatInt(f.FieldID, 10) }
+
+// FieldKey normalises a case field setting ("cf_123" or "123") to "cf_123".
+func FieldKey(s string) string {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "cf_") {
+		return s
+	}
+	return "cf_" + s
+}
+
+// decodeList reads Omnidesk's list answer: an object with entries "0", "1"
+// … each wrapping the item under key, plus "total_count".
+func decodeList[T any](raw map[string]json.RawMessage, key string) ([]T, int, error) {
+	total := -1
+	if tc, ok := raw["total_count"]; ok {
+		var n json.Number
+		if err := json.Unmarshal(tc, &n); err == nil {
+			if v, err := n.Int64(); err == nil {
+				total = int(v)
+			}
+		} else {
+			var s string
+			if json.Unmarshal(tc, &s) == nil {
+				if v, err := strconv.Atoi(s); err == nil {
+					total = v
+				}
+			}
+		}
+	}
+	type entry struct {
+		idx int
+		v   T
+	}
+	var items []entry
+	for k, v := range raw {
+		idx, err := strconv.Atoi(k)
+		if err != nil {
+			continue // total_count and any extra field
+		}
+		var wrap map[string]json.RawMessage
+		if err := json.Unmarshal(v, &wrap); err != nil {
+			return nil, 0, fmt.Errorf("list entry %s: %w", k, err)
+		}
+		inner, ok := wrap[key]
+		if !ok {
+			return nil, 0, fmt.Errorf("list entry %s has no %q", k, key)
+		}
+		var item T
+		if err := json.Unmarshal(inner, &item); err != nil {
+			return nil, 0, fmt.Errorf("list entry %s: %w", k, err)
+		}
+		items = append(items, entry{idx, item})
+	}
+	sort.Slice(items, func(i, j int) bool { return items[i].idx < items[j].idx })
+	out := make([]T, len(items))
+	for i, e := range items {
+		out[i] = e.v
+	}
+	if total < 0 {
+		total = len(out)
+	}
+	return out, total, nil
+}
+
+// listAll reads every page of a list endpoint (limit 100, at most 500 pages).
+func listAll[T any](ctx context.Context, c *Client, path, key string, q url.Values) ([]T, error) {
+	var all []T
+	for page := 1; page <= 500; page++ {
+		qq := url.Values{}
+		for k, v := range q {
+			qq[k] = v
+		}
+		qq.Set("page", strconv.Itoa(page))
+		qq.Set("limit", "100")
+		var raw map[string]json.RawMessage
+		if err := c.Do(ctx, "GET", path, qq, nil, &raw); err != nil {
+			return nil, err
+		}
+		items, total, err := decodeList[T](raw, key)
+		if err != nil {
+			return nil, fmt.Errorf("omnidesk GET %s: unexpected answer: %w", path, err)
+		}
+		all = append(all, items...)
+		if len(items) == 0 || len(all) >= total {
+			break
+		}
+	}
+	return all, nil
+}
+
+// FindCases lists the cases of a custom-channel user in a channel.
+func (c *Client) FindCases(ctx context.Context, userCustomID, channel string) ([]Case, error) {
+	q := url.Values{"user_custom_id": {userCustomID}, "channel": {channel}}
+	return listAll[Case](ctx, c, "/api/cases.json", "case", q)
+}
+
+// CreateCase creates a case.
+func (c *Client) CreateCase(ctx context.Context, nc NewCase) (Case, error) {
+	var out struct {
+		Case Case `json:"case"`
+	}
+	err := c.Do(ctx, "POST", "/api/cases.json", nil, map[string]any{"case": nc}, &out)
+	if err == nil && out.Case.CaseID == 0 {
+		err = fmt.Errorf("omnidesk POST /api/cases.json: the answer has no case_id")
+	}
+	return out.Case, err
+}
+
+// SetLabels replaces a case's labels.
+func (c *Client) SetLabels(ctx context.Context, caseID int64, labels []int64) error {
+	return c.Do(ctx, "PUT", fmt.Sprintf("/api/cases/%d.json", caseID), nil,
+		map[string]any{"case": map[string]any{"labels": labels}}, nil)
+}
+
+// Messages lists a case's messages, oldest first.
+func (c *Client) Messages(ctx context.Context, caseID int64) ([]Message, error) {
+	return listAll[Message](ctx, c, fmt.Sprintf("/api/cases/%d/messages.json", caseID), "message", nil)
+}
+
+// AddMessage adds a message from the case's user.
+func (c *Client) AddMessage(ctx context.Context, caseID int64, content, html string) (Message, error) {
+	var out struct {
+		Message Message `json:"message"`
+	}
+	body := map[string]any{"message": map[string]any{"content": content, "content_html": html}}
+	err := c.Do(ctx, "POST", fmt.Sprintf("/api/cases/%d/messages.json", caseID), nil, body, &out)
+	return out.Message, err
+}
+
+// AddNote adds a note, visible to staff only.
+func (c *Client) AddNote(ctx context.Context, caseID int64, content string) error {
+	body := map[string]any{"note": map[string]any{"content": content}}
+	return c.Do(ctx, "POST", fmt.Sprintf("/api/cases/%d/note.json", caseID), nil, body, nil)
+}
+
+// Labels lists every label.
+func (c *Client) Labels(ctx context.Context) ([]Label, error) {
+	return listAll[Label](ctx, c, "/api/labels.json", "label", nil)
+}
+
+// CreateLabel creates a label.
+func (c *Client) CreateLabel(ctx context.Context, title string) (Label, error) {
+	var out struct {
+		Label Label `json:"label"`
+	}
+	err := c.Do(ctx, "POST", "/api/labels.json", nil, map[string]any{"label": map[string]any{"label_title": title}}, &out)
+	return out.Label, err
+}
+
+// LabelIDs returns the ids of labels with these titles, creating missing ones.
+func (c *Client) LabelIDs(ctx context.Context, titles []string) ([]int64, error) {
+	if len(titles) == 0 {
+		return nil, nil
+	}
+	existing, err := c.Labels(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byTitle := map[string]int64{}
+	for _, l := range existing {
+		byTitle[strings.ToLower(l.LabelTitle)] = l.LabelID
+	}
+	ids := make([]int64, 0, len(titles))
+	for _, t := range titles {
+		id, ok := byTitle[strings.ToLower(t)]
+		if !ok {
+			l, err := c.CreateLabel(ctx, t)
+			if err != nil {
+				return nil, fmt.Errorf("create label %q: %w", t, err)
+			}
+			id = l.LabelID
+			byTitle[strings.ToLower(t)] = id
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+// Staff lists the staff members.
+func (c *Client) Staff(ctx context.Context) ([]Staff, error) {
+	return listAll[Staff](ctx, c, "/api/staff.json", "staff", nil)
+}
+
+// CustomChannels lists the custom channels.
+func (c *Client) CustomChannels(ctx context.Context) ([]CustomChannel, error) {
+	return listAll[CustomChannel](ctx, c, "/api/custom_channels.json", "custom_channel", nil)
+}
+
+// CustomFields lists the custom fields.
+func (c *Client) CustomFields(ctx context.Context) ([]CustomField, error) {
+	return listAll[CustomField](ctx, c, "/api/custom_fields.json", "custom_field", nil)
+}

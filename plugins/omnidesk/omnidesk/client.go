@@ -1,0 +1,181 @@
+// Package omnidesk is a client of the Omnidesk REST API (https://SUBDOMAIN.omnidesk.ru/api/...)
+// for what Reviewhub needs: cases, messages, notes, labels, staff, custom
+// channels and custom fields. Requests authenticate with HTTP basic auth (a
+// staff member's e-mail and the account's API key). Facts and sources are in
+// plugins/omnidesk/README.md.
+package omnidesk
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/reviewhub/reviewhub/sdk"
+)
+
+// Client talks to one Omnidesk account.
+type Client struct {
+	BaseURL string // https://SUBDOMAIN.omnidesk.ru
+	Email   string
+	APIKey  string
+	HTTP    *http.Client
+	// Retries of 5xx and connection errors inside one call (default 2).
+	Retries int
+}
+
+// APIError is an error answer of the API.
+type APIError struct {
+	Status      int
+	Code        string // "error" field
+	Description string
+}
+
+func (e *APIError) Error() string {
+	msg := e.Code
+	if e.Description != "" {
+		msg += ": " + e.Description
+	}
+	if msg == "" {
+		msg = http.StatusText(e.Status)
+	}
+	return fmt.Sprintf("omnidesk answered %d: %s", e.Status, msg)
+}
+
+// Do sends method path with body (JSON-encoded when not nil) and decodes
+// the answer into out. Errors are classified for the hub: 401 →
+// Unauthenticated, 403 → PermissionDenied, 404 → NotFound, 400/422 →
+// Invalid, 429 → RetryAfter, 5xx → Unavailable (after a few quick retries).
+func (c *Client) Do(ctx context.Context, method, path string, query url.Values, body, out any) error {
+	var raw []byte
+	if body != nil {
+		var err error
+		if raw, err = json.Marshal(body); err != nil {
+			return sdk.Errorf(sdk.Invalid, "omnidesk: encode request: %v", err)
+		}
+	}
+	u := strings.TrimRight(c.BaseURL, "/") + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	retries := c.Retries
+	if retries == 0 {
+		retries = 2
+	}
+	var last error
+	for attempt := 0; attempt <= retries; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Duration(attempt*attempt) * 200 * time.Millisecond):
+			}
+		}
+		req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(raw))
+		if err != nil {
+			return sdk.Errorf(sdk.Invalid, "omnidesk: %v", err)
+		}
+		req.SetBasicAuth(c.Email, c.APIKey)
+		req.Header.Set("Accept", "application/json")
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			last = sdk.Errorf(sdk.Unavailable, "omnidesk %s %s: %v", method, path, err)
+			continue
+		}
+		data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+		resp.Body.Close()
+		if err != nil {
+			last = sdk.Errorf(sdk.Unavailable, "omnidesk %s %s: reading the answer: %v", method, path, err)
+			continue
+		}
+		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+			if out == nil || len(bytes.TrimSpace(data)) == 0 {
+				return nil
+			}
+			if err := json.Unmarshal(data, out); err != nil {
+				return sdk.Errorf(sdk.Unavailable, "omnidesk %s %s: unexpected answer (%v): %.200s", method, path, err, data)
+			}
+			return nil
+		}
+		apiErr := parseError(resp.StatusCode, data)
+		switch {
+		case resp.StatusCode == http.StatusTooManyRequests:
+			return sdk.RetryAfterError(retryAfter(resp.Header.Get("Retry-After")), "omnidesk rate limit on %s %s: %v", method, path, apiErr)
+		case resp.StatusCode >= 500:
+			last = sdk.Errorf(sdk.Unavailable, "omnidesk %s %s: %v", method, path, apiErr)
+			continue
+		case resp.StatusCode == http.StatusUnauthorized:
+			return sdk.Errorf(sdk.Unauthenticated, "omnidesk refused the staff e-mail and API key: %w", apiErr)
+		case resp.StatusCode == http.StatusForbidden:
+			return sdk.Errorf(sdk.PermissionDenied, "omnidesk %s %s: the staff member may not do this: %w", method, path, apiErr)
+		case resp.StatusCode == http.StatusNotFound:
+			return sdk.Errorf(sdk.NotFound, "omnidesk %s %s: %w", method, path, apiErr)
+		default:
+			return sdk.Errorf(sdk.Invalid, "omnidesk %s %s: %w", method, path, apiErr)
+		}
+	}
+	return last
+}
+
+func parseError(status int, data []byte) *APIError {
+	e := &APIError{Status: status}
+	var body struct {
+		Error       json.RawMessage `json:"error"`
+		Description string          `json:"description"`
+		Message     string          `json:"message"`
+	}
+	if json.Unmarshal(data, &body) == nil {
+		var s string
+		if json.Unmarshal(body.Error, &s) == nil {
+			e.Code = s
+		} else if len(body.Error) > 0 {
+			e.Code = string(body.Error)
+		}
+		e.Description = body.Description
+		if e.Description == "" {
+			e.Description = body.Message
+		}
+	} else if t := strings.TrimSpace(string(data)); t != "" {
+		e.Description = t
+		if len(e.Description) > 200 {
+			e.Description = e.Description[:200]
+		}
+	}
+	return e
+}
+
+// retryAfter reads a Retry-After header (seconds or an HTTP date); 60 s when absent.
+func retryAfter(h string) time.Duration {
+	if s, err := strconv.Atoi(strings.TrimSpace(h)); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(h); err == nil {
+		if d := time.Until(t); d > 0 {
+			return d
+		}
+	}
+	return time.Minute
+}
+
+// IsNotFound reports whether err is a 404 of the API.
+func IsNotFound(err error) bool {
+	var e *APIError
+	return errors.As(err, &e) && e.Status == http.StatusNotFound
+}
