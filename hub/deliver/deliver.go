@@ -19,6 +19,7 @@ import (
 
 	"github.com/reviewhub/reviewhub/hub/bus"
 	"github.com/reviewhub/reviewhub/hub/filter"
+	"github.com/reviewhub/reviewhub/hub/setup"
 	"github.com/reviewhub/reviewhub/hub/state"
 	"github.com/reviewhub/reviewhub/sdk"
 )
@@ -250,12 +251,12 @@ func (d *Deliverer) publishReply(ctx context.Context, in state.Integration, r st
 	if strings.TrimSpace(r.Text) == "" {
 		return sdk.OutcomeRefused, ReasonEmptyReply, nil, nil
 	}
-	if !app.HasStoreAccount() {
-		return sdk.OutcomeRefused, ReasonNoStoreAccount, nil, nil
-	}
 	st, info, err := d.Plugins.Store(app.StorePlugin)
 	if err != nil {
 		return "", "", nil, err
+	}
+	if !setup.HasStoreAccount(app, info) {
+		return sdk.OutcomeRefused, ReasonNoStoreAccount, nil, nil
 	}
 	if info.Store != nil && !info.Store.CanReply {
 		return sdk.OutcomeRefused, ReasonCannotReply, nil, nil

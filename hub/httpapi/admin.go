@@ -164,7 +164,7 @@ func (a *Admin) toJSON(in state.Integration) IntegrationJSON {
 		}
 		aj.Running = helpdeskOK && len(aj.Missing) == 0
 		if info, ok := a.Info(app.StorePlugin); ok && info.Store != nil {
-			aj.CanReply = info.Store.CanReply && app.HasStoreAccount()
+			aj.CanReply = info.Store.CanReply && setup.HasStoreAccount(app, info)
 		}
 		complete = complete && aj.Running
 		out.Apps = append(out.Apps, aj)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/reviewhub/reviewhub/hub/bus"
 	"github.com/reviewhub/reviewhub/hub/deliver"
+	"github.com/reviewhub/reviewhub/hub/setup"
 	"github.com/reviewhub/reviewhub/hub/state"
 	"github.com/reviewhub/reviewhub/sdk"
 )
@@ -68,7 +69,7 @@ func (p *Poller) PollOnce(ctx context.Context, in state.Integration, app state.A
 	if slices.Contains(caps.SourceFilters, sdk.FilterLanguage) {
 		req.Languages = app.Filters.Languages
 	}
-	canReply := caps.CanReply && app.HasStoreAccount()
+	canReply := caps.CanReply && setup.HasStoreAccount(app, info)
 
 	if !cur.Connected {
 		return p.backfill(ctx, in, app, st, info, req, canReply)

@@ -63,12 +63,38 @@ func AppMissing(app state.App, plugins InfoFunc) []string {
 		out = append(out, "store_app_id")
 	}
 	public := info.Store != nil && info.Store.PublicListing
-	if app.HasStoreAccount() || !public {
+	if HasStoreAccount(app, info) || !public {
 		for _, k := range missingSettings(info, app.StoreSettings) {
 			out = append(out, "settings."+k)
 		}
 	}
 	return out
+}
+
+// HasStoreAccount reports whether the app has store credentials: one of
+// the store plugin's secret settings (for plugins without secret settings,
+// any setting) has a value. Settings such as a base URL or a list of feed
+// countries are not an account.
+func HasStoreAccount(app state.App, info sdk.Info) bool {
+	secrets := false
+	for _, f := range info.Settings {
+		if !f.Secret {
+			continue
+		}
+		secrets = true
+		if strings.TrimSpace(app.StoreSettings[f.Key]) != "" {
+			return true
+		}
+	}
+	if secrets {
+		return false
+	}
+	for _, v := range app.StoreSettings {
+		if strings.TrimSpace(v) != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // Runnable reports whether an app of an integration can run: the helpdesk

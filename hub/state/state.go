@@ -271,8 +271,6 @@ type App struct {
 	PollInterval  time.Duration  `json:"-"`
 }
 
-// HasStoreAccount reports whether store credentials were given.
-func (a App) HasStoreAccount() bool { return hasValues(a.StoreSettings) }
 
 // Integration joins one helpdesk account to a set of apps.
 type Integration struct {
@@ -293,15 +291,6 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-func hasValues(s sdk.Settings) bool {
-	for _, v := range s {
-		if strings.TrimSpace(v) != "" {
-			return true
-		}
-	}
-	return false
 }
 
 func (d *DB) seal(s sdk.Settings) ([]byte, error) {
