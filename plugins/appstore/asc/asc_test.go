@@ -1,0 +1,137 @@
+package asc
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+func TestTerritoryCodes(t *testing.T) {
+	for in, want := range map[string]string{"RUS": "RU", "usa": "US", "JP": "JP", "GBR": "GB", "XXX": "", "": ""} {
+		if got := Alpha2(in); got != want {
+			t.Errorf("Alpha2(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := Alpha3("ru"); got != "RUS" {
+		t.Errorf("Alpha3(ru) = %q", got)
+	}
+}
+
+func TestTokensAreES256ReusedAndRenewed(t *testing.T) {
+	pk, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	k := Key{IssuerID: "iss", KeyID: "KID", Private: pk}
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	tk := &Tokens{Now: func() time.Time { return now }}
+	a, err := tk.Token(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims := jwt.RegisteredClaims{}
+	tok, err := jwt.ParseWithClaims(a, &claims, func(*jwt.Token) (any, error) { return &pk.PublicKey, nil },
+		jwt.WithTimeFunc(func() time.Time { return now }), jwt.WithAudience(Audience), jwt.WithIssuer("iss"))
+	if err != nil || tok.Header["kid"] != "KID" || tok.Method.Alg() != "ES256" || claims.ExpiresAt.Sub(claims.IssuedAt.Time) != 20*time.Minute {
+		t.Fatalf("token %v %+v %v", tok.Header, claims, err)
+	}
+	now = now.Add(10 * time.Minute)
+	if b, _ := tk.Token(k); b != a {
+		t.Error("a token with 10 minutes left was not reused")
+	}
+	now = now.Add(9 * time.Minute)
+	if c, _ := tk.Token(k); c == a {
+		t.Error("a token about to expire was reused")
+	}
+}
+
+func TestParseRateLimit(t *testing.T) {
+	rl, ok := ParseRateLimit("user-hour-lim:3600;user-hour-rem:3588;")
+	if !ok || rl.Limit != 3600 || rl.Remaining != 3588 {
+		t.Errorf("%+v %v", rl, ok)
+	}
+	if _, ok := ParseRateLimit("garbage"); ok {
+		t.Error("garbage accepted")
+	}
+}
+
+const feedSample = `{"feed":{"author":{"name":{"label":"iTunes Store"}},"entry":[
+ {"author":{"name":{"label":"Mia"}},"updated":{"label":"2026-11-01T10:00:00-07:00"},"im:rating":{"label":"5"},"im:version":{"label":"3.2"},
+  "id":{"label":"9001"},"title":{"label":"Love it"},"content":{"label":"Great","attributes":{"type":"text"}},"im:voteSum":{"label":"3"},"im:voteCount":{"label":"4"}},
+ {"im:name":{"label":"The app itself"},"id":{"label":"app"}}]}}`
+
+func TestParseFeed(t *testing.T) {
+	rs, err := ParseFeed("1", "gb", []byte(feedSample))
+	if err != nil || len(rs) != 1 {
+		t.Fatalf("%v %v", rs, err)
+	}
+	r := rs[0]
+	if r.ID != "9001" || r.Rating != 5 || r.Country != "GB" || r.AppVersion != "3.2" || r.Author != "Mia" || r.ThumbsUp != 3 || r.ThumbsDown != 1 ||
+		!r.UpdatedAt.Equal(time.Date(2026, 11, 1, 17, 0, 0, 0, time.UTC)) {
+		t.Errorf("%+v", r)
+	}
+	one := `{"feed":{"entry":{"updated":{"label":"2026-11-01T10:00:00Z"},"im:rating":{"label":"1"},"id":{"label":"7"}}}}`
+	if rs, err := ParseFeed("1", "us", []byte(one)); err != nil || len(rs) != 1 {
+		t.Errorf("a lone entry object: %v %v", rs, err)
+	}
+	for _, bad := range []string{`{}`, `[`, `{"feed":{"entry":[{"im:rating":{"label":"9"},"id":{"label":"1"},"updated":{"label":"2026-11-01T10:00:00Z"}}]}}`} {
+		if _, err := ParseFeed("1", "us", []byte(bad)); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+}
+
+func FuzzParseFeed(f *testing.F) {
+	f.Add([]byte(feedSample))
+	f.Add([]byte(`{"feed":{"entry":{"im:rating":{"label":"3"},"id":{"label":"x"},"updated":{"label":"2026-01-01T00:00:00Z"}}}}`))
+	f.Add([]byte(`{"feed":{}}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		rs, err := ParseFeed("1", "us", body)
+		for _, r := range rs {
+			if err == nil && (r.Rating < 1 || r.Rating > 5 || r.ID == "") {
+				t.Fatalf("accepted %+v", r)
+			}
+		}
+	})
+}
+
+const reviewsSample = `{"data":[{"type":"customerReviews","id":"r1","attributes":{"rating":4,"title":"Good","body":"Nice","reviewerNickname":"N",
+ "createdDate":"2026-11-01T10:00:00-07:00","territory":"RUS"},"relationships":{"response":{"data":{"type":"customerReviewResponses","id":"p1"}}}}],
+ "included":[{"type":"customerReviewResponses","id":"p1","attributes":{"responseBody":"Thanks","lastModifiedDate":"2026-11-02T10:00:00Z","state":"PUBLISHED"}}],
+ "links":{"next":"https://api.appstoreconnect.apple.com/v1/apps/1/customerReviews?cursor=x"}}`
+
+func TestMapReview(t *testing.T) {
+	var resp ReviewsResponse
+	if err := json.Unmarshal([]byte(reviewsSample), &resp); err != nil {
+		t.Fatal(err)
+	}
+	r, err := MapReview("1", resp.Data[0], resp.Included)
+	if err != nil || r.Rating != 4 || r.Country != "RU" || r.Reply == nil || r.Reply.Text != "Thanks" || r.Reply.ID != "p1" || r.Reply.State != "PUBLISHED" {
+		t.Errorf("%+v %v", r, err)
+	}
+}
+
+func FuzzMapReviews(f *testing.F) {
+	f.Add([]byte(reviewsSample))
+	f.Add([]byte(`{"data":[{"id":"x","attributes":{"rating":"5"}}]}`))
+	f.Add([]byte(`{"data":[{"type":"customerReviews","id":"x","attributes":{"rating":2.5,"createdDate":"bad"},"relationships":{"response":{"data":null}}}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var resp ReviewsResponse
+		if json.Unmarshal(body, &resp) != nil {
+			return
+		}
+		for _, d := range resp.Data {
+			r, err := MapReview("1", d, resp.Included)
+			if err == nil && (r.Rating < 1 || r.Rating > 5 || r.ID == "") {
+				t.Fatalf("accepted %+v", r)
+			}
+		}
+	})
+}
+
+func FuzzParseRateLimit(f *testing.F) {
+	f.Add("user-hour-lim:3600;user-hour-rem:0;")
+	f.Fuzz(func(t *testing.T, h string) { _, _ = ParseRateLimit(h) })
+}
