@@ -8,7 +8,7 @@ BUF                := github.com/bufbuild/buf/cmd/buf@v1.57.2
 STATICCHECK        := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TOOLS         := $(CURDIR)/.tools
 
-.PHONY: all build run test vet staticcheck unit fuzz soak proto clean
+.PHONY: all build run demo bench test vet staticcheck unit fuzz soak proto clean
 
 all: build
 
@@ -22,6 +22,12 @@ build:
 run: build
 	@mkdir -p data
 	$(BIN)/hub serve --config hub/config/example.yaml
+
+# The hub, its four plugins and the project's fake App Store, Google Play,
+# RuStore and Omnidesk on loopback, with a stream of reviews (README: Demo).
+demo: build
+	$(GO) build -o $(BIN)/demo ./hub/cmd/demo
+	$(BIN)/demo --bin $(BIN)
 
 test: vet staticcheck unit fuzz
 

@@ -1,0 +1,138 @@
+package demo
+
+import (
+	"context"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	odfake "github.com/reviewhub/reviewhub/plugins/omnidesk/fake"
+	"github.com/reviewhub/reviewhub/sdk/sdktest"
+)
+
+// The whole product through the real hub binary and all four real plugin
+// processes against the project's fakes: reviews from the App Store (API and
+// public feed), Google Play and RuStore become Omnidesk cases, an edit lands
+// in the same case, answers are published in each store, an over-long
+// Google Play answer and an answer without a store account are refused with
+// their reasons written into the cases.
+func TestDemoEndToEndAllPlugins(t *testing.T) {
+	plugins := map[string]string{}
+	for _, p := range []string{"appstore", "googleplay", "rustore", "omnidesk"} {
+		plugins[p] = sdktest.Build(t, "github.com/reviewhub/reviewhub/plugins/"+p)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan *Demo, 1)
+	done := make(chan error, 1)
+	hubLog := &syncWriter{b: &strings.Builder{}}
+	go func() {
+		done <- Run(ctx, Options{HubBin: sdktest.Build(t, "github.com/reviewhub/reviewhub/hub/cmd/hub"), Plugins: plugins,
+			DataDir: t.TempDir(), Script: []Step{}, PollInterval: time.Second, Out: io.Discard, HubLog: hubLog,
+			Ready: func(d *Demo) { ready <- d }})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("demo: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("hub log:\n%s", hubLog.String())
+		}
+	})
+	var d *Demo
+	select {
+	case d = <-ready:
+	case err := <-done:
+		t.Fatalf("demo stopped: %v", err)
+	case <-time.After(2 * time.Minute):
+		t.Fatal("demo did not start")
+	}
+	steps := Script()
+	for _, st := range steps[:6] { // the first six put reviews in every store
+		if err := d.Play(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	od := d.Fakes.Omnidesk
+	caseOf := func(store, id string) (odfake.Case, bool) {
+		for _, c := range od.Cases() {
+			if c.UserCustomID == store+":"+id || (store == "rustore" && strings.HasPrefix(c.UserCustomID, "rustore:")) {
+				return c, true
+			}
+		}
+		return odfake.Case{}, false
+	}
+	eventually := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(90 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	for _, w := range [][2]string{{"appstore", "as-1001"}, {"googleplay", "gp-2001"}, {"rustore", ""}, {"appstore", "asp-4001"}, {"googleplay", "gp-2002"}, {"googleplay", "gp-2003"}} {
+		eventually("a case for "+w[0]+" "+w[1], func() bool { _, ok := caseOf(w[0], w[1]); return ok })
+	}
+	jp, _ := caseOf("googleplay", "gp-2001")
+	if !strings.Contains(jp.Messages[0].Content, "アプリが起動しません") || !strings.Contains(strings.Join(jp.Labels, ","), "language:ja") {
+		t.Errorf("Japanese case: %q labels %v", jp.Messages[0].Content, jp.Labels)
+	}
+	// Kenji edits his review: same case, rating 1 → 4.
+	if err := d.Play(ctx, steps[6]); err != nil {
+		t.Fatal(err)
+	}
+	eventually("the edit in the same case", func() bool { c, _ := caseOf("googleplay", "gp-2001"); return len(c.Messages) == 2 })
+	if c, _ := caseOf("googleplay", "gp-2001"); !strings.Contains(c.Messages[1].Content, "rating 1 → 4") {
+		t.Errorf("edit: %q", c.Messages[1].Content)
+	}
+	answer := func(store, id, text string) odfake.Case {
+		t.Helper()
+		c, _ := caseOf(store, id)
+		if _, err := od.Answer(ctx, c.ID, text); err != nil {
+			t.Fatal(err)
+		}
+		eventually("the outcome note in "+c.ID, func() bool { c, _ = caseOf(store, id); return len(c.Notes) > 0 })
+		return c
+	}
+	c := answer("googleplay", "gp-2001", "ありがとうございます！")
+	if txt, _ := d.StoreAnswer("gp-2001"); txt != "ありがとうございます！" || !strings.Contains(c.Notes[0].Content, "published") {
+		t.Errorf("Google Play answer: store %q, note %q", txt, c.Notes[0].Content)
+	}
+	c = answer("googleplay", "gp-2003", strings.Repeat("Thank you for the detailed feedback! ", 11))
+	if !strings.Contains(c.Notes[0].Content, "Google Play answers are limited to 350 characters, this one has 407") {
+		t.Errorf("over-long answer note %q", c.Notes[0].Content)
+	}
+	c = answer("appstore", "asp-4001", "Thank you, Mia!")
+	if !strings.Contains(c.Notes[0].Content, "connect the store account to reply") {
+		t.Errorf("public-feed answer note %q", c.Notes[0].Content)
+	}
+	c = answer("appstore", "as-1001", "We fixed the crash in 3.3.")
+	if txt, _ := d.StoreAnswer("as-1001"); txt != "We fixed the crash in 3.3." {
+		t.Errorf("App Store answer %q, note %q", txt, c.Notes[0].Content)
+	}
+	c = answer("rustore", "", "Спасибо! Тёмная тема будет в 3.3.")
+	if txt, _ := d.StoreAnswer("rs-3001"); txt != "Спасибо! Тёмная тема будет в 3.3." {
+		t.Errorf("RuStore answer %q, note %q", txt, c.Notes[0].Content)
+	}
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	b  *strings.Builder
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}

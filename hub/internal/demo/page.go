@@ -1,0 +1,72 @@
+package demo
+
+import (
+	"html/template"
+	"net/http"
+	"strings"
+
+	odfake "github.com/reviewhub/reviewhub/plugins/omnidesk/fake"
+)
+
+var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>Reviewhub demo</title>
+<meta http-equiv="refresh" content="5">
+<style>
+body{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem;color:#222}
+.case{border:1px solid #ccc;border-radius:6px;padding:1rem;margin:1rem 0}
+.msg{white-space:pre-wrap;background:#f6f6f6;padding:.5rem;margin:.5rem 0;border-radius:4px}
+.staff{background:#e8f0fe}.note{background:#fff4d6}.label{display:inline-block;background:#eee;border-radius:3px;padding:0 .3rem;margin-right:.2rem;font-size:.8rem}
+.store{background:#e6f4ea;padding:.5rem;border-radius:4px}
+textarea{width:100%;height:4rem}
+</style></head><body>
+<h1>Reviewhub demo — fake Omnidesk</h1>
+<p>{{len .Cases}} cases. The page refreshes every 5 seconds. Answer a case: the answer goes through the
+custom channel's webhook to the hub, which publishes it in the store; the outcome comes back as a note.</p>
+{{range .Cases}}<div class="case" id="case-{{.ID}}">
+<h3>#{{.ID}} {{.Subject}}</h3>
+<div>{{range .Labels}}<span class="label">{{.}}</span>{{end}}</div>
+{{range .Messages}}<div class="msg{{if .Staff}} staff{{end}}">{{if .Staff}}<b>{{.Staff}}:</b> {{end}}{{.Content}}</div>{{end}}
+{{range .Notes}}<div class="msg note">{{.Content}}</div>{{end}}
+{{with .StoreAnswer}}<div class="store">In the store now: {{.}}</div>{{end}}
+<form method="post" action="/answer"><input type="hidden" name="case" value="{{.ID}}">
+<textarea name="text" placeholder="Your answer"></textarea><button>Answer</button></form>
+</div>{{end}}
+</body></html>`))
+
+type pageCase struct {
+	odfake.Case
+	StoreAnswer string
+}
+
+func (d *Demo) page() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		cases := d.Fakes.Omnidesk.Cases()
+		out := make([]pageCase, 0, len(cases))
+		for i := len(cases) - 1; i >= 0; i-- { // newest first
+			c := cases[i]
+			pc := pageCase{Case: c}
+			store, reviewID, _ := strings.Cut(c.UserCustomID, ":")
+			pc.StoreAnswer, _ = d.storeAnswer(store, reviewID)
+			out = append(out, pc)
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		if err := pageTmpl.Execute(w, map[string]any{"Cases": out}); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	})
+	mux.HandleFunc("POST /answer", func(w http.ResponseWriter, r *http.Request) {
+		caseID, text := r.FormValue("case"), strings.TrimSpace(r.FormValue("text"))
+		if caseID == "" || text == "" {
+			http.Error(w, "case and text are required", http.StatusBadRequest)
+			return
+		}
+		if _, err := d.Fakes.Omnidesk.Answer(r.Context(), caseID, text); err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		d.say("you answered case %s", caseID)
+		http.Redirect(w, r, "/#case-"+caseID, http.StatusSeeOther)
+	})
+	return mux
+}

@@ -1,0 +1,69 @@
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	asfake "github.com/reviewhub/reviewhub/plugins/appstore/fake"
+	gpfake "github.com/reviewhub/reviewhub/plugins/googleplay/fake"
+	odfake "github.com/reviewhub/reviewhub/plugins/omnidesk/fake"
+	rsfake "github.com/reviewhub/reviewhub/plugins/rustore/fake"
+)
+
+// Fakes are the project's fake vendor APIs, each on its own loopback port.
+type Fakes struct {
+	AppStore   *asfake.Server
+	GooglePlay *gpfake.Server
+	RuStore    *rsfake.Server
+	Omnidesk   *odfake.Server
+	// URL of each fake by plugin name.
+	URL     map[string]string
+	servers []*http.Server
+}
+
+// Omnidesk account of the fakes.
+const (
+	OmnideskSubdomain = "demo"
+	OmnideskStaff     = "admin@demo.example"
+	OmnideskAPIKey    = "demo-api-key"
+)
+
+// StartFakes starts the four fakes on 127.0.0.1, on the given ports (0: any).
+func StartFakes(ports map[string]int) (*Fakes, error) {
+	f := &Fakes{
+		AppStore:   asfake.New(),
+		GooglePlay: gpfake.New(),
+		RuStore:    rsfake.New(),
+		Omnidesk:   odfake.New(odfake.Options{Subdomain: OmnideskSubdomain, StaffEmail: OmnideskStaff, APIKey: OmnideskAPIKey}),
+		URL:        map[string]string{},
+	}
+	for name, h := range map[string]http.Handler{"appstore": f.AppStore, "googleplay": f.GooglePlay, "rustore": f.RuStore, "omnidesk": f.Omnidesk} {
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", ports[name]))
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("fake %s: %w", name, err)
+		}
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				panic(fmt.Sprintf("fake %s: %v", name, err))
+			}
+		}()
+		f.servers = append(f.servers, srv)
+		f.URL[name] = "http://" + ln.Addr().String()
+	}
+	return f, nil
+}
+
+// Close stops the fakes.
+func (f *Fakes) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, s := range f.servers {
+		_ = s.Shutdown(ctx)
+	}
+}
