@@ -271,7 +271,6 @@ type App struct {
 	PollInterval  time.Duration  `json:"-"`
 }
 
-
 // Integration joins one helpdesk account to a set of apps.
 type Integration struct {
 	ID               string

@@ -48,7 +48,7 @@ type Demo struct {
 	UIURL  string
 	secret string
 	out    io.Writer
-	mu sync.Mutex
+	mu     sync.Mutex
 	// review id → app id, for finding a review's store and its answer.
 	reviewApp map[string]string
 }
