@@ -29,6 +29,14 @@ demo: build
 	$(GO) build -o $(BIN)/demo ./hub/cmd/demo
 	$(BIN)/demo --bin $(BIN)
 
+# The benchmark: the full hub with real plugin processes against a direct
+# baseline on the same workload; figures in bench-results/figures.json.
+BENCH_REVIEWS ?= 5000
+BENCH_REPLIES ?= 500
+bench: build
+	$(GO) build -o $(BIN)/bench ./hub/cmd/bench
+	$(BIN)/bench --bin $(BIN) -n $(BENCH_REVIEWS) -m $(BENCH_REPLIES)
+
 test: vet staticcheck unit fuzz
 
 vet:

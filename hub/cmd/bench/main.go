@@ -1,0 +1,58 @@
+// Command bench runs the benchmark of `make bench`: the hub with real
+// plugin processes against a direct baseline on the same workload, and
+// writes the figures to a JSON file.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+
+	"github.com/reviewhub/reviewhub/hub/internal/bench"
+)
+
+func main() {
+	n := flag.Int("n", 5000, "reviews")
+	m := flag.Int("m", 500, "answers")
+	bin := flag.String("bin", "bin", "directory with hub and hub-plugin-NAME binaries")
+	out := flag.String("out", filepath.Join("bench-results", "figures.json"), "figures file")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	dir, err := os.MkdirTemp("", "reviewhub-bench-")
+	if err != nil {
+		fail(err)
+	}
+	defer os.RemoveAll(dir)
+	hubLog, err := os.Create(filepath.Join(filepath.Dir(*out), "hub.log"))
+	if err != nil {
+		if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
+			fail(err)
+		}
+		if hubLog, err = os.Create(filepath.Join(filepath.Dir(*out), "hub.log")); err != nil {
+			fail(err)
+		}
+	}
+	defer hubLog.Close()
+	fig, err := bench.Run(ctx, bench.Options{Reviews: *n, Replies: *m, HubBin: filepath.Join(*bin, "hub"),
+		Plugins: map[string]string{"appstore": filepath.Join(*bin, "hub-plugin-appstore"), "omnidesk": filepath.Join(*bin, "hub-plugin-omnidesk")},
+		DataDir: dir, Log: os.Stderr, HubLog: hubLog})
+	if err != nil {
+		fail(err)
+	}
+	bench.Report(os.Stdout, fig)
+	raw, _ := json.MarshalIndent(fig, "", "  ")
+	if err := bench.WriteFile(*out, append(raw, '\n')); err != nil {
+		fail(err)
+	}
+	fmt.Println("figures written to", *out)
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "bench:", err)
+	os.Exit(1)
+}
