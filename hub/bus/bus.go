@@ -30,8 +30,10 @@ const (
 
 // Bus is a Watermill backend with an outbox.
 type Bus interface {
-	// PublishTx publishes messages inside tx: they are delivered only if tx commits.
-	PublishTx(tx *sql.Tx, topic string, msgs ...*message.Message) error
+	// PublishTx publishes messages inside tx (a *sql.Tx or anything that
+	// executes in one, such as state.Tx with its statement cache): they are
+	// delivered only if tx commits.
+	PublishTx(tx wsql.ContextExecutor, topic string, msgs ...*message.Message) error
 	// Publisher publishes outside any transaction (dead letters, replays).
 	Publisher() message.Publisher
 	// Subscriber delivers messages to the router.
@@ -68,7 +70,7 @@ func NewSQLite(ctx context.Context, db *sql.DB, logger *slog.Logger, cfg Subscri
 }
 
 // PublishTx publishes inside tx.
-func (b *SQLite) PublishTx(tx *sql.Tx, topic string, msgs ...*message.Message) error {
+func (b *SQLite) PublishTx(tx wsql.ContextExecutor, topic string, msgs ...*message.Message) error {
 	pub, err := wsql.NewPublisher(tx, wsql.PublisherConfig{SchemaAdapter: b.schema}, b.logger)
 	if err != nil {
 		return fmt.Errorf("bus: outbox publisher: %w", err)

@@ -62,7 +62,7 @@ func NewPostgres(_ context.Context, db *sql.DB, logger *slog.Logger, cfg Subscri
 }
 
 // PublishTx publishes inside tx.
-func (b *Postgres) PublishTx(tx *sql.Tx, topic string, msgs ...*message.Message) error {
+func (b *Postgres) PublishTx(tx wsql.ContextExecutor, topic string, msgs ...*message.Message) error {
 	pub, err := wsql.NewPublisher(tx, wsql.PublisherConfig{SchemaAdapter: b.schema}, b.logger)
 	if err != nil {
 		return fmt.Errorf("bus: outbox publisher: %w", err)

@@ -158,6 +158,22 @@ type SQLiteSubscriber struct {
 	closing chan struct{}
 	wg      sync.WaitGroup
 	wake    chan struct{} // closed and replaced by Wake
+	stmts   sync.Map      // query → *sql.Stmt: the select and ack run for every message
+}
+
+func (s *SQLiteSubscriber) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	if st, ok := s.stmts.Load(q); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := s.db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.stmts.LoadOrStore(q, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
 }
 
 // SubscriberConfig tunes SQLiteSubscriber.
@@ -261,7 +277,11 @@ func (s *SQLiteSubscriber) consume(ctx context.Context, topic string, out chan<-
 
 func (s *SQLiteSubscriber) next(ctx context.Context, topic string) ([]wsql.Row, error) {
 	q := s.schema.SelectQuery(topic, s.cfg.ConsumerGroup, s.schema)
-	rs, err := s.db.QueryContext(ctx, q.Query, q.Args...)
+	st, err := s.stmt(ctx, q.Query)
+	if err != nil {
+		return nil, fmt.Errorf("query messages of %s: %w", topic, err)
+	}
+	rs, err := st.QueryContext(ctx, q.Args...)
 	if err != nil {
 		return nil, fmt.Errorf("query messages of %s: %w", topic, err)
 	}
@@ -324,7 +344,11 @@ func (s *SQLiteSubscriber) deliver(ctx context.Context, topic string, row wsql.R
 
 func (s *SQLiteSubscriber) ack(ctx context.Context, topic string, row wsql.Row) error {
 	q := s.schema.AckMessageQuery(topic, row, s.cfg.ConsumerGroup)
-	_, err := s.db.ExecContext(ctx, q.Query, q.Args...)
+	st, err := s.stmt(ctx, q.Query)
+	if err != nil {
+		return err
+	}
+	_, err = st.ExecContext(ctx, q.Args...)
 	return err
 }
 
@@ -358,6 +382,10 @@ func (s *SQLiteSubscriber) Close() error {
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
+	s.stmts.Range(func(_, v any) bool {
+		v.(*sql.Stmt).Close()
+		return true
+	})
 	return nil
 }
 

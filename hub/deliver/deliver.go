@@ -95,7 +95,7 @@ func Publish(b bus.Bus, tx *state.Tx, topic, correlationID string, v any) error 
 	if err != nil {
 		return fmt.Errorf("encode %s message: %w", topic, err)
 	}
-	return b.PublishTx(tx.SQL(), topic, bus.NewMessage(correlationID, payload))
+	return b.PublishTx(tx, topic, bus.NewMessage(correlationID, payload))
 }
 
 func decode(msg *message.Message, v any) error {

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
@@ -39,6 +40,9 @@ type DB struct {
 	dialect string // "sqlite" or "postgres"
 	sealer  *secrets.Sealer
 	now     func() time.Time
+	// stmts caches prepared statements by query text: preparing was the
+	// largest CPU cost of the hub (docs/performance.md).
+	stmts sync.Map // string → *sql.Stmt
 }
 
 // Dialects.
@@ -128,28 +132,120 @@ func Rebind(dialect, q string) string {
 	return b.String()
 }
 
+// stmt returns the prepared statement for q (already rebound).
+func (d *DB) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	if st, ok := d.stmts.Load(q); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := d.sql.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := d.stmts.LoadOrStore(q, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
 func (d *DB) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return d.sql.ExecContext(ctx, d.Rebind(q), args...)
+	st, err := d.stmt(ctx, d.Rebind(q))
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
 }
 
 func (d *DB) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return d.sql.QueryContext(ctx, d.Rebind(q), args...)
+	st, err := d.stmt(ctx, d.Rebind(q))
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
 }
 
-func (d *DB) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	return d.sql.QueryRowContext(ctx, d.Rebind(q), args...)
+// errRow is a *sql.Row-like result carrying a prepare error.
+type row interface{ Scan(...any) error }
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+func (d *DB) queryRow(ctx context.Context, q string, args ...any) row {
+	st, err := d.stmt(ctx, d.Rebind(q))
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// txStmt is the cached statement for q bound to the transaction.
+func (t *Tx) txStmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	st, err := t.db.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return t.tx.StmtContext(ctx, st), nil
 }
 
 func (t *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return t.tx.ExecContext(ctx, t.db.Rebind(q), args...)
+	return t.ExecContext(ctx, t.db.Rebind(q), args...)
 }
 
 func (t *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return t.tx.QueryContext(ctx, t.db.Rebind(q), args...)
+	return t.QueryContext(ctx, t.db.Rebind(q), args...)
 }
 
-func (t *Tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	return t.tx.QueryRowContext(ctx, t.db.Rebind(q), args...)
+func (t *Tx) queryRow(ctx context.Context, q string, args ...any) row {
+	st, err := t.txStmt(ctx, t.db.Rebind(q))
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// ExecContext runs q (in the dialect's placeholders) in the transaction
+// with a cached prepared statement. With QueryContext and the methods
+// below, Tx is the executor the bus publishes through (outbox).
+func (t *Tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	st, err := t.txStmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+// QueryContext runs q in the transaction with a cached prepared statement.
+func (t *Tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	st, err := t.txStmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// QueryRowContext runs q in the transaction.
+func (t *Tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	st, err := t.txStmt(ctx, q)
+	if err != nil {
+		return t.tx.QueryRowContext(ctx, q, args...) // reports the same error on Scan
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// Exec, Query and QueryRow complete watermill-sql's executor interface.
+func (t *Tx) Exec(q string, args ...any) (sql.Result, error) {
+	return t.ExecContext(context.Background(), q, args...)
+}
+
+// Query runs q in the transaction.
+func (t *Tx) Query(q string, args ...any) (*sql.Rows, error) {
+	return t.QueryContext(context.Background(), q, args...)
+}
+
+// QueryRow runs q in the transaction.
+func (t *Tx) QueryRow(q string, args ...any) *sql.Row {
+	return t.QueryRowContext(context.Background(), q, args...)
 }
 
 // TryLock takes a lock named key shared by every hub on this database, so
@@ -178,7 +274,13 @@ func (d *DB) TryLock(ctx context.Context, key string) (unlock func(), ok bool, e
 func (d *DB) SQL() *sql.DB { return d.sql }
 
 // Close closes the database.
-func (d *DB) Close() error { return d.sql.Close() }
+func (d *DB) Close() error {
+	d.stmts.Range(func(_, v any) bool {
+		v.(*sql.Stmt).Close()
+		return true
+	})
+	return d.sql.Close()
+}
 
 func (d *DB) migrate(ctx context.Context, dir string) error {
 	if _, err := d.exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
