@@ -142,8 +142,11 @@ func sealer(cfg *config.Config) (*secrets.Sealer, error) {
 // Addr is the address the HTTP server listens on.
 func (h *Hub) Addr() string { return h.ln.Addr().String() }
 
-// Reload makes the poller re-read the integrations now.
+// Reload makes the poller and the handlers re-read the integrations now.
 func (h *Hub) Reload() {
+	if h.deliver != nil {
+		h.deliver.Forget()
+	}
 	select {
 	case h.reload <- struct{}{}:
 	default:

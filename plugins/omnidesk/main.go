@@ -24,6 +24,7 @@ const version = "1.0.0"
 
 type helpdesk struct {
 	httpClient *http.Client
+	labels     *omnidesk.LabelCache
 }
 
 func (helpdesk) Info(context.Context) (sdk.Info, error) {
@@ -74,7 +75,8 @@ func (h helpdesk) account(s sdk.Settings) (account, error) {
 		return account{}, sdk.Errorf(sdk.Invalid, "omnidesk settings missing: %s", strings.Join(missing, ", "))
 	}
 	return account{
-		cl:      &omnidesk.Client{BaseURL: base, Email: strings.TrimSpace(s["staff_email"]), APIKey: strings.TrimSpace(s["api_key"]), HTTP: h.httpClient},
+		cl: &omnidesk.Client{BaseURL: base, Email: strings.TrimSpace(s["staff_email"]), APIKey: strings.TrimSpace(s["api_key"]),
+			HTTP: h.httpClient, Labels: h.labels},
 		channel: strings.TrimSpace(s["channel"]),
 		field:   omnidesk.FieldKey(s["case_field"]),
 	}, nil
@@ -170,11 +172,20 @@ func (h helpdesk) UpsertTicket(ctx context.Context, req sdk.TicketRequest) (sdk.
 		if author == "" {
 			author = omnidesk.StoreName(req.Change.Store) + " user"
 		}
-		c, err := a.cl.CreateCase(ctx, omnidesk.NewCase{
+		nc := omnidesk.NewCase{
 			UserCustomID: userID, UserFullName: author, Subject: omnidesk.Subject(req.Change),
 			Content: content, Channel: a.channel, Labels: labels,
 			CustomFields: map[string]any{a.field: r.ID},
-		})
+		}
+		c, err := a.cl.CreateCase(ctx, nc)
+		if err != nil && len(labels) > 0 && sdk.KindOf(err) == sdk.Invalid {
+			// A cached label may have been deleted in Omnidesk: read them again once.
+			a.cl.ForgetLabels()
+			if nc.Labels, err = a.cl.LabelIDs(ctx, req.Tags); err != nil {
+				return sdk.TicketRef{}, err
+			}
+			c, err = a.cl.CreateCase(ctx, nc)
+		}
 		if err != nil {
 			return sdk.TicketRef{}, err
 		}
@@ -202,7 +213,14 @@ func (h helpdesk) UpsertTicket(ctx context.Context, req sdk.TicketRequest) (sdk.
 		if err != nil {
 			return sdk.TicketRef{}, err
 		}
-		if err := a.cl.SetLabels(ctx, id, labels); err != nil {
+		err = a.cl.SetLabels(ctx, id, labels)
+		if err != nil && sdk.KindOf(err) == sdk.Invalid {
+			a.cl.ForgetLabels()
+			if labels, err = a.cl.LabelIDs(ctx, req.Tags); err == nil {
+				err = a.cl.SetLabels(ctx, id, labels)
+			}
+		}
+		if err != nil {
 			return sdk.TicketRef{}, err
 		}
 	}
@@ -278,5 +296,5 @@ func (h helpdesk) WriteReplyResult(ctx context.Context, req sdk.ReplyResultReque
 }
 
 func main() {
-	sdk.ServeHelpdesk(helpdesk{httpClient: &http.Client{Timeout: 30 * time.Second}})
+	sdk.ServeHelpdesk(helpdesk{httpClient: &http.Client{Timeout: 30 * time.Second}, labels: &omnidesk.LabelCache{}})
 }

@@ -104,6 +104,28 @@ func TestReviewBecomesCaseAndEditLandsInIt(t *testing.T) {
 	}
 }
 
+// Label ids are cached; when labels were deleted in Omnidesk the plugin
+// reads them again instead of failing.
+func TestDeletedLabelsAreRecreated(t *testing.T) {
+	e := start(t)
+	tags := []string{"googleplay", "rating:1"}
+	req := func(id string) sdk.TicketRequest {
+		ch := change(sdk.ChangeNew, 1, "x")
+		ch.Review.ID = id
+		return sdk.TicketRequest{Settings: e.settings, Change: ch, Tags: tags, DeliveryKey: id + "/1"}
+	}
+	if _, err := e.desk.UpsertTicket(ctx(t), req("a")); err != nil {
+		t.Fatal(err)
+	}
+	e.fake.DeleteLabels()
+	if _, err := e.desk.UpsertTicket(ctx(t), req("b")); err != nil {
+		t.Fatalf("after labels were deleted: %v", err)
+	}
+	if c, _ := e.fake.CaseByReviewID("b"); strings.Join(c.Labels, ",") != strings.Join(tags, ",") {
+		t.Errorf("labels %v", c.Labels)
+	}
+}
+
 // hookServer forwards the custom channel's calls to the plugin, as the hub does.
 type hookServer struct {
 	mu      sync.Mutex

@@ -110,6 +110,13 @@ func (s *Server) SetWebhookURL(u string) {
 	s.mu.Unlock()
 }
 
+// DeleteLabels deletes every label (as an administrator may).
+func (s *Server) DeleteLabels() {
+	s.mu.Lock()
+	s.labels = nil
+	s.mu.Unlock()
+}
+
 // Fail makes the next n API calls answer status.
 func (s *Server) Fail(n, status int) {
 	s.mu.Lock()

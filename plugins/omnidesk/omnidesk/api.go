@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Case is an Omnidesk case ("обращение").
@@ -220,8 +221,8 @@ func (c *Client) AddNote(ctx context.Context, caseID int64, content string) erro
 	return c.Do(ctx, "POST", fmt.Sprintf("/api/cases/%d/note.json", caseID), nil, body, nil)
 }
 
-// Labels lists every label.
-func (c *Client) Labels(ctx context.Context) ([]Label, error) {
+// ListLabels lists every label.
+func (c *Client) ListLabels(ctx context.Context) ([]Label, error) {
 	return listAll[Label](ctx, c, "/api/labels.json", "label", nil)
 }
 
@@ -234,12 +235,52 @@ func (c *Client) CreateLabel(ctx context.Context, title string) (Label, error) {
 	return out.Label, err
 }
 
+// LabelCache remembers label ids per account, so a case does not cost a
+// label listing; a miss reads the labels again.
+type LabelCache struct {
+	mu sync.Mutex
+	m  map[string]map[string]int64 // account → lower-case title → id
+}
+
+func (c *Client) account() string { return c.BaseURL + "\x00" + c.Email }
+
+// ForgetLabels drops the cached label ids of c's account (a label was deleted).
+func (c *Client) ForgetLabels() {
+	if c.Labels == nil {
+		return
+	}
+	c.Labels.mu.Lock()
+	delete(c.Labels.m, c.account())
+	c.Labels.mu.Unlock()
+}
+
+func (c *Client) cachedLabels(titles []string) ([]int64, bool) {
+	if c.Labels == nil {
+		return nil, false
+	}
+	c.Labels.mu.Lock()
+	defer c.Labels.mu.Unlock()
+	known := c.Labels.m[c.account()]
+	ids := make([]int64, 0, len(titles))
+	for _, t := range titles {
+		id, ok := known[strings.ToLower(t)]
+		if !ok {
+			return nil, false
+		}
+		ids = append(ids, id)
+	}
+	return ids, true
+}
+
 // LabelIDs returns the ids of labels with these titles, creating missing ones.
 func (c *Client) LabelIDs(ctx context.Context, titles []string) ([]int64, error) {
 	if len(titles) == 0 {
 		return nil, nil
 	}
-	existing, err := c.Labels(ctx)
+	if ids, ok := c.cachedLabels(titles); ok {
+		return ids, nil
+	}
+	existing, err := c.ListLabels(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -259,6 +300,14 @@ func (c *Client) LabelIDs(ctx context.Context, titles []string) ([]int64, error)
 			byTitle[strings.ToLower(t)] = id
 		}
 		ids = append(ids, id)
+	}
+	if c.Labels != nil {
+		c.Labels.mu.Lock()
+		if c.Labels.m == nil {
+			c.Labels.m = map[string]map[string]int64{}
+		}
+		c.Labels.m[c.account()] = byTitle
+		c.Labels.mu.Unlock()
 	}
 	return ids, nil
 }

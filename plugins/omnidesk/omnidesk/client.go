@@ -29,6 +29,8 @@ type Client struct {
 	HTTP    *http.Client
 	// Retries of 5xx and connection errors inside one call (default 2).
 	Retries int
+	// Labels caches label ids across calls (nil: no cache).
+	Labels *LabelCache
 }
 
 // APIError is an error answer of the API.
