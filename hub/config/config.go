@@ -122,18 +122,26 @@ func (es Errors) Error() string {
 // Load reads, expands and validates the file at path. With path "" the
 // defaults are used.
 func Load(path string) (*Config, error) {
-	cfg := &Config{}
+	var raw []byte
 	if path != "" {
-		raw, err := os.ReadFile(path)
-		if err != nil {
+		var err error
+		if raw, err = os.ReadFile(path); err != nil {
 			return nil, fmt.Errorf("config: %w", err)
 		}
-		dec := yaml.NewDecoder(bytes.NewReader(raw))
-		dec.KnownFields(true)
-		if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) { // an empty file is fine
-			return nil, fmt.Errorf("config %s: %w", path, err)
-		}
 	}
+	return Parse(path, raw)
+}
+
+// Parse reads a config file's content (name is used in errors), applies
+// the environment, expands and validates it.
+func Parse(name string, raw []byte) (*Config, error) {
+	cfg := &Config{}
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) { // an empty file is fine
+		return nil, fmt.Errorf("config %s: %w", name, err)
+	}
+	path := name
 	cfg.applyEnv()
 	cfg.setDefaults()
 	if err := cfg.expandSecrets(); err != nil {

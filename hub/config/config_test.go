@@ -59,3 +59,19 @@ func TestEnvOverridesAndExpansion(t *testing.T) {
 		t.Errorf("got listen %s settings %v", cfg.Listen, cfg.Integrations[0].Helpdesk.Settings)
 	}
 }
+
+// The config file is outside input: any content gives a config or an
+// error, never a panic, and an accepted config is valid.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte("listen: 127.0.0.1:9000\nintegrations: [{id: a, apps: [{id: x, store: appstore, filters: {backfill: 5, ratings: [1,2]}}]}]"))
+	f.Add([]byte("state: {driver: postgres, dsn: 'postgres://x'}"))
+	f.Add([]byte("poll_interval: -5s\nlog: {level: debug}"))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		cfg, err := Parse("fuzz.yaml", raw)
+		if err == nil {
+			if verr := cfg.Validate(); verr != nil {
+				t.Fatalf("accepted an invalid config: %v", verr)
+			}
+		}
+	})
+}
