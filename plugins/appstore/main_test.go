@@ -30,27 +30,11 @@ func start(t *testing.T) *env {
 	return &env{fake: f, url: srv.URL, store: sdktest.LaunchStore(t, sdktest.Build(t, "."))}
 }
 
-func ctx(t *testing.T) context.Context {
-	c, cancel := context.WithTimeout(context.Background(), time.Minute)
-	t.Cleanup(cancel)
-	return c
-}
+func ctx(t *testing.T) context.Context { return sdktest.Context(t) }
 
 func (e *env) listAll(t *testing.T, s sdk.Settings, cursor string, countries ...string) ([]sdk.Review, string, int) {
 	t.Helper()
-	req := sdk.ListRequest{Settings: s, AppID: app, Cursor: cursor, Countries: countries}
-	var all []sdk.Review
-	for pages := 1; ; pages++ {
-		page, err := e.store.ListReviews(ctx(t), req)
-		if err != nil {
-			t.Fatalf("ListReviews: %v", err)
-		}
-		all = append(all, page.Reviews...)
-		if page.NextPageToken == "" {
-			return all, page.Cursor, pages
-		}
-		req.PageToken = page.NextPageToken
-	}
+	return sdktest.ListAll(t, e.store, sdk.ListRequest{Settings: s, AppID: app, Cursor: cursor, Countries: countries})
 }
 
 func seed(e *env, n int, start time.Time) {

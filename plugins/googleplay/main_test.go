@@ -31,31 +31,12 @@ func start(t *testing.T) *env {
 	return &env{fake: f, api: api, store: sdktest.LaunchStore(t, sdktest.Build(t, ".")), settings: f.Settings(api.URL)}
 }
 
-func ctx(t *testing.T) context.Context {
-	c, cancel := context.WithTimeout(context.Background(), time.Minute)
-	t.Cleanup(cancel)
-	return c
-}
+func ctx(t *testing.T) context.Context { return sdktest.Context(t) }
 
-// listAll reads one complete listing from cursor and returns it with the new cursor.
+// listAll reads one complete listing from cursor, 10 reviews a page.
 func (e *env) listAll(t *testing.T, cursor string) ([]sdk.Review, string, int) {
 	t.Helper()
-	var all []sdk.Review
-	req := sdk.ListRequest{Settings: e.settings, AppID: pkg, Cursor: cursor, PageSize: 10}
-	pages := 0
-	for {
-		page, err := e.store.ListReviews(ctx(t), req)
-		if err != nil {
-			t.Fatalf("ListReviews: %v", err)
-		}
-		pages++
-		all = append(all, page.Reviews...)
-		cursor = page.Cursor
-		if page.NextPageToken == "" {
-			return all, cursor, pages
-		}
-		req.PageToken = page.NextPageToken
-	}
+	return sdktest.ListAll(t, e.store, sdk.ListRequest{Settings: e.settings, AppID: pkg, Cursor: cursor, PageSize: 10})
 }
 
 func TestConformance(t *testing.T) {

@@ -33,11 +33,7 @@ func start(t *testing.T) *env {
 	return &env{fake: f, api: api, desk: sdktest.LaunchHelpdesk(t, bin), settings: f.Settings(api.URL, secret)}
 }
 
-func ctx(t *testing.T) context.Context {
-	c, cancel := context.WithTimeout(context.Background(), time.Minute)
-	t.Cleanup(cancel)
-	return c
-}
+func ctx(t *testing.T) context.Context { return sdktest.Context(t) }
 
 func TestConformance(t *testing.T) {
 	e := start(t)

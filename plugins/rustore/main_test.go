@@ -31,27 +31,11 @@ func start(t *testing.T) *env {
 	return &env{fake: f, url: srv.URL, store: sdktest.LaunchStore(t, sdktest.Build(t, ".")), settings: f.Settings(srv.URL)}
 }
 
-func ctx(t *testing.T) context.Context {
-	c, cancel := context.WithTimeout(context.Background(), time.Minute)
-	t.Cleanup(cancel)
-	return c
-}
+func ctx(t *testing.T) context.Context { return sdktest.Context(t) }
 
 func (e *env) listAll(t *testing.T, cursor string) ([]sdk.Review, string, int) {
 	t.Helper()
-	req := sdk.ListRequest{Settings: e.settings, AppID: pkg, Cursor: cursor}
-	var all []sdk.Review
-	for pages := 1; ; pages++ {
-		page, err := e.store.ListReviews(ctx(t), req)
-		if err != nil {
-			t.Fatalf("ListReviews: %v", err)
-		}
-		all = append(all, page.Reviews...)
-		if page.NextPageToken == "" {
-			return all, page.Cursor, pages
-		}
-		req.PageToken = page.NextPageToken
-	}
+	return sdktest.ListAll(t, e.store, sdk.ListRequest{Settings: e.settings, AppID: pkg, Cursor: cursor})
 }
 
 func TestConformance(t *testing.T) {

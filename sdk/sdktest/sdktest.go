@@ -105,3 +105,31 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(string(p))
 	return len(p), nil
 }
+
+// Context is a context for one plugin call in a test: cancelled when the
+// test ends, at most a minute long.
+func Context(t testing.TB) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return c
+}
+
+// ListAll reads one complete listing, page by page, as the hub does, and
+// returns the reviews, the last page's cursor and the number of pages.
+func ListAll(t testing.TB, s sdk.Store, req sdk.ListRequest) ([]sdk.Review, string, int) {
+	t.Helper()
+	var all []sdk.Review
+	for pages := 1; pages <= 10000; pages++ {
+		page, err := s.ListReviews(Context(t), req)
+		if err != nil {
+			t.Fatalf("ListReviews (page %d): %v", pages, err)
+		}
+		all = append(all, page.Reviews...)
+		if page.NextPageToken == "" {
+			return all, page.Cursor, pages
+		}
+		req.PageToken = page.NextPageToken
+	}
+	t.Fatalf("ListReviews: more than 10000 pages")
+	return nil, "", 0
+}

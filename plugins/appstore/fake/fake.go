@@ -29,6 +29,7 @@ import (
 	"golang.org/x/text/language"
 
 	"github.com/reviewhub/reviewhub/sdk"
+	"github.com/reviewhub/reviewhub/sdk/sdktest/faults"
 )
 
 // HourlyLimit is the fake's X-Rate-Limit user-hour-lim.
@@ -52,14 +53,10 @@ type Server struct {
 	byID     map[string]*review
 	tokens   map[string]bool // seen tokens → expired
 	nextID   int
-	calls    int
 	used     int
-	failN    int
-	failSt   int
-	limitN   int
-	limitRA  time.Duration
 	now      func() time.Time
 	respPost map[string]int
+	faults.Faults
 }
 
 // New returns a fake with its own P-256 key, issuer id and key id.
@@ -171,27 +168,6 @@ func (s *Server) ResponsePosts(reviewID string) int {
 	return s.respPost[reviewID]
 }
 
-// Fail makes the next n API calls answer status.
-func (s *Server) Fail(n, status int) {
-	s.mu.Lock()
-	s.failN, s.failSt = n, status
-	s.mu.Unlock()
-}
-
-// RateLimit makes the next n API calls answer 429 (with Retry-After when retryAfter > 0).
-func (s *Server) RateLimit(n int, retryAfter time.Duration) {
-	s.mu.Lock()
-	s.limitN, s.limitRA = n, retryAfter
-	s.mu.Unlock()
-}
-
-// Calls is the number of API and feed calls served.
-func (s *Server) Calls() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls
-}
-
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
@@ -207,35 +183,28 @@ func appleError(w http.ResponseWriter, status int, code, title, detail string) {
 
 // ServeHTTP serves the API under /v1 and the feed under /{country}/rss.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	s.calls++
+	f, faulty := s.Next() // feed calls count too
 	if !strings.HasPrefix(r.URL.Path, "/v1/") {
-		s.mu.Unlock()
 		s.feed(w, r)
 		return
 	}
+	s.mu.Lock()
 	s.used++
 	w.Header().Set("X-Rate-Limit", fmt.Sprintf("user-hour-lim:%d;user-hour-rem:%d;", HourlyLimit, max(0, HourlyLimit-s.used)))
-	if s.limitN > 0 {
-		s.limitN--
-		ra := s.limitRA
-		s.mu.Unlock()
-		if ra > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int(ra.Seconds())))
+	s.mu.Unlock()
+	if faulty && f.RateLimited {
+		if f.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(f.RetryAfter.Seconds())))
 		}
 		w.Header().Set("X-Rate-Limit", fmt.Sprintf("user-hour-lim:%d;user-hour-rem:0;", HourlyLimit))
 		appleError(w, http.StatusTooManyRequests, "RATE_LIMIT_EXCEEDED", "The request rate limit has been reached.",
 			"We've received too many requests for this API. Please wait and try again or slow down your request rate.")
 		return
 	}
-	if s.failN > 0 {
-		s.failN--
-		st := s.failSt
-		s.mu.Unlock()
-		appleError(w, st, "UNEXPECTED_ERROR", "An unexpected error occurred.", "The server encountered an unexpected error.")
+	if faulty {
+		appleError(w, f.Status, "UNEXPECTED_ERROR", "An unexpected error occurred.", "The server encountered an unexpected error.")
 		return
 	}
-	s.mu.Unlock()
 	if !s.authorized(r) {
 		appleError(w, http.StatusUnauthorized, "NOT_AUTHORIZED", "Authentication credentials are missing or invalid.",
 			"Provide a properly configured and signed bearer token, and make sure that it has not expired.")

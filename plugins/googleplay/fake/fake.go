@@ -26,6 +26,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/reviewhub/reviewhub/sdk"
+	"github.com/reviewhub/reviewhub/sdk/sdktest/faults"
 )
 
 // ClientEmail of the fake service account.
@@ -51,14 +52,10 @@ type Server struct {
 	tokenTTL   time.Duration
 	tokenURL   string
 	replies    map[string]int // pkg/review → reviews:reply calls
-	failN      int
-	failStatus int
-	limitN     int
-	retryAfter time.Duration
 	quotaN     int
-	calls      int
 	tokenCalls int
 	now        func() time.Time
+	faults.Faults
 }
 
 // New returns a fake with a fresh RSA key for its service account.
@@ -157,32 +154,11 @@ func (s *Server) ReplyCalls(pkg, reviewID string) int {
 	return s.replies[pkg+"/"+reviewID]
 }
 
-// Fail makes the next n API calls answer status.
-func (s *Server) Fail(n, status int) {
-	s.mu.Lock()
-	s.failN, s.failStatus = n, status
-	s.mu.Unlock()
-}
-
-// RateLimit makes the next n API calls answer 429 rateLimitExceeded with Retry-After.
-func (s *Server) RateLimit(n int, retryAfter time.Duration) {
-	s.mu.Lock()
-	s.limitN, s.retryAfter = n, retryAfter
-	s.mu.Unlock()
-}
-
 // Quota makes the next n API calls answer 403 quotaExceeded (the daily quota).
 func (s *Server) Quota(n int) {
 	s.mu.Lock()
 	s.quotaN = n
 	s.mu.Unlock()
-}
-
-// Calls is the number of API calls (token endpoint excluded).
-func (s *Server) Calls() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls
 }
 
 // TokenCalls is the number of access tokens requested.
@@ -219,27 +195,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.token(w, r)
 		return
 	}
-	s.mu.Lock()
-	s.calls++
-	switch {
-	case s.limitN > 0:
-		s.limitN--
-		ra := s.retryAfter
-		s.mu.Unlock()
-		w.Header().Set("Retry-After", strconv.Itoa(int(ra.Seconds())))
-		googleError(w, http.StatusTooManyRequests, "RESOURCE_EXHAUSTED", "rateLimitExceeded", "usageLimits", "Rate limit exceeded.")
+	if f, ok := s.Next(); ok { // API calls only: the token endpoint is not counted
+		if f.RateLimited {
+			w.Header().Set("Retry-After", strconv.Itoa(int(f.RetryAfter.Seconds())))
+			googleError(w, http.StatusTooManyRequests, "RESOURCE_EXHAUSTED", "rateLimitExceeded", "usageLimits", "Rate limit exceeded.")
+			return
+		}
+		googleError(w, f.Status, "UNAVAILABLE", "backendError", "global", "The service is currently unavailable.")
 		return
+	}
+	s.mu.Lock()
+	switch {
 	case s.quotaN > 0:
 		s.quotaN--
 		s.mu.Unlock()
 		googleError(w, http.StatusForbidden, "PERMISSION_DENIED", "quotaExceeded", "usageLimits",
 			"Quota exceeded for quota metric 'Reply to reviews GET requests' of service 'androidpublisher.googleapis.com'.")
-		return
-	case s.failN > 0:
-		s.failN--
-		st := s.failStatus
-		s.mu.Unlock()
-		googleError(w, st, "UNAVAILABLE", "backendError", "global", "The service is currently unavailable.")
 		return
 	}
 	auth := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")

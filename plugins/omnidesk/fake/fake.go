@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/reviewhub/reviewhub/sdk"
+	"github.com/reviewhub/reviewhub/sdk/sdktest/faults"
 )
 
 // Options of the fake account.
@@ -78,12 +79,8 @@ type Server struct {
 	labels     []labelRec
 	nextID     int64
 	webhookURL string
-	failN      int
-	failStatus int
-	limitN     int
-	retryAfter time.Duration
-	calls      int
 	hc         *http.Client
+	faults.Faults
 }
 
 type labelRec struct {
@@ -115,27 +112,6 @@ func (s *Server) DeleteLabels() {
 	s.mu.Lock()
 	s.labels = nil
 	s.mu.Unlock()
-}
-
-// Fail makes the next n API calls answer status.
-func (s *Server) Fail(n, status int) {
-	s.mu.Lock()
-	s.failN, s.failStatus = n, status
-	s.mu.Unlock()
-}
-
-// RateLimit makes the next n API calls answer 429 with Retry-After.
-func (s *Server) RateLimit(n int, retryAfter time.Duration) {
-	s.mu.Lock()
-	s.limitN, s.retryAfter = n, retryAfter
-	s.mu.Unlock()
-}
-
-// Calls is the number of API calls served (failed ones included).
-func (s *Server) Calls() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls
 }
 
 // CaseCount is the number of cases.
@@ -255,24 +231,15 @@ func apiError(w http.ResponseWriter, status int, code, desc string) {
 
 // ServeHTTP serves the API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	s.calls++
-	if s.limitN > 0 {
-		s.limitN--
-		ra := s.retryAfter
-		s.mu.Unlock()
-		w.Header().Set("Retry-After", strconv.Itoa(int(ra.Seconds())))
-		apiError(w, http.StatusTooManyRequests, "too_many_requests", "API rate limit exceeded")
+	if f, ok := s.Next(); ok {
+		if f.RateLimited {
+			w.Header().Set("Retry-After", strconv.Itoa(int(f.RetryAfter.Seconds())))
+			apiError(w, http.StatusTooManyRequests, "too_many_requests", "API rate limit exceeded")
+			return
+		}
+		apiError(w, f.Status, "server_error", "temporary failure")
 		return
 	}
-	if s.failN > 0 {
-		s.failN--
-		st := s.failStatus
-		s.mu.Unlock()
-		apiError(w, st, "server_error", "temporary failure")
-		return
-	}
-	s.mu.Unlock()
 	user, key, ok := r.BasicAuth()
 	if !ok || !strings.EqualFold(user, s.opts.StaffEmail) || key != s.opts.APIKey {
 		apiError(w, http.StatusUnauthorized, "wrong_api_key", "Invalid staff email or API key")

@@ -25,6 +25,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/reviewhub/reviewhub/sdk"
+	"github.com/reviewhub/reviewhub/sdk/sdktest/faults"
 )
 
 const tsLayout = "2006-01-02T15:04:05.000Z07:00"
@@ -55,16 +56,12 @@ type Server struct {
 	ids     map[string]int64             // review id as given → comment id
 	tokens  map[string]time.Time
 	ttl     time.Duration
-	next    int64
-	calls   int
+	nextID  int64
 	auths   int
 	posts   int
-	failN   int
-	failSt  int
-	limitN  int
-	limitRA time.Duration
 	window  time.Duration
 	now     func() time.Time
+	faults.Faults
 }
 
 // New returns a fake with a fresh RSA key and key id.
@@ -74,7 +71,7 @@ func New() *Server {
 		panic(err)
 	}
 	return &Server{key: k, keyID: "4242", apps: map[string]map[int64]*comment{}, answers: map[string]map[int64]*answer{},
-		ids: map[string]int64{}, tokens: map[string]time.Time{}, ttl: 900 * time.Second, next: 2177559000,
+		ids: map[string]int64{}, tokens: map[string]time.Time{}, ttl: 900 * time.Second, nextID: 2177559000,
 		window: 5 * time.Minute, now: func() time.Time { return time.Now() }}
 }
 
@@ -147,8 +144,8 @@ func (s *Server) PutReview(pkg string, r sdk.Review) {
 		if known, ok := s.ids[r.ID]; ok {
 			id = known
 		} else {
-			s.next++
-			id = s.next
+			s.nextID++
+			id = s.nextID
 			s.ids[r.ID] = id
 		}
 	}
@@ -192,27 +189,6 @@ func (s *Server) AnswerPosts() int {
 	return s.posts
 }
 
-// Fail makes the next n API calls answer status.
-func (s *Server) Fail(n, status int) {
-	s.mu.Lock()
-	s.failN, s.failSt = n, status
-	s.mu.Unlock()
-}
-
-// RateLimit makes the next n API calls answer 429 with Retry-After.
-func (s *Server) RateLimit(n int, retryAfter time.Duration) {
-	s.mu.Lock()
-	s.limitN, s.limitRA = n, retryAfter
-	s.mu.Unlock()
-}
-
-// Calls is the number of API calls (token requests excluded).
-func (s *Server) Calls() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls
-}
-
 // TokenRequests is the number of token requests.
 func (s *Server) TokenRequests() int {
 	s.mu.Lock()
@@ -240,23 +216,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.auth(w, r)
 		return
 	}
+	if f, ok := s.Next(); ok { // token requests are not counted
+		if f.RateLimited {
+			w.Header().Set("Retry-After", strconv.Itoa(int(f.RetryAfter.Seconds())))
+			s.fail(w, http.StatusTooManyRequests, "Too many requests")
+			return
+		}
+		s.fail(w, f.Status, "Internal server error")
+		return
+	}
 	s.mu.Lock()
-	s.calls++
-	if s.limitN > 0 {
-		s.limitN--
-		ra := s.limitRA
-		s.mu.Unlock()
-		w.Header().Set("Retry-After", strconv.Itoa(int(ra.Seconds())))
-		s.fail(w, http.StatusTooManyRequests, "Too many requests")
-		return
-	}
-	if s.failN > 0 {
-		s.failN--
-		st := s.failSt
-		s.mu.Unlock()
-		s.fail(w, st, "Internal server error")
-		return
-	}
 	exp, ok := s.tokens[r.Header.Get("Public-Token")]
 	valid := ok && s.now().Before(exp)
 	s.mu.Unlock()
@@ -432,9 +401,9 @@ func (s *Server) postAnswer(w http.ResponseWriter, r *http.Request, pkg, comment
 			return
 		}
 	}
-	s.next++
+	s.nextID++
 	s.posts++
-	a := &answer{id: s.next, comment: cid, text: text, status: "PUBLISHED", date: s.now()}
+	a := &answer{id: s.nextID, comment: cid, text: text, status: "PUBLISHED", date: s.now()}
 	s.answers[pkg][a.id] = a
 	s.envelope(w, http.StatusOK, "OK", "", answerJSON(a))
 }

@@ -1,0 +1,68 @@
+// Package faults is the fault switchboard of a fake vendor API: tests make
+// the next calls fail with a status or a rate limit and count the calls.
+// The project's fakes (plugins/*/fake) embed it; a third-party plugin's
+// fake can too.
+package faults
+
+import (
+	"sync"
+	"time"
+)
+
+// Fault is how the next call must be answered.
+type Fault struct {
+	// RateLimited: answer 429 (the vendor's form) with RetryAfter.
+	RateLimited bool
+	RetryAfter  time.Duration
+	// Status to answer otherwise (5xx, 4xx).
+	Status int
+}
+
+// Faults counts calls and hands out the faults asked for. Safe for
+// concurrent use; the zero value is ready.
+type Faults struct {
+	mu         sync.Mutex
+	calls      int
+	failN      int
+	failStatus int
+	limitN     int
+	retryAfter time.Duration
+}
+
+// Fail makes the next n calls answer status.
+func (f *Faults) Fail(n, status int) {
+	f.mu.Lock()
+	f.failN, f.failStatus = n, status
+	f.mu.Unlock()
+}
+
+// RateLimit makes the next n calls answer 429 with retryAfter (0: no Retry-After).
+func (f *Faults) RateLimit(n int, retryAfter time.Duration) {
+	f.mu.Lock()
+	f.limitN, f.retryAfter = n, retryAfter
+	f.mu.Unlock()
+}
+
+// Calls is the number of calls counted so far.
+func (f *Faults) Calls() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls
+}
+
+// Next counts a call and returns the fault to answer it with; ok is false
+// when the call must be served normally. Rate limits come first.
+func (f *Faults) Next() (Fault, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	switch {
+	case f.limitN > 0:
+		f.limitN--
+		return Fault{RateLimited: true, RetryAfter: f.retryAfter, Status: 429}, true
+	case f.failN > 0:
+		f.failN--
+		return Fault{Status: f.failStatus}, true
+	}
+	return Fault{}, false
+}
