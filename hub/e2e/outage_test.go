@@ -28,3 +28,30 @@ func TestHelpdeskOutage(t *testing.T) {
 		t.Fatalf("%d ticket creates for 5 reviews", c)
 	}
 }
+
+// The store is down (every call answers 503) while an answer is waiting to
+// be published and a new review is waiting to be listed: both wait, are
+// retried with backoff, and go through once, when the store is back.
+func TestStoreOutage(t *testing.T) {
+	e := start(t)
+	e.backend.PutReview(testbackend.Review{ID: "s1", App: "app1", Rating: 2, Text: "before"})
+	eventually(t, "the first ticket", func() bool { _, ok := ticketFor(e.backend, "s1"); return ok })
+	tk, _ := ticketFor(e.backend, "s1")
+	e.backend.FailNext(1 << 30) // everything down, the helpdesk too
+	e.backend.PutReview(testbackend.Review{ID: "s2", App: "app1", Rating: 4, Text: "during"})
+	body := fmt.Sprintf(`{"ticket_id":%q,"message_id":"out-1","text":"We are on it"}`, tk.ID)
+	if code, resp := e.webhook(t, "acme", "secret="+secret, body); code != 200 {
+		t.Fatalf("webhook: %d %s", code, resp)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if posts, _ := e.backend.ReplyPosts(); posts["s1"] != 0 {
+		t.Fatal("a reply was posted while the store was down")
+	}
+	e.backend.FailNext(0)
+	eventually(t, "the answer published and the new review ticketed", func() bool {
+		posts, _ := e.backend.ReplyPosts()
+		_, ok := ticketFor(e.backend, "s2")
+		return posts["s1"] == 1 && ok
+	})
+	eventually(t, "the outcome note", func() bool { tk, _ := ticketFor(e.backend, "s1"); return len(tk.Notes) == 1 })
+}
