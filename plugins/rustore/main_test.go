@@ -89,8 +89,8 @@ func TestTokenPagingAndEdits(t *testing.T) {
 	n := e.fake.TokenRequests()
 	time.Sleep(1100 * time.Millisecond)
 	e.listAll(t, "")
-	if e.fake.TokenRequests() != n+1 {
-		t.Errorf("%d token requests after the lifetime, want %d", e.fake.TokenRequests(), n+1)
+	if e.fake.TokenRequests() <= n {
+		t.Errorf("%d token requests after the lifetime, want a new one (had %d)", e.fake.TokenRequests(), n)
 	}
 }
 
