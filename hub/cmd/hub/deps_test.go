@@ -1,0 +1,22 @@
+package main
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// The hub knows no vendor: the hub binary depends on no connector. (The
+// demo and benchmark tools under hub/cmd and hub/internal wire the real
+// connectors and their fakes; the hub itself never does.)
+func TestHubDependsOnNoConnector(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		if strings.HasPrefix(pkg, "github.com/reviewhub/reviewhub/plugins/") {
+			t.Errorf("the hub binary depends on connector package %s", pkg)
+		}
+	}
+}
