@@ -47,6 +47,8 @@ type Options struct {
 	Subscriber bus.SubscriberConfig
 	Router     bus.RouterConfig
 	Host       pluginhost.Options
+	// UnknownTicketGrace: see deliver.Deliverer (0: the default).
+	UnknownTicketGrace time.Duration
 }
 
 // New opens the state, starts the plugins and prepares everything; Run starts work.
@@ -80,7 +82,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		return nil, err
 	}
 	plugins := Resolver{h.Plugins}
-	h.deliver = &deliver.Deliverer{DB: h.DB, Bus: h.Bus, Plugins: plugins, Logger: log.With("component", "deliver")}
+	h.deliver = &deliver.Deliverer{DB: h.DB, Bus: h.Bus, Plugins: plugins, Logger: log.With("component", "deliver"),
+		UnknownTicketGrace: opts.UnknownTicketGrace}
 	if h.router, err = bus.NewRouter(h.Bus, log.With("component", "router"), opts.Router); err != nil {
 		return nil, err
 	}

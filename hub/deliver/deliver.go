@@ -240,7 +240,9 @@ func (d *Deliverer) handleReply(msg *message.Message) error {
 		case !errors.Is(err, state.ErrNotFound):
 			return err
 		case time.Since(r.CreatedAt) < cmp.Or(d.UnknownTicketGrace, DefaultUnknownTicketGrace):
-			return fmt.Errorf("reply %s: ticket %s is not linked to a review yet; retrying", r.MessageID, r.TicketID)
+			// Not a failure: requeue it behind the other answers after a
+			// short pause, so one unknown ticket never holds them up.
+			return d.requeue(ctx, msg, m)
 		default:
 			outcome, detail = sdk.OutcomeRefused, ReasonUnknownTicket
 		}
@@ -307,6 +309,28 @@ func (d *Deliverer) publishReply(ctx context.Context, in state.Integration, r st
 		return "", "", nil, fmt.Errorf("reply %s to %s: %w", r.MessageID, app.StorePlugin, err)
 	}
 	return sdk.OutcomePublished, "", &rep, nil
+}
+
+// requeueDelay paces answers waiting for their ticket's link.
+const requeueDelay = 500 * time.Millisecond
+
+func (d *Deliverer) requeue(ctx context.Context, msg *message.Message, m ReplyMsg) error {
+	t := time.NewTimer(requeueDelay)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+	}
+	if err := d.DB.InTx(ctx, func(tx *state.Tx) error {
+		return Publish(d.Bus, tx, bus.TopicReplies, bus.CorrelationID(msg), m)
+	}); err != nil {
+		return err
+	}
+	d.Bus.Committed()
+	d.Logger.Debug("answer waits for its ticket to be linked", "integration", m.IntegrationID, "message", m.MessageID,
+		"correlation_id", bus.CorrelationID(msg))
+	return nil
 }
 
 // pluginMessage strips the transport's operation prefix from a plugin error.

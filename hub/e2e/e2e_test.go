@@ -20,15 +20,19 @@ import (
 	"github.com/reviewhub/reviewhub/hub/app"
 	"github.com/reviewhub/reviewhub/hub/bus"
 	"github.com/reviewhub/reviewhub/hub/config"
+	"github.com/reviewhub/reviewhub/hub/deliver"
 	"github.com/reviewhub/reviewhub/hub/e2e/testbackend"
 	"github.com/reviewhub/reviewhub/hub/internal/pgtest"
 	"github.com/reviewhub/reviewhub/hub/pluginhost"
+	"github.com/reviewhub/reviewhub/hub/state"
 	"github.com/reviewhub/reviewhub/sdk/sdktest"
 )
 
 const secret = "s3cret"
 
 type env struct {
+	// grace overrides the hub's UnknownTicketGrace when set before startHub.
+	grace   time.Duration
 	backend *testbackend.Backend
 	srv     *httptest.Server
 	cfg     *config.Config
@@ -109,6 +113,7 @@ func (e *env) startHub(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(testLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
 	opts := testOptions()
+	opts.UnknownTicketGrace = e.grace
 	// The test store's "public listing" (used when an app has no store account).
 	opts.Host.Env = []string{"TESTSTORE_PUBLIC_URL=" + e.srv.URL}
 	h, err := app.New(ctx, e.cfg, log, opts)
@@ -337,5 +342,34 @@ func TestAnswerBeforeTicketLinkIsPublished(t *testing.T) {
 	eventually(t, "its outcome in the ticket", func() bool {
 		tk, _ := ticketFor(e.backend, "late")
 		return tk.ID == "T1" && len(tk.Notes) == 1 && strings.HasPrefix(tk.Notes[0], "published")
+	})
+}
+
+// An answer in a ticket the hub does not know waits for the link without
+// holding up the other answers, and is refused after the grace period.
+func TestUnknownTicketDoesNotBlockOtherAnswers(t *testing.T) {
+	e := &env{backend: testbackend.New(), grace: 4 * time.Second}
+	e.srv = startBackendServer(t, e.backend)
+	e.cfg = newConfig(t, e.srv.URL)
+	e.startHub(t)
+	e.backend.PutReview(testbackend.Review{ID: "k1", App: "app1", Rating: 3, Text: "known"})
+	eventually(t, "the ticket", func() bool { _, ok := ticketFor(e.backend, "k1"); return ok })
+	tk, _ := ticketFor(e.backend, "k1")
+	for _, body := range []string{
+		`{"ticket_id":"T404","message_id":"lost-1","text":"to nowhere"}`,
+		fmt.Sprintf(`{"ticket_id":%q,"message_id":"ok-1","text":"Thanks"}`, tk.ID),
+	} {
+		if code, resp := e.webhook(t, "acme", "secret="+secret, body); code != 200 {
+			t.Fatalf("webhook: %d %s", code, resp)
+		}
+	}
+	eventually(t, "the known answer published", func() bool { posts, _ := e.backend.ReplyPosts(); return posts["k1"] == 1 })
+	lost, err := e.hub.DB.Reply(context.Background(), "acme", "lost-1")
+	if err != nil || lost.Status != state.ReplyPending {
+		t.Fatalf("the unknown-ticket answer: %+v %v, want still pending (the known one did not wait for it)", lost, err)
+	}
+	eventually(t, "the unknown-ticket answer refused after the grace", func() bool {
+		r, err := e.hub.DB.Reply(context.Background(), "acme", "lost-1")
+		return err == nil && r.Status == state.ReplyRefused && r.Detail == deliver.ReasonUnknownTicket
 	})
 }
