@@ -31,7 +31,7 @@ func NewPostgres(_ context.Context, db *sql.DB, logger *slog.Logger, cfg Subscri
 		cfg.ConsumerGroup = "hub"
 	}
 	if cfg.PollInterval <= 0 {
-		cfg.PollInterval = 100 * time.Millisecond
+		cfg.PollInterval = 250 * time.Millisecond // per partition subscription; no wake-up across hubs
 	}
 	if cfg.InitialBackoff <= 0 {
 		cfg.InitialBackoff = 500 * time.Millisecond
@@ -49,7 +49,7 @@ func NewPostgres(_ context.Context, db *sql.DB, logger *slog.Logger, cfg Subscri
 	if err != nil {
 		return nil, fmt.Errorf("bus: postgres subscriber: %w", err)
 	}
-	for _, topic := range []string{TopicReviews, TopicReplies, TopicReplyResults, TopicDeadLetters} {
+	for _, topic := range AllTopics() {
 		if err := sub.SubscribeInitialize(topic); err != nil {
 			return nil, fmt.Errorf("bus: initialize topic %s: %w", topic, err)
 		}

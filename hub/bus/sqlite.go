@@ -179,7 +179,9 @@ func (s *SQLiteSubscriber) stmt(ctx context.Context, q string) (*sql.Stmt, error
 // SubscriberConfig tunes SQLiteSubscriber.
 type SubscriberConfig struct {
 	ConsumerGroup string
-	PollInterval  time.Duration // when idle (default 100ms)
+	// PollInterval when idle (default 500ms; commits in this process wake
+	// the subscriptions at once, polling only finds other processes' work).
+	PollInterval time.Duration
 	// Redelivery backoff after a nack: InitialBackoff doubling up to MaxBackoff.
 	InitialBackoff time.Duration // default 500ms
 	MaxBackoff     time.Duration // default 1m
@@ -191,7 +193,7 @@ func NewSQLiteSubscriber(db *sql.DB, schema SQLiteSchema, cfg SubscriberConfig, 
 		cfg.ConsumerGroup = "hub"
 	}
 	if cfg.PollInterval <= 0 {
-		cfg.PollInterval = 100 * time.Millisecond
+		cfg.PollInterval = 500 * time.Millisecond
 	}
 	if cfg.InitialBackoff <= 0 {
 		cfg.InitialBackoff = 500 * time.Millisecond

@@ -85,21 +85,25 @@ type Deliverer struct {
 // DefaultUnknownTicketGrace is the default Deliverer.UnknownTicketGrace.
 const DefaultUnknownTicketGrace = 2 * time.Minute
 
-// Register adds the handlers to the router.
+// Register adds the handlers to the router: one per partition of each topic.
 func (d *Deliverer) Register(r *message.Router) {
 	sub := d.Bus.Subscriber()
-	r.AddConsumerHandler("reviews-to-helpdesk", bus.TopicReviews, sub, d.handleReview)
-	r.AddConsumerHandler("replies-to-store", bus.TopicReplies, sub, d.handleReply)
-	r.AddConsumerHandler("results-to-helpdesk", bus.TopicReplyResults, sub, d.handleResult)
+	for n := range bus.Partitions {
+		suffix := fmt.Sprintf("-%d", n)
+		r.AddConsumerHandler("reviews-to-helpdesk"+suffix, bus.PartitionTopic(bus.TopicReviews, n), sub, d.handleReview)
+		r.AddConsumerHandler("replies-to-store"+suffix, bus.PartitionTopic(bus.TopicReplies, n), sub, d.handleReply)
+		r.AddConsumerHandler("results-to-helpdesk"+suffix, bus.PartitionTopic(bus.TopicReplyResults, n), sub, d.handleResult)
+	}
 }
 
-// Publish encodes v and publishes it in tx.
-func Publish(b bus.Bus, tx *state.Tx, topic, correlationID string, v any) error {
+// Publish encodes v and publishes it in tx, on the partition of topic that
+// integration's messages use.
+func Publish(b bus.Bus, tx *state.Tx, topic, integration, correlationID string, v any) error {
 	payload, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("encode %s message: %w", topic, err)
 	}
-	return b.PublishTx(tx, topic, bus.NewMessage(correlationID, payload))
+	return b.PublishTx(tx, bus.Partition(topic, integration), bus.NewMessage(correlationID, payload))
 }
 
 func decode(msg *message.Message, v any) error {
@@ -268,7 +272,7 @@ func (d *Deliverer) handleReply(msg *message.Message) error {
 		if err := tx.Count(ctx, r.IntegrationID, r.AppID, counter, 1); err != nil {
 			return err
 		}
-		return Publish(d.Bus, tx, bus.TopicReplyResults, bus.CorrelationID(msg), ResultMsg{IntegrationID: in.ID, Result: result})
+		return Publish(d.Bus, tx, bus.TopicReplyResults, in.ID, bus.CorrelationID(msg), ResultMsg{IntegrationID: in.ID, Result: result})
 	})
 	if err != nil {
 		return err
@@ -323,7 +327,7 @@ func (d *Deliverer) requeue(ctx context.Context, msg *message.Message, m ReplyMs
 	case <-t.C:
 	}
 	if err := d.DB.InTx(ctx, func(tx *state.Tx) error {
-		return Publish(d.Bus, tx, bus.TopicReplies, bus.CorrelationID(msg), m)
+		return Publish(d.Bus, tx, bus.TopicReplies, m.IntegrationID, bus.CorrelationID(msg), m)
 	}); err != nil {
 		return err
 	}
@@ -403,9 +407,9 @@ func (d *Deliverer) AcceptReplies(ctx context.Context, in state.Integration, req
 			}
 			added++
 			if it.pending {
-				err = Publish(d.Bus, tx, bus.TopicReplies, correlationID, ReplyMsg{IntegrationID: in.ID, MessageID: it.r.MessageID})
+				err = Publish(d.Bus, tx, bus.TopicReplies, in.ID, correlationID, ReplyMsg{IntegrationID: in.ID, MessageID: it.r.MessageID})
 			} else {
-				err = Publish(d.Bus, tx, bus.TopicReplyResults, correlationID, ResultMsg{IntegrationID: in.ID, Result: sdk.ReplyResult{
+				err = Publish(d.Bus, tx, bus.TopicReplyResults, in.ID, correlationID, ResultMsg{IntegrationID: in.ID, Result: sdk.ReplyResult{
 					TicketID: it.r.TicketID, MessageID: it.r.MessageID, ReviewID: it.r.ReviewID,
 					Outcome: it.r.Status, Detail: it.r.Detail,
 				}})

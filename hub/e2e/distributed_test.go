@@ -31,6 +31,12 @@ func TestTwoHubsShareOnePostgres(t *testing.T) {
 	go func() { done <- second.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
 
+	// Let the app connect first: reviews present at the first listing are
+	// past reviews, of which only the backfill limit is imported.
+	eventually(t, "the app connected", func() bool {
+		c, err := e.hub.DB.Cursor(context.Background(), "acme", "ios")
+		return err == nil && c.Connected
+	})
 	const n = 30
 	for i := range n {
 		e.backend.PutReview(testbackend.Review{ID: fmt.Sprintf("r%02d", i), App: "app1", Rating: 1 + i%5, Text: fmt.Sprintf("review %d", i)})

@@ -69,7 +69,7 @@ func newConfig(t *testing.T, backendURL string) *config.Config {
 
 func testOptions() app.Options {
 	return app.Options{
-		Subscriber: bus.SubscriberConfig{PollInterval: 20 * time.Millisecond, InitialBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond},
+		Subscriber: bus.SubscriberConfig{PollInterval: 100 * time.Millisecond, InitialBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond},
 		Router:     bus.RouterConfig{Retries: 1, RetryInitial: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond},
 		Host:       pluginhost.Options{HealthInterval: 100 * time.Millisecond, RestartMin: 50 * time.Millisecond, RestartMax: 500 * time.Millisecond},
 	}

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reviewhub/reviewhub/hub/bus"
+	"github.com/reviewhub/reviewhub/hub/config"
 	"github.com/reviewhub/reviewhub/hub/e2e/testbackend"
 )
 
@@ -54,4 +56,40 @@ func TestStoreOutage(t *testing.T) {
 		return posts["s1"] == 1 && ok
 	})
 	eventually(t, "the outcome note", func() bool { tk, _ := ticketFor(e.backend, "s1"); return len(tk.Notes) == 1 })
+}
+
+// One integration's helpdesk being down does not hold back another's:
+// integrations are delivered on separate partitions of the bus.
+func TestOneHelpdeskDownDoesNotHoldBackAnother(t *testing.T) {
+	other := ""
+	for _, id := range []string{"beta", "gamma", "delta", "omega", "zeta", "theta"} {
+		if bus.PartitionOf(id) != bus.PartitionOf("acme") {
+			other = id
+			break
+		}
+	}
+	down, up := testbackend.New(), testbackend.New()
+	e := &env{backend: down}
+	e.srv = startBackendServer(t, down)
+	upURL := startBackend(t, up)
+	e.cfg = newConfig(t, e.srv.URL)
+	second := e.cfg.Integrations[0]
+	second.ID = other
+	second.Helpdesk.Settings = map[string]string{"url": upURL, "secret": secret}
+	second.Apps = []config.App{second.Apps[0]}
+	second.Apps[0].StoreAppID = "app2"
+	e.cfg.Integrations = append(e.cfg.Integrations, second)
+	if err := e.cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	down.FailTickets(true)
+	e.startHub(t)
+	down.PutReview(testbackend.Review{ID: "a1", App: "app1", Rating: 1, Text: "stuck"})
+	down.PutReview(testbackend.Review{ID: "b1", App: "app2", Rating: 5, Text: "flows"}) // the store is shared; the helpdesks are not
+	eventually(t, "the other integration's ticket", func() bool { _, ok := ticketFor(up, "b1"); return ok })
+	if _, ok := ticketFor(down, "a1"); ok {
+		t.Fatal("a ticket was created in the helpdesk that is down")
+	}
+	down.FailTickets(false)
+	eventually(t, "the stuck ticket once the helpdesk is back", func() bool { _, ok := ticketFor(down, "a1"); return ok })
 }

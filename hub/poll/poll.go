@@ -168,7 +168,7 @@ func (p *Poller) apply(ctx context.Context, in state.Integration, app state.App,
 			if in.Tags {
 				m.Tags = deliver.Tags(info.Name, app, change)
 			}
-			if err := deliver.Publish(p.Bus, tx, bus.TopicReviews, "", m); err != nil {
+			if err := deliver.Publish(p.Bus, tx, bus.TopicReviews, in.ID, "", m); err != nil {
 				return err
 			}
 			queued++
