@@ -7,8 +7,6 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/reviewhub/reviewhub/plugins/appstore/asc"
 	"github.com/reviewhub/reviewhub/sdk"
+	"github.com/reviewhub/reviewhub/sdk/cursor"
 )
 
 const (
@@ -100,33 +99,12 @@ func (s *store) CheckCredentials(ctx context.Context, settings sdk.Settings, app
 	return sdk.CredentialsReport{CanReply: true, Detail: "App Store Connect API key works for app " + appID}, nil
 }
 
-// pageState travels in the page token: where the listing goes on and the
-// newest review date seen, so every page reports the same cursor.
+// pageState is where a listing goes on: the API's links.next, or the
+// feed's country and page.
 type pageState struct {
-	Next    string    `json:"n,omitempty"` // API: links.next
-	Country int       `json:"c,omitempty"` // feed: index into the countries
-	Page    int       `json:"p,omitempty"` // feed: page number
-	Newest  time.Time `json:"t"`
-}
-
-func (p pageState) encode() string {
-	b, _ := json.Marshal(p)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeState(s string) (pageState, error) {
-	var p pageState
-	if s == "" {
-		return p, nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		err = json.Unmarshal(b, &p)
-	}
-	if err != nil {
-		return p, sdk.Errorf(sdk.Invalid, "page token is not this plugin's: %v", err)
-	}
-	return p, nil
+	Next    string `json:"n,omitempty"`
+	Country int    `json:"c,omitempty"`
+	Page    int    `json:"p,omitempty"`
 }
 
 func (s *store) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.ReviewPage, error) {
@@ -134,23 +112,14 @@ func (s *store) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.Revie
 	if err != nil {
 		return sdk.ReviewPage{}, err
 	}
-	var cursor time.Time
-	if req.Cursor != "" {
-		if cursor, err = time.Parse(time.RFC3339Nano, req.Cursor); err != nil {
-			return sdk.ReviewPage{}, sdk.Errorf(sdk.Invalid, "cursor %q is not a time", req.Cursor)
-		}
-	}
-	st, err := decodeState(req.PageToken)
+	l, err := cursor.Start[pageState](req)
 	if err != nil {
 		return sdk.ReviewPage{}, err
 	}
-	if st.Newest.Before(cursor) {
-		st.Newest = cursor
-	}
 	if cl == nil {
-		return s.listFeed(ctx, req, cursor, st)
+		return s.listFeed(ctx, req, l)
 	}
-	pageURL := st.Next
+	pageURL := l.State.Next
 	if pageURL == "" {
 		var territories []string
 		for _, c := range req.Countries {
@@ -172,32 +141,17 @@ func (s *store) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.Revie
 			s.log.Warn("App Store Connect listed a review the plugin cannot read; skipped", "app", req.AppID, "error", err)
 			continue
 		}
-		if !cursor.IsZero() && rv.UpdatedAt.Before(cursor) {
+		if !l.Keep(rv.UpdatedAt) {
 			reachedCursor = true // newest first: everything after is older
 			continue
 		}
-		st.Newest = later(st.Newest, rv.UpdatedAt)
 		page.Reviews = append(page.Reviews, rv)
 	}
-	page.Cursor = cursorOf(st.Newest, req.Cursor)
+	page.Cursor = l.Cursor()
 	if resp.Links.Next != "" && !reachedCursor {
-		page.NextPageToken = pageState{Next: resp.Links.Next, Newest: st.Newest}.encode()
+		page.NextPageToken = l.Next(pageState{Next: resp.Links.Next})
 	}
 	return page, nil
-}
-
-func later(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
-}
-
-func cursorOf(newest time.Time, old string) string {
-	if newest.IsZero() {
-		return old
-	}
-	return newest.Format(time.RFC3339Nano)
 }
 
 // feedCountries are the storefronts the feed is read for: the app's
@@ -257,13 +211,14 @@ func (s *store) feedPage(ctx context.Context, settings sdk.Settings, appID, coun
 	return reviews, nil
 }
 
-func (s *store) listFeed(ctx context.Context, req sdk.ListRequest, cursor time.Time, st pageState) (sdk.ReviewPage, error) {
+func (s *store) listFeed(ctx context.Context, req sdk.ListRequest, l *cursor.Listing[pageState]) (sdk.ReviewPage, error) {
 	countries := feedCountries(req.Settings, req.Countries)
+	st := l.State
 	if st.Page == 0 {
 		st.Page = 1
 	}
 	if st.Country >= len(countries) {
-		return sdk.ReviewPage{Cursor: cursorOf(st.Newest, req.Cursor)}, nil
+		return sdk.ReviewPage{Cursor: l.Cursor()}, nil
 	}
 	reviews, err := s.feedPage(ctx, req.Settings, req.AppID, countries[st.Country], st.Page)
 	if err != nil {
@@ -272,14 +227,13 @@ func (s *store) listFeed(ctx context.Context, req sdk.ListRequest, cursor time.T
 	var page sdk.ReviewPage
 	older := false
 	for _, r := range reviews {
-		if !cursor.IsZero() && r.UpdatedAt.Before(cursor) {
+		if !l.Keep(r.UpdatedAt) {
 			older = true
 			continue
 		}
-		st.Newest = later(st.Newest, r.UpdatedAt)
 		page.Reviews = append(page.Reviews, r)
 	}
-	page.Cursor = cursorOf(st.Newest, req.Cursor)
+	page.Cursor = l.Cursor()
 	next := st
 	if older || len(reviews) == 0 || st.Page >= asc.FeedPages {
 		next.Country, next.Page = st.Country+1, 1
@@ -287,7 +241,7 @@ func (s *store) listFeed(ctx context.Context, req sdk.ListRequest, cursor time.T
 		next.Page++
 	}
 	if next.Country < len(countries) {
-		page.NextPageToken = next.encode()
+		page.NextPageToken = l.Next(next)
 	}
 	return page, nil
 }

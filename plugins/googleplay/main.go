@@ -20,6 +20,7 @@ import (
 
 	"github.com/reviewhub/reviewhub/plugins/googleplay/play"
 	"github.com/reviewhub/reviewhub/sdk"
+	"github.com/reviewhub/reviewhub/sdk/cursor"
 )
 
 const version = "1.0.0"
@@ -113,21 +114,17 @@ func (s *store) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.Revie
 	if err != nil {
 		return sdk.ReviewPage{}, err
 	}
-	cursor, err := play.ParseCursor(req.Cursor)
+	l, err := cursor.Start[string](req) // state: the API's page token
 	if err != nil {
-		return sdk.ReviewPage{}, sdk.Errorf(sdk.Invalid, "cursor %q is not a time: %v", req.Cursor, err)
-	}
-	st, err := play.DecodePageState(req.PageToken)
-	if err != nil {
-		return sdk.ReviewPage{}, sdk.Errorf(sdk.Invalid, "%v", err)
+		return sdk.ReviewPage{}, err
 	}
 	size := int64(req.PageSize)
 	if size <= 0 || size > 100 {
 		size = 100
 	}
 	call := svc.Reviews.List(req.AppID).MaxResults(size).Context(ctx)
-	if st.Token != "" {
-		call = call.Token(st.Token)
+	if l.State != "" {
+		call = call.Token(l.State)
 	}
 	if tl := strings.TrimSpace(req.Settings["translation_language"]); tl != "" {
 		call = call.TranslationLanguage(tl)
@@ -136,10 +133,6 @@ func (s *store) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.Revie
 	if err != nil {
 		return sdk.ReviewPage{}, play.Classify("reviews.list", req.AppID, err)
 	}
-	newest := st.Newest
-	if cursor.After(newest) {
-		newest = cursor
-	}
 	var page sdk.ReviewPage
 	for _, r := range resp.Reviews {
 		rv, err := play.Review(req.AppID, r)
@@ -147,22 +140,13 @@ func (s *store) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.Revie
 			s.log.Warn("google play listed a review the plugin cannot read; skipped", "app", req.AppID, "error", err)
 			continue
 		}
-		// Unchanged since the last poll (the hub ignores unchanged reviews
-		// anyway; equal times are kept so none is missed).
-		if !cursor.IsZero() && rv.UpdatedAt.Before(cursor) {
-			continue
+		if l.Keep(rv.UpdatedAt) { // changed since the last poll
+			page.Reviews = append(page.Reviews, rv)
 		}
-		if rv.UpdatedAt.After(newest) {
-			newest = rv.UpdatedAt
-		}
-		page.Reviews = append(page.Reviews, rv)
 	}
-	page.Cursor = req.Cursor
-	if !newest.IsZero() {
-		page.Cursor = newest.Format(time.RFC3339Nano)
-	}
+	page.Cursor = l.Cursor()
 	if resp.TokenPagination != nil && resp.TokenPagination.NextPageToken != "" {
-		page.NextPageToken = play.PageState{Token: resp.TokenPagination.NextPageToken, Newest: newest}.Encode()
+		page.NextPageToken = l.Next(resp.TokenPagination.NextPageToken)
 	}
 	return page, nil
 }

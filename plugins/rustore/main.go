@@ -5,8 +5,6 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/reviewhub/reviewhub/plugins/rustore/rustore"
 	"github.com/reviewhub/reviewhub/sdk"
+	"github.com/reviewhub/reviewhub/sdk/cursor"
 )
 
 const (
@@ -91,40 +90,20 @@ func (s *store) CheckCredentials(ctx context.Context, settings sdk.Settings, app
 	return sdk.CredentialsReport{CanReply: true, Detail: "reviews of " + appID + " are readable"}, nil
 }
 
-type pageState struct {
-	Page   int       `json:"p"`
-	Newest time.Time `json:"t"`
-}
-
 func (s *store) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.ReviewPage, error) {
 	cl, err := s.client(req.Settings)
 	if err != nil {
 		return sdk.ReviewPage{}, err
 	}
-	var cursor time.Time
-	if req.Cursor != "" {
-		if cursor, err = time.Parse(time.RFC3339Nano, req.Cursor); err != nil {
-			return sdk.ReviewPage{}, sdk.Errorf(sdk.Invalid, "cursor %q is not a time", req.Cursor)
-		}
-	}
-	var st pageState
-	if req.PageToken != "" {
-		b, err := base64.RawURLEncoding.DecodeString(req.PageToken)
-		if err == nil {
-			err = json.Unmarshal(b, &st)
-		}
-		if err != nil {
-			return sdk.ReviewPage{}, sdk.Errorf(sdk.Invalid, "page token is not this plugin's: %v", err)
-		}
-	}
-	if st.Newest.Before(cursor) {
-		st.Newest = cursor
-	}
-	answers, err := s.answersFor(ctx, cl, req.AppID, st.Page == 0)
+	l, err := cursor.Start[int](req) // state: the next comment page
 	if err != nil {
 		return sdk.ReviewPage{}, err
 	}
-	comments, err := cl.Comments(ctx, req.AppID, st.Page, pageSize)
+	answers, err := s.answersFor(ctx, cl, req.AppID, l.State == 0)
+	if err != nil {
+		return sdk.ReviewPage{}, err
+	}
+	comments, err := cl.Comments(ctx, req.AppID, l.State, pageSize)
 	if err != nil {
 		return sdk.ReviewPage{}, err
 	}
@@ -139,23 +118,14 @@ func (s *store) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.Revie
 			s.log.Warn("RuStore listed a review the plugin cannot read; skipped", "app", req.AppID, "error", err)
 			continue
 		}
-		// Edits are seen through the updated date: anything not changed
-		// since the cursor is left out (the same second is kept).
-		if !cursor.IsZero() && r.UpdatedAt.Before(cursor) {
-			continue
+		// Edits are seen through the updated date.
+		if l.Keep(r.UpdatedAt) {
+			page.Reviews = append(page.Reviews, r)
 		}
-		if r.UpdatedAt.After(st.Newest) {
-			st.Newest = r.UpdatedAt
-		}
-		page.Reviews = append(page.Reviews, r)
 	}
-	page.Cursor = req.Cursor
-	if !st.Newest.IsZero() {
-		page.Cursor = st.Newest.Format(time.RFC3339Nano)
-	}
+	page.Cursor = l.Cursor()
 	if len(comments) == pageSize {
-		b, _ := json.Marshal(pageState{Page: st.Page + 1, Newest: st.Newest})
-		page.NextPageToken = base64.RawURLEncoding.EncodeToString(b)
+		page.NextPageToken = l.Next(l.State + 1)
 	}
 	return page, nil
 }

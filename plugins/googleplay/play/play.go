@@ -5,8 +5,6 @@
 package play
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -89,44 +87,6 @@ func Review(pkg string, r *androidpublisher.Review) (sdk.Review, error) {
 		out.Extra = nil
 	}
 	return out, nil
-}
-
-// PageState travels in the hub's page token between pages of one listing:
-// the API's own token and the newest modification seen so far, so every
-// page can report the same cursor.
-type PageState struct {
-	Token  string    `json:"t,omitempty"`
-	Newest time.Time `json:"n"`
-}
-
-// Encode the state as an opaque page token.
-func (p PageState) Encode() string {
-	b, _ := json.Marshal(p)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// DecodePageState reads a page token of Encode.
-func DecodePageState(s string) (PageState, error) {
-	var p PageState
-	if s == "" {
-		return p, nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return p, fmt.Errorf("page token: %w", err)
-	}
-	if err := json.Unmarshal(b, &p); err != nil {
-		return p, fmt.Errorf("page token: %w", err)
-	}
-	return p, nil
-}
-
-// ParseCursor reads the hub's cursor (the newest lastModified seen).
-func ParseCursor(s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	return time.Parse(time.RFC3339Nano, s)
 }
 
 // DefaultRetryAfter is used when a quota error carries no Retry-After.
