@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	asfake "github.com/reviewhub/reviewhub/plugins/appstore/fake"
@@ -50,7 +51,7 @@ func StartFakes(ports map[string]int) (*Fakes, error) {
 		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 		go func() {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				panic(fmt.Sprintf("fake %s: %v", name, err))
+				fmt.Fprintf(os.Stderr, "fake %s stopped: %v\n", name, err)
 			}
 		}()
 		f.servers = append(f.servers, srv)
