@@ -123,9 +123,14 @@ func (s *store) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.Revie
 	if pageURL == "" {
 		var territories []string
 		for _, c := range req.Countries {
-			if t := asc.Alpha3(c); t != "" {
+			if t := asc.Alpha3(c); t != "" && !slices.Contains(territories, t) {
 				territories = append(territories, t)
 			}
+		}
+		if len(req.Countries) > 0 && len(territories) == 0 {
+			// None of the countries has an App Store: nothing can match.
+			s.log.Info("no App Store territory for the app's country filter", "app", req.AppID, "countries", req.Countries)
+			return sdk.ReviewPage{Cursor: l.Cursor()}, nil
 		}
 		pageURL = asc.ReviewsURL(req.AppID, territories, pageLimit)
 	}
@@ -291,7 +296,13 @@ func (s *store) DeleteReply(ctx context.Context, req sdk.DeleteReplyRequest) err
 		}
 		id = cur.Reply.ID
 	}
-	if err := cl.DeleteResponse(ctx, id); err != nil {
+	err = cl.DeleteResponse(ctx, id)
+	if sdk.KindOf(err) == sdk.NotFound {
+		// Already gone (the hub may ask again after a crash): done.
+		s.log.Info("App Store response already deleted", "app", req.AppID, "review", req.ReviewID, "response", id)
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("delete response %s: %w", id, err)
 	}
 	return nil

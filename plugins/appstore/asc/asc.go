@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-	"golang.org/x/text/language"
 
 	"github.com/reviewhub/reviewhub/sdk"
 )
@@ -139,8 +138,15 @@ func (e ErrorResponse) message(status int) string {
 		return fmt.Sprintf("HTTP %d", status)
 	}
 	var parts []string
-	for _, x := range e.Errors {
+	for i, x := range e.Errors {
+		if i == 5 {
+			parts = append(parts, fmt.Sprintf("and %d more", len(e.Errors)-i))
+			break
+		}
 		s := x.Code
+		if s == "" {
+			s = "HTTP " + strconv.Itoa(status)
+		}
 		if x.Title != "" {
 			s += ": " + x.Title
 		}
@@ -233,54 +239,53 @@ func (c *Client) Do(ctx context.Context, method, url string, body, out any) erro
 			}
 			return nil
 		}
-		var er ErrorResponse
-		_ = json.Unmarshal(data, &er)
-		msg := er.message(resp.StatusCode)
-		op := method + " " + req.URL.Path
-		switch resp.StatusCode {
-		case http.StatusUnauthorized:
+		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 {
 			c.Tokens.Forget(c.Key)
-			if attempt == 0 {
-				continue // a fresh token once
-			}
-			return sdk.Errorf(sdk.Unauthenticated, "App Store Connect refused the API key %s of issuer %s: %s", c.Key.KeyID, c.Key.IssuerID, msg)
-		case http.StatusForbidden:
-			return sdk.Errorf(sdk.PermissionDenied, "app store %s: the API key's role may not do this (it needs Customer Support, App Manager or Admin): %s", op, msg)
-		case http.StatusNotFound:
-			return sdk.Errorf(sdk.NotFound, "app store %s: %s", op, msg)
-		case http.StatusConflict:
-			return sdk.Errorf(sdk.Refused, "App Store Connect refused it: %s", msg)
-		case http.StatusTooManyRequests:
-			ra := DefaultRetryAfter
-			if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
-				ra = time.Duration(s) * time.Second
-			}
-			rl, _ := ParseRateLimit(resp.Header.Get("X-Rate-Limit"))
-			return sdk.RetryAfterError(ra, "App Store Connect rate limit (%d requests an hour, %d left): %s", rl.Limit, rl.Remaining, msg)
-		default:
-			if resp.StatusCode >= 500 {
-				return sdk.Errorf(sdk.Unavailable, "app store %s: %s", op, msg)
-			}
-			return sdk.Errorf(sdk.Invalid, "app store %s: %s", op, msg)
+			continue // a fresh token once
 		}
+		if resp.StatusCode == http.StatusUnauthorized {
+			c.Tokens.Forget(c.Key)
+		}
+		return c.classify(method+" "+req.URL.Path, resp.StatusCode, resp.Header, data)
 	}
 }
 
-// Alpha2 turns an App Store territory (ISO 3166-1 alpha-3, e.g. RUS) or an
-// alpha-2 code into alpha-2 (RU); "" when unknown.
-func Alpha2(code string) string {
-	r, err := language.ParseRegion(strings.TrimSpace(code))
-	if err != nil || !r.IsCountry() {
-		return ""
+// classify turns an answer that is not 2xx into a classified error whose
+// message quotes Apple's errors[] (code, title, detail).
+func (c *Client) classify(op string, status int, h http.Header, body []byte) error {
+	msg := ParseError(status, body)
+	switch status {
+	case http.StatusUnauthorized:
+		return sdk.Errorf(sdk.Unauthenticated, "App Store Connect refused the API key %s of issuer %s: %s", c.Key.KeyID, c.Key.IssuerID, msg)
+	case http.StatusForbidden:
+		return sdk.Errorf(sdk.PermissionDenied, "app store %s: the API key's role may not do this (answering reviews needs Admin, App Manager or Customer Support): %s", op, msg)
+	case http.StatusNotFound:
+		return sdk.Errorf(sdk.NotFound, "app store %s: %s", op, msg)
+	case http.StatusConflict:
+		return sdk.Errorf(sdk.Refused, "App Store Connect refused it: %s", msg)
+	case http.StatusTooManyRequests:
+		ra := DefaultRetryAfter
+		if s, err := strconv.Atoi(strings.TrimSpace(h.Get("Retry-After"))); err == nil && s > 0 {
+			ra = time.Duration(s) * time.Second
+		}
+		if rl, ok := ParseRateLimit(h.Get("X-Rate-Limit")); ok {
+			return sdk.RetryAfterError(ra, "App Store Connect rate limit (%d requests an hour, %d left): %s", rl.Limit, rl.Remaining, msg)
+		}
+		return sdk.RetryAfterError(ra, "App Store Connect rate limit: %s", msg)
 	}
-	return r.String()
+	if status >= 500 {
+		return sdk.Errorf(sdk.Unavailable, "app store %s: %s", op, msg)
+	}
+	return sdk.Errorf(sdk.Invalid, "app store %s: %s", op, msg)
 }
 
-// Alpha3 turns an alpha-2 or alpha-3 country code into Apple's territory code.
-func Alpha3(code string) string {
-	r, err := language.ParseRegion(strings.TrimSpace(code))
-	if err != nil || !r.IsCountry() {
-		return ""
+// ParseError reads Apple's error body ({"errors":[{"status","code","title",
+// "detail"}]}) into a message for people; a body that is not one gives
+// "HTTP <status>".
+func ParseError(status int, body []byte) string {
+	var er ErrorResponse
+	if json.Unmarshal(body, &er) != nil {
+		er = ErrorResponse{}
 	}
-	return r.ISO3()
+	return er.message(status)
 }

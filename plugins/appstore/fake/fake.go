@@ -4,7 +4,12 @@
 // tokens are verified (signature with the test key, kid, iss, aud, exp at
 // most 20 minutes after iat), reviews are paged with links.next, responses
 // are created, replaced and deleted, errors use Apple's errors[] body, and
-// every answer carries X-Rate-Limit.
+// every API answer carries X-Rate-Limit.
+//
+// Each app keeps its reviews in an index sorted newest first, rebuilt only
+// after a change, and pages carry a keyset cursor, so a listing of 10,000
+// reviews costs O(n) per page at worst and reviews added while a client
+// pages do not shift the pages it has not read yet.
 package fake
 
 import (
@@ -18,7 +23,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,14 +31,20 @@ import (
 	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
-	"golang.org/x/text/language"
 
+	"github.com/reviewhub/reviewhub/plugins/appstore/asc"
 	"github.com/reviewhub/reviewhub/sdk"
 	"github.com/reviewhub/reviewhub/sdk/sdktest/faults"
 )
 
 // HourlyLimit is the fake's X-Rate-Limit user-hour-lim.
 const HourlyLimit = 3600
+
+// ResponseMaxLength is the longest responseBody the fake accepts.
+const ResponseMaxLength = asc.ReplyMaxLength
+
+// FeedPageSize is how many entries a page of the public feed holds.
+const FeedPageSize = 50
 
 type review struct {
 	id, app, nickname, title, body, territory, version string
@@ -43,33 +54,61 @@ type review struct {
 	responded                                          time.Time
 }
 
+// newer orders reviews newest first (ties by id, descending).
+func newer(a, b *review) int {
+	if c := b.created.Compare(a.created); c != 0 {
+		return c
+	}
+	return strings.Compare(b.id, a.id)
+}
+
+type app struct {
+	reviews map[string]*review
+	order   []*review // newest first; nil when stale
+}
+
+func (a *app) sorted() []*review {
+	if a.order == nil {
+		a.order = make([]*review, 0, len(a.reviews))
+		for _, rv := range a.reviews {
+			a.order = append(a.order, rv)
+		}
+		slices.SortFunc(a.order, newer)
+	}
+	return a.order
+}
+
 // Server is the fake. Safe for concurrent use.
 type Server struct {
-	key      *ecdsa.PrivateKey
-	issuer   string
-	keyID    string
-	mu       sync.Mutex
-	apps     map[string]map[string]*review
-	byID     map[string]*review
-	tokens   map[string]bool // seen tokens → expired
-	nextID   int
-	used     int
-	now      func() time.Time
-	respPost map[string]int
 	faults.Faults
+
+	key    *ecdsa.PrivateKey
+	issuer string
+	keyID  string
+
+	mu        sync.Mutex
+	apps      map[string]*app
+	byID      map[string]*review
+	responses map[string]*review // response id → its review
+	tokens    map[string]bool    // tokens seen → expired
+	nextID    int
+	used      int
+	readOnly  bool
+	now       func() time.Time
+	respPost  map[string]int
 }
 
 // New returns a fake with its own P-256 key, issuer id and key id.
 func New() *Server {
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		panic(err)
+		panic(fmt.Sprintf("fake: generate the test key: %v", err)) // only if the system's randomness fails
 	}
 	id := make([]byte, 6)
 	_, _ = rand.Read(id)
 	return &Server{key: k, issuer: fmt.Sprintf("69a6de7e-%x-47e3-e053-5b8c7c11a4d1", id[:2]), keyID: fmt.Sprintf("FAKE%X", id[2:]),
-		apps: map[string]map[string]*review{}, byID: map[string]*review{}, tokens: map[string]bool{}, respPost: map[string]int{},
-		now: func() time.Time { return time.Now().UTC() }}
+		apps: map[string]*app{}, byID: map[string]*review{}, responses: map[string]*review{}, tokens: map[string]bool{},
+		respPost: map[string]int{}, now: func() time.Time { return time.Now().UTC() }}
 }
 
 // PrivateKeyPEM is the .p8 content of the fake's key.
@@ -77,6 +116,12 @@ func (s *Server) PrivateKeyPEM() string {
 	der, _ := x509.MarshalPKCS8PrivateKey(s.key)
 	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
 }
+
+// IssuerID and KeyID name the fake's key.
+func (s *Server) IssuerID() string { return s.issuer }
+
+// KeyID is the fake key's id (the JWT header's kid).
+func (s *Server) KeyID() string { return s.keyID }
 
 // Settings are working plugin settings with an API key, pointed at baseURL
 // (which also serves the feed).
@@ -97,6 +142,14 @@ func (s *Server) SetNow(now func() time.Time) {
 	s.mu.Unlock()
 }
 
+// ReadOnly makes the key a read-only one (a role that may not answer
+// reviews): creating or deleting responses then gets Apple's 403.
+func (s *Server) ReadOnly(on bool) {
+	s.mu.Lock()
+	s.readOnly = on
+	s.mu.Unlock()
+}
+
 // ExpireTokens makes every token seen so far expired (as Apple does after
 // 20 minutes); a freshly signed token is accepted.
 func (s *Server) ExpireTokens() {
@@ -107,47 +160,61 @@ func (s *Server) ExpireTokens() {
 	s.mu.Unlock()
 }
 
-// TokensSeen is the number of distinct tokens used so far.
+// TokensSeen is the number of distinct tokens accepted so far.
 func (s *Server) TokensSeen() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.tokens)
 }
 
+func (s *Server) appLocked(appID string) *app {
+	a := s.apps[appID]
+	if a == nil {
+		a = &app{reviews: map[string]*review{}}
+		s.apps[appID] = a
+	}
+	return a
+}
+
 // AddApp makes an app known (with no reviews yet).
 func (s *Server) AddApp(appID string) {
 	s.mu.Lock()
-	if s.apps[appID] == nil {
-		s.apps[appID] = map[string]*review{}
-	}
+	s.appLocked(appID)
 	s.mu.Unlock()
 }
 
 // PutReview adds a review, or edits it: an edited review keeps its id and
-// its response and gets a new date.
+// its response and gets a new createdDate (Apple shows only a customer's
+// latest review; see the README). Country is ISO alpha-2 (default US);
+// UpdatedAt, when set, is the review's date (default: now).
 func (s *Server) PutReview(appID string, r sdk.Review) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.apps[appID] == nil {
-		s.apps[appID] = map[string]*review{}
-	}
+	a := s.appLocked(appID)
 	created := r.UpdatedAt
+	if created.IsZero() {
+		created = r.CreatedAt
+	}
 	if created.IsZero() {
 		created = s.now()
 	}
-	territory := "USA"
-	if reg, err := language.ParseRegion(r.Country); err == nil && r.Country != "" {
-		territory = reg.ISO3()
+	territory := asc.Alpha3(r.Country)
+	if territory == "" {
+		territory = "USA"
 	}
 	rv := &review{id: r.ID, app: appID, nickname: r.Author, title: r.Title, body: r.Text, territory: territory,
 		version: r.AppVersion, rating: r.Rating, created: created.UTC().Truncate(time.Second)}
-	if old := s.apps[appID][r.ID]; old != nil {
+	if old := a.reviews[r.ID]; old != nil {
 		rv.responseID, rv.response, rv.responseState, rv.responded = old.responseID, old.response, old.responseState, old.responded
 		if !rv.created.After(old.created) {
 			rv.created = old.created.Add(time.Second)
 		}
+		if rv.responseID != "" {
+			s.responses[rv.responseID] = rv
+		}
 	}
-	s.apps[appID][r.ID] = rv
+	a.reviews[r.ID] = rv
+	a.order = nil
 	s.byID[r.ID] = rv
 }
 
@@ -155,8 +222,10 @@ func (s *Server) PutReview(appID string, r sdk.Review) {
 func (s *Server) ReplyText(appID, reviewID string) (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if rv, ok := s.apps[appID][reviewID]; ok && rv.response != "" {
-		return rv.response, true
+	if a := s.apps[appID]; a != nil {
+		if rv := a.reviews[reviewID]; rv != nil && rv.responseID != "" {
+			return rv.response, true
+		}
 	}
 	return "", false
 }
@@ -176,15 +245,43 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	}
 }
 
+// appleError answers in Apple's ErrorResponse form.
 func appleError(w http.ResponseWriter, status int, code, title, detail string) {
+	id := make([]byte, 8)
+	_, _ = rand.Read(id)
 	writeJSON(w, status, map[string]any{"errors": []map[string]string{{
-		"id": fmt.Sprintf("%x", time.Now().UnixNano()), "status": strconv.Itoa(status), "code": code, "title": title, "detail": detail}}})
+		"id": fmt.Sprintf("%x", id), "status": strconv.Itoa(status), "code": code, "title": title, "detail": detail}}})
+}
+
+// faultError answers an injected fault with the body Apple gives for that status.
+func faultError(w http.ResponseWriter, status int) {
+	switch status {
+	case http.StatusUnauthorized:
+		appleError(w, status, "NOT_AUTHORIZED", "Authentication credentials are missing or invalid.",
+			"Provide a properly configured and signed bearer token, and make sure that it has not expired.")
+	case http.StatusForbidden:
+		appleError(w, status, "FORBIDDEN_ERROR", "This request is forbidden for security reasons", "The API key in use does not allow this request")
+	case http.StatusNotFound:
+		appleError(w, status, "NOT_FOUND", "The specified resource does not exist", "The path provided does not match a defined resource type.")
+	case http.StatusConflict:
+		appleError(w, status, "ENTITY_ERROR", "The request entity is not valid", "The request cannot be fulfilled because of the state of another resource.")
+	default:
+		appleError(w, status, "UNEXPECTED_ERROR", "An unexpected error occurred.", "The server encountered an unexpected error.")
+	}
 }
 
 // ServeHTTP serves the API under /v1 and the feed under /{country}/rss.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f, faulty := s.Next() // feed calls count too
 	if !strings.HasPrefix(r.URL.Path, "/v1/") {
+		if faulty && f.RateLimited {
+			http.Error(w, "Forbidden", http.StatusForbidden) // the feed throttles with a bare 403
+			return
+		}
+		if faulty {
+			http.Error(w, http.StatusText(f.Status), f.Status)
+			return
+		}
 		s.feed(w, r)
 		return
 	}
@@ -202,12 +299,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if faulty {
-		appleError(w, f.Status, "UNEXPECTED_ERROR", "An unexpected error occurred.", "The server encountered an unexpected error.")
+		faultError(w, f.Status)
 		return
 	}
-	if !s.authorized(r) {
+	if why := s.authorize(r); why != "" {
 		appleError(w, http.StatusUnauthorized, "NOT_AUTHORIZED", "Authentication credentials are missing or invalid.",
-			"Provide a properly configured and signed bearer token, and make sure that it has not expired.")
+			"Provide a properly configured and signed bearer token, and make sure that it has not expired. ("+why+")")
 		return
 	}
 	parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/v1/"), "/")
@@ -225,17 +322,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) authorized(r *http.Request) bool {
+// authorize checks the bearer token as Apple documents; "" when valid,
+// else why not (Apple's own detail does not say; the fake adds it for tests).
+func (s *Server) authorize(r *http.Request) string {
 	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {
-		return false
+		return "no bearer token"
 	}
 	s.mu.Lock()
 	now := s.now
 	expired, seen := s.tokens[raw]
 	s.mu.Unlock()
 	if expired {
-		return false
+		return "token expired"
 	}
 	claims := jwt.RegisteredClaims{}
 	tok, err := jwt.ParseWithClaims(raw, &claims, func(t *jwt.Token) (any, error) {
@@ -243,31 +342,41 @@ func (s *Server) authorized(r *http.Request) bool {
 			return nil, fmt.Errorf("unknown kid %v", t.Header["kid"])
 		}
 		return &s.key.PublicKey, nil
-	}, jwt.WithValidMethods([]string{"ES256"}), jwt.WithAudience("appstoreconnect-v1"), jwt.WithIssuer(s.issuer),
+	}, jwt.WithValidMethods([]string{"ES256"}), jwt.WithAudience(asc.Audience), jwt.WithIssuer(s.issuer),
 		jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithTimeFunc(now))
-	if err != nil || !tok.Valid || claims.IssuedAt == nil || claims.ExpiresAt.Sub(claims.IssuedAt.Time) > 20*time.Minute {
-		return false
+	switch {
+	case err != nil || !tok.Valid:
+		return fmt.Sprintf("invalid token: %v", err)
+	case claims.IssuedAt == nil:
+		return "no iat"
+	case claims.ExpiresAt.Sub(claims.IssuedAt.Time) > 20*time.Minute:
+		return "exp is more than 20 minutes after iat"
 	}
 	if !seen {
 		s.mu.Lock()
 		s.tokens[raw] = false
 		s.mu.Unlock()
 	}
-	return true
+	return ""
 }
 
-func (s *Server) resource(rv *review) (map[string]any, map[string]any) {
-	res := map[string]any{"type": "customerReviews", "id": rv.id,
+// resource is a customerReviews resource; inc its response when asked
+// for and present.
+func resource(base string, rv *review, withResponse bool) (res, inc map[string]any) {
+	self := base + "/v1/customerReviews/" + rv.id
+	rel := map[string]any{"links": map[string]any{"self": self + "/relationships/response", "related": self + "/response"}}
+	if withResponse {
+		rel["data"] = nil
+		if rv.responseID != "" {
+			rel["data"] = map[string]any{"type": "customerReviewResponses", "id": rv.responseID}
+			inc = responseJSON(rv)
+		}
+	}
+	res = map[string]any{"type": "customerReviews", "id": rv.id,
 		"attributes": map[string]any{"rating": rv.rating, "title": rv.title, "body": rv.body, "reviewerNickname": rv.nickname,
 			"createdDate": rv.created.Format("2006-01-02T15:04:05-07:00"), "territory": rv.territory},
-		"links": map[string]any{"self": "/v1/customerReviews/" + rv.id}}
-	var inc map[string]any
-	if rv.responseID != "" {
-		res["relationships"] = map[string]any{"response": map[string]any{"data": map[string]any{"type": "customerReviewResponses", "id": rv.responseID}}}
-		inc = responseJSON(rv)
-	} else {
-		res["relationships"] = map[string]any{"response": map[string]any{"data": nil}}
-	}
+		"relationships": map[string]any{"response": rel},
+		"links":         map[string]any{"self": self}}
 	return res, inc
 }
 
@@ -276,13 +385,33 @@ func responseJSON(rv *review) map[string]any {
 		"attributes": map[string]any{"responseBody": rv.response, "lastModifiedDate": rv.responded.Format(time.RFC3339), "state": rv.responseState}}
 }
 
+func paramError(w http.ResponseWriter, param, value, why string) {
+	appleError(w, http.StatusBadRequest, "PARAMETER_ERROR.INVALID", "A parameter has an invalid value",
+		fmt.Sprintf("'%s' is not a valid value for '%s'%s", value, param, why))
+}
+
+// pageCursor is the fake's opaque cursor: where the next page starts.
+type pageCursor struct {
+	T  int64  `json:"t,omitempty"` // keyset (createdDate sorts): the last review's date…
+	ID string `json:"i,omitempty"` // …and id
+	O  int    `json:"o,omitempty"` // offset (rating sorts)
+}
+
+func baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
 func (s *Server) list(w http.ResponseWriter, r *http.Request, appID string) {
 	q := r.URL.Query()
 	limit := 50
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 200 {
-			appleError(w, http.StatusBadRequest, "PARAMETER_ERROR.INVALID", "A parameter has an invalid value", "'"+v+"' is not a valid value for 'limit'; it must be 1..200")
+			paramError(w, "limit", v, "; it must be between 1 and 200")
 			return
 		}
 		limit = n
@@ -291,108 +420,171 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, appID string) {
 	switch sortKey {
 	case "", "-createdDate", "createdDate", "-rating", "rating":
 	default:
-		appleError(w, http.StatusBadRequest, "PARAMETER_ERROR.INVALID", "A parameter has an invalid value", "'"+sortKey+"' is not a valid field name")
+		paramError(w, "sort", sortKey, "")
 		return
 	}
-	var territories []string
-	if v := q.Get("filter[territory]"); v != "" {
-		territories = strings.Split(v, ",")
+	withResponse := false
+	if v := q.Get("include"); v != "" {
+		for _, inc := range strings.Split(v, ",") {
+			switch inc {
+			case "response":
+				withResponse = true
+			case "reviewTerritory":
+			default:
+				paramError(w, "include", inc, "")
+				return
+			}
+		}
 	}
-	offset := 0
+	var territories map[string]bool
+	if v := q.Get("filter[territory]"); v != "" {
+		territories = map[string]bool{}
+		for _, t := range strings.Split(v, ",") {
+			if asc.Alpha2(t) == "" || len(t) != 3 {
+				paramError(w, "filter[territory]", t, "")
+				return
+			}
+			territories[strings.ToUpper(t)] = true
+		}
+	}
+	var cur pageCursor
 	if c := q.Get("cursor"); c != "" {
 		b, err := base64.RawURLEncoding.DecodeString(c)
-		n, err2 := strconv.Atoi(string(b))
-		if err != nil || err2 != nil || n < 0 {
-			appleError(w, http.StatusBadRequest, "PARAMETER_ERROR.INVALID", "A parameter has an invalid value", "'"+c+"' is not a valid cursor for this request")
+		if err != nil || json.Unmarshal(b, &cur) != nil || cur.O < 0 {
+			paramError(w, "cursor", c, "")
 			return
 		}
-		offset = n
 	}
+	base := baseURL(r)
 	s.mu.Lock()
-	revs, ok := s.apps[appID]
+	a, ok := s.apps[appID]
 	if !ok {
 		s.mu.Unlock()
 		appleError(w, http.StatusNotFound, "NOT_FOUND", "The specified resource does not exist", "There is no resource of type 'apps' with id '"+appID+"'")
 		return
 	}
-	var all []*review
-	for _, rv := range revs {
-		if len(territories) == 0 || contains(territories, rv.territory) {
-			all = append(all, rv)
+	keep := func(rv *review) bool { return territories == nil || territories[rv.territory] }
+	var all []*review // the listing's order
+	start := 0
+	switch sortKey {
+	case "", "-createdDate":
+		all = a.sorted()
+		if cur.ID != "" { // keyset: just after the last review of the previous page
+			last := &review{created: time.Unix(0, cur.T), id: cur.ID}
+			start, _ = slices.BinarySearchFunc(all, last, newer)
+			if start < len(all) && all[start].id == cur.ID {
+				start++
+			}
+		}
+	case "createdDate":
+		all = slices.Clone(a.sorted())
+		slices.Reverse(all)
+		start = cur.O
+	default:
+		all = slices.Clone(a.sorted())
+		desc := sortKey == "-rating"
+		slices.SortStableFunc(all, func(x, y *review) int {
+			if desc {
+				return y.rating - x.rating
+			}
+			return x.rating - y.rating
+		})
+		start = cur.O
+	}
+	total := len(all)
+	if territories != nil {
+		total = 0
+		for _, rv := range all {
+			if keep(rv) {
+				total++
+			}
 		}
 	}
-	sort.Slice(all, func(i, j int) bool {
-		a, b := all[i], all[j]
-		switch sortKey {
-		case "createdDate":
-			a, b = b, a
-		case "rating":
-			if a.rating != b.rating {
-				return a.rating < b.rating
-			}
-		case "-rating":
-			if a.rating != b.rating {
-				return a.rating > b.rating
-			}
+	data, included := []any{}, []any{}
+	var last *review
+	i := start
+	for ; i < len(all) && len(data) < limit; i++ {
+		if !keep(all[i]) {
+			continue
 		}
-		if !a.created.Equal(b.created) {
-			return a.created.After(b.created)
-		}
-		return a.id > b.id
-	})
-	data := []any{}
-	included := []any{}
-	for i := offset; i < len(all) && i < offset+limit; i++ {
-		res, inc := s.resource(all[i])
+		res, inc := resource(base, all[i], withResponse)
 		data = append(data, res)
-		if inc != nil && q.Get("include") == "response" {
+		if inc != nil {
 			included = append(included, inc)
+		}
+		last = all[i]
+	}
+	more := false
+	for j := i; j < len(all); j++ {
+		if keep(all[j]) {
+			more = true
+			break
 		}
 	}
 	s.mu.Unlock()
-	self := "http://" + r.Host + r.URL.Path + "?" + r.URL.RawQuery
-	links := map[string]any{"self": self}
-	if offset+limit < len(all) {
+
+	links := map[string]any{"self": base + r.URL.Path + "?" + r.URL.RawQuery}
+	if more && last != nil {
+		next := pageCursor{O: i}
+		if sortKey == "" || sortKey == "-createdDate" {
+			next = pageCursor{T: last.created.UnixNano(), ID: last.id}
+		}
+		b, _ := json.Marshal(next)
 		nq := url.Values{}
 		for k, v := range q {
 			nq[k] = v
 		}
-		nq.Set("cursor", base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(offset+limit))))
-		links["next"] = "http://" + r.Host + r.URL.Path + "?" + nq.Encode()
+		nq.Set("cursor", base64.RawURLEncoding.EncodeToString(b))
+		links["next"] = base + r.URL.Path + "?" + nq.Encode()
 	}
-	out := map[string]any{"data": data, "links": links, "meta": map[string]any{"paging": map[string]any{"total": len(all), "limit": limit}}}
-	if q.Get("include") == "response" {
+	out := map[string]any{"data": data, "links": links, "meta": map[string]any{"paging": map[string]any{"total": total, "limit": limit}}}
+	if withResponse {
 		out["included"] = included
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if strings.EqualFold(strings.TrimSpace(v), s) {
-			return true
-		}
-	}
-	return false
-}
-
 func (s *Server) get(w http.ResponseWriter, r *http.Request, id string) {
+	withResponse := r.URL.Query().Get("include") == "response"
+	base := baseURL(r)
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	rv, ok := s.byID[id]
+	var res, inc map[string]any
+	if ok {
+		res, inc = resource(base, rv, withResponse)
+	}
+	s.mu.Unlock()
 	if !ok {
 		appleError(w, http.StatusNotFound, "NOT_FOUND", "The specified resource does not exist", "There is no resource of type 'customerReviews' with id '"+id+"'")
 		return
 	}
-	res, inc := s.resource(rv)
-	out := map[string]any{"data": res, "links": map[string]any{"self": "/v1/customerReviews/" + id}}
-	if inc != nil && r.URL.Query().Get("include") == "response" {
-		out["included"] = []any{inc}
+	out := map[string]any{"data": res, "links": map[string]any{"self": base + "/v1/customerReviews/" + id}}
+	if withResponse {
+		out["included"] = []any{}
+		if inc != nil {
+			out["included"] = []any{inc}
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
+func (s *Server) forbidden(w http.ResponseWriter) bool {
+	s.mu.Lock()
+	ro := s.readOnly
+	s.mu.Unlock()
+	if ro {
+		appleError(w, http.StatusForbidden, "FORBIDDEN_ERROR", "This request is forbidden for security reasons", "The API key in use does not allow this request")
+	}
+	return ro
+}
+
+// respond is POST /v1/customerReviewResponses: Apple's "create or update a
+// response to a customer review" (a review has at most one response; a
+// new one replaces it).
 func (s *Server) respond(w http.ResponseWriter, r *http.Request) {
+	if s.forbidden(w) {
+		return
+	}
 	var body struct {
 		Data struct {
 			Type       string `json:"type"`
@@ -406,7 +598,7 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request) {
 			} `json:"relationships"`
 		} `json:"data"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&body); err != nil {
 		appleError(w, http.StatusBadRequest, "PARAMETER_ERROR.INVALID", "The request entity is invalid", "The request body is not valid JSON: "+err.Error())
 		return
 	}
@@ -421,7 +613,7 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request) {
 	case d.Relationships.Review.Data == nil || d.Relationships.Review.Data.Type != "customerReviews":
 		appleError(w, http.StatusConflict, "ENTITY_ERROR.RELATIONSHIP.REQUIRED", "The provided entity is missing a required relationship", "You must provide a value for the relationship 'review' with this request")
 		return
-	case utf8.RuneCountInString(*d.Attributes.ResponseBody) > 5970:
+	case utf8.RuneCountInString(*d.Attributes.ResponseBody) > ResponseMaxLength:
 		appleError(w, http.StatusConflict, "ENTITY_ERROR.ATTRIBUTE.INVALID", "An attribute value is invalid", "'responseBody' is too long")
 		return
 	}
@@ -433,82 +625,90 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request) {
 			"'"+d.Relationships.Review.Data.ID+"' is not a valid id for this relationship")
 		return
 	}
+	if rv.responseID != "" {
+		delete(s.responses, rv.responseID)
+	}
 	s.nextID++
 	rv.responseID = fmt.Sprintf("resp-%06d", s.nextID)
 	rv.response = *d.Attributes.ResponseBody
 	rv.responseState = "PENDING_PUBLISH"
 	rv.responded = s.now()
+	s.responses[rv.responseID] = rv
 	s.respPost[rv.id]++
-	writeJSON(w, http.StatusCreated, map[string]any{"data": responseJSON(rv), "links": map[string]any{"self": "/v1/customerReviewResponses/" + rv.responseID}})
+	writeJSON(w, http.StatusCreated, map[string]any{"data": responseJSON(rv), "links": map[string]any{"self": baseURL(r) + "/v1/customerReviewResponses/" + rv.responseID}})
 }
 
 func (s *Server) deleteResponse(w http.ResponseWriter, id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, rv := range s.byID {
-		if rv.responseID == id {
-			rv.responseID, rv.response, rv.responseState = "", "", ""
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
+	if s.forbidden(w) {
+		return
 	}
-	appleError(w, http.StatusNotFound, "NOT_FOUND", "The specified resource does not exist", "There is no resource of type 'customerReviewResponses' with id '"+id+"'")
+	s.mu.Lock()
+	rv, ok := s.responses[id]
+	if ok {
+		delete(s.responses, id)
+		rv.responseID, rv.response, rv.responseState = "", "", ""
+	}
+	s.mu.Unlock()
+	if !ok {
+		appleError(w, http.StatusNotFound, "NOT_FOUND", "The specified resource does not exist", "There is no resource of type 'customerReviewResponses' with id '"+id+"'")
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
-// feed serves /{cc}/rss/customerreviews/page={n}/id={id}/sortby=mostrecent/json.
+// feed serves /{cc}/rss/customerreviews/page={n}/id={id}/sortby=mostrecent/json:
+// 50 entries a page, pages 1..10, newest first, one storefront's reviews.
 func (s *Server) feed(w http.ResponseWriter, r *http.Request) {
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
-	if len(parts) != 7 || parts[1] != "rss" || parts[2] != "customerreviews" || parts[6] != "json" {
+	if len(parts) != 7 || parts[1] != "rss" || parts[2] != "customerreviews" || parts[5] != "sortby=mostrecent" || parts[6] != "json" {
 		http.Error(w, "Not Found", http.StatusNotFound)
 		return
 	}
-	cc := strings.ToUpper(parts[0])
-	page, err1 := strconv.Atoi(strings.TrimPrefix(parts[3], "page="))
-	appID := strings.TrimPrefix(parts[4], "id=")
-	if err1 != nil || page < 1 || page > 10 {
+	cc := strings.ToLower(parts[0])
+	page, err := strconv.Atoi(strings.TrimPrefix(parts[3], "page="))
+	appID, okID := strings.CutPrefix(parts[4], "id=")
+	territory := asc.Alpha3(cc)
+	if err != nil || page < 1 || page > 10 || !okID || territory == "" || len(cc) != 2 {
 		http.Error(w, "Bad Request", http.StatusBadRequest)
 		return
 	}
-	reg, err := language.ParseRegion(cc)
-	if err != nil {
-		http.Error(w, "Bad Request", http.StatusBadRequest)
-		return
-	}
-	s.mu.Lock()
-	var all []*review
-	for _, rv := range s.apps[appID] {
-		if rv.territory == reg.ISO3() {
-			all = append(all, rv)
-		}
-	}
-	sort.Slice(all, func(i, j int) bool {
-		if !all[i].created.Equal(all[j].created) {
-			return all[i].created.After(all[j].created)
-		}
-		return all[i].id > all[j].id
-	})
 	var entries []any
-	for i := (page - 1) * 50; i < len(all) && i < page*50; i++ {
-		rv := all[i]
-		entries = append(entries, map[string]any{
-			"author":       map[string]any{"uri": map[string]string{"label": "https://itunes.apple.com/" + strings.ToLower(cc) + "/reviews/id1"}, "name": map[string]string{"label": rv.nickname}, "label": ""},
-			"updated":      map[string]string{"label": rv.created.Format("2006-01-02T15:04:05-07:00")},
-			"im:rating":    map[string]string{"label": strconv.Itoa(rv.rating)},
-			"im:version":   map[string]string{"label": rv.version},
-			"id":           map[string]string{"label": rv.id},
-			"title":        map[string]string{"label": rv.title},
-			"content":      map[string]any{"label": rv.body, "attributes": map[string]string{"type": "text"}},
-			"im:voteSum":   map[string]string{"label": "0"},
-			"im:voteCount": map[string]string{"label": "0"},
-		})
+	s.mu.Lock()
+	if a := s.apps[appID]; a != nil {
+		skip := (page - 1) * FeedPageSize
+		for _, rv := range a.sorted() {
+			if rv.territory != territory {
+				continue
+			}
+			if skip > 0 {
+				skip--
+				continue
+			}
+			entries = append(entries, map[string]any{
+				"author": map[string]any{"uri": map[string]string{"label": "https://itunes.apple.com/" + cc + "/reviews/id1"},
+					"name": map[string]string{"label": rv.nickname}, "label": ""},
+				"updated":      map[string]string{"label": rv.created.Format("2006-01-02T15:04:05-07:00")},
+				"im:rating":    map[string]string{"label": strconv.Itoa(rv.rating)},
+				"im:version":   map[string]string{"label": rv.version},
+				"id":           map[string]string{"label": rv.id},
+				"title":        map[string]string{"label": rv.title},
+				"content":      map[string]any{"label": rv.body, "attributes": map[string]string{"type": "text"}},
+				"im:voteSum":   map[string]string{"label": "0"},
+				"im:voteCount": map[string]string{"label": "0"},
+			})
+			if len(entries) == FeedPageSize {
+				break
+			}
+		}
 	}
+	now := s.now()
 	s.mu.Unlock()
-	feed := map[string]any{"author": map[string]any{"name": map[string]string{"label": "iTunes Store"}},
-		"updated": map[string]string{"label": time.Now().Format(time.RFC3339)}, "id": map[string]string{"label": r.URL.String()}}
+	feed := map[string]any{"author": map[string]any{"name": map[string]string{"label": "iTunes Store"}, "uri": map[string]string{"label": "http://www.apple.com/" + cc + "/itunes/"}},
+		"updated": map[string]string{"label": now.Format("2006-01-02T15:04:05-07:00")}, "id": map[string]string{"label": baseURL(r) + r.URL.Path}}
 	switch len(entries) {
-	case 0:
+	case 0: // no "entry" at all
 	case 1:
-		feed["entry"] = entries[0] // Apple sends a lone entry as an object
+		feed["entry"] = entries[0] // a lone entry comes as an object
 	default:
 		feed["entry"] = entries
 	}
