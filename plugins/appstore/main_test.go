@@ -135,6 +135,10 @@ func TestReplyReplaceDeleteAndLimits(t *testing.T) {
 	if _, ok := e.fake.ReplyText(app, "as-0001"); ok {
 		t.Error("the response is still there after delete")
 	}
+	// Deleting again (the hub retries after a crash) is not an error.
+	if err := e.store.DeleteReply(ctx(t), sdk.DeleteReplyRequest{Settings: s, AppID: app, ReviewID: "as-0001", ReplyID: rep.ID}); err != nil {
+		t.Errorf("delete again: %v", err)
+	}
 	calls := e.fake.Calls()
 	_, err = e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: s, AppID: app, ReviewID: "as-0001", Text: strings.Repeat("x", 5971)})
 	if sdk.KindOf(err) != sdk.Refused || !strings.Contains(err.Error(), "limited to 5970 characters, this one has 5971") || e.fake.Calls() != calls {
@@ -211,5 +215,29 @@ func TestPublicFeedMode(t *testing.T) {
 	_, err = e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: s, AppID: app, ReviewID: "as-0001", Text: "hi"})
 	if sdk.KindOf(err) != sdk.Refused || !strings.Contains(err.Error(), "need an App Store Connect API key") {
 		t.Errorf("reply without a key: %v", err)
+	}
+}
+
+// A key whose role may not answer reviews; a country without an App Store.
+func TestReadOnlyKeyAndCountriesWithoutAppStore(t *testing.T) {
+	e := start(t)
+	s := e.fake.Settings(e.url)
+	seed(e, 3, time.Now().Add(-time.Hour))
+	e.fake.ReadOnly(true)
+	_, err := e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: s, AppID: app, ReviewID: "as-0001", Text: "Thanks"})
+	if sdk.KindOf(err) != sdk.PermissionDenied || !strings.Contains(err.Error(), "FORBIDDEN_ERROR") {
+		t.Errorf("read-only key: %v", err)
+	}
+	if _, ok := e.fake.ReplyText(app, "as-0001"); ok {
+		t.Error("a read-only key published a response")
+	}
+	calls := e.fake.Calls()
+	page, err := e.store.ListReviews(ctx(t), sdk.ListRequest{Settings: s, AppID: app, Countries: []string{"KP"}})
+	if err != nil || len(page.Reviews) != 0 || page.NextPageToken != "" || e.fake.Calls() != calls {
+		t.Errorf("a country without an App Store: %+v %v (%d calls)", page, err, e.fake.Calls()-calls)
+	}
+	ru, _, _ := e.listAll(t, s, "", "ru", "KP")
+	if len(ru) != 1 || ru[0].Country != "RU" {
+		t.Errorf("RU and KP: %+v", ru)
 	}
 }

@@ -5,20 +5,31 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/reviewhub/reviewhub/sdk"
 )
 
 func TestTerritoryCodes(t *testing.T) {
-	for in, want := range map[string]string{"RUS": "RU", "usa": "US", "JP": "JP", "GBR": "GB", "XXX": "", "": ""} {
+	for in, want := range map[string]string{"RUS": "RU", "usa": "US", "JP": "JP", "GBR": "GB", "XKS": "XK", "ANT": "AN", "uk": "GB", "XXX": "", "": "", "IR": ""} {
 		if got := Alpha2(in); got != want {
 			t.Errorf("Alpha2(%q) = %q, want %q", in, got, want)
 		}
 	}
-	if got := Alpha3("ru"); got != "RUS" {
-		t.Errorf("Alpha3(ru) = %q", got)
+	for in, want := range map[string]string{"ru": "RUS", "XK": "XKS", "UK": "GBR", "gbr": "GBR", "KP": "", "": ""} {
+		if got := Alpha3(in); got != want {
+			t.Errorf("Alpha3(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for a3, a2 := range territories {
+		if len(a3) != 3 || len(a2) != 2 || Alpha3(a2) != a3 {
+			t.Errorf("territory table: %s ↔ %s", a3, a2)
+		}
 	}
 }
 
@@ -134,4 +145,45 @@ func FuzzMapReviews(f *testing.F) {
 func FuzzParseRateLimit(f *testing.F) {
 	f.Add("user-hour-lim:3600;user-hour-rem:0;")
 	f.Fuzz(func(t *testing.T, h string) { _, _ = ParseRateLimit(h) })
+}
+
+const errorSample = `{"errors":[{"id":"x1","status":"409","code":"ENTITY_ERROR.ATTRIBUTE.INVALID","title":"An attribute value is invalid","detail":"'responseBody' is too long"}]}`
+
+func TestErrorsAreClassifiedWithApplesWords(t *testing.T) {
+	c := &Client{Key: Key{IssuerID: "iss", KeyID: "KID"}}
+	h := http.Header{}
+	for status, want := range map[int]sdk.ErrorKind{401: sdk.Unauthenticated, 403: sdk.PermissionDenied, 404: sdk.NotFound,
+		409: sdk.Refused, 400: sdk.Invalid, 500: sdk.Unavailable, 503: sdk.Unavailable} {
+		err := c.classify("POST /v1/customerReviewResponses", status, h, []byte(errorSample))
+		if sdk.KindOf(err) != want || !strings.Contains(err.Error(), "ENTITY_ERROR.ATTRIBUTE.INVALID: An attribute value is invalid ('responseBody' is too long)") {
+			t.Errorf("%d: %v (%v), want %v", status, err, sdk.KindOf(err), want)
+		}
+	}
+	h.Set("Retry-After", "120")
+	h.Set("X-Rate-Limit", "user-hour-lim:3500;user-hour-rem:0;")
+	err := c.classify("GET /v1/apps/1/customerReviews", 429, h, []byte(`{"errors":[{"status":"429","code":"RATE_LIMIT_EXCEEDED","title":"The request rate limit has been reached."}]}`))
+	if sdk.RetryAfterOf(err) != 120*time.Second || !strings.Contains(err.Error(), "3500 requests an hour, 0 left") {
+		t.Errorf("429: %v %v", err, sdk.RetryAfterOf(err))
+	}
+	if err := c.classify("GET /x", 429, http.Header{}, nil); sdk.RetryAfterOf(err) != DefaultRetryAfter {
+		t.Errorf("429 without headers: %v", err)
+	}
+	if msg := ParseError(502, []byte("<html>Bad gateway</html>")); msg != "HTTP 502" {
+		t.Errorf("a body that is not Apple's: %q", msg)
+	}
+	if err := c.classify("GET /x", 401, h, nil); strings.Contains(err.Error(), "PRIVATE KEY") || !strings.Contains(err.Error(), "KID") {
+		t.Errorf("401 message: %v", err)
+	}
+}
+
+func FuzzParseError(f *testing.F) {
+	f.Add(409, []byte(errorSample))
+	f.Add(429, []byte(`{"errors":[]}`))
+	f.Add(500, []byte(`{"errors":[{"code":7}]}`))
+	f.Add(401, []byte(`not json`))
+	f.Fuzz(func(t *testing.T, status int, body []byte) {
+		if msg := ParseError(status, body); msg == "" {
+			t.Fatalf("empty message for %q", body)
+		}
+	})
 }
