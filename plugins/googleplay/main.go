@@ -23,7 +23,10 @@ import (
 	"github.com/reviewhub/reviewhub/sdk/cursor"
 )
 
-const version = "1.0.0"
+const version = "1.1.0"
+
+// maxClients bounds the cached clients (one per key and endpoint).
+const maxClients = 64
 
 type store struct {
 	log *slog.Logger
@@ -77,6 +80,9 @@ func (s *store) service(settings sdk.Settings) (*androidpublisher.Service, error
 	defer s.mu.Unlock()
 	if svc, ok := s.services[key]; ok {
 		return svc, nil
+	}
+	if len(s.services) >= maxClients { // keys were rotated many times: start over
+		clear(s.services)
 	}
 	// The token source outlives this call: it must not use its context.
 	creds, err := google.CredentialsFromJSONWithType(context.Background(), []byte(raw), google.ServiceAccount, androidpublisher.AndroidpublisherScope)
@@ -134,6 +140,7 @@ func (s *store) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.Revie
 		return sdk.ReviewPage{}, play.Classify("reviews.list", req.AppID, err)
 	}
 	var page sdk.ReviewPage
+	reachedCursor := false
 	for _, r := range resp.Reviews {
 		rv, err := play.Review(req.AppID, r)
 		if err != nil {
@@ -142,10 +149,14 @@ func (s *store) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.Revie
 		}
 		if l.Keep(rv.UpdatedAt) { // changed since the last poll
 			page.Reviews = append(page.Reviews, rv)
+		} else {
+			reachedCursor = true
 		}
 	}
 	page.Cursor = l.Cursor()
-	if resp.TokenPagination != nil && resp.TokenPagination.NextPageToken != "" {
+	// The API lists newest-modified first: once a review older than the
+	// cursor shows up, the rest were seen by an earlier poll.
+	if !reachedCursor && resp.TokenPagination != nil && resp.TokenPagination.NextPageToken != "" {
 		page.NextPageToken = l.Next(resp.TokenPagination.NextPageToken)
 	}
 	return page, nil

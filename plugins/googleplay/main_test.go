@@ -65,16 +65,31 @@ func TestPagingMappingAndEdits(t *testing.T) {
 	if len(again) > 1 || cursor2 != cursor {
 		t.Errorf("unchanged poll: %d reviews, cursor %s → %s", len(again), cursor, cursor2)
 	}
-	// Edits: rating up and down are listed again with newer times.
+	// Edits: rating up and down are listed again with newer times, and the
+	// listing stops at the first page reaching back to the cursor.
+	before := map[string]sdk.Review{}
+	for _, r := range all {
+		before[r.ID] = r
+	}
 	e.fake.PutReview(pkg, sdk.Review{ID: "r00", Author: "User", Rating: 5, Text: "fixed"})
 	e.fake.PutReview(pkg, sdk.Review{ID: "r04", Author: "User", Rating: 1, Text: "broken again"})
-	edited, _, _ := e.listAll(t, cursor2)
-	got := map[string]int{}
+	edited, cursor3, pages := e.listAll(t, cursor2)
+	got := map[string]sdk.Review{}
 	for _, r := range edited {
-		got[r.ID] = r.Rating
+		got[r.ID] = r
 	}
-	if got["r00"] != 5 || got["r04"] != 1 {
-		t.Errorf("edited reviews %v, want r00=5 and r04=1", got)
+	if got["r00"].Rating != 5 || got["r04"].Rating != 1 || before["r00"].Rating != 1 || before["r04"].Rating != 5 {
+		t.Errorf("edited reviews %v, want r00 1→5 and r04 5→1", got)
+	}
+	for _, id := range []string{"r00", "r04"} {
+		if !got[id].UpdatedAt.After(before[id].UpdatedAt) {
+			t.Errorf("%s: UpdatedAt %v not after %v", id, got[id].UpdatedAt, before[id].UpdatedAt)
+		}
+	}
+	// Besides the edits, only the review at the cursor's own instant (kept so
+	// that nothing is missed) may come again.
+	if len(edited) > 3 || pages != 1 || cursor3 <= cursor2 {
+		t.Errorf("incremental poll: %d reviews in %d pages, cursor %s → %s; want the 2 edits in 1 page and a newer cursor", len(edited), pages, cursor2, cursor3)
 	}
 }
 
@@ -131,9 +146,18 @@ func TestErrorsQuotaAndTokens(t *testing.T) {
 	if err := list(e.settings, pkg); sdk.KindOf(err) != sdk.RateLimited || sdk.RetryAfterOf(err) != 42*time.Second {
 		t.Errorf("429: %v (%v, %v)", err, sdk.KindOf(err), sdk.RetryAfterOf(err))
 	}
+	// Google's form for a spent project quota: 403 rateLimitExceeded, no Retry-After.
 	e.fake.Quota(1)
-	if err := list(e.settings, pkg); sdk.KindOf(err) != sdk.RateLimited || sdk.RetryAfterOf(err) <= 0 || !strings.Contains(err.Error(), "quotaExceeded") {
+	if err := list(e.settings, pkg); sdk.KindOf(err) != sdk.RateLimited || sdk.RetryAfterOf(err) != time.Minute || !strings.Contains(err.Error(), "Queries per minute") {
 		t.Errorf("quota: %v (%v, %v)", err, sdk.KindOf(err), sdk.RetryAfterOf(err))
+	}
+	e.fake.Fail(1, 503)
+	if err := list(e.settings, pkg); sdk.KindOf(err) != sdk.Unavailable {
+		t.Errorf("503: %v (%v)", err, sdk.KindOf(err))
+	}
+	e.fake.Deny("com.not.ours")
+	if err := list(e.settings, "com.not.ours"); sdk.KindOf(err) != sdk.PermissionDenied || !strings.Contains(err.Error(), "no access to package com.not.ours in Play Console") {
+		t.Errorf("denied package: %v (%v)", err, sdk.KindOf(err))
 	}
 	if err := list(e.settings, "com.unknown"); sdk.KindOf(err) != sdk.NotFound || !strings.Contains(err.Error(), "no app with package name com.unknown") {
 		t.Errorf("unknown package: %v", err)
@@ -158,5 +182,30 @@ func TestErrorsQuotaAndTokens(t *testing.T) {
 	}
 	if n := e.fake.TokenCalls() - before; n != 0 {
 		t.Errorf("%d new tokens for three calls with a valid one", n)
+	}
+}
+
+func TestTranslationAndCredentials(t *testing.T) {
+	e := start(t)
+	e.fake.PutReview(pkg, sdk.Review{ID: "r1", Author: "Jörg", Rating: 4, Text: "Gute App", Language: "de"})
+	s := sdk.Settings{"translation_language": "en"}
+	for k, v := range e.settings {
+		s[k] = v
+	}
+	all, _, _ := sdktest.ListAll(t, e.store, sdk.ListRequest{Settings: s, AppID: pkg})
+	if len(all) != 1 || all[0].Text != "[en] Gute App" || all[0].Extra["original_text"] != "Gute App" || all[0].Language != "de" {
+		t.Errorf("translated listing %+v", all)
+	}
+	rep, err := e.store.CheckCredentials(ctx(t), e.settings, pkg)
+	if err != nil || !rep.CanReply {
+		t.Errorf("check: %+v %v", rep, err)
+	}
+	if _, err := e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: e.settings, AppID: pkg, ReviewID: "nope", Text: "hi"}); sdk.KindOf(err) != sdk.NotFound {
+		t.Errorf("reply to a missing review: %v", err)
+	}
+	info, err := e.store.Info(ctx(t))
+	if err != nil || info.Store.ReplyMaxLength != 350 || !info.Store.CanEditReply || info.Store.CanDeleteReply ||
+		info.Store.ListingWindow != 7*24*time.Hour || info.Store.MinPollInterval <= 0 || len(info.Store.SourceFilters) != 0 {
+		t.Errorf("info %+v %v", info.Store, err)
 	}
 }

@@ -5,6 +5,12 @@
 // Bearer token, reviews.list pages with tokenPagination and lists only the
 // last seven days, reviews.get and reviews:reply behave as documented, and
 // errors use Google's error body (code, message, status, errors[].reason).
+//
+// Each app keeps its reviews in a slice sorted newest-modified first,
+// maintained on every change (binary search, one copy), and pages carry a
+// keyset token (the last review's lastModified and id), so a page of a
+// 10,000-review app costs O(log n + page size) and reviews edited while a
+// client pages move to the front without shifting the pages it has not read.
 package fake
 
 import (
@@ -16,7 +22,8 @@ import (
 	"encoding/pem"
 	"fmt"
 	"net/http"
-	"sort"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,12 +49,38 @@ type review struct {
 	replied                                     time.Time
 }
 
+// newer orders reviews newest-modified first (ties by id, ascending), the
+// order of reviews.list.
+func newer(a, b *review) int {
+	if c := b.modified.Compare(a.modified); c != 0 {
+		return c
+	}
+	return strings.Compare(a.id, b.id)
+}
+
+type app struct {
+	reviews map[string]*review
+	order   []*review // newer-first, always sorted
+	denied  bool      // the service account has no access (403)
+}
+
+func (a *app) remove(rv *review) {
+	if i, ok := slices.BinarySearchFunc(a.order, rv, newer); ok {
+		a.order = slices.Delete(a.order, i, i+1)
+	}
+}
+
+func (a *app) insert(rv *review) {
+	i, _ := slices.BinarySearchFunc(a.order, rv, newer)
+	a.order = slices.Insert(a.order, i, rv)
+}
+
 // Server is the fake. Safe for concurrent use.
 type Server struct {
 	key *rsa.PrivateKey
 
 	mu         sync.Mutex
-	apps       map[string]map[string]*review
+	apps       map[string]*app
 	tokens     map[string]time.Time
 	tokenTTL   time.Duration
 	tokenURL   string
@@ -64,7 +97,7 @@ func New() *Server {
 	if err != nil {
 		panic(err)
 	}
-	return &Server{key: key, apps: map[string]map[string]*review{}, tokens: map[string]time.Time{}, replies: map[string]int{},
+	return &Server{key: key, apps: map[string]*app{}, tokens: map[string]time.Time{}, replies: map[string]int{},
 		tokenTTL: time.Hour, now: func() time.Time { return time.Now().UTC() }}
 }
 
@@ -95,28 +128,42 @@ func (s *Server) SetTokenTTL(d time.Duration) {
 	s.mu.Unlock()
 }
 
+func (s *Server) appLocked(pkg string) *app {
+	a := s.apps[pkg]
+	if a == nil {
+		a = &app{reviews: map[string]*review{}}
+		s.apps[pkg] = a
+	}
+	return a
+}
+
 // AddApp makes a package known (with no reviews yet).
 func (s *Server) AddApp(pkg string) {
 	s.mu.Lock()
-	if s.apps[pkg] == nil {
-		s.apps[pkg] = map[string]*review{}
-	}
+	s.appLocked(pkg)
 	s.mu.Unlock()
 }
 
-// PutReview adds a review or edits it (a newer lastModified; the developer
-// reply is kept).
+// Deny makes the package answer 403 PERMISSION_DENIED, as for a service
+// account that was not invited to the app in Play Console.
+func (s *Server) Deny(pkg string) {
+	s.mu.Lock()
+	s.appLocked(pkg).denied = true
+	s.mu.Unlock()
+}
+
+// PutReview adds a review or edits it: the edit gets a newer lastModified
+// (r.UpdatedAt when later, else the clock, at least a millisecond after the
+// previous one) and keeps the developer reply unless r carries one.
 func (s *Server) PutReview(pkg string, r sdk.Review) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.apps[pkg] == nil {
-		s.apps[pkg] = map[string]*review{}
-	}
+	a := s.appLocked(pkg)
 	mod := r.UpdatedAt
 	if mod.IsZero() {
 		mod = s.now()
 	}
-	old := s.apps[pkg][r.ID]
+	old := a.reviews[r.ID]
 	rv := &review{id: r.ID, author: r.Author, text: r.Text, lang: r.Language, device: r.Device, versionName: r.AppVersion,
 		rating: int64(r.Rating), up: int64(r.ThumbsUp), down: int64(r.ThumbsDown), modified: mod.UTC()}
 	if v, err := strconv.ParseInt(strings.TrimPrefix(r.OSVersion, "API "), 10, 64); err == nil {
@@ -130,19 +177,26 @@ func (s *Server) PutReview(pkg string, r sdk.Review) {
 		if !rv.modified.After(old.modified) {
 			rv.modified = old.modified.Add(time.Millisecond)
 		}
+		a.remove(old)
 	}
 	if r.Reply != nil {
 		rv.reply, rv.replied = r.Reply.Text, rv.modified
+		if !r.Reply.UpdatedAt.IsZero() {
+			rv.replied = r.Reply.UpdatedAt.UTC()
+		}
 	}
-	s.apps[pkg][r.ID] = rv
+	a.reviews[r.ID] = rv
+	a.insert(rv)
 }
 
 // ReplyText is the developer reply shown for a review.
 func (s *Server) ReplyText(pkg, reviewID string) (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if rv, ok := s.apps[pkg][reviewID]; ok && rv.reply != "" {
-		return rv.reply, true
+	if a := s.apps[pkg]; a != nil {
+		if rv := a.reviews[reviewID]; rv != nil && rv.reply != "" {
+			return rv.reply, true
+		}
 	}
 	return "", false
 }
@@ -154,7 +208,11 @@ func (s *Server) ReplyCalls(pkg, reviewID string) int {
 	return s.replies[pkg+"/"+reviewID]
 }
 
-// Quota makes the next n API calls answer 403 quotaExceeded (the daily quota).
+// Quota makes the next n API calls answer as Google does when a Google
+// Cloud project's quota of androidpublisher.googleapis.com is spent: 403
+// PERMISSION_DENIED, reason rateLimitExceeded in domain usageLimits, "Quota
+// exceeded for quota metric 'Queries' and limit 'Queries per minute'…"
+// (no Retry-After). Rate limits (429) are RateLimit's.
 func (s *Server) Quota(n int) {
 	s.mu.Lock()
 	s.quotaN = n
@@ -189,6 +247,16 @@ func googleError(w http.ResponseWriter, code int, status, reason, domain, msg st
 	}})
 }
 
+func notFound(w http.ResponseWriter, msg string) {
+	googleError(w, http.StatusNotFound, "NOT_FOUND", "notFound", "global", msg)
+}
+
+func badRequest(w http.ResponseWriter, reason, msg string) {
+	googleError(w, http.StatusBadRequest, "INVALID_ARGUMENT", reason, "global", msg)
+}
+
+const apiPrefix = "/androidpublisher/v3/applications/"
+
 // ServeHTTP serves the token endpoint and the API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/token" {
@@ -197,51 +265,53 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if f, ok := s.Next(); ok { // API calls only: the token endpoint is not counted
 		if f.RateLimited {
-			w.Header().Set("Retry-After", strconv.Itoa(int(f.RetryAfter.Seconds())))
+			if f.RetryAfter > 0 {
+				w.Header().Set("Retry-After", strconv.Itoa(int(f.RetryAfter.Round(time.Second).Seconds())))
+			}
 			googleError(w, http.StatusTooManyRequests, "RESOURCE_EXHAUSTED", "rateLimitExceeded", "usageLimits", "Rate limit exceeded.")
 			return
 		}
-		googleError(w, f.Status, "UNAVAILABLE", "backendError", "global", "The service is currently unavailable.")
+		googleError(w, f.Status, http.StatusText(f.Status), "backendError", "global", "The service is currently unavailable.")
 		return
 	}
 	s.mu.Lock()
-	switch {
-	case s.quotaN > 0:
+	auth, bearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	exp, known := s.tokens[auth]
+	valid := bearer && known && s.now().Before(exp)
+	quota := valid && s.quotaN > 0
+	if quota {
 		s.quotaN--
-		s.mu.Unlock()
-		googleError(w, http.StatusForbidden, "PERMISSION_DENIED", "quotaExceeded", "usageLimits",
-			"Quota exceeded for quota metric 'Reply to reviews GET requests' of service 'androidpublisher.googleapis.com'.")
-		return
 	}
-	auth := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-	exp, ok := s.tokens[auth]
-	valid := ok && s.now().Before(exp)
 	s.mu.Unlock()
 	if !valid {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="https://accounts.google.com/", error="invalid_token"`)
 		googleError(w, http.StatusUnauthorized, "UNAUTHENTICATED", "authError", "global",
-			"Request had invalid authentication credentials. Expected OAuth 2 access token.")
+			"Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.")
 		return
 	}
-	const prefix = "/androidpublisher/v3/applications/"
-	rest, ok := strings.CutPrefix(r.URL.Path, prefix)
+	if quota {
+		googleError(w, http.StatusForbidden, "PERMISSION_DENIED", "rateLimitExceeded", "usageLimits",
+			"Quota exceeded for quota metric 'Queries' and limit 'Queries per minute' of service 'androidpublisher.googleapis.com' for consumer 'project_number:1234567890'.")
+		return
+	}
+	rest, ok := strings.CutPrefix(r.URL.Path, apiPrefix)
 	parts := strings.Split(rest, "/")
-	if !ok || len(parts) < 2 || parts[1] != "reviews" {
-		googleError(w, http.StatusNotFound, "NOT_FOUND", "notFound", "global", "Method not found: "+r.URL.Path)
+	if !ok || len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] != "reviews" {
+		notFound(w, "Method not found.")
 		return
 	}
 	pkg := parts[0]
 	switch {
 	case len(parts) == 2 && r.Method == http.MethodGet:
 		s.list(w, r, pkg)
-	case len(parts) == 3 && r.Method == http.MethodGet:
+	case len(parts) == 3 && r.Method == http.MethodGet && !strings.Contains(parts[2], ":"):
 		s.get(w, r, pkg, parts[2])
 	case len(parts) == 3 && r.Method == http.MethodPost && strings.HasSuffix(parts[2], ":reply"):
 		s.reply(w, r, pkg, strings.TrimSuffix(parts[2], ":reply"))
 	default:
-		googleError(w, http.StatusNotFound, "NOT_FOUND", "notFound", "global", "Method not found: "+r.Method+" "+r.URL.Path)
+		notFound(w, "Method not found.")
 	}
 }
-
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	oauthErr := func(code, desc string) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": code, "error_description": desc})
@@ -294,7 +364,7 @@ func ts(t time.Time) map[string]any {
 	return map[string]any{"seconds": strconv.FormatInt(t.Unix(), 10), "nanos": t.Nanosecond()}
 }
 
-func (s *Server) reviewJSON(rv *review, translate string) map[string]any {
+func reviewJSON(rv *review, translate string) map[string]any {
 	text := rv.text
 	user := map[string]any{"text": text, "lastModified": ts(rv.modified), "starRating": rv.rating, "reviewerLanguage": rv.lang,
 		"device": rv.device, "androidOsVersion": rv.osVersion, "appVersionCode": rv.versionCode, "appVersionName": rv.versionName,
@@ -311,75 +381,125 @@ func (s *Server) reviewJSON(rv *review, translate string) map[string]any {
 	return map[string]any{"reviewId": rv.id, "authorName": rv.author, "comments": comments}
 }
 
+// pageToken is the keyset position after the last review of a page.
+type pageToken struct {
+	modified time.Time
+	id       string
+}
+
+func (t pageToken) String() string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(t.modified.UnixNano(), 10) + ":" + t.id))
+}
+
+func parsePageToken(s string) (pageToken, bool) {
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return pageToken{}, false
+	}
+	ns, id, ok := strings.Cut(string(raw), ":")
+	n, err := strconv.ParseInt(ns, 10, 64)
+	if !ok || err != nil || id == "" {
+		return pageToken{}, false
+	}
+	return pageToken{time.Unix(0, n).UTC(), id}, true
+}
+
+// DefaultPageSize and MaxPageSize of reviews.list (maxResults).
+const (
+	DefaultPageSize = 10
+	MaxPageSize     = 100
+)
+
+// Window is how far back reviews.list reaches.
+const Window = 7 * 24 * time.Hour
+
+// access answers for a package the caller may not read; it reports whether
+// the call may go on. The caller holds s.mu.
+func (s *Server) access(w http.ResponseWriter, pkg string) (*app, bool) {
+	a := s.apps[pkg]
+	switch {
+	case a == nil:
+		notFound(w, "Package not found: "+pkg+".")
+		return nil, false
+	case a.denied:
+		googleError(w, http.StatusForbidden, "PERMISSION_DENIED", "permissionDenied", "androidpublisher",
+			"The caller does not have permission")
+		return nil, false
+	}
+	return a, true
+}
+
 func (s *Server) list(w http.ResponseWriter, r *http.Request, pkg string) {
 	q := r.URL.Query()
-	max := int64(0)
+	size := DefaultPageSize
 	if v := q.Get("maxResults"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
+		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			googleError(w, 400, "INVALID_ARGUMENT", "invalid", "global", "Invalid value for maxResults: "+v)
+			badRequest(w, "invalid", "Invalid value for maxResults: "+v)
 			return
 		}
-		max = n
+		size = min(n, MaxPageSize)
 	}
-	if max == 0 || max > 100 {
-		max = 100 // GUESS: the API's page size cap
-	}
-	offset := 0
-	if tok := q.Get("token"); tok != "" {
-		b, err := base64.RawURLEncoding.DecodeString(tok)
-		n, err2 := strconv.Atoi(strings.TrimPrefix(string(b), "offset:"))
-		if err != nil || err2 != nil || n < 0 {
-			googleError(w, 400, "INVALID_ARGUMENT", "invalid", "global", "Invalid pagination token.")
+	var after *pageToken
+	if v := q.Get("token"); v != "" {
+		t, ok := parsePageToken(v)
+		if !ok {
+			badRequest(w, "invalid", "Invalid pagination token.")
 			return
 		}
-		offset = n
+		after = &t
 	}
+	translate := q.Get("translationLanguage")
 	s.mu.Lock()
-	revs, ok := s.apps[pkg]
+	a, ok := s.access(w, pkg)
 	if !ok {
 		s.mu.Unlock()
-		googleError(w, http.StatusNotFound, "NOT_FOUND", "notFound", "global", "Package not found: "+pkg+".")
 		return
 	}
-	since := s.now().Add(-7 * 24 * time.Hour)
-	var recent []*review
-	for _, rv := range revs {
-		if rv.modified.After(since) {
-			recent = append(recent, rv)
+	// The window ends at the first review modified before now-7d.
+	since := &review{modified: s.now().Add(-Window)}
+	end, _ := slices.BinarySearchFunc(a.order, since, func(rv, target *review) int {
+		if rv.modified.Before(target.modified) {
+			return 1
 		}
-	}
-	sort.Slice(recent, func(i, j int) bool {
-		if !recent[i].modified.Equal(recent[j].modified) {
-			return recent[i].modified.After(recent[j].modified)
-		}
-		return recent[i].id < recent[j].id
+		return -1
 	})
-	out := map[string]any{}
-	var items []any
-	for i := offset; i < len(recent) && i < offset+int(max); i++ {
-		items = append(items, s.reviewJSON(recent[i], q.Get("translationLanguage")))
+	begin := 0
+	if after != nil {
+		// Resume after the last review sent; if it was edited since, it moved
+		// to the front and the position is where it was.
+		var found bool
+		begin, found = slices.BinarySearchFunc(a.order, &review{modified: after.modified, id: after.id}, newer)
+		if found {
+			begin++
+		}
 	}
+	var items []any
+	var last *review
+	for i := begin; i < end && len(items) < size; i++ {
+		last = a.order[i]
+		items = append(items, reviewJSON(last, translate))
+	}
+	more := begin+len(items) < end
 	s.mu.Unlock()
+	out := map[string]any{"pageInfo": map[string]any{"totalResults": end, "resultPerPage": size, "startIndex": begin}}
 	if items != nil {
 		out["reviews"] = items
 	}
-	out["pageInfo"] = map[string]any{"totalResults": len(recent), "resultPerPage": max, "startIndex": offset}
-	if next := offset + int(max); next < len(recent) {
-		out["tokenPagination"] = map[string]any{"nextPageToken": base64.RawURLEncoding.EncodeToString([]byte("offset:" + strconv.Itoa(next)))}
+	if more {
+		out["tokenPagination"] = map[string]any{"nextPageToken": pageToken{last.modified, last.id}.String()}
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) find(w http.ResponseWriter, pkg, id string) (*review, bool) {
-	revs, ok := s.apps[pkg]
+	a, ok := s.access(w, pkg)
 	if !ok {
-		googleError(w, http.StatusNotFound, "NOT_FOUND", "notFound", "global", "Package not found: "+pkg+".")
 		return nil, false
 	}
-	rv, ok := revs[id]
+	rv, ok := a.reviews[id]
 	if !ok {
-		googleError(w, http.StatusNotFound, "NOT_FOUND", "notFound", "global", "Review not found: "+id+".")
+		notFound(w, "Review not found: "+id+".")
 		return nil, false
 	}
 	return rv, true
@@ -389,24 +509,30 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, pkg, id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if rv, ok := s.find(w, pkg, id); ok {
-		writeJSON(w, http.StatusOK, s.reviewJSON(rv, r.URL.Query().Get("translationLanguage")))
+		writeJSON(w, http.StatusOK, reviewJSON(rv, r.URL.Query().Get("translationLanguage")))
 	}
 }
+
+var htmlTag = regexp.MustCompile(`<[^<>]*>`)
+
+// ReplyMaxLength is the longest replyText the fake accepts.
+const ReplyMaxLength = 350
 
 func (s *Server) reply(w http.ResponseWriter, r *http.Request, pkg, id string) {
 	var body struct {
 		ReplyText string `json:"replyText"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		googleError(w, 400, "INVALID_ARGUMENT", "parseError", "global", "Invalid JSON payload received. "+err.Error())
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&body); err != nil {
+		badRequest(w, "parseError", "Invalid JSON payload received. "+err.Error())
 		return
 	}
-	if strings.TrimSpace(body.ReplyText) == "" {
-		googleError(w, 400, "INVALID_ARGUMENT", "required", "global", "Reply text is required.")
+	text := strings.TrimSpace(htmlTag.ReplaceAllString(body.ReplyText, "")) // "HTML tags will be stripped"
+	if text == "" {
+		badRequest(w, "required", "Reply text is required.")
 		return
 	}
-	if n := utf8.RuneCountInString(body.ReplyText); n > 350 {
-		googleError(w, 400, "INVALID_ARGUMENT", "invalid", "global", fmt.Sprintf("Reply text is too long (%d characters; maximum 350).", n))
+	if n := utf8.RuneCountInString(text); n > ReplyMaxLength {
+		badRequest(w, "invalid", fmt.Sprintf("Reply text is too long (%d characters; maximum %d).", n, ReplyMaxLength))
 		return
 	}
 	s.mu.Lock()
@@ -416,6 +542,6 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, pkg, id string) {
 		return
 	}
 	s.replies[pkg+"/"+id]++
-	rv.reply, rv.replied = body.ReplyText, s.now()
+	rv.reply, rv.replied = text, s.now()
 	writeJSON(w, http.StatusOK, map[string]any{"result": map[string]any{"replyText": rv.reply, "lastEdited": ts(rv.replied)}})
 }

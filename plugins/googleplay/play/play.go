@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -89,8 +90,39 @@ func Review(pkg string, r *androidpublisher.Review) (sdk.Review, error) {
 	return out, nil
 }
 
-// DefaultRetryAfter is used when a quota error carries no Retry-After.
+// DefaultRetryAfter is used when a quota error carries no Retry-After and
+// does not name its period (Google's per-minute bucket quota).
 const DefaultRetryAfter = time.Minute
+
+// quotaReasons are the errors[].reason values Google gives for spent quota
+// and rate limits.
+var quotaReasons = map[string]bool{
+	"rateLimitExceeded": true, "userRateLimitExceeded": true, "quotaExceeded": true, "dailyLimitExceeded": true,
+}
+
+// retryAfter is how long to wait after a quota error: the Retry-After header
+// when there is one, else by the period the message names ("Queries per
+// day" waits an hour and is retried, "per minute" a minute).
+func retryAfter(ge *googleapi.Error, reasons map[string]bool) time.Duration {
+	if v := strings.TrimSpace(ge.Header.Get("Retry-After")); v != "" {
+		if s, err := strconv.Atoi(v); err == nil && s > 0 {
+			return time.Duration(min(s, 24*3600)) * time.Second
+		}
+		if t, err := http.ParseTime(v); err == nil {
+			if d := time.Until(t); d > 0 {
+				return min(d, 24*time.Hour)
+			}
+		}
+	}
+	msg := strings.ToLower(ge.Message)
+	switch {
+	case reasons["dailyLimitExceeded"] || strings.Contains(msg, "per day"):
+		return time.Hour
+	case strings.Contains(msg, "per hour"):
+		return 10 * time.Minute
+	}
+	return DefaultRetryAfter
+}
 
 // Classify turns a client error into an SDK error with a clear message.
 func Classify(op, pkg string, err error) error {
@@ -99,34 +131,39 @@ func Classify(op, pkg string, err error) error {
 	}
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
-		return sdk.Errorf(sdk.Unauthenticated, "google play: the token endpoint refused the service-account key (%s %s): check that the key is current and not deleted",
-			re.ErrorCode, re.ErrorDescription)
+		code := re.ErrorCode
+		if code == "" && re.Response != nil {
+			code = re.Response.Status
+		}
+		if re.Response != nil && (re.Response.StatusCode == http.StatusTooManyRequests || re.Response.StatusCode >= 500) {
+			return sdk.Errorf(sdk.Unavailable, "google play: the token endpoint is unavailable (%s)", code)
+		}
+		return sdk.Errorf(sdk.Unauthenticated, "google play: the token endpoint refused the service-account key (%s %s): check that the key is current, not deleted, and its service account is enabled",
+			code, re.ErrorDescription)
 	}
 	var ge *googleapi.Error
 	if !errors.As(err, &ge) {
 		return sdk.Errorf(sdk.Unavailable, "google play %s: %v", op, err)
 	}
 	reasons := map[string]bool{}
+	quota := ge.Code == http.StatusTooManyRequests
 	for _, e := range ge.Errors {
 		reasons[e.Reason] = true
+		quota = quota || quotaReasons[e.Reason]
 	}
 	msg := ge.Message
+	if msg == "" {
+		msg = http.StatusText(ge.Code)
+	}
 	switch {
-	case ge.Code == http.StatusTooManyRequests || reasons["rateLimitExceeded"] || reasons["quotaExceeded"] ||
-		reasons["userRateLimitExceeded"] || reasons["dailyLimitExceeded"]:
-		ra := DefaultRetryAfter
-		if s, err := strconv.Atoi(ge.Header.Get("Retry-After")); err == nil && s > 0 {
-			ra = time.Duration(s) * time.Second
-		} else if reasons["dailyLimitExceeded"] {
-			ra = time.Hour
-		}
-		return sdk.RetryAfterError(ra, "google play %s: quota exceeded (%s): %s", op, strings.Join(keys(reasons), ", "), msg)
+	case quota:
+		return sdk.RetryAfterError(retryAfter(ge, reasons), "google play %s: quota exceeded (%s): %s", op, strings.Join(keys(reasons), ", "), msg)
 	case ge.Code == http.StatusUnauthorized:
 		return sdk.Errorf(sdk.Unauthenticated, "google play %s: the access token was refused: %s", op, msg)
 	case ge.Code == http.StatusForbidden:
-		return sdk.Errorf(sdk.PermissionDenied, "google play %s: the service account has no access to %s in Play Console (grant it \"Reply to reviews\"): %s", op, pkg, msg)
+		return sdk.Errorf(sdk.PermissionDenied, "google play %s: the service account has no access to package %s in Play Console (invite it with the \"Reply to reviews\" permission): %s", op, pkg, msg)
 	case ge.Code == http.StatusNotFound:
-		return sdk.Errorf(sdk.NotFound, "google play %s: no app with package name %s, or no such review: %s", op, pkg, msg)
+		return sdk.Errorf(sdk.NotFound, "google play %s: no app with package name %s in this developer account, or no such review: %s", op, pkg, msg)
 	case ge.Code == http.StatusBadRequest:
 		return sdk.Errorf(sdk.Invalid, "google play %s: %s", op, msg)
 	default:
@@ -141,6 +178,7 @@ func keys(m map[string]bool) []string {
 			out = append(out, k)
 		}
 	}
+	slices.Sort(out)
 	if len(out) == 0 {
 		out = []string{"429"}
 	}
