@@ -2,10 +2,19 @@ package play
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	"golang.org/x/oauth2"
 	androidpublisher "google.golang.org/api/androidpublisher/v3"
+	"google.golang.org/api/googleapi"
+
+	"github.com/reviewhub/reviewhub/sdk"
 )
 
 const sample = `{"reviews":[{"reviewId":"gp:1","authorName":"Ann","comments":[
@@ -55,6 +64,76 @@ func FuzzReviewMapping(f *testing.F) {
 			if err == nil && (rv.Rating < 1 || rv.Rating > 5 || rv.ID == "") {
 				t.Fatalf("accepted %+v", rv)
 			}
+		}
+	})
+}
+
+// apiError is the client's error for an HTTP answer, as the official client
+// builds it (googleapi.CheckResponse).
+func apiError(status int, header http.Header, body string) error {
+	if header == nil {
+		header = http.Header{}
+	}
+	return googleapi.CheckResponse(&http.Response{StatusCode: status, Header: header, Body: io.NopCloser(strings.NewReader(body))})
+}
+
+func body(code int, status, reason, msg string) string {
+	return fmt.Sprintf(`{"error":{"code":%d,"message":%q,"status":%q,"errors":[{"message":%q,"domain":"usageLimits","reason":%q}]}}`,
+		code, msg, status, msg, reason)
+}
+
+func TestClassify(t *testing.T) {
+	cases := []struct {
+		name  string
+		err   error
+		kind  sdk.ErrorKind
+		retry time.Duration
+		text  string
+	}{
+		{"429 with Retry-After", apiError(429, http.Header{"Retry-After": {"17"}}, body(429, "RESOURCE_EXHAUSTED", "rateLimitExceeded", "Rate limit exceeded.")), sdk.RateLimited, 17 * time.Second, "quota exceeded"},
+		{"429 bare", apiError(429, nil, "Too Many Requests"), sdk.RateLimited, time.Minute, "quota exceeded"},
+		{"403 daily quota", apiError(403, nil, body(403, "PERMISSION_DENIED", "rateLimitExceeded", "Quota exceeded for quota metric 'Queries' and limit 'Queries per day'")), sdk.RateLimited, time.Hour, "Queries per day"},
+		{"403 quotaExceeded", apiError(403, nil, body(403, "PERMISSION_DENIED", "quotaExceeded", "Quota exceeded.")), sdk.RateLimited, time.Minute, "quotaExceeded"},
+		{"403 no access", apiError(403, nil, body(403, "PERMISSION_DENIED", "permissionDenied", "The caller does not have permission")), sdk.PermissionDenied, 0, "no access to package com.x in Play Console"},
+		{"401", apiError(401, nil, body(401, "UNAUTHENTICATED", "authError", "Invalid Credentials")), sdk.Unauthenticated, 0, "access token was refused"},
+		{"404", apiError(404, nil, body(404, "NOT_FOUND", "notFound", "Package not found: com.x.")), sdk.NotFound, 0, "no app with package name com.x"},
+		{"400", apiError(400, nil, body(400, "INVALID_ARGUMENT", "invalid", "Invalid pagination token.")), sdk.Invalid, 0, "Invalid pagination token"},
+		{"503", apiError(503, nil, "<html>oops</html>"), sdk.Unavailable, 0, "503"},
+		{"token refused", &oauth2.RetrieveError{Response: &http.Response{StatusCode: 400}, ErrorCode: "invalid_grant", ErrorDescription: "Invalid JWT Signature."}, sdk.Unauthenticated, 0, "refused the service-account key (invalid_grant"},
+		{"token endpoint down", &oauth2.RetrieveError{Response: &http.Response{StatusCode: 502, Status: "502 Bad Gateway"}}, sdk.Unavailable, 0, "token endpoint is unavailable"},
+		{"network", errors.New("dial tcp: connection refused"), sdk.Unavailable, 0, "connection refused"},
+	}
+	for _, c := range cases {
+		err := Classify("reviews.list", "com.x", c.err)
+		if sdk.KindOf(err) != c.kind || sdk.RetryAfterOf(err) != c.retry || !strings.Contains(err.Error(), c.text) {
+			t.Errorf("%s: %v (%v, %v); want %v, %v, %q", c.name, err, sdk.KindOf(err), sdk.RetryAfterOf(err), c.kind, c.retry, c.text)
+		}
+	}
+	if Classify("x", "p", nil) != nil {
+		t.Error("nil error classified")
+	}
+}
+
+func FuzzClassify(f *testing.F) {
+	f.Add(429, "17", body(429, "RESOURCE_EXHAUSTED", "rateLimitExceeded", "Rate limit exceeded."))
+	f.Add(403, "", body(403, "PERMISSION_DENIED", "rateLimitExceeded", "Quota exceeded for quota metric 'Queries' and limit 'Queries per day'"))
+	f.Add(404, "", body(404, "NOT_FOUND", "notFound", "Package not found"))
+	f.Add(500, "Wed, 21 Oct 2015 07:28:00 GMT", `{"error":"backend"}`)
+	f.Add(400, "-5", `{"error":{"errors":[null,{}]}}`)
+	f.Fuzz(func(t *testing.T, status int, retry, body string) {
+		if status < 400 || status > 599 {
+			return
+		}
+		err := Classify("reviews.list", "com.x", apiError(status, http.Header{"Retry-After": {retry}}, body))
+		k := sdk.KindOf(err)
+		if k == sdk.KindUnknown {
+			t.Fatalf("%d %q: unclassified %v", status, body, err)
+		}
+		if d := sdk.RetryAfterOf(err); (k == sdk.RateLimited) != (d > 0) || d > 24*time.Hour {
+			t.Fatalf("%d %q: %v with retry-after %v", status, body, k, d)
+		}
+		if status == 429 && k != sdk.RateLimited {
+			t.Fatalf("429 classified %v", k)
 		}
 	})
 }
