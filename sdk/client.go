@@ -25,7 +25,7 @@ func (c *storeClient) CheckCredentials(ctx context.Context, s Settings, appID st
 	if err != nil {
 		return CredentialsReport{}, fromStatus("check credentials", err)
 	}
-	return CredentialsReport{CanReply: r.GetCanReply(), Detail: r.GetDetail()}, nil
+	return reportFromPB(r), nil
 }
 
 func (c *storeClient) ListReviews(ctx context.Context, req ListRequest) (ReviewPage, error) {
@@ -39,6 +39,9 @@ func (c *storeClient) ListReviews(ctx context.Context, req ListRequest) (ReviewP
 	page := ReviewPage{NextPageToken: r.GetNextPageToken(), Cursor: r.GetCursor()}
 	for _, rv := range r.GetReviews() {
 		page.Reviews = append(page.Reviews, reviewFromPB(rv))
+	}
+	for _, u := range r.GetUnreadable() {
+		page.Unreadable = append(page.Unreadable, *unreadableFromPB(u))
 	}
 	return page, nil
 }
@@ -83,7 +86,7 @@ func (c *helpdeskClient) CheckCredentials(ctx context.Context, s Settings) (Cred
 	if err != nil {
 		return CredentialsReport{}, fromStatus("check credentials", err)
 	}
-	return CredentialsReport{CanReply: r.GetCanReply(), Detail: r.GetDetail()}, nil
+	return reportFromPB(r), nil
 }
 
 func (c *helpdeskClient) UpsertTicket(ctx context.Context, req TicketRequest) (TicketRef, error) {
@@ -105,7 +108,8 @@ func (c *helpdeskClient) HandleWebhook(ctx context.Context, req WebhookRequest) 
 	if err != nil {
 		return WebhookResult{}, fromStatus("handle webhook", err)
 	}
-	res := WebhookResult{Status: int(r.GetStatus()), Headers: headersFromPB(r.GetHeaders()), Body: r.GetBody()}
+	res := WebhookResult{Status: int(r.GetStatus()), Headers: headersFromPB(r.GetHeaders()), Body: r.GetBody(),
+		Ignored: unreadableFromPB(r.GetIgnored())}
 	for _, rr := range r.GetReplies() {
 		res.Replies = append(res.Replies, replyRequestFromPB(rr))
 	}

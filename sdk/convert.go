@@ -34,7 +34,7 @@ func infoToPB(i Info) *pb.InfoResponse {
 	for _, f := range i.Settings {
 		out.Settings = append(out.Settings, &pb.SettingField{
 			Key: f.Key, Label: f.Label, Description: f.Description, Required: f.Required,
-			Secret: f.Secret, Multiline: f.Multiline, Example: f.Example,
+			Secret: f.Secret, Multiline: f.Multiline, Example: f.Example, Endpoint: f.Endpoint,
 		})
 	}
 	if c := i.Store; c != nil {
@@ -57,6 +57,7 @@ func infoFromPB(p *pb.InfoResponse) Info {
 		i.Settings = append(i.Settings, SettingField{
 			Key: f.GetKey(), Label: f.GetLabel(), Description: f.GetDescription(), Required: f.GetRequired(),
 			Secret: f.GetSecret(), Multiline: f.GetMultiline(), Example: f.GetExample(),
+			Endpoint: f.GetEndpoint(),
 		})
 	}
 	if c := p.GetStore(); c != nil {
@@ -182,4 +183,34 @@ func resultFromPB(p *pb.ReplyResult) ReplyResult {
 		TicketID: p.GetTicketId(), MessageID: p.GetMessageId(), ReviewID: p.GetReviewId(),
 		Outcome: p.GetOutcome(), Detail: p.GetDetail(), Reply: replyFromPB(p.GetReply()),
 	}
+}
+
+func reportToPB(r CredentialsReport) *pb.CheckCredentialsResponse {
+	out := &pb.CheckCredentialsResponse{CanReply: r.CanReply, Detail: r.Detail, WebhookUrl: r.WebhookURL}
+	for _, c := range r.Checks {
+		out.Checks = append(out.Checks, &pb.Check{Name: c.Name, Status: c.Status, Detail: c.Detail})
+	}
+	return out
+}
+
+func reportFromPB(p *pb.CheckCredentialsResponse) CredentialsReport {
+	out := CredentialsReport{CanReply: p.GetCanReply(), Detail: p.GetDetail(), WebhookURL: p.GetWebhookUrl()}
+	for _, c := range p.GetChecks() {
+		out.Checks = append(out.Checks, Check{Name: c.GetName(), Status: c.GetStatus(), Detail: c.GetDetail()})
+	}
+	return out
+}
+
+func unreadableToPB(u *Unreadable) *pb.Unreadable {
+	if u == nil {
+		return nil
+	}
+	return &pb.Unreadable{Id: u.ID, Reason: u.Reason, Shape: u.Shape}
+}
+
+func unreadableFromPB(p *pb.Unreadable) *Unreadable {
+	if p == nil {
+		return nil
+	}
+	return &Unreadable{ID: p.GetId(), Reason: p.GetReason(), Shape: p.GetShape()}
 }

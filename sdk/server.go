@@ -33,7 +33,7 @@ func (s *storeServer) CheckCredentials(ctx context.Context, r *pb.CheckCredentia
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &pb.CheckCredentialsResponse{CanReply: rep.CanReply, Detail: rep.Detail}, nil
+	return reportToPB(rep), nil
 }
 
 func (s *storeServer) ListReviews(ctx context.Context, r *pb.ListReviewsRequest) (*pb.ListReviewsResponse, error) {
@@ -47,6 +47,9 @@ func (s *storeServer) ListReviews(ctx context.Context, r *pb.ListReviewsRequest)
 	out := &pb.ListReviewsResponse{NextPageToken: page.NextPageToken, Cursor: page.Cursor}
 	for _, rv := range page.Reviews {
 		out.Reviews = append(out.Reviews, reviewToPB(rv))
+	}
+	for _, u := range page.Unreadable {
+		out.Unreadable = append(out.Unreadable, unreadableToPB(&u))
 	}
 	return out, nil
 }
@@ -83,7 +86,7 @@ func (s *helpdeskServer) CheckCredentials(ctx context.Context, r *pb.CheckCreden
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &pb.CheckCredentialsResponse{CanReply: rep.CanReply, Detail: rep.Detail}, nil
+	return reportToPB(rep), nil
 }
 
 func (s *helpdeskServer) UpsertTicket(ctx context.Context, r *pb.UpsertTicketRequest) (*pb.UpsertTicketResponse, error) {
@@ -105,7 +108,8 @@ func (s *helpdeskServer) HandleWebhook(ctx context.Context, r *pb.WebhookRequest
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	out := &pb.WebhookResponse{Status: int32(res.Status), Headers: headersToPB(res.Headers), Body: res.Body}
+	out := &pb.WebhookResponse{Status: int32(res.Status), Headers: headersToPB(res.Headers), Body: res.Body,
+		Ignored: unreadableToPB(res.Ignored)}
 	for _, rr := range res.Replies {
 		out.Replies = append(out.Replies, replyRequestToPB(rr))
 	}

@@ -27,6 +27,11 @@ type SettingField struct {
 	// Multiline values such as PEM keys or JSON key files.
 	Multiline bool
 	Example   string
+	// Endpoint: the plugin sends the account's credentials to this address
+	// (a base URL, a token URI). When it changes, the hub requires every
+	// secret setting to be given again, so stored credentials never follow
+	// a changed address unasked.
+	Endpoint bool
 }
 
 // Source filters a store plugin can apply itself.
@@ -72,11 +77,44 @@ type Info struct {
 	Helpdesk    *HelpdeskCapabilities
 }
 
-// CredentialsReport is the answer to a successful credentials check.
+// CredentialsReport is the answer to a successful credentials check. A
+// check makes read-only calls only: it never writes at the vendor.
 type CredentialsReport struct {
 	// CanReply (stores): these settings allow publishing replies.
 	CanReply bool
 	Detail   string
+	// Checks lists what was looked at, one line each: rights, quota left,
+	// clock skew, the helpdesk's channel.
+	Checks []Check
+	// WebhookURL (helpdesks): where the helpdesk sends its webhook calls for
+	// this account, secrets replaced by "REDACTED"; empty if unknown. The
+	// hub compares it with its own public webhook URL.
+	WebhookURL string
+}
+
+// Check statuses.
+const (
+	CheckOK   = "ok"
+	CheckWarn = "warn"
+	CheckFail = "fail"
+)
+
+// Check is one line of a credentials report.
+type Check struct {
+	Name   string
+	Status string // CheckOK, CheckWarn or CheckFail
+	Detail string
+}
+
+// Unreadable is input a plugin received but could not use: a webhook of an
+// unknown shape or event, a review it could not map. The hub keeps it
+// (logged at WARN, counted, listed by the admin API), so nothing the vendor
+// sends is dropped in silence. Never put secrets in it; Shape (see ShapeOf)
+// carries the structure without the values.
+type Unreadable struct {
+	ID     string // the vendor's id of the item, if any
+	Reason string
+	Shape  string
 }
 
 // DeveloperReply is the developer's published response to a review.
@@ -128,6 +166,9 @@ type ReviewPage struct {
 	NextPageToken string
 	// Cursor is what the hub passes as ListRequest.Cursor on the next poll.
 	Cursor string
+	// Unreadable lists items of this page that could not be mapped to a
+	// Review; the hub keeps them for the operator.
+	Unreadable []Unreadable
 }
 
 // PostReplyRequest asks a store to publish a developer response.
@@ -259,6 +300,10 @@ type WebhookResult struct {
 	Headers []Header
 	Body    []byte
 	Replies []ReplyRequest
+	// Ignored is set when the call was authentic but could not be read (an
+	// unknown shape or event). Answer it 2xx or 4xx as the helpdesk needs;
+	// the hub keeps it for the operator either way.
+	Ignored *Unreadable
 }
 
 // Reply outcomes.

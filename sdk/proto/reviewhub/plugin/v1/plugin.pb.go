@@ -184,8 +184,12 @@ type SettingField struct {
 	// Secret values are never shown back by the hub nor logged.
 	Secret bool `protobuf:"varint,5,opt,name=secret,proto3" json:"secret,omitempty"`
 	// Multi-line values such as PEM keys or JSON key files.
-	Multiline     bool   `protobuf:"varint,6,opt,name=multiline,proto3" json:"multiline,omitempty"`
-	Example       string `protobuf:"bytes,7,opt,name=example,proto3" json:"example,omitempty"`
+	Multiline bool   `protobuf:"varint,6,opt,name=multiline,proto3" json:"multiline,omitempty"`
+	Example   string `protobuf:"bytes,7,opt,name=example,proto3" json:"example,omitempty"`
+	// The plugin sends the account's credentials to this address (a base URL,
+	// a token URI). Changing it makes the hub require every secret setting
+	// again, so stored credentials never go to a new address unasked.
+	Endpoint      bool `protobuf:"varint,8,opt,name=endpoint,proto3" json:"endpoint,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -267,6 +271,13 @@ func (x *SettingField) GetExample() string {
 		return x.Example
 	}
 	return ""
+}
+
+func (x *SettingField) GetEndpoint() bool {
+	if x != nil {
+		return x.Endpoint
+	}
+	return false
 }
 
 type StoreCapabilities struct {
@@ -488,7 +499,14 @@ type CheckCredentialsResponse struct {
 	// Stores: whether these settings allow replying.
 	CanReply bool `protobuf:"varint,1,opt,name=can_reply,json=canReply,proto3" json:"can_reply,omitempty"`
 	// A human-readable summary ("listing from the public feed only" …).
-	Detail        string `protobuf:"bytes,2,opt,name=detail,proto3" json:"detail,omitempty"`
+	Detail string `protobuf:"bytes,2,opt,name=detail,proto3" json:"detail,omitempty"`
+	// What the check looked at, one line each (rights, quota left, clock skew,
+	// the helpdesk channel …). Every call made for them is read-only.
+	Checks []*Check `protobuf:"bytes,3,rep,name=checks,proto3" json:"checks,omitempty"`
+	// Helpdesks: the URL the helpdesk calls for this account (its webhook
+	// setting), with secrets in it replaced by "REDACTED"; empty if unknown.
+	// The hub compares it with its own public webhook URL.
+	WebhookUrl    string `protobuf:"bytes,4,opt,name=webhook_url,json=webhookUrl,proto3" json:"webhook_url,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -537,6 +555,147 @@ func (x *CheckCredentialsResponse) GetDetail() string {
 	return ""
 }
 
+func (x *CheckCredentialsResponse) GetChecks() []*Check {
+	if x != nil {
+		return x.Checks
+	}
+	return nil
+}
+
+func (x *CheckCredentialsResponse) GetWebhookUrl() string {
+	if x != nil {
+		return x.WebhookUrl
+	}
+	return ""
+}
+
+type Check struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// "ok", "warn" or "fail".
+	Status        string `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
+	Detail        string `protobuf:"bytes,3,opt,name=detail,proto3" json:"detail,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Check) Reset() {
+	*x = Check{}
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Check) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Check) ProtoMessage() {}
+
+func (x *Check) ProtoReflect() protoreflect.Message {
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Check.ProtoReflect.Descriptor instead.
+func (*Check) Descriptor() ([]byte, []int) {
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *Check) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Check) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *Check) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+// Unreadable is input the plugin received but could not use: a webhook of
+// an unknown shape, a review it could not map. The hub keeps it (logged,
+// counted, listed by the admin API) so nothing is dropped in silence.
+type Unreadable struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The vendor's id of the item, if it has one.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Why it could not be used.
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Its structure without values, e.g. {"type":string,"object":{"id":number}}.
+	Shape         string `protobuf:"bytes,3,opt,name=shape,proto3" json:"shape,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Unreadable) Reset() {
+	*x = Unreadable{}
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Unreadable) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Unreadable) ProtoMessage() {}
+
+func (x *Unreadable) ProtoReflect() protoreflect.Message {
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Unreadable.ProtoReflect.Descriptor instead.
+func (*Unreadable) Descriptor() ([]byte, []int) {
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Unreadable) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Unreadable) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Unreadable) GetShape() string {
+	if x != nil {
+		return x.Shape
+	}
+	return ""
+}
+
 type ListReviewsRequest struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Settings map[string]string      `protobuf:"bytes,1,rep,name=settings,proto3" json:"settings,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
@@ -556,7 +715,7 @@ type ListReviewsRequest struct {
 
 func (x *ListReviewsRequest) Reset() {
 	*x = ListReviewsRequest{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[7]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -568,7 +727,7 @@ func (x *ListReviewsRequest) String() string {
 func (*ListReviewsRequest) ProtoMessage() {}
 
 func (x *ListReviewsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[7]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -581,7 +740,7 @@ func (x *ListReviewsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReviewsRequest.ProtoReflect.Descriptor instead.
 func (*ListReviewsRequest) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{7}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListReviewsRequest) GetSettings() map[string]string {
@@ -638,14 +797,16 @@ type ListReviewsResponse struct {
 	Reviews       []*Review              `protobuf:"bytes,1,rep,name=reviews,proto3" json:"reviews,omitempty"`
 	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	// The value to store and pass as cursor on the next poll.
-	Cursor        string `protobuf:"bytes,3,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	Cursor string `protobuf:"bytes,3,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	// Items of this page the plugin could not map to a Review.
+	Unreadable    []*Unreadable `protobuf:"bytes,4,rep,name=unreadable,proto3" json:"unreadable,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListReviewsResponse) Reset() {
 	*x = ListReviewsResponse{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[8]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -657,7 +818,7 @@ func (x *ListReviewsResponse) String() string {
 func (*ListReviewsResponse) ProtoMessage() {}
 
 func (x *ListReviewsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[8]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -670,7 +831,7 @@ func (x *ListReviewsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReviewsResponse.ProtoReflect.Descriptor instead.
 func (*ListReviewsResponse) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{8}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListReviewsResponse) GetReviews() []*Review {
@@ -692,6 +853,13 @@ func (x *ListReviewsResponse) GetCursor() string {
 		return x.Cursor
 	}
 	return ""
+}
+
+func (x *ListReviewsResponse) GetUnreadable() []*Unreadable {
+	if x != nil {
+		return x.Unreadable
+	}
+	return nil
 }
 
 type Review struct {
@@ -727,7 +895,7 @@ type Review struct {
 
 func (x *Review) Reset() {
 	*x = Review{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[9]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -739,7 +907,7 @@ func (x *Review) String() string {
 func (*Review) ProtoMessage() {}
 
 func (x *Review) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[9]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -752,7 +920,7 @@ func (x *Review) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Review.ProtoReflect.Descriptor instead.
 func (*Review) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{9}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Review) GetId() string {
@@ -901,7 +1069,7 @@ type DeveloperReply struct {
 
 func (x *DeveloperReply) Reset() {
 	*x = DeveloperReply{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[10]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -913,7 +1081,7 @@ func (x *DeveloperReply) String() string {
 func (*DeveloperReply) ProtoMessage() {}
 
 func (x *DeveloperReply) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[10]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -926,7 +1094,7 @@ func (x *DeveloperReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeveloperReply.ProtoReflect.Descriptor instead.
 func (*DeveloperReply) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{10}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *DeveloperReply) GetId() string {
@@ -971,7 +1139,7 @@ type PostReplyRequest struct {
 
 func (x *PostReplyRequest) Reset() {
 	*x = PostReplyRequest{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[11]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -983,7 +1151,7 @@ func (x *PostReplyRequest) String() string {
 func (*PostReplyRequest) ProtoMessage() {}
 
 func (x *PostReplyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[11]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -996,7 +1164,7 @@ func (x *PostReplyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostReplyRequest.ProtoReflect.Descriptor instead.
 func (*PostReplyRequest) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{11}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *PostReplyRequest) GetSettings() map[string]string {
@@ -1043,7 +1211,7 @@ type PostReplyResponse struct {
 
 func (x *PostReplyResponse) Reset() {
 	*x = PostReplyResponse{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[12]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1055,7 +1223,7 @@ func (x *PostReplyResponse) String() string {
 func (*PostReplyResponse) ProtoMessage() {}
 
 func (x *PostReplyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[12]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1068,7 +1236,7 @@ func (x *PostReplyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostReplyResponse.ProtoReflect.Descriptor instead.
 func (*PostReplyResponse) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{12}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *PostReplyResponse) GetReply() *DeveloperReply {
@@ -1090,7 +1258,7 @@ type DeleteReplyRequest struct {
 
 func (x *DeleteReplyRequest) Reset() {
 	*x = DeleteReplyRequest{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[13]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1102,7 +1270,7 @@ func (x *DeleteReplyRequest) String() string {
 func (*DeleteReplyRequest) ProtoMessage() {}
 
 func (x *DeleteReplyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[13]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1115,7 +1283,7 @@ func (x *DeleteReplyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteReplyRequest.ProtoReflect.Descriptor instead.
 func (*DeleteReplyRequest) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{13}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *DeleteReplyRequest) GetSettings() map[string]string {
@@ -1154,7 +1322,7 @@ type DeleteReplyResponse struct {
 
 func (x *DeleteReplyResponse) Reset() {
 	*x = DeleteReplyResponse{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[14]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1166,7 +1334,7 @@ func (x *DeleteReplyResponse) String() string {
 func (*DeleteReplyResponse) ProtoMessage() {}
 
 func (x *DeleteReplyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[14]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1179,7 +1347,7 @@ func (x *DeleteReplyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteReplyResponse.ProtoReflect.Descriptor instead.
 func (*DeleteReplyResponse) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{14}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 type UpsertTicketRequest struct {
@@ -1200,7 +1368,7 @@ type UpsertTicketRequest struct {
 
 func (x *UpsertTicketRequest) Reset() {
 	*x = UpsertTicketRequest{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[15]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1212,7 +1380,7 @@ func (x *UpsertTicketRequest) String() string {
 func (*UpsertTicketRequest) ProtoMessage() {}
 
 func (x *UpsertTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[15]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1225,7 +1393,7 @@ func (x *UpsertTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpsertTicketRequest.ProtoReflect.Descriptor instead.
 func (*UpsertTicketRequest) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{15}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *UpsertTicketRequest) GetSettings() map[string]string {
@@ -1290,7 +1458,7 @@ type ReviewChange struct {
 
 func (x *ReviewChange) Reset() {
 	*x = ReviewChange{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[16]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1302,7 +1470,7 @@ func (x *ReviewChange) String() string {
 func (*ReviewChange) ProtoMessage() {}
 
 func (x *ReviewChange) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[16]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1315,7 +1483,7 @@ func (x *ReviewChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReviewChange.ProtoReflect.Descriptor instead.
 func (*ReviewChange) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{16}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ReviewChange) GetStore() string {
@@ -1380,7 +1548,7 @@ type ReviewVersion struct {
 
 func (x *ReviewVersion) Reset() {
 	*x = ReviewVersion{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[17]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1392,7 +1560,7 @@ func (x *ReviewVersion) String() string {
 func (*ReviewVersion) ProtoMessage() {}
 
 func (x *ReviewVersion) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[17]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1405,7 +1573,7 @@ func (x *ReviewVersion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReviewVersion.ProtoReflect.Descriptor instead.
 func (*ReviewVersion) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{17}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ReviewVersion) GetRating() int32 {
@@ -1453,7 +1621,7 @@ type UpsertTicketResponse struct {
 
 func (x *UpsertTicketResponse) Reset() {
 	*x = UpsertTicketResponse{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[18]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1465,7 +1633,7 @@ func (x *UpsertTicketResponse) String() string {
 func (*UpsertTicketResponse) ProtoMessage() {}
 
 func (x *UpsertTicketResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[18]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1478,7 +1646,7 @@ func (x *UpsertTicketResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpsertTicketResponse.ProtoReflect.Descriptor instead.
 func (*UpsertTicketResponse) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{18}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *UpsertTicketResponse) GetTicketId() string {
@@ -1511,7 +1679,7 @@ type WebhookRequest struct {
 
 func (x *WebhookRequest) Reset() {
 	*x = WebhookRequest{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[19]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1523,7 +1691,7 @@ func (x *WebhookRequest) String() string {
 func (*WebhookRequest) ProtoMessage() {}
 
 func (x *WebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[19]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1536,7 +1704,7 @@ func (x *WebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookRequest.ProtoReflect.Descriptor instead.
 func (*WebhookRequest) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{19}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *WebhookRequest) GetSettings() map[string]string {
@@ -1605,7 +1773,7 @@ type Header struct {
 
 func (x *Header) Reset() {
 	*x = Header{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[20]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1617,7 +1785,7 @@ func (x *Header) String() string {
 func (*Header) ProtoMessage() {}
 
 func (x *Header) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[20]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1630,7 +1798,7 @@ func (x *Header) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Header.ProtoReflect.Descriptor instead.
 func (*Header) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{20}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Header) GetName() string {
@@ -1650,17 +1818,20 @@ func (x *Header) GetValues() []string {
 type WebhookResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The HTTP answer the hub gives the caller.
-	Status        int32           `protobuf:"varint,1,opt,name=status,proto3" json:"status,omitempty"`
-	Headers       []*Header       `protobuf:"bytes,2,rep,name=headers,proto3" json:"headers,omitempty"`
-	Body          []byte          `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
-	Replies       []*ReplyRequest `protobuf:"bytes,4,rep,name=replies,proto3" json:"replies,omitempty"`
+	Status  int32           `protobuf:"varint,1,opt,name=status,proto3" json:"status,omitempty"`
+	Headers []*Header       `protobuf:"bytes,2,rep,name=headers,proto3" json:"headers,omitempty"`
+	Body    []byte          `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
+	Replies []*ReplyRequest `protobuf:"bytes,4,rep,name=replies,proto3" json:"replies,omitempty"`
+	// Set when the call was authentic but the plugin could not read it (an
+	// unknown shape or event); the hub keeps it for the operator.
+	Ignored       *Unreadable `protobuf:"bytes,5,opt,name=ignored,proto3" json:"ignored,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WebhookResponse) Reset() {
 	*x = WebhookResponse{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[21]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1672,7 +1843,7 @@ func (x *WebhookResponse) String() string {
 func (*WebhookResponse) ProtoMessage() {}
 
 func (x *WebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[21]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1685,7 +1856,7 @@ func (x *WebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookResponse.ProtoReflect.Descriptor instead.
 func (*WebhookResponse) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{21}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *WebhookResponse) GetStatus() int32 {
@@ -1716,6 +1887,13 @@ func (x *WebhookResponse) GetReplies() []*ReplyRequest {
 	return nil
 }
 
+func (x *WebhookResponse) GetIgnored() *Unreadable {
+	if x != nil {
+		return x.Ignored
+	}
+	return nil
+}
+
 type ReplyRequest struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	TicketId string                 `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
@@ -1732,7 +1910,7 @@ type ReplyRequest struct {
 
 func (x *ReplyRequest) Reset() {
 	*x = ReplyRequest{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[22]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1744,7 +1922,7 @@ func (x *ReplyRequest) String() string {
 func (*ReplyRequest) ProtoMessage() {}
 
 func (x *ReplyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[22]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1757,7 +1935,7 @@ func (x *ReplyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplyRequest.ProtoReflect.Descriptor instead.
 func (*ReplyRequest) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{22}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ReplyRequest) GetTicketId() string {
@@ -1813,7 +1991,7 @@ type WriteReplyResultRequest struct {
 
 func (x *WriteReplyResultRequest) Reset() {
 	*x = WriteReplyResultRequest{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[23]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1825,7 +2003,7 @@ func (x *WriteReplyResultRequest) String() string {
 func (*WriteReplyResultRequest) ProtoMessage() {}
 
 func (x *WriteReplyResultRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[23]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1838,7 +2016,7 @@ func (x *WriteReplyResultRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteReplyResultRequest.ProtoReflect.Descriptor instead.
 func (*WriteReplyResultRequest) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{23}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *WriteReplyResultRequest) GetSettings() map[string]string {
@@ -1878,7 +2056,7 @@ type ReplyResult struct {
 
 func (x *ReplyResult) Reset() {
 	*x = ReplyResult{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[24]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1890,7 +2068,7 @@ func (x *ReplyResult) String() string {
 func (*ReplyResult) ProtoMessage() {}
 
 func (x *ReplyResult) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[24]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1903,7 +2081,7 @@ func (x *ReplyResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplyResult.ProtoReflect.Descriptor instead.
 func (*ReplyResult) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{24}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ReplyResult) GetTicketId() string {
@@ -1956,7 +2134,7 @@ type WriteReplyResultResponse struct {
 
 func (x *WriteReplyResultResponse) Reset() {
 	*x = WriteReplyResultResponse{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[25]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1968,7 +2146,7 @@ func (x *WriteReplyResultResponse) String() string {
 func (*WriteReplyResultResponse) ProtoMessage() {}
 
 func (x *WriteReplyResultResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[25]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1981,7 +2159,7 @@ func (x *WriteReplyResultResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteReplyResultResponse.ProtoReflect.Descriptor instead.
 func (*WriteReplyResultResponse) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{25}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{27}
 }
 
 var File_reviewhub_plugin_v1_plugin_proto protoreflect.FileDescriptor
@@ -1997,7 +2175,7 @@ const file_reviewhub_plugin_v1_plugin_proto_rawDesc = "" +
 	"\vdescription\x18\x04 \x01(\tR\vdescription\x12=\n" +
 	"\bsettings\x18\x05 \x03(\v2!.reviewhub.plugin.v1.SettingFieldR\bsettings\x12<\n" +
 	"\x05store\x18\x06 \x01(\v2&.reviewhub.plugin.v1.StoreCapabilitiesR\x05store\x12E\n" +
-	"\bhelpdesk\x18\a \x01(\v2).reviewhub.plugin.v1.HelpdeskCapabilitiesR\bhelpdesk\"\xc4\x01\n" +
+	"\bhelpdesk\x18\a \x01(\v2).reviewhub.plugin.v1.HelpdeskCapabilitiesR\bhelpdesk\"\xe0\x01\n" +
 	"\fSettingField\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05label\x18\x02 \x01(\tR\x05label\x12 \n" +
@@ -2005,7 +2183,8 @@ const file_reviewhub_plugin_v1_plugin_proto_rawDesc = "" +
 	"\brequired\x18\x04 \x01(\bR\brequired\x12\x16\n" +
 	"\x06secret\x18\x05 \x01(\bR\x06secret\x12\x1c\n" +
 	"\tmultiline\x18\x06 \x01(\bR\tmultiline\x12\x18\n" +
-	"\aexample\x18\a \x01(\tR\aexample\"\xa2\x03\n" +
+	"\aexample\x18\a \x01(\tR\aexample\x12\x1a\n" +
+	"\bendpoint\x18\b \x01(\bR\bendpoint\"\xa2\x03\n" +
 	"\x11StoreCapabilities\x12\x1b\n" +
 	"\tcan_reply\x18\x01 \x01(\bR\bcanReply\x12(\n" +
 	"\x10reply_max_length\x18\x02 \x01(\x05R\x0ereplyMaxLength\x12$\n" +
@@ -2024,10 +2203,22 @@ const file_reviewhub_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x1a;\n" +
 	"\rSettingsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"O\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa4\x01\n" +
 	"\x18CheckCredentialsResponse\x12\x1b\n" +
 	"\tcan_reply\x18\x01 \x01(\bR\bcanReply\x12\x16\n" +
-	"\x06detail\x18\x02 \x01(\tR\x06detail\"\xcb\x02\n" +
+	"\x06detail\x18\x02 \x01(\tR\x06detail\x122\n" +
+	"\x06checks\x18\x03 \x03(\v2\x1a.reviewhub.plugin.v1.CheckR\x06checks\x12\x1f\n" +
+	"\vwebhook_url\x18\x04 \x01(\tR\n" +
+	"webhookUrl\"K\n" +
+	"\x05Check\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
+	"\x06status\x18\x02 \x01(\tR\x06status\x12\x16\n" +
+	"\x06detail\x18\x03 \x01(\tR\x06detail\"J\n" +
+	"\n" +
+	"Unreadable\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x14\n" +
+	"\x05shape\x18\x03 \x01(\tR\x05shape\"\xcb\x02\n" +
 	"\x12ListReviewsRequest\x12Q\n" +
 	"\bsettings\x18\x01 \x03(\v25.reviewhub.plugin.v1.ListReviewsRequest.SettingsEntryR\bsettings\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x16\n" +
@@ -2039,11 +2230,14 @@ const file_reviewhub_plugin_v1_plugin_proto_rawDesc = "" +
 	"\tpage_size\x18\a \x01(\x05R\bpageSize\x1a;\n" +
 	"\rSettingsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8c\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xcd\x01\n" +
 	"\x13ListReviewsResponse\x125\n" +
 	"\areviews\x18\x01 \x03(\v2\x1b.reviewhub.plugin.v1.ReviewR\areviews\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x16\n" +
-	"\x06cursor\x18\x03 \x01(\tR\x06cursor\"\xa8\x05\n" +
+	"\x06cursor\x18\x03 \x01(\tR\x06cursor\x12?\n" +
+	"\n" +
+	"unreadable\x18\x04 \x03(\v2\x1f.reviewhub.plugin.v1.UnreadableR\n" +
+	"unreadable\"\xa8\x05\n" +
 	"\x06Review\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x16\n" +
@@ -2142,12 +2336,13 @@ const file_reviewhub_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"4\n" +
 	"\x06Header\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
-	"\x06values\x18\x02 \x03(\tR\x06values\"\xb1\x01\n" +
+	"\x06values\x18\x02 \x03(\tR\x06values\"\xec\x01\n" +
 	"\x0fWebhookResponse\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\x05R\x06status\x125\n" +
 	"\aheaders\x18\x02 \x03(\v2\x1b.reviewhub.plugin.v1.HeaderR\aheaders\x12\x12\n" +
 	"\x04body\x18\x03 \x01(\fR\x04body\x12;\n" +
-	"\areplies\x18\x04 \x03(\v2!.reviewhub.plugin.v1.ReplyRequestR\areplies\"\xc6\x01\n" +
+	"\areplies\x18\x04 \x03(\v2!.reviewhub.plugin.v1.ReplyRequestR\areplies\x129\n" +
+	"\aignored\x18\x05 \x01(\v2\x1f.reviewhub.plugin.v1.UnreadableR\aignored\"\xc6\x01\n" +
 	"\fReplyRequest\x12\x1b\n" +
 	"\tticket_id\x18\x01 \x01(\tR\bticketId\x12\x1d\n" +
 	"\n" +
@@ -2197,7 +2392,7 @@ func file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 	return file_reviewhub_plugin_v1_plugin_proto_rawDescData
 }
 
-var file_reviewhub_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_reviewhub_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_reviewhub_plugin_v1_plugin_proto_goTypes = []any{
 	(*InfoRequest)(nil),              // 0: reviewhub.plugin.v1.InfoRequest
 	(*InfoResponse)(nil),             // 1: reviewhub.plugin.v1.InfoResponse
@@ -2206,90 +2401,95 @@ var file_reviewhub_plugin_v1_plugin_proto_goTypes = []any{
 	(*HelpdeskCapabilities)(nil),     // 4: reviewhub.plugin.v1.HelpdeskCapabilities
 	(*CheckCredentialsRequest)(nil),  // 5: reviewhub.plugin.v1.CheckCredentialsRequest
 	(*CheckCredentialsResponse)(nil), // 6: reviewhub.plugin.v1.CheckCredentialsResponse
-	(*ListReviewsRequest)(nil),       // 7: reviewhub.plugin.v1.ListReviewsRequest
-	(*ListReviewsResponse)(nil),      // 8: reviewhub.plugin.v1.ListReviewsResponse
-	(*Review)(nil),                   // 9: reviewhub.plugin.v1.Review
-	(*DeveloperReply)(nil),           // 10: reviewhub.plugin.v1.DeveloperReply
-	(*PostReplyRequest)(nil),         // 11: reviewhub.plugin.v1.PostReplyRequest
-	(*PostReplyResponse)(nil),        // 12: reviewhub.plugin.v1.PostReplyResponse
-	(*DeleteReplyRequest)(nil),       // 13: reviewhub.plugin.v1.DeleteReplyRequest
-	(*DeleteReplyResponse)(nil),      // 14: reviewhub.plugin.v1.DeleteReplyResponse
-	(*UpsertTicketRequest)(nil),      // 15: reviewhub.plugin.v1.UpsertTicketRequest
-	(*ReviewChange)(nil),             // 16: reviewhub.plugin.v1.ReviewChange
-	(*ReviewVersion)(nil),            // 17: reviewhub.plugin.v1.ReviewVersion
-	(*UpsertTicketResponse)(nil),     // 18: reviewhub.plugin.v1.UpsertTicketResponse
-	(*WebhookRequest)(nil),           // 19: reviewhub.plugin.v1.WebhookRequest
-	(*Header)(nil),                   // 20: reviewhub.plugin.v1.Header
-	(*WebhookResponse)(nil),          // 21: reviewhub.plugin.v1.WebhookResponse
-	(*ReplyRequest)(nil),             // 22: reviewhub.plugin.v1.ReplyRequest
-	(*WriteReplyResultRequest)(nil),  // 23: reviewhub.plugin.v1.WriteReplyResultRequest
-	(*ReplyResult)(nil),              // 24: reviewhub.plugin.v1.ReplyResult
-	(*WriteReplyResultResponse)(nil), // 25: reviewhub.plugin.v1.WriteReplyResultResponse
-	nil,                              // 26: reviewhub.plugin.v1.CheckCredentialsRequest.SettingsEntry
-	nil,                              // 27: reviewhub.plugin.v1.ListReviewsRequest.SettingsEntry
-	nil,                              // 28: reviewhub.plugin.v1.Review.ExtraEntry
-	nil,                              // 29: reviewhub.plugin.v1.PostReplyRequest.SettingsEntry
-	nil,                              // 30: reviewhub.plugin.v1.DeleteReplyRequest.SettingsEntry
-	nil,                              // 31: reviewhub.plugin.v1.UpsertTicketRequest.SettingsEntry
-	nil,                              // 32: reviewhub.plugin.v1.WebhookRequest.SettingsEntry
-	nil,                              // 33: reviewhub.plugin.v1.WriteReplyResultRequest.SettingsEntry
-	(*durationpb.Duration)(nil),      // 34: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),    // 35: google.protobuf.Timestamp
+	(*Check)(nil),                    // 7: reviewhub.plugin.v1.Check
+	(*Unreadable)(nil),               // 8: reviewhub.plugin.v1.Unreadable
+	(*ListReviewsRequest)(nil),       // 9: reviewhub.plugin.v1.ListReviewsRequest
+	(*ListReviewsResponse)(nil),      // 10: reviewhub.plugin.v1.ListReviewsResponse
+	(*Review)(nil),                   // 11: reviewhub.plugin.v1.Review
+	(*DeveloperReply)(nil),           // 12: reviewhub.plugin.v1.DeveloperReply
+	(*PostReplyRequest)(nil),         // 13: reviewhub.plugin.v1.PostReplyRequest
+	(*PostReplyResponse)(nil),        // 14: reviewhub.plugin.v1.PostReplyResponse
+	(*DeleteReplyRequest)(nil),       // 15: reviewhub.plugin.v1.DeleteReplyRequest
+	(*DeleteReplyResponse)(nil),      // 16: reviewhub.plugin.v1.DeleteReplyResponse
+	(*UpsertTicketRequest)(nil),      // 17: reviewhub.plugin.v1.UpsertTicketRequest
+	(*ReviewChange)(nil),             // 18: reviewhub.plugin.v1.ReviewChange
+	(*ReviewVersion)(nil),            // 19: reviewhub.plugin.v1.ReviewVersion
+	(*UpsertTicketResponse)(nil),     // 20: reviewhub.plugin.v1.UpsertTicketResponse
+	(*WebhookRequest)(nil),           // 21: reviewhub.plugin.v1.WebhookRequest
+	(*Header)(nil),                   // 22: reviewhub.plugin.v1.Header
+	(*WebhookResponse)(nil),          // 23: reviewhub.plugin.v1.WebhookResponse
+	(*ReplyRequest)(nil),             // 24: reviewhub.plugin.v1.ReplyRequest
+	(*WriteReplyResultRequest)(nil),  // 25: reviewhub.plugin.v1.WriteReplyResultRequest
+	(*ReplyResult)(nil),              // 26: reviewhub.plugin.v1.ReplyResult
+	(*WriteReplyResultResponse)(nil), // 27: reviewhub.plugin.v1.WriteReplyResultResponse
+	nil,                              // 28: reviewhub.plugin.v1.CheckCredentialsRequest.SettingsEntry
+	nil,                              // 29: reviewhub.plugin.v1.ListReviewsRequest.SettingsEntry
+	nil,                              // 30: reviewhub.plugin.v1.Review.ExtraEntry
+	nil,                              // 31: reviewhub.plugin.v1.PostReplyRequest.SettingsEntry
+	nil,                              // 32: reviewhub.plugin.v1.DeleteReplyRequest.SettingsEntry
+	nil,                              // 33: reviewhub.plugin.v1.UpsertTicketRequest.SettingsEntry
+	nil,                              // 34: reviewhub.plugin.v1.WebhookRequest.SettingsEntry
+	nil,                              // 35: reviewhub.plugin.v1.WriteReplyResultRequest.SettingsEntry
+	(*durationpb.Duration)(nil),      // 36: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),    // 37: google.protobuf.Timestamp
 }
 var file_reviewhub_plugin_v1_plugin_proto_depIdxs = []int32{
 	2,  // 0: reviewhub.plugin.v1.InfoResponse.settings:type_name -> reviewhub.plugin.v1.SettingField
 	3,  // 1: reviewhub.plugin.v1.InfoResponse.store:type_name -> reviewhub.plugin.v1.StoreCapabilities
 	4,  // 2: reviewhub.plugin.v1.InfoResponse.helpdesk:type_name -> reviewhub.plugin.v1.HelpdeskCapabilities
-	34, // 3: reviewhub.plugin.v1.StoreCapabilities.listing_window:type_name -> google.protobuf.Duration
-	34, // 4: reviewhub.plugin.v1.StoreCapabilities.min_poll_interval:type_name -> google.protobuf.Duration
-	26, // 5: reviewhub.plugin.v1.CheckCredentialsRequest.settings:type_name -> reviewhub.plugin.v1.CheckCredentialsRequest.SettingsEntry
-	27, // 6: reviewhub.plugin.v1.ListReviewsRequest.settings:type_name -> reviewhub.plugin.v1.ListReviewsRequest.SettingsEntry
-	9,  // 7: reviewhub.plugin.v1.ListReviewsResponse.reviews:type_name -> reviewhub.plugin.v1.Review
-	35, // 8: reviewhub.plugin.v1.Review.created_at:type_name -> google.protobuf.Timestamp
-	35, // 9: reviewhub.plugin.v1.Review.updated_at:type_name -> google.protobuf.Timestamp
-	10, // 10: reviewhub.plugin.v1.Review.reply:type_name -> reviewhub.plugin.v1.DeveloperReply
-	28, // 11: reviewhub.plugin.v1.Review.extra:type_name -> reviewhub.plugin.v1.Review.ExtraEntry
-	35, // 12: reviewhub.plugin.v1.DeveloperReply.updated_at:type_name -> google.protobuf.Timestamp
-	29, // 13: reviewhub.plugin.v1.PostReplyRequest.settings:type_name -> reviewhub.plugin.v1.PostReplyRequest.SettingsEntry
-	10, // 14: reviewhub.plugin.v1.PostReplyResponse.reply:type_name -> reviewhub.plugin.v1.DeveloperReply
-	30, // 15: reviewhub.plugin.v1.DeleteReplyRequest.settings:type_name -> reviewhub.plugin.v1.DeleteReplyRequest.SettingsEntry
-	31, // 16: reviewhub.plugin.v1.UpsertTicketRequest.settings:type_name -> reviewhub.plugin.v1.UpsertTicketRequest.SettingsEntry
-	16, // 17: reviewhub.plugin.v1.UpsertTicketRequest.change:type_name -> reviewhub.plugin.v1.ReviewChange
-	9,  // 18: reviewhub.plugin.v1.ReviewChange.review:type_name -> reviewhub.plugin.v1.Review
-	17, // 19: reviewhub.plugin.v1.ReviewChange.history:type_name -> reviewhub.plugin.v1.ReviewVersion
-	35, // 20: reviewhub.plugin.v1.ReviewVersion.seen_at:type_name -> google.protobuf.Timestamp
-	10, // 21: reviewhub.plugin.v1.ReviewVersion.reply:type_name -> reviewhub.plugin.v1.DeveloperReply
-	32, // 22: reviewhub.plugin.v1.WebhookRequest.settings:type_name -> reviewhub.plugin.v1.WebhookRequest.SettingsEntry
-	20, // 23: reviewhub.plugin.v1.WebhookRequest.headers:type_name -> reviewhub.plugin.v1.Header
-	20, // 24: reviewhub.plugin.v1.WebhookResponse.headers:type_name -> reviewhub.plugin.v1.Header
-	22, // 25: reviewhub.plugin.v1.WebhookResponse.replies:type_name -> reviewhub.plugin.v1.ReplyRequest
-	35, // 26: reviewhub.plugin.v1.ReplyRequest.sent_at:type_name -> google.protobuf.Timestamp
-	33, // 27: reviewhub.plugin.v1.WriteReplyResultRequest.settings:type_name -> reviewhub.plugin.v1.WriteReplyResultRequest.SettingsEntry
-	24, // 28: reviewhub.plugin.v1.WriteReplyResultRequest.result:type_name -> reviewhub.plugin.v1.ReplyResult
-	10, // 29: reviewhub.plugin.v1.ReplyResult.reply:type_name -> reviewhub.plugin.v1.DeveloperReply
-	0,  // 30: reviewhub.plugin.v1.Plugin.Info:input_type -> reviewhub.plugin.v1.InfoRequest
-	5,  // 31: reviewhub.plugin.v1.Store.CheckCredentials:input_type -> reviewhub.plugin.v1.CheckCredentialsRequest
-	7,  // 32: reviewhub.plugin.v1.Store.ListReviews:input_type -> reviewhub.plugin.v1.ListReviewsRequest
-	11, // 33: reviewhub.plugin.v1.Store.PostReply:input_type -> reviewhub.plugin.v1.PostReplyRequest
-	13, // 34: reviewhub.plugin.v1.Store.DeleteReply:input_type -> reviewhub.plugin.v1.DeleteReplyRequest
-	5,  // 35: reviewhub.plugin.v1.Helpdesk.CheckCredentials:input_type -> reviewhub.plugin.v1.CheckCredentialsRequest
-	15, // 36: reviewhub.plugin.v1.Helpdesk.UpsertTicket:input_type -> reviewhub.plugin.v1.UpsertTicketRequest
-	19, // 37: reviewhub.plugin.v1.Helpdesk.HandleWebhook:input_type -> reviewhub.plugin.v1.WebhookRequest
-	23, // 38: reviewhub.plugin.v1.Helpdesk.WriteReplyResult:input_type -> reviewhub.plugin.v1.WriteReplyResultRequest
-	1,  // 39: reviewhub.plugin.v1.Plugin.Info:output_type -> reviewhub.plugin.v1.InfoResponse
-	6,  // 40: reviewhub.plugin.v1.Store.CheckCredentials:output_type -> reviewhub.plugin.v1.CheckCredentialsResponse
-	8,  // 41: reviewhub.plugin.v1.Store.ListReviews:output_type -> reviewhub.plugin.v1.ListReviewsResponse
-	12, // 42: reviewhub.plugin.v1.Store.PostReply:output_type -> reviewhub.plugin.v1.PostReplyResponse
-	14, // 43: reviewhub.plugin.v1.Store.DeleteReply:output_type -> reviewhub.plugin.v1.DeleteReplyResponse
-	6,  // 44: reviewhub.plugin.v1.Helpdesk.CheckCredentials:output_type -> reviewhub.plugin.v1.CheckCredentialsResponse
-	18, // 45: reviewhub.plugin.v1.Helpdesk.UpsertTicket:output_type -> reviewhub.plugin.v1.UpsertTicketResponse
-	21, // 46: reviewhub.plugin.v1.Helpdesk.HandleWebhook:output_type -> reviewhub.plugin.v1.WebhookResponse
-	25, // 47: reviewhub.plugin.v1.Helpdesk.WriteReplyResult:output_type -> reviewhub.plugin.v1.WriteReplyResultResponse
-	39, // [39:48] is the sub-list for method output_type
-	30, // [30:39] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	36, // 3: reviewhub.plugin.v1.StoreCapabilities.listing_window:type_name -> google.protobuf.Duration
+	36, // 4: reviewhub.plugin.v1.StoreCapabilities.min_poll_interval:type_name -> google.protobuf.Duration
+	28, // 5: reviewhub.plugin.v1.CheckCredentialsRequest.settings:type_name -> reviewhub.plugin.v1.CheckCredentialsRequest.SettingsEntry
+	7,  // 6: reviewhub.plugin.v1.CheckCredentialsResponse.checks:type_name -> reviewhub.plugin.v1.Check
+	29, // 7: reviewhub.plugin.v1.ListReviewsRequest.settings:type_name -> reviewhub.plugin.v1.ListReviewsRequest.SettingsEntry
+	11, // 8: reviewhub.plugin.v1.ListReviewsResponse.reviews:type_name -> reviewhub.plugin.v1.Review
+	8,  // 9: reviewhub.plugin.v1.ListReviewsResponse.unreadable:type_name -> reviewhub.plugin.v1.Unreadable
+	37, // 10: reviewhub.plugin.v1.Review.created_at:type_name -> google.protobuf.Timestamp
+	37, // 11: reviewhub.plugin.v1.Review.updated_at:type_name -> google.protobuf.Timestamp
+	12, // 12: reviewhub.plugin.v1.Review.reply:type_name -> reviewhub.plugin.v1.DeveloperReply
+	30, // 13: reviewhub.plugin.v1.Review.extra:type_name -> reviewhub.plugin.v1.Review.ExtraEntry
+	37, // 14: reviewhub.plugin.v1.DeveloperReply.updated_at:type_name -> google.protobuf.Timestamp
+	31, // 15: reviewhub.plugin.v1.PostReplyRequest.settings:type_name -> reviewhub.plugin.v1.PostReplyRequest.SettingsEntry
+	12, // 16: reviewhub.plugin.v1.PostReplyResponse.reply:type_name -> reviewhub.plugin.v1.DeveloperReply
+	32, // 17: reviewhub.plugin.v1.DeleteReplyRequest.settings:type_name -> reviewhub.plugin.v1.DeleteReplyRequest.SettingsEntry
+	33, // 18: reviewhub.plugin.v1.UpsertTicketRequest.settings:type_name -> reviewhub.plugin.v1.UpsertTicketRequest.SettingsEntry
+	18, // 19: reviewhub.plugin.v1.UpsertTicketRequest.change:type_name -> reviewhub.plugin.v1.ReviewChange
+	11, // 20: reviewhub.plugin.v1.ReviewChange.review:type_name -> reviewhub.plugin.v1.Review
+	19, // 21: reviewhub.plugin.v1.ReviewChange.history:type_name -> reviewhub.plugin.v1.ReviewVersion
+	37, // 22: reviewhub.plugin.v1.ReviewVersion.seen_at:type_name -> google.protobuf.Timestamp
+	12, // 23: reviewhub.plugin.v1.ReviewVersion.reply:type_name -> reviewhub.plugin.v1.DeveloperReply
+	34, // 24: reviewhub.plugin.v1.WebhookRequest.settings:type_name -> reviewhub.plugin.v1.WebhookRequest.SettingsEntry
+	22, // 25: reviewhub.plugin.v1.WebhookRequest.headers:type_name -> reviewhub.plugin.v1.Header
+	22, // 26: reviewhub.plugin.v1.WebhookResponse.headers:type_name -> reviewhub.plugin.v1.Header
+	24, // 27: reviewhub.plugin.v1.WebhookResponse.replies:type_name -> reviewhub.plugin.v1.ReplyRequest
+	8,  // 28: reviewhub.plugin.v1.WebhookResponse.ignored:type_name -> reviewhub.plugin.v1.Unreadable
+	37, // 29: reviewhub.plugin.v1.ReplyRequest.sent_at:type_name -> google.protobuf.Timestamp
+	35, // 30: reviewhub.plugin.v1.WriteReplyResultRequest.settings:type_name -> reviewhub.plugin.v1.WriteReplyResultRequest.SettingsEntry
+	26, // 31: reviewhub.plugin.v1.WriteReplyResultRequest.result:type_name -> reviewhub.plugin.v1.ReplyResult
+	12, // 32: reviewhub.plugin.v1.ReplyResult.reply:type_name -> reviewhub.plugin.v1.DeveloperReply
+	0,  // 33: reviewhub.plugin.v1.Plugin.Info:input_type -> reviewhub.plugin.v1.InfoRequest
+	5,  // 34: reviewhub.plugin.v1.Store.CheckCredentials:input_type -> reviewhub.plugin.v1.CheckCredentialsRequest
+	9,  // 35: reviewhub.plugin.v1.Store.ListReviews:input_type -> reviewhub.plugin.v1.ListReviewsRequest
+	13, // 36: reviewhub.plugin.v1.Store.PostReply:input_type -> reviewhub.plugin.v1.PostReplyRequest
+	15, // 37: reviewhub.plugin.v1.Store.DeleteReply:input_type -> reviewhub.plugin.v1.DeleteReplyRequest
+	5,  // 38: reviewhub.plugin.v1.Helpdesk.CheckCredentials:input_type -> reviewhub.plugin.v1.CheckCredentialsRequest
+	17, // 39: reviewhub.plugin.v1.Helpdesk.UpsertTicket:input_type -> reviewhub.plugin.v1.UpsertTicketRequest
+	21, // 40: reviewhub.plugin.v1.Helpdesk.HandleWebhook:input_type -> reviewhub.plugin.v1.WebhookRequest
+	25, // 41: reviewhub.plugin.v1.Helpdesk.WriteReplyResult:input_type -> reviewhub.plugin.v1.WriteReplyResultRequest
+	1,  // 42: reviewhub.plugin.v1.Plugin.Info:output_type -> reviewhub.plugin.v1.InfoResponse
+	6,  // 43: reviewhub.plugin.v1.Store.CheckCredentials:output_type -> reviewhub.plugin.v1.CheckCredentialsResponse
+	10, // 44: reviewhub.plugin.v1.Store.ListReviews:output_type -> reviewhub.plugin.v1.ListReviewsResponse
+	14, // 45: reviewhub.plugin.v1.Store.PostReply:output_type -> reviewhub.plugin.v1.PostReplyResponse
+	16, // 46: reviewhub.plugin.v1.Store.DeleteReply:output_type -> reviewhub.plugin.v1.DeleteReplyResponse
+	6,  // 47: reviewhub.plugin.v1.Helpdesk.CheckCredentials:output_type -> reviewhub.plugin.v1.CheckCredentialsResponse
+	20, // 48: reviewhub.plugin.v1.Helpdesk.UpsertTicket:output_type -> reviewhub.plugin.v1.UpsertTicketResponse
+	23, // 49: reviewhub.plugin.v1.Helpdesk.HandleWebhook:output_type -> reviewhub.plugin.v1.WebhookResponse
+	27, // 50: reviewhub.plugin.v1.Helpdesk.WriteReplyResult:output_type -> reviewhub.plugin.v1.WriteReplyResultResponse
+	42, // [42:51] is the sub-list for method output_type
+	33, // [33:42] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_reviewhub_plugin_v1_plugin_proto_init() }
@@ -2303,7 +2503,7 @@ func file_reviewhub_plugin_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_reviewhub_plugin_v1_plugin_proto_rawDesc), len(file_reviewhub_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   34,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

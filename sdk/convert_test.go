@@ -1,0 +1,25 @@
+package sdk
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestNewFieldsSurviveTheWire(t *testing.T) {
+	rep := CredentialsReport{CanReply: true, Detail: "ok", WebhookURL: "https://hub.example/hooks/omnidesk/acme?secret=REDACTED",
+		Checks: []Check{{Name: "rights", Status: CheckOK, Detail: "can reply"}, {Name: "quota", Status: CheckWarn, Detail: "3 left"}}}
+	if got := reportFromPB(reportToPB(rep)); !reflect.DeepEqual(got, rep) {
+		t.Errorf("report: got %+v, want %+v", got, rep)
+	}
+	u := &Unreadable{ID: "42", Reason: "unknown event", Shape: `{"type":string}`}
+	if got := unreadableFromPB(unreadableToPB(u)); !reflect.DeepEqual(got, u) {
+		t.Errorf("unreadable: got %+v, want %+v", got, u)
+	}
+	if unreadableFromPB(unreadableToPB(nil)) != nil {
+		t.Error("a nil Unreadable must stay nil")
+	}
+	info := Info{Name: "x", Settings: []SettingField{{Key: "base_url", Endpoint: true}, {Key: "api_key", Secret: true}}}
+	if got := infoFromPB(infoToPB(info)); !reflect.DeepEqual(got.Settings, info.Settings) {
+		t.Errorf("settings: got %+v, want %+v", got.Settings, info.Settings)
+	}
+}
