@@ -7,11 +7,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -27,6 +30,13 @@ const (
 	defaultFeed    = "https://itunes.apple.com"
 	defaultFeedCCs = "us,gb,de,fr,it,es,ru,jp,cn,kr,br,ca,au,in,nl,se,tr,mx"
 	pageLimit      = 200
+	// defaultOverlap is how far behind the cursor a listing reads again:
+	// Apple's reviews carry only createdDate, and one published late (or an
+	// edit that keeps its date) would otherwise fall behind a cursor that a
+	// faster review has already moved. The hub delivers nothing for a review
+	// listed again unchanged.
+	defaultOverlap = 48 * time.Hour
+	maxOverlap     = 30 * 24 * time.Hour
 )
 
 type store struct {
@@ -44,8 +54,9 @@ func (*store) Info(context.Context) (sdk.Info, error) {
 			{Key: "key_id", Label: "Key ID"},
 			{Key: "private_key", Label: "Private key (.p8)", Secret: true, Multiline: true, Description: "the downloaded AuthKey_KEYID.p8 file's content"},
 			{Key: "countries", Label: "Countries of the public feed", Example: "us,gb,jp", Description: "without a key: which storefronts' feeds to read (ISO codes); default " + defaultFeedCCs},
-			{Key: "base_url", Label: "API base URL override", Description: "for tests; default " + defaultBase},
-			{Key: "feed_base_url", Label: "Feed base URL override", Description: "for tests; default " + defaultFeed},
+			{Key: "overlap_hours", Label: "Overlap (hours)", Example: "48", Description: "how far behind the newest review seen each poll reads again, so reviews Apple publishes late or that keep their date when edited are not missed; default 48, 0 turns it off; each poll reads at least the reviews of this window"},
+			{Key: "base_url", Label: "API base URL override", Description: "for tests; default " + defaultBase, Endpoint: true},
+			{Key: "feed_base_url", Label: "Feed base URL override", Description: "for tests; default " + defaultFeed, Endpoint: true},
 		},
 		Store: &sdk.StoreCapabilities{
 			CanReply: true, ReplyMaxLength: asc.ReplyMaxLength, CanEditReply: true, CanDeleteReply: true,
@@ -82,21 +93,76 @@ func (s *store) client(settings sdk.Settings) (*asc.Client, error) {
 	return &asc.Client{BaseURL: strings.TrimRight(base, "/"), Key: key, Tokens: s.tokens, HTTP: s.http}, nil
 }
 
+// overlap reads the overlap_hours setting.
+func overlap(settings sdk.Settings) (time.Duration, error) {
+	v := strings.TrimSpace(settings["overlap_hours"])
+	if v == "" {
+		return defaultOverlap, nil
+	}
+	h, err := strconv.ParseFloat(v, 64)
+	if err != nil || h < 0 || math.IsNaN(h) || time.Duration(h*float64(time.Hour)) > maxOverlap {
+		return 0, sdk.Errorf(sdk.Invalid, "overlap_hours %q is not a number of hours between 0 and %d", v, int(maxOverlap.Hours()))
+	}
+	return time.Duration(h * float64(time.Hour)), nil
+}
+
+// CheckCredentials makes read-only calls only: one page of the app's
+// reviews (the token is accepted, the key sees the app), and what the
+// answer's headers tell (rate limit left, Apple's clock).
 func (s *store) CheckCredentials(ctx context.Context, settings sdk.Settings, appID string) (sdk.CredentialsReport, error) {
 	cl, err := s.client(settings)
 	if err != nil {
 		return sdk.CredentialsReport{}, err
 	}
-	if cl == nil {
-		if _, err := s.feedPage(ctx, settings, appID, feedCountries(settings, nil)[0], 1); err != nil {
-			return sdk.CredentialsReport{}, err
-		}
-		return sdk.CredentialsReport{CanReply: false, Detail: "no App Store Connect key: reviews come from the public feed and replies are refused"}, nil
-	}
-	if _, err := cl.ListPage(ctx, asc.ReviewsURL(appID, nil, 1)); err != nil {
+	if _, err := overlap(settings); err != nil {
 		return sdk.CredentialsReport{}, err
 	}
-	return sdk.CredentialsReport{CanReply: true, Detail: "App Store Connect API key works for app " + appID}, nil
+	if cl == nil {
+		cc := feedCountries(settings, nil)[0]
+		reviews, bad, err := s.feedPage(ctx, settings, appID, cc, 1)
+		if err != nil {
+			return sdk.CredentialsReport{}, err
+		}
+		checks := []sdk.Check{{Name: "public feed", Status: sdk.CheckOK, Detail: fmt.Sprintf("page 1 of the %s feed read: %d reviews", strings.ToUpper(cc), len(reviews))},
+			{Name: "replies", Status: sdk.CheckWarn, Detail: "no App Store Connect key: replies are refused"}}
+		if len(bad) > 0 {
+			checks = append(checks, sdk.Check{Name: "feed entries", Status: sdk.CheckWarn, Detail: fmt.Sprintf("%d entries could not be read: %s", len(bad), bad[0].Reason)})
+		}
+		return sdk.CredentialsReport{CanReply: false, Detail: "no App Store Connect key: reviews come from the public feed and replies are refused", Checks: checks}, nil
+	}
+	resp, err := cl.ListPage(ctx, asc.ReviewsURL(appID, nil, 1))
+	if err != nil {
+		return sdk.CredentialsReport{}, err
+	}
+	kind := "team key " + cl.Key.KeyID + " of issuer " + cl.Key.IssuerID
+	if cl.Key.IssuerID == "" {
+		kind = "individual key " + cl.Key.KeyID
+	}
+	checks := []sdk.Check{
+		{Name: "token", Status: sdk.CheckOK, Detail: "App Store Connect accepted the ES256 token of " + kind},
+		{Name: "reviews", Status: sdk.CheckOK, Detail: fmt.Sprintf("one page of app %s's customer reviews read (%d in all)", appID, resp.Meta.Paging.Total)},
+		// Apple has no read-only call that tells an API key's role: keys are
+		// not users, and listing reviews works for roles that may not answer.
+		{Name: "reply role", Status: sdk.CheckWarn, Detail: "unknown until the first reply: no read-only App Store Connect call tells an API key's role; answering needs " + asc.ReplyRoles + ", a key without it gets 403 FORBIDDEN_ERROR"},
+	}
+	if rl, ok := cl.LastRateLimit(); !ok {
+		checks = append(checks, sdk.Check{Name: "rate limit", Status: sdk.CheckWarn, Detail: "Apple's answer carried no readable X-Rate-Limit"})
+	} else {
+		st := sdk.CheckOK
+		if rl.Remaining*10 < rl.Limit {
+			st = sdk.CheckWarn
+		}
+		checks = append(checks, sdk.Check{Name: "rate limit", Status: st, Detail: fmt.Sprintf("%d of %d requests left in the rolling hour (shared by every app using this key)", rl.Remaining, rl.Limit)})
+	}
+	if d := cl.LastDate(); !d.IsZero() {
+		skew := time.Since(d).Round(time.Second)
+		st, detail := sdk.CheckOK, fmt.Sprintf("this clock and Apple's differ by %s", skew.Abs())
+		if skew.Abs() > time.Minute {
+			st, detail = sdk.CheckWarn, detail+": Apple judges the tokens' iat and exp by its own clock"
+		}
+		checks = append(checks, sdk.Check{Name: "clock", Status: st, Detail: detail})
+	}
+	return sdk.CredentialsReport{CanReply: true, Detail: "App Store Connect " + kind + " works for app " + appID + "; whether its role may answer is known at the first reply", Checks: checks}, nil
 }
 
 // pageState is where a listing goes on: the API's links.next, or the
@@ -112,7 +178,7 @@ func (s *store) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.Revie
 	if err != nil {
 		return sdk.ReviewPage{}, err
 	}
-	l, err := cursor.Start[pageState](req)
+	l, err := startListing(req)
 	if err != nil {
 		return sdk.ReviewPage{}, err
 	}
@@ -139,24 +205,43 @@ func (s *store) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.Revie
 		return sdk.ReviewPage{}, err
 	}
 	var page sdk.ReviewPage
-	reachedCursor := false
+	reachedWindow := false
 	for _, r := range resp.Data {
 		rv, err := asc.MapReview(req.AppID, r, resp.Included)
 		if err != nil {
-			s.log.Warn("App Store Connect listed a review the plugin cannot read; skipped", "app", req.AppID, "error", err)
+			raw, _ := json.Marshal(r)
+			page.Unreadable = append(page.Unreadable, sdk.Unreadable{ID: r.ID, Reason: err.Error(), Shape: sdk.ShapeOf(raw)})
 			continue
 		}
 		if !l.Keep(rv.UpdatedAt) {
-			reachedCursor = true // newest first: everything after is older
+			reachedWindow = true // newest first: everything after is older
 			continue
 		}
 		page.Reviews = append(page.Reviews, rv)
 	}
 	page.Cursor = l.Cursor()
-	if resp.Links.Next != "" && !reachedCursor {
+	if resp.Links.Next != "" && !reachedWindow {
 		page.NextPageToken = l.Next(pageState{Next: resp.Links.Next})
 	}
 	return page, nil
+}
+
+// startListing begins a listing whose window reaches the overlap behind the
+// cursor: reviews from there on are listed (again), while the cursor stays
+// the newest date seen.
+func startListing(req sdk.ListRequest) (*cursor.Listing[pageState], error) {
+	ov, err := overlap(req.Settings)
+	if err != nil {
+		return nil, err
+	}
+	l, err := cursor.Start[pageState](req)
+	if err != nil {
+		return nil, err
+	}
+	if !l.Since.IsZero() {
+		l.Since = l.Since.Add(-ov)
+	}
+	return l, nil
 }
 
 // feedCountries are the storefronts the feed is read for: the app's
@@ -180,7 +265,7 @@ func feedCountries(settings sdk.Settings, filter []string) []string {
 	return out
 }
 
-func (s *store) feedPage(ctx context.Context, settings sdk.Settings, appID, country string, page int) ([]sdk.Review, error) {
+func (s *store) feedPage(ctx context.Context, settings sdk.Settings, appID, country string, page int) ([]sdk.Review, []sdk.Unreadable, error) {
 	base := strings.TrimSpace(settings["feed_base_url"])
 	if base == "" {
 		base = defaultFeed
@@ -188,32 +273,32 @@ func (s *store) feedPage(ctx context.Context, settings sdk.Settings, appID, coun
 	u := asc.FeedURL(base, country, appID, page)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, sdk.Errorf(sdk.Invalid, "app store feed: %v", err)
+		return nil, nil, sdk.Errorf(sdk.Invalid, "app store feed: %v", err)
 	}
 	resp, err := s.http.Do(req)
 	if err != nil {
-		return nil, sdk.Errorf(sdk.Unavailable, "app store feed %s: %v", country, err)
+		return nil, nil, sdk.Errorf(sdk.Unavailable, "app store feed %s: %v", country, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
 	if err != nil {
-		return nil, sdk.Errorf(sdk.Unavailable, "app store feed %s: %v", country, err)
+		return nil, nil, sdk.Errorf(sdk.Unavailable, "app store feed %s: %v", country, err)
 	}
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusForbidden:
-		return nil, sdk.RetryAfterError(5*time.Minute, "the public App Store feed is throttling (%d)", resp.StatusCode)
+		return nil, nil, sdk.RetryAfterError(5*time.Minute, "the public App Store feed is throttling (%d)", resp.StatusCode)
 	case resp.StatusCode == http.StatusNotFound:
-		return nil, sdk.Errorf(sdk.NotFound, "the public App Store feed has no app %s in %s", appID, strings.ToUpper(country))
+		return nil, nil, sdk.Errorf(sdk.NotFound, "the public App Store feed has no app %s in %s", appID, strings.ToUpper(country))
 	case resp.StatusCode >= 500:
-		return nil, sdk.Errorf(sdk.Unavailable, "app store feed %s: %d", country, resp.StatusCode)
+		return nil, nil, sdk.Errorf(sdk.Unavailable, "app store feed %s: %d", country, resp.StatusCode)
 	case resp.StatusCode != http.StatusOK:
-		return nil, sdk.Errorf(sdk.Invalid, "app store feed %s: %d", country, resp.StatusCode)
+		return nil, nil, sdk.Errorf(sdk.Invalid, "app store feed %s: %d", country, resp.StatusCode)
 	}
-	reviews, err := asc.ParseFeed(appID, country, body)
+	reviews, bad, err := asc.ParseFeed(appID, country, body)
 	if err != nil {
-		return nil, sdk.Errorf(sdk.Unavailable, "app store feed %s page %d: %v", country, page, err)
+		return nil, nil, sdk.Errorf(sdk.Unavailable, "app store feed %s page %d: %v", country, page, err)
 	}
-	return reviews, nil
+	return reviews, bad, nil
 }
 
 func (s *store) listFeed(ctx context.Context, req sdk.ListRequest, l *cursor.Listing[pageState]) (sdk.ReviewPage, error) {
@@ -225,11 +310,11 @@ func (s *store) listFeed(ctx context.Context, req sdk.ListRequest, l *cursor.Lis
 	if st.Country >= len(countries) {
 		return sdk.ReviewPage{Cursor: l.Cursor()}, nil
 	}
-	reviews, err := s.feedPage(ctx, req.Settings, req.AppID, countries[st.Country], st.Page)
+	reviews, bad, err := s.feedPage(ctx, req.Settings, req.AppID, countries[st.Country], st.Page)
 	if err != nil {
 		return sdk.ReviewPage{}, err
 	}
-	var page sdk.ReviewPage
+	page := sdk.ReviewPage{Unreadable: bad}
 	older := false
 	for _, r := range reviews {
 		if !l.Keep(r.UpdatedAt) {
@@ -240,7 +325,7 @@ func (s *store) listFeed(ctx context.Context, req sdk.ListRequest, l *cursor.Lis
 	}
 	page.Cursor = l.Cursor()
 	next := st
-	if older || len(reviews) == 0 || st.Page >= asc.FeedPages {
+	if older || len(reviews)+len(bad) == 0 || st.Page >= asc.FeedPages {
 		next.Country, next.Page = st.Country+1, 1
 	} else {
 		next.Page++

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -37,12 +38,24 @@ func (e *env) listAll(t *testing.T, s sdk.Settings, cursor string, countries ...
 	return sdktest.ListAll(t, e.store, sdk.ListRequest{Settings: s, AppID: app, Cursor: cursor, Countries: countries})
 }
 
-func seed(e *env, n int, start time.Time) {
+func seed(e *env, n int, start time.Time) { seedEvery(e, n, start, time.Minute) }
+
+// seedEvery adds n reviews from start, one every step, in US, RU and JP in turn.
+func seedEvery(e *env, n int, start time.Time, step time.Duration) {
 	countries := []string{"US", "RU", "JP"}
 	for i := range n {
 		e.fake.PutReview(app, sdk.Review{ID: fmt.Sprintf("as-%04d", i), Author: "Nick", Rating: 1 + i%5, Title: "t", Text: fmt.Sprintf("review %d", i),
-			Country: countries[i%3], UpdatedAt: start.Add(time.Duration(i) * time.Minute)})
+			Country: countries[i%3], UpdatedAt: start.Add(time.Duration(i) * step)})
 	}
+}
+
+func parseCursor(t *testing.T, c string) time.Time {
+	t.Helper()
+	ts, err := time.Parse(time.RFC3339Nano, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts
 }
 
 func TestConformance(t *testing.T) {
@@ -54,7 +67,7 @@ func TestConformance(t *testing.T) {
 func TestPagingCursorTerritoryAndTokens(t *testing.T) {
 	e := start(t)
 	s := e.fake.Settings(e.url)
-	seed(e, 450, time.Now().Add(-48*time.Hour))
+	seedEvery(e, 450, time.Now().Add(-460*time.Hour), time.Hour) // one an hour: 48 in the overlap window
 	all, cursor, pages := e.listAll(t, s, "")
 	if len(all) != 450 || pages != 3 {
 		t.Fatalf("%d reviews in %d pages, want 450 in 3 (200 a page)", len(all), pages)
@@ -75,9 +88,16 @@ func TestPagingCursorTerritoryAndTokens(t *testing.T) {
 	for _, r := range fresh {
 		ids[r.ID] = true
 	}
-	// The two changed ones, and perhaps the newest of the last poll again (same second as the cursor).
-	if !ids["as-new"] || !ids["as-0003"] || len(fresh) > 3 || pages != 1 || e.fake.Calls()-calls != 1 {
-		t.Fatalf("after the cursor: %v in %d pages (%d calls), want as-new and as-0003 from one page", ids, pages, e.fake.Calls()-calls)
+	// The two changed ones, and the unchanged ones of the 48 hours behind
+	// the cursor again (the hub delivers nothing for those), from one page.
+	window := parseCursor(t, cursor).Add(-48 * time.Hour)
+	for _, r := range fresh {
+		if r.ID != "as-new" && r.ID != "as-0003" && r.UpdatedAt.Before(window) {
+			t.Errorf("listed again from before the overlap window: %s at %s", r.ID, r.UpdatedAt)
+		}
+	}
+	if !ids["as-new"] || !ids["as-0003"] || len(fresh) < 2+48 || len(fresh) > 2+49 || pages != 1 || e.fake.Calls()-calls != 1 {
+		t.Fatalf("after the cursor: %d reviews in %d pages (%d calls), want as-new, as-0003 and the 48 of the window from one page", len(fresh), pages, e.fake.Calls()-calls)
 	}
 	if cursor2 <= cursor {
 		t.Errorf("cursor did not advance: %s → %s", cursor, cursor2)
@@ -185,7 +205,7 @@ func TestErrorsAndRateLimit(t *testing.T) {
 // Without a key: reviews come from the public feed, replies are refused.
 func TestPublicFeedMode(t *testing.T) {
 	e := start(t)
-	seed(e, 120, time.Now().Add(-10*time.Hour)) // 40 each in US, RU, JP
+	seedEvery(e, 120, time.Now().Add(-130*time.Hour), time.Hour) // 40 each in US, RU, JP
 	e.fake.PutReview(app, sdk.Review{ID: "lonely", Rating: 4, Text: "only one in GB", Country: "GB"})
 	s := e.fake.PublicSettings(e.url)
 	report, err := e.store.CheckCredentials(ctx(t), s, app)
@@ -203,10 +223,11 @@ func TestPublicFeedMode(t *testing.T) {
 	e.fake.PutReview(app, sdk.Review{ID: "as-0000", Rating: 5, Text: "edited", Country: "US"})
 	fresh, _, _ := e.listAll(t, s, cursor)
 	edited := false
+	window := parseCursor(t, cursor).Add(-48 * time.Hour)
 	for _, r := range fresh {
 		edited = edited || (r.ID == "as-0000" && r.Rating == 5)
-		if r.ID != "as-0000" && r.ID != "lonely" { // the newest may come again (same second as the cursor)
-			t.Errorf("after the cursor, an old review: %+v", r)
+		if r.ID != "as-0000" && r.UpdatedAt.Before(window) { // the overlap window comes again
+			t.Errorf("after the cursor, a review from before the overlap window: %+v", r)
 		}
 	}
 	if !edited {
@@ -239,5 +260,110 @@ func TestReadOnlyKeyAndCountriesWithoutAppStore(t *testing.T) {
 	ru, _, _ := e.listAll(t, s, "", "ru", "KP")
 	if len(ru) != 1 || ru[0].Country != "RU" {
 		t.Errorf("RU and KP: %+v", ru)
+	}
+}
+
+// A review that Apple publishes late, dated before the cursor that a faster
+// review already moved, is listed on the next poll (within the overlap
+// window; the hub delivers nothing for the unchanged ones listed again).
+// Without the overlap it is lost: the old behaviour, kept here to show the
+// test can fail.
+func TestLateReviewIsListedOnTheNextPoll(t *testing.T) {
+	e := start(t)
+	seedEvery(e, 30, time.Now().Add(-100*time.Hour), time.Hour)
+	for _, mode := range []struct {
+		name     string
+		settings sdk.Settings
+	}{{"api", e.fake.Settings(e.url)}, {"feed", e.fake.PublicSettings(e.url)}} {
+		for _, ov := range []string{"", "0"} {
+			s := maps.Clone(mode.settings)
+			s["overlap_hours"] = ov
+			_, cursor, _ := e.listAll(t, s, "")
+			late := fmt.Sprintf("late-%s-%s", mode.name, ov)
+			e.fake.PutReview(app, sdk.Review{ID: late, Rating: 1, Text: "published late", Country: "US", UpdatedAt: parseCursor(t, cursor).Add(-6 * time.Hour)})
+			tooLate := late + "-beyond-window"
+			e.fake.PutReview(app, sdk.Review{ID: tooLate, Rating: 1, Country: "US", UpdatedAt: parseCursor(t, cursor).Add(-50 * time.Hour)})
+			fresh, next, _ := e.listAll(t, s, cursor)
+			found := map[string]bool{}
+			for _, r := range fresh {
+				found[r.ID] = true
+			}
+			if want := ov == ""; found[late] != want {
+				t.Errorf("%s, overlap %q: late review listed %v, want %v", mode.name, ov, found[late], want)
+			}
+			if found[tooLate] {
+				t.Errorf("%s, overlap %q: a review 50 hours behind the cursor was listed (the window is 48)", mode.name, ov)
+			}
+			if next != cursor {
+				t.Errorf("%s: the cursor moved from %s to %s though nothing newer came", mode.name, cursor, next)
+			}
+		}
+	}
+	bad := e.fake.Settings(e.url)
+	bad["overlap_hours"] = "-3"
+	if _, err := e.store.ListReviews(ctx(t), sdk.ListRequest{Settings: bad, AppID: app}); sdk.KindOf(err) != sdk.Invalid || !strings.Contains(err.Error(), "overlap_hours") {
+		t.Errorf("a negative overlap: %v", err)
+	}
+}
+
+// A review the plugin cannot map is reported, not dropped in silence, and
+// the rest of the page still comes; the feed without per-entry dates still
+// flows.
+func TestUnreadableReviewsAndFeedWithoutEntryDates(t *testing.T) {
+	e := start(t)
+	seed(e, 3, time.Now().Add(-time.Hour))
+	e.fake.PutReview(app, sdk.Review{ID: "zero-stars", Rating: 0, Text: "no rating", Country: "US"})
+	page, err := e.store.ListReviews(ctx(t), sdk.ListRequest{Settings: e.fake.Settings(e.url), AppID: app})
+	if err != nil || len(page.Reviews) != 3 || len(page.Unreadable) != 1 {
+		t.Fatalf("%d reviews, unreadable %+v, %v", len(page.Reviews), page.Unreadable, err)
+	}
+	if u := page.Unreadable[0]; u.ID != "zero-stars" || !strings.Contains(u.Reason, "rating 0 is not 1..5") || !strings.Contains(u.Shape, "rating") || strings.Contains(u.Shape, "no rating") {
+		t.Errorf("unreadable %+v", u)
+	}
+	e.fake.FeedWithoutEntryDates(true)
+	s := e.fake.PublicSettings(e.url)
+	s["countries"] = "us"
+	all, cursor, _ := e.listAll(t, s, "", "us")
+	if len(all) != 1 || all[0].ID != "as-0000" || cursor == "" { // zero-stars, also in the US, is unreadable
+		t.Fatalf("feed without entry dates: %+v, cursor %q", all, cursor)
+	}
+	for _, r := range all {
+		if r.Extra["date_from"] != "feed" || r.UpdatedAt.IsZero() {
+			t.Errorf("a dateless entry: %+v", r)
+		}
+	}
+}
+
+// The credentials check reads one page and what Apple's headers tell, and
+// says honestly that the key's role is unknown until the first reply.
+func TestCheckCredentialsReportsWhatItCanTell(t *testing.T) {
+	e := start(t)
+	seed(e, 3, time.Now().Add(-time.Hour))
+	calls := e.fake.Calls()
+	rep, err := e.store.CheckCredentials(ctx(t), e.fake.Settings(e.url), app)
+	if err != nil || !rep.CanReply || e.fake.Calls()-calls != 1 {
+		t.Fatalf("%+v %v (%d calls)", rep, err, e.fake.Calls()-calls)
+	}
+	checks := map[string]sdk.Check{}
+	for _, c := range rep.Checks {
+		checks[c.Name] = c
+	}
+	if c := checks["token"]; c.Status != sdk.CheckOK || !strings.Contains(c.Detail, e.fake.KeyID()) {
+		t.Errorf("token check %+v", c)
+	}
+	if c := checks["reviews"]; c.Status != sdk.CheckOK || !strings.Contains(c.Detail, "(3 in all)") {
+		t.Errorf("reviews check %+v", c)
+	}
+	if c := checks["reply role"]; c.Status != sdk.CheckWarn || !strings.Contains(c.Detail, "unknown until the first reply") {
+		t.Errorf("role check %+v", c)
+	}
+	if c := checks["rate limit"]; c.Status != sdk.CheckOK || !strings.Contains(c.Detail, "of 3600 requests left in the rolling hour") {
+		t.Errorf("rate limit check %+v", c)
+	}
+	if c := checks["clock"]; c.Status != sdk.CheckOK {
+		t.Errorf("clock check %+v", c)
+	}
+	if n := e.fake.ResponsePosts("as-0001"); n != 0 {
+		t.Errorf("the check wrote %d responses", n)
 	}
 }

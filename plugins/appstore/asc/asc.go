@@ -117,6 +117,39 @@ type Client struct {
 	Key     Key
 	Tokens  *Tokens
 	HTTP    *http.Client
+
+	mu       sync.Mutex
+	lastRL   RateLimit
+	lastRLOK bool
+	lastDate time.Time
+}
+
+// LastRateLimit is the X-Rate-Limit of the latest answer; ok is false when
+// no answer carried a readable one.
+func (c *Client) LastRateLimit() (RateLimit, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lastRL, c.lastRLOK
+}
+
+// LastDate is the Date header of the latest answer (Apple's clock), zero if none.
+func (c *Client) LastDate() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lastDate
+}
+
+func (c *Client) record(h http.Header) {
+	rl, ok := ParseRateLimit(h.Get("X-Rate-Limit"))
+	d, derr := http.ParseTime(h.Get("Date"))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ok {
+		c.lastRL, c.lastRLOK = rl, true
+	}
+	if derr == nil {
+		c.lastDate = d
+	}
 }
 
 // APIError is one of Apple's errors[] entries.
@@ -186,8 +219,26 @@ func ParseRateLimit(h string) (RateLimit, bool) {
 	return rl, found == 2
 }
 
-// DefaultRetryAfter is used for a 429 without Retry-After.
+// DefaultRetryAfter is the wait after a 429 that carries neither
+// Retry-After nor a readable X-Rate-Limit, or whose X-Rate-Limit still shows
+// requests left (the hourly allowance is not what was hit).
 const DefaultRetryAfter = time.Minute
+
+// RateLimitWait is how long to wait after a 429 without Retry-After, from
+// Apple's X-Rate-Limit. Apple counts a "rolling hour": the requests left are
+// the hourly limit minus the requests made in the previous 60 minutes, so a
+// spent allowance comes back only as those requests age out, and the header
+// does not say when they were made. A key with nothing left therefore waits
+// the whole rolling hour (the worst case, every request made just now; a
+// minute's wait would most likely meet another 429 and spend nothing but
+// time). A 429 while requests are left is not the hourly limit: it waits
+// DefaultRetryAfter.
+func RateLimitWait(rl RateLimit) time.Duration {
+	if rl.Limit <= 0 || rl.Remaining > 0 {
+		return DefaultRetryAfter
+	}
+	return time.Hour
+}
 
 // Do calls method url (absolute, or a path under BaseURL) with a JSON body.
 func (c *Client) Do(ctx context.Context, method, url string, body, out any) error {
@@ -227,6 +278,7 @@ func (c *Client) Do(ctx context.Context, method, url string, body, out any) erro
 		}
 		data, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
 		resp.Body.Close()
+		c.record(resp.Header)
 		if err != nil {
 			return sdk.Errorf(sdk.Unavailable, "app store %s %s: reading the answer: %v", method, req.URL.Path, err)
 		}
@@ -250,31 +302,66 @@ func (c *Client) Do(ctx context.Context, method, url string, body, out any) erro
 	}
 }
 
+// ReplyRoles are the roles whose keys may answer customer reviews: Apple's
+// role permissions give Customer Support "analyzes and responds to customer
+// reviews", App Manager "manages all aspects of an app", and Admin and the
+// Account Holder (individual keys carry their user's role) everything.
+const ReplyRoles = "Account Holder, Admin, App Manager or Customer Support"
+
+// HasCode reports whether one of Apple's errors has code, or a code below it
+// (Apple: "examine the error code using prefix matching").
+func (e ErrorResponse) HasCode(code string) bool {
+	for _, x := range e.Errors {
+		if x.Code == code || strings.HasPrefix(x.Code, code+".") {
+			return true
+		}
+	}
+	return false
+}
+
 // classify turns an answer that is not 2xx into a classified error whose
-// message quotes Apple's errors[] (code, title, detail).
+// message quotes Apple's errors[] (code, title, detail). The wording is
+// chosen by Apple's error code, the status only when the code says nothing.
 func (c *Client) classify(op string, status int, h http.Header, body []byte) error {
-	msg := ParseError(status, body)
-	switch status {
-	case http.StatusUnauthorized:
-		return sdk.Errorf(sdk.Unauthenticated, "App Store Connect refused the API key %s of issuer %s: %s", c.Key.KeyID, c.Key.IssuerID, msg)
-	case http.StatusForbidden:
-		return sdk.Errorf(sdk.PermissionDenied, "app store %s: the API key's role may not do this (answering reviews needs Admin, App Manager or Customer Support): %s", op, msg)
-	case http.StatusNotFound:
+	var er ErrorResponse
+	if json.Unmarshal(body, &er) != nil {
+		er = ErrorResponse{}
+	}
+	msg := er.message(status)
+	key := fmt.Sprintf("API key %s of issuer %s", c.Key.KeyID, c.Key.IssuerID)
+	if c.Key.IssuerID == "" {
+		key = "individual API key " + c.Key.KeyID
+	}
+	switch {
+	case status == http.StatusUnauthorized:
+		return sdk.Errorf(sdk.Unauthenticated, "App Store Connect refused the %s (wrong issuer id, key id or private key, a key that was revoked, or a clock more than a few minutes off): %s", key, msg)
+	case status == http.StatusForbidden && er.HasCode("FORBIDDEN_ERROR"):
+		return sdk.Errorf(sdk.PermissionDenied, "app store %s: the %s may not do this: its role lacks the right (answering reviews needs %s): %s", op, key, ReplyRoles, msg)
+	case status == http.StatusForbidden:
+		return sdk.Errorf(sdk.Unauthenticated, "app store %s: App Store Connect refused the %s: the key may be revoked or the token malformed (Apple answers 403 for both), or the account may be missing an agreement: %s", op, key, msg)
+	case status == http.StatusNotFound:
 		return sdk.Errorf(sdk.NotFound, "app store %s: %s", op, msg)
-	case http.StatusConflict:
-		return sdk.Errorf(sdk.Refused, "App Store Connect refused it: %s", msg)
-	case http.StatusTooManyRequests:
+	case status >= 500:
+		return sdk.Errorf(sdk.Unavailable, "app store %s: %s", op, msg)
+	case status == http.StatusConflict || er.HasCode("ENTITY_ERROR"):
+		return sdk.Errorf(sdk.Refused, "App Store Connect refused the data: %s", msg)
+	case status == http.StatusUnprocessableEntity || er.HasCode("ENTITY_UNPROCESSABLE") || er.HasCode("ENTITY_INVALID"):
+		return sdk.Errorf(sdk.Invalid, "app store %s: App Store Connect could not read the request body the plugin sent (a bug in the plugin, or an API change): %s", op, msg)
+	case status == http.StatusTooManyRequests:
+		rl, ok := ParseRateLimit(h.Get("X-Rate-Limit"))
 		ra := DefaultRetryAfter
+		if ok {
+			ra = RateLimitWait(rl)
+		}
 		if s, err := strconv.Atoi(strings.TrimSpace(h.Get("Retry-After"))); err == nil && s > 0 {
 			ra = time.Duration(s) * time.Second
 		}
-		if rl, ok := ParseRateLimit(h.Get("X-Rate-Limit")); ok {
-			return sdk.RetryAfterError(ra, "App Store Connect rate limit (%d requests an hour, %d left): %s", rl.Limit, rl.Remaining, msg)
+		if ok {
+			return sdk.RetryAfterError(ra, "App Store Connect rate limit (%d requests an hour, %d left in the rolling hour): %s", rl.Limit, rl.Remaining, msg)
 		}
 		return sdk.RetryAfterError(ra, "App Store Connect rate limit: %s", msg)
-	}
-	if status >= 500 {
-		return sdk.Errorf(sdk.Unavailable, "app store %s: %s", op, msg)
+	case er.HasCode("PARAMETER_ERROR"):
+		return sdk.Errorf(sdk.Invalid, "app store %s: App Store Connect refused a parameter the plugin sent (a bug in the plugin, or an API change): %s", op, msg)
 	}
 	return sdk.Errorf(sdk.Invalid, "app store %s: %s", op, msg)
 }

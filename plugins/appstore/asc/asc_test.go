@@ -5,6 +5,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -74,35 +75,80 @@ const feedSample = `{"feed":{"author":{"name":{"label":"iTunes Store"}},"entry":
  {"im:name":{"label":"The app itself"},"id":{"label":"app"}}]}}`
 
 func TestParseFeed(t *testing.T) {
-	rs, err := ParseFeed("1", "gb", []byte(feedSample))
-	if err != nil || len(rs) != 1 {
-		t.Fatalf("%v %v", rs, err)
+	rs, bad, err := ParseFeed("1", "gb", []byte(feedSample))
+	if err != nil || len(rs) != 1 || len(bad) != 0 {
+		t.Fatalf("%v %v %v", rs, bad, err)
 	}
 	r := rs[0]
 	if r.ID != "9001" || r.Rating != 5 || r.Country != "GB" || r.AppVersion != "3.2" || r.Author != "Mia" || r.ThumbsUp != 3 || r.ThumbsDown != 1 ||
-		!r.UpdatedAt.Equal(time.Date(2026, 11, 1, 17, 0, 0, 0, time.UTC)) {
+		!r.UpdatedAt.Equal(time.Date(2026, 11, 1, 17, 0, 0, 0, time.UTC)) || r.Extra["date_from"] != "" {
 		t.Errorf("%+v", r)
 	}
 	one := `{"feed":{"entry":{"updated":{"label":"2026-11-01T10:00:00Z"},"im:rating":{"label":"1"},"id":{"label":"7"}}}}`
-	if rs, err := ParseFeed("1", "us", []byte(one)); err != nil || len(rs) != 1 {
+	if rs, _, err := ParseFeed("1", "us", []byte(one)); err != nil || len(rs) != 1 {
 		t.Errorf("a lone entry object: %v %v", rs, err)
 	}
-	for _, bad := range []string{`{}`, `[`, `{"feed":{"entry":[{"im:rating":{"label":"9"},"id":{"label":"1"},"updated":{"label":"2026-11-01T10:00:00Z"}}]}}`} {
-		if _, err := ParseFeed("1", "us", []byte(bad)); err == nil {
+	for _, bad := range []string{`{}`, `[`, `{"feed":{"entry":7}}`} {
+		if _, _, err := ParseFeed("1", "us", []byte(bad)); err == nil {
 			t.Errorf("%s accepted", bad)
 		}
+	}
+}
+
+// One odd entry never fails the page: it is kept with the feed's date, or
+// reported as unreadable with its shape, and the good entries still come.
+func TestParseFeedKeepsWhatItCanAndReportsTheRest(t *testing.T) {
+	body := `{"feed":{"updated":{"label":"2026-11-02T08:00:00-07:00"},"entry":[
+	 {"im:rating":{"label":"4"},"id":{"label":"nodate"},"content":{"label":"no date of its own"}},
+	 {"im:rating":{"label":"9"},"id":{"label":"badrating"},"updated":{"label":"2026-11-01T10:00:00Z"}},
+	 {"im:rating":{"label":"3"},"updated":{"label":"2026-11-01T10:00:00Z"}},
+	 {"im:rating":{"label":"3"},"id":{"label":"garbled"},"updated":{"label":"yesterday"}},
+	 {"im:rating":5},
+	 {"im:name":{"label":"The app itself"},"id":{"label":"app"}},
+	 {"im:rating":{"label":"2"},"id":{"label":"good"},"updated":{"label":"2026-11-01T09:00:00Z"}}]}}`
+	rs, bad, err := ParseFeed("1", "us", []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]sdk.Review{}
+	for _, r := range rs {
+		ids[r.ID] = r
+	}
+	feedDate := time.Date(2026, 11, 2, 15, 0, 0, 0, time.UTC)
+	if len(rs) != 3 || ids["good"].Rating != 2 || !ids["nodate"].UpdatedAt.Equal(feedDate) || ids["nodate"].Extra["date_from"] != "feed" ||
+		!ids["garbled"].UpdatedAt.Equal(feedDate) {
+		t.Errorf("kept %+v", rs)
+	}
+	if len(bad) != 3 || bad[0].ID != "badrating" || !strings.Contains(bad[0].Reason, `rating "9"`) || !strings.Contains(bad[1].Reason, "no id") ||
+		!strings.Contains(bad[2].Shape, "im:rating") || strings.Contains(bad[0].Shape, "badrating") {
+		t.Errorf("unreadable %+v", bad)
+	}
+	// Without the feed's date too, the dateless entry is unreadable.
+	noFeedDate := strings.Replace(body, `"updated":{"label":"2026-11-02T08:00:00-07:00"},`, "", 1)
+	rs, bad, err = ParseFeed("1", "us", []byte(noFeedDate))
+	if err != nil || len(rs) != 1 || len(bad) != 5 || !strings.Contains(bad[0].Reason, "no usable date") {
+		t.Errorf("without any date: %+v %+v %v", rs, bad, err)
 	}
 }
 
 func FuzzParseFeed(f *testing.F) {
 	f.Add([]byte(feedSample))
 	f.Add([]byte(`{"feed":{"entry":{"im:rating":{"label":"3"},"id":{"label":"x"},"updated":{"label":"2026-01-01T00:00:00Z"}}}}`))
+	f.Add([]byte(`{"feed":{"updated":{"label":"2026-01-01T00:00:00Z"},"entry":[{"im:rating":{"label":"3"},"id":{"label":"x"}}]}}`))
 	f.Add([]byte(`{"feed":{}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		rs, err := ParseFeed("1", "us", body)
+		rs, bad, err := ParseFeed("1", "us", body)
+		if err != nil && (len(rs) > 0 || len(bad) > 0) {
+			t.Fatalf("an error with results: %v", err)
+		}
 		for _, r := range rs {
-			if err == nil && (r.Rating < 1 || r.Rating > 5 || r.ID == "") {
+			if r.Rating < 1 || r.Rating > 5 || r.ID == "" || r.UpdatedAt.IsZero() {
 				t.Fatalf("accepted %+v", r)
+			}
+		}
+		for _, u := range bad {
+			if u.Reason == "" || u.Shape == "" {
+				t.Fatalf("unreadable without reason or shape: %+v", u)
 			}
 		}
 	})
@@ -149,30 +195,79 @@ func FuzzParseRateLimit(f *testing.F) {
 
 const errorSample = `{"errors":[{"id":"x1","status":"409","code":"ENTITY_ERROR.ATTRIBUTE.INVALID","title":"An attribute value is invalid","detail":"'responseBody' is too long"}]}`
 
-func TestErrorsAreClassifiedWithApplesWords(t *testing.T) {
+func appleErr(status int, code string) []byte {
+	return []byte(fmt.Sprintf(`{"errors":[{"id":"x","status":"%d","code":%q,"title":"T","detail":"D"}]}`, status, code))
+}
+
+// The kind and the words follow Apple's error code; Apple's own words are
+// always quoted.
+func TestErrorsAreClassifiedByApplesCode(t *testing.T) {
 	c := &Client{Key: Key{IssuerID: "iss", KeyID: "KID"}}
-	h := http.Header{}
-	for status, want := range map[int]sdk.ErrorKind{401: sdk.Unauthenticated, 403: sdk.PermissionDenied, 404: sdk.NotFound,
-		409: sdk.Refused, 400: sdk.Invalid, 500: sdk.Unavailable, 503: sdk.Unavailable} {
-		err := c.classify("POST /v1/customerReviewResponses", status, h, []byte(errorSample))
-		if sdk.KindOf(err) != want || !strings.Contains(err.Error(), "ENTITY_ERROR.ATTRIBUTE.INVALID: An attribute value is invalid ('responseBody' is too long)") {
-			t.Errorf("%d: %v (%v), want %v", status, err, sdk.KindOf(err), want)
+	for _, tc := range []struct {
+		status int
+		code   string
+		kind   sdk.ErrorKind
+		words  string
+	}{
+		{401, "NOT_AUTHORIZED", sdk.Unauthenticated, "refused the API key KID of issuer iss"},
+		{403, "FORBIDDEN_ERROR", sdk.PermissionDenied, "role lacks the right (answering reviews needs Account Holder, Admin, App Manager or Customer Support)"},
+		{403, "FORBIDDEN_ERROR.SOMETHING", sdk.PermissionDenied, "role lacks the right"},
+		{403, "NOT_AUTHORIZED", sdk.Unauthenticated, "may be revoked or the token malformed"},
+		{403, "", sdk.Unauthenticated, "may be revoked or the token malformed"},
+		{404, "NOT_FOUND", sdk.NotFound, "NOT_FOUND: T (D)"},
+		{409, "ENTITY_ERROR.ATTRIBUTE.INVALID", sdk.Refused, "refused the data"},
+		{422, "ENTITY_UNPROCESSABLE", sdk.Invalid, "could not read the request body"},
+		{400, "ENTITY_INVALID", sdk.Invalid, "could not read the request body"},
+		{400, "PARAMETER_ERROR.ILLEGAL", sdk.Invalid, "refused a parameter"},
+		{400, "PARAMETER_ERROR.INVALID", sdk.Invalid, "refused a parameter"},
+		{500, "UNEXPECTED_ERROR", sdk.Unavailable, "UNEXPECTED_ERROR: T (D)"},
+		{503, "ENTITY_ERROR", sdk.Unavailable, "ENTITY_ERROR: T (D)"},
+	} {
+		err := c.classify("POST /v1/customerReviewResponses", tc.status, http.Header{}, appleErr(tc.status, tc.code))
+		if sdk.KindOf(err) != tc.kind || !strings.Contains(err.Error(), tc.words) {
+			t.Errorf("%d %s: %v (%v), want %v with %q", tc.status, tc.code, err, sdk.KindOf(err), tc.kind, tc.words)
 		}
 	}
-	h.Set("Retry-After", "120")
-	h.Set("X-Rate-Limit", "user-hour-lim:3500;user-hour-rem:0;")
-	err := c.classify("GET /v1/apps/1/customerReviews", 429, h, []byte(`{"errors":[{"status":"429","code":"RATE_LIMIT_EXCEEDED","title":"The request rate limit has been reached."}]}`))
-	if sdk.RetryAfterOf(err) != 120*time.Second || !strings.Contains(err.Error(), "3500 requests an hour, 0 left") {
-		t.Errorf("429: %v %v", err, sdk.RetryAfterOf(err))
-	}
-	if err := c.classify("GET /x", 429, http.Header{}, nil); sdk.RetryAfterOf(err) != DefaultRetryAfter {
-		t.Errorf("429 without headers: %v", err)
+	if err := c.classify("POST /x", 409, http.Header{}, []byte(errorSample)); !strings.Contains(err.Error(), "ENTITY_ERROR.ATTRIBUTE.INVALID: An attribute value is invalid ('responseBody' is too long)") {
+		t.Errorf("Apple's words not quoted: %v", err)
 	}
 	if msg := ParseError(502, []byte("<html>Bad gateway</html>")); msg != "HTTP 502" {
 		t.Errorf("a body that is not Apple's: %q", msg)
 	}
-	if err := c.classify("GET /x", 401, h, nil); strings.Contains(err.Error(), "PRIVATE KEY") || !strings.Contains(err.Error(), "KID") {
+	if err := c.classify("GET /x", 401, http.Header{}, nil); strings.Contains(err.Error(), "PRIVATE KEY") || !strings.Contains(err.Error(), "KID") {
 		t.Errorf("401 message: %v", err)
+	}
+}
+
+// A 429 waits as Retry-After says; without it, as X-Rate-Limit's rolling
+// hour says: a spent allowance waits the hour, not a minute.
+func TestRateLimitWait(t *testing.T) {
+	c := &Client{Key: Key{IssuerID: "iss", KeyID: "KID"}}
+	body := []byte(`{"errors":[{"status":"429","code":"RATE_LIMIT_EXCEEDED","title":"The request rate limit has been reached."}]}`)
+	for _, tc := range []struct {
+		retryAfter, rateLimit string
+		want                  time.Duration
+	}{
+		{"", "user-hour-lim:3500;user-hour-rem:0;", time.Hour},
+		{"", "user-hour-lim:3500;user-hour-rem:12;", DefaultRetryAfter},
+		{"", "", DefaultRetryAfter},
+		{"", "garbage", DefaultRetryAfter},
+		{"120", "user-hour-lim:3500;user-hour-rem:0;", 2 * time.Minute},
+	} {
+		h := http.Header{}
+		if tc.retryAfter != "" {
+			h.Set("Retry-After", tc.retryAfter)
+		}
+		if tc.rateLimit != "" {
+			h.Set("X-Rate-Limit", tc.rateLimit)
+		}
+		err := c.classify("GET /v1/apps/1/customerReviews", 429, h, body)
+		if sdk.KindOf(err) != sdk.RateLimited || sdk.RetryAfterOf(err) != tc.want {
+			t.Errorf("%+v: %v waits %v, want %v", tc, err, sdk.RetryAfterOf(err), tc.want)
+		}
+	}
+	if got := RateLimitWait(RateLimit{Limit: 0}); got != DefaultRetryAfter {
+		t.Errorf("no limit: %v", got)
 	}
 }
 

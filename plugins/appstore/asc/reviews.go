@@ -38,6 +38,13 @@ type ReviewsResponse struct {
 		Self string `json:"self"`
 		Next string `json:"next"`
 	} `json:"links"`
+	Meta struct {
+		Paging struct {
+			Total      int    `json:"total"`
+			Limit      int    `json:"limit"`
+			NextCursor string `json:"nextCursor"` // in the OAS, not in Apple's example answer
+		} `json:"paging"`
+	} `json:"meta"`
 }
 
 // ReviewResponse is the answer of GET /v1/customerReviews/{id}.

@@ -13,6 +13,7 @@
 package fake
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -21,6 +22,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -94,9 +96,13 @@ type Server struct {
 	nextID    int
 	used      int
 	readOnly  bool
+	noDates   bool
 	now       func() time.Time
 	respPost  map[string]int
+	versions  map[string]appVersion // appStoreVersions id → app and version string
 }
+
+type appVersion struct{ app, version string }
 
 // New returns a fake with its own P-256 key, issuer id and key id.
 func New() *Server {
@@ -108,7 +114,7 @@ func New() *Server {
 	_, _ = rand.Read(id)
 	return &Server{key: k, issuer: fmt.Sprintf("69a6de7e-%x-47e3-e053-5b8c7c11a4d1", id[:2]), keyID: fmt.Sprintf("FAKE%X", id[2:]),
 		apps: map[string]*app{}, byID: map[string]*review{}, responses: map[string]*review{}, tokens: map[string]bool{},
-		respPost: map[string]int{}, now: func() time.Time { return time.Now().UTC() }}
+		respPost: map[string]int{}, versions: map[string]appVersion{}, now: func() time.Time { return time.Now().UTC() }}
 }
 
 // PrivateKeyPEM is the .p8 content of the fake's key.
@@ -148,6 +154,44 @@ func (s *Server) ReadOnly(on bool) {
 	s.mu.Lock()
 	s.readOnly = on
 	s.mu.Unlock()
+}
+
+// FeedWithoutEntryDates makes the public feed serve entries without their
+// own "updated", as it did for years (app-store-scraper#13, 2016, until
+// #164, 2021; a captured 2020 page in testdata/vendor): only the feed has a
+// date then.
+func (s *Server) FeedWithoutEntryDates(on bool) {
+	s.mu.Lock()
+	s.noDates = on
+	s.mu.Unlock()
+}
+
+// AddVersion makes an App Store version known: GET
+// /v1/appStoreVersions/{versionID}/customerReviews lists the app's reviews
+// whose version (sdk.Review.AppVersion) is versionString.
+func (s *Server) AddVersion(appID, versionID, versionString string) {
+	s.mu.Lock()
+	s.appLocked(appID)
+	s.versions[versionID] = appVersion{appID, versionString}
+	s.mu.Unlock()
+}
+
+// PutResponse gives a review a published developer response with this id
+// (for replaying Apple's documented examples, which name their ids).
+func (s *Server) PutResponse(appID, reviewID, responseID, text string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.apps[appID]
+	if a == nil || a.reviews[reviewID] == nil {
+		return false
+	}
+	rv := a.reviews[reviewID]
+	if rv.responseID != "" {
+		delete(s.responses, rv.responseID)
+	}
+	rv.responseID, rv.response, rv.responseState, rv.responded = responseID, text, "PUBLISHED", s.now()
+	s.responses[responseID] = rv
+	return true
 }
 
 // ExpireTokens makes every token seen so far expired (as Apple does after
@@ -310,13 +354,32 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/v1/"), "/")
 	switch {
 	case r.Method == http.MethodGet && len(parts) == 3 && parts[0] == "apps" && parts[2] == "customerReviews":
-		s.list(w, r, parts[1])
+		if checkParams(w, r, listParams, listUnsupported) {
+			s.list(w, r, parts[1], nil)
+		}
+	case r.Method == http.MethodGet && len(parts) == 3 && parts[0] == "appStoreVersions" && parts[2] == "customerReviews":
+		if checkParams(w, r, listParams, listUnsupported) {
+			s.mu.Lock()
+			v, ok := s.versions[parts[1]]
+			s.mu.Unlock()
+			if !ok {
+				appleError(w, http.StatusNotFound, "NOT_FOUND", "The specified resource does not exist", "There is no resource of type 'appStoreVersions' with id '"+parts[1]+"'")
+				return
+			}
+			s.list(w, r, v.app, &v.version)
+		}
 	case r.Method == http.MethodGet && len(parts) == 2 && parts[0] == "customerReviews":
-		s.get(w, r, parts[1])
+		if checkParams(w, r, []string{"include"}, fieldsParams) {
+			s.get(w, r, parts[1])
+		}
 	case r.Method == http.MethodPost && len(parts) == 1 && parts[0] == "customerReviewResponses":
-		s.respond(w, r)
+		if checkParams(w, r, nil, nil) {
+			s.respond(w, r)
+		}
 	case r.Method == http.MethodDelete && len(parts) == 2 && parts[0] == "customerReviewResponses":
-		s.deleteResponse(w, parts[1])
+		if checkParams(w, r, nil, nil) {
+			s.deleteResponse(w, parts[1])
+		}
 	default:
 		appleError(w, http.StatusNotFound, "NOT_FOUND", "The specified resource does not exist", "The path provided does not match a defined resource type.")
 	}
@@ -369,7 +432,7 @@ func resource(base string, rv *review, withResponse bool) (res, inc map[string]a
 		rel["data"] = nil
 		if rv.responseID != "" {
 			rel["data"] = map[string]any{"type": "customerReviewResponses", "id": rv.responseID}
-			inc = responseJSON(rv)
+			inc = responseJSON(base, rv)
 		}
 	}
 	res = map[string]any{"type": "customerReviews", "id": rv.id,
@@ -380,9 +443,49 @@ func resource(base string, rv *review, withResponse bool) (res, inc map[string]a
 	return res, inc
 }
 
-func responseJSON(rv *review) map[string]any {
+func responseJSON(base string, rv *review) map[string]any {
 	return map[string]any{"type": "customerReviewResponses", "id": rv.responseID,
-		"attributes": map[string]any{"responseBody": rv.response, "lastModifiedDate": rv.responded.Format(time.RFC3339), "state": rv.responseState}}
+		"attributes": map[string]any{"responseBody": rv.response, "lastModifiedDate": rv.responded.Format(time.RFC3339), "state": rv.responseState},
+		"links":      map[string]any{"self": base + "/v1/customerReviewResponses/" + rv.responseID}}
+}
+
+// The query parameters of each endpoint: those the fake implements, and
+// those Apple documents (OpenAPI spec 4.4.1) that the fake does not: it
+// refuses them rather than ignore them, so a client cannot come to rely on
+// a filter the fake would silently skip. Anything else is Apple's 400
+// PARAMETER_ERROR.ILLEGAL ("the parameter is not valid in this API").
+var (
+	fieldsParams    = []string{"fields[customerReviews]", "fields[customerReviewResponses]", "fields[territories]"}
+	listParams      = []string{"limit", "sort", "include", "filter[territory]", "cursor"}
+	listUnsupported = append([]string{"filter[rating]", "filter[reviewTerritory]", "exists[publishedResponse]"}, fieldsParams...)
+)
+
+// checkParams answers 400 and returns false when the query holds a
+// parameter the endpoint does not take, one the fake does not implement, or
+// one given twice.
+func checkParams(w http.ResponseWriter, r *http.Request, supported, unsupported []string) bool {
+	q := r.URL.Query()
+	names := make([]string, 0, len(q))
+	for k := range q {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		switch {
+		case slices.Contains(unsupported, k):
+			appleError(w, http.StatusBadRequest, "PARAMETER_ERROR.ILLEGAL", "A parameter is not allowed for this request",
+				fmt.Sprintf("The parameter '%s' is documented by Apple but not implemented by this fake; it refuses it rather than ignore it", k))
+			return false
+		case !slices.Contains(supported, k):
+			appleError(w, http.StatusBadRequest, "PARAMETER_ERROR.ILLEGAL", "A parameter is not allowed for this request",
+				fmt.Sprintf("The parameter '%s' can not be used with this request", k))
+			return false
+		case len(q[k]) > 1:
+			paramError(w, k, strings.Join(q[k], "&"), "; give it once")
+			return false
+		}
+	}
+	return true
 }
 
 func paramError(w http.ResponseWriter, param, value, why string) {
@@ -405,9 +508,15 @@ func baseURL(r *http.Request) string {
 	return scheme + "://" + r.Host
 }
 
-func (s *Server) list(w http.ResponseWriter, r *http.Request, appID string) {
+// DefaultLimit is the page size when a listing gives no limit. Apple's
+// specification states only the maximum (200), no default; 50 is the
+// fake's choice (GUESS), and the plugin always sends its limit.
+const DefaultLimit = 50
+
+// list serves an app's reviews, or (version non-nil) those of one version.
+func (s *Server) list(w http.ResponseWriter, r *http.Request, appID string, version *string) {
 	q := r.URL.Query()
-	limit := 50
+	limit := DefaultLimit
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 200 {
@@ -430,6 +539,8 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, appID string) {
 			case "response":
 				withResponse = true
 			case "reviewTerritory":
+				paramError(w, "include", inc, "; Apple documents it, this fake does not implement it")
+				return
 			default:
 				paramError(w, "include", inc, "")
 				return
@@ -463,7 +574,9 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, appID string) {
 		appleError(w, http.StatusNotFound, "NOT_FOUND", "The specified resource does not exist", "There is no resource of type 'apps' with id '"+appID+"'")
 		return
 	}
-	keep := func(rv *review) bool { return territories == nil || territories[rv.territory] }
+	keep := func(rv *review) bool {
+		return (territories == nil || territories[rv.territory]) && (version == nil || rv.version == *version)
+	}
 	var all []*review // the listing's order
 	start := 0
 	switch sortKey {
@@ -492,7 +605,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, appID string) {
 		start = cur.O
 	}
 	total := len(all)
-	if territories != nil {
+	if territories != nil || version != nil {
 		total = 0
 		for _, rv := range all {
 			if keep(rv) {
@@ -545,7 +658,21 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, appID string) {
 }
 
 func (s *Server) get(w http.ResponseWriter, r *http.Request, id string) {
-	withResponse := r.URL.Query().Get("include") == "response"
+	withResponse := false
+	if v := r.URL.Query().Get("include"); v != "" {
+		for _, inc := range strings.Split(v, ",") {
+			switch inc {
+			case "response":
+				withResponse = true
+			case "reviewTerritory":
+				paramError(w, "include", inc, "; Apple documents it, this fake does not implement it")
+				return
+			default:
+				paramError(w, "include", inc, "")
+				return
+			}
+		}
+	}
 	base := baseURL(r)
 	s.mu.Lock()
 	rv, ok := s.byID[id]
@@ -585,21 +712,41 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request) {
 	if s.forbidden(w) {
 		return
 	}
+	// Apple's entity errors: not JSON → 400 ENTITY_INVALID; JSON of the
+	// wrong form (misspelled or unknown keys, wrong types, no data,
+	// attributes or relationships) → 422 ENTITY_UNPROCESSABLE; the right
+	// form with unacceptable data → 409 ENTITY_ERROR.*.
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+	if err != nil || !json.Valid(raw) {
+		appleError(w, http.StatusBadRequest, "ENTITY_INVALID", "The request entity is invalid", "The request entity is the wrong type and is not valid JSON")
+		return
+	}
+	type linkage struct {
+		Type string `json:"type"`
+		ID   string `json:"id"`
+	}
 	var body struct {
-		Data struct {
+		Data *struct {
 			Type       string `json:"type"`
-			Attributes struct {
+			Attributes *struct {
 				ResponseBody *string `json:"responseBody"`
 			} `json:"attributes"`
-			Relationships struct {
-				Review struct {
-					Data *struct{ Type, ID string } `json:"data"`
+			Relationships *struct {
+				Review *struct {
+					Data *linkage `json:"data"`
 				} `json:"review"`
 			} `json:"relationships"`
 		} `json:"data"`
 	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&body); err != nil {
-		appleError(w, http.StatusBadRequest, "PARAMETER_ERROR.INVALID", "The request entity is invalid", "The request body is not valid JSON: "+err.Error())
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	err = dec.Decode(&body)
+	switch {
+	case err != nil:
+		appleError(w, http.StatusUnprocessableEntity, "ENTITY_UNPROCESSABLE", "The request entity is not processable", "The request entity is JSON but not of the expected form: "+err.Error())
+		return
+	case body.Data == nil || body.Data.Attributes == nil || body.Data.Relationships == nil:
+		appleError(w, http.StatusUnprocessableEntity, "ENTITY_UNPROCESSABLE", "The request entity is not processable", "The request entity needs 'data' with 'type', 'attributes' and 'relationships'")
 		return
 	}
 	d := body.Data
@@ -610,7 +757,7 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request) {
 	case d.Attributes.ResponseBody == nil || strings.TrimSpace(*d.Attributes.ResponseBody) == "":
 		appleError(w, http.StatusConflict, "ENTITY_ERROR.ATTRIBUTE.REQUIRED", "The provided entity is missing a required attribute", "You must provide a value for the attribute 'responseBody' with this request")
 		return
-	case d.Relationships.Review.Data == nil || d.Relationships.Review.Data.Type != "customerReviews":
+	case d.Relationships.Review == nil || d.Relationships.Review.Data == nil || d.Relationships.Review.Data.Type != "customerReviews":
 		appleError(w, http.StatusConflict, "ENTITY_ERROR.RELATIONSHIP.REQUIRED", "The provided entity is missing a required relationship", "You must provide a value for the relationship 'review' with this request")
 		return
 	case utf8.RuneCountInString(*d.Attributes.ResponseBody) > ResponseMaxLength:
@@ -625,17 +772,20 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request) {
 			"'"+d.Relationships.Review.Data.ID+"' is not a valid id for this relationship")
 		return
 	}
-	if rv.responseID != "" {
-		delete(s.responses, rv.responseID)
+	// "If a response already exists, this endpoint updates the response by
+	// overwriting it": the response keeps its id.
+	if rv.responseID == "" {
+		s.nextID++
+		rv.responseID = fmt.Sprintf("resp-%06d", s.nextID)
 	}
-	s.nextID++
-	rv.responseID = fmt.Sprintf("resp-%06d", s.nextID)
 	rv.response = *d.Attributes.ResponseBody
 	rv.responseState = "PENDING_PUBLISH"
 	rv.responded = s.now()
 	s.responses[rv.responseID] = rv
 	s.respPost[rv.id]++
-	writeJSON(w, http.StatusCreated, map[string]any{"data": responseJSON(rv), "links": map[string]any{"self": baseURL(r) + "/v1/customerReviewResponses/" + rv.responseID}})
+	self := baseURL(r) + "/v1/customerReviewResponses/" + rv.responseID
+	w.Header().Set("Location", self) // "the location header contains the created resource's URI"
+	writeJSON(w, http.StatusCreated, map[string]any{"data": responseJSON(baseURL(r), rv), "links": map[string]any{"self": self}})
 }
 
 func (s *Server) deleteResponse(w http.ResponseWriter, id string) {
@@ -684,18 +834,24 @@ func (s *Server) feed(w http.ResponseWriter, r *http.Request) {
 				skip--
 				continue
 			}
-			entries = append(entries, map[string]any{
+			e := map[string]any{
 				"author": map[string]any{"uri": map[string]string{"label": "https://itunes.apple.com/" + cc + "/reviews/id1"},
 					"name": map[string]string{"label": rv.nickname}, "label": ""},
-				"updated":      map[string]string{"label": rv.created.Format("2006-01-02T15:04:05-07:00")},
-				"im:rating":    map[string]string{"label": strconv.Itoa(rv.rating)},
-				"im:version":   map[string]string{"label": rv.version},
-				"id":           map[string]string{"label": rv.id},
-				"title":        map[string]string{"label": rv.title},
-				"content":      map[string]any{"label": rv.body, "attributes": map[string]string{"type": "text"}},
-				"im:voteSum":   map[string]string{"label": "0"},
-				"im:voteCount": map[string]string{"label": "0"},
-			})
+				"im:rating":  map[string]string{"label": strconv.Itoa(rv.rating)},
+				"im:version": map[string]string{"label": rv.version},
+				"id":         map[string]string{"label": rv.id},
+				"title":      map[string]string{"label": rv.title},
+				"content":    map[string]any{"label": rv.body, "attributes": map[string]string{"type": "text"}},
+				"link": map[string]any{"attributes": map[string]string{"rel": "related",
+					"href": "https://itunes.apple.com/" + cc + "/review?id=" + appID + "&type=Purple%20Software"}},
+				"im:voteSum":     map[string]string{"label": "0"},
+				"im:contentType": map[string]any{"attributes": map[string]string{"term": "Application", "label": "Application"}},
+				"im:voteCount":   map[string]string{"label": "0"},
+			}
+			if !s.noDates {
+				e["updated"] = map[string]string{"label": rv.created.Format("2006-01-02T15:04:05-07:00")}
+			}
+			entries = append(entries, e)
 			if len(entries) == FeedPageSize {
 				break
 			}
@@ -703,8 +859,25 @@ func (s *Server) feed(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.now()
 	s.mu.Unlock()
+	self := "https://itunes.apple.com/" + cc + "/rss/customerreviews/id=" + appID + "/sortBy=mostRecent/page=" + strconv.Itoa(page) + "/json"
+	pageURL := func(n int) string {
+		return fmt.Sprintf("https://itunes.apple.com/%s/rss/customerreviews/page=%d/id=%s/sortby=mostrecent/xml", cc, n, appID)
+	}
+	links := []any{
+		map[string]any{"attributes": map[string]string{"rel": "alternate", "type": "text/html", "href": "https://music.apple.com/WebObjects/MZStore.woa/wa/viewGrouping?cc=" + cc + "&id=1000"}},
+		map[string]any{"attributes": map[string]string{"rel": "self", "href": self}},
+		map[string]any{"attributes": map[string]string{"rel": "first", "href": pageURL(1)}},
+		map[string]any{"attributes": map[string]string{"rel": "last", "href": pageURL(10)}},
+		map[string]any{"attributes": map[string]string{"rel": "previous", "href": pageURL(max(1, page-1))}},
+		map[string]any{"attributes": map[string]string{"rel": "next", "href": pageURL(min(10, page+1))}},
+	}
 	feed := map[string]any{"author": map[string]any{"name": map[string]string{"label": "iTunes Store"}, "uri": map[string]string{"label": "http://www.apple.com/" + cc + "/itunes/"}},
-		"updated": map[string]string{"label": now.Format("2006-01-02T15:04:05-07:00")}, "id": map[string]string{"label": baseURL(r) + r.URL.Path}}
+		"updated": map[string]string{"label": now.Format("2006-01-02T15:04:05-07:00")},
+		"rights":  map[string]string{"label": "Copyright 2008 Apple Inc."},
+		"title":   map[string]string{"label": "iTunes Store: Customer Reviews"},
+		"icon":    map[string]string{"label": "http://itunes.apple.com/favicon.ico"},
+		"link":    links,
+		"id":      map[string]string{"label": self}}
 	switch len(entries) {
 	case 0: // no "entry" at all
 	case 1:

@@ -204,6 +204,29 @@ func TestParametersErrorsAndResponses(t *testing.T) {
 			t.Errorf("%s: %d %v", q, a.status, a.body)
 		}
 	}
+	// Apple: an unknown parameter is 400 PARAMETER_ERROR.ILLEGAL; the
+	// parameters Apple documents but the fake does not implement are refused
+	// too, never ignored.
+	for _, c := range []struct{ method, path string }{
+		{"GET", "/v1/apps/1/customerReviews?foo=1"},
+		{"GET", "/v1/apps/1/customerReviews?limit=10&filter[rating]=1,2"},
+		{"GET", "/v1/apps/1/customerReviews?exists[publishedResponse]=false"},
+		{"GET", "/v1/apps/1/customerReviews?fields[customerReviews]=rating"},
+		{"GET", "/v1/apps/1/customerReviews?filter[reviewTerritory]=USA"},
+		{"GET", "/v1/customerReviews/a?fields[customerReviewResponses]=state"},
+		{"GET", "/v1/customerReviews/a?sort=rating"},
+		{"POST", "/v1/customerReviewResponses?include=review"},
+		{"DELETE", "/v1/customerReviewResponses/x?force=true"},
+	} {
+		if a := call(t, srv, c.method, c.path, tok, "{}"); a.status != 400 || errorCode(a) != "PARAMETER_ERROR.ILLEGAL" {
+			t.Errorf("%s %s: %d %v", c.method, c.path, a.status, a.body)
+		}
+	}
+	for _, q := range []string{"/v1/apps/1/customerReviews?include=reviewTerritory", "/v1/customerReviews/a?include=app", "/v1/apps/1/customerReviews?limit=1&limit=2"} {
+		if a := call(t, srv, "GET", q, tok, ""); a.status != 400 || errorCode(a) != "PARAMETER_ERROR.INVALID" {
+			t.Errorf("%s: %d %v", q, a.status, a.body)
+		}
+	}
 	if a := call(t, srv, "GET", "/v1/apps/2/customerReviews", tok, ""); a.status != 404 || errorCode(a) != "NOT_FOUND" {
 		t.Errorf("unknown app: %d %v", a.status, a.body)
 	}
@@ -212,6 +235,25 @@ func TestParametersErrorsAndResponses(t *testing.T) {
 			"attributes":    map[string]any{"responseBody": text},
 			"relationships": map[string]any{"review": map[string]any{"data": map[string]any{"type": "customerReviews", "id": review}}}}})
 		return call(t, srv, "POST", "/v1/customerReviewResponses", tok, string(b))
+	}
+	// Apple's entity errors: not JSON 400, JSON of the wrong form 422, the
+	// right form with unacceptable data 409.
+	for body, want := range map[string]string{
+		"responseBody=hi": "400 ENTITY_INVALID",
+		`{"data":{"type":"customerReviewResponses","atributes":{"responseBody":"hi"},"relationships":{"review":{"data":{"type":"customerReviews","id":"a"}}}}}`: "422 ENTITY_UNPROCESSABLE",
+		`{"data":{"type":"customerReviewResponses","attributes":{"responseBody":7},"relationships":{"review":{"data":{"type":"customerReviews","id":"a"}}}}}`:   "422 ENTITY_UNPROCESSABLE",
+		`{"dat":{}}`: "422 ENTITY_UNPROCESSABLE",
+		`{"data":{"type":"customerReviewResponses","relationships":{"review":{"data":{"type":"customerReviews","id":"a"}}}}}`:                    "422 ENTITY_UNPROCESSABLE",
+		`{"data":{"type":"reviews","attributes":{"responseBody":"hi"},"relationships":{"review":{"data":{"type":"customerReviews","id":"a"}}}}}`: "409 ENTITY_ERROR.INCORRECT_TYPE",
+		`{"data":{"type":"customerReviewResponses","attributes":{},"relationships":{"review":{"data":{"type":"customerReviews","id":"a"}}}}}`:    "409 ENTITY_ERROR.ATTRIBUTE.REQUIRED",
+	} {
+		a := call(t, srv, "POST", "/v1/customerReviewResponses", tok, body)
+		if got := fmt.Sprintf("%d %s", a.status, errorCode(a)); got != want {
+			t.Errorf("%s: %s, want %s", body, got, want)
+		}
+	}
+	if _, ok := f.ReplyText("1", "a"); ok {
+		t.Fatal("a refused body published a response")
 	}
 	if a := post("nope", "hi"); a.status != 409 {
 		t.Errorf("unknown review: %d", a.status)
@@ -230,10 +272,10 @@ func TestParametersErrorsAndResponses(t *testing.T) {
 	if txt, _ := f.ReplyText("1", "a"); txt != "Fixed now" {
 		t.Errorf("reply text %q", txt)
 	}
+	// "Updates the response by overwriting it": the same response, same id.
 	id := second.body["data"].(map[string]any)["id"].(string)
-	oldID := first.body["data"].(map[string]any)["id"].(string)
-	if a := call(t, srv, "DELETE", "/v1/customerReviewResponses/"+oldID, tok, ""); a.status != 404 {
-		t.Errorf("delete a replaced response: %d", a.status)
+	if oldID := first.body["data"].(map[string]any)["id"].(string); id != oldID || second.header.Get("Location") != srv.URL+"/v1/customerReviewResponses/"+id {
+		t.Errorf("replaced response: id %s, first %s; Location %q", id, oldID, second.header.Get("Location"))
 	}
 	f.ReadOnly(true)
 	if a := call(t, srv, "DELETE", "/v1/customerReviewResponses/"+id, tok, ""); a.status != 403 || errorCode(a) != "FORBIDDEN_ERROR" {
