@@ -327,7 +327,6 @@ func (c *Client) Do(ctx context.Context, method, path string, q url.Values, body
 	}
 }
 
-
 // ID is a RuStore id. The API's own specification types comment ids as
 // numbers and answer ids as strings, while its help pages show answer ids
 // as numbers (see README), so an ID reads either form.

@@ -142,9 +142,10 @@ func TestNewestLiveAnswer(t *testing.T) {
 	if !newer(live, deleted) || newer(deleted, live) || !newer(later, live) || newer(live, later) {
 		t.Error("live and newest answers do not win")
 	}
-	sameDate := Feedback{ID: "10", Status: "PUBLISHED", Date: live.Date}
-	if !newer(sameDate, live) {
-		t.Error("the larger id (10 > 1, as numbers) does not win on equal dates")
+	nine := Feedback{ID: "9", Status: "PUBLISHED", Date: live.Date}
+	ten := Feedback{ID: "10", Status: "PUBLISHED", Date: live.Date}
+	if !newer(ten, nine) || newer(nine, ten) {
+		t.Error("on equal dates the larger id (10 > 9 as numbers, not as text) does not win")
 	}
 }
 
@@ -152,16 +153,22 @@ func FuzzComments(f *testing.F) {
 	f.Add([]byte(commentsSample))
 	f.Add([]byte(`{"code":"OK","body":[{"commentId":1,"appRating":5,"commentDate":"2026-01-01 10:00:00"}]}`))
 	f.Add([]byte(`{"code":"ERROR","message":"x","body":null}`))
+	f.Add([]byte(`{"code":"OK","body":[{"commentId":"7","appRating":2,"commentDate":"x","commentDateIso":"2026-01-01T10:00:00+03:00","updatedAtIso":"2026-01-02T10:00:00Z"},{"commentId":{}}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var env Envelope
 		if json.Unmarshal(body, &env) != nil {
 			return
 		}
-		var cs []Comment
-		if json.Unmarshal(env.Body, &cs) != nil {
+		var raws []json.RawMessage
+		if json.Unmarshal(env.Body, &raws) != nil {
 			return
 		}
-		for _, c := range cs {
+		for _, raw := range raws {
+			_ = CommentIDOf(raw)
+			c, err := DecodeComment(raw)
+			if err != nil {
+				continue
+			}
 			r, err := MapComment("p", c, nil)
 			if err == nil && (r.Rating < 1 || r.Rating > 5 || r.ID == "" || r.CreatedAt.IsZero()) {
 				t.Fatalf("accepted %+v", r)
