@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -36,9 +37,13 @@ type store struct {
 }
 
 type answersAt struct {
-	byComment map[int64]rustore.Feedback
+	byComment map[string]rustore.Feedback
 	at        time.Time
 }
+
+// skewWarn is the clock difference CheckCredentials warns about: RuStore
+// refuses a token request whose timestamp is more than 60 s off.
+const skewWarn = 20 * time.Second
 
 func (*store) Info(context.Context) (sdk.Info, error) {
 	return sdk.Info{
@@ -47,7 +52,7 @@ func (*store) Info(context.Context) (sdk.Info, error) {
 		Settings: []sdk.SettingField{
 			{Key: "key_id", Label: "Key ID", Required: true, Description: "RuStore Console → Company → API RuStore: the key's id"},
 			{Key: "private_key", Label: "Private key", Required: true, Secret: true, Multiline: true, Description: "the key as the console gives it (base64) or PEM"},
-			{Key: "base_url", Label: "API base URL override", Description: "for tests; default " + defaultBase},
+			{Key: "base_url", Label: "API base URL override", Endpoint: true, Description: "for tests; default " + defaultBase},
 		},
 		Store: &sdk.StoreCapabilities{
 			CanReply: true, ReplyMaxLength: rustore.AnswerMaxLength, CanEditReply: true, CanDeleteReply: true,
@@ -79,15 +84,51 @@ func (s *store) client(settings sdk.Settings) (*rustore.Client, error) {
 	return &rustore.Client{BaseURL: base, KeyID: keyID, Key: key, Tokens: s.tokens, HTTP: s.http}, nil
 }
 
+// CheckCredentials makes read-only calls: a fresh token (and the clock
+// skew it shows), one page of comments, one page of answers.
 func (s *store) CheckCredentials(ctx context.Context, settings sdk.Settings, appID string) (sdk.CredentialsReport, error) {
 	cl, err := s.client(settings)
 	if err != nil {
 		return sdk.CredentialsReport{}, err
 	}
+	info, err := cl.NewToken(ctx)
+	if err != nil {
+		return sdk.CredentialsReport{}, err
+	}
+	var rep sdk.CredentialsReport
+	rep.Checks = append(rep.Checks, sdk.Check{Name: "token", Status: sdk.CheckOK,
+		Detail: fmt.Sprintf("RuStore issued a token for key %s (lives %s)", cl.KeyID, info.TTL)})
+	switch d := info.Skew.Abs().Round(time.Second); {
+	case !info.SkewKnown:
+		rep.Checks = append(rep.Checks, sdk.Check{Name: "clock", Status: sdk.CheckWarn,
+			Detail: "RuStore's answer gave no time to compare with; the token request's timestamp must be within 60 s of RuStore's clock"})
+	case d > skewWarn:
+		rep.Checks = append(rep.Checks, sdk.Check{Name: "clock", Status: sdk.CheckWarn,
+			Detail: fmt.Sprintf("this machine's clock is %s off RuStore's; RuStore refuses token requests more than 60 s off: set the clock (NTP)", d)})
+	default:
+		rep.Checks = append(rep.Checks, sdk.Check{Name: "clock", Status: sdk.CheckOK,
+			Detail: fmt.Sprintf("this machine's clock is within %s of RuStore's (RuStore allows 60 s)", max(d, time.Second))})
+	}
 	if _, err := cl.Comments(ctx, appID, 0, 1); err != nil {
 		return sdk.CredentialsReport{}, err
 	}
-	return sdk.CredentialsReport{CanReply: true, Detail: "reviews of " + appID + " are readable"}, nil
+	rep.Checks = append(rep.Checks, sdk.Check{Name: "reviews", Status: sdk.CheckOK, Detail: "the reviews of " + appID + " are readable"})
+	if _, err := cl.AnswersPage(ctx, appID, 0, 1); err != nil {
+		rep.Checks = append(rep.Checks, sdk.Check{Name: "answers", Status: sdk.CheckFail,
+			Detail: "the developer answers of " + appID + " are not readable, so answers cannot be posted safely: " + err.Error()})
+	} else {
+		rep.CanReply = true
+		rep.Checks = append(rep.Checks, sdk.Check{Name: "answers", Status: sdk.CheckOK, Detail: "the developer answers of " + appID + " are readable"})
+	}
+	// A RuStore key is limited to the API methods chosen for it in RuStore
+	// Console; writing is the only way to learn whether it may answer.
+	rep.Checks = append(rep.Checks, sdk.Check{Name: "replying", Status: sdk.CheckWarn,
+		Detail: "not checked: RuStore keys are limited to the API methods chosen in RuStore Console, and only posting an answer shows whether this key may answer reviews"})
+	rep.Detail = "reviews of " + appID + " are readable"
+	if rep.CanReply {
+		rep.Detail += "; answers are readable"
+	}
+	return rep, nil
 }
 
 func (s *store) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.ReviewPage, error) {
@@ -108,14 +149,13 @@ func (s *store) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.Revie
 		return sdk.ReviewPage{}, err
 	}
 	var page sdk.ReviewPage
-	for _, c := range comments {
-		var ans *rustore.Feedback
-		if a, ok := answers[c.CommentID]; ok {
-			ans = &a
-		}
-		r, err := rustore.MapComment(req.AppID, c, ans)
+	for _, raw := range comments {
+		r, err := mapRaw(req.AppID, raw, answers)
 		if err != nil {
-			s.log.Warn("RuStore listed a review the plugin cannot read; skipped", "app", req.AppID, "error", err)
+			u := sdk.Unreadable{ID: rustore.CommentIDOf(raw), Reason: err.Error(), Shape: sdk.ShapeOf(raw)}
+			s.log.Warn("RuStore listed a review the plugin cannot read; kept for the operator", "app", req.AppID,
+				"comment", u.ID, "reason", u.Reason, "shape", u.Shape)
+			page.Unreadable = append(page.Unreadable, u)
 			continue
 		}
 		// Edits are seen through the updated date.
@@ -130,9 +170,21 @@ func (s *store) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.Revie
 	return page, nil
 }
 
+func mapRaw(pkg string, raw []byte, answers map[string]rustore.Feedback) (sdk.Review, error) {
+	c, err := rustore.DecodeComment(raw)
+	if err != nil {
+		return sdk.Review{}, err
+	}
+	var ans *rustore.Feedback
+	if a, ok := answers[string(c.CommentID)]; ok {
+		ans = &a
+	}
+	return rustore.MapComment(pkg, c, ans)
+}
+
 // answersFor returns the app's answers, read afresh at the start of a
 // listing and reused for its following pages.
-func (s *store) answersFor(ctx context.Context, cl *rustore.Client, pkg string, fresh bool) (map[int64]rustore.Feedback, error) {
+func (s *store) answersFor(ctx context.Context, cl *rustore.Client, pkg string, fresh bool) (map[string]rustore.Feedback, error) {
 	s.mu.Lock()
 	cached, ok := s.answers[pkg]
 	s.mu.Unlock()
@@ -149,9 +201,17 @@ func (s *store) answersFor(ctx context.Context, cl *rustore.Client, pkg string, 
 	return byComment, nil
 }
 
+func commentID(reviewID string) (string, error) {
+	if _, err := strconv.ParseInt(reviewID, 10, 64); err != nil {
+		return "", sdk.Errorf(sdk.Invalid, "review id %q is not a RuStore comment id (a number)", reviewID)
+	}
+	return reviewID, nil
+}
+
 func (s *store) PostReply(ctx context.Context, req sdk.PostReplyRequest) (sdk.DeveloperReply, error) {
 	if n := utf8.RuneCountInString(req.Text); n > rustore.AnswerMaxLength {
-		return sdk.DeveloperReply{}, sdk.Errorf(sdk.Refused, "RuStore answers are limited to %d characters, this one has %d", rustore.AnswerMaxLength, n)
+		return sdk.DeveloperReply{}, sdk.Errorf(sdk.Refused,
+			"RuStore answers are limited to %d characters here (RuStore documents no limit; 500 is the safe side), this one has %d", rustore.AnswerMaxLength, n)
 	}
 	if strings.TrimSpace(req.Text) == "" {
 		return sdk.DeveloperReply{}, sdk.Errorf(sdk.Refused, "the answer is empty")
@@ -160,28 +220,35 @@ func (s *store) PostReply(ctx context.Context, req sdk.PostReplyRequest) (sdk.De
 	if err != nil {
 		return sdk.DeveloperReply{}, err
 	}
-	commentID, err := strconv.ParseInt(req.ReviewID, 10, 64)
+	cid, err := commentID(req.ReviewID)
 	if err != nil {
-		return sdk.DeveloperReply{}, sdk.Errorf(sdk.Invalid, "review id %q is not a RuStore comment id", req.ReviewID)
+		return sdk.DeveloperReply{}, err
 	}
 	answers, err := cl.Answers(ctx, req.AppID)
 	if err != nil {
 		return sdk.DeveloperReply{}, err
 	}
-	var fb rustore.Feedback
-	switch cur, ok := answers[commentID]; {
-	case ok && cur.Status != "DELETED" && cur.Text == req.Text:
-		fb = cur // published before (the hub may ask twice after a crash)
-	case ok && cur.Status != "DELETED":
-		fb, err = cl.EditAnswer(ctx, req.AppID, strconv.FormatInt(cur.ID, 10), req.Text)
+	var id rustore.ID
+	switch cur, ok := answers[cid]; {
+	case ok && cur.Live() && cur.Text == req.Text:
+		return cur.Reply(), nil // published before (the hub may ask twice after a crash)
+	case ok && cur.Live():
+		id, err = cl.EditAnswer(ctx, req.AppID, string(cur.ID), req.Text)
 	default:
-		fb, err = cl.Answer(ctx, req.AppID, req.ReviewID, req.Text)
+		id, err = cl.Answer(ctx, req.AppID, cid, req.Text)
 	}
 	if err != nil {
 		return sdk.DeveloperReply{}, err
 	}
-	d, _ := rustore.ParseTime(fb.Date)
-	return sdk.DeveloperReply{ID: strconv.FormatInt(fb.ID, 10), Text: fb.Text, State: fb.Status, UpdatedAt: d}, nil
+	// RuStore answers a write with the id only: read the answer back for
+	// its text, status and date.
+	fb, err := cl.GetAnswer(ctx, req.AppID, string(id))
+	if err != nil {
+		s.log.Warn("RuStore took the answer but reading it back failed; reporting what was sent", "app", req.AppID,
+			"comment", cid, "answer", string(id), "error", err)
+		return sdk.DeveloperReply{ID: string(id), Text: req.Text}, nil
+	}
+	return fb.Reply(), nil
 }
 
 func (s *store) DeleteReply(ctx context.Context, req sdk.DeleteReplyRequest) error {
@@ -191,19 +258,19 @@ func (s *store) DeleteReply(ctx context.Context, req sdk.DeleteReplyRequest) err
 	}
 	id := req.ReplyID
 	if id == "" {
-		commentID, err := strconv.ParseInt(req.ReviewID, 10, 64)
+		cid, err := commentID(req.ReviewID)
 		if err != nil {
-			return sdk.Errorf(sdk.Invalid, "review id %q is not a RuStore comment id", req.ReviewID)
+			return err
 		}
 		answers, err := cl.Answers(ctx, req.AppID)
 		if err != nil {
 			return err
 		}
-		cur, ok := answers[commentID]
-		if !ok || cur.Status == "DELETED" {
+		cur, ok := answers[cid]
+		if !ok || !cur.Live() {
 			return nil
 		}
-		id = strconv.FormatInt(cur.ID, 10)
+		id = string(cur.ID)
 	}
 	return cl.DeleteAnswer(ctx, req.AppID, id)
 }

@@ -1,10 +1,17 @@
 // Package fake is a fake of the RuStore Public API's token endpoint and
 // review ("comment") and answer ("feedback") methods, written from RuStore's
-// documentation (see ../README.md, which marks what is guessed): the token
-// request's RSA SHA-512 signature is verified against the test public key
-// within a timestamp window, tokens expire, comments and answers are paged
-// with page/size, answers are created, edited and deleted, and errors use
-// RuStore's {"code", "message", "timestamp"} envelope, 429 with Retry-After.
+// help pages and its OpenAPI specification (see ../README.md, which marks
+// what is guessed, and ../testdata/vendor for the documented examples the
+// tests replay against it): the token request's RSA SHA-512 signature is
+// verified against the test public key, a timestamp more than 60 s off is
+// refused with 400 "Range timestamp not valid", tokens expire, comments
+// and answers are paged with page/size, answers are created (POST
+// …/feedback?commentId=), read, edited (POST …/feedback/{id}; PUT is 405)
+// and deleted, create and edit answer with the id only, answer ids are
+// strings in listings (as the specification types them; numbers with
+// SetNumericAnswerIDs, as the help pages show them), and errors use
+// RuStore's {"code", "message", "timestamp", "body"} envelope, 429 with
+// Retry-After (GUESS: RuStore documents no rate limit).
 package fake
 
 import (
@@ -33,9 +40,10 @@ const tsLayout = "2006-01-02T15:04:05.000Z07:00"
 type comment struct {
 	id                   int64
 	pkg, user, text, ver string
-	lang, status         string
+	status               string
 	rating, like, unlike int
 	created, updated     time.Time
+	raw                  map[string]any // PutRawComment: served as is
 }
 
 type answer struct {
@@ -59,7 +67,9 @@ type Server struct {
 	nextID  int64
 	auths   int
 	posts   int
+	writes  int
 	window  time.Duration
+	numeric bool
 	now     func() time.Time
 	faults.Faults
 }
@@ -72,7 +82,47 @@ func New() *Server {
 	}
 	return &Server{key: k, keyID: "4242", apps: map[string]map[int64]*comment{}, answers: map[string]map[int64]*answer{},
 		ids: map[string]int64{}, tokens: map[string]time.Time{}, ttl: 900 * time.Second, nextID: 2177559000,
-		window: 5 * time.Minute, now: func() time.Time { return time.Now() }}
+		window: Window, now: func() time.Time { return time.Now() }}
+}
+
+// Window is how far a token request's timestamp may be from the fake's
+// clock: RuStore's help pages say 60 seconds.
+const Window = 60 * time.Second
+
+// AnswerMaxLength is the fake's answer limit: GUESS, as the plugin's (RuStore documents none).
+const AnswerMaxLength = 500
+
+// SetNumericAnswerIDs makes the answer listing and GET …/feedback/{id} give
+// ids as JSON numbers, as RuStore's help pages show them, instead of the
+// strings of its OpenAPI specification.
+func (s *Server) SetNumericAnswerIDs(on bool) {
+	s.mu.Lock()
+	s.numeric = on
+	s.mu.Unlock()
+}
+
+// KeyID is the key id the fake accepts.
+func (s *Server) KeyID() string { return s.keyID }
+
+// SignedAuthBody is a token request body signed with the fake's key at
+// time at, as RuStore's help pages describe it.
+func (s *Server) SignedAuthBody(at time.Time) []byte {
+	ts := at.Format(tsLayout)
+	sum := sha512.Sum512([]byte(s.keyID + ts))
+	sig, _ := rsa.SignPKCS1v15(rand.Reader, s.key, crypto.SHA512, sum[:])
+	b, _ := json.Marshal(map[string]string{"keyId": s.keyID, "timestamp": ts, "signature": base64.StdEncoding.EncodeToString(sig)})
+	return b
+}
+
+// Token is a valid token, as if obtained from /public/auth/.
+func (s *Server) Token() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	tok := "eyJlbmMiOiJBMjU2R0NNIiwiYWxnIjoiUlNBLU9BRVAtMjU2In0." + base64.RawURLEncoding.EncodeToString(b)
+	s.mu.Lock()
+	s.tokens[tok] = s.now().Add(s.ttl)
+	s.mu.Unlock()
+	return tok
 }
 
 // PrivateKeyBase64 is the private key as RuStore Console shows it (base64 PKCS#8 DER).
@@ -154,7 +204,7 @@ func (s *Server) PutReview(pkg string, r sdk.Review) {
 		at = s.now()
 	}
 	at = at.UTC().Truncate(time.Millisecond)
-	c := &comment{id: id, pkg: pkg, user: r.Author, text: r.Text, ver: r.AppVersion, lang: r.Language, status: "PUBLISHED",
+	c := &comment{id: id, pkg: pkg, user: r.Author, text: r.Text, ver: r.AppVersion, status: "PUBLISHED",
 		rating: r.Rating, like: r.ThumbsUp, unlike: r.ThumbsDown, created: at, updated: at}
 	if old := s.apps[pkg][id]; old != nil {
 		c.created = old.created
@@ -163,6 +213,51 @@ func (s *Server) PutReview(pkg string, r sdk.Review) {
 		}
 	}
 	s.apps[pkg][id] = c
+}
+
+// PutRawComment adds a comment served exactly as given (to test comments
+// the plugin cannot read); it is listed after the others.
+func (s *Server) PutRawComment(pkg string, raw map[string]any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.apps[pkg] == nil {
+		s.apps[pkg] = map[int64]*comment{}
+		s.answers[pkg] = map[int64]*answer{}
+	}
+	s.nextID++
+	s.apps[pkg][s.nextID] = &comment{id: s.nextID, pkg: pkg, raw: raw}
+}
+
+// PutAnswer seeds an answer with a given id (as the vendor's examples
+// show) to the review put as reviewID.
+func (s *Server) PutAnswer(pkg, reviewID string, answerID int64, text, status string) {
+	cid, _ := strconv.ParseInt(s.CommentID(reviewID), 10, 64)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.answers[pkg] == nil {
+		s.answers[pkg] = map[int64]*answer{}
+	}
+	s.answers[pkg][answerID] = &answer{id: answerID, comment: cid, text: text, status: status, date: s.now()}
+	if answerID > s.nextID {
+		s.nextID = answerID
+	}
+}
+
+// AnswerStatus is the status of a review's newest answer ("" if none).
+func (s *Server) AnswerStatus(pkg, reviewID string) string {
+	cid, _ := strconv.ParseInt(s.CommentID(reviewID), 10, 64)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var best *answer
+	for _, a := range s.answers[pkg] {
+		if a.comment == cid && (best == nil || a.id > best.id) {
+			best = a
+		}
+	}
+	if best == nil {
+		return ""
+	}
+	return best.status
 }
 
 // ReplyText is the developer answer shown for a review (by the id it was put with).
@@ -189,6 +284,14 @@ func (s *Server) AnswerPosts() int {
 	return s.posts
 }
 
+// Writes is how many requests asked to create, edit or delete an answer
+// (whatever the outcome).
+func (s *Server) Writes() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.writes
+}
+
 // TokenRequests is the number of token requests.
 func (s *Server) TokenRequests() int {
 	s.mu.Lock()
@@ -206,8 +309,10 @@ func (s *Server) envelope(w http.ResponseWriter, status int, code, msg string, b
 	_ = json.NewEncoder(w).Encode(map[string]any{"code": code, "message": m, "timestamp": s.now().Format(time.RFC3339Nano), "body": body})
 }
 
+// fail answers an error in RuStore's envelope; the help pages show the
+// code as "error".
 func (s *Server) fail(w http.ResponseWriter, status int, msg string) {
-	s.envelope(w, status, "ERROR", msg, nil)
+	s.envelope(w, status, "error", msg, nil)
 }
 
 // ServeHTTP serves /public/auth/ and /public/v1/application/….
@@ -246,17 +351,30 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusNotFound, "Application "+pkg+" not found")
 		return
 	}
+	if r.Method != http.MethodGet {
+		s.mu.Lock()
+		s.writes++
+		s.mu.Unlock()
+	}
 	switch {
 	case r.Method == http.MethodGet && len(parts) == 2 && parts[1] == "comment":
 		s.listComments(w, r, pkg)
 	case r.Method == http.MethodGet && len(parts) == 2 && parts[1] == "feedback":
 		s.listAnswers(w, r, pkg)
-	case r.Method == http.MethodPost && len(parts) == 4 && parts[1] == "comment" && parts[3] == "feedback":
-		s.postAnswer(w, r, pkg, parts[2])
-	case r.Method == http.MethodPut && len(parts) == 3 && parts[1] == "feedback":
-		s.editAnswer(w, r, pkg, parts[2])
-	case r.Method == http.MethodDelete && len(parts) == 3 && parts[1] == "feedback":
-		s.deleteAnswer(w, pkg, parts[2])
+	case r.Method == http.MethodPost && len(parts) == 2 && parts[1] == "feedback":
+		s.postAnswer(w, r, pkg, r.URL.Query().Get("commentId"))
+	case len(parts) == 3 && parts[1] == "feedback":
+		switch r.Method {
+		case http.MethodGet:
+			s.getAnswer(w, pkg, parts[2])
+		case http.MethodPost:
+			s.editAnswer(w, r, pkg, parts[2])
+		case http.MethodDelete:
+			s.deleteAnswer(w, pkg, parts[2])
+		default: // the specification lists 405 (DefaultResponseDtoObject)
+			w.Header().Set("Allow", "GET, POST, DELETE")
+			s.envelope(w, http.StatusMethodNotAllowed, "error", "Request method '"+r.Method+"' is not supported", map[string]any{})
+		}
 	default:
 		s.fail(w, http.StatusNotFound, "Not found")
 	}
@@ -282,7 +400,7 @@ func (s *Server) auth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if d := now.Sub(ts); d > window || d < -window {
-		s.fail(w, http.StatusUnauthorized, "Timestamp is outside the allowed window")
+		s.fail(w, http.StatusBadRequest, "Range timestamp not valid")
 		return
 	}
 	sig, err := base64.StdEncoding.DecodeString(body.Signature)
@@ -327,6 +445,9 @@ func (s *Server) listComments(w http.ResponseWriter, r *http.Request, pkg string
 		all = append(all, c)
 	}
 	sort.Slice(all, func(i, j int) bool {
+		if (all[i].raw == nil) != (all[j].raw == nil) {
+			return all[i].raw == nil
+		}
 		if !all[i].created.Equal(all[j].created) {
 			return all[i].created.After(all[j].created)
 		}
@@ -335,18 +456,34 @@ func (s *Server) listComments(w http.ResponseWriter, r *http.Request, pkg string
 	out := []map[string]any{}
 	for i := page * size; i < len(all) && i < (page+1)*size; i++ {
 		c := all[i]
+		if c.raw != nil {
+			out = append(out, c.raw)
+			continue
+		}
+		// UserCommentDto: commentDate/updatedAt in the console's form
+		// (GUESS), the *Iso twins in ISO 8601 with offset.
 		out = append(out, map[string]any{"packageName": pkg, "appId": 1000, "commentId": c.id, "userName": c.user, "appRating": c.rating,
-			"commentStatus": c.status, "commentDate": c.created.Format(tsLayout), "updatedAt": c.updated.Format(tsLayout),
-			"commentText": c.text, "likeCounter": c.like, "dislikeCounter": c.unlike, "appVersionName": c.ver, "language": c.lang,
+			"commentStatus": c.status, "commentDate": mskPlain(c.created), "updatedAt": mskPlain(c.updated),
+			"commentDateIso": c.created.In(msk).Format(tsLayout), "updatedAtIso": c.updated.In(msk).Format(tsLayout),
+			"commentText": c.text, "likeCounter": c.like, "dislikeCounter": c.unlike, "appVersionName": c.ver,
 			"edited": c.updated.After(c.created)})
 	}
 	s.mu.Unlock()
 	s.envelope(w, http.StatusOK, "OK", "", out)
 }
 
-func answerJSON(a *answer) map[string]any {
-	return map[string]any{"id": a.id, "commentId": a.comment, "text": a.text, "status": a.status,
-		"date": a.date.In(time.FixedZone("MSK", 3*3600)).Format("2006-01-02 15:04:05.000")}
+var msk = time.FixedZone("MSK", 3*3600)
+
+func mskPlain(t time.Time) string { return t.In(msk).Format("2006-01-02 15:04:05.000") }
+
+// answerJSON is FeedbackResponseDto: ids as strings (the specification) or
+// numbers (the help pages), the date as the help pages show it.
+func answerJSON(a *answer, numeric bool) map[string]any {
+	var id, cid any = strconv.FormatInt(a.id, 10), strconv.FormatInt(a.comment, 10)
+	if numeric {
+		id, cid = a.id, a.comment
+	}
+	return map[string]any{"id": id, "commentId": cid, "text": a.text, "status": a.status, "date": mskPlain(a.date)}
 }
 
 func (s *Server) listAnswers(w http.ResponseWriter, r *http.Request, pkg string) {
@@ -363,7 +500,7 @@ func (s *Server) listAnswers(w http.ResponseWriter, r *http.Request, pkg string)
 	sort.Slice(all, func(i, j int) bool { return all[i].id > all[j].id })
 	out := []map[string]any{}
 	for i := page * size; i < len(all) && i < (page+1)*size; i++ {
-		out = append(out, answerJSON(all[i]))
+		out = append(out, answerJSON(all[i], s.numeric))
 	}
 	s.mu.Unlock()
 	s.envelope(w, http.StatusOK, "OK", "", out)
@@ -376,8 +513,8 @@ func readMessage(r *http.Request) (string, error) {
 	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Message == nil || strings.TrimSpace(*body.Message) == "" {
 		return "", fmt.Errorf("message is required")
 	}
-	if n := utf8.RuneCountInString(*body.Message); n > 5000 {
-		return "", fmt.Errorf("message is longer than 5000 characters (%d)", n)
+	if n := utf8.RuneCountInString(*body.Message); n > AnswerMaxLength {
+		return "", fmt.Errorf("message is longer than %d characters (%d)", AnswerMaxLength, n)
 	}
 	return *body.Message, nil
 }
@@ -388,10 +525,14 @@ func (s *Server) postAnswer(w http.ResponseWriter, r *http.Request, pkg, comment
 		s.fail(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	cid, _ := strconv.ParseInt(commentID, 10, 64)
+	cid, err := strconv.ParseInt(commentID, 10, 64)
+	if err != nil {
+		s.fail(w, http.StatusBadRequest, "Required request parameter 'commentId' is not present or not a number")
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.apps[pkg][cid]; !ok {
+	if c, ok := s.apps[pkg][cid]; !ok || c.raw != nil {
 		s.fail(w, http.StatusNotFound, "Comment "+commentID+" not found")
 		return
 	}
@@ -405,7 +546,24 @@ func (s *Server) postAnswer(w http.ResponseWriter, r *http.Request, pkg, comment
 	s.posts++
 	a := &answer{id: s.nextID, comment: cid, text: text, status: "PUBLISHED", date: s.now()}
 	s.answers[pkg][a.id] = a
-	s.envelope(w, http.StatusOK, "OK", "", answerJSON(a))
+	// FeedbackIdDto: the id only, a number.
+	s.envelope(w, http.StatusOK, "OK", "", map[string]any{"id": a.id})
+}
+
+func (s *Server) getAnswer(w http.ResponseWriter, pkg, id string) {
+	aid, _ := strconv.ParseInt(id, 10, 64)
+	s.mu.Lock()
+	a, ok := s.answers[pkg][aid]
+	var body map[string]any
+	if ok {
+		body = answerJSON(a, s.numeric)
+	}
+	s.mu.Unlock()
+	if !ok {
+		s.fail(w, http.StatusNotFound, "Feedback "+id+" not found")
+		return
+	}
+	s.envelope(w, http.StatusOK, "OK", "", body)
 }
 
 func (s *Server) editAnswer(w http.ResponseWriter, r *http.Request, pkg, id string) {
@@ -423,7 +581,7 @@ func (s *Server) editAnswer(w http.ResponseWriter, r *http.Request, pkg, id stri
 		return
 	}
 	a.text, a.date = text, s.now()
-	s.envelope(w, http.StatusOK, "OK", "", answerJSON(a))
+	s.envelope(w, http.StatusOK, "OK", "", map[string]any{"id": a.id})
 }
 
 func (s *Server) deleteAnswer(w http.ResponseWriter, pkg, id string) {

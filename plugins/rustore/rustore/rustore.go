@@ -32,8 +32,10 @@ import (
 // TimestampLayout is the form of the signed timestamp (ISO 8601 with milliseconds and offset).
 const TimestampLayout = "2006-01-02T15:04:05.000Z07:00"
 
-// AnswerMaxLength is the longest developer answer (GUESS, see README).
-const AnswerMaxLength = 5000
+// AnswerMaxLength is the longest developer answer the plugin sends. GUESS:
+// RuStore documents no limit; the one public reviews client that checks
+// refuses more than 500 characters (see README), so 500 is the safe side.
+const AnswerMaxLength = 500
 
 // ParsePrivateKey reads the console's private key: base64 DER (as the
 // console shows it) or PEM, PKCS#8 or PKCS#1.
@@ -134,40 +136,93 @@ func (c *Client) token(ctx context.Context) (string, error) {
 		return tk.jwe, nil
 	}
 	t.mu.Unlock()
-	ts := t.now().Format(TimestampLayout)
+	jwe, _, err := c.newToken(ctx)
+	return jwe, err
+}
+
+// TokenInfo is what a token request told about the key and the clocks.
+type TokenInfo struct {
+	TTL time.Duration
+	// Skew is RuStore's clock minus this machine's, from the answer's
+	// timestamp (or its Date header); SkewKnown says whether either came.
+	Skew      time.Duration
+	SkewKnown bool
+}
+
+// TimestampWindow is how far the signed timestamp may be from RuStore's
+// clock ("should not exceed 60 seconds", see README).
+const TimestampWindow = 60 * time.Second
+
+// NewToken asks for a fresh token (and caches it), reporting its lifetime
+// and the clock skew; CheckCredentials uses it.
+func (c *Client) NewToken(ctx context.Context) (TokenInfo, error) {
+	_, info, err := c.newToken(ctx)
+	return info, err
+}
+
+func (c *Client) newToken(ctx context.Context) (string, TokenInfo, error) {
+	t := c.Tokens
+	var info TokenInfo
+	sent := t.now()
+	ts := sent.Format(TimestampLayout)
 	sig, err := Sign(c.Key, c.KeyID, ts)
 	if err != nil {
-		return "", sdk.Errorf(sdk.Invalid, "rustore: sign the token request: %v", err)
+		return "", info, sdk.Errorf(sdk.Invalid, "rustore: sign the token request: %v", err)
 	}
 	raw, _ := json.Marshal(map[string]string{"keyId": c.KeyID, "timestamp": ts, "signature": sig})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(c.BaseURL, "/")+"/public/auth/", bytes.NewReader(raw))
 	if err != nil {
-		return "", sdk.Errorf(sdk.Invalid, "rustore: %v", err)
+		return "", info, sdk.Errorf(sdk.Invalid, "rustore: %v", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	var body struct {
 		JWE string `json:"jwe"`
 		TTL int    `json:"ttl"`
 	}
-	status, env, err := c.send(req, &body)
+	status, env, h, err := c.send(req, &body)
 	if err != nil {
-		return "", err
+		return "", info, err
+	}
+	info.Skew, info.SkewKnown = skew(env, h, sent, t.now())
+	if status == http.StatusBadRequest && strings.Contains(strings.ToLower(env.message()), "timestamp") {
+		// RuStore: 400 "Range timestamp not valid" when the signed time is
+		// more than a minute off its own.
+		msg := fmt.Sprintf("rustore refused the token request's timestamp (%s): this machine's clock must be within %d seconds of RuStore's", env.message(), int(TimestampWindow.Seconds()))
+		if info.SkewKnown {
+			msg += fmt.Sprintf("; it is %s off", info.Skew.Abs().Round(time.Second))
+		}
+		return "", info, sdk.Errorf(sdk.Unauthenticated, "%s; set the clock (NTP)", msg)
 	}
 	if status != http.StatusOK || body.JWE == "" {
-		return "", classify(status, env, nil, "rustore refused the key id and private key when asking for a token")
+		return "", info, classify(status, env, nil, "rustore refused the key id and private key when asking for a token")
 	}
-	ttl := time.Duration(body.TTL) * time.Second
-	if ttl <= 0 {
-		ttl = 900 * time.Second
+	info.TTL = time.Duration(body.TTL) * time.Second
+	if info.TTL <= 0 {
+		info.TTL = 900 * time.Second
 	}
 	t.mu.Lock()
 	if t.cache == nil {
 		t.cache = map[string]token{}
 	}
 	// Renew a minute early so a token never expires mid-call.
-	t.cache[c.cacheID()] = token{body.JWE, t.now().Add(ttl - min(time.Minute, ttl/4))}
+	t.cache[c.cacheID()] = token{body.JWE, t.now().Add(info.TTL - min(time.Minute, info.TTL/4))}
 	t.mu.Unlock()
-	return body.JWE, nil
+	return body.JWE, info, nil
+}
+
+// skew is the server's time (the envelope's timestamp, else the Date
+// header) minus the local time halfway through the call.
+func skew(env Envelope, h http.Header, sent, got time.Time) (time.Duration, bool) {
+	local := sent.Add(got.Sub(sent) / 2)
+	if ts, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(env.Timestamp)); err == nil {
+		return ts.Sub(local), true
+	}
+	if h != nil {
+		if d, err := http.ParseTime(h.Get("Date")); err == nil {
+			return d.Sub(local), true
+		}
+	}
+	return 0, false
 }
 
 func (c *Client) forget() {
@@ -177,31 +232,31 @@ func (c *Client) forget() {
 }
 
 // send does req and decodes the envelope's body into out on 2xx.
-func (c *Client) send(req *http.Request, out any) (int, Envelope, error) {
+func (c *Client) send(req *http.Request, out any) (int, Envelope, http.Header, error) {
 	var env Envelope
 	resp, err := c.hc().Do(req)
 	if err != nil {
-		return 0, env, sdk.Errorf(sdk.Unavailable, "rustore %s %s: %v", req.Method, req.URL.Path, err)
+		return 0, env, nil, sdk.Errorf(sdk.Unavailable, "rustore %s %s: %v", req.Method, req.URL.Path, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
 	if err != nil {
-		return 0, env, sdk.Errorf(sdk.Unavailable, "rustore %s %s: reading the answer: %v", req.Method, req.URL.Path, err)
+		return 0, env, resp.Header, sdk.Errorf(sdk.Unavailable, "rustore %s %s: reading the answer: %v", req.Method, req.URL.Path, err)
 	}
 	if len(bytes.TrimSpace(data)) > 0 {
 		if err := json.Unmarshal(data, &env); err != nil && resp.StatusCode/100 == 2 {
-			return resp.StatusCode, env, sdk.Errorf(sdk.Unavailable, "rustore %s %s: unexpected answer (%v)", req.Method, req.URL.Path, err)
+			return resp.StatusCode, env, resp.Header, sdk.Errorf(sdk.Unavailable, "rustore %s %s: unexpected answer (%v)", req.Method, req.URL.Path, err)
 		}
 	}
 	if resp.StatusCode == http.StatusTooManyRequests {
-		return resp.StatusCode, env, classify(resp.StatusCode, env, resp.Header, "")
+		return resp.StatusCode, env, resp.Header, classify(resp.StatusCode, env, resp.Header, "")
 	}
 	if resp.StatusCode/100 == 2 && out != nil && len(env.Body) > 0 && string(env.Body) != "null" {
 		if err := json.Unmarshal(env.Body, out); err != nil {
-			return resp.StatusCode, env, sdk.Errorf(sdk.Unavailable, "rustore %s %s: unexpected body (%v)", req.Method, req.URL.Path, err)
+			return resp.StatusCode, env, resp.Header, sdk.Errorf(sdk.Unavailable, "rustore %s %s: unexpected body (%v)", req.Method, req.URL.Path, err)
 		}
 	}
-	return resp.StatusCode, env, nil
+	return resp.StatusCode, env, resp.Header, nil
 }
 
 // DefaultRetryAfter is used for a 429 without Retry-After.
@@ -257,7 +312,7 @@ func (c *Client) Do(ctx context.Context, method, path string, q url.Values, body
 		if body != nil {
 			req.Header.Set("Content-Type", "application/json")
 		}
-		status, env, err := c.send(req, out)
+		status, env, _, err := c.send(req, out)
 		if err != nil {
 			return err
 		}
@@ -272,43 +327,88 @@ func (c *Client) Do(ctx context.Context, method, path string, q url.Values, body
 	}
 }
 
-// Comment is a user review as the API lists it.
+// ID is a RuStore id. The API's own specification types comment ids as
+// numbers and answer ids as strings, while its help pages show answer ids
+// as numbers (see README), so an ID reads either form.
+type ID string
+
+// UnmarshalJSON reads a JSON number or string; null leaves the id empty.
+func (id *ID) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case string(b) == "null":
+		*id = ""
+		return nil
+	case len(b) > 0 && b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*id = ID(strings.TrimSpace(s))
+		return nil
+	}
+	var n json.Number
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&n); err != nil {
+		return fmt.Errorf("an id must be a number or a string, not %s", sdk.ShapeOf(b))
+	}
+	if _, err := n.Int64(); err != nil {
+		return errors.New("an id must be a whole number")
+	}
+	*id = ID(n.String())
+	return nil
+}
+
+// Comment is a user review as the API lists it (UserCommentDto).
 type Comment struct {
-	CommentID      int64  `json:"commentId"`
+	CommentID      ID     `json:"commentId"`
 	PackageName    string `json:"packageName,omitempty"`
 	UserName       string `json:"userName"`
 	AppRating      int    `json:"appRating"`
 	CommentStatus  string `json:"commentStatus"`
 	CommentDate    string `json:"commentDate"`
+	CommentDateISO string `json:"commentDateIso,omitempty"`
 	UpdatedAt      string `json:"updatedAt,omitempty"`
+	UpdatedAtISO   string `json:"updatedAtIso,omitempty"`
 	CommentText    string `json:"commentText"`
 	LikeCounter    int    `json:"likeCounter"`
 	DislikeCounter int    `json:"dislikeCounter"`
 	AppVersionName string `json:"appVersionName,omitempty"`
-	Language       string `json:"language,omitempty"`
 	Edited         bool   `json:"edited,omitempty"`
 }
 
-// Feedback is a developer answer.
+// Feedback is a developer answer (FeedbackResponseDto).
 type Feedback struct {
-	ID        int64  `json:"id"`
-	CommentID int64  `json:"commentId"`
+	ID        ID     `json:"id"`
+	CommentID ID     `json:"commentId"`
 	Text      string `json:"text"`
 	Status    string `json:"status"`
 	Date      string `json:"date"`
 }
 
+// Live reports whether the answer is shown or on its way (not DELETED,
+// which RuStore uses for "deleted by the developer or changed").
+func (f Feedback) Live() bool { return f.Status != "DELETED" }
+
+// Reply is the answer as the SDK's developer reply.
+func (f Feedback) Reply() sdk.DeveloperReply {
+	d, _ := ParseTime(f.Date)
+	return sdk.DeveloperReply{ID: string(f.ID), Text: f.Text, State: f.Status, UpdatedAt: d}
+}
+
 // ParseTime reads RuStore's dates: ISO 8601 with or without offset, or
-// "2006-01-02 15:04:05.000" (Moscow time, GUESS).
+// "2006-01-02 15:04:05.000". A date without an offset is read as Moscow
+// time (GUESS, see README); the *Iso fields, when given, avoid the guess.
 func ParseTime(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
-	for _, l := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999"} {
+	for _, l := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999Z0700"} {
 		if t, err := time.Parse(l, s); err == nil {
 			return t.UTC(), nil
 		}
 	}
 	msk := time.FixedZone("MSK", 3*3600)
-	for _, l := range []string{"2006-01-02 15:04:05.999999999", "2006-01-02 15:04:05", "2006-01-02T15:04:05"} {
+	for _, l := range []string{"2006-01-02 15:04:05.999999999", "2006-01-02 15:04:05", "2006-01-02T15:04:05.999999999"} {
 		if t, err := time.ParseInLocation(l, s, msk); err == nil {
 			return t.UTC(), nil
 		}
@@ -316,56 +416,125 @@ func ParseTime(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%q is not a date", s)
 }
 
+// commentTime prefers the ISO field and falls back to the older one.
+func commentTime(iso, plain string) (time.Time, string, error) {
+	if strings.TrimSpace(iso) != "" {
+		t, err := ParseTime(iso)
+		return t, "Iso", err
+	}
+	t, err := ParseTime(plain)
+	return t, "", err
+}
+
 // MapComment maps a comment and its answer (if any).
 func MapComment(pkg string, c Comment, answer *Feedback) (sdk.Review, error) {
-	if c.CommentID == 0 {
+	if c.CommentID == "" {
 		return sdk.Review{}, errors.New("a comment without commentId")
 	}
 	if c.AppRating < 1 || c.AppRating > 5 {
-		return sdk.Review{}, fmt.Errorf("comment %d: rating %d is not 1..5", c.CommentID, c.AppRating)
+		return sdk.Review{}, fmt.Errorf("comment %s: appRating %d is not 1..5", c.CommentID, c.AppRating)
 	}
-	created, err := ParseTime(c.CommentDate)
+	created, suffix, err := commentTime(c.CommentDateISO, c.CommentDate)
 	if err != nil {
-		return sdk.Review{}, fmt.Errorf("comment %d: commentDate: %w", c.CommentID, err)
+		return sdk.Review{}, fmt.Errorf("comment %s: commentDate%s: %w", c.CommentID, suffix, err)
 	}
 	updated := created
-	if c.UpdatedAt != "" {
-		if u, err := ParseTime(c.UpdatedAt); err == nil && u.After(created) {
+	if c.UpdatedAtISO != "" || c.UpdatedAt != "" {
+		u, suffix, err := commentTime(c.UpdatedAtISO, c.UpdatedAt)
+		if err != nil {
+			return sdk.Review{}, fmt.Errorf("comment %s: updatedAt%s: %w", c.CommentID, suffix, err)
+		}
+		if u.After(created) {
 			updated = u
 		}
 	}
-	r := sdk.Review{ID: strconv.FormatInt(c.CommentID, 10), AppID: pkg, Author: c.UserName, Rating: c.AppRating,
-		Text: c.CommentText, AppVersion: c.AppVersionName, Language: c.Language, CreatedAt: created, UpdatedAt: updated,
+	r := sdk.Review{ID: string(c.CommentID), AppID: pkg, Author: c.UserName, Rating: c.AppRating,
+		Text: c.CommentText, AppVersion: c.AppVersionName, CreatedAt: created, UpdatedAt: updated,
 		ThumbsUp: c.LikeCounter, ThumbsDown: c.DislikeCounter, Status: c.CommentStatus,
 		URL: "https://www.rustore.ru/catalog/app/" + pkg}
-	if answer != nil && answer.Status != "DELETED" && answer.Text != "" {
-		d, _ := ParseTime(answer.Date)
-		r.Reply = &sdk.DeveloperReply{ID: strconv.FormatInt(answer.ID, 10), Text: answer.Text, State: answer.Status, UpdatedAt: d}
+	if answer != nil && answer.Live() && answer.Text != "" {
+		rep := answer.Reply()
+		r.Reply = &rep
 	}
 	return r, nil
 }
 
-// Comments reads one page of an app's comments (page from 0, size ≤ 100).
-func (c *Client) Comments(ctx context.Context, pkg string, page, size int) ([]Comment, error) {
-	var out []Comment
+// DecodeComment reads one listed comment.
+func DecodeComment(raw json.RawMessage) (Comment, error) {
+	var c Comment
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return c, fmt.Errorf("the comment does not read as RuStore's UserCommentDto: %w", err)
+	}
+	return c, nil
+}
+
+// CommentIDOf digs the commentId out of a comment that does not decode,
+// for the operator's report; empty when there is none.
+func CommentIDOf(raw json.RawMessage) string {
+	var probe struct {
+		CommentID json.RawMessage `json:"commentId"`
+	}
+	if json.Unmarshal(raw, &probe) != nil {
+		return ""
+	}
+	var id ID
+	if id.UnmarshalJSON(probe.CommentID) != nil {
+		return ""
+	}
+	return string(id)
+}
+
+func appPath(pkg string) string { return "/public/v1/application/" + url.PathEscape(pkg) }
+
+// Comments reads one page of an app's comments (page from 0, size ≤ 100),
+// each as RuStore sent it: a comment the plugin cannot read must not cost
+// the others (see DecodeComment).
+func (c *Client) Comments(ctx context.Context, pkg string, page, size int) ([]json.RawMessage, error) {
+	var out []json.RawMessage
 	q := url.Values{"page": {strconv.Itoa(page)}, "size": {strconv.Itoa(size)}}
-	err := c.Do(ctx, http.MethodGet, "/public/v1/application/"+url.PathEscape(pkg)+"/comment", q, nil, &out)
+	err := c.Do(ctx, http.MethodGet, appPath(pkg)+"/comment", q, nil, &out)
 	return out, err
 }
 
-// Answers reads every developer answer of an app, by comment id (the
-// newest answer of a comment wins).
-func (c *Client) Answers(ctx context.Context, pkg string) (map[int64]Feedback, error) {
-	out := map[int64]Feedback{}
+// AnswersPage reads one page of an app's developer answers.
+func (c *Client) AnswersPage(ctx context.Context, pkg string, page, size int) ([]Feedback, error) {
+	var list []Feedback
+	q := url.Values{"page": {strconv.Itoa(page)}, "size": {strconv.Itoa(size)}}
+	err := c.Do(ctx, http.MethodGet, appPath(pkg)+"/feedback", q, nil, &list)
+	return list, err
+}
+
+// newer reports whether a should be kept over b as a comment's answer: a
+// live answer over a deleted one, then the later date, then the larger id.
+func newer(a, b Feedback) bool {
+	if a.Live() != b.Live() {
+		return a.Live()
+	}
+	da, ea := ParseTime(a.Date)
+	db, eb := ParseTime(b.Date)
+	if ea == nil && eb == nil && !da.Equal(db) {
+		return da.After(db)
+	}
+	na, ea := strconv.ParseInt(string(a.ID), 10, 64)
+	nb, eb := strconv.ParseInt(string(b.ID), 10, 64)
+	if ea == nil && eb == nil {
+		return na > nb
+	}
+	return a.ID > b.ID
+}
+
+// Answers reads every developer answer of an app, by comment id (a live
+// answer wins over deleted ones, then the newest).
+func (c *Client) Answers(ctx context.Context, pkg string) (map[string]Feedback, error) {
+	out := map[string]Feedback{}
 	for page := 0; page < 10000; page++ {
-		var list []Feedback
-		q := url.Values{"page": {strconv.Itoa(page)}, "size": {"100"}}
-		if err := c.Do(ctx, http.MethodGet, "/public/v1/application/"+url.PathEscape(pkg)+"/feedback", q, nil, &list); err != nil {
+		list, err := c.AnswersPage(ctx, pkg, page, 100)
+		if err != nil {
 			return nil, err
 		}
 		for _, f := range list {
-			if old, ok := out[f.CommentID]; !ok || f.ID > old.ID {
-				out[f.CommentID] = f
+			if old, ok := out[string(f.CommentID)]; !ok || newer(f, old) {
+				out[string(f.CommentID)] = f
 			}
 		}
 		if len(list) < 100 {
@@ -375,23 +544,46 @@ func (c *Client) Answers(ctx context.Context, pkg string) (map[int64]Feedback, e
 	return out, nil
 }
 
-// Answer posts a developer answer to a comment.
-func (c *Client) Answer(ctx context.Context, pkg string, commentID, text string) (Feedback, error) {
-	var out Feedback
-	err := c.Do(ctx, http.MethodPost, "/public/v1/application/"+url.PathEscape(pkg)+"/comment/"+url.PathEscape(commentID)+"/feedback", nil,
-		map[string]string{"message": text}, &out)
-	return out, err
+// idBody is FeedbackIdDto, the body of create and edit answers.
+type idBody struct {
+	ID ID `json:"id"`
 }
 
-// EditAnswer replaces the text of an answer.
-func (c *Client) EditAnswer(ctx context.Context, pkg string, feedbackID, text string) (Feedback, error) {
-	var out Feedback
-	err := c.Do(ctx, http.MethodPut, "/public/v1/application/"+url.PathEscape(pkg)+"/feedback/"+url.PathEscape(feedbackID), nil,
+// Answer posts a developer answer to a comment: POST …/feedback?commentId=
+// with {"message"}; RuStore answers with the new answer's id only.
+func (c *Client) Answer(ctx context.Context, pkg, commentID, text string) (ID, error) {
+	var out idBody
+	err := c.Do(ctx, http.MethodPost, appPath(pkg)+"/feedback", url.Values{"commentId": {commentID}},
 		map[string]string{"message": text}, &out)
+	if err == nil && out.ID == "" {
+		err = sdk.Errorf(sdk.Unavailable, "rustore POST %s/feedback: the answer carries no id", appPath(pkg))
+	}
+	return out.ID, err
+}
+
+// EditAnswer replaces the text of an answer: POST …/feedback/{id} with
+// {"message"}; RuStore answers with the answer's id only.
+func (c *Client) EditAnswer(ctx context.Context, pkg, feedbackID, text string) (ID, error) {
+	var out idBody
+	p := appPath(pkg) + "/feedback/" + url.PathEscape(feedbackID)
+	err := c.Do(ctx, http.MethodPost, p, nil, map[string]string{"message": text}, &out)
+	if err == nil && out.ID == "" {
+		err = sdk.Errorf(sdk.Unavailable, "rustore POST %s: the answer carries no id", p)
+	}
+	return out.ID, err
+}
+
+// GetAnswer reads one answer: GET …/feedback/{id}.
+func (c *Client) GetAnswer(ctx context.Context, pkg, feedbackID string) (Feedback, error) {
+	var out Feedback
+	err := c.Do(ctx, http.MethodGet, appPath(pkg)+"/feedback/"+url.PathEscape(feedbackID), nil, nil, &out)
+	if err == nil && out.ID == "" {
+		err = sdk.Errorf(sdk.Unavailable, "rustore GET %s/feedback/%s: no answer in the body", appPath(pkg), feedbackID)
+	}
 	return out, err
 }
 
 // DeleteAnswer deletes an answer.
 func (c *Client) DeleteAnswer(ctx context.Context, pkg string, feedbackID string) error {
-	return c.Do(ctx, http.MethodDelete, "/public/v1/application/"+url.PathEscape(pkg)+"/feedback/"+url.PathEscape(feedbackID), nil, nil, nil)
+	return c.Do(ctx, http.MethodDelete, appPath(pkg)+"/feedback/"+url.PathEscape(feedbackID), nil, nil, nil)
 }
