@@ -163,7 +163,9 @@ func (f Filters) Decide(kind string, r sdk.Review) string {
 			return SkipCountry
 		}
 	}
-	if len(f.Languages) > 0 {
+	// A review whose store gives no language (RuStore's API has no such
+	// field) cannot be judged by it and passes: dropping it would lose it.
+	if len(f.Languages) > 0 && r.Language != "" {
 		l, err := NormalizeLanguage(r.Language)
 		if err != nil || !slices.Contains(f.Languages, l) {
 			return SkipLanguage

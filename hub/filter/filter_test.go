@@ -101,6 +101,7 @@ func TestDecide(t *testing.T) {
 		{"country not in set", Filters{Countries: []string{"RU"}}, sdk.ChangeNew, short, SkipCountry},
 		{"language base matches", Filters{Languages: []string{"ru"}}, sdk.ChangeNew, long, ""},
 		{"language not in set", Filters{Languages: []string{"ru"}}, sdk.ChangeNew, short, SkipLanguage},
+		{"no language given passes", Filters{Languages: []string{"en"}}, sdk.ChangeNew, sdk.Review{Rating: 3, Text: "Без языка"}, ""},
 		{"short keeps CJK short", Filters{Length: LengthShort}, sdk.ChangeNew, short, ""},
 		{"long skips CJK short", Filters{Length: LengthLong}, sdk.ChangeNew, short, SkipLength},
 		{"long keeps Thai sentence", Filters{Length: LengthLong}, sdk.ChangeNew, thaiLong, ""},
