@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -32,13 +33,13 @@ func (helpdesk) Info(context.Context) (sdk.Info, error) {
 		Name: "omnidesk", Version: version,
 		Description: "Omnidesk (omnidesk.ru): reviews become cases in a custom channel; staff answers come back through its webhook.",
 		Settings: []sdk.SettingField{
-			{Key: "subdomain", Label: "Subdomain", Required: true, Example: "company", Description: "company for https://company.omnidesk.ru"},
+			{Key: "subdomain", Label: "Subdomain", Required: true, Example: "company", Description: "company for https://company.omnidesk.ru", Endpoint: true},
 			{Key: "staff_email", Label: "Main administrator's e-mail", Required: true, Description: "API calls are made as this staff member"},
 			{Key: "api_key", Label: "API key", Required: true, Secret: true, Description: "Settings → API in Omnidesk"},
 			{Key: "channel", Label: "Custom channel", Required: true, Example: "cch101", Description: "the custom channel's code (or id or title) the cases are created in"},
 			{Key: "case_field", Label: "Case field holding the review id", Required: true, Example: "cf_1234", Description: "a case-level custom field, named like the channel"},
 			{Key: "webhook_secret", Label: "Webhook secret", Required: true, Secret: true, Description: "add ?secret=VALUE to the custom channel's webhook URL"},
-			{Key: "base_url", Label: "API base URL override", Description: "for tests and proxies; default https://SUBDOMAIN.omnidesk.ru"},
+			{Key: "base_url", Label: "API base URL override", Description: "for tests and proxies; default https://SUBDOMAIN.omnidesk.ru", Endpoint: true},
 		},
 		Helpdesk: &sdk.HelpdeskCapabilities{SupportsTags: true},
 	}, nil
@@ -82,10 +83,16 @@ func (h helpdesk) account(s sdk.Settings) (account, error) {
 	}, nil
 }
 
+// CheckCredentials makes read-only calls: the staff list, the custom
+// channels and the custom fields. It writes nothing.
 func (h helpdesk) CheckCredentials(ctx context.Context, s sdk.Settings) (sdk.CredentialsReport, error) {
 	a, err := h.account(s)
 	if err != nil {
 		return sdk.CredentialsReport{}, err
+	}
+	var rep sdk.CredentialsReport
+	check := func(name, status, detail string) {
+		rep.Checks = append(rep.Checks, sdk.Check{Name: name, Status: status, Detail: detail})
 	}
 	staff, err := a.cl.Staff(ctx)
 	if err != nil {
@@ -106,9 +113,39 @@ func (h helpdesk) CheckCredentials(ctx context.Context, s sdk.Settings) (sdk.Cre
 	if !found {
 		return sdk.CredentialsReport{}, sdk.Errorf(sdk.PermissionDenied, "%s is not an active staff member of this Omnidesk account", a.cl.Email)
 	}
-	if _, err := h.channelCode(ctx, a); err != nil {
+	check("staff", sdk.CheckOK, fmt.Sprintf("the API key works and %s is an active staff member", a.cl.Email))
+	if l := a.cl.Limits(); l.Known && l.Left >= 0 {
+		status, detail := sdk.CheckOK, fmt.Sprintf("%d API calls left this minute", l.Left)
+		if l.PerMinute >= 0 {
+			detail += fmt.Sprintf(" of %d", l.PerMinute)
+		}
+		if l.Left == 0 {
+			status = sdk.CheckWarn
+		}
+		check("rate limit", status, detail)
+	}
+
+	ch, err := h.channel(ctx, a)
+	if err != nil {
 		return sdk.CredentialsReport{}, err
 	}
+	if ch.Active {
+		check("channel", sdk.CheckOK, fmt.Sprintf("custom channel %s (%s) is active", ch.Code(), ch.Title))
+	} else {
+		check("channel", sdk.CheckFail, fmt.Sprintf("custom channel %s (%s) is switched off in Omnidesk: cases cannot be created in it", ch.Code(), ch.Title))
+	}
+	rep.WebhookURL = redactSecret(ch.WebhookURL)
+	switch {
+	case strings.TrimSpace(ch.WebhookURL) == "":
+		check("webhook", sdk.CheckWarn, "the custom channel has no webhook URL: staff answers will not reach Reviewhub")
+	case rep.WebhookURL == "":
+		check("webhook", sdk.CheckWarn, "the custom channel's webhook URL cannot be read as a URL")
+	case !webhookHasSecret(ch.WebhookURL, s["webhook_secret"]):
+		check("webhook", sdk.CheckFail, "the custom channel's webhook URL does not carry this integration's webhook secret (?secret=…): Reviewhub will refuse its calls")
+	default:
+		check("webhook", sdk.CheckOK, "the custom channel posts to "+rep.WebhookURL)
+	}
+
 	fields, err := a.cl.CustomFields(ctx)
 	if err != nil {
 		return sdk.CredentialsReport{}, err
@@ -118,25 +155,62 @@ func (h helpdesk) CheckCredentials(ctx context.Context, s sdk.Settings) (sdk.Cre
 			if f.FieldLevel != "" && f.FieldLevel != "case" {
 				return sdk.CredentialsReport{}, sdk.Errorf(sdk.Invalid, "custom field %s is a %s field; it must be a case field", a.field, f.FieldLevel)
 			}
-			return sdk.CredentialsReport{Detail: fmt.Sprintf("staff %s, channel %s, case field %s (%s)", a.cl.Email, a.channel, a.field, f.Title)}, nil
+			check("case field", sdk.CheckOK, fmt.Sprintf("case field %s (%s) holds the review id", a.field, f.Title))
+			rep.Detail = fmt.Sprintf("staff %s, channel %s, case field %s (%s)", a.cl.Email, ch.Code(), a.field, f.Title)
+			return rep, nil
 		}
 	}
 	return sdk.CredentialsReport{}, sdk.Errorf(sdk.NotFound, "case field %s does not exist: create a case custom field named like the channel and give its id", a.field)
 }
 
-// channelCode resolves the channel setting (code, id or title) to the code cases use.
-func (h helpdesk) channelCode(ctx context.Context, a account) (string, error) {
+// redactSecret returns u with every secret query value replaced by
+// REDACTED; "" when u is not a URL.
+func redactSecret(u string) string {
+	u = strings.TrimSpace(u)
+	if u == "" {
+		return ""
+	}
+	p, err := url.Parse(u)
+	if err != nil || p.Host == "" {
+		return ""
+	}
+	q := p.Query()
+	for k := range q {
+		if strings.EqualFold(k, "secret") {
+			q[k] = []string{"REDACTED"}
+		}
+	}
+	if len(q) > 0 {
+		p.RawQuery = q.Encode()
+	}
+	p.User = nil
+	return p.String()
+}
+
+// webhookHasSecret reports whether the webhook URL carries the secret.
+func webhookHasSecret(u, secret string) bool {
+	p, err := url.Parse(strings.TrimSpace(u))
+	if err != nil || secret == "" {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(p.Query().Get("secret")), []byte(secret)) == 1
+}
+
+// channel resolves the channel setting (code, id or title) to the custom channel.
+func (h helpdesk) channel(ctx context.Context, a account) (omnidesk.CustomChannel, error) {
 	chans, err := a.cl.CustomChannels(ctx)
 	if err != nil {
-		return "", err
+		return omnidesk.CustomChannel{}, err
 	}
 	for _, c := range chans {
 		if a.channel == c.Code() || a.channel == strconv.FormatInt(c.ChannelID, 10) || strings.EqualFold(a.channel, c.Title) {
-			return c.Code(), nil
+			return c, nil
 		}
 	}
-	return "", sdk.Errorf(sdk.NotFound, "custom channel %q does not exist in this Omnidesk account", a.channel)
+	return omnidesk.CustomChannel{}, sdk.Errorf(sdk.NotFound, "custom channel %q does not exist in this Omnidesk account", a.channel)
 }
+
+var channelCodeRE = regexp.MustCompile(`^cch[0-9]+$`)
 
 func (h helpdesk) UpsertTicket(ctx context.Context, req sdk.TicketRequest) (sdk.TicketRef, error) {
 	a, err := h.account(req.Settings)
@@ -147,19 +221,24 @@ func (h helpdesk) UpsertTicket(ctx context.Context, req sdk.TicketRequest) (sdk.
 	if r.ID == "" {
 		return sdk.TicketRef{}, sdk.Errorf(sdk.Invalid, "the review has no id")
 	}
-	userID := userCustomID(req.Change)
-	caseID := req.TicketID
-	if caseID == "" {
-		// Look the case up first: the hub may have crashed after creating it.
-		cases, err := a.cl.FindCases(ctx, userID, a.channel)
+	if !channelCodeRE.MatchString(a.channel) {
+		// The setting names the channel by id or title: cases need its code.
+		ch, err := h.channel(ctx, a)
 		if err != nil {
 			return sdk.TicketRef{}, err
 		}
-		for _, c := range cases {
-			if v, ok := c.CustomFields[a.field]; !ok || fmt.Sprint(v) == r.ID {
-				caseID = strconv.FormatInt(c.CaseID, 10)
-				break
-			}
+		a.channel = ch.Code()
+	}
+	userID := userCustomID(req.Change)
+	var found *omnidesk.Case
+	caseID := req.TicketID
+	if caseID == "" {
+		// Look the case up first: the hub may have crashed after creating it.
+		if found, err = h.findCase(ctx, a, userID, r.ID); err != nil {
+			return sdk.TicketRef{}, err
+		}
+		if found != nil {
+			caseID = strconv.FormatInt(found.CaseID, 10)
 		}
 	}
 	content := omnidesk.Content(req.Change, req.DeliveryKey)
@@ -205,26 +284,58 @@ func (h helpdesk) UpsertTicket(ctx context.Context, req sdk.TicketRequest) (sdk.
 			return sdk.TicketRef{ID: caseID}, nil // delivered before
 		}
 	}
-	if _, err := a.cl.AddMessage(ctx, id, content, ""); err != nil {
+	// The edit is written as the case's user, with the case's current labels
+	// at hand for the label diff.
+	c, err := a.cl.GetCase(ctx, id)
+	if err != nil {
+		return sdk.TicketRef{}, err
+	}
+	if _, err := a.cl.AddMessage(ctx, id, c.UserID, content); err != nil {
 		return sdk.TicketRef{}, err
 	}
 	if len(req.Tags) > 0 {
-		labels, err := a.cl.LabelIDs(ctx, req.Tags)
-		if err != nil {
-			return sdk.TicketRef{}, err
+		edit := func() error {
+			labels, err := a.cl.LabelIDs(ctx, req.Tags)
+			if err != nil {
+				return err
+			}
+			add, del := omnidesk.LabelDiff(c.Labels, labels)
+			return a.cl.EditLabels(ctx, id, add, del)
 		}
-		err = a.cl.SetLabels(ctx, id, labels)
+		err := edit()
 		if err != nil && sdk.KindOf(err) == sdk.Invalid {
 			a.cl.ForgetLabels()
-			if labels, err = a.cl.LabelIDs(ctx, req.Tags); err == nil {
-				err = a.cl.SetLabels(ctx, id, labels)
-			}
+			err = edit()
 		}
 		if err != nil {
 			return sdk.TicketRef{}, err
 		}
 	}
 	return sdk.TicketRef{ID: caseID}, nil
+}
+
+// findCase finds the case of a review: the cases of its custom-channel user
+// (matched exactly), then the one whose case field holds exactly the review
+// id. A listed case without custom fields is read in full; a case whose
+// field is missing or different is never taken.
+func (h helpdesk) findCase(ctx context.Context, a account, userID, reviewID string) (*omnidesk.Case, error) {
+	cases, err := a.cl.FindCases(ctx, userID, a.channel)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cases {
+		if c.CustomFields == nil {
+			full, err := a.cl.GetCase(ctx, c.CaseID)
+			if err != nil {
+				return nil, err
+			}
+			c = full
+		}
+		if v, ok := c.CustomFields[a.field]; ok && v != nil && fmt.Sprint(v) == reviewID {
+			return &c, nil
+		}
+	}
+	return nil, nil
 }
 
 // userCustomID is the custom-channel user of a review: one per review, so
@@ -237,6 +348,12 @@ func webhookAnswer(status int, msg string) sdk.WebhookResult {
 		Headers: []sdk.Header{{Name: "Content-Type", Values: []string{"application/json"}}}}
 }
 
+// HandleWebhook answers Omnidesk's custom-channel webhook. Unauthentic
+// calls get a 401. An authentic call that carries no answer for a known
+// reason (a note, a rule's message, a user's message, Reviewhub's own
+// message) gets a quiet 200. One the plugin cannot read gets a 200 too (a
+// body that is neither JSON nor a form: a 400), with Ignored set, so the
+// hub keeps it for the operator and Omnidesk does not retry it forever.
 func (h helpdesk) HandleWebhook(_ context.Context, req sdk.WebhookRequest) (sdk.WebhookResult, error) {
 	want := req.Settings["webhook_secret"]
 	got := req.Header("X-Reviewhub-Secret")
@@ -252,11 +369,20 @@ func (h helpdesk) HandleWebhook(_ context.Context, req sdk.WebhookRequest) (sdk.
 		return webhookAnswer(http.StatusUnauthorized, "missing or wrong secret"), nil
 	}
 	ans, err := omnidesk.ParseWebhook(req.Body)
+	var werr *omnidesk.WebhookError
 	switch {
-	case errors.Is(err, omnidesk.ErrNotAnswer):
-		return webhookAnswer(http.StatusOK, "ignored: not a staff answer"), nil
+	case errors.As(err, &werr) && errors.Is(err, omnidesk.ErrNotAnswer):
+		return webhookAnswer(http.StatusOK, "ignored: "+werr.Reason), nil
+	case errors.As(err, &werr):
+		status := http.StatusOK
+		if werr.Malformed {
+			status = http.StatusBadRequest
+		}
+		res := webhookAnswer(status, "not read: "+werr.Reason)
+		res.Ignored = &sdk.Unreadable{ID: werr.MessageID, Reason: werr.Error(), Shape: omnidesk.WebhookShape(req.Body)}
+		return res, nil
 	case err != nil:
-		return webhookAnswer(http.StatusBadRequest, "malformed custom channel webhook: "+err.Error()), nil
+		return sdk.WebhookResult{}, err
 	}
 	reviewID := ""
 	if _, id, ok := strings.Cut(ans.UserCustomID, ":"); ok {

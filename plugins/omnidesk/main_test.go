@@ -90,6 +90,10 @@ func TestReviewBecomesCaseAndEditLandsInIt(t *testing.T) {
 	if len(c.Messages) != 2 {
 		t.Fatalf("%d messages, want 2", len(c.Messages))
 	}
+	// The edit is the case's user's message, never a staff reply.
+	if m := c.Messages[1]; m.UserID == 0 || m.UserID != c.UserID || m.StaffID != 0 {
+		t.Errorf("edit written by user %d staff %d, want the case's user %d", m.UserID, m.StaffID, c.UserID)
+	}
 	for _, want := range []string{"rating 1 → 4", "直りました", "Earlier versions", "アプリが起動しません", "developer reply: We are on it"} {
 		if !strings.Contains(c.Messages[1].Content, want) {
 			t.Errorf("edit message lacks %q:\n%s", want, c.Messages[1].Content)
@@ -178,13 +182,13 @@ func TestWebhookAnswerAndOutcomeNote(t *testing.T) {
 		t.Fatalf("%d reply requests, want 1", len(last.Replies))
 	}
 	rr := last.Replies[0]
-	if rr.TicketID != ref.ID || rr.MessageID != "omnidesk:"+msgID || rr.Text != "Thanks, we fixed it!" || rr.ReviewID != "gp-1" || rr.Staff != fake.StaffName {
+	if rr.TicketID != ref.ID || rr.MessageID != "omnidesk:"+msgID || rr.Text != "Thanks, we fixed it!" || rr.ReviewID != "gp-1" || rr.Staff != "Omnidesk staff #1" {
 		t.Errorf("reply request %+v", rr)
 	}
 	// The same call delivered twice carries the same message id (the hub
 	// publishes a message id once).
 	c, _ := e.fake.CaseByReviewID("gp-1")
-	replay := `{"case_id":` + c.ID + `,"user_custom_id":"googleplay:gp-1","message":{"message_id":` + msgID + `,"content":"Thanks, we fixed it!"}}`
+	replay := `{"type":"message_new","object":{"case_id":` + c.ID + `,"custom_user_id":"googleplay:gp-1","message_id":` + msgID + `,"staff_id":1,"content":"Thanks, we fixed it!","note":false,"sent_via_rule":false}}`
 	res, err := e.desk.HandleWebhook(ctx(t), sdk.WebhookRequest{Settings: e.settings, Method: "POST", Query: "secret=" + secret, Body: []byte(replay)})
 	if err != nil || len(res.Replies) != 1 || res.Replies[0].MessageID != rr.MessageID {
 		t.Fatalf("replay: %+v %v", res, err)
@@ -195,10 +199,12 @@ func TestWebhookAnswerAndOutcomeNote(t *testing.T) {
 	if err != nil || res.Status != 200 {
 		t.Fatalf("header secret: %+v %v", res, err)
 	}
-	// Malformed bodies get a 400 with the reason.
+	// A body of an unexpected shape is answered 200 (Omnidesk would retry a
+	// failure) and kept for the operator with its reason and shape.
 	res, err = e.desk.HandleWebhook(ctx(t), sdk.WebhookRequest{Settings: e.settings, Query: "secret=" + secret, Body: []byte(`{"case_id": {}}`)})
-	if err != nil || res.Status != 400 || !strings.Contains(string(res.Body), "case_id") {
-		t.Fatalf("malformed: %d %s %v", res.Status, res.Body, err)
+	if err != nil || res.Status != 200 || len(res.Replies) != 0 || res.Ignored == nil ||
+		!strings.Contains(res.Ignored.Reason, "case_id") || !strings.Contains(res.Ignored.Shape, "case_id") {
+		t.Fatalf("unexpected shape: %d %s %+v %v", res.Status, res.Body, res.Ignored, err)
 	}
 
 	// The outcome is written back as a note, once.
@@ -263,5 +269,221 @@ func TestErrorsAreClearAndClassified(t *testing.T) {
 	e.fake.Fail(1, 502)
 	if _, err := e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, Change: change(sdk.ChangeNew, 1, "x"), DeliveryKey: "k"}); err != nil {
 		t.Errorf("one 502 then success: %v", err)
+	}
+}
+
+// hookResult is the plugin's answer to the last custom-channel call.
+func (h *hookServer) last(t *testing.T) sdk.WebhookResult {
+	t.Helper()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.results) == 0 {
+		t.Fatal("no webhook call reached the plugin")
+	}
+	return h.results[len(h.results)-1]
+}
+
+// Notes, rule-sent messages, the user's messages and the plugin's own
+// messages come back through the webhook as Omnidesk sends them (form or
+// JSON) and are never answers: a quiet 200, no reply, nothing ignored.
+func TestWebhookNeverAnswersForNotesRulesUsersOrItself(t *testing.T) {
+	e := start(t)
+	ref, err := e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, IntegrationID: "acme",
+		Change: change(sdk.ChangeNew, 2, "Crashes"), DeliveryKey: "gp-1/1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &hookServer{}
+	srv := e.hooks(t, h)
+	e.fake.SetWebhookURL(srv.URL + "/hooks/omnidesk/acme?secret=" + secret)
+	c, _ := e.fake.CaseByReviewID("gp-1")
+	own := c.Messages[0].Content // the case body the plugin wrote, with its marker
+	for _, asJSON := range []bool{false, true} {
+		e.fake.SetWebhookJSON(asJSON)
+		for _, tc := range []struct {
+			name, text string
+			ev         fake.Event
+		}{
+			{"note", "internal remark", fake.Event{Note: true}},
+			{"rule", "We got your request", fake.Event{SentViaRule: true}},
+			{"user message", "One more thing", fake.Event{FromUser: true}},
+			{"own message sent back as staff", own, fake.Event{}},
+		} {
+			if _, err := e.fake.Post(ctx(t), ref.ID, tc.text, tc.ev); err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			res := h.last(t)
+			if res.Status != 200 || len(res.Replies) != 0 || res.Ignored != nil {
+				t.Errorf("%s (json %v): status %d, %d replies, ignored %+v; want a quiet 200", tc.name, asJSON, res.Status, len(res.Replies), res.Ignored)
+			}
+		}
+		// A real answer in the same encoding still gets through.
+		if _, err := e.fake.Answer(ctx(t), ref.ID, "Fixed in 3.3"); err != nil {
+			t.Fatal(err)
+		}
+		if res := h.last(t); len(res.Replies) != 1 || res.Replies[0].Text != "Fixed in 3.3" {
+			t.Errorf("answer (json %v): %+v", asJSON, res.Replies)
+		}
+	}
+}
+
+// What the plugin cannot read is answered 200 and handed to the hub with a
+// reason and the body's shape (no values); a call without the secret is a 401.
+func TestWebhookUnreadableIsKept(t *testing.T) {
+	e := start(t)
+	for _, tc := range []struct {
+		name, body, reason string
+		status             int
+	}{
+		{"unknown type", `{"type":"case_closed","object":{"case_id":1,"content":"private words"}}`, `"case_closed" is not message_new`, 200},
+		{"no content", `type=message_new&object[message_id]=4&object[case_id]=1&object[staff_id]=2&object[content]=`, "no content", 200},
+		{"unknown shape", `{"hello":{"world":"private words"}}`, "no content", 200},
+		{"not JSON or a form", `{"oops`, "not a JSON object", 400},
+	} {
+		res, err := e.desk.HandleWebhook(ctx(t), sdk.WebhookRequest{Settings: e.settings, Method: "POST", Query: "secret=" + secret, Body: []byte(tc.body)})
+		if err != nil || res.Status != tc.status || len(res.Replies) != 0 || res.Ignored == nil ||
+			!strings.Contains(res.Ignored.Reason, tc.reason) || res.Ignored.Shape == "" || strings.Contains(res.Ignored.Shape, "private") {
+			t.Errorf("%s: %d %s %+v %v", tc.name, res.Status, res.Body, res.Ignored, err)
+		}
+	}
+	res, err := e.desk.HandleWebhook(ctx(t), sdk.WebhookRequest{Settings: e.settings, Method: "POST", Body: []byte(`{"type":"case_closed"}`)})
+	if err != nil || res.Status != 401 || res.Ignored != nil {
+		t.Errorf("without the secret: %d %+v %v", res.Status, res.Ignored, err)
+	}
+}
+
+// The case lookup after a crash takes only the case whose field holds
+// exactly this review id: not a case of a user whose id merely contains
+// this one (Omnidesk filters by substring), not one without the field.
+func TestLookupTakesOnlyTheReviewsOwnCase(t *testing.T) {
+	e := start(t)
+	req := func(id string) sdk.TicketRequest {
+		ch := change(sdk.ChangeNew, 1, "x")
+		ch.Review.ID = id
+		return sdk.TicketRequest{Settings: e.settings, Change: ch, DeliveryKey: id + "/1"}
+	}
+	long, err := e.desk.UpsertTicket(ctx(t), req("12"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A case of the same custom-channel user without the case field (made
+	// by hand in Omnidesk, say).
+	body := `{"case":{"user_custom_id":"googleplay:1","subject":"by hand","content":"by hand","channel":"cch101"}}`
+	r, _ := http.NewRequest("POST", e.api.URL+"/api/cases.json", strings.NewReader(body))
+	r.SetBasicAuth("admin@acme.example", "key-1")
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("hand-made case: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	short, err := e.desk.UpsertTicket(ctx(t), req("1"))
+	if err != nil || !short.Created || short.ID == long.ID {
+		t.Fatalf("review 1: %+v %v; want its own new case, not %s or the hand-made one", short, err, long.ID)
+	}
+	if again, err := e.desk.UpsertTicket(ctx(t), req("1")); err != nil || again.ID != short.ID || again.Created {
+		t.Fatalf("retried review 1: %+v %v, want %s", again, err, short.ID)
+	}
+	if n := e.fake.CaseCount(); n != 3 {
+		t.Errorf("%d cases, want 3", n)
+	}
+}
+
+// An empty filtered list may come as a 404 with an error code: no case.
+func TestEmptyListAnsweredNotFound(t *testing.T) {
+	e := start(t)
+	e.fake.SetEmptyListNotFound(true)
+	ref, err := e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, Change: change(sdk.ChangeNew, 1, "x"), DeliveryKey: "gp-1/1"})
+	if err != nil || !ref.Created {
+		t.Fatalf("create with a 404 empty list: %+v %v", ref, err)
+	}
+}
+
+// Labels on an edit change by add_labels / delete_labels against the
+// case's current labels (the fake ignores "labels" on PUT, as no source
+// shows it); the API is told to add and delete only the difference.
+func TestEditLabelsByDiff(t *testing.T) {
+	e := start(t)
+	ref, err := e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, Change: change(sdk.ChangeNew, 1, "x"),
+		Tags: []string{"googleplay", "rating:1"}, DeliveryKey: "gp-1/1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, TicketID: ref.ID, Change: change(sdk.ChangeBetter, 5, "y"),
+		Tags: []string{"googleplay", "rating:5", "fixed"}, DeliveryKey: "gp-1/2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := e.fake.CaseByReviewID("gp-1")
+	if strings.Join(c.Labels, ",") != "googleplay,rating:5,fixed" {
+		t.Errorf("labels %v", c.Labels)
+	}
+}
+
+func TestCheckCredentialsReport(t *testing.T) {
+	e := start(t)
+	e.fake.SetWebhookURL("https://hub.example/hooks/omnidesk/acme?secret=" + secret)
+	rep, err := e.desk.CheckCredentials(ctx(t), e.settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.WebhookURL != "https://hub.example/hooks/omnidesk/acme?secret=REDACTED" || strings.Contains(rep.WebhookURL, secret) {
+		t.Errorf("webhook URL %q", rep.WebhookURL)
+	}
+	status := map[string]string{}
+	for _, c := range rep.Checks {
+		status[c.Name] = c.Status + ": " + c.Detail
+		if strings.Contains(c.Detail, secret) {
+			t.Errorf("check %s shows the secret", c.Name)
+		}
+	}
+	for name, want := range map[string]string{"staff": "ok: ", "channel": "ok: ", "webhook": "ok: ", "case field": "ok: ", "rate limit": "ok: 74"} {
+		if !strings.HasPrefix(status[name], want) {
+			t.Errorf("check %s: %q, want %q…", name, status[name], want)
+		}
+	}
+	// The webhook URL without this integration's secret, and a switched-off channel.
+	e.fake.SetWebhookURL("https://hub.example/hooks/omnidesk/acme?secret=old")
+	s := sdk.Settings{}
+	for k, v := range e.settings {
+		s[k] = v
+	}
+	s["channel"] = "cch102"
+	rep, err = e.desk.CheckCredentials(ctx(t), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status = map[string]string{}
+	for _, c := range rep.Checks {
+		status[c.Name] = c.Status
+	}
+	if status["channel"] != sdk.CheckFail || status["webhook"] != sdk.CheckWarn {
+		t.Errorf("switched-off chat channel without a webhook: %+v", rep.Checks)
+	}
+	if rep, err = e.desk.CheckCredentials(ctx(t), e.settings); err != nil || rep.WebhookURL != "https://hub.example/hooks/omnidesk/acme?secret=REDACTED" {
+		t.Fatalf("%+v %v", rep, err)
+	}
+	for _, c := range rep.Checks {
+		if c.Name == "webhook" && c.Status != sdk.CheckFail {
+			t.Errorf("webhook URL with another secret: %+v", c)
+		}
+	}
+	e.fake.SetStaffActive(false)
+	if _, err := e.desk.CheckCredentials(ctx(t), e.settings); sdk.KindOf(err) != sdk.PermissionDenied {
+		t.Errorf("inactive staff: %v", err)
+	}
+	if n := e.fake.Writes(); n != 0 {
+		t.Errorf("the credentials check wrote %d times", n)
+	}
+}
+
+func TestEndpointSettings(t *testing.T) {
+	info, err := helpdesk{}.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range info.Settings {
+		if want := f.Key == "subdomain" || f.Key == "base_url"; f.Endpoint != want {
+			t.Errorf("setting %s: Endpoint %v, want %v", f.Key, f.Endpoint, want)
+		}
 	}
 }

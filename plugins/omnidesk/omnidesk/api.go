@@ -3,12 +3,17 @@ package omnidesk
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"html"
+	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/reviewhub/reviewhub/sdk"
 )
 
 // Case is an Omnidesk case ("обращение").
@@ -59,18 +64,22 @@ type Staff struct {
 	Active        bool   `json:"active"`
 }
 
-// CustomChannel is a custom channel ("кастомный канал").
+// CustomChannel is a custom channel ("кастомный канал"), as palachX
+// laravel-omnidesk's CustomChannelData and its list test show it.
 type CustomChannel struct {
-	ChannelID   int64  `json:"channel_id"`
-	Title       string `json:"title"`
-	ChannelCode string `json:"channel_code,omitempty"`
-	Active      bool   `json:"active"`
+	ChannelID     int64  `json:"channel_id"`
+	ChannelAPIKey string `json:"channel_api_key,omitempty"` // "cch1" for channel 1
+	Title         string `json:"title"`
+	ChannelType   string `json:"channel_type,omitempty"` // async or sync
+	WebhookURL    string `json:"webhook_url,omitempty"`
+	Active        bool   `json:"active"`
 }
 
-// Code is how cases refer to the channel (GUESS: "cch" + id unless the API gives a code).
+// Code is how cases refer to the channel: channel_api_key, or "cch" + id
+// when the list does not give it (the two agree in every example).
 func (c CustomChannel) Code() string {
-	if c.ChannelCode != "" {
-		return c.ChannelCode
+	if c.ChannelAPIKey != "" {
+		return c.ChannelAPIKey
 	}
 	return "cch" + strconv.FormatInt(c.ChannelID, 10)
 }
@@ -169,17 +178,42 @@ func listAll[T any](ctx context.Context, c *Client, path, key string, q url.Valu
 			return nil, fmt.Errorf("omnidesk GET %s: unexpected answer: %w", path, err)
 		}
 		all = append(all, items...)
-		if len(items) == 0 || len(all) >= total {
-			break
+		if len(items) < 100 || len(all) >= total {
+			break // a short page is the last one
 		}
 	}
 	return all, nil
 }
 
-// FindCases lists the cases of a custom-channel user in a channel.
+// Exact wraps a list filter value as ^value^: Omnidesk's list filters
+// search by substring unless the value is wrapped in ^ (omnidesk.ru/api/
+// introduction/intro).
+func Exact(v string) string { return "^" + v + "^" }
+
+// FindCases lists the cases of a custom-channel user in a channel, the user
+// matched exactly (^…^). An empty answer is no case, whether Omnidesk
+// answers 200 with total_count 0 or a 404 with an error code (GUESS: which
+// one it gives for an empty filtered list is not documented).
 func (c *Client) FindCases(ctx context.Context, userCustomID, channel string) ([]Case, error) {
-	q := url.Values{"user_custom_id": {userCustomID}, "channel": {channel}}
-	return listAll[Case](ctx, c, "/api/cases.json", "case", q)
+	q := url.Values{"user_custom_id": {Exact(userCustomID)}, "channel": {channel}}
+	cases, err := listAll[Case](ctx, c, "/api/cases.json", "case", q)
+	var apiErr *APIError
+	if errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound && apiErr.Code != "" {
+		return nil, nil
+	}
+	return cases, err
+}
+
+// GetCase reads one case.
+func (c *Client) GetCase(ctx context.Context, caseID int64) (Case, error) {
+	var out struct {
+		Case Case `json:"case"`
+	}
+	err := c.Do(ctx, "GET", fmt.Sprintf("/api/cases/%d.json", caseID), nil, nil, &out)
+	if err == nil && out.Case.CaseID == 0 {
+		err = sdk.Errorf(sdk.Unavailable, "omnidesk GET /api/cases/%d.json: the answer has no case", caseID)
+	}
+	return out.Case, err
 }
 
 // CreateCase creates a case.
@@ -194,10 +228,45 @@ func (c *Client) CreateCase(ctx context.Context, nc NewCase) (Case, error) {
 	return out.Case, err
 }
 
-// SetLabels replaces a case's labels.
-func (c *Client) SetLabels(ctx context.Context, caseID int64, labels []int64) error {
-	return c.Do(ctx, "PUT", fmt.Sprintf("/api/cases/%d.json", caseID), nil,
-		map[string]any{"case": map[string]any{"labels": labels}}, nil)
+// EditLabels adds and removes labels of a case with PUT /api/cases/{id}.json
+// {"case": {"add_labels": […], "delete_labels": […]}}, as the one public
+// client that edits cases does (vragovR/omnidesk-bundle); nothing is sent
+// when both are empty.
+func (c *Client) EditLabels(ctx context.Context, caseID int64, add, del []int64) error {
+	if len(add) == 0 && len(del) == 0 {
+		return nil
+	}
+	edit := map[string]any{}
+	if len(add) > 0 {
+		edit["add_labels"] = add
+	}
+	if len(del) > 0 {
+		edit["delete_labels"] = del
+	}
+	return c.Do(ctx, "PUT", fmt.Sprintf("/api/cases/%d.json", caseID), nil, map[string]any{"case": edit}, nil)
+}
+
+// LabelDiff is what turns labels have into want: the ids to add and to delete.
+func LabelDiff(have, want []int64) (add, del []int64) {
+	in := func(list []int64, v int64) bool {
+		for _, x := range list {
+			if x == v {
+				return true
+			}
+		}
+		return false
+	}
+	for _, w := range want {
+		if !in(have, w) && !in(add, w) {
+			add = append(add, w)
+		}
+	}
+	for _, h := range have {
+		if !in(want, h) && !in(del, h) {
+			del = append(del, h)
+		}
+	}
+	return add, del
 }
 
 // Messages lists a case's messages, oldest first.
@@ -205,20 +274,30 @@ func (c *Client) Messages(ctx context.Context, caseID int64) ([]Message, error) 
 	return listAll[Message](ctx, c, fmt.Sprintf("/api/cases/%d/messages.json", caseID), "message", nil)
 }
 
-// AddMessage adds a message from the case's user.
-func (c *Client) AddMessage(ctx context.Context, caseID int64, content, html string) (Message, error) {
+// AddMessage adds a message written as the case's user (userID, the
+// case's user_id): a customer message, never a staff reply, so it is not
+// sent to the custom channel's webhook as an answer.
+func (c *Client) AddMessage(ctx context.Context, caseID, userID int64, content string) (Message, error) {
+	if userID == 0 {
+		return Message{}, sdk.Errorf(sdk.Invalid, "omnidesk: case %d has no user_id: a message must name its author", caseID)
+	}
 	var out struct {
 		Message Message `json:"message"`
 	}
-	body := map[string]any{"message": map[string]any{"content": content, "content_html": html}}
+	body := map[string]any{"message": map[string]any{"content": content, "content_html": HTML(content), "user_id": userID}}
 	err := c.Do(ctx, "POST", fmt.Sprintf("/api/cases/%d/messages.json", caseID), nil, body, &out)
 	return out.Message, err
 }
 
 // AddNote adds a note, visible to staff only.
 func (c *Client) AddNote(ctx context.Context, caseID int64, content string) error {
-	body := map[string]any{"note": map[string]any{"content": content}}
+	body := map[string]any{"note": map[string]any{"content": content, "content_html": HTML(content)}}
 	return c.Do(ctx, "POST", fmt.Sprintf("/api/cases/%d/note.json", caseID), nil, body, nil)
+}
+
+// HTML renders plain text as HTML: escaped, line breaks as <br>.
+func HTML(text string) string {
+	return strings.ReplaceAll(html.EscapeString(text), "\n", "<br>\n")
 }
 
 // ListLabels lists every label.

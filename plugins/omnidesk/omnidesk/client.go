@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/reviewhub/reviewhub/sdk"
@@ -31,6 +32,63 @@ type Client struct {
 	Retries int
 	// Labels caches label ids across calls (nil: no cache).
 	Labels *LabelCache
+
+	mu     sync.Mutex
+	limits Limits
+}
+
+// Limits are the rate-limit headers of the latest answer (support.omnidesk.ru
+// knowledge base item 324737: every answer carries rate_limit_per_minute and
+// api_calls_left). Known is false until an answer carried them.
+type Limits struct {
+	Known     bool
+	PerMinute int // rate_limit_per_minute; -1 when absent
+	Left      int // api_calls_left; -1 when absent
+}
+
+// Limits returns the rate-limit headers of the latest answer.
+func (c *Client) Limits() Limits {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.limits
+}
+
+func (c *Client) noteLimits(h http.Header) {
+	per, okPer := headerInt(h, "rate_limit_per_minute")
+	left, okLeft := headerInt(h, "api_calls_left")
+	if !okPer && !okLeft {
+		return
+	}
+	if !okPer {
+		per = -1
+	}
+	if !okLeft {
+		left = -1
+	}
+	c.mu.Lock()
+	c.limits = Limits{Known: true, PerMinute: per, Left: left}
+	c.mu.Unlock()
+}
+
+// header returns a header by name, whatever its case and whether it is
+// written with "_" or "-": Omnidesk names its headers with underscores
+// (retry_after), which Go's canonical form turns into Retry_after.
+func header(h http.Header, name string) string {
+	if v := h.Get(name); v != "" {
+		return v
+	}
+	alt := strings.ReplaceAll(name, "_", "-")
+	for k, vs := range h {
+		if len(vs) > 0 && (strings.EqualFold(k, name) || strings.EqualFold(k, alt)) {
+			return vs[0]
+		}
+	}
+	return ""
+}
+
+func headerInt(h http.Header, name string) (int, bool) {
+	n, err := strconv.Atoi(strings.TrimSpace(header(h, name)))
+	return n, err == nil && n >= 0
 }
 
 // APIError is an error answer of the API.
@@ -43,7 +101,10 @@ type APIError struct {
 func (e *APIError) Error() string {
 	msg := e.Code
 	if e.Description != "" {
-		msg += ": " + e.Description
+		if msg != "" {
+			msg += ": "
+		}
+		msg += e.Description
 	}
 	if msg == "" {
 		msg = http.StatusText(e.Status)
@@ -53,8 +114,10 @@ func (e *APIError) Error() string {
 
 // Do sends method path with body (JSON-encoded when not nil) and decodes
 // the answer into out. Errors are classified for the hub: 401 →
-// Unauthenticated, 403 → PermissionDenied, 404 → NotFound, 400/422 →
-// Invalid, 429 → RetryAfter, 5xx → Unavailable (after a few quick retries).
+// Unauthenticated, 403 → PermissionDenied (but a 403 whose body says "rate
+// limit" is a rate limit, as in Omnidesk's older scheme), 404 → NotFound,
+// 400/422 → Invalid, 429 → RetryAfter, 5xx → Unavailable (after a few quick
+// retries).
 func (c *Client) Do(ctx context.Context, method, path string, query url.Values, body, out any) error {
 	var raw []byte
 	if body != nil {
@@ -103,6 +166,7 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 		}
 		data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 		resp.Body.Close()
+		c.noteLimits(resp.Header)
 		if err != nil {
 			last = sdk.Errorf(sdk.Unavailable, "omnidesk %s %s: reading the answer: %v", method, path, err)
 			continue
@@ -118,8 +182,9 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 		}
 		apiErr := parseError(resp.StatusCode, data)
 		switch {
-		case resp.StatusCode == http.StatusTooManyRequests:
-			return sdk.RetryAfterError(retryAfter(resp.Header.Get("Retry-After")), "omnidesk rate limit on %s %s: %v", method, path, apiErr)
+		case resp.StatusCode == http.StatusTooManyRequests,
+			resp.StatusCode == http.StatusForbidden && strings.Contains(strings.ToLower(string(data)), "rate limit"):
+			return sdk.RetryAfterError(retryAfter(resp.Header), "omnidesk rate limit on %s %s: %v", method, path, apiErr)
 		case resp.StatusCode >= 500:
 			last = sdk.Errorf(sdk.Unavailable, "omnidesk %s %s: %v", method, path, apiErr)
 			continue
@@ -163,12 +228,18 @@ func parseError(status int, data []byte) *APIError {
 	return e
 }
 
-// retryAfter reads a Retry-After header (seconds or an HTTP date); 60 s when absent.
-func retryAfter(h string) time.Duration {
-	if s, err := strconv.Atoi(strings.TrimSpace(h)); err == nil && s >= 0 {
+// retryAfter reads Omnidesk's retry_after header (seconds), else a
+// standard Retry-After (seconds or an HTTP date); 60 s when both are
+// absent: the limits are per minute.
+func retryAfter(h http.Header) time.Duration {
+	if s, ok := headerInt(h, "retry_after"); ok {
 		return time.Duration(s) * time.Second
 	}
-	if t, err := http.ParseTime(h); err == nil {
+	v := h.Get("Retry-After")
+	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
 		if d := time.Until(t); d > 0 {
 			return d
 		}

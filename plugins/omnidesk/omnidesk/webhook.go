@@ -5,47 +5,107 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
+
+	"github.com/reviewhub/reviewhub/sdk"
 )
 
 // StaffAnswer is a staff member's answer carried by a custom-channel webhook.
 type StaffAnswer struct {
 	CaseID       string
 	MessageID    string
-	UserCustomID string // the review id (the hub creates one custom-channel user per review)
+	UserCustomID string // the custom-channel user ("STORE:REVIEW_ID": one user per review)
 	Text         string
 	Staff        string
 	SentAt       time.Time
 }
 
-// ErrNotAnswer: the webhook is valid but carries no staff answer (a note,
-// a status change…).
+// ErrNotAnswer: the webhook was read, and it carries no staff answer for a
+// known reason (a note, a message sent by an automation rule, a message of
+// the user, a message Reviewhub wrote itself).
 var ErrNotAnswer = errors.New("not a staff answer")
 
-// ParseWebhook reads the body Omnidesk posts to a custom channel's URL when
-// a staff member answers. The public documentation does not give the exact
-// body (README: GUESS), so the parser is tolerant: fields may sit at the top
-// level or under "case", "message" or "data", in any order, ids may be
-// numbers or strings, and unknown fields are ignored.
+// ErrUnreadable: the webhook could not be read as a new-message event (an
+// unknown shape or event type, no content, no author, no ids).
+var ErrUnreadable = errors.New("unreadable custom channel webhook")
+
+// WebhookError says why a webhook carries no answer. errors.Is(err,
+// ErrNotAnswer) or errors.Is(err, ErrUnreadable) tells the two kinds apart.
+type WebhookError struct {
+	Kind      error  // ErrNotAnswer or ErrUnreadable
+	Reason    string // what was seen, without values from the body
+	MessageID string // the message id, when the body has one
+	// Malformed: the body is neither a JSON object nor a form.
+	Malformed bool
+}
+
+func (e *WebhookError) Error() string { return e.Kind.Error() + ": " + e.Reason }
+func (e *WebhookError) Unwrap() error { return e.Kind }
+
+// EventMessageNew is the only event type the plugin reads.
+const EventMessageNew = "message_new"
+
+// ownMarker starts every marker line Reviewhub writes into a case (see Marker).
+const ownMarker = "[reviewhub:"
+
+// IsOwn reports whether content was written by Reviewhub: every case body,
+// edit message and outcome note it writes carries a marker line.
+func IsOwn(content string) bool { return strings.Contains(content, ownMarker) }
+
+// ParseWebhook reads the body Omnidesk posts to a custom channel's webhook
+// URL. The one public consumer that documents it (README: palachX
+// laravel-omnidesk) shows {"type":"message_new","object":{message_id,
+// case_id, staff_id, user_id, custom_user_id, content, note,
+// sent_via_rule}}; the one production bot found (GoEdgar/omnidesk_bot)
+// reads the same fields form-encoded as object[content]. Both encodings are
+// read. Omnidesk itself publishes no format (GUESS), so the older guessed
+// shapes stay accepted: fields at the top level or under "data", "case" or
+// "message"; ids may be numbers or strings; booleans may be true/false, 1/0
+// or "1"/"0".
+//
+// It returns the answer, or a *WebhookError: ErrNotAnswer for notes,
+// rule-sent messages, user messages and Reviewhub's own messages;
+// ErrUnreadable for anything it cannot read.
 func ParseWebhook(body []byte) (StaffAnswer, error) {
 	var a StaffAnswer
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var root map[string]any
-	if err := dec.Decode(&root); err != nil {
-		return a, fmt.Errorf("the body is not a JSON object: %w", err)
+	root, err := decodeWebhook(body)
+	if err != nil {
+		return a, &WebhookError{Kind: ErrUnreadable, Reason: err.Error(), Malformed: true}
 	}
-	if dec.More() {
-		return a, errors.New("the body has data after the JSON object")
+	unreadable := func(format string, args ...any) (StaffAnswer, error) {
+		return a, &WebhookError{Kind: ErrUnreadable, Reason: fmt.Sprintf(format, args...), MessageID: a.MessageID}
 	}
-	scopes := []map[string]any{root}
-	for _, k := range []string{"data", "case", "message"} {
-		if m, ok := root[k].(map[string]any); ok {
+	notAnswer := func(reason string) (StaffAnswer, error) {
+		return a, &WebhookError{Kind: ErrNotAnswer, Reason: reason, MessageID: a.MessageID}
+	}
+
+	var scopes []map[string]any
+	typ, typed := root["type"]
+	if typed {
+		t, ok := typ.(string)
+		if !ok || t != EventMessageNew {
+			return unreadable("event type %s is not %s", eventName(typ), EventMessageNew)
+		}
+		obj, ok := root["object"].(map[string]any)
+		if !ok {
+			return unreadable("a %s event without an object", EventMessageNew)
+		}
+		scopes = append(scopes, obj)
+		if m, ok := obj["message"].(map[string]any); ok {
 			scopes = append(scopes, m)
-			for _, kk := range []string{"case", "message"} {
-				if mm, ok := m[kk].(map[string]any); ok {
-					scopes = append(scopes, mm)
+		}
+	} else {
+		// Older guessed shapes (no public source; kept for tolerance).
+		scopes = append(scopes, root)
+		for _, k := range []string{"object", "data", "case", "message"} {
+			if m, ok := root[k].(map[string]any); ok {
+				scopes = append(scopes, m)
+				for _, kk := range []string{"case", "message"} {
+					if mm, ok := m[kk].(map[string]any); ok {
+						scopes = append(scopes, mm)
+					}
 				}
 			}
 		}
@@ -65,53 +125,230 @@ func ParseWebhook(body []byte) (StaffAnswer, error) {
 				case bool:
 					return fmt.Sprint(x), nil
 				default:
-					return "", fmt.Errorf("field %s is %T, want a string or a number", k, v)
+					return "", fmt.Errorf("field %s is %s, want a string or a number", k, describe(v))
 				}
 			}
 		}
 		return "", nil
 	}
-	var err error
-	if a.CaseID, err = get("case_id"); err != nil {
-		return a, err
+	fields := []struct {
+		dst  *string
+		keys []string
+	}{
+		{&a.MessageID, []string{"message_id"}},
+		{&a.CaseID, []string{"case_id", "case_number"}},
+		{&a.Text, []string{"content", "content_text", "text"}},
+		{&a.UserCustomID, []string{"custom_user_id", "user_custom_id"}},
 	}
-	if a.CaseID == "" {
-		if a.CaseID, err = get("case_number"); err != nil {
-			return a, err
+	for _, f := range fields {
+		v, err := get(f.keys...)
+		if err != nil {
+			return unreadable("%v", err)
 		}
+		*f.dst = v
 	}
-	if a.MessageID, err = get("message_id"); err != nil {
-		return a, err
+	flag := func(k string) (bool, error) {
+		v, err := get(k)
+		if err != nil {
+			return false, err
+		}
+		switch strings.ToLower(strings.TrimSpace(v)) {
+		case "", "0", "false":
+			return false, nil
+		case "1", "true":
+			return true, nil
+		}
+		return false, fmt.Errorf("field %s is neither true nor false", k)
 	}
-	if a.Text, err = get("content", "content_text", "text"); err != nil {
-		return a, err
-	}
-	if a.UserCustomID, err = get("user_custom_id"); err != nil {
-		return a, err
-	}
-	if a.Staff, err = get("staff_full_name", "staff_email", "staff_id"); err != nil {
-		return a, err
-	}
-	note, err := get("note")
+	note, err := flag("note")
 	if err != nil {
-		return a, err
+		return unreadable("%v", err)
+	}
+	rule, err := flag("sent_via_rule")
+	if err != nil {
+		return unreadable("%v", err)
+	}
+	staffID, err := get("staff_id")
+	if err != nil {
+		return unreadable("%v", err)
+	}
+	staffName, err := get("staff_full_name", "staff_email")
+	if err != nil {
+		return unreadable("%v", err)
+	}
+	userID, err := get("user_id")
+	if err != nil {
+		return unreadable("%v", err)
 	}
 	if sent, _ := get("created_at", "sent_at"); sent != "" {
-		for _, layout := range []string{time.RFC3339, time.RFC1123Z, "2006-01-02 15:04:05", "Mon, 02 Jan 2006 15:04:05 -0700"} {
+		for _, layout := range []string{time.RFC3339, time.RFC1123Z, "2006-01-02 15:04:05"} {
 			if t, err := time.Parse(layout, sent); err == nil {
 				a.SentAt = t.UTC()
 				break
 			}
 		}
 	}
-	if note == "true" || strings.TrimSpace(a.Text) == "" {
-		return a, ErrNotAnswer
+	fromStaff := (staffID != "" && staffID != "0") || staffName != ""
+	switch {
+	case note:
+		return notAnswer("a note (visible to staff only)")
+	case rule:
+		return notAnswer("a message sent by an automation rule")
+	case IsOwn(a.Text):
+		return notAnswer("a message Reviewhub wrote itself (it carries a " + ownMarker + "…] marker)")
+	case !fromStaff && userID != "" && userID != "0":
+		return notAnswer("a message of the user, not of staff")
+	case strings.TrimSpace(a.Text) == "":
+		return unreadable("no content")
+	case !fromStaff:
+		return unreadable("no author: neither staff_id nor user_id")
+	case a.CaseID == "":
+		return unreadable("no case_id")
+	case a.MessageID == "":
+		return unreadable("no message_id")
 	}
 	switch {
-	case a.CaseID == "":
-		return a, errors.New("no case_id")
-	case a.MessageID == "":
-		return a, errors.New("no message_id")
+	case staffName != "":
+		a.Staff = staffName
+	default:
+		a.Staff = "Omnidesk staff #" + staffID
 	}
 	return a, nil
+}
+
+// WebhookShape is the structure of a webhook body without its values (safe
+// to log): sdk.ShapeOf for JSON, and for a form the shape of the object it
+// stands for.
+func WebhookShape(body []byte) string {
+	if isJSON(body) {
+		return sdk.ShapeOf(body)
+	}
+	root, err := decodeWebhook(body)
+	if err != nil {
+		return sdk.ShapeOf(body)
+	}
+	b, err := json.Marshal(root)
+	if err != nil {
+		return sdk.ShapeOf(body)
+	}
+	return "form " + sdk.ShapeOf(b)
+}
+
+func isJSON(body []byte) bool {
+	t := bytes.TrimSpace(body)
+	return len(t) > 0 && (t[0] == '{' || t[0] == '[' || t[0] == '"')
+}
+
+// decodeWebhook reads a JSON object or a form (application/x-www-form-
+// urlencoded with PHP-style keys such as object[content]) into a map.
+func decodeWebhook(body []byte) (map[string]any, error) {
+	if isJSON(body) {
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		var root map[string]any
+		if err := dec.Decode(&root); err != nil {
+			return nil, fmt.Errorf("the body is not a JSON object: %v", err)
+		}
+		if dec.More() {
+			return nil, errors.New("the body has data after the JSON object")
+		}
+		if root == nil {
+			return nil, errors.New("the body is JSON null")
+		}
+		return root, nil
+	}
+	t := strings.TrimSpace(string(body))
+	if t == "" {
+		return nil, errors.New("the body is empty")
+	}
+	form, err := url.ParseQuery(t)
+	if err != nil {
+		return nil, fmt.Errorf("the body is neither JSON nor a form: %v", err)
+	}
+	root := map[string]any{}
+	for k, vs := range form {
+		if len(vs) == 0 || !validFormKey(k) {
+			return nil, errors.New("the body is neither JSON nor a form")
+		}
+		path := formPath(k)
+		m := root
+		for i, p := range path {
+			if i == len(path)-1 {
+				if _, taken := m[p].(map[string]any); !taken {
+					m[p] = vs[len(vs)-1]
+				}
+				break
+			}
+			next, ok := m[p].(map[string]any)
+			if !ok {
+				next = map[string]any{}
+				m[p] = next
+			}
+			m = next
+		}
+	}
+	return root, nil
+}
+
+// validFormKey accepts name or name[a][b], names of letters, digits, _ and -.
+func validFormKey(k string) bool {
+	if k == "" {
+		return false
+	}
+	depth := 0
+	for _, r := range k {
+		switch {
+		case r == '[':
+			depth++
+		case r == ']':
+			depth--
+		case r == '_' || r == '-' || r == '.' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z':
+		default:
+			return false
+		}
+		if depth < 0 || depth > 1 {
+			return false
+		}
+	}
+	return depth == 0
+}
+
+// formPath splits object[message][content] into object, message, content.
+func formPath(k string) []string {
+	name, rest, _ := strings.Cut(k, "[")
+	path := []string{name}
+	for rest != "" {
+		var part string
+		part, rest, _ = strings.Cut(rest, "]")
+		rest = strings.TrimPrefix(rest, "[")
+		path = append(path, part)
+	}
+	return path
+}
+
+// eventName quotes an event type when it looks like one (short, lower-case
+// letters and underscores), and describes it otherwise.
+func eventName(v any) string {
+	if s, ok := v.(string); ok && len(s) > 0 && len(s) <= 40 && strings.Trim(s, "abcdefghijklmnopqrstuvwxyz_") == "" {
+		return fmt.Sprintf("%q", s)
+	}
+	return describe(v)
+}
+
+func describe(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return fmt.Sprintf("a string of %d characters", len(x))
+	case json.Number:
+		return "a number"
+	case bool:
+		return "a boolean"
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "an array"
+	}
+	return fmt.Sprintf("%T", v)
 }
