@@ -45,7 +45,15 @@ func newStore() *store {
 }
 
 func replyKey(settings sdk.Settings, pkg string) [32]byte {
-	return sha256.Sum256([]byte(strings.TrimSpace(settings["service_account_json"]) + "\x00" + pkg))
+	return sha256.Sum256([]byte(strings.TrimSpace(settings["service_account_json"]) + "\x00" + strings.TrimSpace(settings["base_url"]) + "\x00" + pkg))
+}
+
+// forgetReplied drops the mark when the package itself is refused (access
+// was withdrawn since the last reply).
+func (s *store) forgetReplied(settings sdk.Settings, pkg string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.replied, replyKey(settings, pkg))
 }
 
 func (s *store) markReplied(settings sdk.Settings, pkg string) {
@@ -222,6 +230,9 @@ func (s *store) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.Revie
 	}
 	resp, err := call.Do()
 	if err != nil {
+		if play.Forbidden(err) {
+			s.forgetReplied(req.Settings, req.AppID)
+		}
 		return sdk.ReviewPage{}, play.Classify("reviews.list", req.AppID, err)
 	}
 	var page sdk.ReviewPage
@@ -301,7 +312,7 @@ func (s *store) PostReply(ctx context.Context, req sdk.PostReplyRequest) (sdk.De
 	}
 	if n := play.ReplyLength(req.Text); n > play.ReplyMaxLength {
 		note := ""
-		if n != utf8.RuneCountInString(stored) {
+		if n != utf8.RuneCountInString(req.Text) {
 			note = " (HTML tags are not counted; emoji and other characters outside the Basic Multilingual Plane count twice)"
 		}
 		return sdk.DeveloperReply{}, sdk.Errorf(sdk.Refused, "Google Play answers are limited to %d characters, this one has %d%s", play.ReplyMaxLength, n, note)

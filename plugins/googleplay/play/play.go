@@ -42,11 +42,12 @@ func StripTags(text string) string {
 }
 
 // ReplyLength is the length Google's limit is checked against, counted on
-// the safe side: tags stripped, then UTF-16 code units (an emoji outside the
-// Basic Multilingual Plane counts twice), since Google says only
-// "approximately 350 characters" and does not name the unit.
+// the safe side: tags removed (Google does not count them), surrounding
+// space still counted, in UTF-16 code units (an emoji outside the Basic
+// Multilingual Plane counts twice), since Google says only "approximately
+// 350 characters" and names no unit.
 func ReplyLength(text string) int {
-	return len(utf16.Encode([]rune(StripTags(text))))
+	return len(utf16.Encode([]rune(htmlTag.ReplaceAllString(text, ""))))
 }
 
 // Time converts an API timestamp.
