@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
 	androidpublisher "google.golang.org/api/androidpublisher/v3"
 	"google.golang.org/api/option"
@@ -23,7 +24,7 @@ import (
 	"github.com/reviewhub/reviewhub/sdk/cursor"
 )
 
-const version = "1.1.0"
+const version = "1.2.0"
 
 // maxClients bounds the cached clients (one per key and endpoint).
 const maxClients = 64
@@ -33,7 +34,56 @@ type store struct {
 	mu  sync.Mutex
 	// One client per key and endpoint: the token source inside caches the
 	// access token for its lifetime.
-	services map[[32]byte]*androidpublisher.Service
+	services map[[32]byte]*client
+	// replied remembers (key, package) pairs whose replies went through in
+	// this process: a later 403 on a reply is then about that one review.
+	replied map[[32]byte]bool
+}
+
+func newStore() *store {
+	return &store{log: sdk.Logger(), services: map[[32]byte]*client{}, replied: map[[32]byte]bool{}}
+}
+
+func replyKey(settings sdk.Settings, pkg string) [32]byte {
+	return sha256.Sum256([]byte(strings.TrimSpace(settings["service_account_json"]) + "\x00" + strings.TrimSpace(settings["base_url"]) + "\x00" + pkg))
+}
+
+// forgetReplied drops the mark when the package itself is refused (access
+// was withdrawn since the last reply).
+func (s *store) forgetReplied(settings sdk.Settings, pkg string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.replied, replyKey(settings, pkg))
+}
+
+func (s *store) markReplied(settings sdk.Settings, pkg string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.replied) >= 4096 {
+		clear(s.replied)
+	}
+	s.replied[replyKey(settings, pkg)] = true
+}
+
+func (s *store) repliedBefore(settings sdk.Settings, pkg string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.replied[replyKey(settings, pkg)]
+}
+
+// consoleIDs are the optional Play Console ids for review links; both or
+// neither, digits only.
+func consoleIDs(settings sdk.Settings) (account, app string, err error) {
+	account, app = strings.TrimSpace(settings["developer_account_id"]), strings.TrimSpace(settings["console_app_id"])
+	if (account == "") != (app == "") {
+		return "", "", sdk.Errorf(sdk.Invalid, "set both developer_account_id and console_app_id (Play Console links need both), or neither")
+	}
+	for k, v := range map[string]string{"developer_account_id": account, "console_app_id": app} {
+		if strings.Trim(v, "0123456789") != "" {
+			return "", "", sdk.Errorf(sdk.Invalid, "setting %s must be the number from Play Console's address, got %q", k, v)
+		}
+	}
+	return account, app, nil
 }
 
 func (*store) Info(context.Context) (sdk.Info, error) {
@@ -44,7 +94,12 @@ func (*store) Info(context.Context) (sdk.Info, error) {
 			{Key: "service_account_json", Label: "Service-account key (JSON)", Required: true, Secret: true, Multiline: true,
 				Description: "a Google Cloud service account invited in Play Console with permission to reply to reviews"},
 			{Key: "translation_language", Label: "Translate reviews to", Example: "en", Description: "optional BCP 47 language Google translates review texts into"},
-			{Key: "base_url", Label: "API endpoint override", Description: "for tests; default https://androidpublisher.googleapis.com/"},
+			{Key: "developer_account_id", Label: "Play Console developer account id", Example: "5166846112789481453",
+				Description: "optional: the number after /developers/ in Play Console's address; with the app id, review links open in Play Console"},
+			{Key: "console_app_id", Label: "Play Console app id", Example: "4974525787948290123",
+				Description: "optional: the number after /app/ in Play Console's address for this app (one account per app)"},
+			{Key: "base_url", Label: "API endpoint override", Endpoint: true,
+				Description: "for tests; default https://androidpublisher.googleapis.com/ (the token URL is the key's token_uri)"},
 		},
 		Store: &sdk.StoreCapabilities{
 			CanReply: true, ReplyMaxLength: play.ReplyMaxLength, CanEditReply: true, CanDeleteReply: false,
@@ -62,7 +117,14 @@ type serviceAccount struct {
 	TokenURI    string `json:"token_uri"`
 }
 
-func (s *store) service(settings sdk.Settings) (*androidpublisher.Service, error) {
+// client is the official client for one key and endpoint, and the key's
+// token source (the same one the client uses).
+type client struct {
+	svc    *androidpublisher.Service
+	tokens oauth2.TokenSource
+}
+
+func (s *store) service(settings sdk.Settings) (*client, error) {
 	raw := strings.TrimSpace(settings["service_account_json"])
 	if raw == "" {
 		return nil, sdk.Errorf(sdk.Invalid, "setting service_account_json is empty: paste the JSON key of the service account")
@@ -78,8 +140,8 @@ func (s *store) service(settings sdk.Settings) (*androidpublisher.Service, error
 	key := sha256.Sum256([]byte(raw + "\x00" + base))
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if svc, ok := s.services[key]; ok {
-		return svc, nil
+	if c, ok := s.services[key]; ok {
+		return c, nil
 	}
 	if len(s.services) >= maxClients { // keys were rotated many times: start over
 		clear(s.services)
@@ -97,26 +159,57 @@ func (s *store) service(settings sdk.Settings) (*androidpublisher.Service, error
 	if err != nil {
 		return nil, sdk.Errorf(sdk.Invalid, "google play client: %v", err)
 	}
-	s.services[key] = svc
-	return svc, nil
+	c := &client{svc: svc, tokens: creds.TokenSource}
+	s.services[key] = c
+	return c, nil
 }
 
+// CheckCredentials makes read-only calls only: it obtains an access token
+// and lists one page of one review (one GET of the app's 200 an hour). It
+// never replies: Google offers no call that tells, without replying, whether
+// the service account holds the "Reply to reviews" permission.
 func (s *store) CheckCredentials(ctx context.Context, settings sdk.Settings, appID string) (sdk.CredentialsReport, error) {
-	svc, err := s.service(settings)
+	c, err := s.service(settings)
 	if err != nil {
 		return sdk.CredentialsReport{}, err
 	}
-	if appID == "" {
+	if strings.TrimSpace(appID) == "" {
 		return sdk.CredentialsReport{}, sdk.Errorf(sdk.Invalid, "the app's package name is empty")
 	}
-	if _, err := svc.Reviews.List(appID).MaxResults(1).Context(ctx).Do(); err != nil {
-		return sdk.CredentialsReport{}, play.Classify("check", appID, err)
+	if _, _, err := consoleIDs(settings); err != nil {
+		return sdk.CredentialsReport{}, err
 	}
-	return sdk.CredentialsReport{CanReply: true, Detail: "reviews of " + appID + " are readable"}, nil
+	var rep sdk.CredentialsReport
+	if _, err := c.tokens.Token(); err != nil {
+		return sdk.CredentialsReport{}, play.Classify("token", appID, err)
+	}
+	rep.Checks = append(rep.Checks, sdk.Check{Name: "access token", Status: sdk.CheckOK,
+		Detail: "the token endpoint accepted the service-account key"})
+	resp, err := c.svc.Reviews.List(appID).MaxResults(1).Context(ctx).Do()
+	if err != nil {
+		return sdk.CredentialsReport{}, play.Classify("reviews.list", appID, err)
+	}
+	listed := "no review created or modified in the last 7 days (Google lists only those, and only reviews with text)"
+	if len(resp.Reviews) > 0 {
+		listed = "the newest review was listed"
+	}
+	rep.Checks = append(rep.Checks,
+		sdk.Check{Name: "reviews of " + appID, Status: sdk.CheckOK, Detail: "readable: " + listed},
+		sdk.Check{Name: "reply permission", Status: sdk.CheckWarn,
+			Detail: "not known until the first reply: Google has no read-only call that tells whether the service account holds the \"Reply to reviews\" permission (Play Console, Users and permissions)"},
+		sdk.Check{Name: "quota", Status: sdk.CheckOK,
+			Detail: "Google's per-app Reply to Reviews quota is 200 GET an hour (listing) and 2,000 POST a day (replies); this check used 1 GET; the remaining quota is not reported by the API"})
+	rep.CanReply = true // the API can reply; whether this account may is only known by replying
+	rep.Detail = "reviews of " + appID + " are readable; the reply permission shows with the first reply"
+	return rep, nil
 }
 
 func (s *store) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.ReviewPage, error) {
-	svc, err := s.service(req.Settings)
+	c, err := s.service(req.Settings)
+	if err != nil {
+		return sdk.ReviewPage{}, err
+	}
+	account, consoleApp, err := consoleIDs(req.Settings)
 	if err != nil {
 		return sdk.ReviewPage{}, err
 	}
@@ -128,7 +221,7 @@ func (s *store) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.Revie
 	if size <= 0 || size > 100 {
 		size = 100
 	}
-	call := svc.Reviews.List(req.AppID).MaxResults(size).Context(ctx)
+	call := c.svc.Reviews.List(req.AppID).MaxResults(size).Context(ctx)
 	if l.State != "" {
 		call = call.Token(l.State)
 	}
@@ -137,14 +230,23 @@ func (s *store) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.Revie
 	}
 	resp, err := call.Do()
 	if err != nil {
+		if play.Forbidden(err) {
+			s.forgetReplied(req.Settings, req.AppID)
+		}
 		return sdk.ReviewPage{}, play.Classify("reviews.list", req.AppID, err)
 	}
 	var page sdk.ReviewPage
 	reachedCursor := false
 	for _, r := range resp.Reviews {
-		rv, err := play.Review(req.AppID, r)
+		rv, err := play.ReviewWithLink(req.AppID, r, account, consoleApp)
 		if err != nil {
-			s.log.Warn("google play listed a review the plugin cannot read; skipped", "app", req.AppID, "error", err)
+			// Reported once: when it is older than the cursor, an earlier
+			// poll reported it.
+			if t := newestUserChange(r); t.IsZero() || !t.Before(l.Since) {
+				u := unreadable(r, err)
+				s.log.Warn("google play listed a review the plugin cannot read", "app", req.AppID, "review", u.ID, "reason", u.Reason, "shape", u.Shape)
+				page.Unreadable = append(page.Unreadable, u)
+			}
 			continue
 		}
 		if l.Keep(rv.UpdatedAt) { // changed since the last poll
@@ -155,39 +257,80 @@ func (s *store) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.Revie
 	}
 	page.Cursor = l.Cursor()
 	// The API lists newest-modified first: once a review older than the
-	// cursor shows up, the rest were seen by an earlier poll.
+	// cursor shows up, the rest were seen by an earlier poll. Pages may hold
+	// fewer reviews than asked for; only tokenPagination says whether more
+	// follow (pageInfo is not used: it is reported missing in practice).
 	if !reachedCursor && resp.TokenPagination != nil && resp.TokenPagination.NextPageToken != "" {
 		page.NextPageToken = l.Next(resp.TokenPagination.NextPageToken)
 	}
 	return page, nil
 }
 
+// newestUserChange is the newest user comment's lastModified, zero if none.
+func newestUserChange(r *androidpublisher.Review) time.Time {
+	var t time.Time
+	if r == nil {
+		return t
+	}
+	for _, c := range r.Comments {
+		if c != nil && c.UserComment != nil {
+			if m := play.Time(c.UserComment.LastModified); m.After(t) {
+				t = m
+			}
+		}
+	}
+	return t
+}
+
+func unreadable(r *androidpublisher.Review, err error) sdk.Unreadable {
+	u := sdk.Unreadable{Reason: err.Error()}
+	if r != nil {
+		u.ID = r.ReviewId
+		if b, merr := json.Marshal(r); merr == nil {
+			u.Shape = sdk.ShapeOf(b)
+		}
+	}
+	return u
+}
+
+// oldReview is how old a review's last change may be before Google is
+// reported to answer a reply with 500 (the listing window, 7 days).
+const oldReview = 7 * 24 * time.Hour
+
+// PostReply publishes the reply with one reviews.reply call and no read
+// first: reviews.reply "replies to a single review, or updates an existing
+// reply" (discovery document), and the reviewer is notified only of the
+// first reply to a created or modified review (reply-to-reviews), so posting
+// the same text again after a crash changes nothing. That keeps the scarce
+// GET quota (200 an hour per app) for polling. GETs are spent only to
+// explain a failure: a 403 (is the whole package refused, or this review?)
+// and a 5xx (is the review older than a week?).
 func (s *store) PostReply(ctx context.Context, req sdk.PostReplyRequest) (sdk.DeveloperReply, error) {
-	if n := utf8.RuneCountInString(req.Text); n > play.ReplyMaxLength {
-		return sdk.DeveloperReply{}, sdk.Errorf(sdk.Refused, "Google Play answers are limited to %d characters, this one has %d", play.ReplyMaxLength, n)
+	stored := play.StripTags(req.Text)
+	if stored == "" {
+		return sdk.DeveloperReply{}, sdk.Errorf(sdk.Refused, "the answer is empty (HTML tags are removed by Google)")
 	}
-	if strings.TrimSpace(req.Text) == "" {
-		return sdk.DeveloperReply{}, sdk.Errorf(sdk.Refused, "the answer is empty")
+	if n := play.ReplyLength(req.Text); n > play.ReplyMaxLength {
+		note := ""
+		if n != utf8.RuneCountInString(req.Text) {
+			note = " (HTML tags are not counted; emoji and other characters outside the Basic Multilingual Plane count twice)"
+		}
+		return sdk.DeveloperReply{}, sdk.Errorf(sdk.Refused, "Google Play answers are limited to %d characters, this one has %d%s", play.ReplyMaxLength, n, note)
 	}
-	svc, err := s.service(req.Settings)
+	c, err := s.service(req.Settings)
 	if err != nil {
 		return sdk.DeveloperReply{}, err
 	}
-	// Idempotent: after a crash the hub may ask again for a published reply.
-	cur, err := svc.Reviews.Get(req.AppID, req.ReviewID).Context(ctx).Do()
+	resp, err := c.svc.Reviews.Reply(req.AppID, req.ReviewID, &androidpublisher.ReviewsReplyRequest{ReplyText: req.Text}).Context(ctx).Do()
 	if err != nil {
-		return sdk.DeveloperReply{}, play.Classify("reviews.get", req.AppID, err)
+		return sdk.DeveloperReply{}, s.replyError(ctx, c, req, err)
 	}
-	if rv, err := play.Review(req.AppID, cur); err == nil && rv.Reply != nil && rv.Reply.Text == req.Text {
-		return *rv.Reply, nil
-	}
-	resp, err := svc.Reviews.Reply(req.AppID, req.ReviewID, &androidpublisher.ReviewsReplyRequest{ReplyText: req.Text}).Context(ctx).Do()
-	if err != nil {
-		return sdk.DeveloperReply{}, play.Classify("reviews.reply", req.AppID, err)
-	}
-	out := sdk.DeveloperReply{Text: req.Text, State: "PUBLISHED", UpdatedAt: time.Now().UTC()}
+	s.markReplied(req.Settings, req.AppID)
+	out := sdk.DeveloperReply{Text: stored, State: "PUBLISHED", UpdatedAt: time.Now().UTC()}
 	if resp.Result != nil {
-		out.Text = resp.Result.ReplyText
+		if resp.Result.ReplyText != "" {
+			out.Text = resp.Result.ReplyText
+		}
 		if t := play.Time(resp.Result.LastEdited); !t.IsZero() {
 			out.UpdatedAt = t
 		}
@@ -195,10 +338,36 @@ func (s *store) PostReply(ctx context.Context, req sdk.PostReplyRequest) (sdk.De
 	return out, nil
 }
 
+// replyError explains a failed reviews.reply.
+func (s *store) replyError(ctx context.Context, c *client, req sdk.PostReplyRequest, err error) error {
+	code, serverError := play.ServerError(err)
+	switch {
+	case play.Forbidden(err):
+		// One review refused, or the whole package? Listing tells.
+		if s.repliedBefore(req.Settings, req.AppID) {
+			return play.ReplyRefused(req.AppID, req.ReviewID, true, err)
+		}
+		if _, lerr := c.svc.Reviews.List(req.AppID).MaxResults(1).Context(ctx).Do(); lerr == nil {
+			return play.ReplyRefused(req.AppID, req.ReviewID, false, err)
+		}
+	case serverError:
+		// Replies to reviews last changed more than a week ago are reported
+		// to fail with 500 (second-hand, see README); retrying would never end.
+		if rv, gerr := c.svc.Reviews.Get(req.AppID, req.ReviewID).Context(ctx).Do(); gerr == nil {
+			if t := newestUserChange(rv); !t.IsZero() && time.Since(t) > oldReview {
+				return sdk.Errorf(sdk.Refused, "google play reviews.reply: Google answered %d to a reply to review %s, last changed %s (%d days ago); "+
+					"Google is reported to refuse replies to reviews older than a week this way: answer it in Play Console",
+					code, req.ReviewID, t.Format(time.DateOnly), int(time.Since(t).Hours()/24))
+			}
+		}
+	}
+	return play.Classify("reviews.reply", req.AppID, err)
+}
+
 func (*store) DeleteReply(context.Context, sdk.DeleteReplyRequest) error {
 	return sdk.Errorf(sdk.Unsupported, "Google Play has no API to delete a developer reply; reply again to replace it")
 }
 
 func main() {
-	sdk.ServeStore(&store{log: sdk.Logger(), services: map[[32]byte]*androidpublisher.Service{}})
+	sdk.ServeStore(newStore())
 }

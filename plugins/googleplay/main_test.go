@@ -103,12 +103,30 @@ func TestReplyReplaceAndRefuse(t *testing.T) {
 	if txt, _ := e.fake.ReplyText(pkg, "r1"); txt != "Thanks!" {
 		t.Errorf("store shows %q", txt)
 	}
-	// Asked again with the same text (after a crash): nothing is posted again.
+	// Asked again with the same text (after a crash): posted again, which
+	// replaces the reply with itself; no read is spent on either (the GET
+	// quota, 200 an hour per app, is kept for polling).
 	if _, err := e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: e.settings, AppID: pkg, ReviewID: "r1", Text: "Thanks!"}); err != nil {
 		t.Fatal(err)
 	}
-	if n := e.fake.ReplyCalls(pkg, "r1"); n != 1 {
-		t.Errorf("%d reply calls, want 1", n)
+	if txt, _ := e.fake.ReplyText(pkg, "r1"); txt != "Thanks!" || e.fake.ReplyCalls(pkg, "r1") != 2 || e.fake.GetCalls(pkg) != 0 {
+		t.Errorf("after asking twice: %q, %d reply calls, %d GET calls; want the same reply, 2 calls, no GET", txt, e.fake.ReplyCalls(pkg, "r1"), e.fake.GetCalls(pkg))
+	}
+	// Google strips HTML tags and does not count them: the reply is what
+	// Google stores, and 350 characters plus tags pass.
+	rep, err = e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: e.settings, AppID: pkg, ReviewID: "r1", Text: "<b>" + strings.Repeat("a", 350) + "</b>"})
+	if err != nil || rep.Text != strings.Repeat("a", 350) {
+		t.Errorf("350 characters in tags: %q %v", rep.Text, err)
+	}
+	// Emoji count twice (Google counts "approximately"; the plugin stays on
+	// the safe side): 176 emoji are refused before any call.
+	calls0 := e.fake.Calls()
+	if _, err := e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: e.settings, AppID: pkg, ReviewID: "r1", Text: strings.Repeat("😀", 176)}); sdk.KindOf(err) != sdk.Refused ||
+		!strings.Contains(err.Error(), "this one has 352 (HTML tags are not counted; emoji") || e.fake.Calls() != calls0 {
+		t.Errorf("176 emoji: %v", err)
+	}
+	if _, err := e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: e.settings, AppID: pkg, ReviewID: "r1", Text: "<p> </p>"}); sdk.KindOf(err) != sdk.Refused {
+		t.Errorf("empty after stripping: %v", err)
 	}
 	// Replying again replaces the answer.
 	if _, err := e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: e.settings, AppID: pkg, ReviewID: "r1", Text: "Fixed in 3.3"}); err != nil {
@@ -135,6 +153,123 @@ func TestReplyReplaceAndRefuse(t *testing.T) {
 	}
 }
 
+// A 403 on one review's reply is told apart from a package the account
+// cannot see; a 500 on a review older than a week is explained, not retried
+// for ever; review ids with ':' work.
+func TestReplyFailuresExplained(t *testing.T) {
+	e := start(t)
+	reply := func(app, id string) error {
+		_, err := e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: e.settings, AppID: app, ReviewID: id, Text: "Thanks"})
+		return err
+	}
+	e.fake.PutReview(pkg, sdk.Review{ID: "gp:AOqpTOH8ZUv5em6", Rating: 4, Text: "ok"})
+	e.fake.PutReview(pkg, sdk.Review{ID: "gp:blocked1", Rating: 1, Text: "bad"})
+	e.fake.PutReview(pkg, sdk.Review{ID: "gp:blocked2", Rating: 1, Text: "bad"})
+	e.fake.RefuseReply(pkg, "gp:blocked1")
+	e.fake.RefuseReply(pkg, "gp:blocked2")
+	// Before any reply went through: listing works, so the review is refused.
+	err := reply(pkg, "gp:blocked1")
+	if sdk.KindOf(err) != sdk.Refused || !strings.Contains(err.Error(), "Google refused the reply to review gp:blocked1 (403) although the account can read the reviews of "+pkg) {
+		t.Errorf("refused review, no reply yet: %v (%v)", err, sdk.KindOf(err))
+	}
+	if err := reply(pkg, "gp:AOqpTOH8ZUv5em6"); err != nil {
+		t.Fatalf("reply to a gp: id: %v", err)
+	}
+	gets := e.fake.GetCalls(pkg)
+	err = reply(pkg, "gp:blocked2")
+	if sdk.KindOf(err) != sdk.Refused || !strings.Contains(err.Error(), "Google refused the reply to this review (403) although the account can reply to others of "+pkg) {
+		t.Errorf("refused review after a reply: %v (%v)", err, sdk.KindOf(err))
+	}
+	if e.fake.GetCalls(pkg) != gets {
+		t.Errorf("a GET was spent although an earlier reply proved the permission")
+	}
+	e.fake.Deny("com.not.ours")
+	if err := reply("com.not.ours", "x"); sdk.KindOf(err) != sdk.PermissionDenied || !strings.Contains(err.Error(), "no access to package com.not.ours") {
+		t.Errorf("denied package: %v (%v)", err, sdk.KindOf(err))
+	}
+	// Older than a week: Google's 500 is explained and not retried.
+	e.fake.PutReview(pkg, sdk.Review{ID: "old", Rating: 2, Text: "old", UpdatedAt: time.Now().Add(-9 * 24 * time.Hour)})
+	err = reply(pkg, "old")
+	if sdk.KindOf(err) != sdk.Refused || !strings.Contains(err.Error(), "Google answered 500 to a reply to review old") || !strings.Contains(err.Error(), "older than a week") {
+		t.Errorf("old review: %v (%v)", err, sdk.KindOf(err))
+	}
+	// A 5xx on a recent review stays transient.
+	e.fake.Fail(1, 503)
+	if err := reply(pkg, "gp:AOqpTOH8ZUv5em6"); sdk.KindOf(err) != sdk.Unavailable {
+		t.Errorf("503: %v (%v)", err, sdk.KindOf(err))
+	}
+}
+
+// Titled reviews are split; reviews the plugin cannot map are reported as
+// unreadable (once), not dropped and not failing the page; pages shorter
+// than asked are paged through; review links.
+func TestTitlesUnreadableShortPagesAndLinks(t *testing.T) {
+	e := start(t)
+	base := time.Now().Add(-time.Hour)
+	e.fake.PutReview(pkg, sdk.Review{ID: "titled", Rating: 2, Title: "Crashes", Text: "Since 3.2", UpdatedAt: base})
+	e.fake.PutReview(pkg, sdk.Review{ID: "bad", Rating: 9, Text: "secret words", UpdatedAt: base.Add(time.Second)})
+	for i := range 8 {
+		e.fake.PutReview(pkg, sdk.Review{ID: fmt.Sprint("r", i), Rating: 4, Text: "ok", UpdatedAt: base.Add(time.Duration(2+i) * time.Second)})
+	}
+	e.fake.ShortPages(3)
+	var all []sdk.Review
+	var bad []sdk.Unreadable
+	var cursor string
+	req := sdk.ListRequest{Settings: e.settings, AppID: pkg, PageSize: 10}
+	for pages := 0; pages < 10; pages++ {
+		page, err := e.store.ListReviews(ctx(t), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all, bad, cursor = append(all, page.Reviews...), append(bad, page.Unreadable...), page.Cursor
+		if req.PageToken = page.NextPageToken; req.PageToken == "" {
+			break
+		}
+	}
+	if len(all) != 9 {
+		t.Fatalf("%d reviews, want 9", len(all))
+	}
+	titled := all[len(all)-1]
+	if titled.ID != "titled" || titled.Title != "Crashes" || titled.Text != "Since 3.2" ||
+		titled.URL != "https://play.google.com/store/apps/details?id="+pkg+"&reviewId=titled" {
+		t.Errorf("titled review %+v", titled)
+	}
+	if len(bad) != 1 || bad[0].ID != "bad" || !strings.Contains(bad[0].Reason, "star rating 9") || bad[0].Shape == "" || strings.Contains(bad[0].Shape, "secret") {
+		t.Errorf("unreadable %+v", bad)
+	}
+	// The next poll, nothing changed: the unreadable review, on the page
+	// again, is not reported again.
+	e.fake.ShortPages(0)
+	page, err := e.store.ListReviews(ctx(t), sdk.ListRequest{Settings: e.settings, AppID: pkg, Cursor: cursor, PageSize: 10})
+	if err != nil || len(page.Unreadable) != 0 {
+		t.Errorf("second poll: %+v %v", page.Unreadable, err)
+	}
+	// An edit of the title alone is listed again with the new title.
+	e.fake.PutReview(pkg, sdk.Review{ID: "titled", Rating: 2, Title: "Crashes on Android 14", Text: "Since 3.2"})
+	page, err = e.store.ListReviews(ctx(t), sdk.ListRequest{Settings: e.settings, AppID: pkg, Cursor: cursor, PageSize: 10})
+	if err != nil || len(page.Reviews) == 0 || page.Reviews[0].Title != "Crashes on Android 14" || page.Reviews[0].Text != "Since 3.2" {
+		t.Errorf("title edit: %+v %v", page.Reviews, err)
+	}
+	// With Play Console's ids the link opens the review in Play Console.
+	s := sdk.Settings{"developer_account_id": "5166846112789481453", "console_app_id": "4974525787948290123"}
+	for k, v := range e.settings {
+		s[k] = v
+	}
+	page, err = e.store.ListReviews(ctx(t), sdk.ListRequest{Settings: s, AppID: pkg, PageSize: 1})
+	if err != nil || len(page.Reviews) != 1 || !strings.HasPrefix(page.Reviews[0].URL,
+		"https://play.google.com/console/developers/5166846112789481453/app/4974525787948290123/user-feedback/review-details?reviewId=") {
+		t.Errorf("console link: %+v %v", page.Reviews, err)
+	}
+	s["console_app_id"] = "com.example.app"
+	if _, err := e.store.ListReviews(ctx(t), sdk.ListRequest{Settings: s, AppID: pkg}); sdk.KindOf(err) != sdk.Invalid || !strings.Contains(err.Error(), "console_app_id") {
+		t.Errorf("bad console id: %v", err)
+	}
+	delete(s, "console_app_id")
+	if _, err := e.store.ListReviews(ctx(t), sdk.ListRequest{Settings: s, AppID: pkg}); sdk.KindOf(err) != sdk.Invalid {
+		t.Errorf("one console id only: %v", err)
+	}
+}
+
 func TestErrorsQuotaAndTokens(t *testing.T) {
 	e := start(t)
 	e.fake.PutReview(pkg, sdk.Review{ID: "r1", Rating: 2, Text: "x"})
@@ -150,6 +285,11 @@ func TestErrorsQuotaAndTokens(t *testing.T) {
 	e.fake.Quota(1)
 	if err := list(e.settings, pkg); sdk.KindOf(err) != sdk.RateLimited || sdk.RetryAfterOf(err) != time.Minute || !strings.Contains(err.Error(), "Queries per minute") {
 		t.Errorf("quota: %v (%v, %v)", err, sdk.KindOf(err), sdk.RetryAfterOf(err))
+	}
+	// Google's daily quota answer (aporat/store-receipt-validator#136): retried in an hour.
+	e.fake.QuotaLimit(1, "Queries per day")
+	if err := list(e.settings, pkg); sdk.KindOf(err) != sdk.RateLimited || sdk.RetryAfterOf(err) != time.Hour {
+		t.Errorf("daily quota: %v (%v, %v)", err, sdk.KindOf(err), sdk.RetryAfterOf(err))
 	}
 	e.fake.Fail(1, 503)
 	if err := list(e.settings, pkg); sdk.KindOf(err) != sdk.Unavailable {
@@ -196,9 +336,23 @@ func TestTranslationAndCredentials(t *testing.T) {
 	if len(all) != 1 || all[0].Text != "[en] Gute App" || all[0].Extra["original_text"] != "Gute App" || all[0].Language != "de" {
 		t.Errorf("translated listing %+v", all)
 	}
+	calls, gets := e.fake.Calls(), e.fake.GetCalls(pkg)
 	rep, err := e.store.CheckCredentials(ctx(t), e.settings, pkg)
-	if err != nil || !rep.CanReply {
-		t.Errorf("check: %+v %v", rep, err)
+	if err != nil || !rep.CanReply || len(rep.Checks) != 4 {
+		t.Fatalf("check: %+v %v", rep, err)
+	}
+	want := map[string]string{"access token": sdk.CheckOK, "reviews of " + pkg: sdk.CheckOK, "reply permission": sdk.CheckWarn, "quota": sdk.CheckOK}
+	for _, c := range rep.Checks {
+		if want[c.Name] != c.Status || c.Detail == "" {
+			t.Errorf("check line %+v", c)
+		}
+	}
+	if e.fake.Calls()-calls != 1 || e.fake.GetCalls(pkg)-gets != 1 || e.fake.ReplyCalls(pkg, "r1") != 0 {
+		t.Errorf("the check made %d calls (%d GET) and %d replies; want one GET, nothing written", e.fake.Calls()-calls, e.fake.GetCalls(pkg)-gets, e.fake.ReplyCalls(pkg, "r1"))
+	}
+	e.fake.Deny("com.not.ours")
+	if _, err := e.store.CheckCredentials(ctx(t), e.settings, "com.not.ours"); sdk.KindOf(err) != sdk.PermissionDenied {
+		t.Errorf("check of a refused package: %v", err)
 	}
 	if _, err := e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: e.settings, AppID: pkg, ReviewID: "nope", Text: "hi"}); sdk.KindOf(err) != sdk.NotFound {
 		t.Errorf("reply to a missing review: %v", err)
@@ -207,5 +361,10 @@ func TestTranslationAndCredentials(t *testing.T) {
 	if err != nil || info.Store.ReplyMaxLength != 350 || !info.Store.CanEditReply || info.Store.CanDeleteReply ||
 		info.Store.ListingWindow != 7*24*time.Hour || info.Store.MinPollInterval <= 0 || len(info.Store.SourceFilters) != 0 {
 		t.Errorf("info %+v %v", info.Store, err)
+	}
+	for _, f := range info.Settings {
+		if (f.Key == "base_url") != f.Endpoint {
+			t.Errorf("setting %s: Endpoint %v", f.Key, f.Endpoint)
+		}
 	}
 }

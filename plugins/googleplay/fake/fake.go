@@ -3,8 +3,11 @@
 // ../README.md): the service-account JWT-bearer grant is verified (RS256
 // signature with the key, iss, aud, scope, exp), API calls need the issued
 // Bearer token, reviews.list pages with tokenPagination and lists only the
-// last seven days, reviews.get and reviews:reply behave as documented, and
-// errors use Google's error body (code, message, status, errors[].reason).
+// last seven days and only reviews with text, reviews.get and reviews:reply
+// behave as documented, and errors use Google's error body (code, message,
+// status, errors[].reason). Where Google's behaviour is only reported, the
+// fake is stricter, never kinder: it answers 500 to replies to reviews last
+// changed more than seven days ago, and can refuse single reviews (403).
 //
 // Each app keeps its reviews in a slice sorted newest-modified first,
 // maintained on every change (binary search, one copy), and pages carry a
@@ -22,6 +25,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -42,11 +46,12 @@ const ClientEmail = "reviewhub@fake-project.iam.gserviceaccount.com"
 const scope = "https://www.googleapis.com/auth/androidpublisher"
 
 type review struct {
-	id, author, text, lang, device, versionName string
+	id, author, text, lang, device, versionName string // text: "title\tbody" when titled
 	rating, osVersion, versionCode, up, down    int64
 	modified                                    time.Time
 	reply                                       string
 	replied                                     time.Time
+	refuseReply                                 bool // 403 on reviews:reply
 }
 
 // newer orders reviews newest-modified first (ties by id, ascending), the
@@ -85,7 +90,10 @@ type Server struct {
 	tokenTTL   time.Duration
 	tokenURL   string
 	replies    map[string]int // pkg/review → reviews:reply calls
+	gets       map[string]int // pkg → GET calls (list and get), the quota Google counts per app
 	quotaN     int
+	quotaLimit string
+	shortPage  int
 	tokenCalls int
 	now        func() time.Time
 	faults.Faults
@@ -97,7 +105,7 @@ func New() *Server {
 	if err != nil {
 		panic(err)
 	}
-	return &Server{key: key, apps: map[string]*app{}, tokens: map[string]time.Time{}, replies: map[string]int{},
+	return &Server{key: key, apps: map[string]*app{}, tokens: map[string]time.Time{}, replies: map[string]int{}, gets: map[string]int{},
 		tokenTTL: time.Hour, now: func() time.Time { return time.Now().UTC() }}
 }
 
@@ -154,7 +162,10 @@ func (s *Server) Deny(pkg string) {
 
 // PutReview adds a review or edits it: the edit gets a newer lastModified
 // (r.UpdatedAt when later, else the clock, at least a millisecond after the
-// previous one) and keeps the developer reply unless r carries one.
+// previous one) and keeps the developer reply unless r carries one. A review
+// with a Title is served as Google serves titled reviews, "title\tbody" in
+// userComment.text. A review without text is kept but never served: "the API
+// shows only the reviews that include comments".
 func (s *Server) PutReview(pkg string, r sdk.Review) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -164,7 +175,11 @@ func (s *Server) PutReview(pkg string, r sdk.Review) {
 		mod = s.now()
 	}
 	old := a.reviews[r.ID]
-	rv := &review{id: r.ID, author: r.Author, text: r.Text, lang: r.Language, device: r.Device, versionName: r.AppVersion,
+	text := r.Text
+	if r.Title != "" {
+		text = r.Title + "\t" + r.Text
+	}
+	rv := &review{id: r.ID, author: r.Author, text: text, lang: r.Language, device: r.Device, versionName: r.AppVersion,
 		rating: int64(r.Rating), up: int64(r.ThumbsUp), down: int64(r.ThumbsDown), modified: mod.UTC()}
 	if v, err := strconv.ParseInt(strings.TrimPrefix(r.OSVersion, "API "), 10, 64); err == nil {
 		rv.osVersion = v
@@ -173,7 +188,7 @@ func (s *Server) PutReview(pkg string, r sdk.Review) {
 		rv.versionCode = v
 	}
 	if old != nil {
-		rv.reply, rv.replied = old.reply, old.replied
+		rv.reply, rv.replied, rv.refuseReply = old.reply, old.replied, old.refuseReply
 		if !rv.modified.After(old.modified) {
 			rv.modified = old.modified.Add(time.Millisecond)
 		}
@@ -213,10 +228,42 @@ func (s *Server) ReplyCalls(pkg, reviewID string) int {
 // PERMISSION_DENIED, reason rateLimitExceeded in domain usageLimits, "Quota
 // exceeded for quota metric 'Queries' and limit 'Queries per minute'…"
 // (no Retry-After). Rate limits (429) are RateLimit's.
-func (s *Server) Quota(n int) {
+func (s *Server) Quota(n int) { s.QuotaLimit(n, "Queries per minute") }
+
+// QuotaLimit is Quota naming another limit, e.g. "Queries per day" (the
+// answer quoted in github.com/aporat/store-receipt-validator issue 136).
+func (s *Server) QuotaLimit(n int, limit string) {
 	s.mu.Lock()
-	s.quotaN = n
+	s.quotaN, s.quotaLimit = n, limit
 	s.mu.Unlock()
+}
+
+// RefuseReply makes reviews:reply answer 403 for this one review while the
+// package stays readable and other reviews accept replies, as reported for a
+// share of reviews (github.com/googleapis/google-api-python-client issue 748).
+func (s *Server) RefuseReply(pkg, reviewID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rv := s.appLocked(pkg).reviews[reviewID]; rv != nil {
+		rv.refuseReply = true
+	}
+}
+
+// ShortPages makes reviews.list return at most n reviews a page whatever
+// maxResults asks (still with a nextPageToken while more follow), as
+// integrators report of the real API; 0 restores maxResults.
+func (s *Server) ShortPages(n int) {
+	s.mu.Lock()
+	s.shortPage = n
+	s.mu.Unlock()
+}
+
+// GetCalls is how many GET calls (reviews.list and reviews.get) the package
+// received: Google's per-app quota allows 200 an hour.
+func (s *Server) GetCalls(pkg string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.gets[pkg]
 }
 
 // TokenCalls is the number of access tokens requested.
@@ -282,6 +329,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if quota {
 		s.quotaN--
 	}
+	limit := s.quotaLimit
 	s.mu.Unlock()
 	if !valid {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="https://accounts.google.com/", error="invalid_token"`)
@@ -291,23 +339,38 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if quota {
 		googleError(w, http.StatusForbidden, "PERMISSION_DENIED", "rateLimitExceeded", "usageLimits",
-			"Quota exceeded for quota metric 'Queries' and limit 'Queries per minute' of service 'androidpublisher.googleapis.com' for consumer 'project_number:1234567890'.")
+			"Quota exceeded for quota metric 'Queries' and limit '"+limit+"' of service 'androidpublisher.googleapis.com' for consumer 'project_number:1234567890'.")
 		return
 	}
-	rest, ok := strings.CutPrefix(r.URL.Path, apiPrefix)
+	// Segments are split on the escaped path and unescaped one by one: a
+	// review id may hold ':' (gp:AOqpTO…) or even an escaped '/'.
+	rest, ok := strings.CutPrefix(r.URL.EscapedPath(), apiPrefix)
 	parts := strings.Split(rest, "/")
+	for i, p := range parts {
+		u, err := url.PathUnescape(p)
+		if err != nil {
+			ok = false
+			break
+		}
+		parts[i] = u
+	}
 	if !ok || len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] != "reviews" {
 		notFound(w, "Method not found.")
 		return
 	}
 	pkg := parts[0]
+	if r.Method == http.MethodGet {
+		s.mu.Lock()
+		s.gets[pkg]++
+		s.mu.Unlock()
+	}
 	switch {
 	case len(parts) == 2 && r.Method == http.MethodGet:
 		s.list(w, r, pkg)
-	case len(parts) == 3 && r.Method == http.MethodGet && !strings.Contains(parts[2], ":"):
-		s.get(w, r, pkg, parts[2])
-	case len(parts) == 3 && r.Method == http.MethodPost && strings.HasSuffix(parts[2], ":reply"):
-		s.reply(w, r, pkg, strings.TrimSuffix(parts[2], ":reply"))
+	case len(parts) == 3 && r.Method == http.MethodGet && parts[2] != "":
+		s.get(w, r, pkg, parts[2]) // any id, ':' included
+	case len(parts) == 3 && r.Method == http.MethodPost && strings.HasSuffix(parts[2], ":reply") && len(parts[2]) > len(":reply"):
+		s.reply(w, r, pkg, strings.TrimSuffix(parts[2], ":reply")) // the custom verb is the last ':'
 	default:
 		notFound(w, "Method not found.")
 	}
@@ -364,12 +427,25 @@ func ts(t time.Time) map[string]any {
 	return map[string]any{"seconds": strconv.FormatInt(t.Unix(), 10), "nanos": t.Nanosecond()}
 }
 
+// reviewJSON is the review as Google serves it. Fields the review lacks are
+// left out, as in Google's examples ("the first review shows metadata that
+// appears in all results": text, lastModified, starRating).
 func reviewJSON(rv *review, translate string) map[string]any {
 	text := rv.text
-	user := map[string]any{"text": text, "lastModified": ts(rv.modified), "starRating": rv.rating, "reviewerLanguage": rv.lang,
-		"device": rv.device, "androidOsVersion": rv.osVersion, "appVersionCode": rv.versionCode, "appVersionName": rv.versionName,
-		"thumbsUpCount": rv.up, "thumbsDownCount": rv.down,
-		"deviceMetadata": map[string]any{"productName": rv.device, "manufacturer": "Fake", "ramMb": 4096}}
+	user := map[string]any{"text": text, "lastModified": ts(rv.modified), "starRating": rv.rating}
+	for k, v := range map[string]string{"reviewerLanguage": rv.lang, "device": rv.device, "appVersionName": rv.versionName} {
+		if v != "" {
+			user[k] = v
+		}
+	}
+	for k, v := range map[string]int64{"androidOsVersion": rv.osVersion, "appVersionCode": rv.versionCode, "thumbsUpCount": rv.up, "thumbsDownCount": rv.down} {
+		if v != 0 {
+			user[k] = v
+		}
+	}
+	if rv.device != "" {
+		user["deviceMetadata"] = map[string]any{"productName": rv.device, "manufacturer": "Fake", "ramMb": 4096}
+	}
 	if translate != "" && !strings.HasPrefix(rv.lang, translate) {
 		user["originalText"] = text
 		user["text"] = "[" + translate + "] " + text
@@ -421,8 +497,8 @@ func (s *Server) access(w http.ResponseWriter, pkg string) (*app, bool) {
 	case a == nil:
 		notFound(w, "Package not found: "+pkg+".")
 		return nil, false
-	case a.denied:
-		googleError(w, http.StatusForbidden, "PERMISSION_DENIED", "permissionDenied", "androidpublisher",
+	case a.denied: // Google's answer quoted in github.com/Triple-T/gradle-play-publisher issue 805
+		googleError(w, http.StatusForbidden, "PERMISSION_DENIED", "forbidden", "global",
 			"The caller does not have permission")
 		return nil, false
 	}
@@ -474,15 +550,27 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, pkg string) {
 			begin++
 		}
 	}
+	if s.shortPage > 0 {
+		size = min(size, s.shortPage)
+	}
 	var items []any
 	var last *review
-	for i := begin; i < end && len(items) < size; i++ {
+	i := begin
+	for ; i < end && len(items) < size; i++ {
+		if a.order[i].text == "" { // only reviews with text are listed
+			continue
+		}
 		last = a.order[i]
 		items = append(items, reviewJSON(last, translate))
 	}
-	more := begin+len(items) < end
+	more := false
+	for j := i; j < end && !more; j++ {
+		more = a.order[j].text != ""
+	}
 	s.mu.Unlock()
-	out := map[string]any{"pageInfo": map[string]any{"totalResults": end, "resultPerPage": size, "startIndex": begin}}
+	// No pageInfo: Google's examples have none and integrators report it
+	// missing; tokenPagination only while more reviews follow.
+	out := map[string]any{}
 	if items != nil {
 		out["reviews"] = items
 	}
@@ -498,7 +586,7 @@ func (s *Server) find(w http.ResponseWriter, pkg, id string) (*review, bool) {
 		return nil, false
 	}
 	rv, ok := a.reviews[id]
-	if !ok {
+	if !ok || rv.text == "" { // a rating without text is not in the API
 		notFound(w, "Review not found: "+id+".")
 		return nil, false
 	}
@@ -513,7 +601,10 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, pkg, id string) {
 	}
 }
 
-var htmlTag = regexp.MustCompile(`<[^<>]*>`)
+// htmlTag is a well-formed HTML tag: "well-formed HTML tags are removed and
+// are not included in the character count … The content that you place
+// inside well-formed HTML tags is preserved" (reply-to-reviews).
+var htmlTag = regexp.MustCompile(`</?[a-zA-Z][a-zA-Z0-9-]*(\s[^<>]*)?/?>`)
 
 // ReplyMaxLength is the longest replyText the fake accepts.
 const ReplyMaxLength = 350
@@ -539,6 +630,17 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, pkg, id string) {
 	defer s.mu.Unlock()
 	rv, ok := s.find(w, pkg, id)
 	if !ok {
+		return
+	}
+	if rv.refuseReply {
+		googleError(w, http.StatusForbidden, "PERMISSION_DENIED", "forbidden", "global", "The caller does not have permission")
+		return
+	}
+	if s.now().Sub(rv.modified) > Window {
+		// Reported (second-hand) for replies to reviews older than a week;
+		// the body is the one quoted for a failed reply in
+		// github.com/googleapis/google-api-java-client issue 1134.
+		writeJSON(w, http.StatusInternalServerError, map[string]any{"error": map[string]any{"code": 500, "message": nil}})
 		return
 	}
 	s.replies[pkg+"/"+id]++

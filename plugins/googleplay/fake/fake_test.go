@@ -145,7 +145,7 @@ func TestAPIAnswersGoogleErrors(t *testing.T) {
 	check("unknown package", err, 404, "notFound")
 	s.Deny("com.denied")
 	_, err = svc.Reviews.List("com.denied").Do()
-	check("denied", err, 403, "permissionDenied")
+	check("denied", err, 403, "forbidden")
 	_, err = svc.Reviews.Get(pkg, "missing").Do()
 	check("missing review", err, 404, "notFound")
 	_, err = svc.Reviews.List(pkg).Token("%%%").Do()
@@ -296,6 +296,123 @@ func TestDefaultPageSizeAndCap(t *testing.T) {
 	resp, err = svc.Reviews.List(pkg).MaxResults(1000).Do()
 	if err != nil || len(resp.Reviews) != MaxPageSize {
 		t.Fatalf("capped page: %d %v", len(resp.Reviews), err)
+	}
+}
+
+// Review ids like gp:AOqpTOH8ZUv5em6 hold ':' (and the client escapes it):
+// reviews.get routes for any id, the ':reply' verb is split off POSTs only.
+func TestReviewIDsWithColons(t *testing.T) {
+	s, api := serve(t)
+	svc := client(t, s, api)
+	for _, id := range []string{"gp:AOqpTOH8ZUv5em6", "a:b:c", "with/slash", "reply:reply"} {
+		s.PutReview(pkg, sdk.Review{ID: id, Rating: 4, Text: "fine"})
+		got, err := svc.Reviews.Get(pkg, id).Do()
+		if err != nil || got.ReviewId != id {
+			t.Errorf("get %s: %+v %v", id, got, err)
+		}
+		out, err := svc.Reviews.Reply(pkg, id, &androidpublisher.ReviewsReplyRequest{ReplyText: "Thanks"}).Do()
+		if err != nil || out.Result.ReplyText != "Thanks" || s.ReplyCalls(pkg, id) != 1 {
+			t.Errorf("reply %s: %+v %v", id, out, err)
+		}
+	}
+	// The verb alone, or a GET of it, is no method.
+	_, tok := postToken(t, api.URL+"/token", url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "assertion": {s.assertion(t, api.URL+"/token", nil)}})
+	for _, c := range [][2]string{{http.MethodPost, "/reviews/:reply"}, {http.MethodPost, "/reviews/gp:AOqpTOH8ZUv5em6"}} {
+		req, _ := http.NewRequest(c[0], api.URL+"/androidpublisher/v3/applications/"+pkg+c[1], strings.NewReader(`{"replyText":"x"}`))
+		req.Header.Set("Authorization", "Bearer "+tok["access_token"].(string))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("%s %s: %d, want 404", c[0], c[1], resp.StatusCode)
+		}
+	}
+}
+
+// Titled reviews come as "title\tbody"; reviews without text are neither
+// listed nor served; pages may be shorter than maxResults; no pageInfo.
+func TestTitlesTextlessShortPagesAndNoPageInfo(t *testing.T) {
+	s, api := serve(t)
+	s.PutReview(pkg, sdk.Review{ID: "titled", Rating: 2, Title: "Crashes", Text: "Since 3.2 it crashes at start"})
+	s.PutReview(pkg, sdk.Review{ID: "stars-only", Rating: 5})
+	for i := range 7 {
+		s.PutReview(pkg, sdk.Review{ID: fmt.Sprint("r", i), Rating: 3, Text: "t"})
+	}
+	svc := client(t, s, api)
+	got, err := svc.Reviews.Get(pkg, "titled").Do()
+	if err != nil || got.Comments[0].UserComment.Text != "Crashes\tSince 3.2 it crashes at start" {
+		t.Errorf("titled: %+v %v", got, err)
+	}
+	if _, err := svc.Reviews.Get(pkg, "stars-only").Do(); err == nil {
+		t.Error("a review without text was served")
+	}
+	s.ShortPages(3)
+	seen, pages, token := map[string]bool{}, 0, ""
+	for pages < 10 {
+		call := svc.Reviews.List(pkg).MaxResults(100)
+		if token != "" {
+			call = call.Token(token)
+		}
+		resp, err := call.Do()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		if resp.PageInfo != nil || len(resp.Reviews) > 3 {
+			t.Errorf("page %d: pageInfo %+v, %d reviews", pages, resp.PageInfo, len(resp.Reviews))
+		}
+		for _, r := range resp.Reviews {
+			seen[r.ReviewId] = true
+		}
+		if resp.TokenPagination == nil {
+			break
+		}
+		token = resp.TokenPagination.NextPageToken
+	}
+	if len(seen) != 8 || seen["stars-only"] || pages != 3 {
+		t.Errorf("listed %v in %d pages, want the 8 reviews with text in 3", seen, pages)
+	}
+}
+
+func TestReplyRefusalsAndOldReviews(t *testing.T) {
+	s, api := serve(t)
+	now := time.Now().UTC()
+	s.PutReview(pkg, sdk.Review{ID: "ok", Rating: 3, Text: "ok"})
+	s.PutReview(pkg, sdk.Review{ID: "blocked", Rating: 1, Text: "bad"})
+	s.PutReview(pkg, sdk.Review{ID: "old", Rating: 1, Text: "old", UpdatedAt: now.Add(-8 * 24 * time.Hour)})
+	s.RefuseReply(pkg, "blocked")
+	svc := client(t, s, api)
+	reply := func(id string) error {
+		_, err := svc.Reviews.Reply(pkg, id, &androidpublisher.ReviewsReplyRequest{ReplyText: "Thanks"}).Do()
+		return err
+	}
+	if err := reply("ok"); err != nil {
+		t.Fatal(err)
+	}
+	var ge *googleapi.Error
+	if err := reply("blocked"); !asGoogle(err, &ge) || ge.Code != 403 {
+		t.Errorf("blocked review: %v", err)
+	}
+	if _, err := svc.Reviews.List(pkg).Do(); err != nil {
+		t.Errorf("the package stays readable: %v", err)
+	}
+	if err := reply("old"); !asGoogle(err, &ge) || ge.Code != 500 || ge.Body != `{"error":{"code":500,"message":null}}`+"\n" {
+		t.Errorf("old review: %v %q", err, ge.Body)
+	}
+	if _, err := svc.Reviews.Get(pkg, "old").Do(); err != nil {
+		t.Errorf("get old: %v", err)
+	}
+	if s.ReplyCalls(pkg, "blocked")+s.ReplyCalls(pkg, "old") != 0 {
+		t.Error("refused replies counted as posted")
+	}
+	if n := s.GetCalls(pkg); n != 2 {
+		t.Errorf("%d GET calls, want 2", n)
+	}
+	s.QuotaLimit(1, "Queries per day")
+	if _, err := svc.Reviews.List(pkg).Do(); !asGoogle(err, &ge) || ge.Code != 403 || !strings.Contains(ge.Message, "'Queries per day'") {
+		t.Errorf("daily quota: %v", err)
 	}
 }
 

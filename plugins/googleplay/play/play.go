@@ -5,13 +5,17 @@
 package play
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 
 	"golang.org/x/oauth2"
 	androidpublisher "google.golang.org/api/androidpublisher/v3"
@@ -20,8 +24,31 @@ import (
 	"github.com/reviewhub/reviewhub/sdk"
 )
 
-// ReplyMaxLength is Google Play's limit on a developer reply, in characters.
+// ReplyMaxLength is Google Play's limit on a developer reply, in characters:
+// "Replies of more than approximately 350 characters will be rejected. HTML
+// tags will be stripped." (discovery document, ReviewsReplyRequest.replyText);
+// "well-formed HTML tags are removed and are not included in the character
+// count" (developers.google.com/android-publisher/reply-to-reviews).
 const ReplyMaxLength = 350
+
+// htmlTag matches a well-formed HTML tag: <b>, </b>, <br/>, <a href="x">.
+// A lone "<" or "a < b > c" is text, not a tag.
+var htmlTag = regexp.MustCompile(`</?[A-Za-z][A-Za-z0-9-]*(\s[^<>]*)?/?>`)
+
+// StripTags is the reply as Google stores it: well-formed HTML tags removed
+// (their content kept), surrounding space trimmed.
+func StripTags(text string) string {
+	return strings.TrimSpace(htmlTag.ReplaceAllString(text, ""))
+}
+
+// ReplyLength is the length Google's limit is checked against, counted on
+// the safe side: tags removed (Google does not count them), surrounding
+// space still counted, in UTF-16 code units (an emoji outside the Basic
+// Multilingual Plane counts twice), since Google says only "approximately
+// 350 characters" and names no unit.
+func ReplyLength(text string) int {
+	return len(utf16.Encode([]rune(htmlTag.ReplaceAllString(text, ""))))
+}
 
 // Time converts an API timestamp.
 func Time(ts *androidpublisher.Timestamp) time.Time {
@@ -31,10 +58,42 @@ func Time(ts *androidpublisher.Timestamp) time.Time {
 	return time.Unix(ts.Seconds, ts.Nanos).UTC()
 }
 
+// SplitText splits UserComment.text into title and body: "In some cases
+// users have been able to write a review with separate title and body; in
+// those cases the title and body are concatenated and separated by a tab
+// character" (discovery document, UserComment.text). Without a tab the whole
+// text is the body.
+func SplitText(text string) (title, body string) {
+	if t, b, ok := strings.Cut(text, "\t"); ok {
+		return strings.TrimSpace(t), strings.TrimSpace(b)
+	}
+	return "", strings.TrimSpace(text)
+}
+
+// ReviewURL is a link to the review. With the developer account id and the
+// app id of Play Console (both numeric, in the Console's own address
+// play.google.com/console/developers/{account}/app/{app}/...) it is the
+// review's page in Play Console; without them it is the app's public store
+// page with the reviewId parameter, the form integrators link reviews with
+// (the Console link cannot be built without both ids).
+func ReviewURL(pkg, reviewID, developerAccount, consoleApp string) string {
+	if developerAccount != "" && consoleApp != "" {
+		return "https://play.google.com/console/developers/" + url.PathEscape(developerAccount) + "/app/" + url.PathEscape(consoleApp) +
+			"/user-feedback/review-details?reviewId=" + url.QueryEscape(reviewID) + "&corpus=PUBLIC_REVIEWS"
+	}
+	return "https://play.google.com/store/apps/details?id=" + url.QueryEscape(pkg) + "&reviewId=" + url.QueryEscape(reviewID)
+}
+
 // Review maps one API review. The API puts the user's comment and the
 // developer's reply in "comments"; the newest user comment is the review as
-// it is now.
+// it is now. An error means the review cannot be mapped (no id, no user
+// comment, a rating outside 1..5); the caller reports it as unreadable.
 func Review(pkg string, r *androidpublisher.Review) (sdk.Review, error) {
+	return ReviewWithLink(pkg, r, "", "")
+}
+
+// ReviewWithLink is Review with Play Console ids for the link (ReviewURL).
+func ReviewWithLink(pkg string, r *androidpublisher.Review, developerAccount, consoleApp string) (sdk.Review, error) {
 	if r == nil || r.ReviewId == "" {
 		return sdk.Review{}, errors.New("a review without reviewId")
 	}
@@ -58,7 +117,7 @@ func Review(pkg string, r *androidpublisher.Review) (sdk.Review, error) {
 		return sdk.Review{}, fmt.Errorf("review %s has star rating %d, want 1..5", r.ReviewId, user.StarRating)
 	}
 	out.Rating = int(user.StarRating)
-	out.Text = strings.TrimSpace(user.Text)
+	out.Title, out.Text = SplitText(user.Text)
 	out.Language = strings.ReplaceAll(user.ReviewerLanguage, "_", "-")
 	out.Device = user.Device
 	if user.AndroidOsVersion > 0 {
@@ -83,27 +142,75 @@ func Review(pkg string, r *androidpublisher.Review) (sdk.Review, error) {
 			}
 		}
 	}
-	out.URL = "https://play.google.com/console/developers/app/reviews?reviewId=" + r.ReviewId // GUESS: console deep link
+	out.URL = ReviewURL(pkg, r.ReviewId, developerAccount, consoleApp)
 	if len(out.Extra) == 0 {
 		out.Extra = nil
 	}
 	return out, nil
 }
 
-// DefaultRetryAfter is used when a quota error carries no Retry-After and
-// does not name its period (Google's per-minute bucket quota).
+// DefaultRetryAfter is used for a rate limit (429 or a rate-limit reason)
+// that carries no Retry-After, names no period and does not say "quota":
+// Google's per-minute bucket of 3,000 queries per project.
 const DefaultRetryAfter = time.Minute
 
-// quotaReasons are the errors[].reason values Google gives for spent quota
-// and rate limits.
-var quotaReasons = map[string]bool{
+// QuotaRetryAfter is used for a spent quota that names no period: the
+// per-app Reply to Reviews quotas are 200 GET an hour and 2,000 POST a day
+// (developers.google.com/android-publisher/reply-to-reviews#quotas), so
+// asking again within the hour only spends more of it.
+const QuotaRetryAfter = time.Hour
+
+// rateLimitReasons are the errors[].reason values Google gives for rate
+// limits and spent quota (besides any reason mentioning "quota").
+var rateLimitReasons = map[string]bool{
 	"rateLimitExceeded": true, "userRateLimitExceeded": true, "quotaExceeded": true, "dailyLimitExceeded": true,
+	"rateLimitExceededUnreg": true, "userRateLimitExceededUnreg": true, "variableTermLimitExceeded": true,
+}
+
+// apiStatus is error.status of Google's error body (PERMISSION_DENIED,
+// RESOURCE_EXHAUSTED…), which the client does not parse.
+func apiStatus(ge *googleapi.Error) string {
+	var body struct {
+		Error struct {
+			Status string `json:"status"`
+		} `json:"error"`
+	}
+	if json.Unmarshal([]byte(ge.Body), &body) != nil {
+		return ""
+	}
+	return body.Error.Status
+}
+
+// quotaKind tells whether ge is a rate limit or a spent quota: a 429,
+// status RESOURCE_EXHAUSTED, a reason of the rateLimitExceeded family or
+// mentioning quota (Google also sends e.g. publishingDailySaveQuotaExceeded),
+// or the message "Quota exceeded". quotaWord reports whether the answer says
+// "quota" (a quota rather than a rate).
+func quotaKind(ge *googleapi.Error) (limited, quotaWord bool) {
+	limited = ge.Code == http.StatusTooManyRequests || apiStatus(ge) == "RESOURCE_EXHAUSTED"
+	for _, e := range ge.Errors {
+		r := strings.ToLower(e.Reason)
+		if strings.Contains(r, "quota") {
+			limited, quotaWord = true, true
+		}
+		if rateLimitReasons[e.Reason] || strings.HasSuffix(r, "limitexceeded") {
+			limited = true
+		}
+		if strings.Contains(strings.ToLower(e.Message), "quota exceeded") {
+			limited, quotaWord = true, true
+		}
+	}
+	if strings.Contains(strings.ToLower(ge.Message), "quota exceeded") {
+		limited, quotaWord = true, true
+	}
+	return limited, quotaWord
 }
 
 // retryAfter is how long to wait after a quota error: the Retry-After header
-// when there is one, else by the period the message names ("Queries per
-// day" waits an hour and is retried, "per minute" a minute).
-func retryAfter(ge *googleapi.Error, reasons map[string]bool) time.Duration {
+// when there is one; else by the period the answer names ("per minute" a
+// minute, "per hour" or "per day" an hour); else an hour for a spent quota
+// (QuotaRetryAfter) and a minute for a rate limit (DefaultRetryAfter).
+func retryAfter(ge *googleapi.Error, reasons map[string]bool, quotaWord bool) time.Duration {
 	if v := strings.TrimSpace(ge.Header.Get("Retry-After")); v != "" {
 		if s, err := strconv.Atoi(v); err == nil && s > 0 {
 			return time.Duration(min(s, 24*3600)) * time.Second
@@ -116,12 +223,62 @@ func retryAfter(ge *googleapi.Error, reasons map[string]bool) time.Duration {
 	}
 	msg := strings.ToLower(ge.Message)
 	switch {
-	case reasons["dailyLimitExceeded"] || strings.Contains(msg, "per day"):
+	case reasons["dailyLimitExceeded"] || strings.Contains(msg, "per day") || strings.Contains(msg, "per hour"):
 		return time.Hour
-	case strings.Contains(msg, "per hour"):
-		return 10 * time.Minute
+	case strings.Contains(msg, "per minute"):
+		return time.Minute
+	case quotaWord:
+		return QuotaRetryAfter
 	}
 	return DefaultRetryAfter
+}
+
+// Forbidden reports whether err is a 403 that is not a quota answer: the
+// service account may not do this (whole package, or one review).
+func Forbidden(err error) bool {
+	var ge *googleapi.Error
+	if !errors.As(err, &ge) || ge.Code != http.StatusForbidden {
+		return false
+	}
+	limited, _ := quotaKind(ge)
+	return !limited
+}
+
+// ServerError reports whether err is a 5xx answer of the API, and its code.
+func ServerError(err error) (int, bool) {
+	var ge *googleapi.Error
+	if errors.As(err, &ge) && ge.Code >= 500 {
+		return ge.Code, true
+	}
+	return 0, false
+}
+
+// message is Google's message of err, or the status text.
+func message(ge *googleapi.Error) string {
+	if ge.Message != "" {
+		return ge.Message
+	}
+	return http.StatusText(ge.Code)
+}
+
+// ReplyRefused is the error for a 403 on reviews.reply when the package
+// itself is readable (listing works): Google refused the reply to this one
+// review. Such refusals are reported for a share of reviews with credentials
+// that reply to the others (github.com/googleapis/google-api-python-client
+// issue 748). repliedBefore says whether this account's replies to other
+// reviews of the app went through (then the permission is certainly there).
+// Refused: a person must look at the review; retrying changes nothing.
+func ReplyRefused(pkg, reviewID string, repliedBefore bool, err error) error {
+	msg := err.Error()
+	var ge *googleapi.Error
+	if errors.As(err, &ge) {
+		msg = message(ge)
+	}
+	if repliedBefore {
+		return sdk.Errorf(sdk.Refused, "google play reviews.reply: Google refused the reply to this review (403) although the account can reply to others of %s: %s", pkg, msg)
+	}
+	return sdk.Errorf(sdk.Refused, "google play reviews.reply: Google refused the reply to review %s (403) although the account can read the reviews of %s; "+
+		"Google refuses single reviews at times, but if every reply fails this way, check that the service account has the \"Reply to reviews\" permission in Play Console: %s", reviewID, pkg, msg)
 }
 
 // Classify turns a client error into an SDK error with a clear message.
@@ -146,18 +303,14 @@ func Classify(op, pkg string, err error) error {
 		return sdk.Errorf(sdk.Unavailable, "google play %s: %v", op, err)
 	}
 	reasons := map[string]bool{}
-	quota := ge.Code == http.StatusTooManyRequests
 	for _, e := range ge.Errors {
 		reasons[e.Reason] = true
-		quota = quota || quotaReasons[e.Reason]
 	}
-	msg := ge.Message
-	if msg == "" {
-		msg = http.StatusText(ge.Code)
-	}
+	limited, quotaWord := quotaKind(ge)
+	msg := message(ge)
 	switch {
-	case quota:
-		return sdk.RetryAfterError(retryAfter(ge, reasons), "google play %s: quota exceeded (%s): %s", op, strings.Join(keys(reasons), ", "), msg)
+	case limited:
+		return sdk.RetryAfterError(retryAfter(ge, reasons, quotaWord), "google play %s: quota exceeded (%s): %s", op, strings.Join(keys(reasons, ge.Code), ", "), msg)
 	case ge.Code == http.StatusUnauthorized:
 		return sdk.Errorf(sdk.Unauthenticated, "google play %s: the access token was refused: %s", op, msg)
 	case ge.Code == http.StatusForbidden:
@@ -171,7 +324,7 @@ func Classify(op, pkg string, err error) error {
 	}
 }
 
-func keys(m map[string]bool) []string {
+func keys(m map[string]bool, code int) []string {
 	var out []string
 	for k := range m {
 		if k != "" {
@@ -180,7 +333,7 @@ func keys(m map[string]bool) []string {
 	}
 	slices.Sort(out)
 	if len(out) == 0 {
-		out = []string{"429"}
+		out = []string{strconv.Itoa(code)}
 	}
 	return out
 }

@@ -41,6 +41,17 @@ func TestReviewMapsEveryField(t *testing.T) {
 	if r.Reply == nil || r.Reply.Text != "Thanks!" || !r.Reply.UpdatedAt.Equal(time.Unix(1700000100, 0)) {
 		t.Errorf("reply %+v", r.Reply)
 	}
+	if r.Title != "" || r.URL != "https://play.google.com/store/apps/details?id=com.x&reviewId=gp%3A1" {
+		t.Errorf("title %q, URL %s", r.Title, r.URL)
+	}
+	// A titled review: "title and body are concatenated and separated by a
+	// tab character" (discovery document, UserComment.text).
+	titled := &androidpublisher.Review{ReviewId: "gp:2", Comments: []*androidpublisher.Comment{{UserComment: &androidpublisher.UserComment{
+		StarRating: 4, Text: "Great app\tBut the widget\tcrashes"}}}}
+	if r, err := ReviewWithLink("com.x", titled, "5166846112789481453", "4974525787948290123"); err != nil || r.Title != "Great app" || r.Text != "But the widget\tcrashes" ||
+		r.URL != "https://play.google.com/console/developers/5166846112789481453/app/4974525787948290123/user-feedback/review-details?reviewId=gp%3A2&corpus=PUBLIC_REVIEWS" {
+		t.Errorf("titled review %+v %v", r, err)
+	}
 	for _, bad := range []string{`{"reviewId":"x"}`, `{"comments":[{"userComment":{"starRating":3}}]}`, `{"reviewId":"x","comments":[{"userComment":{"starRating":9}}]}`} {
 		var rv androidpublisher.Review
 		_ = json.Unmarshal([]byte(bad), &rv)
@@ -54,6 +65,8 @@ func FuzzReviewMapping(f *testing.F) {
 	f.Add([]byte(sample))
 	f.Add([]byte(`{"reviews":[{"reviewId":"1","comments":[null,{"userComment":null},{"developerComment":{"text":""}}]}]}`))
 	f.Add([]byte(`{"reviews":[{"reviewId":"1","comments":[{"userComment":{"starRating":1,"lastModified":{"seconds":"-99999999999"}}}]}]}`))
+	f.Add([]byte(`{"reviews":[{"reviewId":"gp:AOqpTOH8ZUv5em6","comments":[{"userComment":{"starRating":2,"text":"Slow\tTakes ages to start\t!"}}]}]}`))
+	f.Add([]byte(`{"reviews":[{"reviewId":"1","comments":[{"userComment":{"starRating":2,"text":"\t"}}]}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var resp androidpublisher.ReviewsListResponse
 		if json.Unmarshal(body, &resp) != nil {
@@ -61,8 +74,21 @@ func FuzzReviewMapping(f *testing.F) {
 		}
 		for _, r := range resp.Reviews {
 			rv, err := Review("p", r)
-			if err == nil && (rv.Rating < 1 || rv.Rating > 5 || rv.ID == "") {
+			if err != nil {
+				continue
+			}
+			if rv.Rating < 1 || rv.Rating > 5 || rv.ID == "" {
 				t.Fatalf("accepted %+v", rv)
+			}
+			if strings.Contains(rv.Title, "\t") {
+				t.Fatalf("title %q holds the separator", rv.Title)
+			}
+			tab := false
+			for _, c := range r.Comments {
+				tab = tab || (c != nil && c.UserComment != nil && strings.Contains(c.UserComment.Text, "\t"))
+			}
+			if !tab && rv.Title != "" {
+				t.Fatalf("title %q from a text without a tab", rv.Title)
 			}
 		}
 	})
@@ -93,8 +119,14 @@ func TestClassify(t *testing.T) {
 		{"429 with Retry-After", apiError(429, http.Header{"Retry-After": {"17"}}, body(429, "RESOURCE_EXHAUSTED", "rateLimitExceeded", "Rate limit exceeded.")), sdk.RateLimited, 17 * time.Second, "quota exceeded"},
 		{"429 bare", apiError(429, nil, "Too Many Requests"), sdk.RateLimited, time.Minute, "quota exceeded"},
 		{"403 daily quota", apiError(403, nil, body(403, "PERMISSION_DENIED", "rateLimitExceeded", "Quota exceeded for quota metric 'Queries' and limit 'Queries per day'")), sdk.RateLimited, time.Hour, "Queries per day"},
-		{"403 quotaExceeded", apiError(403, nil, body(403, "PERMISSION_DENIED", "quotaExceeded", "Quota exceeded.")), sdk.RateLimited, time.Minute, "quotaExceeded"},
-		{"403 no access", apiError(403, nil, body(403, "PERMISSION_DENIED", "permissionDenied", "The caller does not have permission")), sdk.PermissionDenied, 0, "no access to package com.x in Play Console"},
+		{"403 quotaExceeded", apiError(403, nil, body(403, "PERMISSION_DENIED", "quotaExceeded", "Quota exceeded.")), sdk.RateLimited, time.Hour, "quotaExceeded"},
+		{"403 per-minute bucket", apiError(403, nil, body(403, "PERMISSION_DENIED", "rateLimitExceeded", "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute'")), sdk.RateLimited, time.Minute, "per minute"},
+		{"per hour", apiError(429, nil, body(429, "RESOURCE_EXHAUSTED", "rateLimitExceeded", "Quota exceeded: requests per hour")), sdk.RateLimited, time.Hour, "per hour"},
+		{"403 other quota reason", apiError(403, nil, body(403, "PERMISSION_DENIED", "publishingDailySaveQuotaExceeded", "Daily save quota exceeded.")), sdk.RateLimited, time.Hour, "publishingDailySaveQuotaExceeded"},
+		{"403 RESOURCE_EXHAUSTED", apiError(403, nil, body(403, "RESOURCE_EXHAUSTED", "somethingNew", "Too many requests for this app.")), sdk.RateLimited, time.Minute, "somethingNew"},
+		{"403 message only", apiError(403, nil, body(403, "PERMISSION_DENIED", "forbidden", "Quota exceeded for this app.")), sdk.RateLimited, time.Hour, "Quota exceeded for this app"},
+		{"403 userRateLimitExceeded", apiError(403, nil, body(403, "PERMISSION_DENIED", "userRateLimitExceeded", "User rate limit exceeded.")), sdk.RateLimited, time.Minute, "userRateLimitExceeded"},
+		{"403 no access", apiError(403, nil, body(403, "PERMISSION_DENIED", "forbidden", "The caller does not have permission")), sdk.PermissionDenied, 0, "no access to package com.x in Play Console"},
 		{"401", apiError(401, nil, body(401, "UNAUTHENTICATED", "authError", "Invalid Credentials")), sdk.Unauthenticated, 0, "access token was refused"},
 		{"404", apiError(404, nil, body(404, "NOT_FOUND", "notFound", "Package not found: com.x.")), sdk.NotFound, 0, "no app with package name com.x"},
 		{"400", apiError(400, nil, body(400, "INVALID_ARGUMENT", "invalid", "Invalid pagination token.")), sdk.Invalid, 0, "Invalid pagination token"},
@@ -114,12 +146,72 @@ func TestClassify(t *testing.T) {
 	}
 }
 
+func TestReplyRefusedAndForbidden(t *testing.T) {
+	denied := apiError(403, nil, body(403, "PERMISSION_DENIED", "forbidden", "The caller does not have permission"))
+	quota := apiError(403, nil, body(403, "PERMISSION_DENIED", "rateLimitExceeded", "Quota exceeded"))
+	if !Forbidden(denied) || Forbidden(quota) || Forbidden(apiError(404, nil, "")) || Forbidden(errors.New("x")) {
+		t.Error("Forbidden")
+	}
+	if c, ok := ServerError(apiError(500, nil, `{"error":{"code":500,"message":null}}`)); !ok || c != 500 {
+		t.Errorf("ServerError %d %v", c, ok)
+	}
+	err := ReplyRefused("com.x", "gp:1", true, denied)
+	if sdk.KindOf(err) != sdk.Refused || !strings.Contains(err.Error(), "Google refused the reply to this review (403) although the account can reply to others of com.x: The caller does not have permission") {
+		t.Errorf("after earlier replies: %v", err)
+	}
+	err = ReplyRefused("com.x", "gp:1", false, denied)
+	if sdk.KindOf(err) != sdk.Refused || !strings.Contains(err.Error(), "refused the reply to review gp:1 (403) although the account can read the reviews of com.x") ||
+		!strings.Contains(err.Error(), "Reply to reviews") {
+		t.Errorf("listing works: %v", err)
+	}
+}
+
+func TestStripTagsAndLength(t *testing.T) {
+	for _, c := range []struct {
+		in, stored string
+		n          int
+	}{
+		{"Thanks!", "Thanks!", 7},
+		{"<b>Thanks</b> a <i>lot</i><br/>", "Thanks a lot", 12},
+		{`<a href="https://x.example">here</a>`, "here", 4},
+		{"a < b > c", "a < b > c", 9},
+		{"1 <2", "1 <2", 4},
+		{"😀", "😀", 2}, // outside the BMP: two UTF-16 units, counted on the safe side
+		{"Спасибо", "Спасибо", 7},
+		{"  <p></p>  ", "", 4}, // space is counted: Google may keep it
+	} {
+		if got := StripTags(c.in); got != c.stored {
+			t.Errorf("StripTags(%q) = %q, want %q", c.in, got, c.stored)
+		}
+		if got := ReplyLength(c.in); got != c.n {
+			t.Errorf("ReplyLength(%q) = %d, want %d", c.in, got, c.n)
+		}
+	}
+}
+
+func TestSplitText(t *testing.T) {
+	for _, c := range [][3]string{
+		{"Body only", "", "Body only"},
+		{"\tBun", "", "Bun"},
+		{"Title\tBody", "Title", "Body"},
+		{" Title \t Body\twith tab ", "Title", "Body\twith tab"},
+		{"Title\t", "Title", ""},
+	} {
+		if title, body := SplitText(c[0]); title != c[1] || body != c[2] {
+			t.Errorf("SplitText(%q) = %q, %q; want %q, %q", c[0], title, body, c[1], c[2])
+		}
+	}
+}
+
 func FuzzClassify(f *testing.F) {
 	f.Add(429, "17", body(429, "RESOURCE_EXHAUSTED", "rateLimitExceeded", "Rate limit exceeded."))
 	f.Add(403, "", body(403, "PERMISSION_DENIED", "rateLimitExceeded", "Quota exceeded for quota metric 'Queries' and limit 'Queries per day'"))
 	f.Add(404, "", body(404, "NOT_FOUND", "notFound", "Package not found"))
 	f.Add(500, "Wed, 21 Oct 2015 07:28:00 GMT", `{"error":"backend"}`)
 	f.Add(400, "-5", `{"error":{"errors":[null,{}]}}`)
+	f.Add(403, "", body(403, "RESOURCE_EXHAUSTED", "somethingNew", "x"))
+	f.Add(403, "", body(403, "PERMISSION_DENIED", "publishingDailySaveQuotaExceeded", "Daily save quota exceeded."))
+	f.Add(500, "", `{"error":{"code":500,"message":null}}`)
 	f.Fuzz(func(t *testing.T, status int, retry, body string) {
 		if status < 400 || status > 599 {
 			return
