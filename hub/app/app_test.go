@@ -114,3 +114,29 @@ func waitReady(t *testing.T, h *Hub) {
 	}
 	t.Fatalf("hub at %s never became ready: %s", h.Addr(), last)
 }
+
+// H2's second cause: a bus that failed to open is a nil bus.Bus, not a
+// typed nil whose Close panics in the start-up cleanup.
+func TestOpenBusErrorIsANilInterface(t *testing.T) {
+	for _, driver := range []string{"sqlite", "postgres"} {
+		t.Run(driver, func(t *testing.T) {
+			cfg := baseConfig(t)
+			cfg.SecretKey = testKey
+			if driver == "postgres" {
+				cfg.State.Driver, cfg.Bus.Backend, cfg.State.DSN = "postgres", "postgres", pgtest.DSN(t)
+			}
+			db, err := OpenState(context.Background(), cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			db.Close() // every statement now fails
+			b, err := OpenBus(context.Background(), cfg, db, quietLog(), bus.SubscriberConfig{})
+			if err == nil {
+				t.Fatal("opened a bus on a closed database")
+			}
+			if b != nil {
+				t.Errorf("got a non-nil %T with the error %v", b, err)
+			}
+		})
+	}
+}
