@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -138,5 +139,30 @@ func TestOpenBusErrorIsANilInterface(t *testing.T) {
 				t.Errorf("got a non-nil %T with the error %v", b, err)
 			}
 		})
+	}
+}
+
+// L3: a data dir created by someone else with 0755 is made private at start.
+func TestDataDirIsMadePrivate(t *testing.T) {
+	cfg := baseConfig(t)
+	cfg.DataDir = filepath.Join(t.TempDir(), "data")
+	cfg.State.Path = filepath.Join(cfg.DataDir, "hub.db")
+	if err := os.Mkdir(cfg.DataDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(cfg.DataDir, 0o755); err != nil { // whatever the umask
+		t.Fatal(err)
+	}
+	h, err := New(context.Background(), cfg, quietLog(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.closeAll()
+	fi, err := os.Stat(cfg.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := fi.Mode().Perm(); perm != 0o700 {
+		t.Errorf("data dir has mode %s, want 0700", perm)
 	}
 }
