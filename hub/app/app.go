@@ -40,6 +40,7 @@ type Hub struct {
 	reload  chan struct{}
 	http    *http.Server
 	ln      net.Listener
+	life    *lifecycle
 }
 
 // Options tune New (tests shorten intervals).
@@ -51,32 +52,67 @@ type Options struct {
 	UnknownTicketGrace time.Duration
 }
 
-// New opens the state, starts the plugins and prepares everything; Run starts work.
-func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options) (h *Hub, err error) {
-	h = &Hub{cfg: cfg, log: log, reload: make(chan struct{}, 1)}
+// New prepares the hub: the data dir, the listener (bound first, so a
+// taken address is found before anything else starts), the state, the bus
+// and the plugins, and checks the integrations of the config file against
+// the plugins. Run starts work. Each resource registers its close as soon as
+// it is open; when New fails, what it opened is closed, in reverse order,
+// and the error says what was wrong.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options) (*Hub, error) {
+	h := &Hub{cfg: cfg, log: log, reload: make(chan struct{}, 1), life: &lifecycle{log: log}}
+	started := false
 	defer func() {
-		if err != nil {
+		if !started {
 			h.closeAll()
 		}
 	}()
+	if usesDataDir(cfg) {
+		if err := prepareDataDir(cfg.DataDir, log); err != nil {
+			return nil, err
+		}
+	}
 	sealer, err := sealer(cfg)
 	if err != nil {
 		return nil, err
 	}
-	if h.DB, err = OpenState(ctx, cfg, sealer); err != nil {
-		return nil, err
+	if h.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	if h.Bus, err = OpenBus(ctx, cfg, h.DB, log.With("component", "bus"), opts.Subscriber); err != nil {
-		return nil, err
-	}
+	h.life.onClose("listener", func() error {
+		if err := h.ln.Close(); !errors.Is(err, net.ErrClosed) { // Run's http shutdown closes it
+			return err
+		}
+		return nil
+	})
 	paths, err := pluginhost.Discover(cfg.Plugins.Dir, cfg.Plugins.Paths)
 	if err != nil {
 		return nil, err
 	}
+	if errs := checkIntegrations(cfg, installedLookup(cfg, paths)); len(errs) > 0 {
+		return nil, errs
+	}
+	db, err := OpenState(ctx, cfg, sealer)
+	if err != nil {
+		return nil, err
+	}
+	h.DB = db
+	h.life.onClose("state", db.Close)
+	b, err := OpenBus(ctx, cfg, db, log.With("component", "bus"), opts.Subscriber)
+	if err != nil {
+		return nil, err
+	}
+	h.Bus = b
+	h.life.onClose("bus", b.Close)
 	hostOpts := opts.Host
 	hostOpts.Logger = log.With("component", "plugins")
-	if h.Plugins, err = pluginhost.Start(ctx, paths, hostOpts); err != nil {
-		return nil, err
+	host, err := pluginhost.Start(ctx, paths, hostOpts)
+	if err != nil {
+		return nil, fmt.Errorf("plugins: %w", err)
+	}
+	h.Plugins = host
+	h.life.onClose("plugins", func() error { host.Close(); return nil })
+	if errs := checkIntegrations(cfg, hostLookup(host, log)); len(errs) > 0 {
+		return nil, errs
 	}
 	if err := SyncConfig(ctx, h.DB, cfg); err != nil {
 		return nil, err
@@ -96,9 +132,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	srv := &httpapi.Server{DB: h.DB, Deliverer: h.deliver, Plugins: plugins, Logger: log.With("component", "http"),
 		Ready: h.ready, Admin: admin.Register}
 	h.http = httpapi.NewHTTPServer(cfg.Listen, srv.Handler(), log)
-	if h.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
-	}
+	started = true
 	return h, nil
 }
 
@@ -114,12 +148,28 @@ func OpenState(ctx context.Context, cfg *config.Config, sealer *secrets.Sealer) 
 }
 
 // OpenBus opens the message bus the config names, on the state database.
+// On PostgreSQL its tables are created under the state's schema lock, so
+// hubs starting together on an empty database do not race. The result is
+// a nil interface on error, never a typed nil.
 func OpenBus(ctx context.Context, cfg *config.Config, db *state.DB, log *slog.Logger, sub bus.SubscriberConfig) (bus.Bus, error) {
 	switch cfg.Bus.Backend {
 	case "postgres":
-		return bus.NewPostgres(ctx, db.SQL(), log, sub)
+		var b *bus.Postgres
+		err := db.WithSchemaLock(ctx, func() error {
+			var err error
+			b, err = bus.NewPostgres(ctx, db.SQL(), log, sub)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		return b, nil
 	default:
-		return bus.NewSQLite(ctx, db.SQL(), log, sub)
+		b, err := bus.NewSQLite(ctx, db.SQL(), log, sub)
+		if err != nil {
+			return nil, err
+		}
+		return b, nil
 	}
 }
 
@@ -210,20 +260,9 @@ func (h *Hub) Run(ctx context.Context) error {
 	return runErr
 }
 
-func (h *Hub) closeAll() {
-	if h.ln != nil {
-		h.ln.Close()
-	}
-	if h.Bus != nil {
-		h.Bus.Close()
-	}
-	if h.Plugins != nil {
-		h.Plugins.Close()
-	}
-	if h.DB != nil {
-		h.DB.Close()
-	}
-}
+// closeAll closes what New opened, last opened first: plugins, bus, state,
+// listener.
+func (h *Hub) closeAll() { h.life.closeAll() }
 
 // Resolver resolves plugins by name for the hub's packages.
 type Resolver struct{ Host *pluginhost.Host }

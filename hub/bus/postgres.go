@@ -24,7 +24,12 @@ type Postgres struct {
 	logger watermill.LoggerAdapter
 }
 
-// NewPostgres returns the PostgreSQL bus on db.
+// NewPostgres returns the PostgreSQL bus on db and creates the tables of
+// every topic (AllTopics) now. Hubs starting together race on that
+// creation (PostgreSQL's CREATE TABLE IF NOT EXISTS fails on pg_type's
+// unique index when two sessions create the same table), so callers run it
+// under the schema lock of the state database (state.DB.WithSchemaLock, as
+// app.OpenBus does). Subscribing creates nothing more.
 func NewPostgres(_ context.Context, db *sql.DB, logger *slog.Logger, cfg SubscriberConfig) (*Postgres, error) {
 	wl := watermill.NewSlogLoggerWithLevelMapping(logger, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
 	if cfg.ConsumerGroup == "" {
@@ -38,24 +43,28 @@ func NewPostgres(_ context.Context, db *sql.DB, logger *slog.Logger, cfg Subscri
 	}
 	schema := wsql.DefaultPostgreSQLSchema{SubscribeBatchSize: 1}
 	sub, err := wsql.NewSubscriber(db, wsql.SubscriberConfig{
-		ConsumerGroup:    cfg.ConsumerGroup,
-		PollInterval:     cfg.PollInterval,
-		ResendInterval:   cfg.InitialBackoff,
-		RetryInterval:    cfg.InitialBackoff,
-		SchemaAdapter:    schema,
-		OffsetsAdapter:   wsql.DefaultPostgreSQLOffsetsAdapter{},
-		InitializeSchema: true,
+		ConsumerGroup:  cfg.ConsumerGroup,
+		PollInterval:   cfg.PollInterval,
+		ResendInterval: cfg.InitialBackoff,
+		RetryInterval:  cfg.InitialBackoff,
+		SchemaAdapter:  schema,
+		OffsetsAdapter: wsql.DefaultPostgreSQLOffsetsAdapter{},
+		// Every topic's tables are created below, once, under the caller's
+		// lock; creating them again on Subscribe would run DDL outside it.
+		InitializeSchema: false,
 	}, wl)
 	if err != nil {
 		return nil, fmt.Errorf("bus: postgres subscriber: %w", err)
 	}
 	for _, topic := range AllTopics() {
 		if err := sub.SubscribeInitialize(topic); err != nil {
+			_ = sub.Close()
 			return nil, fmt.Errorf("bus: initialize topic %s: %w", topic, err)
 		}
 	}
 	pub, err := wsql.NewPublisher(db, wsql.PublisherConfig{SchemaAdapter: schema}, wl)
 	if err != nil {
+		_ = sub.Close()
 		return nil, fmt.Errorf("bus: postgres publisher: %w", err)
 	}
 	return &Postgres{schema: schema, pub: pub, sub: sub, logger: wl}, nil

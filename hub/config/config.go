@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/reviewhub/reviewhub/hub/filter"
+	"github.com/reviewhub/reviewhub/hub/secrets"
 )
 
 // Config is the hub's configuration file.
@@ -33,7 +36,8 @@ type Config struct {
 	// SecretKey (base64, 32 bytes) seals credentials at rest (env HUB_SECRET_KEY).
 	// Empty: a key is generated once in DataDir/secret.key.
 	SecretKey string `yaml:"secret_key"`
-	// AdminToken authenticates the admin API (env HUB_ADMIN_TOKEN). Empty: the admin API is off.
+	// AdminToken authenticates the admin API (env HUB_ADMIN_TOKEN), at least
+	// MinAdminTokenLength characters. Empty: the admin API is off.
 	AdminToken   string        `yaml:"admin_token"`
 	Log          Log           `yaml:"log"`
 	Integrations []Integration `yaml:"integrations"`
@@ -119,8 +123,11 @@ func (es Errors) Error() string {
 	return strings.Join(msgs, "; ")
 }
 
+// MinAdminTokenLength is the shortest admin token accepted.
+const MinAdminTokenLength = 16
+
 // Load reads, expands and validates the file at path. With path "" the
-// defaults are used.
+// defaults are used. See Parse for what it returns on invalid content.
 func Load(path string) (*Config, error) {
 	var raw []byte
 	if path != "" {
@@ -133,7 +140,10 @@ func Load(path string) (*Config, error) {
 }
 
 // Parse reads a config file's content (name is used in errors), applies
-// the environment, expands and validates it.
+// the environment, expands and validates it. Every invalid field is
+// reported (the error wraps Errors). When the content parsed but is
+// invalid, the config is returned with the error, so that `hub validate`
+// can check further; it must not be used to run.
 func Parse(name string, raw []byte) (*Config, error) {
 	cfg := &Config{}
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
@@ -141,14 +151,14 @@ func Parse(name string, raw []byte) (*Config, error) {
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) { // an empty file is fine
 		return nil, fmt.Errorf("config %s: %w", name, err)
 	}
-	path := name
 	cfg.applyEnv()
 	cfg.setDefaults()
-	if err := cfg.expandSecrets(); err != nil {
-		return nil, err
-	}
+	errs := cfg.expandEnv()
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("config %s: %w", path, err)
+		errs = append(errs, err.(Errors)...)
+	}
+	if len(errs) > 0 {
+		return cfg, fmt.Errorf("config %s: %w", name, errs)
 	}
 	return cfg, nil
 }
@@ -200,35 +210,62 @@ func (c *Config) setDefaults() {
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
-// expandSecrets replaces ${VAR} in settings values with the environment's
-// value, so secrets stay out of the file. An unset variable is an error.
-func (c *Config) expandSecrets() error {
+// expandEnv replaces ${VAR} in the secrets (admin_token, secret_key,
+// state.dsn) and in settings values with the environment's value, so
+// secrets stay out of the file. An unset or empty variable is an error
+// (an empty admin token would turn the API off, an empty key would make
+// the hub generate its own).
+func (c *Config) expandEnv() Errors {
 	var errs Errors
-	expand := func(field string, m map[string]string) {
-		for k, v := range m {
-			m[k] = envRef.ReplaceAllStringFunc(v, func(ref string) string {
-				name := envRef.FindStringSubmatch(ref)[1]
-				val, ok := os.LookupEnv(name)
-				if !ok {
-					errs = append(errs, &FieldError{field + "." + k, fmt.Sprintf("environment variable %s is not set", name)})
-				}
-				return val
-			})
-		}
+	expand := func(field string, v string) string {
+		return envRef.ReplaceAllStringFunc(v, func(ref string) string {
+			name := envRef.FindStringSubmatch(ref)[1]
+			val, ok := os.LookupEnv(name)
+			switch {
+			case !ok:
+				errs = append(errs, &FieldError{field, fmt.Sprintf("environment variable %s is not set", name)})
+			case val == "":
+				errs = append(errs, &FieldError{field, fmt.Sprintf("environment variable %s is empty", name)})
+			}
+			return val
+		})
 	}
+	c.AdminToken = expand("admin_token", c.AdminToken)
+	c.SecretKey = expand("secret_key", c.SecretKey)
+	c.State.DSN = expand("state.dsn", c.State.DSN)
 	for i, in := range c.Integrations {
-		expand(fmt.Sprintf("integrations[%d].helpdesk.settings", i), in.Helpdesk.Settings)
+		for k, v := range in.Helpdesk.Settings {
+			in.Helpdesk.Settings[k] = expand(fmt.Sprintf("integrations[%d].helpdesk.settings.%s", i, k), v)
+		}
 		for j, a := range in.Apps {
-			expand(fmt.Sprintf("integrations[%d].apps[%d].settings", i, j), a.Settings)
+			for k, v := range a.Settings {
+				a.Settings[k] = expand(fmt.Sprintf("integrations[%d].apps[%d].settings.%s", i, j, k), v)
+			}
 		}
 	}
-	if len(errs) > 0 {
-		return errs
-	}
-	return nil
+	return errs
 }
 
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// HTTPURL checks that s is an absolute http or https URL with a host. The
+// error does not repeat s (it may hold credentials).
+func HTTPURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return errors.New("is not a URL")
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		if u.Scheme == "" {
+			return errors.New("must be an absolute http(s) URL (no scheme)")
+		}
+		return fmt.Errorf("must be an http(s) URL, not %q", u.Scheme)
+	}
+	if u.Host == "" {
+		return errors.New("must be an absolute http(s) URL with a host")
+	}
+	return nil
+}
 
 // ValidID reports whether s is a valid integration or app id.
 func ValidID(s string) bool { return idPattern.MatchString(s) }
@@ -236,10 +273,29 @@ func ValidID(s string) bool { return idPattern.MatchString(s) }
 // IDRule describes valid ids.
 const IDRule = "must be 1-63 lower-case letters, digits, '-' or '_', starting with a letter or digit"
 
-// Validate checks the configuration; errors name the field.
+// Validate checks the configuration; errors (Errors) name the field.
+// Checks that need the plugins or the file system are app.Check's.
 func (c *Config) Validate() error {
 	var errs Errors
 	add := func(field, reason string) { errs = append(errs, &FieldError{field, reason}) }
+	if _, port, err := net.SplitHostPort(c.Listen); err != nil {
+		add("listen", fmt.Sprintf("%q is not a host:port address", c.Listen))
+	} else if _, err := net.LookupPort("tcp", port); err != nil {
+		add("listen", fmt.Sprintf("%q: port %q is not a port number", c.Listen, port))
+	}
+	if c.PublicURL != "" { // empty: derived from listen
+		if err := HTTPURL(c.PublicURL); err != nil {
+			add("public_url", err.Error())
+		}
+	}
+	if c.SecretKey != "" {
+		if _, err := secrets.ParseKey(c.SecretKey); err != nil {
+			add("secret_key", strings.TrimPrefix(err.Error(), "secret key: ")+" (generate one with `openssl rand -base64 32`)")
+		}
+	}
+	if n := len(c.AdminToken); n > 0 && n < MinAdminTokenLength {
+		add("admin_token", fmt.Sprintf("is %d characters long; use at least %d (e.g. `openssl rand -hex 32`)", n, MinAdminTokenLength))
+	}
 	switch c.State.Driver {
 	case "sqlite":
 	case "postgres":

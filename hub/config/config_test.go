@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,6 +28,7 @@ func TestExampleConfigLoads(t *testing.T) {
 }
 
 func TestErrorsNameTheField(t *testing.T) {
+	t.Setenv("REVIEWHUB_TEST_EMPTY_VAR", "")
 	for _, tc := range []struct{ body, want string }{
 		{"listen: [", "yaml"},
 		{"nonsense: 1", "field nonsense not found"},
@@ -40,6 +42,16 @@ func TestErrorsNameTheField(t *testing.T) {
 		{"integrations: [{id: a, apps: [{id: x, filters: {which: sometimes}}]}]", "integrations[0].apps[0].filters.which"},
 		{"integrations: [{id: a, apps: [{id: x, filters: {backfill: 500}}]}]", "integrations[0].apps[0].filters.backfill: 500 is outside 0..100"},
 		{"integrations: [{id: a, helpdesk: {settings: {api_key: '${REVIEWHUB_TEST_UNSET_VAR}'}}}]", "integrations[0].helpdesk.settings.api_key: environment variable REVIEWHUB_TEST_UNSET_VAR is not set"},
+		{"secret_key: c2hvcnQ=", "secret_key: want 32 bytes base64-encoded, got 5 bytes"},
+		{"secret_key: 'not base64!'", "secret_key: not valid base64"},
+		{"admin_token: short", "admin_token: is 5 characters long; use at least 16"},
+		{"admin_token: '${REVIEWHUB_TEST_UNSET_VAR}'", "admin_token: environment variable REVIEWHUB_TEST_UNSET_VAR is not set"},
+		{"admin_token: '${REVIEWHUB_TEST_EMPTY_VAR}'", "admin_token: environment variable REVIEWHUB_TEST_EMPTY_VAR is empty"},
+		{"public_url: 'javascript:alert(1)'", `public_url: must be an http(s) URL, not "javascript"`},
+		{"public_url: hub.example.com/x", "public_url: must be an absolute http(s) URL (no scheme)"},
+		{"public_url: 'https://'", "public_url: must be an absolute http(s) URL with a host"},
+		{"listen: 8080", `listen: "8080" is not a host:port address`},
+		{"listen: ':http-ish'", `listen: ":http-ish": port "http-ish" is not a port number`},
 	} {
 		_, err := Load(write(t, tc.body))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -57,6 +69,46 @@ func TestEnvOverridesAndExpansion(t *testing.T) {
 	}
 	if cfg.Listen != "127.0.0.1:9999" || cfg.Integrations[0].Helpdesk.Settings["api_key"] != "k-123" {
 		t.Errorf("got listen %s settings %v", cfg.Listen, cfg.Integrations[0].Helpdesk.Settings)
+	}
+}
+
+// Every error is reported, not only the first, each naming its field.
+func TestEveryErrorIsReported(t *testing.T) {
+	cfg, err := Load(write(t, "secret_key: c2hvcnQ=\nadmin_token: abc\npublic_url: 'ftp://x'\nlog: {level: loud}\n"+
+		"integrations: [{id: a, helpdesk: {settings: {api_key: '${REVIEWHUB_TEST_UNSET_VAR}'}}}]"))
+	var errs Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("want Errors, got %v", err)
+	}
+	var fields []string
+	for _, e := range errs {
+		fields = append(fields, e.Field)
+	}
+	want := []string{"integrations[0].helpdesk.settings.api_key", "public_url", "secret_key", "admin_token", "log.level"}
+	if strings.Join(fields, " ") != strings.Join(want, " ") {
+		t.Errorf("fields %v, want %v", fields, want)
+	}
+	if cfg == nil {
+		t.Error("the parsed config is not returned with validation errors")
+	}
+	if strings.Contains(err.Error(), "\n") {
+		t.Errorf("the error is not one line: %q", err)
+	}
+}
+
+// L2: admin_token, secret_key and state.dsn take ${VAR} like settings.
+func TestSecretsAreExpanded(t *testing.T) {
+	t.Setenv("REVIEWHUB_TEST_TOKEN", "a-long-enough-admin-token")
+	t.Setenv("REVIEWHUB_TEST_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
+	t.Setenv("REVIEWHUB_TEST_PW", "pw")
+	cfg, err := Load(write(t, "admin_token: '${REVIEWHUB_TEST_TOKEN}'\nsecret_key: '${REVIEWHUB_TEST_KEY}'\n"+
+		"state: {driver: postgres, dsn: 'postgres://hub:${REVIEWHUB_TEST_PW}@db/hub'}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.AdminToken != "a-long-enough-admin-token" || cfg.SecretKey != "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" ||
+		cfg.State.DSN != "postgres://hub:pw@db/hub" {
+		t.Errorf("not expanded: token %q key %q dsn %q", cfg.AdminToken, cfg.SecretKey, cfg.State.DSN)
 	}
 }
 

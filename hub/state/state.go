@@ -57,6 +57,9 @@ func OpenSQLite(ctx context.Context, path string, sealer *secrets.Sealer) (*DB, 
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("state: create directory for %s: %w", path, err)
 	}
+	if err := privateFiles(path); err != nil {
+		return nil, err
+	}
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
 	q.Set("_busy_timeout", "10000")
@@ -89,23 +92,64 @@ func OpenPostgres(ctx context.Context, dsn string, sealer *secrets.Sealer) (*DB,
 		return nil, fmt.Errorf("state: connect to postgres: %w", err)
 	}
 	d := &DB{sql: db, dialect: Postgres, sealer: sealer, now: func() time.Time { return time.Now().UTC() }}
-	// One hub at a time migrates.
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("state: connect to postgres: %w", err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(727274)`); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("state: migration lock: %w", err)
-	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(727274)`) //nolint:errcheck
-	if err := d.migrate(ctx, "migrations/postgres"); err != nil {
+	if err := d.WithSchemaLock(ctx, func() error { return d.migrate(ctx, "migrations/postgres") }); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return d, nil
+}
+
+// schemaLockKey is the PostgreSQL advisory lock under which hubs create
+// and migrate schemas (the state's and the bus's), one hub at a time.
+const schemaLockKey = 727274
+
+// WithSchemaLock runs fn while holding the lock every hub on this database
+// takes to create or migrate tables, so hubs starting together on an empty
+// database never race on CREATE TABLE (PostgreSQL's IF NOT EXISTS is not
+// safe against a concurrent create: it fails on pg_type's unique index).
+// With SQLite (one hub) fn just runs.
+func (d *DB) WithSchemaLock(ctx context.Context, fn func() error) error {
+	if d.dialect != Postgres {
+		return fn()
+	}
+	conn, err := d.sql.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("state: connect to postgres: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, schemaLockKey); err != nil {
+		return fmt.Errorf("state: schema lock: %w", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, schemaLockKey) //nolint:errcheck
+	return fn()
+}
+
+// privateFiles makes the SQLite database at path and its -wal and -shm
+// files readable by the hub's user only (they hold review texts, answers
+// and sealed credentials). SQLite creates -wal and -shm with the
+// database file's mode, so creating the database 0600 covers them too;
+// files left by an older hub are tightened.
+func privateFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("state: open %s: %w", path, err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("state: %w", err)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, fi.Mode().Perm()&0o700); err != nil {
+				return fmt.Errorf("state: make %s private: %w", p, err)
+			}
+		}
+	}
+	return nil
 }
 
 // Dialect is SQLite or Postgres.

@@ -217,3 +217,41 @@ func TestIntegrationsAndCountersOnBothDialects(t *testing.T) {
 		}
 	})
 }
+
+// L3: the database and its -wal and -shm files are readable by the hub's
+// user only, whether the hub creates them or finds them world-readable.
+func TestSQLiteFilesArePrivate(t *testing.T) {
+	for _, existing := range []bool{false, true} {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "hub.db")
+		if existing {
+			for _, p := range []string{path, path + "-wal", path + "-shm"} {
+				if err := os.WriteFile(p, nil, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chmod(p, 0o644); err != nil { // whatever the umask
+					t.Fatal(err)
+				}
+			}
+		}
+		db, err := OpenSQLite(context.Background(), path, sealer(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.InTx(context.Background(), func(tx *Tx) error {
+			return tx.PutIntegration(context.Background(), Integration{ID: "acme", Name: "ACME"})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []string{path, path + "-wal", path + "-shm"} {
+			fi, err := os.Stat(p)
+			if err != nil {
+				t.Fatalf("existing=%v: %v", existing, err)
+			}
+			if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+				t.Errorf("existing=%v: %s has mode %s, want no group/other access", existing, filepath.Base(p), perm)
+			}
+		}
+		db.Close()
+	}
+}

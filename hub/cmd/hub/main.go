@@ -1,7 +1,7 @@
 // Command hub is the Reviewhub server and its command-line tools.
 //
 //	hub serve    [--config FILE]   run the hub
-//	hub validate [--config FILE]   check the configuration and exit
+//	hub validate [--config FILE]   check the configuration, the plugins and the integrations' settings, and exit
 //	hub plugins  [--config FILE]   list installed plugins and what they say about themselves
 //	hub deadletters list|retry ID|drop ID [--config FILE]
 package main
@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	_ "net/http/pprof" // served only when HUB_PPROF is set
 	"os"
@@ -33,7 +34,8 @@ const usage = `Reviewhub turns app-store reviews into helpdesk tickets and sends
 
 Usage:
   hub serve    [--config FILE]   run the hub
-  hub validate [--config FILE]   check the configuration and exit
+  hub validate [--config FILE]   check the configuration, the plugins it names and the
+                                 integrations' settings, and exit (every problem, by field)
   hub plugins  [--config FILE]   list installed plugins and what they say about themselves
   hub deadletters list     [--config FILE]  messages that failed for good, with the reason
   hub deadletters retry ID [--config FILE]  put one back on its topic (the hub delivers it again)
@@ -66,6 +68,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	positional = append(positional, fs.Args()...)
 	cfg, err := config.Load(*cfgPath)
+	if cmd == "validate" {
+		return validate(*cfgPath, cfg, err, stdout, stderr)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -74,9 +79,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "serve":
 		return serve(cfg, log)
-	case "validate":
-		fmt.Fprintf(stdout, "configuration OK: %d integration(s), state %s, bus %s\n", len(cfg.Integrations), cfg.State.Path, cfg.Bus.Backend)
-		return 0
 	case "plugins":
 		return listPlugins(cfg, log, stdout, *jsonOut)
 	case "deadletters":
@@ -97,10 +99,57 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
+// validate reports every problem of the configuration (loadErr, from
+// config.Load) and what app.Check finds with the plugins, one per line.
+func validate(path string, cfg *config.Config, loadErr error, stdout, stderr io.Writer) int {
+	name := path
+	if name == "" {
+		name = "(no file: defaults and environment)"
+	}
+	var errs config.Errors
+	if loadErr != nil && (cfg == nil || !errors.As(loadErr, &errs)) {
+		fmt.Fprintln(stderr, loadErr) // unreadable or not YAML: nothing more to check
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	errs = append(errs, app.Check(ctx, cfg, slog.New(slog.DiscardHandler))...)
+	if len(errs) > 0 {
+		fmt.Fprintf(stderr, "config %s: %d problem(s):\n", name, len(errs))
+		for _, e := range errs {
+			fmt.Fprintf(stderr, "  %s\n", e)
+		}
+		return 1
+	}
+	fmt.Fprintf(stdout, "configuration OK: %d integration(s), state %s, bus %s\n", len(cfg.Integrations), cfg.State.Driver, cfg.Bus.Backend)
+	return 0
+}
+
+// pprofAddr is HUB_PPROF's address, which must be on loopback.
+func pprofAddr() (string, error) {
+	addr := os.Getenv("HUB_PPROF")
+	if addr == "" {
+		return "", nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("HUB_PPROF: %q is not a host:port address", addr)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return "", fmt.Errorf("HUB_PPROF: %q is not a loopback address (profiles are served without authentication)", addr)
+	}
+	return addr, nil
+}
+
 func serve(cfg *config.Config, log *slog.Logger) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if addr := os.Getenv("HUB_PPROF"); addr != "" {
+	addr, err := pprofAddr()
+	if err != nil {
+		log.Error("hub failed to start", "error", err)
+		return 1
+	}
+	if addr != "" {
 		// Profiling for `make bench` and operators: loopback only, off by default.
 		go func() {
 			srv := &http.Server{Addr: addr, Handler: http.DefaultServeMux, ReadHeaderTimeout: 10 * time.Second}
