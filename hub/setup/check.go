@@ -3,6 +3,7 @@ package setup
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/reviewhub/reviewhub/hub/config"
 	"github.com/reviewhub/reviewhub/sdk"
@@ -16,7 +17,8 @@ type SettingProblem struct {
 
 // CheckSettings checks settings against what the plugin declares: every
 // key is a setting of the plugin, and settings marked Endpoint (where the
-// plugin sends the account's credentials) are absolute http(s) URLs. It
+// plugin sends the account's credentials) given as URLs are absolute
+// http(s) URLs (a bare name such as a subdomain is the plugin's to check). It
 // does not check required settings (see HelpdeskMissing, AppMissing).
 // Problems are sorted by key; no reason repeats a value.
 func CheckSettings(plugin string, info sdk.Info, settings map[string]string) []SettingProblem {
@@ -30,7 +32,10 @@ func CheckSettings(plugin string, info sdk.Info, settings map[string]string) []S
 		switch {
 		case !ok:
 			out = append(out, SettingProblem{k, fmt.Sprintf("plugin %q has no such setting (it takes: %s)", plugin, keys(info))})
-		case f.Endpoint && v != "":
+		case f.Endpoint && strings.Contains(v, ":"):
+			// An endpoint given as a URL must be an absolute http(s) one;
+			// one given as a bare name (Omnidesk's subdomain) is the
+			// plugin's to check.
 			if err := config.HTTPURL(v); err != nil {
 				out = append(out, SettingProblem{k, err.Error()})
 			}
