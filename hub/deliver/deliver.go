@@ -102,7 +102,14 @@ func (d *Deliverer) Register(r *message.Router) {
 		r.AddConsumerHandler("replies-to-store"+suffix, bus.PartitionTopic(bus.TopicReplies, n), sub, d.handleReply)
 		r.AddConsumerHandler("results-to-helpdesk"+suffix, bus.PartitionTopic(bus.TopicReplyResults, n), sub, d.handleResult)
 	}
-	r.AddConsumerHandler("parked-answers", "tick", newTicker(d.recheckEvery()), d.handleTick)
+	r.AddConsumerHandler("parked-answers", "tick", newTicker(d.tickEvery()), d.handleTick)
+}
+
+// tickEvery is how often the timer looks for parked answers that are due:
+// ParkedRecheck, or more often with a short grace so that the refusal at
+// its end is not late by a whole recheck.
+func (d *Deliverer) tickEvery() time.Duration {
+	return min(d.recheckEvery(), max(d.grace()/4, 100*time.Millisecond))
 }
 
 func (d *Deliverer) grace() time.Duration {

@@ -590,5 +590,11 @@ func (a *Admin) status(w http.ResponseWriter, r *http.Request) {
 		}
 		apps = append(apps, st)
 	}
-	WriteJSON(w, http.StatusOK, map[string]any{"id": in.ID, "complete": view.Complete, "missing": view.Missing, "apps": apps})
+	parked, err := a.DB.ParkedReplies(r.Context(), in.ID)
+	if err != nil {
+		WriteError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"id": in.ID, "complete": view.Complete, "missing": view.Missing, "apps": apps,
+		"answers_waiting_for_ticket": len(parked)})
 }

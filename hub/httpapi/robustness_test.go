@@ -446,3 +446,20 @@ func TestWebhookRefusalsLookAlikeAndAreSampled(t *testing.T) {
 		}
 	}
 }
+
+func TestStatusCountsParkedAnswers(t *testing.T) {
+	ts := newTestServer(t, state.SQLite)
+	if a := ts.do(t, "POST", "/api/integrations", `{"id":"p","helpdesk":`+deskJSON+`}`); a.code != 201 {
+		t.Fatal(a.body)
+	}
+	ctx := context.Background()
+	err := ts.db.InTx(ctx, func(tx *state.Tx) error {
+		return tx.ParkReply(ctx, state.ParkedReply{IntegrationID: "p", MessageID: "m", TicketID: "T1", Reason: "why"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := ts.do(t, "GET", "/api/integrations/p/status", ""); a.code != 200 || !strings.Contains(a.body, `"answers_waiting_for_ticket":1`) {
+		t.Errorf("status: %d %s", a.code, a.body)
+	}
+}
