@@ -216,7 +216,7 @@ func (a *Admin) fromJSON(j IntegrationJSON, old *state.Integration) (state.Integ
 	add := func(f, r string) { errs = append(errs, &config.FieldError{Field: f, Reason: r}) }
 	in := state.Integration{ID: j.ID, Name: j.Name, Tags: j.Tags == nil || *j.Tags, Source: "api"}
 	if !config.ValidID(j.ID) {
-		add("id", fmt.Sprintf("%q %s", j.ID, config.IDRule))
+		add("id", fmt.Sprintf("%q %s", clip(j.ID, 64), config.IDRule))
 	}
 	if j.Helpdesk != nil {
 		in.HelpdeskPlugin = j.Helpdesk.Plugin
@@ -230,7 +230,7 @@ func (a *Admin) fromJSON(j IntegrationJSON, old *state.Integration) (state.Integ
 	for i, aj := range j.Apps {
 		p := fmt.Sprintf("apps[%d]", i)
 		if !config.ValidID(aj.ID) {
-			add(p+".id", fmt.Sprintf("%q %s", aj.ID, config.IDRule))
+			add(p+".id", fmt.Sprintf("%q %s", clip(aj.ID, 64), config.IDRule))
 		} else if seen[aj.ID] {
 			add(p+".id", fmt.Sprintf("%q is used twice", aj.ID))
 		}
@@ -239,7 +239,7 @@ func (a *Admin) fromJSON(j IntegrationJSON, old *state.Integration) (state.Integ
 		if aj.PollInterval != "" {
 			d, err := time.ParseDuration(aj.PollInterval)
 			if err != nil || d < time.Second {
-				add(p+".poll_interval", fmt.Sprintf("%q is not a duration of at least 1s (e.g. \"10m\")", aj.PollInterval))
+				add(p+".poll_interval", fmt.Sprintf("%q is not a duration of at least 1s (e.g. \"10m\")", clip(aj.PollInterval, 64)))
 			}
 			app.PollInterval = d
 		}
@@ -279,7 +279,7 @@ func (a *Admin) mergeSettings(prefix, plugin, kind string, given map[string]stri
 	}
 	info, ok := a.Info(plugin)
 	if !ok {
-		add(pluginField, fmt.Sprintf("no plugin %q is installed (installed: %s)", plugin, strings.Join(a.Plugins(), ", ")))
+		add(pluginField, fmt.Sprintf("no plugin %q is installed (installed: %s)", clip(plugin, 64), strings.Join(a.Plugins(), ", ")))
 		return out
 	}
 	if info.Kind != kind {
@@ -292,7 +292,7 @@ func (a *Admin) mergeSettings(prefix, plugin, kind string, given map[string]stri
 	}
 	for k, v := range given {
 		if _, ok := known[k]; !ok {
-			add(prefix+".settings."+k, fmt.Sprintf("plugin %q has no such setting", plugin))
+			add(prefix+".settings."+clip(k, 64), fmt.Sprintf("plugin %q has no such setting", plugin))
 			continue
 		}
 		out[k] = v

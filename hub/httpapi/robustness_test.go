@@ -361,6 +361,16 @@ func TestAdminBoundsItsInput(t *testing.T) {
 		t.Errorf("2 MB body: %d %.200s, want 413", a.code, a.body)
 	}
 	long := strings.Repeat("a", 100_000)
+	for _, body := range []string{
+		`{"id":"` + long + `"}`,
+		`{"id":"ok","apps":[{"id":"` + long + `","store":"st","poll_interval":"` + long + `"}]}`,
+		`{"id":"ok","helpdesk":{"plugin":"` + long + `"}}`,
+		`{"id":"ok","helpdesk":{"plugin":"desk","settings":{"` + long + `":"x"}}}`,
+	} {
+		if a := ts.do(t, "POST", "/api/integrations", body); a.code != 422 || len(a.body) > 1500 {
+			t.Errorf("100k value: %d, %d bytes of answer (%.100s), want 422 and a bounded message", a.code, len(a.body), a.body)
+		}
+	}
 	if a := ts.do(t, "GET", "/api/integrations/"+long, ""); a.code != 404 || len(a.body) > 300 {
 		t.Errorf("100k id: %d, %d bytes of answer, want 404 and a bounded message", a.code, len(a.body))
 	}
