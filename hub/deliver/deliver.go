@@ -77,6 +77,11 @@ type Deliverer struct {
 	// The gap exists after a crash between the helpdesk creating a ticket
 	// and the hub recording it: the review's redelivery closes it.
 	UnknownTicketGrace time.Duration
+	// ParkedRecheck is how often an answer parked for its ticket's link is
+	// looked at again by the timer (default 10s). A recorded link releases
+	// it at once; the timer finds links made any other way and ends the
+	// grace period.
+	ParkedRecheck time.Duration
 
 	cacheMu sync.Mutex
 	cache   map[string]cachedIntegration
@@ -84,6 +89,9 @@ type Deliverer struct {
 
 // DefaultUnknownTicketGrace is the default Deliverer.UnknownTicketGrace.
 const DefaultUnknownTicketGrace = 2 * time.Minute
+
+// DefaultParkedRecheck is the default Deliverer.ParkedRecheck.
+const DefaultParkedRecheck = 10 * time.Second
 
 // Register adds the handlers to the router: one per partition of each topic.
 func (d *Deliverer) Register(r *message.Router) {
@@ -94,6 +102,22 @@ func (d *Deliverer) Register(r *message.Router) {
 		r.AddConsumerHandler("replies-to-store"+suffix, bus.PartitionTopic(bus.TopicReplies, n), sub, d.handleReply)
 		r.AddConsumerHandler("results-to-helpdesk"+suffix, bus.PartitionTopic(bus.TopicReplyResults, n), sub, d.handleResult)
 	}
+	r.AddConsumerHandler("parked-answers", "tick", newTicker(d.tickEvery()), d.handleTick)
+}
+
+// tickEvery is how often the timer looks for parked answers that are due:
+// ParkedRecheck, or more often with a short grace so that the refusal at
+// its end is not late by a whole recheck.
+func (d *Deliverer) tickEvery() time.Duration {
+	return min(d.recheckEvery(), max(d.grace()/4, 100*time.Millisecond))
+}
+
+func (d *Deliverer) grace() time.Duration {
+	return cmp.Or(d.UnknownTicketGrace, DefaultUnknownTicketGrace)
+}
+
+func (d *Deliverer) recheckEvery() time.Duration {
+	return cmp.Or(d.ParkedRecheck, DefaultParkedRecheck)
 }
 
 // Publish encodes v and publishes it in tx, on the partition of topic that
@@ -181,14 +205,29 @@ func (d *Deliverer) handleReview(msg *message.Message) error {
 	if ref.ID == "" {
 		return bus.Permanent(fmt.Errorf("review %s: helpdesk %s returned no ticket id", m.Change.Review.ID, in.HelpdeskPlugin))
 	}
+	var released []string
 	err = d.DB.InTx(ctx, func(tx *state.Tx) error {
 		if err := tx.LinkTicket(ctx, m.IntegrationID, m.AppID, m.Change.Review.ID, ref.ID); err != nil {
 			return err
+		}
+		// Answers that arrived before this link wait no longer.
+		if released, err = tx.ReleaseParkedFor(ctx, m.IntegrationID, ref.ID, m.Change.Review.ID); err != nil {
+			return err
+		}
+		for _, id := range released {
+			if err := Publish(d.Bus, tx, bus.TopicReplies, m.IntegrationID, bus.CorrelationID(msg), ReplyMsg{IntegrationID: m.IntegrationID, MessageID: id}); err != nil {
+				return err
+			}
 		}
 		return tx.Count(ctx, m.IntegrationID, m.AppID, CountDelivered, 1)
 	})
 	if err != nil {
 		return err
+	}
+	if len(released) > 0 {
+		d.Bus.Committed()
+		d.Logger.Info("answers released by their ticket's link", "integration", in.ID, "ticket", ref.ID, "answers", len(released),
+			"correlation_id", bus.CorrelationID(msg))
 	}
 	d.Logger.Debug("review delivered", "integration", in.ID, "app", m.AppID, "review", m.Change.Review.ID,
 		"kind", m.Change.Kind, "ticket", ref.ID, "created", ref.Created, "correlation_id", bus.CorrelationID(msg))
@@ -202,6 +241,7 @@ const (
 	ReasonAppGone        = "the app of this review is no longer part of the integration"
 	ReasonCannotReply    = "this store does not accept developer replies"
 	ReasonEmptyReply     = "the answer is empty"
+	ReasonOtherTicket    = "the review this answer names is linked to another ticket"
 )
 
 func findApp(in state.Integration, appID string) (state.App, bool) {
@@ -241,12 +281,14 @@ func (d *Deliverer) handleReply(msg *message.Message) error {
 		switch {
 		case err == nil:
 			r.AppID, r.ReviewID, linked = appID, reviewID, true
+		case errors.Is(err, state.ErrLinkedElsewhere):
+			outcome, detail = sdk.OutcomeRefused, ReasonOtherTicket
 		case !errors.Is(err, state.ErrNotFound):
 			return err
-		case time.Since(r.CreatedAt) < cmp.Or(d.UnknownTicketGrace, DefaultUnknownTicketGrace):
-			// Not a failure: requeue it behind the other answers after a
-			// short pause, so one unknown ticket never holds them up.
-			return d.requeue(ctx, msg, m)
+		case time.Since(r.CreatedAt) < d.grace():
+			// Not a failure: park it in the state until its ticket is
+			// linked (or the grace ends), so it holds up no other answer.
+			return d.park(ctx, msg, r)
 		default:
 			outcome, detail = sdk.OutcomeRefused, ReasonUnknownTicket
 		}
@@ -315,25 +357,94 @@ func (d *Deliverer) publishReply(ctx context.Context, in state.Integration, r st
 	return sdk.OutcomePublished, "", &rep, nil
 }
 
-// requeueDelay paces answers waiting for their ticket's link.
-const requeueDelay = 500 * time.Millisecond
+// errRelinked makes park give up: the link appeared meanwhile, so the
+// message is handled again at once instead.
+var errRelinked = errors.New("the ticket was linked meanwhile")
 
-func (d *Deliverer) requeue(ctx context.Context, msg *message.Message, m ReplyMsg) error {
-	t := time.NewTimer(requeueDelay)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
+// park records an answer as waiting for its ticket's link and acks its
+// message: a recorded link or the timer publishes it again.
+func (d *Deliverer) park(ctx context.Context, msg *message.Message, r state.Reply) error {
+	now := time.Now()
+	until := r.CreatedAt.Add(d.grace())
+	next := now.Add(d.recheckEvery())
+	if next.After(until) {
+		next = until
 	}
-	if err := d.DB.InTx(ctx, func(tx *state.Tx) error {
-		return Publish(d.Bus, tx, bus.TopicReplies, m.IntegrationID, bus.CorrelationID(msg), m)
-	}); err != nil {
+	err := d.DB.InTx(ctx, func(tx *state.Tx) error {
+		// Looked at again inside the transaction: a link recorded since the
+		// first look (SQLite serializes the two) is not missed.
+		switch _, _, err := tx.ReviewOfTicket(ctx, r.IntegrationID, r.TicketID, r.ReviewID); {
+		case err == nil, errors.Is(err, state.ErrLinkedElsewhere):
+			return errRelinked
+		case !errors.Is(err, state.ErrNotFound):
+			return err
+		}
+		return tx.ParkReply(ctx, state.ParkedReply{IntegrationID: r.IntegrationID, MessageID: r.MessageID,
+			TicketID: r.TicketID, ReviewID: r.ReviewID, Reason: ReasonUnknownTicket, NextAt: next, Until: until})
+	})
+	if errors.Is(err, errRelinked) {
+		return d.handleReply(msg)
+	}
+	if err != nil {
 		return err
 	}
-	d.Bus.Committed()
-	d.Logger.Debug("answer waits for its ticket to be linked", "integration", m.IntegrationID, "message", m.MessageID,
-		"correlation_id", bus.CorrelationID(msg))
+	d.Logger.Debug("answer parked until its ticket is linked", "integration", r.IntegrationID, "ticket", r.TicketID,
+		"message", r.MessageID, "until", until, "correlation_id", bus.CorrelationID(msg))
+	return nil
+}
+
+// parkedBatch bounds the answers one tick looks at.
+const parkedBatch = 200
+
+// handleTick looks at the parked answers whose time has come: those whose
+// ticket is linked now and those whose grace is over are published again
+// (handleReply publishes or refuses them); the others wait until the next
+// look. Errors are logged; the next tick tries again.
+func (d *Deliverer) handleTick(msg *message.Message) error {
+	ctx := msg.Context()
+	due, err := d.DB.DueParked(ctx, parkedBatch)
+	if err != nil {
+		d.Logger.Error("reading parked answers failed", "error", err)
+		return nil
+	}
+	released := 0
+	for _, p := range due {
+		now := time.Now()
+		if now.Before(p.Until) {
+			_, _, err := d.DB.ReviewOfTicket(ctx, p.IntegrationID, p.TicketID, p.ReviewID)
+			if errors.Is(err, state.ErrNotFound) {
+				next := now.Add(d.recheckEvery())
+				if next.After(p.Until) {
+					next = p.Until
+				}
+				if err := d.DB.RecheckParkedAt(ctx, p.IntegrationID, p.MessageID, next); err != nil {
+					d.Logger.Error("parked answer: recording the next look failed", "integration", p.IntegrationID, "message", p.MessageID, "error", err)
+					return nil
+				}
+				continue
+			}
+			if err != nil && !errors.Is(err, state.ErrLinkedElsewhere) {
+				d.Logger.Error("parked answer: looking up its ticket failed", "integration", p.IntegrationID, "message", p.MessageID, "error", err)
+				return nil
+			}
+		}
+		err := d.DB.InTx(ctx, func(tx *state.Tx) error {
+			ok, err := tx.ReleaseParked(ctx, p.IntegrationID, p.MessageID)
+			if err != nil || !ok {
+				return err
+			}
+			released++
+			return Publish(d.Bus, tx, bus.TopicReplies, p.IntegrationID, bus.CorrelationID(msg), ReplyMsg{IntegrationID: p.IntegrationID, MessageID: p.MessageID})
+		})
+		if err != nil {
+			d.Logger.Error("releasing a parked answer failed", "integration", p.IntegrationID, "message", p.MessageID, "error", err)
+			return nil
+		}
+	}
+	if released > 0 {
+		d.Bus.Committed()
+		d.Logger.Debug("parked answers released", "answers", released)
+	}
 	return nil
 }
 
@@ -383,6 +494,10 @@ func (d *Deliverer) AcceptReplies(ctx context.Context, in state.Integration, req
 			Staff: rr.Staff, Status: state.ReplyPending}
 		appID, reviewID, err := d.DB.ReviewOfTicket(ctx, in.ID, rr.TicketID, rr.ReviewID)
 		switch {
+		case errors.Is(err, state.ErrLinkedElsewhere):
+			// Refused at once: a review id never moves an answer to a
+			// review that lives in another ticket.
+			r.ReviewID, r.Status, r.Detail = rr.ReviewID, state.ReplyRefused, ReasonOtherTicket
 		case errors.Is(err, state.ErrNotFound):
 			// Queued anyway: the handler links it once the ticket is
 			// recorded, or refuses it after UnknownTicketGrace.
@@ -406,6 +521,11 @@ func (d *Deliverer) AcceptReplies(ctx context.Context, in state.Integration, req
 				continue
 			}
 			added++
+			if it.r.Status == state.ReplyRefused {
+				if err := tx.Count(ctx, in.ID, it.r.AppID, CountRefused, 1); err != nil {
+					return err
+				}
+			}
 			if it.pending {
 				err = Publish(d.Bus, tx, bus.TopicReplies, in.ID, correlationID, ReplyMsg{IntegrationID: in.ID, MessageID: it.r.MessageID})
 			} else {

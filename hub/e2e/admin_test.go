@@ -98,6 +98,13 @@ func TestAdminAPIPartialSaveThenCompletion(t *testing.T) {
 	if code != 200 || !strings.Contains(raw, `"complete":true`) || strings.Contains(raw, deskSecret) {
 		t.Fatalf("completion: %d %s", code, raw)
 	}
+	// Moving the helpdesk URL (an endpoint setting of the test helpdesk)
+	// without giving the stored secret again is refused, naming the secret.
+	moved := `{"helpdesk":{"plugin":"testdesk","settings":{"url":"http://127.0.0.1:9"}},
+		"apps":[{"id":"android","store":"teststore","store_app_id":"app2","settings":{"url":"` + url + `"},"filters":{"ratings":[1,2]}}]}`
+	if code, _, raw := e.api(t, "PUT", "/api/integrations/beta", adminToken, moved); code != 422 || !strings.Contains(raw, `"helpdesk.settings.secret"`) {
+		t.Fatalf("endpoint moved without the secret: %d %s, want 422 naming helpdesk.settings.secret", code, raw)
+	}
 	_, _, raw = e.api(t, "GET", "/api/integrations", adminToken, "")
 	if strings.Contains(raw, deskSecret) || strings.Contains(raw, secret) {
 		t.Fatalf("a secret is echoed by the list: %s", raw)

@@ -250,7 +250,8 @@ func TestWebhookBadInput(t *testing.T) {
 		name, integration, query, body string
 		want                           int
 	}{
-		{"unknown integration", "nope", "secret=" + secret, `{}`, 404},
+		// Unauthenticated calls all get the wrong secret's answer (no existence oracle).
+		{"unknown integration", "nope", "secret=" + secret, `{}`, 401},
 		{"wrong secret", "acme", "secret=wrong", `{"ticket_id":"T1","message_id":"m","text":"x"}`, 401},
 		{"malformed body", "acme", "secret=" + secret, `{"ticket_id":`, 400},
 		{"oversize body", "acme", "secret=" + secret, `{"text":"` + strings.Repeat("x", 2<<20) + `"}`, 413},
@@ -267,8 +268,8 @@ func TestWebhookBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != 404 {
-		t.Errorf("wrong plugin: %d, want 404", resp.StatusCode)
+	if resp.StatusCode != 401 {
+		t.Errorf("wrong plugin: %d, want 401 like a wrong secret", resp.StatusCode)
 	}
 	for _, path := range []string{"/healthz", "/readyz"} {
 		resp, err := http.Get("http://" + e.hub.Addr() + path)
@@ -345,8 +346,9 @@ func TestAnswerBeforeTicketLinkIsPublished(t *testing.T) {
 	})
 }
 
-// An answer in a ticket the hub does not know waits for the link without
-// holding up the other answers, and is refused after the grace period.
+// Answers in tickets the hub does not know are parked in the state, not
+// slept on: an answer sent after many of them is published while they all
+// still wait, and they are refused after the grace period.
 func TestUnknownTicketDoesNotBlockOtherAnswers(t *testing.T) {
 	e := &env{backend: testbackend.New(), grace: 4 * time.Second}
 	e.srv = startBackendServer(t, e.backend)
@@ -355,21 +357,38 @@ func TestUnknownTicketDoesNotBlockOtherAnswers(t *testing.T) {
 	e.backend.PutReview(testbackend.Review{ID: "k1", App: "app1", Rating: 3, Text: "known"})
 	eventually(t, "the ticket", func() bool { _, ok := ticketFor(e.backend, "k1"); return ok })
 	tk, _ := ticketFor(e.backend, "k1")
-	for _, body := range []string{
-		`{"ticket_id":"T404","message_id":"lost-1","text":"to nowhere"}`,
-		fmt.Sprintf(`{"ticket_id":%q,"message_id":"ok-1","text":"Thanks"}`, tk.ID),
-	} {
+	const unknown = 40
+	for i := range unknown {
+		body := fmt.Sprintf(`{"ticket_id":"T404-%d","message_id":"lost-%d","text":"to nowhere"}`, i, i)
 		if code, resp := e.webhook(t, "acme", "secret="+secret, body); code != 200 {
 			t.Fatalf("webhook: %d %s", code, resp)
 		}
 	}
-	eventually(t, "the known answer published", func() bool { posts, _ := e.backend.ReplyPosts(); return posts["k1"] == 1 })
-	lost, err := e.hub.DB.Reply(context.Background(), "acme", "lost-1")
-	if err != nil || lost.Status != state.ReplyPending {
-		t.Fatalf("the unknown-ticket answer: %+v %v, want still pending (the known one did not wait for it)", lost, err)
+	if code, resp := e.webhook(t, "acme", "secret="+secret, fmt.Sprintf(`{"ticket_id":%q,"message_id":"ok-1","text":"Thanks"}`, tk.ID)); code != 200 {
+		t.Fatalf("webhook: %d %s", code, resp)
 	}
-	eventually(t, "the unknown-ticket answer refused after the grace", func() bool {
-		r, err := e.hub.DB.Reply(context.Background(), "acme", "lost-1")
-		return err == nil && r.Status == state.ReplyRefused && r.Detail == deliver.ReasonUnknownTicket
+	eventually(t, "the known answer published", func() bool { posts, _ := e.backend.ReplyPosts(); return posts["k1"] == 1 })
+	// The unknown answers were queued first on the same partition: each was
+	// looked at and parked, none is refused yet.
+	parked, err := e.hub.DB.ParkedReplies(context.Background(), "acme")
+	if err != nil || len(parked) != unknown {
+		t.Fatalf("%d answers parked (%v), want %d: the known one did not wait for them", len(parked), err, unknown)
+	}
+	for i := range unknown {
+		if r, err := e.hub.DB.Reply(context.Background(), "acme", fmt.Sprintf("lost-%d", i)); err != nil || r.Status != state.ReplyPending {
+			t.Fatalf("lost-%d: %+v %v, want still pending", i, r, err)
+		}
+	}
+	eventually(t, "the unknown-ticket answers refused after the grace", func() bool {
+		for i := range unknown {
+			r, err := e.hub.DB.Reply(context.Background(), "acme", fmt.Sprintf("lost-%d", i))
+			if err != nil || r.Status != state.ReplyRefused || r.Detail != deliver.ReasonUnknownTicket {
+				return false
+			}
+		}
+		return true
 	})
+	if parked, _ := e.hub.DB.ParkedReplies(context.Background(), "acme"); len(parked) != 0 {
+		t.Errorf("%d answers still parked after the grace", len(parked))
+	}
 }

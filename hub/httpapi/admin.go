@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -100,6 +101,9 @@ type IntegrationJSON struct {
 	WebhookURL string       `json:"webhook_url,omitempty"`
 	Missing    []string     `json:"missing,omitempty"`
 	Complete   bool         `json:"complete"`
+	// Version grows with every write. Answers carry it (and the ETag); a
+	// PUT that gives it, or If-Match, applies only to that version (412).
+	Version int `json:"version,omitempty"`
 }
 
 // secretKeys returns the settings of a plugin that are secret. For an
@@ -140,7 +144,7 @@ func (a *Admin) redact(plugin string, s sdk.Settings) (map[string]string, []stri
 
 func (a *Admin) toJSON(in state.Integration) IntegrationJSON {
 	tags := in.Tags
-	out := IntegrationJSON{ID: in.ID, Name: in.Name, Tags: &tags, Source: in.Source, Apps: []AppJSON{},
+	out := IntegrationJSON{ID: in.ID, Name: in.Name, Tags: &tags, Source: in.Source, Apps: []AppJSON{}, Version: in.Version,
 		WebhookURL: strings.TrimRight(a.PublicURL, "/") + "/hooks/" + in.HelpdeskPlugin + "/" + in.ID}
 	if in.HelpdeskPlugin != "" || len(in.HelpdeskSettings) > 0 {
 		shown, set := a.redact(in.HelpdeskPlugin, in.HelpdeskSettings)
@@ -190,6 +194,11 @@ func decodeIntegration(w http.ResponseWriter, r *http.Request) (IntegrationJSON,
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			WriteError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", tooBig.Limit))
+			return in, false
+		}
 		WriteError(w, http.StatusBadRequest, "malformed JSON body: "+err.Error())
 		return in, false
 	}
@@ -207,7 +216,7 @@ func (a *Admin) fromJSON(j IntegrationJSON, old *state.Integration) (state.Integ
 	add := func(f, r string) { errs = append(errs, &config.FieldError{Field: f, Reason: r}) }
 	in := state.Integration{ID: j.ID, Name: j.Name, Tags: j.Tags == nil || *j.Tags, Source: "api"}
 	if !config.ValidID(j.ID) {
-		add("id", fmt.Sprintf("%q %s", j.ID, config.IDRule))
+		add("id", fmt.Sprintf("%q %s", clip(j.ID, 64), config.IDRule))
 	}
 	if j.Helpdesk != nil {
 		in.HelpdeskPlugin = j.Helpdesk.Plugin
@@ -221,7 +230,7 @@ func (a *Admin) fromJSON(j IntegrationJSON, old *state.Integration) (state.Integ
 	for i, aj := range j.Apps {
 		p := fmt.Sprintf("apps[%d]", i)
 		if !config.ValidID(aj.ID) {
-			add(p+".id", fmt.Sprintf("%q %s", aj.ID, config.IDRule))
+			add(p+".id", fmt.Sprintf("%q %s", clip(aj.ID, 64), config.IDRule))
 		} else if seen[aj.ID] {
 			add(p+".id", fmt.Sprintf("%q is used twice", aj.ID))
 		}
@@ -230,7 +239,7 @@ func (a *Admin) fromJSON(j IntegrationJSON, old *state.Integration) (state.Integ
 		if aj.PollInterval != "" {
 			d, err := time.ParseDuration(aj.PollInterval)
 			if err != nil || d < time.Second {
-				add(p+".poll_interval", fmt.Sprintf("%q is not a duration of at least 1s (e.g. \"10m\")", aj.PollInterval))
+				add(p+".poll_interval", fmt.Sprintf("%q is not a duration of at least 1s (e.g. \"10m\")", clip(aj.PollInterval, 64)))
 			}
 			app.PollInterval = d
 		}
@@ -270,7 +279,7 @@ func (a *Admin) mergeSettings(prefix, plugin, kind string, given map[string]stri
 	}
 	info, ok := a.Info(plugin)
 	if !ok {
-		add(pluginField, fmt.Sprintf("no plugin %q is installed (installed: %s)", plugin, strings.Join(a.Plugins(), ", ")))
+		add(pluginField, fmt.Sprintf("no plugin %q is installed (installed: %s)", clip(plugin, 64), strings.Join(a.Plugins(), ", ")))
 		return out
 	}
 	if info.Kind != kind {
@@ -283,7 +292,7 @@ func (a *Admin) mergeSettings(prefix, plugin, kind string, given map[string]stri
 	}
 	for k, v := range given {
 		if _, ok := known[k]; !ok {
-			add(prefix+".settings."+k, fmt.Sprintf("plugin %q has no such setting", plugin))
+			add(prefix+".settings."+clip(k, 64), fmt.Sprintf("plugin %q has no such setting", plugin))
 			continue
 		}
 		out[k] = v
@@ -296,6 +305,29 @@ func (a *Admin) mergeSettings(prefix, plugin, kind string, given map[string]stri
 	for k, v := range out {
 		if v == "" {
 			delete(out, k)
+		}
+	}
+	// Stored secrets never follow a changed endpoint unasked: whoever
+	// changes where the credentials go gives them again.
+	if prev != nil {
+		var moved []string
+		for _, f := range info.Settings {
+			if f.Endpoint && out[f.Key] != prev[f.Key] {
+				moved = append(moved, f.Key)
+			}
+		}
+		if len(moved) > 0 {
+			var keep []string
+			for k, v := range prev {
+				if _, given := given[k]; !given && known[k].Secret && v != "" {
+					keep = append(keep, k)
+				}
+			}
+			sort.Strings(keep)
+			for _, k := range keep {
+				add(prefix+".settings."+k, fmt.Sprintf("%s changed, so the stored secret is not sent there: give %s again (or \"\" to clear it)",
+					strings.Join(moved, ", "), k))
+			}
 		}
 	}
 	return out
@@ -329,7 +361,7 @@ func (a *Admin) load(w http.ResponseWriter, r *http.Request) (state.Integration,
 	id := mux.Vars(r)["id"]
 	in, err := a.DB.Integration(r.Context(), id)
 	if errors.Is(err, state.ErrNotFound) {
-		WriteError(w, http.StatusNotFound, fmt.Sprintf("no integration %q", id))
+		WriteError(w, http.StatusNotFound, fmt.Sprintf("no integration %q", clip(id, 64)))
 		return in, false
 	}
 	if err != nil {
@@ -341,23 +373,44 @@ func (a *Admin) load(w http.ResponseWriter, r *http.Request) (state.Integration,
 
 func (a *Admin) get(w http.ResponseWriter, r *http.Request) {
 	if in, ok := a.load(w, r); ok {
+		setETag(w, in.Version)
 		WriteJSON(w, http.StatusOK, a.toJSON(in))
 	}
 }
 
-func (a *Admin) save(w http.ResponseWriter, r *http.Request, in state.Integration, status int) {
-	if err := a.DB.InTx(r.Context(), func(tx *state.Tx) error { return tx.PutIntegration(r.Context(), in) }); err != nil {
-		WriteError(w, http.StatusInternalServerError, "saving the integration failed: "+err.Error())
-		return
+func setETag(w http.ResponseWriter, version int) {
+	w.Header().Set("ETag", fmt.Sprintf(`"%d"`, version))
+}
+
+// ifMatch returns the version an If-Match header asks for (0: none, or "*").
+func ifMatch(r *http.Request) (int, bool) {
+	h := strings.TrimSpace(r.Header.Get("If-Match"))
+	if h == "" || h == "*" {
+		return 0, true
 	}
+	h = strings.Trim(strings.TrimPrefix(h, "W/"), `"`)
+	v, err := strconv.Atoi(h)
+	if err != nil || v <= 0 {
+		return 0, false
+	}
+	return v, true
+}
+
+func preconditionFailed(w http.ResponseWriter, id string, want, have int) {
+	WriteError(w, http.StatusPreconditionFailed, fmt.Sprintf("integration %q is at version %d, not %d: read it again and retry", id, have, want))
+}
+
+// saved answers with the stored integration after a write.
+func (a *Admin) saved(w http.ResponseWriter, r *http.Request, id string, status int) {
 	if a.Changed != nil {
 		a.Changed()
 	}
-	saved, err := a.DB.Integration(r.Context(), in.ID)
+	saved, err := a.DB.Integration(r.Context(), id)
 	if err != nil {
 		WriteError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
+	setETag(w, saved.Version)
 	WriteJSON(w, status, a.toJSON(saved))
 }
 
@@ -371,14 +424,34 @@ func (a *Admin) create(w http.ResponseWriter, r *http.Request) {
 		fieldErrors(w, errs)
 		return
 	}
-	if _, err := a.DB.Integration(r.Context(), in.ID); err == nil {
+	// The insert decides, in the transaction: of concurrent creates of one
+	// id exactly one succeeds.
+	err := a.DB.InTx(r.Context(), func(tx *state.Tx) error { return tx.CreateIntegration(r.Context(), in) })
+	if errors.Is(err, state.ErrExists) {
 		WriteError(w, http.StatusConflict, fmt.Sprintf("integration %q exists; update it with PUT /api/integrations/%s", in.ID, in.ID))
 		return
 	}
-	a.save(w, r, in, http.StatusCreated)
+	if err != nil {
+		WriteError(w, http.StatusInternalServerError, "saving the integration failed: "+err.Error())
+		return
+	}
+	a.saved(w, r, in.ID, http.StatusCreated)
 }
 
+// putAttempts bounds how often a PUT without a precondition merges again
+// with an integration that changed under it.
+const putAttempts = 3
+
+// put replaces an integration. The stored secrets it keeps are merged with
+// the version it updates, in one conditional write: a racing PUT is merged
+// again (or answered 412 when the client named a version with If-Match or
+// "version"), and a racing DELETE wins (404), never undone.
 func (a *Admin) put(w http.ResponseWriter, r *http.Request) {
+	want, ok := ifMatch(r)
+	if !ok {
+		WriteError(w, http.StatusBadRequest, `If-Match must be a version from an ETag, e.g. "3"`)
+		return
+	}
 	old, ok := a.load(w, r)
 	if !ok {
 		return
@@ -395,18 +468,55 @@ func (a *Admin) put(w http.ResponseWriter, r *http.Request) {
 		j.ID = old.ID
 	}
 	if j.ID != old.ID {
-		fieldErrors(w, []*config.FieldError{{Field: "id", Reason: fmt.Sprintf("%q does not match the URL's %q", j.ID, old.ID)}})
+		fieldErrors(w, []*config.FieldError{{Field: "id", Reason: fmt.Sprintf("%q does not match the URL's %q", clip(j.ID, 64), old.ID)}})
 		return
 	}
-	in, errs := a.fromJSON(j, &old)
-	if len(errs) > 0 {
-		fieldErrors(w, errs)
-		return
+	if want == 0 {
+		want = j.Version
 	}
-	a.save(w, r, in, http.StatusOK)
+	for attempt := 1; ; attempt++ {
+		if want != 0 && want != old.Version {
+			preconditionFailed(w, old.ID, want, old.Version)
+			return
+		}
+		in, errs := a.fromJSON(j, &old)
+		if len(errs) > 0 {
+			fieldErrors(w, errs)
+			return
+		}
+		in.Version = old.Version
+		err := a.DB.InTx(r.Context(), func(tx *state.Tx) error { return tx.UpdateIntegration(r.Context(), in) })
+		switch {
+		case err == nil:
+			a.saved(w, r, in.ID, http.StatusOK)
+			return
+		case errors.Is(err, state.ErrNotFound):
+			WriteError(w, http.StatusNotFound, fmt.Sprintf("integration %q was deleted (or declared in the config file) meanwhile", old.ID))
+			return
+		case !errors.Is(err, state.ErrVersion):
+			WriteError(w, http.StatusInternalServerError, "saving the integration failed: "+err.Error())
+			return
+		case attempt == putAttempts:
+			WriteError(w, http.StatusConflict, fmt.Sprintf("integration %q keeps changing under this update; retry", old.ID))
+			return
+		}
+		// Changed under us: merge with what is stored now.
+		if old, ok = a.load(w, r); !ok {
+			return
+		}
+		if old.Source == "config" {
+			WriteError(w, http.StatusConflict, fmt.Sprintf("integration %q is declared in the config file, which wins; edit the file", old.ID))
+			return
+		}
+	}
 }
 
 func (a *Admin) delete(w http.ResponseWriter, r *http.Request) {
+	want, ok := ifMatch(r)
+	if !ok {
+		WriteError(w, http.StatusBadRequest, `If-Match must be a version from an ETag, e.g. "3"`)
+		return
+	}
 	old, ok := a.load(w, r)
 	if !ok {
 		return
@@ -415,7 +525,16 @@ func (a *Admin) delete(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusConflict, fmt.Sprintf("integration %q is declared in the config file, which wins; remove it there", old.ID))
 		return
 	}
-	if err := a.DB.InTx(r.Context(), func(tx *state.Tx) error { return tx.DeleteIntegration(r.Context(), old.ID) }); err != nil {
+	err := a.DB.InTx(r.Context(), func(tx *state.Tx) error { return tx.DeleteIntegrationAt(r.Context(), old.ID, want) })
+	switch {
+	case errors.Is(err, state.ErrVersion):
+		cur, _ := a.DB.Integration(r.Context(), old.ID)
+		preconditionFailed(w, old.ID, want, cur.Version)
+		return
+	case errors.Is(err, state.ErrNotFound):
+		WriteError(w, http.StatusNotFound, fmt.Sprintf("no integration %q", old.ID))
+		return
+	case err != nil:
 		WriteError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
@@ -471,5 +590,11 @@ func (a *Admin) status(w http.ResponseWriter, r *http.Request) {
 		}
 		apps = append(apps, st)
 	}
-	WriteJSON(w, http.StatusOK, map[string]any{"id": in.ID, "complete": view.Complete, "missing": view.Missing, "apps": apps})
+	parked, err := a.DB.ParkedReplies(r.Context(), in.ID)
+	if err != nil {
+		WriteError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"id": in.ID, "complete": view.Complete, "missing": view.Missing, "apps": apps,
+		"answers_waiting_for_ticket": len(parked)})
 }

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
 	"github.com/gorilla/mux"
 
 	"github.com/reviewhub/reviewhub/hub/deliver"
@@ -33,7 +32,13 @@ type Server struct {
 	Ready func() error
 	// Admin, when set, mounts the admin API under /api.
 	Admin func(r *mux.Router)
+
+	refusals refusalLog
 }
+
+// Refusals returns how many unauthenticated webhook calls were refused,
+// by kind (Refused*), since the start.
+func (s *Server) Refusals() map[string]int64 { return s.refusals.counts() }
 
 // Handler returns the HTTP handler.
 func (s *Server) Handler() http.Handler {
@@ -47,7 +52,7 @@ func (s *Server) Handler() http.Handler {
 		s.Admin(r.PathPrefix("/api").Subrouter())
 	}
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		WriteError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
+		WriteError(w, http.StatusNotFound, "no such endpoint: "+clip(r.Method, 16)+" "+clip(r.URL.Path, 200))
 	})
 	return r
 }
@@ -79,38 +84,27 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
+// webhookRefused is the one answer to an unauthenticated webhook call,
+// whatever the reason (unknown integration, wrong plugin, wrong or missing
+// secret): the answer tells nothing about which integrations exist.
+const webhookRefused = "webhook refused: unknown integration or wrong secret"
+
 func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	vars := mux.Vars(r)
 	pluginName, integrationID := vars["plugin"], vars["integration"]
-	cid := r.Header.Get("X-Request-Id")
-	if cid == "" {
-		cid = watermill.NewShortUUID()
-	}
-	log := s.Logger.With("plugin", pluginName, "integration", integrationID, "correlation_id", cid)
+	cid := requestID(r)
+	log := s.Logger.With("plugin", clip(pluginName, 64), "integration", clip(integrationID, 64), "correlation_id", cid)
 	w.Header().Set("X-Request-Id", cid)
 
 	in, err := s.DB.Integration(r.Context(), integrationID)
-	if errors.Is(err, state.ErrNotFound) {
-		log.Warn("webhook for an unknown integration")
-		WriteError(w, http.StatusNotFound, fmt.Sprintf("unknown integration %q", integrationID))
-		return
-	}
-	if err != nil {
+	known := err == nil
+	if err != nil && !errors.Is(err, state.ErrNotFound) {
 		log.Error("webhook: reading integration failed", "error", err)
 		WriteError(w, http.StatusInternalServerError, "the hub could not read its state; try again")
 		return
 	}
-	if in.HelpdeskPlugin != pluginName {
-		log.Warn("webhook for a plugin the integration does not use", "uses", in.HelpdeskPlugin)
-		WriteError(w, http.StatusNotFound, fmt.Sprintf("integration %q does not use helpdesk plugin %q", integrationID, pluginName))
-		return
-	}
-	hd, _, err := s.Plugins.Helpdesk(pluginName)
-	if err != nil {
-		log.Warn("webhook for an unknown helpdesk plugin", "error", err)
-		WriteError(w, http.StatusNotFound, fmt.Sprintf("unknown helpdesk plugin %q", pluginName))
-		return
-	}
+	// The body is read (bounded) before anything is refused, so that every
+	// refusal looks the same from outside.
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxWebhookBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -121,6 +115,22 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		}
 		log.Warn("webhook body unreadable", "error", err)
 		WriteError(w, http.StatusBadRequest, "could not read the body: "+err.Error())
+		return
+	}
+	if !known {
+		s.refusals.note(log, RefusedUnknownIntegration, "webhook for an unknown integration")
+		WriteError(w, http.StatusUnauthorized, webhookRefused)
+		return
+	}
+	if in.HelpdeskPlugin != pluginName {
+		s.refusals.note(log, RefusedWrongPlugin, "webhook for a plugin the integration does not use", "uses", in.HelpdeskPlugin)
+		WriteError(w, http.StatusUnauthorized, webhookRefused)
+		return
+	}
+	hd, _, err := s.Plugins.Helpdesk(pluginName)
+	if err != nil {
+		log.Error("webhook: the integration's helpdesk plugin is not available", "error", err)
+		WriteError(w, http.StatusServiceUnavailable, "the helpdesk plugin could not handle the call; try again")
 		return
 	}
 	req := sdk.WebhookRequest{
@@ -146,8 +156,12 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		log.Info("webhook accepted", "replies", len(res.Replies), "new", added)
+	} else if res.Status == http.StatusUnauthorized || res.Status == http.StatusForbidden {
+		s.refusals.note(log, RefusedByPlugin, "webhook refused by plugin", "status", res.Status, "reason", clip(string(res.Body), 200))
+		WriteError(w, http.StatusUnauthorized, webhookRefused)
+		return
 	} else if res.Status >= 400 {
-		log.Warn("webhook refused by plugin", "status", res.Status, "reason", string(res.Body))
+		log.Warn("webhook refused by plugin", "status", res.Status, "reason", clip(string(res.Body), 200))
 	}
 	for _, h := range res.Headers {
 		for _, v := range h.Values {

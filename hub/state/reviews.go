@@ -187,10 +187,24 @@ func (d *DB) TicketOf(ctx context.Context, integrationID, appID, reviewID string
 	return ticket, nil
 }
 
+// ErrLinkedElsewhere is returned by ReviewOfTicket when the review the
+// helpdesk named is linked to another ticket.
+var ErrLinkedElsewhere = errors.New("the review is linked to another ticket")
+
 // ReviewOfTicket finds the review a ticket belongs to. With reviewID set
-// (the helpdesk knew it), it is used when no link exists.
+// (the helpdesk knew it), it is used when no link exists, but never
+// overrides one: a review linked to another ticket gives ErrLinkedElsewhere.
 func (d *DB) ReviewOfTicket(ctx context.Context, integrationID, ticketID, reviewID string) (appID, foundReviewID string, err error) {
-	err = d.queryRow(ctx, `SELECT app_id, review_id FROM reviews WHERE integration_id = ? AND ticket_id = ? AND ticket_id <> ''`,
+	return reviewOfTicket(ctx, d.queryRow, integrationID, ticketID, reviewID)
+}
+
+// ReviewOfTicket is DB.ReviewOfTicket inside the transaction.
+func (t *Tx) ReviewOfTicket(ctx context.Context, integrationID, ticketID, reviewID string) (appID, foundReviewID string, err error) {
+	return reviewOfTicket(ctx, t.queryRow, integrationID, ticketID, reviewID)
+}
+
+func reviewOfTicket(ctx context.Context, queryRow func(context.Context, string, ...any) row, integrationID, ticketID, reviewID string) (appID, foundReviewID string, err error) {
+	err = queryRow(ctx, `SELECT app_id, review_id FROM reviews WHERE integration_id = ? AND ticket_id = ? AND ticket_id <> ''`,
 		integrationID, ticketID).Scan(&appID, &foundReviewID)
 	if err == nil {
 		return appID, foundReviewID, nil
@@ -201,15 +215,127 @@ func (d *DB) ReviewOfTicket(ctx context.Context, integrationID, ticketID, review
 	if reviewID == "" {
 		return "", "", ErrNotFound
 	}
-	err = d.queryRow(ctx, `SELECT app_id, review_id FROM reviews WHERE integration_id = ? AND review_id = ?`,
-		integrationID, reviewID).Scan(&appID, &foundReviewID)
+	var linked string
+	err = queryRow(ctx, `SELECT app_id, review_id, ticket_id FROM reviews WHERE integration_id = ? AND review_id = ?`,
+		integrationID, reviewID).Scan(&appID, &foundReviewID, &linked)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", "", ErrNotFound
 	}
 	if err != nil {
 		return "", "", fmt.Errorf("state: review %s: %w", reviewID, err)
 	}
+	if linked != "" && linked != ticketID {
+		return "", "", ErrLinkedElsewhere
+	}
 	return appID, foundReviewID, nil
+}
+
+// ParkedReply is an answer waiting for its ticket to be linked to a review.
+type ParkedReply struct {
+	IntegrationID string
+	MessageID     string
+	TicketID      string
+	ReviewID      string
+	Reason        string
+	ParkedAt      time.Time
+	// NextAt is when a timer looks at it again; Until is when it is refused.
+	NextAt time.Time
+	Until  time.Time
+}
+
+// ParkReply records (or re-records) an answer as waiting.
+func (t *Tx) ParkReply(ctx context.Context, p ParkedReply) error {
+	_, err := t.exec(ctx, `
+		INSERT INTO parked_replies (integration_id, message_id, ticket_id, review_id, reason, parked_at, next_at_ms, until_ms)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (integration_id, message_id) DO UPDATE SET ticket_id = excluded.ticket_id, review_id = excluded.review_id,
+			reason = excluded.reason, next_at_ms = excluded.next_at_ms, until_ms = excluded.until_ms`,
+		p.IntegrationID, p.MessageID, p.TicketID, p.ReviewID, p.Reason, ts(t.db.now()), p.NextAt.UnixMilli(), p.Until.UnixMilli())
+	if err != nil {
+		return fmt.Errorf("state: park reply %s: %w", p.MessageID, err)
+	}
+	return nil
+}
+
+// ReleaseParked removes an answer from the waiting ones; false when it was
+// not waiting (another hub or the link released it first).
+func (t *Tx) ReleaseParked(ctx context.Context, integrationID, messageID string) (bool, error) {
+	res, err := t.exec(ctx, `DELETE FROM parked_replies WHERE integration_id = ? AND message_id = ?`, integrationID, messageID)
+	if err != nil {
+		return false, fmt.Errorf("state: release reply %s: %w", messageID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("state: release reply %s: %w", messageID, err)
+	}
+	return n == 1, nil
+}
+
+// ReleaseParkedFor removes and returns the message ids of the answers that
+// wait for ticketID or name reviewID (a link was just recorded).
+func (t *Tx) ReleaseParkedFor(ctx context.Context, integrationID, ticketID, reviewID string) ([]string, error) {
+	rows, err := t.query(ctx, `
+		DELETE FROM parked_replies WHERE integration_id = ?
+			AND ((ticket_id <> '' AND ticket_id = ?) OR (review_id <> '' AND review_id = ?))
+		RETURNING message_id`, integrationID, ticketID, reviewID)
+	if err != nil {
+		return nil, fmt.Errorf("state: release replies of ticket %s: %w", ticketID, err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("state: release replies of ticket %s: %w", ticketID, err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("state: release replies of ticket %s: %w", ticketID, err)
+	}
+	return ids, nil
+}
+
+// DueParked returns up to limit waiting answers whose NextAt has come,
+// earliest first.
+func (d *DB) DueParked(ctx context.Context, limit int) ([]ParkedReply, error) {
+	return d.parked(ctx, `WHERE next_at_ms <= ? ORDER BY next_at_ms LIMIT ?`, d.now().UnixMilli(), limit)
+}
+
+// ParkedReplies lists an integration's waiting answers, earliest first.
+func (d *DB) ParkedReplies(ctx context.Context, integrationID string) ([]ParkedReply, error) {
+	return d.parked(ctx, `WHERE integration_id = ? ORDER BY parked_at, message_id`, integrationID)
+}
+
+func (d *DB) parked(ctx context.Context, where string, args ...any) ([]ParkedReply, error) {
+	rows, err := d.query(ctx, `SELECT integration_id, message_id, ticket_id, review_id, reason, parked_at, next_at_ms, until_ms
+		FROM parked_replies `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("state: parked replies: %w", err)
+	}
+	defer rows.Close()
+	var out []ParkedReply
+	for rows.Next() {
+		var p ParkedReply
+		var parked string
+		var next, until int64
+		if err := rows.Scan(&p.IntegrationID, &p.MessageID, &p.TicketID, &p.ReviewID, &p.Reason, &parked, &next, &until); err != nil {
+			return nil, fmt.Errorf("state: scan parked reply: %w", err)
+		}
+		p.ParkedAt, p.NextAt, p.Until = parseTS(parked), time.UnixMilli(next).UTC(), time.UnixMilli(until).UTC()
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// RecheckParkedAt moves a waiting answer's next look to next.
+func (d *DB) RecheckParkedAt(ctx context.Context, integrationID, messageID string, next time.Time) error {
+	_, err := d.exec(ctx, `UPDATE parked_replies SET next_at_ms = ? WHERE integration_id = ? AND message_id = ?`,
+		next.UnixMilli(), integrationID, messageID)
+	if err != nil {
+		return fmt.Errorf("state: recheck reply %s: %w", messageID, err)
+	}
+	return nil
 }
 
 // Count adds delta to a counter of an app.

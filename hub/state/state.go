@@ -34,6 +34,13 @@ var migrations embed.FS
 // ErrNotFound is returned when a record does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrExists is returned when a record to create exists already.
+var ErrExists = errors.New("exists already")
+
+// ErrVersion is returned when a record changed since the version an update
+// was based on.
+var ErrVersion = errors.New("changed since it was read")
+
 // DB is the hub's state database.
 type DB struct {
 	sql     *sql.DB
@@ -223,13 +230,25 @@ func (d *DB) queryRow(ctx context.Context, q string, args ...any) row {
 	return st.QueryRowContext(ctx, args...)
 }
 
-// txStmt is the cached statement for q bound to the transaction.
+// txStmt is the cached statement for q bound to the transaction. One not
+// cached yet is prepared on the transaction's own connection: preparing it
+// on the pool could wait for a connection that the transactions blocked
+// behind this one hold (concurrent creates of one id on PostgreSQL
+// deadlocked so). The cache is filled in the background.
 func (t *Tx) txStmt(ctx context.Context, q string) (*sql.Stmt, error) {
-	st, err := t.db.stmt(ctx, q)
+	if st, ok := t.db.stmts.Load(q); ok {
+		return t.tx.StmtContext(ctx, st.(*sql.Stmt)), nil
+	}
+	st, err := t.tx.PrepareContext(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	return t.tx.StmtContext(ctx, st), nil
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, _ = t.db.stmt(ctx, q)
+	}()
+	return st, nil
 }
 
 func (t *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
@@ -429,6 +448,8 @@ type Integration struct {
 	Apps      []App
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// Version grows by one with every write (UpdateIntegration checks it).
+	Version int
 }
 
 func boolInt(b bool) int {
@@ -469,8 +490,9 @@ func (d *DB) open(b []byte) (sdk.Settings, error) {
 	return s, nil
 }
 
-// PutIntegration creates or replaces an integration and its apps. Poll
-// cursors and review history of apps that remain are kept.
+// PutIntegration creates or replaces an integration and its apps (the
+// config file's integrations). Poll cursors and review history of apps that
+// remain are kept.
 func (t *Tx) PutIntegration(ctx context.Context, in Integration) error {
 	now := t.db.now()
 	hs, err := t.db.seal(in.HelpdeskSettings)
@@ -478,15 +500,79 @@ func (t *Tx) PutIntegration(ctx context.Context, in Integration) error {
 		return fmt.Errorf("state: seal helpdesk settings: %w", err)
 	}
 	_, err = t.exec(ctx, `
-		INSERT INTO integrations (id, name, helpdesk_plugin, helpdesk_settings, tags, source, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		INSERT INTO integrations (id, name, helpdesk_plugin, helpdesk_settings, tags, source, created_at, updated_at, version)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name, helpdesk_plugin = excluded.helpdesk_plugin,
 			helpdesk_settings = excluded.helpdesk_settings, tags = excluded.tags, source = excluded.source,
-			updated_at = excluded.updated_at`,
+			updated_at = excluded.updated_at, version = integrations.version + 1`,
 		in.ID, in.Name, in.HelpdeskPlugin, hs, boolInt(in.Tags), in.Source, ts(now), ts(now))
 	if err != nil {
 		return fmt.Errorf("state: put integration %s: %w", in.ID, err)
 	}
+	return t.putApps(ctx, in)
+}
+
+// CreateIntegration inserts a new integration and its apps; it returns
+// ErrExists when the id is taken, whoever else is creating it at the same
+// moment (the insert itself decides, not an earlier read).
+func (t *Tx) CreateIntegration(ctx context.Context, in Integration) error {
+	now := t.db.now()
+	hs, err := t.db.seal(in.HelpdeskSettings)
+	if err != nil {
+		return fmt.Errorf("state: seal helpdesk settings: %w", err)
+	}
+	res, err := t.exec(ctx, `
+		INSERT INTO integrations (id, name, helpdesk_plugin, helpdesk_settings, tags, source, created_at, updated_at, version)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (id) DO NOTHING`,
+		in.ID, in.Name, in.HelpdeskPlugin, hs, boolInt(in.Tags), in.Source, ts(now), ts(now))
+	if err != nil {
+		return fmt.Errorf("state: create integration %s: %w", in.ID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("state: create integration %s: %w", in.ID, err)
+	} else if n == 0 {
+		return ErrExists
+	}
+	return t.putApps(ctx, in)
+}
+
+// UpdateIntegration replaces an existing integration created through the
+// API, and its apps, if it is still at version in.Version. It returns
+// ErrNotFound when it no longer exists (a racing delete is not undone) or
+// was declared in the config file meanwhile, and ErrVersion when another
+// write came first.
+func (t *Tx) UpdateIntegration(ctx context.Context, in Integration) error {
+	hs, err := t.db.seal(in.HelpdeskSettings)
+	if err != nil {
+		return fmt.Errorf("state: seal helpdesk settings: %w", err)
+	}
+	res, err := t.exec(ctx, `
+		UPDATE integrations SET name = ?, helpdesk_plugin = ?, helpdesk_settings = ?, tags = ?, source = ?,
+			updated_at = ?, version = version + 1
+		WHERE id = ? AND version = ? AND source <> 'config'`,
+		in.Name, in.HelpdeskPlugin, hs, boolInt(in.Tags), in.Source, ts(t.db.now()), in.ID, in.Version)
+	if err != nil {
+		return fmt.Errorf("state: update integration %s: %w", in.ID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("state: update integration %s: %w", in.ID, err)
+	} else if n == 0 {
+		var version int
+		var source string
+		err := t.queryRow(ctx, `SELECT version, source FROM integrations WHERE id = ?`, in.ID).Scan(&version, &source)
+		switch {
+		case errors.Is(err, sql.ErrNoRows) || source == "config":
+			return ErrNotFound
+		case err != nil:
+			return fmt.Errorf("state: update integration %s: %w", in.ID, err)
+		default:
+			return ErrVersion
+		}
+	}
+	return t.putApps(ctx, in)
+}
+
+func (t *Tx) putApps(ctx context.Context, in Integration) error {
 	if _, err := t.exec(ctx, `DELETE FROM apps WHERE integration_id = ?`, in.ID); err != nil {
 		return fmt.Errorf("state: put integration %s: %w", in.ID, err)
 	}
@@ -513,11 +599,30 @@ func (t *Tx) PutIntegration(ctx context.Context, in Integration) error {
 // DeleteIntegration removes an integration and its apps (its review history
 // stays, so re-adding it does not re-import old reviews).
 func (t *Tx) DeleteIntegration(ctx context.Context, id string) error {
-	res, err := t.exec(ctx, `DELETE FROM integrations WHERE id = ?`, id)
+	return t.DeleteIntegrationAt(ctx, id, 0)
+}
+
+// DeleteIntegrationAt is DeleteIntegration if the integration is at version
+// (0: any version); ErrVersion when it changed meanwhile.
+func (t *Tx) DeleteIntegrationAt(ctx context.Context, id string, version int) error {
+	q, args := `DELETE FROM integrations WHERE id = ?`, []any{id}
+	if version != 0 {
+		q, args = q+` AND version = ?`, append(args, version)
+	}
+	res, err := t.exec(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("state: delete integration %s: %w", id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
+		if version != 0 {
+			var n int
+			if err := t.queryRow(ctx, `SELECT COUNT(*) FROM integrations WHERE id = ?`, id).Scan(&n); err != nil {
+				return fmt.Errorf("state: delete integration %s: %w", id, err)
+			}
+			if n > 0 {
+				return ErrVersion
+			}
+		}
 		return ErrNotFound
 	}
 	return nil
@@ -541,7 +646,7 @@ func (d *DB) Integration(ctx context.Context, id string) (Integration, error) {
 }
 
 func (d *DB) integrations(ctx context.Context, id string) ([]Integration, error) {
-	q := `SELECT id, name, helpdesk_plugin, helpdesk_settings, tags, source, created_at, updated_at FROM integrations`
+	q := `SELECT id, name, helpdesk_plugin, helpdesk_settings, tags, source, created_at, updated_at, version FROM integrations`
 	var args []any
 	if id != "" {
 		q += ` WHERE id = ?`
@@ -557,7 +662,7 @@ func (d *DB) integrations(ctx context.Context, id string) ([]Integration, error)
 		var in Integration
 		var hs []byte
 		var created, updated string
-		if err := rows.Scan(&in.ID, &in.Name, &in.HelpdeskPlugin, &hs, &in.Tags, &in.Source, &created, &updated); err != nil {
+		if err := rows.Scan(&in.ID, &in.Name, &in.HelpdeskPlugin, &hs, &in.Tags, &in.Source, &created, &updated, &in.Version); err != nil {
 			return nil, fmt.Errorf("state: scan integration: %w", err)
 		}
 		if in.HelpdeskSettings, err = d.open(hs); err != nil {

@@ -3,6 +3,7 @@ package state
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -161,8 +162,9 @@ func testTicketLinks(t *testing.T, db *DB) {
 	if err != nil || app != "a" || rid != "r1" {
 		t.Errorf("ReviewOfTicket = %s %s %v", app, rid, err)
 	}
-	if _, rid, err := db.ReviewOfTicket(ctx, "i", "unknown", "r1"); err != nil || rid != "r1" {
-		t.Errorf("fallback by review id = %s %v", rid, err)
+	// The review id fallback never overrides a link (L7 of the robustness probe).
+	if _, rid, err := db.ReviewOfTicket(ctx, "i", "unknown", "r1"); !errors.Is(err, ErrLinkedElsewhere) {
+		t.Errorf("fallback by review id to a review linked elsewhere = %s %v, want ErrLinkedElsewhere", rid, err)
 	}
 	if _, _, err := db.ReviewOfTicket(ctx, "i", "unknown", ""); err != ErrNotFound {
 		t.Errorf("unknown ticket: %v", err)

@@ -18,7 +18,7 @@ func (helpdesk) Info(context.Context) (sdk.Info, error) {
 	return sdk.Info{
 		Name: "testdesk", Version: "0.0.1", Description: "test helpdesk",
 		Settings: []sdk.SettingField{
-			{Key: "url", Label: "Backend URL", Required: true},
+			{Key: "url", Label: "Backend URL", Required: true, Endpoint: true},
 			{Key: "secret", Label: "Webhook secret", Required: true, Secret: true},
 		},
 		Helpdesk: &sdk.HelpdeskCapabilities{SupportsTags: true},
