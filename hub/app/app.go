@@ -73,7 +73,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	if err != nil {
 		return nil, err
 	}
-	hostOpts := opts.Host
+	hostOpts := HostOptions(cfg, opts.Host)
 	hostOpts.Logger = log.With("component", "plugins")
 	if h.Plugins, err = pluginhost.Start(ctx, paths, hostOpts); err != nil {
 		return nil, err
@@ -194,20 +194,71 @@ func (h *Hub) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	case runErr = <-errc:
 	}
-	h.log.Info("hub shutting down")
-	shutdownCtx, done := context.WithTimeout(context.Background(), 30*time.Second)
+	deadline := h.cfg.ShutdownTimeout
+	if deadline <= 0 {
+		deadline = 30 * time.Second
+	}
+	h.log.Info("hub shutting down", "deadline", deadline)
+	shutdownCtx, done := context.WithTimeout(context.Background(), deadline)
 	defer done()
-	if err := h.http.Shutdown(shutdownCtx); err != nil {
-		h.log.Warn("http shutdown", "error", err)
+	graceful := make(chan struct{})
+	go func() {
+		defer close(graceful)
+		if err := h.http.Shutdown(shutdownCtx); err != nil {
+			h.log.Warn("http shutdown", "error", err)
+		}
+		cancel()
+		wg.Wait()
+		if err := h.router.Close(); err != nil {
+			h.log.Warn("router close", "error", err)
+		}
+	}()
+	select {
+	case <-graceful:
+	case <-shutdownCtx.Done():
+		// Work still in flight (a hung plugin, a slow vendor) is abandoned:
+		// killing the plugins fails its calls, so its messages are not
+		// acknowledged and stay queued for the next start.
+		h.log.Warn("shutdown deadline passed: killing the plugins; unfinished work stays queued", "deadline", deadline)
+		cancel()
+		h.Plugins.Kill()
+		select {
+		case <-graceful:
+		case <-time.After(afterKill):
+			h.log.Warn("in-flight work did not end after the plugins were killed; exiting anyway")
+		}
 	}
-	cancel()
-	wg.Wait()
-	if err := h.router.Close(); err != nil {
-		h.log.Warn("router close", "error", err)
-	}
+	// Plugins still stopping when the deadline passes are killed.
+	stopKill := context.AfterFunc(shutdownCtx, h.Plugins.Kill)
+	defer stopKill()
 	h.closeAll()
 	h.log.Info("hub stopped")
 	return runErr
+}
+
+// afterKill bounds the wait for handlers once their plugins are killed.
+const afterKill = 5 * time.Second
+
+// HostOptions are the plugin host options the config asks for, on top of
+// base (where tests set shorter intervals; its non-zero fields win).
+func HostOptions(cfg *config.Config, base pluginhost.Options) pluginhost.Options {
+	o := base
+	if o.HealthTimeout == 0 {
+		o.HealthTimeout = cfg.Plugins.HealthTimeout
+	}
+	if o.CallTimeout == 0 {
+		o.CallTimeout = cfg.Plugins.CallTimeout
+	}
+	if o.PluginEnv == nil {
+		o.PluginEnv = cfg.Plugins.Env
+	}
+	if o.Checksums == nil {
+		o.Checksums = cfg.Plugins.Checksums
+	}
+	if o.SocketDir == "" {
+		o.SocketDir = pluginhost.SocketDir(cfg.DataDir)
+	}
+	return o
 }
 
 func (h *Hub) closeAll() {
