@@ -166,12 +166,16 @@ func (h *Hub) ready() error {
 // Run serves until ctx ends, then shuts down gracefully: stop accepting
 // webhooks, stop polling, let in-flight messages finish (unfinished ones stay
 // queued and are redelivered on the next start), stop plugins, close state.
+// The shutdown takes at most the config's shutdown_timeout: then the
+// plugins are killed, what is still in flight stays queued, and Run returns.
 func (h *Hub) Run(ctx context.Context) error {
 	errc := make(chan error, 2)
 	var wg sync.WaitGroup
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	routerDone := make(chan struct{})
 	go func() {
+		defer close(routerDone)
 		if err := h.router.Run(runCtx); err != nil {
 			errc <- fmt.Errorf("message router: %w", err)
 		}
@@ -181,16 +185,20 @@ func (h *Hub) Run(ctx context.Context) error {
 			errc <- fmt.Errorf("http server: %w", err)
 		}
 	}()
-	<-h.router.Running()
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		h.poller.Run(runCtx, h.reload)
-	}()
-	h.log.Info("hub started", "listen", h.Addr(), "plugins", h.Plugins.Names(), "state", h.cfg.State.Driver, "bus", h.cfg.Bus.Backend)
-
 	var runErr error
+	// A shutdown or a failure before the router runs must not wait for it.
 	select {
+	case <-h.router.Running():
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h.poller.Run(runCtx, h.reload)
+		}()
+		h.log.Info("hub started", "listen", h.Addr(), "plugins", h.Plugins.Names(), "state", h.cfg.State.Driver, "bus", h.cfg.Bus.Backend)
+		select {
+		case <-ctx.Done():
+		case runErr = <-errc:
+		}
 	case <-ctx.Done():
 	case runErr = <-errc:
 	}
@@ -209,8 +217,14 @@ func (h *Hub) Run(ctx context.Context) error {
 		}
 		cancel()
 		wg.Wait()
-		if err := h.router.Close(); err != nil {
-			h.log.Warn("router close", "error", err)
+		select {
+		case <-h.router.Running():
+			if err := h.router.Close(); err != nil {
+				h.log.Warn("router close", "error", err)
+			}
+		case <-routerDone:
+			// It never ran (stopped while subscribing): Close would only
+			// wait for handlers that never started.
 		}
 	}()
 	select {
