@@ -103,7 +103,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	}
 	h.Bus = b
 	h.life.onClose("bus", b.Close)
-	hostOpts := opts.Host
+	hostOpts := HostOptions(cfg, opts.Host)
 	hostOpts.Logger = log.With("component", "plugins")
 	host, err := pluginhost.Start(ctx, paths, hostOpts)
 	if err != nil {
@@ -216,12 +216,16 @@ func (h *Hub) ready() error {
 // Run serves until ctx ends, then shuts down gracefully: stop accepting
 // webhooks, stop polling, let in-flight messages finish (unfinished ones stay
 // queued and are redelivered on the next start), stop plugins, close state.
+// The shutdown takes at most the config's shutdown_timeout: then the
+// plugins are killed, what is still in flight stays queued, and Run returns.
 func (h *Hub) Run(ctx context.Context) error {
 	errc := make(chan error, 2)
 	var wg sync.WaitGroup
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	routerDone := make(chan struct{})
 	go func() {
+		defer close(routerDone)
 		if err := h.router.Run(runCtx); err != nil {
 			errc <- fmt.Errorf("message router: %w", err)
 		}
@@ -231,33 +235,94 @@ func (h *Hub) Run(ctx context.Context) error {
 			errc <- fmt.Errorf("http server: %w", err)
 		}
 	}()
-	<-h.router.Running()
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		h.poller.Run(runCtx, h.reload)
-	}()
-	h.log.Info("hub started", "listen", h.Addr(), "plugins", h.Plugins.Names(), "state", h.cfg.State.Driver, "bus", h.cfg.Bus.Backend)
-
 	var runErr error
+	// A shutdown or a failure before the router runs must not wait for it.
 	select {
+	case <-h.router.Running():
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h.poller.Run(runCtx, h.reload)
+		}()
+		h.log.Info("hub started", "listen", h.Addr(), "plugins", h.Plugins.Names(), "state", h.cfg.State.Driver, "bus", h.cfg.Bus.Backend)
+		select {
+		case <-ctx.Done():
+		case runErr = <-errc:
+		}
 	case <-ctx.Done():
 	case runErr = <-errc:
 	}
-	h.log.Info("hub shutting down")
-	shutdownCtx, done := context.WithTimeout(context.Background(), 30*time.Second)
+	deadline := h.cfg.ShutdownTimeout
+	if deadline <= 0 {
+		deadline = 30 * time.Second
+	}
+	h.log.Info("hub shutting down", "deadline", deadline)
+	shutdownCtx, done := context.WithTimeout(context.Background(), deadline)
 	defer done()
-	if err := h.http.Shutdown(shutdownCtx); err != nil {
-		h.log.Warn("http shutdown", "error", err)
+	graceful := make(chan struct{})
+	go func() {
+		defer close(graceful)
+		if err := h.http.Shutdown(shutdownCtx); err != nil {
+			h.log.Warn("http shutdown", "error", err)
+		}
+		cancel()
+		wg.Wait()
+		select {
+		case <-h.router.Running():
+			if err := h.router.Close(); err != nil {
+				h.log.Warn("router close", "error", err)
+			}
+		case <-routerDone:
+			// It never ran (stopped while subscribing): Close would only
+			// wait for handlers that never started.
+		}
+	}()
+	select {
+	case <-graceful:
+	case <-shutdownCtx.Done():
+		// Work still in flight (a hung plugin, a slow vendor) is abandoned:
+		// killing the plugins fails its calls, so its messages are not
+		// acknowledged and stay queued for the next start.
+		h.log.Warn("shutdown deadline passed: killing the plugins; unfinished work stays queued", "deadline", deadline)
+		cancel()
+		h.Plugins.Kill()
+		select {
+		case <-graceful:
+		case <-time.After(afterKill):
+			h.log.Warn("in-flight work did not end after the plugins were killed; exiting anyway")
+		}
 	}
-	cancel()
-	wg.Wait()
-	if err := h.router.Close(); err != nil {
-		h.log.Warn("router close", "error", err)
-	}
+	// Plugins still stopping when the deadline passes are killed.
+	stopKill := context.AfterFunc(shutdownCtx, h.Plugins.Kill)
+	defer stopKill()
 	h.closeAll()
 	h.log.Info("hub stopped")
 	return runErr
+}
+
+// afterKill bounds the wait for handlers once their plugins are killed.
+const afterKill = 5 * time.Second
+
+// HostOptions are the plugin host options the config asks for, on top of
+// base (where tests set shorter intervals; its non-zero fields win).
+func HostOptions(cfg *config.Config, base pluginhost.Options) pluginhost.Options {
+	o := base
+	if o.HealthTimeout == 0 {
+		o.HealthTimeout = cfg.Plugins.HealthTimeout
+	}
+	if o.CallTimeout == 0 {
+		o.CallTimeout = cfg.Plugins.CallTimeout
+	}
+	if o.PluginEnv == nil {
+		o.PluginEnv = cfg.Plugins.Env
+	}
+	if o.Checksums == nil {
+		o.Checksums = cfg.Plugins.Checksums
+	}
+	if o.SocketDir == "" {
+		o.SocketDir = pluginhost.SocketDir(cfg.DataDir)
+	}
+	return o
 }
 
 // closeAll closes what New opened, last opened first: plugins, bus, state,

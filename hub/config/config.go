@@ -38,9 +38,12 @@ type Config struct {
 	SecretKey string `yaml:"secret_key"`
 	// AdminToken authenticates the admin API (env HUB_ADMIN_TOKEN), at least
 	// MinAdminTokenLength characters. Empty: the admin API is off.
-	AdminToken   string        `yaml:"admin_token"`
-	Log          Log           `yaml:"log"`
-	Integrations []Integration `yaml:"integrations"`
+	AdminToken string `yaml:"admin_token"`
+	// ShutdownTimeout bounds a graceful stop (SIGTERM): work still in
+	// flight then stays queued, the plugins are killed and the hub exits 0.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	Log             Log           `yaml:"log"`
+	Integrations    []Integration `yaml:"integrations"`
 }
 
 // State selects the state backend.
@@ -69,7 +72,35 @@ type Plugins struct {
 	Dir string `yaml:"dir"`
 	// Paths maps a plugin name to its binary, overriding Dir.
 	Paths map[string]string `yaml:"paths"`
+	// HealthTimeout bounds a plugin's health check: a plugin that does not
+	// answer in time is killed and restarted (default 5s).
+	HealthTimeout time.Duration `yaml:"health_timeout"`
+	// CallTimeout bounds every call to a plugin (default 60s); a call that
+	// runs out of time is retried like any outage.
+	CallTimeout time.Duration `yaml:"call_timeout"`
+	// Env names, per plugin, the hub's environment variables that plugin
+	// gets besides the few every plugin gets (PATH, HOME, TMPDIR, proxies,
+	// SSL_CERT_*, locale, TZ). HUB_* variables are never passed.
+	Env map[string][]string `yaml:"env"`
+	// Checksums pins plugin binaries: name → hex SHA-256. A plugin whose
+	// binary does not match is not started.
+	Checksums map[string]string `yaml:"checksums"`
 }
+
+var (
+	pluginNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
+	envNamePattern    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	sha256Pattern     = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
+)
+
+// ValidPluginName reports whether name can name a plugin (it becomes part
+// of a file name): see PluginNameRule.
+func ValidPluginName(name string) bool {
+	return pluginNamePattern.MatchString(name) && !strings.Contains(name, "..")
+}
+
+// PluginNameRule describes valid plugin names.
+const PluginNameRule = "must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit, without '..' or path separators"
 
 // Log configures logging.
 type Log struct {
@@ -206,6 +237,15 @@ func (c *Config) setDefaults() {
 	if c.PublicURL == "" {
 		c.PublicURL = "http://" + c.Listen
 	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = 30 * time.Second
+	}
+	if c.Plugins.HealthTimeout == 0 {
+		c.Plugins.HealthTimeout = 5 * time.Second
+	}
+	if c.Plugins.CallTimeout == 0 {
+		c.Plugins.CallTimeout = time.Minute
+	}
 }
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
@@ -326,6 +366,11 @@ func (c *Config) Validate() error {
 	if c.PollInterval < time.Second {
 		add("poll_interval", fmt.Sprintf("%s is shorter than 1s", c.PollInterval))
 	}
+	// Zero durations mean the default (a Config built in code).
+	if c.ShutdownTimeout != 0 && c.ShutdownTimeout < time.Second {
+		add("shutdown_timeout", fmt.Sprintf("%s is shorter than 1s", c.ShutdownTimeout))
+	}
+	c.validatePlugins(add)
 	seen := map[string]bool{}
 	for i, in := range c.Integrations {
 		p := fmt.Sprintf("integrations[%d]", i)
@@ -362,4 +407,51 @@ func (c *Config) Validate() error {
 		return errs
 	}
 	return nil
+}
+
+func (c *Config) validatePlugins(add func(field, reason string)) {
+	p := &c.Plugins
+	if p.HealthTimeout != 0 && p.HealthTimeout < 100*time.Millisecond {
+		add("plugins.health_timeout", fmt.Sprintf("%s is shorter than 100ms", p.HealthTimeout))
+	}
+	if p.CallTimeout != 0 && p.CallTimeout < time.Second {
+		add("plugins.call_timeout", fmt.Sprintf("%s is shorter than 1s", p.CallTimeout))
+	}
+	name := func(field, n string) bool {
+		if !ValidPluginName(n) {
+			add(field, fmt.Sprintf("plugin name %q %s", n, PluginNameRule))
+			return false
+		}
+		return true
+	}
+	for n, path := range p.Paths {
+		if name("plugins.paths", n) && path == "" {
+			add("plugins.paths."+n, "is empty")
+		}
+	}
+	for n, vars := range p.Env {
+		if !name("plugins.env", n) {
+			continue
+		}
+		for _, v := range vars {
+			switch {
+			case !envNamePattern.MatchString(v):
+				add("plugins.env."+n, fmt.Sprintf("%q is not an environment variable name", v))
+			case strings.HasPrefix(strings.ToUpper(v), "HUB_"):
+				add("plugins.env."+n, fmt.Sprintf("%s: HUB_* variables hold the hub's own secrets and are never passed to plugins", v))
+			case strings.HasPrefix(strings.ToUpper(v), "PLUGIN_") || v == "REVIEWHUB_PLUGIN":
+				add("plugins.env."+n, fmt.Sprintf("%s is reserved for the plugin handshake", v))
+			}
+		}
+	}
+	for n, sum := range p.Checksums {
+		if !name("plugins.checksums", n) {
+			continue
+		}
+		if !sha256Pattern.MatchString(sum) {
+			add("plugins.checksums."+n, fmt.Sprintf("%q is not a SHA-256 in hex (64 hex digits, as sha256sum prints it)", sum))
+		} else {
+			p.Checksums[n] = strings.ToLower(sum)
+		}
+	}
 }

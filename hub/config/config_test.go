@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func write(t *testing.T, body string) string {
@@ -41,6 +42,19 @@ func TestErrorsNameTheField(t *testing.T) {
 		{"integrations: [{id: a}, {id: a}]", `integrations[1].id: "a" is declared twice`},
 		{"integrations: [{id: a, apps: [{id: x, filters: {which: sometimes}}]}]", "integrations[0].apps[0].filters.which"},
 		{"integrations: [{id: a, apps: [{id: x, filters: {backfill: 500}}]}]", "integrations[0].apps[0].filters.backfill: 500 is outside 0..100"},
+		{"shutdown_timeout: 10ms", "shutdown_timeout: 10ms is shorter than 1s"},
+		{"plugins: {health_timeout: 1ms}", "plugins.health_timeout: 1ms is shorter than 100ms"},
+		{"plugins: {call_timeout: -1s}", "plugins.call_timeout: -1s is shorter than 1s"},
+		{"plugins: {paths: {'../../bin/sh': /bin/sh}}", `plugins.paths: plugin name "../../bin/sh" must be`},
+		{"plugins: {paths: {'a/b': /bin/sh}}", `plugins.paths: plugin name "a/b"`},
+		{"plugins: {paths: {'..': /bin/sh}}", `plugins.paths: plugin name ".."`},
+		{"plugins: {paths: {x: ''}}", "plugins.paths.x: is empty"},
+		{"plugins: {env: {omnidesk: [HUB_ADMIN_TOKEN]}}", "plugins.env.omnidesk: HUB_ADMIN_TOKEN: HUB_* variables hold the hub's own secrets"},
+		{"plugins: {env: {omnidesk: [hub_secret_key]}}", "plugins.env.omnidesk: hub_secret_key: HUB_*"},
+		{"plugins: {env: {omnidesk: ['A=B']}}", `plugins.env.omnidesk: "A=B" is not an environment variable name`},
+		{"plugins: {env: {omnidesk: [PLUGIN_UNIX_SOCKET_DIR]}}", "reserved for the plugin handshake"},
+		{"plugins: {env: {'x/y': [A]}}", `plugins.env: plugin name "x/y"`},
+		{"plugins: {checksums: {omnidesk: abc}}", `plugins.checksums.omnidesk: "abc" is not a SHA-256 in hex`},
 		{"integrations: [{id: a, helpdesk: {settings: {api_key: '${REVIEWHUB_TEST_UNSET_VAR}'}}}]", "integrations[0].helpdesk.settings.api_key: environment variable REVIEWHUB_TEST_UNSET_VAR is not set"},
 		{"secret_key: c2hvcnQ=", "secret_key: want 32 bytes base64-encoded, got 5 bytes"},
 		{"secret_key: 'not base64!'", "secret_key: not valid base64"},
@@ -109,6 +123,27 @@ func TestSecretsAreExpanded(t *testing.T) {
 	if cfg.AdminToken != "a-long-enough-admin-token" || cfg.SecretKey != "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" ||
 		cfg.State.DSN != "postgres://hub:pw@db/hub" {
 		t.Errorf("not expanded: token %q key %q dsn %q", cfg.AdminToken, cfg.SecretKey, cfg.State.DSN)
+	}
+}
+
+func TestPluginOptions(t *testing.T) {
+	sum := strings.Repeat("AB", 32)
+	cfg, err := Load(write(t, "plugins: {env: {omnidesk: [GOOGLE_APPLICATION_CREDENTIALS]}, checksums: {omnidesk: "+sum+"}, paths: {my-desk.v2: /opt/x}}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Plugins.Checksums["omnidesk"]; got != strings.ToLower(sum) {
+		t.Errorf("checksum %q, want it in lower case", got)
+	}
+	if cfg.ShutdownTimeout != 30*time.Second || cfg.Plugins.HealthTimeout != 5*time.Second || cfg.Plugins.CallTimeout != time.Minute {
+		t.Errorf("defaults: shutdown %s, health %s, call %s", cfg.ShutdownTimeout, cfg.Plugins.HealthTimeout, cfg.Plugins.CallTimeout)
+	}
+	cfg, err = Load(write(t, "shutdown_timeout: 2s\nplugins: {health_timeout: 500ms, call_timeout: 10s}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ShutdownTimeout != 2*time.Second || cfg.Plugins.HealthTimeout != 500*time.Millisecond || cfg.Plugins.CallTimeout != 10*time.Second {
+		t.Errorf("set: shutdown %s, health %s, call %s", cfg.ShutdownTimeout, cfg.Plugins.HealthTimeout, cfg.Plugins.CallTimeout)
 	}
 }
 

@@ -31,8 +31,15 @@ type hubProcess struct {
 
 func newHubProcess(t *testing.T, backendURL, listen string) *hubProcess {
 	t.Helper()
+	return newHubProcessWith(t, backendURL, listen, nil)
+}
+
+// newHubProcessWith is newHubProcess with edit applied to the config file's
+// content (and the data dir in dataDir).
+func newHubProcessWith(t *testing.T, backendURL, listen string, edit func(cfg map[string]any)) *hubProcess {
+	t.Helper()
 	cfg := newConfig(t, backendURL)
-	raw, err := yaml.Marshal(map[string]any{
+	file := map[string]any{
 		"listen": listen, "data_dir": cfg.DataDir,
 		"plugins": map[string]any{"dir": cfg.Plugins.Dir, "paths": cfg.Plugins.Paths},
 		"log":     map[string]any{"level": "debug"},
@@ -41,7 +48,11 @@ func newHubProcess(t *testing.T, backendURL, listen string) *hubProcess {
 			"apps": []any{map[string]any{"id": "ios", "store": "teststore", "store_app_id": "app1",
 				"settings": map[string]string{"url": backendURL, "page_size": "200"}, "poll_interval": "1s", "filters": map[string]any{"backfill": 100}}},
 		}},
-	})
+	}
+	if edit != nil {
+		edit(file)
+	}
+	raw, err := yaml.Marshal(file)
 	if err != nil {
 		t.Fatal(err)
 	}

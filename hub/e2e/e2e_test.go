@@ -32,7 +32,9 @@ const secret = "s3cret"
 
 type env struct {
 	// grace overrides the hub's UnknownTicketGrace when set before startHub.
-	grace   time.Duration
+	grace time.Duration
+	// tune, when set before startHub, adjusts the hub's options.
+	tune    func(*app.Options)
 	backend *testbackend.Backend
 	srv     *httptest.Server
 	cfg     *config.Config
@@ -116,6 +118,9 @@ func (e *env) startHub(t *testing.T) {
 	opts.UnknownTicketGrace = e.grace
 	// The test store's "public listing" (used when an app has no store account).
 	opts.Host.Env = []string{"TESTSTORE_PUBLIC_URL=" + e.srv.URL}
+	if e.tune != nil {
+		e.tune(&opts)
+	}
 	h, err := app.New(ctx, e.cfg, log, opts)
 	if err != nil {
 		cancel()

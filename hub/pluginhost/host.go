@@ -1,11 +1,12 @@
 // Package pluginhost starts the hub's plugin processes, keeps them healthy
-// (health checks, restart with backoff after a crash) and stops them all on
-// shutdown. Callers get a Store or Helpdesk that always talks to the current
-// process of the plugin.
+// (bounded health checks, restart with backoff after a crash or a hang) and
+// stops them all on shutdown. Callers get a Store or Helpdesk that always
+// talks to the current process of the plugin, with a deadline on every call.
 package pluginhost
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/reviewhub/reviewhub/hub/config"
 	"github.com/reviewhub/reviewhub/sdk"
 )
 
@@ -24,7 +26,8 @@ import (
 const BinaryPrefix = "hub-plugin-"
 
 // Discover lists the plugins in dir (files named hub-plugin-NAME) merged with
-// explicit name → path entries (which win). A missing dir is not an error.
+// explicit name → path entries (which win). A missing dir is not an error; a
+// plugin name that is not ValidName is.
 func Discover(dir string, explicit map[string]string) (map[string]string, error) {
 	out := map[string]string{}
 	if dir != "" {
@@ -37,10 +40,16 @@ func Discover(dir string, explicit map[string]string) (map[string]string, error)
 			if !ok || e.IsDir() || name == "" {
 				continue
 			}
+			if !config.ValidPluginName(name) {
+				return nil, fmt.Errorf("plugins dir %s: %q: plugin name %q %s", dir, e.Name(), name, config.PluginNameRule)
+			}
 			out[name] = filepath.Join(dir, e.Name())
 		}
 	}
 	for name, path := range explicit {
+		if !config.ValidPluginName(name) {
+			return nil, fmt.Errorf("plugins.paths: plugin name %q %s", name, config.PluginNameRule)
+		}
 		out[name] = path
 	}
 	return out, nil
@@ -50,25 +59,62 @@ func Discover(dir string, explicit map[string]string) (map[string]string, error)
 type Options struct {
 	Logger         *slog.Logger
 	HealthInterval time.Duration // default 5s
-	RestartMin     time.Duration // first restart delay (default 200ms)
-	RestartMax     time.Duration // longest restart delay (default 30s)
-	StartTimeout   time.Duration // handshake bound (default 30s)
-	// Env is added to every plugin's environment.
+	// HealthTimeout bounds one health check; a plugin that does not answer
+	// in time is killed and restarted like a crashed one (default 5s).
+	HealthTimeout time.Duration
+	// CallTimeout bounds every call to a plugin (default 60s); a caller's
+	// own shorter deadline wins. A call that runs out of time fails
+	// Unavailable, so the bus retries it.
+	CallTimeout  time.Duration
+	RestartMin   time.Duration // first restart delay (default 200ms)
+	RestartMax   time.Duration // longest restart delay (default 30s)
+	StartTimeout time.Duration // handshake bound (default 30s)
+	// StopTimeout bounds a plugin's graceful stop on Close before it is
+	// killed (default 5s).
+	StopTimeout time.Duration
+	// Env is added to every plugin's environment (tests).
 	Env []string
+	// PluginEnv names, per plugin, the hub's environment variables it gets
+	// besides the allow-list (AllowedEnv).
+	PluginEnv map[string][]string
+	// Checksums pins plugin binaries: name → hex SHA-256. A binary that
+	// does not match is not started.
+	Checksums map[string]string
+	// SocketDir holds the plugins' Unix sockets; it is created by Start,
+	// cleaned of stale sockets, and removed by Close. Empty: a fresh
+	// temporary directory.
+	SocketDir string
+}
+
+// AllowedEnv reports whether the hub passes its environment variable name
+// to every plugin: the few a program needs to run, reach the network through
+// a proxy, verify TLS and format text. Everything else (HUB_* secrets
+// above all) stays in the hub unless plugins.env names it.
+func AllowedEnv(name string) bool {
+	switch name {
+	case "PATH", "HOME", "TMPDIR", "TZ", "LANG",
+		"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
+		"SSL_CERT_FILE", "SSL_CERT_DIR":
+		return true
+	}
+	return strings.HasPrefix(name, "LC_")
 }
 
 // Host runs a set of plugins.
 type Host struct {
-	opts    Options
-	plugins map[string]*Plugin
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	opts      Options
+	plugins   map[string]*Plugin
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	ownDir    bool // SocketDir was made by Start (a fresh temporary one)
 }
 
 // Plugin is one managed plugin.
 type Plugin struct {
 	name string
 	path string
+	sum  []byte
 	host *Host
 	log  *slog.Logger
 
@@ -77,48 +123,78 @@ type Plugin struct {
 	info     sdk.Info
 	lastErr  error
 	restarts int
+	closed   bool
 	kick     chan struct{}
 }
 
-// Start launches every plugin in paths and keeps it running until Close.
-// A plugin that fails to start is retried in the background; Start fails
-// only when ctx ends.
+// Start launches every plugin in paths, in parallel, and keeps them running
+// until Close. It returns once every plugin has had its first start (each
+// bounded by StartTimeout); a plugin that failed to start is retried in the
+// background. Start fails when ctx ends (which aborts the handshakes) or
+// when the options are wrong.
 func Start(ctx context.Context, paths map[string]string, opts Options) (*Host, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if opts.HealthInterval == 0 {
-		opts.HealthInterval = 5 * time.Second
-	}
-	if opts.RestartMin == 0 {
-		opts.RestartMin = 200 * time.Millisecond
-	}
-	if opts.RestartMax == 0 {
-		opts.RestartMax = 30 * time.Second
-	}
-	if opts.StartTimeout == 0 {
-		opts.StartTimeout = 30 * time.Second
-	}
+	setDefault(&opts.HealthInterval, 5*time.Second)
+	setDefault(&opts.HealthTimeout, 5*time.Second)
+	setDefault(&opts.CallTimeout, time.Minute)
+	setDefault(&opts.RestartMin, 200*time.Millisecond)
+	setDefault(&opts.RestartMax, 30*time.Second)
+	setDefault(&opts.StartTimeout, 30*time.Second)
+	setDefault(&opts.StopTimeout, 5*time.Second)
 	runCtx, cancel := context.WithCancel(context.Background())
 	h := &Host{opts: opts, plugins: map[string]*Plugin{}, cancel: cancel}
-	names := make([]string, 0, len(paths))
-	for name := range paths {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		p := &Plugin{name: name, path: paths[name], host: h, kick: make(chan struct{}, 1),
-			log: opts.Logger.With("plugin", name)}
-		h.plugins[name] = p
-		if err := p.start(ctx); err != nil {
-			p.log.Error("plugin failed to start; will retry", "path", p.path, "error", err)
+	for name, path := range paths {
+		if !config.ValidPluginName(name) {
+			cancel()
+			return nil, fmt.Errorf("plugin name %q %s", name, config.PluginNameRule)
 		}
+		p := &Plugin{name: name, path: path, host: h, kick: make(chan struct{}, 1),
+			log: opts.Logger.With("plugin", name)}
+		if pin, ok := opts.Checksums[name]; ok {
+			sum, err := hex.DecodeString(pin)
+			if err != nil || len(sum) != 32 {
+				cancel()
+				return nil, fmt.Errorf("plugins.checksums.%s: %q is not a hex SHA-256", name, pin)
+			}
+			p.sum = sum
+		}
+		h.plugins[name] = p
+	}
+	for _, m := range []map[string]string{opts.Checksums, envNames(opts.PluginEnv)} {
+		for name := range m {
+			if _, ok := h.plugins[name]; !ok {
+				opts.Logger.Warn("plugin options name a plugin that is not installed", "plugin", name)
+			}
+		}
+	}
+	if err := h.prepareSocketDir(); err != nil {
+		cancel()
+		return nil, err
+	}
+
+	// First starts run in parallel and end when ctx or the host ends.
+	startCtx, stopStart := context.WithCancel(runCtx)
+	defer stopStart()
+	unhook := context.AfterFunc(ctx, stopStart)
+	defer unhook()
+	var first sync.WaitGroup
+	for _, name := range h.Names() {
+		p := h.plugins[name]
+		first.Add(1)
 		h.wg.Add(1)
 		go func() {
 			defer h.wg.Done()
+			err := p.start(startCtx)
+			if err != nil && startCtx.Err() == nil {
+				p.log.Error("plugin failed to start; will retry", "path", p.path, "error", err)
+			}
+			first.Done()
 			p.supervise(runCtx)
 		}()
 	}
+	first.Wait()
 	if err := ctx.Err(); err != nil {
 		h.Close()
 		return nil, err
@@ -126,16 +202,57 @@ func Start(ctx context.Context, paths map[string]string, opts Options) (*Host, e
 	return h, nil
 }
 
+func setDefault(d *time.Duration, def time.Duration) {
+	if *d <= 0 {
+		*d = def
+	}
+}
+
+func envNames(m map[string][]string) map[string]string {
+	out := map[string]string{}
+	for k := range m {
+		out[k] = ""
+	}
+	return out
+}
+
+// env is the plugin's whole environment: the allow-list, the variables the
+// operator named for it, and Options.Env.
+func (h *Host) env(name string) []string {
+	extra := map[string]bool{}
+	for _, v := range h.opts.PluginEnv[name] {
+		extra[v] = true
+	}
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if AllowedEnv(k) || extra[k] {
+			env = append(env, kv)
+		}
+	}
+	return append(env, h.opts.Env...)
+}
+
 func (p *Plugin) start(ctx context.Context) error {
 	cmd := exec.Command(p.path)
-	cmd.Env = append(os.Environ(), p.host.opts.Env...)
+	cmd.Env = p.host.env(p.name)
 	setParentDeathSignal(cmd)
-	conn, err := sdk.Launch(ctx, cmd, sdk.LaunchOptions{Logger: p.log, StartTimeout: p.host.opts.StartTimeout})
+	conn, err := sdk.Launch(ctx, cmd, sdk.LaunchOptions{Logger: p.log, StartTimeout: p.host.opts.StartTimeout,
+		StopTimeout: p.host.opts.StopTimeout, SocketDir: p.host.opts.SocketDir, SHA256: p.sum})
+	var ce *sdk.ChecksumError
+	if errors.As(err, &ce) {
+		err = fmt.Errorf("plugin %s refused: its binary does not match plugins.checksums.%s: %s has SHA-256 %x, the config pins %x",
+			p.name, p.name, ce.Path, ce.Got, ce.Want)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err != nil {
 		p.lastErr = err
 		return err
+	}
+	if p.closed {
+		go conn.Kill()
+		return errors.New("plugin host is closed")
 	}
 	if conn.Info().Name != "" && conn.Info().Name != p.name {
 		p.log.Warn("plugin calls itself by another name", "says", conn.Info().Name)
@@ -146,7 +263,9 @@ func (p *Plugin) start(ctx context.Context) error {
 	return nil
 }
 
-// supervise health-checks the plugin and restarts it with backoff.
+// supervise health-checks the plugin and restarts it with backoff: after a
+// crash, and when it does not answer a health check in time (a hung plugin
+// is killed first, so the calls it holds fail Unavailable and are retried).
 func (p *Plugin) supervise(ctx context.Context) {
 	failures := 0
 	ticker := time.NewTicker(p.host.opts.HealthInterval)
@@ -158,14 +277,19 @@ func (p *Plugin) supervise(ctx context.Context) {
 		case <-ticker.C:
 		case <-p.kick:
 		}
-		if p.healthy() {
+		if p.check(ctx) == nil {
 			failures = 0
 			continue
 		}
-		for !p.healthy() {
+		for {
+			err := p.check(ctx)
+			if err == nil || ctx.Err() != nil {
+				break
+			}
 			failures++
 			delay := min(p.host.opts.RestartMin<<min(failures-1, 16), p.host.opts.RestartMax)
-			p.log.Warn("plugin is down; restarting", "attempt", failures, "delay", delay)
+			p.log.Warn("plugin is down; restarting", "attempt", failures, "delay", delay, "reason", err)
+			p.drop()
 			t := time.NewTimer(delay)
 			select {
 			case <-ctx.Done():
@@ -173,14 +297,10 @@ func (p *Plugin) supervise(ctx context.Context) {
 				return
 			case <-t.C:
 			}
-			p.mu.Lock()
-			if p.conn != nil {
-				p.conn.Close()
-				p.conn = nil
-			}
-			p.mu.Unlock()
 			if err := p.start(ctx); err != nil {
-				p.log.Error("plugin restart failed", "error", err)
+				if ctx.Err() == nil {
+					p.log.Error("plugin restart failed", "error", err)
+				}
 				continue
 			}
 			p.mu.Lock()
@@ -190,11 +310,37 @@ func (p *Plugin) supervise(ctx context.Context) {
 	}
 }
 
-func (p *Plugin) healthy() bool {
+// check is one bounded health check.
+func (p *Plugin) check(ctx context.Context) error {
 	p.mu.Lock()
 	conn := p.conn
 	p.mu.Unlock()
-	return conn != nil && !conn.Exited() && conn.Ping() == nil
+	switch {
+	case conn == nil:
+		return errors.New("not running")
+	case conn.Exited():
+		return errors.New("process exited")
+	}
+	hctx, cancel := context.WithTimeout(ctx, p.host.opts.HealthTimeout)
+	defer cancel()
+	if err := conn.Check(hctx); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			return fmt.Errorf("no answer to the health check within %s", p.host.opts.HealthTimeout)
+		}
+		return err
+	}
+	return nil
+}
+
+// drop kills the current process (it is unhealthy) and forgets it.
+func (p *Plugin) drop() {
+	p.mu.Lock()
+	conn := p.conn
+	p.conn = nil
+	p.mu.Unlock()
+	if conn != nil {
+		conn.Kill()
+	}
 }
 
 // suspect asks the supervisor to check the plugin now (after a failed call).
@@ -267,16 +413,59 @@ func (p *Plugin) current() (*sdk.Conn, error) {
 	return p.conn, nil
 }
 
-// Close stops every plugin process.
-func (h *Host) Close() {
+// Kill kills every plugin process at once: calls in flight fail
+// Unavailable (their work stays queued). Close must still be called.
+func (h *Host) Kill() {
 	h.cancel()
-	h.wg.Wait()
-	for _, p := range h.plugins {
+	h.each(func(p *Plugin) {
 		p.mu.Lock()
-		if p.conn != nil {
-			p.conn.Close()
-			p.conn = nil
-		}
+		conn := p.conn
 		p.mu.Unlock()
+		if conn != nil {
+			conn.Kill()
+		}
+	})
+}
+
+// Close stops every plugin process, in parallel: gracefully, then by force
+// after StopTimeout. It does not block for long even when plugins hang, and
+// it aborts plugins that are still at their handshake.
+func (h *Host) Close() {
+	h.closeOnce.Do(func() {
+		h.cancel()
+		h.each(func(p *Plugin) {
+			p.mu.Lock()
+			conn := p.conn
+			p.closed = true
+			p.mu.Unlock()
+			if conn != nil {
+				conn.Close() // Kill still reaches it meanwhile
+			}
+			p.mu.Lock()
+			p.conn = nil
+			p.mu.Unlock()
+		})
+		// The supervisors end with the context; a stuck one must not pin
+		// the shutdown.
+		done := make(chan struct{})
+		go func() { h.wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(h.opts.StopTimeout):
+			h.opts.Logger.Warn("plugin supervisors did not stop in time")
+		}
+		h.removeSocketDir()
+	})
+}
+
+func (h *Host) each(fn func(*Plugin)) {
+	var wg sync.WaitGroup
+	for _, p := range h.plugins {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn(p)
+		}()
 	}
+	wg.Wait()
 }

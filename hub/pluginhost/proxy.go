@@ -2,6 +2,7 @@ package pluginhost
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/reviewhub/reviewhub/sdk"
@@ -13,9 +14,11 @@ func (p *Plugin) Store() sdk.Store { return storeProxy{p} }
 // Helpdesk returns the plugin as a Helpdesk that follows restarts.
 func (p *Plugin) Helpdesk() sdk.Helpdesk { return helpdeskProxy{p} }
 
-// call runs fn on the current process; a failed call makes the supervisor
-// check the plugin at once.
-func call[T any](p *Plugin, kind string, fn func(*sdk.Conn) (T, error)) (T, error) {
+// call runs fn on the current process within the host's CallTimeout (or
+// the caller's shorter deadline). A call that runs out of the host's time
+// fails Unavailable, so the bus retries it; a failed call makes the
+// supervisor check the plugin at once.
+func call[T any](ctx context.Context, p *Plugin, kind, op string, fn func(context.Context, *sdk.Conn) (T, error)) (T, error) {
 	var zero T
 	conn, err := p.current()
 	if err != nil {
@@ -24,7 +27,13 @@ func call[T any](p *Plugin, kind string, fn func(*sdk.Conn) (T, error)) (T, erro
 	if conn.Info().Kind != kind {
 		return zero, &sdk.Error{Kind: sdk.Invalid, Message: fmt.Sprintf("plugin %s is a %s plugin, not a %s", p.name, conn.Info().Kind, kind)}
 	}
-	out, err := fn(conn)
+	timeout := p.host.opts.CallTimeout
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	out, err := fn(cctx, conn)
+	if err != nil && ctx.Err() == nil && errors.Is(cctx.Err(), context.DeadlineExceeded) {
+		err = &sdk.Error{Kind: sdk.Unavailable, Message: fmt.Sprintf("plugin %s did not answer %s within %s", p.name, op, timeout), Err: err}
+	}
 	if err != nil && sdk.KindOf(err) == sdk.Unavailable {
 		p.suspect()
 	}
@@ -33,46 +42,40 @@ func call[T any](p *Plugin, kind string, fn func(*sdk.Conn) (T, error)) (T, erro
 
 type storeProxy struct{ p *Plugin }
 
-func (s storeProxy) store(c *sdk.Conn) (sdk.Store, error) { return c.Store() }
-
 func (s storeProxy) Info(context.Context) (sdk.Info, error) { return s.p.Info(), nil }
 
-func (s storeProxy) CheckCredentials(ctx context.Context, set sdk.Settings, appID string) (sdk.CredentialsReport, error) {
-	return call(s.p, sdk.KindStore, func(c *sdk.Conn) (sdk.CredentialsReport, error) {
-		st, err := s.store(c)
+// storeCall calls a store method through call.
+func storeCall[T any](ctx context.Context, s storeProxy, op string, fn func(context.Context, sdk.Store) (T, error)) (T, error) {
+	return call(ctx, s.p, sdk.KindStore, op, func(ctx context.Context, c *sdk.Conn) (T, error) {
+		st, err := c.Store()
 		if err != nil {
-			return sdk.CredentialsReport{}, err
+			var zero T
+			return zero, err
 		}
+		return fn(ctx, st)
+	})
+}
+
+func (s storeProxy) CheckCredentials(ctx context.Context, set sdk.Settings, appID string) (sdk.CredentialsReport, error) {
+	return storeCall(ctx, s, "CheckCredentials", func(ctx context.Context, st sdk.Store) (sdk.CredentialsReport, error) {
 		return st.CheckCredentials(ctx, set, appID)
 	})
 }
 
 func (s storeProxy) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.ReviewPage, error) {
-	return call(s.p, sdk.KindStore, func(c *sdk.Conn) (sdk.ReviewPage, error) {
-		st, err := s.store(c)
-		if err != nil {
-			return sdk.ReviewPage{}, err
-		}
+	return storeCall(ctx, s, "ListReviews", func(ctx context.Context, st sdk.Store) (sdk.ReviewPage, error) {
 		return st.ListReviews(ctx, req)
 	})
 }
 
 func (s storeProxy) PostReply(ctx context.Context, req sdk.PostReplyRequest) (sdk.DeveloperReply, error) {
-	return call(s.p, sdk.KindStore, func(c *sdk.Conn) (sdk.DeveloperReply, error) {
-		st, err := s.store(c)
-		if err != nil {
-			return sdk.DeveloperReply{}, err
-		}
+	return storeCall(ctx, s, "PostReply", func(ctx context.Context, st sdk.Store) (sdk.DeveloperReply, error) {
 		return st.PostReply(ctx, req)
 	})
 }
 
 func (s storeProxy) DeleteReply(ctx context.Context, req sdk.DeleteReplyRequest) error {
-	_, err := call(s.p, sdk.KindStore, func(c *sdk.Conn) (struct{}, error) {
-		st, err := s.store(c)
-		if err != nil {
-			return struct{}{}, err
-		}
+	_, err := storeCall(ctx, s, "DeleteReply", func(ctx context.Context, st sdk.Store) (struct{}, error) {
 		return struct{}{}, st.DeleteReply(ctx, req)
 	})
 	return err
@@ -82,42 +85,38 @@ type helpdeskProxy struct{ p *Plugin }
 
 func (h helpdeskProxy) Info(context.Context) (sdk.Info, error) { return h.p.Info(), nil }
 
-func (h helpdeskProxy) CheckCredentials(ctx context.Context, set sdk.Settings) (sdk.CredentialsReport, error) {
-	return call(h.p, sdk.KindHelpdesk, func(c *sdk.Conn) (sdk.CredentialsReport, error) {
+// helpdeskCall calls a helpdesk method through call.
+func helpdeskCall[T any](ctx context.Context, h helpdeskProxy, op string, fn func(context.Context, sdk.Helpdesk) (T, error)) (T, error) {
+	return call(ctx, h.p, sdk.KindHelpdesk, op, func(ctx context.Context, c *sdk.Conn) (T, error) {
 		hd, err := c.Helpdesk()
 		if err != nil {
-			return sdk.CredentialsReport{}, err
+			var zero T
+			return zero, err
 		}
+		return fn(ctx, hd)
+	})
+}
+
+func (h helpdeskProxy) CheckCredentials(ctx context.Context, set sdk.Settings) (sdk.CredentialsReport, error) {
+	return helpdeskCall(ctx, h, "CheckCredentials", func(ctx context.Context, hd sdk.Helpdesk) (sdk.CredentialsReport, error) {
 		return hd.CheckCredentials(ctx, set)
 	})
 }
 
 func (h helpdeskProxy) UpsertTicket(ctx context.Context, req sdk.TicketRequest) (sdk.TicketRef, error) {
-	return call(h.p, sdk.KindHelpdesk, func(c *sdk.Conn) (sdk.TicketRef, error) {
-		hd, err := c.Helpdesk()
-		if err != nil {
-			return sdk.TicketRef{}, err
-		}
+	return helpdeskCall(ctx, h, "UpsertTicket", func(ctx context.Context, hd sdk.Helpdesk) (sdk.TicketRef, error) {
 		return hd.UpsertTicket(ctx, req)
 	})
 }
 
 func (h helpdeskProxy) HandleWebhook(ctx context.Context, req sdk.WebhookRequest) (sdk.WebhookResult, error) {
-	return call(h.p, sdk.KindHelpdesk, func(c *sdk.Conn) (sdk.WebhookResult, error) {
-		hd, err := c.Helpdesk()
-		if err != nil {
-			return sdk.WebhookResult{}, err
-		}
+	return helpdeskCall(ctx, h, "HandleWebhook", func(ctx context.Context, hd sdk.Helpdesk) (sdk.WebhookResult, error) {
 		return hd.HandleWebhook(ctx, req)
 	})
 }
 
 func (h helpdeskProxy) WriteReplyResult(ctx context.Context, req sdk.ReplyResultRequest) error {
-	_, err := call(h.p, sdk.KindHelpdesk, func(c *sdk.Conn) (struct{}, error) {
-		hd, err := c.Helpdesk()
-		if err != nil {
-			return struct{}{}, err
-		}
+	_, err := helpdeskCall(ctx, h, "WriteReplyResult", func(ctx context.Context, hd sdk.Helpdesk) (struct{}, error) {
 		return struct{}{}, hd.WriteReplyResult(ctx, req)
 	})
 	return err

@@ -177,7 +177,7 @@ func listPlugins(cfg *config.Config, log *slog.Logger, stdout io.Writer, asJSON 
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	host, err := pluginhost.Start(context.Background(), paths, pluginhost.Options{Logger: log})
+	host, err := pluginhost.Start(context.Background(), paths, app.HostOptions(cfg, pluginhost.Options{Logger: log}))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

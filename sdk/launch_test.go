@@ -1,0 +1,158 @@
+//go:build unix
+
+package sdk_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/reviewhub/reviewhub/sdk"
+	"github.com/reviewhub/reviewhub/sdk/sdktest"
+)
+
+// within fails the test when fn has not returned after a generous bound
+// (so a hang fails instead of blocking the test run).
+func within(t *testing.T, what string, fn func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { defer close(done); fn() }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("%s did not return", what)
+	}
+}
+
+// The hub and its plugins talk over mutual TLS: a client without the
+// hub's certificate cannot call the plugin.
+func TestLaunchUsesMutualTLS(t *testing.T) {
+	conn := sdktest.Launch(t, sdktest.Build(t, example))
+	if err := conn.Ping(); err != nil {
+		t.Fatalf("ping over mTLS: %v", err)
+	}
+	addr := conn.Addr()
+	if addr == nil {
+		t.Fatal("no plugin address")
+	}
+	cc, err := grpc.NewClient("unix://"+addr.String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := grpc_health_v1.NewHealthClient(cc).Check(ctx, &grpc_health_v1.HealthCheckRequest{Service: "plugin"}); err == nil {
+		t.Fatal("a plaintext client without the hub's certificate reached the plugin")
+	}
+}
+
+func TestLaunchRefusesAChecksumMismatch(t *testing.T) {
+	bin := sdktest.Build(t, example)
+	raw, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := sha256.Sum256(raw)
+	conn, err := sdk.Launch(context.Background(), exec.Command(bin), sdk.LaunchOptions{SHA256: good[:]})
+	if err != nil {
+		t.Fatalf("launch with the right pin: %v", err)
+	}
+	conn.Close()
+
+	bad := bytes.Repeat([]byte{0xab}, 32)
+	_, err = sdk.Launch(context.Background(), exec.Command(bin), sdk.LaunchOptions{SHA256: bad})
+	var ce *sdk.ChecksumError
+	if !errors.As(err, &ce) {
+		t.Fatalf("launch with a wrong pin: %v, want a ChecksumError", err)
+	}
+	for _, want := range []string{bin, "abababab", strings.ToLower(string(hexOf(good[:])))} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %q", err, want)
+		}
+	}
+}
+
+func hexOf(b []byte) []byte {
+	const digits = "0123456789abcdef"
+	out := make([]byte, 0, 2*len(b))
+	for _, c := range b {
+		out = append(out, digits[c>>4], digits[c&15])
+	}
+	return out
+}
+
+// A plugin that never completes the handshake is abandoned as soon as the
+// context ends, not after the whole StartTimeout.
+func TestLaunchAbortsAHangingHandshake(t *testing.T) {
+	dir := t.TempDir()
+	hang := filepath.Join(dir, "hang")
+	if err := os.WriteFile(hang, []byte("#!/bin/sh\nexec sleep 3600\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := sdk.Launch(ctx, exec.Command(hang), sdk.LaunchOptions{StartTimeout: time.Hour, SocketDir: dir})
+		errc <- err
+	}()
+	time.Sleep(200 * time.Millisecond) // let it reach the handshake
+	cancel()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("aborted launch: %v, want context.Canceled", err)
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("Launch did not return after its context was cancelled")
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if e.Name() != "hang" {
+			t.Errorf("left behind in the socket dir: %s", e.Name())
+		}
+	}
+}
+
+// A stopped (hung) plugin fails a bounded health check, and Close still
+// returns and removes its socket directory.
+func TestHungPluginCheckAndClose(t *testing.T) {
+	dir := t.TempDir()
+	conn, err := sdk.Launch(context.Background(), exec.Command(sdktest.Build(t, example)),
+		sdk.LaunchOptions{SocketDir: dir, StopTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := conn.Pid()
+	if !strings.HasPrefix(conn.Addr().String(), dir+string(filepath.Separator)) {
+		t.Errorf("socket %s is not in %s", conn.Addr(), dir)
+	}
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if err := conn.Check(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("health check of a stopped plugin: %v, want a deadline error", err)
+	}
+	within(t, "Close of a stopped plugin", conn.Close)
+	if !conn.Exited() {
+		t.Error("the stopped plugin still runs after Close")
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("socket dir not cleaned: %v", entries)
+	}
+}
