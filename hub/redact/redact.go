@@ -250,3 +250,16 @@ func bound(s string) string {
 	}
 	return s[:cut] + "…"
 }
+
+// Header bounds a header value shown to an operator (a content type) to
+// 200 bytes.
+func Header(v string) string {
+	if len(v) <= 200 {
+		return v
+	}
+	cut := 200
+	for cut > 0 && !utf8.RuneStart(v[cut]) {
+		cut--
+	}
+	return v[:cut] + "…"
+}
