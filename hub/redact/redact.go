@@ -49,11 +49,17 @@ func SecretKey(k string) bool {
 // types ("new_staff_message", "case.closed", "v2").
 var enumLike = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.:-]{0,31}$`)
 
+// shortNumber matches small counts and flags ("1", "20").
+var shortNumber = regexp.MustCompile(`^[0-9]{1,4}$`)
+
 // keepString reports whether a string value may be kept as it is: an
-// identifier-like word with few digits (not an id, token or key), or a
-// timestamp. Everything else (texts, names, e-mails, phone numbers, ids,
+// identifier-like word with few digits (not an id, token or key), a
+// number of at most 4 digits, or a timestamp. Everything else (texts, names, e-mails, phone numbers, ids,
 // tokens) is replaced by its length.
 func keepString(s string) bool {
+	if shortNumber.MatchString(s) {
+		return true
+	}
 	if enumLike.MatchString(s) {
 		digits := 0
 		for _, r := range s {
