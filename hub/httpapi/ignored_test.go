@@ -26,7 +26,9 @@ func (d ignoringDesk) HandleWebhook(context.Context, sdk.WebhookRequest) (sdk.We
 
 type deskOnly struct{ desk sdk.Helpdesk }
 
-func (p deskOnly) Store(string) (sdk.Store, sdk.Info, error) { return nil, sdk.Info{}, errors.New("no stores") }
+func (p deskOnly) Store(string) (sdk.Store, sdk.Info, error) {
+	return nil, sdk.Info{}, errors.New("no stores")
+}
 func (p deskOnly) Helpdesk(string) (sdk.Helpdesk, sdk.Info, error) {
 	return p.desk, sdk.Info{Kind: sdk.KindHelpdesk}, nil
 }

@@ -8,6 +8,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
 	"github.com/reviewhub/reviewhub/hub/secrets"
 )
 
@@ -34,18 +37,17 @@ func OpenSQLiteReadOnly(ctx context.Context, path string, sealer *secrets.Sealer
 }
 
 // OpenPostgresReadOnly opens the PostgreSQL state for reading only: no
-// migration is applied and every transaction of the session is read-only.
+// migration is applied and every connection is opened with
+// default_transaction_read_only, so the server refuses any write.
 func OpenPostgresReadOnly(ctx context.Context, dsn string, sealer *secrets.Sealer) (*DB, error) {
-	db, err := sql.Open("pgx", dsn)
+	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("state: open postgres: %w", err)
+		return nil, fmt.Errorf("state: postgres DSN: %w", err)
 	}
-	// One connection, made read-only for its whole session.
-	db.SetMaxOpenConns(1)
-	db.SetMaxIdleConns(1)
-	db.SetConnMaxLifetime(0)
-	db.SetConnMaxIdleTime(0)
-	if _, err := db.ExecContext(ctx, `SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY`); err != nil {
+	cfg.RuntimeParams["default_transaction_read_only"] = "on"
+	db := stdlib.OpenDB(*cfg)
+	db.SetMaxOpenConns(4)
+	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("state: connect to postgres: %w", err)
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/reviewhub/reviewhub/hub/internal/pgtest"
 )
 
 func TestUnreadableKeptCountedDedupedAndPruned(t *testing.T) { dialects(t, testUnreadable) }
@@ -96,7 +98,9 @@ func testUnreadable(t *testing.T, db *DB) {
 func TestReadOnlyOpenChangesNothing(t *testing.T) {
 	db, path := open(t)
 	ctx := context.Background()
-	if err := db.InTx(ctx, func(tx *Tx) error { return tx.PutIntegration(ctx, Integration{ID: "acme", HelpdeskSettings: map[string]string{"k": "v"}}) }); err != nil {
+	if err := db.InTx(ctx, func(tx *Tx) error {
+		return tx.PutIntegration(ctx, Integration{ID: "acme", HelpdeskSettings: map[string]string{"k": "v"}})
+	}); err != nil {
 		t.Fatal(err)
 	}
 	ro, err := OpenSQLiteReadOnly(ctx, path, sealer(t))
@@ -113,5 +117,31 @@ func TestReadOnlyOpenChangesNothing(t *testing.T) {
 	}
 	if _, err := OpenSQLiteReadOnly(ctx, filepath.Join(t.TempDir(), "none.db"), nil); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: %v", err)
+	}
+}
+
+func TestReadOnlyOpenPostgres(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	ctx := context.Background()
+	db, err := OpenPostgres(ctx, dsn, sealer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.InTx(ctx, func(tx *Tx) error {
+		return tx.PutIntegration(ctx, Integration{ID: "acme", HelpdeskSettings: map[string]string{"k": "v"}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := OpenPostgresReadOnly(ctx, dsn, sealer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if in, err := ro.Integration(ctx, "acme"); err != nil || in.HelpdeskSettings["k"] != "v" {
+		t.Fatalf("read through the read-only handle: %+v %v", in, err)
+	}
+	if err := ro.InTx(ctx, func(tx *Tx) error { return tx.Count(ctx, "acme", "", "x", 1) }); err == nil {
+		t.Error("the read-only handle wrote")
 	}
 }
