@@ -60,6 +60,14 @@ func TestCheckAllRealPlugins(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Let the hub deliver them first, so that any later case would be the check's.
+	deadline := time.Now().Add(90 * time.Second)
+	for d.Fakes.Omnidesk.CaseCount() < 6 {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for 6 cases, have %d", d.Fakes.Omnidesk.CaseCount())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	cases := d.Fakes.Omnidesk.CaseCount()
 
 	cctx, ccancel := context.WithTimeout(ctx, 3*time.Minute)
