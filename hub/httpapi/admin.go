@@ -14,6 +14,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/reviewhub/reviewhub/hub/check"
 	"github.com/reviewhub/reviewhub/hub/config"
 	"github.com/reviewhub/reviewhub/hub/filter"
 	"github.com/reviewhub/reviewhub/hub/setup"
@@ -36,6 +37,8 @@ type Admin struct {
 	Changed func()
 	// PublicURL is how the helpdesk reaches the hub (webhook URLs).
 	PublicURL string
+	// Connectors calls the plugins for POST /integrations/{id}/check.
+	Connectors check.Plugins
 }
 
 // Register mounts the API on r (a /api subrouter).
@@ -48,6 +51,7 @@ func (a *Admin) Register(r *mux.Router) {
 	r.HandleFunc("/integrations/{id}", a.put).Methods(http.MethodPut)
 	r.HandleFunc("/integrations/{id}", a.delete).Methods(http.MethodDelete)
 	r.HandleFunc("/integrations/{id}/status", a.status).Methods(http.MethodGet)
+	a.registerTruth(r)
 }
 
 func (a *Admin) auth(next http.Handler) http.Handler {
@@ -596,5 +600,5 @@ func (a *Admin) status(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	WriteJSON(w, http.StatusOK, map[string]any{"id": in.ID, "complete": view.Complete, "missing": view.Missing, "apps": apps,
-		"answers_waiting_for_ticket": len(parked)})
+		"answers_waiting_for_ticket": len(parked), "webhooks_ignored": counters[""][state.CountWebhooksIgnored]})
 }

@@ -148,6 +148,9 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusServiceUnavailable, "the helpdesk plugin could not handle the call; try again")
 		return
 	}
+	if res.Ignored != nil {
+		s.keepIgnored(ctx, log, in, pluginName, r, body, res.Ignored)
+	}
 	if len(res.Replies) > 0 {
 		added, err := s.Deliverer.AcceptReplies(ctx, in, res.Replies, cid)
 		if err != nil {

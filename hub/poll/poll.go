@@ -45,6 +45,8 @@ type Result struct {
 	Seen    int
 	Queued  int
 	Skipped map[string]int
+	// Unreadable counts listed items the store plugin could not map.
+	Unreadable int
 }
 
 // PollOnce runs one complete listing of an app.
@@ -80,6 +82,9 @@ func (p *Poller) PollOnce(ctx context.Context, in state.Integration, app state.A
 			return res, err
 		}
 		res.Pages++
+		if err := p.keepUnreadable(ctx, in, app, page.Unreadable, &res); err != nil {
+			return res, err
+		}
 		last := page.NextPageToken == ""
 		if err := p.apply(ctx, in, app, info, page.Reviews, canReply, -1, &res, last, page.Cursor); err != nil {
 			return res, err
@@ -104,6 +109,9 @@ func (p *Poller) backfill(ctx context.Context, in state.Integration, app state.A
 			return res, err
 		}
 		res.Pages++
+		if err := p.keepUnreadable(ctx, in, app, page.Unreadable, &res); err != nil {
+			return res, err
+		}
 		all = append(all, page.Reviews...)
 		cursor = page.Cursor
 		if page.NextPageToken == "" {
@@ -335,8 +343,9 @@ func (p *Poller) loop(ctx context.Context, in state.Integration, app state.App) 
 			}
 		default:
 			failures = 0
-			if res.Queued > 0 || len(res.Skipped) > 0 {
-				log.Info("polled", "pages", res.Pages, "seen", res.Seen, "queued", res.Queued, "skipped", res.Skipped)
+			if res.Queued > 0 || len(res.Skipped) > 0 || res.Unreadable > 0 {
+				log.Info("polled", "pages", res.Pages, "seen", res.Seen, "queued", res.Queued, "skipped", res.Skipped,
+					"unreadable", res.Unreadable)
 			}
 		}
 		// ±10% jitter so many apps do not poll in lockstep.

@@ -3,6 +3,7 @@
 //	hub serve    [--config FILE]   run the hub
 //	hub validate [--config FILE]   check the configuration, the plugins and the integrations' settings, and exit
 //	hub plugins  [--config FILE]   list installed plugins and what they say about themselves
+//	hub check INTEGRATION [--config FILE] [--json]   live read-only check of an integration's accounts
 //	hub deadletters list|retry ID|drop ID [--config FILE]
 package main
 
@@ -37,6 +38,9 @@ Usage:
   hub validate [--config FILE]   check the configuration, the plugins it names and the
                                  integrations' settings, and exit (every problem, by field)
   hub plugins  [--config FILE]   list installed plugins and what they say about themselves
+  hub check INTEGRATION [--config FILE] [--json]
+                                read-only live check of an integration's helpdesk and store accounts
+                                (exit 1 when a line fails); writes nothing at a vendor or in the state
   hub deadletters list     [--config FILE]  messages that failed for good, with the reason
   hub deadletters retry ID [--config FILE]  put one back on its topic (the hub delivers it again)
   hub deadletters drop ID  [--config FILE]  delete one
@@ -62,7 +66,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", os.Getenv("HUB_CONFIG"), "configuration file (YAML)")
-	jsonOut := fs.Bool("json", false, "print JSON (plugins, deadletters list)")
+	jsonOut := fs.Bool("json", false, "print JSON (plugins, check, deadletters list)")
 	if err := fs.Parse(rest); err != nil {
 		return 2
 	}
@@ -81,6 +85,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serve(cfg, log)
 	case "plugins":
 		return listPlugins(cfg, log, stdout, *jsonOut)
+	case "check":
+		return checkIntegration(cfg, log, positional, stdout, stderr, *jsonOut)
 	case "deadletters":
 		return deadLetters(cfg, log, positional, stdout, stderr, *jsonOut)
 	default:

@@ -52,12 +52,15 @@ type Backend struct {
 	reject      string
 	rateLimited map[string]time.Duration // app → Retry-After of its listing
 	listCalls   map[string]int
+	webhookURL  string          // where the test helpdesk says it sends webhooks
+	readOnly    map[string]bool // apps whose store account cannot reply
+	writes      int             // calls that change something
 }
 
 // New returns an empty backend.
 func New() *Backend {
 	return &Backend{reviews: map[string]*Review{}, tickets: map[string]*Ticket{}, replyPosts: map[string]int{},
-		rateLimited: map[string]time.Duration{}, listCalls: map[string]int{}}
+		rateLimited: map[string]time.Duration{}, listCalls: map[string]int{}, readOnly: map[string]bool{}}
 }
 
 // PutReview adds or edits a review (it becomes newest in listing order).
@@ -163,8 +166,13 @@ func (b *Backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unavailable", http.StatusServiceUnavailable)
 		return
 	}
+	if r.Method != http.MethodGet {
+		b.writes++
+	}
 	b.mu.Unlock()
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /helpdesk/webhook", b.getWebhookURL)
+	mux.HandleFunc("GET /account", b.getAccount)
 	mux.HandleFunc("GET /reviews", b.listReviews)
 	mux.HandleFunc("GET /reviews/{id}", b.getReview)
 	mux.HandleFunc("POST /reviews/{id}/reply", b.postReply)
@@ -306,4 +314,40 @@ func (b *Backend) addNote(w http.ResponseWriter, r *http.Request) {
 	}
 	t.Notes = append(t.Notes, body.Text)
 	writeJSON(w, 200, t)
+}
+
+// SetWebhookURL sets where the test helpdesk says it sends webhooks ("": it does not say).
+func (b *Backend) SetWebhookURL(u string) {
+	b.mu.Lock()
+	b.webhookURL = u
+	b.mu.Unlock()
+}
+
+// SetReadOnly makes the store account of app unable to reply (as the test
+// store reports it; replies are not refused by the backend).
+func (b *Backend) SetReadOnly(app string, on bool) {
+	b.mu.Lock()
+	b.readOnly[app] = on
+	b.mu.Unlock()
+}
+
+// Writes is how many calls that change something (any method but GET) the
+// backend received.
+func (b *Backend) Writes() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.writes
+}
+
+func (b *Backend) getWebhookURL(w http.ResponseWriter, _ *http.Request) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	writeJSON(w, 200, map[string]string{"url": b.webhookURL})
+}
+
+// getAccount answers what the store account of ?app may do.
+func (b *Backend) getAccount(w http.ResponseWriter, r *http.Request) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	writeJSON(w, 200, map[string]any{"read_only": b.readOnly[r.URL.Query().Get("app")], "quota_left": 1000})
 }

@@ -25,11 +25,31 @@ func (helpdesk) Info(context.Context) (sdk.Info, error) {
 	}, nil
 }
 
+// CheckCredentials reads (never writes) where the backend says the helpdesk
+// sends its webhooks, and reports it with the secret replaced by "REDACTED".
 func (helpdesk) CheckCredentials(ctx context.Context, s sdk.Settings) (sdk.CredentialsReport, error) {
 	if s["url"] == "" {
 		return sdk.CredentialsReport{}, sdk.Errorf(sdk.Invalid, "url is empty")
 	}
-	return sdk.CredentialsReport{}, nil
+	var hook struct{ URL string }
+	if err := testbackend.Call(ctx, s["url"], "GET", "/helpdesk/webhook", nil, &hook); err != nil {
+		return sdk.CredentialsReport{}, err
+	}
+	rep := sdk.CredentialsReport{Detail: "test helpdesk backend reachable",
+		Checks: []sdk.Check{{Name: "backend", Status: sdk.CheckOK, Detail: "answers"}}}
+	if hook.URL != "" {
+		u, err := url.Parse(hook.URL)
+		if err != nil {
+			return rep, sdk.Errorf(sdk.Invalid, "the backend's webhook URL does not parse: %v", err)
+		}
+		q := u.Query()
+		if q.Has("secret") {
+			q.Set("secret", "REDACTED")
+		}
+		u.RawQuery = q.Encode()
+		rep.WebhookURL = u.String()
+	}
+	return rep, nil
 }
 
 func describe(c sdk.ReviewChange) string {
@@ -70,12 +90,21 @@ func (helpdesk) HandleWebhook(_ context.Context, req sdk.WebhookRequest) (sdk.We
 	if subtle.ConstantTimeCompare([]byte(q.Get("secret")), []byte(req.Settings["secret"])) != 1 || req.Settings["secret"] == "" {
 		return sdk.WebhookResult{Status: 401, Body: []byte("wrong secret")}, nil
 	}
+	// An authentic call it cannot read is answered and handed to the hub
+	// to keep (Ignored), never dropped in silence.
 	var body testbackend.WebhookBody
 	if err := json.Unmarshal(req.Body, &body); err != nil {
-		return sdk.WebhookResult{Status: 400, Body: []byte("malformed body: " + err.Error())}, nil
+		return sdk.WebhookResult{Status: 400, Body: []byte("malformed body: " + err.Error()),
+			Ignored: &sdk.Unreadable{Reason: "malformed JSON: " + err.Error(), Shape: sdk.ShapeOf(req.Body)}}, nil
 	}
 	if body.TicketID == "" || body.MessageID == "" || body.Text == "" {
-		return sdk.WebhookResult{Status: 400, Body: []byte("ticket_id, message_id and text are required")}, nil
+		var ev struct {
+			EventID string `json:"event_id"`
+		}
+		_ = json.Unmarshal(req.Body, &ev)
+		return sdk.WebhookResult{Status: 200, Body: []byte(`{"ok":true,"ignored":"not a staff answer"}`),
+			Ignored: &sdk.Unreadable{ID: ev.EventID, Reason: "not a staff answer: ticket_id, message_id and text are required",
+				Shape: sdk.ShapeOf(req.Body)}}, nil
 	}
 	return sdk.WebhookResult{Status: 200, Body: []byte(`{"ok":true}`), Replies: []sdk.ReplyRequest{{
 		TicketID: body.TicketID, MessageID: body.MessageID, Text: body.Text, Staff: body.Staff,

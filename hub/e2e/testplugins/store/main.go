@@ -3,6 +3,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
 	"os"
 	"strconv"
 	"unicode/utf8"
@@ -31,10 +34,24 @@ func (store) Info(context.Context) (sdk.Info, error) {
 	}, nil
 }
 
+// CheckCredentials asks the backend (read-only) what the account may do:
+// a read-only account cannot reply.
 func (store) CheckCredentials(ctx context.Context, s sdk.Settings, appID string) (sdk.CredentialsReport, error) {
-	var out any
-	err := testbackend.Call(ctx, base(s), "GET", "/reviews?limit=1&app="+appID, nil, &out)
-	return sdk.CredentialsReport{CanReply: true}, err
+	var acc struct {
+		ReadOnly  bool `json:"read_only"`
+		QuotaLeft int  `json:"quota_left"`
+	}
+	if err := testbackend.Call(ctx, base(s), "GET", "/account?app="+url.QueryEscape(appID), nil, &acc); err != nil {
+		return sdk.CredentialsReport{}, err
+	}
+	rep := sdk.CredentialsReport{CanReply: !acc.ReadOnly && s["url"] != "", Detail: "test store account for " + appID,
+		Checks: []sdk.Check{{Name: "quota", Status: sdk.CheckOK, Detail: strconv.Itoa(acc.QuotaLeft) + " requests left"}}}
+	if acc.ReadOnly {
+		rep.Checks = append(rep.Checks, sdk.Check{Name: "rights", Status: sdk.CheckWarn, Detail: "read-only account: cannot reply"})
+	} else {
+		rep.Checks = append(rep.Checks, sdk.Check{Name: "rights", Status: sdk.CheckOK, Detail: "can reply"})
+	}
+	return rep, nil
 }
 
 // The cursor is the backend's sequence number of the last review listed.
@@ -55,13 +72,20 @@ func (store) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.ReviewPa
 	}
 	page := sdk.ReviewPage{Cursor: after}
 	for _, r := range out.Reviews {
+		page.Cursor = strconv.FormatInt(r.Seq, 10)
+		if r.Rating < 1 || r.Rating > 5 {
+			// Not a review the hub can use: hand it over to be kept.
+			raw, _ := json.Marshal(r)
+			page.Unreadable = append(page.Unreadable, sdk.Unreadable{ID: r.ID,
+				Reason: fmt.Sprintf("rating %d is outside 1..5", r.Rating), Shape: sdk.ShapeOf(raw)})
+			continue
+		}
 		rv := sdk.Review{ID: r.ID, AppID: r.App, Author: r.Author, Rating: r.Rating, Text: r.Text,
 			Country: r.Country, Language: r.Language, CreatedAt: r.UpdatedAt, UpdatedAt: r.UpdatedAt}
 		if r.Reply != "" {
 			rv.Reply = &sdk.DeveloperReply{Text: r.Reply}
 		}
 		page.Reviews = append(page.Reviews, rv)
-		page.Cursor = strconv.FormatInt(r.Seq, 10)
 	}
 	if out.More {
 		page.NextPageToken = page.Cursor

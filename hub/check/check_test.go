@@ -1,0 +1,229 @@
+package check
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/reviewhub/reviewhub/hub/state"
+	"github.com/reviewhub/reviewhub/sdk"
+)
+
+type fakeDesk struct {
+	sdk.Helpdesk
+	report sdk.CredentialsReport
+	err    error
+}
+
+func (d *fakeDesk) CheckCredentials(context.Context, sdk.Settings) (sdk.CredentialsReport, error) {
+	return d.report, d.err
+}
+
+type fakeStore struct {
+	sdk.Store
+	report  sdk.CredentialsReport
+	err     error
+	page    sdk.ReviewPage
+	listErr error
+	asked   []sdk.ListRequest
+}
+
+func (s *fakeStore) CheckCredentials(context.Context, sdk.Settings, string) (sdk.CredentialsReport, error) {
+	return s.report, s.err
+}
+
+func (s *fakeStore) ListReviews(_ context.Context, req sdk.ListRequest) (sdk.ReviewPage, error) {
+	s.asked = append(s.asked, req)
+	return s.page, s.listErr
+}
+
+type fakePlugins struct {
+	desk  *fakeDesk
+	store *fakeStore
+}
+
+var (
+	deskInfo  = sdk.Info{Kind: sdk.KindHelpdesk, Settings: []sdk.SettingField{{Key: "key", Required: true, Secret: true}}}
+	storeInfo = sdk.Info{Kind: sdk.KindStore, Settings: []sdk.SettingField{{Key: "key", Secret: true}},
+		Store: &sdk.StoreCapabilities{CanReply: true, PublicListing: true, SourceFilters: []string{sdk.FilterCountry}}}
+)
+
+func (p fakePlugins) Info(name string) (sdk.Info, bool) {
+	switch name {
+	case "desk":
+		return deskInfo, true
+	case "store":
+		return storeInfo, true
+	}
+	return sdk.Info{}, false
+}
+
+func (p fakePlugins) Store(name string) (sdk.Store, sdk.Info, error) {
+	if name != "store" {
+		return nil, sdk.Info{}, errors.New("no store " + name)
+	}
+	return p.store, storeInfo, nil
+}
+
+func (p fakePlugins) Helpdesk(name string) (sdk.Helpdesk, sdk.Info, error) {
+	if name != "desk" {
+		return nil, sdk.Info{}, errors.New("no helpdesk " + name)
+	}
+	return p.desk, deskInfo, nil
+}
+
+func integration() state.Integration {
+	in := state.Integration{ID: "acme", HelpdeskPlugin: "desk", HelpdeskSettings: sdk.Settings{"key": "k"},
+		Apps: []state.App{{ID: "ios", StorePlugin: "store", StoreAppID: "123", StoreSettings: sdk.Settings{"key": "k"}}}}
+	in.Apps[0].Filters.Countries = []string{"RU"}
+	return in
+}
+
+func line(t *testing.T, lines []Line, name string) Line {
+	t.Helper()
+	for _, l := range lines {
+		if l.Name == name {
+			return l
+		}
+	}
+	t.Fatalf("no line %q in %+v", name, lines)
+	return Line{}
+}
+
+func TestWebhookMatchMismatchUnknown(t *testing.T) {
+	const public = "https://hub.example/"
+	for _, tc := range []struct {
+		name, reported, status, lineStatus string
+		err                                error
+	}{
+		{"match", "https://HUB.example:443/hooks/desk/acme/?secret=REDACTED", WebhookMatch, OK, nil},
+		{"mismatch", "https://old.example/hooks/desk/acme?secret=leaked-s3cret", WebhookMismatch, Fail, nil},
+		{"other integration", "https://hub.example/hooks/desk/beta", WebhookMismatch, Fail, nil},
+		{"not said", "", WebhookUnknown, Warn, nil},
+		{"credentials fail", "https://hub.example/hooks/desk/acme", WebhookUnknown, Warn, sdk.Errorf(sdk.Unauthenticated, "API key refused")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := fakePlugins{desk: &fakeDesk{report: sdk.CredentialsReport{WebhookURL: tc.reported,
+				Checks: []sdk.Check{{Name: "channel", Status: OK, Detail: "reviews"}, {Name: "odd", Status: "great"}}}, err: tc.err},
+				store: &fakeStore{report: sdk.CredentialsReport{CanReply: true}}}
+			rep := Run(context.Background(), integration(), p, Options{PublicURL: public})
+			if rep.Helpdesk.Webhook.Status != tc.status || rep.Helpdesk.Webhook.Hub != "https://hub.example/hooks/desk/acme" {
+				t.Errorf("webhook %+v", rep.Helpdesk.Webhook)
+			}
+			l := line(t, rep.Helpdesk.Lines, LineWebhookURL)
+			if l.Status != tc.lineStatus {
+				t.Errorf("webhook line %+v", l)
+			}
+			raw, _ := json.Marshal(rep)
+			if strings.Contains(string(raw), "leaked-s3cret") {
+				t.Errorf("a secret in the report: %s", raw)
+			}
+			if tc.status == WebhookMismatch && !strings.Contains(l.Detail, "secret=REDACTED") && tc.name == "mismatch" {
+				t.Errorf("mismatch detail does not show the redacted helpdesk URL: %s", l.Detail)
+			}
+			if tc.err != nil {
+				if c := line(t, rep.Helpdesk.Lines, LineCredentials); c.Status != Fail || !strings.Contains(c.Detail, "API key refused") {
+					t.Errorf("credentials line %+v", c)
+				}
+				return
+			}
+			if c := line(t, rep.Helpdesk.Lines, "channel"); c.Status != OK {
+				t.Errorf("plugin check line %+v", c)
+			}
+			if c := line(t, rep.Helpdesk.Lines, "odd"); c.Status != Warn || !strings.Contains(c.Detail, `"great"`) {
+				t.Errorf("unknown status line %+v", c)
+			}
+		})
+	}
+}
+
+func TestAppLinesAndStatus(t *testing.T) {
+	store := &fakeStore{
+		report: sdk.CredentialsReport{CanReply: false, Detail: "key of role Viewer",
+			Checks: []sdk.Check{{Name: "quota", Status: Warn, Detail: "12 requests left today"}}},
+		page: sdk.ReviewPage{Reviews: make([]sdk.Review, 3), NextPageToken: "p2", Cursor: "c",
+			Unreadable: []sdk.Unreadable{{ID: "x", Reason: "rating missing"}}},
+	}
+	p := fakePlugins{desk: &fakeDesk{report: sdk.CredentialsReport{WebhookURL: "https://hub.example/hooks/desk/acme"}}, store: store}
+	rep := Run(context.Background(), integration(), p, Options{PublicURL: "https://hub.example"})
+	if !rep.OK || rep.Status != Warn || rep.Counts[Warn] != 3 || rep.Counts[Fail] != 0 {
+		t.Errorf("status %s ok %v counts %v", rep.Status, rep.OK, rep.Counts)
+	}
+	a := rep.Apps[0]
+	if a.CanReply == nil || *a.CanReply || a.Listing == nil || *a.Listing != (Listing{Reviews: 3, Unreadable: 1, MorePages: true}) {
+		t.Errorf("app %+v listing %+v", a, a.Listing)
+	}
+	if l := line(t, a.Lines, LineReplies); l.Status != Warn || !strings.Contains(l.Detail, "read-only") {
+		t.Errorf("replies %+v", l)
+	}
+	if l := line(t, a.Lines, LineListing); !strings.Contains(l.Detail, "3 reviews") || !strings.Contains(l.Detail, "rating missing") {
+		t.Errorf("listing %+v", l)
+	}
+	if len(store.asked) != 1 || store.asked[0].Cursor != "" || store.asked[0].PageToken != "" || store.asked[0].AppID != "123" ||
+		len(store.asked[0].Countries) != 1 {
+		t.Errorf("listing asked %+v", store.asked)
+	}
+
+	// Failures: the listing and the credentials fail; a missing setting is named.
+	store.err, store.listErr = sdk.Errorf(sdk.PermissionDenied, "no access to app 123"), sdk.Errorf(sdk.Unavailable, "store down")
+	in := integration()
+	in.Apps = append(in.Apps, state.App{ID: "web", StorePlugin: "store"}, state.App{ID: "gone", StorePlugin: "nostore", StoreAppID: "1"})
+	rep = Run(context.Background(), in, p, Options{PublicURL: "https://hub.example"})
+	if rep.OK || rep.Status != Fail || len(rep.Apps) != 3 {
+		t.Fatalf("status %s ok %v apps %d", rep.Status, rep.OK, len(rep.Apps))
+	}
+	if l := line(t, rep.Apps[0].Lines, LineCredentials); l.Status != Fail || !strings.Contains(l.Detail, "no access") {
+		t.Errorf("credentials %+v", l)
+	}
+	if l := line(t, rep.Apps[0].Lines, LineListing); l.Status != Fail || !strings.Contains(l.Detail, "store down") {
+		t.Errorf("listing %+v", l)
+	}
+	if l := line(t, rep.Apps[1].Lines, LineSettings); l.Status != Fail || !strings.Contains(l.Detail, "store_app_id") {
+		t.Errorf("settings %+v", l)
+	}
+	if l := line(t, rep.Apps[2].Lines, LineSettings); l.Status != Fail || !strings.Contains(l.Detail, `"nostore"`) {
+		t.Errorf("unknown plugin %+v", l)
+	}
+	var out bytes.Buffer
+	Print(&out, rep)
+	for _, want := range []string{"helpdesk desk", "app ios (store 123)", "fail  credentials", "integration acme: fail ("} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("printed report lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestPluginProblemAndMissingHelpdesk(t *testing.T) {
+	in := integration()
+	in.HelpdeskPlugin = "crashdesk"
+	rep := Run(context.Background(), in, fakePlugins{store: &fakeStore{}}, Options{PublicURL: "http://h",
+		PluginProblem: func(name string) string { return "exec format error" }})
+	if l := line(t, rep.Helpdesk.Lines, LinePlugin); l.Status != Fail || !strings.Contains(l.Detail, "exec format error") {
+		t.Errorf("plugin line %+v", l)
+	}
+	if l := line(t, rep.Helpdesk.Lines, LineWebhookURL); l.Status != Warn || rep.Helpdesk.Webhook.Status != WebhookUnknown {
+		t.Errorf("webhook %+v", l)
+	}
+}
+
+func TestSameEndpoint(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want bool
+	}{
+		{"http://h:8080/hooks/x/y?secret=1", "http://h:8080/hooks/x/y", true},
+		{"HTTP://H/hooks/x/y/", "http://h:80/hooks/x/y", true},
+		{"https://h/hooks/x/y", "http://h/hooks/x/y", false},
+		{"http://h:8081/hooks/x/y", "http://h:8080/hooks/x/y", false},
+		{"/hooks/x/y", "/hooks/x/y", false},
+		{"http://h/hooks/x/Y", "http://h/hooks/x/y", false},
+		{"::", "http://h", false},
+	} {
+		if got := SameEndpoint(tc.a, tc.b); got != tc.want {
+			t.Errorf("SameEndpoint(%q, %q) = %v", tc.a, tc.b, got)
+		}
+	}
+}

@@ -1,0 +1,97 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/reviewhub/reviewhub/hub/check"
+	"github.com/reviewhub/reviewhub/hub/state"
+)
+
+// checkTimeout bounds a whole POST /api/integrations/{id}/check.
+const checkTimeout = 2 * time.Minute
+
+// registerTruth mounts what the hub keeps of vendor input its plugins could
+// not read, and the live check of an integration.
+func (a *Admin) registerTruth(r *mux.Router) {
+	r.HandleFunc("/integrations/{id}/webhooks/ignored", a.ignoredWebhooks).Methods(http.MethodGet)
+	r.HandleFunc("/integrations/{id}/reviews/unreadable", a.unreadableReviews).Methods(http.MethodGet)
+	r.HandleFunc("/integrations/{id}/check", a.check).Methods(http.MethodPost)
+}
+
+// UnreadableList is the answer of the two lists: the kept items, newest
+// first (at most state.KeepUnreadable per integration, or per app for
+// reviews), and Total, how many there were in all (older ones pruned).
+type UnreadableList struct {
+	Integration string             `json:"integration"`
+	Total       int                `json:"total"`
+	Kept        int                `json:"kept"`
+	Items       []state.Unreadable `json:"items"`
+}
+
+func (a *Admin) ignoredWebhooks(w http.ResponseWriter, r *http.Request) {
+	in, ok := a.load(w, r)
+	if !ok {
+		return
+	}
+	a.listUnreadable(w, r, in, state.UnreadableWebhook, "", state.CountWebhooksIgnored)
+}
+
+func (a *Admin) unreadableReviews(w http.ResponseWriter, r *http.Request) {
+	in, ok := a.load(w, r)
+	if !ok {
+		return
+	}
+	app := r.URL.Query().Get("app")
+	if app != "" {
+		found := false
+		for _, ap := range in.Apps {
+			found = found || ap.ID == app
+		}
+		if !found {
+			WriteError(w, http.StatusNotFound, fmt.Sprintf("integration %q has no app %q", in.ID, app))
+			return
+		}
+	}
+	a.listUnreadable(w, r, in, state.UnreadableReview, app, state.CountReviewsUnreadable)
+}
+
+func (a *Admin) listUnreadable(w http.ResponseWriter, r *http.Request, in state.Integration, kind, app, counter string) {
+	items, err := a.DB.UnreadableItems(r.Context(), in.ID, kind, app)
+	if err != nil {
+		WriteError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	counters, err := a.DB.Counters(r.Context(), in.ID)
+	if err != nil {
+		WriteError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	total := 0
+	for appID, byName := range counters {
+		if app == "" || appID == app {
+			total += byName[counter]
+		}
+	}
+	WriteJSON(w, http.StatusOK, UnreadableList{Integration: in.ID, Total: total, Kept: len(items), Items: items})
+}
+
+// check runs the live check (hub/check) and answers its report, 200 even
+// when lines fail: the report says what failed.
+func (a *Admin) check(w http.ResponseWriter, r *http.Request) {
+	in, ok := a.load(w, r)
+	if !ok {
+		return
+	}
+	if a.Connectors == nil {
+		WriteError(w, http.StatusServiceUnavailable, "this hub cannot reach its plugins for a check")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), checkTimeout)
+	defer cancel()
+	WriteJSON(w, http.StatusOK, check.Run(ctx, in, a.Connectors, check.Options{PublicURL: a.PublicURL}))
+}
