@@ -11,7 +11,7 @@ import (
 	"github.com/reviewhub/reviewhub/hub/e2e/testbackend"
 )
 
-const adminToken = "admin-tok"
+const adminToken = "admin-token-for-tests"
 
 func (e *env) api(t *testing.T, method, path, token, body string) (int, map[string]any, string) {
 	t.Helper()

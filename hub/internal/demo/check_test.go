@@ -19,11 +19,8 @@ import (
 // integration, with the hub running): every app gets its lines and one
 // page listed, the helpdesk its webhook line, and the check writes nothing
 // at the vendors (no new case, no reply).
-//
-// What is asserted is what every plugin does today. Once the plugins'
-// CheckCredentials report rights, quotas and the helpdesk's webhook URL,
-// tighten: exit code 0, the webhook "match", the public-feed app's
-// "replies" a warning and every other app able to reply.
+// Then the helpdesk's channel is pointed elsewhere and the check fails,
+// naming the wrong URL without its secret.
 func TestCheckAllRealPlugins(t *testing.T) {
 	plugins := map[string]string{}
 	for _, p := range []string{"appstore", "googleplay", "rustore", "omnidesk"} {
@@ -70,23 +67,30 @@ func TestCheckAllRealPlugins(t *testing.T) {
 	}
 	cases := d.Fakes.Omnidesk.CaseCount()
 
-	cctx, ccancel := context.WithTimeout(ctx, 3*time.Minute)
-	defer ccancel()
-	cmd := exec.CommandContext(cctx, hubBin, "check", d.Config.Integration, "--json", "--config", filepath.Join(d.Config.DataDir, "hub.yaml"))
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	var exit *exec.ExitError
-	if err != nil && !errors.As(err, &exit) {
-		t.Fatalf("hub check: %v\n%s", err, stderr.String())
+	runCheck := func() (check.Report, int, string) {
+		cctx, ccancel := context.WithTimeout(ctx, 3*time.Minute)
+		defer ccancel()
+		cmd := exec.CommandContext(cctx, hubBin, "check", d.Config.Integration, "--json", "--config", filepath.Join(d.Config.DataDir, "hub.yaml"))
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		var exit *exec.ExitError
+		if err != nil && !errors.As(err, &exit) {
+			t.Fatalf("hub check: %v\n%s", err, stderr.String())
+		}
+		var rep check.Report
+		if err := json.Unmarshal(out, &rep); err != nil {
+			t.Fatalf("hub check --json: %v\n%s\n%s", err, out, stderr.String())
+		}
+		t.Logf("hub check: exit %d, status %s, counts %v", cmd.ProcessState.ExitCode(), rep.Status, rep.Counts)
+		if (cmd.ProcessState.ExitCode() == 0) != rep.OK {
+			t.Errorf("exit code %d with ok=%v", cmd.ProcessState.ExitCode(), rep.OK)
+		}
+		return rep, cmd.ProcessState.ExitCode(), string(out) + stderr.String()
 	}
-	var rep check.Report
-	if err := json.Unmarshal(out, &rep); err != nil {
-		t.Fatalf("hub check --json: %v\n%s\n%s", err, out, stderr.String())
-	}
-	t.Logf("hub check: exit %d, status %s, counts %v", cmd.ProcessState.ExitCode(), rep.Status, rep.Counts)
-	if (cmd.ProcessState.ExitCode() == 0) != rep.OK {
-		t.Errorf("exit code %d with ok=%v", cmd.ProcessState.ExitCode(), rep.OK)
+	rep, code, _ := runCheck()
+	if code != 0 {
+		t.Errorf("hub check against the demo's working accounts exited %d", code)
 	}
 
 	line := func(lines []check.Line, name string) (check.Line, bool) {
@@ -106,9 +110,17 @@ func TestCheckAllRealPlugins(t *testing.T) {
 	if _, ok := line(rep.Helpdesk.Lines, check.LineWebhookURL); !ok {
 		t.Errorf("no webhook line: %+v", rep.Helpdesk.Lines)
 	}
-	// The fake Omnidesk sends to this hub: if the plugin says where, it must match.
-	if rep.Helpdesk.Webhook.Status == check.WebhookMismatch || rep.Helpdesk.Webhook.Hub != d.Config.WebhookURL() {
+	// The fake Omnidesk's channel posts to this hub.
+	if rep.Helpdesk.Webhook.Status != check.WebhookMatch || rep.Helpdesk.Webhook.Hub != d.Config.WebhookURL() {
 		t.Errorf("webhook %+v, hub serves %s", rep.Helpdesk.Webhook, d.Config.WebhookURL())
+	}
+	// Each plugin reports what its vendor lets it know, read-only.
+	named := map[string][]string{"": {"staff", "rate limit", "channel"}, AppIOS: {"token", "rate limit", "clock"},
+		AppAndroid: {"access token", "quota"}, AppRuStore: {"token", "clock"}}
+	for _, n := range named[""] {
+		if _, ok := line(rep.Helpdesk.Lines, n); !ok {
+			t.Errorf("omnidesk reports no %q line: %+v", n, rep.Helpdesk.Lines)
+		}
 	}
 	want := map[string]string{AppIOS: "appstore", AppIOSPublic: "appstore", AppAndroid: "googleplay", AppRuStore: "rustore"}
 	if len(rep.Apps) != len(want) {
@@ -121,6 +133,19 @@ func TestCheckAllRealPlugins(t *testing.T) {
 		if l, ok := line(a.Lines, check.LineCredentials); !ok || l.Status != check.OK {
 			t.Errorf("%s credentials: %+v", a.ID, l)
 		}
+		for _, n := range named[a.ID] {
+			if _, ok := line(a.Lines, n); !ok {
+				t.Errorf("%s reports no %q line: %+v", a.ID, n, a.Lines)
+			}
+		}
+		// The public-feed app has no store account: replies refused, said so.
+		wantReplies := check.OK
+		if a.ID == AppIOSPublic {
+			wantReplies = check.Warn
+		}
+		if l, ok := line(a.Lines, check.LineReplies); !ok || l.Status != wantReplies {
+			t.Errorf("%s replies: %+v, want %s", a.ID, l, wantReplies)
+		}
 		if l, ok := line(a.Lines, check.LineListing); !ok || l.Status == check.Fail || a.Listing == nil {
 			t.Errorf("%s listing: %+v", a.ID, l)
 		} else if a.Listing.Reviews < 1 && !a.Listing.MorePages {
@@ -130,5 +155,16 @@ func TestCheckAllRealPlugins(t *testing.T) {
 	}
 	if n := d.Fakes.Omnidesk.CaseCount(); n > cases {
 		t.Errorf("the check created cases: %d → %d", cases, n)
+	}
+
+	// The channel posting elsewhere is a failure that names both URLs and
+	// keeps the secret out.
+	d.Fakes.Omnidesk.SetWebhookURL("https://old-hub.example/hooks/omnidesk/demo?secret=canary-secret-1234")
+	rep, code, out := runCheck()
+	if code != 1 || rep.Helpdesk.Webhook.Status != check.WebhookMismatch {
+		t.Errorf("a wrong webhook URL: exit %d, webhook %+v", code, rep.Helpdesk.Webhook)
+	}
+	if !strings.Contains(out, "old-hub.example") || strings.Contains(out, "canary-secret-1234") {
+		t.Errorf("the mismatch must name the helpdesk's URL without its secret:\n%s", out)
 	}
 }
