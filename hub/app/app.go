@@ -365,13 +365,7 @@ func (r Resolver) Helpdesk(name string) (sdk.Helpdesk, sdk.Info, error) {
 func SyncConfig(ctx context.Context, db *state.DB, cfg *config.Config) error {
 	return db.InTx(ctx, func(tx *state.Tx) error {
 		for _, ci := range cfg.Integrations {
-			in := state.Integration{ID: ci.ID, Name: ci.Name, HelpdeskPlugin: ci.Helpdesk.Plugin,
-				HelpdeskSettings: ci.Helpdesk.Settings, Tags: ci.Tags == nil || *ci.Tags, Source: "config"}
-			for _, ca := range ci.Apps {
-				in.Apps = append(in.Apps, state.App{ID: ca.ID, Name: ca.Name, StorePlugin: ca.Store,
-					StoreAppID: ca.StoreAppID, StoreSettings: ca.Settings, Filters: ca.Filters, PollInterval: ca.PollInterval})
-			}
-			if err := tx.PutIntegration(ctx, in); err != nil {
+			if err := tx.PutIntegration(ctx, FromConfig(ci)); err != nil {
 				return err
 			}
 		}

@@ -75,7 +75,7 @@ func openStateReadOnly(ctx context.Context, cfg *config.Config) (*state.DB, erro
 }
 
 // FromConfig is an integration declared in the config file as the state
-// holds it (SyncConfig writes the same).
+// holds it (what SyncConfig writes).
 func FromConfig(ci config.Integration) state.Integration {
 	in := state.Integration{ID: ci.ID, Name: ci.Name, HelpdeskPlugin: ci.Helpdesk.Plugin,
 		HelpdeskSettings: ci.Helpdesk.Settings, Tags: ci.Tags == nil || *ci.Tags, Source: "config"}

@@ -473,3 +473,17 @@ func TestStatusCountsParkedAnswers(t *testing.T) {
 		t.Errorf("status: %d %s", a.code, a.body)
 	}
 }
+
+// The bearer scheme's name is case-insensitive; another scheme or a wrong
+// token is refused.
+func TestBearerSchemeAnyCase(t *testing.T) {
+	ts := newTestServer(t, state.SQLite)
+	for auth, want := range map[string]int{
+		"bearer " + testToken: http.StatusOK, "BEARER " + testToken: http.StatusOK, "Bearer " + testToken: http.StatusOK,
+		"Basic " + testToken: http.StatusUnauthorized, "bearer wrong": http.StatusUnauthorized, "bearer": http.StatusUnauthorized,
+	} {
+		if got := ts.do(t, "GET", "/api/integrations", "", "Authorization", auth); got.code != want {
+			t.Errorf("Authorization %q: %d, want %d", auth, got.code, want)
+		}
+	}
+}
