@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reviewhub/reviewhub/hub/e2e/testbackend"
 	"github.com/reviewhub/reviewhub/sdk"
 	"github.com/reviewhub/reviewhub/sdk/sdktest"
 )
@@ -116,7 +118,13 @@ func alive(pid int) bool {
 	return len(f) < 3 || f[2] != "Z"
 }
 
-func settings() sdk.Settings { return sdk.Settings{"url": "http://127.0.0.1:1", "secret": "s"} }
+// backendURL is a test backend the test helpdesk's calls reach (its
+// credentials check reads the webhook URL there).
+var backendURL = sync.OnceValue(func() string {
+	return httptest.NewServer(testbackend.New()).URL // lives as long as the test binary
+})
+
+func settings() sdk.Settings { return sdk.Settings{"url": backendURL(), "secret": "s"} }
 
 // H1: a plugin that is alive but does not answer (SIGSTOP) fails its
 // bounded health check, is killed and restarted; the call it held fails

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -22,36 +21,8 @@ import (
 // Then the helpdesk's channel is pointed elsewhere and the check fails,
 // naming the wrong URL without its secret.
 func TestCheckAllRealPlugins(t *testing.T) {
-	plugins := map[string]string{}
-	for _, p := range []string{"appstore", "googleplay", "rustore", "omnidesk"} {
-		plugins[p] = sdktest.Build(t, "github.com/reviewhub/reviewhub/plugins/"+p)
-	}
-	hubBin := sdktest.Build(t, "github.com/reviewhub/reviewhub/hub/cmd/hub")
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan *Demo, 1)
-	done := make(chan error, 1)
-	hubLog := &syncWriter{b: &strings.Builder{}}
-	go func() {
-		done <- Run(ctx, Options{HubBin: hubBin, Plugins: plugins, DataDir: t.TempDir(), Script: []Step{},
-			PollInterval: time.Second, Out: io.Discard, HubLog: hubLog, Ready: func(d *Demo) { ready <- d }})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("demo: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("hub log:\n%s", hubLog.String())
-		}
-	})
-	var d *Demo
-	select {
-	case d = <-ready:
-	case err := <-done:
-		t.Fatalf("demo stopped: %v", err)
-	case <-time.After(2 * time.Minute):
-		t.Fatal("demo did not start")
-	}
+	d, ctx := startDemo(t)
+	hubBin := sdktest.Build(t, hubPkg)
 	for _, st := range Script()[:6] { // reviews in every store
 		if err := d.Play(ctx, st); err != nil {
 			t.Fatal(err)

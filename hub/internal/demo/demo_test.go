@@ -19,36 +19,7 @@ import (
 // Google Play answer and an answer without a store account are refused with
 // their reasons written into the cases.
 func TestDemoEndToEndAllPlugins(t *testing.T) {
-	plugins := map[string]string{}
-	for _, p := range []string{"appstore", "googleplay", "rustore", "omnidesk"} {
-		plugins[p] = sdktest.Build(t, "github.com/reviewhub/reviewhub/plugins/"+p)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan *Demo, 1)
-	done := make(chan error, 1)
-	hubLog := &syncWriter{b: &strings.Builder{}}
-	go func() {
-		done <- Run(ctx, Options{HubBin: sdktest.Build(t, "github.com/reviewhub/reviewhub/hub/cmd/hub"), Plugins: plugins,
-			DataDir: t.TempDir(), Script: []Step{}, PollInterval: time.Second, Out: io.Discard, HubLog: hubLog,
-			Ready: func(d *Demo) { ready <- d }})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("demo: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("hub log:\n%s", hubLog.String())
-		}
-	})
-	var d *Demo
-	select {
-	case d = <-ready:
-	case err := <-done:
-		t.Fatalf("demo stopped: %v", err)
-	case <-time.After(2 * time.Minute):
-		t.Fatal("demo did not start")
-	}
+	d, ctx := startDemo(t)
 	steps := Script()
 	for _, st := range steps[:6] { // the first six put reviews in every store
 		if err := d.Play(ctx, st); err != nil {
@@ -119,6 +90,45 @@ func TestDemoEndToEndAllPlugins(t *testing.T) {
 		t.Errorf("RuStore answer %q, note %q", txt, c.Notes[0].Content)
 	}
 }
+
+// startDemo runs the demo (hub binary, the four real plugins, their fakes)
+// with an empty script until the test ends, and returns it once ready.
+func startDemo(t *testing.T) (*Demo, context.Context) {
+	t.Helper()
+	plugins := map[string]string{}
+	for _, p := range []string{"appstore", "googleplay", "rustore", "omnidesk"} {
+		plugins[p] = sdktest.Build(t, "github.com/reviewhub/reviewhub/plugins/"+p)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan *Demo, 1)
+	done := make(chan error, 1)
+	hubLog := &syncWriter{b: &strings.Builder{}}
+	go func() {
+		done <- Run(ctx, Options{HubBin: sdktest.Build(t, hubPkg), Plugins: plugins,
+			DataDir: t.TempDir(), Script: []Step{}, PollInterval: time.Second, Out: io.Discard, HubLog: hubLog,
+			Ready: func(d *Demo) { ready <- d }})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("demo: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("hub log:\n%s", hubLog.String())
+		}
+	})
+	select {
+	case d := <-ready:
+		return d, ctx
+	case err := <-done:
+		t.Fatalf("demo stopped: %v", err)
+	case <-time.After(2 * time.Minute):
+		t.Fatal("demo did not start")
+	}
+	return nil, nil
+}
+
+const hubPkg = "github.com/reviewhub/reviewhub/hub/cmd/hub"
 
 type syncWriter struct {
 	mu sync.Mutex

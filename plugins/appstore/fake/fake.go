@@ -532,20 +532,9 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, appID string, vers
 		paramError(w, "sort", sortKey, "")
 		return
 	}
-	withResponse := false
-	if v := q.Get("include"); v != "" {
-		for _, inc := range strings.Split(v, ",") {
-			switch inc {
-			case "response":
-				withResponse = true
-			case "reviewTerritory":
-				paramError(w, "include", inc, "; Apple documents it, this fake does not implement it")
-				return
-			default:
-				paramError(w, "include", inc, "")
-				return
-			}
-		}
+	withResponse, ok := includeResponse(w, q)
+	if !ok {
+		return
 	}
 	var territories map[string]bool
 	if v := q.Get("filter[territory]"); v != "" {
@@ -658,20 +647,9 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, appID string, vers
 }
 
 func (s *Server) get(w http.ResponseWriter, r *http.Request, id string) {
-	withResponse := false
-	if v := r.URL.Query().Get("include"); v != "" {
-		for _, inc := range strings.Split(v, ",") {
-			switch inc {
-			case "response":
-				withResponse = true
-			case "reviewTerritory":
-				paramError(w, "include", inc, "; Apple documents it, this fake does not implement it")
-				return
-			default:
-				paramError(w, "include", inc, "")
-				return
-			}
-		}
+	withResponse, ok := includeResponse(w, r.URL.Query())
+	if !ok {
+		return
 	}
 	base := baseURL(r)
 	s.mu.Lock()
@@ -886,4 +864,27 @@ func (s *Server) feed(w http.ResponseWriter, r *http.Request) {
 		feed["entry"] = entries
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"feed": feed})
+}
+
+// includeResponse reads the include parameter: "response" is served,
+// "reviewTerritory" (documented) and anything else are refused as Apple
+// refuses unknown values; false when it answered the refusal.
+func includeResponse(w http.ResponseWriter, q url.Values) (withResponse, ok bool) {
+	v := q.Get("include")
+	if v == "" {
+		return false, true
+	}
+	for _, inc := range strings.Split(v, ",") {
+		switch inc {
+		case "response":
+			withResponse = true
+		case "reviewTerritory":
+			paramError(w, "include", inc, "; Apple documents it, this fake does not implement it")
+			return false, false
+		default:
+			paramError(w, "include", inc, "")
+			return false, false
+		}
+	}
+	return withResponse, true
 }
