@@ -42,7 +42,7 @@ func Check(ctx context.Context, cfg *config.Config, log *slog.Logger) config.Err
 			launch[name] = paths[name]
 		}
 	}
-	host, err := pluginhost.Start(ctx, launch, pluginhost.Options{Logger: log})
+	host, err := pluginhost.Start(ctx, launch, HostOptions(cfg, pluginhost.Options{Logger: log}))
 	if err != nil {
 		return append(errs, &config.FieldError{Field: "plugins", Reason: err.Error()})
 	}

@@ -54,7 +54,7 @@ func checkIntegration(cfg *config.Config, log *slog.Logger, args []string, stdou
 			paths[name] = p
 		}
 	}
-	host, err := pluginhost.Start(ctx, paths, pluginhost.Options{Logger: log.With("component", "plugins")})
+	host, err := pluginhost.Start(ctx, paths, app.HostOptions(cfg, pluginhost.Options{Logger: log.With("component", "plugins")}))
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1

@@ -169,3 +169,19 @@ integrations:
 		t.Errorf("exit code %d\n%s%s", code, stdout, stderr)
 	}
 }
+
+// A plugin whose binary differs from its pinned SHA-256 is not started by
+// validate either: the pin is named, nothing runs.
+func TestValidateHonoursChecksumPins(t *testing.T) {
+	yaml := fmt.Sprintf(`secret_key: %s
+data_dir: %s
+plugins: {dir: /nonexistent, paths: {testdesk: %s}, checksums: {testdesk: %s}}
+integrations:
+  - id: acme
+    helpdesk: {plugin: testdesk, settings: {base_url: 'https://acme.example/api', api_key: k}}
+`, goodKey, t.TempDir(), testdesk(t), strings.Repeat("ab", 32))
+	code, stdout, stderr := hub(t, "validate", yaml)
+	if code != 1 || !strings.Contains(stderr, "SHA-256") || !strings.Contains(stderr, strings.Repeat("ab", 32)) {
+		t.Errorf("exit code %d, want 1 naming the pin\n%s%s", code, stdout, stderr)
+	}
+}
