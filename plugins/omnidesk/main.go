@@ -176,7 +176,7 @@ func redactSecret(u string) string {
 	}
 	q := p.Query()
 	for k := range q {
-		if strings.EqualFold(k, "secret") {
+		if secretLooking(k) {
 			q[k] = []string{"REDACTED"}
 		}
 	}
@@ -185,6 +185,17 @@ func redactSecret(u string) string {
 	}
 	p.User = nil
 	return p.String()
+}
+
+// secretLooking reports whether a query key may carry a secret.
+func secretLooking(key string) bool {
+	k := strings.ToLower(key)
+	for _, w := range []string{"secret", "token", "key", "pass", "sig", "auth"} {
+		if strings.Contains(k, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // webhookHasSecret reports whether the webhook URL carries the secret.

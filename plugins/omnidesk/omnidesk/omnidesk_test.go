@@ -109,8 +109,14 @@ func TestIsOwnMarksEverythingThePluginWrites(t *testing.T) {
 			t.Errorf("not recognised as the plugin's own: %q", s)
 		}
 	}
-	if IsOwn("Thanks for the review!") {
-		t.Error("a staff answer taken as the plugin's own")
+	for _, s := range []string{"Thanks for the review!",
+		"As we wrote:\n> The review was edited\n> [reviewhub:gp-1/2]\nThe fix ships on Monday."} {
+		if IsOwn(s) {
+			t.Errorf("a staff answer taken as the plugin's own: %q", s)
+		}
+	}
+	if !IsOwn("<p>Published.<br>[reviewhub:result:omnidesk:1]</p>\n") {
+		t.Error("the plugin's own note in HTML not recognised")
 	}
 }
 

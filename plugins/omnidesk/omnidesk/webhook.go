@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -52,7 +53,14 @@ const ownMarker = "[reviewhub:"
 
 // IsOwn reports whether content was written by Reviewhub: every case body,
 // edit message and outcome note it writes carries a marker line.
-func IsOwn(content string) bool { return strings.Contains(content, ownMarker) }
+//
+// The marker must end the content (its last line, in text or HTML), as the
+// plugin writes it: a staff answer that quotes an earlier hub message, with
+// the marker somewhere inside, is still an answer.
+func IsOwn(content string) bool { return ownMarkerAtEnd.MatchString(content) }
+
+// ownMarkerAtEnd is a marker followed by nothing but white space and tags.
+var ownMarkerAtEnd = regexp.MustCompile(`\[reviewhub:[^\]\s<>]+\](?:\s|<[^>]*>|&nbsp;)*$`)
 
 // ParseWebhook reads the body Omnidesk posts to a custom channel's webhook
 // URL. The one public consumer that documents it (README: palachX
