@@ -277,15 +277,14 @@ func (p *Plugin) supervise(ctx context.Context) {
 		case <-ticker.C:
 		case <-p.kick:
 		}
-		if p.check(ctx) == nil {
+		err := p.check(ctx)
+		if err == nil {
 			failures = 0
 			continue
 		}
-		for {
-			err := p.check(ctx)
-			if err == nil || ctx.Err() != nil {
-				break
-			}
+		// The failed check is acted on at once: a hung plugin costs one
+		// health timeout, not two.
+		for ; err != nil && ctx.Err() == nil; err = p.check(ctx) {
 			failures++
 			delay := min(p.host.opts.RestartMin<<min(failures-1, 16), p.host.opts.RestartMax)
 			p.log.Warn("plugin is down; restarting", "attempt", failures, "delay", delay, "reason", err)

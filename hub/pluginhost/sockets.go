@@ -57,9 +57,11 @@ func (h *Host) removeSocketDir() {
 		_ = os.RemoveAll(dir)
 		return
 	}
-	cleanStaleSockets(dir, 0)
 	// Another hub sharing the directory (same data dir, PostgreSQL) may
-	// still use it: only an empty directory is removed.
+	// still use it: a plugin directory it made a moment ago may be empty
+	// until its plugin binds, so empty ones must be a minute old, and only
+	// an empty directory is removed.
+	cleanStaleSockets(dir, time.Minute)
 	if err := os.Remove(dir); err != nil && !errors.Is(err, os.ErrNotExist) && !errors.Is(err, syscall.ENOTEMPTY) && !errors.Is(err, syscall.EEXIST) {
 		h.opts.Logger.Warn("plugin socket dir not removed", "dir", dir, "error", err)
 	}

@@ -50,6 +50,9 @@ type DB struct {
 	// stmts caches prepared statements by query text: preparing was the
 	// largest CPU cost of the hub (docs/performance.md).
 	stmts sync.Map // string → *sql.Stmt
+	// preparing holds the queries being prepared for the cache in the
+	// background (txStmt), so one query is prepared once at a time.
+	preparing sync.Map // string → struct{}
 }
 
 // Dialects.
@@ -234,7 +237,7 @@ func (d *DB) queryRow(ctx context.Context, q string, args ...any) row {
 // cached yet is prepared on the transaction's own connection: preparing it
 // on the pool could wait for a connection that the transactions blocked
 // behind this one hold (concurrent creates of one id on PostgreSQL
-// deadlocked so). The cache is filled in the background.
+// deadlocked so). The cache is filled in the background, once per query.
 func (t *Tx) txStmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	if st, ok := t.db.stmts.Load(q); ok {
 		return t.tx.StmtContext(ctx, st.(*sql.Stmt)), nil
@@ -243,11 +246,14 @@ func (t *Tx) txStmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	if err != nil {
 		return nil, err
 	}
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_, _ = t.db.stmt(ctx, q)
-	}()
+	if _, busy := t.db.preparing.LoadOrStore(q, struct{}{}); !busy {
+		go func() {
+			defer t.db.preparing.Delete(q)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_, _ = t.db.stmt(ctx, q)
+		}()
+	}
 	return st, nil
 }
 

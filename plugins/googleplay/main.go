@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -28,6 +29,9 @@ const version = "1.2.0"
 
 // maxClients bounds the cached clients (one per key and endpoint).
 const maxClients = 64
+
+// tokenTimeout bounds one request to Google's token endpoint (a var for tests).
+var tokenTimeout = 30 * time.Second
 
 type store struct {
 	log *slog.Logger
@@ -146,8 +150,11 @@ func (s *store) service(settings sdk.Settings) (*client, error) {
 	if len(s.services) >= maxClients { // keys were rotated many times: start over
 		clear(s.services)
 	}
-	// The token source outlives this call: it must not use its context.
-	creds, err := google.CredentialsFromJSONWithType(context.Background(), []byte(raw), google.ServiceAccount, androidpublisher.AndroidpublisherScope)
+	// The token source outlives this call: it must not use its context, but
+	// its HTTP client bounds every token request (a hung token endpoint must
+	// not hold the source's lock, and so every call of this key, forever).
+	tokenCtx := context.WithValue(context.Background(), oauth2.HTTPClient, &http.Client{Timeout: tokenTimeout})
+	creds, err := google.CredentialsFromJSONWithType(tokenCtx, []byte(raw), google.ServiceAccount, androidpublisher.AndroidpublisherScope)
 	if err != nil {
 		return nil, sdk.Errorf(sdk.Invalid, "service_account_json: %v", err)
 	}
