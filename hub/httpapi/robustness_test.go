@@ -165,7 +165,7 @@ func TestConcurrentCreatesOneWinner(t *testing.T) {
 	for _, dialect := range []string{state.SQLite, state.Postgres} {
 		t.Run(dialect, func(t *testing.T) {
 			ts := newTestServer(t, dialect)
-			const n = 40
+			const n = 50
 			answers := make([]answer, n)
 			var wg sync.WaitGroup
 			start := make(chan struct{})
