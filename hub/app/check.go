@@ -12,6 +12,7 @@ import (
 
 	"github.com/reviewhub/reviewhub/hub/config"
 	"github.com/reviewhub/reviewhub/hub/pluginhost"
+	"github.com/reviewhub/reviewhub/hub/redact"
 	"github.com/reviewhub/reviewhub/hub/setup"
 	"github.com/reviewhub/reviewhub/hub/state"
 	"github.com/reviewhub/reviewhub/sdk"
@@ -63,11 +64,7 @@ func Check(ctx context.Context, cfg *config.Config, log *slog.Logger) config.Err
 // oneLine joins a multi-line message (go-plugin's launch errors explain
 // themselves over a dozen lines) into one of at most max bytes.
 func oneLine(s string, max int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > max {
-		s = strings.ToValidUTF8(s[:max], "") + "…"
-	}
-	return s
+	return redact.Cut(strings.Join(strings.Fields(s), " "), max)
 }
 
 // errUnchecked: the plugin's schema is not known (yet); its settings are

@@ -246,11 +246,15 @@ func URL(raw string) string {
 	return u.String()
 }
 
-func bound(s string) string {
-	if len(s) <= MaxBody {
+func bound(s string) string { return Cut(s, MaxBody) }
+
+// Cut shortens s to at most n bytes, on a rune boundary, marking the cut
+// with "…".
+func Cut(s string, n int) string {
+	if len(s) <= n {
 		return s
 	}
-	cut := MaxBody
+	cut := n
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
@@ -259,13 +263,4 @@ func bound(s string) string {
 
 // Header bounds a header value shown to an operator (a content type) to
 // 200 bytes.
-func Header(v string) string {
-	if len(v) <= 200 {
-		return v
-	}
-	cut := 200
-	for cut > 0 && !utf8.RuneStart(v[cut]) {
-		cut--
-	}
-	return v[:cut] + "…"
-}
+func Header(v string) string { return Cut(v, 200) }

@@ -97,3 +97,11 @@ func FuzzBody(f *testing.F) {
 		}
 	})
 }
+
+func TestCutKeepsRunesWhole(t *testing.T) {
+	for in, want := range map[string]string{"abc": "abc", "abcd": "abc…", "ééé": "é…", "": ""} {
+		if got := Cut(in, 3); got != want {
+			t.Errorf("Cut(%q, 3) = %q, want %q", in, got, want)
+		}
+	}
+}

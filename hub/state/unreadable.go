@@ -7,7 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
-	"unicode/utf8"
+
+	"github.com/reviewhub/reviewhub/hub/redact"
 )
 
 // Kinds of unreadable input.
@@ -72,18 +73,6 @@ func tsSortable(t time.Time) string {
 	return t.UTC().Format("2006-01-02T15:04:05.000000000Z07:00")
 }
 
-// truncate cuts s to at most n bytes on a rune boundary, marking the cut.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
-}
-
 func scopeOf(u Unreadable) (appID, counter string, err error) {
 	switch u.Kind {
 	case UnreadableWebhook:
@@ -107,9 +96,9 @@ func (d *DB) KeepUnreadable(ctx context.Context, u Unreadable) (isNew bool, err 
 	if err != nil {
 		return false, err
 	}
-	u.ItemID = truncate(u.ItemID, maxItemID)
-	u.Reason = truncate(u.Reason, maxReason)
-	u.Shape = truncate(u.Shape, maxShape)
+	u.ItemID = redact.Cut(u.ItemID, maxItemID)
+	u.Reason = redact.Cut(u.Reason, maxReason)
+	u.Shape = redact.Cut(u.Shape, maxShape)
 	detail := []byte("{}")
 	if u.Webhook != nil {
 		if detail, err = json.Marshal(u.Webhook); err != nil {
