@@ -23,19 +23,6 @@ import (
 	"github.com/reviewhub/reviewhub/sdk/sdktest"
 )
 
-// within fails the test when fn has not returned after a generous bound
-// (so a hang fails instead of blocking the test run).
-func within(t *testing.T, what string, fn func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() { defer close(done); fn() }()
-	select {
-	case <-done:
-	case <-time.After(2 * time.Minute):
-		t.Fatalf("%s did not return", what)
-	}
-}
-
 // The hub and its plugins talk over mutual TLS: a client without the
 // hub's certificate cannot call the plugin.
 func TestLaunchUsesMutualTLS(t *testing.T) {
@@ -148,7 +135,7 @@ func TestHungPluginCheckAndClose(t *testing.T) {
 	if err := conn.Check(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("health check of a stopped plugin: %v, want a deadline error", err)
 	}
-	within(t, "Close of a stopped plugin", conn.Close)
+	sdktest.Within(t, "Close of a stopped plugin", conn.Close)
 	if !conn.Exited() {
 		t.Error("the stopped plugin still runs after Close")
 	}

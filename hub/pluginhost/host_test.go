@@ -30,19 +30,6 @@ const (
 	storePkg = "github.com/reviewhub/reviewhub/hub/e2e/testplugins/store"
 )
 
-// bound fails the test when fn has not returned after a generous time, so
-// a hang fails instead of blocking the run. It asserts no timing otherwise.
-func bound(t *testing.T, what string, fn func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() { defer close(done); fn() }()
-	select {
-	case <-done:
-	case <-time.After(2 * time.Minute):
-		t.Fatalf("%s did not return", what)
-	}
-}
-
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
@@ -141,7 +128,7 @@ func TestHungPluginIsKilledAndRestarted(t *testing.T) {
 	old := p.Status().Pid
 	stop(t, old)
 	var err error
-	bound(t, "a call to the hung plugin", func() { _, err = desk.CheckCredentials(context.Background(), settings()) })
+	sdktest.Within(t, "a call to the hung plugin", func() { _, err = desk.CheckCredentials(context.Background(), settings()) })
 	if sdk.KindOf(err) != sdk.Unavailable {
 		t.Errorf("call held by the hung plugin: %v (kind %s), want Unavailable", err, sdk.KindOf(err))
 	}
@@ -159,7 +146,7 @@ func TestCallTimeout(t *testing.T) {
 	p, _ := h.Plugin("testdesk")
 	stop(t, p.Status().Pid)
 	var err error
-	bound(t, "a call to the hung plugin", func() { _, err = p.Helpdesk().CheckCredentials(context.Background(), settings()) })
+	sdktest.Within(t, "a call to the hung plugin", func() { _, err = p.Helpdesk().CheckCredentials(context.Background(), settings()) })
 	if sdk.KindOf(err) != sdk.Unavailable || !strings.Contains(err.Error(), "plugin testdesk did not answer CheckCredentials within 1s") {
 		t.Errorf("got %v (kind %s), want Unavailable naming the plugin, the call and the timeout", err, sdk.KindOf(err))
 	}
@@ -181,7 +168,7 @@ func TestCloseWithHungPlugin(t *testing.T) {
 	stop(t, pid)
 	s, _ := h.Plugin("teststore")
 	spid := s.Status().Pid
-	bound(t, "Close", h.Close)
+	sdktest.Within(t, "Close", h.Close)
 	eventually(t, "both processes gone", func() bool { return !alive(pid) && !alive(spid) })
 }
 
@@ -216,7 +203,7 @@ func TestHangingHandshake(t *testing.T) {
 	}()
 	time.Sleep(200 * time.Millisecond)
 	cancel()
-	bound(t, "Start after its context ended", func() {
+	sdktest.Within(t, "Start after its context ended", func() {
 		if err := <-errc; !errors.Is(err, context.Canceled) {
 			t.Errorf("Start: %v, want context.Canceled", err)
 		}

@@ -133,3 +133,17 @@ func ListAll(t testing.TB, s sdk.Store, req sdk.ListRequest) ([]sdk.Review, stri
 	t.Fatalf("ListReviews: more than 10000 pages")
 	return nil, "", 0
 }
+
+// Within fails the test when fn has not returned after a generous bound (two
+// minutes), so a hang fails instead of blocking the run. It asserts no
+// timing otherwise.
+func Within(t testing.TB, what string, fn func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { defer close(done); fn() }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("%s did not return", what)
+	}
+}
