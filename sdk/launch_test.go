@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -126,10 +125,7 @@ func TestHungPluginCheckAndClose(t *testing.T) {
 	if !strings.HasPrefix(conn.Addr().String(), dir+string(filepath.Separator)) {
 		t.Errorf("socket %s is not in %s", conn.Addr(), dir)
 	}
-	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+	sdktest.Stop(t, pid)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	if err := conn.Check(ctx); !errors.Is(err, context.DeadlineExceeded) {

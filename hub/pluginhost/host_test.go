@@ -85,11 +85,7 @@ func shortDir(t *testing.T) string {
 
 func stop(t *testing.T, pid int) {
 	t.Helper()
-	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
-	// A stopped process must never outlive the test, whatever happens.
-	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+	sdktest.Stop(t, pid) // killed when the test ends, whatever happens
 }
 
 func alive(pid int) bool {

@@ -18,7 +18,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -146,4 +148,27 @@ func Within(t testing.TB, what string, fn func()) {
 	case <-time.After(2 * time.Minute):
 		t.Fatalf("%s did not return", what)
 	}
+}
+
+// Stop sends SIGSTOP to pid and waits until the process is stopped (the
+// signal is delivered asynchronously, so a call right after kill could
+// still be answered). The process is killed when the test ends. Linux.
+func Stop(t testing.TB, pid int) {
+	t.Helper()
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+	for i := 0; i < 2000; i++ {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return // no /proc: nothing better to wait for
+		}
+		// state is the field after the ")" that ends the command name
+		if f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:])); len(f) > 0 && (f[0] == "T" || f[0] == "t") {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("process %d did not stop after SIGSTOP", pid)
 }
