@@ -29,10 +29,12 @@ func (c *storeClient) CheckCredentials(ctx context.Context, s Settings, appID st
 }
 
 func (c *storeClient) ListReviews(ctx context.Context, req ListRequest) (ReviewPage, error) {
+	trailer, counted := countedCall(ctx)
+	defer counted()
 	r, err := c.c.ListReviews(ctx, &pb.ListReviewsRequest{
 		Settings: req.Settings, AppId: req.AppID, Cursor: req.Cursor, PageToken: req.PageToken,
 		Countries: req.Countries, Languages: req.Languages, PageSize: int32(req.PageSize),
-	})
+	}, trailer)
 	if err != nil {
 		return ReviewPage{}, fromStatus("list reviews", err)
 	}
@@ -47,10 +49,12 @@ func (c *storeClient) ListReviews(ctx context.Context, req ListRequest) (ReviewP
 }
 
 func (c *storeClient) PostReply(ctx context.Context, req PostReplyRequest) (DeveloperReply, error) {
+	trailer, counted := countedCall(ctx)
+	defer counted()
 	r, err := c.c.PostReply(ctx, &pb.PostReplyRequest{
 		Settings: req.Settings, AppId: req.AppID, ReviewId: req.ReviewID, Text: req.Text,
 		ExistingReplyId: req.ExistingReplyID,
-	})
+	}, trailer)
 	if err != nil {
 		return DeveloperReply{}, fromStatus("post reply", err)
 	}
@@ -61,9 +65,11 @@ func (c *storeClient) PostReply(ctx context.Context, req PostReplyRequest) (Deve
 }
 
 func (c *storeClient) DeleteReply(ctx context.Context, req DeleteReplyRequest) error {
+	trailer, counted := countedCall(ctx)
+	defer counted()
 	_, err := c.c.DeleteReply(ctx, &pb.DeleteReplyRequest{
 		Settings: req.Settings, AppId: req.AppID, ReviewId: req.ReviewID, ReplyId: req.ReplyID,
-	})
+	}, trailer)
 	return fromStatus("delete reply", err)
 }
 

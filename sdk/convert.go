@@ -44,6 +44,10 @@ func infoToPB(i Info) *pb.InfoResponse {
 			ListingWindow: durToPB(c.ListingWindow), PublicListing: c.PublicListing,
 			MinPollInterval: durToPB(c.MinPollInterval), LocaleKind: c.LocaleKind,
 		}
+		for _, q := range c.Quotas {
+			out.Store.Quotas = append(out.Store.Quotas, &pb.QuotaBucket{Name: q.Name, Per: q.Per,
+				Limit: int32(q.Limit), Window: durToPB(q.Window), Operations: q.Ops})
+		}
 	}
 	if c := i.Helpdesk; c != nil {
 		out.Helpdesk = &pb.HelpdeskCapabilities{SupportsTags: c.SupportsTags}
@@ -72,6 +76,13 @@ func infoFromPB(p *pb.InfoResponse) Info {
 		}
 		if c.GetMinPollInterval() == nil {
 			i.Store.MinPollInterval = 0
+		}
+		for _, q := range c.GetQuotas() {
+			b := QuotaBucket{Name: q.GetName(), Per: q.GetPer(), Limit: int(q.GetLimit()), Ops: q.GetOperations()}
+			if q.GetWindow() != nil {
+				b.Window = q.GetWindow().AsDuration()
+			}
+			i.Store.Quotas = append(i.Store.Quotas, b)
 		}
 	}
 	if c := p.GetHelpdesk(); c != nil {

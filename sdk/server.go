@@ -37,6 +37,8 @@ func (s *storeServer) CheckCredentials(ctx context.Context, r *pb.CheckCredentia
 }
 
 func (s *storeServer) ListReviews(ctx context.Context, r *pb.ListReviewsRequest) (*pb.ListReviewsResponse, error) {
+	ctx, report := serveCounted(ctx)
+	defer report()
 	page, err := s.impl.ListReviews(ctx, ListRequest{
 		Settings: r.GetSettings(), AppID: r.GetAppId(), Cursor: r.GetCursor(), PageToken: r.GetPageToken(),
 		Countries: r.GetCountries(), Languages: r.GetLanguages(), PageSize: int(r.GetPageSize()),
@@ -55,6 +57,8 @@ func (s *storeServer) ListReviews(ctx context.Context, r *pb.ListReviewsRequest)
 }
 
 func (s *storeServer) PostReply(ctx context.Context, r *pb.PostReplyRequest) (*pb.PostReplyResponse, error) {
+	ctx, report := serveCounted(ctx)
+	defer report()
 	rep, err := s.impl.PostReply(ctx, PostReplyRequest{
 		Settings: r.GetSettings(), AppID: r.GetAppId(), ReviewID: r.GetReviewId(), Text: r.GetText(),
 		ExistingReplyID: r.GetExistingReplyId(),
@@ -66,6 +70,8 @@ func (s *storeServer) PostReply(ctx context.Context, r *pb.PostReplyRequest) (*p
 }
 
 func (s *storeServer) DeleteReply(ctx context.Context, r *pb.DeleteReplyRequest) (*pb.DeleteReplyResponse, error) {
+	ctx, report := serveCounted(ctx)
+	defer report()
 	err := s.impl.DeleteReply(ctx, DeleteReplyRequest{
 		Settings: r.GetSettings(), AppID: r.GetAppId(), ReviewID: r.GetReviewId(), ReplyID: r.GetReplyId(),
 	})

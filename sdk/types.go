@@ -59,6 +59,9 @@ type StoreCapabilities struct {
 	MinPollInterval time.Duration
 	// LocaleKind is FilterCountry or FilterLanguage: what the store's reviews carry.
 	LocaleKind string
+	// Quotas are the store's request quotas; the hub budgets polling inside
+	// them. Count the requests each call makes with CountingTransport.
+	Quotas []QuotaBucket
 }
 
 // HelpdeskCapabilities say what a helpdesk plugin can do.

@@ -126,9 +126,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	h.deliver.Register(h.router)
 	h.poller = &poll.Poller{DB: h.DB, Bus: h.Bus, Plugins: plugins, Logger: log.With("component", "poll"),
 		Interval: cfg.PollInterval,
+		Schedule: poll.Schedule{Workers: cfg.Schedule.Workers, Lease: cfg.Schedule.Lease, ReplyReserve: cfg.Schedule.ReplyReserve},
 		Runnable: func(in state.Integration, a state.App) bool { return setup.Runnable(in, a, plugins.Info) }}
 	admin := &httpapi.Admin{DB: h.DB, Token: cfg.AdminToken, Info: plugins.Info, Plugins: h.Plugins.Names,
-		Changed: h.Reload, PublicURL: cfg.PublicURL, Connectors: plugins}
+		Changed: h.Reload, PublicURL: cfg.PublicURL, Connectors: plugins, ReplyReserve: cfg.Schedule.ReplyReserve}
 	srv := &httpapi.Server{DB: h.DB, Deliverer: h.deliver, Plugins: plugins, Logger: log.With("component", "http"),
 		Ready: h.ready, Admin: admin.Register}
 	h.http = httpapi.NewHTTPServer(cfg.Listen, srv.Handler(), log)

@@ -33,6 +33,7 @@ type Config struct {
 	Plugins Plugins `yaml:"plugins"`
 	// PollInterval is the default poll interval per app.
 	PollInterval time.Duration `yaml:"poll_interval"`
+	Schedule     Schedule      `yaml:"schedule"`
 	// SecretKey (base64, 32 bytes) seals credentials at rest (env HUB_SECRET_KEY).
 	// Empty: a key is generated once in DataDir/secret.key.
 	SecretKey string `yaml:"secret_key"`
@@ -55,6 +56,19 @@ type State struct {
 	// DSN of the PostgreSQL database (env HUB_STATE_DSN), e.g.
 	// postgres://hub@db:5432/reviewhub?sslmode=require.
 	DSN string `yaml:"dsn"`
+}
+
+// Schedule tunes the poll schedule (README: Outgrowing one machine).
+// Zero values mean the defaults.
+type Schedule struct {
+	// Workers is how many apps one hub polls at once (default 16).
+	Workers int `yaml:"workers"`
+	// Lease is how long an app claimed by a hub stays with it unrenewed: a
+	// hub that dies loses its apps to the others after it (default 1m).
+	Lease time.Duration `yaml:"lease"`
+	// ReplyReserve is the share of a store quota polling leaves for
+	// replies (default 0.2).
+	ReplyReserve float64 `yaml:"reply_reserve"`
 }
 
 // Bus selects the message bus backend.
@@ -365,6 +379,15 @@ func (c *Config) Validate() error {
 	}
 	if c.PollInterval < time.Second {
 		add("poll_interval", fmt.Sprintf("%s is shorter than 1s", c.PollInterval))
+	}
+	if c.Schedule.Workers < 0 {
+		add("schedule.workers", fmt.Sprintf("%d is negative", c.Schedule.Workers))
+	}
+	if c.Schedule.Lease != 0 && c.Schedule.Lease < time.Second {
+		add("schedule.lease", fmt.Sprintf("%s is shorter than 1s", c.Schedule.Lease))
+	}
+	if c.Schedule.ReplyReserve < 0 || c.Schedule.ReplyReserve >= 1 {
+		add("schedule.reply_reserve", fmt.Sprintf("%v is not between 0 and 1 (exclusive of 1)", c.Schedule.ReplyReserve))
 	}
 	// Zero durations mean the default (a Config built in code).
 	if c.ShutdownTimeout != 0 && c.ShutdownTimeout < time.Second {

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -17,6 +18,7 @@ import (
 	"github.com/reviewhub/reviewhub/hub/check"
 	"github.com/reviewhub/reviewhub/hub/config"
 	"github.com/reviewhub/reviewhub/hub/filter"
+	"github.com/reviewhub/reviewhub/hub/quota"
 	"github.com/reviewhub/reviewhub/hub/setup"
 	"github.com/reviewhub/reviewhub/hub/state"
 	"github.com/reviewhub/reviewhub/sdk"
@@ -39,6 +41,9 @@ type Admin struct {
 	PublicURL string
 	// Connectors calls the plugins for POST /integrations/{id}/check.
 	Connectors check.Plugins
+	// ReplyReserve is the share of store quotas polling leaves for replies
+	// (status view; 0: quota.DefaultReplyReserve).
+	ReplyReserve float64
 }
 
 // Register mounts the API on r (a /api subrouter).
@@ -560,6 +565,65 @@ type AppStatus struct {
 	Counters   map[string]int `json:"counters"`
 	// Skipped counts what each filter skipped.
 	Skipped map[string]int `json:"skipped"`
+	// Schedule is the app's place in the poll schedule.
+	Schedule *ScheduleStatus `json:"schedule,omitempty"`
+	// Quotas are the store quotas the app's polling spends from.
+	Quotas []QuotaStatus `json:"quotas,omitempty"`
+}
+
+// ScheduleStatus is an app's row in the poll schedule.
+type ScheduleStatus struct {
+	NextPollAt time.Time `json:"next_poll_at"`
+	// Interval the last poll scheduled with (after quota budgets).
+	Interval string `json:"interval,omitempty"`
+	// Note says why the next poll is later than the app's interval.
+	Note         string  `json:"note,omitempty"`
+	Failures     int     `json:"failures,omitempty"`
+	CallsPerPoll float64 `json:"calls_per_poll,omitempty"`
+	// PolledBy is the hub holding the app's lease right now, if any.
+	PolledBy string `json:"polled_by,omitempty"`
+}
+
+// QuotaStatus is one store quota bucket of one credential.
+type QuotaStatus struct {
+	Name    string `json:"name"`
+	Account string `json:"account"`
+	Limit   int    `json:"limit"`
+	Window  string `json:"window"`
+	// Used is what was spent in the window ending now (all hubs, all apps).
+	Used int `json:"used"`
+	// Budget is what polling may spend per window (the rest is kept for replies).
+	Budget int `json:"budget"`
+	// Apps polling through it, and the requests per hour they would ask
+	// for at their own intervals.
+	Apps         int     `json:"apps"`
+	AskedPerHour float64 `json:"asked_per_hour"`
+}
+
+// quotaStatus reads the use of the quota buckets an app's polling spends from.
+func (a *Admin) quotaStatus(ctx context.Context, app state.App) ([]QuotaStatus, error) {
+	info, ok := a.Info(app.StorePlugin)
+	if !ok {
+		return nil, nil
+	}
+	reserve := a.ReplyReserve
+	if reserve <= 0 {
+		reserve = quota.DefaultReplyReserve
+	}
+	var out []QuotaStatus
+	for _, b := range quota.Buckets(info, app, sdk.OpList) {
+		use, err := quota.Read(ctx, a.DB, b, time.Now(), reserve)
+		if err != nil {
+			return nil, err
+		}
+		apps, asked, err := a.DB.QuotaDemand(ctx, b.Key)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, QuotaStatus{Name: b.Name, Account: b.Account, Limit: b.Limit, Window: b.Window.String(),
+			Used: use.Used, Budget: use.Budget, Apps: apps, AskedPerHour: asked})
+	}
+	return out, nil
 }
 
 func (a *Admin) status(w http.ResponseWriter, r *http.Request) {
@@ -573,6 +637,11 @@ func (a *Admin) status(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	view := a.toJSON(in)
+	sched, err := a.DB.ScheduleOf(r.Context(), in.ID)
+	if err != nil {
+		WriteError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
 	apps := []AppStatus{}
 	for i, app := range in.Apps {
 		cur, err := a.DB.Cursor(r.Context(), in.ID, app.ID)
@@ -585,6 +654,17 @@ func (a *Admin) status(w http.ResponseWriter, r *http.Request) {
 		if !cur.LastPollAt.IsZero() {
 			t := cur.LastPollAt
 			st.LastPollAt = &t
+		}
+		if sl, ok := sched[app.ID]; ok {
+			st.Schedule = &ScheduleStatus{NextPollAt: sl.NextAt, Note: sl.Note, Failures: sl.Failures,
+				CallsPerPoll: sl.CallsPerPoll, PolledBy: sl.LeaseOwner}
+			if sl.Interval > 0 {
+				st.Schedule.Interval = sl.Interval.String()
+			}
+		}
+		if st.Quotas, err = a.quotaStatus(r.Context(), app); err != nil {
+			WriteError(w, http.StatusInternalServerError, err.Error())
+			return
 		}
 		for name, v := range counters[app.ID] {
 			if why, ok := strings.CutPrefix(name, "skipped_"); ok {

@@ -6,9 +6,7 @@ package poll
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"slices"
 	"sort"
 	"sync"
@@ -37,6 +35,15 @@ type Poller struct {
 	Interval time.Duration
 	// Runnable decides whether an app of an integration can be polled; nil: always.
 	Runnable func(state.Integration, state.App) bool
+	// Schedule configures the poll schedule (Run).
+	Schedule Schedule
+
+	cacheMu sync.Mutex
+	cache   map[string]state.Integration // by id, at the version read
+	warned  sync.Map                     // interval warnings given, by app and interval
+	lagMu   sync.Mutex
+	lags    []time.Duration // ring of the latest scheduler lags
+	lagNext int
 }
 
 // Result of one poll.
@@ -210,87 +217,6 @@ func (p *Poller) apply(ctx context.Context, in state.Integration, app state.App,
 	return nil
 }
 
-// Run polls every runnable app until ctx ends, re-reading the integrations
-// every reload interval (or when Reload is called) and starting or stopping
-// per-app loops as they change.
-func (p *Poller) Run(ctx context.Context, reload <-chan struct{}) {
-	type running struct {
-		cancel context.CancelFunc
-		key    string
-	}
-	loops := map[string]running{}
-	var wg sync.WaitGroup
-	defer func() {
-		for _, r := range loops {
-			r.cancel()
-		}
-		wg.Wait()
-	}()
-	tick := time.NewTicker(30 * time.Second)
-	defer tick.Stop()
-	for {
-		ins, err := p.DB.Integrations(ctx)
-		if err != nil && ctx.Err() == nil {
-			p.Logger.Error("reading integrations failed", "error", err)
-		}
-		want := map[string]string{}
-		apps := map[string]struct {
-			in  state.Integration
-			app state.App
-		}{}
-		for _, in := range ins {
-			for _, app := range in.Apps {
-				if p.Runnable != nil && !p.Runnable(in, app) {
-					continue
-				}
-				id := in.ID + "/" + app.ID
-				want[id] = fmt.Sprintf("%v|%v|%+v|%v|%v", in.UpdatedAt, in.HelpdeskPlugin, app, app.StoreSettings, app.Filters)
-				apps[id] = struct {
-					in  state.Integration
-					app state.App
-				}{in, app}
-			}
-		}
-		for id, r := range loops {
-			if want[id] != r.key {
-				r.cancel()
-				delete(loops, id)
-			}
-		}
-		for id, key := range want {
-			if _, ok := loops[id]; ok {
-				continue
-			}
-			lctx, cancel := context.WithCancel(ctx)
-			loops[id] = running{cancel: cancel, key: key}
-			a := apps[id]
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				p.loop(lctx, a.in, a.app)
-			}()
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		case <-reload:
-		}
-	}
-}
-
-// pollIfLeader polls the app unless another hub sharing the state database
-// is polling it right now (PostgreSQL advisory lock; always free on SQLite).
-func (p *Poller) pollIfLeader(ctx context.Context, in state.Integration, app state.App) (Result, bool, error) {
-	unlock, ok, err := p.DB.TryLock(ctx, "poll/"+in.ID+"/"+app.ID)
-	if err != nil || !ok {
-		return Result{}, false, err
-	}
-	defer unlock()
-	res, err := p.PollOnce(ctx, in, app)
-	return res, true, err
-}
-
 // fitInterval keeps the poll interval well inside the store's listing
 // window (Google Play lists only the last 7 days: polling less often than
 // that loses reviews) and warns when it is shorter than the store's quotas
@@ -306,56 +232,4 @@ func fitInterval(log *slog.Logger, interval time.Duration, caps sdk.StoreCapabil
 			"recommended_min", caps.MinPollInterval)
 	}
 	return interval
-}
-
-// loop polls one app on its interval, honouring "retry after" answers.
-func (p *Poller) loop(ctx context.Context, in state.Integration, app state.App) {
-	log := p.Logger.With("integration", in.ID, "app", app.ID, "store", app.StorePlugin)
-	interval := app.PollInterval
-	if interval <= 0 {
-		interval = p.Interval
-	}
-	if interval <= 0 {
-		interval = 5 * time.Minute
-	}
-	if _, info, err := p.Plugins.Store(app.StorePlugin); err == nil && info.Store != nil {
-		interval = fitInterval(log, interval, *info.Store)
-	}
-	failures := 0
-	for {
-		res, polled, err := p.pollIfLeader(ctx, in, app)
-		wait := interval
-		switch {
-		case ctx.Err() != nil:
-			return
-		case !polled:
-			log.Debug("another hub is polling this app")
-		case err != nil:
-			failures++
-			log.Warn("poll failed", "error", err, "kind", sdk.KindOf(err).String())
-			if serr := p.DB.SetPollError(context.WithoutCancel(ctx), in.ID, app.ID, err.Error()); serr != nil {
-				log.Error("recording poll error failed", "error", serr)
-			}
-			if ra := sdk.RetryAfterOf(err); ra > 0 {
-				wait = ra
-			} else if !sdk.KindOf(err).Permanent() {
-				wait = min(time.Second<<min(failures, 10), interval)
-			}
-		default:
-			failures = 0
-			if res.Queued > 0 || len(res.Skipped) > 0 || res.Unreadable > 0 {
-				log.Info("polled", "pages", res.Pages, "seen", res.Seen, "queued", res.Queued, "skipped", res.Skipped,
-					"unreadable", res.Unreadable)
-			}
-		}
-		// ±10% jitter so many apps do not poll in lockstep.
-		wait = time.Duration(float64(wait) * (0.9 + 0.2*rand.Float64()))
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-	}
 }

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -317,27 +318,6 @@ func (t *Tx) QueryRow(q string, args ...any) *sql.Row {
 	return t.QueryRowContext(context.Background(), q, args...)
 }
 
-// TryLock takes a lock named key shared by every hub on this database, so
-// that only one hub polls an app at a time. With SQLite (one hub) it always
-// succeeds. Call unlock when done.
-func (d *DB) TryLock(ctx context.Context, key string) (unlock func(), ok bool, err error) {
-	if d.dialect != Postgres {
-		return func() {}, true, nil
-	}
-	conn, err := d.sql.Conn(ctx)
-	if err != nil {
-		return nil, false, fmt.Errorf("state: lock %s: %w", key, err)
-	}
-	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock(hashtext($1))`, key).Scan(&ok); err != nil || !ok {
-		conn.Close()
-		return nil, false, err
-	}
-	return func() {
-		_, _ = conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock(hashtext($1))`, key)
-		conn.Close()
-	}, true, nil
-}
-
 // SQL is the underlying database (the bus keeps its tables in it, so that a
 // state change and its outgoing message commit together).
 func (d *DB) SQL() *sql.DB { return d.sql }
@@ -579,6 +559,9 @@ func (t *Tx) UpdateIntegration(ctx context.Context, in Integration) error {
 }
 
 func (t *Tx) putApps(ctx context.Context, in Integration) error {
+	if err := t.unscheduleChanged(ctx, in); err != nil {
+		return err
+	}
 	if _, err := t.exec(ctx, `DELETE FROM apps WHERE integration_id = ?`, in.ID); err != nil {
 		return fmt.Errorf("state: put integration %s: %w", in.ID, err)
 	}
@@ -619,6 +602,11 @@ func (t *Tx) DeleteIntegrationAt(ctx context.Context, id string, version int) er
 	if err != nil {
 		return fmt.Errorf("state: delete integration %s: %w", id, err)
 	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		if err := t.unschedule(ctx, id, ""); err != nil {
+			return err
+		}
+	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		if version != 0 {
 			var n int
@@ -637,6 +625,20 @@ func (t *Tx) DeleteIntegrationAt(ctx context.Context, id string, version int) er
 // Integrations returns all integrations with their apps, ordered by id.
 func (d *DB) Integrations(ctx context.Context) ([]Integration, error) {
 	return d.integrations(ctx, "")
+}
+
+// IntegrationVersion is the version of an integration (ErrNotFound when
+// it does not exist): a cheap check whether a cached copy is current.
+func (d *DB) IntegrationVersion(ctx context.Context, id string) (int, error) {
+	var v int
+	err := d.queryRow(ctx, `SELECT version FROM integrations WHERE id = ?`, id).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, ErrNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("state: version of integration %s: %w", id, err)
+	}
+	return v, nil
 }
 
 // Integration returns one integration.
@@ -688,8 +690,48 @@ func (d *DB) integrations(ctx context.Context, id string) ([]Integration, error)
 	return out, nil
 }
 
+// querier is a *DB or a *Tx.
+type querier interface {
+	query(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
 func (d *DB) apps(ctx context.Context, integrationID string) ([]App, error) {
-	rows, err := d.query(ctx, `
+	return d.appsVia(ctx, d, integrationID)
+}
+
+// unscheduleChanged removes the schedule rows of in's apps that are
+// removed or changed by this write, so that changed apps are polled again
+// soon with their new settings (and removed ones no more).
+func (t *Tx) unscheduleChanged(ctx context.Context, in Integration) error {
+	old, err := t.db.appsVia(ctx, t, in.ID)
+	if err != nil {
+		return err
+	}
+	next := map[string]App{}
+	for _, a := range in.Apps {
+		next[a.ID] = a
+	}
+	for _, o := range old {
+		n, ok := next[o.ID]
+		if ok && sameApp(o, n) {
+			continue
+		}
+		if err := t.unschedule(ctx, in.ID, o.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sameApp(a, b App) bool {
+	fa, _ := json.Marshal(a.Filters)
+	fb, _ := json.Marshal(b.Filters)
+	return a.Name == b.Name && a.StorePlugin == b.StorePlugin && a.StoreAppID == b.StoreAppID &&
+		a.PollInterval == b.PollInterval && string(fa) == string(fb) && maps.Equal(a.StoreSettings, b.StoreSettings)
+}
+
+func (d *DB) appsVia(ctx context.Context, q querier, integrationID string) ([]App, error) {
+	rows, err := q.query(ctx, `
 		SELECT id, name, store_plugin, store_app_id, store_settings, filters, poll_interval_ms
 		FROM apps WHERE integration_id = ? ORDER BY id`, integrationID)
 	if err != nil {

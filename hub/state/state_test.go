@@ -201,16 +201,6 @@ func TestIntegrationsAndCountersOnBothDialects(t *testing.T) {
 		if err != nil || cur.Value != "c1" || !cur.Connected {
 			t.Fatalf("cursor: %+v %v", cur, err)
 		}
-		unlock, ok, err := db.TryLock(ctx, "poll/acme/ios")
-		if err != nil || !ok {
-			t.Fatalf("lock: %v %v", ok, err)
-		}
-		if db.Dialect() == Postgres {
-			if _, ok2, _ := db.TryLock(ctx, "poll/acme/ios"); ok2 {
-				t.Error("a second hub took the same poll lock")
-			}
-		}
-		unlock()
 		if err := db.InTx(ctx, func(tx *Tx) error { return tx.DeleteIntegration(ctx, "acme") }); err != nil {
 			t.Fatal(err)
 		}

@@ -52,15 +52,16 @@ type Backend struct {
 	reject      string
 	rateLimited map[string]time.Duration // app → Retry-After of its listing
 	listCalls   map[string]int
-	webhookURL  string          // where the test helpdesk says it sends webhooks
-	readOnly    map[string]bool // apps whose store account cannot reply
-	writes      int             // calls that change something
+	listTimes   map[string][]time.Time // app → when its listings arrived
+	webhookURL  string                 // where the test helpdesk says it sends webhooks
+	readOnly    map[string]bool        // apps whose store account cannot reply
+	writes      int                    // calls that change something
 }
 
 // New returns an empty backend.
 func New() *Backend {
 	return &Backend{reviews: map[string]*Review{}, tickets: map[string]*Ticket{}, replyPosts: map[string]int{},
-		rateLimited: map[string]time.Duration{}, listCalls: map[string]int{}, readOnly: map[string]bool{}}
+		rateLimited: map[string]time.Duration{}, listCalls: map[string]int{}, listTimes: map[string][]time.Time{}, readOnly: map[string]bool{}}
 }
 
 // PutReview adds or edits a review (it becomes newest in listing order).
@@ -104,6 +105,18 @@ func (b *Backend) ListCalls(app string) int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.listCalls[app]
+}
+
+// ListTimes returns when each listing of app's reviews arrived (its first
+// pages, 429s included), by app.
+func (b *Backend) ListTimes() map[string][]time.Time {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make(map[string][]time.Time, len(b.listTimes))
+	for app, ts := range b.listTimes {
+		out[app] = append([]time.Time(nil), ts...)
+	}
+	return out
 }
 
 // Reject makes ticket creation answer 400 for texts containing s ("" stops).
@@ -193,6 +206,9 @@ func (b *Backend) listReviews(w http.ResponseWriter, r *http.Request) {
 	app := r.URL.Query().Get("app")
 	b.mu.Lock()
 	b.listCalls[app]++
+	if r.URL.Query().Get("next") == "" {
+		b.listTimes[app] = append(b.listTimes[app], time.Now())
+	}
 	if ra := b.rateLimited[app]; ra > 0 {
 		b.mu.Unlock()
 		w.Header().Set("Retry-After", strconv.Itoa(int(ra.Seconds())))

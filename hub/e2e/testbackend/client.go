@@ -12,6 +12,10 @@ import (
 	"github.com/reviewhub/reviewhub/sdk"
 )
 
+// client counts every request against the calling operation's counter
+// (quota budgets), as real store plugins do.
+var client = &http.Client{Transport: sdk.CountingTransport{}, Timeout: 30 * time.Second}
+
 // Call makes one JSON call to the backend at base and classifies failures
 // the way a real connector would.
 func Call(ctx context.Context, base, method, path string, in, out any) error {
@@ -30,7 +34,7 @@ func Call(ctx context.Context, base, method, path string, in, out any) error {
 	if err != nil {
 		return sdk.Errorf(sdk.Invalid, "build request: %v", err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return sdk.Errorf(sdk.Unavailable, "%s %s: %v", method, path, err)
 	}

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/reviewhub/reviewhub/hub/e2e/testbackend"
@@ -28,10 +30,26 @@ func (store) Info(context.Context) (sdk.Info, error) {
 	return sdk.Info{
 		Name: "teststore", Version: "0.0.1", Description: "test store",
 		Settings: []sdk.SettingField{{Key: "url", Label: "Backend URL (empty: the public listing)"},
-			{Key: "page_size", Label: "Reviews per page (default 3)"}},
+			{Key: "page_size", Label: "Reviews per page (default 3)"},
+			{Key: "key", Label: "Quota key: apps with the same key share TESTSTORE_QUOTA"}},
 		Store: &sdk.StoreCapabilities{CanReply: true, ReplyMaxLength: 350, CanEditReply: true,
-			LocaleKind: sdk.FilterLanguage, PublicListing: true},
+			LocaleKind: sdk.FilterLanguage, PublicListing: true, Quotas: quotas()},
 	}, nil
+}
+
+// quotas declares TESTSTORE_QUOTA ("LIMIT/WINDOW", e.g. "30/3s") as a
+// listing quota per key setting.
+func quotas() []sdk.QuotaBucket {
+	limit, window, ok := strings.Cut(os.Getenv("TESTSTORE_QUOTA"), "/")
+	if !ok {
+		return nil
+	}
+	n, err1 := strconv.Atoi(limit)
+	w, err2 := time.ParseDuration(window)
+	if err1 != nil || err2 != nil {
+		return nil
+	}
+	return []sdk.QuotaBucket{{Name: "test key", Per: []string{"key"}, Limit: n, Window: w, Ops: []string{sdk.OpList}}}
 }
 
 // CheckCredentials asks the backend (read-only) what the account may do:
@@ -57,8 +75,9 @@ func (store) CheckCredentials(ctx context.Context, s sdk.Settings, appID string)
 // The cursor is the backend's sequence number of the last review listed.
 func (store) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.ReviewPage, error) {
 	after := req.Cursor
+	next := ""
 	if req.PageToken != "" {
-		after = req.PageToken
+		after, next = req.PageToken, "&next=1"
 	}
 	if after == "" {
 		after = "0"
@@ -67,7 +86,7 @@ func (store) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.ReviewPa
 		Reviews []testbackend.Review
 		More    bool
 	}
-	if err := testbackend.Call(ctx, base(req.Settings), "GET", "/reviews?limit="+pageSize(req.Settings)+"&app="+req.AppID+"&after="+after, nil, &out); err != nil {
+	if err := testbackend.Call(ctx, base(req.Settings), "GET", "/reviews?limit="+pageSize(req.Settings)+"&app="+req.AppID+"&after="+after+next, nil, &out); err != nil {
 		return sdk.ReviewPage{}, err
 	}
 	page := sdk.ReviewPage{Cursor: after}

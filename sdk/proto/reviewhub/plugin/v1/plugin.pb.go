@@ -298,7 +298,9 @@ type StoreCapabilities struct {
 	// The shortest sensible polling interval (quotas).
 	MinPollInterval *durationpb.Duration `protobuf:"bytes,8,opt,name=min_poll_interval,json=minPollInterval,proto3" json:"min_poll_interval,omitempty"`
 	// The attribute the store's locale filter uses: "country" or "language".
-	LocaleKind    string `protobuf:"bytes,9,opt,name=locale_kind,json=localeKind,proto3" json:"locale_kind,omitempty"`
+	LocaleKind string `protobuf:"bytes,9,opt,name=locale_kind,json=localeKind,proto3" json:"locale_kind,omitempty"`
+	// The store's request quotas; the hub budgets polling inside them.
+	Quotas        []*QuotaBucket `protobuf:"bytes,10,rep,name=quotas,proto3" json:"quotas,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -396,6 +398,97 @@ func (x *StoreCapabilities) GetLocaleKind() string {
 	return ""
 }
 
+func (x *StoreCapabilities) GetQuotas() []*QuotaBucket {
+	if x != nil {
+		return x.Quotas
+	}
+	return nil
+}
+
+// QuotaBucket is one request quota of a store, counted per credential.
+// Store calls report the vendor requests they made in the gRPC trailer
+// "reviewhub-calls" (the SDK does this; see sdk.CountingTransport).
+type QuotaBucket struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Shown to operators, e.g. "App Store Connect key".
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Setting keys whose values identify the credential the quota is counted
+	// for; "@app" stands for the store app id. Empty: one quota per plugin.
+	Per []string `protobuf:"bytes,2,rep,name=per,proto3" json:"per,omitempty"`
+	// Requests allowed per window.
+	Limit  int32                `protobuf:"varint,3,opt,name=limit,proto3" json:"limit,omitempty"`
+	Window *durationpb.Duration `protobuf:"bytes,4,opt,name=window,proto3" json:"window,omitempty"`
+	// Operations that spend from it: "list", "reply"; empty: every operation.
+	Operations    []string `protobuf:"bytes,5,rep,name=operations,proto3" json:"operations,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QuotaBucket) Reset() {
+	*x = QuotaBucket{}
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QuotaBucket) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QuotaBucket) ProtoMessage() {}
+
+func (x *QuotaBucket) ProtoReflect() protoreflect.Message {
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QuotaBucket.ProtoReflect.Descriptor instead.
+func (*QuotaBucket) Descriptor() ([]byte, []int) {
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *QuotaBucket) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *QuotaBucket) GetPer() []string {
+	if x != nil {
+		return x.Per
+	}
+	return nil
+}
+
+func (x *QuotaBucket) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *QuotaBucket) GetWindow() *durationpb.Duration {
+	if x != nil {
+		return x.Window
+	}
+	return nil
+}
+
+func (x *QuotaBucket) GetOperations() []string {
+	if x != nil {
+		return x.Operations
+	}
+	return nil
+}
+
 type HelpdeskCapabilities struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Tickets can carry tags (labels).
@@ -406,7 +499,7 @@ type HelpdeskCapabilities struct {
 
 func (x *HelpdeskCapabilities) Reset() {
 	*x = HelpdeskCapabilities{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[4]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -418,7 +511,7 @@ func (x *HelpdeskCapabilities) String() string {
 func (*HelpdeskCapabilities) ProtoMessage() {}
 
 func (x *HelpdeskCapabilities) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[4]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -431,7 +524,7 @@ func (x *HelpdeskCapabilities) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HelpdeskCapabilities.ProtoReflect.Descriptor instead.
 func (*HelpdeskCapabilities) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{4}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *HelpdeskCapabilities) GetSupportsTags() bool {
@@ -452,7 +545,7 @@ type CheckCredentialsRequest struct {
 
 func (x *CheckCredentialsRequest) Reset() {
 	*x = CheckCredentialsRequest{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[5]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -464,7 +557,7 @@ func (x *CheckCredentialsRequest) String() string {
 func (*CheckCredentialsRequest) ProtoMessage() {}
 
 func (x *CheckCredentialsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[5]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -477,7 +570,7 @@ func (x *CheckCredentialsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckCredentialsRequest.ProtoReflect.Descriptor instead.
 func (*CheckCredentialsRequest) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{5}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CheckCredentialsRequest) GetSettings() map[string]string {
@@ -513,7 +606,7 @@ type CheckCredentialsResponse struct {
 
 func (x *CheckCredentialsResponse) Reset() {
 	*x = CheckCredentialsResponse{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[6]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -525,7 +618,7 @@ func (x *CheckCredentialsResponse) String() string {
 func (*CheckCredentialsResponse) ProtoMessage() {}
 
 func (x *CheckCredentialsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[6]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -538,7 +631,7 @@ func (x *CheckCredentialsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckCredentialsResponse.ProtoReflect.Descriptor instead.
 func (*CheckCredentialsResponse) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{6}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CheckCredentialsResponse) GetCanReply() bool {
@@ -581,7 +674,7 @@ type Check struct {
 
 func (x *Check) Reset() {
 	*x = Check{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[7]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -593,7 +686,7 @@ func (x *Check) String() string {
 func (*Check) ProtoMessage() {}
 
 func (x *Check) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[7]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -606,7 +699,7 @@ func (x *Check) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Check.ProtoReflect.Descriptor instead.
 func (*Check) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{7}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Check) GetName() string {
@@ -647,7 +740,7 @@ type Unreadable struct {
 
 func (x *Unreadable) Reset() {
 	*x = Unreadable{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[8]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -659,7 +752,7 @@ func (x *Unreadable) String() string {
 func (*Unreadable) ProtoMessage() {}
 
 func (x *Unreadable) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[8]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -672,7 +765,7 @@ func (x *Unreadable) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Unreadable.ProtoReflect.Descriptor instead.
 func (*Unreadable) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{8}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Unreadable) GetId() string {
@@ -715,7 +808,7 @@ type ListReviewsRequest struct {
 
 func (x *ListReviewsRequest) Reset() {
 	*x = ListReviewsRequest{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[9]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -727,7 +820,7 @@ func (x *ListReviewsRequest) String() string {
 func (*ListReviewsRequest) ProtoMessage() {}
 
 func (x *ListReviewsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[9]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -740,7 +833,7 @@ func (x *ListReviewsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReviewsRequest.ProtoReflect.Descriptor instead.
 func (*ListReviewsRequest) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{9}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListReviewsRequest) GetSettings() map[string]string {
@@ -806,7 +899,7 @@ type ListReviewsResponse struct {
 
 func (x *ListReviewsResponse) Reset() {
 	*x = ListReviewsResponse{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[10]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -818,7 +911,7 @@ func (x *ListReviewsResponse) String() string {
 func (*ListReviewsResponse) ProtoMessage() {}
 
 func (x *ListReviewsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[10]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -831,7 +924,7 @@ func (x *ListReviewsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReviewsResponse.ProtoReflect.Descriptor instead.
 func (*ListReviewsResponse) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{10}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListReviewsResponse) GetReviews() []*Review {
@@ -895,7 +988,7 @@ type Review struct {
 
 func (x *Review) Reset() {
 	*x = Review{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[11]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -907,7 +1000,7 @@ func (x *Review) String() string {
 func (*Review) ProtoMessage() {}
 
 func (x *Review) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[11]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -920,7 +1013,7 @@ func (x *Review) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Review.ProtoReflect.Descriptor instead.
 func (*Review) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{11}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Review) GetId() string {
@@ -1069,7 +1162,7 @@ type DeveloperReply struct {
 
 func (x *DeveloperReply) Reset() {
 	*x = DeveloperReply{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[12]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1081,7 +1174,7 @@ func (x *DeveloperReply) String() string {
 func (*DeveloperReply) ProtoMessage() {}
 
 func (x *DeveloperReply) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[12]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1094,7 +1187,7 @@ func (x *DeveloperReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeveloperReply.ProtoReflect.Descriptor instead.
 func (*DeveloperReply) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{12}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *DeveloperReply) GetId() string {
@@ -1139,7 +1232,7 @@ type PostReplyRequest struct {
 
 func (x *PostReplyRequest) Reset() {
 	*x = PostReplyRequest{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[13]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1151,7 +1244,7 @@ func (x *PostReplyRequest) String() string {
 func (*PostReplyRequest) ProtoMessage() {}
 
 func (x *PostReplyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[13]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1164,7 +1257,7 @@ func (x *PostReplyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostReplyRequest.ProtoReflect.Descriptor instead.
 func (*PostReplyRequest) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{13}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *PostReplyRequest) GetSettings() map[string]string {
@@ -1211,7 +1304,7 @@ type PostReplyResponse struct {
 
 func (x *PostReplyResponse) Reset() {
 	*x = PostReplyResponse{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[14]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1223,7 +1316,7 @@ func (x *PostReplyResponse) String() string {
 func (*PostReplyResponse) ProtoMessage() {}
 
 func (x *PostReplyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[14]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1236,7 +1329,7 @@ func (x *PostReplyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostReplyResponse.ProtoReflect.Descriptor instead.
 func (*PostReplyResponse) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{14}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *PostReplyResponse) GetReply() *DeveloperReply {
@@ -1258,7 +1351,7 @@ type DeleteReplyRequest struct {
 
 func (x *DeleteReplyRequest) Reset() {
 	*x = DeleteReplyRequest{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[15]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1270,7 +1363,7 @@ func (x *DeleteReplyRequest) String() string {
 func (*DeleteReplyRequest) ProtoMessage() {}
 
 func (x *DeleteReplyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[15]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1283,7 +1376,7 @@ func (x *DeleteReplyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteReplyRequest.ProtoReflect.Descriptor instead.
 func (*DeleteReplyRequest) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{15}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *DeleteReplyRequest) GetSettings() map[string]string {
@@ -1322,7 +1415,7 @@ type DeleteReplyResponse struct {
 
 func (x *DeleteReplyResponse) Reset() {
 	*x = DeleteReplyResponse{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[16]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1334,7 +1427,7 @@ func (x *DeleteReplyResponse) String() string {
 func (*DeleteReplyResponse) ProtoMessage() {}
 
 func (x *DeleteReplyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[16]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1347,7 +1440,7 @@ func (x *DeleteReplyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteReplyResponse.ProtoReflect.Descriptor instead.
 func (*DeleteReplyResponse) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{16}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 type UpsertTicketRequest struct {
@@ -1368,7 +1461,7 @@ type UpsertTicketRequest struct {
 
 func (x *UpsertTicketRequest) Reset() {
 	*x = UpsertTicketRequest{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[17]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1380,7 +1473,7 @@ func (x *UpsertTicketRequest) String() string {
 func (*UpsertTicketRequest) ProtoMessage() {}
 
 func (x *UpsertTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[17]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1393,7 +1486,7 @@ func (x *UpsertTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpsertTicketRequest.ProtoReflect.Descriptor instead.
 func (*UpsertTicketRequest) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{17}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *UpsertTicketRequest) GetSettings() map[string]string {
@@ -1458,7 +1551,7 @@ type ReviewChange struct {
 
 func (x *ReviewChange) Reset() {
 	*x = ReviewChange{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[18]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1470,7 +1563,7 @@ func (x *ReviewChange) String() string {
 func (*ReviewChange) ProtoMessage() {}
 
 func (x *ReviewChange) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[18]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1483,7 +1576,7 @@ func (x *ReviewChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReviewChange.ProtoReflect.Descriptor instead.
 func (*ReviewChange) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{18}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ReviewChange) GetStore() string {
@@ -1548,7 +1641,7 @@ type ReviewVersion struct {
 
 func (x *ReviewVersion) Reset() {
 	*x = ReviewVersion{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[19]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1560,7 +1653,7 @@ func (x *ReviewVersion) String() string {
 func (*ReviewVersion) ProtoMessage() {}
 
 func (x *ReviewVersion) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[19]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1573,7 +1666,7 @@ func (x *ReviewVersion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReviewVersion.ProtoReflect.Descriptor instead.
 func (*ReviewVersion) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{19}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ReviewVersion) GetRating() int32 {
@@ -1621,7 +1714,7 @@ type UpsertTicketResponse struct {
 
 func (x *UpsertTicketResponse) Reset() {
 	*x = UpsertTicketResponse{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[20]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1633,7 +1726,7 @@ func (x *UpsertTicketResponse) String() string {
 func (*UpsertTicketResponse) ProtoMessage() {}
 
 func (x *UpsertTicketResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[20]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1646,7 +1739,7 @@ func (x *UpsertTicketResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpsertTicketResponse.ProtoReflect.Descriptor instead.
 func (*UpsertTicketResponse) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{20}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *UpsertTicketResponse) GetTicketId() string {
@@ -1679,7 +1772,7 @@ type WebhookRequest struct {
 
 func (x *WebhookRequest) Reset() {
 	*x = WebhookRequest{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[21]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1691,7 +1784,7 @@ func (x *WebhookRequest) String() string {
 func (*WebhookRequest) ProtoMessage() {}
 
 func (x *WebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[21]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1704,7 +1797,7 @@ func (x *WebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookRequest.ProtoReflect.Descriptor instead.
 func (*WebhookRequest) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{21}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *WebhookRequest) GetSettings() map[string]string {
@@ -1773,7 +1866,7 @@ type Header struct {
 
 func (x *Header) Reset() {
 	*x = Header{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[22]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1785,7 +1878,7 @@ func (x *Header) String() string {
 func (*Header) ProtoMessage() {}
 
 func (x *Header) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[22]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1798,7 +1891,7 @@ func (x *Header) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Header.ProtoReflect.Descriptor instead.
 func (*Header) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{22}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Header) GetName() string {
@@ -1831,7 +1924,7 @@ type WebhookResponse struct {
 
 func (x *WebhookResponse) Reset() {
 	*x = WebhookResponse{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[23]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1843,7 +1936,7 @@ func (x *WebhookResponse) String() string {
 func (*WebhookResponse) ProtoMessage() {}
 
 func (x *WebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[23]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1856,7 +1949,7 @@ func (x *WebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookResponse.ProtoReflect.Descriptor instead.
 func (*WebhookResponse) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{23}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *WebhookResponse) GetStatus() int32 {
@@ -1910,7 +2003,7 @@ type ReplyRequest struct {
 
 func (x *ReplyRequest) Reset() {
 	*x = ReplyRequest{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[24]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1922,7 +2015,7 @@ func (x *ReplyRequest) String() string {
 func (*ReplyRequest) ProtoMessage() {}
 
 func (x *ReplyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[24]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1935,7 +2028,7 @@ func (x *ReplyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplyRequest.ProtoReflect.Descriptor instead.
 func (*ReplyRequest) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{24}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ReplyRequest) GetTicketId() string {
@@ -1991,7 +2084,7 @@ type WriteReplyResultRequest struct {
 
 func (x *WriteReplyResultRequest) Reset() {
 	*x = WriteReplyResultRequest{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[25]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2003,7 +2096,7 @@ func (x *WriteReplyResultRequest) String() string {
 func (*WriteReplyResultRequest) ProtoMessage() {}
 
 func (x *WriteReplyResultRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[25]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2016,7 +2109,7 @@ func (x *WriteReplyResultRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteReplyResultRequest.ProtoReflect.Descriptor instead.
 func (*WriteReplyResultRequest) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{25}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *WriteReplyResultRequest) GetSettings() map[string]string {
@@ -2056,7 +2149,7 @@ type ReplyResult struct {
 
 func (x *ReplyResult) Reset() {
 	*x = ReplyResult{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[26]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2068,7 +2161,7 @@ func (x *ReplyResult) String() string {
 func (*ReplyResult) ProtoMessage() {}
 
 func (x *ReplyResult) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[26]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2081,7 +2174,7 @@ func (x *ReplyResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplyResult.ProtoReflect.Descriptor instead.
 func (*ReplyResult) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{26}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ReplyResult) GetTicketId() string {
@@ -2134,7 +2227,7 @@ type WriteReplyResultResponse struct {
 
 func (x *WriteReplyResultResponse) Reset() {
 	*x = WriteReplyResultResponse{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[27]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2146,7 +2239,7 @@ func (x *WriteReplyResultResponse) String() string {
 func (*WriteReplyResultResponse) ProtoMessage() {}
 
 func (x *WriteReplyResultResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[27]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2159,7 +2252,7 @@ func (x *WriteReplyResultResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteReplyResultResponse.ProtoReflect.Descriptor instead.
 func (*WriteReplyResultResponse) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{27}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{28}
 }
 
 var File_reviewhub_plugin_v1_plugin_proto protoreflect.FileDescriptor
@@ -2184,7 +2277,7 @@ const file_reviewhub_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x06secret\x18\x05 \x01(\bR\x06secret\x12\x1c\n" +
 	"\tmultiline\x18\x06 \x01(\bR\tmultiline\x12\x18\n" +
 	"\aexample\x18\a \x01(\tR\aexample\x12\x1a\n" +
-	"\bendpoint\x18\b \x01(\bR\bendpoint\"\xa2\x03\n" +
+	"\bendpoint\x18\b \x01(\bR\bendpoint\"\xdc\x03\n" +
 	"\x11StoreCapabilities\x12\x1b\n" +
 	"\tcan_reply\x18\x01 \x01(\bR\bcanReply\x12(\n" +
 	"\x10reply_max_length\x18\x02 \x01(\x05R\x0ereplyMaxLength\x12$\n" +
@@ -2195,7 +2288,17 @@ const file_reviewhub_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x0epublic_listing\x18\a \x01(\bR\rpublicListing\x12E\n" +
 	"\x11min_poll_interval\x18\b \x01(\v2\x19.google.protobuf.DurationR\x0fminPollInterval\x12\x1f\n" +
 	"\vlocale_kind\x18\t \x01(\tR\n" +
-	"localeKind\";\n" +
+	"localeKind\x128\n" +
+	"\x06quotas\x18\n" +
+	" \x03(\v2 .reviewhub.plugin.v1.QuotaBucketR\x06quotas\"\x9c\x01\n" +
+	"\vQuotaBucket\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n" +
+	"\x03per\x18\x02 \x03(\tR\x03per\x12\x14\n" +
+	"\x05limit\x18\x03 \x01(\x05R\x05limit\x121\n" +
+	"\x06window\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x06window\x12\x1e\n" +
+	"\n" +
+	"operations\x18\x05 \x03(\tR\n" +
+	"operations\";\n" +
 	"\x14HelpdeskCapabilities\x12#\n" +
 	"\rsupports_tags\x18\x01 \x01(\bR\fsupportsTags\"\xc5\x01\n" +
 	"\x17CheckCredentialsRequest\x12V\n" +
@@ -2392,104 +2495,107 @@ func file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 	return file_reviewhub_plugin_v1_plugin_proto_rawDescData
 }
 
-var file_reviewhub_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_reviewhub_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
 var file_reviewhub_plugin_v1_plugin_proto_goTypes = []any{
 	(*InfoRequest)(nil),              // 0: reviewhub.plugin.v1.InfoRequest
 	(*InfoResponse)(nil),             // 1: reviewhub.plugin.v1.InfoResponse
 	(*SettingField)(nil),             // 2: reviewhub.plugin.v1.SettingField
 	(*StoreCapabilities)(nil),        // 3: reviewhub.plugin.v1.StoreCapabilities
-	(*HelpdeskCapabilities)(nil),     // 4: reviewhub.plugin.v1.HelpdeskCapabilities
-	(*CheckCredentialsRequest)(nil),  // 5: reviewhub.plugin.v1.CheckCredentialsRequest
-	(*CheckCredentialsResponse)(nil), // 6: reviewhub.plugin.v1.CheckCredentialsResponse
-	(*Check)(nil),                    // 7: reviewhub.plugin.v1.Check
-	(*Unreadable)(nil),               // 8: reviewhub.plugin.v1.Unreadable
-	(*ListReviewsRequest)(nil),       // 9: reviewhub.plugin.v1.ListReviewsRequest
-	(*ListReviewsResponse)(nil),      // 10: reviewhub.plugin.v1.ListReviewsResponse
-	(*Review)(nil),                   // 11: reviewhub.plugin.v1.Review
-	(*DeveloperReply)(nil),           // 12: reviewhub.plugin.v1.DeveloperReply
-	(*PostReplyRequest)(nil),         // 13: reviewhub.plugin.v1.PostReplyRequest
-	(*PostReplyResponse)(nil),        // 14: reviewhub.plugin.v1.PostReplyResponse
-	(*DeleteReplyRequest)(nil),       // 15: reviewhub.plugin.v1.DeleteReplyRequest
-	(*DeleteReplyResponse)(nil),      // 16: reviewhub.plugin.v1.DeleteReplyResponse
-	(*UpsertTicketRequest)(nil),      // 17: reviewhub.plugin.v1.UpsertTicketRequest
-	(*ReviewChange)(nil),             // 18: reviewhub.plugin.v1.ReviewChange
-	(*ReviewVersion)(nil),            // 19: reviewhub.plugin.v1.ReviewVersion
-	(*UpsertTicketResponse)(nil),     // 20: reviewhub.plugin.v1.UpsertTicketResponse
-	(*WebhookRequest)(nil),           // 21: reviewhub.plugin.v1.WebhookRequest
-	(*Header)(nil),                   // 22: reviewhub.plugin.v1.Header
-	(*WebhookResponse)(nil),          // 23: reviewhub.plugin.v1.WebhookResponse
-	(*ReplyRequest)(nil),             // 24: reviewhub.plugin.v1.ReplyRequest
-	(*WriteReplyResultRequest)(nil),  // 25: reviewhub.plugin.v1.WriteReplyResultRequest
-	(*ReplyResult)(nil),              // 26: reviewhub.plugin.v1.ReplyResult
-	(*WriteReplyResultResponse)(nil), // 27: reviewhub.plugin.v1.WriteReplyResultResponse
-	nil,                              // 28: reviewhub.plugin.v1.CheckCredentialsRequest.SettingsEntry
-	nil,                              // 29: reviewhub.plugin.v1.ListReviewsRequest.SettingsEntry
-	nil,                              // 30: reviewhub.plugin.v1.Review.ExtraEntry
-	nil,                              // 31: reviewhub.plugin.v1.PostReplyRequest.SettingsEntry
-	nil,                              // 32: reviewhub.plugin.v1.DeleteReplyRequest.SettingsEntry
-	nil,                              // 33: reviewhub.plugin.v1.UpsertTicketRequest.SettingsEntry
-	nil,                              // 34: reviewhub.plugin.v1.WebhookRequest.SettingsEntry
-	nil,                              // 35: reviewhub.plugin.v1.WriteReplyResultRequest.SettingsEntry
-	(*durationpb.Duration)(nil),      // 36: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),    // 37: google.protobuf.Timestamp
+	(*QuotaBucket)(nil),              // 4: reviewhub.plugin.v1.QuotaBucket
+	(*HelpdeskCapabilities)(nil),     // 5: reviewhub.plugin.v1.HelpdeskCapabilities
+	(*CheckCredentialsRequest)(nil),  // 6: reviewhub.plugin.v1.CheckCredentialsRequest
+	(*CheckCredentialsResponse)(nil), // 7: reviewhub.plugin.v1.CheckCredentialsResponse
+	(*Check)(nil),                    // 8: reviewhub.plugin.v1.Check
+	(*Unreadable)(nil),               // 9: reviewhub.plugin.v1.Unreadable
+	(*ListReviewsRequest)(nil),       // 10: reviewhub.plugin.v1.ListReviewsRequest
+	(*ListReviewsResponse)(nil),      // 11: reviewhub.plugin.v1.ListReviewsResponse
+	(*Review)(nil),                   // 12: reviewhub.plugin.v1.Review
+	(*DeveloperReply)(nil),           // 13: reviewhub.plugin.v1.DeveloperReply
+	(*PostReplyRequest)(nil),         // 14: reviewhub.plugin.v1.PostReplyRequest
+	(*PostReplyResponse)(nil),        // 15: reviewhub.plugin.v1.PostReplyResponse
+	(*DeleteReplyRequest)(nil),       // 16: reviewhub.plugin.v1.DeleteReplyRequest
+	(*DeleteReplyResponse)(nil),      // 17: reviewhub.plugin.v1.DeleteReplyResponse
+	(*UpsertTicketRequest)(nil),      // 18: reviewhub.plugin.v1.UpsertTicketRequest
+	(*ReviewChange)(nil),             // 19: reviewhub.plugin.v1.ReviewChange
+	(*ReviewVersion)(nil),            // 20: reviewhub.plugin.v1.ReviewVersion
+	(*UpsertTicketResponse)(nil),     // 21: reviewhub.plugin.v1.UpsertTicketResponse
+	(*WebhookRequest)(nil),           // 22: reviewhub.plugin.v1.WebhookRequest
+	(*Header)(nil),                   // 23: reviewhub.plugin.v1.Header
+	(*WebhookResponse)(nil),          // 24: reviewhub.plugin.v1.WebhookResponse
+	(*ReplyRequest)(nil),             // 25: reviewhub.plugin.v1.ReplyRequest
+	(*WriteReplyResultRequest)(nil),  // 26: reviewhub.plugin.v1.WriteReplyResultRequest
+	(*ReplyResult)(nil),              // 27: reviewhub.plugin.v1.ReplyResult
+	(*WriteReplyResultResponse)(nil), // 28: reviewhub.plugin.v1.WriteReplyResultResponse
+	nil,                              // 29: reviewhub.plugin.v1.CheckCredentialsRequest.SettingsEntry
+	nil,                              // 30: reviewhub.plugin.v1.ListReviewsRequest.SettingsEntry
+	nil,                              // 31: reviewhub.plugin.v1.Review.ExtraEntry
+	nil,                              // 32: reviewhub.plugin.v1.PostReplyRequest.SettingsEntry
+	nil,                              // 33: reviewhub.plugin.v1.DeleteReplyRequest.SettingsEntry
+	nil,                              // 34: reviewhub.plugin.v1.UpsertTicketRequest.SettingsEntry
+	nil,                              // 35: reviewhub.plugin.v1.WebhookRequest.SettingsEntry
+	nil,                              // 36: reviewhub.plugin.v1.WriteReplyResultRequest.SettingsEntry
+	(*durationpb.Duration)(nil),      // 37: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),    // 38: google.protobuf.Timestamp
 }
 var file_reviewhub_plugin_v1_plugin_proto_depIdxs = []int32{
 	2,  // 0: reviewhub.plugin.v1.InfoResponse.settings:type_name -> reviewhub.plugin.v1.SettingField
 	3,  // 1: reviewhub.plugin.v1.InfoResponse.store:type_name -> reviewhub.plugin.v1.StoreCapabilities
-	4,  // 2: reviewhub.plugin.v1.InfoResponse.helpdesk:type_name -> reviewhub.plugin.v1.HelpdeskCapabilities
-	36, // 3: reviewhub.plugin.v1.StoreCapabilities.listing_window:type_name -> google.protobuf.Duration
-	36, // 4: reviewhub.plugin.v1.StoreCapabilities.min_poll_interval:type_name -> google.protobuf.Duration
-	28, // 5: reviewhub.plugin.v1.CheckCredentialsRequest.settings:type_name -> reviewhub.plugin.v1.CheckCredentialsRequest.SettingsEntry
-	7,  // 6: reviewhub.plugin.v1.CheckCredentialsResponse.checks:type_name -> reviewhub.plugin.v1.Check
-	29, // 7: reviewhub.plugin.v1.ListReviewsRequest.settings:type_name -> reviewhub.plugin.v1.ListReviewsRequest.SettingsEntry
-	11, // 8: reviewhub.plugin.v1.ListReviewsResponse.reviews:type_name -> reviewhub.plugin.v1.Review
-	8,  // 9: reviewhub.plugin.v1.ListReviewsResponse.unreadable:type_name -> reviewhub.plugin.v1.Unreadable
-	37, // 10: reviewhub.plugin.v1.Review.created_at:type_name -> google.protobuf.Timestamp
-	37, // 11: reviewhub.plugin.v1.Review.updated_at:type_name -> google.protobuf.Timestamp
-	12, // 12: reviewhub.plugin.v1.Review.reply:type_name -> reviewhub.plugin.v1.DeveloperReply
-	30, // 13: reviewhub.plugin.v1.Review.extra:type_name -> reviewhub.plugin.v1.Review.ExtraEntry
-	37, // 14: reviewhub.plugin.v1.DeveloperReply.updated_at:type_name -> google.protobuf.Timestamp
-	31, // 15: reviewhub.plugin.v1.PostReplyRequest.settings:type_name -> reviewhub.plugin.v1.PostReplyRequest.SettingsEntry
-	12, // 16: reviewhub.plugin.v1.PostReplyResponse.reply:type_name -> reviewhub.plugin.v1.DeveloperReply
-	32, // 17: reviewhub.plugin.v1.DeleteReplyRequest.settings:type_name -> reviewhub.plugin.v1.DeleteReplyRequest.SettingsEntry
-	33, // 18: reviewhub.plugin.v1.UpsertTicketRequest.settings:type_name -> reviewhub.plugin.v1.UpsertTicketRequest.SettingsEntry
-	18, // 19: reviewhub.plugin.v1.UpsertTicketRequest.change:type_name -> reviewhub.plugin.v1.ReviewChange
-	11, // 20: reviewhub.plugin.v1.ReviewChange.review:type_name -> reviewhub.plugin.v1.Review
-	19, // 21: reviewhub.plugin.v1.ReviewChange.history:type_name -> reviewhub.plugin.v1.ReviewVersion
-	37, // 22: reviewhub.plugin.v1.ReviewVersion.seen_at:type_name -> google.protobuf.Timestamp
-	12, // 23: reviewhub.plugin.v1.ReviewVersion.reply:type_name -> reviewhub.plugin.v1.DeveloperReply
-	34, // 24: reviewhub.plugin.v1.WebhookRequest.settings:type_name -> reviewhub.plugin.v1.WebhookRequest.SettingsEntry
-	22, // 25: reviewhub.plugin.v1.WebhookRequest.headers:type_name -> reviewhub.plugin.v1.Header
-	22, // 26: reviewhub.plugin.v1.WebhookResponse.headers:type_name -> reviewhub.plugin.v1.Header
-	24, // 27: reviewhub.plugin.v1.WebhookResponse.replies:type_name -> reviewhub.plugin.v1.ReplyRequest
-	8,  // 28: reviewhub.plugin.v1.WebhookResponse.ignored:type_name -> reviewhub.plugin.v1.Unreadable
-	37, // 29: reviewhub.plugin.v1.ReplyRequest.sent_at:type_name -> google.protobuf.Timestamp
-	35, // 30: reviewhub.plugin.v1.WriteReplyResultRequest.settings:type_name -> reviewhub.plugin.v1.WriteReplyResultRequest.SettingsEntry
-	26, // 31: reviewhub.plugin.v1.WriteReplyResultRequest.result:type_name -> reviewhub.plugin.v1.ReplyResult
-	12, // 32: reviewhub.plugin.v1.ReplyResult.reply:type_name -> reviewhub.plugin.v1.DeveloperReply
-	0,  // 33: reviewhub.plugin.v1.Plugin.Info:input_type -> reviewhub.plugin.v1.InfoRequest
-	5,  // 34: reviewhub.plugin.v1.Store.CheckCredentials:input_type -> reviewhub.plugin.v1.CheckCredentialsRequest
-	9,  // 35: reviewhub.plugin.v1.Store.ListReviews:input_type -> reviewhub.plugin.v1.ListReviewsRequest
-	13, // 36: reviewhub.plugin.v1.Store.PostReply:input_type -> reviewhub.plugin.v1.PostReplyRequest
-	15, // 37: reviewhub.plugin.v1.Store.DeleteReply:input_type -> reviewhub.plugin.v1.DeleteReplyRequest
-	5,  // 38: reviewhub.plugin.v1.Helpdesk.CheckCredentials:input_type -> reviewhub.plugin.v1.CheckCredentialsRequest
-	17, // 39: reviewhub.plugin.v1.Helpdesk.UpsertTicket:input_type -> reviewhub.plugin.v1.UpsertTicketRequest
-	21, // 40: reviewhub.plugin.v1.Helpdesk.HandleWebhook:input_type -> reviewhub.plugin.v1.WebhookRequest
-	25, // 41: reviewhub.plugin.v1.Helpdesk.WriteReplyResult:input_type -> reviewhub.plugin.v1.WriteReplyResultRequest
-	1,  // 42: reviewhub.plugin.v1.Plugin.Info:output_type -> reviewhub.plugin.v1.InfoResponse
-	6,  // 43: reviewhub.plugin.v1.Store.CheckCredentials:output_type -> reviewhub.plugin.v1.CheckCredentialsResponse
-	10, // 44: reviewhub.plugin.v1.Store.ListReviews:output_type -> reviewhub.plugin.v1.ListReviewsResponse
-	14, // 45: reviewhub.plugin.v1.Store.PostReply:output_type -> reviewhub.plugin.v1.PostReplyResponse
-	16, // 46: reviewhub.plugin.v1.Store.DeleteReply:output_type -> reviewhub.plugin.v1.DeleteReplyResponse
-	6,  // 47: reviewhub.plugin.v1.Helpdesk.CheckCredentials:output_type -> reviewhub.plugin.v1.CheckCredentialsResponse
-	20, // 48: reviewhub.plugin.v1.Helpdesk.UpsertTicket:output_type -> reviewhub.plugin.v1.UpsertTicketResponse
-	23, // 49: reviewhub.plugin.v1.Helpdesk.HandleWebhook:output_type -> reviewhub.plugin.v1.WebhookResponse
-	27, // 50: reviewhub.plugin.v1.Helpdesk.WriteReplyResult:output_type -> reviewhub.plugin.v1.WriteReplyResultResponse
-	42, // [42:51] is the sub-list for method output_type
-	33, // [33:42] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	5,  // 2: reviewhub.plugin.v1.InfoResponse.helpdesk:type_name -> reviewhub.plugin.v1.HelpdeskCapabilities
+	37, // 3: reviewhub.plugin.v1.StoreCapabilities.listing_window:type_name -> google.protobuf.Duration
+	37, // 4: reviewhub.plugin.v1.StoreCapabilities.min_poll_interval:type_name -> google.protobuf.Duration
+	4,  // 5: reviewhub.plugin.v1.StoreCapabilities.quotas:type_name -> reviewhub.plugin.v1.QuotaBucket
+	37, // 6: reviewhub.plugin.v1.QuotaBucket.window:type_name -> google.protobuf.Duration
+	29, // 7: reviewhub.plugin.v1.CheckCredentialsRequest.settings:type_name -> reviewhub.plugin.v1.CheckCredentialsRequest.SettingsEntry
+	8,  // 8: reviewhub.plugin.v1.CheckCredentialsResponse.checks:type_name -> reviewhub.plugin.v1.Check
+	30, // 9: reviewhub.plugin.v1.ListReviewsRequest.settings:type_name -> reviewhub.plugin.v1.ListReviewsRequest.SettingsEntry
+	12, // 10: reviewhub.plugin.v1.ListReviewsResponse.reviews:type_name -> reviewhub.plugin.v1.Review
+	9,  // 11: reviewhub.plugin.v1.ListReviewsResponse.unreadable:type_name -> reviewhub.plugin.v1.Unreadable
+	38, // 12: reviewhub.plugin.v1.Review.created_at:type_name -> google.protobuf.Timestamp
+	38, // 13: reviewhub.plugin.v1.Review.updated_at:type_name -> google.protobuf.Timestamp
+	13, // 14: reviewhub.plugin.v1.Review.reply:type_name -> reviewhub.plugin.v1.DeveloperReply
+	31, // 15: reviewhub.plugin.v1.Review.extra:type_name -> reviewhub.plugin.v1.Review.ExtraEntry
+	38, // 16: reviewhub.plugin.v1.DeveloperReply.updated_at:type_name -> google.protobuf.Timestamp
+	32, // 17: reviewhub.plugin.v1.PostReplyRequest.settings:type_name -> reviewhub.plugin.v1.PostReplyRequest.SettingsEntry
+	13, // 18: reviewhub.plugin.v1.PostReplyResponse.reply:type_name -> reviewhub.plugin.v1.DeveloperReply
+	33, // 19: reviewhub.plugin.v1.DeleteReplyRequest.settings:type_name -> reviewhub.plugin.v1.DeleteReplyRequest.SettingsEntry
+	34, // 20: reviewhub.plugin.v1.UpsertTicketRequest.settings:type_name -> reviewhub.plugin.v1.UpsertTicketRequest.SettingsEntry
+	19, // 21: reviewhub.plugin.v1.UpsertTicketRequest.change:type_name -> reviewhub.plugin.v1.ReviewChange
+	12, // 22: reviewhub.plugin.v1.ReviewChange.review:type_name -> reviewhub.plugin.v1.Review
+	20, // 23: reviewhub.plugin.v1.ReviewChange.history:type_name -> reviewhub.plugin.v1.ReviewVersion
+	38, // 24: reviewhub.plugin.v1.ReviewVersion.seen_at:type_name -> google.protobuf.Timestamp
+	13, // 25: reviewhub.plugin.v1.ReviewVersion.reply:type_name -> reviewhub.plugin.v1.DeveloperReply
+	35, // 26: reviewhub.plugin.v1.WebhookRequest.settings:type_name -> reviewhub.plugin.v1.WebhookRequest.SettingsEntry
+	23, // 27: reviewhub.plugin.v1.WebhookRequest.headers:type_name -> reviewhub.plugin.v1.Header
+	23, // 28: reviewhub.plugin.v1.WebhookResponse.headers:type_name -> reviewhub.plugin.v1.Header
+	25, // 29: reviewhub.plugin.v1.WebhookResponse.replies:type_name -> reviewhub.plugin.v1.ReplyRequest
+	9,  // 30: reviewhub.plugin.v1.WebhookResponse.ignored:type_name -> reviewhub.plugin.v1.Unreadable
+	38, // 31: reviewhub.plugin.v1.ReplyRequest.sent_at:type_name -> google.protobuf.Timestamp
+	36, // 32: reviewhub.plugin.v1.WriteReplyResultRequest.settings:type_name -> reviewhub.plugin.v1.WriteReplyResultRequest.SettingsEntry
+	27, // 33: reviewhub.plugin.v1.WriteReplyResultRequest.result:type_name -> reviewhub.plugin.v1.ReplyResult
+	13, // 34: reviewhub.plugin.v1.ReplyResult.reply:type_name -> reviewhub.plugin.v1.DeveloperReply
+	0,  // 35: reviewhub.plugin.v1.Plugin.Info:input_type -> reviewhub.plugin.v1.InfoRequest
+	6,  // 36: reviewhub.plugin.v1.Store.CheckCredentials:input_type -> reviewhub.plugin.v1.CheckCredentialsRequest
+	10, // 37: reviewhub.plugin.v1.Store.ListReviews:input_type -> reviewhub.plugin.v1.ListReviewsRequest
+	14, // 38: reviewhub.plugin.v1.Store.PostReply:input_type -> reviewhub.plugin.v1.PostReplyRequest
+	16, // 39: reviewhub.plugin.v1.Store.DeleteReply:input_type -> reviewhub.plugin.v1.DeleteReplyRequest
+	6,  // 40: reviewhub.plugin.v1.Helpdesk.CheckCredentials:input_type -> reviewhub.plugin.v1.CheckCredentialsRequest
+	18, // 41: reviewhub.plugin.v1.Helpdesk.UpsertTicket:input_type -> reviewhub.plugin.v1.UpsertTicketRequest
+	22, // 42: reviewhub.plugin.v1.Helpdesk.HandleWebhook:input_type -> reviewhub.plugin.v1.WebhookRequest
+	26, // 43: reviewhub.plugin.v1.Helpdesk.WriteReplyResult:input_type -> reviewhub.plugin.v1.WriteReplyResultRequest
+	1,  // 44: reviewhub.plugin.v1.Plugin.Info:output_type -> reviewhub.plugin.v1.InfoResponse
+	7,  // 45: reviewhub.plugin.v1.Store.CheckCredentials:output_type -> reviewhub.plugin.v1.CheckCredentialsResponse
+	11, // 46: reviewhub.plugin.v1.Store.ListReviews:output_type -> reviewhub.plugin.v1.ListReviewsResponse
+	15, // 47: reviewhub.plugin.v1.Store.PostReply:output_type -> reviewhub.plugin.v1.PostReplyResponse
+	17, // 48: reviewhub.plugin.v1.Store.DeleteReply:output_type -> reviewhub.plugin.v1.DeleteReplyResponse
+	7,  // 49: reviewhub.plugin.v1.Helpdesk.CheckCredentials:output_type -> reviewhub.plugin.v1.CheckCredentialsResponse
+	21, // 50: reviewhub.plugin.v1.Helpdesk.UpsertTicket:output_type -> reviewhub.plugin.v1.UpsertTicketResponse
+	24, // 51: reviewhub.plugin.v1.Helpdesk.HandleWebhook:output_type -> reviewhub.plugin.v1.WebhookResponse
+	28, // 52: reviewhub.plugin.v1.Helpdesk.WriteReplyResult:output_type -> reviewhub.plugin.v1.WriteReplyResultResponse
+	44, // [44:53] is the sub-list for method output_type
+	35, // [35:44] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_reviewhub_plugin_v1_plugin_proto_init() }
@@ -2503,7 +2609,7 @@ func file_reviewhub_plugin_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_reviewhub_plugin_v1_plugin_proto_rawDesc), len(file_reviewhub_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   36,
+			NumMessages:   37,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

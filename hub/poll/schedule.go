@@ -1,0 +1,359 @@
+package poll
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/reviewhub/reviewhub/hub/quota"
+	"github.com/reviewhub/reviewhub/hub/state"
+	"github.com/reviewhub/reviewhub/sdk"
+)
+
+// Schedule configures the poll schedule. The zero value is usable.
+type Schedule struct {
+	// Workers polls at most this many apps at once (default 16).
+	Workers int
+	// Lease is how long a claimed app stays with this hub without a renewal;
+	// a hub that dies loses its apps to the others after it (default 1m).
+	Lease time.Duration
+	// ReplyReserve is the share of a quota that polling leaves for replies
+	// (default quota.DefaultReplyReserve).
+	ReplyReserve float64
+	// FirstPollRate spreads the first polls of apps new to the schedule at
+	// this many per second, over at most one interval (default 20).
+	FirstPollRate float64
+	// Owner names this hub in leases (default host-pid-random).
+	Owner string
+}
+
+func (s *Schedule) setDefaults() {
+	if s.Workers <= 0 {
+		s.Workers = 16
+	}
+	if s.Lease <= 0 {
+		s.Lease = time.Minute
+	}
+	if s.ReplyReserve <= 0 || s.ReplyReserve >= 1 {
+		s.ReplyReserve = quota.DefaultReplyReserve
+	}
+	if s.FirstPollRate <= 0 {
+		s.FirstPollRate = 20
+	}
+	if s.Owner == "" {
+		host, _ := os.Hostname()
+		s.Owner = fmt.Sprintf("%s-%d-%08x", host, os.Getpid(), rand.Uint32())
+	}
+}
+
+// idleWake bounds how long the claimer sleeps: apps added or changed by
+// another hub are seen within it.
+const idleWake = time.Second
+
+// syncEvery is how often apps new to the state are scheduled without a
+// reload signal (another hub's admin API may have added them).
+const syncEvery = 30 * time.Second
+
+// Run polls due apps until ctx ends. Apps are rows of the schedule in the
+// state, not goroutines: the hub claims due apps with a lease, polls them
+// with a bounded pool of workers and writes each app's next time. Several
+// hubs on one database share the apps this way, each app polled by one hub
+// per interval. reload schedules new and changed apps at once.
+func (p *Poller) Run(ctx context.Context, reload <-chan struct{}) {
+	p.Schedule.setDefaults()
+	s := p.Schedule
+	jobs := make(chan state.Slot)
+	done := make(chan struct{}, s.Workers)
+	var wg sync.WaitGroup
+	for range s.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for slot := range jobs {
+				p.pollSlot(ctx, slot)
+				done <- struct{}{}
+			}
+		}()
+	}
+	defer wg.Wait()
+	defer close(jobs)
+
+	renew := time.NewTicker(s.Lease / 3)
+	defer renew.Stop()
+	lastSync := time.Time{}
+	busy := 0
+	wake := time.NewTimer(0)
+	defer wake.Stop()
+	for {
+		if time.Since(lastSync) >= syncEvery {
+			p.sync(ctx)
+			lastSync = time.Now()
+		}
+		claimed := 0
+		if free := s.Workers - busy; free > 0 && ctx.Err() == nil {
+			slots, err := p.DB.Claim(ctx, s.Owner, time.Now(), s.Lease, free)
+			if err != nil && ctx.Err() == nil {
+				p.Logger.Error("claiming due apps failed", "error", err)
+			}
+			for _, slot := range slots {
+				busy++
+				jobs <- slot
+			}
+			claimed = len(slots)
+		}
+		sleep := idleWake
+		if claimed > 0 && busy < s.Workers {
+			sleep = 0 // more may be due
+		} else if busy < s.Workers {
+			if at, ok, err := p.DB.NextDue(ctx); err == nil && ok {
+				sleep = min(max(time.Until(at), 0), idleWake)
+			}
+		}
+		wake.Reset(sleep)
+		select {
+		case <-ctx.Done():
+			for busy > 0 {
+				<-done
+				busy--
+			}
+			return
+		case <-reload:
+			lastSync = time.Time{}
+		case <-done:
+			busy--
+		case <-renew.C:
+			if _, err := p.DB.RenewLeases(ctx, s.Owner, time.Now().Add(s.Lease)); err != nil && ctx.Err() == nil {
+				p.Logger.Error("renewing poll leases failed", "error", err)
+			}
+		case <-wake.C:
+		}
+	}
+}
+
+// sync gives apps without a schedule row their first poll time, spread at
+// FirstPollRate per second over at most one interval, so a hub starting
+// with many apps does not poll them all at once.
+func (p *Poller) sync(ctx context.Context) {
+	slots, err := p.DB.Unscheduled(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			p.Logger.Error("reading unscheduled apps failed", "error", err)
+		}
+		return
+	}
+	now := time.Now()
+	spread := time.Duration(float64(len(slots)) / p.Schedule.FirstPollRate * float64(time.Second))
+	for i := range slots {
+		window := min(spread, p.interval(slots[i].AppInterval))
+		slots[i].NextAt = now.Add(time.Duration(rand.Int64N(int64(window) + 1)))
+	}
+	if err := p.DB.Schedule(ctx, slots); err != nil && ctx.Err() == nil {
+		p.Logger.Error("scheduling apps failed", "error", err)
+	}
+}
+
+// interval is an app's configured interval, or the hub's default.
+func (p *Poller) interval(app time.Duration) time.Duration {
+	switch {
+	case app > 0:
+		return app
+	case p.Interval > 0:
+		return p.Interval
+	}
+	return 5 * time.Minute
+}
+
+// integration returns the integration, decrypted once per version.
+func (p *Poller) integration(ctx context.Context, id string) (state.Integration, error) {
+	version, err := p.DB.IntegrationVersion(ctx, id)
+	if err != nil {
+		return state.Integration{}, err
+	}
+	p.cacheMu.Lock()
+	in, ok := p.cache[id]
+	p.cacheMu.Unlock()
+	if ok && in.Version == version {
+		return in, nil
+	}
+	in, err = p.DB.Integration(ctx, id)
+	if err != nil {
+		return state.Integration{}, err
+	}
+	p.cacheMu.Lock()
+	if p.cache == nil {
+		p.cache = map[string]state.Integration{}
+	}
+	p.cache[id] = in
+	p.cacheMu.Unlock()
+	return in, nil
+}
+
+// notRunnableWait is how soon an app that cannot be polled (settings
+// incomplete, plugin not running) is looked at again.
+const notRunnableWait = 30 * time.Second
+
+// pollSlot polls one claimed app and writes its next time.
+func (p *Poller) pollSlot(ctx context.Context, slot state.Slot) {
+	now := time.Now()
+	log := p.Logger.With("integration", slot.IntegrationID, "app", slot.AppID)
+	next := slot
+	next.NextAt = now.Add(notRunnableWait)
+	defer func() { p.release(ctx, log, next) }()
+	p.recordLag(now.Sub(slot.NextAt))
+
+	in, err := p.integration(ctx, slot.IntegrationID)
+	if err != nil {
+		if !errors.Is(err, state.ErrNotFound) && ctx.Err() == nil {
+			log.Error("reading the app to poll failed", "error", err)
+		}
+		return
+	}
+	var app state.App
+	found := false
+	for _, a := range in.Apps {
+		if a.ID == slot.AppID {
+			app, found = a, true
+		}
+	}
+	if !found {
+		return // removed; the next sync drops its row
+	}
+	log = log.With("store", app.StorePlugin)
+	if p.Runnable != nil && !p.Runnable(in, app) {
+		next.Note = "not polled: settings incomplete or plugin not running"
+		return
+	}
+	interval := p.interval(app.PollInterval)
+	_, info, err := p.Plugins.Store(app.StorePlugin)
+	if err != nil {
+		next.Note = "not polled: " + err.Error()
+		return
+	}
+	if info.Store != nil {
+		interval = p.fit(log, slot.AppRef, interval, *info.Store)
+	}
+	buckets := quota.Buckets(info, app, sdk.OpList)
+	expected := max(int(slot.CallsPerPoll+0.5), 1)
+	if use, err := quota.Take(ctx, p.DB, buckets, now, expected, p.Schedule.ReplyReserve); err != nil {
+		if ctx.Err() == nil {
+			log.Error("reading the quota budget failed", "error", err)
+		}
+		return
+	} else if use != nil {
+		next.NextAt = use.FreesAt
+		next.Note = fmt.Sprintf("waiting for quota: %s (%s) spent %d of its polling budget %d in the last %s",
+			use.Bucket.Name, use.Bucket.Account, use.Used, use.Budget, use.Bucket.Window)
+		if next.Note != slot.Note {
+			log.Info("poll deferred to stay inside the store's quota", "reason", next.Note, "until", next.NextAt)
+		}
+		return
+	}
+
+	cctx, calls := sdk.CountCalls(ctx)
+	res, err := p.PollOnce(cctx, in, app)
+	if ctx.Err() != nil {
+		next.NextAt = time.Now() // shutting down: any hub may take it at once
+		return
+	}
+	spent := calls.Count()
+	if spent == 0 {
+		spent = max(res.Pages, 1) // a plugin that does not count: one request per page
+	}
+	if err := quota.Spend(ctx, p.DB, buckets, now, spent-expected); err != nil {
+		log.Error("recording quota use failed", "error", err)
+	}
+	next.CallsPerPoll = float64(spent)
+	if slot.CallsPerPoll > 0 {
+		next.CallsPerPoll = 0.7*slot.CallsPerPoll + 0.3*float64(spent)
+	}
+	next.LastPoll, next.Note = now, ""
+	fitted, stretch, ferr := quota.Fit(ctx, p.DB, buckets, slot.AppRef, interval, next.CallsPerPoll, p.Schedule.ReplyReserve)
+	if ferr != nil {
+		log.Error("sharing the quota budget failed", "error", ferr)
+	}
+	if stretch != nil {
+		next.Note = fmt.Sprintf("interval lengthened from %s to %s: %s", interval, fitted.Round(time.Second), stretch)
+		if slot.Interval == 0 || ratio(fitted, slot.Interval) > 1.1 || ratio(slot.Interval, fitted) > 1.1 {
+			log.Info("poll interval lengthened to stay inside the store's quota", "reason", next.Note)
+		}
+	}
+	next.Interval = fitted
+	wait := fitted
+	switch {
+	case err != nil:
+		next.Failures++
+		log.Warn("poll failed", "error", err, "kind", sdk.KindOf(err).String())
+		if serr := p.DB.SetPollError(ctx, in.ID, app.ID, err.Error()); serr != nil {
+			log.Error("recording poll error failed", "error", serr)
+		}
+		if ra := sdk.RetryAfterOf(err); ra > 0 {
+			wait = ra
+			next.Note = fmt.Sprintf("the store asked to wait %s", ra)
+		} else if !sdk.KindOf(err).Permanent() {
+			wait = min(time.Second<<min(next.Failures, 10), fitted)
+		}
+	default:
+		next.Failures = 0
+		if res.Queued > 0 || len(res.Skipped) > 0 || res.Unreadable > 0 {
+			log.Info("polled", "pages", res.Pages, "seen", res.Seen, "queued", res.Queued, "skipped", res.Skipped,
+				"unreadable", res.Unreadable)
+		}
+	}
+	// ±10% jitter so that apps do not poll in lockstep.
+	next.NextAt = time.Now().Add(time.Duration(float64(wait) * (0.9 + 0.2*rand.Float64())))
+}
+
+func ratio(a, b time.Duration) float64 { return float64(a) / float64(max(b, 1)) }
+
+// release writes the app's next time and ends the lease.
+func (p *Poller) release(ctx context.Context, log *slog.Logger, s state.Slot) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	kept, err := p.DB.Release(rctx, p.Schedule.Owner, s)
+	switch {
+	case err != nil:
+		log.Error("writing the next poll time failed; the lease expires instead", "error", err)
+	case !kept:
+		log.Debug("lease lost before the poll ended (app changed or taken over)")
+	}
+}
+
+// fit applies the store's capabilities to the interval, warning once per
+// app and outcome.
+func (p *Poller) fit(log *slog.Logger, ref state.AppRef, interval time.Duration, caps sdk.StoreCapabilities) time.Duration {
+	key := fmt.Sprintf("%s|%s", ref, interval)
+	if _, warned := p.warned.LoadOrStore(key, true); warned {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return fitInterval(log, interval, caps)
+}
+
+// lagWindow is how many recent scheduler lags Lags reports.
+const lagWindow = 10000
+
+func (p *Poller) recordLag(d time.Duration) {
+	p.lagMu.Lock()
+	defer p.lagMu.Unlock()
+	if len(p.lags) < lagWindow {
+		p.lags = append(p.lags, d)
+		return
+	}
+	p.lags[p.lagNext] = d
+	p.lagNext = (p.lagNext + 1) % lagWindow
+}
+
+// Lags returns, sorted, how late the recent polls started after their due
+// time (at most the last lagWindow), for the scheduler's figures.
+func (p *Poller) Lags() []time.Duration {
+	p.lagMu.Lock()
+	out := append([]time.Duration(nil), p.lags...)
+	p.lagMu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}

@@ -1,0 +1,307 @@
+package state
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// AppRef names one app of one integration.
+type AppRef struct {
+	IntegrationID string
+	AppID         string
+}
+
+func (r AppRef) String() string { return r.IntegrationID + "/" + r.AppID }
+
+// Slot is an app's row in the poll schedule.
+type Slot struct {
+	AppRef
+	NextAt       time.Time
+	LeaseOwner   string
+	LeaseUntil   time.Time
+	Failures     int
+	Interval     time.Duration // what the last poll scheduled with
+	CallsPerPoll float64
+	Note         string
+	LastPoll     time.Time
+	// AppInterval is the app's own poll interval (0: the hub's default).
+	AppInterval time.Duration
+}
+
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
+
+// Unscheduled lists apps without a schedule row (new apps, and apps whose
+// settings changed: UpdateIntegration and PutIntegration remove their rows
+// so that they are polled again soon), with their own poll interval.
+func (d *DB) Unscheduled(ctx context.Context) ([]Slot, error) {
+	rows, err := d.query(ctx, `
+		SELECT a.integration_id, a.id, a.poll_interval_ms FROM apps a
+		LEFT JOIN poll_schedule s ON s.integration_id = a.integration_id AND s.app_id = a.id
+		WHERE s.app_id IS NULL ORDER BY a.integration_id, a.id`)
+	if err != nil {
+		return nil, fmt.Errorf("state: unscheduled apps: %w", err)
+	}
+	defer rows.Close()
+	var out []Slot
+	for rows.Next() {
+		var s Slot
+		var iv int64
+		if err := rows.Scan(&s.IntegrationID, &s.AppID, &iv); err != nil {
+			return nil, fmt.Errorf("state: unscheduled apps: %w", err)
+		}
+		s.AppInterval = time.Duration(iv) * time.Millisecond
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// Schedule adds the rows of slots (their NextAt), leaving rows another hub
+// added meanwhile as they are, and removes the rows and quota memberships
+// of apps that no longer exist.
+func (d *DB) Schedule(ctx context.Context, slots []Slot) error {
+	return d.InTx(ctx, func(tx *Tx) error {
+		for _, s := range slots {
+			if _, err := tx.exec(ctx, `INSERT INTO poll_schedule (integration_id, app_id, next_at_ms) VALUES (?, ?, ?)
+				ON CONFLICT (integration_id, app_id) DO NOTHING`, s.IntegrationID, s.AppID, ms(s.NextAt)); err != nil {
+				return fmt.Errorf("state: schedule %s: %w", s.AppRef, err)
+			}
+		}
+		if _, err := tx.exec(ctx, `DELETE FROM poll_schedule WHERE NOT EXISTS (SELECT 1 FROM apps a
+			WHERE a.integration_id = poll_schedule.integration_id AND a.id = poll_schedule.app_id)`); err != nil {
+			return fmt.Errorf("state: prune schedule: %w", err)
+		}
+		if _, err := tx.exec(ctx, `DELETE FROM quota_members WHERE NOT EXISTS (SELECT 1 FROM poll_schedule s
+			WHERE s.integration_id = quota_members.integration_id AND s.app_id = quota_members.app_id)`); err != nil {
+			return fmt.Errorf("state: prune quota members: %w", err)
+		}
+		return nil
+	})
+}
+
+// unschedule removes an app's schedule row and quota memberships (its
+// settings changed or it was removed).
+func (t *Tx) unschedule(ctx context.Context, integrationID, appID string) error {
+	q, args := `DELETE FROM poll_schedule WHERE integration_id = ?`, []any{integrationID}
+	m := `DELETE FROM quota_members WHERE integration_id = ?`
+	if appID != "" {
+		q, m, args = q+` AND app_id = ?`, m+` AND app_id = ?`, append(args, appID)
+	}
+	if _, err := t.exec(ctx, q, args...); err != nil {
+		return fmt.Errorf("state: unschedule %s/%s: %w", integrationID, appID, err)
+	}
+	if _, err := t.exec(ctx, m, args...); err != nil {
+		return fmt.Errorf("state: unschedule %s/%s: %w", integrationID, appID, err)
+	}
+	return nil
+}
+
+// Claim leases up to limit due apps (NextAt passed, no live lease) to owner
+// until now+lease, earliest due first. On PostgreSQL concurrent claims by
+// other hubs skip the rows this one is taking (FOR UPDATE SKIP LOCKED); on
+// SQLite the write transaction serialises them. The same statement serves
+// both.
+func (d *DB) Claim(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]Slot, error) {
+	lock := ""
+	if d.dialect == Postgres {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	var out []Slot
+	err := d.InTx(ctx, func(tx *Tx) error {
+		out = out[:0]
+		rows, err := tx.query(ctx, `
+			UPDATE poll_schedule SET lease_owner = ?, lease_until_ms = ?
+			WHERE (integration_id, app_id) IN (
+				SELECT integration_id, app_id FROM poll_schedule
+				WHERE next_at_ms <= ? AND lease_until_ms < ?
+				ORDER BY next_at_ms LIMIT ?`+lock+`)
+			RETURNING integration_id, app_id, next_at_ms, failures, interval_ms, calls_per_poll, note, last_poll_ms`,
+			owner, ms(now.Add(lease)), ms(now), ms(now), limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			s := Slot{LeaseOwner: owner, LeaseUntil: now.Add(lease)}
+			var next, iv, last int64
+			if err := rows.Scan(&s.IntegrationID, &s.AppID, &next, &s.Failures, &iv, &s.CallsPerPoll, &s.Note, &last); err != nil {
+				return err
+			}
+			s.NextAt, s.Interval, s.LastPoll = fromMS(next), time.Duration(iv)*time.Millisecond, fromMS(last)
+			out = append(out, s)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("state: claim due apps: %w", err)
+	}
+	return out, nil
+}
+
+// RenewLeases extends every lease owner holds to until; it returns how many
+// it still holds.
+func (d *DB) RenewLeases(ctx context.Context, owner string, until time.Time) (int, error) {
+	res, err := d.exec(ctx, `UPDATE poll_schedule SET lease_until_ms = ? WHERE lease_owner = ?`, ms(until), owner)
+	if err != nil {
+		return 0, fmt.Errorf("state: renew leases: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// Leased reports whether owner still holds the lease of ref.
+func (d *DB) Leased(ctx context.Context, owner string, ref AppRef) (bool, error) {
+	var n int
+	err := d.queryRow(ctx, `SELECT COUNT(*) FROM poll_schedule WHERE integration_id = ? AND app_id = ? AND lease_owner = ?`,
+		ref.IntegrationID, ref.AppID, owner).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("state: lease of %s: %w", ref, err)
+	}
+	return n > 0, nil
+}
+
+// Release ends owner's lease of s.AppRef and writes the next poll time and
+// what the poll learnt. It reports false when the lease was lost meanwhile
+// (another hub took the app over, or the app changed or was removed).
+func (d *DB) Release(ctx context.Context, owner string, s Slot) (bool, error) {
+	res, err := d.exec(ctx, `
+		UPDATE poll_schedule SET lease_owner = '', lease_until_ms = 0, next_at_ms = ?, failures = ?,
+			interval_ms = ?, calls_per_poll = ?, note = ?, last_poll_ms = ?
+		WHERE integration_id = ? AND app_id = ? AND lease_owner = ?`,
+		ms(s.NextAt), s.Failures, s.Interval.Milliseconds(), s.CallsPerPoll, s.Note, ms(s.LastPoll),
+		s.IntegrationID, s.AppID, owner)
+	if err != nil {
+		return false, fmt.Errorf("state: release %s: %w", s.AppRef, err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+// NextDue is the earliest NextAt of the apps no hub holds, if any.
+func (d *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
+	var v *int64
+	if err := d.queryRow(ctx, `SELECT MIN(next_at_ms) FROM poll_schedule WHERE lease_owner = ''`).Scan(&v); err != nil {
+		return time.Time{}, false, fmt.Errorf("state: next due poll: %w", err)
+	}
+	if v == nil {
+		return time.Time{}, false, nil
+	}
+	return fromMS(*v), true, nil
+}
+
+// ScheduleOf returns the schedule rows of an integration's apps.
+func (d *DB) ScheduleOf(ctx context.Context, integrationID string) (map[string]Slot, error) {
+	rows, err := d.query(ctx, `
+		SELECT app_id, next_at_ms, lease_owner, lease_until_ms, failures, interval_ms, calls_per_poll, note, last_poll_ms
+		FROM poll_schedule WHERE integration_id = ?`, integrationID)
+	if err != nil {
+		return nil, fmt.Errorf("state: schedule of %s: %w", integrationID, err)
+	}
+	defer rows.Close()
+	out := map[string]Slot{}
+	for rows.Next() {
+		s := Slot{AppRef: AppRef{IntegrationID: integrationID}}
+		var next, until, iv, last int64
+		if err := rows.Scan(&s.AppID, &next, &s.LeaseOwner, &until, &s.Failures, &iv, &s.CallsPerPoll, &s.Note, &last); err != nil {
+			return nil, fmt.Errorf("state: schedule of %s: %w", integrationID, err)
+		}
+		s.NextAt, s.LeaseUntil, s.Interval, s.LastPoll = fromMS(next), fromMS(until), time.Duration(iv)*time.Millisecond, fromMS(last)
+		out[s.AppID] = s
+	}
+	return out, rows.Err()
+}
+
+// QuotaSpend adds calls to bucket's slot starting at slot, and drops the
+// bucket's slots that started before dropBefore.
+func (d *DB) QuotaSpend(ctx context.Context, bucket string, slot time.Time, calls int, dropBefore time.Time) error {
+	if _, err := d.exec(ctx, `DELETE FROM quota_use WHERE bucket = ? AND slot_ms < ?`, bucket, ms(dropBefore)); err != nil {
+		return fmt.Errorf("state: prune quota use: %w", err)
+	}
+	_, err := d.exec(ctx, `INSERT INTO quota_use (bucket, slot_ms, calls) VALUES (?, ?, ?)
+		ON CONFLICT (bucket, slot_ms) DO UPDATE SET calls = quota_use.calls + excluded.calls`, bucket, ms(slot), calls)
+	if err != nil {
+		return fmt.Errorf("state: spend quota: %w", err)
+	}
+	return nil
+}
+
+// QuotaUsed is the calls spent from bucket in slots starting at or after
+// since.
+func (d *DB) QuotaUsed(ctx context.Context, bucket string, since time.Time) (int, error) {
+	var n int64
+	if err := d.queryRow(ctx, `SELECT COALESCE(SUM(calls), 0) FROM quota_use WHERE bucket = ? AND slot_ms >= ?`,
+		bucket, ms(since)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("state: quota use: %w", err)
+	}
+	return int(n), nil
+}
+
+// QuotaJoin records that ref polls through bucket, costing callsPerPoll
+// requests every interval.
+func (d *DB) QuotaJoin(ctx context.Context, bucket string, ref AppRef, callsPerPoll float64, interval time.Duration) error {
+	_, err := d.exec(ctx, `INSERT INTO quota_members (bucket, integration_id, app_id, calls_per_poll, interval_ms, seen_ms)
+		VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (bucket, integration_id, app_id) DO UPDATE SET calls_per_poll = excluded.calls_per_poll,
+			interval_ms = excluded.interval_ms, seen_ms = excluded.seen_ms`,
+		bucket, ref.IntegrationID, ref.AppID, callsPerPoll, max(interval.Milliseconds(), 1), ms(d.now()))
+	if err != nil {
+		return fmt.Errorf("state: join quota: %w", err)
+	}
+	return nil
+}
+
+// QuotaDemand is how many apps poll through bucket and the requests per
+// hour their polling asks for at their own intervals.
+func (d *DB) QuotaDemand(ctx context.Context, bucket string) (apps int, perHour float64, err error) {
+	err = d.queryRow(ctx, `SELECT COUNT(*), COALESCE(SUM(calls_per_poll * 3600000.0 / interval_ms), 0)
+		FROM quota_members WHERE bucket = ?`, bucket).Scan(&apps, &perHour)
+	if err != nil {
+		return 0, 0, fmt.Errorf("state: quota demand: %w", err)
+	}
+	return apps, perHour, nil
+}
+
+// QuotaTake spends n calls from bucket's slot at slot if the calls spent
+// since since plus n stay within budget; otherwise it spends nothing and
+// reports false. The check and the spending are one step for every hub
+// (the write transaction serialises SQLite; PostgreSQL takes a transaction
+// lock on the bucket).
+func (d *DB) QuotaTake(ctx context.Context, bucket string, slot, since time.Time, n, budget int) (used int, ok bool, err error) {
+	err = d.InTx(ctx, func(tx *Tx) error {
+		if d.dialect == Postgres {
+			if _, err := tx.exec(ctx, `SELECT pg_advisory_xact_lock(hashtext(?))`, "quota/"+bucket); err != nil {
+				return err
+			}
+		}
+		var sum int64
+		if err := tx.queryRow(ctx, `SELECT COALESCE(SUM(calls), 0) FROM quota_use WHERE bucket = ? AND slot_ms >= ?`,
+			bucket, ms(since)).Scan(&sum); err != nil {
+			return err
+		}
+		used = int(sum)
+		if used+n > budget {
+			ok = false
+			return nil
+		}
+		ok = true
+		_, err := tx.exec(ctx, `INSERT INTO quota_use (bucket, slot_ms, calls) VALUES (?, ?, ?)
+			ON CONFLICT (bucket, slot_ms) DO UPDATE SET calls = quota_use.calls + excluded.calls`, bucket, ms(slot), n)
+		return err
+	})
+	if err != nil {
+		return 0, false, fmt.Errorf("state: take quota: %w", err)
+	}
+	return used, ok, nil
+}

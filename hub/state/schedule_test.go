@@ -1,0 +1,244 @@
+package state
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/reviewhub/reviewhub/sdk"
+)
+
+func scheduleAll(t *testing.T, db *DB, at time.Time) int {
+	t.Helper()
+	slots, err := db.Unscheduled(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range slots {
+		slots[i].NextAt = at
+	}
+	if err := db.Schedule(context.Background(), slots); err != nil {
+		t.Fatal(err)
+	}
+	return len(slots)
+}
+
+func putApps(t *testing.T, db *DB, id string, apps []App) {
+	t.Helper()
+	in := Integration{ID: id, Source: "config", HelpdeskPlugin: "desk", Apps: apps}
+	if err := db.InTx(context.Background(), func(tx *Tx) error { return tx.PutIntegration(context.Background(), in) }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Due apps are claimed once across concurrent claimers; a lease keeps an
+// app from others until it expires; only the owner writes the next time.
+func TestScheduleClaimsAndLeases(t *testing.T) { dialects(t, testScheduleClaims) }
+
+func testScheduleClaims(t *testing.T, db *DB) {
+	ctx := context.Background()
+	var apps []App
+	for i := range 40 {
+		apps = append(apps, App{ID: fmt.Sprintf("a%02d", i), StorePlugin: "s", StoreSettings: sdk.Settings{"k": "v"}})
+	}
+	putApps(t, db, "acme", apps)
+	now := time.Now()
+	if n := scheduleAll(t, db, now.Add(-time.Second)); n != 40 {
+		t.Fatalf("%d apps scheduled, want 40", n)
+	}
+	if n := scheduleAll(t, db, now); n != 0 {
+		t.Fatalf("%d apps scheduled again", n)
+	}
+
+	// Eight hubs claim at once: every app goes to exactly one.
+	var mu sync.Mutex
+	owners := map[string]string{}
+	var wg sync.WaitGroup
+	for h := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			owner := fmt.Sprintf("hub%d", h)
+			for {
+				slots, err := db.Claim(ctx, owner, now, time.Minute, 3)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(slots) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, s := range slots {
+					if prev, dup := owners[s.AppID]; dup {
+						t.Errorf("app %s claimed by %s and %s", s.AppID, prev, owner)
+					}
+					owners[s.AppID] = owner
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(owners) != 40 {
+		t.Fatalf("%d apps claimed, want 40", len(owners))
+	}
+
+	// A live lease keeps the app; an expired one lets another hub take it.
+	if got, _ := db.Claim(ctx, "other", now.Add(30*time.Second), time.Minute, 100); len(got) != 0 {
+		t.Fatalf("claimed %d leased apps", len(got))
+	}
+	if n, err := db.RenewLeases(ctx, owners["a00"], now.Add(5*time.Minute)); err != nil || n == 0 {
+		t.Fatalf("renew: %d %v", n, err)
+	}
+	got, err := db.Claim(ctx, "other", now.Add(2*time.Minute), time.Minute, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	others := 0
+	for _, o := range owners {
+		if o != owners["a00"] {
+			others++
+		}
+	}
+	for _, s := range got {
+		if owners[s.AppID] == owners["a00"] {
+			t.Errorf("app %s taken over although its owner renewed the lease", s.AppID)
+		}
+	}
+	if len(got) != others {
+		t.Fatalf("%d expired leases taken over, want %d", len(got), others)
+	}
+	// Expire the renewed ones too: a hub that stopped renewing loses them.
+	later, err := db.Claim(ctx, "third", now.Add(6*time.Minute), time.Minute, 100)
+	if err != nil || len(later) != 40 {
+		t.Fatalf("took %d of the 40 apps whose leases all expired: %v", len(later), err)
+	}
+
+	// The old owner of a taken-over app cannot write its next time.
+	taken := later[0]
+	stale := taken
+	stale.NextAt = now.Add(time.Hour)
+	if ok, err := db.Release(ctx, owners[taken.AppID], stale); err != nil || ok {
+		t.Fatalf("release by a hub that lost the lease: %v %v", ok, err)
+	}
+	next := taken
+	next.NextAt, next.Failures, next.Interval, next.CallsPerPoll, next.Note = now.Add(time.Hour), 2, time.Minute, 1.5, "why"
+	if ok, err := db.Release(ctx, "third", next); err != nil || !ok {
+		t.Fatalf("release by the owner: %v %v", ok, err)
+	}
+	sched, err := db.ScheduleOf(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := sched[taken.AppID]
+	if s.LeaseOwner != "" || !s.NextAt.Equal(next.NextAt.Truncate(time.Millisecond)) || s.Failures != 2 || s.Interval != time.Minute || s.CallsPerPoll != 1.5 || s.Note != "why" {
+		t.Errorf("after release: %+v", s)
+	}
+	if at, ok, err := db.NextDue(ctx); err != nil || !ok || !at.Equal(s.NextAt) {
+		t.Errorf("next due %v %v %v, want %v", at, ok, err, s.NextAt)
+	}
+}
+
+// Changing or removing an app drops its schedule row (a changed app is
+// scheduled afresh and polled soon); an unchanged app keeps its row, and
+// deleting the integration drops all of them.
+func TestScheduleFollowsAppChanges(t *testing.T) { dialects(t, testScheduleChanges) }
+
+func testScheduleChanges(t *testing.T, db *DB) {
+	ctx := context.Background()
+	apps := []App{
+		{ID: "same", StorePlugin: "s", StoreSettings: sdk.Settings{"k": "v"}},
+		{ID: "secret", StorePlugin: "s", StoreSettings: sdk.Settings{"k": "v"}},
+		{ID: "interval", StorePlugin: "s"},
+		{ID: "gone", StorePlugin: "s"},
+	}
+	putApps(t, db, "acme", apps)
+	scheduleAll(t, db, time.Now().Add(time.Hour))
+	if err := db.QuotaJoin(ctx, "b", AppRef{"acme", "gone"}, 1, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	changed := []App{apps[0],
+		{ID: "secret", StorePlugin: "s", StoreSettings: sdk.Settings{"k": "new"}},
+		{ID: "interval", StorePlugin: "s", PollInterval: time.Minute},
+	}
+	putApps(t, db, "acme", changed)
+	un, err := db.Unscheduled(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range un {
+		names = append(names, s.AppID)
+	}
+	if fmt.Sprint(names) != "[interval secret]" {
+		t.Errorf("unscheduled after the change: %v, want [interval secret]", names)
+	}
+	if un[0].AppInterval != time.Minute {
+		t.Errorf("interval of the unscheduled app: %v", un[0].AppInterval)
+	}
+	sched, _ := db.ScheduleOf(ctx, "acme")
+	if _, ok := sched["gone"]; ok || len(sched) != 1 {
+		t.Errorf("schedule after the change: %v", sched)
+	}
+	if apps, _, err := db.QuotaDemand(ctx, "b"); err != nil || apps != 0 {
+		t.Errorf("a removed app still shares a quota: %d %v", apps, err)
+	}
+	if err := db.InTx(ctx, func(tx *Tx) error { return tx.DeleteIntegration(ctx, "acme") }); err != nil {
+		t.Fatal(err)
+	}
+	if sched, _ := db.ScheduleOf(ctx, "acme"); len(sched) != 0 {
+		t.Errorf("schedule after delete: %v", sched)
+	}
+}
+
+// QuotaTake never lets concurrent takers overspend a budget.
+func TestQuotaTakeIsAtomic(t *testing.T) { dialects(t, testQuotaTake) }
+
+func testQuotaTake(t *testing.T, db *DB) {
+	ctx := context.Background()
+	now := time.Now().Truncate(time.Second)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	took := 0
+	for range 25 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, ok, err := db.QuotaTake(ctx, "key", now, now.Add(-time.Hour), 1, 10)
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				mu.Lock()
+				took++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if took != 10 {
+		t.Errorf("%d takes succeeded within a budget of 10", took)
+	}
+	if err := db.QuotaSpend(ctx, "key", now, -2, now.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if used, err := db.QuotaUsed(ctx, "key", now.Add(-time.Hour)); err != nil || used != 8 {
+		t.Errorf("used %d %v, want 8", used, err)
+	}
+	// Slots older than the window do not count.
+	if used, _ := db.QuotaUsed(ctx, "key", now.Add(time.Second)); used != 0 {
+		t.Errorf("used after the window: %d", used)
+	}
+	if err := db.QuotaJoin(ctx, "key", AppRef{"i", "a"}, 2, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QuotaJoin(ctx, "key", AppRef{"i", "b"}, 1, 30*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if apps, perHour, err := db.QuotaDemand(ctx, "key"); err != nil || apps != 2 || perHour != 4 {
+		t.Errorf("demand: %d apps, %v/h, %v; want 2 apps, 4/h", apps, perHour, err)
+	}
+}
