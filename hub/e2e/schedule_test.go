@@ -173,7 +173,9 @@ func TestSharedKeyStaysInsideItsQuota(t *testing.T) {
 	e.cfg = newConfig(t, e.srv.URL)
 	e.cfg.Integrations = []config.Integration{manyApps(e.srv.URL, apps, interval, map[string]string{"key": "K1"})}
 	e.cfg.AdminToken = adminToken
-	e.tune = func(o *app.Options) { o.Host.Env = append(o.Host.Env, fmt.Sprintf("TESTSTORE_QUOTA=%d/%s", limit, window)) }
+	e.tune = func(o *app.Options) {
+		o.Host.Env = append(o.Host.Env, fmt.Sprintf("TESTSTORE_QUOTA=%d/%s", limit, window))
+	}
 	e.startHub(t)
 
 	total := func() (n int, apps int) {
