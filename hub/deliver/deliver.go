@@ -20,6 +20,7 @@ import (
 
 	"github.com/reviewhub/reviewhub/hub/bus"
 	"github.com/reviewhub/reviewhub/hub/filter"
+	"github.com/reviewhub/reviewhub/hub/quota"
 	"github.com/reviewhub/reviewhub/hub/setup"
 	"github.com/reviewhub/reviewhub/hub/state"
 	"github.com/reviewhub/reviewhub/sdk"
@@ -345,9 +346,14 @@ func (d *Deliverer) publishReply(ctx context.Context, in state.Integration, r st
 	if info.Store != nil && !info.Store.CanReply {
 		return sdk.OutcomeRefused, ReasonCannotReply, nil, nil
 	}
-	rep, err := st.PostReply(ctx, sdk.PostReplyRequest{
+	cctx, calls := sdk.CountCalls(ctx)
+	rep, err := st.PostReply(cctx, sdk.PostReplyRequest{
 		Settings: app.StoreSettings, AppID: app.StoreAppID, ReviewID: r.ReviewID, Text: r.Text,
 	})
+	// Replies spend from the store's quotas too; polling keeps room for them.
+	if serr := quota.Spend(ctx, d.DB, quota.Buckets(info, app, sdk.OpReply), time.Now(), max(calls.Count(), 1)); serr != nil {
+		d.Logger.Error("recording quota use failed", "integration", in.ID, "app", app.ID, "error", serr)
+	}
 	if err != nil {
 		if bus.IsPermanent(err) {
 			return sdk.OutcomeRefused, pluginMessage(err), nil, nil

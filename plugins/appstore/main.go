@@ -62,6 +62,10 @@ func (*store) Info(context.Context) (sdk.Info, error) {
 			CanReply: true, ReplyMaxLength: asc.ReplyMaxLength, CanEditReply: true, CanDeleteReply: true,
 			SourceFilters: []string{sdk.FilterCountry}, LocaleKind: sdk.FilterCountry, PublicListing: true,
 			MinPollInterval: time.Minute,
+			// Apple counts requests per key over a rolling hour; 3,500 is the
+			// limit its documentation shows (README: Rate limits).
+			Quotas: []sdk.QuotaBucket{{Name: "App Store Connect key", Per: []string{"issuer_id", "key_id"},
+				Limit: 3500, Window: time.Hour}},
 		},
 	}, nil
 }
@@ -394,5 +398,5 @@ func (s *store) DeleteReply(ctx context.Context, req sdk.DeleteReplyRequest) err
 }
 
 func main() {
-	sdk.ServeStore(&store{log: sdk.Logger(), tokens: &asc.Tokens{}, http: &http.Client{Timeout: 30 * time.Second}})
+	sdk.ServeStore(&store{log: sdk.Logger(), tokens: &asc.Tokens{}, http: &http.Client{Transport: sdk.CountingTransport{}, Timeout: 30 * time.Second}})
 }

@@ -110,6 +110,11 @@ func (*store) Info(context.Context) (sdk.Info, error) {
 			ListingWindow:   7 * 24 * time.Hour,
 			MinPollInterval: 5 * time.Minute,
 			LocaleKind:      sdk.FilterLanguage,
+			// Google's per-app quotas (README: Quotas).
+			Quotas: []sdk.QuotaBucket{
+				{Name: "Google Play app reads", Per: []string{sdk.QuotaPerApp}, Limit: 200, Window: time.Hour, Ops: []string{sdk.OpList}},
+				{Name: "Google Play app replies", Per: []string{sdk.QuotaPerApp}, Limit: 2000, Window: 24 * time.Hour, Ops: []string{sdk.OpReply}},
+			},
 		},
 	}, nil
 }
@@ -158,7 +163,10 @@ func (s *store) service(settings sdk.Settings) (*client, error) {
 	if err != nil {
 		return nil, sdk.Errorf(sdk.Invalid, "service_account_json: %v", err)
 	}
-	opts := []option.ClientOption{option.WithTokenSource(creds.TokenSource)}
+	// Every API request is counted for the hub's quota budgets (token
+	// requests are not: they spend no Play quota).
+	hc := &http.Client{Transport: &oauth2.Transport{Source: creds.TokenSource, Base: sdk.CountingTransport{}}}
+	opts := []option.ClientOption{option.WithHTTPClient(hc)}
 	if base != "" {
 		opts = append(opts, option.WithEndpoint(strings.TrimRight(base, "/")+"/"))
 	}

@@ -276,6 +276,6 @@ func (s *store) DeleteReply(ctx context.Context, req sdk.DeleteReplyRequest) err
 }
 
 func main() {
-	sdk.ServeStore(&store{log: sdk.Logger(), tokens: &rustore.Tokens{}, http: &http.Client{Timeout: 30 * time.Second},
+	sdk.ServeStore(&store{log: sdk.Logger(), tokens: &rustore.Tokens{}, http: &http.Client{Transport: sdk.CountingTransport{}, Timeout: 30 * time.Second},
 		answers: map[string]answersAt{}})
 }
