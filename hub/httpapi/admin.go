@@ -18,6 +18,7 @@ import (
 	"github.com/reviewhub/reviewhub/hub/check"
 	"github.com/reviewhub/reviewhub/hub/config"
 	"github.com/reviewhub/reviewhub/hub/filter"
+	"github.com/reviewhub/reviewhub/hub/poll"
 	"github.com/reviewhub/reviewhub/hub/quota"
 	"github.com/reviewhub/reviewhub/hub/setup"
 	"github.com/reviewhub/reviewhub/hub/state"
@@ -44,12 +45,15 @@ type Admin struct {
 	// ReplyReserve is the share of store quotas polling leaves for replies
 	// (status view; 0: quota.DefaultReplyReserve).
 	ReplyReserve float64
+	// Scheduler reports this hub's poll figures (GET /schedule); nil: none.
+	Scheduler func() poll.Stats
 }
 
 // Register mounts the API on r (a /api subrouter).
 func (a *Admin) Register(r *mux.Router) {
 	r.Use(a.auth)
 	r.HandleFunc("/plugins", a.listPlugins).Methods(http.MethodGet)
+	r.HandleFunc("/schedule", a.schedule).Methods(http.MethodGet)
 	r.HandleFunc("/integrations", a.list).Methods(http.MethodGet)
 	r.HandleFunc("/integrations", a.create).Methods(http.MethodPost)
 	r.HandleFunc("/integrations/{id}", a.get).Methods(http.MethodGet)
@@ -552,6 +556,35 @@ func (a *Admin) delete(w http.ResponseWriter, r *http.Request) {
 		a.Changed()
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// ScheduleView is the poll schedule seen from this hub.
+type ScheduleView struct {
+	// Apps in the schedule (all hubs); Due: due and held by no hub;
+	// Leased: being polled by some hub.
+	Apps, Due, Leased int
+	// Polls this hub started since it started.
+	Polls int64 `json:"polls"`
+	// LagP50Ms and LagP99Ms: how late this hub's recent polls started
+	// after their due time, in milliseconds.
+	LagP50Ms float64 `json:"lag_p50_ms"`
+	LagP99Ms float64 `json:"lag_p99_ms"`
+}
+
+func (a *Admin) schedule(w http.ResponseWriter, r *http.Request) {
+	var v ScheduleView
+	var err error
+	if v.Apps, v.Due, v.Leased, err = a.DB.ScheduleCounts(r.Context(), time.Now()); err != nil {
+		WriteError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	if a.Scheduler != nil {
+		st := a.Scheduler()
+		v.Polls = st.Polls
+		v.LagP50Ms, v.LagP99Ms = float64(st.LagP50.Microseconds())/1000, float64(st.LagP99.Microseconds())/1000
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"apps": v.Apps, "due": v.Due, "leased": v.Leased, "polls": v.Polls,
+		"lag_p50_ms": v.LagP50Ms, "lag_p99_ms": v.LagP99Ms})
 }
 
 // AppStatus is one app in the status view.

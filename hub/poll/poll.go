@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/reviewhub/reviewhub/hub/bus"
@@ -44,6 +45,7 @@ type Poller struct {
 	lagMu   sync.Mutex
 	lags    []time.Duration // ring of the latest scheduler lags
 	lagNext int
+	polls   atomic.Int64
 }
 
 // Result of one poll.

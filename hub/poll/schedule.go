@@ -257,6 +257,7 @@ func (p *Poller) pollSlot(ctx context.Context, slot state.Slot) {
 
 	cctx, calls := sdk.CountCalls(ctx)
 	res, err := p.PollOnce(cctx, in, app)
+	p.polls.Add(1)
 	if ctx.Err() != nil {
 		next.NextAt = time.Now() // shutting down: any hub may take it at once
 		return
@@ -348,12 +349,24 @@ func (p *Poller) recordLag(d time.Duration) {
 	p.lagNext = (p.lagNext + 1) % lagWindow
 }
 
-// Lags returns, sorted, how late the recent polls started after their due
-// time (at most the last lagWindow), for the scheduler's figures.
-func (p *Poller) Lags() []time.Duration {
+// Stats are the scheduler's figures since the hub started.
+type Stats struct {
+	// Polls started listings.
+	Polls int64
+	// LagP50 and LagP99: how late the recent polls (at most the last
+	// lagWindow) started after their due time.
+	LagP50, LagP99 time.Duration
+}
+
+// Stats returns the scheduler's figures.
+func (p *Poller) Stats() Stats {
 	p.lagMu.Lock()
-	out := append([]time.Duration(nil), p.lags...)
+	lags := append([]time.Duration(nil), p.lags...)
 	p.lagMu.Unlock()
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
+	sort.Slice(lags, func(i, j int) bool { return lags[i] < lags[j] })
+	st := Stats{Polls: p.polls.Load()}
+	if n := len(lags); n > 0 {
+		st.LagP50, st.LagP99 = lags[n/2], lags[min(n*99/100, n-1)]
+	}
+	return st
 }

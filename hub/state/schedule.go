@@ -305,3 +305,16 @@ func (d *DB) QuotaTake(ctx context.Context, bucket string, slot, since time.Time
 	}
 	return used, ok, nil
 }
+
+// ScheduleCounts counts the apps in the schedule, those due at now and no
+// hub holds, and those a hub holds.
+func (d *DB) ScheduleCounts(ctx context.Context, now time.Time) (apps, due, leased int, err error) {
+	err = d.queryRow(ctx, `SELECT COUNT(*),
+			COALESCE(SUM(CASE WHEN next_at_ms <= ? AND lease_until_ms < ? THEN 1 ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN lease_until_ms >= ? THEN 1 ELSE 0 END), 0)
+		FROM poll_schedule`, ms(now), ms(now), ms(now)).Scan(&apps, &due, &leased)
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("state: count the schedule: %w", err)
+	}
+	return apps, due, leased, nil
+}
