@@ -254,7 +254,10 @@ type TicketRequest struct {
 	// may then create the ticket without looking it up first (one vendor
 	// call instead of two). False (the zero value, and every retry, crash
 	// recovery or older hub) means a ticket may exist from an attempt whose
-	// outcome the hub never learnt: look it up before creating one.
+	// outcome the hub never learnt: look it up before creating one. A
+	// RateLimited error (sdk.RetryAfterError) from UpsertTicket promises that
+	// the vendor refused the call and nothing was created: the hub then keeps
+	// the next attempt a first one. When unsure, return Unavailable instead.
 	FirstAttempt bool
 }
 

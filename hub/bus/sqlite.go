@@ -381,11 +381,12 @@ func (s *SQLiteSubscriber) start(_ context.Context, window []*entry, inFlight ma
 			return
 		}
 		earlierPending = true
-		if e.started || blocked[e.key] {
-			blocked[e.key] = true
+		k := e.group + "\x00" + e.key // keys are a group's own
+		if e.started || blocked[k] {
+			blocked[k] = true
 			continue
 		}
-		blocked[e.key] = true
+		blocked[k] = true
 		if inFlight[e.group] >= limit {
 			continue
 		}

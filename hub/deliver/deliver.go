@@ -223,6 +223,14 @@ func (d *Deliverer) handleReview(msg *message.Message) error {
 	})
 	if err != nil {
 		d.gates.hold(in.ID, sdk.RetryAfterOf(err))
+		if first && sdk.KindOf(err) == sdk.RateLimited {
+			// Refused before anything was done (the SDK's contract for a
+			// rate-limited UpsertTicket): the next attempt is still a first.
+			if uerr := d.DB.RefusedDelivery(ctx, m.IntegrationID, m.AppID, m.Change.Review.ID); uerr != nil {
+				d.Logger.Warn("undoing a refused delivery attempt failed; the next attempt looks the ticket up",
+					"integration", in.ID, "review", m.Change.Review.ID, "error", uerr)
+			}
+		}
 		return fmt.Errorf("review %s to %s: %w", m.Change.Review.ID, in.HelpdeskPlugin, err)
 	}
 	if ref.ID == "" {

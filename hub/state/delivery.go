@@ -28,3 +28,16 @@ func (d *DB) StartDelivery(ctx context.Context, integrationID, appID, reviewID s
 	}
 	return "", n == 1, nil
 }
+
+// RefusedDelivery undoes the record of a first attempt that the helpdesk
+// refused before doing anything (it answered "rate limited"), so the next
+// attempt is a first one again and needs no lookup either.
+func (d *DB) RefusedDelivery(ctx context.Context, integrationID, appID, reviewID string) error {
+	_, err := d.exec(ctx, `UPDATE reviews SET delivery_attempted = 0
+		WHERE integration_id = ? AND app_id = ? AND review_id = ? AND ticket_id = ''`,
+		integrationID, appID, reviewID)
+	if err != nil {
+		return fmt.Errorf("state: undo delivery attempt of review %s: %w", reviewID, err)
+	}
+	return nil
+}

@@ -193,6 +193,11 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 			resp.StatusCode == http.StatusForbidden && strings.Contains(strings.ToLower(string(data)), "rate limit"):
 			wait := retryAfter(resp.Header)
 			c.Gate.hold(c.account(), wait)
+			if attempt > 0 && method != http.MethodGet {
+				// An earlier try of this write may have reached Omnidesk: not
+				// "refused, nothing done" (sdk.TicketRequest.FirstAttempt).
+				return sdk.Errorf(sdk.Unavailable, "omnidesk rate limit on %s %s after an unanswered try: %v", method, path, apiErr)
+			}
 			return sdk.RetryAfterError(wait, "omnidesk rate limit on %s %s: %v", method, path, apiErr)
 		case resp.StatusCode >= 500:
 			last = sdk.Errorf(sdk.Unavailable, "omnidesk %s %s: %v", method, path, apiErr)
