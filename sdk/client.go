@@ -99,6 +99,7 @@ func (c *helpdeskClient) UpsertTicket(ctx context.Context, req TicketRequest) (T
 	r, err := c.c.UpsertTicket(ctx, &pb.UpsertTicketRequest{
 		Settings: req.Settings, IntegrationId: req.IntegrationID, TicketId: req.TicketID,
 		Change: changeToPB(req.Change), Tags: req.Tags, DeliveryKey: req.DeliveryKey,
+		FirstAttempt: req.FirstAttempt,
 	})
 	if err != nil {
 		return TicketRef{}, fromStatus("upsert ticket", err)

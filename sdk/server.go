@@ -99,6 +99,7 @@ func (s *helpdeskServer) UpsertTicket(ctx context.Context, r *pb.UpsertTicketReq
 	ref, err := s.impl.UpsertTicket(ctx, TicketRequest{
 		Settings: r.GetSettings(), IntegrationID: r.GetIntegrationId(), TicketID: r.GetTicketId(),
 		Change: changeFromPB(r.GetChange()), Tags: r.GetTags(), DeliveryKey: r.GetDeliveryKey(),
+		FirstAttempt: r.GetFirstAttempt(),
 	})
 	if err != nil {
 		return nil, toStatus(err)

@@ -251,6 +251,17 @@ type TicketRequest struct {
 	// DeliveryKey is unique per review version: delivering the same key twice
 	// must change the ticket once.
 	DeliveryKey string
+	// FirstAttempt is true only when the hub is certain that no ticket can
+	// exist for this review: it has linked none and recorded, before this
+	// call, that this is its first attempt to deliver the review. The plugin
+	// may then create the ticket without looking it up first (one vendor
+	// call instead of two). False (the zero value, and every retry, crash
+	// recovery or older hub) means a ticket may exist from an attempt whose
+	// outcome the hub never learnt: look it up before creating one. A
+	// RateLimited error (sdk.RetryAfterError) from UpsertTicket promises that
+	// the vendor refused the call and nothing was created: the hub then keeps
+	// the next attempt a first one. When unsure, return Unavailable instead.
+	FirstAttempt bool
 }
 
 // TicketRef identifies the ticket a review lives in.

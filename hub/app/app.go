@@ -3,6 +3,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -153,6 +154,9 @@ func OpenState(ctx context.Context, cfg *config.Config, sealer *secrets.Sealer) 
 // hubs starting together on an empty database do not race. The result is
 // a nil interface on error, never a typed nil.
 func OpenBus(ctx context.Context, cfg *config.Config, db *state.DB, log *slog.Logger, sub bus.SubscriberConfig) (bus.Bus, error) {
+	if sub.InFlight == 0 {
+		sub.InFlight = cmp.Or(cfg.Bus.InFlight, config.DefaultInFlight)
+	}
 	switch cfg.Bus.Backend {
 	case "postgres":
 		var b *bus.Postgres

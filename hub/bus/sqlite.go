@@ -138,8 +138,9 @@ func (s SQLiteSchema) NextOffsetQuery(topic, group string) wsql.Query {
 // BeforeSubscribingQueries is not needed.
 func (SQLiteSchema) BeforeSubscribingQueries(string, string) []wsql.Query { return nil }
 
-// SQLiteSubscriber delivers a topic's messages in order, one at a time, to
-// one consumer group. Unlike watermill-sql's subscriber it holds no
+// SQLiteSubscriber delivers a topic's messages to one consumer group: in
+// order per order key, up to SubscriberConfig.InFlight at once per group
+// (see consume). Unlike watermill-sql's subscriber it holds no
 // transaction while a handler runs (SQLite has a single writer, and a
 // handler calls plugins over the network): it reads a batch, hands each
 // message out, and records the offset in a short write after the ack. A
@@ -185,6 +186,10 @@ type SubscriberConfig struct {
 	// Redelivery backoff after a nack: InitialBackoff doubling up to MaxBackoff.
 	InitialBackoff time.Duration // default 500ms
 	MaxBackoff     time.Duration // default 1m
+	// InFlight bounds the messages of one group (an integration, see
+	// SetKeys) handed out at once per subscription (default 1). Messages of
+	// one order key are still handed out one after the other, in order.
+	InFlight int
 }
 
 // NewSQLiteSubscriber returns a subscriber on db.
@@ -249,41 +254,176 @@ func (s *SQLiteSubscriber) Subscribe(ctx context.Context, topic string) (<-chan 
 	return out, nil
 }
 
+// entry is a message read from a topic and not yet covered by the
+// acknowledged offset.
+type entry struct {
+	row     wsql.Row
+	group   string
+	key     string // "" for a message ordered with every other
+	started bool
+	done    bool
+}
+
+// consume keeps a window of up to BatchSize messages after the group's
+// acknowledged offset. It hands out every message it may: one whose order
+// key has no earlier message pending, whose group has fewer than InFlight
+// messages out, and that no earlier message without an order key holds
+// back (such a message waits for every earlier one and holds back every
+// later one). The acknowledged offset moves over the acked prefix of the
+// window, in one write however many messages that covers.
 func (s *SQLiteSubscriber) consume(ctx context.Context, topic string, out chan<- *message.Message) {
 	logger := s.logger.With(watermill.LogFields{"topic": topic, "consumer_group": s.cfg.ConsumerGroup})
-	failures := 0
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	last, ok := s.ackedOffset(ctx, topic, logger)
+	if !ok {
+		return
+	}
+	batch := s.schema.batch()
+	done := make(chan *entry, batch)
+	var window []*entry
+	inFlight := map[string]int{}
+	more, failures := true, 0
 	for {
-		rows, err := s.next(ctx, topic)
-		if err != nil {
-			logger.Error("Reading messages failed; retrying", err, nil)
-		}
-		if len(rows) == 0 {
-			wait := s.cfg.PollInterval
+		s.mu.Lock()
+		wake := s.wake
+		s.mu.Unlock()
+		if room := batch - len(window); room > 0 && more {
+			rows, err := s.after(ctx, topic, last, room)
 			if err != nil {
+				logger.Error("Reading messages failed; retrying", err, nil)
 				failures++
-				wait = backoff(s.cfg.InitialBackoff, s.cfg.MaxBackoff, failures)
+			} else {
+				failures = 0
 			}
-			if !s.sleep(ctx, wait, true) {
-				return
+			more = err == nil && len(rows) == room
+			for _, r := range rows {
+				window = append(window, &entry{row: r, group: r.Msg.Metadata.Get(MetadataGroup), key: r.Msg.Metadata.Get(MetadataOrderKey)})
+				last = r.Offset
 			}
+		}
+		s.start(ctx, window, inFlight, func(e *entry) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if s.handOut(ctx, e.row, out, logger) {
+					select {
+					case done <- e:
+					case <-ctx.Done():
+					case <-s.closing:
+					}
+				}
+			}()
+		})
+		wait := s.cfg.PollInterval
+		if failures > 0 {
+			wait = backoff(s.cfg.InitialBackoff, s.cfg.MaxBackoff, failures)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case e := <-done:
+			s.finish(e, inFlight)
+		drain:
+			for {
+				select {
+				case e := <-done:
+					s.finish(e, inFlight)
+				default:
+					break drain
+				}
+			}
+		case <-wake:
+			more = true
+		case <-t.C:
+			more = true
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-s.closing:
+			t.Stop()
+			return
+		}
+		t.Stop()
+		n := 0
+		for n < len(window) && window[n].done {
+			n++
+		}
+		if n == 0 {
 			continue
 		}
-		failures = 0
-		for _, row := range rows {
-			if !s.deliver(ctx, topic, row, out, logger) {
-				return
+		if !s.ackTo(ctx, topic, window[n-1].row, logger) {
+			return
+		}
+		window = window[n:]
+	}
+}
+
+func (s *SQLiteSubscriber) finish(e *entry, inFlight map[string]int) {
+	e.done = true
+	inFlight[e.group]--
+}
+
+// start hands out the messages of window that may go now (see consume).
+func (s *SQLiteSubscriber) start(_ context.Context, window []*entry, inFlight map[string]int, run func(*entry)) {
+	limit := max(1, s.cfg.InFlight)
+	blocked := map[string]bool{}
+	earlierPending := false
+	for _, e := range window {
+		if e.done {
+			continue
+		}
+		if e.key == "" {
+			if !e.started && !earlierPending {
+				e.started = true
+				inFlight[e.group]++
+				run(e)
 			}
+			return
+		}
+		earlierPending = true
+		k := e.group + "\x00" + e.key // keys are a group's own
+		if e.started || blocked[k] {
+			blocked[k] = true
+			continue
+		}
+		blocked[k] = true
+		if inFlight[e.group] >= limit {
+			continue
+		}
+		e.started = true
+		inFlight[e.group]++
+		run(e)
+	}
+}
+
+// ackedOffset reads the group's acknowledged offset, retrying until it
+// succeeds; false means stop.
+func (s *SQLiteSubscriber) ackedOffset(ctx context.Context, topic string, logger watermill.LoggerAdapter) (int64, bool) {
+	q := s.schema.NextOffsetQuery(topic, s.cfg.ConsumerGroup)
+	for try := 1; ; try++ {
+		var off int64
+		st, err := s.stmt(ctx, q.Query)
+		if err == nil {
+			err = st.QueryRowContext(ctx, q.Args...).Scan(&off)
+		}
+		if err == nil {
+			return off, true
+		}
+		logger.Error("Reading the acknowledged offset failed; retrying", err, nil)
+		if !s.sleep(ctx, backoff(s.cfg.InitialBackoff, s.cfg.MaxBackoff, try), false) {
+			return 0, false
 		}
 	}
 }
 
-func (s *SQLiteSubscriber) next(ctx context.Context, topic string) ([]wsql.Row, error) {
-	q := s.schema.SelectQuery(topic, s.cfg.ConsumerGroup, s.schema)
-	st, err := s.stmt(ctx, q.Query)
+// after reads up to n messages after offset.
+func (s *SQLiteSubscriber) after(ctx context.Context, topic string, offset int64, n int) ([]wsql.Row, error) {
+	st, err := s.stmt(ctx, `SELECT "offset", uuid, payload, metadata FROM `+s.schema.MessagesTable(topic)+`
+		WHERE "offset" > ? ORDER BY "offset" LIMIT ?`)
 	if err != nil {
 		return nil, fmt.Errorf("query messages of %s: %w", topic, err)
 	}
-	rs, err := st.QueryContext(ctx, q.Args...)
+	rs, err := st.QueryContext(ctx, offset, n)
 	if err != nil {
 		return nil, fmt.Errorf("query messages of %s: %w", topic, err)
 	}
@@ -299,8 +439,9 @@ func (s *SQLiteSubscriber) next(ctx context.Context, topic string) ([]wsql.Row, 
 	return rows, rs.Err()
 }
 
-// deliver hands one message out until it is acked; false means stop.
-func (s *SQLiteSubscriber) deliver(ctx context.Context, topic string, row wsql.Row, out chan<- *message.Message, logger watermill.LoggerAdapter) bool {
+// handOut hands one message out until it is acked (true); a nacked message
+// is handed out again after a backoff. False means stop.
+func (s *SQLiteSubscriber) handOut(ctx context.Context, row wsql.Row, out chan<- *message.Message, logger watermill.LoggerAdapter) bool {
 	for attempt := 1; ; attempt++ {
 		msg := row.Msg.Copy()
 		msgCtx, cancel := context.WithCancel(ctx)
@@ -317,16 +458,7 @@ func (s *SQLiteSubscriber) deliver(ctx context.Context, topic string, row wsql.R
 		select {
 		case <-msg.Acked():
 			cancel()
-			for ackTry := 1; ; ackTry++ {
-				err := s.ack(ctx, topic, row)
-				if err == nil {
-					return true
-				}
-				logger.Error("Recording ack failed; retrying", err, watermill.LogFields{"uuid": msg.UUID})
-				if !s.sleep(ctx, backoff(s.cfg.InitialBackoff, s.cfg.MaxBackoff, ackTry), false) {
-					return false
-				}
-			}
+			return true
 		case <-msg.Nacked():
 			cancel()
 			wait := backoff(s.cfg.InitialBackoff, s.cfg.MaxBackoff, attempt)
@@ -339,6 +471,21 @@ func (s *SQLiteSubscriber) deliver(ctx context.Context, topic string, row wsql.R
 			return false
 		case <-s.closing:
 			cancel()
+			return false
+		}
+	}
+}
+
+// ackTo records the group's offset at row, retrying until it succeeds;
+// false means stop.
+func (s *SQLiteSubscriber) ackTo(ctx context.Context, topic string, row wsql.Row, logger watermill.LoggerAdapter) bool {
+	for try := 1; ; try++ {
+		err := s.ack(ctx, topic, row)
+		if err == nil {
+			return true
+		}
+		logger.Error("Recording ack failed; retrying", err, watermill.LogFields{"offset": row.Offset})
+		if !s.sleep(ctx, backoff(s.cfg.InitialBackoff, s.cfg.MaxBackoff, try), false) {
 			return false
 		}
 	}

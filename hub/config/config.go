@@ -78,7 +78,13 @@ type Bus struct {
 	// state.driver sqlite, "postgres" (watermill-sql) with state.driver postgres.
 	// Empty: the same as state.driver.
 	Backend string `yaml:"backend"`
+	// InFlight bounds the reviews of one integration delivered at once
+	// (default 8; SQLite bus). Changes of one review stay in order.
+	InFlight int `yaml:"in_flight"`
 }
+
+// DefaultInFlight is the default Bus.InFlight.
+const DefaultInFlight = 8
 
 // Plugins says where the plugin binaries are.
 type Plugins struct {
@@ -242,6 +248,9 @@ func (c *Config) setDefaults() {
 	if c.PollInterval == 0 {
 		c.PollInterval = 5 * time.Minute
 	}
+	if c.Bus.InFlight == 0 {
+		c.Bus.InFlight = DefaultInFlight
+	}
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
 	}
@@ -376,6 +385,9 @@ func (c *Config) Validate() error {
 	case "text", "json":
 	default:
 		add("log.format", fmt.Sprintf("%q is not one of text, json", c.Log.Format))
+	}
+	if c.Bus.InFlight < 0 || c.Bus.InFlight > 64 {
+		add("bus.in_flight", fmt.Sprintf("%d is not between 1 and 64", c.Bus.InFlight))
 	}
 	if c.PollInterval < time.Second {
 		add("poll_interval", fmt.Sprintf("%s is shorter than 1s", c.PollInterval))

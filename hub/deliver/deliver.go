@@ -86,6 +86,7 @@ type Deliverer struct {
 
 	cacheMu sync.Mutex
 	cache   map[string]cachedIntegration
+	gates   gates
 }
 
 // DefaultUnknownTicketGrace is the default Deliverer.UnknownTicketGrace.
@@ -121,14 +122,29 @@ func (d *Deliverer) recheckEvery() time.Duration {
 	return cmp.Or(d.ParkedRecheck, DefaultParkedRecheck)
 }
 
+// OrderKey is what orders review messages: the changes of one review are
+// delivered one after the other, in order; different reviews of one
+// integration are delivered in parallel (bus.SubscriberConfig.InFlight).
+func (m ReviewMsg) OrderKey() string {
+	return m.IntegrationID + "/" + m.AppID + "/" + m.Change.Review.ID
+}
+
 // Publish encodes v and publishes it in tx, on the partition of topic that
-// integration's messages use.
+// integration's messages use, with the integration as the message's group
+// (its in-flight bound) and, when v has an OrderKey, that key (messages
+// without one are delivered strictly in order).
 func Publish(b bus.Bus, tx *state.Tx, topic, integration, correlationID string, v any) error {
 	payload, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("encode %s message: %w", topic, err)
 	}
-	return b.PublishTx(tx, bus.Partition(topic, integration), bus.NewMessage(correlationID, payload))
+	msg := bus.NewMessage(correlationID, payload)
+	key := ""
+	if k, ok := v.(interface{ OrderKey() string }); ok {
+		key = k.OrderKey()
+	}
+	bus.SetKeys(msg, integration, key)
+	return b.PublishTx(tx, bus.Partition(topic, integration), msg)
 }
 
 func decode(msg *message.Message, v any) error {
@@ -192,15 +208,30 @@ func (d *Deliverer) handleReview(msg *message.Message) error {
 	if err != nil {
 		return err
 	}
-	ticket, err := d.DB.TicketOf(ctx, m.IntegrationID, m.AppID, m.Change.Review.ID)
+	if err := d.gates.wait(ctx, in.ID); err != nil {
+		return err
+	}
+	// Recorded before the call: a first attempt lets the plugin create the
+	// ticket without looking it up; any later one (a retry, a redelivery
+	// after a crash) makes it look first, so no ticket is made twice.
+	ticket, first, err := d.DB.StartDelivery(ctx, m.IntegrationID, m.AppID, m.Change.Review.ID)
 	if err != nil {
 		return err
 	}
 	ref, err := hd.UpsertTicket(ctx, sdk.TicketRequest{
 		Settings: in.HelpdeskSettings, IntegrationID: in.ID, TicketID: ticket,
-		Change: m.Change, Tags: m.Tags, DeliveryKey: m.DeliveryKey(),
+		Change: m.Change, Tags: m.Tags, DeliveryKey: m.DeliveryKey(), FirstAttempt: first,
 	})
 	if err != nil {
+		d.gates.hold(in.ID, sdk.RetryAfterOf(err))
+		if first && sdk.KindOf(err) == sdk.RateLimited {
+			// Refused before anything was done (the SDK's contract for a
+			// rate-limited UpsertTicket): the next attempt is still a first.
+			if uerr := d.DB.RefusedDelivery(ctx, m.IntegrationID, m.AppID, m.Change.Review.ID); uerr != nil {
+				d.Logger.Warn("undoing a refused delivery attempt failed; the next attempt looks the ticket up",
+					"integration", in.ID, "review", m.Change.Review.ID, "error", uerr)
+			}
+		}
 		return fmt.Errorf("review %s to %s: %w", m.Change.Review.ID, in.HelpdeskPlugin, err)
 	}
 	if ref.ID == "" {
@@ -477,7 +508,11 @@ func (d *Deliverer) handleResult(msg *message.Message) error {
 	if err != nil {
 		return err
 	}
+	if err := d.gates.wait(ctx, in.ID); err != nil {
+		return err
+	}
 	if err := hd.WriteReplyResult(ctx, sdk.ReplyResultRequest{Settings: in.HelpdeskSettings, IntegrationID: in.ID, Result: m.Result}); err != nil {
+		d.gates.hold(in.ID, sdk.RetryAfterOf(err))
 		return fmt.Errorf("reply result %s to %s: %w", m.Result.MessageID, in.HelpdeskPlugin, err)
 	}
 	return nil

@@ -26,6 +26,7 @@ const version = "1.0.0"
 type helpdesk struct {
 	httpClient *http.Client
 	labels     *omnidesk.LabelCache
+	gate       *omnidesk.RateGate
 }
 
 func (helpdesk) Info(context.Context) (sdk.Info, error) {
@@ -77,7 +78,7 @@ func (h helpdesk) account(s sdk.Settings) (account, error) {
 	}
 	return account{
 		cl: &omnidesk.Client{BaseURL: base, Email: strings.TrimSpace(s["staff_email"]), APIKey: strings.TrimSpace(s["api_key"]),
-			HTTP: h.httpClient, Labels: h.labels},
+			HTTP: h.httpClient, Labels: h.labels, Gate: h.gate},
 		channel: strings.TrimSpace(s["channel"]),
 		field:   omnidesk.FieldKey(s["case_field"]),
 	}, nil
@@ -243,8 +244,10 @@ func (h helpdesk) UpsertTicket(ctx context.Context, req sdk.TicketRequest) (sdk.
 	userID := userCustomID(req.Change)
 	var found *omnidesk.Case
 	caseID := req.TicketID
-	if caseID == "" {
-		// Look the case up first: the hub may have crashed after creating it.
+	if caseID == "" && !req.FirstAttempt {
+		// Look the case up first: the hub may have crashed after creating
+		// it. On a first attempt (recorded by the hub before this call, no
+		// case linked) no case can exist: one call instead of two.
 		if found, err = h.findCase(ctx, a, userID, r.ID); err != nil {
 			return sdk.TicketRef{}, err
 		}
@@ -433,5 +436,5 @@ func (h helpdesk) WriteReplyResult(ctx context.Context, req sdk.ReplyResultReque
 }
 
 func main() {
-	sdk.ServeHelpdesk(helpdesk{httpClient: &http.Client{Timeout: 30 * time.Second}, labels: &omnidesk.LabelCache{}})
+	sdk.ServeHelpdesk(helpdesk{httpClient: &http.Client{Timeout: 30 * time.Second}, labels: &omnidesk.LabelCache{}, gate: &omnidesk.RateGate{}})
 }

@@ -254,13 +254,8 @@ func TestErrorsAreClearAndClassified(t *testing.T) {
 	}
 	// Not an active staff member: the key works for the main administrator
 	// only in the fake, so check the listing logic with a disabled member.
-	e.fake.RateLimit(1, 7*time.Second)
-	_, err := e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, Change: change(sdk.ChangeNew, 1, "x"), DeliveryKey: "k"})
-	if sdk.KindOf(err) != sdk.RateLimited || sdk.RetryAfterOf(err) != 7*time.Second {
-		t.Errorf("429: %v (kind %v, retry after %v)", err, sdk.KindOf(err), sdk.RetryAfterOf(err))
-	}
 	e.fake.Fail(10, 503)
-	_, err = e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, Change: change(sdk.ChangeNew, 1, "x"), DeliveryKey: "k"})
+	_, err := e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, Change: change(sdk.ChangeNew, 1, "x"), DeliveryKey: "k"})
 	if sdk.KindOf(err) != sdk.Unavailable {
 		t.Errorf("503: %v (kind %v)", err, sdk.KindOf(err))
 	}
@@ -269,6 +264,51 @@ func TestErrorsAreClearAndClassified(t *testing.T) {
 	e.fake.Fail(1, 502)
 	if _, err := e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, Change: change(sdk.ChangeNew, 1, "x"), DeliveryKey: "k"}); err != nil {
 		t.Errorf("one 502 then success: %v", err)
+	}
+	// Last: a 429 holds the account in this plugin process.
+	e.fake.RateLimit(1, 7*time.Second)
+	_, err = e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, Change: change(sdk.ChangeNew, 1, "x"), DeliveryKey: "k"})
+	if sdk.KindOf(err) != sdk.RateLimited || sdk.RetryAfterOf(err) != 7*time.Second {
+		t.Errorf("429: %v (kind %v, retry after %v)", err, sdk.KindOf(err), sdk.RetryAfterOf(err))
+	}
+	// Until Omnidesk's wait is over, calls fail with the rest of it and
+	// reach no API (no 429 storm).
+	calls := e.fake.Calls()
+	_, err = e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, Change: change(sdk.ChangeNew, 2, "y"), DeliveryKey: "k2"})
+	if d := sdk.RetryAfterOf(err); sdk.KindOf(err) != sdk.RateLimited || d <= 0 || d > 7*time.Second {
+		t.Errorf("call while held: %v (kind %v, retry after %v), want rate limited with the rest of 7s", err, sdk.KindOf(err), d)
+	}
+	if n := e.fake.Calls(); n != calls {
+		t.Errorf("a call while held reached Omnidesk (%d calls, %d before)", n, calls)
+	}
+}
+
+// A first attempt (the hub has recorded it and linked no case) creates the
+// case without looking it up: one case call. A later attempt looks first
+// and finds it: no second case.
+func TestFirstAttemptSkipsTheLookup(t *testing.T) {
+	e := start(t)
+	req := sdk.TicketRequest{Settings: e.settings, IntegrationID: "acme", Change: change(sdk.ChangeNew, 2, "Crashes"),
+		DeliveryKey: "gp-1/1", FirstAttempt: true}
+	before := e.fake.Routes()
+	ref, err := e.desk.UpsertTicket(ctx(t), req)
+	if err != nil || !ref.Created {
+		t.Fatalf("first attempt: %+v, %v", ref, err)
+	}
+	after := e.fake.Routes()
+	if n := after["GET /api/cases.json"] - before["GET /api/cases.json"]; n != 0 {
+		t.Errorf("first attempt looked the case up %d times", n)
+	}
+	if n := after["POST /api/cases.json"] - before["POST /api/cases.json"]; n != 1 {
+		t.Errorf("first attempt created %d cases, want 1", n)
+	}
+	req.FirstAttempt = false // a retry: the hub may have crashed after the create
+	again, err := e.desk.UpsertTicket(ctx(t), req)
+	if err != nil || again.ID != ref.ID || again.Created {
+		t.Fatalf("retry: %+v, %v; want case %s found, not created", again, err, ref.ID)
+	}
+	if n := e.fake.CaseCount(); n != 1 {
+		t.Errorf("%d cases, want 1", n)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"time"
 
 	"github.com/reviewhub/reviewhub/hub/internal/bench"
 )
@@ -20,6 +21,12 @@ func main() {
 	m := flag.Int("m", 500, "answers")
 	bin := flag.String("bin", "bin", "directory with hub and hub-plugin-NAME binaries")
 	out := flag.String("out", filepath.Join("bench-results", "figures.json"), "figures file")
+	loadN := flag.Int("load-n", 2000, "reviews of the real-world mode's backlog (0: skip the mode)")
+	latency := flag.Duration("latency", 100*time.Millisecond, "real-world mode: the helpdesk's answer time")
+	jitter := flag.Duration("jitter", 20*time.Millisecond, "real-world mode: ± this around -latency")
+	perMinute := flag.Int("per-minute", 300, "real-world mode: helpdesk calls allowed per -window")
+	window := flag.Duration("window", time.Minute, "real-world mode: the limit's sliding window (Omnidesk: a minute; shorter only for quick checks)")
+	onlyLoad := flag.Bool("only-load", false, "run only the real-world mode")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -40,7 +47,8 @@ func main() {
 	defer hubLog.Close()
 	fig, err := bench.Run(ctx, bench.Options{Reviews: *n, Replies: *m, HubBin: filepath.Join(*bin, "hub"),
 		Plugins: map[string]string{"appstore": filepath.Join(*bin, "hub-plugin-appstore"), "omnidesk": filepath.Join(*bin, "hub-plugin-omnidesk")},
-		DataDir: dir, Log: os.Stderr, HubLog: hubLog})
+		DataDir: dir, Log: os.Stderr, HubLog: hubLog, SkipZeroLatency: *onlyLoad,
+		Load: bench.Load{Reviews: *loadN, Latency: *latency, Jitter: *jitter, PerWindow: *perMinute, Window: *window}})
 	if err != nil {
 		fail(err)
 	}

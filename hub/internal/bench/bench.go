@@ -7,19 +7,23 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/reviewhub/reviewhub/hub/internal/stack"
 	"github.com/reviewhub/reviewhub/plugins/appstore/asc"
+	odfake "github.com/reviewhub/reviewhub/plugins/omnidesk/fake"
 	od "github.com/reviewhub/reviewhub/plugins/omnidesk/omnidesk"
 	"github.com/reviewhub/reviewhub/sdk"
 )
@@ -32,6 +36,10 @@ type Options struct {
 	DataDir          string
 	Log              io.Writer // progress
 	HubLog           io.Writer
+	// Load runs the real-world mode too (Load.Reviews 0: not).
+	Load Load
+	// SkipZeroLatency runs only the real-world mode.
+	SkipZeroLatency bool
 }
 
 // Side is one way of doing the work.
@@ -40,6 +48,41 @@ type Side struct {
 	ReviewsPerSec float64 `json:"reviews_per_sec"`
 	ReplyP50ms    float64 `json:"reply_p50_ms"`
 	ReplyP99ms    float64 `json:"reply_p99_ms"`
+	// CaseCallsPerReview: Omnidesk calls about cases (look-ups, reads,
+	// creates) per new review during the burst (hub only).
+	CaseCallsPerReview float64 `json:"case_calls_per_review,omitempty"`
+}
+
+// Load is the real-world mode: the fake Omnidesk answers after Latency ±
+// Jitter and allows PerWindow calls in any sliding Window (Omnidesk: per
+// minute), and the hub drains a backlog of Reviews new reviews.
+type Load struct {
+	Reviews         int
+	Latency, Jitter time.Duration
+	PerWindow       int
+	Window          time.Duration // default one minute
+}
+
+// LoadFigures are the real-world mode's results.
+type LoadFigures struct {
+	Reviews       int     `json:"reviews"`
+	LatencyMs     float64 `json:"latency_ms"`
+	JitterMs      float64 `json:"jitter_ms"`
+	PerWindow     int     `json:"calls_per_window"`
+	WindowSeconds float64 `json:"window_seconds"`
+	DrainSeconds  float64 `json:"drain_seconds"`
+	// Calls Omnidesk answered during the drain (refused ones apart), and
+	// those about cases.
+	Calls     int `json:"calls"`
+	CaseCalls int `json:"case_calls"`
+	// Refused: calls answered 429.
+	Refused            int     `json:"refused_429"`
+	CallsPerReview     float64 `json:"calls_per_review"`
+	CaseCallsPerReview float64 `json:"case_calls_per_review"`
+	// RateShare is Calls over the most calls the limit lets through in the
+	// drain time: PerWindow for every window begun (⌈drain / window⌉), as no
+	// sliding window of that length holds more.
+	RateShare float64 `json:"rate_share"`
 }
 
 // Figures of a run.
@@ -53,6 +96,8 @@ type Figures struct {
 	Hub      Side             `json:"hub"`
 	Ratio    float64          `json:"hub_to_baseline_throughput"`
 	PeakRSS  map[string]int64 `json:"peak_rss_bytes"`
+	// Load is the real-world mode (nil when not run).
+	Load *LoadFigures `json:"real_world,omitempty"`
 }
 
 const appID = "1500000000"
@@ -140,46 +185,130 @@ func Baseline(ctx context.Context, o Options) (Side, error) {
 	return s, nil
 }
 
-// Hub runs the same work through the hub process and its plugins.
-func Hub(ctx context.Context, o Options) (Side, map[string]int64, error) {
-	f, err := stack.StartFakes(nil)
+// startHub starts the fakes and the hub with one App Store app feeding
+// Omnidesk, and returns once the app is connected (its first review's case
+// exists), so what is seeded next is all new reviews. stop stops both.
+func startHub(ctx context.Context, o Options, dataDir string) (f *stack.Fakes, hub *stack.Hub, stop func(), err error) {
+	f, err = stack.StartFakes(nil)
 	if err != nil {
-		return Side{}, nil, err
+		return nil, nil, nil, err
 	}
-	defer f.Close()
 	f.AppStore.AddApp(appID)
 	addr, err := stack.FreeAddr()
 	if err != nil {
-		return Side{}, nil, err
+		f.Close()
+		return nil, nil, nil, err
 	}
-	cfg := stack.Config{Listen: addr, DataDir: o.DataDir, Plugins: o.Plugins, Integration: "bench", Helpdesk: "omnidesk",
-		HelpdeskSetup: f.Omnidesk.Settings(f.URL["omnidesk"], "bench-secret"), PollInterval: time.Second, LogLevel: "warn",
+	cfg := stack.Config{Listen: addr, DataDir: dataDir, Plugins: o.Plugins, Integration: "bench", Helpdesk: "omnidesk",
+		HelpdeskSetup: f.Omnidesk.Settings(f.URL["omnidesk"], "bench-secret"), PollInterval: time.Second, LogLevel: cmp.Or(os.Getenv("BENCH_HUB_LOG_LEVEL"), "warn"),
 		Apps: []stack.App{{ID: "ios", Name: "Bench", Store: "appstore", StoreAppID: appID, Settings: f.AppStore.Settings(f.URL["appstore"])}}}
 	f.Omnidesk.SetWebhookURL(cfg.WebhookURL() + "?secret=bench-secret")
 	path, err := cfg.Write()
 	if err != nil {
-		return Side{}, nil, err
+		f.Close()
+		return nil, nil, nil, err
 	}
-	// One review before the burst: the app is connected (its first listing
-	// done) once its case exists, so the burst is all new reviews.
 	f.AppStore.PutReview(appID, sdk.Review{ID: "seed", Rating: 5, Text: "connects the app", Country: "US", UpdatedAt: time.Now().UTC().Add(-time.Hour)})
-	hub, err := stack.StartHub(ctx, o.HubBin, path, addr, o.HubLog)
+	hub, err = stack.StartHub(ctx, o.HubBin, path, addr, o.HubLog)
+	if err != nil {
+		f.Close()
+		return nil, nil, nil, err
+	}
+	stop = func() { hub.Stop(); f.Close() }
+	if err := waitFor(ctx, 2*time.Minute, func() bool { return f.Omnidesk.CaseCount() == 1 }); err != nil {
+		stop()
+		return nil, nil, nil, fmt.Errorf("the app did not connect: %w", err)
+	}
+	return f, hub, stop, nil
+}
+
+// caseCalls counts the calls about cases among routes.
+func caseCalls(routes map[string]int) int {
+	n := 0
+	for k, v := range routes {
+		if strings.Contains(k, "/api/cases.json") || strings.HasSuffix(k, "/api/cases/{id}") {
+			n += v
+		}
+	}
+	return n
+}
+
+func sum(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+func diff(after, before map[string]int) map[string]int {
+	out := map[string]int{}
+	for k, v := range after {
+		out[k] = v - before[k]
+	}
+	return out
+}
+
+// drain seeds n new reviews and waits until each has its case.
+func drain(ctx context.Context, f *stack.Fakes, n int, prefix string) (time.Duration, error) {
+	seedReviews(f, n, prefix)
+	start := time.Now()
+	if err := waitFor(ctx, 60*time.Minute, func() bool { return f.Omnidesk.CaseCount() >= n+1 }); err != nil {
+		return 0, fmt.Errorf("hub delivered %d of %d: %w", f.Omnidesk.CaseCount()-1, n, err)
+	}
+	elapsed := time.Since(start)
+	if got := f.Omnidesk.CaseCount(); got != n+1 {
+		return 0, fmt.Errorf("hub made %d cases for %d reviews", got-1, n)
+	}
+	return elapsed, nil
+}
+
+// HubUnderLoad drains a backlog through the hub while the fake Omnidesk
+// answers with latency and enforces a rate limit.
+func HubUnderLoad(ctx context.Context, o Options) (LoadFigures, error) {
+	l := o.Load
+	if l.Window <= 0 {
+		l.Window = time.Minute
+	}
+	f, _, stop, err := startHub(ctx, o, filepath.Join(o.DataDir, "load"))
+	if err != nil {
+		return LoadFigures{}, err
+	}
+	defer stop()
+	f.Omnidesk.SetLoad(odfake.Load{Latency: l.Latency, Jitter: l.Jitter, PerWindow: l.PerWindow, Window: l.Window})
+	before, refusedBefore := f.Omnidesk.Routes(), f.Omnidesk.Refused()
+	elapsed, err := drain(ctx, f, l.Reviews, "l")
+	if err != nil {
+		return LoadFigures{}, err
+	}
+	routes := diff(f.Omnidesk.Routes(), before)
+	fig := LoadFigures{Reviews: l.Reviews, LatencyMs: ms(l.Latency), JitterMs: ms(l.Jitter), PerWindow: l.PerWindow,
+		WindowSeconds: l.Window.Seconds(), DrainSeconds: elapsed.Seconds(), Calls: sum(routes), CaseCalls: caseCalls(routes),
+		Refused: f.Omnidesk.Refused() - refusedBefore}
+	fig.CallsPerReview = float64(fig.Calls) / float64(l.Reviews)
+	fig.CaseCallsPerReview = float64(fig.CaseCalls) / float64(l.Reviews)
+	if l.PerWindow > 0 {
+		windows := math.Ceil(elapsed.Seconds() / l.Window.Seconds())
+		fig.RateShare = float64(fig.Calls) / (float64(l.PerWindow) * windows)
+	}
+	return fig, nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// Hub runs the same work through the hub process and its plugins.
+func Hub(ctx context.Context, o Options) (Side, map[string]int64, error) {
+	f, hub, stop, err := startHub(ctx, o, o.DataDir)
 	if err != nil {
 		return Side{}, nil, err
 	}
-	defer hub.Stop()
-	if err := waitFor(ctx, 2*time.Minute, func() bool { return f.Omnidesk.CaseCount() == 1 }); err != nil {
-		return Side{}, nil, fmt.Errorf("the app did not connect: %w", err)
+	defer stop()
+	before := f.Omnidesk.Routes()
+	elapsed, err := drain(ctx, f, o.Reviews, "h")
+	if err != nil {
+		return Side{}, nil, err
 	}
-	seedReviews(f, o.Reviews, "h")
-	start := time.Now()
-	if err := waitFor(ctx, 30*time.Minute, func() bool { return f.Omnidesk.CaseCount() >= o.Reviews+1 }); err != nil {
-		return Side{}, nil, fmt.Errorf("hub delivered %d of %d: %w", f.Omnidesk.CaseCount()-1, o.Reviews, err)
-	}
-	elapsed := time.Since(start)
-	if n := f.Omnidesk.CaseCount(); n != o.Reviews+1 {
-		return Side{}, nil, fmt.Errorf("hub made %d cases for %d reviews", n-1, o.Reviews)
-	}
+	cases := caseCalls(diff(f.Omnidesk.Routes(), before))
 	var lat []time.Duration
 	for i := 0; i < o.Replies; i++ {
 		id := fmt.Sprintf("h-%06d", i)
@@ -206,7 +335,8 @@ func Hub(ctx context.Context, o Options) (Side, map[string]int64, error) {
 			rss[name] = v
 		}
 	}
-	s := Side{Seconds: elapsed.Seconds(), ReviewsPerSec: float64(o.Reviews) / elapsed.Seconds()}
+	s := Side{Seconds: elapsed.Seconds(), ReviewsPerSec: float64(o.Reviews) / elapsed.Seconds(),
+		CaseCallsPerReview: float64(cases) / float64(o.Reviews)}
 	s.ReplyP50ms, s.ReplyP99ms = percentiles(lat)
 	return s, rss, nil
 }
@@ -229,17 +359,28 @@ func waitFor(ctx context.Context, limit time.Duration, cond func() bool) error {
 // Run measures both sides.
 func Run(ctx context.Context, o Options) (Figures, error) {
 	fig := Figures{Date: time.Now().UTC().Format(time.RFC3339), Go: runtime.Version(), CPUs: runtime.NumCPU(), Reviews: o.Reviews, Replies: o.Replies}
-	o.logf("baseline: %d reviews, %d answers, direct HTTP in one process…", o.Reviews, o.Replies)
 	var err error
-	if fig.Baseline, err = Baseline(ctx, o); err != nil {
-		return fig, err
+	if !o.SkipZeroLatency {
+		o.logf("baseline: %d reviews, %d answers, direct HTTP in one process…", o.Reviews, o.Replies)
+		if fig.Baseline, err = Baseline(ctx, o); err != nil {
+			return fig, err
+		}
+		o.logf("hub: the same through the hub, its plugin processes and the SQLite bus…")
+		if fig.Hub, fig.PeakRSS, err = Hub(ctx, o); err != nil {
+			return fig, err
+		}
+		if fig.Baseline.ReviewsPerSec > 0 {
+			fig.Ratio = fig.Hub.ReviewsPerSec / fig.Baseline.ReviewsPerSec
+		}
 	}
-	o.logf("hub: the same through the hub, its plugin processes and the SQLite bus…")
-	if fig.Hub, fig.PeakRSS, err = Hub(ctx, o); err != nil {
-		return fig, err
-	}
-	if fig.Baseline.ReviewsPerSec > 0 {
-		fig.Ratio = fig.Hub.ReviewsPerSec / fig.Baseline.ReviewsPerSec
+	if o.Load.Reviews > 0 {
+		o.logf("real world: %d reviews through the hub, Omnidesk answering in %v ± %v, %d calls per %v…",
+			o.Load.Reviews, o.Load.Latency, o.Load.Jitter, o.Load.PerWindow, cmp.Or(o.Load.Window, time.Minute))
+		lf, err := HubUnderLoad(ctx, o)
+		if err != nil {
+			return fig, fmt.Errorf("real-world mode: %w", err)
+		}
+		fig.Load = &lf
 	}
 	return fig, nil
 }
@@ -255,6 +396,18 @@ func Report(w io.Writer, f Figures) {
 		fmt.Fprintf(w, "%-10s %12.1f %14.2f %14.2f %10.2f\n", r.name, r.s.ReviewsPerSec, r.s.ReplyP50ms, r.s.ReplyP99ms, r.s.Seconds)
 	}
 	fmt.Fprintf(w, "hub / baseline throughput: %.2f\n", f.Ratio)
+	fmt.Fprintf(w, "hub case calls per new review: %.3f\n", f.Hub.CaseCallsPerReview)
+	if l := f.Load; l != nil {
+		fmt.Fprintf(w, "real world (%d reviews, Omnidesk %.0f ± %.0f ms, %d calls per %.0f s):\n", l.Reviews, l.LatencyMs, l.JitterMs, l.PerWindow, l.WindowSeconds)
+		fmt.Fprintf(w, "  backlog drained in %.1f s; calls %d (%.3f per review; about cases %.3f per review), refused 429 %d\n",
+			l.DrainSeconds, l.Calls, l.CallsPerReview, l.CaseCallsPerReview, l.Refused)
+		fmt.Fprintf(w, "  share of the allowed rate used: %.1f%%\n", 100*l.RateShare)
+	}
+	fmt.Fprintf(w, "summary: zero-latency ratio %.2f | case calls per new review %.3f", f.Ratio, f.Hub.CaseCallsPerReview)
+	if l := f.Load; l != nil {
+		fmt.Fprintf(w, " (real world %.3f) | allowed rate used %.1f%% | %d-review backlog drained in %.1f s", l.CaseCallsPerReview, 100*l.RateShare, l.Reviews, l.DrainSeconds)
+	}
+	fmt.Fprintln(w)
 	names := make([]string, 0, len(f.PeakRSS))
 	for n := range f.PeakRSS {
 		names = append(names, n)

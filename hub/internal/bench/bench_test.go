@@ -3,8 +3,10 @@ package bench
 import (
 	"context"
 	"io"
+	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/reviewhub/reviewhub/sdk/sdktest"
 )
@@ -37,6 +39,46 @@ func TestBenchSmall(t *testing.T) {
 	var b strings.Builder
 	Report(&b, f)
 	if !strings.Contains(b.String(), "hub / baseline throughput") {
+		t.Errorf("report:\n%s", b.String())
+	}
+}
+
+// The real-world mode on a short time scale (a 2 s window instead of a
+// minute): every review becomes one case with one case call (no look-up
+// before a first attempt, none after a refused one), and the limit's 429s
+// stay few: at most one per delivery in flight (8) for each window begun,
+// not one per queued review.
+func TestBenchUnderLoadSmall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs for several seconds")
+	}
+	o := Options{HubBin: sdktest.Build(t, "github.com/reviewhub/reviewhub/hub/cmd/hub"),
+		Plugins: map[string]string{
+			"appstore": sdktest.Build(t, "github.com/reviewhub/reviewhub/plugins/appstore"),
+			"omnidesk": sdktest.Build(t, "github.com/reviewhub/reviewhub/plugins/omnidesk"),
+		}, DataDir: t.TempDir(), HubLog: io.Discard, SkipZeroLatency: true,
+		Load: Load{Reviews: 60, Latency: 10 * time.Millisecond, Jitter: 5 * time.Millisecond, PerWindow: 25, Window: 2 * time.Second}}
+	f, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := f.Load
+	if l == nil {
+		t.Fatal("no real-world figures")
+	}
+	if l.CaseCalls != l.Reviews {
+		t.Errorf("%d case calls for %d new reviews, want one each", l.CaseCalls, l.Reviews)
+	}
+	windows := int(math.Ceil(l.DrainSeconds/l.WindowSeconds)) + 1
+	if l.Refused > 8*windows {
+		t.Errorf("%d calls refused with 429 in %d windows: more than one per delivery in flight", l.Refused, windows)
+	}
+	if l.RateShare <= 0 || l.RateShare > 1 {
+		t.Errorf("rate share %.3f out of (0, 1]", l.RateShare)
+	}
+	var b strings.Builder
+	Report(&b, f)
+	if !strings.Contains(b.String(), "share of the allowed rate used") {
 		t.Errorf("report:\n%s", b.String())
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -120,6 +121,10 @@ type Server struct {
 	window      int64 // the minute of the counted calls
 	inWindow    int
 	writes      int
+	load        Load
+	recent      []time.Time    // calls in the last load.Window (Load.PerWindow set)
+	refused     int            // calls answered 429 by the enforced limit
+	routes      map[string]int // answered calls per route ("POST /api/cases.json")
 	hc          *http.Client
 	faults.Faults
 }
@@ -362,9 +367,117 @@ func apiError(w http.ResponseWriter, status int, code string) {
 // setHeader sets a header under Omnidesk's exact (non-canonical) name.
 func setHeader(w http.ResponseWriter, k, v string) { w.Header()[k] = []string{v} }
 
+// Load makes the fake answer like a real account under load: every
+// answer after Latency ± Jitter (uniform), and at most PerWindow calls in
+// any Window (a sliding window, default one minute; stricter than a
+// calendar minute, which lets twice the limit through around its turn).
+// Calls over it are answered 429 with rate_limit_per_minute,
+// api_calls_left 0 and retry_after (whole seconds, rounded up, until the
+// window has room), and are counted in the window too: whether Omnidesk
+// counts refused calls is not documented, counting them is the stricter
+// choice. Omnidesk's limits are per minute (README); a shorter Window only
+// shrinks a test's time scale.
+type Load struct {
+	Latency, Jitter time.Duration
+	PerWindow       int
+	Window          time.Duration
+}
+
+// SetLoad sets (or, with the zero Load, removes) the load model.
+func (s *Server) SetLoad(l Load) {
+	if l.Window <= 0 {
+		l.Window = time.Minute
+	}
+	s.mu.Lock()
+	s.load, s.recent = l, nil
+	s.mu.Unlock()
+}
+
+// Refused is how many calls the enforced limit answered 429.
+func (s *Server) Refused() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refused
+}
+
+// Routes is how many calls each route answered (not refused ones), by
+// "METHOD pattern", e.g. "POST /api/cases.json", "GET /api/cases.json".
+func (s *Server) Routes() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.routes))
+	for k, v := range s.routes {
+		out[k] = v
+	}
+	return out
+}
+
+// delay waits the load model's latency (false: the caller went away).
+func (s *Server) delay(r *http.Request) bool {
+	s.mu.Lock()
+	l := s.load
+	s.mu.Unlock()
+	d := l.Latency
+	if l.Jitter > 0 {
+		d += time.Duration(rand.Int64N(int64(2*l.Jitter)+1)) - l.Jitter
+	}
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
+}
+
+// overLimit counts the call in the sliding window and answers 429 when it
+// is over the enforced limit (true: answered).
+func (s *Server) overLimit(w http.ResponseWriter) bool {
+	s.mu.Lock()
+	l := s.load
+	if l.PerWindow <= 0 {
+		s.mu.Unlock()
+		return false
+	}
+	now := time.Now()
+	keep := s.recent[:0]
+	for _, t := range s.recent {
+		if now.Sub(t) < l.Window {
+			keep = append(keep, t)
+		}
+	}
+	s.recent = append(keep, now)
+	n := len(s.recent)
+	if n <= l.PerWindow {
+		s.mu.Unlock()
+		return false
+	}
+	s.refused++
+	// Room comes when the (n-PerWindow)-th oldest call leaves the window.
+	wait := s.recent[n-l.PerWindow-1].Add(l.Window).Sub(now)
+	s.mu.Unlock()
+	secs := max(1, int((wait+time.Second-1)/time.Second))
+	setHeader(w, "rate_limit_per_minute", strconv.Itoa(l.PerWindow))
+	setHeader(w, "api_calls_left", "0")
+	setHeader(w, "retry_after", strconv.Itoa(secs))
+	apiError(w, http.StatusTooManyRequests, ErrRateLimit)
+	return true
+}
+
 // limits counts the call and sets the rate-limit headers every answer carries.
 func (s *Server) limits(w http.ResponseWriter) {
 	s.mu.Lock()
+	if l := s.load; l.PerWindow > 0 {
+		left := max(0, l.PerWindow-len(s.recent))
+		s.mu.Unlock()
+		setHeader(w, "rate_limit_per_minute", strconv.Itoa(l.PerWindow))
+		setHeader(w, "api_calls_left", strconv.Itoa(left))
+		return
+	}
 	now := time.Now().Unix() / 60
 	if now != s.window {
 		s.window, s.inWindow = now, 0
@@ -394,6 +507,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusUnauthorized, ErrWrongCredentials)
 		return
 	}
+	if !s.delay(r) || s.overLimit(w) {
+		return
+	}
 	s.limits(w)
 	s.mu.Lock()
 	off := s.staffOff
@@ -421,6 +537,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusNotFound, ErrUnknownMethod)
 	})
+	_, pattern := mux.Handler(r)
+	s.mu.Lock()
+	if s.routes == nil {
+		s.routes = map[string]int{}
+	}
+	s.routes[pattern]++
+	s.mu.Unlock()
 	mux.ServeHTTP(w, r)
 }
 

@@ -319,6 +319,10 @@ func (c *Client) CreateLabel(ctx context.Context, title string) (Label, error) {
 type LabelCache struct {
 	mu sync.Mutex
 	m  map[string]map[string]int64 // account → lower-case title → id
+	// fill is held while labels are listed and created after a miss, so
+	// concurrent first cases (the hub delivers several at once) list and
+	// create each label once instead of racing to create it twice.
+	fill sync.Mutex
 }
 
 func (c *Client) account() string { return c.BaseURL + "\x00" + c.Email }
@@ -359,6 +363,13 @@ func (c *Client) LabelIDs(ctx context.Context, titles []string) ([]int64, error)
 	if ids, ok := c.cachedLabels(titles); ok {
 		return ids, nil
 	}
+	if c.Labels != nil {
+		c.Labels.fill.Lock()
+		defer c.Labels.fill.Unlock()
+		if ids, ok := c.cachedLabels(titles); ok {
+			return ids, nil // filled while this call waited
+		}
+	}
 	existing, err := c.ListLabels(ctx)
 	if err != nil {
 		return nil, err
@@ -372,6 +383,16 @@ func (c *Client) LabelIDs(ctx context.Context, titles []string) ([]int64, error)
 		id, ok := byTitle[strings.ToLower(t)]
 		if !ok {
 			l, err := c.CreateLabel(ctx, t)
+			if err != nil && sdk.KindOf(err) == sdk.Invalid {
+				// Created meanwhile by someone else (another hub): read it.
+				if again, lerr := c.ListLabels(ctx); lerr == nil {
+					for _, l2 := range again {
+						if strings.EqualFold(l2.LabelTitle, t) {
+							l, err = l2, nil
+						}
+					}
+				}
+			}
 			if err != nil {
 				return nil, fmt.Errorf("create label %q: %w", t, err)
 			}

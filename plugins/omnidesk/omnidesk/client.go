@@ -32,6 +32,10 @@ type Client struct {
 	Retries int
 	// Labels caches label ids across calls (nil: no cache).
 	Labels *LabelCache
+	// Gate remembers, across calls, an account that Omnidesk answered
+	// "over the limit, retry after N s": until then calls fail at once with
+	// that wait and reach no API (nil: every call goes out).
+	Gate *RateGate
 
 	mu     sync.Mutex
 	limits Limits
@@ -138,6 +142,9 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 	if retries == 0 {
 		retries = 2
 	}
+	if d := c.Gate.wait(c.account()); d > 0 {
+		return sdk.RetryAfterError(d, "omnidesk rate limit on %s %s: over the per-minute limit, not called", method, path)
+	}
 	var last error
 	for attempt := 0; attempt <= retries; attempt++ {
 		if attempt > 0 {
@@ -184,7 +191,14 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 		switch {
 		case resp.StatusCode == http.StatusTooManyRequests,
 			resp.StatusCode == http.StatusForbidden && strings.Contains(strings.ToLower(string(data)), "rate limit"):
-			return sdk.RetryAfterError(retryAfter(resp.Header), "omnidesk rate limit on %s %s: %v", method, path, apiErr)
+			wait := retryAfter(resp.Header)
+			c.Gate.hold(c.account(), wait)
+			if attempt > 0 && method != http.MethodGet {
+				// An earlier try of this write may have reached Omnidesk: not
+				// "refused, nothing done" (sdk.TicketRequest.FirstAttempt).
+				return sdk.Errorf(sdk.Unavailable, "omnidesk rate limit on %s %s after an unanswered try: %v", method, path, apiErr)
+			}
+			return sdk.RetryAfterError(wait, "omnidesk rate limit on %s %s: %v", method, path, apiErr)
 		case resp.StatusCode >= 500:
 			last = sdk.Errorf(sdk.Unavailable, "omnidesk %s %s: %v", method, path, apiErr)
 			continue
@@ -251,4 +265,41 @@ func retryAfter(h http.Header) time.Duration {
 func IsNotFound(err error) bool {
 	var e *APIError
 	return errors.As(err, &e) && e.Status == http.StatusNotFound
+}
+
+// RateGate keeps, per account, until when Omnidesk said to wait. Safe for
+// concurrent use; a nil *RateGate keeps nothing.
+type RateGate struct {
+	mu    sync.Mutex
+	until map[string]time.Time
+}
+
+func (g *RateGate) hold(account string, d time.Duration) {
+	if g == nil || d <= 0 {
+		return
+	}
+	t := time.Now().Add(d)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.until == nil {
+		g.until = map[string]time.Time{}
+	}
+	if t.After(g.until[account]) {
+		g.until[account] = t
+	}
+}
+
+// wait is how long account must still wait (0: call now).
+func (g *RateGate) wait(account string) time.Duration {
+	if g == nil {
+		return 0
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	d := time.Until(g.until[account])
+	if d <= 0 {
+		delete(g.until, account)
+		return 0
+	}
+	return d
 }

@@ -63,17 +63,24 @@ func describe(c sdk.ReviewChange) string {
 func (helpdesk) UpsertTicket(ctx context.Context, req sdk.TicketRequest) (sdk.TicketRef, error) {
 	base := req.Settings["url"]
 	id := req.TicketID
+	create := func() (sdk.TicketRef, error) {
+		var t testbackend.Ticket
+		err := testbackend.Call(ctx, base, "POST", "/tickets", testbackend.Ticket{
+			ReviewID: req.Change.Review.ID, Messages: []string{describe(req.Change)}, Tags: req.Tags,
+			Keys: []string{req.DeliveryKey},
+		}, &t)
+		return sdk.TicketRef{ID: t.ID, Created: err == nil}, err
+	}
+	if id == "" && req.FirstAttempt {
+		// The hub is certain no ticket exists: no lookup.
+		return create()
+	}
 	if id == "" {
 		var found testbackend.Ticket
 		err := testbackend.Call(ctx, base, "GET", "/tickets?review_id="+url.QueryEscape(req.Change.Review.ID), nil, &found)
 		switch sdk.KindOf(err) {
 		case sdk.NotFound:
-			var t testbackend.Ticket
-			err := testbackend.Call(ctx, base, "POST", "/tickets", testbackend.Ticket{
-				ReviewID: req.Change.Review.ID, Messages: []string{describe(req.Change)}, Tags: req.Tags,
-				Keys: []string{req.DeliveryKey},
-			}, &t)
-			return sdk.TicketRef{ID: t.ID, Created: err == nil}, err
+			return create()
 		case sdk.KindUnknown:
 			id = found.ID
 		default:

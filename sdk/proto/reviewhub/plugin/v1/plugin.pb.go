@@ -1454,7 +1454,11 @@ type UpsertTicketRequest struct {
 	Tags []string `protobuf:"bytes,5,rep,name=tags,proto3" json:"tags,omitempty"`
 	// Unique per review version: the same key delivered twice must change
 	// the ticket once.
-	DeliveryKey   string `protobuf:"bytes,6,opt,name=delivery_key,json=deliveryKey,proto3" json:"delivery_key,omitempty"`
+	DeliveryKey string `protobuf:"bytes,6,opt,name=delivery_key,json=deliveryKey,proto3" json:"delivery_key,omitempty"`
+	// True only when the hub is certain no ticket exists for this review yet
+	// (none linked, and this is the first attempt it recorded): the plugin
+	// may create the ticket without looking it up first. False: look it up.
+	FirstAttempt  bool `protobuf:"varint,7,opt,name=first_attempt,json=firstAttempt,proto3" json:"first_attempt,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1529,6 +1533,13 @@ func (x *UpsertTicketRequest) GetDeliveryKey() string {
 		return x.DeliveryKey
 	}
 	return ""
+}
+
+func (x *UpsertTicketRequest) GetFirstAttempt() bool {
+	if x != nil {
+		return x.FirstAttempt
+	}
+	return false
 }
 
 type ReviewChange struct {
@@ -2396,14 +2407,15 @@ const file_reviewhub_plugin_v1_plugin_proto_rawDesc = "" +
 	"\rSettingsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x15\n" +
-	"\x13DeleteReplyResponse\"\xdc\x02\n" +
+	"\x13DeleteReplyResponse\"\x81\x03\n" +
 	"\x13UpsertTicketRequest\x12R\n" +
 	"\bsettings\x18\x01 \x03(\v26.reviewhub.plugin.v1.UpsertTicketRequest.SettingsEntryR\bsettings\x12%\n" +
 	"\x0eintegration_id\x18\x02 \x01(\tR\rintegrationId\x12\x1b\n" +
 	"\tticket_id\x18\x03 \x01(\tR\bticketId\x129\n" +
 	"\x06change\x18\x04 \x01(\v2!.reviewhub.plugin.v1.ReviewChangeR\x06change\x12\x12\n" +
 	"\x04tags\x18\x05 \x03(\tR\x04tags\x12!\n" +
-	"\fdelivery_key\x18\x06 \x01(\tR\vdeliveryKey\x1a;\n" +
+	"\fdelivery_key\x18\x06 \x01(\tR\vdeliveryKey\x12#\n" +
+	"\rfirst_attempt\x18\a \x01(\bR\ffirstAttempt\x1a;\n" +
 	"\rSettingsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8d\x02\n" +

@@ -1,0 +1,43 @@
+package state
+
+import (
+	"context"
+	"fmt"
+)
+
+// StartDelivery is called before a review is handed to the helpdesk
+// plugin. It returns the ticket linked to the review ("" if none) and
+// whether this is certainly the first attempt to deliver it: no ticket is
+// linked and no earlier attempt was recorded. The attempt is recorded (and
+// committed) before it returns, so a crash during the plugin call makes
+// every later attempt a retry, and the plugin looks the ticket up then.
+func (d *DB) StartDelivery(ctx context.Context, integrationID, appID, reviewID string) (ticket string, first bool, err error) {
+	ticket, err = d.TicketOf(ctx, integrationID, appID, reviewID)
+	if err != nil || ticket != "" {
+		return ticket, false, err
+	}
+	res, err := d.exec(ctx, `UPDATE reviews SET delivery_attempted = 1
+		WHERE integration_id = ? AND app_id = ? AND review_id = ? AND ticket_id = '' AND delivery_attempted = 0`,
+		integrationID, appID, reviewID)
+	if err != nil {
+		return "", false, fmt.Errorf("state: record delivery attempt of review %s: %w", reviewID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return "", false, fmt.Errorf("state: record delivery attempt of review %s: %w", reviewID, err)
+	}
+	return "", n == 1, nil
+}
+
+// RefusedDelivery undoes the record of a first attempt that the helpdesk
+// refused before doing anything (it answered "rate limited"), so the next
+// attempt is a first one again and needs no lookup either.
+func (d *DB) RefusedDelivery(ctx context.Context, integrationID, appID, reviewID string) error {
+	_, err := d.exec(ctx, `UPDATE reviews SET delivery_attempted = 0
+		WHERE integration_id = ? AND app_id = ? AND review_id = ? AND ticket_id = ''`,
+		integrationID, appID, reviewID)
+	if err != nil {
+		return fmt.Errorf("state: undo delivery attempt of review %s: %w", reviewID, err)
+	}
+	return nil
+}
