@@ -8,7 +8,7 @@ BUF                := github.com/bufbuild/buf/cmd/buf@v1.57.2
 STATICCHECK        := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TOOLS         := $(CURDIR)/.tools
 
-.PHONY: all build run demo bench test vet staticcheck unit fuzz soak proto clean
+.PHONY: all build run demo bench bench-scale test vet staticcheck unit fuzz soak proto clean
 
 all: build
 
@@ -39,6 +39,15 @@ BENCH_LOAD_REVIEWS ?= 2000
 bench: build
 	$(GO) build -o $(BIN)/bench ./hub/cmd/bench
 	$(BIN)/bench --bin $(BIN) -n $(BENCH_REVIEWS) -m $(BENCH_REPLIES) -load-n $(BENCH_LOAD_REVIEWS)
+
+# How many apps one hub carries: 10,000 apps on the fake Google Play;
+# figures in bench-results/scale.json (docs/performance.md).
+SCALE_APPS     ?= 10000
+SCALE_INTERVAL ?= 5m
+SCALE_MEASURE  ?= 5m
+bench-scale: build
+	$(GO) build -o $(BIN)/benchscale ./hub/cmd/benchscale
+	$(BIN)/benchscale --bin $(BIN) -apps $(SCALE_APPS) -interval $(SCALE_INTERVAL) -measure $(SCALE_MEASURE)
 
 test: vet staticcheck unit fuzz
 

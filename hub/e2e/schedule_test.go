@@ -48,9 +48,9 @@ func integrationYAML(in config.Integration) map[string]any {
 }
 
 // Three hubs on one PostgreSQL database poll each of 300 apps once per
-// interval: never two listings of an app within one interval, and no app
-// left out longer than an interval plus the lease, also when one hub is
-// killed (SIGKILL) and the others take its apps over.
+// interval: never two listings of an app within one interval, also when one
+// hub is killed (SIGKILL) mid-run; the apps it was polling are taken over
+// when their lease ends, and every other app is polled on time throughout.
 func TestThreeHubsPollEachAppOncePerInterval(t *testing.T) {
 	const (
 		apps     = 300
@@ -127,19 +127,30 @@ func TestThreeHubsPollEachAppOncePerInterval(t *testing.T) {
 	end := time.Now()
 
 	times := backend.ListTimes()
-	maxGap := interval*11/10 + lease + 2*time.Second
+	// An app's next poll is due an interval (±10%) after its last. The apps
+	// the killed hub had claimed but not listed yet wait for their lease
+	// and the interval their claim moved them on by (so that an app listed
+	// just before the kill is not listed twice in one interval); no other
+	// app notices the kill. Slack: the scheduler's idle wake-up and load.
+	const slack = 2 * time.Second
+	maxGap := interval*11/10 + slack
+	maxGapAcrossKill := 2*interval*11/10 + lease + slack
 	var short, long []string
 	for i := range apps {
 		ts := times[fmt.Sprintf("s%03d", i)]
 		sort.Slice(ts, func(a, b int) bool { return ts[a].Before(ts[b]) })
 		for j := 1; j < len(ts); j++ {
+			bound := maxGap
+			if ts[j-1].Before(killedAt) && ts[j].After(killedAt) {
+				bound = maxGapAcrossKill
+			}
 			if gap := ts[j].Sub(ts[j-1]); gap < interval/2 {
 				short = append(short, fmt.Sprintf("s%03d listed twice within %s", i, gap.Round(time.Millisecond)))
-			} else if gap > maxGap {
-				long = append(long, fmt.Sprintf("s%03d not listed for %s", i, gap.Round(time.Millisecond)))
+			} else if gap > bound {
+				long = append(long, fmt.Sprintf("s%03d not listed for %s (bound %s)", i, gap.Round(time.Millisecond), bound))
 			}
 		}
-		if len(ts) == 0 || end.Sub(ts[len(ts)-1]) > maxGap {
+		if len(ts) == 0 || end.Sub(ts[len(ts)-1]) > maxGapAcrossKill {
 			long = append(long, fmt.Sprintf("s%03d not listed at the end", i))
 		}
 	}
@@ -147,7 +158,7 @@ func TestThreeHubsPollEachAppOncePerInterval(t *testing.T) {
 		t.Errorf("%d apps polled more than once per interval (%s): %s", len(short), interval, strings.Join(first(short, 10), "; "))
 	}
 	if len(long) > 0 {
-		t.Errorf("%d gaps longer than interval+lease (%s), a hub killed at %s: %s", len(long), maxGap,
+		t.Errorf("%d gaps too long, a hub killed at %s: %s", len(long),
 			killedAt.Format("15:04:05.000"), strings.Join(first(long, 10), "; "))
 	}
 }
@@ -227,6 +238,9 @@ func TestSharedKeyStaysInsideItsQuota(t *testing.T) {
 		}
 		if err := json.Unmarshal([]byte(raw), &status); err != nil {
 			t.Fatal(err)
+		}
+		if len(status.Apps) == 0 || len(status.Apps[0].Quotas) == 0 || status.Apps[0].Quotas[0].Apps != apps {
+			return false // not every app has polled yet
 		}
 		for _, a := range status.Apps {
 			if strings.Contains(a.Schedule.Note, "interval lengthened") || strings.Contains(a.Schedule.Note, "waiting for quota") {

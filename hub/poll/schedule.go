@@ -266,15 +266,21 @@ func (p *Poller) pollSlot(ctx context.Context, slot state.Slot) {
 	if spent == 0 {
 		spent = max(res.Pages, 1) // a plugin that does not count: one request per page
 	}
-	if err := quota.Spend(ctx, p.DB, buckets, now, spent-expected); err != nil {
-		log.Error("recording quota use failed", "error", err)
+	if spent != expected {
+		if err := quota.Spend(ctx, p.DB, buckets, now, spent-expected); err != nil {
+			log.Error("recording quota use failed", "error", err)
+		}
 	}
 	next.CallsPerPoll = float64(spent)
 	if slot.CallsPerPoll > 0 {
 		next.CallsPerPoll = 0.7*slot.CallsPerPoll + 0.3*float64(spent)
 	}
 	next.LastPoll, next.Note = now, ""
-	fitted, stretch, ferr := quota.Fit(ctx, p.DB, buckets, slot.AppRef, interval, next.CallsPerPoll, p.Schedule.ReplyReserve)
+	// The app's share of its buckets is written when it is new to the
+	// schedule or its cost changed; every poll reads the bucket's demand.
+	join := slot.LastPoll.IsZero() || ratio(time.Duration(next.CallsPerPoll*1000), time.Duration(slot.CallsPerPoll*1000)) > 1.1 ||
+		ratio(time.Duration(slot.CallsPerPoll*1000), time.Duration(next.CallsPerPoll*1000)) > 1.1
+	fitted, stretch, ferr := quota.Fit(ctx, p.DB, buckets, slot.AppRef, interval, next.CallsPerPoll, p.Schedule.ReplyReserve, join)
 	if ferr != nil {
 		log.Error("sharing the quota budget failed", "error", ferr)
 	}

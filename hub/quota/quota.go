@@ -175,17 +175,19 @@ func (s Stretch) String() string {
 		s.Bucket.Name, s.Bucket.Account, s.Apps, s.Asked, s.Budget, s.Bucket.Limit, s.Bucket.Window)
 }
 
-// Fit records that ref polls through the buckets at interval costing
-// callsPerPoll, and returns the interval that keeps every bucket's apps
+// Fit records (when join is set) that ref polls through the buckets at
+// interval costing callsPerPoll, and returns the interval that keeps every bucket's apps
 // together inside its polling budget (interval itself when they fit), with
 // the bucket that lengthened it most.
 func Fit(ctx context.Context, db *state.DB, buckets []Bucket, ref state.AppRef, interval time.Duration,
-	callsPerPoll, reserve float64) (time.Duration, *Stretch, error) {
+	callsPerPoll, reserve float64, join bool) (time.Duration, *Stretch, error) {
 	out := interval
 	var worst *Stretch
 	for _, b := range buckets {
-		if err := db.QuotaJoin(ctx, b.Key, ref, callsPerPoll, interval); err != nil {
-			return interval, nil, err
+		if join {
+			if err := db.QuotaJoin(ctx, b.Key, ref, callsPerPoll, interval); err != nil {
+				return interval, nil, err
+			}
 		}
 		apps, asked, err := db.QuotaDemand(ctx, b.Key)
 		if err != nil {

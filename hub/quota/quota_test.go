@@ -100,7 +100,7 @@ func TestFitLengthensIntervalsOfAppsSharingABucket(t *testing.T) {
 	var why *Stretch
 	for i := range 50 {
 		var err error
-		got, why, err = Fit(ctx, db, key, state.AppRef{IntegrationID: "i", AppID: string(rune('a' + i))}, time.Minute, 1, 0.2)
+		got, why, err = Fit(ctx, db, key, state.AppRef{IntegrationID: "i", AppID: string(rune('a' + i))}, time.Minute, 1, 0.2, true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -114,7 +114,7 @@ func TestFitLengthensIntervalsOfAppsSharingABucket(t *testing.T) {
 	}
 	// One app alone fits.
 	alone, why, err := Fit(ctx, db, Buckets(info, state.App{StoreSettings: sdk.Settings{"key_id": "K2"}}, sdk.OpList)[:1],
-		state.AppRef{IntegrationID: "i", AppID: "solo"}, time.Hour, 1, 0.2)
+		state.AppRef{IntegrationID: "i", AppID: "solo"}, time.Hour, 1, 0.2, true)
 	if err != nil || alone != time.Hour || why != nil {
 		t.Errorf("a lone app: %v %v %v", alone, why, err)
 	}

@@ -109,7 +109,10 @@ func (t *Tx) unschedule(ctx context.Context, integrationID, appID string) error 
 }
 
 // Claim leases up to limit due apps (NextAt passed, no live lease) to owner
-// until now+lease, earliest due first. On PostgreSQL concurrent claims by
+// until now+lease, earliest due first, and moves their next time one
+// interval (as last scheduled) on: if this hub dies mid-poll, another takes
+// the app over when both the lease and that interval have passed. The
+// returned slots carry the time they were due in NextAt. On PostgreSQL concurrent claims by
 // other hubs skip the rows this one is taking (FOR UPDATE SKIP LOCKED); on
 // SQLite the write transaction serialises them. The same statement serves
 // both.
@@ -122,13 +125,13 @@ func (d *DB) Claim(ctx context.Context, owner string, now time.Time, lease time.
 	err := d.InTx(ctx, func(tx *Tx) error {
 		out = out[:0]
 		rows, err := tx.query(ctx, `
-			UPDATE poll_schedule SET lease_owner = ?, lease_until_ms = ?
+			UPDATE poll_schedule SET lease_owner = ?, lease_until_ms = ?, due_ms = next_at_ms, next_at_ms = ? + interval_ms
 			WHERE (integration_id, app_id) IN (
 				SELECT integration_id, app_id FROM poll_schedule
 				WHERE next_at_ms <= ? AND lease_until_ms < ?
 				ORDER BY next_at_ms LIMIT ?`+lock+`)
-			RETURNING integration_id, app_id, next_at_ms, failures, interval_ms, calls_per_poll, note, last_poll_ms`,
-			owner, ms(now.Add(lease)), ms(now), ms(now), limit)
+			RETURNING integration_id, app_id, due_ms, failures, interval_ms, calls_per_poll, note, last_poll_ms`,
+			owner, ms(now.Add(lease)), ms(now), ms(now), ms(now), limit)
 		if err != nil {
 			return err
 		}

@@ -140,6 +140,37 @@ func testScheduleClaims(t *testing.T, db *DB) {
 	if at, ok, err := db.NextDue(ctx); err != nil || !ok || !at.Equal(s.NextAt) {
 		t.Errorf("next due %v %v %v, want %v", at, ok, err, s.NextAt)
 	}
+
+	// A claim moves the next time one interval on: when the claiming hub
+	// dies mid-poll, the app is taken over an interval later, not at once.
+	at := next.NextAt.Add(time.Second)
+	find := func(slots []Slot) *Slot {
+		for i := range slots {
+			if slots[i].AppID == taken.AppID {
+				return &slots[i]
+			}
+		}
+		return nil
+	}
+	got, err = db.Claim(ctx, "dies", at, 10*time.Second, 100)
+	if c := find(got); err != nil || c == nil || !c.NextAt.Equal(next.NextAt.Truncate(time.Millisecond)) {
+		t.Fatalf("claim of the released app: %+v %v (NextAt must be when it was due)", c, err)
+	}
+	if c := find(mustClaim(t, db, "heir", at.Add(20*time.Second))); c != nil {
+		t.Errorf("taken over after the lease but within the interval: %+v", c)
+	}
+	if c := find(mustClaim(t, db, "heir", at.Add(61*time.Second))); c == nil {
+		t.Error("not taken over after the interval")
+	}
+}
+
+func mustClaim(t *testing.T, db *DB, owner string, now time.Time) []Slot {
+	t.Helper()
+	got, err := db.Claim(context.Background(), owner, now, time.Minute, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
 }
 
 // Changing or removing an app drops its schedule row (a changed app is

@@ -1,6 +1,8 @@
 -- The poll schedule: one row per app. Hubs claim due rows (next_at_ms has
--- passed, no live lease) by writing their id and a lease expiry, poll, and
--- write the next time; a hub that dies loses its leases when they expire.
+-- passed, no live lease) by writing their id and a lease expiry, and move
+-- next_at_ms one interval on (so an app whose hub dies mid-poll is polled
+-- again an interval later, not twice in one interval); they poll and write
+-- the next time. A hub that dies loses its leases when they expire.
 -- Times are Unix milliseconds.
 CREATE TABLE poll_schedule (
     integration_id TEXT NOT NULL,
@@ -16,6 +18,8 @@ CREATE TABLE poll_schedule (
     -- Why the next poll is later than the app's interval, if it is.
     note           TEXT NOT NULL DEFAULT '',
     last_poll_ms   BIGINT NOT NULL DEFAULT 0,
+    -- When the app was due at its last claim (for the scheduler's lag).
+    due_ms         BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (integration_id, app_id)
 );
 CREATE INDEX poll_schedule_due ON poll_schedule (next_at_ms);
