@@ -22,6 +22,7 @@ func main() {
 	interval := flag.Duration("interval", 5*time.Minute, "each app's poll interval")
 	measure := flag.Duration("measure", 5*time.Minute, "how long the steady state is measured (after one interval of warm-up)")
 	bin := flag.String("bin", "bin", "directory with hub and hub-plugin-NAME binaries")
+	level := flag.String("log-level", "error", "the hub's log level (its log is beside the figures file)")
 	out := flag.String("out", filepath.Join("bench-results", "scale.json"), "figures file")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -40,7 +41,7 @@ func main() {
 	}
 	defer hubLog.Close()
 	fig, err := scalebench.Run(ctx, scalebench.Options{Apps: *apps, PerIntegration: *per, Interval: *interval, Measure: *measure,
-		HubBin: filepath.Join(*bin, "hub"), DataDir: dir, Log: os.Stderr, HubLog: hubLog,
+		HubBin: filepath.Join(*bin, "hub"), DataDir: dir, Log: os.Stderr, HubLog: hubLog, LogLevel: *level,
 		Plugins: map[string]string{"googleplay": filepath.Join(*bin, "hub-plugin-googleplay"), "omnidesk": filepath.Join(*bin, "hub-plugin-omnidesk")}})
 	if err != nil {
 		fail(err)

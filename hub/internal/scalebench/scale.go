@@ -6,6 +6,7 @@
 package scalebench
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -29,15 +30,19 @@ type Options struct {
 	PerIntegration int
 	// Interval each app is polled at.
 	Interval time.Duration
-	// Measure is how long the steady state is measured, after one interval
-	// of warm-up (first polls are spread over it).
+	// Measure is how long the steady state is measured, after Warmup.
 	Measure time.Duration
+	// Warmup is waited before measuring (first polls are spread over up to
+	// one interval); negative: none; 0: one interval.
+	Warmup  time.Duration
 	HubBin  string
 	// Plugins maps googleplay and omnidesk to their binaries.
 	Plugins map[string]string
 	DataDir string
 	Log     io.Writer
 	HubLog  io.Writer
+	// LogLevel of the hub (default error).
+	LogLevel string
 }
 
 // Figures of one run.
@@ -95,7 +100,7 @@ func Run(ctx context.Context, o Options) (Figures, error) {
 	}
 	doc := map[string]any{"listen": addr, "data_dir": o.DataDir, "poll_interval": o.Interval.String(),
 		"admin_token": adminToken, "plugins": map[string]any{"paths": o.Plugins},
-		"log": map[string]any{"level": "error"}, "integrations": ins}
+		"log": map[string]any{"level": cmp.Or(o.LogLevel, "error")}, "integrations": ins}
 	raw, err := yaml.Marshal(doc)
 	if err != nil {
 		return fig, err
@@ -113,8 +118,12 @@ func Run(ctx context.Context, o Options) (Figures, error) {
 	}
 	defer hub.Stop()
 	fig.StartupS = time.Since(start).Seconds()
-	fmt.Fprintf(o.Log, "scale: ready after %.1fs; warming up for one interval\n", fig.StartupS)
-	if err := sleep(ctx, o.Interval); err != nil {
+	warmup := o.Warmup
+	if warmup == 0 {
+		warmup = o.Interval
+	}
+	fmt.Fprintf(o.Log, "scale: ready after %.1fs; warming up for %s\n", fig.StartupS, max(warmup, 0))
+	if err := sleep(ctx, warmup); err != nil {
 		return fig, err
 	}
 	plugins := func() []int {
@@ -182,7 +191,7 @@ func schedule(ctx context.Context, addr string) (scheduleView, error) {
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
+	t := time.NewTimer(max(d, 0))
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
