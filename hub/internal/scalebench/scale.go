@@ -34,8 +34,8 @@ type Options struct {
 	Measure time.Duration
 	// Warmup is waited before measuring (first polls are spread over up to
 	// one interval); negative: none; 0: one interval.
-	Warmup  time.Duration
-	HubBin  string
+	Warmup time.Duration
+	HubBin string
 	// Plugins maps googleplay and omnidesk to their binaries.
 	Plugins map[string]string
 	DataDir string
