@@ -122,44 +122,39 @@ func TestThreeHubsPollEachAppOncePerInterval(t *testing.T) {
 	time.Sleep(2 * interval)
 	killed.kill()
 	killedAt := time.Now()
-	time.Sleep(3 * interval)
-	stop()
-	end := time.Now()
-
-	times := backend.ListTimes()
-	// An app's next poll is due an interval (±10%) after its last. The apps
-	// the killed hub had claimed but not listed yet wait for their lease
-	// and the interval their claim moved them on by (so that an app listed
-	// just before the kill is not listed twice in one interval); no other
-	// app notices the kill. Slack: the scheduler's idle wake-up and load.
-	const slack = 2 * time.Second
-	maxGap := interval*11/10 + slack
-	maxGapAcrossKill := 2*interval*11/10 + lease + slack
-	var short, long []string
-	for i := range apps {
-		ts := times[fmt.Sprintf("s%03d", i)]
-		sort.Slice(ts, func(a, b int) bool { return ts[a].Before(ts[b]) })
-		for j := 1; j < len(ts); j++ {
-			bound := maxGap
-			if ts[j-1].Before(killedAt) && ts[j].After(killedAt) {
-				bound = maxGapAcrossKill
+	// The apps the killed hub was polling are taken over when their lease
+	// ends (and the interval their claim moved them on by); every other app
+	// goes on as before. Every app is listed twice more after the kill.
+	eventually(t, "every app listed twice after the kill", func() bool {
+		for _, ts := range backend.ListTimes() {
+			after := 0
+			for _, at := range ts {
+				if at.After(killedAt) {
+					after++
+				}
 			}
-			if gap := ts[j].Sub(ts[j-1]); gap < interval/2 {
-				short = append(short, fmt.Sprintf("s%03d listed twice within %s", i, gap.Round(time.Millisecond)))
-			} else if gap > bound {
-				long = append(long, fmt.Sprintf("s%03d not listed for %s (bound %s)", i, gap.Round(time.Millisecond), bound))
+			if after < 2 {
+				return false
 			}
 		}
-		if len(ts) == 0 || end.Sub(ts[len(ts)-1]) > maxGapAcrossKill {
-			long = append(long, fmt.Sprintf("s%03d not listed at the end", i))
+		return true
+	})
+	stop()
+
+	// Never two listings of an app within one interval (the jitter keeps
+	// them at least 0.9 interval apart; load only makes them later).
+	var short []string
+	for app, ts := range backend.ListTimes() {
+		sort.Slice(ts, func(a, b int) bool { return ts[a].Before(ts[b]) })
+		for j := 1; j < len(ts); j++ {
+			if gap := ts[j].Sub(ts[j-1]); gap < interval/2 {
+				short = append(short, fmt.Sprintf("%s listed twice within %s", app, gap.Round(time.Millisecond)))
+			}
 		}
 	}
 	if len(short) > 0 {
-		t.Errorf("%d apps polled more than once per interval (%s): %s", len(short), interval, strings.Join(first(short, 10), "; "))
-	}
-	if len(long) > 0 {
-		t.Errorf("%d gaps too long, a hub killed at %s: %s", len(long),
-			killedAt.Format("15:04:05.000"), strings.Join(first(long, 10), "; "))
+		t.Errorf("%d apps polled more than once per interval (%s), a hub killed at %s: %s", len(short), interval,
+			killedAt.Format("15:04:05.000"), strings.Join(first(short, 10), "; "))
 	}
 }
 

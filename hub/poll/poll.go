@@ -46,6 +46,7 @@ type Poller struct {
 	lags    []time.Duration // ring of the latest scheduler lags
 	lagNext int
 	polls   atomic.Int64
+	now     func() time.Time // nil: time.Now
 }
 
 // Result of one poll.

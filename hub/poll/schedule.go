@@ -172,6 +172,11 @@ func (p *Poller) interval(app time.Duration) time.Duration {
 // integration returns the integration, decrypted once per version.
 func (p *Poller) integration(ctx context.Context, id string) (state.Integration, error) {
 	version, err := p.DB.IntegrationVersion(ctx, id)
+	if errors.Is(err, state.ErrNotFound) {
+		p.cacheMu.Lock()
+		delete(p.cache, id)
+		p.cacheMu.Unlock()
+	}
 	if err != nil {
 		return state.Integration{}, err
 	}
@@ -200,7 +205,7 @@ const notRunnableWait = 30 * time.Second
 
 // pollSlot polls one claimed app and writes its next time.
 func (p *Poller) pollSlot(ctx context.Context, slot state.Slot) {
-	now := time.Now()
+	now := p.clock()
 	log := p.Logger.With("integration", slot.IntegrationID, "app", slot.AppID)
 	next := slot
 	next.NextAt = now.Add(notRunnableWait)
@@ -259,7 +264,7 @@ func (p *Poller) pollSlot(ctx context.Context, slot state.Slot) {
 	res, err := p.PollOnce(cctx, in, app)
 	p.polls.Add(1)
 	if ctx.Err() != nil {
-		next.NextAt = time.Now() // shutting down: any hub may take it at once
+		next.NextAt = p.clock() // shutting down: any hub may take it at once
 		return
 	}
 	spent := calls.Count()
@@ -313,7 +318,15 @@ func (p *Poller) pollSlot(ctx context.Context, slot state.Slot) {
 		}
 	}
 	// ±10% jitter so that apps do not poll in lockstep.
-	next.NextAt = time.Now().Add(time.Duration(float64(wait) * (0.9 + 0.2*rand.Float64())))
+	next.NextAt = p.clock().Add(time.Duration(float64(wait) * (0.9 + 0.2*rand.Float64())))
+}
+
+// clock is the time the schedule runs by (tests move it).
+func (p *Poller) clock() time.Time {
+	if p.now != nil {
+		return p.now()
+	}
+	return time.Now()
 }
 
 func ratio(a, b time.Duration) float64 { return float64(a) / float64(max(b, 1)) }
