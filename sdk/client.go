@@ -129,3 +129,12 @@ func (c *helpdeskClient) WriteReplyResult(ctx context.Context, req ReplyResultRe
 	})
 	return fromStatus("write reply result", err)
 }
+
+// PostAlert posts a health alert; a plugin built without it answers
+// Unsupported.
+func (c *helpdeskClient) PostAlert(ctx context.Context, req AlertRequest) error {
+	_, err := c.c.PostAlert(ctx, &pb.PostAlertRequest{
+		Settings: req.Settings, IntegrationId: req.IntegrationID, Alert: alertToPB(req.Alert),
+	})
+	return fromStatus("post alert", err)
+}

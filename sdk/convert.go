@@ -225,3 +225,15 @@ func unreadableFromPB(p *pb.Unreadable) *Unreadable {
 	}
 	return &Unreadable{ID: p.GetId(), Reason: p.GetReason(), Shape: p.GetShape()}
 }
+
+func alertToPB(a Alert) *pb.Alert {
+	return &pb.Alert{IntegrationId: a.IntegrationID, AppId: a.AppID, AppName: a.AppName, Store: a.Store,
+		Health: a.Health, Previous: a.Previous, Recovered: a.Recovered, Reason: a.Reason, Since: tsToPB(a.Since),
+		Key: a.Key, Title: a.Title, Text: a.Text}
+}
+
+func alertFromPB(a *pb.Alert) Alert {
+	return Alert{IntegrationID: a.GetIntegrationId(), AppID: a.GetAppId(), AppName: a.GetAppName(), Store: a.GetStore(),
+		Health: a.GetHealth(), Previous: a.GetPrevious(), Recovered: a.GetRecovered(), Reason: a.GetReason(),
+		Since: tsFromPB(a.GetSince()), Key: a.GetKey(), Title: a.GetTitle(), Text: a.GetText()}
+}

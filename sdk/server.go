@@ -132,3 +132,15 @@ func (s *helpdeskServer) WriteReplyResult(ctx context.Context, r *pb.WriteReplyR
 	}
 	return &pb.WriteReplyResultResponse{}, nil
 }
+
+func (s *helpdeskServer) PostAlert(ctx context.Context, r *pb.PostAlertRequest) (*pb.PostAlertResponse, error) {
+	a, ok := s.impl.(Alerter)
+	if !ok {
+		return nil, toStatus(&Error{Kind: Unsupported, Message: "this helpdesk plugin does not post alerts"})
+	}
+	if err := a.PostAlert(ctx, AlertRequest{Settings: r.GetSettings(), IntegrationID: r.GetIntegrationId(),
+		Alert: alertFromPB(r.GetAlert())}); err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.PostAlertResponse{}, nil
+}

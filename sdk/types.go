@@ -352,3 +352,46 @@ type Helpdesk interface {
 	HandleWebhook(ctx context.Context, req WebhookRequest) (WebhookResult, error)
 	WriteReplyResult(ctx context.Context, req ReplyResultRequest) error
 }
+
+// Health states of an app, as the hub computes them.
+const (
+	HealthOK          = "ok"
+	HealthDegraded    = "degraded"
+	HealthStalled     = "stalled"
+	HealthCredentials = "credentials"
+	HealthQuota       = "quota"
+	HealthAtRisk      = "at risk of loss"
+)
+
+// Alert is the hub's notice to people about an app's health: reviews
+// stopped flowing (Recovered false) or flow again (Recovered true).
+type Alert struct {
+	IntegrationID string
+	AppID         string
+	AppName       string
+	Store         string
+	Health        string // Health*
+	Previous      string
+	Recovered     bool
+	Reason        string
+	Since         time.Time
+	// Key is unique per alert: posting the same key twice must post once.
+	Key string
+	// Title and Text are ready to show to people (plain text).
+	Title string
+	Text  string
+}
+
+// AlertRequest asks a helpdesk to post an alert (a note or a ticket).
+type AlertRequest struct {
+	Settings      Settings
+	IntegrationID string
+	Alert         Alert
+}
+
+// Alerter is optional for helpdesk plugins: posting the hub's health
+// alerts into the helpdesk. A plugin without it answers Unsupported, and
+// the hub uses its other alert channels (the outgoing webhook).
+type Alerter interface {
+	PostAlert(ctx context.Context, req AlertRequest) error
+}

@@ -42,6 +42,7 @@ type Hub struct {
 	http    *http.Server
 	ln      net.Listener
 	life    *lifecycle
+	ops     ops // metrics, health, alerts (ops.go)
 }
 
 // Options tune New (tests shorten intervals).
@@ -85,6 +86,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		}
 		return nil
 	})
+	if err := h.opsListen(cfg); err != nil {
+		return nil, err
+	}
 	paths, err := pluginhost.Discover(cfg.Plugins.Dir, cfg.Plugins.Paths)
 	if err != nil {
 		return nil, err
@@ -106,6 +110,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	h.life.onClose("bus", b.Close)
 	hostOpts := HostOptions(cfg, opts.Host)
 	hostOpts.Logger = log.With("component", "plugins")
+	hostOpts.Observe = h.ops.metrics.PluginCall
 	host, err := pluginhost.Start(ctx, paths, hostOpts)
 	if err != nil {
 		return nil, fmt.Errorf("plugins: %w", err)
@@ -120,7 +125,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	}
 	plugins := Resolver{h.Plugins}
 	h.deliver = &deliver.Deliverer{DB: h.DB, Bus: h.Bus, Plugins: plugins, Logger: log.With("component", "deliver"),
-		UnknownTicketGrace: opts.UnknownTicketGrace}
+		UnknownTicketGrace: opts.UnknownTicketGrace, Metrics: h.ops.metrics}
 	if h.router, err = bus.NewRouter(h.Bus, log.With("component", "router"), opts.Router); err != nil {
 		return nil, err
 	}
@@ -128,12 +133,14 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	h.poller = &poll.Poller{DB: h.DB, Bus: h.Bus, Plugins: plugins, Logger: log.With("component", "poll"),
 		Interval: cfg.PollInterval,
 		Schedule: poll.Schedule{Workers: cfg.Schedule.Workers, Lease: cfg.Schedule.Lease, ReplyReserve: cfg.Schedule.ReplyReserve},
-		Runnable: func(in state.Integration, a state.App) bool { return setup.Runnable(in, a, plugins.Info) }}
+		Runnable: func(in state.Integration, a state.App) bool { return setup.Runnable(in, a, plugins.Info) },
+		Metrics:  h.ops.metrics}
 	admin := &httpapi.Admin{DB: h.DB, Token: cfg.AdminToken, Info: plugins.Info, Plugins: h.Plugins.Names,
 		Changed: h.Reload, PublicURL: cfg.PublicURL, Connectors: plugins, ReplyReserve: cfg.Schedule.ReplyReserve,
 		Scheduler: h.poller.Stats}
 	srv := &httpapi.Server{DB: h.DB, Deliverer: h.deliver, Plugins: plugins, Logger: log.With("component", "http"),
 		Ready: h.ready, Admin: admin.Register}
+	h.opsWire(cfg, plugins, srv, admin)
 	h.http = httpapi.NewHTTPServer(cfg.Listen, srv.Handler(), log)
 	started = true
 	return h, nil
@@ -250,7 +257,8 @@ func (h *Hub) Run(ctx context.Context) error {
 			defer wg.Done()
 			h.poller.Run(runCtx, h.reload)
 		}()
-		h.log.Info("hub started", "listen", h.Addr(), "plugins", h.Plugins.Names(), "state", h.cfg.State.Driver, "bus", h.cfg.Bus.Backend)
+		h.opsRun(runCtx, &wg)
+		h.log.Info("hub started", "listen", h.Addr(), "metrics", h.MetricsURL(), "plugins", h.Plugins.Names(), "state", h.cfg.State.Driver, "bus", h.cfg.Bus.Backend)
 		select {
 		case <-ctx.Done():
 		case runErr = <-errc:
@@ -372,6 +380,9 @@ func SyncConfig(ctx context.Context, db *state.DB, cfg *config.Config) error {
 	return db.InTx(ctx, func(tx *state.Tx) error {
 		for _, ci := range cfg.Integrations {
 			if err := tx.PutIntegration(ctx, FromConfig(ci)); err != nil {
+				return err
+			}
+			if err := tx.PutAlerts(ctx, ci.ID, alertsFromConfig(ci.Alerts)); err != nil {
 				return err
 			}
 		}

@@ -44,7 +44,33 @@ type Config struct {
 	// flight then stays queued, the plugins are killed and the hub exits 0.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	Log             Log           `yaml:"log"`
+	Metrics         Metrics       `yaml:"metrics"`
+	Health          Health        `yaml:"health"`
 	Integrations    []Integration `yaml:"integrations"`
+}
+
+// Metrics configures the Prometheus endpoint.
+type Metrics struct {
+	// Listen, when set, serves /metrics on its own address (e.g.
+	// 127.0.0.1:9464) instead of the hub's listener; "off" serves none.
+	Listen string `yaml:"listen"`
+}
+
+// Health configures how often app health is looked at (alerts are sent
+// from there).
+type Health struct {
+	// CheckEvery is how often every app's health is computed (default 15s).
+	CheckEvery time.Duration `yaml:"check_every"`
+}
+
+// Alerts says where an integration's health alerts go.
+type Alerts struct {
+	// Helpdesk: a note through the integration's helpdesk plugin.
+	Helpdesk bool `yaml:"helpdesk"`
+	// WebhookURL receives Slack-compatible JSON; use ${VAR}, it is a secret.
+	WebhookURL string `yaml:"webhook_url"`
+	// Cooldown: at most one alert per app within it (default 1h; 0s: none).
+	Cooldown *time.Duration `yaml:"cooldown"`
 }
 
 // State selects the state backend.
@@ -136,6 +162,7 @@ type Integration struct {
 	Tags     *bool           `yaml:"tags"`
 	Helpdesk HelpdeskAccount `yaml:"helpdesk"`
 	Apps     []App           `yaml:"apps"`
+	Alerts   *Alerts         `yaml:"alerts"`
 }
 
 // HelpdeskAccount is the helpdesk side of an integration.
@@ -297,6 +324,9 @@ func (c *Config) expandEnv() Errors {
 	c.SecretKey = expand("secret_key", c.SecretKey)
 	c.State.DSN = expand("state.dsn", c.State.DSN)
 	for i, in := range c.Integrations {
+		if in.Alerts != nil {
+			in.Alerts.WebhookURL = expand(fmt.Sprintf("integrations[%d].alerts.webhook_url", i), in.Alerts.WebhookURL)
+		}
 		for k, v := range in.Helpdesk.Settings {
 			in.Helpdesk.Settings[k] = expand(fmt.Sprintf("integrations[%d].helpdesk.settings.%s", i, k), v)
 		}
@@ -401,6 +431,14 @@ func (c *Config) Validate() error {
 	if c.Schedule.ReplyReserve < 0 || c.Schedule.ReplyReserve >= 1 {
 		add("schedule.reply_reserve", fmt.Sprintf("%v is not between 0 and 1 (exclusive of 1)", c.Schedule.ReplyReserve))
 	}
+	if c.Health.CheckEvery < 0 {
+		add("health.check_every", "is negative")
+	}
+	if l := c.Metrics.Listen; l != "" && l != "off" {
+		if _, _, err := net.SplitHostPort(l); err != nil {
+			add("metrics.listen", fmt.Sprintf("%q is not a host:port address (or off)", l))
+		}
+	}
 	// Zero durations mean the default (a Config built in code).
 	if c.ShutdownTimeout != 0 && c.ShutdownTimeout < time.Second {
 		add("shutdown_timeout", fmt.Sprintf("%s is shorter than 1s", c.ShutdownTimeout))
@@ -415,6 +453,16 @@ func (c *Config) Validate() error {
 			add(p+".id", fmt.Sprintf("%q is declared twice", in.ID))
 		}
 		seen[in.ID] = true
+		if al := in.Alerts; al != nil {
+			if al.WebhookURL != "" {
+				if err := HTTPURL(al.WebhookURL); err != nil {
+					add(p+".alerts.webhook_url", err.Error())
+				}
+			}
+			if al.Cooldown != nil && *al.Cooldown < 0 {
+				add(p+".alerts.cooldown", "is negative")
+			}
+		}
 		apps := map[string]bool{}
 		for j := range in.Apps {
 			a := &c.Integrations[i].Apps[j]

@@ -20,6 +20,7 @@ import (
 
 	"github.com/reviewhub/reviewhub/hub/bus"
 	"github.com/reviewhub/reviewhub/hub/filter"
+	"github.com/reviewhub/reviewhub/hub/metrics"
 	"github.com/reviewhub/reviewhub/hub/quota"
 	"github.com/reviewhub/reviewhub/hub/setup"
 	"github.com/reviewhub/reviewhub/hub/state"
@@ -83,6 +84,8 @@ type Deliverer struct {
 	// it at once; the timer finds links made any other way and ends the
 	// grace period.
 	ParkedRecheck time.Duration
+	// Metrics counts deliveries and replies (nil: not counted).
+	Metrics *metrics.Metrics
 
 	cacheMu sync.Mutex
 	cache   map[string]cachedIntegration
@@ -223,6 +226,10 @@ func (d *Deliverer) handleReview(msg *message.Message) error {
 		Change: m.Change, Tags: m.Tags, DeliveryKey: m.DeliveryKey(), FirstAttempt: first,
 	})
 	if err != nil {
+		d.Metrics.Delivery(in.ID, in.HelpdeskPlugin, deliveryFailure(err))
+		if sdk.RetryAfterOf(err) > 0 {
+			d.Metrics.RateLimitWait(in.ID, "delivery")
+		}
 		d.gates.hold(in.ID, sdk.RetryAfterOf(err))
 		if first && sdk.KindOf(err) == sdk.RateLimited {
 			// Refused before anything was done (the SDK's contract for a
@@ -256,6 +263,11 @@ func (d *Deliverer) handleReview(msg *message.Message) error {
 	if err != nil {
 		return err
 	}
+	delivered := "updated"
+	if ref.Created {
+		delivered = "created"
+	}
+	d.Metrics.Delivery(in.ID, in.HelpdeskPlugin, delivered)
 	if len(released) > 0 {
 		d.Bus.Committed()
 		d.Logger.Info("answers released by their ticket's link", "integration", in.ID, "ticket", ref.ID, "answers", len(released),
@@ -264,6 +276,23 @@ func (d *Deliverer) handleReview(msg *message.Message) error {
 	d.Logger.Debug("review delivered", "integration", in.ID, "app", m.AppID, "review", m.Change.Review.ID,
 		"kind", m.Change.Kind, "ticket", ref.ID, "created", ref.Created, "correlation_id", bus.CorrelationID(msg))
 	return nil
+}
+
+// deliveryFailure is the metrics outcome of a failed delivery: "retry"
+// (the bus tries again) or "failed" (dead letter).
+func deliveryFailure(err error) string {
+	if bus.IsPermanent(err) {
+		return "failed"
+	}
+	return "retry"
+}
+
+// replyStore is the store plugin of an integration's app (a bounded label).
+func replyStore(in state.Integration, appID string) string {
+	if a, ok := findApp(in, appID); ok {
+		return a.StorePlugin
+	}
+	return ""
 }
 
 // Refusal reasons the hub itself gives.
@@ -352,6 +381,7 @@ func (d *Deliverer) handleReply(msg *message.Message) error {
 		return err
 	}
 	d.Bus.Committed()
+	d.Metrics.Reply(in.ID, replyStore(in, r.AppID), outcome)
 	d.Logger.Info("reply handled", "integration", in.ID, "app", r.AppID, "review", r.ReviewID, "message", r.MessageID,
 		"outcome", outcome, "detail", detail, "correlation_id", bus.CorrelationID(msg))
 	return nil

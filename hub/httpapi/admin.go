@@ -18,6 +18,7 @@ import (
 	"github.com/reviewhub/reviewhub/hub/check"
 	"github.com/reviewhub/reviewhub/hub/config"
 	"github.com/reviewhub/reviewhub/hub/filter"
+	"github.com/reviewhub/reviewhub/hub/health"
 	"github.com/reviewhub/reviewhub/hub/poll"
 	"github.com/reviewhub/reviewhub/hub/quota"
 	"github.com/reviewhub/reviewhub/hub/setup"
@@ -47,6 +48,8 @@ type Admin struct {
 	ReplyReserve float64
 	// Scheduler reports this hub's poll figures (GET /schedule); nil: none.
 	Scheduler func() poll.Stats
+	// Health computes the health of an integration's apps; nil: not shown.
+	Health func(ctx context.Context, integrationID string) ([]health.App, error)
 }
 
 // Register mounts the API on r (a /api subrouter).
@@ -61,6 +64,7 @@ func (a *Admin) Register(r *mux.Router) {
 	r.HandleFunc("/integrations/{id}", a.delete).Methods(http.MethodDelete)
 	r.HandleFunc("/integrations/{id}/status", a.status).Methods(http.MethodGet)
 	a.registerTruth(r)
+	a.registerHealth(r)
 }
 
 func (a *Admin) auth(next http.Handler) http.Handler {
@@ -602,6 +606,8 @@ type AppStatus struct {
 	Schedule *ScheduleStatus `json:"schedule,omitempty"`
 	// Quotas are the store quotas the app's polling spends from.
 	Quotas []QuotaStatus `json:"quotas,omitempty"`
+	// Health is the app's health, computed by the hub from the state.
+	Health *HealthStatus `json:"health,omitempty"`
 }
 
 // ScheduleStatus is an app's row in the poll schedule.
@@ -675,6 +681,11 @@ func (a *Admin) status(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
+	healths, err := a.healthOf(r.Context(), in.ID)
+	if err != nil {
+		WriteError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
 	apps := []AppStatus{}
 	for i, app := range in.Apps {
 		cur, err := a.DB.Cursor(r.Context(), in.ID, app.ID)
@@ -683,7 +694,8 @@ func (a *Admin) status(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		st := AppStatus{ID: app.ID, Running: view.Apps[i].Running, Missing: view.Apps[i].Missing,
-			LastError: cur.LastError, Connected: cur.Connected, Counters: map[string]int{}, Skipped: map[string]int{}}
+			LastError: cur.LastError, Connected: cur.Connected, Counters: map[string]int{}, Skipped: map[string]int{},
+			Health: healths[app.ID]}
 		if !cur.LastPollAt.IsZero() {
 			t := cur.LastPollAt
 			st.LastPollAt = &t

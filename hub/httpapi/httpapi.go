@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/reviewhub/reviewhub/hub/deliver"
+	"github.com/reviewhub/reviewhub/hub/metrics"
 	"github.com/reviewhub/reviewhub/hub/state"
 	"github.com/reviewhub/reviewhub/sdk"
 )
@@ -32,6 +33,10 @@ type Server struct {
 	Ready func() error
 	// Admin, when set, mounts the admin API under /api.
 	Admin func(r *mux.Router)
+	// Metrics counts webhook calls (nil: not counted).
+	Metrics *metrics.Metrics
+	// MetricsHandler, when set, is served at /metrics.
+	MetricsHandler http.Handler
 
 	refusals refusalLog
 }
@@ -48,6 +53,9 @@ func (s *Server) Handler() http.Handler {
 	}).Methods(http.MethodGet)
 	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet)
 	r.HandleFunc("/hooks/{plugin}/{integration}", s.webhook)
+	if s.MetricsHandler != nil {
+		r.Handle("/metrics", s.MetricsHandler).Methods(http.MethodGet)
+	}
 	if s.Admin != nil {
 		s.Admin(r.PathPrefix("/api").Subrouter())
 	}
@@ -100,6 +108,7 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	known := err == nil
 	if err != nil && !errors.Is(err, state.ErrNotFound) {
 		log.Error("webhook: reading integration failed", "error", err)
+		s.Metrics.Webhook("", "error")
 		WriteError(w, http.StatusInternalServerError, "the hub could not read its state; try again")
 		return
 	}
@@ -110,26 +119,31 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			log.Warn("webhook body too large", "limit", MaxWebhookBody)
+			s.Metrics.Webhook("", "too_large")
 			WriteError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", MaxWebhookBody))
 			return
 		}
 		log.Warn("webhook body unreadable", "error", err)
+		s.Metrics.Webhook("", "unreadable")
 		WriteError(w, http.StatusBadRequest, "could not read the body: "+err.Error())
 		return
 	}
 	if !known {
 		s.refusals.note(log, RefusedUnknownIntegration, "webhook for an unknown integration")
+		s.Metrics.Webhook("", "refused")
 		WriteError(w, http.StatusUnauthorized, webhookRefused)
 		return
 	}
 	if in.HelpdeskPlugin != pluginName {
 		s.refusals.note(log, RefusedWrongPlugin, "webhook for a plugin the integration does not use", "uses", in.HelpdeskPlugin)
+		s.Metrics.Webhook("", "refused")
 		WriteError(w, http.StatusUnauthorized, webhookRefused)
 		return
 	}
 	hd, _, err := s.Plugins.Helpdesk(pluginName)
 	if err != nil {
 		log.Error("webhook: the integration's helpdesk plugin is not available", "error", err)
+		s.Metrics.Webhook(pluginName, "error")
 		WriteError(w, http.StatusServiceUnavailable, "the helpdesk plugin could not handle the call; try again")
 		return
 	}
@@ -145,26 +159,36 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	res, err := hd.HandleWebhook(ctx, req)
 	if err != nil {
 		log.Error("webhook: plugin failed", "error", err)
+		s.Metrics.Webhook(pluginName, "error")
 		WriteError(w, http.StatusServiceUnavailable, "the helpdesk plugin could not handle the call; try again")
 		return
 	}
 	if res.Ignored != nil {
 		s.keepIgnored(ctx, log, in, pluginName, r, body, res.Ignored)
+		s.Metrics.Webhook(pluginName, "ignored")
 	}
 	if len(res.Replies) > 0 {
 		added, err := s.Deliverer.AcceptReplies(ctx, in, res.Replies, cid)
 		if err != nil {
 			log.Error("webhook: recording replies failed", "error", err)
+			s.Metrics.Webhook(pluginName, "error")
 			WriteError(w, http.StatusInternalServerError, "the hub could not record the reply; try again")
 			return
 		}
 		log.Info("webhook accepted", "replies", len(res.Replies), "new", added)
+		s.Metrics.Webhook(pluginName, "accepted")
 	} else if res.Status == http.StatusUnauthorized || res.Status == http.StatusForbidden {
 		s.refusals.note(log, RefusedByPlugin, "webhook refused by plugin", "status", res.Status, "reason", clip(string(res.Body), 200))
+		s.Metrics.Webhook(pluginName, "refused")
 		WriteError(w, http.StatusUnauthorized, webhookRefused)
 		return
 	} else if res.Status >= 400 {
 		log.Warn("webhook refused by plugin", "status", res.Status, "reason", clip(string(res.Body), 200))
+		if res.Ignored == nil {
+			s.Metrics.Webhook(pluginName, "rejected")
+		}
+	} else if res.Ignored == nil {
+		s.Metrics.Webhook(pluginName, "ok")
 	}
 	for _, h := range res.Headers {
 		for _, v := range h.Values {

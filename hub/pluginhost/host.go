@@ -72,6 +72,8 @@ type Options struct {
 	// StopTimeout bounds a plugin's graceful stop on Close before it is
 	// killed (default 5s).
 	StopTimeout time.Duration
+	// Observe, when set, is told about every plugin call (metrics).
+	Observe func(plugin, op string, err error, d time.Duration)
 	// Env is added to every plugin's environment (tests).
 	Env []string
 	// PluginEnv names, per plugin, the hub's environment variables it gets

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/reviewhub/reviewhub/sdk"
 )
@@ -18,8 +19,12 @@ func (p *Plugin) Helpdesk() sdk.Helpdesk { return helpdeskProxy{p} }
 // the caller's shorter deadline). A call that runs out of the host's time
 // fails Unavailable, so the bus retries it; a failed call makes the
 // supervisor check the plugin at once.
-func call[T any](ctx context.Context, p *Plugin, kind, op string, fn func(context.Context, *sdk.Conn) (T, error)) (T, error) {
+func call[T any](ctx context.Context, p *Plugin, kind, op string, fn func(context.Context, *sdk.Conn) (T, error)) (_ T, err error) {
 	var zero T
+	if obs := p.host.opts.Observe; obs != nil {
+		start := time.Now()
+		defer func() { obs(p.name, op, err, time.Since(start)) }()
+	}
 	conn, err := p.current()
 	if err != nil {
 		return zero, err
@@ -118,6 +123,19 @@ func (h helpdeskProxy) HandleWebhook(ctx context.Context, req sdk.WebhookRequest
 func (h helpdeskProxy) WriteReplyResult(ctx context.Context, req sdk.ReplyResultRequest) error {
 	_, err := helpdeskCall(ctx, h, "WriteReplyResult", func(ctx context.Context, hd sdk.Helpdesk) (struct{}, error) {
 		return struct{}{}, hd.WriteReplyResult(ctx, req)
+	})
+	return err
+}
+
+// PostAlert posts a health alert through the plugin; a plugin without it
+// answers Unsupported.
+func (h helpdeskProxy) PostAlert(ctx context.Context, req sdk.AlertRequest) error {
+	_, err := helpdeskCall(ctx, h, "PostAlert", func(ctx context.Context, hd sdk.Helpdesk) (struct{}, error) {
+		a, ok := hd.(sdk.Alerter)
+		if !ok {
+			return struct{}{}, &sdk.Error{Kind: sdk.Unsupported, Message: "this helpdesk plugin does not post alerts"}
+		}
+		return struct{}{}, a.PostAlert(ctx, req)
 	})
 	return err
 }

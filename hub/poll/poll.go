@@ -15,6 +15,7 @@ import (
 
 	"github.com/reviewhub/reviewhub/hub/bus"
 	"github.com/reviewhub/reviewhub/hub/deliver"
+	"github.com/reviewhub/reviewhub/hub/metrics"
 	"github.com/reviewhub/reviewhub/hub/setup"
 	"github.com/reviewhub/reviewhub/hub/state"
 	"github.com/reviewhub/reviewhub/sdk"
@@ -38,6 +39,8 @@ type Poller struct {
 	Runnable func(state.Integration, state.App) bool
 	// Schedule configures the poll schedule (Run).
 	Schedule Schedule
+	// Metrics counts polls and reviews (nil: not counted).
+	Metrics *metrics.Metrics
 
 	cacheMu sync.Mutex
 	cache   map[string]state.Integration // by id, at the version read

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/reviewhub/reviewhub/hub/metrics"
 	"github.com/reviewhub/reviewhub/hub/quota"
 	"github.com/reviewhub/reviewhub/hub/state"
 	"github.com/reviewhub/reviewhub/sdk"
@@ -232,12 +233,14 @@ func (p *Poller) pollSlot(ctx context.Context, slot state.Slot) {
 	log = log.With("store", app.StorePlugin)
 	if p.Runnable != nil && !p.Runnable(in, app) {
 		next.Note = "not polled: settings incomplete or plugin not running"
+		p.Metrics.Poll(in.ID, app.ID, app.StorePlugin, metrics.PollNotRunnable, 0, 0, 0, 0, nil)
 		return
 	}
 	interval := p.interval(app.PollInterval)
 	_, info, err := p.Plugins.Store(app.StorePlugin)
 	if err != nil {
 		next.Note = "not polled: " + err.Error()
+		p.Metrics.Poll(in.ID, app.ID, app.StorePlugin, metrics.PollNotRunnable, 0, 0, 0, 0, nil)
 		return
 	}
 	if info.Store != nil {
@@ -254,6 +257,7 @@ func (p *Poller) pollSlot(ctx context.Context, slot state.Slot) {
 		next.NextAt = use.FreesAt
 		next.Note = fmt.Sprintf("waiting for quota: %s (%s) spent %d of its polling budget %d in the last %s",
 			use.Bucket.Name, use.Bucket.Account, use.Used, use.Budget, use.Bucket.Window)
+		p.Metrics.Poll(in.ID, app.ID, app.StorePlugin, metrics.PollQuota, 0, 0, 0, 0, nil)
 		if next.Note != slot.Note {
 			log.Info("poll deferred to stay inside the store's quota", "reason", next.Note, "until", next.NextAt)
 		}
@@ -275,6 +279,14 @@ func (p *Poller) pollSlot(ctx context.Context, slot state.Slot) {
 		if err := quota.Spend(ctx, p.DB, buckets, now, spent-expected); err != nil {
 			log.Error("recording quota use failed", "error", err)
 		}
+	}
+	outcome := metrics.PollOK
+	if err != nil {
+		outcome = metrics.PollError
+	}
+	p.Metrics.Poll(in.ID, app.ID, app.StorePlugin, outcome, res.Seen, res.Queued, res.Unreadable, spent, res.Skipped)
+	if herr := p.DB.RecordPoll(ctx, slot.AppRef, now, err); herr != nil {
+		log.Error("recording the poll for the app's health failed", "error", herr)
 	}
 	next.CallsPerPoll = float64(spent)
 	if slot.CallsPerPoll > 0 {
@@ -305,6 +317,7 @@ func (p *Poller) pollSlot(ctx context.Context, slot state.Slot) {
 			log.Error("recording poll error failed", "error", serr)
 		}
 		if ra := sdk.RetryAfterOf(err); ra > 0 {
+			p.Metrics.RateLimitWait(in.ID, "poll")
 			wait = ra
 			next.Note = fmt.Sprintf("the store asked to wait %s", ra)
 		} else if !sdk.KindOf(err).Permanent() {

@@ -5,6 +5,7 @@
 //	hub plugins  [--config FILE]   list installed plugins and what they say about themselves
 //	hub check INTEGRATION [--config FILE] [--json]   live read-only check of an integration's accounts
 //	hub deadletters list|retry ID|drop ID [--config FILE]
+//	hub status [INTEGRATION] [--config FILE] [--json] [--hub URL]   every app's health, from a running hub
 package main
 
 import (
@@ -44,6 +45,10 @@ Usage:
   hub deadletters list     [--config FILE]  messages that failed for good, with the reason
   hub deadletters retry ID [--config FILE]  put one back on its topic (the hub delivers it again)
   hub deadletters drop ID  [--config FILE]  delete one
+  hub status [INTEGRATION] [--config FILE] [--json] [--hub URL]
+                                every app's health (ok, degraded, stalled, credentials, quota,
+                                at risk of loss), why and since when, read from the running hub's
+                                admin API (needs admin_token; --hub defaults to http://LISTEN)
 
 Environment: HUB_LISTEN, HUB_DATA_DIR, HUB_SECRET_KEY, HUB_ADMIN_TOKEN, HUB_PUBLIC_URL override the file.
 `
@@ -66,7 +71,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", os.Getenv("HUB_CONFIG"), "configuration file (YAML)")
-	jsonOut := fs.Bool("json", false, "print JSON (plugins, check, deadletters list)")
+	jsonOut := fs.Bool("json", false, "print JSON (plugins, check, deadletters list, status)")
+	hubURL := fs.String("hub", "", "status: the running hub's base URL (default http://LISTEN)")
 	if err := fs.Parse(rest); err != nil {
 		return 2
 	}
@@ -89,6 +95,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return checkIntegration(cfg, log, positional, stdout, stderr, *jsonOut)
 	case "deadletters":
 		return deadLetters(cfg, log, positional, stdout, stderr, *jsonOut)
+	case "status":
+		return status(cfg, *hubURL, positional, stdout, stderr, *jsonOut)
 	default:
 		fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)
 		return 2

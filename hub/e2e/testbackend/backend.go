@@ -56,12 +56,25 @@ type Backend struct {
 	webhookURL  string                 // where the test helpdesk says it sends webhooks
 	readOnly    map[string]bool        // apps whose store account cannot reply
 	writes      int                    // calls that change something
+	revoked     map[string]bool        // apps whose store credentials are refused (401)
+	alerts      []Alert
+}
+
+// Alert is a health alert the test helpdesk posted.
+type Alert struct {
+	Key       string `json:"key"`
+	App       string `json:"app"`
+	Health    string `json:"health"`
+	Recovered bool   `json:"recovered"`
+	Title     string `json:"title"`
+	Text      string `json:"text"`
 }
 
 // New returns an empty backend.
 func New() *Backend {
 	return &Backend{reviews: map[string]*Review{}, tickets: map[string]*Ticket{}, replyPosts: map[string]int{},
-		rateLimited: map[string]time.Duration{}, listCalls: map[string]int{}, listTimes: map[string][]time.Time{}, readOnly: map[string]bool{}}
+		rateLimited: map[string]time.Duration{}, listCalls: map[string]int{}, listTimes: map[string][]time.Time{}, readOnly: map[string]bool{},
+		revoked: map[string]bool{}}
 }
 
 // PutReview adds or edits a review (it becomes newest in listing order).
@@ -91,6 +104,39 @@ func (b *Backend) FailTickets(on bool) {
 	b.mu.Lock()
 	b.failTickets = on
 	b.mu.Unlock()
+}
+
+// Revoke makes every listing of app's reviews answer 401, as a store does
+// for a revoked key (false restores it).
+func (b *Backend) Revoke(app string, on bool) {
+	b.mu.Lock()
+	b.revoked[app] = on
+	b.mu.Unlock()
+}
+
+// Alerts returns the health alerts posted, in order (one per key).
+func (b *Backend) Alerts() []Alert {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]Alert(nil), b.alerts...)
+}
+
+func (b *Backend) postAlert(w http.ResponseWriter, r *http.Request) {
+	var a Alert
+	if err := json.NewDecoder(r.Body).Decode(&a); err != nil || a.Key == "" {
+		writeJSON(w, 400, map[string]string{"error": "an alert needs a key"})
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, old := range b.alerts {
+		if old.Key == a.Key {
+			writeJSON(w, 200, old) // already posted
+			return
+		}
+	}
+	b.alerts = append(b.alerts, a)
+	writeJSON(w, 201, a)
 }
 
 // RateLimit makes listing app's reviews answer 429 with Retry-After (0 stops).
@@ -193,6 +239,7 @@ func (b *Backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	mux.HandleFunc("POST /tickets", b.createTicket)
 	mux.HandleFunc("POST /tickets/{id}/messages", b.addMessage)
 	mux.HandleFunc("POST /tickets/{id}/notes", b.addNote)
+	mux.HandleFunc("POST /alerts", b.postAlert)
 	mux.ServeHTTP(w, r)
 }
 
@@ -208,6 +255,11 @@ func (b *Backend) listReviews(w http.ResponseWriter, r *http.Request) {
 	b.listCalls[app]++
 	if r.URL.Query().Get("next") == "" {
 		b.listTimes[app] = append(b.listTimes[app], time.Now())
+	}
+	if b.revoked[app] {
+		b.mu.Unlock()
+		http.Error(w, "the key was revoked", http.StatusUnauthorized)
+		return
 	}
 	if ra := b.rateLimited[app]; ra > 0 {
 		b.mu.Unlock()

@@ -46,6 +46,10 @@ func Call(ctx context.Context, base, method, path string, in, out any) error {
 	case resp.StatusCode == http.StatusTooManyRequests:
 		secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
 		return sdk.RetryAfterError(time.Duration(secs)*time.Second, "%s %s: rate limited", method, path)
+	case resp.StatusCode == http.StatusUnauthorized:
+		return sdk.Errorf(sdk.Unauthenticated, "%s %s: %s", method, path, bytes.TrimSpace(raw))
+	case resp.StatusCode == http.StatusForbidden:
+		return sdk.Errorf(sdk.PermissionDenied, "%s %s: %s", method, path, bytes.TrimSpace(raw))
 	case resp.StatusCode >= 500:
 		return sdk.Errorf(sdk.Unavailable, "%s %s: %d", method, path, resp.StatusCode)
 	case resp.StatusCode >= 400:

@@ -124,4 +124,12 @@ func (helpdesk) WriteReplyResult(ctx context.Context, req sdk.ReplyResultRequest
 		map[string]string{"text": r.Outcome + ": " + r.Detail}, nil)
 }
 
+// PostAlert posts the hub's health alert (idempotent by key: the backend
+// keeps one alert per key).
+func (helpdesk) PostAlert(ctx context.Context, req sdk.AlertRequest) error {
+	a := req.Alert
+	return testbackend.Call(ctx, req.Settings["url"], "POST", "/alerts", testbackend.Alert{Key: a.Key, App: a.AppID,
+		Health: a.Health, Recovered: a.Recovered, Title: a.Title, Text: a.Text}, nil)
+}
+
 func main() { sdk.ServeHelpdesk(helpdesk{}) }

@@ -2266,6 +2266,237 @@ func (*WriteReplyResultResponse) Descriptor() ([]byte, []int) {
 	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{28}
 }
 
+type Alert struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	IntegrationId string                 `protobuf:"bytes,1,opt,name=integration_id,json=integrationId,proto3" json:"integration_id,omitempty"`
+	AppId         string                 `protobuf:"bytes,2,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
+	AppName       string                 `protobuf:"bytes,3,opt,name=app_name,json=appName,proto3" json:"app_name,omitempty"`
+	Store         string                 `protobuf:"bytes,4,opt,name=store,proto3" json:"store,omitempty"`
+	// health is ok, degraded, stalled, credentials, quota or "at risk of loss".
+	Health    string                 `protobuf:"bytes,5,opt,name=health,proto3" json:"health,omitempty"`
+	Previous  string                 `protobuf:"bytes,6,opt,name=previous,proto3" json:"previous,omitempty"`
+	Recovered bool                   `protobuf:"varint,7,opt,name=recovered,proto3" json:"recovered,omitempty"`
+	Reason    string                 `protobuf:"bytes,8,opt,name=reason,proto3" json:"reason,omitempty"`
+	Since     *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=since,proto3" json:"since,omitempty"`
+	// key is unique per alert: posting the same key twice must post once.
+	Key string `protobuf:"bytes,10,opt,name=key,proto3" json:"key,omitempty"`
+	// title and text are ready to show to people (plain text).
+	Title         string `protobuf:"bytes,11,opt,name=title,proto3" json:"title,omitempty"`
+	Text          string `protobuf:"bytes,12,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Alert) Reset() {
+	*x = Alert{}
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Alert) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Alert) ProtoMessage() {}
+
+func (x *Alert) ProtoReflect() protoreflect.Message {
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Alert.ProtoReflect.Descriptor instead.
+func (*Alert) Descriptor() ([]byte, []int) {
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *Alert) GetIntegrationId() string {
+	if x != nil {
+		return x.IntegrationId
+	}
+	return ""
+}
+
+func (x *Alert) GetAppId() string {
+	if x != nil {
+		return x.AppId
+	}
+	return ""
+}
+
+func (x *Alert) GetAppName() string {
+	if x != nil {
+		return x.AppName
+	}
+	return ""
+}
+
+func (x *Alert) GetStore() string {
+	if x != nil {
+		return x.Store
+	}
+	return ""
+}
+
+func (x *Alert) GetHealth() string {
+	if x != nil {
+		return x.Health
+	}
+	return ""
+}
+
+func (x *Alert) GetPrevious() string {
+	if x != nil {
+		return x.Previous
+	}
+	return ""
+}
+
+func (x *Alert) GetRecovered() bool {
+	if x != nil {
+		return x.Recovered
+	}
+	return false
+}
+
+func (x *Alert) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Alert) GetSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Since
+	}
+	return nil
+}
+
+func (x *Alert) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *Alert) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *Alert) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+type PostAlertRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Settings      map[string]string      `protobuf:"bytes,1,rep,name=settings,proto3" json:"settings,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	IntegrationId string                 `protobuf:"bytes,2,opt,name=integration_id,json=integrationId,proto3" json:"integration_id,omitempty"`
+	Alert         *Alert                 `protobuf:"bytes,3,opt,name=alert,proto3" json:"alert,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PostAlertRequest) Reset() {
+	*x = PostAlertRequest{}
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PostAlertRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PostAlertRequest) ProtoMessage() {}
+
+func (x *PostAlertRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PostAlertRequest.ProtoReflect.Descriptor instead.
+func (*PostAlertRequest) Descriptor() ([]byte, []int) {
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *PostAlertRequest) GetSettings() map[string]string {
+	if x != nil {
+		return x.Settings
+	}
+	return nil
+}
+
+func (x *PostAlertRequest) GetIntegrationId() string {
+	if x != nil {
+		return x.IntegrationId
+	}
+	return ""
+}
+
+func (x *PostAlertRequest) GetAlert() *Alert {
+	if x != nil {
+		return x.Alert
+	}
+	return nil
+}
+
+type PostAlertResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PostAlertResponse) Reset() {
+	*x = PostAlertResponse{}
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PostAlertResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PostAlertResponse) ProtoMessage() {}
+
+func (x *PostAlertResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PostAlertResponse.ProtoReflect.Descriptor instead.
+func (*PostAlertResponse) Descriptor() ([]byte, []int) {
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{31}
+}
+
 var File_reviewhub_plugin_v1_plugin_proto protoreflect.FileDescriptor
 
 const file_reviewhub_plugin_v1_plugin_proto_rawDesc = "" +
@@ -2481,19 +2712,42 @@ const file_reviewhub_plugin_v1_plugin_proto_rawDesc = "" +
 	"\aoutcome\x18\x04 \x01(\tR\aoutcome\x12\x16\n" +
 	"\x06detail\x18\x05 \x01(\tR\x06detail\x129\n" +
 	"\x05reply\x18\x06 \x01(\v2#.reviewhub.plugin.v1.DeveloperReplyR\x05reply\"\x1a\n" +
-	"\x18WriteReplyResultResponse2U\n" +
+	"\x18WriteReplyResultResponse\"\xce\x02\n" +
+	"\x05Alert\x12%\n" +
+	"\x0eintegration_id\x18\x01 \x01(\tR\rintegrationId\x12\x15\n" +
+	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x19\n" +
+	"\bapp_name\x18\x03 \x01(\tR\aappName\x12\x14\n" +
+	"\x05store\x18\x04 \x01(\tR\x05store\x12\x16\n" +
+	"\x06health\x18\x05 \x01(\tR\x06health\x12\x1a\n" +
+	"\bprevious\x18\x06 \x01(\tR\bprevious\x12\x1c\n" +
+	"\trecovered\x18\a \x01(\bR\trecovered\x12\x16\n" +
+	"\x06reason\x18\b \x01(\tR\x06reason\x120\n" +
+	"\x05since\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x12\x10\n" +
+	"\x03key\x18\n" +
+	" \x01(\tR\x03key\x12\x14\n" +
+	"\x05title\x18\v \x01(\tR\x05title\x12\x12\n" +
+	"\x04text\x18\f \x01(\tR\x04text\"\xf9\x01\n" +
+	"\x10PostAlertRequest\x12O\n" +
+	"\bsettings\x18\x01 \x03(\v23.reviewhub.plugin.v1.PostAlertRequest.SettingsEntryR\bsettings\x12%\n" +
+	"\x0eintegration_id\x18\x02 \x01(\tR\rintegrationId\x120\n" +
+	"\x05alert\x18\x03 \x01(\v2\x1a.reviewhub.plugin.v1.AlertR\x05alert\x1a;\n" +
+	"\rSettingsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x13\n" +
+	"\x11PostAlertResponse2U\n" +
 	"\x06Plugin\x12K\n" +
 	"\x04Info\x12 .reviewhub.plugin.v1.InfoRequest\x1a!.reviewhub.plugin.v1.InfoResponse2\x98\x03\n" +
 	"\x05Store\x12o\n" +
 	"\x10CheckCredentials\x12,.reviewhub.plugin.v1.CheckCredentialsRequest\x1a-.reviewhub.plugin.v1.CheckCredentialsResponse\x12`\n" +
 	"\vListReviews\x12'.reviewhub.plugin.v1.ListReviewsRequest\x1a(.reviewhub.plugin.v1.ListReviewsResponse\x12Z\n" +
 	"\tPostReply\x12%.reviewhub.plugin.v1.PostReplyRequest\x1a&.reviewhub.plugin.v1.PostReplyResponse\x12`\n" +
-	"\vDeleteReply\x12'.reviewhub.plugin.v1.DeleteReplyRequest\x1a(.reviewhub.plugin.v1.DeleteReplyResponse2\xad\x03\n" +
+	"\vDeleteReply\x12'.reviewhub.plugin.v1.DeleteReplyRequest\x1a(.reviewhub.plugin.v1.DeleteReplyResponse2\x89\x04\n" +
 	"\bHelpdesk\x12o\n" +
 	"\x10CheckCredentials\x12,.reviewhub.plugin.v1.CheckCredentialsRequest\x1a-.reviewhub.plugin.v1.CheckCredentialsResponse\x12c\n" +
 	"\fUpsertTicket\x12(.reviewhub.plugin.v1.UpsertTicketRequest\x1a).reviewhub.plugin.v1.UpsertTicketResponse\x12Z\n" +
 	"\rHandleWebhook\x12#.reviewhub.plugin.v1.WebhookRequest\x1a$.reviewhub.plugin.v1.WebhookResponse\x12o\n" +
-	"\x10WriteReplyResult\x12,.reviewhub.plugin.v1.WriteReplyResultRequest\x1a-.reviewhub.plugin.v1.WriteReplyResultResponseBGZEgithub.com/reviewhub/reviewhub/sdk/proto/reviewhub/plugin/v1;pluginv1b\x06proto3"
+	"\x10WriteReplyResult\x12,.reviewhub.plugin.v1.WriteReplyResultRequest\x1a-.reviewhub.plugin.v1.WriteReplyResultResponse\x12Z\n" +
+	"\tPostAlert\x12%.reviewhub.plugin.v1.PostAlertRequest\x1a&.reviewhub.plugin.v1.PostAlertResponseBGZEgithub.com/reviewhub/reviewhub/sdk/proto/reviewhub/plugin/v1;pluginv1b\x06proto3"
 
 var (
 	file_reviewhub_plugin_v1_plugin_proto_rawDescOnce sync.Once
@@ -2507,7 +2761,7 @@ func file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 	return file_reviewhub_plugin_v1_plugin_proto_rawDescData
 }
 
-var file_reviewhub_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_reviewhub_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_reviewhub_plugin_v1_plugin_proto_goTypes = []any{
 	(*InfoRequest)(nil),              // 0: reviewhub.plugin.v1.InfoRequest
 	(*InfoResponse)(nil),             // 1: reviewhub.plugin.v1.InfoResponse
@@ -2538,76 +2792,85 @@ var file_reviewhub_plugin_v1_plugin_proto_goTypes = []any{
 	(*WriteReplyResultRequest)(nil),  // 26: reviewhub.plugin.v1.WriteReplyResultRequest
 	(*ReplyResult)(nil),              // 27: reviewhub.plugin.v1.ReplyResult
 	(*WriteReplyResultResponse)(nil), // 28: reviewhub.plugin.v1.WriteReplyResultResponse
-	nil,                              // 29: reviewhub.plugin.v1.CheckCredentialsRequest.SettingsEntry
-	nil,                              // 30: reviewhub.plugin.v1.ListReviewsRequest.SettingsEntry
-	nil,                              // 31: reviewhub.plugin.v1.Review.ExtraEntry
-	nil,                              // 32: reviewhub.plugin.v1.PostReplyRequest.SettingsEntry
-	nil,                              // 33: reviewhub.plugin.v1.DeleteReplyRequest.SettingsEntry
-	nil,                              // 34: reviewhub.plugin.v1.UpsertTicketRequest.SettingsEntry
-	nil,                              // 35: reviewhub.plugin.v1.WebhookRequest.SettingsEntry
-	nil,                              // 36: reviewhub.plugin.v1.WriteReplyResultRequest.SettingsEntry
-	(*durationpb.Duration)(nil),      // 37: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),    // 38: google.protobuf.Timestamp
+	(*Alert)(nil),                    // 29: reviewhub.plugin.v1.Alert
+	(*PostAlertRequest)(nil),         // 30: reviewhub.plugin.v1.PostAlertRequest
+	(*PostAlertResponse)(nil),        // 31: reviewhub.plugin.v1.PostAlertResponse
+	nil,                              // 32: reviewhub.plugin.v1.CheckCredentialsRequest.SettingsEntry
+	nil,                              // 33: reviewhub.plugin.v1.ListReviewsRequest.SettingsEntry
+	nil,                              // 34: reviewhub.plugin.v1.Review.ExtraEntry
+	nil,                              // 35: reviewhub.plugin.v1.PostReplyRequest.SettingsEntry
+	nil,                              // 36: reviewhub.plugin.v1.DeleteReplyRequest.SettingsEntry
+	nil,                              // 37: reviewhub.plugin.v1.UpsertTicketRequest.SettingsEntry
+	nil,                              // 38: reviewhub.plugin.v1.WebhookRequest.SettingsEntry
+	nil,                              // 39: reviewhub.plugin.v1.WriteReplyResultRequest.SettingsEntry
+	nil,                              // 40: reviewhub.plugin.v1.PostAlertRequest.SettingsEntry
+	(*durationpb.Duration)(nil),      // 41: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),    // 42: google.protobuf.Timestamp
 }
 var file_reviewhub_plugin_v1_plugin_proto_depIdxs = []int32{
 	2,  // 0: reviewhub.plugin.v1.InfoResponse.settings:type_name -> reviewhub.plugin.v1.SettingField
 	3,  // 1: reviewhub.plugin.v1.InfoResponse.store:type_name -> reviewhub.plugin.v1.StoreCapabilities
 	5,  // 2: reviewhub.plugin.v1.InfoResponse.helpdesk:type_name -> reviewhub.plugin.v1.HelpdeskCapabilities
-	37, // 3: reviewhub.plugin.v1.StoreCapabilities.listing_window:type_name -> google.protobuf.Duration
-	37, // 4: reviewhub.plugin.v1.StoreCapabilities.min_poll_interval:type_name -> google.protobuf.Duration
+	41, // 3: reviewhub.plugin.v1.StoreCapabilities.listing_window:type_name -> google.protobuf.Duration
+	41, // 4: reviewhub.plugin.v1.StoreCapabilities.min_poll_interval:type_name -> google.protobuf.Duration
 	4,  // 5: reviewhub.plugin.v1.StoreCapabilities.quotas:type_name -> reviewhub.plugin.v1.QuotaBucket
-	37, // 6: reviewhub.plugin.v1.QuotaBucket.window:type_name -> google.protobuf.Duration
-	29, // 7: reviewhub.plugin.v1.CheckCredentialsRequest.settings:type_name -> reviewhub.plugin.v1.CheckCredentialsRequest.SettingsEntry
+	41, // 6: reviewhub.plugin.v1.QuotaBucket.window:type_name -> google.protobuf.Duration
+	32, // 7: reviewhub.plugin.v1.CheckCredentialsRequest.settings:type_name -> reviewhub.plugin.v1.CheckCredentialsRequest.SettingsEntry
 	8,  // 8: reviewhub.plugin.v1.CheckCredentialsResponse.checks:type_name -> reviewhub.plugin.v1.Check
-	30, // 9: reviewhub.plugin.v1.ListReviewsRequest.settings:type_name -> reviewhub.plugin.v1.ListReviewsRequest.SettingsEntry
+	33, // 9: reviewhub.plugin.v1.ListReviewsRequest.settings:type_name -> reviewhub.plugin.v1.ListReviewsRequest.SettingsEntry
 	12, // 10: reviewhub.plugin.v1.ListReviewsResponse.reviews:type_name -> reviewhub.plugin.v1.Review
 	9,  // 11: reviewhub.plugin.v1.ListReviewsResponse.unreadable:type_name -> reviewhub.plugin.v1.Unreadable
-	38, // 12: reviewhub.plugin.v1.Review.created_at:type_name -> google.protobuf.Timestamp
-	38, // 13: reviewhub.plugin.v1.Review.updated_at:type_name -> google.protobuf.Timestamp
+	42, // 12: reviewhub.plugin.v1.Review.created_at:type_name -> google.protobuf.Timestamp
+	42, // 13: reviewhub.plugin.v1.Review.updated_at:type_name -> google.protobuf.Timestamp
 	13, // 14: reviewhub.plugin.v1.Review.reply:type_name -> reviewhub.plugin.v1.DeveloperReply
-	31, // 15: reviewhub.plugin.v1.Review.extra:type_name -> reviewhub.plugin.v1.Review.ExtraEntry
-	38, // 16: reviewhub.plugin.v1.DeveloperReply.updated_at:type_name -> google.protobuf.Timestamp
-	32, // 17: reviewhub.plugin.v1.PostReplyRequest.settings:type_name -> reviewhub.plugin.v1.PostReplyRequest.SettingsEntry
+	34, // 15: reviewhub.plugin.v1.Review.extra:type_name -> reviewhub.plugin.v1.Review.ExtraEntry
+	42, // 16: reviewhub.plugin.v1.DeveloperReply.updated_at:type_name -> google.protobuf.Timestamp
+	35, // 17: reviewhub.plugin.v1.PostReplyRequest.settings:type_name -> reviewhub.plugin.v1.PostReplyRequest.SettingsEntry
 	13, // 18: reviewhub.plugin.v1.PostReplyResponse.reply:type_name -> reviewhub.plugin.v1.DeveloperReply
-	33, // 19: reviewhub.plugin.v1.DeleteReplyRequest.settings:type_name -> reviewhub.plugin.v1.DeleteReplyRequest.SettingsEntry
-	34, // 20: reviewhub.plugin.v1.UpsertTicketRequest.settings:type_name -> reviewhub.plugin.v1.UpsertTicketRequest.SettingsEntry
+	36, // 19: reviewhub.plugin.v1.DeleteReplyRequest.settings:type_name -> reviewhub.plugin.v1.DeleteReplyRequest.SettingsEntry
+	37, // 20: reviewhub.plugin.v1.UpsertTicketRequest.settings:type_name -> reviewhub.plugin.v1.UpsertTicketRequest.SettingsEntry
 	19, // 21: reviewhub.plugin.v1.UpsertTicketRequest.change:type_name -> reviewhub.plugin.v1.ReviewChange
 	12, // 22: reviewhub.plugin.v1.ReviewChange.review:type_name -> reviewhub.plugin.v1.Review
 	20, // 23: reviewhub.plugin.v1.ReviewChange.history:type_name -> reviewhub.plugin.v1.ReviewVersion
-	38, // 24: reviewhub.plugin.v1.ReviewVersion.seen_at:type_name -> google.protobuf.Timestamp
+	42, // 24: reviewhub.plugin.v1.ReviewVersion.seen_at:type_name -> google.protobuf.Timestamp
 	13, // 25: reviewhub.plugin.v1.ReviewVersion.reply:type_name -> reviewhub.plugin.v1.DeveloperReply
-	35, // 26: reviewhub.plugin.v1.WebhookRequest.settings:type_name -> reviewhub.plugin.v1.WebhookRequest.SettingsEntry
+	38, // 26: reviewhub.plugin.v1.WebhookRequest.settings:type_name -> reviewhub.plugin.v1.WebhookRequest.SettingsEntry
 	23, // 27: reviewhub.plugin.v1.WebhookRequest.headers:type_name -> reviewhub.plugin.v1.Header
 	23, // 28: reviewhub.plugin.v1.WebhookResponse.headers:type_name -> reviewhub.plugin.v1.Header
 	25, // 29: reviewhub.plugin.v1.WebhookResponse.replies:type_name -> reviewhub.plugin.v1.ReplyRequest
 	9,  // 30: reviewhub.plugin.v1.WebhookResponse.ignored:type_name -> reviewhub.plugin.v1.Unreadable
-	38, // 31: reviewhub.plugin.v1.ReplyRequest.sent_at:type_name -> google.protobuf.Timestamp
-	36, // 32: reviewhub.plugin.v1.WriteReplyResultRequest.settings:type_name -> reviewhub.plugin.v1.WriteReplyResultRequest.SettingsEntry
+	42, // 31: reviewhub.plugin.v1.ReplyRequest.sent_at:type_name -> google.protobuf.Timestamp
+	39, // 32: reviewhub.plugin.v1.WriteReplyResultRequest.settings:type_name -> reviewhub.plugin.v1.WriteReplyResultRequest.SettingsEntry
 	27, // 33: reviewhub.plugin.v1.WriteReplyResultRequest.result:type_name -> reviewhub.plugin.v1.ReplyResult
 	13, // 34: reviewhub.plugin.v1.ReplyResult.reply:type_name -> reviewhub.plugin.v1.DeveloperReply
-	0,  // 35: reviewhub.plugin.v1.Plugin.Info:input_type -> reviewhub.plugin.v1.InfoRequest
-	6,  // 36: reviewhub.plugin.v1.Store.CheckCredentials:input_type -> reviewhub.plugin.v1.CheckCredentialsRequest
-	10, // 37: reviewhub.plugin.v1.Store.ListReviews:input_type -> reviewhub.plugin.v1.ListReviewsRequest
-	14, // 38: reviewhub.plugin.v1.Store.PostReply:input_type -> reviewhub.plugin.v1.PostReplyRequest
-	16, // 39: reviewhub.plugin.v1.Store.DeleteReply:input_type -> reviewhub.plugin.v1.DeleteReplyRequest
-	6,  // 40: reviewhub.plugin.v1.Helpdesk.CheckCredentials:input_type -> reviewhub.plugin.v1.CheckCredentialsRequest
-	18, // 41: reviewhub.plugin.v1.Helpdesk.UpsertTicket:input_type -> reviewhub.plugin.v1.UpsertTicketRequest
-	22, // 42: reviewhub.plugin.v1.Helpdesk.HandleWebhook:input_type -> reviewhub.plugin.v1.WebhookRequest
-	26, // 43: reviewhub.plugin.v1.Helpdesk.WriteReplyResult:input_type -> reviewhub.plugin.v1.WriteReplyResultRequest
-	1,  // 44: reviewhub.plugin.v1.Plugin.Info:output_type -> reviewhub.plugin.v1.InfoResponse
-	7,  // 45: reviewhub.plugin.v1.Store.CheckCredentials:output_type -> reviewhub.plugin.v1.CheckCredentialsResponse
-	11, // 46: reviewhub.plugin.v1.Store.ListReviews:output_type -> reviewhub.plugin.v1.ListReviewsResponse
-	15, // 47: reviewhub.plugin.v1.Store.PostReply:output_type -> reviewhub.plugin.v1.PostReplyResponse
-	17, // 48: reviewhub.plugin.v1.Store.DeleteReply:output_type -> reviewhub.plugin.v1.DeleteReplyResponse
-	7,  // 49: reviewhub.plugin.v1.Helpdesk.CheckCredentials:output_type -> reviewhub.plugin.v1.CheckCredentialsResponse
-	21, // 50: reviewhub.plugin.v1.Helpdesk.UpsertTicket:output_type -> reviewhub.plugin.v1.UpsertTicketResponse
-	24, // 51: reviewhub.plugin.v1.Helpdesk.HandleWebhook:output_type -> reviewhub.plugin.v1.WebhookResponse
-	28, // 52: reviewhub.plugin.v1.Helpdesk.WriteReplyResult:output_type -> reviewhub.plugin.v1.WriteReplyResultResponse
-	44, // [44:53] is the sub-list for method output_type
-	35, // [35:44] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	42, // 35: reviewhub.plugin.v1.Alert.since:type_name -> google.protobuf.Timestamp
+	40, // 36: reviewhub.plugin.v1.PostAlertRequest.settings:type_name -> reviewhub.plugin.v1.PostAlertRequest.SettingsEntry
+	29, // 37: reviewhub.plugin.v1.PostAlertRequest.alert:type_name -> reviewhub.plugin.v1.Alert
+	0,  // 38: reviewhub.plugin.v1.Plugin.Info:input_type -> reviewhub.plugin.v1.InfoRequest
+	6,  // 39: reviewhub.plugin.v1.Store.CheckCredentials:input_type -> reviewhub.plugin.v1.CheckCredentialsRequest
+	10, // 40: reviewhub.plugin.v1.Store.ListReviews:input_type -> reviewhub.plugin.v1.ListReviewsRequest
+	14, // 41: reviewhub.plugin.v1.Store.PostReply:input_type -> reviewhub.plugin.v1.PostReplyRequest
+	16, // 42: reviewhub.plugin.v1.Store.DeleteReply:input_type -> reviewhub.plugin.v1.DeleteReplyRequest
+	6,  // 43: reviewhub.plugin.v1.Helpdesk.CheckCredentials:input_type -> reviewhub.plugin.v1.CheckCredentialsRequest
+	18, // 44: reviewhub.plugin.v1.Helpdesk.UpsertTicket:input_type -> reviewhub.plugin.v1.UpsertTicketRequest
+	22, // 45: reviewhub.plugin.v1.Helpdesk.HandleWebhook:input_type -> reviewhub.plugin.v1.WebhookRequest
+	26, // 46: reviewhub.plugin.v1.Helpdesk.WriteReplyResult:input_type -> reviewhub.plugin.v1.WriteReplyResultRequest
+	30, // 47: reviewhub.plugin.v1.Helpdesk.PostAlert:input_type -> reviewhub.plugin.v1.PostAlertRequest
+	1,  // 48: reviewhub.plugin.v1.Plugin.Info:output_type -> reviewhub.plugin.v1.InfoResponse
+	7,  // 49: reviewhub.plugin.v1.Store.CheckCredentials:output_type -> reviewhub.plugin.v1.CheckCredentialsResponse
+	11, // 50: reviewhub.plugin.v1.Store.ListReviews:output_type -> reviewhub.plugin.v1.ListReviewsResponse
+	15, // 51: reviewhub.plugin.v1.Store.PostReply:output_type -> reviewhub.plugin.v1.PostReplyResponse
+	17, // 52: reviewhub.plugin.v1.Store.DeleteReply:output_type -> reviewhub.plugin.v1.DeleteReplyResponse
+	7,  // 53: reviewhub.plugin.v1.Helpdesk.CheckCredentials:output_type -> reviewhub.plugin.v1.CheckCredentialsResponse
+	21, // 54: reviewhub.plugin.v1.Helpdesk.UpsertTicket:output_type -> reviewhub.plugin.v1.UpsertTicketResponse
+	24, // 55: reviewhub.plugin.v1.Helpdesk.HandleWebhook:output_type -> reviewhub.plugin.v1.WebhookResponse
+	28, // 56: reviewhub.plugin.v1.Helpdesk.WriteReplyResult:output_type -> reviewhub.plugin.v1.WriteReplyResultResponse
+	31, // 57: reviewhub.plugin.v1.Helpdesk.PostAlert:output_type -> reviewhub.plugin.v1.PostAlertResponse
+	48, // [48:58] is the sub-list for method output_type
+	38, // [38:48] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_reviewhub_plugin_v1_plugin_proto_init() }
@@ -2621,7 +2884,7 @@ func file_reviewhub_plugin_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_reviewhub_plugin_v1_plugin_proto_rawDesc), len(file_reviewhub_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   37,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

@@ -378,6 +378,7 @@ const (
 	Helpdesk_UpsertTicket_FullMethodName     = "/reviewhub.plugin.v1.Helpdesk/UpsertTicket"
 	Helpdesk_HandleWebhook_FullMethodName    = "/reviewhub.plugin.v1.Helpdesk/HandleWebhook"
 	Helpdesk_WriteReplyResult_FullMethodName = "/reviewhub.plugin.v1.Helpdesk/WriteReplyResult"
+	Helpdesk_PostAlert_FullMethodName        = "/reviewhub.plugin.v1.Helpdesk/PostAlert"
 )
 
 // HelpdeskClient is the client API for Helpdesk service.
@@ -394,6 +395,11 @@ type HelpdeskClient interface {
 	HandleWebhook(ctx context.Context, in *WebhookRequest, opts ...grpc.CallOption) (*WebhookResponse, error)
 	// WriteReplyResult writes the outcome of a reply into the ticket.
 	WriteReplyResult(ctx context.Context, in *WriteReplyResultRequest, opts ...grpc.CallOption) (*WriteReplyResultResponse, error)
+	// PostAlert tells the support team about an app's health (reviews stopped
+	// flowing, or flow again): a note or a ticket, as fits the helpdesk.
+	// Idempotent by alert.key. Optional: a plugin without it answers
+	// UNIMPLEMENTED and the hub uses its other alert channels.
+	PostAlert(ctx context.Context, in *PostAlertRequest, opts ...grpc.CallOption) (*PostAlertResponse, error)
 }
 
 type helpdeskClient struct {
@@ -444,6 +450,16 @@ func (c *helpdeskClient) WriteReplyResult(ctx context.Context, in *WriteReplyRes
 	return out, nil
 }
 
+func (c *helpdeskClient) PostAlert(ctx context.Context, in *PostAlertRequest, opts ...grpc.CallOption) (*PostAlertResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PostAlertResponse)
+	err := c.cc.Invoke(ctx, Helpdesk_PostAlert_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // HelpdeskServer is the server API for Helpdesk service.
 // All implementations must embed UnimplementedHelpdeskServer
 // for forward compatibility.
@@ -458,6 +474,11 @@ type HelpdeskServer interface {
 	HandleWebhook(context.Context, *WebhookRequest) (*WebhookResponse, error)
 	// WriteReplyResult writes the outcome of a reply into the ticket.
 	WriteReplyResult(context.Context, *WriteReplyResultRequest) (*WriteReplyResultResponse, error)
+	// PostAlert tells the support team about an app's health (reviews stopped
+	// flowing, or flow again): a note or a ticket, as fits the helpdesk.
+	// Idempotent by alert.key. Optional: a plugin without it answers
+	// UNIMPLEMENTED and the hub uses its other alert channels.
+	PostAlert(context.Context, *PostAlertRequest) (*PostAlertResponse, error)
 	mustEmbedUnimplementedHelpdeskServer()
 }
 
@@ -479,6 +500,9 @@ func (UnimplementedHelpdeskServer) HandleWebhook(context.Context, *WebhookReques
 }
 func (UnimplementedHelpdeskServer) WriteReplyResult(context.Context, *WriteReplyResultRequest) (*WriteReplyResultResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method WriteReplyResult not implemented")
+}
+func (UnimplementedHelpdeskServer) PostAlert(context.Context, *PostAlertRequest) (*PostAlertResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method PostAlert not implemented")
 }
 func (UnimplementedHelpdeskServer) mustEmbedUnimplementedHelpdeskServer() {}
 func (UnimplementedHelpdeskServer) testEmbeddedByValue()                  {}
@@ -573,6 +597,24 @@ func _Helpdesk_WriteReplyResult_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Helpdesk_PostAlert_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PostAlertRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HelpdeskServer).PostAlert(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Helpdesk_PostAlert_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HelpdeskServer).PostAlert(ctx, req.(*PostAlertRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Helpdesk_ServiceDesc is the grpc.ServiceDesc for Helpdesk service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -595,6 +637,10 @@ var Helpdesk_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "WriteReplyResult",
 			Handler:    _Helpdesk_WriteReplyResult_Handler,
+		},
+		{
+			MethodName: "PostAlert",
+			Handler:    _Helpdesk_PostAlert_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -1,0 +1,190 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/reviewhub/reviewhub/hub/bus"
+	"github.com/reviewhub/reviewhub/hub/config"
+	"github.com/reviewhub/reviewhub/hub/health"
+	"github.com/reviewhub/reviewhub/hub/httpapi"
+	"github.com/reviewhub/reviewhub/hub/metrics"
+	"github.com/reviewhub/reviewhub/hub/quota"
+	"github.com/reviewhub/reviewhub/hub/state"
+	"github.com/reviewhub/reviewhub/sdk"
+)
+
+// ops is the hub's operations side: metrics, app health and alerts.
+type ops struct {
+	metrics *metrics.Metrics
+	monitor *health.Monitor
+	// srv serves /metrics on its own listener (metrics.listen), if set.
+	srv *http.Server
+	ln  net.Listener
+}
+
+// opsListen makes the registry and binds metrics.listen (before anything
+// else starts, like the hub's own listener).
+func (h *Hub) opsListen(cfg *config.Config) error {
+	h.ops.metrics = metrics.New()
+	if l := cfg.Metrics.Listen; l != "" && l != "off" {
+		ln, err := net.Listen("tcp", l)
+		if err != nil {
+			return fmt.Errorf("metrics.listen %s: %w", l, err)
+		}
+		h.ops.ln = ln
+		h.life.onClose("metrics listener", func() error {
+			if err := ln.Close(); !errors.Is(err, net.ErrClosed) {
+				return err
+			}
+			return nil
+		})
+	}
+	return nil
+}
+
+// opsWire builds the health monitor and the gauges read at scrape time,
+// and says where /metrics is served.
+func (h *Hub) opsWire(cfg *config.Config, plugins Resolver, srv *httpapi.Server, admin *httpapi.Admin) {
+	m := h.ops.metrics
+	h.ops.monitor = &health.Monitor{DB: h.DB, Plugins: plugins, Metrics: m, Logger: h.log.With("component", "health"),
+		Interval: cfg.PollInterval, Every: cfg.Health.CheckEvery}
+	admin.Health = h.ops.monitor.Apps
+	srv.Metrics = m
+	m.Register(&metrics.Sampler{Read: h.sample, Logger: h.log, MinInterval: cfg.Health.CheckEvery})
+	handler := m.Handler(h.log.With("component", "metrics"))
+	switch {
+	case h.ops.ln != nil:
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", handler)
+		h.ops.srv = httpapi.NewHTTPServer(h.ops.ln.Addr().String(), mux, h.log)
+	case cfg.Metrics.Listen != "off":
+		srv.MetricsHandler = handler
+	}
+}
+
+// MetricsURL is where /metrics is served ("" when off).
+func (h *Hub) MetricsURL() string {
+	switch {
+	case h.ops.ln != nil:
+		return "http://" + h.ops.ln.Addr().String() + "/metrics"
+	case h.cfg.Metrics.Listen == "off":
+		return ""
+	}
+	return "http://" + h.Addr() + "/metrics"
+}
+
+// Metrics is the hub's metrics registry and counters.
+func (h *Hub) Metrics() *metrics.Metrics { return h.ops.metrics }
+
+// opsRun runs the health monitor and the metrics listener until ctx ends.
+func (h *Hub) opsRun(ctx context.Context, wg *sync.WaitGroup) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		h.ops.monitor.Run(ctx)
+	}()
+	if h.ops.srv != nil {
+		go func() {
+			if err := h.ops.srv.Serve(h.ops.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				h.log.Error("metrics server", "error", err)
+			}
+		}()
+		context.AfterFunc(ctx, func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = h.ops.srv.Shutdown(sctx)
+		})
+	}
+}
+
+// sample emits the figures read from the state, the bus and the plugin
+// host at scrape time.
+func (h *Hub) sample(ctx context.Context, emit metrics.Emit) error {
+	var errs []error
+	backlog, err := bus.Backlog(ctx, h.DB.SQL(), h.cfg.Bus.Backend == "postgres")
+	errs = append(errs, err)
+	for topic, b := range backlog {
+		emit("bus_queue_depth", "Messages waiting on a bus topic (all partitions, all hubs).", false, float64(b.Depth), "topic", topic)
+		emit("bus_oldest_message_age_seconds", "Age of the oldest message waiting on a bus topic.", false, b.Oldest.Seconds(), "topic", topic)
+	}
+	if n, err := DeadLetters(h.cfg, h.DB).Count(ctx); err == nil {
+		emit("dead_letters", "Messages that failed for good (hub deadletters list).", false, float64(n))
+	} else {
+		errs = append(errs, err)
+	}
+	for _, name := range h.Plugins.Names() {
+		if p, ok := h.Plugins.Plugin(name); ok {
+			st := p.Status()
+			emit("plugin_restarts_total", "Restarts of a plugin process since the hub started.", true, float64(st.Restarts), "plugin", name)
+			up := 0.0
+			if st.Running {
+				up = 1
+			}
+			emit("plugin_up", "1 when the plugin process is running.", false, up, "plugin", name)
+		}
+	}
+	if apps, due, leased, err := h.DB.ScheduleCounts(ctx, time.Now()); err == nil {
+		emit("schedule_apps", "Apps in the poll schedule (all hubs).", false, float64(apps))
+		emit("schedule_due", "Apps due for a poll that no hub holds (a growing number means the hubs fall behind).", false, float64(due))
+		emit("schedule_leased", "Apps being polled by some hub.", false, float64(leased))
+	} else {
+		errs = append(errs, err)
+	}
+	st := h.poller.Stats()
+	emit("schedule_lag_seconds", "How late this hub's recent polls started after their due time.", false, st.LagP50.Seconds(), "quantile", "0.5")
+	emit("schedule_lag_seconds", "How late this hub's recent polls started after their due time.", false, st.LagP99.Seconds(), "quantile", "0.99")
+	errs = append(errs, h.sampleQuotas(ctx, emit))
+	errs = append(errs, h.ops.monitor.Sample(ctx, emit))
+	return errors.Join(errs...)
+}
+
+// sampleQuotas emits every app's store quota use (each bucket once per app).
+func (h *Hub) sampleQuotas(ctx context.Context, emit metrics.Emit) error {
+	ins, err := h.DB.Integrations(ctx)
+	if err != nil {
+		return err
+	}
+	reserve := h.cfg.Schedule.ReplyReserve
+	if reserve <= 0 {
+		reserve = quota.DefaultReplyReserve
+	}
+	now := time.Now()
+	plugins := Resolver{h.Plugins}
+	for _, in := range ins {
+		for _, app := range in.Apps {
+			info, ok := plugins.Info(app.StorePlugin)
+			if !ok {
+				continue
+			}
+			for _, b := range quota.Buckets(info, app, sdk.OpList) {
+				use, err := quota.Read(ctx, h.DB, b, now, reserve)
+				if err != nil {
+					return err
+				}
+				l := []string{"integration", in.ID, "app", app.ID, "store", app.StorePlugin, "quota", b.Name}
+				emit("quota_used", "Requests spent from a store quota bucket in its window (all hubs, all apps sharing it).", false, float64(use.Used), l...)
+				emit("quota_poll_budget", "What polling may spend from the bucket per window (the rest is kept for replies).", false, float64(use.Budget), l...)
+				emit("quota_limit", "The store's limit of the bucket per window.", false, float64(b.Limit), l...)
+			}
+		}
+	}
+	return nil
+}
+
+// alertsFromConfig is an integration's alert settings as the state keeps them.
+func alertsFromConfig(a *config.Alerts) state.AlertConfig {
+	if a == nil {
+		return state.AlertConfig{}
+	}
+	c := state.AlertConfig{Helpdesk: a.Helpdesk, WebhookURL: a.WebhookURL, Cooldown: health.DefaultCooldown}
+	if a.Cooldown != nil {
+		c.Cooldown = *a.Cooldown
+	}
+	return c
+}

@@ -1,0 +1,111 @@
+// Package health computes each app's health from the state (the last
+// successful poll, the kind of the last error, the schedule's note) and
+// sends alerts when an app turns bad and when it recovers. Nothing here is
+// a second source of truth: the state (hub/state app_health and
+// poll_schedule) holds the facts; the computed state and the alert
+// bookkeeping are written back so that "since when" and the cooldown
+// survive restarts and are shared by every hub.
+package health
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/reviewhub/reviewhub/hub/state"
+	"github.com/reviewhub/reviewhub/sdk"
+)
+
+// States, worst first (for sorting and the metric).
+var States = []string{sdk.HealthAtRisk, sdk.HealthCredentials, sdk.HealthStalled, sdk.HealthQuota, sdk.HealthDegraded, sdk.HealthOK}
+
+// StalledAfter is how many intervals without a successful poll make an
+// app stalled.
+const StalledAfter = 3
+
+// Bad reports whether a state is alerted on. Degraded (retrying) and
+// quota (waiting on the store) mend themselves; one that lasts becomes
+// stalled, which is alerted.
+func Bad(h string) bool {
+	switch h {
+	case sdk.HealthStalled, sdk.HealthCredentials, sdk.HealthAtRisk:
+		return true
+	}
+	return false
+}
+
+// Status is an app's computed health.
+type Status struct {
+	Health string
+	Reason string
+	// Since is when the app entered this state, when the facts tell
+	// (zero: from the state's memory of the last change).
+	Since time.Time
+}
+
+// Compute derives an app's health at now from its facts. interval is the
+// app's poll interval (after quota budgets); window is the store's listing
+// window (0: unlimited). An app at risk of loss is one whose last success
+// is older than the window less two days (Google Play: 5 of its 7 days),
+// so the reviews of those days fall out of the listing if it stays so.
+func Compute(r state.HealthRow, interval, window time.Duration, now time.Time) Status {
+	ref := r.LastOK
+	if ref.IsZero() {
+		ref = r.FirstSeen
+	}
+	quiet := now.Sub(ref)
+	if window > 0 && !ref.IsZero() {
+		risk := max(window-48*time.Hour, window*5/7)
+		if quiet > risk {
+			what := "last successful poll"
+			if r.LastOK.IsZero() {
+				what = "no successful poll since the app was added"
+			}
+			return Status{Health: sdk.HealthAtRisk, Since: ref.Add(risk),
+				Reason: fmt.Sprintf("%s %s ago; the store lists only the last %s: reviews older than that are lost%s",
+					what, round(quiet), round(window), errSuffix(r))}
+		}
+	}
+	kind := r.ErrorKind
+	if kind == sdk.Unauthenticated.String() || kind == sdk.PermissionDenied.String() {
+		return Status{Health: sdk.HealthCredentials, Since: r.FailingSince,
+			Reason: "the store refused the app's credentials (" + kind + "): " + r.Error}
+	}
+	if interval > 0 && !ref.IsZero() && quiet > StalledAfter*interval {
+		why := "no successful poll for " + round(quiet) + fmt.Sprintf(" (%d intervals of %s)", int(quiet/interval), round(interval))
+		if r.Note != "" {
+			why += "; " + r.Note
+		}
+		return Status{Health: sdk.HealthStalled, Since: ref.Add(StalledAfter * interval), Reason: why + errSuffix(r)}
+	}
+	if strings.HasPrefix(r.Note, "waiting for quota") || strings.HasPrefix(r.Note, "the store asked to wait") ||
+		kind == sdk.RateLimited.String() {
+		reason := r.Note
+		if reason == "" {
+			reason = "the store is rate limiting: " + r.Error
+		}
+		return Status{Health: sdk.HealthQuota, Reason: reason}
+	}
+	if kind != "" || r.Failures > 0 {
+		return Status{Health: sdk.HealthDegraded, Since: r.FailingSince,
+			Reason: fmt.Sprintf("retrying after %d failed polls: %s", max(r.Failures, 1), r.Error)}
+	}
+	return Status{Health: sdk.HealthOK}
+}
+
+func errSuffix(r state.HealthRow) string {
+	if r.Error == "" {
+		return ""
+	}
+	return "; last error: " + r.Error
+}
+
+func round(d time.Duration) string {
+	switch {
+	case d >= 48*time.Hour:
+		return fmt.Sprintf("%.1f days", d.Hours()/24)
+	case d >= time.Minute:
+		return d.Round(time.Minute).String()
+	}
+	return d.Round(time.Second).String()
+}

@@ -1,0 +1,362 @@
+package health
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/reviewhub/reviewhub/hub/metrics"
+	"github.com/reviewhub/reviewhub/hub/state"
+	"github.com/reviewhub/reviewhub/sdk"
+)
+
+// DefaultCooldown is the least time between two alerts of one app when
+// the configuration names none.
+const DefaultCooldown = time.Hour
+
+// DefaultEvery is how often the monitor looks at every app's health.
+const DefaultEvery = 15 * time.Second
+
+// claimLease is how long a hub holds an alert it is sending; a hub that
+// dies while sending leaves it to another after this.
+const claimLease = time.Minute
+
+// Plugins is what the monitor needs of the plugin host.
+type Plugins interface {
+	Info(name string) (sdk.Info, bool)
+	Helpdesk(name string) (sdk.Helpdesk, sdk.Info, error)
+}
+
+// Monitor computes the apps' health and sends alerts.
+type Monitor struct {
+	DB      *state.DB
+	Plugins Plugins
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
+	// Interval is the hub's default poll interval.
+	Interval time.Duration
+	// Every is how often Run looks (default DefaultEvery).
+	Every time.Duration
+	// HTTP sends the webhooks (default: a client with a 10 s timeout).
+	HTTP *http.Client
+
+	now         func() time.Time
+	unsupported sync.Map // helpdesk plugins that post no alerts (logged once)
+}
+
+func (m *Monitor) clock() time.Time {
+	if m.now != nil {
+		return m.now()
+	}
+	return time.Now()
+}
+
+// App is an app's health now.
+type App struct {
+	state.HealthRow
+	Status
+	// Changed: the computed state differs from the one recorded.
+	Changed bool
+}
+
+// Apps computes the health of the apps of an integration (all when
+// integrationID is empty). Since is the time the app entered its state:
+// from the facts where they tell, else when the state was recorded.
+func (m *Monitor) Apps(ctx context.Context, integrationID string) ([]App, error) {
+	now := m.clock()
+	rows, err := m.DB.HealthRows(ctx, integrationID, now)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]App, 0, len(rows))
+	for _, r := range rows {
+		var window time.Duration
+		if info, ok := m.Plugins.Info(r.StorePlugin); ok && info.Store != nil {
+			window = info.Store.ListingWindow
+		}
+		interval := r.Interval
+		if interval <= 0 {
+			interval = r.AppInterval
+		}
+		if interval <= 0 {
+			interval = m.Interval
+		}
+		if interval <= 0 {
+			interval = 5 * time.Minute
+		}
+		st := Compute(r, interval, window, now)
+		a := App{HealthRow: r, Status: st, Changed: st.Health != r.Recorded}
+		switch {
+		case !a.Changed && !r.RecordedSince.IsZero():
+			a.Since = r.RecordedSince
+		case st.Since.IsZero():
+			a.Since = now
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// Run looks at every app's health every Every until ctx ends.
+func (m *Monitor) Run(ctx context.Context) {
+	every := m.Every
+	if every <= 0 {
+		every = DefaultEvery
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		m.Check(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Check records changed health states and sends the alerts due.
+func (m *Monitor) Check(ctx context.Context) {
+	apps, err := m.Apps(ctx, "")
+	if err != nil {
+		if ctx.Err() == nil {
+			m.Logger.Error("computing app health failed", "error", err)
+		}
+		return
+	}
+	configs := map[string]*state.AlertConfig{}
+	for _, a := range apps {
+		log := m.Logger.With("integration", a.IntegrationID, "app", a.AppID, "store", a.StorePlugin)
+		if a.Changed {
+			level := slog.LevelInfo
+			if a.Health != sdk.HealthOK {
+				level = slog.LevelWarn
+			}
+			log.Log(ctx, level, "app health changed", "health", a.Health, "was", a.Recorded, "reason", a.Reason, "since", a.Since)
+			if err := m.DB.SetHealth(ctx, a.AppRef, a.Health, a.Reason, a.Since); err != nil {
+				log.Error("recording app health failed", "error", err)
+			}
+		}
+		cfg, ok := configs[a.IntegrationID]
+		if !ok {
+			c, err := m.DB.Alerts(ctx, a.IntegrationID)
+			if err != nil {
+				log.Error("reading the alert settings failed", "error", err)
+				continue
+			}
+			cfg = &c
+			configs[a.IntegrationID] = cfg
+		}
+		if cfg.Enabled() {
+			m.alert(ctx, log, a, *cfg)
+		}
+	}
+}
+
+// alert sends the app's alert when one is due: its state turned bad (or
+// to another bad state), or it is ok again after an alerted bad state;
+// never within the cooldown of the last one. A change that reverts within
+// the cooldown sends nothing.
+func (m *Monitor) alert(ctx context.Context, log *slog.Logger, a App, cfg state.AlertConfig) {
+	was := a.Alerted
+	if was == "" {
+		was = sdk.HealthOK
+	}
+	recovered := a.Health == sdk.HealthOK && Bad(was)
+	if !recovered && (!Bad(a.Health) || a.Health == was) {
+		return
+	}
+	now := m.clock()
+	if !a.AlertedAt.IsZero() && now.Sub(a.AlertedAt) < cfg.Cooldown {
+		log.Debug("alert held back by the cooldown", "health", a.Health, "last_alert", a.AlertedAt, "cooldown", cfg.Cooldown)
+		return
+	}
+	claimed, err := m.DB.ClaimAlert(ctx, a.AppRef, a.Alerted, now, claimLease)
+	if err != nil {
+		log.Error("claiming an alert failed", "error", err)
+		return
+	}
+	if !claimed {
+		return // another hub sends it, or sent it
+	}
+	al := sdk.Alert{IntegrationID: a.IntegrationID, AppID: a.AppID, AppName: a.AppName, Store: a.StorePlugin,
+		Health: a.Health, Previous: was, Recovered: recovered, Reason: a.Reason, Since: a.Since,
+		Key: fmt.Sprintf("%s/%s/%s>%s/%d", a.IntegrationID, a.AppID, was, a.Health, a.AlertedAt.UnixMilli())}
+	al.Title, al.Text = describe(al)
+	kind := "alert"
+	if recovered {
+		kind = "recovery"
+	}
+	ok := true
+	if cfg.Helpdesk {
+		ok = m.toHelpdesk(ctx, log, al, kind) && ok
+	}
+	if cfg.WebhookURL != "" {
+		ok = m.toWebhook(ctx, log, cfg.WebhookURL, al, kind) && ok
+	}
+	if !ok {
+		return // the claim expires and the next check tries again
+	}
+	log.Info("alert sent", "kind", kind, "health", a.Health, "was", was)
+	if err := m.DB.AlertSent(ctx, a.AppRef, a.Health, now); err != nil {
+		log.Error("recording a sent alert failed", "error", err)
+	}
+}
+
+func describe(a sdk.Alert) (title, text string) {
+	name := a.AppName
+	if name == "" {
+		name = a.AppID
+	}
+	if a.Recovered {
+		title = fmt.Sprintf("Reviewhub: reviews of %s (%s) flow again", name, a.Store)
+		text = fmt.Sprintf("The app %s (%s, integration %s) is healthy again after %q. Reviews are polled and delivered as usual.",
+			name, a.Store, a.IntegrationID, a.Previous)
+		return title, text
+	}
+	title = fmt.Sprintf("Reviewhub: reviews of %s (%s) are not arriving: %s", name, a.Store, a.Health)
+	text = fmt.Sprintf("The app %s (%s, integration %s) is %q since %s: %s.", name, a.Store, a.IntegrationID, a.Health,
+		a.Since.UTC().Format(time.RFC3339), a.Reason)
+	switch a.Health {
+	case sdk.HealthCredentials:
+		text += " Renew or fix the app's store credentials (hub check " + a.IntegrationID + " shows what the store says)."
+	case sdk.HealthAtRisk:
+		text += " The store lists only recent reviews: fix the cause soon or reviews are lost."
+	case sdk.HealthStalled:
+		text += " See GET /api/integrations/" + a.IntegrationID + "/status or hub status for the schedule and the last error."
+	}
+	return title, text
+}
+
+func (m *Monitor) toHelpdesk(ctx context.Context, log *slog.Logger, a sdk.Alert, kind string) bool {
+	in, err := m.DB.Integration(ctx, a.IntegrationID)
+	if err != nil {
+		log.Error("alert: reading the integration failed", "error", err)
+		m.Metrics.Alert(a.IntegrationID, kind, "helpdesk", "failed")
+		return false
+	}
+	hd, _, err := m.Plugins.Helpdesk(in.HelpdeskPlugin)
+	var alerter sdk.Alerter
+	if err == nil {
+		var ok bool
+		if alerter, ok = hd.(sdk.Alerter); !ok {
+			err = &sdk.Error{Kind: sdk.Unsupported, Message: "the helpdesk plugin posts no alerts"}
+		}
+	}
+	if err == nil {
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err = alerter.PostAlert(cctx, sdk.AlertRequest{Settings: in.HelpdeskSettings, IntegrationID: in.ID, Alert: a})
+		cancel()
+	}
+	switch {
+	case err == nil:
+		m.Metrics.Alert(a.IntegrationID, kind, "helpdesk", "sent")
+		return true
+	case sdk.KindOf(err) == sdk.Unsupported:
+		if _, seen := m.unsupported.LoadOrStore(in.HelpdeskPlugin, true); !seen {
+			log.Warn("the helpdesk plugin posts no alerts (built with an older SDK?); alerts go to the webhook only",
+				"plugin", in.HelpdeskPlugin)
+		}
+		m.Metrics.Alert(a.IntegrationID, kind, "helpdesk", "unsupported")
+		return true
+	}
+	log.Error("alert: the helpdesk plugin failed to post it", "error", err, "kind", sdk.KindOf(err).String())
+	m.Metrics.Alert(a.IntegrationID, kind, "helpdesk", "failed")
+	return false
+}
+
+// WebhookPayload is the JSON the outgoing webhook receives: "text" is what
+// Slack, Mattermost and Rocket.Chat incoming webhooks show; "alert" has the
+// fields for machines.
+type WebhookPayload struct {
+	Text  string       `json:"text"`
+	Alert WebhookAlert `json:"alert"`
+}
+
+// WebhookAlert is the machine-readable part of an alert.
+type WebhookAlert struct {
+	Key         string    `json:"key"`
+	Integration string    `json:"integration"`
+	App         string    `json:"app"`
+	AppName     string    `json:"app_name,omitempty"`
+	Store       string    `json:"store"`
+	Health      string    `json:"health"`
+	Previous    string    `json:"previous"`
+	Recovered   bool      `json:"recovered"`
+	Reason      string    `json:"reason,omitempty"`
+	Since       time.Time `json:"since"`
+}
+
+func (m *Monitor) toWebhook(ctx context.Context, log *slog.Logger, target string, a sdk.Alert, kind string) bool {
+	body, _ := json.Marshal(WebhookPayload{Text: "*" + a.Title + "*\n" + a.Text, Alert: WebhookAlert{Key: a.Key,
+		Integration: a.IntegrationID, App: a.AppID, AppName: a.AppName, Store: a.Store, Health: a.Health,
+		Previous: a.Previous, Recovered: a.Recovered, Reason: a.Reason, Since: a.Since}})
+	err := m.post(ctx, target, body)
+	if err != nil {
+		// The URL carries the webhook's secret: the error never names it.
+		log.Error("alert: the webhook failed", "error", err)
+		m.Metrics.Alert(a.IntegrationID, kind, "webhook", "failed")
+		return false
+	}
+	m.Metrics.Alert(a.IntegrationID, kind, "webhook", "sent")
+	return true
+}
+
+func (m *Monitor) post(ctx context.Context, target string, body []byte) error {
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(cctx, http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		return errors.New("the webhook URL is not valid")
+	}
+	req.Header.Set("Content-Type", "application/json")
+	client := m.HTTP
+	if client == nil {
+		client = &http.Client{Timeout: 10 * time.Second}
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("POST to the alert webhook (host %s): %w", req.URL.Host, err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("the alert webhook (host %s) answered %s", req.URL.Host, resp.Status)
+	}
+	return nil
+}
+
+// Sample emits every app's health for the metrics: reviewhub_app_health
+// (1, labelled with the current state), the time of the last successful
+// poll and since when the app is in its state.
+func (m *Monitor) Sample(ctx context.Context, emit metrics.Emit) error {
+	apps, err := m.Apps(ctx, "")
+	if err != nil {
+		return err
+	}
+	for _, a := range apps {
+		l := []string{"integration", a.IntegrationID, "app", a.AppID, "store", a.StorePlugin}
+		emit("app_health", "An app's health, computed by the hub: 1 with the current state in the health label "+
+			"(ok, degraded, stalled, credentials, quota, at risk of loss).", false, 1, append(l, "health", a.Health)...)
+		emit("app_health_since_timestamp_seconds", "When the app entered its current health state (Unix time).",
+			false, float64(a.Since.UnixMilli())/1000, l...)
+		if !a.LastOK.IsZero() {
+			emit("app_last_success_timestamp_seconds", "When the app was last polled successfully (Unix time).",
+				false, float64(a.LastOK.UnixMilli())/1000, l...)
+		}
+		emit("app_poll_failures", "Polls of the app that failed in a row.", false, float64(a.Failures), l...)
+	}
+	return nil
+}

@@ -1,0 +1,138 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/reviewhub/reviewhub/hub/health"
+	"github.com/reviewhub/reviewhub/hub/state"
+)
+
+// HealthStatus is an app's health in the status view.
+type HealthStatus struct {
+	// State is ok, degraded, stalled, credentials, quota or "at risk of loss".
+	State  string    `json:"state"`
+	Reason string    `json:"reason,omitempty"`
+	Since  time.Time `json:"since"`
+	// LastSuccessAt is the last successful poll.
+	LastSuccessAt *time.Time `json:"last_success_at,omitempty"`
+	// LastAlert is the state the last alert was sent for, and when.
+	LastAlert   string     `json:"last_alert,omitempty"`
+	LastAlertAt *time.Time `json:"last_alert_at,omitempty"`
+}
+
+// healthOf computes the health of an integration's apps, by app id.
+func (a *Admin) healthOf(ctx context.Context, integrationID string) (map[string]*HealthStatus, error) {
+	if a.Health == nil {
+		return nil, nil
+	}
+	apps, err := a.Health(ctx, integrationID)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*HealthStatus{}
+	for _, h := range apps {
+		hs := &HealthStatus{State: h.Health, Reason: h.Reason, Since: h.Since, LastAlert: h.Alerted}
+		if !h.LastOK.IsZero() {
+			t := h.LastOK
+			hs.LastSuccessAt = &t
+		}
+		if !h.AlertedAt.IsZero() {
+			t := h.AlertedAt
+			hs.LastAlertAt = &t
+		}
+		out[h.AppID] = hs
+	}
+	return out, nil
+}
+
+// AlertsJSON is an integration's alert settings in the API. The webhook
+// URL is write-only (it carries a secret): answers say only whether one
+// is set.
+type AlertsJSON struct {
+	// Helpdesk: post a note through the integration's helpdesk plugin.
+	Helpdesk bool `json:"helpdesk"`
+	// WebhookURL receives Slack-compatible JSON; omitted keeps the stored
+	// one, "" removes it.
+	WebhookURL *string `json:"webhook_url,omitempty"`
+	WebhookSet bool    `json:"webhook_set"`
+	// Cooldown: at most one alert per app within it (Go duration; default 1h, "0s": none).
+	Cooldown string `json:"cooldown"`
+}
+
+func (a *Admin) registerHealth(r *mux.Router) {
+	r.HandleFunc("/integrations/{id}/alerts", a.getAlerts).Methods(http.MethodGet)
+	r.HandleFunc("/integrations/{id}/alerts", a.putAlerts).Methods(http.MethodPut)
+}
+
+func alertsJSON(c state.AlertConfig) AlertsJSON {
+	return AlertsJSON{Helpdesk: c.Helpdesk, WebhookSet: c.WebhookURL != "", Cooldown: c.Cooldown.String()}
+}
+
+func (a *Admin) getAlerts(w http.ResponseWriter, r *http.Request) {
+	in, ok := a.load(w, r)
+	if !ok {
+		return
+	}
+	c, err := a.DB.Alerts(r.Context(), in.ID)
+	if err != nil {
+		WriteError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	WriteJSON(w, http.StatusOK, alertsJSON(c))
+}
+
+func (a *Admin) putAlerts(w http.ResponseWriter, r *http.Request) {
+	in, ok := a.load(w, r)
+	if !ok {
+		return
+	}
+	if in.Source == "config" {
+		WriteError(w, http.StatusConflict, fmt.Sprintf("integration %q is declared in the config file, which wins; edit its alerts there", in.ID))
+		return
+	}
+	var j AlertsJSON
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&j); err != nil {
+		WriteError(w, http.StatusBadRequest, "malformed JSON: "+clip(err.Error(), 200))
+		return
+	}
+	old, err := a.DB.Alerts(r.Context(), in.ID)
+	if err != nil {
+		WriteError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	c := state.AlertConfig{Helpdesk: j.Helpdesk, WebhookURL: old.WebhookURL, Cooldown: health.DefaultCooldown}
+	fields := map[string]string{}
+	if j.WebhookURL != nil {
+		c.WebhookURL = *j.WebhookURL
+		if c.WebhookURL != "" {
+			if u, err := url.Parse(c.WebhookURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+				fields["webhook_url"] = "must be an absolute http(s) URL"
+			}
+		}
+	}
+	if j.Cooldown != "" {
+		d, err := time.ParseDuration(j.Cooldown)
+		if err != nil || d < 0 {
+			fields["cooldown"] = "must be a duration such as 30m or 1h (0s: no cooldown)"
+		}
+		c.Cooldown = d
+	}
+	if len(fields) > 0 {
+		WriteJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": "invalid alert settings", "fields": fields})
+		return
+	}
+	if err := a.DB.PutAlerts(r.Context(), in.ID, c); err != nil {
+		WriteError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	WriteJSON(w, http.StatusOK, alertsJSON(c))
+}

@@ -1,0 +1,211 @@
+package state
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/reviewhub/reviewhub/sdk"
+)
+
+// HealthRow is what the state knows about an app's health: the facts the
+// poller records and the last computed state with its alert bookkeeping.
+type HealthRow struct {
+	AppRef
+	StorePlugin string
+	AppName     string
+	// AppInterval is the app's own poll interval (0: the hub's default);
+	// Interval what its last poll scheduled with (after quota budgets).
+	AppInterval, Interval time.Duration
+	Failures              int
+	Note                  string // the schedule's note (why the next poll is later)
+	Scheduled             bool   // the app has a schedule row
+
+	FirstSeen    time.Time
+	LastOK       time.Time
+	ErrorKind    string
+	Error        string
+	FailingSince time.Time
+
+	// Recorded is the health last computed, with its reason and since when.
+	Recorded       string
+	RecordedReason string
+	RecordedSince  time.Time
+	Alerted        string
+	AlertedAt      time.Time
+}
+
+// maxErrorText bounds the error text kept per app.
+const maxErrorText = 500
+
+// RecordPoll writes a poll's outcome for the app's health: err nil is a
+// success (the last successful poll is at), otherwise the error's kind and
+// text, and since when polls fail.
+func (d *DB) RecordPoll(ctx context.Context, ref AppRef, at time.Time, err error) error {
+	var q string
+	var args []any
+	if err == nil {
+		q = `INSERT INTO app_health (integration_id, app_id, first_seen_ms, last_ok_ms) VALUES (?, ?, ?, ?)
+			ON CONFLICT (integration_id, app_id) DO UPDATE SET last_ok_ms = excluded.last_ok_ms,
+				error_kind = '', error = '', failing_since_ms = 0`
+		args = []any{ref.IntegrationID, ref.AppID, ms(at), ms(at)}
+	} else {
+		text := err.Error()
+		if len(text) > maxErrorText {
+			text = text[:maxErrorText] + "…"
+		}
+		q = `INSERT INTO app_health (integration_id, app_id, first_seen_ms, error_kind, error, failing_since_ms) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (integration_id, app_id) DO UPDATE SET error_kind = excluded.error_kind, error = excluded.error,
+				failing_since_ms = CASE WHEN app_health.failing_since_ms = 0 THEN excluded.failing_since_ms ELSE app_health.failing_since_ms END`
+		args = []any{ref.IntegrationID, ref.AppID, ms(at), sdk.KindOf(err).String(), text, ms(at)}
+	}
+	if _, err := d.exec(ctx, q, args...); err != nil {
+		return fmt.Errorf("state: record poll of %s: %w", ref, err)
+	}
+	return nil
+}
+
+// HealthRows returns the health facts of every app (of one integration
+// when integrationID is set), adding rows for apps new to it (first seen
+// now) and dropping those of removed apps.
+func (d *DB) HealthRows(ctx context.Context, integrationID string, now time.Time) ([]HealthRow, error) {
+	if err := d.InTx(ctx, func(tx *Tx) error {
+		if _, err := tx.exec(ctx, `INSERT INTO app_health (integration_id, app_id, first_seen_ms)
+			SELECT a.integration_id, a.id, ? FROM apps a WHERE NOT EXISTS (SELECT 1 FROM app_health h
+				WHERE h.integration_id = a.integration_id AND h.app_id = a.id)`, ms(now)); err != nil {
+			return err
+		}
+		_, err := tx.exec(ctx, `DELETE FROM app_health WHERE NOT EXISTS (SELECT 1 FROM apps a
+			WHERE a.integration_id = app_health.integration_id AND a.id = app_health.app_id)`)
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("state: health rows: %w", err)
+	}
+	q := `SELECT a.integration_id, a.id, a.name, a.store_plugin, a.poll_interval_ms,
+			COALESCE(s.interval_ms, 0), COALESCE(s.failures, 0), COALESCE(s.note, ''), s.app_id IS NOT NULL,
+			h.first_seen_ms, h.last_ok_ms, h.error_kind, h.error, h.failing_since_ms,
+			h.health, h.reason, h.since_ms, h.alerted, h.alerted_at_ms
+		FROM apps a
+		JOIN app_health h ON h.integration_id = a.integration_id AND h.app_id = a.id
+		LEFT JOIN poll_schedule s ON s.integration_id = a.integration_id AND s.app_id = a.id`
+	var args []any
+	if integrationID != "" {
+		q += ` WHERE a.integration_id = ?`
+		args = append(args, integrationID)
+	}
+	rows, err := d.query(ctx, q+` ORDER BY a.integration_id, a.id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("state: health rows: %w", err)
+	}
+	defer rows.Close()
+	var out []HealthRow
+	for rows.Next() {
+		var r HealthRow
+		var appIv, iv, first, ok, failing, since, alerted int64
+		if err := rows.Scan(&r.IntegrationID, &r.AppID, &r.AppName, &r.StorePlugin, &appIv, &iv, &r.Failures, &r.Note, &r.Scheduled,
+			&first, &ok, &r.ErrorKind, &r.Error, &failing, &r.Recorded, &r.RecordedReason, &since, &r.Alerted, &alerted); err != nil {
+			return nil, fmt.Errorf("state: health rows: %w", err)
+		}
+		r.AppInterval, r.Interval = time.Duration(appIv)*time.Millisecond, time.Duration(iv)*time.Millisecond
+		r.FirstSeen, r.LastOK, r.FailingSince, r.RecordedSince, r.AlertedAt = fromMS(first), fromMS(ok), fromMS(failing), fromMS(since), fromMS(alerted)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// SetHealth records an app's newly computed health and since when.
+func (d *DB) SetHealth(ctx context.Context, ref AppRef, health, reason string, since time.Time) error {
+	if _, err := d.exec(ctx, `UPDATE app_health SET health = ?, reason = ?, since_ms = ? WHERE integration_id = ? AND app_id = ?`,
+		health, reason, ms(since), ref.IntegrationID, ref.AppID); err != nil {
+		return fmt.Errorf("state: set health of %s: %w", ref, err)
+	}
+	return nil
+}
+
+// ClaimAlert lets one hub send the alert that moves ref's alerted state
+// away from was: it reports true when this caller holds the claim until
+// now+lease (no other hub sent it meanwhile, and none is sending it).
+func (d *DB) ClaimAlert(ctx context.Context, ref AppRef, was string, now time.Time, lease time.Duration) (bool, error) {
+	res, err := d.exec(ctx, `UPDATE app_health SET alert_lease_ms = ?
+		WHERE integration_id = ? AND app_id = ? AND alerted = ? AND alert_lease_ms < ?`,
+		ms(now.Add(lease)), ref.IntegrationID, ref.AppID, was, ms(now))
+	if err != nil {
+		return false, fmt.Errorf("state: claim alert of %s: %w", ref, err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+// AlertSent records that the alert for health was sent at (the cooldown
+// counts from it) and ends the claim.
+func (d *DB) AlertSent(ctx context.Context, ref AppRef, health string, at time.Time) error {
+	if _, err := d.exec(ctx, `UPDATE app_health SET alerted = ?, alerted_at_ms = ?, alert_lease_ms = 0
+		WHERE integration_id = ? AND app_id = ?`, health, ms(at), ref.IntegrationID, ref.AppID); err != nil {
+		return fmt.Errorf("state: alert sent for %s: %w", ref, err)
+	}
+	return nil
+}
+
+// AlertConfig is where an integration's health alerts go.
+type AlertConfig struct {
+	// Helpdesk: a note through the integration's helpdesk plugin.
+	Helpdesk bool
+	// WebhookURL receives Slack-compatible JSON (secret: sealed at rest).
+	WebhookURL string
+	// Cooldown: at most one alert per app within it (0: the default).
+	Cooldown time.Duration
+}
+
+// Enabled reports whether alerts go anywhere.
+func (c AlertConfig) Enabled() bool { return c.Helpdesk || c.WebhookURL != "" }
+
+// PutAlerts writes an integration's alert configuration.
+func (t *Tx) PutAlerts(ctx context.Context, integrationID string, c AlertConfig) error {
+	var sealed []byte
+	if c.WebhookURL != "" {
+		var err error
+		if sealed, err = t.db.seal(sdk.Settings{"webhook_url": c.WebhookURL}); err != nil {
+			return fmt.Errorf("state: seal alert webhook: %w", err)
+		}
+	}
+	_, err := t.exec(ctx, `INSERT INTO integration_alerts (integration_id, helpdesk, webhook_url, cooldown_ms) VALUES (?, ?, ?, ?)
+		ON CONFLICT (integration_id) DO UPDATE SET helpdesk = excluded.helpdesk, webhook_url = excluded.webhook_url,
+			cooldown_ms = excluded.cooldown_ms`, integrationID, boolInt(c.Helpdesk), sealed, c.Cooldown.Milliseconds())
+	if err != nil {
+		return fmt.Errorf("state: put alerts of %s: %w", integrationID, err)
+	}
+	return nil
+}
+
+// PutAlerts writes an integration's alert configuration.
+func (d *DB) PutAlerts(ctx context.Context, integrationID string, c AlertConfig) error {
+	return d.InTx(ctx, func(tx *Tx) error { return tx.PutAlerts(ctx, integrationID, c) })
+}
+
+// Alerts reads an integration's alert configuration (the zero value when
+// none is set).
+func (d *DB) Alerts(ctx context.Context, integrationID string) (AlertConfig, error) {
+	var c AlertConfig
+	var helpdesk int
+	var sealed []byte
+	var cooldown int64
+	err := d.queryRow(ctx, `SELECT helpdesk, webhook_url, cooldown_ms FROM integration_alerts WHERE integration_id = ?`,
+		integrationID).Scan(&helpdesk, &sealed, &cooldown)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, nil
+	}
+	if err != nil {
+		return c, fmt.Errorf("state: alerts of %s: %w", integrationID, err)
+	}
+	c.Helpdesk, c.Cooldown = helpdesk != 0, time.Duration(cooldown)*time.Millisecond
+	if len(sealed) > 0 {
+		s, err := d.open(sealed)
+		if err != nil {
+			return c, fmt.Errorf("state: unseal alert webhook of %s: %w", integrationID, err)
+		}
+		c.WebhookURL = s["webhook_url"]
+	}
+	return c, nil
+}
