@@ -50,6 +50,10 @@ type Monitor struct {
 
 	now         func() time.Time
 	unsupported sync.Map // helpdesk plugins that post no alerts (logged once)
+	// partly maps an alert's key to the channels that took it, while
+	// another failed: its retry skips them (the helpdesk also dedupes by
+	// key, for retries on another hub).
+	partly sync.Map
 }
 
 func (m *Monitor) clock() time.Time {
@@ -195,15 +199,34 @@ func (m *Monitor) alert(ctx context.Context, log *slog.Logger, a App, cfg state.
 	if recovered {
 		kind = "recovery"
 	}
+	done, _ := m.partly.LoadOrStore(al.Key, &sync.Map{})
+	sent := done.(*sync.Map)
 	ok := true
+	send := func(channel string, fn func() bool) {
+		if _, already := sent.Load(channel); already {
+			return
+		}
+		if fn() {
+			sent.Store(channel, true)
+		} else {
+			ok = false
+		}
+	}
 	if cfg.Helpdesk {
-		ok = m.toHelpdesk(ctx, log, al, kind) && ok
+		send("helpdesk", func() bool { return m.toHelpdesk(ctx, log, al, kind) })
 	}
 	if cfg.WebhookURL != "" {
-		ok = m.toWebhook(ctx, log, cfg.WebhookURL, al, kind) && ok
+		send("webhook", func() bool { return m.toWebhook(ctx, log, cfg.WebhookURL, al, kind) })
+	}
+	if ok {
+		m.partly.Delete(al.Key)
 	}
 	if !ok {
-		return // the claim expires and the next check tries again
+		// The next check tries again (the helpdesk dedupes by the alert's key).
+		if err := m.DB.ReleaseAlert(ctx, a.AppRef); err != nil {
+			log.Error("releasing an unsent alert failed; it is retried when its claim expires", "error", err)
+		}
+		return
 	}
 	log.Info("alert sent", "kind", kind, "health", a.Health, "was", was)
 	if err := m.DB.AlertSent(ctx, a.AppRef, a.Health, now); err != nil {

@@ -148,6 +148,16 @@ func (d *DB) AlertSent(ctx context.Context, ref AppRef, health string, at time.T
 	return nil
 }
 
+// ReleaseAlert ends a claim whose alert could not be sent, so the next
+// check tries again.
+func (d *DB) ReleaseAlert(ctx context.Context, ref AppRef) error {
+	if _, err := d.exec(ctx, `UPDATE app_health SET alert_lease_ms = 0 WHERE integration_id = ? AND app_id = ?`,
+		ref.IntegrationID, ref.AppID); err != nil {
+		return fmt.Errorf("state: release alert of %s: %w", ref, err)
+	}
+	return nil
+}
+
 // AlertConfig is where an integration's health alerts go.
 type AlertConfig struct {
 	// Helpdesk: a note through the integration's helpdesk plugin.

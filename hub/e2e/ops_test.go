@@ -1,0 +1,306 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/reviewhub/reviewhub/hub/config"
+	"github.com/reviewhub/reviewhub/hub/e2e/testbackend"
+	"github.com/reviewhub/reviewhub/hub/health"
+	"github.com/reviewhub/reviewhub/hub/statusview"
+	"github.com/reviewhub/reviewhub/sdk"
+)
+
+// scrape reads the hub's /metrics with the Prometheus text parser.
+func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("parse %s: %v", url, err)
+	}
+	return fams
+}
+
+// value sums the samples of a family whose labels include want.
+func value(fams map[string]*dto.MetricFamily, name string, want map[string]string) float64 {
+	f, ok := fams[name]
+	if !ok {
+		return 0
+	}
+	sum := 0.0
+	for _, m := range f.GetMetric() {
+		labels := map[string]string{}
+		for _, l := range m.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		match := true
+		for k, v := range want {
+			if labels[k] != v {
+				match = false
+			}
+		}
+		if !match {
+			continue
+		}
+		switch {
+		case m.Counter != nil:
+			sum += m.GetCounter().GetValue()
+		case m.Gauge != nil:
+			sum += m.GetGauge().GetValue()
+		case m.Histogram != nil:
+			sum += float64(m.GetHistogram().GetSampleCount())
+		}
+	}
+	return sum
+}
+
+// TestMetricsMoveThroughADemoLikeRun runs reviews in, a filter skip, a
+// failed poll, an answer out and a webhook refusal, and reads each one's
+// counter on /metrics, plus the gauges read from the state.
+func TestMetricsMoveThroughADemoLikeRun(t *testing.T) {
+	e := &env{backend: testbackend.New()}
+	e.srv = startBackendServer(t, e.backend)
+	e.cfg = newConfig(t, e.srv.URL)
+	e.cfg.Integrations[0].Apps[0].Filters.Ratings = []int{1, 2, 3, 4}
+	e.cfg.Health.CheckEvery = 50 * time.Millisecond
+	e.startHub(t)
+	url := e.hub.MetricsURL()
+	if url != "http://"+e.hub.Addr()+"/metrics" {
+		t.Fatalf("metrics URL %q, want the hub's listener", url)
+	}
+	fams := scrape(t, url)
+	for _, name := range []string{"go_goroutines", "process_cpu_seconds_total"} {
+		if _, ok := fams[name]; !ok {
+			t.Errorf("%s missing: Go runtime and process metrics are expected", name)
+		}
+	}
+	ios := map[string]string{"integration": "acme", "app": "ios", "store": "teststore"}
+
+	e.backend.PutReview(testbackend.Review{ID: "r1", App: "app1", Author: "Ann", Rating: 1, Text: "crashes on start"})
+	e.backend.PutReview(testbackend.Review{ID: "r2", App: "app1", Author: "Bob", Rating: 2, Text: "slow"})
+	e.backend.PutReview(testbackend.Review{ID: "r3", App: "app1", Author: "Cy", Rating: 5, Text: "great"}) // filtered out
+	eventually(t, "two tickets", func() bool { return len(e.backend.Tickets()) == 2 })
+	eventually(t, "counters of the first listing", func() bool {
+		f := scrape(t, url)
+		return value(f, "reviewhub_reviews_queued_total", ios) == 2 &&
+			value(f, "reviewhub_reviews_skipped_total", map[string]string{"app": "ios", "filter": "rating"}) == 1 &&
+			value(f, "reviewhub_deliveries_total", map[string]string{"integration": "acme", "outcome": "created"}) == 2
+	})
+	fams = scrape(t, url)
+	if n := value(fams, "reviewhub_reviews_seen_total", ios); n < 3 {
+		t.Errorf("reviews seen %v, want at least 3", n)
+	}
+	okPolls := value(fams, "reviewhub_polls_total", map[string]string{"app": "ios", "outcome": "ok"})
+	if okPolls < 1 {
+		t.Errorf("ok polls %v, want at least 1", okPolls)
+	}
+	if n := value(fams, "reviewhub_plugin_calls_total", map[string]string{"plugin": "teststore", "op": "ListReviews", "result": "ok"}); n < 1 {
+		t.Errorf("ListReviews calls %v, want at least 1", n)
+	}
+	if n := value(fams, "reviewhub_plugin_calls_total", map[string]string{"plugin": "testdesk", "op": "UpsertTicket", "result": "ok"}); n != 2 {
+		t.Errorf("UpsertTicket calls %v, want 2", n)
+	}
+	if n := value(fams, "reviewhub_app_health", map[string]string{"app": "ios", "health": sdk.HealthOK}); n != 1 {
+		t.Errorf("app_health{health=ok} = %v, want 1", n)
+	}
+	if _, ok := fams["reviewhub_app_last_success_timestamp_seconds"]; !ok {
+		t.Error("app_last_success_timestamp_seconds missing")
+	}
+	for _, topic := range []string{"reviews", "replies", "reply_results"} {
+		if _, ok := findSample(fams, "reviewhub_bus_queue_depth", "topic", topic); !ok {
+			t.Errorf("bus_queue_depth{topic=%q} missing", topic)
+		}
+	}
+	if _, ok := findSample(fams, "reviewhub_plugin_restarts_total", "plugin", "teststore"); !ok {
+		t.Error("plugin_restarts_total missing")
+	}
+	if _, ok := fams["reviewhub_dead_letters"]; !ok {
+		t.Error("dead_letters missing")
+	}
+
+	// A failed listing: the poll's error is counted, by the plugin call's kind too.
+	e.backend.FailNext(1)
+	eventually(t, "a failed poll counted", func() bool {
+		f := scrape(t, url)
+		return value(f, "reviewhub_polls_total", map[string]string{"app": "ios", "outcome": "error"}) >= 1 &&
+			value(f, "reviewhub_plugin_calls_total", map[string]string{"plugin": "teststore", "result": "unavailable"}) >= 1
+	})
+
+	// An answer goes out; a webhook for an unknown integration is refused.
+	tk, _ := ticketFor(e.backend, "r1")
+	if code, body := e.webhook(t, "acme", "secret="+secret, fmt.Sprintf(`{"ticket_id":%q,"message_id":"m1","text":"Fixed in 2.1","staff":"Eve"}`, tk.ID)); code != 200 {
+		t.Fatalf("webhook: %d %s", code, body)
+	}
+	if code, _ := e.webhook(t, "nobody", "secret=x", `{}`); code != http.StatusUnauthorized {
+		t.Fatalf("webhook for an unknown integration: %d", code)
+	}
+	eventually(t, "the reply and webhooks counted", func() bool {
+		f := scrape(t, url)
+		return value(f, "reviewhub_replies_total", map[string]string{"integration": "acme", "store": "teststore", "outcome": sdk.OutcomePublished}) == 1 &&
+			value(f, "reviewhub_webhook_requests_total", map[string]string{"plugin": "testdesk", "result": "accepted"}) == 1 &&
+			value(f, "reviewhub_webhook_requests_total", map[string]string{"plugin": "", "result": "refused"}) == 1
+	})
+	// No label carries a review id or free text.
+	fams = scrape(t, url)
+	for name, f := range fams {
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if v := l.GetValue(); strings.Contains(v, "r1") && v != "r1" || v == "r1" || strings.Contains(v, "Fixed") || v == "nobody" {
+					t.Errorf("%s has label %s=%q: review ids, texts and unknown paths must not be labels", name, l.GetName(), v)
+				}
+			}
+		}
+	}
+}
+
+func findSample(fams map[string]*dto.MetricFamily, name, label, want string) (*dto.Metric, bool) {
+	f, ok := fams[name]
+	if !ok {
+		return nil, false
+	}
+	for _, m := range f.GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == label && l.GetValue() == want {
+				return m, true
+			}
+		}
+	}
+	return nil, false
+}
+
+// alertSink is a Slack-compatible incoming webhook.
+type alertSink struct {
+	mu   sync.Mutex
+	got  []health.WebhookPayload
+	fail int // answer 500 this many times first
+}
+
+func (s *alertSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail > 0 {
+		s.fail--
+		http.Error(w, "try later", http.StatusInternalServerError)
+		return
+	}
+	var p health.WebhookPayload
+	if err := json.Unmarshal(body, &p); err != nil || p.Text == "" {
+		http.Error(w, "invalid_payload", http.StatusBadRequest) // Slack's answer to a body without text
+		return
+	}
+	s.got = append(s.got, p)
+	_, _ = w.Write([]byte("ok"))
+}
+
+func (s *alertSink) payloads() []health.WebhookPayload {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]health.WebhookPayload(nil), s.got...)
+}
+
+// TestRevokedCredentialsAlertOnceAndRecover: an app's store key is revoked
+// (the store answers 401): its health turns to "credentials", one alert
+// goes out through the helpdesk plugin and one to the webhook, none more
+// while it stays so; after the fix it is ok again with one recovery alert
+// on each channel. `hub status`'s table shows the state.
+func TestRevokedCredentialsAlertOnceAndRecover(t *testing.T) {
+	sink := &alertSink{fail: 1} // the first webhook attempt fails: the alert is retried, not lost
+	hook := httptest.NewServer(sink)
+	t.Cleanup(hook.Close)
+	e := &env{backend: testbackend.New()}
+	e.srv = startBackendServer(t, e.backend)
+	e.cfg = newConfig(t, e.srv.URL)
+	e.cfg.AdminToken = adminToken
+	e.cfg.Health.CheckEvery = 50 * time.Millisecond
+	zero := time.Duration(0)
+	e.cfg.Integrations[0].Alerts = &config.Alerts{Helpdesk: true, WebhookURL: hook.URL + "/services/T0/B0/secret", Cooldown: &zero}
+	e.startHub(t)
+
+	healthOf := func() statusview.Row {
+		rows, err := statusview.Fetch(context.Background(), http.DefaultClient, "http://"+e.hub.Addr(), adminToken, "acme")
+		if err != nil || len(rows) != 1 {
+			t.Fatalf("status: %v %v", rows, err)
+		}
+		return rows[0]
+	}
+	e.backend.PutReview(testbackend.Review{ID: "r1", App: "app1", Author: "Ann", Rating: 1, Text: "crashes"})
+	eventually(t, "the ticket", func() bool { return len(e.backend.Tickets()) == 1 })
+	eventually(t, "health ok", func() bool { return healthOf().Health == sdk.HealthOK })
+
+	e.backend.Revoke("app1", true)
+	eventually(t, "health credentials", func() bool { return healthOf().Health == sdk.HealthCredentials })
+	row := healthOf()
+	if !strings.Contains(row.Reason, "unauthenticated") || row.Since.IsZero() {
+		t.Errorf("credentials row %+v: want the kind in the reason and a since", row)
+	}
+	eventually(t, "one alert on each channel", func() bool { return len(e.backend.Alerts()) == 1 && len(sink.payloads()) == 1 })
+	// It stays revoked for several more polls and checks: no more alerts.
+	calls := e.backend.ListCalls("app1")
+	eventually(t, "three more polls", func() bool { return e.backend.ListCalls("app1") >= calls+3 })
+	if n, m := len(e.backend.Alerts()), len(sink.payloads()); n != 1 || m != 1 {
+		t.Fatalf("alerts while it stays revoked: helpdesk %d, webhook %d; want 1 each", n, m)
+	}
+	a := e.backend.Alerts()[0]
+	if a.Health != sdk.HealthCredentials || a.Recovered || !strings.Contains(a.Title, "not arriving") {
+		t.Errorf("helpdesk alert %+v", a)
+	}
+	p := sink.payloads()[0]
+	if p.Alert.Health != sdk.HealthCredentials || p.Alert.App != "ios" || p.Alert.Integration != "acme" || !strings.Contains(p.Text, "credentials") {
+		t.Errorf("webhook alert %+v", p)
+	}
+	var table bytes.Buffer
+	statusview.Render(&table, []statusview.Row{healthOf()}, time.Now())
+	if !strings.Contains(table.String(), "credentials") || !strings.Contains(table.String(), "HEALTH") {
+		t.Errorf("hub status table:\n%s", table.String())
+	}
+	t.Logf("hub status:\n%s", table.String())
+
+	e.backend.Revoke("app1", false)
+	eventually(t, "health ok again", func() bool { return healthOf().Health == sdk.HealthOK })
+	eventually(t, "one recovery on each channel", func() bool { return len(e.backend.Alerts()) == 2 && len(sink.payloads()) == 2 })
+	calls = e.backend.ListCalls("app1")
+	eventually(t, "three more polls", func() bool { return e.backend.ListCalls("app1") >= calls+3 })
+	if n, m := len(e.backend.Alerts()), len(sink.payloads()); n != 2 || m != 2 {
+		t.Fatalf("alerts after recovery: helpdesk %d, webhook %d; want 2 each", n, m)
+	}
+	if a := e.backend.Alerts()[1]; !a.Recovered || a.Health != sdk.HealthOK {
+		t.Errorf("recovery alert %+v", a)
+	}
+	if p := sink.payloads()[1]; !p.Alert.Recovered || p.Alert.Previous != sdk.HealthCredentials {
+		t.Errorf("recovery webhook %+v", p)
+	}
+	fams := scrape(t, e.hub.MetricsURL())
+	for _, ch := range []string{"helpdesk", "webhook"} {
+		for _, kind := range []string{"alert", "recovery"} {
+			if n := value(fams, "reviewhub_alerts_total", map[string]string{"integration": "acme", "kind": kind, "channel": ch, "outcome": "sent"}); n != 1 {
+				t.Errorf("alerts_total{kind=%s,channel=%s,outcome=sent} = %v, want 1", kind, ch, n)
+			}
+		}
+	}
+	if n := value(fams, "reviewhub_alerts_total", map[string]string{"channel": "webhook", "outcome": "failed"}); n != 1 {
+		t.Errorf("failed webhook attempts %v, want 1", n)
+	}
+}
