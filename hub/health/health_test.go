@@ -1,0 +1,163 @@
+package health
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/reviewhub/reviewhub/hub/secrets"
+	"github.com/reviewhub/reviewhub/hub/state"
+	"github.com/reviewhub/reviewhub/sdk"
+)
+
+func TestCompute(t *testing.T) {
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	iv := 10 * time.Minute
+	week := 7 * 24 * time.Hour
+	for _, c := range []struct {
+		name   string
+		row    state.HealthRow
+		window time.Duration
+		want   string
+	}{
+		{"ok", state.HealthRow{LastOK: now.Add(-iv)}, 0, sdk.HealthOK},
+		{"new app, not polled yet", state.HealthRow{FirstSeen: now.Add(-iv)}, 0, sdk.HealthOK},
+		{"retrying", state.HealthRow{LastOK: now.Add(-iv), Failures: 2, ErrorKind: "unavailable", Error: "503"}, 0, sdk.HealthDegraded},
+		{"waiting for quota", state.HealthRow{LastOK: now.Add(-iv), Note: "waiting for quota: key spent 2800 of 2800"}, 0, sdk.HealthQuota},
+		{"store asked to wait", state.HealthRow{LastOK: now.Add(-iv), Failures: 1, ErrorKind: "rate limited", Note: "the store asked to wait 1m0s"}, 0, sdk.HealthQuota},
+		{"401", state.HealthRow{LastOK: now.Add(-iv), Failures: 1, ErrorKind: "unauthenticated", Error: "401"}, 0, sdk.HealthCredentials},
+		{"403", state.HealthRow{LastOK: now.Add(-iv), Failures: 1, ErrorKind: "permission denied", Error: "403"}, 0, sdk.HealthCredentials},
+		{"3 intervals quiet", state.HealthRow{LastOK: now.Add(-31 * time.Minute), Failures: 9, ErrorKind: "unavailable"}, 0, sdk.HealthStalled},
+		{"never polled for 3 intervals", state.HealthRow{FirstSeen: now.Add(-31 * time.Minute), Note: "not polled: plugin not running"}, 0, sdk.HealthStalled},
+		{"quota for 3 intervals", state.HealthRow{LastOK: now.Add(-31 * time.Minute), Note: "waiting for quota: …"}, 0, sdk.HealthStalled},
+		{"listing window: 4 days quiet", state.HealthRow{LastOK: now.Add(-4 * 24 * time.Hour), ErrorKind: "unauthenticated"}, week, sdk.HealthCredentials},
+		{"listing window: 5.5 days quiet", state.HealthRow{LastOK: now.Add(-132 * time.Hour), ErrorKind: "unauthenticated"}, week, sdk.HealthAtRisk},
+		{"no window: 5.5 days quiet", state.HealthRow{LastOK: now.Add(-132 * time.Hour), ErrorKind: "unavailable"}, 0, sdk.HealthStalled},
+	} {
+		got := Compute(c.row, iv, c.window, now)
+		if got.Health != c.want {
+			t.Errorf("%s: %s (%s), want %s", c.name, got.Health, got.Reason, c.want)
+		}
+		if got.Health != sdk.HealthOK && got.Reason == "" {
+			t.Errorf("%s: no reason", c.name)
+		}
+	}
+	// Since: from the facts where they tell.
+	st := Compute(state.HealthRow{LastOK: now.Add(-time.Hour), FailingSince: now.Add(-50 * time.Minute), ErrorKind: "unauthenticated"}, time.Hour, 0, now)
+	if !st.Since.Equal(now.Add(-50 * time.Minute)) {
+		t.Errorf("credentials since %v, want the first failure", st.Since)
+	}
+	st = Compute(state.HealthRow{LastOK: now.Add(-4 * time.Hour)}, time.Hour, 0, now)
+	if !st.Since.Equal(now.Add(-time.Hour)) {
+		t.Errorf("stalled since %v, want three intervals after the last success", st.Since)
+	}
+}
+
+type plugins struct{}
+
+func (plugins) Info(string) (sdk.Info, bool) {
+	return sdk.Info{Kind: sdk.KindStore, Store: &sdk.StoreCapabilities{}}, true
+}
+
+func (plugins) Helpdesk(string) (sdk.Helpdesk, sdk.Info, error) {
+	return nil, sdk.Info{}, &sdk.Error{Kind: sdk.Unavailable, Message: "not in this test"}
+}
+
+type sink struct {
+	mu  sync.Mutex
+	got []WebhookPayload
+}
+
+func (s *sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var p WebhookPayload
+	if err := json.NewDecoder(r.Body).Decode(&p); err != nil {
+		http.Error(w, "bad", 400)
+		return
+	}
+	s.mu.Lock()
+	s.got = append(s.got, p)
+	s.mu.Unlock()
+}
+
+func (s *sink) list() []WebhookPayload {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]WebhookPayload(nil), s.got...)
+}
+
+// TestCooldown moves a clock: an alert, a recovery held back until the
+// cooldown ends, and a flap inside the cooldown that sends nothing.
+func TestCooldown(t *testing.T) {
+	ctx := context.Background()
+	seal, _ := secrets.New(bytes.Repeat([]byte{1}, secrets.KeySize))
+	db, err := state.OpenSQLite(ctx, filepath.Join(t.TempDir(), "hub.db"), seal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	s := &sink{}
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	in := state.Integration{ID: "i", HelpdeskPlugin: "desk", Source: "api", Apps: []state.App{{ID: "a", StorePlugin: "store", StoreAppID: "x"}}}
+	if err := db.InTx(ctx, func(tx *state.Tx) error { return tx.PutIntegration(ctx, in) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.PutAlerts(ctx, "i", state.AlertConfig{WebhookURL: srv.URL, Cooldown: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	m := &Monitor{DB: db, Plugins: plugins{}, Logger: slog.New(slog.DiscardHandler), Interval: 10 * time.Minute,
+		now: func() time.Time { return now }}
+	ref := state.AppRef{IntegrationID: "i", AppID: "a"}
+	poll := func(err error) {
+		t.Helper()
+		if err := db.RecordPoll(ctx, ref, now, err); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deny := &sdk.Error{Kind: sdk.Unauthenticated, Message: "revoked"}
+	expect := func(n int, what string) {
+		t.Helper()
+		if got := s.list(); len(got) != n {
+			t.Fatalf("%s: %d alerts, want %d: %+v", what, len(got), n, got)
+		}
+	}
+
+	poll(nil)
+	m.Check(ctx)
+	expect(0, "healthy")
+	now = now.Add(time.Minute)
+	poll(deny)
+	m.Check(ctx)
+	m.Check(ctx)
+	expect(1, "revoked")
+	now = now.Add(time.Minute)
+	poll(nil)
+	m.Check(ctx)
+	expect(1, "recovered inside the cooldown")
+	now = now.Add(time.Hour)
+	poll(nil)
+	m.Check(ctx)
+	expect(2, "cooldown over")
+	if p := s.list()[1].Alert; !p.Recovered || p.Previous != sdk.HealthCredentials {
+		t.Errorf("recovery %+v", p)
+	}
+	// A flap inside the cooldown: bad, then fixed before it ends.
+	now = now.Add(time.Minute)
+	poll(deny)
+	m.Check(ctx)
+	now = now.Add(time.Minute)
+	poll(nil)
+	m.Check(ctx)
+	now = now.Add(2 * time.Hour)
+	poll(nil)
+	m.Check(ctx)
+	expect(2, "a flap inside the cooldown")
+}
