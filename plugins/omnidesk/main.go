@@ -398,6 +398,10 @@ func (h helpdesk) HandleWebhook(_ context.Context, req sdk.WebhookRequest) (sdk.
 	case err != nil:
 		return sdk.WebhookResult{}, err
 	}
+	if strings.HasPrefix(ans.UserCustomID, alertUserPrefix) {
+		// Staff talking in a health alert's case: not an answer to a review.
+		return webhookAnswer(http.StatusOK, "ignored: a reply in a Reviewhub alert case"), nil
+	}
 	reviewID := ""
 	if _, id, ok := strings.Cut(ans.UserCustomID, ":"); ok {
 		reviewID = id
@@ -433,6 +437,77 @@ func (h helpdesk) WriteReplyResult(ctx context.Context, req sdk.ReplyResultReque
 		}
 	}
 	return a.cl.AddNote(ctx, id, note)
+}
+
+// alertUserPrefix starts the custom-channel user of the alert cases.
+const alertUserPrefix = "reviewhub-alerts:"
+
+// PostAlert writes the hub's health alert into a case of its own per app
+// (user "reviewhub-alerts:INTEGRATION/APP" in the custom channel): the
+// first alert opens the case, later ones (the recovery, the next outage)
+// are new messages of that user, so the case reopens and staff are
+// notified as for any customer message. Idempotent by the alert's key (a
+// marker in the message, as for review edits).
+func (h helpdesk) PostAlert(ctx context.Context, req sdk.AlertRequest) error {
+	a, err := h.account(req.Settings)
+	if err != nil {
+		return err
+	}
+	al := req.Alert
+	if al.Key == "" {
+		return sdk.Errorf(sdk.Invalid, "the alert has no key")
+	}
+	if !channelCodeRE.MatchString(a.channel) {
+		ch, err := h.channel(ctx, a)
+		if err != nil {
+			return err
+		}
+		a.channel = ch.Code()
+	}
+	userID := alertUserPrefix + al.IntegrationID + "/" + al.AppID
+	content := omnidesk.HTML(al.Title+"\n\n"+al.Text) + "\n" + omnidesk.Marker("alert:"+al.Key)
+	cases, err := a.cl.FindCases(ctx, userID, a.channel)
+	if err != nil {
+		return err
+	}
+	if len(cases) == 0 {
+		_, err := a.cl.CreateCase(ctx, omnidesk.NewCase{UserCustomID: userID, UserFullName: "Reviewhub alerts",
+			Subject: "Reviewhub: health of " + firstNonEmpty(al.AppName, al.AppID) + " (" + omnidesk.StoreName(al.Store) + ")",
+			Content: content, Channel: a.channel})
+		return err
+	}
+	c := cases[0]
+	for _, other := range cases[1:] {
+		if other.CaseID > c.CaseID {
+			c = other
+		}
+	}
+	msgs, err := a.cl.Messages(ctx, c.CaseID)
+	if err != nil {
+		return err
+	}
+	marker := omnidesk.Marker("alert:" + al.Key)
+	for _, m := range msgs {
+		if strings.Contains(m.Content, marker) {
+			return nil // posted before
+		}
+	}
+	if c.UserID == 0 {
+		if c, err = a.cl.GetCase(ctx, c.CaseID); err != nil {
+			return err
+		}
+	}
+	_, err = a.cl.AddMessage(ctx, c.CaseID, c.UserID, content)
+	return err
+}
+
+func firstNonEmpty(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 func main() {

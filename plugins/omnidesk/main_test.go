@@ -527,3 +527,52 @@ func TestEndpointSettings(t *testing.T) {
 		}
 	}
 }
+
+// A health alert opens a case of its own for the app; the recovery is a
+// new message of that case's user; a retried alert (same key) is posted once.
+func TestAlertsGoToOneCasePerApp(t *testing.T) {
+	e := start(t)
+	al := sdk.Alert{IntegrationID: "acme", AppID: "android", AppName: "ACME for Android", Store: "googleplay",
+		Health: sdk.HealthCredentials, Previous: sdk.HealthOK, Reason: "401", Key: "acme/android/ok>credentials/0",
+		Title: "Reviewhub: reviews of ACME for Android (googleplay) are not arriving: credentials", Text: "Renew the key <now>."}
+	alerter, ok := e.desk.(sdk.Alerter)
+	if !ok {
+		t.Fatal("the SDK's helpdesk client has no PostAlert")
+	}
+	for range 2 {
+		if err := alerter.PostAlert(ctx(t), sdk.AlertRequest{Settings: e.settings, IntegrationID: "acme", Alert: al}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := al
+	rec.Health, rec.Previous, rec.Recovered, rec.Key = sdk.HealthOK, sdk.HealthCredentials, true, "acme/android/credentials>ok/1"
+	rec.Title = "Reviewhub: reviews of ACME for Android (googleplay) flow again"
+	if err := alerter.PostAlert(ctx(t), sdk.AlertRequest{Settings: e.settings, IntegrationID: "acme", Alert: rec}); err != nil {
+		t.Fatal(err)
+	}
+	cases := e.fake.Cases()
+	if len(cases) != 1 {
+		t.Fatalf("%d cases, want 1", len(cases))
+	}
+	c := cases[0]
+	if c.UserCustomID != "reviewhub-alerts:acme/android" || !strings.Contains(c.Subject, "ACME for Android") || c.Channel != fake.ChannelCode {
+		t.Errorf("case %+v", c)
+	}
+	if len(c.Messages) != 2 {
+		t.Fatalf("%d messages, want the alert and the recovery", len(c.Messages))
+	}
+	if !strings.Contains(c.Messages[0].Content, "credentials") || !strings.Contains(c.Messages[0].Content, "&lt;now&gt;") ||
+		!strings.Contains(c.Messages[1].Content, "flow again") || c.Messages[1].UserID != c.UserID {
+		t.Errorf("messages %+v", c.Messages)
+	}
+	// Staff answering in the alert case is no answer to a review.
+	h := &hookServer{}
+	srv := e.hooks(t, h)
+	e.fake.SetWebhookURL(srv.URL + "/hooks/omnidesk/acme?secret=" + secret)
+	if _, err := e.fake.Answer(ctx(t), c.ID, "On it, renewing the key"); err != nil {
+		t.Fatal(err)
+	}
+	if res := h.last(t); res.Status != 200 || len(res.Replies) != 0 || res.Ignored != nil {
+		t.Errorf("answer in the alert case: status %d, replies %+v, ignored %+v; want a quiet 200", res.Status, res.Replies, res.Ignored)
+	}
+}
