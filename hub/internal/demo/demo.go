@@ -178,6 +178,7 @@ func (d *Demo) banner() {
 
   Watch and answer tickets:  %s
   Hub:                       http://%s  (health: /healthz, status needs an admin token)
+  Prometheus metrics:        http://%s/metrics  (docs/operations.md)
   Fake Omnidesk API:         %s/api/cases.json  (basic auth %s / %s)
   Fake App Store Connect:    %s
   Fake Google Play:          %s
@@ -187,7 +188,7 @@ func (d *Demo) banner() {
 Reviews arrive every few seconds; the hub polls each app every few seconds. Answer a ticket on the page:
 the answer goes through the Omnidesk webhook to the hub and is published in the fake store.
 Ctrl-C stops everything.`,
-		d.UIURL, d.Config.Listen, d.Fakes.URL["omnidesk"], stack.OmnideskStaff, stack.OmnideskAPIKey,
+		d.UIURL, d.Config.Listen, d.Config.Listen, d.Fakes.URL["omnidesk"], stack.OmnideskStaff, stack.OmnideskAPIKey,
 		d.Fakes.URL["appstore"], d.Fakes.URL["googleplay"], d.Fakes.URL["rustore"], d.Config.DataDir)
 }
 

@@ -2,13 +2,18 @@ package demo
 
 import (
 	"context"
-	"io"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
 	odfake "github.com/reviewhub/reviewhub/plugins/omnidesk/fake"
+	"github.com/reviewhub/reviewhub/sdk"
 	"github.com/reviewhub/reviewhub/sdk/sdktest"
 )
 
@@ -89,6 +94,53 @@ func TestDemoEndToEndAllPlugins(t *testing.T) {
 	if txt, _ := d.StoreAnswer("rs-3001"); txt != "Спасибо! Тёмная тема будет в 3.3." {
 		t.Errorf("RuStore answer %q, note %q", txt, c.Notes[0].Content)
 	}
+
+	// The banner says where /metrics is, and the run moved its counters.
+	metricsURL := "http://" + d.Config.Listen + "/metrics"
+	if out := d.out.(*syncWriter).String(); !strings.Contains(out, metricsURL) {
+		t.Errorf("the banner does not say where /metrics is:\n%s", out)
+	}
+	eventually("the run's counters on /metrics", func() bool {
+		f := scrapeMetrics(t, metricsURL)
+		for _, store := range []string{"appstore", "googleplay", "rustore"} {
+			if sum(f, "reviewhub_reviews_queued_total", "store", store) < 1 {
+				return false
+			}
+		}
+		return sum(f, "reviewhub_deliveries_total", "outcome", "created") >= 6 &&
+			sum(f, "reviewhub_replies_total", "outcome", sdk.OutcomePublished) == 3 &&
+			sum(f, "reviewhub_replies_total", "outcome", sdk.OutcomeRefused) == 2 &&
+			sum(f, "reviewhub_webhook_requests_total", "result", "accepted") == 5 &&
+			sum(f, "reviewhub_app_health", "health", sdk.HealthOK) == 4
+	})
+}
+
+func scrapeMetrics(t *testing.T, url string) map[string]*dto.MetricFamily {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	f, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("parse /metrics: %v", err)
+	}
+	return f
+}
+
+// sum adds the samples of a counter or gauge whose label has the value.
+func sum(f map[string]*dto.MetricFamily, name, label, value string) float64 {
+	total := 0.0
+	for _, m := range f[name].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == label && l.GetValue() == value {
+				total += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+			}
+		}
+	}
+	return total
 }
 
 // startDemo runs the demo (hub binary, the four real plugins, their fakes)
@@ -105,7 +157,7 @@ func startDemo(t *testing.T) (*Demo, context.Context) {
 	hubLog := &syncWriter{b: &strings.Builder{}}
 	go func() {
 		done <- Run(ctx, Options{HubBin: sdktest.Build(t, hubPkg), Plugins: plugins,
-			DataDir: t.TempDir(), Script: []Step{}, PollInterval: time.Second, Out: io.Discard, HubLog: hubLog,
+			DataDir: t.TempDir(), Script: []Step{}, PollInterval: time.Second, Out: &syncWriter{b: &strings.Builder{}}, HubLog: hubLog,
 			Ready: func(d *Demo) { ready <- d }})
 	}()
 	t.Cleanup(func() {
