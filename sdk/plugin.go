@@ -113,18 +113,25 @@ func serve(set plugin.PluginSet) {
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: map[int]plugin.PluginSet{ProtocolVersion: set},
-		GRPCServer:       plugin.DefaultGRPCServer,
+		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
+			return plugin.DefaultGRPCServer(append(opts, grpc.ChainUnaryInterceptor(receiveRequestID)))
+		},
 		Logger: hclog.New(&hclog.LoggerOptions{
 			Name: "go-plugin", Output: os.Stderr, JSONFormat: true, Level: hclog.Warn,
 		}),
 	})
 }
 
+// logOutput is the process's stderr as it was at start: the hub reads its
+// lines as the plugin's log. go-plugin's Serve later points os.Stderr
+// elsewhere, so a logger made after Serve started must not use it.
+var logOutput = os.Stderr
+
 // Logger returns the logger a plugin should use: JSON lines on stderr that
 // the hub reads and re-emits through its own log/slog logger with the
 // plugin's name attached.
 func Logger() *slog.Logger {
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{
+	return slog.New(slog.NewJSONHandler(logOutput, &slog.HandlerOptions{
 		Level: slog.LevelDebug,
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
 			if len(groups) > 0 {
@@ -240,6 +247,7 @@ func Launch(ctx context.Context, cmd *exec.Cmd, opts LaunchOptions) (*Conn, erro
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		Logger:           newHCLogAdapter(logger),
 		StartTimeout:     opts.StartTimeout,
+		GRPCDialOptions:  []grpc.DialOption{grpc.WithChainUnaryInterceptor(sendRequestID)},
 	})
 	c := &Conn{client: client, proc: proc, log: logger, stopTimeout: opts.StopTimeout}
 	// A cancelled ctx kills the process, which ends a hanging handshake.

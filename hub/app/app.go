@@ -110,7 +110,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	h.life.onClose("bus", b.Close)
 	hostOpts := HostOptions(cfg, opts.Host)
 	hostOpts.Logger = log.With("component", "plugins")
-	hostOpts.Observe = h.ops.metrics.PluginCall
+	hostOpts.Observe = h.observeCall
 	host, err := pluginhost.Start(ctx, paths, hostOpts)
 	if err != nil {
 		return nil, fmt.Errorf("plugins: %w", err)

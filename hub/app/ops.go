@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/reviewhub/reviewhub/hub/bus"
 	"github.com/reviewhub/reviewhub/hub/config"
@@ -48,10 +51,34 @@ func (h *Hub) opsListen(cfg *config.Config) error {
 	return nil
 }
 
+// observeCall counts a plugin call and logs it (debug) with the request
+// id that joins it to the poll, webhook or message it serves.
+func (h *Hub) observeCall(ctx context.Context, plugin, op string, err error, d time.Duration) {
+	h.ops.metrics.PluginCall(plugin, op, err, d)
+	if h.log.Enabled(ctx, slog.LevelDebug) {
+		result := "ok"
+		if err != nil {
+			result = sdk.KindOf(err).String()
+		}
+		h.log.Debug("plugin call", "component", "plugins", "plugin", plugin, "op", op, "request_id", sdk.RequestID(ctx),
+			"duration", d, "result", result)
+	}
+}
+
+// requestIDs gives every bus message's handler its correlation id as the
+// request id, passed on to the plugins it calls.
+func requestIDs(next message.HandlerFunc) message.HandlerFunc {
+	return func(msg *message.Message) ([]*message.Message, error) {
+		msg.SetContext(sdk.WithRequestID(msg.Context(), bus.CorrelationID(msg)))
+		return next(msg)
+	}
+}
+
 // opsWire builds the health monitor and the gauges read at scrape time,
 // and says where /metrics is served.
 func (h *Hub) opsWire(cfg *config.Config, plugins Resolver, srv *httpapi.Server, admin *httpapi.Admin) {
 	m := h.ops.metrics
+	h.router.AddMiddleware(requestIDs)
 	h.ops.monitor = &health.Monitor{DB: h.DB, Plugins: plugins, Metrics: m, Logger: h.log.With("component", "health"),
 		Interval: cfg.PollInterval, Every: cfg.Health.CheckEvery}
 	admin.Health = h.ops.monitor.Apps

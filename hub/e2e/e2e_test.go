@@ -34,7 +34,9 @@ type env struct {
 	// grace overrides the hub's UnknownTicketGrace when set before startHub.
 	grace time.Duration
 	// tune, when set before startHub, adjusts the hub's options.
-	tune    func(*app.Options)
+	tune func(*app.Options)
+	// logw, when set before startHub, also receives the hub's log.
+	logw    io.Writer
 	backend *testbackend.Backend
 	srv     *httptest.Server
 	cfg     *config.Config
@@ -112,7 +114,11 @@ func startPostgres(t *testing.T) *env {
 
 func (e *env) startHub(t *testing.T) {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(testLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var w io.Writer = testLogWriter{t}
+	if e.logw != nil {
+		w = io.MultiWriter(w, e.logw)
+	}
+	log := slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
 	opts := testOptions()
 	opts.UnknownTicketGrace = e.grace

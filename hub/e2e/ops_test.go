@@ -304,3 +304,73 @@ func TestRevokedCredentialsAlertOnceAndRecover(t *testing.T) {
 		t.Errorf("failed webhook attempts %v, want 1", n)
 	}
 }
+
+// lockedBuffer collects log lines from several goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) lines() []map[string]any {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []map[string]any
+	for _, line := range strings.Split(l.b.String(), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// TestOneReviewsTripCanBeFollowedInTheLogs: the poll's request id is on
+// the line that queues the review (with its integration, app and review
+// ids), on the delivery (as its correlation id), on the hub's line for
+// the plugin call and on the plugin's own line for that call.
+func TestOneReviewsTripCanBeFollowedInTheLogs(t *testing.T) {
+	logs := &lockedBuffer{}
+	e := &env{backend: testbackend.New(), logw: logs}
+	e.srv = startBackendServer(t, e.backend)
+	e.cfg = newConfig(t, e.srv.URL)
+	e.startHub(t)
+	e.backend.PutReview(testbackend.Review{ID: "trip-1", App: "app1", Author: "Ann", Rating: 2, Text: "where is my data"})
+	find := func(match func(m map[string]any) bool) map[string]any {
+		for _, m := range logs.lines() {
+			if match(m) {
+				return m
+			}
+		}
+		return nil
+	}
+	var queued map[string]any
+	eventually(t, "the review queued", func() bool {
+		queued = find(func(m map[string]any) bool { return m["msg"] == "review queued" && m["review"] == "trip-1" })
+		return queued != nil
+	})
+	id, _ := queued["request_id"].(string)
+	if !strings.HasPrefix(id, "poll-") || queued["integration"] != "acme" || queued["app"] != "ios" {
+		t.Fatalf("queued line %v", queued)
+	}
+	eventually(t, "the delivery, the plugin call and the plugin's line with the same id", func() bool {
+		delivered := find(func(m map[string]any) bool {
+			return m["msg"] == "review delivered" && m["review"] == "trip-1" && m["correlation_id"] == id && m["app"] == "ios"
+		})
+		call := find(func(m map[string]any) bool {
+			return m["msg"] == "plugin call" && m["op"] == "UpsertTicket" && m["request_id"] == id && m["result"] == "ok"
+		})
+		list := find(func(m map[string]any) bool {
+			return m["msg"] == "plugin call" && m["op"] == "ListReviews" && m["request_id"] == id
+		})
+		inPlugin := find(func(m map[string]any) bool {
+			return m["msg"] == "call" && m["request_id"] == id && strings.HasSuffix(fmt.Sprint(m["method"]), "/UpsertTicket")
+		})
+		return delivered != nil && call != nil && list != nil && inPlugin != nil
+	})
+}

@@ -154,7 +154,7 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	for name, values := range r.Header {
 		req.Headers = append(req.Headers, sdk.Header{Name: name, Values: values})
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(sdk.WithRequestID(r.Context(), cid), 30*time.Second)
 	defer cancel()
 	res, err := hd.HandleWebhook(ctx, req)
 	if err != nil {

@@ -72,8 +72,9 @@ type Options struct {
 	// StopTimeout bounds a plugin's graceful stop on Close before it is
 	// killed (default 5s).
 	StopTimeout time.Duration
-	// Observe, when set, is told about every plugin call (metrics).
-	Observe func(plugin, op string, err error, d time.Duration)
+	// Observe, when set, is told about every plugin call (metrics, the
+	// call's log line with its request id).
+	Observe func(ctx context.Context, plugin, op string, err error, d time.Duration)
 	// Env is added to every plugin's environment (tests).
 	Env []string
 	// PluginEnv names, per plugin, the hub's environment variables it gets

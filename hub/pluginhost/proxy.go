@@ -23,7 +23,7 @@ func call[T any](ctx context.Context, p *Plugin, kind, op string, fn func(contex
 	var zero T
 	if obs := p.host.opts.Observe; obs != nil {
 		start := time.Now()
-		defer func() { obs(p.name, op, err, time.Since(start)) }()
+		defer func() { obs(ctx, p.name, op, err, time.Since(start)) }()
 	}
 	conn, err := p.current()
 	if err != nil {

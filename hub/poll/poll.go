@@ -189,9 +189,11 @@ func (p *Poller) apply(ctx context.Context, in state.Integration, app state.App,
 			if in.Tags {
 				m.Tags = deliver.Tags(info.Name, app, change)
 			}
-			if err := deliver.Publish(p.Bus, tx, bus.TopicReviews, in.ID, "", m); err != nil {
+			if err := deliver.Publish(p.Bus, tx, bus.TopicReviews, in.ID, sdk.RequestID(ctx), m); err != nil {
 				return err
 			}
+			p.Logger.Debug("review queued", "integration", in.ID, "app", app.ID, "review", r.ID, "kind", obs.Kind,
+				"version", obs.Version, "request_id", sdk.RequestID(ctx))
 			queued++
 		}
 		if queued > 0 {

@@ -207,7 +207,11 @@ const notRunnableWait = 30 * time.Second
 // pollSlot polls one claimed app and writes its next time.
 func (p *Poller) pollSlot(ctx context.Context, slot state.Slot) {
 	now := p.clock()
-	log := p.Logger.With("integration", slot.IntegrationID, "app", slot.AppID)
+	// The poll's request id: its log lines, its plugin calls and the
+	// messages it queues (their correlation id) carry it.
+	reqID := fmt.Sprintf("poll-%012x", rand.Uint64()>>16)
+	ctx = sdk.WithRequestID(ctx, reqID)
+	log := p.Logger.With("integration", slot.IntegrationID, "app", slot.AppID, "request_id", reqID)
 	next := slot
 	next.NextAt = now.Add(notRunnableWait)
 	defer func() { p.release(ctx, log, next) }()
