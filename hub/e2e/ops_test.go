@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +19,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/reviewhub/reviewhub/hub/app"
 	"github.com/reviewhub/reviewhub/hub/config"
 	"github.com/reviewhub/reviewhub/hub/e2e/testbackend"
 	"github.com/reviewhub/reviewhub/hub/health"
@@ -85,6 +88,8 @@ func TestMetricsMoveThroughADemoLikeRun(t *testing.T) {
 	e.cfg = newConfig(t, e.srv.URL)
 	e.cfg.Integrations[0].Apps[0].Filters.Ratings = []int{1, 2, 3, 4}
 	e.cfg.Health.CheckEvery = 50 * time.Millisecond
+	e.cfg.Integrations[0].Apps[0].Settings["key"] = "k1"
+	e.tune = func(o *app.Options) { o.Host.Env = append(o.Host.Env, "TESTSTORE_QUOTA=1000/1h") }
 	e.startHub(t)
 	url := e.hub.MetricsURL()
 	if url != "http://"+e.hub.Addr()+"/metrics" {
@@ -101,11 +106,13 @@ func TestMetricsMoveThroughADemoLikeRun(t *testing.T) {
 	e.backend.PutReview(testbackend.Review{ID: "r1", App: "app1", Author: "Ann", Rating: 1, Text: "crashes on start"})
 	e.backend.PutReview(testbackend.Review{ID: "r2", App: "app1", Author: "Bob", Rating: 2, Text: "slow"})
 	e.backend.PutReview(testbackend.Review{ID: "r3", App: "app1", Author: "Cy", Rating: 5, Text: "great"}) // filtered out
+	e.backend.PutReview(testbackend.Review{ID: "r4", App: "app1", Author: "Di", Rating: 0, Text: "?"})     // unreadable
 	eventually(t, "two tickets", func() bool { return len(e.backend.Tickets()) == 2 })
 	eventually(t, "counters of the first listing", func() bool {
 		f := scrape(t, url)
 		return value(f, "reviewhub_reviews_queued_total", ios) == 2 &&
 			value(f, "reviewhub_reviews_skipped_total", map[string]string{"app": "ios", "filter": "rating"}) == 1 &&
+			value(f, "reviewhub_reviews_unreadable_total", ios) == 1 &&
 			value(f, "reviewhub_deliveries_total", map[string]string{"integration": "acme", "outcome": "created"}) == 2
 	})
 	fams = scrape(t, url)
@@ -125,9 +132,9 @@ func TestMetricsMoveThroughADemoLikeRun(t *testing.T) {
 	if n := value(fams, "reviewhub_app_health", map[string]string{"app": "ios", "health": sdk.HealthOK}); n != 1 {
 		t.Errorf("app_health{health=ok} = %v, want 1", n)
 	}
-	if _, ok := fams["reviewhub_app_last_success_timestamp_seconds"]; !ok {
-		t.Error("app_last_success_timestamp_seconds missing")
-	}
+	eventually(t, "the last successful poll's time", func() bool {
+		return value(scrape(t, url), "reviewhub_app_last_success_timestamp_seconds", ios) > 0
+	})
 	for _, topic := range []string{"reviews", "replies", "reply_results"} {
 		if _, ok := findSample(fams, "reviewhub_bus_queue_depth", "topic", topic); !ok {
 			t.Errorf("bus_queue_depth{topic=%q} missing", topic)
@@ -162,8 +169,37 @@ func TestMetricsMoveThroughADemoLikeRun(t *testing.T) {
 			value(f, "reviewhub_webhook_requests_total", map[string]string{"plugin": "testdesk", "result": "accepted"}) == 1 &&
 			value(f, "reviewhub_webhook_requests_total", map[string]string{"plugin": "", "result": "refused"}) == 1
 	})
-	// No label carries a review id or free text.
+	// The store asks to wait once.
+	e.backend.RateLimit("app1", time.Second)
+	eventually(t, "a rate-limit wait counted", func() bool {
+		return value(scrape(t, url), "reviewhub_rate_limit_waits_total", map[string]string{"integration": "acme", "where": "poll"}) >= 1
+	})
+	e.backend.RateLimit("app1", 0)
 	fams = scrape(t, url)
+	if n := value(fams, "reviewhub_quota_used", map[string]string{"app": "ios", "quota": "test key"}); n < 1 {
+		t.Errorf("quota_used %v, want the polls' requests", n)
+	}
+	if n := value(fams, "reviewhub_quota_limit", map[string]string{"app": "ios", "quota": "test key"}); n != 1000 {
+		t.Errorf("quota_limit %v, want 1000", n)
+	}
+	// Every metric the docs and the dashboard use exists (alerts_total is
+	// checked by TestRevokedCredentialsAlertOnceAndRecover).
+	for _, doc := range []string{"../../docs/operations.md", "../../docs/grafana/reviewhub.json"} {
+		raw, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range metricName.FindAllString(string(raw), -1) {
+			name = strings.TrimSuffix(name, "_bucket")
+			if strings.HasSuffix(name, "_") || name == "reviewhub_alerts_total" {
+				continue // a prefix in prose ("reviewhub_schedule_apps, _due")
+			}
+			if _, ok := fams[name]; !ok {
+				t.Errorf("%s names %s, which /metrics does not serve", doc, name)
+			}
+		}
+	}
+	// No label carries a review id or free text.
 	for name, f := range fams {
 		for _, m := range f.GetMetric() {
 			for _, l := range m.GetLabel() {
@@ -174,6 +210,8 @@ func TestMetricsMoveThroughADemoLikeRun(t *testing.T) {
 		}
 	}
 }
+
+var metricName = regexp.MustCompile(`reviewhub_[a-z0-9_]+`)
 
 func findSample(fams map[string]*dto.MetricFamily, name, label, want string) (*dto.Metric, bool) {
 	f, ok := fams[name]
