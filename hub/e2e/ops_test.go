@@ -25,6 +25,7 @@ import (
 	"github.com/reviewhub/reviewhub/hub/health"
 	"github.com/reviewhub/reviewhub/hub/statusview"
 	"github.com/reviewhub/reviewhub/sdk"
+	"github.com/reviewhub/reviewhub/sdk/sdktest"
 )
 
 // scrape reads the hub's /metrics with the Prometheus text parser.
@@ -410,5 +411,77 @@ func TestOneReviewsTripCanBeFollowedInTheLogs(t *testing.T) {
 			return m["msg"] == "call" && m["request_id"] == id && strings.HasSuffix(fmt.Sprint(m["method"]), "/UpsertTicket")
 		})
 		return delivered != nil && call != nil && list != nil && inPlugin != nil
+	})
+}
+
+// A helpdesk plugin without PostAlert (here: the hub command's settings-only
+// test helpdesk) answers Unsupported through the SDK, which the hub takes
+// as "webhook only".
+func TestHelpdeskWithoutPostAlertAnswersUnsupported(t *testing.T) {
+	bin := sdktest.Build(t, "github.com/reviewhub/reviewhub/hub/cmd/hub/internal/testdesk")
+	hd := sdktest.LaunchHelpdesk(t, bin)
+	alerter, ok := hd.(sdk.Alerter)
+	if !ok {
+		t.Fatal("the SDK's helpdesk client has no PostAlert")
+	}
+	err := alerter.PostAlert(sdktest.Context(t), sdk.AlertRequest{IntegrationID: "acme", Alert: sdk.Alert{Key: "k"}})
+	if sdk.KindOf(err) != sdk.Unsupported {
+		t.Fatalf("PostAlert on a plugin without it: %v (kind %s), want unsupported", err, sdk.KindOf(err))
+	}
+}
+
+// Alert settings through the admin API: validated, the webhook URL
+// write-only (kept when omitted, removed with ""), read-only for an
+// integration declared in the config file.
+func TestAlertSettingsThroughTheAdminAPI(t *testing.T) {
+	e := startWithAdmin(t)
+	code, _, body := e.api(t, "POST", "/api/integrations", adminToken, `{"id":"api1","name":"From the API"}`)
+	if code != http.StatusCreated {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	if code, got, body := e.api(t, "GET", "/api/integrations/api1/alerts", adminToken, ""); code != 200 || got["helpdesk"] != false || got["webhook_set"] != false {
+		t.Fatalf("no alerts yet: %d %s", code, body)
+	}
+	code, got, body := e.api(t, "PUT", "/api/integrations/api1/alerts", adminToken, `{"helpdesk":true,"webhook_url":"ftp://x","cooldown":"soon"}`)
+	fields, _ := got["fields"].(map[string]any)
+	if code != http.StatusUnprocessableEntity || fields["webhook_url"] == nil || fields["cooldown"] == nil {
+		t.Fatalf("invalid settings: %d %s", code, body)
+	}
+	code, _, body = e.api(t, "PUT", "/api/integrations/api1/alerts", adminToken, `{"helpdesk":true,"webhook_url":"https://hooks.example/services/T/B/s3cr3tpart","cooldown":"30m"}`)
+	if code != 200 || strings.Contains(body, "s3cr3tpart") || !strings.Contains(body, `"webhook_set":true`) || !strings.Contains(body, `"cooldown":"30m0s"`) {
+		t.Fatalf("put: %d %s", code, body)
+	}
+	code, _, body = e.api(t, "PUT", "/api/integrations/api1/alerts", adminToken, `{"helpdesk":false}`)
+	if code != 200 || !strings.Contains(body, `"webhook_set":true`) || !strings.Contains(body, `"cooldown":"1h0m0s"`) {
+		t.Fatalf("a PUT without webhook_url keeps it (and the default cooldown): %d %s", code, body)
+	}
+	if c, err := e.hub.DB.Alerts(context.Background(), "api1"); err != nil || c.WebhookURL != "https://hooks.example/services/T/B/s3cr3tpart" {
+		t.Fatalf("stored %+v %v", c, err)
+	}
+	code, _, body = e.api(t, "PUT", "/api/integrations/api1/alerts", adminToken, `{"webhook_url":""}`)
+	if code != 200 || !strings.Contains(body, `"webhook_set":false`) {
+		t.Fatalf("removing the URL: %d %s", code, body)
+	}
+	if code, _, _ := e.api(t, "PUT", "/api/integrations/acme/alerts", adminToken, `{"helpdesk":true}`); code != http.StatusConflict {
+		t.Fatalf("an integration of the config file: %d, want 409", code)
+	}
+	if code, _, _ := e.api(t, "GET", "/api/integrations/api1/alerts", "", ""); code != http.StatusUnauthorized {
+		t.Fatalf("without the token: %d", code)
+	}
+}
+
+// The gauges read from the state work on PostgreSQL too (the bus backlog
+// reads watermill-sql's PostgreSQL tables).
+func TestMetricsOnPostgres(t *testing.T) {
+	e := startPostgres(t)
+	e.backend.PutReview(testbackend.Review{ID: "p1", App: "app1", Author: "Ann", Rating: 1, Text: "crashes"})
+	eventually(t, "the ticket", func() bool { return len(e.backend.Tickets()) == 1 })
+	eventually(t, "the gauges", func() bool {
+		f := scrape(t, e.hub.MetricsURL())
+		_, depth := findSample(f, "reviewhub_bus_queue_depth", "topic", "reviews")
+		_, dead := f["reviewhub_dead_letters"]
+		_, apps := f["reviewhub_schedule_apps"]
+		return depth && dead && apps && value(f, "reviewhub_app_health", map[string]string{"app": "ios", "health": sdk.HealthOK}) == 1 &&
+			value(f, "reviewhub_bus_queue_depth", map[string]string{"topic": "reviews"}) == 0
 	})
 }

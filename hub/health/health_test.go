@@ -161,3 +161,51 @@ func TestCooldown(t *testing.T) {
 	m.Check(ctx)
 	expect(2, "a flap inside the cooldown")
 }
+
+// oldDesk is a helpdesk plugin built before PostAlert existed.
+type oldDesk struct{ sdk.Helpdesk }
+
+type oldPlugins struct{ plugins }
+
+func (oldPlugins) Helpdesk(string) (sdk.Helpdesk, sdk.Info, error) { return oldDesk{}, sdk.Info{}, nil }
+
+// A helpdesk plugin without PostAlert: the webhook alone carries the alert,
+// which counts as sent (not retried for ever), and it is said once.
+func TestHelpdeskWithoutAlertsFallsBackToTheWebhook(t *testing.T) {
+	ctx := context.Background()
+	seal, _ := secrets.New(bytes.Repeat([]byte{1}, secrets.KeySize))
+	db, err := state.OpenSQLite(ctx, filepath.Join(t.TempDir(), "hub.db"), seal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	s := &sink{}
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	in := state.Integration{ID: "i", HelpdeskPlugin: "old", Source: "api", Apps: []state.App{{ID: "a", StorePlugin: "store", StoreAppID: "x"},
+		{ID: "b", StorePlugin: "store", StoreAppID: "y"}}}
+	if err := db.InTx(ctx, func(tx *state.Tx) error { return tx.PutIntegration(ctx, in) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.PutAlerts(ctx, "i", state.AlertConfig{Helpdesk: true, WebhookURL: srv.URL}); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	m := &Monitor{DB: db, Plugins: oldPlugins{}, Logger: slog.New(slog.NewTextHandler(&logs, nil)), Interval: time.Minute,
+		now: func() time.Time { return now }}
+	deny := &sdk.Error{Kind: sdk.PermissionDenied, Message: "role removed"}
+	for _, app := range []string{"a", "b"} {
+		if err := db.RecordPoll(ctx, state.AppRef{IntegrationID: "i", AppID: app}, now, deny); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.Check(ctx)
+	m.Check(ctx)
+	if n := len(s.list()); n != 2 {
+		t.Fatalf("%d webhook alerts, want one per app", n)
+	}
+	if n := bytes.Count(logs.Bytes(), []byte("posts no alerts")); n != 1 {
+		t.Errorf("the missing PostAlert was logged %d times, want once:\n%s", n, logs.String())
+	}
+}
