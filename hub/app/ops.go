@@ -183,6 +183,7 @@ func (h *Hub) sampleQuotas(ctx context.Context, emit metrics.Emit) error {
 	}
 	now := time.Now()
 	plugins := Resolver{h.Plugins}
+	read := map[string]quota.Use{} // a bucket shared by many apps is read once
 	for _, in := range ins {
 		for _, app := range in.Apps {
 			info, ok := plugins.Info(app.StorePlugin)
@@ -190,9 +191,13 @@ func (h *Hub) sampleQuotas(ctx context.Context, emit metrics.Emit) error {
 				continue
 			}
 			for _, b := range quota.Buckets(info, app, sdk.OpList) {
-				use, err := quota.Read(ctx, h.DB, b, now, reserve)
-				if err != nil {
-					return err
+				use, ok := read[b.Key]
+				if !ok {
+					var err error
+					if use, err = quota.Read(ctx, h.DB, b, now, reserve); err != nil {
+						return err
+					}
+					read[b.Key] = use
 				}
 				l := []string{"integration", in.ID, "app", app.ID, "store", app.StorePlugin, "quota", b.Name}
 				emit("quota_used", "Requests spent from a store quota bucket in its window (all hubs, all apps sharing it).", false, float64(use.Used), l...)

@@ -65,6 +65,11 @@ func TestErrorsNameTheField(t *testing.T) {
 		{"public_url: hub.example.com/x", "public_url: must be an absolute http(s) URL (no scheme)"},
 		{"public_url: 'https://'", "public_url: must be an absolute http(s) URL with a host"},
 		{"listen: 8080", `listen: "8080" is not a host:port address`},
+		{"metrics: {listen: 9464}", `metrics.listen: "9464" is not a host:port address (or off)`},
+		{"health: {check_every: -1s}", "health.check_every: is negative"},
+		{"integrations: [{id: a, alerts: {webhook_url: 'hooks.example/x'}}]", "integrations[0].alerts.webhook_url: must be an absolute http(s) URL"},
+		{"integrations: [{id: a, alerts: {cooldown: -5m}}]", "integrations[0].alerts.cooldown: is negative"},
+		{"integrations: [{id: a, alerts: {webhook_url: '${REVIEWHUB_TEST_UNSET_VAR}'}}]", "integrations[0].alerts.webhook_url: environment variable REVIEWHUB_TEST_UNSET_VAR is not set"},
 		{"listen: ':http-ish'", `listen: ":http-ish": port "http-ish" is not a port number`},
 	} {
 		_, err := Load(write(t, tc.body))
@@ -111,6 +116,20 @@ func TestEveryErrorIsReported(t *testing.T) {
 }
 
 // L2: admin_token, secret_key and state.dsn take ${VAR} like settings.
+func TestAlertsAndMetricsSettings(t *testing.T) {
+	t.Setenv("REVIEWHUB_TEST_HOOK", "https://hooks.example/services/T/B/x")
+	cfg, err := Load(write(t, "metrics: {listen: '127.0.0.1:9464'}\nhealth: {check_every: 5s}\n"+
+		"integrations: [{id: a, alerts: {helpdesk: true, webhook_url: '${REVIEWHUB_TEST_HOOK}', cooldown: 0s}}, {id: b}]"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := cfg.Integrations[0].Alerts
+	if cfg.Metrics.Listen != "127.0.0.1:9464" || cfg.Health.CheckEvery != 5*time.Second || a == nil || !a.Helpdesk ||
+		a.WebhookURL != "https://hooks.example/services/T/B/x" || a.Cooldown == nil || *a.Cooldown != 0 || cfg.Integrations[1].Alerts != nil {
+		t.Errorf("metrics %+v health %+v alerts %+v", cfg.Metrics, cfg.Health, a)
+	}
+}
+
 func TestSecretsAreExpanded(t *testing.T) {
 	t.Setenv("REVIEWHUB_TEST_TOKEN", "a-long-enough-admin-token")
 	t.Setenv("REVIEWHUB_TEST_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
