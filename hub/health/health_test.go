@@ -209,3 +209,48 @@ func TestHelpdeskWithoutAlertsFallsBackToTheWebhook(t *testing.T) {
 		t.Errorf("the missing PostAlert was logged %d times, want once:\n%s", n, logs.String())
 	}
 }
+
+type windowPlugins struct{ plugins }
+
+func (windowPlugins) Info(string) (sdk.Info, bool) {
+	return sdk.Info{Kind: sdk.KindStore, Store: &sdk.StoreCapabilities{ListingWindow: 7 * 24 * time.Hour}}, true
+}
+
+// A store that lists only the last 7 days (Google Play): an app whose last
+// success is 5 days old is at risk of loss, and says since when.
+func TestAtRiskOfLossUsesTheStoresListingWindow(t *testing.T) {
+	ctx := context.Background()
+	seal, _ := secrets.New(bytes.Repeat([]byte{1}, secrets.KeySize))
+	db, err := state.OpenSQLite(ctx, filepath.Join(t.TempDir(), "hub.db"), seal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	in := state.Integration{ID: "i", HelpdeskPlugin: "desk", Source: "api", Apps: []state.App{{ID: "gp", StorePlugin: "googleplay", StoreAppID: "x", PollInterval: 12 * time.Hour}}}
+	if err := db.InTx(ctx, func(tx *state.Tx) error { return tx.PutIntegration(ctx, in) }); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	now := t0
+	m := &Monitor{DB: db, Plugins: windowPlugins{}, Logger: slog.New(slog.DiscardHandler), now: func() time.Time { return now }}
+	ref := state.AppRef{IntegrationID: "i", AppID: "gp"}
+	if err := db.RecordPoll(ctx, ref, t0, nil); err != nil {
+		t.Fatal(err)
+	}
+	now = t0.Add(30 * time.Hour) // 2.5 intervals: still ok
+	if apps, _ := m.Apps(ctx, "i"); apps[0].Health != sdk.HealthOK {
+		t.Fatalf("after 30h: %+v", apps[0].Status)
+	}
+	now = t0.Add(50 * time.Hour)
+	if apps, _ := m.Apps(ctx, "i"); apps[0].Health != sdk.HealthStalled {
+		t.Fatalf("after 50h: %+v", apps[0].Status)
+	}
+	now = t0.Add(5*24*time.Hour + time.Minute)
+	apps, err := m.Apps(ctx, "i")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := apps[0]; a.Health != sdk.HealthAtRisk || !a.Since.Equal(t0.Add(5*24*time.Hour)) {
+		t.Fatalf("after 5 days: %+v", a.Status)
+	}
+}

@@ -78,7 +78,7 @@ func New() *Metrics {
 		"integration", "app", "store")
 	m.deliveries = counter("deliveries_total", "Reviews delivered to the helpdesk, by outcome (created, updated, retry, failed).",
 		"integration", "plugin", "outcome")
-	m.replies = counter("replies_total", "Answers sent to the store, by outcome (published, refused, failed, retry).",
+	m.replies = counter("replies_total", "Answers handled for a store, by outcome (published, refused with the reason written into the ticket).",
 		"integration", "store", "outcome")
 	m.pluginCalls = counter("plugin_calls_total", "Calls to plugins (and through them to vendors), by result: ok or the error kind.",
 		"plugin", "op", "result")
