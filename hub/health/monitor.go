@@ -141,8 +141,11 @@ func (m *Monitor) Check(ctx context.Context) {
 		log := m.Logger.With("integration", a.IntegrationID, "app", a.AppID, "store", a.StorePlugin)
 		if a.Changed {
 			level := slog.LevelInfo
-			if a.Health != sdk.HealthOK {
+			switch {
+			case a.Health != sdk.HealthOK:
 				level = slog.LevelWarn
+			case a.Recorded == "":
+				level = slog.LevelDebug // an app new to the health table, fine
 			}
 			log.Log(ctx, level, "app health changed", "health", a.Health, "was", a.Recorded, "reason", a.Reason, "since", a.Since)
 			if err := m.DB.SetHealth(ctx, a.AppRef, a.Health, a.Reason, a.Since); err != nil {
