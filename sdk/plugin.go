@@ -247,7 +247,7 @@ func Launch(ctx context.Context, cmd *exec.Cmd, opts LaunchOptions) (*Conn, erro
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		Logger:           newHCLogAdapter(logger),
 		StartTimeout:     opts.StartTimeout,
-		GRPCDialOptions:  []grpc.DialOption{grpc.WithChainUnaryInterceptor(sendRequestID)},
+		GRPCDialOptions:  []grpc.DialOption{grpc.WithChainUnaryInterceptor(sendRequestID(logger))},
 	})
 	c := &Conn{client: client, proc: proc, log: logger, stopTimeout: opts.StopTimeout}
 	// A cancelled ctx kills the process, which ends a hanging handshake.

@@ -121,7 +121,21 @@ func (t CountingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	return base.RoundTrip(r)
+	if !debugging(r.Context()) {
+		return base.RoundTrip(r)
+	}
+	// The vendor request joins the hub's lines for the same poll, webhook
+	// or message (debug level; the path without its query, which may hold
+	// keys).
+	start := time.Now()
+	resp, err := base.RoundTrip(r)
+	status := 0
+	if resp != nil {
+		status = resp.StatusCode
+	}
+	Log(r.Context()).Debug("vendor request", "method", r.Method, "host", r.URL.Host, "path", r.URL.Path,
+		"status", status, "duration", time.Since(start), "error", err != nil)
+	return resp, err
 }
 
 // serveCounted runs a store call with a fresh counter and reports its

@@ -10,10 +10,21 @@ import (
 )
 
 // requestIDKey is the gRPC metadata key carrying the hub's request id to
-// the plugin.
-const requestIDKey = "x-reviewhub-request-id"
+// the plugin; debugKey says that the hub logs at debug level, so the SDK's
+// own lines about the call (the call, its vendor requests) are worth
+// writing.
+const (
+	requestIDKey = "x-reviewhub-request-id"
+	debugKey     = "x-reviewhub-debug"
+)
 
-type requestIDCtx struct{}
+type (
+	requestIDCtx struct{}
+	debugCtx     struct{}
+)
+
+// debugging reports whether the hub asked for the SDK's debug lines.
+func debugging(ctx context.Context) bool { on, _ := ctx.Value(debugCtx{}).(bool); return on }
 
 // WithRequestID returns ctx carrying the hub's request id: the id of one
 // poll, one webhook call or one bus message (its correlation id). Calls to
@@ -43,30 +54,41 @@ func Log(ctx context.Context) *slog.Logger {
 	return l
 }
 
-// sendRequestID passes the context's request id to the plugin.
-func sendRequestID(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-	if id := RequestID(ctx); id != "" {
-		ctx = metadata.AppendToOutgoingContext(ctx, requestIDKey, id)
+// sendRequestID passes the context's request id to the plugin, and
+// whether the hub's log (log) wants debug lines.
+func sendRequestID(log *slog.Logger) grpc.UnaryClientInterceptor {
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		if id := RequestID(ctx); id != "" {
+			ctx = metadata.AppendToOutgoingContext(ctx, requestIDKey, id)
+			if log != nil && log.Enabled(ctx, slog.LevelDebug) {
+				ctx = metadata.AppendToOutgoingContext(ctx, debugKey, "1")
+			}
+		}
+		return invoker(ctx, method, req, reply, cc, opts...)
 	}
-	return invoker(ctx, method, req, reply, cc, opts...)
 }
 
-// receiveRequestID puts the hub's request id into the call's context and
-// logs the call at debug level (the plugin's log reaches the hub's).
+// receiveRequestID puts the hub's request id into the call's context and,
+// when the hub logs at debug level, logs the call (the plugin's log
+// reaches the hub's).
 func receiveRequestID(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	if md, ok := metadata.FromIncomingContext(ctx); ok {
 		if v := md.Get(requestIDKey); len(v) > 0 && len(v[0]) <= 128 {
 			ctx = WithRequestID(ctx, v[0])
 		}
+		if v := md.Get(debugKey); len(v) > 0 && v[0] == "1" {
+			ctx = context.WithValue(ctx, debugCtx{}, true)
+		}
+	}
+	if !debugging(ctx) {
+		return handler(ctx, req)
 	}
 	start := time.Now()
 	resp, err := handler(ctx, req)
-	if id := RequestID(ctx); id != "" {
-		result := "ok"
-		if err != nil {
-			result = KindOf(fromStatus("", err)).String()
-		}
-		Log(ctx).Debug("call", "method", info.FullMethod, "duration", time.Since(start), "result", result)
+	result := "ok"
+	if err != nil {
+		result = KindOf(fromStatus("", err)).String()
 	}
+	Log(ctx).Debug("call", "method", info.FullMethod, "duration", time.Since(start), "result", result)
 	return resp, err
 }

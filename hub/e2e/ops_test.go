@@ -372,7 +372,8 @@ func (l *lockedBuffer) lines() []map[string]any {
 // TestOneReviewsTripCanBeFollowedInTheLogs: the poll's request id is on
 // the line that queues the review (with its integration, app and review
 // ids), on the delivery (as its correlation id), on the hub's line for
-// the plugin call and on the plugin's own line for that call.
+// the plugin call, on the plugin's own line for that call and on its line
+// for the vendor request it made.
 func TestOneReviewsTripCanBeFollowedInTheLogs(t *testing.T) {
 	logs := &lockedBuffer{}
 	e := &env{backend: testbackend.New(), logw: logs}
@@ -410,7 +411,10 @@ func TestOneReviewsTripCanBeFollowedInTheLogs(t *testing.T) {
 		inPlugin := find(func(m map[string]any) bool {
 			return m["msg"] == "call" && m["request_id"] == id && strings.HasSuffix(fmt.Sprint(m["method"]), "/UpsertTicket")
 		})
-		return delivered != nil && call != nil && list != nil && inPlugin != nil
+		vendor := find(func(m map[string]any) bool {
+			return m["msg"] == "vendor request" && m["request_id"] == id && m["method"] == "POST" && m["path"] == "/tickets"
+		})
+		return delivered != nil && call != nil && list != nil && inPlugin != nil && vendor != nil
 	})
 }
 
