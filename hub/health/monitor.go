@@ -76,7 +76,7 @@ type App struct {
 // from the facts where they tell, else when the state was recorded.
 func (m *Monitor) Apps(ctx context.Context, integrationID string) ([]App, error) {
 	now := m.clock()
-	rows, err := m.DB.HealthRows(ctx, integrationID, now)
+	rows, err := m.DB.HealthRows(ctx, integrationID)
 	if err != nil {
 		return nil, err
 	}
@@ -129,6 +129,12 @@ func (m *Monitor) Run(ctx context.Context) {
 
 // Check records changed health states and sends the alerts due.
 func (m *Monitor) Check(ctx context.Context) {
+	if err := m.DB.KeepHealthRows(ctx, m.clock()); err != nil {
+		if ctx.Err() == nil {
+			m.Logger.Error("keeping the health rows failed", "error", err)
+		}
+		return
+	}
 	apps, err := m.Apps(ctx, "")
 	if err != nil {
 		if ctx.Err() == nil {

@@ -67,11 +67,10 @@ func (d *DB) RecordPoll(ctx context.Context, ref AppRef, at time.Time, err error
 	return nil
 }
 
-// HealthRows returns the health facts of every app (of one integration
-// when integrationID is set), adding rows for apps new to it (first seen
-// now) and dropping those of removed apps.
-func (d *DB) HealthRows(ctx context.Context, integrationID string, now time.Time) ([]HealthRow, error) {
-	if err := d.InTx(ctx, func(tx *Tx) error {
+// KeepHealthRows adds health rows for apps new to them (first seen now)
+// and drops those of removed apps.
+func (d *DB) KeepHealthRows(ctx context.Context, now time.Time) error {
+	err := d.InTx(ctx, func(tx *Tx) error {
 		if _, err := tx.exec(ctx, `INSERT INTO app_health (integration_id, app_id, first_seen_ms)
 			SELECT a.integration_id, a.id, ? FROM apps a WHERE NOT EXISTS (SELECT 1 FROM app_health h
 				WHERE h.integration_id = a.integration_id AND h.app_id = a.id)`, ms(now)); err != nil {
@@ -80,15 +79,24 @@ func (d *DB) HealthRows(ctx context.Context, integrationID string, now time.Time
 		_, err := tx.exec(ctx, `DELETE FROM app_health WHERE NOT EXISTS (SELECT 1 FROM apps a
 			WHERE a.integration_id = app_health.integration_id AND a.id = app_health.app_id)`)
 		return err
-	}); err != nil {
-		return nil, fmt.Errorf("state: health rows: %w", err)
+	})
+	if err != nil {
+		return fmt.Errorf("state: keep health rows: %w", err)
 	}
+	return nil
+}
+
+// HealthRows returns the health facts of every app (of one integration
+// when integrationID is set); it only reads. An app without a health row
+// yet (KeepHealthRows adds them) has zero facts.
+func (d *DB) HealthRows(ctx context.Context, integrationID string) ([]HealthRow, error) {
 	q := `SELECT a.integration_id, a.id, a.name, a.store_plugin, a.poll_interval_ms,
 			COALESCE(s.interval_ms, 0), COALESCE(s.failures, 0), COALESCE(s.note, ''), s.app_id IS NOT NULL,
-			h.first_seen_ms, h.last_ok_ms, h.error_kind, h.error, h.failing_since_ms,
-			h.health, h.reason, h.since_ms, h.alerted, h.alerted_at_ms
+			COALESCE(h.first_seen_ms, 0), COALESCE(h.last_ok_ms, 0), COALESCE(h.error_kind, ''), COALESCE(h.error, ''),
+			COALESCE(h.failing_since_ms, 0), COALESCE(h.health, ''), COALESCE(h.reason, ''), COALESCE(h.since_ms, 0),
+			COALESCE(h.alerted, ''), COALESCE(h.alerted_at_ms, 0)
 		FROM apps a
-		JOIN app_health h ON h.integration_id = a.integration_id AND h.app_id = a.id
+		LEFT JOIN app_health h ON h.integration_id = a.integration_id AND h.app_id = a.id
 		LEFT JOIN poll_schedule s ON s.integration_id = a.integration_id AND s.app_id = a.id`
 	var args []any
 	if integrationID != "" {

@@ -29,8 +29,17 @@ func TestHealthFactsClaimsAndAlertSettings(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		rows, err := db.HealthRows(ctx, "h", t0.Add(time.Hour))
+		rows, err := db.HealthRows(ctx, "h")
 		if err != nil {
+			t.Fatal(err)
+		}
+		if b := rows[1]; b.AppID != "b" || !b.FirstSeen.IsZero() {
+			t.Fatalf("app b before KeepHealthRows: %+v, want no facts", b)
+		}
+		if err := db.KeepHealthRows(ctx, t0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if rows, err = db.HealthRows(ctx, "h"); err != nil {
 			t.Fatal(err)
 		}
 		if len(rows) != 2 {
@@ -50,7 +59,7 @@ func TestHealthFactsClaimsAndAlertSettings(t *testing.T) {
 		if err := db.SetHealth(ctx, ref, sdk.HealthCredentials, "why", t0); err != nil {
 			t.Fatal(err)
 		}
-		rows, _ = db.HealthRows(ctx, "h", t0.Add(time.Hour))
+		rows, _ = db.HealthRows(ctx, "h")
 		if a := rows[0]; a.ErrorKind != "" || !a.FailingSince.IsZero() || !a.LastOK.Equal(t0.Add(3*time.Minute)) ||
 			a.Recorded != sdk.HealthCredentials || !a.RecordedSince.Equal(t0) {
 			t.Errorf("after a success %+v", a)
@@ -77,7 +86,7 @@ func TestHealthFactsClaimsAndAlertSettings(t *testing.T) {
 		if ok, _ := db.ClaimAlert(ctx, ref, "", now, time.Minute); ok {
 			t.Fatal("a claim naming a state already alerted away from")
 		}
-		rows, _ = db.HealthRows(ctx, "h", now)
+		rows, _ = db.HealthRows(ctx, "h")
 		if a := rows[0]; a.Alerted != sdk.HealthCredentials || !a.AlertedAt.Equal(now) {
 			t.Errorf("alert bookkeeping %+v", a)
 		}
@@ -106,7 +115,10 @@ func TestHealthFactsClaimsAndAlertSettings(t *testing.T) {
 		if err := db.InTx(ctx, func(tx *Tx) error { return tx.PutIntegration(ctx, in) }); err != nil {
 			t.Fatal(err)
 		}
-		if rows, _ = db.HealthRows(ctx, "h", now); len(rows) != 1 {
+		if err := db.KeepHealthRows(ctx, now); err != nil {
+			t.Fatal(err)
+		}
+		if rows, _ = db.HealthRows(ctx, "h"); len(rows) != 1 {
 			t.Errorf("rows after removing app b: %+v", rows)
 		}
 	})
