@@ -36,12 +36,14 @@ type Hub struct {
 	Bus     bus.Bus
 	Plugins *pluginhost.Host
 	router  *message.Router
-	poller  *poll.Poller
-	deliver *deliver.Deliverer
-	reload  chan struct{}
-	http    *http.Server
-	ln      net.Listener
-	life    *lifecycle
+	// routerDone is closed when the router's Run returns.
+	routerDone chan struct{}
+	poller     *poll.Poller
+	deliver    *deliver.Deliverer
+	reload     chan struct{}
+	http       *http.Server
+	ln         net.Listener
+	life       *lifecycle
 }
 
 // Options tune New (tests shorten intervals).
@@ -60,7 +62,7 @@ type Options struct {
 // it is open; when New fails, what it opened is closed, in reverse order,
 // and the error says what was wrong.
 func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options) (*Hub, error) {
-	h := &Hub{cfg: cfg, log: log, reload: make(chan struct{}, 1), life: &lifecycle{log: log}}
+	h := &Hub{cfg: cfg, log: log, reload: make(chan struct{}, 1), life: &lifecycle{log: log}, routerDone: make(chan struct{})}
 	started := false
 	defer func() {
 		if !started {
@@ -213,6 +215,11 @@ func (h *Hub) Reload() {
 }
 
 func (h *Hub) ready() error {
+	select {
+	case <-h.routerDone:
+		return errors.New("message router has stopped")
+	default:
+	}
 	if !h.router.IsRunning() {
 		return errors.New("message router is not running")
 	}
@@ -229,11 +236,17 @@ func (h *Hub) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	routerDone := make(chan struct{})
+	routerDone := h.routerDone
 	go func() {
 		defer close(routerDone)
-		if err := h.router.Run(runCtx); err != nil {
+		err := h.router.Run(runCtx)
+		switch {
+		case err != nil:
 			errc <- fmt.Errorf("message router: %w", err)
+		case runCtx.Err() == nil:
+			// Closed by itself (e.g. a subscription ended): no message would
+			// be handled any more while webhooks were still accepted.
+			errc <- errors.New("message router stopped on its own; the hub stops so that it can be restarted")
 		}
 	}()
 	go func() {
