@@ -195,7 +195,10 @@ func NewRouter(b Bus, logger *slog.Logger, cfg RouterConfig) (*message.Router, e
 }
 
 // IsPermanent reports whether an error can never succeed on retry: such
-// messages go to the dead letters with the reason.
+// messages go to the dead letters with the reason. It is the hub's one
+// decision: a plugin's error is permanent by its kind (sdk.ErrorKind's
+// Permanent), the hub's own (a malformed message, a vanished integration)
+// when wrapped with Permanent.
 func IsPermanent(err error) bool {
 	var perm *PermanentError
 	if errors.As(err, &perm) {

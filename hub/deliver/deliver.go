@@ -387,7 +387,7 @@ func (d *Deliverer) publishReply(ctx context.Context, in state.Integration, r st
 	}
 	if err != nil {
 		if bus.IsPermanent(err) {
-			return sdk.OutcomeRefused, pluginMessage(err), nil, nil
+			return sdk.OutcomeRefused, sdk.MessageOf(err), nil, nil
 		}
 		return "", "", nil, fmt.Errorf("reply %s to %s: %w", r.MessageID, app.StorePlugin, err)
 	}
@@ -483,15 +483,6 @@ func (d *Deliverer) handleTick(msg *message.Message) error {
 		d.Logger.Debug("parked answers released", "answers", released)
 	}
 	return nil
-}
-
-// pluginMessage strips the transport's operation prefix from a plugin error.
-func pluginMessage(err error) string {
-	msg := err.Error()
-	if _, rest, ok := strings.Cut(msg, "post reply: "); ok {
-		return rest
-	}
-	return msg
 }
 
 func (d *Deliverer) handleResult(msg *message.Message) error {
