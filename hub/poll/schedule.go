@@ -271,10 +271,8 @@ func (p *Poller) pollSlot(ctx context.Context, slot state.Slot) {
 	if spent == 0 {
 		spent = max(res.Pages, 1) // a plugin that does not count: one request per page
 	}
-	if spent != expected {
-		if err := quota.Spend(ctx, p.DB, buckets, now, spent-expected); err != nil {
-			log.Error("recording quota use failed", "error", err)
-		}
+	if err := quota.Settle(ctx, p.DB, buckets, now, expected, p.clock(), spent); err != nil {
+		log.Error("recording quota use failed", "error", err)
 	}
 	next.CallsPerPoll = float64(spent)
 	if slot.CallsPerPoll > 0 {

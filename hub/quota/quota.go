@@ -160,6 +160,31 @@ func Take(ctx context.Context, db *state.DB, buckets []Bucket, now time.Time, n 
 	return nil, nil
 }
 
+// Settle replaces a reservation of reserved calls made at from with the
+// spent calls counted at to (when the call ended): a request is counted in
+// the slot of the latest moment it may have reached the store, so the count
+// never leaves the window before the store's does.
+func Settle(ctx context.Context, db *state.DB, buckets []Bucket, from time.Time, reserved int, to time.Time, spent int) error {
+	for _, b := range buckets {
+		s1, s2 := from.Truncate(b.Slot()), to.Truncate(b.Slot())
+		if s1.Equal(s2) {
+			if spent != reserved {
+				if err := db.QuotaSpend(ctx, b.Key, s1, spent-reserved, b.since(to)); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if err := db.QuotaSpend(ctx, b.Key, s1, -reserved, b.since(to)); err != nil {
+			return err
+		}
+		if err := db.QuotaSpend(ctx, b.Key, s2, spent, b.since(to)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Stretch is how an app's interval is lengthened to fit a bucket.
 type Stretch struct {
 	Bucket   Bucket

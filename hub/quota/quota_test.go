@@ -119,3 +119,29 @@ func TestFitLengthensIntervalsOfAppsSharingABucket(t *testing.T) {
 		t.Errorf("a lone app: %v %v %v", alone, why, err)
 	}
 }
+
+// A reservation settled later moves to the slot the call ended in, so it
+// stays counted as long as the store counts it.
+func TestSettleCountsWhenTheCallEnded(t *testing.T) {
+	db := openDB(t)
+	ctx := context.Background()
+	app := state.App{StoreSettings: sdk.Settings{"key_id": "K1", "private_key": "p"}}
+	key := Buckets(info, app, sdk.OpList)[:1]
+	slot := key[0].Slot()
+	start := time.Now().Truncate(slot)
+	if use, err := Take(ctx, db, key, start, 1, 0.2); err != nil || use != nil {
+		t.Fatal(use, err)
+	}
+	end := start.Add(10 * slot) // a slow call
+	if err := Settle(ctx, db, key, start, 1, end, 3); err != nil {
+		t.Fatal(err)
+	}
+	// Just after the start's slot left the window, the call still counts.
+	at := start.Add(time.Hour + 3*slot)
+	if u, _ := Read(ctx, db, key[0], at, 0.2); u.Used != 3 {
+		t.Errorf("used %d an hour after the call began, want 3 (it ended later)", u.Used)
+	}
+	if u, _ := Read(ctx, db, key[0], end.Add(time.Hour+3*slot), 0.2); u.Used != 0 {
+		t.Errorf("used %d after the window, want 0", u.Used)
+	}
+}
