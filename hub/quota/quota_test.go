@@ -73,6 +73,10 @@ func TestTakeKeepsPollingInsideTheBudgetAndRoomForReplies(t *testing.T) {
 	if err != nil || use == nil || use.Used != 80 || use.Budget != 80 || !use.FreesAt.After(now) {
 		t.Fatalf("the 81st take: %+v %v; want refused until the window frees", use, err)
 	}
+	// Reservations count until settled; settled, they count when the calls ended.
+	if err := Settle(ctx, db, key, now, 80, now, 80); err != nil {
+		t.Fatal(err)
+	}
 	// Replies still get through: they spend without a budget check.
 	if err := Spend(ctx, db, Buckets(info, app, sdk.OpReply), now, 5); err != nil {
 		t.Fatal(err)
@@ -133,6 +137,10 @@ func TestSettleCountsWhenTheCallEnded(t *testing.T) {
 		t.Fatal(use, err)
 	}
 	end := start.Add(10 * slot) // a slow call
+	// In flight, the reservation counts however long the call takes.
+	if u, _ := Read(ctx, db, key[0], end, 0.2); u.Used != 1 {
+		t.Errorf("used %d during the call, want the reservation", u.Used)
+	}
 	if err := Settle(ctx, db, key, start, 1, end, 3); err != nil {
 		t.Fatal(err)
 	}
