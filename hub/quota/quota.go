@@ -173,19 +173,7 @@ func Take(ctx context.Context, db *state.DB, buckets []Bucket, now time.Time, n 
 // count never leaves the window before the store's does.
 func Settle(ctx context.Context, db *state.DB, buckets []Bucket, from time.Time, reserved int, to time.Time, spent int) error {
 	for _, b := range buckets {
-		s1, s2 := b.pending(from), to.Truncate(b.Slot())
-		if s1.Equal(s2) {
-			if spent != reserved {
-				if err := db.QuotaSpend(ctx, b.Key, s1, spent-reserved, b.since(to)); err != nil {
-					return err
-				}
-			}
-			continue
-		}
-		if err := db.QuotaSpend(ctx, b.Key, s1, -reserved, b.since(to)); err != nil {
-			return err
-		}
-		if err := db.QuotaSpend(ctx, b.Key, s2, spent, b.since(to)); err != nil {
+		if err := db.QuotaSettle(ctx, b.Key, b.pending(from), reserved, to.Truncate(b.Slot()), spent, b.since(to)); err != nil {
 			return err
 		}
 	}

@@ -240,6 +240,39 @@ func (d *DB) QuotaSpend(ctx context.Context, bucket string, slot time.Time, call
 	return nil
 }
 
+// QuotaSettle moves a reservation of reserved calls in slot from to spent
+// calls in slot to, in one step for every hub (a check between the two
+// writes would see neither and could overspend).
+func (d *DB) QuotaSettle(ctx context.Context, bucket string, from time.Time, reserved int, to time.Time, spent int, dropBefore time.Time) error {
+	err := d.InTx(ctx, func(tx *Tx) error {
+		if d.dialect == Postgres {
+			if _, err := tx.exec(ctx, `SELECT pg_advisory_xact_lock(hashtext(?))`, "quota/"+bucket); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.exec(ctx, `DELETE FROM quota_use WHERE bucket = ? AND slot_ms < ?`, bucket, ms(dropBefore)); err != nil {
+			return err
+		}
+		for _, c := range []struct {
+			slot  time.Time
+			calls int
+		}{{from, -reserved}, {to, spent}} {
+			if c.calls == 0 {
+				continue
+			}
+			if _, err := tx.exec(ctx, `INSERT INTO quota_use (bucket, slot_ms, calls) VALUES (?, ?, ?)
+				ON CONFLICT (bucket, slot_ms) DO UPDATE SET calls = quota_use.calls + excluded.calls`, bucket, ms(c.slot), c.calls); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("state: settle quota: %w", err)
+	}
+	return nil
+}
+
 // QuotaUsed is the calls spent from bucket in slots starting at or after
 // since.
 func (d *DB) QuotaUsed(ctx context.Context, bucket string, since time.Time) (int, error) {
