@@ -56,6 +56,9 @@ func (s *Schedule) setDefaults() {
 // another hub are seen within it.
 const idleWake = time.Second
 
+// minWake is the shortest sleep of an idle claimer.
+const minWake = 20 * time.Millisecond
+
 // syncEvery is how often apps new to the state are scheduled without a
 // reload signal (another hub's admin API may have added them).
 const syncEvery = 30 * time.Second
@@ -95,10 +98,11 @@ func (p *Poller) Run(ctx context.Context, reload <-chan struct{}) {
 			p.sync(ctx)
 			lastSync = time.Now()
 		}
-		claimed := 0
+		claimed, failed := 0, false
 		if free := s.Workers - busy; free > 0 && ctx.Err() == nil {
 			slots, err := p.DB.Claim(ctx, s.Owner, time.Now(), s.Lease, free)
 			if err != nil && ctx.Err() == nil {
+				failed = true
 				p.Logger.Error("claiming due apps failed", "error", err)
 			}
 			for _, slot := range slots {
@@ -108,11 +112,15 @@ func (p *Poller) Run(ctx context.Context, reload <-chan struct{}) {
 			claimed = len(slots)
 		}
 		sleep := idleWake
-		if claimed > 0 && busy < s.Workers {
+		switch {
+		case failed || busy >= s.Workers:
+		case claimed > 0:
 			sleep = 0 // more may be due
-		} else if busy < s.Workers {
+		default:
+			// Due apps another hub is claiming right now: look again soon,
+			// without spinning.
 			if at, ok, err := p.DB.NextDue(ctx); err == nil && ok {
-				sleep = min(max(time.Until(at), 0), idleWake)
+				sleep = min(max(time.Until(at), minWake), idleWake)
 			}
 		}
 		wake.Reset(sleep)
@@ -209,7 +217,12 @@ func (p *Poller) pollSlot(ctx context.Context, slot state.Slot) {
 	log := p.Logger.With("integration", slot.IntegrationID, "app", slot.AppID)
 	next := slot
 	next.NextAt = now.Add(notRunnableWait)
-	defer func() { p.release(ctx, log, next) }()
+	defer func() {
+		if ctx.Err() != nil {
+			next.NextAt = p.clock() // shutting down: any hub may take it at once
+		}
+		p.release(ctx, log, next)
+	}()
 	p.recordLag(now.Sub(slot.NextAt))
 
 	in, err := p.integration(ctx, slot.IntegrationID)
@@ -264,7 +277,6 @@ func (p *Poller) pollSlot(ctx context.Context, slot state.Slot) {
 	res, err := p.PollOnce(cctx, in, app)
 	p.polls.Add(1)
 	if ctx.Err() != nil {
-		next.NextAt = p.clock() // shutting down: any hub may take it at once
 		return
 	}
 	spent := calls.Count()
