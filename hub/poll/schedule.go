@@ -293,15 +293,14 @@ func (p *Poller) pollSlot(ctx context.Context, slot state.Slot) {
 	next.LastPoll, next.Note = now, ""
 	// The app's share of its buckets is written when it is new to the
 	// schedule or its cost changed; every poll reads the bucket's demand.
-	join := slot.LastPoll.IsZero() || ratio(time.Duration(next.CallsPerPoll*1000), time.Duration(slot.CallsPerPoll*1000)) > 1.1 ||
-		ratio(time.Duration(slot.CallsPerPoll*1000), time.Duration(next.CallsPerPoll*1000)) > 1.1
+	join := slot.LastPoll.IsZero() || apart(next.CallsPerPoll, slot.CallsPerPoll)
 	fitted, stretch, ferr := quota.Fit(ctx, p.DB, buckets, slot.AppRef, interval, next.CallsPerPoll, p.Schedule.ReplyReserve, join)
 	if ferr != nil {
 		log.Error("sharing the quota budget failed", "error", ferr)
 	}
 	if stretch != nil {
 		next.Note = fmt.Sprintf("interval lengthened from %s to %s: %s", interval, fitted.Round(time.Second), stretch)
-		if slot.Interval == 0 || ratio(fitted, slot.Interval) > 1.1 || ratio(slot.Interval, fitted) > 1.1 {
+		if apart(fitted.Seconds(), slot.Interval.Seconds()) {
 			log.Info("poll interval lengthened to stay inside the store's quota", "reason", next.Note)
 		}
 	}
@@ -339,7 +338,8 @@ func (p *Poller) clock() time.Time {
 	return time.Now()
 }
 
-func ratio(a, b time.Duration) float64 { return float64(a) / float64(max(b, 1)) }
+// apart reports whether a and b differ by more than 10%.
+func apart(a, b float64) bool { return a > b*1.1 || b > a*1.1 }
 
 // release writes the app's next time and ends the lease.
 func (p *Poller) release(ctx context.Context, log *slog.Logger, s state.Slot) {
