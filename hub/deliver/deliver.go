@@ -257,7 +257,6 @@ func (d *Deliverer) handleReview(msg *message.Message) error {
 		return err
 	}
 	if len(released) > 0 {
-		d.Bus.Committed()
 		d.Logger.Info("answers released by their ticket's link", "integration", in.ID, "ticket", ref.ID, "answers", len(released),
 			"correlation_id", bus.CorrelationID(msg))
 	}
@@ -351,7 +350,6 @@ func (d *Deliverer) handleReply(msg *message.Message) error {
 	if err != nil {
 		return err
 	}
-	d.Bus.Committed()
 	d.Logger.Info("reply handled", "integration", in.ID, "app", r.AppID, "review", r.ReviewID, "message", r.MessageID,
 		"outcome", outcome, "detail", detail, "correlation_id", bus.CorrelationID(msg))
 	return nil
@@ -479,7 +477,6 @@ func (d *Deliverer) handleTick(msg *message.Message) error {
 		}
 	}
 	if released > 0 {
-		d.Bus.Committed()
 		d.Logger.Debug("parked answers released", "answers", released)
 	}
 	return nil
@@ -575,7 +572,6 @@ func (d *Deliverer) AcceptReplies(ctx context.Context, in state.Integration, req
 	if err != nil {
 		return 0, err
 	}
-	d.Bus.Committed()
 	return added, nil
 }
 

@@ -235,9 +235,6 @@ func (p *Poller) apply(ctx context.Context, l listing, b batch, res *Result) err
 	for why, n := range skipped {
 		res.Skipped[why] += n
 	}
-	if queued > 0 {
-		p.Bus.Committed()
-	}
 	return nil
 }
 

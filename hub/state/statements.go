@@ -166,7 +166,13 @@ func (t *Tx) QueryRow(q string, args ...any) *sql.Row {
 type Tx struct {
 	tx *sql.Tx
 	db *DB
+	// committed run after a successful commit (the bus wakes its
+	// subscribers through them).
+	committed []func()
 }
+
+// OnCommit runs fn after the transaction commits (not if it rolls back).
+func (t *Tx) OnCommit(fn func()) { t.committed = append(t.committed, fn) }
 
 // SQL is the underlying transaction.
 func (t *Tx) SQL() *sql.Tx { return t.tx }
@@ -177,12 +183,16 @@ func (d *DB) InTx(ctx context.Context, fn func(*Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("state: begin: %w", err)
 	}
-	if err := fn(&Tx{tx: tx, db: d}); err != nil {
+	t := &Tx{tx: tx, db: d}
+	if err := fn(t); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("state: commit: %w", err)
+	}
+	for _, hook := range t.committed {
+		hook()
 	}
 	return nil
 }
