@@ -144,11 +144,12 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Referrer-Policy", "same-origin") // "no-referrer" makes Chromium send "Origin: null"
 	if !strings.HasPrefix(r.URL.Path, "/console/static/") {
 		h.Set("Cache-Control", "no-store")
 	}
 	if r.Method == http.MethodPost && !sameOrigin(r) {
+		c.opts.Logger.Warn("console: cross-origin post refused", "origin", r.Header.Get("Origin"), "host", r.Host)
 		c.renderError(w, r, http.StatusForbidden, c.lang(r).T["csrf_refused"])
 		return
 	}
@@ -282,6 +283,7 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 	t := c.lang(r).T
 	ck, err := r.Cookie(signinCookie)
 	if err != nil || ck.Value == "" || subtle.ConstantTimeCompare([]byte(ck.Value), []byte(r.PostForm.Get("csrf"))) != 1 {
+		c.opts.Logger.Warn("console: sign-in form without its CSRF token refused", "cookie", err == nil, "field", r.PostForm.Get("csrf") != "")
 		c.renderSignin(w, r, http.StatusForbidden, t["csrf_refused"])
 		return
 	}
