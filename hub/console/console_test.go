@@ -1,6 +1,7 @@
 package console
 
 import (
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -47,7 +48,7 @@ func getCSRF(t *testing.T, cl *http.Client, u string) string {
 	}
 	defer resp.Body.Close()
 	var b strings.Builder
-	_, _ = io_copy(&b, resp)
+	readBody(&b, resp)
 	m := csrfField.FindStringSubmatch(b.String())
 	if m == nil {
 		t.Fatalf("no CSRF field in %s (%d)", u, resp.StatusCode)
@@ -55,17 +56,9 @@ func getCSRF(t *testing.T, cl *http.Client, u string) string {
 	return m[1]
 }
 
-func io_copy(b *strings.Builder, resp *http.Response) (int64, error) {
-	buf := make([]byte, 32<<10)
-	var n int64
-	for {
-		k, err := resp.Body.Read(buf)
-		b.Write(buf[:k])
-		n += int64(k)
-		if err != nil {
-			return n, nil
-		}
-	}
+func readBody(b *strings.Builder, resp *http.Response) {
+	raw, _ := io.ReadAll(resp.Body)
+	b.Write(raw)
 }
 
 func post(t *testing.T, cl *http.Client, u string, form url.Values) *http.Response {
@@ -92,7 +85,7 @@ func TestSignInSessionCSRFSignOut(t *testing.T) {
 	if r := post(t, cl, srv.URL+"/console/signin", url.Values{"csrf": {csrf}, "token": {"wrong-token-wrong-token"}}); r.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("wrong token: %d", r.StatusCode)
 	}
-	csrf = getCSRF(t, cl, srv.URL+"/console/signin")
+	getCSRF(t, cl, srv.URL+"/console/signin")
 	if r := post(t, cl, srv.URL+"/console/signin", url.Values{"token": {testToken}}); r.StatusCode != http.StatusForbidden {
 		t.Fatalf("sign-in without its CSRF token: %d", r.StatusCode)
 	}
@@ -148,5 +141,60 @@ func TestCatalogsMatchAndTemplatesUseKnownKeys(t *testing.T) {
 				t.Errorf("%s uses unknown text %q", e.Name(), k)
 			}
 		}
+	}
+}
+
+func TestLanguageFromBrowserAndSwitch(t *testing.T) {
+	srv, cl := newTestServer(t)
+	get := func(lang string) string {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/console/signin", nil)
+		req.Header.Set("Accept-Language", lang)
+		resp, err := cl.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b strings.Builder
+		readBody(&b, resp)
+		return b.String()
+	}
+	if body := get("ru-RU,ru;q=0.9,en;q=0.5"); !strings.Contains(body, `<html lang="ru">`) || !strings.Contains(body, "Токен администратора") {
+		t.Error("Accept-Language ru did not give Russian")
+	}
+	if body := get("de-DE,de;q=0.9"); !strings.Contains(body, `<html lang="en">`) {
+		t.Error("an unsupported language did not fall back to English")
+	}
+	resp, err := cl.Get(srv.URL + "/console/lang?l=ru&back=/console/signin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if body := get("en"); !strings.Contains(body, `<html lang="ru">`) {
+		t.Error("the switch did not win over Accept-Language")
+	}
+	resp, _ = cl.Get(srv.URL + "/console/lang?l=en&back=https://evil.example/")
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); loc != "/console/integrations" {
+		t.Errorf("back to another site: %q", loc)
+	}
+}
+
+func TestCrossOriginPostRefused(t *testing.T) {
+	srv, cl := newTestServer(t)
+	csrf := getCSRF(t, cl, srv.URL+"/console/signin")
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/console/signin",
+		strings.NewReader(url.Values{"csrf": {csrf}, "token": {testToken}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "https://evil.example")
+	resp, err := cl.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("cross-origin sign-in: %d", resp.StatusCode)
+	}
+	if got := resp.Header.Get("Content-Security-Policy"); !strings.Contains(got, "frame-ancestors 'none'") {
+		t.Errorf("CSP %q", got)
 	}
 }

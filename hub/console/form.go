@@ -312,6 +312,7 @@ func buildForm(t map[string]string, in formInput, stored *httpapi.IntegrationJSO
 		errs2[k] = v
 	}
 	used := map[string]bool{}
+	labels := map[string]string{}
 	errAt := func(key string) string {
 		if e, ok := errs2[key]; ok {
 			used[key] = true
@@ -330,6 +331,7 @@ func buildForm(t map[string]string, in formInput, stored *httpapi.IntegrationJSO
 		}
 	}
 	v := formView{New: stored == nil, Tags: in.Tags, Version: in.Version, Helpdesk: in.Helpdesk, AppsN: len(in.Apps)}
+	labels["id"], labels["helpdesk.plugin"] = t["int_id"], t["helpdesk_plugin"]
 	v.ID = fieldView{Name: "id", ID: htmlID("id"), Label: t["int_id"], Description: t["int_id_help"], Value: in.ID, Required: true, Error: errAt("id")}
 	v.Name = fieldView{Name: "name", ID: htmlID("name"), Label: t["int_name"], Value: in.Name, Error: errAt("name")}
 	v.HelpdeskError = errAt("helpdesk.plugin")
@@ -352,6 +354,7 @@ func buildForm(t map[string]string, in formInput, stored *httpapi.IntegrationJSO
 				fv.Stored = storedSecrets[f.Key]
 				fv.Needed = slices.Contains(storedMissing, "helpdesk.settings."+f.Key)
 				fv.Error = errAt("helpdesk.settings." + f.Key)
+				labels["helpdesk.settings."+f.Key] = t["helpdesk"] + ": " + fv.Label
 			}
 			g.Fields = append(g.Fields, fv)
 		}
@@ -381,8 +384,17 @@ func buildForm(t map[string]string, in formInput, stored *httpapi.IntegrationJSO
 				av.Missing = append(av.Missing, missingLabel(t, m, pluginInfo(plugins, sa.Store), "settings."))
 			}
 		}
+		appName := a.ID
+		if appName == "" {
+			appName = strconv.Itoa(i + 1)
+		}
+		appLabel := t["app"] + " " + appName + ": "
+		labels[appField(i, "store")] = appLabel + t["store"]
+		labels[appField(i, "filters.which")] = appLabel + t["which"]
+		labels[appField(i, "filters.length")] = appLabel + t["length"]
 		fld := func(f, label, help, val string) fieldView {
 			name := appField(i, f)
+			labels[name] = appLabel + label
 			return fieldView{Name: name, ID: htmlID(name), Label: label, Description: help, Value: val,
 				Error: errAt(name), Needed: slices.Contains(appMissing, f)}
 		}
@@ -411,6 +423,7 @@ func buildForm(t map[string]string, in formInput, stored *httpapi.IntegrationJSO
 					fv.Stored = appSecrets[f.Key]
 					fv.Needed = slices.Contains(appMissing, "settings."+f.Key)
 					fv.Error = errAt(appField(i, "settings."+f.Key))
+					labels[appField(i, "settings."+f.Key)] = appLabel + fv.Label
 				}
 				g.Fields = append(g.Fields, fv)
 			}
@@ -454,6 +467,9 @@ func buildForm(t map[string]string, in formInput, stored *httpapi.IntegrationJSO
 	slices.Sort(keys)
 	for _, k := range keys {
 		ev := errorView{Label: k, Reason: errs2[k]}
+		if l, ok := labels[k]; ok {
+			ev.Label = l
+		}
 		if used[k] {
 			ev.Anchor = "#" + htmlID(k)
 			if strings.HasPrefix(k, "helpdesk.settings.") {

@@ -77,14 +77,14 @@ func deadLetterID(w http.ResponseWriter, r *http.Request) (int64, bool) {
 }
 
 func (a *Admin) retryDeadLetter(w http.ResponseWriter, r *http.Request) {
-	a.deadLetterOp(w, r, "queued again", a.DeadLetters.Retry)
+	a.deadLetterOp(w, r, "queued again", func(ops DeadLetterOps) func(context.Context, int64) error { return ops.Retry })
 }
 
 func (a *Admin) dropDeadLetter(w http.ResponseWriter, r *http.Request) {
-	a.deadLetterOp(w, r, "dropped", a.DeadLetters.Drop)
+	a.deadLetterOp(w, r, "dropped", func(ops DeadLetterOps) func(context.Context, int64) error { return ops.Drop })
 }
 
-func (a *Admin) deadLetterOp(w http.ResponseWriter, r *http.Request, done string, op func(context.Context, int64) error) {
+func (a *Admin) deadLetterOp(w http.ResponseWriter, r *http.Request, done string, op func(DeadLetterOps) func(context.Context, int64) error) {
 	if !a.deadLetters(w) {
 		return
 	}
@@ -92,7 +92,7 @@ func (a *Admin) deadLetterOp(w http.ResponseWriter, r *http.Request, done string
 	if !ok {
 		return
 	}
-	err := op(r.Context(), id)
+	err := op(a.DeadLetters)(r.Context(), id)
 	switch {
 	case errors.Is(err, bus.ErrNoDeadLetter):
 		WriteError(w, http.StatusNotFound, fmt.Sprintf("no dead letter %d", id))

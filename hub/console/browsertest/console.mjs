@@ -149,6 +149,8 @@ try {
   log("check connection shows the channel typo");
   await page.getByRole("button", { name: "Check connection" }).click();
   await page.getByRole("heading", { name: /Connection check acme/ }).waitFor();
+  await page.getByText(`custom channel "${wrongChannel}" does not exist`).waitFor();
+  await page.getByText("Some checks failed.").waitFor();
   await shot("check");
 
   log("the typo's reviews end in the dead letters");
