@@ -134,7 +134,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	cmd.Dir = "browsertest"
 	cmd.Env = append(os.Environ(), "HUB_URL="+hubURL, "ADMIN_TOKEN="+token, "SCREENSHOTS="+shots,
 		"HELPDESK_SETTINGS="+string(hd), "STORE_SETTINGS="+string(st), "STORE_APP_ID="+pkg,
-		"WRONG_CHANNEL="+odfake.ChannelCode+"-typo", "CHROMIUM="+chromium)
+		"WRONG_CHANNEL="+odfake.ChannelCode+"-typo", "CHROMIUM="+chromium,
+		// gp-1, gp-2 and gp-3 pass the ratings filter (1, 2, 3) the browser sets.
+		"DEAD_LETTERS=3")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err = cmd.Run()

@@ -82,6 +82,12 @@ var funcs = template.FuncMap{
 		}
 		return name
 	},
+	"skipname": func(t map[string]string, name string) string {
+		if l, ok := t["s_"+name]; ok {
+			return l
+		}
+		return name
+	},
 }
 
 func parsePages() (map[string]*template.Template, error) {
