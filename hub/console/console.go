@@ -71,7 +71,12 @@ type Console struct {
 	router   *mux.Router
 	mu       sync.Mutex
 	sessions map[string]*session
+	// failures: times of recent wrong sign-ins (bounded by maxFailures).
+	failures []time.Time
 }
+
+// maxFailures wrong sign-ins a minute are answered; more wait (429).
+const maxFailures = 20
 
 type session struct {
 	csrf    string
@@ -287,7 +292,12 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 		c.renderSignin(w, r, http.StatusForbidden, t["csrf_refused"])
 		return
 	}
+	if c.tooManyFailures() {
+		c.renderSignin(w, r, http.StatusTooManyRequests, t["too_many"])
+		return
+	}
 	if subtle.ConstantTimeCompare([]byte(r.PostForm.Get("token")), []byte(c.opts.Token)) != 1 {
+		c.noteFailure()
 		c.opts.Logger.Warn("console: sign-in with a wrong token refused", "remote", r.RemoteAddr)
 		c.renderSignin(w, r, http.StatusUnauthorized, t["wrong_token"])
 		return
@@ -296,6 +306,27 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 	c.setCookie(w, signinCookie, "", -1)
 	c.setCookie(w, sessionCookie, id, 0)
 	http.Redirect(w, r, safeNext(r.PostForm.Get("next")), http.StatusSeeOther)
+}
+
+// tooManyFailures reports whether maxFailures wrong sign-ins happened in
+// the last minute (from anywhere: the token is one secret for everyone).
+func (c *Console) tooManyFailures() bool {
+	now := c.opts.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for len(c.failures) > 0 && now.Sub(c.failures[0]) > time.Minute {
+		c.failures = c.failures[1:]
+	}
+	return len(c.failures) >= maxFailures
+}
+
+func (c *Console) noteFailure() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.failures = append(c.failures, c.opts.Now())
+	if len(c.failures) > maxFailures {
+		c.failures = c.failures[len(c.failures)-maxFailures:]
+	}
 }
 
 func (c *Console) signout(w http.ResponseWriter, r *http.Request) {

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -196,5 +197,33 @@ func TestCrossOriginPostRefused(t *testing.T) {
 	}
 	if got := resp.Header.Get("Content-Security-Policy"); !strings.Contains(got, "frame-ancestors 'none'") {
 		t.Errorf("CSP %q", got)
+	}
+}
+
+func TestWrongSignInsAreThrottled(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	c, err := New(Options{Token: testToken, Admin: stubAdmin, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(c)
+	defer srv.Close()
+	jar, _ := cookiejar.New(nil)
+	cl := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	try := func(token string) int {
+		csrf := getCSRF(t, cl, srv.URL+"/console/signin")
+		return post(t, cl, srv.URL+"/console/signin", url.Values{"csrf": {csrf}, "token": {token}}).StatusCode
+	}
+	for i := range maxFailures {
+		if code := try("wrong-wrong-wrong-wrong"); code != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: %d", i, code)
+		}
+	}
+	if code := try(testToken); code != http.StatusTooManyRequests {
+		t.Fatalf("after %d wrong tokens, even the right one waits: %d", maxFailures, code)
+	}
+	now = now.Add(61 * time.Second)
+	if code := try(testToken); code != http.StatusSeeOther {
+		t.Fatalf("a minute later: %d", code)
 	}
 }
