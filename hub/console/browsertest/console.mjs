@@ -47,7 +47,20 @@ try {
   const page = context.pages()[0] || await context.newPage();
   page.setDefaultTimeout(30_000);
   const url = (p) => new URL(p, hub).toString();
-  const shot = async (name) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  // Every page shot is also checked: each form control has a label, ids are unique.
+  const unlabelled = () => page.evaluate(() => {
+    const bad = [];
+    for (const el of document.querySelectorAll("input:not([type=hidden]), select, textarea")) {
+      if (el.labels.length === 0 && !el.getAttribute("aria-label")) bad.push(el.name || el.id);
+    }
+    const ids = [...document.querySelectorAll("[id]")].map((e) => e.id);
+    for (const id of ids.filter((id, i) => ids.indexOf(id) !== i)) bad.push(`duplicate id ${id}`);
+    return bad;
+  });
+  const shot = async (name) => {
+    assert.deepEqual(await unlabelled(), [], `controls without a label on ${name}`);
+    await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  };
   const pageErrors = [];
   page.on("pageerror", (e) => pageErrors.push(String(e)));
   // Refused posts (401, 422) are logged by Chromium as failed loads: expected.
