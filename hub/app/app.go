@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 
 	"github.com/reviewhub/reviewhub/hub/bus"
 	"github.com/reviewhub/reviewhub/hub/config"
+	"github.com/reviewhub/reviewhub/hub/console"
 	"github.com/reviewhub/reviewhub/hub/deliver"
 	"github.com/reviewhub/reviewhub/hub/httpapi"
 	"github.com/reviewhub/reviewhub/hub/pluginhost"
@@ -133,9 +135,15 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		Runnable: func(in state.Integration, a state.App) bool { return setup.Runnable(in, a, plugins.Info) }}
 	admin := &httpapi.Admin{DB: h.DB, Token: cfg.AdminToken, Info: plugins.Info, Plugins: h.Plugins.Names,
 		Changed: h.Reload, PublicURL: cfg.PublicURL, Connectors: plugins, ReplyReserve: cfg.Schedule.ReplyReserve,
-		Scheduler: h.poller.Stats}
+		Scheduler: h.poller.Stats, DeadLetters: httpapi.BusDeadLetters{DL: DeadLetters(cfg, h.DB), Bus: h.Bus}}
 	srv := &httpapi.Server{DB: h.DB, Deliverer: h.deliver, Plugins: plugins, Logger: log.With("component", "http"),
 		Ready: h.ready, Admin: admin.Register}
+	if cfg.ConsoleOn() {
+		if srv.Console, err = console.New(console.Options{Token: cfg.AdminToken, Admin: admin.Register,
+			Logger: log.With("component", "console"), Secure: strings.HasPrefix(cfg.PublicURL, "https://")}); err != nil {
+			return nil, err
+		}
+	}
 	h.http = httpapi.NewHTTPServer(cfg.Listen, srv.Handler(), log)
 	started = true
 	return h, nil

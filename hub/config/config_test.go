@@ -59,6 +59,7 @@ func TestErrorsNameTheField(t *testing.T) {
 		{"plugins: {env: {'x/y': [A]}}", `plugins.env: plugin name "x/y"`},
 		{"plugins: {checksums: {omnidesk: abc}}", `plugins.checksums.omnidesk: "abc" is not a SHA-256 in hex`},
 		{"integrations: [{id: a, helpdesk: {settings: {api_key: '${REVIEWHUB_TEST_UNSET_VAR}'}}}]", "integrations[0].helpdesk.settings.api_key: environment variable REVIEWHUB_TEST_UNSET_VAR is not set"},
+		{"console: {enabled: true}", "console.enabled: the console signs in with the admin token"},
 		{"secret_key: c2hvcnQ=", "secret_key: want 32 bytes base64-encoded, got 5 bytes"},
 		{"secret_key: 'not base64!'", "secret_key: not valid base64"},
 		{"admin_token: short", "admin_token: is 5 characters long; use at least 16"},
@@ -164,4 +165,18 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestConsoleOnWithAnAdminTokenUnlessSwitchedOff(t *testing.T) {
+	on, off := true, false
+	for _, tc := range []struct {
+		token   string
+		enabled *bool
+		want    bool
+	}{{"", nil, false}, {"0123456789abcdef", nil, true}, {"0123456789abcdef", &off, false}, {"0123456789abcdef", &on, true}} {
+		c := &Config{AdminToken: tc.token, Console: Console{Enabled: tc.enabled}}
+		if got := c.ConsoleOn(); got != tc.want {
+			t.Errorf("token %q enabled %v: ConsoleOn %v, want %v", tc.token, tc.enabled, got, tc.want)
+		}
+	}
 }

@@ -47,6 +47,8 @@ type Admin struct {
 	ReplyReserve float64
 	// Scheduler reports this hub's poll figures (GET /schedule); nil: none.
 	Scheduler func() poll.Stats
+	// DeadLetters: GET /deadletters, retry and drop; nil: 503.
+	DeadLetters DeadLetterOps
 }
 
 // Register mounts the API on r (a /api subrouter).
@@ -61,6 +63,7 @@ func (a *Admin) Register(r *mux.Router) {
 	r.HandleFunc("/integrations/{id}", a.delete).Methods(http.MethodDelete)
 	r.HandleFunc("/integrations/{id}/status", a.status).Methods(http.MethodGet)
 	a.registerTruth(r)
+	a.registerDeadLetters(r)
 }
 
 func (a *Admin) auth(next http.Handler) http.Handler {

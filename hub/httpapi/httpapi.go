@@ -32,6 +32,9 @@ type Server struct {
 	Ready func() error
 	// Admin, when set, mounts the admin API under /api.
 	Admin func(r *mux.Router)
+	// Console, when set, serves the web console under /console/ (and "/"
+	// leads there).
+	Console http.Handler
 
 	refusals refusalLog
 }
@@ -50,6 +53,10 @@ func (s *Server) Handler() http.Handler {
 	r.HandleFunc("/hooks/{plugin}/{integration}", s.webhook)
 	if s.Admin != nil {
 		s.Admin(r.PathPrefix("/api").Subrouter())
+	}
+	if s.Console != nil {
+		r.PathPrefix("/console").Handler(s.Console)
+		r.Handle("/", http.RedirectHandler("/console/", http.StatusSeeOther)).Methods(http.MethodGet, http.MethodHead)
 	}
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusNotFound, "no such endpoint: "+clip(r.Method, 16)+" "+clip(r.URL.Path, 200))
