@@ -13,6 +13,7 @@ import (
 	"github.com/reviewhub/reviewhub/hub/bus"
 	"github.com/reviewhub/reviewhub/hub/check"
 	"github.com/reviewhub/reviewhub/hub/httpapi"
+	"github.com/reviewhub/reviewhub/hub/state"
 	"github.com/reviewhub/reviewhub/sdk"
 )
 
@@ -102,13 +103,15 @@ func (c *Console) integration(ctx context.Context, id string) (httpapi.Integrati
 // statusView is GET /api/integrations/{id}/status. Apps keep their raw
 // JSON too, for fields this console does not know yet (such as health).
 type statusView struct {
-	ID              string              `json:"id"`
-	Complete        bool                `json:"complete"`
-	Missing         []string            `json:"missing"`
-	Apps            []httpapi.AppStatus `json:"apps"`
-	RawApps         []json.RawMessage   `json:"-"`
-	AnswersWaiting  int                 `json:"answers_waiting_for_ticket"`
-	WebhooksIgnored int                 `json:"webhooks_ignored"`
+	ID              string                `json:"id"`
+	Complete        bool                  `json:"complete"`
+	Missing         []string              `json:"missing"`
+	Apps            []httpapi.AppStatus   `json:"apps"`
+	RawApps         []json.RawMessage     `json:"-"`
+	AnswersWaiting  int                   `json:"answers_waiting_for_ticket"`
+	WebhooksIgnored int                   `json:"webhooks_ignored"`
+	RecentReviews   []state.RecentReview  `json:"recent_reviews"`
+	RecentReplies   []httpapi.RecentReply `json:"recent_replies"`
 }
 
 func (c *Console) statusOf(ctx context.Context, id string) (statusView, error) {

@@ -20,6 +20,7 @@ import (
 	"github.com/reviewhub/reviewhub/hub/bus"
 	"github.com/reviewhub/reviewhub/hub/check"
 	"github.com/reviewhub/reviewhub/hub/httpapi"
+	"github.com/reviewhub/reviewhub/hub/state"
 )
 
 // page is what every template gets.
@@ -367,6 +368,9 @@ type statusPage struct {
 	Apps                            []appStatusView
 	AnswersWaiting, WebhooksIgnored int
 	Auto                            bool
+	RecentReviews                   []state.RecentReview
+	RecentReplies                   []httpapi.RecentReply
+	AppNames                        map[string]string
 }
 
 type appStatusView struct {
@@ -407,7 +411,8 @@ func (c *Console) status(w http.ResponseWriter, r *http.Request) {
 		names[a.ID] = a.Name
 	}
 	p := statusPage{ID: st.ID, Complete: st.Complete, Missing: st.Missing, AnswersWaiting: st.AnswersWaiting,
-		WebhooksIgnored: st.WebhooksIgnored, Auto: r.URL.Query().Get("auto") == "1"}
+		WebhooksIgnored: st.WebhooksIgnored, Auto: r.URL.Query().Get("auto") == "1",
+		RecentReviews: st.RecentReviews, RecentReplies: st.RecentReplies, AppNames: names}
 	for i, a := range st.Apps {
 		v := appStatusView{AppStatus: a, Name: names[a.ID], Counters: sortedCounts(a.Counters), Skipped: sortedCounts(a.Skipped)}
 		v.Health, v.HealthReason = healthOf(st.RawApps, i)
