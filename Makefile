@@ -8,7 +8,7 @@ BUF                := github.com/bufbuild/buf/cmd/buf@v1.57.2
 STATICCHECK        := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TOOLS         := $(CURDIR)/.tools
 
-.PHONY: all build run demo bench bench-scale test vet staticcheck unit fuzz soak proto clean
+.PHONY: all build run demo bench bench-scale test vet staticcheck unit fuzz soak proto clean console-deps console-screenshots
 
 all: build
 
@@ -62,6 +62,15 @@ staticcheck: $(TOOLS)/staticcheck
 
 unit:
 	$(GO) test -race -count=1 ./...
+
+# The console's browser test (in `make unit`) needs playwright-core here and
+# Chromium at /usr/bin/chromium; without them it is skipped (not with CI=true).
+console-deps:
+	cd hub/console/browsertest && npm ci --no-audit --no-fund
+
+# Runs the browser test and writes the console's screenshots into docs/console/.
+console-screenshots: console-deps
+	CONSOLE_SCREENSHOTS=$(CURDIR)/docs/console $(GO) test -count=1 -run TestConsoleInBrowser ./hub/console/
 
 # The crash soak: SIGKILL the hub many times while 10,000 reviews and 1,000
 # replies flow; reports lost / duplicated counts, which must be zero.

@@ -59,17 +59,34 @@ func (k ErrorKind) Permanent() bool {
 // Error is a classified plugin error. Plugins return it (via the helpers
 // below); the hub receives the same kind, message and RetryAfter.
 type Error struct {
-	Kind       ErrorKind
+	Kind ErrorKind
+	// Op is the plugin call that failed ("post reply"), set by the hub's
+	// side of the connection; Message is the plugin's own words, for people.
+	Op         string
 	Message    string
 	RetryAfter time.Duration // for RateLimited (and optionally Unavailable)
 	Err        error         // the cause, not sent over the wire
 }
 
 func (e *Error) Error() string {
-	if e.Err != nil && e.Message == "" {
-		return e.Err.Error()
+	msg := e.Message
+	if e.Err != nil && msg == "" {
+		msg = e.Err.Error()
 	}
-	return e.Message
+	if e.Op != "" {
+		return e.Op + ": " + msg
+	}
+	return msg
+}
+
+// MessageOf is the plugin's message of err without the operation (what a
+// person should read), or err's text when err is not an *Error.
+func MessageOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) && e.Message != "" {
+		return e.Message
+	}
+	return err.Error()
 }
 
 func (e *Error) Unwrap() error { return e.Err }
@@ -144,7 +161,7 @@ func fromStatus(op string, err error) error {
 	}
 	st, ok := status.FromError(err)
 	if !ok {
-		return &Error{Kind: Unavailable, Message: op + ": " + err.Error(), Err: err}
+		return &Error{Kind: Unavailable, Op: op, Message: err.Error(), Err: err}
 	}
 	kind := KindUnknown
 	for k, c := range kindCodes {
@@ -163,7 +180,7 @@ func fromStatus(op string, err error) error {
 			kind = Unavailable
 		}
 	}
-	e := &Error{Kind: kind, Message: op + ": " + st.Message()}
+	e := &Error{Kind: kind, Op: op, Message: st.Message()}
 	for _, d := range st.Details() {
 		if ri, ok := d.(*errdetails.RetryInfo); ok {
 			e.RetryAfter = ri.GetRetryDelay().AsDuration()

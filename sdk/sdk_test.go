@@ -40,6 +40,10 @@ func TestErrorsCrossTheProcessBoundary(t *testing.T) {
 	if sdk.KindOf(err) != sdk.Invalid || !strings.Contains(err.Error(), "setting reviews is not a JSON array") {
 		t.Errorf("got %v (kind %s), want Invalid naming the setting", err, sdk.KindOf(err))
 	}
+	var e *sdk.Error
+	if !errors.As(err, &e) || e.Op != "list reviews" || sdk.MessageOf(err) != e.Message || strings.HasPrefix(e.Message, "list reviews") {
+		t.Errorf("operation and message not kept apart: %#v", e)
+	}
 	_, err = store.PostReply(ctx, sdk.PostReplyRequest{Text: strings.Repeat("x", 101)})
 	if sdk.KindOf(err) != sdk.Refused || !strings.Contains(err.Error(), "limited to 100 characters, this one has 101") {
 		t.Errorf("got %v, want Refused with the limit", err)

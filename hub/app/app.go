@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 
 	"github.com/reviewhub/reviewhub/hub/bus"
 	"github.com/reviewhub/reviewhub/hub/config"
+	"github.com/reviewhub/reviewhub/hub/console"
 	"github.com/reviewhub/reviewhub/hub/deliver"
 	"github.com/reviewhub/reviewhub/hub/httpapi"
 	"github.com/reviewhub/reviewhub/hub/pluginhost"
@@ -36,13 +38,15 @@ type Hub struct {
 	Bus     bus.Bus
 	Plugins *pluginhost.Host
 	router  *message.Router
-	poller  *poll.Poller
-	deliver *deliver.Deliverer
-	reload  chan struct{}
-	http    *http.Server
-	ln      net.Listener
-	life    *lifecycle
-	ops     ops // metrics, health, alerts (ops.go)
+	// routerDone is closed when the router's Run returns.
+	routerDone chan struct{}
+	poller     *poll.Poller
+	deliver    *deliver.Deliverer
+	reload     chan struct{}
+	http       *http.Server
+	ln         net.Listener
+	life       *lifecycle
+	ops        ops // metrics, health, alerts (ops.go)
 }
 
 // Options tune New (tests shorten intervals).
@@ -61,7 +65,7 @@ type Options struct {
 // it is open; when New fails, what it opened is closed, in reverse order,
 // and the error says what was wrong.
 func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options) (*Hub, error) {
-	h := &Hub{cfg: cfg, log: log, reload: make(chan struct{}, 1), life: &lifecycle{log: log}}
+	h := &Hub{cfg: cfg, log: log, reload: make(chan struct{}, 1), life: &lifecycle{log: log}, routerDone: make(chan struct{})}
 	started := false
 	defer func() {
 		if !started {
@@ -137,10 +141,16 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		Metrics:  h.ops.metrics}
 	admin := &httpapi.Admin{DB: h.DB, Token: cfg.AdminToken, Info: plugins.Info, Plugins: h.Plugins.Names,
 		Changed: h.Reload, PublicURL: cfg.PublicURL, Connectors: plugins, ReplyReserve: cfg.Schedule.ReplyReserve,
-		Scheduler: h.poller.Stats}
+		Scheduler: h.poller.Stats, DeadLetters: httpapi.BusDeadLetters{DL: DeadLetters(cfg, h.DB), Bus: h.Bus}}
 	srv := &httpapi.Server{DB: h.DB, Deliverer: h.deliver, Plugins: plugins, Logger: log.With("component", "http"),
 		Ready: h.ready, Admin: admin.Register}
 	h.opsWire(cfg, plugins, srv, admin)
+	if cfg.ConsoleOn() {
+		if srv.Console, err = console.New(console.Options{Token: cfg.AdminToken, Admin: admin.Register,
+			Logger: log.With("component", "console"), Secure: strings.HasPrefix(cfg.PublicURL, "https://")}); err != nil {
+			return nil, err
+		}
+	}
 	h.http = httpapi.NewHTTPServer(cfg.Listen, srv.Handler(), log)
 	started = true
 	return h, nil
@@ -220,6 +230,11 @@ func (h *Hub) Reload() {
 }
 
 func (h *Hub) ready() error {
+	select {
+	case <-h.routerDone:
+		return errors.New("message router has stopped")
+	default:
+	}
 	if !h.router.IsRunning() {
 		return errors.New("message router is not running")
 	}
@@ -236,11 +251,17 @@ func (h *Hub) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	routerDone := make(chan struct{})
+	routerDone := h.routerDone
 	go func() {
 		defer close(routerDone)
-		if err := h.router.Run(runCtx); err != nil {
+		err := h.router.Run(runCtx)
+		switch {
+		case err != nil:
 			errc <- fmt.Errorf("message router: %w", err)
+		case runCtx.Err() == nil:
+			// Closed by itself (e.g. a subscription ended): no message would
+			// be handled any more while webhooks were still accepted.
+			errc <- errors.New("message router stopped on its own; the hub stops so that it can be restarted")
 		}
 	}()
 	go func() {
@@ -360,7 +381,7 @@ func (r Resolver) Info(name string) (sdk.Info, bool) {
 func (r Resolver) Store(name string) (sdk.Store, sdk.Info, error) {
 	p, ok := r.Host.Plugin(name)
 	if !ok {
-		return nil, sdk.Info{}, bus.Permanent(fmt.Errorf("no store plugin %q is installed", name))
+		return nil, sdk.Info{}, sdk.Errorf(sdk.NotFound, "no store plugin %q is installed", name)
 	}
 	return p.Store(), p.Info(), nil
 }
@@ -369,7 +390,7 @@ func (r Resolver) Store(name string) (sdk.Store, sdk.Info, error) {
 func (r Resolver) Helpdesk(name string) (sdk.Helpdesk, sdk.Info, error) {
 	p, ok := r.Host.Plugin(name)
 	if !ok {
-		return nil, sdk.Info{}, bus.Permanent(fmt.Errorf("no helpdesk plugin %q is installed", name))
+		return nil, sdk.Info{}, sdk.Errorf(sdk.NotFound, "no helpdesk plugin %q is installed", name)
 	}
 	return p.Helpdesk(), p.Info(), nil
 }

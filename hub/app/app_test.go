@@ -166,3 +166,37 @@ func TestDataDirIsMadePrivate(t *testing.T) {
 		t.Errorf("data dir has mode %s, want 0700", perm)
 	}
 }
+
+// A router that Watermill closes by itself stops the hub with a clear
+// error, and readiness says so: no webhook is accepted with nobody to
+// handle it.
+func TestRouterStoppingOnItsOwnStopsTheHub(t *testing.T) {
+	cfg := baseConfig(t)
+	h, err := New(context.Background(), cfg, quietLog(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- h.Run(context.Background()) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for h.ready() != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the hub never became ready")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := h.router.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "message router stopped on its own") {
+			t.Errorf("Run returned %v, want the router's stop named", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return after its router stopped")
+	}
+	if err := h.ready(); err == nil {
+		t.Error("ready with a stopped router")
+	}
+}

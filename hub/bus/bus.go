@@ -80,6 +80,8 @@ type Bus interface {
 	Subscriber() message.Subscriber
 	// Committed tells the bus that a transaction with messages committed
 	// (lets an embedded backend deliver them without waiting for a poll).
+	// PublishTx arranges it by itself when tx has an OnCommit hook (as the
+	// state's transactions do); a caller with a bare *sql.Tx calls it.
 	Committed()
 	Close() error
 }
@@ -109,8 +111,19 @@ func NewSQLite(ctx context.Context, db *sql.DB, logger *slog.Logger, cfg Subscri
 	return &SQLite{db: db, schema: schema, pub: pub, sub: NewSQLiteSubscriber(db, schema, cfg, wl), logger: wl}, nil
 }
 
+// committer is a transaction that runs hooks after it commits.
+type committer interface{ OnCommit(func()) }
+
+// afterCommit makes tx call b.Committed once it commits, when it can.
+func afterCommit(b Bus, tx wsql.ContextExecutor) {
+	if c, ok := tx.(committer); ok {
+		c.OnCommit(b.Committed)
+	}
+}
+
 // PublishTx publishes inside tx.
 func (b *SQLite) PublishTx(tx wsql.ContextExecutor, topic string, msgs ...*message.Message) error {
+	afterCommit(b, tx)
 	pub, err := wsql.NewPublisher(tx, wsql.PublisherConfig{SchemaAdapter: b.schema}, b.logger)
 	if err != nil {
 		return fmt.Errorf("bus: outbox publisher: %w", err)
@@ -195,7 +208,10 @@ func NewRouter(b Bus, logger *slog.Logger, cfg RouterConfig) (*message.Router, e
 }
 
 // IsPermanent reports whether an error can never succeed on retry: such
-// messages go to the dead letters with the reason.
+// messages go to the dead letters with the reason. It is the hub's one
+// decision: a plugin's error is permanent by its kind (sdk.ErrorKind's
+// Permanent), the hub's own (a malformed message, a vanished integration)
+// when wrapped with Permanent.
 func IsPermanent(err error) bool {
 	var perm *PermanentError
 	if errors.As(err, &perm) {

@@ -129,3 +129,52 @@ func TestPermanentErrors(t *testing.T) {
 		t.Error("unavailable and unclassified errors must be retried")
 	}
 }
+
+// hookTx is a transaction with commit hooks, as the state's are.
+type hookTx struct {
+	*sql.Tx
+	hooks []func()
+}
+
+func (h *hookTx) OnCommit(fn func()) { h.hooks = append(h.hooks, fn) }
+
+// Publishing in a transaction with commit hooks wakes the subscriber once
+// it commits: nobody has to remember to call Committed.
+func TestPublishTxWakesTheSubscriberAfterCommit(t *testing.T) {
+	db := openDB(t, filepath.Join(t.TempDir(), "bus.db"))
+	b, err := NewSQLite(context.Background(), db, slog.New(slog.DiscardHandler), SubscriberConfig{PollInterval: time.Hour,
+		InitialBackoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch, err := b.Subscriber().Subscribe(ctx, TopicReviews)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // let the subscription's first (empty) read pass
+	sqlTx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx := &hookTx{Tx: sqlTx}
+	if err := b.PublishTx(tx, TopicReviews, NewMessage("", []byte("woken"))); err != nil {
+		t.Fatal(err)
+	}
+	if len(tx.hooks) == 0 {
+		t.Fatal("PublishTx registered no commit hook")
+	}
+	if err := sqlTx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range tx.hooks {
+		h()
+	}
+	m := receive(t, ch) // without the wake it would wait for the hour's poll
+	if string(m.Payload) != "woken" {
+		t.Errorf("payload %q", m.Payload)
+	}
+	m.Ack()
+}

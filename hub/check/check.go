@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -114,6 +115,8 @@ type Options struct {
 	PublicURL string
 	// Timeout bounds each plugin call (default 30s).
 	Timeout time.Duration
+	// Parallel is how many apps are checked at once (default 4).
+	Parallel int
 	// PluginProblem, when set, explains why a plugin is not available (a
 	// failed start); "" when there is nothing to say.
 	PluginProblem func(name string) string
@@ -131,11 +134,29 @@ func Run(ctx context.Context, in state.Integration, plugins Plugins, opts Option
 	if opts.Timeout <= 0 {
 		opts.Timeout = 30 * time.Second
 	}
-	rep := Report{Integration: in.ID, Apps: []App{}, CheckedAt: time.Now().UTC()}
-	rep.Helpdesk = checkHelpdesk(ctx, in, plugins, opts)
-	for _, app := range in.Apps {
-		rep.Apps = append(rep.Apps, checkApp(ctx, in, app, plugins, opts))
+	if opts.Parallel <= 0 {
+		opts.Parallel = 4
 	}
+	rep := Report{Integration: in.ID, Apps: make([]App, len(in.Apps)), CheckedAt: time.Now().UTC()}
+	// The helpdesk and the apps are checked at once, at most Parallel apps
+	// at a time, so an integration with many apps stays within the
+	// caller's deadline; the report keeps the apps' order.
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		rep.Helpdesk = checkHelpdesk(ctx, in, plugins, opts)
+	}()
+	sem := make(chan struct{}, opts.Parallel)
+	for i, app := range in.Apps {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			rep.Apps[i] = checkApp(ctx, in, app, plugins, opts)
+		}()
+	}
+	wg.Wait()
 	rep.Counts = map[string]int{OK: 0, Warn: 0, Fail: 0}
 	count := func(lines []Line) {
 		for _, l := range lines {

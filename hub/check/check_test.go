@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/reviewhub/reviewhub/hub/state"
 	"github.com/reviewhub/reviewhub/sdk"
@@ -28,15 +30,31 @@ type fakeStore struct {
 	err     error
 	page    sdk.ReviewPage
 	listErr error
+	mu      sync.Mutex
 	asked   []sdk.ListRequest
+	// barrier, when set, holds each credentials check until this many are
+	// waiting at once (or the call's deadline passes).
+	barrier *sync.WaitGroup
 }
 
-func (s *fakeStore) CheckCredentials(context.Context, sdk.Settings, string) (sdk.CredentialsReport, error) {
+func (s *fakeStore) CheckCredentials(ctx context.Context, _ sdk.Settings, _ string) (sdk.CredentialsReport, error) {
+	if s.barrier != nil {
+		s.barrier.Done()
+		met := make(chan struct{})
+		go func() { s.barrier.Wait(); close(met) }()
+		select {
+		case <-met:
+		case <-ctx.Done():
+			return sdk.CredentialsReport{}, ctx.Err()
+		}
+	}
 	return s.report, s.err
 }
 
 func (s *fakeStore) ListReviews(_ context.Context, req sdk.ListRequest) (sdk.ReviewPage, error) {
+	s.mu.Lock()
 	s.asked = append(s.asked, req)
+	s.mu.Unlock()
 	return s.page, s.listErr
 }
 
@@ -224,6 +242,31 @@ func TestSameEndpoint(t *testing.T) {
 	} {
 		if got := SameEndpoint(tc.a, tc.b); got != tc.want {
 			t.Errorf("SameEndpoint(%q, %q) = %v", tc.a, tc.b, got)
+		}
+	}
+}
+
+// Apps are checked at once (a bounded number at a time), in the report's
+// order: three apps whose checks only finish together all pass.
+func TestAppsAreCheckedInParallel(t *testing.T) {
+	in := integration()
+	for _, id := range []string{"android", "huawei"} {
+		a := in.Apps[0]
+		a.ID = id
+		in.Apps = append(in.Apps, a)
+	}
+	barrier := &sync.WaitGroup{}
+	barrier.Add(3)
+	st := &fakeStore{report: sdk.CredentialsReport{CanReply: true}, barrier: barrier}
+	rep := Run(context.Background(), in, fakePlugins{desk: &fakeDesk{}, store: st}, Options{Timeout: 20 * time.Second, Parallel: 3})
+	for i, want := range []string{"ios", "android", "huawei"} {
+		if rep.Apps[i].ID != want {
+			t.Errorf("app %d is %s, want %s (the order of the integration)", i, rep.Apps[i].ID, want)
+		}
+		for _, l := range rep.Apps[i].Lines {
+			if l.Name == LineCredentials && l.Status != OK {
+				t.Errorf("%s: %+v (checked one after another?)", want, l)
+			}
 		}
 	}
 }

@@ -46,6 +46,7 @@ type Config struct {
 	Log             Log           `yaml:"log"`
 	Metrics         Metrics       `yaml:"metrics"`
 	Health          Health        `yaml:"health"`
+	Console         Console       `yaml:"console"`
 	Integrations    []Integration `yaml:"integrations"`
 }
 
@@ -199,6 +200,21 @@ func (es Errors) Error() string {
 		msgs[i] = e.Error()
 	}
 	return strings.Join(msgs, "; ")
+}
+
+// Console switches the web console (README: Web console).
+type Console struct {
+	// Enabled: nil means on when an admin token is set.
+	Enabled *bool `yaml:"enabled"`
+}
+
+// ConsoleOn reports whether the hub serves the web console: asked for (or
+// not switched off) and an admin token to sign in with.
+func (c *Config) ConsoleOn() bool {
+	if c.AdminToken == "" {
+		return false
+	}
+	return c.Console.Enabled == nil || *c.Console.Enabled
 }
 
 // MinAdminTokenLength is the shortest admin token accepted.
@@ -388,6 +404,9 @@ func (c *Config) Validate() error {
 	}
 	if n := len(c.AdminToken); n > 0 && n < MinAdminTokenLength {
 		add("admin_token", fmt.Sprintf("is %d characters long; use at least %d (e.g. `openssl rand -hex 32`)", n, MinAdminTokenLength))
+	}
+	if c.Console.Enabled != nil && *c.Console.Enabled && c.AdminToken == "" {
+		add("console.enabled", "the console signs in with the admin token: set admin_token (or HUB_ADMIN_TOKEN)")
 	}
 	switch c.State.Driver {
 	case "sqlite":

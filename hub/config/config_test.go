@@ -43,6 +43,9 @@ func TestErrorsNameTheField(t *testing.T) {
 		{"integrations: [{id: a, apps: [{id: x, filters: {which: sometimes}}]}]", "integrations[0].apps[0].filters.which"},
 		{"integrations: [{id: a, apps: [{id: x, filters: {backfill: 500}}]}]", "integrations[0].apps[0].filters.backfill: 500 is outside 0..100"},
 		{"shutdown_timeout: 10ms", "shutdown_timeout: 10ms is shorter than 1s"},
+		{"schedule: {workers: -1}", "schedule.workers: -1 is negative"},
+		{"schedule: {lease: 100ms}", "schedule.lease: 100ms is shorter than 1s"},
+		{"schedule: {reply_reserve: 1.5}", "schedule.reply_reserve: 1.5 is not between 0 and 1"},
 		{"plugins: {health_timeout: 1ms}", "plugins.health_timeout: 1ms is shorter than 100ms"},
 		{"plugins: {call_timeout: -1s}", "plugins.call_timeout: -1s is shorter than 1s"},
 		{"plugins: {paths: {'../../bin/sh': /bin/sh}}", `plugins.paths: plugin name "../../bin/sh" must be`},
@@ -56,6 +59,7 @@ func TestErrorsNameTheField(t *testing.T) {
 		{"plugins: {env: {'x/y': [A]}}", `plugins.env: plugin name "x/y"`},
 		{"plugins: {checksums: {omnidesk: abc}}", `plugins.checksums.omnidesk: "abc" is not a SHA-256 in hex`},
 		{"integrations: [{id: a, helpdesk: {settings: {api_key: '${REVIEWHUB_TEST_UNSET_VAR}'}}}]", "integrations[0].helpdesk.settings.api_key: environment variable REVIEWHUB_TEST_UNSET_VAR is not set"},
+		{"console: {enabled: true}", "console.enabled: the console signs in with the admin token"},
 		{"secret_key: c2hvcnQ=", "secret_key: want 32 bytes base64-encoded, got 5 bytes"},
 		{"secret_key: 'not base64!'", "secret_key: not valid base64"},
 		{"admin_token: short", "admin_token: is 5 characters long; use at least 16"},
@@ -180,4 +184,18 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestConsoleOnWithAnAdminTokenUnlessSwitchedOff(t *testing.T) {
+	on, off := true, false
+	for _, tc := range []struct {
+		token   string
+		enabled *bool
+		want    bool
+	}{{"", nil, false}, {"0123456789abcdef", nil, true}, {"0123456789abcdef", &off, false}, {"0123456789abcdef", &on, true}} {
+		c := &Config{AdminToken: tc.token, Console: Console{Enabled: tc.enabled}}
+		if got := c.ConsoleOn(); got != tc.want {
+			t.Errorf("token %q enabled %v: ConsoleOn %v, want %v", tc.token, tc.enabled, got, tc.want)
+		}
+	}
 }

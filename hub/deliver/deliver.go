@@ -269,7 +269,6 @@ func (d *Deliverer) handleReview(msg *message.Message) error {
 	}
 	d.Metrics.Delivery(in.ID, in.HelpdeskPlugin, delivered)
 	if len(released) > 0 {
-		d.Bus.Committed()
 		d.Logger.Info("answers released by their ticket's link", "integration", in.ID, "ticket", ref.ID, "answers", len(released),
 			"correlation_id", bus.CorrelationID(msg))
 	}
@@ -380,7 +379,6 @@ func (d *Deliverer) handleReply(msg *message.Message) error {
 	if err != nil {
 		return err
 	}
-	d.Bus.Committed()
 	d.Metrics.Reply(in.ID, replyStore(in, r.AppID), outcome)
 	d.Logger.Info("reply handled", "integration", in.ID, "app", r.AppID, "review", r.ReviewID, "message", r.MessageID,
 		"outcome", outcome, "detail", detail, "correlation_id", bus.CorrelationID(msg))
@@ -417,7 +415,7 @@ func (d *Deliverer) publishReply(ctx context.Context, in state.Integration, r st
 	}
 	if err != nil {
 		if bus.IsPermanent(err) {
-			return sdk.OutcomeRefused, pluginMessage(err), nil, nil
+			return sdk.OutcomeRefused, sdk.MessageOf(err), nil, nil
 		}
 		return "", "", nil, fmt.Errorf("reply %s to %s: %w", r.MessageID, app.StorePlugin, err)
 	}
@@ -509,19 +507,9 @@ func (d *Deliverer) handleTick(msg *message.Message) error {
 		}
 	}
 	if released > 0 {
-		d.Bus.Committed()
 		d.Logger.Debug("parked answers released", "answers", released)
 	}
 	return nil
-}
-
-// pluginMessage strips the transport's operation prefix from a plugin error.
-func pluginMessage(err error) string {
-	msg := err.Error()
-	if _, rest, ok := strings.Cut(msg, "post reply: "); ok {
-		return rest
-	}
-	return msg
 }
 
 func (d *Deliverer) handleResult(msg *message.Message) error {
@@ -614,7 +602,6 @@ func (d *Deliverer) AcceptReplies(ctx context.Context, in state.Integration, req
 	if err != nil {
 		return 0, err
 	}
-	d.Bus.Committed()
 	return added, nil
 }
 

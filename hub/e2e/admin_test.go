@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -176,5 +178,50 @@ func TestReplyRefusedWithoutStoreAccount(t *testing.T) {
 	}
 	if p, _ := e.backend.ReplyPosts(); p["n1"] != 0 {
 		t.Errorf("a reply was posted without a store account: %v", p)
+	}
+}
+
+// The status view lists the latest reviews with their tickets and the
+// latest answers with their outcome.
+func TestStatusListsRecentReviewsAndAnswers(t *testing.T) {
+	e := startWithAdmin(t)
+	eventually(t, "the app connected", func() bool {
+		c, err := e.hub.DB.Cursor(context.Background(), "acme", "ios")
+		return err == nil && c.Connected
+	})
+	e.backend.PutReview(testbackend.Review{ID: "r1", App: "app1", Author: "Ann", Rating: 2, Text: "Crashes on start"})
+	eventually(t, "a ticket", func() bool { _, ok := ticketFor(e.backend, "r1"); return ok })
+	tk, _ := ticketFor(e.backend, "r1")
+	body := fmt.Sprintf(`{"ticket_id":%q,"message_id":"m1","text":"Thanks, Ann!","staff":"Sam"}`, tk.ID)
+	if code, resp := e.webhook(t, "acme", "secret="+secret, body); code != 200 {
+		t.Fatalf("webhook: %d %s", code, resp)
+	}
+	var status struct {
+		Reviews []struct {
+			App    string `json:"app_id"`
+			Review string `json:"review_id"`
+			Ticket string `json:"ticket_id"`
+			Rating int    `json:"rating"`
+		} `json:"recent_reviews"`
+		Replies []struct {
+			Message string `json:"message_id"`
+			Review  string `json:"review_id"`
+			Status  string `json:"status"`
+			Text    string `json:"text"`
+		} `json:"recent_replies"`
+	}
+	eventually(t, "the answer published in the status", func() bool {
+		code, _, raw := e.api(t, http.MethodGet, "/api/integrations/acme/status", adminToken, "")
+		if code != http.StatusOK || json.Unmarshal([]byte(raw), &status) != nil {
+			return false
+		}
+		return len(status.Replies) == 1 && status.Replies[0].Status == "published"
+	})
+	if len(status.Reviews) != 1 || status.Reviews[0].Review != "r1" || status.Reviews[0].App != "ios" ||
+		status.Reviews[0].Ticket != tk.ID || status.Reviews[0].Rating != 2 {
+		t.Errorf("recent reviews %+v", status.Reviews)
+	}
+	if r := status.Replies[0]; r.Message != "m1" || r.Review != "r1" || r.Text != "" {
+		t.Errorf("recent replies %+v (the answer's text stays in the ticket)", status.Replies)
 	}
 }

@@ -125,7 +125,10 @@ func TestThreeHubsPollEachAppOncePerInterval(t *testing.T) {
 	// The apps the killed hub was polling are taken over when their lease
 	// ends (and the interval their claim moved them on by); every other app
 	// goes on as before. Every app is listed twice more after the kill.
-	eventually(t, "every app listed twice after the kill", func() bool {
+	// Generous: the machine may be busy (this is behaviour, not a timing).
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		behind := 0
 		for _, ts := range backend.ListTimes() {
 			after := 0
 			for _, at := range ts {
@@ -134,11 +137,17 @@ func TestThreeHubsPollEachAppOncePerInterval(t *testing.T) {
 				}
 			}
 			if after < 2 {
-				return false
+				behind++
 			}
 		}
-		return true
-	})
+		if behind == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d apps not listed twice since a hub was killed at %s", behind, apps, killedAt.Format("15:04:05.000"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	stop()
 
 	// Never two listings of an app within one interval (the jitter keeps

@@ -50,6 +50,8 @@ type Admin struct {
 	Scheduler func() poll.Stats
 	// Health computes the health of an integration's apps; nil: not shown.
 	Health func(ctx context.Context, integrationID string) ([]health.App, error)
+	// DeadLetters: GET /deadletters, retry and drop; nil: 503.
+	DeadLetters DeadLetterOps
 }
 
 // Register mounts the API on r (a /api subrouter).
@@ -65,6 +67,7 @@ func (a *Admin) Register(r *mux.Router) {
 	r.HandleFunc("/integrations/{id}/status", a.status).Methods(http.MethodGet)
 	a.registerTruth(r)
 	a.registerHealth(r)
+	a.registerDeadLetters(r)
 }
 
 func (a *Admin) auth(next http.Handler) http.Handler {
@@ -725,6 +728,38 @@ func (a *Admin) status(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
+	reviews, err := a.DB.RecentReviews(r.Context(), in.ID, recentLimit)
+	if err != nil {
+		WriteError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	stored, err := a.DB.RecentReplies(r.Context(), in.ID, recentLimit)
+	if err != nil {
+		WriteError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	replies := make([]RecentReply, 0, len(stored))
+	for _, rp := range stored {
+		replies = append(replies, RecentReply{MessageID: rp.MessageID, AppID: rp.AppID, ReviewID: rp.ReviewID, TicketID: rp.TicketID,
+			Staff: rp.Staff, Status: rp.Status, Detail: rp.Detail, UpdatedAt: rp.UpdatedAt})
+	}
 	WriteJSON(w, http.StatusOK, map[string]any{"id": in.ID, "complete": view.Complete, "missing": view.Missing, "apps": apps,
-		"answers_waiting_for_ticket": len(parked), "webhooks_ignored": counters[""][state.CountWebhooksIgnored]})
+		"answers_waiting_for_ticket": len(parked), "webhooks_ignored": counters[""][state.CountWebhooksIgnored],
+		"recent_reviews": reviews, "recent_replies": replies})
+}
+
+// recentLimit is how many recent reviews and replies the status view lists.
+const recentLimit = 20
+
+// RecentReply is a staff answer and its outcome in the status view (the
+// answer's text stays out: it is in the ticket).
+type RecentReply struct {
+	MessageID string    `json:"message_id"`
+	AppID     string    `json:"app_id,omitempty"`
+	ReviewID  string    `json:"review_id,omitempty"`
+	TicketID  string    `json:"ticket_id,omitempty"`
+	Staff     string    `json:"staff,omitempty"`
+	Status    string    `json:"status"`
+	Detail    string    `json:"detail,omitempty"`
+	UpdatedAt time.Time `json:"updated_at"`
 }

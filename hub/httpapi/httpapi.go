@@ -37,6 +37,9 @@ type Server struct {
 	Metrics *metrics.Metrics
 	// MetricsHandler, when set, is served at /metrics.
 	MetricsHandler http.Handler
+	// Console, when set, serves the web console under /console/ (and "/"
+	// leads there).
+	Console http.Handler
 
 	refusals refusalLog
 }
@@ -58,6 +61,10 @@ func (s *Server) Handler() http.Handler {
 	}
 	if s.Admin != nil {
 		s.Admin(r.PathPrefix("/api").Subrouter())
+	}
+	if s.Console != nil {
+		r.PathPrefix("/console").Handler(s.Console)
+		r.Handle("/", http.RedirectHandler("/console/", http.StatusSeeOther)).Methods(http.MethodGet, http.MethodHead)
 	}
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusNotFound, "no such endpoint: "+clip(r.Method, 16)+" "+clip(r.URL.Path, 200))

@@ -36,8 +36,14 @@ func call[T any](ctx context.Context, p *Plugin, kind, op string, fn func(contex
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	out, err := fn(cctx, conn)
-	if err != nil && ctx.Err() == nil && errors.Is(cctx.Err(), context.DeadlineExceeded) {
+	switch {
+	case err == nil || ctx.Err() != nil:
+	case errors.Is(cctx.Err(), context.DeadlineExceeded):
 		err = &sdk.Error{Kind: sdk.Unavailable, Message: fmt.Sprintf("plugin %s did not answer %s within %s", p.name, op, timeout), Err: err}
+	case errors.Is(err, context.Canceled):
+		// Nobody cancelled the call: the connection was closed under it
+		// (the plugin was killed or restarted). Retry like any outage.
+		err = &sdk.Error{Kind: sdk.Unavailable, Message: fmt.Sprintf("plugin %s stopped during %s", p.name, op), Err: err}
 	}
 	if err != nil && sdk.KindOf(err) == sdk.Unavailable {
 		p.suspect()

@@ -84,10 +84,9 @@ func (p *Poller) PollOnce(ctx context.Context, in state.Integration, app state.A
 	if slices.Contains(caps.SourceFilters, sdk.FilterLanguage) {
 		req.Languages = app.Filters.Languages
 	}
-	canReply := caps.CanReply && setup.HasStoreAccount(app, info)
-
+	l := listing{in: in, app: app, info: info, canReply: caps.CanReply && setup.HasStoreAccount(app, info)}
 	if !cur.Connected {
-		return p.backfill(ctx, in, app, st, info, req, canReply)
+		return p.backfill(ctx, l, st, req)
 	}
 	for {
 		page, err := st.ListReviews(ctx, req)
@@ -99,7 +98,11 @@ func (p *Poller) PollOnce(ctx context.Context, in state.Integration, app state.A
 			return res, err
 		}
 		last := page.NextPageToken == ""
-		if err := p.apply(ctx, in, app, info, page.Reviews, canReply, -1, &res, last, page.Cursor); err != nil {
+		b := batch{reviews: page.Reviews}
+		if last {
+			b.cursor = &page.Cursor
+		}
+		if err := p.apply(ctx, l, b, &res); err != nil {
 			return res, err
 		}
 		if last {
@@ -112,7 +115,7 @@ func (p *Poller) PollOnce(ctx context.Context, in state.Integration, app state.A
 // backfill reads the first listing of a newly connected app: every review is
 // recorded, and only the most recent unanswered ones, up to the app's
 // backfill limit, are delivered.
-func (p *Poller) backfill(ctx context.Context, in state.Integration, app state.App, st sdk.Store, info sdk.Info, req sdk.ListRequest, canReply bool) (Result, error) {
+func (p *Poller) backfill(ctx context.Context, l listing, st sdk.Store, req sdk.ListRequest) (Result, error) {
 	res := Result{Skipped: map[string]int{}}
 	var all []sdk.Review
 	cursor := ""
@@ -122,7 +125,7 @@ func (p *Poller) backfill(ctx context.Context, in state.Integration, app state.A
 			return res, err
 		}
 		res.Pages++
-		if err := p.keepUnreadable(ctx, in, app, page.Unreadable, &res); err != nil {
+		if err := p.keepUnreadable(ctx, l.in, l.app, page.Unreadable, &res); err != nil {
 			return res, err
 		}
 		all = append(all, page.Reviews...)
@@ -134,7 +137,8 @@ func (p *Poller) backfill(ctx context.Context, in state.Integration, app state.A
 	}
 	// Newest first, so the limit takes the most recent.
 	sort.SliceStable(all, func(i, j int) bool { return reviewTime(all[i]).After(reviewTime(all[j])) })
-	return res, p.apply(ctx, in, app, info, all, canReply, app.Filters.BackfillLimit(), &res, true, cursor)
+	limit := l.app.Filters.BackfillLimit()
+	return res, p.apply(ctx, l, batch{reviews: all, backfill: &limit, cursor: &cursor}, &res)
 }
 
 func reviewTime(r sdk.Review) time.Time {
@@ -144,18 +148,35 @@ func reviewTime(r sdk.Review) time.Time {
 	return r.CreatedAt
 }
 
+// listing is what every page of one app's listing shares.
+type listing struct {
+	in       state.Integration
+	app      state.App
+	info     sdk.Info
+	canReply bool // an answer to these reviews can be published
+}
+
+// batch is listed reviews recorded in one transaction.
+type batch struct {
+	reviews []sdk.Review
+	// backfill, on the first listing of an app, limits how many new,
+	// unanswered reviews are delivered; nil: no limit.
+	backfill *int
+	// cursor is saved with the batch when set (the listing's last page).
+	cursor *string
+}
+
 // apply records a batch of listed reviews and queues the changes that pass
-// the filters, in one transaction. backfill >= 0 limits how many new,
-// unanswered reviews are delivered (first listing).
-func (p *Poller) apply(ctx context.Context, in state.Integration, app state.App, info sdk.Info, reviews []sdk.Review,
-	canReply bool, backfill int, res *Result, saveCursor bool, cursor string) error {
+// the filters, in one transaction.
+func (p *Poller) apply(ctx context.Context, l listing, b batch, res *Result) error {
+	in, app, info := l.in, l.app, l.info
 	queued := 0
 	skipped := map[string]int{}
 	err := p.DB.InTx(ctx, func(tx *state.Tx) error {
 		queued = 0
 		clear(skipped)
 		imported := 0
-		for _, r := range reviews {
+		for _, r := range b.reviews {
 			if r.ID == "" {
 				p.Logger.Warn("store listed a review without id; ignored", "integration", in.ID, "app", app.ID)
 				continue
@@ -167,8 +188,8 @@ func (p *Poller) apply(ctx context.Context, in state.Integration, app state.App,
 			if obs.Kind == state.Unchanged {
 				continue
 			}
-			if backfill >= 0 && obs.Kind == sdk.ChangeNew {
-				if r.Reply != nil || imported >= backfill {
+			if b.backfill != nil && obs.Kind == sdk.ChangeNew {
+				if r.Reply != nil || imported >= *b.backfill {
 					skipped["backfill"]++
 					continue
 				}
@@ -180,7 +201,7 @@ func (p *Poller) apply(ctx context.Context, in state.Integration, app state.App,
 			}
 			change := sdk.ReviewChange{
 				Store: info.Name, AppName: app.Name, Kind: obs.Kind, Review: r, History: obs.History,
-				CanReply: canReply,
+				CanReply: l.canReply,
 			}
 			if info.Store != nil {
 				change.ReplyMaxLength = info.Store.ReplyMaxLength
@@ -206,21 +227,18 @@ func (p *Poller) apply(ctx context.Context, in state.Integration, app state.App,
 				return err
 			}
 		}
-		if saveCursor {
-			return tx.SaveCursor(ctx, in.ID, app.ID, cursor)
+		if b.cursor != nil {
+			return tx.SaveCursor(ctx, in.ID, app.ID, *b.cursor)
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	res.Seen += len(reviews)
+	res.Seen += len(b.reviews)
 	res.Queued += queued
 	for why, n := range skipped {
 		res.Skipped[why] += n
-	}
-	if queued > 0 {
-		p.Bus.Committed()
 	}
 	return nil
 }

@@ -57,6 +57,9 @@ func (s *Schedule) setDefaults() {
 // another hub are seen within it.
 const idleWake = time.Second
 
+// minWake is the shortest sleep of an idle claimer.
+const minWake = 20 * time.Millisecond
+
 // syncEvery is how often apps new to the state are scheduled without a
 // reload signal (another hub's admin API may have added them).
 const syncEvery = 30 * time.Second
@@ -96,10 +99,11 @@ func (p *Poller) Run(ctx context.Context, reload <-chan struct{}) {
 			p.sync(ctx)
 			lastSync = time.Now()
 		}
-		claimed := 0
+		claimed, failed := 0, false
 		if free := s.Workers - busy; free > 0 && ctx.Err() == nil {
 			slots, err := p.DB.Claim(ctx, s.Owner, time.Now(), s.Lease, free)
 			if err != nil && ctx.Err() == nil {
+				failed = true
 				p.Logger.Error("claiming due apps failed", "error", err)
 			}
 			for _, slot := range slots {
@@ -109,11 +113,15 @@ func (p *Poller) Run(ctx context.Context, reload <-chan struct{}) {
 			claimed = len(slots)
 		}
 		sleep := idleWake
-		if claimed > 0 && busy < s.Workers {
+		switch {
+		case failed || busy >= s.Workers:
+		case claimed > 0:
 			sleep = 0 // more may be due
-		} else if busy < s.Workers {
+		default:
+			// Due apps another hub is claiming right now: look again soon,
+			// without spinning.
 			if at, ok, err := p.DB.NextDue(ctx); err == nil && ok {
-				sleep = min(max(time.Until(at), 0), idleWake)
+				sleep = min(max(time.Until(at), minWake), idleWake)
 			}
 		}
 		wake.Reset(sleep)
@@ -214,7 +222,12 @@ func (p *Poller) pollSlot(ctx context.Context, slot state.Slot) {
 	log := p.Logger.With("integration", slot.IntegrationID, "app", slot.AppID, "request_id", reqID)
 	next := slot
 	next.NextAt = now.Add(notRunnableWait)
-	defer func() { p.release(ctx, log, next) }()
+	defer func() {
+		if ctx.Err() != nil {
+			next.NextAt = p.clock() // shutting down: any hub may take it at once
+		}
+		p.release(ctx, log, next)
+	}()
 	p.recordLag(now.Sub(slot.NextAt))
 
 	in, err := p.integration(ctx, slot.IntegrationID)
@@ -272,17 +285,14 @@ func (p *Poller) pollSlot(ctx context.Context, slot state.Slot) {
 	res, err := p.PollOnce(cctx, in, app)
 	p.polls.Add(1)
 	if ctx.Err() != nil {
-		next.NextAt = p.clock() // shutting down: any hub may take it at once
 		return
 	}
 	spent := calls.Count()
 	if spent == 0 {
 		spent = max(res.Pages, 1) // a plugin that does not count: one request per page
 	}
-	if spent != expected {
-		if err := quota.Spend(ctx, p.DB, buckets, now, spent-expected); err != nil {
-			log.Error("recording quota use failed", "error", err)
-		}
+	if err := quota.Settle(ctx, p.DB, buckets, now, expected, p.clock(), spent); err != nil {
+		log.Error("recording quota use failed", "error", err)
 	}
 	outcome := metrics.PollOK
 	if err != nil {
@@ -299,15 +309,14 @@ func (p *Poller) pollSlot(ctx context.Context, slot state.Slot) {
 	next.LastPoll, next.Note = now, ""
 	// The app's share of its buckets is written when it is new to the
 	// schedule or its cost changed; every poll reads the bucket's demand.
-	join := slot.LastPoll.IsZero() || ratio(time.Duration(next.CallsPerPoll*1000), time.Duration(slot.CallsPerPoll*1000)) > 1.1 ||
-		ratio(time.Duration(slot.CallsPerPoll*1000), time.Duration(next.CallsPerPoll*1000)) > 1.1
+	join := slot.LastPoll.IsZero() || apart(next.CallsPerPoll, slot.CallsPerPoll)
 	fitted, stretch, ferr := quota.Fit(ctx, p.DB, buckets, slot.AppRef, interval, next.CallsPerPoll, p.Schedule.ReplyReserve, join)
 	if ferr != nil {
 		log.Error("sharing the quota budget failed", "error", ferr)
 	}
 	if stretch != nil {
 		next.Note = fmt.Sprintf("interval lengthened from %s to %s: %s", interval, fitted.Round(time.Second), stretch)
-		if slot.Interval == 0 || ratio(fitted, slot.Interval) > 1.1 || ratio(slot.Interval, fitted) > 1.1 {
+		if apart(fitted.Seconds(), slot.Interval.Seconds()) {
 			log.Info("poll interval lengthened to stay inside the store's quota", "reason", next.Note)
 		}
 	}
@@ -346,7 +355,8 @@ func (p *Poller) clock() time.Time {
 	return time.Now()
 }
 
-func ratio(a, b time.Duration) float64 { return float64(a) / float64(max(b, 1)) }
+// apart reports whether a and b differ by more than 10%.
+func apart(a, b float64) bool { return a > b*1.1 || b > a*1.1 }
 
 // release writes the app's next time and ends the lease.
 func (p *Poller) release(ctx context.Context, log *slog.Logger, s state.Slot) {

@@ -140,24 +140,44 @@ func Read(ctx context.Context, db *state.DB, b Bucket, now time.Time, reserve fl
 	return Use{Bucket: b, Used: used, Budget: b.PollBudget(reserve), FreesAt: b.freesAt(now)}, nil
 }
 
+// pending is the slot a reservation made at now is kept in until it is
+// settled: one window ahead, so that every check counts it however long
+// the call takes (and, if the hub dies before settling, for a window more).
+func (b Bucket) pending(now time.Time) time.Time { return now.Add(b.Window).Truncate(b.Slot()) }
+
 // Take reserves n calls from every bucket for a poll, if each has room in
 // its polling budget; otherwise it reserves nothing and returns the use of
-// the first bucket without room. Settle the reservation with Spend(actual-n).
+// the first bucket without room. Settle the reservation when the call ends.
 func Take(ctx context.Context, db *state.DB, buckets []Bucket, now time.Time, n int, reserve float64) (*Use, error) {
 	for i, b := range buckets {
-		used, ok, err := db.QuotaTake(ctx, b.Key, now.Truncate(b.Slot()), b.since(now), n, b.PollBudget(reserve))
+		used, ok, err := db.QuotaTake(ctx, b.Key, b.pending(now), b.since(now), n, b.PollBudget(reserve))
 		if err != nil {
 			return nil, err
 		}
 		if !ok {
 			// Give back what the earlier buckets reserved.
-			if err := Spend(ctx, db, buckets[:i], now, -n); err != nil {
-				return nil, err
+			for _, e := range buckets[:i] {
+				if err := db.QuotaSpend(ctx, e.Key, e.pending(now), -n, e.since(now)); err != nil {
+					return nil, err
+				}
 			}
 			return &Use{Bucket: b, Used: used, Budget: b.PollBudget(reserve), FreesAt: b.freesAt(now)}, nil
 		}
 	}
 	return nil, nil
+}
+
+// Settle replaces a reservation of reserved calls made by Take at from with
+// the spent calls counted at to (when the call ended): a request is counted
+// in the slot of the latest moment it may have reached the store, so the
+// count never leaves the window before the store's does.
+func Settle(ctx context.Context, db *state.DB, buckets []Bucket, from time.Time, reserved int, to time.Time, spent int) error {
+	for _, b := range buckets {
+		if err := db.QuotaSettle(ctx, b.Key, b.pending(from), reserved, to.Truncate(b.Slot()), spent, b.since(to)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Stretch is how an app's interval is lengthened to fit a bucket.

@@ -73,6 +73,10 @@ func TestTakeKeepsPollingInsideTheBudgetAndRoomForReplies(t *testing.T) {
 	if err != nil || use == nil || use.Used != 80 || use.Budget != 80 || !use.FreesAt.After(now) {
 		t.Fatalf("the 81st take: %+v %v; want refused until the window frees", use, err)
 	}
+	// Reservations count until settled; settled, they count when the calls ended.
+	if err := Settle(ctx, db, key, now, 80, now, 80); err != nil {
+		t.Fatal(err)
+	}
 	// Replies still get through: they spend without a budget check.
 	if err := Spend(ctx, db, Buckets(info, app, sdk.OpReply), now, 5); err != nil {
 		t.Fatal(err)
@@ -117,5 +121,35 @@ func TestFitLengthensIntervalsOfAppsSharingABucket(t *testing.T) {
 		state.AppRef{IntegrationID: "i", AppID: "solo"}, time.Hour, 1, 0.2, true)
 	if err != nil || alone != time.Hour || why != nil {
 		t.Errorf("a lone app: %v %v %v", alone, why, err)
+	}
+}
+
+// A reservation settled later moves to the slot the call ended in, so it
+// stays counted as long as the store counts it.
+func TestSettleCountsWhenTheCallEnded(t *testing.T) {
+	db := openDB(t)
+	ctx := context.Background()
+	app := state.App{StoreSettings: sdk.Settings{"key_id": "K1", "private_key": "p"}}
+	key := Buckets(info, app, sdk.OpList)[:1]
+	slot := key[0].Slot()
+	start := time.Now().Truncate(slot)
+	if use, err := Take(ctx, db, key, start, 1, 0.2); err != nil || use != nil {
+		t.Fatal(use, err)
+	}
+	end := start.Add(10 * slot) // a slow call
+	// In flight, the reservation counts however long the call takes.
+	if u, _ := Read(ctx, db, key[0], end, 0.2); u.Used != 1 {
+		t.Errorf("used %d during the call, want the reservation", u.Used)
+	}
+	if err := Settle(ctx, db, key, start, 1, end, 3); err != nil {
+		t.Fatal(err)
+	}
+	// Just after the start's slot left the window, the call still counts.
+	at := start.Add(time.Hour + 3*slot)
+	if u, _ := Read(ctx, db, key[0], at, 0.2); u.Used != 3 {
+		t.Errorf("used %d an hour after the call began, want 3 (it ended later)", u.Used)
+	}
+	if u, _ := Read(ctx, db, key[0], end.Add(time.Hour+3*slot), 0.2); u.Used != 0 {
+		t.Errorf("used %d after the window, want 0", u.Used)
 	}
 }

@@ -184,7 +184,7 @@ func (t *Tx) PutAlerts(ctx context.Context, integrationID string, c AlertConfig)
 	var sealed []byte
 	if c.WebhookURL != "" {
 		var err error
-		if sealed, err = t.db.seal(sdk.Settings{"webhook_url": c.WebhookURL}); err != nil {
+		if sealed, err = t.db.sealSettings(sdk.Settings{"webhook_url": c.WebhookURL}); err != nil {
 			return fmt.Errorf("state: seal alert webhook: %w", err)
 		}
 	}
@@ -219,7 +219,7 @@ func (d *DB) Alerts(ctx context.Context, integrationID string) (AlertConfig, err
 	}
 	c.Helpdesk, c.Cooldown = helpdesk != 0, time.Duration(cooldown)*time.Millisecond
 	if len(sealed) > 0 {
-		s, err := d.open(sealed)
+		s, err := d.unsealSettings(sealed)
 		if err != nil {
 			return c, fmt.Errorf("state: unseal alert webhook of %s: %w", integrationID, err)
 		}

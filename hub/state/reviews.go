@@ -475,3 +475,59 @@ func (d *DB) Replies(ctx context.Context, integrationID string) ([]Reply, error)
 	}
 	return out, nil
 }
+
+// RecentReview is the latest version of a review the hub recorded and the
+// ticket it lives in ("" when it was filtered out or is not delivered yet).
+type RecentReview struct {
+	AppID    string    `json:"app_id"`
+	ReviewID string    `json:"review_id"`
+	Version  int       `json:"version"`
+	Rating   int       `json:"rating"`
+	TicketID string    `json:"ticket_id,omitempty"`
+	SeenAt   time.Time `json:"seen_at"`
+}
+
+// RecentReviews lists the limit reviews of an integration seen last.
+func (d *DB) RecentReviews(ctx context.Context, integrationID string, limit int) ([]RecentReview, error) {
+	rows, err := d.query(ctx, `SELECT app_id, review_id, version, rating, ticket_id, seen_at FROM reviews
+		WHERE integration_id = ? ORDER BY seen_at DESC LIMIT ?`, integrationID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("state: recent reviews: %w", err)
+	}
+	defer rows.Close()
+	out := []RecentReview{}
+	for rows.Next() {
+		var r RecentReview
+		var seen string
+		if err := rows.Scan(&r.AppID, &r.ReviewID, &r.Version, &r.Rating, &r.TicketID, &seen); err != nil {
+			return nil, fmt.Errorf("state: recent reviews: %w", err)
+		}
+		r.SeenAt = parseTS(seen)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// RecentReplies lists the limit replies of an integration changed last,
+// newest first, with their outcome.
+func (d *DB) RecentReplies(ctx context.Context, integrationID string, limit int) ([]Reply, error) {
+	rows, err := d.query(ctx, `
+		SELECT message_id, ticket_id, app_id, review_id, body, staff, status, detail, created_at, updated_at
+		FROM replies WHERE integration_id = ? ORDER BY updated_at DESC LIMIT ?`, integrationID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("state: recent replies: %w", err)
+	}
+	defer rows.Close()
+	out := []Reply{}
+	for rows.Next() {
+		r := Reply{IntegrationID: integrationID}
+		var created, updated string
+		if err := rows.Scan(&r.MessageID, &r.TicketID, &r.AppID, &r.ReviewID, &r.Text, &r.Staff, &r.Status, &r.Detail,
+			&created, &updated); err != nil {
+			return nil, fmt.Errorf("state: recent replies: %w", err)
+		}
+		r.CreatedAt, r.UpdatedAt = parseTS(created), parseTS(updated)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

@@ -229,13 +229,56 @@ func (d *DB) ScheduleOf(ctx context.Context, integrationID string) (map[string]S
 // QuotaSpend adds calls to bucket's slot starting at slot, and drops the
 // bucket's slots that started before dropBefore.
 func (d *DB) QuotaSpend(ctx context.Context, bucket string, slot time.Time, calls int, dropBefore time.Time) error {
-	if _, err := d.exec(ctx, `DELETE FROM quota_use WHERE bucket = ? AND slot_ms < ?`, bucket, ms(dropBefore)); err != nil {
-		return fmt.Errorf("state: prune quota use: %w", err)
-	}
-	_, err := d.exec(ctx, `INSERT INTO quota_use (bucket, slot_ms, calls) VALUES (?, ?, ?)
-		ON CONFLICT (bucket, slot_ms) DO UPDATE SET calls = quota_use.calls + excluded.calls`, bucket, ms(slot), calls)
-	if err != nil {
+	return d.QuotaSettle(ctx, bucket, slot, 0, slot, calls, dropBefore)
+}
+
+const addQuota = `INSERT INTO quota_use (bucket, slot_ms, calls) VALUES (?, ?, ?)
+	ON CONFLICT (bucket, slot_ms) DO UPDATE SET calls = quota_use.calls + excluded.calls`
+
+// addQuota adds calls to bucket's slot.
+func (t *Tx) addQuota(ctx context.Context, bucket string, slot time.Time, calls int) error {
+	if _, err := t.exec(ctx, addQuota, bucket, ms(slot), calls); err != nil {
 		return fmt.Errorf("state: spend quota: %w", err)
+	}
+	return nil
+}
+
+// lockQuota serialises the transactions that check and change bucket's
+// use across hubs (SQLite's write transaction already does).
+func (t *Tx) lockQuota(ctx context.Context, bucket string) error {
+	if t.db.dialect != Postgres {
+		return nil
+	}
+	_, err := t.exec(ctx, `SELECT pg_advisory_xact_lock(hashtext(?))`, "quota/"+bucket)
+	return err
+}
+
+// QuotaSettle moves a reservation of reserved calls in slot from to spent
+// calls in slot to, in one step for every hub (a check between the two
+// writes would see neither and could overspend).
+func (d *DB) QuotaSettle(ctx context.Context, bucket string, from time.Time, reserved int, to time.Time, spent int, dropBefore time.Time) error {
+	err := d.InTx(ctx, func(tx *Tx) error {
+		if err := tx.lockQuota(ctx, bucket); err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, `DELETE FROM quota_use WHERE bucket = ? AND slot_ms < ?`, bucket, ms(dropBefore)); err != nil {
+			return err
+		}
+		for _, c := range []struct {
+			slot  time.Time
+			calls int
+		}{{from, -reserved}, {to, spent}} {
+			if c.calls == 0 {
+				continue
+			}
+			if err := tx.addQuota(ctx, bucket, c.slot, c.calls); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("state: settle quota: %w", err)
 	}
 	return nil
 }
@@ -283,10 +326,8 @@ func (d *DB) QuotaDemand(ctx context.Context, bucket string) (apps int, perHour 
 // lock on the bucket).
 func (d *DB) QuotaTake(ctx context.Context, bucket string, slot, since time.Time, n, budget int) (used int, ok bool, err error) {
 	err = d.InTx(ctx, func(tx *Tx) error {
-		if d.dialect == Postgres {
-			if _, err := tx.exec(ctx, `SELECT pg_advisory_xact_lock(hashtext(?))`, "quota/"+bucket); err != nil {
-				return err
-			}
+		if err := tx.lockQuota(ctx, bucket); err != nil {
+			return err
 		}
 		var sum int64
 		if err := tx.queryRow(ctx, `SELECT COALESCE(SUM(calls), 0) FROM quota_use WHERE bucket = ? AND slot_ms >= ?`,
@@ -299,9 +340,7 @@ func (d *DB) QuotaTake(ctx context.Context, bucket string, slot, since time.Time
 			return nil
 		}
 		ok = true
-		_, err := tx.exec(ctx, `INSERT INTO quota_use (bucket, slot_ms, calls) VALUES (?, ?, ?)
-			ON CONFLICT (bucket, slot_ms) DO UPDATE SET calls = quota_use.calls + excluded.calls`, bucket, ms(slot), n)
-		return err
+		return tx.addQuota(ctx, bucket, slot, n)
 	})
 	if err != nil {
 		return 0, false, fmt.Errorf("state: take quota: %w", err)

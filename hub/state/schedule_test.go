@@ -273,3 +273,17 @@ func testQuotaTake(t *testing.T, db *DB) {
 		t.Errorf("demand: %d apps, %v/h, %v; want 2 apps, 4/h", apps, perHour, err)
 	}
 }
+
+// Commit hooks run after a commit, never after a rollback.
+func TestOnCommitHooks(t *testing.T) {
+	db, _ := open(t)
+	ctx := context.Background()
+	ran := 0
+	if err := db.InTx(ctx, func(tx *Tx) error { tx.OnCommit(func() { ran++ }); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	_ = db.InTx(ctx, func(tx *Tx) error { tx.OnCommit(func() { ran += 10 }); return fmt.Errorf("rolled back") })
+	if ran != 1 {
+		t.Errorf("hooks ran %d, want 1 (after the commit only)", ran)
+	}
+}

@@ -56,6 +56,10 @@ type Demo struct {
 // WebhookSecret of the demo integration.
 const WebhookSecret = "demo-webhook-secret"
 
+// AdminToken of the demo hub (loopback only): the admin API and the web
+// console sign in with it.
+const AdminToken = "demo-admin-token-on-loopback"
+
 // Store app ids in the fakes.
 var storeAppIDs = map[string]string{
 	AppIOS: "1000000001", AppIOSPublic: "1000000002", AppAndroid: "com.example.reviewhub", AppRuStore: "ru.example.reviewhub",
@@ -91,7 +95,7 @@ func Run(ctx context.Context, o Options) error {
 	d.Config = stack.Config{
 		Listen: o.HubAddr, DataDir: o.DataDir, Plugins: o.Plugins, Integration: "demo",
 		Helpdesk: "omnidesk", HelpdeskSetup: fakes.Omnidesk.Settings(fakes.URL["omnidesk"], WebhookSecret),
-		PollInterval: o.PollInterval, LogLevel: "info",
+		PollInterval: o.PollInterval, LogLevel: "info", AdminToken: AdminToken,
 		Apps: []stack.App{
 			{ID: AppIOS, Name: "Demo for iPhone", Store: "appstore", StoreAppID: storeAppIDs[AppIOS],
 				Settings: fakes.AppStore.Settings(fakes.URL["appstore"])},
@@ -177,7 +181,8 @@ func (d *Demo) banner() {
 	d.say(`Reviewhub demo is running.
 
   Watch and answer tickets:  %s
-  Hub:                       http://%s  (health: /healthz, status needs an admin token)
+  Hub:                       http://%s  (health: /healthz)
+  Web console:               http://%s/console/  (admin token: %s)
   Prometheus metrics:        http://%s/metrics  (docs/operations.md)
   Fake Omnidesk API:         %s/api/cases.json  (basic auth %s / %s)
   Fake App Store Connect:    %s
@@ -188,7 +193,7 @@ func (d *Demo) banner() {
 Reviews arrive every few seconds; the hub polls each app every few seconds. Answer a ticket on the page:
 the answer goes through the Omnidesk webhook to the hub and is published in the fake store.
 Ctrl-C stops everything.`,
-		d.UIURL, d.Config.Listen, d.Config.Listen, d.Fakes.URL["omnidesk"], stack.OmnideskStaff, stack.OmnideskAPIKey,
+		d.UIURL, d.Config.Listen, d.Config.Listen, AdminToken, d.Config.Listen, d.Fakes.URL["omnidesk"], stack.OmnideskStaff, stack.OmnideskAPIKey,
 		d.Fakes.URL["appstore"], d.Fakes.URL["googleplay"], d.Fakes.URL["rustore"], d.Config.DataDir)
 }
 

@@ -353,8 +353,8 @@ func (c *Client) classify(op string, status int, h http.Header, body []byte) err
 		if ok {
 			ra = RateLimitWait(rl)
 		}
-		if s, err := strconv.Atoi(strings.TrimSpace(h.Get("Retry-After"))); err == nil && s > 0 {
-			ra = time.Duration(s) * time.Second
+		if d, ok := sdk.ParseRetryAfter(h.Get("Retry-After"), time.Now()); ok {
+			ra = d
 		}
 		if ok {
 			return sdk.RetryAfterError(ra, "App Store Connect rate limit (%d requests an hour, %d left in the rolling hour): %s", rl.Limit, rl.Remaining, msg)

@@ -211,15 +211,8 @@ func quotaKind(ge *googleapi.Error) (limited, quotaWord bool) {
 // minute, "per hour" or "per day" an hour); else an hour for a spent quota
 // (QuotaRetryAfter) and a minute for a rate limit (DefaultRetryAfter).
 func retryAfter(ge *googleapi.Error, reasons map[string]bool, quotaWord bool) time.Duration {
-	if v := strings.TrimSpace(ge.Header.Get("Retry-After")); v != "" {
-		if s, err := strconv.Atoi(v); err == nil && s > 0 {
-			return time.Duration(min(s, 24*3600)) * time.Second
-		}
-		if t, err := http.ParseTime(v); err == nil {
-			if d := time.Until(t); d > 0 {
-				return min(d, 24*time.Hour)
-			}
-		}
+	if d, ok := sdk.ParseRetryAfter(ge.Header.Get("Retry-After"), time.Now()); ok {
+		return d
 	}
 	msg := strings.ToLower(ge.Message)
 	switch {

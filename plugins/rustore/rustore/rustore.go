@@ -271,8 +271,8 @@ func classify(status int, env Envelope, h http.Header, what string) error {
 	case status == http.StatusTooManyRequests:
 		ra := DefaultRetryAfter
 		if h != nil {
-			if s, err := strconv.Atoi(h.Get("Retry-After")); err == nil && s > 0 {
-				ra = time.Duration(s) * time.Second
+			if d, ok := sdk.ParseRetryAfter(h.Get("Retry-After"), time.Now()); ok {
+				ra = d
 			}
 		}
 		return sdk.RetryAfterError(ra, "RuStore rate limit: %s", msg)

@@ -1,0 +1,259 @@
+// The console in a real browser: playwright-core driving the system's
+// Chromium, headless, against a hub on loopback (started by
+// hub/console/browser_test.go, which passes everything in the environment).
+// Each step asserts what the page shows; screenshots go to SCREENSHOTS.
+import { chromium } from "playwright-core";
+import { mkdtempSync, rmSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import assert from "node:assert/strict";
+
+const env = (k) => {
+  const v = process.env[k];
+  if (!v) throw new Error(`${k} is not set`);
+  return v;
+};
+const hub = new URL(env("HUB_URL"));
+const token = env("ADMIN_TOKEN");
+const shots = env("SCREENSHOTS");
+const helpdesk = JSON.parse(env("HELPDESK_SETTINGS"));
+const store = JSON.parse(env("STORE_SETTINGS"));
+const storeAppID = env("STORE_APP_ID");
+const wrongChannel = env("WRONG_CHANNEL");
+const deadLetters = Number(env("DEAD_LETTERS"));
+
+const loopback = (u) => ["127.0.0.1", "localhost", "[::1]"].includes(u.hostname);
+assert.ok(loopback(hub), `the browser test only targets loopback, not ${hub.host}`);
+mkdirSync(shots, { recursive: true });
+
+const profile = mkdtempSync(join(tmpdir(), "console-chromium-"));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync"],
+  viewport: { width: 1280, height: 900 },
+  locale: "en-US",
+  timeout: 60_000,
+});
+let step = "start";
+const log = (s) => { step = s; console.log(`step: ${s}`); };
+try {
+  // Nothing leaves loopback.
+  await context.route("**/*", (route) => {
+    const u = new URL(route.request().url());
+    return loopback(u) ? route.continue() : route.abort();
+  });
+  const page = context.pages()[0] || await context.newPage();
+  page.setDefaultTimeout(30_000);
+  const url = (p) => new URL(p, hub).toString();
+  // Every page shot is also checked: each form control has a label, ids are unique.
+  const unlabelled = () => page.evaluate(() => {
+    const bad = [];
+    for (const el of document.querySelectorAll("input:not([type=hidden]), select, textarea")) {
+      if (el.labels.length === 0 && !el.getAttribute("aria-label")) bad.push(el.name || el.id);
+    }
+    const ids = [...document.querySelectorAll("[id]")].map((e) => e.id);
+    for (const id of ids.filter((id, i) => ids.indexOf(id) !== i)) bad.push(`duplicate id ${id}`);
+    return bad;
+  });
+  const shot = async (name) => {
+    assert.deepEqual(await unlabelled(), [], `controls without a label on ${name}`);
+    await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  };
+  const pageErrors = [];
+  page.on("pageerror", (e) => pageErrors.push(String(e)));
+  // Refused posts (401, 422) are logged by Chromium as failed loads: expected.
+  page.on("console", (m) => {
+    if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) pageErrors.push(m.text());
+  });
+
+  log("without a session only the sign-in page is served");
+  await page.goto(url("/console/integrations"));
+  assert.match(new URL(page.url()).pathname, /^\/console\/signin$/);
+  await shot("signin");
+
+  log("a wrong token is refused");
+  await page.getByLabel("Admin token").fill("not-the-admin-token-at-all");
+  const refused = page.waitForResponse((r) => r.url().endsWith("/console/signin") && r.request().method() === "POST");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  assert.equal((await refused).status(), 401);
+  await page.getByRole("alert").filter({ hasText: "That is not the admin token." }).waitFor();
+  await shot("signin-refused");
+  const direct = await context.request.get(url("/console/integrations"), { maxRedirects: 0 });
+  assert.equal(direct.status(), 303, "still no session after a wrong token");
+
+  log("sign in");
+  await page.getByLabel("Admin token").fill(token);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Integrations", level: 1 }).waitFor();
+  const cookies = await context.cookies(url("/console/"));
+  const session = cookies.find((c) => c.name === "rh_session");
+  assert.ok(session, "a session cookie");
+  assert.equal(session.httpOnly, true);
+  assert.equal(session.sameSite, "Strict");
+
+  log("a form post without the CSRF token is refused");
+  const forged = await context.request.post(url("/console/integrations/new"), {
+    form: { id: "forged", name: "forged", action: "save" }, maxRedirects: 0,
+  });
+  assert.equal(forged.status(), 403);
+  assert.match(await forged.text(), /missing CSRF token/);
+  const forgedWrong = await context.request.post(url("/console/integrations/new"), {
+    form: { id: "forged", csrf: "guessed", action: "save" }, maxRedirects: 0,
+  });
+  assert.equal(forgedWrong.status(), 403);
+
+  log("new integration, saved half done");
+  await page.getByRole("link", { name: "New integration" }).click();
+  await page.getByLabel(/^Integration id/).fill("acme");
+  await page.getByLabel(/^Name/).first().fill("ACME support");
+  await page.getByLabel("Helpdesk", { exact: true }).selectOption("omnidesk");
+  await page.locator('[name="h.omnidesk.subdomain"]').fill(helpdesk.subdomain);
+  await page.locator('[name="h.omnidesk.staff_email"]').fill(helpdesk.staff_email);
+  await page.locator('[name="h.omnidesk.base_url"]').fill(helpdesk.base_url);
+  await page.getByRole("button", { name: "Save", exact: true }).click();
+  await page.waitForURL(/\/console\/integrations\/acme\?saved=1$/);
+  const status = page.locator("#save-status");
+  await status.getByText("Saved.").waitFor();
+  await status.getByText("Still needed:").waitFor();
+  for (const needed of ["Apps"]) await status.getByText(needed, { exact: false }).first().waitFor();
+  assert.ok(await page.locator('label[for="f-h-omnidesk-api_key"] .badge').isVisible(), "the API key is marked as needed");
+  await shot("form-partial");
+
+  log("add an app; a wrong backfill is refused next to its field");
+  await page.getByRole("button", { name: "Add an app" }).click();
+  await page.getByText("A new app is added to the form").waitFor();
+  await page.locator('[name="apps[0].id"]').fill("android");
+  await page.locator('[name="apps[0].name"]').fill("ACME for Android");
+  await page.locator('[name="apps[0].store"]').selectOption("googleplay");
+  await page.locator('[name="apps[0].store_app_id"]').fill(storeAppID);
+  await page.locator('[name="apps[0].filters.backfill"]').fill("500");
+  await page.getByRole("button", { name: "Save", exact: true }).click();
+  const backfill = page.locator('[name="apps[0].filters.backfill"]');
+  await page.locator("#f-apps-0-filters-backfill-error").getByText("500 is outside 0..100").waitFor();
+  assert.equal(await backfill.getAttribute("aria-invalid"), "true");
+  assert.match(await backfill.getAttribute("aria-describedby"), /f-apps-0-filters-backfill-error/);
+  await page.locator("#error-summary").waitFor();
+  assert.equal(await page.locator("#error-summary").evaluate((e) => e === document.activeElement), true, "focus on the error summary");
+  await shot("form-error");
+
+  log("complete it (with a typo in the channel)");
+  await backfill.fill("20");
+  await page.locator('[name="apps[0].filters.ratings"][value="1"]').check();
+  await page.locator('[name="apps[0].filters.ratings"][value="2"]').check();
+  await page.locator('[name="apps[0].filters.ratings"][value="3"]').check();
+  assert.ok(await page.locator('[name="apps[0].filters.languages"]').isVisible(), "Google Play filters by language");
+  assert.ok(!(await page.locator('[name="apps[0].filters.countries"]').isVisible()), "Google Play has no countries");
+  for (const [k, v] of Object.entries(store)) await page.locator(`[name="apps[0].s.googleplay.${k}"]`).fill(v);
+  for (const [k, v] of Object.entries(helpdesk)) {
+    await page.locator(`[name="h.omnidesk.${k}"]`).fill(k === "channel" ? wrongChannel : v);
+  }
+  await page.getByRole("button", { name: "Save", exact: true }).click();
+  await page.waitForURL(/\?saved=1$/);
+  await page.locator("#save-status").getByText("Complete: every app is running.").waitFor();
+  await page.locator('label[for="f-h-omnidesk-api_key"] + p, #f-h-omnidesk-api_key-wrap').first().waitFor({ state: "attached" });
+  assert.ok(await page.getByText("stored ✓").first().isVisible(), "secrets show as stored");
+  assert.equal(await page.locator('[name="h.omnidesk.api_key"]').isVisible(), false, "a stored secret is closed until Replace");
+  const webhook = await page.locator("#webhook-url").inputValue();
+  assert.equal(webhook, new URL("/hooks/omnidesk/acme", hub).toString());
+  await page.getByRole("button", { name: "Copy" }).waitFor();
+  await shot("form-complete");
+
+  log("check connection shows the channel typo");
+  await page.getByRole("button", { name: "Check connection" }).click();
+  await page.getByRole("heading", { name: /Connection check acme/ }).waitFor();
+  await page.getByText(`custom channel "${wrongChannel}" does not exist`).waitFor();
+  await page.getByText("Some checks failed.").waitFor();
+  await shot("check");
+
+  log("the typo's reviews end in the dead letters");
+  await page.getByRole("link", { name: "Dead letters" }).click();
+  let rows = 0;
+  for (let i = 0; i < 120; i++) {
+    rows = await page.locator("table.deadletters tbody tr").count();
+    if (rows >= deadLetters) break;
+    await page.waitForTimeout(500);
+    await page.reload();
+  }
+  assert.equal(rows, deadLetters, "one dead letter per review the filters let through");
+  await page.locator("table.deadletters").getByText("channel").first().waitFor();
+  await shot("deadletters");
+
+  log("fix the channel, retry all dead letters but the last, drop that one");
+  await page.goto(url("/console/integrations/acme"));
+  await page.locator('[name="h.omnidesk.channel"]').fill(helpdesk.channel);
+  await page.getByRole("button", { name: "Save", exact: true }).click();
+  await page.waitForURL(/\?saved=1$/);
+  await page.getByRole("link", { name: "Dead letters" }).click();
+  const dlRows = page.locator("table.deadletters tbody tr");
+  while (await dlRows.count() > 1) {
+    const id = await dlRows.first().getAttribute("data-id");
+    await page.getByRole("button", { name: `Retry ${id}` }).click();
+    await page.getByRole("status").getByText(`Dead letter ${id} is queued again.`).waitFor();
+    console.log(`retried: ${id}`);
+  }
+  const last = await dlRows.first().getAttribute("data-id");
+  await page.getByRole("button", { name: `Drop ${last}` }).click();
+  await page.getByRole("status").getByText(`Dead letter ${last} is dropped.`).waitFor();
+  await page.getByText("No dead letters.").waitFor();
+
+  log("the reviews arrive in the status view");
+  await page.goto(url("/console/integrations/acme/status"));
+  let delivered = 0;
+  for (let i = 0; i < 120; i++) {
+    const cell = page.locator('[data-app="android"] tr[data-counter="reviews_delivered"] td.num');
+    if (await cell.count()) delivered = Number(await cell.innerText());
+    if (delivered >= 2) break;
+    await page.waitForTimeout(500);
+    await page.reload();
+  }
+  assert.ok(delivered >= 2, `reviews delivered: ${delivered}`);
+  await page.locator('[data-app="android"]').getByText("reviews delivered as tickets").waitFor();
+  await shot("status");
+
+  log("the integrations list shows it working");
+  await page.getByRole("link", { name: "Integrations" }).click();
+  await page.locator("table.list").getByText("ACME support").waitFor();
+  await shot("integrations");
+
+  log("Russian, switched by the link");
+  await page.goto(url("/console/integrations/acme/status"));
+  await page.getByRole("link", { name: "Русский" }).click();
+  await page.getByRole("heading", { name: /Статус acme/ }).waitFor();
+  assert.equal(await page.locator("html").getAttribute("lang"), "ru");
+  await shot("status-ru");
+  await page.goto(url("/console/integrations/acme"));
+  await shot("form-ru");
+  await page.getByRole("link", { name: "English" }).click();
+  await page.getByRole("heading", { name: /Integration acme/ }).waitFor();
+
+  log("keyboard: skip link first, then the navigation");
+  await page.goto(url("/console/integrations"));
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), "Skip to content");
+
+  log("sign out");
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByText("You are signed out.").waitFor();
+  await page.goto(url("/console/deadletters"));
+  assert.match(new URL(page.url()).pathname, /^\/console\/signin$/);
+  const after = await context.request.get(url("/console/integrations"), { maxRedirects: 0 });
+  assert.equal(after.status(), 303, "the session is gone");
+
+  assert.deepEqual(pageErrors, [], "no script errors in the pages");
+  console.log("browser test passed");
+} catch (e) {
+  console.error(`failed at step "${step}": ${e.stack || e}`);
+  try {
+    const p = context.pages()[0];
+    if (p) {
+      await p.screenshot({ path: join(shots, "..", "failure.png"), fullPage: true }).catch(() => {});
+      console.error(`page: ${p.url()}\n${(await p.locator("main").innerText().catch(() => "")).slice(0, 3000)}`);
+    }
+  } catch { /* best effort */ }
+  process.exitCode = 1;
+} finally {
+  await context.close();
+  rmSync(profile, { recursive: true, force: true });
+}

@@ -1,0 +1,370 @@
+// Package console is the hub's web console: sign in with the admin token,
+// set up integrations from the plugins' settings schemas, watch their
+// status, check their accounts and retry or drop dead letters.
+//
+// Every read and write goes through the admin API (hub/httpapi.Admin),
+// called in process with the admin token: the console has no second path to
+// the state, and its validation, partial save and write-only secrets are the
+// API's. Pages are rendered on the server (html/template); the templates,
+// the stylesheet and the small script are embedded in the binary.
+package console
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/mux"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Cookie names.
+const (
+	sessionCookie = "rh_session"
+	langCookie    = "rh_lang"
+	// signinCookie carries the sign-in form's CSRF token (double submit).
+	signinCookie = "rh_signin"
+)
+
+// DefaultSessionTTL is how long a session lasts without use.
+const DefaultSessionTTL = 8 * time.Hour
+
+// maxSessions bounds the session table; the oldest goes first.
+const maxSessions = 1000
+
+// Options configure a Console.
+type Options struct {
+	// Token is the admin token: what one signs in with, and what the
+	// console calls the admin API with.
+	Token string
+	// Admin mounts the admin API on a router (httpapi.Admin.Register).
+	Admin  func(r *mux.Router)
+	Logger *slog.Logger
+	// Secure marks cookies Secure (the hub is reached over https).
+	Secure bool
+	// SessionTTL: 0 means DefaultSessionTTL.
+	SessionTTL time.Duration
+	// Now is the clock (tests); nil: time.Now.
+	Now func() time.Time
+}
+
+// Console serves the web console under /console/.
+type Console struct {
+	opts     Options
+	api      http.Handler
+	pages    map[string]*template.Template
+	router   *mux.Router
+	mu       sync.Mutex
+	sessions map[string]*session
+	// failures: times of recent wrong sign-ins (bounded by maxFailures).
+	failures []time.Time
+}
+
+// maxFailures wrong sign-ins a minute are answered; more wait (429).
+const maxFailures = 20
+
+type session struct {
+	csrf    string
+	created time.Time
+	seen    time.Time
+}
+
+// New prepares the console.
+func New(o Options) (*Console, error) {
+	if len(o.Token) == 0 {
+		return nil, fmt.Errorf("console: an admin token is needed to sign in")
+	}
+	if o.Admin == nil {
+		return nil, fmt.Errorf("console: the admin API is needed")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.SessionTTL <= 0 {
+		o.SessionTTL = DefaultSessionTTL
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	api := mux.NewRouter()
+	o.Admin(api.PathPrefix("/api").Subrouter())
+	c := &Console{opts: o, api: api, sessions: map[string]*session{}}
+	var err error
+	if c.pages, err = parsePages(); err != nil {
+		return nil, err
+	}
+	c.routes()
+	return c, nil
+}
+
+func (c *Console) routes() {
+	r := mux.NewRouter()
+	static, _ := fs.Sub(staticFS, "static")
+	r.PathPrefix("/console/static/").Handler(http.StripPrefix("/console/static/", http.FileServer(http.FS(static))))
+	r.HandleFunc("/console/signin", c.signinPage).Methods(http.MethodGet)
+	r.HandleFunc("/console/signin", c.signin).Methods(http.MethodPost)
+	r.HandleFunc("/console/lang", c.setLang).Methods(http.MethodGet)
+	s := r.PathPrefix("/console").Subrouter()
+	s.Use(c.requireSession)
+	s.HandleFunc("/", c.home).Methods(http.MethodGet)
+	s.HandleFunc("/signout", c.signout).Methods(http.MethodPost)
+	s.HandleFunc("/integrations", c.integrations).Methods(http.MethodGet)
+	s.HandleFunc("/integrations/new", c.newIntegration).Methods(http.MethodGet)
+	s.HandleFunc("/integrations/new", c.saveIntegration).Methods(http.MethodPost)
+	s.HandleFunc("/integrations/{id}", c.editIntegration).Methods(http.MethodGet)
+	s.HandleFunc("/integrations/{id}", c.saveIntegration).Methods(http.MethodPost)
+	s.HandleFunc("/integrations/{id}/check", c.check).Methods(http.MethodPost)
+	s.HandleFunc("/integrations/{id}/status", c.status).Methods(http.MethodGet)
+	s.HandleFunc("/deadletters", c.deadLetters).Methods(http.MethodGet)
+	s.HandleFunc("/deadletters/{id}/retry", c.deadLetterOp("retry")).Methods(http.MethodPost)
+	s.HandleFunc("/deadletters/{id}/drop", c.deadLetterOp("drop")).Methods(http.MethodPost)
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.renderError(w, r, http.StatusNotFound, c.lang(r).T["not_found"])
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.renderError(w, r, http.StatusMethodNotAllowed, c.lang(r).T["not_allowed"])
+	})
+	c.router = r
+}
+
+// ServeHTTP serves the console with its security headers.
+func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "+
+		"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "same-origin") // "no-referrer" makes Chromium send "Origin: null"
+	if !strings.HasPrefix(r.URL.Path, "/console/static/") {
+		h.Set("Cache-Control", "no-store")
+	}
+	if r.Method == http.MethodPost && !sameOrigin(r) {
+		c.opts.Logger.Warn("console: cross-origin post refused", "origin", r.Header.Get("Origin"), "host", r.Host)
+		c.renderError(w, r, http.StatusForbidden, c.lang(r).T["csrf_refused"])
+		return
+	}
+	c.router.ServeHTTP(w, r)
+}
+
+// sameOrigin refuses a POST whose Origin (sent by browsers on every POST)
+// names another site. A request without Origin is judged by its CSRF token.
+func sameOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	return err == nil && u.Host == r.Host
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// newSession stores a session and returns its id.
+func (c *Console) newSession() (string, *session) {
+	now := c.opts.Now()
+	id := randomToken()
+	s := &session{csrf: randomToken(), created: now, seen: now}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.pruneLocked(now)
+	if len(c.sessions) >= maxSessions {
+		var oldest string
+		for k, v := range c.sessions {
+			if oldest == "" || v.seen.Before(c.sessions[oldest].seen) {
+				oldest = k
+			}
+		}
+		delete(c.sessions, oldest)
+	}
+	c.sessions[id] = s
+	return id, s
+}
+
+func (c *Console) pruneLocked(now time.Time) {
+	for k, v := range c.sessions {
+		if now.Sub(v.seen) > c.opts.SessionTTL {
+			delete(c.sessions, k)
+		}
+	}
+}
+
+// sessionOf returns the request's live session.
+func (c *Console) sessionOf(r *http.Request) (string, *session, bool) {
+	ck, err := r.Cookie(sessionCookie)
+	if err != nil || ck.Value == "" {
+		return "", nil, false
+	}
+	now := c.opts.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.sessions[ck.Value]
+	if !ok {
+		return "", nil, false
+	}
+	if now.Sub(s.seen) > c.opts.SessionTTL {
+		delete(c.sessions, ck.Value)
+		return "", nil, false
+	}
+	s.seen = now
+	return ck.Value, s, true
+}
+
+// requireSession lets through requests with a live session; a GET without
+// one goes to the sign-in page, anything else is refused. A POST must carry
+// the session's CSRF token.
+func (c *Console) requireSession(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, s, ok := c.sessionOf(r)
+		if !ok {
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				http.Redirect(w, r, "/console/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				return
+			}
+			c.renderError(w, r, http.StatusUnauthorized, c.lang(r).T["session_needed"])
+			return
+		}
+		if r.Method == http.MethodPost {
+			if err := r.ParseForm(); err != nil {
+				c.renderError(w, r, http.StatusBadRequest, err.Error())
+				return
+			}
+			if subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(s.csrf)) != 1 {
+				c.opts.Logger.Warn("console: form post without a valid CSRF token refused", "path", r.URL.Path)
+				c.renderError(w, r, http.StatusForbidden, c.lang(r).T["csrf_refused"])
+				return
+			}
+		}
+		next.ServeHTTP(w, r.WithContext(withSession(r.Context(), s)))
+	})
+}
+
+func (c *Console) setCookie(w http.ResponseWriter, name, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/console", MaxAge: maxAge,
+		HttpOnly: true, Secure: c.opts.Secure, SameSite: http.SameSiteStrictMode})
+}
+
+func (c *Console) signinPage(w http.ResponseWriter, r *http.Request) {
+	if _, _, ok := c.sessionOf(r); ok {
+		http.Redirect(w, r, "/console/integrations", http.StatusSeeOther)
+		return
+	}
+	c.renderSignin(w, r, http.StatusOK, "")
+}
+
+func (c *Console) renderSignin(w http.ResponseWriter, r *http.Request, status int, problem string) {
+	token := randomToken()
+	c.setCookie(w, signinCookie, token, 3600)
+	p := page{Title: c.lang(r).T["signin_title"], CSRF: token, Error: problem, Next: safeNext(r.FormValue("next"))}
+	if r.URL.Query().Get("signedout") == "1" && problem == "" {
+		p.Notice = c.lang(r).T["signed_out"]
+	}
+	c.render(w, r, status, "signin", p)
+}
+
+func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		c.renderError(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	t := c.lang(r).T
+	ck, err := r.Cookie(signinCookie)
+	if err != nil || ck.Value == "" || subtle.ConstantTimeCompare([]byte(ck.Value), []byte(r.PostForm.Get("csrf"))) != 1 {
+		c.opts.Logger.Warn("console: sign-in form without its CSRF token refused", "cookie", err == nil, "field", r.PostForm.Get("csrf") != "")
+		c.renderSignin(w, r, http.StatusForbidden, t["csrf_refused"])
+		return
+	}
+	if c.tooManyFailures() {
+		c.renderSignin(w, r, http.StatusTooManyRequests, t["too_many"])
+		return
+	}
+	if subtle.ConstantTimeCompare([]byte(r.PostForm.Get("token")), []byte(c.opts.Token)) != 1 {
+		c.noteFailure()
+		c.opts.Logger.Warn("console: sign-in with a wrong token refused", "remote", r.RemoteAddr)
+		c.renderSignin(w, r, http.StatusUnauthorized, t["wrong_token"])
+		return
+	}
+	id, _ := c.newSession()
+	c.setCookie(w, signinCookie, "", -1)
+	c.setCookie(w, sessionCookie, id, 0)
+	http.Redirect(w, r, safeNext(r.PostForm.Get("next")), http.StatusSeeOther)
+}
+
+// tooManyFailures reports whether maxFailures wrong sign-ins happened in
+// the last minute (from anywhere: the token is one secret for everyone).
+func (c *Console) tooManyFailures() bool {
+	now := c.opts.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for len(c.failures) > 0 && now.Sub(c.failures[0]) > time.Minute {
+		c.failures = c.failures[1:]
+	}
+	return len(c.failures) >= maxFailures
+}
+
+func (c *Console) noteFailure() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.failures = append(c.failures, c.opts.Now())
+	if len(c.failures) > maxFailures {
+		c.failures = c.failures[len(c.failures)-maxFailures:]
+	}
+}
+
+func (c *Console) signout(w http.ResponseWriter, r *http.Request) {
+	if id, _, ok := c.sessionOf(r); ok {
+		c.mu.Lock()
+		delete(c.sessions, id)
+		c.mu.Unlock()
+	}
+	c.setCookie(w, sessionCookie, "", -1)
+	http.Redirect(w, r, "/console/signin?signedout=1", http.StatusSeeOther)
+}
+
+// safeNext keeps a redirect target inside the console.
+func safeNext(next string) string {
+	if strings.HasPrefix(next, "/console/") && !strings.HasPrefix(next, "/console//") && !strings.ContainsAny(next, "\\\r\n") &&
+		!strings.HasPrefix(next, "/console/signin") {
+		return next
+	}
+	return "/console/integrations"
+}
+
+func (c *Console) home(w http.ResponseWriter, r *http.Request) {
+	http.Redirect(w, r, "/console/integrations", http.StatusSeeOther)
+}
+
+// setLang switches the language (a preference, not a change of state).
+func (c *Console) setLang(w http.ResponseWriter, r *http.Request) {
+	l := r.URL.Query().Get("l")
+	if _, ok := catalog[l]; ok {
+		http.SetCookie(w, &http.Cookie{Name: langCookie, Value: l, Path: "/console", MaxAge: 365 * 24 * 3600,
+			HttpOnly: true, Secure: c.opts.Secure, SameSite: http.SameSiteLaxMode})
+	}
+	http.Redirect(w, r, safeBack(r.URL.Query().Get("back")), http.StatusSeeOther)
+}
+
+func safeBack(back string) string {
+	if strings.HasPrefix(back, "/console/signin") {
+		return "/console/signin"
+	}
+	return safeNext(back)
+}

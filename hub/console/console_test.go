@@ -1,0 +1,229 @@
+package console
+
+import (
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/reviewhub/reviewhub/hub/httpapi"
+)
+
+const testToken = "unit-test-admin-token-0123456789"
+
+// stubAdmin answers the few admin API calls the pages below make.
+func stubAdmin(r *mux.Router) {
+	r.HandleFunc("/plugins", func(w http.ResponseWriter, _ *http.Request) { httpapi.WriteJSON(w, 200, []any{}) })
+	r.HandleFunc("/integrations", func(w http.ResponseWriter, _ *http.Request) { httpapi.WriteJSON(w, 200, []any{}) })
+	r.HandleFunc("/deadletters", func(w http.ResponseWriter, _ *http.Request) { httpapi.WriteJSON(w, 200, []any{}) })
+}
+
+func newTestServer(t *testing.T) (*httptest.Server, *http.Client) {
+	t.Helper()
+	c, err := New(Options{Token: testToken, Admin: stubAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(c)
+	t.Cleanup(srv.Close)
+	jar, _ := cookiejar.New(nil)
+	cl := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return srv, cl
+}
+
+var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+func getCSRF(t *testing.T, cl *http.Client, u string) string {
+	t.Helper()
+	resp, err := cl.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b strings.Builder
+	readBody(&b, resp)
+	m := csrfField.FindStringSubmatch(b.String())
+	if m == nil {
+		t.Fatalf("no CSRF field in %s (%d)", u, resp.StatusCode)
+	}
+	return m[1]
+}
+
+func readBody(b *strings.Builder, resp *http.Response) {
+	raw, _ := io.ReadAll(resp.Body)
+	b.Write(raw)
+}
+
+func post(t *testing.T, cl *http.Client, u string, form url.Values) *http.Response {
+	t.Helper()
+	resp, err := cl.PostForm(u, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+func TestSignInSessionCSRFSignOut(t *testing.T) {
+	srv, cl := newTestServer(t)
+	resp, err := cl.Get(srv.URL + "/console/integrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/console/signin") {
+		t.Fatalf("without a session: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	csrf := getCSRF(t, cl, srv.URL+"/console/signin")
+	if r := post(t, cl, srv.URL+"/console/signin", url.Values{"csrf": {csrf}, "token": {"wrong-token-wrong-token"}}); r.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("wrong token: %d", r.StatusCode)
+	}
+	getCSRF(t, cl, srv.URL+"/console/signin")
+	if r := post(t, cl, srv.URL+"/console/signin", url.Values{"token": {testToken}}); r.StatusCode != http.StatusForbidden {
+		t.Fatalf("sign-in without its CSRF token: %d", r.StatusCode)
+	}
+	csrf = getCSRF(t, cl, srv.URL+"/console/signin")
+	r := post(t, cl, srv.URL+"/console/signin", url.Values{"csrf": {csrf}, "token": {testToken}})
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-in: %d", r.StatusCode)
+	}
+	var session *http.Cookie
+	for _, c := range r.Cookies() {
+		if c.Name == sessionCookie {
+			session = c
+		}
+	}
+	if session == nil || !session.HttpOnly || session.SameSite != http.SameSiteStrictMode {
+		t.Fatalf("session cookie %+v", session)
+	}
+	csrf = getCSRF(t, cl, srv.URL+"/console/integrations")
+	if r := post(t, cl, srv.URL+"/console/signout", url.Values{}); r.StatusCode != http.StatusForbidden {
+		t.Fatalf("post without CSRF: %d", r.StatusCode)
+	}
+	if r := post(t, cl, srv.URL+"/console/signout", url.Values{"csrf": {"x" + csrf}}); r.StatusCode != http.StatusForbidden {
+		t.Fatalf("post with a wrong CSRF: %d", r.StatusCode)
+	}
+	if r := post(t, cl, srv.URL+"/console/signout", url.Values{"csrf": {csrf}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-out: %d", r.StatusCode)
+	}
+	resp, _ = cl.Get(srv.URL + "/console/integrations")
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("after sign-out: %d", resp.StatusCode)
+	}
+}
+
+func TestCatalogsMatchAndTemplatesUseKnownKeys(t *testing.T) {
+	for k := range catalog["en"] {
+		if _, ok := catalog["ru"][k]; !ok {
+			t.Errorf("ru lacks %q", k)
+		}
+	}
+	for k := range catalog["ru"] {
+		if _, ok := catalog["en"][k]; !ok {
+			t.Errorf("en lacks %q", k)
+		}
+	}
+	used := regexp.MustCompile(`\$?t\.([a-z_]+)|\.T\.([a-z_]+)`)
+	entries, _ := os.ReadDir("templates")
+	for _, e := range entries {
+		raw, _ := os.ReadFile("templates/" + e.Name())
+		for _, m := range used.FindAllStringSubmatch(string(raw), -1) {
+			k := m[1] + m[2]
+			if _, ok := catalog["en"][k]; !ok {
+				t.Errorf("%s uses unknown text %q", e.Name(), k)
+			}
+		}
+	}
+}
+
+func TestLanguageFromBrowserAndSwitch(t *testing.T) {
+	srv, cl := newTestServer(t)
+	get := func(lang string) string {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/console/signin", nil)
+		req.Header.Set("Accept-Language", lang)
+		resp, err := cl.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b strings.Builder
+		readBody(&b, resp)
+		return b.String()
+	}
+	if body := get("ru-RU,ru;q=0.9,en;q=0.5"); !strings.Contains(body, `<html lang="ru">`) || !strings.Contains(body, "Токен администратора") {
+		t.Error("Accept-Language ru did not give Russian")
+	}
+	if body := get("de-DE,de;q=0.9"); !strings.Contains(body, `<html lang="en">`) {
+		t.Error("an unsupported language did not fall back to English")
+	}
+	resp, err := cl.Get(srv.URL + "/console/lang?l=ru&back=/console/signin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if body := get("en"); !strings.Contains(body, `<html lang="ru">`) {
+		t.Error("the switch did not win over Accept-Language")
+	}
+	resp, _ = cl.Get(srv.URL + "/console/lang?l=en&back=https://evil.example/")
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); loc != "/console/integrations" {
+		t.Errorf("back to another site: %q", loc)
+	}
+}
+
+func TestCrossOriginPostRefused(t *testing.T) {
+	srv, cl := newTestServer(t)
+	csrf := getCSRF(t, cl, srv.URL+"/console/signin")
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/console/signin",
+		strings.NewReader(url.Values{"csrf": {csrf}, "token": {testToken}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "https://evil.example")
+	resp, err := cl.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("cross-origin sign-in: %d", resp.StatusCode)
+	}
+	if got := resp.Header.Get("Content-Security-Policy"); !strings.Contains(got, "frame-ancestors 'none'") {
+		t.Errorf("CSP %q", got)
+	}
+}
+
+func TestWrongSignInsAreThrottled(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	c, err := New(Options{Token: testToken, Admin: stubAdmin, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(c)
+	defer srv.Close()
+	jar, _ := cookiejar.New(nil)
+	cl := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	try := func(token string) int {
+		csrf := getCSRF(t, cl, srv.URL+"/console/signin")
+		return post(t, cl, srv.URL+"/console/signin", url.Values{"csrf": {csrf}, "token": {token}}).StatusCode
+	}
+	for i := range maxFailures {
+		if code := try("wrong-wrong-wrong-wrong"); code != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: %d", i, code)
+		}
+	}
+	if code := try(testToken); code != http.StatusTooManyRequests {
+		t.Fatalf("after %d wrong tokens, even the right one waits: %d", maxFailures, code)
+	}
+	now = now.Add(61 * time.Second)
+	if code := try(testToken); code != http.StatusSeeOther {
+		t.Fatalf("a minute later: %d", code)
+	}
+}

@@ -1,0 +1,553 @@
+package console
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/reviewhub/reviewhub/hub/filter"
+	"github.com/reviewhub/reviewhub/hub/httpapi"
+	"github.com/reviewhub/reviewhub/sdk"
+)
+
+// formInput is what the integration form holds, whether read from the API
+// or from a post. Settings are kept per plugin, so switching a plugin in
+// the form loses nothing typed for another.
+type formInput struct {
+	ID, Name string
+	Tags     bool
+	Version  int
+	Helpdesk string
+	// HSettings: plugin → key → value.
+	HSettings map[string]map[string]string
+	Apps      []appInput
+	// TypedSecrets: the post carried secret values (not shown again).
+	TypedSecrets bool
+}
+
+type appInput struct {
+	ID, Name, Store, StoreAppID, PollInterval string
+	Settings                                  map[string]map[string]string
+	Which, Backfill, Length                   string
+	Ratings                                   []int
+	Countries, Languages                      string
+}
+
+func (a appInput) blank() bool {
+	if a.ID != "" || a.Name != "" || a.Store != "" || a.StoreAppID != "" || a.PollInterval != "" || a.Backfill != "" ||
+		len(a.Ratings) > 0 || a.Countries != "" || a.Languages != "" {
+		return false
+	}
+	for _, s := range a.Settings {
+		for _, v := range s {
+			if v != "" {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// inputFromAPI turns a stored integration into the form's values.
+func inputFromAPI(j httpapi.IntegrationJSON) formInput {
+	in := formInput{ID: j.ID, Name: j.Name, Tags: j.Tags == nil || *j.Tags, Version: j.Version, HSettings: map[string]map[string]string{}}
+	if j.Helpdesk != nil {
+		in.Helpdesk = j.Helpdesk.Plugin
+		in.HSettings[j.Helpdesk.Plugin] = copyMap(j.Helpdesk.Settings)
+	}
+	for _, a := range j.Apps {
+		ai := appInput{ID: a.ID, Name: a.Name, Store: a.Store, StoreAppID: a.StoreAppID, PollInterval: a.PollInterval,
+			Settings: map[string]map[string]string{a.Store: copyMap(a.Settings)},
+			Which:    a.Filters.Which, Length: a.Filters.Length, Ratings: a.Filters.Ratings,
+			Countries: strings.Join(a.Filters.Countries, ", "), Languages: strings.Join(a.Filters.Languages, ", ")}
+		if a.Filters.Backfill != nil {
+			ai.Backfill = strconv.Itoa(*a.Filters.Backfill)
+		}
+		in.Apps = append(in.Apps, ai)
+	}
+	return in
+}
+
+func copyMap(m map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// Input names: "h.PLUGIN.KEY" for helpdesk settings, "apps[I].FIELD" for
+// app fields, "apps[I].s.PLUGIN.KEY" for store settings.
+func appField(i int, f string) string { return fmt.Sprintf("apps[%d].%s", i, f) }
+
+// inputFromPost reads the form, applying its action: "add_app" appends a
+// blank app, "remove_app:I" removes one. Blank apps are left out.
+func inputFromPost(form url.Values, plugins []sdk.Info) (formInput, string) {
+	in := formInput{ID: strings.TrimSpace(form.Get("id")), Name: strings.TrimSpace(form.Get("name")),
+		Tags: form.Get("tags") == "on", Helpdesk: form.Get("helpdesk.plugin"), HSettings: map[string]map[string]string{}}
+	in.Version, _ = strconv.Atoi(form.Get("version"))
+	action := form.Get("action")
+	for _, p := range plugins {
+		m := map[string]string{}
+		for _, f := range p.Settings {
+			name := "h." + p.Name + "." + f.Key
+			if p.Kind != sdk.KindHelpdesk {
+				continue
+			}
+			if v, ok := form[name]; ok {
+				m[f.Key] = settingValue(f, v[0])
+				in.TypedSecrets = in.TypedSecrets || (f.Secret && m[f.Key] != "")
+			}
+		}
+		if len(m) > 0 {
+			in.HSettings[p.Name] = m
+		}
+	}
+	n, _ := strconv.Atoi(form.Get("apps_n"))
+	n = min(max(n, 0), 500)
+	removed := -1
+	if s, ok := strings.CutPrefix(action, "remove_app:"); ok {
+		removed, _ = strconv.Atoi(s)
+	}
+	for i := range n {
+		if i == removed {
+			continue
+		}
+		a := appInput{ID: strings.TrimSpace(form.Get(appField(i, "id"))), Name: strings.TrimSpace(form.Get(appField(i, "name"))),
+			Store: form.Get(appField(i, "store")), StoreAppID: strings.TrimSpace(form.Get(appField(i, "store_app_id"))),
+			PollInterval: strings.TrimSpace(form.Get(appField(i, "poll_interval"))),
+			Which:        form.Get(appField(i, "filters.which")), Backfill: strings.TrimSpace(form.Get(appField(i, "filters.backfill"))),
+			Length:    form.Get(appField(i, "filters.length")),
+			Countries: strings.TrimSpace(form.Get(appField(i, "filters.countries"))), Languages: strings.TrimSpace(form.Get(appField(i, "filters.languages"))),
+			Settings: map[string]map[string]string{}}
+		for _, r := range form[appField(i, "filters.ratings")] {
+			if v, err := strconv.Atoi(r); err == nil && v >= 1 && v <= 5 {
+				a.Ratings = append(a.Ratings, v)
+			}
+		}
+		for _, p := range plugins {
+			if p.Kind != sdk.KindStore {
+				continue
+			}
+			m := map[string]string{}
+			for _, f := range p.Settings {
+				if v, ok := form[appField(i, "s."+p.Name+"."+f.Key)]; ok {
+					m[f.Key] = settingValue(f, v[0])
+					in.TypedSecrets = in.TypedSecrets || (f.Secret && m[f.Key] != "" && p.Name == a.Store)
+				}
+			}
+			if len(m) > 0 {
+				a.Settings[p.Name] = m
+			}
+		}
+		if a.blank() && action != "add_app" {
+			continue
+		}
+		in.Apps = append(in.Apps, a)
+	}
+	if action == "add_app" {
+		in.Apps = append(in.Apps, appInput{Settings: map[string]map[string]string{}})
+	}
+	return in, action
+}
+
+// settingValue trims a one-line setting; multiline values (keys, JSON) keep
+// their inner layout, with line ends as the browser sent them normalised.
+func settingValue(f sdk.SettingField, v string) string {
+	if f.Multiline {
+		return strings.TrimSpace(strings.ReplaceAll(v, "\r\n", "\n"))
+	}
+	return strings.TrimSpace(v)
+}
+
+var listSep = regexp.MustCompile(`[\s,;]+`)
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range listSep.Split(s, -1) {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// toAPI makes the admin API's input. Secrets left empty are left out (the
+// API keeps the stored value). Errors it finds itself (a backfill that is
+// not a number) are returned by field, as the API names fields.
+func (in formInput) toAPI(plugins []sdk.Info) (httpapi.IntegrationJSON, map[string]string) {
+	errs := map[string]string{}
+	tags := in.Tags
+	j := httpapi.IntegrationJSON{ID: in.ID, Name: in.Name, Tags: &tags, Version: in.Version, Apps: []httpapi.AppJSON{}}
+	if in.Helpdesk != "" {
+		j.Helpdesk = &httpapi.AccountJSON{Plugin: in.Helpdesk, Settings: apiSettings(pluginInfo(plugins, in.Helpdesk), in.HSettings[in.Helpdesk])}
+	}
+	for i, a := range in.Apps {
+		aj := httpapi.AppJSON{ID: a.ID, Name: a.Name, Store: a.Store, StoreAppID: a.StoreAppID, PollInterval: a.PollInterval,
+			Filters: filter.Filters{Which: a.Which, Length: a.Length, Ratings: a.Ratings}}
+		if a.Store != "" {
+			aj.Settings = apiSettings(pluginInfo(plugins, a.Store), a.Settings[a.Store])
+		}
+		if a.Backfill != "" {
+			b, err := strconv.Atoi(a.Backfill)
+			if err != nil {
+				errs[appField(i, "filters.backfill")] = fmt.Sprintf("%q is not a whole number", a.Backfill)
+			} else {
+				aj.Filters.Backfill = &b
+			}
+		}
+		aj.Filters.Countries = splitList(a.Countries)
+		aj.Filters.Languages = splitList(a.Languages)
+		j.Apps = append(j.Apps, aj)
+	}
+	return j, errs
+}
+
+func pluginInfo(plugins []sdk.Info, name string) sdk.Info {
+	for _, p := range plugins {
+		if p.Name == name {
+			return p
+		}
+	}
+	return sdk.Info{Name: name}
+}
+
+func apiSettings(info sdk.Info, given map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, f := range info.Settings {
+		v, ok := given[f.Key]
+		if f.Secret && v == "" {
+			continue // keep the stored secret
+		}
+		if ok || !f.Secret {
+			out[f.Key] = v
+		}
+	}
+	return out
+}
+
+// Views for the template.
+
+type fieldView struct {
+	Name, ID, Label, Description, Example, Value, Error string
+	Required, Secret, Multiline, Stored, Needed         bool
+}
+
+type groupView struct {
+	Plugin, Label, Description string
+	Selected                   bool
+	LocaleKind                 string
+	Fields                     []fieldView
+}
+
+type optionView struct {
+	Value, Label string
+	Selected     bool
+}
+
+type appView struct {
+	Index                                      int
+	ID, Name, StoreAppID, PollInterval         fieldView
+	Store                                      string
+	StoreError                                 string
+	StoreNeeded                                bool
+	Stores                                     []groupView
+	Which, Length                              []optionView
+	Backfill, Countries, Languages, RatingsErr fieldView
+	Ratings                                    []ratingView
+	LocaleKind                                 string
+	Stored, Running, CanReply                  bool
+	Missing                                    []string
+}
+
+type ratingView struct {
+	Value   int
+	Checked bool
+}
+
+type formView struct {
+	New, ReadOnly, Complete, Saved, TypedSecretsLost bool
+	Notice                                           string
+	ID, Name                                         fieldView
+	Tags                                             bool
+	Version                                          int
+	Helpdesk                                         string
+	HelpdeskError                                    string
+	HelpdeskNeeded                                   bool
+	Helpdesks                                        []groupView
+	Apps                                             []appView
+	Missing                                          []string
+	Errors                                           []errorView
+	WebhookURL                                       string
+	AppsN                                            int
+}
+
+type errorView struct {
+	Anchor, Label, Reason string
+}
+
+// errKey turns an API field name into the form's: list items name their
+// list ("apps[0].filters.countries[2]" → "apps[0].filters.countries").
+var listItem = regexp.MustCompile(`\[\d+\]$`)
+
+func errKey(field string) string { return listItem.ReplaceAllString(field, "") }
+
+// htmlID makes an element id from an input name.
+func htmlID(name string) string {
+	return "f-" + strings.NewReplacer("[", "-", "]", "", ".", "-").Replace(name)
+}
+
+// buildForm lays out the form: the values of in, what stored says is set
+// or missing, and errs (API field name → reason) next to their fields.
+func buildForm(t map[string]string, in formInput, stored *httpapi.IntegrationJSON, plugins []sdk.Info, errs map[string]string) formView {
+	errs2 := map[string]string{}
+	for k, v := range errs {
+		k = errKey(k)
+		if errs2[k] != "" {
+			v = errs2[k] + "; " + v
+		}
+		errs2[k] = v
+	}
+	used := map[string]bool{}
+	labels := map[string]string{}
+	errAt := func(key string) string {
+		if e, ok := errs2[key]; ok {
+			used[key] = true
+			return e
+		}
+		return ""
+	}
+	var storedMissing []string
+	storedSecrets := map[string]bool{}
+	if stored != nil {
+		storedMissing = stored.Missing
+		if stored.Helpdesk != nil && stored.Helpdesk.Plugin == in.Helpdesk {
+			for _, k := range stored.Helpdesk.SecretsSet {
+				storedSecrets[k] = true
+			}
+		}
+	}
+	v := formView{New: stored == nil, Tags: in.Tags, Version: in.Version, Helpdesk: in.Helpdesk, AppsN: len(in.Apps)}
+	labels["id"], labels["helpdesk.plugin"] = t["int_id"], t["helpdesk_plugin"]
+	v.ID = fieldView{Name: "id", ID: htmlID("id"), Label: t["int_id"], Description: t["int_id_help"], Value: in.ID, Required: true, Error: errAt("id")}
+	v.Name = fieldView{Name: "name", ID: htmlID("name"), Label: t["int_name"], Value: in.Name, Error: errAt("name")}
+	v.HelpdeskError = errAt("helpdesk.plugin")
+	v.HelpdeskNeeded = slices.Contains(storedMissing, "helpdesk.plugin")
+	if stored != nil {
+		v.ReadOnly = stored.Source == "config"
+		v.Complete = stored.Complete
+		v.WebhookURL = stored.WebhookURL
+		v.Missing = neededLabels(t, stored, plugins)
+	}
+	for _, p := range plugins {
+		if p.Kind != sdk.KindHelpdesk {
+			continue
+		}
+		g := groupView{Plugin: p.Name, Label: p.Name, Description: p.Description, Selected: p.Name == in.Helpdesk}
+		for _, f := range p.Settings {
+			name := "h." + p.Name + "." + f.Key
+			fv := settingView(f, name, in.HSettings[p.Name][f.Key])
+			if g.Selected {
+				fv.Stored = storedSecrets[f.Key]
+				fv.Needed = slices.Contains(storedMissing, "helpdesk.settings."+f.Key)
+				fv.Error = errAt("helpdesk.settings." + f.Key)
+				labels["helpdesk.settings."+f.Key] = t["helpdesk"] + ": " + fv.Label
+			}
+			g.Fields = append(g.Fields, fv)
+		}
+		v.Helpdesks = append(v.Helpdesks, g)
+	}
+	for i, a := range in.Apps {
+		av := appView{Index: i, Store: a.Store}
+		var sa *httpapi.AppJSON
+		if stored != nil {
+			for k := range stored.Apps {
+				if stored.Apps[k].ID == a.ID && a.ID != "" {
+					sa = &stored.Apps[k]
+				}
+			}
+		}
+		appSecrets := map[string]bool{}
+		var appMissing []string
+		if sa != nil {
+			av.Stored, av.Running, av.CanReply = true, sa.Running, sa.CanReply
+			appMissing = sa.Missing
+			if sa.Store == a.Store {
+				for _, k := range sa.SecretsSet {
+					appSecrets[k] = true
+				}
+			}
+			for _, m := range sa.Missing {
+				av.Missing = append(av.Missing, missingLabel(t, m, pluginInfo(plugins, sa.Store), "settings."))
+			}
+		}
+		appName := a.ID
+		if appName == "" {
+			appName = strconv.Itoa(i + 1)
+		}
+		appLabel := t["app"] + " " + appName + ": "
+		labels[appField(i, "store")] = appLabel + t["store"]
+		labels[appField(i, "filters.which")] = appLabel + t["which"]
+		labels[appField(i, "filters.length")] = appLabel + t["length"]
+		fld := func(f, label, help, val string) fieldView {
+			name := appField(i, f)
+			labels[name] = appLabel + label
+			return fieldView{Name: name, ID: htmlID(name), Label: label, Description: help, Value: val,
+				Error: errAt(name), Needed: slices.Contains(appMissing, f)}
+		}
+		av.ID = fld("id", t["app_id"], "", a.ID)
+		av.ID.Required = true
+		av.Name = fld("name", t["app_name_field"], "", a.Name)
+		av.StoreAppID = fld("store_app_id", t["store_app_id"], t["store_app_id_help"], a.StoreAppID)
+		av.StoreAppID.Required = true
+		av.PollInterval = fld("poll_interval", t["poll_interval"], t["poll_interval_help"], a.PollInterval)
+		av.StoreError = errAt(appField(i, "store"))
+		av.StoreNeeded = slices.Contains(appMissing, "store")
+		for _, p := range plugins {
+			if p.Kind != sdk.KindStore {
+				continue
+			}
+			g := groupView{Plugin: p.Name, Label: p.Name, Description: p.Description, Selected: p.Name == a.Store}
+			if p.Store != nil {
+				g.LocaleKind = p.Store.LocaleKind
+			}
+			if g.Selected {
+				av.LocaleKind = g.LocaleKind
+			}
+			for _, f := range p.Settings {
+				fv := settingView(f, appField(i, "s."+p.Name+"."+f.Key), a.Settings[p.Name][f.Key])
+				if g.Selected {
+					fv.Stored = appSecrets[f.Key]
+					fv.Needed = slices.Contains(appMissing, "settings."+f.Key)
+					fv.Error = errAt(appField(i, "settings."+f.Key))
+					labels[appField(i, "settings."+f.Key)] = appLabel + fv.Label
+				}
+				g.Fields = append(g.Fields, fv)
+			}
+			av.Stores = append(av.Stores, g)
+		}
+		which := a.Which
+		if which == "" {
+			which = filter.WhichAll
+		}
+		for _, w := range []string{filter.WhichAll, filter.WhichBetter, filter.WhichWorse, filter.WhichUpdated} {
+			av.Which = append(av.Which, optionView{Value: w, Label: t["which_"+w], Selected: w == which})
+		}
+		length := a.Length
+		if length == "" {
+			length = filter.LengthAll
+		}
+		for _, l := range []string{filter.LengthAll, filter.LengthShort, filter.LengthLong} {
+			av.Length = append(av.Length, optionView{Value: l, Label: t["length_"+l], Selected: l == length})
+		}
+		av.Backfill = fld("filters.backfill", t["backfill"], t["backfill_help"], a.Backfill)
+		av.Countries = fld("filters.countries", t["countries"], t["countries_help"], a.Countries)
+		av.Languages = fld("filters.languages", t["languages"], t["languages_help"], a.Languages)
+		av.RatingsErr = fld("filters.ratings", t["ratings"], t["ratings_help"], "")
+		for r := 1; r <= 5; r++ {
+			av.Ratings = append(av.Ratings, ratingView{Value: r, Checked: slices.Contains(a.Ratings, r)})
+		}
+		// Errors of fields shown together.
+		for _, f := range []string{"filters.which", "filters.length"} {
+			if e := errAt(appField(i, f)); e != "" {
+				av.RatingsErr.Error = strings.TrimPrefix(av.RatingsErr.Error+"; "+e, "; ")
+			}
+		}
+		v.Apps = append(v.Apps, av)
+	}
+	// The error summary: every error, linked to its field; errors the form
+	// has no field for are listed without a link.
+	keys := make([]string, 0, len(errs2))
+	for k := range errs2 {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		ev := errorView{Label: k, Reason: errs2[k]}
+		if l, ok := labels[k]; ok {
+			ev.Label = l
+		}
+		if used[k] {
+			ev.Anchor = "#" + htmlID(k)
+			if strings.HasPrefix(k, "helpdesk.settings.") {
+				ev.Anchor = "#" + htmlID("h."+in.Helpdesk+"."+strings.TrimPrefix(k, "helpdesk.settings."))
+			}
+			if m := appSettingErr.FindStringSubmatch(k); m != nil {
+				idx, _ := strconv.Atoi(m[1])
+				if idx < len(in.Apps) {
+					ev.Anchor = "#" + htmlID(appField(idx, "s."+in.Apps[idx].Store+"."+m[2]))
+				}
+			}
+			if k == "helpdesk.plugin" {
+				ev.Anchor = "#" + htmlID("helpdesk.plugin")
+			}
+		}
+		v.Errors = append(v.Errors, ev)
+	}
+	return v
+}
+
+var appSettingErr = regexp.MustCompile(`^apps\[(\d+)\]\.settings\.(.+)$`)
+
+func settingView(f sdk.SettingField, name, value string) fieldView {
+	label := f.Label
+	if label == "" {
+		label = f.Key
+	}
+	fv := fieldView{Name: name, ID: htmlID(name), Label: label, Description: f.Description, Example: f.Example,
+		Required: f.Required, Secret: f.Secret, Multiline: f.Multiline}
+	if !f.Secret {
+		fv.Value = value
+	}
+	return fv
+}
+
+// neededLabels names what an integration still needs, in words.
+func neededLabels(t map[string]string, j *httpapi.IntegrationJSON, plugins []sdk.Info) []string {
+	var out []string
+	hd := sdk.Info{}
+	if j.Helpdesk != nil {
+		hd = pluginInfo(plugins, j.Helpdesk.Plugin)
+	}
+	for _, m := range j.Missing {
+		switch m {
+		case "apps":
+			out = append(out, t["apps"])
+		default:
+			out = append(out, t["helpdesk"]+": "+missingLabel(t, m, hd, "helpdesk.settings."))
+		}
+	}
+	for _, a := range j.Apps {
+		for _, m := range a.Missing {
+			name := a.ID
+			if a.Name != "" {
+				name = a.Name
+			}
+			out = append(out, name+": "+missingLabel(t, m, pluginInfo(plugins, a.Store), "settings."))
+		}
+	}
+	return out
+}
+
+func missingLabel(t map[string]string, m string, info sdk.Info, prefix string) string {
+	switch m {
+	case "helpdesk.plugin":
+		return t["helpdesk_plugin"]
+	case "store":
+		return t["store"]
+	case "store_app_id":
+		return t["store_app_id"]
+	}
+	if key, ok := strings.CutPrefix(m, prefix); ok {
+		for _, f := range info.Settings {
+			if f.Key == key && f.Label != "" {
+				return f.Label
+			}
+		}
+		return key
+	}
+	return m
+}

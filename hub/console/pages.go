@@ -1,0 +1,503 @@
+package console
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/reviewhub/reviewhub/hub/bus"
+	"github.com/reviewhub/reviewhub/hub/check"
+	"github.com/reviewhub/reviewhub/hub/httpapi"
+	"github.com/reviewhub/reviewhub/hub/state"
+)
+
+// page is what every template gets.
+type page struct {
+	Lang  lang
+	T     map[string]string
+	Title string
+	// Nav names the current section (integrations, deadletters).
+	Nav string
+	// CSRF is the token every form carries.
+	CSRF     string
+	SignedIn bool
+	// Path of this page, for the language switch to come back to.
+	Path   string
+	Error  string
+	Notice string
+	Next   string
+	Data   any
+}
+
+type sessionKey struct{}
+
+func withSession(ctx context.Context, s *session) context.Context {
+	return context.WithValue(ctx, sessionKey{}, s)
+}
+
+func sessionFrom(ctx context.Context) *session {
+	s, _ := ctx.Value(sessionKey{}).(*session)
+	return s
+}
+
+var funcs = template.FuncMap{
+	"dict": func(kv ...any) map[string]any {
+		m := map[string]any{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[fmt.Sprint(kv[i])] = kv[i+1]
+		}
+		return m
+	},
+	"add": func(a, b int) int { return a + b },
+	"ts": func(t any) string {
+		switch v := t.(type) {
+		case time.Time:
+			if v.IsZero() {
+				return ""
+			}
+			return v.UTC().Format("2006-01-02 15:04:05 UTC")
+		case *time.Time:
+			if v == nil || v.IsZero() {
+				return ""
+			}
+			return v.UTC().Format("2006-01-02 15:04:05 UTC")
+		}
+		return fmt.Sprint(t)
+	},
+	"tf": func(t map[string]string, key string, args ...any) string { return fmt.Sprintf(t[key], args...) },
+	"counter": func(t map[string]string, name string) string {
+		if l, ok := t["c_"+name]; ok {
+			return l
+		}
+		return name
+	},
+	"skipname": func(t map[string]string, name string) string {
+		if l, ok := t["s_"+name]; ok {
+			return l
+		}
+		return name
+	},
+}
+
+func parsePages() (map[string]*template.Template, error) {
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("console templates: %w", err)
+	}
+	out := map[string]*template.Template{}
+	for _, n := range names {
+		base := strings.TrimSuffix(path.Base(n), ".html")
+		if base == "layout" {
+			continue
+		}
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", n)
+		if err != nil {
+			return nil, fmt.Errorf("console template %s: %w", n, err)
+		}
+		out[base] = t
+	}
+	return out, nil
+}
+
+// render writes a page; the template runs into a buffer first, so a
+// template error is a clean 500, never half a page.
+func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
+	l := c.lang(r)
+	p.Lang, p.T = l, l.T
+	p.Path = r.URL.RequestURI()
+	if s := sessionFrom(r.Context()); s != nil {
+		p.SignedIn = true
+		p.CSRF = s.csrf
+	}
+	var buf bytes.Buffer
+	if err := c.pages[name].Execute(&buf, p); err != nil {
+		c.opts.Logger.Error("console: rendering failed", "page", name, "error", err)
+		http.Error(w, "the console could not render this page", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", l.Code)
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+func (c *Console) renderError(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	c.render(w, r, status, "error", page{Title: c.lang(r).T["error_title"], Error: msg})
+}
+
+// apiFailed shows an admin API failure.
+func (c *Console) apiFailed(w http.ResponseWriter, r *http.Request, err error) {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		c.renderError(w, r, ae.Status, ae.Msg)
+		return
+	}
+	c.opts.Logger.Error("console: admin API call failed", "error", err)
+	c.renderError(w, r, http.StatusInternalServerError, err.Error())
+}
+
+// Integrations list.
+
+type listRow struct {
+	ID, Name, Helpdesk string
+	Apps, Running      int
+	// Health: ok, incomplete, failing, waiting; Detail says why.
+	Health, Detail string
+	ReadOnly       bool
+}
+
+func (c *Console) integrations(w http.ResponseWriter, r *http.Request) {
+	list, err := c.listIntegrations(r.Context())
+	if err != nil {
+		c.apiFailed(w, r, err)
+		return
+	}
+	t := c.lang(r).T
+	rows := make([]listRow, 0, len(list))
+	for _, in := range list {
+		row := listRow{ID: in.ID, Name: in.Name, Apps: len(in.Apps), ReadOnly: in.Source == "config"}
+		if in.Helpdesk != nil {
+			row.Helpdesk = in.Helpdesk.Plugin
+		}
+		for _, a := range in.Apps {
+			if a.Running {
+				row.Running++
+			}
+		}
+		row.Health, row.Detail = "ok", t["health_ok"]
+		if !in.Complete {
+			row.Health, row.Detail = "incomplete", t["health_incomplete"]
+		}
+		if st, err := c.statusOf(r.Context(), in.ID); err == nil {
+			polled := false
+			for i, a := range st.Apps {
+				if h, reason := healthOf(st.RawApps, i); h != "" && h != "ok" && h != "healthy" {
+					row.Health, row.Detail = "failing", a.ID+": "+strings.TrimSpace(h+" "+reason)
+					break
+				}
+				if a.LastError != "" {
+					row.Health, row.Detail = "failing", a.ID+": "+a.LastError
+					break
+				}
+				polled = polled || a.LastPollAt != nil
+			}
+			if row.Health == "ok" && !polled && len(st.Apps) > 0 {
+				row.Health, row.Detail = "waiting", t["health_waiting"]
+			}
+		}
+		rows = append(rows, row)
+	}
+	c.render(w, r, http.StatusOK, "integrations", page{Title: t["integrations"], Nav: "integrations", Data: rows})
+}
+
+// healthOf reads an app's "health" from the status answer when the hub
+// gives one (a string, or an object with status/state and reason).
+func healthOf(raw []json.RawMessage, i int) (string, string) {
+	if i >= len(raw) {
+		return "", ""
+	}
+	var a struct {
+		Health json.RawMessage `json:"health"`
+	}
+	if json.Unmarshal(raw[i], &a) != nil || len(a.Health) == 0 {
+		return "", ""
+	}
+	var s string
+	if json.Unmarshal(a.Health, &s) == nil {
+		return s, ""
+	}
+	var o struct {
+		Status string `json:"status"`
+		State  string `json:"state"`
+		Reason string `json:"reason"`
+	}
+	if json.Unmarshal(a.Health, &o) == nil {
+		if o.Status == "" {
+			o.Status = o.State
+		}
+		return o.Status, o.Reason
+	}
+	return "", ""
+}
+
+// The integration form.
+
+func (c *Console) newIntegration(w http.ResponseWriter, r *http.Request) {
+	plugins, err := c.plugins(r.Context())
+	if err != nil {
+		c.apiFailed(w, r, err)
+		return
+	}
+	in := formInput{Tags: true, HSettings: map[string]map[string]string{}}
+	c.renderForm(w, r, http.StatusOK, buildForm(c.lang(r).T, in, nil, plugins, nil))
+}
+
+func (c *Console) editIntegration(w http.ResponseWriter, r *http.Request) {
+	plugins, err := c.plugins(r.Context())
+	if err != nil {
+		c.apiFailed(w, r, err)
+		return
+	}
+	stored, err := c.integration(r.Context(), mux.Vars(r)["id"])
+	if err != nil {
+		c.apiFailed(w, r, err)
+		return
+	}
+	v := buildForm(c.lang(r).T, inputFromAPI(stored), &stored, plugins, nil)
+	v.Saved = r.URL.Query().Get("saved") == "1"
+	c.renderForm(w, r, http.StatusOK, v)
+}
+
+func (c *Console) renderForm(w http.ResponseWriter, r *http.Request, status int, v formView) {
+	t := c.lang(r).T
+	title := t["form_new_title"]
+	if !v.New {
+		title = t["form_edit_title"] + " " + v.ID.Value
+	}
+	c.render(w, r, status, "form", page{Title: title, Nav: "integrations", Data: v})
+}
+
+// saveIntegration saves the form through the admin API (create or update),
+// or applies "add an app" / "remove this app" to the form unsaved.
+func (c *Console) saveIntegration(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	t := c.lang(r).T
+	plugins, err := c.plugins(ctx)
+	if err != nil {
+		c.apiFailed(w, r, err)
+		return
+	}
+	id, editing := mux.Vars(r)["id"]
+	var stored *httpapi.IntegrationJSON
+	if editing {
+		s, err := c.integration(ctx, id)
+		if err != nil {
+			c.apiFailed(w, r, err)
+			return
+		}
+		stored = &s
+	}
+	in, action := inputFromPost(r.PostForm, plugins)
+	if editing {
+		in.ID = id
+	}
+	if action == "add_app" || strings.HasPrefix(action, "remove_app:") {
+		v := buildForm(t, in, stored, plugins, nil)
+		v.Notice = t["added_unsaved"]
+		if action != "add_app" {
+			v.Notice = t["removed_unsaved"]
+		}
+		v.TypedSecretsLost = in.TypedSecrets
+		c.renderForm(w, r, http.StatusOK, v)
+		return
+	}
+	j, local := in.toAPI(plugins)
+	failed := func(status int, errs map[string]string) {
+		v := buildForm(t, in, stored, plugins, errs)
+		v.TypedSecretsLost = in.TypedSecrets
+		c.renderForm(w, r, status, v)
+	}
+	if len(local) > 0 {
+		failed(http.StatusUnprocessableEntity, local)
+		return
+	}
+	var saved httpapi.IntegrationJSON
+	if editing {
+		err = c.call(ctx, http.MethodPut, "/integrations/"+pathEscape(id), j, &saved)
+	} else {
+		err = c.call(ctx, http.MethodPost, "/integrations", j, &saved)
+	}
+	var ae *apiError
+	switch {
+	case err == nil:
+		http.Redirect(w, r, "/console/integrations/"+url.PathEscape(saved.ID)+"?saved=1", http.StatusSeeOther)
+	case errors.As(err, &ae) && ae.Status == http.StatusUnprocessableEntity && len(ae.Fields) > 0:
+		errs := map[string]string{}
+		for _, f := range ae.Fields {
+			if errs[f.Field] != "" {
+				errs[f.Field] += "; "
+			}
+			errs[f.Field] += f.Reason
+		}
+		failed(ae.Status, errs)
+	case errors.As(err, &ae) && ae.Status == http.StatusConflict && !editing:
+		failed(ae.Status, map[string]string{"id": ae.Msg})
+	case errors.As(err, &ae) && ae.Status < 500:
+		failed(ae.Status, map[string]string{"integration": ae.Msg})
+	default:
+		c.apiFailed(w, r, err)
+	}
+}
+
+// The live check.
+
+func (c *Console) check(w http.ResponseWriter, r *http.Request) {
+	id := mux.Vars(r)["id"]
+	rep, err := c.runCheck(r.Context(), id)
+	if err != nil {
+		c.apiFailed(w, r, err)
+		return
+	}
+	t := c.lang(r).T
+	c.render(w, r, http.StatusOK, "check", page{Title: t["check_title"] + " " + id, Nav: "integrations", Data: checkView{ID: id, Report: rep}})
+}
+
+type checkView struct {
+	ID     string
+	Report check.Report
+}
+
+// The status view.
+
+type statusPage struct {
+	ID                              string
+	Complete                        bool
+	Missing                         []string
+	Apps                            []appStatusView
+	AnswersWaiting, WebhooksIgnored int
+	Auto                            bool
+	RecentReviews                   []state.RecentReview
+	RecentReplies                   []httpapi.RecentReply
+	AppNames                        map[string]string
+}
+
+type appStatusView struct {
+	httpapi.AppStatus
+	Name                 string
+	Health, HealthReason string
+	Counters, Skipped    []countView
+}
+
+type countView struct {
+	Name  string
+	Value int
+}
+
+func sortedCounts(m map[string]int) []countView {
+	out := make([]countView, 0, len(m))
+	for k, v := range m {
+		out = append(out, countView{k, v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func (c *Console) status(w http.ResponseWriter, r *http.Request) {
+	id := mux.Vars(r)["id"]
+	st, err := c.statusOf(r.Context(), id)
+	if err != nil {
+		c.apiFailed(w, r, err)
+		return
+	}
+	in, err := c.integration(r.Context(), id)
+	if err != nil {
+		c.apiFailed(w, r, err)
+		return
+	}
+	names := map[string]string{}
+	for _, a := range in.Apps {
+		names[a.ID] = a.Name
+	}
+	p := statusPage{ID: st.ID, Complete: st.Complete, Missing: st.Missing, AnswersWaiting: st.AnswersWaiting,
+		WebhooksIgnored: st.WebhooksIgnored, Auto: r.URL.Query().Get("auto") == "1",
+		RecentReviews: st.RecentReviews, RecentReplies: st.RecentReplies, AppNames: names}
+	for i, a := range st.Apps {
+		v := appStatusView{AppStatus: a, Name: names[a.ID], Counters: sortedCounts(a.Counters), Skipped: sortedCounts(a.Skipped)}
+		v.Health, v.HealthReason = healthOf(st.RawApps, i)
+		p.Apps = append(p.Apps, v)
+	}
+	t := c.lang(r).T
+	c.render(w, r, http.StatusOK, "status", page{Title: t["status_title"] + " " + id, Nav: "integrations", Data: p})
+}
+
+// Dead letters.
+
+type deadLetterView struct {
+	bus.DeadLetter
+	Summary string
+}
+
+func (c *Console) deadLetters(w http.ResponseWriter, r *http.Request) {
+	list, err := c.listDeadLetters(r.Context())
+	if err != nil {
+		c.apiFailed(w, r, err)
+		return
+	}
+	t := c.lang(r).T
+	views := make([]deadLetterView, 0, len(list))
+	for _, d := range list {
+		views = append(views, deadLetterView{DeadLetter: d, Summary: summarize(d.Payload)})
+	}
+	p := page{Title: t["deadletters_title"], Nav: "deadletters", Data: views}
+	if id := r.URL.Query().Get("retried"); id != "" {
+		p.Notice = fmt.Sprintf(t["retried"], id)
+	}
+	if id := r.URL.Query().Get("dropped"); id != "" {
+		p.Notice = fmt.Sprintf(t["dropped"], id)
+	}
+	c.render(w, r, http.StatusOK, "deadletters", p)
+}
+
+// summarize shows the identifying fields of a message's payload, never
+// more than a line (payloads are the hub's own messages: ids, not secrets).
+func summarize(raw json.RawMessage) string {
+	var m map[string]any
+	if json.Unmarshal(raw, &m) != nil {
+		return clip(string(raw), 160)
+	}
+	var parts []string
+	for _, k := range []string{"integration_id", "app_id", "review_id", "ticket_id", "message_id"} {
+		if v, ok := m[k]; ok && fmt.Sprint(v) != "" {
+			parts = append(parts, k+"="+clip(fmt.Sprint(v), 60))
+		}
+	}
+	if len(parts) == 0 {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		return clip(strings.Join(keys, ", "), 160)
+	}
+	return strings.Join(parts, " ")
+}
+
+func clip(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
+}
+
+func (c *Console) deadLetterOp(op string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := mux.Vars(r)["id"]
+		var err error
+		if op == "retry" {
+			err = c.call(r.Context(), http.MethodPost, "/deadletters/"+pathEscape(id)+"/retry", nil, nil)
+		} else {
+			err = c.call(r.Context(), http.MethodDelete, "/deadletters/"+pathEscape(id), nil, nil)
+		}
+		if err != nil {
+			c.apiFailed(w, r, err)
+			return
+		}
+		done := "retried"
+		if op == "drop" {
+			done = "dropped"
+		}
+		http.Redirect(w, r, "/console/deadletters?"+done+"="+url.QueryEscape(id), http.StatusSeeOther)
+	}
+}

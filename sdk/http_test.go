@@ -1,0 +1,47 @@
+package sdk_test
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/reviewhub/reviewhub/sdk"
+)
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		v    string
+		want time.Duration
+		ok   bool
+	}{
+		{"120", 2 * time.Minute, true},
+		{" 7 ", 7 * time.Second, true},
+		{"0", 0, false},
+		{"-5", 0, false},
+		{"", 0, false},
+		{"soon", 0, false},
+		{"999999999999", sdk.MaxRetryAfter, true},
+		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second, true},
+		{now.Add(-time.Minute).Format(http.TimeFormat), 0, false},
+		{now.Add(72 * time.Hour).Format(http.TimeFormat), sdk.MaxRetryAfter, true},
+		{"Wed, 02 Dec 2026 12:00:30 GMT", 30 * time.Second, true},
+	} {
+		got, ok := sdk.ParseRetryAfter(tc.v, now)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("ParseRetryAfter(%q) = %v, %v; want %v, %v", tc.v, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestKindFromHTTPStatus(t *testing.T) {
+	for status, want := range map[int]sdk.ErrorKind{
+		400: sdk.Invalid, 401: sdk.Unauthenticated, 403: sdk.PermissionDenied, 404: sdk.NotFound, 410: sdk.NotFound,
+		408: sdk.Unavailable, 409: sdk.Refused, 422: sdk.Invalid, 429: sdk.RateLimited, 500: sdk.Unavailable,
+		503: sdk.Unavailable, 200: sdk.KindUnknown, 302: sdk.KindUnknown,
+	} {
+		if got := sdk.KindFromHTTPStatus(status); got != want {
+			t.Errorf("KindFromHTTPStatus(%d) = %s, want %s", status, got, want)
+		}
+	}
+}
