@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"sync"
@@ -315,7 +316,16 @@ func TestRevokedCredentialsAlertOnceAndRecover(t *testing.T) {
 	if !strings.Contains(table.String(), "credentials") || !strings.Contains(table.String(), "HEALTH") {
 		t.Errorf("hub status table:\n%s", table.String())
 	}
-	t.Logf("hub status:\n%s", table.String())
+	// The command itself, against this hub.
+	hubBin := sdktest.Build(t, "github.com/reviewhub/reviewhub/hub/cmd/hub")
+	cmd := exec.Command(hubBin, "status", "acme", "--hub", "http://"+e.hub.Addr())
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "HUB_ADMIN_TOKEN="+adminToken, "HUB_CONFIG=", "HUB_DATA_DIR="+cmd.Dir)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "credentials") || !strings.Contains(string(out), "unauthenticated") {
+		t.Errorf("hub status: %v\n%s", err, out)
+	}
+	t.Logf("hub status:\n%s", out)
 
 	e.backend.Revoke("app1", false)
 	eventually(t, "health ok again", func() bool { return healthOf().Health == sdk.HealthOK })
