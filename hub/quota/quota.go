@@ -191,8 +191,12 @@ type Stretch struct {
 }
 
 func (s Stretch) String() string {
-	return fmt.Sprintf("%s (%s) is shared by %d apps asking %.0f requests/h, the polling budget is %.0f/h (limit %d per %s)",
-		s.Bucket.Name, s.Bucket.Account, s.Apps, s.Asked, s.Budget, s.Bucket.Limit, s.Bucket.Window)
+	who := fmt.Sprintf("is shared by %d apps", s.Apps)
+	if s.Apps == 1 {
+		who = "has one app"
+	}
+	return fmt.Sprintf("%s (%s) %s asking %.0f requests/h, the polling budget is %.0f/h (limit %d per %s)",
+		s.Bucket.Name, s.Bucket.Account, who, s.Asked, s.Budget, s.Bucket.Limit, s.Bucket.Window)
 }
 
 // Fit records (when join is set) that ref polls through the buckets at
