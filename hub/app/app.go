@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -136,7 +137,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	h.deliver.Register(h.router)
 	h.poller = &poll.Poller{DB: h.DB, Bus: h.Bus, Plugins: plugins, Logger: log.With("component", "poll"),
 		Interval: cfg.PollInterval,
-		Schedule: poll.Schedule{Workers: cfg.Schedule.Workers, Lease: cfg.Schedule.Lease, ReplyReserve: cfg.Schedule.ReplyReserve},
+		Schedule: poll.Schedule{Workers: cfg.Schedule.Workers, Lease: cfg.Schedule.Lease, ReplyReserve: cfg.Schedule.ReplyReserve,
+			Owner: leaseOwner(h.Addr())},
 		Runnable: func(in state.Integration, a state.App) bool { return setup.Runnable(in, a, plugins.Info) },
 		Metrics:  h.ops.metrics}
 	admin := &httpapi.Admin{DB: h.DB, Token: cfg.AdminToken, Info: plugins.Info, Plugins: h.Plugins.Names,
@@ -333,6 +335,16 @@ func (h *Hub) Run(ctx context.Context) error {
 	h.closeAll()
 	h.log.Info("hub stopped")
 	return runErr
+}
+
+// leaseOwner names this hub in poll leases, the same across restarts: two
+// hubs on one host listen on different addresses.
+func leaseOwner(addr string) string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "hub"
+	}
+	return host + "/" + addr
 }
 
 // afterKill bounds the wait for handlers once their plugins are killed.

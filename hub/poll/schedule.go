@@ -30,7 +30,10 @@ type Schedule struct {
 	// FirstPollRate spreads the first polls of apps new to the schedule at
 	// this many per second, over at most one interval (default 20).
 	FirstPollRate float64
-	// Owner names this hub in leases (default host-pid-random).
+	// Owner names this hub in leases. It should stay the same when the
+	// hub restarts (the app uses host and listen address), so that a
+	// restarted hub ends the leases of its killed predecessor at once.
+	// Default: host-pid-random.
 	Owner string
 }
 
@@ -72,6 +75,13 @@ const syncEvery = 30 * time.Second
 func (p *Poller) Run(ctx context.Context, reload <-chan struct{}) {
 	p.Schedule.setDefaults()
 	s := p.Schedule
+	// Leases of this hub's previous run (killed mid-poll) end now, not
+	// when they expire. On SQLite only one hub uses the database.
+	if n, err := p.DB.ReleaseLeases(ctx, s.Owner, p.DB.Dialect() == state.SQLite); err != nil {
+		p.Logger.Error("releasing the leases of an earlier run failed", "error", err)
+	} else if n > 0 {
+		p.Logger.Info("released the poll leases of an earlier run", "apps", n)
+	}
 	jobs := make(chan state.Slot)
 	done := make(chan struct{}, s.Workers)
 	var wg sync.WaitGroup

@@ -360,3 +360,20 @@ func (d *DB) ScheduleCounts(ctx context.Context, now time.Time) (apps, due, leas
 	}
 	return apps, due, leased, nil
 }
+
+// ReleaseLeases ends the leases owner holds (a restarted hub ends those
+// of its killed predecessor, which had the same name, instead of waiting
+// for them to expire); all leases when all is set (SQLite: one hub per
+// database). The apps' next times stay.
+func (d *DB) ReleaseLeases(ctx context.Context, owner string, all bool) (int, error) {
+	q, args := `UPDATE poll_schedule SET lease_owner = '', lease_until_ms = 0 WHERE lease_owner = ?`, []any{owner}
+	if all {
+		q, args = `UPDATE poll_schedule SET lease_owner = '', lease_until_ms = 0 WHERE lease_owner <> ''`, nil
+	}
+	res, err := d.exec(ctx, q, args...)
+	if err != nil {
+		return 0, fmt.Errorf("state: release leases: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}

@@ -287,3 +287,31 @@ func TestOnCommitHooks(t *testing.T) {
 		t.Errorf("hooks ran %d, want 1 (after the commit only)", ran)
 	}
 }
+
+// A restarted hub ends the leases of its killed predecessor (same name),
+// not those of other hubs; on SQLite it may end them all.
+func TestReleaseLeasesOfAnEarlierRun(t *testing.T) { dialects(t, testReleaseLeases) }
+
+func testReleaseLeases(t *testing.T, db *DB) {
+	ctx := context.Background()
+	putApps(t, db, "acme", []App{{ID: "a", StorePlugin: "s"}, {ID: "b", StorePlugin: "s"}})
+	now := time.Now()
+	scheduleAll(t, db, now.Add(-time.Second))
+	if got, err := db.Claim(ctx, "host/127.0.0.1:8080", now, time.Hour, 1); err != nil || len(got) != 1 {
+		t.Fatal(got, err)
+	}
+	if got, err := db.Claim(ctx, "other/127.0.0.1:8080", now, time.Hour, 1); err != nil || len(got) != 1 {
+		t.Fatal(got, err)
+	}
+	if n, err := db.ReleaseLeases(ctx, "host/127.0.0.1:8080", false); err != nil || n != 1 {
+		t.Fatalf("released %d %v, want 1", n, err)
+	}
+	// Claimable again once its (moved) next time is due; the other hub's is not.
+	got := mustClaim(t, db, "host/127.0.0.1:8080", now.Add(time.Second))
+	if len(got) != 1 {
+		t.Fatalf("claimed %+v after the release, want the one app", got)
+	}
+	if n, err := db.ReleaseLeases(ctx, "", true); err != nil || n != 2 {
+		t.Errorf("released %d %v, want both", n, err)
+	}
+}
