@@ -3,6 +3,7 @@ package state
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,12 +27,12 @@ type groupReq struct {
 }
 
 type grouper struct {
-	once    sync.Once
 	mu      sync.RWMutex // held for reading while sending; Close takes it to stop sends
 	closed  bool
 	reqs    chan *groupReq
 	stop    chan struct{}
 	stopped chan struct{}
+	sent    atomic.Int64 // callers queued so far (tests watch it)
 }
 
 // InTxGrouped is InTx for small, independent write transactions that run
@@ -46,16 +47,10 @@ type grouper struct {
 // another's. fn must therefore set, not accumulate, what it returns
 // through captured variables. On PostgreSQL it is InTx.
 func (d *DB) InTxGrouped(ctx context.Context, fn func(*Tx) error) error {
-	if d.writes == nil {
+	g := &d.group
+	if g.reqs == nil {
 		return d.InTx(ctx, fn)
 	}
-	g := &d.group
-	g.once.Do(func() {
-		g.reqs = make(chan *groupReq, maxGroup)
-		g.stop = make(chan struct{})
-		g.stopped = make(chan struct{})
-		go d.groupLoop()
-	})
 	req := &groupReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	g.mu.RLock()
 	if g.closed {
@@ -63,10 +58,20 @@ func (d *DB) InTxGrouped(ctx context.Context, fn func(*Tx) error) error {
 		return d.InTx(ctx, fn)
 	}
 	g.reqs <- req
+	g.sent.Add(1)
 	g.mu.RUnlock()
 	// Not abandoned on ctx: fn may be running in a shared transaction; its
 	// statements fail on its own context, and the answer comes promptly.
 	return <-req.done
+}
+
+// startGroup starts the group's writer (SQLite; OpenSQLite).
+func (d *DB) startGroup() {
+	g := &d.group
+	g.reqs = make(chan *groupReq, maxGroup)
+	g.stop = make(chan struct{})
+	g.stopped = make(chan struct{})
+	go d.groupLoop()
 }
 
 func (d *DB) groupLoop() {
@@ -131,18 +136,16 @@ func (d *DB) runGroup(batch []*groupReq) {
 // closeGroup stops the group's writer after the queued callers' work.
 func (d *DB) closeGroup() {
 	g := &d.group
-	started := false
-	g.once.Do(func() {}) // a group never started stays so
+	if g.reqs == nil {
+		return
+	}
 	g.mu.Lock()
 	if g.closed {
 		g.mu.Unlock()
 		return
 	}
 	g.closed = true
-	started = g.reqs != nil
 	g.mu.Unlock()
-	if started {
-		close(g.stop)
-		<-g.stopped
-	}
+	close(g.stop)
+	<-g.stopped
 }

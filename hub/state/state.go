@@ -128,6 +128,7 @@ func OpenSQLite(ctx context.Context, path string, sealer *secrets.Sealer) (*DB, 
 		db.Close()
 		return nil, err
 	}
+	d.startGroup()
 	return d, nil
 }
 
