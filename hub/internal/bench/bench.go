@@ -103,6 +103,10 @@ type Figures struct {
 
 const appID = "1500000000"
 
+// zeroLatencyLimit is the per-minute limit the fake Omnidesk reports in the
+// zero-latency mode: far above any run's calls.
+const zeroLatencyLimit = 10_000_000
+
 func (o Options) logf(format string, args ...any) {
 	if o.Log != nil {
 		fmt.Fprintf(o.Log, format+"\n", args...)
@@ -199,6 +203,12 @@ func startHub(ctx context.Context, o Options, dataDir string, load *odfake.Load)
 	// applies from the start, so the limit's window holds every call the
 	// plugin made, as Omnidesk's would.
 	helpdeskExtra := map[string]string{}
+	if load == nil {
+		// Zero latency measures the hub, not an account's limit: the
+		// fake reports one the run never reaches (the plugin paces by
+		// api_calls_left; the baseline calls without pacing).
+		f.Omnidesk.SetRatePerMinute(zeroLatencyLimit)
+	}
 	if load != nil {
 		f.Omnidesk.SetLoad(*load)
 		if load.Window != time.Minute {

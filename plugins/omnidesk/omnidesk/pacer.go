@@ -50,6 +50,7 @@ type pacedCall struct {
 	seq        uint64
 	sentAt     time.Time
 	answeredAt time.Time // zero while in flight
+	inFlight   int       // the plugin's calls in flight when it was sent
 }
 
 // pace is one account's pacing state (under RateGate.mu).
@@ -63,6 +64,15 @@ type pace struct {
 	leftSentAt time.Time // when that call was sent
 	leftAt     time.Time // when its answer arrived
 	probeAt    time.Time // no probe before (set when one goes out)
+	inFlight   int       // calls in flight now
+	leftWith   int       // calls in flight when the figure's call was sent
+}
+
+// surely is a lower bound of estimate's calls left, without looking at
+// every call: the calls sent after the figure's one, and all those in
+// flight when it was sent, count as spent.
+func (p *pace) surely() int {
+	return p.left - int(p.seq-p.leftSeq) - p.leftWith
 }
 
 // uncounted: Omnidesk may not have counted c when it gave the figure.
@@ -97,18 +107,21 @@ func (p *pace) estimate(window time.Duration) (left int, inFlight bool, room tim
 	return left, inFlight, room
 }
 
-// prune drops calls that change nothing any more: counted in the figure
-// and sent a window or more before it.
+// prune drops the oldest calls while they change nothing any more:
+// counted in the figure and sent a window or more before it.
+// Without a figure, answered calls change nothing.
 func (p *pace) prune(window time.Duration) {
-	keep := p.calls[:0]
+	n := 0
 	for _, c := range p.calls {
-		if !c.answeredAt.IsZero() && !p.uncounted(c) && !c.sentAt.Add(window).After(p.leftAt) {
-			continue
+		if c.answeredAt.IsZero() || (p.known && (p.uncounted(c) || c.sentAt.Add(window).After(p.leftAt))) {
+			break
 		}
-		keep = append(keep, c)
+		n++
 	}
-	clear(p.calls[len(keep):])
-	p.calls = keep
+	if n > 0 {
+		clear(p.calls[:n])
+		p.calls = p.calls[n:]
+	}
 }
 
 // pace lets a call to account out now (ok, with its number for answered)
@@ -127,7 +140,7 @@ func (g *RateGate) pace(account string, window time.Duration, now time.Time) (se
 		p = &pace{}
 		g.paces[account] = p
 	}
-	if p.known {
+	if p.known && p.surely() <= 0 {
 		left, inFlight, room := p.estimate(window)
 		switch {
 		case left > 0:
@@ -143,7 +156,8 @@ func (g *RateGate) pace(account string, window time.Duration, now time.Time) (se
 		}
 	}
 	p.seq++
-	p.calls = append(p.calls, &pacedCall{seq: p.seq, sentAt: now})
+	p.calls = append(p.calls, &pacedCall{seq: p.seq, sentAt: now, inFlight: p.inFlight})
+	p.inFlight++
 	return p.seq, 0, true
 }
 
@@ -159,20 +173,20 @@ func (g *RateGate) answered(account string, window time.Duration, seq uint64, le
 	if p == nil {
 		return
 	}
-	var sentAt time.Time
-	for _, c := range p.calls {
-		if c.seq == seq {
-			c.answeredAt, sentAt = now, c.sentAt
+	var call *pacedCall
+	for i := len(p.calls) - 1; i >= 0; i-- { // recent calls are answered first
+		if p.calls[i].seq == seq {
+			call = p.calls[i]
 			break
 		}
 	}
-	if left >= 0 && (!p.known || seq > p.leftSeq) {
-		p.known, p.left, p.leftSeq, p.leftSentAt, p.leftAt = true, left, seq, sentAt, now
-	}
-	if !p.known {
-		// No figures from this account: nothing to pace by, nothing kept.
-		p.calls = nil
+	if call == nil || !call.answeredAt.IsZero() {
 		return
+	}
+	call.answeredAt = now
+	p.inFlight--
+	if left >= 0 && (!p.known || seq > p.leftSeq) {
+		p.known, p.left, p.leftSeq, p.leftSentAt, p.leftAt, p.leftWith = true, left, seq, call.sentAt, now, call.inFlight
 	}
 	p.prune(window)
 }
