@@ -190,6 +190,9 @@ func OpenBus(ctx context.Context, cfg *config.Config, db *state.DB, log *slog.Lo
 		}
 		return b, nil
 	default:
+		if sub.WriteGate == nil {
+			sub.WriteGate = db.WriteGate()
+		}
 		b, err := bus.NewSQLite(ctx, db.SQL(), log, sub)
 		if err != nil {
 			return nil, err

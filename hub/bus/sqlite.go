@@ -190,6 +190,10 @@ type SubscriberConfig struct {
 	// SetKeys) handed out at once per subscription (default 1). Messages of
 	// one order key are still handed out one after the other, in order.
 	InFlight int
+	// WriteGate, when set, admits the acks' writes one at a time with the
+	// other writers of the process on the same SQLite database
+	// (state.DB.WriteGate), so they never wait in SQLite's busy handler.
+	WriteGate func(context.Context) (release func())
 }
 
 // NewSQLiteSubscriber returns a subscriber on db.
@@ -496,6 +500,9 @@ func (s *SQLiteSubscriber) ack(ctx context.Context, topic string, row wsql.Row) 
 	st, err := s.stmt(ctx, q.Query)
 	if err != nil {
 		return err
+	}
+	if s.cfg.WriteGate != nil {
+		defer s.cfg.WriteGate(ctx)()
 	}
 	_, err = st.ExecContext(ctx, q.Args...)
 	return err

@@ -245,7 +245,9 @@ func (d *Deliverer) handleReview(msg *message.Message) error {
 		return bus.Permanent(fmt.Errorf("review %s: helpdesk %s returned no ticket id", m.Change.Review.ID, in.HelpdeskPlugin))
 	}
 	var released []string
-	err = d.DB.InTx(ctx, func(tx *state.Tx) error {
+	// Grouped: the links of deliveries finishing together share one
+	// transaction (SQLite); each returns once its own link committed.
+	err = d.DB.InTxGrouped(ctx, func(tx *state.Tx) error {
 		if err := tx.LinkTicket(ctx, m.IntegrationID, m.AppID, m.Change.Review.ID, ref.ID); err != nil {
 			return err
 		}

@@ -2,6 +2,8 @@ package state
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 )
 
@@ -12,11 +14,18 @@ import (
 // committed) before it returns, so a crash during the plugin call makes
 // every later attempt a retry, and the plugin looks the ticket up then.
 func (d *DB) StartDelivery(ctx context.Context, integrationID, appID, reviewID string) (ticket string, first bool, err error) {
-	ticket, err = d.TicketOf(ctx, integrationID, appID, reviewID)
-	if err != nil || ticket != "" {
-		return ticket, false, err
-	}
-	res, err := d.exec(ctx, `UPDATE reviews SET delivery_attempted = 1
+	err = d.InTxGrouped(ctx, func(tx *Tx) error {
+		ticket, first, err = tx.StartDelivery(ctx, integrationID, appID, reviewID)
+		return err
+	})
+	return ticket, first, err
+}
+
+// StartDelivery is DB.StartDelivery inside the transaction (committed
+// before the plugin is called). A review not linked and not attempted yet
+// costs one statement.
+func (t *Tx) StartDelivery(ctx context.Context, integrationID, appID, reviewID string) (ticket string, first bool, err error) {
+	res, err := t.exec(ctx, `UPDATE reviews SET delivery_attempted = 1
 		WHERE integration_id = ? AND app_id = ? AND review_id = ? AND ticket_id = '' AND delivery_attempted = 0`,
 		integrationID, appID, reviewID)
 	if err != nil {
@@ -26,7 +35,18 @@ func (d *DB) StartDelivery(ctx context.Context, integrationID, appID, reviewID s
 	if err != nil {
 		return "", false, fmt.Errorf("state: record delivery attempt of review %s: %w", reviewID, err)
 	}
-	return "", n == 1, nil
+	if n == 1 {
+		return "", true, nil
+	}
+	err = t.queryRow(ctx, `SELECT ticket_id FROM reviews WHERE integration_id = ? AND app_id = ? AND review_id = ?`,
+		integrationID, appID, reviewID).Scan(&ticket)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("state: ticket of review %s: %w", reviewID, err)
+	}
+	return ticket, false, nil
 }
 
 // RefusedDelivery undoes the record of a first attempt that the helpdesk

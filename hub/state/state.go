@@ -47,7 +47,43 @@ type DB struct {
 	// preparing holds the queries being prepared for the cache in the
 	// background (txStmt), so one query is prepared once at a time.
 	preparing sync.Map // string → struct{}
+	// writes admits one write at a time within this process (SQLite only;
+	// nil on PostgreSQL): see lockWrite.
+	writes chan struct{}
+	// group runs concurrent small write transactions together (SQLite).
+	group grouper
 }
+
+// writeGateWait bounds how long a write waits for the process's write gate
+// before it goes on without it (SQLite's busy timeout then serializes it,
+// as before the gate): a write that waits for one started inside another
+// write's transaction is slow, never stuck.
+const writeGateWait = 10 * time.Second
+
+// lockWrite admits one write transaction or statement at a time within the
+// process, in arrival order, and returns its release. SQLite has a single
+// writer: without the gate, concurrent writers (the poller, several
+// deliveries, the bus's acks) met SQLite's busy handler, which sleeps 1,
+// 2, 5, 10 … ms between tries, so a burst of deliveries spent its time
+// asleep (docs/performance.md). PostgreSQL needs no gate.
+func (d *DB) lockWrite(ctx context.Context) (release func()) {
+	if d.writes == nil {
+		return func() {}
+	}
+	t := time.NewTimer(writeGateWait)
+	defer t.Stop()
+	select {
+	case d.writes <- struct{}{}:
+		return func() { <-d.writes }
+	case <-ctx.Done(): // the write fails on its context
+	case <-t.C:
+	}
+	return func() {}
+}
+
+// WriteGate is lockWrite for writers outside this package on the same
+// database (the SQLite bus's acks).
+func (d *DB) WriteGate() func(context.Context) (release func()) { return d.lockWrite }
 
 // Dialects.
 const (
@@ -75,11 +111,17 @@ func OpenSQLite(ctx context.Context, path string, sealer *secrets.Sealer) (*DB, 
 		return nil, fmt.Errorf("state: open %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(8)
-	d := &DB{sql: db, dialect: SQLite, sealer: sealer, now: func() time.Time { return time.Now().UTC() }}
+	// As many kept open as may be open: database/sql keeps 2 by default,
+	// and every connection closed above that was opened again for the next
+	// burst (its pragmas run, its statements prepared anew): a tenth of
+	// the hub's CPU in the benchmark.
+	db.SetMaxIdleConns(8)
+	d := &DB{sql: db, dialect: SQLite, sealer: sealer, now: func() time.Time { return time.Now().UTC() }, writes: make(chan struct{}, 1)}
 	if err := d.migrate(ctx, "migrations/sqlite"); err != nil {
 		db.Close()
 		return nil, err
 	}
+	d.startGroup()
 	return d, nil
 }
 
@@ -165,6 +207,7 @@ func (d *DB) SQL() *sql.DB { return d.sql }
 
 // Close closes the database.
 func (d *DB) Close() error {
+	d.closeGroup()
 	d.stmts.Range(func(_, v any) bool {
 		v.(*sql.Stmt).Close()
 		return true

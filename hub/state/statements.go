@@ -50,6 +50,7 @@ func (d *DB) exec(ctx context.Context, q string, args ...any) (sql.Result, error
 	if err != nil {
 		return nil, err
 	}
+	defer d.lockWrite(ctx)()
 	return st.ExecContext(ctx, args...)
 }
 
@@ -179,6 +180,7 @@ func (t *Tx) SQL() *sql.Tx { return t.tx }
 
 // InTx runs fn in one transaction, committing when it returns nil.
 func (d *DB) InTx(ctx context.Context, fn func(*Tx) error) error {
+	defer d.lockWrite(ctx)()
 	tx, err := d.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("state: begin: %w", err)

@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"os"
@@ -102,6 +103,10 @@ type Figures struct {
 
 const appID = "1500000000"
 
+// zeroLatencyLimit is the per-minute limit the fake Omnidesk reports in the
+// zero-latency mode: far above any run's calls.
+const zeroLatencyLimit = 10_000_000
+
 func (o Options) logf(format string, args ...any) {
 	if o.Log != nil {
 		fmt.Fprintf(o.Log, format+"\n", args...)
@@ -188,10 +193,27 @@ func Baseline(ctx context.Context, o Options) (Side, error) {
 // startHub starts the fakes and the hub with one App Store app feeding
 // Omnidesk, and returns once the app is connected (its first review's case
 // exists), so what is seeded next is all new reviews. stop stops both.
-func startHub(ctx context.Context, o Options, dataDir string) (f *stack.Fakes, hub *stack.Hub, stop func(), err error) {
+func startHub(ctx context.Context, o Options, dataDir string, load *odfake.Load) (f *stack.Fakes, hub *stack.Hub, stop func(), err error) {
 	f, err = stack.StartFakes(nil)
 	if err != nil {
 		return nil, nil, nil, err
+	}
+	// The plugin paces by api_calls_left over the limit's window: a minute
+	// for Omnidesk, told explicitly when a short run shrinks it. The load
+	// applies from the start, so the limit's window holds every call the
+	// plugin made, as Omnidesk's would.
+	helpdeskExtra := map[string]string{}
+	if load == nil {
+		// Zero latency measures the hub, not an account's limit: the
+		// fake reports one the run never reaches (the plugin paces by
+		// api_calls_left; the baseline calls without pacing).
+		f.Omnidesk.SetRatePerMinute(zeroLatencyLimit)
+	}
+	if load != nil {
+		f.Omnidesk.SetLoad(*load)
+		if load.Window != time.Minute {
+			helpdeskExtra["rate_window"] = load.Window.String()
+		}
 	}
 	f.AppStore.AddApp(appID)
 	addr, err := stack.FreeAddr()
@@ -199,8 +221,10 @@ func startHub(ctx context.Context, o Options, dataDir string) (f *stack.Fakes, h
 		f.Close()
 		return nil, nil, nil, err
 	}
+	setup := f.Omnidesk.Settings(f.URL["omnidesk"], "bench-secret")
+	maps.Copy(setup, helpdeskExtra)
 	cfg := stack.Config{Listen: addr, DataDir: dataDir, Plugins: o.Plugins, Integration: "bench", Helpdesk: "omnidesk",
-		HelpdeskSetup: f.Omnidesk.Settings(f.URL["omnidesk"], "bench-secret"), PollInterval: time.Second, LogLevel: cmp.Or(os.Getenv("BENCH_HUB_LOG_LEVEL"), "warn"),
+		HelpdeskSetup: setup, PollInterval: time.Second, LogLevel: cmp.Or(os.Getenv("BENCH_HUB_LOG_LEVEL"), "warn"),
 		Apps: []stack.App{{ID: "ios", Name: "Bench", Store: "appstore", StoreAppID: appID, Settings: f.AppStore.Settings(f.URL["appstore"])}}}
 	f.Omnidesk.SetWebhookURL(cfg.WebhookURL() + "?secret=bench-secret")
 	path, err := cfg.Write()
@@ -270,12 +294,12 @@ func HubUnderLoad(ctx context.Context, o Options) (LoadFigures, error) {
 	if l.Window <= 0 {
 		l.Window = time.Minute
 	}
-	f, _, stop, err := startHub(ctx, o, filepath.Join(o.DataDir, "load"))
+	f, _, stop, err := startHub(ctx, o, filepath.Join(o.DataDir, "load"),
+		&odfake.Load{Latency: l.Latency, Jitter: l.Jitter, PerWindow: l.PerWindow, Window: l.Window})
 	if err != nil {
 		return LoadFigures{}, err
 	}
 	defer stop()
-	f.Omnidesk.SetLoad(odfake.Load{Latency: l.Latency, Jitter: l.Jitter, PerWindow: l.PerWindow, Window: l.Window})
 	before, refusedBefore := f.Omnidesk.Routes(), f.Omnidesk.Refused()
 	elapsed, err := drain(ctx, f, l.Reviews, "l")
 	if err != nil {
@@ -298,7 +322,7 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // Hub runs the same work through the hub process and its plugins.
 func Hub(ctx context.Context, o Options) (Side, map[string]int64, error) {
-	f, hub, stop, err := startHub(ctx, o, o.DataDir)
+	f, hub, stop, err := startHub(ctx, o, o.DataDir, nil)
 	if err != nil {
 		return Side{}, nil, err
 	}

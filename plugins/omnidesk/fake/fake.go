@@ -120,6 +120,7 @@ type Server struct {
 	staffOff    bool
 	window      int64 // the minute of the counted calls
 	inWindow    int
+	perMinute   int // the limit reported without a Load (0: RatePerMinute)
 	writes      int
 	load        Load
 	recent      []time.Time    // calls in the last load.Window (Load.PerWindow set)
@@ -393,6 +394,16 @@ func (s *Server) SetLoad(l Load) {
 	s.mu.Unlock()
 }
 
+// SetRatePerMinute sets the per-minute limit the rate-limit headers report
+// when no Load is set (default RatePerMinute; a Load reports its own). The
+// zero-latency benchmark gives a limit the run never reaches, as it
+// measures the hub, not the account: the plugin paces by api_calls_left.
+func (s *Server) SetRatePerMinute(n int) {
+	s.mu.Lock()
+	s.perMinute = n
+	s.mu.Unlock()
+}
+
 // Refused is how many calls the enforced limit answered 429.
 func (s *Server) Refused() int {
 	s.mu.Lock()
@@ -483,9 +494,13 @@ func (s *Server) limits(w http.ResponseWriter) {
 		s.window, s.inWindow = now, 0
 	}
 	s.inWindow++
-	left := max(0, RatePerMinute-s.inWindow)
+	per := RatePerMinute
+	if s.perMinute > 0 {
+		per = s.perMinute
+	}
+	left := max(0, per-s.inWindow)
 	s.mu.Unlock()
-	setHeader(w, "rate_limit_per_minute", strconv.Itoa(RatePerMinute))
+	setHeader(w, "rate_limit_per_minute", strconv.Itoa(per))
 	setHeader(w, "api_calls_left", strconv.Itoa(left))
 }
 

@@ -36,6 +36,9 @@ type Client struct {
 	// "over the limit, retry after N s": until then calls fail at once with
 	// that wait and reach no API (nil: every call goes out).
 	Gate *RateGate
+	// RateWindow is the window of the account's limit (default a minute):
+	// the gate paces calls by api_calls_left over it (pacer.go).
+	RateWindow time.Duration
 
 	mu     sync.Mutex
 	limits Limits
@@ -158,6 +161,10 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 		if err != nil {
 			return sdk.Errorf(sdk.Invalid, "omnidesk: %v", err)
 		}
+		seq, err := c.paced(ctx, method, path, attempt)
+		if err != nil {
+			return err
+		}
 		req.SetBasicAuth(c.Email, c.APIKey)
 		req.Header.Set("Accept", "application/json")
 		if body != nil {
@@ -165,6 +172,7 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 		}
 		resp, err := hc.Do(req)
 		if err != nil {
+			c.Gate.answered(c.account(), c.window(), seq, -1, time.Now())
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -174,6 +182,11 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 		data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 		resp.Body.Close()
 		c.noteLimits(resp.Header)
+		left, okLeft := headerInt(resp.Header, "api_calls_left")
+		if !okLeft {
+			left = -1
+		}
+		c.Gate.answered(c.account(), c.window(), seq, left, time.Now())
 		if err != nil {
 			last = sdk.Errorf(sdk.Unavailable, "omnidesk %s %s: reading the answer: %v", method, path, err)
 			continue
@@ -213,6 +226,43 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 		}
 	}
 	return last
+}
+
+func (c *Client) window() time.Duration {
+	if c.RateWindow > 0 {
+		return c.RateWindow
+	}
+	return DefaultRateWindow
+}
+
+// paced waits until the gate lets the call out (pacer.go) and returns its
+// number for Gate.answered. A wait longer than maxPaceHold, or than the
+// context allows, fails the call at once with that wait, before anything
+// was sent: RetryAfter, so the hub holds the integration and the next
+// attempt of a first delivery is still a first one. A retry of a write
+// (attempt > 0) fails Unavailable instead: its earlier try may have
+// reached Omnidesk.
+func (c *Client) paced(ctx context.Context, method, path string, attempt int) (uint64, error) {
+	for {
+		seq, wait, ok := c.Gate.pace(c.account(), c.window(), time.Now())
+		if ok {
+			return seq, nil
+		}
+		dl, hasDL := ctx.Deadline()
+		if wait > maxPaceHold || (hasDL && time.Until(dl) < wait+time.Second) {
+			if attempt > 0 && method != http.MethodGet {
+				return 0, sdk.Errorf(sdk.Unavailable, "omnidesk %s %s: no calls left this minute after an unanswered try", method, path)
+			}
+			return 0, sdk.RetryAfterError(wait, "omnidesk %s %s: no calls left this minute (api_calls_left), not called", method, path)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return 0, ctx.Err()
+		case <-t.C:
+		}
+	}
 }
 
 func parseError(status int, data []byte) *APIError {
@@ -272,6 +322,7 @@ func IsNotFound(err error) bool {
 type RateGate struct {
 	mu    sync.Mutex
 	until map[string]time.Time
+	paces map[string]*pace // pacing by api_calls_left (pacer.go)
 }
 
 func (g *RateGate) hold(account string, d time.Duration) {
