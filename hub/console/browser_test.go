@@ -9,13 +9,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/reviewhub/reviewhub/hub/internal/stack"
+	"github.com/reviewhub/reviewhub/hub/internal/syncbuf"
 	odfake "github.com/reviewhub/reviewhub/plugins/omnidesk/fake"
 	"github.com/reviewhub/reviewhub/sdk"
 	"github.com/reviewhub/reviewhub/sdk/sdktest"
@@ -108,7 +108,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	// The helpdesk's channel points at the hub's webhook (as its admin would
 	// paste it from the console).
 	fakes.Omnidesk.SetWebhookURL(hubURL + "/hooks/omnidesk/acme?secret=" + webhookSecret)
-	hubLog := &syncBuffer{}
+	hubLog := &syncbuf.Buffer{}
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	hub, err := stack.StartHub(ctx, hubBin, cfgPath, addr, hubLog)
@@ -163,21 +163,4 @@ func TestConsoleInBrowser(t *testing.T) {
 	if _, ok := fakes.Omnidesk.CaseByReviewID("gp-4"); ok {
 		t.Error("the 5-star review passed the ratings filter (1, 2, 3)")
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

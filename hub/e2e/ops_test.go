@@ -24,6 +24,7 @@ import (
 	"github.com/reviewhub/reviewhub/hub/config"
 	"github.com/reviewhub/reviewhub/hub/e2e/testbackend"
 	"github.com/reviewhub/reviewhub/hub/health"
+	"github.com/reviewhub/reviewhub/hub/internal/syncbuf"
 	"github.com/reviewhub/reviewhub/hub/statusview"
 	"github.com/reviewhub/reviewhub/sdk"
 	"github.com/reviewhub/reviewhub/sdk/sdktest"
@@ -354,23 +355,10 @@ func TestRevokedCredentialsAlertOnceAndRecover(t *testing.T) {
 	}
 }
 
-// lockedBuffer collects log lines from several goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) lines() []map[string]any {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+// jsonLines are the JSON log lines written to b.
+func jsonLines(b *syncbuf.Buffer) []map[string]any {
 	var out []map[string]any
-	for _, line := range strings.Split(l.b.String(), "\n") {
+	for _, line := range strings.Split(b.String(), "\n") {
 		var m map[string]any
 		if json.Unmarshal([]byte(line), &m) == nil {
 			out = append(out, m)
@@ -385,14 +373,14 @@ func (l *lockedBuffer) lines() []map[string]any {
 // the plugin call, on the plugin's own line for that call and on its line
 // for the vendor request it made.
 func TestOneReviewsTripCanBeFollowedInTheLogs(t *testing.T) {
-	logs := &lockedBuffer{}
+	logs := &syncbuf.Buffer{}
 	e := &env{backend: testbackend.New(), logw: logs}
 	e.srv = startBackendServer(t, e.backend)
 	e.cfg = newConfig(t, e.srv.URL)
 	e.startHub(t)
 	e.backend.PutReview(testbackend.Review{ID: "trip-1", App: "app1", Author: "Ann", Rating: 2, Text: "where is my data"})
 	find := func(match func(m map[string]any) bool) map[string]any {
-		for _, m := range logs.lines() {
+		for _, m := range jsonLines(logs) {
 			if match(m) {
 				return m
 			}

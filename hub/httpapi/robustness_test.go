@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/reviewhub/reviewhub/hub/internal/pgtest"
+	"github.com/reviewhub/reviewhub/hub/internal/syncbuf"
 	"github.com/reviewhub/reviewhub/hub/state"
 	"github.com/reviewhub/reviewhub/sdk"
 )
@@ -94,35 +94,17 @@ func (testPlugins) Helpdesk(name string) (sdk.Helpdesk, sdk.Info, error) {
 	return testDesk{}, i, nil
 }
 
-// syncBuffer is a log sink safe for concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type testServer struct {
 	*httptest.Server
 	db   *state.DB
 	srv  *Server
-	logs *syncBuffer
+	logs *syncbuf.Buffer
 }
 
 func newTestServer(t *testing.T, dialect string) *testServer {
 	t.Helper()
 	db := openDB(t, dialect)
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	admin := &Admin{DB: db, Token: testToken, Info: testInfo, Plugins: func() []string { return []string{"desk", "st"} },
 		PublicURL: "http://hub.example"}
 	srv := &Server{DB: db, Plugins: testPlugins{}, Logger: slog.New(slog.NewTextHandler(logs, nil)),
