@@ -284,6 +284,13 @@ func (h *Hub) Run(ctx context.Context) error {
 			h.poller.Run(runCtx, h.reload)
 		}()
 		h.opsRun(runCtx, &wg)
+		if p, ok := h.Bus.(pruner); ok {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				h.pruneBus(runCtx, p)
+			}()
+		}
 		h.log.Info("hub started", "listen", h.Addr(), "metrics", h.MetricsURL(), "plugins", h.Plugins.Names(), "state", h.cfg.State.Driver, "bus", h.cfg.Bus.Backend)
 		select {
 		case <-ctx.Done():
@@ -348,6 +355,37 @@ func leaseOwner(addr string) string {
 		host = "hub"
 	}
 	return host + "/" + addr
+}
+
+// pruner is a bus that can delete what its consumers acknowledged.
+type pruner interface {
+	PruneConsumed(ctx context.Context) (int64, error)
+}
+
+// pruneEvery is how often acknowledged bus messages are deleted.
+const pruneEvery = 5 * time.Minute
+
+// pruneBus deletes acknowledged bus messages now and then, so that the
+// embedded bus's tables do not keep every message ever delivered.
+func (h *Hub) pruneBus(ctx context.Context, p pruner) {
+	t := time.NewTicker(pruneEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, time.Minute)
+		n, err := p.PruneConsumed(pctx)
+		cancel()
+		switch {
+		case err != nil && ctx.Err() == nil:
+			h.log.Warn("pruning delivered bus messages failed", "error", err)
+		case n > 0:
+			h.log.Debug("pruned delivered bus messages", "messages", n)
+		}
+	}
 }
 
 // afterKill bounds the wait for handlers once their plugins are killed.

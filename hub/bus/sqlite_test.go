@@ -178,3 +178,55 @@ func TestPublishTxWakesTheSubscriberAfterCommit(t *testing.T) {
 	}
 	m.Ack()
 }
+
+// Acknowledged messages are pruned, the rest stay and are still delivered.
+func TestPruneConsumedKeepsWhatIsNotAcknowledged(t *testing.T) {
+	db := openDB(t, filepath.Join(t.TempDir(), "bus.db"))
+	b := newBus(t, db)
+	defer b.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch, err := b.Subscriber().Subscribe(ctx, TopicReviews)
+	if err != nil {
+		t.Fatal(err)
+	}
+	publishTx(t, db, b, true, "a", "b", "c")
+	for _, want := range []string{"a", "b", "c"} {
+		m := receive(t, ch)
+		if string(m.Payload) != want {
+			t.Fatalf("got %q, want %q", m.Payload, want)
+		}
+		m.Ack()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var acked int64
+		_ = db.QueryRow(`SELECT COALESCE(MAX(offset_acked), 0) FROM ` + b.schema.OffsetsTable(TopicReviews)).Scan(&acked)
+		if acked >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("acknowledged offset %d, want 3", acked)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	publishTx(t, db, b, true, "d", "e") // not acknowledged yet
+	count := func() int {
+		var n int
+		if err := db.QueryRow(`SELECT COUNT(*) FROM ` + b.schema.MessagesTable(TopicReviews)).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	n, err := b.PruneConsumed(context.Background())
+	if err != nil || n != 3 || count() != 2 {
+		t.Fatalf("pruned %d (%v), %d left; want 3 pruned, 2 left", n, err, count())
+	}
+	for _, want := range []string{"d", "e"} {
+		m := receive(t, ch)
+		if string(m.Payload) != want {
+			t.Fatalf("after the prune got %q, want %q", m.Payload, want)
+		}
+		m.Ack()
+	}
+}
