@@ -69,8 +69,10 @@ func Launch(t testing.TB, bin string, env ...string) *sdk.Conn {
 	t.Helper()
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), env...)
+	w := &testWriter{t: t}
+	t.Cleanup(w.end) // runs after conn.Close (cleanups run last first)
 	conn, err := sdk.Launch(context.Background(), cmd, sdk.LaunchOptions{
-		Logger:       slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger:       slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		StartTimeout: time.Minute,
 	})
 	if err != nil {
@@ -100,12 +102,29 @@ func LaunchHelpdesk(t testing.TB, bin string, env ...string) sdk.Helpdesk {
 	return h
 }
 
-type testWriter struct{ t testing.TB }
+// testWriter writes to the test log until the test ends; lines that come
+// later (go-plugin's log goroutines outlive the connection) are dropped,
+// since logging after a test completed panics.
+type testWriter struct {
+	t     testing.TB
+	mu    sync.Mutex
+	ended bool
+}
 
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(string(p))
+func (w *testWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.ended {
+		w.t.Helper()
+		w.t.Log(string(p))
+	}
 	return len(p), nil
+}
+
+func (w *testWriter) end() {
+	w.mu.Lock()
+	w.ended = true
+	w.mu.Unlock()
 }
 
 // Context is a context for one plugin call in a test: cancelled when the
