@@ -164,17 +164,6 @@ func (d *DB) RenewLeases(ctx context.Context, owner string, until time.Time) (in
 	return int(n), err
 }
 
-// Leased reports whether owner still holds the lease of ref.
-func (d *DB) Leased(ctx context.Context, owner string, ref AppRef) (bool, error) {
-	var n int
-	err := d.queryRow(ctx, `SELECT COUNT(*) FROM poll_schedule WHERE integration_id = ? AND app_id = ? AND lease_owner = ?`,
-		ref.IntegrationID, ref.AppID, owner).Scan(&n)
-	if err != nil {
-		return false, fmt.Errorf("state: lease of %s: %w", ref, err)
-	}
-	return n > 0, nil
-}
-
 // Release ends owner's lease of s.AppRef and writes the next poll time and
 // what the poll learnt. It reports false when the lease was lost meanwhile
 // (another hub took the app over, or the app changed or was removed).
