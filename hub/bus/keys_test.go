@@ -111,17 +111,7 @@ func TestKeyedMessagesInParallelInOrderPerKey(t *testing.T) {
 	}
 	// Not acked: a restart hands out a5 again, and only a5 (everything
 	// before it was acked as one prefix).
-	cancel()
-	b.Close()
-	for range ch {
-	}
-	db2 := openDB(t, path)
-	b2 := newBus(t, db2)
-	defer b2.Close()
-	ch2, err := b2.Subscriber().Subscribe(context.Background(), TopicReviews)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch2 := restart(t, path, b, cancel, ch)
 	m := receive(t, ch2)
 	if string(m.Payload) != "a5" {
 		t.Fatalf("after restart got %q, want a5", m.Payload)
@@ -149,16 +139,7 @@ func TestAckedOutOfOrderRedeliveredAfterRestart(t *testing.T) {
 		got[string(m.Payload)] = m
 	}
 	got["second"].Ack() // done, but "first" is not: the offset cannot pass it
-	cancel()
-	b.Close()
-	for range ch {
-	}
-	b2 := newBus(t, openDB(t, path))
-	defer b2.Close()
-	ch2, err := b2.Subscriber().Subscribe(context.Background(), TopicReviews)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch2 := restart(t, path, b, cancel, ch)
 	var again []string
 	for range 2 {
 		m := receive(t, ch2)

@@ -98,18 +98,7 @@ func TestOutboxRollbackAndRedelivery(t *testing.T) {
 		t.Fatalf("after nack got %q, want two again", m.Payload)
 	}
 	// "Crash": stop without acking two; a new subscriber on the same file resumes at two.
-	cancel()
-	b.Close()
-	for range ch {
-	}
-
-	db2 := openDB(t, path)
-	b2 := newBus(t, db2)
-	defer b2.Close()
-	ch2, err := b2.Subscriber().Subscribe(context.Background(), TopicReviews)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch2 := restart(t, path, b, cancel, ch)
 	var got []string
 	for range 2 {
 		m := receive(t, ch2)
@@ -229,4 +218,22 @@ func TestPruneConsumedKeepsWhatIsNotAcknowledged(t *testing.T) {
 		}
 		m.Ack()
 	}
+}
+
+// restart stops a subscription and its bus abruptly (nothing more is
+// acknowledged) and subscribes anew on the same database file, as a hub
+// restarted after a crash does.
+func restart(t *testing.T, path string, b *SQLite, cancel context.CancelFunc, ch <-chan *message.Message) <-chan *message.Message {
+	t.Helper()
+	cancel()
+	b.Close()
+	for range ch {
+	}
+	b2 := newBus(t, openDB(t, path))
+	t.Cleanup(func() { b2.Close() })
+	ch2, err := b2.Subscriber().Subscribe(context.Background(), TopicReviews)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ch2
 }
