@@ -33,7 +33,7 @@ demo: build
 # baseline on the same workload, then the real-world mode (a backlog against
 # a helpdesk answering in 100 ms ± 20 ms with 300 calls a minute; about 7
 # minutes; BENCH_LOAD_REVIEWS=0 skips it); figures in bench-results/figures.json.
-BENCH_REVIEWS ?= 5000
+BENCH_REVIEWS ?= 10000
 BENCH_REPLIES ?= 500
 BENCH_LOAD_REVIEWS ?= 2000
 bench: build

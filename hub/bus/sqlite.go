@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -265,7 +266,8 @@ type entry struct {
 	group   string
 	key     string // "" for a message ordered with every other
 	started bool
-	done    bool
+	done    bool        // acknowledged, as the consume loop knows it
+	acked   atomic.Bool // acknowledged, set by the goroutine handing it out
 }
 
 // consume keeps a window of up to BatchSize messages after the group's
@@ -278,21 +280,41 @@ type entry struct {
 func (s *SQLiteSubscriber) consume(ctx context.Context, topic string, out chan<- *message.Message) {
 	logger := s.logger.With(watermill.LogFields{"topic": topic, "consumer_group": s.cfg.ConsumerGroup})
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	var window []*entry
+	// At a stop, once every hand-out has ended, the acknowledged prefix
+	// is recorded, so a clean restart redelivers nothing acknowledged.
+	defer func() {
+		wg.Wait()
+		n := 0
+		for n < len(window) && (window[n].done || window[n].acked.Load()) {
+			n++
+		}
+		if n == 0 {
+			return
+		}
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := s.ack(fctx, topic, window[n-1].row); err != nil {
+			logger.Error("Recording the last acks at stop failed; those messages will be delivered again", err, nil)
+		}
+	}()
 	last, ok := s.ackedOffset(ctx, topic, logger)
 	if !ok {
 		return
 	}
 	batch := s.schema.batch()
 	done := make(chan *entry, batch)
-	var window []*entry
 	inFlight := map[string]int{}
 	more, failures := true, 0
+	lastAck := time.Now()
 	for {
 		s.mu.Lock()
 		wake := s.wake
 		s.mu.Unlock()
-		if room := batch - len(window); room > 0 && more {
+		// The window is refilled in chunks (half a batch at least), or
+		// when everything in it has been handed out: one read for many
+		// messages rather than one per acknowledged message.
+		if room := batch - len(window); room > 0 && more && (room >= (batch+1)/2 || allStarted(window)) {
 			rows, err := s.after(ctx, topic, last, room)
 			if err != nil {
 				logger.Error("Reading messages failed; retrying", err, nil)
@@ -310,7 +332,7 @@ func (s *SQLiteSubscriber) consume(ctx context.Context, topic string, out chan<-
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if s.handOut(ctx, e.row, out, logger) {
+				if s.handOut(ctx, e, out, logger) {
 					select {
 					case done <- e:
 					case <-ctx.Done():
@@ -348,18 +370,44 @@ func (s *SQLiteSubscriber) consume(ctx context.Context, topic string, out chan<-
 			return
 		}
 		t.Stop()
-		n := 0
-		for n < len(window) && window[n].done {
-			n++
-		}
-		if n == 0 {
+		// Acks are recorded for many messages at once: when a quarter
+		// batch is done, when the whole window is, or every ackEvery. A
+		// crash redelivers at most those not yet recorded (handlers are
+		// idempotent); a clean stop records them (above).
+		n := donePrefix(window)
+		if n == 0 || (n < (batch+3)/4 && n < len(window) && time.Since(lastAck) < ackEvery) {
 			continue
 		}
 		if !s.ackTo(ctx, topic, window[n-1].row, logger) {
 			return
 		}
+		lastAck = time.Now()
 		window = window[n:]
 	}
+}
+
+// ackEvery bounds how long the offset of an acknowledged message waits to
+// be recorded while others of its window are still in flight (the loop
+// runs at least every PollInterval).
+const ackEvery = 50 * time.Millisecond
+
+// donePrefix is how many messages at the window's start are acknowledged.
+func donePrefix(window []*entry) int {
+	n := 0
+	for n < len(window) && window[n].done {
+		n++
+	}
+	return n
+}
+
+// allStarted tells whether every message of the window has been handed out.
+func allStarted(window []*entry) bool {
+	for _, e := range window {
+		if !e.started && !e.done {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *SQLiteSubscriber) finish(e *entry, inFlight map[string]int) {
@@ -445,9 +493,9 @@ func (s *SQLiteSubscriber) after(ctx context.Context, topic string, offset int64
 
 // handOut hands one message out until it is acked (true); a nacked message
 // is handed out again after a backoff. False means stop.
-func (s *SQLiteSubscriber) handOut(ctx context.Context, row wsql.Row, out chan<- *message.Message, logger watermill.LoggerAdapter) bool {
+func (s *SQLiteSubscriber) handOut(ctx context.Context, e *entry, out chan<- *message.Message, logger watermill.LoggerAdapter) bool {
 	for attempt := 1; ; attempt++ {
-		msg := row.Msg.Copy()
+		msg := e.row.Msg.Copy()
 		msgCtx, cancel := context.WithCancel(ctx)
 		msg.SetContext(msgCtx)
 		select {
@@ -462,6 +510,7 @@ func (s *SQLiteSubscriber) handOut(ctx context.Context, row wsql.Row, out chan<-
 		select {
 		case <-msg.Acked():
 			cancel()
+			e.acked.Store(true)
 			return true
 		case <-msg.Nacked():
 			cancel()
@@ -472,11 +521,22 @@ func (s *SQLiteSubscriber) handOut(ctx context.Context, row wsql.Row, out chan<-
 			}
 		case <-ctx.Done():
 			cancel()
+			markIfAcked(e, msg)
 			return false
 		case <-s.closing:
 			cancel()
+			markIfAcked(e, msg)
 			return false
 		}
+	}
+}
+
+// markIfAcked records an ack that came as the subscription stopped.
+func markIfAcked(e *entry, msg *message.Message) {
+	select {
+	case <-msg.Acked():
+		e.acked.Store(true)
+	default:
 	}
 }
 
