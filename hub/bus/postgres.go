@@ -18,6 +18,7 @@ import (
 // share the work (each message goes to one replica of the consumer group)
 // and the outbox still commits with the state change.
 type Postgres struct {
+	db     *sql.DB
 	schema wsql.DefaultPostgreSQLSchema
 	pub    *wsql.Publisher
 	sub    *wsql.Subscriber
@@ -67,7 +68,7 @@ func NewPostgres(_ context.Context, db *sql.DB, logger *slog.Logger, cfg Subscri
 		_ = sub.Close()
 		return nil, fmt.Errorf("bus: postgres publisher: %w", err)
 	}
-	return &Postgres{schema: schema, pub: pub, sub: sub, logger: wl}, nil
+	return &Postgres{db: db, schema: schema, pub: pub, sub: sub, logger: wl}, nil
 }
 
 // PublishTx publishes inside tx.
