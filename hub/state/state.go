@@ -22,6 +22,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 	_ "github.com/mattn/go-sqlite3"    // database/sql driver "sqlite3"
 
+	"github.com/reviewhub/reviewhub/hub/internal/stmtcache"
 	"github.com/reviewhub/reviewhub/hub/secrets"
 )
 
@@ -43,7 +44,7 @@ type DB struct {
 	now     func() time.Time
 	// stmts caches prepared statements by query text: preparing was the
 	// largest CPU cost of the hub (docs/performance.md).
-	stmts sync.Map // string → *sql.Stmt
+	stmts stmtcache.Cache
 	// preparing holds the queries being prepared for the cache in the
 	// background (txStmt), so one query is prepared once at a time.
 	preparing sync.Map // string → struct{}
@@ -208,10 +209,7 @@ func (d *DB) SQL() *sql.DB { return d.sql }
 // Close closes the database.
 func (d *DB) Close() error {
 	d.closeGroup()
-	d.stmts.Range(func(_, v any) bool {
-		v.(*sql.Stmt).Close()
-		return true
-	})
+	d.stmts.Close()
 	return d.sql.Close()
 }
 
