@@ -48,6 +48,8 @@ type DB struct {
 	// preparing holds the queries being prepared for the cache in the
 	// background (txStmt), so one query is prepared once at a time.
 	preparing sync.Map // string → struct{}
+	// prepared waits for those background preparations (Close).
+	prepared sync.WaitGroup
 	// writes admits one write at a time within this process (SQLite only;
 	// nil on PostgreSQL): see lockWrite.
 	writes chan struct{}
@@ -209,6 +211,9 @@ func (d *DB) SQL() *sql.DB { return d.sql }
 // Close closes the database.
 func (d *DB) Close() error {
 	d.closeGroup()
+	// A preparation still running holds a connection that would close
+	// (and touch the database's files) after Close returned.
+	d.prepared.Wait()
 	d.stmts.Close()
 	return d.sql.Close()
 }

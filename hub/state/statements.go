@@ -81,7 +81,9 @@ func (t *Tx) txStmt(ctx context.Context, q string) (*sql.Stmt, error) {
 		return nil, err
 	}
 	if _, busy := t.db.preparing.LoadOrStore(q, struct{}{}); !busy {
+		t.db.prepared.Add(1)
 		go func() {
+			defer t.db.prepared.Done()
 			defer t.db.preparing.Delete(q)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
