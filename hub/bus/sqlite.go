@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
@@ -14,6 +13,7 @@ import (
 	wsql "github.com/ThreeDotsLabs/watermill-sql/v3/pkg/sql"
 	"github.com/ThreeDotsLabs/watermill/message"
 
+	"github.com/reviewhub/reviewhub/hub/internal/retry"
 	"github.com/reviewhub/reviewhub/hub/internal/stmtcache"
 )
 
@@ -535,13 +535,5 @@ func (s *SQLiteSubscriber) Close() error {
 
 // backoff is min(initial*2^(n-1), max) with ±20% jitter.
 func backoff(initial, maxD time.Duration, n int) time.Duration {
-	d := initial
-	for i := 1; i < n && d < maxD; i++ {
-		d *= 2
-	}
-	if d > maxD {
-		d = maxD
-	}
-	jitter := 0.8 + 0.4*rand.Float64()
-	return time.Duration(float64(d) * jitter)
+	return retry.Jitter(retry.Backoff(initial, maxD, n), 0.2)
 }
