@@ -189,18 +189,7 @@ type SubscriberConfig struct {
 
 // NewSQLiteSubscriber returns a subscriber on db.
 func NewSQLiteSubscriber(db *sql.DB, schema SQLiteSchema, cfg SubscriberConfig, logger watermill.LoggerAdapter) *SQLiteSubscriber {
-	if cfg.ConsumerGroup == "" {
-		cfg.ConsumerGroup = "hub"
-	}
-	if cfg.PollInterval <= 0 {
-		cfg.PollInterval = 500 * time.Millisecond
-	}
-	if cfg.InitialBackoff <= 0 {
-		cfg.InitialBackoff = 500 * time.Millisecond
-	}
-	if cfg.MaxBackoff <= 0 {
-		cfg.MaxBackoff = time.Minute
-	}
+	cfg.setDefaults()
 	if logger == nil {
 		logger = watermill.NopLogger{}
 	}

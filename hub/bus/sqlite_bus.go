@@ -23,6 +23,10 @@ type SQLite struct {
 
 // NewSQLite returns the embedded bus on the state database db.
 func NewSQLite(ctx context.Context, db *sql.DB, logger *slog.Logger, cfg SubscriberConfig) (*SQLite, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	wl := watermill.NewSlogLoggerWithLevelMapping(logger, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
 	schema := SQLiteSchema{}
 	for _, topic := range AllTopics() {

@@ -10,9 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -137,16 +139,10 @@ type Plugin struct {
 // background. Start fails when ctx ends (which aborts the handshakes) or
 // when the options are wrong.
 func Start(ctx context.Context, paths map[string]string, opts Options) (*Host, error) {
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
+	opts.setDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, err
 	}
-	setDefault(&opts.HealthInterval, 5*time.Second)
-	setDefault(&opts.HealthTimeout, 5*time.Second)
-	setDefault(&opts.CallTimeout, time.Minute)
-	setDefault(&opts.RestartMin, 200*time.Millisecond)
-	setDefault(&opts.RestartMax, 30*time.Second)
-	setDefault(&opts.StartTimeout, 30*time.Second)
-	setDefault(&opts.StopTimeout, 5*time.Second)
 	runCtx, cancel := context.WithCancel(context.Background())
 	h := &Host{opts: opts, plugins: map[string]*Plugin{}, cancel: cancel}
 	for name, path := range paths {
@@ -157,12 +153,7 @@ func Start(ctx context.Context, paths map[string]string, opts Options) (*Host, e
 		p := &Plugin{name: name, path: path, host: h, kick: make(chan struct{}, 1),
 			log: opts.Logger.With("plugin", name)}
 		if pin, ok := opts.Checksums[name]; ok {
-			sum, err := hex.DecodeString(pin)
-			if err != nil || len(sum) != 32 {
-				cancel()
-				return nil, fmt.Errorf("plugins.checksums.%s: %q is not a hex SHA-256", name, pin)
-			}
-			p.sum = sum
+			p.sum, _ = pinnedSum(pin) // valid: Validate
 		}
 		h.plugins[name] = p
 	}
@@ -206,10 +197,48 @@ func Start(ctx context.Context, paths map[string]string, opts Options) (*Host, e
 	return h, nil
 }
 
+// setDefaults fills the fields left zero (or negative, for the durations).
+func (o *Options) setDefaults() {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	setDefault(&o.HealthInterval, 5*time.Second)
+	setDefault(&o.HealthTimeout, 5*time.Second)
+	setDefault(&o.CallTimeout, time.Minute)
+	setDefault(&o.RestartMin, 200*time.Millisecond)
+	setDefault(&o.RestartMax, 30*time.Second)
+	setDefault(&o.StartTimeout, 30*time.Second)
+	setDefault(&o.StopTimeout, 5*time.Second)
+}
+
 func setDefault(d *time.Duration, def time.Duration) {
 	if *d <= 0 {
 		*d = def
 	}
+}
+
+// Validate reports the options that cannot work, naming each: a restart
+// delay range upside down, a pinned checksum that is not a SHA-256.
+func (o Options) Validate() error {
+	var errs []error
+	if o.RestartMax > 0 && o.RestartMin > o.RestartMax {
+		errs = append(errs, fmt.Errorf("pluginhost: RestartMin %s is longer than RestartMax %s", o.RestartMin, o.RestartMax))
+	}
+	for _, name := range slices.Sorted(maps.Keys(o.Checksums)) {
+		if _, err := pinnedSum(o.Checksums[name]); err != nil {
+			errs = append(errs, fmt.Errorf("plugins.checksums.%s: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// pinnedSum decodes a pinned checksum: a SHA-256 in hex.
+func pinnedSum(pin string) ([]byte, error) {
+	sum, err := hex.DecodeString(pin)
+	if err != nil || len(sum) != 32 {
+		return nil, fmt.Errorf("%q is not a hex SHA-256", pin)
+	}
+	return sum, nil
 }
 
 func envNames(m map[string][]string) map[string]string {
