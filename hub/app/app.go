@@ -226,7 +226,7 @@ func (h *Hub) Addr() string { return h.ln.Addr().String() }
 // Reload makes the poller and the handlers re-read the integrations now.
 func (h *Hub) Reload() {
 	if h.deliver != nil {
-		h.deliver.Forget()
+		h.deliver.InvalidateIntegrations()
 	}
 	select {
 	case h.reload <- struct{}{}:

@@ -12,7 +12,8 @@ import (
 
 // integrationTTL is how long a loaded integration (settings decrypted) is
 // reused by the handlers: loading it for every message was a tenth of the
-// hub's CPU in the benchmark. Forget drops it at once when it changes.
+// hub's CPU in the benchmark. InvalidateIntegrations drops it at once when it
+// changes.
 const integrationTTL = 2 * time.Second
 
 type cachedIntegration struct {
@@ -43,8 +44,8 @@ func (d *Deliverer) integration(ctx context.Context, id string) (state.Integrati
 	return in, nil
 }
 
-// Forget drops cached integrations (their settings changed).
-func (d *Deliverer) Forget() {
+// InvalidateIntegrations drops the cached integrations (their settings changed).
+func (d *Deliverer) InvalidateIntegrations() {
 	d.cacheMu.Lock()
 	d.cache = nil
 	d.cacheMu.Unlock()

@@ -137,7 +137,7 @@ func (a *Admin) put(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if old.Source == "config" {
+	if old.Source == state.SourceConfig {
 		WriteError(w, http.StatusConflict, fmt.Sprintf("integration %q is declared in the config file, which wins; edit the file", old.ID))
 		return
 	}
@@ -185,7 +185,7 @@ func (a *Admin) put(w http.ResponseWriter, r *http.Request) {
 		if old, ok = a.load(w, r); !ok {
 			return
 		}
-		if old.Source == "config" {
+		if old.Source == state.SourceConfig {
 			WriteError(w, http.StatusConflict, fmt.Sprintf("integration %q is declared in the config file, which wins; edit the file", old.ID))
 			return
 		}
@@ -202,7 +202,7 @@ func (a *Admin) delete(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if old.Source == "config" {
+	if old.Source == state.SourceConfig {
 		WriteError(w, http.StatusConflict, fmt.Sprintf("integration %q is declared in the config file, which wins; remove it there", old.ID))
 		return
 	}

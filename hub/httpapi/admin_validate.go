@@ -53,7 +53,7 @@ func decodeIntegration(w http.ResponseWriter, r *http.Request) (IntegrationJSON,
 func (a *Admin) fromJSON(j IntegrationJSON, old *state.Integration) (state.Integration, []*config.FieldError) {
 	var errs []*config.FieldError
 	add := func(f, r string) { errs = append(errs, &config.FieldError{Field: f, Reason: r}) }
-	in := state.Integration{ID: j.ID, Name: j.Name, Tags: j.Tags == nil || *j.Tags, Source: "api"}
+	in := state.Integration{ID: j.ID, Name: j.Name, Tags: j.Tags == nil || *j.Tags, Source: state.SourceAPI}
 	if !config.ValidID(j.ID) {
 		add("id", fmt.Sprintf("%q %s", clip(j.ID, 64), config.IDRule))
 	}

@@ -93,7 +93,7 @@ func (a *Admin) putAlerts(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if in.Source == "config" {
+	if in.Source == state.SourceConfig {
 		WriteError(w, http.StatusConflict, fmt.Sprintf("integration %q is declared in the config file, which wins; edit its alerts there", in.ID))
 		return
 	}

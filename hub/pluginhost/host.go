@@ -130,7 +130,7 @@ type Plugin struct {
 	lastErr  error
 	restarts int
 	closed   bool
-	kick     chan struct{}
+	checkReq chan struct{} // checkNow: a check is wanted before the next tick
 }
 
 // Start launches every plugin in paths, in parallel, and keeps them running
@@ -150,7 +150,7 @@ func Start(ctx context.Context, paths map[string]string, opts Options) (*Host, e
 			cancel()
 			return nil, fmt.Errorf("plugin name %q %s", name, config.PluginNameRule)
 		}
-		p := &Plugin{name: name, path: path, host: h, kick: make(chan struct{}, 1),
+		p := &Plugin{name: name, path: path, host: h, checkReq: make(chan struct{}, 1),
 			log: opts.Logger.With("plugin", name)}
 		if pin, ok := opts.Checksums[name]; ok {
 			p.sum, _ = pinnedSum(pin) // valid: Validate
@@ -308,7 +308,7 @@ func (p *Plugin) supervise(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
-		case <-p.kick:
+		case <-p.checkReq:
 		}
 		err := p.check(ctx)
 		if err == nil {
@@ -375,10 +375,10 @@ func (p *Plugin) drop() {
 	}
 }
 
-// suspect asks the supervisor to check the plugin now (after a failed call).
-func (p *Plugin) suspect() {
+// checkNow asks the supervisor to check the plugin now (after a failed call).
+func (p *Plugin) checkNow() {
 	select {
-	case p.kick <- struct{}{}:
+	case p.checkReq <- struct{}{}:
 	default:
 	}
 }
@@ -435,7 +435,7 @@ func (p *Plugin) current() (*sdk.Conn, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.conn == nil || p.conn.Exited() {
-		p.suspect()
+		p.checkNow()
 		msg := "plugin " + p.name + " is not running"
 		if p.lastErr != nil {
 			msg += ": " + p.lastErr.Error()
