@@ -27,7 +27,7 @@ func fieldErrors(w http.ResponseWriter, errs []*config.FieldError) {
 	WriteJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": strings.Join(msgs, "; "), "fields": list})
 }
 
-// decode reads an IntegrationJSON, rejecting unknown fields.
+// decodeIntegration reads an IntegrationJSON, rejecting unknown fields.
 func decodeIntegration(w http.ResponseWriter, r *http.Request) (IntegrationJSON, bool) {
 	var in IntegrationJSON
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
