@@ -8,6 +8,7 @@ import (
 
 	"github.com/reviewhub/reviewhub/hub/bus"
 	"github.com/reviewhub/reviewhub/hub/state"
+	"github.com/reviewhub/reviewhub/sdk"
 )
 
 // integrationTTL is how long a loaded integration (settings decrypted) is
@@ -58,4 +59,21 @@ func findApp(in state.Integration, appID string) (state.App, bool) {
 		}
 	}
 	return state.App{}, false
+}
+
+// helpdeskOf is an integration with its helpdesk plugin, once the
+// integration's rate-limit gate lets a call through.
+func (d *Deliverer) helpdeskOf(ctx context.Context, integrationID string) (state.Integration, sdk.Helpdesk, error) {
+	in, err := d.integration(ctx, integrationID)
+	if err != nil {
+		return in, nil, err
+	}
+	hd, _, err := d.Plugins.Helpdesk(in.HelpdeskPlugin)
+	if err != nil {
+		return in, nil, err
+	}
+	if err := d.gates.wait(ctx, in.ID); err != nil {
+		return in, nil, err
+	}
+	return in, hd, nil
 }

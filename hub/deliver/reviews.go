@@ -15,15 +15,8 @@ import (
 // handleReview delivers a review change to the integration's helpdesk as a
 // ticket and records the link (topic "reviews").
 func (d *Deliverer) handleReview(ctx context.Context, m busmsg.Review, msg *message.Message) error {
-	in, err := d.integration(ctx, m.IntegrationID)
+	in, hd, err := d.helpdeskOf(ctx, m.IntegrationID)
 	if err != nil {
-		return err
-	}
-	hd, _, err := d.Plugins.Helpdesk(in.HelpdeskPlugin)
-	if err != nil {
-		return err
-	}
-	if err := d.gates.wait(ctx, in.ID); err != nil {
 		return err
 	}
 	// Recorded before the call: a first attempt lets the plugin create the

@@ -52,6 +52,17 @@ func (a *Admin) load(w http.ResponseWriter, r *http.Request) (state.Integration,
 	return in, true
 }
 
+// loadWritable is load for a write: an integration declared in the config
+// file is answered 409, with where to change it instead (fix).
+func (a *Admin) loadWritable(w http.ResponseWriter, r *http.Request, fix string) (state.Integration, bool) {
+	in, ok := a.load(w, r)
+	if ok && in.Source == state.SourceConfig {
+		WriteError(w, http.StatusConflict, fmt.Sprintf("integration %q is declared in the config file, which wins; %s", in.ID, fix))
+		return in, false
+	}
+	return in, ok
+}
+
 func (a *Admin) get(w http.ResponseWriter, r *http.Request) {
 	if in, ok := a.load(w, r); ok {
 		setETag(w, in.Version)
@@ -133,12 +144,8 @@ func (a *Admin) put(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusBadRequest, `If-Match must be a version from an ETag, e.g. "3"`)
 		return
 	}
-	old, ok := a.load(w, r)
+	old, ok := a.loadWritable(w, r, "edit the file")
 	if !ok {
-		return
-	}
-	if old.Source == state.SourceConfig {
-		WriteError(w, http.StatusConflict, fmt.Sprintf("integration %q is declared in the config file, which wins; edit the file", old.ID))
 		return
 	}
 	j, ok := decodeIntegration(w, r)
@@ -198,12 +205,8 @@ func (a *Admin) delete(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusBadRequest, `If-Match must be a version from an ETag, e.g. "3"`)
 		return
 	}
-	old, ok := a.load(w, r)
+	old, ok := a.loadWritable(w, r, "remove it there")
 	if !ok {
-		return
-	}
-	if old.Source == state.SourceConfig {
-		WriteError(w, http.StatusConflict, fmt.Sprintf("integration %q is declared in the config file, which wins; remove it there", old.ID))
 		return
 	}
 	err := a.DB.InTx(r.Context(), func(tx *state.Tx) error { return tx.DeleteIntegrationAt(r.Context(), old.ID, want) })
