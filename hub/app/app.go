@@ -143,7 +143,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		Metrics:  h.ops.metrics}
 	admin := &httpapi.Admin{DB: h.DB, Token: cfg.AdminToken, Info: plugins.Info, Plugins: h.Plugins.Names,
 		Changed: h.Reload, PublicURL: cfg.PublicURL, Connectors: plugins, ReplyReserve: cfg.Schedule.ReplyReserve,
-		Scheduler: h.poller.Stats, DeadLetters: httpapi.BusDeadLetters{DL: DeadLetters(cfg, h.DB), Bus: h.Bus}}
+		Scheduler: h.poller.Stats, DeadLetters: httpapi.BusDeadLetters{DL: DeadLetters(h.DB), Bus: h.Bus}}
 	srv := &httpapi.Server{DB: h.DB, Deliverer: h.deliver, Plugins: plugins, Logger: log.With("component", "http"),
 		Ready: h.ready, Admin: admin.Register}
 	h.opsWire(cfg, plugins, srv, admin)
@@ -201,9 +201,11 @@ func OpenBus(ctx context.Context, cfg *config.Config, db *state.DB, log *slog.Lo
 	}
 }
 
-// DeadLetters gives access to the dead letters of the hub's bus.
-func DeadLetters(cfg *config.Config, db *state.DB) bus.DeadLetters {
-	return bus.DeadLetters{DB: db.SQL(), Postgres: cfg.Bus.Backend == "postgres"}
+// DeadLetters gives access to the dead letters of the hub's bus (its
+// tables are in the state database: the bus backend is the state's
+// dialect, config.Validate sees to it).
+func DeadLetters(db *state.DB) bus.DeadLetters {
+	return bus.DeadLetters{DB: db.SQL(), Postgres: db.Dialect() == state.Postgres}
 }
 
 func sealer(cfg *config.Config) (*secrets.Sealer, error) {
@@ -226,7 +228,7 @@ func (h *Hub) Addr() string { return h.ln.Addr().String() }
 // Reload makes the poller and the handlers re-read the integrations now.
 func (h *Hub) Reload() {
 	if h.deliver != nil {
-		h.deliver.Forget()
+		h.deliver.InvalidateIntegrations()
 	}
 	select {
 	case h.reload <- struct{}{}:

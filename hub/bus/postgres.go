@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
 	wsql "github.com/ThreeDotsLabs/watermill-sql/v3/pkg/sql"
@@ -33,14 +32,12 @@ type Postgres struct {
 // app.OpenBus does). Subscribing creates nothing more.
 func NewPostgres(_ context.Context, db *sql.DB, logger *slog.Logger, cfg SubscriberConfig) (*Postgres, error) {
 	wl := watermill.NewSlogLoggerWithLevelMapping(logger, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
-	if cfg.ConsumerGroup == "" {
-		cfg.ConsumerGroup = "hub"
-	}
 	if cfg.PollInterval <= 0 {
-		cfg.PollInterval = 250 * time.Millisecond // per partition subscription; no wake-up across hubs
+		cfg.PollInterval = DefaultPostgresPollInterval
 	}
-	if cfg.InitialBackoff <= 0 {
-		cfg.InitialBackoff = 500 * time.Millisecond
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	schema := wsql.DefaultPostgreSQLSchema{SubscribeBatchSize: 1}
 	sub, err := wsql.NewSubscriber(db, wsql.SubscriberConfig{

@@ -10,6 +10,7 @@ import (
 
 	"github.com/reviewhub/reviewhub/hub/filter"
 	"github.com/reviewhub/reviewhub/hub/httpapi"
+	"github.com/reviewhub/reviewhub/hub/state"
 	"github.com/reviewhub/reviewhub/sdk"
 )
 
@@ -337,7 +338,7 @@ func buildForm(t map[string]string, in formInput, stored *httpapi.IntegrationJSO
 	v.HelpdeskError = errAt("helpdesk.plugin")
 	v.HelpdeskNeeded = slices.Contains(storedMissing, "helpdesk.plugin")
 	if stored != nil {
-		v.ReadOnly = stored.Source == "config"
+		v.ReadOnly = stored.Source == state.SourceConfig
 		v.Complete = stored.Complete
 		v.WebhookURL = stored.WebhookURL
 		v.Missing = neededLabels(t, stored, plugins)

@@ -10,15 +10,18 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/reviewhub/reviewhub/hub/config"
+	"github.com/reviewhub/reviewhub/hub/internal/retry"
 	"github.com/reviewhub/reviewhub/sdk"
 )
 
@@ -127,7 +130,7 @@ type Plugin struct {
 	lastErr  error
 	restarts int
 	closed   bool
-	kick     chan struct{}
+	checkReq chan struct{} // checkNow: a check is wanted before the next tick
 }
 
 // Start launches every plugin in paths, in parallel, and keeps them running
@@ -136,16 +139,10 @@ type Plugin struct {
 // background. Start fails when ctx ends (which aborts the handshakes) or
 // when the options are wrong.
 func Start(ctx context.Context, paths map[string]string, opts Options) (*Host, error) {
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
+	opts.setDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, err
 	}
-	setDefault(&opts.HealthInterval, 5*time.Second)
-	setDefault(&opts.HealthTimeout, 5*time.Second)
-	setDefault(&opts.CallTimeout, time.Minute)
-	setDefault(&opts.RestartMin, 200*time.Millisecond)
-	setDefault(&opts.RestartMax, 30*time.Second)
-	setDefault(&opts.StartTimeout, 30*time.Second)
-	setDefault(&opts.StopTimeout, 5*time.Second)
 	runCtx, cancel := context.WithCancel(context.Background())
 	h := &Host{opts: opts, plugins: map[string]*Plugin{}, cancel: cancel}
 	for name, path := range paths {
@@ -153,15 +150,10 @@ func Start(ctx context.Context, paths map[string]string, opts Options) (*Host, e
 			cancel()
 			return nil, fmt.Errorf("plugin name %q %s", name, config.PluginNameRule)
 		}
-		p := &Plugin{name: name, path: path, host: h, kick: make(chan struct{}, 1),
+		p := &Plugin{name: name, path: path, host: h, checkReq: make(chan struct{}, 1),
 			log: opts.Logger.With("plugin", name)}
 		if pin, ok := opts.Checksums[name]; ok {
-			sum, err := hex.DecodeString(pin)
-			if err != nil || len(sum) != 32 {
-				cancel()
-				return nil, fmt.Errorf("plugins.checksums.%s: %q is not a hex SHA-256", name, pin)
-			}
-			p.sum = sum
+			p.sum, _ = pinnedSum(pin) // valid: Validate
 		}
 		h.plugins[name] = p
 	}
@@ -205,10 +197,48 @@ func Start(ctx context.Context, paths map[string]string, opts Options) (*Host, e
 	return h, nil
 }
 
+// setDefaults fills the fields left zero (or negative, for the durations).
+func (o *Options) setDefaults() {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	setDefault(&o.HealthInterval, 5*time.Second)
+	setDefault(&o.HealthTimeout, 5*time.Second)
+	setDefault(&o.CallTimeout, time.Minute)
+	setDefault(&o.RestartMin, 200*time.Millisecond)
+	setDefault(&o.RestartMax, 30*time.Second)
+	setDefault(&o.StartTimeout, 30*time.Second)
+	setDefault(&o.StopTimeout, 5*time.Second)
+}
+
 func setDefault(d *time.Duration, def time.Duration) {
 	if *d <= 0 {
 		*d = def
 	}
+}
+
+// Validate reports the options that cannot work, naming each: a restart
+// delay range upside down, a pinned checksum that is not a SHA-256.
+func (o Options) Validate() error {
+	var errs []error
+	if o.RestartMax > 0 && o.RestartMin > o.RestartMax {
+		errs = append(errs, fmt.Errorf("pluginhost: RestartMin %s is longer than RestartMax %s", o.RestartMin, o.RestartMax))
+	}
+	for _, name := range slices.Sorted(maps.Keys(o.Checksums)) {
+		if _, err := pinnedSum(o.Checksums[name]); err != nil {
+			errs = append(errs, fmt.Errorf("plugins.checksums.%s: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// pinnedSum decodes a pinned checksum: a SHA-256 in hex.
+func pinnedSum(pin string) ([]byte, error) {
+	sum, err := hex.DecodeString(pin)
+	if err != nil || len(sum) != 32 {
+		return nil, fmt.Errorf("%q is not a hex SHA-256", pin)
+	}
+	return sum, nil
 }
 
 func envNames(m map[string][]string) map[string]string {
@@ -278,7 +308,7 @@ func (p *Plugin) supervise(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
-		case <-p.kick:
+		case <-p.checkReq:
 		}
 		err := p.check(ctx)
 		if err == nil {
@@ -289,7 +319,7 @@ func (p *Plugin) supervise(ctx context.Context) {
 		// health timeout, not two.
 		for ; err != nil && ctx.Err() == nil; err = p.check(ctx) {
 			failures++
-			delay := min(p.host.opts.RestartMin<<min(failures-1, 16), p.host.opts.RestartMax)
+			delay := retry.Backoff(p.host.opts.RestartMin, p.host.opts.RestartMax, failures)
 			p.log.Warn("plugin is down; restarting", "attempt", failures, "delay", delay, "reason", err)
 			p.drop()
 			t := time.NewTimer(delay)
@@ -345,10 +375,10 @@ func (p *Plugin) drop() {
 	}
 }
 
-// suspect asks the supervisor to check the plugin now (after a failed call).
-func (p *Plugin) suspect() {
+// checkNow asks the supervisor to check the plugin now (after a failed call).
+func (p *Plugin) checkNow() {
 	select {
-	case p.kick <- struct{}{}:
+	case p.checkReq <- struct{}{}:
 	default:
 	}
 }
@@ -405,7 +435,7 @@ func (p *Plugin) current() (*sdk.Conn, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.conn == nil || p.conn.Exited() {
-		p.suspect()
+		p.checkNow()
 		msg := "plugin " + p.name + " is not running"
 		if p.lastErr != nil {
 			msg += ": " + p.lastErr.Error()

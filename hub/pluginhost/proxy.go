@@ -46,7 +46,7 @@ func call[T any](ctx context.Context, p *Plugin, kind, op string, fn func(contex
 		err = &sdk.Error{Kind: sdk.Unavailable, Message: fmt.Sprintf("plugin %s stopped during %s", p.name, op), Err: err}
 	}
 	if err != nil && sdk.KindOf(err) == sdk.Unavailable {
-		p.suspect()
+		p.checkNow()
 	}
 	return out, err
 }

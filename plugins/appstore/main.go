@@ -289,6 +289,9 @@ func (s *store) feedPage(ctx context.Context, settings sdk.Settings, appID, coun
 		return nil, nil, sdk.Errorf(sdk.Unavailable, "app store feed %s: %v", country, err)
 	}
 	switch {
+	// The public feed takes no credentials, so a 403 refuses nothing but the
+	// rate: it is throttling, waited out like a 429 (README, "wait after a
+	// 429": derived, Apple documents neither).
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusForbidden:
 		return nil, nil, sdk.RetryAfterError(5*time.Minute, "the public App Store feed is throttling (%d)", resp.StatusCode)
 	case resp.StatusCode == http.StatusNotFound:

@@ -264,35 +264,39 @@ func (h helpdesk) UpsertTicket(ctx context.Context, req sdk.TicketRequest) (sdk.
 			caseID = strconv.FormatInt(found.CaseID, 10)
 		}
 	}
-	content := omnidesk.Content(req.Change, req.DeliveryKey)
 	if caseID == "" {
-		labels, err := a.cl.LabelIDs(ctx, req.Tags)
-		if err != nil {
-			return sdk.TicketRef{}, err
-		}
-		author := r.Author
-		if author == "" {
-			author = omnidesk.StoreName(req.Change.Store) + " user"
-		}
-		nc := omnidesk.NewCase{
-			UserCustomID: userID, UserFullName: author, Subject: omnidesk.Subject(req.Change),
-			Content: content, Channel: a.channel, Labels: labels,
-			CustomFields: map[string]any{a.field: r.ID},
-		}
-		c, err := a.cl.CreateCase(ctx, nc)
-		if err != nil && len(labels) > 0 && sdk.KindOf(err) == sdk.Invalid {
-			// A cached label may have been deleted in Omnidesk: read them again once.
-			a.cl.ForgetLabels()
-			if nc.Labels, err = a.cl.LabelIDs(ctx, req.Tags); err != nil {
-				return sdk.TicketRef{}, err
-			}
-			c, err = a.cl.CreateCase(ctx, nc)
-		}
-		if err != nil {
-			return sdk.TicketRef{}, err
-		}
-		return sdk.TicketRef{ID: strconv.FormatInt(c.CaseID, 10), Created: true}, nil
+		return createCase(ctx, a, req, userID)
 	}
+	return updateCase(ctx, a, req, caseID)
+}
+
+// createCase opens the review's case in the account's custom channel.
+func createCase(ctx context.Context, a account, req sdk.TicketRequest, userID string) (sdk.TicketRef, error) {
+	r := req.Change.Review
+	author := r.Author
+	if author == "" {
+		author = omnidesk.StoreName(req.Change.Store) + " user"
+	}
+	nc := omnidesk.NewCase{
+		UserCustomID: userID, UserFullName: author, Subject: omnidesk.Subject(req.Change),
+		Content: omnidesk.Content(req.Change, req.DeliveryKey), Channel: a.channel,
+		CustomFields: map[string]any{a.field: r.ID},
+	}
+	var c omnidesk.Case
+	err := withLabels(ctx, a, req.Tags, func(labels []int64) (err error) {
+		nc.Labels = labels
+		c, err = a.cl.CreateCase(ctx, nc)
+		return err
+	})
+	if err != nil {
+		return sdk.TicketRef{}, err
+	}
+	return sdk.TicketRef{ID: strconv.FormatInt(c.CaseID, 10), Created: true}, nil
+}
+
+// updateCase adds the review's change to its case, once (the delivery key's
+// marker in the case's messages), and brings the case's labels up to date.
+func updateCase(ctx context.Context, a account, req sdk.TicketRequest, caseID string) (sdk.TicketRef, error) {
 	id, err := strconv.ParseInt(caseID, 10, 64)
 	if err != nil {
 		return sdk.TicketRef{}, sdk.Errorf(sdk.Invalid, "ticket id %q is not an Omnidesk case id", caseID)
@@ -313,28 +317,38 @@ func (h helpdesk) UpsertTicket(ctx context.Context, req sdk.TicketRequest) (sdk.
 	if err != nil {
 		return sdk.TicketRef{}, err
 	}
-	if _, err := a.cl.AddMessage(ctx, id, c.UserID, content); err != nil {
+	if _, err := a.cl.AddMessage(ctx, id, c.UserID, omnidesk.Content(req.Change, req.DeliveryKey)); err != nil {
 		return sdk.TicketRef{}, err
 	}
 	if len(req.Tags) > 0 {
-		edit := func() error {
-			labels, err := a.cl.LabelIDs(ctx, req.Tags)
-			if err != nil {
-				return err
-			}
+		err := withLabels(ctx, a, req.Tags, func(labels []int64) error {
 			add, del := omnidesk.LabelDiff(c.Labels, labels)
 			return a.cl.EditLabels(ctx, id, add, del)
-		}
-		err := edit()
-		if err != nil && sdk.KindOf(err) == sdk.Invalid {
-			a.cl.ForgetLabels()
-			err = edit()
-		}
+		})
 		if err != nil {
 			return sdk.TicketRef{}, err
 		}
 	}
 	return sdk.TicketRef{ID: caseID}, nil
+}
+
+// withLabels runs fn with the ids of the labels titled tags. When that
+// fails Invalid with labels at hand, a cached label may have been deleted
+// in Omnidesk: the labels are read again once and fn runs again.
+func withLabels(ctx context.Context, a account, tags []string, fn func(labels []int64) error) error {
+	labels, err := a.cl.LabelIDs(ctx, tags)
+	if err != nil {
+		return err
+	}
+	err = fn(labels)
+	if err == nil || len(labels) == 0 || sdk.KindOf(err) != sdk.Invalid {
+		return err
+	}
+	a.cl.ForgetLabels()
+	if labels, err = a.cl.LabelIDs(ctx, tags); err != nil {
+		return err
+	}
+	return fn(labels)
 }
 
 // findCase finds the case of a review: the cases of its custom-channel user

@@ -121,8 +121,22 @@ func TestDeletedLabelsAreRecreated(t *testing.T) {
 	if _, err := e.desk.UpsertTicket(ctx(t), req("b")); err != nil {
 		t.Fatalf("after labels were deleted: %v", err)
 	}
-	if c, _ := e.fake.CaseByReviewID("b"); strings.Join(c.Labels, ",") != strings.Join(tags, ",") {
+	c, _ := e.fake.CaseByReviewID("b")
+	if strings.Join(c.Labels, ",") != strings.Join(tags, ",") {
 		t.Errorf("labels %v", c.Labels)
+	}
+	// The same on an edit of the case: its labels are changed with ids read again.
+	e.fake.DeleteLabels()
+	update := req("b")
+	update.TicketID, update.DeliveryKey = c.ID, "b/2"
+	update.Change.Kind, update.Change.Review.Text = sdk.ChangeUpdated, "y"
+	tags = []string{"googleplay", "rating:2"}
+	update.Tags = tags
+	if _, err := e.desk.UpsertTicket(ctx(t), update); err != nil {
+		t.Fatalf("edit after labels were deleted: %v", err)
+	}
+	if c, _ := e.fake.CaseByReviewID("b"); strings.Join(c.Labels, ",") != strings.Join(tags, ",") {
+		t.Errorf("labels after the edit %v, want %v", c.Labels, tags)
 	}
 }
 
