@@ -107,7 +107,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	}
 	h.DB = db
 	h.life.onClose("state", db.Close)
-	b, err := OpenBus(ctx, cfg, db, log.With("component", "bus"), opts.Subscriber)
+	sub := opts.Subscriber
+	if sub.Owner == "" {
+		sub.Owner = leaseOwner(h.Addr()) // the PostgreSQL bus's subscription leases
+	}
+	b, err := OpenBus(ctx, cfg, db, log.With("component", "bus"), sub)
 	if err != nil {
 		return nil, err
 	}

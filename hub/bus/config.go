@@ -1,10 +1,43 @@
 package bus
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
 )
+
+// SubscriberConfig tunes WindowSubscriber.
+type SubscriberConfig struct {
+	ConsumerGroup string
+	// PollInterval when idle (commits in this process wake the
+	// subscriptions at once; polling finds other processes' work).
+	PollInterval time.Duration
+	// Redelivery backoff after a nack: InitialBackoff doubling up to MaxBackoff.
+	InitialBackoff time.Duration
+	MaxBackoff     time.Duration
+	// InFlight bounds the messages of one group (an integration, see
+	// SetKeys) handed out at once per subscription (default 1). Messages of
+	// one order key are still handed out one after the other, in order.
+	InFlight int
+	// BatchSize is how many messages a subscription keeps in its window
+	// (default 100).
+	BatchSize int
+	// WriteGate, when set, admits the acks' writes one at a time with the
+	// other writers of the process on the same SQLite database
+	// (state.DB.WriteGate), so they never wait in SQLite's busy handler.
+	WriteGate func(context.Context) (release func())
+	// Owner names this hub in the PostgreSQL bus's subscription leases;
+	// the same across restarts, so a restarted hub takes its partitions
+	// back at once (default: a random name per process).
+	Owner string
+	// Lease is how long a PostgreSQL subscription lease lasts unless
+	// renewed (every third of it); a hub that stops without releasing its
+	// leases hands its partitions over after this (default 15s).
+	Lease time.Duration
+}
 
 // Defaults of SubscriberConfig and RouterConfig.
 const (
@@ -16,6 +49,8 @@ const (
 	// partition subscription: nothing wakes it across hubs.
 	DefaultPostgresPollInterval = 250 * time.Millisecond
 	DefaultInitialBackoff       = 500 * time.Millisecond
+	DefaultBatchSize            = 100
+	DefaultLease                = 15 * time.Second
 	DefaultMaxBackoff           = time.Minute
 
 	DefaultRetries       = 3
@@ -41,6 +76,15 @@ func (c *SubscriberConfig) setDefaults() {
 	}
 	if c.InFlight == 0 {
 		c.InFlight = 1
+	}
+	if c.BatchSize <= 0 {
+		c.BatchSize = DefaultBatchSize
+	}
+	if c.Lease <= 0 {
+		c.Lease = DefaultLease
+	}
+	if c.Owner == "" {
+		c.Owner = "hub-" + watermill.NewUUID()
 	}
 }
 

@@ -17,7 +17,7 @@ type SQLite struct {
 	db     *sql.DB
 	schema SQLiteSchema
 	pub    *wsql.Publisher
-	sub    *SQLiteSubscriber
+	sub    *WindowSubscriber
 	logger watermill.LoggerAdapter
 }
 
