@@ -35,27 +35,27 @@ func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 }
 
 // KindFromHTTPStatus is the error kind a vendor's HTTP status means when
-// the answer says nothing more precise: 400 and 422 Invalid, 401
-// Unauthenticated, 403 PermissionDenied, 404 and 410 NotFound, 409
-// Refused, 429 RateLimited, 5xx (and 408) Unavailable; other 4xx Invalid,
-// anything else KindUnknown. Plugins refine it from the answer's body (a
-// 403 that names a quota is RateLimited, for example).
+// the answer says nothing more precise: 400 and 422 ErrorKindInvalid, 401
+// ErrorKindUnauthenticated, 403 ErrorKindPermissionDenied, 404 and 410 ErrorKindNotFound, 409
+// ErrorKindRefused, 429 ErrorKindRateLimited, 5xx (and 408) ErrorKindUnavailable; other 4xx ErrorKindInvalid,
+// anything else ErrorKindUnknown. Plugins refine it from the answer's body (a
+// 403 that names a quota is ErrorKindRateLimited, for example).
 func KindFromHTTPStatus(status int) ErrorKind {
 	switch {
 	case status == http.StatusUnauthorized:
-		return Unauthenticated
+		return ErrorKindUnauthenticated
 	case status == http.StatusForbidden:
-		return PermissionDenied
+		return ErrorKindPermissionDenied
 	case status == http.StatusNotFound || status == http.StatusGone:
-		return NotFound
+		return ErrorKindNotFound
 	case status == http.StatusConflict:
-		return Refused
+		return ErrorKindRefused
 	case status == http.StatusTooManyRequests:
-		return RateLimited
+		return ErrorKindRateLimited
 	case status == http.StatusRequestTimeout || status >= 500 && status <= 599:
-		return Unavailable
+		return ErrorKindUnavailable
 	case status >= 400 && status <= 499:
-		return Invalid
+		return ErrorKindInvalid
 	}
-	return KindUnknown
+	return ErrorKindUnknown
 }

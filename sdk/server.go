@@ -9,7 +9,7 @@ import (
 // infoServer serves the Plugin service for any plugin.
 type infoServer struct {
 	pb.UnimplementedPluginServer
-	kind string
+	kind PluginKind
 	info func(context.Context) (Info, error)
 }
 
@@ -22,14 +22,20 @@ func (s *infoServer) Info(ctx context.Context, _ *pb.InfoRequest) (*pb.InfoRespo
 	return infoToPB(i), nil
 }
 
-// storeServer adapts a Store to the gRPC Store service.
+// storeServer adapts a StorePlugin to the gRPC Store service; guard's
+// checks run before the plugin is called.
 type storeServer struct {
 	pb.UnimplementedStoreServer
-	impl Store
+	impl  StorePlugin
+	guard *guard
 }
 
 func (s *storeServer) CheckCredentials(ctx context.Context, r *pb.CheckCredentialsRequest) (*pb.CheckCredentialsResponse, error) {
-	rep, err := s.impl.CheckCredentials(ctx, r.GetSettings(), r.GetAppId())
+	set, err := s.guard.settings(ctx, r.GetSettings())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	rep, err := s.impl.CheckCredentials(ctx, CheckCredentialsRequest{Settings: set, AppID: r.GetAppId()})
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -39,8 +45,12 @@ func (s *storeServer) CheckCredentials(ctx context.Context, r *pb.CheckCredentia
 func (s *storeServer) ListReviews(ctx context.Context, r *pb.ListReviewsRequest) (*pb.ListReviewsResponse, error) {
 	ctx, report := serveCounted(ctx)
 	defer report()
-	page, err := s.impl.ListReviews(ctx, ListRequest{
-		Settings: r.GetSettings(), AppID: r.GetAppId(), Cursor: r.GetCursor(), PageToken: r.GetPageToken(),
+	set, err := s.guard.settings(ctx, r.GetSettings())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	page, err := s.impl.ListReviews(ctx, ListReviewsRequest{
+		Settings: set, AppID: r.GetAppId(), Cursor: r.GetCursor(), PageToken: r.GetPageToken(),
 		Countries: r.GetCountries(), Languages: r.GetLanguages(), PageSize: int(r.GetPageSize()),
 	})
 	if err != nil {
@@ -59,21 +69,32 @@ func (s *storeServer) ListReviews(ctx context.Context, r *pb.ListReviewsRequest)
 func (s *storeServer) PostReply(ctx context.Context, r *pb.PostReplyRequest) (*pb.PostReplyResponse, error) {
 	ctx, report := serveCounted(ctx)
 	defer report()
+	if err := s.guard.reply(ctx, r.GetText()); err != nil {
+		return nil, toStatus(err)
+	}
+	set, err := s.guard.settings(ctx, r.GetSettings())
+	if err != nil {
+		return nil, toStatus(err)
+	}
 	rep, err := s.impl.PostReply(ctx, PostReplyRequest{
-		Settings: r.GetSettings(), AppID: r.GetAppId(), ReviewID: r.GetReviewId(), Text: r.GetText(),
+		Settings: set, AppID: r.GetAppId(), ReviewID: r.GetReviewId(), Text: r.GetText(),
 		ExistingReplyID: r.GetExistingReplyId(),
 	})
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &pb.PostReplyResponse{Reply: replyToPB(&rep)}, nil
+	return &pb.PostReplyResponse{Reply: replyToPB(&rep.Reply)}, nil
 }
 
 func (s *storeServer) DeleteReply(ctx context.Context, r *pb.DeleteReplyRequest) (*pb.DeleteReplyResponse, error) {
 	ctx, report := serveCounted(ctx)
 	defer report()
-	err := s.impl.DeleteReply(ctx, DeleteReplyRequest{
-		Settings: r.GetSettings(), AppID: r.GetAppId(), ReviewID: r.GetReviewId(), ReplyID: r.GetReplyId(),
+	set, err := s.guard.settings(ctx, r.GetSettings())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	_, err = s.impl.DeleteReply(ctx, DeleteReplyRequest{
+		Settings: set, AppID: r.GetAppId(), ReviewID: r.GetReviewId(), ReplyID: r.GetReplyId(),
 	})
 	if err != nil {
 		return nil, toStatus(err)
@@ -81,14 +102,19 @@ func (s *storeServer) DeleteReply(ctx context.Context, r *pb.DeleteReplyRequest)
 	return &pb.DeleteReplyResponse{}, nil
 }
 
-// helpdeskServer adapts a Helpdesk to the gRPC Helpdesk service.
+// helpdeskServer adapts a HelpdeskPlugin to the gRPC Helpdesk service.
 type helpdeskServer struct {
 	pb.UnimplementedHelpdeskServer
-	impl Helpdesk
+	impl  HelpdeskPlugin
+	guard *guard
 }
 
 func (s *helpdeskServer) CheckCredentials(ctx context.Context, r *pb.CheckCredentialsRequest) (*pb.CheckCredentialsResponse, error) {
-	rep, err := s.impl.CheckCredentials(ctx, r.GetSettings())
+	set, err := s.guard.settings(ctx, r.GetSettings())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	rep, err := s.impl.CheckCredentials(ctx, CheckCredentialsRequest{Settings: set})
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -96,8 +122,12 @@ func (s *helpdeskServer) CheckCredentials(ctx context.Context, r *pb.CheckCreden
 }
 
 func (s *helpdeskServer) UpsertTicket(ctx context.Context, r *pb.UpsertTicketRequest) (*pb.UpsertTicketResponse, error) {
-	ref, err := s.impl.UpsertTicket(ctx, TicketRequest{
-		Settings: r.GetSettings(), IntegrationID: r.GetIntegrationId(), TicketID: r.GetTicketId(),
+	set, err := s.guard.settings(ctx, r.GetSettings())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	ref, err := s.impl.UpsertTicket(ctx, UpsertTicketRequest{
+		Settings: set, IntegrationID: r.GetIntegrationId(), TicketID: r.GetTicketId(),
 		Change: changeFromPB(r.GetChange()), Tags: r.GetTags(), DeliveryKey: r.GetDeliveryKey(),
 		FirstAttempt: r.GetFirstAttempt(),
 	})
@@ -107,9 +137,16 @@ func (s *helpdeskServer) UpsertTicket(ctx context.Context, r *pb.UpsertTicketReq
 	return &pb.UpsertTicketResponse{TicketId: ref.ID, Created: ref.Created}, nil
 }
 
+// HandleWebhook gets the settings trimmed and defaulted but not required:
+// the hub forwards webhooks of integrations still being set up, and the
+// plugin answers them (a 401 without a secret to check against).
 func (s *helpdeskServer) HandleWebhook(ctx context.Context, r *pb.WebhookRequest) (*pb.WebhookResponse, error) {
-	res, err := s.impl.HandleWebhook(ctx, WebhookRequest{
-		Settings: r.GetSettings(), IntegrationID: r.GetIntegrationId(), Method: r.GetMethod(), Path: r.GetPath(),
+	set, err := s.guard.defaults(ctx, r.GetSettings())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	res, err := s.impl.HandleWebhook(ctx, HandleWebhookRequest{
+		Settings: set, IntegrationID: r.GetIntegrationId(), Method: r.GetMethod(), Path: r.GetPath(),
 		Query: r.GetQuery(), Headers: headersFromPB(r.GetHeaders()), Body: r.GetBody(), RemoteAddr: r.GetRemoteAddr(),
 	})
 	if err != nil {
@@ -124,8 +161,12 @@ func (s *helpdeskServer) HandleWebhook(ctx context.Context, r *pb.WebhookRequest
 }
 
 func (s *helpdeskServer) WriteReplyResult(ctx context.Context, r *pb.WriteReplyResultRequest) (*pb.WriteReplyResultResponse, error) {
-	err := s.impl.WriteReplyResult(ctx, ReplyResultRequest{
-		Settings: r.GetSettings(), IntegrationID: r.GetIntegrationId(), Result: resultFromPB(r.GetResult()),
+	set, err := s.guard.settings(ctx, r.GetSettings())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	_, err = s.impl.WriteReplyResult(ctx, WriteReplyResultRequest{
+		Settings: set, IntegrationID: r.GetIntegrationId(), Result: resultFromPB(r.GetResult()),
 	})
 	if err != nil {
 		return nil, toStatus(err)
@@ -134,11 +175,15 @@ func (s *helpdeskServer) WriteReplyResult(ctx context.Context, r *pb.WriteReplyR
 }
 
 func (s *helpdeskServer) PostAlert(ctx context.Context, r *pb.PostAlertRequest) (*pb.PostAlertResponse, error) {
-	a, ok := s.impl.(Alerter)
+	a, ok := s.impl.(AlertPoster)
 	if !ok {
-		return nil, toStatus(&Error{Kind: Unsupported, Message: "this helpdesk plugin does not post alerts"})
+		return nil, toStatus(&Error{Kind: ErrorKindUnsupported, Message: "this helpdesk plugin does not post alerts"})
 	}
-	if err := a.PostAlert(ctx, AlertRequest{Settings: r.GetSettings(), IntegrationID: r.GetIntegrationId(),
+	set, err := s.guard.settings(ctx, r.GetSettings())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if _, err := a.PostAlert(ctx, PostAlertRequest{Settings: set, IntegrationID: r.GetIntegrationId(),
 		Alert: alertFromPB(r.GetAlert())}); err != nil {
 		return nil, toStatus(err)
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/reviewhub/reviewhub/hub/config"
 	"github.com/reviewhub/reviewhub/sdk"
+	"github.com/reviewhub/reviewhub/sdk/host"
 )
 
 // BinaryPrefix is the file name prefix of plugin binaries in a plugins directory.
@@ -122,7 +123,7 @@ type Plugin struct {
 	log  *slog.Logger
 
 	mu       sync.Mutex
-	conn     *sdk.Conn
+	conn     *host.Conn
 	info     sdk.Info
 	lastErr  error
 	restarts int
@@ -240,9 +241,9 @@ func (p *Plugin) start(ctx context.Context) error {
 	cmd := exec.Command(p.path)
 	cmd.Env = p.host.env(p.name)
 	setParentDeathSignal(cmd)
-	conn, err := sdk.Launch(ctx, cmd, sdk.LaunchOptions{Logger: p.log, StartTimeout: p.host.opts.StartTimeout,
+	conn, err := host.Launch(ctx, cmd, host.LaunchOptions{Logger: p.log, StartTimeout: p.host.opts.StartTimeout,
 		StopTimeout: p.host.opts.StopTimeout, SocketDir: p.host.opts.SocketDir, SHA256: p.sum})
-	var ce *sdk.ChecksumError
+	var ce *host.ChecksumError
 	if errors.As(err, &ce) {
 		err = fmt.Errorf("plugin %s refused: its binary does not match plugins.checksums.%s: %s has SHA-256 %x, the config pins %x",
 			p.name, p.name, ce.Path, ce.Got, ce.Want)
@@ -401,7 +402,7 @@ func (p *Plugin) Info() sdk.Info {
 	return p.info
 }
 
-func (p *Plugin) current() (*sdk.Conn, error) {
+func (p *Plugin) current() (*host.Conn, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.conn == nil || p.conn.Exited() {

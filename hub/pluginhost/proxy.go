@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/reviewhub/reviewhub/sdk"
+	"github.com/reviewhub/reviewhub/sdk/host"
 )
 
 // Store returns the plugin as a Store that follows restarts.
@@ -19,7 +20,7 @@ func (p *Plugin) Helpdesk() sdk.Helpdesk { return helpdeskProxy{p} }
 // the caller's shorter deadline). A call that runs out of the host's time
 // fails Unavailable, so the bus retries it; a failed call makes the
 // supervisor check the plugin at once.
-func call[T any](ctx context.Context, p *Plugin, kind, op string, fn func(context.Context, *sdk.Conn) (T, error)) (_ T, err error) {
+func call[T any](ctx context.Context, p *Plugin, kind, op string, fn func(context.Context, *host.Conn) (T, error)) (_ T, err error) {
 	var zero T
 	if obs := p.host.opts.Observe; obs != nil {
 		start := time.Now()
@@ -57,7 +58,7 @@ func (s storeProxy) Info(context.Context) (sdk.Info, error) { return s.p.Info(),
 
 // storeCall calls a store method through call.
 func storeCall[T any](ctx context.Context, s storeProxy, op string, fn func(context.Context, sdk.Store) (T, error)) (T, error) {
-	return call(ctx, s.p, sdk.KindStore, op, func(ctx context.Context, c *sdk.Conn) (T, error) {
+	return call(ctx, s.p, sdk.KindStore, op, func(ctx context.Context, c *host.Conn) (T, error) {
 		st, err := c.Store()
 		if err != nil {
 			var zero T
@@ -98,7 +99,7 @@ func (h helpdeskProxy) Info(context.Context) (sdk.Info, error) { return h.p.Info
 
 // helpdeskCall calls a helpdesk method through call.
 func helpdeskCall[T any](ctx context.Context, h helpdeskProxy, op string, fn func(context.Context, sdk.Helpdesk) (T, error)) (T, error) {
-	return call(ctx, h.p, sdk.KindHelpdesk, op, func(ctx context.Context, c *sdk.Conn) (T, error) {
+	return call(ctx, h.p, sdk.KindHelpdesk, op, func(ctx context.Context, c *host.Conn) (T, error) {
 		hd, err := c.Helpdesk()
 		if err != nil {
 			var zero T
