@@ -411,7 +411,7 @@ func (p *Plugin) current() (*host.Conn, error) {
 		if p.lastErr != nil {
 			msg += ": " + p.lastErr.Error()
 		}
-		return nil, &sdk.Error{Kind: sdk.Unavailable, Message: msg}
+		return nil, &sdk.Error{Kind: sdk.ErrorKindUnavailable, Message: msg}
 	}
 	return p.conn, nil
 }

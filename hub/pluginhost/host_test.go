@@ -125,7 +125,7 @@ func TestHungPluginIsKilledAndRestarted(t *testing.T) {
 	stop(t, old)
 	var err error
 	sdktest.Within(t, "a call to the hung plugin", func() { _, err = desk.CheckCredentials(context.Background(), settings()) })
-	if sdk.KindOf(err) != sdk.Unavailable {
+	if sdk.KindOf(err) != sdk.ErrorKindUnavailable {
 		t.Errorf("call held by the hung plugin: %v (kind %s), want Unavailable", err, sdk.KindOf(err))
 	}
 	eventually(t, "a new process", func() bool { st := p.Status(); return st.Running && st.Pid != old && st.Restarts >= 1 })
@@ -143,14 +143,14 @@ func TestCallTimeout(t *testing.T) {
 	stop(t, p.Status().Pid)
 	var err error
 	sdktest.Within(t, "a call to the hung plugin", func() { _, err = p.Helpdesk().CheckCredentials(context.Background(), settings()) })
-	if sdk.KindOf(err) != sdk.Unavailable || !strings.Contains(err.Error(), "plugin testdesk did not answer CheckCredentials within 1s") {
+	if sdk.KindOf(err) != sdk.ErrorKindUnavailable || !strings.Contains(err.Error(), "plugin testdesk did not answer CheckCredentials within 1s") {
 		t.Errorf("got %v (kind %s), want Unavailable naming the plugin, the call and the timeout", err, sdk.KindOf(err))
 	}
 	// A caller's own, shorter deadline is the caller's error, not an outage.
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	_, err = p.Helpdesk().CheckCredentials(ctx, settings())
-	if !errors.Is(err, context.DeadlineExceeded) || sdk.KindOf(err) == sdk.Unavailable {
+	if !errors.Is(err, context.DeadlineExceeded) || sdk.KindOf(err) == sdk.ErrorKindUnavailable {
 		t.Errorf("caller's deadline: %v", err)
 	}
 }
@@ -228,7 +228,7 @@ func TestPinnedChecksums(t *testing.T) {
 			t.Errorf("error %q does not contain %q", st.LastErr, want)
 		}
 	}
-	if _, err := p.Helpdesk().CheckCredentials(context.Background(), settings()); sdk.KindOf(err) != sdk.Unavailable || !strings.Contains(err.Error(), "refused") {
+	if _, err := p.Helpdesk().CheckCredentials(context.Background(), settings()); sdk.KindOf(err) != sdk.ErrorKindUnavailable || !strings.Contains(err.Error(), "refused") {
 		t.Errorf("call to the refused plugin: %v", err)
 	}
 	if s, _ := h.Plugin("teststore"); !s.Status().Running {

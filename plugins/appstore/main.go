@@ -84,11 +84,11 @@ func (s *store) client(settings sdk.Settings) (*asc.Client, error) {
 	}
 	if len(missing) > 0 {
 		slices.Sort(missing)
-		return nil, sdk.Errorf(sdk.Invalid, "App Store Connect key incomplete: %s missing (give all three, or none to read the public feed)", strings.Join(missing, ", "))
+		return nil, sdk.Errorf(sdk.ErrorKindInvalid, "App Store Connect key incomplete: %s missing (give all three, or none to read the public feed)", strings.Join(missing, ", "))
 	}
 	key, err := asc.ParseKey(iss, kid, pk)
 	if err != nil {
-		return nil, sdk.Errorf(sdk.Invalid, "%v", err)
+		return nil, sdk.Errorf(sdk.ErrorKindInvalid, "%v", err)
 	}
 	base := strings.TrimSpace(settings["base_url"])
 	if base == "" {
@@ -105,7 +105,7 @@ func overlap(settings sdk.Settings) (time.Duration, error) {
 	}
 	h, err := strconv.ParseFloat(v, 64)
 	if err != nil || h < 0 || math.IsNaN(h) || time.Duration(h*float64(time.Hour)) > maxOverlap {
-		return 0, sdk.Errorf(sdk.Invalid, "overlap_hours %q is not a number of hours between 0 and %d", v, int(maxOverlap.Hours()))
+		return 0, sdk.Errorf(sdk.ErrorKindInvalid, "overlap_hours %q is not a number of hours between 0 and %d", v, int(maxOverlap.Hours()))
 	}
 	return time.Duration(h * float64(time.Hour)), nil
 }
@@ -277,30 +277,30 @@ func (s *store) feedPage(ctx context.Context, settings sdk.Settings, appID, coun
 	u := asc.FeedURL(base, country, appID, page)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, nil, sdk.Errorf(sdk.Invalid, "app store feed: %v", err)
+		return nil, nil, sdk.Errorf(sdk.ErrorKindInvalid, "app store feed: %v", err)
 	}
 	resp, err := s.http.Do(req)
 	if err != nil {
-		return nil, nil, sdk.Errorf(sdk.Unavailable, "app store feed %s: %v", country, err)
+		return nil, nil, sdk.Errorf(sdk.ErrorKindUnavailable, "app store feed %s: %v", country, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
 	if err != nil {
-		return nil, nil, sdk.Errorf(sdk.Unavailable, "app store feed %s: %v", country, err)
+		return nil, nil, sdk.Errorf(sdk.ErrorKindUnavailable, "app store feed %s: %v", country, err)
 	}
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusForbidden:
 		return nil, nil, sdk.RetryAfterError(5*time.Minute, "the public App Store feed is throttling (%d)", resp.StatusCode)
 	case resp.StatusCode == http.StatusNotFound:
-		return nil, nil, sdk.Errorf(sdk.NotFound, "the public App Store feed has no app %s in %s", appID, strings.ToUpper(country))
+		return nil, nil, sdk.Errorf(sdk.ErrorKindNotFound, "the public App Store feed has no app %s in %s", appID, strings.ToUpper(country))
 	case resp.StatusCode >= 500:
-		return nil, nil, sdk.Errorf(sdk.Unavailable, "app store feed %s: %d", country, resp.StatusCode)
+		return nil, nil, sdk.Errorf(sdk.ErrorKindUnavailable, "app store feed %s: %d", country, resp.StatusCode)
 	case resp.StatusCode != http.StatusOK:
-		return nil, nil, sdk.Errorf(sdk.Invalid, "app store feed %s: %d", country, resp.StatusCode)
+		return nil, nil, sdk.Errorf(sdk.ErrorKindInvalid, "app store feed %s: %d", country, resp.StatusCode)
 	}
 	reviews, bad, err := asc.ParseFeed(appID, country, body)
 	if err != nil {
-		return nil, nil, sdk.Errorf(sdk.Unavailable, "app store feed %s page %d: %v", country, page, err)
+		return nil, nil, sdk.Errorf(sdk.ErrorKindUnavailable, "app store feed %s page %d: %v", country, page, err)
 	}
 	return reviews, bad, nil
 }
@@ -342,14 +342,14 @@ func (s *store) listFeed(ctx context.Context, req sdk.ListRequest, l *cursor.Lis
 
 func (s *store) PostReply(ctx context.Context, req sdk.PostReplyRequest) (sdk.DeveloperReply, error) {
 	if n := utf8.RuneCountInString(req.Text); n > asc.ReplyMaxLength {
-		return sdk.DeveloperReply{}, sdk.Errorf(sdk.Refused, "App Store responses are limited to %d characters, this one has %d", asc.ReplyMaxLength, n)
+		return sdk.DeveloperReply{}, sdk.Errorf(sdk.ErrorKindRefused, "App Store responses are limited to %d characters, this one has %d", asc.ReplyMaxLength, n)
 	}
 	cl, err := s.client(req.Settings)
 	if err != nil {
 		return sdk.DeveloperReply{}, err
 	}
 	if cl == nil {
-		return sdk.DeveloperReply{}, sdk.Errorf(sdk.Refused, "App Store replies need an App Store Connect API key (issuer id, key id and .p8 private key); this app reads the public feed only")
+		return sdk.DeveloperReply{}, sdk.Errorf(sdk.ErrorKindRefused, "App Store replies need an App Store Connect API key (issuer id, key id and .p8 private key); this app reads the public feed only")
 	}
 	// Idempotent: after a crash the hub may ask again for a published reply.
 	cur, err := cl.Review(ctx, req.AppID, req.ReviewID)
@@ -372,7 +372,7 @@ func (s *store) DeleteReply(ctx context.Context, req sdk.DeleteReplyRequest) err
 		return err
 	}
 	if cl == nil {
-		return sdk.Errorf(sdk.Refused, "deleting an App Store response needs an App Store Connect API key")
+		return sdk.Errorf(sdk.ErrorKindRefused, "deleting an App Store response needs an App Store Connect API key")
 	}
 	id := req.ReplyID
 	if id == "" {
@@ -386,7 +386,7 @@ func (s *store) DeleteReply(ctx context.Context, req sdk.DeleteReplyRequest) err
 		id = cur.Reply.ID
 	}
 	err = cl.DeleteResponse(ctx, id)
-	if sdk.KindOf(err) == sdk.NotFound {
+	if sdk.KindOf(err) == sdk.ErrorKindNotFound {
 		// Already gone (the hub may ask again after a crash): done.
 		s.log.Info("App Store response already deleted", "app", req.AppID, "review", req.ReviewID, "response", id)
 		return nil

@@ -80,11 +80,11 @@ func (s *store) repliedBefore(settings sdk.Settings, pkg string) bool {
 func consoleIDs(settings sdk.Settings) (account, app string, err error) {
 	account, app = strings.TrimSpace(settings["developer_account_id"]), strings.TrimSpace(settings["console_app_id"])
 	if (account == "") != (app == "") {
-		return "", "", sdk.Errorf(sdk.Invalid, "set both developer_account_id and console_app_id (Play Console links need both), or neither")
+		return "", "", sdk.Errorf(sdk.ErrorKindInvalid, "set both developer_account_id and console_app_id (Play Console links need both), or neither")
 	}
 	for k, v := range map[string]string{"developer_account_id": account, "console_app_id": app} {
 		if strings.Trim(v, "0123456789") != "" {
-			return "", "", sdk.Errorf(sdk.Invalid, "setting %s must be the number from Play Console's address, got %q", k, v)
+			return "", "", sdk.Errorf(sdk.ErrorKindInvalid, "setting %s must be the number from Play Console's address, got %q", k, v)
 		}
 	}
 	return account, app, nil
@@ -136,14 +136,14 @@ type client struct {
 func (s *store) service(settings sdk.Settings) (*client, error) {
 	raw := strings.TrimSpace(settings["service_account_json"])
 	if raw == "" {
-		return nil, sdk.Errorf(sdk.Invalid, "setting service_account_json is empty: paste the JSON key of the service account")
+		return nil, sdk.Errorf(sdk.ErrorKindInvalid, "setting service_account_json is empty: paste the JSON key of the service account")
 	}
 	var sa serviceAccount
 	if err := json.Unmarshal([]byte(raw), &sa); err != nil {
-		return nil, sdk.Errorf(sdk.Invalid, "service_account_json is not JSON: %v", err)
+		return nil, sdk.Errorf(sdk.ErrorKindInvalid, "service_account_json is not JSON: %v", err)
 	}
 	if sa.Type != "service_account" || sa.ClientEmail == "" || sa.PrivateKey == "" {
-		return nil, sdk.Errorf(sdk.Invalid, "service_account_json is not a service-account key (type %q; it needs client_email and private_key)", sa.Type)
+		return nil, sdk.Errorf(sdk.ErrorKindInvalid, "service_account_json is not a service-account key (type %q; it needs client_email and private_key)", sa.Type)
 	}
 	base := strings.TrimSpace(settings["base_url"])
 	key := sha256.Sum256([]byte(raw + "\x00" + base))
@@ -161,7 +161,7 @@ func (s *store) service(settings sdk.Settings) (*client, error) {
 	tokenCtx := context.WithValue(context.Background(), oauth2.HTTPClient, &http.Client{Timeout: tokenTimeout})
 	creds, err := google.CredentialsFromJSONWithType(tokenCtx, []byte(raw), google.ServiceAccount, androidpublisher.AndroidpublisherScope)
 	if err != nil {
-		return nil, sdk.Errorf(sdk.Invalid, "service_account_json: %v", err)
+		return nil, sdk.Errorf(sdk.ErrorKindInvalid, "service_account_json: %v", err)
 	}
 	// Every API request is counted for the hub's quota budgets (token
 	// requests are not: they spend no Play quota).
@@ -172,7 +172,7 @@ func (s *store) service(settings sdk.Settings) (*client, error) {
 	}
 	svc, err := androidpublisher.NewService(context.Background(), opts...)
 	if err != nil {
-		return nil, sdk.Errorf(sdk.Invalid, "google play client: %v", err)
+		return nil, sdk.Errorf(sdk.ErrorKindInvalid, "google play client: %v", err)
 	}
 	c := &client{svc: svc, tokens: creds.TokenSource}
 	s.services[key] = c
@@ -189,7 +189,7 @@ func (s *store) CheckCredentials(ctx context.Context, settings sdk.Settings, app
 		return sdk.CredentialsReport{}, err
 	}
 	if strings.TrimSpace(appID) == "" {
-		return sdk.CredentialsReport{}, sdk.Errorf(sdk.Invalid, "the app's package name is empty")
+		return sdk.CredentialsReport{}, sdk.Errorf(sdk.ErrorKindInvalid, "the app's package name is empty")
 	}
 	if _, _, err := consoleIDs(settings); err != nil {
 		return sdk.CredentialsReport{}, err
@@ -323,14 +323,14 @@ const oldReview = 7 * 24 * time.Hour
 func (s *store) PostReply(ctx context.Context, req sdk.PostReplyRequest) (sdk.DeveloperReply, error) {
 	stored := play.StripTags(req.Text)
 	if stored == "" {
-		return sdk.DeveloperReply{}, sdk.Errorf(sdk.Refused, "the answer is empty (HTML tags are removed by Google)")
+		return sdk.DeveloperReply{}, sdk.Errorf(sdk.ErrorKindRefused, "the answer is empty (HTML tags are removed by Google)")
 	}
 	if n := play.ReplyLength(req.Text); n > play.ReplyMaxLength {
 		note := ""
 		if n != utf8.RuneCountInString(req.Text) {
 			note = " (HTML tags are not counted; emoji and other characters outside the Basic Multilingual Plane count twice)"
 		}
-		return sdk.DeveloperReply{}, sdk.Errorf(sdk.Refused, "Google Play answers are limited to %d characters, this one has %d%s", play.ReplyMaxLength, n, note)
+		return sdk.DeveloperReply{}, sdk.Errorf(sdk.ErrorKindRefused, "Google Play answers are limited to %d characters, this one has %d%s", play.ReplyMaxLength, n, note)
 	}
 	c, err := s.service(req.Settings)
 	if err != nil {
@@ -370,7 +370,7 @@ func (s *store) replyError(ctx context.Context, c *client, req sdk.PostReplyRequ
 		// to fail with 500 (second-hand, see README); retrying would never end.
 		if rv, gerr := c.svc.Reviews.Get(req.AppID, req.ReviewID).Context(ctx).Do(); gerr == nil {
 			if t := newestUserChange(rv); !t.IsZero() && time.Since(t) > oldReview {
-				return sdk.Errorf(sdk.Refused, "google play reviews.reply: Google answered %d to a reply to review %s, last changed %s (%d days ago); "+
+				return sdk.Errorf(sdk.ErrorKindRefused, "google play reviews.reply: Google answered %d to a reply to review %s, last changed %s (%d days ago); "+
 					"Google is reported to refuse replies to reviews older than a week this way: answer it in Play Console",
 					code, req.ReviewID, t.Format(time.DateOnly), int(time.Since(t).Hours()/24))
 			}
@@ -380,7 +380,7 @@ func (s *store) replyError(ctx context.Context, c *client, req sdk.PostReplyRequ
 }
 
 func (*store) DeleteReply(context.Context, sdk.DeleteReplyRequest) error {
-	return sdk.Errorf(sdk.Unsupported, "Google Play has no API to delete a developer reply; reply again to replace it")
+	return sdk.Errorf(sdk.ErrorKindUnsupported, "Google Play has no API to delete a developer reply; reply again to replace it")
 }
 
 func main() {

@@ -71,11 +71,11 @@ func (s *store) client(settings sdk.Settings) (*rustore.Client, error) {
 		missing = append(missing, "private_key")
 	}
 	if len(missing) > 0 {
-		return nil, sdk.Errorf(sdk.Invalid, "rustore settings missing: %s", strings.Join(missing, ", "))
+		return nil, sdk.Errorf(sdk.ErrorKindInvalid, "rustore settings missing: %s", strings.Join(missing, ", "))
 	}
 	key, err := rustore.ParsePrivateKey(pk)
 	if err != nil {
-		return nil, sdk.Errorf(sdk.Invalid, "%v", err)
+		return nil, sdk.Errorf(sdk.ErrorKindInvalid, "%v", err)
 	}
 	base := strings.TrimSpace(settings["base_url"])
 	if base == "" {
@@ -203,18 +203,18 @@ func (s *store) answersFor(ctx context.Context, cl *rustore.Client, pkg string, 
 
 func commentID(reviewID string) (string, error) {
 	if _, err := strconv.ParseInt(reviewID, 10, 64); err != nil {
-		return "", sdk.Errorf(sdk.Invalid, "review id %q is not a RuStore comment id (a number)", reviewID)
+		return "", sdk.Errorf(sdk.ErrorKindInvalid, "review id %q is not a RuStore comment id (a number)", reviewID)
 	}
 	return reviewID, nil
 }
 
 func (s *store) PostReply(ctx context.Context, req sdk.PostReplyRequest) (sdk.DeveloperReply, error) {
 	if n := utf8.RuneCountInString(req.Text); n > rustore.AnswerMaxLength {
-		return sdk.DeveloperReply{}, sdk.Errorf(sdk.Refused,
+		return sdk.DeveloperReply{}, sdk.Errorf(sdk.ErrorKindRefused,
 			"RuStore answers are limited to %d characters here (RuStore documents no limit; 500 is the safe side), this one has %d", rustore.AnswerMaxLength, n)
 	}
 	if strings.TrimSpace(req.Text) == "" {
-		return sdk.DeveloperReply{}, sdk.Errorf(sdk.Refused, "the answer is empty")
+		return sdk.DeveloperReply{}, sdk.Errorf(sdk.ErrorKindRefused, "the answer is empty")
 	}
 	cl, err := s.client(req.Settings)
 	if err != nil {

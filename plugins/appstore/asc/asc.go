@@ -245,13 +245,13 @@ func (c *Client) Do(ctx context.Context, method, url string, body, out any) erro
 	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
 		url = strings.TrimRight(c.BaseURL, "/") + url
 	} else if !strings.HasPrefix(url, strings.TrimRight(c.BaseURL, "/")+"/") {
-		return sdk.Errorf(sdk.Invalid, "app store: refusing to follow a link outside %s: %s", c.BaseURL, url)
+		return sdk.Errorf(sdk.ErrorKindInvalid, "app store: refusing to follow a link outside %s: %s", c.BaseURL, url)
 	}
 	var raw []byte
 	if body != nil {
 		var err error
 		if raw, err = json.Marshal(body); err != nil {
-			return sdk.Errorf(sdk.Invalid, "app store: encode request: %v", err)
+			return sdk.Errorf(sdk.ErrorKindInvalid, "app store: encode request: %v", err)
 		}
 	}
 	hc := c.HTTP
@@ -261,11 +261,11 @@ func (c *Client) Do(ctx context.Context, method, url string, body, out any) erro
 	for attempt := 0; ; attempt++ {
 		tok, err := c.Tokens.Token(c.Key)
 		if err != nil {
-			return sdk.Errorf(sdk.Invalid, "%v", err)
+			return sdk.Errorf(sdk.ErrorKindInvalid, "%v", err)
 		}
 		req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(raw))
 		if err != nil {
-			return sdk.Errorf(sdk.Invalid, "app store: %v", err)
+			return sdk.Errorf(sdk.ErrorKindInvalid, "app store: %v", err)
 		}
 		req.Header.Set("Authorization", "Bearer "+tok)
 		req.Header.Set("Accept", "application/json")
@@ -274,20 +274,20 @@ func (c *Client) Do(ctx context.Context, method, url string, body, out any) erro
 		}
 		resp, err := hc.Do(req)
 		if err != nil {
-			return sdk.Errorf(sdk.Unavailable, "app store %s %s: %v", method, req.URL.Path, err)
+			return sdk.Errorf(sdk.ErrorKindUnavailable, "app store %s %s: %v", method, req.URL.Path, err)
 		}
 		data, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
 		resp.Body.Close()
 		c.record(resp.Header)
 		if err != nil {
-			return sdk.Errorf(sdk.Unavailable, "app store %s %s: reading the answer: %v", method, req.URL.Path, err)
+			return sdk.Errorf(sdk.ErrorKindUnavailable, "app store %s %s: reading the answer: %v", method, req.URL.Path, err)
 		}
 		if resp.StatusCode/100 == 2 {
 			if out == nil || len(bytes.TrimSpace(data)) == 0 {
 				return nil
 			}
 			if err := json.Unmarshal(data, out); err != nil {
-				return sdk.Errorf(sdk.Unavailable, "app store %s %s: unexpected answer (%v)", method, req.URL.Path, err)
+				return sdk.Errorf(sdk.ErrorKindUnavailable, "app store %s %s: unexpected answer (%v)", method, req.URL.Path, err)
 			}
 			return nil
 		}
@@ -334,19 +334,19 @@ func (c *Client) classify(op string, status int, h http.Header, body []byte) err
 	}
 	switch {
 	case status == http.StatusUnauthorized:
-		return sdk.Errorf(sdk.Unauthenticated, "App Store Connect refused the %s (wrong issuer id, key id or private key, a key that was revoked, or a clock more than a few minutes off): %s", key, msg)
+		return sdk.Errorf(sdk.ErrorKindUnauthenticated, "App Store Connect refused the %s (wrong issuer id, key id or private key, a key that was revoked, or a clock more than a few minutes off): %s", key, msg)
 	case status == http.StatusForbidden && er.HasCode("FORBIDDEN_ERROR"):
-		return sdk.Errorf(sdk.PermissionDenied, "app store %s: the %s may not do this: its role lacks the right (answering reviews needs %s): %s", op, key, ReplyRoles, msg)
+		return sdk.Errorf(sdk.ErrorKindPermissionDenied, "app store %s: the %s may not do this: its role lacks the right (answering reviews needs %s): %s", op, key, ReplyRoles, msg)
 	case status == http.StatusForbidden:
-		return sdk.Errorf(sdk.Unauthenticated, "app store %s: App Store Connect refused the %s: the key may be revoked or the token malformed (Apple answers 403 for both), or the account may be missing an agreement: %s", op, key, msg)
+		return sdk.Errorf(sdk.ErrorKindUnauthenticated, "app store %s: App Store Connect refused the %s: the key may be revoked or the token malformed (Apple answers 403 for both), or the account may be missing an agreement: %s", op, key, msg)
 	case status == http.StatusNotFound:
-		return sdk.Errorf(sdk.NotFound, "app store %s: %s", op, msg)
+		return sdk.Errorf(sdk.ErrorKindNotFound, "app store %s: %s", op, msg)
 	case status >= 500:
-		return sdk.Errorf(sdk.Unavailable, "app store %s: %s", op, msg)
+		return sdk.Errorf(sdk.ErrorKindUnavailable, "app store %s: %s", op, msg)
 	case status == http.StatusConflict || er.HasCode("ENTITY_ERROR"):
-		return sdk.Errorf(sdk.Refused, "App Store Connect refused the data: %s", msg)
+		return sdk.Errorf(sdk.ErrorKindRefused, "App Store Connect refused the data: %s", msg)
 	case status == http.StatusUnprocessableEntity || er.HasCode("ENTITY_UNPROCESSABLE") || er.HasCode("ENTITY_INVALID"):
-		return sdk.Errorf(sdk.Invalid, "app store %s: App Store Connect could not read the request body the plugin sent (a bug in the plugin, or an API change): %s", op, msg)
+		return sdk.Errorf(sdk.ErrorKindInvalid, "app store %s: App Store Connect could not read the request body the plugin sent (a bug in the plugin, or an API change): %s", op, msg)
 	case status == http.StatusTooManyRequests:
 		rl, ok := ParseRateLimit(h.Get("X-Rate-Limit"))
 		ra := DefaultRetryAfter
@@ -361,9 +361,9 @@ func (c *Client) classify(op string, status int, h http.Header, body []byte) err
 		}
 		return sdk.RetryAfterError(ra, "App Store Connect rate limit: %s", msg)
 	case er.HasCode("PARAMETER_ERROR"):
-		return sdk.Errorf(sdk.Invalid, "app store %s: App Store Connect refused a parameter the plugin sent (a bug in the plugin, or an API change): %s", op, msg)
+		return sdk.Errorf(sdk.ErrorKindInvalid, "app store %s: App Store Connect refused a parameter the plugin sent (a bug in the plugin, or an API change): %s", op, msg)
 	}
-	return sdk.Errorf(sdk.Invalid, "app store %s: %s", op, msg)
+	return sdk.Errorf(sdk.ErrorKindInvalid, "app store %s: %s", op, msg)
 }
 
 // ParseError reads Apple's error body ({"errors":[{"status","code","title",

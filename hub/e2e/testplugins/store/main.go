@@ -123,7 +123,7 @@ func pageSize(s sdk.Settings) string {
 
 func (store) PostReply(ctx context.Context, req sdk.PostReplyRequest) (sdk.DeveloperReply, error) {
 	if n := utf8.RuneCountInString(req.Text); n > 350 {
-		return sdk.DeveloperReply{}, sdk.Errorf(sdk.Refused, "test store answers are limited to 350 characters, this one has %d", n)
+		return sdk.DeveloperReply{}, sdk.Errorf(sdk.ErrorKindRefused, "test store answers are limited to 350 characters, this one has %d", n)
 	}
 	// Idempotent, as the SDK asks: after a crash the hub may ask again for a
 	// reply that was published; the store then already shows this text.
@@ -140,7 +140,7 @@ func (store) PostReply(ctx context.Context, req sdk.PostReplyRequest) (sdk.Devel
 }
 
 func (store) DeleteReply(context.Context, sdk.DeleteReplyRequest) error {
-	return sdk.Errorf(sdk.Unsupported, "the test store cannot delete replies")
+	return sdk.Errorf(sdk.ErrorKindUnsupported, "the test store cannot delete replies")
 }
 
 func main() { sdk.ServeStore(store{}) }
