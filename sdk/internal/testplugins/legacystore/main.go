@@ -5,6 +5,8 @@
 // and that what a plugin logs during a call reaches the hub.
 package main
 
+//lint:file-ignore SA1019 this plugin is written against SDK v0.1 on purpose, older names included
+
 import (
 	"context"
 	"fmt"
