@@ -128,14 +128,13 @@ var ErrNotLaunchedByHub = errors.New("this is a Reviewhub plugin: the hub starts
 // call's settings against the declared schema (see CheckSettings) and a
 // reply's length against ReplyMaxLength.
 func ServeStore(impl AnyStore, opts ...ServeOption) error {
-	sp, err := asStorePlugin(impl)
+	sp, err := CheckedStore(impl)
 	if err != nil {
 		return err
 	}
-	g := newGuard(func(ctx context.Context) (Info, error) { return sp.Info(ctx, InfoRequest{}) })
 	return serve(map[string]plugin.Plugin{
-		pluginInfo:  &infoPlugin{srv: &infoServer{kind: PluginKindStore, info: g.info}},
-		pluginStore: &storePlugin{srv: &storeServer{impl: sp, guard: g}},
+		pluginInfo:  &infoPlugin{srv: &infoServer{kind: PluginKindStore, info: infoOf(sp.Info)}},
+		pluginStore: &storePlugin{srv: &storeServer{impl: sp}},
 	}, opts)
 }
 
@@ -143,18 +142,22 @@ func ServeStore(impl AnyStore, opts ...ServeOption) error {
 // whole main of one. impl is a HelpdeskPlugin or, from plugins written for
 // SDK v0.1, a Helpdesk (adapted with AdaptHelpdesk). Settings are checked
 // against the declared schema before impl is called, except for
-// HandleWebhook, which gets the integration's settings as they are (the
-// hub forwards webhooks of integrations still being set up).
+// HandleWebhook, which gets the integration's settings trimmed and
+// defaulted but not required (the hub forwards webhooks of integrations
+// still being set up).
 func ServeHelpdesk(impl AnyHelpdesk, opts ...ServeOption) error {
-	hp, err := asHelpdeskPlugin(impl)
+	hp, err := CheckedHelpdesk(impl)
 	if err != nil {
 		return err
 	}
-	g := newGuard(func(ctx context.Context) (Info, error) { return hp.Info(ctx, InfoRequest{}) })
 	return serve(map[string]plugin.Plugin{
-		pluginInfo:     &infoPlugin{srv: &infoServer{kind: PluginKindHelpdesk, info: g.info}},
-		pluginHelpdesk: &helpdeskPlugin{srv: &helpdeskServer{impl: hp, guard: g}},
+		pluginInfo:     &infoPlugin{srv: &infoServer{kind: PluginKindHelpdesk, info: infoOf(hp.Info)}},
+		pluginHelpdesk: &helpdeskPlugin{srv: &helpdeskServer{impl: hp}},
 	}, opts)
+}
+
+func infoOf(f func(context.Context, InfoRequest) (Info, error)) func(context.Context) (Info, error) {
+	return func(ctx context.Context) (Info, error) { return f(ctx, InfoRequest{}) }
 }
 
 func serve(set plugin.PluginSet, opts []ServeOption) error {

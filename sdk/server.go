@@ -22,20 +22,14 @@ func (s *infoServer) Info(ctx context.Context, _ *pb.InfoRequest) (*pb.InfoRespo
 	return infoToPB(i), nil
 }
 
-// storeServer adapts a StorePlugin to the gRPC Store service; guard's
-// checks run before the plugin is called.
+// storeServer adapts a StorePlugin to the gRPC Store service.
 type storeServer struct {
 	pb.UnimplementedStoreServer
-	impl  StorePlugin
-	guard *guard
+	impl StorePlugin // a checkedStore
 }
 
 func (s *storeServer) CheckCredentials(ctx context.Context, r *pb.CheckCredentialsRequest) (*pb.CheckCredentialsResponse, error) {
-	set, err := s.guard.settings(ctx, r.GetSettings())
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	rep, err := s.impl.CheckCredentials(ctx, CheckCredentialsRequest{Settings: set, AppID: r.GetAppId()})
+	rep, err := s.impl.CheckCredentials(ctx, CheckCredentialsRequest{Settings: r.GetSettings(), AppID: r.GetAppId()})
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -45,12 +39,8 @@ func (s *storeServer) CheckCredentials(ctx context.Context, r *pb.CheckCredentia
 func (s *storeServer) ListReviews(ctx context.Context, r *pb.ListReviewsRequest) (*pb.ListReviewsResponse, error) {
 	ctx, report := serveCounted(ctx)
 	defer report()
-	set, err := s.guard.settings(ctx, r.GetSettings())
-	if err != nil {
-		return nil, toStatus(err)
-	}
 	page, err := s.impl.ListReviews(ctx, ListReviewsRequest{
-		Settings: set, AppID: r.GetAppId(), Cursor: r.GetCursor(), PageToken: r.GetPageToken(),
+		Settings: r.GetSettings(), AppID: r.GetAppId(), Cursor: r.GetCursor(), PageToken: r.GetPageToken(),
 		Countries: r.GetCountries(), Languages: r.GetLanguages(), PageSize: int(r.GetPageSize()),
 	})
 	if err != nil {
@@ -69,15 +59,8 @@ func (s *storeServer) ListReviews(ctx context.Context, r *pb.ListReviewsRequest)
 func (s *storeServer) PostReply(ctx context.Context, r *pb.PostReplyRequest) (*pb.PostReplyResponse, error) {
 	ctx, report := serveCounted(ctx)
 	defer report()
-	if err := s.guard.reply(ctx, r.GetText()); err != nil {
-		return nil, toStatus(err)
-	}
-	set, err := s.guard.settings(ctx, r.GetSettings())
-	if err != nil {
-		return nil, toStatus(err)
-	}
 	rep, err := s.impl.PostReply(ctx, PostReplyRequest{
-		Settings: set, AppID: r.GetAppId(), ReviewID: r.GetReviewId(), Text: r.GetText(),
+		Settings: r.GetSettings(), AppID: r.GetAppId(), ReviewID: r.GetReviewId(), Text: r.GetText(),
 		ExistingReplyID: r.GetExistingReplyId(),
 	})
 	if err != nil {
@@ -89,12 +72,8 @@ func (s *storeServer) PostReply(ctx context.Context, r *pb.PostReplyRequest) (*p
 func (s *storeServer) DeleteReply(ctx context.Context, r *pb.DeleteReplyRequest) (*pb.DeleteReplyResponse, error) {
 	ctx, report := serveCounted(ctx)
 	defer report()
-	set, err := s.guard.settings(ctx, r.GetSettings())
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	_, err = s.impl.DeleteReply(ctx, DeleteReplyRequest{
-		Settings: set, AppID: r.GetAppId(), ReviewID: r.GetReviewId(), ReplyID: r.GetReplyId(),
+	_, err := s.impl.DeleteReply(ctx, DeleteReplyRequest{
+		Settings: r.GetSettings(), AppID: r.GetAppId(), ReviewID: r.GetReviewId(), ReplyID: r.GetReplyId(),
 	})
 	if err != nil {
 		return nil, toStatus(err)
@@ -105,16 +84,11 @@ func (s *storeServer) DeleteReply(ctx context.Context, r *pb.DeleteReplyRequest)
 // helpdeskServer adapts a HelpdeskPlugin to the gRPC Helpdesk service.
 type helpdeskServer struct {
 	pb.UnimplementedHelpdeskServer
-	impl  HelpdeskPlugin
-	guard *guard
+	impl HelpdeskPlugin // a checkedHelpdesk
 }
 
 func (s *helpdeskServer) CheckCredentials(ctx context.Context, r *pb.CheckCredentialsRequest) (*pb.CheckCredentialsResponse, error) {
-	set, err := s.guard.settings(ctx, r.GetSettings())
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	rep, err := s.impl.CheckCredentials(ctx, CheckCredentialsRequest{Settings: set})
+	rep, err := s.impl.CheckCredentials(ctx, CheckCredentialsRequest{Settings: r.GetSettings()})
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -122,12 +96,8 @@ func (s *helpdeskServer) CheckCredentials(ctx context.Context, r *pb.CheckCreden
 }
 
 func (s *helpdeskServer) UpsertTicket(ctx context.Context, r *pb.UpsertTicketRequest) (*pb.UpsertTicketResponse, error) {
-	set, err := s.guard.settings(ctx, r.GetSettings())
-	if err != nil {
-		return nil, toStatus(err)
-	}
 	ref, err := s.impl.UpsertTicket(ctx, UpsertTicketRequest{
-		Settings: set, IntegrationID: r.GetIntegrationId(), TicketID: r.GetTicketId(),
+		Settings: r.GetSettings(), IntegrationID: r.GetIntegrationId(), TicketID: r.GetTicketId(),
 		Change: changeFromPB(r.GetChange()), Tags: r.GetTags(), DeliveryKey: r.GetDeliveryKey(),
 		FirstAttempt: r.GetFirstAttempt(),
 	})
@@ -137,16 +107,9 @@ func (s *helpdeskServer) UpsertTicket(ctx context.Context, r *pb.UpsertTicketReq
 	return &pb.UpsertTicketResponse{TicketId: ref.ID, Created: ref.Created}, nil
 }
 
-// HandleWebhook gets the settings trimmed and defaulted but not required:
-// the hub forwards webhooks of integrations still being set up, and the
-// plugin answers them (a 401 without a secret to check against).
 func (s *helpdeskServer) HandleWebhook(ctx context.Context, r *pb.WebhookRequest) (*pb.WebhookResponse, error) {
-	set, err := s.guard.defaults(ctx, r.GetSettings())
-	if err != nil {
-		return nil, toStatus(err)
-	}
 	res, err := s.impl.HandleWebhook(ctx, HandleWebhookRequest{
-		Settings: set, IntegrationID: r.GetIntegrationId(), Method: r.GetMethod(), Path: r.GetPath(),
+		Settings: r.GetSettings(), IntegrationID: r.GetIntegrationId(), Method: r.GetMethod(), Path: r.GetPath(),
 		Query: r.GetQuery(), Headers: headersFromPB(r.GetHeaders()), Body: r.GetBody(), RemoteAddr: r.GetRemoteAddr(),
 	})
 	if err != nil {
@@ -161,12 +124,8 @@ func (s *helpdeskServer) HandleWebhook(ctx context.Context, r *pb.WebhookRequest
 }
 
 func (s *helpdeskServer) WriteReplyResult(ctx context.Context, r *pb.WriteReplyResultRequest) (*pb.WriteReplyResultResponse, error) {
-	set, err := s.guard.settings(ctx, r.GetSettings())
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	_, err = s.impl.WriteReplyResult(ctx, WriteReplyResultRequest{
-		Settings: set, IntegrationID: r.GetIntegrationId(), Result: resultFromPB(r.GetResult()),
+	_, err := s.impl.WriteReplyResult(ctx, WriteReplyResultRequest{
+		Settings: r.GetSettings(), IntegrationID: r.GetIntegrationId(), Result: resultFromPB(r.GetResult()),
 	})
 	if err != nil {
 		return nil, toStatus(err)
@@ -179,11 +138,7 @@ func (s *helpdeskServer) PostAlert(ctx context.Context, r *pb.PostAlertRequest) 
 	if !ok {
 		return nil, toStatus(&Error{Kind: ErrorKindUnsupported, Message: "this helpdesk plugin does not post alerts"})
 	}
-	set, err := s.guard.settings(ctx, r.GetSettings())
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	if _, err := a.PostAlert(ctx, PostAlertRequest{Settings: set, IntegrationID: r.GetIntegrationId(),
+	if _, err := a.PostAlert(ctx, PostAlertRequest{Settings: r.GetSettings(), IntegrationID: r.GetIntegrationId(),
 		Alert: alertFromPB(r.GetAlert())}); err != nil {
 		return nil, toStatus(err)
 	}

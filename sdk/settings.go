@@ -140,7 +140,8 @@ func isLoopback(host string) bool {
 // against the schema, a reply's length against ReplyMaxLength. It reads
 // the plugin's Info once (again after a failure).
 type guard struct {
-	load func(context.Context) (Info, error)
+	load    func(context.Context) (Info, error)
+	measure ReplyMeasurer // nil: code points
 
 	mu     sync.Mutex
 	loaded bool
@@ -192,11 +193,23 @@ func (g *guard) reply(ctx context.Context, text string) error {
 	if strings.TrimSpace(text) == "" {
 		return Errorf(ErrorKindRefused, "the reply is empty")
 	}
-	if i.Store != nil && i.Store.ReplyMaxLength > 0 {
-		if n := utf8.RuneCountInString(text); n > i.Store.ReplyMaxLength {
-			return Errorf(ErrorKindRefused, "%s replies are limited to %d characters, this one has %d; shorten it and send it again",
-				i.Name, i.Store.ReplyMaxLength, n)
+	if i.Store == nil || i.Store.ReplyMaxLength <= 0 {
+		return nil
+	}
+	n, note := utf8.RuneCountInString(text), ""
+	if g.measure != nil {
+		n, note = g.measure.ReplyLength(text)
+	}
+	if n > i.Store.ReplyMaxLength {
+		if note != "" {
+			note = " (" + note + ")"
 		}
+		name := i.DisplayName
+		if name == "" {
+			name = i.Name
+		}
+		return Errorf(ErrorKindRefused, "%s replies are limited to %d characters, this one has %d%s; shorten it and send it again",
+			name, i.Store.ReplyMaxLength, n, note)
 	}
 	return nil
 }

@@ -92,8 +92,13 @@ type HelpdeskCapabilities struct {
 
 // Info describes a plugin.
 type Info struct {
-	Kind        PluginKind // set by ServeStore / ServeHelpdesk
-	Name        string
+	Kind PluginKind // set by ServeStore / ServeHelpdesk
+	// Name is the short machine name ("googleplay"); the hub's name for the
+	// plugin is its binary's (hub-plugin-NAME), and it warns when they differ.
+	Name string
+	// DisplayName is the vendor's name for people ("Google Play"), used in
+	// the SDK's messages; empty: Name.
+	DisplayName string
 	Version     string
 	Description string
 	Settings    []SettingField
