@@ -124,8 +124,11 @@ func (c *Client) hc() *http.Client {
 	if c.HTTP != nil {
 		return c.HTTP
 	}
-	return &http.Client{Timeout: 30 * time.Second}
+	return sdk.NewHTTPClient(sdk.HTTPOptions{MaxResponseBytes: MaxResponseBytes})
 }
+
+// MaxResponseBytes bounds an answer of the RuStore API.
+const MaxResponseBytes = 32 << 20
 
 // token returns a cached token or asks /public/auth/ for one.
 func (c *Client) token(ctx context.Context) (string, error) {
@@ -239,7 +242,7 @@ func (c *Client) send(req *http.Request, out any) (int, Envelope, http.Header, e
 		return 0, env, nil, sdk.Errorf(sdk.ErrorKindUnavailable, "rustore %s %s: %v", req.Method, req.URL.Path, err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+	data, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return 0, env, resp.Header, sdk.Errorf(sdk.ErrorKindUnavailable, "rustore %s %s: reading the answer: %v", req.Method, req.URL.Path, err)
 	}
@@ -259,34 +262,21 @@ func (c *Client) send(req *http.Request, out any) (int, Envelope, http.Header, e
 	return resp.StatusCode, env, resp.Header, nil
 }
 
-// DefaultRetryAfter is used for a 429 without Retry-After.
-const DefaultRetryAfter = time.Minute
-
+// classify turns an error answer into the SDK's error: the kind from the
+// status (sdk.HTTPError, with the Retry-After of a 429), the message from
+// RuStore's envelope.
 func classify(status int, env Envelope, h http.Header, what string) error {
 	msg := env.message()
 	if what == "" {
 		what = "rustore"
 	}
-	switch {
-	case status == http.StatusTooManyRequests:
-		ra := DefaultRetryAfter
-		if h != nil {
-			if d, ok := sdk.ParseRetryAfter(h.Get("Retry-After"), time.Now()); ok {
-				ra = d
-			}
-		}
-		return sdk.RetryAfterError(ra, "RuStore rate limit: %s", msg)
-	case status == http.StatusUnauthorized:
-		return sdk.Errorf(sdk.ErrorKindUnauthenticated, "%s: %s", what, msg)
-	case status == http.StatusForbidden:
-		return sdk.Errorf(sdk.ErrorKindPermissionDenied, "%s: the key has no access (%s)", what, msg)
-	case status == http.StatusNotFound:
-		return sdk.Errorf(sdk.ErrorKindNotFound, "%s: not found (%s)", what, msg)
-	case status >= 500 || status == 0:
-		return sdk.Errorf(sdk.ErrorKindUnavailable, "%s: %d %s", what, status, msg)
-	default:
-		return sdk.Errorf(sdk.ErrorKindInvalid, "%s: %d %s", what, status, msg)
+	switch status {
+	case 0:
+		return sdk.Errorf(sdk.ErrorKindUnavailable, "%s: no answer %s", what, msg)
+	case http.StatusTooManyRequests:
+		return sdk.HTTPError(status, h, "RuStore rate limit: %s", msg)
 	}
+	return sdk.HTTPError(status, h, "%s: %d %s", what, status, msg)
 }
 
 // Do calls the API with a token; a refused token is renewed once.
