@@ -222,7 +222,10 @@ func ParseRateLimit(h string) (RateLimit, bool) {
 // DefaultRetryAfter is the wait after a 429 that carries neither
 // Retry-After nor a readable X-Rate-Limit, or whose X-Rate-Limit still shows
 // requests left (the hourly allowance is not what was hit).
-const DefaultRetryAfter = time.Minute
+const DefaultRetryAfter = sdk.DefaultRetryAfter
+
+// MaxResponseBytes bounds an answer of the App Store Connect API.
+const MaxResponseBytes = 32 << 20
 
 // RateLimitWait is how long to wait after a 429 without Retry-After, from
 // Apple's X-Rate-Limit. Apple counts a "rolling hour": the requests left are
@@ -256,7 +259,7 @@ func (c *Client) Do(ctx context.Context, method, url string, body, out any) erro
 	}
 	hc := c.HTTP
 	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
+		hc = sdk.NewHTTPClient(sdk.HTTPOptions{MaxResponseBytes: MaxResponseBytes})
 	}
 	for attempt := 0; ; attempt++ {
 		tok, err := c.Tokens.Token(c.Key)
@@ -276,7 +279,7 @@ func (c *Client) Do(ctx context.Context, method, url string, body, out any) erro
 		if err != nil {
 			return sdk.Errorf(sdk.ErrorKindUnavailable, "app store %s %s: %v", method, req.URL.Path, err)
 		}
-		data, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+		data, err := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		c.record(resp.Header)
 		if err != nil {
@@ -339,10 +342,8 @@ func (c *Client) classify(op string, status int, h http.Header, body []byte) err
 		return sdk.Errorf(sdk.ErrorKindPermissionDenied, "app store %s: the %s may not do this: its role lacks the right (answering reviews needs %s): %s", op, key, ReplyRoles, msg)
 	case status == http.StatusForbidden:
 		return sdk.Errorf(sdk.ErrorKindUnauthenticated, "app store %s: App Store Connect refused the %s: the key may be revoked or the token malformed (Apple answers 403 for both), or the account may be missing an agreement: %s", op, key, msg)
-	case status == http.StatusNotFound:
-		return sdk.Errorf(sdk.ErrorKindNotFound, "app store %s: %s", op, msg)
-	case status >= 500:
-		return sdk.Errorf(sdk.ErrorKindUnavailable, "app store %s: %s", op, msg)
+	case status >= 500: // whatever the body's code says, a 5xx is the server's trouble
+		return sdk.HTTPError(status, h, "app store %s: %s", op, msg)
 	case status == http.StatusConflict || er.HasCode("ENTITY_ERROR"):
 		return sdk.Errorf(sdk.ErrorKindRefused, "App Store Connect refused the data: %s", msg)
 	case status == http.StatusUnprocessableEntity || er.HasCode("ENTITY_UNPROCESSABLE") || er.HasCode("ENTITY_INVALID"):
@@ -353,7 +354,7 @@ func (c *Client) classify(op string, status int, h http.Header, body []byte) err
 		if ok {
 			ra = RateLimitWait(rl)
 		}
-		if d, ok := sdk.ParseRetryAfter(h.Get("Retry-After"), time.Now()); ok {
+		if d, ok := sdk.RetryAfterHeader(h, time.Now()); ok {
 			ra = d
 		}
 		if ok {
@@ -363,7 +364,9 @@ func (c *Client) classify(op string, status int, h http.Header, body []byte) err
 	case er.HasCode("PARAMETER_ERROR"):
 		return sdk.Errorf(sdk.ErrorKindInvalid, "app store %s: App Store Connect refused a parameter the plugin sent (a bug in the plugin, or an API change): %s", op, msg)
 	}
-	return sdk.Errorf(sdk.ErrorKindInvalid, "app store %s: %s", op, msg)
+	// Apple's code says nothing more: the status decides (404 NotFound,
+	// 5xx Unavailable, other 4xx Invalid).
+	return sdk.HTTPError(status, h, "app store %s: %s", op, msg)
 }
 
 // ParseError reads Apple's error body ({"errors":[{"status","code","title",
