@@ -102,12 +102,17 @@ func TestVendorExamplesAgainstClient(t *testing.T) {
 		s, settings := evidenceClient(t, ex)
 		text := "Thank you for the detailed feedback! "
 		text = strings.Repeat(text, 10)
-		// The plugin refuses it before any call…
-		if _, err := s.PostReply(ctx, sdk.PostReplyRequest{Settings: settings, AppID: docPkg, ReviewID: "review_id", Text: text}); sdk.KindOf(err) != sdk.ErrorKindRefused {
+		// The plugin (with the SDK's checks, as the hub reaches it) refuses
+		// it before any call…
+		checked, err := sdk.CheckedStore(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := checked.PostReply(ctx, sdk.PostReplyRequest{Settings: settings, AppID: docPkg, ReviewID: "review_id", Text: text}); sdk.KindOf(err) != sdk.ErrorKindRefused {
 			t.Errorf("plugin: %v", err)
 		}
 		// …and Google's 400 for it is Invalid.
-		_, err := s.official(t, settings).Reviews.Reply(docPkg, "review_id", &androidpublisher.ReviewsReplyRequest{ReplyText: text}).Do()
+		_, err = s.official(t, settings).Reviews.Reply(docPkg, "review_id", &androidpublisher.ReviewsReplyRequest{ReplyText: text}).Do()
 		if err := play.Classify("reviews.reply", docPkg, err); sdk.KindOf(err) != sdk.ErrorKindInvalid {
 			t.Errorf("400: %v", err)
 		}

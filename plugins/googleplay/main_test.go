@@ -142,7 +142,7 @@ func TestReplyReplaceAndRefuse(t *testing.T) {
 	// 351 characters: refused before any call.
 	calls := e.fake.Calls()
 	_, err = e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: e.settings, AppID: pkg, ReviewID: "r1", Text: strings.Repeat("я", 351)})
-	if sdk.KindOf(err) != sdk.ErrorKindRefused || !strings.Contains(err.Error(), "Google Play answers are limited to 350 characters, this one has 351") {
+	if sdk.KindOf(err) != sdk.ErrorKindRefused || !strings.Contains(err.Error(), "Google Play replies are limited to 350 characters, this one has 351") {
 		t.Errorf("351 characters: %v", err)
 	}
 	if e.fake.Calls() != calls {
