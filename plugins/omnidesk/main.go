@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -31,7 +32,7 @@ type helpdesk struct {
 
 func (helpdesk) Info(context.Context) (sdk.Info, error) {
 	return sdk.Info{
-		Name: "omnidesk", Version: version,
+		Name: "omnidesk", DisplayName: "Omnidesk", Version: version,
 		Description: "Omnidesk (omnidesk.ru): reviews become cases in a custom channel; staff answers come back through its webhook.",
 		Settings: []sdk.SettingField{
 			{Key: "subdomain", Label: "Subdomain", Required: true, Example: "company", Description: "company for https://company.omnidesk.ru", Endpoint: true},
@@ -55,13 +56,11 @@ type account struct {
 	field   string
 }
 
+// account reads an account's settings. The SDK has checked the required
+// ones before the call (a subdomain is still needed here for in-process
+// callers, unless base_url replaces it).
 func (h helpdesk) account(s sdk.Settings) (account, error) {
 	var missing []string
-	for _, k := range []string{"staff_email", "api_key", "channel", "case_field"} {
-		if strings.TrimSpace(s[k]) == "" {
-			missing = append(missing, k)
-		}
-	}
 	base := strings.TrimSpace(s["base_url"])
 	sub := strings.ToLower(strings.TrimSpace(s["subdomain"]))
 	if base == "" {
@@ -529,9 +528,12 @@ func newHTTPClient() *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = maxIdlePerHost
 	tr.MaxIdleConns = max(tr.MaxIdleConns, maxIdlePerHost)
-	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	return sdk.NewHTTPClient(sdk.HTTPOptions{Base: tr, MaxResponseBytes: omnidesk.MaxResponseBytes})
 }
 
 func main() {
-	sdk.ServeHelpdesk(helpdesk{httpClient: newHTTPClient(), labels: &omnidesk.LabelCache{}, gate: &omnidesk.RateGate{}})
+	if err := sdk.ServeHelpdesk(helpdesk{httpClient: newHTTPClient(), labels: &omnidesk.LabelCache{}, gate: &omnidesk.RateGate{}}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 }

@@ -139,7 +139,7 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 	}
 	hc := c.HTTP
 	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
+		hc = sdk.NewHTTPClient(sdk.HTTPOptions{MaxResponseBytes: MaxResponseBytes})
 	}
 	retries := c.Retries
 	if retries == 0 {
@@ -179,7 +179,7 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 			last = sdk.Errorf(sdk.ErrorKindUnavailable, "omnidesk %s %s: %v", method, path, err)
 			continue
 		}
-		data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+		data, err := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		c.noteLimits(resp.Header)
 		left, okLeft := headerInt(resp.Header, "api_calls_left")
@@ -213,16 +213,14 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 			}
 			return sdk.RetryAfterError(wait, "omnidesk rate limit on %s %s: %v", method, path, apiErr)
 		case resp.StatusCode >= 500:
-			last = sdk.Errorf(sdk.ErrorKindUnavailable, "omnidesk %s %s: %v", method, path, apiErr)
+			last = sdk.HTTPError(resp.StatusCode, resp.Header, "omnidesk %s %s: %v", method, path, apiErr)
 			continue
 		case resp.StatusCode == http.StatusUnauthorized:
-			return sdk.Errorf(sdk.ErrorKindUnauthenticated, "omnidesk refused the staff e-mail and API key: %w", apiErr)
+			return sdk.HTTPError(resp.StatusCode, resp.Header, "omnidesk refused the staff e-mail and API key: %w", apiErr)
 		case resp.StatusCode == http.StatusForbidden:
-			return sdk.Errorf(sdk.ErrorKindPermissionDenied, "omnidesk %s %s: the staff member may not do this: %w", method, path, apiErr)
-		case resp.StatusCode == http.StatusNotFound:
-			return sdk.Errorf(sdk.ErrorKindNotFound, "omnidesk %s %s: %w", method, path, apiErr)
-		default:
-			return sdk.Errorf(sdk.ErrorKindInvalid, "omnidesk %s %s: %w", method, path, apiErr)
+			return sdk.HTTPError(resp.StatusCode, resp.Header, "omnidesk %s %s: the staff member may not do this: %w", method, path, apiErr)
+		default: // the status decides the kind (sdk.KindFromHTTPStatus)
+			return sdk.HTTPError(resp.StatusCode, resp.Header, "omnidesk %s %s: %w", method, path, apiErr)
 		}
 	}
 	return last
@@ -292,23 +290,17 @@ func parseError(status int, data []byte) *APIError {
 	return e
 }
 
+// MaxResponseBytes bounds an answer of the Omnidesk API.
+const MaxResponseBytes = 16 << 20
+
 // retryAfter reads Omnidesk's retry_after header (seconds), else a
-// standard Retry-After (seconds or an HTTP date); 60 s when both are
-// absent: the limits are per minute.
+// standard Retry-After (seconds or an HTTP date); a minute when neither is
+// readable: the limits are per minute.
 func retryAfter(h http.Header) time.Duration {
-	if s, ok := headerInt(h, "retry_after"); ok {
-		return time.Duration(s) * time.Second
+	if d, ok := sdk.RetryAfterHeader(h, time.Now(), "retry_after", "Retry-After"); ok {
+		return d
 	}
-	v := h.Get("Retry-After")
-	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := time.Until(t); d > 0 {
-			return d
-		}
-	}
-	return time.Minute
+	return sdk.DefaultRetryAfter
 }
 
 // IsNotFound reports whether err is a 404 of the API.
