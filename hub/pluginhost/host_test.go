@@ -342,3 +342,25 @@ func TestSocketDirOfAnotherUserIsRefused(t *testing.T) {
 		t.Errorf("a socket dir of another user: %v", err)
 	}
 }
+
+// What a plugin logs during a call reaches the hub's log with the
+// plugin's name and the call's request id.
+func TestPluginLogsReachTheHubsLog(t *testing.T) {
+	logs := &logBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h := start(t, map[string]string{"teststore": sdktest.Build(t, storePkg)}, Options{Logger: log, HealthInterval: time.Hour})
+	p, _ := h.Plugin("teststore")
+	ctx := sdk.WithRequestID(sdktest.Context(t), "poll-7")
+	if _, err := p.Store().ListReviews(ctx, sdk.ListRequest{Settings: sdk.Settings{"url": backendURL()}, AppID: "app1"}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the plugin's line in the hub's log", func() bool {
+		for _, line := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(line, `msg="listing reviews"`) && strings.Contains(line, "plugin=teststore") &&
+				strings.Contains(line, "request_id=poll-7") && strings.Contains(line, "app=app1") {
+				return true
+			}
+		}
+		return false
+	})
+}
