@@ -70,7 +70,9 @@ func TestReadReplyFirst(t *testing.T) {
 	ctx := context.Background()
 	posted := 0
 	post := func(context.Context) (sdk.DeveloperReply, error) { posted++; return sdk.DeveloperReply{ID: "new"}, nil }
-	same := func(context.Context) (*sdk.DeveloperReply, error) { return &sdk.DeveloperReply{ID: "old", Text: "hi"}, nil }
+	same := func(context.Context) (*sdk.DeveloperReply, error) {
+		return &sdk.DeveloperReply{ID: "old", Text: "hi"}, nil
+	}
 	if r, err := sdk.ReadReplyFirst(ctx, "hi", same, post); err != nil || r.ID != "old" || posted != 0 {
 		t.Errorf("same text: %+v %v, posted %d; want the published reply and no post", r, err, posted)
 	}
@@ -81,7 +83,9 @@ func TestReadReplyFirst(t *testing.T) {
 	if r, _ := sdk.ReadReplyFirst(ctx, "hi", none, post); r.ID != "new" || posted != 2 {
 		t.Errorf("no reply yet: %+v, posted %d", r, posted)
 	}
-	failing := func(context.Context) (*sdk.DeveloperReply, error) { return nil, sdk.Errorf(sdk.ErrorKindUnavailable, "down") }
+	failing := func(context.Context) (*sdk.DeveloperReply, error) {
+		return nil, sdk.Errorf(sdk.ErrorKindUnavailable, "down")
+	}
 	if _, err := sdk.ReadReplyFirst(ctx, "hi", failing, post); sdk.KindOf(err) != sdk.ErrorKindUnavailable || posted != 2 {
 		t.Errorf("a failed read must not post: %v, posted %d", err, posted)
 	}
