@@ -440,7 +440,7 @@ func (r Resolver) Info(name string) (sdk.Info, bool) {
 func (r Resolver) Store(name string) (sdk.Store, sdk.Info, error) {
 	p, ok := r.Host.Plugin(name)
 	if !ok {
-		return nil, sdk.Info{}, sdk.Errorf(sdk.NotFound, "no store plugin %q is installed", name)
+		return nil, sdk.Info{}, sdk.Errorf(sdk.ErrorKindNotFound, "no store plugin %q is installed", name)
 	}
 	return p.Store(), p.Info(), nil
 }
@@ -449,7 +449,7 @@ func (r Resolver) Store(name string) (sdk.Store, sdk.Info, error) {
 func (r Resolver) Helpdesk(name string) (sdk.Helpdesk, sdk.Info, error) {
 	p, ok := r.Host.Plugin(name)
 	if !ok {
-		return nil, sdk.Info{}, sdk.Errorf(sdk.NotFound, "no helpdesk plugin %q is installed", name)
+		return nil, sdk.Info{}, sdk.Errorf(sdk.ErrorKindNotFound, "no helpdesk plugin %q is installed", name)
 	}
 	return p.Helpdesk(), p.Info(), nil
 }

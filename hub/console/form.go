@@ -95,7 +95,7 @@ func inputFromPost(form url.Values, plugins []sdk.Info) (formInput, string) {
 		m := map[string]string{}
 		for _, f := range p.Settings {
 			name := "h." + p.Name + "." + f.Key
-			if p.Kind != sdk.KindHelpdesk {
+			if p.Kind != sdk.PluginKindHelpdesk {
 				continue
 			}
 			if v, ok := form[name]; ok {
@@ -130,7 +130,7 @@ func inputFromPost(form url.Values, plugins []sdk.Info) (formInput, string) {
 			}
 		}
 		for _, p := range plugins {
-			if p.Kind != sdk.KindStore {
+			if p.Kind != sdk.PluginKindStore {
 				continue
 			}
 			m := map[string]string{}
@@ -344,7 +344,7 @@ func buildForm(t map[string]string, in formInput, stored *httpapi.IntegrationJSO
 		v.Missing = neededLabels(t, stored, plugins)
 	}
 	for _, p := range plugins {
-		if p.Kind != sdk.KindHelpdesk {
+		if p.Kind != sdk.PluginKindHelpdesk {
 			continue
 		}
 		g := groupView{Plugin: p.Name, Label: p.Name, Description: p.Description, Selected: p.Name == in.Helpdesk}
@@ -408,7 +408,7 @@ func buildForm(t map[string]string, in formInput, stored *httpapi.IntegrationJSO
 		av.StoreError = errAt(appField(i, "store"))
 		av.StoreNeeded = slices.Contains(appMissing, "store")
 		for _, p := range plugins {
-			if p.Kind != sdk.KindStore {
+			if p.Kind != sdk.PluginKindStore {
 				continue
 			}
 			g := groupView{Plugin: p.Name, Label: p.Name, Description: p.Description, Selected: p.Name == a.Store}

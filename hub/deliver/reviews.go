@@ -36,7 +36,7 @@ func (d *Deliverer) handleReview(ctx context.Context, m busmsg.Review, msg *mess
 			d.Metrics.RateLimitWait(in.ID, "delivery")
 		}
 		d.gates.hold(in.ID, sdk.RetryAfterOf(err))
-		if first && sdk.KindOf(err) == sdk.RateLimited {
+		if first && sdk.KindOf(err) == sdk.ErrorKindRateLimited {
 			// Refused before anything was done (the SDK's contract for a
 			// rate-limited UpsertTicket): the next attempt is still a first.
 			if uerr := d.DB.RefusedDelivery(ctx, m.IntegrationID, m.AppID, m.Change.Review.ID); uerr != nil {

@@ -63,7 +63,7 @@ func (a *Admin) fromJSON(j IntegrationJSON, old *state.Integration) (state.Integ
 		if old != nil && old.HelpdeskPlugin == j.Helpdesk.Plugin {
 			prev = old.HelpdeskSettings
 		}
-		in.HelpdeskSettings = a.mergeSettings("helpdesk", j.Helpdesk.Plugin, sdk.KindHelpdesk, j.Helpdesk.Settings, prev, add)
+		in.HelpdeskSettings = a.mergeSettings("helpdesk", j.Helpdesk.Plugin, sdk.PluginKindHelpdesk, j.Helpdesk.Settings, prev, add)
 	}
 	seen := map[string]bool{}
 	for i, aj := range j.Apps {
@@ -98,7 +98,7 @@ func (a *Admin) fromJSON(j IntegrationJSON, old *state.Integration) (state.Integ
 				}
 			}
 		}
-		app.StoreSettings = a.mergeSettings(p, aj.Store, sdk.KindStore, aj.Settings, prev, add)
+		app.StoreSettings = a.mergeSettings(p, aj.Store, sdk.PluginKindStore, aj.Settings, prev, add)
 		in.Apps = append(in.Apps, app)
 	}
 	return in, errs
@@ -106,7 +106,7 @@ func (a *Admin) fromJSON(j IntegrationJSON, old *state.Integration) (state.Integ
 
 func (a *Admin) mergeSettings(prefix, plugin, kind string, given map[string]string, prev sdk.Settings, add func(f, r string)) sdk.Settings {
 	pluginField := prefix + ".plugin"
-	if kind == sdk.KindStore {
+	if kind == sdk.PluginKindStore {
 		pluginField = prefix + ".store"
 	}
 	out := sdk.Settings{}

@@ -23,6 +23,7 @@ import (
 	"github.com/reviewhub/reviewhub/hub/config"
 	"github.com/reviewhub/reviewhub/hub/internal/retry"
 	"github.com/reviewhub/reviewhub/sdk"
+	"github.com/reviewhub/reviewhub/sdk/host"
 )
 
 // BinaryPrefix is the file name prefix of plugin binaries in a plugins directory.
@@ -125,7 +126,7 @@ type Plugin struct {
 	log  *slog.Logger
 
 	mu       sync.Mutex
-	conn     *sdk.Conn
+	conn     *host.Conn
 	info     sdk.Info
 	lastErr  error
 	restarts int
@@ -270,9 +271,9 @@ func (p *Plugin) start(ctx context.Context) error {
 	cmd := exec.Command(p.path)
 	cmd.Env = p.host.env(p.name)
 	setParentDeathSignal(cmd)
-	conn, err := sdk.Launch(ctx, cmd, sdk.LaunchOptions{Logger: p.log, StartTimeout: p.host.opts.StartTimeout,
+	conn, err := host.Launch(ctx, cmd, host.LaunchOptions{Logger: p.log, StartTimeout: p.host.opts.StartTimeout,
 		StopTimeout: p.host.opts.StopTimeout, SocketDir: p.host.opts.SocketDir, SHA256: p.sum})
-	var ce *sdk.ChecksumError
+	var ce *host.ChecksumError
 	if errors.As(err, &ce) {
 		err = fmt.Errorf("plugin %s refused: its binary does not match plugins.checksums.%s: %s has SHA-256 %x, the config pins %x",
 			p.name, p.name, ce.Path, ce.Got, ce.Want)
@@ -431,7 +432,7 @@ func (p *Plugin) Info() sdk.Info {
 	return p.info
 }
 
-func (p *Plugin) current() (*sdk.Conn, error) {
+func (p *Plugin) current() (*host.Conn, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.conn == nil || p.conn.Exited() {
@@ -440,7 +441,7 @@ func (p *Plugin) current() (*sdk.Conn, error) {
 		if p.lastErr != nil {
 			msg += ": " + p.lastErr.Error()
 		}
-		return nil, &sdk.Error{Kind: sdk.Unavailable, Message: msg}
+		return nil, &sdk.Error{Kind: sdk.ErrorKindUnavailable, Message: msg}
 	}
 	return p.conn, nil
 }

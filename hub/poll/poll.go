@@ -193,7 +193,7 @@ func (p *Poller) apply(ctx context.Context, l listing, b batch, res *Result) err
 			if obs.Kind == state.Unchanged {
 				continue
 			}
-			if b.backfill != nil && obs.Kind == sdk.ChangeNew {
+			if b.backfill != nil && obs.Kind == sdk.ChangeKindNew {
 				if r.Reply != nil || imported >= *b.backfill {
 					skipped["backfill"]++
 					continue
