@@ -1,0 +1,452 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/reviewhub/reviewhub/plugins/zendesk/fake"
+	"github.com/reviewhub/reviewhub/plugins/zendesk/zendesk"
+	"github.com/reviewhub/reviewhub/sdk"
+	"github.com/reviewhub/reviewhub/sdk/sdktest"
+)
+
+const secret = "s3cret-signing-key"
+
+type env struct {
+	fake     *fake.Server
+	api      *httptest.Server
+	desk     sdk.Helpdesk
+	settings sdk.Settings
+}
+
+func start(t *testing.T) *env {
+	t.Helper()
+	f := fake.New(fake.Options{Subdomain: "acme", Email: "agent@acme.example", Token: "token-1"})
+	api := httptest.NewServer(f)
+	t.Cleanup(api.Close)
+	bin := sdktest.Build(t, ".")
+	return &env{fake: f, api: api, desk: sdktest.LaunchHelpdesk(t, bin), settings: f.Settings(api.URL, secret)}
+}
+
+func ctx(t *testing.T) context.Context { return sdktest.Context(t) }
+
+func TestConformance(t *testing.T) {
+	e := start(t)
+	sdktest.RunHelpdesk(t, e.desk, sdktest.HelpdeskSuite{Settings: e.settings, IntegrationID: "acme"})
+}
+
+func change(kind string, rating int, text string, history ...sdk.ReviewVersion) sdk.ReviewChange {
+	return sdk.ReviewChange{Store: "googleplay", AppName: "ACME", Kind: kind, History: history, CanReply: true, ReplyMaxLength: 350,
+		Review: sdk.Review{ID: "gp-1", Author: "Kenji", Rating: rating, Text: text, Language: "ja", AppVersion: "3.2",
+			UpdatedAt: time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)}}
+}
+
+func (e *env) upsert(t *testing.T, req sdk.TicketRequest) sdk.TicketRef {
+	t.Helper()
+	req.Settings, req.IntegrationID = e.settings, "acme"
+	ref, err := e.desk.UpsertTicket(ctx(t), req)
+	if err != nil {
+		t.Fatalf("UpsertTicket %s: %v", req.DeliveryKey, err)
+	}
+	return ref
+}
+
+func id(t *testing.T, ref sdk.TicketRef) int64 {
+	t.Helper()
+	n, err := strconv.ParseInt(ref.ID, 10, 64)
+	if err != nil {
+		t.Fatalf("ticket id %q: %v", ref.ID, err)
+	}
+	return n
+}
+
+// A review becomes a ticket with its external_id, tags and fields; a
+// retried create finds it; an edit is a further public comment of the same
+// ticket, delivered twice and added once; the hub's keyed tags are
+// replaced, others kept.
+func TestReviewBecomesTicketAndEditLandsInIt(t *testing.T) {
+	e := start(t)
+	tags := []string{"googleplay", "app:ACME iOS", "rating:1", "language:ja"}
+	first := e.upsert(t, sdk.TicketRequest{Change: change(sdk.ChangeNew, 1, "アプリが起動しません"), Tags: tags, DeliveryKey: "gp-1/1"})
+	if !first.Created {
+		t.Fatalf("create: %+v", first)
+	}
+	tk, ok := e.fake.TicketByReview("googleplay", "gp-1")
+	if !ok || strconv.FormatInt(tk.ID, 10) != first.ID {
+		t.Fatalf("ticket by review: %+v %v, want %s", tk, ok, first.ID)
+	}
+	if got := strings.Join(tk.Tags, ","); got != "googleplay,app:acme_ios,rating:1,language:ja" {
+		t.Errorf("tags %s", got)
+	}
+	if tk.CustomFields[fake.FieldReviewID] != "gp-1" || tk.CustomFields[fake.FieldRating] != "1" {
+		t.Errorf("custom fields %v", tk.CustomFields)
+	}
+	if len(tk.Comments) != 1 || !tk.Comments[0].Public || !strings.Contains(tk.Comments[0].Body, "アプリが起動しません") ||
+		!strings.Contains(tk.Subject, "★☆☆☆☆ Kenji on Google Play") {
+		t.Errorf("subject %q comments %+v", tk.Subject, tk.Comments)
+	}
+	// The hub crashed after the create: the retry (no ticket id) finds it.
+	again := e.upsert(t, sdk.TicketRequest{Change: change(sdk.ChangeNew, 1, "アプリが起動しません"), Tags: tags, DeliveryKey: "gp-1/1"})
+	if again.ID != first.ID || again.Created {
+		t.Fatalf("retried create: %+v, want %s", again, first.ID)
+	}
+	e.fake.Touch(id(t, first)) // staff changed the ticket before the edit was read: no conflict
+	e.fake.ConflictNext(2)     // and twice between the plugin's read and its update: read again
+	edit := change(sdk.ChangeBetter, 4, "直りました", sdk.ReviewVersion{Rating: 1, Text: "アプリが起動しません", Reply: &sdk.DeveloperReply{Text: "We are on it"}})
+	for range 2 { // delivered twice, added once
+		ref := e.upsert(t, sdk.TicketRequest{TicketID: first.ID, Change: edit, Tags: []string{"googleplay", "rating:4"}, DeliveryKey: "gp-1/2"})
+		if ref.ID != first.ID || ref.Created {
+			t.Fatalf("edit: %+v", ref)
+		}
+	}
+	if n := e.fake.TicketCount(); n != 1 {
+		t.Fatalf("%d tickets, want 1", n)
+	}
+	tk, _ = e.fake.TicketByReview("googleplay", "gp-1")
+	if len(tk.Comments) != 2 || !tk.Comments[1].Public {
+		t.Fatalf("comments %+v, want the review and one public edit", tk.Comments)
+	}
+	for _, want := range []string{"rating 1 → 4", "直りました", "Earlier versions", "developer reply: We are on it"} {
+		if !strings.Contains(tk.Comments[1].Body, want) {
+			t.Errorf("edit comment lacks %q:\n%s", want, tk.Comments[1].Body)
+		}
+	}
+	if got := strings.Join(tk.Tags, ","); got != "googleplay,app:acme_ios,language:ja,rating:4" {
+		t.Errorf("tags after the edit %s: want rating:1 replaced, the rest kept", got)
+	}
+	if tk.CustomFields[fake.FieldRating] != "4" {
+		t.Errorf("rating field %v", tk.CustomFields[fake.FieldRating])
+	}
+}
+
+// A first attempt creates without a lookup; a later attempt looks first.
+func TestFirstAttemptSkipsTheLookup(t *testing.T) {
+	e := start(t)
+	req := sdk.TicketRequest{Change: change(sdk.ChangeNew, 2, "Crashes"), DeliveryKey: "gp-1/1", FirstAttempt: true}
+	before := e.fake.Routes()
+	ref := e.upsert(t, req)
+	after := e.fake.Routes()
+	if n := after["GET /api/v2/tickets"] - before["GET /api/v2/tickets"]; n != 0 {
+		t.Errorf("first attempt looked the ticket up %d times", n)
+	}
+	if n := after["POST /api/v2/tickets"] - before["POST /api/v2/tickets"]; n != 1 || !ref.Created {
+		t.Errorf("first attempt created %d tickets (%+v), want 1", n, ref)
+	}
+	req.FirstAttempt = false
+	if again := e.upsert(t, req); again.ID != ref.ID || again.Created {
+		t.Fatalf("retry: %+v, want %s found", again, ref.ID)
+	}
+	if n := e.fake.TicketCount(); n != 1 {
+		t.Errorf("%d tickets, want 1", n)
+	}
+}
+
+// An edit of a review whose ticket Zendesk closed goes to a follow-up
+// ticket, made once; the hub links the follow-up.
+func TestEditOfAClosedTicketMakesOneFollowUp(t *testing.T) {
+	e := start(t)
+	first := e.upsert(t, sdk.TicketRequest{Change: change(sdk.ChangeNew, 2, "Crashes"), DeliveryKey: "gp-1/1"})
+	e.fake.SetStatus(id(t, first), "closed")
+	edit := change(sdk.ChangeWorse, 1, "Still crashes", sdk.ReviewVersion{Rating: 2, Text: "Crashes"})
+	var refs []sdk.TicketRef
+	for range 2 { // the hub retries with the old link: the follow-up is found
+		refs = append(refs, e.upsert(t, sdk.TicketRequest{TicketID: first.ID, Change: edit, DeliveryKey: "gp-1/2"}))
+	}
+	if refs[0].ID == first.ID || !refs[0].Created || refs[1].ID != refs[0].ID || refs[1].Created {
+		t.Fatalf("edits of a closed ticket: %+v, want one new follow-up", refs)
+	}
+	tickets := e.fake.Tickets()
+	if len(tickets) != 2 || tickets[1].FollowupOf != id(t, first) || tickets[1].ExternalID != tickets[0].ExternalID {
+		t.Fatalf("tickets %+v", tickets)
+	}
+	// A later edit with the follow-up linked lands in it.
+	ref := e.upsert(t, sdk.TicketRequest{TicketID: refs[0].ID, Change: change(sdk.ChangeBetter, 5, "Fixed"), DeliveryKey: "gp-1/3"})
+	if ref.ID != refs[0].ID {
+		t.Fatalf("edit after the follow-up: %+v", ref)
+	}
+}
+
+// hookServer forwards Zendesk's webhook calls to the plugin, as the hub does.
+type hookServer struct {
+	mu      sync.Mutex
+	results []sdk.WebhookResult
+}
+
+func (e *env) hooks(t *testing.T, h *hookServer) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var hdr []sdk.Header
+		for k, v := range r.Header {
+			hdr = append(hdr, sdk.Header{Name: k, Values: v})
+		}
+		res, err := e.desk.HandleWebhook(r.Context(), sdk.WebhookRequest{Settings: e.settings, IntegrationID: "acme",
+			Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Headers: hdr, Body: body})
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		h.mu.Lock()
+		h.results = append(h.results, res)
+		h.mu.Unlock()
+		w.WriteHeader(res.Status)
+		_, _ = w.Write(res.Body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func (h *hookServer) last(t *testing.T) sdk.WebhookResult {
+	t.Helper()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.results) == 0 {
+		t.Fatal("no webhook call reached the plugin")
+	}
+	return h.results[len(h.results)-1]
+}
+
+func TestWebhookAnswerAndOutcomeNote(t *testing.T) {
+	e := start(t)
+	ref := e.upsert(t, sdk.TicketRequest{Change: change(sdk.ChangeNew, 2, "Crashes"), DeliveryKey: "k1"})
+	h := &hookServer{}
+	srv := e.hooks(t, h)
+	hook := srv.URL + "/hooks/zendesk/acme"
+
+	// Signed with another secret: 401 naming why.
+	e.fake.SetWebhook(hook, "another-secret")
+	if _, err := e.fake.Answer(ctx(t), id(t, ref), "nope"); err == nil || !strings.Contains(err.Error(), "401") || !strings.Contains(err.Error(), "wrong signature") {
+		t.Fatalf("answer with a wrong secret: %v, want a 401 naming the signature", err)
+	}
+	// A stale signature: 401 naming the age.
+	e.fake.SetWebhook(hook, secret)
+	e.fake.SetClockSkew(-time.Hour)
+	if _, err := e.fake.Answer(ctx(t), id(t, ref), "late"); err == nil || !strings.Contains(err.Error(), "401") || !strings.Contains(err.Error(), "stale signature") {
+		t.Fatalf("answer signed an hour ago: %v, want a 401 naming the stale timestamp", err)
+	}
+	e.fake.SetClockSkew(0)
+	commentID, err := e.fake.Answer(ctx(t), id(t, ref), "Thanks, we fixed it!")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := h.last(t)
+	if len(res.Replies) != 1 {
+		t.Fatalf("%d reply requests, want 1 (%s)", len(res.Replies), res.Body)
+	}
+	rr := res.Replies[0]
+	if rr.TicketID != ref.ID || rr.MessageID != "zendesk:"+strconv.FormatInt(commentID, 10) || rr.Text != "Thanks, we fixed it!" ||
+		rr.ReviewID != "gp-1" || rr.Staff != fake.StaffName || rr.SentAt.IsZero() {
+		t.Errorf("reply request %+v", rr)
+	}
+	// The same request delivered again (a retry) carries the same message id.
+	if err := e.fake.Replay(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if again := h.last(t); len(again.Replies) != 1 || again.Replies[0].MessageID != rr.MessageID {
+		t.Fatalf("replay: %+v", again)
+	}
+	// The outcome is written back as an internal note, once.
+	result := sdk.ReplyResult{TicketID: ref.ID, MessageID: rr.MessageID, Outcome: sdk.OutcomeRefused,
+		Detail: "Google Play answers are limited to 350 characters, this one has 412"}
+	for range 2 {
+		if err := e.desk.WriteReplyResult(ctx(t), sdk.ReplyResultRequest{Settings: e.settings, Result: result}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tk, _ := e.fake.TicketByReview("googleplay", "gp-1")
+	if notes := tk.Notes(); len(notes) != 1 || !strings.Contains(notes[0].Body, "limited to 350 characters, this one has 412") {
+		t.Fatalf("notes %+v", notes)
+	}
+}
+
+// Internal notes, end users' comments, Reviewhub's own comments and other
+// events are never answers: a quiet 200, no reply, nothing ignored. A body
+// of an unknown shape is kept for the operator.
+func TestWebhookNeverAnswersForNotesUsersOrItself(t *testing.T) {
+	e := start(t)
+	ref := e.upsert(t, sdk.TicketRequest{Change: change(sdk.ChangeNew, 2, "Crashes"), DeliveryKey: "gp-1/1"})
+	h := &hookServer{}
+	e.fake.SetWebhook(e.hooks(t, h).URL+"/hooks/zendesk/acme", secret)
+	tk, _ := e.fake.TicketByReview("googleplay", "gp-1")
+	for _, tc := range []struct {
+		name, text string
+		ev         fake.Event
+	}{
+		{"internal note", "looking into it", fake.Event{Private: true}},
+		{"end user", "One more thing", fake.Event{EndUser: true}},
+		{"own comment sent back", tk.Comments[0].Body, fake.Event{}},
+	} {
+		if _, err := e.fake.Post(ctx(t), id(t, ref), tc.text, tc.ev); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if res := h.last(t); res.Status != 200 || len(res.Replies) != 0 || res.Ignored != nil {
+			t.Errorf("%s: status %d, replies %+v, ignored %+v; want a quiet 200", tc.name, res.Status, res.Replies, res.Ignored)
+		}
+	}
+	if err := e.fake.SendSigned(ctx(t), []byte(`{"type":"zen:event-type:ticket.status_changed","id":"e1","detail":{"id":"1"}}`)); err != nil {
+		t.Fatal(err)
+	}
+	if res := h.last(t); res.Status != 200 || res.Ignored != nil || len(res.Replies) != 0 {
+		t.Errorf("another event: %+v", res)
+	}
+	if err := e.fake.SendSigned(ctx(t), []byte(`{"ticket":{"id":1},"comment":"hi"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if res := h.last(t); res.Status != 200 || res.Ignored == nil || !strings.Contains(res.Ignored.Reason, "no event type") ||
+		!strings.Contains(res.Ignored.Shape, "comment") || strings.Contains(res.Ignored.Shape, "hi") {
+		t.Errorf("unknown shape: %d %+v", res.Status, res.Ignored)
+	}
+	// Not JSON (but signed): 400, kept.
+	if err := e.fake.SendSigned(ctx(t), []byte(`not json`)); err == nil || !strings.Contains(err.Error(), "400") {
+		t.Errorf("not JSON: %v, want 400", err)
+	}
+	// Unsigned: 401, nothing kept.
+	res, err := e.desk.HandleWebhook(ctx(t), sdk.WebhookRequest{Settings: e.settings, Method: "POST", Body: []byte(`{}`)})
+	if err != nil || res.Status != 401 || res.Ignored != nil || !strings.Contains(string(res.Body), zendesk.SignatureHeader) {
+		t.Errorf("unsigned: %d %s %v", res.Status, res.Body, err)
+	}
+}
+
+func TestErrorsAreClearAndClassified(t *testing.T) {
+	e := start(t)
+	with := func(k, v string) sdk.Settings {
+		s := sdk.Settings{}
+		for kk, vv := range e.settings {
+			s[kk] = vv
+		}
+		s[k] = v
+		return s
+	}
+	for _, tc := range []struct {
+		settings sdk.Settings
+		kind     sdk.ErrorKind
+		want     string
+	}{
+		{with("api_token", "wrong"), sdk.Unauthenticated, "refused the API token"},
+		{with("email", "someone@else.example"), sdk.Unauthenticated, "refused the API token"},
+		{with("base_url", e.api.URL+"/nowhere"), sdk.NotFound, "no Zendesk account"},
+		{with("custom_fields", "review_id=360999999999"), sdk.NotFound, "ticket field 360999999999 (review_id) does not exist"},
+		{with("custom_fields", "colour=1"), sdk.Invalid, `unknown name "colour"`},
+		{with("custom_fields", "rating=abc"), sdk.Invalid, `rating="abc" is not a ticket field id`},
+		{with("webhook_tolerance", "forever"), sdk.Invalid, "webhook_tolerance"},
+		{with("subdomain", "Not A Subdomain!"), sdk.Invalid, "subdomain"},
+	} {
+		if tc.settings["subdomain"] == "Not A Subdomain!" {
+			delete(tc.settings, "base_url")
+		}
+		_, err := e.desk.CheckCredentials(ctx(t), tc.settings)
+		if err == nil || sdk.KindOf(err) != tc.kind || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("CheckCredentials: %v (kind %v), want %v containing %q", err, sdk.KindOf(err), tc.kind, tc.want)
+		}
+	}
+	// An inactive field is reported, not refused.
+	rep, err := e.desk.CheckCredentials(ctx(t), with("custom_fields", "review_id="+strconv.Itoa(fake.FieldInactive)))
+	if err != nil || len(rep.Checks) < 2 || rep.Checks[1].Status != sdk.CheckFail {
+		t.Errorf("inactive field: %+v %v", rep, err)
+	}
+	if n := e.fake.Writes(); n != 0 {
+		t.Errorf("the credentials checks wrote %d times", n)
+	}
+	// A write that fails with a 5xx is not retried inside the call (its
+	// outcome is unknown): the hub retries, looking the ticket up.
+	e.fake.Fail(1, 503)
+	calls := e.fake.Calls()
+	_, err = e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, Change: change(sdk.ChangeNew, 1, "x"), DeliveryKey: "k", FirstAttempt: true})
+	if sdk.KindOf(err) != sdk.Unavailable || e.fake.Calls()-calls != 1 {
+		t.Errorf("503 on a create: %v (kind %v), %d calls; want Unavailable after one call", err, sdk.KindOf(err), e.fake.Calls()-calls)
+	}
+	// A read that fails once with a 5xx is retried inside the call.
+	e.fake.Fail(1, 502)
+	if _, err := e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, Change: change(sdk.ChangeNew, 1, "x"), DeliveryKey: "k"}); err != nil {
+		t.Errorf("one 502 on the lookup, then success: %v", err)
+	}
+	// A 429 is RateLimited with Zendesk's Retry-After, and holds the
+	// account in this plugin process: calls fail at once with the rest.
+	e.fake.RateLimit(1, 7*time.Second)
+	_, err = e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, Change: change(sdk.ChangeNew, 1, "x"), DeliveryKey: "k"})
+	if sdk.KindOf(err) != sdk.RateLimited || sdk.RetryAfterOf(err) != 7*time.Second {
+		t.Errorf("429: %v (kind %v, retry after %v)", err, sdk.KindOf(err), sdk.RetryAfterOf(err))
+	}
+	calls = e.fake.Calls()
+	_, err = e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, Change: change(sdk.ChangeNew, 2, "y"), DeliveryKey: "k2"})
+	if d := sdk.RetryAfterOf(err); sdk.KindOf(err) != sdk.RateLimited || d <= 0 || d > 7*time.Second || e.fake.Calls() != calls {
+		t.Errorf("while held: %v (retry after %v), %d calls; want rate limited with no call", err, d, e.fake.Calls()-calls)
+	}
+}
+
+func TestCheckCredentialsReport(t *testing.T) {
+	e := start(t)
+	rep, err := e.desk.CheckCredentials(ctx(t), e.settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := map[string]string{}
+	for _, c := range rep.Checks {
+		status[c.Name] = c.Status
+		if strings.Contains(c.Detail, secret) || strings.Contains(c.Detail, "token-1") {
+			t.Errorf("check %s shows a secret", c.Name)
+		}
+	}
+	for _, name := range []string{"agent", "field review_id", "field rating", "webhook"} {
+		if status[name] != sdk.CheckOK {
+			t.Errorf("check %s: %q (%+v)", name, status[name], rep.Checks)
+		}
+	}
+}
+
+func TestSettingsSchema(t *testing.T) {
+	info, err := helpdesk{}.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range info.Settings {
+		if want := f.Key == "subdomain" || f.Key == "base_url"; f.Endpoint != want {
+			t.Errorf("setting %s: Endpoint %v, want %v", f.Key, f.Endpoint, want)
+		}
+		if want := f.Key == "api_token" || f.Key == "webhook_secret"; f.Secret != want {
+			t.Errorf("setting %s: Secret %v, want %v", f.Key, f.Secret, want)
+		}
+	}
+}
+
+// Health alerts go to one ticket per app; a retried alert is posted once;
+// an agent's comment in it is no answer to a review.
+func TestAlertsGoToOneTicketPerApp(t *testing.T) {
+	e := start(t)
+	al := sdk.Alert{IntegrationID: "acme", AppID: "android", AppName: "ACME for Android", Store: "googleplay",
+		Health: sdk.HealthCredentials, Previous: sdk.HealthOK, Key: "acme/android/ok>credentials/0",
+		Title: "Reviewhub: reviews of ACME for Android (googleplay) are not arriving: credentials", Text: "Renew the key."}
+	alerter, ok := e.desk.(sdk.Alerter)
+	if !ok {
+		t.Fatal("the SDK's helpdesk client has no PostAlert")
+	}
+	for range 2 {
+		if err := alerter.PostAlert(ctx(t), sdk.AlertRequest{Settings: e.settings, IntegrationID: "acme", Alert: al}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := al
+	rec.Recovered, rec.Key, rec.Title = true, "acme/android/credentials>ok/1", "Reviewhub: reviews of ACME for Android (googleplay) flow again"
+	if err := alerter.PostAlert(ctx(t), sdk.AlertRequest{Settings: e.settings, IntegrationID: "acme", Alert: rec}); err != nil {
+		t.Fatal(err)
+	}
+	tickets := e.fake.Tickets()
+	if len(tickets) != 1 || tickets[0].ExternalID != "reviewhub-alerts:acme/android" || len(tickets[0].Comments) != 2 ||
+		!strings.Contains(tickets[0].Comments[1].Body, "flow again") || !strings.Contains(tickets[0].Subject, "ACME for Android") {
+		t.Fatalf("alert tickets %+v", tickets)
+	}
+	h := &hookServer{}
+	e.fake.SetWebhook(e.hooks(t, h).URL, secret)
+	if _, err := e.fake.Answer(ctx(t), tickets[0].ID, "On it"); err != nil {
+		t.Fatal(err)
+	}
+	if res := h.last(t); res.Status != 200 || len(res.Replies) != 0 || res.Ignored != nil {
+		t.Errorf("answer in the alert ticket: %+v", res)
+	}
+}
