@@ -245,7 +245,9 @@ func (d *Demo) TicketOf(reviewID string) (Ticket, bool) {
 
 // Answer is a staff member answering ticket id in the fake helpdesk: its
 // webhook takes the answer to the hub.
-func (d *Demo) Answer(ctx context.Context, id, text string) error { return d.desk.answer(ctx, id, text) }
+func (d *Demo) Answer(ctx context.Context, id, text string) error {
+	return d.desk.answer(ctx, id, text)
+}
 
 // Put adds or edits a review in the store of app.
 func (d *Demo) Put(app string, r sdk.Review) {

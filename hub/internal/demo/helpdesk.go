@@ -70,7 +70,9 @@ type omnideskDesk struct {
 	url string
 }
 
-func (o omnideskDesk) connect(webhookURL, secret string) { o.f.SetWebhookURL(webhookURL + "?secret=" + secret) }
+func (o omnideskDesk) connect(webhookURL, secret string) {
+	o.f.SetWebhookURL(webhookURL + "?secret=" + secret)
+}
 
 func (o omnideskDesk) tickets() []Ticket {
 	cases := o.f.Cases()
