@@ -232,21 +232,12 @@ func (d *Demo) Play(ctx context.Context, st Step) error {
 	return nil
 }
 
-// Tickets are the fake helpdesk's tickets, oldest first.
-func (d *Demo) Tickets() []Ticket { return d.desk.tickets() }
-
 // TicketOf is the ticket of a review the script put (by its script id).
 func (d *Demo) TicketOf(reviewID string) (Ticket, bool) {
 	d.mu.Lock()
 	app := d.reviewApp[reviewID]
 	d.mu.Unlock()
 	return d.desk.ticketOf(storeOf[app], reviewID)
-}
-
-// Answer is a staff member answering ticket id in the fake helpdesk: its
-// webhook takes the answer to the hub.
-func (d *Demo) Answer(ctx context.Context, id, text string) error {
-	return d.desk.answer(ctx, id, text)
 }
 
 // Put adds or edits a review in the store of app.
