@@ -3,14 +3,11 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/reviewhub/reviewhub/hub/config"
 	"github.com/reviewhub/reviewhub/hub/e2e/testbackend"
 	zdfake "github.com/reviewhub/reviewhub/plugins/zendesk/fake"
-	"github.com/reviewhub/reviewhub/sdk/sdktest"
 )
 
 // The real Zendesk plugin process against the fake Zendesk, through the
@@ -22,17 +19,7 @@ import (
 // over-long answer is refused with the store's reason in a note.
 func TestThroughTheHubWithZendesk(t *testing.T) {
 	zd := zdfake.New(zdfake.Options{Subdomain: "acme", Email: "agent@acme.example", Token: "k"})
-	api := httptest.NewServer(zd)
-	t.Cleanup(api.Close)
-	e := &env{backend: testbackend.New()}
-	e.srv = startBackendServer(t, e.backend)
-	e.cfg = newConfig(t, e.srv.URL)
-	e.cfg.Plugins.Paths["zendesk"] = sdktest.Build(t, "github.com/reviewhub/reviewhub/plugins/zendesk")
-	e.cfg.Integrations[0].Helpdesk = config.HelpdeskAccount{Plugin: "zendesk", Settings: zd.Settings(api.URL, secret)}
-	if err := e.cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	e.startHub(t)
+	e := startWithHelpdesk(t, "zendesk", zd, nil)
 
 	e.backend.PutReview(testbackend.Review{ID: "r1", App: "app1", Author: "Ann", Rating: 2, Text: "Crashes on start", Language: "en"})
 	var tk zdfake.Ticket

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/reviewhub/reviewhub/plugins/internal/rategate"
 	"github.com/reviewhub/reviewhub/plugins/internal/ticketbody"
 	"github.com/reviewhub/reviewhub/plugins/zendesk/zendesk"
 	"github.com/reviewhub/reviewhub/sdk"
@@ -29,7 +30,7 @@ const DefaultTolerance = 10 * time.Minute
 
 type helpdesk struct {
 	httpClient *http.Client
-	gate       *zendesk.RateGate
+	gate       *rategate.Gate
 	now        func() time.Time
 }
 
@@ -572,5 +573,5 @@ func newHTTPClient() *http.Client {
 }
 
 func main() {
-	sdk.ServeHelpdesk(helpdesk{httpClient: newHTTPClient(), gate: &zendesk.RateGate{}})
+	sdk.ServeHelpdesk(helpdesk{httpClient: newHTTPClient(), gate: &rategate.Gate{}})
 }

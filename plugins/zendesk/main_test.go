@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/reviewhub/reviewhub/plugins/internal/helpdesktest"
 	"github.com/reviewhub/reviewhub/plugins/zendesk/fake"
 	"github.com/reviewhub/reviewhub/plugins/zendesk/zendesk"
 	"github.com/reviewhub/reviewhub/sdk"
@@ -20,38 +17,29 @@ import (
 const secret = "s3cret-signing-key"
 
 type env struct {
-	fake     *fake.Server
-	api      *httptest.Server
-	desk     sdk.Helpdesk
-	settings sdk.Settings
+	fake *fake.Server
+	helpdesktest.Plugin
 }
 
 func start(t *testing.T) *env {
 	t.Helper()
 	f := fake.New(fake.Options{Subdomain: "acme", Email: "agent@acme.example", Token: "token-1"})
-	api := httptest.NewServer(f)
-	t.Cleanup(api.Close)
-	bin := sdktest.Build(t, ".")
-	return &env{fake: f, api: api, desk: sdktest.LaunchHelpdesk(t, bin), settings: f.Settings(api.URL, secret)}
+	return &env{fake: f, Plugin: helpdesktest.Launch(t, f, secret)}
 }
 
 func ctx(t *testing.T) context.Context { return sdktest.Context(t) }
 
 func TestConformance(t *testing.T) {
 	e := start(t)
-	sdktest.RunHelpdesk(t, e.desk, sdktest.HelpdeskSuite{Settings: e.settings, IntegrationID: "acme"})
+	sdktest.RunHelpdesk(t, e.Desk, sdktest.HelpdeskSuite{Settings: e.Settings, IntegrationID: "acme"})
 }
 
-func change(kind string, rating int, text string, history ...sdk.ReviewVersion) sdk.ReviewChange {
-	return sdk.ReviewChange{Store: "googleplay", AppName: "ACME", Kind: kind, History: history, CanReply: true, ReplyMaxLength: 350,
-		Review: sdk.Review{ID: "gp-1", Author: "Kenji", Rating: rating, Text: text, Language: "ja", AppVersion: "3.2",
-			UpdatedAt: time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)}}
-}
+var change = helpdesktest.Change
 
 func (e *env) upsert(t *testing.T, req sdk.TicketRequest) sdk.TicketRef {
 	t.Helper()
-	req.Settings, req.IntegrationID = e.settings, "acme"
-	ref, err := e.desk.UpsertTicket(ctx(t), req)
+	req.Settings, req.IntegrationID = e.Settings, "acme"
+	ref, err := e.Desk.UpsertTicket(ctx(t), req)
 	if err != nil {
 		t.Fatalf("UpsertTicket %s: %v", req.DeliveryKey, err)
 	}
@@ -173,51 +161,11 @@ func TestEditOfAClosedTicketMakesOneFollowUp(t *testing.T) {
 	}
 }
 
-// hookServer forwards Zendesk's webhook calls to the plugin, as the hub does.
-type hookServer struct {
-	mu      sync.Mutex
-	results []sdk.WebhookResult
-}
-
-func (e *env) hooks(t *testing.T, h *hookServer) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		var hdr []sdk.Header
-		for k, v := range r.Header {
-			hdr = append(hdr, sdk.Header{Name: k, Values: v})
-		}
-		res, err := e.desk.HandleWebhook(r.Context(), sdk.WebhookRequest{Settings: e.settings, IntegrationID: "acme",
-			Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Headers: hdr, Body: body})
-		if err != nil {
-			http.Error(w, err.Error(), 500)
-			return
-		}
-		h.mu.Lock()
-		h.results = append(h.results, res)
-		h.mu.Unlock()
-		w.WriteHeader(res.Status)
-		_, _ = w.Write(res.Body)
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
-func (h *hookServer) last(t *testing.T) sdk.WebhookResult {
-	t.Helper()
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if len(h.results) == 0 {
-		t.Fatal("no webhook call reached the plugin")
-	}
-	return h.results[len(h.results)-1]
-}
-
 func TestWebhookAnswerAndOutcomeNote(t *testing.T) {
 	e := start(t)
 	ref := e.upsert(t, sdk.TicketRequest{Change: change(sdk.ChangeNew, 2, "Crashes"), DeliveryKey: "k1"})
-	h := &hookServer{}
-	srv := e.hooks(t, h)
-	hook := srv.URL + "/hooks/zendesk/acme"
+	h := helpdesktest.ServeWebhooks(t, e.Desk, e.Settings, "acme")
+	hook := h.URL + "/hooks/zendesk/acme"
 
 	// Signed with another secret: 401 naming why.
 	e.fake.SetWebhook(hook, "another-secret")
@@ -235,7 +183,7 @@ func TestWebhookAnswerAndOutcomeNote(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := h.last(t)
+	res := h.Last(t)
 	if len(res.Replies) != 1 {
 		t.Fatalf("%d reply requests, want 1 (%s)", len(res.Replies), res.Body)
 	}
@@ -248,14 +196,14 @@ func TestWebhookAnswerAndOutcomeNote(t *testing.T) {
 	if err := e.fake.Replay(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
-	if again := h.last(t); len(again.Replies) != 1 || again.Replies[0].MessageID != rr.MessageID {
+	if again := h.Last(t); len(again.Replies) != 1 || again.Replies[0].MessageID != rr.MessageID {
 		t.Fatalf("replay: %+v", again)
 	}
 	// The outcome is written back as an internal note, once.
 	result := sdk.ReplyResult{TicketID: ref.ID, MessageID: rr.MessageID, Outcome: sdk.OutcomeRefused,
 		Detail: "Google Play answers are limited to 350 characters, this one has 412"}
 	for range 2 {
-		if err := e.desk.WriteReplyResult(ctx(t), sdk.ReplyResultRequest{Settings: e.settings, Result: result}); err != nil {
+		if err := e.Desk.WriteReplyResult(ctx(t), sdk.ReplyResultRequest{Settings: e.Settings, Result: result}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -271,8 +219,8 @@ func TestWebhookAnswerAndOutcomeNote(t *testing.T) {
 func TestWebhookNeverAnswersForNotesUsersOrItself(t *testing.T) {
 	e := start(t)
 	ref := e.upsert(t, sdk.TicketRequest{Change: change(sdk.ChangeNew, 2, "Crashes"), DeliveryKey: "gp-1/1"})
-	h := &hookServer{}
-	e.fake.SetWebhook(e.hooks(t, h).URL+"/hooks/zendesk/acme", secret)
+	h := helpdesktest.ServeWebhooks(t, e.Desk, e.Settings, "acme")
+	e.fake.SetWebhook(h.URL+"/hooks/zendesk/acme", secret)
 	tk, _ := e.fake.TicketByReview("googleplay", "gp-1")
 	for _, tc := range []struct {
 		name, text string
@@ -285,20 +233,20 @@ func TestWebhookNeverAnswersForNotesUsersOrItself(t *testing.T) {
 		if _, err := e.fake.Post(ctx(t), id(t, ref), tc.text, tc.ev); err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
-		if res := h.last(t); res.Status != 200 || len(res.Replies) != 0 || res.Ignored != nil {
+		if res := h.Last(t); res.Status != 200 || len(res.Replies) != 0 || res.Ignored != nil {
 			t.Errorf("%s: status %d, replies %+v, ignored %+v; want a quiet 200", tc.name, res.Status, res.Replies, res.Ignored)
 		}
 	}
 	if err := e.fake.SendSigned(ctx(t), []byte(`{"type":"zen:event-type:ticket.status_changed","id":"e1","detail":{"id":"1"}}`)); err != nil {
 		t.Fatal(err)
 	}
-	if res := h.last(t); res.Status != 200 || res.Ignored != nil || len(res.Replies) != 0 {
+	if res := h.Last(t); res.Status != 200 || res.Ignored != nil || len(res.Replies) != 0 {
 		t.Errorf("another event: %+v", res)
 	}
 	if err := e.fake.SendSigned(ctx(t), []byte(`{"ticket":{"id":1},"comment":"hi"}`)); err != nil {
 		t.Fatal(err)
 	}
-	if res := h.last(t); res.Status != 200 || res.Ignored == nil || !strings.Contains(res.Ignored.Reason, "no event type") ||
+	if res := h.Last(t); res.Status != 200 || res.Ignored == nil || !strings.Contains(res.Ignored.Reason, "no event type") ||
 		!strings.Contains(res.Ignored.Shape, "comment") || strings.Contains(res.Ignored.Shape, "hi") {
 		t.Errorf("unknown shape: %d %+v", res.Status, res.Ignored)
 	}
@@ -307,7 +255,7 @@ func TestWebhookNeverAnswersForNotesUsersOrItself(t *testing.T) {
 		t.Errorf("not JSON: %v, want 400", err)
 	}
 	// Unsigned: 401, nothing kept.
-	res, err := e.desk.HandleWebhook(ctx(t), sdk.WebhookRequest{Settings: e.settings, Method: "POST", Body: []byte(`{}`)})
+	res, err := e.Desk.HandleWebhook(ctx(t), sdk.WebhookRequest{Settings: e.Settings, Method: "POST", Body: []byte(`{}`)})
 	if err != nil || res.Status != 401 || res.Ignored != nil || !strings.Contains(string(res.Body), zendesk.SignatureHeader) {
 		t.Errorf("unsigned: %d %s %v", res.Status, res.Body, err)
 	}
@@ -315,38 +263,19 @@ func TestWebhookNeverAnswersForNotesUsersOrItself(t *testing.T) {
 
 func TestErrorsAreClearAndClassified(t *testing.T) {
 	e := start(t)
-	with := func(k, v string) sdk.Settings {
-		s := sdk.Settings{}
-		for kk, vv := range e.settings {
-			s[kk] = vv
-		}
-		s[k] = v
-		return s
-	}
-	for _, tc := range []struct {
-		settings sdk.Settings
-		kind     sdk.ErrorKind
-		want     string
-	}{
-		{with("api_token", "wrong"), sdk.Unauthenticated, "refused the API token"},
-		{with("email", "someone@else.example"), sdk.Unauthenticated, "refused the API token"},
-		{with("base_url", e.api.URL+"/nowhere"), sdk.NotFound, "no Zendesk account"},
-		{with("custom_fields", "review_id=360999999999"), sdk.NotFound, "ticket field 360999999999 (review_id) does not exist"},
-		{with("custom_fields", "colour=1"), sdk.Invalid, `unknown name "colour"`},
-		{with("custom_fields", "rating=abc"), sdk.Invalid, `rating="abc" is not a ticket field id`},
-		{with("webhook_tolerance", "forever"), sdk.Invalid, "webhook_tolerance"},
-		{with("subdomain", "Not A Subdomain!"), sdk.Invalid, "subdomain"},
-	} {
-		if tc.settings["subdomain"] == "Not A Subdomain!" {
-			delete(tc.settings, "base_url")
-		}
-		_, err := e.desk.CheckCredentials(ctx(t), tc.settings)
-		if err == nil || sdk.KindOf(err) != tc.kind || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("CheckCredentials: %v (kind %v), want %v containing %q", err, sdk.KindOf(err), tc.kind, tc.want)
-		}
-	}
+	with := func(k, v string) sdk.Settings { return helpdesktest.With(e.Settings, k, v) }
+	helpdesktest.ExpectRefusals(t, e.Desk, []helpdesktest.Refusal{
+		{Settings: with("api_token", "wrong"), Kind: sdk.Unauthenticated, Want: "refused the API token"},
+		{Settings: with("email", "someone@else.example"), Kind: sdk.Unauthenticated, Want: "refused the API token"},
+		{Settings: with("base_url", e.API.URL+"/nowhere"), Kind: sdk.NotFound, Want: "no Zendesk account"},
+		{Settings: with("custom_fields", "review_id=360999999999"), Kind: sdk.NotFound, Want: "ticket field 360999999999 (review_id) does not exist"},
+		{Settings: with("custom_fields", "colour=1"), Kind: sdk.Invalid, Want: `unknown name "colour"`},
+		{Settings: with("custom_fields", "rating=abc"), Kind: sdk.Invalid, Want: `rating="abc" is not a ticket field id`},
+		{Settings: with("webhook_tolerance", "forever"), Kind: sdk.Invalid, Want: "webhook_tolerance"},
+		{Settings: helpdesktest.BadSubdomain(e.Settings), Kind: sdk.Invalid, Want: "subdomain"},
+	})
 	// An inactive field is reported, not refused.
-	rep, err := e.desk.CheckCredentials(ctx(t), with("custom_fields", "review_id="+strconv.Itoa(fake.FieldInactive)))
+	rep, err := e.Desk.CheckCredentials(ctx(t), with("custom_fields", "review_id="+strconv.Itoa(fake.FieldInactive)))
 	if err != nil || len(rep.Checks) < 2 || rep.Checks[1].Status != sdk.CheckFail {
 		t.Errorf("inactive field: %+v %v", rep, err)
 	}
@@ -357,24 +286,24 @@ func TestErrorsAreClearAndClassified(t *testing.T) {
 	// outcome is unknown): the hub retries, looking the ticket up.
 	e.fake.Fail(1, 503)
 	calls := e.fake.Calls()
-	_, err = e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, Change: change(sdk.ChangeNew, 1, "x"), DeliveryKey: "k", FirstAttempt: true})
+	_, err = e.Desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.Settings, Change: change(sdk.ChangeNew, 1, "x"), DeliveryKey: "k", FirstAttempt: true})
 	if sdk.KindOf(err) != sdk.Unavailable || e.fake.Calls()-calls != 1 {
 		t.Errorf("503 on a create: %v (kind %v), %d calls; want Unavailable after one call", err, sdk.KindOf(err), e.fake.Calls()-calls)
 	}
 	// A read that fails once with a 5xx is retried inside the call.
 	e.fake.Fail(1, 502)
-	if _, err := e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, Change: change(sdk.ChangeNew, 1, "x"), DeliveryKey: "k"}); err != nil {
+	if _, err := e.Desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.Settings, Change: change(sdk.ChangeNew, 1, "x"), DeliveryKey: "k"}); err != nil {
 		t.Errorf("one 502 on the lookup, then success: %v", err)
 	}
 	// A 429 is RateLimited with Zendesk's Retry-After, and holds the
 	// account in this plugin process: calls fail at once with the rest.
 	e.fake.RateLimit(1, 7*time.Second)
-	_, err = e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, Change: change(sdk.ChangeNew, 1, "x"), DeliveryKey: "k"})
+	_, err = e.Desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.Settings, Change: change(sdk.ChangeNew, 1, "x"), DeliveryKey: "k"})
 	if sdk.KindOf(err) != sdk.RateLimited || sdk.RetryAfterOf(err) != 7*time.Second {
 		t.Errorf("429: %v (kind %v, retry after %v)", err, sdk.KindOf(err), sdk.RetryAfterOf(err))
 	}
 	calls = e.fake.Calls()
-	_, err = e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, Change: change(sdk.ChangeNew, 2, "y"), DeliveryKey: "k2"})
+	_, err = e.Desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.Settings, Change: change(sdk.ChangeNew, 2, "y"), DeliveryKey: "k2"})
 	if d := sdk.RetryAfterOf(err); sdk.KindOf(err) != sdk.RateLimited || d <= 0 || d > 7*time.Second || e.fake.Calls() != calls {
 		t.Errorf("while held: %v (retry after %v), %d calls; want rate limited with no call", err, d, e.fake.Calls()-calls)
 	}
@@ -382,7 +311,7 @@ func TestErrorsAreClearAndClassified(t *testing.T) {
 
 func TestCheckCredentialsReport(t *testing.T) {
 	e := start(t)
-	rep, err := e.desk.CheckCredentials(ctx(t), e.settings)
+	rep, err := e.Desk.CheckCredentials(ctx(t), e.Settings)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -401,18 +330,7 @@ func TestCheckCredentialsReport(t *testing.T) {
 }
 
 func TestSettingsSchema(t *testing.T) {
-	info, err := helpdesk{}.Info(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range info.Settings {
-		if want := f.Key == "subdomain" || f.Key == "base_url"; f.Endpoint != want {
-			t.Errorf("setting %s: Endpoint %v, want %v", f.Key, f.Endpoint, want)
-		}
-		if want := f.Key == "api_token" || f.Key == "webhook_secret"; f.Secret != want {
-			t.Errorf("setting %s: Secret %v, want %v", f.Key, f.Secret, want)
-		}
-	}
+	helpdesktest.ExpectMarks(t, helpdesk{}, []string{"subdomain", "base_url"}, []string{"api_token", "webhook_secret"})
 }
 
 // Health alerts go to one ticket per app; a retried alert is posted once;
@@ -422,18 +340,15 @@ func TestAlertsGoToOneTicketPerApp(t *testing.T) {
 	al := sdk.Alert{IntegrationID: "acme", AppID: "android", AppName: "ACME for Android", Store: "googleplay",
 		Health: sdk.HealthCredentials, Previous: sdk.HealthOK, Key: "acme/android/ok>credentials/0",
 		Title: "Reviewhub: reviews of ACME for Android (googleplay) are not arriving: credentials", Text: "Renew the key."}
-	alerter, ok := e.desk.(sdk.Alerter)
-	if !ok {
-		t.Fatal("the SDK's helpdesk client has no PostAlert")
-	}
+	alerter := helpdesktest.Alerter(t, e.Desk)
 	for range 2 {
-		if err := alerter.PostAlert(ctx(t), sdk.AlertRequest{Settings: e.settings, IntegrationID: "acme", Alert: al}); err != nil {
+		if err := alerter.PostAlert(ctx(t), sdk.AlertRequest{Settings: e.Settings, IntegrationID: "acme", Alert: al}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	rec := al
 	rec.Recovered, rec.Key, rec.Title = true, "acme/android/credentials>ok/1", "Reviewhub: reviews of ACME for Android (googleplay) flow again"
-	if err := alerter.PostAlert(ctx(t), sdk.AlertRequest{Settings: e.settings, IntegrationID: "acme", Alert: rec}); err != nil {
+	if err := alerter.PostAlert(ctx(t), sdk.AlertRequest{Settings: e.Settings, IntegrationID: "acme", Alert: rec}); err != nil {
 		t.Fatal(err)
 	}
 	tickets := e.fake.Tickets()
@@ -441,12 +356,12 @@ func TestAlertsGoToOneTicketPerApp(t *testing.T) {
 		!strings.Contains(tickets[0].Comments[1].Body, "flow again") || !strings.Contains(tickets[0].Subject, "ACME for Android") {
 		t.Fatalf("alert tickets %+v", tickets)
 	}
-	h := &hookServer{}
-	e.fake.SetWebhook(e.hooks(t, h).URL, secret)
+	h := helpdesktest.ServeWebhooks(t, e.Desk, e.Settings, "acme")
+	e.fake.SetWebhook(h.URL, secret)
 	if _, err := e.fake.Answer(ctx(t), tickets[0].ID, "On it"); err != nil {
 		t.Fatal(err)
 	}
-	if res := h.last(t); res.Status != 200 || len(res.Replies) != 0 || res.Ignored != nil {
+	if res := h.Last(t); res.Status != 200 || len(res.Replies) != 0 || res.Ignored != nil {
 		t.Errorf("answer in the alert ticket: %+v", res)
 	}
 }

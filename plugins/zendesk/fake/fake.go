@@ -20,6 +20,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"sort"
@@ -29,6 +30,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/reviewhub/reviewhub/plugins/internal/fakehook"
 	"github.com/reviewhub/reviewhub/plugins/zendesk/zendesk"
 	"github.com/reviewhub/reviewhub/sdk"
 	"github.com/reviewhub/reviewhub/sdk/sdktest/faults"
@@ -136,15 +138,13 @@ type Server struct {
 	conflicts   int // safe updates still to answer 409
 	writes      int
 	routes      map[string]int
-	hc          *http.Client
 	faults.Faults
 }
 
 // New returns an empty fake account.
 func New(opts Options) *Server {
 	return &Server{opts: opts, tickets: map[int64]*Ticket{}, routes: map[string]int{}, nextTicket: 100, nextComment: 5000,
-		fields: []field{{FieldReviewID, "text", "Review id", true}, {FieldRating, "integer", "Rating", true}, {FieldInactive, "text", "Old field", false}},
-		hc:     &http.Client{Timeout: 30 * time.Second}}
+		fields: []field{{FieldReviewID, "text", "Review id", true}, {FieldRating, "integer", "Rating", true}, {FieldInactive, "text", "Old field", false}}}
 }
 
 // Settings are working plugin settings for this fake served at baseURL.
@@ -264,11 +264,7 @@ func (s *Server) Writes() int {
 func (s *Server) Routes() map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.routes))
-	for k, v := range s.routes {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(s.routes)
 }
 
 // Tickets returns a snapshot of every ticket, oldest first.
@@ -909,22 +905,6 @@ func (s *Server) deliver(ctx context.Context, h *hook) error {
 	if u == "" {
 		return fmt.Errorf("fake zendesk: no webhook is set up")
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(h.body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(zendesk.SignatureHeader, h.signature)
-	req.Header.Set(zendesk.SignatureTimestampHeader, h.ts)
-	resp, err := s.hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("fake zendesk: webhook: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		var b bytes.Buffer
-		_, _ = b.ReadFrom(resp.Body)
-		return fmt.Errorf("fake zendesk: webhook answered %d: %s", resp.StatusCode, strings.TrimSpace(b.String()))
-	}
-	return nil
+	return fakehook.Post(ctx, "fake zendesk", u, http.Header{"Content-Type": {"application/json"},
+		zendesk.SignatureHeader: {h.signature}, zendesk.SignatureTimestampHeader: {h.ts}}, h.body)
 }

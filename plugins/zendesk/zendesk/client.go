@@ -16,9 +16,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/reviewhub/reviewhub/plugins/internal/rategate"
 	"github.com/reviewhub/reviewhub/sdk"
 )
 
@@ -43,7 +43,7 @@ type Client struct {
 	// Gate remembers, across calls, an account Zendesk answered 429: until
 	// its Retry-After is over, calls fail at once with the rest of the wait
 	// and reach no API (nil: every call goes out).
-	Gate *RateGate
+	Gate *rategate.Gate
 }
 
 // APIError is an error answer of the API: {"error": …, "description": …,
@@ -114,7 +114,7 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 	case retries == 0:
 		retries = 2
 	}
-	if d := c.Gate.wait(c.account()); d > 0 {
+	if d := c.Gate.Wait(c.account()); d > 0 {
 		return sdk.RetryAfterError(d, "zendesk rate limit on %s %s: over the limit, not called", method, path)
 	}
 	var last error
@@ -181,7 +181,7 @@ func (c *Client) once(ctx context.Context, hc *http.Client, method, path, u stri
 		if !ok {
 			wait = DefaultRetryAfter
 		}
-		c.Gate.hold(c.account(), wait)
+		c.Gate.Hold(c.account(), wait)
 		return sdk.RetryAfterError(wait, "zendesk rate limit on %s %s: %v", method, path, apiErr)
 	case sdk.Unauthenticated:
 		return sdk.Errorf(sdk.Unauthenticated, "zendesk refused the e-mail and API token (%s/token): %w", c.Email, apiErr)
@@ -252,41 +252,4 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
-}
-
-// RateGate keeps, per account, until when Zendesk said to wait. Safe for
-// concurrent use; a nil *RateGate keeps nothing.
-type RateGate struct {
-	mu    sync.Mutex
-	until map[string]time.Time
-}
-
-func (g *RateGate) hold(account string, d time.Duration) {
-	if g == nil || d <= 0 {
-		return
-	}
-	t := time.Now().Add(d)
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.until == nil {
-		g.until = map[string]time.Time{}
-	}
-	if t.After(g.until[account]) {
-		g.until[account] = t
-	}
-}
-
-// wait is how long account must still wait (0: call now).
-func (g *RateGate) wait(account string) time.Duration {
-	if g == nil {
-		return 0
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	d := time.Until(g.until[account])
-	if d <= 0 {
-		delete(g.until, account)
-		return 0
-	}
-	return d
 }

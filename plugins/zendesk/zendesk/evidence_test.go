@@ -1,7 +1,6 @@
 package zendesk_test
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -9,28 +8,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reviewhub/reviewhub/plugins/internal/helpdesktest"
 	"github.com/reviewhub/reviewhub/plugins/zendesk/fake"
 	"github.com/reviewhub/reviewhub/plugins/zendesk/zendesk"
 	"github.com/reviewhub/reviewhub/sdk"
+	"github.com/reviewhub/reviewhub/sdk/sdktest"
 	"github.com/reviewhub/reviewhub/sdk/sdktest/evidence"
 )
 
 const vendorDir = "../testdata/vendor"
-
-func isWebhook(ex evidence.Example) bool { return strings.HasPrefix(ex.Name, "webhook_") }
-
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
 
 func ptr[T any](v T) *T { return &v }
 
 // clientChecks call the client against evidence.Serve and check what it parsed.
 var clientChecks = map[string]func(t *testing.T, c *zendesk.Client){
 	"create_ticket": func(t *testing.T, c *zendesk.Client) {
-		got, err := c.CreateTicket(ctxT(t), zendesk.NewTicket{Subject: "★★☆☆☆ Ann on Google Play: Crashes",
+		got, err := c.CreateTicket(sdktest.Context(t), zendesk.NewTicket{Subject: "★★☆☆☆ Ann on Google Play: Crashes",
 			Comment: zendesk.Comment{Body: "It crashes on start.", Public: ptr(true)}, ExternalID: "reviewhub:googleplay:gp-1",
 			Tags: []string{"googleplay", "rating:2"}, CustomFields: []zendesk.FieldValue{{ID: 360000000001, Value: "gp-1"}}})
 		if err != nil || got.ID != 4 || got.Status != "new" || got.ExternalID != "" || got.RequesterID != 377922500012 {
@@ -39,27 +32,27 @@ var clientChecks = map[string]func(t *testing.T, c *zendesk.Client){
 	},
 	"list_tickets_by_external_id": func(t *testing.T, c *zendesk.Client) {
 		// The recorded tickets have no external_id: none is this review's.
-		got, err := c.TicketsByExternalID(ctxT(t), "reviewhub:googleplay:gp-1")
+		got, err := c.TicketsByExternalID(sdktest.Context(t), "reviewhub:googleplay:gp-1")
 		if err != nil || len(got) != 0 {
 			t.Errorf("TicketsByExternalID: %+v, %v; want no ticket of this external_id", got, err)
 		}
 	},
 	"show_ticket": func(t *testing.T, c *zendesk.Client) {
-		got, err := c.GetTicket(ctxT(t), 2)
+		got, err := c.GetTicket(sdktest.Context(t), 2)
 		if err != nil || got.ID != 2 || got.Status != "solved" || got.UpdatedAt != "2019-06-05T01:13:24Z" || got.Tags == nil {
 			t.Errorf("GetTicket: %+v, %v", got, err)
 		}
 	},
 	"update_ticket_comment": func(t *testing.T, c *zendesk.Client) {
 		tags := []string{"googleplay", "rating:4"}
-		got, err := c.UpdateTicket(ctxT(t), 2, zendesk.TicketUpdate{Comment: &zendesk.Comment{Body: "The review was edited (better): rating 2 → 4", Public: ptr(true)},
+		got, err := c.UpdateTicket(sdktest.Context(t), 2, zendesk.TicketUpdate{Comment: &zendesk.Comment{Body: "The review was edited (better): rating 2 → 4", Public: ptr(true)},
 			Tags: &tags, CustomFields: []zendesk.FieldValue{{ID: 360000000001, Value: "gp-1"}}, SafeUpdate: true, UpdatedStamp: "2019-06-05T01:13:24Z"})
 		if err != nil || got.ID != 2 {
 			t.Errorf("UpdateTicket: %+v, %v", got, err)
 		}
 	},
 	"internal_note": func(t *testing.T, c *zendesk.Client) {
-		_, err := c.UpdateTicket(ctxT(t), 2, zendesk.TicketUpdate{Comment: &zendesk.Comment{
+		_, err := c.UpdateTicket(sdktest.Context(t), 2, zendesk.TicketUpdate{Comment: &zendesk.Comment{
 			Body: "Reviewhub: the answer was published in the store as the developer response.\n[reviewhub:result:zendesk:7]", Public: ptr(false)}})
 		if err != nil {
 			t.Errorf("UpdateTicket with a note: %v", err)
@@ -69,44 +62,44 @@ var clientChecks = map[string]func(t *testing.T, c *zendesk.Client){
 		// The recorded page says has_more with a placeholder cursor ("xxx"),
 		// and the example answers every page alike: the client asks for the
 		// next page once and stops when the cursor does not advance.
-		got, err := c.Comments(ctxT(t), 2)
+		got, err := c.Comments(sdktest.Context(t), 2)
 		if err == nil || !strings.Contains(err.Error(), `cursor "xxx" does not advance`) || got != nil {
 			t.Errorf("Comments: %+v, %v; want the cursor that does not advance named", got, err)
 		}
 	},
 	"show_current_user": func(t *testing.T, c *zendesk.Client) {
-		got, err := c.Me(ctxT(t))
+		got, err := c.Me(sdktest.Context(t))
 		if err != nil || got.ID != 369531345753 || got.Role != "agent" || got.Email != "customer@example.com" || !got.Active {
 			t.Errorf("Me: %+v, %v", got, err)
 		}
 	},
 	"show_ticket_field": func(t *testing.T, c *zendesk.Client) {
-		got, err := c.TicketField(ctxT(t), 360011737434)
+		got, err := c.TicketField(sdktest.Context(t), 360011737434)
 		if err != nil || got.ID != 360011737434 || got.Type != "subject" || !got.Active {
 			t.Errorf("TicketField: %+v, %v", got, err)
 		}
 	},
 	"rate_limit": func(t *testing.T, c *zendesk.Client) {
-		_, err := c.Me(ctxT(t))
+		_, err := c.Me(sdktest.Context(t))
 		if sdk.KindOf(err) != sdk.RateLimited || sdk.RetryAfterOf(err) != 93*time.Second || !strings.Contains(err.Error(), "per minute exceeded") {
 			t.Errorf("rate limit: %v (kind %v, retry after %v)", err, sdk.KindOf(err), sdk.RetryAfterOf(err))
 		}
 	},
 	"error_not_found": func(t *testing.T, c *zendesk.Client) {
-		_, err := c.GetTicket(ctxT(t), 999999)
+		_, err := c.GetTicket(sdktest.Context(t), 999999)
 		var apiErr *zendesk.APIError
 		if sdk.KindOf(err) != sdk.NotFound || !errors.As(err, &apiErr) || apiErr.Code != "RecordNotFound" || !zendesk.IsNotFound(err) {
 			t.Errorf("missing ticket: %v (kind %v)", err, sdk.KindOf(err))
 		}
 	},
 	"error_unauthorized": func(t *testing.T, c *zendesk.Client) {
-		_, err := c.Me(ctxT(t))
+		_, err := c.Me(sdktest.Context(t))
 		if sdk.KindOf(err) != sdk.Unauthenticated || !strings.Contains(err.Error(), "Couldn't authenticate you") {
 			t.Errorf("401: %v (kind %v)", err, sdk.KindOf(err))
 		}
 	},
 	"error_closed_ticket": func(t *testing.T, c *zendesk.Client) {
-		_, err := c.UpdateTicket(ctxT(t), 2, zendesk.TicketUpdate{Comment: &zendesk.Comment{Body: "late", Public: ptr(true)}})
+		_, err := c.UpdateTicket(sdktest.Context(t), 2, zendesk.TicketUpdate{Comment: &zendesk.Comment{Body: "late", Public: ptr(true)}})
 		if sdk.KindOf(err) != sdk.Invalid || !strings.Contains(err.Error(), "closed prevents ticket update") {
 			t.Errorf("closed ticket: %v (kind %v)", err, sdk.KindOf(err))
 		}
@@ -116,19 +109,9 @@ var clientChecks = map[string]func(t *testing.T, c *zendesk.Client){
 // Every documented example is played against the client: it sends the
 // documented request and reads the documented answer.
 func TestVendorExamplesAgainstClient(t *testing.T) {
-	for _, ex := range evidence.Load(t, vendorDir) {
-		if isWebhook(ex) {
-			continue
-		}
-		t.Run(ex.Name, func(t *testing.T) {
-			check, ok := clientChecks[ex.Name]
-			if !ok {
-				t.Fatalf("no client check for example %s", ex.Name)
-			}
-			srv := evidence.Serve(t, ex)
-			check(t, &zendesk.Client{BaseURL: srv.URL, Email: "admin@acme.example", Token: "k", Retries: -1})
-		})
-	}
+	helpdesktest.CheckClient(t, vendorDir, clientChecks, func(url string) *zendesk.Client {
+		return &zendesk.Client{BaseURL: url, Email: "admin@acme.example", Token: "k", Retries: -1}
+	})
 }
 
 // emailTicket is the recorded example's ticket (id 2): an e-mail ticket,
@@ -172,32 +155,22 @@ func auth(r *http.Request) { r.SetBasicAuth("admin@acme.example/token", "token-1
 // Every documented example is played against the fake: it accepts the
 // documented request and answers the documented status, headers and shape.
 func TestVendorExamplesAgainstFake(t *testing.T) {
-	for _, ex := range evidence.Load(t, vendorDir) {
-		if isWebhook(ex) {
-			continue
+	helpdesktest.EachAPIExample(t, vendorDir, func(t *testing.T, ex evidence.Example) {
+		f := fake.New(fake.Options{Subdomain: "acme", Email: "admin@acme.example", Token: "token-1"})
+		srv := httptest.NewServer(f)
+		t.Cleanup(srv.Close)
+		fakeSetup(f, ex)
+		prepare := auth
+		if ex.Name == "error_unauthorized" {
+			prepare = func(r *http.Request) { r.SetBasicAuth("admin@acme.example/token", "wrong") }
 		}
-		t.Run(ex.Name, func(t *testing.T) {
-			f := fake.New(fake.Options{Subdomain: "acme", Email: "admin@acme.example", Token: "token-1"})
-			srv := httptest.NewServer(f)
-			t.Cleanup(srv.Close)
-			fakeSetup(f, ex)
-			prepare := auth
-			if ex.Name == "error_unauthorized" {
-				prepare = func(r *http.Request) { r.SetBasicAuth("admin@acme.example/token", "wrong") }
-			}
-			evidence.Replay(t, srv.Client(), srv.URL, ex, prepare)
-		})
-	}
+		evidence.Replay(t, srv.Client(), srv.URL, ex, prepare)
+	})
 }
 
 // The documented comment event is read as a staff answer.
 func TestVendorWebhookExampleIsParsed(t *testing.T) {
-	n := 0
-	for _, ex := range evidence.Load(t, vendorDir) {
-		if !isWebhook(ex) {
-			continue
-		}
-		n++
+	for _, ex := range helpdesktest.WebhookExamples(t, vendorDir, 1) {
 		got, err := zendesk.ParseWebhook(ex.Request.Body)
 		want := zendesk.StaffAnswer{TicketID: "5158", CommentID: "9876543210", ExternalID: "reviewhub:googleplay:gp-1",
 			Text: "We are investigating this issue and will update you shortly.", Staff: "Support Agent",
@@ -205,8 +178,5 @@ func TestVendorWebhookExampleIsParsed(t *testing.T) {
 		if err != nil || got != want {
 			t.Errorf("%s: %+v, %v; want %+v", ex.Name, got, err, want)
 		}
-	}
-	if n == 0 {
-		t.Fatal("no webhook example")
 	}
 }

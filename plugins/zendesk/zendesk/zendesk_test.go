@@ -7,9 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reviewhub/reviewhub/plugins/internal/rategate"
 	"github.com/reviewhub/reviewhub/plugins/zendesk/fake"
 	"github.com/reviewhub/reviewhub/plugins/zendesk/zendesk"
 	"github.com/reviewhub/reviewhub/sdk"
+	"github.com/reviewhub/reviewhub/sdk/sdktest"
 )
 
 func client(t *testing.T) (*zendesk.Client, *fake.Server) {
@@ -17,7 +19,7 @@ func client(t *testing.T) (*zendesk.Client, *fake.Server) {
 	f := fake.New(fake.Options{Subdomain: "acme", Email: "agent@acme.example", Token: "token-1"})
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
-	return &zendesk.Client{BaseURL: srv.URL, Email: "agent@acme.example", Token: "token-1", Gate: &zendesk.RateGate{}}, f
+	return &zendesk.Client{BaseURL: srv.URL, Email: "agent@acme.example", Token: "token-1", Gate: &rategate.Gate{}}, f
 }
 
 // Lists that span pages are read whole: tickets by offset pages, comments
@@ -31,7 +33,7 @@ func TestPagination(t *testing.T) {
 			Comments: []fake.Comment{{Body: "c" + strconv.Itoa(i), Public: true}}}))
 		f.AddTicket(fake.Ticket{ExternalID: "reviewhub:appstore:10", Status: "open"}) // not this review
 	}
-	got, err := c.TicketsByExternalID(ctxT(t), "reviewhub:appstore:1")
+	got, err := c.TicketsByExternalID(sdktest.Context(t), "reviewhub:appstore:1")
 	if err != nil || len(got) != 5 {
 		t.Fatalf("TicketsByExternalID: %d tickets, %v; want 5", len(got), err)
 	}
@@ -41,11 +43,11 @@ func TestPagination(t *testing.T) {
 		}
 	}
 	for range 6 {
-		if _, err := c.UpdateTicket(ctxT(t), want[0], zendesk.TicketUpdate{Comment: &zendesk.Comment{Body: "more", Public: ptr(false)}}); err != nil {
+		if _, err := c.UpdateTicket(sdktest.Context(t), want[0], zendesk.TicketUpdate{Comment: &zendesk.Comment{Body: "more", Public: ptr(false)}}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	comments, err := c.Comments(ctxT(t), want[0])
+	comments, err := c.Comments(sdktest.Context(t), want[0])
 	if err != nil || len(comments) != 7 || comments[0].Body != "c0" || !comments[0].IsPublic() || comments[6].IsPublic() {
 		t.Fatalf("Comments: %+v, %v; want 7, the first public", comments, err)
 	}
@@ -57,31 +59,31 @@ func TestPagination(t *testing.T) {
 // Errors name what is wrong and are classified for the hub.
 func TestErrors(t *testing.T) {
 	c, f := client(t)
-	_, err := c.GetTicket(ctxT(t), 42)
+	_, err := c.GetTicket(sdktest.Context(t), 42)
 	if sdk.KindOf(err) != sdk.NotFound || !zendesk.IsNotFound(err) || !strings.Contains(err.Error(), "RecordNotFound") {
 		t.Errorf("missing ticket: %v", err)
 	}
-	_, err = c.CreateTicket(ctxT(t), zendesk.NewTicket{Subject: "s", Comment: zendesk.Comment{Body: "b"}, Tags: []string{"two words"}})
+	_, err = c.CreateTicket(sdktest.Context(t), zendesk.NewTicket{Subject: "s", Comment: zendesk.Comment{Body: "b"}, Tags: []string{"two words"}})
 	if sdk.KindOf(err) != sdk.Invalid || !strings.Contains(err.Error(), `tags: tag "two words"`) {
 		t.Errorf("tag with a space: %v (kind %v)", err, sdk.KindOf(err))
 	}
-	_, err = c.CreateTicket(ctxT(t), zendesk.NewTicket{Subject: "s", Comment: zendesk.Comment{Body: "b"},
+	_, err = c.CreateTicket(sdktest.Context(t), zendesk.NewTicket{Subject: "s", Comment: zendesk.Comment{Body: "b"},
 		CustomFields: []zendesk.FieldValue{{ID: 7, Value: "x"}}})
 	if sdk.KindOf(err) != sdk.Invalid || !strings.Contains(err.Error(), "custom_fields: ticket field 7 does not exist") {
 		t.Errorf("unknown field: %v", err)
 	}
 	id := f.AddTicket(fake.Ticket{Status: "open", Comments: []fake.Comment{{Body: "x", Public: true}}})
-	_, err = c.UpdateTicket(ctxT(t), id, zendesk.TicketUpdate{Comment: &zendesk.Comment{Body: "y"}, SafeUpdate: true, UpdatedStamp: "2001-01-01T00:00:00Z"})
+	_, err = c.UpdateTicket(sdktest.Context(t), id, zendesk.TicketUpdate{Comment: &zendesk.Comment{Body: "y"}, SafeUpdate: true, UpdatedStamp: "2001-01-01T00:00:00Z"})
 	if !zendesk.IsConflict(err) {
 		t.Errorf("stale safe update: %v, want a 409", err)
 	}
 	bad := *c
 	bad.Token = "wrong"
-	if _, err := bad.Me(ctxT(t)); sdk.KindOf(err) != sdk.Unauthenticated || strings.Contains(err.Error(), "wrong") {
+	if _, err := bad.Me(sdktest.Context(t)); sdk.KindOf(err) != sdk.Unauthenticated || strings.Contains(err.Error(), "wrong") {
 		t.Errorf("wrong token: %v (the token must not show)", err)
 	}
 	f.Fail(3, 500)
-	if _, err := c.Me(ctxT(t)); sdk.KindOf(err) != sdk.Unavailable {
+	if _, err := c.Me(sdktest.Context(t)); sdk.KindOf(err) != sdk.Unavailable {
 		t.Errorf("three 500s: %v, want Unavailable", err)
 	}
 }
@@ -90,16 +92,16 @@ func TestErrors(t *testing.T) {
 func TestRateLimitWithoutRetryAfter(t *testing.T) {
 	c, f := client(t)
 	f.RateLimit(1, 0)
-	_, err := c.Me(ctxT(t))
+	_, err := c.Me(sdktest.Context(t))
 	if sdk.KindOf(err) != sdk.RateLimited || sdk.RetryAfterOf(err) != zendesk.DefaultRetryAfter {
 		t.Fatalf("429 without Retry-After: %v (retry after %v)", err, sdk.RetryAfterOf(err))
 	}
 	calls := f.Calls()
-	if _, err := c.Me(ctxT(t)); sdk.KindOf(err) != sdk.RateLimited || f.Calls() != calls {
+	if _, err := c.Me(sdktest.Context(t)); sdk.KindOf(err) != sdk.RateLimited || f.Calls() != calls {
 		t.Errorf("held: %v, %d calls", err, f.Calls()-calls)
 	}
 	other := &zendesk.Client{BaseURL: c.BaseURL, Email: "other@acme.example", Token: "t", Gate: c.Gate}
-	if _, err := other.Me(ctxT(t)); sdk.KindOf(err) == sdk.RateLimited {
+	if _, err := other.Me(sdktest.Context(t)); sdk.KindOf(err) == sdk.RateLimited {
 		t.Errorf("another account was held too: %v", err)
 	}
 }
