@@ -294,7 +294,8 @@ func createCase(ctx context.Context, a account, req sdk.TicketRequest, userID st
 }
 
 // updateCase adds the review's change to its case, once (the delivery key's
-// marker in the case's messages), and brings the case's labels up to date.
+// marker in the case's messages), and brings the hub's labels up to date
+// (staff's own labels are kept).
 func updateCase(ctx context.Context, a account, req sdk.TicketRequest, caseID string) (sdk.TicketRef, error) {
 	id, err := strconv.ParseInt(caseID, 10, 64)
 	if err != nil {
@@ -321,7 +322,11 @@ func updateCase(ctx context.Context, a account, req sdk.TicketRequest, caseID st
 	}
 	if len(req.Tags) > 0 {
 		err := withLabels(ctx, a, req.Tags, func(labels []int64) error {
-			add, del := omnidesk.LabelDiff(c.Labels, labels)
+			titles, err := a.cl.LabelTitles(ctx, c.Labels)
+			if err != nil {
+				return err
+			}
+			add, del := omnidesk.LabelDiff(c.Labels, titles, labels, req.Tags)
 			return a.cl.EditLabels(ctx, id, add, del)
 		})
 		if err != nil {

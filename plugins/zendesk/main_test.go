@@ -31,7 +31,46 @@ func ctx(t *testing.T) context.Context { return sdktest.Context(t) }
 
 func TestConformance(t *testing.T) {
 	e := start(t)
-	sdktest.RunHelpdesk(t, e.Desk, sdktest.HelpdeskSuite{Settings: e.Settings, IntegrationID: "acme"})
+	hooks := helpdesktest.NewCapture(t)
+	e.fake.SetWebhook(hooks.URL+"/hooks/zendesk/acme", secret)
+	sdktest.RunHelpdesk(t, e.Desk, sdktest.HelpdeskSuite{Settings: e.Settings, IntegrationID: "acme",
+		Vendor: vendor{Server: e.fake, hooks: hooks}})
+}
+
+// vendor is the conformance kit's view of the fake Zendesk (Fail comes
+// with the fake's faults).
+type vendor struct {
+	*fake.Server
+	hooks *helpdesktest.Capture
+}
+
+func (v vendor) Ticket(_ context.Context, id string) (sdktest.VendorTicket, bool, error) {
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		return sdktest.VendorTicket{}, false, nil
+	}
+	tk, ok := v.TicketByID(n)
+	out := sdktest.VendorTicket{Tags: tk.Tags}
+	for _, c := range tk.Comments {
+		out.Comments = append(out.Comments, sdktest.VendorComment{Text: c.Body, Internal: !c.Public})
+	}
+	return out, ok, nil
+}
+
+func (v vendor) TagAsStaff(_ context.Context, id, tag string) error {
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		return err
+	}
+	return v.AddTag(n, tag)
+}
+
+func (v vendor) SignedWebhook(ctx context.Context, id, text string) (sdk.WebhookRequest, error) {
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		return sdk.WebhookRequest{}, err
+	}
+	return v.hooks.Take(func() error { _, err := v.Answer(ctx, n, text); return err })
 }
 
 var change = helpdesktest.Change

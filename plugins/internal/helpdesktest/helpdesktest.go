@@ -5,6 +5,7 @@
 package helpdesktest
 
 import (
+	"errors"
 	"io"
 	"maps"
 	"net/http"
@@ -31,17 +32,13 @@ type Webhooks struct {
 func ServeWebhooks(t testing.TB, desk sdk.Helpdesk, settings sdk.Settings, integrationID string) *Webhooks {
 	w := &Webhooks{}
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(r.Body)
+		req, err := webhookRequest(r)
 		if err != nil {
 			http.Error(rw, err.Error(), http.StatusBadRequest)
 			return
 		}
-		var hdr []sdk.Header
-		for k, v := range r.Header {
-			hdr = append(hdr, sdk.Header{Name: k, Values: v})
-		}
-		res, err := desk.HandleWebhook(r.Context(), sdk.WebhookRequest{Settings: settings, IntegrationID: integrationID,
-			Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Headers: hdr, Body: body})
+		req.Settings, req.IntegrationID = settings, integrationID
+		res, err := desk.HandleWebhook(r.Context(), req)
 		if err != nil {
 			http.Error(rw, err.Error(), http.StatusInternalServerError)
 			return
@@ -55,6 +52,64 @@ func ServeWebhooks(t testing.TB, desk sdk.Helpdesk, settings sdk.Settings, integ
 	t.Cleanup(srv.Close)
 	w.URL = srv.URL
 	return w
+}
+
+// webhookRequest is r as the hub hands it to HandleWebhook (without the
+// integration's settings and id).
+func webhookRequest(r *http.Request) (sdk.WebhookRequest, error) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return sdk.WebhookRequest{}, err
+	}
+	var hdr []sdk.Header
+	for k, v := range r.Header {
+		hdr = append(hdr, sdk.Header{Name: k, Values: v})
+	}
+	return sdk.WebhookRequest{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Headers: hdr, Body: body}, nil
+}
+
+// Capture is an HTTP server (at URL, any path) that keeps the webhook
+// requests a fake helpdesk sends, answering 200, as the hub would hand
+// them to the plugin: what a vendor view's SignedWebhook returns.
+type Capture struct {
+	URL  string
+	mu   sync.Mutex
+	last *sdk.WebhookRequest
+}
+
+// NewCapture starts a Capture server, closed when the test ends.
+func NewCapture(t testing.TB) *Capture {
+	c := &Capture{}
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		req, err := webhookRequest(r)
+		if err != nil {
+			http.Error(rw, err.Error(), http.StatusBadRequest)
+			return
+		}
+		c.mu.Lock()
+		c.last = &req
+		c.mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	c.URL = srv.URL
+	return c
+}
+
+// Take runs send (which makes the fake send one webhook to the Capture)
+// and returns the request it sent.
+func (c *Capture) Take(send func() error) (sdk.WebhookRequest, error) {
+	c.mu.Lock()
+	c.last = nil
+	c.mu.Unlock()
+	if err := send(); err != nil {
+		return sdk.WebhookRequest{}, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.last == nil {
+		return sdk.WebhookRequest{}, errors.New("the fake sent no webhook")
+	}
+	return *c.last, nil
 }
 
 // Last is the plugin's answer to the latest request; the test fails when

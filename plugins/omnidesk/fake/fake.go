@@ -16,6 +16,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -198,6 +199,33 @@ func (s *Server) AddLabel(id int64, title string) {
 	s.mu.Lock()
 	s.labels = append(s.labels, labelRec{id, title})
 	s.mu.Unlock()
+}
+
+// LabelCase puts the label titled title on case caseID as staff would in
+// Omnidesk, creating the label when there is none of that title.
+func (s *Server) LabelCase(caseID, title string) error {
+	id, _ := strconv.ParseInt(caseID, 10, 64)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.cases[id]
+	if !ok {
+		return fmt.Errorf("fake omnidesk: no case %s", caseID)
+	}
+	var label int64
+	for _, l := range s.labels {
+		if strings.EqualFold(l.title, title) {
+			label = l.id
+		}
+	}
+	if label == 0 {
+		s.nextID++
+		label = s.nextID
+		s.labels = append(s.labels, labelRec{label, title})
+	}
+	if !slices.Contains(c.labels, label) {
+		c.labels = append(c.labels, label)
+	}
+	return nil
 }
 
 // AddCaseField creates a case-level custom field with a given id.

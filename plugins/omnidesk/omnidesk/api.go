@@ -8,6 +8,7 @@ import (
 	"html"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -246,23 +247,28 @@ func (c *Client) EditLabels(ctx context.Context, caseID int64, add, del []int64)
 	return c.Do(ctx, "PUT", fmt.Sprintf("/api/cases/%d.json", caseID), nil, map[string]any{"case": edit}, nil)
 }
 
-// LabelDiff is what turns labels have into want: the ids to add and to delete.
-func LabelDiff(have, want []int64) (add, del []int64) {
-	in := func(list []int64, v int64) bool {
-		for _, x := range list {
-			if x == v {
-				return true
-			}
+// LabelDiff is what brings a case's labels (have, with their titles) to
+// the hub's tags (want, titled wantTitles): the ids to add and to delete.
+// Only the hub's own labels of an earlier version are deleted: those with
+// the key of a wanted tag ("rating:2" when "rating:4" is wanted), and ids
+// no label has any more (titles, from LabelTitles, lacks them); labels
+// staff put on the case are kept.
+func LabelDiff(have []int64, titles map[int64]string, want []int64, wantTitles []string) (add, del []int64) {
+	keys := map[string]bool{}
+	for _, t := range wantTitles {
+		if k, _, ok := strings.Cut(strings.ToLower(t), ":"); ok {
+			keys[k] = true
 		}
-		return false
 	}
 	for _, w := range want {
-		if !in(have, w) && !in(add, w) {
+		if !slices.Contains(have, w) && !slices.Contains(add, w) {
 			add = append(add, w)
 		}
 	}
 	for _, h := range have {
-		if !in(want, h) && !in(del, h) {
+		title, exists := titles[h]
+		k, _, keyed := strings.Cut(strings.ToLower(title), ":")
+		if (!exists || keyed && keys[k]) && !slices.Contains(want, h) && !slices.Contains(del, h) {
 			del = append(del, h)
 		}
 	}
@@ -410,6 +416,47 @@ func (c *Client) LabelIDs(ctx context.Context, titles []string) ([]int64, error)
 		c.Labels.mu.Unlock()
 	}
 	return ids, nil
+}
+
+// LabelTitles returns the titles of the labels ids, from the cache, or,
+// when one is not cached (created since it was filled), from the labels
+// read again. An id no label has is left out.
+func (c *Client) LabelTitles(ctx context.Context, ids []int64) (map[int64]string, error) {
+	titles := map[int64]string{}
+	if c.Labels != nil {
+		c.Labels.mu.Lock()
+		for t, id := range c.Labels.m[c.account()] {
+			titles[id] = t
+		}
+		c.Labels.mu.Unlock()
+	}
+	complete := true
+	for _, id := range ids {
+		if _, ok := titles[id]; !ok {
+			complete = false
+		}
+	}
+	if complete {
+		return titles, nil
+	}
+	all, err := c.ListLabels(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byTitle := map[string]int64{}
+	for _, l := range all {
+		titles[l.LabelID] = strings.ToLower(l.LabelTitle)
+		byTitle[strings.ToLower(l.LabelTitle)] = l.LabelID
+	}
+	if c.Labels != nil {
+		c.Labels.mu.Lock()
+		if c.Labels.m == nil {
+			c.Labels.m = map[string]map[string]int64{}
+		}
+		c.Labels.m[c.account()] = byTitle
+		c.Labels.mu.Unlock()
+	}
+	return titles, nil
 }
 
 // Staff lists the staff members.

@@ -190,11 +190,14 @@ func TestFindCasesExactAndEmpty(t *testing.T) {
 }
 
 func TestLabelDiff(t *testing.T) {
-	add, del := LabelDiff([]int64{1, 2, 3}, []int64{3, 4, 4})
-	if len(add) != 1 || add[0] != 4 || len(del) != 2 || del[0] != 1 || del[1] != 2 {
-		t.Errorf("add %v del %v", add, del)
+	// 1 rating:2 (the hub's, replaced), 2 vip (staff's, kept), 3 app:x
+	// (kept, wanted), 5 a deleted label (dropped); 4 rating:4 wanted.
+	titles := map[int64]string{1: "rating:2", 2: "vip", 3: "app:x", 4: "rating:4"}
+	add, del := LabelDiff([]int64{1, 2, 3, 5}, titles, []int64{3, 4, 4}, []string{"app:x", "Rating:4", "rating:4"})
+	if len(add) != 1 || add[0] != 4 || len(del) != 2 || del[0] != 1 || del[1] != 5 {
+		t.Errorf("add %v del %v, want add [4] del [1 5]", add, del)
 	}
-	if add, del := LabelDiff([]int64{1}, []int64{1}); add != nil || del != nil {
+	if add, del := LabelDiff([]int64{1}, titles, []int64{1}, []string{"rating:2"}); add != nil || del != nil {
 		t.Errorf("no change: add %v del %v", add, del)
 	}
 }

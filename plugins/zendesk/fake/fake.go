@@ -278,6 +278,29 @@ func (s *Server) Tickets() []Ticket {
 	return out
 }
 
+// TicketByID is a snapshot of ticket id.
+func (s *Server) TicketByID(id int64) (Ticket, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tickets[id]
+	if !ok {
+		return Ticket{}, false
+	}
+	return s.snapshot(t), true
+}
+
+// AddTag tags ticket id as an agent would (the tag is kept once).
+func (s *Server) AddTag(id int64, tag string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tickets[id]
+	if !ok {
+		return fmt.Errorf("fake zendesk: no ticket %d", id)
+	}
+	t.Tags, t.UpdatedAt = dedupe(append(t.Tags, tag)), s.tick(t.UpdatedAt)
+	return nil
+}
+
 // TicketCount is the number of tickets.
 func (s *Server) TicketCount() int {
 	s.mu.Lock()
