@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/reviewhub/reviewhub/plugins/appstore/fake"
+	"github.com/reviewhub/reviewhub/plugins/internal/storetest"
 	"github.com/reviewhub/reviewhub/sdk"
 	"github.com/reviewhub/reviewhub/sdk/sdktest"
 )
@@ -61,7 +62,8 @@ func parseCursor(t *testing.T, c string) time.Time {
 func TestConformance(t *testing.T) {
 	e := start(t)
 	seed(e, 3, time.Now().Add(-time.Hour))
-	sdktest.RunStore(t, e.store, sdktest.StoreSuite{Settings: e.fake.Settings(e.url), AppID: app, ReviewID: "as-0001"})
+	sdktest.RunStore(t, e.store, sdktest.StoreSuite{Settings: e.fake.Settings(e.url), AppID: app, ReviewID: "as-0001",
+		Vendor: storetest.View{Fake: e.fake}})
 }
 
 func TestPagingCursorTerritoryAndTokens(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/reviewhub/reviewhub/plugins/googleplay/fake"
+	"github.com/reviewhub/reviewhub/plugins/internal/storetest"
 	"github.com/reviewhub/reviewhub/sdk"
 	"github.com/reviewhub/reviewhub/sdk/sdktest"
 )
@@ -42,7 +43,7 @@ func (e *env) listAll(t *testing.T, cursor string) ([]sdk.Review, string, int) {
 func TestConformance(t *testing.T) {
 	e := start(t)
 	e.fake.PutReview(pkg, sdk.Review{ID: "r1", Author: "Ann", Rating: 3, Text: "ok", Language: "en"})
-	sdktest.RunStore(t, e.store, sdktest.StoreSuite{Settings: e.settings, AppID: pkg, ReviewID: "r1"})
+	sdktest.RunStore(t, e.store, sdktest.StoreSuite{Settings: e.settings, AppID: pkg, ReviewID: "r1", Vendor: storetest.View{Fake: e.fake}})
 }
 
 func TestPagingMappingAndEdits(t *testing.T) {

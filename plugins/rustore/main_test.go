@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reviewhub/reviewhub/plugins/internal/storetest"
 	"github.com/reviewhub/reviewhub/plugins/rustore/fake"
 	"github.com/reviewhub/reviewhub/sdk"
 	"github.com/reviewhub/reviewhub/sdk/sdktest"
@@ -41,7 +42,8 @@ func (e *env) listAll(t *testing.T, cursor string) ([]sdk.Review, string, int) {
 func TestConformance(t *testing.T) {
 	e := start(t)
 	e.fake.PutReview(pkg, sdk.Review{ID: "101", Author: "Иван", Rating: 3, Text: "Нормально"})
-	sdktest.RunStore(t, e.store, sdktest.StoreSuite{Settings: e.settings, AppID: pkg, ReviewID: "101"})
+	sdktest.RunStore(t, e.store, sdktest.StoreSuite{Settings: e.settings, AppID: pkg, ReviewID: "101",
+		Vendor: storetest.View{Fake: e.fake, ListedID: e.fake.CommentID}})
 }
 
 func TestTokenPagingAndEdits(t *testing.T) {

@@ -1,0 +1,48 @@
+// Package storetest holds what the store plugins' tests share: the
+// conformance kit's vendor view of a fake store.
+package storetest
+
+import (
+	"context"
+
+	"github.com/reviewhub/reviewhub/sdk"
+	"github.com/reviewhub/reviewhub/sdk/sdktest"
+)
+
+// Fake is what the project's fake stores have in common: reviews put and
+// edited, the reply shown, and faults.Faults.
+type Fake interface {
+	PutReview(appID string, r sdk.Review)
+	ReplyText(appID, reviewID string) (string, bool)
+	Calls() int
+	Fail(n, status int)
+}
+
+// View is the conformance kit's view of a fake store. ListedID, when set,
+// is the id the plugin lists a review put as id under (RuStore numbers
+// them); nil: the same id.
+type View struct {
+	Fake
+	ListedID func(id string) string
+}
+
+var (
+	_ sdktest.StoreVendor   = View{}
+	_ sdktest.FaultInjector = View{}
+)
+
+// PutReview puts r as the fake's PutReview does (an edit when r.ID was
+// put before).
+func (v View) PutReview(_ context.Context, appID string, r sdk.Review) (string, error) {
+	v.Fake.PutReview(appID, r)
+	if v.ListedID != nil {
+		return v.ListedID(r.ID), nil
+	}
+	return r.ID, nil
+}
+
+// Reply is the reply the fake shows for a review.
+func (v View) Reply(_ context.Context, appID, reviewID string) (string, bool, error) {
+	text, ok := v.ReplyText(appID, reviewID)
+	return text, ok, nil
+}
