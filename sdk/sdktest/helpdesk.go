@@ -15,6 +15,9 @@ type HelpdeskSuite struct {
 	// UnknownTicketID is a ticket id of the vendor's form that no ticket
 	// has (default "999999999").
 	UnknownTicketID string
+	// NotSecret lists settings whose keys look like credentials (a key, a
+	// token) but are none, so need not be Secret.
+	NotSecret []string
 	// Vendor is the test's view of the helpdesk behind the plugin (its
 	// fake). Nil skips the checks of what the plugin did in the helpdesk:
 	// a change added once per delivery key, an edit and an outcome note
@@ -37,7 +40,7 @@ func runHelpdesk(t tester, h sdk.Helpdesk, suite HelpdeskSuite) {
 			t.Fatalf("Info: %v", err)
 		}
 		r.tags = info.Helpdesk != nil && info.Helpdesk.SupportsTags
-		checkInfo(t, info, sdk.PluginKindHelpdesk)
+		checkInfo(t, info, sdk.PluginKindHelpdesk, r.suite.NotSecret)
 	})
 	t.Run("check credentials", func(t tester) {
 		if _, err := h.CheckCredentials(ctx(t), suite.Settings); err != nil {

@@ -92,3 +92,14 @@ func TestMutantsAreCaught(t *testing.T) {
 		})
 	}
 }
+
+// A setting named like a credential that is none is exempted by NotSecret.
+func TestNotSecretExempts(t *testing.T) {
+	s := newMemStore()
+	_, _ = s.PutReview(t.Context(), "app", sdk.Review{ID: "r1", Rating: 3, Text: "ok"})
+	rec := newRecorder(t)
+	runStore(rec, storePlugin{s: s, bug: "key not Secret"}, StoreSuite{AppID: "app", NotSecret: []string{"private_key"}})
+	if len(*rec.findings) > 0 {
+		t.Errorf("findings %q", *rec.findings)
+	}
+}

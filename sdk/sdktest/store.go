@@ -19,6 +19,9 @@ type StoreSuite struct {
 	ReviewID string
 	// MaxPages bounds the listing (default 50).
 	MaxPages int
+	// NotSecret lists settings whose keys look like credentials (a key, a
+	// token) but are none, so need not be Secret.
+	NotSecret []string
 	// Vendor is the test's view of the store behind the plugin (its fake).
 	// Nil skips the checks of what the plugin did at the store: a reply
 	// visible there, a refused reply sent nowhere, an edit listed again,
@@ -68,7 +71,7 @@ func (r *storeRun) checkInfo(t tester) {
 		t.Fatalf("Info: %v", err)
 	}
 	r.info = info
-	checkInfo(t, info, sdk.PluginKindStore)
+	checkInfo(t, info, sdk.PluginKindStore, r.suite.NotSecret)
 	if info.Store == nil {
 		return
 	}

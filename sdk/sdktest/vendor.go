@@ -77,17 +77,20 @@ type StoreVendor interface {
 }
 
 // secretLooking reports whether a setting's key names a credential: its
-// last word is token, secret, password, passphrase, credentials or key
-// (api_token, webhook_secret, private_key, apiKey; not key_id, an id, nor
-// token_url, an address).
+// last word is token, secret, password, passphrase or credentials, or key
+// after another word (api_token, webhook_secret, private_key, apiKey; not
+// key_id, an id, nor token_url, an address, nor a lone "key", which names
+// anything).
 func secretLooking(key string) bool {
 	words := strings.FieldsFunc(splitCamel(key), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
 	if len(words) == 0 {
 		return false
 	}
 	switch strings.ToLower(words[len(words)-1]) {
-	case "token", "secret", "password", "passwd", "passphrase", "credentials", "key", "apikey":
+	case "token", "secret", "password", "passwd", "passphrase", "credentials", "apikey":
 		return true
+	case "key":
+		return len(words) > 1
 	}
 	return false
 }
