@@ -5,8 +5,14 @@
 //	func TestConformance(t *testing.T) {
 //		bin := sdktest.Build(t, ".")
 //		store := sdktest.LaunchStore(t, bin)
-//		sdktest.RunStore(t, store, sdktest.StoreSuite{Settings: ..., AppID: ...})
+//		sdktest.RunStore(t, store, sdktest.StoreSuite{Settings: ..., AppID: ..., Vendor: view})
 //	}
+//
+// The suite's Vendor is the author's view of the fake behind the plugin
+// (StoreVendor, HelpdeskVendor): with it the suites check what the plugin
+// did at the vendor (a change applied once, a note written, a reply
+// visible, a refused reply sent nowhere, the vendor's errors classified),
+// not only what it answered.
 package sdktest
 
 import (
