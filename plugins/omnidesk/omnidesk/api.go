@@ -343,6 +343,19 @@ func (c *Client) ForgetLabels() {
 	c.Labels.mu.Unlock()
 }
 
+// cacheLabels keeps the account's labels (lower-case title → id).
+func (c *Client) cacheLabels(byTitle map[string]int64) {
+	if c.Labels == nil {
+		return
+	}
+	c.Labels.mu.Lock()
+	if c.Labels.m == nil {
+		c.Labels.m = map[string]map[string]int64{}
+	}
+	c.Labels.m[c.account()] = byTitle
+	c.Labels.mu.Unlock()
+}
+
 func (c *Client) cachedLabels(titles []string) ([]int64, bool) {
 	if c.Labels == nil {
 		return nil, false
@@ -407,14 +420,7 @@ func (c *Client) LabelIDs(ctx context.Context, titles []string) ([]int64, error)
 		}
 		ids = append(ids, id)
 	}
-	if c.Labels != nil {
-		c.Labels.mu.Lock()
-		if c.Labels.m == nil {
-			c.Labels.m = map[string]map[string]int64{}
-		}
-		c.Labels.m[c.account()] = byTitle
-		c.Labels.mu.Unlock()
-	}
+	c.cacheLabels(byTitle)
 	return ids, nil
 }
 
@@ -448,14 +454,7 @@ func (c *Client) LabelTitles(ctx context.Context, ids []int64) (map[int64]string
 		titles[l.LabelID] = strings.ToLower(l.LabelTitle)
 		byTitle[strings.ToLower(l.LabelTitle)] = l.LabelID
 	}
-	if c.Labels != nil {
-		c.Labels.mu.Lock()
-		if c.Labels.m == nil {
-			c.Labels.m = map[string]map[string]int64{}
-		}
-		c.Labels.m[c.account()] = byTitle
-		c.Labels.mu.Unlock()
-	}
+	c.cacheLabels(byTitle)
 	return titles, nil
 }
 
