@@ -13,9 +13,9 @@ import (
 // changed after the answer was published) or deleted (the store no longer
 // shows it). Status "" means never answered.
 type ReviewReply struct {
-	Status    string    `json:"status"`
-	MessageID string    `json:"message_id,omitempty"`
-	Detail    string    `json:"detail,omitempty"`
+	Status    string `json:"status"`
+	MessageID string `json:"message_id,omitempty"`
+	Detail    string `json:"detail,omitempty"`
 	// Version is the review version the published answer answered.
 	Version int `json:"version,omitempty"`
 	// Rule is the auto-reply rule that wrote the answer ("" a person).
