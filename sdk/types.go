@@ -325,9 +325,23 @@ const (
 	OutcomePublished = "published"
 	OutcomeRefused   = "refused"
 	OutcomeFailed    = "failed"
+	// The hub also writes notes of its own through WriteReplyResult; their
+	// Detail is a complete text for people, to be shown as it is:
+	// OutcomeDraft is a rule's answer waiting for staff approval,
+	// OutcomeOutdated says the review changed after the answer was
+	// published, OutcomeDeleted that the store no longer shows it, and
+	// OutcomeHeld that an automatic reply was held back for a person. A
+	// helpdesk shows any outcome it does not know the same way.
+	OutcomeDraft    = "draft"
+	OutcomeOutdated = "outdated"
+	OutcomeDeleted  = "deleted"
+	OutcomeHeld     = "held"
 )
 
 // ReplyResult is the outcome of a reply, written back into the ticket.
+// MessageID is unique per note: writing the same one twice must add one
+// note. Detail of a published answer, when set, says more (an automatic
+// reply: which rule, and the text published).
 type ReplyResult struct {
 	TicketID  string
 	MessageID string
