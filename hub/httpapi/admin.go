@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"github.com/reviewhub/reviewhub/hub/health"
 	"github.com/reviewhub/reviewhub/hub/poll"
 	"github.com/reviewhub/reviewhub/hub/quota"
+	"github.com/reviewhub/reviewhub/hub/rules"
 	"github.com/reviewhub/reviewhub/hub/setup"
 	"github.com/reviewhub/reviewhub/hub/state"
 	"github.com/reviewhub/reviewhub/sdk"
@@ -52,6 +54,8 @@ type Admin struct {
 	Health func(ctx context.Context, integrationID string) ([]health.App, error)
 	// DeadLetters: GET /deadletters, retry and drop; nil: 503.
 	DeadLetters DeadLetterOps
+	// Replies: POST /integrations/{id}/replies/{message}/retry; nil: 503.
+	Replies ReplyOps
 }
 
 // Register mounts the API on r (a /api subrouter).
@@ -68,6 +72,7 @@ func (a *Admin) Register(r *mux.Router) {
 	a.registerTruth(r)
 	a.registerHealth(r)
 	a.registerDeadLetters(r)
+	a.registerReplies(r)
 }
 
 func (a *Admin) auth(next http.Handler) http.Handler {
@@ -125,6 +130,12 @@ type IntegrationJSON struct {
 	// Version grows with every write. Answers carry it (and the ETag); a
 	// PUT that gives it, or If-Match, applies only to that version (412).
 	Version int `json:"version,omitempty"`
+	// Automation: auto-reply rules, templates and guardrails. A PUT
+	// without it keeps the stored one; {} removes it.
+	Automation *rules.Automation `json:"automation,omitempty"`
+	// AutomationStopped is the kill switch (answers only; POST
+	// /integrations/{id}/automation/stop and /start).
+	AutomationStopped bool `json:"automation_stopped,omitempty"`
 }
 
 // secretKeys returns the settings of a plugin that are secret. For an
@@ -195,7 +206,17 @@ func (a *Admin) toJSON(in state.Integration) IntegrationJSON {
 		out.Apps = append(out.Apps, aj)
 	}
 	out.Complete = complete
+	if !isZeroAutomation(in.Automation) {
+		auto := in.Automation
+		out.Automation = &auto
+	}
+	out.AutomationStopped = in.AutomationStopped
 	return out
+}
+
+func isZeroAutomation(a rules.Automation) bool {
+	return a.Enabled == nil && a.DailyCap == 0 && a.Delay.IsZero() && a.Cooldown.IsZero() && len(a.Exceptions) == 0 &&
+		len(a.Templates) == 0 && len(a.Rules) == 0
 }
 
 // fieldErrors answers 422 with the list of fields and reasons.
@@ -283,7 +304,29 @@ func (a *Admin) fromJSON(j IntegrationJSON, old *state.Integration) (state.Integ
 		app.StoreSettings = a.mergeSettings(p, aj.Store, sdk.KindStore, aj.Settings, prev, add)
 		in.Apps = append(in.Apps, app)
 	}
+	switch {
+	case j.Automation != nil:
+		in.Automation = *j.Automation
+	case old != nil:
+		// Kept, and checked again: the rules may name an app removed now.
+		in.Automation = old.Automation.Clone()
+	}
+	for _, fe := range in.Automation.Normalize(appsAndStores(in.Apps)) {
+		add("automation."+fe.Field, fe.Reason)
+	}
 	return in, errs
+}
+
+// appsAndStores are the app ids and store plugins rules may name.
+func appsAndStores(apps []state.App) (ids, stores []string) {
+	ids, stores = []string{}, []string{}
+	for _, a := range apps {
+		ids = append(ids, a.ID)
+		if !slices.Contains(stores, a.StorePlugin) {
+			stores = append(stores, a.StorePlugin)
+		}
+	}
+	return ids, stores
 }
 
 func (a *Admin) mergeSettings(prefix, plugin, kind string, given map[string]string, prev sdk.Settings, add func(f, r string)) sdk.Settings {
@@ -611,6 +654,11 @@ type AppStatus struct {
 	Quotas []QuotaStatus `json:"quotas,omitempty"`
 	// Health is the app's health, computed by the hub from the state.
 	Health *HealthStatus `json:"health,omitempty"`
+	// ReplyStatuses counts the app's reviews by reply status (pending,
+	// draft, published, refused, failed, outdated, deleted).
+	ReplyStatuses map[string]int `json:"reply_statuses"`
+	// AutoRepliesToday counts automatic replies of the UTC day (daily cap).
+	AutoRepliesToday int `json:"auto_replies_today"`
 }
 
 // ScheduleStatus is an app's row in the poll schedule.
@@ -689,6 +737,16 @@ func (a *Admin) status(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
+	replyStatuses, err := a.DB.ReplyStatusCounts(r.Context(), in.ID)
+	if err != nil {
+		WriteError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	autoToday, err := a.DB.AutoRepliesToday(r.Context(), in.ID)
+	if err != nil {
+		WriteError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
 	apps := []AppStatus{}
 	for i, app := range in.Apps {
 		cur, err := a.DB.Cursor(r.Context(), in.ID, app.ID)
@@ -698,7 +756,10 @@ func (a *Admin) status(w http.ResponseWriter, r *http.Request) {
 		}
 		st := AppStatus{ID: app.ID, Running: view.Apps[i].Running, Missing: view.Apps[i].Missing,
 			LastError: cur.LastError, Connected: cur.Connected, Counters: map[string]int{}, Skipped: map[string]int{},
-			Health: healths[app.ID]}
+			Health: healths[app.ID], ReplyStatuses: map[string]int{}, AutoRepliesToday: autoToday[app.ID]}
+		for k, v := range replyStatuses[app.ID] {
+			st.ReplyStatuses[k] = v
+		}
 		if !cur.LastPollAt.IsZero() {
 			t := cur.LastPollAt
 			st.LastPollAt = &t
@@ -740,12 +801,18 @@ func (a *Admin) status(w http.ResponseWriter, r *http.Request) {
 	}
 	replies := make([]RecentReply, 0, len(stored))
 	for _, rp := range stored {
-		replies = append(replies, RecentReply{MessageID: rp.MessageID, AppID: rp.AppID, ReviewID: rp.ReviewID, TicketID: rp.TicketID,
-			Staff: rp.Staff, Status: rp.Status, Detail: rp.Detail, UpdatedAt: rp.UpdatedAt})
+		rr := RecentReply{MessageID: rp.MessageID, AppID: rp.AppID, ReviewID: rp.ReviewID, TicketID: rp.TicketID,
+			Staff: rp.Staff, Rule: rp.Rule, Status: rp.Status, Detail: rp.Detail, Attempts: rp.Attempts, UpdatedAt: rp.UpdatedAt}
+		if rp.Status == state.ReplyFailed || rp.Status == state.ReplyRefused {
+			rr.Retry = replyJSON(rp).Retry
+		}
+		replies = append(replies, rr)
 	}
 	WriteJSON(w, http.StatusOK, map[string]any{"id": in.ID, "complete": view.Complete, "missing": view.Missing, "apps": apps,
 		"answers_waiting_for_ticket": len(parked), "webhooks_ignored": counters[""][state.CountWebhooksIgnored],
-		"recent_reviews": reviews, "recent_replies": replies})
+		"recent_reviews": reviews, "recent_replies": replies,
+		"automation": map[string]any{"on": in.Automation.On() && !in.AutomationStopped, "stopped": in.AutomationStopped,
+			"rules": len(in.Automation.Rules)}})
 }
 
 // recentLimit is how many recent reviews and replies the status view lists.
@@ -759,7 +826,11 @@ type RecentReply struct {
 	ReviewID  string    `json:"review_id,omitempty"`
 	TicketID  string    `json:"ticket_id,omitempty"`
 	Staff     string    `json:"staff,omitempty"`
+	Rule      string    `json:"rule,omitempty"`
 	Status    string    `json:"status"`
 	Detail    string    `json:"detail,omitempty"`
+	Attempts  int       `json:"attempts,omitempty"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// Retry is where to POST to publish a failed or refused answer again.
+	Retry string `json:"retry,omitempty"`
 }

@@ -63,10 +63,10 @@ type Automation struct {
 	// (0: DefaultDailyCap). Drafts for approval are not counted.
 	DailyCap int `json:"daily_cap,omitempty" yaml:"daily_cap"`
 	// Delay before an automatic reply is posted (0: at once).
-	Delay Duration `json:"delay,omitempty" yaml:"delay"`
+	Delay Duration `json:"delay,omitzero" yaml:"delay,omitempty"`
 	// Cooldown: a reviewer (by author name, per app) gets at most one
 	// automatic reply within it (0: no cooldown).
-	Cooldown Duration `json:"cooldown,omitempty" yaml:"cooldown"`
+	Cooldown Duration `json:"cooldown,omitzero" yaml:"cooldown,omitempty"`
 	// Exceptions are keywords that always route a review to a person: no
 	// rule replies to (or drafts for) a review that contains one.
 	Exceptions []string   `json:"exceptions,omitempty" yaml:"exceptions"`
@@ -123,14 +123,24 @@ type Conditions struct {
 	keywords, exclude []filter.Keyword
 }
 
-// Duration is a time.Duration written as "10m" in YAML and JSON.
-type Duration time.Duration
+// Duration is a time.Duration written as "10m" in YAML and JSON. A value
+// that does not parse is kept and reported by Normalize, naming its field.
+type Duration struct {
+	d   time.Duration
+	bad string
+}
+
+// Dur makes a Duration.
+func Dur(d time.Duration) Duration { return Duration{d: d} }
 
 // D is the time.Duration.
-func (d Duration) D() time.Duration { return time.Duration(d) }
+func (d Duration) D() time.Duration { return d.d }
 
-// MarshalJSON writes "10m0s" ("" for zero is left to omitempty).
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+// IsZero reports a zero (or unset) duration.
+func (d Duration) IsZero() bool { return d.d == 0 && d.bad == "" }
+
+// MarshalJSON writes "10m0s".
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.d.String()) }
 
 // UnmarshalJSON reads "10m" (or 0).
 func (d *Duration) UnmarshalJSON(b []byte) error {
@@ -138,34 +148,51 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &s); err != nil {
 		var n int64
 		if json.Unmarshal(b, &n) == nil && n == 0 {
-			*d = 0
+			*d = Duration{}
 			return nil
 		}
-		return fmt.Errorf("a duration is a string such as \"10m\"")
+		*d = Duration{bad: string(b)}
+		return nil
 	}
-	return d.parse(s)
+	d.parse(s)
+	return nil
 }
+
+// MarshalYAML writes "10m0s".
+func (d Duration) MarshalYAML() (any, error) { return d.d.String(), nil }
 
 // UnmarshalYAML reads "10m".
 func (d *Duration) UnmarshalYAML(unmarshal func(any) error) error {
 	var s string
 	if err := unmarshal(&s); err != nil {
-		return fmt.Errorf("a duration is a string such as \"10m\"")
+		*d = Duration{bad: "a non-string value"}
+		return nil
 	}
-	return d.parse(s)
+	d.parse(s)
+	return nil
 }
 
-func (d *Duration) parse(s string) error {
+func (d *Duration) parse(s string) {
 	if strings.TrimSpace(s) == "" || s == "0" {
-		*d = 0
-		return nil
+		*d = Duration{}
+		return
 	}
 	v, err := time.ParseDuration(strings.TrimSpace(s))
 	if err != nil {
-		return fmt.Errorf("%q is not a duration such as \"10m\" or \"24h\"", clip(s))
+		*d = Duration{bad: s}
+		return
 	}
-	*d = Duration(v)
-	return nil
+	*d = Duration{d: v}
+}
+
+// check reports a value that did not parse, or one outside 0..maxD.
+func (d Duration) check(field string, maxD time.Duration, add func(field, format string, args ...any)) {
+	switch {
+	case d.bad != "":
+		add(field, "%q is not a duration such as \"10m\" or \"24h\"", clip(d.bad))
+	case d.d < 0 || d.d > maxD:
+		add(field, "%s is outside 0..%s", d.d, maxD)
+	}
 }
 
 // FieldError names the field that is wrong, as a path inside Automation
@@ -223,12 +250,8 @@ func (a *Automation) Normalize(apps, stores []string) []*FieldError {
 	if a.DailyCap < 0 || a.DailyCap > MaxDailyCap {
 		add("daily_cap", "%d is outside 1..%d (0: the default, %d)", a.DailyCap, MaxDailyCap, DefaultDailyCap)
 	}
-	if a.Delay < 0 || a.Delay.D() > MaxDelay {
-		add("delay", "%s is outside 0..%s", a.Delay.D(), MaxDelay)
-	}
-	if a.Cooldown < 0 || a.Cooldown.D() > MaxCooldown {
-		add("cooldown", "%s is outside 0..%s", a.Cooldown.D(), MaxCooldown)
-	}
+	a.Delay.check("delay", MaxDelay, add)
+	a.Cooldown.check("cooldown", MaxCooldown, add)
 	a.exceptions = parseKeywords("exceptions", a.Exceptions, add)
 	if len(a.Templates) > maxTemplates {
 		add("templates", "has %d templates; at most %d", len(a.Templates), maxTemplates)

@@ -171,7 +171,7 @@ func TestUnnormalizedStillMatchesKeywords(t *testing.T) {
 	if err := json.Unmarshal(b, &back); err != nil {
 		t.Fatal(err)
 	}
-	if back.Delay != a.Delay || back.Cooldown != a.Cooldown {
+	if back.Delay.D() != a.Delay.D() || back.Cooldown.D() != a.Cooldown.D() {
 		t.Errorf("durations %v %v", back.Delay, back.Cooldown)
 	}
 	d := back.Evaluate(Input{AppID: "ios", Kind: sdk.ChangeNew, Review: sdk.Review{Rating: 5, Text: "refund please"}})
@@ -230,14 +230,25 @@ func TestNormalizeNamesTheField(t *testing.T) {
 
 func TestDurationForms(t *testing.T) {
 	var a Automation
-	if err := yaml.Unmarshal([]byte("delay: soon"), &a); err == nil || !strings.Contains(err.Error(), `"soon" is not a duration`) {
-		t.Errorf("yaml: %v", err)
+	if err := yaml.Unmarshal([]byte("delay: soon"), &a); err != nil {
+		t.Fatal(err)
 	}
-	if err := json.Unmarshal([]byte(`{"delay":"90s","cooldown":0}`), &a); err != nil || a.Delay.D().Seconds() != 90 {
+	if errs := a.Normalize(nil, nil); len(errs) != 1 || errs[0].Field != "delay" || !strings.Contains(errs[0].Reason, `"soon" is not a duration`) {
+		t.Errorf("yaml: %v", errs)
+	}
+	a = Automation{}
+	if err := json.Unmarshal([]byte(`{"delay":"90s","cooldown":0}`), &a); err != nil || a.Delay.D().Seconds() != 90 || !a.Cooldown.IsZero() {
 		t.Errorf("json: %v %v", err, a.Delay)
 	}
-	if err := json.Unmarshal([]byte(`{"delay":5}`), &a); err == nil {
-		t.Error("a bare number of nanoseconds was accepted")
+	if err := json.Unmarshal([]byte(`{"cooldown":5}`), &a); err != nil {
+		t.Fatal(err)
+	}
+	if errs := a.Normalize(nil, nil); len(errs) != 1 || errs[0].Field != "cooldown" {
+		t.Errorf("a bare number of nanoseconds: %v", errs)
+	}
+	b, _ := json.Marshal(Automation{})
+	if string(b) != "{}" {
+		t.Errorf("zero automation: %s", b)
 	}
 }
 

@@ -270,3 +270,35 @@ func (t *Tx) NoteOnce(ctx context.Context, integrationID, noteID string) (bool, 
 	n, _ := res.RowsAffected()
 	return n == 1, nil
 }
+
+// RepliesWithStatus lists up to limit answers of an integration with a
+// status ("" any), changed last first.
+func (d *DB) RepliesWithStatus(ctx context.Context, integrationID, status string, limit int) ([]Reply, error) {
+	rows, err := d.query(ctx, `SELECT message_id FROM replies WHERE integration_id = ? AND (? = '' OR status = ?)
+		ORDER BY updated_at DESC, message_id LIMIT ?`, integrationID, status, status, limit)
+	if err != nil {
+		return nil, fmt.Errorf("state: replies: %w", err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("state: replies: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("state: replies: %w", err)
+	}
+	out := make([]Reply, 0, len(ids))
+	for _, id := range ids {
+		r, err := d.Reply(ctx, integrationID, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
