@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
@@ -13,6 +12,9 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	wsql "github.com/ThreeDotsLabs/watermill-sql/v3/pkg/sql"
 	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/reviewhub/reviewhub/hub/internal/retry"
+	"github.com/reviewhub/reviewhub/hub/internal/stmtcache"
 )
 
 // SQLiteSchema is a watermill-sql SchemaAdapter and OffsetsAdapter for
@@ -158,23 +160,12 @@ type SQLiteSubscriber struct {
 	closed  bool
 	closing chan struct{}
 	wg      sync.WaitGroup
-	wake    chan struct{} // closed and replaced by Wake
-	stmts   sync.Map      // query → *sql.Stmt: the select and ack run for every message
+	wake    chan struct{}   // closed and replaced by Wake
+	stmts   stmtcache.Cache // the select and ack run for every message
 }
 
 func (s *SQLiteSubscriber) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
-	if st, ok := s.stmts.Load(q); ok {
-		return st.(*sql.Stmt), nil
-	}
-	st, err := s.db.PrepareContext(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	if prev, loaded := s.stmts.LoadOrStore(q, st); loaded {
-		st.Close()
-		return prev.(*sql.Stmt), nil
-	}
-	return st, nil
+	return s.stmts.Prepare(ctx, s.db, q)
 }
 
 // SubscriberConfig tunes SQLiteSubscriber.
@@ -538,22 +529,11 @@ func (s *SQLiteSubscriber) Close() error {
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
-	s.stmts.Range(func(_, v any) bool {
-		v.(*sql.Stmt).Close()
-		return true
-	})
+	s.stmts.Close()
 	return nil
 }
 
 // backoff is min(initial*2^(n-1), max) with ±20% jitter.
 func backoff(initial, maxD time.Duration, n int) time.Duration {
-	d := initial
-	for i := 1; i < n && d < maxD; i++ {
-		d *= 2
-	}
-	if d > maxD {
-		d = maxD
-	}
-	jitter := 0.8 + 0.4*rand.Float64()
-	return time.Duration(float64(d) * jitter)
+	return retry.Jitter(retry.Backoff(initial, maxD, n), 0.2)
 }

@@ -3,7 +3,6 @@ package bus
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -12,8 +11,6 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	_ "github.com/mattn/go-sqlite3"
-
-	"github.com/reviewhub/reviewhub/sdk"
 )
 
 func openDB(t *testing.T, path string) *sql.DB {
@@ -107,15 +104,6 @@ func TestOutboxRollbackAndRedelivery(t *testing.T) {
 	}
 	if fmt.Sprint(got) != "[two three]" {
 		t.Fatalf("after restart got %v, want [two three]", got)
-	}
-}
-
-func TestPermanentErrors(t *testing.T) {
-	if !IsPermanent(sdk.Errorf(sdk.Refused, "too long")) || !IsPermanent(Permanent(errors.New("bad"))) {
-		t.Error("refused / Permanent must be permanent")
-	}
-	if IsPermanent(sdk.Errorf(sdk.Unavailable, "down")) || IsPermanent(errors.New("plain")) {
-		t.Error("unavailable and unclassified errors must be retried")
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/reviewhub/reviewhub/hub/bus"
+	"github.com/reviewhub/reviewhub/hub/busmsg"
 	"github.com/reviewhub/reviewhub/hub/state"
 	"github.com/reviewhub/reviewhub/sdk"
 )
@@ -236,7 +237,7 @@ func TestParkedAnswerReleasedByTheLink(t *testing.T) {
 	r.f.tickets["late"] = "T9"
 	r.f.mu.Unlock()
 	err := r.db.InTx(context.Background(), func(tx *state.Tx) error {
-		return Publish(r.d.Bus, tx, bus.TopicReviews, "acme", "test", ReviewMsg{IntegrationID: "acme", AppID: "ios", Version: 1,
+		return busmsg.Publish(r.d.Bus, tx, bus.TopicReviews, "acme", "test", busmsg.Review{IntegrationID: "acme", AppID: "ios", Version: 1,
 			Change: sdk.ReviewChange{Kind: sdk.ChangeNew, Review: sdk.Review{ID: "late", Rating: 3}}})
 	})
 	if err != nil {

@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/reviewhub/reviewhub/hub/config"
-	"github.com/reviewhub/reviewhub/hub/deliver"
 	"github.com/reviewhub/reviewhub/hub/e2e/testbackend"
 	"github.com/reviewhub/reviewhub/hub/filter"
+	"github.com/reviewhub/reviewhub/hub/state"
 )
 
 // Every filter, the backfill limit and tags off, end to end through real
@@ -66,7 +66,7 @@ func TestFiltersAndBackfillEndToEnd(t *testing.T) {
 	skipped := func(app, why string, want int) {
 		t.Helper()
 		eventually(t, fmt.Sprintf("%s: %d skipped by %s", app, want, why), func() bool {
-			return counter("acme", app, deliver.CountSkipped+why) == want
+			return counter("acme", app, state.CountSkipped+why) == want
 		})
 	}
 	ticketed := func(id string, messages int) {

@@ -776,7 +776,7 @@ func (a *Admin) status(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		for name, v := range counters[app.ID] {
-			if why, ok := strings.CutPrefix(name, "skipped_"); ok {
+			if why, ok := strings.CutPrefix(name, state.CountSkipped); ok {
 				st.Skipped[why] = v
 			} else {
 				st.Counters[name] = v

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/reviewhub/reviewhub/hub/config"
+	"github.com/reviewhub/reviewhub/hub/internal/retry"
 	"github.com/reviewhub/reviewhub/sdk"
 )
 
@@ -289,7 +290,7 @@ func (p *Plugin) supervise(ctx context.Context) {
 		// health timeout, not two.
 		for ; err != nil && ctx.Err() == nil; err = p.check(ctx) {
 			failures++
-			delay := min(p.host.opts.RestartMin<<min(failures-1, 16), p.host.opts.RestartMax)
+			delay := retry.Backoff(p.host.opts.RestartMin, p.host.opts.RestartMax, failures)
 			p.log.Warn("plugin is down; restarting", "attempt", failures, "delay", delay, "reason", err)
 			p.drop()
 			t := time.NewTimer(delay)

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/reviewhub/reviewhub/hub/bus"
-	"github.com/reviewhub/reviewhub/hub/deliver"
+	"github.com/reviewhub/reviewhub/hub/busmsg"
 	"github.com/reviewhub/reviewhub/hub/metrics"
 	"github.com/reviewhub/reviewhub/hub/setup"
 	"github.com/reviewhub/reviewhub/hub/state"
@@ -27,11 +27,16 @@ const CountBackfillSkipped = "skipped_backfill"
 // maxBackfillPages bounds the first listing of an app.
 const maxBackfillPages = 50
 
+// Plugins resolves store plugins by name (the poller asks only stores).
+type Plugins interface {
+	Store(name string) (sdk.Store, sdk.Info, error)
+}
+
 // Poller polls apps.
 type Poller struct {
 	DB      *state.DB
 	Bus     bus.Bus
-	Plugins deliver.Plugins
+	Plugins Plugins
 	Logger  *slog.Logger
 	// Interval is the default poll interval (an app may set its own).
 	Interval time.Duration
@@ -206,11 +211,11 @@ func (p *Poller) apply(ctx context.Context, l listing, b batch, res *Result) err
 			if info.Store != nil {
 				change.ReplyMaxLength = info.Store.ReplyMaxLength
 			}
-			m := deliver.ReviewMsg{IntegrationID: in.ID, AppID: app.ID, Version: obs.Version, Change: change}
+			m := busmsg.Review{IntegrationID: in.ID, AppID: app.ID, Version: obs.Version, Change: change}
 			if in.Tags {
-				m.Tags = deliver.Tags(info.Name, app, change)
+				m.Tags = busmsg.Tags(info.Name, app, change)
 			}
-			if err := deliver.Publish(p.Bus, tx, bus.TopicReviews, in.ID, sdk.RequestID(ctx), m); err != nil {
+			if err := busmsg.Publish(p.Bus, tx, bus.TopicReviews, in.ID, sdk.RequestID(ctx), m); err != nil {
 				return err
 			}
 			p.Logger.Debug("review queued", "integration", in.ID, "app", app.ID, "review", r.ID, "kind", obs.Kind,
@@ -218,12 +223,12 @@ func (p *Poller) apply(ctx context.Context, l listing, b batch, res *Result) err
 			queued++
 		}
 		if queued > 0 {
-			if err := tx.Count(ctx, in.ID, app.ID, deliver.CountQueued, queued); err != nil {
+			if err := tx.Count(ctx, in.ID, app.ID, state.CountQueued, queued); err != nil {
 				return err
 			}
 		}
 		for why, n := range skipped {
-			if err := tx.Count(ctx, in.ID, app.ID, deliver.CountSkipped+why, n); err != nil {
+			if err := tx.Count(ctx, in.ID, app.ID, state.CountSkipped+why, n); err != nil {
 				return err
 			}
 		}

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/reviewhub/reviewhub/hub/internal/retry"
 	"github.com/reviewhub/reviewhub/hub/metrics"
 	"github.com/reviewhub/reviewhub/hub/quota"
 	"github.com/reviewhub/reviewhub/hub/state"
@@ -222,6 +223,10 @@ func (p *Poller) integration(ctx context.Context, id string) (state.Integration,
 // incomplete, plugin not running) is looked at again.
 const notRunnableWait = 30 * time.Second
 
+// maxFailureBackoff bounds the wait after failed polls (2s after the
+// first, doubling; never more than the app's interval either).
+const maxFailureBackoff = 1024 * time.Second
+
 // pollSlot polls one claimed app and writes its next time.
 func (p *Poller) pollSlot(ctx context.Context, slot state.Slot) {
 	now := p.clock()
@@ -344,7 +349,7 @@ func (p *Poller) pollSlot(ctx context.Context, slot state.Slot) {
 			wait = ra
 			next.Note = fmt.Sprintf("the store asked to wait %s", ra)
 		} else if !sdk.KindOf(err).Permanent() {
-			wait = min(time.Second<<min(next.Failures, 10), fitted)
+			wait = min(retry.Backoff(2*time.Second, maxFailureBackoff, next.Failures), fitted)
 		}
 	default:
 		next.Failures = 0
@@ -354,7 +359,7 @@ func (p *Poller) pollSlot(ctx context.Context, slot state.Slot) {
 		}
 	}
 	// ±10% jitter so that apps do not poll in lockstep.
-	next.NextAt = p.clock().Add(time.Duration(float64(wait) * (0.9 + 0.2*rand.Float64())))
+	next.NextAt = p.clock().Add(retry.Jitter(wait, 0.1))
 }
 
 // clock is the time the schedule runs by (tests move it).

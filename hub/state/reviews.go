@@ -368,6 +368,15 @@ func (d *DB) RecheckParkedAt(ctx context.Context, integrationID, messageID strin
 	return nil
 }
 
+// Counter names (per app) of the two journeys, shown in the status view.
+const (
+	CountQueued    = "reviews_queued"
+	CountDelivered = "reviews_delivered"
+	CountPublished = "replies_published"
+	CountRefused   = "replies_refused"
+	CountSkipped   = "skipped_" // + filter name
+)
+
 // Count adds delta to a counter of an app.
 func (t *Tx) Count(ctx context.Context, integrationID, appID, name string, delta int) error {
 	_, err := t.exec(ctx, `

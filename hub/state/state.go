@@ -22,6 +22,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 	_ "github.com/mattn/go-sqlite3"    // database/sql driver "sqlite3"
 
+	"github.com/reviewhub/reviewhub/hub/internal/stmtcache"
 	"github.com/reviewhub/reviewhub/hub/secrets"
 )
 
@@ -43,10 +44,12 @@ type DB struct {
 	now     func() time.Time
 	// stmts caches prepared statements by query text: preparing was the
 	// largest CPU cost of the hub (docs/performance.md).
-	stmts sync.Map // string → *sql.Stmt
+	stmts stmtcache.Cache
 	// preparing holds the queries being prepared for the cache in the
 	// background (txStmt), so one query is prepared once at a time.
 	preparing sync.Map // string → struct{}
+	// prepared waits for those background preparations (Close).
+	prepared sync.WaitGroup
 	// writes admits one write at a time within this process (SQLite only;
 	// nil on PostgreSQL): see lockWrite.
 	writes chan struct{}
@@ -208,10 +211,10 @@ func (d *DB) SQL() *sql.DB { return d.sql }
 // Close closes the database.
 func (d *DB) Close() error {
 	d.closeGroup()
-	d.stmts.Range(func(_, v any) bool {
-		v.(*sql.Stmt).Close()
-		return true
-	})
+	// A preparation still running holds a connection that would close
+	// (and touch the database's files) after Close returned.
+	d.prepared.Wait()
+	d.stmts.Close()
 	return d.sql.Close()
 }
 

@@ -31,18 +31,7 @@ func Rebind(dialect, q string) string {
 
 // stmt returns the prepared statement for q (already rebound).
 func (d *DB) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
-	if st, ok := d.stmts.Load(q); ok {
-		return st.(*sql.Stmt), nil
-	}
-	st, err := d.sql.PrepareContext(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	if prev, loaded := d.stmts.LoadOrStore(q, st); loaded {
-		st.Close()
-		return prev.(*sql.Stmt), nil
-	}
-	return st, nil
+	return d.stmts.Prepare(ctx, d.sql, q)
 }
 
 func (d *DB) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
@@ -85,14 +74,16 @@ func (d *DB) queryRow(ctx context.Context, q string, args ...any) row {
 // deadlocked so). The cache is filled in the background, once per query.
 func (t *Tx) txStmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	if st, ok := t.db.stmts.Load(q); ok {
-		return t.tx.StmtContext(ctx, st.(*sql.Stmt)), nil
+		return t.tx.StmtContext(ctx, st), nil
 	}
 	st, err := t.tx.PrepareContext(ctx, q)
 	if err != nil {
 		return nil, err
 	}
 	if _, busy := t.db.preparing.LoadOrStore(q, struct{}{}); !busy {
+		t.db.prepared.Add(1)
 		go func() {
+			defer t.db.prepared.Done()
 			defer t.db.preparing.Delete(q)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()

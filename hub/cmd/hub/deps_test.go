@@ -20,3 +20,17 @@ func TestHubDependsOnNoConnector(t *testing.T) {
 		}
 	}
 }
+
+// The poller and the deliverer share only the message schemas (busmsg):
+// the poller does not import the deliverer.
+func TestPollerDoesNotImportTheDeliverer(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "../../poll").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		if pkg == "github.com/reviewhub/reviewhub/hub/deliver" {
+			t.Error("hub/poll depends on hub/deliver")
+		}
+	}
+}

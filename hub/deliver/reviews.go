@@ -1,0 +1,101 @@
+package deliver
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/reviewhub/reviewhub/hub/bus"
+	"github.com/reviewhub/reviewhub/hub/busmsg"
+	"github.com/reviewhub/reviewhub/hub/state"
+	"github.com/reviewhub/reviewhub/sdk"
+)
+
+// handleReview delivers a review change to the integration's helpdesk as a
+// ticket and records the link (topic "reviews").
+func (d *Deliverer) handleReview(ctx context.Context, m busmsg.Review, msg *message.Message) error {
+	in, err := d.integration(ctx, m.IntegrationID)
+	if err != nil {
+		return err
+	}
+	hd, _, err := d.Plugins.Helpdesk(in.HelpdeskPlugin)
+	if err != nil {
+		return err
+	}
+	if err := d.gates.wait(ctx, in.ID); err != nil {
+		return err
+	}
+	// Recorded before the call: a first attempt lets the plugin create the
+	// ticket without looking it up; any later one (a retry, a redelivery
+	// after a crash) makes it look first, so no ticket is made twice.
+	ticket, first, err := d.DB.StartDelivery(ctx, m.IntegrationID, m.AppID, m.Change.Review.ID)
+	if err != nil {
+		return err
+	}
+	ref, err := hd.UpsertTicket(ctx, sdk.TicketRequest{
+		Settings: in.HelpdeskSettings, IntegrationID: in.ID, TicketID: ticket,
+		Change: m.Change, Tags: m.Tags, DeliveryKey: m.DeliveryKey(), FirstAttempt: first,
+	})
+	if err != nil {
+		d.Metrics.Delivery(in.ID, in.HelpdeskPlugin, deliveryFailure(err))
+		if sdk.RetryAfterOf(err) > 0 {
+			d.Metrics.RateLimitWait(in.ID, "delivery")
+		}
+		d.gates.hold(in.ID, sdk.RetryAfterOf(err))
+		if first && sdk.KindOf(err) == sdk.RateLimited {
+			// Refused before anything was done (the SDK's contract for a
+			// rate-limited UpsertTicket): the next attempt is still a first.
+			if uerr := d.DB.RefusedDelivery(ctx, m.IntegrationID, m.AppID, m.Change.Review.ID); uerr != nil {
+				d.Logger.Warn("undoing a refused delivery attempt failed; the next attempt looks the ticket up",
+					"integration", in.ID, "review", m.Change.Review.ID, "error", uerr)
+			}
+		}
+		return fmt.Errorf("review %s to %s: %w", m.Change.Review.ID, in.HelpdeskPlugin, err)
+	}
+	if ref.ID == "" {
+		return bus.Permanent(fmt.Errorf("review %s: helpdesk %s returned no ticket id", m.Change.Review.ID, in.HelpdeskPlugin))
+	}
+	var released []string
+	// Grouped: the links of deliveries finishing together share one
+	// transaction (SQLite); each returns once its own link committed.
+	err = d.DB.InTxGrouped(ctx, func(tx *state.Tx) error {
+		if err := tx.LinkTicket(ctx, m.IntegrationID, m.AppID, m.Change.Review.ID, ref.ID); err != nil {
+			return err
+		}
+		// Answers that arrived before this link wait no longer.
+		if released, err = tx.ReleaseParkedFor(ctx, m.IntegrationID, ref.ID, m.Change.Review.ID); err != nil {
+			return err
+		}
+		for _, id := range released {
+			if err := busmsg.Publish(d.Bus, tx, bus.TopicReplies, m.IntegrationID, bus.CorrelationID(msg), busmsg.Reply{IntegrationID: m.IntegrationID, MessageID: id}); err != nil {
+				return err
+			}
+		}
+		return tx.Count(ctx, m.IntegrationID, m.AppID, state.CountDelivered, 1)
+	})
+	if err != nil {
+		return err
+	}
+	delivered := "updated"
+	if ref.Created {
+		delivered = "created"
+	}
+	d.Metrics.Delivery(in.ID, in.HelpdeskPlugin, delivered)
+	if len(released) > 0 {
+		d.Logger.Info("answers released by their ticket's link", "integration", in.ID, "ticket", ref.ID, "answers", len(released),
+			"correlation_id", bus.CorrelationID(msg))
+	}
+	d.Logger.Debug("review delivered", "integration", in.ID, "app", m.AppID, "review", m.Change.Review.ID,
+		"kind", m.Change.Kind, "ticket", ref.ID, "created", ref.Created, "correlation_id", bus.CorrelationID(msg))
+	return nil
+}
+
+// deliveryFailure is the metrics outcome of a failed delivery: "retry"
+// (the bus tries again) or "failed" (dead letter).
+func deliveryFailure(err error) string {
+	if bus.IsPermanent(err) {
+		return "failed"
+	}
+	return "retry"
+}
