@@ -23,6 +23,12 @@ type Review struct {
 	Version       int              `json:"version"`
 	Change        sdk.ReviewChange `json:"change"`
 	Tags          []string         `json:"tags,omitempty"`
+	// Reply is a rule's answer, recorded once the ticket is linked.
+	Reply *RuleReply `json:"reply,omitempty"`
+	// Notes are the hub's own notes for the ticket (an outdated answer, an
+	// automatic reply held back, the outcome of a ticketless one), written
+	// once each (by MessageID) after the ticket is linked.
+	Notes []sdk.ReplyResult `json:"notes,omitempty"`
 }
 
 // DeliveryKey is unique per review version.

@@ -43,6 +43,9 @@ type Deliverer struct {
 	ParkedRecheck time.Duration
 	// Metrics counts deliveries and replies (nil: not counted).
 	Metrics *metrics.Metrics
+	// ReplyAttempts is how many transient failures of one answer are
+	// retried before it is failed (default DefaultReplyAttempts).
+	ReplyAttempts int
 
 	cacheMu sync.Mutex
 	cache   map[string]cachedIntegration

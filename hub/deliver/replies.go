@@ -1,7 +1,9 @@
 package deliver
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -28,7 +30,9 @@ const (
 )
 
 // handleReply publishes a stored reply to the store, or refuses it, and
-// queues the outcome for the ticket (topic "replies").
+// queues the outcome for the ticket (topic "replies"). Transient failures
+// are retried until ReplyAttempts; then the answer is failed (retry it from
+// the admin API).
 func (d *Deliverer) handleReply(ctx context.Context, m busmsg.Reply, msg *message.Message) error {
 	r, err := d.DB.Reply(ctx, m.IntegrationID, m.MessageID)
 	if errors.Is(err, state.ErrNotFound) {
@@ -64,36 +68,116 @@ func (d *Deliverer) handleReply(ctx context.Context, m busmsg.Reply, msg *messag
 			outcome, detail = sdk.OutcomeRefused, ReasonUnknownTicket
 		}
 	}
-	if linked {
+	switch {
+	case linked && r.Rule != "" && automationOff(in):
+		outcome, detail = sdk.OutcomeRefused, ReasonAutomationOff
+	case linked:
 		if outcome, detail, posted, err = d.publishReply(ctx, in, r); err != nil {
-			return err
+			if outcome, detail, err = d.attemptFailed(ctx, r, err); err != nil {
+				return err
+			}
 		}
+	}
+	switch {
+	case r.Rule != "" && outcome == sdk.OutcomePublished:
+		detail = fmt.Sprintf("automatic reply (rule %q): %s", r.Rule, r.Text)
+	case r.Rule != "":
+		detail = fmt.Sprintf("automatic reply (rule %q): %s", r.Rule, detail)
 	}
 	result := sdk.ReplyResult{TicketID: r.TicketID, MessageID: r.MessageID, ReviewID: r.ReviewID,
 		Outcome: outcome, Detail: detail, Reply: posted}
 	err = d.DB.InTx(ctx, func(tx *state.Tx) error {
-		if err := tx.SetReplyStatus(ctx, r.IntegrationID, r.MessageID, outcome, detail); err != nil {
-			return err
-		}
 		if err := tx.SetReplyTarget(ctx, r.IntegrationID, r.MessageID, r.AppID, r.ReviewID); err != nil {
 			return err
 		}
+		if err := tx.SetReplyStatus(ctx, r.IntegrationID, r.MessageID, outcome, detail); err != nil {
+			return err
+		}
 		counter := state.CountRefused
-		if outcome == sdk.OutcomePublished {
+		switch outcome {
+		case sdk.OutcomePublished:
 			counter = state.CountPublished
+		case sdk.OutcomeFailed:
+			counter = CountFailed
 		}
 		if err := tx.Count(ctx, r.IntegrationID, r.AppID, counter, 1); err != nil {
 			return err
 		}
-		return busmsg.Publish(d.Bus, tx, bus.TopicReplyResults, in.ID, bus.CorrelationID(msg), busmsg.Result{IntegrationID: in.ID, Result: result})
+		if r.Rule != "" {
+			if err := tx.Count(ctx, r.IntegrationID, r.AppID, CountAutoPrefix+outcome, 1); err != nil {
+				return err
+			}
+		}
+		return d.queueOutcome(ctx, tx, r, result, bus.CorrelationID(msg))
 	})
 	if err != nil {
 		return err
 	}
 	d.Metrics.Reply(in.ID, replyStore(in, r.AppID), outcome)
+	if r.Rule != "" {
+		d.Metrics.AutoReply(in.ID, r.Rule, outcome)
+	}
 	d.Logger.Info("reply handled", "integration", in.ID, "app", r.AppID, "review", r.ReviewID, "message", r.MessageID,
-		"outcome", outcome, "detail", detail, "correlation_id", bus.CorrelationID(msg))
+		"rule", r.Rule, "outcome", outcome, "detail", detail, "correlation_id", bus.CorrelationID(msg))
 	return nil
+}
+
+// Counters of answers (per app) besides the journeys' own.
+const (
+	CountFailed = "replies_failed"
+	// CountAutoPrefix + outcome counts automatic replies.
+	CountAutoPrefix = "auto_replies_"
+)
+
+// ReasonAutomationOff refuses an automatic reply whose integration's
+// automation was stopped (kill switch) while it waited.
+const ReasonAutomationOff = "automatic replies are stopped for this integration (kill switch): answer in the ticket, or retry once automation runs again"
+
+// automationOff reports whether automatic replies may not be posted now.
+func automationOff(in state.Integration) bool {
+	return in.AutomationStopped || in.Automation.Enabled != nil && !*in.Automation.Enabled
+}
+
+// DefaultReplyAttempts is the default Deliverer.ReplyAttempts.
+const DefaultReplyAttempts = 12
+
+// attemptFailed counts a transient failure of an answer: the error again
+// (the bus retries) until ReplyAttempts, then the failed outcome. A rate
+// limit is not counted: waiting helps.
+func (d *Deliverer) attemptFailed(ctx context.Context, r state.Reply, perr error) (outcome, detail string, err error) {
+	if sdk.KindOf(perr) == sdk.RateLimited {
+		return "", "", perr
+	}
+	n, err := d.DB.ReplyAttempt(ctx, r.IntegrationID, r.MessageID)
+	if err != nil {
+		d.Logger.Error("counting a reply attempt failed", "integration", r.IntegrationID, "message", r.MessageID, "error", err)
+		return "", "", perr
+	}
+	if n < cmp.Or(d.ReplyAttempts, DefaultReplyAttempts) {
+		return "", "", perr
+	}
+	return sdk.OutcomeFailed, fmt.Sprintf("gave up after %d attempts (retry it from the admin API or the console): %s", n, sdk.MessageOf(perr)), nil
+}
+
+// queueOutcome queues an answer's outcome for its ticket. A ticketless
+// automatic reply that was not published delivers its review after all,
+// with the outcome as a note, so that a person sees it.
+func (d *Deliverer) queueOutcome(ctx context.Context, tx *state.Tx, r state.Reply, result sdk.ReplyResult, correlationID string) error {
+	if r.TicketID != "" {
+		return busmsg.Publish(d.Bus, tx, bus.TopicReplyResults, r.IntegrationID, correlationID, busmsg.Result{IntegrationID: r.IntegrationID, Result: result})
+	}
+	if r.Deferred == "" || result.Outcome == sdk.OutcomePublished {
+		return nil
+	}
+	var rm busmsg.Review
+	if err := json.Unmarshal([]byte(r.Deferred), &rm); err != nil {
+		d.Logger.Error("the review of a ticketless automatic reply cannot be read; it is not delivered", "integration", r.IntegrationID,
+			"message", r.MessageID, "error", err)
+		return nil
+	}
+	rm.Reply = nil
+	rm.Notes = append(rm.Notes, result)
+	return busmsg.Publish(d.Bus, tx, bus.TopicReviews, r.IntegrationID, correlationID, rm)
 }
 
 // publishReply posts the reply; a refusal is an outcome, not an error.

@@ -177,9 +177,12 @@ func (p *Poller) apply(ctx context.Context, l listing, b batch, res *Result) err
 	in, app, info := l.in, l.app, l.info
 	queued := 0
 	skipped := map[string]int{}
+	var events []autoEvent
 	err := p.DB.InTx(ctx, func(tx *state.Tx) error {
 		queued = 0
 		clear(skipped)
+		events = events[:0]
+		now := p.clock()
 		imported := 0
 		for _, r := range b.reviews {
 			if r.ID == "" {
@@ -191,6 +194,9 @@ func (p *Poller) apply(ctx context.Context, l listing, b batch, res *Result) err
 				return err
 			}
 			if obs.Kind == state.Unchanged {
+				if err := p.replyNotes(ctx, tx, in, app.ID, obs, r); err != nil {
+					return err
+				}
 				continue
 			}
 			if b.backfill != nil && obs.Kind == sdk.ChangeNew {
@@ -202,6 +208,9 @@ func (p *Poller) apply(ctx context.Context, l listing, b batch, res *Result) err
 			}
 			if why := app.Filters.Decide(obs.Kind, r); why != "" {
 				skipped[why]++
+				if err := p.replyNotes(ctx, tx, in, app.ID, obs, r); err != nil {
+					return err
+				}
 				continue
 			}
 			change := sdk.ReviewChange{
@@ -214,6 +223,15 @@ func (p *Poller) apply(ctx context.Context, l listing, b batch, res *Result) err
 			m := busmsg.Review{IntegrationID: in.ID, AppID: app.ID, Version: obs.Version, Change: change}
 			if in.Tags {
 				m.Tags = busmsg.Tags(info.Name, app, change)
+			}
+			toTicket, err := p.automate(ctx, tx, l, obs, r, &m, now, &events)
+			if err != nil {
+				return err
+			}
+			if !toTicket {
+				p.Logger.Debug("review answered by a ticketless rule", "integration", in.ID, "app", app.ID, "review", r.ID,
+					"version", obs.Version, "request_id", sdk.RequestID(ctx))
+				continue
 			}
 			if err := busmsg.Publish(p.Bus, tx, bus.TopicReviews, in.ID, sdk.RequestID(ctx), m); err != nil {
 				return err
@@ -239,6 +257,9 @@ func (p *Poller) apply(ctx context.Context, l listing, b batch, res *Result) err
 	})
 	if err != nil {
 		return err
+	}
+	for _, e := range events {
+		p.Metrics.AutoReply(in.ID, e.rule, e.outcome)
 	}
 	res.Seen += len(b.reviews)
 	res.Queued += queued

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/reviewhub/reviewhub/hub/filter"
 	"github.com/reviewhub/reviewhub/sdk"
@@ -428,6 +429,8 @@ type Input struct {
 	// AnsweredByPerson: the review's last published or pending answer
 	// came from staff; automation never replaces it.
 	AnsweredByPerson bool
+	// AnswerPending: an answer is on its way already.
+	AnswerPending bool
 }
 
 // Decision is what the automation does with one review change.
@@ -513,6 +516,9 @@ func (a Automation) hold(in Input, r Rule, text filter.Text) string {
 	}
 	if in.AnsweredByPerson {
 		return "staff answered this review; automation does not replace a person's answer"
+	}
+	if in.AnswerPending {
+		return "an answer to this review is on its way already"
 	}
 	return ""
 }
@@ -620,4 +626,28 @@ func StoreName(plugin string, info sdk.Info) string {
 		return strings.TrimSpace(name)
 	}
 	return plugin
+}
+
+// IsApprove reports whether a staff answer is the approve command: it
+// starts with ApproveCommand (any case) followed by nothing, a space or
+// punctuation. The draft is then published as it is; whatever follows
+// the command is not published.
+func IsApprove(answer string) bool {
+	s := strings.TrimSpace(answer)
+	if len(s) < len(ApproveCommand) || !strings.EqualFold(s[:len(ApproveCommand)], ApproveCommand) {
+		return false
+	}
+	rest := s[len(ApproveCommand):]
+	if rest == "" {
+		return true
+	}
+	r := []rune(rest)[0]
+	return unicode.IsSpace(r) || unicode.IsPunct(r)
+}
+
+// SameText reports whether a staff answer is a draft's text, up to
+// white space (a helpdesk may rewrap it): answering with the draft
+// approves it.
+func SameText(answer, draft string) bool {
+	return strings.Join(strings.Fields(answer), " ") == strings.Join(strings.Fields(draft), " ")
 }

@@ -260,3 +260,15 @@ func TestStoreName(t *testing.T) {
 		t.Errorf("%q", got)
 	}
 }
+
+func TestApproval(t *testing.T) {
+	for s, want := range map[string]bool{"/approve": true, " /Approve ": true, "/approve.": true, "/approve\nthanks": true,
+		"/approved": false, "approve": false, "Please /approve": false, "": false, "/appr": false} {
+		if got := IsApprove(s); got != want {
+			t.Errorf("IsApprove(%q) = %v", s, got)
+		}
+	}
+	if !SameText("Thank you,\n  Ann!", "Thank you, Ann!") || SameText("Thank you, Ann", "Thank you, Ann!") {
+		t.Error("SameText")
+	}
+}
