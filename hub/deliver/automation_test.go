@@ -139,6 +139,8 @@ func TestFailedAfterAttemptsThenRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "the retried answer published", func() bool { return r.reply(t, "m1").Status == state.ReplyPublished })
+	// Its outcome is a note of its own (the failure's note keeps its id).
+	eventually(t, "the retry's outcome in the ticket", func() bool { _, ok := r.result("m1#retry-1", sdk.OutcomePublished); return ok })
 	if st, _ := r.db.ReviewOf(context.Background(), "acme", "ios", "f1"); st.Reply.Status != state.ReplyPublished {
 		t.Errorf("review status after the retry %+v", st.Reply)
 	}

@@ -84,7 +84,7 @@ func (d *Deliverer) handleReply(ctx context.Context, m busmsg.Reply, msg *messag
 	case r.Rule != "":
 		detail = fmt.Sprintf("automatic reply (rule %q): %s", r.Rule, detail)
 	}
-	result := sdk.ReplyResult{TicketID: r.TicketID, MessageID: r.MessageID, ReviewID: r.ReviewID,
+	result := sdk.ReplyResult{TicketID: r.TicketID, MessageID: r.NoteID(), ReviewID: r.ReviewID,
 		Outcome: outcome, Detail: detail, Reply: posted}
 	err = d.DB.InTx(ctx, func(tx *state.Tx) error {
 		if err := tx.SetReplyTarget(ctx, r.IntegrationID, r.MessageID, r.AppID, r.ReviewID); err != nil {

@@ -198,7 +198,7 @@ func (t *Tx) RetryReply(ctx context.Context, integrationID, messageID string) (R
 	if r.Status != ReplyFailed && r.Status != ReplyRefused {
 		return r, fmt.Errorf("answer %s is %s: %w", messageID, r.Status, ErrNotRetryable)
 	}
-	res, err := t.exec(ctx, `UPDATE replies SET status = ?, detail = '', attempts = 0, updated_at = ?
+	res, err := t.exec(ctx, `UPDATE replies SET status = ?, detail = '', attempts = 0, retries = retries + 1, updated_at = ?
 		WHERE integration_id = ? AND message_id = ? AND status = ?`, ReplyPending, ts(t.db.now()), integrationID, messageID, r.Status)
 	if err != nil {
 		return r, fmt.Errorf("state: retry reply %s: %w", messageID, err)
@@ -206,7 +206,7 @@ func (t *Tx) RetryReply(ctx context.Context, integrationID, messageID string) (R
 	if n, _ := res.RowsAffected(); n != 1 {
 		return r, fmt.Errorf("answer %s changed meanwhile: %w", messageID, ErrNotRetryable)
 	}
-	r.Status, r.Detail, r.Attempts = ReplyPending, "", 0
+	r.Status, r.Detail, r.Attempts, r.Retries = ReplyPending, "", 0, r.Retries+1
 	if r.AppID != "" && r.ReviewID != "" {
 		if err := t.pointReview(ctx, r, ReplyPending, ""); err != nil {
 			return r, err
@@ -246,9 +246,9 @@ func (d *DB) replyVia(ctx context.Context, queryRow func(context.Context, string
 	r := Reply{IntegrationID: integrationID, MessageID: messageID}
 	var created, updated string
 	err := queryRow(ctx, `
-		SELECT ticket_id, app_id, review_id, body, staff, status, detail, rule, attempts, deferred, created_at, updated_at
+		SELECT ticket_id, app_id, review_id, body, staff, status, detail, rule, attempts, retries, deferred, created_at, updated_at
 		FROM replies WHERE integration_id = ? AND message_id = ?`, integrationID, messageID).
-		Scan(&r.TicketID, &r.AppID, &r.ReviewID, &r.Text, &r.Staff, &r.Status, &r.Detail, &r.Rule, &r.Attempts, &r.Deferred, &created, &updated)
+		Scan(&r.TicketID, &r.AppID, &r.ReviewID, &r.Text, &r.Staff, &r.Status, &r.Detail, &r.Rule, &r.Attempts, &r.Retries, &r.Deferred, &created, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Reply{}, ErrNotFound
 	}
@@ -257,6 +257,15 @@ func (d *DB) replyVia(ctx context.Context, queryRow func(context.Context, string
 	}
 	r.CreatedAt, r.UpdatedAt = parseTS(created), parseTS(updated)
 	return r, nil
+}
+
+// NoteID is the id of the note of an answer's outcome: its message id, and
+// after retries the retry's number (each outcome is its own note).
+func (r Reply) NoteID() string {
+	if r.Retries == 0 {
+		return r.MessageID
+	}
+	return fmt.Sprintf("%s#retry-%d", r.MessageID, r.Retries)
 }
 
 // NoteOnce records that the hub writes note id into a ticket; false when

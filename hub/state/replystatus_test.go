@@ -91,7 +91,7 @@ func testReviewReplyStatus(t *testing.T, db *DB) {
 	}
 	inTx(t, db, func(tx *Tx) error {
 		r, err := tx.RetryReply(ctx, "i", "m3")
-		if err != nil || r.Status != ReplyPending || r.Attempts != 0 {
+		if err != nil || r.Status != ReplyPending || r.Attempts != 0 || r.Retries != 1 || r.NoteID() != "m3#retry-1" {
 			t.Errorf("retry: %+v %v", r, err)
 		}
 		return err

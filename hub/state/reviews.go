@@ -444,6 +444,8 @@ type Reply struct {
 	Rule string
 	// Attempts counts transient failures (ReplyFailed after the limit).
 	Attempts int
+	// Retries counts retries from the admin API (RetryReply).
+	Retries int
 	// Deferred is the review message a ticketless automatic reply
 	// delivers after all when it is refused or fails.
 	Deferred  string

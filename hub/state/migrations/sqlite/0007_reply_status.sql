@@ -11,10 +11,13 @@ ALTER TABLE reviews ADD COLUMN reply_rule TEXT NOT NULL DEFAULT '';
 ALTER TABLE reviews ADD COLUMN reply_at TEXT NOT NULL DEFAULT '';
 
 -- attempts: transient failures of one answer (failed after the limit);
+-- retries: how often it was retried from the admin API (its outcome notes
+-- are told apart by it);
 -- rule: the auto-reply rule that wrote it ('' staff); deferred: the review
 -- message a ticketless automatic reply delivers after all when it is
 -- refused or fails, so that a person sees it.
 ALTER TABLE replies ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE replies ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE replies ADD COLUMN rule TEXT NOT NULL DEFAULT '';
 ALTER TABLE replies ADD COLUMN deferred TEXT NOT NULL DEFAULT '';
 CREATE INDEX replies_review ON replies (integration_id, app_id, review_id);
