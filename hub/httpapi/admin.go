@@ -230,9 +230,15 @@ func fieldErrors(w http.ResponseWriter, errs []*config.FieldError) {
 	WriteJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": strings.Join(msgs, "; "), "fields": list})
 }
 
-// decode reads an IntegrationJSON, rejecting unknown fields.
+// decodeIntegration reads an IntegrationJSON, rejecting unknown fields.
 func decodeIntegration(w http.ResponseWriter, r *http.Request) (IntegrationJSON, bool) {
-	var in IntegrationJSON
+	return decodeBody[IntegrationJSON](w, r)
+}
+
+// decodeBody reads one JSON value of at most 1 MiB, rejecting unknown
+// fields; on bad input it answers 400 or 413 itself.
+func decodeBody[T any](w http.ResponseWriter, r *http.Request) (T, bool) {
+	var in T
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
@@ -511,17 +517,8 @@ const putAttempts = 3
 // again (or answered 412 when the client named a version with If-Match or
 // "version"), and a racing DELETE wins (404), never undone.
 func (a *Admin) put(w http.ResponseWriter, r *http.Request) {
-	want, ok := ifMatch(r)
+	old, want, ok := a.loadWritable(w, r, "edit the file")
 	if !ok {
-		WriteError(w, http.StatusBadRequest, `If-Match must be a version from an ETag, e.g. "3"`)
-		return
-	}
-	old, ok := a.load(w, r)
-	if !ok {
-		return
-	}
-	if old.Source == "config" {
-		WriteError(w, http.StatusConflict, fmt.Sprintf("integration %q is declared in the config file, which wins; edit the file", old.ID))
 		return
 	}
 	j, ok := decodeIntegration(w, r)
@@ -575,18 +572,29 @@ func (a *Admin) put(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (a *Admin) delete(w http.ResponseWriter, r *http.Request) {
+// loadWritable reads the If-Match precondition (0: none) and the
+// integration a write changes; one declared in the config file is refused
+// (409) with what to do instead.
+func (a *Admin) loadWritable(w http.ResponseWriter, r *http.Request, instead string) (state.Integration, int, bool) {
 	want, ok := ifMatch(r)
 	if !ok {
 		WriteError(w, http.StatusBadRequest, `If-Match must be a version from an ETag, e.g. "3"`)
-		return
+		return state.Integration{}, 0, false
 	}
 	old, ok := a.load(w, r)
 	if !ok {
-		return
+		return old, 0, false
 	}
 	if old.Source == "config" {
-		WriteError(w, http.StatusConflict, fmt.Sprintf("integration %q is declared in the config file, which wins; remove it there", old.ID))
+		WriteError(w, http.StatusConflict, fmt.Sprintf("integration %q is declared in the config file, which wins; %s", old.ID, instead))
+		return old, 0, false
+	}
+	return old, want, true
+}
+
+func (a *Admin) delete(w http.ResponseWriter, r *http.Request) {
+	old, want, ok := a.loadWritable(w, r, "remove it there")
+	if !ok {
 		return
 	}
 	err := a.DB.InTx(r.Context(), func(tx *state.Tx) error { return tx.DeleteIntegrationAt(r.Context(), old.ID, want) })

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -77,7 +78,7 @@ func (a *Admin) listReplies(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	status := r.URL.Query().Get("status")
-	if status != "" && !contains(replyStatuses, status) {
+	if status != "" && !slices.Contains(replyStatuses, status) {
 		WriteError(w, http.StatusBadRequest, fmt.Sprintf("status %q is not one of %v", clip(status, 32), replyStatuses))
 		return
 	}
@@ -100,15 +101,6 @@ func (a *Admin) listReplies(w http.ResponseWriter, r *http.Request) {
 		out = append(out, replyJSON(rp))
 	}
 	WriteJSON(w, http.StatusOK, out)
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (a *Admin) retryReply(w http.ResponseWriter, r *http.Request) {
@@ -194,37 +186,16 @@ func (a *Admin) listRules(w http.ResponseWriter, r *http.Request) {
 // the API (validated; errors name the field), if it did not change
 // meanwhile (If-Match, or 409 on a race).
 func (a *Admin) putAutomation(w http.ResponseWriter, r *http.Request) {
-	want, ok := ifMatch(r)
+	old, want, ok := a.loadWritable(w, r, "edit its automation there (the kill switch, POST .../automation/stop, works for it)")
 	if !ok {
-		WriteError(w, http.StatusBadRequest, `If-Match must be a version from an ETag, e.g. "3"`)
-		return
-	}
-	old, ok := a.load(w, r)
-	if !ok {
-		return
-	}
-	if old.Source == "config" {
-		WriteError(w, http.StatusConflict, fmt.Sprintf("integration %q is declared in the config file, which wins; edit its automation there (the kill switch, POST .../automation/stop, works for it)", old.ID))
 		return
 	}
 	if want != 0 && want != old.Version {
 		preconditionFailed(w, old.ID, want, old.Version)
 		return
 	}
-	var auto rules.Automation
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&auto); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			WriteError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", tooBig.Limit))
-			return
-		}
-		WriteError(w, http.StatusBadRequest, "malformed JSON body: "+err.Error())
-		return
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		WriteError(w, http.StatusBadRequest, "malformed JSON body: more than one JSON value")
+	auto, ok := decodeBody[rules.Automation](w, r)
+	if !ok {
 		return
 	}
 	var errs []*config.FieldError

@@ -1,6 +1,7 @@
 package poll
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -51,7 +52,7 @@ func (p *Poller) automate(ctx context.Context, tx *state.Tx, l listing, obs stat
 	if in.AutomationStopped {
 		return true, nil
 	}
-	d := in.Automation.Evaluate(rules.Input{AppID: app.ID, AppName: cmpOr(app.Name, app.ID), Store: app.StorePlugin,
+	d := in.Automation.Evaluate(rules.Input{AppID: app.ID, AppName: cmp.Or(app.Name, app.ID), Store: app.StorePlugin,
 		StoreName: rules.StoreName(app.StorePlugin, l.info), Kind: obs.Kind, Review: r,
 		AnsweredByPerson: obs.Reply.ByPerson() || r.Reply != nil && obs.Reply.Rule == "",
 		AnswerPending:    obs.Reply.Status == state.ReplyPending})
@@ -139,11 +140,4 @@ func (p *Poller) replyNotes(ctx context.Context, tx *state.Tx, in state.Integrat
 		return p.noteNow(ctx, tx, in.ID, obs.TicketID, outdatedNote(appID, r.ID, obs.Version))
 	}
 	return nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

@@ -144,25 +144,8 @@ func (d *DB) ReviewOf(ctx context.Context, integrationID, appID, reviewID string
 // ReplyStatusCounts counts an integration's reviews by reply status, per
 // app (reviews never answered are left out).
 func (d *DB) ReplyStatusCounts(ctx context.Context, integrationID string) (map[string]map[string]int, error) {
-	rows, err := d.query(ctx, `SELECT app_id, reply_status, COUNT(*) FROM reviews
+	return d.countsByApp(ctx, "reply status counts", `SELECT app_id, reply_status, COUNT(*) FROM reviews
 		WHERE integration_id = ? AND reply_status <> '' GROUP BY app_id, reply_status`, integrationID)
-	if err != nil {
-		return nil, fmt.Errorf("state: reply status counts: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]map[string]int{}
-	for rows.Next() {
-		var app, status string
-		var n int
-		if err := rows.Scan(&app, &status, &n); err != nil {
-			return nil, fmt.Errorf("state: reply status counts: %w", err)
-		}
-		if out[app] == nil {
-			out[app] = map[string]int{}
-		}
-		out[app][status] = n
-	}
-	return out, rows.Err()
 }
 
 // ReplyAttempt counts one more transient failure of an answer and returns
@@ -283,31 +266,6 @@ func (t *Tx) NoteOnce(ctx context.Context, integrationID, noteID string) (bool, 
 // RepliesWithStatus lists up to limit answers of an integration with a
 // status ("" any), changed last first.
 func (d *DB) RepliesWithStatus(ctx context.Context, integrationID, status string, limit int) ([]Reply, error) {
-	rows, err := d.query(ctx, `SELECT message_id FROM replies WHERE integration_id = ? AND (? = '' OR status = ?)
+	return d.repliesOf(ctx, integrationID, `SELECT message_id FROM replies WHERE integration_id = ? AND (? = '' OR status = ?)
 		ORDER BY updated_at DESC, message_id LIMIT ?`, integrationID, status, status, limit)
-	if err != nil {
-		return nil, fmt.Errorf("state: replies: %w", err)
-	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("state: replies: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("state: replies: %w", err)
-	}
-	out := make([]Reply, 0, len(ids))
-	for _, id := range ids {
-		r, err := d.Reply(ctx, integrationID, id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, nil
 }

@@ -89,6 +89,12 @@ func testReviewReplyStatus(t *testing.T, db *DB) {
 	if st := reviewReply(t, db, "r1"); st.Status != ReplyFailed || st.Detail != "store down" {
 		t.Fatalf("failed: %+v", st)
 	}
+	if list, err := db.RepliesWithStatus(ctx, "i", ReplyFailed, 10); err != nil || len(list) != 2 {
+		t.Fatalf("failed answers: %v %v", list, err) // m1 and m3
+	}
+	if list, err := db.RepliesWithStatus(ctx, "i", "", 2); err != nil || len(list) != 2 {
+		t.Fatalf("any two answers: %v %v", list, err)
+	}
 	inTx(t, db, func(tx *Tx) error {
 		r, err := tx.RetryReply(ctx, "i", "m3")
 		if err != nil || r.Status != ReplyPending || r.Attempts != 0 || r.Retries != 1 || r.NoteID() != "m3#retry-1" {

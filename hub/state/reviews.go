@@ -391,9 +391,14 @@ func (t *Tx) Count(ctx context.Context, integrationID, appID, name string, delta
 
 // Counters returns an integration's counters by app and name.
 func (d *DB) Counters(ctx context.Context, integrationID string) (map[string]map[string]int, error) {
-	rows, err := d.query(ctx, `SELECT app_id, name, value FROM counters WHERE integration_id = ?`, integrationID)
+	return d.countsByApp(ctx, "counters", `SELECT app_id, name, value FROM counters WHERE integration_id = ?`, integrationID)
+}
+
+// countsByApp reads rows of (app, name, number) into numbers by app and name.
+func (d *DB) countsByApp(ctx context.Context, what, q string, args ...any) (map[string]map[string]int, error) {
+	rows, err := d.query(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("state: counters: %w", err)
+		return nil, fmt.Errorf("state: %s: %w", what, err)
 	}
 	defer rows.Close()
 	out := map[string]map[string]int{}
@@ -401,7 +406,7 @@ func (d *DB) Counters(ctx context.Context, integrationID string) (map[string]map
 		var app, name string
 		var v int
 		if err := rows.Scan(&app, &name, &v); err != nil {
-			return nil, fmt.Errorf("state: scan counter: %w", err)
+			return nil, fmt.Errorf("state: %s: %w", what, err)
 		}
 		if out[app] == nil {
 			out[app] = map[string]int{}
@@ -503,7 +508,12 @@ func (t *Tx) SetReplyTarget(ctx context.Context, integrationID, messageID, appID
 
 // Replies lists an integration's replies, newest first.
 func (d *DB) Replies(ctx context.Context, integrationID string) ([]Reply, error) {
-	rows, err := d.query(ctx, `SELECT message_id FROM replies WHERE integration_id = ? ORDER BY created_at DESC`, integrationID)
+	return d.repliesOf(ctx, integrationID, `SELECT message_id FROM replies WHERE integration_id = ? ORDER BY created_at DESC`, integrationID)
+}
+
+// repliesOf loads the replies whose message ids q lists, in its order.
+func (d *DB) repliesOf(ctx context.Context, integrationID, q string, args ...any) ([]Reply, error) {
+	rows, err := d.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("state: replies: %w", err)
 	}
@@ -512,11 +522,14 @@ func (d *DB) Replies(ctx context.Context, integrationID string) ([]Reply, error)
 		var id string
 		if err := rows.Scan(&id); err != nil {
 			rows.Close()
-			return nil, err
+			return nil, fmt.Errorf("state: replies: %w", err)
 		}
 		ids = append(ids, id)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("state: replies: %w", err)
+	}
 	out := make([]Reply, 0, len(ids))
 	for _, id := range ids {
 		r, err := d.Reply(ctx, integrationID, id)
