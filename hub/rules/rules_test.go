@@ -2,6 +2,7 @@ package rules
 
 import (
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 
@@ -270,5 +271,49 @@ func TestApproval(t *testing.T) {
 	}
 	if !SameText("Thank you,\n  Ann!", "Thank you, Ann!") || SameText("Thank you, Ann", "Thank you, Ann!") {
 		t.Error("SameText")
+	}
+}
+
+// The README's example is valid and does what it says.
+func TestReadmeExample(t *testing.T) {
+	raw, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(raw), "### Templates and auto-reply rules")
+	if !ok {
+		t.Fatal("no README section")
+	}
+	_, rest, _ = strings.Cut(rest, "```yaml\n")
+	block, _, _ := strings.Cut(rest, "```")
+	var doc struct {
+		Integrations []struct {
+			Automation Automation `yaml:"automation"`
+		} `yaml:"integrations"`
+	}
+	if err := yaml.Unmarshal([]byte(block), &doc); err != nil || len(doc.Integrations) != 1 {
+		t.Fatalf("%v %d", err, len(doc.Integrations))
+	}
+	a := doc.Integrations[0].Automation
+	if errs := a.Normalize([]string{"ios", "android"}, []string{"appstore", "googleplay"}); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	in := func(rating int, text, lang string) Input {
+		return Input{AppID: "ios", AppName: "ACME", Store: "googleplay", StoreName: "Google Play", Kind: sdk.ChangeNew,
+			Review: sdk.Review{Author: "Ann", Rating: rating, Text: text, Language: lang}}
+	}
+	if d := a.Evaluate(in(5, "", "ru")); d.Reply == nil || d.Reply.Ticket || d.Reply.Text != "Спасибо, Ann, за оценку ACME!" {
+		t.Errorf("five stars: %+v", d.Reply)
+	}
+	if d := a.Evaluate(in(4, "Great app", "en")); d.Reply == nil || d.Reply.Rule != "praise" || !d.Reply.Ticket ||
+		d.Reply.Text != "Thank you, Ann, for rating ACME 4 stars on Google Play!" {
+		t.Errorf("praise: %+v", d.Reply)
+	}
+	if d := a.Evaluate(in(1, "Payment failed twice", "en")); d.Reply == nil || d.Reply.Mode != ModeApproval ||
+		strings.Join(d.Tags, ",") != "unhappy,payments" {
+		t.Errorf("low: %+v %v", d.Reply, d.Tags)
+	}
+	if d := a.Evaluate(in(5, "ขอคืนเงิน", "th")); d.Reply != nil || !strings.Contains(d.Held, "คืนเงิน") {
+		t.Errorf("Thai refund: %+v %q", d.Reply, d.Held)
 	}
 }
