@@ -819,8 +819,16 @@ func (a *Admin) status(w http.ResponseWriter, r *http.Request) {
 	WriteJSON(w, http.StatusOK, map[string]any{"id": in.ID, "complete": view.Complete, "missing": view.Missing, "apps": apps,
 		"answers_waiting_for_ticket": len(parked), "webhooks_ignored": counters[""][state.CountWebhooksIgnored],
 		"recent_reviews": reviews, "recent_replies": replies,
-		"automation": map[string]any{"on": in.Automation.On() && !in.AutomationStopped, "stopped": in.AutomationStopped,
-			"rules": len(in.Automation.Rules)}})
+		"automation": AutomationStatus{On: in.Automation.On() && !in.AutomationStopped, Stopped: in.AutomationStopped,
+			Rules: len(in.Automation.Rules)}})
+}
+
+// AutomationStatus is the automation's part of the status view.
+type AutomationStatus struct {
+	// On: rules run (declared on, not stopped, at least one rule).
+	On      bool `json:"on"`
+	Stopped bool `json:"stopped"`
+	Rules   int  `json:"rules"`
 }
 
 // recentLimit is how many recent reviews and replies the status view lists.

@@ -90,7 +90,7 @@ func TestAutomationOverTheAdminAPI(t *testing.T) {
 	if a := ts.do(t, "POST", "/api/integrations/acme/automation/stop", `{"reason":"incident 42"}`); a.code != 200 || !strings.Contains(a.body, `"stopped":true`) || !strings.Contains(a.body, `"on":false`) {
 		t.Errorf("stop: %d %s", a.code, a.body)
 	}
-	if a := ts.do(t, "GET", "/api/integrations/acme/status", ""); !strings.Contains(a.body, `"automation":{"on":false,"rules":1,"stopped":true}`) {
+	if a := ts.do(t, "GET", "/api/integrations/acme/status", ""); !strings.Contains(a.body, `"automation":{"on":false,"stopped":true,"rules":1}`) {
 		t.Errorf("status while stopped: %s", a.body)
 	}
 	if a := ts.do(t, "POST", "/api/integrations/acme/automation/start", ""); a.code != 200 || !strings.Contains(a.body, `"on":true`) {
