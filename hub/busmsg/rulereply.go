@@ -31,10 +31,8 @@ func RuleReplyID(rule, appID, reviewID string, version int) string {
 	return fmt.Sprintf("rule:%s:%s:%s:%d", rule, appID, reviewID, version)
 }
 
-// Reasons and details the hub gives for rule answers.
+// DraftNote introduces a draft in the ticket.
 const (
-	ReasonDelayed = "automatic reply: waiting for the delay before posting"
-	// DraftNote introduces a draft in the ticket.
 	DraftNote = "draft answer by rule %q, NOT published. To publish it, answer with this text (or with %s at the start of your answer); to publish something else, just answer.\n\n%s"
 )
 
@@ -70,7 +68,7 @@ func QueueRuleReply(ctx context.Context, b bus.Bus, tx *state.Tx, integrationID,
 		// Parked without ticket and review, so that no link releases it
 		// early: the timer publishes it at NotBefore.
 		return true, tx.ParkReply(ctx, state.ParkedReply{IntegrationID: integrationID, MessageID: rr.MessageID,
-			Reason: ReasonDelayed, NextAt: rr.NotBefore, Until: rr.NotBefore})
+			Reason: state.ReasonDelayed, NextAt: rr.NotBefore, Until: rr.NotBefore})
 	default:
 		return true, Publish(b, tx, bus.TopicReplies, integrationID, correlationID, Reply{IntegrationID: integrationID, MessageID: rr.MessageID})
 	}

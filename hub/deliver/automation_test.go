@@ -199,3 +199,45 @@ func TestTicketlessRefusalReachesAPersonAndKillSwitch(t *testing.T) {
 		t.Errorf("store posts %v", posts)
 	}
 }
+
+// The automation's delay is kept in the state (a parked answer, not a
+// sleeping goroutine) and the answer is published once it is over; no
+// ticket link releases it early.
+func TestDelayedAutomaticReplyIsParkedThenPublished(t *testing.T) {
+	r := newRig(t, time.Hour, 20*time.Millisecond)
+	ctx := context.Background()
+	r.review(t, "w1", "T1")
+	id := busmsg.RuleReplyID("five", "ios", "w1", 1)
+	err := r.db.InTx(ctx, func(tx *state.Tx) error {
+		_, err := busmsg.QueueRuleReply(ctx, r.d.Bus, tx, "acme", "ios", "w1", "T1",
+			busmsg.RuleReply{MessageID: id, Rule: "five", Mode: rules.ModeAuto, Text: "Thanks!", NotBefore: time.Now().Add(300 * time.Millisecond)},
+			"", "test", time.Now())
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Recorded in the same transaction: parked, not queued.
+	p := r.parked(t)
+	if len(p) != 1 || p[0].Reason != state.ReasonDelayed || p[0].TicketID != "" || p[0].ReviewID != "" {
+		t.Fatalf("parked %+v", p)
+	}
+	// A delivery of the review (a link) does not release it.
+	r.f.mu.Lock()
+	r.f.tickets["w1"] = "T1"
+	r.f.mu.Unlock()
+	err = r.db.InTx(ctx, func(tx *state.Tx) error {
+		released, err := tx.ReleaseParkedFor(ctx, "acme", "T1", "w1")
+		if len(released) != 0 {
+			t.Errorf("a link released %v", released)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the delayed reply published", func() bool { return r.reply(t, id).Status == state.ReplyPublished })
+	if got := r.parked(t); len(got) != 0 {
+		t.Errorf("still parked: %+v", got)
+	}
+}

@@ -797,6 +797,12 @@ func (a *Admin) status(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
+	waiting := 0
+	for _, p := range parked {
+		if p.Reason != state.ReasonDelayed {
+			waiting++
+		}
+	}
 	reviews, err := a.DB.RecentReviews(r.Context(), in.ID, recentLimit)
 	if err != nil {
 		WriteError(w, http.StatusInternalServerError, err.Error())
@@ -817,8 +823,9 @@ func (a *Admin) status(w http.ResponseWriter, r *http.Request) {
 		replies = append(replies, rr)
 	}
 	WriteJSON(w, http.StatusOK, map[string]any{"id": in.ID, "complete": view.Complete, "missing": view.Missing, "apps": apps,
-		"answers_waiting_for_ticket": len(parked), "webhooks_ignored": counters[""][state.CountWebhooksIgnored],
-		"recent_reviews": reviews, "recent_replies": replies,
+		"answers_waiting_for_ticket": waiting, "auto_replies_waiting_for_delay": len(parked) - waiting,
+		"webhooks_ignored": counters[""][state.CountWebhooksIgnored],
+		"recent_reviews":   reviews, "recent_replies": replies,
 		"automation": AutomationStatus{On: in.Automation.On() && !in.AutomationStopped, Stopped: in.AutomationStopped,
 			Rules: len(in.Automation.Rules)}})
 }

@@ -91,6 +91,10 @@ func (t *Tx) observeReply(ctx context.Context, integrationID, appID, reviewID, r
 	return nil
 }
 
+// ReasonDelayed is the reason of a parked automatic reply waiting for the
+// automation's delay (not for its ticket).
+const ReasonDelayed = "automatic reply: waiting for the delay before posting"
+
 // Details the hub gives for outdated and deleted answers.
 const (
 	DetailOutdated = "the review changed after the answer was published; the published answer may no longer fit: answer again to replace it"
