@@ -57,8 +57,9 @@ type Options struct {
 	Host       pluginhost.Options
 	// UnknownTicketGrace: see deliver.Deliverer (0: the default).
 	UnknownTicketGrace time.Duration
-	// ReplyAttempts: see deliver.Deliverer (0: the default).
+	// ReplyAttempts, ReplyRetryMin: see deliver.Deliverer (0: the defaults).
 	ReplyAttempts int
+	ReplyRetryMin time.Duration
 }
 
 // New prepares the hub: the data dir, the listener (bound first, so a
@@ -132,7 +133,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	}
 	plugins := Resolver{h.Plugins}
 	h.deliver = &deliver.Deliverer{DB: h.DB, Bus: h.Bus, Plugins: plugins, Logger: log.With("component", "deliver"),
-		UnknownTicketGrace: opts.UnknownTicketGrace, ReplyAttempts: opts.ReplyAttempts, Metrics: h.ops.metrics}
+		UnknownTicketGrace: opts.UnknownTicketGrace, ReplyAttempts: opts.ReplyAttempts, ReplyRetryMin: opts.ReplyRetryMin, Metrics: h.ops.metrics}
 	if h.router, err = bus.NewRouter(h.Bus, log.With("component", "router"), opts.Router); err != nil {
 		return nil, err
 	}

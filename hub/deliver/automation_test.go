@@ -118,8 +118,8 @@ func TestAnsweringWithTheDraftApprovesIt(t *testing.T) {
 // Transient failures are retried until ReplyAttempts, then the answer is
 // failed (written to the ticket); a retry publishes it as it is.
 func TestFailedAfterAttemptsThenRetried(t *testing.T) {
-	r := newRig(t, time.Hour, time.Hour)
-	r.d.ReplyAttempts = 3
+	r := newRig(t, time.Hour, 20*time.Millisecond)
+	r.d.ReplyAttempts, r.d.ReplyRetryMin = 3, 10*time.Millisecond
 	r.f.postErr = sdk.Errorf(sdk.Unavailable, "the store answered 503")
 	r.review(t, "f1", "T1")
 	r.accept(t, sdk.ReplyRequest{TicketID: "T1", MessageID: "m1", Text: "Sorry"})
@@ -129,6 +129,9 @@ func TestFailedAfterAttemptsThenRetried(t *testing.T) {
 		t.Errorf("failed answer %+v", rep)
 	}
 	eventually(t, "the failure in the ticket", func() bool { _, ok := r.result("m1", sdk.OutcomeFailed); return ok })
+	if got := r.parked(t); len(got) != 0 {
+		t.Errorf("still parked after failing: %+v", got)
+	}
 	if st, _ := r.db.ReviewOf(context.Background(), "acme", "ios", "f1"); st.Reply.Status != state.ReplyFailed {
 		t.Errorf("review status %+v", st.Reply)
 	}
@@ -239,5 +242,35 @@ func TestDelayedAutomaticReplyIsParkedThenPublished(t *testing.T) {
 	eventually(t, "the delayed reply published", func() bool { return r.reply(t, id).Status == state.ReplyPublished })
 	if got := r.parked(t); len(got) != 0 {
 		t.Errorf("still parked: %+v", got)
+	}
+}
+
+// An answer that fails transiently waits for its next attempt in the state
+// (acknowledged, not redelivered), so the answers behind it on its
+// partition are published meanwhile.
+func TestFailingAnswerHoldsNoOtherUp(t *testing.T) {
+	r := newRig(t, time.Hour, time.Hour)
+	r.d.ReplyRetryMin = time.Hour
+	r.review(t, "bad", "T1")
+	r.review(t, "good", "T2")
+	r.f.mu.Lock()
+	r.f.postErr = sdk.Errorf(sdk.Unavailable, "503")
+	r.f.mu.Unlock()
+	r.accept(t, sdk.ReplyRequest{TicketID: "T1", MessageID: "m-bad", Text: "Sorry"})
+	eventually(t, "the failing answer parked", func() bool { return len(r.parked(t)) == 1 })
+	p := r.parked(t)[0]
+	if p.Reason != state.ReasonRetrying || p.MessageID != "m-bad" {
+		t.Fatalf("parked %+v", p)
+	}
+	if rep := r.reply(t, "m-bad"); rep.Status != state.ReplyPending || !strings.Contains(rep.Detail, "attempt 1 failed (503)") {
+		t.Errorf("failing answer %+v", rep)
+	}
+	r.f.mu.Lock()
+	r.f.postErr = nil
+	r.f.mu.Unlock()
+	r.accept(t, sdk.ReplyRequest{TicketID: "T2", MessageID: "m-good", Text: "Thanks"})
+	eventually(t, "the next answer published", func() bool { return r.reply(t, "m-good").Status == state.ReplyPublished })
+	if rep := r.reply(t, "m-bad"); rep.Status != state.ReplyPending || rep.Attempts != 1 {
+		t.Errorf("the failing answer was tried again before its time: %+v", rep)
 	}
 }

@@ -73,7 +73,9 @@ func (d *Deliverer) handleReply(ctx context.Context, m busmsg.Reply, msg *messag
 		outcome, detail = sdk.OutcomeRefused, ReasonAutomationOff
 	case linked:
 		if outcome, detail, posted, err = d.publishReply(ctx, in, r); err != nil {
-			if outcome, detail, err = d.attemptFailed(ctx, r, err); err != nil {
+			if outcome, detail, err = d.attemptFailed(ctx, r, err); errors.Is(err, errRetryLater) {
+				return nil
+			} else if err != nil {
 				return err
 			}
 		}
@@ -138,12 +140,22 @@ func automationOff(in state.Integration) bool {
 	return in.AutomationStopped || in.Automation.Enabled != nil && !*in.Automation.Enabled
 }
 
-// DefaultReplyAttempts is the default Deliverer.ReplyAttempts.
-const DefaultReplyAttempts = 12
+// Defaults of Deliverer.ReplyAttempts and ReplyRetryMin; retries of one
+// answer wait at most maxReplyRetry (12 attempts: about 40 minutes).
+const (
+	DefaultReplyAttempts = 12
+	DefaultReplyRetryMin = 2 * time.Second
+	maxReplyRetry        = 10 * time.Minute
+)
 
-// attemptFailed counts a transient failure of an answer: the error again
-// (the bus retries) until ReplyAttempts, then the failed outcome. A rate
-// limit is not counted: waiting helps.
+// errRetryLater: the answer is parked for its next attempt.
+var errRetryLater = errors.New("retry later")
+
+// attemptFailed counts a transient failure of an answer. Until
+// ReplyAttempts it parks the answer for its next attempt, with a doubling
+// wait, in the state (errRetryLater): the message is acknowledged, so the
+// other answers of its partition go on meanwhile. Then it gives the failed
+// outcome. A rate limit is not counted: the bus waits and retries it.
 func (d *Deliverer) attemptFailed(ctx context.Context, r state.Reply, perr error) (outcome, detail string, err error) {
 	if sdk.KindOf(perr) == sdk.RateLimited {
 		return "", "", perr
@@ -153,10 +165,26 @@ func (d *Deliverer) attemptFailed(ctx context.Context, r state.Reply, perr error
 		d.Logger.Error("counting a reply attempt failed", "integration", r.IntegrationID, "message", r.MessageID, "error", err)
 		return "", "", perr
 	}
-	if n < cmp.Or(d.ReplyAttempts, DefaultReplyAttempts) {
-		return "", "", perr
+	if n >= cmp.Or(d.ReplyAttempts, DefaultReplyAttempts) {
+		return sdk.OutcomeFailed, fmt.Sprintf("gave up after %d attempts (retry it from the admin API or the console): %s", n, sdk.MessageOf(perr)), nil
 	}
-	return sdk.OutcomeFailed, fmt.Sprintf("gave up after %d attempts (retry it from the admin API or the console): %s", n, sdk.MessageOf(perr)), nil
+	wait := min(cmp.Or(d.ReplyRetryMin, DefaultReplyRetryMin)<<min(n-1, 20), maxReplyRetry)
+	next := time.Now().Add(wait)
+	last := fmt.Sprintf("attempt %d failed (%s); next at %s", n, sdk.MessageOf(perr), next.UTC().Format(time.RFC3339))
+	err = d.DB.InTx(ctx, func(tx *state.Tx) error {
+		if err := tx.SetReplyStatus(ctx, r.IntegrationID, r.MessageID, state.ReplyPending, last); err != nil {
+			return err
+		}
+		// Without ticket and review: no link releases it early.
+		return tx.ParkReply(ctx, state.ParkedReply{IntegrationID: r.IntegrationID, MessageID: r.MessageID,
+			Reason: state.ReasonRetrying, NextAt: next, Until: next})
+	})
+	if err != nil {
+		return "", "", errors.Join(perr, err)
+	}
+	d.Logger.Warn("publishing an answer failed; retrying later", "integration", r.IntegrationID, "message", r.MessageID,
+		"attempt", n, "next", next, "error", perr)
+	return "", "", errRetryLater
 }
 
 // queueOutcome queues an answer's outcome for its ticket. A ticketless

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -313,7 +314,7 @@ func TestEditAfterTheAnswerIsOutdated(t *testing.T) {
 
 // Done when: a failed reply is retried from the admin API.
 func TestFailedReplyRetriedFromTheAdminAPI(t *testing.T) {
-	e := startReplies(t, func(o *app.Options) { o.ReplyAttempts = 3 })
+	e := startReplies(t, func(o *app.Options) { o.ReplyAttempts, o.ReplyRetryMin = 3, 50*time.Millisecond })
 	e.backend.FailReplies(true)
 	e.backend.PutReview(testbackend.Review{ID: "r9", App: "app1", Author: "Fay", Rating: 2, Text: "Login broken", Language: "en"})
 	c := e.caseOf(t, "r9")

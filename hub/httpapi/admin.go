@@ -797,9 +797,14 @@ func (a *Admin) status(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	waiting := 0
+	waiting, delayed, retrying := 0, 0, 0
 	for _, p := range parked {
-		if p.Reason != state.ReasonDelayed {
+		switch p.Reason {
+		case state.ReasonDelayed:
+			delayed++
+		case state.ReasonRetrying:
+			retrying++
+		default:
 			waiting++
 		}
 	}
@@ -823,7 +828,8 @@ func (a *Admin) status(w http.ResponseWriter, r *http.Request) {
 		replies = append(replies, rr)
 	}
 	WriteJSON(w, http.StatusOK, map[string]any{"id": in.ID, "complete": view.Complete, "missing": view.Missing, "apps": apps,
-		"answers_waiting_for_ticket": waiting, "auto_replies_waiting_for_delay": len(parked) - waiting,
+		"answers_waiting_for_ticket": waiting, "auto_replies_waiting_for_delay": delayed,
+		"answers_retrying": retrying,
 		"webhooks_ignored": counters[""][state.CountWebhooksIgnored],
 		"recent_reviews":   reviews, "recent_replies": replies,
 		"automation": AutomationStatus{On: in.Automation.On() && !in.AutomationStopped, Stopped: in.AutomationStopped,

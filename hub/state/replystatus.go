@@ -95,6 +95,10 @@ func (t *Tx) observeReply(ctx context.Context, integrationID, appID, reviewID, r
 // automation's delay (not for its ticket).
 const ReasonDelayed = "automatic reply: waiting for the delay before posting"
 
+// ReasonRetrying is the reason of a parked answer waiting for its next
+// attempt after a transient failure.
+const ReasonRetrying = "publishing failed; waiting for the next attempt"
+
 // Details the hub gives for outdated and deleted answers.
 const (
 	DetailOutdated = "the review changed after the answer was published; the published answer may no longer fit: answer again to replace it"
