@@ -131,7 +131,7 @@ func (c *helpdeskClient) WriteReplyResult(ctx context.Context, req ReplyResultRe
 }
 
 // PostAlert posts a health alert; a plugin built without it answers
-// Unsupported.
+// ErrorKindUnsupported.
 func (c *helpdeskClient) PostAlert(ctx context.Context, req AlertRequest) error {
 	_, err := c.c.PostAlert(ctx, &pb.PostAlertRequest{
 		Settings: req.Settings, IntegrationId: req.IntegrationID, Alert: alertToPB(req.Alert),

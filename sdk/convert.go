@@ -30,11 +30,11 @@ func durToPB(d time.Duration) *durationpb.Duration {
 }
 
 func infoToPB(i Info) *pb.InfoResponse {
-	out := &pb.InfoResponse{Kind: i.Kind, Name: i.Name, Version: i.Version, Description: i.Description}
+	out := &pb.InfoResponse{Kind: i.Kind, Name: i.Name, Version: i.Version, Description: i.Description, DisplayName: i.DisplayName}
 	for _, f := range i.Settings {
 		out.Settings = append(out.Settings, &pb.SettingField{
 			Key: f.Key, Label: f.Label, Description: f.Description, Required: f.Required,
-			Secret: f.Secret, Multiline: f.Multiline, Example: f.Example, Endpoint: f.Endpoint,
+			Secret: f.Secret, Multiline: f.Multiline, Example: f.Example, Endpoint: f.Endpoint, Default: f.Default,
 		})
 	}
 	if c := i.Store; c != nil {
@@ -56,12 +56,13 @@ func infoToPB(i Info) *pb.InfoResponse {
 }
 
 func infoFromPB(p *pb.InfoResponse) Info {
-	i := Info{Kind: p.GetKind(), Name: p.GetName(), Version: p.GetVersion(), Description: p.GetDescription()}
+	i := Info{Kind: p.GetKind(), Name: p.GetName(), Version: p.GetVersion(), Description: p.GetDescription(),
+		DisplayName: p.GetDisplayName()}
 	for _, f := range p.GetSettings() {
 		i.Settings = append(i.Settings, SettingField{
 			Key: f.GetKey(), Label: f.GetLabel(), Description: f.GetDescription(), Required: f.GetRequired(),
 			Secret: f.GetSecret(), Multiline: f.GetMultiline(), Example: f.GetExample(),
-			Endpoint: f.GetEndpoint(),
+			Endpoint: f.GetEndpoint(), Default: f.GetDefault(),
 		})
 	}
 	if c := p.GetStore(); c != nil {

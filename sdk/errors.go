@@ -16,33 +16,56 @@ import (
 // ErrorKind classifies a plugin error so the hub knows what to do with it.
 type ErrorKind int
 
-// Error kinds. The zero value, KindUnknown, is treated like Unavailable
-// (retried), so an unclassified error never loses work.
+// Error kinds. The zero value, ErrorKindUnknown, is treated like
+// ErrorKindUnavailable (retried), so an unclassified error never loses
+// work. What the hub does with each kind is in the SDK's README.
 const (
-	KindUnknown ErrorKind = iota
-	// Invalid: the request is wrong and will never succeed as is.
-	Invalid
-	// Unauthenticated: the credentials are wrong.
-	Unauthenticated
-	// PermissionDenied: the credentials lack access.
-	PermissionDenied
-	// NotFound: the app, review or ticket does not exist.
-	NotFound
-	// Refused: the vendor refused for a reason a person must fix
+	ErrorKindUnknown ErrorKind = iota
+	// ErrorKindInvalid: the request is wrong and will never succeed as is.
+	ErrorKindInvalid
+	// ErrorKindUnauthenticated: the credentials are wrong.
+	ErrorKindUnauthenticated
+	// ErrorKindPermissionDenied: the credentials lack access.
+	ErrorKindPermissionDenied
+	// ErrorKindNotFound: the app, review or ticket does not exist.
+	ErrorKindNotFound
+	// ErrorKindRefused: the vendor refused for a reason a person must fix
 	// (reply too long, store account not connected).
-	Refused
-	// RateLimited: retry after Error.RetryAfter.
-	RateLimited
-	// Unavailable: a transient failure; retry with backoff.
-	Unavailable
-	// Unsupported: the plugin does not offer this operation.
-	Unsupported
+	ErrorKindRefused
+	// ErrorKindRateLimited: retry after Error.RetryAfter.
+	ErrorKindRateLimited
+	// ErrorKindUnavailable: a transient failure; retry with backoff.
+	ErrorKindUnavailable
+	// ErrorKindUnsupported: the plugin does not offer this operation.
+	ErrorKindUnsupported
+)
+
+// Older names of the error kinds.
+const (
+	// Deprecated: use ErrorKindUnknown.
+	KindUnknown = ErrorKindUnknown
+	// Deprecated: use ErrorKindInvalid.
+	Invalid = ErrorKindInvalid
+	// Deprecated: use ErrorKindUnauthenticated.
+	Unauthenticated = ErrorKindUnauthenticated
+	// Deprecated: use ErrorKindPermissionDenied.
+	PermissionDenied = ErrorKindPermissionDenied
+	// Deprecated: use ErrorKindNotFound.
+	NotFound = ErrorKindNotFound
+	// Deprecated: use ErrorKindRefused.
+	Refused = ErrorKindRefused
+	// Deprecated: use ErrorKindRateLimited.
+	RateLimited = ErrorKindRateLimited
+	// Deprecated: use ErrorKindUnavailable.
+	Unavailable = ErrorKindUnavailable
+	// Deprecated: use ErrorKindUnsupported.
+	Unsupported = ErrorKindUnsupported
 )
 
 var kindNames = map[ErrorKind]string{
-	KindUnknown: "unknown", Invalid: "invalid", Unauthenticated: "unauthenticated",
-	PermissionDenied: "permission denied", NotFound: "not found", Refused: "refused",
-	RateLimited: "rate limited", Unavailable: "unavailable", Unsupported: "unsupported",
+	ErrorKindUnknown: "unknown", ErrorKindInvalid: "invalid", ErrorKindUnauthenticated: "unauthenticated",
+	ErrorKindPermissionDenied: "permission denied", ErrorKindNotFound: "not found", ErrorKindRefused: "refused",
+	ErrorKindRateLimited: "rate limited", ErrorKindUnavailable: "unavailable", ErrorKindUnsupported: "unsupported",
 }
 
 func (k ErrorKind) String() string { return kindNames[k] }
@@ -50,7 +73,7 @@ func (k ErrorKind) String() string { return kindNames[k] }
 // Permanent reports whether retrying cannot help.
 func (k ErrorKind) Permanent() bool {
 	switch k {
-	case Invalid, Unauthenticated, PermissionDenied, NotFound, Refused, Unsupported:
+	case ErrorKindInvalid, ErrorKindUnauthenticated, ErrorKindPermissionDenied, ErrorKindNotFound, ErrorKindRefused, ErrorKindUnsupported:
 		return true
 	}
 	return false
@@ -64,7 +87,7 @@ type Error struct {
 	// side of the connection; Message is the plugin's own words, for people.
 	Op         string
 	Message    string
-	RetryAfter time.Duration // for RateLimited (and optionally Unavailable)
+	RetryAfter time.Duration // for ErrorKindRateLimited (and optionally ErrorKindUnavailable)
 	Err        error         // the cause, not sent over the wire
 }
 
@@ -97,20 +120,20 @@ func Errorf(kind ErrorKind, format string, args ...any) *Error {
 	return &Error{Kind: kind, Message: err.Error(), Err: errors.Unwrap(err)}
 }
 
-// RetryAfterError is a RateLimited error asking to retry after d.
+// RetryAfterError is an ErrorKindRateLimited error asking to retry after d.
 func RetryAfterError(d time.Duration, format string, args ...any) *Error {
-	e := Errorf(RateLimited, format, args...)
+	e := Errorf(ErrorKindRateLimited, format, args...)
 	e.RetryAfter = d
 	return e
 }
 
-// KindOf returns the kind of err (KindUnknown for unclassified errors).
+// KindOf returns the kind of err (ErrorKindUnknown for unclassified errors).
 func KindOf(err error) ErrorKind {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Kind
 	}
-	return KindUnknown
+	return ErrorKindUnknown
 }
 
 // RetryAfterOf returns the RetryAfter of err, or 0.
@@ -123,11 +146,11 @@ func RetryAfterOf(err error) time.Duration {
 }
 
 var kindCodes = map[ErrorKind]codes.Code{
-	Invalid: codes.InvalidArgument, Unauthenticated: codes.Unauthenticated,
-	PermissionDenied: codes.PermissionDenied, NotFound: codes.NotFound,
-	Refused: codes.FailedPrecondition, RateLimited: codes.ResourceExhausted,
-	Unavailable: codes.Unavailable, Unsupported: codes.Unimplemented,
-	KindUnknown: codes.Unknown,
+	ErrorKindInvalid: codes.InvalidArgument, ErrorKindUnauthenticated: codes.Unauthenticated,
+	ErrorKindPermissionDenied: codes.PermissionDenied, ErrorKindNotFound: codes.NotFound,
+	ErrorKindRefused: codes.FailedPrecondition, ErrorKindRateLimited: codes.ResourceExhausted,
+	ErrorKindUnavailable: codes.Unavailable, ErrorKindUnsupported: codes.Unimplemented,
+	ErrorKindUnknown: codes.Unknown,
 }
 
 // toStatus turns a plugin's error into a gRPC status error.
@@ -161,11 +184,11 @@ func fromStatus(op string, err error) error {
 	}
 	st, ok := status.FromError(err)
 	if !ok {
-		return &Error{Kind: Unavailable, Op: op, Message: err.Error(), Err: err}
+		return &Error{Kind: ErrorKindUnavailable, Op: op, Message: err.Error(), Err: err}
 	}
-	kind := KindUnknown
+	kind := ErrorKindUnknown
 	for k, c := range kindCodes {
-		if c == st.Code() && k != KindUnknown {
+		if c == st.Code() && k != ErrorKindUnknown {
 			kind = k
 		}
 	}
@@ -175,9 +198,9 @@ func fromStatus(op string, err error) error {
 	case codes.DeadlineExceeded:
 		return fmt.Errorf("%s: %w", op, context.DeadlineExceeded)
 	case codes.Internal:
-		// Transport failures (plugin died mid-call) come back as Unavailable or Internal.
+		// Transport failures (plugin died mid-call) come back as ErrorKindUnavailable or Internal.
 		if strings.Contains(st.Message(), "transport") || strings.Contains(st.Message(), "connection") {
-			kind = Unavailable
+			kind = ErrorKindUnavailable
 		}
 	}
 	e := &Error{Kind: kind, Op: op, Message: st.Message()}

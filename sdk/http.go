@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -35,27 +36,137 @@ func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 }
 
 // KindFromHTTPStatus is the error kind a vendor's HTTP status means when
-// the answer says nothing more precise: 400 and 422 Invalid, 401
-// Unauthenticated, 403 PermissionDenied, 404 and 410 NotFound, 409
-// Refused, 429 RateLimited, 5xx (and 408) Unavailable; other 4xx Invalid,
-// anything else KindUnknown. Plugins refine it from the answer's body (a
-// 403 that names a quota is RateLimited, for example).
+// the answer says nothing more precise: 400 and 422 ErrorKindInvalid, 401
+// ErrorKindUnauthenticated, 403 ErrorKindPermissionDenied, 404 and 410 ErrorKindNotFound, 409
+// ErrorKindRefused, 429 ErrorKindRateLimited, 5xx (and 408) ErrorKindUnavailable; other 4xx ErrorKindInvalid,
+// anything else ErrorKindUnknown. Plugins refine it from the answer's body (a
+// 403 that names a quota is ErrorKindRateLimited, for example).
 func KindFromHTTPStatus(status int) ErrorKind {
 	switch {
 	case status == http.StatusUnauthorized:
-		return Unauthenticated
+		return ErrorKindUnauthenticated
 	case status == http.StatusForbidden:
-		return PermissionDenied
+		return ErrorKindPermissionDenied
 	case status == http.StatusNotFound || status == http.StatusGone:
-		return NotFound
+		return ErrorKindNotFound
 	case status == http.StatusConflict:
-		return Refused
+		return ErrorKindRefused
 	case status == http.StatusTooManyRequests:
-		return RateLimited
+		return ErrorKindRateLimited
 	case status == http.StatusRequestTimeout || status >= 500 && status <= 599:
-		return Unavailable
+		return ErrorKindUnavailable
 	case status >= 400 && status <= 499:
-		return Invalid
+		return ErrorKindInvalid
 	}
-	return KindUnknown
+	return ErrorKindUnknown
 }
+
+// DefaultRetryAfter is the wait HTTPError asks for when a vendor answers
+// 429 without a readable Retry-After.
+const DefaultRetryAfter = time.Minute
+
+// RetryAfterHeader reads the first of the named headers that holds a
+// readable wait (ParseRetryAfter: seconds or an HTTP date, capped at
+// MaxRetryAfter); with no names, the standard Retry-After. A vendor with
+// its own header (Omnidesk's retry_after) names it first.
+func RetryAfterHeader(h http.Header, now time.Time, names ...string) (time.Duration, bool) {
+	if len(names) == 0 {
+		names = []string{"Retry-After"}
+	}
+	for _, n := range names {
+		if d, ok := ParseRetryAfter(h.Get(n), now); ok {
+			return d, true
+		}
+	}
+	return 0, false
+}
+
+// HTTPError classifies a vendor's error answer by its status
+// (KindFromHTTPStatus) with the message format, args. A 429 carries the
+// wait of its Retry-After (DefaultRetryAfter when there is none); a 503
+// carries it when it has one. Refine the kind from the answer's body
+// before calling it where the vendor says more (a 403 that names a quota
+// is a rate limit).
+func HTTPError(status int, h http.Header, format string, args ...any) *Error {
+	e := Errorf(KindFromHTTPStatus(status), format, args...)
+	d, ok := RetryAfterHeader(h, time.Now())
+	switch {
+	case e.Kind == ErrorKindRateLimited && ok:
+		e.RetryAfter = d
+	case e.Kind == ErrorKindRateLimited:
+		e.RetryAfter = DefaultRetryAfter
+	case e.Kind == ErrorKindUnavailable && ok:
+		e.RetryAfter = d
+	}
+	return e
+}
+
+// HTTPOptions tune NewHTTPClient.
+type HTTPOptions struct {
+	// Timeout bounds each request, reading the answer included (default
+	// 30s): the hub's call deadline is longer, and a vendor that hangs
+	// must not hold a call until then.
+	Timeout time.Duration
+	// MaxResponseBytes bounds an answer's body (default 16 MiB): reading
+	// past it fails with ErrResponseTooLarge instead of exhausting memory.
+	MaxResponseBytes int64
+	// Base sends the requests (default http.DefaultTransport).
+	Base http.RoundTripper
+}
+
+// ErrResponseTooLarge is the error of reading a body past
+// HTTPOptions.MaxResponseBytes; it is classified ErrorKindUnavailable.
+var ErrResponseTooLarge = &Error{Kind: ErrorKindUnavailable, Message: "the vendor's answer is larger than the plugin accepts"}
+
+// NewHTTPClient returns the HTTP client a plugin should use for its vendor:
+// a timeout, a bounded response size, and every request counted for the
+// hub's quota budgets (CountingTransport, with its debug log line).
+func NewHTTPClient(o HTTPOptions) *http.Client {
+	if o.Timeout <= 0 {
+		o.Timeout = 30 * time.Second
+	}
+	if o.MaxResponseBytes <= 0 {
+		o.MaxResponseBytes = 16 << 20
+	}
+	return &http.Client{Timeout: o.Timeout,
+		Transport: limitTransport{base: CountingTransport{Base: o.Base}, max: o.MaxResponseBytes}}
+}
+
+type limitTransport struct {
+	base http.RoundTripper
+	max  int64
+}
+
+func (t limitTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(r)
+	if err == nil && resp.Body != nil {
+		resp.Body = &limitedBody{rc: resp.Body, left: t.max}
+	}
+	return resp, err
+}
+
+// limitedBody fails a read past its limit (io.LimitReader would end the
+// body there in silence, and a cut JSON document reads as a vendor bug).
+type limitedBody struct {
+	rc   io.ReadCloser
+	left int64
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		// One byte more tells a body of exactly the limit from a longer one.
+		var one [1]byte
+		if n, _ := b.rc.Read(one[:]); n > 0 {
+			return 0, ErrResponseTooLarge
+		}
+		return b.rc.Read(p)
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.rc.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+func (b *limitedBody) Close() error { return b.rc.Close() }

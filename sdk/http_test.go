@@ -36,9 +36,9 @@ func TestParseRetryAfter(t *testing.T) {
 
 func TestKindFromHTTPStatus(t *testing.T) {
 	for status, want := range map[int]sdk.ErrorKind{
-		400: sdk.Invalid, 401: sdk.Unauthenticated, 403: sdk.PermissionDenied, 404: sdk.NotFound, 410: sdk.NotFound,
-		408: sdk.Unavailable, 409: sdk.Refused, 422: sdk.Invalid, 429: sdk.RateLimited, 500: sdk.Unavailable,
-		503: sdk.Unavailable, 200: sdk.KindUnknown, 302: sdk.KindUnknown,
+		400: sdk.ErrorKindInvalid, 401: sdk.ErrorKindUnauthenticated, 403: sdk.ErrorKindPermissionDenied, 404: sdk.ErrorKindNotFound, 410: sdk.ErrorKindNotFound,
+		408: sdk.ErrorKindUnavailable, 409: sdk.ErrorKindRefused, 422: sdk.ErrorKindInvalid, 429: sdk.ErrorKindRateLimited, 500: sdk.ErrorKindUnavailable,
+		503: sdk.ErrorKindUnavailable, 200: sdk.ErrorKindUnknown, 302: sdk.ErrorKindUnknown,
 	} {
 		if got := sdk.KindFromHTTPStatus(status); got != want {
 			t.Errorf("KindFromHTTPStatus(%d) = %s, want %s", status, got, want)

@@ -14,30 +14,11 @@ import (
 
 const example = "github.com/reviewhub/reviewhub/sdk/examples/echostore"
 
-func TestVersionNegotiation(t *testing.T) {
-	bin := sdktest.Build(t, example)
-	// A hub that also speaks a future version 2 still talks to a v1 plugin.
-	conn, err := sdk.Launch(context.Background(), exec.Command(bin), sdk.LaunchOptions{Versions: []int{1, 2}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if conn.ProtocolVersion() != 1 {
-		t.Errorf("negotiated %d, want 1", conn.ProtocolVersion())
-	}
-	if _, err := conn.Helpdesk(); err == nil {
-		t.Error("a store plugin dispensed as a helpdesk")
-	}
-	if err := conn.Ping(); err != nil {
-		t.Errorf("ping: %v", err)
-	}
-}
-
 func TestErrorsCrossTheProcessBoundary(t *testing.T) {
 	store := sdktest.LaunchStore(t, sdktest.Build(t, example))
 	ctx := context.Background()
 	_, err := store.ListReviews(ctx, sdk.ListRequest{Settings: sdk.Settings{"reviews": "not json"}, AppID: "x"})
-	if sdk.KindOf(err) != sdk.Invalid || !strings.Contains(err.Error(), "setting reviews is not a JSON array") {
+	if sdk.KindOf(err) != sdk.ErrorKindInvalid || !strings.Contains(err.Error(), "setting reviews is not a JSON array") {
 		t.Errorf("got %v (kind %s), want Invalid naming the setting", err, sdk.KindOf(err))
 	}
 	var e *sdk.Error
@@ -45,12 +26,17 @@ func TestErrorsCrossTheProcessBoundary(t *testing.T) {
 		t.Errorf("operation and message not kept apart: %#v", e)
 	}
 	_, err = store.PostReply(ctx, sdk.PostReplyRequest{Text: strings.Repeat("x", 101)})
-	if sdk.KindOf(err) != sdk.Refused || !strings.Contains(err.Error(), "limited to 100 characters, this one has 101") {
+	if sdk.KindOf(err) != sdk.ErrorKindRefused || !strings.Contains(err.Error(), "limited to 100 characters, this one has 101") {
 		t.Errorf("got %v, want Refused with the limit", err)
 	}
-	err = store.DeleteReply(ctx, sdk.DeleteReplyRequest{})
-	if sdk.KindOf(err) != sdk.Unsupported {
+	err = store.DeleteReply(ctx, sdk.DeleteReplyRequest{Settings: sdk.Settings{"reviews": "[]"}})
+	if sdk.KindOf(err) != sdk.ErrorKindUnsupported {
 		t.Errorf("got %v, want Unsupported", err)
+	}
+	// Required settings are checked by the SDK before the plugin is called.
+	err = store.DeleteReply(ctx, sdk.DeleteReplyRequest{Settings: sdk.Settings{"reviews": "  "}})
+	if sdk.KindOf(err) != sdk.ErrorKindInvalid || !strings.Contains(err.Error(), "settings missing: reviews (Reviews (JSON array))") {
+		t.Errorf("got %v, want Invalid naming the missing setting", err)
 	}
 }
 
@@ -64,14 +50,14 @@ func TestPluginRefusesToRunByHand(t *testing.T) {
 
 func TestErrorHelpers(t *testing.T) {
 	e := sdk.RetryAfterError(3*time.Second, "slow down: %s", "quota")
-	if sdk.KindOf(e) != sdk.RateLimited || sdk.RetryAfterOf(e) != 3*time.Second || e.Error() != "slow down: quota" {
+	if sdk.KindOf(e) != sdk.ErrorKindRateLimited || sdk.RetryAfterOf(e) != 3*time.Second || e.Error() != "slow down: quota" {
 		t.Errorf("RetryAfterError: %v", e)
 	}
 	wrapped := errors.Join(errors.New("ctx"), e)
-	if sdk.KindOf(wrapped) != sdk.RateLimited {
+	if sdk.KindOf(wrapped) != sdk.ErrorKindRateLimited {
 		t.Error("kind lost through wrapping")
 	}
-	if sdk.KindOf(errors.New("x")) != sdk.KindUnknown || sdk.KindUnknown.Permanent() || !sdk.Refused.Permanent() {
+	if sdk.KindOf(errors.New("x")) != sdk.ErrorKindUnknown || sdk.ErrorKindUnknown.Permanent() || !sdk.ErrorKindRefused.Permanent() {
 		t.Error("unknown errors must be retried, refused ones not")
 	}
 }

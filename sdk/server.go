@@ -9,7 +9,7 @@ import (
 // infoServer serves the Plugin service for any plugin.
 type infoServer struct {
 	pb.UnimplementedPluginServer
-	kind string
+	kind PluginKind
 	info func(context.Context) (Info, error)
 }
 
@@ -22,14 +22,14 @@ func (s *infoServer) Info(ctx context.Context, _ *pb.InfoRequest) (*pb.InfoRespo
 	return infoToPB(i), nil
 }
 
-// storeServer adapts a Store to the gRPC Store service.
+// storeServer adapts a StorePlugin to the gRPC Store service.
 type storeServer struct {
 	pb.UnimplementedStoreServer
-	impl Store
+	impl StorePlugin // a checkedStore
 }
 
 func (s *storeServer) CheckCredentials(ctx context.Context, r *pb.CheckCredentialsRequest) (*pb.CheckCredentialsResponse, error) {
-	rep, err := s.impl.CheckCredentials(ctx, r.GetSettings(), r.GetAppId())
+	rep, err := s.impl.CheckCredentials(ctx, CheckCredentialsRequest{Settings: r.GetSettings(), AppID: r.GetAppId()})
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -39,7 +39,7 @@ func (s *storeServer) CheckCredentials(ctx context.Context, r *pb.CheckCredentia
 func (s *storeServer) ListReviews(ctx context.Context, r *pb.ListReviewsRequest) (*pb.ListReviewsResponse, error) {
 	ctx, report := serveCounted(ctx)
 	defer report()
-	page, err := s.impl.ListReviews(ctx, ListRequest{
+	page, err := s.impl.ListReviews(ctx, ListReviewsRequest{
 		Settings: r.GetSettings(), AppID: r.GetAppId(), Cursor: r.GetCursor(), PageToken: r.GetPageToken(),
 		Countries: r.GetCountries(), Languages: r.GetLanguages(), PageSize: int(r.GetPageSize()),
 	})
@@ -66,13 +66,13 @@ func (s *storeServer) PostReply(ctx context.Context, r *pb.PostReplyRequest) (*p
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &pb.PostReplyResponse{Reply: replyToPB(&rep)}, nil
+	return &pb.PostReplyResponse{Reply: replyToPB(&rep.Reply)}, nil
 }
 
 func (s *storeServer) DeleteReply(ctx context.Context, r *pb.DeleteReplyRequest) (*pb.DeleteReplyResponse, error) {
 	ctx, report := serveCounted(ctx)
 	defer report()
-	err := s.impl.DeleteReply(ctx, DeleteReplyRequest{
+	_, err := s.impl.DeleteReply(ctx, DeleteReplyRequest{
 		Settings: r.GetSettings(), AppID: r.GetAppId(), ReviewID: r.GetReviewId(), ReplyID: r.GetReplyId(),
 	})
 	if err != nil {
@@ -81,14 +81,14 @@ func (s *storeServer) DeleteReply(ctx context.Context, r *pb.DeleteReplyRequest)
 	return &pb.DeleteReplyResponse{}, nil
 }
 
-// helpdeskServer adapts a Helpdesk to the gRPC Helpdesk service.
+// helpdeskServer adapts a HelpdeskPlugin to the gRPC Helpdesk service.
 type helpdeskServer struct {
 	pb.UnimplementedHelpdeskServer
-	impl Helpdesk
+	impl HelpdeskPlugin // a checkedHelpdesk
 }
 
 func (s *helpdeskServer) CheckCredentials(ctx context.Context, r *pb.CheckCredentialsRequest) (*pb.CheckCredentialsResponse, error) {
-	rep, err := s.impl.CheckCredentials(ctx, r.GetSettings())
+	rep, err := s.impl.CheckCredentials(ctx, CheckCredentialsRequest{Settings: r.GetSettings()})
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -96,7 +96,7 @@ func (s *helpdeskServer) CheckCredentials(ctx context.Context, r *pb.CheckCreden
 }
 
 func (s *helpdeskServer) UpsertTicket(ctx context.Context, r *pb.UpsertTicketRequest) (*pb.UpsertTicketResponse, error) {
-	ref, err := s.impl.UpsertTicket(ctx, TicketRequest{
+	ref, err := s.impl.UpsertTicket(ctx, UpsertTicketRequest{
 		Settings: r.GetSettings(), IntegrationID: r.GetIntegrationId(), TicketID: r.GetTicketId(),
 		Change: changeFromPB(r.GetChange()), Tags: r.GetTags(), DeliveryKey: r.GetDeliveryKey(),
 		FirstAttempt: r.GetFirstAttempt(),
@@ -108,7 +108,7 @@ func (s *helpdeskServer) UpsertTicket(ctx context.Context, r *pb.UpsertTicketReq
 }
 
 func (s *helpdeskServer) HandleWebhook(ctx context.Context, r *pb.WebhookRequest) (*pb.WebhookResponse, error) {
-	res, err := s.impl.HandleWebhook(ctx, WebhookRequest{
+	res, err := s.impl.HandleWebhook(ctx, HandleWebhookRequest{
 		Settings: r.GetSettings(), IntegrationID: r.GetIntegrationId(), Method: r.GetMethod(), Path: r.GetPath(),
 		Query: r.GetQuery(), Headers: headersFromPB(r.GetHeaders()), Body: r.GetBody(), RemoteAddr: r.GetRemoteAddr(),
 	})
@@ -124,7 +124,7 @@ func (s *helpdeskServer) HandleWebhook(ctx context.Context, r *pb.WebhookRequest
 }
 
 func (s *helpdeskServer) WriteReplyResult(ctx context.Context, r *pb.WriteReplyResultRequest) (*pb.WriteReplyResultResponse, error) {
-	err := s.impl.WriteReplyResult(ctx, ReplyResultRequest{
+	_, err := s.impl.WriteReplyResult(ctx, WriteReplyResultRequest{
 		Settings: r.GetSettings(), IntegrationID: r.GetIntegrationId(), Result: resultFromPB(r.GetResult()),
 	})
 	if err != nil {
@@ -134,11 +134,11 @@ func (s *helpdeskServer) WriteReplyResult(ctx context.Context, r *pb.WriteReplyR
 }
 
 func (s *helpdeskServer) PostAlert(ctx context.Context, r *pb.PostAlertRequest) (*pb.PostAlertResponse, error) {
-	a, ok := s.impl.(Alerter)
+	a, ok := s.impl.(AlertPoster)
 	if !ok {
-		return nil, toStatus(&Error{Kind: Unsupported, Message: "this helpdesk plugin does not post alerts"})
+		return nil, toStatus(&Error{Kind: ErrorKindUnsupported, Message: "this helpdesk plugin does not post alerts"})
 	}
-	if err := a.PostAlert(ctx, AlertRequest{Settings: r.GetSettings(), IntegrationID: r.GetIntegrationId(),
+	if _, err := a.PostAlert(ctx, PostAlertRequest{Settings: r.GetSettings(), IntegrationID: r.GetIntegrationId(),
 		Alert: alertFromPB(r.GetAlert())}); err != nil {
 		return nil, toStatus(err)
 	}

@@ -10,10 +10,23 @@ import (
 // with every call, so a plugin keeps no state of its own.
 type Settings map[string]string
 
-// Kind of a plugin.
+// PluginKind says whether a plugin is a store or a helpdesk (Info.Kind).
+// It is an alias of string, so code written when these were plain strings
+// keeps compiling.
+type PluginKind = string
+
+// Plugin kinds.
 const (
-	KindStore    = "store"
-	KindHelpdesk = "helpdesk"
+	PluginKindStore    PluginKind = "store"
+	PluginKindHelpdesk PluginKind = "helpdesk"
+)
+
+// Older names of the plugin kinds.
+const (
+	// Deprecated: use PluginKindStore.
+	KindStore = PluginKindStore
+	// Deprecated: use PluginKindHelpdesk.
+	KindHelpdesk = PluginKindHelpdesk
 )
 
 // SettingField describes one setting a plugin's accounts take.
@@ -27,6 +40,9 @@ type SettingField struct {
 	// Multiline values such as PEM keys or JSON key files.
 	Multiline bool
 	Example   string
+	// Default is the value the SDK fills in before calling the plugin when
+	// the account leaves the setting empty (a vendor's base URL).
+	Default string
 	// Endpoint: the plugin sends the account's credentials to this address
 	// (a base URL, a token URI). When it changes, the hub requires every
 	// secret setting to be given again, so stored credentials never follow
@@ -34,10 +50,15 @@ type SettingField struct {
 	Endpoint bool
 }
 
-// Source filters a store plugin can apply itself.
+// Filter is a kind of locale a store's reviews carry and a listing can be
+// filtered by (StoreCapabilities.SourceFilters and LocaleKind). An alias
+// of string, so code written when these were plain strings keeps compiling.
+type Filter = string
+
+// Filters.
 const (
-	FilterCountry  = "country"
-	FilterLanguage = "language"
+	FilterCountry  Filter = "country"
+	FilterLanguage Filter = "language"
 )
 
 // StoreCapabilities say what a store plugin can do.
@@ -50,7 +71,7 @@ type StoreCapabilities struct {
 	CanDeleteReply bool
 	// SourceFilters lists FilterCountry and/or FilterLanguage when the plugin
 	// applies them in ListReviews; the hub filters the rest itself.
-	SourceFilters []string
+	SourceFilters []Filter
 	// ListingWindow is how far back the listing reaches (Google Play: 7 days); 0: unlimited.
 	ListingWindow time.Duration
 	// PublicListing: reviews can be listed without credentials.
@@ -58,7 +79,7 @@ type StoreCapabilities struct {
 	// MinPollInterval is the shortest sensible polling interval.
 	MinPollInterval time.Duration
 	// LocaleKind is FilterCountry or FilterLanguage: what the store's reviews carry.
-	LocaleKind string
+	LocaleKind Filter
 	// Quotas are the store's request quotas; the hub budgets polling inside
 	// them. Count the requests each call makes with CountingTransport.
 	Quotas []QuotaBucket
@@ -71,8 +92,13 @@ type HelpdeskCapabilities struct {
 
 // Info describes a plugin.
 type Info struct {
-	Kind        string // KindStore or KindHelpdesk; set by Serve*
-	Name        string
+	Kind PluginKind // set by ServeStore / ServeHelpdesk
+	// Name is the short machine name ("googleplay"); the hub's name for the
+	// plugin is its binary's (hub-plugin-NAME), and it warns when they differ.
+	Name string
+	// DisplayName is the vendor's name for people ("Google Play"), used in
+	// the SDK's messages; empty: Name.
+	DisplayName string
 	Version     string
 	Description string
 	Settings    []SettingField
@@ -80,9 +106,20 @@ type Info struct {
 	Helpdesk    *HelpdeskCapabilities
 }
 
-// CredentialsReport is the answer to a successful credentials check. A
-// check makes read-only calls only: it never writes at the vendor.
-type CredentialsReport struct {
+// InfoRequest asks a plugin to describe itself (no fields yet).
+type InfoRequest struct{}
+
+// CheckCredentialsRequest asks a plugin to check an account's settings
+// with read-only calls.
+type CheckCredentialsRequest struct {
+	Settings Settings
+	// AppID (stores) is the app the check reads; empty for helpdesks.
+	AppID string
+}
+
+// CheckCredentialsResponse is the answer to a successful credentials
+// check. A check makes read-only calls only: it never writes at the vendor.
+type CheckCredentialsResponse struct {
 	// CanReply (stores): these settings allow publishing replies.
 	CanReply bool
 	Detail   string
@@ -95,17 +132,24 @@ type CredentialsReport struct {
 	WebhookURL string
 }
 
+// CredentialsReport is the older name of CheckCredentialsResponse.
+type CredentialsReport = CheckCredentialsResponse
+
+// CheckStatus is the status of one line of a credentials report; an alias
+// of string.
+type CheckStatus = string
+
 // Check statuses.
 const (
-	CheckOK   = "ok"
-	CheckWarn = "warn"
-	CheckFail = "fail"
+	CheckOK   CheckStatus = "ok"
+	CheckWarn CheckStatus = "warn"
+	CheckFail CheckStatus = "fail"
 )
 
 // Check is one line of a credentials report.
 type Check struct {
 	Name   string
-	Status string // CheckOK, CheckWarn or CheckFail
+	Status CheckStatus
 	Detail string
 }
 
@@ -151,8 +195,8 @@ type Review struct {
 	Status     string
 }
 
-// ListRequest asks a store for one page of reviews.
-type ListRequest struct {
+// ListReviewsRequest asks a store for one page of reviews.
+type ListReviewsRequest struct {
 	Settings  Settings
 	AppID     string
 	Cursor    string // from the previous listing's ReviewPage.Cursor; empty at first
@@ -162,8 +206,11 @@ type ListRequest struct {
 	PageSize  int
 }
 
-// ReviewPage is one page of reviews.
-type ReviewPage struct {
+// ListRequest is the older name of ListReviewsRequest.
+type ListRequest = ListReviewsRequest
+
+// ListReviewsResponse is one page of reviews.
+type ListReviewsResponse struct {
 	Reviews []Review
 	// NextPageToken is empty on the last page.
 	NextPageToken string
@@ -174,13 +221,23 @@ type ReviewPage struct {
 	Unreadable []Unreadable
 }
 
-// PostReplyRequest asks a store to publish a developer response.
+// ReviewPage is the older name of ListReviewsResponse.
+type ReviewPage = ListReviewsResponse
+
+// PostReplyRequest asks a store to publish a developer response. The SDK
+// refuses a Text longer than StoreCapabilities.ReplyMaxLength (or empty)
+// before the plugin is called.
 type PostReplyRequest struct {
 	Settings        Settings
 	AppID           string
 	ReviewID        string
 	Text            string
 	ExistingReplyID string
+}
+
+// PostReplyResponse is the published reply.
+type PostReplyResponse struct {
+	Reply DeveloperReply
 }
 
 // DeleteReplyRequest asks a store to remove a developer response.
@@ -191,7 +248,13 @@ type DeleteReplyRequest struct {
 	ReplyID  string
 }
 
-// Store is what a store plugin implements.
+// DeleteReplyResponse is the answer to a deletion (no fields yet).
+type DeleteReplyResponse struct{}
+
+// Store is a store plugin in the positional form of SDK v0.1. The hub's
+// side of the connection (sdk/host) hands out a plugin as a Store, and a
+// plugin written against SDK v0.1 implements it; ServeStore accepts it
+// through AdaptStore. New plugins implement StorePlugin.
 type Store interface {
 	Info(ctx context.Context) (Info, error)
 	CheckCredentials(ctx context.Context, settings Settings, appID string) (CredentialsReport, error)
@@ -201,12 +264,28 @@ type Store interface {
 	DeleteReply(ctx context.Context, req DeleteReplyRequest) error
 }
 
+// ChangeKind says how a review changed since the hub last delivered it
+// (ReviewChange.Kind); an alias of string.
+type ChangeKind = string
+
 // Change kinds.
 const (
-	ChangeNew     = "new"     // first seen
-	ChangeUpdated = "updated" // text or title edited, rating unchanged
-	ChangeBetter  = "better"  // rating raised
-	ChangeWorse   = "worse"   // rating lowered
+	ChangeKindNew     ChangeKind = "new"     // first seen
+	ChangeKindUpdated ChangeKind = "updated" // text or title edited, rating unchanged
+	ChangeKindBetter  ChangeKind = "better"  // rating raised
+	ChangeKindWorse   ChangeKind = "worse"   // rating lowered
+)
+
+// Older names of the change kinds.
+const (
+	// Deprecated: use ChangeKindNew.
+	ChangeNew = ChangeKindNew
+	// Deprecated: use ChangeKindUpdated.
+	ChangeUpdated = ChangeKindUpdated
+	// Deprecated: use ChangeKindBetter.
+	ChangeBetter = ChangeKindBetter
+	// Deprecated: use ChangeKindWorse.
+	ChangeWorse = ChangeKindWorse
 )
 
 // ReviewVersion is an earlier version of a review.
@@ -222,7 +301,7 @@ type ReviewVersion struct {
 type ReviewChange struct {
 	Store   string // store plugin name
 	AppName string
-	Kind    string // Change*
+	Kind    ChangeKind
 	Review  Review
 	// History holds earlier versions, oldest first.
 	History []ReviewVersion
@@ -239,8 +318,9 @@ func (c ReviewChange) PreviousRating() int {
 	return c.History[len(c.History)-1].Rating
 }
 
-// TicketRequest asks a helpdesk to create or update the ticket for a review.
-type TicketRequest struct {
+// UpsertTicketRequest asks a helpdesk to create or update the ticket for a
+// review.
+type UpsertTicketRequest struct {
 	Settings      Settings
 	IntegrationID string
 	// TicketID is the ticket the hub linked to this review before, if any.
@@ -264,11 +344,19 @@ type TicketRequest struct {
 	FirstAttempt bool
 }
 
-// TicketRef identifies the ticket a review lives in.
-type TicketRef struct {
-	ID      string
+// TicketRequest is the older name of UpsertTicketRequest.
+type TicketRequest = UpsertTicketRequest
+
+// UpsertTicketResponse identifies the ticket a review lives in.
+type UpsertTicketResponse struct {
+	ID string
+	// Created: this call created the ticket (the hub counts tickets
+	// created; the conformance kit checks it is set on the first call).
 	Created bool
 }
+
+// TicketRef is the older name of UpsertTicketResponse.
+type TicketRef = UpsertTicketResponse
 
 // Header is one HTTP header with its values.
 type Header struct {
@@ -276,8 +364,10 @@ type Header struct {
 	Values []string
 }
 
-// WebhookRequest is an HTTP call the helpdesk made to the hub.
-type WebhookRequest struct {
+// HandleWebhookRequest is an HTTP call the helpdesk made to the hub, at
+// /hooks/{plugin}/{integration}: Path is that whole path, Query the query
+// string without "?".
+type HandleWebhookRequest struct {
 	Settings      Settings
 	IntegrationID string
 	Method        string
@@ -288,8 +378,11 @@ type WebhookRequest struct {
 	RemoteAddr    string
 }
 
+// WebhookRequest is the older name of HandleWebhookRequest.
+type WebhookRequest = HandleWebhookRequest
+
 // Header returns the first value of the named header (case-insensitive).
-func (r WebhookRequest) Header(name string) string {
+func (r HandleWebhookRequest) Header(name string) string {
 	for _, h := range r.Headers {
 		if equalFold(h.Name, name) && len(h.Values) > 0 {
 			return h.Values[0]
@@ -308,8 +401,8 @@ type ReplyRequest struct {
 	SentAt    time.Time
 }
 
-// WebhookResult is the parsed webhook and the HTTP answer to give.
-type WebhookResult struct {
+// HandleWebhookResponse is the parsed webhook and the HTTP answer to give.
+type HandleWebhookResponse struct {
 	Status  int
 	Headers []Header
 	Body    []byte
@@ -320,11 +413,18 @@ type WebhookResult struct {
 	Ignored *Unreadable
 }
 
+// WebhookResult is the older name of HandleWebhookResponse.
+type WebhookResult = HandleWebhookResponse
+
+// Outcome is what became of a staff answer (ReplyResult.Outcome); an alias
+// of string.
+type Outcome = string
+
 // Reply outcomes.
 const (
-	OutcomePublished = "published"
-	OutcomeRefused   = "refused"
-	OutcomeFailed    = "failed"
+	OutcomePublished Outcome = "published"
+	OutcomeRefused   Outcome = "refused" // refused for a reason a person must fix; Detail says which
+	OutcomeFailed    Outcome = "failed"  // given up after retries; Detail has the last error
 	// The hub also writes notes of its own through WriteReplyResult; their
 	// Detail is a complete text for people, to be shown as it is:
 	// OutcomeDraft is a rule's answer waiting for staff approval,
@@ -332,33 +432,45 @@ const (
 	// published, OutcomeDeleted that the store no longer shows it, and
 	// OutcomeHeld that an automatic reply was held back for a person. A
 	// helpdesk shows any outcome it does not know the same way.
-	OutcomeDraft    = "draft"
-	OutcomeOutdated = "outdated"
-	OutcomeDeleted  = "deleted"
-	OutcomeHeld     = "held"
+	OutcomeDraft    Outcome = "draft"
+	OutcomeOutdated Outcome = "outdated"
+	OutcomeDeleted  Outcome = "deleted"
+	OutcomeHeld     Outcome = "held"
 )
 
 // ReplyResult is the outcome of a reply, written back into the ticket.
-// MessageID is unique per note: writing the same one twice must add one
-// note. Detail of a published answer, when set, says more (an automatic
-// reply: which rule, and the text published).
+// The hub gives each of its notes its own MessageID (an answer retried from
+// the admin API gets "ID#retry-N"). Detail of a published answer, when
+// set, says more (an automatic reply: which rule, and the text published).
 type ReplyResult struct {
 	TicketID  string
 	MessageID string
 	ReviewID  string
-	Outcome   string
+	Outcome   Outcome
 	Detail    string
 	Reply     *DeveloperReply
 }
 
-// ReplyResultRequest asks a helpdesk to note a reply's outcome in the ticket.
-type ReplyResultRequest struct {
+// WriteReplyResultRequest asks a helpdesk to note a reply's outcome in the
+// ticket. It is delivered at least once: write one note per MessageID and
+// Outcome.
+type WriteReplyResultRequest struct {
 	Settings      Settings
 	IntegrationID string
 	Result        ReplyResult
 }
 
-// Helpdesk is what a helpdesk plugin implements.
+// ReplyResultRequest is the older name of WriteReplyResultRequest.
+type ReplyResultRequest = WriteReplyResultRequest
+
+// WriteReplyResultResponse is the answer to WriteReplyResult (no fields yet).
+type WriteReplyResultResponse struct{}
+
+// Helpdesk is a helpdesk plugin in the positional form of SDK v0.1. The
+// hub's side of the connection (sdk/host) hands out a plugin as a
+// Helpdesk, and a plugin written against SDK v0.1 implements it;
+// ServeHelpdesk accepts it through AdaptHelpdesk. New plugins implement
+// HelpdeskPlugin.
 type Helpdesk interface {
 	Info(ctx context.Context) (Info, error)
 	CheckCredentials(ctx context.Context, settings Settings) (CredentialsReport, error)
@@ -367,14 +479,18 @@ type Helpdesk interface {
 	WriteReplyResult(ctx context.Context, req ReplyResultRequest) error
 }
 
-// Health states of an app, as the hub computes them.
+// Health is an app's health as the hub computes it (Alert.Health); an
+// alias of string.
+type Health = string
+
+// Health states of an app.
 const (
-	HealthOK          = "ok"
-	HealthDegraded    = "degraded"
-	HealthStalled     = "stalled"
-	HealthCredentials = "credentials"
-	HealthQuota       = "quota"
-	HealthAtRisk      = "at risk of loss"
+	HealthOK          Health = "ok"
+	HealthDegraded    Health = "degraded"
+	HealthStalled     Health = "stalled"
+	HealthCredentials Health = "credentials"
+	HealthQuota       Health = "quota"
+	HealthAtRisk      Health = "at risk of loss"
 )
 
 // Alert is the hub's notice to people about an app's health: reviews
@@ -384,8 +500,8 @@ type Alert struct {
 	AppID         string
 	AppName       string
 	Store         string
-	Health        string // Health*
-	Previous      string
+	Health        Health
+	Previous      Health
 	Recovered     bool
 	Reason        string
 	Since         time.Time
@@ -396,16 +512,20 @@ type Alert struct {
 	Text  string
 }
 
-// AlertRequest asks a helpdesk to post an alert (a note or a ticket).
-type AlertRequest struct {
+// PostAlertRequest asks a helpdesk to post an alert (a note or a ticket).
+type PostAlertRequest struct {
 	Settings      Settings
 	IntegrationID string
 	Alert         Alert
 }
 
-// Alerter is optional for helpdesk plugins: posting the hub's health
-// alerts into the helpdesk. A plugin without it answers Unsupported, and
-// the hub uses its other alert channels (the outgoing webhook).
+// AlertRequest is the older name of PostAlertRequest.
+type AlertRequest = PostAlertRequest
+
+// PostAlertResponse is the answer to PostAlert (no fields yet).
+type PostAlertResponse struct{}
+
+// Alerter is AlertPoster in the form of SDK v0.1, optional for a Helpdesk.
 type Alerter interface {
 	PostAlert(ctx context.Context, req AlertRequest) error
 }

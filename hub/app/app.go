@@ -110,7 +110,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	}
 	h.DB = db
 	h.life.onClose("state", db.Close)
-	b, err := OpenBus(ctx, cfg, db, log.With("component", "bus"), opts.Subscriber)
+	sub := opts.Subscriber
+	if sub.Owner == "" {
+		sub.Owner = leaseOwner(h.Addr()) // the PostgreSQL bus's subscription leases
+	}
+	b, err := OpenBus(ctx, cfg, db, log.With("component", "bus"), sub)
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +150,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		Metrics:  h.ops.metrics}
 	admin := &httpapi.Admin{DB: h.DB, Token: cfg.AdminToken, Info: plugins.Info, Plugins: h.Plugins.Names,
 		Changed: h.Reload, PublicURL: cfg.PublicURL, Connectors: plugins, ReplyReserve: cfg.Schedule.ReplyReserve,
-		Scheduler: h.poller.Stats, DeadLetters: httpapi.BusDeadLetters{DL: DeadLetters(cfg, h.DB), Bus: h.Bus},
+		Scheduler: h.poller.Stats, DeadLetters: httpapi.BusDeadLetters{DL: DeadLetters(h.DB), Bus: h.Bus},
 		Replies: h.deliver}
 	srv := &httpapi.Server{DB: h.DB, Deliverer: h.deliver, Plugins: plugins, Logger: log.With("component", "http"),
 		Ready: h.ready, Admin: admin.Register}
@@ -205,9 +209,11 @@ func OpenBus(ctx context.Context, cfg *config.Config, db *state.DB, log *slog.Lo
 	}
 }
 
-// DeadLetters gives access to the dead letters of the hub's bus.
-func DeadLetters(cfg *config.Config, db *state.DB) bus.DeadLetters {
-	return bus.DeadLetters{DB: db.SQL(), Postgres: cfg.Bus.Backend == "postgres"}
+// DeadLetters gives access to the dead letters of the hub's bus (its
+// tables are in the state database: the bus backend is the state's
+// dialect, config.Validate sees to it).
+func DeadLetters(db *state.DB) bus.DeadLetters {
+	return bus.DeadLetters{DB: db.SQL(), Postgres: db.Dialect() == state.Postgres}
 }
 
 func sealer(cfg *config.Config) (*secrets.Sealer, error) {
@@ -230,7 +236,7 @@ func (h *Hub) Addr() string { return h.ln.Addr().String() }
 // Reload makes the poller and the handlers re-read the integrations now.
 func (h *Hub) Reload() {
 	if h.deliver != nil {
-		h.deliver.Forget()
+		h.deliver.InvalidateIntegrations()
 	}
 	select {
 	case h.reload <- struct{}{}:
@@ -438,7 +444,7 @@ func (r Resolver) Info(name string) (sdk.Info, bool) {
 func (r Resolver) Store(name string) (sdk.Store, sdk.Info, error) {
 	p, ok := r.Host.Plugin(name)
 	if !ok {
-		return nil, sdk.Info{}, sdk.Errorf(sdk.NotFound, "no store plugin %q is installed", name)
+		return nil, sdk.Info{}, sdk.Errorf(sdk.ErrorKindNotFound, "no store plugin %q is installed", name)
 	}
 	return p.Store(), p.Info(), nil
 }
@@ -447,7 +453,7 @@ func (r Resolver) Store(name string) (sdk.Store, sdk.Info, error) {
 func (r Resolver) Helpdesk(name string) (sdk.Helpdesk, sdk.Info, error) {
 	p, ok := r.Host.Plugin(name)
 	if !ok {
-		return nil, sdk.Info{}, sdk.Errorf(sdk.NotFound, "no helpdesk plugin %q is installed", name)
+		return nil, sdk.Info{}, sdk.Errorf(sdk.ErrorKindNotFound, "no helpdesk plugin %q is installed", name)
 	}
 	return p.Helpdesk(), p.Info(), nil
 }

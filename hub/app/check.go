@@ -183,7 +183,7 @@ func checkIntegrations(cfg *config.Config, lookup lookupFunc) config.Errors {
 	}
 	for i, in := range cfg.Integrations {
 		p := fmt.Sprintf("integrations[%d]", i)
-		if info, ok := plugin(p+".helpdesk.plugin", in.Helpdesk.Plugin, sdk.KindHelpdesk); ok {
+		if info, ok := plugin(p+".helpdesk.plugin", in.Helpdesk.Plugin, sdk.PluginKindHelpdesk); ok {
 			settings(p+".helpdesk.settings", in.Helpdesk.Plugin, info, in.Helpdesk.Settings, true)
 		}
 		for j, a := range in.Apps {
@@ -191,7 +191,7 @@ func checkIntegrations(cfg *config.Config, lookup lookupFunc) config.Errors {
 			if strings.TrimSpace(a.StoreAppID) == "" {
 				add(ap+".store_app_id", "is required")
 			}
-			info, ok := plugin(ap+".store", a.Store, sdk.KindStore)
+			info, ok := plugin(ap+".store", a.Store, sdk.PluginKindStore)
 			if !ok {
 				continue
 			}

@@ -140,7 +140,7 @@ func (h *Hub) sample(ctx context.Context, emit metrics.Emit) error {
 		emit("bus_queue_depth", "Messages waiting on a bus topic (all partitions, all hubs).", false, float64(b.Depth), "topic", topic)
 		emit("bus_oldest_message_age_seconds", "Age of the oldest message waiting on a bus topic.", false, b.Oldest.Seconds(), "topic", topic)
 	}
-	if n, err := DeadLetters(h.cfg, h.DB).Count(ctx); err == nil {
+	if n, err := DeadLetters(h.DB).Count(ctx); err == nil {
 		emit("dead_letters", "Messages that failed for good (hub deadletters list).", false, float64(n))
 	} else {
 		errs = append(errs, err)

@@ -78,7 +78,7 @@ func openStateReadOnly(ctx context.Context, cfg *config.Config) (*state.DB, erro
 // holds it (what SyncConfig writes).
 func FromConfig(ci config.Integration) state.Integration {
 	in := state.Integration{ID: ci.ID, Name: ci.Name, HelpdeskPlugin: ci.Helpdesk.Plugin,
-		HelpdeskSettings: ci.Helpdesk.Settings, Tags: ci.Tags == nil || *ci.Tags, Source: "config"}
+		HelpdeskSettings: ci.Helpdesk.Settings, Tags: ci.Tags == nil || *ci.Tags, Source: state.SourceConfig}
 	for _, ca := range ci.Apps {
 		in.Apps = append(in.Apps, state.App{IntegrationID: ci.ID, ID: ca.ID, Name: ca.Name, StorePlugin: ca.Store,
 			StoreAppID: ca.StoreAppID, StoreSettings: ca.Settings, Filters: ca.Filters, PollInterval: ca.PollInterval})

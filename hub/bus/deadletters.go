@@ -45,7 +45,7 @@ func (dl DeadLetters) byID(q string) string {
 
 const deadColumns = `SELECT "offset", uuid, CAST(created_at AS TEXT), payload, metadata FROM `
 
-// ListDeadLetters returns the dead letters, oldest first.
+// List returns the dead letters, oldest first.
 func (dl DeadLetters) List(ctx context.Context) ([]DeadLetter, error) {
 	rows, err := dl.DB.QueryContext(ctx, deadColumns+deadTable+` ORDER BY "offset"`)
 	if err != nil {
@@ -85,7 +85,7 @@ func scanDead(row interface{ Scan(...any) error }) (DeadLetter, error) {
 	return d, nil
 }
 
-// RetryDeadLetter puts a dead letter back on its topic and removes it, in
+// Retry puts a dead letter back on its topic and removes it, in
 // one transaction.
 func (dl DeadLetters) Retry(ctx context.Context, b Bus, id int64) error {
 	tx, err := dl.DB.BeginTx(ctx, nil)
@@ -103,6 +103,9 @@ func (dl DeadLetters) Retry(ctx context.Context, b Bus, id int64) error {
 	if d.Topic == "" {
 		return fmt.Errorf("retry dead letter %d: its original topic is unknown", id)
 	}
+	// The payload is read again as it is: DeadLetter.Payload is the JSON
+	// shown to people (a payload that is not JSON is quoted as a string),
+	// not the bytes to replay.
 	var payload []byte
 	if err := tx.QueryRowContext(ctx, dl.byID(`SELECT payload FROM `+deadTable), id).Scan(&payload); err != nil {
 		return fmt.Errorf("retry dead letter %d: %w", id, err)
@@ -128,7 +131,7 @@ func (dl DeadLetters) Retry(ctx context.Context, b Bus, id int64) error {
 	return nil
 }
 
-// DropDeadLetter deletes a dead letter.
+// Drop deletes a dead letter.
 func (dl DeadLetters) Drop(ctx context.Context, id int64) error {
 	res, err := dl.DB.ExecContext(ctx, dl.byID(`DELETE FROM `+deadTable), id)
 	if err != nil {

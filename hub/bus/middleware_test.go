@@ -41,7 +41,7 @@ func TestLogFailuresLevels(t *testing.T) {
 		level slog.Level
 	}{
 		{"success", nil, false, 0},
-		{"transient", sdk.Errorf(sdk.Unavailable, "down"), true, slog.LevelWarn},
+		{"transient", sdk.Errorf(sdk.ErrorKindUnavailable, "down"), true, slog.LevelWarn},
 		{"permanent", Permanent(errors.New("malformed")), true, slog.LevelError},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -74,7 +74,7 @@ func TestLogFailuresLevels(t *testing.T) {
 // than the cap, and no longer than the message's context lives; the
 // handler's result is passed on unchanged.
 func TestWaitRetryAfter(t *testing.T) {
-	limited := sdk.Errorf(sdk.RateLimited, "slow down")
+	limited := sdk.Errorf(sdk.ErrorKindRateLimited, "slow down")
 	limited.RetryAfter = time.Hour
 
 	// Capped: an hour's "retry after" with a tiny cap returns.

@@ -6,72 +6,67 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
 	wsql "github.com/ThreeDotsLabs/watermill-sql/v3/pkg/sql"
 	"github.com/ThreeDotsLabs/watermill/message"
 )
 
-// Postgres is the distributed backend: watermill-sql's PostgreSQL schema,
-// offsets and subscriber on the state database, so several hub replicas
-// share the work (each message goes to one replica of the consumer group)
-// and the outbox still commits with the state change.
+// Postgres is the distributed backend: watermill-sql's PostgreSQL schema
+// and offsets on the state database, so several hub replicas share the
+// work and the outbox still commits with the state change. Each
+// subscription (a partition of a topic) is delivered by one replica at a
+// time, the one holding its lease, with up to SubscriberConfig.InFlight
+// messages of an integration in flight (WindowSubscriber); a replica that
+// stops hands its subscriptions over (at once when it stops cleanly, when
+// the lease runs out when it is killed).
 type Postgres struct {
+	db     *sql.DB
 	schema wsql.DefaultPostgreSQLSchema
 	pub    *wsql.Publisher
-	sub    *wsql.Subscriber
+	sub    *WindowSubscriber
 	logger watermill.LoggerAdapter
 }
 
 // NewPostgres returns the PostgreSQL bus on db and creates the tables of
-// every topic (AllTopics) now. Hubs starting together race on that
-// creation (PostgreSQL's CREATE TABLE IF NOT EXISTS fails on pg_type's
-// unique index when two sessions create the same table), so callers run it
-// under the schema lock of the state database (state.DB.WithSchemaLock, as
-// app.OpenBus does). Subscribing creates nothing more.
-func NewPostgres(_ context.Context, db *sql.DB, logger *slog.Logger, cfg SubscriberConfig) (*Postgres, error) {
-	wl := watermill.NewSlogLoggerWithLevelMapping(logger, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
-	if cfg.ConsumerGroup == "" {
-		cfg.ConsumerGroup = "hub"
-	}
+// every topic (AllTopics) and the subscription leases now. Hubs starting
+// together race on that creation (PostgreSQL's CREATE TABLE IF NOT EXISTS
+// fails on pg_type's unique index when two sessions create the same
+// table), so callers run it under the schema lock of the state database
+// (state.DB.WithSchemaLock, as app.OpenBus does). Subscribing creates
+// nothing more.
+func NewPostgres(ctx context.Context, db *sql.DB, logger *slog.Logger, cfg SubscriberConfig) (*Postgres, error) {
 	if cfg.PollInterval <= 0 {
-		cfg.PollInterval = 250 * time.Millisecond // per partition subscription; no wake-up across hubs
+		cfg.PollInterval = DefaultPostgresPollInterval // per subscription; only this hub's commits wake it
 	}
-	if cfg.InitialBackoff <= 0 {
-		cfg.InitialBackoff = 500 * time.Millisecond
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
-	schema := wsql.DefaultPostgreSQLSchema{SubscribeBatchSize: 1}
-	sub, err := wsql.NewSubscriber(db, wsql.SubscriberConfig{
-		ConsumerGroup:  cfg.ConsumerGroup,
-		PollInterval:   cfg.PollInterval,
-		ResendInterval: cfg.InitialBackoff,
-		RetryInterval:  cfg.InitialBackoff,
-		SchemaAdapter:  schema,
-		OffsetsAdapter: wsql.DefaultPostgreSQLOffsetsAdapter{},
-		// Every topic's tables are created below, once, under the caller's
-		// lock; creating them again on Subscribe would run DDL outside it.
-		InitializeSchema: false,
-	}, wl)
-	if err != nil {
-		return nil, fmt.Errorf("bus: postgres subscriber: %w", err)
-	}
+	wl := watermill.NewSlogLoggerWithLevelMapping(logger, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
+	schema := wsql.DefaultPostgreSQLSchema{}
+	offsets := wsql.DefaultPostgreSQLOffsetsAdapter{}
+	queries := []string{createLeasesTable}
 	for _, topic := range AllTopics() {
-		if err := sub.SubscribeInitialize(topic); err != nil {
-			_ = sub.Close()
-			return nil, fmt.Errorf("bus: initialize topic %s: %w", topic, err)
+		for _, q := range append(schema.SchemaInitializingQueries(topic), offsets.SchemaInitializingQueries(topic)...) {
+			queries = append(queries, q.Query)
+		}
+	}
+	for _, q := range queries {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return nil, fmt.Errorf("bus: create the PostgreSQL bus tables: %w", err)
 		}
 	}
 	pub, err := wsql.NewPublisher(db, wsql.PublisherConfig{SchemaAdapter: schema}, wl)
 	if err != nil {
-		_ = sub.Close()
 		return nil, fmt.Errorf("bus: postgres publisher: %w", err)
 	}
-	return &Postgres{schema: schema, pub: pub, sub: sub, logger: wl}, nil
+	return &Postgres{db: db, schema: schema, pub: pub, sub: NewPostgresSubscriber(db, cfg, wl), logger: wl}, nil
 }
 
 // PublishTx publishes inside tx.
 func (b *Postgres) PublishTx(tx wsql.ContextExecutor, topic string, msgs ...*message.Message) error {
+	afterCommit(b, tx)
 	pub, err := wsql.NewPublisher(tx, wsql.PublisherConfig{SchemaAdapter: b.schema}, b.logger)
 	if err != nil {
 		return fmt.Errorf("bus: outbox publisher: %w", err)
@@ -85,11 +80,12 @@ func (b *Postgres) PublishTx(tx wsql.ContextExecutor, topic string, msgs ...*mes
 // Publisher publishes outside transactions.
 func (b *Postgres) Publisher() message.Publisher { return b.pub }
 
-// Subscriber is watermill-sql's PostgreSQL subscriber.
+// Subscriber is the windowed subscriber on the PostgreSQL tables.
 func (b *Postgres) Subscriber() message.Subscriber { return b.sub }
 
-// Committed does nothing: replicas poll.
-func (b *Postgres) Committed() {}
+// Committed wakes this hub's idle subscriptions; other replicas find the
+// messages when they poll.
+func (b *Postgres) Committed() { b.sub.Wake() }
 
 // Close stops the subscriber.
 func (b *Postgres) Close() error { return errors.Join(b.sub.Close(), b.pub.Close()) }

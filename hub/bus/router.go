@@ -25,20 +25,9 @@ type RouterConfig struct {
 // panic recovery, dead letters for permanent errors, in-handler retries with
 // backoff for transient ones, and waiting out a plugin's "retry after".
 func NewRouter(b Bus, logger *slog.Logger, cfg RouterConfig) (*message.Router, error) {
-	if cfg.Retries == 0 {
-		cfg.Retries = 3
-	}
-	if cfg.RetryInitial == 0 {
-		cfg.RetryInitial = 200 * time.Millisecond
-	}
-	if cfg.RetryMax == 0 {
-		cfg.RetryMax = 5 * time.Second
-	}
-	if cfg.MaxRetryAfter == 0 {
-		cfg.MaxRetryAfter = 2 * time.Minute
-	}
-	if cfg.CloseTimeout == 0 {
-		cfg.CloseTimeout = 30 * time.Second
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	wl := watermill.NewSlogLoggerWithLevelMapping(logger, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
 	r, err := message.NewRouter(message.RouterConfig{CloseTimeout: cfg.CloseTimeout}, wl)

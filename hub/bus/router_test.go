@@ -91,7 +91,7 @@ func TestRouterRetriesTransientErrors(t *testing.T) {
 	handled := make(chan struct{})
 	b, dead := runRouter(t, func(*message.Message) error {
 		if calls.Add(1) <= 2 {
-			return sdk.Errorf(sdk.Unavailable, "down")
+			return sdk.Errorf(sdk.ErrorKindUnavailable, "down")
 		}
 		close(handled)
 		return nil

@@ -17,12 +17,16 @@ type SQLite struct {
 	db     *sql.DB
 	schema SQLiteSchema
 	pub    *wsql.Publisher
-	sub    *SQLiteSubscriber
+	sub    *WindowSubscriber
 	logger watermill.LoggerAdapter
 }
 
 // NewSQLite returns the embedded bus on the state database db.
 func NewSQLite(ctx context.Context, db *sql.DB, logger *slog.Logger, cfg SubscriberConfig) (*SQLite, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	wl := watermill.NewSlogLoggerWithLevelMapping(logger, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
 	schema := SQLiteSchema{}
 	for _, topic := range AllTopics() {

@@ -208,9 +208,9 @@ func TestPruneConsumedKeepsWhatIsNotAcknowledged(t *testing.T) {
 	}
 }
 
-// restart stops a subscription and its bus abruptly (nothing more is
-// acknowledged) and subscribes anew on the same database file, as a hub
-// restarted after a crash does.
+// restart stops a subscription and its bus (the acknowledged prefix of its
+// window is recorded, nothing else) and subscribes anew on the same
+// database file, as a restarted hub does.
 func restart(t *testing.T, path string, b *SQLite, cancel context.CancelFunc, ch <-chan *message.Message) <-chan *message.Message {
 	t.Helper()
 	cancel()

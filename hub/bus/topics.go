@@ -20,9 +20,9 @@ const (
 // strand messages queued in the old partitions.
 const Partitions = 8
 
-// Partition is the topic of key's partition of topic (partition 0 is the
+// TopicFor is the topic of key's partition of topic (partition 0 is the
 // topic itself).
-func Partition(topic, key string) string {
+func TopicFor(topic, key string) string {
 	return PartitionTopic(topic, PartitionOf(key))
 }
 

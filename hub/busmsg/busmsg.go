@@ -70,7 +70,7 @@ func Publish(b bus.Bus, tx *state.Tx, topic, integration, correlationID string, 
 		key = k.OrderKey()
 	}
 	bus.SetKeys(msg, integration, key)
-	return b.PublishTx(tx, bus.Partition(topic, integration), msg)
+	return b.PublishTx(tx, bus.TopicFor(topic, integration), msg)
 }
 
 // Tags for a review change: store, app, rating, country or language, change

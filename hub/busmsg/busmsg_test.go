@@ -9,15 +9,15 @@ import (
 )
 
 func TestTags(t *testing.T) {
-	c := sdk.ReviewChange{Kind: sdk.ChangeNew, Review: sdk.Review{ID: "r1", Rating: 2, Country: "us", Language: "EN", AppVersion: "1.2"}}
+	c := sdk.ReviewChange{Kind: sdk.ChangeKindNew, Review: sdk.Review{ID: "r1", Rating: 2, Country: "us", Language: "EN", AppVersion: "1.2"}}
 	got := Tags("appstore", state.App{ID: "ios", Name: "Acme"}, c)
-	want := []string{"appstore", "app:Acme", "rating:2", "change:" + sdk.ChangeNew, "country:US", "language:en", "version:1.2"}
+	want := []string{"appstore", "app:Acme", "rating:2", "change:" + sdk.ChangeKindNew, "country:US", "language:en", "version:1.2"}
 	if !slices.Equal(got, want) {
 		t.Errorf("tags %q, want %q", got, want)
 	}
 	// Unnamed app: its id; no country, language or version: no such tags.
-	got = Tags("rustore", state.App{ID: "ru"}, sdk.ReviewChange{Kind: sdk.ChangeNew, Review: sdk.Review{Rating: 5}})
-	want = []string{"rustore", "app:ru", "rating:5", "change:" + sdk.ChangeNew}
+	got = Tags("rustore", state.App{ID: "ru"}, sdk.ReviewChange{Kind: sdk.ChangeKindNew, Review: sdk.Review{Rating: 5}})
+	want = []string{"rustore", "app:ru", "rating:5", "change:" + sdk.ChangeKindNew}
 	if !slices.Equal(got, want) {
 		t.Errorf("tags %q, want %q", got, want)
 	}

@@ -64,8 +64,8 @@ type fakePlugins struct {
 }
 
 var (
-	deskInfo  = sdk.Info{Kind: sdk.KindHelpdesk, Settings: []sdk.SettingField{{Key: "key", Required: true, Secret: true}}}
-	storeInfo = sdk.Info{Kind: sdk.KindStore, Settings: []sdk.SettingField{{Key: "key", Secret: true}},
+	deskInfo  = sdk.Info{Kind: sdk.PluginKindHelpdesk, Settings: []sdk.SettingField{{Key: "key", Required: true, Secret: true}}}
+	storeInfo = sdk.Info{Kind: sdk.PluginKindStore, Settings: []sdk.SettingField{{Key: "key", Secret: true}},
 		Store: &sdk.StoreCapabilities{CanReply: true, PublicListing: true, SourceFilters: []string{sdk.FilterCountry}}}
 )
 
@@ -121,7 +121,7 @@ func TestWebhookMatchMismatchUnknown(t *testing.T) {
 		{"mismatch", "https://old.example/hooks/desk/acme?secret=leaked-s3cret", WebhookMismatch, Fail, nil},
 		{"other integration", "https://hub.example/hooks/desk/beta", WebhookMismatch, Fail, nil},
 		{"not said", "", WebhookUnknown, Warn, nil},
-		{"credentials fail", "https://hub.example/hooks/desk/acme", WebhookUnknown, Warn, sdk.Errorf(sdk.Unauthenticated, "API key refused")},
+		{"credentials fail", "https://hub.example/hooks/desk/acme", WebhookUnknown, Warn, sdk.Errorf(sdk.ErrorKindUnauthenticated, "API key refused")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := fakePlugins{desk: &fakeDesk{report: sdk.CredentialsReport{WebhookURL: tc.reported,
@@ -186,7 +186,7 @@ func TestAppLinesAndStatus(t *testing.T) {
 	}
 
 	// Failures: the listing and the credentials fail; a missing setting is named.
-	store.err, store.listErr = sdk.Errorf(sdk.PermissionDenied, "no access to app 123"), sdk.Errorf(sdk.Unavailable, "store down")
+	store.err, store.listErr = sdk.Errorf(sdk.ErrorKindPermissionDenied, "no access to app 123"), sdk.Errorf(sdk.ErrorKindUnavailable, "store down")
 	in := integration()
 	in.Apps = append(in.Apps, state.App{ID: "web", StorePlugin: "store"}, state.App{ID: "gone", StorePlugin: "nostore", StoreAppID: "1"})
 	rep = Run(context.Background(), in, p, Options{PublicURL: "https://hub.example"})

@@ -104,11 +104,11 @@ type Schedule struct {
 type Bus struct {
 	// Backend: the state database's own tables, so a state change and its
 	// outgoing message commit in one transaction: "sqlite" (default) with
-	// state.driver sqlite, "postgres" (watermill-sql) with state.driver postgres.
+	// state.driver sqlite, "postgres" (watermill-sql's tables) with state.driver postgres.
 	// Empty: the same as state.driver.
 	Backend string `yaml:"backend"`
 	// InFlight bounds the reviews of one integration delivered at once
-	// (default 8; SQLite bus). Changes of one review stay in order.
+	// (default 8). Changes of one review stay in order.
 	InFlight int `yaml:"in_flight"`
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/reviewhub/reviewhub/hub/filter"
 	"github.com/reviewhub/reviewhub/hub/httpapi"
+	"github.com/reviewhub/reviewhub/hub/state"
 	"github.com/reviewhub/reviewhub/sdk"
 )
 
@@ -94,7 +95,7 @@ func inputFromPost(form url.Values, plugins []sdk.Info) (formInput, string) {
 		m := map[string]string{}
 		for _, f := range p.Settings {
 			name := "h." + p.Name + "." + f.Key
-			if p.Kind != sdk.KindHelpdesk {
+			if p.Kind != sdk.PluginKindHelpdesk {
 				continue
 			}
 			if v, ok := form[name]; ok {
@@ -129,7 +130,7 @@ func inputFromPost(form url.Values, plugins []sdk.Info) (formInput, string) {
 			}
 		}
 		for _, p := range plugins {
-			if p.Kind != sdk.KindStore {
+			if p.Kind != sdk.PluginKindStore {
 				continue
 			}
 			m := map[string]string{}
@@ -337,13 +338,13 @@ func buildForm(t map[string]string, in formInput, stored *httpapi.IntegrationJSO
 	v.HelpdeskError = errAt("helpdesk.plugin")
 	v.HelpdeskNeeded = slices.Contains(storedMissing, "helpdesk.plugin")
 	if stored != nil {
-		v.ReadOnly = stored.Source == "config"
+		v.ReadOnly = stored.Source == state.SourceConfig
 		v.Complete = stored.Complete
 		v.WebhookURL = stored.WebhookURL
 		v.Missing = neededLabels(t, stored, plugins)
 	}
 	for _, p := range plugins {
-		if p.Kind != sdk.KindHelpdesk {
+		if p.Kind != sdk.PluginKindHelpdesk {
 			continue
 		}
 		g := groupView{Plugin: p.Name, Label: p.Name, Description: p.Description, Selected: p.Name == in.Helpdesk}
@@ -407,7 +408,7 @@ func buildForm(t map[string]string, in formInput, stored *httpapi.IntegrationJSO
 		av.StoreError = errAt(appField(i, "store"))
 		av.StoreNeeded = slices.Contains(appMissing, "store")
 		for _, p := range plugins {
-			if p.Kind != sdk.KindStore {
+			if p.Kind != sdk.PluginKindStore {
 				continue
 			}
 			g := groupView{Plugin: p.Name, Label: p.Name, Description: p.Description, Selected: p.Name == a.Store}

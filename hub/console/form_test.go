@@ -11,10 +11,10 @@ import (
 )
 
 var testPlugins = []sdk.Info{
-	{Name: "desk", Kind: sdk.KindHelpdesk, Settings: []sdk.SettingField{
+	{Name: "desk", Kind: sdk.PluginKindHelpdesk, Settings: []sdk.SettingField{
 		{Key: "subdomain", Label: "Subdomain", Required: true},
 		{Key: "api_key", Label: "API key", Required: true, Secret: true}}},
-	{Name: "play", Kind: sdk.KindStore, Store: &sdk.StoreCapabilities{LocaleKind: sdk.FilterLanguage}, Settings: []sdk.SettingField{
+	{Name: "play", Kind: sdk.PluginKindStore, Store: &sdk.StoreCapabilities{LocaleKind: sdk.FilterLanguage}, Settings: []sdk.SettingField{
 		{Key: "key_json", Label: "Key", Secret: true, Multiline: true},
 		{Key: "base_url", Label: "Base URL"}}},
 }

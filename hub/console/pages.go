@@ -177,7 +177,7 @@ func (c *Console) integrations(w http.ResponseWriter, r *http.Request) {
 	t := c.lang(r).T
 	rows := make([]listRow, 0, len(list))
 	for _, in := range list {
-		row := listRow{ID: in.ID, Name: in.Name, Apps: len(in.Apps), ReadOnly: in.Source == "config"}
+		row := listRow{ID: in.ID, Name: in.Name, Apps: len(in.Apps), ReadOnly: in.Source == state.SourceConfig}
 		if in.Helpdesk != nil {
 			row.Helpdesk = in.Helpdesk.Plugin
 		}

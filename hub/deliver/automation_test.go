@@ -179,7 +179,7 @@ func TestTicketlessRefusalReachesAPersonAndKillSwitch(t *testing.T) {
 	if err := r.db.SetAutomationStopped(ctx, "acme", true, ""); err != nil {
 		t.Fatal(err)
 	}
-	r.d.Forget()
+	r.d.InvalidateIntegrations()
 	r.f.mu.Lock()
 	r.f.postErr = nil
 	r.f.mu.Unlock()

@@ -8,11 +8,13 @@ import (
 
 	"github.com/reviewhub/reviewhub/hub/bus"
 	"github.com/reviewhub/reviewhub/hub/state"
+	"github.com/reviewhub/reviewhub/sdk"
 )
 
 // integrationTTL is how long a loaded integration (settings decrypted) is
 // reused by the handlers: loading it for every message was a tenth of the
-// hub's CPU in the benchmark. Forget drops it at once when it changes.
+// hub's CPU in the benchmark. InvalidateIntegrations drops it at once when it
+// changes.
 const integrationTTL = 2 * time.Second
 
 type cachedIntegration struct {
@@ -43,8 +45,8 @@ func (d *Deliverer) integration(ctx context.Context, id string) (state.Integrati
 	return in, nil
 }
 
-// Forget drops cached integrations (their settings changed).
-func (d *Deliverer) Forget() {
+// InvalidateIntegrations drops the cached integrations (their settings changed).
+func (d *Deliverer) InvalidateIntegrations() {
 	d.cacheMu.Lock()
 	d.cache = nil
 	d.cacheMu.Unlock()
@@ -57,4 +59,21 @@ func findApp(in state.Integration, appID string) (state.App, bool) {
 		}
 	}
 	return state.App{}, false
+}
+
+// helpdeskOf is an integration with its helpdesk plugin, once the
+// integration's rate-limit gate lets a call through.
+func (d *Deliverer) helpdeskOf(ctx context.Context, integrationID string) (state.Integration, sdk.Helpdesk, error) {
+	in, err := d.integration(ctx, integrationID)
+	if err != nil {
+		return in, nil, err
+	}
+	hd, _, err := d.Plugins.Helpdesk(in.HelpdeskPlugin)
+	if err != nil {
+		return in, nil, err
+	}
+	if err := d.gates.wait(ctx, in.ID); err != nil {
+		return in, nil, err
+	}
+	return in, hd, nil
 }

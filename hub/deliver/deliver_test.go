@@ -31,7 +31,7 @@ func (f *fakes) Store(name string) (sdk.Store, sdk.Info, error) {
 	if name != "st" {
 		return nil, sdk.Info{}, fmt.Errorf("no store %q", name)
 	}
-	return fakeStore{f}, sdk.Info{Kind: sdk.KindStore, Settings: []sdk.SettingField{{Key: "key", Secret: true}},
+	return fakeStore{f}, sdk.Info{Kind: sdk.PluginKindStore, Settings: []sdk.SettingField{{Key: "key", Secret: true}},
 		Store: &sdk.StoreCapabilities{CanReply: true}}, nil
 }
 
@@ -39,7 +39,7 @@ func (f *fakes) Helpdesk(name string) (sdk.Helpdesk, sdk.Info, error) {
 	if name != "desk" {
 		return nil, sdk.Info{}, fmt.Errorf("no helpdesk %q", name)
 	}
-	return fakeDesk{f}, sdk.Info{Kind: sdk.KindHelpdesk}, nil
+	return fakeDesk{f}, sdk.Info{Kind: sdk.PluginKindHelpdesk}, nil
 }
 
 func (f *fakes) posted() []string {
@@ -249,7 +249,7 @@ func TestParkedAnswerReleasedByTheLink(t *testing.T) {
 	r.f.mu.Unlock()
 	err := r.db.InTx(context.Background(), func(tx *state.Tx) error {
 		return busmsg.Publish(r.d.Bus, tx, bus.TopicReviews, "acme", "test", busmsg.Review{IntegrationID: "acme", AppID: "ios", Version: 1,
-			Change: sdk.ReviewChange{Kind: sdk.ChangeNew, Review: sdk.Review{ID: "late", Rating: 3}}})
+			Change: sdk.ReviewChange{Kind: sdk.ChangeKindNew, Review: sdk.Review{ID: "late", Rating: 3}}})
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -16,15 +16,8 @@ func (d *Deliverer) handleResult(ctx context.Context, m busmsg.Result, msg *mess
 	if m.Result.TicketID == "" {
 		return nil // a ticketless automatic reply: no ticket to write into
 	}
-	in, err := d.integration(ctx, m.IntegrationID)
+	in, hd, err := d.helpdeskOf(ctx, m.IntegrationID)
 	if err != nil {
-		return err
-	}
-	hd, _, err := d.Plugins.Helpdesk(in.HelpdeskPlugin)
-	if err != nil {
-		return err
-	}
-	if err := d.gates.wait(ctx, in.ID); err != nil {
 		return err
 	}
 	if err := hd.WriteReplyResult(ctx, sdk.ReplyResultRequest{Settings: in.HelpdeskSettings, IntegrationID: in.ID, Result: m.Result}); err != nil {

@@ -17,15 +17,8 @@ import (
 // handleReview delivers a review change to the integration's helpdesk as a
 // ticket and records the link (topic "reviews").
 func (d *Deliverer) handleReview(ctx context.Context, m busmsg.Review, msg *message.Message) error {
-	in, err := d.integration(ctx, m.IntegrationID)
+	in, hd, err := d.helpdeskOf(ctx, m.IntegrationID)
 	if err != nil {
-		return err
-	}
-	hd, _, err := d.Plugins.Helpdesk(in.HelpdeskPlugin)
-	if err != nil {
-		return err
-	}
-	if err := d.gates.wait(ctx, in.ID); err != nil {
 		return err
 	}
 	// Recorded before the call: a first attempt lets the plugin create the
@@ -45,7 +38,7 @@ func (d *Deliverer) handleReview(ctx context.Context, m busmsg.Review, msg *mess
 			d.Metrics.RateLimitWait(in.ID, "delivery")
 		}
 		d.gates.hold(in.ID, sdk.RetryAfterOf(err))
-		if first && sdk.KindOf(err) == sdk.RateLimited {
+		if first && sdk.KindOf(err) == sdk.ErrorKindRateLimited {
 			// Refused before anything was done (the SDK's contract for a
 			// rate-limited UpsertTicket): the next attempt is still a first.
 			if uerr := d.DB.RefusedDelivery(ctx, m.IntegrationID, m.AppID, m.Change.Review.ID); uerr != nil {

@@ -247,7 +247,7 @@ func roundTrip(t *testing.T, e *env) {
 		return len(tk.Notes) == 2
 	})
 	tk, _ = ticketFor(e.backend, "r1")
-	if want := "refused: test store answers are limited to 350 characters, this one has 412"; tk.Notes[1] != want {
+	if want := "refused: test store replies are limited to 350 characters, this one has 412; shorten it and send it again"; tk.Notes[1] != want {
 		t.Errorf("note %q, want %q", tk.Notes[1], want)
 	}
 	if posts, _ := e.backend.ReplyPosts(); posts["r1"] != 1 {

@@ -427,7 +427,7 @@ func TestHelpdeskWithoutPostAlertAnswersUnsupported(t *testing.T) {
 		t.Fatal("the SDK's helpdesk client has no PostAlert")
 	}
 	err := alerter.PostAlert(sdktest.Context(t), sdk.AlertRequest{IntegrationID: "acme", Alert: sdk.Alert{Key: "k"}})
-	if sdk.KindOf(err) != sdk.Unsupported {
+	if sdk.KindOf(err) != sdk.ErrorKindUnsupported {
 		t.Fatalf("PostAlert on a plugin without it: %v (kind %s), want unsupported", err, sdk.KindOf(err))
 	}
 }

@@ -142,15 +142,15 @@ const (
 func (f Filters) Decide(kind string, r sdk.Review) string {
 	switch f.Which {
 	case WhichBetter:
-		if kind != sdk.ChangeBetter {
+		if kind != sdk.ChangeKindBetter {
 			return SkipWhich
 		}
 	case WhichWorse:
-		if kind != sdk.ChangeWorse {
+		if kind != sdk.ChangeKindWorse {
 			return SkipWhich
 		}
 	case WhichUpdated:
-		if kind == sdk.ChangeNew {
+		if kind == sdk.ChangeKindNew {
 			return SkipWhich
 		}
 	}

@@ -67,7 +67,7 @@ func Compute(r state.HealthRow, interval, window time.Duration, now time.Time) S
 		}
 	}
 	kind := r.ErrorKind
-	if kind == sdk.Unauthenticated.String() || kind == sdk.PermissionDenied.String() {
+	if kind == sdk.ErrorKindUnauthenticated.String() || kind == sdk.ErrorKindPermissionDenied.String() {
 		return Status{Health: sdk.HealthCredentials, Since: r.FailingSince,
 			Reason: "the store refused the app's credentials (" + kind + "): " + r.Error}
 	}
@@ -79,7 +79,7 @@ func Compute(r state.HealthRow, interval, window time.Duration, now time.Time) S
 		return Status{Health: sdk.HealthStalled, Since: ref.Add(StalledAfter * interval), Reason: why + errSuffix(r)}
 	}
 	if strings.HasPrefix(r.Note, "waiting for quota") || strings.HasPrefix(r.Note, "the store asked to wait") ||
-		kind == sdk.RateLimited.String() {
+		kind == sdk.ErrorKindRateLimited.String() {
 		reason := r.Note
 		if reason == "" {
 			reason = "the store is rate limiting: " + r.Error

@@ -63,11 +63,11 @@ func TestCompute(t *testing.T) {
 type plugins struct{}
 
 func (plugins) Info(string) (sdk.Info, bool) {
-	return sdk.Info{Kind: sdk.KindStore, Store: &sdk.StoreCapabilities{}}, true
+	return sdk.Info{Kind: sdk.PluginKindStore, Store: &sdk.StoreCapabilities{}}, true
 }
 
 func (plugins) Helpdesk(string) (sdk.Helpdesk, sdk.Info, error) {
-	return nil, sdk.Info{}, &sdk.Error{Kind: sdk.Unavailable, Message: "not in this test"}
+	return nil, sdk.Info{}, &sdk.Error{Kind: sdk.ErrorKindUnavailable, Message: "not in this test"}
 }
 
 type sink struct {
@@ -122,7 +122,7 @@ func TestCooldown(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	deny := &sdk.Error{Kind: sdk.Unauthenticated, Message: "revoked"}
+	deny := &sdk.Error{Kind: sdk.ErrorKindUnauthenticated, Message: "revoked"}
 	expect := func(n int, what string) {
 		t.Helper()
 		if got := s.list(); len(got) != n {
@@ -194,7 +194,7 @@ func TestHelpdeskWithoutAlertsFallsBackToTheWebhook(t *testing.T) {
 	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	m := &Monitor{DB: db, Plugins: oldPlugins{}, Logger: slog.New(slog.NewTextHandler(&logs, nil)), Interval: time.Minute,
 		now: func() time.Time { return now }}
-	deny := &sdk.Error{Kind: sdk.PermissionDenied, Message: "role removed"}
+	deny := &sdk.Error{Kind: sdk.ErrorKindPermissionDenied, Message: "role removed"}
 	for _, app := range []string{"a", "b"} {
 		if err := db.RecordPoll(ctx, state.AppRef{IntegrationID: "i", AppID: app}, now, deny); err != nil {
 			t.Fatal(err)
@@ -213,7 +213,7 @@ func TestHelpdeskWithoutAlertsFallsBackToTheWebhook(t *testing.T) {
 type windowPlugins struct{ plugins }
 
 func (windowPlugins) Info(string) (sdk.Info, bool) {
-	return sdk.Info{Kind: sdk.KindStore, Store: &sdk.StoreCapabilities{ListingWindow: 7 * 24 * time.Hour}}, true
+	return sdk.Info{Kind: sdk.PluginKindStore, Store: &sdk.StoreCapabilities{ListingWindow: 7 * 24 * time.Hour}}, true
 }
 
 // A store that lists only the last 7 days (Google Play): an app whose last

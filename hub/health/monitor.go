@@ -280,7 +280,7 @@ func (m *Monitor) toHelpdesk(ctx context.Context, log *slog.Logger, a sdk.Alert,
 	if err == nil {
 		var ok bool
 		if alerter, ok = hd.(sdk.Alerter); !ok {
-			err = &sdk.Error{Kind: sdk.Unsupported, Message: "the helpdesk plugin posts no alerts"}
+			err = &sdk.Error{Kind: sdk.ErrorKindUnsupported, Message: "the helpdesk plugin posts no alerts"}
 		}
 	}
 	if err == nil {
@@ -292,7 +292,7 @@ func (m *Monitor) toHelpdesk(ctx context.Context, log *slog.Logger, a sdk.Alert,
 	case err == nil:
 		m.Metrics.Alert(a.IntegrationID, kind, "helpdesk", "sent")
 		return true
-	case sdk.KindOf(err) == sdk.Unsupported:
+	case sdk.KindOf(err) == sdk.ErrorKindUnsupported:
 		if _, seen := m.unsupported.LoadOrStore(in.HelpdeskPlugin, true); !seen {
 			log.Warn("the helpdesk plugin posts no alerts (built with an older SDK?); alerts go to the webhook only",
 				"plugin", in.HelpdeskPlugin)

@@ -22,9 +22,9 @@ func FuzzIntegrationInput(f *testing.F) {
 		Info: func(name string) (sdk.Info, bool) {
 			switch name {
 			case "desk":
-				return sdk.Info{Kind: sdk.KindHelpdesk, Settings: []sdk.SettingField{{Key: "key", Label: "k", Required: true}, {Key: "token", Label: "t", Secret: true}}}, true
+				return sdk.Info{Kind: sdk.PluginKindHelpdesk, Settings: []sdk.SettingField{{Key: "key", Label: "k", Required: true}, {Key: "token", Label: "t", Secret: true}}}, true
 			case "st":
-				return sdk.Info{Kind: sdk.KindStore, Store: &sdk.StoreCapabilities{}}, true
+				return sdk.Info{Kind: sdk.PluginKindStore, Store: &sdk.StoreCapabilities{}}, true
 			}
 			return sdk.Info{}, false
 		},

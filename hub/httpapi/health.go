@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
 	"time"
@@ -89,12 +88,8 @@ func (a *Admin) getAlerts(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *Admin) putAlerts(w http.ResponseWriter, r *http.Request) {
-	in, ok := a.load(w, r)
+	in, ok := a.loadWritable(w, r, "edit its alerts there")
 	if !ok {
-		return
-	}
-	if in.Source == "config" {
-		WriteError(w, http.StatusConflict, fmt.Sprintf("integration %q is declared in the config file, which wins; edit its alerts there", in.ID))
 		return
 	}
 	var j AlertsJSON

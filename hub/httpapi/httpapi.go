@@ -104,47 +104,17 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 // secret): the answer tells nothing about which integrations exist.
 const webhookRefused = "webhook refused: unknown integration or wrong secret"
 
+// webhook hands a helpdesk's call to the integration's helpdesk plugin
+// (which authenticates and parses it) and answers with what the plugin
+// says, once the replies it carried are recorded.
 func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	vars := mux.Vars(r)
 	pluginName, integrationID := vars["plugin"], vars["integration"]
 	cid := requestID(r)
 	log := s.Logger.With("plugin", clip(pluginName, 64), "integration", clip(integrationID, 64), "correlation_id", cid)
 	w.Header().Set("X-Request-Id", cid)
-
-	in, err := s.DB.Integration(r.Context(), integrationID)
-	known := err == nil
-	if err != nil && !errors.Is(err, state.ErrNotFound) {
-		log.Error("webhook: reading integration failed", "error", err)
-		s.Metrics.Webhook("", "error")
-		WriteError(w, http.StatusInternalServerError, "the hub could not read its state; try again")
-		return
-	}
-	// The body is read (bounded) before anything is refused, so that every
-	// refusal looks the same from outside.
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxWebhookBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			log.Warn("webhook body too large", "limit", MaxWebhookBody)
-			s.Metrics.Webhook("", "too_large")
-			WriteError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", MaxWebhookBody))
-			return
-		}
-		log.Warn("webhook body unreadable", "error", err)
-		s.Metrics.Webhook("", "unreadable")
-		WriteError(w, http.StatusBadRequest, "could not read the body: "+err.Error())
-		return
-	}
-	if !known {
-		s.refusals.note(log, RefusedUnknownIntegration, "webhook for an unknown integration")
-		s.Metrics.Webhook("", "refused")
-		WriteError(w, http.StatusUnauthorized, webhookRefused)
-		return
-	}
-	if in.HelpdeskPlugin != pluginName {
-		s.refusals.note(log, RefusedWrongPlugin, "webhook for a plugin the integration does not use", "uses", in.HelpdeskPlugin)
-		s.Metrics.Webhook("", "refused")
-		WriteError(w, http.StatusUnauthorized, webhookRefused)
+	in, body, ok := s.webhookCaller(w, r, log, pluginName, integrationID)
+	if !ok {
 		return
 	}
 	hd, _, err := s.Plugins.Helpdesk(pluginName)
@@ -170,32 +140,8 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusServiceUnavailable, "the helpdesk plugin could not handle the call; try again")
 		return
 	}
-	if res.Ignored != nil {
-		s.keepIgnored(ctx, log, in, pluginName, r, body, res.Ignored)
-		s.Metrics.Webhook(pluginName, "ignored")
-	}
-	if len(res.Replies) > 0 {
-		added, err := s.Deliverer.AcceptReplies(ctx, in, res.Replies, cid)
-		if err != nil {
-			log.Error("webhook: recording replies failed", "error", err)
-			s.Metrics.Webhook(pluginName, "error")
-			WriteError(w, http.StatusInternalServerError, "the hub could not record the reply; try again")
-			return
-		}
-		log.Info("webhook accepted", "replies", len(res.Replies), "new", added)
-		s.Metrics.Webhook(pluginName, "accepted")
-	} else if res.Status == http.StatusUnauthorized || res.Status == http.StatusForbidden {
-		s.refusals.note(log, RefusedByPlugin, "webhook refused by plugin", "status", res.Status, "reason", clip(string(res.Body), 200))
-		s.Metrics.Webhook(pluginName, "refused")
-		WriteError(w, http.StatusUnauthorized, webhookRefused)
+	if !s.webhookOutcome(ctx, w, r, log, in, pluginName, cid, body, res) {
 		return
-	} else if res.Status >= 400 {
-		log.Warn("webhook refused by plugin", "status", res.Status, "reason", clip(string(res.Body), 200))
-		if res.Ignored == nil {
-			s.Metrics.Webhook(pluginName, "rejected")
-		}
-	} else if res.Ignored == nil {
-		s.Metrics.Webhook(pluginName, "ok")
 	}
 	for _, h := range res.Headers {
 		for _, v := range h.Values {
@@ -208,6 +154,85 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(status)
 	_, _ = w.Write(res.Body)
+}
+
+// webhookOutcome acts on the plugin's answer: keeps what it could not read,
+// queues the replies it carried, counts the outcome. False: answered
+// already (the replies could not be recorded, or the plugin refused the
+// caller).
+func (s *Server) webhookOutcome(ctx context.Context, w http.ResponseWriter, r *http.Request, log *slog.Logger, in state.Integration,
+	pluginName, cid string, body []byte, res sdk.WebhookResult) bool {
+	if res.Ignored != nil {
+		s.keepIgnored(ctx, log, in, pluginName, r, body, res.Ignored)
+		s.Metrics.Webhook(pluginName, "ignored")
+	}
+	if len(res.Replies) > 0 {
+		added, err := s.Deliverer.AcceptReplies(ctx, in, res.Replies, cid)
+		if err != nil {
+			log.Error("webhook: recording replies failed", "error", err)
+			s.Metrics.Webhook(pluginName, "error")
+			WriteError(w, http.StatusInternalServerError, "the hub could not record the reply; try again")
+			return false
+		}
+		log.Info("webhook accepted", "replies", len(res.Replies), "new", added)
+		s.Metrics.Webhook(pluginName, "accepted")
+	} else if res.Status == http.StatusUnauthorized || res.Status == http.StatusForbidden {
+		s.refusals.note(log, RefusedByPlugin, "webhook refused by plugin", "status", res.Status, "reason", clip(string(res.Body), 200))
+		s.Metrics.Webhook(pluginName, "refused")
+		WriteError(w, http.StatusUnauthorized, webhookRefused)
+		return false
+	} else if res.Status >= 400 {
+		log.Warn("webhook refused by plugin", "status", res.Status, "reason", clip(string(res.Body), 200))
+		if res.Ignored == nil {
+			s.Metrics.Webhook(pluginName, "rejected")
+		}
+	} else if res.Ignored == nil {
+		s.Metrics.Webhook(pluginName, "ok")
+	}
+	return true
+}
+
+// webhookCaller reads the webhook's integration and body and refuses a
+// call for an unknown integration or another plugin, every refusal alike.
+// False: answered already.
+func (s *Server) webhookCaller(w http.ResponseWriter, r *http.Request, log *slog.Logger, pluginName, integrationID string) (state.Integration, []byte, bool) {
+	in, err := s.DB.Integration(r.Context(), integrationID)
+	known := err == nil
+	if err != nil && !errors.Is(err, state.ErrNotFound) {
+		log.Error("webhook: reading integration failed", "error", err)
+		s.Metrics.Webhook("", "error")
+		WriteError(w, http.StatusInternalServerError, "the hub could not read its state; try again")
+		return state.Integration{}, nil, false
+	}
+	// The body is read (bounded) before anything is refused, so that every
+	// refusal looks the same from outside.
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxWebhookBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			log.Warn("webhook body too large", "limit", MaxWebhookBody)
+			s.Metrics.Webhook("", "too_large")
+			WriteError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", MaxWebhookBody))
+			return state.Integration{}, nil, false
+		}
+		log.Warn("webhook body unreadable", "error", err)
+		s.Metrics.Webhook("", "unreadable")
+		WriteError(w, http.StatusBadRequest, "could not read the body: "+err.Error())
+		return state.Integration{}, nil, false
+	}
+	if !known {
+		s.refusals.note(log, RefusedUnknownIntegration, "webhook for an unknown integration")
+		s.Metrics.Webhook("", "refused")
+		WriteError(w, http.StatusUnauthorized, webhookRefused)
+		return state.Integration{}, nil, false
+	}
+	if in.HelpdeskPlugin != pluginName {
+		s.refusals.note(log, RefusedWrongPlugin, "webhook for a plugin the integration does not use", "uses", in.HelpdeskPlugin)
+		s.Metrics.Webhook("", "refused")
+		WriteError(w, http.StatusUnauthorized, webhookRefused)
+		return state.Integration{}, nil, false
+	}
+	return in, body, true
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -30,7 +30,7 @@ func (p deskOnly) Store(string) (sdk.Store, sdk.Info, error) {
 	return nil, sdk.Info{}, errors.New("no stores")
 }
 func (p deskOnly) Helpdesk(string) (sdk.Helpdesk, sdk.Info, error) {
-	return p.desk, sdk.Info{Kind: sdk.KindHelpdesk}, nil
+	return p.desk, sdk.Info{Kind: sdk.PluginKindHelpdesk}, nil
 }
 
 // An authentic webhook the plugin could not read is logged at WARN with its

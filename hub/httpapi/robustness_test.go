@@ -29,7 +29,7 @@ const testToken = "tok"
 func testInfo(name string) (sdk.Info, bool) {
 	switch name {
 	case "desk":
-		return sdk.Info{Kind: sdk.KindHelpdesk, Settings: []sdk.SettingField{
+		return sdk.Info{Kind: sdk.PluginKindHelpdesk, Settings: []sdk.SettingField{
 			{Key: "subdomain", Label: "Subdomain", Required: true, Endpoint: true},
 			{Key: "base_url", Label: "Base URL", Endpoint: true},
 			{Key: "email", Label: "Email"},
@@ -37,7 +37,7 @@ func testInfo(name string) (sdk.Info, bool) {
 			{Key: "webhook_secret", Label: "Webhook secret", Secret: true},
 		}, Helpdesk: &sdk.HelpdeskCapabilities{}}, true
 	case "st":
-		return sdk.Info{Kind: sdk.KindStore, Settings: []sdk.SettingField{
+		return sdk.Info{Kind: sdk.PluginKindStore, Settings: []sdk.SettingField{
 			{Key: "base_url", Label: "Base URL", Endpoint: true},
 			{Key: "key_id", Label: "Key id"},
 			{Key: "private_key", Label: "Private key", Secret: true},

@@ -10,9 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -21,6 +23,7 @@ import (
 	"github.com/reviewhub/reviewhub/hub/config"
 	"github.com/reviewhub/reviewhub/hub/internal/retry"
 	"github.com/reviewhub/reviewhub/sdk"
+	"github.com/reviewhub/reviewhub/sdk/host"
 )
 
 // BinaryPrefix is the file name prefix of plugin binaries in a plugins directory.
@@ -123,12 +126,12 @@ type Plugin struct {
 	log  *slog.Logger
 
 	mu       sync.Mutex
-	conn     *sdk.Conn
+	conn     *host.Conn
 	info     sdk.Info
 	lastErr  error
 	restarts int
 	closed   bool
-	kick     chan struct{}
+	checkReq chan struct{} // checkNow: a check is wanted before the next tick
 }
 
 // Start launches every plugin in paths, in parallel, and keeps them running
@@ -137,16 +140,10 @@ type Plugin struct {
 // background. Start fails when ctx ends (which aborts the handshakes) or
 // when the options are wrong.
 func Start(ctx context.Context, paths map[string]string, opts Options) (*Host, error) {
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
+	opts.setDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, err
 	}
-	setDefault(&opts.HealthInterval, 5*time.Second)
-	setDefault(&opts.HealthTimeout, 5*time.Second)
-	setDefault(&opts.CallTimeout, time.Minute)
-	setDefault(&opts.RestartMin, 200*time.Millisecond)
-	setDefault(&opts.RestartMax, 30*time.Second)
-	setDefault(&opts.StartTimeout, 30*time.Second)
-	setDefault(&opts.StopTimeout, 5*time.Second)
 	runCtx, cancel := context.WithCancel(context.Background())
 	h := &Host{opts: opts, plugins: map[string]*Plugin{}, cancel: cancel}
 	for name, path := range paths {
@@ -154,15 +151,10 @@ func Start(ctx context.Context, paths map[string]string, opts Options) (*Host, e
 			cancel()
 			return nil, fmt.Errorf("plugin name %q %s", name, config.PluginNameRule)
 		}
-		p := &Plugin{name: name, path: path, host: h, kick: make(chan struct{}, 1),
+		p := &Plugin{name: name, path: path, host: h, checkReq: make(chan struct{}, 1),
 			log: opts.Logger.With("plugin", name)}
 		if pin, ok := opts.Checksums[name]; ok {
-			sum, err := hex.DecodeString(pin)
-			if err != nil || len(sum) != 32 {
-				cancel()
-				return nil, fmt.Errorf("plugins.checksums.%s: %q is not a hex SHA-256", name, pin)
-			}
-			p.sum = sum
+			p.sum, _ = pinnedSum(pin) // valid: Validate
 		}
 		h.plugins[name] = p
 	}
@@ -206,10 +198,48 @@ func Start(ctx context.Context, paths map[string]string, opts Options) (*Host, e
 	return h, nil
 }
 
+// setDefaults fills the fields left zero (or negative, for the durations).
+func (o *Options) setDefaults() {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	setDefault(&o.HealthInterval, 5*time.Second)
+	setDefault(&o.HealthTimeout, 5*time.Second)
+	setDefault(&o.CallTimeout, time.Minute)
+	setDefault(&o.RestartMin, 200*time.Millisecond)
+	setDefault(&o.RestartMax, 30*time.Second)
+	setDefault(&o.StartTimeout, 30*time.Second)
+	setDefault(&o.StopTimeout, 5*time.Second)
+}
+
 func setDefault(d *time.Duration, def time.Duration) {
 	if *d <= 0 {
 		*d = def
 	}
+}
+
+// Validate reports the options that cannot work, naming each: a restart
+// delay range upside down, a pinned checksum that is not a SHA-256.
+func (o Options) Validate() error {
+	var errs []error
+	if o.RestartMax > 0 && o.RestartMin > o.RestartMax {
+		errs = append(errs, fmt.Errorf("pluginhost: RestartMin %s is longer than RestartMax %s", o.RestartMin, o.RestartMax))
+	}
+	for _, name := range slices.Sorted(maps.Keys(o.Checksums)) {
+		if _, err := pinnedSum(o.Checksums[name]); err != nil {
+			errs = append(errs, fmt.Errorf("plugins.checksums.%s: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// pinnedSum decodes a pinned checksum: a SHA-256 in hex.
+func pinnedSum(pin string) ([]byte, error) {
+	sum, err := hex.DecodeString(pin)
+	if err != nil || len(sum) != 32 {
+		return nil, fmt.Errorf("%q is not a hex SHA-256", pin)
+	}
+	return sum, nil
 }
 
 func envNames(m map[string][]string) map[string]string {
@@ -241,9 +271,9 @@ func (p *Plugin) start(ctx context.Context) error {
 	cmd := exec.Command(p.path)
 	cmd.Env = p.host.env(p.name)
 	setParentDeathSignal(cmd)
-	conn, err := sdk.Launch(ctx, cmd, sdk.LaunchOptions{Logger: p.log, StartTimeout: p.host.opts.StartTimeout,
+	conn, err := host.Launch(ctx, cmd, host.LaunchOptions{Logger: p.log, StartTimeout: p.host.opts.StartTimeout,
 		StopTimeout: p.host.opts.StopTimeout, SocketDir: p.host.opts.SocketDir, SHA256: p.sum})
-	var ce *sdk.ChecksumError
+	var ce *host.ChecksumError
 	if errors.As(err, &ce) {
 		err = fmt.Errorf("plugin %s refused: its binary does not match plugins.checksums.%s: %s has SHA-256 %x, the config pins %x",
 			p.name, p.name, ce.Path, ce.Got, ce.Want)
@@ -279,7 +309,7 @@ func (p *Plugin) supervise(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
-		case <-p.kick:
+		case <-p.checkReq:
 		}
 		err := p.check(ctx)
 		if err == nil {
@@ -346,10 +376,10 @@ func (p *Plugin) drop() {
 	}
 }
 
-// suspect asks the supervisor to check the plugin now (after a failed call).
-func (p *Plugin) suspect() {
+// checkNow asks the supervisor to check the plugin now (after a failed call).
+func (p *Plugin) checkNow() {
 	select {
-	case p.kick <- struct{}{}:
+	case p.checkReq <- struct{}{}:
 	default:
 	}
 }
@@ -402,16 +432,16 @@ func (p *Plugin) Info() sdk.Info {
 	return p.info
 }
 
-func (p *Plugin) current() (*sdk.Conn, error) {
+func (p *Plugin) current() (*host.Conn, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.conn == nil || p.conn.Exited() {
-		p.suspect()
+		p.checkNow()
 		msg := "plugin " + p.name + " is not running"
 		if p.lastErr != nil {
 			msg += ": " + p.lastErr.Error()
 		}
-		return nil, &sdk.Error{Kind: sdk.Unavailable, Message: msg}
+		return nil, &sdk.Error{Kind: sdk.ErrorKindUnavailable, Message: msg}
 	}
 	return p.conn, nil
 }

@@ -125,7 +125,7 @@ func TestHungPluginIsKilledAndRestarted(t *testing.T) {
 	stop(t, old)
 	var err error
 	sdktest.Within(t, "a call to the hung plugin", func() { _, err = desk.CheckCredentials(context.Background(), settings()) })
-	if sdk.KindOf(err) != sdk.Unavailable {
+	if sdk.KindOf(err) != sdk.ErrorKindUnavailable {
 		t.Errorf("call held by the hung plugin: %v (kind %s), want Unavailable", err, sdk.KindOf(err))
 	}
 	eventually(t, "a new process", func() bool { st := p.Status(); return st.Running && st.Pid != old && st.Restarts >= 1 })
@@ -143,14 +143,14 @@ func TestCallTimeout(t *testing.T) {
 	stop(t, p.Status().Pid)
 	var err error
 	sdktest.Within(t, "a call to the hung plugin", func() { _, err = p.Helpdesk().CheckCredentials(context.Background(), settings()) })
-	if sdk.KindOf(err) != sdk.Unavailable || !strings.Contains(err.Error(), "plugin testdesk did not answer CheckCredentials within 1s") {
+	if sdk.KindOf(err) != sdk.ErrorKindUnavailable || !strings.Contains(err.Error(), "plugin testdesk did not answer CheckCredentials within 1s") {
 		t.Errorf("got %v (kind %s), want Unavailable naming the plugin, the call and the timeout", err, sdk.KindOf(err))
 	}
 	// A caller's own, shorter deadline is the caller's error, not an outage.
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	_, err = p.Helpdesk().CheckCredentials(ctx, settings())
-	if !errors.Is(err, context.DeadlineExceeded) || sdk.KindOf(err) == sdk.Unavailable {
+	if !errors.Is(err, context.DeadlineExceeded) || sdk.KindOf(err) == sdk.ErrorKindUnavailable {
 		t.Errorf("caller's deadline: %v", err)
 	}
 }
@@ -228,7 +228,7 @@ func TestPinnedChecksums(t *testing.T) {
 			t.Errorf("error %q does not contain %q", st.LastErr, want)
 		}
 	}
-	if _, err := p.Helpdesk().CheckCredentials(context.Background(), settings()); sdk.KindOf(err) != sdk.Unavailable || !strings.Contains(err.Error(), "refused") {
+	if _, err := p.Helpdesk().CheckCredentials(context.Background(), settings()); sdk.KindOf(err) != sdk.ErrorKindUnavailable || !strings.Contains(err.Error(), "refused") {
 		t.Errorf("call to the refused plugin: %v", err)
 	}
 	if s, _ := h.Plugin("teststore"); !s.Status().Running {
@@ -341,4 +341,26 @@ func TestSocketDirOfAnotherUserIsRefused(t *testing.T) {
 	if _, err := Start(context.Background(), nil, Options{SocketDir: "/proc"}); err == nil || !strings.Contains(err.Error(), "belongs to uid 0") {
 		t.Errorf("a socket dir of another user: %v", err)
 	}
+}
+
+// What a plugin logs during a call reaches the hub's log with the
+// plugin's name and the call's request id.
+func TestPluginLogsReachTheHubsLog(t *testing.T) {
+	logs := &logBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h := start(t, map[string]string{"teststore": sdktest.Build(t, storePkg)}, Options{Logger: log, HealthInterval: time.Hour})
+	p, _ := h.Plugin("teststore")
+	ctx := sdk.WithRequestID(sdktest.Context(t), "poll-7")
+	if _, err := p.Store().ListReviews(ctx, sdk.ListRequest{Settings: sdk.Settings{"url": backendURL()}, AppID: "app1"}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the plugin's line in the hub's log", func() bool {
+		for _, line := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(line, `msg="listing reviews"`) && strings.Contains(line, "plugin=teststore") &&
+				strings.Contains(line, "request_id=poll-7") && strings.Contains(line, "app=app1") {
+				return true
+			}
+		}
+		return false
+	})
 }

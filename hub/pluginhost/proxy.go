@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/reviewhub/reviewhub/sdk"
+	"github.com/reviewhub/reviewhub/sdk/host"
 )
 
 // Store returns the plugin as a Store that follows restarts.
@@ -19,7 +20,7 @@ func (p *Plugin) Helpdesk() sdk.Helpdesk { return helpdeskProxy{p} }
 // the caller's shorter deadline). A call that runs out of the host's time
 // fails Unavailable, so the bus retries it; a failed call makes the
 // supervisor check the plugin at once.
-func call[T any](ctx context.Context, p *Plugin, kind, op string, fn func(context.Context, *sdk.Conn) (T, error)) (_ T, err error) {
+func call[T any](ctx context.Context, p *Plugin, kind, op string, fn func(context.Context, *host.Conn) (T, error)) (_ T, err error) {
 	var zero T
 	if obs := p.host.opts.Observe; obs != nil {
 		start := time.Now()
@@ -30,7 +31,7 @@ func call[T any](ctx context.Context, p *Plugin, kind, op string, fn func(contex
 		return zero, err
 	}
 	if conn.Info().Kind != kind {
-		return zero, &sdk.Error{Kind: sdk.Invalid, Message: fmt.Sprintf("plugin %s is a %s plugin, not a %s", p.name, conn.Info().Kind, kind)}
+		return zero, &sdk.Error{Kind: sdk.ErrorKindInvalid, Message: fmt.Sprintf("plugin %s is a %s plugin, not a %s", p.name, conn.Info().Kind, kind)}
 	}
 	timeout := p.host.opts.CallTimeout
 	cctx, cancel := context.WithTimeout(ctx, timeout)
@@ -39,14 +40,14 @@ func call[T any](ctx context.Context, p *Plugin, kind, op string, fn func(contex
 	switch {
 	case err == nil || ctx.Err() != nil:
 	case errors.Is(cctx.Err(), context.DeadlineExceeded):
-		err = &sdk.Error{Kind: sdk.Unavailable, Message: fmt.Sprintf("plugin %s did not answer %s within %s", p.name, op, timeout), Err: err}
+		err = &sdk.Error{Kind: sdk.ErrorKindUnavailable, Message: fmt.Sprintf("plugin %s did not answer %s within %s", p.name, op, timeout), Err: err}
 	case errors.Is(err, context.Canceled):
 		// Nobody cancelled the call: the connection was closed under it
 		// (the plugin was killed or restarted). Retry like any outage.
-		err = &sdk.Error{Kind: sdk.Unavailable, Message: fmt.Sprintf("plugin %s stopped during %s", p.name, op), Err: err}
+		err = &sdk.Error{Kind: sdk.ErrorKindUnavailable, Message: fmt.Sprintf("plugin %s stopped during %s", p.name, op), Err: err}
 	}
-	if err != nil && sdk.KindOf(err) == sdk.Unavailable {
-		p.suspect()
+	if err != nil && sdk.KindOf(err) == sdk.ErrorKindUnavailable {
+		p.checkNow()
 	}
 	return out, err
 }
@@ -57,7 +58,7 @@ func (s storeProxy) Info(context.Context) (sdk.Info, error) { return s.p.Info(),
 
 // storeCall calls a store method through call.
 func storeCall[T any](ctx context.Context, s storeProxy, op string, fn func(context.Context, sdk.Store) (T, error)) (T, error) {
-	return call(ctx, s.p, sdk.KindStore, op, func(ctx context.Context, c *sdk.Conn) (T, error) {
+	return call(ctx, s.p, sdk.PluginKindStore, op, func(ctx context.Context, c *host.Conn) (T, error) {
 		st, err := c.Store()
 		if err != nil {
 			var zero T
@@ -98,7 +99,7 @@ func (h helpdeskProxy) Info(context.Context) (sdk.Info, error) { return h.p.Info
 
 // helpdeskCall calls a helpdesk method through call.
 func helpdeskCall[T any](ctx context.Context, h helpdeskProxy, op string, fn func(context.Context, sdk.Helpdesk) (T, error)) (T, error) {
-	return call(ctx, h.p, sdk.KindHelpdesk, op, func(ctx context.Context, c *sdk.Conn) (T, error) {
+	return call(ctx, h.p, sdk.PluginKindHelpdesk, op, func(ctx context.Context, c *host.Conn) (T, error) {
 		hd, err := c.Helpdesk()
 		if err != nil {
 			var zero T
@@ -139,7 +140,7 @@ func (h helpdeskProxy) PostAlert(ctx context.Context, req sdk.AlertRequest) erro
 	_, err := helpdeskCall(ctx, h, "PostAlert", func(ctx context.Context, hd sdk.Helpdesk) (struct{}, error) {
 		a, ok := hd.(sdk.Alerter)
 		if !ok {
-			return struct{}{}, &sdk.Error{Kind: sdk.Unsupported, Message: "this helpdesk plugin does not post alerts"}
+			return struct{}{}, &sdk.Error{Kind: sdk.ErrorKindUnsupported, Message: "this helpdesk plugin does not post alerts"}
 		}
 		return struct{}{}, a.PostAlert(ctx, req)
 	})

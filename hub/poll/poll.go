@@ -199,7 +199,7 @@ func (p *Poller) apply(ctx context.Context, l listing, b batch, res *Result) err
 				}
 				continue
 			}
-			if b.backfill != nil && obs.Kind == sdk.ChangeNew {
+			if b.backfill != nil && obs.Kind == sdk.ChangeKindNew {
 				if r.Reply != nil || imported >= *b.backfill {
 					skipped["backfill"]++
 					continue

@@ -124,7 +124,7 @@ func TestPollWritesTheNextTime(t *testing.T) {
 		t.Errorf("after a retry-after: %+v", s)
 	}
 
-	r.st.err = sdk.Errorf(sdk.Unavailable, "down")
+	r.st.err = sdk.Errorf(sdk.ErrorKindUnavailable, "down")
 	at = at.Add(3 * time.Hour)
 	s = r.pollDue(t, at)["ios"]
 	// Second failure in a row: 4 s (1 s << 2), jittered.

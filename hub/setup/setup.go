@@ -34,7 +34,7 @@ func HelpdeskMissing(in state.Integration, plugins InfoFunc) []string {
 	if !ok {
 		return []string{fmt.Sprintf("helpdesk.plugin: no helpdesk plugin %q is installed", in.HelpdeskPlugin)}
 	}
-	if info.Kind != sdk.KindHelpdesk {
+	if info.Kind != sdk.PluginKindHelpdesk {
 		return []string{fmt.Sprintf("helpdesk.plugin: %q is a %s plugin", in.HelpdeskPlugin, info.Kind)}
 	}
 	var out []string
@@ -56,7 +56,7 @@ func AppMissing(app state.App, plugins InfoFunc) []string {
 	if !ok {
 		return []string{fmt.Sprintf("store: no store plugin %q is installed", app.StorePlugin)}
 	}
-	if info.Kind != sdk.KindStore {
+	if info.Kind != sdk.PluginKindStore {
 		return []string{fmt.Sprintf("store: %q is a %s plugin", app.StorePlugin, info.Kind)}
 	}
 	if strings.TrimSpace(app.StoreAppID) == "" {

@@ -23,7 +23,7 @@ func TestHealthFactsClaimsAndAlertSettings(t *testing.T) {
 		if err := db.RecordPoll(ctx, ref, t0, nil); err != nil {
 			t.Fatal(err)
 		}
-		deny := &sdk.Error{Kind: sdk.Unauthenticated, Message: "key revoked"}
+		deny := &sdk.Error{Kind: sdk.ErrorKindUnauthenticated, Message: "key revoked"}
 		for i := 1; i <= 2; i++ {
 			if err := db.RecordPoll(ctx, ref, t0.Add(time.Duration(i)*time.Minute), deny); err != nil {
 				t.Fatal(err)

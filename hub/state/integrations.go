@@ -26,6 +26,12 @@ type App struct {
 	PollInterval  time.Duration  `json:"-"`
 }
 
+// Where an integration comes from (Integration.Source).
+const (
+	SourceConfig = "config" // declared in the YAML file: read-only through the API
+	SourceAPI    = "api"
+)
+
 // Integration joins one helpdesk account to a set of apps.
 type Integration struct {
 	ID               string
@@ -33,7 +39,8 @@ type Integration struct {
 	HelpdeskPlugin   string
 	HelpdeskSettings sdk.Settings
 	Tags             bool
-	// Source is "config" for integrations declared in the YAML file, "api" otherwise.
+	// Source is SourceConfig for integrations declared in the YAML file,
+	// SourceAPI otherwise.
 	Source    string
 	Apps      []App
 	CreatedAt time.Time
@@ -155,7 +162,7 @@ func (t *Tx) UpdateIntegration(ctx context.Context, in Integration) error {
 		var source string
 		err := t.queryRow(ctx, `SELECT version, source FROM integrations WHERE id = ?`, in.ID).Scan(&version, &source)
 		switch {
-		case errors.Is(err, sql.ErrNoRows) || source == "config":
+		case errors.Is(err, sql.ErrNoRows) || source == SourceConfig:
 			return ErrNotFound
 		case err != nil:
 			return fmt.Errorf("state: update integration %s: %w", in.ID, err)

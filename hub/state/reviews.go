@@ -111,7 +111,7 @@ func (t *Tx) ObserveReview(ctx context.Context, integrationID, appID string, r s
 		if err := t.insertVersion(ctx, integrationID, appID, r, 1, replyText, now); err != nil {
 			return Observation{}, err
 		}
-		return Observation{Kind: sdk.ChangeNew, Version: 1}, nil
+		return Observation{Kind: sdk.ChangeKindNew, Version: 1}, nil
 	case err != nil:
 		return Observation{}, fmt.Errorf("state: read review %s: %w", r.ID, err)
 	}
@@ -128,12 +128,12 @@ func (t *Tx) ObserveReview(ctx context.Context, integrationID, appID string, r s
 		return obs, nil
 	}
 	outdated := !deleted && rr.Status == ReplyPublished
-	kind := sdk.ChangeUpdated
+	kind := sdk.ChangeKindUpdated
 	switch {
 	case r.Rating > rating:
-		kind = sdk.ChangeBetter
+		kind = sdk.ChangeKindBetter
 	case r.Rating < rating:
-		kind = sdk.ChangeWorse
+		kind = sdk.ChangeKindWorse
 	}
 	version++
 	if _, err := t.exec(ctx, `

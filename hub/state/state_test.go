@@ -72,13 +72,13 @@ func testClassification(t *testing.T, db *DB) {
 		version int
 		history int
 	}{
-		{sdk.Review{ID: "r", Rating: 2, Text: "bad"}, sdk.ChangeNew, 1, 0},
+		{sdk.Review{ID: "r", Rating: 2, Text: "bad"}, sdk.ChangeKindNew, 1, 0},
 		{sdk.Review{ID: "r", Rating: 2, Text: "bad"}, Unchanged, 1, 0},
 		{sdk.Review{ID: "r", Rating: 2, Text: "bad", Reply: &sdk.DeveloperReply{Text: "sorry"}}, Unchanged, 1, 0},
-		{sdk.Review{ID: "r", Rating: 2, Text: "still bad"}, sdk.ChangeUpdated, 2, 1},
-		{sdk.Review{ID: "r", Rating: 4, Text: "better now"}, sdk.ChangeBetter, 3, 2},
-		{sdk.Review{ID: "r", Rating: 1, Text: "worse again"}, sdk.ChangeWorse, 4, 3},
-		{sdk.Review{ID: "r", Rating: 1, Title: "Title", Text: "worse again"}, sdk.ChangeUpdated, 5, 4},
+		{sdk.Review{ID: "r", Rating: 2, Text: "still bad"}, sdk.ChangeKindUpdated, 2, 1},
+		{sdk.Review{ID: "r", Rating: 4, Text: "better now"}, sdk.ChangeKindBetter, 3, 2},
+		{sdk.Review{ID: "r", Rating: 1, Text: "worse again"}, sdk.ChangeKindWorse, 4, 3},
+		{sdk.Review{ID: "r", Rating: 1, Title: "Title", Text: "worse again"}, sdk.ChangeKindUpdated, 5, 4},
 	}
 	for i, s := range steps {
 		obs := observe(t, db, s.r)

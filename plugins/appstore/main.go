@@ -13,11 +13,11 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/reviewhub/reviewhub/plugins/appstore/asc"
 	"github.com/reviewhub/reviewhub/sdk"
@@ -47,7 +47,7 @@ type store struct {
 
 func (*store) Info(context.Context) (sdk.Info, error) {
 	return sdk.Info{
-		Name: "appstore", Version: version,
+		Name: "appstore", DisplayName: "App Store", Version: version,
 		Description: "App Store: customer reviews and developer responses through the App Store Connect API, or the public reviews feed without a key.",
 		Settings: []sdk.SettingField{
 			{Key: "issuer_id", Label: "Issuer ID", Description: "App Store Connect → Users and Access → Integrations → App Store Connect API"},
@@ -55,8 +55,8 @@ func (*store) Info(context.Context) (sdk.Info, error) {
 			{Key: "private_key", Label: "Private key (.p8)", Secret: true, Multiline: true, Description: "the downloaded AuthKey_KEYID.p8 file's content"},
 			{Key: "countries", Label: "Countries of the public feed", Example: "us,gb,jp", Description: "without a key: which storefronts' feeds to read (ISO codes); default " + defaultFeedCCs},
 			{Key: "overlap_hours", Label: "Overlap (hours)", Example: "48", Description: "how far behind the newest review seen each poll reads again, so reviews Apple publishes late or that keep their date when edited are not missed; default 48, 0 turns it off; each poll reads at least the reviews of this window"},
-			{Key: "base_url", Label: "API base URL override", Description: "for tests; default " + defaultBase, Endpoint: true},
-			{Key: "feed_base_url", Label: "Feed base URL override", Description: "for tests; default " + defaultFeed, Endpoint: true},
+			{Key: "base_url", Label: "API base URL override", Description: "for tests; default " + defaultBase, Endpoint: true, Default: defaultBase},
+			{Key: "feed_base_url", Label: "Feed base URL override", Description: "for tests; default " + defaultFeed, Endpoint: true, Default: defaultFeed},
 		},
 		Store: &sdk.StoreCapabilities{
 			CanReply: true, ReplyMaxLength: asc.ReplyMaxLength, CanEditReply: true, CanDeleteReply: true,
@@ -84,17 +84,20 @@ func (s *store) client(settings sdk.Settings) (*asc.Client, error) {
 	}
 	if len(missing) > 0 {
 		slices.Sort(missing)
-		return nil, sdk.Errorf(sdk.Invalid, "App Store Connect key incomplete: %s missing (give all three, or none to read the public feed)", strings.Join(missing, ", "))
+		return nil, sdk.Errorf(sdk.ErrorKindInvalid, "App Store Connect key incomplete: %s missing (give all three, or none to read the public feed)", strings.Join(missing, ", "))
 	}
 	key, err := asc.ParseKey(iss, kid, pk)
 	if err != nil {
-		return nil, sdk.Errorf(sdk.Invalid, "%v", err)
+		return nil, sdk.Errorf(sdk.ErrorKindInvalid, "%v", err)
 	}
-	base := strings.TrimSpace(settings["base_url"])
-	if base == "" {
+	base, err := settings.URL("base_url")
+	if err != nil {
+		return nil, err
+	}
+	if base == "" { // called without the SDK's defaults (in-process tests)
 		base = defaultBase
 	}
-	return &asc.Client{BaseURL: strings.TrimRight(base, "/"), Key: key, Tokens: s.tokens, HTTP: s.http}, nil
+	return &asc.Client{BaseURL: base, Key: key, Tokens: s.tokens, HTTP: s.http}, nil
 }
 
 // overlap reads the overlap_hours setting.
@@ -105,7 +108,7 @@ func overlap(settings sdk.Settings) (time.Duration, error) {
 	}
 	h, err := strconv.ParseFloat(v, 64)
 	if err != nil || h < 0 || math.IsNaN(h) || time.Duration(h*float64(time.Hour)) > maxOverlap {
-		return 0, sdk.Errorf(sdk.Invalid, "overlap_hours %q is not a number of hours between 0 and %d", v, int(maxOverlap.Hours()))
+		return 0, sdk.Errorf(sdk.ErrorKindInvalid, "overlap_hours %q is not a number of hours between 0 and %d", v, int(maxOverlap.Hours()))
 	}
 	return time.Duration(h * float64(time.Hour)), nil
 }
@@ -270,37 +273,39 @@ func feedCountries(settings sdk.Settings, filter []string) []string {
 }
 
 func (s *store) feedPage(ctx context.Context, settings sdk.Settings, appID, country string, page int) ([]sdk.Review, []sdk.Unreadable, error) {
-	base := strings.TrimSpace(settings["feed_base_url"])
-	if base == "" {
+	base := settings.Get("feed_base_url")
+	if base == "" { // called without the SDK's defaults (in-process tests)
 		base = defaultFeed
 	}
 	u := asc.FeedURL(base, country, appID, page)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, nil, sdk.Errorf(sdk.Invalid, "app store feed: %v", err)
+		return nil, nil, sdk.Errorf(sdk.ErrorKindInvalid, "app store feed: %v", err)
 	}
 	resp, err := s.http.Do(req)
 	if err != nil {
-		return nil, nil, sdk.Errorf(sdk.Unavailable, "app store feed %s: %v", country, err)
+		return nil, nil, sdk.Errorf(sdk.ErrorKindUnavailable, "app store feed %s: %v", country, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return nil, nil, sdk.Errorf(sdk.Unavailable, "app store feed %s: %v", country, err)
+		return nil, nil, sdk.Errorf(sdk.ErrorKindUnavailable, "app store feed %s: %v", country, err)
 	}
 	switch {
+	// The public feed takes no credentials, so a 403 refuses nothing but the
+	// rate: it is throttling, waited out like a 429 (README, "wait after a
+	// 429": derived, Apple documents neither).
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusForbidden:
+		// The feed throttles with 403 as well, and names no wait.
 		return nil, nil, sdk.RetryAfterError(5*time.Minute, "the public App Store feed is throttling (%d)", resp.StatusCode)
 	case resp.StatusCode == http.StatusNotFound:
-		return nil, nil, sdk.Errorf(sdk.NotFound, "the public App Store feed has no app %s in %s", appID, strings.ToUpper(country))
-	case resp.StatusCode >= 500:
-		return nil, nil, sdk.Errorf(sdk.Unavailable, "app store feed %s: %d", country, resp.StatusCode)
+		return nil, nil, sdk.Errorf(sdk.ErrorKindNotFound, "the public App Store feed has no app %s in %s", appID, strings.ToUpper(country))
 	case resp.StatusCode != http.StatusOK:
-		return nil, nil, sdk.Errorf(sdk.Invalid, "app store feed %s: %d", country, resp.StatusCode)
+		return nil, nil, sdk.HTTPError(resp.StatusCode, resp.Header, "app store feed %s: %d", country, resp.StatusCode)
 	}
 	reviews, bad, err := asc.ParseFeed(appID, country, body)
 	if err != nil {
-		return nil, nil, sdk.Errorf(sdk.Unavailable, "app store feed %s page %d: %v", country, page, err)
+		return nil, nil, sdk.Errorf(sdk.ErrorKindUnavailable, "app store feed %s page %d: %v", country, page, err)
 	}
 	return reviews, bad, nil
 }
@@ -340,30 +345,31 @@ func (s *store) listFeed(ctx context.Context, req sdk.ListRequest, l *cursor.Lis
 	return page, nil
 }
 
+// PostReply reads the review first (sdk.ReadReplyFirst): after a crash
+// the hub may ask again for a reply already published. The SDK has
+// refused an empty or over-long text before.
 func (s *store) PostReply(ctx context.Context, req sdk.PostReplyRequest) (sdk.DeveloperReply, error) {
-	if n := utf8.RuneCountInString(req.Text); n > asc.ReplyMaxLength {
-		return sdk.DeveloperReply{}, sdk.Errorf(sdk.Refused, "App Store responses are limited to %d characters, this one has %d", asc.ReplyMaxLength, n)
-	}
 	cl, err := s.client(req.Settings)
 	if err != nil {
 		return sdk.DeveloperReply{}, err
 	}
 	if cl == nil {
-		return sdk.DeveloperReply{}, sdk.Errorf(sdk.Refused, "App Store replies need an App Store Connect API key (issuer id, key id and .p8 private key); this app reads the public feed only")
+		return sdk.DeveloperReply{}, sdk.Errorf(sdk.ErrorKindRefused, "App Store replies need an App Store Connect API key (issuer id, key id and .p8 private key); this app reads the public feed only")
 	}
-	// Idempotent: after a crash the hub may ask again for a published reply.
-	cur, err := cl.Review(ctx, req.AppID, req.ReviewID)
-	if err != nil {
-		return sdk.DeveloperReply{}, err
+	current := func(ctx context.Context) (*sdk.DeveloperReply, error) {
+		cur, err := cl.Review(ctx, req.AppID, req.ReviewID)
+		if err != nil {
+			return nil, err
+		}
+		return cur.Reply, nil
 	}
-	if cur.Reply != nil && cur.Reply.Text == req.Text {
-		return *cur.Reply, nil
-	}
-	rep, err := cl.Respond(ctx, req.ReviewID, req.Text)
-	if err != nil {
-		return sdk.DeveloperReply{}, err
-	}
-	return *rep, nil
+	return sdk.ReadReplyFirst(ctx, req.Text, current, func(ctx context.Context) (sdk.DeveloperReply, error) {
+		rep, err := cl.Respond(ctx, req.ReviewID, req.Text)
+		if err != nil {
+			return sdk.DeveloperReply{}, err
+		}
+		return *rep, nil
+	})
 }
 
 func (s *store) DeleteReply(ctx context.Context, req sdk.DeleteReplyRequest) error {
@@ -372,7 +378,7 @@ func (s *store) DeleteReply(ctx context.Context, req sdk.DeleteReplyRequest) err
 		return err
 	}
 	if cl == nil {
-		return sdk.Errorf(sdk.Refused, "deleting an App Store response needs an App Store Connect API key")
+		return sdk.Errorf(sdk.ErrorKindRefused, "deleting an App Store response needs an App Store Connect API key")
 	}
 	id := req.ReplyID
 	if id == "" {
@@ -386,7 +392,7 @@ func (s *store) DeleteReply(ctx context.Context, req sdk.DeleteReplyRequest) err
 		id = cur.Reply.ID
 	}
 	err = cl.DeleteResponse(ctx, id)
-	if sdk.KindOf(err) == sdk.NotFound {
+	if sdk.KindOf(err) == sdk.ErrorKindNotFound {
 		// Already gone (the hub may ask again after a crash): done.
 		s.log.Info("App Store response already deleted", "app", req.AppID, "review", req.ReviewID, "response", id)
 		return nil
@@ -398,5 +404,10 @@ func (s *store) DeleteReply(ctx context.Context, req sdk.DeleteReplyRequest) err
 }
 
 func main() {
-	sdk.ServeStore(&store{log: sdk.Logger(), tokens: &asc.Tokens{}, http: &http.Client{Transport: sdk.CountingTransport{}, Timeout: 30 * time.Second}})
+	err := sdk.ServeStore(&store{log: sdk.Logger(), tokens: &asc.Tokens{},
+		http: sdk.NewHTTPClient(sdk.HTTPOptions{MaxResponseBytes: asc.MaxResponseBytes})})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 }

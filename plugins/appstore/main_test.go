@@ -161,7 +161,7 @@ func TestReplyReplaceDeleteAndLimits(t *testing.T) {
 	}
 	calls := e.fake.Calls()
 	_, err = e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: s, AppID: app, ReviewID: "as-0001", Text: strings.Repeat("x", 5971)})
-	if sdk.KindOf(err) != sdk.Refused || !strings.Contains(err.Error(), "limited to 5970 characters, this one has 5971") || e.fake.Calls() != calls {
+	if sdk.KindOf(err) != sdk.ErrorKindRefused || !strings.Contains(err.Error(), "limited to 5970 characters, this one has 5971") || e.fake.Calls() != calls {
 		t.Errorf("over-long: %v (calls %d → %d)", err, calls, e.fake.Calls())
 	}
 }
@@ -171,7 +171,7 @@ func TestErrorsAndRateLimit(t *testing.T) {
 	s := e.fake.Settings(e.url)
 	e.fake.RateLimit(1, 0)
 	_, err := e.store.ListReviews(ctx(t), sdk.ListRequest{Settings: s, AppID: app})
-	if sdk.KindOf(err) != sdk.RateLimited || sdk.RetryAfterOf(err) <= 0 || !strings.Contains(err.Error(), "3600 requests an hour, 0 left") {
+	if sdk.KindOf(err) != sdk.ErrorKindRateLimited || sdk.RetryAfterOf(err) <= 0 || !strings.Contains(err.Error(), "3600 requests an hour, 0 left") {
 		t.Errorf("429: %v (%v %v)", err, sdk.KindOf(err), sdk.RetryAfterOf(err))
 	}
 	e.fake.RateLimit(1, 90*time.Second)
@@ -179,25 +179,25 @@ func TestErrorsAndRateLimit(t *testing.T) {
 		t.Errorf("429 with Retry-After: %v", err)
 	}
 	_, err = e.store.ListReviews(ctx(t), sdk.ListRequest{Settings: s, AppID: "999"})
-	if sdk.KindOf(err) != sdk.NotFound || !strings.Contains(err.Error(), "There is no resource of type 'apps' with id '999'") {
+	if sdk.KindOf(err) != sdk.ErrorKindNotFound || !strings.Contains(err.Error(), "There is no resource of type 'apps' with id '999'") {
 		t.Errorf("unknown app: %v", err)
 	}
 	bad := e.fake.Settings(e.url)
 	bad["private_key"] = fake.New().PrivateKeyPEM() // same ids, a key Apple does not know
-	if _, err := e.store.CheckCredentials(ctx(t), bad, app); sdk.KindOf(err) != sdk.Unauthenticated || !strings.Contains(err.Error(), "refused the API key") {
+	if _, err := e.store.CheckCredentials(ctx(t), bad, app); sdk.KindOf(err) != sdk.ErrorKindUnauthenticated || !strings.Contains(err.Error(), "refused the API key") {
 		t.Errorf("unknown key: %v", err)
 	}
 	partial := sdk.Settings{"issuer_id": "x", "base_url": e.url}
-	if _, err := e.store.CheckCredentials(ctx(t), partial, app); sdk.KindOf(err) != sdk.Invalid || !strings.Contains(err.Error(), "key_id, private_key missing") {
+	if _, err := e.store.CheckCredentials(ctx(t), partial, app); sdk.KindOf(err) != sdk.ErrorKindInvalid || !strings.Contains(err.Error(), "key_id, private_key missing") {
 		t.Errorf("incomplete key: %v", err)
 	}
 	garbled := e.fake.Settings(e.url)
 	garbled["private_key"] = "not a key"
-	if _, err := e.store.CheckCredentials(ctx(t), garbled, app); sdk.KindOf(err) != sdk.Invalid || !strings.Contains(err.Error(), ".p8") {
+	if _, err := e.store.CheckCredentials(ctx(t), garbled, app); sdk.KindOf(err) != sdk.ErrorKindInvalid || !strings.Contains(err.Error(), ".p8") {
 		t.Errorf("garbled key: %v", err)
 	}
 	e.fake.Fail(1, 503)
-	if _, err := e.store.ListReviews(ctx(t), sdk.ListRequest{Settings: s, AppID: app}); sdk.KindOf(err) != sdk.Unavailable {
+	if _, err := e.store.ListReviews(ctx(t), sdk.ListRequest{Settings: s, AppID: app}); sdk.KindOf(err) != sdk.ErrorKindUnavailable {
 		t.Errorf("503: %v", err)
 	}
 }
@@ -234,7 +234,7 @@ func TestPublicFeedMode(t *testing.T) {
 		t.Errorf("after the cursor: %+v, want the edited as-0000", fresh)
 	}
 	_, err = e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: s, AppID: app, ReviewID: "as-0001", Text: "hi"})
-	if sdk.KindOf(err) != sdk.Refused || !strings.Contains(err.Error(), "need an App Store Connect API key") {
+	if sdk.KindOf(err) != sdk.ErrorKindRefused || !strings.Contains(err.Error(), "need an App Store Connect API key") {
 		t.Errorf("reply without a key: %v", err)
 	}
 }
@@ -246,7 +246,7 @@ func TestReadOnlyKeyAndCountriesWithoutAppStore(t *testing.T) {
 	seed(e, 3, time.Now().Add(-time.Hour))
 	e.fake.ReadOnly(true)
 	_, err := e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: s, AppID: app, ReviewID: "as-0001", Text: "Thanks"})
-	if sdk.KindOf(err) != sdk.PermissionDenied || !strings.Contains(err.Error(), "FORBIDDEN_ERROR") {
+	if sdk.KindOf(err) != sdk.ErrorKindPermissionDenied || !strings.Contains(err.Error(), "FORBIDDEN_ERROR") {
 		t.Errorf("read-only key: %v", err)
 	}
 	if _, ok := e.fake.ReplyText(app, "as-0001"); ok {
@@ -301,7 +301,7 @@ func TestLateReviewIsListedOnTheNextPoll(t *testing.T) {
 	}
 	bad := e.fake.Settings(e.url)
 	bad["overlap_hours"] = "-3"
-	if _, err := e.store.ListReviews(ctx(t), sdk.ListRequest{Settings: bad, AppID: app}); sdk.KindOf(err) != sdk.Invalid || !strings.Contains(err.Error(), "overlap_hours") {
+	if _, err := e.store.ListReviews(ctx(t), sdk.ListRequest{Settings: bad, AppID: app}); sdk.KindOf(err) != sdk.ErrorKindInvalid || !strings.Contains(err.Error(), "overlap_hours") {
 		t.Errorf("a negative overlap: %v", err)
 	}
 }

@@ -61,7 +61,7 @@ func TestVendorExamplesAgainstTheClient(t *testing.T) {
 		}
 		// links.next points at Apple's host, not the configured one: the
 		// client does not follow it there.
-		if _, err := cl.ListPage(c, resp.Links.Next); sdk.KindOf(err) != sdk.Invalid {
+		if _, err := cl.ListPage(c, resp.Links.Next); sdk.KindOf(err) != sdk.ErrorKindInvalid {
 			t.Errorf("following a link off the API host: %v", err)
 		}
 	})
@@ -84,7 +84,7 @@ func TestVendorExamplesAgainstTheClient(t *testing.T) {
 		ex := evidence.Find(t, exs, "error_forbidden_role")
 		cl := vendorClient(t, evidence.Serve(t, ex).URL)
 		_, err := cl.Respond(c, "00000028-b08c-0014-9674-c54800000000", "Thanks!")
-		if sdk.KindOf(err) != sdk.PermissionDenied || !strings.Contains(err.Error(), "role") || !strings.Contains(err.Error(), "Customer Support") ||
+		if sdk.KindOf(err) != sdk.ErrorKindPermissionDenied || !strings.Contains(err.Error(), "role") || !strings.Contains(err.Error(), "Customer Support") ||
 			!strings.Contains(err.Error(), "FORBIDDEN_ERROR: This request is forbidden") {
 			t.Errorf("%v (%v)", err, sdk.KindOf(err))
 		}
@@ -93,7 +93,7 @@ func TestVendorExamplesAgainstTheClient(t *testing.T) {
 		ex := evidence.Find(t, exs, "error_rate_limited")
 		cl := vendorClient(t, evidence.Serve(t, ex).URL)
 		_, err := cl.ListPage(c, asc.ReviewsURL("1234567890", nil, 200))
-		if sdk.KindOf(err) != sdk.RateLimited || sdk.RetryAfterOf(err) != time.Hour || !strings.Contains(err.Error(), "3500 requests an hour, 0 left") {
+		if sdk.KindOf(err) != sdk.ErrorKindRateLimited || sdk.RetryAfterOf(err) != time.Hour || !strings.Contains(err.Error(), "3500 requests an hour, 0 left") {
 			t.Errorf("%v (%v, %v)", err, sdk.KindOf(err), sdk.RetryAfterOf(err))
 		}
 	})
@@ -101,7 +101,7 @@ func TestVendorExamplesAgainstTheClient(t *testing.T) {
 		ex := evidence.Find(t, exs, "error_unknown_parameter")
 		cl := vendorClient(t, evidence.Serve(t, ex).URL)
 		_, err := cl.ListPage(c, ex.Request.Path+"?foo=1")
-		if sdk.KindOf(err) != sdk.Invalid || !strings.Contains(err.Error(), "refused a parameter") || !strings.Contains(err.Error(), "PARAMETER_ERROR.ILLEGAL") {
+		if sdk.KindOf(err) != sdk.ErrorKindInvalid || !strings.Contains(err.Error(), "refused a parameter") || !strings.Contains(err.Error(), "PARAMETER_ERROR.ILLEGAL") {
 			t.Errorf("%v (%v)", err, sdk.KindOf(err))
 		}
 	})
@@ -109,7 +109,7 @@ func TestVendorExamplesAgainstTheClient(t *testing.T) {
 		ex := evidence.Find(t, exs, "error_body_not_json")
 		cl := vendorClient(t, evidence.Serve(t, ex).URL)
 		err := cl.Do(c, "POST", ex.Request.Path, "responseBody=Thanks", nil)
-		if sdk.KindOf(err) != sdk.Invalid || !strings.Contains(err.Error(), "could not read the request body") {
+		if sdk.KindOf(err) != sdk.ErrorKindInvalid || !strings.Contains(err.Error(), "could not read the request body") {
 			t.Errorf("%v (%v)", err, sdk.KindOf(err))
 		}
 	})
@@ -119,7 +119,7 @@ func TestVendorExamplesAgainstTheClient(t *testing.T) {
 		err := cl.Do(c, "POST", ex.Request.Path, map[string]any{"data": map[string]any{"type": "customerReviewResponses",
 			"atributes":     map[string]any{"responseBody": "Thanks!"},
 			"relationships": map[string]any{"review": map[string]any{"data": map[string]any{"type": "customerReviews", "id": "x"}}}}}, nil)
-		if sdk.KindOf(err) != sdk.Invalid || !strings.Contains(err.Error(), "ENTITY_UNPROCESSABLE") {
+		if sdk.KindOf(err) != sdk.ErrorKindInvalid || !strings.Contains(err.Error(), "ENTITY_UNPROCESSABLE") {
 			t.Errorf("%v (%v)", err, sdk.KindOf(err))
 		}
 	})

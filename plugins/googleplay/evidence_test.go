@@ -102,34 +102,39 @@ func TestVendorExamplesAgainstClient(t *testing.T) {
 		s, settings := evidenceClient(t, ex)
 		text := "Thank you for the detailed feedback! "
 		text = strings.Repeat(text, 10)
-		// The plugin refuses it before any call…
-		if _, err := s.PostReply(ctx, sdk.PostReplyRequest{Settings: settings, AppID: docPkg, ReviewID: "review_id", Text: text}); sdk.KindOf(err) != sdk.Refused {
+		// The plugin (with the SDK's checks, as the hub reaches it) refuses
+		// it before any call…
+		checked, err := sdk.CheckedStore(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := checked.PostReply(ctx, sdk.PostReplyRequest{Settings: settings, AppID: docPkg, ReviewID: "review_id", Text: text}); sdk.KindOf(err) != sdk.ErrorKindRefused {
 			t.Errorf("plugin: %v", err)
 		}
 		// …and Google's 400 for it is Invalid.
-		_, err := s.official(t, settings).Reviews.Reply(docPkg, "review_id", &androidpublisher.ReviewsReplyRequest{ReplyText: text}).Do()
-		if err := play.Classify("reviews.reply", docPkg, err); sdk.KindOf(err) != sdk.Invalid {
+		_, err = s.official(t, settings).Reviews.Reply(docPkg, "review_id", &androidpublisher.ReviewsReplyRequest{ReplyText: text}).Do()
+		if err := play.Classify("reviews.reply", docPkg, err); sdk.KindOf(err) != sdk.ErrorKindInvalid {
 			t.Errorf("400: %v", err)
 		}
 	})
 	t.Run("reply-missing-review", func(t *testing.T) {
 		s, settings := evidenceClient(t, evidence.Find(t, examples, "reply-missing-review"))
 		_, err := s.PostReply(ctx, sdk.PostReplyRequest{Settings: settings, AppID: docPkg, ReviewID: "no_such_review", Text: "Thanks for your feedback!"})
-		if sdk.KindOf(err) != sdk.NotFound {
+		if sdk.KindOf(err) != sdk.ErrorKindNotFound {
 			t.Errorf("404: %v", err)
 		}
 	})
 	t.Run("error-quota", func(t *testing.T) {
 		s, settings := evidenceClient(t, evidence.Find(t, examples, "error-quota"))
 		_, err := s.ListReviews(ctx, sdk.ListRequest{Settings: settings, AppID: docPkg})
-		if sdk.KindOf(err) != sdk.RateLimited || sdk.RetryAfterOf(err) != time.Hour || !strings.Contains(err.Error(), "Queries per day") {
+		if sdk.KindOf(err) != sdk.ErrorKindRateLimited || sdk.RetryAfterOf(err) != time.Hour || !strings.Contains(err.Error(), "Queries per day") {
 			t.Errorf("quota: %v (%v, %v)", err, sdk.KindOf(err), sdk.RetryAfterOf(err))
 		}
 	})
 	t.Run("error-forbidden", func(t *testing.T) {
 		s, settings := evidenceClient(t, evidence.Find(t, examples, "error-forbidden"))
 		_, err := s.ListReviews(ctx, sdk.ListRequest{Settings: settings, AppID: docPkg})
-		if sdk.KindOf(err) != sdk.PermissionDenied || !strings.Contains(err.Error(), "no access to package your_package_name") {
+		if sdk.KindOf(err) != sdk.ErrorKindPermissionDenied || !strings.Contains(err.Error(), "no access to package your_package_name") {
 			t.Errorf("forbidden: %v", err)
 		}
 	})
@@ -138,7 +143,7 @@ func TestVendorExamplesAgainstClient(t *testing.T) {
 		// it is tested against the fake (TestReplyFailuresExplained).
 		s, settings := evidenceClient(t, evidence.Find(t, examples, "reply-old-review-500"))
 		_, err := s.official(t, settings).Reviews.Reply(docPkg, "review_id", &androidpublisher.ReviewsReplyRequest{ReplyText: "Thanks for your feedback!"}).Do()
-		if err := play.Classify("reviews.reply", docPkg, err); sdk.KindOf(err) != sdk.Unavailable {
+		if err := play.Classify("reviews.reply", docPkg, err); sdk.KindOf(err) != sdk.ErrorKindUnavailable {
 			t.Errorf("500: %v", err)
 		}
 	})

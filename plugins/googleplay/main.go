@@ -8,8 +8,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -38,14 +40,14 @@ type store struct {
 	mu  sync.Mutex
 	// One client per key and endpoint: the token source inside caches the
 	// access token for its lifetime.
-	services map[[32]byte]*client
+	services sdk.ClientCache[*client]
 	// replied remembers (key, package) pairs whose replies went through in
 	// this process: a later 403 on a reply is then about that one review.
 	replied map[[32]byte]bool
 }
 
 func newStore() *store {
-	return &store{log: sdk.Logger(), services: map[[32]byte]*client{}, replied: map[[32]byte]bool{}}
+	return &store{log: sdk.Logger(), services: sdk.ClientCache[*client]{Max: maxClients}, replied: map[[32]byte]bool{}}
 }
 
 func replyKey(settings sdk.Settings, pkg string) [32]byte {
@@ -80,11 +82,11 @@ func (s *store) repliedBefore(settings sdk.Settings, pkg string) bool {
 func consoleIDs(settings sdk.Settings) (account, app string, err error) {
 	account, app = strings.TrimSpace(settings["developer_account_id"]), strings.TrimSpace(settings["console_app_id"])
 	if (account == "") != (app == "") {
-		return "", "", sdk.Errorf(sdk.Invalid, "set both developer_account_id and console_app_id (Play Console links need both), or neither")
+		return "", "", sdk.Errorf(sdk.ErrorKindInvalid, "set both developer_account_id and console_app_id (Play Console links need both), or neither")
 	}
 	for k, v := range map[string]string{"developer_account_id": account, "console_app_id": app} {
 		if strings.Trim(v, "0123456789") != "" {
-			return "", "", sdk.Errorf(sdk.Invalid, "setting %s must be the number from Play Console's address, got %q", k, v)
+			return "", "", sdk.Errorf(sdk.ErrorKindInvalid, "setting %s must be the number from Play Console's address, got %q", k, v)
 		}
 	}
 	return account, app, nil
@@ -92,7 +94,7 @@ func consoleIDs(settings sdk.Settings) (account, app string, err error) {
 
 func (*store) Info(context.Context) (sdk.Info, error) {
 	return sdk.Info{
-		Name: "googleplay", Version: version,
+		Name: "googleplay", DisplayName: "Google Play", Version: version,
 		Description: "Google Play: reviews and replies through the Android Publisher API (reviews.list, reviews.reply).",
 		Settings: []sdk.SettingField{
 			{Key: "service_account_json", Label: "Service-account key (JSON)", Required: true, Secret: true, Multiline: true,
@@ -133,35 +135,33 @@ type client struct {
 	tokens oauth2.TokenSource
 }
 
+// service is the client of an account's key and endpoint, kept while the
+// key is in use (its token source caches the access token).
 func (s *store) service(settings sdk.Settings) (*client, error) {
-	raw := strings.TrimSpace(settings["service_account_json"])
+	return s.services.Get(sdk.Settings{"service_account_json": settings.Get("service_account_json"),
+		"base_url": settings.Get("base_url")}, newClient)
+}
+
+func newClient(settings sdk.Settings) (*client, error) {
+	raw := settings["service_account_json"]
 	if raw == "" {
-		return nil, sdk.Errorf(sdk.Invalid, "setting service_account_json is empty: paste the JSON key of the service account")
+		return nil, sdk.Errorf(sdk.ErrorKindInvalid, "setting service_account_json is empty: paste the JSON key of the service account")
 	}
 	var sa serviceAccount
 	if err := json.Unmarshal([]byte(raw), &sa); err != nil {
-		return nil, sdk.Errorf(sdk.Invalid, "service_account_json is not JSON: %v", err)
+		return nil, sdk.Errorf(sdk.ErrorKindInvalid, "service_account_json is not JSON: %v", err)
 	}
 	if sa.Type != "service_account" || sa.ClientEmail == "" || sa.PrivateKey == "" {
-		return nil, sdk.Errorf(sdk.Invalid, "service_account_json is not a service-account key (type %q; it needs client_email and private_key)", sa.Type)
+		return nil, sdk.Errorf(sdk.ErrorKindInvalid, "service_account_json is not a service-account key (type %q; it needs client_email and private_key)", sa.Type)
 	}
-	base := strings.TrimSpace(settings["base_url"])
-	key := sha256.Sum256([]byte(raw + "\x00" + base))
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c, ok := s.services[key]; ok {
-		return c, nil
-	}
-	if len(s.services) >= maxClients { // keys were rotated many times: start over
-		clear(s.services)
-	}
+	base := settings["base_url"]
 	// The token source outlives this call: it must not use its context, but
 	// its HTTP client bounds every token request (a hung token endpoint must
 	// not hold the source's lock, and so every call of this key, forever).
 	tokenCtx := context.WithValue(context.Background(), oauth2.HTTPClient, &http.Client{Timeout: tokenTimeout})
 	creds, err := google.CredentialsFromJSONWithType(tokenCtx, []byte(raw), google.ServiceAccount, androidpublisher.AndroidpublisherScope)
 	if err != nil {
-		return nil, sdk.Errorf(sdk.Invalid, "service_account_json: %v", err)
+		return nil, sdk.Errorf(sdk.ErrorKindInvalid, "service_account_json: %v", err)
 	}
 	// Every API request is counted for the hub's quota budgets (token
 	// requests are not: they spend no Play quota).
@@ -172,11 +172,9 @@ func (s *store) service(settings sdk.Settings) (*client, error) {
 	}
 	svc, err := androidpublisher.NewService(context.Background(), opts...)
 	if err != nil {
-		return nil, sdk.Errorf(sdk.Invalid, "google play client: %v", err)
+		return nil, sdk.Errorf(sdk.ErrorKindInvalid, "google play client: %v", err)
 	}
-	c := &client{svc: svc, tokens: creds.TokenSource}
-	s.services[key] = c
-	return c, nil
+	return &client{svc: svc, tokens: creds.TokenSource}, nil
 }
 
 // CheckCredentials makes read-only calls only: it obtains an access token
@@ -189,7 +187,7 @@ func (s *store) CheckCredentials(ctx context.Context, settings sdk.Settings, app
 		return sdk.CredentialsReport{}, err
 	}
 	if strings.TrimSpace(appID) == "" {
-		return sdk.CredentialsReport{}, sdk.Errorf(sdk.Invalid, "the app's package name is empty")
+		return sdk.CredentialsReport{}, sdk.Errorf(sdk.ErrorKindInvalid, "the app's package name is empty")
 	}
 	if _, _, err := consoleIDs(settings); err != nil {
 		return sdk.CredentialsReport{}, err
@@ -320,17 +318,21 @@ const oldReview = 7 * 24 * time.Hour
 // GET quota (200 an hour per app) for polling. GETs are spent only to
 // explain a failure: a 403 (is the whole package refused, or this review?)
 // and a 5xx (is the review older than a week?).
+// ReplyLength is how Google counts a reply against ReplyMaxLength (HTML
+// tags not counted, UTF-16 code units); the SDK refuses a longer reply
+// before PostReply is called (sdk.ReplyMeasurer).
+func (s *store) ReplyLength(text string) (int, string) {
+	n := play.ReplyLength(text)
+	if n != utf8.RuneCountInString(text) {
+		return n, "HTML tags are not counted; emoji and other characters outside the Basic Multilingual Plane count twice"
+	}
+	return n, ""
+}
+
 func (s *store) PostReply(ctx context.Context, req sdk.PostReplyRequest) (sdk.DeveloperReply, error) {
 	stored := play.StripTags(req.Text)
 	if stored == "" {
-		return sdk.DeveloperReply{}, sdk.Errorf(sdk.Refused, "the answer is empty (HTML tags are removed by Google)")
-	}
-	if n := play.ReplyLength(req.Text); n > play.ReplyMaxLength {
-		note := ""
-		if n != utf8.RuneCountInString(req.Text) {
-			note = " (HTML tags are not counted; emoji and other characters outside the Basic Multilingual Plane count twice)"
-		}
-		return sdk.DeveloperReply{}, sdk.Errorf(sdk.Refused, "Google Play answers are limited to %d characters, this one has %d%s", play.ReplyMaxLength, n, note)
+		return sdk.DeveloperReply{}, sdk.Errorf(sdk.ErrorKindRefused, "the answer is empty (HTML tags are removed by Google)")
 	}
 	c, err := s.service(req.Settings)
 	if err != nil {
@@ -370,7 +372,7 @@ func (s *store) replyError(ctx context.Context, c *client, req sdk.PostReplyRequ
 		// to fail with 500 (second-hand, see README); retrying would never end.
 		if rv, gerr := c.svc.Reviews.Get(req.AppID, req.ReviewID).Context(ctx).Do(); gerr == nil {
 			if t := newestUserChange(rv); !t.IsZero() && time.Since(t) > oldReview {
-				return sdk.Errorf(sdk.Refused, "google play reviews.reply: Google answered %d to a reply to review %s, last changed %s (%d days ago); "+
+				return sdk.Errorf(sdk.ErrorKindRefused, "google play reviews.reply: Google answered %d to a reply to review %s, last changed %s (%d days ago); "+
 					"Google is reported to refuse replies to reviews older than a week this way: answer it in Play Console",
 					code, req.ReviewID, t.Format(time.DateOnly), int(time.Since(t).Hours()/24))
 			}
@@ -380,9 +382,12 @@ func (s *store) replyError(ctx context.Context, c *client, req sdk.PostReplyRequ
 }
 
 func (*store) DeleteReply(context.Context, sdk.DeleteReplyRequest) error {
-	return sdk.Errorf(sdk.Unsupported, "Google Play has no API to delete a developer reply; reply again to replace it")
+	return sdk.Errorf(sdk.ErrorKindUnsupported, "Google Play has no API to delete a developer reply; reply again to replace it")
 }
 
 func main() {
-	sdk.ServeStore(newStore())
+	if err := sdk.ServeStore(newStore()); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 }

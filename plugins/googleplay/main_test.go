@@ -121,11 +121,11 @@ func TestReplyReplaceAndRefuse(t *testing.T) {
 	// Emoji count twice (Google counts "approximately"; the plugin stays on
 	// the safe side): 176 emoji are refused before any call.
 	calls0 := e.fake.Calls()
-	if _, err := e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: e.settings, AppID: pkg, ReviewID: "r1", Text: strings.Repeat("😀", 176)}); sdk.KindOf(err) != sdk.Refused ||
+	if _, err := e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: e.settings, AppID: pkg, ReviewID: "r1", Text: strings.Repeat("😀", 176)}); sdk.KindOf(err) != sdk.ErrorKindRefused ||
 		!strings.Contains(err.Error(), "this one has 352 (HTML tags are not counted; emoji") || e.fake.Calls() != calls0 {
 		t.Errorf("176 emoji: %v", err)
 	}
-	if _, err := e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: e.settings, AppID: pkg, ReviewID: "r1", Text: "<p> </p>"}); sdk.KindOf(err) != sdk.Refused {
+	if _, err := e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: e.settings, AppID: pkg, ReviewID: "r1", Text: "<p> </p>"}); sdk.KindOf(err) != sdk.ErrorKindRefused {
 		t.Errorf("empty after stripping: %v", err)
 	}
 	// Replying again replaces the answer.
@@ -142,13 +142,13 @@ func TestReplyReplaceAndRefuse(t *testing.T) {
 	// 351 characters: refused before any call.
 	calls := e.fake.Calls()
 	_, err = e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: e.settings, AppID: pkg, ReviewID: "r1", Text: strings.Repeat("я", 351)})
-	if sdk.KindOf(err) != sdk.Refused || !strings.Contains(err.Error(), "Google Play answers are limited to 350 characters, this one has 351") {
+	if sdk.KindOf(err) != sdk.ErrorKindRefused || !strings.Contains(err.Error(), "Google Play replies are limited to 350 characters, this one has 351") {
 		t.Errorf("351 characters: %v", err)
 	}
 	if e.fake.Calls() != calls {
 		t.Errorf("the over-long reply reached the API")
 	}
-	if err := e.store.DeleteReply(ctx(t), sdk.DeleteReplyRequest{Settings: e.settings, AppID: pkg, ReviewID: "r1"}); sdk.KindOf(err) != sdk.Unsupported {
+	if err := e.store.DeleteReply(ctx(t), sdk.DeleteReplyRequest{Settings: e.settings, AppID: pkg, ReviewID: "r1"}); sdk.KindOf(err) != sdk.ErrorKindUnsupported {
 		t.Errorf("delete: %v", err)
 	}
 }
@@ -169,7 +169,7 @@ func TestReplyFailuresExplained(t *testing.T) {
 	e.fake.RefuseReply(pkg, "gp:blocked2")
 	// Before any reply went through: listing works, so the review is refused.
 	err := reply(pkg, "gp:blocked1")
-	if sdk.KindOf(err) != sdk.Refused || !strings.Contains(err.Error(), "Google refused the reply to review gp:blocked1 (403) although the account can read the reviews of "+pkg) {
+	if sdk.KindOf(err) != sdk.ErrorKindRefused || !strings.Contains(err.Error(), "Google refused the reply to review gp:blocked1 (403) although the account can read the reviews of "+pkg) {
 		t.Errorf("refused review, no reply yet: %v (%v)", err, sdk.KindOf(err))
 	}
 	if err := reply(pkg, "gp:AOqpTOH8ZUv5em6"); err != nil {
@@ -177,25 +177,25 @@ func TestReplyFailuresExplained(t *testing.T) {
 	}
 	gets := e.fake.GetCalls(pkg)
 	err = reply(pkg, "gp:blocked2")
-	if sdk.KindOf(err) != sdk.Refused || !strings.Contains(err.Error(), "Google refused the reply to this review (403) although the account can reply to others of "+pkg) {
+	if sdk.KindOf(err) != sdk.ErrorKindRefused || !strings.Contains(err.Error(), "Google refused the reply to this review (403) although the account can reply to others of "+pkg) {
 		t.Errorf("refused review after a reply: %v (%v)", err, sdk.KindOf(err))
 	}
 	if e.fake.GetCalls(pkg) != gets {
 		t.Errorf("a GET was spent although an earlier reply proved the permission")
 	}
 	e.fake.Deny("com.not.ours")
-	if err := reply("com.not.ours", "x"); sdk.KindOf(err) != sdk.PermissionDenied || !strings.Contains(err.Error(), "no access to package com.not.ours") {
+	if err := reply("com.not.ours", "x"); sdk.KindOf(err) != sdk.ErrorKindPermissionDenied || !strings.Contains(err.Error(), "no access to package com.not.ours") {
 		t.Errorf("denied package: %v (%v)", err, sdk.KindOf(err))
 	}
 	// Older than a week: Google's 500 is explained and not retried.
 	e.fake.PutReview(pkg, sdk.Review{ID: "old", Rating: 2, Text: "old", UpdatedAt: time.Now().Add(-9 * 24 * time.Hour)})
 	err = reply(pkg, "old")
-	if sdk.KindOf(err) != sdk.Refused || !strings.Contains(err.Error(), "Google answered 500 to a reply to review old") || !strings.Contains(err.Error(), "older than a week") {
+	if sdk.KindOf(err) != sdk.ErrorKindRefused || !strings.Contains(err.Error(), "Google answered 500 to a reply to review old") || !strings.Contains(err.Error(), "older than a week") {
 		t.Errorf("old review: %v (%v)", err, sdk.KindOf(err))
 	}
 	// A 5xx on a recent review stays transient.
 	e.fake.Fail(1, 503)
-	if err := reply(pkg, "gp:AOqpTOH8ZUv5em6"); sdk.KindOf(err) != sdk.Unavailable {
+	if err := reply(pkg, "gp:AOqpTOH8ZUv5em6"); sdk.KindOf(err) != sdk.ErrorKindUnavailable {
 		t.Errorf("503: %v (%v)", err, sdk.KindOf(err))
 	}
 }
@@ -261,11 +261,11 @@ func TestTitlesUnreadableShortPagesAndLinks(t *testing.T) {
 		t.Errorf("console link: %+v %v", page.Reviews, err)
 	}
 	s["console_app_id"] = "com.example.app"
-	if _, err := e.store.ListReviews(ctx(t), sdk.ListRequest{Settings: s, AppID: pkg}); sdk.KindOf(err) != sdk.Invalid || !strings.Contains(err.Error(), "console_app_id") {
+	if _, err := e.store.ListReviews(ctx(t), sdk.ListRequest{Settings: s, AppID: pkg}); sdk.KindOf(err) != sdk.ErrorKindInvalid || !strings.Contains(err.Error(), "console_app_id") {
 		t.Errorf("bad console id: %v", err)
 	}
 	delete(s, "console_app_id")
-	if _, err := e.store.ListReviews(ctx(t), sdk.ListRequest{Settings: s, AppID: pkg}); sdk.KindOf(err) != sdk.Invalid {
+	if _, err := e.store.ListReviews(ctx(t), sdk.ListRequest{Settings: s, AppID: pkg}); sdk.KindOf(err) != sdk.ErrorKindInvalid {
 		t.Errorf("one console id only: %v", err)
 	}
 }
@@ -278,39 +278,39 @@ func TestErrorsQuotaAndTokens(t *testing.T) {
 		return err
 	}
 	e.fake.RateLimit(1, 42*time.Second)
-	if err := list(e.settings, pkg); sdk.KindOf(err) != sdk.RateLimited || sdk.RetryAfterOf(err) != 42*time.Second {
+	if err := list(e.settings, pkg); sdk.KindOf(err) != sdk.ErrorKindRateLimited || sdk.RetryAfterOf(err) != 42*time.Second {
 		t.Errorf("429: %v (%v, %v)", err, sdk.KindOf(err), sdk.RetryAfterOf(err))
 	}
 	// Google's form for a spent project quota: 403 rateLimitExceeded, no Retry-After.
 	e.fake.Quota(1)
-	if err := list(e.settings, pkg); sdk.KindOf(err) != sdk.RateLimited || sdk.RetryAfterOf(err) != time.Minute || !strings.Contains(err.Error(), "Queries per minute") {
+	if err := list(e.settings, pkg); sdk.KindOf(err) != sdk.ErrorKindRateLimited || sdk.RetryAfterOf(err) != time.Minute || !strings.Contains(err.Error(), "Queries per minute") {
 		t.Errorf("quota: %v (%v, %v)", err, sdk.KindOf(err), sdk.RetryAfterOf(err))
 	}
 	// Google's daily quota answer (aporat/store-receipt-validator#136): retried in an hour.
 	e.fake.QuotaLimit(1, "Queries per day")
-	if err := list(e.settings, pkg); sdk.KindOf(err) != sdk.RateLimited || sdk.RetryAfterOf(err) != time.Hour {
+	if err := list(e.settings, pkg); sdk.KindOf(err) != sdk.ErrorKindRateLimited || sdk.RetryAfterOf(err) != time.Hour {
 		t.Errorf("daily quota: %v (%v, %v)", err, sdk.KindOf(err), sdk.RetryAfterOf(err))
 	}
 	e.fake.Fail(1, 503)
-	if err := list(e.settings, pkg); sdk.KindOf(err) != sdk.Unavailable {
+	if err := list(e.settings, pkg); sdk.KindOf(err) != sdk.ErrorKindUnavailable {
 		t.Errorf("503: %v (%v)", err, sdk.KindOf(err))
 	}
 	e.fake.Deny("com.not.ours")
-	if err := list(e.settings, "com.not.ours"); sdk.KindOf(err) != sdk.PermissionDenied || !strings.Contains(err.Error(), "no access to package com.not.ours in Play Console") {
+	if err := list(e.settings, "com.not.ours"); sdk.KindOf(err) != sdk.ErrorKindPermissionDenied || !strings.Contains(err.Error(), "no access to package com.not.ours in Play Console") {
 		t.Errorf("denied package: %v (%v)", err, sdk.KindOf(err))
 	}
-	if err := list(e.settings, "com.unknown"); sdk.KindOf(err) != sdk.NotFound || !strings.Contains(err.Error(), "no app with package name com.unknown") {
+	if err := list(e.settings, "com.unknown"); sdk.KindOf(err) != sdk.ErrorKindNotFound || !strings.Contains(err.Error(), "no app with package name com.unknown") {
 		t.Errorf("unknown package: %v", err)
 	}
 	other := fake.New() // a key the fake's token endpoint does not know
 	bad := sdk.Settings{"service_account_json": other.KeyJSON(e.api.URL + "/token"), "base_url": e.api.URL}
-	if err := list(bad, pkg); sdk.KindOf(err) != sdk.Unauthenticated || !strings.Contains(err.Error(), "refused the service-account key") {
+	if err := list(bad, pkg); sdk.KindOf(err) != sdk.ErrorKindUnauthenticated || !strings.Contains(err.Error(), "refused the service-account key") {
 		t.Errorf("bad key: %v (%v)", err, sdk.KindOf(err))
 	}
-	if err := list(sdk.Settings{"service_account_json": `{"type":"authorized_user"}`}, pkg); sdk.KindOf(err) != sdk.Invalid || !strings.Contains(err.Error(), "not a service-account key") {
+	if err := list(sdk.Settings{"service_account_json": `{"type":"authorized_user"}`}, pkg); sdk.KindOf(err) != sdk.ErrorKindInvalid || !strings.Contains(err.Error(), "not a service-account key") {
 		t.Errorf("wrong key type: %v", err)
 	}
-	if _, err := e.store.CheckCredentials(ctx(t), bad, pkg); sdk.KindOf(err) != sdk.Unauthenticated {
+	if _, err := e.store.CheckCredentials(ctx(t), bad, pkg); sdk.KindOf(err) != sdk.ErrorKindUnauthenticated {
 		t.Errorf("check with a bad key: %v", err)
 	}
 	// Access tokens are reused while valid and renewed when they expire.
@@ -351,10 +351,10 @@ func TestTranslationAndCredentials(t *testing.T) {
 		t.Errorf("the check made %d calls (%d GET) and %d replies; want one GET, nothing written", e.fake.Calls()-calls, e.fake.GetCalls(pkg)-gets, e.fake.ReplyCalls(pkg, "r1"))
 	}
 	e.fake.Deny("com.not.ours")
-	if _, err := e.store.CheckCredentials(ctx(t), e.settings, "com.not.ours"); sdk.KindOf(err) != sdk.PermissionDenied {
+	if _, err := e.store.CheckCredentials(ctx(t), e.settings, "com.not.ours"); sdk.KindOf(err) != sdk.ErrorKindPermissionDenied {
 		t.Errorf("check of a refused package: %v", err)
 	}
-	if _, err := e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: e.settings, AppID: pkg, ReviewID: "nope", Text: "hi"}); sdk.KindOf(err) != sdk.NotFound {
+	if _, err := e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: e.settings, AppID: pkg, ReviewID: "nope", Text: "hi"}); sdk.KindOf(err) != sdk.ErrorKindNotFound {
 		t.Errorf("reply to a missing review: %v", err)
 	}
 	info, err := e.store.Info(ctx(t))

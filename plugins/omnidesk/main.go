@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -31,7 +32,7 @@ type helpdesk struct {
 
 func (helpdesk) Info(context.Context) (sdk.Info, error) {
 	return sdk.Info{
-		Name: "omnidesk", Version: version,
+		Name: "omnidesk", DisplayName: "Omnidesk", Version: version,
 		Description: "Omnidesk (omnidesk.ru): reviews become cases in a custom channel; staff answers come back through its webhook.",
 		Settings: []sdk.SettingField{
 			{Key: "subdomain", Label: "Subdomain", Required: true, Example: "company", Description: "company for https://company.omnidesk.ru", Endpoint: true},
@@ -55,13 +56,11 @@ type account struct {
 	field   string
 }
 
+// account reads an account's settings. The SDK has checked the required
+// ones before the call (a subdomain is still needed here for in-process
+// callers, unless base_url replaces it).
 func (h helpdesk) account(s sdk.Settings) (account, error) {
 	var missing []string
-	for _, k := range []string{"staff_email", "api_key", "channel", "case_field"} {
-		if strings.TrimSpace(s[k]) == "" {
-			missing = append(missing, k)
-		}
-	}
 	base := strings.TrimSpace(s["base_url"])
 	sub := strings.ToLower(strings.TrimSpace(s["subdomain"]))
 	if base == "" {
@@ -69,19 +68,19 @@ func (h helpdesk) account(s sdk.Settings) (account, error) {
 		case sub == "":
 			missing = append(missing, "subdomain")
 		case !subdomainRE.MatchString(sub):
-			return account{}, sdk.Errorf(sdk.Invalid, "subdomain %q is not valid: give only the first part of https://SUBDOMAIN.omnidesk.ru", s["subdomain"])
+			return account{}, sdk.Errorf(sdk.ErrorKindInvalid, "subdomain %q is not valid: give only the first part of https://SUBDOMAIN.omnidesk.ru", s["subdomain"])
 		default:
 			base = "https://" + sub + ".omnidesk.ru"
 		}
 	}
 	if len(missing) > 0 {
-		return account{}, sdk.Errorf(sdk.Invalid, "omnidesk settings missing: %s", strings.Join(missing, ", "))
+		return account{}, sdk.Errorf(sdk.ErrorKindInvalid, "omnidesk settings missing: %s", strings.Join(missing, ", "))
 	}
 	var window time.Duration
 	if w := strings.TrimSpace(s["rate_window"]); w != "" {
 		d, err := time.ParseDuration(w)
 		if err != nil || d <= 0 || d > time.Hour {
-			return account{}, sdk.Errorf(sdk.Invalid, "rate_window %q is not a duration between 0 and 1h (such as 1m)", w)
+			return account{}, sdk.Errorf(sdk.ErrorKindInvalid, "rate_window %q is not a duration between 0 and 1h (such as 1m)", w)
 		}
 		window = d
 	}
@@ -107,10 +106,10 @@ func (h helpdesk) CheckCredentials(ctx context.Context, s sdk.Settings) (sdk.Cre
 	staff, err := a.cl.Staff(ctx)
 	if err != nil {
 		if omnidesk.IsNotFound(err) {
-			return sdk.CredentialsReport{}, sdk.Errorf(sdk.NotFound, "no Omnidesk account at %s: check the subdomain", a.cl.BaseURL)
+			return sdk.CredentialsReport{}, sdk.Errorf(sdk.ErrorKindNotFound, "no Omnidesk account at %s: check the subdomain", a.cl.BaseURL)
 		}
-		if sdk.KindOf(err) == sdk.Unauthenticated {
-			return sdk.CredentialsReport{}, sdk.Errorf(sdk.Unauthenticated, "Omnidesk refused the API key for %s: check the API key and the e-mail", a.cl.Email)
+		if sdk.KindOf(err) == sdk.ErrorKindUnauthenticated {
+			return sdk.CredentialsReport{}, sdk.Errorf(sdk.ErrorKindUnauthenticated, "Omnidesk refused the API key for %s: check the API key and the e-mail", a.cl.Email)
 		}
 		return sdk.CredentialsReport{}, err
 	}
@@ -121,7 +120,7 @@ func (h helpdesk) CheckCredentials(ctx context.Context, s sdk.Settings) (sdk.Cre
 		}
 	}
 	if !found {
-		return sdk.CredentialsReport{}, sdk.Errorf(sdk.PermissionDenied, "%s is not an active staff member of this Omnidesk account", a.cl.Email)
+		return sdk.CredentialsReport{}, sdk.Errorf(sdk.ErrorKindPermissionDenied, "%s is not an active staff member of this Omnidesk account", a.cl.Email)
 	}
 	check("staff", sdk.CheckOK, fmt.Sprintf("the API key works and %s is an active staff member", a.cl.Email))
 	if l := a.cl.Limits(); l.Known && l.Left >= 0 {
@@ -163,14 +162,14 @@ func (h helpdesk) CheckCredentials(ctx context.Context, s sdk.Settings) (sdk.Cre
 	for _, f := range fields {
 		if f.Key() == a.field {
 			if f.FieldLevel != "" && f.FieldLevel != "case" {
-				return sdk.CredentialsReport{}, sdk.Errorf(sdk.Invalid, "custom field %s is a %s field; it must be a case field", a.field, f.FieldLevel)
+				return sdk.CredentialsReport{}, sdk.Errorf(sdk.ErrorKindInvalid, "custom field %s is a %s field; it must be a case field", a.field, f.FieldLevel)
 			}
 			check("case field", sdk.CheckOK, fmt.Sprintf("case field %s (%s) holds the review id", a.field, f.Title))
 			rep.Detail = fmt.Sprintf("staff %s, channel %s, case field %s (%s)", a.cl.Email, ch.Code(), a.field, f.Title)
 			return rep, nil
 		}
 	}
-	return sdk.CredentialsReport{}, sdk.Errorf(sdk.NotFound, "case field %s does not exist: create a case custom field named like the channel and give its id", a.field)
+	return sdk.CredentialsReport{}, sdk.Errorf(sdk.ErrorKindNotFound, "case field %s does not exist: create a case custom field named like the channel and give its id", a.field)
 }
 
 // redactSecret returns u with every secret query value replaced by
@@ -228,7 +227,7 @@ func (h helpdesk) channel(ctx context.Context, a account) (omnidesk.CustomChanne
 			return c, nil
 		}
 	}
-	return omnidesk.CustomChannel{}, sdk.Errorf(sdk.NotFound, "custom channel %q does not exist in this Omnidesk account", a.channel)
+	return omnidesk.CustomChannel{}, sdk.Errorf(sdk.ErrorKindNotFound, "custom channel %q does not exist in this Omnidesk account", a.channel)
 }
 
 var channelCodeRE = regexp.MustCompile(`^cch[0-9]+$`)
@@ -240,7 +239,7 @@ func (h helpdesk) UpsertTicket(ctx context.Context, req sdk.TicketRequest) (sdk.
 	}
 	r := req.Change.Review
 	if r.ID == "" {
-		return sdk.TicketRef{}, sdk.Errorf(sdk.Invalid, "the review has no id")
+		return sdk.TicketRef{}, sdk.Errorf(sdk.ErrorKindInvalid, "the review has no id")
 	}
 	if !channelCodeRE.MatchString(a.channel) {
 		// The setting names the channel by id or title: cases need its code.
@@ -264,38 +263,42 @@ func (h helpdesk) UpsertTicket(ctx context.Context, req sdk.TicketRequest) (sdk.
 			caseID = strconv.FormatInt(found.CaseID, 10)
 		}
 	}
-	content := omnidesk.Content(req.Change, req.DeliveryKey)
 	if caseID == "" {
-		labels, err := a.cl.LabelIDs(ctx, req.Tags)
-		if err != nil {
-			return sdk.TicketRef{}, err
-		}
-		author := r.Author
-		if author == "" {
-			author = omnidesk.StoreName(req.Change.Store) + " user"
-		}
-		nc := omnidesk.NewCase{
-			UserCustomID: userID, UserFullName: author, Subject: omnidesk.Subject(req.Change),
-			Content: content, Channel: a.channel, Labels: labels,
-			CustomFields: map[string]any{a.field: r.ID},
-		}
-		c, err := a.cl.CreateCase(ctx, nc)
-		if err != nil && len(labels) > 0 && sdk.KindOf(err) == sdk.Invalid {
-			// A cached label may have been deleted in Omnidesk: read them again once.
-			a.cl.ForgetLabels()
-			if nc.Labels, err = a.cl.LabelIDs(ctx, req.Tags); err != nil {
-				return sdk.TicketRef{}, err
-			}
-			c, err = a.cl.CreateCase(ctx, nc)
-		}
-		if err != nil {
-			return sdk.TicketRef{}, err
-		}
-		return sdk.TicketRef{ID: strconv.FormatInt(c.CaseID, 10), Created: true}, nil
+		return createCase(ctx, a, req, userID)
 	}
+	return updateCase(ctx, a, req, caseID)
+}
+
+// createCase opens the review's case in the account's custom channel.
+func createCase(ctx context.Context, a account, req sdk.TicketRequest, userID string) (sdk.TicketRef, error) {
+	r := req.Change.Review
+	author := r.Author
+	if author == "" {
+		author = omnidesk.StoreName(req.Change.Store) + " user"
+	}
+	nc := omnidesk.NewCase{
+		UserCustomID: userID, UserFullName: author, Subject: omnidesk.Subject(req.Change),
+		Content: omnidesk.Content(req.Change, req.DeliveryKey), Channel: a.channel,
+		CustomFields: map[string]any{a.field: r.ID},
+	}
+	var c omnidesk.Case
+	err := withLabels(ctx, a, req.Tags, func(labels []int64) (err error) {
+		nc.Labels = labels
+		c, err = a.cl.CreateCase(ctx, nc)
+		return err
+	})
+	if err != nil {
+		return sdk.TicketRef{}, err
+	}
+	return sdk.TicketRef{ID: strconv.FormatInt(c.CaseID, 10), Created: true}, nil
+}
+
+// updateCase adds the review's change to its case, once (the delivery key's
+// marker in the case's messages), and brings the case's labels up to date.
+func updateCase(ctx context.Context, a account, req sdk.TicketRequest, caseID string) (sdk.TicketRef, error) {
 	id, err := strconv.ParseInt(caseID, 10, 64)
 	if err != nil {
-		return sdk.TicketRef{}, sdk.Errorf(sdk.Invalid, "ticket id %q is not an Omnidesk case id", caseID)
+		return sdk.TicketRef{}, sdk.Errorf(sdk.ErrorKindInvalid, "ticket id %q is not an Omnidesk case id", caseID)
 	}
 	msgs, err := a.cl.Messages(ctx, id)
 	if err != nil {
@@ -313,28 +316,38 @@ func (h helpdesk) UpsertTicket(ctx context.Context, req sdk.TicketRequest) (sdk.
 	if err != nil {
 		return sdk.TicketRef{}, err
 	}
-	if _, err := a.cl.AddMessage(ctx, id, c.UserID, content); err != nil {
+	if _, err := a.cl.AddMessage(ctx, id, c.UserID, omnidesk.Content(req.Change, req.DeliveryKey)); err != nil {
 		return sdk.TicketRef{}, err
 	}
 	if len(req.Tags) > 0 {
-		edit := func() error {
-			labels, err := a.cl.LabelIDs(ctx, req.Tags)
-			if err != nil {
-				return err
-			}
+		err := withLabels(ctx, a, req.Tags, func(labels []int64) error {
 			add, del := omnidesk.LabelDiff(c.Labels, labels)
 			return a.cl.EditLabels(ctx, id, add, del)
-		}
-		err := edit()
-		if err != nil && sdk.KindOf(err) == sdk.Invalid {
-			a.cl.ForgetLabels()
-			err = edit()
-		}
+		})
 		if err != nil {
 			return sdk.TicketRef{}, err
 		}
 	}
 	return sdk.TicketRef{ID: caseID}, nil
+}
+
+// withLabels runs fn with the ids of the labels titled tags. When that
+// fails Invalid with labels at hand, a cached label may have been deleted
+// in Omnidesk: the labels are read again once and fn runs again.
+func withLabels(ctx context.Context, a account, tags []string, fn func(labels []int64) error) error {
+	labels, err := a.cl.LabelIDs(ctx, tags)
+	if err != nil {
+		return err
+	}
+	err = fn(labels)
+	if err == nil || len(labels) == 0 || sdk.KindOf(err) != sdk.ErrorKindInvalid {
+		return err
+	}
+	a.cl.ForgetLabels()
+	if labels, err = a.cl.LabelIDs(ctx, tags); err != nil {
+		return err
+	}
+	return fn(labels)
 }
 
 // findCase finds the case of a review: the cases of its custom-channel user
@@ -432,7 +445,7 @@ func (h helpdesk) WriteReplyResult(ctx context.Context, req sdk.ReplyResultReque
 	}
 	id, err := strconv.ParseInt(req.Result.TicketID, 10, 64)
 	if err != nil {
-		return sdk.Errorf(sdk.Invalid, "ticket id %q is not an Omnidesk case id", req.Result.TicketID)
+		return sdk.Errorf(sdk.ErrorKindInvalid, "ticket id %q is not an Omnidesk case id", req.Result.TicketID)
 	}
 	note := omnidesk.ResultNote(req.Result)
 	msgs, err := a.cl.Messages(ctx, id)
@@ -464,7 +477,7 @@ func (h helpdesk) PostAlert(ctx context.Context, req sdk.AlertRequest) error {
 	}
 	al := req.Alert
 	if al.Key == "" {
-		return sdk.Errorf(sdk.Invalid, "the alert has no key")
+		return sdk.Errorf(sdk.ErrorKindInvalid, "the alert has no key")
 	}
 	if !channelCodeRE.MatchString(a.channel) {
 		ch, err := h.channel(ctx, a)
@@ -529,9 +542,12 @@ func newHTTPClient() *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = maxIdlePerHost
 	tr.MaxIdleConns = max(tr.MaxIdleConns, maxIdlePerHost)
-	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	return sdk.NewHTTPClient(sdk.HTTPOptions{Base: tr, MaxResponseBytes: omnidesk.MaxResponseBytes})
 }
 
 func main() {
-	sdk.ServeHelpdesk(helpdesk{httpClient: newHTTPClient(), labels: &omnidesk.LabelCache{}, gate: &omnidesk.RateGate{}})
+	if err := sdk.ServeHelpdesk(helpdesk{httpClient: newHTTPClient(), labels: &omnidesk.LabelCache{}, gate: &omnidesk.RateGate{}}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 }

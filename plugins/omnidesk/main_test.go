@@ -52,7 +52,7 @@ func TestReviewBecomesCaseAndEditLandsInIt(t *testing.T) {
 	e := start(t)
 	tags := []string{"googleplay", "rating:1", "language:ja"}
 	first, err := e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, IntegrationID: "acme",
-		Change: change(sdk.ChangeNew, 1, "アプリが起動しません"), Tags: tags, DeliveryKey: "gp-1/1"})
+		Change: change(sdk.ChangeKindNew, 1, "アプリが起動しません"), Tags: tags, DeliveryKey: "gp-1/1"})
 	if err != nil || !first.Created {
 		t.Fatalf("create: %+v, %v", first, err)
 	}
@@ -71,11 +71,11 @@ func TestReviewBecomesCaseAndEditLandsInIt(t *testing.T) {
 	}
 	// The hub crashed after the create: the retry (no ticket id) finds the case.
 	again, err := e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, IntegrationID: "acme",
-		Change: change(sdk.ChangeNew, 1, "アプリが起動しません"), Tags: tags, DeliveryKey: "gp-1/1"})
+		Change: change(sdk.ChangeKindNew, 1, "アプリが起動しません"), Tags: tags, DeliveryKey: "gp-1/1"})
 	if err != nil || again.ID != first.ID || again.Created {
 		t.Fatalf("retried create: %+v, %v", again, err)
 	}
-	edit := change(sdk.ChangeBetter, 4, "直りました", sdk.ReviewVersion{Rating: 1, Text: "アプリが起動しません", Reply: &sdk.DeveloperReply{Text: "We are on it"}})
+	edit := change(sdk.ChangeKindBetter, 4, "直りました", sdk.ReviewVersion{Rating: 1, Text: "アプリが起動しません", Reply: &sdk.DeveloperReply{Text: "We are on it"}})
 	for range 2 { // delivered twice, added once
 		ref, err := e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, IntegrationID: "acme",
 			TicketID: first.ID, Change: edit, Tags: []string{"googleplay", "rating:4"}, DeliveryKey: "gp-1/2"})
@@ -110,7 +110,7 @@ func TestDeletedLabelsAreRecreated(t *testing.T) {
 	e := start(t)
 	tags := []string{"googleplay", "rating:1"}
 	req := func(id string) sdk.TicketRequest {
-		ch := change(sdk.ChangeNew, 1, "x")
+		ch := change(sdk.ChangeKindNew, 1, "x")
 		ch.Review.ID = id
 		return sdk.TicketRequest{Settings: e.settings, Change: ch, Tags: tags, DeliveryKey: id + "/1"}
 	}
@@ -121,8 +121,22 @@ func TestDeletedLabelsAreRecreated(t *testing.T) {
 	if _, err := e.desk.UpsertTicket(ctx(t), req("b")); err != nil {
 		t.Fatalf("after labels were deleted: %v", err)
 	}
-	if c, _ := e.fake.CaseByReviewID("b"); strings.Join(c.Labels, ",") != strings.Join(tags, ",") {
+	c, _ := e.fake.CaseByReviewID("b")
+	if strings.Join(c.Labels, ",") != strings.Join(tags, ",") {
 		t.Errorf("labels %v", c.Labels)
+	}
+	// The same on an edit of the case: its labels are changed with ids read again.
+	e.fake.DeleteLabels()
+	update := req("b")
+	update.TicketID, update.DeliveryKey = c.ID, "b/2"
+	update.Change.Kind, update.Change.Review.Text = sdk.ChangeKindUpdated, "y"
+	tags = []string{"googleplay", "rating:2"}
+	update.Tags = tags
+	if _, err := e.desk.UpsertTicket(ctx(t), update); err != nil {
+		t.Fatalf("edit after labels were deleted: %v", err)
+	}
+	if c, _ := e.fake.CaseByReviewID("b"); strings.Join(c.Labels, ",") != strings.Join(tags, ",") {
+		t.Errorf("labels after the edit %v, want %v", c.Labels, tags)
 	}
 }
 
@@ -158,7 +172,7 @@ func (e *env) hooks(t *testing.T, h *hookServer) *httptest.Server {
 func TestWebhookAnswerAndOutcomeNote(t *testing.T) {
 	e := start(t)
 	ref, err := e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, IntegrationID: "acme",
-		Change: change(sdk.ChangeNew, 2, "Crashes"), DeliveryKey: "k1"})
+		Change: change(sdk.ChangeKindNew, 2, "Crashes"), DeliveryKey: "k1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,13 +250,13 @@ func TestErrorsAreClearAndClassified(t *testing.T) {
 		kind     sdk.ErrorKind
 		want     string
 	}{
-		{with("api_key", "wrong"), sdk.Unauthenticated, "refused the API key"},
-		{with("staff_email", "someone@else.example"), sdk.Unauthenticated, "refused the API key"},
-		{with("channel", "cch999"), sdk.NotFound, `custom channel "cch999" does not exist`},
-		{with("case_field", "cf_6002"), sdk.Invalid, "must be a case field"},
-		{with("case_field", "cf_7777"), sdk.NotFound, "case field cf_7777 does not exist"},
-		{with("base_url", e.api.URL+"/nowhere"), sdk.NotFound, "no Omnidesk account"},
-		{with("subdomain", "Not A Subdomain!"), sdk.Invalid, "subdomain"},
+		{with("api_key", "wrong"), sdk.ErrorKindUnauthenticated, "refused the API key"},
+		{with("staff_email", "someone@else.example"), sdk.ErrorKindUnauthenticated, "refused the API key"},
+		{with("channel", "cch999"), sdk.ErrorKindNotFound, `custom channel "cch999" does not exist`},
+		{with("case_field", "cf_6002"), sdk.ErrorKindInvalid, "must be a case field"},
+		{with("case_field", "cf_7777"), sdk.ErrorKindNotFound, "case field cf_7777 does not exist"},
+		{with("base_url", e.api.URL+"/nowhere"), sdk.ErrorKindNotFound, "no Omnidesk account"},
+		{with("subdomain", "Not A Subdomain!"), sdk.ErrorKindInvalid, "subdomain"},
 	} {
 		if tc.settings["subdomain"] == "Not A Subdomain!" {
 			delete(tc.settings, "base_url")
@@ -255,27 +269,27 @@ func TestErrorsAreClearAndClassified(t *testing.T) {
 	// Not an active staff member: the key works for the main administrator
 	// only in the fake, so check the listing logic with a disabled member.
 	e.fake.Fail(10, 503)
-	_, err := e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, Change: change(sdk.ChangeNew, 1, "x"), DeliveryKey: "k"})
-	if sdk.KindOf(err) != sdk.Unavailable {
+	_, err := e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, Change: change(sdk.ChangeKindNew, 1, "x"), DeliveryKey: "k"})
+	if sdk.KindOf(err) != sdk.ErrorKindUnavailable {
 		t.Errorf("503: %v (kind %v)", err, sdk.KindOf(err))
 	}
 	e.fake.Fail(0, 0)
 	// A 5xx that clears up is retried inside the call.
 	e.fake.Fail(1, 502)
-	if _, err := e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, Change: change(sdk.ChangeNew, 1, "x"), DeliveryKey: "k"}); err != nil {
+	if _, err := e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, Change: change(sdk.ChangeKindNew, 1, "x"), DeliveryKey: "k"}); err != nil {
 		t.Errorf("one 502 then success: %v", err)
 	}
 	// Last: a 429 holds the account in this plugin process.
 	e.fake.RateLimit(1, 7*time.Second)
-	_, err = e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, Change: change(sdk.ChangeNew, 1, "x"), DeliveryKey: "k"})
-	if sdk.KindOf(err) != sdk.RateLimited || sdk.RetryAfterOf(err) != 7*time.Second {
+	_, err = e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, Change: change(sdk.ChangeKindNew, 1, "x"), DeliveryKey: "k"})
+	if sdk.KindOf(err) != sdk.ErrorKindRateLimited || sdk.RetryAfterOf(err) != 7*time.Second {
 		t.Errorf("429: %v (kind %v, retry after %v)", err, sdk.KindOf(err), sdk.RetryAfterOf(err))
 	}
 	// Until Omnidesk's wait is over, calls fail with the rest of it and
 	// reach no API (no 429 storm).
 	calls := e.fake.Calls()
-	_, err = e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, Change: change(sdk.ChangeNew, 2, "y"), DeliveryKey: "k2"})
-	if d := sdk.RetryAfterOf(err); sdk.KindOf(err) != sdk.RateLimited || d <= 0 || d > 7*time.Second {
+	_, err = e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, Change: change(sdk.ChangeKindNew, 2, "y"), DeliveryKey: "k2"})
+	if d := sdk.RetryAfterOf(err); sdk.KindOf(err) != sdk.ErrorKindRateLimited || d <= 0 || d > 7*time.Second {
 		t.Errorf("call while held: %v (kind %v, retry after %v), want rate limited with the rest of 7s", err, sdk.KindOf(err), d)
 	}
 	if n := e.fake.Calls(); n != calls {
@@ -288,7 +302,7 @@ func TestErrorsAreClearAndClassified(t *testing.T) {
 // and finds it: no second case.
 func TestFirstAttemptSkipsTheLookup(t *testing.T) {
 	e := start(t)
-	req := sdk.TicketRequest{Settings: e.settings, IntegrationID: "acme", Change: change(sdk.ChangeNew, 2, "Crashes"),
+	req := sdk.TicketRequest{Settings: e.settings, IntegrationID: "acme", Change: change(sdk.ChangeKindNew, 2, "Crashes"),
 		DeliveryKey: "gp-1/1", FirstAttempt: true}
 	before := e.fake.Routes()
 	ref, err := e.desk.UpsertTicket(ctx(t), req)
@@ -329,7 +343,7 @@ func (h *hookServer) last(t *testing.T) sdk.WebhookResult {
 func TestWebhookNeverAnswersForNotesRulesUsersOrItself(t *testing.T) {
 	e := start(t)
 	ref, err := e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, IntegrationID: "acme",
-		Change: change(sdk.ChangeNew, 2, "Crashes"), DeliveryKey: "gp-1/1"})
+		Change: change(sdk.ChangeKindNew, 2, "Crashes"), DeliveryKey: "gp-1/1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -398,7 +412,7 @@ func TestWebhookUnreadableIsKept(t *testing.T) {
 func TestLookupTakesOnlyTheReviewsOwnCase(t *testing.T) {
 	e := start(t)
 	req := func(id string) sdk.TicketRequest {
-		ch := change(sdk.ChangeNew, 1, "x")
+		ch := change(sdk.ChangeKindNew, 1, "x")
 		ch.Review.ID = id
 		return sdk.TicketRequest{Settings: e.settings, Change: ch, DeliveryKey: id + "/1"}
 	}
@@ -432,7 +446,7 @@ func TestLookupTakesOnlyTheReviewsOwnCase(t *testing.T) {
 func TestEmptyListAnsweredNotFound(t *testing.T) {
 	e := start(t)
 	e.fake.SetEmptyListNotFound(true)
-	ref, err := e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, Change: change(sdk.ChangeNew, 1, "x"), DeliveryKey: "gp-1/1"})
+	ref, err := e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, Change: change(sdk.ChangeKindNew, 1, "x"), DeliveryKey: "gp-1/1"})
 	if err != nil || !ref.Created {
 		t.Fatalf("create with a 404 empty list: %+v %v", ref, err)
 	}
@@ -443,12 +457,12 @@ func TestEmptyListAnsweredNotFound(t *testing.T) {
 // shows it); the API is told to add and delete only the difference.
 func TestEditLabelsByDiff(t *testing.T) {
 	e := start(t)
-	ref, err := e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, Change: change(sdk.ChangeNew, 1, "x"),
+	ref, err := e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, Change: change(sdk.ChangeKindNew, 1, "x"),
 		Tags: []string{"googleplay", "rating:1"}, DeliveryKey: "gp-1/1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, TicketID: ref.ID, Change: change(sdk.ChangeBetter, 5, "y"),
+	_, err = e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, TicketID: ref.ID, Change: change(sdk.ChangeKindBetter, 5, "y"),
 		Tags: []string{"googleplay", "rating:5", "fixed"}, DeliveryKey: "gp-1/2"})
 	if err != nil {
 		t.Fatal(err)
@@ -508,7 +522,7 @@ func TestCheckCredentialsReport(t *testing.T) {
 		}
 	}
 	e.fake.SetStaffActive(false)
-	if _, err := e.desk.CheckCredentials(ctx(t), e.settings); sdk.KindOf(err) != sdk.PermissionDenied {
+	if _, err := e.desk.CheckCredentials(ctx(t), e.settings); sdk.KindOf(err) != sdk.ErrorKindPermissionDenied {
 		t.Errorf("inactive staff: %v", err)
 	}
 	if n := e.fake.Writes(); n != 0 {

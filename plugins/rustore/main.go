@@ -8,11 +8,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/reviewhub/reviewhub/plugins/rustore/rustore"
 	"github.com/reviewhub/reviewhub/sdk"
@@ -47,13 +46,15 @@ const skewWarn = 20 * time.Second
 
 func (*store) Info(context.Context) (sdk.Info, error) {
 	return sdk.Info{
-		Name: "rustore", Version: version,
+		Name: "rustore", DisplayName: "RuStore", Version: version,
 		Description: "RuStore: reviews and developer answers through the RuStore Public API.",
 		Settings: []sdk.SettingField{
 			{Key: "key_id", Label: "Key ID", Required: true, Description: "RuStore Console → Company → API RuStore: the key's id"},
 			{Key: "private_key", Label: "Private key", Required: true, Secret: true, Multiline: true, Description: "the key as the console gives it (base64) or PEM"},
-			{Key: "base_url", Label: "API base URL override", Endpoint: true, Description: "for tests; default " + defaultBase},
+			{Key: "base_url", Label: "API base URL override", Endpoint: true, Default: defaultBase, Description: "for tests; default " + defaultBase},
 		},
+		// RuStore documents no answer limit; 500 is the safe side (README).
+		// The SDK refuses a longer answer before PostReply is called.
 		Store: &sdk.StoreCapabilities{
 			CanReply: true, ReplyMaxLength: rustore.AnswerMaxLength, CanEditReply: true, CanDeleteReply: true,
 			LocaleKind: sdk.FilterLanguage, MinPollInterval: 10 * time.Minute,
@@ -61,27 +62,18 @@ func (*store) Info(context.Context) (sdk.Info, error) {
 	}, nil
 }
 
+// client builds the API client of an account; the SDK has checked that
+// key_id and private_key are given and filled base_url's default.
 func (s *store) client(settings sdk.Settings) (*rustore.Client, error) {
-	keyID, pk := strings.TrimSpace(settings["key_id"]), strings.TrimSpace(settings["private_key"])
-	var missing []string
-	if keyID == "" {
-		missing = append(missing, "key_id")
-	}
-	if pk == "" {
-		missing = append(missing, "private_key")
-	}
-	if len(missing) > 0 {
-		return nil, sdk.Errorf(sdk.Invalid, "rustore settings missing: %s", strings.Join(missing, ", "))
-	}
-	key, err := rustore.ParsePrivateKey(pk)
+	key, err := rustore.ParsePrivateKey(settings.Get("private_key"))
 	if err != nil {
-		return nil, sdk.Errorf(sdk.Invalid, "%v", err)
+		return nil, sdk.Errorf(sdk.ErrorKindInvalid, "%v", err)
 	}
-	base := strings.TrimSpace(settings["base_url"])
-	if base == "" {
-		base = defaultBase
+	base, err := settings.URL("base_url")
+	if err != nil {
+		return nil, err
 	}
-	return &rustore.Client{BaseURL: base, KeyID: keyID, Key: key, Tokens: s.tokens, HTTP: s.http}, nil
+	return &rustore.Client{BaseURL: base, KeyID: settings.Get("key_id"), Key: key, Tokens: s.tokens, HTTP: s.http}, nil
 }
 
 // CheckCredentials makes read-only calls: a fresh token (and the clock
@@ -203,19 +195,15 @@ func (s *store) answersFor(ctx context.Context, cl *rustore.Client, pkg string, 
 
 func commentID(reviewID string) (string, error) {
 	if _, err := strconv.ParseInt(reviewID, 10, 64); err != nil {
-		return "", sdk.Errorf(sdk.Invalid, "review id %q is not a RuStore comment id (a number)", reviewID)
+		return "", sdk.Errorf(sdk.ErrorKindInvalid, "review id %q is not a RuStore comment id (a number)", reviewID)
 	}
 	return reviewID, nil
 }
 
+// PostReply reads the app's answers first (sdk.ReadReplyFirst): the same
+// text already published is the answer; a live answer is edited, else one
+// is posted. Length and empty text are checked by the SDK before.
 func (s *store) PostReply(ctx context.Context, req sdk.PostReplyRequest) (sdk.DeveloperReply, error) {
-	if n := utf8.RuneCountInString(req.Text); n > rustore.AnswerMaxLength {
-		return sdk.DeveloperReply{}, sdk.Errorf(sdk.Refused,
-			"RuStore answers are limited to %d characters here (RuStore documents no limit; 500 is the safe side), this one has %d", rustore.AnswerMaxLength, n)
-	}
-	if strings.TrimSpace(req.Text) == "" {
-		return sdk.DeveloperReply{}, sdk.Errorf(sdk.Refused, "the answer is empty")
-	}
 	cl, err := s.client(req.Settings)
 	if err != nil {
 		return sdk.DeveloperReply{}, err
@@ -224,17 +212,31 @@ func (s *store) PostReply(ctx context.Context, req sdk.PostReplyRequest) (sdk.De
 	if err != nil {
 		return sdk.DeveloperReply{}, err
 	}
-	answers, err := cl.Answers(ctx, req.AppID)
-	if err != nil {
-		return sdk.DeveloperReply{}, err
+	var live *rustore.Feedback
+	current := func(ctx context.Context) (*sdk.DeveloperReply, error) {
+		answers, err := cl.Answers(ctx, req.AppID)
+		if err != nil {
+			return nil, err
+		}
+		if cur, ok := answers[cid]; ok && cur.Live() {
+			live = &cur
+			r := cur.Reply()
+			return &r, nil
+		}
+		return nil, nil
 	}
+	return sdk.ReadReplyFirst(ctx, req.Text, current, func(ctx context.Context) (sdk.DeveloperReply, error) {
+		return s.publish(ctx, cl, req, cid, live)
+	})
+}
+
+// publish edits the live answer, or posts one, and reads it back.
+func (s *store) publish(ctx context.Context, cl *rustore.Client, req sdk.PostReplyRequest, cid string, live *rustore.Feedback) (sdk.DeveloperReply, error) {
 	var id rustore.ID
-	switch cur, ok := answers[cid]; {
-	case ok && cur.Live() && cur.Text == req.Text:
-		return cur.Reply(), nil // published before (the hub may ask twice after a crash)
-	case ok && cur.Live():
-		id, err = cl.EditAnswer(ctx, req.AppID, string(cur.ID), req.Text)
-	default:
+	var err error
+	if live != nil {
+		id, err = cl.EditAnswer(ctx, req.AppID, string(live.ID), req.Text)
+	} else {
 		id, err = cl.Answer(ctx, req.AppID, cid, req.Text)
 	}
 	if err != nil {
@@ -276,6 +278,10 @@ func (s *store) DeleteReply(ctx context.Context, req sdk.DeleteReplyRequest) err
 }
 
 func main() {
-	sdk.ServeStore(&store{log: sdk.Logger(), tokens: &rustore.Tokens{}, http: &http.Client{Transport: sdk.CountingTransport{}, Timeout: 30 * time.Second},
-		answers: map[string]answersAt{}})
+	err := sdk.ServeStore(&store{log: sdk.Logger(), tokens: &rustore.Tokens{},
+		http: sdk.NewHTTPClient(sdk.HTTPOptions{MaxResponseBytes: rustore.MaxResponseBytes}), answers: map[string]answersAt{}})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 }

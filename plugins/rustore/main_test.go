@@ -152,7 +152,7 @@ func TestAnswerLimit(t *testing.T) {
 	}
 	calls := e.fake.Calls()
 	_, err := post(strings.Repeat("ы", 501))
-	if sdk.KindOf(err) != sdk.Refused || !strings.Contains(err.Error(), "limited to 500 characters") || !strings.Contains(err.Error(), "this one has 501") ||
+	if sdk.KindOf(err) != sdk.ErrorKindRefused || !strings.Contains(err.Error(), "limited to 500 characters") || !strings.Contains(err.Error(), "this one has 501") ||
 		e.fake.Calls() != calls || e.fake.TokenRequests() != 0 {
 		t.Errorf("501 characters: %v (%d calls, %d token requests)", err, e.fake.Calls()-calls, e.fake.TokenRequests())
 	}
@@ -228,13 +228,13 @@ func TestCheckCredentials(t *testing.T) {
 	}
 	// 90 s: RuStore refuses the token; the error names the clock.
 	e.fake.SetNow(func() time.Time { return time.Now().Add(90 * time.Second) })
-	if _, err := check(); sdk.KindOf(err) != sdk.Unauthenticated || !strings.Contains(err.Error(), "Range timestamp not valid") ||
+	if _, err := check(); sdk.KindOf(err) != sdk.ErrorKindUnauthenticated || !strings.Contains(err.Error(), "Range timestamp not valid") ||
 		!strings.Contains(err.Error(), "clock") {
 		t.Errorf("90 s skew: %v", err)
 	}
 	e.fake.SetNow(time.Now)
 	// An unknown package fails the check, classified.
-	if _, err := e.store.CheckCredentials(ctx(t), e.settings, "ru.unknown"); sdk.KindOf(err) != sdk.NotFound {
+	if _, err := e.store.CheckCredentials(ctx(t), e.settings, "ru.unknown"); sdk.KindOf(err) != sdk.ErrorKindNotFound {
 		t.Errorf("unknown app: %v", err)
 	}
 }
@@ -262,28 +262,28 @@ func TestErrors(t *testing.T) {
 		return err
 	}
 	bad := sdk.Settings{"key_id": e.settings["key_id"], "private_key": fake.New().PrivateKeyBase64(), "base_url": e.url}
-	if err := list(bad, pkg); sdk.KindOf(err) != sdk.Unauthenticated || !strings.Contains(err.Error(), "Signature is invalid") {
+	if err := list(bad, pkg); sdk.KindOf(err) != sdk.ErrorKindUnauthenticated || !strings.Contains(err.Error(), "Signature is invalid") {
 		t.Errorf("wrong key: %v (%v)", err, sdk.KindOf(err))
 	}
-	if err := list(sdk.Settings{"key_id": "1", "private_key": "not a key", "base_url": e.url}, pkg); sdk.KindOf(err) != sdk.Invalid {
+	if err := list(sdk.Settings{"key_id": "1", "private_key": "not a key", "base_url": e.url}, pkg); sdk.KindOf(err) != sdk.ErrorKindInvalid {
 		t.Errorf("garbled key: %v", err)
 	}
-	if err := list(e.settings, "ru.unknown"); sdk.KindOf(err) != sdk.NotFound || !strings.Contains(err.Error(), "ru.unknown not found") {
+	if err := list(e.settings, "ru.unknown"); sdk.KindOf(err) != sdk.ErrorKindNotFound || !strings.Contains(err.Error(), "ru.unknown not found") {
 		t.Errorf("unknown app: %v", err)
 	}
 	e.fake.RateLimit(1, 30*time.Second)
-	if err := list(e.settings, pkg); sdk.KindOf(err) != sdk.RateLimited || sdk.RetryAfterOf(err) != 30*time.Second {
+	if err := list(e.settings, pkg); sdk.KindOf(err) != sdk.ErrorKindRateLimited || sdk.RetryAfterOf(err) != 30*time.Second {
 		t.Errorf("429: %v", err)
 	}
 	e.fake.Fail(1, 502)
-	if err := list(e.settings, pkg); sdk.KindOf(err) != sdk.Unavailable {
+	if err := list(e.settings, pkg); sdk.KindOf(err) != sdk.ErrorKindUnavailable {
 		t.Errorf("502: %v", err)
 	}
 	// A clock an hour off: RuStore refuses the signed timestamp with 400
 	// "Range timestamp not valid"; the error says to set the clock.
 	e.fake.SetNow(func() time.Time { return time.Now().Add(-time.Hour) })
 	e.fake.ExpireTokens()
-	if err := list(e.settings, pkg); sdk.KindOf(err) != sdk.Unauthenticated || !strings.Contains(err.Error(), "Range timestamp not valid") ||
+	if err := list(e.settings, pkg); sdk.KindOf(err) != sdk.ErrorKindUnauthenticated || !strings.Contains(err.Error(), "Range timestamp not valid") ||
 		!strings.Contains(err.Error(), "within 60 seconds") || !strings.Contains(err.Error(), "1h0m0s off") {
 		t.Errorf("stale timestamp: %v", err)
 	}

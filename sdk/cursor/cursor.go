@@ -33,7 +33,7 @@ func Start[S any](req sdk.ListRequest) (*Listing[S], error) {
 	if req.Cursor != "" {
 		t, err := time.Parse(time.RFC3339Nano, req.Cursor)
 		if err != nil {
-			return nil, sdk.Errorf(sdk.Invalid, "cursor %q is not a time", req.Cursor)
+			return nil, sdk.Errorf(sdk.ErrorKindInvalid, "cursor %q is not a time", req.Cursor)
 		}
 		l.Since, l.Newest = t, t
 	}
@@ -44,7 +44,7 @@ func Start[S any](req sdk.ListRequest) (*Listing[S], error) {
 			err = json.Unmarshal(raw, &tk)
 		}
 		if err != nil {
-			return nil, sdk.Errorf(sdk.Invalid, "page token is not this plugin's: %v", err)
+			return nil, sdk.Errorf(sdk.ErrorKindInvalid, "page token is not this plugin's: %v", err)
 		}
 		l.State = tk.State
 		if tk.Newest.After(l.Newest) {

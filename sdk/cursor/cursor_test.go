@@ -28,10 +28,10 @@ func TestListingCarriesTheNewestAcrossPages(t *testing.T) {
 	if got := l2.Cursor(); got != t0.Add(time.Hour).Format(time.RFC3339Nano) {
 		t.Errorf("cursor %s", got)
 	}
-	if _, err := Start[int](sdk.ListRequest{PageToken: "!!"}); sdk.KindOf(err) != sdk.Invalid {
+	if _, err := Start[int](sdk.ListRequest{PageToken: "!!"}); sdk.KindOf(err) != sdk.ErrorKindInvalid {
 		t.Errorf("garbage token: %v", err)
 	}
-	if _, err := Start[int](sdk.ListRequest{Cursor: "yesterday"}); sdk.KindOf(err) != sdk.Invalid {
+	if _, err := Start[int](sdk.ListRequest{Cursor: "yesterday"}); sdk.KindOf(err) != sdk.ErrorKindInvalid {
 		t.Errorf("garbage cursor: %v", err)
 	}
 	empty, _ := Start[int](sdk.ListRequest{Cursor: "", PageToken: ""})

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/reviewhub/reviewhub/sdk"
+	"github.com/reviewhub/reviewhub/sdk/host"
 )
 
 var (
@@ -64,15 +65,17 @@ func Build(t testing.TB, pkg string) string {
 }
 
 // Launch starts the plugin binary and closes it when the test ends. Its log
-// lines go to the test log.
-func Launch(t testing.TB, bin string, env ...string) *sdk.Conn {
+// lines, those it writes during calls included, go to the test log with
+// plugin=<binary name>.
+func Launch(t testing.TB, bin string, env ...string) *host.Conn {
 	t.Helper()
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), env...)
 	w := &testWriter{t: t}
 	t.Cleanup(w.end) // runs after conn.Close (cleanups run last first)
-	conn, err := sdk.Launch(context.Background(), cmd, sdk.LaunchOptions{
-		Logger:       slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	conn, err := host.Launch(context.Background(), cmd, host.LaunchOptions{
+		Logger: slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})).
+			With("plugin", filepath.Base(bin)),
 		StartTimeout: time.Minute,
 	})
 	if err != nil {

@@ -39,7 +39,7 @@ func RunStore(t *testing.T, s sdk.Store, suite StoreSuite) {
 		if err != nil {
 			t.Fatalf("Info: %v", err)
 		}
-		if info.Kind != sdk.KindStore || info.Name == "" || info.Version == "" {
+		if info.Kind != sdk.PluginKindStore || info.Name == "" || info.Version == "" {
 			t.Errorf("Info: kind %q, name %q, version %q: want store with a name and version", info.Kind, info.Name, info.Version)
 		}
 		if info.Store == nil {
@@ -102,7 +102,7 @@ func RunStore(t *testing.T, s sdk.Store, suite StoreSuite) {
 		if err == nil {
 			return // stores with a public listing may answer an empty list
 		}
-		if k := sdk.KindOf(err); k == sdk.KindUnknown {
+		if k := sdk.KindOf(err); k == sdk.ErrorKindUnknown {
 			t.Errorf("error for an unknown app is not classified: %v", err)
 		}
 	})
@@ -112,7 +112,7 @@ func RunStore(t *testing.T, s sdk.Store, suite StoreSuite) {
 		}
 		text := strings.Repeat("a", info.Store.ReplyMaxLength+1)
 		_, err := s.PostReply(ctx(t), sdk.PostReplyRequest{Settings: suite.Settings, AppID: suite.AppID, ReviewID: suite.ReviewID, Text: text})
-		if sdk.KindOf(err) != sdk.Refused {
+		if sdk.KindOf(err) != sdk.ErrorKindRefused {
 			t.Errorf("reply of %d characters: got %v, want a Refused error", len(text), err)
 		}
 	})
@@ -127,7 +127,7 @@ type HelpdeskSuite struct {
 // SampleChange is a review change the suites deliver.
 func SampleChange(id string) sdk.ReviewChange {
 	return sdk.ReviewChange{
-		Store: "sdktest", AppName: "Conformance App", Kind: sdk.ChangeNew,
+		Store: "sdktest", AppName: "Conformance App", Kind: sdk.ChangeKindNew,
 		Review: sdk.Review{
 			ID: id, AppID: "app", Author: "Tester", Rating: 2, Title: "Crashes", Text: "It crashes on start.",
 			Language: "en", Country: "US", AppVersion: "1.0", CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
@@ -143,7 +143,7 @@ func RunHelpdesk(t *testing.T, h sdk.Helpdesk, suite HelpdeskSuite) {
 		if err != nil {
 			t.Fatalf("Info: %v", err)
 		}
-		if info.Kind != sdk.KindHelpdesk || info.Name == "" || info.Version == "" {
+		if info.Kind != sdk.PluginKindHelpdesk || info.Name == "" || info.Version == "" {
 			t.Errorf("Info: kind %q, name %q, version %q: want helpdesk with a name and version", info.Kind, info.Name, info.Version)
 		}
 		checkSettingsSchema(t, info.Settings)
@@ -173,7 +173,7 @@ func RunHelpdesk(t *testing.T, h sdk.Helpdesk, suite HelpdeskSuite) {
 			t.Fatalf("retried UpsertTicket: %+v, want the same ticket %s, not created", again, first.ID)
 		}
 		// An edit lands in the same ticket.
-		ch.Kind = sdk.ChangeBetter
+		ch.Kind = sdk.ChangeKindBetter
 		ch.History = []sdk.ReviewVersion{{Rating: 2, Text: ch.Review.Text}}
 		ch.Review.Rating = 4
 		edit, err := h.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: suite.Settings, IntegrationID: suite.IntegrationID, TicketID: first.ID, Change: ch, DeliveryKey: id + "/2"})

@@ -17,7 +17,7 @@ import (
 )
 
 func main() {
-	n := flag.Int("n", 5000, "reviews")
+	n := flag.Int("n", 10000, "reviews")
 	m := flag.Int("m", 500, "answers")
 	bin := flag.String("bin", "bin", "directory with hub and hub-plugin-NAME binaries")
 	out := flag.String("out", filepath.Join("bench-results", "figures.json"), "figures file")
@@ -27,6 +27,7 @@ func main() {
 	perMinute := flag.Int("per-minute", 300, "real-world mode: helpdesk calls allowed per -window")
 	window := flag.Duration("window", time.Minute, "real-world mode: the limit's sliding window (Omnidesk: a minute; shorter only for quick checks)")
 	onlyLoad := flag.Bool("only-load", false, "run only the real-world mode")
+	inFlight := flag.Int("in-flight", 0, "the hub's bus.in_flight (0: its default, 8)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -47,7 +48,7 @@ func main() {
 	defer hubLog.Close()
 	fig, err := bench.Run(ctx, bench.Options{Reviews: *n, Replies: *m, HubBin: filepath.Join(*bin, "hub"),
 		Plugins: map[string]string{"appstore": filepath.Join(*bin, "hub-plugin-appstore"), "omnidesk": filepath.Join(*bin, "hub-plugin-omnidesk")},
-		DataDir: dir, Log: os.Stderr, HubLog: hubLog, SkipZeroLatency: *onlyLoad,
+		DataDir: dir, Log: os.Stderr, HubLog: hubLog, SkipZeroLatency: *onlyLoad, InFlight: *inFlight,
 		Load: bench.Load{Reviews: *loadN, Latency: *latency, Jitter: *jitter, PerWindow: *perMinute, Window: *window}})
 	if err != nil {
 		fail(err)

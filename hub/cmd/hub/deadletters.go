@@ -33,7 +33,7 @@ func deadLetters(cfg *config.Config, log *slog.Logger, args []string, stdout, st
 		return 1
 	}
 	defer b.Close()
-	dl := app.DeadLetters(cfg, db)
+	dl := app.DeadLetters(db)
 	id := int64(0)
 	if args[0] != "list" {
 		if len(args) != 2 {

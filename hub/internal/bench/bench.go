@@ -41,6 +41,8 @@ type Options struct {
 	Load Load
 	// SkipZeroLatency runs only the real-world mode.
 	SkipZeroLatency bool
+	// InFlight is the hub's bus.in_flight (0: its default).
+	InFlight int
 }
 
 // Side is one way of doing the work.
@@ -52,7 +54,18 @@ type Side struct {
 	// CaseCallsPerReview: Omnidesk calls about cases (look-ups, reads,
 	// creates) per new review during the burst (hub only).
 	CaseCallsPerReview float64 `json:"case_calls_per_review,omitempty"`
+	// CPUPerReviewMs is the CPU time every process of the side used per
+	// review while copying (the benchmark process with the fakes; for the
+	// hub also the hub and its plugins): unlike reviews/s it barely moves
+	// when other work shares the machine.
+	CPUPerReviewMs float64 `json:"cpu_per_review_ms"`
+	// HubCPUPerReviewMs and PluginsCPUPerReviewMs are the hub's part of it.
+	HubCPUPerReviewMs     float64 `json:"hub_cpu_per_review_ms,omitempty"`
+	PluginsCPUPerReviewMs float64 `json:"plugins_cpu_per_review_ms,omitempty"`
 }
+
+// perReview is d per review in milliseconds.
+func perReview(d time.Duration, n int) float64 { return float64(d.Microseconds()) / 1000 / float64(n) }
 
 // Load is the real-world mode: the fake Omnidesk answers after Latency ±
 // Jitter and allows PerWindow calls in any sliding Window (Omnidesk: per
@@ -151,7 +164,7 @@ func Baseline(ctx context.Context, o Options) (Side, error) {
 	odSettings := f.Omnidesk.Settings(f.URL["omnidesk"], "x")
 	desk := &od.Client{BaseURL: f.URL["omnidesk"], Email: odSettings["staff_email"], APIKey: odSettings["api_key"], HTTP: hc}
 
-	start := time.Now()
+	start, cpu0 := time.Now(), stack.CPUTime(os.Getpid())
 	next := asc.ReviewsURL(appID, nil, 200)
 	var ids []string
 	for next != "" {
@@ -164,7 +177,7 @@ func Baseline(ctx context.Context, o Options) (Side, error) {
 			if err != nil {
 				return Side{}, err
 			}
-			ch := sdk.ReviewChange{Store: "appstore", AppName: "Bench", Kind: sdk.ChangeNew, Review: rv, CanReply: true, ReplyMaxLength: asc.ReplyMaxLength}
+			ch := sdk.ReviewChange{Store: "appstore", AppName: "Bench", Kind: sdk.ChangeKindNew, Review: rv, CanReply: true, ReplyMaxLength: asc.ReplyMaxLength}
 			if _, err := desk.CreateCase(ctx, od.NewCase{UserCustomID: "appstore:" + rv.ID, UserFullName: rv.Author, Subject: od.Subject(ch),
 				Content: od.Content(ch, rv.ID+"/1"), Channel: odSettings["channel"], CustomFields: map[string]any{odSettings["case_field"]: rv.ID}}); err != nil {
 				return Side{}, fmt.Errorf("baseline case: %w", err)
@@ -173,7 +186,7 @@ func Baseline(ctx context.Context, o Options) (Side, error) {
 		}
 		next = page.Links.Next
 	}
-	elapsed := time.Since(start)
+	elapsed, cpu := time.Since(start), stack.CPUTime(os.Getpid())-cpu0
 	if f.Omnidesk.CaseCount() != o.Reviews {
 		return Side{}, fmt.Errorf("baseline made %d cases for %d reviews", f.Omnidesk.CaseCount(), o.Reviews)
 	}
@@ -185,7 +198,7 @@ func Baseline(ctx context.Context, o Options) (Side, error) {
 		}
 		lat = append(lat, time.Since(t))
 	}
-	s := Side{Seconds: elapsed.Seconds(), ReviewsPerSec: float64(o.Reviews) / elapsed.Seconds()}
+	s := Side{Seconds: elapsed.Seconds(), ReviewsPerSec: float64(o.Reviews) / elapsed.Seconds(), CPUPerReviewMs: perReview(cpu, o.Reviews)}
 	s.ReplyP50ms, s.ReplyP99ms = percentiles(lat)
 	return s, nil
 }
@@ -224,7 +237,7 @@ func startHub(ctx context.Context, o Options, dataDir string, load *odfake.Load)
 	setup := f.Omnidesk.Settings(f.URL["omnidesk"], "bench-secret")
 	maps.Copy(setup, helpdeskExtra)
 	cfg := stack.Config{Listen: addr, DataDir: dataDir, Plugins: o.Plugins, Integration: "bench", Helpdesk: "omnidesk",
-		HelpdeskSetup: setup, PollInterval: time.Second, LogLevel: cmp.Or(os.Getenv("BENCH_HUB_LOG_LEVEL"), "warn"),
+		HelpdeskSetup: setup, PollInterval: time.Second, InFlight: o.InFlight, LogLevel: cmp.Or(os.Getenv("BENCH_HUB_LOG_LEVEL"), "warn"),
 		Apps: []stack.App{{ID: "ios", Name: "Bench", Store: "appstore", StoreAppID: appID, Settings: f.AppStore.Settings(f.URL["appstore"])}}}
 	f.Omnidesk.SetWebhookURL(cfg.WebhookURL() + "?secret=bench-secret")
 	path, err := cfg.Write()
@@ -273,14 +286,22 @@ func diff(after, before map[string]int) map[string]int {
 	return out
 }
 
-// drain seeds n new reviews and waits until each has its case.
+// drain seeds n new reviews and waits until each has its case. It is timed
+// from the hub's first listing after the seeding, as the baseline is timed
+// from its own first listing: the wait for the next poll (up to the poll
+// interval) is when the hub looks, not how fast it works.
 func drain(ctx context.Context, f *stack.Fakes, n int, prefix string) (time.Duration, error) {
 	seedReviews(f, n, prefix)
-	start := time.Now()
+	f.ArmFirstRequest("appstore")
 	if err := waitFor(ctx, 60*time.Minute, func() bool { return f.Omnidesk.CaseCount() >= n+1 }); err != nil {
 		return 0, fmt.Errorf("hub delivered %d of %d: %w", f.Omnidesk.CaseCount()-1, n, err)
 	}
-	elapsed := time.Since(start)
+	done := time.Now()
+	start, ok := f.FirstRequest("appstore")
+	if !ok {
+		return 0, fmt.Errorf("the hub delivered %d reviews without listing them", n)
+	}
+	elapsed := done.Sub(start)
 	if got := f.Omnidesk.CaseCount(); got != n+1 {
 		return 0, fmt.Errorf("hub made %d cases for %d reviews", got-1, n)
 	}
@@ -328,10 +349,13 @@ func Hub(ctx context.Context, o Options) (Side, map[string]int64, error) {
 	}
 	defer stop()
 	before := f.Omnidesk.Routes()
+	plugins := slices.Collect(maps.Keys(stack.Children(hub.Pid())))
+	own0, hub0, plug0 := stack.CPUTime(os.Getpid()), stack.CPUTime(hub.Pid()), stack.CPUTime(plugins...)
 	elapsed, err := drain(ctx, f, o.Reviews, "h")
 	if err != nil {
 		return Side{}, nil, err
 	}
+	own, hubCPU, plugCPU := stack.CPUTime(os.Getpid())-own0, stack.CPUTime(hub.Pid())-hub0, stack.CPUTime(plugins...)-plug0
 	cases := caseCalls(diff(f.Omnidesk.Routes(), before))
 	var lat []time.Duration
 	for i := 0; i < o.Replies; i++ {
@@ -360,7 +384,8 @@ func Hub(ctx context.Context, o Options) (Side, map[string]int64, error) {
 		}
 	}
 	s := Side{Seconds: elapsed.Seconds(), ReviewsPerSec: float64(o.Reviews) / elapsed.Seconds(),
-		CaseCallsPerReview: float64(cases) / float64(o.Reviews)}
+		CaseCallsPerReview: float64(cases) / float64(o.Reviews), CPUPerReviewMs: perReview(own+hubCPU+plugCPU, o.Reviews),
+		HubCPUPerReviewMs: perReview(hubCPU, o.Reviews), PluginsCPUPerReviewMs: perReview(plugCPU, o.Reviews)}
 	s.ReplyP50ms, s.ReplyP99ms = percentiles(lat)
 	return s, rss, nil
 }
@@ -412,13 +437,15 @@ func Run(ctx context.Context, o Options) (Figures, error) {
 // Report prints the figures.
 func Report(w io.Writer, f Figures) {
 	fmt.Fprintf(w, "workload: %d App Store reviews → Omnidesk cases, %d answers back (%s, %d CPUs)\n", f.Reviews, f.Replies, f.Go, f.CPUs)
-	fmt.Fprintf(w, "%-10s %12s %14s %14s %10s\n", "", "reviews/s", "reply p50 ms", "reply p99 ms", "seconds")
+	fmt.Fprintf(w, "%-10s %12s %14s %14s %10s %16s\n", "", "reviews/s", "reply p50 ms", "reply p99 ms", "seconds", "CPU ms/review")
 	for _, r := range []struct {
 		name string
 		s    Side
 	}{{"baseline", f.Baseline}, {"hub", f.Hub}} {
-		fmt.Fprintf(w, "%-10s %12.1f %14.2f %14.2f %10.2f\n", r.name, r.s.ReviewsPerSec, r.s.ReplyP50ms, r.s.ReplyP99ms, r.s.Seconds)
+		fmt.Fprintf(w, "%-10s %12.1f %14.2f %14.2f %10.2f %16.3f\n", r.name, r.s.ReviewsPerSec, r.s.ReplyP50ms, r.s.ReplyP99ms, r.s.Seconds, r.s.CPUPerReviewMs)
 	}
+	fmt.Fprintf(w, "hub CPU per review: hub %.3f ms, plugins %.3f ms, fakes and the benchmark %.3f ms\n",
+		f.Hub.HubCPUPerReviewMs, f.Hub.PluginsCPUPerReviewMs, f.Hub.CPUPerReviewMs-f.Hub.HubCPUPerReviewMs-f.Hub.PluginsCPUPerReviewMs)
 	fmt.Fprintf(w, "hub / baseline throughput: %.2f\n", f.Ratio)
 	fmt.Fprintf(w, "hub case calls per new review: %.3f\n", f.Hub.CaseCallsPerReview)
 	if l := f.Load; l != nil {

@@ -79,7 +79,7 @@ func TestDemoEndToEndAllPlugins(t *testing.T) {
 		t.Errorf("Google Play answer: store %q, note %q", txt, c.Notes[0].Content)
 	}
 	c = answer("googleplay", "gp-2003", strings.Repeat("Thank you for the detailed feedback! ", 11))
-	if !strings.Contains(c.Notes[0].Content, "Google Play answers are limited to 350 characters, this one has 407") {
+	if !strings.Contains(c.Notes[0].Content, "Google Play replies are limited to 350 characters, this one has 407") {
 		t.Errorf("over-long answer note %q", c.Notes[0].Content)
 	}
 	c = answer("appstore", "asp-4001", "Thank you, Mia!")

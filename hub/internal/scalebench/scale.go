@@ -137,7 +137,7 @@ func Run(ctx context.Context, o Options) (Figures, error) {
 	if err != nil {
 		return fig, err
 	}
-	hub0, plug0 := cpu(hub.Pid()), cpuOf(plugins())
+	hub0, plug0 := stack.CPUTime(hub.Pid()), stack.CPUTime(plugins()...)
 	t0 := time.Now()
 	fmt.Fprintf(o.Log, "scale: measuring for %s\n", o.Measure)
 	if err := sleep(ctx, o.Measure); err != nil {
@@ -147,7 +147,7 @@ func Run(ctx context.Context, o Options) (Figures, error) {
 	if err != nil {
 		return fig, err
 	}
-	hub1, plug1 := cpu(hub.Pid()), cpuOf(plugins())
+	hub1, plug1 := stack.CPUTime(hub.Pid()), stack.CPUTime(plugins()...)
 	elapsed := time.Since(t0)
 	fig.Polls = s1.Polls - s0.Polls
 	fig.ExpectedPolls = float64(o.Apps) * elapsed.Seconds() / o.Interval.Seconds()
@@ -199,33 +199,6 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
-}
-
-// clockTick is the kernel's USER_HZ, 100 on Linux.
-const clockTick = 100
-
-// cpu is the user and system CPU time pid has used.
-func cpu(pid int) time.Duration {
-	raw, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
-	if err != nil {
-		return 0
-	}
-	s := string(raw)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(fields) < 13 {
-		return 0
-	}
-	utime, _ := strconv.ParseInt(fields[11], 10, 64)
-	stime, _ := strconv.ParseInt(fields[12], 10, 64)
-	return time.Duration(utime+stime) * time.Second / clockTick
-}
-
-func cpuOf(pids []int) time.Duration {
-	var sum time.Duration
-	for _, p := range pids {
-		sum += cpu(p)
-	}
-	return sum
 }
 
 func statusKB(pid int, field string) int64 {

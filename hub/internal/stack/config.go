@@ -30,6 +30,8 @@ type Config struct {
 	PollInterval  time.Duration
 	LogLevel      string
 	AdminToken    string
+	// InFlight is bus.in_flight (0: the hub's default).
+	InFlight int
 }
 
 // WebhookURL is where the helpdesk must send its webhooks.
@@ -64,6 +66,9 @@ func (c Config) Write() (string, error) {
 	}
 	if c.AdminToken != "" {
 		doc["admin_token"] = c.AdminToken
+	}
+	if c.InFlight > 0 {
+		doc["bus"] = map[string]any{"in_flight": c.InFlight}
 	}
 	raw, err := yaml.Marshal(doc)
 	if err != nil {

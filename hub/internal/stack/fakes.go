@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	asfake "github.com/reviewhub/reviewhub/plugins/appstore/fake"
@@ -24,6 +25,41 @@ type Fakes struct {
 	// URL of each fake by plugin name.
 	URL     map[string]string
 	servers []*http.Server
+
+	mu    sync.Mutex
+	first map[string]*time.Time // per fake: the first request since ArmFirstRequest
+}
+
+// ArmFirstRequest starts watching for the next request to the named fake;
+// FirstRequest then tells when it arrived. The benchmark times the hub from
+// its first listing after the seeding, as the baseline is timed from its own.
+func (f *Fakes) ArmFirstRequest(name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.first[name] = new(time.Time)
+}
+
+// FirstRequest is when the first request since ArmFirstRequest(name)
+// arrived (false: none yet, or not armed).
+func (f *Fakes) FirstRequest(name string) (time.Time, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t := f.first[name]
+	if t == nil || t.IsZero() {
+		return time.Time{}, false
+	}
+	return *t, true
+}
+
+func (f *Fakes) watch(name string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		if t := f.first[name]; t != nil && t.IsZero() {
+			*t = time.Now()
+		}
+		f.mu.Unlock()
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Omnidesk account of the fakes.
@@ -41,6 +77,7 @@ func StartFakes(ports map[string]int) (*Fakes, error) {
 		RuStore:    rsfake.New(),
 		Omnidesk:   odfake.New(odfake.Options{Subdomain: OmnideskSubdomain, StaffEmail: OmnideskStaff, APIKey: OmnideskAPIKey}),
 		URL:        map[string]string{},
+		first:      map[string]*time.Time{},
 	}
 	for name, h := range map[string]http.Handler{"appstore": f.AppStore, "googleplay": f.GooglePlay, "rustore": f.RuStore, "omnidesk": f.Omnidesk} {
 		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", ports[name]))
@@ -48,7 +85,7 @@ func StartFakes(ports map[string]int) (*Fakes, error) {
 			f.Close()
 			return nil, fmt.Errorf("fake %s: %w", name, err)
 		}
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		srv := &http.Server{Handler: f.watch(name, h), ReadHeaderTimeout: 10 * time.Second}
 		go func() {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				fmt.Fprintf(os.Stderr, "fake %s stopped: %v\n", name, err)

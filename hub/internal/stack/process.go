@@ -131,3 +131,27 @@ func PeakRSS(pid int) (int64, error) {
 	}
 	return 0, fmt.Errorf("no VmHWM for process %d", pid)
 }
+
+// clockTick is the kernel's USER_HZ, 100 on Linux.
+const clockTick = 100
+
+// CPUTime is the user and system CPU time the processes have used (0 for
+// one that is gone).
+func CPUTime(pids ...int) time.Duration {
+	var sum time.Duration
+	for _, pid := range pids {
+		raw, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+		if err != nil {
+			continue
+		}
+		s := string(raw)
+		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(fields) < 13 {
+			continue
+		}
+		utime, _ := strconv.ParseInt(fields[11], 10, 64)
+		stime, _ := strconv.ParseInt(fields[12], 10, 64)
+		sum += time.Duration(utime+stime) * time.Second / clockTick
+	}
+	return sum
+}

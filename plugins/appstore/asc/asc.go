@@ -222,7 +222,10 @@ func ParseRateLimit(h string) (RateLimit, bool) {
 // DefaultRetryAfter is the wait after a 429 that carries neither
 // Retry-After nor a readable X-Rate-Limit, or whose X-Rate-Limit still shows
 // requests left (the hourly allowance is not what was hit).
-const DefaultRetryAfter = time.Minute
+const DefaultRetryAfter = sdk.DefaultRetryAfter
+
+// MaxResponseBytes bounds an answer of the App Store Connect API.
+const MaxResponseBytes = 32 << 20
 
 // RateLimitWait is how long to wait after a 429 without Retry-After, from
 // Apple's X-Rate-Limit. Apple counts a "rolling hour": the requests left are
@@ -245,27 +248,27 @@ func (c *Client) Do(ctx context.Context, method, url string, body, out any) erro
 	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
 		url = strings.TrimRight(c.BaseURL, "/") + url
 	} else if !strings.HasPrefix(url, strings.TrimRight(c.BaseURL, "/")+"/") {
-		return sdk.Errorf(sdk.Invalid, "app store: refusing to follow a link outside %s: %s", c.BaseURL, url)
+		return sdk.Errorf(sdk.ErrorKindInvalid, "app store: refusing to follow a link outside %s: %s", c.BaseURL, url)
 	}
 	var raw []byte
 	if body != nil {
 		var err error
 		if raw, err = json.Marshal(body); err != nil {
-			return sdk.Errorf(sdk.Invalid, "app store: encode request: %v", err)
+			return sdk.Errorf(sdk.ErrorKindInvalid, "app store: encode request: %v", err)
 		}
 	}
 	hc := c.HTTP
 	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
+		hc = sdk.NewHTTPClient(sdk.HTTPOptions{MaxResponseBytes: MaxResponseBytes})
 	}
 	for attempt := 0; ; attempt++ {
 		tok, err := c.Tokens.Token(c.Key)
 		if err != nil {
-			return sdk.Errorf(sdk.Invalid, "%v", err)
+			return sdk.Errorf(sdk.ErrorKindInvalid, "%v", err)
 		}
 		req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(raw))
 		if err != nil {
-			return sdk.Errorf(sdk.Invalid, "app store: %v", err)
+			return sdk.Errorf(sdk.ErrorKindInvalid, "app store: %v", err)
 		}
 		req.Header.Set("Authorization", "Bearer "+tok)
 		req.Header.Set("Accept", "application/json")
@@ -274,20 +277,20 @@ func (c *Client) Do(ctx context.Context, method, url string, body, out any) erro
 		}
 		resp, err := hc.Do(req)
 		if err != nil {
-			return sdk.Errorf(sdk.Unavailable, "app store %s %s: %v", method, req.URL.Path, err)
+			return sdk.Errorf(sdk.ErrorKindUnavailable, "app store %s %s: %v", method, req.URL.Path, err)
 		}
-		data, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+		data, err := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		c.record(resp.Header)
 		if err != nil {
-			return sdk.Errorf(sdk.Unavailable, "app store %s %s: reading the answer: %v", method, req.URL.Path, err)
+			return sdk.Errorf(sdk.ErrorKindUnavailable, "app store %s %s: reading the answer: %v", method, req.URL.Path, err)
 		}
 		if resp.StatusCode/100 == 2 {
 			if out == nil || len(bytes.TrimSpace(data)) == 0 {
 				return nil
 			}
 			if err := json.Unmarshal(data, out); err != nil {
-				return sdk.Errorf(sdk.Unavailable, "app store %s %s: unexpected answer (%v)", method, req.URL.Path, err)
+				return sdk.Errorf(sdk.ErrorKindUnavailable, "app store %s %s: unexpected answer (%v)", method, req.URL.Path, err)
 			}
 			return nil
 		}
@@ -334,26 +337,24 @@ func (c *Client) classify(op string, status int, h http.Header, body []byte) err
 	}
 	switch {
 	case status == http.StatusUnauthorized:
-		return sdk.Errorf(sdk.Unauthenticated, "App Store Connect refused the %s (wrong issuer id, key id or private key, a key that was revoked, or a clock more than a few minutes off): %s", key, msg)
+		return sdk.Errorf(sdk.ErrorKindUnauthenticated, "App Store Connect refused the %s (wrong issuer id, key id or private key, a key that was revoked, or a clock more than a few minutes off): %s", key, msg)
 	case status == http.StatusForbidden && er.HasCode("FORBIDDEN_ERROR"):
-		return sdk.Errorf(sdk.PermissionDenied, "app store %s: the %s may not do this: its role lacks the right (answering reviews needs %s): %s", op, key, ReplyRoles, msg)
+		return sdk.Errorf(sdk.ErrorKindPermissionDenied, "app store %s: the %s may not do this: its role lacks the right (answering reviews needs %s): %s", op, key, ReplyRoles, msg)
 	case status == http.StatusForbidden:
-		return sdk.Errorf(sdk.Unauthenticated, "app store %s: App Store Connect refused the %s: the key may be revoked or the token malformed (Apple answers 403 for both), or the account may be missing an agreement: %s", op, key, msg)
-	case status == http.StatusNotFound:
-		return sdk.Errorf(sdk.NotFound, "app store %s: %s", op, msg)
-	case status >= 500:
-		return sdk.Errorf(sdk.Unavailable, "app store %s: %s", op, msg)
+		return sdk.Errorf(sdk.ErrorKindUnauthenticated, "app store %s: App Store Connect refused the %s: the key may be revoked or the token malformed (Apple answers 403 for both), or the account may be missing an agreement: %s", op, key, msg)
+	case status >= 500: // whatever the body's code says, a 5xx is the server's trouble
+		return sdk.HTTPError(status, h, "app store %s: %s", op, msg)
 	case status == http.StatusConflict || er.HasCode("ENTITY_ERROR"):
-		return sdk.Errorf(sdk.Refused, "App Store Connect refused the data: %s", msg)
+		return sdk.Errorf(sdk.ErrorKindRefused, "App Store Connect refused the data: %s", msg)
 	case status == http.StatusUnprocessableEntity || er.HasCode("ENTITY_UNPROCESSABLE") || er.HasCode("ENTITY_INVALID"):
-		return sdk.Errorf(sdk.Invalid, "app store %s: App Store Connect could not read the request body the plugin sent (a bug in the plugin, or an API change): %s", op, msg)
+		return sdk.Errorf(sdk.ErrorKindInvalid, "app store %s: App Store Connect could not read the request body the plugin sent (a bug in the plugin, or an API change): %s", op, msg)
 	case status == http.StatusTooManyRequests:
 		rl, ok := ParseRateLimit(h.Get("X-Rate-Limit"))
 		ra := DefaultRetryAfter
 		if ok {
 			ra = RateLimitWait(rl)
 		}
-		if d, ok := sdk.ParseRetryAfter(h.Get("Retry-After"), time.Now()); ok {
+		if d, ok := sdk.RetryAfterHeader(h, time.Now()); ok {
 			ra = d
 		}
 		if ok {
@@ -361,9 +362,11 @@ func (c *Client) classify(op string, status int, h http.Header, body []byte) err
 		}
 		return sdk.RetryAfterError(ra, "App Store Connect rate limit: %s", msg)
 	case er.HasCode("PARAMETER_ERROR"):
-		return sdk.Errorf(sdk.Invalid, "app store %s: App Store Connect refused a parameter the plugin sent (a bug in the plugin, or an API change): %s", op, msg)
+		return sdk.Errorf(sdk.ErrorKindInvalid, "app store %s: App Store Connect refused a parameter the plugin sent (a bug in the plugin, or an API change): %s", op, msg)
 	}
-	return sdk.Errorf(sdk.Invalid, "app store %s: %s", op, msg)
+	// Apple's code says nothing more: the status decides (404 NotFound,
+	// 5xx Unavailable, other 4xx Invalid).
+	return sdk.HTTPError(status, h, "app store %s: %s", op, msg)
 }
 
 // ParseError reads Apple's error body ({"errors":[{"status","code","title",

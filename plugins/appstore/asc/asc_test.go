@@ -209,19 +209,19 @@ func TestErrorsAreClassifiedByApplesCode(t *testing.T) {
 		kind   sdk.ErrorKind
 		words  string
 	}{
-		{401, "NOT_AUTHORIZED", sdk.Unauthenticated, "refused the API key KID of issuer iss"},
-		{403, "FORBIDDEN_ERROR", sdk.PermissionDenied, "role lacks the right (answering reviews needs Account Holder, Admin, App Manager or Customer Support)"},
-		{403, "FORBIDDEN_ERROR.SOMETHING", sdk.PermissionDenied, "role lacks the right"},
-		{403, "NOT_AUTHORIZED", sdk.Unauthenticated, "may be revoked or the token malformed"},
-		{403, "", sdk.Unauthenticated, "may be revoked or the token malformed"},
-		{404, "NOT_FOUND", sdk.NotFound, "NOT_FOUND: T (D)"},
-		{409, "ENTITY_ERROR.ATTRIBUTE.INVALID", sdk.Refused, "refused the data"},
-		{422, "ENTITY_UNPROCESSABLE", sdk.Invalid, "could not read the request body"},
-		{400, "ENTITY_INVALID", sdk.Invalid, "could not read the request body"},
-		{400, "PARAMETER_ERROR.ILLEGAL", sdk.Invalid, "refused a parameter"},
-		{400, "PARAMETER_ERROR.INVALID", sdk.Invalid, "refused a parameter"},
-		{500, "UNEXPECTED_ERROR", sdk.Unavailable, "UNEXPECTED_ERROR: T (D)"},
-		{503, "ENTITY_ERROR", sdk.Unavailable, "ENTITY_ERROR: T (D)"},
+		{401, "NOT_AUTHORIZED", sdk.ErrorKindUnauthenticated, "refused the API key KID of issuer iss"},
+		{403, "FORBIDDEN_ERROR", sdk.ErrorKindPermissionDenied, "role lacks the right (answering reviews needs Account Holder, Admin, App Manager or Customer Support)"},
+		{403, "FORBIDDEN_ERROR.SOMETHING", sdk.ErrorKindPermissionDenied, "role lacks the right"},
+		{403, "NOT_AUTHORIZED", sdk.ErrorKindUnauthenticated, "may be revoked or the token malformed"},
+		{403, "", sdk.ErrorKindUnauthenticated, "may be revoked or the token malformed"},
+		{404, "NOT_FOUND", sdk.ErrorKindNotFound, "NOT_FOUND: T (D)"},
+		{409, "ENTITY_ERROR.ATTRIBUTE.INVALID", sdk.ErrorKindRefused, "refused the data"},
+		{422, "ENTITY_UNPROCESSABLE", sdk.ErrorKindInvalid, "could not read the request body"},
+		{400, "ENTITY_INVALID", sdk.ErrorKindInvalid, "could not read the request body"},
+		{400, "PARAMETER_ERROR.ILLEGAL", sdk.ErrorKindInvalid, "refused a parameter"},
+		{400, "PARAMETER_ERROR.INVALID", sdk.ErrorKindInvalid, "refused a parameter"},
+		{500, "UNEXPECTED_ERROR", sdk.ErrorKindUnavailable, "UNEXPECTED_ERROR: T (D)"},
+		{503, "ENTITY_ERROR", sdk.ErrorKindUnavailable, "ENTITY_ERROR: T (D)"},
 	} {
 		err := c.classify("POST /v1/customerReviewResponses", tc.status, http.Header{}, appleErr(tc.status, tc.code))
 		if sdk.KindOf(err) != tc.kind || !strings.Contains(err.Error(), tc.words) {
@@ -262,7 +262,7 @@ func TestRateLimitWait(t *testing.T) {
 			h.Set("X-Rate-Limit", tc.rateLimit)
 		}
 		err := c.classify("GET /v1/apps/1/customerReviews", 429, h, body)
-		if sdk.KindOf(err) != sdk.RateLimited || sdk.RetryAfterOf(err) != tc.want {
+		if sdk.KindOf(err) != sdk.ErrorKindRateLimited || sdk.RetryAfterOf(err) != tc.want {
 			t.Errorf("%+v: %v waits %v, want %v", tc, err, sdk.RetryAfterOf(err), tc.want)
 		}
 	}

@@ -268,9 +268,9 @@ func ReplyRefused(pkg, reviewID string, repliedBefore bool, err error) error {
 		msg = message(ge)
 	}
 	if repliedBefore {
-		return sdk.Errorf(sdk.Refused, "google play reviews.reply: Google refused the reply to this review (403) although the account can reply to others of %s: %s", pkg, msg)
+		return sdk.Errorf(sdk.ErrorKindRefused, "google play reviews.reply: Google refused the reply to this review (403) although the account can reply to others of %s: %s", pkg, msg)
 	}
-	return sdk.Errorf(sdk.Refused, "google play reviews.reply: Google refused the reply to review %s (403) although the account can read the reviews of %s; "+
+	return sdk.Errorf(sdk.ErrorKindRefused, "google play reviews.reply: Google refused the reply to review %s (403) although the account can read the reviews of %s; "+
 		"Google refuses single reviews at times, but if every reply fails this way, check that the service account has the \"Reply to reviews\" permission in Play Console: %s", reviewID, pkg, msg)
 }
 
@@ -286,14 +286,14 @@ func Classify(op, pkg string, err error) error {
 			code = re.Response.Status
 		}
 		if re.Response != nil && (re.Response.StatusCode == http.StatusTooManyRequests || re.Response.StatusCode >= 500) {
-			return sdk.Errorf(sdk.Unavailable, "google play: the token endpoint is unavailable (%s)", code)
+			return sdk.Errorf(sdk.ErrorKindUnavailable, "google play: the token endpoint is unavailable (%s)", code)
 		}
-		return sdk.Errorf(sdk.Unauthenticated, "google play: the token endpoint refused the service-account key (%s %s): check that the key is current, not deleted, and its service account is enabled",
+		return sdk.Errorf(sdk.ErrorKindUnauthenticated, "google play: the token endpoint refused the service-account key (%s %s): check that the key is current, not deleted, and its service account is enabled",
 			code, re.ErrorDescription)
 	}
 	var ge *googleapi.Error
 	if !errors.As(err, &ge) {
-		return sdk.Errorf(sdk.Unavailable, "google play %s: %v", op, err)
+		return sdk.Errorf(sdk.ErrorKindUnavailable, "google play %s: %v", op, err)
 	}
 	reasons := map[string]bool{}
 	for _, e := range ge.Errors {
@@ -305,15 +305,15 @@ func Classify(op, pkg string, err error) error {
 	case limited:
 		return sdk.RetryAfterError(retryAfter(ge, reasons, quotaWord), "google play %s: quota exceeded (%s): %s", op, strings.Join(keys(reasons, ge.Code), ", "), msg)
 	case ge.Code == http.StatusUnauthorized:
-		return sdk.Errorf(sdk.Unauthenticated, "google play %s: the access token was refused: %s", op, msg)
+		return sdk.Errorf(sdk.ErrorKindUnauthenticated, "google play %s: the access token was refused: %s", op, msg)
 	case ge.Code == http.StatusForbidden:
-		return sdk.Errorf(sdk.PermissionDenied, "google play %s: the service account has no access to package %s in Play Console (invite it with the \"Reply to reviews\" permission): %s", op, pkg, msg)
+		return sdk.Errorf(sdk.ErrorKindPermissionDenied, "google play %s: the service account has no access to package %s in Play Console (invite it with the \"Reply to reviews\" permission): %s", op, pkg, msg)
 	case ge.Code == http.StatusNotFound:
-		return sdk.Errorf(sdk.NotFound, "google play %s: no app with package name %s in this developer account, or no such review: %s", op, pkg, msg)
+		return sdk.Errorf(sdk.ErrorKindNotFound, "google play %s: no app with package name %s in this developer account, or no such review: %s", op, pkg, msg)
 	case ge.Code == http.StatusBadRequest:
-		return sdk.Errorf(sdk.Invalid, "google play %s: %s", op, msg)
+		return sdk.Errorf(sdk.ErrorKindInvalid, "google play %s: %s", op, msg)
 	default:
-		return sdk.Errorf(sdk.Unavailable, "google play %s: %d %s", op, ge.Code, msg)
+		return sdk.Errorf(sdk.ErrorKindUnavailable, "google play %s: %d %s", op, ge.Code, msg)
 	}
 }
 

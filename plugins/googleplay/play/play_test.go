@@ -116,24 +116,24 @@ func TestClassify(t *testing.T) {
 		retry time.Duration
 		text  string
 	}{
-		{"429 with Retry-After", apiError(429, http.Header{"Retry-After": {"17"}}, body(429, "RESOURCE_EXHAUSTED", "rateLimitExceeded", "Rate limit exceeded.")), sdk.RateLimited, 17 * time.Second, "quota exceeded"},
-		{"429 bare", apiError(429, nil, "Too Many Requests"), sdk.RateLimited, time.Minute, "quota exceeded"},
-		{"403 daily quota", apiError(403, nil, body(403, "PERMISSION_DENIED", "rateLimitExceeded", "Quota exceeded for quota metric 'Queries' and limit 'Queries per day'")), sdk.RateLimited, time.Hour, "Queries per day"},
-		{"403 quotaExceeded", apiError(403, nil, body(403, "PERMISSION_DENIED", "quotaExceeded", "Quota exceeded.")), sdk.RateLimited, time.Hour, "quotaExceeded"},
-		{"403 per-minute bucket", apiError(403, nil, body(403, "PERMISSION_DENIED", "rateLimitExceeded", "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute'")), sdk.RateLimited, time.Minute, "per minute"},
-		{"per hour", apiError(429, nil, body(429, "RESOURCE_EXHAUSTED", "rateLimitExceeded", "Quota exceeded: requests per hour")), sdk.RateLimited, time.Hour, "per hour"},
-		{"403 other quota reason", apiError(403, nil, body(403, "PERMISSION_DENIED", "publishingDailySaveQuotaExceeded", "Daily save quota exceeded.")), sdk.RateLimited, time.Hour, "publishingDailySaveQuotaExceeded"},
-		{"403 RESOURCE_EXHAUSTED", apiError(403, nil, body(403, "RESOURCE_EXHAUSTED", "somethingNew", "Too many requests for this app.")), sdk.RateLimited, time.Minute, "somethingNew"},
-		{"403 message only", apiError(403, nil, body(403, "PERMISSION_DENIED", "forbidden", "Quota exceeded for this app.")), sdk.RateLimited, time.Hour, "Quota exceeded for this app"},
-		{"403 userRateLimitExceeded", apiError(403, nil, body(403, "PERMISSION_DENIED", "userRateLimitExceeded", "User rate limit exceeded.")), sdk.RateLimited, time.Minute, "userRateLimitExceeded"},
-		{"403 no access", apiError(403, nil, body(403, "PERMISSION_DENIED", "forbidden", "The caller does not have permission")), sdk.PermissionDenied, 0, "no access to package com.x in Play Console"},
-		{"401", apiError(401, nil, body(401, "UNAUTHENTICATED", "authError", "Invalid Credentials")), sdk.Unauthenticated, 0, "access token was refused"},
-		{"404", apiError(404, nil, body(404, "NOT_FOUND", "notFound", "Package not found: com.x.")), sdk.NotFound, 0, "no app with package name com.x"},
-		{"400", apiError(400, nil, body(400, "INVALID_ARGUMENT", "invalid", "Invalid pagination token.")), sdk.Invalid, 0, "Invalid pagination token"},
-		{"503", apiError(503, nil, "<html>oops</html>"), sdk.Unavailable, 0, "503"},
-		{"token refused", &oauth2.RetrieveError{Response: &http.Response{StatusCode: 400}, ErrorCode: "invalid_grant", ErrorDescription: "Invalid JWT Signature."}, sdk.Unauthenticated, 0, "refused the service-account key (invalid_grant"},
-		{"token endpoint down", &oauth2.RetrieveError{Response: &http.Response{StatusCode: 502, Status: "502 Bad Gateway"}}, sdk.Unavailable, 0, "token endpoint is unavailable"},
-		{"network", errors.New("dial tcp: connection refused"), sdk.Unavailable, 0, "connection refused"},
+		{"429 with Retry-After", apiError(429, http.Header{"Retry-After": {"17"}}, body(429, "RESOURCE_EXHAUSTED", "rateLimitExceeded", "Rate limit exceeded.")), sdk.ErrorKindRateLimited, 17 * time.Second, "quota exceeded"},
+		{"429 bare", apiError(429, nil, "Too Many Requests"), sdk.ErrorKindRateLimited, time.Minute, "quota exceeded"},
+		{"403 daily quota", apiError(403, nil, body(403, "PERMISSION_DENIED", "rateLimitExceeded", "Quota exceeded for quota metric 'Queries' and limit 'Queries per day'")), sdk.ErrorKindRateLimited, time.Hour, "Queries per day"},
+		{"403 quotaExceeded", apiError(403, nil, body(403, "PERMISSION_DENIED", "quotaExceeded", "Quota exceeded.")), sdk.ErrorKindRateLimited, time.Hour, "quotaExceeded"},
+		{"403 per-minute bucket", apiError(403, nil, body(403, "PERMISSION_DENIED", "rateLimitExceeded", "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute'")), sdk.ErrorKindRateLimited, time.Minute, "per minute"},
+		{"per hour", apiError(429, nil, body(429, "RESOURCE_EXHAUSTED", "rateLimitExceeded", "Quota exceeded: requests per hour")), sdk.ErrorKindRateLimited, time.Hour, "per hour"},
+		{"403 other quota reason", apiError(403, nil, body(403, "PERMISSION_DENIED", "publishingDailySaveQuotaExceeded", "Daily save quota exceeded.")), sdk.ErrorKindRateLimited, time.Hour, "publishingDailySaveQuotaExceeded"},
+		{"403 RESOURCE_EXHAUSTED", apiError(403, nil, body(403, "RESOURCE_EXHAUSTED", "somethingNew", "Too many requests for this app.")), sdk.ErrorKindRateLimited, time.Minute, "somethingNew"},
+		{"403 message only", apiError(403, nil, body(403, "PERMISSION_DENIED", "forbidden", "Quota exceeded for this app.")), sdk.ErrorKindRateLimited, time.Hour, "Quota exceeded for this app"},
+		{"403 userRateLimitExceeded", apiError(403, nil, body(403, "PERMISSION_DENIED", "userRateLimitExceeded", "User rate limit exceeded.")), sdk.ErrorKindRateLimited, time.Minute, "userRateLimitExceeded"},
+		{"403 no access", apiError(403, nil, body(403, "PERMISSION_DENIED", "forbidden", "The caller does not have permission")), sdk.ErrorKindPermissionDenied, 0, "no access to package com.x in Play Console"},
+		{"401", apiError(401, nil, body(401, "UNAUTHENTICATED", "authError", "Invalid Credentials")), sdk.ErrorKindUnauthenticated, 0, "access token was refused"},
+		{"404", apiError(404, nil, body(404, "NOT_FOUND", "notFound", "Package not found: com.x.")), sdk.ErrorKindNotFound, 0, "no app with package name com.x"},
+		{"400", apiError(400, nil, body(400, "INVALID_ARGUMENT", "invalid", "Invalid pagination token.")), sdk.ErrorKindInvalid, 0, "Invalid pagination token"},
+		{"503", apiError(503, nil, "<html>oops</html>"), sdk.ErrorKindUnavailable, 0, "503"},
+		{"token refused", &oauth2.RetrieveError{Response: &http.Response{StatusCode: 400}, ErrorCode: "invalid_grant", ErrorDescription: "Invalid JWT Signature."}, sdk.ErrorKindUnauthenticated, 0, "refused the service-account key (invalid_grant"},
+		{"token endpoint down", &oauth2.RetrieveError{Response: &http.Response{StatusCode: 502, Status: "502 Bad Gateway"}}, sdk.ErrorKindUnavailable, 0, "token endpoint is unavailable"},
+		{"network", errors.New("dial tcp: connection refused"), sdk.ErrorKindUnavailable, 0, "connection refused"},
 	}
 	for _, c := range cases {
 		err := Classify("reviews.list", "com.x", c.err)
@@ -156,11 +156,11 @@ func TestReplyRefusedAndForbidden(t *testing.T) {
 		t.Errorf("ServerError %d %v", c, ok)
 	}
 	err := ReplyRefused("com.x", "gp:1", true, denied)
-	if sdk.KindOf(err) != sdk.Refused || !strings.Contains(err.Error(), "Google refused the reply to this review (403) although the account can reply to others of com.x: The caller does not have permission") {
+	if sdk.KindOf(err) != sdk.ErrorKindRefused || !strings.Contains(err.Error(), "Google refused the reply to this review (403) although the account can reply to others of com.x: The caller does not have permission") {
 		t.Errorf("after earlier replies: %v", err)
 	}
 	err = ReplyRefused("com.x", "gp:1", false, denied)
-	if sdk.KindOf(err) != sdk.Refused || !strings.Contains(err.Error(), "refused the reply to review gp:1 (403) although the account can read the reviews of com.x") ||
+	if sdk.KindOf(err) != sdk.ErrorKindRefused || !strings.Contains(err.Error(), "refused the reply to review gp:1 (403) although the account can read the reviews of com.x") ||
 		!strings.Contains(err.Error(), "Reply to reviews") {
 		t.Errorf("listing works: %v", err)
 	}
@@ -218,13 +218,13 @@ func FuzzClassify(f *testing.F) {
 		}
 		err := Classify("reviews.list", "com.x", apiError(status, http.Header{"Retry-After": {retry}}, body))
 		k := sdk.KindOf(err)
-		if k == sdk.KindUnknown {
+		if k == sdk.ErrorKindUnknown {
 			t.Fatalf("%d %q: unclassified %v", status, body, err)
 		}
-		if d := sdk.RetryAfterOf(err); (k == sdk.RateLimited) != (d > 0) || d > 24*time.Hour {
+		if d := sdk.RetryAfterOf(err); (k == sdk.ErrorKindRateLimited) != (d > 0) || d > 24*time.Hour {
 			t.Fatalf("%d %q: %v with retry-after %v", status, body, k, d)
 		}
-		if status == 429 && k != sdk.RateLimited {
+		if status == 429 && k != sdk.ErrorKindRateLimited {
 			t.Fatalf("429 classified %v", k)
 		}
 	})

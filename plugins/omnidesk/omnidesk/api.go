@@ -211,7 +211,7 @@ func (c *Client) GetCase(ctx context.Context, caseID int64) (Case, error) {
 	}
 	err := c.Do(ctx, "GET", fmt.Sprintf("/api/cases/%d.json", caseID), nil, nil, &out)
 	if err == nil && out.Case.CaseID == 0 {
-		err = sdk.Errorf(sdk.Unavailable, "omnidesk GET /api/cases/%d.json: the answer has no case", caseID)
+		err = sdk.Errorf(sdk.ErrorKindUnavailable, "omnidesk GET /api/cases/%d.json: the answer has no case", caseID)
 	}
 	return out.Case, err
 }
@@ -279,7 +279,7 @@ func (c *Client) Messages(ctx context.Context, caseID int64) ([]Message, error) 
 // sent to the custom channel's webhook as an answer.
 func (c *Client) AddMessage(ctx context.Context, caseID, userID int64, content string) (Message, error) {
 	if userID == 0 {
-		return Message{}, sdk.Errorf(sdk.Invalid, "omnidesk: case %d has no user_id: a message must name its author", caseID)
+		return Message{}, sdk.Errorf(sdk.ErrorKindInvalid, "omnidesk: case %d has no user_id: a message must name its author", caseID)
 	}
 	var out struct {
 		Message Message `json:"message"`
@@ -383,7 +383,7 @@ func (c *Client) LabelIDs(ctx context.Context, titles []string) ([]int64, error)
 		id, ok := byTitle[strings.ToLower(t)]
 		if !ok {
 			l, err := c.CreateLabel(ctx, t)
-			if err != nil && sdk.KindOf(err) == sdk.Invalid {
+			if err != nil && sdk.KindOf(err) == sdk.ErrorKindInvalid {
 				// Created meanwhile by someone else (another hub): read it.
 				if again, lerr := c.ListLabels(ctx); lerr == nil {
 					for _, l2 := range again {

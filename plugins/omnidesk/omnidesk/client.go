@@ -130,7 +130,7 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 	if body != nil {
 		var err error
 		if raw, err = json.Marshal(body); err != nil {
-			return sdk.Errorf(sdk.Invalid, "omnidesk: encode request: %v", err)
+			return sdk.Errorf(sdk.ErrorKindInvalid, "omnidesk: encode request: %v", err)
 		}
 	}
 	u := strings.TrimRight(c.BaseURL, "/") + path
@@ -139,7 +139,7 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 	}
 	hc := c.HTTP
 	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
+		hc = sdk.NewHTTPClient(sdk.HTTPOptions{MaxResponseBytes: MaxResponseBytes})
 	}
 	retries := c.Retries
 	if retries == 0 {
@@ -159,7 +159,7 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 		}
 		req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(raw))
 		if err != nil {
-			return sdk.Errorf(sdk.Invalid, "omnidesk: %v", err)
+			return sdk.Errorf(sdk.ErrorKindInvalid, "omnidesk: %v", err)
 		}
 		seq, err := c.paced(ctx, method, path, attempt)
 		if err != nil {
@@ -176,10 +176,10 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			last = sdk.Errorf(sdk.Unavailable, "omnidesk %s %s: %v", method, path, err)
+			last = sdk.Errorf(sdk.ErrorKindUnavailable, "omnidesk %s %s: %v", method, path, err)
 			continue
 		}
-		data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+		data, err := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		c.noteLimits(resp.Header)
 		left, okLeft := headerInt(resp.Header, "api_calls_left")
@@ -188,7 +188,7 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 		}
 		c.Gate.answered(c.account(), c.window(), seq, left, time.Now())
 		if err != nil {
-			last = sdk.Errorf(sdk.Unavailable, "omnidesk %s %s: reading the answer: %v", method, path, err)
+			last = sdk.Errorf(sdk.ErrorKindUnavailable, "omnidesk %s %s: reading the answer: %v", method, path, err)
 			continue
 		}
 		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
@@ -196,7 +196,7 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 				return nil
 			}
 			if err := json.Unmarshal(data, out); err != nil {
-				return sdk.Errorf(sdk.Unavailable, "omnidesk %s %s: unexpected answer (%v): %.200s", method, path, err, data)
+				return sdk.Errorf(sdk.ErrorKindUnavailable, "omnidesk %s %s: unexpected answer (%v): %.200s", method, path, err, data)
 			}
 			return nil
 		}
@@ -209,20 +209,18 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 			if attempt > 0 && method != http.MethodGet {
 				// An earlier try of this write may have reached Omnidesk: not
 				// "refused, nothing done" (sdk.TicketRequest.FirstAttempt).
-				return sdk.Errorf(sdk.Unavailable, "omnidesk rate limit on %s %s after an unanswered try: %v", method, path, apiErr)
+				return sdk.Errorf(sdk.ErrorKindUnavailable, "omnidesk rate limit on %s %s after an unanswered try: %v", method, path, apiErr)
 			}
 			return sdk.RetryAfterError(wait, "omnidesk rate limit on %s %s: %v", method, path, apiErr)
 		case resp.StatusCode >= 500:
-			last = sdk.Errorf(sdk.Unavailable, "omnidesk %s %s: %v", method, path, apiErr)
+			last = sdk.HTTPError(resp.StatusCode, resp.Header, "omnidesk %s %s: %v", method, path, apiErr)
 			continue
 		case resp.StatusCode == http.StatusUnauthorized:
-			return sdk.Errorf(sdk.Unauthenticated, "omnidesk refused the staff e-mail and API key: %w", apiErr)
+			return sdk.HTTPError(resp.StatusCode, resp.Header, "omnidesk refused the staff e-mail and API key: %w", apiErr)
 		case resp.StatusCode == http.StatusForbidden:
-			return sdk.Errorf(sdk.PermissionDenied, "omnidesk %s %s: the staff member may not do this: %w", method, path, apiErr)
-		case resp.StatusCode == http.StatusNotFound:
-			return sdk.Errorf(sdk.NotFound, "omnidesk %s %s: %w", method, path, apiErr)
-		default:
-			return sdk.Errorf(sdk.Invalid, "omnidesk %s %s: %w", method, path, apiErr)
+			return sdk.HTTPError(resp.StatusCode, resp.Header, "omnidesk %s %s: the staff member may not do this: %w", method, path, apiErr)
+		default: // the status decides the kind (sdk.KindFromHTTPStatus)
+			return sdk.HTTPError(resp.StatusCode, resp.Header, "omnidesk %s %s: %w", method, path, apiErr)
 		}
 	}
 	return last
@@ -251,7 +249,7 @@ func (c *Client) paced(ctx context.Context, method, path string, attempt int) (u
 		dl, hasDL := ctx.Deadline()
 		if wait > maxPaceHold || (hasDL && time.Until(dl) < wait+time.Second) {
 			if attempt > 0 && method != http.MethodGet {
-				return 0, sdk.Errorf(sdk.Unavailable, "omnidesk %s %s: no calls left this minute after an unanswered try", method, path)
+				return 0, sdk.Errorf(sdk.ErrorKindUnavailable, "omnidesk %s %s: no calls left this minute after an unanswered try", method, path)
 			}
 			return 0, sdk.RetryAfterError(wait, "omnidesk %s %s: no calls left this minute (api_calls_left), not called", method, path)
 		}
@@ -292,23 +290,17 @@ func parseError(status int, data []byte) *APIError {
 	return e
 }
 
+// MaxResponseBytes bounds an answer of the Omnidesk API.
+const MaxResponseBytes = 16 << 20
+
 // retryAfter reads Omnidesk's retry_after header (seconds), else a
-// standard Retry-After (seconds or an HTTP date); 60 s when both are
-// absent: the limits are per minute.
+// standard Retry-After (seconds or an HTTP date); a minute when neither is
+// readable: the limits are per minute.
 func retryAfter(h http.Header) time.Duration {
-	if s, ok := headerInt(h, "retry_after"); ok {
-		return time.Duration(s) * time.Second
+	if d, ok := sdk.RetryAfterHeader(h, time.Now(), "retry_after", "Retry-After"); ok {
+		return d
 	}
-	v := h.Get("Retry-After")
-	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := time.Until(t); d > 0 {
-			return d
-		}
-	}
-	return time.Minute
+	return sdk.DefaultRetryAfter
 }
 
 // IsNotFound reports whether err is a 404 of the API.

@@ -83,13 +83,13 @@ var clientChecks = map[string]func(t *testing.T, c *omnidesk.Client){
 	"error_case_not_found": func(t *testing.T, c *omnidesk.Client) {
 		_, err := c.AddMessage(ctxT(t), 999999, 321, "I need help!")
 		var apiErr *omnidesk.APIError
-		if sdk.KindOf(err) != sdk.NotFound || !errors.As(err, &apiErr) || apiErr.Code != "case_not_found" {
+		if sdk.KindOf(err) != sdk.ErrorKindNotFound || !errors.As(err, &apiErr) || apiErr.Code != "case_not_found" {
 			t.Errorf("AddMessage to a missing case: %v (kind %v)", err, sdk.KindOf(err))
 		}
 	},
 	"rate_limit": func(t *testing.T, c *omnidesk.Client) {
 		_, err := c.Staff(ctxT(t))
-		if sdk.KindOf(err) != sdk.RateLimited || sdk.RetryAfterOf(err) != 23*time.Second {
+		if sdk.KindOf(err) != sdk.ErrorKindRateLimited || sdk.RetryAfterOf(err) != 23*time.Second {
 			t.Errorf("rate limit: %v (kind %v, retry after %v)", err, sdk.KindOf(err), sdk.RetryAfterOf(err))
 		}
 		if l := c.Limits(); !l.Known || l.PerMinute != 50 || l.Left != 0 {

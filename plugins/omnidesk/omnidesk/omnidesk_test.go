@@ -103,7 +103,7 @@ func TestWebhookShapeHidesValues(t *testing.T) {
 }
 
 func TestIsOwnMarksEverythingThePluginWrites(t *testing.T) {
-	ch := sdk.ReviewChange{Store: "googleplay", Kind: sdk.ChangeWorse, Review: sdk.Review{ID: "r", Rating: 1, Text: "bad"}}
+	ch := sdk.ReviewChange{Store: "googleplay", Kind: sdk.ChangeKindWorse, Review: sdk.Review{ID: "r", Rating: 1, Text: "bad"}}
 	for _, s := range []string{Content(ch, "r/2"), ResultNote(sdk.ReplyResult{MessageID: "omnidesk:1", Outcome: sdk.OutcomePublished})} {
 		if !IsOwn(s) {
 			t.Errorf("not recognised as the plugin's own: %q", s)
@@ -129,11 +129,11 @@ func TestRateLimitHeadersAndForbiddenRateLimit(t *testing.T) {
 		kind    sdk.ErrorKind
 		after   time.Duration
 	}{
-		{"retry_after (Omnidesk's name)", 429, map[string]string{"retry_after": "17"}, ``, sdk.RateLimited, 17 * time.Second},
-		{"Retry-After fallback", 429, map[string]string{"Retry-After": "9"}, ``, sdk.RateLimited, 9 * time.Second},
-		{"no header: a minute", 429, nil, ``, sdk.RateLimited, time.Minute},
-		{"403 rate limit exceeded (older scheme)", 403, map[string]string{"retry_after": "5"}, `{"error":"Rate limit exceeded"}`, sdk.RateLimited, 5 * time.Second},
-		{"403 other", 403, nil, `{"error":"staff_has_not_access"}`, sdk.PermissionDenied, 0},
+		{"retry_after (Omnidesk's name)", 429, map[string]string{"retry_after": "17"}, ``, sdk.ErrorKindRateLimited, 17 * time.Second},
+		{"Retry-After fallback", 429, map[string]string{"Retry-After": "9"}, ``, sdk.ErrorKindRateLimited, 9 * time.Second},
+		{"no header: a minute", 429, nil, ``, sdk.ErrorKindRateLimited, time.Minute},
+		{"403 rate limit exceeded (older scheme)", 403, map[string]string{"retry_after": "5"}, `{"error":"Rate limit exceeded"}`, sdk.ErrorKindRateLimited, 5 * time.Second},
+		{"403 other", 403, nil, `{"error":"staff_has_not_access"}`, sdk.ErrorKindPermissionDenied, 0},
 	} {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			for k, v := range tc.headers {

@@ -42,7 +42,7 @@ func burst(t *testing.T, gate *omnidesk.RateGate, perWindow int, window, run tim
 				case err == nil:
 					n.Add(1)
 				case ctx.Err() != nil:
-				case sdk.KindOf(err) == sdk.RateLimited:
+				case sdk.KindOf(err) == sdk.ErrorKindRateLimited:
 					// The caller waits as the hub does, then tries again.
 					if d := sdk.RetryAfterOf(err); d > 0 {
 						held.Add(1)
@@ -114,7 +114,7 @@ func TestGateSeesOthersUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := cl.Staff(ctx)
-	if sdk.KindOf(err) != sdk.RateLimited || sdk.RetryAfterOf(err) <= 0 {
+	if sdk.KindOf(err) != sdk.ErrorKindRateLimited || sdk.RetryAfterOf(err) <= 0 {
 		t.Fatalf("call after api_calls_left 0: %v, want refused before sending with a retry-after", err)
 	}
 	if f.Refused() != 0 {

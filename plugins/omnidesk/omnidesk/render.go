@@ -50,7 +50,7 @@ func Subject(c sdk.ReviewChange) string {
 func Content(c sdk.ReviewChange, key string) string {
 	r := c.Review
 	var b strings.Builder
-	if c.Kind != sdk.ChangeNew {
+	if c.Kind != sdk.ChangeKindNew {
 		fmt.Fprintf(&b, "The review was edited (%s)", c.Kind)
 		if prev := c.PreviousRating(); prev != 0 && prev != r.Rating {
 			fmt.Fprintf(&b, ": rating %d → %d", prev, r.Rating)

@@ -124,8 +124,11 @@ func (c *Client) hc() *http.Client {
 	if c.HTTP != nil {
 		return c.HTTP
 	}
-	return &http.Client{Timeout: 30 * time.Second}
+	return sdk.NewHTTPClient(sdk.HTTPOptions{MaxResponseBytes: MaxResponseBytes})
 }
+
+// MaxResponseBytes bounds an answer of the RuStore API.
+const MaxResponseBytes = 32 << 20
 
 // token returns a cached token or asks /public/auth/ for one.
 func (c *Client) token(ctx context.Context) (string, error) {
@@ -167,12 +170,12 @@ func (c *Client) newToken(ctx context.Context) (string, TokenInfo, error) {
 	ts := sent.Format(TimestampLayout)
 	sig, err := Sign(c.Key, c.KeyID, ts)
 	if err != nil {
-		return "", info, sdk.Errorf(sdk.Invalid, "rustore: sign the token request: %v", err)
+		return "", info, sdk.Errorf(sdk.ErrorKindInvalid, "rustore: sign the token request: %v", err)
 	}
 	raw, _ := json.Marshal(map[string]string{"keyId": c.KeyID, "timestamp": ts, "signature": sig})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(c.BaseURL, "/")+"/public/auth/", bytes.NewReader(raw))
 	if err != nil {
-		return "", info, sdk.Errorf(sdk.Invalid, "rustore: %v", err)
+		return "", info, sdk.Errorf(sdk.ErrorKindInvalid, "rustore: %v", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	var body struct {
@@ -191,7 +194,7 @@ func (c *Client) newToken(ctx context.Context) (string, TokenInfo, error) {
 		if info.SkewKnown {
 			msg += fmt.Sprintf("; it is %s off", info.Skew.Abs().Round(time.Second))
 		}
-		return "", info, sdk.Errorf(sdk.Unauthenticated, "%s; set the clock (NTP)", msg)
+		return "", info, sdk.Errorf(sdk.ErrorKindUnauthenticated, "%s; set the clock (NTP)", msg)
 	}
 	if status != http.StatusOK || body.JWE == "" {
 		return "", info, classify(status, env, nil, "rustore refused the key id and private key when asking for a token")
@@ -236,16 +239,16 @@ func (c *Client) send(req *http.Request, out any) (int, Envelope, http.Header, e
 	var env Envelope
 	resp, err := c.hc().Do(req)
 	if err != nil {
-		return 0, env, nil, sdk.Errorf(sdk.Unavailable, "rustore %s %s: %v", req.Method, req.URL.Path, err)
+		return 0, env, nil, sdk.Errorf(sdk.ErrorKindUnavailable, "rustore %s %s: %v", req.Method, req.URL.Path, err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return 0, env, resp.Header, sdk.Errorf(sdk.Unavailable, "rustore %s %s: reading the answer: %v", req.Method, req.URL.Path, err)
+		return 0, env, resp.Header, sdk.Errorf(sdk.ErrorKindUnavailable, "rustore %s %s: reading the answer: %v", req.Method, req.URL.Path, err)
 	}
 	if len(bytes.TrimSpace(data)) > 0 {
 		if err := json.Unmarshal(data, &env); err != nil && resp.StatusCode/100 == 2 {
-			return resp.StatusCode, env, resp.Header, sdk.Errorf(sdk.Unavailable, "rustore %s %s: unexpected answer (%v)", req.Method, req.URL.Path, err)
+			return resp.StatusCode, env, resp.Header, sdk.Errorf(sdk.ErrorKindUnavailable, "rustore %s %s: unexpected answer (%v)", req.Method, req.URL.Path, err)
 		}
 	}
 	if resp.StatusCode == http.StatusTooManyRequests {
@@ -253,40 +256,27 @@ func (c *Client) send(req *http.Request, out any) (int, Envelope, http.Header, e
 	}
 	if resp.StatusCode/100 == 2 && out != nil && len(env.Body) > 0 && string(env.Body) != "null" {
 		if err := json.Unmarshal(env.Body, out); err != nil {
-			return resp.StatusCode, env, resp.Header, sdk.Errorf(sdk.Unavailable, "rustore %s %s: unexpected body (%v)", req.Method, req.URL.Path, err)
+			return resp.StatusCode, env, resp.Header, sdk.Errorf(sdk.ErrorKindUnavailable, "rustore %s %s: unexpected body (%v)", req.Method, req.URL.Path, err)
 		}
 	}
 	return resp.StatusCode, env, resp.Header, nil
 }
 
-// DefaultRetryAfter is used for a 429 without Retry-After.
-const DefaultRetryAfter = time.Minute
-
+// classify turns an error answer into the SDK's error: the kind from the
+// status (sdk.HTTPError, with the Retry-After of a 429), the message from
+// RuStore's envelope.
 func classify(status int, env Envelope, h http.Header, what string) error {
 	msg := env.message()
 	if what == "" {
 		what = "rustore"
 	}
-	switch {
-	case status == http.StatusTooManyRequests:
-		ra := DefaultRetryAfter
-		if h != nil {
-			if d, ok := sdk.ParseRetryAfter(h.Get("Retry-After"), time.Now()); ok {
-				ra = d
-			}
-		}
-		return sdk.RetryAfterError(ra, "RuStore rate limit: %s", msg)
-	case status == http.StatusUnauthorized:
-		return sdk.Errorf(sdk.Unauthenticated, "%s: %s", what, msg)
-	case status == http.StatusForbidden:
-		return sdk.Errorf(sdk.PermissionDenied, "%s: the key has no access (%s)", what, msg)
-	case status == http.StatusNotFound:
-		return sdk.Errorf(sdk.NotFound, "%s: not found (%s)", what, msg)
-	case status >= 500 || status == 0:
-		return sdk.Errorf(sdk.Unavailable, "%s: %d %s", what, status, msg)
-	default:
-		return sdk.Errorf(sdk.Invalid, "%s: %d %s", what, status, msg)
+	switch status {
+	case 0:
+		return sdk.Errorf(sdk.ErrorKindUnavailable, "%s: no answer %s", what, msg)
+	case http.StatusTooManyRequests:
+		return sdk.HTTPError(status, h, "RuStore rate limit: %s", msg)
 	}
+	return sdk.HTTPError(status, h, "%s: %d %s", what, status, msg)
 }
 
 // Do calls the API with a token; a refused token is renewed once.
@@ -306,7 +296,7 @@ func (c *Client) Do(ctx context.Context, method, path string, q url.Values, body
 		}
 		req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(raw))
 		if err != nil {
-			return sdk.Errorf(sdk.Invalid, "rustore: %v", err)
+			return sdk.Errorf(sdk.ErrorKindInvalid, "rustore: %v", err)
 		}
 		req.Header.Set("Public-Token", tok)
 		if body != nil {
@@ -556,7 +546,7 @@ func (c *Client) Answer(ctx context.Context, pkg, commentID, text string) (ID, e
 	err := c.Do(ctx, http.MethodPost, appPath(pkg)+"/feedback", url.Values{"commentId": {commentID}},
 		map[string]string{"message": text}, &out)
 	if err == nil && out.ID == "" {
-		err = sdk.Errorf(sdk.Unavailable, "rustore POST %s/feedback: the answer carries no id", appPath(pkg))
+		err = sdk.Errorf(sdk.ErrorKindUnavailable, "rustore POST %s/feedback: the answer carries no id", appPath(pkg))
 	}
 	return out.ID, err
 }
@@ -568,7 +558,7 @@ func (c *Client) EditAnswer(ctx context.Context, pkg, feedbackID, text string) (
 	p := appPath(pkg) + "/feedback/" + url.PathEscape(feedbackID)
 	err := c.Do(ctx, http.MethodPost, p, nil, map[string]string{"message": text}, &out)
 	if err == nil && out.ID == "" {
-		err = sdk.Errorf(sdk.Unavailable, "rustore POST %s: the answer carries no id", p)
+		err = sdk.Errorf(sdk.ErrorKindUnavailable, "rustore POST %s: the answer carries no id", p)
 	}
 	return out.ID, err
 }
@@ -578,7 +568,7 @@ func (c *Client) GetAnswer(ctx context.Context, pkg, feedbackID string) (Feedbac
 	var out Feedback
 	err := c.Do(ctx, http.MethodGet, appPath(pkg)+"/feedback/"+url.PathEscape(feedbackID), nil, nil, &out)
 	if err == nil && out.ID == "" {
-		err = sdk.Errorf(sdk.Unavailable, "rustore GET %s/feedback/%s: no answer in the body", appPath(pkg), feedbackID)
+		err = sdk.Errorf(sdk.ErrorKindUnavailable, "rustore GET %s/feedback/%s: no answer in the body", appPath(pkg), feedbackID)
 	}
 	return out, err
 }

@@ -76,7 +76,7 @@ var clientPlayers = map[string]func(t *testing.T, ex evidence.Example){
 	"auth-timestamp-invalid": func(t *testing.T, ex evidence.Example) {
 		cl := clientAt(evidence.Serve(t, ex).URL)
 		_, err := cl.NewToken(vctx(t))
-		if sdk.KindOf(err) != sdk.Unauthenticated || !strings.Contains(err.Error(), "Range timestamp not valid") ||
+		if sdk.KindOf(err) != sdk.ErrorKindUnauthenticated || !strings.Contains(err.Error(), "Range timestamp not valid") ||
 			!strings.Contains(err.Error(), "clock must be within 60 seconds") {
 			t.Errorf("a refused timestamp: %v (%v), want Unauthenticated naming the clock", err, sdk.KindOf(err))
 		}
@@ -131,7 +131,7 @@ var clientPlayers = map[string]func(t *testing.T, ex evidence.Example){
 	// from RuStore is a permanent refusal that says what happened.
 	"answer-edit-put-refused": func(t *testing.T, ex evidence.Example) {
 		err := serveWithToken(t, ex).Do(vctx(t), http.MethodPut, ex.Request.Path, nil, map[string]string{"message": "x"}, nil)
-		if sdk.KindOf(err) != sdk.Invalid || !strings.Contains(err.Error(), "405 Request method 'PUT' is not supported") {
+		if sdk.KindOf(err) != sdk.ErrorKindInvalid || !strings.Contains(err.Error(), "405 Request method 'PUT' is not supported") {
 			t.Errorf("405: %v (%v)", err, sdk.KindOf(err))
 		}
 	},

@@ -6,60 +6,67 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"unicode/utf8"
+	"fmt"
+	"os"
 
 	"github.com/reviewhub/reviewhub/sdk"
 )
 
 type store struct{}
 
-func (store) Info(context.Context) (sdk.Info, error) {
+var _ sdk.StorePlugin = store{}
+
+func (store) Info(context.Context, sdk.InfoRequest) (sdk.Info, error) {
 	return sdk.Info{
 		Name: "echostore", Version: "1.0.0", Description: "Serves the reviews given in its settings.",
 		Settings: []sdk.SettingField{{Key: "reviews", Label: "Reviews (JSON array)", Required: true, Multiline: true}},
-		Store:    &sdk.StoreCapabilities{CanReply: true, ReplyMaxLength: 100, LocaleKind: sdk.FilterLanguage},
+		// The SDK refuses a reply over 100 characters before PostReply is called.
+		Store: &sdk.StoreCapabilities{CanReply: true, ReplyMaxLength: 100, LocaleKind: sdk.FilterLanguage},
 	}, nil
 }
 
 func reviews(s sdk.Settings) ([]sdk.Review, error) {
 	var out []sdk.Review
-	if err := json.Unmarshal([]byte(s["reviews"]), &out); err != nil {
-		return nil, sdk.Errorf(sdk.Invalid, "setting reviews is not a JSON array of reviews: %v", err)
+	if err := json.Unmarshal([]byte(s.Get("reviews")), &out); err != nil {
+		return nil, sdk.Errorf(sdk.ErrorKindInvalid, "setting reviews is not a JSON array of reviews: %v", err)
 	}
 	return out, nil
 }
 
-func (store) CheckCredentials(_ context.Context, s sdk.Settings, _ string) (sdk.CredentialsReport, error) {
-	_, err := reviews(s)
-	return sdk.CredentialsReport{CanReply: err == nil}, err
+func (store) CheckCredentials(_ context.Context, req sdk.CheckCredentialsRequest) (sdk.CheckCredentialsResponse, error) {
+	_, err := reviews(req.Settings)
+	return sdk.CheckCredentialsResponse{CanReply: err == nil}, err
 }
 
-func (store) ListReviews(_ context.Context, req sdk.ListRequest) (sdk.ReviewPage, error) {
+func (store) ListReviews(ctx context.Context, req sdk.ListReviewsRequest) (sdk.ListReviewsResponse, error) {
 	all, err := reviews(req.Settings)
 	if err != nil {
-		return sdk.ReviewPage{}, err
+		return sdk.ListReviewsResponse{}, err
 	}
-	page := sdk.ReviewPage{Cursor: "all"}
+	page := sdk.ListReviewsResponse{Cursor: "all"}
 	for _, r := range all {
 		if r.AppID == req.AppID {
 			page.Reviews = append(page.Reviews, r)
 		}
 	}
 	if len(page.Reviews) == 0 {
-		return sdk.ReviewPage{}, sdk.Errorf(sdk.NotFound, "no app %q", req.AppID)
+		return sdk.ListReviewsResponse{}, sdk.Errorf(sdk.ErrorKindNotFound, "no app %q", req.AppID)
 	}
+	sdk.Log(ctx).Info("listed", "app", req.AppID, "reviews", len(page.Reviews))
 	return page, nil
 }
 
-func (store) PostReply(_ context.Context, req sdk.PostReplyRequest) (sdk.DeveloperReply, error) {
-	if n := utf8.RuneCountInString(req.Text); n > 100 {
-		return sdk.DeveloperReply{}, sdk.Errorf(sdk.Refused, "echostore answers are limited to 100 characters, this one has %d", n)
+func (store) PostReply(_ context.Context, req sdk.PostReplyRequest) (sdk.PostReplyResponse, error) {
+	return sdk.PostReplyResponse{Reply: sdk.DeveloperReply{ID: "reply-" + req.ReviewID, Text: req.Text, State: "PUBLISHED"}}, nil
+}
+
+func (store) DeleteReply(context.Context, sdk.DeleteReplyRequest) (sdk.DeleteReplyResponse, error) {
+	return sdk.DeleteReplyResponse{}, sdk.Errorf(sdk.ErrorKindUnsupported, "echostore cannot delete replies")
+}
+
+func main() {
+	if err := sdk.ServeStore(store{}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
-	return sdk.DeveloperReply{ID: "reply-" + req.ReviewID, Text: req.Text, State: "PUBLISHED"}, nil
 }
-
-func (store) DeleteReply(context.Context, sdk.DeleteReplyRequest) error {
-	return sdk.Errorf(sdk.Unsupported, "echostore cannot delete replies")
-}
-
-func main() { sdk.ServeStore(store{}) }

@@ -29,7 +29,7 @@ func (helpdesk) Info(context.Context) (sdk.Info, error) {
 // sends its webhooks, and reports it with the secret replaced by "REDACTED".
 func (helpdesk) CheckCredentials(ctx context.Context, s sdk.Settings) (sdk.CredentialsReport, error) {
 	if s["url"] == "" {
-		return sdk.CredentialsReport{}, sdk.Errorf(sdk.Invalid, "url is empty")
+		return sdk.CredentialsReport{}, sdk.Errorf(sdk.ErrorKindInvalid, "url is empty")
 	}
 	var hook struct{ URL string }
 	if err := testbackend.Call(ctx, s["url"], "GET", "/helpdesk/webhook", nil, &hook); err != nil {
@@ -40,7 +40,7 @@ func (helpdesk) CheckCredentials(ctx context.Context, s sdk.Settings) (sdk.Crede
 	if hook.URL != "" {
 		u, err := url.Parse(hook.URL)
 		if err != nil {
-			return rep, sdk.Errorf(sdk.Invalid, "the backend's webhook URL does not parse: %v", err)
+			return rep, sdk.Errorf(sdk.ErrorKindInvalid, "the backend's webhook URL does not parse: %v", err)
 		}
 		q := u.Query()
 		if q.Has("secret") {
@@ -79,9 +79,9 @@ func (helpdesk) UpsertTicket(ctx context.Context, req sdk.TicketRequest) (sdk.Ti
 		var found testbackend.Ticket
 		err := testbackend.Call(ctx, base, "GET", "/tickets?review_id="+url.QueryEscape(req.Change.Review.ID), nil, &found)
 		switch sdk.KindOf(err) {
-		case sdk.NotFound:
+		case sdk.ErrorKindNotFound:
 			return create()
-		case sdk.KindUnknown:
+		case sdk.ErrorKindUnknown:
 			id = found.ID
 		default:
 			return sdk.TicketRef{}, err

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/reviewhub/reviewhub/hub/e2e/testbackend"
 	"github.com/reviewhub/reviewhub/sdk"
@@ -28,7 +27,7 @@ func base(s sdk.Settings) string {
 
 func (store) Info(context.Context) (sdk.Info, error) {
 	return sdk.Info{
-		Name: "teststore", Version: "0.0.1", Description: "test store",
+		Name: "teststore", DisplayName: "test store", Version: "0.0.1", Description: "test store",
 		Settings: []sdk.SettingField{{Key: "url", Label: "Backend URL (empty: the public listing)"},
 			{Key: "page_size", Label: "Reviews per page (default 3)"},
 			{Key: "key", Label: "Quota key: apps with the same key share TESTSTORE_QUOTA"}},
@@ -74,6 +73,9 @@ func (store) CheckCredentials(ctx context.Context, s sdk.Settings, appID string)
 
 // The cursor is the backend's sequence number of the last review listed.
 func (store) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.ReviewPage, error) {
+	// A line logged during a call: it must reach the hub's log
+	// (pluginhost's TestPluginLogsReachTheHubsLog).
+	sdk.Log(ctx).Debug("listing reviews", "app", req.AppID)
 	after := req.Cursor
 	next := ""
 	if req.PageToken != "" {
@@ -122,9 +124,6 @@ func pageSize(s sdk.Settings) string {
 }
 
 func (store) PostReply(ctx context.Context, req sdk.PostReplyRequest) (sdk.DeveloperReply, error) {
-	if n := utf8.RuneCountInString(req.Text); n > 350 {
-		return sdk.DeveloperReply{}, sdk.Errorf(sdk.Refused, "test store answers are limited to 350 characters, this one has %d", n)
-	}
 	// Idempotent, as the SDK asks: after a crash the hub may ask again for a
 	// reply that was published; the store then already shows this text.
 	var cur testbackend.Review
@@ -140,7 +139,7 @@ func (store) PostReply(ctx context.Context, req sdk.PostReplyRequest) (sdk.Devel
 }
 
 func (store) DeleteReply(context.Context, sdk.DeleteReplyRequest) error {
-	return sdk.Errorf(sdk.Unsupported, "the test store cannot delete replies")
+	return sdk.Errorf(sdk.ErrorKindUnsupported, "the test store cannot delete replies")
 }
 
 func main() { sdk.ServeStore(store{}) }

@@ -28,7 +28,7 @@ func (desk) CheckCredentials(context.Context, sdk.Settings) (sdk.CredentialsRepo
 }
 
 func (desk) UpsertTicket(context.Context, sdk.TicketRequest) (sdk.TicketRef, error) {
-	return sdk.TicketRef{}, sdk.Errorf(sdk.Invalid, "testdesk keeps no tickets")
+	return sdk.TicketRef{}, sdk.Errorf(sdk.ErrorKindInvalid, "testdesk keeps no tickets")
 }
 
 func (desk) HandleWebhook(context.Context, sdk.WebhookRequest) (sdk.WebhookResult, error) {

@@ -89,9 +89,11 @@ type InfoResponse struct {
 	Version     string `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
 	Description string `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
 	// The settings an account of this plugin takes (credentials included).
-	Settings      []*SettingField       `protobuf:"bytes,5,rep,name=settings,proto3" json:"settings,omitempty"`
-	Store         *StoreCapabilities    `protobuf:"bytes,6,opt,name=store,proto3" json:"store,omitempty"`
-	Helpdesk      *HelpdeskCapabilities `protobuf:"bytes,7,opt,name=helpdesk,proto3" json:"helpdesk,omitempty"`
+	Settings []*SettingField       `protobuf:"bytes,5,rep,name=settings,proto3" json:"settings,omitempty"`
+	Store    *StoreCapabilities    `protobuf:"bytes,6,opt,name=store,proto3" json:"store,omitempty"`
+	Helpdesk *HelpdeskCapabilities `protobuf:"bytes,7,opt,name=helpdesk,proto3" json:"helpdesk,omitempty"`
+	// The vendor's name for people ("Google Play"); empty: use name.
+	DisplayName   string `protobuf:"bytes,8,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -175,6 +177,13 @@ func (x *InfoResponse) GetHelpdesk() *HelpdeskCapabilities {
 	return nil
 }
 
+func (x *InfoResponse) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
 type SettingField struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	Key         string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
@@ -189,7 +198,9 @@ type SettingField struct {
 	// The plugin sends the account's credentials to this address (a base URL,
 	// a token URI). Changing it makes the hub require every secret setting
 	// again, so stored credentials never go to a new address unasked.
-	Endpoint      bool `protobuf:"varint,8,opt,name=endpoint,proto3" json:"endpoint,omitempty"`
+	Endpoint bool `protobuf:"varint,8,opt,name=endpoint,proto3" json:"endpoint,omitempty"`
+	// The value the SDK fills in when an account leaves the setting empty.
+	Default       string `protobuf:"bytes,9,opt,name=default,proto3" json:"default,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -278,6 +289,13 @@ func (x *SettingField) GetEndpoint() bool {
 		return x.Endpoint
 	}
 	return false
+}
+
+func (x *SettingField) GetDefault() string {
+	if x != nil {
+		return x.Default
+	}
+	return ""
 }
 
 type StoreCapabilities struct {
@@ -2502,7 +2520,7 @@ var File_reviewhub_plugin_v1_plugin_proto protoreflect.FileDescriptor
 const file_reviewhub_plugin_v1_plugin_proto_rawDesc = "" +
 	"\n" +
 	" reviewhub/plugin/v1/plugin.proto\x12\x13reviewhub.plugin.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\r\n" +
-	"\vInfoRequest\"\xb6\x02\n" +
+	"\vInfoRequest\"\xd9\x02\n" +
 	"\fInfoResponse\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
@@ -2510,7 +2528,8 @@ const file_reviewhub_plugin_v1_plugin_proto_rawDesc = "" +
 	"\vdescription\x18\x04 \x01(\tR\vdescription\x12=\n" +
 	"\bsettings\x18\x05 \x03(\v2!.reviewhub.plugin.v1.SettingFieldR\bsettings\x12<\n" +
 	"\x05store\x18\x06 \x01(\v2&.reviewhub.plugin.v1.StoreCapabilitiesR\x05store\x12E\n" +
-	"\bhelpdesk\x18\a \x01(\v2).reviewhub.plugin.v1.HelpdeskCapabilitiesR\bhelpdesk\"\xe0\x01\n" +
+	"\bhelpdesk\x18\a \x01(\v2).reviewhub.plugin.v1.HelpdeskCapabilitiesR\bhelpdesk\x12!\n" +
+	"\fdisplay_name\x18\b \x01(\tR\vdisplayName\"\xfa\x01\n" +
 	"\fSettingField\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05label\x18\x02 \x01(\tR\x05label\x12 \n" +
@@ -2519,7 +2538,8 @@ const file_reviewhub_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x06secret\x18\x05 \x01(\bR\x06secret\x12\x1c\n" +
 	"\tmultiline\x18\x06 \x01(\bR\tmultiline\x12\x18\n" +
 	"\aexample\x18\a \x01(\tR\aexample\x12\x1a\n" +
-	"\bendpoint\x18\b \x01(\bR\bendpoint\"\xdc\x03\n" +
+	"\bendpoint\x18\b \x01(\bR\bendpoint\x12\x18\n" +
+	"\adefault\x18\t \x01(\tR\adefault\"\xdc\x03\n" +
 	"\x11StoreCapabilities\x12\x1b\n" +
 	"\tcan_reply\x18\x01 \x01(\bR\bcanReply\x12(\n" +
 	"\x10reply_max_length\x18\x02 \x01(\x05R\x0ereplyMaxLength\x12$\n" +

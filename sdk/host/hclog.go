@@ -1,10 +1,13 @@
-package sdk
+package host
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log"
 	"log/slog"
+	"strings"
+	"sync"
 
 	"github.com/hashicorp/go-hclog"
 )
@@ -67,4 +70,45 @@ func (a *hcLogAdapter) StandardLogger(*hclog.StandardLoggerOptions) *log.Logger 
 }
 func (a *hcLogAdapter) StandardWriter(*hclog.StandardLoggerOptions) io.Writer {
 	return a.StandardLogger(nil).Writer()
+}
+
+// lineLogger logs each line written to it: what a plugin writes to its
+// stdout or stderr during a call, which go-plugin carries over its stdio
+// stream (its Serve swaps the process's os.Stdout and os.Stderr for pipes
+// into that stream). Without it those lines were dropped.
+type lineLogger struct {
+	l     *slog.Logger
+	level slog.Level
+	msg   string
+
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (w *lineLogger) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, p...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			break
+		}
+		w.emit(w.buf[:i])
+		w.buf = w.buf[i+1:]
+	}
+	// A line that never ends is logged in pieces rather than kept forever.
+	if len(w.buf) >= maxLine {
+		w.emit(w.buf)
+		w.buf = w.buf[:0]
+	}
+	return len(p), nil
+}
+
+const maxLine = 64 << 10
+
+func (w *lineLogger) emit(line []byte) {
+	if s := strings.TrimRight(string(line), "\r"); strings.TrimSpace(s) != "" {
+		w.l.Log(context.Background(), w.level, w.msg, "line", s)
+	}
 }

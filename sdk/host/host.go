@@ -1,4 +1,9 @@
-package sdk
+// Package host is the hub's side of the plugin connection: it starts a
+// plugin binary, completes go-plugin's handshake over mutual TLS, reads the
+// plugin's Info and hands out the plugin as an sdk.Store or sdk.Helpdesk
+// whose calls cross the process boundary. Plugin authors do not need it;
+// the hub (hub/pluginhost) and the conformance kit (sdk/sdktest) do.
+package host
 
 import (
 	"bytes"
@@ -18,150 +23,12 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 	"github.com/hashicorp/go-plugin/runner"
-	pb "github.com/reviewhub/reviewhub/sdk/proto/reviewhub/plugin/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/reviewhub/reviewhub/sdk"
+	"github.com/reviewhub/reviewhub/sdk/internal/hostapi"
 )
-
-// ProtocolVersion is the newest plugin protocol this SDK speaks. A hub
-// offers every version it knows and go-plugin picks the highest one both
-// sides share, so a plugin built for version 1 keeps working with a hub that
-// also speaks version 2.
-const ProtocolVersion = 1
-
-// Handshake is the go-plugin handshake shared by the hub and every plugin.
-// The magic cookie only guards against running a plugin binary by hand; it
-// is not a security measure.
-var Handshake = plugin.HandshakeConfig{
-	ProtocolVersion:  ProtocolVersion,
-	MagicCookieKey:   "REVIEWHUB_PLUGIN",
-	MagicCookieValue: "c8b7a0f4-1f0e-4a59-9f38-reviewhub",
-}
-
-// Names of the plugins in a go-plugin plugin set.
-const (
-	pluginInfo     = "info"
-	pluginStore    = KindStore
-	pluginHelpdesk = KindHelpdesk
-)
-
-type infoPlugin struct {
-	plugin.NetRPCUnsupportedPlugin
-	srv *infoServer
-}
-
-func (p *infoPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
-	pb.RegisterPluginServer(s, p.srv)
-	return nil
-}
-
-func (p *infoPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
-	return pb.NewPluginClient(c), nil
-}
-
-type storePlugin struct {
-	plugin.NetRPCUnsupportedPlugin
-	impl Store
-}
-
-func (p *storePlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
-	pb.RegisterStoreServer(s, &storeServer{impl: p.impl})
-	return nil
-}
-
-func (p *storePlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
-	return &storeClient{info: pb.NewPluginClient(c), c: pb.NewStoreClient(c)}, nil
-}
-
-type helpdeskPlugin struct {
-	plugin.NetRPCUnsupportedPlugin
-	impl Helpdesk
-}
-
-func (p *helpdeskPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
-	pb.RegisterHelpdeskServer(s, &helpdeskServer{impl: p.impl})
-	return nil
-}
-
-func (p *helpdeskPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
-	return &helpdeskClient{info: pb.NewPluginClient(c), c: pb.NewHelpdeskClient(c)}, nil
-}
-
-// ServeStore serves a store plugin; it is the whole main of one:
-//
-//	func main() { sdk.ServeStore(mystore.New()) }
-func ServeStore(impl Store) {
-	serve(map[string]plugin.Plugin{
-		pluginInfo:  &infoPlugin{srv: &infoServer{kind: KindStore, info: impl.Info}},
-		pluginStore: &storePlugin{impl: impl},
-	})
-}
-
-// ServeHelpdesk serves a helpdesk plugin; it is the whole main of one.
-func ServeHelpdesk(impl Helpdesk) {
-	serve(map[string]plugin.Plugin{
-		pluginInfo:     &infoPlugin{srv: &infoServer{kind: KindHelpdesk, info: impl.Info}},
-		pluginHelpdesk: &helpdeskPlugin{impl: impl},
-	})
-}
-
-func serve(set plugin.PluginSet) {
-	if os.Getenv(Handshake.MagicCookieKey) != Handshake.MagicCookieValue {
-		fmt.Fprintln(os.Stderr, "This is a Reviewhub plugin: the hub starts it, it is not meant to be run by hand.")
-		os.Exit(1)
-	}
-	plugin.Serve(&plugin.ServeConfig{
-		HandshakeConfig:  Handshake,
-		VersionedPlugins: map[int]plugin.PluginSet{ProtocolVersion: set},
-		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
-			return plugin.DefaultGRPCServer(append(opts, grpc.ChainUnaryInterceptor(receiveRequestID)))
-		},
-		Logger: hclog.New(&hclog.LoggerOptions{
-			Name: "go-plugin", Output: os.Stderr, JSONFormat: true, Level: hclog.Warn,
-		}),
-	})
-}
-
-// logOutput is the process's stderr as it was at start: the hub reads its
-// lines as the plugin's log. go-plugin's Serve later points os.Stderr
-// elsewhere, so a logger made after Serve started must not use it.
-var logOutput = os.Stderr
-
-// Logger returns the logger a plugin should use: JSON lines on stderr that
-// the hub reads and re-emits through its own log/slog logger with the
-// plugin's name attached.
-func Logger() *slog.Logger {
-	return slog.New(slog.NewJSONHandler(logOutput, &slog.HandlerOptions{
-		Level: slog.LevelDebug,
-		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
-			if len(groups) > 0 {
-				return a
-			}
-			switch a.Key {
-			case slog.LevelKey:
-				return slog.String("@level", levelName(a.Value.Any()))
-			case slog.MessageKey:
-				return slog.Attr{Key: "@message", Value: a.Value}
-			case slog.TimeKey:
-				return slog.String("@timestamp", a.Value.Time().Format("2006-01-02T15:04:05.000000Z07:00"))
-			}
-			return a
-		},
-	}))
-}
-
-func levelName(v any) string {
-	l, _ := v.(slog.Level)
-	switch {
-	case l >= slog.LevelError:
-		return "error"
-	case l >= slog.LevelWarn:
-		return "warn"
-	case l >= slog.LevelInfo:
-		return "info"
-	}
-	return "debug"
-}
 
 // Conn is the hub's connection to one running plugin process.
 type Conn struct {
@@ -169,7 +36,7 @@ type Conn struct {
 	rpc         *plugin.GRPCClient
 	proc        *process
 	log         *slog.Logger
-	info        Info
+	info        sdk.Info
 	version     int
 	stopTimeout time.Duration
 	stopOnce    sync.Once
@@ -227,18 +94,18 @@ func Launch(ctx context.Context, cmd *exec.Cmd, opts LaunchOptions) (*Conn, erro
 	}
 	versions := opts.Versions
 	if len(versions) == 0 {
-		versions = []int{ProtocolVersion}
+		versions = []int{sdk.ProtocolVersion}
 	}
 	sets := map[int]plugin.PluginSet{}
 	for _, v := range versions {
-		sets[v] = clientSet()
+		sets[v] = hostapi.ClientPlugins()
 	}
 	if cmd.Env == nil {
 		cmd.Env = os.Environ()
 	}
 	proc := &process{cmd: cmd, path: cmd.Path, sum: opts.SHA256}
 	client := plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig:  Handshake,
+		HandshakeConfig:  sdk.Handshake,
 		VersionedPlugins: sets,
 		RunnerFunc:       proc.prepare,
 		SkipHostEnv:      true,
@@ -247,7 +114,9 @@ func Launch(ctx context.Context, cmd *exec.Cmd, opts LaunchOptions) (*Conn, erro
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		Logger:           newHCLogAdapter(logger),
 		StartTimeout:     opts.StartTimeout,
-		GRPCDialOptions:  []grpc.DialOption{grpc.WithChainUnaryInterceptor(sendRequestID(logger))},
+		SyncStdout:       &lineLogger{l: logger, level: slog.LevelInfo, msg: "plugin stdout"},
+		SyncStderr:       &lineLogger{l: logger, level: slog.LevelWarn, msg: "plugin stderr"},
+		GRPCDialOptions:  []grpc.DialOption{grpc.WithChainUnaryInterceptor(hostapi.RequestIDInterceptor(logger))},
 	})
 	c := &Conn{client: client, proc: proc, log: logger, stopTimeout: opts.StopTimeout}
 	// A cancelled ctx kills the process, which ends a hanging handshake.
@@ -269,18 +138,19 @@ func Launch(ctx context.Context, cmd *exec.Cmd, opts LaunchOptions) (*Conn, erro
 		return fail(fmt.Errorf("plugin speaks %T, not gRPC", rpc))
 	}
 	c.rpc, c.version = grpcClient, client.NegotiatedVersion()
-	raw, err := rpc.Dispense(pluginInfo)
+	raw, err := rpc.Dispense(hostapi.PluginInfo)
 	if err != nil {
 		return fail(err)
 	}
 	infoCtx, cancel := context.WithTimeout(ctx, opts.StartTimeout)
 	defer cancel()
-	r, err := raw.(pb.PluginClient).Info(infoCtx, &pb.InfoRequest{})
+	c.info, err = raw.(interface {
+		Info(context.Context) (sdk.Info, error)
+	}).Info(infoCtx)
 	if err != nil {
-		return fail(fromStatus("info", err))
+		return fail(err)
 	}
-	c.info = infoFromPB(r)
-	if c.info.Kind != KindStore && c.info.Kind != KindHelpdesk {
+	if c.info.Kind != sdk.PluginKindStore && c.info.Kind != sdk.PluginKindHelpdesk {
 		return fail(fmt.Errorf("unknown kind %q", c.info.Kind))
 	}
 	if !stopAbort() {
@@ -289,42 +159,34 @@ func Launch(ctx context.Context, cmd *exec.Cmd, opts LaunchOptions) (*Conn, erro
 	return c, nil
 }
 
-func clientSet() plugin.PluginSet {
-	return plugin.PluginSet{
-		pluginInfo:     &infoPlugin{},
-		pluginStore:    &storePlugin{},
-		pluginHelpdesk: &helpdeskPlugin{},
-	}
-}
-
 // Info is what the plugin said about itself at start.
-func (c *Conn) Info() Info { return c.info }
+func (c *Conn) Info() sdk.Info { return c.info }
 
 // ProtocolVersion is the protocol version both sides agreed on.
 func (c *Conn) ProtocolVersion() int { return c.version }
 
 // Store returns the plugin as a Store; it fails for a helpdesk plugin.
-func (c *Conn) Store() (Store, error) {
-	if c.info.Kind != KindStore {
+func (c *Conn) Store() (sdk.Store, error) {
+	if c.info.Kind != sdk.PluginKindStore {
 		return nil, fmt.Errorf("plugin %q is a %s plugin, not a store", c.info.Name, c.info.Kind)
 	}
-	raw, err := c.rpc.Dispense(pluginStore)
+	raw, err := c.rpc.Dispense(sdk.PluginKindStore)
 	if err != nil {
 		return nil, fmt.Errorf("dispense store %q: %w", c.info.Name, err)
 	}
-	return raw.(Store), nil
+	return raw.(sdk.Store), nil
 }
 
 // Helpdesk returns the plugin as a Helpdesk; it fails for a store plugin.
-func (c *Conn) Helpdesk() (Helpdesk, error) {
-	if c.info.Kind != KindHelpdesk {
+func (c *Conn) Helpdesk() (sdk.Helpdesk, error) {
+	if c.info.Kind != sdk.PluginKindHelpdesk {
 		return nil, fmt.Errorf("plugin %q is a %s plugin, not a helpdesk", c.info.Name, c.info.Kind)
 	}
-	raw, err := c.rpc.Dispense(pluginHelpdesk)
+	raw, err := c.rpc.Dispense(sdk.PluginKindHelpdesk)
 	if err != nil {
 		return nil, fmt.Errorf("dispense helpdesk %q: %w", c.info.Name, err)
 	}
-	return raw.(Helpdesk), nil
+	return raw.(sdk.Helpdesk), nil
 }
 
 // Check asks the plugin's gRPC health service whether it serves, within
@@ -334,7 +196,7 @@ func (c *Conn) Check(ctx context.Context) error {
 	_, err := grpc_health_v1.NewHealthClient(c.rpc.Conn).Check(ctx,
 		&grpc_health_v1.HealthCheckRequest{Service: plugin.GRPCServiceName})
 	if err != nil {
-		return fromStatus("health check", err)
+		return hostapi.FromStatus("health check", err)
 	}
 	return nil
 }

@@ -1,6 +1,6 @@
 //go:build unix
 
-package sdk_test
+package host_test
 
 import (
 	"bytes"
@@ -18,9 +18,11 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health/grpc_health_v1"
 
-	"github.com/reviewhub/reviewhub/sdk"
+	"github.com/reviewhub/reviewhub/sdk/host"
 	"github.com/reviewhub/reviewhub/sdk/sdktest"
 )
+
+const example = "github.com/reviewhub/reviewhub/sdk/examples/echostore"
 
 // The hub and its plugins talk over mutual TLS: a client without the
 // hub's certificate cannot call the plugin.
@@ -52,15 +54,15 @@ func TestLaunchRefusesAChecksumMismatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	good := sha256.Sum256(raw)
-	conn, err := sdk.Launch(context.Background(), exec.Command(bin), sdk.LaunchOptions{SHA256: good[:]})
+	conn, err := host.Launch(context.Background(), exec.Command(bin), host.LaunchOptions{SHA256: good[:]})
 	if err != nil {
 		t.Fatalf("launch with the right pin: %v", err)
 	}
 	conn.Close()
 
 	bad := bytes.Repeat([]byte{0xab}, 32)
-	_, err = sdk.Launch(context.Background(), exec.Command(bin), sdk.LaunchOptions{SHA256: bad})
-	var ce *sdk.ChecksumError
+	_, err = host.Launch(context.Background(), exec.Command(bin), host.LaunchOptions{SHA256: bad})
+	var ce *host.ChecksumError
 	if !errors.As(err, &ce) {
 		t.Fatalf("launch with a wrong pin: %v, want a ChecksumError", err)
 	}
@@ -91,7 +93,7 @@ func TestLaunchAbortsAHangingHandshake(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() {
-		_, err := sdk.Launch(ctx, exec.Command(hang), sdk.LaunchOptions{StartTimeout: time.Hour, SocketDir: dir})
+		_, err := host.Launch(ctx, exec.Command(hang), host.LaunchOptions{StartTimeout: time.Hour, SocketDir: dir})
 		errc <- err
 	}()
 	time.Sleep(200 * time.Millisecond) // let it reach the handshake
@@ -116,8 +118,8 @@ func TestLaunchAbortsAHangingHandshake(t *testing.T) {
 // returns and removes its socket directory.
 func TestHungPluginCheckAndClose(t *testing.T) {
 	dir := t.TempDir()
-	conn, err := sdk.Launch(context.Background(), exec.Command(sdktest.Build(t, example)),
-		sdk.LaunchOptions{SocketDir: dir, StopTimeout: time.Second})
+	conn, err := host.Launch(context.Background(), exec.Command(sdktest.Build(t, example)),
+		host.LaunchOptions{SocketDir: dir, StopTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,5 +139,24 @@ func TestHungPluginCheckAndClose(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("socket dir not cleaned: %v", entries)
+	}
+}
+
+func TestVersionNegotiation(t *testing.T) {
+	bin := sdktest.Build(t, example)
+	// A hub that also speaks a future version 2 still talks to a v1 plugin.
+	conn, err := host.Launch(context.Background(), exec.Command(bin), host.LaunchOptions{Versions: []int{1, 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if conn.ProtocolVersion() != 1 {
+		t.Errorf("negotiated %d, want 1", conn.ProtocolVersion())
+	}
+	if _, err := conn.Helpdesk(); err == nil {
+		t.Error("a store plugin dispensed as a helpdesk")
+	}
+	if err := conn.Ping(); err != nil {
+		t.Errorf("ping: %v", err)
 	}
 }

@@ -1,0 +1,238 @@
+package bus
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	wsql "github.com/ThreeDotsLabs/watermill-sql/v3/pkg/sql"
+	"github.com/ThreeDotsLabs/watermill/message"
+)
+
+// leasesTable holds which hub delivers each subscription (topic and
+// consumer group) of the PostgreSQL bus, and until when.
+const leasesTable = `"watermill_subscription_leases"`
+
+const createLeasesTable = `CREATE TABLE IF NOT EXISTS ` + leasesTable + ` (
+	topic TEXT NOT NULL,
+	consumer_group TEXT NOT NULL,
+	owner TEXT NOT NULL,
+	until TIMESTAMPTZ NOT NULL,
+	PRIMARY KEY (topic, consumer_group)
+)`
+
+// pgSource reads a topic's messages from watermill-sql's PostgreSQL tables
+// (so messages queued by earlier versions are delivered) in their order:
+// by transaction id, then offset, and only below the oldest transaction
+// still running, as watermill-sql's own subscriber does, because offsets
+// of concurrent transactions commit out of order. One hub at a time
+// delivers a subscription: the one holding its lease (hold).
+type pgSource struct {
+	sub     *WindowSubscriber
+	schema  wsql.DefaultPostgreSQLSchema
+	offsets wsql.DefaultPostgreSQLOffsetsAdapter
+}
+
+// NewPostgresSubscriber returns a subscriber on watermill-sql's PostgreSQL
+// tables of db (created by NewPostgres).
+func NewPostgresSubscriber(db *sql.DB, cfg SubscriberConfig, logger watermill.LoggerAdapter) *WindowSubscriber {
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = DefaultPostgresPollInterval
+	}
+	src := &pgSource{}
+	s := newWindowSubscriber(db, src, cfg, logger)
+	src.sub = s
+	return s
+}
+
+// init creates nothing: NewPostgres creates every topic's tables once,
+// under the state's schema lock.
+func (*pgSource) init(context.Context, string) error { return nil }
+
+func (q *pgSource) acked(ctx context.Context, topic string) (position, error) {
+	st, err := q.sub.stmt(ctx, `SELECT offset_acked, last_processed_transaction_id::text FROM `+
+		q.offsets.MessagesOffsetsTable(topic)+` WHERE consumer_group = $1`)
+	if err != nil {
+		return position{}, fmt.Errorf("acknowledged position of %s: %w", topic, err)
+	}
+	var off sql.NullInt64
+	var tx string
+	err = st.QueryRowContext(ctx, q.sub.cfg.ConsumerGroup).Scan(&off, &tx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return position{}, nil
+	}
+	if err != nil {
+		return position{}, fmt.Errorf("acknowledged position of %s: %w", topic, err)
+	}
+	id, err := strconv.ParseInt(tx, 10, 64)
+	if err != nil {
+		return position{}, fmt.Errorf("acknowledged position of %s: transaction id %q: %w", topic, tx, err)
+	}
+	return position{tx: id, offset: off.Int64}, nil
+}
+
+func (q *pgSource) after(ctx context.Context, topic string, p position, n int) ([]wsql.Row, error) {
+	st, err := q.sub.stmt(ctx, `SELECT "offset", transaction_id::text, uuid, payload, metadata FROM `+q.schema.MessagesTable(topic)+`
+		WHERE (transaction_id, "offset") > ($1::text::xid8, $2)
+		AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+		ORDER BY transaction_id, "offset" LIMIT $3`)
+	if err != nil {
+		return nil, fmt.Errorf("query messages of %s: %w", topic, err)
+	}
+	rs, err := st.QueryContext(ctx, strconv.FormatInt(p.tx, 10), p.offset, n)
+	if err != nil {
+		return nil, fmt.Errorf("query messages of %s: %w", topic, err)
+	}
+	defer rs.Close()
+	var rows []wsql.Row
+	for rs.Next() {
+		var r wsql.Row
+		var tx, uuid string
+		var meta []byte
+		if err := rs.Scan(&r.Offset, &tx, &uuid, &r.Payload, &meta); err != nil {
+			return rows, fmt.Errorf("read a message of %s: %w", topic, err)
+		}
+		id, err := strconv.ParseInt(tx, 10, 64)
+		if err != nil {
+			return rows, fmt.Errorf("read message %s of %s: transaction id %q: %w", uuid, topic, tx, err)
+		}
+		r.UUID = []byte(uuid)
+		r.Msg = message.NewMessage(uuid, r.Payload)
+		if len(meta) > 0 {
+			if err := json.Unmarshal(meta, &r.Msg.Metadata); err != nil {
+				return rows, fmt.Errorf("decode metadata of message %s of %s: %w", uuid, topic, err)
+			}
+		}
+		r.ExtraData = map[string]any{"transaction_id": id}
+		rows = append(rows, r)
+	}
+	return rows, rs.Err()
+}
+
+func (q *pgSource) positionOf(r wsql.Row) position {
+	tx, _ := r.ExtraData["transaction_id"].(int64)
+	return position{tx: tx, offset: r.Offset}
+}
+
+// ack moves the group's position forward only: a hub that lost its lease
+// while a handler ran may still record an ack, and must not move the
+// position back over what the new holder acknowledged.
+func (q *pgSource) ack(ctx context.Context, topic string, p position) error {
+	st, err := q.sub.stmt(ctx, `INSERT INTO `+q.offsets.MessagesOffsetsTable(topic)+` AS o
+		(consumer_group, offset_acked, last_processed_transaction_id) VALUES ($1, $2, $3::text::xid8)
+		ON CONFLICT (consumer_group) DO UPDATE
+		SET offset_acked = excluded.offset_acked, last_processed_transaction_id = excluded.last_processed_transaction_id
+		WHERE (o.last_processed_transaction_id, o.offset_acked) < (excluded.last_processed_transaction_id, excluded.offset_acked)`)
+	if err != nil {
+		return fmt.Errorf("record ack of %s: %w", topic, err)
+	}
+	if _, err := st.ExecContext(ctx, q.sub.cfg.ConsumerGroup, p.offset, strconv.FormatInt(p.tx, 10)); err != nil {
+		return fmt.Errorf("record ack of %s: %w", topic, err)
+	}
+	return nil
+}
+
+// hold delivers topic while this hub holds its lease: it waits for the
+// lease, renews it every third of SubscriberConfig.Lease while deliver
+// runs, ends deliver's context when a renewal fails (another hub may take
+// the subscription once the lease has run out), and releases the lease
+// when deliver ends, so another hub takes over at once after a clean stop.
+func (q *pgSource) hold(ctx context.Context, topic string, closing <-chan struct{}, deliver func(context.Context)) {
+	cfg := q.sub.cfg
+	logger := q.sub.logger.With(watermill.LogFields{"topic": topic, "consumer_group": cfg.ConsumerGroup, "owner": cfg.Owner})
+	idle := max(cfg.PollInterval, cfg.Lease/15)
+	for {
+		held, err := q.take(ctx, topic)
+		if err != nil && ctx.Err() == nil {
+			logger.Error("Taking the subscription lease failed; retrying", err, nil)
+		}
+		if held {
+			logger.Debug("Subscription lease taken", nil)
+			q.deliverHolding(ctx, topic, closing, deliver, logger)
+		}
+		t := time.NewTimer(idle)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-closing:
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (q *pgSource) deliverHolding(ctx context.Context, topic string, closing <-chan struct{}, deliver func(context.Context), logger watermill.LoggerAdapter) {
+	lctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		deliver(lctx)
+	}()
+	renew := time.NewTicker(q.sub.cfg.Lease / 3)
+	defer renew.Stop()
+loop:
+	for {
+		select {
+		case <-done:
+			break loop
+		case <-renew.C:
+			held, err := q.take(lctx, topic)
+			if held {
+				continue
+			}
+			if lctx.Err() != nil {
+				break loop
+			}
+			logger.Error("Subscription lease lost; another hub may deliver it now", err, nil)
+			cancel()
+		}
+	}
+	cancel()
+	<-done
+	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer rcancel()
+	if err := q.release(rctx, topic); err != nil {
+		logger.Error("Releasing the subscription lease failed; another hub takes it when it runs out", err, nil)
+	}
+}
+
+// take takes or renews the lease: true when this hub holds it now.
+func (q *pgSource) take(ctx context.Context, topic string) (bool, error) {
+	cfg := q.sub.cfg
+	st, err := q.sub.stmt(ctx, `INSERT INTO `+leasesTable+` AS l (topic, consumer_group, owner, until)
+		VALUES ($1, $2, $3, now() + $4 * interval '1 millisecond')
+		ON CONFLICT (topic, consumer_group) DO UPDATE SET owner = excluded.owner, until = excluded.until
+		WHERE l.owner = excluded.owner OR l.until < now()
+		RETURNING owner`)
+	if err != nil {
+		return false, fmt.Errorf("lease of %s: %w", topic, err)
+	}
+	var owner string
+	err = st.QueryRowContext(ctx, topic, cfg.ConsumerGroup, cfg.Owner, cfg.Lease.Milliseconds()).Scan(&owner)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("lease of %s: %w", topic, err)
+	}
+	return true, nil
+}
+
+func (q *pgSource) release(ctx context.Context, topic string) error {
+	st, err := q.sub.stmt(ctx, `DELETE FROM `+leasesTable+` WHERE topic = $1 AND consumer_group = $2 AND owner = $3`)
+	if err != nil {
+		return fmt.Errorf("release lease of %s: %w", topic, err)
+	}
+	if _, err := st.ExecContext(ctx, topic, q.sub.cfg.ConsumerGroup, q.sub.cfg.Owner); err != nil {
+		return fmt.Errorf("release lease of %s: %w", topic, err)
+	}
+	return nil
+}

@@ -1,0 +1,235 @@
+package bus
+
+import (
+	"context"
+	"database/sql"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+
+	"github.com/reviewhub/reviewhub/hub/internal/pgtest"
+)
+
+func openPostgres(t *testing.T) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("pgx", pgtest.DSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func newPostgresBus(t *testing.T, db *sql.DB, cfg SubscriberConfig) *Postgres {
+	t.Helper()
+	if cfg.PollInterval == 0 {
+		cfg.PollInterval = 10 * time.Millisecond
+	}
+	b, err := NewPostgres(context.Background(), db, slog.New(slog.DiscardHandler), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+// publishPG publishes keyed messages in one transaction; the payloads are
+// JSON strings (the column is JSON).
+func publishPG(t *testing.T, db *sql.DB, b *Postgres, msgs ...[3]string) {
+	t.Helper()
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs { // payload, group, key
+		msg := NewMessage("", []byte(`"`+m[0]+`"`))
+		if m[1] != "" {
+			SetKeys(msg, m[1], m[2])
+		}
+		if err := b.PublishTx(tx, TopicReviews, msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPostgresPruneConsumedKeepsWhatIsNotAcknowledged(t *testing.T) {
+	db := openPostgres(t)
+	b := newPostgresBus(t, db, SubscriberConfig{})
+	publish := func(payloads ...string) {
+		t.Helper()
+		var msgs [][3]string
+		for _, p := range payloads {
+			msgs = append(msgs, [3]string{p, "", ""})
+		}
+		publishPG(t, db, b, msgs...)
+	}
+	count := func() int {
+		var n int
+		if err := db.QueryRow(`SELECT COUNT(*) FROM ` + b.schema.MessagesTable(TopicReviews)).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	// Before any group subscribed, nothing is consumed.
+	publish("a", "b")
+	publish("c")
+	if n, err := b.PruneConsumed(context.Background()); err != nil || n != 0 {
+		t.Fatalf("before any subscription pruned %d (%v), want 0", n, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch, err := b.Subscriber().Subscribe(ctx, TopicReviews)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"a", "b", "c"} {
+		m := receive(t, ch)
+		if string(m.Payload) != `"`+want+`"` {
+			t.Fatalf("got %s, want %q", m.Payload, want)
+		}
+		m.Ack()
+	}
+	publish("d", "e") // not acknowledged yet
+	// Acks are recorded shortly after the messages are done: wait until
+	// only d and e can be unacknowledged.
+	deadline := time.Now().Add(10 * time.Second)
+	var pruned int64
+	for {
+		n, err := b.PruneConsumed(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		pruned += n
+		if pruned >= 3 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if pruned != 3 || count() != 2 {
+		t.Fatalf("pruned %d, %d left; want 3 pruned, 2 left (d and e unacknowledged)", pruned, count())
+	}
+	for _, want := range []string{"d", "e"} {
+		m := receive(t, ch)
+		if string(m.Payload) != `"`+want+`"` {
+			t.Fatalf("after the prune got %s, want %q", m.Payload, want)
+		}
+		m.Ack()
+	}
+}
+
+func payloads(ms ...*message.Message) []string {
+	var out []string
+	for _, m := range ms {
+		out = append(out, strings.Trim(string(m.Payload), `"`))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// The PostgreSQL bus delivers several messages of an integration at once,
+// in order per review, as the SQLite bus does.
+func TestPostgresKeyedMessagesInParallelInOrderPerKey(t *testing.T) {
+	db := openPostgres(t)
+	b := newPostgresBus(t, db, SubscriberConfig{InFlight: 3, InitialBackoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond})
+	publishPG(t, db, b, [3]string{"a1", "A", "r1"}, [3]string{"a1-edit", "A", "r1"}, [3]string{"a2", "A", "r2"},
+		[3]string{"a3", "A", "r3"}, [3]string{"a4", "A", "r4"})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch, err := b.Subscriber().Subscribe(ctx, TopicReviews)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := []*message.Message{receive(t, ch), receive(t, ch), receive(t, ch)}
+	if got := payloads(first...); !slices.Equal(got, []string{"a1", "a2", "a3"}) {
+		t.Fatalf("first hand-out %v, want [a1 a2 a3] (three at once, a1's edit after a1)", got)
+	}
+	if m := quiet(ch); m != nil {
+		t.Fatalf("%s handed out while three of its integration were in flight", m.Payload)
+	}
+	byName := map[string]*message.Message{}
+	for _, m := range first {
+		byName[payloads(m)[0]] = m
+	}
+	byName["a1"].Ack() // r1 is free: its edit goes, and three are in flight again
+	if m := receive(t, ch); payloads(m)[0] != "a1-edit" {
+		t.Fatalf("after a1's ack got %s, want a1-edit", m.Payload)
+	} else {
+		byName["a1-edit"] = m
+	}
+	if m := quiet(ch); m != nil {
+		t.Fatalf("%s handed out while three of its integration were in flight", m.Payload)
+	}
+	byName["a2"].Ack()
+	if m := receive(t, ch); payloads(m)[0] != "a4" {
+		t.Fatalf("after a2's ack got %s, want a4", m.Payload)
+	} else {
+		m.Ack()
+	}
+	byName["a3"].Ack()
+	byName["a1-edit"].Ack()
+}
+
+// One hub at a time delivers a subscription (the lease holder); when it
+// stops, another takes over at once and nothing is delivered twice.
+func TestPostgresOneHubDeliversAPartitionAndHandsItOver(t *testing.T) {
+	db := openPostgres(t)
+	cfg := SubscriberConfig{InFlight: 4, Lease: 3 * time.Second}
+	cfgA, cfgB := cfg, cfg
+	cfgA.Owner, cfgB.Owner = "hub-a", "hub-b"
+	a := newPostgresBus(t, db, cfgA)
+	bb := newPostgresBus(t, db, cfgB)
+	ctxA, cancelA := context.WithCancel(context.Background())
+	defer cancelA()
+	chA, err := a.Subscriber().Subscribe(ctxA, TopicReviews)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Let hub-a take the lease before hub-b subscribes.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var owner string
+		err := db.QueryRow(`SELECT owner FROM `+leasesTable+` WHERE topic = $1`, TopicReviews).Scan(&owner)
+		if err == nil && owner == "hub-a" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("hub-a did not take the lease (%v)", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ctxB, cancelB := context.WithCancel(context.Background())
+	defer cancelB()
+	chB, err := bb.Subscriber().Subscribe(ctxB, TopicReviews)
+	if err != nil {
+		t.Fatal(err)
+	}
+	publishPG(t, db, a, [3]string{"m1", "A", "r1"}, [3]string{"m2", "A", "r2"}, [3]string{"m3", "A", "r3"})
+	for range 3 {
+		receive(t, chA).Ack()
+	}
+	if m := quiet(chB); m != nil {
+		t.Fatalf("hub-b got %s while hub-a holds the lease", m.Payload)
+	}
+	// hub-a stops cleanly: its acks are recorded and its lease released.
+	cancelA()
+	for range chA {
+	}
+	publishPG(t, db, bb, [3]string{"m4", "A", "r4"})
+	m := receive(t, chB)
+	if got := payloads(m); !slices.Equal(got, []string{"m4"}) {
+		t.Fatalf("hub-b got %v first, want [m4] (m1–m3 were acknowledged by hub-a)", got)
+	}
+	m.Ack()
+	if m := quiet(chB); m != nil {
+		t.Fatalf("hub-b got %s again", m.Payload)
+	}
+}

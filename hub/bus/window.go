@@ -1,0 +1,429 @@
+package bus
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	wsql "github.com/ThreeDotsLabs/watermill-sql/v3/pkg/sql"
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/reviewhub/reviewhub/hub/internal/retry"
+	"github.com/reviewhub/reviewhub/hub/internal/stmtcache"
+)
+
+// WindowSubscriber delivers a topic's messages to one consumer group: in
+// order per order key, up to SubscriberConfig.InFlight at once per group
+// (see consume). Unlike watermill-sql's subscriber it holds no
+// transaction while a handler runs (SQLite has a single writer, and a
+// handler calls plugins over the network): it reads a window of messages,
+// hands each out, and records the group's position after the acks in short
+// writes. A crash between a handler's effect and the ack redelivers the
+// message, so handlers are idempotent (at-least-once delivery,
+// exactly-once effect). A nacked message is redelivered after a capped
+// exponential backoff with jitter; nothing is skipped. Where the messages
+// live is its source: the SQLite tables (one hub), or watermill-sql's
+// PostgreSQL tables with a lease per subscription so that one hub at a
+// time delivers a partition (several hubs).
+type WindowSubscriber struct {
+	db     *sql.DB
+	src    source
+	cfg    SubscriberConfig
+	logger watermill.LoggerAdapter
+
+	mu      sync.Mutex
+	closed  bool
+	closing chan struct{}
+	wg      sync.WaitGroup
+	wake    chan struct{}   // closed and replaced by Wake
+	stmts   stmtcache.Cache // the select and ack run for every message
+}
+
+// position is a place in a topic's order of delivery: the messages after
+// it are not yet acknowledged. tx is PostgreSQL's transaction id (0 on
+// SQLite, where the offset alone orders the messages).
+type position struct{ tx, offset int64 }
+
+// source is where a WindowSubscriber's messages live.
+type source interface {
+	// init creates a topic's tables if the backend does so on subscribe.
+	init(ctx context.Context, topic string) error
+	// acked is the group's acknowledged position.
+	acked(ctx context.Context, topic string) (position, error)
+	// after reads up to n messages after p, in order of delivery.
+	after(ctx context.Context, topic string, p position, n int) ([]wsql.Row, error)
+	// positionOf is a row's position.
+	positionOf(r wsql.Row) position
+	// ack records the group's acknowledged position.
+	ack(ctx context.Context, topic string, p position) error
+}
+
+// leaser is a source on which several hubs share the work: a subscription
+// delivers only while it holds the topic's lease (see Postgres).
+type leaser interface {
+	// hold runs deliver with a context that ends when the lease is lost,
+	// after waiting for the lease; it returns when ctx ends or the
+	// subscriber closes.
+	hold(ctx context.Context, topic string, closing <-chan struct{}, deliver func(context.Context))
+}
+
+func (s *WindowSubscriber) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	return s.stmts.Prepare(ctx, s.db, q)
+}
+
+// newWindowSubscriber returns a subscriber on db reading from src.
+func newWindowSubscriber(db *sql.DB, src source, cfg SubscriberConfig, logger watermill.LoggerAdapter) *WindowSubscriber {
+	cfg.setDefaults()
+	if logger == nil {
+		logger = watermill.NopLogger{}
+	}
+	return &WindowSubscriber{db: db, src: src, cfg: cfg, logger: logger, closing: make(chan struct{}), wake: make(chan struct{})}
+}
+
+// Wake makes idle subscriptions look for new messages now.
+func (s *WindowSubscriber) Wake() {
+	s.mu.Lock()
+	close(s.wake)
+	s.wake = make(chan struct{})
+	s.mu.Unlock()
+}
+
+// SubscribeInitialize creates the topic's tables.
+func (s *WindowSubscriber) SubscribeInitialize(topic string) error {
+	return s.src.init(context.Background(), topic)
+}
+
+// Subscribe starts delivering the topic's messages.
+func (s *WindowSubscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, fmt.Errorf("subscribe %s: subscriber closed", topic)
+	}
+	if err := s.src.init(ctx, topic); err != nil {
+		return nil, err
+	}
+	out := make(chan *message.Message)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer close(out)
+		if l, ok := s.src.(leaser); ok {
+			l.hold(ctx, topic, s.closing, func(ctx context.Context) { s.consume(ctx, topic, out) })
+			return
+		}
+		s.consume(ctx, topic, out)
+	}()
+	return out, nil
+}
+
+// entry is a message read from a topic and not yet covered by the
+// acknowledged offset.
+type entry struct {
+	row     wsql.Row
+	group   string
+	key     string // "" for a message ordered with every other
+	started bool
+	done    bool        // acknowledged, as the consume loop knows it
+	acked   atomic.Bool // acknowledged, set by the goroutine handing it out
+}
+
+// consume keeps a window of up to BatchSize messages after the group's
+// acknowledged offset. It hands out every message it may: one whose order
+// key has no earlier message pending, whose group has fewer than InFlight
+// messages out, and that no earlier message without an order key holds
+// back (such a message waits for every earlier one and holds back every
+// later one). The acknowledged offset moves over the acked prefix of the
+// window, in one write however many messages that covers.
+func (s *WindowSubscriber) consume(ctx context.Context, topic string, out chan<- *message.Message) {
+	logger := s.logger.With(watermill.LogFields{"topic": topic, "consumer_group": s.cfg.ConsumerGroup})
+	var wg sync.WaitGroup
+	var window []*entry
+	// At a stop, once every hand-out has ended, the acknowledged prefix
+	// is recorded, so a clean restart redelivers nothing acknowledged.
+	defer func() {
+		wg.Wait()
+		n := 0
+		for n < len(window) && (window[n].done || window[n].acked.Load()) {
+			n++
+		}
+		if n == 0 {
+			return
+		}
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := s.src.ack(fctx, topic, s.src.positionOf(window[n-1].row)); err != nil {
+			logger.Error("Recording the last acks at stop failed; those messages will be delivered again", err, nil)
+		}
+	}()
+	last, ok := s.ackedPosition(ctx, topic, logger)
+	if !ok {
+		return
+	}
+	batch := s.cfg.BatchSize
+	done := make(chan *entry, batch)
+	inFlight := map[string]int{}
+	more, failures := true, 0
+	lastAck := time.Now()
+	for {
+		s.mu.Lock()
+		wake := s.wake
+		s.mu.Unlock()
+		// The window is refilled in chunks (half a batch at least), or
+		// when everything in it has been handed out: one read for many
+		// messages rather than one per acknowledged message.
+		if room := batch - len(window); room > 0 && more && (room >= (batch+1)/2 || allStarted(window)) {
+			rows, err := s.src.after(ctx, topic, last, room)
+			if err != nil {
+				logger.Error("Reading messages failed; retrying", err, nil)
+				failures++
+			} else {
+				failures = 0
+			}
+			more = err == nil && len(rows) == room
+			for _, r := range rows {
+				window = append(window, &entry{row: r, group: r.Msg.Metadata.Get(MetadataGroup), key: r.Msg.Metadata.Get(MetadataOrderKey)})
+				last = s.src.positionOf(r)
+			}
+		}
+		s.start(ctx, window, inFlight, func(e *entry) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if s.handOut(ctx, e, out, logger) {
+					select {
+					case done <- e:
+					case <-ctx.Done():
+					case <-s.closing:
+					}
+				}
+			}()
+		})
+		wait := s.cfg.PollInterval
+		if failures > 0 {
+			wait = backoff(s.cfg.InitialBackoff, s.cfg.MaxBackoff, failures)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case e := <-done:
+			s.finish(e, inFlight)
+		drain:
+			for {
+				select {
+				case e := <-done:
+					s.finish(e, inFlight)
+				default:
+					break drain
+				}
+			}
+		case <-wake:
+			more = true
+		case <-t.C:
+			more = true
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-s.closing:
+			t.Stop()
+			return
+		}
+		t.Stop()
+		// Acks are recorded for many messages at once: when a quarter
+		// batch is done, when the whole window is, or every ackEvery. A
+		// crash redelivers at most those not yet recorded (handlers are
+		// idempotent); a clean stop records them (above).
+		n := donePrefix(window)
+		if n == 0 || (n < (batch+3)/4 && n < len(window) && time.Since(lastAck) < ackEvery) {
+			continue
+		}
+		if !s.ackTo(ctx, topic, window[n-1].row, logger) {
+			return
+		}
+		lastAck = time.Now()
+		window = window[n:]
+	}
+}
+
+// ackEvery bounds how long the offset of an acknowledged message waits to
+// be recorded while others of its window are still in flight (the loop
+// runs at least every PollInterval).
+const ackEvery = 50 * time.Millisecond
+
+// donePrefix is how many messages at the window's start are acknowledged.
+func donePrefix(window []*entry) int {
+	n := 0
+	for n < len(window) && window[n].done {
+		n++
+	}
+	return n
+}
+
+// allStarted tells whether every message of the window has been handed out.
+func allStarted(window []*entry) bool {
+	for _, e := range window {
+		if !e.started && !e.done {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *WindowSubscriber) finish(e *entry, inFlight map[string]int) {
+	e.done = true
+	inFlight[e.group]--
+}
+
+// start hands out the messages of window that may go now (see consume).
+func (s *WindowSubscriber) start(_ context.Context, window []*entry, inFlight map[string]int, run func(*entry)) {
+	limit := max(1, s.cfg.InFlight)
+	blocked := map[string]bool{}
+	earlierPending := false
+	for _, e := range window {
+		if e.done {
+			continue
+		}
+		if e.key == "" {
+			if !e.started && !earlierPending {
+				e.started = true
+				inFlight[e.group]++
+				run(e)
+			}
+			return
+		}
+		earlierPending = true
+		k := e.group + "\x00" + e.key // keys are a group's own
+		if e.started || blocked[k] {
+			blocked[k] = true
+			continue
+		}
+		blocked[k] = true
+		if inFlight[e.group] >= limit {
+			continue
+		}
+		e.started = true
+		inFlight[e.group]++
+		run(e)
+	}
+}
+
+// ackedPosition reads the group's acknowledged position, retrying until
+// it succeeds; false means stop.
+func (s *WindowSubscriber) ackedPosition(ctx context.Context, topic string, logger watermill.LoggerAdapter) (position, bool) {
+	for try := 1; ; try++ {
+		p, err := s.src.acked(ctx, topic)
+		if err == nil {
+			return p, true
+		}
+		logger.Error("Reading the acknowledged position failed; retrying", err, nil)
+		if !s.sleep(ctx, backoff(s.cfg.InitialBackoff, s.cfg.MaxBackoff, try), false) {
+			return position{}, false
+		}
+	}
+}
+
+// handOut hands one message out until it is acked (true); a nacked message
+// is handed out again after a backoff. False means stop.
+func (s *WindowSubscriber) handOut(ctx context.Context, e *entry, out chan<- *message.Message, logger watermill.LoggerAdapter) bool {
+	for attempt := 1; ; attempt++ {
+		msg := e.row.Msg.Copy()
+		msgCtx, cancel := context.WithCancel(ctx)
+		msg.SetContext(msgCtx)
+		select {
+		case out <- msg:
+		case <-ctx.Done():
+			cancel()
+			return false
+		case <-s.closing:
+			cancel()
+			return false
+		}
+		select {
+		case <-msg.Acked():
+			cancel()
+			e.acked.Store(true)
+			return true
+		case <-msg.Nacked():
+			cancel()
+			wait := backoff(s.cfg.InitialBackoff, s.cfg.MaxBackoff, attempt)
+			logger.Info("Message nacked; redelivering later", watermill.LogFields{"uuid": msg.UUID, "attempt": attempt, "wait": wait.String()})
+			if !s.sleep(ctx, wait, false) {
+				return false
+			}
+		case <-ctx.Done():
+			cancel()
+			markIfAcked(e, msg)
+			return false
+		case <-s.closing:
+			cancel()
+			markIfAcked(e, msg)
+			return false
+		}
+	}
+}
+
+// markIfAcked records an ack that came as the subscription stopped.
+func markIfAcked(e *entry, msg *message.Message) {
+	select {
+	case <-msg.Acked():
+		e.acked.Store(true)
+	default:
+	}
+}
+
+// ackTo records the group's position at row, retrying until it succeeds;
+// false means stop.
+func (s *WindowSubscriber) ackTo(ctx context.Context, topic string, row wsql.Row, logger watermill.LoggerAdapter) bool {
+	for try := 1; ; try++ {
+		err := s.src.ack(ctx, topic, s.src.positionOf(row))
+		if err == nil {
+			return true
+		}
+		logger.Error("Recording ack failed; retrying", err, watermill.LogFields{"offset": row.Offset})
+		if !s.sleep(ctx, backoff(s.cfg.InitialBackoff, s.cfg.MaxBackoff, try), false) {
+			return false
+		}
+	}
+}
+
+func (s *WindowSubscriber) sleep(ctx context.Context, d time.Duration, wakeable bool) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	var wake chan struct{}
+	if wakeable {
+		s.mu.Lock()
+		wake = s.wake
+		s.mu.Unlock()
+	}
+	select {
+	case <-t.C:
+		return true
+	case <-wake:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-s.closing:
+		return false
+	}
+}
+
+// Close stops all subscriptions and waits for them.
+func (s *WindowSubscriber) Close() error {
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.closing)
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	s.stmts.Close()
+	return nil
+}
+
+// backoff is min(initial*2^(n-1), max) with ±20% jitter.
+func backoff(initial, maxD time.Duration, n int) time.Duration {
+	return retry.Jitter(retry.Backoff(initial, maxD, n), 0.2)
+}

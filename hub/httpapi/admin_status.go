@@ -1,0 +1,260 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/reviewhub/reviewhub/hub/quota"
+	"github.com/reviewhub/reviewhub/hub/state"
+	"github.com/reviewhub/reviewhub/sdk"
+)
+
+// ScheduleView is the poll schedule seen from this hub.
+type ScheduleView struct {
+	// Apps in the schedule (all hubs); Due: due and held by no hub;
+	// Leased: being polled by some hub.
+	Apps, Due, Leased int
+	// Polls this hub started since it started.
+	Polls int64 `json:"polls"`
+	// LagP50Ms and LagP99Ms: how late this hub's recent polls started
+	// after their due time, in milliseconds.
+	LagP50Ms float64 `json:"lag_p50_ms"`
+	LagP99Ms float64 `json:"lag_p99_ms"`
+}
+
+func (a *Admin) schedule(w http.ResponseWriter, r *http.Request) {
+	var v ScheduleView
+	var err error
+	if v.Apps, v.Due, v.Leased, err = a.DB.ScheduleCounts(r.Context(), time.Now()); err != nil {
+		WriteError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	if a.Scheduler != nil {
+		st := a.Scheduler()
+		v.Polls = st.Polls
+		v.LagP50Ms, v.LagP99Ms = float64(st.LagP50.Microseconds())/1000, float64(st.LagP99.Microseconds())/1000
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"apps": v.Apps, "due": v.Due, "leased": v.Leased, "polls": v.Polls,
+		"lag_p50_ms": v.LagP50Ms, "lag_p99_ms": v.LagP99Ms})
+}
+
+// AppStatus is one app in the status view.
+type AppStatus struct {
+	ID         string         `json:"id"`
+	Running    bool           `json:"running"`
+	Missing    []string       `json:"missing,omitempty"`
+	LastPollAt *time.Time     `json:"last_poll_at,omitempty"`
+	LastError  string         `json:"last_error,omitempty"`
+	Connected  bool           `json:"connected"`
+	Counters   map[string]int `json:"counters"`
+	// Skipped counts what each filter skipped.
+	Skipped map[string]int `json:"skipped"`
+	// Schedule is the app's place in the poll schedule.
+	Schedule *ScheduleStatus `json:"schedule,omitempty"`
+	// Quotas are the store quotas the app's polling spends from.
+	Quotas []QuotaStatus `json:"quotas,omitempty"`
+	// Health is the app's health, computed by the hub from the state.
+	Health *HealthStatus `json:"health,omitempty"`
+	// ReplyStatuses counts the app's reviews by reply status (pending,
+	// draft, published, refused, failed, outdated, deleted).
+	ReplyStatuses map[string]int `json:"reply_statuses"`
+	// AutoRepliesToday counts automatic replies of the UTC day (daily cap).
+	AutoRepliesToday int `json:"auto_replies_today"`
+}
+
+// ScheduleStatus is an app's row in the poll schedule.
+type ScheduleStatus struct {
+	NextPollAt time.Time `json:"next_poll_at"`
+	// Interval the last poll scheduled with (after quota budgets).
+	Interval string `json:"interval,omitempty"`
+	// Note says why the next poll is later than the app's interval.
+	Note         string  `json:"note,omitempty"`
+	Failures     int     `json:"failures,omitempty"`
+	CallsPerPoll float64 `json:"calls_per_poll,omitempty"`
+	// PolledBy is the hub holding the app's lease right now, if any.
+	PolledBy string `json:"polled_by,omitempty"`
+}
+
+// QuotaStatus is one store quota bucket of one credential.
+type QuotaStatus struct {
+	Name    string `json:"name"`
+	Account string `json:"account"`
+	Limit   int    `json:"limit"`
+	Window  string `json:"window"`
+	// Used is what was spent in the window ending now (all hubs, all apps).
+	Used int `json:"used"`
+	// Budget is what polling may spend per window (the rest is kept for replies).
+	Budget int `json:"budget"`
+	// Apps polling through it, and the requests per hour they would ask
+	// for at their own intervals.
+	Apps         int     `json:"apps"`
+	AskedPerHour float64 `json:"asked_per_hour"`
+}
+
+// quotaStatus reads the use of the quota buckets an app's polling spends from.
+func (a *Admin) quotaStatus(ctx context.Context, app state.App) ([]QuotaStatus, error) {
+	info, ok := a.Info(app.StorePlugin)
+	if !ok {
+		return nil, nil
+	}
+	reserve := a.ReplyReserve
+	if reserve <= 0 {
+		reserve = quota.DefaultReplyReserve
+	}
+	var out []QuotaStatus
+	for _, b := range quota.Buckets(info, app, sdk.OpList) {
+		use, err := quota.Read(ctx, a.DB, b, time.Now(), reserve)
+		if err != nil {
+			return nil, err
+		}
+		apps, asked, err := a.DB.QuotaDemand(ctx, b.Key)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, QuotaStatus{Name: b.Name, Account: b.Account, Limit: b.Limit, Window: b.Window.String(),
+			Used: use.Used, Budget: use.Budget, Apps: apps, AskedPerHour: asked})
+	}
+	return out, nil
+}
+
+func (a *Admin) status(w http.ResponseWriter, r *http.Request) {
+	in, ok := a.load(w, r)
+	if !ok {
+		return
+	}
+	counters, err := a.DB.Counters(r.Context(), in.ID)
+	if err != nil {
+		WriteError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	view := a.toJSON(in)
+	sched, err := a.DB.ScheduleOf(r.Context(), in.ID)
+	if err != nil {
+		WriteError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	healths, err := a.healthOf(r.Context(), in.ID)
+	if err != nil {
+		WriteError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	replyStatuses, err := a.DB.ReplyStatusCounts(r.Context(), in.ID)
+	if err != nil {
+		WriteError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	autoToday, err := a.DB.AutoRepliesToday(r.Context(), in.ID)
+	if err != nil {
+		WriteError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	apps := []AppStatus{}
+	for i, app := range in.Apps {
+		cur, err := a.DB.Cursor(r.Context(), in.ID, app.ID)
+		if err != nil {
+			WriteError(w, http.StatusInternalServerError, err.Error())
+			return
+		}
+		st := AppStatus{ID: app.ID, Running: view.Apps[i].Running, Missing: view.Apps[i].Missing,
+			LastError: cur.LastError, Connected: cur.Connected, Counters: map[string]int{}, Skipped: map[string]int{},
+			Health: healths[app.ID], ReplyStatuses: map[string]int{}, AutoRepliesToday: autoToday[app.ID]}
+		for k, v := range replyStatuses[app.ID] {
+			st.ReplyStatuses[k] = v
+		}
+		if !cur.LastPollAt.IsZero() {
+			t := cur.LastPollAt
+			st.LastPollAt = &t
+		}
+		if sl, ok := sched[app.ID]; ok {
+			st.Schedule = &ScheduleStatus{NextPollAt: sl.NextAt, Note: sl.Note, Failures: sl.Failures,
+				CallsPerPoll: sl.CallsPerPoll, PolledBy: sl.LeaseOwner}
+			if sl.Interval > 0 {
+				st.Schedule.Interval = sl.Interval.String()
+			}
+		}
+		if st.Quotas, err = a.quotaStatus(r.Context(), app); err != nil {
+			WriteError(w, http.StatusInternalServerError, err.Error())
+			return
+		}
+		for name, v := range counters[app.ID] {
+			if why, ok := strings.CutPrefix(name, state.CountSkipped); ok {
+				st.Skipped[why] = v
+			} else {
+				st.Counters[name] = v
+			}
+		}
+		apps = append(apps, st)
+	}
+	parked, err := a.DB.ParkedReplies(r.Context(), in.ID)
+	if err != nil {
+		WriteError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	waiting, delayed, retrying := 0, 0, 0
+	for _, p := range parked {
+		switch p.Reason {
+		case state.ReasonDelayed:
+			delayed++
+		case state.ReasonRetrying:
+			retrying++
+		default:
+			waiting++
+		}
+	}
+	reviews, err := a.DB.RecentReviews(r.Context(), in.ID, recentLimit)
+	if err != nil {
+		WriteError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	stored, err := a.DB.RecentReplies(r.Context(), in.ID, recentLimit)
+	if err != nil {
+		WriteError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	replies := make([]RecentReply, 0, len(stored))
+	for _, rp := range stored {
+		rr := RecentReply{MessageID: rp.MessageID, AppID: rp.AppID, ReviewID: rp.ReviewID, TicketID: rp.TicketID,
+			Staff: rp.Staff, Rule: rp.Rule, Status: rp.Status, Detail: rp.Detail, Attempts: rp.Attempts, UpdatedAt: rp.UpdatedAt}
+		if rp.Status == state.ReplyFailed || rp.Status == state.ReplyRefused {
+			rr.Retry = replyJSON(rp).Retry
+		}
+		replies = append(replies, rr)
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"id": in.ID, "complete": view.Complete, "missing": view.Missing, "apps": apps,
+		"answers_waiting_for_ticket": waiting, "auto_replies_waiting_for_delay": delayed,
+		"answers_retrying": retrying,
+		"webhooks_ignored": counters[""][state.CountWebhooksIgnored],
+		"recent_reviews":   reviews, "recent_replies": replies,
+		"automation": AutomationStatus{On: in.Automation.On() && !in.AutomationStopped, Stopped: in.AutomationStopped,
+			Rules: len(in.Automation.Rules)}})
+}
+
+// AutomationStatus is the automation's part of the status view.
+type AutomationStatus struct {
+	// On: rules run (declared on, not stopped, at least one rule).
+	On      bool `json:"on"`
+	Stopped bool `json:"stopped"`
+	Rules   int  `json:"rules"`
+}
+
+// recentLimit is how many recent reviews and replies the status view lists.
+const recentLimit = 20
+
+// RecentReply is a staff answer and its outcome in the status view (the
+// answer's text stays out: it is in the ticket).
+type RecentReply struct {
+	MessageID string    `json:"message_id"`
+	AppID     string    `json:"app_id,omitempty"`
+	ReviewID  string    `json:"review_id,omitempty"`
+	TicketID  string    `json:"ticket_id,omitempty"`
+	Staff     string    `json:"staff,omitempty"`
+	Rule      string    `json:"rule,omitempty"`
+	Status    string    `json:"status"`
+	Detail    string    `json:"detail,omitempty"`
+	Attempts  int       `json:"attempts,omitempty"`
+	UpdatedAt time.Time `json:"updated_at"`
+	// Retry is where to POST to publish a failed or refused answer again.
+	Retry string `json:"retry,omitempty"`
+}
