@@ -1,7 +1,7 @@
 # Reviewhub — build, run, test.
 GO            ?= go
 BIN           := bin
-PLUGINS       := appstore googleplay rustore omnidesk
+PLUGINS       := appstore googleplay rustore omnidesk zendesk
 PROTOC_GEN_GO      := google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.10
 PROTOC_GEN_GO_GRPC := google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.5.1
 BUF                := github.com/bufbuild/buf/cmd/buf@v1.57.2
@@ -28,10 +28,12 @@ run: build
 	$(BIN)/hub serve --config hub/config/example.yaml
 
 # The hub, its four plugins and the project's fake App Store, Google Play,
-# RuStore and Omnidesk on loopback, with a stream of reviews (README: Demo).
+# RuStore and helpdesk on loopback, with a stream of reviews (README: Demo).
+# The helpdesk: omnidesk or zendesk (make demo HELPDESK=zendesk).
+HELPDESK ?= omnidesk
 demo: build
 	$(GO) build -o $(BIN)/demo ./hub/cmd/demo
-	$(BIN)/demo --bin $(BIN)
+	$(BIN)/demo --bin $(BIN) --helpdesk $(HELPDESK)
 
 # The benchmark: the full hub with real plugin processes against a direct
 # baseline on the same workload, then the real-world mode (a backlog against

@@ -25,6 +25,7 @@ import (
 	"github.com/reviewhub/reviewhub/hub/internal/pgtest"
 	"github.com/reviewhub/reviewhub/hub/pluginhost"
 	"github.com/reviewhub/reviewhub/hub/state"
+	"github.com/reviewhub/reviewhub/sdk"
 	"github.com/reviewhub/reviewhub/sdk/sdktest"
 )
 
@@ -105,6 +106,35 @@ func startPostgres(t *testing.T) *env {
 	e.srv = startBackendServer(t, e.backend)
 	e.cfg = newConfig(t, e.srv.URL)
 	e.cfg.State.Driver, e.cfg.State.DSN, e.cfg.Bus.Backend = "postgres", dsn, "postgres"
+	if err := e.cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	e.startHub(t)
+	return e
+}
+
+// helpdeskFake is a vendor's fake helpdesk API (plugins/NAME/fake) that
+// knows working plugin settings for itself.
+type helpdeskFake interface {
+	http.Handler
+	Settings(baseURL, webhookSecret string) sdk.Settings
+}
+
+// startWithHelpdesk is start with the integration's helpdesk the real
+// plugin named (built from plugins/NAME) against fake, served on loopback;
+// edit, when not nil, changes the configuration before the hub starts.
+func startWithHelpdesk(t *testing.T, plugin string, fake helpdeskFake, edit func(*config.Config)) *env {
+	t.Helper()
+	api := httptest.NewServer(fake)
+	t.Cleanup(api.Close)
+	e := &env{backend: testbackend.New()}
+	e.srv = startBackendServer(t, e.backend)
+	e.cfg = newConfig(t, e.srv.URL)
+	e.cfg.Plugins.Paths[plugin] = sdktest.Build(t, "github.com/reviewhub/reviewhub/plugins/"+plugin)
+	e.cfg.Integrations[0].Helpdesk = config.HelpdeskAccount{Plugin: plugin, Settings: fake.Settings(api.URL, secret)}
+	if edit != nil {
+		edit(e.cfg)
+	}
 	if err := e.cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

@@ -2,14 +2,11 @@ package e2e
 
 import (
 	"context"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/reviewhub/reviewhub/hub/config"
 	"github.com/reviewhub/reviewhub/hub/e2e/testbackend"
 	odfake "github.com/reviewhub/reviewhub/plugins/omnidesk/fake"
-	"github.com/reviewhub/reviewhub/sdk/sdktest"
 )
 
 // The real Omnidesk plugin process against the fake Omnidesk, through the
@@ -18,17 +15,7 @@ import (
 // webhook, is published in the store once, and its outcome is a note.
 func TestThroughTheHubWithOmnidesk(t *testing.T) {
 	od := odfake.New(odfake.Options{Subdomain: "acme", StaffEmail: "admin@acme.example", APIKey: "k"})
-	api := httptest.NewServer(od)
-	t.Cleanup(api.Close)
-	e := &env{backend: testbackend.New()}
-	e.srv = startBackendServer(t, e.backend)
-	e.cfg = newConfig(t, e.srv.URL)
-	e.cfg.Plugins.Paths["omnidesk"] = sdktest.Build(t, "github.com/reviewhub/reviewhub/plugins/omnidesk")
-	e.cfg.Integrations[0].Helpdesk = config.HelpdeskAccount{Plugin: "omnidesk", Settings: od.Settings(api.URL, secret)}
-	if err := e.cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	e.startHub(t)
+	e := startWithHelpdesk(t, "omnidesk", od, nil)
 
 	e.backend.PutReview(testbackend.Review{ID: "r1", App: "app1", Author: "Ann", Rating: 2, Text: "Crashes on start", Language: "en"})
 	var c odfake.Case

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -12,7 +11,6 @@ import (
 	"github.com/reviewhub/reviewhub/hub/e2e/testbackend"
 	"github.com/reviewhub/reviewhub/hub/httpapi"
 	odfake "github.com/reviewhub/reviewhub/plugins/omnidesk/fake"
-	"github.com/reviewhub/reviewhub/sdk/sdktest"
 )
 
 func (e *env) unreadable(t *testing.T, path string) httpapi.UnreadableList {
@@ -243,18 +241,7 @@ func TestCheckThroughAdminAPI(t *testing.T) {
 // kept, counted and listed, redacted.
 func TestOmnideskUnknownWebhookIsKept(t *testing.T) {
 	od := odfake.New(odfake.Options{Subdomain: "acme", StaffEmail: "admin@acme.example", APIKey: "k"})
-	api := httptest.NewServer(od)
-	t.Cleanup(api.Close)
-	e := &env{backend: testbackend.New()}
-	e.srv = startBackendServer(t, e.backend)
-	e.cfg = newConfig(t, e.srv.URL)
-	e.cfg.AdminToken = adminToken
-	e.cfg.Plugins.Paths["omnidesk"] = sdktest.Build(t, "github.com/reviewhub/reviewhub/plugins/omnidesk")
-	e.cfg.Integrations[0].Helpdesk = config.HelpdeskAccount{Plugin: "omnidesk", Settings: od.Settings(api.URL, secret)}
-	if err := e.cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	e.startHub(t)
+	e := startWithHelpdesk(t, "omnidesk", od, func(c *config.Config) { c.AdminToken = adminToken })
 	hook := "http://" + e.hub.Addr() + "/hooks/omnidesk/acme?secret=" + secret
 	// The answer's status is the plugin's business; only what is kept is checked.
 	_ = od.PostWebhook(context.Background(), hook, []byte(`{"surprise":{"kind":"case_merged","token":"t-123456789"}}`))

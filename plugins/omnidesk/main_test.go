@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/reviewhub/reviewhub/plugins/internal/helpdesktest"
 	"github.com/reviewhub/reviewhub/plugins/omnidesk/fake"
 	"github.com/reviewhub/reviewhub/sdk"
 	"github.com/reviewhub/reviewhub/sdk/sdktest"
@@ -18,40 +16,31 @@ import (
 const secret = "s3cret"
 
 type env struct {
-	fake     *fake.Server
-	api      *httptest.Server
-	desk     sdk.Helpdesk
-	settings sdk.Settings
+	fake *fake.Server
+	helpdesktest.Plugin
 }
 
 func start(t *testing.T) *env {
 	t.Helper()
 	f := fake.New(fake.Options{Subdomain: "acme", StaffEmail: "admin@acme.example", APIKey: "key-1"})
-	api := httptest.NewServer(f)
-	t.Cleanup(api.Close)
-	bin := sdktest.Build(t, ".")
-	return &env{fake: f, api: api, desk: sdktest.LaunchHelpdesk(t, bin), settings: f.Settings(api.URL, secret)}
+	return &env{fake: f, Plugin: helpdesktest.Launch(t, f, secret)}
 }
 
 func ctx(t *testing.T) context.Context { return sdktest.Context(t) }
 
 func TestConformance(t *testing.T) {
 	e := start(t)
-	sdktest.RunHelpdesk(t, e.desk, sdktest.HelpdeskSuite{Settings: e.settings, IntegrationID: "acme"})
+	sdktest.RunHelpdesk(t, e.Desk, sdktest.HelpdeskSuite{Settings: e.Settings, IntegrationID: "acme"})
 }
 
-func change(kind string, rating int, text string, history ...sdk.ReviewVersion) sdk.ReviewChange {
-	return sdk.ReviewChange{Store: "googleplay", AppName: "ACME", Kind: kind, History: history, CanReply: true, ReplyMaxLength: 350,
-		Review: sdk.Review{ID: "gp-1", Author: "Kenji", Rating: rating, Text: text, Language: "ja", AppVersion: "3.2",
-			UpdatedAt: time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)}}
-}
+var change = helpdesktest.Change
 
 // A review becomes a case with labels, history and the case field; an edit
 // lands in the same case; a retried create makes no duplicate.
 func TestReviewBecomesCaseAndEditLandsInIt(t *testing.T) {
 	e := start(t)
 	tags := []string{"googleplay", "rating:1", "language:ja"}
-	first, err := e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, IntegrationID: "acme",
+	first, err := e.Desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.Settings, IntegrationID: "acme",
 		Change: change(sdk.ChangeKindNew, 1, "アプリが起動しません"), Tags: tags, DeliveryKey: "gp-1/1"})
 	if err != nil || !first.Created {
 		t.Fatalf("create: %+v, %v", first, err)
@@ -70,14 +59,14 @@ func TestReviewBecomesCaseAndEditLandsInIt(t *testing.T) {
 		t.Errorf("subject %q content %q", c.Subject, c.Messages[0].Content)
 	}
 	// The hub crashed after the create: the retry (no ticket id) finds the case.
-	again, err := e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, IntegrationID: "acme",
+	again, err := e.Desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.Settings, IntegrationID: "acme",
 		Change: change(sdk.ChangeKindNew, 1, "アプリが起動しません"), Tags: tags, DeliveryKey: "gp-1/1"})
 	if err != nil || again.ID != first.ID || again.Created {
 		t.Fatalf("retried create: %+v, %v", again, err)
 	}
 	edit := change(sdk.ChangeKindBetter, 4, "直りました", sdk.ReviewVersion{Rating: 1, Text: "アプリが起動しません", Reply: &sdk.DeveloperReply{Text: "We are on it"}})
 	for range 2 { // delivered twice, added once
-		ref, err := e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, IntegrationID: "acme",
+		ref, err := e.Desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.Settings, IntegrationID: "acme",
 			TicketID: first.ID, Change: edit, Tags: []string{"googleplay", "rating:4"}, DeliveryKey: "gp-1/2"})
 		if err != nil || ref.ID != first.ID || ref.Created {
 			t.Fatalf("edit: %+v, %v", ref, err)
@@ -112,13 +101,13 @@ func TestDeletedLabelsAreRecreated(t *testing.T) {
 	req := func(id string) sdk.TicketRequest {
 		ch := change(sdk.ChangeKindNew, 1, "x")
 		ch.Review.ID = id
-		return sdk.TicketRequest{Settings: e.settings, Change: ch, Tags: tags, DeliveryKey: id + "/1"}
+		return sdk.TicketRequest{Settings: e.Settings, Change: ch, Tags: tags, DeliveryKey: id + "/1"}
 	}
-	if _, err := e.desk.UpsertTicket(ctx(t), req("a")); err != nil {
+	if _, err := e.Desk.UpsertTicket(ctx(t), req("a")); err != nil {
 		t.Fatal(err)
 	}
 	e.fake.DeleteLabels()
-	if _, err := e.desk.UpsertTicket(ctx(t), req("b")); err != nil {
+	if _, err := e.Desk.UpsertTicket(ctx(t), req("b")); err != nil {
 		t.Fatalf("after labels were deleted: %v", err)
 	}
 	c, _ := e.fake.CaseByReviewID("b")
@@ -132,7 +121,7 @@ func TestDeletedLabelsAreRecreated(t *testing.T) {
 	update.Change.Kind, update.Change.Review.Text = sdk.ChangeKindUpdated, "y"
 	tags = []string{"googleplay", "rating:2"}
 	update.Tags = tags
-	if _, err := e.desk.UpsertTicket(ctx(t), update); err != nil {
+	if _, err := e.Desk.UpsertTicket(ctx(t), update); err != nil {
 		t.Fatalf("edit after labels were deleted: %v", err)
 	}
 	if c, _ := e.fake.CaseByReviewID("b"); strings.Join(c.Labels, ",") != strings.Join(tags, ",") {
@@ -140,58 +129,26 @@ func TestDeletedLabelsAreRecreated(t *testing.T) {
 	}
 }
 
-// hookServer forwards the custom channel's calls to the plugin, as the hub does.
-type hookServer struct {
-	mu      sync.Mutex
-	results []sdk.WebhookResult
-}
-
-func (e *env) hooks(t *testing.T, h *hookServer) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		var hdr []sdk.Header
-		for k, v := range r.Header {
-			hdr = append(hdr, sdk.Header{Name: k, Values: v})
-		}
-		res, err := e.desk.HandleWebhook(r.Context(), sdk.WebhookRequest{Settings: e.settings, IntegrationID: "acme",
-			Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Headers: hdr, Body: body})
-		if err != nil {
-			http.Error(w, err.Error(), 500)
-			return
-		}
-		h.mu.Lock()
-		h.results = append(h.results, res)
-		h.mu.Unlock()
-		w.WriteHeader(res.Status)
-		_, _ = w.Write(res.Body)
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
 func TestWebhookAnswerAndOutcomeNote(t *testing.T) {
 	e := start(t)
-	ref, err := e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, IntegrationID: "acme",
+	ref, err := e.Desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.Settings, IntegrationID: "acme",
 		Change: change(sdk.ChangeKindNew, 2, "Crashes"), DeliveryKey: "k1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &hookServer{}
-	srv := e.hooks(t, h)
+	h := helpdesktest.ServeWebhooks(t, e.Desk, e.Settings, "acme")
 
 	// A bad secret is refused with 401.
-	e.fake.SetWebhookURL(srv.URL + "/hooks/omnidesk/acme?secret=wrong")
+	e.fake.SetWebhookURL(h.URL + "/hooks/omnidesk/acme?secret=wrong")
 	if _, err := e.fake.Answer(ctx(t), ref.ID, "Thanks!"); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Fatalf("answer with a wrong secret: %v, want a 401", err)
 	}
-	e.fake.SetWebhookURL(srv.URL + "/hooks/omnidesk/acme?secret=" + secret)
+	e.fake.SetWebhookURL(h.URL + "/hooks/omnidesk/acme?secret=" + secret)
 	msgID, err := e.fake.Answer(ctx(t), ref.ID, "Thanks, we fixed it!")
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.mu.Lock()
-	last := h.results[len(h.results)-1]
-	h.mu.Unlock()
+	last := h.Last(t)
 	if len(last.Replies) != 1 {
 		t.Fatalf("%d reply requests, want 1", len(last.Replies))
 	}
@@ -203,19 +160,19 @@ func TestWebhookAnswerAndOutcomeNote(t *testing.T) {
 	// publishes a message id once).
 	c, _ := e.fake.CaseByReviewID("gp-1")
 	replay := `{"type":"message_new","object":{"case_id":` + c.ID + `,"custom_user_id":"googleplay:gp-1","message_id":` + msgID + `,"staff_id":1,"content":"Thanks, we fixed it!","note":false,"sent_via_rule":false}}`
-	res, err := e.desk.HandleWebhook(ctx(t), sdk.WebhookRequest{Settings: e.settings, Method: "POST", Query: "secret=" + secret, Body: []byte(replay)})
+	res, err := e.Desk.HandleWebhook(ctx(t), sdk.WebhookRequest{Settings: e.Settings, Method: "POST", Query: "secret=" + secret, Body: []byte(replay)})
 	if err != nil || len(res.Replies) != 1 || res.Replies[0].MessageID != rr.MessageID {
 		t.Fatalf("replay: %+v %v", res, err)
 	}
 	// The secret may come in a header instead.
-	res, err = e.desk.HandleWebhook(ctx(t), sdk.WebhookRequest{Settings: e.settings, Method: "POST",
+	res, err = e.Desk.HandleWebhook(ctx(t), sdk.WebhookRequest{Settings: e.Settings, Method: "POST",
 		Headers: []sdk.Header{{Name: "X-Reviewhub-Secret", Values: []string{secret}}}, Body: []byte(replay)})
 	if err != nil || res.Status != 200 {
 		t.Fatalf("header secret: %+v %v", res, err)
 	}
 	// A body of an unexpected shape is answered 200 (Omnidesk would retry a
 	// failure) and kept for the operator with its reason and shape.
-	res, err = e.desk.HandleWebhook(ctx(t), sdk.WebhookRequest{Settings: e.settings, Query: "secret=" + secret, Body: []byte(`{"case_id": {}}`)})
+	res, err = e.Desk.HandleWebhook(ctx(t), sdk.WebhookRequest{Settings: e.Settings, Query: "secret=" + secret, Body: []byte(`{"case_id": {}}`)})
 	if err != nil || res.Status != 200 || len(res.Replies) != 0 || res.Ignored == nil ||
 		!strings.Contains(res.Ignored.Reason, "case_id") || !strings.Contains(res.Ignored.Shape, "case_id") {
 		t.Fatalf("unexpected shape: %d %s %+v %v", res.Status, res.Body, res.Ignored, err)
@@ -225,7 +182,7 @@ func TestWebhookAnswerAndOutcomeNote(t *testing.T) {
 	result := sdk.ReplyResult{TicketID: ref.ID, MessageID: rr.MessageID, Outcome: sdk.OutcomeRefused,
 		Detail: "Google Play answers are limited to 350 characters, this one has 412"}
 	for range 2 {
-		if err := e.desk.WriteReplyResult(ctx(t), sdk.ReplyResultRequest{Settings: e.settings, Result: result}); err != nil {
+		if err := e.Desk.WriteReplyResult(ctx(t), sdk.ReplyResultRequest{Settings: e.Settings, Result: result}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -237,58 +194,39 @@ func TestWebhookAnswerAndOutcomeNote(t *testing.T) {
 
 func TestErrorsAreClearAndClassified(t *testing.T) {
 	e := start(t)
-	with := func(k, v string) sdk.Settings {
-		s := sdk.Settings{}
-		for kk, vv := range e.settings {
-			s[kk] = vv
-		}
-		s[k] = v
-		return s
-	}
-	for _, tc := range []struct {
-		settings sdk.Settings
-		kind     sdk.ErrorKind
-		want     string
-	}{
-		{with("api_key", "wrong"), sdk.ErrorKindUnauthenticated, "refused the API key"},
-		{with("staff_email", "someone@else.example"), sdk.ErrorKindUnauthenticated, "refused the API key"},
-		{with("channel", "cch999"), sdk.ErrorKindNotFound, `custom channel "cch999" does not exist`},
-		{with("case_field", "cf_6002"), sdk.ErrorKindInvalid, "must be a case field"},
-		{with("case_field", "cf_7777"), sdk.ErrorKindNotFound, "case field cf_7777 does not exist"},
-		{with("base_url", e.api.URL+"/nowhere"), sdk.ErrorKindNotFound, "no Omnidesk account"},
-		{with("subdomain", "Not A Subdomain!"), sdk.ErrorKindInvalid, "subdomain"},
-	} {
-		if tc.settings["subdomain"] == "Not A Subdomain!" {
-			delete(tc.settings, "base_url")
-		}
-		_, err := e.desk.CheckCredentials(ctx(t), tc.settings)
-		if sdk.KindOf(err) != tc.kind || err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("CheckCredentials: %v (kind %v), want %v containing %q", err, sdk.KindOf(err), tc.kind, tc.want)
-		}
-	}
+	with := func(k, v string) sdk.Settings { return helpdesktest.With(e.Settings, k, v) }
+	helpdesktest.ExpectRefusals(t, e.Desk, []helpdesktest.Refusal{
+		{Settings: with("api_key", "wrong"), Kind: sdk.ErrorKindUnauthenticated, Want: "refused the API key"},
+		{Settings: with("staff_email", "someone@else.example"), Kind: sdk.ErrorKindUnauthenticated, Want: "refused the API key"},
+		{Settings: with("channel", "cch999"), Kind: sdk.ErrorKindNotFound, Want: `custom channel "cch999" does not exist`},
+		{Settings: with("case_field", "cf_6002"), Kind: sdk.ErrorKindInvalid, Want: "must be a case field"},
+		{Settings: with("case_field", "cf_7777"), Kind: sdk.ErrorKindNotFound, Want: "case field cf_7777 does not exist"},
+		{Settings: with("base_url", e.API.URL+"/nowhere"), Kind: sdk.ErrorKindNotFound, Want: "no Omnidesk account"},
+		{Settings: helpdesktest.BadSubdomain(e.Settings), Kind: sdk.ErrorKindInvalid, Want: "subdomain"},
+	})
 	// Not an active staff member: the key works for the main administrator
 	// only in the fake, so check the listing logic with a disabled member.
 	e.fake.Fail(10, 503)
-	_, err := e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, Change: change(sdk.ChangeKindNew, 1, "x"), DeliveryKey: "k"})
+	_, err := e.Desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.Settings, Change: change(sdk.ChangeKindNew, 1, "x"), DeliveryKey: "k"})
 	if sdk.KindOf(err) != sdk.ErrorKindUnavailable {
 		t.Errorf("503: %v (kind %v)", err, sdk.KindOf(err))
 	}
 	e.fake.Fail(0, 0)
 	// A 5xx that clears up is retried inside the call.
 	e.fake.Fail(1, 502)
-	if _, err := e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, Change: change(sdk.ChangeKindNew, 1, "x"), DeliveryKey: "k"}); err != nil {
+	if _, err := e.Desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.Settings, Change: change(sdk.ChangeKindNew, 1, "x"), DeliveryKey: "k"}); err != nil {
 		t.Errorf("one 502 then success: %v", err)
 	}
 	// Last: a 429 holds the account in this plugin process.
 	e.fake.RateLimit(1, 7*time.Second)
-	_, err = e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, Change: change(sdk.ChangeKindNew, 1, "x"), DeliveryKey: "k"})
+	_, err = e.Desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.Settings, Change: change(sdk.ChangeKindNew, 1, "x"), DeliveryKey: "k"})
 	if sdk.KindOf(err) != sdk.ErrorKindRateLimited || sdk.RetryAfterOf(err) != 7*time.Second {
 		t.Errorf("429: %v (kind %v, retry after %v)", err, sdk.KindOf(err), sdk.RetryAfterOf(err))
 	}
 	// Until Omnidesk's wait is over, calls fail with the rest of it and
 	// reach no API (no 429 storm).
 	calls := e.fake.Calls()
-	_, err = e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, Change: change(sdk.ChangeKindNew, 2, "y"), DeliveryKey: "k2"})
+	_, err = e.Desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.Settings, Change: change(sdk.ChangeKindNew, 2, "y"), DeliveryKey: "k2"})
 	if d := sdk.RetryAfterOf(err); sdk.KindOf(err) != sdk.ErrorKindRateLimited || d <= 0 || d > 7*time.Second {
 		t.Errorf("call while held: %v (kind %v, retry after %v), want rate limited with the rest of 7s", err, sdk.KindOf(err), d)
 	}
@@ -302,10 +240,10 @@ func TestErrorsAreClearAndClassified(t *testing.T) {
 // and finds it: no second case.
 func TestFirstAttemptSkipsTheLookup(t *testing.T) {
 	e := start(t)
-	req := sdk.TicketRequest{Settings: e.settings, IntegrationID: "acme", Change: change(sdk.ChangeKindNew, 2, "Crashes"),
+	req := sdk.TicketRequest{Settings: e.Settings, IntegrationID: "acme", Change: change(sdk.ChangeKindNew, 2, "Crashes"),
 		DeliveryKey: "gp-1/1", FirstAttempt: true}
 	before := e.fake.Routes()
-	ref, err := e.desk.UpsertTicket(ctx(t), req)
+	ref, err := e.Desk.UpsertTicket(ctx(t), req)
 	if err != nil || !ref.Created {
 		t.Fatalf("first attempt: %+v, %v", ref, err)
 	}
@@ -317,7 +255,7 @@ func TestFirstAttemptSkipsTheLookup(t *testing.T) {
 		t.Errorf("first attempt created %d cases, want 1", n)
 	}
 	req.FirstAttempt = false // a retry: the hub may have crashed after the create
-	again, err := e.desk.UpsertTicket(ctx(t), req)
+	again, err := e.Desk.UpsertTicket(ctx(t), req)
 	if err != nil || again.ID != ref.ID || again.Created {
 		t.Fatalf("retry: %+v, %v; want case %s found, not created", again, err, ref.ID)
 	}
@@ -326,30 +264,18 @@ func TestFirstAttemptSkipsTheLookup(t *testing.T) {
 	}
 }
 
-// hookResult is the plugin's answer to the last custom-channel call.
-func (h *hookServer) last(t *testing.T) sdk.WebhookResult {
-	t.Helper()
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if len(h.results) == 0 {
-		t.Fatal("no webhook call reached the plugin")
-	}
-	return h.results[len(h.results)-1]
-}
-
 // Notes, rule-sent messages, the user's messages and the plugin's own
 // messages come back through the webhook as Omnidesk sends them (form or
 // JSON) and are never answers: a quiet 200, no reply, nothing ignored.
 func TestWebhookNeverAnswersForNotesRulesUsersOrItself(t *testing.T) {
 	e := start(t)
-	ref, err := e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, IntegrationID: "acme",
+	ref, err := e.Desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.Settings, IntegrationID: "acme",
 		Change: change(sdk.ChangeKindNew, 2, "Crashes"), DeliveryKey: "gp-1/1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &hookServer{}
-	srv := e.hooks(t, h)
-	e.fake.SetWebhookURL(srv.URL + "/hooks/omnidesk/acme?secret=" + secret)
+	h := helpdesktest.ServeWebhooks(t, e.Desk, e.Settings, "acme")
+	e.fake.SetWebhookURL(h.URL + "/hooks/omnidesk/acme?secret=" + secret)
 	c, _ := e.fake.CaseByReviewID("gp-1")
 	own := c.Messages[0].Content // the case body the plugin wrote, with its marker
 	for _, asJSON := range []bool{false, true} {
@@ -366,7 +292,7 @@ func TestWebhookNeverAnswersForNotesRulesUsersOrItself(t *testing.T) {
 			if _, err := e.fake.Post(ctx(t), ref.ID, tc.text, tc.ev); err != nil {
 				t.Fatalf("%s: %v", tc.name, err)
 			}
-			res := h.last(t)
+			res := h.Last(t)
 			if res.Status != 200 || len(res.Replies) != 0 || res.Ignored != nil {
 				t.Errorf("%s (json %v): status %d, %d replies, ignored %+v; want a quiet 200", tc.name, asJSON, res.Status, len(res.Replies), res.Ignored)
 			}
@@ -375,7 +301,7 @@ func TestWebhookNeverAnswersForNotesRulesUsersOrItself(t *testing.T) {
 		if _, err := e.fake.Answer(ctx(t), ref.ID, "Fixed in 3.3"); err != nil {
 			t.Fatal(err)
 		}
-		if res := h.last(t); len(res.Replies) != 1 || res.Replies[0].Text != "Fixed in 3.3" {
+		if res := h.Last(t); len(res.Replies) != 1 || res.Replies[0].Text != "Fixed in 3.3" {
 			t.Errorf("answer (json %v): %+v", asJSON, res.Replies)
 		}
 	}
@@ -394,13 +320,13 @@ func TestWebhookUnreadableIsKept(t *testing.T) {
 		{"unknown shape", `{"hello":{"world":"private words"}}`, "no content", 200},
 		{"not JSON or a form", `{"oops`, "not a JSON object", 400},
 	} {
-		res, err := e.desk.HandleWebhook(ctx(t), sdk.WebhookRequest{Settings: e.settings, Method: "POST", Query: "secret=" + secret, Body: []byte(tc.body)})
+		res, err := e.Desk.HandleWebhook(ctx(t), sdk.WebhookRequest{Settings: e.Settings, Method: "POST", Query: "secret=" + secret, Body: []byte(tc.body)})
 		if err != nil || res.Status != tc.status || len(res.Replies) != 0 || res.Ignored == nil ||
 			!strings.Contains(res.Ignored.Reason, tc.reason) || res.Ignored.Shape == "" || strings.Contains(res.Ignored.Shape, "private") {
 			t.Errorf("%s: %d %s %+v %v", tc.name, res.Status, res.Body, res.Ignored, err)
 		}
 	}
-	res, err := e.desk.HandleWebhook(ctx(t), sdk.WebhookRequest{Settings: e.settings, Method: "POST", Body: []byte(`{"type":"case_closed"}`)})
+	res, err := e.Desk.HandleWebhook(ctx(t), sdk.WebhookRequest{Settings: e.Settings, Method: "POST", Body: []byte(`{"type":"case_closed"}`)})
 	if err != nil || res.Status != 401 || res.Ignored != nil {
 		t.Errorf("without the secret: %d %+v %v", res.Status, res.Ignored, err)
 	}
@@ -414,27 +340,27 @@ func TestLookupTakesOnlyTheReviewsOwnCase(t *testing.T) {
 	req := func(id string) sdk.TicketRequest {
 		ch := change(sdk.ChangeKindNew, 1, "x")
 		ch.Review.ID = id
-		return sdk.TicketRequest{Settings: e.settings, Change: ch, DeliveryKey: id + "/1"}
+		return sdk.TicketRequest{Settings: e.Settings, Change: ch, DeliveryKey: id + "/1"}
 	}
-	long, err := e.desk.UpsertTicket(ctx(t), req("12"))
+	long, err := e.Desk.UpsertTicket(ctx(t), req("12"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A case of the same custom-channel user without the case field (made
 	// by hand in Omnidesk, say).
 	body := `{"case":{"user_custom_id":"googleplay:1","subject":"by hand","content":"by hand","channel":"cch101"}}`
-	r, _ := http.NewRequest("POST", e.api.URL+"/api/cases.json", strings.NewReader(body))
+	r, _ := http.NewRequest("POST", e.API.URL+"/api/cases.json", strings.NewReader(body))
 	r.SetBasicAuth("admin@acme.example", "key-1")
 	resp, err := http.DefaultClient.Do(r)
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("hand-made case: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	short, err := e.desk.UpsertTicket(ctx(t), req("1"))
+	short, err := e.Desk.UpsertTicket(ctx(t), req("1"))
 	if err != nil || !short.Created || short.ID == long.ID {
 		t.Fatalf("review 1: %+v %v; want its own new case, not %s or the hand-made one", short, err, long.ID)
 	}
-	if again, err := e.desk.UpsertTicket(ctx(t), req("1")); err != nil || again.ID != short.ID || again.Created {
+	if again, err := e.Desk.UpsertTicket(ctx(t), req("1")); err != nil || again.ID != short.ID || again.Created {
 		t.Fatalf("retried review 1: %+v %v, want %s", again, err, short.ID)
 	}
 	if n := e.fake.CaseCount(); n != 3 {
@@ -446,7 +372,7 @@ func TestLookupTakesOnlyTheReviewsOwnCase(t *testing.T) {
 func TestEmptyListAnsweredNotFound(t *testing.T) {
 	e := start(t)
 	e.fake.SetEmptyListNotFound(true)
-	ref, err := e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, Change: change(sdk.ChangeKindNew, 1, "x"), DeliveryKey: "gp-1/1"})
+	ref, err := e.Desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.Settings, Change: change(sdk.ChangeKindNew, 1, "x"), DeliveryKey: "gp-1/1"})
 	if err != nil || !ref.Created {
 		t.Fatalf("create with a 404 empty list: %+v %v", ref, err)
 	}
@@ -457,12 +383,12 @@ func TestEmptyListAnsweredNotFound(t *testing.T) {
 // shows it); the API is told to add and delete only the difference.
 func TestEditLabelsByDiff(t *testing.T) {
 	e := start(t)
-	ref, err := e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, Change: change(sdk.ChangeKindNew, 1, "x"),
+	ref, err := e.Desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.Settings, Change: change(sdk.ChangeKindNew, 1, "x"),
 		Tags: []string{"googleplay", "rating:1"}, DeliveryKey: "gp-1/1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.settings, TicketID: ref.ID, Change: change(sdk.ChangeKindBetter, 5, "y"),
+	_, err = e.Desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.Settings, TicketID: ref.ID, Change: change(sdk.ChangeKindBetter, 5, "y"),
 		Tags: []string{"googleplay", "rating:5", "fixed"}, DeliveryKey: "gp-1/2"})
 	if err != nil {
 		t.Fatal(err)
@@ -476,7 +402,7 @@ func TestEditLabelsByDiff(t *testing.T) {
 func TestCheckCredentialsReport(t *testing.T) {
 	e := start(t)
 	e.fake.SetWebhookURL("https://hub.example/hooks/omnidesk/acme?secret=" + secret)
-	rep, err := e.desk.CheckCredentials(ctx(t), e.settings)
+	rep, err := e.Desk.CheckCredentials(ctx(t), e.Settings)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -498,11 +424,11 @@ func TestCheckCredentialsReport(t *testing.T) {
 	// The webhook URL without this integration's secret, and a switched-off channel.
 	e.fake.SetWebhookURL("https://hub.example/hooks/omnidesk/acme?secret=old")
 	s := sdk.Settings{}
-	for k, v := range e.settings {
+	for k, v := range e.Settings {
 		s[k] = v
 	}
 	s["channel"] = "cch102"
-	rep, err = e.desk.CheckCredentials(ctx(t), s)
+	rep, err = e.Desk.CheckCredentials(ctx(t), s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -513,7 +439,7 @@ func TestCheckCredentialsReport(t *testing.T) {
 	if status["channel"] != sdk.CheckFail || status["webhook"] != sdk.CheckWarn {
 		t.Errorf("switched-off chat channel without a webhook: %+v", rep.Checks)
 	}
-	if rep, err = e.desk.CheckCredentials(ctx(t), e.settings); err != nil || rep.WebhookURL != "https://hub.example/hooks/omnidesk/acme?secret=REDACTED" {
+	if rep, err = e.Desk.CheckCredentials(ctx(t), e.Settings); err != nil || rep.WebhookURL != "https://hub.example/hooks/omnidesk/acme?secret=REDACTED" {
 		t.Fatalf("%+v %v", rep, err)
 	}
 	for _, c := range rep.Checks {
@@ -522,7 +448,7 @@ func TestCheckCredentialsReport(t *testing.T) {
 		}
 	}
 	e.fake.SetStaffActive(false)
-	if _, err := e.desk.CheckCredentials(ctx(t), e.settings); sdk.KindOf(err) != sdk.ErrorKindPermissionDenied {
+	if _, err := e.Desk.CheckCredentials(ctx(t), e.Settings); sdk.KindOf(err) != sdk.ErrorKindPermissionDenied {
 		t.Errorf("inactive staff: %v", err)
 	}
 	if n := e.fake.Writes(); n != 0 {
@@ -531,15 +457,7 @@ func TestCheckCredentialsReport(t *testing.T) {
 }
 
 func TestEndpointSettings(t *testing.T) {
-	info, err := helpdesk{}.Info(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range info.Settings {
-		if want := f.Key == "subdomain" || f.Key == "base_url"; f.Endpoint != want {
-			t.Errorf("setting %s: Endpoint %v, want %v", f.Key, f.Endpoint, want)
-		}
-	}
+	helpdesktest.ExpectMarks(t, helpdesk{}, []string{"subdomain", "base_url"}, nil)
 }
 
 // A health alert opens a case of its own for the app; the recovery is a
@@ -549,19 +467,16 @@ func TestAlertsGoToOneCasePerApp(t *testing.T) {
 	al := sdk.Alert{IntegrationID: "acme", AppID: "android", AppName: "ACME for Android", Store: "googleplay",
 		Health: sdk.HealthCredentials, Previous: sdk.HealthOK, Reason: "401", Key: "acme/android/ok>credentials/0",
 		Title: "Reviewhub: reviews of ACME for Android (googleplay) are not arriving: credentials", Text: "Renew the key <now>."}
-	alerter, ok := e.desk.(sdk.Alerter)
-	if !ok {
-		t.Fatal("the SDK's helpdesk client has no PostAlert")
-	}
+	alerter := helpdesktest.Alerter(t, e.Desk)
 	for range 2 {
-		if err := alerter.PostAlert(ctx(t), sdk.AlertRequest{Settings: e.settings, IntegrationID: "acme", Alert: al}); err != nil {
+		if err := alerter.PostAlert(ctx(t), sdk.AlertRequest{Settings: e.Settings, IntegrationID: "acme", Alert: al}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	rec := al
 	rec.Health, rec.Previous, rec.Recovered, rec.Key = sdk.HealthOK, sdk.HealthCredentials, true, "acme/android/credentials>ok/1"
 	rec.Title = "Reviewhub: reviews of ACME for Android (googleplay) flow again"
-	if err := alerter.PostAlert(ctx(t), sdk.AlertRequest{Settings: e.settings, IntegrationID: "acme", Alert: rec}); err != nil {
+	if err := alerter.PostAlert(ctx(t), sdk.AlertRequest{Settings: e.Settings, IntegrationID: "acme", Alert: rec}); err != nil {
 		t.Fatal(err)
 	}
 	cases := e.fake.Cases()
@@ -580,13 +495,12 @@ func TestAlertsGoToOneCasePerApp(t *testing.T) {
 		t.Errorf("messages %+v", c.Messages)
 	}
 	// Staff answering in the alert case is no answer to a review.
-	h := &hookServer{}
-	srv := e.hooks(t, h)
-	e.fake.SetWebhookURL(srv.URL + "/hooks/omnidesk/acme?secret=" + secret)
+	h := helpdesktest.ServeWebhooks(t, e.Desk, e.Settings, "acme")
+	e.fake.SetWebhookURL(h.URL + "/hooks/omnidesk/acme?secret=" + secret)
 	if _, err := e.fake.Answer(ctx(t), c.ID, "On it, renewing the key"); err != nil {
 		t.Fatal(err)
 	}
-	if res := h.last(t); res.Status != 200 || len(res.Replies) != 0 || res.Ignored != nil {
+	if res := h.Last(t); res.Status != 200 || len(res.Replies) != 0 || res.Ignored != nil {
 		t.Errorf("answer in the alert case: status %d, replies %+v, ignored %+v; want a quiet 200", res.Status, res.Replies, res.Ignored)
 	}
 }

@@ -1,7 +1,8 @@
 // Command demo runs Reviewhub end to end on loopback: the hub and its four
 // plugin processes against the project's fake App Store, Google Play,
-// RuStore and Omnidesk, with a ready integration and a stream of reviews.
-// `make demo` builds everything and runs it.
+// RuStore and a fake helpdesk (Omnidesk, or Zendesk with --helpdesk
+// zendesk), with a ready integration and a stream of reviews. `make demo`
+// builds everything and runs it (`make demo HELPDESK=zendesk`).
 package main
 
 import (
@@ -11,6 +12,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -24,7 +27,12 @@ func main() {
 	uiAddr := flag.String("ui", "127.0.0.1:8090", "address of the demo page")
 	step := flag.Duration("step", 3*time.Second, "pause between events of the review stream")
 	endless := flag.Bool("endless", true, "keep generating reviews after the script")
+	helpdesk := flag.String("helpdesk", demo.Omnidesk, "the fake helpdesk the reviews go to: "+strings.Join(demo.Helpdesks, " or "))
 	flag.Parse()
+	if !slices.Contains(demo.Helpdesks, *helpdesk) {
+		fmt.Fprintf(os.Stderr, "demo: --helpdesk %q: give %s\n", *helpdesk, strings.Join(demo.Helpdesks, " or "))
+		os.Exit(2)
+	}
 
 	if err := os.RemoveAll(*data); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
@@ -41,13 +49,13 @@ func main() {
 	}
 	defer hubLog.Close()
 	plugins := map[string]string{}
-	for _, name := range []string{"appstore", "googleplay", "rustore", "omnidesk"} {
+	for _, name := range []string{"appstore", "googleplay", "rustore", *helpdesk} {
 		plugins[name] = filepath.Join(*bin, "hub-plugin-"+name)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err = demo.Run(ctx, demo.Options{
-		HubBin: filepath.Join(*bin, "hub"), Plugins: plugins, DataDir: *data,
+		HubBin: filepath.Join(*bin, "hub"), Helpdesk: *helpdesk, Plugins: plugins, DataDir: *data,
 		HubAddr: *hubAddr, UIAddr: *uiAddr, Step: *step, Endless: *endless,
 		Out: os.Stdout, HubLog: hubLog,
 	})

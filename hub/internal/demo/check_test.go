@@ -21,7 +21,7 @@ import (
 // Then the helpdesk's channel is pointed elsewhere and the check fails,
 // naming the wrong URL without its secret.
 func TestCheckAllRealPlugins(t *testing.T) {
-	d, ctx := startDemo(t)
+	d, ctx := startDemo(t, Omnidesk)
 	hubBin := sdktest.Build(t, hubPkg)
 	for _, st := range Script()[:6] { // reviews in every store
 		if err := d.Play(ctx, st); err != nil {

@@ -1,6 +1,7 @@
 // Package demo runs Reviewhub with the project's fake App Store, Google
-// Play, RuStore and Omnidesk on loopback, feeds them a stream of reviews and
-// serves a small page to watch tickets and answer them (`make demo`).
+// Play, RuStore and a fake helpdesk (Omnidesk or Zendesk) on loopback,
+// feeds them a stream of reviews and serves a small page to watch tickets
+// and answer them (`make demo`).
 package demo
 
 import (
@@ -21,7 +22,11 @@ import (
 // Options of a demo run.
 type Options struct {
 	HubBin string
-	// Plugins maps plugin names to binaries.
+	// Helpdesk is the fake helpdesk the integration feeds: Omnidesk (the
+	// default) or Zendesk.
+	Helpdesk string
+	// Plugins maps plugin names to binaries (the three stores' and the
+	// helpdesk's).
 	Plugins map[string]string
 	DataDir string
 	// HubAddr and UIAddr: loopback addresses (empty: any free port).
@@ -47,6 +52,7 @@ type Demo struct {
 	Config stack.Config
 	UIURL  string
 	secret string
+	desk   desk
 	out    io.Writer
 	mu     sync.Mutex
 	// review id → app id, for finding a review's store and its answer.
@@ -77,11 +83,22 @@ func Run(ctx context.Context, o Options) error {
 	if o.Script == nil {
 		o.Script = Script()
 	}
+	if o.Helpdesk == "" {
+		o.Helpdesk = Omnidesk
+	}
 	fakes, err := stack.StartFakes(nil)
 	if err != nil {
 		return err
 	}
 	defer fakes.Close()
+	dk, err := newDesk(o.Helpdesk, fakes)
+	if err != nil {
+		return err
+	}
+	deskSettings, err := fakes.HelpdeskSettings(o.Helpdesk, WebhookSecret)
+	if err != nil {
+		return err
+	}
 	fakes.AppStore.AddApp(storeAppIDs[AppIOS])
 	fakes.AppStore.AddApp(storeAppIDs[AppIOSPublic])
 	fakes.GooglePlay.AddApp(storeAppIDs[AppAndroid])
@@ -91,10 +108,10 @@ func Run(ctx context.Context, o Options) error {
 			return err
 		}
 	}
-	d := &Demo{Fakes: fakes, secret: WebhookSecret, out: o.Out, reviewApp: map[string]string{}}
+	d := &Demo{Fakes: fakes, secret: WebhookSecret, desk: dk, out: o.Out, reviewApp: map[string]string{}}
 	d.Config = stack.Config{
 		Listen: o.HubAddr, DataDir: o.DataDir, Plugins: o.Plugins, Integration: "demo",
-		Helpdesk: "omnidesk", HelpdeskSetup: fakes.Omnidesk.Settings(fakes.URL["omnidesk"], WebhookSecret),
+		Helpdesk: o.Helpdesk, HelpdeskSetup: deskSettings,
 		PollInterval: o.PollInterval, LogLevel: "info", AdminToken: AdminToken,
 		Apps: []stack.App{
 			{ID: AppIOS, Name: "Demo for iPhone", Store: "appstore", StoreAppID: storeAppIDs[AppIOS],
@@ -107,7 +124,7 @@ func Run(ctx context.Context, o Options) error {
 				Settings: fakes.RuStore.Settings(fakes.URL["rustore"])},
 		},
 	}
-	fakes.Omnidesk.SetWebhookURL(d.Config.WebhookURL() + "?secret=" + WebhookSecret)
+	dk.connect(d.Config.WebhookURL(), WebhookSecret)
 	cfgPath, err := d.Config.Write()
 	if err != nil {
 		return err
@@ -184,17 +201,17 @@ func (d *Demo) banner() {
   Hub:                       http://%s  (health: /healthz)
   Web console:               http://%s/console/  (admin token: %s)
   Prometheus metrics:        http://%s/metrics  (docs/operations.md)
-  Fake Omnidesk API:         %s/api/cases.json  (basic auth %s / %s)
+  %-27s%s
   Fake App Store Connect:    %s
   Fake Google Play:          %s
   Fake RuStore:              %s
   Hub data and log:          %s
 
-Reviews arrive every few seconds; the hub polls each app every few seconds. Answer a ticket on the page:
-the answer goes through the Omnidesk webhook to the hub and is published in the fake store.
+Reviews arrive every few seconds; the hub polls each app every few seconds. Answer a %s on the page:
+the answer goes through the %s webhook to the hub and is published in the fake store.
 Ctrl-C stops everything.`,
-		d.UIURL, d.Config.Listen, d.Config.Listen, AdminToken, d.Config.Listen, d.Fakes.URL["omnidesk"], stack.OmnideskStaff, stack.OmnideskAPIKey,
-		d.Fakes.URL["appstore"], d.Fakes.URL["googleplay"], d.Fakes.URL["rustore"], d.Config.DataDir)
+		d.UIURL, d.Config.Listen, d.Config.Listen, AdminToken, d.Config.Listen, "Fake "+d.desk.title()+" API:", d.desk.api(),
+		d.Fakes.URL["appstore"], d.Fakes.URL["googleplay"], d.Fakes.URL["rustore"], d.Config.DataDir, d.desk.noun(), d.desk.title())
 }
 
 // Play performs one step.
@@ -204,15 +221,23 @@ func (d *Demo) Play(ctx context.Context, st Step) error {
 		d.Put(st.App, *st.Review)
 	}
 	if st.AnswerReview != "" {
-		c, ok := d.Fakes.Omnidesk.CaseByReviewID(st.AnswerReview)
+		t, ok := d.TicketOf(st.AnswerReview)
 		if !ok {
-			return fmt.Errorf("no case for review %s yet", st.AnswerReview)
+			return fmt.Errorf("no %s for review %s yet", d.desk.noun(), st.AnswerReview)
 		}
-		if _, err := d.Fakes.Omnidesk.Answer(ctx, c.ID, st.Answer); err != nil {
-			return fmt.Errorf("answer case %s: %w", c.ID, err)
+		if err := d.desk.answer(ctx, t.ID, st.Answer); err != nil {
+			return fmt.Errorf("answer %s %s: %w", d.desk.noun(), t.ID, err)
 		}
 	}
 	return nil
+}
+
+// TicketOf is the ticket of a review the script put (by its script id).
+func (d *Demo) TicketOf(reviewID string) (Ticket, bool) {
+	d.mu.Lock()
+	app := d.reviewApp[reviewID]
+	d.mu.Unlock()
+	return d.desk.ticketOf(storeOf[app], reviewID)
 }
 
 // Put adds or edits a review in the store of app.
@@ -232,19 +257,17 @@ func (d *Demo) Put(app string, r sdk.Review) {
 	}
 }
 
+// storeOf is the store of each app of the demo.
+var storeOf = map[string]string{AppIOS: "appstore", AppIOSPublic: "appstore", AppAndroid: "googleplay", AppRuStore: "rustore"}
+
 // StoreAnswer is the developer answer published in the store for a review
 // the script put (by its script id).
 func (d *Demo) StoreAnswer(reviewID string) (string, bool) {
 	d.mu.Lock()
 	app := d.reviewApp[reviewID]
 	d.mu.Unlock()
-	switch app {
-	case AppIOS, AppIOSPublic:
-		return d.storeAnswer("appstore", reviewID)
-	case AppAndroid:
-		return d.storeAnswer("googleplay", reviewID)
-	case AppRuStore:
-		return d.storeAnswer("rustore", reviewID)
+	if store, ok := storeOf[app]; ok {
+		return d.storeAnswer(store, reviewID)
 	}
 	return "", false
 }

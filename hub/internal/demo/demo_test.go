@@ -24,7 +24,7 @@ import (
 // Google Play answer and an answer without a store account are refused with
 // their reasons written into the cases.
 func TestDemoEndToEndAllPlugins(t *testing.T) {
-	d, ctx := startDemo(t)
+	d, ctx := startDemo(t, Omnidesk)
 	steps := Script()
 	for _, st := range steps[:6] { // the first six put reviews in every store
 		if err := d.Play(ctx, st); err != nil {
@@ -40,18 +40,8 @@ func TestDemoEndToEndAllPlugins(t *testing.T) {
 		}
 		return odfake.Case{}, false
 	}
-	eventually := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(90 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s", what)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
 	for _, w := range [][2]string{{"appstore", "as-1001"}, {"googleplay", "gp-2001"}, {"rustore", ""}, {"appstore", "asp-4001"}, {"googleplay", "gp-2002"}, {"googleplay", "gp-2003"}} {
-		eventually("a case for "+w[0]+" "+w[1], func() bool { _, ok := caseOf(w[0], w[1]); return ok })
+		eventually(t, "a case for "+w[0]+" "+w[1], func() bool { _, ok := caseOf(w[0], w[1]); return ok })
 	}
 	jp, _ := caseOf("googleplay", "gp-2001")
 	if !strings.Contains(jp.Messages[0].Content, "アプリが起動しません") || !strings.Contains(strings.Join(jp.Labels, ","), "language:ja") {
@@ -61,7 +51,7 @@ func TestDemoEndToEndAllPlugins(t *testing.T) {
 	if err := d.Play(ctx, steps[6]); err != nil {
 		t.Fatal(err)
 	}
-	eventually("the edit in the same case", func() bool { c, _ := caseOf("googleplay", "gp-2001"); return len(c.Messages) == 2 })
+	eventually(t, "the edit in the same case", func() bool { c, _ := caseOf("googleplay", "gp-2001"); return len(c.Messages) == 2 })
 	if c, _ := caseOf("googleplay", "gp-2001"); !strings.Contains(c.Messages[1].Content, "rating 1 → 4") {
 		t.Errorf("edit: %q", c.Messages[1].Content)
 	}
@@ -71,7 +61,7 @@ func TestDemoEndToEndAllPlugins(t *testing.T) {
 		if _, err := od.Answer(ctx, c.ID, text); err != nil {
 			t.Fatal(err)
 		}
-		eventually("the outcome note in "+c.ID, func() bool { c, _ = caseOf(store, id); return len(c.Notes) > 0 })
+		eventually(t, "the outcome note in "+c.ID, func() bool { c, _ = caseOf(store, id); return len(c.Notes) > 0 })
 		return c
 	}
 	c := answer("googleplay", "gp-2001", "ありがとうございます！")
@@ -100,7 +90,7 @@ func TestDemoEndToEndAllPlugins(t *testing.T) {
 	if out := d.out.(*syncWriter).String(); !strings.Contains(out, metricsURL) {
 		t.Errorf("the banner does not say where /metrics is:\n%s", out)
 	}
-	eventually("the run's counters on /metrics", func() bool {
+	eventually(t, "the run's counters on /metrics", func() bool {
 		f := scrapeMetrics(t, metricsURL)
 		for _, store := range []string{"appstore", "googleplay", "rustore"} {
 			if sum(f, "reviewhub_reviews_queued_total", "store", store) < 1 {
@@ -113,6 +103,18 @@ func TestDemoEndToEndAllPlugins(t *testing.T) {
 			sum(f, "reviewhub_webhook_requests_total", "result", "accepted") == 5 &&
 			sum(f, "reviewhub_app_health", "health", sdk.HealthOK) == 4
 	})
+}
+
+// eventually waits for cond, polling (90 s at the most).
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func scrapeMetrics(t *testing.T, url string) map[string]*dto.MetricFamily {
@@ -143,12 +145,13 @@ func sum(f map[string]*dto.MetricFamily, name, label, value string) float64 {
 	return total
 }
 
-// startDemo runs the demo (hub binary, the four real plugins, their fakes)
-// with an empty script until the test ends, and returns it once ready.
-func startDemo(t *testing.T) (*Demo, context.Context) {
+// startDemo runs the demo (hub binary, the four real plugins: the stores'
+// and the helpdesk's, their fakes) with an empty script until the test
+// ends, and returns it once ready.
+func startDemo(t *testing.T, helpdesk string) (*Demo, context.Context) {
 	t.Helper()
 	plugins := map[string]string{}
-	for _, p := range []string{"appstore", "googleplay", "rustore", "omnidesk"} {
+	for _, p := range []string{"appstore", "googleplay", "rustore", helpdesk} {
 		plugins[p] = sdktest.Build(t, "github.com/reviewhub/reviewhub/plugins/"+p)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -156,7 +159,7 @@ func startDemo(t *testing.T) (*Demo, context.Context) {
 	done := make(chan error, 1)
 	hubLog := &syncWriter{b: &strings.Builder{}}
 	go func() {
-		done <- Run(ctx, Options{HubBin: sdktest.Build(t, hubPkg), Plugins: plugins,
+		done <- Run(ctx, Options{HubBin: sdktest.Build(t, hubPkg), Helpdesk: helpdesk, Plugins: plugins,
 			DataDir: t.TempDir(), Script: []Step{}, PollInterval: time.Second, Out: &syncWriter{b: &strings.Builder{}}, HubLog: hubLog,
 			Ready: func(d *Demo) { ready <- d }})
 	}()

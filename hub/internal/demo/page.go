@@ -4,8 +4,6 @@ import (
 	"html/template"
 	"net/http"
 	"strings"
-
-	odfake "github.com/reviewhub/reviewhub/plugins/omnidesk/fake"
 )
 
 var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
@@ -19,54 +17,52 @@ body{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem;color:#222}
 .store{background:#e6f4ea;padding:.5rem;border-radius:4px}
 textarea{width:100%;height:4rem}
 </style></head><body>
-<h1>Reviewhub demo — fake Omnidesk</h1>
-<p>{{len .Cases}} cases. The page refreshes every 5 seconds. Answer a case: the answer goes through the
-custom channel's webhook to the hub, which publishes it in the store; the outcome comes back as a note.</p>
-{{range .Cases}}<div class="case" id="case-{{.ID}}">
+<h1>Reviewhub demo — fake {{.Helpdesk}}</h1>
+<p>{{len .Tickets}} {{.Noun}}s. The page refreshes every 5 seconds. Answer a {{.Noun}}: the answer goes through
+{{.Helpdesk}}'s webhook to the hub, which publishes it in the store; the outcome comes back as a note.</p>
+{{range .Tickets}}<div class="case" id="ticket-{{.ID}}">
 <h3>#{{.ID}} {{.Subject}}</h3>
 <div>{{range .Labels}}<span class="label">{{.}}</span>{{end}}</div>
 {{range .Messages}}<div class="msg{{if .Staff}} staff{{end}}">{{if .Staff}}<b>{{.Staff}}:</b> {{end}}{{.Content}}</div>{{end}}
 {{range .Notes}}<div class="msg note">{{.Content}}</div>{{end}}
 {{with .StoreAnswer}}<div class="store">In the store now: {{.}}</div>{{end}}
-<form method="post" action="/answer"><input type="hidden" name="case" value="{{.ID}}">
+<form method="post" action="/answer"><input type="hidden" name="ticket" value="{{.ID}}">
 <textarea name="text" placeholder="Your answer"></textarea><button>Answer</button></form>
 </div>{{end}}
 </body></html>`))
 
-type pageCase struct {
-	odfake.Case
+type pageTicket struct {
+	Ticket
 	StoreAnswer string
 }
 
 func (d *Demo) page() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		cases := d.Fakes.Omnidesk.Cases()
-		out := make([]pageCase, 0, len(cases))
-		for i := len(cases) - 1; i >= 0; i-- { // newest first
-			c := cases[i]
-			pc := pageCase{Case: c}
-			store, reviewID, _ := strings.Cut(c.UserCustomID, ":")
-			pc.StoreAnswer, _ = d.storeAnswer(store, reviewID)
-			out = append(out, pc)
+		tickets := d.desk.tickets()
+		out := make([]pageTicket, 0, len(tickets))
+		for i := len(tickets) - 1; i >= 0; i-- { // newest first
+			pt := pageTicket{Ticket: tickets[i]}
+			pt.StoreAnswer, _ = d.storeAnswer(pt.Store, pt.ReviewID)
+			out = append(out, pt)
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		if err := pageTmpl.Execute(w, map[string]any{"Cases": out}); err != nil {
+		if err := pageTmpl.Execute(w, map[string]any{"Tickets": out, "Helpdesk": d.desk.title(), "Noun": d.desk.noun()}); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 		}
 	})
 	mux.HandleFunc("POST /answer", func(w http.ResponseWriter, r *http.Request) {
-		caseID, text := r.FormValue("case"), strings.TrimSpace(r.FormValue("text"))
-		if caseID == "" || text == "" {
-			http.Error(w, "case and text are required", http.StatusBadRequest)
+		id, text := r.FormValue("ticket"), strings.TrimSpace(r.FormValue("text"))
+		if id == "" || text == "" {
+			http.Error(w, "ticket and text are required", http.StatusBadRequest)
 			return
 		}
-		if _, err := d.Fakes.Omnidesk.Answer(r.Context(), caseID, text); err != nil {
+		if err := d.desk.answer(r.Context(), id, text); err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
 		}
-		d.say("you answered case %s", caseID)
-		http.Redirect(w, r, "/#case-"+caseID, http.StatusSeeOther)
+		d.say("you answered %s %s", d.desk.noun(), id)
+		http.Redirect(w, r, "/#ticket-"+id, http.StatusSeeOther)
 	})
 	return mux
 }

@@ -14,6 +14,8 @@ import (
 	gpfake "github.com/reviewhub/reviewhub/plugins/googleplay/fake"
 	odfake "github.com/reviewhub/reviewhub/plugins/omnidesk/fake"
 	rsfake "github.com/reviewhub/reviewhub/plugins/rustore/fake"
+	zdfake "github.com/reviewhub/reviewhub/plugins/zendesk/fake"
+	"github.com/reviewhub/reviewhub/sdk"
 )
 
 // Fakes are the project's fake vendor APIs, each on its own loopback port.
@@ -22,6 +24,7 @@ type Fakes struct {
 	GooglePlay *gpfake.Server
 	RuStore    *rsfake.Server
 	Omnidesk   *odfake.Server
+	Zendesk    *zdfake.Server
 	// URL of each fake by plugin name.
 	URL     map[string]string
 	servers []*http.Server
@@ -69,17 +72,27 @@ const (
 	OmnideskAPIKey    = "demo-api-key"
 )
 
-// StartFakes starts the four fakes on 127.0.0.1, on the given ports (0: any).
+// Zendesk account of the fakes: the agent the API token acts as.
+const (
+	ZendeskSubdomain = "demo"
+	ZendeskEmail     = "agent@demo.example"
+	ZendeskToken     = "demo-api-token"
+)
+
+// StartFakes starts the fakes (three stores, two helpdesks) on 127.0.0.1,
+// on the given ports by plugin name (0: any).
 func StartFakes(ports map[string]int) (*Fakes, error) {
 	f := &Fakes{
 		AppStore:   asfake.New(),
 		GooglePlay: gpfake.New(),
 		RuStore:    rsfake.New(),
 		Omnidesk:   odfake.New(odfake.Options{Subdomain: OmnideskSubdomain, StaffEmail: OmnideskStaff, APIKey: OmnideskAPIKey}),
+		Zendesk:    zdfake.New(zdfake.Options{Subdomain: ZendeskSubdomain, Email: ZendeskEmail, Token: ZendeskToken}),
 		URL:        map[string]string{},
 		first:      map[string]*time.Time{},
 	}
-	for name, h := range map[string]http.Handler{"appstore": f.AppStore, "googleplay": f.GooglePlay, "rustore": f.RuStore, "omnidesk": f.Omnidesk} {
+	for name, h := range map[string]http.Handler{"appstore": f.AppStore, "googleplay": f.GooglePlay, "rustore": f.RuStore,
+		"omnidesk": f.Omnidesk, "zendesk": f.Zendesk} {
 		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", ports[name]))
 		if err != nil {
 			f.Close()
@@ -95,6 +108,18 @@ func StartFakes(ports map[string]int) (*Fakes, error) {
 		f.URL[name] = "http://" + ln.Addr().String()
 	}
 	return f, nil
+}
+
+// HelpdeskSettings are working plugin settings for the fake helpdesk named
+// (omnidesk or zendesk) with the webhook secret given.
+func (f *Fakes) HelpdeskSettings(name, webhookSecret string) (sdk.Settings, error) {
+	switch name {
+	case "omnidesk":
+		return f.Omnidesk.Settings(f.URL[name], webhookSecret), nil
+	case "zendesk":
+		return f.Zendesk.Settings(f.URL[name], webhookSecret), nil
+	}
+	return nil, fmt.Errorf("no fake helpdesk %q (omnidesk or zendesk)", name)
 }
 
 // Close stops the fakes.

@@ -1,6 +1,7 @@
 // Package stack runs a whole Reviewhub installation on loopback: the
-// project's fake App Store, Google Play, RuStore and Omnidesk, and the real
-// hub binary with the real plugin processes. The demo and the benchmark use it.
+// project's fake App Store, Google Play, RuStore, Omnidesk and Zendesk, and
+// the real hub binary with the real plugin processes. The demo and the
+// benchmark use it.
 package stack
 
 import (

@@ -9,10 +9,10 @@
 package fake
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/reviewhub/reviewhub/plugins/internal/fakehook"
 	"github.com/reviewhub/reviewhub/sdk"
 	"github.com/reviewhub/reviewhub/sdk/sdktest/faults"
 )
@@ -126,7 +127,6 @@ type Server struct {
 	recent      []time.Time    // calls in the last load.Window (Load.PerWindow set)
 	refused     int            // calls answered 429 by the enforced limit
 	routes      map[string]int // answered calls per route ("POST /api/cases.json")
-	hc          *http.Client
 	faults.Faults
 }
 
@@ -145,7 +145,7 @@ type fieldRec struct {
 func New(opts Options) *Server {
 	return &Server{opts: opts, cases: map[int64]*caseRec{}, users: map[string]int64{},
 		fields: []fieldRec{{FieldID, "App reviews", "case"}, {6002, "Customer tier", "user"}},
-		nextID: 1000, nextUser: 500000, hc: &http.Client{Timeout: 30 * time.Second}}
+		nextID: 1000, nextUser: 500000}
 }
 
 // Settings are working plugin settings for this fake served at baseURL.
@@ -338,20 +338,7 @@ func (s *Server) PostWebhook(ctx context.Context, url string, body []byte) error
 }
 
 func (s *Server) postWebhook(ctx context.Context, url, ctype string, body []byte) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", ctype)
-	resp, err := s.hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("fake omnidesk: webhook: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("fake omnidesk: webhook answered %d", resp.StatusCode)
-	}
-	return nil
+	return fakehook.Post(ctx, "fake omnidesk", url, http.Header{"Content-Type": {ctype}}, body)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -416,11 +403,7 @@ func (s *Server) Refused() int {
 func (s *Server) Routes() map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.routes))
-	for k, v := range s.routes {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(s.routes)
 }
 
 // delay waits the load model's latency (false: the caller went away).

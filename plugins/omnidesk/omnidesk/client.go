@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/reviewhub/reviewhub/plugins/internal/rategate"
 	"github.com/reviewhub/reviewhub/sdk"
 )
 
@@ -309,26 +310,18 @@ func IsNotFound(err error) bool {
 	return errors.As(err, &e) && e.Status == http.StatusNotFound
 }
 
-// RateGate keeps, per account, until when Omnidesk said to wait. Safe for
+// RateGate keeps, per account, until when Omnidesk said to wait (a
+// rategate.Gate) and the pacing by api_calls_left (pacer.go). Safe for
 // concurrent use; a nil *RateGate keeps nothing.
 type RateGate struct {
+	holds rategate.Gate
 	mu    sync.Mutex
-	until map[string]time.Time
 	paces map[string]*pace // pacing by api_calls_left (pacer.go)
 }
 
 func (g *RateGate) hold(account string, d time.Duration) {
-	if g == nil || d <= 0 {
-		return
-	}
-	t := time.Now().Add(d)
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.until == nil {
-		g.until = map[string]time.Time{}
-	}
-	if t.After(g.until[account]) {
-		g.until[account] = t
+	if g != nil {
+		g.holds.Hold(account, d)
 	}
 }
 
@@ -337,12 +330,5 @@ func (g *RateGate) wait(account string) time.Duration {
 	if g == nil {
 		return 0
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	d := time.Until(g.until[account])
-	if d <= 0 {
-		delete(g.until, account)
-		return 0
-	}
-	return d
+	return g.holds.Wait(account)
 }

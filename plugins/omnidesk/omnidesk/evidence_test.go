@@ -1,7 +1,6 @@
 package omnidesk_test
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -11,26 +10,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reviewhub/reviewhub/plugins/internal/helpdesktest"
 	"github.com/reviewhub/reviewhub/plugins/omnidesk/fake"
 	"github.com/reviewhub/reviewhub/plugins/omnidesk/omnidesk"
 	"github.com/reviewhub/reviewhub/sdk"
+	"github.com/reviewhub/reviewhub/sdk/sdktest"
 	"github.com/reviewhub/reviewhub/sdk/sdktest/evidence"
 )
 
 const vendorDir = "../testdata/vendor"
 
-func isWebhook(ex evidence.Example) bool { return strings.HasPrefix(ex.Name, "webhook_") }
-
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
 // clientChecks call the client against evidence.Serve and check what it parsed.
 var clientChecks = map[string]func(t *testing.T, c *omnidesk.Client){
 	"create_case": func(t *testing.T, c *omnidesk.Client) {
-		got, err := c.CreateCase(ctxT(t), omnidesk.NewCase{UserCustomID: "googleplay:gp-1", UserFullName: "User's full name",
+		got, err := c.CreateCase(sdktest.Context(t), omnidesk.NewCase{UserCustomID: "googleplay:gp-1", UserFullName: "User's full name",
 			Subject: "I need help", Content: "I need help", Channel: "cch101", Labels: []int64{101, 102},
 			CustomFields: map[string]any{"cf_25": "some text", "cf_30": "another field"}})
 		if err != nil || got.CaseID != 2000 || got.UserID != 123 || got.CaseNumber != "664-245651" ||
@@ -39,56 +32,56 @@ var clientChecks = map[string]func(t *testing.T, c *omnidesk.Client){
 		}
 	},
 	"list_cases_filtered": func(t *testing.T, c *omnidesk.Client) {
-		got, err := c.FindCases(ctxT(t), "googleplay:gp-1", "cch101")
+		got, err := c.FindCases(sdktest.Context(t), "googleplay:gp-1", "cch101")
 		if err != nil || len(got) != 1 || got[0].CaseID != 2000 || got[0].UserID != 123 || got[0].CustomFields["cf_30"] != "another field" {
 			t.Errorf("FindCases: %+v, %v", got, err)
 		}
 	},
 	"message_post_user": func(t *testing.T, c *omnidesk.Client) {
-		got, err := c.AddMessage(ctxT(t), 123, 321, "I need help!")
+		got, err := c.AddMessage(sdktest.Context(t), 123, 321, "I need help!")
 		if err != nil || got.MessageID != 2000 || got.Note {
 			t.Errorf("AddMessage: %+v, %v", got, err)
 		}
 	},
 	"note_post": func(t *testing.T, c *omnidesk.Client) {
-		if err := c.AddNote(ctxT(t), 123, "This is a note"); err != nil {
+		if err := c.AddNote(sdktest.Context(t), 123, "This is a note"); err != nil {
 			t.Errorf("AddNote: %v", err)
 		}
 	},
 	"labels_list": func(t *testing.T, c *omnidesk.Client) {
-		got, err := c.ListLabels(ctxT(t))
+		got, err := c.ListLabels(sdktest.Context(t))
 		if err != nil || len(got) != 2 || got[1].LabelID != 210 || got[1].LabelTitle != "Test title 2" {
 			t.Errorf("ListLabels: %+v, %v", got, err)
 		}
 	},
 	"label_create": func(t *testing.T, c *omnidesk.Client) {
-		got, err := c.CreateLabel(ctxT(t), "Test title")
+		got, err := c.CreateLabel(sdktest.Context(t), "Test title")
 		if err != nil || got.LabelID != 200 {
 			t.Errorf("CreateLabel: %+v, %v", got, err)
 		}
 	},
 	"custom_channels_list": func(t *testing.T, c *omnidesk.Client) {
-		got, err := c.CustomChannels(ctxT(t))
+		got, err := c.CustomChannels(sdktest.Context(t))
 		if err != nil || len(got) != 2 || got[1].Code() != "cch3" || got[1].ChannelType != "sync" ||
 			got[0].WebhookURL != "http://example.ru/wh/omni_wh/" || !got[0].Active {
 			t.Errorf("CustomChannels: %+v, %v", got, err)
 		}
 	},
 	"staff_list": func(t *testing.T, c *omnidesk.Client) {
-		got, err := c.Staff(ctxT(t))
+		got, err := c.Staff(sdktest.Context(t))
 		if err != nil || len(got) != 2 || got[0].Active || !got[1].Active || got[1].StaffEmail != "staff2@domain.ru" {
 			t.Errorf("Staff: %+v, %v", got, err)
 		}
 	},
 	"error_case_not_found": func(t *testing.T, c *omnidesk.Client) {
-		_, err := c.AddMessage(ctxT(t), 999999, 321, "I need help!")
+		_, err := c.AddMessage(sdktest.Context(t), 999999, 321, "I need help!")
 		var apiErr *omnidesk.APIError
 		if sdk.KindOf(err) != sdk.ErrorKindNotFound || !errors.As(err, &apiErr) || apiErr.Code != "case_not_found" {
 			t.Errorf("AddMessage to a missing case: %v (kind %v)", err, sdk.KindOf(err))
 		}
 	},
 	"rate_limit": func(t *testing.T, c *omnidesk.Client) {
-		_, err := c.Staff(ctxT(t))
+		_, err := c.Staff(sdktest.Context(t))
 		if sdk.KindOf(err) != sdk.ErrorKindRateLimited || sdk.RetryAfterOf(err) != 23*time.Second {
 			t.Errorf("rate limit: %v (kind %v, retry after %v)", err, sdk.KindOf(err), sdk.RetryAfterOf(err))
 		}
@@ -101,19 +94,9 @@ var clientChecks = map[string]func(t *testing.T, c *omnidesk.Client){
 // Every documented example is played against the client: it sends the
 // documented request and reads the documented answer.
 func TestVendorExamplesAgainstClient(t *testing.T) {
-	for _, ex := range evidence.Load(t, vendorDir) {
-		if isWebhook(ex) {
-			continue
-		}
-		t.Run(ex.Name, func(t *testing.T) {
-			check, ok := clientChecks[ex.Name]
-			if !ok {
-				t.Fatalf("no client check for example %s", ex.Name)
-			}
-			srv := evidence.Serve(t, ex)
-			check(t, &omnidesk.Client{BaseURL: srv.URL, Email: "admin@acme.example", APIKey: "k"})
-		})
-	}
+	helpdesktest.CheckClient(t, vendorDir, clientChecks, func(url string) *omnidesk.Client {
+		return &omnidesk.Client{BaseURL: url, Email: "admin@acme.example", APIKey: "k"}
+	})
 }
 
 // fakeSetup prepares the fake's account for an example (its ids are the
@@ -163,28 +146,19 @@ func auth(r *http.Request) { r.SetBasicAuth("admin@acme.example", "key-1") }
 // Every documented example is played against the fake: it accepts the
 // documented request and answers the documented status, headers and shape.
 func TestVendorExamplesAgainstFake(t *testing.T) {
-	for _, ex := range evidence.Load(t, vendorDir) {
-		if isWebhook(ex) {
-			continue
-		}
-		t.Run(ex.Name, func(t *testing.T) {
-			f := fake.New(fake.Options{Subdomain: "acme", StaffEmail: "admin@acme.example", APIKey: "key-1"})
-			srv := httptest.NewServer(f)
-			t.Cleanup(srv.Close)
-			ex.Request.Path = fakeSetup(t, f, srv.URL, ex)
-			evidence.Replay(t, srv.Client(), srv.URL, ex, auth)
-		})
-	}
+	helpdesktest.EachAPIExample(t, vendorDir, func(t *testing.T, ex evidence.Example) {
+		f := fake.New(fake.Options{Subdomain: "acme", StaffEmail: "admin@acme.example", APIKey: "key-1"})
+		srv := httptest.NewServer(f)
+		t.Cleanup(srv.Close)
+		ex.Request.Path = fakeSetup(t, f, srv.URL, ex)
+		evidence.Replay(t, srv.Client(), srv.URL, ex, auth)
+	})
 }
 
 // The documented webhook bodies (JSON and form) are read as staff answers.
 func TestVendorWebhookExamplesAreParsed(t *testing.T) {
-	n := 0
-	for _, ex := range evidence.Load(t, vendorDir) {
-		if !isWebhook(ex) {
-			continue
-		}
-		n++
+	// The JSON and the form one.
+	for _, ex := range helpdesktest.WebhookExamples(t, vendorDir, 2) {
 		body := []byte(ex.Request.BodyText)
 		if len(body) == 0 {
 			body = ex.Request.Body
@@ -195,8 +169,5 @@ func TestVendorWebhookExamplesAreParsed(t *testing.T) {
 		if err != nil || got != want {
 			t.Errorf("%s: %+v, %v; want %+v", ex.Name, got, err, want)
 		}
-	}
-	if n < 2 {
-		t.Fatalf("%d webhook examples, want the JSON and the form one", n)
 	}
 }

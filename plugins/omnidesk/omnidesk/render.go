@@ -1,152 +1,27 @@
 package omnidesk
 
 import (
-	"fmt"
-	"strings"
-	"unicode/utf8"
-
+	"github.com/reviewhub/reviewhub/plugins/internal/ticketbody"
 	"github.com/reviewhub/reviewhub/sdk"
 )
 
-// storeNames are how people call the stores.
-var storeNames = map[string]string{"appstore": "App Store", "googleplay": "Google Play", "rustore": "RuStore"}
+// The ticket text is shared by the helpdesk plugins (plugins/internal/ticketbody).
 
 // StoreName is the display name of a store plugin.
-func StoreName(plugin string) string {
-	if n, ok := storeNames[plugin]; ok {
-		return n
-	}
-	return plugin
-}
+func StoreName(plugin string) string { return ticketbody.StoreName(plugin) }
 
 // Stars renders a rating as ★★☆☆☆.
-func Stars(rating int) string {
-	rating = max(0, min(rating, 5))
-	return strings.Repeat("★", rating) + strings.Repeat("☆", 5-rating)
-}
+func Stars(rating int) string { return ticketbody.Stars(rating) }
 
 // Marker is the line that makes a delivery recognisable in a case, so a
 // retried delivery is not added twice.
-func Marker(key string) string { return "[reviewhub:" + key + "]" }
+func Marker(key string) string { return ticketbody.Marker(key) }
 
 // Subject of the case for a review.
-func Subject(c sdk.ReviewChange) string {
-	r := c.Review
-	author := r.Author
-	if author == "" {
-		author = "A user"
-	}
-	s := fmt.Sprintf("%s %s on %s", Stars(r.Rating), author, StoreName(c.Store))
-	if c.AppName != "" {
-		s += " (" + c.AppName + ")"
-	}
-	if head := firstNonEmpty(r.Title, r.Text); head != "" {
-		s += ": " + head
-	}
-	return truncate(strings.Join(strings.Fields(s), " "), 150)
-}
+func Subject(c sdk.ReviewChange) string { return ticketbody.Subject(c) }
 
 // Content of the case (or of the message for an edit).
-func Content(c sdk.ReviewChange, key string) string {
-	r := c.Review
-	var b strings.Builder
-	if c.Kind != sdk.ChangeKindNew {
-		fmt.Fprintf(&b, "The review was edited (%s)", c.Kind)
-		if prev := c.PreviousRating(); prev != 0 && prev != r.Rating {
-			fmt.Fprintf(&b, ": rating %d → %d", prev, r.Rating)
-		}
-		b.WriteString("\n\n")
-	}
-	fmt.Fprintf(&b, "%s %d/5\n", Stars(r.Rating), r.Rating)
-	if r.Title != "" {
-		b.WriteString(r.Title + "\n")
-	}
-	if r.Text != "" {
-		b.WriteString(r.Text + "\n")
-	}
-	b.WriteString("\n")
-	line := func(k, v string) {
-		if v != "" {
-			fmt.Fprintf(&b, "%s: %s\n", k, v)
-		}
-	}
-	line("Author", r.Author)
-	line("Store", StoreName(c.Store))
-	line("App", c.AppName)
-	line("App version", r.AppVersion)
-	line("Country", r.Country)
-	line("Language", r.Language)
-	line("Device", r.Device)
-	line("OS version", r.OSVersion)
-	if !r.UpdatedAt.IsZero() {
-		line("Date", r.UpdatedAt.UTC().Format("2006-01-02 15:04 UTC"))
-	} else if !r.CreatedAt.IsZero() {
-		line("Date", r.CreatedAt.UTC().Format("2006-01-02 15:04 UTC"))
-	}
-	line("Link", r.URL)
-	line("Review id", r.ID)
-	if r.Reply != nil && r.Reply.Text != "" {
-		line("Current developer reply", r.Reply.Text)
-	}
-	switch {
-	case c.CanReply && c.ReplyMaxLength > 0:
-		fmt.Fprintf(&b, "Answer here to publish it in the store (at most %d characters).\n", c.ReplyMaxLength)
-	case c.CanReply:
-		b.WriteString("Answer here to publish it in the store.\n")
-	default:
-		b.WriteString("Answers cannot be published: connect the store account to reply.\n")
-	}
-	if len(c.History) > 0 {
-		b.WriteString("\nEarlier versions:\n")
-		for _, h := range c.History {
-			when := ""
-			if !h.SeenAt.IsZero() {
-				when = h.SeenAt.UTC().Format("2006-01-02") + " "
-			}
-			fmt.Fprintf(&b, "- %s%s %s", when, Stars(h.Rating), strings.TrimSpace(h.Title+" "+h.Text))
-			if h.Reply != nil && h.Reply.Text != "" {
-				fmt.Fprintf(&b, " (developer reply: %s)", h.Reply.Text)
-			}
-			b.WriteString("\n")
-		}
-	}
-	b.WriteString("\n" + Marker(key))
-	return b.String()
-}
+func Content(c sdk.ReviewChange, key string) string { return ticketbody.Content(c, key) }
 
 // ResultNote is the staff-visible note for a reply's outcome.
-func ResultNote(r sdk.ReplyResult) string {
-	var s string
-	switch r.Outcome {
-	case sdk.OutcomePublished:
-		s = "Reviewhub: the answer was published in the store as the developer response."
-		if r.Detail != "" {
-			s += "\n" + r.Detail
-		}
-	case sdk.OutcomeRefused:
-		s = "Reviewhub: the answer was NOT published: " + r.Detail
-	case sdk.OutcomeFailed:
-		s = "Reviewhub: publishing the answer failed: " + r.Detail
-	default:
-		// The hub's own notes (draft, outdated, deleted, held): ready to show.
-		s = "Reviewhub: " + r.Detail
-	}
-	return s + "\n" + Marker("result:"+r.MessageID)
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v = strings.TrimSpace(v); v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
-}
+func ResultNote(r sdk.ReplyResult) string { return ticketbody.ResultNote(r) }

@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
+	"github.com/reviewhub/reviewhub/plugins/internal/ticketbody"
 	"github.com/reviewhub/reviewhub/sdk"
 )
 
@@ -57,10 +57,7 @@ const ownMarker = "[reviewhub:"
 // The marker must end the content (its last line, in text or HTML), as the
 // plugin writes it: a staff answer that quotes an earlier hub message, with
 // the marker somewhere inside, is still an answer.
-func IsOwn(content string) bool { return ownMarkerAtEnd.MatchString(content) }
-
-// ownMarkerAtEnd is a marker followed by nothing but white space and tags.
-var ownMarkerAtEnd = regexp.MustCompile(`\[reviewhub:[^\]\s<>]+\](?:\s|<[^>]*>|&nbsp;)*$`)
+func IsOwn(content string) bool { return ticketbody.IsOwn(content) }
 
 // ParseWebhook reads the body Omnidesk posts to a custom channel's webhook
 // URL. The one public consumer that documents it (README: palachX
