@@ -45,7 +45,7 @@ func TestDraftIsPublishedOnlyAfterApproval(t *testing.T) {
 	r.f.tickets["d1"] = "T1"
 	draftID := busmsg.RuleReplyID("thanks", "ios", "d1", 1)
 	r.publish(t, bus.TopicReviews, busmsg.Review{IntegrationID: "acme", AppID: "ios", Version: 1,
-		Change: sdk.ReviewChange{Kind: sdk.ChangeNew, Review: sdk.Review{ID: "d1", Rating: 5}},
+		Change: sdk.ReviewChange{Kind: sdk.ChangeKindNew, Review: sdk.Review{ID: "d1", Rating: 5}},
 		Reply:  &busmsg.RuleReply{MessageID: draftID, Rule: "thanks", Mode: rules.ModeApproval, Text: "Thank you, Ann!"}})
 	eventually(t, "the draft note", func() bool { _, ok := r.result(draftID, sdk.OutcomeDraft); return ok })
 	note, _ := r.result(draftID, sdk.OutcomeDraft)
@@ -120,7 +120,7 @@ func TestAnsweringWithTheDraftApprovesIt(t *testing.T) {
 func TestFailedAfterAttemptsThenRetried(t *testing.T) {
 	r := newRig(t, time.Hour, 20*time.Millisecond)
 	r.d.ReplyAttempts, r.d.ReplyRetryMin = 3, 10*time.Millisecond
-	r.f.postErr = sdk.Errorf(sdk.Unavailable, "the store answered 503")
+	r.f.postErr = sdk.Errorf(sdk.ErrorKindUnavailable, "the store answered 503")
 	r.review(t, "f1", "T1")
 	r.accept(t, sdk.ReplyRequest{TicketID: "T1", MessageID: "m1", Text: "Sorry"})
 	eventually(t, "the answer failed", func() bool { return r.reply(t, "m1").Status == state.ReplyFailed })
@@ -157,9 +157,9 @@ func TestTicketlessRefusalReachesAPersonAndKillSwitch(t *testing.T) {
 	ctx := context.Background()
 	r.review(t, "t1", "")
 	r.f.tickets["t1"] = "T7"
-	r.f.postErr = sdk.Errorf(sdk.Refused, "Google refused the reply to this review (403)")
+	r.f.postErr = sdk.Errorf(sdk.ErrorKindRefused, "Google refused the reply to this review (403)")
 	rm := busmsg.Review{IntegrationID: "acme", AppID: "ios", Version: 1,
-		Change: sdk.ReviewChange{Kind: sdk.ChangeNew, Review: sdk.Review{ID: "t1", Rating: 5}}}
+		Change: sdk.ReviewChange{Kind: sdk.ChangeKindNew, Review: sdk.Review{ID: "t1", Rating: 5}}}
 	deferred, _ := json.Marshal(rm)
 	id := busmsg.RuleReplyID("five", "ios", "t1", 1)
 	err := r.db.InTx(ctx, func(tx *state.Tx) error {
@@ -254,7 +254,7 @@ func TestFailingAnswerHoldsNoOtherUp(t *testing.T) {
 	r.review(t, "bad", "T1")
 	r.review(t, "good", "T2")
 	r.f.mu.Lock()
-	r.f.postErr = sdk.Errorf(sdk.Unavailable, "503")
+	r.f.postErr = sdk.Errorf(sdk.ErrorKindUnavailable, "503")
 	r.f.mu.Unlock()
 	r.accept(t, sdk.ReplyRequest{TicketID: "T1", MessageID: "m-bad", Text: "Sorry"})
 	eventually(t, "the failing answer parked", func() bool { return len(r.parked(t)) == 1 })

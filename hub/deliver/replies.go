@@ -157,7 +157,7 @@ var errRetryLater = errors.New("retry later")
 // other answers of its partition go on meanwhile. Then it gives the failed
 // outcome. A rate limit is not counted: the bus waits and retries it.
 func (d *Deliverer) attemptFailed(ctx context.Context, r state.Reply, perr error) (outcome, detail string, err error) {
-	if sdk.KindOf(perr) == sdk.RateLimited {
+	if sdk.KindOf(perr) == sdk.ErrorKindRateLimited {
 		return "", "", perr
 	}
 	n, err := d.DB.ReplyAttempt(ctx, r.IntegrationID, r.MessageID)

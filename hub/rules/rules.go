@@ -409,7 +409,7 @@ func (c *Conditions) normalize(p string, apps, stores []string, add func(field, 
 	}
 	for i, ch := range c.Changes {
 		switch ch {
-		case sdk.ChangeNew, ChangeEdited, sdk.ChangeUpdated, sdk.ChangeBetter, sdk.ChangeWorse:
+		case sdk.ChangeKindNew, ChangeEdited, sdk.ChangeKindUpdated, sdk.ChangeKindBetter, sdk.ChangeKindWorse:
 		default:
 			add(fmt.Sprintf("%s.changes[%d]", p, i), "%q is not one of new, edited, updated, better, worse", clip(ch))
 		}
@@ -602,7 +602,7 @@ func (c Conditions) match(in Input, body string, text filter.Text, words *int) b
 
 func (c Conditions) changeMatches(kind string) bool {
 	for _, ch := range c.Changes {
-		if ch == kind || ch == ChangeEdited && kind != sdk.ChangeNew {
+		if ch == kind || ch == ChangeEdited && kind != sdk.ChangeKindNew {
 			return true
 		}
 	}

@@ -74,37 +74,37 @@ func TestEvaluate(t *testing.T) {
 		tags   string
 		held   string
 	}{
-		{name: "five stars without text: auto, no ticket", in: in(5, "", "en", sdk.ChangeNew),
+		{name: "five stars without text: auto, no ticket", in: in(5, "", "en", sdk.ChangeKindNew),
 			rule: "five-stars", mode: ModeAuto, text: "Thank you, Ann, for rating ACME 5 stars on App Store!"},
-		{name: "russian variant", in: in(5, "", "ru-RU", sdk.ChangeNew), rule: "five-stars", mode: ModeAuto,
+		{name: "russian variant", in: in(5, "", "ru-RU", sdk.ChangeKindNew), rule: "five-stars", mode: ModeAuto,
 			text: "Спасибо, Ann!"},
-		{name: "pt-BR picks pt", in: in(5, "", "pt-PT", sdk.ChangeNew), rule: "five-stars", mode: ModeAuto, text: "Obrigado!"},
-		{name: "five stars with text: praise, ticket", in: in(5, "Love it", "en", sdk.ChangeNew), rule: "praise",
+		{name: "pt-BR picks pt", in: in(5, "", "pt-PT", sdk.ChangeKindNew), rule: "five-stars", mode: ModeAuto, text: "Obrigado!"},
+		{name: "five stars with text: praise, ticket", in: in(5, "Love it", "en", sdk.ChangeKindNew), rule: "praise",
 			mode: ModeAuto, ticket: true, text: "Thank you, Ann, for rating ACME 5 stars on App Store!"},
-		{name: "excluded keyword", in: in(4, "Good but slow", "en", sdk.ChangeNew)},
-		{name: "praise only for new reviews", in: in(4, "Good now", "en", sdk.ChangeBetter)},
-		{name: "exception keyword holds the reply", in: in(5, "I want a refund", "en", sdk.ChangeNew),
+		{name: "excluded keyword", in: in(4, "Good but slow", "en", sdk.ChangeKindNew)},
+		{name: "praise only for new reviews", in: in(4, "Good now", "en", sdk.ChangeKindBetter)},
+		{name: "exception keyword holds the reply", in: in(5, "I want a refund", "en", sdk.ChangeKindNew),
 			held: `the review mentions "refund"`},
-		{name: "exception with a prefix", in: in(1, "It crashes all the time", "en", sdk.ChangeNew),
+		{name: "exception with a prefix", in: in(1, "It crashes all the time", "en", sdk.ChangeKindNew),
 			tags: "low", held: `"crash*"`},
-		{name: "CJK exception", in: in(5, "我要退款", "zh", sdk.ChangeNew), held: `"退款"`},
-		{name: "CJK tag", in: in(3, "这个应用不好用", "zh", sdk.ChangeNew), tags: "bug"},
-		{name: "Thai tag", in: in(3, "แอปนี้ไม่ดีเลย", "th", sdk.ChangeNew), tags: "bug"},
-		{name: "tags and reply", in: in(1, "This has a bug everywhere", "en", sdk.ChangeNew), rule: "low",
+		{name: "CJK exception", in: in(5, "我要退款", "zh", sdk.ChangeKindNew), held: `"退款"`},
+		{name: "CJK tag", in: in(3, "这个应用不好用", "zh", sdk.ChangeKindNew), tags: "bug"},
+		{name: "Thai tag", in: in(3, "แอปนี้ไม่ดีเลย", "th", sdk.ChangeKindNew), tags: "bug"},
+		{name: "tags and reply", in: in(1, "This has a bug everywhere", "en", sdk.ChangeKindNew), rule: "low",
 			mode: ModeApproval, ticket: true, text: "Sorry to hear that, Ann.", tags: "bug,low"},
-		{name: "too short for low", in: in(1, "Bad", "en", sdk.ChangeNew)},
-		{name: "no variant and no default text", in: in(1, "Very bad app", "de", sdk.ChangeNew)},
+		{name: "too short for low", in: in(1, "Bad", "en", sdk.ChangeKindNew)},
+		{name: "no variant and no default text", in: in(1, "Very bad app", "de", sdk.ChangeKindNew)},
 		{name: "no variant: held", in: func() Input {
-			i := in(2, "Very bad app", "en", sdk.ChangeNew)
+			i := in(2, "Very bad app", "en", sdk.ChangeKindNew)
 			i.Review.Language = "en"
 			return i
 		}(), rule: "low", mode: ModeApproval, ticket: true, text: "Sorry to hear that, Ann.", tags: "low"},
 		{name: "a person's answer is never replaced", in: func() Input {
-			i := in(5, "", "en", sdk.ChangeUpdated)
+			i := in(5, "", "en", sdk.ChangeKindUpdated)
 			i.AnsweredByPerson = true
 			return i
 		}(), held: "staff answered"},
-		{name: "name fallback", in: func() Input { i := in(5, "", "en", sdk.ChangeNew); i.Review.Author = " "; return i }(),
+		{name: "name fallback", in: func() Input { i := in(5, "", "en", sdk.ChangeKindNew); i.Review.Author = " "; return i }(),
 			rule: "five-stars", mode: ModeAuto, text: "Thank you, friend, for rating ACME 5 stars on App Store!"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -132,7 +132,7 @@ func TestEvaluate(t *testing.T) {
 
 func TestNoTemplateTextHoldsTheRule(t *testing.T) {
 	a := load(t, example)
-	d := a.Evaluate(Input{AppID: "ios", Kind: sdk.ChangeNew, Review: sdk.Review{Rating: 2, Text: "Very bad app indeed", Language: "de"}})
+	d := a.Evaluate(Input{AppID: "ios", Kind: sdk.ChangeKindNew, Review: sdk.Review{Rating: 2, Text: "Very bad app indeed", Language: "de"}})
 	if d.Reply != nil {
 		t.Fatalf("reply %+v", d.Reply)
 	}
@@ -141,7 +141,7 @@ func TestNoTemplateTextHoldsTheRule(t *testing.T) {
 		t.Errorf("held %q", d.Held)
 	}
 	a.Rules[3].When.Languages = nil
-	d = a.Evaluate(Input{AppID: "ios", Kind: sdk.ChangeNew, Review: sdk.Review{Rating: 2, Text: "Very bad app indeed", Language: "de"}})
+	d = a.Evaluate(Input{AppID: "ios", Kind: sdk.ChangeKindNew, Review: sdk.Review{Rating: 2, Text: "Very bad app indeed", Language: "de"}})
 	if d.Reply != nil || d.HeldRule != "low" || !strings.Contains(d.Held, `no text for language "de"`) {
 		t.Errorf("reply %+v held %q by %q", d.Reply, d.Held, d.HeldRule)
 	}
@@ -151,11 +151,11 @@ func TestSwitchedOff(t *testing.T) {
 	a := load(t, example)
 	off := false
 	a.Enabled = &off
-	if d := a.Evaluate(Input{Kind: sdk.ChangeNew, Review: sdk.Review{Rating: 5}}); d.Reply != nil || len(d.Tags) > 0 {
+	if d := a.Evaluate(Input{Kind: sdk.ChangeKindNew, Review: sdk.Review{Rating: 5}}); d.Reply != nil || len(d.Tags) > 0 {
 		t.Errorf("switched off: %+v", d)
 	}
 	var zero Automation
-	if d := zero.Evaluate(Input{Kind: sdk.ChangeNew, Review: sdk.Review{Rating: 5}}); d.Reply != nil {
+	if d := zero.Evaluate(Input{Kind: sdk.ChangeKindNew, Review: sdk.Review{Rating: 5}}); d.Reply != nil {
 		t.Errorf("zero: %+v", d)
 	}
 }
@@ -175,7 +175,7 @@ func TestUnnormalizedStillMatchesKeywords(t *testing.T) {
 	if back.Delay.D() != a.Delay.D() || back.Cooldown.D() != a.Cooldown.D() {
 		t.Errorf("durations %v %v", back.Delay, back.Cooldown)
 	}
-	d := back.Evaluate(Input{AppID: "ios", Kind: sdk.ChangeNew, Review: sdk.Review{Rating: 5, Text: "refund please"}})
+	d := back.Evaluate(Input{AppID: "ios", Kind: sdk.ChangeKindNew, Review: sdk.Review{Rating: 5, Text: "refund please"}})
 	if d.Reply != nil || !strings.Contains(d.Held, "refund") {
 		t.Errorf("%+v", d)
 	}
@@ -299,7 +299,7 @@ func TestReadmeExample(t *testing.T) {
 		t.Fatal(errs)
 	}
 	in := func(rating int, text, lang string) Input {
-		return Input{AppID: "ios", AppName: "ACME", Store: "googleplay", StoreName: "Google Play", Kind: sdk.ChangeNew,
+		return Input{AppID: "ios", AppName: "ACME", Store: "googleplay", StoreName: "Google Play", Kind: sdk.ChangeKindNew,
 			Review: sdk.Review{Author: "Ann", Rating: rating, Text: text, Language: lang}}
 	}
 	if d := a.Evaluate(in(5, "", "ru")); d.Reply == nil || d.Reply.Ticket || d.Reply.Text != "Спасибо, Ann, за оценку ACME!" {

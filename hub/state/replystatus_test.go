@@ -217,7 +217,7 @@ func testAutomationStored(t *testing.T, db *DB) {
 		t.Fatalf("read back: %+v", in.Automation)
 	}
 	// The stored exceptions still hold (keywords prepared on read).
-	d := in.Automation.Evaluate(rules.Input{Kind: sdk.ChangeNew, Review: sdk.Review{Rating: 5, Text: "refund!"}})
+	d := in.Automation.Evaluate(rules.Input{Kind: sdk.ChangeKindNew, Review: sdk.Review{Rating: 5, Text: "refund!"}})
 	if d.Reply != nil || d.Held == "" {
 		t.Errorf("exception lost: %+v", d)
 	}
