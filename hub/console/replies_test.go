@@ -2,8 +2,6 @@ package console
 
 import (
 	"net/http"
-	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -41,14 +39,7 @@ func TestStatusShowsReplyStatusAndRetries(t *testing.T) {
 			httpapi.WriteJSON(w, 202, map[string]string{"status": "pending"})
 		}).Methods(http.MethodPost)
 	}
-	c, err := New(Options{Token: testToken, Admin: admin})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(c)
-	t.Cleanup(srv.Close)
-	jar, _ := cookiejar.New(nil)
-	cl := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	srv, cl := newTestServerWith(t, admin)
 	csrf := getCSRF(t, cl, srv.URL+"/console/signin")
 	if r := post(t, cl, srv.URL+"/console/signin", url.Values{"csrf": {csrf}, "token": {testToken}}); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("sign-in: %d", r.StatusCode)
