@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ThreeDotsLabs/watermill/message"
+
 	"github.com/reviewhub/reviewhub/hub/bus"
 	"github.com/reviewhub/reviewhub/hub/busmsg"
 	"github.com/reviewhub/reviewhub/hub/metrics"
@@ -184,6 +186,7 @@ func (p *Poller) apply(ctx context.Context, l listing, b batch, res *Result) err
 		events = events[:0]
 		now := p.clock()
 		imported := 0
+		var out []*message.Message // the batch's changes, published in a few inserts
 		for _, r := range b.reviews {
 			if r.ID == "" {
 				p.Logger.Warn("store listed a review without id; ignored", "integration", in.ID, "app", app.ID)
@@ -233,14 +236,19 @@ func (p *Poller) apply(ctx context.Context, l listing, b batch, res *Result) err
 					"version", obs.Version, "request_id", sdk.RequestID(ctx))
 				continue
 			}
-			if err := busmsg.Publish(p.Bus, tx, bus.TopicReviews, in.ID, sdk.RequestID(ctx), m); err != nil {
+			msg, err := busmsg.Encode(bus.TopicReviews, in.ID, sdk.RequestID(ctx), m)
+			if err != nil {
 				return err
 			}
+			out = append(out, msg)
 			p.Logger.Debug("review queued", "integration", in.ID, "app", app.ID, "review", r.ID, "kind", obs.Kind,
 				"version", obs.Version, "request_id", sdk.RequestID(ctx))
 			queued++
 		}
 		if queued > 0 {
+			if err := p.Bus.PublishTx(tx, bus.TopicFor(bus.TopicReviews, in.ID), out...); err != nil {
+				return err
+			}
 			if err := tx.Count(ctx, in.ID, app.ID, state.CountQueued, queued); err != nil {
 				return err
 			}
