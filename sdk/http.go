@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"cmp"
 	"io"
 	"net/http"
 	"strconv"
@@ -110,9 +111,19 @@ type HTTPOptions struct {
 	// MaxResponseBytes bounds an answer's body (default 16 MiB): reading
 	// past it fails with ErrResponseTooLarge instead of exhausting memory.
 	MaxResponseBytes int64
-	// Base sends the requests (default http.DefaultTransport).
+	// Base sends the requests (default: a copy of http.DefaultTransport
+	// that keeps MaxIdleConnsPerHost idle connections per host).
 	Base http.RoundTripper
+	// MaxIdleConnsPerHost is how many idle connections to one vendor host
+	// the default transport keeps (default 64: the hub may have that many
+	// calls of one integration in flight, and http.DefaultTransport's 2
+	// would dial and close a connection for most of them). Ignored with Base.
+	MaxIdleConnsPerHost int
 }
+
+// DefaultMaxIdleConnsPerHost is HTTPOptions.MaxIdleConnsPerHost's default:
+// the most calls of one integration the hub has in flight (bus.in_flight).
+const DefaultMaxIdleConnsPerHost = 64
 
 // ErrResponseTooLarge is the error of reading a body past
 // HTTPOptions.MaxResponseBytes; it is classified ErrorKindUnavailable.
@@ -127,6 +138,12 @@ func NewHTTPClient(o HTTPOptions) *http.Client {
 	}
 	if o.MaxResponseBytes <= 0 {
 		o.MaxResponseBytes = 16 << 20
+	}
+	if o.Base == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = cmp.Or(o.MaxIdleConnsPerHost, DefaultMaxIdleConnsPerHost)
+		tr.MaxIdleConns = max(tr.MaxIdleConns, tr.MaxIdleConnsPerHost)
+		o.Base = tr
 	}
 	return &http.Client{Timeout: o.Timeout,
 		Transport: limitTransport{base: CountingTransport{Base: o.Base}, max: o.MaxResponseBytes}}

@@ -425,9 +425,23 @@ const (
 	OutcomePublished Outcome = "published"
 	OutcomeRefused   Outcome = "refused" // refused for a reason a person must fix; Detail says which
 	OutcomeFailed    Outcome = "failed"  // given up after retries; Detail has the last error
+	// The hub also writes notes of its own through WriteReplyResult; their
+	// Detail is a complete text for people, to be shown as it is:
+	// OutcomeDraft is a rule's answer waiting for staff approval,
+	// OutcomeOutdated says the review changed after the answer was
+	// published, OutcomeDeleted that the store no longer shows it, and
+	// OutcomeHeld that an automatic reply was held back for a person. A
+	// helpdesk shows any outcome it does not know the same way.
+	OutcomeDraft    Outcome = "draft"
+	OutcomeOutdated Outcome = "outdated"
+	OutcomeDeleted  Outcome = "deleted"
+	OutcomeHeld     Outcome = "held"
 )
 
 // ReplyResult is the outcome of a reply, written back into the ticket.
+// The hub gives each of its notes its own MessageID (an answer retried from
+// the admin API gets "ID#retry-N"). Detail of a published answer, when
+// set, says more (an automatic reply: which rule, and the text published).
 type ReplyResult struct {
 	TicketID  string
 	MessageID string

@@ -57,6 +57,9 @@ type Options struct {
 	Host       pluginhost.Options
 	// UnknownTicketGrace: see deliver.Deliverer (0: the default).
 	UnknownTicketGrace time.Duration
+	// ReplyAttempts, ReplyRetryMin: see deliver.Deliverer (0: the defaults).
+	ReplyAttempts int
+	ReplyRetryMin time.Duration
 }
 
 // New prepares the hub: the data dir, the listener (bound first, so a
@@ -134,7 +137,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	}
 	plugins := Resolver{h.Plugins}
 	h.deliver = &deliver.Deliverer{DB: h.DB, Bus: h.Bus, Plugins: plugins, Logger: log.With("component", "deliver"),
-		UnknownTicketGrace: opts.UnknownTicketGrace, Metrics: h.ops.metrics}
+		UnknownTicketGrace: opts.UnknownTicketGrace, ReplyAttempts: opts.ReplyAttempts, ReplyRetryMin: opts.ReplyRetryMin, Metrics: h.ops.metrics}
 	if h.router, err = bus.NewRouter(h.Bus, log.With("component", "router"), opts.Router); err != nil {
 		return nil, err
 	}
@@ -147,7 +150,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		Metrics:  h.ops.metrics}
 	admin := &httpapi.Admin{DB: h.DB, Token: cfg.AdminToken, Info: plugins.Info, Plugins: h.Plugins.Names,
 		Changed: h.Reload, PublicURL: cfg.PublicURL, Connectors: plugins, ReplyReserve: cfg.Schedule.ReplyReserve,
-		Scheduler: h.poller.Stats, DeadLetters: httpapi.BusDeadLetters{DL: DeadLetters(h.DB), Bus: h.Bus}}
+		Scheduler: h.poller.Stats, DeadLetters: httpapi.BusDeadLetters{DL: DeadLetters(h.DB), Bus: h.Bus},
+		Replies: h.deliver}
 	srv := &httpapi.Server{DB: h.DB, Deliverer: h.deliver, Plugins: plugins, Logger: log.With("component", "http"),
 		Ready: h.ready, Admin: admin.Register}
 	h.opsWire(cfg, plugins, srv, admin)

@@ -83,5 +83,8 @@ func FromConfig(ci config.Integration) state.Integration {
 		in.Apps = append(in.Apps, state.App{IntegrationID: ci.ID, ID: ca.ID, Name: ca.Name, StorePlugin: ca.Store,
 			StoreAppID: ca.StoreAppID, StoreSettings: ca.Settings, Filters: ca.Filters, PollInterval: ca.PollInterval})
 	}
+	if ci.Automation != nil {
+		in.Automation = *ci.Automation
+	}
 	return in
 }

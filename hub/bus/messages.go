@@ -42,3 +42,21 @@ func NewMessage(correlationID string, payload []byte) *message.Message {
 
 // CorrelationID of a message.
 func CorrelationID(msg *message.Message) string { return middleware.MessageCorrelationID(msg) }
+
+// insertSizes are the row counts of the inserts PublishTx makes: many
+// messages go in a few multi-row inserts, and the transaction's statement
+// cache (one prepared statement per query text) holds at most these four
+// per topic, whatever the number of messages.
+var insertSizes = []int{64, 16, 4, 1}
+
+// insertChunks cuts msgs into parts of insertSizes, largest first.
+func insertChunks(msgs []*message.Message) [][]*message.Message {
+	var out [][]*message.Message
+	for _, size := range insertSizes {
+		for len(msgs) >= size {
+			out = append(out, msgs[:size])
+			msgs = msgs[size:]
+		}
+	}
+	return out
+}

@@ -71,8 +71,10 @@ func (b *Postgres) PublishTx(tx wsql.ContextExecutor, topic string, msgs ...*mes
 	if err != nil {
 		return fmt.Errorf("bus: outbox publisher: %w", err)
 	}
-	if err := pub.Publish(topic, msgs...); err != nil {
-		return fmt.Errorf("bus: publish to %s: %w", topic, err)
+	for _, part := range insertChunks(msgs) {
+		if err := pub.Publish(topic, part...); err != nil {
+			return fmt.Errorf("bus: publish to %s: %w", topic, err)
+		}
 	}
 	return nil
 }

@@ -50,12 +50,14 @@ func (b *SQLite) PublishTx(tx wsql.ContextExecutor, topic string, msgs ...*messa
 		return nil
 	}
 	afterCommit(b, tx)
-	q, err := b.schema.InsertQuery(topic, msgs)
-	if err != nil {
-		return fmt.Errorf("bus: publish to %s: %w", topic, err)
-	}
-	if _, err := tx.ExecContext(context.Background(), q.Query, q.Args...); err != nil {
-		return fmt.Errorf("bus: publish to %s: %w", topic, err)
+	for _, part := range insertChunks(msgs) {
+		q, err := b.schema.InsertQuery(topic, part)
+		if err != nil {
+			return fmt.Errorf("bus: publish to %s: %w", topic, err)
+		}
+		if _, err := tx.ExecContext(context.Background(), q.Query, q.Args...); err != nil {
+			return fmt.Errorf("bus: publish to %s: %w", topic, err)
+		}
 	}
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -224,4 +226,69 @@ func restart(t *testing.T, path string, b *SQLite, cancel context.CancelFunc, ch
 		t.Fatal(err)
 	}
 	return ch2
+}
+
+// Many messages published at once go in a few multi-row inserts of fixed
+// sizes, in order, none lost.
+func TestPublishManyInChunks(t *testing.T) {
+	for _, n := range []int{1, 5, 64, 100, 213} {
+		var msgs []*message.Message
+		for i := range n {
+			msgs = append(msgs, NewMessage("", []byte(strconv.Itoa(i))))
+		}
+		parts := insertChunks(msgs)
+		var got []string
+		for _, p := range parts {
+			if !slices.Contains(insertSizes, len(p)) {
+				t.Fatalf("n=%d: a part of %d rows (sizes %v)", n, len(p), insertSizes)
+			}
+			for _, m := range p {
+				got = append(got, string(m.Payload))
+			}
+		}
+		if len(got) != n {
+			t.Fatalf("n=%d: %d messages in the parts", n, len(got))
+		}
+		for i, g := range got {
+			if g != strconv.Itoa(i) {
+				t.Fatalf("n=%d: message %d is %s (order lost)", n, i, g)
+			}
+		}
+	}
+	db := openDB(t, filepath.Join(t.TempDir(), "bus.db"))
+	b := newBus(t, db)
+	defer b.Close()
+	var msgs []*message.Message
+	for i := range 100 {
+		msgs = append(msgs, NewMessage("", []byte("m"+strconv.Itoa(i))))
+	}
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.PublishTx(tx, TopicReviews, msgs...); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Query(`SELECT payload FROM ` + b.schema.MessagesTable(TopicReviews) + ` ORDER BY "offset"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	i := 0
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			t.Fatal(err)
+		}
+		if p != "m"+strconv.Itoa(i) {
+			t.Fatalf("stored message %d is %s", i, p)
+		}
+		i++
+	}
+	if i != 100 {
+		t.Fatalf("%d messages stored, want 100", i)
+	}
 }

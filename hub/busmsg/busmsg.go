@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/ThreeDotsLabs/watermill/message"
+
 	"github.com/reviewhub/reviewhub/hub/bus"
 	"github.com/reviewhub/reviewhub/hub/filter"
 	"github.com/reviewhub/reviewhub/hub/state"
@@ -23,6 +25,12 @@ type Review struct {
 	Version       int              `json:"version"`
 	Change        sdk.ReviewChange `json:"change"`
 	Tags          []string         `json:"tags,omitempty"`
+	// Reply is a rule's answer, recorded once the ticket is linked.
+	Reply *RuleReply `json:"reply,omitempty"`
+	// Notes are the hub's own notes for the ticket (an outdated answer, an
+	// automatic reply held back, the outcome of a ticketless one), written
+	// once each (by MessageID) after the ticket is linked.
+	Notes []sdk.ReplyResult `json:"notes,omitempty"`
 }
 
 // DeliveryKey is unique per review version.
@@ -50,13 +58,24 @@ type Result struct {
 }
 
 // Publish encodes v and publishes it in tx, on the partition of topic that
-// integration's messages use, with the integration as the message's group
-// (its in-flight bound) and, when v has an OrderKey, that key (messages
-// without one are delivered strictly in order).
+// integration's messages use (see Encode).
 func Publish(b bus.Bus, tx *state.Tx, topic, integration, correlationID string, v any) error {
+	msg, err := Encode(topic, integration, correlationID, v)
+	if err != nil {
+		return err
+	}
+	return b.PublishTx(tx, bus.TopicFor(topic, integration), msg)
+}
+
+// Encode makes the message of v for topic: the integration is its group
+// (its in-flight bound) and, when v has an OrderKey, that is its key
+// (messages without one are delivered strictly in order). It goes on
+// bus.TopicFor(topic, integration); several messages of one integration
+// can be published there in one PublishTx (one insert).
+func Encode(topic, integration, correlationID string, v any) (*message.Message, error) {
 	payload, err := json.Marshal(v)
 	if err != nil {
-		return fmt.Errorf("encode %s message: %w", topic, err)
+		return nil, fmt.Errorf("encode %s message: %w", topic, err)
 	}
 	msg := bus.NewMessage(correlationID, payload)
 	key := ""
@@ -64,7 +83,7 @@ func Publish(b bus.Bus, tx *state.Tx, topic, integration, correlationID string, 
 		key = k.OrderKey()
 	}
 	bus.SetKeys(msg, integration, key)
-	return b.PublishTx(tx, bus.TopicFor(topic, integration), msg)
+	return msg, nil
 }
 
 // Tags for a review change: store, app, rating, country or language, change

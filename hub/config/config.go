@@ -11,12 +11,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/reviewhub/reviewhub/hub/filter"
+	"github.com/reviewhub/reviewhub/hub/rules"
 	"github.com/reviewhub/reviewhub/hub/secrets"
 )
 
@@ -164,6 +166,9 @@ type Integration struct {
 	Helpdesk HelpdeskAccount `yaml:"helpdesk"`
 	Apps     []App           `yaml:"apps"`
 	Alerts   *Alerts         `yaml:"alerts"`
+	// Automation: auto-reply rules, templates and guardrails (README:
+	// "Replies: status, retry and automation").
+	Automation *rules.Automation `yaml:"automation"`
 }
 
 // HelpdeskAccount is the helpdesk side of an integration.
@@ -504,11 +509,29 @@ func (c *Config) Validate() error {
 				}
 			}
 		}
+		if in.Automation != nil {
+			for _, fe := range in.Automation.Normalize(AppsAndStores(in.Apps)) {
+				add(p+".automation."+fe.Field, fe.Reason)
+			}
+		}
 	}
 	if len(errs) > 0 {
 		return errs
 	}
 	return nil
+}
+
+// AppsAndStores are the app ids and the store plugin names of an
+// integration's apps: what its rules may name.
+func AppsAndStores(apps []App) (ids, stores []string) {
+	ids, stores = []string{}, []string{}
+	for _, a := range apps {
+		ids = append(ids, a.ID)
+		if !slices.Contains(stores, a.Store) {
+			stores = append(stores, a.Store)
+		}
+	}
+	return ids, stores
 }
 
 func (c *Config) validatePlugins(add func(field, reason string)) {

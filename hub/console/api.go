@@ -103,15 +103,16 @@ func (c *Console) integration(ctx context.Context, id string) (httpapi.Integrati
 // statusView is GET /api/integrations/{id}/status. Apps keep their raw
 // JSON too, for fields this console does not know yet (such as health).
 type statusView struct {
-	ID              string                `json:"id"`
-	Complete        bool                  `json:"complete"`
-	Missing         []string              `json:"missing"`
-	Apps            []httpapi.AppStatus   `json:"apps"`
-	RawApps         []json.RawMessage     `json:"-"`
-	AnswersWaiting  int                   `json:"answers_waiting_for_ticket"`
-	WebhooksIgnored int                   `json:"webhooks_ignored"`
-	RecentReviews   []state.RecentReview  `json:"recent_reviews"`
-	RecentReplies   []httpapi.RecentReply `json:"recent_replies"`
+	ID              string                   `json:"id"`
+	Complete        bool                     `json:"complete"`
+	Missing         []string                 `json:"missing"`
+	Apps            []httpapi.AppStatus      `json:"apps"`
+	RawApps         []json.RawMessage        `json:"-"`
+	AnswersWaiting  int                      `json:"answers_waiting_for_ticket"`
+	WebhooksIgnored int                      `json:"webhooks_ignored"`
+	RecentReviews   []state.RecentReview     `json:"recent_reviews"`
+	RecentReplies   []httpapi.RecentReply    `json:"recent_replies"`
+	Automation      httpapi.AutomationStatus `json:"automation"`
 }
 
 func (c *Console) statusOf(ctx context.Context, id string) (statusView, error) {

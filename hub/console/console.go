@@ -130,6 +130,7 @@ func (c *Console) routes() {
 	s.HandleFunc("/integrations/{id}", c.saveIntegration).Methods(http.MethodPost)
 	s.HandleFunc("/integrations/{id}/check", c.check).Methods(http.MethodPost)
 	s.HandleFunc("/integrations/{id}/status", c.status).Methods(http.MethodGet)
+	s.HandleFunc("/integrations/{id}/replies/{message}/retry", c.retryReply).Methods(http.MethodPost)
 	s.HandleFunc("/deadletters", c.deadLetters).Methods(http.MethodGet)
 	s.HandleFunc("/deadletters/{id}/retry", c.deadLetterOp("retry")).Methods(http.MethodPost)
 	s.HandleFunc("/deadletters/{id}/drop", c.deadLetterOp("drop")).Methods(http.MethodPost)

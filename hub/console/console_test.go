@@ -28,7 +28,13 @@ func stubAdmin(r *mux.Router) {
 
 func newTestServer(t *testing.T) (*httptest.Server, *http.Client) {
 	t.Helper()
-	c, err := New(Options{Token: testToken, Admin: stubAdmin})
+	return newTestServerWith(t, stubAdmin)
+}
+
+// newTestServerWith serves the console over the admin routes admin mounts.
+func newTestServerWith(t *testing.T, admin func(*mux.Router)) (*httptest.Server, *http.Client) {
+	t.Helper()
+	c, err := New(Options{Token: testToken, Admin: admin})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -83,6 +83,16 @@ var funcs = template.FuncMap{
 		}
 		return name
 	},
+	// replyclass is a reply status's badge: fine, under way, or a person must look.
+	"replyclass": func(status string) string {
+		switch status {
+		case "published", "approved":
+			return "ok"
+		case "pending", "draft", "superseded":
+			return "incomplete"
+		}
+		return "fail"
+	},
 	"skipname": func(t map[string]string, name string) string {
 		if l, ok := t["s_"+name]; ok {
 			return l
@@ -371,6 +381,8 @@ type statusPage struct {
 	RecentReviews                   []state.RecentReview
 	RecentReplies                   []httpapi.RecentReply
 	AppNames                        map[string]string
+	AutomationOn, AutomationStopped bool
+	AutomationRules                 int
 }
 
 type appStatusView struct {
@@ -378,6 +390,7 @@ type appStatusView struct {
 	Name                 string
 	Health, HealthReason string
 	Counters, Skipped    []countView
+	ReplyCounts          []countView
 }
 
 type countView struct {
@@ -412,14 +425,30 @@ func (c *Console) status(w http.ResponseWriter, r *http.Request) {
 	}
 	p := statusPage{ID: st.ID, Complete: st.Complete, Missing: st.Missing, AnswersWaiting: st.AnswersWaiting,
 		WebhooksIgnored: st.WebhooksIgnored, Auto: r.URL.Query().Get("auto") == "1",
-		RecentReviews: st.RecentReviews, RecentReplies: st.RecentReplies, AppNames: names}
+		RecentReviews: st.RecentReviews, RecentReplies: st.RecentReplies, AppNames: names,
+		AutomationOn: st.Automation.On, AutomationStopped: st.Automation.Stopped, AutomationRules: st.Automation.Rules}
 	for i, a := range st.Apps {
-		v := appStatusView{AppStatus: a, Name: names[a.ID], Counters: sortedCounts(a.Counters), Skipped: sortedCounts(a.Skipped)}
+		v := appStatusView{AppStatus: a, Name: names[a.ID], Counters: sortedCounts(a.Counters), Skipped: sortedCounts(a.Skipped),
+			ReplyCounts: sortedCounts(a.ReplyStatuses)}
 		v.Health, v.HealthReason = healthOf(st.RawApps, i)
 		p.Apps = append(p.Apps, v)
 	}
 	t := c.lang(r).T
-	c.render(w, r, http.StatusOK, "status", page{Title: t["status_title"] + " " + id, Nav: "integrations", Data: p})
+	pg := page{Title: t["status_title"] + " " + id, Nav: "integrations", Data: p}
+	if msg := r.URL.Query().Get("retried"); msg != "" {
+		pg.Notice = fmt.Sprintf(t["answer_retried"], msg)
+	}
+	c.render(w, r, http.StatusOK, "status", pg)
+}
+
+// retryReply publishes a failed or refused answer again (admin API retry).
+func (c *Console) retryReply(w http.ResponseWriter, r *http.Request) {
+	v := mux.Vars(r)
+	if err := c.call(r.Context(), http.MethodPost, "/integrations/"+pathEscape(v["id"])+"/replies/"+pathEscape(v["message"])+"/retry", nil, nil); err != nil {
+		c.apiFailed(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/console/integrations/"+url.PathEscape(v["id"])+"/status?retried="+url.QueryEscape(v["message"]), http.StatusSeeOther)
 }
 
 // Dead letters.

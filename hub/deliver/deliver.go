@@ -43,6 +43,12 @@ type Deliverer struct {
 	ParkedRecheck time.Duration
 	// Metrics counts deliveries and replies (nil: not counted).
 	Metrics *metrics.Metrics
+	// ReplyAttempts is how many times one answer is tried when it fails
+	// transiently before it is failed (default DefaultReplyAttempts);
+	// ReplyRetryMin is the first wait between them, doubling (default
+	// DefaultReplyRetryMin).
+	ReplyAttempts int
+	ReplyRetryMin time.Duration
 
 	cacheMu sync.Mutex
 	cache   map[string]cachedIntegration

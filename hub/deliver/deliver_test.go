@@ -21,7 +21,10 @@ type fakes struct {
 	mu      sync.Mutex
 	tickets map[string]string // review id → ticket id the helpdesk gives
 	posts   []string          // review ids answered, in order
+	texts   map[string]string // review id → text answered last
 	results []sdk.ReplyResult
+	upserts []sdk.TicketRequest
+	postErr error // PostReply fails with it while set
 }
 
 func (f *fakes) Store(name string) (sdk.Store, sdk.Info, error) {
@@ -57,7 +60,14 @@ func (fakeStore) ListReviews(context.Context, sdk.ListRequest) (sdk.ReviewPage, 
 func (s fakeStore) PostReply(_ context.Context, req sdk.PostReplyRequest) (sdk.DeveloperReply, error) {
 	s.f.mu.Lock()
 	defer s.f.mu.Unlock()
+	if s.f.postErr != nil {
+		return sdk.DeveloperReply{}, s.f.postErr
+	}
 	s.f.posts = append(s.f.posts, req.ReviewID)
+	if s.f.texts == nil {
+		s.f.texts = map[string]string{}
+	}
+	s.f.texts[req.ReviewID] = req.Text
 	return sdk.DeveloperReply{ID: "reply-" + req.ReviewID, Text: req.Text}, nil
 }
 func (fakeStore) DeleteReply(context.Context, sdk.DeleteReplyRequest) error { return nil }
@@ -71,6 +81,7 @@ func (fakeDesk) CheckCredentials(context.Context, sdk.Settings) (sdk.Credentials
 func (d fakeDesk) UpsertTicket(_ context.Context, req sdk.TicketRequest) (sdk.TicketRef, error) {
 	d.f.mu.Lock()
 	defer d.f.mu.Unlock()
+	d.f.upserts = append(d.f.upserts, req)
 	id, ok := d.f.tickets[req.Change.Review.ID]
 	if !ok {
 		return sdk.TicketRef{}, errors.New("test: no ticket id for this review")

@@ -7,6 +7,7 @@ import (
 
 	"github.com/reviewhub/reviewhub/hub/bus"
 	"github.com/reviewhub/reviewhub/hub/busmsg"
+	"github.com/reviewhub/reviewhub/hub/rules"
 	"github.com/reviewhub/reviewhub/hub/state"
 	"github.com/reviewhub/reviewhub/sdk"
 )
@@ -15,11 +16,7 @@ import (
 // message id, and queues them, all in one transaction. A replayed webhook
 // queues nothing. It returns how many were new.
 func (d *Deliverer) AcceptReplies(ctx context.Context, in state.Integration, reqs []sdk.ReplyRequest, correlationID string) (int, error) {
-	type item struct {
-		r       state.Reply
-		pending bool
-	}
-	items := make([]item, 0, len(reqs))
+	items := make([]state.Reply, 0, len(reqs))
 	for _, rr := range reqs {
 		if rr.MessageID == "" {
 			return 0, fmt.Errorf("reply request for ticket %s has no message id", rr.TicketID)
@@ -41,13 +38,20 @@ func (d *Deliverer) AcceptReplies(ctx context.Context, in state.Integration, req
 		default:
 			r.AppID, r.ReviewID = appID, reviewID
 		}
-		items = append(items, item{r: r, pending: r.Status == state.ReplyPending})
+		items = append(items, r)
 	}
 	added := 0
 	err := d.DB.InTx(ctx, func(tx *state.Tx) error {
 		added = 0
-		for _, it := range items {
-			inserted, err := tx.AddReply(ctx, it.r)
+		for _, r := range items {
+			drafts := ""
+			if r.Status == state.ReplyPending {
+				var err error
+				if r, drafts, err = approval(ctx, tx, r); err != nil {
+					return err
+				}
+			}
+			inserted, err := tx.AddReply(ctx, r)
 			if err != nil {
 				return err
 			}
@@ -55,17 +59,22 @@ func (d *Deliverer) AcceptReplies(ctx context.Context, in state.Integration, req
 				continue
 			}
 			added++
-			if it.r.Status == state.ReplyRefused {
-				if err := tx.Count(ctx, in.ID, it.r.AppID, state.CountRefused, 1); err != nil {
+			if drafts != "" {
+				if err := tx.CloseDrafts(ctx, in.ID, r.AppID, r.ReviewID, drafts, ""); err != nil {
 					return err
 				}
 			}
-			if it.pending {
-				err = busmsg.Publish(d.Bus, tx, bus.TopicReplies, in.ID, correlationID, busmsg.Reply{IntegrationID: in.ID, MessageID: it.r.MessageID})
+			if r.Status == state.ReplyRefused {
+				if err := tx.Count(ctx, in.ID, r.AppID, state.CountRefused, 1); err != nil {
+					return err
+				}
+			}
+			if r.Status == state.ReplyPending {
+				err = busmsg.Publish(d.Bus, tx, bus.TopicReplies, in.ID, correlationID, busmsg.Reply{IntegrationID: in.ID, MessageID: r.MessageID})
 			} else {
 				err = busmsg.Publish(d.Bus, tx, bus.TopicReplyResults, in.ID, correlationID, busmsg.Result{IntegrationID: in.ID, Result: sdk.ReplyResult{
-					TicketID: it.r.TicketID, MessageID: it.r.MessageID, ReviewID: it.r.ReviewID,
-					Outcome: it.r.Status, Detail: it.r.Detail,
+					TicketID: r.TicketID, MessageID: r.MessageID, ReviewID: r.ReviewID,
+					Outcome: r.Status, Detail: r.Detail,
 				}})
 			}
 			if err != nil {
@@ -78,4 +87,38 @@ func (d *Deliverer) AcceptReplies(ctx context.Context, in state.Integration, req
 		return 0, err
 	}
 	return added, nil
+}
+
+// ReasonNoDraft refuses the approve command where no draft waits.
+const ReasonNoDraft = "there is no draft answer waiting for approval in this ticket: nothing was published (write the answer itself)"
+
+// approval applies a staff answer to the review's open draft: the approve
+// command publishes the draft's text; an answer with the draft's text
+// approves it too; any other answer supersedes it. It returns the answer
+// to record and what the open drafts become ("" none open).
+func approval(ctx context.Context, tx *state.Tx, r state.Reply) (state.Reply, string, error) {
+	approve := rules.IsApprove(r.Text)
+	if r.AppID == "" {
+		if approve {
+			r.Status, r.Detail = state.ReplyRefused, ReasonNoDraft
+		}
+		return r, "", nil
+	}
+	draft, err := tx.OpenDraft(ctx, r.IntegrationID, r.AppID, r.ReviewID)
+	switch {
+	case errors.Is(err, state.ErrNotFound):
+		if approve {
+			r.Status, r.Detail = state.ReplyRefused, ReasonNoDraft
+		}
+		return r, "", nil
+	case err != nil:
+		return r, "", err
+	case approve:
+		r.Text = draft.Text
+		return r, state.ReplyApproved, nil
+	case rules.SameText(r.Text, draft.Text):
+		return r, state.ReplyApproved, nil
+	default:
+		return r, state.ReplySuperseded, nil
+	}
 }

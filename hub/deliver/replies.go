@@ -1,7 +1,9 @@
 package deliver
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -28,7 +30,9 @@ const (
 )
 
 // handleReply publishes a stored reply to the store, or refuses it, and
-// queues the outcome for the ticket (topic "replies").
+// queues the outcome for the ticket (topic "replies"). Transient failures
+// are retried until ReplyAttempts; then the answer is failed (retry it from
+// the admin API).
 func (d *Deliverer) handleReply(ctx context.Context, m busmsg.Reply, msg *message.Message) error {
 	r, err := d.DB.Reply(ctx, m.IntegrationID, m.MessageID)
 	if errors.Is(err, state.ErrNotFound) {
@@ -64,36 +68,144 @@ func (d *Deliverer) handleReply(ctx context.Context, m busmsg.Reply, msg *messag
 			outcome, detail = sdk.OutcomeRefused, ReasonUnknownTicket
 		}
 	}
-	if linked {
+	switch {
+	case linked && r.Rule != "" && automationOff(in):
+		outcome, detail = sdk.OutcomeRefused, ReasonAutomationOff
+	case linked:
 		if outcome, detail, posted, err = d.publishReply(ctx, in, r); err != nil {
-			return err
+			if outcome, detail, err = d.attemptFailed(ctx, r, err); errors.Is(err, errRetryLater) {
+				return nil
+			} else if err != nil {
+				return err
+			}
 		}
 	}
-	result := sdk.ReplyResult{TicketID: r.TicketID, MessageID: r.MessageID, ReviewID: r.ReviewID,
+	switch {
+	case r.Rule != "" && outcome == sdk.OutcomePublished:
+		detail = fmt.Sprintf("automatic reply (rule %q): %s", r.Rule, r.Text)
+	case r.Rule != "":
+		detail = fmt.Sprintf("automatic reply (rule %q): %s", r.Rule, detail)
+	}
+	result := sdk.ReplyResult{TicketID: r.TicketID, MessageID: r.NoteID(), ReviewID: r.ReviewID,
 		Outcome: outcome, Detail: detail, Reply: posted}
 	err = d.DB.InTx(ctx, func(tx *state.Tx) error {
-		if err := tx.SetReplyStatus(ctx, r.IntegrationID, r.MessageID, outcome, detail); err != nil {
-			return err
-		}
 		if err := tx.SetReplyTarget(ctx, r.IntegrationID, r.MessageID, r.AppID, r.ReviewID); err != nil {
 			return err
 		}
+		if err := tx.SetReplyStatus(ctx, r.IntegrationID, r.MessageID, outcome, detail); err != nil {
+			return err
+		}
 		counter := state.CountRefused
-		if outcome == sdk.OutcomePublished {
+		switch outcome {
+		case sdk.OutcomePublished:
 			counter = state.CountPublished
+		case sdk.OutcomeFailed:
+			counter = CountFailed
 		}
 		if err := tx.Count(ctx, r.IntegrationID, r.AppID, counter, 1); err != nil {
 			return err
 		}
-		return busmsg.Publish(d.Bus, tx, bus.TopicReplyResults, in.ID, bus.CorrelationID(msg), busmsg.Result{IntegrationID: in.ID, Result: result})
+		if r.Rule != "" {
+			if err := tx.Count(ctx, r.IntegrationID, r.AppID, CountAutoPrefix+outcome, 1); err != nil {
+				return err
+			}
+		}
+		return d.queueOutcome(ctx, tx, r, result, bus.CorrelationID(msg))
 	})
 	if err != nil {
 		return err
 	}
 	d.Metrics.Reply(in.ID, replyStore(in, r.AppID), outcome)
+	if r.Rule != "" {
+		d.Metrics.AutoReply(in.ID, r.Rule, outcome)
+	}
 	d.Logger.Info("reply handled", "integration", in.ID, "app", r.AppID, "review", r.ReviewID, "message", r.MessageID,
-		"outcome", outcome, "detail", detail, "correlation_id", bus.CorrelationID(msg))
+		"rule", r.Rule, "outcome", outcome, "detail", detail, "correlation_id", bus.CorrelationID(msg))
 	return nil
+}
+
+// Counters of answers (per app) besides the journeys' own.
+const (
+	CountFailed = "replies_failed"
+	// CountAutoPrefix + outcome counts automatic replies.
+	CountAutoPrefix = "auto_replies_"
+)
+
+// ReasonAutomationOff refuses an automatic reply whose integration's
+// automation was stopped (kill switch) while it waited.
+const ReasonAutomationOff = "automatic replies are stopped for this integration (kill switch): answer in the ticket, or retry once automation runs again"
+
+// automationOff reports whether automatic replies may not be posted now.
+func automationOff(in state.Integration) bool {
+	return in.AutomationStopped || in.Automation.Enabled != nil && !*in.Automation.Enabled
+}
+
+// Defaults of Deliverer.ReplyAttempts and ReplyRetryMin; retries of one
+// answer wait at most maxReplyRetry (12 attempts: about 40 minutes).
+const (
+	DefaultReplyAttempts = 12
+	DefaultReplyRetryMin = 2 * time.Second
+	maxReplyRetry        = 10 * time.Minute
+)
+
+// errRetryLater: the answer is parked for its next attempt.
+var errRetryLater = errors.New("retry later")
+
+// attemptFailed counts a transient failure of an answer. Until
+// ReplyAttempts it parks the answer for its next attempt, with a doubling
+// wait, in the state (errRetryLater): the message is acknowledged, so the
+// other answers of its partition go on meanwhile. Then it gives the failed
+// outcome. A rate limit is not counted: the bus waits and retries it.
+func (d *Deliverer) attemptFailed(ctx context.Context, r state.Reply, perr error) (outcome, detail string, err error) {
+	if sdk.KindOf(perr) == sdk.ErrorKindRateLimited {
+		return "", "", perr
+	}
+	n, err := d.DB.ReplyAttempt(ctx, r.IntegrationID, r.MessageID)
+	if err != nil {
+		d.Logger.Error("counting a reply attempt failed", "integration", r.IntegrationID, "message", r.MessageID, "error", err)
+		return "", "", perr
+	}
+	if n >= cmp.Or(d.ReplyAttempts, DefaultReplyAttempts) {
+		return sdk.OutcomeFailed, fmt.Sprintf("gave up after %d attempts (retry it from the admin API or the console): %s", n, sdk.MessageOf(perr)), nil
+	}
+	wait := min(cmp.Or(d.ReplyRetryMin, DefaultReplyRetryMin)<<min(n-1, 20), maxReplyRetry)
+	next := time.Now().Add(wait)
+	last := fmt.Sprintf("attempt %d failed (%s); next at %s", n, sdk.MessageOf(perr), next.UTC().Format(time.RFC3339))
+	err = d.DB.InTx(ctx, func(tx *state.Tx) error {
+		if err := tx.SetReplyStatus(ctx, r.IntegrationID, r.MessageID, state.ReplyPending, last); err != nil {
+			return err
+		}
+		// Without ticket and review: no link releases it early.
+		return tx.ParkReply(ctx, state.ParkedReply{IntegrationID: r.IntegrationID, MessageID: r.MessageID,
+			Reason: state.ReasonRetrying, NextAt: next, Until: next})
+	})
+	if err != nil {
+		return "", "", errors.Join(perr, err)
+	}
+	d.Logger.Warn("publishing an answer failed; retrying later", "integration", r.IntegrationID, "message", r.MessageID,
+		"attempt", n, "next", next, "error", perr)
+	return "", "", errRetryLater
+}
+
+// queueOutcome queues an answer's outcome for its ticket. A ticketless
+// automatic reply that was not published delivers its review after all,
+// with the outcome as a note, so that a person sees it.
+func (d *Deliverer) queueOutcome(ctx context.Context, tx *state.Tx, r state.Reply, result sdk.ReplyResult, correlationID string) error {
+	if r.TicketID != "" {
+		return busmsg.Publish(d.Bus, tx, bus.TopicReplyResults, r.IntegrationID, correlationID, busmsg.Result{IntegrationID: r.IntegrationID, Result: result})
+	}
+	if r.Deferred == "" || result.Outcome == sdk.OutcomePublished {
+		return nil
+	}
+	var rm busmsg.Review
+	if err := json.Unmarshal([]byte(r.Deferred), &rm); err != nil {
+		d.Logger.Error("the review of a ticketless automatic reply cannot be read; it is not delivered", "integration", r.IntegrationID,
+			"message", r.MessageID, "error", err)
+		return nil
+	}
+	rm.Reply = nil
+	rm.Notes = append(rm.Notes, result)
+	return busmsg.Publish(d.Bus, tx, bus.TopicReviews, r.IntegrationID, correlationID, rm)
 }
 
 // publishReply posts the reply; a refusal is an outcome, not an error.

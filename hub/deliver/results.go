@@ -13,6 +13,9 @@ import (
 // handleResult writes a reply's outcome into its ticket (topic
 // "reply_results").
 func (d *Deliverer) handleResult(ctx context.Context, m busmsg.Result, msg *message.Message) error {
+	if m.Result.TicketID == "" {
+		return nil // a ticketless automatic reply: no ticket to write into
+	}
 	in, hd, err := d.helpdeskOf(ctx, m.IntegrationID)
 	if err != nil {
 		return err

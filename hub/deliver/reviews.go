@@ -3,11 +3,13 @@ package deliver
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/reviewhub/reviewhub/hub/bus"
 	"github.com/reviewhub/reviewhub/hub/busmsg"
+	"github.com/reviewhub/reviewhub/hub/rules"
 	"github.com/reviewhub/reviewhub/hub/state"
 	"github.com/reviewhub/reviewhub/sdk"
 )
@@ -50,9 +52,11 @@ func (d *Deliverer) handleReview(ctx context.Context, m busmsg.Review, msg *mess
 		return bus.Permanent(fmt.Errorf("review %s: helpdesk %s returned no ticket id", m.Change.Review.ID, in.HelpdeskPlugin))
 	}
 	var released []string
+	drafted := false
 	// Grouped: the links of deliveries finishing together share one
 	// transaction (SQLite); each returns once its own link committed.
 	err = d.DB.InTxGrouped(ctx, func(tx *state.Tx) error {
+		drafted = false
 		if err := tx.LinkTicket(ctx, m.IntegrationID, m.AppID, m.Change.Review.ID, ref.ID); err != nil {
 			return err
 		}
@@ -65,6 +69,9 @@ func (d *Deliverer) handleReview(ctx context.Context, m busmsg.Review, msg *mess
 				return err
 			}
 		}
+		if err := d.ruleWork(ctx, tx, m, ref.ID, bus.CorrelationID(msg), &drafted); err != nil {
+			return err
+		}
 		return tx.Count(ctx, m.IntegrationID, m.AppID, state.CountDelivered, 1)
 	})
 	if err != nil {
@@ -75,6 +82,9 @@ func (d *Deliverer) handleReview(ctx context.Context, m busmsg.Review, msg *mess
 		delivered = "created"
 	}
 	d.Metrics.Delivery(in.ID, in.HelpdeskPlugin, delivered)
+	if drafted {
+		d.Metrics.AutoReply(in.ID, m.Reply.Rule, "draft")
+	}
 	if len(released) > 0 {
 		d.Logger.Info("answers released by their ticket's link", "integration", in.ID, "ticket", ref.ID, "answers", len(released),
 			"correlation_id", bus.CorrelationID(msg))
@@ -91,4 +101,32 @@ func deliveryFailure(err error) string {
 		return "failed"
 	}
 	return "retry"
+}
+
+// ruleWork records what the automation decided for this change once its
+// ticket is linked: a rule's answer (a draft, or an automatic reply with
+// the ticket), and the hub's own notes, each once.
+func (d *Deliverer) ruleWork(ctx context.Context, tx *state.Tx, m busmsg.Review, ticketID, correlationID string, drafted *bool) error {
+	reviewID := m.Change.Review.ID
+	if m.Reply != nil {
+		inserted, err := busmsg.QueueRuleReply(ctx, d.Bus, tx, m.IntegrationID, m.AppID, reviewID, ticketID, *m.Reply, "", correlationID, time.Now())
+		if err != nil {
+			return err
+		}
+		*drafted = inserted && m.Reply.Mode == rules.ModeApproval
+	}
+	for _, n := range m.Notes {
+		first, err := tx.NoteOnce(ctx, m.IntegrationID, n.MessageID)
+		if err != nil {
+			return err
+		}
+		if !first {
+			continue
+		}
+		n.TicketID, n.ReviewID = ticketID, reviewID
+		if err := busmsg.Publish(d.Bus, tx, bus.TopicReplyResults, m.IntegrationID, correlationID, busmsg.Result{IntegrationID: m.IntegrationID, Result: n}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

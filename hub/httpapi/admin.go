@@ -45,6 +45,8 @@ type Admin struct {
 	Health func(ctx context.Context, integrationID string) ([]health.App, error)
 	// DeadLetters: GET /deadletters, retry and drop; nil: 503.
 	DeadLetters DeadLetterOps
+	// Replies: POST /integrations/{id}/replies/{message}/retry; nil: 503.
+	Replies ReplyOps
 }
 
 // Register mounts the API on r (a /api subrouter).
@@ -61,6 +63,7 @@ func (a *Admin) Register(r *mux.Router) {
 	a.registerTruth(r)
 	a.registerHealth(r)
 	a.registerDeadLetters(r)
+	a.registerReplies(r)
 }
 
 func (a *Admin) auth(next http.Handler) http.Handler {

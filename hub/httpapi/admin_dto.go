@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/reviewhub/reviewhub/hub/filter"
+	"github.com/reviewhub/reviewhub/hub/rules"
 	"github.com/reviewhub/reviewhub/hub/setup"
 	"github.com/reviewhub/reviewhub/hub/state"
 	"github.com/reviewhub/reviewhub/sdk"
@@ -48,6 +49,12 @@ type IntegrationJSON struct {
 	// Version grows with every write. Answers carry it (and the ETag); a
 	// PUT that gives it, or If-Match, applies only to that version (412).
 	Version int `json:"version,omitempty"`
+	// Automation: auto-reply rules, templates and guardrails. A PUT
+	// without it keeps the stored one; {} removes it.
+	Automation *rules.Automation `json:"automation,omitempty"`
+	// AutomationStopped is the kill switch (answers only; POST
+	// /integrations/{id}/automation/stop and /start).
+	AutomationStopped bool `json:"automation_stopped,omitempty"`
 }
 
 // secretKeys returns the settings of a plugin that are secret. For an
@@ -118,5 +125,15 @@ func (a *Admin) toJSON(in state.Integration) IntegrationJSON {
 		out.Apps = append(out.Apps, aj)
 	}
 	out.Complete = complete
+	if !isZeroAutomation(in.Automation) {
+		auto := in.Automation
+		out.Automation = &auto
+	}
+	out.AutomationStopped = in.AutomationStopped
 	return out
+}
+
+func isZeroAutomation(a rules.Automation) bool {
+	return a.Enabled == nil && a.DailyCap == 0 && a.Delay.IsZero() && a.Cooldown.IsZero() && len(a.Exceptions) == 0 &&
+		len(a.Templates) == 0 && len(a.Rules) == 0
 }

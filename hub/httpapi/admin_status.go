@@ -57,6 +57,11 @@ type AppStatus struct {
 	Quotas []QuotaStatus `json:"quotas,omitempty"`
 	// Health is the app's health, computed by the hub from the state.
 	Health *HealthStatus `json:"health,omitempty"`
+	// ReplyStatuses counts the app's reviews by reply status (pending,
+	// draft, published, refused, failed, outdated, deleted).
+	ReplyStatuses map[string]int `json:"reply_statuses"`
+	// AutoRepliesToday counts automatic replies of the UTC day (daily cap).
+	AutoRepliesToday int `json:"auto_replies_today"`
 }
 
 // ScheduleStatus is an app's row in the poll schedule.
@@ -135,6 +140,16 @@ func (a *Admin) status(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
+	replyStatuses, err := a.DB.ReplyStatusCounts(r.Context(), in.ID)
+	if err != nil {
+		WriteError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	autoToday, err := a.DB.AutoRepliesToday(r.Context(), in.ID)
+	if err != nil {
+		WriteError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
 	apps := []AppStatus{}
 	for i, app := range in.Apps {
 		cur, err := a.DB.Cursor(r.Context(), in.ID, app.ID)
@@ -144,7 +159,10 @@ func (a *Admin) status(w http.ResponseWriter, r *http.Request) {
 		}
 		st := AppStatus{ID: app.ID, Running: view.Apps[i].Running, Missing: view.Apps[i].Missing,
 			LastError: cur.LastError, Connected: cur.Connected, Counters: map[string]int{}, Skipped: map[string]int{},
-			Health: healths[app.ID]}
+			Health: healths[app.ID], ReplyStatuses: map[string]int{}, AutoRepliesToday: autoToday[app.ID]}
+		for k, v := range replyStatuses[app.ID] {
+			st.ReplyStatuses[k] = v
+		}
 		if !cur.LastPollAt.IsZero() {
 			t := cur.LastPollAt
 			st.LastPollAt = &t
@@ -174,6 +192,17 @@ func (a *Admin) status(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
+	waiting, delayed, retrying := 0, 0, 0
+	for _, p := range parked {
+		switch p.Reason {
+		case state.ReasonDelayed:
+			delayed++
+		case state.ReasonRetrying:
+			retrying++
+		default:
+			waiting++
+		}
+	}
 	reviews, err := a.DB.RecentReviews(r.Context(), in.ID, recentLimit)
 	if err != nil {
 		WriteError(w, http.StatusInternalServerError, err.Error())
@@ -186,12 +215,28 @@ func (a *Admin) status(w http.ResponseWriter, r *http.Request) {
 	}
 	replies := make([]RecentReply, 0, len(stored))
 	for _, rp := range stored {
-		replies = append(replies, RecentReply{MessageID: rp.MessageID, AppID: rp.AppID, ReviewID: rp.ReviewID, TicketID: rp.TicketID,
-			Staff: rp.Staff, Status: rp.Status, Detail: rp.Detail, UpdatedAt: rp.UpdatedAt})
+		rr := RecentReply{MessageID: rp.MessageID, AppID: rp.AppID, ReviewID: rp.ReviewID, TicketID: rp.TicketID,
+			Staff: rp.Staff, Rule: rp.Rule, Status: rp.Status, Detail: rp.Detail, Attempts: rp.Attempts, UpdatedAt: rp.UpdatedAt}
+		if rp.Status == state.ReplyFailed || rp.Status == state.ReplyRefused {
+			rr.Retry = replyJSON(rp).Retry
+		}
+		replies = append(replies, rr)
 	}
 	WriteJSON(w, http.StatusOK, map[string]any{"id": in.ID, "complete": view.Complete, "missing": view.Missing, "apps": apps,
-		"answers_waiting_for_ticket": len(parked), "webhooks_ignored": counters[""][state.CountWebhooksIgnored],
-		"recent_reviews": reviews, "recent_replies": replies})
+		"answers_waiting_for_ticket": waiting, "auto_replies_waiting_for_delay": delayed,
+		"answers_retrying": retrying,
+		"webhooks_ignored": counters[""][state.CountWebhooksIgnored],
+		"recent_reviews":   reviews, "recent_replies": replies,
+		"automation": AutomationStatus{On: in.Automation.On() && !in.AutomationStopped, Stopped: in.AutomationStopped,
+			Rules: len(in.Automation.Rules)}})
+}
+
+// AutomationStatus is the automation's part of the status view.
+type AutomationStatus struct {
+	// On: rules run (declared on, not stopped, at least one rule).
+	On      bool `json:"on"`
+	Stopped bool `json:"stopped"`
+	Rules   int  `json:"rules"`
 }
 
 // recentLimit is how many recent reviews and replies the status view lists.
@@ -205,7 +250,11 @@ type RecentReply struct {
 	ReviewID  string    `json:"review_id,omitempty"`
 	TicketID  string    `json:"ticket_id,omitempty"`
 	Staff     string    `json:"staff,omitempty"`
+	Rule      string    `json:"rule,omitempty"`
 	Status    string    `json:"status"`
 	Detail    string    `json:"detail,omitempty"`
+	Attempts  int       `json:"attempts,omitempty"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// Retry is where to POST to publish a failed or refused answer again.
+	Retry string `json:"retry,omitempty"`
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -29,7 +30,13 @@ func fieldErrors(w http.ResponseWriter, errs []*config.FieldError) {
 
 // decodeIntegration reads an IntegrationJSON, rejecting unknown fields.
 func decodeIntegration(w http.ResponseWriter, r *http.Request) (IntegrationJSON, bool) {
-	var in IntegrationJSON
+	return decodeBody[IntegrationJSON](w, r)
+}
+
+// decodeBody reads one JSON value of at most 1 MiB, rejecting unknown
+// fields; on bad input it answers 400 or 413 itself.
+func decodeBody[T any](w http.ResponseWriter, r *http.Request) (T, bool) {
+	var in T
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
@@ -101,7 +108,29 @@ func (a *Admin) fromJSON(j IntegrationJSON, old *state.Integration) (state.Integ
 		app.StoreSettings = a.mergeSettings(p, aj.Store, sdk.PluginKindStore, aj.Settings, prev, add)
 		in.Apps = append(in.Apps, app)
 	}
+	switch {
+	case j.Automation != nil:
+		in.Automation = *j.Automation
+	case old != nil:
+		// Kept, and checked again: the rules may name an app removed now.
+		in.Automation = old.Automation.Clone()
+	}
+	for _, fe := range in.Automation.Normalize(appsAndStores(in.Apps)) {
+		add("automation."+fe.Field, fe.Reason)
+	}
 	return in, errs
+}
+
+// appsAndStores are the app ids and store plugins rules may name.
+func appsAndStores(apps []state.App) (ids, stores []string) {
+	ids, stores = []string{}, []string{}
+	for _, a := range apps {
+		ids = append(ids, a.ID)
+		if !slices.Contains(stores, a.StorePlugin) {
+			stores = append(stores, a.StorePlugin)
+		}
+	}
+	return ids, stores
 }
 
 func (a *Admin) mergeSettings(prefix, plugin, kind string, given map[string]string, prev sdk.Settings, add func(f, r string)) sdk.Settings {

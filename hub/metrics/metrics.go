@@ -51,6 +51,7 @@ type Metrics struct {
 	rateLimitWaits *prometheus.CounterVec
 	webhooks       *prometheus.CounterVec
 	alerts         *prometheus.CounterVec
+	automation     *prometheus.CounterVec
 }
 
 // New makes a registry with the Go runtime and process collectors and the
@@ -92,7 +93,17 @@ func New() *Metrics {
 		"plugin", "result")
 	m.alerts = counter("alerts_total", "Health alerts sent, by kind (alert, recovery), channel (helpdesk, webhook) and outcome (sent, failed, unsupported).",
 		"integration", "kind", "channel", "outcome")
+	m.automation = counter("auto_replies_total", "What auto-reply rules did, by rule and outcome (draft, queued, held, published, refused, failed).",
+		"integration", "rule", "outcome")
 	return m
+}
+
+// AutoReply counts what an auto-reply rule did.
+func (m *Metrics) AutoReply(integration, rule, outcome string) {
+	if m == nil {
+		return
+	}
+	m.automation.WithLabelValues(integration, rule, outcome).Inc()
 }
 
 // Handler serves the registry in the Prometheus exposition formats.

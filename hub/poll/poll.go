@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ThreeDotsLabs/watermill/message"
+
 	"github.com/reviewhub/reviewhub/hub/bus"
 	"github.com/reviewhub/reviewhub/hub/busmsg"
 	"github.com/reviewhub/reviewhub/hub/metrics"
@@ -177,10 +179,14 @@ func (p *Poller) apply(ctx context.Context, l listing, b batch, res *Result) err
 	in, app, info := l.in, l.app, l.info
 	queued := 0
 	skipped := map[string]int{}
+	var events []autoEvent
 	err := p.DB.InTx(ctx, func(tx *state.Tx) error {
 		queued = 0
 		clear(skipped)
+		events = events[:0]
+		now := p.clock()
 		imported := 0
+		var out []*message.Message // the batch's changes, published in a few inserts
 		for _, r := range b.reviews {
 			if r.ID == "" {
 				p.Logger.Warn("store listed a review without id; ignored", "integration", in.ID, "app", app.ID)
@@ -191,6 +197,9 @@ func (p *Poller) apply(ctx context.Context, l listing, b batch, res *Result) err
 				return err
 			}
 			if obs.Kind == state.Unchanged {
+				if err := p.replyNotes(ctx, tx, in, app.ID, obs, r); err != nil {
+					return err
+				}
 				continue
 			}
 			if b.backfill != nil && obs.Kind == sdk.ChangeKindNew {
@@ -202,6 +211,9 @@ func (p *Poller) apply(ctx context.Context, l listing, b batch, res *Result) err
 			}
 			if why := app.Filters.Decide(obs.Kind, r); why != "" {
 				skipped[why]++
+				if err := p.replyNotes(ctx, tx, in, app.ID, obs, r); err != nil {
+					return err
+				}
 				continue
 			}
 			change := sdk.ReviewChange{
@@ -215,14 +227,28 @@ func (p *Poller) apply(ctx context.Context, l listing, b batch, res *Result) err
 			if in.Tags {
 				m.Tags = busmsg.Tags(info.Name, app, change)
 			}
-			if err := busmsg.Publish(p.Bus, tx, bus.TopicReviews, in.ID, sdk.RequestID(ctx), m); err != nil {
+			toTicket, err := p.automate(ctx, tx, l, obs, r, &m, now, &events)
+			if err != nil {
 				return err
 			}
+			if !toTicket {
+				p.Logger.Debug("review answered by a ticketless rule", "integration", in.ID, "app", app.ID, "review", r.ID,
+					"version", obs.Version, "request_id", sdk.RequestID(ctx))
+				continue
+			}
+			msg, err := busmsg.Encode(bus.TopicReviews, in.ID, sdk.RequestID(ctx), m)
+			if err != nil {
+				return err
+			}
+			out = append(out, msg)
 			p.Logger.Debug("review queued", "integration", in.ID, "app", app.ID, "review", r.ID, "kind", obs.Kind,
 				"version", obs.Version, "request_id", sdk.RequestID(ctx))
 			queued++
 		}
 		if queued > 0 {
+			if err := p.Bus.PublishTx(tx, bus.TopicFor(bus.TopicReviews, in.ID), out...); err != nil {
+				return err
+			}
 			if err := tx.Count(ctx, in.ID, app.ID, state.CountQueued, queued); err != nil {
 				return err
 			}
@@ -239,6 +265,9 @@ func (p *Poller) apply(ctx context.Context, l listing, b batch, res *Result) err
 	})
 	if err != nil {
 		return err
+	}
+	for _, e := range events {
+		p.Metrics.AutoReply(in.ID, e.rule, e.outcome)
 	}
 	res.Seen += len(b.reviews)
 	res.Queued += queued

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/reviewhub/reviewhub/hub/filter"
+	"github.com/reviewhub/reviewhub/hub/rules"
 	"github.com/reviewhub/reviewhub/sdk"
 )
 
@@ -46,6 +47,10 @@ type Integration struct {
 	UpdatedAt time.Time
 	// Version grows by one with every write (UpdateIntegration checks it).
 	Version int
+	// Automation: auto-reply rules, templates and guardrails (normalized).
+	Automation rules.Automation
+	// AutomationStopped is the admin API's kill switch (SetAutomationStopped).
+	AutomationStopped bool
 }
 
 func boolInt(b bool) int {
@@ -96,12 +101,12 @@ func (t *Tx) PutIntegration(ctx context.Context, in Integration) error {
 		return fmt.Errorf("state: seal helpdesk settings: %w", err)
 	}
 	_, err = t.exec(ctx, `
-		INSERT INTO integrations (id, name, helpdesk_plugin, helpdesk_settings, tags, source, created_at, updated_at, version)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)
+		INSERT INTO integrations (id, name, helpdesk_plugin, helpdesk_settings, tags, source, created_at, updated_at, version, automation)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?)
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name, helpdesk_plugin = excluded.helpdesk_plugin,
 			helpdesk_settings = excluded.helpdesk_settings, tags = excluded.tags, source = excluded.source,
-			updated_at = excluded.updated_at, version = integrations.version + 1`,
-		in.ID, in.Name, in.HelpdeskPlugin, hs, boolInt(in.Tags), in.Source, ts(now), ts(now))
+			updated_at = excluded.updated_at, version = integrations.version + 1, automation = excluded.automation`,
+		in.ID, in.Name, in.HelpdeskPlugin, hs, boolInt(in.Tags), in.Source, ts(now), ts(now), automationJSON(in.Automation))
 	if err != nil {
 		return fmt.Errorf("state: put integration %s: %w", in.ID, err)
 	}
@@ -118,9 +123,9 @@ func (t *Tx) CreateIntegration(ctx context.Context, in Integration) error {
 		return fmt.Errorf("state: seal helpdesk settings: %w", err)
 	}
 	res, err := t.exec(ctx, `
-		INSERT INTO integrations (id, name, helpdesk_plugin, helpdesk_settings, tags, source, created_at, updated_at, version)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (id) DO NOTHING`,
-		in.ID, in.Name, in.HelpdeskPlugin, hs, boolInt(in.Tags), in.Source, ts(now), ts(now))
+		INSERT INTO integrations (id, name, helpdesk_plugin, helpdesk_settings, tags, source, created_at, updated_at, version, automation)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?) ON CONFLICT (id) DO NOTHING`,
+		in.ID, in.Name, in.HelpdeskPlugin, hs, boolInt(in.Tags), in.Source, ts(now), ts(now), automationJSON(in.Automation))
 	if err != nil {
 		return fmt.Errorf("state: create integration %s: %w", in.ID, err)
 	}
@@ -144,9 +149,9 @@ func (t *Tx) UpdateIntegration(ctx context.Context, in Integration) error {
 	}
 	res, err := t.exec(ctx, `
 		UPDATE integrations SET name = ?, helpdesk_plugin = ?, helpdesk_settings = ?, tags = ?, source = ?,
-			updated_at = ?, version = version + 1
+			updated_at = ?, version = version + 1, automation = ?
 		WHERE id = ? AND version = ? AND source <> 'config'`,
-		in.Name, in.HelpdeskPlugin, hs, boolInt(in.Tags), in.Source, ts(t.db.now()), in.ID, in.Version)
+		in.Name, in.HelpdeskPlugin, hs, boolInt(in.Tags), in.Source, ts(t.db.now()), automationJSON(in.Automation), in.ID, in.Version)
 	if err != nil {
 		return fmt.Errorf("state: update integration %s: %w", in.ID, err)
 	}
@@ -264,7 +269,8 @@ func (d *DB) Integration(ctx context.Context, id string) (Integration, error) {
 }
 
 func (d *DB) integrations(ctx context.Context, id string) ([]Integration, error) {
-	q := `SELECT id, name, helpdesk_plugin, helpdesk_settings, tags, source, created_at, updated_at, version FROM integrations`
+	q := `SELECT id, name, helpdesk_plugin, helpdesk_settings, tags, source, created_at, updated_at, version, automation,
+		COALESCE((SELECT stopped FROM automation_switch s WHERE s.integration_id = integrations.id), 0) FROM integrations`
 	var args []any
 	if id != "" {
 		q += ` WHERE id = ?`
@@ -279,9 +285,13 @@ func (d *DB) integrations(ctx context.Context, id string) ([]Integration, error)
 	for rows.Next() {
 		var in Integration
 		var hs []byte
-		var created, updated string
-		if err := rows.Scan(&in.ID, &in.Name, &in.HelpdeskPlugin, &hs, &in.Tags, &in.Source, &created, &updated, &in.Version); err != nil {
+		var created, updated, auto string
+		if err := rows.Scan(&in.ID, &in.Name, &in.HelpdeskPlugin, &hs, &in.Tags, &in.Source, &created, &updated, &in.Version,
+			&auto, &in.AutomationStopped); err != nil {
 			return nil, fmt.Errorf("state: scan integration: %w", err)
+		}
+		if in.Automation, err = parseAutomation(auto); err != nil {
+			return nil, fmt.Errorf("state: integration %s: %w", in.ID, err)
 		}
 		if in.HelpdeskSettings, err = d.unsealSettings(hs); err != nil {
 			return nil, fmt.Errorf("state: integration %s helpdesk settings: %w", in.ID, err)

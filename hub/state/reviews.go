@@ -70,6 +70,13 @@ type Observation struct {
 	TicketID string
 	// History holds the earlier versions, oldest first.
 	History []sdk.ReviewVersion
+	// Reply is the review's reply status before this observation.
+	Reply ReviewReply
+	// ReplyOutdated: the review changed after its answer was published
+	// (the status is now ReplyOutdated). ReplyDeleted: the store lists the
+	// review without the developer reply it listed before (ReplyDeleted).
+	ReplyOutdated bool
+	ReplyDeleted  bool
 }
 
 // ObserveReview compares a listed review with what is stored and records a
@@ -79,13 +86,20 @@ func (t *Tx) ObserveReview(ctx context.Context, integrationID, appID string, r s
 		version             int
 		rating              int
 		title, body, ticket string
+		storedReply         string
+		rr                  ReviewReply
+		replyAt             string
 	)
 	replyText := ""
 	if r.Reply != nil {
 		replyText = r.Reply.Text
 	}
-	err := t.queryRow(ctx, `SELECT version, rating, title, body, ticket_id FROM reviews WHERE integration_id = ? AND app_id = ? AND review_id = ?`,
-		integrationID, appID, r.ID).Scan(&version, &rating, &title, &body, &ticket)
+	err := t.queryRow(ctx, `SELECT version, rating, title, body, ticket_id, reply_text,
+			reply_status, reply_message_id, reply_detail, reply_version, reply_rule, reply_at
+		FROM reviews WHERE integration_id = ? AND app_id = ? AND review_id = ?`,
+		integrationID, appID, r.ID).Scan(&version, &rating, &title, &body, &ticket, &storedReply,
+		&rr.Status, &rr.MessageID, &rr.Detail, &rr.Version, &rr.Rule, &replyAt)
+	rr.At = parseTS(replyAt)
 	now := ts(t.db.now())
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -101,9 +115,19 @@ func (t *Tx) ObserveReview(ctx context.Context, integrationID, appID string, r s
 	case err != nil:
 		return Observation{}, fmt.Errorf("state: read review %s: %w", r.ID, err)
 	}
+	// The store no longer shows the developer reply it showed (removed in
+	// its console): the published answer is gone.
+	deleted := storedReply != "" && replyText == "" && (rr.Status == ReplyPublished || rr.Status == ReplyOutdated)
 	if rating == r.Rating && title == r.Title && body == r.Text {
-		return Observation{Kind: Unchanged, Version: version, TicketID: ticket}, nil
+		obs := Observation{Kind: Unchanged, Version: version, TicketID: ticket, Reply: rr, ReplyDeleted: deleted}
+		if storedReply != replyText {
+			if err := t.observeReply(ctx, integrationID, appID, r.ID, replyText, deleted); err != nil {
+				return Observation{}, err
+			}
+		}
+		return obs, nil
 	}
+	outdated := !deleted && rr.Status == ReplyPublished
 	kind := sdk.ChangeKindUpdated
 	switch {
 	case r.Rating > rating:
@@ -118,6 +142,11 @@ func (t *Tx) ObserveReview(ctx context.Context, integrationID, appID string, r s
 		version, r.Rating, r.Title, r.Text, replyText, now, integrationID, appID, r.ID); err != nil {
 		return Observation{}, fmt.Errorf("state: update review %s: %w", r.ID, err)
 	}
+	if outdated || deleted {
+		if err := t.markReply(ctx, integrationID, appID, r.ID, deleted); err != nil {
+			return Observation{}, err
+		}
+	}
 	if err := t.insertVersion(ctx, integrationID, appID, r, version, replyText, now); err != nil {
 		return Observation{}, err
 	}
@@ -125,7 +154,8 @@ func (t *Tx) ObserveReview(ctx context.Context, integrationID, appID string, r s
 	if err != nil {
 		return Observation{}, err
 	}
-	return Observation{Kind: kind, Version: version, TicketID: ticket, History: hist}, nil
+	return Observation{Kind: kind, Version: version, TicketID: ticket, History: hist, Reply: rr,
+		ReplyOutdated: outdated, ReplyDeleted: deleted}, nil
 }
 
 func (t *Tx) insertVersion(ctx context.Context, integrationID, appID string, r sdk.Review, version int, replyText, now string) error {
@@ -361,9 +391,14 @@ func (t *Tx) Count(ctx context.Context, integrationID, appID, name string, delta
 
 // Counters returns an integration's counters by app and name.
 func (d *DB) Counters(ctx context.Context, integrationID string) (map[string]map[string]int, error) {
-	rows, err := d.query(ctx, `SELECT app_id, name, value FROM counters WHERE integration_id = ?`, integrationID)
+	return d.countsByApp(ctx, "counters", `SELECT app_id, name, value FROM counters WHERE integration_id = ?`, integrationID)
+}
+
+// countsByApp reads rows of (app, name, number) into numbers by app and name.
+func (d *DB) countsByApp(ctx context.Context, what, q string, args ...any) (map[string]map[string]int, error) {
+	rows, err := d.query(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("state: counters: %w", err)
+		return nil, fmt.Errorf("state: %s: %w", what, err)
 	}
 	defer rows.Close()
 	out := map[string]map[string]int{}
@@ -371,7 +406,7 @@ func (d *DB) Counters(ctx context.Context, integrationID string) (map[string]map
 		var app, name string
 		var v int
 		if err := rows.Scan(&app, &name, &v); err != nil {
-			return nil, fmt.Errorf("state: scan counter: %w", err)
+			return nil, fmt.Errorf("state: %s: %w", what, err)
 		}
 		if out[app] == nil {
 			out[app] = map[string]int{}
@@ -381,12 +416,22 @@ func (d *DB) Counters(ctx context.Context, integrationID string) (map[string]map
 	return out, rows.Err()
 }
 
-// Reply statuses.
+// Reply statuses (of an answer, and of a review: its latest answer's).
 const (
 	ReplyPending   = "pending"
 	ReplyPublished = sdk.OutcomePublished
-	ReplyRefused   = sdk.OutcomeRefused
-	ReplyFailed    = sdk.OutcomeFailed
+	ReplyRefused   = sdk.OutcomeRefused // a person must change something
+	ReplyFailed    = sdk.OutcomeFailed  // transient failures until the limit
+	// ReplyDraft is a rule's answer waiting for staff approval.
+	ReplyDraft = "draft"
+	// ReplyOutdated: the review changed after the answer was published.
+	ReplyOutdated = "outdated"
+	// ReplyDeleted: the store no longer shows the published answer.
+	ReplyDeleted = "deleted"
+	// An answered draft: approved (published as a staff answer) or
+	// superseded (staff answered something else, or a newer draft came).
+	ReplyApproved   = "approved"
+	ReplySuperseded = "superseded"
 )
 
 // Reply is a staff answer on its way to the store.
@@ -400,8 +445,17 @@ type Reply struct {
 	Staff         string
 	Status        string
 	Detail        string
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// Rule is the auto-reply rule that wrote the answer ("" staff).
+	Rule string
+	// Attempts counts transient failures (ReplyFailed after the limit).
+	Attempts int
+	// Retries counts retries from the admin API (RetryReply).
+	Retries int
+	// Deferred is the review message a ticketless automatic reply
+	// delivers after all when it is refused or fails.
+	Deferred  string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // AddReply records a reply request; it returns false when one with the same
@@ -409,42 +463,36 @@ type Reply struct {
 func (t *Tx) AddReply(ctx context.Context, r Reply) (bool, error) {
 	now := ts(t.db.now())
 	res, err := t.exec(ctx, `
-		INSERT INTO replies (integration_id, message_id, ticket_id, app_id, review_id, body, staff, status, detail, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (integration_id, message_id) DO NOTHING`,
-		r.IntegrationID, r.MessageID, r.TicketID, r.AppID, r.ReviewID, r.Text, r.Staff, r.Status, r.Detail, now, now)
+		INSERT INTO replies (integration_id, message_id, ticket_id, app_id, review_id, body, staff, status, detail, rule, deferred, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (integration_id, message_id) DO NOTHING`,
+		r.IntegrationID, r.MessageID, r.TicketID, r.AppID, r.ReviewID, r.Text, r.Staff, r.Status, r.Detail, r.Rule, r.Deferred, now, now)
 	if err != nil {
 		return false, fmt.Errorf("state: add reply %s: %w", r.MessageID, err)
 	}
 	n, _ := res.RowsAffected()
+	if n == 1 && r.AppID != "" && r.ReviewID != "" {
+		// The latest answer decides the review's reply status.
+		if err := t.pointReview(ctx, r, r.Status, r.Detail); err != nil {
+			return false, err
+		}
+	}
 	return n == 1, nil
 }
 
 // Reply returns a reply by message id.
 func (d *DB) Reply(ctx context.Context, integrationID, messageID string) (Reply, error) {
-	r := Reply{IntegrationID: integrationID, MessageID: messageID}
-	var created, updated string
-	err := d.queryRow(ctx, `
-		SELECT ticket_id, app_id, review_id, body, staff, status, detail, created_at, updated_at
-		FROM replies WHERE integration_id = ? AND message_id = ?`, integrationID, messageID).
-		Scan(&r.TicketID, &r.AppID, &r.ReviewID, &r.Text, &r.Staff, &r.Status, &r.Detail, &created, &updated)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Reply{}, ErrNotFound
-	}
-	if err != nil {
-		return Reply{}, fmt.Errorf("state: reply %s: %w", messageID, err)
-	}
-	r.CreatedAt, r.UpdatedAt = parseTS(created), parseTS(updated)
-	return r, nil
+	return d.replyVia(ctx, d.queryRow, integrationID, messageID)
 }
 
-// SetReplyStatus records a reply's outcome.
+// SetReplyStatus records a reply's outcome, and the review's reply status
+// when this reply is the review's latest (see ReviewReply).
 func (t *Tx) SetReplyStatus(ctx context.Context, integrationID, messageID, status, detail string) error {
 	_, err := t.exec(ctx, `UPDATE replies SET status = ?, detail = ?, updated_at = ? WHERE integration_id = ? AND message_id = ?`,
 		status, detail, ts(t.db.now()), integrationID, messageID)
 	if err != nil {
 		return fmt.Errorf("state: reply %s status: %w", messageID, err)
 	}
-	return nil
+	return t.replyStatusOfReview(ctx, integrationID, messageID, status, detail)
 }
 
 // SetReplyTarget records the app and review a reply answers (known late
@@ -460,7 +508,12 @@ func (t *Tx) SetReplyTarget(ctx context.Context, integrationID, messageID, appID
 
 // Replies lists an integration's replies, newest first.
 func (d *DB) Replies(ctx context.Context, integrationID string) ([]Reply, error) {
-	rows, err := d.query(ctx, `SELECT message_id FROM replies WHERE integration_id = ? ORDER BY created_at DESC`, integrationID)
+	return d.repliesOf(ctx, integrationID, `SELECT message_id FROM replies WHERE integration_id = ? ORDER BY created_at DESC`, integrationID)
+}
+
+// repliesOf loads the replies whose message ids q lists, in its order.
+func (d *DB) repliesOf(ctx context.Context, integrationID, q string, args ...any) ([]Reply, error) {
+	rows, err := d.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("state: replies: %w", err)
 	}
@@ -469,11 +522,14 @@ func (d *DB) Replies(ctx context.Context, integrationID string) ([]Reply, error)
 		var id string
 		if err := rows.Scan(&id); err != nil {
 			rows.Close()
-			return nil, err
+			return nil, fmt.Errorf("state: replies: %w", err)
 		}
 		ids = append(ids, id)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("state: replies: %w", err)
+	}
 	out := make([]Reply, 0, len(ids))
 	for _, id := range ids {
 		r, err := d.Reply(ctx, integrationID, id)
@@ -494,11 +550,13 @@ type RecentReview struct {
 	Rating   int       `json:"rating"`
 	TicketID string    `json:"ticket_id,omitempty"`
 	SeenAt   time.Time `json:"seen_at"`
+	// ReplyStatus is the review's reply status ("" never answered).
+	ReplyStatus string `json:"reply_status,omitempty"`
 }
 
 // RecentReviews lists the limit reviews of an integration seen last.
 func (d *DB) RecentReviews(ctx context.Context, integrationID string, limit int) ([]RecentReview, error) {
-	rows, err := d.query(ctx, `SELECT app_id, review_id, version, rating, ticket_id, seen_at FROM reviews
+	rows, err := d.query(ctx, `SELECT app_id, review_id, version, rating, ticket_id, seen_at, reply_status FROM reviews
 		WHERE integration_id = ? ORDER BY seen_at DESC LIMIT ?`, integrationID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("state: recent reviews: %w", err)
@@ -508,7 +566,7 @@ func (d *DB) RecentReviews(ctx context.Context, integrationID string, limit int)
 	for rows.Next() {
 		var r RecentReview
 		var seen string
-		if err := rows.Scan(&r.AppID, &r.ReviewID, &r.Version, &r.Rating, &r.TicketID, &seen); err != nil {
+		if err := rows.Scan(&r.AppID, &r.ReviewID, &r.Version, &r.Rating, &r.TicketID, &seen, &r.ReplyStatus); err != nil {
 			return nil, fmt.Errorf("state: recent reviews: %w", err)
 		}
 		r.SeenAt = parseTS(seen)
@@ -521,7 +579,7 @@ func (d *DB) RecentReviews(ctx context.Context, integrationID string, limit int)
 // newest first, with their outcome.
 func (d *DB) RecentReplies(ctx context.Context, integrationID string, limit int) ([]Reply, error) {
 	rows, err := d.query(ctx, `
-		SELECT message_id, ticket_id, app_id, review_id, body, staff, status, detail, created_at, updated_at
+		SELECT message_id, ticket_id, app_id, review_id, body, staff, status, detail, rule, attempts, created_at, updated_at
 		FROM replies WHERE integration_id = ? ORDER BY updated_at DESC LIMIT ?`, integrationID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("state: recent replies: %w", err)
@@ -532,7 +590,7 @@ func (d *DB) RecentReplies(ctx context.Context, integrationID string, limit int)
 		r := Reply{IntegrationID: integrationID}
 		var created, updated string
 		if err := rows.Scan(&r.MessageID, &r.TicketID, &r.AppID, &r.ReviewID, &r.Text, &r.Staff, &r.Status, &r.Detail,
-			&created, &updated); err != nil {
+			&r.Rule, &r.Attempts, &created, &updated); err != nil {
 			return nil, fmt.Errorf("state: recent replies: %w", err)
 		}
 		r.CreatedAt, r.UpdatedAt = parseTS(created), parseTS(updated)

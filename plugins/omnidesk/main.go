@@ -537,17 +537,12 @@ func firstNonEmpty(vs ...string) string {
 	return ""
 }
 
-// maxIdlePerHost keeps a connection per call the hub may have in flight
-// (bus.in_flight is at most 64): with http.DefaultTransport's 2, every
-// call above two in flight dialed a new connection and closed it after
-// (a seventh of the plugin's CPU in the benchmark, docs/performance.md).
-const maxIdlePerHost = 64
-
+// newHTTPClient keeps an idle connection per call the hub may have in
+// flight (the SDK's default): with http.DefaultTransport's 2, most calls
+// dialed a connection and closed it after (a seventh of the plugin's CPU
+// in the benchmark, docs/performance.md).
 func newHTTPClient() *http.Client {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = maxIdlePerHost
-	tr.MaxIdleConns = max(tr.MaxIdleConns, maxIdlePerHost)
-	return sdk.NewHTTPClient(sdk.HTTPOptions{Base: tr, MaxResponseBytes: omnidesk.MaxResponseBytes})
+	return sdk.NewHTTPClient(sdk.HTTPOptions{MaxResponseBytes: omnidesk.MaxResponseBytes})
 }
 
 func main() {

@@ -562,14 +562,10 @@ func (h helpdesk) PostAlert(ctx context.Context, req sdk.AlertRequest) error {
 	return err
 }
 
-// maxIdlePerHost keeps a connection per call the hub may have in flight.
-const maxIdlePerHost = 64
-
+// newHTTPClient is the SDK's: a timeout, a bounded answer, requests
+// counted, an idle connection kept per call the hub may have in flight.
 func newHTTPClient() *http.Client {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = maxIdlePerHost
-	tr.MaxIdleConns = max(tr.MaxIdleConns, maxIdlePerHost)
-	return &http.Client{Transport: tr, Timeout: zendesk.CallTimeout}
+	return sdk.NewHTTPClient(sdk.HTTPOptions{Timeout: zendesk.CallTimeout})
 }
 
 func main() {

@@ -49,6 +49,7 @@ type Backend struct {
 	ticketPosts int
 	failNext    int
 	failTickets bool
+	failReplies bool
 	reject      string
 	rateLimited map[string]time.Duration // app → Retry-After of its listing
 	listCalls   map[string]int
@@ -103,6 +104,14 @@ func (b *Backend) FailNext(n int) {
 func (b *Backend) FailTickets(on bool) {
 	b.mu.Lock()
 	b.failTickets = on
+	b.mu.Unlock()
+}
+
+// FailReplies makes every reply post answer 503 while on (the store
+// fails replies, not listings).
+func (b *Backend) FailReplies(on bool) {
+	b.mu.Lock()
+	b.failReplies = on
 	b.mu.Unlock()
 }
 
@@ -217,7 +226,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // ServeHTTP implements the API the test plugins call.
 func (b *Backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b.mu.Lock()
-	if b.failNext > 0 || (b.failTickets && strings.HasPrefix(r.URL.Path, "/tickets")) {
+	failReply := b.failReplies && r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/reply")
+	if b.failNext > 0 || (b.failTickets && strings.HasPrefix(r.URL.Path, "/tickets")) || failReply {
 		if b.failNext > 0 {
 			b.failNext--
 		}

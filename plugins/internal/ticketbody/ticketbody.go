@@ -134,10 +134,16 @@ func ResultNote(r sdk.ReplyResult) string {
 	switch r.Outcome {
 	case sdk.OutcomePublished:
 		s = "Reviewhub: the answer was published in the store as the developer response."
+		if r.Detail != "" {
+			s += "\n" + r.Detail
+		}
 	case sdk.OutcomeRefused:
 		s = "Reviewhub: the answer was NOT published: " + r.Detail
-	default:
+	case sdk.OutcomeFailed:
 		s = "Reviewhub: publishing the answer failed: " + r.Detail
+	default:
+		// The hub's own notes (draft, outdated, deleted, held): ready to show.
+		s = "Reviewhub: " + r.Detail
 	}
 	return s + "\n" + Marker("result:"+r.MessageID)
 }

@@ -241,3 +241,22 @@ func FuzzDecodeList(f *testing.F) {
 		}
 	})
 }
+
+// The hub's own notes (draft, outdated, held …) are shown as the hub wrote
+// them; a published automatic reply says which rule and what was published.
+func TestResultNoteOfTheHubsOwnNotes(t *testing.T) {
+	for _, tc := range []struct {
+		r    sdk.ReplyResult
+		want string
+	}{
+		{sdk.ReplyResult{MessageID: "o1", Outcome: sdk.OutcomeOutdated, Detail: "the review changed"}, "Reviewhub: the review changed\n[reviewhub:result:o1]"},
+		{sdk.ReplyResult{MessageID: "d1", Outcome: "something-new", Detail: "x"}, "Reviewhub: x\n[reviewhub:result:d1]"},
+		{sdk.ReplyResult{MessageID: "a1", Outcome: sdk.OutcomePublished, Detail: `automatic reply (rule "thanks"): Thank you!`},
+			"Reviewhub: the answer was published in the store as the developer response.\nautomatic reply (rule \"thanks\"): Thank you!\n[reviewhub:result:a1]"},
+		{sdk.ReplyResult{MessageID: "f1", Outcome: sdk.OutcomeFailed, Detail: "503"}, "Reviewhub: publishing the answer failed: 503\n[reviewhub:result:f1]"},
+	} {
+		if got := ResultNote(tc.r); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.r.Outcome, got, tc.want)
+		}
+	}
+}

@@ -105,7 +105,7 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 	}
 	hc := c.HTTP
 	if hc == nil {
-		hc = &http.Client{Timeout: CallTimeout}
+		hc = sdk.NewHTTPClient(sdk.HTTPOptions{Timeout: CallTimeout})
 	}
 	retries := c.Retries
 	switch {

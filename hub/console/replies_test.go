@@ -1,0 +1,76 @@
+package console
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/reviewhub/reviewhub/hub/httpapi"
+	"github.com/reviewhub/reviewhub/hub/state"
+)
+
+// The status page shows each review's reply status and a Retry button for
+// failed answers; the button retries through the admin API.
+func TestStatusShowsReplyStatusAndRetries(t *testing.T) {
+	var retried atomic.Value
+	admin := func(r *mux.Router) {
+		stubAdmin(r)
+		r.HandleFunc("/integrations/acme", func(w http.ResponseWriter, _ *http.Request) {
+			httpapi.WriteJSON(w, 200, httpapi.IntegrationJSON{ID: "acme", Apps: []httpapi.AppJSON{{ID: "ios", Name: "ACME iOS"}}})
+		})
+		r.HandleFunc("/integrations/acme/status", func(w http.ResponseWriter, _ *http.Request) {
+			now := time.Now()
+			httpapi.WriteJSON(w, 200, map[string]any{"id": "acme", "complete": true,
+				"apps":           []httpapi.AppStatus{{ID: "ios", Running: true, ReplyStatuses: map[string]int{"failed": 1, "outdated": 2}, AutoRepliesToday: 7}},
+				"recent_reviews": []state.RecentReview{{AppID: "ios", ReviewID: "r1", Version: 2, Rating: 3, SeenAt: now, ReplyStatus: "outdated"}},
+				"recent_replies": []httpapi.RecentReply{
+					{MessageID: "omnidesk:7", AppID: "ios", ReviewID: "r2", Status: "failed", Detail: "gave up after 12 attempts", UpdatedAt: now,
+						Retry: "/api/integrations/acme/replies/omnidesk:7/retry"},
+					{MessageID: "omnidesk:8", AppID: "ios", ReviewID: "r3", Status: "published", Rule: "thanks", UpdatedAt: now}},
+				"automation": httpapi.AutomationStatus{On: true, Rules: 2}})
+		})
+		r.HandleFunc("/integrations/acme/replies/{message}/retry", func(w http.ResponseWriter, r *http.Request) {
+			retried.Store(mux.Vars(r)["message"])
+			httpapi.WriteJSON(w, 202, map[string]string{"status": "pending"})
+		}).Methods(http.MethodPost)
+	}
+	srv, cl := newTestServerWith(t, admin)
+	csrf := getCSRF(t, cl, srv.URL+"/console/signin")
+	if r := post(t, cl, srv.URL+"/console/signin", url.Values{"csrf": {csrf}, "token": {testToken}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-in: %d", r.StatusCode)
+	}
+	resp, err := cl.Get(srv.URL + "/console/integrations/acme/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	readBody(&b, resp)
+	resp.Body.Close()
+	page := b.String()
+	for _, want := range []string{
+		`<span class="badge fail">outdated</span>`, // the review's reply status
+		`action="/console/integrations/acme/replies/omnidesk:7/retry"`,
+		`<span class="muted small">thanks</span>`, // the rule of an automatic reply
+		"Automatic replies today", ">7<", "Automation: on",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("status page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "omnidesk:8/retry") {
+		t.Error("a published answer has a Retry button")
+	}
+	csrf = csrfField.FindStringSubmatch(page)[1]
+	r := post(t, cl, srv.URL+"/console/integrations/acme/replies/omnidesk:7/retry", url.Values{"csrf": {csrf}})
+	if r.StatusCode != http.StatusSeeOther || !strings.Contains(r.Header.Get("Location"), "retried=omnidesk%3A7") {
+		t.Fatalf("retry: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+	if got, _ := retried.Load().(string); got != "omnidesk:7" {
+		t.Errorf("the admin API retried %q", got)
+	}
+}
