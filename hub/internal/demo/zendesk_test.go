@@ -84,7 +84,7 @@ func TestDemoEndToEndWithZendesk(t *testing.T) {
 		}
 	}
 	// (The plugin trims the comment: the script's answer ends with a space.)
-	want := fmt.Sprintf("Google Play answers are limited to 350 characters, this one has %d", len(strings.TrimSpace(steps[9].Answer)))
+	want := fmt.Sprintf("Google Play replies are limited to 350 characters, this one has %d", len(strings.TrimSpace(steps[9].Answer)))
 	if n := noteOf("googleplay", "gp-2003"); !strings.Contains(n, want) {
 		t.Errorf("over-long answer note %q", n)
 	}
