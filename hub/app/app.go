@@ -85,16 +85,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	if err != nil {
 		return nil, err
 	}
-	if h.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
-	}
-	h.life.onClose("listener", func() error {
-		if err := h.ln.Close(); !errors.Is(err, net.ErrClosed) { // Run's http shutdown closes it
-			return err
-		}
-		return nil
-	})
-	if err := h.opsListen(cfg); err != nil {
+	if err := h.listen(cfg); err != nil {
 		return nil, err
 	}
 	paths, err := pluginhost.Discover(cfg.Plugins.Dir, cfg.Plugins.Paths)
@@ -104,33 +95,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	if errs := checkIntegrations(cfg, installedLookup(cfg, paths)); len(errs) > 0 {
 		return nil, errs
 	}
-	db, err := OpenState(ctx, cfg, sealer)
-	if err != nil {
+	if err := h.openStorage(ctx, cfg, sealer, opts.Subscriber); err != nil {
 		return nil, err
 	}
-	h.DB = db
-	h.life.onClose("state", db.Close)
-	sub := opts.Subscriber
-	if sub.Owner == "" {
-		sub.Owner = leaseOwner(h.Addr()) // the PostgreSQL bus's subscription leases
-	}
-	b, err := OpenBus(ctx, cfg, db, log.With("component", "bus"), sub)
-	if err != nil {
+	if err := h.startPlugins(ctx, cfg, paths, opts.Host); err != nil {
 		return nil, err
-	}
-	h.Bus = b
-	h.life.onClose("bus", b.Close)
-	hostOpts := HostOptions(cfg, opts.Host)
-	hostOpts.Logger = log.With("component", "plugins")
-	hostOpts.Observe = h.observeCall
-	host, err := pluginhost.Start(ctx, paths, hostOpts)
-	if err != nil {
-		return nil, fmt.Errorf("plugins: %w", err)
-	}
-	h.Plugins = host
-	h.life.onClose("plugins", func() error { host.Close(); return nil })
-	if errs := checkIntegrations(cfg, hostLookup(host, log)); len(errs) > 0 {
-		return nil, errs
 	}
 	if err := SyncConfig(ctx, h.DB, cfg); err != nil {
 		return nil, err
@@ -142,12 +111,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		return nil, err
 	}
 	h.deliver.Register(h.router)
-	h.poller = &poll.Poller{DB: h.DB, Bus: h.Bus, Plugins: plugins, Logger: log.With("component", "poll"),
-		Interval: cfg.PollInterval,
-		Schedule: poll.Schedule{Workers: cfg.Schedule.Workers, Lease: cfg.Schedule.Lease, ReplyReserve: cfg.Schedule.ReplyReserve,
-			Owner: leaseOwner(h.Addr())},
-		Runnable: func(in state.Integration, a state.App) bool { return setup.Runnable(in, a, plugins.Info) },
-		Metrics:  h.ops.metrics}
+	h.poller = h.newPoller(cfg, plugins)
 	admin := &httpapi.Admin{DB: h.DB, Token: cfg.AdminToken, Info: plugins.Info, Plugins: h.Plugins.Names,
 		Changed: h.Reload, PublicURL: cfg.PublicURL, Connectors: plugins, ReplyReserve: cfg.Schedule.ReplyReserve,
 		Scheduler: h.poller.Stats, DeadLetters: httpapi.BusDeadLetters{DL: DeadLetters(h.DB), Bus: h.Bus},
@@ -164,6 +128,70 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	h.http = httpapi.NewHTTPServer(cfg.Listen, srv.Handler(), log)
 	started = true
 	return h, nil
+}
+
+// listen binds the HTTP listener (and the metrics listener, when apart):
+// first, so that a taken address is found before anything else starts.
+func (h *Hub) listen(cfg *config.Config) error {
+	var err error
+	if h.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	h.life.onClose("listener", func() error {
+		if err := h.ln.Close(); !errors.Is(err, net.ErrClosed) { // Run's http shutdown closes it
+			return err
+		}
+		return nil
+	})
+	return h.opsListen(cfg)
+}
+
+// openStorage opens the state database and the bus on it.
+func (h *Hub) openStorage(ctx context.Context, cfg *config.Config, sealer *secrets.Sealer, sub bus.SubscriberConfig) error {
+	db, err := OpenState(ctx, cfg, sealer)
+	if err != nil {
+		return err
+	}
+	h.DB = db
+	h.life.onClose("state", db.Close)
+	if sub.Owner == "" {
+		sub.Owner = leaseOwner(h.Addr()) // the PostgreSQL bus's subscription leases
+	}
+	b, err := OpenBus(ctx, cfg, db, h.log.With("component", "bus"), sub)
+	if err != nil {
+		return err
+	}
+	h.Bus = b
+	h.life.onClose("bus", b.Close)
+	return nil
+}
+
+// startPlugins starts the plugin processes (options from the config over
+// base) and checks the config file's integrations against what they say
+// about themselves.
+func (h *Hub) startPlugins(ctx context.Context, cfg *config.Config, paths map[string]string, base pluginhost.Options) error {
+	hostOpts := HostOptions(cfg, base)
+	hostOpts.Logger = h.log.With("component", "plugins")
+	hostOpts.Observe = h.observeCall
+	host, err := pluginhost.Start(ctx, paths, hostOpts)
+	if err != nil {
+		return fmt.Errorf("plugins: %w", err)
+	}
+	h.Plugins = host
+	h.life.onClose("plugins", func() error { host.Close(); return nil })
+	if errs := checkIntegrations(cfg, hostLookup(host, h.log)); len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+func (h *Hub) newPoller(cfg *config.Config, plugins Resolver) *poll.Poller {
+	return &poll.Poller{DB: h.DB, Bus: h.Bus, Plugins: plugins, Logger: h.log.With("component", "poll"),
+		Interval: cfg.PollInterval,
+		Schedule: poll.Schedule{Workers: cfg.Schedule.Workers, Lease: cfg.Schedule.Lease, ReplyReserve: cfg.Schedule.ReplyReserve,
+			Owner: leaseOwner(h.Addr())},
+		Runnable: func(in state.Integration, a state.App) bool { return setup.Runnable(in, a, plugins.Info) },
+		Metrics:  h.ops.metrics}
 }
 
 // OpenState opens the state database the config names. sealer may be nil
@@ -266,14 +294,35 @@ func (h *Hub) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	h.serve(runCtx, errc)
+	var runErr error
+	// A shutdown or a failure before the router runs must not wait for it.
+	select {
+	case <-h.router.Running():
+		h.startWork(runCtx, &wg)
+		h.log.Info("hub started", "listen", h.Addr(), "metrics", h.MetricsURL(), "plugins", h.Plugins.Names(), "state", h.cfg.State.Driver, "bus", h.cfg.Bus.Backend)
+		select {
+		case <-ctx.Done():
+		case runErr = <-errc:
+		}
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	h.shutdown(cancel, &wg)
+	return runErr
+}
+
+// serve runs the message router and the HTTP server until ctx ends; errc
+// gets why either stopped otherwise.
+func (h *Hub) serve(ctx context.Context, errc chan<- error) {
 	routerDone := h.routerDone
 	go func() {
 		defer close(routerDone)
-		err := h.router.Run(runCtx)
+		err := h.router.Run(ctx)
 		switch {
 		case err != nil:
 			errc <- fmt.Errorf("message router: %w", err)
-		case runCtx.Err() == nil:
+		case ctx.Err() == nil:
 			// Closed by itself (e.g. a subscription ended): no message would
 			// be handled any more while webhooks were still accepted.
 			errc <- errors.New("message router stopped on its own; the hub stops so that it can be restarted")
@@ -284,31 +333,30 @@ func (h *Hub) Run(ctx context.Context) error {
 			errc <- fmt.Errorf("http server: %w", err)
 		}
 	}()
-	var runErr error
-	// A shutdown or a failure before the router runs must not wait for it.
-	select {
-	case <-h.router.Running():
+}
+
+// startWork starts, once the router runs, what works until ctx ends: the
+// poller, the ops loops and the bus's pruning, counted in wg.
+func (h *Hub) startWork(ctx context.Context, wg *sync.WaitGroup) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		h.poller.Run(ctx, h.reload)
+	}()
+	h.opsRun(ctx, wg)
+	if p, ok := h.Bus.(pruner); ok {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			h.poller.Run(runCtx, h.reload)
+			h.pruneBus(ctx, p)
 		}()
-		h.opsRun(runCtx, &wg)
-		if p, ok := h.Bus.(pruner); ok {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				h.pruneBus(runCtx, p)
-			}()
-		}
-		h.log.Info("hub started", "listen", h.Addr(), "metrics", h.MetricsURL(), "plugins", h.Plugins.Names(), "state", h.cfg.State.Driver, "bus", h.cfg.Bus.Backend)
-		select {
-		case <-ctx.Done():
-		case runErr = <-errc:
-		}
-	case <-ctx.Done():
-	case runErr = <-errc:
 	}
+}
+
+// shutdown stops the hub within the config's shutdown_timeout: gracefully
+// (stopWork), else by killing the plugins; then it closes what New opened.
+// cancel ends the work's context; wg counts the work started.
+func (h *Hub) shutdown(cancel context.CancelFunc, wg *sync.WaitGroup) {
 	deadline := h.cfg.ShutdownTimeout
 	if deadline <= 0 {
 		deadline = 30 * time.Second
@@ -316,24 +364,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	h.log.Info("hub shutting down", "deadline", deadline)
 	shutdownCtx, done := context.WithTimeout(context.Background(), deadline)
 	defer done()
-	graceful := make(chan struct{})
-	go func() {
-		defer close(graceful)
-		if err := h.http.Shutdown(shutdownCtx); err != nil {
-			h.log.Warn("http shutdown", "error", err)
-		}
-		cancel()
-		wg.Wait()
-		select {
-		case <-h.router.Running():
-			if err := h.router.Close(); err != nil {
-				h.log.Warn("router close", "error", err)
-			}
-		case <-routerDone:
-			// It never ran (stopped while subscribing): Close would only
-			// wait for handlers that never started.
-		}
-	}()
+	graceful := h.stopWork(shutdownCtx, cancel, wg)
 	select {
 	case <-graceful:
 	case <-shutdownCtx.Done():
@@ -354,7 +385,31 @@ func (h *Hub) Run(ctx context.Context) error {
 	defer stopKill()
 	h.closeAll()
 	h.log.Info("hub stopped")
-	return runErr
+}
+
+// stopWork stops, in order, the HTTP server (no more webhooks), the work
+// (cancel, then waiting for wg) and the router (letting in-flight messages
+// finish). The channel returned is closed when all have stopped.
+func (h *Hub) stopWork(ctx context.Context, cancel context.CancelFunc, wg *sync.WaitGroup) <-chan struct{} {
+	graceful := make(chan struct{})
+	go func() {
+		defer close(graceful)
+		if err := h.http.Shutdown(ctx); err != nil {
+			h.log.Warn("http shutdown", "error", err)
+		}
+		cancel()
+		wg.Wait()
+		select {
+		case <-h.router.Running():
+			if err := h.router.Close(); err != nil {
+				h.log.Warn("router close", "error", err)
+			}
+		case <-h.routerDone:
+			// It never ran (stopped while subscribing): Close would only
+			// wait for handlers that never started.
+		}
+	}()
+	return graceful
 }
 
 // leaseOwner names this hub in poll leases, the same across restarts: two

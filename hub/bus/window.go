@@ -140,112 +140,156 @@ type entry struct {
 // later one). The acknowledged offset moves over the acked prefix of the
 // window, in one write however many messages that covers.
 func (s *WindowSubscriber) consume(ctx context.Context, topic string, out chan<- *message.Message) {
-	logger := s.logger.With(watermill.LogFields{"topic": topic, "consumer_group": s.cfg.ConsumerGroup})
-	var wg sync.WaitGroup
-	var window []*entry
-	// At a stop, once every hand-out has ended, the acknowledged prefix
-	// is recorded, so a clean restart redelivers nothing acknowledged.
-	defer func() {
-		wg.Wait()
-		n := 0
-		for n < len(window) && (window[n].done || window[n].acked.Load()) {
-			n++
-		}
-		if n == 0 {
-			return
-		}
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if err := s.src.ack(fctx, topic, s.src.positionOf(window[n-1].row)); err != nil {
-			logger.Error("Recording the last acks at stop failed; those messages will be delivered again", err, nil)
-		}
-	}()
-	last, ok := s.ackedPosition(ctx, topic, logger)
+	c := &consumer{s: s, topic: topic, out: out, more: true, lastAck: time.Now(),
+		logger:   s.logger.With(watermill.LogFields{"topic": topic, "consumer_group": s.cfg.ConsumerGroup}),
+		done:     make(chan *entry, s.cfg.BatchSize),
+		inFlight: map[string]int{}}
+	defer c.ackAtStop(ctx)
+	last, ok := s.ackedPosition(ctx, topic, c.logger)
 	if !ok {
 		return
 	}
-	batch := s.cfg.BatchSize
-	done := make(chan *entry, batch)
-	inFlight := map[string]int{}
-	more, failures := true, 0
-	lastAck := time.Now()
+	c.last = last
 	for {
 		s.mu.Lock()
-		wake := s.wake
+		wake := s.wake // taken before the read: a commit during it wakes the wait
 		s.mu.Unlock()
-		// The window is refilled in chunks (half a batch at least), or
-		// when everything in it has been handed out: one read for many
-		// messages rather than one per acknowledged message.
-		if room := batch - len(window); room > 0 && more && (room >= (batch+1)/2 || allStarted(window)) {
-			rows, err := s.src.after(ctx, topic, last, room)
-			if err != nil {
-				logger.Error("Reading messages failed; retrying", err, nil)
-				failures++
-			} else {
-				failures = 0
-			}
-			more = err == nil && len(rows) == room
-			for _, r := range rows {
-				window = append(window, &entry{row: r, group: r.Msg.Metadata.Get(MetadataGroup), key: r.Msg.Metadata.Get(MetadataOrderKey)})
-				last = s.src.positionOf(r)
-			}
-		}
-		s.start(ctx, window, inFlight, func(e *entry) {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if s.handOut(ctx, e, out, logger) {
-					select {
-					case done <- e:
-					case <-ctx.Done():
-					case <-s.closing:
-					}
-				}
-			}()
-		})
-		wait := s.cfg.PollInterval
-		if failures > 0 {
-			wait = backoff(s.cfg.InitialBackoff, s.cfg.MaxBackoff, failures)
-		}
-		t := time.NewTimer(wait)
-		select {
-		case e := <-done:
-			s.finish(e, inFlight)
-		drain:
-			for {
-				select {
-				case e := <-done:
-					s.finish(e, inFlight)
-				default:
-					break drain
-				}
-			}
-		case <-wake:
-			more = true
-		case <-t.C:
-			more = true
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-s.closing:
-			t.Stop()
+		c.refill(ctx)
+		c.handOutReady(ctx)
+		if !c.wait(ctx, wake) || !c.recordAcks(ctx) {
 			return
 		}
-		t.Stop()
-		// Acks are recorded for many messages at once: when a quarter
-		// batch is done, when the whole window is, or every ackEvery. A
-		// crash redelivers at most those not yet recorded (handlers are
-		// idempotent); a clean stop records them (above).
-		n := donePrefix(window)
-		if n == 0 || (n < (batch+3)/4 && n < len(window) && time.Since(lastAck) < ackEvery) {
-			continue
-		}
-		if !s.ackTo(ctx, topic, window[n-1].row, logger) {
-			return
-		}
-		lastAck = time.Now()
-		window = window[n:]
 	}
+}
+
+// consumer is the state of one consume loop.
+type consumer struct {
+	s      *WindowSubscriber
+	topic  string
+	out    chan<- *message.Message
+	logger watermill.LoggerAdapter
+
+	wg       sync.WaitGroup // the hand-outs running
+	window   []*entry
+	last     position       // of the window's last message read
+	more     bool           // more messages may be waiting to be read
+	failures int            // reads failed in a row
+	done     chan *entry    // messages acked by their hand-out
+	inFlight map[string]int // messages handed out and not acked, per group
+	lastAck  time.Time      // when the acked position was last recorded
+}
+
+// ackAtStop records the acknowledged prefix at a stop, once every hand-out
+// has ended, so a clean restart redelivers nothing acknowledged.
+func (c *consumer) ackAtStop(ctx context.Context) {
+	c.wg.Wait()
+	n := 0
+	for n < len(c.window) && (c.window[n].done || c.window[n].acked.Load()) {
+		n++
+	}
+	if n == 0 {
+		return
+	}
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := c.s.src.ack(fctx, c.topic, c.s.src.positionOf(c.window[n-1].row)); err != nil {
+		c.logger.Error("Recording the last acks at stop failed; those messages will be delivered again", err, nil)
+	}
+}
+
+// refill reads messages after the window into it. The window is refilled
+// in chunks (half a batch at least), or when everything in it has been
+// handed out: one read for many messages rather than one per acknowledged
+// message.
+func (c *consumer) refill(ctx context.Context) {
+	batch := c.s.cfg.BatchSize
+	room := batch - len(c.window)
+	if room <= 0 || !c.more || (room < (batch+1)/2 && !allStarted(c.window)) {
+		return
+	}
+	rows, err := c.s.src.after(ctx, c.topic, c.last, room)
+	if err != nil {
+		c.logger.Error("Reading messages failed; retrying", err, nil)
+		c.failures++
+	} else {
+		c.failures = 0
+	}
+	c.more = err == nil && len(rows) == room
+	for _, r := range rows {
+		c.window = append(c.window, &entry{row: r, group: r.Msg.Metadata.Get(MetadataGroup), key: r.Msg.Metadata.Get(MetadataOrderKey)})
+		c.last = c.s.src.positionOf(r)
+	}
+}
+
+// handOutReady hands out, each in its own goroutine, the messages of the
+// window that may go now (WindowSubscriber.start); an acked one comes back
+// on done.
+func (c *consumer) handOutReady(ctx context.Context) {
+	c.s.start(ctx, c.window, c.inFlight, func(e *entry) {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			if c.s.handOut(ctx, e, c.out, c.logger) {
+				select {
+				case c.done <- e:
+				case <-ctx.Done():
+				case <-c.s.closing:
+				}
+			}
+		}()
+	})
+}
+
+// wait waits for acks (taking all that came), a wake, or PollInterval (a
+// backoff after failed reads); false means stop.
+func (c *consumer) wait(ctx context.Context, wake <-chan struct{}) bool {
+	d := c.s.cfg.PollInterval
+	if c.failures > 0 {
+		d = backoff(c.s.cfg.InitialBackoff, c.s.cfg.MaxBackoff, c.failures)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case e := <-c.done:
+		c.s.finish(e, c.inFlight)
+	drain:
+		for {
+			select {
+			case e := <-c.done:
+				c.s.finish(e, c.inFlight)
+			default:
+				break drain
+			}
+		}
+	case <-wake:
+		c.more = true
+	case <-t.C:
+		c.more = true
+	case <-ctx.Done():
+		return false
+	case <-c.s.closing:
+		return false
+	}
+	return true
+}
+
+// recordAcks records the position after the window's acked prefix and
+// drops it from the window; false means stop. Acks are recorded for many
+// messages at once: when a quarter batch is done, when the whole window
+// is, or every ackEvery. A crash redelivers at most those not yet recorded
+// (handlers are idempotent); a clean stop records them (ackAtStop).
+func (c *consumer) recordAcks(ctx context.Context) bool {
+	batch := c.s.cfg.BatchSize
+	n := donePrefix(c.window)
+	if n == 0 || (n < (batch+3)/4 && n < len(c.window) && time.Since(c.lastAck) < ackEvery) {
+		return true
+	}
+	if !c.s.ackTo(ctx, c.topic, c.window[n-1].row, c.logger) {
+		return false
+	}
+	c.lastAck = time.Now()
+	c.window = c.window[n:]
+	return true
 }
 
 // ackEvery bounds how long the offset of an acknowledged message waits to

@@ -76,13 +76,7 @@ const syncEvery = 30 * time.Second
 func (p *Poller) Run(ctx context.Context, reload <-chan struct{}) {
 	p.Schedule.setDefaults()
 	s := p.Schedule
-	// Leases of this hub's previous run (killed mid-poll) end now, not
-	// when they expire. On SQLite only one hub uses the database.
-	if n, err := p.DB.ReleaseLeases(ctx, s.Owner, p.DB.Dialect() == state.SQLite); err != nil {
-		p.Logger.Error("releasing the leases of an earlier run failed", "error", err)
-	} else if n > 0 {
-		p.Logger.Info("released the poll leases of an earlier run", "apps", n)
-	}
+	p.releaseEarlierLeases(ctx)
 	jobs := make(chan state.Slot)
 	done := make(chan struct{}, s.Workers)
 	var wg sync.WaitGroup
@@ -123,19 +117,7 @@ func (p *Poller) Run(ctx context.Context, reload <-chan struct{}) {
 			}
 			claimed = len(slots)
 		}
-		sleep := idleWake
-		switch {
-		case failed || busy >= s.Workers:
-		case claimed > 0:
-			sleep = 0 // more may be due
-		default:
-			// Due apps another hub is claiming right now: look again soon,
-			// without spinning.
-			if at, ok, err := p.DB.NextDue(ctx); err == nil && ok {
-				sleep = min(max(time.Until(at), minWake), idleWake)
-			}
-		}
-		wake.Reset(sleep)
+		wake.Reset(p.sleepAfterClaim(ctx, claimed, failed || busy >= s.Workers))
 		select {
 		case <-ctx.Done():
 			for busy > 0 {
@@ -154,6 +136,37 @@ func (p *Poller) Run(ctx context.Context, reload <-chan struct{}) {
 		case <-wake.C:
 		}
 	}
+}
+
+// releaseEarlierLeases ends the leases of this hub's previous run (killed
+// mid-poll) now, not when they expire. On SQLite only one hub uses the
+// database: every lease is this hub's.
+func (p *Poller) releaseEarlierLeases(ctx context.Context) {
+	if n, err := p.DB.ReleaseLeases(ctx, p.Schedule.Owner, p.DB.Dialect() == state.SQLite); err != nil {
+		p.Logger.Error("releasing the leases of an earlier run failed", "error", err)
+	} else if n > 0 {
+		p.Logger.Info("released the poll leases of an earlier run", "apps", n)
+	}
+}
+
+// sleepAfterClaim is how long the claimer sleeps after claiming claimed
+// apps: idleWake when it cannot claim more (a failure, every worker busy),
+// none when it claimed some (more may be due), else until the next due app
+// (at least minWake, at most idleWake).
+func (p *Poller) sleepAfterClaim(ctx context.Context, claimed int, cannotClaim bool) time.Duration {
+	sleep := idleWake
+	switch {
+	case cannotClaim:
+	case claimed > 0:
+		sleep = 0 // more may be due
+	default:
+		// Due apps another hub is claiming right now: look again soon,
+		// without spinning.
+		if at, ok, err := p.DB.NextDue(ctx); err == nil && ok {
+			sleep = min(max(time.Until(at), minWake), idleWake)
+		}
+	}
+	return sleep
 }
 
 // sync gives apps without a schedule row their first poll time, spread at
@@ -234,132 +247,191 @@ func (p *Poller) pollSlot(ctx context.Context, slot state.Slot) {
 	// messages it queues (their correlation id) carry it.
 	reqID := fmt.Sprintf("poll-%012x", rand.Uint64()>>16)
 	ctx = sdk.WithRequestID(ctx, reqID)
-	log := p.Logger.With("integration", slot.IntegrationID, "app", slot.AppID, "request_id", reqID)
-	next := slot
-	next.NextAt = now.Add(notRunnableWait)
+	sp := &slotPoll{slot: slot, next: slot, now: now,
+		log: p.Logger.With("integration", slot.IntegrationID, "app", slot.AppID, "request_id", reqID)}
+	sp.next.NextAt = now.Add(notRunnableWait)
 	defer func() {
 		if ctx.Err() != nil {
-			next.NextAt = p.clock() // shutting down: any hub may take it at once
+			sp.next.NextAt = p.clock() // shutting down: any hub may take it at once
 		}
-		p.release(ctx, log, next)
+		p.release(ctx, sp.log, sp.next)
 	}()
 	p.recordLag(now.Sub(slot.NextAt))
 
-	in, err := p.integration(ctx, slot.IntegrationID)
-	if err != nil {
-		if !errors.Is(err, state.ErrNotFound) && ctx.Err() == nil {
-			log.Error("reading the app to poll failed", "error", err)
-		}
+	if !p.findApp(ctx, sp) || !p.ready(ctx, sp) {
 		return
 	}
-	var app state.App
-	found := false
-	for _, a := range in.Apps {
-		if a.ID == slot.AppID {
-			app, found = a, true
-		}
-	}
-	if !found {
-		return // removed; the next sync drops its row
-	}
-	log = log.With("store", app.StorePlugin)
-	if p.Runnable != nil && !p.Runnable(in, app) {
-		next.Note = "not polled: settings incomplete or plugin not running"
-		p.Metrics.Poll(in.ID, app.ID, app.StorePlugin, metrics.PollNotRunnable, 0, 0, 0, 0, nil)
-		return
-	}
-	interval := p.interval(app.PollInterval)
-	_, info, err := p.Plugins.Store(app.StorePlugin)
-	if err != nil {
-		next.Note = "not polled: " + err.Error()
-		p.Metrics.Poll(in.ID, app.ID, app.StorePlugin, metrics.PollNotRunnable, 0, 0, 0, 0, nil)
-		return
-	}
-	if info.Store != nil {
-		interval = p.fit(log, slot.AppRef, interval, *info.Store)
-	}
-	buckets := quota.Buckets(info, app, sdk.OpList)
-	expected := max(int(slot.CallsPerPoll+0.5), 1)
-	if use, err := quota.Take(ctx, p.DB, buckets, now, expected, p.Schedule.ReplyReserve); err != nil {
-		if ctx.Err() == nil {
-			log.Error("reading the quota budget failed", "error", err)
-		}
-		return
-	} else if use != nil {
-		next.NextAt = use.FreesAt
-		next.Note = fmt.Sprintf("waiting for quota: %s (%s) spent %d of its polling budget %d in the last %s",
-			use.Bucket.Name, use.Bucket.Account, use.Used, use.Budget, use.Bucket.Window)
-		p.Metrics.Poll(in.ID, app.ID, app.StorePlugin, metrics.PollQuota, 0, 0, 0, 0, nil)
-		if next.Note != slot.Note {
-			log.Info("poll deferred to stay inside the store's quota", "reason", next.Note, "until", next.NextAt)
-		}
-		return
-	}
-
 	cctx, calls := sdk.CountCalls(ctx)
-	res, err := p.PollOnce(cctx, in, app)
+	res, err := p.PollOnce(cctx, sp.in, sp.app)
 	p.polls.Add(1)
 	if ctx.Err() != nil {
 		return
 	}
-	spent := calls.Count()
+	spent := p.record(ctx, sp, res, err, calls.Count())
+	p.scheduleNext(ctx, sp, res, spent, err)
+}
+
+// slotPoll is one poll of a claimed app: what its steps share.
+type slotPoll struct {
+	slot state.Slot   // as claimed
+	next state.Slot   // what the release writes: next time, note, cost, failures
+	now  time.Time    // when the poll began
+	log  *slog.Logger // with the integration, app, request id and (once found) store
+
+	// Set by findApp and ready:
+	in       state.Integration
+	app      state.App
+	interval time.Duration // the app's interval fitted to the store's capabilities
+	buckets  []quota.Bucket
+	expected int // the calls reserved in the quota buckets
+}
+
+// findApp reads the slot's integration and app; false when either is gone
+// (the next sync drops the row) or cannot be read.
+func (p *Poller) findApp(ctx context.Context, sp *slotPoll) bool {
+	in, err := p.integration(ctx, sp.slot.IntegrationID)
+	if err != nil {
+		if !errors.Is(err, state.ErrNotFound) && ctx.Err() == nil {
+			sp.log.Error("reading the app to poll failed", "error", err)
+		}
+		return false
+	}
+	found := false
+	for _, a := range in.Apps {
+		if a.ID == sp.slot.AppID {
+			sp.app, found = a, true
+		}
+	}
+	if !found {
+		return false // removed; the next sync drops its row
+	}
+	sp.in = in
+	sp.log = sp.log.With("store", sp.app.StorePlugin)
+	return true
+}
+
+// ready reports whether the app may be polled now: it is runnable, its
+// plugin runs, and its quota buckets have room for the poll (reserved
+// here). When not, the slot's note and next time say why.
+func (p *Poller) ready(ctx context.Context, sp *slotPoll) bool {
+	in, app, next := sp.in, sp.app, &sp.next
+	if p.Runnable != nil && !p.Runnable(in, app) {
+		next.Note = "not polled: settings incomplete or plugin not running"
+		p.Metrics.Poll(in.ID, app.ID, app.StorePlugin, metrics.PollNotRunnable, 0, 0, 0, 0, nil)
+		return false
+	}
+	sp.interval = p.interval(app.PollInterval)
+	_, info, err := p.Plugins.Store(app.StorePlugin)
+	if err != nil {
+		next.Note = "not polled: " + err.Error()
+		p.Metrics.Poll(in.ID, app.ID, app.StorePlugin, metrics.PollNotRunnable, 0, 0, 0, 0, nil)
+		return false
+	}
+	if info.Store != nil {
+		sp.interval = p.fit(sp.log, sp.slot.AppRef, sp.interval, *info.Store)
+	}
+	sp.buckets = quota.Buckets(info, app, sdk.OpList)
+	sp.expected = max(int(sp.slot.CallsPerPoll+0.5), 1)
+	use, err := quota.Take(ctx, p.DB, sp.buckets, sp.now, sp.expected, p.Schedule.ReplyReserve)
+	switch {
+	case err != nil:
+		if ctx.Err() == nil {
+			sp.log.Error("reading the quota budget failed", "error", err)
+		}
+		return false
+	case use != nil:
+		next.NextAt = use.FreesAt
+		next.Note = fmt.Sprintf("waiting for quota: %s (%s) spent %d of its polling budget %d in the last %s",
+			use.Bucket.Name, use.Bucket.Account, use.Used, use.Budget, use.Bucket.Window)
+		p.Metrics.Poll(in.ID, app.ID, app.StorePlugin, metrics.PollQuota, 0, 0, 0, 0, nil)
+		if next.Note != sp.slot.Note {
+			sp.log.Info("poll deferred to stay inside the store's quota", "reason", next.Note, "until", next.NextAt)
+		}
+		return false
+	}
+	return true
+}
+
+// record settles the quota with the calls the poll made (counted, else one
+// per page), counts the poll in the metrics and records it for the app's
+// health. It returns the calls spent.
+func (p *Poller) record(ctx context.Context, sp *slotPoll, res Result, pollErr error, counted int) int {
+	in, app := sp.in, sp.app
+	spent := counted
 	if spent == 0 {
 		spent = max(res.Pages, 1) // a plugin that does not count: one request per page
 	}
-	if err := quota.Settle(ctx, p.DB, buckets, now, expected, p.clock(), spent); err != nil {
-		log.Error("recording quota use failed", "error", err)
+	if err := quota.Settle(ctx, p.DB, sp.buckets, sp.now, sp.expected, p.clock(), spent); err != nil {
+		sp.log.Error("recording quota use failed", "error", err)
 	}
 	outcome := metrics.PollOK
-	if err != nil {
+	if pollErr != nil {
 		outcome = metrics.PollError
 	}
 	p.Metrics.Poll(in.ID, app.ID, app.StorePlugin, outcome, res.Seen, res.Queued, res.Unreadable, spent, res.Skipped)
-	if herr := p.DB.RecordPoll(ctx, slot.AppRef, now, err); herr != nil {
-		log.Error("recording the poll for the app's health failed", "error", herr)
+	if herr := p.DB.RecordPoll(ctx, sp.slot.AppRef, sp.now, pollErr); herr != nil {
+		sp.log.Error("recording the poll for the app's health failed", "error", herr)
 	}
+	return spent
+}
+
+// scheduleNext sets the app's next poll: its cost per poll (a moving
+// average), its interval shared within the quota budget, and the wait
+// after an error (the store's retry-after, else a backoff), with jitter.
+func (p *Poller) scheduleNext(ctx context.Context, sp *slotPoll, res Result, spent int, pollErr error) {
+	slot, next := sp.slot, &sp.next
 	next.CallsPerPoll = float64(spent)
 	if slot.CallsPerPoll > 0 {
 		next.CallsPerPoll = 0.7*slot.CallsPerPoll + 0.3*float64(spent)
 	}
-	next.LastPoll, next.Note = now, ""
+	next.LastPoll, next.Note = sp.now, ""
 	// The app's share of its buckets is written when it is new to the
 	// schedule or its cost changed; every poll reads the bucket's demand.
 	join := slot.LastPoll.IsZero() || apart(next.CallsPerPoll, slot.CallsPerPoll)
-	fitted, stretch, ferr := quota.Fit(ctx, p.DB, buckets, slot.AppRef, interval, next.CallsPerPoll, p.Schedule.ReplyReserve, join)
+	fitted, stretch, ferr := quota.Fit(ctx, p.DB, sp.buckets, slot.AppRef, sp.interval, next.CallsPerPoll, p.Schedule.ReplyReserve, join)
 	if ferr != nil {
-		log.Error("sharing the quota budget failed", "error", ferr)
+		sp.log.Error("sharing the quota budget failed", "error", ferr)
 	}
 	if stretch != nil {
-		next.Note = fmt.Sprintf("interval lengthened from %s to %s: %s", interval, fitted.Round(time.Second), stretch)
+		next.Note = fmt.Sprintf("interval lengthened from %s to %s: %s", sp.interval, fitted.Round(time.Second), stretch)
 		if apart(fitted.Seconds(), slot.Interval.Seconds()) {
-			log.Info("poll interval lengthened to stay inside the store's quota", "reason", next.Note)
+			sp.log.Info("poll interval lengthened to stay inside the store's quota", "reason", next.Note)
 		}
 	}
 	next.Interval = fitted
 	wait := fitted
-	switch {
-	case err != nil:
-		next.Failures++
-		log.Warn("poll failed", "error", err, "kind", sdk.KindOf(err).String())
-		if serr := p.DB.SetPollError(ctx, in.ID, app.ID, err.Error()); serr != nil {
-			log.Error("recording poll error failed", "error", serr)
-		}
-		if ra := sdk.RetryAfterOf(err); ra > 0 {
-			p.Metrics.RateLimitWait(in.ID, "poll")
-			wait = ra
-			next.Note = fmt.Sprintf("the store asked to wait %s", ra)
-		} else if !sdk.KindOf(err).Permanent() {
-			wait = min(retry.Backoff(2*time.Second, maxFailureBackoff, next.Failures), fitted)
-		}
-	default:
+	if pollErr != nil {
+		wait = p.afterFailure(ctx, sp, pollErr, fitted)
+	} else {
 		next.Failures = 0
 		if res.Queued > 0 || len(res.Skipped) > 0 || res.Unreadable > 0 {
-			log.Info("polled", "pages", res.Pages, "seen", res.Seen, "queued", res.Queued, "skipped", res.Skipped,
+			sp.log.Info("polled", "pages", res.Pages, "seen", res.Seen, "queued", res.Queued, "skipped", res.Skipped,
 				"unreadable", res.Unreadable)
 		}
 	}
 	// ±10% jitter so that apps do not poll in lockstep.
 	next.NextAt = p.clock().Add(retry.Jitter(wait, 0.1))
+}
+
+// afterFailure counts a failed poll, records its error for the admin API
+// and returns the wait before the next: what the store asked, else a
+// backoff (no longer than the interval), else (a permanent error) the
+// interval.
+func (p *Poller) afterFailure(ctx context.Context, sp *slotPoll, err error, interval time.Duration) time.Duration {
+	sp.next.Failures++
+	sp.log.Warn("poll failed", "error", err, "kind", sdk.KindOf(err).String())
+	if serr := p.DB.SetPollError(ctx, sp.in.ID, sp.app.ID, err.Error()); serr != nil {
+		sp.log.Error("recording poll error failed", "error", serr)
+	}
+	if ra := sdk.RetryAfterOf(err); ra > 0 {
+		p.Metrics.RateLimitWait(sp.in.ID, "poll")
+		sp.next.Note = fmt.Sprintf("the store asked to wait %s", ra)
+		return ra
+	}
+	if !sdk.KindOf(err).Permanent() {
+		return min(retry.Backoff(2*time.Second, maxFailureBackoff, sp.next.Failures), interval)
+	}
+	return interval
 }
 
 // clock is the time the schedule runs by (tests move it).

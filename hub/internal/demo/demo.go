@@ -74,6 +74,44 @@ var storeAppIDs = map[string]string{
 // Run starts everything, plays the script (and the endless stream if
 // asked) until ctx ends, then stops the hub gracefully.
 func Run(ctx context.Context, o Options) error {
+	o.setDefaults()
+	fakes, err := stack.StartFakes(nil)
+	if err != nil {
+		return err
+	}
+	defer fakes.Close()
+	d, err := newDemo(o, fakes)
+	if err != nil {
+		return err
+	}
+	cfgPath, err := d.Config.Write()
+	if err != nil {
+		return err
+	}
+	d.Hub, err = stack.StartHub(ctx, o.HubBin, cfgPath, d.Config.Listen, o.HubLog)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		d.say("stopping the hub (SIGTERM)")
+		if err := d.Hub.Stop(); err != nil {
+			d.say("hub stop: %v", err)
+		}
+	}()
+	closeUI, err := d.serveUI(o.UIAddr)
+	if err != nil {
+		return err
+	}
+	defer closeUI()
+	d.banner()
+	if o.Ready != nil {
+		o.Ready(d)
+	}
+	d.play(ctx, o)
+	return nil
+}
+
+func (o *Options) setDefaults() {
 	if o.Step <= 0 {
 		o.Step = 3 * time.Second
 	}
@@ -86,18 +124,19 @@ func Run(ctx context.Context, o Options) error {
 	if o.Helpdesk == "" {
 		o.Helpdesk = Omnidesk
 	}
-	fakes, err := stack.StartFakes(nil)
-	if err != nil {
-		return err
-	}
-	defer fakes.Close()
+}
+
+// newDemo adds the demo's apps to the fakes and makes the hub's config: its
+// integration feeds the fake helpdesk, which is connected to the hub's
+// webhook.
+func newDemo(o Options, fakes *stack.Fakes) (*Demo, error) {
 	dk, err := newDesk(o.Helpdesk, fakes)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	deskSettings, err := fakes.HelpdeskSettings(o.Helpdesk, WebhookSecret)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	fakes.AppStore.AddApp(storeAppIDs[AppIOS])
 	fakes.AppStore.AddApp(storeAppIDs[AppIOSPublic])
@@ -105,7 +144,7 @@ func Run(ctx context.Context, o Options) error {
 	fakes.RuStore.AddApp(storeAppIDs[AppRuStore])
 	if o.HubAddr == "" {
 		if o.HubAddr, err = stack.FreeAddr(); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	d := &Demo{Fakes: fakes, secret: WebhookSecret, desk: dk, out: o.Out, reviewApp: map[string]string{}}
@@ -125,28 +164,18 @@ func Run(ctx context.Context, o Options) error {
 		},
 	}
 	dk.connect(d.Config.WebhookURL(), WebhookSecret)
-	cfgPath, err := d.Config.Write()
-	if err != nil {
-		return err
-	}
-	d.Hub, err = stack.StartHub(ctx, o.HubBin, cfgPath, o.HubAddr, o.HubLog)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		d.say("stopping the hub (SIGTERM)")
-		if err := d.Hub.Stop(); err != nil {
-			d.say("hub stop: %v", err)
-		}
-	}()
+	return d, nil
+}
 
-	uiAddr := o.UIAddr
-	if uiAddr == "" {
-		uiAddr = "127.0.0.1:0"
+// serveUI serves the demo page on addr (empty: a free loopback port) and
+// sets UIURL; the function returned stops it.
+func (d *Demo) serveUI(addr string) (func(), error) {
+	if addr == "" {
+		addr = "127.0.0.1:0"
 	}
-	ln, err := net.Listen("tcp", uiAddr)
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("demo page: %w", err)
+		return nil, fmt.Errorf("demo page: %w", err)
 	}
 	ui := &http.Server{Handler: d.page(), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
@@ -154,27 +183,27 @@ func Run(ctx context.Context, o Options) error {
 			slog.Error("demo page", "error", err)
 		}
 	}()
-	defer ui.Close()
 	d.UIURL = "http://" + ln.Addr().String()
-	d.banner()
-	if o.Ready != nil {
-		o.Ready(d)
-	}
-	steps := o.Script
+	return func() { ui.Close() }, nil
+}
+
+// play plays the script, a step every o.Step, then (o.Endless) generated
+// steps, until ctx ends. A failed step is told and the next one played.
+func (d *Demo) play(ctx context.Context, o Options) {
 	for i := 0; ; i++ {
 		var st Step
 		switch {
-		case i < len(steps):
-			st = steps[i]
+		case i < len(o.Script):
+			st = o.Script[i]
 		case o.Endless:
 			st = Generated(i)
 		default:
 			<-ctx.Done()
-			return nil
+			return
 		}
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-time.After(o.Step):
 		}
 		if err := d.Play(ctx, st); err != nil {

@@ -78,35 +78,14 @@ func Run(ctx context.Context, o Options) (Figures, error) {
 		return fig, err
 	}
 	defer fakes.Close()
-	gp := fakes.GooglePlay
-	store := map[string]string(gp.Settings(fakes.URL["googleplay"]))
-	desk := map[string]string(fakes.Omnidesk.Settings(fakes.URL["omnidesk"], "scale-secret"))
-	var ins []any
-	for i := 0; i < o.Apps; i += o.PerIntegration {
-		var apps []any
-		for j := i; j < min(i+o.PerIntegration, o.Apps); j++ {
-			pkg := fmt.Sprintf("com.example.app%05d", j)
-			gp.AddApp(pkg)
-			apps = append(apps, map[string]any{"id": fmt.Sprintf("a%05d", j), "name": pkg, "store": "googleplay",
-				"store_app_id": pkg, "settings": store})
-		}
-		ins = append(ins, map[string]any{"id": fmt.Sprintf("i%03d", len(ins)), "name": "scale",
-			"helpdesk": map[string]any{"plugin": "omnidesk", "settings": desk}, "apps": apps})
-	}
+	ins := integrations(o, fakes)
 	fig.Integrations = len(ins)
 	addr, err := stack.FreeAddr()
 	if err != nil {
 		return fig, err
 	}
-	doc := map[string]any{"listen": addr, "data_dir": o.DataDir, "poll_interval": o.Interval.String(),
-		"admin_token": adminToken, "plugins": map[string]any{"paths": o.Plugins},
-		"log": map[string]any{"level": cmp.Or(o.LogLevel, "error")}, "integrations": ins}
-	raw, err := yaml.Marshal(doc)
+	cfgPath, err := writeConfig(o, addr, ins)
 	if err != nil {
-		return fig, err
-	}
-	cfgPath := filepath.Join(o.DataDir, "hub.yaml")
-	if err := os.WriteFile(cfgPath, raw, 0o600); err != nil {
 		return fig, err
 	}
 
@@ -126,6 +105,55 @@ func Run(ctx context.Context, o Options) (Figures, error) {
 	if err := sleep(ctx, warmup); err != nil {
 		return fig, err
 	}
+	if err := measure(ctx, o, hub, addr, &fig); err != nil {
+		return fig, err
+	}
+	return fig, nil
+}
+
+// integrations adds o.Apps apps to the fake Google Play and returns the
+// config's integrations: o.PerIntegration apps each, all feeding the fake
+// Omnidesk.
+func integrations(o Options, fakes *stack.Fakes) []any {
+	gp := fakes.GooglePlay
+	store := map[string]string(gp.Settings(fakes.URL["googleplay"]))
+	desk := map[string]string(fakes.Omnidesk.Settings(fakes.URL["omnidesk"], "scale-secret"))
+	var ins []any
+	for i := 0; i < o.Apps; i += o.PerIntegration {
+		var apps []any
+		for j := i; j < min(i+o.PerIntegration, o.Apps); j++ {
+			pkg := fmt.Sprintf("com.example.app%05d", j)
+			gp.AddApp(pkg)
+			apps = append(apps, map[string]any{"id": fmt.Sprintf("a%05d", j), "name": pkg, "store": "googleplay",
+				"store_app_id": pkg, "settings": store})
+		}
+		ins = append(ins, map[string]any{"id": fmt.Sprintf("i%03d", len(ins)), "name": "scale",
+			"helpdesk": map[string]any{"plugin": "omnidesk", "settings": desk}, "apps": apps})
+	}
+	return ins
+}
+
+// writeConfig writes the hub's config file into o.DataDir and returns its
+// path.
+func writeConfig(o Options, addr string, ins []any) (string, error) {
+	doc := map[string]any{"listen": addr, "data_dir": o.DataDir, "poll_interval": o.Interval.String(),
+		"admin_token": adminToken, "plugins": map[string]any{"paths": o.Plugins},
+		"log": map[string]any{"level": cmp.Or(o.LogLevel, "error")}, "integrations": ins}
+	raw, err := yaml.Marshal(doc)
+	if err != nil {
+		return "", err
+	}
+	cfgPath := filepath.Join(o.DataDir, "hub.yaml")
+	if err := os.WriteFile(cfgPath, raw, 0o600); err != nil {
+		return "", err
+	}
+	return cfgPath, nil
+}
+
+// measure measures the steady state for o.Measure into fig: polls (from
+// the hub's schedule view), CPU per poll of the hub and its plugins,
+// scheduler lag and memory.
+func measure(ctx context.Context, o Options, hub *stack.Hub, addr string, fig *Figures) error {
 	plugins := func() []int {
 		var out []int
 		for pid := range stack.Children(hub.Pid()) {
@@ -135,17 +163,17 @@ func Run(ctx context.Context, o Options) (Figures, error) {
 	}
 	s0, err := schedule(ctx, addr)
 	if err != nil {
-		return fig, err
+		return err
 	}
 	hub0, plug0 := stack.CPUTime(hub.Pid()), stack.CPUTime(plugins()...)
 	t0 := time.Now()
 	fmt.Fprintf(o.Log, "scale: measuring for %s\n", o.Measure)
 	if err := sleep(ctx, o.Measure); err != nil {
-		return fig, err
+		return err
 	}
 	s1, err := schedule(ctx, addr)
 	if err != nil {
-		return fig, err
+		return err
 	}
 	hub1, plug1 := stack.CPUTime(hub.Pid()), stack.CPUTime(plugins()...)
 	elapsed := time.Since(t0)
@@ -161,7 +189,7 @@ func Run(ctx context.Context, o Options) (Figures, error) {
 		fig.HubPeakRSSMiB = float64(rss) / (1 << 20)
 	}
 	fig.HubRSSMiB = float64(statusKB(hub.Pid(), "VmRSS:")) / 1024
-	return fig, nil
+	return nil
 }
 
 type scheduleView struct {

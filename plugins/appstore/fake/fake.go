@@ -516,44 +516,12 @@ const DefaultLimit = 50
 // list serves an app's reviews, or (version non-nil) those of one version.
 func (s *Server) list(w http.ResponseWriter, r *http.Request, appID string, version *string) {
 	q := r.URL.Query()
-	limit := DefaultLimit
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 200 {
-			paramError(w, "limit", v, "; it must be between 1 and 200")
-			return
-		}
-		limit = n
-	}
-	sortKey := q.Get("sort")
-	switch sortKey {
-	case "", "-createdDate", "createdDate", "-rating", "rating":
-	default:
-		paramError(w, "sort", sortKey, "")
-		return
-	}
-	withResponse, ok := includeResponse(w, q)
+	lq, ok := parseListQuery(w, q)
 	if !ok {
 		return
 	}
-	var territories map[string]bool
-	if v := q.Get("filter[territory]"); v != "" {
-		territories = map[string]bool{}
-		for _, t := range strings.Split(v, ",") {
-			if asc.Alpha2(t) == "" || len(t) != 3 {
-				paramError(w, "filter[territory]", t, "")
-				return
-			}
-			territories[strings.ToUpper(t)] = true
-		}
-	}
-	var cur pageCursor
-	if c := q.Get("cursor"); c != "" {
-		b, err := base64.RawURLEncoding.DecodeString(c)
-		if err != nil || json.Unmarshal(b, &cur) != nil || cur.O < 0 {
-			paramError(w, "cursor", c, "")
-			return
-		}
+	keep := func(rv *review) bool {
+		return (lq.territories == nil || lq.territories[rv.territory]) && (version == nil || rv.version == *version)
 	}
 	base := baseURL(r)
 	s.mu.Lock()
@@ -563,11 +531,84 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, appID string, vers
 		appleError(w, http.StatusNotFound, "NOT_FOUND", "The specified resource does not exist", "There is no resource of type 'apps' with id '"+appID+"'")
 		return
 	}
-	keep := func(rv *review) bool {
-		return (territories == nil || territories[rv.territory]) && (version == nil || rv.version == *version)
+	all, start := a.ordered(lq.sort, lq.cursor)
+	total := len(all)
+	if lq.territories != nil || version != nil {
+		total = countKept(all, keep)
 	}
-	var all []*review // the listing's order
-	start := 0
+	p := pageOf(base, all, start, lq, keep)
+	s.mu.Unlock()
+
+	links := map[string]any{"self": base + r.URL.Path + "?" + r.URL.RawQuery}
+	if p.more && p.last != nil {
+		links["next"] = base + r.URL.Path + "?" + nextQuery(q, lq, p).Encode()
+	}
+	out := map[string]any{"data": p.data, "links": links, "meta": map[string]any{"paging": map[string]any{"total": total, "limit": lq.limit}}}
+	if lq.withResponse {
+		out["included"] = p.included
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// listQuery is a listing's query, checked.
+type listQuery struct {
+	limit        int
+	sort         string // "", "-createdDate", "createdDate", "-rating" or "rating"
+	withResponse bool
+	territories  map[string]bool // upper case; nil: every territory
+	cursor       pageCursor
+}
+
+// keyset reports whether the listing pages by keyset (the createdDate-
+// descending sorts) rather than by offset.
+func (lq listQuery) keyset() bool { return lq.sort == "" || lq.sort == "-createdDate" }
+
+// parseListQuery reads a listing's query. On a bad value it answers 400
+// and returns false.
+func parseListQuery(w http.ResponseWriter, q url.Values) (listQuery, bool) {
+	lq := listQuery{limit: DefaultLimit}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 200 {
+			paramError(w, "limit", v, "; it must be between 1 and 200")
+			return lq, false
+		}
+		lq.limit = n
+	}
+	lq.sort = q.Get("sort")
+	switch lq.sort {
+	case "", "-createdDate", "createdDate", "-rating", "rating":
+	default:
+		paramError(w, "sort", lq.sort, "")
+		return lq, false
+	}
+	var ok bool
+	if lq.withResponse, ok = includeResponse(w, q); !ok {
+		return lq, false
+	}
+	if v := q.Get("filter[territory]"); v != "" {
+		lq.territories = map[string]bool{}
+		for _, t := range strings.Split(v, ",") {
+			if asc.Alpha2(t) == "" || len(t) != 3 {
+				paramError(w, "filter[territory]", t, "")
+				return lq, false
+			}
+			lq.territories[strings.ToUpper(t)] = true
+		}
+	}
+	if c := q.Get("cursor"); c != "" {
+		b, err := base64.RawURLEncoding.DecodeString(c)
+		if err != nil || json.Unmarshal(b, &lq.cursor) != nil || lq.cursor.O < 0 {
+			paramError(w, "cursor", c, "")
+			return lq, false
+		}
+	}
+	return lq, true
+}
+
+// ordered is the app's reviews in the order of sortKey, and where the page
+// after cur starts in it.
+func (a *app) ordered(sortKey string, cur pageCursor) (all []*review, start int) {
 	switch sortKey {
 	case "", "-createdDate":
 		all = a.sorted()
@@ -593,57 +634,60 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, appID string, vers
 		})
 		start = cur.O
 	}
-	total := len(all)
-	if territories != nil || version != nil {
-		total = 0
-		for _, rv := range all {
-			if keep(rv) {
-				total++
-			}
+	return all, start
+}
+
+func countKept(all []*review, keep func(*review) bool) int {
+	n := 0
+	for _, rv := range all {
+		if keep(rv) {
+			n++
 		}
 	}
-	data, included := []any{}, []any{}
-	var last *review
+	return n
+}
+
+// listPage is one page of a listing.
+type listPage struct {
+	data, included []any
+	last           *review // the page's last review
+	end            int     // where the page ended in the listing's order
+	more           bool    // a kept review follows the page
+}
+
+// pageOf takes up to lq.limit kept reviews of all from start.
+func pageOf(base string, all []*review, start int, lq listQuery, keep func(*review) bool) listPage {
+	p := listPage{data: []any{}, included: []any{}}
 	i := start
-	for ; i < len(all) && len(data) < limit; i++ {
+	for ; i < len(all) && len(p.data) < lq.limit; i++ {
 		if !keep(all[i]) {
 			continue
 		}
-		res, inc := resource(base, all[i], withResponse)
-		data = append(data, res)
+		res, inc := resource(base, all[i], lq.withResponse)
+		p.data = append(p.data, res)
 		if inc != nil {
-			included = append(included, inc)
+			p.included = append(p.included, inc)
 		}
-		last = all[i]
+		p.last = all[i]
 	}
-	more := false
-	for j := i; j < len(all); j++ {
-		if keep(all[j]) {
-			more = true
-			break
-		}
-	}
-	s.mu.Unlock()
+	p.end = i
+	p.more = i < len(all) && slices.ContainsFunc(all[i:], keep)
+	return p
+}
 
-	links := map[string]any{"self": base + r.URL.Path + "?" + r.URL.RawQuery}
-	if more && last != nil {
-		next := pageCursor{O: i}
-		if sortKey == "" || sortKey == "-createdDate" {
-			next = pageCursor{T: last.created.UnixNano(), ID: last.id}
-		}
-		b, _ := json.Marshal(next)
-		nq := url.Values{}
-		for k, v := range q {
-			nq[k] = v
-		}
-		nq.Set("cursor", base64.RawURLEncoding.EncodeToString(b))
-		links["next"] = base + r.URL.Path + "?" + nq.Encode()
+// nextQuery is the query of the page after p: q with its cursor.
+func nextQuery(q url.Values, lq listQuery, p listPage) url.Values {
+	next := pageCursor{O: p.end}
+	if lq.keyset() {
+		next = pageCursor{T: p.last.created.UnixNano(), ID: p.last.id}
 	}
-	out := map[string]any{"data": data, "links": links, "meta": map[string]any{"paging": map[string]any{"total": total, "limit": limit}}}
-	if withResponse {
-		out["included"] = included
+	b, _ := json.Marshal(next)
+	nq := url.Values{}
+	for k, v := range q {
+		nq[k] = v
 	}
-	writeJSON(w, http.StatusOK, out)
+	nq.Set("cursor", base64.RawURLEncoding.EncodeToString(b))
+	return nq
 }
 
 func (s *Server) get(w http.ResponseWriter, r *http.Request, id string) {

@@ -127,16 +127,15 @@ func (e *APIError) Error() string {
 // 400/422 → Invalid, 429 → RetryAfter, 5xx → Unavailable (after a few quick
 // retries).
 func (c *Client) Do(ctx context.Context, method, path string, query url.Values, body, out any) error {
-	var raw []byte
+	call := apiCall{method: method, path: path, url: strings.TrimRight(c.BaseURL, "/") + path, json: body != nil}
 	if body != nil {
 		var err error
-		if raw, err = json.Marshal(body); err != nil {
+		if call.body, err = json.Marshal(body); err != nil {
 			return sdk.Errorf(sdk.ErrorKindInvalid, "omnidesk: encode request: %v", err)
 		}
 	}
-	u := strings.TrimRight(c.BaseURL, "/") + path
 	if len(query) > 0 {
-		u += "?" + query.Encode()
+		call.url += "?" + query.Encode()
 	}
 	hc := c.HTTP
 	if hc == nil {
@@ -158,73 +157,96 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 			case <-time.After(time.Duration(attempt*attempt) * 200 * time.Millisecond):
 			}
 		}
-		req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(raw))
-		if err != nil {
-			return sdk.Errorf(sdk.ErrorKindInvalid, "omnidesk: %v", err)
-		}
-		seq, err := c.paced(ctx, method, path, attempt)
-		if err != nil {
+		retry, err := c.try(ctx, hc, call, attempt, out)
+		if !retry {
 			return err
 		}
-		req.SetBasicAuth(c.Email, c.APIKey)
-		req.Header.Set("Accept", "application/json")
-		if body != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		resp, err := hc.Do(req)
-		if err != nil {
-			c.Gate.answered(c.account(), c.window(), seq, -1, time.Now())
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			last = sdk.Errorf(sdk.ErrorKindUnavailable, "omnidesk %s %s: %v", method, path, err)
-			continue
-		}
-		data, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		c.noteLimits(resp.Header)
-		left, okLeft := headerInt(resp.Header, "api_calls_left")
-		if !okLeft {
-			left = -1
-		}
-		c.Gate.answered(c.account(), c.window(), seq, left, time.Now())
-		if err != nil {
-			last = sdk.Errorf(sdk.ErrorKindUnavailable, "omnidesk %s %s: reading the answer: %v", method, path, err)
-			continue
-		}
-		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-			if out == nil || len(bytes.TrimSpace(data)) == 0 {
-				return nil
-			}
-			if err := json.Unmarshal(data, out); err != nil {
-				return sdk.Errorf(sdk.ErrorKindUnavailable, "omnidesk %s %s: unexpected answer (%v): %.200s", method, path, err, data)
-			}
-			return nil
-		}
-		apiErr := parseError(resp.StatusCode, data)
-		switch {
-		case resp.StatusCode == http.StatusTooManyRequests,
-			resp.StatusCode == http.StatusForbidden && strings.Contains(strings.ToLower(string(data)), "rate limit"):
-			wait := retryAfter(resp.Header)
-			c.Gate.hold(c.account(), wait)
-			if attempt > 0 && method != http.MethodGet {
-				// An earlier try of this write may have reached Omnidesk: not
-				// "refused, nothing done" (sdk.TicketRequest.FirstAttempt).
-				return sdk.Errorf(sdk.ErrorKindUnavailable, "omnidesk rate limit on %s %s after an unanswered try: %v", method, path, apiErr)
-			}
-			return sdk.RetryAfterError(wait, "omnidesk rate limit on %s %s: %v", method, path, apiErr)
-		case resp.StatusCode >= 500:
-			last = sdk.HTTPError(resp.StatusCode, resp.Header, "omnidesk %s %s: %v", method, path, apiErr)
-			continue
-		case resp.StatusCode == http.StatusUnauthorized:
-			return sdk.HTTPError(resp.StatusCode, resp.Header, "omnidesk refused the staff e-mail and API key: %w", apiErr)
-		case resp.StatusCode == http.StatusForbidden:
-			return sdk.HTTPError(resp.StatusCode, resp.Header, "omnidesk %s %s: the staff member may not do this: %w", method, path, apiErr)
-		default: // the status decides the kind (sdk.KindFromHTTPStatus)
-			return sdk.HTTPError(resp.StatusCode, resp.Header, "omnidesk %s %s: %w", method, path, apiErr)
-		}
+		last = err
 	}
 	return last
+}
+
+// apiCall is one call of Do: its request, sent once per attempt.
+type apiCall struct {
+	method, path string
+	url          string // with the query
+	body         []byte // JSON, nil without a body
+	json         bool   // the call has a body
+}
+
+// try sends one attempt of call and decodes a success into out. retry
+// reports a failure another attempt may cure (a connection error, an
+// answer that could not be read, a 5xx), err is the failure otherwise.
+func (c *Client) try(ctx context.Context, hc *http.Client, call apiCall, attempt int, out any) (retry bool, err error) {
+	req, err := http.NewRequestWithContext(ctx, call.method, call.url, bytes.NewReader(call.body))
+	if err != nil {
+		return false, sdk.Errorf(sdk.ErrorKindInvalid, "omnidesk: %v", err)
+	}
+	seq, err := c.paced(ctx, call.method, call.path, attempt)
+	if err != nil {
+		return false, err
+	}
+	req.SetBasicAuth(c.Email, c.APIKey)
+	req.Header.Set("Accept", "application/json")
+	if call.json {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		c.Gate.answered(c.account(), c.window(), seq, -1, time.Now())
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		return true, sdk.Errorf(sdk.ErrorKindUnavailable, "omnidesk %s %s: %v", call.method, call.path, err)
+	}
+	data, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	c.noteLimits(resp.Header)
+	left, okLeft := headerInt(resp.Header, "api_calls_left")
+	if !okLeft {
+		left = -1
+	}
+	c.Gate.answered(c.account(), c.window(), seq, left, time.Now())
+	if err != nil {
+		return true, sdk.Errorf(sdk.ErrorKindUnavailable, "omnidesk %s %s: reading the answer: %v", call.method, call.path, err)
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		if out == nil || len(bytes.TrimSpace(data)) == 0 {
+			return false, nil
+		}
+		if err := json.Unmarshal(data, out); err != nil {
+			return false, sdk.Errorf(sdk.ErrorKindUnavailable, "omnidesk %s %s: unexpected answer (%v): %.200s", call.method, call.path, err, data)
+		}
+		return false, nil
+	}
+	return c.refused(call, attempt, resp, data)
+}
+
+// refused classifies an error answer for the hub (see Do); retry reports a
+// 5xx, which another attempt may cure.
+func (c *Client) refused(call apiCall, attempt int, resp *http.Response, data []byte) (retry bool, err error) {
+	method, path := call.method, call.path
+	apiErr := parseError(resp.StatusCode, data)
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests,
+		resp.StatusCode == http.StatusForbidden && strings.Contains(strings.ToLower(string(data)), "rate limit"):
+		wait := retryAfter(resp.Header)
+		c.Gate.hold(c.account(), wait)
+		if attempt > 0 && method != http.MethodGet {
+			// An earlier try of this write may have reached Omnidesk: not
+			// "refused, nothing done" (sdk.TicketRequest.FirstAttempt).
+			return false, sdk.Errorf(sdk.ErrorKindUnavailable, "omnidesk rate limit on %s %s after an unanswered try: %v", method, path, apiErr)
+		}
+		return false, sdk.RetryAfterError(wait, "omnidesk rate limit on %s %s: %v", method, path, apiErr)
+	case resp.StatusCode >= 500:
+		return true, sdk.HTTPError(resp.StatusCode, resp.Header, "omnidesk %s %s: %v", method, path, apiErr)
+	case resp.StatusCode == http.StatusUnauthorized:
+		return false, sdk.HTTPError(resp.StatusCode, resp.Header, "omnidesk refused the staff e-mail and API key: %w", apiErr)
+	case resp.StatusCode == http.StatusForbidden:
+		return false, sdk.HTTPError(resp.StatusCode, resp.Header, "omnidesk %s %s: the staff member may not do this: %w", method, path, apiErr)
+	default: // the status decides the kind (sdk.KindFromHTTPStatus)
+		return false, sdk.HTTPError(resp.StatusCode, resp.Header, "omnidesk %s %s: %w", method, path, apiErr)
+	}
 }
 
 func (c *Client) window() time.Duration {

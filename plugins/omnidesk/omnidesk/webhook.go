@@ -74,151 +74,204 @@ func IsOwn(content string) bool { return ticketbody.IsOwn(content) }
 // rule-sent messages, user messages and Reviewhub's own messages;
 // ErrUnreadable for anything it cannot read.
 func ParseWebhook(body []byte) (StaffAnswer, error) {
-	var a StaffAnswer
 	root, err := decodeWebhook(body)
 	if err != nil {
-		return a, &WebhookError{Kind: ErrUnreadable, Reason: err.Error(), Malformed: true}
+		return StaffAnswer{}, &WebhookError{Kind: ErrUnreadable, Reason: err.Error(), Malformed: true}
 	}
-	unreadable := func(format string, args ...any) (StaffAnswer, error) {
-		return a, &WebhookError{Kind: ErrUnreadable, Reason: fmt.Sprintf(format, args...), MessageID: a.MessageID}
+	scopes, err := webhookScopesOf(root)
+	if err != nil {
+		return StaffAnswer{}, &WebhookError{Kind: ErrUnreadable, Reason: err.Error()}
 	}
-	notAnswer := func(reason string) (StaffAnswer, error) {
-		return a, &WebhookError{Kind: ErrNotAnswer, Reason: reason, MessageID: a.MessageID}
+	m, err := readWebhookMessage(scopes)
+	if err != nil {
+		return m.StaffAnswer, &WebhookError{Kind: ErrUnreadable, Reason: err.Error(), MessageID: m.MessageID}
 	}
+	if err := m.refusal(); err != nil {
+		return m.StaffAnswer, err
+	}
+	a := m.StaffAnswer
+	a.Staff = m.staff()
+	return a, nil
+}
 
-	var scopes []map[string]any
-	typ, typed := root["type"]
-	if typed {
+// webhookScopes are the objects of a webhook body its fields are looked
+// for in, in order: the first that has a field gives its value.
+type webhookScopes []map[string]any
+
+// webhookScopesOf finds the scopes of a body: a documented message_new
+// event's object (and its message), or, in the older guessed shapes, the
+// top level and the objects under "object", "data", "case" and "message"
+// (and their own "case" and "message").
+func webhookScopesOf(root map[string]any) (webhookScopes, error) {
+	var scopes webhookScopes
+	if typ, typed := root["type"]; typed {
 		t, ok := typ.(string)
 		if !ok || t != EventMessageNew {
-			return unreadable("event type %s is not %s", eventName(typ), EventMessageNew)
+			return nil, fmt.Errorf("event type %s is not %s", eventName(typ), EventMessageNew)
 		}
 		obj, ok := root["object"].(map[string]any)
 		if !ok {
-			return unreadable("a %s event without an object", EventMessageNew)
+			return nil, fmt.Errorf("a %s event without an object", EventMessageNew)
 		}
 		scopes = append(scopes, obj)
 		if m, ok := obj["message"].(map[string]any); ok {
 			scopes = append(scopes, m)
 		}
-	} else {
-		// Older guessed shapes (no public source; kept for tolerance).
-		scopes = append(scopes, root)
-		for _, k := range []string{"object", "data", "case", "message"} {
-			if m, ok := root[k].(map[string]any); ok {
-				scopes = append(scopes, m)
-				for _, kk := range []string{"case", "message"} {
-					if mm, ok := m[kk].(map[string]any); ok {
-						scopes = append(scopes, mm)
-					}
+		return scopes, nil
+	}
+	// Older guessed shapes (no public source; kept for tolerance).
+	scopes = append(scopes, root)
+	for _, k := range []string{"object", "data", "case", "message"} {
+		if m, ok := root[k].(map[string]any); ok {
+			scopes = append(scopes, m)
+			for _, kk := range []string{"case", "message"} {
+				if mm, ok := m[kk].(map[string]any); ok {
+					scopes = append(scopes, mm)
 				}
 			}
 		}
 	}
-	get := func(keys ...string) (string, error) {
-		for _, s := range scopes {
-			for _, k := range keys {
-				v, ok := s[k]
-				if !ok || v == nil {
-					continue
-				}
-				switch x := v.(type) {
-				case string:
-					return x, nil
-				case json.Number:
-					return x.String(), nil
-				case bool:
-					return fmt.Sprint(x), nil
-				default:
-					return "", fmt.Errorf("field %s is %s, want a string or a number", k, describe(v))
-				}
+	return scopes, nil
+}
+
+// get returns the first of keys found in the scopes as a string (a number
+// or a boolean written out), "" when none is there. A field of another type
+// (an object, an array) is an error naming it.
+func (s webhookScopes) get(keys ...string) (string, error) {
+	for _, scope := range s {
+		for _, k := range keys {
+			v, ok := scope[k]
+			if !ok || v == nil {
+				continue
 			}
-		}
-		return "", nil
-	}
-	fields := []struct {
-		dst  *string
-		keys []string
-	}{
-		{&a.MessageID, []string{"message_id"}},
-		{&a.CaseID, []string{"case_id", "case_number"}},
-		{&a.Text, []string{"content", "content_text", "text"}},
-		{&a.UserCustomID, []string{"custom_user_id", "user_custom_id"}},
-	}
-	for _, f := range fields {
-		v, err := get(f.keys...)
-		if err != nil {
-			return unreadable("%v", err)
-		}
-		*f.dst = v
-	}
-	flag := func(k string) (bool, error) {
-		v, err := get(k)
-		if err != nil {
-			return false, err
-		}
-		switch strings.ToLower(strings.TrimSpace(v)) {
-		case "", "0", "false":
-			return false, nil
-		case "1", "true":
-			return true, nil
-		}
-		return false, fmt.Errorf("field %s is neither true nor false", k)
-	}
-	note, err := flag("note")
-	if err != nil {
-		return unreadable("%v", err)
-	}
-	rule, err := flag("sent_via_rule")
-	if err != nil {
-		return unreadable("%v", err)
-	}
-	staffID, err := get("staff_id")
-	if err != nil {
-		return unreadable("%v", err)
-	}
-	staffName, err := get("staff_full_name", "staff_email")
-	if err != nil {
-		return unreadable("%v", err)
-	}
-	userID, err := get("user_id")
-	if err != nil {
-		return unreadable("%v", err)
-	}
-	if sent, _ := get("created_at", "sent_at"); sent != "" {
-		for _, layout := range []string{time.RFC3339, time.RFC1123Z, "2006-01-02 15:04:05"} {
-			if t, err := time.Parse(layout, sent); err == nil {
-				a.SentAt = t.UTC()
-				break
+			switch x := v.(type) {
+			case string:
+				return x, nil
+			case json.Number:
+				return x.String(), nil
+			case bool:
+				return fmt.Sprint(x), nil
+			default:
+				return "", fmt.Errorf("field %s is %s, want a string or a number", k, describe(v))
 			}
 		}
 	}
-	fromStaff := (staffID != "" && staffID != "0") || staffName != ""
+	return "", nil
+}
+
+// flag reads a boolean field written true/false, 1/0 or "1"/"0"; a missing
+// one is false.
+func (s webhookScopes) flag(k string) (bool, error) {
+	v, err := s.get(k)
+	if err != nil {
+		return false, err
+	}
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "", "0", "false":
+		return false, nil
+	case "1", "true":
+		return true, nil
+	}
+	return false, fmt.Errorf("field %s is neither true nor false", k)
+}
+
+// webhookMessage is what a webhook says about a new message: the answer's
+// fields (all but Staff) and what decides whether it is a staff answer.
+type webhookMessage struct {
+	StaffAnswer
+	note, rule bool // a note; sent by an automation rule
+	staffID    string
+	staffName  string // staff_full_name, else staff_email
+	userID     string
+}
+
+// readWebhookMessage reads the message's fields from the scopes, stopping
+// at the first that cannot be read; the fields read until then are set
+// (the message id first).
+func readWebhookMessage(s webhookScopes) (webhookMessage, error) {
+	var m webhookMessage
+	var err error
+	text := func(dst *string, keys ...string) {
+		if err == nil {
+			*dst, err = s.get(keys...)
+		}
+	}
+	flag := func(dst *bool, k string) {
+		if err == nil {
+			*dst, err = s.flag(k)
+		}
+	}
+	text(&m.MessageID, "message_id")
+	text(&m.CaseID, "case_id", "case_number")
+	text(&m.Text, "content", "content_text", "text")
+	text(&m.UserCustomID, "custom_user_id", "user_custom_id")
+	flag(&m.note, "note")
+	flag(&m.rule, "sent_via_rule")
+	text(&m.staffID, "staff_id")
+	text(&m.staffName, "staff_full_name", "staff_email")
+	text(&m.userID, "user_id")
+	if err != nil {
+		return m, err
+	}
+	if sent, _ := s.get("created_at", "sent_at"); sent != "" {
+		m.SentAt = parseSentAt(sent)
+	}
+	return m, nil
+}
+
+// parseSentAt reads a message's time in the layouts seen or guessed (zero
+// when none fits).
+func parseSentAt(sent string) time.Time {
+	for _, layout := range []string{time.RFC3339, time.RFC1123Z, "2006-01-02 15:04:05"} {
+		if t, err := time.Parse(layout, sent); err == nil {
+			return t.UTC()
+		}
+	}
+	return time.Time{}
+}
+
+func (m webhookMessage) fromStaff() bool {
+	return (m.staffID != "" && m.staffID != "0") || m.staffName != ""
+}
+
+// refusal says why the message is not a staff answer (a *WebhookError:
+// ErrNotAnswer for a known reason, ErrUnreadable when something is
+// missing), or nil when it is one.
+func (m webhookMessage) refusal() error {
+	notAnswer := func(reason string) error {
+		return &WebhookError{Kind: ErrNotAnswer, Reason: reason, MessageID: m.MessageID}
+	}
+	unreadable := func(reason string) error {
+		return &WebhookError{Kind: ErrUnreadable, Reason: reason, MessageID: m.MessageID}
+	}
 	switch {
-	case note:
+	case m.note:
 		return notAnswer("a note (visible to staff only)")
-	case rule:
+	case m.rule:
 		return notAnswer("a message sent by an automation rule")
-	case IsOwn(a.Text):
+	case IsOwn(m.Text):
 		return notAnswer("a message Reviewhub wrote itself (it carries a " + ownMarker + "…] marker)")
-	case !fromStaff && userID != "" && userID != "0":
+	case !m.fromStaff() && m.userID != "" && m.userID != "0":
 		return notAnswer("a message of the user, not of staff")
-	case strings.TrimSpace(a.Text) == "":
+	case strings.TrimSpace(m.Text) == "":
 		return unreadable("no content")
-	case !fromStaff:
+	case !m.fromStaff():
 		return unreadable("no author: neither staff_id nor user_id")
-	case a.CaseID == "":
+	case m.CaseID == "":
 		return unreadable("no case_id")
-	case a.MessageID == "":
+	case m.MessageID == "":
 		return unreadable("no message_id")
 	}
-	switch {
-	case staffName != "":
-		a.Staff = staffName
-	default:
-		a.Staff = "Omnidesk staff #" + staffID
+	return nil
+}
+
+// staff names the answer's author: the staff member's name (or e-mail),
+// else their id.
+func (m webhookMessage) staff() string {
+	if m.staffName != "" {
+		return m.staffName
 	}
-	return a, nil
+	return "Omnidesk staff #" + m.staffID
 }
 
 // WebhookShape is the structure of a webhook body without its values (safe
