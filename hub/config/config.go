@@ -392,6 +392,20 @@ const IDRule = "must be 1-63 lower-case letters, digits, '-' or '_', starting wi
 func (c *Config) Validate() error {
 	var errs Errors
 	add := func(field, reason string) { errs = append(errs, &FieldError{field, reason}) }
+	c.validateServer(add)
+	c.validateStorage(add)
+	c.validateRun(add)
+	c.validatePlugins(add)
+	c.validateIntegrations(add)
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+// validateServer checks the HTTP listener and its public URL, the key
+// sealing credentials, the admin token and the console that signs in with it.
+func (c *Config) validateServer(add func(field, reason string)) {
 	if _, port, err := net.SplitHostPort(c.Listen); err != nil {
 		add("listen", fmt.Sprintf("%q is not a host:port address", c.Listen))
 	} else if _, err := net.LookupPort("tcp", port); err != nil {
@@ -413,6 +427,10 @@ func (c *Config) Validate() error {
 	if c.Console.Enabled != nil && *c.Console.Enabled && c.AdminToken == "" {
 		add("console.enabled", "the console signs in with the admin token: set admin_token (or HUB_ADMIN_TOKEN)")
 	}
+}
+
+// validateStorage checks the state database and the bus kept in it.
+func (c *Config) validateStorage(add func(field, reason string)) {
 	switch c.State.Driver {
 	case "sqlite":
 	case "postgres":
@@ -430,6 +448,11 @@ func (c *Config) Validate() error {
 	default:
 		add("bus.backend", fmt.Sprintf("%q is not supported (supported: sqlite, postgres)", c.Bus.Backend))
 	}
+}
+
+// validateRun checks how the hub runs: logging, concurrency, intervals,
+// the metrics listener and the shutdown deadline.
+func (c *Config) validateRun(add func(field, reason string)) {
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -467,7 +490,11 @@ func (c *Config) Validate() error {
 	if c.ShutdownTimeout != 0 && c.ShutdownTimeout < time.Second {
 		add("shutdown_timeout", fmt.Sprintf("%s is shorter than 1s", c.ShutdownTimeout))
 	}
-	c.validatePlugins(add)
+}
+
+// validateIntegrations checks each integration: its id, alerts, apps and
+// automation. Filters and automation are normalised in place.
+func (c *Config) validateIntegrations(add func(field, reason string)) {
 	seen := map[string]bool{}
 	for i, in := range c.Integrations {
 		p := fmt.Sprintf("integrations[%d]", i)
@@ -487,38 +514,40 @@ func (c *Config) Validate() error {
 				add(p+".alerts.cooldown", "is negative")
 			}
 		}
-		apps := map[string]bool{}
-		for j := range in.Apps {
-			a := &c.Integrations[i].Apps[j]
-			ap := fmt.Sprintf("%s.apps[%d]", p, j)
-			if !ValidID(a.ID) {
-				add(ap+".id", fmt.Sprintf("%q %s", a.ID, IDRule))
-			} else if apps[a.ID] {
-				add(ap+".id", fmt.Sprintf("%q is declared twice in this integration", a.ID))
-			}
-			apps[a.ID] = true
-			if a.PollInterval != 0 && a.PollInterval < time.Second {
-				add(ap+".poll_interval", fmt.Sprintf("%s is shorter than 1s", a.PollInterval))
-			}
-			if err := a.Filters.Normalize(); err != nil {
-				var fe *filter.FieldError
-				if errors.As(err, &fe) {
-					add(ap+".filters."+fe.Field, fe.Reason)
-				} else {
-					add(ap+".filters", err.Error())
-				}
-			}
-		}
+		c.Integrations[i].validateApps(p, add)
 		if in.Automation != nil {
 			for _, fe := range in.Automation.Normalize(AppsAndStores(in.Apps)) {
 				add(p+".automation."+fe.Field, fe.Reason)
 			}
 		}
 	}
-	if len(errs) > 0 {
-		return errs
+}
+
+// validateApps checks the apps of the integration at p (its field path):
+// ids unique in the integration, poll interval, filters (normalised in place).
+func (in *Integration) validateApps(p string, add func(field, reason string)) {
+	apps := map[string]bool{}
+	for j := range in.Apps {
+		a := &in.Apps[j]
+		ap := fmt.Sprintf("%s.apps[%d]", p, j)
+		if !ValidID(a.ID) {
+			add(ap+".id", fmt.Sprintf("%q %s", a.ID, IDRule))
+		} else if apps[a.ID] {
+			add(ap+".id", fmt.Sprintf("%q is declared twice in this integration", a.ID))
+		}
+		apps[a.ID] = true
+		if a.PollInterval != 0 && a.PollInterval < time.Second {
+			add(ap+".poll_interval", fmt.Sprintf("%s is shorter than 1s", a.PollInterval))
+		}
+		if err := a.Filters.Normalize(); err != nil {
+			var fe *filter.FieldError
+			if errors.As(err, &fe) {
+				add(ap+".filters."+fe.Field, fe.Reason)
+			} else {
+				add(ap+".filters", err.Error())
+			}
+		}
 	}
-	return nil
 }
 
 // AppsAndStores are the app ids and the store plugin names of an
