@@ -304,23 +304,53 @@ func htmlID(name string) string {
 // buildForm lays out the form: the values of in, what stored says is set
 // or missing, and errs (API field name → reason) next to their fields.
 func buildForm(t map[string]string, in formInput, stored *httpapi.IntegrationJSON, plugins []sdk.Info, errs map[string]string) formView {
-	errs2 := map[string]string{}
+	b := newFormBuilder(t, in, stored, plugins, errs)
+	v := b.integration()
+	for i, a := range in.Apps {
+		v.Apps = append(v.Apps, b.app(i, a))
+	}
+	v.Errors = b.errorSummary()
+	return v
+}
+
+// formBuilder holds what the parts of the form share while it is laid out:
+// the errors by form key, which of them a field showed, and each field's
+// label for the error summary.
+type formBuilder struct {
+	t       map[string]string
+	in      formInput
+	stored  *httpapi.IntegrationJSON
+	plugins []sdk.Info
+	errs    map[string]string // form key (errKey) → reasons
+	used    map[string]bool   // errors shown next to a field
+	labels  map[string]string // form key → label in the summary
+}
+
+func newFormBuilder(t map[string]string, in formInput, stored *httpapi.IntegrationJSON, plugins []sdk.Info, errs map[string]string) *formBuilder {
+	b := &formBuilder{t: t, in: in, stored: stored, plugins: plugins, errs: map[string]string{},
+		used: map[string]bool{}, labels: map[string]string{}}
 	for k, v := range errs {
 		k = errKey(k)
-		if errs2[k] != "" {
-			v = errs2[k] + "; " + v
+		if b.errs[k] != "" {
+			v = b.errs[k] + "; " + v
 		}
-		errs2[k] = v
+		b.errs[k] = v
 	}
-	used := map[string]bool{}
-	labels := map[string]string{}
-	errAt := func(key string) string {
-		if e, ok := errs2[key]; ok {
-			used[key] = true
-			return e
-		}
-		return ""
+	return b
+}
+
+// errAt is the error of a field (none: ""), marked as shown.
+func (b *formBuilder) errAt(key string) string {
+	if e, ok := b.errs[key]; ok {
+		b.used[key] = true
+		return e
 	}
+	return ""
+}
+
+// integration lays out the integration's own fields and the helpdesks.
+func (b *formBuilder) integration() formView {
+	t, in, stored := b.t, b.in, b.stored
 	var storedMissing []string
 	storedSecrets := map[string]bool{}
 	if stored != nil {
@@ -332,163 +362,218 @@ func buildForm(t map[string]string, in formInput, stored *httpapi.IntegrationJSO
 		}
 	}
 	v := formView{New: stored == nil, Tags: in.Tags, Version: in.Version, Helpdesk: in.Helpdesk, AppsN: len(in.Apps)}
-	labels["id"], labels["helpdesk.plugin"] = t["int_id"], t["helpdesk_plugin"]
-	v.ID = fieldView{Name: "id", ID: htmlID("id"), Label: t["int_id"], Description: t["int_id_help"], Value: in.ID, Required: true, Error: errAt("id")}
-	v.Name = fieldView{Name: "name", ID: htmlID("name"), Label: t["int_name"], Value: in.Name, Error: errAt("name")}
-	v.HelpdeskError = errAt("helpdesk.plugin")
+	b.labels["id"], b.labels["helpdesk.plugin"] = t["int_id"], t["helpdesk_plugin"]
+	v.ID = fieldView{Name: "id", ID: htmlID("id"), Label: t["int_id"], Description: t["int_id_help"], Value: in.ID, Required: true, Error: b.errAt("id")}
+	v.Name = fieldView{Name: "name", ID: htmlID("name"), Label: t["int_name"], Value: in.Name, Error: b.errAt("name")}
+	v.HelpdeskError = b.errAt("helpdesk.plugin")
 	v.HelpdeskNeeded = slices.Contains(storedMissing, "helpdesk.plugin")
 	if stored != nil {
 		v.ReadOnly = stored.Source == state.SourceConfig
 		v.Complete = stored.Complete
 		v.WebhookURL = stored.WebhookURL
-		v.Missing = neededLabels(t, stored, plugins)
+		v.Missing = neededLabels(t, stored, b.plugins)
 	}
-	for _, p := range plugins {
+	v.Helpdesks = b.helpdesks(storedSecrets, storedMissing)
+	return v
+}
+
+// helpdesks lays out each helpdesk plugin's settings; the selected one's
+// show what is stored, needed and wrong.
+func (b *formBuilder) helpdesks(storedSecrets map[string]bool, storedMissing []string) []groupView {
+	var out []groupView
+	for _, p := range b.plugins {
 		if p.Kind != sdk.PluginKindHelpdesk {
 			continue
 		}
-		g := groupView{Plugin: p.Name, Label: p.Name, Description: p.Description, Selected: p.Name == in.Helpdesk}
+		g := groupView{Plugin: p.Name, Label: p.Name, Description: p.Description, Selected: p.Name == b.in.Helpdesk}
 		for _, f := range p.Settings {
 			name := "h." + p.Name + "." + f.Key
-			fv := settingView(f, name, in.HSettings[p.Name][f.Key])
+			fv := settingView(f, name, b.in.HSettings[p.Name][f.Key])
 			if g.Selected {
 				fv.Stored = storedSecrets[f.Key]
 				fv.Needed = slices.Contains(storedMissing, "helpdesk.settings."+f.Key)
-				fv.Error = errAt("helpdesk.settings." + f.Key)
-				labels["helpdesk.settings."+f.Key] = t["helpdesk"] + ": " + fv.Label
+				fv.Error = b.errAt("helpdesk.settings." + f.Key)
+				b.labels["helpdesk.settings."+f.Key] = b.t["helpdesk"] + ": " + fv.Label
 			}
 			g.Fields = append(g.Fields, fv)
 		}
-		v.Helpdesks = append(v.Helpdesks, g)
+		out = append(out, g)
 	}
-	for i, a := range in.Apps {
-		av := appView{Index: i, Store: a.Store}
-		var sa *httpapi.AppJSON
-		if stored != nil {
-			for k := range stored.Apps {
-				if stored.Apps[k].ID == a.ID && a.ID != "" {
-					sa = &stored.Apps[k]
-				}
+	return out
+}
+
+// appForm is one app being laid out: its index and input, the label
+// prefix of its fields in the error summary, and what the stored app says
+// (secrets set, fields missing).
+type appForm struct {
+	*formBuilder
+	i       int
+	a       appInput
+	label   string
+	secrets map[string]bool
+	missing []string
+}
+
+// field lays out the app's field f.
+func (af *appForm) field(f, label, help, val string) fieldView {
+	name := appField(af.i, f)
+	af.labels[name] = af.label + label
+	return fieldView{Name: name, ID: htmlID(name), Label: label, Description: help, Value: val,
+		Error: af.errAt(name), Needed: slices.Contains(af.missing, f)}
+}
+
+// storedApp is the stored app with a's id (none: nil).
+func (b *formBuilder) storedApp(a appInput) *httpapi.AppJSON {
+	var sa *httpapi.AppJSON
+	if b.stored != nil {
+		for k := range b.stored.Apps {
+			if b.stored.Apps[k].ID == a.ID && a.ID != "" {
+				sa = &b.stored.Apps[k]
 			}
 		}
-		appSecrets := map[string]bool{}
-		var appMissing []string
-		if sa != nil {
-			av.Stored, av.Running, av.CanReply = true, sa.Running, sa.CanReply
-			appMissing = sa.Missing
-			if sa.Store == a.Store {
-				for _, k := range sa.SecretsSet {
-					appSecrets[k] = true
-				}
-			}
-			for _, m := range sa.Missing {
-				av.Missing = append(av.Missing, missingLabel(t, m, pluginInfo(plugins, sa.Store), "settings."))
+	}
+	return sa
+}
+
+// app lays out the app at index i.
+func (b *formBuilder) app(i int, a appInput) appView {
+	t := b.t
+	av := appView{Index: i, Store: a.Store}
+	af := &appForm{formBuilder: b, i: i, a: a, secrets: map[string]bool{}}
+	if sa := b.storedApp(a); sa != nil {
+		av.Stored, av.Running, av.CanReply = true, sa.Running, sa.CanReply
+		af.missing = sa.Missing
+		if sa.Store == a.Store {
+			for _, k := range sa.SecretsSet {
+				af.secrets[k] = true
 			}
 		}
-		appName := a.ID
-		if appName == "" {
-			appName = strconv.Itoa(i + 1)
+		for _, m := range sa.Missing {
+			av.Missing = append(av.Missing, missingLabel(t, m, pluginInfo(b.plugins, sa.Store), "settings."))
 		}
-		appLabel := t["app"] + " " + appName + ": "
-		labels[appField(i, "store")] = appLabel + t["store"]
-		labels[appField(i, "filters.which")] = appLabel + t["which"]
-		labels[appField(i, "filters.length")] = appLabel + t["length"]
-		fld := func(f, label, help, val string) fieldView {
-			name := appField(i, f)
-			labels[name] = appLabel + label
-			return fieldView{Name: name, ID: htmlID(name), Label: label, Description: help, Value: val,
-				Error: errAt(name), Needed: slices.Contains(appMissing, f)}
+	}
+	appName := a.ID
+	if appName == "" {
+		appName = strconv.Itoa(i + 1)
+	}
+	af.label = t["app"] + " " + appName + ": "
+	b.labels[appField(i, "store")] = af.label + t["store"]
+	b.labels[appField(i, "filters.which")] = af.label + t["which"]
+	b.labels[appField(i, "filters.length")] = af.label + t["length"]
+	av.ID = af.field("id", t["app_id"], "", a.ID)
+	av.ID.Required = true
+	av.Name = af.field("name", t["app_name_field"], "", a.Name)
+	av.StoreAppID = af.field("store_app_id", t["store_app_id"], t["store_app_id_help"], a.StoreAppID)
+	av.StoreAppID.Required = true
+	av.PollInterval = af.field("poll_interval", t["poll_interval"], t["poll_interval_help"], a.PollInterval)
+	av.StoreError = b.errAt(appField(i, "store"))
+	av.StoreNeeded = slices.Contains(af.missing, "store")
+	av.Stores, av.LocaleKind = af.stores()
+	av.Which, av.Length = filterOptions(t, a)
+	av.Backfill = af.field("filters.backfill", t["backfill"], t["backfill_help"], a.Backfill)
+	av.Countries = af.field("filters.countries", t["countries"], t["countries_help"], a.Countries)
+	av.Languages = af.field("filters.languages", t["languages"], t["languages_help"], a.Languages)
+	av.RatingsErr = af.field("filters.ratings", t["ratings"], t["ratings_help"], "")
+	for r := 1; r <= 5; r++ {
+		av.Ratings = append(av.Ratings, ratingView{Value: r, Checked: slices.Contains(a.Ratings, r)})
+	}
+	// Errors of fields shown together.
+	for _, f := range []string{"filters.which", "filters.length"} {
+		if e := b.errAt(appField(i, f)); e != "" {
+			av.RatingsErr.Error = strings.TrimPrefix(av.RatingsErr.Error+"; "+e, "; ")
 		}
-		av.ID = fld("id", t["app_id"], "", a.ID)
-		av.ID.Required = true
-		av.Name = fld("name", t["app_name_field"], "", a.Name)
-		av.StoreAppID = fld("store_app_id", t["store_app_id"], t["store_app_id_help"], a.StoreAppID)
-		av.StoreAppID.Required = true
-		av.PollInterval = fld("poll_interval", t["poll_interval"], t["poll_interval_help"], a.PollInterval)
-		av.StoreError = errAt(appField(i, "store"))
-		av.StoreNeeded = slices.Contains(appMissing, "store")
-		for _, p := range plugins {
-			if p.Kind != sdk.PluginKindStore {
-				continue
-			}
-			g := groupView{Plugin: p.Name, Label: p.Name, Description: p.Description, Selected: p.Name == a.Store}
-			if p.Store != nil {
-				g.LocaleKind = p.Store.LocaleKind
-			}
+	}
+	return av
+}
+
+// stores lays out each store plugin's settings for the app; the selected
+// one's show what is stored, needed and wrong, and give the app its
+// locale kind.
+func (af *appForm) stores() (groups []groupView, localeKind string) {
+	for _, p := range af.plugins {
+		if p.Kind != sdk.PluginKindStore {
+			continue
+		}
+		g := groupView{Plugin: p.Name, Label: p.Name, Description: p.Description, Selected: p.Name == af.a.Store}
+		if p.Store != nil {
+			g.LocaleKind = p.Store.LocaleKind
+		}
+		if g.Selected {
+			localeKind = g.LocaleKind
+		}
+		for _, f := range p.Settings {
+			fv := settingView(f, appField(af.i, "s."+p.Name+"."+f.Key), af.a.Settings[p.Name][f.Key])
 			if g.Selected {
-				av.LocaleKind = g.LocaleKind
+				fv.Stored = af.secrets[f.Key]
+				fv.Needed = slices.Contains(af.missing, "settings."+f.Key)
+				fv.Error = af.errAt(appField(af.i, "settings."+f.Key))
+				af.labels[appField(af.i, "settings."+f.Key)] = af.label + fv.Label
 			}
-			for _, f := range p.Settings {
-				fv := settingView(f, appField(i, "s."+p.Name+"."+f.Key), a.Settings[p.Name][f.Key])
-				if g.Selected {
-					fv.Stored = appSecrets[f.Key]
-					fv.Needed = slices.Contains(appMissing, "settings."+f.Key)
-					fv.Error = errAt(appField(i, "settings."+f.Key))
-					labels[appField(i, "settings."+f.Key)] = appLabel + fv.Label
-				}
-				g.Fields = append(g.Fields, fv)
-			}
-			av.Stores = append(av.Stores, g)
+			g.Fields = append(g.Fields, fv)
 		}
-		which := a.Which
-		if which == "" {
-			which = filter.WhichAll
-		}
-		for _, w := range []string{filter.WhichAll, filter.WhichBetter, filter.WhichWorse, filter.WhichUpdated} {
-			av.Which = append(av.Which, optionView{Value: w, Label: t["which_"+w], Selected: w == which})
-		}
-		length := a.Length
-		if length == "" {
-			length = filter.LengthAll
-		}
-		for _, l := range []string{filter.LengthAll, filter.LengthShort, filter.LengthLong} {
-			av.Length = append(av.Length, optionView{Value: l, Label: t["length_"+l], Selected: l == length})
-		}
-		av.Backfill = fld("filters.backfill", t["backfill"], t["backfill_help"], a.Backfill)
-		av.Countries = fld("filters.countries", t["countries"], t["countries_help"], a.Countries)
-		av.Languages = fld("filters.languages", t["languages"], t["languages_help"], a.Languages)
-		av.RatingsErr = fld("filters.ratings", t["ratings"], t["ratings_help"], "")
-		for r := 1; r <= 5; r++ {
-			av.Ratings = append(av.Ratings, ratingView{Value: r, Checked: slices.Contains(a.Ratings, r)})
-		}
-		// Errors of fields shown together.
-		for _, f := range []string{"filters.which", "filters.length"} {
-			if e := errAt(appField(i, f)); e != "" {
-				av.RatingsErr.Error = strings.TrimPrefix(av.RatingsErr.Error+"; "+e, "; ")
-			}
-		}
-		v.Apps = append(v.Apps, av)
+		groups = append(groups, g)
 	}
-	// The error summary: every error, linked to its field; errors the form
-	// has no field for are listed without a link.
-	keys := make([]string, 0, len(errs2))
-	for k := range errs2 {
+	return groups, localeKind
+}
+
+// filterOptions are the choices of the app's "which" and "length" filters,
+// the app's own (or the default) selected.
+func filterOptions(t map[string]string, a appInput) (which, length []optionView) {
+	w := a.Which
+	if w == "" {
+		w = filter.WhichAll
+	}
+	for _, o := range []string{filter.WhichAll, filter.WhichBetter, filter.WhichWorse, filter.WhichUpdated} {
+		which = append(which, optionView{Value: o, Label: t["which_"+o], Selected: o == w})
+	}
+	l := a.Length
+	if l == "" {
+		l = filter.LengthAll
+	}
+	for _, o := range []string{filter.LengthAll, filter.LengthShort, filter.LengthLong} {
+		length = append(length, optionView{Value: o, Label: t["length_"+o], Selected: o == l})
+	}
+	return which, length
+}
+
+// errorSummary lists every error, linked to its field; errors the form
+// has no field for are listed without a link.
+func (b *formBuilder) errorSummary() []errorView {
+	var out []errorView
+	keys := make([]string, 0, len(b.errs))
+	for k := range b.errs {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		ev := errorView{Label: k, Reason: errs2[k]}
-		if l, ok := labels[k]; ok {
+		ev := errorView{Label: k, Reason: b.errs[k]}
+		if l, ok := b.labels[k]; ok {
 			ev.Label = l
 		}
-		if used[k] {
-			ev.Anchor = "#" + htmlID(k)
-			if strings.HasPrefix(k, "helpdesk.settings.") {
-				ev.Anchor = "#" + htmlID("h."+in.Helpdesk+"."+strings.TrimPrefix(k, "helpdesk.settings."))
-			}
-			if m := appSettingErr.FindStringSubmatch(k); m != nil {
-				idx, _ := strconv.Atoi(m[1])
-				if idx < len(in.Apps) {
-					ev.Anchor = "#" + htmlID(appField(idx, "s."+in.Apps[idx].Store+"."+m[2]))
-				}
-			}
-			if k == "helpdesk.plugin" {
-				ev.Anchor = "#" + htmlID("helpdesk.plugin")
-			}
+		if b.used[k] {
+			ev.Anchor = b.anchor(k)
 		}
-		v.Errors = append(v.Errors, ev)
+		out = append(out, ev)
 	}
-	return v
+	return out
+}
+
+// anchor is the link to the field showing the error at form key k.
+func (b *formBuilder) anchor(k string) string {
+	a := "#" + htmlID(k)
+	if strings.HasPrefix(k, "helpdesk.settings.") {
+		a = "#" + htmlID("h."+b.in.Helpdesk+"."+strings.TrimPrefix(k, "helpdesk.settings."))
+	}
+	if m := appSettingErr.FindStringSubmatch(k); m != nil {
+		idx, _ := strconv.Atoi(m[1])
+		if idx < len(b.in.Apps) {
+			a = "#" + htmlID(appField(idx, "s."+b.in.Apps[idx].Store+"."+m[2]))
+		}
+	}
+	if k == "helpdesk.plugin" {
+		a = "#" + htmlID("helpdesk.plugin")
+	}
+	return a
 }
 
 var appSettingErr = regexp.MustCompile(`^apps\[(\d+)\]\.settings\.(.+)$`)
