@@ -88,7 +88,15 @@ func (d *Deliverer) handleReply(ctx context.Context, m busmsg.Reply, msg *messag
 	}
 	result := sdk.ReplyResult{TicketID: r.TicketID, MessageID: r.NoteID(), ReviewID: r.ReviewID,
 		Outcome: outcome, Detail: detail, Reply: posted}
-	err = d.DB.InTx(ctx, func(tx *state.Tx) error {
+	return d.recordOutcome(ctx, in, r, result, msg)
+}
+
+// recordOutcome records a reply's outcome (its target, status and
+// counters) and queues the note for the ticket in one transaction, then
+// counts it in the metrics and logs it.
+func (d *Deliverer) recordOutcome(ctx context.Context, in state.Integration, r state.Reply, result sdk.ReplyResult, msg *message.Message) error {
+	outcome, detail := result.Outcome, result.Detail
+	err := d.DB.InTx(ctx, func(tx *state.Tx) error {
 		if err := tx.SetReplyTarget(ctx, r.IntegrationID, r.MessageID, r.AppID, r.ReviewID); err != nil {
 			return err
 		}
