@@ -176,73 +176,25 @@ type batch struct {
 // apply records a batch of listed reviews and queues the changes that pass
 // the filters, in one transaction.
 func (p *Poller) apply(ctx context.Context, l listing, b batch, res *Result) error {
-	in, app, info := l.in, l.app, l.info
+	in, app := l.in, l.app
 	queued := 0
-	skipped := map[string]int{}
-	var events []autoEvent
+	t := tally{skipped: map[string]int{}}
 	err := p.DB.InTx(ctx, func(tx *state.Tx) error {
 		queued = 0
-		clear(skipped)
-		events = events[:0]
+		clear(t.skipped)
+		t.events = t.events[:0]
+		t.imported = 0
 		now := p.clock()
-		imported := 0
 		var out []*message.Message // the batch's changes, published in a few inserts
 		for _, r := range b.reviews {
-			if r.ID == "" {
-				p.Logger.Warn("store listed a review without id; ignored", "integration", in.ID, "app", app.ID)
-				continue
-			}
-			obs, err := tx.ObserveReview(ctx, in.ID, app.ID, r)
+			msg, err := p.observe(ctx, tx, l, b, r, now, &t)
 			if err != nil {
 				return err
 			}
-			if obs.Kind == state.Unchanged {
-				if err := p.replyNotes(ctx, tx, in, app.ID, obs, r); err != nil {
-					return err
-				}
+			if msg == nil {
 				continue
-			}
-			if b.backfill != nil && obs.Kind == sdk.ChangeKindNew {
-				if r.Reply != nil || imported >= *b.backfill {
-					skipped["backfill"]++
-					continue
-				}
-				imported++
-			}
-			if why := app.Filters.Decide(obs.Kind, r); why != "" {
-				skipped[why]++
-				if err := p.replyNotes(ctx, tx, in, app.ID, obs, r); err != nil {
-					return err
-				}
-				continue
-			}
-			change := sdk.ReviewChange{
-				Store: info.Name, AppName: app.Name, Kind: obs.Kind, Review: r, History: obs.History,
-				CanReply: l.canReply,
-			}
-			if info.Store != nil {
-				change.ReplyMaxLength = info.Store.ReplyMaxLength
-			}
-			m := busmsg.Review{IntegrationID: in.ID, AppID: app.ID, Version: obs.Version, Change: change}
-			if in.Tags {
-				m.Tags = busmsg.Tags(info.Name, app, change)
-			}
-			toTicket, err := p.automate(ctx, tx, l, obs, r, &m, now, &events)
-			if err != nil {
-				return err
-			}
-			if !toTicket {
-				p.Logger.Debug("review answered by a ticketless rule", "integration", in.ID, "app", app.ID, "review", r.ID,
-					"version", obs.Version, "request_id", sdk.RequestID(ctx))
-				continue
-			}
-			msg, err := busmsg.Encode(bus.TopicReviews, in.ID, sdk.RequestID(ctx), m)
-			if err != nil {
-				return err
 			}
 			out = append(out, msg)
-			p.Logger.Debug("review queued", "integration", in.ID, "app", app.ID, "review", r.ID, "kind", obs.Kind,
-				"version", obs.Version, "request_id", sdk.RequestID(ctx))
 			queued++
 		}
 		if queued > 0 {
@@ -253,7 +205,7 @@ func (p *Poller) apply(ctx context.Context, l listing, b batch, res *Result) err
 				return err
 			}
 		}
-		for why, n := range skipped {
+		for why, n := range t.skipped {
 			if err := tx.Count(ctx, in.ID, app.ID, state.CountSkipped+why, n); err != nil {
 				return err
 			}
@@ -266,15 +218,80 @@ func (p *Poller) apply(ctx context.Context, l listing, b batch, res *Result) err
 	if err != nil {
 		return err
 	}
-	for _, e := range events {
+	for _, e := range t.events {
 		p.Metrics.AutoReply(in.ID, e.rule, e.outcome)
 	}
 	res.Seen += len(b.reviews)
 	res.Queued += queued
-	for why, n := range skipped {
+	for why, n := range t.skipped {
 		res.Skipped[why] += n
 	}
 	return nil
+}
+
+// tally is what one run of a batch's transaction counts besides the
+// reviews queued (a retried transaction starts it again).
+type tally struct {
+	imported int            // new reviews let through the backfill limit
+	skipped  map[string]int // reviews not delivered, by reason
+	events   []autoEvent    // what rules did, for the metrics after the commit
+}
+
+// observe records one listed review in tx and returns the message that
+// delivers its change to the helpdesk, or nil when there is none: the
+// review is unchanged, skipped by the backfill limit or a filter, or
+// answered by a rule without a ticket.
+func (p *Poller) observe(ctx context.Context, tx *state.Tx, l listing, b batch, r sdk.Review, now time.Time, t *tally) (*message.Message, error) {
+	in, app, info := l.in, l.app, l.info
+	if r.ID == "" {
+		p.Logger.Warn("store listed a review without id; ignored", "integration", in.ID, "app", app.ID)
+		return nil, nil
+	}
+	obs, err := tx.ObserveReview(ctx, in.ID, app.ID, r)
+	if err != nil {
+		return nil, err
+	}
+	if obs.Kind == state.Unchanged {
+		return nil, p.replyNotes(ctx, tx, in, app.ID, obs, r)
+	}
+	if b.backfill != nil && obs.Kind == sdk.ChangeKindNew {
+		if r.Reply != nil || t.imported >= *b.backfill {
+			t.skipped["backfill"]++
+			return nil, nil
+		}
+		t.imported++
+	}
+	if why := app.Filters.Decide(obs.Kind, r); why != "" {
+		t.skipped[why]++
+		return nil, p.replyNotes(ctx, tx, in, app.ID, obs, r)
+	}
+	change := sdk.ReviewChange{
+		Store: info.Name, AppName: app.Name, Kind: obs.Kind, Review: r, History: obs.History,
+		CanReply: l.canReply,
+	}
+	if info.Store != nil {
+		change.ReplyMaxLength = info.Store.ReplyMaxLength
+	}
+	m := busmsg.Review{IntegrationID: in.ID, AppID: app.ID, Version: obs.Version, Change: change}
+	if in.Tags {
+		m.Tags = busmsg.Tags(info.Name, app, change)
+	}
+	toTicket, err := p.automate(ctx, tx, l, obs, r, &m, now, &t.events)
+	if err != nil {
+		return nil, err
+	}
+	if !toTicket {
+		p.Logger.Debug("review answered by a ticketless rule", "integration", in.ID, "app", app.ID, "review", r.ID,
+			"version", obs.Version, "request_id", sdk.RequestID(ctx))
+		return nil, nil
+	}
+	msg, err := busmsg.Encode(bus.TopicReviews, in.ID, sdk.RequestID(ctx), m)
+	if err != nil {
+		return nil, err
+	}
+	p.Logger.Debug("review queued", "integration", in.ID, "app", app.ID, "review", r.ID, "kind", obs.Kind,
+		"version", obs.Version, "request_id", sdk.RequestID(ctx))
+	return msg, nil
 }
 
 // fitInterval keeps the poll interval well inside the store's listing
