@@ -124,66 +124,18 @@ func (a *Admin) status(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	counters, err := a.DB.Counters(r.Context(), in.ID)
+	f, err := a.statusFacts(r.Context(), in.ID)
 	if err != nil {
 		WriteError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
 	view := a.toJSON(in)
-	sched, err := a.DB.ScheduleOf(r.Context(), in.ID)
-	if err != nil {
-		WriteError(w, http.StatusInternalServerError, err.Error())
-		return
-	}
-	healths, err := a.healthOf(r.Context(), in.ID)
-	if err != nil {
-		WriteError(w, http.StatusInternalServerError, err.Error())
-		return
-	}
-	replyStatuses, err := a.DB.ReplyStatusCounts(r.Context(), in.ID)
-	if err != nil {
-		WriteError(w, http.StatusInternalServerError, err.Error())
-		return
-	}
-	autoToday, err := a.DB.AutoRepliesToday(r.Context(), in.ID)
-	if err != nil {
-		WriteError(w, http.StatusInternalServerError, err.Error())
-		return
-	}
 	apps := []AppStatus{}
 	for i, app := range in.Apps {
-		cur, err := a.DB.Cursor(r.Context(), in.ID, app.ID)
+		st, err := a.appStatus(r.Context(), in.ID, app, view.Apps[i], f)
 		if err != nil {
 			WriteError(w, http.StatusInternalServerError, err.Error())
 			return
-		}
-		st := AppStatus{ID: app.ID, Running: view.Apps[i].Running, Missing: view.Apps[i].Missing,
-			LastError: cur.LastError, Connected: cur.Connected, Counters: map[string]int{}, Skipped: map[string]int{},
-			Health: healths[app.ID], ReplyStatuses: map[string]int{}, AutoRepliesToday: autoToday[app.ID]}
-		for k, v := range replyStatuses[app.ID] {
-			st.ReplyStatuses[k] = v
-		}
-		if !cur.LastPollAt.IsZero() {
-			t := cur.LastPollAt
-			st.LastPollAt = &t
-		}
-		if sl, ok := sched[app.ID]; ok {
-			st.Schedule = &ScheduleStatus{NextPollAt: sl.NextAt, Note: sl.Note, Failures: sl.Failures,
-				CallsPerPoll: sl.CallsPerPoll, PolledBy: sl.LeaseOwner}
-			if sl.Interval > 0 {
-				st.Schedule.Interval = sl.Interval.String()
-			}
-		}
-		if st.Quotas, err = a.quotaStatus(r.Context(), app); err != nil {
-			WriteError(w, http.StatusInternalServerError, err.Error())
-			return
-		}
-		for name, v := range counters[app.ID] {
-			if why, ok := strings.CutPrefix(name, state.CountSkipped); ok {
-				st.Skipped[why] = v
-			} else {
-				st.Counters[name] = v
-			}
 		}
 		apps = append(apps, st)
 	}
@@ -208,10 +160,92 @@ func (a *Admin) status(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	stored, err := a.DB.RecentReplies(r.Context(), in.ID, recentLimit)
+	replies, err := a.recentReplies(r.Context(), in.ID)
 	if err != nil {
 		WriteError(w, http.StatusInternalServerError, err.Error())
 		return
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"id": in.ID, "complete": view.Complete, "missing": view.Missing, "apps": apps,
+		"answers_waiting_for_ticket": waiting, "auto_replies_waiting_for_delay": delayed,
+		"answers_retrying": retrying,
+		"webhooks_ignored": f.counters[""][state.CountWebhooksIgnored],
+		"recent_reviews":   reviews, "recent_replies": replies,
+		"automation": AutomationStatus{On: in.Automation.On() && !in.AutomationStopped, Stopped: in.AutomationStopped,
+			Rules: len(in.Automation.Rules)}})
+}
+
+// statusFacts is what the status view reads once for all of an
+// integration's apps, by app id.
+type statusFacts struct {
+	counters      map[string]map[string]int // "" holds the integration's own
+	sched         map[string]state.Slot
+	healths       map[string]*HealthStatus
+	replyStatuses map[string]map[string]int
+	autoToday     map[string]int
+}
+
+func (a *Admin) statusFacts(ctx context.Context, integrationID string) (statusFacts, error) {
+	var f statusFacts
+	var err error
+	if f.counters, err = a.DB.Counters(ctx, integrationID); err != nil {
+		return f, err
+	}
+	if f.sched, err = a.DB.ScheduleOf(ctx, integrationID); err != nil {
+		return f, err
+	}
+	if f.healths, err = a.healthOf(ctx, integrationID); err != nil {
+		return f, err
+	}
+	if f.replyStatuses, err = a.DB.ReplyStatusCounts(ctx, integrationID); err != nil {
+		return f, err
+	}
+	f.autoToday, err = a.DB.AutoRepliesToday(ctx, integrationID)
+	return f, err
+}
+
+// appStatus is one app's part of the status view; view is the app as
+// the admin API shows it.
+func (a *Admin) appStatus(ctx context.Context, integrationID string, app state.App, view AppJSON, f statusFacts) (AppStatus, error) {
+	cur, err := a.DB.Cursor(ctx, integrationID, app.ID)
+	if err != nil {
+		return AppStatus{}, err
+	}
+	st := AppStatus{ID: app.ID, Running: view.Running, Missing: view.Missing,
+		LastError: cur.LastError, Connected: cur.Connected, Counters: map[string]int{}, Skipped: map[string]int{},
+		Health: f.healths[app.ID], ReplyStatuses: map[string]int{}, AutoRepliesToday: f.autoToday[app.ID]}
+	for k, v := range f.replyStatuses[app.ID] {
+		st.ReplyStatuses[k] = v
+	}
+	if !cur.LastPollAt.IsZero() {
+		t := cur.LastPollAt
+		st.LastPollAt = &t
+	}
+	if sl, ok := f.sched[app.ID]; ok {
+		st.Schedule = &ScheduleStatus{NextPollAt: sl.NextAt, Note: sl.Note, Failures: sl.Failures,
+			CallsPerPoll: sl.CallsPerPoll, PolledBy: sl.LeaseOwner}
+		if sl.Interval > 0 {
+			st.Schedule.Interval = sl.Interval.String()
+		}
+	}
+	if st.Quotas, err = a.quotaStatus(ctx, app); err != nil {
+		return AppStatus{}, err
+	}
+	for name, v := range f.counters[app.ID] {
+		if why, ok := strings.CutPrefix(name, state.CountSkipped); ok {
+			st.Skipped[why] = v
+		} else {
+			st.Counters[name] = v
+		}
+	}
+	return st, nil
+}
+
+// recentReplies are the integration's latest answers, with how to retry
+// those that failed or were refused.
+func (a *Admin) recentReplies(ctx context.Context, integrationID string) ([]RecentReply, error) {
+	stored, err := a.DB.RecentReplies(ctx, integrationID, recentLimit)
+	if err != nil {
+		return nil, err
 	}
 	replies := make([]RecentReply, 0, len(stored))
 	for _, rp := range stored {
@@ -222,13 +256,7 @@ func (a *Admin) status(w http.ResponseWriter, r *http.Request) {
 		}
 		replies = append(replies, rr)
 	}
-	WriteJSON(w, http.StatusOK, map[string]any{"id": in.ID, "complete": view.Complete, "missing": view.Missing, "apps": apps,
-		"answers_waiting_for_ticket": waiting, "auto_replies_waiting_for_delay": delayed,
-		"answers_retrying": retrying,
-		"webhooks_ignored": counters[""][state.CountWebhooksIgnored],
-		"recent_reviews":   reviews, "recent_replies": replies,
-		"automation": AutomationStatus{On: in.Automation.On() && !in.AutomationStopped, Stopped: in.AutomationStopped,
-			Rules: len(in.Automation.Rules)}})
+	return replies, nil
 }
 
 // AutomationStatus is the automation's part of the status view.
