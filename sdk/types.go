@@ -164,12 +164,19 @@ type Unreadable struct {
 	Shape  string
 }
 
-// DeveloperReply is the developer's published response to a review.
+// DeveloperReply is the developer's response to a review as the store
+// shows it in the listing.
 type DeveloperReply struct {
-	ID        string
+	ID        string // the store's id of the response, where it has one
 	Text      string
 	UpdatedAt time.Time
-	State     string
+	// State is the store's own word for the response's state, passed
+	// through unchanged and only shown: App Store Connect's
+	// "PUBLISHED"/"PENDING_PUBLISH", RuStore's "PUBLISHED"/"MODERATION",
+	// Google Play (which has none) "PUBLISHED". Empty: unknown. The hub
+	// treats any reply the listing shows as the review's answer; a reply
+	// gone from the listing marks a published answer deleted.
+	State string
 }
 
 // Review is one review as the store shows it now.
@@ -191,8 +198,15 @@ type Review struct {
 	ThumbsDown int
 	URL        string
 	Reply      *DeveloperReply
-	Extra      map[string]string
-	Status     string
+	// Extra holds store-specific facts with no field of their own (Google
+	// Play: "app_version_code", "original_text" of a translated review,
+	// device metadata), keyed by the plugin; the hub keeps and shows them,
+	// never interprets them. Keys are lower_snake_case, values short text.
+	Extra map[string]string
+	// Status is the store's own moderation status of the review, passed
+	// through unchanged and only shown (RuStore's comment status, e.g.
+	// "PUBLISHED"); empty where the store lists only published reviews.
+	Status string
 }
 
 // ListReviewsRequest asks a store for one page of reviews.
