@@ -79,10 +79,11 @@ console-screenshots: console-deps
 	CONSOLE_SCREENSHOTS=$(CURDIR)/docs/console $(GO) test -count=1 -run TestConsoleInBrowser ./hub/console/
 
 # The crash soak: SIGKILL the hub many times while 10,000 reviews and 1,000
-# replies flow; reports lost / duplicated counts, which must be zero.
+# replies flow, on SQLite and on PostgreSQL; reports lost / duplicated
+# counts, which must be zero.
 soak:
 	REVIEWHUB_SOAK_REVIEWS=10000 REVIEWHUB_SOAK_REPLIES=1000 REVIEWHUB_SOAK_KILLS=30 \
-		$(GO) test -count=1 -v -timeout 20m -run 'TestHubKilledAtRandomPoints' ./hub/e2e/
+		$(GO) test -count=1 -v -timeout 30m -run 'TestHubKilledAtRandomPoints' ./hub/e2e/
 
 # Every fuzz target for FUZZTIME each (brief in `make test`; longer by hand).
 FUZZTIME ?= 1s

@@ -18,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/reviewhub/reviewhub/hub/e2e/testbackend"
+	"github.com/reviewhub/reviewhub/hub/internal/pgtest"
 	"github.com/reviewhub/reviewhub/hub/state"
 	"github.com/reviewhub/reviewhub/sdk/sdktest"
 )
@@ -197,7 +198,18 @@ func freePort(t *testing.T) string {
 // exactly one ticket, every edit one message, and every reply was posted to
 // the store exactly once. `make soak` runs it with 10,000 reviews, 1,000
 // replies and many kills (REVIEWHUB_SOAK_REVIEWS, _REPLIES, _KILLS).
-func TestHubKilledAtRandomPoints(t *testing.T) {
+func TestHubKilledAtRandomPoints(t *testing.T) { crashSoak(t, nil) }
+
+// The same on PostgreSQL: the state, the bus with its windowed subscriber
+// and subscription leases (a killed hub's successor on the same address
+// takes its partitions back at once).
+func TestHubKilledAtRandomPointsOnPostgres(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	crashSoak(t, func(cfg map[string]any) { cfg["state"] = map[string]any{"driver": "postgres", "dsn": dsn} })
+}
+
+// crashSoak runs the soak with the hub's config file changed by edit.
+func crashSoak(t *testing.T, edit func(cfg map[string]any)) {
 	n := envInt("REVIEWHUB_SOAK_REVIEWS", 40)
 	replies := envInt("REVIEWHUB_SOAK_REPLIES", 10)
 	kills := envInt("REVIEWHUB_SOAK_KILLS", 4)
@@ -207,7 +219,7 @@ func TestHubKilledAtRandomPoints(t *testing.T) {
 	b := testbackend.New()
 	srv := startBackend(t, b)
 	addr := freePort(t)
-	p := newHubProcess(t, srv, addr)
+	p := newHubProcessWith(t, srv, addr, edit)
 	// Connect the app first (its first listing imports at most the backfill
 	// limit of past reviews), then let n new reviews arrive.
 	b.PutReview(testbackend.Review{ID: "seed", App: "app1", Rating: 3, Text: "connects the app"})
