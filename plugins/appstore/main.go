@@ -212,20 +212,13 @@ func (s *store) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.Revie
 		return sdk.ReviewPage{}, err
 	}
 	var page sdk.ReviewPage
-	reachedWindow := false
-	for _, r := range resp.Data {
-		rv, err := asc.MapReview(req.AppID, r, resp.Included)
-		if err != nil {
+	var reachedWindow bool // newest first: once reached, everything after is older
+	page.Reviews, page.Unreadable, reachedWindow = cursor.Collect(l, resp.Data,
+		func(r asc.Resource) (sdk.Review, error) { return asc.MapReview(req.AppID, r, resp.Included) },
+		func(r asc.Resource, err error) (sdk.Unreadable, bool) {
 			raw, _ := json.Marshal(r)
-			page.Unreadable = append(page.Unreadable, sdk.Unreadable{ID: r.ID, Reason: err.Error(), Shape: sdk.ShapeOf(raw)})
-			continue
-		}
-		if !l.Keep(rv.UpdatedAt) {
-			reachedWindow = true // newest first: everything after is older
-			continue
-		}
-		page.Reviews = append(page.Reviews, rv)
-	}
+			return sdk.Unreadable{ID: r.ID, Reason: err.Error(), Shape: sdk.ShapeOf(raw)}, true
+		})
 	page.Cursor = l.Cursor()
 	if resp.Links.Next != "" && !reachedWindow {
 		page.NextPageToken = l.Next(pageState{Next: resp.Links.Next})

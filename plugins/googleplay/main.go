@@ -249,25 +249,21 @@ func (s *store) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.Revie
 		return sdk.ReviewPage{}, play.Classify("reviews.list", req.AppID, err)
 	}
 	var page sdk.ReviewPage
-	reachedCursor := false
-	for _, r := range resp.Reviews {
-		rv, err := play.ReviewWithLink(req.AppID, r, account, consoleApp)
-		if err != nil {
+	var reachedCursor bool
+	page.Reviews, page.Unreadable, reachedCursor = cursor.Collect(l, resp.Reviews,
+		func(r *androidpublisher.Review) (sdk.Review, error) {
+			return play.ReviewWithLink(req.AppID, r, account, consoleApp)
+		},
+		func(r *androidpublisher.Review, err error) (sdk.Unreadable, bool) {
 			// Reported once: when it is older than the cursor, an earlier
 			// poll reported it.
-			if t := newestUserChange(r); t.IsZero() || !t.Before(l.Since) {
-				u := unreadable(r, err)
-				s.log.Warn("google play listed a review the plugin cannot read", "app", req.AppID, "review", u.ID, "reason", u.Reason, "shape", u.Shape)
-				page.Unreadable = append(page.Unreadable, u)
+			if t := newestUserChange(r); !t.IsZero() && t.Before(l.Since) {
+				return sdk.Unreadable{}, false
 			}
-			continue
-		}
-		if l.Keep(rv.UpdatedAt) { // changed since the last poll
-			page.Reviews = append(page.Reviews, rv)
-		} else {
-			reachedCursor = true
-		}
-	}
+			u := unreadable(r, err)
+			s.log.Warn("google play listed a review the plugin cannot read", "app", req.AppID, "review", u.ID, "reason", u.Reason, "shape", u.Shape)
+			return u, true
+		})
 	page.Cursor = l.Cursor()
 	// The API lists newest-modified first: once a review older than the
 	// cursor shows up, the rest were seen by an earlier poll. Pages may hold

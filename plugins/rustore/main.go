@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -141,20 +142,17 @@ func (s *store) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.Revie
 		return sdk.ReviewPage{}, err
 	}
 	var page sdk.ReviewPage
-	for _, raw := range comments {
-		r, err := mapRaw(req.AppID, raw, answers)
-		if err != nil {
+	// Edits are seen through the updated date. The order of RuStore's list
+	// is not documented, so reaching the cursor ends nothing: every page is
+	// read.
+	page.Reviews, page.Unreadable, _ = cursor.Collect(l, comments,
+		func(raw json.RawMessage) (sdk.Review, error) { return mapRaw(req.AppID, raw, answers) },
+		func(raw json.RawMessage, err error) (sdk.Unreadable, bool) {
 			u := sdk.Unreadable{ID: rustore.CommentIDOf(raw), Reason: err.Error(), Shape: sdk.ShapeOf(raw)}
 			s.log.Warn("RuStore listed a review the plugin cannot read; kept for the operator", "app", req.AppID,
 				"comment", u.ID, "reason", u.Reason, "shape", u.Shape)
-			page.Unreadable = append(page.Unreadable, u)
-			continue
-		}
-		// Edits are seen through the updated date.
-		if l.Keep(r.UpdatedAt) {
-			page.Reviews = append(page.Reviews, r)
-		}
-	}
+			return u, true
+		})
 	page.Cursor = l.Cursor()
 	if len(comments) == pageSize {
 		page.NextPageToken = l.Next(l.State + 1)

@@ -80,3 +80,28 @@ func (l *Listing[S]) Next(state S) string {
 	raw, _ := json.Marshal(token[S]{State: state, Newest: l.Newest})
 	return base64.RawURLEncoding.EncodeToString(raw)
 }
+
+// Collect maps a page's items to reviews and keeps those changed since
+// the cursor (Keep). An item that does not map is reported as unreadable
+// with unreadable's answer, unless that says to leave it out (false: e.g.
+// it is older than the cursor, so an earlier listing reported it).
+// reachedCursor tells that an item older than the cursor was listed: for
+// a store that lists newest first, the rest of the listing was seen.
+func Collect[S, T any](l *Listing[S], items []T, mapItem func(T) (sdk.Review, error),
+	unreadable func(T, error) (sdk.Unreadable, bool)) (reviews []sdk.Review, bad []sdk.Unreadable, reachedCursor bool) {
+	for _, it := range items {
+		r, err := mapItem(it)
+		if err != nil {
+			if u, ok := unreadable(it, err); ok {
+				bad = append(bad, u)
+			}
+			continue
+		}
+		if !l.Keep(r.UpdatedAt) {
+			reachedCursor = true
+			continue
+		}
+		reviews = append(reviews, r)
+	}
+	return reviews, bad, reachedCursor
+}

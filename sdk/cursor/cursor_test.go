@@ -1,6 +1,8 @@
 package cursor
 
 import (
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,4 +53,50 @@ func FuzzStart(f *testing.F) {
 			t.Fatalf("cursor %q from nothing", l.Cursor())
 		}
 	})
+}
+
+func TestCollect(t *testing.T) {
+	since := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
+	l, err := Start[int](sdk.ListRequest{Cursor: since.Format(time.RFC3339)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type item struct {
+		id  string
+		at  time.Time
+		bad bool
+	}
+	items := []item{
+		{id: "new", at: since.Add(2 * time.Hour)},
+		{id: "broken-new", at: since.Add(time.Hour), bad: true},
+		{id: "at-cursor", at: since},
+		{id: "old", at: since.Add(-time.Hour)},
+		{id: "broken-old", at: since.Add(-time.Hour), bad: true},
+	}
+	mapItem := func(it item) (sdk.Review, error) {
+		if it.bad {
+			return sdk.Review{}, errors.New("unreadable")
+		}
+		return sdk.Review{ID: it.id, UpdatedAt: it.at}, nil
+	}
+	unreadable := func(it item, err error) (sdk.Unreadable, bool) {
+		return sdk.Unreadable{ID: it.id, Reason: err.Error()}, !it.at.Before(since)
+	}
+	reviews, bad, reached := Collect(l, items, mapItem, unreadable)
+	var ids []string
+	for _, r := range reviews {
+		ids = append(ids, r.ID)
+	}
+	if strings.Join(ids, ",") != "new,at-cursor" {
+		t.Errorf("kept %v, want [new at-cursor]", ids)
+	}
+	if len(bad) != 1 || bad[0].ID != "broken-new" || bad[0].Reason != "unreadable" {
+		t.Errorf("unreadable %+v, want only broken-new", bad)
+	}
+	if !reached {
+		t.Error("an item older than the cursor was listed: reachedCursor must be true")
+	}
+	if got := l.Cursor(); got != since.Add(2*time.Hour).Format(time.RFC3339Nano) {
+		t.Errorf("cursor %s, want the newest change", got)
+	}
 }
