@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -54,5 +55,21 @@ func TestPluginEnvironmentIsAllowListed(t *testing.T) {
 		if got, want := env["RH_TEST_DESK_VAR"], map[string]string{"testdesk": "for testdesk"}[name]; got != want {
 			t.Errorf("%s: RH_TEST_DESK_VAR=%q, want %q", name, got, want)
 		}
+	}
+}
+
+// A plugin runs in a process group of its own, so a signal to the hub's
+// group (Ctrl-C, timeout, job control) reaches only the hub, which stops
+// its plugins in order.
+func TestPluginRunsInItsOwnProcessGroup(t *testing.T) {
+	h := start(t, map[string]string{"teststore": sdktest.Build(t, storePkg)}, Options{HealthInterval: time.Hour})
+	p, _ := h.Plugin("teststore")
+	pid := p.Status().Pid
+	pgid, err := syscall.Getpgid(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pgid == syscall.Getpgrp() || pgid != pid {
+		t.Fatalf("plugin %d is in process group %d (the hub's is %d), want a group of its own", pid, pgid, syscall.Getpgrp())
 	}
 }
