@@ -19,13 +19,13 @@ const legacy = "github.com/reviewhub/reviewhub/sdk/internal/testplugins/legacyst
 
 // A plugin written against SDK v0.1 (positional methods, older names,
 // `func main() { sdk.ServeStore(store{}) }`) compiles and works, and gets
-// the SDK's checks: defaults, required settings, reply length.
+// the SDK's checks: trimmed settings, required settings, reply length.
 func TestPluginWrittenForTheOlderSDK(t *testing.T) {
 	store := sdktest.LaunchStore(t, sdktest.Build(t, legacy))
 	ctx := sdktest.Context(t)
-	page, err := store.ListReviews(ctx, sdk.ListRequest{Settings: sdk.Settings{"token": " t "}, AppID: "app"})
+	page, err := store.ListReviews(ctx, sdk.ListRequest{Settings: sdk.Settings{"token": " t ", "base_url": " https://vendor.example "}, AppID: "app"})
 	if err != nil || len(page.Reviews) != 1 || page.Reviews[0].Text != "https://vendor.example" {
-		t.Fatalf("listing: %+v, %v; want one review carrying the default base_url", page, err)
+		t.Fatalf("listing: %+v, %v; want one review carrying the trimmed base_url", page, err)
 	}
 	rep, err := store.CheckCredentials(ctx, sdk.Settings{"token": "t", "base_url": "http://127.0.0.1:1"}, "app")
 	if err != nil || rep.Detail != "app app at http://127.0.0.1:1" {

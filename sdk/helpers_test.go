@@ -108,3 +108,38 @@ func TestClientCache(t *testing.T) {
 		t.Errorf("a failed build is not kept: %v, %d kept", err, cache.Len())
 	}
 }
+
+// A client being built (a token fetched from the vendor) does not hold up
+// the clients of other accounts.
+func TestClientCacheBuildsWithoutHoldingOthers(t *testing.T) {
+	var cache sdk.ClientCache[string]
+	building, release := make(chan struct{}), make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = cache.Get(sdk.Settings{"account": "slow"}, func(sdk.Settings) (string, error) {
+			close(building)
+			<-release
+			return "slow", nil
+		})
+	}()
+	<-building
+	got := make(chan string, 1)
+	go func() {
+		c, _ := cache.Get(sdk.Settings{"account": "fast"}, func(sdk.Settings) (string, error) { return "fast", nil })
+		got <- c
+	}()
+	select {
+	case c := <-got:
+		if c != "fast" {
+			t.Fatalf("got client %q", c)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the other account's client waited for a build in progress")
+	}
+	close(release)
+	<-done
+	if c, _ := cache.Get(sdk.Settings{"account": "slow"}, func(sdk.Settings) (string, error) { return "again", nil }); c != "slow" {
+		t.Fatalf("the built client was not kept: got %q", c)
+	}
+}

@@ -55,15 +55,26 @@ type cacheEntry[C any] struct {
 func (cc *ClientCache[C]) Get(s Settings, build func(Settings) (C, error)) (C, error) {
 	key := settingsKey(s)
 	cc.mu.Lock()
+	cc.tick++
+	if e, ok := cc.byKey[key]; ok {
+		e.used = cc.tick
+		cc.mu.Unlock()
+		return e.c, nil
+	}
+	cc.mu.Unlock()
+	// Built without the lock: a build may call the vendor (a token), and
+	// must not hold up the calls of other accounts. Two calls building the
+	// same client at once keep the first one stored.
+	c, err := build(s)
+	if err != nil {
+		return c, err
+	}
+	cc.mu.Lock()
 	defer cc.mu.Unlock()
 	cc.tick++
 	if e, ok := cc.byKey[key]; ok {
 		e.used = cc.tick
 		return e.c, nil
-	}
-	c, err := build(s)
-	if err != nil {
-		return c, err
 	}
 	if cc.byKey == nil {
 		cc.byKey = map[[32]byte]*cacheEntry[C]{}

@@ -166,6 +166,10 @@ func serve(set plugin.PluginSet, opts []ServeOption) error {
 		o(&cfg)
 	}
 	if cfg.test == nil && os.Getenv(Handshake.MagicCookieKey) != Handshake.MagicCookieValue {
+		// Said here too: a plugin written for v0.1 calls Serve* without
+		// looking at the error, and whoever ran it by hand should still
+		// read why nothing happens.
+		fmt.Fprintln(os.Stderr, ErrNotLaunchedByHub)
 		return ErrNotLaunchedByHub
 	}
 	plugin.Serve(&plugin.ServeConfig{

@@ -3,6 +3,7 @@ package sdk
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -132,8 +133,14 @@ func (s Settings) URL(key string) (string, error) {
 	return v, nil
 }
 
+// isLoopback: "localhost" or a loopback IP address (a name that merely
+// starts with "127." is not: 127.attacker.example resolves anywhere).
 func isLoopback(host string) bool {
-	return host == "localhost" || strings.HasPrefix(host, "127.") || host == "::1"
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // guard runs the SDK's checks before a plugin's method is called: settings

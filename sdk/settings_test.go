@@ -100,3 +100,18 @@ func TestServeStoreNamesWhatIsMissing(t *testing.T) {
 		t.Errorf("a store run by hand: %v, want ErrNotLaunchedByHub", err)
 	}
 }
+
+// Plain http is for loopback addresses only: a host name that merely
+// starts with "127." could resolve anywhere.
+func TestURLPlainHTTPOnlyOnLoopback(t *testing.T) {
+	for v, ok := range map[string]bool{
+		"http://127.0.0.1:8080": true, "http://localhost:1": true, "http://[::1]:9": true, "http://127.1.2.3": true,
+		"http://127.attacker.example": false, "http://127.0.0.1.nip.io": false, "http://vendor.example": false,
+		"https://127.attacker.example": true,
+	} {
+		_, err := sdk.Settings{"u": v}.URL("u")
+		if (err == nil) != ok {
+			t.Errorf("URL(%q): error %v, want accepted=%v", v, err, ok)
+		}
+	}
+}

@@ -17,8 +17,8 @@ type PluginKind = string
 
 // Plugin kinds.
 const (
-	PluginKindStore    PluginKind = "store"
-	PluginKindHelpdesk PluginKind = "helpdesk"
+	PluginKindStore    = "store"
+	PluginKindHelpdesk = "helpdesk"
 )
 
 // Older names of the plugin kinds.
@@ -52,13 +52,15 @@ type SettingField struct {
 
 // Filter is a kind of locale a store's reviews carry and a listing can be
 // filtered by (StoreCapabilities.SourceFilters and LocaleKind). An alias
-// of string, so code written when these were plain strings keeps compiling.
+// of string, and its constants untyped, so code written when these were
+// plain strings keeps compiling (the same holds for PluginKind,
+// CheckStatus, ChangeKind, Outcome and Health).
 type Filter = string
 
 // Filters.
 const (
-	FilterCountry  Filter = "country"
-	FilterLanguage Filter = "language"
+	FilterCountry  = "country"
+	FilterLanguage = "language"
 )
 
 // StoreCapabilities say what a store plugin can do.
@@ -141,9 +143,9 @@ type CheckStatus = string
 
 // Check statuses.
 const (
-	CheckOK   CheckStatus = "ok"
-	CheckWarn CheckStatus = "warn"
-	CheckFail CheckStatus = "fail"
+	CheckOK   = "ok"
+	CheckWarn = "warn"
+	CheckFail = "fail"
 )
 
 // Check is one line of a credentials report.
@@ -284,10 +286,10 @@ type ChangeKind = string
 
 // Change kinds.
 const (
-	ChangeKindNew     ChangeKind = "new"     // first seen
-	ChangeKindUpdated ChangeKind = "updated" // text or title edited, rating unchanged
-	ChangeKindBetter  ChangeKind = "better"  // rating raised
-	ChangeKindWorse   ChangeKind = "worse"   // rating lowered
+	ChangeKindNew     = "new"     // first seen
+	ChangeKindUpdated = "updated" // text or title edited, rating unchanged
+	ChangeKindBetter  = "better"  // rating raised
+	ChangeKindWorse   = "worse"   // rating lowered
 )
 
 // Older names of the change kinds.
@@ -436,9 +438,9 @@ type Outcome = string
 
 // Reply outcomes.
 const (
-	OutcomePublished Outcome = "published"
-	OutcomeRefused   Outcome = "refused" // refused for a reason a person must fix; Detail says which
-	OutcomeFailed    Outcome = "failed"  // given up after retries; Detail has the last error
+	OutcomePublished = "published"
+	OutcomeRefused   = "refused" // refused for a reason a person must fix; Detail says which
+	OutcomeFailed    = "failed"  // given up after retries; Detail has the last error
 	// The hub also writes notes of its own through WriteReplyResult; their
 	// Detail is a complete text for people, to be shown as it is:
 	// OutcomeDraft is a rule's answer waiting for staff approval,
@@ -446,10 +448,10 @@ const (
 	// published, OutcomeDeleted that the store no longer shows it, and
 	// OutcomeHeld that an automatic reply was held back for a person. A
 	// helpdesk shows any outcome it does not know the same way.
-	OutcomeDraft    Outcome = "draft"
-	OutcomeOutdated Outcome = "outdated"
-	OutcomeDeleted  Outcome = "deleted"
-	OutcomeHeld     Outcome = "held"
+	OutcomeDraft    = "draft"
+	OutcomeOutdated = "outdated"
+	OutcomeDeleted  = "deleted"
+	OutcomeHeld     = "held"
 )
 
 // ReplyResult is the outcome of a reply, written back into the ticket.
@@ -499,12 +501,12 @@ type Health = string
 
 // Health states of an app.
 const (
-	HealthOK          Health = "ok"
-	HealthDegraded    Health = "degraded"
-	HealthStalled     Health = "stalled"
-	HealthCredentials Health = "credentials"
-	HealthQuota       Health = "quota"
-	HealthAtRisk      Health = "at risk of loss"
+	HealthOK          = "ok"
+	HealthDegraded    = "degraded"
+	HealthStalled     = "stalled"
+	HealthCredentials = "credentials"
+	HealthQuota       = "quota"
+	HealthAtRisk      = "at risk of loss"
 )
 
 // Alert is the hub's notice to people about an app's health: reviews

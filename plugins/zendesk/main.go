@@ -67,7 +67,12 @@ func (h helpdesk) account(s sdk.Settings) (account, error) {
 			missing = append(missing, k)
 		}
 	}
-	base := strings.TrimRight(strings.TrimSpace(s["base_url"]), "/")
+	// The override must be https (plain http only on loopback, for tests):
+	// the e-mail and API token go there as Basic auth.
+	base, err := s.URL("base_url")
+	if err != nil {
+		return account{}, err
+	}
 	sub := strings.ToLower(strings.TrimSpace(s["subdomain"]))
 	if base == "" {
 		switch {

@@ -404,3 +404,14 @@ func TestAlertsGoToOneTicketPerApp(t *testing.T) {
 		t.Errorf("answer in the alert ticket: %+v", res)
 	}
 }
+
+// The credentials go to base_url as Basic auth: plain http is refused
+// there except on loopback.
+func TestBaseURLOverrideMustBeHTTPS(t *testing.T) {
+	e := start(t)
+	s := helpdesktest.With(e.Settings, "base_url", "http://127.attacker.example")
+	_, err := e.Desk.CheckCredentials(ctx(t), s)
+	if sdk.KindOf(err) != sdk.ErrorKindInvalid || !strings.Contains(err.Error(), "https") {
+		t.Fatalf("plain http base_url: %v, want Invalid asking for https", err)
+	}
+}

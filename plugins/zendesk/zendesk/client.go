@@ -160,7 +160,7 @@ func (c *Client) once(ctx context.Context, hc *http.Client, method, path, u stri
 		}
 		return sdk.Errorf(sdk.ErrorKindUnavailable, "zendesk %s %s: %v", method, path, err)
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	data, err := io.ReadAll(resp.Body) // bounded by the HTTP client (sdk.NewHTTPClient: an error past the limit, never a cut)
 	resp.Body.Close()
 	if err != nil {
 		return sdk.Errorf(sdk.ErrorKindUnavailable, "zendesk %s %s: reading the answer: %v", method, path, err)

@@ -1,6 +1,7 @@
 // Command legacystore is a store plugin written against SDK v0.1's Store
 // interface (positional CheckCredentials, PostReply returning the reply,
-// the older names), served by today's ServeStore through AdaptStore. The
+// the older names; it uses nothing added since, so it compiles against
+// v0.1 too), served by today's ServeStore through AdaptStore. The
 // SDK's tests use it to check that such plugins keep compiling and working,
 // and that what a plugin logs during a call reaches the hub.
 package main
@@ -22,7 +23,7 @@ func (store) Info(context.Context) (sdk.Info, error) {
 		Name: "legacystore", Version: "0.1.0",
 		Settings: []sdk.SettingField{
 			{Key: "token", Label: "Token", Required: true, Secret: true},
-			{Key: "base_url", Label: "Base URL", Default: "https://vendor.example"},
+			{Key: "base_url", Label: "Base URL"},
 		},
 		Store: &sdk.StoreCapabilities{CanReply: true, ReplyMaxLength: 10, LocaleKind: sdk.FilterCountry},
 	}, nil
@@ -37,7 +38,7 @@ func (store) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.ReviewPa
 	sdk.Log(ctx).Warn("listing from the plugin", "app", req.AppID)
 	fmt.Fprintln(os.Stderr, "a raw stderr line during a call")
 	if req.AppID == "missing" {
-		return sdk.ReviewPage{}, sdk.Errorf(sdk.ErrorKindNotFound, "no app %q", req.AppID)
+		return sdk.ReviewPage{}, sdk.Errorf(sdk.NotFound, "no app %q", req.AppID)
 	}
 	return sdk.ReviewPage{Cursor: "c", Reviews: []sdk.Review{{ID: "r1", AppID: req.AppID, Rating: 5, Text: req.Settings["base_url"]}}}, nil
 }
