@@ -1,6 +1,7 @@
 package sdktest
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -40,6 +41,11 @@ func runHelpdesk(t tester, h sdk.Helpdesk, suite HelpdeskSuite) {
 			t.Fatalf("Info: %v", err)
 		}
 		r.tags = info.Helpdesk != nil && info.Helpdesk.SupportsTags
+		for _, f := range info.Settings {
+			if f.Secret {
+				r.secrets = append(r.secrets, f.Key)
+			}
+		}
 		checkInfo(t, info, sdk.PluginKindHelpdesk, r.suite.NotSecret)
 	})
 	t.Run("check credentials", func(t tester) {
@@ -73,6 +79,8 @@ type deskRun struct {
 	h     sdk.Helpdesk
 	suite HelpdeskSuite
 	tags  bool // the plugin takes tags (SupportsTags)
+	// secrets are the keys of the settings the plugin declares Secret.
+	secrets []string
 }
 
 func (r *deskRun) request(ch sdk.ReviewChange, ticketID string, tags []string, key string) sdk.TicketRequest {
@@ -310,5 +318,25 @@ func (r *deskRun) webhookAnswer(t tester) {
 	}
 	if other := reply("a second answer", answer("And 1.2 is out ("+id+")")); other.MessageID == rr.MessageID {
 		t.Errorf("two answers gave the same message id %q: the hub would drop the second", rr.MessageID)
+	}
+	// The same request checked against other secrets (every Secret
+	// setting changed) is a forgery: refused, nothing taken from it.
+	forged := req
+	forged.Settings = maps.Clone(req.Settings)
+	changed := false
+	for _, k := range r.secrets {
+		if v, ok := forged.Settings[k]; ok && v != "" {
+			forged.Settings[k], changed = "not-"+v, true
+		}
+	}
+	if !changed {
+		return // no secret to check a webhook against
+	}
+	res, err := r.h.HandleWebhook(ctx(t), forged)
+	if err != nil {
+		t.Fatalf("HandleWebhook (a forged webhook): %v (a refused request should be answered, not fail the call)", err)
+	}
+	if res.Status < 400 || res.Status > 499 || len(res.Replies) != 0 {
+		t.Errorf("a webhook that does not match the account's secrets: status %d, %d replies; want 4xx and none (anyone could post answers)", res.Status, len(res.Replies))
 	}
 }

@@ -117,6 +117,9 @@ func (p deskPlugin) classify(err error) error {
 	if p.bug == "5xx is permanent" && ve.status >= 500 {
 		return sdk.Errorf(sdk.ErrorKindInvalid, "memdesk answered %d", ve.status)
 	}
+	if p.bug == "401 retried as Unavailable" && ve.status == 401 {
+		return sdk.Errorf(sdk.ErrorKindUnavailable, "memdesk answered %d", ve.status)
+	}
 	return sdk.HTTPError(ve.status, nil, "memdesk answered %d", ve.status)
 }
 
@@ -194,7 +197,7 @@ func (p deskPlugin) mergeTags(have, hub []string) []string {
 }
 
 func (p deskPlugin) HandleWebhook(_ context.Context, req sdk.WebhookRequest) (sdk.WebhookResult, error) {
-	if req.Header("X-Secret") != "hook-secret" {
+	if p.bug != "webhook not authenticated" && req.Header("X-Secret") != req.Settings["webhook_secret"] {
 		return sdk.WebhookResult{Status: http.StatusUnauthorized, Body: []byte("wrong secret")}, nil
 	}
 	var h memHook

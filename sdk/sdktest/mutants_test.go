@@ -14,7 +14,7 @@ import (
 
 func runDesk(t *testing.T, bug string, withVendor bool) []string {
 	d := newMemDesk()
-	suite := HelpdeskSuite{Settings: sdk.Settings{"api_token": "t"}, IntegrationID: "i"}
+	suite := HelpdeskSuite{Settings: sdk.Settings{"api_token": "t", "webhook_secret": "hook-secret"}, IntegrationID: "i"}
 	if withVendor {
 		suite.Vendor = d
 	}
@@ -60,12 +60,14 @@ func TestMutantsAreCaught(t *testing.T) {
 		{"helpdesk", "unknown ticket unclassified", "unknown ticket is NotFound"},
 		{"helpdesk", "unclassified errors", "helpdesk errors are classified"},
 		{"helpdesk", "5xx is permanent", "helpdesk errors are classified"},
+		{"helpdesk", "401 retried as Unavailable", "helpdesk errors are classified"},
 		{"helpdesk", "no HelpdeskCapabilities", "info"},
 		{"helpdesk", "StoreCapabilities on a helpdesk", "info"},
 		{"helpdesk", "token not Secret", "info"},
 		{"helpdesk", "message id unstable", "staff answer in a signed webhook"},
 		{"helpdesk", "message id not unique", "staff answer in a signed webhook"},
 		{"helpdesk", "webhook answers nothing", "staff answer in a signed webhook"},
+		{"helpdesk", "webhook not authenticated", "staff answer in a signed webhook"},
 		{"store", "reply not posted", "reply is visible"},
 		{"store", "over-long reply sent", "over-long reply is refused before any call"},
 		{"store", "edits not listed", "edited review is listed again"},

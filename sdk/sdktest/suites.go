@@ -94,6 +94,11 @@ func checkFaults(t tester, vendor any, call func() error) {
 			t.Errorf("the vendor answered %d: the error is not classified (sdk.Errorf, sdk.HTTPError): %v", status, err)
 		case status >= 500 && kind.Permanent():
 			t.Errorf("the vendor answered %d: kind %v is permanent (the hub gives up); a 5xx is transient (Unavailable): %v", status, kind, err)
+		case kind != sdk.KindFromHTTPStatus(status):
+			// A plain error answer means what HTTP says (the fakes' injected
+			// faults carry no vendor detail that could say otherwise): a
+			// 401 retried as Unavailable would hide revoked credentials.
+			t.Errorf("the vendor answered a plain %d: kind %v, want %v (sdk.KindFromHTTPStatus): %v", status, kind, sdk.KindFromHTTPStatus(status), err)
 		}
 	}
 }
