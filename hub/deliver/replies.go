@@ -27,6 +27,8 @@ const (
 	ReasonCannotReply    = "this store does not accept developer replies"
 	ReasonEmptyReply     = "the answer is empty"
 	ReasonOtherTicket    = "the review this answer names is linked to another ticket"
+	ReasonNewerAnswer    = "a newer answer to this review was given; this one was not published over it"
+	ReasonPersonAnswered = "a person answered this review; the automatic reply was not published"
 )
 
 // handleReply publishes a stored reply to the store, or refuses it, and
@@ -68,9 +70,19 @@ func (d *Deliverer) handleReply(ctx context.Context, m busmsg.Reply, msg *messag
 			outcome, detail = sdk.OutcomeRefused, ReasonUnknownTicket
 		}
 	}
+	var newer string
+	if linked {
+		if newer, err = d.DB.NewerAnswer(ctx, r); err != nil {
+			return err
+		}
+	}
 	switch {
 	case linked && r.Rule != "" && automationOff(in):
 		outcome, detail = sdk.OutcomeRefused, ReasonAutomationOff
+	case newer != "" && r.Rule != "":
+		outcome, detail = sdk.OutcomeRefused, ReasonPersonAnswered
+	case newer != "":
+		outcome, detail = sdk.OutcomeRefused, ReasonNewerAnswer
 	case linked:
 		if outcome, detail, posted, err = d.publishReply(ctx, in, r); err != nil {
 			if outcome, detail, err = d.attemptFailed(ctx, r, err); errors.Is(err, errRetryLater) {
@@ -88,19 +100,25 @@ func (d *Deliverer) handleReply(ctx context.Context, m busmsg.Reply, msg *messag
 	}
 	result := sdk.ReplyResult{TicketID: r.TicketID, MessageID: r.NoteID(), ReviewID: r.ReviewID,
 		Outcome: outcome, Detail: detail, Reply: posted}
-	return d.recordOutcome(ctx, in, r, result, msg)
+	status := outcome
+	if newer != "" {
+		// Refused for the ticket, but not the review's answer: the newer
+		// one stays the review's reply status.
+		status = state.ReplySuperseded
+	}
+	return d.recordOutcome(ctx, in, r, result, status, msg)
 }
 
-// recordOutcome records a reply's outcome (its target, status and
-// counters) and queues the note for the ticket in one transaction, then
+// recordOutcome records a reply's outcome (its target, status — the
+// outcome's, or superseded — and counters) and queues the note for the ticket in one transaction, then
 // counts it in the metrics and logs it.
-func (d *Deliverer) recordOutcome(ctx context.Context, in state.Integration, r state.Reply, result sdk.ReplyResult, msg *message.Message) error {
+func (d *Deliverer) recordOutcome(ctx context.Context, in state.Integration, r state.Reply, result sdk.ReplyResult, status string, msg *message.Message) error {
 	outcome, detail := result.Outcome, result.Detail
 	err := d.DB.InTx(ctx, func(tx *state.Tx) error {
 		if err := tx.SetReplyTarget(ctx, r.IntegrationID, r.MessageID, r.AppID, r.ReviewID); err != nil {
 			return err
 		}
-		if err := tx.SetReplyStatus(ctx, r.IntegrationID, r.MessageID, outcome, detail); err != nil {
+		if err := tx.SetReplyStatus(ctx, r.IntegrationID, r.MessageID, status, detail); err != nil {
 			return err
 		}
 		counter := state.CountRefused

@@ -277,3 +277,28 @@ func (d *DB) RepliesWithStatus(ctx context.Context, integrationID, status string
 	return d.repliesOf(ctx, integrationID, `SELECT message_id FROM replies WHERE integration_id = ? AND (? = '' OR status = ?)
 		ORDER BY updated_at DESC, message_id LIMIT ?`, integrationID, status, status, limit)
 }
+
+// NewerAnswer names an answer that makes r stale, "" when none: for the
+// same review, an answer given after r that is published, or — when r is
+// automatic — any answer by a person that is published or on its way.
+// Publishing r then would replace it at the store (an answer retried after
+// a newer one was published; a delayed automatic reply after a person
+// answered). A newer answer still on its way does not count: it may yet be
+// refused, and then r's text is the one that should stand.
+func (d *DB) NewerAnswer(ctx context.Context, r Reply) (string, error) {
+	if r.AppID == "" || r.ReviewID == "" {
+		return "", nil
+	}
+	others, err := d.repliesOf(ctx, r.IntegrationID, `SELECT message_id FROM replies
+		WHERE integration_id = ? AND app_id = ? AND review_id = ? AND message_id <> ? AND status IN (?, ?)`,
+		r.IntegrationID, r.AppID, r.ReviewID, r.MessageID, ReplyPending, ReplyPublished)
+	if err != nil {
+		return "", err
+	}
+	for _, o := range others {
+		if (o.Status == ReplyPublished && o.CreatedAt.After(r.CreatedAt)) || (r.Rule != "" && o.Rule == "") {
+			return o.MessageID, nil
+		}
+	}
+	return "", nil
+}
