@@ -147,7 +147,7 @@ func (q *pgSource) hold(ctx context.Context, topic string, closing <-chan struct
 	logger := q.sub.logger.With(watermill.LogFields{"topic": topic, "consumer_group": cfg.ConsumerGroup, "owner": cfg.Owner})
 	idle := max(cfg.PollInterval, cfg.Lease/15)
 	for {
-		held, err := q.take(ctx, topic)
+		held, err := q.takeWithin(ctx, topic, cfg.Lease/3)
 		if err != nil && ctx.Err() == nil {
 			logger.Error("Taking the subscription lease failed; retrying", err, nil)
 		}
@@ -176,32 +176,53 @@ func (q *pgSource) deliverHolding(ctx context.Context, topic string, closing <-c
 		defer close(done)
 		deliver(lctx)
 	}()
-	renew := time.NewTicker(q.sub.cfg.Lease / 3)
+	lease := q.sub.cfg.Lease
+	renew := time.NewTicker(lease / 3)
 	defer renew.Stop()
+	renewed := time.Now() // the lease was just taken
 loop:
 	for {
 		select {
 		case <-done:
 			break loop
 		case <-renew.C:
-			held, err := q.take(lctx, topic)
-			if held {
+			held, err := q.takeWithin(lctx, topic, lease/3)
+			switch {
+			case held:
+				renewed = time.Now()
 				continue
-			}
-			if lctx.Err() != nil {
+			case lctx.Err() != nil:
 				break loop
+			case err != nil && time.Since(renewed) < lease*2/3:
+				// The database did not answer: the lease still runs
+				// until renewed+lease, so delivery goes on while a
+				// renewal may still come in time.
+				logger.Error("Renewing the subscription lease failed; trying again", err, nil)
+				continue
 			}
 			logger.Error("Subscription lease lost; another hub may deliver it now", err, nil)
 			cancel()
 		}
 	}
 	cancel()
+	// deliver returns once every message it handed out was acknowledged
+	// or refused (their contexts are cancelled): only then may this hub
+	// take the lease again and read the window anew, so no message is
+	// out twice in this hub.
 	<-done
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer rcancel()
 	if err := q.release(rctx, topic); err != nil {
 		logger.Error("Releasing the subscription lease failed; another hub takes it when it runs out", err, nil)
 	}
+}
+
+// takeWithin is take bounded by d: a database that does not answer must
+// not hold a renewal past the lease's end.
+func (q *pgSource) takeWithin(ctx context.Context, topic string, d time.Duration) (bool, error) {
+	tctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	return q.take(tctx, topic)
 }
 
 // take takes or renews the lease: true when this hub holds it now.

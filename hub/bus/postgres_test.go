@@ -233,3 +233,39 @@ func TestPostgresOneHubDeliversAPartitionAndHandsItOver(t *testing.T) {
 		t.Fatalf("hub-b got %s again", m.Payload)
 	}
 }
+
+// When the lease is lost while a message's handler runs, the message is
+// not handed out again until that handler acknowledged or refused it (no
+// message is out twice in one hub); refused, it comes again once the
+// lease is back.
+func TestPostgresLeaseLostWaitsForTheHandlerInFlight(t *testing.T) {
+	db := openPostgres(t)
+	b := newPostgresBus(t, db, SubscriberConfig{Owner: "hub-a", Lease: 600 * time.Millisecond,
+		InitialBackoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch, err := b.Subscriber().Subscribe(ctx, TopicReviews)
+	if err != nil {
+		t.Fatal(err)
+	}
+	publishPG(t, db, b, [3]string{"m1", "A", "r1"})
+	first := receive(t, ch) // its handler runs: no ack yet
+	// Another hub holds the lease for a moment: this hub's renewal fails.
+	if _, err := db.Exec(`UPDATE `+leasesTable+` SET owner = 'other', until = now() + interval '300 milliseconds'`); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-first.Context().Done(): // the handler is told to stop
+	case <-time.After(10 * time.Second):
+		t.Fatal("the lease was lost but the handler's context did not end")
+	}
+	if m := quiet(ch); m != nil {
+		t.Fatalf("%s handed out again while its first copy is still being handled", m.Payload)
+	}
+	first.Nack() // the handler gives up
+	again := receive(t, ch)
+	if again.UUID != first.UUID {
+		t.Fatalf("got %s, want %s again (refused, not acknowledged)", again.UUID, first.UUID)
+	}
+	again.Ack()
+}

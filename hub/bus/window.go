@@ -398,7 +398,17 @@ func (s *WindowSubscriber) handOut(ctx context.Context, e *entry, out chan<- *me
 				return false
 			}
 		case <-ctx.Done():
+			// The message's handler is told to stop (its context ends),
+			// and waited for: until it acknowledges or refuses the
+			// message, the message is still out, and a subscription
+			// started again (a lease taken back) must not hand it out a
+			// second time. Close does not wait.
 			cancel()
+			select {
+			case <-msg.Acked():
+			case <-msg.Nacked():
+			case <-s.closing:
+			}
 			markIfAcked(e, msg)
 			return false
 		case <-s.closing:
