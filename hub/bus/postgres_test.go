@@ -251,7 +251,7 @@ func TestPostgresLeaseLostWaitsForTheHandlerInFlight(t *testing.T) {
 	publishPG(t, db, b, [3]string{"m1", "A", "r1"})
 	first := receive(t, ch) // its handler runs: no ack yet
 	// Another hub holds the lease for a moment: this hub's renewal fails.
-	if _, err := db.Exec(`UPDATE `+leasesTable+` SET owner = 'other', until = now() + interval '300 milliseconds'`); err != nil {
+	if _, err := db.Exec(`UPDATE ` + leasesTable + ` SET owner = 'other', until = now() + interval '300 milliseconds'`); err != nil {
 		t.Fatal(err)
 	}
 	select {
