@@ -2,7 +2,9 @@ package state
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -63,35 +65,42 @@ func utcDay(t time.Time) string { return t.UTC().Format("2006-01-02") }
 // cooldown allow it; otherwise it counts nothing and says why.
 func (t *Tx) ReserveAutoReply(ctx context.Context, integrationID, appID, reviewer string, now time.Time, dailyCap int, cooldown time.Duration) (string, error) {
 	day := utcDay(now)
+	capped := fmt.Sprintf("the daily cap of %d automatic replies for this app is reached (UTC day %s)", dailyCap, day)
+	if dailyCap <= 0 {
+		return capped, nil
+	}
+	// Each guard is one conditional write (check and count at once), so
+	// two hubs reserving together on PostgreSQL cannot both pass a guard
+	// that has room for one: the second waits for the first's row lock and
+	// then sees its count.
 	var n int
-	err := t.queryRow(ctx, `SELECT COALESCE((SELECT replies FROM auto_reply_days WHERE integration_id = ? AND app_id = ? AND day = ?), 0)`,
-		integrationID, appID, day).Scan(&n)
+	err := t.queryRow(ctx, `INSERT INTO auto_reply_days AS d (integration_id, app_id, day, replies) VALUES (?, ?, ?, 1)
+		ON CONFLICT (integration_id, app_id, day) DO UPDATE SET replies = d.replies + 1 WHERE d.replies < ?
+		RETURNING replies`, integrationID, appID, day, dailyCap).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return capped, nil
+	}
 	if err != nil {
 		return "", fmt.Errorf("state: auto replies of %s/%s: %w", integrationID, appID, err)
 	}
-	if n >= dailyCap {
-		return fmt.Sprintf("the daily cap of %d automatic replies for this app is reached (UTC day %s)", dailyCap, day), nil
+	if reviewer == "" || cooldown <= 0 {
+		return "", nil
 	}
-	if reviewer != "" && cooldown > 0 {
-		var last int64
-		err := t.queryRow(ctx, `SELECT COALESCE((SELECT last_ms FROM auto_reply_reviewers WHERE integration_id = ? AND app_id = ? AND reviewer = ?), 0)`,
-			integrationID, appID, reviewer).Scan(&last)
-		if err != nil {
-			return "", fmt.Errorf("state: auto replies to a reviewer of %s/%s: %w", integrationID, appID, err)
-		}
-		if last > 0 && now.Sub(time.UnixMilli(last)) < cooldown {
-			return fmt.Sprintf("this reviewer got an automatic reply less than %s ago (cooldown)", cooldown), nil
-		}
-		if _, err := t.exec(ctx, `INSERT INTO auto_reply_reviewers (integration_id, app_id, reviewer, last_ms) VALUES (?, ?, ?, ?)
-			ON CONFLICT (integration_id, app_id, reviewer) DO UPDATE SET last_ms = excluded.last_ms`,
-			integrationID, appID, reviewer, now.UnixMilli()); err != nil {
-			return "", fmt.Errorf("state: auto replies to a reviewer of %s/%s: %w", integrationID, appID, err)
-		}
+	var last int64
+	err = t.queryRow(ctx, `INSERT INTO auto_reply_reviewers AS r (integration_id, app_id, reviewer, last_ms) VALUES (?, ?, ?, ?)
+		ON CONFLICT (integration_id, app_id, reviewer) DO UPDATE SET last_ms = excluded.last_ms WHERE r.last_ms <= ?
+		RETURNING last_ms`, integrationID, appID, reviewer, now.UnixMilli(), now.Add(-cooldown).UnixMilli()).Scan(&last)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("state: auto replies to a reviewer of %s/%s: %w", integrationID, appID, err)
 	}
-	if _, err := t.exec(ctx, `INSERT INTO auto_reply_days (integration_id, app_id, day, replies) VALUES (?, ?, ?, 1)
-		ON CONFLICT (integration_id, app_id, day) DO UPDATE SET replies = auto_reply_days.replies + 1`,
-		integrationID, appID, day); err != nil {
-		return "", fmt.Errorf("state: auto replies of %s/%s: %w", integrationID, appID, err)
+	if errors.Is(err, sql.ErrNoRows) {
+		// Held by the cooldown: the day's count taken above is given back
+		// (this transaction holds its row).
+		if _, err := t.exec(ctx, `UPDATE auto_reply_days SET replies = replies - 1 WHERE integration_id = ? AND app_id = ? AND day = ?`,
+			integrationID, appID, day); err != nil {
+			return "", fmt.Errorf("state: auto replies of %s/%s: %w", integrationID, appID, err)
+		}
+		return fmt.Sprintf("this reviewer got an automatic reply less than %s ago (cooldown)", cooldown), nil
 	}
 	return "", nil
 }
