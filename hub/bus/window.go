@@ -173,6 +173,7 @@ type consumer struct {
 	window   []*entry
 	last     position       // of the window's last message read
 	more     bool           // more messages may be waiting to be read
+	lastRead time.Time      // when the messages after the window were last read
 	failures int            // reads failed in a row
 	done     chan *entry    // messages acked by their hand-out
 	inFlight map[string]int // messages handed out and not acked, per group
@@ -204,9 +205,16 @@ func (c *consumer) ackAtStop(ctx context.Context) {
 func (c *consumer) refill(ctx context.Context) {
 	batch := c.s.cfg.BatchSize
 	room := batch - len(c.window)
+	if time.Since(c.lastRead) >= c.s.cfg.PollInterval {
+		// Messages committed elsewhere (another hub) wake nobody here:
+		// look at least every PollInterval, also while acks keep the loop
+		// busy (its timer never fires then).
+		c.more = true
+	}
 	if room <= 0 || !c.more || (room < (batch+1)/2 && !allStarted(c.window)) {
 		return
 	}
+	c.lastRead = time.Now()
 	rows, err := c.s.src.after(ctx, c.topic, c.last, room)
 	if err != nil {
 		c.logger.Error("Reading messages failed; retrying", err, nil)
