@@ -36,7 +36,14 @@ type pgSource struct {
 	sub     *WindowSubscriber
 	schema  wsql.DefaultPostgreSQLSchema
 	offsets wsql.DefaultPostgreSQLOffsetsAdapter
+	// owner names this process in the leases: SubscriberConfig.Owner (the
+	// same across restarts) and an id of its own, so that two processes
+	// given the same Owner never both hold a lease.
+	owner string
 }
+
+// ownerSep ends the stable part of a lease owner.
+const ownerSep = "#"
 
 // NewPostgresSubscriber returns a subscriber on watermill-sql's PostgreSQL
 // tables of db (created by NewPostgres).
@@ -47,6 +54,7 @@ func NewPostgresSubscriber(db *sql.DB, cfg SubscriberConfig, logger watermill.Lo
 	src := &pgSource{}
 	s := newWindowSubscriber(db, src, cfg, logger)
 	src.sub = s
+	src.owner = s.cfg.Owner + ownerSep + watermill.NewShortUUID()
 	return s
 }
 
@@ -144,8 +152,15 @@ func (q *pgSource) ack(ctx context.Context, topic string, p position) error {
 // when deliver ends, so another hub takes over at once after a clean stop.
 func (q *pgSource) hold(ctx context.Context, topic string, closing <-chan struct{}, deliver func(context.Context)) {
 	cfg := q.sub.cfg
-	logger := q.sub.logger.With(watermill.LogFields{"topic": topic, "consumer_group": cfg.ConsumerGroup, "owner": cfg.Owner})
+	logger := q.sub.logger.With(watermill.LogFields{"topic": topic, "consumer_group": cfg.ConsumerGroup, "owner": q.owner})
 	idle := max(cfg.PollInterval, cfg.Lease/15)
+	// A lease held under this hub's Owner by another process is its
+	// predecessor's (killed before it could release it): taken back at
+	// once, not when it runs out. (Were it a second live process given the
+	// same Owner, that one's next renewal fails and it stops delivering.)
+	if err := q.releasePredecessor(ctx, topic); err != nil && ctx.Err() == nil {
+		logger.Error("Releasing a predecessor's subscription lease failed; it is taken when it runs out", err, nil)
+	}
 	for {
 		held, err := q.takeWithin(ctx, topic, cfg.Lease/3)
 		if err != nil && ctx.Err() == nil {
@@ -237,7 +252,7 @@ func (q *pgSource) take(ctx context.Context, topic string) (bool, error) {
 		return false, fmt.Errorf("lease of %s: %w", topic, err)
 	}
 	var owner string
-	err = st.QueryRowContext(ctx, topic, cfg.ConsumerGroup, cfg.Owner, cfg.Lease.Milliseconds()).Scan(&owner)
+	err = st.QueryRowContext(ctx, topic, cfg.ConsumerGroup, q.owner, cfg.Lease.Milliseconds()).Scan(&owner)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -252,8 +267,24 @@ func (q *pgSource) release(ctx context.Context, topic string) error {
 	if err != nil {
 		return fmt.Errorf("release lease of %s: %w", topic, err)
 	}
-	if _, err := st.ExecContext(ctx, topic, q.sub.cfg.ConsumerGroup, q.sub.cfg.Owner); err != nil {
+	if _, err := st.ExecContext(ctx, topic, q.sub.cfg.ConsumerGroup, q.owner); err != nil {
 		return fmt.Errorf("release lease of %s: %w", topic, err)
+	}
+	return nil
+}
+
+// releasePredecessor ends the lease of topic held under this hub's Owner by
+// another process.
+func (q *pgSource) releasePredecessor(ctx context.Context, topic string) error {
+	ctx, cancel := context.WithTimeout(ctx, q.sub.cfg.Lease/3)
+	defer cancel()
+	st, err := q.sub.stmt(ctx, `DELETE FROM `+leasesTable+`
+		WHERE topic = $1 AND consumer_group = $2 AND owner <> $3 AND left(owner, length($4)) = $4`)
+	if err != nil {
+		return fmt.Errorf("release the predecessor's lease of %s: %w", topic, err)
+	}
+	if _, err := st.ExecContext(ctx, topic, q.sub.cfg.ConsumerGroup, q.owner, q.sub.cfg.Owner+ownerSep); err != nil {
+		return fmt.Errorf("release the predecessor's lease of %s: %w", topic, err)
 	}
 	return nil
 }
