@@ -74,8 +74,9 @@ func setETag(w http.ResponseWriter, version int) {
 	w.Header().Set("ETag", fmt.Sprintf(`"%d"`, version))
 }
 
-// ifMatch returns the version an If-Match header asks for (0: none, or "*").
-func ifMatch(r *http.Request) (int, bool) {
+// ifMatch returns the version an If-Match header asks for (0: none, or
+// "*"); a header that names no version is answered 400 (false).
+func ifMatch(w http.ResponseWriter, r *http.Request) (int, bool) {
 	h := strings.TrimSpace(r.Header.Get("If-Match"))
 	if h == "" || h == "*" {
 		return 0, true
@@ -83,6 +84,7 @@ func ifMatch(r *http.Request) (int, bool) {
 	h = strings.Trim(strings.TrimPrefix(h, "W/"), `"`)
 	v, err := strconv.Atoi(h)
 	if err != nil || v <= 0 {
+		WriteError(w, http.StatusBadRequest, `If-Match must be a version from an ETag, e.g. "3"`)
 		return 0, false
 	}
 	return v, true
@@ -139,9 +141,8 @@ const putAttempts = 3
 // again (or answered 412 when the client named a version with If-Match or
 // "version"), and a racing DELETE wins (404), never undone.
 func (a *Admin) put(w http.ResponseWriter, r *http.Request) {
-	want, ok := ifMatch(r)
+	want, ok := ifMatch(w, r)
 	if !ok {
-		WriteError(w, http.StatusBadRequest, `If-Match must be a version from an ETag, e.g. "3"`)
 		return
 	}
 	old, ok := a.loadWritable(w, r, "edit the file")
@@ -200,9 +201,8 @@ func (a *Admin) put(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *Admin) delete(w http.ResponseWriter, r *http.Request) {
-	want, ok := ifMatch(r)
+	want, ok := ifMatch(w, r)
 	if !ok {
-		WriteError(w, http.StatusBadRequest, `If-Match must be a version from an ETag, e.g. "3"`)
 		return
 	}
 	old, ok := a.loadWritable(w, r, "remove it there")

@@ -186,9 +186,8 @@ func (a *Admin) listRules(w http.ResponseWriter, r *http.Request) {
 // the API (validated; errors name the field), if it did not change
 // meanwhile (If-Match, or 409 on a race).
 func (a *Admin) putAutomation(w http.ResponseWriter, r *http.Request) {
-	want, ok := ifMatch(r)
+	want, ok := ifMatch(w, r)
 	if !ok {
-		WriteError(w, http.StatusBadRequest, `If-Match must be a version from an ETag, e.g. "3"`)
 		return
 	}
 	old, ok := a.loadWritable(w, r, "edit its automation there (the kill switch, POST .../automation/stop, works for it)")
