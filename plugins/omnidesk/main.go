@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/reviewhub/reviewhub/plugins/internal/ticketbody"
 	"github.com/reviewhub/reviewhub/plugins/omnidesk/omnidesk"
 	"github.com/reviewhub/reviewhub/sdk"
 )
@@ -425,7 +426,7 @@ func (h helpdesk) HandleWebhook(_ context.Context, req sdk.WebhookRequest) (sdk.
 	case err != nil:
 		return sdk.WebhookResult{}, err
 	}
-	if strings.HasPrefix(ans.UserCustomID, alertUserPrefix) {
+	if strings.HasPrefix(ans.UserCustomID, ticketbody.AlertPrefix) {
 		// Staff talking in a health alert's case: not an answer to a review.
 		return webhookAnswer(http.StatusOK, "ignored: a reply in a Reviewhub alert case"), nil
 	}
@@ -466,9 +467,6 @@ func (h helpdesk) WriteReplyResult(ctx context.Context, req sdk.ReplyResultReque
 	return a.cl.AddNote(ctx, id, note)
 }
 
-// alertUserPrefix starts the custom-channel user of the alert cases.
-const alertUserPrefix = "reviewhub-alerts:"
-
 // PostAlert writes the hub's health alert into a case of its own per app
 // (user "reviewhub-alerts:INTEGRATION/APP" in the custom channel): the
 // first alert opens the case, later ones (the recovery, the next outage)
@@ -491,15 +489,16 @@ func (h helpdesk) PostAlert(ctx context.Context, req sdk.AlertRequest) error {
 		}
 		a.channel = ch.Code()
 	}
-	userID := alertUserPrefix + al.IntegrationID + "/" + al.AppID
-	content := omnidesk.HTML(al.Title+"\n\n"+al.Text) + "\n" + omnidesk.Marker("alert:"+al.Key)
+	userID := ticketbody.AlertThread(al)
+	marker := ticketbody.AlertMarker(al)
+	content := omnidesk.HTML(al.Title+"\n\n"+al.Text) + "\n" + marker
 	cases, err := a.cl.FindCases(ctx, userID, a.channel)
 	if err != nil {
 		return err
 	}
 	if len(cases) == 0 {
 		_, err := a.cl.CreateCase(ctx, omnidesk.NewCase{UserCustomID: userID, UserFullName: "Reviewhub alerts",
-			Subject: "Reviewhub: health of " + firstNonEmpty(al.AppName, al.AppID) + " (" + omnidesk.StoreName(al.Store) + ")",
+			Subject: ticketbody.AlertSubject(al),
 			Content: content, Channel: a.channel})
 		return err
 	}
@@ -513,7 +512,6 @@ func (h helpdesk) PostAlert(ctx context.Context, req sdk.AlertRequest) error {
 	if err != nil {
 		return err
 	}
-	marker := omnidesk.Marker("alert:" + al.Key)
 	for _, m := range msgs {
 		if strings.Contains(m.Content, marker) {
 			return nil // posted before
@@ -526,15 +524,6 @@ func (h helpdesk) PostAlert(ctx context.Context, req sdk.AlertRequest) error {
 	}
 	_, err = a.cl.AddMessage(ctx, c.CaseID, c.UserID, content)
 	return err
-}
-
-func firstNonEmpty(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // newHTTPClient keeps an idle connection per call the hub may have in

@@ -492,7 +492,7 @@ func (h helpdesk) HandleWebhook(_ context.Context, req sdk.WebhookRequest) (sdk.
 		res.Ignored = &sdk.Unreadable{ID: we.EventID, Reason: we.Reason, Shape: sdk.ShapeOf(req.Body)}
 		return res, nil
 	}
-	if strings.HasPrefix(ans.ExternalID, alertPrefix) {
+	if strings.HasPrefix(ans.ExternalID, ticketbody.AlertPrefix) {
 		return webhookAnswer(http.StatusOK, "ignored: a comment in a Reviewhub alert ticket"), nil
 	}
 	sent := ans.SentAt
@@ -525,9 +525,6 @@ func (h helpdesk) WriteReplyResult(ctx context.Context, req sdk.ReplyResultReque
 	return err
 }
 
-// alertPrefix starts the external_id of the alert tickets.
-const alertPrefix = "reviewhub-alerts:"
-
 // PostAlert writes the hub's health alert into a ticket of its own per app
 // (external_id "reviewhub-alerts:INTEGRATION/APP"): the first alert opens
 // the ticket, later ones (the recovery, the next outage) are further
@@ -541,8 +538,8 @@ func (h helpdesk) PostAlert(ctx context.Context, req sdk.AlertRequest) error {
 	if al.Key == "" {
 		return sdk.Errorf(sdk.ErrorKindInvalid, "the alert has no key")
 	}
-	ext := alertPrefix + al.IntegrationID + "/" + al.AppID
-	body := al.Title + "\n\n" + al.Text + "\n\n" + ticketbody.Marker("alert:"+al.Key)
+	ext := ticketbody.AlertThread(al)
+	body := al.Title + "\n\n" + al.Text + "\n\n" + ticketbody.AlertMarker(al)
 	found, err := a.cl.TicketsByExternalID(ctx, ext)
 	if err != nil {
 		return err
@@ -555,11 +552,7 @@ func (h helpdesk) PostAlert(ctx context.Context, req sdk.AlertRequest) error {
 		}
 	}
 	if !ok || t.Status == "closed" {
-		app := al.AppName
-		if app == "" {
-			app = al.AppID
-		}
-		_, err := a.cl.CreateTicket(ctx, zendesk.NewTicket{Subject: "Reviewhub: health of " + app + " (" + ticketbody.StoreName(al.Store) + ")",
+		_, err := a.cl.CreateTicket(ctx, zendesk.NewTicket{Subject: ticketbody.AlertSubject(al),
 			Comment: zendesk.Comment{Body: body, Public: ptr(true)}, ExternalID: ext, ViaFollowupSourceID: t.ID})
 		return err
 	}

@@ -164,3 +164,21 @@ func truncate(s string, n int) string {
 	r := []rune(s)
 	return string(r[:n-1]) + "…"
 }
+
+// AlertPrefix starts the name of an app's alert thread (AlertThread): a
+// helpdesk plugin tells the hub's alert threads from review tickets by it.
+const AlertPrefix = "reviewhub-alerts:"
+
+// AlertThread names the one thread of an app's health alerts (a ticket's
+// external id, a custom-channel user): the first alert opens it, later
+// ones are added to it.
+func AlertThread(a sdk.Alert) string { return AlertPrefix + a.IntegrationID + "/" + a.AppID }
+
+// AlertSubject is the subject of an app's alert thread.
+func AlertSubject(a sdk.Alert) string {
+	return "Reviewhub: health of " + firstNonEmpty(a.AppName, a.AppID) + " (" + StoreName(a.Store) + ")"
+}
+
+// AlertMarker makes an alert recognisable in its thread, so a repeated
+// PostAlert adds it once.
+func AlertMarker(a sdk.Alert) string { return Marker("alert:" + a.Key) }
