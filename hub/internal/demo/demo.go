@@ -329,7 +329,7 @@ func (d *Demo) setupLines() ([]string, error) {
 			}
 			parts = append(parts, k+" "+v)
 		}
-		return fmt.Sprintf("%-28s%s", label+":", strings.Join(parts, " · ")), nil
+		return fmt.Sprintf("%-27s%s", label+":", strings.Join(parts, " · ")), nil
 	}
 	l, err := line(d.Config.Helpdesk, "", d.Config.HelpdeskSetup)
 	if err != nil {
@@ -337,7 +337,7 @@ func (d *Demo) setupLines() ([]string, error) {
 	}
 	out := []string{l}
 	for _, a := range d.Config.Apps {
-		l, err := line(a.ID, fmt.Sprintf("store %s · store app id %s", a.Store, a.StoreAppID), a.Settings)
+		l, err := line(a.ID, fmt.Sprintf("app %q · store %s · store app id %s", a.Name, a.Store, a.StoreAppID), a.Settings)
 		if err != nil {
 			return nil, err
 		}
