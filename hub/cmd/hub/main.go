@@ -6,6 +6,7 @@
 //	hub check INTEGRATION [--config FILE] [--json]   live read-only check of an integration's accounts
 //	hub deadletters list|retry ID|drop ID [--config FILE]
 //	hub status [INTEGRATION] [--config FILE] [--json] [--hub URL]   every app's health, from a running hub
+//	hub migrate [--dry-run] [--restored] [--config FILE]   bring the state's schema up to this hub's
 package main
 
 import (
@@ -49,6 +50,10 @@ Usage:
                                 every app's health (ok, degraded, stalled, credentials, quota,
                                 at risk of loss), why and since when, read from the running hub's
                                 admin API (needs admin_token; --hub defaults to http://LISTEN)
+  hub migrate [--dry-run] [--restored] [--config FILE]
+                                apply the state's migrations this hub knows (--dry-run: list them,
+                                change nothing); --restored: the state was just restored from a
+                                pg_dump backup (tickets are looked up before they are created for 7 days)
 
 Environment: HUB_LISTEN, HUB_DATA_DIR, HUB_SECRET_KEY, HUB_ADMIN_TOKEN, HUB_PUBLIC_URL override the file.
 `
@@ -73,6 +78,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cfgPath := fs.String("config", os.Getenv("HUB_CONFIG"), "configuration file (YAML)")
 	jsonOut := fs.Bool("json", false, "print JSON (plugins, check, deadletters list, status)")
 	hubURL := fs.String("hub", "", "status: the running hub's base URL (default http://LISTEN)")
+	dryRun := fs.Bool("dry-run", false, "migrate: list what would run, change nothing")
+	restored := fs.Bool("restored", false, "migrate: mark the state restored from a backup made with pg_dump")
 	if err := fs.Parse(rest); err != nil {
 		return 2
 	}
@@ -97,6 +104,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return deadLetters(cfg, log, positional, stdout, stderr, *jsonOut)
 	case "status":
 		return status(cfg, *hubURL, positional, stdout, stderr, *jsonOut)
+	case "migrate":
+		return migrate(cfg, log, *dryRun, *restored, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)
 		return 2
