@@ -7,6 +7,7 @@
 //	hub deadletters list|retry ID|drop ID [--config FILE]
 //	hub status [INTEGRATION] [--config FILE] [--json] [--hub URL]   every app's health, from a running hub
 //	hub migrate [--dry-run] [--restored] [--config FILE]   bring the state's schema up to this hub's
+//	hub backup FILE [--config FILE]   a consistent copy of a running hub's SQLite state
 package main
 
 import (
@@ -54,6 +55,9 @@ Usage:
                                 apply the state's migrations this hub knows (--dry-run: list them,
                                 change nothing); --restored: the state was just restored from a
                                 pg_dump backup (tickets are looked up before they are created for 7 days)
+  hub backup FILE [--config FILE]
+                                a consistent copy of the SQLite state, bus included, while the hub
+                                runs (PostgreSQL: pg_dump; restore: docs/operations.md)
 
 Environment: HUB_LISTEN, HUB_DATA_DIR, HUB_SECRET_KEY, HUB_ADMIN_TOKEN, HUB_PUBLIC_URL override the file.
 `
@@ -106,6 +110,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return status(cfg, *hubURL, positional, stdout, stderr, *jsonOut)
 	case "migrate":
 		return migrate(cfg, log, *dryRun, *restored, stdout, stderr)
+	case "backup":
+		return backup(cfg, positional, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)
 		return 2

@@ -78,3 +78,40 @@ func TestMigrate(t *testing.T) {
 		}
 	}
 }
+
+// hub backup copies the state of a hub while it runs, the copy marked; the
+// state itself is not changed.
+func TestBackupCommand(t *testing.T) {
+	dir := t.TempDir()
+	if code, out, errOut := inDataDir(t, dir, "migrate"); code != 0 {
+		t.Fatalf("migrate: %d %q %q", code, out, errOut)
+	}
+	live, err := state.OpenSQLite(context.Background(), filepath.Join(dir, "hub.db"), nil) // a running hub
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+	file := filepath.Join(t.TempDir(), "backup.db")
+	code, out, errOut := inDataDir(t, dir, "backup", file)
+	if code != 0 || !strings.Contains(out, "backed up to "+file) {
+		t.Fatalf("backup: %d %q %q", code, out, errOut)
+	}
+	var mark string
+	if err := live.SQL().QueryRow(`SELECT COUNT(*) FROM state_info WHERE key = 'backup_taken_at'`).Scan(&mark); err != nil || mark != "0" {
+		t.Errorf("the live state is marked as a backup: %q %v", mark, err)
+	}
+	copyDB, err := state.OpenSQLiteReadOnly(context.Background(), file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer copyDB.Close()
+	if err := copyDB.SQL().QueryRow(`SELECT value FROM state_info WHERE key = 'backup_taken_at'`).Scan(&mark); err != nil || mark == "" {
+		t.Errorf("the copy is not marked: %q %v", mark, err)
+	}
+	if code, _, errOut = inDataDir(t, dir, "backup", file); code != 1 || !strings.Contains(errOut, "exists already") {
+		t.Errorf("backup over a file: %d %q", code, errOut)
+	}
+	if code, _, _ = inDataDir(t, dir, "backup"); code != 2 {
+		t.Errorf("backup without a file: %d", code)
+	}
+}
