@@ -8,6 +8,7 @@
 //	hub status [INTEGRATION] [--config FILE] [--json] [--hub URL]   every app's health, from a running hub
 //	hub migrate [--dry-run] [--restored] [--config FILE]   bring the state's schema up to this hub's
 //	hub backup FILE [--config FILE]   a consistent copy of a running hub's SQLite state
+//	hub rotate-key [--config FILE]   re-seal every stored secret with a new key
 package main
 
 import (
@@ -58,8 +59,12 @@ Usage:
   hub backup FILE [--config FILE]
                                 a consistent copy of the SQLite state, bus included, while the hub
                                 runs (PostgreSQL: pg_dump; restore: docs/operations.md)
+  hub rotate-key [--config FILE]
+                                re-seal every stored secret with the new secret_key (the old one in
+                                accepted_secret_keys, hubs may run); without secret_key, a new key
+                                in DATA_DIR/secret.key (stop the hub first); prints counts only
 
-Environment: HUB_LISTEN, HUB_DATA_DIR, HUB_SECRET_KEY, HUB_ADMIN_TOKEN, HUB_PUBLIC_URL override the file.
+Environment: HUB_LISTEN, HUB_DATA_DIR, HUB_SECRET_KEY, HUB_ACCEPTED_SECRET_KEYS, HUB_ADMIN_TOKEN, HUB_PUBLIC_URL override the file.
 `
 
 func main() {
@@ -112,6 +117,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return migrate(cfg, log, *dryRun, *restored, stdout, stderr)
 	case "backup":
 		return backup(cfg, positional, stdout, stderr)
+	case "rotate-key":
+		return rotateKey(cfg, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)
 		return 2

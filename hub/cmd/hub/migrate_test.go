@@ -14,9 +14,15 @@ import (
 // for dataDir (its SQLite state is dataDir/hub.db).
 func inDataDir(t *testing.T, dataDir string, args ...string) (int, string, string) {
 	t.Helper()
+	return withConfig(t, "listen: 127.0.0.1:0\ndata_dir: "+dataDir+"\nsecret_key: "+goodKey+"\n", args...)
+}
+
+// withConfig runs the hub's command line in-process with a config file.
+func withConfig(t *testing.T, yaml string, args ...string) (int, string, string) {
+	t.Helper()
 	clearHubEnv(t)
-	path := filepath.Join(dataDir, "hub.yaml")
-	if err := os.WriteFile(path, []byte("listen: 127.0.0.1:0\ndata_dir: "+dataDir+"\nsecret_key: "+goodKey+"\n"), 0o600); err != nil {
+	path := filepath.Join(t.TempDir(), "hub.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return runHub(append(args, "--config", path)...)
