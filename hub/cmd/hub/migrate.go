@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/reviewhub/reviewhub/hub/app"
 	"github.com/reviewhub/reviewhub/hub/bus"
@@ -28,6 +29,10 @@ func migrate(cfg *config.Config, log *slog.Logger, dryRun, restored bool, stdout
 	}
 	fmt.Fprintf(stdout, "state: %s, schema version %d (migrated by hub %s, last opened by hub %s); this hub (%s) knows schema versions up to %d\n",
 		stateName(cfg), before.Schema, orUnknown(before.SchemaHub), orUnknown(before.Hub), before.ThisHub, before.Known)
+	if !before.RestoredAt.IsZero() {
+		fmt.Fprintf(stdout, "restored from a backup at %s: tickets are looked up before they are created until %s\n",
+			before.RestoredAt.Format(time.RFC3339), before.FirstAttemptsAfter.Format(time.RFC3339))
+	}
 	if len(before.Unknown) > 0 {
 		fmt.Fprintln(stderr, (&state.NewerSchemaError{Schema: before.Schema, Known: before.Known, SchemaHub: before.SchemaHub,
 			Hub: before.ThisHub, Unknown: before.Unknown}).Error())

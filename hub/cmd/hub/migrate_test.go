@@ -73,6 +73,12 @@ func TestMigrate(t *testing.T) {
 	if code, out, _ = inDataDir(t, dir, "migrate"); code != 0 || !strings.Contains(out, "nothing to migrate: schema version 8 is current") {
 		t.Fatalf("migrate again: %d %q", code, out)
 	}
+	if code, out, _ = inDataDir(t, dir, "migrate", "--restored"); code != 0 || !strings.Contains(out, "marked restored from a backup") {
+		t.Fatalf("migrate --restored: %d %q", code, out)
+	}
+	if code, out, _ = inDataDir(t, dir, "migrate", "--dry-run"); code != 0 || !strings.Contains(out, "restored from a backup at ") {
+		t.Fatalf("dry run after a restore: %d %q", code, out)
+	}
 
 	// A newer hub migrated it.
 	sqlExec(t, dbPath, `INSERT INTO schema_migrations (name, applied_at) VALUES ('0009_next.sql', 'x')`,
