@@ -114,3 +114,23 @@ func TestBackupRestoredLooksTicketsUp(t *testing.T) {
 		t.Error("after the window: not a first attempt")
 	}
 }
+
+// After a restore made outside the hub (pg_dump), MarkRestored forces the
+// lookups for RestoreLookupWindow, on both dialects.
+func TestMarkRestored(t *testing.T) {
+	dialects(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		until, err := db.MarkRestored(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		observe(t, db, sdk.Review{ID: "r", Rating: 3, Text: "listed again"})
+		if _, first, err := db.StartDelivery(ctx, "i", "a", "r"); err != nil || first {
+			t.Errorf("after MarkRestored: first %v %v", first, err)
+		}
+		st, err := db.SchemaStatus(ctx)
+		if err != nil || !st.FirstAttemptsAfter.Equal(until) || st.RestoredAt.IsZero() {
+			t.Errorf("status %+v %v", st, err)
+		}
+	})
+}
