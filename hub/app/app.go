@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -254,12 +253,12 @@ func sealer(cfg *config.Config) (*secrets.Sealer, error) {
 	if cfg.SecretKey != "" {
 		key, err = secrets.ParseKey(cfg.SecretKey)
 	} else {
-		key, err = secrets.LoadOrCreateKeyFile(filepath.Join(cfg.DataDir, "secret.key"))
+		key, err = secrets.LoadOrCreateKeyFile(KeyFile(cfg))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("secret_key: %w", err)
 	}
-	return secrets.New(key)
+	return newSealer(cfg, key)
 }
 
 // Addr is the address the HTTP server listens on.
