@@ -6,6 +6,7 @@
 //	hub check INTEGRATION [--config FILE] [--json]   live read-only check of an integration's accounts
 //	hub deadletters list|retry ID|drop ID [--config FILE]
 //	hub status [INTEGRATION] [--config FILE] [--json] [--hub URL]   every app's health, from a running hub
+//	hub version [--json]   the build: version, commit, date, Go and plugin protocol versions
 package main
 
 import (
@@ -28,6 +29,7 @@ import (
 	"time"
 
 	"github.com/reviewhub/reviewhub/hub/app"
+	"github.com/reviewhub/reviewhub/hub/buildinfo"
 	"github.com/reviewhub/reviewhub/hub/config"
 	"github.com/reviewhub/reviewhub/hub/pluginhost"
 )
@@ -49,8 +51,12 @@ Usage:
                                 every app's health (ok, degraded, stalled, credentials, quota,
                                 at risk of loss), why and since when, read from the running hub's
                                 admin API (needs admin_token; --hub defaults to http://LISTEN)
+  hub version [--json]          version, commit, build date, Go version and plugin protocol version
 
-Environment: HUB_LISTEN, HUB_DATA_DIR, HUB_SECRET_KEY, HUB_ADMIN_TOKEN, HUB_PUBLIC_URL override the file.
+Environment (overrides the file; with no file, the whole configuration of a hub whose
+integrations are made through the admin API): HUB_CONFIG, HUB_LISTEN, HUB_PUBLIC_URL,
+HUB_DATA_DIR, HUB_SECRET_KEY, HUB_ADMIN_TOKEN, HUB_STATE_DRIVER, HUB_STATE_DSN, HUB_STATE_PATH,
+HUB_BUS_BACKEND, HUB_PLUGINS_DIR, HUB_LOG_LEVEL, HUB_LOG_FORMAT, HUB_METRICS_LISTEN.
 `
 
 func main() {
@@ -77,6 +83,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	positional = append(positional, fs.Args()...)
+	if cmd == "version" { // needs no configuration
+		return printVersion(stdout, *jsonOut)
+	}
 	cfg, err := config.Load(*cfgPath)
 	if cmd == "validate" {
 		return validate(*cfgPath, cfg, err, stdout, stderr)
@@ -235,5 +244,17 @@ func listPlugins(cfg *config.Config, log *slog.Logger, stdout io.Writer, asJSON 
 		}
 	}
 	tw.Flush()
+	return 0
+}
+
+func printVersion(stdout io.Writer, asJSON bool) int {
+	in := buildinfo.Get()
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(in)
+		return 0
+	}
+	fmt.Fprint(stdout, in.String())
 	return 0
 }
