@@ -18,5 +18,9 @@ DEB_VERSION=$(printf '%s' "$VERSION" | sed -e 's/^v//' -e 's/-/+/' -e 's/-/./g')
 case "$DEB_VERSION" in [0-9]*.*) ;; *) DEB_VERSION="0.0.0+git.$DEB_VERSION" ;; esac
 export REL ARCH DEB_VERSION
 OUT=$(dirname "$REL")
-"$NFPM" package --config deploy/deb/nfpm.yaml --packager deb --target "$OUT/reviewhub_${DEB_VERSION}_${ARCH}.deb" >&2
+# nfpm expands variables in some fields only: write the folder in ourselves.
+cfg=$(mktemp --suffix .yaml)
+trap 'rm -f "$cfg"' EXIT
+sed "s#\${REL}#$REL#g" deploy/deb/nfpm.yaml > "$cfg"
+"$NFPM" package --config "$cfg" --packager deb --target "$OUT/reviewhub_${DEB_VERSION}_${ARCH}.deb" >&2
 echo "$OUT/reviewhub_${DEB_VERSION}_${ARCH}.deb"
