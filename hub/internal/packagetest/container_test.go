@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -40,6 +41,14 @@ func podman(t *testing.T, env []string, args ...string) (string, error) {
 	t.Helper()
 	cmd := exec.Command("podman", args...)
 	cmd.Env = append(os.Environ(), env...)
+	if os.Getenv("CONTAINERS_CONF") == "" {
+		// The project's podman settings (runc, no default ulimits), as the Makefile uses them.
+		conf, err := filepath.Abs("../../../deploy/podman/containers.conf")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.Env = append(cmd.Env, "CONTAINERS_CONF="+conf)
+	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
