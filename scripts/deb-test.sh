@@ -43,10 +43,11 @@ if command -v systemd-analyze >/dev/null; then
 fi
 /usr/bin/hub version
 
-# The installed hub, as the service runs it (the user, the config), on a free port.
+# The installed hub, as the service runs it (the user, the config), on a free port;
+# setpriv execs it (runuser would stay in between and answer SIGTERM itself).
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 log=$(mktemp)
-runuser -u reviewhub -- env HUB_LISTEN=127.0.0.1:$port /usr/bin/hub serve --config /etc/reviewhub/hub.yaml >"$log" 2>&1 &
+setpriv --reuid=reviewhub --regid=reviewhub --clear-groups env HUB_LISTEN=127.0.0.1:$port /usr/bin/hub serve --config /etc/reviewhub/hub.yaml >"$log" 2>&1 &
 hubpid=$!
 ready=0
 for _ in $(seq 1 600); do
