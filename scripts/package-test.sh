@@ -58,4 +58,5 @@ deb=$(NFPM=$TOOLS/nfpm ./scripts/deb.sh "$rel")
 dpkg-deb --info "$deb" | sed -n '1,20p'
 ./scripts/deb-test.sh "$deb"
 
+podman rmi "$image" >/dev/null # make image builds the one to keep
 step "all passed"
