@@ -6,13 +6,19 @@ PROTOC_GEN_GO      := google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.10
 PROTOC_GEN_GO_GRPC := google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.5.1
 BUF                := github.com/bufbuild/buf/cmd/buf@v1.57.2
 STATICCHECK        := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# Packaging tools (make release, image, deb, package-test), from the Go
+# module proxy: nothing is downloaded as a prebuilt binary.
+HELM               := helm.sh/helm/v3/cmd/helm@v3.22.1
+KUBECONFORM        := github.com/yannh/kubeconform/cmd/kubeconform@v0.8.0
+NFPM               := github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.48.0
 TOOLS         := $(CURDIR)/.tools
 # The Go modules of this tree: the hub (with the plugins) and the plugin SDK
 # (sdk/go.mod). `go test ./...` does not enter a nested module, so vet,
 # staticcheck, unit and fuzz run in each.
 MODULES       := . sdk
 
-.PHONY: all build run demo bench bench-scale test vet staticcheck unit fuzz soak proto clean console-deps console-screenshots
+.PHONY: all build run demo bench bench-scale test vet staticcheck unit fuzz soak proto clean console-deps console-screenshots \
+	release image deb package-test package-tools
 
 all: build
 
@@ -100,5 +106,45 @@ proto:
 	GOBIN=$(TOOLS) $(GO) install $(BUF)
 	cd sdk && PATH=$(TOOLS):$$PATH $(TOOLS)/buf generate
 
+# Release artifacts (README: Install). VERSION defaults to `git describe`.
+# podman and buildah read deploy/podman/containers.conf (runc, no default
+# ulimits: what the CI machines' sandbox needs); nothing on the machine is changed.
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+DIST      := dist
+ARCH      ?= amd64
+export CONTAINERS_CONF ?= $(CURDIR)/deploy/podman/containers.conf
+RELEASE_DIR = $(DIST)/reviewhub_$(VERSION)_linux_$(ARCH)
+
+# Static binaries of the hub and every plugin for linux/amd64 and
+# linux/arm64 (cgo through gcc-aarch64-linux-gnu), tarballs and SHA256SUMS in dist/.
+release:
+	VERSION=$(VERSION) OUT=$(DIST) ./scripts/release.sh
+
+$(RELEASE_DIR)/bin/hub:
+	VERSION=$(VERSION) OUT=$(DIST) ./scripts/release.sh $(ARCH)
+
+# The OCI image reviewhub:VERSION (and :latest), FROM scratch, built offline with buildah.
+image: $(RELEASE_DIR)/bin/hub
+	./scripts/image.sh $(RELEASE_DIR) reviewhub:$(VERSION)
+	podman tag reviewhub:$(VERSION) reviewhub:latest
+
+# The Debian package dist/reviewhub_VERSION_ARCH.deb (nfpm).
+deb: $(RELEASE_DIR)/bin/hub $(TOOLS)/nfpm
+	NFPM=$(TOOLS)/nfpm ./scripts/deb.sh $(RELEASE_DIR)
+
+$(TOOLS)/helm:
+	GOBIN=$(TOOLS) $(GO) install $(HELM)
+$(TOOLS)/kubeconform:
+	GOBIN=$(TOOLS) $(GO) install $(KUBECONFORM)
+$(TOOLS)/nfpm:
+	GOBIN=$(TOOLS) $(GO) install $(NFPM)
+package-tools: $(TOOLS)/helm $(TOOLS)/kubeconform $(TOOLS)/nfpm
+
+# Builds every artifact and tests it as an operator would use it (needs
+# root, podman, buildah, gcc-aarch64-linux-gnu, PostgreSQL; .ci/run
+# installs them): scripts/package-test.sh.
+package-test: package-tools
+	VERSION=$(VERSION) TOOLS=$(TOOLS) ./scripts/package-test.sh
+
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) $(DIST)

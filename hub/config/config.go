@@ -270,7 +270,9 @@ func (c *Config) applyEnv() {
 	for env, dst := range map[string]*string{
 		"HUB_LISTEN": &c.Listen, "HUB_DATA_DIR": &c.DataDir, "HUB_SECRET_KEY": &c.SecretKey,
 		"HUB_ACCEPTED_SECRET_KEYS": &c.AcceptedSecretKeys, "HUB_ADMIN_TOKEN": &c.AdminToken, "HUB_PUBLIC_URL": &c.PublicURL,
-		"HUB_STATE_DRIVER": &c.State.Driver, "HUB_STATE_DSN": &c.State.DSN,
+		"HUB_STATE_DRIVER": &c.State.Driver, "HUB_STATE_DSN": &c.State.DSN, "HUB_STATE_PATH": &c.State.Path,
+		"HUB_BUS_BACKEND": &c.Bus.Backend, "HUB_PLUGINS_DIR": &c.Plugins.Dir,
+		"HUB_LOG_LEVEL": &c.Log.Level, "HUB_LOG_FORMAT": &c.Log.Format, "HUB_METRICS_LISTEN": &c.Metrics.Listen,
 	} {
 		if v, ok := os.LookupEnv(env); ok {
 			*dst = v

@@ -103,6 +103,44 @@ func TestEnvOverridesAndExpansion(t *testing.T) {
 	}
 }
 
+// A container is configured by HUB_* variables alone: no file at all.
+func TestEnvAloneConfiguresAHub(t *testing.T) {
+	env := map[string]string{
+		"HUB_LISTEN": "0.0.0.0:8080", "HUB_PUBLIC_URL": "https://hub.example", "HUB_DATA_DIR": t.TempDir(),
+		"HUB_STATE_DRIVER": "postgres", "HUB_STATE_DSN": "postgres://hub@db:5432/reviewhub", "HUB_BUS_BACKEND": "postgres",
+		"HUB_PLUGINS_DIR": "/usr/lib/reviewhub/plugins", "HUB_LOG_LEVEL": "debug", "HUB_LOG_FORMAT": "json",
+		"HUB_METRICS_LISTEN": "0.0.0.0:9464", "HUB_ADMIN_TOKEN": "a-long-enough-admin-token",
+		"HUB_SECRET_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+	}
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	cfg, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{
+		"HUB_LISTEN": cfg.Listen, "HUB_PUBLIC_URL": cfg.PublicURL, "HUB_DATA_DIR": cfg.DataDir,
+		"HUB_STATE_DRIVER": cfg.State.Driver, "HUB_STATE_DSN": cfg.State.DSN, "HUB_BUS_BACKEND": cfg.Bus.Backend,
+		"HUB_PLUGINS_DIR": cfg.Plugins.Dir, "HUB_LOG_LEVEL": cfg.Log.Level, "HUB_LOG_FORMAT": cfg.Log.Format,
+		"HUB_METRICS_LISTEN": cfg.Metrics.Listen, "HUB_ADMIN_TOKEN": cfg.AdminToken, "HUB_SECRET_KEY": cfg.SecretKey,
+	}
+	for k, v := range env {
+		if got[k] != v {
+			t.Errorf("%s: config has %q, want %q", k, got[k], v)
+		}
+	}
+	t.Setenv("HUB_STATE_DRIVER", "sqlite")
+	t.Setenv("HUB_BUS_BACKEND", "")
+	t.Setenv("HUB_STATE_PATH", "/elsewhere/state.db")
+	if cfg, err = Load(""); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.State.Path != "/elsewhere/state.db" || cfg.Bus.Backend != "sqlite" {
+		t.Errorf("state.path %q, bus.backend %q", cfg.State.Path, cfg.Bus.Backend)
+	}
+}
+
 // Every error is reported, not only the first, each naming its field.
 func TestEveryErrorIsReported(t *testing.T) {
 	cfg, err := Load(write(t, "secret_key: c2hvcnQ=\nadmin_token: abc\npublic_url: 'ftp://x'\nlog: {level: loud}\n"+

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/reviewhub/reviewhub/hub/internal/buildinfo"
+	"github.com/reviewhub/reviewhub/hub/buildinfo"
 )
 
 // hubVersion is this hub's version, recorded in the state it writes (the

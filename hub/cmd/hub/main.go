@@ -9,6 +9,7 @@
 //	hub migrate [--dry-run] [--restored] [--config FILE]   bring the state's schema up to this hub's
 //	hub backup FILE [--config FILE]   a consistent copy of a running hub's SQLite state
 //	hub rotate-key [--config FILE]   re-seal every stored secret with a new key
+//	hub version [--json]   the build: version, commit, date, Go and plugin protocol versions
 package main
 
 import (
@@ -31,6 +32,7 @@ import (
 	"time"
 
 	"github.com/reviewhub/reviewhub/hub/app"
+	"github.com/reviewhub/reviewhub/hub/buildinfo"
 	"github.com/reviewhub/reviewhub/hub/config"
 	"github.com/reviewhub/reviewhub/hub/pluginhost"
 )
@@ -64,7 +66,13 @@ Usage:
                                 accepted_secret_keys, hubs may run); without secret_key, a new key
                                 in DATA_DIR/secret.key (stop the hub first); prints counts only
 
-Environment: HUB_LISTEN, HUB_DATA_DIR, HUB_SECRET_KEY, HUB_ACCEPTED_SECRET_KEYS, HUB_ADMIN_TOKEN, HUB_PUBLIC_URL override the file.
+  hub version [--json]          version, commit, build date, Go version and plugin protocol version
+
+
+Environment (overrides the file; with no file, the whole configuration of a hub whose
+integrations are made through the admin API): HUB_CONFIG, HUB_LISTEN, HUB_PUBLIC_URL,
+HUB_DATA_DIR, HUB_SECRET_KEY, HUB_ACCEPTED_SECRET_KEYS, HUB_ADMIN_TOKEN, HUB_STATE_DRIVER, HUB_STATE_DSN, HUB_STATE_PATH,
+HUB_BUS_BACKEND, HUB_PLUGINS_DIR, HUB_LOG_LEVEL, HUB_LOG_FORMAT, HUB_METRICS_LISTEN.
 `
 
 func main() {
@@ -93,6 +101,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	positional = append(positional, fs.Args()...)
+	if cmd == "version" { // needs no configuration
+		return printVersion(stdout, *jsonOut)
+	}
 	cfg, err := config.Load(*cfgPath)
 	if cmd == "validate" {
 		return validate(*cfgPath, cfg, err, stdout, stderr)
@@ -257,5 +268,17 @@ func listPlugins(cfg *config.Config, log *slog.Logger, stdout io.Writer, asJSON 
 		}
 	}
 	tw.Flush()
+	return 0
+}
+
+func printVersion(stdout io.Writer, asJSON bool) int {
+	in := buildinfo.Get()
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(in)
+		return 0
+	}
+	fmt.Fprint(stdout, in.String())
 	return 0
 }
