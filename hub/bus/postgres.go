@@ -66,7 +66,7 @@ func NewPostgres(ctx context.Context, db *sql.DB, logger *slog.Logger, cfg Subsc
 
 // PublishTx publishes inside tx.
 func (b *Postgres) PublishTx(tx wsql.ContextExecutor, topic string, msgs ...*message.Message) error {
-	afterCommit(b, tx)
+	afterCommit(b.sub, tx, topic)
 	pub, err := wsql.NewPublisher(tx, wsql.PublisherConfig{SchemaAdapter: b.schema}, b.logger)
 	if err != nil {
 		return fmt.Errorf("bus: outbox publisher: %w", err)

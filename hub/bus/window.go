@@ -39,8 +39,8 @@ type WindowSubscriber struct {
 	closed  bool
 	closing chan struct{}
 	wg      sync.WaitGroup
-	wake    chan struct{}   // closed and replaced by Wake
-	stmts   stmtcache.Cache // the select and ack run for every message
+	wakes   map[string]chan struct{} // by topic: closed and replaced by Wake and WakeTopic
+	stmts   stmtcache.Cache          // the select and ack run for every message
 }
 
 // position is a place in a topic's order of delivery: the messages after
@@ -81,15 +81,41 @@ func newWindowSubscriber(db *sql.DB, src source, cfg SubscriberConfig, logger wa
 	if logger == nil {
 		logger = watermill.NopLogger{}
 	}
-	return &WindowSubscriber{db: db, src: src, cfg: cfg, logger: logger, closing: make(chan struct{}), wake: make(chan struct{})}
+	return &WindowSubscriber{db: db, src: src, cfg: cfg, logger: logger, closing: make(chan struct{}),
+		wakes: map[string]chan struct{}{}}
 }
 
-// Wake makes idle subscriptions look for new messages now.
+// Wake makes every idle subscription look for new messages now.
 func (s *WindowSubscriber) Wake() {
 	s.mu.Lock()
-	close(s.wake)
-	s.wake = make(chan struct{})
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	for topic, c := range s.wakes {
+		close(c)
+		delete(s.wakes, topic)
+	}
+}
+
+// WakeTopic makes the idle subscriptions of topic look for new messages
+// now; the others sleep on.
+func (s *WindowSubscriber) WakeTopic(topic string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.wakes[topic]; ok {
+		close(c)
+		delete(s.wakes, topic)
+	}
+}
+
+// wakeOf is the channel that the next wake of topic closes.
+func (s *WindowSubscriber) wakeOf(topic string) <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.wakes[topic]
+	if !ok {
+		c = make(chan struct{})
+		s.wakes[topic] = c
+	}
+	return c
 }
 
 // SubscribeInitialize creates the topic's tables.
@@ -151,9 +177,7 @@ func (s *WindowSubscriber) consume(ctx context.Context, topic string, out chan<-
 	}
 	c.last = last
 	for {
-		s.mu.Lock()
-		wake := s.wake // taken before the read: a commit during it wakes the wait
-		s.mu.Unlock()
+		wake := s.wakeOf(topic) // taken before the read: a commit during it wakes the wait
 		c.refill(ctx)
 		c.handOutReady(ctx)
 		if !c.wait(ctx, wake) || !c.recordAcks(ctx) {
@@ -371,7 +395,7 @@ func (s *WindowSubscriber) ackedPosition(ctx context.Context, topic string, logg
 			return p, true
 		}
 		logger.Error("Reading the acknowledged position failed; retrying", err, nil)
-		if !s.sleep(ctx, backoff(s.cfg.InitialBackoff, s.cfg.MaxBackoff, try), false) {
+		if !s.sleep(ctx, backoff(s.cfg.InitialBackoff, s.cfg.MaxBackoff, try)) {
 			return position{}, false
 		}
 	}
@@ -402,7 +426,7 @@ func (s *WindowSubscriber) handOut(ctx context.Context, e *entry, out chan<- *me
 			cancel()
 			wait := backoff(s.cfg.InitialBackoff, s.cfg.MaxBackoff, attempt)
 			logger.Info("Message nacked; redelivering later", watermill.LogFields{"uuid": msg.UUID, "attempt": attempt, "wait": wait.String()})
-			if !s.sleep(ctx, wait, false) {
+			if !s.sleep(ctx, wait) {
 				return false
 			}
 		case <-ctx.Done():
@@ -445,25 +469,17 @@ func (s *WindowSubscriber) ackTo(ctx context.Context, topic string, row wsql.Row
 			return true
 		}
 		logger.Error("Recording ack failed; retrying", err, watermill.LogFields{"offset": row.Offset})
-		if !s.sleep(ctx, backoff(s.cfg.InitialBackoff, s.cfg.MaxBackoff, try), false) {
+		if !s.sleep(ctx, backoff(s.cfg.InitialBackoff, s.cfg.MaxBackoff, try)) {
 			return false
 		}
 	}
 }
 
-func (s *WindowSubscriber) sleep(ctx context.Context, d time.Duration, wakeable bool) bool {
+func (s *WindowSubscriber) sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
-	var wake chan struct{}
-	if wakeable {
-		s.mu.Lock()
-		wake = s.wake
-		s.mu.Unlock()
-	}
 	select {
 	case <-t.C:
-		return true
-	case <-wake:
 		return true
 	case <-ctx.Done():
 		return false
