@@ -39,6 +39,9 @@ func NewPostgres(ctx context.Context, db *sql.DB, logger *slog.Logger, cfg Subsc
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = DefaultPostgresPollInterval // per subscription; only this hub's commits wake it
 	}
+	if cfg.IdlePollMax <= 0 {
+		cfg.IdlePollMax = DefaultPostgresIdlePoll
+	}
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err

@@ -199,6 +199,7 @@ type consumer struct {
 	more     bool           // more messages may be waiting to be read
 	lastRead time.Time      // when the messages after the window were last read
 	failures int            // reads failed in a row
+	empty    int            // reads in a row that found nothing
 	done     chan *entry    // messages acked by their hand-out
 	inFlight map[string]int // messages handed out and not acked, per group
 	lastAck  time.Time      // when the acked position was last recorded
@@ -229,7 +230,7 @@ func (c *consumer) ackAtStop(ctx context.Context) {
 func (c *consumer) refill(ctx context.Context) {
 	batch := c.s.cfg.BatchSize
 	room := batch - len(c.window)
-	if time.Since(c.lastRead) >= c.s.cfg.PollInterval {
+	if time.Since(c.lastRead) >= c.idlePoll() {
 		// Messages committed elsewhere (another hub) wake nobody here:
 		// look at least every PollInterval, also while acks keep the loop
 		// busy (its timer never fires then).
@@ -247,6 +248,11 @@ func (c *consumer) refill(ctx context.Context) {
 		c.failures = 0
 	}
 	c.more = err == nil && len(rows) == room
+	if err == nil && len(rows) == 0 {
+		c.empty++
+	} else {
+		c.empty = 0
+	}
 	for _, r := range rows {
 		c.window = append(c.window, &entry{row: r, group: r.Msg.Metadata.Get(MetadataGroup), key: r.Msg.Metadata.Get(MetadataOrderKey)})
 		c.last = c.s.src.positionOf(r)
@@ -272,10 +278,10 @@ func (c *consumer) handOutReady(ctx context.Context) {
 	})
 }
 
-// wait waits for acks (taking all that came), a wake, or PollInterval (a
-// backoff after failed reads); false means stop.
+// wait waits for acks (taking all that came), a wake of the topic, or
+// idlePoll (a backoff after failed reads); false means stop.
 func (c *consumer) wait(ctx context.Context, wake <-chan struct{}) bool {
-	d := c.s.cfg.PollInterval
+	d := c.idlePoll()
 	if c.failures > 0 {
 		d = backoff(c.s.cfg.InitialBackoff, c.s.cfg.MaxBackoff, c.failures)
 	}
@@ -303,6 +309,17 @@ func (c *consumer) wait(ctx context.Context, wake <-chan struct{}) bool {
 		return false
 	}
 	return true
+}
+
+// idlePoll is how long the subscription waits before it looks for new
+// messages: PollInterval, doubling with each read in a row that found
+// nothing, up to IdlePollMax.
+func (c *consumer) idlePoll() time.Duration {
+	d, maxD := c.s.cfg.PollInterval, c.s.cfg.IdlePollMax
+	for i := 1; i < c.empty && d < maxD; i++ {
+		d *= 2
+	}
+	return min(d, maxD)
 }
 
 // recordAcks records the position after the window's acked prefix and
