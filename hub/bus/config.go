@@ -58,10 +58,10 @@ const (
 	// read 4 times a second each cost a hub ~100 queries a second for
 	// nothing.
 	DefaultPostgresIdlePoll = time.Second
-	DefaultInitialBackoff       = 500 * time.Millisecond
-	DefaultBatchSize            = 100
-	DefaultLease                = 15 * time.Second
-	DefaultMaxBackoff           = time.Minute
+	DefaultInitialBackoff   = 500 * time.Millisecond
+	DefaultBatchSize        = 100
+	DefaultLease            = 15 * time.Second
+	DefaultMaxBackoff       = time.Minute
 
 	DefaultRetries       = 3
 	DefaultRetryInitial  = 200 * time.Millisecond

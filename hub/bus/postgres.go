@@ -49,7 +49,7 @@ func NewPostgres(ctx context.Context, db *sql.DB, logger *slog.Logger, cfg Subsc
 	wl := watermill.NewSlogLoggerWithLevelMapping(logger, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
 	schema := wsql.DefaultPostgreSQLSchema{}
 	offsets := wsql.DefaultPostgreSQLOffsetsAdapter{}
-	queries := []string{createLeasesTable}
+	queries := []string{createLeasesTable, createMembersTable}
 	for _, topic := range AllTopics() {
 		for _, q := range append(schema.SchemaInitializingQueries(topic), offsets.SchemaInitializingQueries(topic)...) {
 			queries = append(queries, q.Query)
