@@ -299,6 +299,13 @@ func (c *consumer) wait(ctx context.Context, wake <-chan struct{}) bool {
 				break drain
 			}
 		}
+		// A wake that came with the acks is not lost: the next turn
+		// waits on a new channel.
+		select {
+		case <-wake:
+			c.more = true
+		default:
+		}
 	case <-wake:
 		c.more = true
 	case <-t.C:
