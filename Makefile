@@ -51,9 +51,12 @@ demo: build
 BENCH_REVIEWS ?= 10000
 BENCH_REPLIES ?= 500
 BENCH_LOAD_REVIEWS ?= 2000
+# The hub runs a second time on PostgreSQL, in a schema of its own, printed
+# beside SQLite (BENCH_POSTGRES= skips it).
+BENCH_POSTGRES ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 bench: build
 	$(GO) build -o $(BIN)/bench ./hub/cmd/bench
-	$(BIN)/bench --bin $(BIN) -n $(BENCH_REVIEWS) -m $(BENCH_REPLIES) -load-n $(BENCH_LOAD_REVIEWS)
+	$(BIN)/bench --bin $(BIN) -n $(BENCH_REVIEWS) -m $(BENCH_REPLIES) -load-n $(BENCH_LOAD_REVIEWS) -postgres '$(BENCH_POSTGRES)'
 
 # How many apps one hub carries: 10,000 apps on the fake Google Play;
 # figures in bench-results/scale.json (docs/performance.md).

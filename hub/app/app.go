@@ -202,7 +202,7 @@ func (h *Hub) newPoller(cfg *config.Config, plugins Resolver) *poll.Poller {
 func OpenState(ctx context.Context, cfg *config.Config, sealer *secrets.Sealer) (*state.DB, error) {
 	switch cfg.State.Driver {
 	case "postgres":
-		return state.OpenPostgres(ctx, cfg.State.DSN, sealer)
+		return state.OpenPostgresPool(ctx, cfg.State.DSN, sealer, cfg.State.MaxConnections)
 	default:
 		return state.OpenSQLite(ctx, cfg.State.Path, sealer)
 	}

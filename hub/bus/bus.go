@@ -24,8 +24,9 @@ type Bus interface {
 	// Subscriber delivers messages to the router.
 	Subscriber() message.Subscriber
 	// Committed tells the bus that a transaction with messages committed
-	// (lets an embedded backend deliver them without waiting for a poll).
-	// PublishTx arranges it by itself when tx has an OnCommit hook (as the
+	// (lets this process deliver them without waiting for a poll); it
+	// wakes every subscription. PublishTx arranges a wake of the topic's
+	// subscriptions alone by itself when tx has an OnCommit hook (as the
 	// state's transactions do); a caller with a bare *sql.Tx calls it.
 	Committed()
 	Close() error
@@ -34,9 +35,11 @@ type Bus interface {
 // committer is a transaction that runs hooks after it commits.
 type committer interface{ OnCommit(func()) }
 
-// afterCommit makes tx call b.Committed once it commits, when it can.
-func afterCommit(b Bus, tx wsql.ContextExecutor) {
+// afterCommit makes tx wake the subscriptions of topic once it commits,
+// when it can: only those (a commit that publishes a review must not make
+// every idle partition of every topic read its table).
+func afterCommit(s *WindowSubscriber, tx wsql.ContextExecutor, topic string) {
 	if c, ok := tx.(committer); ok {
-		c.OnCommit(b.Committed)
+		c.OnCommit(func() { s.WakeTopic(topic) })
 	}
 }

@@ -15,6 +15,11 @@ type SubscriberConfig struct {
 	// PollInterval when idle (commits in this process wake the
 	// subscriptions at once; polling finds other processes' work).
 	PollInterval time.Duration
+	// IdlePollMax: a subscription whose reads keep finding nothing looks
+	// less often, its wait doubling from PollInterval up to this (default
+	// PollInterval: no slowing down; PostgreSQL: DefaultPostgresIdlePoll).
+	// A commit of this process to the topic still wakes it at once.
+	IdlePollMax time.Duration
 	// Redelivery backoff after a nack: InitialBackoff doubling up to MaxBackoff.
 	InitialBackoff time.Duration
 	MaxBackoff     time.Duration
@@ -48,10 +53,15 @@ const (
 	// DefaultPostgresPollInterval is the PostgreSQL subscriber's, per
 	// partition subscription: nothing wakes it across hubs.
 	DefaultPostgresPollInterval = 250 * time.Millisecond
-	DefaultInitialBackoff       = 500 * time.Millisecond
-	DefaultBatchSize            = 100
-	DefaultLease                = 15 * time.Second
-	DefaultMaxBackoff           = time.Minute
+	// DefaultPostgresIdlePoll bounds how slowly an idle PostgreSQL
+	// subscription looks for what other hubs published: 24 partitions
+	// read 4 times a second each cost a hub ~100 queries a second for
+	// nothing.
+	DefaultPostgresIdlePoll = time.Second
+	DefaultInitialBackoff   = 500 * time.Millisecond
+	DefaultBatchSize        = 100
+	DefaultLease            = 15 * time.Second
+	DefaultMaxBackoff       = time.Minute
 
 	DefaultRetries       = 3
 	DefaultRetryInitial  = 200 * time.Millisecond
@@ -67,6 +77,9 @@ func (c *SubscriberConfig) setDefaults() {
 	}
 	if c.PollInterval <= 0 {
 		c.PollInterval = DefaultPollInterval
+	}
+	if c.IdlePollMax < c.PollInterval {
+		c.IdlePollMax = c.PollInterval
 	}
 	if c.InitialBackoff <= 0 {
 		c.InitialBackoff = DefaultInitialBackoff

@@ -39,6 +39,9 @@ func NewPostgres(ctx context.Context, db *sql.DB, logger *slog.Logger, cfg Subsc
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = DefaultPostgresPollInterval // per subscription; only this hub's commits wake it
 	}
+	if cfg.IdlePollMax <= 0 {
+		cfg.IdlePollMax = DefaultPostgresIdlePoll
+	}
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -46,7 +49,7 @@ func NewPostgres(ctx context.Context, db *sql.DB, logger *slog.Logger, cfg Subsc
 	wl := watermill.NewSlogLoggerWithLevelMapping(logger, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
 	schema := wsql.DefaultPostgreSQLSchema{}
 	offsets := wsql.DefaultPostgreSQLOffsetsAdapter{}
-	queries := []string{createLeasesTable}
+	queries := []string{createLeasesTable, createMembersTable}
 	for _, topic := range AllTopics() {
 		for _, q := range append(schema.SchemaInitializingQueries(topic), offsets.SchemaInitializingQueries(topic)...) {
 			queries = append(queries, q.Query)
@@ -66,7 +69,7 @@ func NewPostgres(ctx context.Context, db *sql.DB, logger *slog.Logger, cfg Subsc
 
 // PublishTx publishes inside tx.
 func (b *Postgres) PublishTx(tx wsql.ContextExecutor, topic string, msgs ...*message.Message) error {
-	afterCommit(b, tx)
+	afterCommit(b.sub, tx, topic)
 	pub, err := wsql.NewPublisher(tx, wsql.PublisherConfig{SchemaAdapter: b.schema}, b.logger)
 	if err != nil {
 		return fmt.Errorf("bus: outbox publisher: %w", err)

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -26,6 +28,18 @@ const createLeasesTable = `CREATE TABLE IF NOT EXISTS ` + leasesTable + ` (
 	PRIMARY KEY (topic, consumer_group)
 )`
 
+// membersTable lists the processes delivering each consumer group of the
+// PostgreSQL bus, each until its membership runs out unless renewed: how
+// many hubs share the subscriptions (fair share, see pgSource.hold).
+const membersTable = `"watermill_subscription_members"`
+
+const createMembersTable = `CREATE TABLE IF NOT EXISTS ` + membersTable + ` (
+	consumer_group TEXT NOT NULL,
+	owner TEXT NOT NULL,
+	until TIMESTAMPTZ NOT NULL,
+	PRIMARY KEY (consumer_group, owner)
+)`
+
 // pgSource reads a topic's messages from watermill-sql's PostgreSQL tables
 // (so messages queued by earlier versions are delivered) in their order:
 // by transaction id, then offset, and only below the oldest transaction
@@ -40,6 +54,16 @@ type pgSource struct {
 	// same across restarts) and an id of its own, so that two processes
 	// given the same Owner never both hold a lease.
 	owner string
+
+	// Fair share: with N live hubs, this one holds at most
+	// ceil(subscriptions/N) leases; it takes no lease beyond that and hands
+	// over what it holds above it (at a renewal, after the messages in
+	// flight), so the partitions spread over the hubs without a
+	// coordinator, within a few renewals of a hub joining or leaving.
+	join  sync.Once
+	subs  atomic.Int64 // subscriptions of this process (hold loops)
+	held  atomic.Int64 // leases held, or being taken
+	peers atomic.Int64 // live hubs of the consumer group, this one included
 }
 
 // ownerSep ends the stable part of a lease owner.
@@ -161,14 +185,21 @@ func (q *pgSource) hold(ctx context.Context, topic string, closing <-chan struct
 	if err := q.releasePredecessor(ctx, topic); err != nil && ctx.Err() == nil {
 		logger.Error("Releasing a predecessor's subscription lease failed; it is taken when it runs out", err, nil)
 	}
+	q.subs.Add(1)
+	defer q.subs.Add(-1)
+	q.join.Do(func() { q.startMembership(closing) })
 	for {
-		held, err := q.takeWithin(ctx, topic, cfg.Lease/3)
-		if err != nil && ctx.Err() == nil {
-			logger.Error("Taking the subscription lease failed; retrying", err, nil)
-		}
-		if held {
-			logger.Debug("Subscription lease taken", nil)
-			q.deliverHolding(ctx, topic, closing, deliver, logger)
+		if q.reserve() {
+			held, err := q.takeWithin(ctx, topic, cfg.Lease/3)
+			if err != nil && ctx.Err() == nil {
+				logger.Error("Taking the subscription lease failed; retrying", err, nil)
+			}
+			if held {
+				logger.Debug("Subscription lease taken", nil)
+				q.deliverHolding(ctx, topic, closing, deliver, logger)
+			} else {
+				q.held.Add(-1)
+			}
 		}
 		t := time.NewTimer(idle)
 		select {
@@ -195,12 +226,24 @@ func (q *pgSource) deliverHolding(ctx context.Context, topic string, closing <-c
 	renew := time.NewTicker(lease / 3)
 	defer renew.Stop()
 	renewed := time.Now() // the lease was just taken
+	handed := false       // given up to even out the hubs' shares
+	defer func() {
+		if !handed {
+			q.held.Add(-1)
+		}
+	}()
 loop:
 	for {
 		select {
 		case <-done:
 			break loop
 		case <-renew.C:
+			if q.shed() {
+				handed = true
+				logger.Info("Handing the subscription over to even out the hubs' shares", watermill.LogFields{
+					"hubs": q.peers.Load(), "held": q.held.Load()})
+				break loop
+			}
 			held, err := q.takeWithin(lctx, topic, lease/3)
 			switch {
 			case held:
@@ -230,6 +273,108 @@ loop:
 	if err := q.release(rctx, topic); err != nil {
 		logger.Error("Releasing the subscription lease failed; another hub takes it when it runs out", err, nil)
 	}
+}
+
+// fairShare is how many leases this process should hold at most: its
+// subscriptions divided by the live hubs, rounded up (so that every
+// subscription has a hub).
+func (q *pgSource) fairShare() int64 {
+	n := max(q.peers.Load(), 1)
+	return (q.subs.Load() + n - 1) / n
+}
+
+// reserve counts a lease about to be taken, if this process holds fewer
+// than its fair share.
+func (q *pgSource) reserve() bool {
+	for {
+		h := q.held.Load()
+		if h >= q.fairShare() {
+			return false
+		}
+		if q.held.CompareAndSwap(h, h+1) {
+			return true
+		}
+	}
+}
+
+// shed uncounts a held lease to hand over, if this process holds more than
+// its fair share.
+func (q *pgSource) shed() bool {
+	for {
+		h := q.held.Load()
+		if h <= q.fairShare() {
+			return false
+		}
+		if q.held.CompareAndSwap(h, h-1) {
+			return true
+		}
+	}
+}
+
+// startMembership records this process as a live hub of the consumer group
+// and counts the live hubs now, then every third of the lease until the
+// subscriber closes, when the membership is removed (the others take their
+// larger share at once).
+func (q *pgSource) startMembership(closing <-chan struct{}) {
+	cfg := q.sub.cfg
+	beat := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), cfg.Lease/3)
+		defer cancel()
+		if n, err := q.renewMembership(ctx); err != nil {
+			q.sub.logger.Error("Renewing the bus membership failed; sharing by the last count", err, nil)
+		} else {
+			q.peers.Store(n)
+		}
+	}
+	beat()
+	q.sub.wg.Add(1)
+	go func() {
+		defer q.sub.wg.Done()
+		t := time.NewTicker(cfg.Lease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-closing:
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				if _, err := q.sub.db.ExecContext(ctx, `DELETE FROM `+membersTable+` WHERE consumer_group = $1 AND owner = $2`,
+					cfg.ConsumerGroup, q.owner); err != nil {
+					q.sub.logger.Error("Leaving the bus membership failed; it runs out", err, nil)
+				}
+				return
+			case <-t.C:
+				beat()
+			}
+		}
+	}()
+}
+
+// renewMembership renews this process's membership (ending a killed
+// predecessor's, and dropping long-expired ones) and counts the live hubs.
+func (q *pgSource) renewMembership(ctx context.Context) (int64, error) {
+	cfg := q.sub.cfg
+	tx, err := q.sub.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("bus membership: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck
+	if _, err := tx.ExecContext(ctx, `DELETE FROM `+membersTable+` WHERE consumer_group = $1 AND owner <> $2
+		AND (left(owner, length($3)) = $3 OR until < now() - $4 * interval '1 millisecond')`,
+		cfg.ConsumerGroup, q.owner, cfg.Owner+ownerSep, cfg.Lease.Milliseconds()); err != nil {
+		return 0, fmt.Errorf("bus membership: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO `+membersTable+` (consumer_group, owner, until)
+		VALUES ($1, $2, now() + $3 * interval '1 millisecond')
+		ON CONFLICT (consumer_group, owner) DO UPDATE SET until = excluded.until`,
+		cfg.ConsumerGroup, q.owner, cfg.Lease.Milliseconds()); err != nil {
+		return 0, fmt.Errorf("bus membership: %w", err)
+	}
+	var n int64
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+membersTable+` WHERE consumer_group = $1 AND until > now()`,
+		cfg.ConsumerGroup).Scan(&n); err != nil {
+		return 0, fmt.Errorf("bus membership: %w", err)
+	}
+	return n, tx.Commit()
 }
 
 // takeWithin is take bounded by d: a database that does not answer must

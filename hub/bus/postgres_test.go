@@ -22,6 +22,7 @@ func openPostgres(t *testing.T) *sql.DB {
 	if err != nil {
 		t.Fatal(err)
 	}
+	db.SetMaxIdleConns(32) // as the hub's pool (state.OpenPostgres): no connection opened per statement
 	t.Cleanup(func() { db.Close() })
 	return db
 }

@@ -49,7 +49,7 @@ func (b *SQLite) PublishTx(tx wsql.ContextExecutor, topic string, msgs ...*messa
 	if len(msgs) == 0 {
 		return nil
 	}
-	afterCommit(b, tx)
+	afterCommit(b.sub, tx, topic)
 	for _, part := range insertChunks(msgs) {
 		q, err := b.schema.InsertQuery(topic, part)
 		if err != nil {

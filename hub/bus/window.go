@@ -39,8 +39,8 @@ type WindowSubscriber struct {
 	closed  bool
 	closing chan struct{}
 	wg      sync.WaitGroup
-	wake    chan struct{}   // closed and replaced by Wake
-	stmts   stmtcache.Cache // the select and ack run for every message
+	wakes   map[string]chan struct{} // by topic: closed and replaced by Wake and WakeTopic
+	stmts   stmtcache.Cache          // the select and ack run for every message
 }
 
 // position is a place in a topic's order of delivery: the messages after
@@ -81,15 +81,41 @@ func newWindowSubscriber(db *sql.DB, src source, cfg SubscriberConfig, logger wa
 	if logger == nil {
 		logger = watermill.NopLogger{}
 	}
-	return &WindowSubscriber{db: db, src: src, cfg: cfg, logger: logger, closing: make(chan struct{}), wake: make(chan struct{})}
+	return &WindowSubscriber{db: db, src: src, cfg: cfg, logger: logger, closing: make(chan struct{}),
+		wakes: map[string]chan struct{}{}}
 }
 
-// Wake makes idle subscriptions look for new messages now.
+// Wake makes every idle subscription look for new messages now.
 func (s *WindowSubscriber) Wake() {
 	s.mu.Lock()
-	close(s.wake)
-	s.wake = make(chan struct{})
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	for topic, c := range s.wakes {
+		close(c)
+		delete(s.wakes, topic)
+	}
+}
+
+// WakeTopic makes the idle subscriptions of topic look for new messages
+// now; the others sleep on.
+func (s *WindowSubscriber) WakeTopic(topic string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.wakes[topic]; ok {
+		close(c)
+		delete(s.wakes, topic)
+	}
+}
+
+// wakeOf is the channel that the next wake of topic closes.
+func (s *WindowSubscriber) wakeOf(topic string) <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.wakes[topic]
+	if !ok {
+		c = make(chan struct{})
+		s.wakes[topic] = c
+	}
+	return c
 }
 
 // SubscribeInitialize creates the topic's tables.
@@ -151,9 +177,7 @@ func (s *WindowSubscriber) consume(ctx context.Context, topic string, out chan<-
 	}
 	c.last = last
 	for {
-		s.mu.Lock()
-		wake := s.wake // taken before the read: a commit during it wakes the wait
-		s.mu.Unlock()
+		wake := s.wakeOf(topic) // taken before the read: a commit during it wakes the wait
 		c.refill(ctx)
 		c.handOutReady(ctx)
 		if !c.wait(ctx, wake) || !c.recordAcks(ctx) {
@@ -175,6 +199,7 @@ type consumer struct {
 	more     bool           // more messages may be waiting to be read
 	lastRead time.Time      // when the messages after the window were last read
 	failures int            // reads failed in a row
+	empty    int            // reads in a row that found nothing
 	done     chan *entry    // messages acked by their hand-out
 	inFlight map[string]int // messages handed out and not acked, per group
 	lastAck  time.Time      // when the acked position was last recorded
@@ -205,7 +230,7 @@ func (c *consumer) ackAtStop(ctx context.Context) {
 func (c *consumer) refill(ctx context.Context) {
 	batch := c.s.cfg.BatchSize
 	room := batch - len(c.window)
-	if time.Since(c.lastRead) >= c.s.cfg.PollInterval {
+	if time.Since(c.lastRead) >= c.idlePoll() {
 		// Messages committed elsewhere (another hub) wake nobody here:
 		// look at least every PollInterval, also while acks keep the loop
 		// busy (its timer never fires then).
@@ -223,6 +248,11 @@ func (c *consumer) refill(ctx context.Context) {
 		c.failures = 0
 	}
 	c.more = err == nil && len(rows) == room
+	if err == nil && len(rows) == 0 {
+		c.empty++
+	} else {
+		c.empty = 0
+	}
 	for _, r := range rows {
 		c.window = append(c.window, &entry{row: r, group: r.Msg.Metadata.Get(MetadataGroup), key: r.Msg.Metadata.Get(MetadataOrderKey)})
 		c.last = c.s.src.positionOf(r)
@@ -248,10 +278,10 @@ func (c *consumer) handOutReady(ctx context.Context) {
 	})
 }
 
-// wait waits for acks (taking all that came), a wake, or PollInterval (a
-// backoff after failed reads); false means stop.
+// wait waits for acks (taking all that came), a wake of the topic, or
+// idlePoll (a backoff after failed reads); false means stop.
 func (c *consumer) wait(ctx context.Context, wake <-chan struct{}) bool {
-	d := c.s.cfg.PollInterval
+	d := c.idlePoll()
 	if c.failures > 0 {
 		d = backoff(c.s.cfg.InitialBackoff, c.s.cfg.MaxBackoff, c.failures)
 	}
@@ -269,6 +299,13 @@ func (c *consumer) wait(ctx context.Context, wake <-chan struct{}) bool {
 				break drain
 			}
 		}
+		// A wake that came with the acks is not lost: the next turn
+		// waits on a new channel.
+		select {
+		case <-wake:
+			c.more = true
+		default:
+		}
 	case <-wake:
 		c.more = true
 	case <-t.C:
@@ -279,6 +316,17 @@ func (c *consumer) wait(ctx context.Context, wake <-chan struct{}) bool {
 		return false
 	}
 	return true
+}
+
+// idlePoll is how long the subscription waits before it looks for new
+// messages: PollInterval, doubling with each read in a row that found
+// nothing, up to IdlePollMax.
+func (c *consumer) idlePoll() time.Duration {
+	d, maxD := c.s.cfg.PollInterval, c.s.cfg.IdlePollMax
+	for i := 1; i < c.empty && d < maxD; i++ {
+		d *= 2
+	}
+	return min(d, maxD)
 }
 
 // recordAcks records the position after the window's acked prefix and
@@ -371,7 +419,7 @@ func (s *WindowSubscriber) ackedPosition(ctx context.Context, topic string, logg
 			return p, true
 		}
 		logger.Error("Reading the acknowledged position failed; retrying", err, nil)
-		if !s.sleep(ctx, backoff(s.cfg.InitialBackoff, s.cfg.MaxBackoff, try), false) {
+		if !s.sleep(ctx, backoff(s.cfg.InitialBackoff, s.cfg.MaxBackoff, try)) {
 			return position{}, false
 		}
 	}
@@ -402,7 +450,7 @@ func (s *WindowSubscriber) handOut(ctx context.Context, e *entry, out chan<- *me
 			cancel()
 			wait := backoff(s.cfg.InitialBackoff, s.cfg.MaxBackoff, attempt)
 			logger.Info("Message nacked; redelivering later", watermill.LogFields{"uuid": msg.UUID, "attempt": attempt, "wait": wait.String()})
-			if !s.sleep(ctx, wait, false) {
+			if !s.sleep(ctx, wait) {
 				return false
 			}
 		case <-ctx.Done():
@@ -445,25 +493,17 @@ func (s *WindowSubscriber) ackTo(ctx context.Context, topic string, row wsql.Row
 			return true
 		}
 		logger.Error("Recording ack failed; retrying", err, watermill.LogFields{"offset": row.Offset})
-		if !s.sleep(ctx, backoff(s.cfg.InitialBackoff, s.cfg.MaxBackoff, try), false) {
+		if !s.sleep(ctx, backoff(s.cfg.InitialBackoff, s.cfg.MaxBackoff, try)) {
 			return false
 		}
 	}
 }
 
-func (s *WindowSubscriber) sleep(ctx context.Context, d time.Duration, wakeable bool) bool {
+func (s *WindowSubscriber) sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
-	var wake chan struct{}
-	if wakeable {
-		s.mu.Lock()
-		wake = s.wake
-		s.mu.Unlock()
-	}
 	select {
 	case <-t.C:
-		return true
-	case <-wake:
 		return true
 	case <-ctx.Done():
 		return false

@@ -89,6 +89,10 @@ type State struct {
 	// DSN of the PostgreSQL database (env HUB_STATE_DSN), e.g.
 	// postgres://hub@db:5432/reviewhub?sslmode=require.
 	DSN string `yaml:"dsn"`
+	// MaxConnections bounds the hub's PostgreSQL connections (default
+	// state.DefaultPostgresConns, 32); every hub on the database adds
+	// as many, which must stay under the server's max_connections.
+	MaxConnections int `yaml:"max_connections"`
 }
 
 // Schedule tunes the poll schedule (README: Outgrowing one machine).
@@ -472,6 +476,9 @@ func (c *Config) validateRun(add func(field, reason string)) {
 	case "text", "json":
 	default:
 		add("log.format", fmt.Sprintf("%q is not one of text, json", c.Log.Format))
+	}
+	if c.State.MaxConnections < 0 || c.State.MaxConnections > 1000 {
+		add("state.max_connections", fmt.Sprintf("%d is not between 1 and 1000", c.State.MaxConnections))
 	}
 	if c.Bus.InFlight < 0 || c.Bus.InFlight > 64 {
 		add("bus.in_flight", fmt.Sprintf("%d is not between 1 and 64", c.Bus.InFlight))

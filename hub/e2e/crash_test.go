@@ -291,6 +291,7 @@ func crashSoak(t *testing.T, edit func(cfg map[string]any)) {
 		p.kill()
 	}
 	p.start(t)
+	finalStart := time.Now()
 	defer func() {
 		if t.Failed() && n <= 100 {
 			dumpTickets(t, b)
@@ -310,11 +311,12 @@ func crashSoak(t *testing.T, edit func(cfg map[string]any)) {
 		if time.Now().After(deadline) {
 			close(stopReplies)
 			<-repliesDone
-			t.Fatalf("after %d kills: lost tickets %d, duplicated tickets %d, lost edits %d, duplicated edits %d, lost replies %d, duplicated replies %d",
-				kills, lt, dt, le, de, lr, dr)
+			t.Fatalf("after %d kills, %.1f s after the final start: lost tickets %d, duplicated tickets %d, lost edits %d, duplicated edits %d, lost replies %d, duplicated replies %d",
+				kills, time.Since(finalStart).Seconds(), lt, dt, le, de, lr, dr)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	t.Logf("soak: all complete %.1f s after the final start (deadline %d s)", time.Since(finalStart).Seconds(), 30+n/100)
 	<-repliesDone
 	// Nothing more may arrive after everything is complete.
 	time.Sleep(500 * time.Millisecond)

@@ -185,6 +185,17 @@ func (p *Poller) apply(ctx context.Context, l listing, b batch, res *Result) err
 		t.events = t.events[:0]
 		t.imported = 0
 		now := p.clock()
+		// The page's stored reviews in one read (PostgreSQL: a statement
+		// per review was a round trip each).
+		ids := make([]string, 0, len(b.reviews))
+		for _, r := range b.reviews {
+			if r.ID != "" {
+				ids = append(ids, r.ID)
+			}
+		}
+		if err := tx.PreloadReviews(ctx, in.ID, app.ID, ids); err != nil {
+			return err
+		}
 		var out []*message.Message // the batch's changes, published in a few inserts
 		for _, r := range b.reviews {
 			msg, err := p.observe(ctx, tx, l, b, r, now, &t)

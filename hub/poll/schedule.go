@@ -251,14 +251,16 @@ func (p *Poller) pollSlot(ctx context.Context, slot state.Slot) {
 		log: p.Logger.With("integration", slot.IntegrationID, "app", slot.AppID, "request_id", reqID)}
 	sp.next.NextAt = now.Add(notRunnableWait)
 	defer func() {
-		if ctx.Err() != nil {
-			sp.next.NextAt = p.clock() // shutting down: any hub may take it at once
+		if ctx.Err() != nil && !sp.listing {
+			// Shutting down before the listing: any hub may take it at
+			// once. (Once listed, its next time is an interval on.)
+			sp.next.NextAt = p.clock()
 		}
 		p.release(ctx, sp.log, sp.next)
 	}()
 	p.recordLag(now.Sub(slot.NextAt))
 
-	if !p.findApp(ctx, sp) || !p.ready(ctx, sp) {
+	if !p.findApp(ctx, sp) || !p.ready(ctx, sp) || !p.startListing(ctx, sp) {
 		return
 	}
 	cctx, calls := sdk.CountCalls(ctx)
@@ -273,10 +275,11 @@ func (p *Poller) pollSlot(ctx context.Context, slot state.Slot) {
 
 // slotPoll is one poll of a claimed app: what its steps share.
 type slotPoll struct {
-	slot state.Slot   // as claimed
-	next state.Slot   // what the release writes: next time, note, cost, failures
-	now  time.Time    // when the poll began
-	log  *slog.Logger // with the integration, app, request id and (once found) store
+	slot    state.Slot   // as claimed
+	listing bool         // the listing began (startListing)
+	next    state.Slot   // what the release writes: next time, note, cost, failures
+	now     time.Time    // when the poll began
+	log     *slog.Logger // with the integration, app, request id and (once found) store
 
 	// Set by findApp and ready:
 	in       state.Integration
@@ -351,6 +354,45 @@ func (p *Poller) ready(ctx context.Context, sp *slotPoll) bool {
 	}
 	return true
 }
+
+// startListing confirms, right before the listing, that this hub still
+// holds the app's lease, and counts the app's next time from now (see
+// state.DB.StartPoll); false: not listed (the lease was lost, or could not
+// be confirmed), and the quota reserved by ready is given back. On SQLite
+// one hub uses the database: nobody else claims.
+func (p *Poller) startListing(ctx context.Context, sp *slotPoll) bool {
+	now, interval := p.clock(), max(sp.slot.Interval, sp.interval)
+	if p.DB.Dialect() != state.Postgres {
+		sp.listing, sp.next.NextAt = true, now.Add(interval)
+		return true
+	}
+	held, err := p.DB.StartPoll(ctx, p.Schedule.Owner, sp.slot.AppRef, now, p.Schedule.Lease, interval)
+	if err != nil || !held {
+		if serr := quota.Settle(ctx, p.DB, sp.buckets, sp.now, sp.expected, p.clock(), 0); serr != nil && ctx.Err() == nil {
+			sp.log.Error("giving back the quota reserved for the poll failed", "error", serr)
+		}
+	}
+	switch {
+	case err != nil:
+		if ctx.Err() == nil {
+			sp.log.Error("confirming the poll lease failed; not polled", "error", err)
+		}
+		p.Metrics.Poll(sp.in.ID, sp.app.ID, sp.app.StorePlugin, metrics.PollNotRunnable, 0, 0, 0, 0, nil)
+		sp.next.Note = "not polled: the poll lease could not be confirmed"
+		sp.next.NextAt = sp.now.Add(retry.Jitter(minRetryAfterLeaseError, 0.1))
+		return false
+	case !held:
+		sp.log.Info("poll lease lost before the listing (another hub took the app over); not polled")
+		return false
+	}
+	// Written if the listing is interrupted (a stop): as StartPoll did.
+	sp.listing, sp.next.NextAt = true, now.Add(interval)
+	return true
+}
+
+// minRetryAfterLeaseError is when an app whose lease could not be
+// confirmed is looked at again.
+const minRetryAfterLeaseError = 5 * time.Second
 
 // record settles the quota with the calls the poll made (counted, else one
 // per page), counts the poll in the metrics and records it for the app's

@@ -5,6 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/reviewhub/reviewhub/sdk"
@@ -82,27 +85,26 @@ type Observation struct {
 // ObserveReview compares a listed review with what is stored and records a
 // new version when rating, title or text changed.
 func (t *Tx) ObserveReview(ctx context.Context, integrationID, appID string, r sdk.Review) (Observation, error) {
-	var (
-		version             int
-		rating              int
-		title, body, ticket string
-		storedReply         string
-		rr                  ReviewReply
-		replyAt             string
-	)
 	replyText := ""
 	if r.Reply != nil {
 		replyText = r.Reply.Text
 	}
-	err := t.queryRow(ctx, `SELECT version, rating, title, body, ticket_id, reply_text,
-			reply_status, reply_message_id, reply_detail, reply_version, reply_rule, reply_at
-		FROM reviews WHERE integration_id = ? AND app_id = ? AND review_id = ?`,
-		integrationID, appID, r.ID).Scan(&version, &rating, &title, &body, &ticket, &storedReply,
-		&rr.Status, &rr.MessageID, &rr.Detail, &rr.Version, &rr.Rule, &replyAt)
-	rr.At = parseTS(replyAt)
+	stored, known := t.batch.preloaded(reviewKey{integrationID, appID, r.ID})
+	if !known {
+		var err error
+		if stored, err = t.storedReview(ctx, integrationID, appID, r.ID); err != nil {
+			return Observation{}, err
+		}
+	}
 	now := ts(t.db.now())
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
+	if stored == nil {
+		if known {
+			// Preloaded page (PostgreSQL): inserted with the page's other
+			// new reviews, before the transaction's next statement.
+			t.batch.pending = append(t.batch.pending, pendingReview{integrationID: integrationID, appID: appID,
+				reviewID: r.ID, rating: r.Rating, title: r.Title, body: r.Text, reply: replyText, seenAt: now})
+			return Observation{Kind: sdk.ChangeKindNew, Version: 1}, nil
+		}
 		if _, err := t.exec(ctx, `
 			INSERT INTO reviews (integration_id, app_id, review_id, version, rating, title, body, reply_text, seen_at)
 			VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?)`, integrationID, appID, r.ID, r.Rating, r.Title, r.Text, replyText, now); err != nil {
@@ -112,9 +114,10 @@ func (t *Tx) ObserveReview(ctx context.Context, integrationID, appID string, r s
 			return Observation{}, err
 		}
 		return Observation{Kind: sdk.ChangeKindNew, Version: 1}, nil
-	case err != nil:
-		return Observation{}, fmt.Errorf("state: read review %s: %w", r.ID, err)
 	}
+	version, rating, title, body, ticket, storedReply, rr := stored.version, stored.rating, stored.title, stored.body,
+		stored.ticket, stored.reply, stored.rr
+	rr.At = parseTS(stored.replyAt)
 	// The store no longer shows the developer reply it showed (removed in
 	// its console): the published answer is gone.
 	deleted := storedReply != "" && replyText == "" && (rr.Status == ReplyPublished || rr.Status == ReplyOutdated)
@@ -156,6 +159,23 @@ func (t *Tx) ObserveReview(ctx context.Context, integrationID, appID string, r s
 	}
 	return Observation{Kind: kind, Version: version, TicketID: ticket, History: hist, Reply: rr,
 		ReplyOutdated: outdated, ReplyDeleted: deleted}, nil
+}
+
+// storedReview reads a stored review (nil: not stored).
+func (t *Tx) storedReview(ctx context.Context, integrationID, appID, reviewID string) (*storedReview, error) {
+	s := &storedReview{}
+	err := t.queryRow(ctx, `SELECT version, rating, title, body, ticket_id, reply_text,
+			reply_status, reply_message_id, reply_detail, reply_version, reply_rule, reply_at
+		FROM reviews WHERE integration_id = ? AND app_id = ? AND review_id = ?`,
+		integrationID, appID, reviewID).Scan(&s.version, &s.rating, &s.title, &s.body, &s.ticket, &s.reply,
+		&s.rr.Status, &s.rr.MessageID, &s.rr.Detail, &s.rr.Version, &s.rr.Rule, &s.replyAt)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("state: read review %s: %w", reviewID, err)
+	}
+	return s, nil
 }
 
 func (t *Tx) insertVersion(ctx context.Context, integrationID, appID string, r sdk.Review, version int, replyText, now string) error {
@@ -377,21 +397,52 @@ const (
 	CountSkipped   = "skipped_" // + filter name
 )
 
-// Count adds delta to a counter of an app.
+// counterShards is how many rows a hot counter is spread over on
+// PostgreSQL (see Count).
+const counterShards = 8
+
+// shardSep ends a counter's name in the name of one of its rows.
+const shardSep = "\x1f"
+
+// shardedCounters are added to by every delivery (of a review, of an
+// answer), by up to bus.in_flight transactions of an app at once.
+var shardedCounters = map[string]bool{CountDelivered: true, CountPublished: true}
+
+// Count adds delta to a counter of an app. On PostgreSQL the counters
+// every delivery adds to are spread over counterShards rows (NAME\x1fN)
+// that Counters sums: on one row, concurrent deliveries queued for its
+// lock until each committed (pg-perf, docs/performance.md).
 func (t *Tx) Count(ctx context.Context, integrationID, appID, name string, delta int) error {
+	row := name
+	if t.db.dialect == Postgres && shardedCounters[name] {
+		row = name + shardSep + strconv.Itoa(rand.IntN(counterShards))
+	}
 	_, err := t.exec(ctx, `
 		INSERT INTO counters (integration_id, app_id, name, value) VALUES (?, ?, ?, ?)
 		ON CONFLICT (integration_id, app_id, name) DO UPDATE SET value = counters.value + excluded.value`,
-		integrationID, appID, name, delta)
+		integrationID, appID, row, delta)
 	if err != nil {
 		return fmt.Errorf("state: count %s: %w", name, err)
 	}
 	return nil
 }
 
-// Counters returns an integration's counters by app and name.
+// Counters returns an integration's counters by app and name (a counter
+// spread over rows summed).
 func (d *DB) Counters(ctx context.Context, integrationID string) (map[string]map[string]int, error) {
-	return d.countsByApp(ctx, "counters", `SELECT app_id, name, value FROM counters WHERE integration_id = ?`, integrationID)
+	byApp, err := d.countsByApp(ctx, "counters", `SELECT app_id, name, value FROM counters WHERE integration_id = ?`, integrationID)
+	if err != nil {
+		return nil, err
+	}
+	for _, counts := range byApp {
+		for name, v := range counts {
+			if base, _, sharded := strings.Cut(name, shardSep); sharded {
+				delete(counts, name)
+				counts[base] += v
+			}
+		}
+	}
+	return byApp, nil
 }
 
 // countsByApp reads rows of (app, name, number) into numbers by app and name.

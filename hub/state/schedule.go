@@ -153,6 +153,32 @@ func (d *DB) Claim(ctx context.Context, owner string, now time.Time, lease time.
 	return out, nil
 }
 
+// StartPoll is called by the hub holding ref's lease right before it lists
+// the app's reviews. It reports whether owner still holds the lease (false:
+// another hub took the app over meanwhile; the caller must not list it),
+// and when it does, renews the lease to now+lease and moves the app's next
+// time to now+interval. The claim moved the next time one interval from
+// the claim; a poll that reached its listing late (its hub waited seconds
+// for the database, or its renewals lapsed) and whose hub then died left
+// the app due again less than an interval after that listing, and another
+// hub listed it a second time (TestThreeHubsPollEachAppOncePerInterval).
+// Now the next time counts from the listing, and a hub whose lease was
+// taken over does not list. Claims take rows of other owners only, and a
+// claim in progress holds the row, so the owner check is the fence.
+func (d *DB) StartPoll(ctx context.Context, owner string, ref AppRef, now time.Time, lease, interval time.Duration) (bool, error) {
+	res, err := d.exec(ctx, `UPDATE poll_schedule SET lease_until_ms = ?, next_at_ms = ?
+		WHERE integration_id = ? AND app_id = ? AND lease_owner = ?`,
+		ms(now.Add(lease)), ms(now.Add(interval)), ref.IntegrationID, ref.AppID, owner)
+	if err != nil {
+		return false, fmt.Errorf("state: start polling %s: %w", ref, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("state: start polling %s: %w", ref, err)
+	}
+	return n == 1, nil
+}
+
 // RenewLeases extends every lease owner holds to until; it returns how many
 // it still holds.
 func (d *DB) RenewLeases(ctx context.Context, owner string, until time.Time) (int, error) {

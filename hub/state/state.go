@@ -131,14 +131,42 @@ func OpenSQLite(ctx context.Context, path string, sealer *secrets.Sealer) (*DB, 
 	return d, nil
 }
 
+// DefaultPostgresConns is the default size of a hub's PostgreSQL pool: its
+// users at once are the bus's subscriptions reading and acknowledging (24
+// partitions), the deliveries in flight and the poll workers (16), each
+// holding a connection for a statement or a short transaction. Three hubs
+// with the default stay under PostgreSQL's default max_connections (100).
+const DefaultPostgresConns = 32
+
+// postgresConnIdle is how long a connection of the pool may stay unused
+// before it is closed (a quiet hub gives its connections back slowly).
+const postgresConnIdle = 5 * time.Minute
+
 // OpenPostgres opens the PostgreSQL database at dsn (a pgx URL or keyword
-// string) and applies migrations. Several hubs may share it.
+// string) with a pool of DefaultPostgresConns and applies migrations.
+// Several hubs may share it.
 func OpenPostgres(ctx context.Context, dsn string, sealer *secrets.Sealer) (*DB, error) {
+	return OpenPostgresPool(ctx, dsn, sealer, 0)
+}
+
+// OpenPostgresPool is OpenPostgres with a pool of at most maxConns
+// connections (DefaultPostgresConns when 0 or less).
+func OpenPostgresPool(ctx context.Context, dsn string, sealer *secrets.Sealer, maxConns int) (*DB, error) {
+	if maxConns <= 0 {
+		maxConns = DefaultPostgresConns
+	}
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("state: open postgres: %w", err)
 	}
-	db.SetMaxOpenConns(16)
+	db.SetMaxOpenConns(maxConns)
+	// As many kept open as may be open: with database/sql's default of 2
+	// idle connections, every burst of the bus's, the deliveries' and the
+	// poll's statements opened connections again (a backend started, its
+	// statements prepared anew), about 17 a second, and the pool's waiters
+	// spent most of a delivery's time on it (docs/performance.md, round 5).
+	db.SetMaxIdleConns(maxConns)
+	db.SetConnMaxIdleTime(postgresConnIdle)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("state: connect to postgres: %w", err)

@@ -102,6 +102,9 @@ func (t *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error
 }
 
 func (t *Tx) queryRow(ctx context.Context, q string, args ...any) row {
+	if err := t.insertPendingReviews(ctx); err != nil {
+		return errRow{err}
+	}
 	st, err := t.txStmt(ctx, t.db.Rebind(q))
 	if err != nil {
 		return errRow{err}
@@ -113,6 +116,9 @@ func (t *Tx) queryRow(ctx context.Context, q string, args ...any) row {
 // with a cached prepared statement. With QueryContext and the methods
 // below, Tx is the executor the bus publishes through (outbox).
 func (t *Tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if err := t.insertPendingReviews(ctx); err != nil {
+		return nil, err
+	}
 	st, err := t.txStmt(ctx, q)
 	if err != nil {
 		return nil, err
@@ -122,6 +128,9 @@ func (t *Tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result
 
 // QueryContext runs q in the transaction with a cached prepared statement.
 func (t *Tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if err := t.insertPendingReviews(ctx); err != nil {
+		return nil, err
+	}
 	st, err := t.txStmt(ctx, q)
 	if err != nil {
 		return nil, err
@@ -131,6 +140,7 @@ func (t *Tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows
 
 // QueryRowContext runs q in the transaction.
 func (t *Tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	_ = t.insertPendingReviews(ctx) // on failure the transaction cannot commit (InTx)
 	st, err := t.txStmt(ctx, q)
 	if err != nil {
 		return t.tx.QueryRowContext(ctx, q, args...) // reports the same error on Scan
@@ -161,6 +171,9 @@ type Tx struct {
 	// committed run after a successful commit (the bus wakes its
 	// subscribers through them).
 	committed []func()
+	// batch is a page's preloaded reviews and new reviews to insert
+	// (pagebatch.go).
+	batch pageBatch
 }
 
 // OnCommit runs fn after the transaction commits (not if it rolls back).
@@ -178,6 +191,10 @@ func (d *DB) InTx(ctx context.Context, fn func(*Tx) error) error {
 	}
 	t := &Tx{tx: tx, db: d}
 	if err := fn(t); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := t.insertPendingReviews(ctx); err != nil {
 		_ = tx.Rollback()
 		return err
 	}

@@ -9,11 +9,14 @@ package bench
 import (
 	"cmp"
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"math"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -21,6 +24,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx" (the PostgreSQL run's schema)
 
 	"github.com/reviewhub/reviewhub/hub/internal/stack"
 	"github.com/reviewhub/reviewhub/plugins/appstore/asc"
@@ -43,6 +48,11 @@ type Options struct {
 	SkipZeroLatency bool
 	// InFlight is the hub's bus.in_flight (0: its default).
 	InFlight int
+	// PostgresDSN, when set, runs the hub a second time on PostgreSQL
+	// (state and bus), in a schema of its own created and dropped here.
+	PostgresDSN string
+	// postgres is the DSN of the run under way (Hub).
+	postgres string
 }
 
 // Side is one way of doing the work.
@@ -110,6 +120,10 @@ type Figures struct {
 	Hub      Side             `json:"hub"`
 	Ratio    float64          `json:"hub_to_baseline_throughput"`
 	PeakRSS  map[string]int64 `json:"peak_rss_bytes"`
+	// Postgres is the hub on PostgreSQL (nil when not run), and
+	// PostgresRatio its throughput over the hub's on SQLite.
+	Postgres      *Side   `json:"hub_postgres,omitempty"`
+	PostgresRatio float64 `json:"postgres_to_sqlite_throughput,omitempty"`
 	// Load is the real-world mode (nil when not run).
 	Load *LoadFigures `json:"real_world,omitempty"`
 }
@@ -237,7 +251,7 @@ func startHub(ctx context.Context, o Options, dataDir string, load *odfake.Load)
 	setup := f.Omnidesk.Settings(f.URL["omnidesk"], "bench-secret")
 	maps.Copy(setup, helpdeskExtra)
 	cfg := stack.Config{Listen: addr, DataDir: dataDir, Plugins: o.Plugins, Integration: "bench", Helpdesk: "omnidesk",
-		HelpdeskSetup: setup, PollInterval: time.Second, InFlight: o.InFlight, LogLevel: cmp.Or(os.Getenv("BENCH_HUB_LOG_LEVEL"), "warn"),
+		HelpdeskSetup: setup, PollInterval: time.Second, InFlight: o.InFlight, PostgresDSN: o.postgres, LogLevel: cmp.Or(os.Getenv("BENCH_HUB_LOG_LEVEL"), "warn"),
 		Apps: []stack.App{{ID: "ios", Name: "Bench", Store: "appstore", StoreAppID: appID, Settings: f.AppStore.Settings(f.URL["appstore"])}}}
 	f.Omnidesk.SetWebhookURL(cfg.WebhookURL() + "?secret=bench-secret")
 	path, err := cfg.Write()
@@ -390,6 +404,40 @@ func Hub(ctx context.Context, o Options) (Side, map[string]int64, error) {
 	return s, rss, nil
 }
 
+// errNoPostgres: no PostgreSQL server answered (the run is skipped).
+var errNoPostgres = errors.New("no PostgreSQL server answers")
+
+// hubOnPostgres runs Hub with the state and bus on PostgreSQL, in a schema
+// created for the run and dropped after it.
+func hubOnPostgres(ctx context.Context, o Options) (Side, error) {
+	db, err := sql.Open("pgx", o.PostgresDSN)
+	if err != nil {
+		return Side{}, err
+	}
+	defer db.Close()
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pctx); err != nil {
+		return Side{}, fmt.Errorf("%w: %v", errNoPostgres, err)
+	}
+	schema := fmt.Sprintf("bench_%d", time.Now().UnixNano())
+	if _, err := db.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
+		return Side{}, fmt.Errorf("create schema: %w", err)
+	}
+	defer db.ExecContext(context.WithoutCancel(ctx), `DROP SCHEMA `+schema+` CASCADE`) //nolint:errcheck
+	u, err := url.Parse(o.PostgresDSN)
+	if err != nil {
+		return Side{}, fmt.Errorf("the PostgreSQL DSN must be a URL: %w", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	o.postgres = u.String()
+	o.DataDir = filepath.Join(o.DataDir, "postgres")
+	s, _, err := Hub(ctx, o)
+	return s, err
+}
+
 func waitFor(ctx context.Context, limit time.Duration, cond func() bool) error {
 	deadline := time.Now().Add(limit)
 	for !cond() {
@@ -421,6 +469,21 @@ func Run(ctx context.Context, o Options) (Figures, error) {
 		if fig.Baseline.ReviewsPerSec > 0 {
 			fig.Ratio = fig.Hub.ReviewsPerSec / fig.Baseline.ReviewsPerSec
 		}
+		if o.PostgresDSN != "" {
+			o.logf("hub on PostgreSQL: the same with the PostgreSQL state and bus…")
+			s, err := hubOnPostgres(ctx, o)
+			switch {
+			case errors.Is(err, errNoPostgres):
+				o.logf("hub on PostgreSQL: skipped: %v", err)
+			case err != nil:
+				return fig, fmt.Errorf("hub on PostgreSQL: %w", err)
+			default:
+				fig.Postgres = &s
+				if fig.Hub.ReviewsPerSec > 0 {
+					fig.PostgresRatio = s.ReviewsPerSec / fig.Hub.ReviewsPerSec
+				}
+			}
+		}
 	}
 	if o.Load.Reviews > 0 {
 		o.logf("real world: %d reviews through the hub, Omnidesk answering in %v ± %v, %d calls per %v…",
@@ -444,6 +507,11 @@ func Report(w io.Writer, f Figures) {
 	}{{"baseline", f.Baseline}, {"hub", f.Hub}} {
 		fmt.Fprintf(w, "%-10s %12.1f %14.2f %14.2f %10.2f %16.3f\n", r.name, r.s.ReviewsPerSec, r.s.ReplyP50ms, r.s.ReplyP99ms, r.s.Seconds, r.s.CPUPerReviewMs)
 	}
+	if p := f.Postgres; p != nil {
+		fmt.Fprintf(w, "%-10s %12.1f %14.2f %14.2f %10.2f %16.3f\n", "hub on PG", p.ReviewsPerSec, p.ReplyP50ms, p.ReplyP99ms, p.Seconds, p.CPUPerReviewMs)
+		fmt.Fprintf(w, "hub on PostgreSQL / hub on SQLite throughput: %.2f (CPU per review: hub %.3f ms, plugins %.3f ms; PostgreSQL's own not counted)\n",
+			f.PostgresRatio, p.HubCPUPerReviewMs, p.PluginsCPUPerReviewMs)
+	}
 	fmt.Fprintf(w, "hub CPU per review: hub %.3f ms, plugins %.3f ms, fakes and the benchmark %.3f ms\n",
 		f.Hub.HubCPUPerReviewMs, f.Hub.PluginsCPUPerReviewMs, f.Hub.CPUPerReviewMs-f.Hub.HubCPUPerReviewMs-f.Hub.PluginsCPUPerReviewMs)
 	fmt.Fprintf(w, "hub / baseline throughput: %.2f\n", f.Ratio)
@@ -455,6 +523,9 @@ func Report(w io.Writer, f Figures) {
 		fmt.Fprintf(w, "  share of the allowed rate used: %.1f%%\n", 100*l.RateShare)
 	}
 	fmt.Fprintf(w, "summary: zero-latency ratio %.2f | case calls per new review %.3f", f.Ratio, f.Hub.CaseCallsPerReview)
+	if f.Postgres != nil {
+		fmt.Fprintf(w, " | PostgreSQL / SQLite %.2f", f.PostgresRatio)
+	}
 	if l := f.Load; l != nil {
 		fmt.Fprintf(w, " (real world %.3f) | allowed rate used %.1f%% | %d-review backlog drained in %.1f s", l.CaseCallsPerReview, 100*l.RateShare, l.Reviews, l.DrainSeconds)
 	}

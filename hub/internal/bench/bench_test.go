@@ -1,13 +1,16 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"io"
 	"math"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/reviewhub/reviewhub/hub/internal/pgtest"
 	"github.com/reviewhub/reviewhub/sdk/sdktest"
 )
 
@@ -19,13 +22,21 @@ func TestBenchSmall(t *testing.T) {
 		Plugins: map[string]string{
 			"appstore": sdktest.Build(t, "github.com/reviewhub/reviewhub/plugins/appstore"),
 			"omnidesk": sdktest.Build(t, "github.com/reviewhub/reviewhub/plugins/omnidesk"),
-		}, DataDir: t.TempDir(), HubLog: io.Discard}
+		}, DataDir: t.TempDir(), HubLog: io.Discard, PostgresDSN: cmp.Or(os.Getenv("REVIEWHUB_TEST_POSTGRES"), pgtest.DefaultDSN)}
 	f, err := Run(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if f.Baseline.ReviewsPerSec <= 0 || f.Hub.ReviewsPerSec <= 0 || f.Hub.ReplyP50ms <= 0 || f.PeakRSS["hub"] <= 0 {
 		t.Errorf("figures %+v", f)
+	}
+	switch p := f.Postgres; {
+	case p == nil && os.Getenv("CI") == "true":
+		t.Error("no PostgreSQL run in CI")
+	case p == nil:
+		t.Log("no PostgreSQL server: the PostgreSQL run was skipped")
+	case p.ReviewsPerSec <= 0 || p.ReplyP50ms <= 0 || f.PostgresRatio <= 0:
+		t.Errorf("PostgreSQL figures %+v, ratio %v", *p, f.PostgresRatio)
 	}
 	for _, p := range []string{"appstore", "omnidesk"} {
 		found := false

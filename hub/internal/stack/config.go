@@ -32,6 +32,9 @@ type Config struct {
 	AdminToken    string
 	// InFlight is bus.in_flight (0: the hub's default).
 	InFlight int
+	// PostgresDSN, when set, is the state (and bus) database: PostgreSQL
+	// instead of SQLite in DataDir.
+	PostgresDSN string
 }
 
 // WebhookURL is where the helpdesk must send its webhooks.
@@ -69,6 +72,9 @@ func (c Config) Write() (string, error) {
 	}
 	if c.InFlight > 0 {
 		doc["bus"] = map[string]any{"in_flight": c.InFlight}
+	}
+	if c.PostgresDSN != "" {
+		doc["state"] = map[string]any{"driver": "postgres", "dsn": c.PostgresDSN}
 	}
 	raw, err := yaml.Marshal(doc)
 	if err != nil {

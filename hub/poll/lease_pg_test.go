@@ -1,0 +1,155 @@
+package poll
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/reviewhub/reviewhub/hub/internal/pgtest"
+	"github.com/reviewhub/reviewhub/hub/state"
+	"github.com/reviewhub/reviewhub/sdk"
+)
+
+// listingStore records when each listing came (by the pollers' clock) and
+// runs during the first one what the test makes happen meanwhile.
+type listingStore struct {
+	store
+	clock    *atomic.Int64 // unix ms, shared with the pollers
+	at       []time.Time
+	inListed func()
+}
+
+func (s *listingStore) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.ReviewPage, error) {
+	s.at = append(s.at, time.UnixMilli(s.clock.Load()))
+	if f := s.inListed; f != nil {
+		s.inListed = nil
+		f()
+	}
+	return s.store.ListReviews(ctx, req)
+}
+
+type listingPlugins struct{ st *listingStore }
+
+func (p listingPlugins) Store(string) (sdk.Store, sdk.Info, error) {
+	return p.st, sdk.Info{Name: "s", Settings: []sdk.SettingField{{Key: "key"}}, Store: &sdk.StoreCapabilities{}}, nil
+}
+func (p listingPlugins) Helpdesk(string) (sdk.Helpdesk, sdk.Info, error) {
+	return plugins{}.Helpdesk("")
+}
+
+// twoHubs is one app (interval 1m) on a PostgreSQL database and two hubs'
+// pollers sharing a clock that the test moves.
+func twoHubs(t *testing.T) (a, b *Poller, st *listingStore, clock *atomic.Int64) {
+	t.Helper()
+	ctx := context.Background()
+	dsn := pgtest.DSN(t)
+	open := func() *state.DB {
+		db, err := state.OpenPostgres(ctx, dsn, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	dbA := open()
+	in := state.Integration{ID: "acme", Source: "config", HelpdeskPlugin: "desk",
+		Apps: []state.App{{ID: "ios", StorePlugin: "s", StoreAppID: "store-ios", StoreSettings: sdk.Settings{"key": "K"},
+			PollInterval: time.Minute}}}
+	if err := dbA.InTx(ctx, func(tx *state.Tx) error { return tx.PutIntegration(ctx, in) }); err != nil {
+		t.Fatal(err)
+	}
+	clock = &atomic.Int64{}
+	st = &listingStore{clock: clock}
+	now := func() time.Time { return time.UnixMilli(clock.Load()) }
+	newPoller := func(db *state.DB, owner string) *Poller {
+		p := &Poller{DB: db, Plugins: listingPlugins{st}, Logger: slog.New(slog.DiscardHandler), now: now}
+		p.Schedule.Owner, p.Schedule.Lease = owner, 10*time.Second
+		p.Schedule.setDefaults()
+		return p
+	}
+	a, b = newPoller(dbA, "hub-a"), newPoller(open(), "hub-b")
+	a.sync(ctx)
+	return a, b, st, clock
+}
+
+// claimAndPoll claims what is due on p's clock and polls it; it returns
+// how many apps it claimed.
+func claimAndPoll(t *testing.T, p *Poller) int {
+	t.Helper()
+	ctx := context.Background()
+	slots, err := p.DB.Claim(ctx, p.Schedule.Owner, p.clock(), p.Schedule.Lease, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range slots {
+		p.pollSlot(ctx, s)
+	}
+	return len(slots)
+}
+
+// A hub whose poll reaches the store late (it waited for its database
+// seconds after the claim) and which then dies before writing the app's
+// next time: the other hub takes the app over one interval after that
+// listing, not one interval after the claim, so the app is never listed
+// twice within an interval.
+func TestLateListingOfADeadHubIsNotRepeatedWithinTheInterval(t *testing.T) {
+	a, b, st, clock := twoHubs(t)
+	start := time.Now().Add(time.Hour).Truncate(time.Millisecond) // the app is due
+	clock.Store(start.UnixMilli())
+	ctx, kill := context.WithCancel(context.Background())
+	slots, err := a.DB.Claim(ctx, "hub-a", start, a.Schedule.Lease, 10)
+	if err != nil || len(slots) != 1 {
+		t.Fatalf("claim: %v %v", slots, err)
+	}
+	// Hub a lists 50 s after its claim; during the listing it dies (its
+	// context ends, so it writes nothing more) and the clock goes on to
+	// one minute and a second after the claim, when hub b looks.
+	clock.Store(start.Add(50 * time.Second).UnixMilli())
+	tookOver := -1
+	st.inListed = func() {
+		kill()
+		clock.Store(start.Add(61 * time.Second).UnixMilli())
+		tookOver = claimAndPoll(t, b)
+	}
+	a.pollSlot(ctx, slots[0])
+	if tookOver != 0 || len(st.at) != 1 {
+		t.Fatalf("hub b claimed %d apps 11 s after hub a's listing; listings at %v", tookOver, st.at)
+	}
+	// One interval after the listing the app is b's.
+	clock.Store(start.Add(50*time.Second + 61*time.Second).UnixMilli())
+	if n := claimAndPoll(t, b); n != 1 || len(st.at) != 2 {
+		t.Fatalf("one interval after the listing hub b claimed %d apps; listings at %v", n, st.at)
+	}
+}
+
+// A hub that reaches the listing after another hub took the app over (its
+// lease ran out while it waited) does not list it.
+func TestHubWhoseLeaseWasTakenOverDoesNotList(t *testing.T) {
+	a, b, st, clock := twoHubs(t)
+	start := time.Now().Add(time.Hour).Truncate(time.Millisecond)
+	clock.Store(start.UnixMilli())
+	ctx := context.Background()
+	slots, err := a.DB.Claim(ctx, "hub-a", start, a.Schedule.Lease, 10)
+	if err != nil || len(slots) != 1 {
+		t.Fatalf("claim: %v %v", slots, err)
+	}
+	// Hub a stalls past its lease and the interval; hub b takes the app
+	// over and polls it.
+	clock.Store(start.Add(2 * time.Minute).UnixMilli())
+	if n := claimAndPoll(t, b); n != 1 || len(st.at) != 1 {
+		t.Fatalf("hub b claimed %d apps; listings at %v", n, st.at)
+	}
+	a.pollSlot(ctx, slots[0])
+	if len(st.at) != 1 {
+		t.Fatalf("hub a listed the app after hub b had taken it over: listings at %v", st.at)
+	}
+	sched, err := a.DB.ScheduleOf(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := sched["ios"]; s.LeaseOwner != "" || s.NextAt.Before(start.Add(2*time.Minute+54*time.Second)) {
+		t.Errorf("after both polls: %+v", s)
+	}
+}
