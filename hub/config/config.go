@@ -64,6 +64,8 @@ type Metrics struct {
 type Health struct {
 	// CheckEvery is how often every app's health is computed (default 15s).
 	CheckEvery time.Duration `yaml:"check_every"`
+	// AlertHosts, when set, are the only hosts alert webhooks may reach.
+	AlertHosts []string `yaml:"alert_hosts"`
 }
 
 // Alerts says where an integration's health alerts go.
