@@ -196,13 +196,21 @@ func (h *Hub) newPoller(cfg *config.Config, plugins Resolver) *poll.Poller {
 
 // OpenState opens the state database the config names. sealer may be nil
 // for tools that never read credentials.
+// Every call into it then runs under the config's state.timeout.
 func OpenState(ctx context.Context, cfg *config.Config, sealer *secrets.Sealer) (*state.DB, error) {
+	var db *state.DB
+	var err error
 	switch cfg.State.Driver {
 	case "postgres":
-		return state.OpenPostgres(ctx, cfg.State.DSN, sealer)
+		db, err = state.OpenPostgres(ctx, cfg.State.DSN, sealer)
 	default:
-		return state.OpenSQLite(ctx, cfg.State.Path, sealer)
+		db, err = state.OpenSQLite(ctx, cfg.State.Path, sealer)
 	}
+	if err != nil {
+		return nil, err
+	}
+	db.SetTimeout(cfg.State.Timeout)
+	return db, nil
 }
 
 // OpenBus opens the message bus the config names, on the state database.

@@ -55,6 +55,11 @@ type DB struct {
 	writes chan struct{}
 	// group runs concurrent small write transactions together (SQLite).
 	group grouper
+	// timeout is every call's deadline (deadline.go; 0: none).
+	timeout time.Duration
+	// avail remembers the last failure that said the database is
+	// unavailable (Unavailable).
+	avail availability
 }
 
 // writeGateWait bounds how long a write waits for the process's write gate
