@@ -45,6 +45,8 @@ type Hub struct {
 	deliver    *deliver.Deliverer
 	reload     chan struct{}
 	http       *http.Server
+	handler    handlerRef // served once New is done (starting.go)
+	serveErr   chan error // why the HTTP server stopped by itself
 	ln         net.Listener
 	life       *lifecycle
 	ops        ops // metrics, health, alerts (ops.go)
@@ -63,7 +65,8 @@ type Options struct {
 }
 
 // New prepares the hub: the data dir, the listener (bound first, so a
-// taken address is found before anything else starts), the state, the bus
+// taken address is found before anything else starts, and served at once:
+// /healthz answers while the rest starts, starting.go), the state, the bus
 // and the plugins, and checks the integrations of the config file against
 // the plugins. Run starts work. Each resource registers its close as soon as
 // it is open; when New fails, what it opened is closed, in reverse order,
@@ -88,6 +91,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	if err := h.listen(cfg); err != nil {
 		return nil, err
 	}
+	h.serveEarly()
 	paths, err := pluginhost.Discover(cfg.Plugins.Dir, cfg.Plugins.Paths)
 	if err != nil {
 		return nil, err
@@ -125,7 +129,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 			return nil, err
 		}
 	}
-	h.http = httpapi.NewHTTPServer(cfg.Listen, srv.Handler(), log)
+	h.serveAll(srv.Handler())
 	started = true
 	return h, nil
 }
@@ -336,9 +340,11 @@ func (h *Hub) serve(ctx context.Context, errc chan<- error) {
 			errc <- errors.New("message router stopped on its own; the hub stops so that it can be restarted")
 		}
 	}()
-	go func() {
-		if err := h.http.Serve(h.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			errc <- fmt.Errorf("http server: %w", err)
+	go func() { // serving since New (serveEarly)
+		select {
+		case err := <-h.serveErr:
+			errc <- err
+		case <-ctx.Done():
 		}
 	}()
 }
