@@ -262,8 +262,9 @@ func (s *Server) webhookCaller(w http.ResponseWriter, r *http.Request, log *slog
 }
 
 // decoy is the integration a refused webhook call is checked against
-// (webhook): the plugin's settings filled with plausible values, and
-// every secret with a random one of this process's, which no caller knows.
+// (webhook): the plugin's settings filled with plausible values (its
+// examples and defaults; optional ones left out), and every secret with a
+// random one of this process's, which no caller knows.
 func (s *Server) decoy(info sdk.Info) state.Integration {
 	s.decoyOnce.Do(func() {
 		b := make([]byte, 32)
@@ -279,7 +280,7 @@ func (s *Server) decoy(info sdk.Info) state.Integration {
 			settings[f.Key] = f.Example
 		case f.Default != "":
 			settings[f.Key] = f.Default
-		default:
+		case f.Required:
 			settings[f.Key] = "decoy"
 		}
 	}
