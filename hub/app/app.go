@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -128,6 +127,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 			Logger: log.With("component", "console"), Secure: strings.HasPrefix(cfg.PublicURL, "https://")}); err != nil {
 			return nil, err
 		}
+	} else {
+		var hint string
+		srv.ConsoleOff, hint = consoleOff(cfg, h.Addr())
+		log.Warn(hint)
 	}
 	h.serveAll(srv.Handler())
 	started = true
@@ -262,12 +265,12 @@ func sealer(cfg *config.Config) (*secrets.Sealer, error) {
 	if cfg.SecretKey != "" {
 		key, err = secrets.ParseKey(cfg.SecretKey)
 	} else {
-		key, err = secrets.LoadOrCreateKeyFile(filepath.Join(cfg.DataDir, "secret.key"))
+		key, err = secrets.LoadOrCreateKeyFile(KeyFile(cfg))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("secret_key: %w", err)
 	}
-	return secrets.New(key)
+	return newSealer(cfg, key)
 }
 
 // Addr is the address the HTTP server listens on.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/reviewhub/reviewhub/hub/config"
 	"github.com/reviewhub/reviewhub/hub/secrets"
@@ -56,7 +55,7 @@ func openStateReadOnly(ctx context.Context, cfg *config.Config) (*state.DB, erro
 		key, err = secrets.ParseKey(cfg.SecretKey)
 	} else {
 		var raw []byte
-		raw, err = os.ReadFile(filepath.Join(cfg.DataDir, "secret.key"))
+		raw, err = os.ReadFile(KeyFile(cfg))
 		if err == nil {
 			key, err = secrets.ParseKey(string(raw))
 		}
@@ -64,9 +63,9 @@ func openStateReadOnly(ctx context.Context, cfg *config.Config) (*state.DB, erro
 	if err != nil {
 		return nil, fmt.Errorf("secret_key (needed to unseal the state's credentials): %w", errors.Join(err, errKey))
 	}
-	sealer, err := secrets.New(key)
+	sealer, err := newSealer(cfg, key)
 	if err != nil {
-		return nil, fmt.Errorf("secret_key: %w", err)
+		return nil, err
 	}
 	if cfg.State.Driver == "postgres" {
 		return state.OpenPostgresReadOnly(ctx, cfg.State.DSN, sealer)

@@ -39,6 +39,10 @@ type Config struct {
 	// SecretKey (base64, 32 bytes) seals credentials at rest (env HUB_SECRET_KEY).
 	// Empty: a key is generated once in DataDir/secret.key.
 	SecretKey string `yaml:"secret_key"`
+	// AcceptedSecretKeys (base64, comma-separated; env
+	// HUB_ACCEPTED_SECRET_KEYS) unseal but never seal: the old key while
+	// `hub rotate-key` re-seals with a new one (docs/operations.md).
+	AcceptedSecretKeys string `yaml:"accepted_secret_keys"`
 	// AdminToken authenticates the admin API (env HUB_ADMIN_TOKEN), at least
 	// MinAdminTokenLength characters. Empty: the admin API is off.
 	AdminToken string `yaml:"admin_token"`
@@ -274,7 +278,7 @@ func Parse(name string, raw []byte) (*Config, error) {
 func (c *Config) applyEnv() Errors {
 	for env, dst := range map[string]*string{
 		"HUB_LISTEN": &c.Listen, "HUB_DATA_DIR": &c.DataDir, "HUB_SECRET_KEY": &c.SecretKey,
-		"HUB_ADMIN_TOKEN": &c.AdminToken, "HUB_PUBLIC_URL": &c.PublicURL,
+		"HUB_ACCEPTED_SECRET_KEYS": &c.AcceptedSecretKeys, "HUB_ADMIN_TOKEN": &c.AdminToken, "HUB_PUBLIC_URL": &c.PublicURL,
 		"HUB_STATE_DRIVER": &c.State.Driver, "HUB_STATE_DSN": &c.State.DSN,
 	} {
 		if v, ok := os.LookupEnv(env); ok {
@@ -367,6 +371,7 @@ func (c *Config) expandEnv() Errors {
 	}
 	c.AdminToken = expand("admin_token", c.AdminToken)
 	c.SecretKey = expand("secret_key", c.SecretKey)
+	c.AcceptedSecretKeys = expand("accepted_secret_keys", c.AcceptedSecretKeys)
 	c.State.DSN = expand("state.dsn", c.State.DSN)
 	for i, in := range c.Integrations {
 		if in.Alerts != nil {
@@ -444,6 +449,9 @@ func (c *Config) validateServer(add func(field, reason string)) {
 		if _, err := secrets.ParseKey(c.SecretKey); err != nil {
 			add("secret_key", strings.TrimPrefix(err.Error(), "secret key: ")+" (generate one with `openssl rand -base64 32`)")
 		}
+	}
+	if _, err := c.AcceptedKeys(); err != nil {
+		add("accepted_secret_keys", err.Error())
 	}
 	if n := len(c.AdminToken); n > 0 && n < MinAdminTokenLength {
 		add("admin_token", fmt.Sprintf("is %d characters long; use at least %d (e.g. `openssl rand -hex 32`)", n, MinAdminTokenLength))
@@ -635,4 +643,20 @@ func (c *Config) validatePlugins(add func(field, reason string)) {
 			p.Checksums[n] = strings.ToLower(sum)
 		}
 	}
+}
+
+// AcceptedKeys are the keys of AcceptedSecretKeys, decoded.
+func (c *Config) AcceptedKeys() ([][]byte, error) {
+	var keys [][]byte
+	for i, s := range strings.Split(c.AcceptedSecretKeys, ",") {
+		if strings.TrimSpace(s) == "" {
+			continue
+		}
+		k, err := secrets.ParseKey(s)
+		if err != nil {
+			return nil, fmt.Errorf("key %d: %s", i+1, strings.TrimPrefix(err.Error(), "secret key: "))
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
 }

@@ -297,44 +297,8 @@ func crashSoak(t *testing.T, edit func(cfg map[string]any)) {
 		}
 	}()
 	complete := func() (lostTickets, dupTickets, lostEdits, dupEdits, lostReplies, dupReplies int) {
-		tks := b.Tickets()
-		byReview := map[string]int{}
-		for _, tk := range tks {
-			if tk.ReviewID == "seed" {
-				continue
-			}
-			byReview[tk.ReviewID]++
-			var i int
-			fmt.Sscanf(tk.ReviewID, "r%d", &i)
-			want := 1
-			if edited(i) {
-				want = 2
-			}
-			switch {
-			case len(tk.Messages) < want:
-				lostEdits += want - len(tk.Messages)
-			case len(tk.Messages) > want:
-				dupEdits += len(tk.Messages) - want
-			}
-		}
-		for i := range n {
-			switch c := byReview[fmt.Sprintf("r%05d", i)]; {
-			case c == 0:
-				lostTickets++
-			case c > 1:
-				dupTickets += c - 1
-			}
-		}
-		posts, _ := b.ReplyPosts()
-		for i := range replies {
-			switch c := posts[fmt.Sprintf("r%05d", i)]; {
-			case c == 0:
-				lostReplies++
-			case c > 1:
-				dupReplies += c - 1
-			}
-		}
-		return
+		w := tallyWork(b, n, edited, replies)
+		return w.lostTickets, w.dupTickets, w.lostEdits, w.dupEdits, w.lostReplies, w.dupReplies
 	}
 	deadline := time.Now().Add(time.Duration(30+n/100) * time.Second)
 	for {
@@ -363,6 +327,62 @@ func crashSoak(t *testing.T, edit func(cfg map[string]any)) {
 	if c := b.TicketCreates(); c != n+1 {
 		t.Fatalf("%d ticket creates for %d reviews and the seed", c, n)
 	}
+}
+
+// work is what the helpdesk and the store hold against what they should:
+// every review r00000… one ticket (the seed apart), an edited one two
+// messages, each of the first `replies` reviews' answers posted once.
+type work struct {
+	lostTickets, dupTickets, lostEdits, dupEdits, lostReplies, dupReplies int
+}
+
+func (w work) String() string {
+	return fmt.Sprintf("lost tickets %d, duplicated tickets %d, lost edits %d, duplicated edits %d, lost replies %d, duplicated replies %d",
+		w.lostTickets, w.dupTickets, w.lostEdits, w.dupEdits, w.lostReplies, w.dupReplies)
+}
+
+func (w work) done() bool { return w == work{} }
+
+// tallyWork counts, for n reviews r00000… (edited(i): edited once) and
+// answers to the first replies of them, what is lost or duplicated.
+func tallyWork(b *testbackend.Backend, n int, edited func(int) bool, replies int) (w work) {
+	byReview := map[string]int{}
+	for _, tk := range b.Tickets() {
+		if tk.ReviewID == "seed" {
+			continue
+		}
+		byReview[tk.ReviewID]++
+		var i int
+		fmt.Sscanf(tk.ReviewID, "r%d", &i)
+		want := 1
+		if edited(i) {
+			want = 2
+		}
+		switch {
+		case len(tk.Messages) < want:
+			w.lostEdits += want - len(tk.Messages)
+		case len(tk.Messages) > want:
+			w.dupEdits += len(tk.Messages) - want
+		}
+	}
+	for i := range n {
+		switch c := byReview[fmt.Sprintf("r%05d", i)]; {
+		case c == 0:
+			w.lostTickets++
+		case c > 1:
+			w.dupTickets += c - 1
+		}
+	}
+	posts, _ := b.ReplyPosts()
+	for i := range replies {
+		switch c := posts[fmt.Sprintf("r%05d", i)]; {
+		case c == 0:
+			w.lostReplies++
+		case c > 1:
+			w.dupReplies += c - 1
+		}
+	}
+	return w
 }
 
 func dumpTickets(t *testing.T, b *testbackend.Backend) {

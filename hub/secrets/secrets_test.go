@@ -2,6 +2,7 @@ package secrets
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"testing"
 )
@@ -44,5 +45,65 @@ func TestKeyFileIsStable(t *testing.T) {
 	}
 	if _, err := ParseKey("c2hvcnQ="); err == nil {
 		t.Fatal("short key accepted")
+	}
+}
+
+// A Sealer opens what its accepted keys sealed and says so; it seals with
+// its own key only.
+func TestAcceptedKeys(t *testing.T) {
+	oldKey, newKey := bytes.Repeat([]byte{1}, KeySize), bytes.Repeat([]byte{2}, KeySize)
+	old, _ := New(oldKey)
+	sealedOld, _ := old.Seal([]byte("v"))
+	s, err := New(newKey, oldKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, current, err := s.OpenCurrent(sealedOld); err != nil || current || string(out) != "v" {
+		t.Fatalf("old value: %q %v %v", out, current, err)
+	}
+	sealedNew, _ := s.Seal([]byte("v"))
+	if _, current, err := s.OpenCurrent(sealedNew); err != nil || !current {
+		t.Fatalf("new value: %v %v", current, err)
+	}
+	if _, err := old.Open(sealedNew); err == nil {
+		t.Fatal("sealed with an accepted key")
+	}
+	if _, err := New(newKey, []byte("short")); err == nil {
+		t.Fatal("a short accepted key")
+	}
+}
+
+// RotateKeyFile puts a new key in place and keeps the old one until the
+// rotation is finished; run again before that, it changes nothing.
+func TestRotateKeyFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "secret.key")
+	old, err := LoadOrCreateKeyFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, prev, err := RotateKeyFile(path)
+	if err != nil || !bytes.Equal(prev, old) || bytes.Equal(key, old) {
+		t.Fatalf("rotate: %v", err)
+	}
+	if cur, _ := LoadOrCreateKeyFile(path); !bytes.Equal(cur, key) {
+		t.Fatal("the key file does not hold the new key")
+	}
+	again, prev2, err := RotateKeyFile(path)
+	if err != nil || !bytes.Equal(again, key) || !bytes.Equal(prev2, old) {
+		t.Fatalf("an unfinished rotation was not continued: %v", err)
+	}
+	if err := FinishKeyFileRotation(path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(PreviousKeyFile(path)); !os.IsNotExist(err) {
+		t.Fatalf("previous key kept: %v", err)
+	}
+	// Interrupted after the old key was saved, before the swap: a new key.
+	if err := writeKeyFile(PreviousKeyFile(path), key); err != nil {
+		t.Fatal(err)
+	}
+	next, prev3, err := RotateKeyFile(path)
+	if err != nil || !bytes.Equal(prev3, key) || bytes.Equal(next, key) {
+		t.Fatalf("rotation after an interrupted one: %v", err)
 	}
 }

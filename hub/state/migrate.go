@@ -13,21 +13,26 @@ var migrations embed.FS
 
 // migrate applies the migrations of dir (migrations/sqlite or
 // migrations/postgres) not applied yet, each in its own transaction, in
-// name order, and records them in schema_migrations.
+// name order, and records them in schema_migrations. A database with a
+// migration this hub does not know (written by a newer hub) is refused
+// before anything is changed (NewerSchemaError). Then it records which hub
+// wrote the state (state_info, version.go).
+//
+// Migrations must stay additive (new tables, new columns with defaults):
+// during a rolling upgrade the hubs of the previous release keep running
+// on the migrated schema (docs/operations.md, "Upgrade").
 func (d *DB) migrate(ctx context.Context, dir string) error {
 	if _, err := d.exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
 		return fmt.Errorf("state: migrations table: %w", err)
 	}
-	entries, err := fs.ReadDir(migrations, dir)
+	st, err := d.schemaStatus(ctx, dir)
 	if err != nil {
-		return fmt.Errorf("state: read migrations: %w", err)
+		return err
 	}
-	names := make([]string, 0, len(entries))
-	for _, e := range entries {
-		names = append(names, e.Name())
+	if err := st.newer(); err != nil {
+		return err
 	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range st.Pending {
 		body, err := fs.ReadFile(migrations, dir+"/"+name)
 		if err != nil {
 			return fmt.Errorf("state: read migration %s: %w", name, err)
@@ -50,5 +55,19 @@ func (d *DB) migrate(ctx context.Context, dir string) error {
 			return fmt.Errorf("state: migration %s: %w", name, err)
 		}
 	}
-	return nil
+	return d.recordOpen(ctx, len(st.Pending) > 0)
+}
+
+// knownMigrations are the names of the migrations in dir, in order.
+func knownMigrations(dir string) ([]string, error) {
+	entries, err := fs.ReadDir(migrations, dir)
+	if err != nil {
+		return nil, fmt.Errorf("state: read migrations: %w", err)
+	}
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	sort.Strings(names)
+	return names, nil
 }

@@ -60,6 +60,9 @@ type DB struct {
 	// avail remembers the last failure that said the database is
 	// unavailable (Unavailable).
 	avail availability
+	// firstAttemptsAfter: until then (after a restore from a backup) no
+	// delivery counts as a first attempt (version.go). Set when opened.
+	firstAttemptsAfter time.Time
 }
 
 // writeGateWait bounds how long a write waits for the process's write gate
@@ -125,7 +128,7 @@ func OpenSQLite(ctx context.Context, path string, sealer *secrets.Sealer) (*DB, 
 	// the hub's CPU in the benchmark.
 	db.SetMaxIdleConns(8)
 	d := &DB{sql: db, dialect: SQLite, sealer: sealer, now: func() time.Time { return time.Now().UTC() }, writes: make(chan struct{}, 1)}
-	if err := d.migrate(ctx, "migrations/sqlite"); err != nil {
+	if err := d.migrate(ctx, migrationsDir(SQLite)); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -146,7 +149,7 @@ func OpenPostgres(ctx context.Context, dsn string, sealer *secrets.Sealer) (*DB,
 		return nil, fmt.Errorf("state: connect to postgres: %w", err)
 	}
 	d := &DB{sql: db, dialect: Postgres, sealer: sealer, now: func() time.Time { return time.Now().UTC() }}
-	if err := d.WithSchemaLock(ctx, func() error { return d.migrate(ctx, "migrations/postgres") }); err != nil {
+	if err := d.WithSchemaLock(ctx, func() error { return d.migrate(ctx, migrationsDir(Postgres)) }); err != nil {
 		db.Close()
 		return nil, err
 	}

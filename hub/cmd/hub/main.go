@@ -6,6 +6,9 @@
 //	hub check INTEGRATION [--config FILE] [--json]   live read-only check of an integration's accounts
 //	hub deadletters list|retry ID|drop ID [--config FILE]
 //	hub status [INTEGRATION] [--config FILE] [--json] [--hub URL]   every app's health, from a running hub
+//	hub migrate [--dry-run] [--restored] [--config FILE]   bring the state's schema up to this hub's
+//	hub backup FILE [--config FILE]   a consistent copy of a running hub's SQLite state
+//	hub rotate-key [--config FILE]   re-seal every stored secret with a new key
 package main
 
 import (
@@ -49,8 +52,19 @@ Usage:
                                 every app's health (ok, degraded, stalled, credentials, quota,
                                 at risk of loss), why and since when, read from the running hub's
                                 admin API (needs admin_token; --hub defaults to http://LISTEN)
+  hub migrate [--dry-run] [--restored] [--config FILE]
+                                apply the state's migrations this hub knows (--dry-run: list them,
+                                change nothing); --restored: the state was just restored from a
+                                pg_dump backup (tickets are looked up before they are created for 7 days)
+  hub backup FILE [--config FILE]
+                                a consistent copy of the SQLite state, bus included, while the hub
+                                runs (PostgreSQL: pg_dump; restore: docs/operations.md)
+  hub rotate-key [--config FILE]
+                                re-seal every stored secret with the new secret_key (the old one in
+                                accepted_secret_keys, hubs may run); without secret_key, a new key
+                                in DATA_DIR/secret.key (stop the hub first); prints counts only
 
-Environment: HUB_LISTEN, HUB_DATA_DIR, HUB_SECRET_KEY, HUB_ADMIN_TOKEN, HUB_PUBLIC_URL override the file.
+Environment: HUB_LISTEN, HUB_DATA_DIR, HUB_SECRET_KEY, HUB_ACCEPTED_SECRET_KEYS, HUB_ADMIN_TOKEN, HUB_PUBLIC_URL override the file.
 `
 
 func main() {
@@ -73,6 +87,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cfgPath := fs.String("config", os.Getenv("HUB_CONFIG"), "configuration file (YAML)")
 	jsonOut := fs.Bool("json", false, "print JSON (plugins, check, deadletters list, status)")
 	hubURL := fs.String("hub", "", "status: the running hub's base URL (default http://LISTEN)")
+	dryRun := fs.Bool("dry-run", false, "migrate: list what would run, change nothing")
+	restored := fs.Bool("restored", false, "migrate: mark the state restored from a backup made with pg_dump")
 	if err := fs.Parse(rest); err != nil {
 		return 2
 	}
@@ -97,6 +113,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return deadLetters(cfg, log, positional, stdout, stderr, *jsonOut)
 	case "status":
 		return status(cfg, *hubURL, positional, stdout, stderr, *jsonOut)
+	case "migrate":
+		return migrate(cfg, log, *dryRun, *restored, stdout, stderr)
+	case "backup":
+		return backup(cfg, positional, stdout, stderr)
+	case "rotate-key":
+		return rotateKey(cfg, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)
 		return 2
