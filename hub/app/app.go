@@ -44,6 +44,8 @@ type Hub struct {
 	deliver    *deliver.Deliverer
 	reload     chan struct{}
 	http       *http.Server
+	handler    handlerRef // served once New is done (starting.go)
+	serveErr   chan error // why the HTTP server stopped by itself
 	ln         net.Listener
 	life       *lifecycle
 	ops        ops // metrics, health, alerts (ops.go)
@@ -62,7 +64,8 @@ type Options struct {
 }
 
 // New prepares the hub: the data dir, the listener (bound first, so a
-// taken address is found before anything else starts), the state, the bus
+// taken address is found before anything else starts, and served at once:
+// /healthz answers while the rest starts, starting.go), the state, the bus
 // and the plugins, and checks the integrations of the config file against
 // the plugins. Run starts work. Each resource registers its close as soon as
 // it is open; when New fails, what it opened is closed, in reverse order,
@@ -87,6 +90,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	if err := h.listen(cfg); err != nil {
 		return nil, err
 	}
+	h.serveEarly()
 	paths, err := pluginhost.Discover(cfg.Plugins.Dir, cfg.Plugins.Paths)
 	if err != nil {
 		return nil, err
@@ -128,7 +132,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		srv.ConsoleOff, hint = consoleOff(cfg, h.Addr())
 		log.Warn(hint)
 	}
-	h.http = httpapi.NewHTTPServer(cfg.Listen, srv.Handler(), log)
+	h.serveAll(srv.Handler())
 	started = true
 	return h, nil
 }
@@ -199,13 +203,21 @@ func (h *Hub) newPoller(cfg *config.Config, plugins Resolver) *poll.Poller {
 
 // OpenState opens the state database the config names. sealer may be nil
 // for tools that never read credentials.
+// Every call into it then runs under the config's state.timeout.
 func OpenState(ctx context.Context, cfg *config.Config, sealer *secrets.Sealer) (*state.DB, error) {
+	var db *state.DB
+	var err error
 	switch cfg.State.Driver {
 	case "postgres":
-		return state.OpenPostgresPool(ctx, cfg.State.DSN, sealer, cfg.State.MaxConnections)
+		db, err = state.OpenPostgresPool(ctx, cfg.State.DSN, sealer, cfg.State.MaxConnections)
 	default:
-		return state.OpenSQLite(ctx, cfg.State.Path, sealer)
+		db, err = state.OpenSQLite(ctx, cfg.State.Path, sealer)
 	}
+	if err != nil {
+		return nil, err
+	}
+	db.SetTimeout(cfg.State.Timeout)
+	return db, nil
 }
 
 // OpenBus opens the message bus the config names, on the state database.
@@ -331,9 +343,11 @@ func (h *Hub) serve(ctx context.Context, errc chan<- error) {
 			errc <- errors.New("message router stopped on its own; the hub stops so that it can be restarted")
 		}
 	}()
-	go func() {
-		if err := h.http.Serve(h.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			errc <- fmt.Errorf("http server: %w", err)
+	go func() { // serving since New (serveEarly)
+		select {
+		case err := <-h.serveErr:
+			errc <- err
+		case <-ctx.Done():
 		}
 	}()
 }

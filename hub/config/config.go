@@ -68,6 +68,8 @@ type Metrics struct {
 type Health struct {
 	// CheckEvery is how often every app's health is computed (default 15s).
 	CheckEvery time.Duration `yaml:"check_every"`
+	// AlertHosts, when set, are the only hosts alert webhooks may reach.
+	AlertHosts []string `yaml:"alert_hosts"`
 }
 
 // Alerts says where an integration's health alerts go.
@@ -93,6 +95,10 @@ type State struct {
 	// state.DefaultPostgresConns, 32); every hub on the database adds
 	// as many, which must stay under the server's max_connections.
 	MaxConnections int `yaml:"max_connections"`
+	// Timeout is the deadline of every call into the state database (env
+	// HUB_STATE_TIMEOUT, default 5s): a webhook that cannot be recorded
+	// in time is answered 503 with Retry-After, and /readyz fails.
+	Timeout time.Duration `yaml:"timeout"`
 }
 
 // Schedule tunes the poll schedule (README: Outgrowing one machine).
@@ -119,6 +125,9 @@ type Bus struct {
 	// (default 8). Changes of one review stay in order.
 	InFlight int `yaml:"in_flight"`
 }
+
+// DefaultStateTimeout is the default State.Timeout.
+const DefaultStateTimeout = 5 * time.Second
 
 // DefaultInFlight is the default Bus.InFlight.
 const DefaultInFlight = 8
@@ -258,9 +267,9 @@ func Parse(name string, raw []byte) (*Config, error) {
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) { // an empty file is fine
 		return nil, fmt.Errorf("config %s: %w", name, err)
 	}
-	cfg.applyEnv()
+	errs := cfg.applyEnv()
 	cfg.setDefaults()
-	errs := cfg.expandEnv()
+	errs = append(errs, cfg.expandEnv()...)
 	if err := cfg.Validate(); err != nil {
 		errs = append(errs, err.(Errors)...)
 	}
@@ -270,7 +279,7 @@ func Parse(name string, raw []byte) (*Config, error) {
 	return cfg, nil
 }
 
-func (c *Config) applyEnv() {
+func (c *Config) applyEnv() Errors {
 	for env, dst := range map[string]*string{
 		"HUB_LISTEN": &c.Listen, "HUB_DATA_DIR": &c.DataDir, "HUB_SECRET_KEY": &c.SecretKey,
 		"HUB_ACCEPTED_SECRET_KEYS": &c.AcceptedSecretKeys, "HUB_ADMIN_TOKEN": &c.AdminToken, "HUB_PUBLIC_URL": &c.PublicURL,
@@ -282,6 +291,18 @@ func (c *Config) applyEnv() {
 			*dst = v
 		}
 	}
+	var errs Errors
+	for env, dst := range map[string]*time.Duration{"HUB_STATE_TIMEOUT": &c.State.Timeout} {
+		if v, ok := os.LookupEnv(env); ok {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				errs = append(errs, &FieldError{env, fmt.Sprintf("%q is not a duration (e.g. 5s)", v)})
+				continue
+			}
+			*dst = d
+		}
+	}
+	return errs
 }
 
 func (c *Config) setDefaults() {
@@ -320,6 +341,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 30 * time.Second
+	}
+	if c.State.Timeout == 0 {
+		c.State.Timeout = DefaultStateTimeout
 	}
 	if c.Plugins.HealthTimeout == 0 {
 		c.Plugins.HealthTimeout = 5 * time.Second
@@ -453,6 +477,9 @@ func (c *Config) validateStorage(add func(field, reason string)) {
 		}
 	default:
 		add("state.driver", fmt.Sprintf("%q is not supported (supported: sqlite, postgres)", c.State.Driver))
+	}
+	if c.State.Timeout != 0 && c.State.Timeout < 100*time.Millisecond {
+		add("state.timeout", fmt.Sprintf("%s is shorter than 100ms", c.State.Timeout))
 	}
 	switch c.Bus.Backend {
 	case "sqlite", "postgres":

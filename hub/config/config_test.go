@@ -245,3 +245,29 @@ func TestConsoleOnWithAnAdminTokenUnlessSwitchedOff(t *testing.T) {
 		}
 	}
 }
+
+// state.timeout: 5s by default, set in the file or by HUB_STATE_TIMEOUT
+// (which wins), each wrong value named.
+func TestStateTimeout(t *testing.T) {
+	cfg, err := Parse("t.yaml", []byte("listen: 127.0.0.1:1\n"))
+	if err != nil || cfg.State.Timeout != DefaultStateTimeout {
+		t.Fatalf("default: %v %v", cfg.State.Timeout, err)
+	}
+	cfg, err = Parse("t.yaml", []byte("state: {timeout: 2s}\n"))
+	if err != nil || cfg.State.Timeout != 2*time.Second {
+		t.Fatalf("from the file: %v %v", cfg.State.Timeout, err)
+	}
+	t.Setenv("HUB_STATE_TIMEOUT", "750ms")
+	cfg, err = Parse("t.yaml", []byte("state: {timeout: 2s}\n"))
+	if err != nil || cfg.State.Timeout != 750*time.Millisecond {
+		t.Fatalf("from the environment: %v %v", cfg.State.Timeout, err)
+	}
+	t.Setenv("HUB_STATE_TIMEOUT", "soon")
+	if _, err := Parse("t.yaml", nil); err == nil || !strings.Contains(err.Error(), "HUB_STATE_TIMEOUT") {
+		t.Errorf("a wrong HUB_STATE_TIMEOUT: %v", err)
+	}
+	t.Setenv("HUB_STATE_TIMEOUT", "10ms")
+	if _, err := Parse("t.yaml", nil); err == nil || !strings.Contains(err.Error(), "state.timeout") {
+		t.Errorf("a state.timeout of 10ms: %v", err)
+	}
+}

@@ -3,6 +3,7 @@ package deliver
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -272,5 +273,64 @@ func TestFailingAnswerHoldsNoOtherUp(t *testing.T) {
 	eventually(t, "the next answer published", func() bool { return r.reply(t, "m-good").Status == state.ReplyPublished })
 	if rep := r.reply(t, "m-bad"); rep.Status != state.ReplyPending || rep.Attempts != 1 {
 		t.Errorf("the failing answer was tried again before its time: %+v", rep)
+	}
+}
+
+// N7: the daily cap counts published automatic replies only: one the kill
+// switch refused gives its count back, and takes it again when retried.
+func TestAutoReplyCapCountsPublishedOnly(t *testing.T) {
+	r := newRig(t, time.Hour, time.Hour)
+	ctx := context.Background()
+	queue := func(review, ticket string) string {
+		t.Helper()
+		r.review(t, review, ticket)
+		id := busmsg.RuleReplyID("five", "ios", review, 1)
+		err := r.db.InTx(ctx, func(tx *state.Tx) error {
+			if why, err := tx.ReserveAutoReply(ctx, "acme", "ios", "", time.Now(), 5, 0); err != nil || why != "" {
+				return fmt.Errorf("reserve: %q %w", why, err)
+			}
+			_, err := busmsg.QueueRuleReply(ctx, r.d.Bus, tx, "acme", "ios", review, ticket,
+				busmsg.RuleReply{MessageID: id, Rule: "five", Mode: rules.ModeAuto, Text: "Thanks!"}, "", "test", time.Now())
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.d.Bus.Committed()
+		return id
+	}
+	today := func() int {
+		t.Helper()
+		n, err := r.db.AutoRepliesToday(ctx, "acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n["ios"]
+	}
+	published := queue("c1", "T1")
+	eventually(t, "the first reply published", func() bool { return r.reply(t, published).Status == state.ReplyPublished })
+	if n := today(); n != 1 {
+		t.Fatalf("after one published reply the day counts %d", n)
+	}
+	if err := r.db.SetAutomationStopped(ctx, "acme", true, ""); err != nil {
+		t.Fatal(err)
+	}
+	r.d.InvalidateIntegrations()
+	refused := queue("c2", "T2")
+	eventually(t, "the waiting reply refused", func() bool { return r.reply(t, refused).Status == state.ReplyRefused })
+	if n := today(); n != 1 {
+		t.Errorf("after a reply the kill switch refused the day counts %d, want 1 (published only)", n)
+	}
+	if err := r.db.SetAutomationStopped(ctx, "acme", false, ""); err != nil {
+		t.Fatal(err)
+	}
+	r.d.InvalidateIntegrations()
+	if _, err := r.d.RetryReply(ctx, "acme", refused); err != nil {
+		t.Fatal(err)
+	}
+	r.d.Bus.Committed()
+	eventually(t, "the retried reply published", func() bool { return r.reply(t, refused).Status == state.ReplyPublished })
+	if n := today(); n != 2 {
+		t.Errorf("after the retried reply was published the day counts %d, want 2", n)
 	}
 }

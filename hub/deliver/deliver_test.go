@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -25,6 +26,8 @@ type fakes struct {
 	results []sdk.ReplyResult
 	upserts []sdk.TicketRequest
 	postErr error // PostReply fails with it while set
+	// goneTickets: WriteReplyResult answers NotFound for these tickets.
+	goneTickets map[string]bool
 }
 
 func (f *fakes) Store(name string) (sdk.Store, sdk.Info, error) {
@@ -95,6 +98,9 @@ func (d fakeDesk) WriteReplyResult(_ context.Context, req sdk.ReplyResultRequest
 	d.f.mu.Lock()
 	defer d.f.mu.Unlock()
 	d.f.results = append(d.f.results, req.Result)
+	if d.f.goneTickets[req.Result.TicketID] {
+		return &sdk.Error{Kind: sdk.ErrorKindNotFound, Message: "case_not_found"}
+	}
 	return nil
 }
 
@@ -319,5 +325,50 @@ func TestReviewIDFallbackNeverOverridesALink(t *testing.T) {
 	})
 	if posts := r.f.posted(); len(posts) != 1 || posts[0] != "free" {
 		t.Errorf("store posts %v, want only free", posts)
+	}
+}
+
+// N6: an answer in a ticket the helpdesk does not have is refused once,
+// its refusal note is tried once and, the ticket not existing, leaves no
+// dead letter.
+func TestAnswerToAMissingTicketLeavesNoDeadLetter(t *testing.T) {
+	r := newRig(t, 200*time.Millisecond, 20*time.Millisecond)
+	r.f.mu.Lock()
+	r.f.goneTickets = map[string]bool{"T-gone": true}
+	r.f.mu.Unlock()
+	r.accept(t, sdk.ReplyRequest{TicketID: "T-gone", MessageID: "bogus", Text: "to nowhere"})
+	r.accept(t, sdk.ReplyRequest{TicketID: "T-gone", MessageID: "bogus", Text: "to nowhere, again"})
+	eventually(t, "the answer refused", func() bool { return r.reply(t, "bogus").Status == state.ReplyRefused })
+	notes := func() int {
+		r.f.mu.Lock()
+		defer r.f.mu.Unlock()
+		n := 0
+		for _, res := range r.f.results {
+			if res.MessageID == "bogus" {
+				n++
+			}
+		}
+		return n
+	}
+	eventually(t, "its refusal note tried", func() bool { return notes() > 0 })
+	// A later message of the same partition is handled after it: once it
+	// is, the note's message is done.
+	r.review(t, "k1", "T1")
+	r.accept(t, sdk.ReplyRequest{TicketID: "T1", MessageID: "known", Text: "Thanks"})
+	eventually(t, "a later answer published", func() bool { return r.reply(t, "known").Status == state.ReplyPublished })
+	eventually(t, "the later answer's note", func() bool {
+		r.f.mu.Lock()
+		defer r.f.mu.Unlock()
+		return slices.ContainsFunc(r.f.results, func(res sdk.ReplyResult) bool { return res.MessageID == "known" })
+	})
+	if n := notes(); n != 1 {
+		t.Errorf("the refusal note was tried %d times, want once", n)
+	}
+	dls, err := bus.DeadLetters{DB: r.db.SQL()}.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dls) != 0 {
+		t.Errorf("dead letters: %+v, want none", dls)
 	}
 }

@@ -135,6 +135,12 @@ func (d *Deliverer) recordOutcome(ctx context.Context, in state.Integration, r s
 			if err := tx.Count(ctx, r.IntegrationID, r.AppID, CountAutoPrefix+outcome, 1); err != nil {
 				return err
 			}
+			if outcome != sdk.OutcomePublished {
+				// The daily cap counts published replies only.
+				if err := tx.ReleaseAutoReply(ctx, r.IntegrationID, r.AppID, r.CreatedAt); err != nil {
+					return err
+				}
+			}
 		}
 		return d.queueOutcome(ctx, tx, r, result, bus.CorrelationID(msg))
 	})

@@ -20,7 +20,17 @@ func (d *Deliverer) handleResult(ctx context.Context, m busmsg.Result, msg *mess
 	if err != nil {
 		return err
 	}
-	if err := hd.WriteReplyResult(ctx, sdk.ReplyResultRequest{Settings: in.HelpdeskSettings, IntegrationID: in.ID, Result: m.Result}); err != nil {
+	err = hd.WriteReplyResult(ctx, sdk.ReplyResultRequest{Settings: in.HelpdeskSettings, IntegrationID: in.ID, Result: m.Result})
+	if sdk.KindOf(err) == sdk.ErrorKindNotFound {
+		// The ticket does not exist (any more) at the helpdesk: there is
+		// nowhere to write the outcome, now or later. Not a dead letter:
+		// an answer in a case the hub never made (or a bogus one sent with
+		// the webhook's secret) would otherwise leave one each.
+		d.Logger.Info("the reply's ticket does not exist at the helpdesk; its outcome is not written",
+			"integration", in.ID, "ticket", m.Result.TicketID, "message_id", m.Result.MessageID, "outcome", m.Result.Outcome, "error", err)
+		return nil
+	}
+	if err != nil {
 		d.gates.hold(in.ID, sdk.RetryAfterOf(err))
 		return fmt.Errorf("reply result %s to %s: %w", m.Result.MessageID, in.HelpdeskPlugin, err)
 	}

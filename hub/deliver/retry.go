@@ -20,6 +20,12 @@ func (d *Deliverer) RetryReply(ctx context.Context, integrationID, messageID str
 		if r, err = tx.RetryReply(ctx, integrationID, messageID); err != nil {
 			return err
 		}
+		if r.Rule != "" && r.AppID != "" {
+			// Its count was given back when it was not published.
+			if err := tx.RetakeAutoReply(ctx, integrationID, r.AppID, r.CreatedAt); err != nil {
+				return err
+			}
+		}
 		return busmsg.Publish(d.Bus, tx, bus.TopicReplies, integrationID, correlationID, busmsg.Reply{IntegrationID: integrationID, MessageID: messageID})
 	})
 	if err != nil {

@@ -56,6 +56,11 @@ func TestThreeHubsPollEachAppOncePerInterval(t *testing.T) {
 		apps     = 300
 		interval = 5 * time.Second
 		lease    = 2 * time.Second
+		// Three hubs and 300 apps on one database on a loaded test
+		// machine: a poll whose transaction waits past state.timeout
+		// fails and is retried after the failure backoff, sooner than its
+		// interval, which this test counts as a second poll.
+		stateTimeout = time.Minute
 	)
 	dsn := pgtest.DSN(t)
 	backend := testbackend.New()
@@ -67,7 +72,7 @@ func TestThreeHubsPollEachAppOncePerInterval(t *testing.T) {
 
 	// The hub to be killed runs as its own process.
 	killed := newHubProcessWith(t, srv.URL, "127.0.0.1:0", func(f map[string]any) {
-		f["state"] = map[string]any{"driver": "postgres", "dsn": dsn}
+		f["state"] = map[string]any{"driver": "postgres", "dsn": dsn, "timeout": stateTimeout.String()}
 		f["bus"] = map[string]any{"backend": "postgres"}
 		f["secret_key"] = secretKey
 		f["schedule"] = map[string]any{"lease": lease.String()}
@@ -78,6 +83,7 @@ func TestThreeHubsPollEachAppOncePerInterval(t *testing.T) {
 
 	cfg := newConfig(t, srv.URL)
 	cfg.State.Driver, cfg.State.DSN, cfg.Bus.Backend = "postgres", dsn, "postgres"
+	cfg.State.Timeout = stateTimeout
 	cfg.SecretKey = secretKey
 	cfg.Schedule.Lease = lease
 	cfg.Integrations = []config.Integration{in}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -46,7 +47,12 @@ type Monitor struct {
 	// Every is how often Run looks (default DefaultEvery).
 	Every time.Duration
 	// HTTP sends the webhooks (default: a client with a 10 s timeout).
+	// Redirects are never followed, whatever the client: the alert (and
+	// the URL's secret) goes to the host the admin named or nowhere.
 	HTTP *http.Client
+	// AllowHosts, when set, are the only hosts alert webhooks may reach
+	// (config health.alert_hosts; host names, compared case-insensitively).
+	AllowHosts []string
 
 	now         func() time.Time
 	unsupported sync.Map // helpdesk plugins that post no alerts (logged once)
@@ -349,11 +355,16 @@ func (m *Monitor) post(ctx context.Context, target string, body []byte) error {
 	if err != nil {
 		return errors.New("the webhook URL is not valid")
 	}
-	req.Header.Set("Content-Type", "application/json")
-	client := m.HTTP
-	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
+	if err := m.allowed(req.URL); err != nil {
+		return err
 	}
+	req.Header.Set("Content-Type", "application/json")
+	client := &http.Client{Timeout: 10 * time.Second}
+	if m.HTTP != nil {
+		c := *m.HTTP
+		client = &c
+	}
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := client.Do(req)
 	if err != nil {
 		var ue *url.Error
@@ -368,6 +379,25 @@ func (m *Monitor) post(ctx context.Context, target string, body []byte) error {
 		return fmt.Errorf("the alert webhook (host %s) answered %s", req.URL.Host, resp.Status)
 	}
 	return nil
+}
+
+// allowed refuses a webhook URL that is not http(s), or whose host is not
+// in AllowHosts when that is set (the error names the host, never the
+// URL: it carries the webhook's secret).
+func (m *Monitor) allowed(u *url.URL) error {
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("the alert webhook must be an http(s) URL, not %q", u.Scheme)
+	}
+	if len(m.AllowHosts) == 0 {
+		return nil
+	}
+	host := u.Hostname()
+	for _, h := range m.AllowHosts {
+		if strings.EqualFold(h, host) {
+			return nil
+		}
+	}
+	return fmt.Errorf("the alert webhook's host %s is not in health.alert_hosts", host)
 }
 
 // Sample emits every app's health for the metrics: reviewhub_app_health

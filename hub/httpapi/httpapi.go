@@ -4,12 +4,15 @@ package httpapi
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -45,6 +48,9 @@ type Server struct {
 	ConsoleOff string
 
 	refusals refusalLog
+	// decoySecret is the secret of the decoy integration (decoy).
+	decoyOnce   sync.Once
+	decoySecret string
 }
 
 // Refusals returns how many unauthenticated webhook calls were refused,
@@ -108,8 +114,8 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if err := s.DB.SQL().PingContext(r.Context()); err != nil {
-		WriteError(w, http.StatusServiceUnavailable, "state database: "+err.Error())
+	if err := s.DB.Unavailable(r.Context()); err != nil {
+		WriteError(w, http.StatusServiceUnavailable, "state: "+err.Error())
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
@@ -129,16 +135,27 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	cid := requestID(r)
 	log := s.Logger.With("plugin", clip(pluginName, 64), "integration", clip(integrationID, 64), "correlation_id", cid)
 	w.Header().Set("X-Request-Id", cid)
-	in, body, ok := s.webhookCaller(w, r, log, pluginName, integrationID)
+	in, body, refuse, ok := s.webhookCaller(w, r, log, pluginName, integrationID)
 	if !ok {
 		return
 	}
-	hd, _, err := s.Plugins.Helpdesk(pluginName)
+	hd, info, err := s.Plugins.Helpdesk(pluginName)
+	if err != nil && refuse != nil {
+		refuse() // no such plugin: nothing to call
+		return
+	}
 	if err != nil {
 		log.Error("webhook: the integration's helpdesk plugin is not available", "error", err)
 		s.Metrics.Webhook(pluginName, "error")
 		WriteError(w, http.StatusServiceUnavailable, "the helpdesk plugin could not handle the call; try again")
 		return
+	}
+	if refuse != nil {
+		// An unknown integration, or another plugin's: the plugin still
+		// checks the call, against a decoy integration no caller can
+		// authenticate for, so that it takes the same path (and time) as a
+		// wrong secret for an existing one; its answer is not used.
+		in = s.decoy(info)
 	}
 	req := sdk.WebhookRequest{
 		Settings: in.HelpdeskSettings, IntegrationID: in.ID, Method: r.Method, Path: r.URL.Path,
@@ -150,6 +167,10 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(sdk.WithRequestID(r.Context(), cid), 30*time.Second)
 	defer cancel()
 	res, err := hd.HandleWebhook(ctx, req)
+	if refuse != nil {
+		refuse()
+		return
+	}
 	if err != nil {
 		log.Error("webhook: plugin failed", "error", err)
 		s.Metrics.Webhook(pluginName, "error")
@@ -187,7 +208,7 @@ func (s *Server) webhookOutcome(ctx context.Context, w http.ResponseWriter, r *h
 		if err != nil {
 			log.Error("webhook: recording replies failed", "error", err)
 			s.Metrics.Webhook(pluginName, "error")
-			WriteError(w, http.StatusInternalServerError, "the hub could not record the reply; try again")
+			writeStateError(w, err, "the hub could not record the reply; try again")
 			return false
 		}
 		log.Info("webhook accepted", "replies", len(res.Replies), "new", added)
@@ -208,47 +229,95 @@ func (s *Server) webhookOutcome(ctx context.Context, w http.ResponseWriter, r *h
 	return true
 }
 
-// webhookCaller reads the webhook's integration and body and refuses a
-// call for an unknown integration or another plugin, every refusal alike.
-// False: answered already.
-func (s *Server) webhookCaller(w http.ResponseWriter, r *http.Request, log *slog.Logger, pluginName, integrationID string) (state.Integration, []byte, bool) {
+// webhookCaller reads the webhook's integration and body. For an unknown
+// integration, or one of another plugin, refuse is set: it answers the
+// call as a wrong secret is answered (every refusal alike), once the
+// plugin was called as for a known one. False: answered already.
+func (s *Server) webhookCaller(w http.ResponseWriter, r *http.Request, log *slog.Logger, pluginName, integrationID string) (
+	in state.Integration, body []byte, refuse func(), ok bool) {
 	in, err := s.DB.Integration(r.Context(), integrationID)
 	known := err == nil
 	if err != nil && !errors.Is(err, state.ErrNotFound) {
 		log.Error("webhook: reading integration failed", "error", err)
 		s.Metrics.Webhook("", "error")
-		WriteError(w, http.StatusInternalServerError, "the hub could not read its state; try again")
-		return state.Integration{}, nil, false
+		writeStateError(w, err, "the hub could not read its state; try again")
+		return state.Integration{}, nil, nil, false
 	}
 	// The body is read (bounded) before anything is refused, so that every
 	// refusal looks the same from outside.
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxWebhookBody))
+	body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, MaxWebhookBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			log.Warn("webhook body too large", "limit", MaxWebhookBody)
 			s.Metrics.Webhook("", "too_large")
 			WriteError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", MaxWebhookBody))
-			return state.Integration{}, nil, false
+			return state.Integration{}, nil, nil, false
 		}
 		log.Warn("webhook body unreadable", "error", err)
 		s.Metrics.Webhook("", "unreadable")
 		WriteError(w, http.StatusBadRequest, "could not read the body: "+err.Error())
-		return state.Integration{}, nil, false
+		return state.Integration{}, nil, nil, false
 	}
-	if !known {
-		s.refusals.note(log, RefusedUnknownIntegration, "webhook for an unknown integration")
-		s.Metrics.Webhook("", "refused")
-		WriteError(w, http.StatusUnauthorized, webhookRefused)
-		return state.Integration{}, nil, false
+	switch {
+	case !known:
+		refuse = func() {
+			s.refusals.note(log, RefusedUnknownIntegration, "webhook for an unknown integration")
+			s.Metrics.Webhook("", "refused")
+			WriteError(w, http.StatusUnauthorized, webhookRefused)
+		}
+	case in.HelpdeskPlugin != pluginName:
+		uses := in.HelpdeskPlugin
+		refuse = func() {
+			s.refusals.note(log, RefusedWrongPlugin, "webhook for a plugin the integration does not use", "uses", uses)
+			s.Metrics.Webhook("", "refused")
+			WriteError(w, http.StatusUnauthorized, webhookRefused)
+		}
 	}
-	if in.HelpdeskPlugin != pluginName {
-		s.refusals.note(log, RefusedWrongPlugin, "webhook for a plugin the integration does not use", "uses", in.HelpdeskPlugin)
-		s.Metrics.Webhook("", "refused")
-		WriteError(w, http.StatusUnauthorized, webhookRefused)
-		return state.Integration{}, nil, false
+	return in, body, refuse, true
+}
+
+// decoy is the integration a refused webhook call is checked against
+// (webhook): the plugin's settings filled with plausible values (its
+// examples and defaults; optional ones left out), and every secret with a
+// random one of this process's, which no caller knows.
+func (s *Server) decoy(info sdk.Info) state.Integration {
+	s.decoyOnce.Do(func() {
+		b := make([]byte, 32)
+		_, _ = rand.Read(b)
+		s.decoySecret = hex.EncodeToString(b)
+	})
+	settings := sdk.Settings{}
+	for _, f := range info.Settings {
+		switch {
+		case f.Secret:
+			settings[f.Key] = s.decoySecret
+		case f.Example != "":
+			settings[f.Key] = f.Example
+		case f.Default != "":
+			settings[f.Key] = f.Default
+		case f.Required:
+			settings[f.Key] = "decoy"
+		}
 	}
-	return in, body, true
+	return state.Integration{ID: "decoy", HelpdeskSettings: settings}
+}
+
+// StateRetryAfter is the Retry-After (seconds) of a call refused because
+// the state database is unavailable.
+const StateRetryAfter = "30"
+
+// writeStateError answers a call that failed in the state: 503 with
+// Retry-After when the database is unavailable (state.IsUnavailable: the
+// deadline passed, the disk is full, …), so the caller retries later,
+// else 500.
+func writeStateError(w http.ResponseWriter, err error, msg string) {
+	if state.IsUnavailable(err) {
+		w.Header().Set("Retry-After", StateRetryAfter)
+		WriteError(w, http.StatusServiceUnavailable, msg)
+		return
+	}
+	WriteError(w, http.StatusInternalServerError, msg)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -72,7 +72,18 @@ func (testDesk) CheckCredentials(context.Context, sdk.Settings) (sdk.Credentials
 func (testDesk) UpsertTicket(context.Context, sdk.TicketRequest) (sdk.TicketRef, error) {
 	return sdk.TicketRef{}, nil
 }
+
+// webhookChecks counts testDesk's HandleWebhook calls and keeps their
+// integrations.
+var webhookChecks struct {
+	sync.Mutex
+	integrations []state.Integration
+}
+
 func (testDesk) HandleWebhook(_ context.Context, req sdk.WebhookRequest) (sdk.WebhookResult, error) {
+	webhookChecks.Lock()
+	webhookChecks.integrations = append(webhookChecks.integrations, state.Integration{ID: req.IntegrationID, HelpdeskSettings: req.Settings})
+	webhookChecks.Unlock()
 	q, _ := url.ParseQuery(req.Query)
 	if q.Get("secret") != req.Settings["webhook_secret"] {
 		return sdk.WebhookResult{Status: 401, Body: []byte("missing or wrong secret"), Headers: []sdk.Header{{Name: "X-Desk", Values: []string{"1"}}}}, nil
@@ -103,7 +114,11 @@ type testServer struct {
 
 func newTestServer(t *testing.T, dialect string) *testServer {
 	t.Helper()
-	db := openDB(t, dialect)
+	return newTestServerOn(t, openDB(t, dialect))
+}
+
+func newTestServerOn(t *testing.T, db *state.DB) *testServer {
+	t.Helper()
 	logs := &syncbuf.Buffer{}
 	admin := &Admin{DB: db, Token: testToken, Info: testInfo, Plugins: func() []string { return []string{"desk", "st"} },
 		PublicURL: "http://hub.example"}

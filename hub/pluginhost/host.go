@@ -76,6 +76,11 @@ type Options struct {
 	// StopTimeout bounds a plugin's graceful stop on Close before it is
 	// killed (default 5s).
 	StopTimeout time.Duration
+	// RestartWait bounds how long a webhook (HandleWebhook) waits for its
+	// plugin while it restarts, instead of failing at once (default 10s):
+	// the helpdesk's call has nowhere else to go, while the bus retries
+	// its own calls.
+	RestartWait time.Duration
 	// Observe, when set, is told about every plugin call (metrics, the
 	// call's log line with its request id).
 	Observe func(ctx context.Context, plugin, op string, err error, d time.Duration)
@@ -132,6 +137,9 @@ type Plugin struct {
 	restarts int
 	closed   bool
 	checkReq chan struct{} // checkNow: a check is wanted before the next tick
+	// up, when made by a caller waiting for a process (awaitProcess), is
+	// closed when one starts.
+	up chan struct{}
 }
 
 // Start launches every plugin in paths, in parallel, and keeps them running
@@ -210,6 +218,7 @@ func (o *Options) setDefaults() {
 	setDefault(&o.RestartMax, 30*time.Second)
 	setDefault(&o.StartTimeout, 30*time.Second)
 	setDefault(&o.StopTimeout, 5*time.Second)
+	setDefault(&o.RestartWait, 10*time.Second)
 }
 
 func setDefault(d *time.Duration, def time.Duration) {
@@ -292,6 +301,10 @@ func (p *Plugin) start(ctx context.Context) error {
 		p.log.Warn("plugin calls itself by another name", "says", conn.Info().Name)
 	}
 	p.conn, p.info, p.lastErr = conn, conn.Info(), nil
+	if p.up != nil {
+		close(p.up)
+		p.up = nil
+	}
 	p.log.Info("plugin started", "kind", p.info.Kind, "version", p.info.Version, "pid", conn.Pid(),
 		"protocol", conn.ProtocolVersion())
 	return nil
@@ -444,6 +457,39 @@ func (p *Plugin) current() (*host.Conn, error) {
 		return nil, &sdk.Error{Kind: sdk.ErrorKindUnavailable, Message: msg}
 	}
 	return p.conn, nil
+}
+
+// awaitProcess waits, at most wait, for a running process other than old
+// (nil: any) and returns it; the supervisor is asked to check the plugin
+// at once, so a dead process is restarted without waiting for the next
+// tick. False: none came in time (or ctx ended, or the host closed).
+func (p *Plugin) awaitProcess(ctx context.Context, old *host.Conn, wait time.Duration) (*host.Conn, bool) {
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	for {
+		p.mu.Lock()
+		if c := p.conn; c != nil && c != old && !c.Exited() {
+			p.mu.Unlock()
+			return c, true
+		}
+		if p.closed {
+			p.mu.Unlock()
+			return nil, false
+		}
+		if p.up == nil {
+			p.up = make(chan struct{})
+		}
+		up := p.up
+		p.mu.Unlock()
+		p.checkNow()
+		select {
+		case <-up:
+		case <-ctx.Done():
+			return nil, false
+		case <-t.C:
+			return nil, false
+		}
+	}
 }
 
 // Kill kills every plugin process at once: calls in flight fail

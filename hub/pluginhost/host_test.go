@@ -364,3 +364,36 @@ func TestPluginLogsReachTheHubsLog(t *testing.T) {
 		return false
 	})
 }
+
+// L6: a webhook arriving while its plugin restarts (killed just before)
+// waits for the new process and is handled there, instead of failing;
+// other calls still fail at once (the bus retries them).
+func TestWebhookWaitsForARestartingPlugin(t *testing.T) {
+	h := start(t, map[string]string{"testdesk": sdktest.Build(t, deskPkg)},
+		Options{HealthInterval: time.Hour, RestartMin: 300 * time.Millisecond, RestartMax: 300 * time.Millisecond})
+	p, _ := h.Plugin("testdesk")
+	desk := p.Helpdesk()
+	kill := func() int {
+		t.Helper()
+		pid := p.Status().Pid
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "the killed plugin gone", func() bool { return !alive(pid) })
+		return pid
+	}
+	webhook := sdk.WebhookRequest{Settings: settings(), IntegrationID: "i", Method: "POST", Path: "/hooks/testdesk/i", Body: []byte(`{}`)}
+	for round := range 2 {
+		old := kill()
+		if _, err := desk.HandleWebhook(context.Background(), webhook); err != nil {
+			t.Fatalf("round %d: a webhook while the plugin restarts: %v", round, err)
+		}
+		if st := p.Status(); !st.Running || st.Pid == old {
+			t.Fatalf("round %d: the webhook was answered, but the plugin is %+v", round, st)
+		}
+	}
+	kill()
+	if _, err := desk.CheckCredentials(context.Background(), settings()); sdk.KindOf(err) != sdk.ErrorKindUnavailable {
+		t.Errorf("another call while the plugin restarts: %v, want Unavailable at once", err)
+	}
+}

@@ -16,20 +16,45 @@ func (p *Plugin) Store() sdk.Store { return storeProxy{p} }
 // Helpdesk returns the plugin as a Helpdesk that follows restarts.
 func (p *Plugin) Helpdesk() sdk.Helpdesk { return helpdeskProxy{p} }
 
+// opHandleWebhook is the call that waits for a restarting plugin
+// (Options.RestartWait): it has no bus to retry it.
+const opHandleWebhook = "HandleWebhook"
+
 // call runs fn on the current process within the host's CallTimeout (or
 // the caller's shorter deadline). A call that runs out of the host's time
 // fails Unavailable, so the bus retries it; a failed call makes the
-// supervisor check the plugin at once.
+// supervisor check the plugin at once. A webhook finding its plugin down
+// (not running, or failing Unavailable and then its health check) waits
+// for the restart, at most RestartWait, and is made on the new process:
+// handling a webhook changes nothing, so making it again is safe.
 func call[T any](ctx context.Context, p *Plugin, kind, op string, fn func(context.Context, *host.Conn) (T, error)) (_ T, err error) {
 	var zero T
 	if obs := p.host.opts.Observe; obs != nil {
 		start := time.Now()
 		defer func() { obs(ctx, p.name, op, err, time.Since(start)) }()
 	}
+	wait := op == opHandleWebhook
 	conn, err := p.current()
+	if err != nil && wait {
+		if c, ok := p.awaitProcess(ctx, nil, p.host.opts.RestartWait); ok {
+			conn, err = c, nil
+		}
+	}
 	if err != nil {
 		return zero, err
 	}
+	out, err := callOn(ctx, p, kind, op, conn, fn)
+	if err != nil && wait && ctx.Err() == nil && sdk.KindOf(err) == sdk.ErrorKindUnavailable && p.check(ctx) != nil {
+		if c, ok := p.awaitProcess(ctx, conn, p.host.opts.RestartWait); ok {
+			return callOn(ctx, p, kind, op, c, fn)
+		}
+	}
+	return out, err
+}
+
+// callOn is call's call of fn on one process.
+func callOn[T any](ctx context.Context, p *Plugin, kind, op string, conn *host.Conn, fn func(context.Context, *host.Conn) (T, error)) (T, error) {
+	var zero T
 	if conn.Info().Kind != kind {
 		return zero, &sdk.Error{Kind: sdk.ErrorKindInvalid, Message: fmt.Sprintf("plugin %s is a %s plugin, not a %s", p.name, conn.Info().Kind, kind)}
 	}
@@ -122,7 +147,7 @@ func (h helpdeskProxy) UpsertTicket(ctx context.Context, req sdk.TicketRequest) 
 }
 
 func (h helpdeskProxy) HandleWebhook(ctx context.Context, req sdk.WebhookRequest) (sdk.WebhookResult, error) {
-	return helpdeskCall(ctx, h, "HandleWebhook", func(ctx context.Context, hd sdk.Helpdesk) (sdk.WebhookResult, error) {
+	return helpdeskCall(ctx, h, opHandleWebhook, func(ctx context.Context, hd sdk.Helpdesk) (sdk.WebhookResult, error) {
 		return hd.HandleWebhook(ctx, req)
 	})
 }

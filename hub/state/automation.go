@@ -105,6 +105,31 @@ func (t *Tx) ReserveAutoReply(ctx context.Context, integrationID, appID, reviewe
 	return "", nil
 }
 
+// ReleaseAutoReply gives back the count ReserveAutoReply took on the UTC
+// day of at, for an automatic reply that was not published (refused by
+// the kill switch, superseded by a person's answer, refused or failed at
+// the store): the daily cap counts published replies only.
+func (t *Tx) ReleaseAutoReply(ctx context.Context, integrationID, appID string, at time.Time) error {
+	if _, err := t.exec(ctx, `UPDATE auto_reply_days SET replies = replies - 1 WHERE integration_id = ? AND app_id = ? AND day = ? AND replies > 0`,
+		integrationID, appID, utcDay(at)); err != nil {
+		return fmt.Errorf("state: auto replies of %s/%s: %w", integrationID, appID, err)
+	}
+	return nil
+}
+
+// RetakeAutoReply counts again, on the UTC day of at, an automatic reply
+// whose count was given back (ReleaseAutoReply) and that a person queued
+// again: it counts while it may be published. A person's retry is not
+// held by the cap.
+func (t *Tx) RetakeAutoReply(ctx context.Context, integrationID, appID string, at time.Time) error {
+	if _, err := t.exec(ctx, `INSERT INTO auto_reply_days AS d (integration_id, app_id, day, replies) VALUES (?, ?, ?, 1)
+		ON CONFLICT (integration_id, app_id, day) DO UPDATE SET replies = d.replies + 1`,
+		integrationID, appID, utcDay(at)); err != nil {
+		return fmt.Errorf("state: auto replies of %s/%s: %w", integrationID, appID, err)
+	}
+	return nil
+}
+
 // AutoRepliesToday counts each app's automatic replies of the current UTC day.
 func (d *DB) AutoRepliesToday(ctx context.Context, integrationID string) (map[string]int, error) {
 	rows, err := d.query(ctx, `SELECT app_id, replies FROM auto_reply_days WHERE integration_id = ? AND day = ?`,

@@ -312,7 +312,7 @@ func (d *DB) integrations(ctx context.Context, id string) ([]Integration, error)
 
 // querier is a *DB or a *Tx.
 type querier interface {
-	query(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	query(ctx context.Context, q string, args ...any) (*rows, error)
 }
 
 func (d *DB) apps(ctx context.Context, integrationID string) ([]App, error) {

@@ -55,6 +55,11 @@ type DB struct {
 	writes chan struct{}
 	// group runs concurrent small write transactions together (SQLite).
 	group grouper
+	// timeout is every call's deadline (deadline.go; 0: none).
+	timeout time.Duration
+	// avail remembers the last failure that said the database is
+	// unavailable (Unavailable).
+	avail availability
 	// firstAttemptsAfter: until then (after a restore from a backup) no
 	// delivery counts as a first attempt (version.go). Set when opened.
 	firstAttemptsAfter time.Time

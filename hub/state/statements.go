@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -34,21 +35,42 @@ func (d *DB) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	return d.stmts.Prepare(ctx, d.sql, q)
 }
 
+// exec, query and queryRow run q under the DB's deadline (deadline.go),
+// retried on a PostgreSQL connection the server closed.
 func (d *DB) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	st, err := d.stmt(ctx, d.Rebind(q))
-	if err != nil {
-		return nil, err
-	}
-	defer d.lockWrite(ctx)()
-	return st.ExecContext(ctx, args...)
+	var res sql.Result
+	err := d.retry(ctx, func() error {
+		ctx, cancel := d.bound(ctx)
+		defer cancel()
+		st, err := d.stmt(ctx, d.Rebind(q))
+		if err != nil {
+			return d.outcome(ctx, err)
+		}
+		defer d.lockWrite(ctx)()
+		res, err = st.ExecContext(ctx, args...)
+		return d.outcome(ctx, err)
+	})
+	return res, err
 }
 
-func (d *DB) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	st, err := d.stmt(ctx, d.Rebind(q))
-	if err != nil {
-		return nil, err
-	}
-	return st.QueryContext(ctx, args...)
+func (d *DB) query(ctx context.Context, q string, args ...any) (*rows, error) {
+	var out *rows
+	err := d.retry(ctx, func() error {
+		ctx, cancel := d.bound(ctx)
+		st, err := d.stmt(ctx, d.Rebind(q))
+		if err != nil {
+			cancel()
+			return d.outcome(ctx, err)
+		}
+		rs, err := st.QueryContext(ctx, args...)
+		if err != nil {
+			cancel()
+			return d.outcome(ctx, err)
+		}
+		out = &rows{Rows: rs, cancel: cancel}
+		return nil
+	})
+	return out, err
 }
 
 // row is a *sql.Row or an errRow.
@@ -60,11 +82,7 @@ type errRow struct{ err error }
 func (r errRow) Scan(...any) error { return r.err }
 
 func (d *DB) queryRow(ctx context.Context, q string, args ...any) row {
-	st, err := d.stmt(ctx, d.Rebind(q))
-	if err != nil {
-		return errRow{err}
-	}
-	return st.QueryRowContext(ctx, args...)
+	return boundRow{d: d, ctx: ctx, q: d.Rebind(q), args: args}
 }
 
 // txStmt is the cached statement for q bound to the transaction. One not
@@ -73,6 +91,7 @@ func (d *DB) queryRow(ctx context.Context, q string, args ...any) row {
 // behind this one hold (concurrent creates of one id on PostgreSQL
 // deadlocked so). The cache is filled in the background, once per query.
 func (t *Tx) txStmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	ctx = t.txBound(ctx)
 	if st, ok := t.db.stmts.Load(q); ok {
 		return t.tx.StmtContext(ctx, st), nil
 	}
@@ -97,8 +116,12 @@ func (t *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error
 	return t.ExecContext(ctx, t.db.Rebind(q), args...)
 }
 
-func (t *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return t.QueryContext(ctx, t.db.Rebind(q), args...)
+func (t *Tx) query(ctx context.Context, q string, args ...any) (*rows, error) {
+	rs, err := t.QueryContext(ctx, t.db.Rebind(q), args...)
+	if err != nil {
+		return nil, err
+	}
+	return &rows{Rows: rs, cancel: func() {}}, nil // the deadline ends with the transaction
 }
 
 func (t *Tx) queryRow(ctx context.Context, q string, args ...any) row {
@@ -116,6 +139,7 @@ func (t *Tx) queryRow(ctx context.Context, q string, args ...any) row {
 // with a cached prepared statement. With QueryContext and the methods
 // below, Tx is the executor the bus publishes through (outbox).
 func (t *Tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	ctx = t.txBound(ctx)
 	if err := t.insertPendingReviews(ctx); err != nil {
 		return nil, err
 	}
@@ -128,6 +152,7 @@ func (t *Tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result
 
 // QueryContext runs q in the transaction with a cached prepared statement.
 func (t *Tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	ctx = t.txBound(ctx)
 	if err := t.insertPendingReviews(ctx); err != nil {
 		return nil, err
 	}
@@ -140,6 +165,7 @@ func (t *Tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows
 
 // QueryRowContext runs q in the transaction.
 func (t *Tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	ctx = t.txBound(ctx)
 	_ = t.insertPendingReviews(ctx) // on failure the transaction cannot commit (InTx)
 	st, err := t.txStmt(ctx, q)
 	if err != nil {
@@ -168,6 +194,11 @@ func (t *Tx) QueryRow(q string, args ...any) *sql.Row {
 type Tx struct {
 	tx *sql.Tx
 	db *DB
+	// deadline bounds every statement (InTx's; zero: none); cancels end
+	// the statements' contexts with the transaction.
+	deadline time.Time
+	mu       sync.Mutex
+	cancels  []context.CancelFunc
 	// committed run after a successful commit (the bus wakes its
 	// subscribers through them).
 	committed []func()
@@ -182,24 +213,36 @@ func (t *Tx) OnCommit(fn func()) { t.committed = append(t.committed, fn) }
 // SQL is the underlying transaction.
 func (t *Tx) SQL() *sql.Tx { return t.tx }
 
-// InTx runs fn in one transaction, committing when it returns nil.
+// InTx runs fn in one transaction, committing when it returns nil. The
+// transaction runs under the DB's deadline (deadline.go); on PostgreSQL,
+// one that failed because the server closed its connection is run again
+// on another (fn may run more than once: it must set, not accumulate, what
+// it returns through captured variables).
 func (d *DB) InTx(ctx context.Context, fn func(*Tx) error) error {
+	return d.retry(ctx, func() error { return d.inTx(ctx, fn) })
+}
+
+func (d *DB) inTx(ctx context.Context, fn func(*Tx) error) error {
+	ctx, cancel := d.bound(ctx)
+	defer cancel()
 	defer d.lockWrite(ctx)()
 	tx, err := d.sql.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("state: begin: %w", err)
+		return d.outcome(ctx, fmt.Errorf("state: begin: %w", err))
 	}
 	t := &Tx{tx: tx, db: d}
+	t.deadline, _ = ctx.Deadline()
+	defer t.release()
 	if err := fn(t); err != nil {
 		_ = tx.Rollback()
-		return err
+		return d.outcome(ctx, err)
 	}
 	if err := t.insertPendingReviews(ctx); err != nil {
 		_ = tx.Rollback()
-		return err
+		return d.outcome(ctx, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("state: commit: %w", err)
+		return d.outcome(ctx, fmt.Errorf("state: commit: %w", err))
 	}
 	for _, hook := range t.committed {
 		hook()

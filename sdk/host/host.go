@@ -260,6 +260,9 @@ func (c *Conn) stop() {
 				c.log.Error("plugin cleanup did not finish after SIGKILL", "pid", c.proc.pid())
 			}
 		}
+		// A plugin that exited by itself may have left children in its
+		// process group: they go with it.
+		_ = c.proc.Kill(context.Background())
 		c.proc.removeSocketDir()
 	})
 }
@@ -337,7 +340,8 @@ func fileSHA256(path string) ([]byte, error) {
 
 func (p *process) Wait(context.Context) error { return p.cmd.Wait() }
 
-// Kill kills the process (SIGKILL); before Start it makes Start fail.
+// Kill kills the process (SIGKILL), with its process group when it has
+// one of its own (killTree); before Start it makes Start fail.
 func (p *process) Kill(context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -345,7 +349,7 @@ func (p *process) Kill(context.Context) error {
 	if !p.started {
 		return nil
 	}
-	if err := p.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+	if err := killTree(p.cmd); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return err
 	}
 	return nil

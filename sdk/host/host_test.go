@@ -7,10 +7,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -159,4 +162,55 @@ func TestVersionNegotiation(t *testing.T) {
 	if err := conn.Ping(); err != nil {
 		t.Errorf("ping: %v", err)
 	}
+}
+
+// A plugin started in a process group of its own (as the hub starts them)
+// is killed with its children: a wrapper script's child does not outlive
+// it.
+func TestKillReachesThePluginsChildren(t *testing.T) {
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "child.pid")
+	wrapper := filepath.Join(dir, "wrapper")
+	script := "#!/bin/sh\nsleep 3600 &\necho $! > " + pidFile + "\nwait\n"
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(wrapper)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := host.Launch(ctx, cmd, host.LaunchOptions{StartTimeout: time.Hour, SocketDir: dir})
+		errc <- err
+	}()
+	child := 0
+	sdktest.Within(t, "the wrapper's child starting", func() {
+		for child == 0 {
+			raw, _ := os.ReadFile(pidFile)
+			child, _ = strconv.Atoi(strings.TrimSpace(string(raw)))
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+	cancel() // Launch kills the handshaking plugin
+	if err := <-errc; err == nil {
+		t.Fatal("the aborted launch succeeded")
+	}
+	sdktest.Within(t, "the wrapper's child dying", func() {
+		for alive(child) {
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+}
+
+// alive: pid runs (a zombie waiting for a reaper counts as dead).
+func alive(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true // no /proc: signal 0 is all there is
+	}
+	_, after, _ := strings.Cut(string(stat), ") ")
+	return !strings.HasPrefix(after, "Z")
 }
