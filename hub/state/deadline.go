@@ -120,19 +120,20 @@ func connClosed(err error) bool {
 	return pgconn.SafeToRetry(err) || errors.Is(err, driver.ErrBadConn)
 }
 
-// connAttempts bounds the tries of one call whose connections the server
-// closed: each failed try discards one dead pooled connection.
-const connAttempts = 3
-
-// retry runs call again, up to connAttempts in all, while it fails on a
-// PostgreSQL connection the server closed (a transaction on it was rolled
-// back, so running it again is safe), and ctx lasts.
+// retry runs call again while it fails on a PostgreSQL connection the
+// server closed (a transaction on it was rolled back, so running it again
+// is safe) and ctx lasts. Each failed try discards one dead pooled
+// connection, and after a restart or a failover every idle one is dead:
+// the tries are bounded by the pool's size plus one, so the last runs on
+// a new connection.
 func (d *DB) retry(ctx context.Context, call func() error) error {
-	var err error
-	for attempt := 1; attempt <= connAttempts; attempt++ {
-		if err = call(); err == nil || d.dialect != Postgres || !connClosed(err) || ctx.Err() != nil {
-			return err
-		}
+	err := call()
+	if err == nil || d.dialect != Postgres || !connClosed(err) {
+		return err
+	}
+	tries := max(d.sql.Stats().MaxOpenConnections, 2) // 0: no limit set
+	for ; tries > 0 && connClosed(err) && ctx.Err() == nil; tries-- {
+		err = call()
 	}
 	return err
 }
