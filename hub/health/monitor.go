@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/reviewhub/reviewhub/hub/bus"
 	"github.com/reviewhub/reviewhub/hub/metrics"
 	"github.com/reviewhub/reviewhub/hub/state"
 	"github.com/reviewhub/reviewhub/sdk"
@@ -47,6 +48,8 @@ type Monitor struct {
 	Every time.Duration
 	// HTTP sends the webhooks (default: a client with a 10 s timeout).
 	HTTP *http.Client
+	// DeadLetters counts the bus's dead letters by app (nil: none known).
+	DeadLetters func(ctx context.Context) (map[bus.AppRef]int, error)
 
 	now         func() time.Time
 	unsupported sync.Map // helpdesk plugins that post no alerts (logged once)
@@ -80,8 +83,15 @@ func (m *Monitor) Apps(ctx context.Context, integrationID string) ([]App, error)
 	if err != nil {
 		return nil, err
 	}
+	var dead map[bus.AppRef]int
+	if m.DeadLetters != nil {
+		if dead, err = m.DeadLetters(ctx); err != nil {
+			return nil, fmt.Errorf("health: %w", err)
+		}
+	}
 	out := make([]App, 0, len(rows))
 	for _, r := range rows {
+		r.Delivery.DeadLetters = dead[bus.AppRef{Integration: r.IntegrationID, App: r.AppID}]
 		var window time.Duration
 		if info, ok := m.Plugins.Info(r.StorePlugin); ok && info.Store != nil {
 			window = info.Store.ListingWindow
@@ -381,7 +391,7 @@ func (m *Monitor) Sample(ctx context.Context, emit metrics.Emit) error {
 	for _, a := range apps {
 		l := []string{"integration", a.IntegrationID, "app", a.AppID, "store", a.StorePlugin}
 		emit("app_health", "An app's health, computed by the hub: 1 with the current state in the health label "+
-			"(ok, degraded, stalled, credentials, quota, at risk of loss).", false, 1, append(l, "health", a.Health)...)
+			"(ok, degraded, quota, failing, stalled, credentials, at risk of loss).", false, 1, append(l, "health", a.Health)...)
 		emit("app_health_since_timestamp_seconds", "When the app entered its current health state (Unix time).",
 			false, float64(a.Since.UnixMilli())/1000, l...)
 		if !a.LastOK.IsZero() {

@@ -195,7 +195,7 @@ func (t *Tx) history(ctx context.Context, integrationID, appID, reviewID string,
 
 // LinkTicket records the helpdesk ticket a review lives in.
 func (t *Tx) LinkTicket(ctx context.Context, integrationID, appID, reviewID, ticketID string) error {
-	_, err := t.exec(ctx, `UPDATE reviews SET ticket_id = ? WHERE integration_id = ? AND app_id = ? AND review_id = ?`,
+	_, err := t.exec(ctx, `UPDATE reviews SET ticket_id = ?, delivery_error = '' WHERE integration_id = ? AND app_id = ? AND review_id = ?`,
 		ticketID, integrationID, appID, reviewID)
 	if err != nil {
 		return fmt.Errorf("state: link ticket %s to review %s: %w", ticketID, reviewID, err)
@@ -552,11 +552,14 @@ type RecentReview struct {
 	SeenAt   time.Time `json:"seen_at"`
 	// ReplyStatus is the review's reply status ("" never answered).
 	ReplyStatus string `json:"reply_status,omitempty"`
+	// DeliveryError says why the review's delivery to the helpdesk failed
+	// for good ("" when it did not, or it was delivered since).
+	DeliveryError string `json:"delivery_error,omitempty"`
 }
 
 // RecentReviews lists the limit reviews of an integration seen last.
 func (d *DB) RecentReviews(ctx context.Context, integrationID string, limit int) ([]RecentReview, error) {
-	rows, err := d.query(ctx, `SELECT app_id, review_id, version, rating, ticket_id, seen_at, reply_status FROM reviews
+	rows, err := d.query(ctx, `SELECT app_id, review_id, version, rating, ticket_id, seen_at, reply_status, delivery_error FROM reviews
 		WHERE integration_id = ? ORDER BY seen_at DESC LIMIT ?`, integrationID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("state: recent reviews: %w", err)
@@ -566,7 +569,7 @@ func (d *DB) RecentReviews(ctx context.Context, integrationID string, limit int)
 	for rows.Next() {
 		var r RecentReview
 		var seen string
-		if err := rows.Scan(&r.AppID, &r.ReviewID, &r.Version, &r.Rating, &r.TicketID, &seen, &r.ReplyStatus); err != nil {
+		if err := rows.Scan(&r.AppID, &r.ReviewID, &r.Version, &r.Rating, &r.TicketID, &seen, &r.ReplyStatus, &r.DeliveryError); err != nil {
 			return nil, fmt.Errorf("state: recent reviews: %w", err)
 		}
 		r.SeenAt = parseTS(seen)
