@@ -250,10 +250,8 @@ func (a *Admin) recentReplies(ctx context.Context, integrationID string) ([]Rece
 	replies := make([]RecentReply, 0, len(stored))
 	for _, rp := range stored {
 		rr := RecentReply{MessageID: rp.MessageID, AppID: rp.AppID, ReviewID: rp.ReviewID, TicketID: rp.TicketID,
-			Staff: rp.Staff, Rule: rp.Rule, Status: rp.Status, Detail: rp.Detail, Attempts: rp.Attempts, UpdatedAt: rp.UpdatedAt}
-		if rp.Status == state.ReplyFailed || rp.Status == state.ReplyRefused {
-			rr.Retry = replyJSON(rp).Retry
-		}
+			Staff: rp.Staff, Rule: rp.Rule, Status: rp.Status, Detail: rp.Detail, Attempts: rp.Attempts, Refusal: rp.Refusal,
+			UpdatedAt: rp.UpdatedAt, Retry: replyJSON(rp).Retry}
 		replies = append(replies, rr)
 	}
 	return replies, nil
@@ -273,16 +271,19 @@ const recentLimit = 20
 // RecentReply is a staff answer and its outcome in the status view (the
 // answer's text stays out: it is in the ticket).
 type RecentReply struct {
-	MessageID string    `json:"message_id"`
-	AppID     string    `json:"app_id,omitempty"`
-	ReviewID  string    `json:"review_id,omitempty"`
-	TicketID  string    `json:"ticket_id,omitempty"`
-	Staff     string    `json:"staff,omitempty"`
-	Rule      string    `json:"rule,omitempty"`
-	Status    string    `json:"status"`
-	Detail    string    `json:"detail,omitempty"`
-	Attempts  int       `json:"attempts,omitempty"`
+	MessageID string `json:"message_id"`
+	AppID     string `json:"app_id,omitempty"`
+	ReviewID  string `json:"review_id,omitempty"`
+	TicketID  string `json:"ticket_id,omitempty"`
+	Staff     string `json:"staff,omitempty"`
+	Rule      string `json:"rule,omitempty"`
+	Status    string `json:"status"`
+	Detail    string `json:"detail,omitempty"`
+	Attempts  int    `json:"attempts,omitempty"`
+	// Refusal: what a refused answer needs ("text", "account"; no retry).
+	Refusal   string    `json:"refusal,omitempty"`
 	UpdatedAt time.Time `json:"updated_at"`
-	// Retry is where to POST to publish a failed or refused answer again.
+	// Retry is where to POST to publish a failed or refused answer again
+	// (none when it needs a new text or a store account).
 	Retry string `json:"retry,omitempty"`
 }
