@@ -111,7 +111,7 @@ func Compute(r state.HealthRow, interval, window time.Duration, now time.Time) S
 func failing(f state.DeliveryFacts) (Status, bool) {
 	if f.Failing() && f.DeadLetters > 0 {
 		return Status{Health: sdk.HealthFailing, Since: f.FailingSince,
-			Reason: fmt.Sprintf("%s could not be delivered to the helpdesk (dead letters): %s; fix the cause, then retry or drop the dead letters",
+			Reason: fmt.Sprintf("the helpdesk refused %s for good: %s; fix the cause, then retry or drop the dead letters",
 				plural(f.DeadLetters, "review", "reviews"), f.Error)}, true
 	}
 	if f.AnswersFailing() {

@@ -115,7 +115,7 @@ func (d *DB) RecordDelivery(ctx context.Context, ref AppRef, reviewID string, at
 		}
 		return nil
 	}
-	text := clipError(err.Error())
+	text := clipError(sdk.MessageOf(err)) // the vendor's words, without the hub's wrapping
 	failed := int64(0)
 	if forGood {
 		failed = ms(at)
