@@ -46,8 +46,8 @@ Usage:
   hub deadletters retry ID [--config FILE]  put one back on its topic (the hub delivers it again)
   hub deadletters drop ID  [--config FILE]  delete one
   hub status [INTEGRATION] [--config FILE] [--json] [--hub URL]
-                                every app's health (ok, degraded, stalled, credentials, quota,
-                                at risk of loss), why and since when, read from the running hub's
+                                every app's health (ok, degraded, quota, failing, stalled,
+                                credentials, at risk of loss), why and since when, read from the running hub's
                                 admin API (needs admin_token; --hub defaults to http://LISTEN)
 
 Environment: HUB_LISTEN, HUB_DATA_DIR, HUB_SECRET_KEY, HUB_ADMIN_TOKEN, HUB_PUBLIC_URL override the file.
