@@ -128,3 +128,61 @@ func TestHelpdeskRefusingMakesTheAppFailingUntilFixed(t *testing.T) {
 		t.Errorf("a delivered review still says its delivery failed: %s", recent)
 	}
 }
+
+// Issue 24: saving a complete integration runs the read-only check in the
+// background; a helpdesk webhook pointing elsewhere shows in the app's
+// health (failing) until a later check passes; the same store app in two
+// integrations on one helpdesk is warned (degraded), and a distinct one
+// is ok.
+func TestSavingChecksTheIntegration(t *testing.T) {
+	e := &env{backend: testbackend.New()}
+	e.srv = startBackendServer(t, e.backend)
+	e.cfg = newConfig(t, e.srv.URL)
+	e.cfg.AdminToken = adminToken
+	e.cfg.PublicURL = "https://hub.example/"
+	e.startHub(t)
+	appHealth := func() (string, string) {
+		t.Helper()
+		code, out, raw := e.api(t, "GET", "/api/integrations/beta/status", adminToken, "")
+		if code != 200 {
+			t.Fatalf("status: %d %s", code, raw)
+		}
+		apps, _ := out["apps"].([]any)
+		if len(apps) != 1 {
+			return "", ""
+		}
+		h, _ := apps[0].(map[string]any)["health"].(map[string]any)
+		s, _ := h["state"].(string)
+		r, _ := h["reason"].(string)
+		return s, r
+	}
+	save := func(storeAppID string) {
+		t.Helper()
+		body := `{"id":"beta","helpdesk":{"plugin":"testdesk","settings":{"url":"` + e.srv.URL + `","secret":"` + secret + `"}},
+			"apps":[{"id":"android","store":"teststore","store_app_id":"` + storeAppID + `","settings":{"url":"` + e.srv.URL + `"}}]}`
+		if code, _, raw := e.api(t, "PUT", "/api/integrations/beta", adminToken, body); code != 200 && code != 201 {
+			t.Fatalf("save: %d %s", code, raw)
+		}
+	}
+
+	e.backend.SetWebhookURL("https://old-hub.example/hooks/testdesk/beta?secret=" + secret)
+	if code, _, raw := e.api(t, "POST", "/api/integrations", adminToken, `{"id":"beta"}`); code != 201 {
+		t.Fatalf("create: %d %s", code, raw)
+	}
+	save("app2")
+	eventually(t, "the webhook mismatch in the health", func() bool {
+		s, r := appHealth()
+		return s == sdk.HealthFailing && strings.Contains(r, "webhook URL")
+	})
+
+	// The helpdesk fixed; saved again with the store app acme also has.
+	e.backend.SetWebhookURL("https://hub.example/hooks/testdesk/beta?secret=" + secret)
+	save("app1")
+	eventually(t, "the duplicate warned", func() bool {
+		s, r := appHealth()
+		return s == sdk.HealthDegraded && strings.Contains(r, `integration "acme"`)
+	})
+	// Its own store app again: the check passes.
+	save("app2")
+	eventually(t, "ok", func() bool { s, _ := appHealth(); return s == sdk.HealthOK })
+}

@@ -86,6 +86,10 @@ func Compute(r state.HealthRow, interval, window time.Duration, now time.Time) S
 	if st, ok := failing(r.Delivery); ok {
 		return st
 	}
+	if r.Check.Status == sdk.CheckFail {
+		return Status{Health: sdk.HealthFailing, Since: r.Check.Since,
+			Reason: "the connection check fails: " + r.Check.Problem + "; fix it, then save or check the integration again"}
+	}
 	if r.Wait != "" || kind == sdk.ErrorKindRateLimited.String() {
 		reason := r.Note
 		if reason == "" {
@@ -99,6 +103,9 @@ func Compute(r state.HealthRow, interval, window time.Duration, now time.Time) S
 	}
 	if st, ok := degradedDelivery(r.Delivery); ok {
 		return st
+	}
+	if r.Check.Status == sdk.CheckWarn {
+		return Status{Health: sdk.HealthDegraded, Since: r.Check.Since, Reason: "the connection check warns: " + r.Check.Problem}
 	}
 	return Status{Health: sdk.HealthOK}
 }

@@ -55,6 +55,24 @@ func TestComputeDelivery(t *testing.T) {
 	if st := Compute(with(refused), iv, 0, now); !st.Since.Equal(refused.FailingSince) {
 		t.Errorf("failing since %v, want the first failure in a row %v", st.Since, refused.FailingSince)
 	}
+	// The connection check: a failure makes the app failing, a warning
+	// degraded, until a later check passes.
+	for _, c := range []struct {
+		check state.CheckFacts
+		want  string
+	}{
+		{state.CheckFacts{Status: sdk.CheckFail, Problem: "webhook URL: the helpdesk sends to another hub", Since: now.Add(-time.Hour)}, sdk.HealthFailing},
+		{state.CheckFacts{Status: sdk.CheckWarn, Problem: "replies: read-only", Since: now.Add(-time.Hour)}, sdk.HealthDegraded},
+		{state.CheckFacts{Status: sdk.CheckOK}, sdk.HealthOK},
+		{state.CheckFacts{}, sdk.HealthOK},
+	} {
+		r := polled
+		r.Check = c.check
+		st := Compute(r, iv, 0, now)
+		if st.Health != c.want || !strings.Contains(st.Reason, c.check.Problem) || !st.Since.Equal(c.check.Since) {
+			t.Errorf("check %+v: %+v, want %s with the problem and since when", c.check, st, c.want)
+		}
+	}
 	if !Bad(sdk.HealthFailing) {
 		t.Error("failing is not alerted")
 	}

@@ -33,6 +33,8 @@ type HealthRow struct {
 	// Delivery holds the facts of the app's deliveries (RecordDelivery,
 	// RecordAnswer).
 	Delivery DeliveryFacts
+	// Check is the app's last read-only check (RecordCheck).
+	Check CheckFacts
 
 	// Recorded is the health last computed, with its reason and since when.
 	Recorded       string
@@ -40,6 +42,38 @@ type HealthRow struct {
 	RecordedSince  time.Time
 	Alerted        string
 	AlertedAt      time.Time
+}
+
+// CheckFacts are the outcome of an app's last read-only check.
+type CheckFacts struct {
+	// Status is "" (never checked), ok, warn or fail.
+	Status string
+	// Problem says what failed or warned, for people.
+	Problem string
+	// Since is when the app's check first had this status; At when it ran.
+	Since, At time.Time
+}
+
+// RecordCheck writes the outcome of a check of an integration's apps (by
+// app id); an app's since when is kept while its status stays.
+func (d *DB) RecordCheck(ctx context.Context, integrationID string, apps map[string]CheckFacts, at time.Time) error {
+	err := d.InTx(ctx, func(tx *Tx) error {
+		for app, c := range apps {
+			if _, err := tx.exec(ctx, `INSERT INTO app_health (integration_id, app_id, first_seen_ms, check_status, check_problem, check_since_ms, check_at_ms)
+				VALUES (?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (integration_id, app_id) DO UPDATE SET
+					check_since_ms = CASE WHEN app_health.check_status = excluded.check_status THEN app_health.check_since_ms ELSE excluded.check_since_ms END,
+					check_status = excluded.check_status, check_problem = excluded.check_problem, check_at_ms = excluded.check_at_ms`,
+				integrationID, app, ms(at), c.Status, clipError(c.Problem), ms(at), ms(at)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("state: record check of %s: %w", integrationID, err)
+	}
+	return nil
 }
 
 // DeliveryFacts are an app's delivery outcomes: reviews to the helpdesk
@@ -199,7 +233,8 @@ func (d *DB) HealthRows(ctx context.Context, integrationID string) ([]HealthRow,
 			COALESCE(h.delivery_ok_ms, 0), COALESCE(h.delivery_failed_ms, 0), COALESCE(h.delivery_failures, 0),
 			COALESCE(h.delivery_failing_since_ms, 0), COALESCE(h.delivery_error_kind, ''), COALESCE(h.delivery_error, ''),
 			COALESCE(h.answer_ok_ms, 0), COALESCE(h.answer_failed_ms, 0), COALESCE(h.answer_error, ''),
-			COALESCE(s.wait, '')
+			COALESCE(s.wait, ''), COALESCE(h.check_status, ''), COALESCE(h.check_problem, ''), COALESCE(h.check_since_ms, 0),
+			COALESCE(h.check_at_ms, 0)
 		FROM apps a
 		LEFT JOIN app_health h ON h.integration_id = a.integration_id AND h.app_id = a.id
 		LEFT JOIN poll_schedule s ON s.integration_id = a.integration_id AND s.app_id = a.id`
@@ -217,16 +252,18 @@ func (d *DB) HealthRows(ctx context.Context, integrationID string) ([]HealthRow,
 	for rows.Next() {
 		var r HealthRow
 		var appIv, iv, first, ok, failing, since, alerted int64
-		var dOK, dFailed, dSince, aOK, aFailed int64
+		var dOK, dFailed, dSince, aOK, aFailed, cSince, cAt int64
 		df := &r.Delivery
 		if err := rows.Scan(&r.IntegrationID, &r.AppID, &r.AppName, &r.StorePlugin, &appIv, &iv, &r.Failures, &r.Note, &r.Scheduled,
 			&first, &ok, &r.ErrorKind, &r.Error, &failing, &r.Recorded, &r.RecordedReason, &since, &r.Alerted, &alerted,
-			&dOK, &dFailed, &df.Failures, &dSince, &df.ErrorKind, &df.Error, &aOK, &aFailed, &df.AnswerError, &r.Wait); err != nil {
+			&dOK, &dFailed, &df.Failures, &dSince, &df.ErrorKind, &df.Error, &aOK, &aFailed, &df.AnswerError, &r.Wait,
+			&r.Check.Status, &r.Check.Problem, &cSince, &cAt); err != nil {
 			return nil, fmt.Errorf("state: health rows: %w", err)
 		}
 		r.AppInterval, r.Interval = time.Duration(appIv)*time.Millisecond, time.Duration(iv)*time.Millisecond
 		r.FirstSeen, r.LastOK, r.FailingSince, r.RecordedSince, r.AlertedAt = fromMS(first), fromMS(ok), fromMS(failing), fromMS(since), fromMS(alerted)
 		df.OK, df.FailedForGood, df.FailingSince, df.AnswerOK, df.AnswerFailed = fromMS(dOK), fromMS(dFailed), fromMS(dSince), fromMS(aOK), fromMS(aFailed)
+		r.Check.Since, r.Check.At = fromMS(cSince), fromMS(cAt)
 		out = append(out, r)
 	}
 	return out, rows.Err()

@@ -27,3 +27,12 @@ ALTER TABLE poll_schedule ADD COLUMN wait TEXT NOT NULL DEFAULT '';
 -- long, empty, or invalid for the store; 'account' a store account that can
 -- reply): retrying such an answer as it is cannot help.
 ALTER TABLE replies ADD COLUMN refusal TEXT NOT NULL DEFAULT '';
+
+-- The app's last read-only check (hub/check, run when its integration is
+-- saved or checked): its status ('' never checked, ok, warn, fail), what
+-- failed or warned (the helpdesk's lines count for every app), since when
+-- it has that status and when it ran.
+ALTER TABLE app_health ADD COLUMN check_status TEXT NOT NULL DEFAULT '';
+ALTER TABLE app_health ADD COLUMN check_problem TEXT NOT NULL DEFAULT '';
+ALTER TABLE app_health ADD COLUMN check_since_ms BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE app_health ADD COLUMN check_at_ms BIGINT NOT NULL DEFAULT 0;
