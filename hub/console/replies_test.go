@@ -26,7 +26,7 @@ func TestStatusShowsReplyStatusAndRetries(t *testing.T) {
 		r.HandleFunc("/integrations/acme/status", func(w http.ResponseWriter, _ *http.Request) {
 			now := time.Now()
 			httpapi.WriteJSON(w, 200, map[string]any{"id": "acme", "complete": true,
-				"apps": []httpapi.AppStatus{{ID: "ios", Running: true, ReplyStatuses: map[string]int{"failed": 1, "outdated": 2}, AutoRepliesToday: 7}},
+				"apps": []httpapi.AppStatus{{ID: "ios", Running: true, Connected: true, ReadOnly: true, ReplyStatuses: map[string]int{"failed": 1, "outdated": 2}, AutoRepliesToday: 7}},
 				"recent_reviews": []state.RecentReview{{AppID: "ios", ReviewID: "r1", Version: 2, Rating: 3, SeenAt: now, ReplyStatus: "outdated"},
 					{AppID: "ios", ReviewID: "r9", Rating: 1, SeenAt: now, DeliveryError: "omnidesk answered 400: channel_not_found"}},
 				"recent_replies": []httpapi.RecentReply{
@@ -61,6 +61,8 @@ func TestStatusShowsReplyStatusAndRetries(t *testing.T) {
 		"Automatic replies today", ">7<", "Automation: on",
 		// A review whose delivery failed says so, with the helpdesk's reason.
 		`<span class="badge fail">delivery failed</span> <span class="small">omnidesk answered 400: channel_not_found</span>`,
+		// A feed-only app (no store account to reply with) says read-only.
+		"read-only (no store account to reply with)",
 		// A refusal that needs a new text says so instead of a Retry button.
 		"needs a new text: answer again in the ticket",
 	} {

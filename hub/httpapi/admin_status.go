@@ -42,13 +42,16 @@ func (a *Admin) schedule(w http.ResponseWriter, r *http.Request) {
 
 // AppStatus is one app in the status view.
 type AppStatus struct {
-	ID         string         `json:"id"`
-	Running    bool           `json:"running"`
-	Missing    []string       `json:"missing,omitempty"`
-	LastPollAt *time.Time     `json:"last_poll_at,omitempty"`
-	LastError  string         `json:"last_error,omitempty"`
-	Connected  bool           `json:"connected"`
-	Counters   map[string]int `json:"counters"`
+	ID         string     `json:"id"`
+	Running    bool       `json:"running"`
+	Missing    []string   `json:"missing,omitempty"`
+	LastPollAt *time.Time `json:"last_poll_at,omitempty"`
+	LastError  string     `json:"last_error,omitempty"`
+	Connected  bool       `json:"connected"`
+	// ReadOnly: the app cannot publish answers (no store account to reply
+	// with, or a store that takes no replies): its reviews are read only.
+	ReadOnly bool           `json:"read_only"`
+	Counters map[string]int `json:"counters"`
 	// Skipped counts what each filter skipped.
 	Skipped map[string]int `json:"skipped"`
 	// Schedule is the app's place in the poll schedule.
@@ -211,7 +214,7 @@ func (a *Admin) appStatus(ctx context.Context, integrationID string, app state.A
 		return AppStatus{}, err
 	}
 	st := AppStatus{ID: app.ID, Running: view.Running, Missing: view.Missing,
-		LastError: cur.LastError, Connected: cur.Connected, Counters: map[string]int{}, Skipped: map[string]int{},
+		LastError: cur.LastError, Connected: cur.Connected, ReadOnly: !view.CanReply, Counters: map[string]int{}, Skipped: map[string]int{},
 		Health: f.healths[app.ID], ReplyStatuses: map[string]int{}, AutoRepliesToday: f.autoToday[app.ID]}
 	for k, v := range f.replyStatuses[app.ID] {
 		st.ReplyStatuses[k] = v
