@@ -135,12 +135,7 @@ func TestHelpdeskRefusingMakesTheAppFailingUntilFixed(t *testing.T) {
 // integrations on one helpdesk is warned (degraded), and a distinct one
 // is ok.
 func TestSavingChecksTheIntegration(t *testing.T) {
-	e := &env{backend: testbackend.New()}
-	e.srv = startBackendServer(t, e.backend)
-	e.cfg = newConfig(t, e.srv.URL)
-	e.cfg.AdminToken = adminToken
-	e.cfg.PublicURL = "https://hub.example/"
-	e.startHub(t)
+	e := startWithAdminAt(t, "https://hub.example/")
 	appHealth := func() (string, string) {
 		t.Helper()
 		code, out, raw := e.api(t, "GET", "/api/integrations/beta/status", adminToken, "")
