@@ -274,6 +274,8 @@ func describe(a sdk.Alert) (title, text string) {
 		text += " The store lists only recent reviews: fix the cause soon or reviews are lost."
 	case sdk.HealthStalled:
 		text += " See GET /api/integrations/" + a.IntegrationID + "/status or hub status for the schedule and the last error."
+	case sdk.HealthFailing:
+		text += " Fix the cause named above, then retry or drop the dead letters (hub deadletters list), or save or check the integration again."
 	}
 	return title, text
 }
