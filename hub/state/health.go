@@ -140,11 +140,19 @@ func (d *DB) RecordPoll(ctx context.Context, ref AppRef, at time.Time, err error
 // when it ends failures, or once a minute: the steady state costs a read.
 func (d *DB) RecordDelivery(ctx context.Context, ref AppRef, reviewID string, at time.Time, err error, forGood bool) error {
 	if err == nil {
+		// Read first: the steady state takes no write lock (SQLite's gate).
+		const due = ` WHERE integration_id = ? AND app_id = ?
+			AND (delivery_failures > 0 OR delivery_failed_ms >= delivery_ok_ms OR delivery_ok_ms < ?)`
+		args := []any{ref.IntegrationID, ref.AppID, ms(at.Add(-time.Minute))}
+		var n int
+		if err := d.queryRow(ctx, `SELECT COUNT(*) FROM app_health`+due, args...).Scan(&n); err != nil {
+			return fmt.Errorf("state: record delivery of %s: %w", ref, err)
+		}
+		if n == 0 {
+			return nil
+		}
 		if _, err := d.exec(ctx, `UPDATE app_health SET delivery_ok_ms = ?, delivery_failures = 0, delivery_failing_since_ms = 0,
-				delivery_error_kind = '', delivery_error = ''
-			WHERE integration_id = ? AND app_id = ?
-				AND (delivery_failures > 0 OR delivery_failed_ms >= delivery_ok_ms OR delivery_ok_ms < ?)`,
-			ms(at), ref.IntegrationID, ref.AppID, ms(at.Add(-time.Minute))); err != nil {
+				delivery_error_kind = '', delivery_error = ''`+due, append([]any{ms(at)}, args...)...); err != nil {
 			return fmt.Errorf("state: record delivery of %s: %w", ref, err)
 		}
 		return nil
