@@ -29,11 +29,14 @@ run: build
 
 # The hub, its four plugins and the project's fake App Store, Google Play,
 # RuStore and helpdesk on loopback, with a stream of reviews (README: Demo).
-# The helpdesk: omnidesk or zendesk (make demo HELPDESK=zendesk).
+# The helpdesk: omnidesk or zendesk (make demo HELPDESK=zendesk); the hub's
+# and the fake helpdesk page's addresses: make demo HUB=127.0.0.1:18080 UI=127.0.0.1:18090.
 HELPDESK ?= omnidesk
+HUB      ?= 127.0.0.1:8080
+UI       ?= 127.0.0.1:8090
 demo: build
 	$(GO) build -o $(BIN)/demo ./hub/cmd/demo
-	$(BIN)/demo --bin $(BIN) --helpdesk $(HELPDESK)
+	$(BIN)/demo --bin $(BIN) --helpdesk $(HELPDESK) --hub $(HUB) --ui $(UI)
 
 # The benchmark: the full hub with real plugin processes against a direct
 # baseline on the same workload, then the real-world mode (a backlog against

@@ -124,6 +124,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 			Logger: log.With("component", "console"), Secure: strings.HasPrefix(cfg.PublicURL, "https://")}); err != nil {
 			return nil, err
 		}
+	} else {
+		var hint string
+		srv.ConsoleOff, hint = consoleOff(cfg, h.Addr())
+		log.Warn(hint)
 	}
 	h.http = httpapi.NewHTTPServer(cfg.Listen, srv.Handler(), log)
 	started = true

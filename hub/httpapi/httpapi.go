@@ -40,6 +40,9 @@ type Server struct {
 	// Console, when set, serves the web console under /console/ (and "/"
 	// leads there).
 	Console http.Handler
+	// ConsoleOff, when the console is off (Console nil), is the plain text
+	// "/" and /console/ answer: why it is off and how to turn it on.
+	ConsoleOff string
 
 	refusals refusalLog
 }
@@ -65,6 +68,9 @@ func (s *Server) Handler() http.Handler {
 	if s.Console != nil {
 		r.PathPrefix("/console").Handler(s.Console)
 		r.Handle("/", http.RedirectHandler("/console/", http.StatusSeeOther)).Methods(http.MethodGet, http.MethodHead)
+	} else if s.ConsoleOff != "" {
+		r.Handle("/", s.consoleOff(http.StatusOK)).Methods(http.MethodGet, http.MethodHead)
+		r.PathPrefix("/console").Handler(s.consoleOff(http.StatusNotFound))
 	}
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusNotFound, "no such endpoint: "+clip(r.Method, 16)+" "+clip(r.URL.Path, 200))
@@ -83,6 +89,16 @@ func NewHTTPServer(addr string, h http.Handler, logger *slog.Logger) *http.Serve
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+}
+
+// consoleOff answers with ConsoleOff as plain text.
+func (s *Server) consoleOff(status int) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, s.ConsoleOff)
+	})
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {

@@ -296,14 +296,31 @@ func (h helpdesk) edit(ctx context.Context, a account, id int64, e edit) (sdk.Ti
 // followUp writes the change into the open follow-up of a closed ticket (a
 // newer ticket of the same external_id), or creates one.
 func (h helpdesk) followUp(ctx context.Context, a account, closed zendesk.Ticket, e edit) (sdk.TicketRef, error) {
-	found, err := a.cl.TicketsByExternalID(ctx, e.ext)
+	id, ok, err := openFollowUp(ctx, a, closed.ID, e.ext)
 	if err != nil {
 		return sdk.TicketRef{}, err
 	}
-	if t, ok := pick(found); ok && t.ID > closed.ID && t.Status != "closed" {
-		return h.edit(ctx, a, t.ID, e)
+	if ok {
+		return h.edit(ctx, a, id, e)
 	}
 	return e.create(closed.ID)
+}
+
+// openFollowUp is the open follow-up of the closed ticket closedID: the
+// newest ticket of its external_id ext that is newer and not closed
+// (false: none yet, or the ticket has no external_id to find one by).
+func openFollowUp(ctx context.Context, a account, closedID int64, ext string) (int64, bool, error) {
+	if ext == "" {
+		return 0, false, nil
+	}
+	found, err := a.cl.TicketsByExternalID(ctx, ext)
+	if err != nil {
+		return 0, false, err
+	}
+	if t, ok := pick(found); ok && t.ID > closedID && t.Status != "closed" {
+		return t.ID, true, nil
+	}
+	return 0, false, nil
 }
 
 // hasMarker reports whether ticket id already has a comment with the
@@ -505,8 +522,13 @@ func (h helpdesk) HandleWebhook(_ context.Context, req sdk.WebhookRequest) (sdk.
 	return res, nil
 }
 
-// WriteReplyResult writes a reply's outcome into the ticket as an internal
-// note (a private comment), once per reply.
+// WriteReplyResult writes a reply's outcome (or the hub's own note: an
+// answer outdated or deleted, a draft, an automatic reply held back) into
+// the ticket as an internal note (a private comment), once per reply.
+// Zendesk refuses any update of a closed ticket (422 RecordInvalid), and a
+// note may come weeks after the answer: as an edit does, it then goes to
+// the ticket's open follow-up, made now (with the note as its first,
+// internal comment) if there is none.
 func (h helpdesk) WriteReplyResult(ctx context.Context, req sdk.ReplyResultRequest) error {
 	a, err := h.account(req.Settings)
 	if err != nil {
@@ -521,7 +543,27 @@ func (h helpdesk) WriteReplyResult(ctx context.Context, req sdk.ReplyResultReque
 	if err != nil || done {
 		return err
 	}
-	_, err = a.cl.UpdateTicket(ctx, id, zendesk.TicketUpdate{Comment: &zendesk.Comment{Body: ticketbody.ResultNote(req.Result), Public: ptr(false)}})
+	note := zendesk.Comment{Body: ticketbody.ResultNote(req.Result), Public: ptr(false)}
+	t, err := a.cl.GetTicket(ctx, id)
+	if err != nil {
+		return err
+	}
+	if t.Status == "closed" {
+		fid, ok, err := openFollowUp(ctx, a, t.ID, t.ExternalID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			_, err := a.cl.CreateTicket(ctx, zendesk.NewTicket{Subject: t.Subject, Comment: note, ExternalID: t.ExternalID,
+				ViaFollowupSourceID: t.ID})
+			return err
+		}
+		if done, err := h.hasMarker(ctx, a, fid, key); err != nil || done {
+			return err
+		}
+		id = fid
+	}
+	_, err = a.cl.UpdateTicket(ctx, id, zendesk.TicketUpdate{Comment: &note})
 	return err
 }
 

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -197,6 +199,69 @@ func TestEditOfAClosedTicketMakesOneFollowUp(t *testing.T) {
 	ref := e.upsert(t, sdk.TicketRequest{TicketID: refs[0].ID, Change: change(sdk.ChangeKindBetter, 5, "Fixed"), DeliveryKey: "gp-1/3"})
 	if ref.ID != refs[0].ID {
 		t.Fatalf("edit after the follow-up: %+v", ref)
+	}
+}
+
+// Zendesk refuses every comment on a closed ticket (422 RecordInvalid),
+// and an outcome note can come weeks after the answer ("answer outdated"):
+// it goes to the ticket's follow-up, made once with the note as its first,
+// internal comment (and the closed ticket's tags); later notes and edits
+// of the review land in that follow-up, the closed ticket stays as it was.
+func TestOutcomeNoteOfAClosedTicketGoesToItsFollowUp(t *testing.T) {
+	e := start(t)
+	first := e.upsert(t, sdk.TicketRequest{Change: change(sdk.ChangeKindNew, 2, "Crashes"), DeliveryKey: "gp-1/1",
+		Tags: []string{"rating:2", "store:googleplay"}})
+	e.fake.SetStatus(id(t, first), "closed")
+
+	// The fake refuses a note on the closed ticket as Zendesk does; its
+	// tags may still be edited.
+	cl := &zendesk.Client{BaseURL: e.API.URL, Email: "agent@acme.example", Token: "token-1", Retries: -1}
+	_, err := cl.UpdateTicket(ctx(t), id(t, first), zendesk.TicketUpdate{Comment: &zendesk.Comment{Body: "late", Public: ptr(false)}})
+	var apiErr *zendesk.APIError
+	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusUnprocessableEntity || apiErr.Code != "RecordInvalid" ||
+		!strings.Contains(apiErr.Details, fake.ClosedRefusal) || sdk.KindOf(err) != sdk.ErrorKindInvalid {
+		t.Fatalf("a note on a closed ticket: %v, want 422 RecordInvalid %q", err, fake.ClosedRefusal)
+	}
+	tags := []string{"rating:2", "store:googleplay", "audited"}
+	if _, err := cl.UpdateTicket(ctx(t), id(t, first), zendesk.TicketUpdate{Tags: &tags}); err != nil {
+		t.Fatalf("tags of a closed ticket: %v", err)
+	}
+
+	note := func(msg, detail string) {
+		t.Helper()
+		res := sdk.ReplyResult{TicketID: first.ID, MessageID: msg, Outcome: sdk.OutcomeRefused, Detail: detail}
+		for range 2 { // a retry writes nothing twice
+			if err := e.Desk.WriteReplyResult(ctx(t), sdk.ReplyResultRequest{Settings: e.Settings, Result: res}); err != nil {
+				t.Fatalf("note %s for a closed ticket: %v", msg, err)
+			}
+		}
+	}
+	note("zendesk:1", "the review was deleted in the store")
+	tickets := e.fake.Tickets()
+	if len(tickets) != 2 {
+		t.Fatalf("%d tickets after a note for a closed ticket, want the closed one and one follow-up", len(tickets))
+	}
+	closed, fu := tickets[0], tickets[1]
+	if len(closed.Comments) != 1 {
+		t.Errorf("the closed ticket got comments: %+v", closed.Comments)
+	}
+	if fu.FollowupOf != closed.ID || fu.ExternalID != closed.ExternalID || fu.Subject != closed.Subject ||
+		strings.Join(fu.Tags, ",") != strings.Join(tags, ",") {
+		t.Errorf("follow-up %+v of %+v", fu, closed)
+	}
+	if pub, notes := fu.Public(), fu.Notes(); len(pub) != 0 || len(notes) != 1 || !strings.Contains(notes[0].Body, "the review was deleted in the store") {
+		t.Errorf("the follow-up's comments: public %+v, notes %+v", pub, notes)
+	}
+	// A later note, and an edit with the closed ticket still linked, go to
+	// the same follow-up.
+	note("zendesk:2", "the answer is outdated")
+	ref := e.upsert(t, sdk.TicketRequest{TicketID: first.ID, Change: change(sdk.ChangeKindBetter, 4, "Fixed"), DeliveryKey: "gp-1/2"})
+	if ref.ID != strconv.FormatInt(fu.ID, 10) || ref.Created || e.fake.TicketCount() != 2 {
+		t.Fatalf("edit after the note: %+v, %d tickets; want the follow-up %d", ref, e.fake.TicketCount(), fu.ID)
+	}
+	fu, _ = e.fake.TicketByID(fu.ID)
+	if n := len(fu.Notes()); n != 2 || len(fu.Public()) != 1 {
+		t.Errorf("the follow-up has %d notes and %d public comments, want 2 and 1", n, len(fu.Public()))
 	}
 }
 

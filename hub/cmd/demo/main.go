@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -22,7 +23,7 @@ import (
 
 func main() {
 	bin := flag.String("bin", "bin", "directory with hub and hub-plugin-NAME binaries")
-	data := flag.String("data", filepath.Join("data", "demo"), "demo data directory (emptied at start)")
+	data := flag.String("data", filepath.Join("data", "demo"), "demo data directory (emptied at every start)")
 	hubAddr := flag.String("hub", "127.0.0.1:8080", "hub address")
 	uiAddr := flag.String("ui", "127.0.0.1:8090", "address of the demo page")
 	step := flag.Duration("step", 3*time.Second, "pause between events of the review stream")
@@ -61,6 +62,10 @@ func main() {
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
+		if errors.Is(err, syscall.EADDRINUSE) {
+			fmt.Fprintln(os.Stderr, "demo: another hub, `make run` or demo may be running; choose other ports: make demo HUB=127.0.0.1:18080 UI=127.0.0.1:18090")
+		}
+		fmt.Fprintln(os.Stderr, "demo: the hub's log is", hubLog.Name())
 		os.Exit(1)
 	}
 }

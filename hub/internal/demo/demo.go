@@ -10,8 +10,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -39,10 +44,16 @@ type Options struct {
 	Out, HubLog io.Writer
 	// Ready is called once everything runs.
 	Ready func(*Demo)
+	// Played, when set, is called after each step of the stream with its
+	// error (nil: the step succeeded).
+	Played func(Step, error)
 	// Script replaces the scripted stream (nil: Script()).
 	Script []Step
 	// PollInterval of the apps (default 2s).
 	PollInterval time.Duration
+	// Wait bounds how long an answer step waits for its review to reach
+	// the helpdesk (default 2 minutes).
+	Wait time.Duration
 }
 
 // Demo is a running demo.
@@ -54,9 +65,13 @@ type Demo struct {
 	secret string
 	desk   desk
 	out    io.Writer
+	wait   time.Duration
 	mu     sync.Mutex
 	// review id → app id, for finding a review's store and its answer.
 	reviewApp map[string]string
+	// review id → the text last put, which its ticket shows once the hub
+	// has brought that version in.
+	lastText map[string]string
 }
 
 // WebhookSecret of the demo integration.
@@ -72,7 +87,9 @@ var storeAppIDs = map[string]string{
 }
 
 // Run starts everything, plays the script (and the endless stream if
-// asked) until ctx ends, then stops the hub gracefully.
+// asked) until ctx ends, then stops the hub gracefully. It returns an
+// error, without playing anything, when the hub cannot start (its address
+// taken, say), and as soon as the hub exits on its own.
 func Run(ctx context.Context, o Options) error {
 	o.setDefaults()
 	fakes, err := stack.StartFakes(nil)
@@ -84,30 +101,60 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	closeUI, err := d.serveUI(o.UIAddr)
+	if err != nil {
+		return err
+	}
+	defer closeUI()
 	cfgPath, err := d.Config.Write()
 	if err != nil {
 		return err
 	}
 	d.Hub, err = stack.StartHub(ctx, o.HubBin, cfgPath, d.Config.Listen, o.HubLog)
 	if err != nil {
-		return err
+		return fmt.Errorf("the hub did not start: %w", err)
 	}
+	hubDone := make(chan struct{})
 	defer func() {
+		close(hubDone)
+		select {
+		case <-d.Hub.Exited(): // Ctrl-C reached it too, or it failed (told below)
+			d.say("the hub stopped")
+			return
+		default:
+		}
 		d.say("stopping the hub (SIGTERM)")
 		if err := d.Hub.Stop(); err != nil {
 			d.say("hub stop: %v", err)
 		}
 	}()
-	closeUI, err := d.serveUI(o.UIAddr)
+	// The stream stops when the hub exits on its own: with an error, it is
+	// Run's; a clean exit is a signal's (Ctrl-C reaches the hub too).
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		select {
+		case <-d.Hub.Exited():
+			if err := d.Hub.Err(); err != nil {
+				cancel(fmt.Errorf("the hub stopped: %w", err))
+			} else {
+				cancel(nil)
+			}
+		case <-hubDone:
+		}
+	}()
+	setup, err := d.setupLines()
 	if err != nil {
 		return err
 	}
-	defer closeUI()
-	d.banner()
+	d.banner(setup)
 	if o.Ready != nil {
 		o.Ready(d)
 	}
 	d.play(ctx, o)
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
 	return nil
 }
 
@@ -123,6 +170,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.Helpdesk == "" {
 		o.Helpdesk = Omnidesk
+	}
+	if o.Wait <= 0 {
+		o.Wait = 2 * time.Minute
 	}
 }
 
@@ -147,7 +197,8 @@ func newDemo(o Options, fakes *stack.Fakes) (*Demo, error) {
 			return nil, err
 		}
 	}
-	d := &Demo{Fakes: fakes, secret: WebhookSecret, desk: dk, out: o.Out, reviewApp: map[string]string{}}
+	d := &Demo{Fakes: fakes, secret: WebhookSecret, desk: dk, out: o.Out, wait: o.Wait,
+		reviewApp: map[string]string{}, lastText: map[string]string{}}
 	d.Config = stack.Config{
 		Listen: o.HubAddr, DataDir: o.DataDir, Plugins: o.Plugins, Integration: "demo",
 		Helpdesk: o.Helpdesk, HelpdeskSetup: deskSettings,
@@ -206,8 +257,12 @@ func (d *Demo) play(ctx context.Context, o Options) {
 			return
 		case <-time.After(o.Step):
 		}
-		if err := d.Play(ctx, st); err != nil {
+		err := d.Play(ctx, st)
+		if err != nil && ctx.Err() == nil {
 			d.say("step failed: %v", err)
+		}
+		if o.Played != nil && ctx.Err() == nil {
+			o.Played(st, err)
 		}
 	}
 }
@@ -223,7 +278,7 @@ func (d *Demo) say(format string, args ...any) {
 	}
 }
 
-func (d *Demo) banner() {
+func (d *Demo) banner(setup []string) {
 	d.say(`Reviewhub demo is running.
 
   Watch and answer tickets:  %s
@@ -234,13 +289,61 @@ func (d *Demo) banner() {
   Fake App Store Connect:    %s
   Fake Google Play:          %s
   Fake RuStore:              %s
-  Hub data and log:          %s
+  Hub data and log:          %s  (emptied at every start: what you make in the console is lost when the demo restarts)
 
-Reviews arrive every few seconds; the hub polls each app every few seconds. Answer a %s on the page:
+To make a second integration on these fakes in the console, use these settings (long values are in files):
+  %s
+The fake %s sends staff answers to the demo integration's webhook only (/hooks/%s/%s).
+
+Reviews arrive every few seconds; the hub polls each app as often as the store's quota allows. Answer a %s on the page:
 the answer goes through the %s webhook to the hub and is published in the fake store.
 Ctrl-C stops everything.`,
 		d.UIURL, d.Config.Listen, d.Config.Listen, AdminToken, d.Config.Listen, "Fake "+d.desk.title()+" API:", d.desk.api(),
-		d.Fakes.URL["appstore"], d.Fakes.URL["googleplay"], d.Fakes.URL["rustore"], d.Config.DataDir, d.desk.noun(), d.desk.title())
+		d.Fakes.URL["appstore"], d.Fakes.URL["googleplay"], d.Fakes.URL["rustore"], d.Config.DataDir,
+		strings.Join(setup, "\n  "), d.desk.title(), d.Config.Helpdesk, d.Config.Integration,
+		d.desk.noun(), d.desk.title())
+}
+
+// setupLines are the settings of the demo's helpdesk and apps, one line
+// each, for an operator making an integration of their own on the fakes;
+// a value too long for a line (a private key, a service-account key) is
+// written into a file under DataDir/credentials and named by its path.
+func (d *Demo) setupLines() ([]string, error) {
+	dir := filepath.Join(d.Config.DataDir, "credentials")
+	line := func(label, prefix string, settings map[string]string) (string, error) {
+		parts := []string{}
+		if prefix != "" {
+			parts = append(parts, prefix)
+		}
+		for _, k := range slices.Sorted(maps.Keys(settings)) {
+			v := settings[k]
+			if strings.Contains(v, "\n") || len(v) > 80 {
+				if err := os.MkdirAll(dir, 0o700); err != nil {
+					return "", fmt.Errorf("demo credentials: %w", err)
+				}
+				path := filepath.Join(dir, label+"-"+k)
+				if err := os.WriteFile(path, []byte(v), 0o600); err != nil {
+					return "", fmt.Errorf("demo credentials: %w", err)
+				}
+				v = "in " + path
+			}
+			parts = append(parts, k+" "+v)
+		}
+		return fmt.Sprintf("%-27s%s", label+":", strings.Join(parts, " · ")), nil
+	}
+	l, err := line(d.Config.Helpdesk, "", d.Config.HelpdeskSetup)
+	if err != nil {
+		return nil, err
+	}
+	out := []string{l}
+	for _, a := range d.Config.Apps {
+		l, err := line(a.ID, fmt.Sprintf("app %q · store %s · store app id %s", a.Name, a.Store, a.StoreAppID), a.Settings)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, nil
 }
 
 // Play performs one step.
@@ -250,15 +353,61 @@ func (d *Demo) Play(ctx context.Context, st Step) error {
 		d.Put(st.App, *st.Review)
 	}
 	if st.AnswerReview != "" {
-		t, ok := d.TicketOf(st.AnswerReview)
-		if !ok {
-			return fmt.Errorf("no %s for review %s yet", d.desk.noun(), st.AnswerReview)
+		t, err := d.awaitTicket(ctx, st.AnswerReview)
+		if err != nil {
+			return err
 		}
 		if err := d.desk.answer(ctx, t.ID, st.Answer); err != nil {
 			return fmt.Errorf("answer %s %s: %w", d.desk.noun(), t.ID, err)
 		}
 	}
 	return nil
+}
+
+// awaitTicket waits (d.wait at the most) until the ticket of a review the
+// script put shows the review as last put: the hub polls each store no
+// faster than its quota allows (Google Play: 200 reads an hour per app, so
+// every 18 s), and staff answer what they see.
+func (d *Demo) awaitTicket(ctx context.Context, reviewID string) (Ticket, error) {
+	d.mu.Lock()
+	want := d.lastText[reviewID]
+	d.mu.Unlock()
+	shows := func() (Ticket, bool) {
+		t, ok := d.TicketOf(reviewID)
+		if !ok {
+			return t, false
+		}
+		for _, m := range t.Messages {
+			if m.Staff == "" && strings.Contains(m.Content, want) {
+				return t, true
+			}
+		}
+		return t, false
+	}
+	if t, ok := shows(); ok {
+		return t, nil
+	}
+	d.say("waiting for review %s to reach the %s: the hub polls each store no faster than its quota allows (the console's status page says when it polls next)",
+		reviewID, d.desk.noun())
+	deadline := time.NewTimer(d.wait)
+	defer deadline.Stop()
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return Ticket{}, context.Cause(ctx)
+		case <-deadline.C:
+			if _, ok := d.TicketOf(reviewID); ok {
+				return Ticket{}, fmt.Errorf("the %s of review %s does not show its last version after %s", d.desk.noun(), reviewID, d.wait)
+			}
+			return Ticket{}, fmt.Errorf("no %s for review %s after %s", d.desk.noun(), reviewID, d.wait)
+		case <-tick.C:
+			if t, ok := shows(); ok {
+				return t, nil
+			}
+		}
+	}
 }
 
 // TicketOf is the ticket of a review the script put (by its script id).
@@ -273,6 +422,7 @@ func (d *Demo) TicketOf(reviewID string) (Ticket, bool) {
 func (d *Demo) Put(app string, r sdk.Review) {
 	d.mu.Lock()
 	d.reviewApp[r.ID] = app
+	d.lastText[r.ID] = r.Text
 	d.mu.Unlock()
 	id := storeAppIDs[app]
 	r.AppID = id

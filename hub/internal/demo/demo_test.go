@@ -146,9 +146,9 @@ func sum(f map[string]*dto.MetricFamily, name, label, value string) float64 {
 }
 
 // startDemo runs the demo (hub binary, the four real plugins: the stores'
-// and the helpdesk's, their fakes) with an empty script until the test
-// ends, and returns it once ready.
-func startDemo(t *testing.T, helpdesk string) (*Demo, context.Context) {
+// and the helpdesk's, their fakes) with an empty script (or as set tells)
+// until the test ends, and returns it once ready.
+func startDemo(t *testing.T, helpdesk string, set ...func(*Options)) (*Demo, context.Context) {
 	t.Helper()
 	plugins := map[string]string{}
 	for _, p := range []string{"appstore", "googleplay", "rustore", helpdesk} {
@@ -158,11 +158,13 @@ func startDemo(t *testing.T, helpdesk string) (*Demo, context.Context) {
 	ready := make(chan *Demo, 1)
 	done := make(chan error, 1)
 	hubLog := &syncWriter{b: &strings.Builder{}}
-	go func() {
-		done <- Run(ctx, Options{HubBin: sdktest.Build(t, hubPkg), Helpdesk: helpdesk, Plugins: plugins,
-			DataDir: t.TempDir(), Script: []Step{}, PollInterval: time.Second, Out: &syncWriter{b: &strings.Builder{}}, HubLog: hubLog,
-			Ready: func(d *Demo) { ready <- d }})
-	}()
+	o := Options{HubBin: sdktest.Build(t, hubPkg), Helpdesk: helpdesk, Plugins: plugins,
+		DataDir: t.TempDir(), Script: []Step{}, PollInterval: time.Second, Out: &syncWriter{b: &strings.Builder{}}, HubLog: hubLog,
+		Ready: func(d *Demo) { ready <- d }}
+	for _, f := range set {
+		f(&o)
+	}
+	go func() { done <- Run(ctx, o) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {

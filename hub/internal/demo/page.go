@@ -6,9 +6,13 @@ import (
 	"strings"
 )
 
+// pageTmpl is the demo's fake helpdesk page. It refreshes itself without
+// reloading: every 5 s a script fetches the page again and replaces each
+// ticket's live part (its messages, notes and store answer) and adds new
+// tickets on top, never touching the answer forms, so that an answer
+// being typed is kept.
 var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 <html><head><meta charset="utf-8"><title>Reviewhub demo</title>
-<meta http-equiv="refresh" content="5">
 <style>
 body{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem;color:#222}
 .case{border:1px solid #ccc;border-radius:6px;padding:1rem;margin:1rem 0}
@@ -18,17 +22,44 @@ body{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem;color:#222}
 textarea{width:100%;height:4rem}
 </style></head><body>
 <h1>Reviewhub demo — fake {{.Helpdesk}}</h1>
-<p>{{len .Tickets}} {{.Noun}}s. The page refreshes every 5 seconds. Answer a {{.Noun}}: the answer goes through
-{{.Helpdesk}}'s webhook to the hub, which publishes it in the store; the outcome comes back as a note.</p>
+<p id="count">{{len .Tickets}} {{.Noun}}s. New {{.Noun}}s, notes and store answers appear every 5 seconds; an answer you are typing stays.
+Answer a {{.Noun}}: the answer goes through {{.Helpdesk}}'s webhook to the hub, which publishes it in the store; the outcome comes back as a note.</p>
+<div id="tickets">
 {{range .Tickets}}<div class="case" id="ticket-{{.ID}}">
+<div class="live">
 <h3>#{{.ID}} {{.Subject}}</h3>
 <div>{{range .Labels}}<span class="label">{{.}}</span>{{end}}</div>
 {{range .Messages}}<div class="msg{{if .Staff}} staff{{end}}">{{if .Staff}}<b>{{.Staff}}:</b> {{end}}{{.Content}}</div>{{end}}
 {{range .Notes}}<div class="msg note">{{.Content}}</div>{{end}}
 {{with .StoreAnswer}}<div class="store">In the store now: {{.}}</div>{{end}}
+</div>
 <form method="post" action="/answer"><input type="hidden" name="ticket" value="{{.ID}}">
 <textarea name="text" placeholder="Your answer"></textarea><button>Answer</button></form>
-</div>{{end}}
+</div>
+{{end}}</div>
+<script>
+setInterval(async () => {
+  let doc;
+  try {
+    const r = await fetch(location.pathname, {cache: "no-store"});
+    if (!r.ok) return;
+    doc = new DOMParser().parseFromString(await r.text(), "text/html");
+  } catch (e) {
+    return; // the demo stopped, or a hiccup: try again next time
+  }
+  document.getElementById("count").replaceWith(doc.getElementById("count"));
+  const list = document.getElementById("tickets");
+  for (const c of [...doc.querySelectorAll(".case")].reverse()) { // newest first: prepend oldest first
+    const mine = document.getElementById(c.id);
+    if (!mine) {
+      list.prepend(c);
+      continue;
+    }
+    const live = mine.querySelector(".live"), fresh = c.querySelector(".live");
+    if (live.innerHTML !== fresh.innerHTML) live.replaceWith(fresh);
+  }
+}, 5000);
+</script>
 </body></html>`))
 
 type pageTicket struct {

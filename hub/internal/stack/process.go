@@ -10,12 +10,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -24,34 +26,47 @@ import (
 type Hub struct {
 	Addr string
 	cmd  *exec.Cmd
-	done chan error
+	tail *tail
+	// exited is closed once the process has exited; err is then why.
+	exited chan struct{}
+	err    error
 }
 
 // StartHub runs `bin serve --config cfgPath` with output to logw and waits
-// until the hub answers /readyz at addr.
+// until the hub answers /readyz at addr. addr must be free: a hub (or any
+// server) already answering there would pass for this one, which then
+// exits unable to listen. A hub that exits while starting is an error
+// naming the error it logged last.
 func StartHub(ctx context.Context, bin, cfgPath, addr string, logw io.Writer, env ...string) (*Hub, error) {
+	if err := checkFree(addr); err != nil {
+		return nil, err
+	}
+	h := &Hub{Addr: addr, tail: &tail{}, exited: make(chan struct{})}
 	cmd := exec.Command(bin, "serve", "--config", cfgPath)
-	cmd.Stdout, cmd.Stderr = logw, logw
+	out := io.MultiWriter(logw, h.tail) // one writer: exec then copies both streams in one goroutine
+	cmd.Stdout, cmd.Stderr = out, out
 	cmd.Env = append(os.Environ(), env...)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start hub %s: %w", bin, err)
 	}
-	h := &Hub{Addr: addr, cmd: cmd, done: make(chan error, 1)}
-	go func() { h.done <- cmd.Wait() }()
+	h.cmd = cmd
+	go func() {
+		h.err = cmd.Wait()
+		close(h.exited)
+	}()
 	deadline := time.NewTimer(2 * time.Minute)
 	defer deadline.Stop()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {
-		case err := <-h.done:
-			h.done <- err
-			return nil, fmt.Errorf("hub exited while starting: %v", err)
+		case <-h.exited:
+			return nil, fmt.Errorf("hub exited while starting: %w", h.Err())
 		case <-ctx.Done():
-			h.Stop()
+			_ = h.Stop()
 			return nil, ctx.Err()
 		case <-deadline.C:
-			h.Stop()
+			_ = h.Stop()
 			return nil, errors.New("hub did not become ready within 2 minutes")
 		case <-tick.C:
 			if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
@@ -64,22 +79,81 @@ func StartHub(ctx context.Context, bin, cfgPath, addr string, logw io.Writer, en
 	}
 }
 
+// checkFree fails when addr cannot be listened on (taken, or not local).
+func checkFree(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("hub address %s: %w", addr, err)
+	}
+	return ln.Close()
+}
+
 // Pid of the hub process.
 func (h *Hub) Pid() int { return h.cmd.Process.Pid }
+
+// Exited is closed once the hub process has exited (Err says why).
+func (h *Hub) Exited() <-chan struct{} { return h.exited }
+
+// Err is, once the hub has exited, its exit status with the error it
+// logged last (nil after a clean exit).
+func (h *Hub) Err() error {
+	select {
+	case <-h.exited:
+	default:
+		return nil
+	}
+	if h.err == nil {
+		return nil
+	}
+	if line := h.tail.lastError(); line != "" {
+		return fmt.Errorf("%w: %s", h.err, line)
+	}
+	return h.err
+}
 
 // Stop sends SIGTERM and waits for a graceful exit (SIGKILL after 30 s).
 func (h *Hub) Stop() error {
 	_ = h.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case err := <-h.done:
-		h.done <- err
-		return err
+	case <-h.exited:
+		return h.Err()
 	case <-time.After(30 * time.Second):
 		_ = h.cmd.Process.Kill()
-		err := <-h.done
-		h.done <- err
-		return fmt.Errorf("hub did not stop within 30s after SIGTERM: %v", err)
+		<-h.exited
+		return fmt.Errorf("hub did not stop within 30s after SIGTERM: %w", h.Err())
 	}
+}
+
+// tail keeps the end of the hub's output, to name its last error.
+type tail struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+const tailSize = 16 << 10
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if over := len(t.b) - tailSize; over > 0 {
+		t.b = append(t.b[:0], t.b[over:]...)
+	}
+	return len(p), nil
+}
+
+// lastError is the last line logged at level ERROR (text or JSON logs),
+// else the last line.
+func (t *tail) lastError() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	lines := strings.Split(strings.TrimSpace(string(t.b)), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.Contains(lines[i], "level=ERROR") || strings.Contains(lines[i], `"level":"ERROR"`) {
+			return strings.TrimSpace(lines[i])
+		}
+	}
+	return strings.TrimSpace(lines[len(lines)-1])
 }
 
 // Children lists the direct child processes of pid with their command

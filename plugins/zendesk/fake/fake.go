@@ -58,6 +58,10 @@ const (
 	MaxComments = 5000
 	// RatePerMinute is the limit the fake reports in X-Rate-Limit.
 	RatePerMinute = 700
+	// ClosedRefusal is the detail of the 422 RecordInvalid that refuses a
+	// comment, a field or a status for a closed ticket (GUESS: the text;
+	// testdata/vendor/error_closed_ticket.json).
+	ClosedRefusal = "Status: closed prevents ticket update"
 )
 
 // Comment as the fake stores it.
@@ -536,10 +540,14 @@ func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	tags := in.Tags
+	if in.FollowupOf != 0 && in.Tags == nil {
+		tags = s.tickets[in.FollowupOf].Tags // a follow-up inherits its source's tags unless given its own
+	}
 	now := time.Now().UTC().Truncate(time.Second)
 	s.nextTicket++
 	t := &Ticket{ID: s.nextTicket, ExternalID: in.ExternalID, Subject: in.Subject, Status: "new", RequesterID: AgentID,
-		Tags: dedupe(in.Tags), CustomFields: map[int64]any{}, FollowupOf: in.FollowupOf, CreatedAt: now, UpdatedAt: now}
+		Tags: dedupe(tags), CustomFields: map[int64]any{}, FollowupOf: in.FollowupOf, CreatedAt: now, UpdatedAt: now}
 	for _, f := range in.CustomFields {
 		t.CustomFields[f.ID] = f.Value
 	}
@@ -588,8 +596,11 @@ func (s *Server) updateTicket(w http.ResponseWriter, r *http.Request, id int64) 
 	case !ok:
 		apiError(w, http.StatusNotFound, "RecordNotFound", "Not found")
 		return
-	case t.Status == "closed":
-		invalid(w, "status", "Status: closed prevents ticket update")
+	case t.Status == "closed" && (in.Comment != nil || len(in.CustomFields) > 0 || in.Status != ""):
+		// Zendesk: a closed ticket "can't be updated in most cases" (its
+		// tags, subject and priority may still be edited), nor reopened;
+		// a comment goes to a follow-up (via_followup_source_id).
+		invalid(w, "status", ClosedRefusal)
 		return
 	case in.SafeUpdate && (s.conflicts > 0 || in.UpdatedStamp != t.UpdatedAt.Format(time.RFC3339)):
 		if s.conflicts > 0 {
