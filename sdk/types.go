@@ -507,6 +507,9 @@ const (
 	HealthCredentials = "credentials"
 	HealthQuota       = "quota"
 	HealthAtRisk      = "at risk of loss"
+	// HealthFailing: the app's reviews or answers fail for good (dead
+	// letters, answers the store would not take); a person must act.
+	HealthFailing = "failing"
 )
 
 // Alert is the hub's notice to people about an app's health: reviews

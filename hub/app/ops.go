@@ -80,7 +80,8 @@ func (h *Hub) opsWire(cfg *config.Config, plugins Resolver, srv *httpapi.Server,
 	m := h.ops.metrics
 	h.router.AddMiddleware(requestIDs)
 	h.ops.monitor = &health.Monitor{DB: h.DB, Plugins: plugins, Metrics: m, Logger: h.log.With("component", "health"),
-		Interval: cfg.PollInterval, Every: cfg.Health.CheckEvery, AllowHosts: cfg.Health.AlertHosts}
+		Interval: cfg.PollInterval, Every: cfg.Health.CheckEvery, AllowHosts: cfg.Health.AlertHosts,
+		DeadLetters: DeadLetters(h.DB).CountByApp}
 	admin.Health = h.ops.monitor.Apps
 	srv.Metrics = m
 	m.Register(&metrics.Sampler{Read: h.sample, Logger: h.log, MinInterval: cfg.Health.CheckEvery})

@@ -50,3 +50,34 @@ func (dl DeadLetters) Count(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
+
+// AppRef names an app of an integration in CountByApp.
+type AppRef struct{ Integration, App string }
+
+// CountByApp counts the dead letters by the integration and app they are
+// about (SetSubject; messages that name no app are left out).
+func (dl DeadLetters) CountByApp(ctx context.Context) (map[AppRef]int, error) {
+	field := func(key string) string { return `json_extract(metadata, '$.` + key + `')` }
+	if dl.Postgres {
+		field = func(key string) string { return `(metadata::jsonb ->> '` + key + `')` }
+	}
+	g, a := field(MetadataGroup), field(MetadataApp)
+	rows, err := dl.DB.QueryContext(ctx, `SELECT `+g+`, `+a+`, COUNT(*) FROM `+deadTable+
+		` WHERE `+a+` IS NOT NULL GROUP BY `+g+`, `+a)
+	if err != nil {
+		return nil, fmt.Errorf("count dead letters by app: %w", err)
+	}
+	defer rows.Close()
+	out := map[AppRef]int{}
+	for rows.Next() {
+		var group sql.NullString
+		var ref AppRef
+		var n int
+		if err := rows.Scan(&group, &ref.App, &n); err != nil {
+			return nil, fmt.Errorf("count dead letters by app: %w", err)
+		}
+		ref.Integration = group.String
+		out[ref] += n
+	}
+	return out, rows.Err()
+}

@@ -6,11 +6,25 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 )
 
-// Metadata naming a message's group and order key (SetKeys).
+// Metadata naming a message's group and order key (SetKeys), and the app
+// and review it is about (SetSubject: for the log line and the app's
+// health when it becomes a dead letter).
 const (
 	MetadataGroup    = "rh_group"
 	MetadataOrderKey = "rh_order_key"
+	MetadataApp      = "rh_app"
+	MetadataReview   = "rh_review"
 )
+
+// SetSubject names the app and review msg is about ("" leaves one out).
+func SetSubject(msg *message.Message, app, review string) {
+	if app != "" {
+		msg.Metadata.Set(MetadataApp, app)
+	}
+	if review != "" {
+		msg.Metadata.Set(MetadataReview, review)
+	}
+}
 
 // SetKeys names msg's group (whose messages in flight at once are bounded
 // by SubscriberConfig.InFlight: an integration) and its order key (messages

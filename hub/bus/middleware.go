@@ -30,25 +30,31 @@ func waitRetryAfter(maxWait time.Duration) message.HandlerMiddleware {
 	}
 }
 
-// logFailures logs every failed handling once per attempt: a warning for
-// a transient error (it is retried), an error for a permanent one (it goes
-// to the dead letters), with the handler, topic, message and correlation id.
+// logFailures logs every failed handling once: a warning for a transient
+// error (after the in-handler retries; it is redelivered), an error for a
+// permanent one (it goes to the dead letters: one line per dead letter),
+// with the handler, topic, message, correlation id and the integration,
+// app and review the message is about (SetKeys, SetSubject). It runs
+// inside the poison queue, which swallows the permanent errors.
 func logFailures(logger *slog.Logger) message.HandlerMiddleware {
 	return func(h message.HandlerFunc) message.HandlerFunc {
 		return func(msg *message.Message) ([]*message.Message, error) {
 			out, err := h(msg)
 			if err != nil {
-				level := slog.LevelWarn
+				level, what := slog.LevelWarn, "message handling failed; it is retried"
 				if IsPermanent(err) {
-					level = slog.LevelError
+					level, what = slog.LevelError, "message failed for good: it is in the dead letters"
 				}
-				logger.Log(msg.Context(), level, "message handling failed",
+				logger.Log(msg.Context(), level, what,
+					"integration", msg.Metadata.Get(MetadataGroup),
+					"app", msg.Metadata.Get(MetadataApp),
+					"review", msg.Metadata.Get(MetadataReview),
+					"reason", err,
 					"handler", message.HandlerNameFromCtx(msg.Context()),
 					"topic", message.SubscribeTopicFromCtx(msg.Context()),
 					"message_uuid", msg.UUID,
 					"correlation_id", middleware.MessageCorrelationID(msg),
-					"permanent", IsPermanent(err),
-					"error", err)
+					"permanent", IsPermanent(err))
 			}
 			return out, err
 		}

@@ -47,6 +47,8 @@ func TestLogFailuresLevels(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := &records{}
 			msg := NewMessage("corr-1", nil)
+			SetKeys(msg, "acme", "")
+			SetSubject(msg, "ios", "r9")
 			_, err := logFailures(slog.New(rec))(failing(tc.err))(msg)
 			if !errors.Is(err, tc.err) {
 				t.Errorf("error %v, want the handler's %v", err, tc.err)
@@ -63,8 +65,9 @@ func TestLogFailuresLevels(t *testing.T) {
 			r := rec.got[0]
 			attrs := map[string]string{}
 			r.Attrs(func(a slog.Attr) bool { attrs[a.Key] = a.Value.String(); return true })
-			if r.Level != tc.level || attrs["message_uuid"] != msg.UUID || attrs["correlation_id"] != "corr-1" || attrs["error"] != tc.err.Error() {
-				t.Errorf("record %v %q %v, want level %v with the message, correlation id and error", r.Level, r.Message, attrs, tc.level)
+			if r.Level != tc.level || attrs["message_uuid"] != msg.UUID || attrs["correlation_id"] != "corr-1" || attrs["reason"] != tc.err.Error() ||
+				attrs["integration"] != "acme" || attrs["app"] != "ios" || attrs["review"] != "r9" {
+				t.Errorf("record %v %q %v, want level %v with the message, correlation id, integration, app, review and reason", r.Level, r.Message, attrs, tc.level)
 			}
 		})
 	}

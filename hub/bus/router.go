@@ -22,7 +22,7 @@ type RouterConfig struct {
 }
 
 // NewRouter returns a router with the hub's middleware: correlation ids,
-// panic recovery, dead letters for permanent errors, in-handler retries with
+// panic recovery, a log line per failure, dead letters for permanent errors, in-handler retries with
 // backoff for transient ones, and waiting out a plugin's "retry after".
 func NewRouter(b Bus, logger *slog.Logger, cfg RouterConfig) (*message.Router, error) {
 	cfg.setDefaults()
@@ -47,11 +47,13 @@ func NewRouter(b Bus, logger *slog.Logger, cfg RouterConfig) (*message.Router, e
 		Logger:              wl,
 		ShouldRetry:         func(p middleware.RetryParams) bool { return !IsPermanent(p.Err) },
 	}
+	// logFailures inside the poison queue: it sees the permanent errors
+	// that the poison queue turns into dead letters (and swallows).
 	r.AddMiddleware(
 		middleware.CorrelationID,
+		poison,
 		logFailures(logger),
 		middleware.Recoverer,
-		poison,
 		retry.Middleware,
 		waitRetryAfter(cfg.MaxRetryAfter),
 	)

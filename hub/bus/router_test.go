@@ -32,13 +32,19 @@ func (channelBus) Committed()                       {}
 // the dead letters' channel.
 func runRouter(t *testing.T, handler message.NoPublishHandlerFunc) (channelBus, <-chan *message.Message) {
 	t.Helper()
+	return runRouterLogged(t, slog.New(slog.DiscardHandler), handler)
+}
+
+// runRouterLogged is runRouter logging to logger.
+func runRouterLogged(t *testing.T, logger *slog.Logger, handler message.NoPublishHandlerFunc) (channelBus, <-chan *message.Message) {
+	t.Helper()
 	b := channelBus{gochannel.NewGoChannel(gochannel.Config{OutputChannelBuffer: 16}, watermill.NopLogger{})}
 	ctx, cancel := context.WithCancel(context.Background())
 	dead, err := b.Subscribe(ctx, TopicDeadLetters)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := NewRouter(b, slog.New(slog.DiscardHandler), RouterConfig{Retries: 2, RetryInitial: time.Millisecond, RetryMax: 2 * time.Millisecond})
+	r, err := NewRouter(b, logger, RouterConfig{Retries: 2, RetryInitial: time.Millisecond, RetryMax: 2 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,11 +65,14 @@ func runRouter(t *testing.T, handler message.NoPublishHandlerFunc) (channelBus, 
 
 func TestRouterDeadLettersPermanentErrorsAtOnce(t *testing.T) {
 	var calls atomic.Int32
-	b, dead := runRouter(t, func(*message.Message) error {
+	rec := &records{}
+	b, dead := runRouterLogged(t, slog.New(rec), func(*message.Message) error {
 		calls.Add(1)
 		return Permanent(errors.New("integration gone"))
 	})
 	msg := NewMessage("corr-7", []byte("payload"))
+	SetKeys(msg, "acme", "acme/ios/r1")
+	SetSubject(msg, "ios", "r1")
 	if err := b.Publish("work", msg); err != nil {
 		t.Fatal(err)
 	}
@@ -81,6 +90,25 @@ func TestRouterDeadLettersPermanentErrorsAtOnce(t *testing.T) {
 	}
 	if n := calls.Load(); n != 1 {
 		t.Errorf("handler ran %d times, want 1 (a permanent error is not retried)", n)
+	}
+	// One error line names the dead letter's integration, app, review and
+	// reason (the poison queue swallows the error: the line is logged
+	// inside it).
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	var lines []map[string]string
+	for _, r := range rec.got {
+		if r.Level >= slog.LevelWarn {
+			attrs := map[string]string{}
+			r.Attrs(func(a slog.Attr) bool { attrs[a.Key] = a.Value.String(); return true })
+			lines = append(lines, attrs)
+		}
+	}
+	if len(lines) != 1 {
+		t.Fatalf("%d warning or error lines, want 1: %v", len(lines), lines)
+	}
+	if l := lines[0]; l["integration"] != "acme" || l["app"] != "ios" || l["review"] != "r1" || l["reason"] != "integration gone" {
+		t.Errorf("dead letter logged with %v, want integration acme, app ios, review r1 and the reason", l)
 	}
 }
 

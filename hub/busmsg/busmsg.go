@@ -45,6 +45,9 @@ func (m Review) OrderKey() string {
 	return m.IntegrationID + "/" + m.AppID + "/" + m.Change.Review.ID
 }
 
+// Subject is the app and review the message is about.
+func (m Review) Subject() (app, review string) { return m.AppID, m.Change.Review.ID }
+
 // Reply asks for a stored reply to be published (topic "replies").
 type Reply struct {
 	IntegrationID string `json:"integration_id"`
@@ -56,6 +59,9 @@ type Result struct {
 	IntegrationID string          `json:"integration_id"`
 	Result        sdk.ReplyResult `json:"result"`
 }
+
+// Subject is the review the outcome is about (its app is not carried).
+func (m Result) Subject() (app, review string) { return "", m.Result.ReviewID }
 
 // Publish encodes v and publishes it in tx, on the partition of topic that
 // integration's messages use (see Encode).
@@ -83,6 +89,10 @@ func Encode(topic, integration, correlationID string, v any) (*message.Message, 
 		key = k.OrderKey()
 	}
 	bus.SetKeys(msg, integration, key)
+	if sub, ok := v.(interface{ Subject() (app, review string) }); ok {
+		app, review := sub.Subject()
+		bus.SetSubject(msg, app, review)
+	}
 	return msg, nil
 }
 

@@ -120,6 +120,59 @@ type Options struct {
 	// PluginProblem, when set, explains why a plugin is not available (a
 	// failed start); "" when there is nothing to say.
 	PluginProblem func(name string) string
+	// Others are the hub's other integrations: an app whose store app
+	// another integration feeding the same helpdesk plugin also polls is
+	// warned (every review would become two tickets).
+	Others []state.Integration
+}
+
+// LineDuplicate names the warning of a store app in two integrations.
+const LineDuplicate = "duplicate"
+
+// duplicates warns of in's apps whose store app an integration of others
+// with the same helpdesk plugin also has.
+func duplicates(in state.Integration, others []state.Integration) map[string]Line {
+	out := map[string]Line{}
+	for _, o := range others {
+		if o.ID == in.ID || o.HelpdeskPlugin != in.HelpdeskPlugin {
+			continue
+		}
+		for _, oa := range o.Apps {
+			for _, a := range in.Apps {
+				if a.StorePlugin == oa.StorePlugin && a.StoreAppID == oa.StoreAppID && a.StoreAppID != "" {
+					out[a.ID] = Line{Name: LineDuplicate, Status: Warn, Detail: fmt.Sprintf(
+						"store app %s (%s) is also app %q of integration %q, on the same helpdesk (%s): each review becomes two tickets, and answers in one of them are refused",
+						a.StoreAppID, a.StorePlugin, oa.ID, o.ID, in.HelpdeskPlugin)}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// ByApp is the report's outcome for each app, as the app's health records
+// it: the worst of the app's lines and the helpdesk's (which every app
+// needs), with what failed (or, when nothing failed, warned).
+func (r Report) ByApp() map[string]state.CheckFacts {
+	out := map[string]state.CheckFacts{}
+	for _, a := range r.Apps {
+		lines := append(append([]Line{}, r.Helpdesk.Lines...), a.Lines...)
+		c := state.CheckFacts{Status: OK}
+		for _, want := range []string{Fail, Warn} {
+			var parts []string
+			for _, l := range lines {
+				if l.Status == want {
+					parts = append(parts, l.Name+": "+l.Detail)
+				}
+			}
+			if len(parts) > 0 {
+				c = state.CheckFacts{Status: want, Problem: strings.Join(parts, "; ")}
+				break
+			}
+		}
+		out[a.ID] = c
+	}
+	return out
 }
 
 // HookURL is the URL this hub serves an integration's helpdesk webhooks at
@@ -157,6 +210,12 @@ func Run(ctx context.Context, in state.Integration, plugins Plugins, opts Option
 		}()
 	}
 	wg.Wait()
+	dups := duplicates(in, opts.Others)
+	for i := range rep.Apps {
+		if l, ok := dups[rep.Apps[i].ID]; ok {
+			rep.Apps[i].Lines = append(rep.Apps[i].Lines, l)
+		}
+	}
 	rep.Counts = map[string]int{OK: 0, Warn: 0, Fail: 0}
 	count := func(lines []Line) {
 		for _, l := range lines {

@@ -270,3 +270,33 @@ func TestAppsAreCheckedInParallel(t *testing.T) {
 		}
 	}
 }
+
+// The report by app, as the app's health records it: the helpdesk's
+// failure counts for every app; a warning only when nothing fails. A store
+// app that another integration on the same helpdesk plugin also has is
+// warned; one on another helpdesk plugin is not.
+func TestByAppAndDuplicates(t *testing.T) {
+	in := integration()
+	in.Apps = append(in.Apps, state.App{ID: "android", StorePlugin: "store", StoreAppID: "456", StoreSettings: sdk.Settings{"key": "k"}})
+	others := []state.Integration{
+		{ID: "demo", HelpdeskPlugin: "desk", Apps: []state.App{{ID: "x", StorePlugin: "store", StoreAppID: "456"}}},
+		{ID: "elsewhere", HelpdeskPlugin: "otherdesk", Apps: []state.App{{ID: "y", StorePlugin: "store", StoreAppID: "123"}}},
+		in, // itself
+	}
+	ok := &fakeStore{report: sdk.CredentialsReport{CanReply: true}}
+	good := fakePlugins{desk: &fakeDesk{report: sdk.CredentialsReport{WebhookURL: "https://hub.example/hooks/desk/acme"}}, store: ok}
+	by := Run(context.Background(), in, good, Options{PublicURL: "https://hub.example", Others: others}).ByApp()
+	if c := by["ios"]; c.Status != OK || c.Problem != "" {
+		t.Errorf("ios %+v, want ok", c)
+	}
+	if c := by["android"]; c.Status != Warn || !strings.Contains(c.Problem, `integration "demo"`) || !strings.Contains(c.Problem, LineDuplicate) {
+		t.Errorf("android %+v, want the duplicate warned", c)
+	}
+	elsewhere := fakePlugins{desk: &fakeDesk{report: sdk.CredentialsReport{WebhookURL: "https://old.example/hooks/desk/acme"}}, store: ok}
+	by = Run(context.Background(), in, elsewhere, Options{PublicURL: "https://hub.example", Others: others}).ByApp()
+	for _, app := range []string{"ios", "android"} {
+		if c := by[app]; c.Status != Fail || !strings.Contains(c.Problem, LineWebhookURL) || strings.Contains(c.Problem, LineDuplicate) {
+			t.Errorf("%s %+v, want the helpdesk's webhook failure (the warning left out)", app, c)
+		}
+	}
+}

@@ -92,7 +92,7 @@ type State struct {
 	// postgres://hub@db:5432/reviewhub?sslmode=require.
 	DSN string `yaml:"dsn"`
 	// MaxConnections bounds the hub's PostgreSQL connections (default
-	// state.DefaultPostgresConns, 32); every hub on the database adds
+	// state.DefaultPostgresConns, 16); every hub on the database adds
 	// as many, which must stay under the server's max_connections.
 	MaxConnections int `yaml:"max_connections"`
 	// Timeout is the deadline of every call into the state database (env

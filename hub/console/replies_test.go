@@ -26,12 +26,14 @@ func TestStatusShowsReplyStatusAndRetries(t *testing.T) {
 		r.HandleFunc("/integrations/acme/status", func(w http.ResponseWriter, _ *http.Request) {
 			now := time.Now()
 			httpapi.WriteJSON(w, 200, map[string]any{"id": "acme", "complete": true,
-				"apps":           []httpapi.AppStatus{{ID: "ios", Running: true, ReplyStatuses: map[string]int{"failed": 1, "outdated": 2}, AutoRepliesToday: 7}},
-				"recent_reviews": []state.RecentReview{{AppID: "ios", ReviewID: "r1", Version: 2, Rating: 3, SeenAt: now, ReplyStatus: "outdated"}},
+				"apps": []httpapi.AppStatus{{ID: "ios", Running: true, Connected: true, ReadOnly: true, ReplyStatuses: map[string]int{"failed": 1, "outdated": 2}, AutoRepliesToday: 7}},
+				"recent_reviews": []state.RecentReview{{AppID: "ios", ReviewID: "r1", Version: 2, Rating: 3, SeenAt: now, ReplyStatus: "outdated"},
+					{AppID: "ios", ReviewID: "r9", Rating: 1, SeenAt: now, DeliveryError: "omnidesk answered 400: channel_not_found"}},
 				"recent_replies": []httpapi.RecentReply{
 					{MessageID: "omnidesk:7", AppID: "ios", ReviewID: "r2", Status: "failed", Detail: "gave up after 12 attempts", UpdatedAt: now,
 						Retry: "/api/integrations/acme/replies/omnidesk:7/retry"},
-					{MessageID: "omnidesk:8", AppID: "ios", ReviewID: "r3", Status: "published", Rule: "thanks", UpdatedAt: now}},
+					{MessageID: "omnidesk:8", AppID: "ios", ReviewID: "r3", Status: "published", Rule: "thanks", UpdatedAt: now},
+					{MessageID: "omnidesk:9", AppID: "ios", ReviewID: "r4", Status: "refused", Refusal: "text", Detail: "too long", UpdatedAt: now}},
 				"automation": httpapi.AutomationStatus{On: true, Rules: 2}})
 		})
 		r.HandleFunc("/integrations/acme/replies/{message}/retry", func(w http.ResponseWriter, r *http.Request) {
@@ -57,6 +59,12 @@ func TestStatusShowsReplyStatusAndRetries(t *testing.T) {
 		`action="/console/integrations/acme/replies/omnidesk:7/retry"`,
 		`<span class="muted small">thanks</span>`, // the rule of an automatic reply
 		"Automatic replies today", ">7<", "Automation: on",
+		// A review whose delivery failed says so, with the helpdesk's reason.
+		`<span class="badge fail">delivery failed</span> <span class="small">omnidesk answered 400: channel_not_found</span>`,
+		// A feed-only app (no store account to reply with) says read-only.
+		"read-only (no store account to reply with)",
+		// A refusal that needs a new text says so instead of a Retry button.
+		"needs a new text: answer again in the ticket",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("status page lacks %q", want)
@@ -64,6 +72,9 @@ func TestStatusShowsReplyStatusAndRetries(t *testing.T) {
 	}
 	if strings.Contains(page, "omnidesk:8/retry") {
 		t.Error("a published answer has a Retry button")
+	}
+	if strings.Contains(page, "omnidesk:9/retry") {
+		t.Error("an answer that needs a new text has a Retry button")
 	}
 	csrf = csrfField.FindStringSubmatch(page)[1]
 	r := post(t, cl, srv.URL+"/console/integrations/acme/replies/omnidesk:7/retry", url.Values{"csrf": {csrf}})

@@ -28,6 +28,10 @@ type fakes struct {
 	postErr error // PostReply fails with it while set
 	// goneTickets: WriteReplyResult answers NotFound for these tickets.
 	goneTickets map[string]bool
+	// upsertErr fails UpsertTicket while set; maxLen is the store's reply
+	// length (0: none).
+	upsertErr error
+	maxLen    int
 }
 
 func (f *fakes) Store(name string) (sdk.Store, sdk.Info, error) {
@@ -35,7 +39,7 @@ func (f *fakes) Store(name string) (sdk.Store, sdk.Info, error) {
 		return nil, sdk.Info{}, fmt.Errorf("no store %q", name)
 	}
 	return fakeStore{f}, sdk.Info{Kind: sdk.PluginKindStore, Settings: []sdk.SettingField{{Key: "key", Secret: true}},
-		Store: &sdk.StoreCapabilities{CanReply: true}}, nil
+		Store: &sdk.StoreCapabilities{CanReply: true, ReplyMaxLength: f.maxLen}}, nil
 }
 
 func (f *fakes) Helpdesk(name string) (sdk.Helpdesk, sdk.Info, error) {
@@ -85,6 +89,9 @@ func (d fakeDesk) UpsertTicket(_ context.Context, req sdk.TicketRequest) (sdk.Ti
 	d.f.mu.Lock()
 	defer d.f.mu.Unlock()
 	d.f.upserts = append(d.f.upserts, req)
+	if d.f.upsertErr != nil {
+		return sdk.TicketRef{}, d.f.upsertErr
+	}
 	id, ok := d.f.tickets[req.Change.Review.ID]
 	if !ok {
 		return sdk.TicketRef{}, errors.New("test: no ticket id for this review")

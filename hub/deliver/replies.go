@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
@@ -50,7 +51,7 @@ func (d *Deliverer) handleReply(ctx context.Context, m busmsg.Reply, msg *messag
 	if err != nil {
 		return err
 	}
-	var outcome, detail string
+	var outcome, detail, refusal string
 	var posted *sdk.DeveloperReply
 	linked := r.AppID != ""
 	if !linked {
@@ -84,7 +85,7 @@ func (d *Deliverer) handleReply(ctx context.Context, m busmsg.Reply, msg *messag
 	case newer != "":
 		outcome, detail = sdk.OutcomeRefused, ReasonNewerAnswer
 	case linked:
-		if outcome, detail, posted, err = d.publishReply(ctx, in, r); err != nil {
+		if outcome, detail, refusal, posted, err = d.publishReply(ctx, in, r); err != nil {
 			if outcome, detail, err = d.attemptFailed(ctx, r, err); errors.Is(err, errRetryLater) {
 				return nil
 			} else if err != nil {
@@ -106,6 +107,7 @@ func (d *Deliverer) handleReply(ctx context.Context, m busmsg.Reply, msg *messag
 		// one stays the review's reply status.
 		status = state.ReplySuperseded
 	}
+	r.Refusal = refusal
 	return d.recordOutcome(ctx, in, r, result, status, msg)
 }
 
@@ -119,6 +121,9 @@ func (d *Deliverer) recordOutcome(ctx context.Context, in state.Integration, r s
 			return err
 		}
 		if err := tx.SetReplyStatus(ctx, r.IntegrationID, r.MessageID, status, detail); err != nil {
+			return err
+		}
+		if err := tx.SetReplyRefusal(ctx, r.IntegrationID, r.MessageID, r.Refusal); err != nil {
 			return err
 		}
 		counter := state.CountRefused
@@ -147,6 +152,7 @@ func (d *Deliverer) recordOutcome(ctx context.Context, in state.Integration, r s
 	if err != nil {
 		return err
 	}
+	d.recordAnswer(ctx, r, outcome, detail)
 	d.Metrics.Reply(in.ID, replyStore(in, r.AppID), outcome)
 	if r.Rule != "" {
 		d.Metrics.AutoReply(in.ID, r.Rule, outcome)
@@ -154,6 +160,27 @@ func (d *Deliverer) recordOutcome(ctx context.Context, in state.Integration, r s
 	d.Logger.Info("reply handled", "integration", in.ID, "app", r.AppID, "review", r.ReviewID, "message", r.MessageID,
 		"rule", r.Rule, "outcome", outcome, "detail", detail, "correlation_id", bus.CorrelationID(msg))
 	return nil
+}
+
+// recordAnswer writes an answer's outcome for its app's health: published,
+// or failed (gave up) or refused for the store account (the app cannot
+// answer until a person acts). Other refusals are the answer's own.
+func (d *Deliverer) recordAnswer(ctx context.Context, r state.Reply, outcome, detail string) {
+	failure := ""
+	switch {
+	case r.AppID == "":
+		return
+	case outcome == sdk.OutcomePublished:
+	case outcome == sdk.OutcomeFailed, outcome == sdk.OutcomeRefused && r.Refusal == state.RefusalAccount:
+		failure = detail
+	default:
+		return
+	}
+	ref := state.AppRef{IntegrationID: r.IntegrationID, AppID: r.AppID}
+	if err := d.DB.RecordAnswer(ctx, ref, time.Now(), failure); err != nil && ctx.Err() == nil {
+		d.Logger.Error("recording an answer for the app's health failed", "integration", r.IntegrationID, "app", r.AppID,
+			"review", r.ReviewID, "error", err)
+	}
 }
 
 // Counters of answers (per app) besides the journeys' own.
@@ -240,25 +267,26 @@ func (d *Deliverer) queueOutcome(ctx context.Context, tx *state.Tx, r state.Repl
 	return busmsg.Publish(d.Bus, tx, bus.TopicReviews, r.IntegrationID, correlationID, rm)
 }
 
-// publishReply posts the reply; a refusal is an outcome, not an error.
+// publishReply posts the reply; a refusal is an outcome, not an error,
+// with what it needs (refusal: state.RefusalText, RefusalAccount, "").
 // Transient errors are returned so the message is retried.
-func (d *Deliverer) publishReply(ctx context.Context, in state.Integration, r state.Reply) (outcome, detail string, posted *sdk.DeveloperReply, err error) {
+func (d *Deliverer) publishReply(ctx context.Context, in state.Integration, r state.Reply) (outcome, detail, refusal string, posted *sdk.DeveloperReply, err error) {
 	app, ok := findApp(in, r.AppID)
 	if !ok {
-		return sdk.OutcomeRefused, ReasonAppGone, nil, nil
+		return sdk.OutcomeRefused, ReasonAppGone, "", nil, nil
 	}
 	if strings.TrimSpace(r.Text) == "" {
-		return sdk.OutcomeRefused, ReasonEmptyReply, nil, nil
+		return sdk.OutcomeRefused, ReasonEmptyReply, state.RefusalText, nil, nil
 	}
 	st, info, err := d.Plugins.Store(app.StorePlugin)
 	if err != nil {
-		return "", "", nil, err
+		return "", "", "", nil, err
 	}
 	if !setup.HasStoreAccount(app, info) {
-		return sdk.OutcomeRefused, ReasonNoStoreAccount, nil, nil
+		return sdk.OutcomeRefused, ReasonNoStoreAccount, state.RefusalAccount, nil, nil
 	}
 	if info.Store != nil && !info.Store.CanReply {
-		return sdk.OutcomeRefused, ReasonCannotReply, nil, nil
+		return sdk.OutcomeRefused, ReasonCannotReply, "", nil, nil
 	}
 	cctx, calls := sdk.CountCalls(ctx)
 	rep, err := st.PostReply(cctx, sdk.PostReplyRequest{
@@ -270,11 +298,28 @@ func (d *Deliverer) publishReply(ctx context.Context, in state.Integration, r st
 	}
 	if err != nil {
 		if bus.IsPermanent(err) {
-			return sdk.OutcomeRefused, sdk.MessageOf(err), nil, nil
+			return sdk.OutcomeRefused, sdk.MessageOf(err), refusalOf(err, r.Text, info), nil, nil
 		}
-		return "", "", nil, fmt.Errorf("reply %s to %s: %w", r.MessageID, app.StorePlugin, err)
+		return "", "", "", nil, fmt.Errorf("reply %s to %s: %w", r.MessageID, app.StorePlugin, err)
 	}
-	return sdk.OutcomePublished, "", &rep, nil
+	return sdk.OutcomePublished, "", "", &rep, nil
+}
+
+// refusalOf says what a store's refusal of text needs, from its kind and
+// the store's declared reply length (never from the plugin's words): the
+// store account for credentials or rights refused; a new text for a
+// refusal of a text longer than the store takes (counted in characters,
+// which no store's own measure undercounts).
+func refusalOf(err error, text string, info sdk.Info) string {
+	switch sdk.KindOf(err) {
+	case sdk.ErrorKindUnauthenticated, sdk.ErrorKindPermissionDenied:
+		return state.RefusalAccount
+	case sdk.ErrorKindRefused, sdk.ErrorKindInvalid:
+		if info.Store != nil && info.Store.ReplyMaxLength > 0 && utf8.RuneCountInString(text) > info.Store.ReplyMaxLength {
+			return state.RefusalText
+		}
+	}
+	return ""
 }
 
 // replyStore is the store plugin of an integration's app (a bounded label).

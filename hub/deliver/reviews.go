@@ -2,6 +2,7 @@ package deliver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -17,6 +18,32 @@ import (
 // handleReview delivers a review change to the integration's helpdesk as a
 // ticket and records the link (topic "reviews").
 func (d *Deliverer) handleReview(ctx context.Context, m busmsg.Review, msg *message.Message) error {
+	err := d.deliverReview(ctx, m, msg)
+	d.recordDelivery(ctx, m, err)
+	return err
+}
+
+// recordDelivery writes a delivery's outcome for the app's health (and,
+// when it failed for good, for the review). A failure to read the
+// integration or the state is the hub's own and not counted.
+func (d *Deliverer) recordDelivery(ctx context.Context, m busmsg.Review, err error) {
+	if err != nil && !errors.As(err, new(*deliveryError)) {
+		return
+	}
+	ref := state.AppRef{IntegrationID: m.IntegrationID, AppID: m.AppID}
+	if rerr := d.DB.RecordDelivery(ctx, ref, m.Change.Review.ID, time.Now(), err, bus.IsPermanent(err)); rerr != nil && ctx.Err() == nil {
+		d.Logger.Error("recording a delivery for the app's health failed", "integration", m.IntegrationID, "app", m.AppID,
+			"review", m.Change.Review.ID, "error", rerr)
+	}
+}
+
+// deliveryError is the helpdesk's refusal or failure of a delivery.
+type deliveryError struct{ err error }
+
+func (e *deliveryError) Error() string { return e.err.Error() }
+func (e *deliveryError) Unwrap() error { return e.err }
+
+func (d *Deliverer) deliverReview(ctx context.Context, m busmsg.Review, msg *message.Message) error {
 	in, hd, err := d.helpdeskOf(ctx, m.IntegrationID)
 	if err != nil {
 		return err
@@ -46,10 +73,10 @@ func (d *Deliverer) handleReview(ctx context.Context, m busmsg.Review, msg *mess
 					"integration", in.ID, "review", m.Change.Review.ID, "error", uerr)
 			}
 		}
-		return fmt.Errorf("review %s to %s: %w", m.Change.Review.ID, in.HelpdeskPlugin, err)
+		return &deliveryError{fmt.Errorf("review %s to %s: %w", m.Change.Review.ID, in.HelpdeskPlugin, err)}
 	}
 	if ref.ID == "" {
-		return bus.Permanent(fmt.Errorf("review %s: helpdesk %s returned no ticket id", m.Change.Review.ID, in.HelpdeskPlugin))
+		return &deliveryError{bus.Permanent(fmt.Errorf("review %s: helpdesk %s returned no ticket id", m.Change.Review.ID, in.HelpdeskPlugin))}
 	}
 	var released []string
 	drafted := false

@@ -37,10 +37,19 @@ func (e *env) api(t *testing.T, method, path, token, body string) (int, map[stri
 
 func startWithAdmin(t *testing.T) *env {
 	t.Helper()
+	return startWithAdminAt(t, "")
+}
+
+// startWithAdminAt is startWithAdmin with the hub's public_url (when not "").
+func startWithAdminAt(t *testing.T, publicURL string) *env {
+	t.Helper()
 	e := &env{backend: testbackend.New()}
 	e.srv = startBackendServer(t, e.backend)
 	e.cfg = newConfig(t, e.srv.URL)
 	e.cfg.AdminToken = adminToken
+	if publicURL != "" {
+		e.cfg.PublicURL = publicURL
+	}
 	e.startHub(t)
 	return e
 }

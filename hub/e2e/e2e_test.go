@@ -125,6 +125,14 @@ type helpdeskFake interface {
 // edit, when not nil, changes the configuration before the hub starts.
 func startWithHelpdesk(t *testing.T, plugin string, fake helpdeskFake, edit func(*config.Config)) *env {
 	t.Helper()
+	e := helpdeskEnv(t, plugin, fake, edit)
+	e.startHub(t)
+	return e
+}
+
+// helpdeskEnv is startWithHelpdesk's environment before its hub starts.
+func helpdeskEnv(t *testing.T, plugin string, fake helpdeskFake, edit func(*config.Config)) *env {
+	t.Helper()
 	api := httptest.NewServer(fake)
 	t.Cleanup(api.Close)
 	e := &env{backend: testbackend.New()}
@@ -138,7 +146,6 @@ func startWithHelpdesk(t *testing.T, plugin string, fake helpdeskFake, edit func
 	if err := e.cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	e.startHub(t)
 	return e
 }
 

@@ -153,12 +153,7 @@ func lineOf(t *testing.T, lines []check.Line, name string) check.Line {
 // this hub's or not, a read-only store account is reported, one page is
 // listed, and nothing is written at the vendor or in the hub's state.
 func TestCheckThroughAdminAPI(t *testing.T) {
-	e := &env{backend: testbackend.New()}
-	e.srv = startBackendServer(t, e.backend)
-	e.cfg = newConfig(t, e.srv.URL)
-	e.cfg.AdminToken = adminToken
-	e.cfg.PublicURL = "https://hub.example/"
-	e.startHub(t)
+	e := startWithAdminAt(t, "https://hub.example/")
 	e.backend.PutReview(testbackend.Review{ID: "r1", App: "app1", Rating: 2, Text: "slow"})
 	e.backend.PutReview(testbackend.Review{ID: "r2", App: "app1", Rating: 5, Text: "good"})
 	eventually(t, "two tickets", func() bool { return len(e.backend.Tickets()) == 2 })

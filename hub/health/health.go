@@ -9,7 +9,6 @@ package health
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/reviewhub/reviewhub/hub/state"
@@ -17,18 +16,24 @@ import (
 )
 
 // States, worst first (for sorting and the metric).
-var States = []string{sdk.HealthAtRisk, sdk.HealthCredentials, sdk.HealthStalled, sdk.HealthQuota, sdk.HealthDegraded, sdk.HealthOK}
+var States = []string{sdk.HealthAtRisk, sdk.HealthCredentials, sdk.HealthStalled, sdk.HealthFailing, sdk.HealthQuota,
+	sdk.HealthDegraded, sdk.HealthOK}
 
 // StalledAfter is how many intervals without a successful poll make an
 // app stalled.
 const StalledAfter = 3
 
+// RetriedAfter is how many failed delivery attempts in a row make an app
+// degraded (fewer are a blip the bus's retries absorb).
+const RetriedAfter = 3
+
 // Bad reports whether a state is alerted on. Degraded (retrying) and
 // quota (waiting on the store) mend themselves; one that lasts becomes
-// stalled, which is alerted.
+// stalled, which is alerted. Failing (deliveries failed for good) waits for
+// a person.
 func Bad(h string) bool {
 	switch h {
-	case sdk.HealthStalled, sdk.HealthCredentials, sdk.HealthAtRisk:
+	case sdk.HealthStalled, sdk.HealthCredentials, sdk.HealthAtRisk, sdk.HealthFailing:
 		return true
 	}
 	return false
@@ -78,8 +83,14 @@ func Compute(r state.HealthRow, interval, window time.Duration, now time.Time) S
 		}
 		return Status{Health: sdk.HealthStalled, Since: ref.Add(StalledAfter * interval), Reason: why + errSuffix(r)}
 	}
-	if strings.HasPrefix(r.Note, "waiting for quota") || strings.HasPrefix(r.Note, "the store asked to wait") ||
-		kind == sdk.ErrorKindRateLimited.String() {
+	if st, ok := failing(r.Delivery); ok {
+		return st
+	}
+	if r.Check.Status == sdk.CheckFail {
+		return Status{Health: sdk.HealthFailing, Since: r.Check.Since,
+			Reason: "the connection check fails: " + r.Check.Problem + "; fix it, then save or check the integration again"}
+	}
+	if r.Wait != "" || kind == sdk.ErrorKindRateLimited.String() {
 		reason := r.Note
 		if reason == "" {
 			reason = "the store is rate limiting: " + r.Error
@@ -90,7 +101,53 @@ func Compute(r state.HealthRow, interval, window time.Duration, now time.Time) S
 		return Status{Health: sdk.HealthDegraded, Since: r.FailingSince,
 			Reason: fmt.Sprintf("retrying after %d failed polls: %s", max(r.Failures, 1), r.Error)}
 	}
+	if st, ok := degradedDelivery(r.Delivery); ok {
+		return st
+	}
+	if r.Check.Status == sdk.CheckWarn {
+		return Status{Health: sdk.HealthDegraded, Since: r.Check.Since, Reason: "the connection check warns: " + r.Check.Problem}
+	}
 	return Status{Health: sdk.HealthOK}
+}
+
+// failing is the state of an app whose deliveries fail for good: the last
+// review delivery that ended went to the dead letters (and some of the
+// app's are still there), or the last answer that ended failed. Both wait
+// for a person: a later delivery that succeeds, or the app's dead letters
+// retried or dropped, end it.
+func failing(f state.DeliveryFacts) (Status, bool) {
+	if f.Failing() && f.DeadLetters > 0 {
+		return Status{Health: sdk.HealthFailing, Since: f.FailingSince,
+			Reason: fmt.Sprintf("the helpdesk refused %s for good: %s; fix the cause, then retry or drop the dead letters",
+				plural(f.DeadLetters, "review", "reviews"), f.Error)}, true
+	}
+	if f.AnswersFailing() {
+		return Status{Health: sdk.HealthFailing, Since: f.AnswerFailed,
+			Reason: "the last answer could not be published in the store: " + f.AnswerError}, true
+	}
+	return Status{}, false
+}
+
+// degradedDelivery is the state of an app whose review deliveries are
+// being retried (RetriedAfter failures in a row), or that still has dead
+// letters after a later delivery succeeded.
+func degradedDelivery(f state.DeliveryFacts) (Status, bool) {
+	if f.Failures >= RetriedAfter && !f.Failing() {
+		return Status{Health: sdk.HealthDegraded, Since: f.FailingSince,
+			Reason: fmt.Sprintf("delivering reviews to the helpdesk failed %d times in a row, retrying: %s", f.Failures, f.Error)}, true
+	}
+	if f.DeadLetters > 0 {
+		return Status{Health: sdk.HealthDegraded,
+			Reason: fmt.Sprintf("%s in the dead letters: retry or drop them", plural(f.DeadLetters, "review is", "reviews are"))}, true
+	}
+	return Status{}, false
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 func errSuffix(r state.HealthRow) string {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +17,66 @@ import (
 	"github.com/reviewhub/reviewhub/hub/state"
 	"github.com/reviewhub/reviewhub/sdk"
 )
+
+// Deliveries count: reviews in the dead letters after their last attempt
+// failed for good make the app failing; a later delivery, or the dead
+// letters retried or dropped, end it; retried failures in a row degrade it.
+func TestComputeDelivery(t *testing.T) {
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	iv := 10 * time.Minute
+	polled := state.HealthRow{LastOK: now.Add(-iv)}
+	with := func(f state.DeliveryFacts) state.HealthRow { r := polled; r.Delivery = f; return r }
+	refused := state.DeliveryFacts{OK: now.Add(-time.Hour), FailedForGood: now.Add(-time.Minute), Failures: 2,
+		FailingSince: now.Add(-2 * time.Minute), ErrorKind: "invalid", Error: "omnidesk answered 400: channel_not_found", DeadLetters: 2}
+	for _, c := range []struct {
+		name   string
+		facts  state.DeliveryFacts
+		want   string
+		reason string
+	}{
+		{"delivered", state.DeliveryFacts{OK: now.Add(-time.Minute)}, sdk.HealthOK, ""},
+		{"refused for good, in the dead letters", refused, sdk.HealthFailing, "channel_not_found"},
+		{"dead letters dropped", func() state.DeliveryFacts { f := refused; f.DeadLetters = 0; return f }(), sdk.HealthOK, ""},
+		{"delivered since, dead letters left", func() state.DeliveryFacts {
+			f := refused
+			f.OK, f.Failures, f.Error = now, 0, ""
+			return f
+		}(), sdk.HealthDegraded, "2 reviews are in the dead letters"},
+		{"one retried failure", state.DeliveryFacts{OK: now.Add(-time.Hour), Failures: 1, Error: "503"}, sdk.HealthOK, ""},
+		{"retried failures in a row", state.DeliveryFacts{OK: now.Add(-time.Hour), Failures: RetriedAfter, Error: "503"}, sdk.HealthDegraded, "503"},
+		{"answer failed", state.DeliveryFacts{AnswerOK: now.Add(-time.Hour), AnswerFailed: now.Add(-time.Minute), AnswerError: "gave up"}, sdk.HealthFailing, "gave up"},
+		{"answer published since", state.DeliveryFacts{AnswerOK: now, AnswerFailed: now.Add(-time.Minute), AnswerError: "gave up"}, sdk.HealthOK, ""},
+	} {
+		got := Compute(with(c.facts), iv, 0, now)
+		if got.Health != c.want || !strings.Contains(got.Reason, c.reason) {
+			t.Errorf("%s: %s (%s), want %s with %q", c.name, got.Health, got.Reason, c.want, c.reason)
+		}
+	}
+	if st := Compute(with(refused), iv, 0, now); !st.Since.Equal(refused.FailingSince) {
+		t.Errorf("failing since %v, want the first failure in a row %v", st.Since, refused.FailingSince)
+	}
+	// The connection check: a failure makes the app failing, a warning
+	// degraded, until a later check passes.
+	for _, c := range []struct {
+		check state.CheckFacts
+		want  string
+	}{
+		{state.CheckFacts{Status: sdk.CheckFail, Problem: "webhook URL: the helpdesk sends to another hub", Since: now.Add(-time.Hour)}, sdk.HealthFailing},
+		{state.CheckFacts{Status: sdk.CheckWarn, Problem: "replies: read-only", Since: now.Add(-time.Hour)}, sdk.HealthDegraded},
+		{state.CheckFacts{Status: sdk.CheckOK}, sdk.HealthOK},
+		{state.CheckFacts{}, sdk.HealthOK},
+	} {
+		r := polled
+		r.Check = c.check
+		st := Compute(r, iv, 0, now)
+		if st.Health != c.want || !strings.Contains(st.Reason, c.check.Problem) || !st.Since.Equal(c.check.Since) {
+			t.Errorf("check %+v: %+v, want %s with the problem and since when", c.check, st, c.want)
+		}
+	}
+	if !Bad(sdk.HealthFailing) {
+		t.Error("failing is not alerted")
+	}
+}
 
 func TestCompute(t *testing.T) {
 	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
@@ -30,13 +91,16 @@ func TestCompute(t *testing.T) {
 		{"ok", state.HealthRow{LastOK: now.Add(-iv)}, 0, sdk.HealthOK},
 		{"new app, not polled yet", state.HealthRow{FirstSeen: now.Add(-iv)}, 0, sdk.HealthOK},
 		{"retrying", state.HealthRow{LastOK: now.Add(-iv), Failures: 2, ErrorKind: "unavailable", Error: "503"}, 0, sdk.HealthDegraded},
-		{"waiting for quota", state.HealthRow{LastOK: now.Add(-iv), Note: "waiting for quota: key spent 2800 of 2800"}, 0, sdk.HealthQuota},
-		{"store asked to wait", state.HealthRow{LastOK: now.Add(-iv), Failures: 1, ErrorKind: "rate limited", Note: "the store asked to wait 1m0s"}, 0, sdk.HealthQuota},
+		{"waiting for quota", state.HealthRow{LastOK: now.Add(-iv), Wait: state.WaitQuota, Note: "waiting for quota: key spent 2800 of 2800"}, 0, sdk.HealthQuota},
+		{"store asked to wait", state.HealthRow{LastOK: now.Add(-iv), Failures: 1, ErrorKind: "rate limited", Wait: state.WaitRetryAfter, Note: "the store asked to wait 1m0s"}, 0, sdk.HealthQuota},
+		// Typed, not parsed (issue 33): a note that reads like a wait is not one.
+		{"a note is for people", state.HealthRow{LastOK: now.Add(-iv), Note: "waiting for quota: …"}, 0, sdk.HealthOK},
+		{"quota wait, any note", state.HealthRow{LastOK: now.Add(-iv), Wait: state.WaitQuota, Note: "budget spent"}, 0, sdk.HealthQuota},
 		{"401", state.HealthRow{LastOK: now.Add(-iv), Failures: 1, ErrorKind: "unauthenticated", Error: "401"}, 0, sdk.HealthCredentials},
 		{"403", state.HealthRow{LastOK: now.Add(-iv), Failures: 1, ErrorKind: "permission denied", Error: "403"}, 0, sdk.HealthCredentials},
 		{"3 intervals quiet", state.HealthRow{LastOK: now.Add(-31 * time.Minute), Failures: 9, ErrorKind: "unavailable"}, 0, sdk.HealthStalled},
 		{"never polled for 3 intervals", state.HealthRow{FirstSeen: now.Add(-31 * time.Minute), Note: "not polled: plugin not running"}, 0, sdk.HealthStalled},
-		{"quota for 3 intervals", state.HealthRow{LastOK: now.Add(-31 * time.Minute), Note: "waiting for quota: …"}, 0, sdk.HealthStalled},
+		{"quota for 3 intervals", state.HealthRow{LastOK: now.Add(-31 * time.Minute), Wait: state.WaitQuota, Note: "waiting for quota: …"}, 0, sdk.HealthStalled},
 		{"listing window: 4 days quiet", state.HealthRow{LastOK: now.Add(-4 * 24 * time.Hour), ErrorKind: "unauthenticated"}, week, sdk.HealthCredentials},
 		{"listing window: 5.5 days quiet", state.HealthRow{LastOK: now.Add(-132 * time.Hour), ErrorKind: "unauthenticated"}, week, sdk.HealthAtRisk},
 		{"no window: 5.5 days quiet", state.HealthRow{LastOK: now.Add(-132 * time.Hour), ErrorKind: "unavailable"}, 0, sdk.HealthStalled},

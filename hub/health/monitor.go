@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/reviewhub/reviewhub/hub/bus"
 	"github.com/reviewhub/reviewhub/hub/metrics"
 	"github.com/reviewhub/reviewhub/hub/state"
 	"github.com/reviewhub/reviewhub/sdk"
@@ -53,6 +54,8 @@ type Monitor struct {
 	// AllowHosts, when set, are the only hosts alert webhooks may reach
 	// (config health.alert_hosts; host names, compared case-insensitively).
 	AllowHosts []string
+	// DeadLetters counts the bus's dead letters by app (nil: none known).
+	DeadLetters func(ctx context.Context) (map[bus.AppRef]int, error)
 
 	now         func() time.Time
 	unsupported sync.Map // helpdesk plugins that post no alerts (logged once)
@@ -86,8 +89,15 @@ func (m *Monitor) Apps(ctx context.Context, integrationID string) ([]App, error)
 	if err != nil {
 		return nil, err
 	}
+	var dead map[bus.AppRef]int
+	if m.DeadLetters != nil {
+		if dead, err = m.DeadLetters(ctx); err != nil {
+			return nil, fmt.Errorf("health: %w", err)
+		}
+	}
 	out := make([]App, 0, len(rows))
 	for _, r := range rows {
+		r.Delivery.DeadLetters = dead[bus.AppRef{Integration: r.IntegrationID, App: r.AppID}]
 		var window time.Duration
 		if info, ok := m.Plugins.Info(r.StorePlugin); ok && info.Store != nil {
 			window = info.Store.ListingWindow
@@ -270,6 +280,8 @@ func describe(a sdk.Alert) (title, text string) {
 		text += " The store lists only recent reviews: fix the cause soon or reviews are lost."
 	case sdk.HealthStalled:
 		text += " See GET /api/integrations/" + a.IntegrationID + "/status or hub status for the schedule and the last error."
+	case sdk.HealthFailing:
+		text += " Fix the cause named above, then retry or drop the dead letters (hub deadletters list), or save or check the integration again."
 	}
 	return title, text
 }
@@ -411,7 +423,7 @@ func (m *Monitor) Sample(ctx context.Context, emit metrics.Emit) error {
 	for _, a := range apps {
 		l := []string{"integration", a.IntegrationID, "app", a.AppID, "store", a.StorePlugin}
 		emit("app_health", "An app's health, computed by the hub: 1 with the current state in the health label "+
-			"(ok, degraded, stalled, credentials, quota, at risk of loss).", false, 1, append(l, "health", a.Health)...)
+			"(ok, degraded, quota, failing, stalled, credentials, at risk of loss).", false, 1, append(l, "health", a.Health)...)
 		emit("app_health_since_timestamp_seconds", "When the app entered its current health state (Unix time).",
 			false, float64(a.Since.UnixMilli())/1000, l...)
 		if !a.LastOK.IsZero() {

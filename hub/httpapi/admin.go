@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"crypto/subtle"
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -36,6 +37,12 @@ type Admin struct {
 	PublicURL string
 	// Connectors calls the plugins for POST /integrations/{id}/check.
 	Connectors check.Plugins
+	// Background, when set, runs the read-only check of an integration
+	// after every save, in the background, until it ends (the hub's
+	// life); nil: saving checks nothing.
+	Background context.Context
+	// Logger logs the background checks (nil: slog.Default()).
+	Logger *slog.Logger
 	// ReplyReserve is the share of store quotas polling leaves for replies
 	// (status view; 0: quota.DefaultReplyReserve).
 	ReplyReserve float64

@@ -106,6 +106,9 @@ func (a *Admin) saved(w http.ResponseWriter, r *http.Request, id string, status 
 	}
 	setETag(w, saved.Version)
 	WriteJSON(w, status, a.toJSON(saved))
+	if len(saved.Apps) > 0 && a.toJSON(saved).Complete {
+		a.checkSaved(id)
+	}
 }
 
 func (a *Admin) create(w http.ResponseWriter, r *http.Request) {

@@ -53,14 +53,20 @@ type ReplyJSON struct {
 	Attempts  int       `json:"attempts,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
-	// Retry is where to POST to publish it again (failed and refused answers).
+	// Refusal is what a refused answer needs: "text" (a new text) or
+	// "account" (a store account that may reply); such an answer offers
+	// no retry.
+	Refusal string `json:"refusal,omitempty"`
+	// Retry is where to POST to publish it again (failed answers, and
+	// refused ones that need neither a new text nor a store account).
 	Retry string `json:"retry,omitempty"`
 }
 
 func replyJSON(r state.Reply) ReplyJSON {
 	out := ReplyJSON{MessageID: r.MessageID, TicketID: r.TicketID, AppID: r.AppID, ReviewID: r.ReviewID, Text: r.Text,
-		Staff: r.Staff, Rule: r.Rule, Status: r.Status, Detail: r.Detail, Attempts: r.Attempts, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
-	if r.Status == state.ReplyFailed || r.Status == state.ReplyRefused {
+		Staff: r.Staff, Rule: r.Rule, Status: r.Status, Detail: r.Detail, Attempts: r.Attempts, Refusal: r.Refusal,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+	if r.Retryable() {
 		out.Retry = "/api/integrations/" + r.IntegrationID + "/replies/" + r.MessageID + "/retry"
 	}
 	return out

@@ -150,4 +150,31 @@ func TestRetryAndReviewStatusOverTheAdminAPI(t *testing.T) {
 	if ops.calls != 3 {
 		t.Errorf("%d retries reached the deliverer, want 3", ops.calls)
 	}
+
+	// A refusal that needs a new text offers no retry, in the list and in
+	// the status view, and its retry is refused (issue 24).
+	err = ts.db.InTx(ctx, func(tx *state.Tx) error {
+		if _, err := tx.AddReply(ctx, state.Reply{IntegrationID: "acme", MessageID: "long", TicketID: "T1", AppID: "ios", ReviewID: "r1",
+			Text: "far too long", Status: state.ReplyPending}); err != nil {
+			return err
+		}
+		if err := tx.SetReplyStatus(ctx, "acme", "long", state.ReplyRefused, "replies are limited to 5 characters"); err != nil {
+			return err
+		}
+		return tx.SetReplyRefusal(ctx, "acme", "long", state.RefusalText)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := ts.do(t, "GET", "/api/integrations/acme/replies?status=refused", ""); a.code != 200 ||
+		!strings.Contains(a.body, `"refusal":"text"`) || strings.Contains(a.body, `"retry"`) {
+		t.Errorf("refused replies: %d %s, want the refusal and no retry", a.code, a.body)
+	}
+	if a := ts.do(t, "GET", "/api/integrations/acme/status", ""); !strings.Contains(a.body, `"message_id":"long"`) ||
+		strings.Contains(a.body, "replies/long/retry") {
+		t.Errorf("status offers the retry of an answer that needs a new text: %s", a.body)
+	}
+	if a := ts.do(t, "POST", "/api/integrations/acme/replies/long/retry", ""); a.code != http.StatusConflict || !strings.Contains(a.body, "new text") {
+		t.Errorf("retry of an answer that needs a new text: %d %s", a.code, a.body)
+	}
 }

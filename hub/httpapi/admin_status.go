@@ -42,13 +42,16 @@ func (a *Admin) schedule(w http.ResponseWriter, r *http.Request) {
 
 // AppStatus is one app in the status view.
 type AppStatus struct {
-	ID         string         `json:"id"`
-	Running    bool           `json:"running"`
-	Missing    []string       `json:"missing,omitempty"`
-	LastPollAt *time.Time     `json:"last_poll_at,omitempty"`
-	LastError  string         `json:"last_error,omitempty"`
-	Connected  bool           `json:"connected"`
-	Counters   map[string]int `json:"counters"`
+	ID         string     `json:"id"`
+	Running    bool       `json:"running"`
+	Missing    []string   `json:"missing,omitempty"`
+	LastPollAt *time.Time `json:"last_poll_at,omitempty"`
+	LastError  string     `json:"last_error,omitempty"`
+	Connected  bool       `json:"connected"`
+	// ReadOnly: the app cannot publish answers (no store account to reply
+	// with, or a store that takes no replies): its reviews are read only.
+	ReadOnly bool           `json:"read_only"`
+	Counters map[string]int `json:"counters"`
 	// Skipped counts what each filter skipped.
 	Skipped map[string]int `json:"skipped"`
 	// Schedule is the app's place in the poll schedule.
@@ -211,7 +214,7 @@ func (a *Admin) appStatus(ctx context.Context, integrationID string, app state.A
 		return AppStatus{}, err
 	}
 	st := AppStatus{ID: app.ID, Running: view.Running, Missing: view.Missing,
-		LastError: cur.LastError, Connected: cur.Connected, Counters: map[string]int{}, Skipped: map[string]int{},
+		LastError: cur.LastError, Connected: cur.Connected, ReadOnly: !view.CanReply, Counters: map[string]int{}, Skipped: map[string]int{},
 		Health: f.healths[app.ID], ReplyStatuses: map[string]int{}, AutoRepliesToday: f.autoToday[app.ID]}
 	for k, v := range f.replyStatuses[app.ID] {
 		st.ReplyStatuses[k] = v
@@ -250,10 +253,8 @@ func (a *Admin) recentReplies(ctx context.Context, integrationID string) ([]Rece
 	replies := make([]RecentReply, 0, len(stored))
 	for _, rp := range stored {
 		rr := RecentReply{MessageID: rp.MessageID, AppID: rp.AppID, ReviewID: rp.ReviewID, TicketID: rp.TicketID,
-			Staff: rp.Staff, Rule: rp.Rule, Status: rp.Status, Detail: rp.Detail, Attempts: rp.Attempts, UpdatedAt: rp.UpdatedAt}
-		if rp.Status == state.ReplyFailed || rp.Status == state.ReplyRefused {
-			rr.Retry = replyJSON(rp).Retry
-		}
+			Staff: rp.Staff, Rule: rp.Rule, Status: rp.Status, Detail: rp.Detail, Attempts: rp.Attempts, Refusal: rp.Refusal,
+			UpdatedAt: rp.UpdatedAt, Retry: replyJSON(rp).Retry}
 		replies = append(replies, rr)
 	}
 	return replies, nil
@@ -273,16 +274,19 @@ const recentLimit = 20
 // RecentReply is a staff answer and its outcome in the status view (the
 // answer's text stays out: it is in the ticket).
 type RecentReply struct {
-	MessageID string    `json:"message_id"`
-	AppID     string    `json:"app_id,omitempty"`
-	ReviewID  string    `json:"review_id,omitempty"`
-	TicketID  string    `json:"ticket_id,omitempty"`
-	Staff     string    `json:"staff,omitempty"`
-	Rule      string    `json:"rule,omitempty"`
-	Status    string    `json:"status"`
-	Detail    string    `json:"detail,omitempty"`
-	Attempts  int       `json:"attempts,omitempty"`
+	MessageID string `json:"message_id"`
+	AppID     string `json:"app_id,omitempty"`
+	ReviewID  string `json:"review_id,omitempty"`
+	TicketID  string `json:"ticket_id,omitempty"`
+	Staff     string `json:"staff,omitempty"`
+	Rule      string `json:"rule,omitempty"`
+	Status    string `json:"status"`
+	Detail    string `json:"detail,omitempty"`
+	Attempts  int    `json:"attempts,omitempty"`
+	// Refusal: what a refused answer needs ("text", "account"; no retry).
+	Refusal   string    `json:"refusal,omitempty"`
 	UpdatedAt time.Time `json:"updated_at"`
-	// Retry is where to POST to publish a failed or refused answer again.
+	// Retry is where to POST to publish a failed or refused answer again
+	// (none when it needs a new text or a store account).
 	Retry string `json:"retry,omitempty"`
 }

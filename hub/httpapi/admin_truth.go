@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -93,5 +94,54 @@ func (a *Admin) check(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), checkTimeout)
 	defer cancel()
-	WriteJSON(w, http.StatusOK, check.Run(ctx, in, a.Connectors, check.Options{PublicURL: a.PublicURL}))
+	WriteJSON(w, http.StatusOK, a.runCheck(ctx, in))
+}
+
+// runCheck runs the live check of in and records its outcome for the
+// apps' health (a failure or a warning shows until a later check passes).
+func (a *Admin) runCheck(ctx context.Context, in state.Integration) check.Report {
+	others, err := a.DB.Integrations(ctx)
+	if err != nil {
+		a.logger().Warn("check: listing the other integrations failed; duplicates are not looked for", "integration", in.ID, "error", err)
+	}
+	rep := check.Run(ctx, in, a.Connectors, check.Options{PublicURL: a.PublicURL, Others: others})
+	if ctx.Err() != nil {
+		return rep // cut short (the hub stops, the deadline passed): its lines say so, the health keeps the last
+	}
+	if cur, err := a.DB.Integration(ctx, in.ID); err != nil || cur.Version != in.Version {
+		return rep // changed meanwhile (or removed): the check of the newer version records
+	}
+	if err := a.DB.RecordCheck(ctx, in.ID, rep.ByApp(), rep.CheckedAt); err != nil {
+		a.logger().Error("recording a check for the apps' health failed", "integration", in.ID, "error", err)
+	}
+	return rep
+}
+
+// checkSaved runs the check of a saved integration in the background
+// (Background set); its outcome shows in the apps' health.
+func (a *Admin) checkSaved(id string) {
+	if a.Background == nil || a.Connectors == nil || a.Background.Err() != nil {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(a.Background, checkTimeout)
+		defer cancel()
+		in, err := a.DB.Integration(ctx, id)
+		if err != nil {
+			if ctx.Err() == nil {
+				a.logger().Warn("check after save: reading the integration failed", "integration", id, "error", err)
+			}
+			return
+		}
+		rep := a.runCheck(ctx, in)
+		a.logger().Info("integration checked after save", "integration", id, "status", rep.Status,
+			"fail", rep.Counts[check.Fail], "warn", rep.Counts[check.Warn])
+	}()
+}
+
+func (a *Admin) logger() *slog.Logger {
+	if a.Logger != nil {
+		return a.Logger
+	}
+	return slog.Default()
 }

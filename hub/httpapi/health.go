@@ -15,7 +15,7 @@ import (
 
 // HealthStatus is an app's health in the status view.
 type HealthStatus struct {
-	// State is ok, degraded, stalled, credentials, quota or "at risk of loss".
+	// State is ok, degraded, quota, failing, stalled, credentials or "at risk of loss".
 	State  string    `json:"state"`
 	Reason string    `json:"reason,omitempty"`
 	Since  time.Time `json:"since"`

@@ -319,14 +319,14 @@ func (p *Poller) findApp(ctx context.Context, sp *slotPoll) bool {
 func (p *Poller) ready(ctx context.Context, sp *slotPoll) bool {
 	in, app, next := sp.in, sp.app, &sp.next
 	if p.Runnable != nil && !p.Runnable(in, app) {
-		next.Note = "not polled: settings incomplete or plugin not running"
+		next.Note, next.Wait = "not polled: settings incomplete or plugin not running", ""
 		p.Metrics.Poll(in.ID, app.ID, app.StorePlugin, metrics.PollNotRunnable, 0, 0, 0, 0, nil)
 		return false
 	}
 	sp.interval = p.interval(app.PollInterval)
 	_, info, err := p.Plugins.Store(app.StorePlugin)
 	if err != nil {
-		next.Note = "not polled: " + err.Error()
+		next.Note, next.Wait = "not polled: "+err.Error(), ""
 		p.Metrics.Poll(in.ID, app.ID, app.StorePlugin, metrics.PollNotRunnable, 0, 0, 0, 0, nil)
 		return false
 	}
@@ -343,7 +343,7 @@ func (p *Poller) ready(ctx context.Context, sp *slotPoll) bool {
 		}
 		return false
 	case use != nil:
-		next.NextAt = use.FreesAt
+		next.NextAt, next.Wait = use.FreesAt, state.WaitQuota
 		next.Note = fmt.Sprintf("waiting for quota: %s (%s) spent %d of its polling budget %d in the last %s",
 			use.Bucket.Name, use.Bucket.Account, use.Used, use.Budget, use.Bucket.Window)
 		p.Metrics.Poll(in.ID, app.ID, app.StorePlugin, metrics.PollQuota, 0, 0, 0, 0, nil)
@@ -426,7 +426,7 @@ func (p *Poller) scheduleNext(ctx context.Context, sp *slotPoll, res Result, spe
 	if slot.CallsPerPoll > 0 {
 		next.CallsPerPoll = 0.7*slot.CallsPerPoll + 0.3*float64(spent)
 	}
-	next.LastPoll, next.Note = sp.now, ""
+	next.LastPoll, next.Note, next.Wait = sp.now, "", ""
 	// The app's share of its buckets is written when it is new to the
 	// schedule or its cost changed; every poll reads the bucket's demand.
 	join := slot.LastPoll.IsZero() || apart(next.CallsPerPoll, slot.CallsPerPoll)
@@ -467,7 +467,7 @@ func (p *Poller) afterFailure(ctx context.Context, sp *slotPoll, err error, inte
 	}
 	if ra := sdk.RetryAfterOf(err); ra > 0 {
 		p.Metrics.RateLimitWait(sp.in.ID, "poll")
-		sp.next.Note = fmt.Sprintf("the store asked to wait %s", ra)
+		sp.next.Note, sp.next.Wait = fmt.Sprintf("the store asked to wait %s", ra), state.WaitRetryAfter
 		return ra
 	}
 	if !sdk.KindOf(err).Permanent() {

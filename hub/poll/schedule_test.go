@@ -109,7 +109,7 @@ func TestPollWritesTheNextTime(t *testing.T) {
 	at := time.Now().Add(time.Hour) // everything is due by then
 	s := r.pollDue(t, at)["ios"]
 	within(t, "after a poll", s.NextAt, at.Add(54*time.Second), at.Add(66*time.Second))
-	if s.Failures != 0 || s.Note != "" || s.CallsPerPoll != 2 || s.Interval != time.Minute || s.LastPoll.IsZero() {
+	if s.Failures != 0 || s.Note != "" || s.Wait != "" || s.CallsPerPoll != 2 || s.Interval != time.Minute || s.LastPoll.IsZero() {
 		t.Errorf("after a poll: %+v", s)
 	}
 	if st := r.p.Stats(); st.Polls != 1 {
@@ -120,7 +120,7 @@ func TestPollWritesTheNextTime(t *testing.T) {
 	at = at.Add(2 * time.Hour)
 	s = r.pollDue(t, at)["ios"]
 	within(t, "after a retry-after", s.NextAt, at.Add(108*time.Minute), at.Add(132*time.Minute))
-	if s.Failures != 1 || !strings.Contains(s.Note, "the store asked to wait 2h0m0s") {
+	if s.Failures != 1 || !strings.Contains(s.Note, "the store asked to wait 2h0m0s") || s.Wait != state.WaitRetryAfter {
 		t.Errorf("after a retry-after: %+v", s)
 	}
 
@@ -166,6 +166,9 @@ func TestPollStaysInsideTheQuota(t *testing.T) {
 	waiting, longest := 0, state.Slot{}
 	for _, s := range sched {
 		if strings.Contains(s.Note, "waiting for quota: key (key K) spent 8 of its polling budget 8 in the last 1h0m0s") {
+			if s.Wait != state.WaitQuota {
+				t.Errorf("waiting for quota with the typed wait %q", s.Wait)
+			}
 			waiting++
 			if !s.NextAt.After(at) {
 				t.Errorf("a deferred poll is due at %v", s.NextAt)

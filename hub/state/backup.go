@@ -78,11 +78,11 @@ func markBackup(ctx context.Context, path, at string) error {
 		return fmt.Errorf("state: backup: %w", err)
 	}
 	defer db.Close()
-	body, err := migrations.ReadFile(migrationsDir(SQLite) + "/0008_state_info.sql")
+	body, err := migrations.ReadFile(migrationsDir(SQLite) + "/0009_state_info.sql")
 	if err != nil {
 		return fmt.Errorf("state: backup: %w", err)
 	}
-	// A state of a hub before 0008 gets the table (IF NOT EXISTS) with the mark.
+	// A state of a hub before 0009 gets the table (IF NOT EXISTS) with the mark.
 	if _, err := db.ExecContext(ctx, string(body)); err != nil {
 		return fmt.Errorf("state: backup: mark the copy: %w", err)
 	}

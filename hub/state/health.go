@@ -20,7 +20,8 @@ type HealthRow struct {
 	// Interval what its last poll scheduled with (after quota budgets).
 	AppInterval, Interval time.Duration
 	Failures              int
-	Note                  string // the schedule's note (why the next poll is later)
+	Note                  string // the schedule's note (why the next poll is later), for people
+	Wait                  string // the schedule's typed reason to wait on the store (WaitQuota, WaitRetryAfter, "")
 	Scheduled             bool   // the app has a schedule row
 
 	FirstSeen    time.Time
@@ -29,6 +30,12 @@ type HealthRow struct {
 	Error        string
 	FailingSince time.Time
 
+	// Delivery holds the facts of the app's deliveries (RecordDelivery,
+	// RecordAnswer).
+	Delivery DeliveryFacts
+	// Check is the app's last read-only check (RecordCheck).
+	Check CheckFacts
+
 	// Recorded is the health last computed, with its reason and since when.
 	Recorded       string
 	RecordedReason string
@@ -36,6 +43,68 @@ type HealthRow struct {
 	Alerted        string
 	AlertedAt      time.Time
 }
+
+// CheckFacts are the outcome of an app's last read-only check.
+type CheckFacts struct {
+	// Status is "" (never checked), ok, warn or fail.
+	Status string
+	// Problem says what failed or warned, for people.
+	Problem string
+	// Since is when the app's check first had this status; At when it ran.
+	Since, At time.Time
+}
+
+// RecordCheck writes the outcome of a check of an integration's apps (by
+// app id); an app's since when is kept while its status stays.
+func (d *DB) RecordCheck(ctx context.Context, integrationID string, apps map[string]CheckFacts, at time.Time) error {
+	err := d.InTx(ctx, func(tx *Tx) error {
+		for app, c := range apps {
+			if _, err := tx.exec(ctx, `INSERT INTO app_health (integration_id, app_id, first_seen_ms, check_status, check_problem, check_since_ms, check_at_ms)
+				VALUES (?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (integration_id, app_id) DO UPDATE SET
+					check_since_ms = CASE WHEN app_health.check_status = excluded.check_status THEN app_health.check_since_ms ELSE excluded.check_since_ms END,
+					check_status = excluded.check_status, check_problem = excluded.check_problem, check_at_ms = excluded.check_at_ms`,
+				integrationID, app, ms(at), c.Status, clipError(c.Problem), ms(at), ms(at)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("state: record check of %s: %w", integrationID, err)
+	}
+	return nil
+}
+
+// DeliveryFacts are an app's delivery outcomes: reviews to the helpdesk
+// and answers to the store.
+type DeliveryFacts struct {
+	// OK is the last review delivered; FailedForGood the last one that
+	// failed for good (its message is a dead letter).
+	OK, FailedForGood time.Time
+	// Failures counts failed attempts in a row since the last delivery
+	// (retried ones and those that failed for good), FailingSince the
+	// first of them; ErrorKind and Error are the last one's.
+	Failures     int
+	FailingSince time.Time
+	ErrorKind    string
+	Error        string
+	// AnswerOK is the last answer published in the store; AnswerFailed
+	// the last that failed (gave up, or refused for the store account),
+	// with AnswerError its reason.
+	AnswerOK, AnswerFailed time.Time
+	AnswerError            string
+	// DeadLetters counts the app's messages among the bus's dead letters
+	// (not a column: the health monitor fills it from the bus).
+	DeadLetters int
+}
+
+// Failing reports whether the last review delivery that ended failed for
+// good (no delivery succeeded since).
+func (f DeliveryFacts) Failing() bool { return f.FailedForGood.After(f.OK) }
+
+// AnswersFailing reports whether the last answer that ended failed.
+func (f DeliveryFacts) AnswersFailing() bool { return f.AnswerFailed.After(f.AnswerOK) }
 
 // maxErrorText bounds the error text kept per app.
 const maxErrorText = 500
@@ -52,10 +121,7 @@ func (d *DB) RecordPoll(ctx context.Context, ref AppRef, at time.Time, err error
 				error_kind = '', error = '', failing_since_ms = 0`
 		args = []any{ref.IntegrationID, ref.AppID, ms(at), ms(at)}
 	} else {
-		text := err.Error()
-		if len(text) > maxErrorText {
-			text = text[:maxErrorText] + "…"
-		}
+		text := clipError(err.Error())
 		q = `INSERT INTO app_health (integration_id, app_id, first_seen_ms, error_kind, error, failing_since_ms) VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (integration_id, app_id) DO UPDATE SET error_kind = excluded.error_kind, error = excluded.error,
 				failing_since_ms = CASE WHEN app_health.failing_since_ms = 0 THEN excluded.failing_since_ms ELSE app_health.failing_since_ms END`
@@ -65,6 +131,83 @@ func (d *DB) RecordPoll(ctx context.Context, ref AppRef, at time.Time, err error
 		return fmt.Errorf("state: record poll of %s: %w", ref, err)
 	}
 	return nil
+}
+
+// RecordDelivery writes the outcome of an attempt to deliver a review of
+// the app to the helpdesk: err nil a delivery (it ends a run of failures),
+// otherwise a failure, forGood when the message goes to the dead letters
+// (the review then says why until it is delivered). A delivery writes only
+// when it ends failures, or once a minute: the steady state costs a read.
+func (d *DB) RecordDelivery(ctx context.Context, ref AppRef, reviewID string, at time.Time, err error, forGood bool) error {
+	if err == nil {
+		// Read first: the steady state takes no write lock (SQLite's gate).
+		const due = ` WHERE integration_id = ? AND app_id = ?
+			AND (delivery_failures > 0 OR delivery_failed_ms >= delivery_ok_ms OR delivery_ok_ms < ?)`
+		args := []any{ref.IntegrationID, ref.AppID, ms(at.Add(-time.Minute))}
+		var n int
+		if err := d.queryRow(ctx, `SELECT COUNT(*) FROM app_health`+due, args...).Scan(&n); err != nil {
+			return fmt.Errorf("state: record delivery of %s: %w", ref, err)
+		}
+		if n == 0 {
+			return nil
+		}
+		if _, err := d.exec(ctx, `UPDATE app_health SET delivery_ok_ms = ?, delivery_failures = 0, delivery_failing_since_ms = 0,
+				delivery_error_kind = '', delivery_error = ''`+due, append([]any{ms(at)}, args...)...); err != nil {
+			return fmt.Errorf("state: record delivery of %s: %w", ref, err)
+		}
+		return nil
+	}
+	text := clipError(sdk.MessageOf(err)) // the vendor's words, without the hub's wrapping
+	failed := int64(0)
+	if forGood {
+		failed = ms(at)
+	}
+	werr := d.InTx(ctx, func(tx *Tx) error {
+		if forGood {
+			if _, e := tx.exec(ctx, `UPDATE reviews SET delivery_error = ? WHERE integration_id = ? AND app_id = ? AND review_id = ?`,
+				text, ref.IntegrationID, ref.AppID, reviewID); e != nil {
+				return e
+			}
+		}
+		_, e := tx.exec(ctx, `INSERT INTO app_health (integration_id, app_id, first_seen_ms, delivery_failed_ms, delivery_failures,
+				delivery_failing_since_ms, delivery_error_kind, delivery_error) VALUES (?, ?, ?, ?, 1, ?, ?, ?)
+			ON CONFLICT (integration_id, app_id) DO UPDATE SET
+				delivery_failed_ms = CASE WHEN excluded.delivery_failed_ms = 0 THEN app_health.delivery_failed_ms ELSE excluded.delivery_failed_ms END,
+				delivery_failures = app_health.delivery_failures + 1,
+				delivery_failing_since_ms = CASE WHEN app_health.delivery_failing_since_ms = 0 THEN excluded.delivery_failing_since_ms
+					ELSE app_health.delivery_failing_since_ms END,
+				delivery_error_kind = excluded.delivery_error_kind, delivery_error = excluded.delivery_error`,
+			ref.IntegrationID, ref.AppID, ms(at), failed, ms(at), sdk.KindOf(err).String(), text)
+		return e
+	})
+	if werr != nil {
+		return fmt.Errorf("state: record delivery of %s: %w", ref, werr)
+	}
+	return nil
+}
+
+// RecordAnswer writes the outcome of an answer of the app that ended:
+// published (failure "") or failed for a reason the app's health shows.
+func (d *DB) RecordAnswer(ctx context.Context, ref AppRef, at time.Time, failure string) error {
+	q := `INSERT INTO app_health (integration_id, app_id, first_seen_ms, answer_ok_ms) VALUES (?, ?, ?, ?)
+		ON CONFLICT (integration_id, app_id) DO UPDATE SET answer_ok_ms = excluded.answer_ok_ms, answer_error = ''`
+	args := []any{ref.IntegrationID, ref.AppID, ms(at), ms(at)}
+	if failure != "" {
+		q = `INSERT INTO app_health (integration_id, app_id, first_seen_ms, answer_failed_ms, answer_error) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (integration_id, app_id) DO UPDATE SET answer_failed_ms = excluded.answer_failed_ms, answer_error = excluded.answer_error`
+		args = []any{ref.IntegrationID, ref.AppID, ms(at), ms(at), clipError(failure)}
+	}
+	if _, err := d.exec(ctx, q, args...); err != nil {
+		return fmt.Errorf("state: record answer of %s: %w", ref, err)
+	}
+	return nil
+}
+
+func clipError(text string) string {
+	if len(text) > maxErrorText {
+		return text[:maxErrorText] + "…"
+	}
+	return text
 }
 
 // KeepHealthRows adds health rows for apps new to them (first seen now)
@@ -94,7 +237,12 @@ func (d *DB) HealthRows(ctx context.Context, integrationID string) ([]HealthRow,
 			COALESCE(s.interval_ms, 0), COALESCE(s.failures, 0), COALESCE(s.note, ''), s.app_id IS NOT NULL,
 			COALESCE(h.first_seen_ms, 0), COALESCE(h.last_ok_ms, 0), COALESCE(h.error_kind, ''), COALESCE(h.error, ''),
 			COALESCE(h.failing_since_ms, 0), COALESCE(h.health, ''), COALESCE(h.reason, ''), COALESCE(h.since_ms, 0),
-			COALESCE(h.alerted, ''), COALESCE(h.alerted_at_ms, 0)
+			COALESCE(h.alerted, ''), COALESCE(h.alerted_at_ms, 0),
+			COALESCE(h.delivery_ok_ms, 0), COALESCE(h.delivery_failed_ms, 0), COALESCE(h.delivery_failures, 0),
+			COALESCE(h.delivery_failing_since_ms, 0), COALESCE(h.delivery_error_kind, ''), COALESCE(h.delivery_error, ''),
+			COALESCE(h.answer_ok_ms, 0), COALESCE(h.answer_failed_ms, 0), COALESCE(h.answer_error, ''),
+			COALESCE(s.wait, ''), COALESCE(h.check_status, ''), COALESCE(h.check_problem, ''), COALESCE(h.check_since_ms, 0),
+			COALESCE(h.check_at_ms, 0)
 		FROM apps a
 		LEFT JOIN app_health h ON h.integration_id = a.integration_id AND h.app_id = a.id
 		LEFT JOIN poll_schedule s ON s.integration_id = a.integration_id AND s.app_id = a.id`
@@ -112,12 +260,18 @@ func (d *DB) HealthRows(ctx context.Context, integrationID string) ([]HealthRow,
 	for rows.Next() {
 		var r HealthRow
 		var appIv, iv, first, ok, failing, since, alerted int64
+		var dOK, dFailed, dSince, aOK, aFailed, cSince, cAt int64
+		df := &r.Delivery
 		if err := rows.Scan(&r.IntegrationID, &r.AppID, &r.AppName, &r.StorePlugin, &appIv, &iv, &r.Failures, &r.Note, &r.Scheduled,
-			&first, &ok, &r.ErrorKind, &r.Error, &failing, &r.Recorded, &r.RecordedReason, &since, &r.Alerted, &alerted); err != nil {
+			&first, &ok, &r.ErrorKind, &r.Error, &failing, &r.Recorded, &r.RecordedReason, &since, &r.Alerted, &alerted,
+			&dOK, &dFailed, &df.Failures, &dSince, &df.ErrorKind, &df.Error, &aOK, &aFailed, &df.AnswerError, &r.Wait,
+			&r.Check.Status, &r.Check.Problem, &cSince, &cAt); err != nil {
 			return nil, fmt.Errorf("state: health rows: %w", err)
 		}
 		r.AppInterval, r.Interval = time.Duration(appIv)*time.Millisecond, time.Duration(iv)*time.Millisecond
 		r.FirstSeen, r.LastOK, r.FailingSince, r.RecordedSince, r.AlertedAt = fromMS(first), fromMS(ok), fromMS(failing), fromMS(since), fromMS(alerted)
+		df.OK, df.FailedForGood, df.FailingSince, df.AnswerOK, df.AnswerFailed = fromMS(dOK), fromMS(dFailed), fromMS(dSince), fromMS(aOK), fromMS(aFailed)
+		r.Check.Since, r.Check.At = fromMS(cSince), fromMS(cAt)
 		out = append(out, r)
 	}
 	return out, rows.Err()

@@ -123,3 +123,82 @@ func TestHealthFactsClaimsAndAlertSettings(t *testing.T) {
 		}
 	})
 }
+
+// Delivery facts: failures in a row with the last error and the first's
+// time, the last failure for good (the review says why until it is
+// linked), a delivery ending the run; answers failed and published.
+func TestDeliveryFacts(t *testing.T) { dialects(t, testDeliveryFacts) }
+
+func testDeliveryFacts(t *testing.T, db *DB) {
+	ctx := context.Background()
+	id := "dlv-" + time.Now().Format("150405.000000000") // PostgreSQL's database is shared between runs
+	in := Integration{ID: "i", HelpdeskPlugin: "desk", Source: "api", Apps: []App{{ID: "a", StorePlugin: "store", StoreAppID: "x"}}}
+	if err := db.InTx(ctx, func(tx *Tx) error { return tx.PutIntegration(ctx, in) }); err != nil {
+		t.Fatal(err)
+	}
+	observe(t, db, sdk.Review{ID: id, Rating: 3, Text: "ok", UpdatedAt: time.Now()})
+	ref := AppRef{IntegrationID: "i", AppID: "a"}
+	t0 := time.UnixMilli(1_900_000_000_000).UTC()
+	facts := func() DeliveryFacts {
+		t.Helper()
+		rows, err := db.HealthRows(ctx, "i")
+		if err != nil || len(rows) != 1 {
+			t.Fatalf("health rows %+v %v", rows, err)
+		}
+		return rows[0].Delivery
+	}
+	deliveryError := func() string {
+		t.Helper()
+		list, err := db.RecentReviews(ctx, "i", 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range list {
+			if r.ReviewID == id {
+				return r.DeliveryError
+			}
+		}
+		t.Fatalf("review %s not listed", id)
+		return ""
+	}
+	if err := db.RecordDelivery(ctx, ref, id, t0, sdk.Errorf(sdk.ErrorKindUnavailable, "503"), false); err != nil {
+		t.Fatal(err)
+	}
+	refused := sdk.Errorf(sdk.ErrorKindInvalid, "400: channel_not_found")
+	if err := db.RecordDelivery(ctx, ref, id, t0.Add(time.Minute), refused, true); err != nil {
+		t.Fatal(err)
+	}
+	f := facts()
+	if f.Failures != 2 || !f.FailingSince.Equal(t0) || !f.FailedForGood.Equal(t0.Add(time.Minute)) || f.ErrorKind != "invalid" ||
+		!strings.Contains(f.Error, "channel_not_found") || !f.Failing() {
+		t.Errorf("after a retried failure and one for good: %+v", f)
+	}
+	if e := deliveryError(); !strings.Contains(e, "channel_not_found") {
+		t.Errorf("the review's delivery error %q, want the refusal", e)
+	}
+	if err := db.RecordDelivery(ctx, ref, id, t0.Add(2*time.Minute), nil, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.InTx(ctx, func(tx *Tx) error { return tx.LinkTicket(ctx, "i", "a", id, "T1") }); err != nil {
+		t.Fatal(err)
+	}
+	if f = facts(); f.Failures != 0 || f.Failing() || f.Error != "" || !f.FailingSince.IsZero() || !f.OK.Equal(t0.Add(2*time.Minute)) {
+		t.Errorf("after a delivery: %+v", f)
+	}
+	if e := deliveryError(); e != "" {
+		t.Errorf("a delivered review still says %q", e)
+	}
+
+	if err := db.RecordAnswer(ctx, ref, t0, "gave up after 12 attempts"); err != nil {
+		t.Fatal(err)
+	}
+	if f = facts(); !f.AnswersFailing() || f.AnswerError != "gave up after 12 attempts" {
+		t.Errorf("after a failed answer: %+v", f)
+	}
+	if err := db.RecordAnswer(ctx, ref, t0.Add(time.Minute), ""); err != nil {
+		t.Fatal(err)
+	}
+	if f = facts(); f.AnswersFailing() || f.AnswerError != "" {
+		t.Errorf("after a published answer: %+v", f)
+	}
+}

@@ -175,8 +175,8 @@ func (d *DB) ReplyAttempt(ctx context.Context, integrationID, messageID string) 
 }
 
 // ErrNotRetryable is returned by RetryReply for an answer that is neither
-// failed nor refused.
-var ErrNotRetryable = errors.New("only a failed or refused answer can be retried")
+// failed nor refused, or was refused for its text or the store account.
+var ErrNotRetryable = errors.New("only a failed answer, or one refused for another reason than its text or the store account, can be retried")
 
 // RetryReply makes a failed or refused answer pending again (its attempts
 // start over) and the review's latest answer; the caller queues it in the
@@ -186,10 +186,16 @@ func (t *Tx) RetryReply(ctx context.Context, integrationID, messageID string) (R
 	if err != nil {
 		return r, err
 	}
-	if r.Status != ReplyFailed && r.Status != ReplyRefused {
+	switch {
+	case r.Status != ReplyFailed && r.Status != ReplyRefused:
 		return r, fmt.Errorf("answer %s is %s: %w", messageID, r.Status, ErrNotRetryable)
+	case r.Refusal == RefusalText:
+		return r, fmt.Errorf("answer %s needs a new text (answer again in the ticket): %w", messageID, ErrNotRetryable)
+	case r.Refusal == RefusalAccount:
+		return r, fmt.Errorf("answer %s needs a store account that may reply (connect it, then answer again in the ticket): %w",
+			messageID, ErrNotRetryable)
 	}
-	res, err := t.exec(ctx, `UPDATE replies SET status = ?, detail = '', attempts = 0, retries = retries + 1, updated_at = ?
+	res, err := t.exec(ctx, `UPDATE replies SET status = ?, detail = '', refusal = '', attempts = 0, retries = retries + 1, updated_at = ?
 		WHERE integration_id = ? AND message_id = ? AND status = ?`, ReplyPending, ts(t.db.now()), integrationID, messageID, r.Status)
 	if err != nil {
 		return r, fmt.Errorf("state: retry reply %s: %w", messageID, err)
@@ -197,7 +203,7 @@ func (t *Tx) RetryReply(ctx context.Context, integrationID, messageID string) (R
 	if n, _ := res.RowsAffected(); n != 1 {
 		return r, fmt.Errorf("answer %s changed meanwhile: %w", messageID, ErrNotRetryable)
 	}
-	r.Status, r.Detail, r.Attempts, r.Retries = ReplyPending, "", 0, r.Retries+1
+	r.Status, r.Detail, r.Refusal, r.Attempts, r.Retries = ReplyPending, "", "", 0, r.Retries+1
 	if r.AppID != "" && r.ReviewID != "" {
 		if err := t.pointReview(ctx, r, ReplyPending, ""); err != nil {
 			return r, err
@@ -237,9 +243,10 @@ func (d *DB) replyVia(ctx context.Context, queryRow func(context.Context, string
 	r := Reply{IntegrationID: integrationID, MessageID: messageID}
 	var created, updated string
 	err := queryRow(ctx, `
-		SELECT ticket_id, app_id, review_id, body, staff, status, detail, rule, attempts, retries, deferred, created_at, updated_at
+		SELECT ticket_id, app_id, review_id, body, staff, status, detail, rule, attempts, retries, deferred, refusal, created_at, updated_at
 		FROM replies WHERE integration_id = ? AND message_id = ?`, integrationID, messageID).
-		Scan(&r.TicketID, &r.AppID, &r.ReviewID, &r.Text, &r.Staff, &r.Status, &r.Detail, &r.Rule, &r.Attempts, &r.Retries, &r.Deferred, &created, &updated)
+		Scan(&r.TicketID, &r.AppID, &r.ReviewID, &r.Text, &r.Staff, &r.Status, &r.Detail, &r.Rule, &r.Attempts, &r.Retries, &r.Deferred,
+			&r.Refusal, &created, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Reply{}, ErrNotFound
 	}

@@ -215,7 +215,7 @@ func (t *Tx) history(ctx context.Context, integrationID, appID, reviewID string,
 
 // LinkTicket records the helpdesk ticket a review lives in.
 func (t *Tx) LinkTicket(ctx context.Context, integrationID, appID, reviewID, ticketID string) error {
-	_, err := t.exec(ctx, `UPDATE reviews SET ticket_id = ? WHERE integration_id = ? AND app_id = ? AND review_id = ?`,
+	_, err := t.exec(ctx, `UPDATE reviews SET ticket_id = ?, delivery_error = '' WHERE integration_id = ? AND app_id = ? AND review_id = ?`,
 		ticketID, integrationID, appID, reviewID)
 	if err != nil {
 		return fmt.Errorf("state: link ticket %s to review %s: %w", ticketID, reviewID, err)
@@ -504,9 +504,35 @@ type Reply struct {
 	Retries int
 	// Deferred is the review message a ticketless automatic reply
 	// delivers after all when it is refused or fails.
-	Deferred  string
+	Deferred string
+	// Refusal is what a refused answer needs (RefusalText,
+	// RefusalAccount; "" nothing known).
+	Refusal   string
 	CreatedAt time.Time
 	UpdatedAt time.Time
+}
+
+// What a refused answer needs (Reply.Refusal): retrying it as it is
+// cannot help.
+const (
+	// RefusalText: a new text (empty, or longer than the store takes).
+	RefusalText = "text"
+	// RefusalAccount: a store account that may reply (none connected, or
+	// the store refused its credentials or rights).
+	RefusalAccount = "account"
+)
+
+// Retryable reports whether retrying the answer as it is may help: it
+// failed, or was refused for a reason other than its text or the store
+// account.
+func (r Reply) Retryable() bool {
+	switch {
+	case r.Status == ReplyFailed:
+		return true
+	case r.Status != ReplyRefused:
+		return false
+	}
+	return r.Refusal != RefusalText && r.Refusal != RefusalAccount
 }
 
 // AddReply records a reply request; it returns false when one with the same
@@ -544,6 +570,16 @@ func (t *Tx) SetReplyStatus(ctx context.Context, integrationID, messageID, statu
 		return fmt.Errorf("state: reply %s status: %w", messageID, err)
 	}
 	return t.replyStatusOfReview(ctx, integrationID, messageID, status, detail)
+}
+
+// SetReplyRefusal records what a refused answer needs (a Refusal
+// constant, or "").
+func (t *Tx) SetReplyRefusal(ctx context.Context, integrationID, messageID, refusal string) error {
+	if _, err := t.exec(ctx, `UPDATE replies SET refusal = ? WHERE integration_id = ? AND message_id = ?`,
+		refusal, integrationID, messageID); err != nil {
+		return fmt.Errorf("state: reply %s refusal: %w", messageID, err)
+	}
+	return nil
 }
 
 // SetReplyTarget records the app and review a reply answers (known late
@@ -603,11 +639,14 @@ type RecentReview struct {
 	SeenAt   time.Time `json:"seen_at"`
 	// ReplyStatus is the review's reply status ("" never answered).
 	ReplyStatus string `json:"reply_status,omitempty"`
+	// DeliveryError says why the review's delivery to the helpdesk failed
+	// for good ("" when it did not, or it was delivered since).
+	DeliveryError string `json:"delivery_error,omitempty"`
 }
 
 // RecentReviews lists the limit reviews of an integration seen last.
 func (d *DB) RecentReviews(ctx context.Context, integrationID string, limit int) ([]RecentReview, error) {
-	rows, err := d.query(ctx, `SELECT app_id, review_id, version, rating, ticket_id, seen_at, reply_status FROM reviews
+	rows, err := d.query(ctx, `SELECT app_id, review_id, version, rating, ticket_id, seen_at, reply_status, delivery_error FROM reviews
 		WHERE integration_id = ? ORDER BY seen_at DESC LIMIT ?`, integrationID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("state: recent reviews: %w", err)
@@ -617,7 +656,7 @@ func (d *DB) RecentReviews(ctx context.Context, integrationID string, limit int)
 	for rows.Next() {
 		var r RecentReview
 		var seen string
-		if err := rows.Scan(&r.AppID, &r.ReviewID, &r.Version, &r.Rating, &r.TicketID, &seen, &r.ReplyStatus); err != nil {
+		if err := rows.Scan(&r.AppID, &r.ReviewID, &r.Version, &r.Rating, &r.TicketID, &seen, &r.ReplyStatus, &r.DeliveryError); err != nil {
 			return nil, fmt.Errorf("state: recent reviews: %w", err)
 		}
 		r.SeenAt = parseTS(seen)
@@ -630,7 +669,7 @@ func (d *DB) RecentReviews(ctx context.Context, integrationID string, limit int)
 // newest first, with their outcome.
 func (d *DB) RecentReplies(ctx context.Context, integrationID string, limit int) ([]Reply, error) {
 	rows, err := d.query(ctx, `
-		SELECT message_id, ticket_id, app_id, review_id, body, staff, status, detail, rule, attempts, created_at, updated_at
+		SELECT message_id, ticket_id, app_id, review_id, body, staff, status, detail, rule, attempts, refusal, created_at, updated_at
 		FROM replies WHERE integration_id = ? ORDER BY updated_at DESC LIMIT ?`, integrationID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("state: recent replies: %w", err)
@@ -641,7 +680,7 @@ func (d *DB) RecentReplies(ctx context.Context, integrationID string, limit int)
 		r := Reply{IntegrationID: integrationID}
 		var created, updated string
 		if err := rows.Scan(&r.MessageID, &r.TicketID, &r.AppID, &r.ReviewID, &r.Text, &r.Staff, &r.Status, &r.Detail,
-			&r.Rule, &r.Attempts, &created, &updated); err != nil {
+			&r.Rule, &r.Attempts, &r.Refusal, &created, &updated); err != nil {
 			return nil, fmt.Errorf("state: recent replies: %w", err)
 		}
 		r.CreatedAt, r.UpdatedAt = parseTS(created), parseTS(updated)

@@ -23,11 +23,23 @@ type Slot struct {
 	Failures     int
 	Interval     time.Duration // what the last poll scheduled with
 	CallsPerPoll float64
-	Note         string
-	LastPoll     time.Time
+	// Note says why the next poll is later, for people; Wait is the same
+	// for code when the app waits on the store (WaitQuota,
+	// WaitRetryAfter; "" when not).
+	Note     string
+	Wait     string
+	LastPoll time.Time
 	// AppInterval is the app's own poll interval (0: the hub's default).
 	AppInterval time.Duration
 }
+
+// Why an app waits on the store (Slot.Wait).
+const (
+	// WaitQuota: the store quota's polling budget is spent.
+	WaitQuota = "quota"
+	// WaitRetryAfter: the store asked to retry after a while.
+	WaitRetryAfter = "retry_after"
+)
 
 func ms(t time.Time) int64 {
 	if t.IsZero() {
@@ -130,7 +142,7 @@ func (d *DB) Claim(ctx context.Context, owner string, now time.Time, lease time.
 				SELECT integration_id, app_id FROM poll_schedule
 				WHERE next_at_ms <= ? AND lease_until_ms < ?
 				ORDER BY next_at_ms LIMIT ?`+lock+`)
-			RETURNING integration_id, app_id, due_ms, failures, interval_ms, calls_per_poll, note, last_poll_ms`,
+			RETURNING integration_id, app_id, due_ms, failures, interval_ms, calls_per_poll, note, wait, last_poll_ms`,
 			owner, ms(now.Add(lease)), ms(now), ms(now), ms(now), limit)
 		if err != nil {
 			return err
@@ -139,7 +151,7 @@ func (d *DB) Claim(ctx context.Context, owner string, now time.Time, lease time.
 		for rows.Next() {
 			s := Slot{LeaseOwner: owner, LeaseUntil: now.Add(lease)}
 			var next, iv, last int64
-			if err := rows.Scan(&s.IntegrationID, &s.AppID, &next, &s.Failures, &iv, &s.CallsPerPoll, &s.Note, &last); err != nil {
+			if err := rows.Scan(&s.IntegrationID, &s.AppID, &next, &s.Failures, &iv, &s.CallsPerPoll, &s.Note, &s.Wait, &last); err != nil {
 				return err
 			}
 			s.NextAt, s.Interval, s.LastPoll = fromMS(next), time.Duration(iv)*time.Millisecond, fromMS(last)
@@ -196,9 +208,9 @@ func (d *DB) RenewLeases(ctx context.Context, owner string, until time.Time) (in
 func (d *DB) Release(ctx context.Context, owner string, s Slot) (bool, error) {
 	res, err := d.exec(ctx, `
 		UPDATE poll_schedule SET lease_owner = '', lease_until_ms = 0, next_at_ms = ?, failures = ?,
-			interval_ms = ?, calls_per_poll = ?, note = ?, last_poll_ms = ?
+			interval_ms = ?, calls_per_poll = ?, note = ?, wait = ?, last_poll_ms = ?
 		WHERE integration_id = ? AND app_id = ? AND lease_owner = ?`,
-		ms(s.NextAt), s.Failures, s.Interval.Milliseconds(), s.CallsPerPoll, s.Note, ms(s.LastPoll),
+		ms(s.NextAt), s.Failures, s.Interval.Milliseconds(), s.CallsPerPoll, s.Note, s.Wait, ms(s.LastPoll),
 		s.IntegrationID, s.AppID, owner)
 	if err != nil {
 		return false, fmt.Errorf("state: release %s: %w", s.AppRef, err)
@@ -222,7 +234,7 @@ func (d *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
 // ScheduleOf returns the schedule rows of an integration's apps.
 func (d *DB) ScheduleOf(ctx context.Context, integrationID string) (map[string]Slot, error) {
 	rows, err := d.query(ctx, `
-		SELECT app_id, next_at_ms, lease_owner, lease_until_ms, failures, interval_ms, calls_per_poll, note, last_poll_ms
+		SELECT app_id, next_at_ms, lease_owner, lease_until_ms, failures, interval_ms, calls_per_poll, note, wait, last_poll_ms
 		FROM poll_schedule WHERE integration_id = ?`, integrationID)
 	if err != nil {
 		return nil, fmt.Errorf("state: schedule of %s: %w", integrationID, err)
@@ -232,7 +244,7 @@ func (d *DB) ScheduleOf(ctx context.Context, integrationID string) (map[string]S
 	for rows.Next() {
 		s := Slot{AppRef: AppRef{IntegrationID: integrationID}}
 		var next, until, iv, last int64
-		if err := rows.Scan(&s.AppID, &next, &s.LeaseOwner, &until, &s.Failures, &iv, &s.CallsPerPoll, &s.Note, &last); err != nil {
+		if err := rows.Scan(&s.AppID, &next, &s.LeaseOwner, &until, &s.Failures, &iv, &s.CallsPerPoll, &s.Note, &s.Wait, &last); err != nil {
 			return nil, fmt.Errorf("state: schedule of %s: %w", integrationID, err)
 		}
 		s.NextAt, s.LeaseUntil, s.Interval, s.LastPoll = fromMS(next), fromMS(until), time.Duration(iv)*time.Millisecond, fromMS(last)

@@ -139,9 +139,11 @@ func OpenSQLite(ctx context.Context, path string, sealer *secrets.Sealer) (*DB, 
 // DefaultPostgresConns is the default size of a hub's PostgreSQL pool: its
 // users at once are the bus's subscriptions reading and acknowledging (24
 // partitions), the deliveries in flight and the poll workers (16), each
-// holding a connection for a statement or a short transaction. Three hubs
-// with the default stay under PostgreSQL's default max_connections (100).
-const DefaultPostgresConns = 32
+// holding a connection for a statement or a short transaction, and few of
+// them at once (an idle subscription waits without one). Five hubs with
+// the default stay under PostgreSQL's default max_connections (100),
+// leaving room for the operator's tools and a hub being rolled out.
+const DefaultPostgresConns = 16
 
 // postgresConnIdle is how long a connection of the pool may stay unused
 // before it is closed (a quiet hub gives its connections back slowly).

@@ -71,7 +71,7 @@ func (s SchemaStatus) newer() error {
 	return &NewerSchemaError{Schema: s.Schema, Known: s.Known, SchemaHub: s.SchemaHub, Hub: s.ThisHub, Unknown: s.Unknown}
 }
 
-// Info keys of state_info (migration 0008).
+// Info keys of state_info (migration 0009).
 const (
 	infoSchemaVersion      = "schema_version"
 	infoSchemaHubVersion   = "schema_hub_version"
@@ -178,7 +178,7 @@ func (d *DB) tableExists(ctx context.Context, name string) (bool, error) {
 	return n > 0, nil
 }
 
-// stateInfo is the state_info table (empty before migration 0008).
+// stateInfo is the state_info table (empty before migration 0009).
 func (d *DB) stateInfo(ctx context.Context) (map[string]string, error) {
 	info := map[string]string{}
 	if ok, err := d.tableExists(ctx, "state_info"); err != nil || !ok {

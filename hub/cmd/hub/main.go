@@ -51,8 +51,8 @@ Usage:
   hub deadletters retry ID [--config FILE]  put one back on its topic (the hub delivers it again)
   hub deadletters drop ID  [--config FILE]  delete one
   hub status [INTEGRATION] [--config FILE] [--json] [--hub URL]
-                                every app's health (ok, degraded, stalled, credentials, quota,
-                                at risk of loss), why and since when, read from the running hub's
+                                every app's health (ok, degraded, quota, failing, stalled,
+                                credentials, at risk of loss), why and since when, read from the running hub's
                                 admin API (needs admin_token; --hub defaults to http://LISTEN)
   hub migrate [--dry-run] [--restored] [--config FILE]
                                 apply the state's migrations this hub knows (--dry-run: list them,

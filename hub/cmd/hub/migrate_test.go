@@ -49,28 +49,28 @@ func TestMigrate(t *testing.T) {
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "hub.db")
 	code, out, errOut := inDataDir(t, dir, "migrate", "--dry-run")
-	if code != 0 || !strings.Contains(out, "schema version 0") || !strings.Contains(out, "would apply 8 migration(s): 0001_init.sql") {
+	if code != 0 || !strings.Contains(out, "schema version 0") || !strings.Contains(out, "would apply 9 migration(s): 0001_init.sql") {
 		t.Fatalf("dry run on no state: %d %q %q", code, out, errOut)
 	}
 	if _, err := os.Stat(dbPath); !os.IsNotExist(err) {
 		t.Fatalf("the dry run created the state: %v", err)
 	}
-	if code, out, errOut = inDataDir(t, dir, "migrate"); code != 0 || !strings.Contains(out, "schema version 0 → 8") {
+	if code, out, errOut = inDataDir(t, dir, "migrate"); code != 0 || !strings.Contains(out, "schema version 0 → 9") {
 		t.Fatalf("migrate: %d %q %q", code, out, errOut)
 	}
-	// The state as the previous release left it: schema version 7.
-	sqlExec(t, dbPath, `DELETE FROM schema_migrations WHERE name = '0008_state_info.sql'`, `DROP TABLE state_info`)
+	// The state as a hub without state_info left it: schema version 8.
+	sqlExec(t, dbPath, `DELETE FROM schema_migrations WHERE name = '0009_state_info.sql'`, `DROP TABLE state_info`)
 	code, out, _ = inDataDir(t, dir, "migrate", "--dry-run")
-	if code != 0 || !strings.Contains(out, "schema version 7 (migrated by hub unknown") || !strings.Contains(out, "would apply 1 migration(s): 0008_state_info.sql") {
+	if code != 0 || !strings.Contains(out, "schema version 8 (migrated by hub unknown") || !strings.Contains(out, "would apply 1 migration(s): 0009_state_info.sql") {
 		t.Fatalf("dry run: %d %q", code, out)
 	}
 	if code, out, _ = inDataDir(t, dir, "migrate", "--dry-run"); !strings.Contains(out, "would apply 1 migration(s)") {
 		t.Fatalf("the dry run migrated: %d %q", code, out)
 	}
-	if code, out, errOut = inDataDir(t, dir, "migrate"); code != 0 || !strings.Contains(out, "applied 1 migration(s): 0008_state_info.sql; schema version 7 → 8") {
+	if code, out, errOut = inDataDir(t, dir, "migrate"); code != 0 || !strings.Contains(out, "applied 1 migration(s): 0009_state_info.sql; schema version 8 → 9") {
 		t.Fatalf("migrate: %d %q %q", code, out, errOut)
 	}
-	if code, out, _ = inDataDir(t, dir, "migrate"); code != 0 || !strings.Contains(out, "nothing to migrate: schema version 8 is current") {
+	if code, out, _ = inDataDir(t, dir, "migrate"); code != 0 || !strings.Contains(out, "nothing to migrate: schema version 9 is current") {
 		t.Fatalf("migrate again: %d %q", code, out)
 	}
 	if code, out, _ = inDataDir(t, dir, "migrate", "--restored"); code != 0 || !strings.Contains(out, "marked restored from a backup") {
@@ -81,11 +81,11 @@ func TestMigrate(t *testing.T) {
 	}
 
 	// A newer hub migrated it.
-	sqlExec(t, dbPath, `INSERT INTO schema_migrations (name, applied_at) VALUES ('0009_next.sql', 'x')`,
+	sqlExec(t, dbPath, `INSERT INTO schema_migrations (name, applied_at) VALUES ('0010_next.sql', 'x')`,
 		`UPDATE state_info SET value = 'v9.0.0' WHERE key = 'schema_hub_version'`)
 	for _, cmd := range []string{"migrate", "serve"} {
 		code, _, errOut = inDataDir(t, dir, cmd)
-		if code != 1 || !strings.Contains(errOut, "schema version 9, written by hub v9.0.0; this hub (") || !strings.Contains(errOut, "knows schema versions up to 8") {
+		if code != 1 || !strings.Contains(errOut, "schema version 10, written by hub v9.0.0; this hub (") || !strings.Contains(errOut, "knows schema versions up to 9") {
 			t.Errorf("%s on a newer state: exit %d, %q", cmd, code, errOut)
 		}
 	}

@@ -120,6 +120,7 @@ type Server struct {
 	webhookJSON bool
 	empty404    bool
 	staffOff    bool
+	channelOff  bool
 	window      int64 // the minute of the counted calls
 	inWindow    int
 	perMinute   int // the limit reported without a Load (0: RatePerMinute)
@@ -184,6 +185,15 @@ func (s *Server) SetEmptyListNotFound(on bool) {
 func (s *Server) SetStaffActive(on bool) {
 	s.mu.Lock()
 	s.staffOff = !on
+	s.mu.Unlock()
+}
+
+// SetChannelActive switches the custom channel on or off (off: listed as
+// inactive, and cases in it answer 400 channel_not_found, as the channel
+// of a mistyped code does).
+func (s *Server) SetChannelActive(on bool) {
+	s.mu.Lock()
+	s.channelOff = !on
 	s.mu.Unlock()
 }
 
@@ -632,12 +642,12 @@ func (s *Server) staff(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) channels(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	hook := s.webhookURL
+	hook, active := s.webhookURL, !s.channelOff
 	s.mu.Unlock()
 	// The fields of palachX laravel-omnidesk's CustomChannelData.
 	all := []map[string]any{
 		{"channel_id": ChannelID, "channel_api_key": ChannelCode, "title": "App reviews", "channel_type": "async",
-			"icon": "fa-star", "webhook_url": hook, "active": true},
+			"icon": "fa-star", "webhook_url": hook, "active": active},
 		{"channel_id": 102, "channel_api_key": "cch102", "title": "Chat", "channel_type": "sync",
 			"icon": "fa-comments", "webhook_url": "", "active": false},
 	}
@@ -823,7 +833,10 @@ func (s *Server) createCase(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, ErrIncorrectData)
 		return
 	}
-	if str("user_custom_id") != "" && str("channel") != ChannelCode {
+	s.mu.Lock()
+	channelOff := s.channelOff
+	s.mu.Unlock()
+	if str("user_custom_id") != "" && (str("channel") != ChannelCode || channelOff) {
 		apiError(w, http.StatusBadRequest, ErrChannelNotFound)
 		return
 	}
