@@ -163,12 +163,15 @@ func (d *Deliverer) recordOutcome(ctx context.Context, in state.Integration, r s
 }
 
 // recordAnswer writes an answer's outcome for its app's health: published,
-// or failed (gave up) or refused for the store account (the app cannot
-// answer until a person acts). Other refusals are the answer's own.
+// or failed (gave up) or refused for the store account the store refused
+// (the app cannot answer until a person acts). Other refusals are the
+// answer's own, and an app with no store account is read-only by choice:
+// its refusal (ReasonNoStoreAccount, which this package alone writes) is in
+// the ticket, and the app's status says read-only, not failing.
 func (d *Deliverer) recordAnswer(ctx context.Context, r state.Reply, outcome, detail string) {
 	failure := ""
 	switch {
-	case r.AppID == "":
+	case r.AppID == "", detail == ReasonNoStoreAccount:
 		return
 	case outcome == sdk.OutcomePublished:
 	case outcome == sdk.OutcomeFailed, outcome == sdk.OutcomeRefused && r.Refusal == state.RefusalAccount:

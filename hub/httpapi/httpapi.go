@@ -147,6 +147,7 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		log.Error("webhook: the integration's helpdesk plugin is not available", "error", err)
 		s.Metrics.Webhook(pluginName, "error")
+		w.Header().Set("Retry-After", StateRetryAfter) // helpdesks retry a 503 that says when
 		WriteError(w, http.StatusServiceUnavailable, "the helpdesk plugin could not handle the call; try again")
 		return
 	}
@@ -174,6 +175,7 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		log.Error("webhook: plugin failed", "error", err)
 		s.Metrics.Webhook(pluginName, "error")
+		w.Header().Set("Retry-After", StateRetryAfter) // helpdesks retry a 503 that says when
 		WriteError(w, http.StatusServiceUnavailable, "the helpdesk plugin could not handle the call; try again")
 		return
 	}

@@ -378,7 +378,7 @@ func (p *Poller) startListing(ctx context.Context, sp *slotPoll) bool {
 			sp.log.Error("confirming the poll lease failed; not polled", "error", err)
 		}
 		p.Metrics.Poll(sp.in.ID, sp.app.ID, sp.app.StorePlugin, metrics.PollNotRunnable, 0, 0, 0, 0, nil)
-		sp.next.Note = "not polled: the poll lease could not be confirmed"
+		sp.next.Note, sp.next.Wait = "not polled: the poll lease could not be confirmed", ""
 		sp.next.NextAt = sp.now.Add(retry.Jitter(minRetryAfterLeaseError, 0.1))
 		return false
 	case !held:

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/reviewhub/reviewhub/sdk"
 )
@@ -205,7 +206,12 @@ func (d *DB) RecordAnswer(ctx context.Context, ref AppRef, at time.Time, failure
 
 func clipError(text string) string {
 	if len(text) > maxErrorText {
-		return text[:maxErrorText] + "…"
+		// Cut at a character's start: PostgreSQL refuses invalid UTF-8.
+		cut := maxErrorText
+		for cut > 0 && !utf8.RuneStart(text[cut]) {
+			cut--
+		}
+		return text[:cut] + "…"
 	}
 	return text
 }

@@ -3,6 +3,7 @@ package state
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -125,6 +126,7 @@ func (t *Tx) query(ctx context.Context, q string, args ...any) (*rows, error) {
 }
 
 func (t *Tx) queryRow(ctx context.Context, q string, args ...any) row {
+	ctx = t.txBound(ctx)
 	if err := t.insertPendingReviews(ctx); err != nil {
 		return errRow{err}
 	}
@@ -235,7 +237,9 @@ func (d *DB) inTx(ctx context.Context, fn func(*Tx) error) error {
 	defer t.release()
 	if err := fn(t); err != nil {
 		_ = tx.Rollback()
-		return d.outcome(ctx, err)
+		// A page batch that failed aborted the transaction: its error is
+		// the cause of the statement's that fn reports.
+		return d.outcome(ctx, errors.Join(t.batch.err, err))
 	}
 	if err := t.insertPendingReviews(ctx); err != nil {
 		_ = tx.Rollback()
