@@ -83,6 +83,18 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 			return nil, err
 		}
 	}
+	if cfg.SecretKey == "" && usesDataDir(cfg) {
+		// The key is the data dir's key file: no rotation of it while this
+		// hub runs (keylock_unix.go).
+		unlock, err := lockKeyFile(cfg, false)
+		if errors.Is(err, ErrKeyInUse) {
+			return nil, fmt.Errorf("hub rotate-key is rotating %s: start the hub when it is done", KeyFile(cfg))
+		}
+		if err != nil {
+			return nil, err
+		}
+		h.life.onClose("key file lock", unlock)
+	}
 	sealer, err := sealer(cfg)
 	if err != nil {
 		return nil, err

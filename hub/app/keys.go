@@ -71,6 +71,16 @@ func RotateKey(ctx context.Context, cfg *config.Config) (Rotation, error) {
 		if _, err := os.Stat(KeyFile(cfg)); err != nil {
 			return r, fmt.Errorf("secret key file: %w", err)
 		}
+		var unlock func() error
+		unlock, err = lockKeyFile(cfg, true)
+		if errors.Is(err, ErrKeyInUse) {
+			return r, fmt.Errorf("a hub is running on %s: stop it first (a new key is generated into %s, which a running hub would not know; "+
+				"or rotate without stopping with secret_key and accepted_secret_keys: docs/operations.md, \"Key rotation\")", cfg.DataDir, KeyFile(cfg))
+		}
+		if err != nil {
+			return r, err
+		}
+		defer unlock()
 		if key, _, err = secrets.RotateKeyFile(KeyFile(cfg)); err != nil {
 			return r, err
 		}

@@ -2,8 +2,10 @@ package app
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/reviewhub/reviewhub/hub/config"
@@ -58,5 +60,41 @@ func TestSealerAcceptsKeysDuringARotation(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "secret.key")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A hub serving with the data dir's key file holds its lock: a rotation of
+// the file refuses while it runs, whatever address the hub listens on, and
+// a hub does not start while a rotation holds it.
+func TestKeyFileRotationRefusedWhileAHubHoldsTheKey(t *testing.T) {
+	dir := t.TempDir()
+	cfg := &config.Config{DataDir: dir}
+	if _, err := secrets.LoadOrCreateKeyFile(KeyFile(cfg)); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(KeyFile(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := lockKeyFile(cfg, false) // as a serving hub
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RotateKey(t.Context(), cfg); err == nil || !strings.Contains(err.Error(), "stop it first") {
+		t.Fatalf("rotation beside a running hub: %v", err)
+	}
+	if after, _ := os.ReadFile(KeyFile(cfg)); !bytes.Equal(before, after) {
+		t.Fatal("the refused rotation changed the key file")
+	}
+	if err := unlock(); err != nil {
+		t.Fatal(err)
+	}
+	rotating, err := lockKeyFile(cfg, true) // as a rotation
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rotating()
+	if _, err := lockKeyFile(cfg, false); !errors.Is(err, ErrKeyInUse) {
+		t.Fatalf("a hub's lock during a rotation: %v", err)
 	}
 }

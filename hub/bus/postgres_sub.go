@@ -227,6 +227,7 @@ func (q *pgSource) deliverHolding(ctx context.Context, topic string, closing <-c
 	defer renew.Stop()
 	renewed := time.Now() // the lease was just taken
 	handed := false       // given up to even out the hubs' shares
+	lost := false         // not renewed in time: another hub may hold it
 	defer func() {
 		if !handed {
 			q.held.Add(-1)
@@ -259,6 +260,7 @@ loop:
 				continue
 			}
 			logger.Error("Subscription lease lost; another hub may deliver it now", err, nil)
+			lost = true
 			cancel()
 		}
 	}
@@ -266,8 +268,21 @@ loop:
 	// deliver returns once every message it handed out was acknowledged
 	// or refused (their contexts are cancelled): only then may this hub
 	// take the lease again and read the window anew, so no message is
-	// out twice in this hub.
-	<-done
+	// out twice in this hub. A lease still held (handed over, or a stop)
+	// is renewed meanwhile, so that no other hub takes it while a handler
+	// here finishes.
+	for waiting := true; waiting; {
+		select {
+		case <-done:
+			waiting = false
+		case <-renew.C:
+			if !lost {
+				if held, _ := q.takeWithin(context.WithoutCancel(ctx), topic, lease/3); !held {
+					lost = true
+				}
+			}
+		}
+	}
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer rcancel()
 	if err := q.release(rctx, topic); err != nil {
