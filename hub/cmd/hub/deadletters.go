@@ -13,6 +13,7 @@ import (
 	"github.com/reviewhub/reviewhub/hub/app"
 	"github.com/reviewhub/reviewhub/hub/bus"
 	"github.com/reviewhub/reviewhub/hub/config"
+	"github.com/reviewhub/reviewhub/hub/state"
 )
 
 func deadLetters(cfg *config.Config, log *slog.Logger, args []string, stdout, stderr io.Writer, asJSON bool) int {
@@ -21,17 +22,12 @@ func deadLetters(cfg *config.Config, log *slog.Logger, args []string, stdout, st
 		return 2
 	}
 	ctx := context.Background()
-	db, err := app.OpenState(ctx, cfg, nil)
+	db, b, err := openStateAndBus(ctx, cfg, log)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	defer db.Close()
-	b, err := app.OpenBus(ctx, cfg, db, log, bus.SubscriberConfig{})
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
 	defer b.Close()
 	dl := app.DeadLetters(db)
 	id := int64(0)
@@ -85,4 +81,19 @@ func deadLetters(cfg *config.Config, log *slog.Logger, args []string, stdout, st
 		return 2
 	}
 	return 0
+}
+
+// openStateAndBus opens the state (credentials sealed, not read) and the
+// bus on it, for the commands that work on both (their migrations run).
+func openStateAndBus(ctx context.Context, cfg *config.Config, log *slog.Logger) (*state.DB, bus.Bus, error) {
+	db, err := app.OpenState(ctx, cfg, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := app.OpenBus(ctx, cfg, db, log, bus.SubscriberConfig{})
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, b, nil
 }

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/reviewhub/reviewhub/hub/app"
-	"github.com/reviewhub/reviewhub/hub/bus"
 	"github.com/reviewhub/reviewhub/hub/config"
 	"github.com/reviewhub/reviewhub/hub/state"
 )
@@ -49,17 +47,12 @@ func migrate(cfg *config.Config, log *slog.Logger, dryRun, restored bool, stdout
 		}
 		return 0
 	}
-	db, err := app.OpenState(ctx, cfg, nil)
+	db, b, err := openStateAndBus(ctx, cfg, log)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	defer db.Close()
-	b, err := app.OpenBus(ctx, cfg, db, log, bus.SubscriberConfig{})
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
 	defer b.Close()
 	after, err := db.SchemaStatus(ctx)
 	if err != nil {
