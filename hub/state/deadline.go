@@ -164,18 +164,37 @@ func (a *availability) last() (time.Time, error) {
 	return a.at, a.err
 }
 
+// probeEvery bounds how often Unavailable writes to the state (a readiness
+// probe may ask every second; several at once wait for one write).
+const probeEvery = 5 * time.Second
+
+// writeProbe is Unavailable's last write and its outcome.
+type writeProbe struct {
+	mu  sync.Mutex
+	at  time.Time
+	err error
+}
+
 // Unavailable says why the state cannot be relied on now (nil: it can): a
 // call failed in the last unavailableFor because the database could not be
-// written or did not answer in time, or it does not answer a ping within
-// the deadline now. /readyz reports it.
+// written or did not answer in time, or a small write (at most every
+// probeEvery) fails now: an idle hub on a full disk, a read-only or a
+// locked database is not ready either. /readyz reports it.
 func (d *DB) Unavailable(ctx context.Context) error {
 	if at, err := d.avail.last(); err != nil && d.now().Sub(at) < unavailableFor {
 		return fmt.Errorf("the state database failed %s ago: %w", d.now().Sub(at).Round(time.Second), err)
 	}
-	ctx, cancel := d.bound(ctx)
-	defer cancel()
-	if err := d.outcome(ctx, d.sql.PingContext(ctx)); err != nil {
-		return fmt.Errorf("the state database does not answer: %w", err)
+	d.probe.mu.Lock()
+	defer d.probe.mu.Unlock()
+	if now := d.now(); d.probe.at.IsZero() || now.Sub(d.probe.at) >= probeEvery {
+		d.probe.err = d.InTx(ctx, func(tx *Tx) error {
+			_, err := tx.exec(ctx, upsertInfo, infoReadinessProbe, now.UTC().Format(time.RFC3339Nano))
+			return err
+		})
+		d.probe.at = now
+	}
+	if d.probe.err != nil {
+		return fmt.Errorf("the state database cannot be written: %w", d.probe.err)
 	}
 	return nil
 }

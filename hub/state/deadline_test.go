@@ -57,7 +57,7 @@ func TestDeadlineAndUnavailable(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := tx.Exec(`LOCK TABLE integrations IN ACCESS EXCLUSIVE MODE`); err != nil {
+			if _, err := tx.Exec(`LOCK TABLE integrations, state_info IN ACCESS EXCLUSIVE MODE`); err != nil {
 				t.Fatal(err)
 			}
 			return func() { _ = tx.Rollback() }
@@ -79,6 +79,10 @@ func testDeadline(t *testing.T, db *DB, lock func() (unlock func())) {
 		t.Fatalf("before the lock: %v", err)
 	}
 	unlock := lock()
+	now = now.Add(probeEvery)
+	if err := db.Unavailable(ctx); err == nil {
+		t.Error("an idle state that cannot be written is reported available (no other call failed)")
+	}
 	err := put()
 	if !IsUnavailable(err) {
 		t.Fatalf("a write under a lock held past the deadline: %v, want an unavailable state", err)

@@ -60,6 +60,8 @@ type DB struct {
 	// avail remembers the last failure that said the database is
 	// unavailable (Unavailable).
 	avail availability
+	// probe is Unavailable's last write to the state.
+	probe writeProbe
 	// firstAttemptsAfter: until then (after a restore from a backup) no
 	// delivery counts as a first attempt (version.go). Set when opened.
 	firstAttemptsAfter time.Time

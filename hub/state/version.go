@@ -79,6 +79,8 @@ const (
 	infoBackupTakenAt      = "backup_taken_at"
 	infoRestoredAt         = "restored_at"
 	infoFirstAttemptsAfter = "first_attempts_after"
+	// infoReadinessProbe is written by Unavailable (deadline.go).
+	infoReadinessProbe = "readiness_probe"
 )
 
 // RestoreLookupWindow is how long after a restore from a backup every
