@@ -8,7 +8,7 @@ import (
 
 // consoleOff says why the web console (and, without an admin token, the
 // admin API) is off and how to turn it on: page is what "/" answers, hint
-// the line logged at start (README: Web console). Both "" when the console
+// the line logged at start (docs/web-console.md). Both "" when the console
 // is on. addr is the hub's listener.
 func consoleOff(cfg *config.Config, addr string) (page, hint string) {
 	if cfg.ConsoleOn() {

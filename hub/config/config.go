@@ -101,7 +101,7 @@ type State struct {
 	Timeout time.Duration `yaml:"timeout"`
 }
 
-// Schedule tunes the poll schedule (README: Outgrowing one machine).
+// Schedule tunes the poll schedule (docs/reliability.md: Outgrowing one machine).
 // Zero values mean the defaults.
 type Schedule struct {
 	// Workers is how many apps one hub polls at once (default 16).
@@ -183,7 +183,7 @@ type Integration struct {
 	Helpdesk HelpdeskAccount `yaml:"helpdesk"`
 	Apps     []App           `yaml:"apps"`
 	Alerts   *Alerts         `yaml:"alerts"`
-	// Automation: auto-reply rules, templates and guardrails (README:
+	// Automation: auto-reply rules, templates and guardrails (docs/admin-api.md:
 	// "Replies: status, retry and automation").
 	Automation *rules.Automation `yaml:"automation"`
 }
@@ -224,7 +224,7 @@ func (es Errors) Error() string {
 	return strings.Join(msgs, "; ")
 }
 
-// Console switches the web console (README: Web console).
+// Console switches the web console (docs/web-console.md).
 type Console struct {
 	// Enabled: nil means on when an admin token is set.
 	Enabled *bool `yaml:"enabled"`
