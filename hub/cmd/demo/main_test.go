@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"net"
-	"net/http"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -19,13 +17,7 @@ import (
 // `make run` still running): the demo exits with status 1, printing the
 // error and how to choose other ports, and never says it is running.
 func TestDemoExitsWhenItsHubPortIsTaken(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	other := &http.Server{Handler: http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), ReadHeaderTimeout: time.Second}
-	go func() { _ = other.Serve(ln) }()
-	t.Cleanup(func() { other.Close() })
+	taken := stack.TakenAddr(t)
 	ui, err := stack.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +26,7 @@ func TestDemoExitsWhenItsHubPortIsTaken(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "--bin", t.TempDir(), "--data", filepath.Join(t.TempDir(), "demo"),
-		"--hub", ln.Addr().String(), "--ui", ui)
+		"--hub", taken, "--ui", ui)
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err = cmd.Run()
@@ -42,7 +34,7 @@ func TestDemoExitsWhenItsHubPortIsTaken(t *testing.T) {
 	if !errors.As(err, &exit) || exit.ExitCode() != 1 || ctx.Err() != nil {
 		t.Fatalf("demo: %v (context %v), want exit status 1\nstdout:\n%s\nstderr:\n%s", err, ctx.Err(), stdout.String(), stderr.String())
 	}
-	if e := stderr.String(); !strings.Contains(e, "address already in use") || !strings.Contains(e, ln.Addr().String()) || !strings.Contains(e, "make demo HUB=") {
+	if e := stderr.String(); !strings.Contains(e, "address already in use") || !strings.Contains(e, taken) || !strings.Contains(e, "make demo HUB=") {
 		t.Errorf("stderr does not name the taken address and the way out:\n%s", e)
 	}
 	if strings.Contains(stdout.String(), "demo is running") {

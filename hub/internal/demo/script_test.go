@@ -3,8 +3,6 @@ package demo
 import (
 	"context"
 	"errors"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -93,21 +91,15 @@ func TestDemoPlaysItsWholeScript(t *testing.T) {
 // as when `make run` is still running) returns the error at once: no
 // banner, nothing played.
 func TestDemoStopsWhenItsHubCannotStart(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	other := &http.Server{Handler: http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), ReadHeaderTimeout: time.Second}
-	go func() { _ = other.Serve(ln) }()
-	t.Cleanup(func() { other.Close() })
+	taken := stack.TakenAddr(t)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	out := &syncWriter{b: &strings.Builder{}}
 	ready := false
-	err = Run(ctx, Options{HubBin: sdktest.Build(t, hubPkg), Plugins: map[string]string{}, DataDir: t.TempDir(),
-		HubAddr: ln.Addr().String(), Out: out, HubLog: &syncWriter{b: &strings.Builder{}}, Ready: func(*Demo) { ready = true }})
-	if err == nil || !errors.Is(err, syscall.EADDRINUSE) || !strings.Contains(err.Error(), ln.Addr().String()) {
+	err := Run(ctx, Options{HubBin: sdktest.Build(t, hubPkg), Plugins: map[string]string{}, DataDir: t.TempDir(),
+		HubAddr: taken, Out: out, HubLog: &syncWriter{b: &strings.Builder{}}, Ready: func(*Demo) { ready = true }})
+	if err == nil || !errors.Is(err, syscall.EADDRINUSE) || !strings.Contains(err.Error(), taken) {
 		t.Errorf("Run: %v, want the hub's address in use", err)
 	}
 	if ctx.Err() != nil {

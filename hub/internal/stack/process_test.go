@@ -3,8 +3,6 @@ package stack
 import (
 	"context"
 	"errors"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,23 +17,17 @@ import (
 // the hub (which then exits unable to listen): StartHub refuses the taken
 // address before starting anything.
 func TestStartHubRefusesATakenAddress(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}), ReadHeaderTimeout: time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { srv.Close() })
+	taken := TakenAddr(t)
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	h, err := StartHub(ctx, filepath.Join(t.TempDir(), "never-started"), "hub.yaml", ln.Addr().String(), os.Stderr)
+	h, err := StartHub(ctx, filepath.Join(t.TempDir(), "never-started"), "hub.yaml", taken, os.Stderr)
 	if err == nil {
 		_ = h.Stop()
 		t.Fatal("StartHub took an address another server answers on")
 	}
-	if !errors.Is(err, syscall.EADDRINUSE) || !strings.Contains(err.Error(), ln.Addr().String()) {
-		t.Errorf("error %q, want address in use naming %s", err, ln.Addr())
+	if !errors.Is(err, syscall.EADDRINUSE) || !strings.Contains(err.Error(), taken) {
+		t.Errorf("error %q, want address in use naming %s", err, taken)
 	}
 }
 
