@@ -63,7 +63,10 @@ func TestConformance(t *testing.T) {
 	e := start(t)
 	seed(e, 3, time.Now().Add(-time.Hour))
 	sdktest.RunStore(t, e.store, sdktest.StoreSuite{Settings: e.fake.Settings(e.url), AppID: app, ReviewID: "as-0001",
-		Vendor: storetest.View{Fake: e.fake}})
+		Vendor: storetest.View{Fake: e.fake, ReplyLimit: fake.ResponseMaxLength},
+		// The plugin asks Apple for 200 a page whatever the hub asks, and
+		// lists again the 48 hours behind the cursor (overlap_hours).
+		PageSize: 200, Overlap: 48 * time.Hour})
 }
 
 func TestPagingCursorTerritoryAndTokens(t *testing.T) {

@@ -41,9 +41,11 @@ func (e *env) listAll(t *testing.T, cursor string) ([]sdk.Review, string, int) {
 
 func TestConformance(t *testing.T) {
 	e := start(t)
-	e.fake.PutReview(pkg, sdk.Review{ID: "101", Author: "Иван", Rating: 3, Text: "Нормально"})
+	two := time.Now().Add(-2 * time.Hour) // older than the kit's reviews (see sdktest.RunStore)
+	e.fake.PutReview(pkg, sdk.Review{ID: "101", Author: "Иван", Rating: 3, Text: "Нормально", CreatedAt: two, UpdatedAt: two})
 	sdktest.RunStore(t, e.store, sdktest.StoreSuite{Settings: e.settings, AppID: pkg, ReviewID: "101",
-		Vendor: storetest.View{Fake: e.fake, ListedID: e.fake.CommentID}})
+		Vendor:   storetest.View{Fake: e.fake, ListedID: e.fake.CommentID, ReplyLimit: fake.AnswerMaxLength},
+		PageSize: 100}) // RuStore's pages are the plugin's fixed 100
 }
 
 func TestTokenPagingAndEdits(t *testing.T) {

@@ -77,17 +77,36 @@ var faultStatuses = []int{400, 401, 403, 404, 500, 503}
 // of call, and checks the error call returns.
 func checkFaults(t tester, vendor any, call func() error) {
 	t.Helper()
+	if vendor == nil {
+		t.Skip("no vendor view (the suite's Vendor): how the plugin meets the vendor's errors is not checked")
+	}
 	fi, ok := vendor.(FaultInjector)
 	if !ok {
-		t.Skip("the vendor view has no Fail (FaultInjector)")
+		t.Skip("the vendor view has no Fail (FaultInjector): how the plugin meets the vendor's errors is not checked")
 	}
+	counter, counts := vendor.(interface{ Calls() int })
+	pf, hasPending := vendor.(pendingFaults)
 	defer fi.Fail(0, 0)
 	for _, status := range faultStatuses {
+		var calls int
+		if counts {
+			calls = counter.Calls()
+		}
 		fi.Fail(1000, status) // every call, retries inside the plugin's call included
 		err := call()
+		pending := -1
+		if hasPending {
+			pending = pf.Pending()
+		}
 		fi.Fail(0, 0)
 		kind := sdk.KindOf(err)
 		switch {
+		case err == nil && counts && counter.Calls() == calls:
+			t.Fatalf("the vendor view is broken, or the plugin called no API: told to answer %d to every call, the view counted none (Calls() stayed %d) "+
+				"and the plugin answered no error. A fake's handler must call faults.Next once for every request", status, calls)
+		case err == nil && pending == 1000:
+			t.Fatalf("the vendor view is broken, not the plugin: told to answer %d to every call, it handed out none of the faults (Pending() stayed 1000) "+
+				"and the plugin answered no error. A fake's handler must answer the fault faults.Next returns", status)
 		case err == nil:
 			t.Errorf("the vendor answered %d to every call, the plugin answered no error", status)
 		case kind == sdk.ErrorKindUnknown:

@@ -65,8 +65,16 @@ type FaultInjector interface {
 type StoreVendor interface {
 	// PutReview adds review r to app appID, or changes it when a review
 	// with r.ID was put before (the author edited it: a new rating or
-	// text, a later date), as the store would show it. It returns the id
-	// the plugin lists the review under (usually r.ID).
+	// text, a later UpdatedAt, the same CreatedAt), as the store would
+	// show it. It returns the id the plugin lists the review under
+	// (usually r.ID).
+	//
+	// The kit always sets r.CreatedAt and r.UpdatedAt (UTC, whole seconds,
+	// in the past; an edit's UpdatedAt later than any date the kit gave
+	// before) and r.Country (StoreSuite.Country, default "US"); the view
+	// must give the review these dates at the store, not the time of the
+	// call. The ids are fresh ("sdktest-review-…"). RunStore's comment
+	// lists everything PutReview receives and what each check proves.
 	PutReview(ctx context.Context, appID string, r sdk.Review) (listedID string, err error)
 	// Reply is the developer reply the store shows for a review (by its
 	// listed id); ok is false when there is none.

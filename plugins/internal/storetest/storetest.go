@@ -16,6 +16,7 @@ type Fake interface {
 	ReplyText(appID, reviewID string) (string, bool)
 	Calls() int
 	Fail(n, status int)
+	Pending() int
 }
 
 // View is the conformance kit's view of a fake store. ListedID, when set,
@@ -24,12 +25,19 @@ type Fake interface {
 type View struct {
 	Fake
 	ListedID func(id string) string
+	// ReplyLimit is the longest reply the fake takes (its own constant,
+	// not the plugin's): the kit checks the plugin declares no more.
+	ReplyLimit int
 }
 
 var (
-	_ sdktest.StoreVendor   = View{}
-	_ sdktest.FaultInjector = View{}
+	_ sdktest.StoreVendor       = View{}
+	_ sdktest.FaultInjector     = View{}
+	_ sdktest.StoreReplyLimiter = View{}
 )
+
+// ReplyMaxLength is the fake's own reply limit (0: not known).
+func (v View) ReplyMaxLength() int { return v.ReplyLimit }
 
 // PutReview puts r as the fake's PutReview does (an edit when r.ID was
 // put before).

@@ -20,6 +20,21 @@ type Fault struct {
 
 // Faults counts calls and hands out the faults asked for. Safe for
 // concurrent use; the zero value is ready.
+//
+// Embedding it is half the work: the fake's handler must call Next once
+// per request and answer the fault it returns, or no call is counted and
+// no fault applied:
+//
+//	func (s *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+//		if f, ok := s.Next(); ok {
+//			if f.RateLimited {
+//				w.Header().Set("Retry-After", strconv.Itoa(int(f.RetryAfter.Seconds())))
+//			}
+//			http.Error(w, "injected fault", f.Status)
+//			return
+//		}
+//		s.mux.ServeHTTP(w, r) // the fake's own routes
+//	}
 type Faults struct {
 	mu         sync.Mutex
 	calls      int
@@ -48,6 +63,16 @@ func (f *Faults) Calls() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.calls
+}
+
+// Pending is the number of injected faults (Fail and RateLimit) not yet
+// handed out by Next. The conformance kit reads it to tell a fake whose
+// handler never calls Next (a broken vendor view) from a plugin that
+// swallows the vendor's errors.
+func (f *Faults) Pending() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.failN + f.limitN
 }
 
 // Next counts a call and returns the fault to answer it with; ok is false

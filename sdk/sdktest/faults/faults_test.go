@@ -19,3 +19,17 @@ func TestFaults(t *testing.T) {
 		t.Errorf("third: %v, %d calls", ok, f.Calls())
 	}
 }
+
+func TestPending(t *testing.T) {
+	var f Faults
+	f.Fail(2, 500)
+	f.RateLimit(1, 0)
+	if n := f.Pending(); n != 3 {
+		t.Fatalf("Pending %d, want 3", n)
+	}
+	f.Next()
+	f.Next()
+	if n := f.Pending(); n != 1 {
+		t.Fatalf("after two calls Pending %d, want 1", n)
+	}
+}
