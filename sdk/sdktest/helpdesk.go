@@ -175,6 +175,9 @@ func (r *deskRun) upsert(t tester) {
 			t.Errorf("the edit delivered again with the same key added %d comments, want none (DeliveryKey ignored)", len(after.Comments)-len(before.Comments))
 		}
 		before = after
+		if try == 2 {
+			continue // the tags were checked after try 1: each failure is reported once
+		}
 		_, staff := v.(StaffTagger)
 		r.expectTags(t, "after the edit", after.Tags, tagsEdit, []string{"rating:2", "change:new"})
 		if staff && r.tags && !slices.Contains(lower(after.Tags), staffTag) {

@@ -111,3 +111,24 @@ func TestCheckFaultsNamesABrokenView(t *testing.T) {
 		t.Fatalf("a nil view: findings %q, want a skip", f)
 	}
 }
+
+// Each failure is reported once: the same line twice (the trial saw every
+// tag failure printed twice) makes a report harder to read.
+func TestEachFindingOnce(t *testing.T) {
+	runs := map[string][]string{
+		"helpdesk/tags only added":    runDesk(t, "tags only added", true),
+		"helpdesk/staff tags dropped": runDesk(t, "staff tags dropped", true),
+	}
+	for _, bug := range []string{"page repeated", "no next page", "cursor ignored", "reply cut", "unclassified errors"} {
+		runs["store/"+bug] = runDateStore(t, bug, "", true)
+	}
+	for name, findings := range runs {
+		seen := map[string]bool{}
+		for _, f := range findings {
+			if seen[f] {
+				t.Errorf("%s: reported more than once: %q", name, f)
+			}
+			seen[f] = true
+		}
+	}
+}
