@@ -50,7 +50,7 @@ func (*store) Info(context.Context) (sdk.Info, error) {
 		Name: "appstore", DisplayName: "App Store", Version: version,
 		Description: "App Store: customer reviews and developer responses through the App Store Connect API, or the public reviews feed without a key.",
 		Settings: []sdk.SettingField{
-			{Key: "issuer_id", Label: "Issuer ID", Description: "App Store Connect → Users and Access → Integrations → App Store Connect API"},
+			{Key: "issuer_id", Label: "Issuer ID", Description: "team keys: App Store Connect → Users and Access → Integrations → App Store Connect API; leave empty for an individual key (your user profile → Individual API Key)"},
 			{Key: "key_id", Label: "Key ID"},
 			{Key: "private_key", Label: "Private key (.p8)", Secret: true, Multiline: true, Description: "the downloaded AuthKey_KEYID.p8 file's content"},
 			{Key: "countries", Label: "Countries of the public feed", Example: "us,gb,jp", Description: "without a key: which storefronts' feeds to read (ISO codes); default " + defaultFeedCCs},
@@ -77,14 +77,14 @@ func (s *store) client(settings sdk.Settings) (*asc.Client, error) {
 		return nil, nil
 	}
 	var missing []string
-	for k, v := range map[string]string{"issuer_id": iss, "key_id": kid, "private_key": pk} {
+	for k, v := range map[string]string{"key_id": kid, "private_key": pk} { // issuer_id: team keys only
 		if v == "" {
 			missing = append(missing, k)
 		}
 	}
 	if len(missing) > 0 {
 		slices.Sort(missing)
-		return nil, sdk.Errorf(sdk.ErrorKindInvalid, "App Store Connect key incomplete: %s missing (give all three, or none to read the public feed)", strings.Join(missing, ", "))
+		return nil, sdk.Errorf(sdk.ErrorKindInvalid, "App Store Connect key incomplete: %s missing (a team key needs issuer_id, key_id and private_key, an individual key key_id and private_key; none reads the public feed)", strings.Join(missing, ", "))
 	}
 	key, err := asc.ParseKey(iss, kid, pk)
 	if err != nil {
@@ -142,7 +142,7 @@ func (s *store) CheckCredentials(ctx context.Context, settings sdk.Settings, app
 		return sdk.CredentialsReport{}, err
 	}
 	kind := "team key " + cl.Key.KeyID + " of issuer " + cl.Key.IssuerID
-	if cl.Key.IssuerID == "" {
+	if cl.Key.Individual() {
 		kind = "individual key " + cl.Key.KeyID
 	}
 	checks := []sdk.Check{
@@ -347,7 +347,7 @@ func (s *store) PostReply(ctx context.Context, req sdk.PostReplyRequest) (sdk.De
 		return sdk.DeveloperReply{}, err
 	}
 	if cl == nil {
-		return sdk.DeveloperReply{}, sdk.Errorf(sdk.ErrorKindRefused, "App Store replies need an App Store Connect API key (issuer id, key id and .p8 private key); this app reads the public feed only")
+		return sdk.DeveloperReply{}, sdk.Errorf(sdk.ErrorKindRefused, "App Store replies need an App Store Connect API key (key id and .p8 private key, and the issuer id of a team key); this app reads the public feed only")
 	}
 	current := func(ctx context.Context) (*sdk.DeveloperReply, error) {
 		cur, err := cl.Review(ctx, req.AppID, req.ReviewID)

@@ -372,3 +372,45 @@ func TestCheckCredentialsReportsWhatItCanTell(t *testing.T) {
 		t.Errorf("the check wrote %d responses", n)
 	}
 }
+
+// Individual API keys: settings without issuer_id sign individual tokens
+// (sub "user"), list and reply; a key of the wrong kind is refused as
+// Unauthenticated with a message that names the likely cause.
+func TestIndividualKey(t *testing.T) {
+	e := start(t)
+	seed(e, 3, time.Now().Add(-time.Hour))
+	e.fake.SetIndividual(true)
+	s := e.fake.IndividualSettings(e.url)
+	rep, err := e.store.CheckCredentials(ctx(t), s, app)
+	if err != nil || !rep.CanReply {
+		t.Fatalf("CheckCredentials with an individual key: %+v %v", rep, err)
+	}
+	if c := rep.Checks[0]; c.Name != "token" || !strings.Contains(c.Detail, "individual key "+e.fake.KeyID()) {
+		t.Errorf("token check %+v", c)
+	}
+	if all, _, _ := e.listAll(t, s, ""); len(all) != 3 {
+		t.Errorf("listed %d reviews, want 3", len(all))
+	}
+	if _, err := e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: s, AppID: app, ReviewID: "as-0001", Text: "Thanks"}); err != nil {
+		t.Fatalf("reply with an individual key: %v", err)
+	}
+	if text, ok := e.fake.ReplyText(app, "as-0001"); !ok || text != "Thanks" {
+		t.Errorf("the store shows %q, %v", text, ok)
+	}
+	// The same key given as a team key (with an issuer id) is refused.
+	_, err = e.store.CheckCredentials(ctx(t), e.fake.Settings(e.url), app)
+	if sdk.KindOf(err) != sdk.ErrorKindUnauthenticated || !strings.Contains(err.Error(), "an individual key given with an issuer id") {
+		t.Errorf("team settings for an individual key: %v", err)
+	}
+	// A team key given without its issuer id.
+	e.fake.SetIndividual(false)
+	_, err = e.store.CheckCredentials(ctx(t), s, app)
+	if sdk.KindOf(err) != sdk.ErrorKindUnauthenticated || !strings.Contains(err.Error(), "a team key given without its issuer id") {
+		t.Errorf("individual settings for a team key: %v", err)
+	}
+	// An issuer id alone is no key.
+	_, err = e.store.CheckCredentials(ctx(t), sdk.Settings{"issuer_id": e.fake.IssuerID(), "base_url": e.url}, app)
+	if sdk.KindOf(err) != sdk.ErrorKindInvalid || !strings.Contains(err.Error(), "key_id, private_key missing") {
+		t.Errorf("an issuer id alone: %v", err)
+	}
+}

@@ -31,14 +31,25 @@ const TokenLifetime = 20 * time.Minute
 // ReplyMaxLength is the longest developer response (GUESS, see README).
 const ReplyMaxLength = 5970
 
-// Key is an App Store Connect API key.
+// Key is an App Store Connect API key: a team key (with its team's issuer
+// id) or an individual key (a user's own, no issuer id).
 type Key struct {
-	IssuerID string
+	IssuerID string // empty for an individual key
 	KeyID    string
 	Private  *ecdsa.PrivateKey
 }
 
-// ParseKey reads the .p8 private key (PKCS#8 PEM, P-256).
+// IndividualSubject is the JWT sub claim of an individual key's tokens:
+// Apple's "Generating Tokens for API Requests", "Create the JWT Payload for
+// Individual Keys": sub "user" ("always the same for individual keys"),
+// iat, exp, aud; individual keys don't use the issuer id.
+const IndividualSubject = "user"
+
+// Individual reports whether k is an individual key (no issuer id).
+func (k Key) Individual() bool { return k.IssuerID == "" }
+
+// ParseKey reads the .p8 private key (PKCS#8 PEM, P-256). An empty
+// issuerID makes an individual key.
 func ParseKey(issuerID, keyID, pemText string) (Key, error) {
 	k := Key{IssuerID: strings.TrimSpace(issuerID), KeyID: strings.TrimSpace(keyID)}
 	pk, err := jwt.ParseECPrivateKeyFromPEM([]byte(strings.TrimSpace(pemText)))
@@ -88,10 +99,13 @@ func (t *Tokens) Token(k Key) (string, error) {
 		return c.token, nil
 	}
 	exp := now.Add(TokenLifetime)
-	tok := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.RegisteredClaims{
-		Issuer: k.IssuerID, IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(exp),
-		Audience: jwt.ClaimStrings{Audience},
-	})
+	claims := jwt.RegisteredClaims{IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(exp), Audience: jwt.ClaimStrings{Audience}}
+	if k.Individual() {
+		claims.Subject = IndividualSubject // and no iss
+	} else {
+		claims.Issuer = k.IssuerID
+	}
+	tok := jwt.NewWithClaims(jwt.SigningMethodES256, claims)
 	tok.Header["kid"] = k.KeyID
 	signed, err := tok.SignedString(k.Private)
 	if err != nil {
@@ -332,12 +346,14 @@ func (c *Client) classify(op string, status int, h http.Header, body []byte) err
 	}
 	msg := er.message(status)
 	key := fmt.Sprintf("API key %s of issuer %s", c.Key.KeyID, c.Key.IssuerID)
-	if c.Key.IssuerID == "" {
+	causes := "wrong issuer id, key id or private key, an individual key given with an issuer id (leave issuer_id empty for one), a key that was revoked, or a clock more than a few minutes off"
+	if c.Key.Individual() {
 		key = "individual API key " + c.Key.KeyID
+		causes = "wrong key id or private key, a team key given without its issuer id (issuer_id), a key that was revoked, or a clock more than a few minutes off"
 	}
 	switch {
 	case status == http.StatusUnauthorized:
-		return sdk.Errorf(sdk.ErrorKindUnauthenticated, "App Store Connect refused the %s (wrong issuer id, key id or private key, a key that was revoked, or a clock more than a few minutes off): %s", key, msg)
+		return sdk.Errorf(sdk.ErrorKindUnauthenticated, "App Store Connect refused the %s (%s): %s", key, causes, msg)
 	case status == http.StatusForbidden && er.HasCode("FORBIDDEN_ERROR"):
 		return sdk.Errorf(sdk.ErrorKindPermissionDenied, "app store %s: the %s may not do this: its role lacks the right (answering reviews needs %s): %s", op, key, ReplyRoles, msg)
 	case status == http.StatusForbidden:

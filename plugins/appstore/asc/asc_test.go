@@ -282,3 +282,37 @@ func FuzzParseError(f *testing.F) {
 		}
 	})
 }
+
+// An individual key (no issuer id) signs sub "user" and no iss (Apple,
+// "Create the JWT Payload for Individual Keys"); its token is not the team
+// key's even for the same key id and private key.
+func TestIndividualKeyToken(t *testing.T) {
+	pk, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	tk := &Tokens{Now: func() time.Time { return now }}
+	ind := Key{KeyID: "KID", Private: pk}
+	if !ind.Individual() || (Key{IssuerID: "iss"}).Individual() {
+		t.Fatal("Individual: an empty issuer id makes an individual key, and only that")
+	}
+	a, err := tk.Token(ind)
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims := jwt.MapClaims{}
+	tok, err := jwt.ParseWithClaims(a, &claims, func(*jwt.Token) (any, error) { return &pk.PublicKey, nil },
+		jwt.WithTimeFunc(func() time.Time { return now }), jwt.WithAudience(Audience), jwt.WithSubject("user"), jwt.WithIssuedAt(), jwt.WithExpirationRequired())
+	if err != nil || tok.Header["kid"] != "KID" || tok.Method.Alg() != "ES256" {
+		t.Fatalf("token %v %v %v", tok.Header, claims, err)
+	}
+	if _, has := claims["iss"]; has {
+		t.Errorf("an individual key's token has iss: %v", claims)
+	}
+	team, _ := tk.Token(Key{IssuerID: "iss", KeyID: "KID", Private: pk})
+	if team == a {
+		t.Error("the team key's token is the individual key's")
+	}
+	teamClaims := jwt.MapClaims{}
+	if _, _, err := jwt.NewParser().ParseUnverified(team, &teamClaims); err != nil || teamClaims["iss"] != "iss" || teamClaims["sub"] != nil {
+		t.Errorf("team token claims %v %v", teamClaims, err)
+	}
+}

@@ -87,6 +87,9 @@ type Server struct {
 	key    *ecdsa.PrivateKey
 	issuer string
 	keyID  string
+	// individual: the key is an individual key (tokens carry sub "user"
+	// and no iss), not a team key of issuer.
+	individual bool
 
 	mu        sync.Mutex
 	apps      map[string]*app
@@ -134,6 +137,25 @@ func (s *Server) KeyID() string { return s.keyID }
 func (s *Server) Settings(baseURL string) sdk.Settings {
 	return sdk.Settings{"issuer_id": s.issuer, "key_id": s.keyID, "private_key": s.PrivateKeyPEM(),
 		"base_url": baseURL, "feed_base_url": baseURL}
+}
+
+// SetIndividual makes the fake's key an individual key (true) or a team
+// key of IssuerID (false, the default). Apple's "Generating Tokens for API
+// Requests": an individual key's token has sub "user" and no iss; the fake
+// refuses a token of the other form (GUESS: Apple does not say how it
+// answers one; the fake answers 401 NOT_AUTHORIZED as for any bad token).
+func (s *Server) SetIndividual(on bool) {
+	s.mu.Lock()
+	s.individual = on
+	s.mu.Unlock()
+}
+
+// IndividualSettings are working settings for the fake's key as an
+// individual key (no issuer_id); see SetIndividual.
+func (s *Server) IndividualSettings(baseURL string) sdk.Settings {
+	st := s.Settings(baseURL)
+	delete(st, "issuer_id")
+	return st
 }
 
 // PublicSettings are settings without a key: the plugin reads the feed.
@@ -393,7 +415,7 @@ func (s *Server) authorize(r *http.Request) string {
 		return "no bearer token"
 	}
 	s.mu.Lock()
-	now := s.now
+	now, individual := s.now, s.individual
 	expired, seen := s.tokens[raw]
 	s.mu.Unlock()
 	if expired {
@@ -405,11 +427,17 @@ func (s *Server) authorize(r *http.Request) string {
 			return nil, fmt.Errorf("unknown kid %v", t.Header["kid"])
 		}
 		return &s.key.PublicKey, nil
-	}, jwt.WithValidMethods([]string{"ES256"}), jwt.WithAudience(asc.Audience), jwt.WithIssuer(s.issuer),
+	}, jwt.WithValidMethods([]string{"ES256"}), jwt.WithAudience(asc.Audience),
 		jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithTimeFunc(now))
 	switch {
 	case err != nil || !tok.Valid:
 		return fmt.Sprintf("invalid token: %v", err)
+	case individual && claims.Issuer != "":
+		return "an individual key's token has an iss claim"
+	case individual && claims.Subject != asc.IndividualSubject:
+		return fmt.Sprintf("an individual key's token has sub %q, want %q", claims.Subject, asc.IndividualSubject)
+	case !individual && claims.Issuer != s.issuer:
+		return fmt.Sprintf("the team key's token has iss %q, want the issuer id", claims.Issuer)
 	case claims.IssuedAt == nil:
 		return "no iat"
 	case claims.ExpiresAt.Sub(claims.IssuedAt.Time) > 20*time.Minute:

@@ -17,6 +17,8 @@ import (
 
 type tokenOpts struct {
 	kid, iss, aud string
+	sub           string
+	noIss         bool // an individual key's token: no iss at all
 	iat, exp      time.Time
 }
 
@@ -25,7 +27,7 @@ func (s *Server) token(t *testing.T, o tokenOpts) string {
 	if o.kid == "" {
 		o.kid = s.keyID
 	}
-	if o.iss == "" {
+	if o.iss == "" && !o.noIss {
 		o.iss = s.issuer
 	}
 	if o.aud == "" {
@@ -37,7 +39,7 @@ func (s *Server) token(t *testing.T, o tokenOpts) string {
 	if o.exp.IsZero() {
 		o.exp = o.iat.Add(20 * time.Minute)
 	}
-	tok := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.RegisteredClaims{Issuer: o.iss, Audience: jwt.ClaimStrings{o.aud},
+	tok := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.RegisteredClaims{Issuer: o.iss, Subject: o.sub, Audience: jwt.ClaimStrings{o.aud},
 		IssuedAt: jwt.NewNumericDate(o.iat), ExpiresAt: jwt.NewNumericDate(o.exp)})
 	tok.Header["kid"] = o.kid
 	signed, err := tok.SignedString(s.key)
@@ -356,5 +358,35 @@ func TestConcurrentUse(t *testing.T) {
 	wg.Wait()
 	if ids := listAll(t, srv, tok, "/v1/apps/1/customerReviews?limit=200", nil); len(ids) != 200 {
 		t.Errorf("%d reviews after concurrent writes, want 200", len(ids))
+	}
+}
+
+// An individual key's token has sub "user" and no iss; a team key's has
+// iss. The fake takes the form of its key's kind only.
+func TestIndividualKeyTokens(t *testing.T) {
+	f := New()
+	f.AddApp("1")
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	team := f.token(t, tokenOpts{})
+	individual := f.token(t, tokenOpts{noIss: true, sub: "user"})
+	for _, tc := range []struct {
+		name       string
+		individual bool
+		tok        string
+		want       int
+	}{
+		{"team token, team key", false, team, 200},
+		{"individual token, team key", false, individual, 401},
+		{"individual token, individual key", true, individual, 200},
+		{"team token, individual key", true, team, 401},
+		{"sub other than user", true, f.token(t, tokenOpts{noIss: true, sub: "someone"}), 401},
+		{"no sub", true, f.token(t, tokenOpts{noIss: true}), 401},
+		{"sub and iss", true, f.token(t, tokenOpts{sub: "user"}), 401},
+	} {
+		f.SetIndividual(tc.individual)
+		if a := call(t, srv, "GET", "/v1/apps/1/customerReviews", tc.tok, ""); a.status != tc.want {
+			t.Errorf("%s: %d %v, want %d", tc.name, a.status, a.body, tc.want)
+		}
 	}
 }
