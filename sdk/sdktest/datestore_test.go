@@ -25,7 +25,8 @@ type dateStore struct {
 	apps    map[string]map[string]sdk.Review
 	replies map[string]string // app/review → text
 	// viewBug names a mistake of the fake itself: "ignores faults" (its
-	// API never calls faults.Next, so it neither counts calls nor fails).
+	// API never calls faults.Next, so it neither counts calls nor fails),
+	// "stamps the time of the call" (PutReview ignores the kit's dates).
 	viewBug string
 }
 
@@ -45,7 +46,7 @@ func newDateStore() *dateStore {
 func (s *dateStore) PutReview(_ context.Context, app string, r sdk.Review) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if r.UpdatedAt.IsZero() {
+	if r.UpdatedAt.IsZero() || s.viewBug == "stamps the time of the call" {
 		r.UpdatedAt = time.Now().UTC()
 	}
 	if r.CreatedAt.IsZero() {

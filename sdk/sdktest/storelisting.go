@@ -273,6 +273,30 @@ func (r *storeRun) firstListing(t tester) {
 		t.Errorf("reviews listed twice in one listing: %s (a review arriving while a listing is read may repeat one review at a page boundary; more means a page was read again)",
 			strings.Join(l.dups, ", "))
 	}
+	r.datesAsPut(t, l)
+}
+
+// datesAsPut checks that the kit's reviews are listed with the dates the
+// kit gave them (when the plugin lists a date at all): the cursor checks
+// rely on them, and a view that stamps the time of the call instead makes
+// them pass or fail by chance.
+func (r *storeRun) datesAsPut(t tester, l *kitListing) {
+	t.Helper()
+	var off []string
+	for id, rv := range l.byID {
+		k := r.kit.reviews[id]
+		if k == nil || rv.UpdatedAt.IsZero() {
+			continue
+		}
+		if d := rv.UpdatedAt.Sub(k.updated); d < -time.Second || d > time.Second {
+			off = append(off, fmt.Sprintf("%s put with UpdatedAt %s, listed with %s", id, k.updated.Format(time.RFC3339), rv.UpdatedAt.UTC().Format(time.RFC3339Nano)))
+		}
+	}
+	if len(off) > 0 {
+		slices.Sort(off)
+		t.Errorf("%d review(s) are listed with another date than the kit put them with (%s): either the vendor view does not give the store the dates PutReview receives "+
+			"(it must: see RunStore), or the plugin maps the store's date wrongly", len(off), strings.Join(off[:min(len(off), 3)], "; "))
+	}
 }
 
 // cursorListing: an edit and a late-indexed review after the first

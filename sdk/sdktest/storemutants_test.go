@@ -132,3 +132,19 @@ func TestEachFindingOnce(t *testing.T) {
 		}
 	}
 }
+
+// A view that dates reviews by the time of the call, not the dates the kit
+// sends (the trial's view did): reported, since the cursor checks would
+// pass or fail by chance, whether the plugin is correct or not.
+func TestViewStampingNowIsReported(t *testing.T) {
+	for _, bug := range []string{"", "cursor is the listing's time"} {
+		findings := runDateStore(t, bug, "stamps the time of the call", true)
+		reported := false
+		for _, f := range findings {
+			reported = reported || strings.HasPrefix(f, "first listing reaches every page and the backlog: ") && strings.Contains(f, "another date than the kit put them with")
+		}
+		if !reported {
+			t.Errorf("plugin bug %q: a view stamping the time of the call is not reported; findings %q", bug, findings)
+		}
+	}
+}
