@@ -381,7 +381,11 @@ func TestIndividualKey(t *testing.T) {
 	seed(e, 3, time.Now().Add(-time.Hour))
 	e.fake.SetIndividual(true)
 	s := e.fake.IndividualSettings(e.url)
-	rep, err := e.store.CheckCredentials(ctx(t), s, app)
+	p := storePlugin(e.store)
+	check := func(s sdk.Settings) (sdk.CheckCredentialsResponse, error) {
+		return p.CheckCredentials(ctx(t), sdk.CheckCredentialsRequest{Settings: s, AppID: app})
+	}
+	rep, err := check(s)
 	if err != nil || !rep.CanReply {
 		t.Fatalf("CheckCredentials with an individual key: %+v %v", rep, err)
 	}
@@ -391,26 +395,38 @@ func TestIndividualKey(t *testing.T) {
 	if all, _, _ := e.listAll(t, s, ""); len(all) != 3 {
 		t.Errorf("listed %d reviews, want 3", len(all))
 	}
-	if _, err := e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: s, AppID: app, ReviewID: "as-0001", Text: "Thanks"}); err != nil {
+	if _, err := p.PostReply(ctx(t), sdk.PostReplyRequest{Settings: s, AppID: app, ReviewID: "as-0001", Text: "Thanks"}); err != nil {
 		t.Fatalf("reply with an individual key: %v", err)
 	}
 	if text, ok := e.fake.ReplyText(app, "as-0001"); !ok || text != "Thanks" {
 		t.Errorf("the store shows %q, %v", text, ok)
 	}
 	// The same key given as a team key (with an issuer id) is refused.
-	_, err = e.store.CheckCredentials(ctx(t), e.fake.Settings(e.url), app)
+	_, err = check(e.fake.Settings(e.url))
 	if sdk.KindOf(err) != sdk.ErrorKindUnauthenticated || !strings.Contains(err.Error(), "an individual key given with an issuer id") {
 		t.Errorf("team settings for an individual key: %v", err)
 	}
 	// A team key given without its issuer id.
 	e.fake.SetIndividual(false)
-	_, err = e.store.CheckCredentials(ctx(t), s, app)
+	_, err = check(s)
 	if sdk.KindOf(err) != sdk.ErrorKindUnauthenticated || !strings.Contains(err.Error(), "a team key given without its issuer id") {
 		t.Errorf("individual settings for a team key: %v", err)
 	}
 	// An issuer id alone is no key.
-	_, err = e.store.CheckCredentials(ctx(t), sdk.Settings{"issuer_id": e.fake.IssuerID(), "base_url": e.url}, app)
+	_, err = check(sdk.Settings{"issuer_id": e.fake.IssuerID(), "base_url": e.url})
 	if sdk.KindOf(err) != sdk.ErrorKindInvalid || !strings.Contains(err.Error(), "key_id, private_key missing") {
 		t.Errorf("an issuer id alone: %v", err)
 	}
+}
+
+// storePlugin is a launched plugin in the request/response form, whichever
+// form sdktest.LaunchStore hands out.
+func storePlugin(s any) sdk.StorePlugin {
+	switch p := s.(type) {
+	case sdk.StorePlugin:
+		return p
+	case sdk.Store:
+		return sdk.AdaptStore(p)
+	}
+	panic(fmt.Sprintf("%T is not a store plugin", s))
 }

@@ -131,7 +131,7 @@ func runStore(t tester, s sdk.Store, suite StoreSuite) {
 	if suite.MaxPages == 0 {
 		suite.MaxPages = 50
 	}
-	r := &storeRun{s: s, suite: suite, kit: &storeKit{sp: sdk.AdaptStore(s)}}
+	r := &storeRun{s: s, suite: suite, kit: &storeKit{sp: storePluginOf(s)}}
 	t.Run("info", r.checkInfo)
 	t.Run("check credentials", func(t tester) {
 		if _, err := s.CheckCredentials(ctx(t), suite.Settings, suite.AppID); err != nil {
