@@ -9,44 +9,8 @@ import (
 	"github.com/reviewhub/reviewhub/sdk"
 )
 
-// StoreSuite configures RunStore.
-type StoreSuite struct {
-	// Settings of a working account against the test backend.
-	Settings sdk.Settings
-	// AppID of an app with at least one review.
-	AppID string
-	// ReviewID of a review that may be replied to (empty skips reply checks
-	// without a Vendor; with one, the suite puts a review of its own).
-	ReviewID string
-	// MaxPages bounds the listing (default 50).
-	MaxPages int
-	// NotSecret lists settings whose keys look like credentials (a key, a
-	// token) but are none, so need not be Secret.
-	NotSecret []string
-	// Vendor is the test's view of the store behind the plugin (its fake).
-	// Nil skips the checks of what the plugin did at the store: a reply
-	// visible there, a refused reply sent nowhere, an edit listed again,
-	// the store's errors classified, and the listing checks (pages,
-	// cursors, edits, arrivals, the reply limit; see storelisting.go's
-	// comment for what each proves and what PutReview receives).
-	Vendor StoreVendor
-	// PageSize is the ListReviewsRequest.PageSize the listing checks ask
-	// for (default 2), and the most reviews a page holds then: the kit puts
-	// 2×PageSize+1 reviews, so a listing has three pages at least. A plugin
-	// whose store pages by a size it cannot choose sets that size.
-	PageSize int
-	// Overlap is how far behind the cursor the plugin lists again on
-	// purpose (the App Store plugin's overlap_hours); reviews older than
-	// the cursor less Overlap must not be listed from it. Default 0.
-	Overlap time.Duration
-	// Country is the country of the reviews the kit puts (default "US"): a
-	// store that lists only some countries must list it with Settings.
-	Country string
-}
-
-// RunStore checks that a store plugin honours the protocol's contract: its
-// Info, CheckCredentials, a listing, an unknown app, and (with a vendor
-// view, StoreSuite.Vendor) what it did at the store.
+// StoreSuite configures RunStore: what it checks, with and without a
+// vendor view (Vendor), and what the view receives.
 //
 // What PutReview receives from these checks (and from the others of
 // RunStore):
@@ -125,6 +89,41 @@ type StoreSuite struct {
 //     view implements StoreReplyLimiter, the declared limit must not be
 //     larger than the store's own. Proves that the declared limit is the
 //     store's and is counted in characters, not bytes.
+type StoreSuite struct {
+	// Settings of a working account against the test backend.
+	Settings sdk.Settings
+	// AppID of an app with at least one review.
+	AppID string
+	// ReviewID of a review that may be replied to (empty skips reply checks
+	// without a Vendor; with one, the suite puts a review of its own).
+	ReviewID string
+	// MaxPages bounds the listing (default 50).
+	MaxPages int
+	// NotSecret lists settings whose keys look like credentials (a key, a
+	// token) but are none, so need not be Secret.
+	NotSecret []string
+	// Vendor is the test's view of the store behind the plugin (its fake).
+	// Nil skips the checks of what the plugin did at the store: a reply
+	// visible there, a refused reply sent nowhere, an edit listed again,
+	// the store's errors classified, and the listing checks (pages,
+	// cursors, edits, arrivals, the reply limit; see above for what each
+	// proves and what PutReview receives).
+	Vendor StoreVendor
+	// PageSize is the ListReviewsRequest.PageSize the listing checks ask
+	// for (default 2), and the most reviews a page holds then: the kit puts
+	// 2×PageSize+1 reviews, so a listing has three pages at least. A plugin
+	// whose store pages by a size it cannot choose sets that size.
+	PageSize int
+	// Overlap is how far behind the cursor the plugin lists again on
+	// purpose (the App Store plugin's overlap_hours); reviews older than
+	// the cursor less Overlap must not be listed from it. Default 0.
+	Overlap time.Duration
+	// Country is the country of the reviews the kit puts (default "US"): a
+	// store that lists only some countries must list it with Settings.
+	Country string
+}
+
+// RunStore checks that a store plugin honours the protocol's contract.
 func RunStore(t *testing.T, s sdk.Store, suite StoreSuite) { runStore(goTest{t}, s, suite) }
 
 func runStore(t tester, s sdk.Store, suite StoreSuite) {

@@ -10,7 +10,7 @@ import (
 	"github.com/reviewhub/reviewhub/sdk"
 )
 
-// The store kit's listing and reply-limit checks (RunStore's comment says
+// The store kit's listing and reply-limit checks (StoreSuite's comment says
 // what each proves and what the vendor view's PutReview receives).
 
 // StoreReplyLimiter is an optional side of a StoreVendor: ReplyMaxLength
@@ -307,7 +307,7 @@ func (r *storeRun) datesAsPut(t tester, l *kitListing) {
 	if len(off) > 0 {
 		slices.Sort(off)
 		t.Errorf("%d review(s) are listed with another date than the kit put them with (%s): either the vendor view does not give the store the dates PutReview receives "+
-			"(it must: see RunStore), or the plugin maps the store's date wrongly", len(off), strings.Join(off[:min(len(off), 3)], "; "))
+			"(it must: see sdktest.StoreSuite), or the plugin maps the store's date wrongly", len(off), strings.Join(off[:min(len(off), 3)], "; "))
 	}
 }
 

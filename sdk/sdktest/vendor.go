@@ -73,7 +73,7 @@ type StoreVendor interface {
 	// in the past; an edit's UpdatedAt later than any date the kit gave
 	// before) and r.Country (StoreSuite.Country, default "US"); the view
 	// must give the review these dates at the store, not the time of the
-	// call. The ids are fresh ("sdktest-review-…"). RunStore's comment
+	// call. The ids are fresh ("sdktest-review-…"). StoreSuite's comment
 	// lists everything PutReview receives and what each check proves.
 	PutReview(ctx context.Context, appID string, r sdk.Review) (listedID string, err error)
 	// Reply is the developer reply the store shows for a review (by its
