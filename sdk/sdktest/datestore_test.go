@@ -305,28 +305,28 @@ func (p datePlugin) DeleteReply(context.Context, sdk.DeleteReplyRequest) (sdk.De
 	return sdk.DeleteReplyResponse{}, sdk.Errorf(sdk.ErrorKindUnsupported, "datestore keeps replies")
 }
 
-// v01Store is a StorePlugin in the positional form runStore takes while
+// positionalStore is a StorePlugin in the positional form runStore takes while
 // the kit's plumbing is on sdk.Store (SDK v0.1).
-type v01Store struct{ p sdk.StorePlugin }
+type positionalStore struct{ p sdk.StorePlugin }
 
-func (s v01Store) Info(ctx context.Context) (sdk.Info, error) {
+func (s positionalStore) Info(ctx context.Context) (sdk.Info, error) {
 	return s.p.Info(ctx, sdk.InfoRequest{})
 }
 
-func (s v01Store) CheckCredentials(ctx context.Context, settings sdk.Settings, appID string) (sdk.CredentialsReport, error) {
+func (s positionalStore) CheckCredentials(ctx context.Context, settings sdk.Settings, appID string) (sdk.CredentialsReport, error) {
 	return s.p.CheckCredentials(ctx, sdk.CheckCredentialsRequest{Settings: settings, AppID: appID})
 }
 
-func (s v01Store) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.ReviewPage, error) {
+func (s positionalStore) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.ReviewPage, error) {
 	return s.p.ListReviews(ctx, req)
 }
 
-func (s v01Store) PostReply(ctx context.Context, req sdk.PostReplyRequest) (sdk.DeveloperReply, error) {
+func (s positionalStore) PostReply(ctx context.Context, req sdk.PostReplyRequest) (sdk.DeveloperReply, error) {
 	r, err := s.p.PostReply(ctx, req)
 	return r.Reply, err
 }
 
-func (s v01Store) DeleteReply(ctx context.Context, req sdk.DeleteReplyRequest) error {
+func (s positionalStore) DeleteReply(ctx context.Context, req sdk.DeleteReplyRequest) error {
 	_, err := s.p.DeleteReply(ctx, req)
 	return err
 }

@@ -26,7 +26,7 @@ func runDateStore(t *testing.T, bug, viewBug string, withVendor bool) []string {
 		suite.Vendor = s
 	}
 	rec := newRecorder(t)
-	runStore(rec, v01Store{datePlugin{s: s, bug: bug}}, suite)
+	runStore(rec, positionalStore{datePlugin{s: s, bug: bug}}, suite)
 	return *rec.findings
 }
 
