@@ -14,10 +14,13 @@ type recorder struct {
 	testing.TB
 	name     string
 	findings *[]string // "subtest: message", shared by the whole run
+	skips    *[]string // the same for Skip's messages
 	failed   bool
 }
 
-func newRecorder(t *testing.T) *recorder { return &recorder{TB: t, findings: new([]string)} }
+func newRecorder(t *testing.T) *recorder {
+	return &recorder{TB: t, findings: new([]string), skips: new([]string)}
+}
 
 // stopped is the panic that ends a recorded subtest at Fatal or Skip.
 type stopped struct{}
@@ -31,8 +34,13 @@ func (r *recorder) SkipNow()     { panic(stopped{}) }
 func (r *recorder) Log(...any)   {}
 
 func (r *recorder) Logf(string, ...any) {}
-func (r *recorder) Skip(...any)         { r.SkipNow() }
-func (r *recorder) Skipf(string, ...any) {
+func (r *recorder) Skip(args ...any) { r.skip(fmt.Sprint(args...)) }
+func (r *recorder) Skipf(format string, args ...any) {
+	r.skip(fmt.Sprintf(format, args...))
+}
+
+func (r *recorder) skip(msg string) {
+	*r.skips = append(*r.skips, strings.TrimPrefix(r.name, "/")+": "+msg)
 	r.SkipNow()
 }
 func (r *recorder) Error(args ...any)                 { r.record(fmt.Sprint(args...)) }
@@ -49,7 +57,7 @@ func (r *recorder) record(msg string) {
 }
 
 func (r *recorder) Run(name string, f func(t tester)) bool {
-	c := &recorder{TB: r.TB, name: r.name + "/" + name, findings: r.findings}
+	c := &recorder{TB: r.TB, name: r.name + "/" + name, findings: r.findings, skips: r.skips}
 	func() {
 		defer func() {
 			if v := recover(); v != nil {
