@@ -34,7 +34,7 @@ func (r *recorder) SkipNow()     { panic(stopped{}) }
 func (r *recorder) Log(...any)   {}
 
 func (r *recorder) Logf(string, ...any) {}
-func (r *recorder) Skip(args ...any) { r.skip(fmt.Sprint(args...)) }
+func (r *recorder) Skip(args ...any)    { r.skip(fmt.Sprint(args...)) }
 func (r *recorder) Skipf(format string, args ...any) {
 	r.skip(fmt.Sprintf(format, args...))
 }
