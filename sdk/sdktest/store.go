@@ -21,7 +21,7 @@ import (
 //   - AppID: the suite's AppID; Author "Tester"; Language "en"; Country
 //     StoreSuite.Country (default "US": a store that lists only some
 //     countries must list that one with the suite's settings);
-//     AppVersion "1.0" or "1.1"; Rating 1..5; Title and Text.
+//     AppVersion "1.0" or "1.1"; Rating 1..5; Text and usually Title.
 //   - CreatedAt and UpdatedAt: always set, UTC, whole seconds. A new
 //     review has both equal. An edit keeps CreatedAt and has a later
 //     UpdatedAt with a new rating or text. Dates are in the past: the
