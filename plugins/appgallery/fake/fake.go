@@ -69,6 +69,12 @@ func (s *Server) Settings(baseURL string) sdk.Settings {
 	return sdk.Settings{"client_id": s.clientID, "client_secret": s.secret, "base_url": baseURL, "countries": "CN,US"}
 }
 
+// TokenBody is a token request body with the fake's API client.
+func (s *Server) TokenBody() []byte {
+	b, _ := json.Marshal(map[string]string{"grant_type": "client_credentials", "client_id": s.clientID, "client_secret": s.secret})
+	return b
+}
+
 // ClientID is the fake's API client ID.
 func (s *Server) ClientID() string { return s.clientID }
 
