@@ -50,7 +50,7 @@ func main() {
 	}
 	defer hubLog.Close()
 	plugins := map[string]string{}
-	for _, name := range []string{"appstore", "googleplay", "rustore", *helpdesk} {
+	for _, name := range []string{"appstore", "googleplay", "rustore", "appgallery", *helpdesk} {
 		plugins[name] = filepath.Join(*bin, "hub-plugin-"+name)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
