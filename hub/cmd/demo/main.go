@@ -1,6 +1,6 @@
-// Command demo runs Reviewhub end to end on loopback: the hub and its four
+// Command demo runs Reviewhub end to end on loopback: the hub and its
 // plugin processes against the project's fake App Store, Google Play,
-// RuStore and a fake helpdesk (Omnidesk, or Zendesk with --helpdesk
+// RuStore, Huawei AppGallery and a fake helpdesk (Omnidesk, or Zendesk with --helpdesk
 // zendesk), with a ready integration and a stream of reviews. `make demo`
 // builds everything and runs it (`make demo HELPDESK=zendesk`).
 package main
