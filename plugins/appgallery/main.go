@@ -189,19 +189,14 @@ func (s *store) ListReviews(ctx context.Context, req sdk.ListReviewsRequest) (sd
 		return sdk.ListReviewsResponse{}, err
 	}
 	var out sdk.ListReviewsResponse
-	oldest, atOldest := int64(-1), []string(nil)
+	var seen pageSeen
 	var fresh []json.RawMessage
 	for _, raw := range page.Items {
 		it, err := agc.Decode(raw)
 		if err == nil && it.ReviewID != "" && it.Dateline > 0 {
-			d := int64(it.Dateline)
-			switch {
-			case oldest < 0 || d < oldest:
-				oldest, atOldest = d, []string{string(it.ReviewID)}
-			case d == oldest:
-				atOldest = append(atOldest, string(it.ReviewID))
-			}
-			if d == st.Hi && slices.Contains(st.Edge, string(it.ReviewID)) {
+			d, id := int64(it.Dateline), string(it.ReviewID)
+			seen.add(d, id)
+			if (d == st.Hi || d == st.Lo) && slices.Contains(st.Edge, id) {
 				continue // listed on the page before
 			}
 		}
@@ -216,27 +211,59 @@ func (s *store) ListReviews(ctx context.Context, req sdk.ListReviewsRequest) (sd
 			return u, true
 		})
 	out.Cursor = l.Cursor()
-	next, more := advance(st, page.HasNext, oldest, atOldest)
+	next, more := advance(st, page.HasNext, seen)
 	if more {
 		out.NextPageToken = l.Next(next)
 	}
 	return out, nil
 }
 
-// advance is the state after a page: the same window's next page when the
-// whole page sits at one instant (or told nothing), else the window
-// narrowed to the page's oldest instant; at a window's end, the next
-// 6-month window up to the listing's end.
-func advance(st listState, hasNext bool, oldest int64, atOldest []string) (listState, bool) {
+// pageSeen is what a page told about its readable reviews' times.
+type pageSeen struct {
+	n                  int
+	first, last        int64
+	oldest, newest     int64
+	atOldest, atNewest []string
+}
+
+func (p *pageSeen) add(d int64, id string) {
+	if p.n == 0 {
+		p.first, p.oldest, p.newest = d, d, d
+	}
+	p.n++
+	p.last = d
+	switch {
+	case d < p.oldest:
+		p.oldest, p.atOldest = d, nil
+	case d > p.newest:
+		p.newest, p.atNewest = d, nil
+	}
+	if d == p.oldest {
+		p.atOldest = append(p.atOldest, id)
+	}
+	if d == p.newest {
+		p.atNewest = append(p.atNewest, id)
+	}
+}
+
+// advance is the state after a page: when the page runs newest first
+// (what sort 0 is taken to mean, GUESS) the window is narrowed down to the
+// page's oldest instant; should it run oldest first, up from its newest;
+// a page all at one instant (or with nothing readable) is followed by the
+// same window's next page. At a window's end, the next 6-month window up
+// to the listing's end.
+func advance(st listState, hasNext bool, p pageSeen) (listState, bool) {
 	if hasNext {
 		switch {
-		case oldest < 0: // a page with nothing readable: go on by page number
+		case p.n == 0:
 			st.Page++
-		case oldest == st.Hi:
+		case p.oldest == p.newest:
 			st.Page++
-			st.Edge = append(st.Edge, atOldest...)
-		default:
-			st.Hi, st.Page, st.Edge = oldest, 1, atOldest
+			st.Edge = append(st.Edge, p.atOldest...)
+		case p.first >= p.last: // newest first
+			st.Hi, st.Page, st.Edge = p.oldest, 1, p.atOldest
+		default: // oldest first
+			st.Lo, st.Page, st.Edge = p.newest, 1, p.atNewest
 		}
 		return st, true
 	}

@@ -69,7 +69,14 @@ func TestConformance(t *testing.T) {
 // listing shows the edit and the new review only (and the cursor's own
 // instant again).
 func TestPagingCursorAndToken(t *testing.T) {
+	for _, oldestFirst := range []bool{false, true} {
+		t.Run(fmt.Sprintf("oldest first %v", oldestFirst), func(t *testing.T) { pagingCursorAndToken(t, oldestFirst) })
+	}
+}
+
+func pagingCursorAndToken(t *testing.T, oldestFirst bool) {
 	e := start(t)
+	e.fake.SetOldestFirst(oldestFirst)
 	base := time.Now().Add(-2 * time.Hour).Truncate(time.Millisecond)
 	for i := range 53 {
 		at := base.Add(time.Duration(i) * time.Second)
@@ -92,6 +99,9 @@ func TestPagingCursorAndToken(t *testing.T) {
 		seen[r.ID] = true
 	}
 	r := all[0]
+	if oldestFirst {
+		r = all[len(all)-1]
+	}
 	if r.ID != "r52" || r.Rating != 3 || r.Text != "review 52" || r.Country != "CN" || r.Language != "zh-CN" || r.AppVersion != "2.1" ||
 		r.Device != "Mate 60" || !r.UpdatedAt.Equal(base.Add(52*time.Second)) || !strings.HasSuffix(r.URL, "/app/C"+app) {
 		t.Errorf("mapped %+v", r)

@@ -51,6 +51,7 @@ type Server struct {
 	writes  int
 	replies int
 	now     func() time.Time
+	asc     bool
 	faults.Faults
 }
 
@@ -106,6 +107,14 @@ func (s *Server) ExpireTokens() {
 	for t := range s.tokens {
 		s.tokens[t] = time.Time{}
 	}
+	s.mu.Unlock()
+}
+
+// SetOldestFirst makes sort 0 list the oldest review first (the plugin
+// must not depend on the order Huawei leaves unsaid).
+func (s *Server) SetOldestFirst(on bool) {
+	s.mu.Lock()
+	s.asc = on
 	s.mu.Unlock()
 }
 
@@ -350,10 +359,10 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 			hits = append(hits, rv)
 		}
 	}
-	// GUESS: sort 0 ("by time") lists the newest first.
+	// GUESS: sort 0 ("by time") lists the newest first (SetOldestFirst: the other way).
 	sort.Slice(hits, func(i, j int) bool {
 		if hits[i].dateline != hits[j].dateline {
-			return hits[i].dateline > hits[j].dateline
+			return (hits[i].dateline > hits[j].dateline) != s.asc
 		}
 		return hits[i].id > hits[j].id
 	})
