@@ -22,6 +22,9 @@ import (
 
 const version = "1.0.0"
 
+// clockAllowance is how far past this machine's clock a listing reaches.
+const clockAllowance = time.Hour
+
 type store struct {
 	log    *slog.Logger
 	tokens *agc.Tokens
@@ -167,13 +170,17 @@ func (s *store) ListReviews(ctx context.Context, req sdk.ListReviewsRequest) (sd
 	}
 	st := l.State
 	if req.PageToken == "" {
-		now := s.clock().UnixMilli()
-		lo := now - agc.Window.Milliseconds() // the first listing reaches back 6 months
+		// The listing ends a little after this machine's now, so a review
+		// stamped by a clock ahead of ours is not left for later. GUESS:
+		// the API takes an endTime in the future (a third-party client
+		// sends the end of the current day).
+		end := s.clock().Add(clockAllowance).UnixMilli()
+		lo := end - agc.Window.Milliseconds() // the first listing reaches back 6 months
 		if !l.Since.IsZero() {
 			lo = l.Since.UnixMilli()
 		}
-		st = listState{Lo: lo, Final: now, Page: 1}
-		st.Top = min(lo+agc.Window.Milliseconds(), now)
+		st = listState{Lo: lo, Final: end, Page: 1}
+		st.Top = min(lo+agc.Window.Milliseconds(), end)
 		st.Hi = st.Top
 	}
 	if st.Page < 1 || st.Lo > st.Hi || st.Hi > st.Final {
