@@ -209,8 +209,29 @@ func (s *store) ListReviews(ctx context.Context, req sdk.ListReviewsRequest) (sd
 		}
 		fresh = append(fresh, raw)
 	}
+	// The list carries only devReplyState: a replied review's reply is read
+	// from its detail, one call each. A failed read fails the page (the hub
+	// retries it), rather than passing the review as unreadable.
+	replies := map[string]*agc.Item{}
+	for _, raw := range fresh {
+		it, err := agc.Decode(raw)
+		if err != nil || !it.Replied() || it.ReviewID == "" {
+			continue
+		}
+		d, err := cl.Get(ctx, req.AppID, string(it.ReviewID))
+		if err != nil {
+			return sdk.ListReviewsResponse{}, fmt.Errorf("reading the reply of review %s: %w", it.ReviewID, err)
+		}
+		replies[string(it.ReviewID)] = &d
+	}
 	out.Reviews, out.Unreadable, _ = cursor.Collect(l, fresh,
-		func(raw json.RawMessage) (sdk.Review, error) { return s.mapItem(ctx, cl, req.AppID, raw) },
+		func(raw json.RawMessage) (sdk.Review, error) {
+			it, err := agc.Decode(raw)
+			if err != nil {
+				return sdk.Review{}, err
+			}
+			return agc.Map(req.AppID, it, replies[string(it.ReviewID)])
+		},
 		func(raw json.RawMessage, err error) (sdk.Unreadable, bool) {
 			u := sdk.Unreadable{ID: agc.IDOf(raw), Reason: err.Error(), Shape: sdk.ShapeOf(raw)}
 			s.log.Warn("AppGallery listed a review the plugin cannot read; kept for the operator", "app", req.AppID,
@@ -281,24 +302,6 @@ func advance(st listState, hasNext bool, p pageSeen) (listState, bool) {
 		return st, true
 	}
 	return st, false
-}
-
-// mapItem maps a listed review; a replied review's reply is read from its
-// detail (the list carries only devReplyState).
-func (s *store) mapItem(ctx context.Context, cl *agc.Client, appID string, raw json.RawMessage) (sdk.Review, error) {
-	it, err := agc.Decode(raw)
-	if err != nil {
-		return sdk.Review{}, err
-	}
-	var reply *agc.Item
-	if it.Replied() && it.ReviewID != "" {
-		d, err := cl.Get(ctx, appID, string(it.ReviewID))
-		if err != nil {
-			return sdk.Review{}, fmt.Errorf("review %s: reading its reply: %w", it.ReviewID, err)
-		}
-		reply = &d
-	}
-	return agc.Map(appID, it, reply)
 }
 
 // PostReply reads the review first (sdk.ReadReplyFirst): its reply with

@@ -215,6 +215,23 @@ func TestReplyLimit(t *testing.T) {
 	}
 }
 
+// A replied review's reply comes from its detail; a detail that cannot be
+// read fails the page (the hub retries it) instead of losing the review.
+func TestReplyReadFromDetail(t *testing.T) {
+	e := start(t)
+	e.fake.PutReview(app, sdk.Review{ID: "answered", Rating: 4, Text: "ok", Country: "CN"})
+	e.fake.PutReply(app, "answered", "谢谢")
+	e.fake.FailDetails(1)
+	_, err := e.store.ListReviews(ctx(t), sdk.ListRequest{Settings: e.settings, AppID: app})
+	if sdk.KindOf(err) != sdk.ErrorKindUnavailable || !strings.Contains(err.Error(), "answered") {
+		t.Errorf("a detail answering 503: %v (%v), want Unavailable naming the review", err, sdk.KindOf(err))
+	}
+	page, err := e.store.ListReviews(ctx(t), sdk.ListRequest{Settings: e.settings, AppID: app})
+	if err != nil || len(page.Reviews) != 1 || page.Reviews[0].Reply == nil || page.Reviews[0].Reply.Text != "谢谢" || page.Reviews[0].Reply.ID == "" {
+		t.Errorf("listed %+v %v", page.Reviews, err)
+	}
+}
+
 func TestUnreadableReviews(t *testing.T) {
 	e := start(t)
 	e.fake.PutReview(app, sdk.Review{ID: "ok", Rating: 5, Text: "good", Country: "CN"})

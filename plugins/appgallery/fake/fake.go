@@ -52,6 +52,8 @@ type Server struct {
 	replies int
 	now     func() time.Time
 	asc     bool
+	// detailFails: detail reads still to answer 503.
+	detailFails int
 	faults.Faults
 }
 
@@ -115,6 +117,14 @@ func (s *Server) ExpireTokens() {
 func (s *Server) SetOldestFirst(on bool) {
 	s.mu.Lock()
 	s.asc = on
+	s.mu.Unlock()
+}
+
+// FailDetails makes the next n detail reads answer 503 (lists and replies
+// are not affected).
+func (s *Server) FailDetails(n int) {
+	s.mu.Lock()
+	s.detailFails = n
 	s.mu.Unlock()
 }
 
@@ -389,6 +399,11 @@ func listItem(rv *review) map[string]any {
 func (s *Server) detail(w http.ResponseWriter, appID, id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.detailFails > 0 {
+		s.detailFails--
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ret": map[string]any{"code": 503, "msg": "service unavailable"}})
+		return
+	}
 	app, ok := s.apps[appID]
 	if !ok {
 		rtn(w, agc.CodeNoApp, "app info does not exist", nil)
