@@ -170,18 +170,7 @@ func (s *store) ListReviews(ctx context.Context, req sdk.ListReviewsRequest) (sd
 	}
 	st := l.State
 	if req.PageToken == "" {
-		// The listing ends a little after this machine's now, so a review
-		// stamped by a clock ahead of ours is not left for later. GUESS:
-		// the API takes an endTime in the future (a third-party client
-		// sends the end of the current day).
-		end := s.clock().Add(clockAllowance).UnixMilli()
-		lo := end - agc.Window.Milliseconds() // the first listing reaches back 6 months
-		if !l.Since.IsZero() {
-			lo = l.Since.UnixMilli()
-		}
-		st = listState{Lo: lo, Final: end, Page: 1}
-		st.Top = min(lo+agc.Window.Milliseconds(), end)
-		st.Hi = st.Top
+		st = s.firstState(l.Since)
 	}
 	if st.Page < 1 || st.Lo > st.Hi || st.Hi > st.Final {
 		return sdk.ListReviewsResponse{}, sdk.Errorf(sdk.ErrorKindInvalid, "page token holds an impossible window")
@@ -195,35 +184,12 @@ func (s *store) ListReviews(ctx context.Context, req sdk.ListReviewsRequest) (sd
 	if err != nil {
 		return sdk.ListReviewsResponse{}, err
 	}
+	fresh, seen := st.filter(page.Items)
+	replies, err := readReplies(ctx, cl, req.AppID, fresh)
+	if err != nil {
+		return sdk.ListReviewsResponse{}, err
+	}
 	var out sdk.ListReviewsResponse
-	var seen pageSeen
-	var fresh []json.RawMessage
-	for _, raw := range page.Items {
-		it, err := agc.Decode(raw)
-		if err == nil && it.ReviewID != "" && it.Dateline > 0 {
-			d, id := int64(it.Dateline), string(it.ReviewID)
-			seen.add(d, id)
-			if (d == st.Hi || d == st.Lo) && slices.Contains(st.Edge, id) {
-				continue // listed on the page before
-			}
-		}
-		fresh = append(fresh, raw)
-	}
-	// The list carries only devReplyState: a replied review's reply is read
-	// from its detail, one call each. A failed read fails the page (the hub
-	// retries it), rather than passing the review as unreadable.
-	replies := map[string]*agc.Item{}
-	for _, raw := range fresh {
-		it, err := agc.Decode(raw)
-		if err != nil || !it.Replied() || it.ReviewID == "" {
-			continue
-		}
-		d, err := cl.Get(ctx, req.AppID, string(it.ReviewID))
-		if err != nil {
-			return sdk.ListReviewsResponse{}, fmt.Errorf("reading the reply of review %s: %w", it.ReviewID, err)
-		}
-		replies[string(it.ReviewID)] = &d
-	}
 	out.Reviews, out.Unreadable, _ = cursor.Collect(l, fresh,
 		func(raw json.RawMessage) (sdk.Review, error) {
 			it, err := agc.Decode(raw)
@@ -239,11 +205,65 @@ func (s *store) ListReviews(ctx context.Context, req sdk.ListReviewsRequest) (sd
 			return u, true
 		})
 	out.Cursor = l.Cursor()
-	next, more := advance(st, page.HasNext, seen)
-	if more {
+	if next, more := advance(st, page.HasNext, seen); more {
 		out.NextPageToken = l.Next(next)
 	}
 	return out, nil
+}
+
+// firstState is a listing's first window: from the cursor (or 6 months
+// back on the first listing) to a little after this machine's now, so a
+// review stamped by a clock ahead of ours is not left for later. GUESS:
+// the API takes an endTime in the future (a third-party client sends the
+// end of the current day).
+func (s *store) firstState(since time.Time) listState {
+	end := s.clock().Add(clockAllowance).UnixMilli()
+	lo := end - agc.Window.Milliseconds()
+	if !since.IsZero() {
+		lo = since.UnixMilli()
+	}
+	st := listState{Lo: lo, Final: end, Page: 1}
+	st.Top = min(lo+agc.Window.Milliseconds(), end)
+	st.Hi = st.Top
+	return st
+}
+
+// filter drops from a page the reviews the page before listed (at the
+// window's edge instant) and notes the times of the readable ones.
+func (st listState) filter(items []json.RawMessage) ([]json.RawMessage, pageSeen) {
+	var seen pageSeen
+	var fresh []json.RawMessage
+	for _, raw := range items {
+		it, err := agc.Decode(raw)
+		if err == nil && it.ReviewID != "" && it.Dateline > 0 {
+			d, id := int64(it.Dateline), string(it.ReviewID)
+			seen.add(d, id)
+			if (d == st.Hi || d == st.Lo) && slices.Contains(st.Edge, id) {
+				continue // listed on the page before
+			}
+		}
+		fresh = append(fresh, raw)
+	}
+	return fresh, seen
+}
+
+// readReplies reads the detail of every replied review of a page: the list
+// carries only devReplyState. A failed read fails the page (the hub
+// retries it), rather than passing the review as unreadable.
+func readReplies(ctx context.Context, cl *agc.Client, appID string, items []json.RawMessage) (map[string]*agc.Item, error) {
+	replies := map[string]*agc.Item{}
+	for _, raw := range items {
+		it, err := agc.Decode(raw)
+		if err != nil || !it.Replied() || it.ReviewID == "" {
+			continue
+		}
+		d, err := cl.Get(ctx, appID, string(it.ReviewID))
+		if err != nil {
+			return nil, fmt.Errorf("reading the reply of review %s: %w", it.ReviewID, err)
+		}
+		replies[string(it.ReviewID)] = &d
+	}
+	return replies, nil
 }
 
 // pageSeen is what a page told about its readable reviews' times.
