@@ -1,7 +1,7 @@
 # Reviewhub — build, run, test.
 GO            ?= go
 BIN           := bin
-PLUGINS       := appstore googleplay rustore omnidesk zendesk
+PLUGINS       := appstore googleplay rustore appgallery omnidesk zendesk
 PROTOC_GEN_GO      := google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.10
 PROTOC_GEN_GO_GRPC := google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.5.1
 BUF                := github.com/bufbuild/buf/cmd/buf@v1.57.2
@@ -33,8 +33,8 @@ run: build
 	@mkdir -p data
 	$(BIN)/hub serve --config hub/config/example.yaml
 
-# The hub, its four plugins and the project's fake App Store, Google Play,
-# RuStore and helpdesk on loopback, with a stream of reviews (README: Demo).
+# The hub, its plugins and the project's fake App Store, Google Play,
+# RuStore, Huawei AppGallery and helpdesk on loopback, with a stream of reviews (README: Demo).
 # The helpdesk: omnidesk or zendesk (make demo HELPDESK=zendesk); the hub's
 # and the fake helpdesk page's addresses: make demo HUB=127.0.0.1:18080 UI=127.0.0.1:18090.
 HELPDESK ?= omnidesk

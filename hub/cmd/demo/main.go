@@ -1,6 +1,6 @@
-// Command demo runs Reviewhub end to end on loopback: the hub and its four
+// Command demo runs Reviewhub end to end on loopback: the hub and its
 // plugin processes against the project's fake App Store, Google Play,
-// RuStore and a fake helpdesk (Omnidesk, or Zendesk with --helpdesk
+// RuStore, Huawei AppGallery and a fake helpdesk (Omnidesk, or Zendesk with --helpdesk
 // zendesk), with a ready integration and a stream of reviews. `make demo`
 // builds everything and runs it (`make demo HELPDESK=zendesk`).
 package main
@@ -50,7 +50,7 @@ func main() {
 	}
 	defer hubLog.Close()
 	plugins := map[string]string{}
-	for _, name := range []string{"appstore", "googleplay", "rustore", *helpdesk} {
+	for _, name := range []string{"appstore", "googleplay", "rustore", "appgallery", *helpdesk} {
 		plugins[name] = filepath.Join(*bin, "hub-plugin-"+name)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -14,7 +14,7 @@ import (
 	"github.com/reviewhub/reviewhub/sdk/sdktest"
 )
 
-// `hub check` against all four real plugins and their fakes (the demo's
+// `hub check` against all the real plugins and their fakes (the demo's
 // integration, with the hub running): every app gets its lines and one
 // page listed, the helpdesk its webhook line, and the check writes nothing
 // at the vendors (no new case, no reply).
@@ -23,16 +23,16 @@ import (
 func TestCheckAllRealPlugins(t *testing.T) {
 	d, ctx := startDemo(t, Omnidesk)
 	hubBin := sdktest.Build(t, hubPkg)
-	for _, st := range Script()[:6] { // reviews in every store
+	for _, st := range append(Script()[:6:6], gallerySteps(t, Script())[0]) { // reviews in every store
 		if err := d.Play(ctx, st); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// Let the hub deliver them first, so that any later case would be the check's.
 	deadline := time.Now().Add(90 * time.Second)
-	for d.Fakes.Omnidesk.CaseCount() < 6 {
+	for d.Fakes.Omnidesk.CaseCount() < 7 {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for 6 cases, have %d", d.Fakes.Omnidesk.CaseCount())
+			t.Fatalf("timed out waiting for 7 cases, have %d", d.Fakes.Omnidesk.CaseCount())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -87,13 +87,13 @@ func TestCheckAllRealPlugins(t *testing.T) {
 	}
 	// Each plugin reports what its vendor lets it know, read-only.
 	named := map[string][]string{"": {"staff", "rate limit", "channel"}, AppIOS: {"token", "rate limit", "clock"},
-		AppAndroid: {"access token", "quota"}, AppRuStore: {"token", "clock"}}
+		AppAndroid: {"access token", "quota"}, AppRuStore: {"token", "clock"}, AppGallery: {"token", "reviews", "replying"}}
 	for _, n := range named[""] {
 		if _, ok := line(rep.Helpdesk.Lines, n); !ok {
 			t.Errorf("omnidesk reports no %q line: %+v", n, rep.Helpdesk.Lines)
 		}
 	}
-	want := map[string]string{AppIOS: "appstore", AppIOSPublic: "appstore", AppAndroid: "googleplay", AppRuStore: "rustore"}
+	want := map[string]string{AppIOS: "appstore", AppIOSPublic: "appstore", AppAndroid: "googleplay", AppRuStore: "rustore", AppGallery: "appgallery"}
 	if len(rep.Apps) != len(want) {
 		t.Fatalf("%d apps in the report, want %d", len(rep.Apps), len(want))
 	}

@@ -1,5 +1,5 @@
 // Package demo runs Reviewhub with the project's fake App Store, Google
-// Play, RuStore and a fake helpdesk (Omnidesk or Zendesk) on loopback,
+// Play, RuStore, Huawei AppGallery and a fake helpdesk (Omnidesk or Zendesk) on loopback,
 // feeds them a stream of reviews and serves a small page to watch tickets
 // and answer them (`make demo`).
 package demo
@@ -30,7 +30,7 @@ type Options struct {
 	// Helpdesk is the fake helpdesk the integration feeds: Omnidesk (the
 	// default) or Zendesk.
 	Helpdesk string
-	// Plugins maps plugin names to binaries (the three stores' and the
+	// Plugins maps plugin names to binaries (the four stores' and the
 	// helpdesk's).
 	Plugins map[string]string
 	DataDir string
@@ -84,6 +84,7 @@ const AdminToken = "demo-admin-token-on-loopback"
 // Store app ids in the fakes.
 var storeAppIDs = map[string]string{
 	AppIOS: "1000000001", AppIOSPublic: "1000000002", AppAndroid: "com.example.reviewhub", AppRuStore: "ru.example.reviewhub",
+	AppGallery: "107654321",
 }
 
 // Run starts everything, plays the script (and the endless stream if
@@ -192,6 +193,7 @@ func newDemo(o Options, fakes *stack.Fakes) (*Demo, error) {
 	fakes.AppStore.AddApp(storeAppIDs[AppIOSPublic])
 	fakes.GooglePlay.AddApp(storeAppIDs[AppAndroid])
 	fakes.RuStore.AddApp(storeAppIDs[AppRuStore])
+	fakes.AppGallery.AddApp(storeAppIDs[AppGallery])
 	if o.HubAddr == "" {
 		if o.HubAddr, err = stack.FreeAddr(); err != nil {
 			return nil, err
@@ -212,10 +214,21 @@ func newDemo(o Options, fakes *stack.Fakes) (*Demo, error) {
 				Settings: fakes.GooglePlay.Settings(fakes.URL["googleplay"])},
 			{ID: AppRuStore, Name: "Demo for RuStore", Store: "rustore", StoreAppID: storeAppIDs[AppRuStore],
 				Settings: fakes.RuStore.Settings(fakes.URL["rustore"])},
+			{ID: AppGallery, Name: "Demo for HarmonyOS", Store: "appgallery", StoreAppID: storeAppIDs[AppGallery],
+				Settings: appGallerySettings(fakes)},
 		},
 	}
 	dk.connect(d.Config.WebhookURL(), WebhookSecret)
 	return d, nil
+}
+
+// appGallerySettings are the fake AppGallery's settings, listing the
+// countries of every review the demo writes (AppGallery lists reviews by
+// country).
+func appGallerySettings(fakes *stack.Fakes) map[string]string {
+	s := fakes.AppGallery.Settings(fakes.URL["appgallery"])
+	s["countries"] = "CN,US,GB,JP,KR,TH,RU,DE"
+	return s
 }
 
 // serveUI serves the demo page on addr (empty: a free loopback port) and
@@ -289,6 +302,7 @@ func (d *Demo) banner(setup []string) {
   Fake App Store Connect:    %s
   Fake Google Play:          %s
   Fake RuStore:              %s
+  Fake Huawei AppGallery:    %s
   Hub data and log:          %s  (emptied at every start: what you make in the console is lost when the demo restarts)
 
 To make a second integration on these fakes in the console, use these settings (long values are in files):
@@ -299,7 +313,7 @@ Reviews arrive every few seconds; the hub polls each app as often as the store's
 the answer goes through the %s webhook to the hub and is published in the fake store.
 Ctrl-C stops everything.`,
 		d.UIURL, d.Config.Listen, d.Config.Listen, AdminToken, d.Config.Listen, "Fake "+d.desk.title()+" API:", d.desk.api(),
-		d.Fakes.URL["appstore"], d.Fakes.URL["googleplay"], d.Fakes.URL["rustore"], d.Config.DataDir,
+		d.Fakes.URL["appstore"], d.Fakes.URL["googleplay"], d.Fakes.URL["rustore"], d.Fakes.URL["appgallery"], d.Config.DataDir,
 		strings.Join(setup, "\n  "), d.desk.title(), d.Config.Helpdesk, d.Config.Integration,
 		d.desk.noun(), d.desk.title())
 }
@@ -433,11 +447,13 @@ func (d *Demo) Put(app string, r sdk.Review) {
 		d.Fakes.GooglePlay.PutReview(id, r)
 	case AppRuStore:
 		d.Fakes.RuStore.PutReview(id, r)
+	case AppGallery:
+		d.Fakes.AppGallery.PutReview(id, r)
 	}
 }
 
 // storeOf is the store of each app of the demo.
-var storeOf = map[string]string{AppIOS: "appstore", AppIOSPublic: "appstore", AppAndroid: "googleplay", AppRuStore: "rustore"}
+var storeOf = map[string]string{AppIOS: "appstore", AppIOSPublic: "appstore", AppAndroid: "googleplay", AppRuStore: "rustore", AppGallery: "appgallery"}
 
 // StoreAnswer is the developer answer published in the store for a review
 // the script put (by its script id).
@@ -464,6 +480,8 @@ func (d *Demo) storeAnswer(store, reviewID string) (string, bool) {
 		return d.Fakes.GooglePlay.ReplyText(storeAppIDs[AppAndroid], reviewID)
 	case "rustore":
 		return d.Fakes.RuStore.ReplyText(storeAppIDs[AppRuStore], reviewID)
+	case "appgallery":
+		return d.Fakes.AppGallery.ReplyText(storeAppIDs[AppGallery], reviewID)
 	}
 	return "", false
 }

@@ -17,16 +17,16 @@ import (
 	"github.com/reviewhub/reviewhub/sdk/sdktest"
 )
 
-// The whole product through the real hub binary and all four real plugin
+// The whole product through the real hub binary and all five real plugin
 // processes against the project's fakes: reviews from the App Store (API and
-// public feed), Google Play and RuStore become Omnidesk cases, an edit lands
+// public feed), Google Play, RuStore and Huawei AppGallery become Omnidesk cases, an edit lands
 // in the same case, answers are published in each store, an over-long
 // Google Play answer and an answer without a store account are refused with
 // their reasons written into the cases.
 func TestDemoEndToEndAllPlugins(t *testing.T) {
 	d, ctx := startDemo(t, Omnidesk)
 	steps := Script()
-	for _, st := range steps[:6] { // the first six put reviews in every store
+	for _, st := range append(steps[:6:6], gallerySteps(t, steps)[0]) { // reviews in every store
 		if err := d.Play(ctx, st); err != nil {
 			t.Fatal(err)
 		}
@@ -40,7 +40,7 @@ func TestDemoEndToEndAllPlugins(t *testing.T) {
 		}
 		return odfake.Case{}, false
 	}
-	for _, w := range [][2]string{{"appstore", "as-1001"}, {"googleplay", "gp-2001"}, {"rustore", ""}, {"appstore", "asp-4001"}, {"googleplay", "gp-2002"}, {"googleplay", "gp-2003"}} {
+	for _, w := range [][2]string{{"appstore", "as-1001"}, {"googleplay", "gp-2001"}, {"rustore", ""}, {"appstore", "asp-4001"}, {"googleplay", "gp-2002"}, {"googleplay", "gp-2003"}, {"appgallery", "ag-5001"}} {
 		eventually(t, "a case for "+w[0]+" "+w[1], func() bool { _, ok := caseOf(w[0], w[1]); return ok })
 	}
 	jp, _ := caseOf("googleplay", "gp-2001")
@@ -84,6 +84,11 @@ func TestDemoEndToEndAllPlugins(t *testing.T) {
 	if txt, _ := d.StoreAnswer("rs-3001"); txt != "Спасибо! Тёмная тема будет в 3.3." {
 		t.Errorf("RuStore answer %q, note %q", txt, c.Notes[0].Content)
 	}
+	ag := gallerySteps(t, steps)[1]
+	c = answer("appgallery", "ag-5001", ag.Answer)
+	if txt, _ := d.StoreAnswer("ag-5001"); txt != ag.Answer || !strings.Contains(c.Notes[0].Content, "published") {
+		t.Errorf("AppGallery answer %q, note %q", txt, c.Notes[0].Content)
+	}
 
 	// The banner says where /metrics is, and the run moved its counters.
 	metricsURL := "http://" + d.Config.Listen + "/metrics"
@@ -92,17 +97,35 @@ func TestDemoEndToEndAllPlugins(t *testing.T) {
 	}
 	eventually(t, "the run's counters on /metrics", func() bool {
 		f := scrapeMetrics(t, metricsURL)
-		for _, store := range []string{"appstore", "googleplay", "rustore"} {
+		for _, store := range []string{"appstore", "googleplay", "rustore", "appgallery"} {
 			if sum(f, "reviewhub_reviews_queued_total", "store", store) < 1 {
 				return false
 			}
 		}
-		return sum(f, "reviewhub_deliveries_total", "outcome", "created") >= 6 &&
-			sum(f, "reviewhub_replies_total", "outcome", sdk.OutcomePublished) == 3 &&
+		return sum(f, "reviewhub_deliveries_total", "outcome", "created") >= 7 &&
+			sum(f, "reviewhub_replies_total", "outcome", sdk.OutcomePublished) == 4 &&
 			sum(f, "reviewhub_replies_total", "outcome", sdk.OutcomeRefused) == 2 &&
-			sum(f, "reviewhub_webhook_requests_total", "result", "accepted") == 5 &&
-			sum(f, "reviewhub_app_health", "health", sdk.HealthOK) == 4
+			sum(f, "reviewhub_webhook_requests_total", "result", "accepted") == 6 &&
+			sum(f, "reviewhub_app_health", "health", sdk.HealthOK) == 5
 	})
+}
+
+// gallerySteps are the script's AppGallery review and its answer.
+func gallerySteps(t *testing.T, steps []Step) [2]Step {
+	t.Helper()
+	var out [2]Step
+	for _, st := range steps {
+		switch {
+		case st.App == AppGallery:
+			out[0] = st
+		case st.AnswerReview == "ag-5001":
+			out[1] = st
+		}
+	}
+	if out[0].Review == nil || out[1].Answer == "" {
+		t.Fatal("the script has no AppGallery review and answer")
+	}
+	return out
 }
 
 // eventually waits for cond, polling (90 s at the most).
@@ -145,13 +168,13 @@ func sum(f map[string]*dto.MetricFamily, name, label, value string) float64 {
 	return total
 }
 
-// startDemo runs the demo (hub binary, the four real plugins: the stores'
+// startDemo runs the demo (hub binary, the real plugins: the four stores'
 // and the helpdesk's, their fakes) with an empty script (or as set tells)
 // until the test ends, and returns it once ready.
 func startDemo(t *testing.T, helpdesk string, set ...func(*Options)) (*Demo, context.Context) {
 	t.Helper()
 	plugins := map[string]string{}
-	for _, p := range []string{"appstore", "googleplay", "rustore", helpdesk} {
+	for _, p := range []string{"appstore", "googleplay", "rustore", "appgallery", helpdesk} {
 		plugins[p] = sdktest.Build(t, "github.com/reviewhub/reviewhub/plugins/"+p)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

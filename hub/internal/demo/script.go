@@ -14,6 +14,7 @@ const (
 	AppIOSPublic = "ios-public" // App Store from the public feed: no replies
 	AppAndroid   = "android"    // Google Play
 	AppRuStore   = "rustore"    // RuStore
+	AppGallery   = "appgallery" // Huawei AppGallery
 )
 
 // Step is one event of the demo's stream.
@@ -65,6 +66,10 @@ func Script() []Step {
 			AnswerReview: "gp-2001", Answer: "ありがとうございます！ご不便をおかけしました。"},
 		{Say: "App Store: Ann edits her review, 2 → 4 stars", App: AppIOS,
 			Review: review("as-1001", "Ann", 4, "Fixed", "The crash is gone after the update.", "en", "US", "3.3")},
+		{Say: "Huawei AppGallery: a 3-star review in Chinese", App: AppGallery,
+			Review: review("ag-5001", "小王", 3, "", "很好用，但是希望增加深色模式。", "zh", "CN", "3.3.0")},
+		{Say: "Support answers 小王 on AppGallery: published in the store (one reply per review)",
+			AnswerReview: "ag-5001", Answer: "谢谢！深色模式将在 3.4 版本推出。"},
 	}
 }
 
@@ -79,7 +84,7 @@ var (
 		{"ru", "RU", "Отличное приложение, пользуюсь каждый день."},
 		{"de", "DE", "Bitte einen Dunkelmodus hinzufügen."},
 	}
-	apps = []string{AppIOS, AppAndroid, AppRuStore, AppIOSPublic}
+	apps = []string{AppIOS, AppAndroid, AppRuStore, AppIOSPublic, AppGallery}
 )
 
 // Generated is the n-th review of the endless stream after the script.

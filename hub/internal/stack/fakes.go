@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	agfake "github.com/reviewhub/reviewhub/plugins/appgallery/fake"
 	asfake "github.com/reviewhub/reviewhub/plugins/appstore/fake"
 	gpfake "github.com/reviewhub/reviewhub/plugins/googleplay/fake"
 	odfake "github.com/reviewhub/reviewhub/plugins/omnidesk/fake"
@@ -23,6 +24,7 @@ type Fakes struct {
 	AppStore   *asfake.Server
 	GooglePlay *gpfake.Server
 	RuStore    *rsfake.Server
+	AppGallery *agfake.Server
 	Omnidesk   *odfake.Server
 	Zendesk    *zdfake.Server
 	// URL of each fake by plugin name.
@@ -79,20 +81,21 @@ const (
 	ZendeskToken     = "demo-api-token"
 )
 
-// StartFakes starts the fakes (three stores, two helpdesks) on 127.0.0.1,
+// StartFakes starts the fakes (four stores, two helpdesks) on 127.0.0.1,
 // on the given ports by plugin name (0: any).
 func StartFakes(ports map[string]int) (*Fakes, error) {
 	f := &Fakes{
 		AppStore:   asfake.New(),
 		GooglePlay: gpfake.New(),
 		RuStore:    rsfake.New(),
+		AppGallery: agfake.New(),
 		Omnidesk:   odfake.New(odfake.Options{Subdomain: OmnideskSubdomain, StaffEmail: OmnideskStaff, APIKey: OmnideskAPIKey}),
 		Zendesk:    zdfake.New(zdfake.Options{Subdomain: ZendeskSubdomain, Email: ZendeskEmail, Token: ZendeskToken}),
 		URL:        map[string]string{},
 		first:      map[string]*time.Time{},
 	}
 	for name, h := range map[string]http.Handler{"appstore": f.AppStore, "googleplay": f.GooglePlay, "rustore": f.RuStore,
-		"omnidesk": f.Omnidesk, "zendesk": f.Zendesk} {
+		"appgallery": f.AppGallery, "omnidesk": f.Omnidesk, "zendesk": f.Zendesk} {
 		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", ports[name]))
 		if err != nil {
 			f.Close()

@@ -1,5 +1,5 @@
 // Package stack runs a whole Reviewhub installation on loopback: the
-// project's fake App Store, Google Play, RuStore, Omnidesk and Zendesk, and
+// project's fake App Store, Google Play, RuStore, AppGallery, Omnidesk and Zendesk, and
 // the real hub binary with the real plugin processes. The demo and the
 // benchmark use it.
 package stack

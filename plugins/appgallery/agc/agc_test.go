@@ -1,0 +1,60 @@
+package agc_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/reviewhub/reviewhub/plugins/appgallery/agc"
+	"github.com/reviewhub/reviewhub/sdk"
+)
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+func TestClassify(t *testing.T) {
+	for code, kind := range map[int64]sdk.ErrorKind{
+		agc.CodeNoApp: sdk.ErrorKindNotFound, agc.CodeNoReview: sdk.ErrorKindNotFound, agc.CodeNotYourApp: sdk.ErrorKindPermissionDenied,
+		agc.CodeAlreadyReplied: sdk.ErrorKindRefused, agc.CodeReplyIllegal: sdk.ErrorKindRefused, agc.CodeReplyRejected: sdk.ErrorKindRefused,
+		agc.CodeWindowTooLong: sdk.ErrorKindInvalid, agc.CodeBadParameter: sdk.ErrorKindInvalid, agc.CodeUnknown: sdk.ErrorKindUnavailable,
+		agc.CodeReplyFailed: sdk.ErrorKindUnavailable, 42: sdk.ErrorKindUnavailable,
+	} {
+		err := agc.Classify(code, "desc", "appgallery GET /x")
+		if sdk.KindOf(err) != kind || !strings.Contains(err.Error(), "desc") {
+			t.Errorf("rtnCode %d: %v (%v), want %v", code, err, sdk.KindOf(err), kind)
+		}
+	}
+}
+
+func TestReplyLang(t *testing.T) {
+	for _, c := range []struct{ platform, lang, want string }{
+		{agc.PlatformHarmonyOS, "zh_CN", "zh"}, {agc.PlatformHarmonyOS, "en-GB", "en"}, {agc.PlatformHarmonyOS, "ug", "ug"},
+		{agc.PlatformHarmonyOS, "ru", "en"}, {agc.PlatformHarmonyOS, "", "en"},
+		{agc.PlatformAndroid, "zh_CN", "zh_CN"}, {agc.PlatformAndroid, "", "en_US"},
+	} {
+		if got := agc.ReplyLang(c.platform, c.lang); got != c.want {
+			t.Errorf("ReplyLang(%s, %q) = %q, want %q", c.platform, c.lang, got, c.want)
+		}
+	}
+}
+
+func TestDecodeFlexibleIDs(t *testing.T) {
+	it, err := agc.Decode([]byte(`{"reviewId": 12345, "rating": "4", "dateline": "1764590400000"}`))
+	if err != nil || it.ReviewID != "12345" || it.Rating != 4 || it.Dateline != 1764590400000 {
+		t.Errorf("%+v %v", it, err)
+	}
+	if id := agc.IDOf([]byte(`{"reviewId": "abc", "rating": {}}`)); id != "abc" {
+		t.Errorf("IDOf %q", id)
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add([]byte(`{"reviewId":"a","rating":5,"dateline":1}`))
+	f.Add([]byte(`{"reviewId":1,"rating":"x"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		it, err := agc.Decode(b)
+		if err != nil {
+			return
+		}
+		_, _ = agc.Map("1", it, &it)
+	})
+}
