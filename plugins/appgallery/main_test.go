@@ -152,16 +152,6 @@ func TestTokenRenewal(t *testing.T) {
 	if all, _, _ := e.listAll(t, "", 0); len(all) != 1 || e.fake.TokenRequests() != 2 {
 		t.Errorf("%d reviews, %d token requests: the refused token was not renewed once", len(all), e.fake.TokenRequests())
 	}
-	// A token is renewed before its lifetime ends (a quarter early at most 30 minutes).
-	e.fake.SetTokenTTL(2 * time.Second)
-	e.fake.ExpireTokens()
-	e.listAll(t, "", 0)
-	n := e.fake.TokenRequests()
-	time.Sleep(1600 * time.Millisecond) // past three quarters of 2 s, before the fake's expiry
-	e.listAll(t, "", 0)
-	if e.fake.TokenRequests() != n+1 {
-		t.Errorf("%d token requests after three quarters of the lifetime, want %d (renewed before expiry)", e.fake.TokenRequests(), n+1)
-	}
 }
 
 // One reply per review: posted with the review's country and a v2
