@@ -202,6 +202,12 @@ func TestMetricsMoveThroughADemoLikeRun(t *testing.T) {
 			}
 		}
 	}
+	// Prometheus's own lint finds nothing (a gauge with quantiles, a
+	// counter without _total…).
+	t.Run("promtool check metrics", func(t *testing.T) { checkMetricsWithPromtool(t, url) })
+	if n := value(fams, "reviewhub_schedule_lag_seconds", nil); n < okPolls {
+		t.Errorf("schedule_lag_seconds counts %v polls, want at least the %v ok ones", n, okPolls)
+	}
 	// No label carries a review id or free text.
 	for name, f := range fams {
 		for _, m := range f.GetMetric() {

@@ -52,6 +52,7 @@ type Metrics struct {
 	webhooks       *prometheus.CounterVec
 	alerts         *prometheus.CounterVec
 	automation     *prometheus.CounterVec
+	scheduleLag    prometheus.Histogram
 }
 
 // New makes a registry with the Go runtime and process collectors and the
@@ -95,7 +96,20 @@ func New() *Metrics {
 		"integration", "kind", "channel", "outcome")
 	m.automation = counter("auto_replies_total", "What auto-reply rules did, by rule and outcome (draft, queued, held, published, refused, failed).",
 		"integration", "rule", "outcome")
+	m.scheduleLag = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: Namespace, Name: "schedule_lag_seconds",
+		Help:    "How late this hub's polls started after their due time.",
+		Buckets: []float64{.1, .5, 1, 5, 15, 30, 60, 120, 300, 900, 1800}})
+	r.MustRegister(m.scheduleLag)
 	return m
+}
+
+// ScheduleLag observes how late a poll started after its due time (a
+// negative lag, a clock step, counts as 0).
+func (m *Metrics) ScheduleLag(d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.scheduleLag.Observe(max(d, 0).Seconds())
 }
 
 // AutoReply counts what an auto-reply rule did.

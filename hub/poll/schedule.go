@@ -259,6 +259,7 @@ func (p *Poller) pollSlot(ctx context.Context, slot state.Slot) {
 		p.release(ctx, sp.log, sp.next)
 	}()
 	p.recordLag(now.Sub(slot.NextAt))
+	p.Metrics.ScheduleLag(now.Sub(slot.NextAt))
 
 	if !p.findApp(ctx, sp) || !p.ready(ctx, sp) || !p.startListing(ctx, sp) {
 		return
