@@ -451,7 +451,13 @@ func TestAlertSettingsThroughTheAdminAPI(t *testing.T) {
 		t.Fatalf("no alerts yet: %d %s", code, body)
 	}
 	code, got, body := e.api(t, "PUT", "/api/integrations/api1/alerts", adminToken, `{"helpdesk":true,"webhook_url":"ftp://x","cooldown":"soon"}`)
-	fields, _ := got["fields"].(map[string]any)
+	fields := map[string]any{} // the problem document's fields: [{"field": …, "reason": …}]
+	list, _ := got["fields"].([]any)
+	for _, f := range list {
+		if f, ok := f.(map[string]any); ok {
+			fields[fmt.Sprint(f["field"])] = f["reason"]
+		}
+	}
 	if code != http.StatusUnprocessableEntity || fields["webhook_url"] == nil || fields["cooldown"] == nil {
 		t.Fatalf("invalid settings: %d %s", code, body)
 	}
