@@ -560,7 +560,9 @@ func (c *Config) validateIntegrations(add func(field, reason string)) {
 		}
 		c.Integrations[i].validateApps(p, add)
 		if in.Automation != nil {
-			for _, fe := range in.Automation.Normalize(AppsAndStores(in.Apps)) {
+			apps, stores := AppsAndStores(in.Apps)
+			_, errs := rules.Compile(*in.Automation, apps, stores)
+			for _, fe := range errs {
 				add(p+".automation."+fe.Field, fe.Reason)
 			}
 		}

@@ -235,15 +235,17 @@ func (a *Admin) putAutomation(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var errs []*config.FieldError
-	for _, fe := range auto.Normalize(appsAndStores(old.Apps)) {
-		errs = append(errs, &config.FieldError{Field: fe.Field, Reason: fe.Reason})
-	}
-	if len(errs) > 0 {
+	apps, stores := appsAndStores(old.Apps)
+	eng, autoErrs := rules.Compile(auto, apps, stores)
+	if len(autoErrs) > 0 {
+		var errs []*config.FieldError
+		for _, fe := range autoErrs {
+			errs = append(errs, &config.FieldError{Field: fe.Field, Reason: fe.Reason})
+		}
 		return invalid(errs)
 	}
 	in := old
-	in.Automation = auto
+	in.Automation = eng.Automation()
 	err = a.DB.InTx(r.Context(), func(tx *state.Tx) error { return tx.UpdateIntegration(r.Context(), in) })
 	switch {
 	case errors.Is(err, state.ErrNotFound):

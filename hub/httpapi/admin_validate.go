@@ -13,6 +13,7 @@ import (
 
 	"github.com/reviewhub/reviewhub/hub/config"
 	"github.com/reviewhub/reviewhub/hub/filter"
+	"github.com/reviewhub/reviewhub/hub/rules"
 	"github.com/reviewhub/reviewhub/hub/state"
 	"github.com/reviewhub/reviewhub/sdk"
 )
@@ -94,11 +95,14 @@ func (a *Admin) fromJSON(j IntegrationJSON, old *state.Integration) (state.Integ
 		in.Automation = *j.Automation
 	case old != nil:
 		// Kept, and checked again: the rules may name an app removed now.
-		in.Automation = old.Automation.Clone()
+		in.Automation = old.Automation
 	}
-	for _, fe := range in.Automation.Normalize(appsAndStores(in.Apps)) {
+	apps, stores := appsAndStores(in.Apps)
+	eng, autoErrs := rules.Compile(in.Automation, apps, stores)
+	for _, fe := range autoErrs {
 		add("automation."+fe.Field, fe.Reason)
 	}
+	in.Automation = eng.Automation() // canonical (the zero value when invalid: nothing is stored then)
 	return in, errs
 }
 
