@@ -453,7 +453,7 @@ func (c *Config) validateServer(add func(field, reason string)) {
 	}
 	if c.SecretKey != "" {
 		if _, err := secrets.ParseKey(c.SecretKey); err != nil {
-			add("secret_key", strings.TrimPrefix(err.Error(), "secret key: ")+" (generate one with `openssl rand -base64 32`)")
+			add("secret_key", keyReason(err)+" (generate one with `openssl rand -base64 32`)")
 		}
 	}
 	if _, err := c.AcceptedKeys(); err != nil {
@@ -656,6 +656,15 @@ func (c *Config) validatePlugins(add func(field, reason string)) {
 	}
 }
 
+// keyReason is why secrets.ParseKey refused a key.
+func keyReason(err error) string {
+	var ke *secrets.KeyError
+	if errors.As(err, &ke) {
+		return ke.Reason
+	}
+	return err.Error()
+}
+
 // AcceptedKeys are the keys of AcceptedSecretKeys, decoded.
 func (c *Config) AcceptedKeys() ([][]byte, error) {
 	var keys [][]byte
@@ -665,7 +674,7 @@ func (c *Config) AcceptedKeys() ([][]byte, error) {
 		}
 		k, err := secrets.ParseKey(s)
 		if err != nil {
-			return nil, fmt.Errorf("key %d: %s", i+1, strings.TrimPrefix(err.Error(), "secret key: "))
+			return nil, fmt.Errorf("key %d: %s", i+1, keyReason(err))
 		}
 		keys = append(keys, k)
 	}
