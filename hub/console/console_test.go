@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -208,6 +209,31 @@ func TestCatalogsMatchAndTemplatesUseKnownKeys(t *testing.T) {
 			if _, ok := catalog["en"][k]; !ok {
 				t.Errorf("%s uses unknown text %q", e.Name(), k)
 			}
+		}
+	}
+	// The texts the Go code looks up (t["key"]) exist too.
+	inGo := regexp.MustCompile(`\bt\["([a-z_]+)"\]`)
+	goFiles, _ := filepath.Glob("*.go")
+	n := 0
+	for _, f := range goFiles {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		raw, _ := os.ReadFile(f)
+		for _, m := range inGo.FindAllStringSubmatch(string(raw), -1) {
+			n++
+			if _, ok := catalog["en"][m[1]]; !ok {
+				t.Errorf("%s looks up unknown text %q", f, m[1])
+			}
+		}
+	}
+	if n < 20 {
+		t.Errorf("found %d t[\"…\"] lookups in the Go code; the pattern no longer finds them", n)
+	}
+	// Every supported language has a catalog under its base code.
+	for _, tag := range supported {
+		if base, _ := tag.Base(); catalog[base.String()] == nil {
+			t.Errorf("no catalog for %s", tag)
 		}
 	}
 }
