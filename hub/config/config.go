@@ -205,6 +205,23 @@ type App struct {
 	Filters      filter.Filters    `yaml:"filters"`
 }
 
+// DefaultPollInterval is how often an app is polled when neither it nor
+// the hub's poll_interval says.
+const DefaultPollInterval = 5 * time.Minute
+
+// PollInterval is an app's poll interval before quota budgets: its own,
+// else the hub's, else DefaultPollInterval (the one rule the poller and
+// the health check share).
+func PollInterval(app, hub time.Duration) time.Duration {
+	switch {
+	case app > 0:
+		return app
+	case hub > 0:
+		return hub
+	}
+	return DefaultPollInterval
+}
+
 // FieldError names the field that is wrong.
 type FieldError struct {
 	Field  string
@@ -325,7 +342,7 @@ func (c *Config) setDefaults() {
 		c.Plugins.Dir = "./bin"
 	}
 	if c.PollInterval == 0 {
-		c.PollInterval = 5 * time.Minute
+		c.PollInterval = DefaultPollInterval
 	}
 	if c.Bus.InFlight == 0 {
 		c.Bus.InFlight = DefaultInFlight

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/reviewhub/reviewhub/hub/config"
 	"github.com/reviewhub/reviewhub/hub/internal/retry"
 	"github.com/reviewhub/reviewhub/hub/metrics"
 	"github.com/reviewhub/reviewhub/hub/quota"
@@ -193,13 +194,7 @@ func (p *Poller) sync(ctx context.Context) {
 
 // interval is an app's configured interval, or the hub's default.
 func (p *Poller) interval(app time.Duration) time.Duration {
-	switch {
-	case app > 0:
-		return app
-	case p.Interval > 0:
-		return p.Interval
-	}
-	return 5 * time.Minute
+	return config.PollInterval(app, p.Interval)
 }
 
 // integration returns the integration, decrypted once per version.
