@@ -224,8 +224,8 @@ func PollInterval(app, hub time.Duration) time.Duration {
 
 // FieldError names the field that is wrong.
 type FieldError struct {
-	Field  string
-	Reason string
+	Field  string `json:"field"`
+	Reason string `json:"reason"`
 }
 
 func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }

@@ -24,8 +24,9 @@ type Error struct {
 	Status int
 	// Detail says what is wrong, for people (RFC 9457 "detail").
 	Detail string
-	// Fields names each wrong field of the input and why (422).
-	Fields []FieldProblem
+	// Fields names each wrong field of the input by its path
+	// ("apps[0].settings.key_id") and why (422).
+	Fields []*config.FieldError
 }
 
 func (e *Error) Error() string {
@@ -39,13 +40,6 @@ func (e *Error) Error() string {
 	return strings.Join(msgs, "; ")
 }
 
-// FieldProblem is one wrong field of an input: its path
-// ("apps[0].settings.key_id") and the reason.
-type FieldProblem struct {
-	Field  string `json:"field"`
-	Reason string `json:"reason"`
-}
-
 // errorf is an *Error of status with a formatted detail.
 func errorf(status int, format string, args ...any) *Error {
 	return &Error{Status: status, Detail: fmt.Sprintf(format, args...)}
@@ -53,10 +47,7 @@ func errorf(status int, format string, args ...any) *Error {
 
 // invalid is the 422 naming each wrong field.
 func invalid(errs []*config.FieldError) *Error {
-	e := &Error{Status: http.StatusUnprocessableEntity}
-	for _, fe := range errs {
-		e.Fields = append(e.Fields, FieldProblem{Field: fe.Field, Reason: fe.Reason})
-	}
+	e := &Error{Status: http.StatusUnprocessableEntity, Fields: errs}
 	e.Detail = e.Error()
 	return e
 }
@@ -70,7 +61,7 @@ type Problem struct {
 	Status int    `json:"status"`
 	Detail string `json:"detail,omitempty"`
 	// Fields (an extension) names each wrong field of the input (422).
-	Fields []FieldProblem `json:"fields,omitempty"`
+	Fields []*config.FieldError `json:"fields,omitempty"`
 	// RequestID (an extension) is what the hub logged the failure under
 	// (the client's X-Request-Id when well formed).
 	RequestID string `json:"request_id,omitempty"`
