@@ -139,26 +139,37 @@ func (p slogPrinter) Println(v ...any) {
 	}
 }
 
+// PollCount is one poll of an app: whose, its outcome (Poll*) and, for a
+// listing, what it listed.
+type PollCount struct {
+	Integration, App, Store string
+	Outcome                 string
+	// Seen, Queued and Unreadable reviews; Requests the vendor requests
+	// the plugin counted; Skipped by filter name.
+	Seen, Queued, Unreadable, Requests int
+	Skipped                            map[string]int
+}
+
 // Poll counts one poll of an app and what it listed.
-func (m *Metrics) Poll(integration, app, store, outcome string, seen, queued, unreadable, requests int, skipped map[string]int) {
+func (m *Metrics) Poll(p PollCount) {
 	if m == nil {
 		return
 	}
-	m.polls.WithLabelValues(integration, app, store, outcome).Inc()
-	if seen > 0 {
-		m.reviewsSeen.WithLabelValues(integration, app, store).Add(float64(seen))
+	m.polls.WithLabelValues(p.Integration, p.App, p.Store, p.Outcome).Inc()
+	if p.Seen > 0 {
+		m.reviewsSeen.WithLabelValues(p.Integration, p.App, p.Store).Add(float64(p.Seen))
 	}
-	if queued > 0 {
-		m.reviewsQueued.WithLabelValues(integration, app, store).Add(float64(queued))
+	if p.Queued > 0 {
+		m.reviewsQueued.WithLabelValues(p.Integration, p.App, p.Store).Add(float64(p.Queued))
 	}
-	if unreadable > 0 {
-		m.unreadable.WithLabelValues(integration, app, store).Add(float64(unreadable))
+	if p.Unreadable > 0 {
+		m.unreadable.WithLabelValues(p.Integration, p.App, p.Store).Add(float64(p.Unreadable))
 	}
-	if requests > 0 {
-		m.storeRequests.WithLabelValues(integration, app, store).Add(float64(requests))
+	if p.Requests > 0 {
+		m.storeRequests.WithLabelValues(p.Integration, p.App, p.Store).Add(float64(p.Requests))
 	}
-	for filter, n := range skipped {
-		m.reviewsSkipped.WithLabelValues(integration, app, store, filter).Add(float64(n))
+	for filter, n := range p.Skipped {
+		m.reviewsSkipped.WithLabelValues(p.Integration, p.App, p.Store, filter).Add(float64(n))
 	}
 }
 

@@ -316,14 +316,14 @@ func (p *Poller) ready(ctx context.Context, sp *slotPoll) bool {
 	in, app, next := sp.in, sp.app, &sp.next
 	if p.Runnable != nil && !p.Runnable(in, app) {
 		next.Note, next.Wait = "not polled: settings incomplete or plugin not running", ""
-		p.Metrics.Poll(in.ID, app.ID, app.StorePlugin, metrics.PollNotRunnable, 0, 0, 0, 0, nil)
+		p.Metrics.Poll(metrics.PollCount{Integration: in.ID, App: app.ID, Store: app.StorePlugin, Outcome: metrics.PollNotRunnable})
 		return false
 	}
 	sp.interval = p.interval(app.PollInterval)
 	_, info, err := p.Plugins.Store(app.StorePlugin)
 	if err != nil {
 		next.Note, next.Wait = "not polled: "+err.Error(), ""
-		p.Metrics.Poll(in.ID, app.ID, app.StorePlugin, metrics.PollNotRunnable, 0, 0, 0, 0, nil)
+		p.Metrics.Poll(metrics.PollCount{Integration: in.ID, App: app.ID, Store: app.StorePlugin, Outcome: metrics.PollNotRunnable})
 		return false
 	}
 	if info.Store != nil {
@@ -342,7 +342,7 @@ func (p *Poller) ready(ctx context.Context, sp *slotPoll) bool {
 		next.NextAt, next.Wait = use.FreesAt, state.WaitQuota
 		next.Note = fmt.Sprintf("waiting for quota: %s (%s) spent %d of its polling budget %d in the last %s",
 			use.Bucket.Name, use.Bucket.Account, use.Used, use.Budget, use.Bucket.Window)
-		p.Metrics.Poll(in.ID, app.ID, app.StorePlugin, metrics.PollQuota, 0, 0, 0, 0, nil)
+		p.Metrics.Poll(metrics.PollCount{Integration: in.ID, App: app.ID, Store: app.StorePlugin, Outcome: metrics.PollQuota})
 		if next.Note != sp.slot.Note {
 			sp.log.Info("poll deferred to stay inside the store's quota", "reason", next.Note, "until", next.NextAt)
 		}
@@ -373,7 +373,7 @@ func (p *Poller) startListing(ctx context.Context, sp *slotPoll) bool {
 		if ctx.Err() == nil {
 			sp.log.Error("confirming the poll lease failed; not polled", "error", err)
 		}
-		p.Metrics.Poll(sp.in.ID, sp.app.ID, sp.app.StorePlugin, metrics.PollNotRunnable, 0, 0, 0, 0, nil)
+		p.Metrics.Poll(metrics.PollCount{Integration: sp.in.ID, App: sp.app.ID, Store: sp.app.StorePlugin, Outcome: metrics.PollNotRunnable})
 		sp.next.Note, sp.next.Wait = "not polled: the poll lease could not be confirmed", ""
 		sp.next.NextAt = sp.now.Add(retry.Jitter(minRetryAfterLeaseError, 0.1))
 		return false
@@ -406,7 +406,8 @@ func (p *Poller) record(ctx context.Context, sp *slotPoll, res Result, pollErr e
 	if pollErr != nil {
 		outcome = metrics.PollError
 	}
-	p.Metrics.Poll(in.ID, app.ID, app.StorePlugin, outcome, res.Seen, res.Queued, res.Unreadable, spent, res.Skipped)
+	p.Metrics.Poll(metrics.PollCount{Integration: in.ID, App: app.ID, Store: app.StorePlugin, Outcome: outcome,
+		Seen: res.Seen, Queued: res.Queued, Unreadable: res.Unreadable, Requests: spent, Skipped: res.Skipped})
 	if herr := p.DB.RecordPoll(ctx, sp.slot.AppRef, sp.now, pollErr); herr != nil {
 		sp.log.Error("recording the poll for the app's health failed", "error", herr)
 	}
