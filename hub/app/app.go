@@ -135,7 +135,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		Ready: h.ready, Admin: admin.Register}
 	h.opsWire(cfg, plugins, srv, admin)
 	if cfg.ConsoleOn() {
-		if srv.Console, err = console.New(console.Options{Token: cfg.AdminToken, Admin: admin.Register,
+		if srv.Console, err = console.New(console.Options{Token: cfg.AdminToken, Admin: admin,
 			Logger: log.With("component", "console"), Secure: strings.HasPrefix(cfg.PublicURL, "https://")}); err != nil {
 			return nil, err
 		}

@@ -164,9 +164,6 @@ func (h *Hub) sample(ctx context.Context, emit metrics.Emit) error {
 	} else {
 		errs = append(errs, err)
 	}
-	st := h.poller.Stats()
-	emit("schedule_lag_seconds", "How late this hub's recent polls started after their due time.", false, st.LagP50.Seconds(), "quantile", "0.5")
-	emit("schedule_lag_seconds", "How late this hub's recent polls started after their due time.", false, st.LagP99.Seconds(), "quantile", "0.99")
 	errs = append(errs, h.sampleQuotas(ctx, emit))
 	errs = append(errs, h.ops.monitor.Sample(ctx, emit))
 	return errors.Join(errs...)

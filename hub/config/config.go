@@ -205,10 +205,27 @@ type App struct {
 	Filters      filter.Filters    `yaml:"filters"`
 }
 
+// DefaultPollInterval is how often an app is polled when neither it nor
+// the hub's poll_interval says.
+const DefaultPollInterval = 5 * time.Minute
+
+// PollInterval is an app's poll interval before quota budgets: its own,
+// else the hub's, else DefaultPollInterval (the one rule the poller and
+// the health check share).
+func PollInterval(app, hub time.Duration) time.Duration {
+	switch {
+	case app > 0:
+		return app
+	case hub > 0:
+		return hub
+	}
+	return DefaultPollInterval
+}
+
 // FieldError names the field that is wrong.
 type FieldError struct {
-	Field  string
-	Reason string
+	Field  string `json:"field"`
+	Reason string `json:"reason"`
 }
 
 func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
@@ -325,7 +342,7 @@ func (c *Config) setDefaults() {
 		c.Plugins.Dir = "./bin"
 	}
 	if c.PollInterval == 0 {
-		c.PollInterval = 5 * time.Minute
+		c.PollInterval = DefaultPollInterval
 	}
 	if c.Bus.InFlight == 0 {
 		c.Bus.InFlight = DefaultInFlight
@@ -453,7 +470,7 @@ func (c *Config) validateServer(add func(field, reason string)) {
 	}
 	if c.SecretKey != "" {
 		if _, err := secrets.ParseKey(c.SecretKey); err != nil {
-			add("secret_key", strings.TrimPrefix(err.Error(), "secret key: ")+" (generate one with `openssl rand -base64 32`)")
+			add("secret_key", keyReason(err)+" (generate one with `openssl rand -base64 32`)")
 		}
 	}
 	if _, err := c.AcceptedKeys(); err != nil {
@@ -560,7 +577,9 @@ func (c *Config) validateIntegrations(add func(field, reason string)) {
 		}
 		c.Integrations[i].validateApps(p, add)
 		if in.Automation != nil {
-			for _, fe := range in.Automation.Normalize(AppsAndStores(in.Apps)) {
+			apps, stores := AppsAndStores(in.Apps)
+			_, errs := rules.Compile(*in.Automation, apps, stores)
+			for _, fe := range errs {
 				add(p+".automation."+fe.Field, fe.Reason)
 			}
 		}
@@ -654,6 +673,15 @@ func (c *Config) validatePlugins(add func(field, reason string)) {
 	}
 }
 
+// keyReason is why secrets.ParseKey refused a key.
+func keyReason(err error) string {
+	var ke *secrets.KeyError
+	if errors.As(err, &ke) {
+		return ke.Reason
+	}
+	return err.Error()
+}
+
 // AcceptedKeys are the keys of AcceptedSecretKeys, decoded.
 func (c *Config) AcceptedKeys() ([][]byte, error) {
 	var keys [][]byte
@@ -663,7 +691,7 @@ func (c *Config) AcceptedKeys() ([][]byte, error) {
 		}
 		k, err := secrets.ParseKey(s)
 		if err != nil {
-			return nil, fmt.Errorf("key %d: %s", i+1, strings.TrimPrefix(err.Error(), "secret key: "))
+			return nil, fmt.Errorf("key %d: %s", i+1, keyReason(err))
 		}
 		keys = append(keys, k)
 	}

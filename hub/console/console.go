@@ -2,10 +2,11 @@
 // set up integrations from the plugins' settings schemas, watch their
 // status, check their accounts and retry or drop dead letters.
 //
-// Every read and write goes through the admin API (hub/httpapi.Admin),
-// called in process with the admin token: the console has no second path to
-// the state, and its validation, partial save and write-only secrets are the
-// API's. Pages are rendered on the server (html/template); the templates,
+// Every read and write goes through the admin API's own functions
+// (the methods of hub/httpapi.Admin, behind the Admin interface), called
+// with typed values: the console has no second path to the state, no JSON
+// round trip, and its validation, partial save and write-only secrets are
+// the API's. Pages are rendered on the server (html/template); the templates,
 // the stylesheet and the small script are embedded in the binary.
 package console
 
@@ -49,11 +50,10 @@ const maxSessions = 1000
 
 // Options configure a Console.
 type Options struct {
-	// Token is the admin token: what one signs in with, and what the
-	// console calls the admin API with.
+	// Token is the admin token: what one signs in with.
 	Token string
-	// Admin mounts the admin API on a router (httpapi.Admin.Register).
-	Admin  func(r *mux.Router)
+	// Admin is the admin API's functions (an *httpapi.Admin).
+	Admin  Admin
 	Logger *slog.Logger
 	// Secure marks cookies Secure (the hub is reached over https).
 	Secure bool
@@ -66,7 +66,7 @@ type Options struct {
 // Console serves the web console under /console/.
 type Console struct {
 	opts     Options
-	api      http.Handler
+	admin    Admin
 	pages    map[string]*template.Template
 	router   *mux.Router
 	mu       sync.Mutex
@@ -101,9 +101,7 @@ func New(o Options) (*Console, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	api := mux.NewRouter()
-	o.Admin(api.PathPrefix("/api").Subrouter())
-	c := &Console{opts: o, api: api, sessions: map[string]*session{}}
+	c := &Console{opts: o, admin: o.Admin, sessions: map[string]*session{}}
 	var err error
 	if c.pages, err = parsePages(); err != nil {
 		return nil, err
@@ -123,17 +121,17 @@ func (c *Console) routes() {
 	s.Use(c.requireSession)
 	s.HandleFunc("/", c.home).Methods(http.MethodGet)
 	s.HandleFunc("/signout", c.signout).Methods(http.MethodPost)
-	s.HandleFunc("/integrations", c.integrations).Methods(http.MethodGet)
-	s.HandleFunc("/integrations/new", c.newIntegration).Methods(http.MethodGet)
-	s.HandleFunc("/integrations/new", c.saveIntegration).Methods(http.MethodPost)
-	s.HandleFunc("/integrations/{id}", c.editIntegration).Methods(http.MethodGet)
-	s.HandleFunc("/integrations/{id}", c.saveIntegration).Methods(http.MethodPost)
-	s.HandleFunc("/integrations/{id}/check", c.check).Methods(http.MethodPost)
-	s.HandleFunc("/integrations/{id}/status", c.status).Methods(http.MethodGet)
-	s.HandleFunc("/integrations/{id}/replies/{message}/retry", c.retryReply).Methods(http.MethodPost)
-	s.HandleFunc("/deadletters", c.deadLetters).Methods(http.MethodGet)
-	s.HandleFunc("/deadletters/{id}/retry", c.deadLetterOp("retry")).Methods(http.MethodPost)
-	s.HandleFunc("/deadletters/{id}/drop", c.deadLetterOp("drop")).Methods(http.MethodPost)
+	s.HandleFunc("/integrations", c.handle(c.integrations)).Methods(http.MethodGet)
+	s.HandleFunc("/integrations/new", c.handle(c.newIntegration)).Methods(http.MethodGet)
+	s.HandleFunc("/integrations/new", c.handle(c.saveIntegration)).Methods(http.MethodPost)
+	s.HandleFunc("/integrations/{id}", c.handle(c.editIntegration)).Methods(http.MethodGet)
+	s.HandleFunc("/integrations/{id}", c.handle(c.saveIntegration)).Methods(http.MethodPost)
+	s.HandleFunc("/integrations/{id}/check", c.handle(c.check)).Methods(http.MethodPost)
+	s.HandleFunc("/integrations/{id}/status", c.handle(c.status)).Methods(http.MethodGet)
+	s.HandleFunc("/integrations/{id}/replies/{message}/retry", c.handle(c.retryReply)).Methods(http.MethodPost)
+	s.HandleFunc("/deadletters", c.handle(c.deadLetters)).Methods(http.MethodGet)
+	s.HandleFunc("/deadletters/{id}/retry", c.handle(c.deadLetterOp("retry"))).Methods(http.MethodPost)
+	s.HandleFunc("/deadletters/{id}/drop", c.handle(c.deadLetterOp("drop"))).Methods(http.MethodPost)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.renderError(w, r, http.StatusNotFound, c.lang(r).T["not_found"])
 	})

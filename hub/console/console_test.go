@@ -1,38 +1,100 @@
 package console
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
-	"github.com/gorilla/mux"
-
+	"github.com/reviewhub/reviewhub/hub/bus"
+	"github.com/reviewhub/reviewhub/hub/check"
 	"github.com/reviewhub/reviewhub/hub/httpapi"
+	"github.com/reviewhub/reviewhub/sdk"
 )
 
 const testToken = "unit-test-admin-token-0123456789"
 
-// stubAdmin answers the few admin API calls the pages below make.
-func stubAdmin(r *mux.Router) {
-	r.HandleFunc("/plugins", func(w http.ResponseWriter, _ *http.Request) { httpapi.WriteJSON(w, 200, []any{}) })
-	r.HandleFunc("/integrations", func(w http.ResponseWriter, _ *http.Request) { httpapi.WriteJSON(w, 200, []any{}) })
-	r.HandleFunc("/deadletters", func(w http.ResponseWriter, _ *http.Request) { httpapi.WriteJSON(w, 200, []any{}) })
+// fakeAdmin stands for the admin API's functions: what it holds is what
+// the pages read; err, when set, is what every call returns.
+type fakeAdmin struct {
+	mu           sync.Mutex
+	integrations []httpapi.IntegrationJSON
+	status       map[string]httpapi.IntegrationStatus
+	retried      []string
+	err          error
 }
+
+func (f *fakeAdmin) InstalledPlugins() []sdk.Info { return []sdk.Info{} }
+
+func (f *fakeAdmin) Integrations(context.Context) ([]httpapi.IntegrationJSON, error) {
+	return append([]httpapi.IntegrationJSON{}, f.integrations...), f.err
+}
+
+func (f *fakeAdmin) Integration(_ context.Context, id string) (httpapi.IntegrationJSON, error) {
+	if f.err != nil {
+		return httpapi.IntegrationJSON{}, f.err
+	}
+	for _, in := range f.integrations {
+		if in.ID == id {
+			return in, nil
+		}
+	}
+	return httpapi.IntegrationJSON{}, &httpapi.Error{Status: http.StatusNotFound, Detail: fmt.Sprintf("no integration %q", id)}
+}
+
+func (f *fakeAdmin) Create(context.Context, httpapi.IntegrationJSON) (httpapi.IntegrationJSON, error) {
+	return httpapi.IntegrationJSON{}, errors.New("fakeAdmin: create is not faked")
+}
+
+func (f *fakeAdmin) Update(context.Context, string, int, httpapi.IntegrationJSON) (httpapi.IntegrationJSON, error) {
+	return httpapi.IntegrationJSON{}, errors.New("fakeAdmin: update is not faked")
+}
+
+func (f *fakeAdmin) Status(_ context.Context, id string) (httpapi.IntegrationStatus, error) {
+	if f.err != nil {
+		return httpapi.IntegrationStatus{}, f.err
+	}
+	if st, ok := f.status[id]; ok {
+		return st, nil
+	}
+	return httpapi.IntegrationStatus{}, &httpapi.Error{Status: http.StatusNotFound, Detail: fmt.Sprintf("no integration %q", id)}
+}
+
+func (f *fakeAdmin) Check(context.Context, string) (check.Report, error) {
+	return check.Report{}, errors.New("fakeAdmin: check is not faked")
+}
+
+func (f *fakeAdmin) RetryReply(_ context.Context, integrationID, messageID string) (httpapi.ReplyJSON, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.retried = append(f.retried, integrationID+"/"+messageID)
+	return httpapi.ReplyJSON{MessageID: messageID, Status: "pending"}, f.err
+}
+
+func (f *fakeAdmin) ListDeadLetters(context.Context) ([]bus.DeadLetter, error) {
+	return []bus.DeadLetter{}, f.err
+}
+func (f *fakeAdmin) RetryDeadLetter(context.Context, int64) error { return f.err }
+func (f *fakeAdmin) DropDeadLetter(context.Context, int64) error  { return f.err }
 
 func newTestServer(t *testing.T) (*httptest.Server, *http.Client) {
 	t.Helper()
-	return newTestServerWith(t, stubAdmin)
+	return newTestServerWith(t, &fakeAdmin{})
 }
 
-// newTestServerWith serves the console over the admin routes admin mounts.
-func newTestServerWith(t *testing.T, admin func(*mux.Router)) (*httptest.Server, *http.Client) {
+// newTestServerWith serves the console over admin.
+func newTestServerWith(t *testing.T, admin Admin) (*httptest.Server, *http.Client) {
 	t.Helper()
 	c, err := New(Options{Token: testToken, Admin: admin})
 	if err != nil {
@@ -149,6 +211,31 @@ func TestCatalogsMatchAndTemplatesUseKnownKeys(t *testing.T) {
 			}
 		}
 	}
+	// The texts the Go code looks up (t["key"]) exist too.
+	inGo := regexp.MustCompile(`\bt\["([a-z_]+)"\]`)
+	goFiles, _ := filepath.Glob("*.go")
+	n := 0
+	for _, f := range goFiles {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		raw, _ := os.ReadFile(f)
+		for _, m := range inGo.FindAllStringSubmatch(string(raw), -1) {
+			n++
+			if _, ok := catalog["en"][m[1]]; !ok {
+				t.Errorf("%s looks up unknown text %q", f, m[1])
+			}
+		}
+	}
+	if n < 20 {
+		t.Errorf("found %d t[\"…\"] lookups in the Go code; the pattern no longer finds them", n)
+	}
+	// Every supported language has a catalog under its base code.
+	for _, tag := range supported {
+		if base, _ := tag.Base(); catalog[base.String()] == nil {
+			t.Errorf("no catalog for %s", tag)
+		}
+	}
 }
 
 func TestLanguageFromBrowserAndSwitch(t *testing.T) {
@@ -208,7 +295,7 @@ func TestCrossOriginPostRefused(t *testing.T) {
 
 func TestWrongSignInsAreThrottled(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
-	c, err := New(Options{Token: testToken, Admin: stubAdmin, Now: func() time.Time { return now }})
+	c, err := New(Options{Token: testToken, Admin: &fakeAdmin{}, Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package console
 
 import (
-	"encoding/json"
 	"net/url"
 	"strings"
 	"testing"
@@ -117,20 +116,5 @@ func TestFormShowsErrorsStoredSecretsAndWhatIsMissing(t *testing.T) {
 	if len(v.Errors) != 2 || v.Errors[0].Label != "App android: Languages" || v.Errors[0].Anchor != "#f-apps-0-filters-languages" ||
 		v.Errors[1].Anchor != "#f-apps-0-s-play-base_url" {
 		t.Errorf("summary %+v", v.Errors)
-	}
-}
-
-// The status answer's "health" is read whether the hub gives a word or an
-// object with a reason; without one nothing is shown.
-func TestHealthOf(t *testing.T) {
-	raw := []json.RawMessage{
-		json.RawMessage(`{"id":"a","health":"ok"}`),
-		json.RawMessage(`{"id":"b","health":{"status":"failing","reason":"401 from the store"}}`),
-		json.RawMessage(`{"id":"c"}`),
-	}
-	for i, want := range [][2]string{{"ok", ""}, {"failing", "401 from the store"}, {"", ""}, {"", ""}} {
-		if h, r := healthOf(raw, i); h != want[0] || r != want[1] {
-			t.Errorf("app %d: %q %q, want %q", i, h, r, want)
-		}
 	}
 }

@@ -27,10 +27,8 @@ func (c *Console) lang(r *http.Request) lang {
 	}
 	tags, _, _ := language.ParseAcceptLanguage(r.Header.Get("Accept-Language"))
 	_, i, _ := matcher.Match(tags...)
-	code := "en"
-	if i == 1 {
-		code = "ru"
-	}
+	base, _ := supported[i].Base() // the supported language matched, not its index
+	code := base.String()
 	return lang{Code: code, T: catalog[code]}
 }
 
@@ -50,12 +48,15 @@ var catalog = map[string]map[string]string{
 		"admin_token":              "Admin token",
 		"sign_in":                  "Sign in",
 		"wrong_token":              "That is not the admin token.",
+		"too_many":                 "Too many wrong tokens in the last minute. Wait a minute and try again.",
 		"signed_out":               "You are signed out.",
 		"csrf_refused":             "This form is stale or did not come from the console (missing CSRF token). Reload the page and try again.",
 		"session_needed":           "Your session has ended. Sign in again.",
 		"not_found":                "There is no such page.",
 		"not_allowed":              "This page does not take that request.",
 		"error_title":              "Something went wrong",
+		"error_internal":           "The hub could not show this page. Its log has the cause under the reference",
+		"error_unavailable":        "The hub's state database is unavailable right now. Try again in a minute.",
 		"back_to_list":             "Back to the integrations",
 		"integrations":             "Integrations",
 		"new_integration":          "New integration",
@@ -240,12 +241,15 @@ var catalog = map[string]map[string]string{
 		"admin_token":              "Токен администратора",
 		"sign_in":                  "Войти",
 		"wrong_token":              "Это не токен администратора.",
+		"too_many":                 "Слишком много неверных токенов за последнюю минуту. Подождите минуту и попробуйте снова.",
 		"signed_out":               "Вы вышли.",
 		"csrf_refused":             "Форма устарела или отправлена не из консоли (нет CSRF-токена). Обновите страницу и повторите.",
 		"session_needed":           "Сеанс закончился. Войдите снова.",
 		"not_found":                "Такой страницы нет.",
 		"not_allowed":              "Эта страница не принимает такой запрос.",
 		"error_title":              "Что-то пошло не так",
+		"error_internal":           "Хаб не смог показать эту страницу. Причина записана в его журнале под номером",
+		"error_unavailable":        "База состояния хаба сейчас недоступна. Попробуйте через минуту.",
 		"back_to_list":             "К списку интеграций",
 		"integrations":             "Интеграции",
 		"new_integration":          "Новая интеграция",

@@ -21,6 +21,7 @@ import (
 	"github.com/reviewhub/reviewhub/hub/check"
 	"github.com/reviewhub/reviewhub/hub/httpapi"
 	"github.com/reviewhub/reviewhub/hub/state"
+	"github.com/reviewhub/reviewhub/sdk"
 )
 
 // page is what every template gets.
@@ -147,17 +148,6 @@ func (c *Console) renderError(w http.ResponseWriter, r *http.Request, status int
 	c.render(w, r, status, "error", page{Title: c.lang(r).T["error_title"], Error: msg})
 }
 
-// apiFailed shows an admin API failure.
-func (c *Console) apiFailed(w http.ResponseWriter, r *http.Request, err error) {
-	var ae *apiError
-	if errors.As(err, &ae) {
-		c.renderError(w, r, ae.Status, ae.Msg)
-		return
-	}
-	c.opts.Logger.Error("console: admin API call failed", "error", err)
-	c.renderError(w, r, http.StatusInternalServerError, err.Error())
-}
-
 // Integrations list.
 
 type listRow struct {
@@ -168,11 +158,10 @@ type listRow struct {
 	ReadOnly       bool
 }
 
-func (c *Console) integrations(w http.ResponseWriter, r *http.Request) {
-	list, err := c.listIntegrations(r.Context())
+func (c *Console) integrations(w http.ResponseWriter, r *http.Request) error {
+	list, err := c.admin.Integrations(r.Context())
 	if err != nil {
-		c.apiFailed(w, r, err)
-		return
+		return err
 	}
 	t := c.lang(r).T
 	rows := make([]listRow, 0, len(list))
@@ -190,84 +179,52 @@ func (c *Console) integrations(w http.ResponseWriter, r *http.Request) {
 		if !in.Complete {
 			row.Health, row.Detail = "incomplete", t["health_incomplete"]
 		}
-		if st, err := c.statusOf(r.Context(), in.ID); err == nil {
-			polled := false
-			for i, a := range st.Apps {
-				if h, reason := healthOf(st.RawApps, i); h != "" && h != "ok" && h != "healthy" {
-					row.Health, row.Detail = "failing", a.ID+": "+strings.TrimSpace(h+" "+reason)
-					break
-				}
-				if a.LastError != "" {
-					row.Health, row.Detail = "failing", a.ID+": "+a.LastError
-					break
-				}
-				polled = polled || a.LastPollAt != nil
+		st, err := c.admin.Status(r.Context(), in.ID)
+		if err != nil {
+			// The list still shows; the integration's own status page
+			// shows the failure.
+			c.opts.Logger.Warn("console: reading an integration's status for the list failed", "integration", in.ID, "error", err)
+			rows = append(rows, row)
+			continue
+		}
+		polled := false
+		for _, a := range st.Apps {
+			if h := a.Health; h != nil && h.State != sdk.HealthOK {
+				row.Health, row.Detail = "failing", a.ID+": "+strings.TrimSpace(h.State+" "+h.Reason)
+				break
 			}
-			if row.Health == "ok" && !polled && len(st.Apps) > 0 {
-				row.Health, row.Detail = "waiting", t["health_waiting"]
+			if a.LastError != "" {
+				row.Health, row.Detail = "failing", a.ID+": "+a.LastError
+				break
 			}
+			polled = polled || a.LastPollAt != nil
+		}
+		if row.Health == "ok" && !polled && len(st.Apps) > 0 {
+			row.Health, row.Detail = "waiting", t["health_waiting"]
 		}
 		rows = append(rows, row)
 	}
 	c.render(w, r, http.StatusOK, "integrations", page{Title: t["integrations"], Nav: "integrations", Data: rows})
-}
-
-// healthOf reads an app's "health" from the status answer when the hub
-// gives one (a string, or an object with status/state and reason).
-func healthOf(raw []json.RawMessage, i int) (string, string) {
-	if i >= len(raw) {
-		return "", ""
-	}
-	var a struct {
-		Health json.RawMessage `json:"health"`
-	}
-	if json.Unmarshal(raw[i], &a) != nil || len(a.Health) == 0 {
-		return "", ""
-	}
-	var s string
-	if json.Unmarshal(a.Health, &s) == nil {
-		return s, ""
-	}
-	var o struct {
-		Status string `json:"status"`
-		State  string `json:"state"`
-		Reason string `json:"reason"`
-	}
-	if json.Unmarshal(a.Health, &o) == nil {
-		if o.Status == "" {
-			o.Status = o.State
-		}
-		return o.Status, o.Reason
-	}
-	return "", ""
+	return nil
 }
 
 // The integration form.
 
-func (c *Console) newIntegration(w http.ResponseWriter, r *http.Request) {
-	plugins, err := c.plugins(r.Context())
-	if err != nil {
-		c.apiFailed(w, r, err)
-		return
-	}
+func (c *Console) newIntegration(w http.ResponseWriter, r *http.Request) error {
 	in := formInput{Tags: true, HSettings: map[string]map[string]string{}}
-	c.renderForm(w, r, http.StatusOK, buildForm(c.lang(r).T, in, nil, plugins, nil))
+	c.renderForm(w, r, http.StatusOK, buildForm(c.lang(r).T, in, nil, c.admin.InstalledPlugins(), nil))
+	return nil
 }
 
-func (c *Console) editIntegration(w http.ResponseWriter, r *http.Request) {
-	plugins, err := c.plugins(r.Context())
+func (c *Console) editIntegration(w http.ResponseWriter, r *http.Request) error {
+	stored, err := c.admin.Integration(r.Context(), mux.Vars(r)["id"])
 	if err != nil {
-		c.apiFailed(w, r, err)
-		return
+		return err
 	}
-	stored, err := c.integration(r.Context(), mux.Vars(r)["id"])
-	if err != nil {
-		c.apiFailed(w, r, err)
-		return
-	}
-	v := buildForm(c.lang(r).T, inputFromAPI(stored), &stored, plugins, nil)
+	v := buildForm(c.lang(r).T, inputFromAPI(stored), &stored, c.admin.InstalledPlugins(), nil)
 	v.Saved = r.URL.Query().Get("saved") == "1"
 	c.renderForm(w, r, http.StatusOK, v)
+	return nil
 }
 
 func (c *Console) renderForm(w http.ResponseWriter, r *http.Request, status int, v formView) {
@@ -279,23 +236,19 @@ func (c *Console) renderForm(w http.ResponseWriter, r *http.Request, status int,
 	c.render(w, r, status, "form", page{Title: title, Nav: "integrations", Data: v})
 }
 
-// saveIntegration saves the form through the admin API (create or update),
-// or applies "add an app" / "remove this app" to the form unsaved.
-func (c *Console) saveIntegration(w http.ResponseWriter, r *http.Request) {
+// saveIntegration saves the form through the admin API's functions
+// (create or update), or applies "add an app" / "remove this app" to the
+// form unsaved.
+func (c *Console) saveIntegration(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	t := c.lang(r).T
-	plugins, err := c.plugins(ctx)
-	if err != nil {
-		c.apiFailed(w, r, err)
-		return
-	}
+	plugins := c.admin.InstalledPlugins()
 	id, editing := mux.Vars(r)["id"]
 	var stored *httpapi.IntegrationJSON
 	if editing {
-		s, err := c.integration(ctx, id)
+		s, err := c.admin.Integration(ctx, id)
 		if err != nil {
-			c.apiFailed(w, r, err)
-			return
+			return err
 		}
 		stored = &s
 	}
@@ -311,57 +264,58 @@ func (c *Console) saveIntegration(w http.ResponseWriter, r *http.Request) {
 		}
 		v.TypedSecretsLost = in.TypedSecrets
 		c.renderForm(w, r, http.StatusOK, v)
-		return
+		return nil
 	}
 	j, local := in.toAPI(plugins)
-	failed := func(status int, errs map[string]string) {
+	failed := func(status int, errs map[string]string) error {
 		v := buildForm(t, in, stored, plugins, errs)
 		v.TypedSecretsLost = in.TypedSecrets
 		c.renderForm(w, r, status, v)
+		return nil
 	}
 	if len(local) > 0 {
-		failed(http.StatusUnprocessableEntity, local)
-		return
+		return failed(http.StatusUnprocessableEntity, local)
 	}
 	var saved httpapi.IntegrationJSON
+	var err error
 	if editing {
-		err = c.call(ctx, http.MethodPut, "/integrations/"+pathEscape(id), j, &saved)
+		saved, err = c.admin.Update(ctx, id, 0, j)
 	} else {
-		err = c.call(ctx, http.MethodPost, "/integrations", j, &saved)
+		saved, err = c.admin.Create(ctx, j)
 	}
-	var ae *apiError
+	var e *httpapi.Error
 	switch {
 	case err == nil:
 		http.Redirect(w, r, "/console/integrations/"+url.PathEscape(saved.ID)+"?saved=1", http.StatusSeeOther)
-	case errors.As(err, &ae) && ae.Status == http.StatusUnprocessableEntity && len(ae.Fields) > 0:
+		return nil
+	case errors.As(err, &e) && e.Status == http.StatusUnprocessableEntity && len(e.Fields) > 0:
 		errs := map[string]string{}
-		for _, f := range ae.Fields {
+		for _, f := range e.Fields {
 			if errs[f.Field] != "" {
 				errs[f.Field] += "; "
 			}
 			errs[f.Field] += f.Reason
 		}
-		failed(ae.Status, errs)
-	case errors.As(err, &ae) && ae.Status == http.StatusConflict && !editing:
-		failed(ae.Status, map[string]string{"id": ae.Msg})
-	case errors.As(err, &ae) && ae.Status < 500:
-		failed(ae.Status, map[string]string{"integration": ae.Msg})
-	default:
-		c.apiFailed(w, r, err)
+		return failed(e.Status, errs)
+	case errors.As(err, &e) && e.Status == http.StatusConflict && !editing:
+		return failed(e.Status, map[string]string{"id": e.Detail})
+	case errors.As(err, &e) && e.Status < 500:
+		return failed(e.Status, map[string]string{"integration": e.Detail})
 	}
+	return err
 }
 
 // The live check.
 
-func (c *Console) check(w http.ResponseWriter, r *http.Request) {
+func (c *Console) check(w http.ResponseWriter, r *http.Request) error {
 	id := mux.Vars(r)["id"]
-	rep, err := c.runCheck(r.Context(), id)
+	rep, err := c.admin.Check(r.Context(), id)
 	if err != nil {
-		c.apiFailed(w, r, err)
-		return
+		return err
 	}
 	t := c.lang(r).T
 	c.render(w, r, http.StatusOK, "check", page{Title: t["check_title"] + " " + id, Nav: "integrations", Data: checkView{ID: id, Report: rep}})
+	return nil
 }
 
 type checkView struct {
@@ -388,7 +342,7 @@ type statusPage struct {
 type appStatusView struct {
 	httpapi.AppStatus
 	Name                 string
-	Health, HealthReason string
+	Health, HealthReason string // "" when the hub computes no health
 	Counters, Skipped    []countView
 	ReplyCounts          []countView
 }
@@ -407,17 +361,15 @@ func sortedCounts(m map[string]int) []countView {
 	return out
 }
 
-func (c *Console) status(w http.ResponseWriter, r *http.Request) {
+func (c *Console) status(w http.ResponseWriter, r *http.Request) error {
 	id := mux.Vars(r)["id"]
-	st, err := c.statusOf(r.Context(), id)
+	st, err := c.admin.Status(r.Context(), id)
 	if err != nil {
-		c.apiFailed(w, r, err)
-		return
+		return err
 	}
-	in, err := c.integration(r.Context(), id)
+	in, err := c.admin.Integration(r.Context(), id)
 	if err != nil {
-		c.apiFailed(w, r, err)
-		return
+		return err
 	}
 	names := map[string]string{}
 	for _, a := range in.Apps {
@@ -427,10 +379,12 @@ func (c *Console) status(w http.ResponseWriter, r *http.Request) {
 		WebhooksIgnored: st.WebhooksIgnored, Auto: r.URL.Query().Get("auto") == "1",
 		RecentReviews: st.RecentReviews, RecentReplies: st.RecentReplies, AppNames: names,
 		AutomationOn: st.Automation.On, AutomationStopped: st.Automation.Stopped, AutomationRules: st.Automation.Rules}
-	for i, a := range st.Apps {
+	for _, a := range st.Apps {
 		v := appStatusView{AppStatus: a, Name: names[a.ID], Counters: sortedCounts(a.Counters), Skipped: sortedCounts(a.Skipped),
 			ReplyCounts: sortedCounts(a.ReplyStatuses)}
-		v.Health, v.HealthReason = healthOf(st.RawApps, i)
+		if a.Health != nil {
+			v.Health, v.HealthReason = a.Health.State, a.Health.Reason
+		}
 		p.Apps = append(p.Apps, v)
 	}
 	t := c.lang(r).T
@@ -439,16 +393,18 @@ func (c *Console) status(w http.ResponseWriter, r *http.Request) {
 		pg.Notice = fmt.Sprintf(t["answer_retried"], msg)
 	}
 	c.render(w, r, http.StatusOK, "status", pg)
+	return nil
 }
 
-// retryReply publishes a failed or refused answer again (admin API retry).
-func (c *Console) retryReply(w http.ResponseWriter, r *http.Request) {
+// retryReply publishes a failed or refused answer again (the admin API's
+// retry).
+func (c *Console) retryReply(w http.ResponseWriter, r *http.Request) error {
 	v := mux.Vars(r)
-	if err := c.call(r.Context(), http.MethodPost, "/integrations/"+pathEscape(v["id"])+"/replies/"+pathEscape(v["message"])+"/retry", nil, nil); err != nil {
-		c.apiFailed(w, r, err)
-		return
+	if _, err := c.admin.RetryReply(r.Context(), v["id"], v["message"]); err != nil {
+		return err
 	}
 	http.Redirect(w, r, "/console/integrations/"+url.PathEscape(v["id"])+"/status?retried="+url.QueryEscape(v["message"]), http.StatusSeeOther)
+	return nil
 }
 
 // Dead letters.
@@ -458,11 +414,10 @@ type deadLetterView struct {
 	Summary string
 }
 
-func (c *Console) deadLetters(w http.ResponseWriter, r *http.Request) {
-	list, err := c.listDeadLetters(r.Context())
+func (c *Console) deadLetters(w http.ResponseWriter, r *http.Request) error {
+	list, err := c.admin.ListDeadLetters(r.Context())
 	if err != nil {
-		c.apiFailed(w, r, err)
-		return
+		return err
 	}
 	t := c.lang(r).T
 	views := make([]deadLetterView, 0, len(list))
@@ -477,6 +432,7 @@ func (c *Console) deadLetters(w http.ResponseWriter, r *http.Request) {
 		p.Notice = fmt.Sprintf(t["dropped"], id)
 	}
 	c.render(w, r, http.StatusOK, "deadletters", p)
+	return nil
 }
 
 // summarize shows the identifying fields of a message's payload, never
@@ -510,23 +466,24 @@ func clip(s string, n int) string {
 	return s
 }
 
-func (c *Console) deadLetterOp(op string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		id := mux.Vars(r)["id"]
-		var err error
-		if op == "retry" {
-			err = c.call(r.Context(), http.MethodPost, "/deadletters/"+pathEscape(id)+"/retry", nil, nil)
-		} else {
-			err = c.call(r.Context(), http.MethodDelete, "/deadletters/"+pathEscape(id), nil, nil)
-		}
+func (c *Console) deadLetterOp(op string) pageFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		raw := mux.Vars(r)["id"]
+		id, err := httpapi.ParseDeadLetterID(raw)
 		if err != nil {
-			c.apiFailed(w, r, err)
-			return
+			return err
 		}
 		done := "retried"
-		if op == "drop" {
+		if op == "retry" {
+			err = c.admin.RetryDeadLetter(r.Context(), id)
+		} else {
 			done = "dropped"
+			err = c.admin.DropDeadLetter(r.Context(), id)
 		}
-		http.Redirect(w, r, "/console/deadletters?"+done+"="+url.QueryEscape(id), http.StatusSeeOther)
+		if err != nil {
+			return err
+		}
+		http.Redirect(w, r, "/console/deadletters?"+done+"="+url.QueryEscape(raw), http.StatusSeeOther)
+		return nil
 	}
 }

@@ -4,42 +4,31 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/gorilla/mux"
-
 	"github.com/reviewhub/reviewhub/hub/httpapi"
 	"github.com/reviewhub/reviewhub/hub/state"
+	"github.com/reviewhub/reviewhub/sdk"
 )
 
 // The status page shows each review's reply status and a Retry button for
 // failed answers; the button retries through the admin API.
 func TestStatusShowsReplyStatusAndRetries(t *testing.T) {
-	var retried atomic.Value
-	admin := func(r *mux.Router) {
-		stubAdmin(r)
-		r.HandleFunc("/integrations/acme", func(w http.ResponseWriter, _ *http.Request) {
-			httpapi.WriteJSON(w, 200, httpapi.IntegrationJSON{ID: "acme", Apps: []httpapi.AppJSON{{ID: "ios", Name: "ACME iOS"}}})
-		})
-		r.HandleFunc("/integrations/acme/status", func(w http.ResponseWriter, _ *http.Request) {
-			now := time.Now()
-			httpapi.WriteJSON(w, 200, map[string]any{"id": "acme", "complete": true,
-				"apps": []httpapi.AppStatus{{ID: "ios", Running: true, Connected: true, ReadOnly: true, ReplyStatuses: map[string]int{"failed": 1, "outdated": 2}, AutoRepliesToday: 7}},
-				"recent_reviews": []state.RecentReview{{AppID: "ios", ReviewID: "r1", Version: 2, Rating: 3, SeenAt: now, ReplyStatus: "outdated"},
-					{AppID: "ios", ReviewID: "r9", Rating: 1, SeenAt: now, DeliveryError: "omnidesk answered 400: channel_not_found"}},
-				"recent_replies": []httpapi.RecentReply{
-					{MessageID: "omnidesk:7", AppID: "ios", ReviewID: "r2", Status: "failed", Detail: "gave up after 12 attempts", UpdatedAt: now,
-						Retry: "/api/integrations/acme/replies/omnidesk:7/retry"},
-					{MessageID: "omnidesk:8", AppID: "ios", ReviewID: "r3", Status: "published", Rule: "thanks", UpdatedAt: now},
-					{MessageID: "omnidesk:9", AppID: "ios", ReviewID: "r4", Status: "refused", Refusal: "text", Detail: "too long", UpdatedAt: now}},
-				"automation": httpapi.AutomationStatus{On: true, Rules: 2}})
-		})
-		r.HandleFunc("/integrations/acme/replies/{message}/retry", func(w http.ResponseWriter, r *http.Request) {
-			retried.Store(mux.Vars(r)["message"])
-			httpapi.WriteJSON(w, 202, map[string]string{"status": "pending"})
-		}).Methods(http.MethodPost)
+	now := time.Now()
+	admin := &fakeAdmin{
+		integrations: []httpapi.IntegrationJSON{{ID: "acme", Apps: []httpapi.AppJSON{{ID: "ios", Name: "ACME iOS"}}}},
+		status: map[string]httpapi.IntegrationStatus{"acme": {ID: "acme", Complete: true,
+			Apps: []httpapi.AppStatus{{ID: "ios", Running: true, Connected: true, ReadOnly: true, ReplyStatuses: map[string]int{"failed": 1, "outdated": 2}, AutoRepliesToday: 7,
+				Health: &httpapi.HealthStatus{State: sdk.HealthDegraded, Reason: "the helpdesk answered 503 twice in a row"}}},
+			RecentReviews: []state.RecentReview{{AppID: "ios", ReviewID: "r1", Version: 2, Rating: 3, SeenAt: now, ReplyStatus: "outdated"},
+				{AppID: "ios", ReviewID: "r9", Rating: 1, SeenAt: now, DeliveryError: "omnidesk answered 400: channel_not_found"}},
+			RecentReplies: []httpapi.RecentReply{
+				{MessageID: "omnidesk:7", AppID: "ios", ReviewID: "r2", Status: "failed", Detail: "gave up after 12 attempts", UpdatedAt: now,
+					Retry: "/api/integrations/acme/replies/omnidesk:7/retry"},
+				{MessageID: "omnidesk:8", AppID: "ios", ReviewID: "r3", Status: "published", Rule: "thanks", UpdatedAt: now},
+				{MessageID: "omnidesk:9", AppID: "ios", ReviewID: "r4", Status: "refused", Refusal: "text", Detail: "too long", UpdatedAt: now}},
+			Automation: httpapi.AutomationStatus{On: true, Rules: 2}}},
 	}
 	srv, cl := newTestServerWith(t, admin)
 	csrf := getCSRF(t, cl, srv.URL+"/console/signin")
@@ -65,6 +54,8 @@ func TestStatusShowsReplyStatusAndRetries(t *testing.T) {
 		"read-only (no store account to reply with)",
 		// A refusal that needs a new text says so instead of a Retry button.
 		"needs a new text: answer again in the ticket",
+		// The app's health, read from its typed field.
+		`<span class="badge degraded">degraded</span> the helpdesk answered 503 twice in a row`,
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("status page lacks %q", want)
@@ -81,7 +72,7 @@ func TestStatusShowsReplyStatusAndRetries(t *testing.T) {
 	if r.StatusCode != http.StatusSeeOther || !strings.Contains(r.Header.Get("Location"), "retried=omnidesk%3A7") {
 		t.Fatalf("retry: %d %s", r.StatusCode, r.Header.Get("Location"))
 	}
-	if got, _ := retried.Load().(string); got != "omnidesk:7" {
+	if got := admin.retried; len(got) != 1 || got[0] != "acme/omnidesk:7" {
 		t.Errorf("the admin API retried %q", got)
 	}
 }

@@ -79,7 +79,7 @@ func TestAdminAPIPartialSaveThenCompletion(t *testing.T) {
 		{`{"id":"beta","apps":[{"id":"a","store":"teststore","poll_interval":"fast"}]}`, "apps[0].poll_interval"},
 	} {
 		code, out, raw := e.api(t, "POST", "/api/integrations", adminToken, tc.body)
-		if msg, _ := out["error"].(string); (code != 400 && code != 422) || !strings.Contains(msg, tc.want) {
+		if msg, _ := out["detail"].(string); (code != 400 && code != 422) || !strings.Contains(msg, tc.want) { // RFC 9457 problem document
 			t.Errorf("POST %s: %d %s, want 400/422 containing %q", tc.body, code, raw, tc.want)
 		}
 	}

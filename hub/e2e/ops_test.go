@@ -202,6 +202,12 @@ func TestMetricsMoveThroughADemoLikeRun(t *testing.T) {
 			}
 		}
 	}
+	// Prometheus's own lint finds nothing (a gauge with quantiles, a
+	// counter without _total…).
+	t.Run("promtool check metrics", func(t *testing.T) { checkMetricsWithPromtool(t, url) })
+	if n := value(fams, "reviewhub_schedule_lag_seconds", nil); n < okPolls {
+		t.Errorf("schedule_lag_seconds counts %v polls, want at least the %v ok ones", n, okPolls)
+	}
 	// No label carries a review id or free text.
 	for name, f := range fams {
 		for _, m := range f.GetMetric() {
@@ -445,7 +451,13 @@ func TestAlertSettingsThroughTheAdminAPI(t *testing.T) {
 		t.Fatalf("no alerts yet: %d %s", code, body)
 	}
 	code, got, body := e.api(t, "PUT", "/api/integrations/api1/alerts", adminToken, `{"helpdesk":true,"webhook_url":"ftp://x","cooldown":"soon"}`)
-	fields, _ := got["fields"].(map[string]any)
+	fields := map[string]any{} // the problem document's fields: [{"field": …, "reason": …}]
+	list, _ := got["fields"].([]any)
+	for _, f := range list {
+		if f, ok := f.(map[string]any); ok {
+			fields[fmt.Sprint(f["field"])] = f["reason"]
+		}
+	}
 	if code != http.StatusUnprocessableEntity || fields["webhook_url"] == nil || fields["cooldown"] == nil {
 		t.Fatalf("invalid settings: %d %s", code, body)
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/reviewhub/reviewhub/hub/bus"
+	"github.com/reviewhub/reviewhub/hub/config"
 	"github.com/reviewhub/reviewhub/hub/metrics"
 	"github.com/reviewhub/reviewhub/hub/state"
 	"github.com/reviewhub/reviewhub/sdk"
@@ -102,15 +103,9 @@ func (m *Monitor) Apps(ctx context.Context, integrationID string) ([]App, error)
 		if info, ok := m.Plugins.Info(r.StorePlugin); ok && info.Store != nil {
 			window = info.Store.ListingWindow
 		}
-		interval := r.Interval
+		interval := r.Interval // as last scheduled, after quota budgets
 		if interval <= 0 {
-			interval = r.AppInterval
-		}
-		if interval <= 0 {
-			interval = m.Interval
-		}
-		if interval <= 0 {
-			interval = 5 * time.Minute
+			interval = config.PollInterval(r.AppInterval, m.Interval)
 		}
 		st := Compute(r, interval, window, now)
 		a := App{HealthRow: r, Status: st, Changed: st.Health != r.Recorded}

@@ -19,11 +19,23 @@ import (
 // Admin is the admin REST API: integrations (create, read, update, delete,
 // list) with partial save, their status, and the installed plugins.
 // Credentials are write-only: answers list which secret settings are set,
-// never their values. The routes and auth are here; the shapes in and out
-// in admin_dto.go, the checks of what a client sends in admin_validate.go,
-// the integration handlers in admin_integrations.go, the status and
-// schedule views in admin_status.go, the dead letters in
-// admin_deadletters.go.
+// never their values.
+//
+// Its exported methods (Integrations, Create, Status, RetryReply,
+// ListDeadLetters…) are the functions behind the API: the handlers here
+// and the web console both call them, with typed values in and out; an
+// *Error they return is the client's problem with its status, any other
+// error an internal one (problem.go: answered as an RFC 9457 problem
+// document by one adapter, Admin.handle, internal causes logged, never
+// sent).
+//
+// The routes and auth are here; the errors and their answer in
+// problem.go; the shapes in and out in admin_dto.go, the checks of what a
+// client sends in admin_validate.go, the integrations in
+// admin_integrations.go, the status and schedule views in
+// admin_status.go, the dead letters in admin_deadletters.go, answers and
+// automation in admin_replies.go, unreadable input and the live check in
+// admin_truth.go, alert settings in health.go.
 type Admin struct {
 	DB    *state.DB
 	Token string
@@ -59,14 +71,14 @@ type Admin struct {
 // Register mounts the API on r (a /api subrouter).
 func (a *Admin) Register(r *mux.Router) {
 	r.Use(a.auth)
-	r.HandleFunc("/plugins", a.listPlugins).Methods(http.MethodGet)
-	r.HandleFunc("/schedule", a.schedule).Methods(http.MethodGet)
-	r.HandleFunc("/integrations", a.list).Methods(http.MethodGet)
-	r.HandleFunc("/integrations", a.create).Methods(http.MethodPost)
-	r.HandleFunc("/integrations/{id}", a.get).Methods(http.MethodGet)
-	r.HandleFunc("/integrations/{id}", a.put).Methods(http.MethodPut)
-	r.HandleFunc("/integrations/{id}", a.delete).Methods(http.MethodDelete)
-	r.HandleFunc("/integrations/{id}/status", a.status).Methods(http.MethodGet)
+	r.HandleFunc("/plugins", a.handle(a.listPlugins)).Methods(http.MethodGet)
+	r.HandleFunc("/schedule", a.handle(a.schedule)).Methods(http.MethodGet)
+	r.HandleFunc("/integrations", a.handle(a.list)).Methods(http.MethodGet)
+	r.HandleFunc("/integrations", a.handle(a.create)).Methods(http.MethodPost)
+	r.HandleFunc("/integrations/{id}", a.handle(a.get)).Methods(http.MethodGet)
+	r.HandleFunc("/integrations/{id}", a.handle(a.put)).Methods(http.MethodPut)
+	r.HandleFunc("/integrations/{id}", a.handle(a.delete)).Methods(http.MethodDelete)
+	r.HandleFunc("/integrations/{id}/status", a.handle(a.status)).Methods(http.MethodGet)
 	a.registerTruth(r)
 	a.registerHealth(r)
 	a.registerDeadLetters(r)
@@ -76,14 +88,14 @@ func (a *Admin) Register(r *mux.Router) {
 func (a *Admin) auth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if a.Token == "" {
-			WriteError(w, http.StatusForbidden, "the admin API is off: set admin_token in the config or HUB_ADMIN_TOKEN")
+			writeProblem(w, r, a.logger(), errorf(http.StatusForbidden, "the admin API is off: set admin_token in the config or HUB_ADMIN_TOKEN"))
 			return
 		}
 		// The scheme name is case-insensitive (RFC 9110, section 11.1).
 		scheme, got, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(got), []byte(a.Token)) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="reviewhub"`)
-			WriteError(w, http.StatusUnauthorized, "missing or wrong admin token (Authorization: Bearer TOKEN)")
+			writeProblem(w, r, a.logger(), errorf(http.StatusUnauthorized, "missing or wrong admin token (Authorization: Bearer TOKEN)"))
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -38,67 +38,98 @@ func (b BusDeadLetters) Drop(ctx context.Context, id int64) error { return b.DL.
 // registerDeadLetters mounts GET /deadletters, POST /deadletters/{id}/retry
 // and DELETE /deadletters/{id}.
 func (a *Admin) registerDeadLetters(r *mux.Router) {
-	r.HandleFunc("/deadletters", a.listDeadLetters).Methods(http.MethodGet)
-	r.HandleFunc("/deadletters/{id}/retry", a.retryDeadLetter).Methods(http.MethodPost)
-	r.HandleFunc("/deadletters/{id}", a.dropDeadLetter).Methods(http.MethodDelete)
+	r.HandleFunc("/deadletters", a.handle(a.listDeadLetters)).Methods(http.MethodGet)
+	r.HandleFunc("/deadletters/{id}/retry", a.handle(a.retryDeadLetter)).Methods(http.MethodPost)
+	r.HandleFunc("/deadletters/{id}", a.handle(a.dropDeadLetter)).Methods(http.MethodDelete)
 }
 
-func (a *Admin) deadLetters(w http.ResponseWriter) bool {
+func (a *Admin) deadLetters() (DeadLetterOps, error) {
 	if a.DeadLetters == nil {
-		WriteError(w, http.StatusServiceUnavailable, "this hub has no access to its dead letters")
-		return false
+		return nil, errorf(http.StatusServiceUnavailable, "this hub has no access to its dead letters")
 	}
-	return true
+	return a.DeadLetters, nil
 }
 
-func (a *Admin) listDeadLetters(w http.ResponseWriter, r *http.Request) {
-	if !a.deadLetters(w) {
-		return
-	}
-	list, err := a.DeadLetters.List(r.Context())
+// ListDeadLetters lists the messages that failed for good, oldest first.
+func (a *Admin) ListDeadLetters(ctx context.Context) ([]bus.DeadLetter, error) {
+	ops, err := a.deadLetters()
 	if err != nil {
-		WriteError(w, http.StatusInternalServerError, err.Error())
-		return
+		return nil, err
+	}
+	list, err := ops.List(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing the dead letters: %w", err)
 	}
 	if list == nil {
 		list = []bus.DeadLetter{}
 	}
-	WriteJSON(w, http.StatusOK, list)
+	return list, nil
 }
 
-func deadLetterID(w http.ResponseWriter, r *http.Request) (int64, bool) {
-	raw := mux.Vars(r)["id"]
+func (a *Admin) listDeadLetters(w http.ResponseWriter, r *http.Request) error {
+	list, err := a.ListDeadLetters(r.Context())
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, list)
+	return nil
+}
+
+// ParseDeadLetterID reads a dead letter's id from a path (400 when it is
+// not a positive number).
+func ParseDeadLetterID(raw string) (int64, error) {
 	id, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil || id <= 0 {
-		WriteError(w, http.StatusBadRequest, fmt.Sprintf("dead letter id %q is not a positive number", clip(raw, 32)))
-		return 0, false
+		return 0, errorf(http.StatusBadRequest, "dead letter id %q is not a positive number", clip(raw, 32))
 	}
-	return id, true
+	return id, nil
 }
 
-func (a *Admin) retryDeadLetter(w http.ResponseWriter, r *http.Request) {
-	a.deadLetterOp(w, r, "queued again", func(ops DeadLetterOps) func(context.Context, int64) error { return ops.Retry })
+// RetryDeadLetter puts dead letter id back on its topic (404 when there
+// is none).
+func (a *Admin) RetryDeadLetter(ctx context.Context, id int64) error {
+	return a.deadLetterOp(ctx, id, "retrying", DeadLetterOps.Retry)
 }
 
-func (a *Admin) dropDeadLetter(w http.ResponseWriter, r *http.Request) {
-	a.deadLetterOp(w, r, "dropped", func(ops DeadLetterOps) func(context.Context, int64) error { return ops.Drop })
+// DropDeadLetter deletes dead letter id (404 when there is none).
+func (a *Admin) DropDeadLetter(ctx context.Context, id int64) error {
+	return a.deadLetterOp(ctx, id, "dropping", DeadLetterOps.Drop)
 }
 
-func (a *Admin) deadLetterOp(w http.ResponseWriter, r *http.Request, done string, op func(DeadLetterOps) func(context.Context, int64) error) {
-	if !a.deadLetters(w) {
-		return
+func (a *Admin) deadLetterOp(ctx context.Context, id int64, doing string, op func(DeadLetterOps, context.Context, int64) error) error {
+	ops, err := a.deadLetters()
+	if err != nil {
+		return err
 	}
-	id, ok := deadLetterID(w, r)
-	if !ok {
-		return
-	}
-	err := op(a.DeadLetters)(r.Context(), id)
+	err = op(ops, ctx, id)
 	switch {
 	case errors.Is(err, bus.ErrNoDeadLetter):
-		WriteError(w, http.StatusNotFound, fmt.Sprintf("no dead letter %d", id))
+		return errorf(http.StatusNotFound, "no dead letter %d", id)
 	case err != nil:
-		WriteError(w, http.StatusInternalServerError, err.Error())
-	default:
-		WriteJSON(w, http.StatusOK, map[string]any{"id": id, "status": done})
+		return fmt.Errorf("%s dead letter %d: %w", doing, id, err)
 	}
+	return nil
+}
+
+func (a *Admin) retryDeadLetter(w http.ResponseWriter, r *http.Request) error {
+	return a.answerDeadLetterOp(w, r, "queued again", a.RetryDeadLetter)
+}
+
+func (a *Admin) dropDeadLetter(w http.ResponseWriter, r *http.Request) error {
+	return a.answerDeadLetterOp(w, r, "dropped", a.DropDeadLetter)
+}
+
+func (a *Admin) answerDeadLetterOp(w http.ResponseWriter, r *http.Request, done string, op func(context.Context, int64) error) error {
+	if _, err := a.deadLetters(); err != nil {
+		return err
+	}
+	id, err := ParseDeadLetterID(mux.Vars(r)["id"])
+	if err != nil {
+		return err
+	}
+	if err := op(r.Context(), id); err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"id": id, "status": done})
+	return nil
 }

@@ -27,15 +27,15 @@ type ReplyOps interface {
 
 // registerReplies mounts the reply status, retry and automation routes.
 func (a *Admin) registerReplies(r *mux.Router) {
-	r.HandleFunc("/integrations/{id}/replies", a.listReplies).Methods(http.MethodGet)
-	r.HandleFunc("/integrations/{id}/replies/{message}/retry", a.retryReply).Methods(http.MethodPost)
-	r.HandleFunc("/integrations/{id}/reviews/{app}/{review}", a.reviewStatus).Methods(http.MethodGet)
-	r.HandleFunc("/integrations/{id}/automation", a.getAutomation).Methods(http.MethodGet)
-	r.HandleFunc("/integrations/{id}/automation", a.putAutomation).Methods(http.MethodPut)
-	r.HandleFunc("/integrations/{id}/automation/stop", a.switchAutomation(true)).Methods(http.MethodPost)
-	r.HandleFunc("/integrations/{id}/automation/start", a.switchAutomation(false)).Methods(http.MethodPost)
-	r.HandleFunc("/integrations/{id}/templates", a.listTemplates).Methods(http.MethodGet)
-	r.HandleFunc("/integrations/{id}/rules", a.listRules).Methods(http.MethodGet)
+	r.HandleFunc("/integrations/{id}/replies", a.handle(a.listReplies)).Methods(http.MethodGet)
+	r.HandleFunc("/integrations/{id}/replies/{message}/retry", a.handle(a.retryReply)).Methods(http.MethodPost)
+	r.HandleFunc("/integrations/{id}/reviews/{app}/{review}", a.handle(a.reviewStatus)).Methods(http.MethodGet)
+	r.HandleFunc("/integrations/{id}/automation", a.handle(a.getAutomation)).Methods(http.MethodGet)
+	r.HandleFunc("/integrations/{id}/automation", a.handle(a.putAutomation)).Methods(http.MethodPut)
+	r.HandleFunc("/integrations/{id}/automation/stop", a.handle(a.switchAutomation(true))).Methods(http.MethodPost)
+	r.HandleFunc("/integrations/{id}/automation/start", a.handle(a.switchAutomation(false))).Methods(http.MethodPost)
+	r.HandleFunc("/integrations/{id}/templates", a.handle(a.listTemplates)).Methods(http.MethodGet)
+	r.HandleFunc("/integrations/{id}/rules", a.handle(a.listRules)).Methods(http.MethodGet)
 }
 
 // ReplyJSON is a stored answer in the API (its text included: staff may
@@ -78,75 +78,83 @@ const maxListedReplies = 500
 var replyStatuses = []string{state.ReplyPending, state.ReplyDraft, state.ReplyPublished, state.ReplyRefused, state.ReplyFailed,
 	state.ReplyApproved, state.ReplySuperseded}
 
-func (a *Admin) listReplies(w http.ResponseWriter, r *http.Request) {
-	in, ok := a.load(w, r)
-	if !ok {
-		return
+func (a *Admin) listReplies(w http.ResponseWriter, r *http.Request) error {
+	in, err := a.load(r.Context(), mux.Vars(r)["id"])
+	if err != nil {
+		return err
 	}
 	status := r.URL.Query().Get("status")
 	if status != "" && !slices.Contains(replyStatuses, status) {
-		WriteError(w, http.StatusBadRequest, fmt.Sprintf("status %q is not one of %v", clip(status, 32), replyStatuses))
-		return
+		return errorf(http.StatusBadRequest, "status %q is not one of %v", clip(status, 32), replyStatuses)
 	}
 	limit := 100
 	if s := r.URL.Query().Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > maxListedReplies {
-			WriteError(w, http.StatusBadRequest, fmt.Sprintf("limit %q is not a number between 1 and %d", clip(s, 32), maxListedReplies))
-			return
+			return errorf(http.StatusBadRequest, "limit %q is not a number between 1 and %d", clip(s, 32), maxListedReplies)
 		}
 		limit = n
 	}
 	list, err := a.DB.RepliesWithStatus(r.Context(), in.ID, status, limit)
 	if err != nil {
-		WriteError(w, http.StatusInternalServerError, err.Error())
-		return
+		return fmt.Errorf("listing the answers of %q: %w", in.ID, err)
 	}
 	out := make([]ReplyJSON, 0, len(list))
 	for _, rp := range list {
 		out = append(out, replyJSON(rp))
 	}
 	WriteJSON(w, http.StatusOK, out)
+	return nil
 }
 
-func (a *Admin) retryReply(w http.ResponseWriter, r *http.Request) {
-	in, ok := a.load(w, r)
-	if !ok {
-		return
+// RetryReply queues a failed or refused answer of an integration again,
+// as it is (404 when there is no such answer, 409 when it cannot be
+// retried).
+func (a *Admin) RetryReply(ctx context.Context, integrationID, messageID string) (ReplyJSON, error) {
+	in, err := a.load(ctx, integrationID)
+	if err != nil {
+		return ReplyJSON{}, err
 	}
 	if a.Replies == nil {
-		WriteError(w, http.StatusServiceUnavailable, "this hub cannot publish answers")
-		return
+		return ReplyJSON{}, errorf(http.StatusServiceUnavailable, "this hub cannot publish answers")
 	}
-	msg := mux.Vars(r)["message"]
-	rp, err := a.Replies.RetryReply(r.Context(), in.ID, msg)
+	rp, err := a.Replies.RetryReply(ctx, in.ID, messageID)
 	switch {
 	case errors.Is(err, state.ErrNotFound):
-		WriteError(w, http.StatusNotFound, fmt.Sprintf("integration %q has no answer %q", in.ID, clip(msg, 128)))
+		return ReplyJSON{}, errorf(http.StatusNotFound, "integration %q has no answer %q", in.ID, clip(messageID, 128))
 	case errors.Is(err, state.ErrNotRetryable):
-		WriteError(w, http.StatusConflict, err.Error())
+		return ReplyJSON{}, errorf(http.StatusConflict, "%s", err.Error())
 	case err != nil:
-		WriteError(w, http.StatusInternalServerError, err.Error())
-	default:
-		WriteJSON(w, http.StatusAccepted, replyJSON(rp))
+		return ReplyJSON{}, fmt.Errorf("retrying answer %q of %q: %w", clip(messageID, 128), in.ID, err)
 	}
+	return replyJSON(rp), nil
 }
 
-func (a *Admin) reviewStatus(w http.ResponseWriter, r *http.Request) {
-	in, ok := a.load(w, r)
-	if !ok {
-		return
-	}
+func (a *Admin) retryReply(w http.ResponseWriter, r *http.Request) error {
 	v := mux.Vars(r)
+	rp, err := a.RetryReply(r.Context(), v["id"], v["message"])
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusAccepted, rp)
+	return nil
+}
+
+func (a *Admin) reviewStatus(w http.ResponseWriter, r *http.Request) error {
+	v := mux.Vars(r)
+	in, err := a.load(r.Context(), v["id"])
+	if err != nil {
+		return err
+	}
 	st, err := a.DB.ReviewOf(r.Context(), in.ID, v["app"], v["review"])
 	switch {
 	case errors.Is(err, state.ErrNotFound):
-		WriteError(w, http.StatusNotFound, fmt.Sprintf("the hub has not seen review %q of app %q", clip(v["review"], 128), clip(v["app"], 64)))
+		return errorf(http.StatusNotFound, "the hub has not seen review %q of app %q", clip(v["review"], 128), clip(v["app"], 64))
 	case err != nil:
-		WriteError(w, http.StatusInternalServerError, err.Error())
-	default:
-		WriteJSON(w, http.StatusOK, st)
+		return fmt.Errorf("reading review %q of app %q: %w", clip(v["review"], 128), clip(v["app"], 64), err)
 	}
+	WriteJSON(w, http.StatusOK, st)
+	return nil
 }
 
 // AutomationJSON is an integration's automation with its switch and today's figures.
@@ -162,89 +170,106 @@ type AutomationJSON struct {
 	ApproveCommand string `json:"approve_command"`
 }
 
-func (a *Admin) getAutomation(w http.ResponseWriter, r *http.Request) {
-	in, ok := a.load(w, r)
-	if !ok {
-		return
-	}
-	today, err := a.DB.AutoRepliesToday(r.Context(), in.ID)
+// automation is an integration's automation as the API shows it.
+func (a *Admin) automation(ctx context.Context, in state.Integration) (AutomationJSON, error) {
+	today, err := a.DB.AutoRepliesToday(ctx, in.ID)
 	if err != nil {
-		WriteError(w, http.StatusInternalServerError, err.Error())
-		return
+		return AutomationJSON{}, fmt.Errorf("counting the automatic replies of %q today: %w", in.ID, err)
 	}
-	WriteJSON(w, http.StatusOK, AutomationJSON{Automation: in.Automation, On: in.Automation.On() && !in.AutomationStopped,
-		Stopped: in.AutomationStopped, AutoRepliesToday: today, DailyCapInEffect: in.Automation.Cap(), ApproveCommand: rules.ApproveCommand})
+	return AutomationJSON{Automation: in.Automation, On: in.Automation.On() && !in.AutomationStopped,
+		Stopped: in.AutomationStopped, AutoRepliesToday: today, DailyCapInEffect: in.Automation.Cap(), ApproveCommand: rules.ApproveCommand}, nil
 }
 
-func (a *Admin) listTemplates(w http.ResponseWriter, r *http.Request) {
-	if in, ok := a.load(w, r); ok {
-		WriteJSON(w, http.StatusOK, append([]rules.Template{}, in.Automation.Templates...))
+// answerAutomation answers integration id's automation as stored now.
+func (a *Admin) answerAutomation(w http.ResponseWriter, r *http.Request, id string) error {
+	in, err := a.load(r.Context(), id)
+	if err != nil {
+		return err
 	}
+	j, err := a.automation(r.Context(), in)
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, j)
+	return nil
 }
 
-func (a *Admin) listRules(w http.ResponseWriter, r *http.Request) {
-	if in, ok := a.load(w, r); ok {
-		WriteJSON(w, http.StatusOK, append([]rules.Rule{}, in.Automation.Rules...))
+func (a *Admin) getAutomation(w http.ResponseWriter, r *http.Request) error {
+	return a.answerAutomation(w, r, mux.Vars(r)["id"])
+}
+
+func (a *Admin) listTemplates(w http.ResponseWriter, r *http.Request) error {
+	in, err := a.load(r.Context(), mux.Vars(r)["id"])
+	if err != nil {
+		return err
 	}
+	WriteJSON(w, http.StatusOK, append([]rules.Template{}, in.Automation.Templates...))
+	return nil
+}
+
+func (a *Admin) listRules(w http.ResponseWriter, r *http.Request) error {
+	in, err := a.load(r.Context(), mux.Vars(r)["id"])
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, append([]rules.Rule{}, in.Automation.Rules...))
+	return nil
 }
 
 // putAutomation replaces the automation of an integration made through
 // the API (validated; errors name the field), if it did not change
 // meanwhile (If-Match, or 409 on a race).
-func (a *Admin) putAutomation(w http.ResponseWriter, r *http.Request) {
-	want, ok := ifMatch(w, r)
-	if !ok {
-		return
+func (a *Admin) putAutomation(w http.ResponseWriter, r *http.Request) error {
+	want, err := ifMatch(r)
+	if err != nil {
+		return err
 	}
-	old, ok := a.loadWritable(w, r, "edit its automation there (the kill switch, POST .../automation/stop, works for it)")
-	if !ok {
-		return
+	old, err := a.loadWritable(r.Context(), mux.Vars(r)["id"], "edit its automation there (the kill switch, POST .../automation/stop, works for it)")
+	if err != nil {
+		return err
 	}
 	if want != 0 && want != old.Version {
-		preconditionFailed(w, old.ID, want, old.Version)
-		return
+		return preconditionFailed(old.ID, want, old.Version)
 	}
-	auto, ok := decodeBody[rules.Automation](w, r)
-	if !ok {
-		return
+	auto, err := decodeBody[rules.Automation](w, r)
+	if err != nil {
+		return err
 	}
-	var errs []*config.FieldError
-	for _, fe := range auto.Normalize(appsAndStores(old.Apps)) {
-		errs = append(errs, &config.FieldError{Field: fe.Field, Reason: fe.Reason})
-	}
-	if len(errs) > 0 {
-		fieldErrors(w, errs)
-		return
+	apps, stores := appsAndStores(old.Apps)
+	eng, autoErrs := rules.Compile(auto, apps, stores)
+	if len(autoErrs) > 0 {
+		var errs []*config.FieldError
+		for _, fe := range autoErrs {
+			errs = append(errs, &config.FieldError{Field: fe.Field, Reason: fe.Reason})
+		}
+		return invalid(errs)
 	}
 	in := old
-	in.Automation = auto
-	err := a.DB.InTx(r.Context(), func(tx *state.Tx) error { return tx.UpdateIntegration(r.Context(), in) })
+	in.Automation = eng.Automation()
+	err = a.DB.InTx(r.Context(), func(tx *state.Tx) error { return tx.UpdateIntegration(r.Context(), in) })
 	switch {
 	case errors.Is(err, state.ErrNotFound):
-		WriteError(w, http.StatusNotFound, fmt.Sprintf("integration %q was deleted (or declared in the config file) meanwhile", old.ID))
-		return
+		return errorf(http.StatusNotFound, "integration %q was deleted (or declared in the config file) meanwhile", old.ID)
 	case errors.Is(err, state.ErrVersion):
-		WriteError(w, http.StatusConflict, fmt.Sprintf("integration %q changed meanwhile; read it again and retry", old.ID))
-		return
+		return errorf(http.StatusConflict, "integration %q changed meanwhile; read it again and retry", old.ID)
 	case err != nil:
-		WriteError(w, http.StatusInternalServerError, "saving the automation failed: "+err.Error())
-		return
+		return fmt.Errorf("saving the automation of %q: %w", old.ID, err)
 	}
 	if a.Changed != nil {
 		a.Changed()
 	}
-	a.getAutomation(w, r)
+	return a.answerAutomation(w, r, old.ID)
 }
 
 // switchAutomation is the kill switch: it stops (or starts again) every
 // rule of an integration at once, config integrations included, until
 // switched back; automatic replies still waiting for their delay are
 // refused while it is off.
-func (a *Admin) switchAutomation(stop bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		in, ok := a.load(w, r)
-		if !ok {
-			return
+func (a *Admin) switchAutomation(stop bool) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		in, err := a.load(r.Context(), mux.Vars(r)["id"])
+		if err != nil {
+			return err
 		}
 		var body struct {
 			Reason string `json:"reason"`
@@ -253,22 +278,19 @@ func (a *Admin) switchAutomation(stop bool) http.HandlerFunc {
 			dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<14))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&body); err != nil && !errors.Is(err, io.EOF) {
-				WriteError(w, http.StatusBadRequest, "malformed JSON body (optional: {\"reason\": \"…\"}): "+err.Error())
-				return
+				return errorf(http.StatusBadRequest, "malformed JSON body (optional: {\"reason\": \"…\"}): %s", clip(err.Error(), 200))
 			}
 		}
-		err := a.DB.SetAutomationStopped(r.Context(), in.ID, stop, clip(body.Reason, 500))
+		err = a.DB.SetAutomationStopped(r.Context(), in.ID, stop, clip(body.Reason, 500))
 		if errors.Is(err, state.ErrNotFound) {
-			WriteError(w, http.StatusNotFound, fmt.Sprintf("integration %q was deleted meanwhile", in.ID))
-			return
+			return errorf(http.StatusNotFound, "integration %q was deleted meanwhile", in.ID)
 		}
 		if err != nil {
-			WriteError(w, http.StatusInternalServerError, err.Error())
-			return
+			return fmt.Errorf("switching the automation of %q: %w", in.ID, err)
 		}
 		if a.Changed != nil {
 			a.Changed()
 		}
-		a.getAutomation(w, r)
+		return a.answerAutomation(w, r, in.ID)
 	}
 }

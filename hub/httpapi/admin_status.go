@@ -2,9 +2,12 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/gorilla/mux"
 
 	"github.com/reviewhub/reviewhub/hub/quota"
 	"github.com/reviewhub/reviewhub/hub/state"
@@ -15,7 +18,9 @@ import (
 type ScheduleView struct {
 	// Apps in the schedule (all hubs); Due: due and held by no hub;
 	// Leased: being polled by some hub.
-	Apps, Due, Leased int
+	Apps   int `json:"apps"`
+	Due    int `json:"due"`
+	Leased int `json:"leased"`
 	// Polls this hub started since it started.
 	Polls int64 `json:"polls"`
 	// LagP50Ms and LagP99Ms: how late this hub's recent polls started
@@ -24,20 +29,28 @@ type ScheduleView struct {
 	LagP99Ms float64 `json:"lag_p99_ms"`
 }
 
-func (a *Admin) schedule(w http.ResponseWriter, r *http.Request) {
+// Schedule reads the poll schedule seen from this hub.
+func (a *Admin) Schedule(ctx context.Context) (ScheduleView, error) {
 	var v ScheduleView
 	var err error
-	if v.Apps, v.Due, v.Leased, err = a.DB.ScheduleCounts(r.Context(), time.Now()); err != nil {
-		WriteError(w, http.StatusInternalServerError, err.Error())
-		return
+	if v.Apps, v.Due, v.Leased, err = a.DB.ScheduleCounts(ctx, time.Now()); err != nil {
+		return v, fmt.Errorf("counting the schedule: %w", err)
 	}
 	if a.Scheduler != nil {
 		st := a.Scheduler()
 		v.Polls = st.Polls
 		v.LagP50Ms, v.LagP99Ms = float64(st.LagP50.Microseconds())/1000, float64(st.LagP99.Microseconds())/1000
 	}
-	WriteJSON(w, http.StatusOK, map[string]any{"apps": v.Apps, "due": v.Due, "leased": v.Leased, "polls": v.Polls,
-		"lag_p50_ms": v.LagP50Ms, "lag_p99_ms": v.LagP99Ms})
+	return v, nil
+}
+
+func (a *Admin) schedule(w http.ResponseWriter, r *http.Request) error {
+	v, err := a.Schedule(r.Context())
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, v)
+	return nil
 }
 
 // AppStatus is one app in the status view.
@@ -122,59 +135,81 @@ func (a *Admin) quotaStatus(ctx context.Context, app state.App) ([]QuotaStatus, 
 	return out, nil
 }
 
-func (a *Admin) status(w http.ResponseWriter, r *http.Request) {
-	in, ok := a.load(w, r)
-	if !ok {
-		return
-	}
-	f, err := a.statusFacts(r.Context(), in.ID)
+// IntegrationStatus is GET /api/integrations/{id}/status: each app's
+// polls, schedule, quotas, health and reply counts, and the
+// integration's waiting answers and recent traffic.
+type IntegrationStatus struct {
+	ID       string      `json:"id"`
+	Complete bool        `json:"complete"`
+	Missing  []string    `json:"missing"`
+	Apps     []AppStatus `json:"apps"`
+	// AnswersWaiting: answers parked until their ticket is linked.
+	AnswersWaiting int `json:"answers_waiting_for_ticket"`
+	// AutoRepliesDelayed: automatic replies waiting for their delay.
+	AutoRepliesDelayed int `json:"auto_replies_waiting_for_delay"`
+	// AnswersRetrying: answers waiting for their next attempt.
+	AnswersRetrying int                  `json:"answers_retrying"`
+	WebhooksIgnored int                  `json:"webhooks_ignored"`
+	RecentReviews   []state.RecentReview `json:"recent_reviews"`
+	RecentReplies   []RecentReply        `json:"recent_replies"`
+	Automation      AutomationStatus     `json:"automation"`
+}
+
+// Status reads integration id's status.
+func (a *Admin) Status(ctx context.Context, id string) (IntegrationStatus, error) {
+	in, err := a.load(ctx, id)
 	if err != nil {
-		WriteError(w, http.StatusInternalServerError, err.Error())
-		return
+		return IntegrationStatus{}, err
+	}
+	fail := func(what string, err error) (IntegrationStatus, error) {
+		return IntegrationStatus{}, fmt.Errorf("status of integration %q: %s: %w", in.ID, what, err)
+	}
+	f, err := a.statusFacts(ctx, in.ID)
+	if err != nil {
+		return fail("reading its counters, schedule and health", err)
 	}
 	view := a.toJSON(in)
-	apps := []AppStatus{}
+	st := IntegrationStatus{ID: in.ID, Complete: view.Complete, Missing: view.Missing, Apps: []AppStatus{},
+		WebhooksIgnored: f.counters[""][state.CountWebhooksIgnored],
+		Automation: AutomationStatus{On: in.Automation.On() && !in.AutomationStopped, Stopped: in.AutomationStopped,
+			Rules: len(in.Automation.Rules)}}
 	for i, app := range in.Apps {
-		st, err := a.appStatus(r.Context(), in.ID, app, view.Apps[i], f)
+		as, err := a.appStatus(ctx, in.ID, app, view.Apps[i], f)
 		if err != nil {
-			WriteError(w, http.StatusInternalServerError, err.Error())
-			return
+			return fail("app "+app.ID, err)
 		}
-		apps = append(apps, st)
+		st.Apps = append(st.Apps, as)
 	}
-	parked, err := a.DB.ParkedReplies(r.Context(), in.ID)
+	parked, err := a.DB.ParkedReplies(ctx, in.ID)
 	if err != nil {
-		WriteError(w, http.StatusInternalServerError, err.Error())
-		return
+		return fail("parked answers", err)
 	}
-	waiting, delayed, retrying := 0, 0, 0
 	for _, p := range parked {
 		switch p.Reason {
 		case state.ReasonDelayed:
-			delayed++
+			st.AutoRepliesDelayed++
 		case state.ReasonRetrying:
-			retrying++
+			st.AnswersRetrying++
 		default:
-			waiting++
+			st.AnswersWaiting++
 		}
 	}
-	reviews, err := a.DB.RecentReviews(r.Context(), in.ID, recentLimit)
-	if err != nil {
-		WriteError(w, http.StatusInternalServerError, err.Error())
-		return
+	if st.RecentReviews, err = a.DB.RecentReviews(ctx, in.ID, recentLimit); err != nil {
+		return fail("recent reviews", err)
 	}
-	replies, err := a.recentReplies(r.Context(), in.ID)
-	if err != nil {
-		WriteError(w, http.StatusInternalServerError, err.Error())
-		return
+	if st.RecentReplies, err = a.recentReplies(ctx, in.ID); err != nil {
+		return fail("recent answers", err)
 	}
-	WriteJSON(w, http.StatusOK, map[string]any{"id": in.ID, "complete": view.Complete, "missing": view.Missing, "apps": apps,
-		"answers_waiting_for_ticket": waiting, "auto_replies_waiting_for_delay": delayed,
-		"answers_retrying": retrying,
-		"webhooks_ignored": f.counters[""][state.CountWebhooksIgnored],
-		"recent_reviews":   reviews, "recent_replies": replies,
-		"automation": AutomationStatus{On: in.Automation.On() && !in.AutomationStopped, Stopped: in.AutomationStopped,
-			Rules: len(in.Automation.Rules)}})
+	return st, nil
+}
+
+func (a *Admin) status(w http.ResponseWriter, r *http.Request) error {
+	st, err := a.Status(r.Context(), mux.Vars(r)["id"])
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, st)
+	return nil
 }
 
 // statusFacts is what the status view reads once for all of an

@@ -19,9 +19,9 @@ const checkTimeout = 2 * time.Minute
 // registerTruth mounts what the hub keeps of vendor input its plugins could
 // not read, and the live check of an integration.
 func (a *Admin) registerTruth(r *mux.Router) {
-	r.HandleFunc("/integrations/{id}/webhooks/ignored", a.ignoredWebhooks).Methods(http.MethodGet)
-	r.HandleFunc("/integrations/{id}/reviews/unreadable", a.unreadableReviews).Methods(http.MethodGet)
-	r.HandleFunc("/integrations/{id}/check", a.check).Methods(http.MethodPost)
+	r.HandleFunc("/integrations/{id}/webhooks/ignored", a.handle(a.ignoredWebhooks)).Methods(http.MethodGet)
+	r.HandleFunc("/integrations/{id}/reviews/unreadable", a.handle(a.unreadableReviews)).Methods(http.MethodGet)
+	r.HandleFunc("/integrations/{id}/check", a.handle(a.check)).Methods(http.MethodPost)
 }
 
 // UnreadableList is the answer of the two lists: the kept items, newest
@@ -34,18 +34,18 @@ type UnreadableList struct {
 	Items       []state.Unreadable `json:"items"`
 }
 
-func (a *Admin) ignoredWebhooks(w http.ResponseWriter, r *http.Request) {
-	in, ok := a.load(w, r)
-	if !ok {
-		return
+func (a *Admin) ignoredWebhooks(w http.ResponseWriter, r *http.Request) error {
+	in, err := a.load(r.Context(), mux.Vars(r)["id"])
+	if err != nil {
+		return err
 	}
-	a.listUnreadable(w, r, in, state.UnreadableWebhook, "", state.CountWebhooksIgnored)
+	return a.listUnreadable(w, r, in, state.UnreadableWebhook, "", state.CountWebhooksIgnored)
 }
 
-func (a *Admin) unreadableReviews(w http.ResponseWriter, r *http.Request) {
-	in, ok := a.load(w, r)
-	if !ok {
-		return
+func (a *Admin) unreadableReviews(w http.ResponseWriter, r *http.Request) error {
+	in, err := a.load(r.Context(), mux.Vars(r)["id"])
+	if err != nil {
+		return err
 	}
 	app := r.URL.Query().Get("app")
 	if app != "" {
@@ -54,23 +54,20 @@ func (a *Admin) unreadableReviews(w http.ResponseWriter, r *http.Request) {
 			found = found || ap.ID == app
 		}
 		if !found {
-			WriteError(w, http.StatusNotFound, fmt.Sprintf("integration %q has no app %q", in.ID, app))
-			return
+			return errorf(http.StatusNotFound, "integration %q has no app %q", in.ID, clip(app, 64))
 		}
 	}
-	a.listUnreadable(w, r, in, state.UnreadableReview, app, state.CountReviewsUnreadable)
+	return a.listUnreadable(w, r, in, state.UnreadableReview, app, state.CountReviewsUnreadable)
 }
 
-func (a *Admin) listUnreadable(w http.ResponseWriter, r *http.Request, in state.Integration, kind, app, counter string) {
+func (a *Admin) listUnreadable(w http.ResponseWriter, r *http.Request, in state.Integration, kind, app, counter string) error {
 	items, err := a.DB.UnreadableItems(r.Context(), in.ID, kind, app)
 	if err != nil {
-		WriteError(w, http.StatusInternalServerError, err.Error())
-		return
+		return fmt.Errorf("listing the unreadable %ss of %q: %w", kind, in.ID, err)
 	}
 	counters, err := a.DB.Counters(r.Context(), in.ID)
 	if err != nil {
-		WriteError(w, http.StatusInternalServerError, err.Error())
-		return
+		return fmt.Errorf("reading the counters of %q: %w", in.ID, err)
 	}
 	total := 0
 	for appID, byName := range counters {
@@ -79,22 +76,31 @@ func (a *Admin) listUnreadable(w http.ResponseWriter, r *http.Request, in state.
 		}
 	}
 	WriteJSON(w, http.StatusOK, UnreadableList{Integration: in.ID, Total: total, Kept: len(items), Items: items})
+	return nil
 }
 
-// check runs the live check (hub/check) and answers its report, 200 even
-// when lines fail: the report says what failed.
-func (a *Admin) check(w http.ResponseWriter, r *http.Request) {
-	in, ok := a.load(w, r)
-	if !ok {
-		return
+// Check runs the live check of integration id (hub/check) and returns its
+// report, also when lines fail: the report says what failed.
+func (a *Admin) Check(ctx context.Context, id string) (check.Report, error) {
+	in, err := a.load(ctx, id)
+	if err != nil {
+		return check.Report{}, err
 	}
 	if a.Connectors == nil {
-		WriteError(w, http.StatusServiceUnavailable, "this hub cannot reach its plugins for a check")
-		return
+		return check.Report{}, errorf(http.StatusServiceUnavailable, "this hub cannot reach its plugins for a check")
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), checkTimeout)
+	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
-	WriteJSON(w, http.StatusOK, a.runCheck(ctx, in))
+	return a.runCheck(ctx, in), nil
+}
+
+func (a *Admin) check(w http.ResponseWriter, r *http.Request) error {
+	rep, err := a.Check(r.Context(), mux.Vars(r)["id"])
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, rep)
+	return nil
 }
 
 // runCheck runs the live check of in and records its outcome for the

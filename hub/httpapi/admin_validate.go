@@ -13,46 +13,28 @@ import (
 
 	"github.com/reviewhub/reviewhub/hub/config"
 	"github.com/reviewhub/reviewhub/hub/filter"
+	"github.com/reviewhub/reviewhub/hub/rules"
 	"github.com/reviewhub/reviewhub/hub/state"
 	"github.com/reviewhub/reviewhub/sdk"
 )
 
-// fieldErrors answers 422 with the list of fields and reasons.
-func fieldErrors(w http.ResponseWriter, errs []*config.FieldError) {
-	list := make([]map[string]string, len(errs))
-	msgs := make([]string, len(errs))
-	for i, e := range errs {
-		list[i] = map[string]string{"field": e.Field, "reason": e.Reason}
-		msgs[i] = e.Error()
-	}
-	WriteJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": strings.Join(msgs, "; "), "fields": list})
-}
-
-// decodeIntegration reads an IntegrationJSON, rejecting unknown fields.
-func decodeIntegration(w http.ResponseWriter, r *http.Request) (IntegrationJSON, bool) {
-	return decodeBody[IntegrationJSON](w, r)
-}
-
 // decodeBody reads one JSON value of at most 1 MiB, rejecting unknown
-// fields; on bad input it answers 400 or 413 itself.
-func decodeBody[T any](w http.ResponseWriter, r *http.Request) (T, bool) {
+// fields; bad input is a 400 (or 413).
+func decodeBody[T any](w http.ResponseWriter, r *http.Request) (T, error) {
 	var in T
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			WriteError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", tooBig.Limit))
-			return in, false
+			return in, errorf(http.StatusRequestEntityTooLarge, "body larger than %d bytes", tooBig.Limit)
 		}
-		WriteError(w, http.StatusBadRequest, "malformed JSON body: "+err.Error())
-		return in, false
+		return in, errorf(http.StatusBadRequest, "malformed JSON body: %s", clip(err.Error(), 200))
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		WriteError(w, http.StatusBadRequest, "malformed JSON body: more than one JSON value")
-		return in, false
+		return in, errorf(http.StatusBadRequest, "malformed JSON body: more than one JSON value")
 	}
-	return in, true
+	return in, nil
 }
 
 // fromJSON validates the input and merges it with the stored integration:
@@ -113,11 +95,14 @@ func (a *Admin) fromJSON(j IntegrationJSON, old *state.Integration) (state.Integ
 		in.Automation = *j.Automation
 	case old != nil:
 		// Kept, and checked again: the rules may name an app removed now.
-		in.Automation = old.Automation.Clone()
+		in.Automation = old.Automation
 	}
-	for _, fe := range in.Automation.Normalize(appsAndStores(in.Apps)) {
+	apps, stores := appsAndStores(in.Apps)
+	eng, autoErrs := rules.Compile(in.Automation, apps, stores)
+	for _, fe := range autoErrs {
 		add("automation."+fe.Field, fe.Reason)
 	}
+	in.Automation = eng.Automation() // canonical (the zero value when invalid: nothing is stored then)
 	return in, errs
 }
 

@@ -2,13 +2,14 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"time"
 
 	"github.com/gorilla/mux"
 
+	"github.com/reviewhub/reviewhub/hub/config"
 	"github.com/reviewhub/reviewhub/hub/health"
 	"github.com/reviewhub/reviewhub/hub/state"
 )
@@ -66,68 +67,63 @@ type AlertsJSON struct {
 }
 
 func (a *Admin) registerHealth(r *mux.Router) {
-	r.HandleFunc("/integrations/{id}/alerts", a.getAlerts).Methods(http.MethodGet)
-	r.HandleFunc("/integrations/{id}/alerts", a.putAlerts).Methods(http.MethodPut)
+	r.HandleFunc("/integrations/{id}/alerts", a.handle(a.getAlerts)).Methods(http.MethodGet)
+	r.HandleFunc("/integrations/{id}/alerts", a.handle(a.putAlerts)).Methods(http.MethodPut)
 }
 
 func alertsJSON(c state.AlertConfig) AlertsJSON {
 	return AlertsJSON{Helpdesk: c.Helpdesk, WebhookSet: c.WebhookURL != "", Cooldown: c.Cooldown.String()}
 }
 
-func (a *Admin) getAlerts(w http.ResponseWriter, r *http.Request) {
-	in, ok := a.load(w, r)
-	if !ok {
-		return
+func (a *Admin) getAlerts(w http.ResponseWriter, r *http.Request) error {
+	in, err := a.load(r.Context(), mux.Vars(r)["id"])
+	if err != nil {
+		return err
 	}
 	c, err := a.DB.Alerts(r.Context(), in.ID)
 	if err != nil {
-		WriteError(w, http.StatusInternalServerError, err.Error())
-		return
+		return fmt.Errorf("reading the alert settings of %q: %w", in.ID, err)
 	}
 	WriteJSON(w, http.StatusOK, alertsJSON(c))
+	return nil
 }
 
-func (a *Admin) putAlerts(w http.ResponseWriter, r *http.Request) {
-	in, ok := a.loadWritable(w, r, "edit its alerts there")
-	if !ok {
-		return
+func (a *Admin) putAlerts(w http.ResponseWriter, r *http.Request) error {
+	in, err := a.loadWritable(r.Context(), mux.Vars(r)["id"], "edit its alerts there")
+	if err != nil {
+		return err
 	}
-	var j AlertsJSON
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&j); err != nil {
-		WriteError(w, http.StatusBadRequest, "malformed JSON: "+clip(err.Error(), 200))
-		return
+	j, err := decodeBody[AlertsJSON](w, r)
+	if err != nil {
+		return err
 	}
 	old, err := a.DB.Alerts(r.Context(), in.ID)
 	if err != nil {
-		WriteError(w, http.StatusInternalServerError, err.Error())
-		return
+		return fmt.Errorf("reading the alert settings of %q: %w", in.ID, err)
 	}
 	c := state.AlertConfig{Helpdesk: j.Helpdesk, WebhookURL: old.WebhookURL, Cooldown: health.DefaultCooldown}
-	fields := map[string]string{}
+	var errs []*config.FieldError
 	if j.WebhookURL != nil {
 		c.WebhookURL = *j.WebhookURL
 		if c.WebhookURL != "" {
 			if u, err := url.Parse(c.WebhookURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-				fields["webhook_url"] = "must be an absolute http(s) URL"
+				errs = append(errs, &config.FieldError{Field: "webhook_url", Reason: "must be an absolute http(s) URL"})
 			}
 		}
 	}
 	if j.Cooldown != "" {
 		d, err := time.ParseDuration(j.Cooldown)
 		if err != nil || d < 0 {
-			fields["cooldown"] = "must be a duration such as 30m or 1h (0s: no cooldown)"
+			errs = append(errs, &config.FieldError{Field: "cooldown", Reason: "must be a duration such as 30m or 1h (0s: no cooldown)"})
 		}
 		c.Cooldown = d
 	}
-	if len(fields) > 0 {
-		WriteJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": "invalid alert settings", "fields": fields})
-		return
+	if len(errs) > 0 {
+		return invalid(errs)
 	}
 	if err := a.DB.PutAlerts(r.Context(), in.ID, c); err != nil {
-		WriteError(w, http.StatusInternalServerError, err.Error())
-		return
+		return fmt.Errorf("saving the alert settings of %q: %w", in.ID, err)
 	}
 	WriteJSON(w, http.StatusOK, alertsJSON(c))
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -79,7 +80,12 @@ func (s *Server) Handler() http.Handler {
 		r.PathPrefix("/console").Handler(s.consoleOff(http.StatusNotFound))
 	}
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		WriteError(w, http.StatusNotFound, "no such endpoint: "+clip(r.Method, 16)+" "+clip(r.URL.Path, 200))
+		msg := "no such endpoint: " + clip(r.Method, 16) + " " + clip(r.URL.Path, 200)
+		if s.Admin != nil && strings.HasPrefix(r.URL.Path, "/api/") {
+			writeProblem(w, r, s.Logger, errorf(http.StatusNotFound, "%s", msg)) // the admin API answers problem documents
+			return
+		}
+		WriteError(w, http.StatusNotFound, msg)
 	})
 	return r
 }

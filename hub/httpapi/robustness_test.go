@@ -121,7 +121,7 @@ func newTestServerOn(t *testing.T, db *state.DB) *testServer {
 	t.Helper()
 	logs := &syncbuf.Buffer{}
 	admin := &Admin{DB: db, Token: testToken, Info: testInfo, Plugins: func() []string { return []string{"desk", "st"} },
-		PublicURL: "http://hub.example"}
+		PublicURL: "http://hub.example", Logger: slog.New(slog.NewTextHandler(logs, nil))}
 	srv := &Server{DB: db, Plugins: testPlugins{}, Logger: slog.New(slog.NewTextHandler(logs, nil)),
 		Admin: func(r *mux.Router) { admin.Register(r) }}
 	ts := httptest.NewServer(srv.Handler())

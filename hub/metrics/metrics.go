@@ -52,6 +52,7 @@ type Metrics struct {
 	webhooks       *prometheus.CounterVec
 	alerts         *prometheus.CounterVec
 	automation     *prometheus.CounterVec
+	scheduleLag    prometheus.Histogram
 }
 
 // New makes a registry with the Go runtime and process collectors and the
@@ -95,7 +96,20 @@ func New() *Metrics {
 		"integration", "kind", "channel", "outcome")
 	m.automation = counter("auto_replies_total", "What auto-reply rules did, by rule and outcome (draft, queued, held, published, refused, failed).",
 		"integration", "rule", "outcome")
+	m.scheduleLag = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: Namespace, Name: "schedule_lag_seconds",
+		Help:    "How late this hub's polls started after their due time.",
+		Buckets: []float64{.1, .5, 1, 5, 15, 30, 60, 120, 300, 900, 1800}})
+	r.MustRegister(m.scheduleLag)
 	return m
+}
+
+// ScheduleLag observes how late a poll started after its due time (a
+// negative lag, a clock step, counts as 0).
+func (m *Metrics) ScheduleLag(d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.scheduleLag.Observe(max(d, 0).Seconds())
 }
 
 // AutoReply counts what an auto-reply rule did.
@@ -125,26 +139,37 @@ func (p slogPrinter) Println(v ...any) {
 	}
 }
 
+// PollCount is one poll of an app: whose, its outcome (Poll*) and, for a
+// listing, what it listed.
+type PollCount struct {
+	Integration, App, Store string
+	Outcome                 string
+	// Seen, Queued and Unreadable reviews; Requests the vendor requests
+	// the plugin counted; Skipped by filter name.
+	Seen, Queued, Unreadable, Requests int
+	Skipped                            map[string]int
+}
+
 // Poll counts one poll of an app and what it listed.
-func (m *Metrics) Poll(integration, app, store, outcome string, seen, queued, unreadable, requests int, skipped map[string]int) {
+func (m *Metrics) Poll(p PollCount) {
 	if m == nil {
 		return
 	}
-	m.polls.WithLabelValues(integration, app, store, outcome).Inc()
-	if seen > 0 {
-		m.reviewsSeen.WithLabelValues(integration, app, store).Add(float64(seen))
+	m.polls.WithLabelValues(p.Integration, p.App, p.Store, p.Outcome).Inc()
+	if p.Seen > 0 {
+		m.reviewsSeen.WithLabelValues(p.Integration, p.App, p.Store).Add(float64(p.Seen))
 	}
-	if queued > 0 {
-		m.reviewsQueued.WithLabelValues(integration, app, store).Add(float64(queued))
+	if p.Queued > 0 {
+		m.reviewsQueued.WithLabelValues(p.Integration, p.App, p.Store).Add(float64(p.Queued))
 	}
-	if unreadable > 0 {
-		m.unreadable.WithLabelValues(integration, app, store).Add(float64(unreadable))
+	if p.Unreadable > 0 {
+		m.unreadable.WithLabelValues(p.Integration, p.App, p.Store).Add(float64(p.Unreadable))
 	}
-	if requests > 0 {
-		m.storeRequests.WithLabelValues(integration, app, store).Add(float64(requests))
+	if p.Requests > 0 {
+		m.storeRequests.WithLabelValues(p.Integration, p.App, p.Store).Add(float64(p.Requests))
 	}
-	for filter, n := range skipped {
-		m.reviewsSkipped.WithLabelValues(integration, app, store, filter).Add(float64(n))
+	for filter, n := range p.Skipped {
+		m.reviewsSkipped.WithLabelValues(p.Integration, p.App, p.Store, filter).Add(float64(n))
 	}
 }
 

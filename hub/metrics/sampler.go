@@ -2,7 +2,10 @@ package metrics
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -46,13 +49,14 @@ func (s *Sampler) Collect(ch chan<- prometheus.Metric) {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
 		var out []prometheus.Metric
+		var bad []error // samples that do not fit their description
 		descs := map[string]*prometheus.Desc{}
 		err := s.Read(ctx, func(name, help string, counter bool, v float64, labels ...string) {
 			var keys, values []string
 			for i := 0; i+1 < len(labels); i += 2 {
 				keys, values = append(keys, labels[i]), append(values, labels[i+1])
 			}
-			id := name + "\x00" + join(keys)
+			id := name + "\x00" + strings.Join(keys, ",")
 			d, ok := descs[id]
 			if !ok {
 				d = prometheus.NewDesc(Namespace+"_"+name, help, keys, nil)
@@ -63,11 +67,13 @@ func (s *Sampler) Collect(ch chan<- prometheus.Metric) {
 				t = prometheus.CounterValue
 			}
 			m, err := prometheus.NewConstMetric(d, t, v, values...)
-			if err == nil {
-				out = append(out, m)
+			if err != nil {
+				bad = append(bad, fmt.Errorf("%s: %w", name, err))
+				return
 			}
+			out = append(out, m)
 		})
-		if err != nil && s.Logger != nil {
+		if err = errors.Join(append(bad, err)...); err != nil && s.Logger != nil {
 			s.Logger.Warn("metrics: reading the state's figures failed", "error", err)
 		}
 		s.last, s.at = out, time.Now()
@@ -75,12 +81,4 @@ func (s *Sampler) Collect(ch chan<- prometheus.Metric) {
 	for _, m := range s.last {
 		ch <- m
 	}
-}
-
-func join(keys []string) string {
-	out := ""
-	for _, k := range keys {
-		out += k + ","
-	}
-	return out
 }

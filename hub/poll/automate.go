@@ -52,7 +52,7 @@ func (p *Poller) automate(ctx context.Context, tx *state.Tx, l listing, obs stat
 	if in.AutomationStopped {
 		return true, nil
 	}
-	d := in.Automation.Evaluate(rules.Input{AppID: app.ID, AppName: cmp.Or(app.Name, app.ID), Store: app.StorePlugin,
+	d := in.Rules.Evaluate(rules.Input{AppID: app.ID, AppName: cmp.Or(app.Name, app.ID), Store: app.StorePlugin,
 		StoreName: rules.StoreName(app.StorePlugin, l.info), Kind: obs.Kind, Review: r,
 		AnsweredByPerson: obs.Reply.ByPerson() || r.Reply != nil && obs.Reply.Rule == "",
 		AnswerPending:    obs.Reply.Status == state.ReplyPending})

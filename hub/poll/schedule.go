@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/reviewhub/reviewhub/hub/config"
 	"github.com/reviewhub/reviewhub/hub/internal/retry"
 	"github.com/reviewhub/reviewhub/hub/metrics"
 	"github.com/reviewhub/reviewhub/hub/quota"
@@ -193,13 +194,7 @@ func (p *Poller) sync(ctx context.Context) {
 
 // interval is an app's configured interval, or the hub's default.
 func (p *Poller) interval(app time.Duration) time.Duration {
-	switch {
-	case app > 0:
-		return app
-	case p.Interval > 0:
-		return p.Interval
-	}
-	return 5 * time.Minute
+	return config.PollInterval(app, p.Interval)
 }
 
 // integration returns the integration, decrypted once per version.
@@ -259,6 +254,7 @@ func (p *Poller) pollSlot(ctx context.Context, slot state.Slot) {
 		p.release(ctx, sp.log, sp.next)
 	}()
 	p.recordLag(now.Sub(slot.NextAt))
+	p.Metrics.ScheduleLag(now.Sub(slot.NextAt))
 
 	if !p.findApp(ctx, sp) || !p.ready(ctx, sp) || !p.startListing(ctx, sp) {
 		return
@@ -320,14 +316,14 @@ func (p *Poller) ready(ctx context.Context, sp *slotPoll) bool {
 	in, app, next := sp.in, sp.app, &sp.next
 	if p.Runnable != nil && !p.Runnable(in, app) {
 		next.Note, next.Wait = "not polled: settings incomplete or plugin not running", ""
-		p.Metrics.Poll(in.ID, app.ID, app.StorePlugin, metrics.PollNotRunnable, 0, 0, 0, 0, nil)
+		p.Metrics.Poll(metrics.PollCount{Integration: in.ID, App: app.ID, Store: app.StorePlugin, Outcome: metrics.PollNotRunnable})
 		return false
 	}
 	sp.interval = p.interval(app.PollInterval)
 	_, info, err := p.Plugins.Store(app.StorePlugin)
 	if err != nil {
 		next.Note, next.Wait = "not polled: "+err.Error(), ""
-		p.Metrics.Poll(in.ID, app.ID, app.StorePlugin, metrics.PollNotRunnable, 0, 0, 0, 0, nil)
+		p.Metrics.Poll(metrics.PollCount{Integration: in.ID, App: app.ID, Store: app.StorePlugin, Outcome: metrics.PollNotRunnable})
 		return false
 	}
 	if info.Store != nil {
@@ -346,7 +342,7 @@ func (p *Poller) ready(ctx context.Context, sp *slotPoll) bool {
 		next.NextAt, next.Wait = use.FreesAt, state.WaitQuota
 		next.Note = fmt.Sprintf("waiting for quota: %s (%s) spent %d of its polling budget %d in the last %s",
 			use.Bucket.Name, use.Bucket.Account, use.Used, use.Budget, use.Bucket.Window)
-		p.Metrics.Poll(in.ID, app.ID, app.StorePlugin, metrics.PollQuota, 0, 0, 0, 0, nil)
+		p.Metrics.Poll(metrics.PollCount{Integration: in.ID, App: app.ID, Store: app.StorePlugin, Outcome: metrics.PollQuota})
 		if next.Note != sp.slot.Note {
 			sp.log.Info("poll deferred to stay inside the store's quota", "reason", next.Note, "until", next.NextAt)
 		}
@@ -377,7 +373,7 @@ func (p *Poller) startListing(ctx context.Context, sp *slotPoll) bool {
 		if ctx.Err() == nil {
 			sp.log.Error("confirming the poll lease failed; not polled", "error", err)
 		}
-		p.Metrics.Poll(sp.in.ID, sp.app.ID, sp.app.StorePlugin, metrics.PollNotRunnable, 0, 0, 0, 0, nil)
+		p.Metrics.Poll(metrics.PollCount{Integration: sp.in.ID, App: sp.app.ID, Store: sp.app.StorePlugin, Outcome: metrics.PollNotRunnable})
 		sp.next.Note, sp.next.Wait = "not polled: the poll lease could not be confirmed", ""
 		sp.next.NextAt = sp.now.Add(retry.Jitter(minRetryAfterLeaseError, 0.1))
 		return false
@@ -410,7 +406,8 @@ func (p *Poller) record(ctx context.Context, sp *slotPoll, res Result, pollErr e
 	if pollErr != nil {
 		outcome = metrics.PollError
 	}
-	p.Metrics.Poll(in.ID, app.ID, app.StorePlugin, outcome, res.Seen, res.Queued, res.Unreadable, spent, res.Skipped)
+	p.Metrics.Poll(metrics.PollCount{Integration: in.ID, App: app.ID, Store: app.StorePlugin, Outcome: outcome,
+		Seen: res.Seen, Queued: res.Queued, Unreadable: res.Unreadable, Requests: spent, Skipped: res.Skipped})
 	if herr := p.DB.RecordPoll(ctx, sp.slot.AppRef, sp.now, pollErr); herr != nil {
 		sp.log.Error("recording the poll for the app's health failed", "error", herr)
 	}

@@ -9,6 +9,7 @@ package rules
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -75,9 +76,6 @@ type Automation struct {
 	// Rules are looked at in order: every matching tag rule adds its tags,
 	// the first matching reply rule replies.
 	Rules []Rule `json:"rules,omitempty" yaml:"rules"`
-
-	exceptions []filter.Keyword
-	normalized bool
 }
 
 // Rule is a condition and an action.
@@ -120,12 +118,10 @@ type Conditions struct {
 	ExcludeKeywords []string `json:"exclude_keywords,omitempty" yaml:"exclude_keywords"`
 	// Changes: new, edited (any edit), updated, better, worse (empty: all).
 	Changes []string `json:"changes,omitempty" yaml:"changes"`
-
-	keywords, exclude []filter.Keyword
 }
 
 // Duration is a time.Duration written as "10m" in YAML and JSON. A value
-// that does not parse is kept and reported by Normalize, naming its field.
+// that does not parse is kept and reported by Compile, naming its field.
 type Duration struct {
 	d   time.Duration
 	bad string
@@ -239,44 +235,62 @@ func (a Automation) Template(id string) (Template, bool) {
 	return Template{}, false
 }
 
-// Normalize validates the automation, canonicalises codes and prepares
-// keywords. apps and stores, when not nil, are the integration's app ids
-// and store plugin names that rules may name. Every wrong field is
-// reported.
-func (a *Automation) Normalize(apps, stores []string) []*FieldError {
+// Engine is an Automation compiled by Compile: validated, its codes made
+// canonical, its keywords and templates parsed once. It is never changed
+// after Compile, so one Engine serves concurrent evaluations.
+type Engine struct {
+	auto       Automation // the canonical declaration, the engine's own copy
+	exceptions []filter.Keyword
+	rules      []compiledRule
+	templates  map[string]compiledTemplate
+}
+
+// compiledRule is a rule with its keywords parsed.
+type compiledRule struct {
+	Rule
+	keywords, exclude []filter.Keyword
+}
+
+// Compile validates the automation and compiles it. apps and stores, when
+// not nil, are the integration's app ids and store plugin names that
+// rules may name. Every wrong field is reported (and no Engine returned).
+// a is not changed: the Engine works on its own copy, whose canonical
+// form (language and country codes, default modes) Automation returns.
+func Compile(a Automation, apps, stores []string) (*Engine, []*FieldError) {
 	var errs []*FieldError
 	add := func(field, format string, args ...any) {
 		errs = append(errs, &FieldError{field, fmt.Sprintf(format, args...)})
 	}
-	if a.DailyCap < 0 || a.DailyCap > MaxDailyCap {
-		add("daily_cap", "%d is outside 1..%d (0: the default, %d)", a.DailyCap, MaxDailyCap, DefaultDailyCap)
+	e := &Engine{auto: a.clone(), templates: map[string]compiledTemplate{}}
+	c := &e.auto
+	if c.DailyCap < 0 || c.DailyCap > MaxDailyCap {
+		add("daily_cap", "%d is outside 1..%d (0: the default, %d)", c.DailyCap, MaxDailyCap, DefaultDailyCap)
 	}
-	a.Delay.check("delay", MaxDelay, add)
-	a.Cooldown.check("cooldown", MaxCooldown, add)
-	a.exceptions = parseKeywords("exceptions", a.Exceptions, add)
-	if len(a.Templates) > maxTemplates {
-		add("templates", "has %d templates; at most %d", len(a.Templates), maxTemplates)
+	c.Delay.check("delay", MaxDelay, add)
+	c.Cooldown.check("cooldown", MaxCooldown, add)
+	e.exceptions = parseKeywords("exceptions", c.Exceptions, add)
+	if len(c.Templates) > maxTemplates {
+		add("templates", "has %d templates; at most %d", len(c.Templates), maxTemplates)
 	}
-	templates := map[string]bool{}
-	for i := range a.Templates {
-		t := &a.Templates[i]
+	for i := range c.Templates {
+		t := &c.Templates[i]
 		p := fmt.Sprintf("templates[%d]", i)
-		if err := t.Normalize(); err != nil {
-			fe := err.(*FieldError)
+		ct, fe := compileTemplate(t)
+		if fe != nil {
 			add(p+"."+fe.Field, "%s", fe.Reason)
 			continue
 		}
-		if templates[t.ID] {
+		if _, dup := e.templates[t.ID]; dup {
 			add(p+".id", "%q is used twice", t.ID)
 		}
-		templates[t.ID] = true
+		e.templates[t.ID] = ct
 	}
-	if len(a.Rules) > maxRules {
-		add("rules", "has %d rules; at most %d", len(a.Rules), maxRules)
+	if len(c.Rules) > maxRules {
+		add("rules", "has %d rules; at most %d", len(c.Rules), maxRules)
 	}
 	ruleIDs := map[string]bool{}
-	for i := range a.Rules {
-		r := &a.Rules[i]
+	for i := range c.Rules {
+		r := &c.Rules[i]
 		p := fmt.Sprintf("rules[%d]", i)
 		if !validID(r.ID) {
 			add(p+".id", "%q %s", clip(r.ID), idRule)
@@ -287,8 +301,8 @@ func (a *Automation) Normalize(apps, stores []string) []*FieldError {
 		if r.Reply == "" && len(r.Tags) == 0 {
 			add(p, "a rule needs an action: reply (a template id) and/or tags")
 		}
-		if r.Reply != "" && !templates[r.Reply] {
-			add(p+".reply", "no template %q (templates: %s)", clip(r.Reply), strings.Join(slices.Sorted(mapKeys(templates)), ", "))
+		if _, ok := e.templates[r.Reply]; r.Reply != "" && !ok {
+			add(p+".reply", "no template %q (templates: %s)", clip(r.Reply), strings.Join(slices.Sorted(maps.Keys(e.templates)), ", "))
 		}
 		switch r.Mode {
 		case "":
@@ -310,36 +324,55 @@ func (a *Automation) Normalize(apps, stores []string) []*FieldError {
 				add(fmt.Sprintf("%s.tags[%d]", p, j), "%q is not a tag (1-100 characters, no comma or line break)", clip(tag))
 			}
 		}
-		r.When.normalize(p+".when", apps, stores, add)
+		cr := compiledRule{}
+		cr.keywords, cr.exclude = r.When.compile(p+".when", apps, stores, add)
+		cr.Rule = *r
+		e.rules = append(e.rules, cr)
 	}
-	a.normalized = len(errs) == 0
-	return errs
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return e, nil
 }
 
-// Clone is a deep copy (Normalize changes the rules in place).
-func (a Automation) Clone() Automation {
-	b, err := json.Marshal(a)
-	if err != nil {
+// Automation is the compiled automation's declaration in canonical form
+// (a copy: changing it changes nothing in the Engine). A nil Engine's is
+// the zero Automation.
+func (e *Engine) Automation() Automation {
+	if e == nil {
 		return Automation{}
 	}
-	var out Automation
-	if json.Unmarshal(b, &out) != nil {
-		return Automation{}
+	return e.auto.clone()
+}
+
+// clone is a deep copy: the copy shares no slice, map or pointer with a.
+func (a Automation) clone() Automation {
+	out := a
+	out.Enabled = clonePtr(a.Enabled)
+	out.Exceptions = slices.Clone(a.Exceptions)
+	out.Templates = slices.Clone(a.Templates)
+	for i, t := range out.Templates {
+		out.Templates[i].Variants = maps.Clone(t.Variants)
 	}
-	if a.normalized {
-		out.Normalize(nil, nil)
+	out.Rules = slices.Clone(a.Rules)
+	for i, r := range out.Rules {
+		out.Rules[i].Enabled, out.Rules[i].Ticket = clonePtr(r.Enabled), clonePtr(r.Ticket)
+		out.Rules[i].Tags = slices.Clone(r.Tags)
+		w := &out.Rules[i].When
+		w.Apps, w.Stores, w.Ratings = slices.Clone(w.Apps), slices.Clone(w.Stores), slices.Clone(w.Ratings)
+		w.Languages, w.Countries = slices.Clone(w.Languages), slices.Clone(w.Countries)
+		w.MinWords, w.MaxWords = clonePtr(w.MinWords), clonePtr(w.MaxWords)
+		w.Keywords, w.ExcludeKeywords, w.Changes = slices.Clone(w.Keywords), slices.Clone(w.ExcludeKeywords), slices.Clone(w.Changes)
 	}
 	return out
 }
 
-func mapKeys(m map[string]bool) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
 	}
+	v := *p
+	return &v
 }
 
 func parseKeywords(field string, in []string, add func(field, format string, args ...any)) []filter.Keyword {
@@ -359,7 +392,9 @@ func parseKeywords(field string, in []string, add func(field, format string, arg
 	return out
 }
 
-func (c *Conditions) normalize(p string, apps, stores []string, add func(field, format string, args ...any)) {
+// compile checks the conditions of the rule at p, makes their codes
+// canonical (on the Engine's copy) and parses their keywords.
+func (c *Conditions) compile(p string, apps, stores []string, add func(field, format string, args ...any)) (keywords, exclude []filter.Keyword) {
 	for i, id := range c.Apps {
 		if apps != nil && !slices.Contains(apps, id) {
 			add(fmt.Sprintf("%s.apps[%d]", p, i), "no app %q in this integration (apps: %s)", clip(id), strings.Join(apps, ", "))
@@ -414,8 +449,7 @@ func (c *Conditions) normalize(p string, apps, stores []string, add func(field, 
 			add(fmt.Sprintf("%s.changes[%d]", p, i), "%q is not one of new, edited, updated, better, worse", clip(ch))
 		}
 	}
-	c.keywords = parseKeywords(p+".keywords", c.Keywords, add)
-	c.exclude = parseKeywords(p+".exclude_keywords", c.ExcludeKeywords, add)
+	return parseKeywords(p+".keywords", c.Keywords, add), parseKeywords(p+".exclude_keywords", c.ExcludeKeywords, add)
 }
 
 // Input is one review change as the rules see it.
@@ -453,34 +487,25 @@ type Reply struct {
 	Text   string
 }
 
-// Evaluate decides for one review change. Automation switched off decides
-// nothing.
-func (a Automation) Evaluate(in Input) Decision {
+// Evaluate decides for one review change. A nil Engine (no automation)
+// and automation switched off decide nothing.
+func (e *Engine) Evaluate(in Input) Decision {
 	var d Decision
-	if !a.On() {
+	if e == nil || !e.auto.On() {
 		return d
-	}
-	if !a.normalized {
-		// Keywords are prepared by Normalize: never match without them.
-		c := a.Clone()
-		if errs := c.Normalize(nil, nil); len(errs) > 0 {
-			d.Held = "the automation's rules are invalid: " + errs[0].Error()
-			return d
-		}
-		a = c
 	}
 	body := strings.TrimSpace(in.Review.Title + "\n" + in.Review.Text)
 	text := filter.PrepareText(body)
 	words := -1 // counted when a rule needs it
 	replyDecided := false
-	for _, r := range a.Rules {
+	for _, r := range e.rules {
 		if r.Enabled != nil && !*r.Enabled {
 			continue
 		}
 		if r.Reply != "" && replyDecided && len(r.Tags) == 0 {
 			continue
 		}
-		if !r.When.match(in, body, text, &words) {
+		if !r.match(in, body, text, &words) {
 			continue
 		}
 		d.Tags = appendNew(d.Tags, r.Tags...)
@@ -488,28 +513,24 @@ func (a Automation) Evaluate(in Input) Decision {
 			continue
 		}
 		replyDecided = true
-		if held := a.hold(in, r, text); held != "" {
+		if held := e.hold(in, text); held != "" {
 			d.Held, d.HeldRule = held, r.ID
 			continue
 		}
-		t, _ := a.Template(r.Reply)
-		out, ok, err := t.Render(VarsOf(in))
-		switch {
-		case err != nil:
-			d.Held, d.HeldRule = err.Error(), r.ID
-		case !ok || out == "":
-			d.Held, d.HeldRule = fmt.Sprintf("template %q has no text for language %q and no default text", t.ID, in.Review.Language), r.ID
-		default:
-			d.Reply = &Reply{Rule: r.ID, Mode: r.Mode, Ticket: r.Mode != ModeAuto || r.Ticket == nil || *r.Ticket, Text: out}
+		out, ok := e.templates[r.Reply].render(VarsOf(in))
+		if !ok || out == "" {
+			d.Held, d.HeldRule = fmt.Sprintf("template %q has no text for language %q and no default text", r.Reply, in.Review.Language), r.ID
+			continue
 		}
+		d.Reply = &Reply{Rule: r.ID, Mode: r.Mode, Ticket: r.Mode != ModeAuto || r.Ticket == nil || *r.Ticket, Text: out}
 	}
 	return d
 }
 
 // hold says why a matching reply rule leaves the review to a person ("":
 // it does not).
-func (a Automation) hold(in Input, r Rule, text filter.Text) string {
-	for _, k := range a.exceptions {
+func (e *Engine) hold(in Input, text filter.Text) string {
+	for _, k := range e.exceptions {
 		if k.In(text) {
 			return fmt.Sprintf("the review mentions %q, an exception keyword: a person answers it", k.String())
 		}
@@ -536,8 +557,8 @@ func VarsOf(in Input) Vars {
 	return Vars{Reviewer: in.Review.Author, App: in.AppName, Rating: in.Review.Rating, Store: store, Language: lang}
 }
 
-func (c Conditions) match(in Input, body string, text filter.Text, words *int) bool {
-	r := in.Review
+func (cr compiledRule) match(in Input, body string, text filter.Text, words *int) bool {
+	c, r := cr.When, in.Review
 	if len(c.Apps) > 0 && !slices.Contains(c.Apps, in.AppID) {
 		return false
 	}
@@ -580,9 +601,9 @@ func (c Conditions) match(in Input, body string, text filter.Text, words *int) b
 			return false
 		}
 	}
-	if len(c.keywords) > 0 {
+	if len(cr.keywords) > 0 {
 		found := false
-		for _, k := range c.keywords {
+		for _, k := range cr.keywords {
 			if k.In(text) {
 				found = true
 				break
@@ -592,7 +613,7 @@ func (c Conditions) match(in Input, body string, text filter.Text, words *int) b
 			return false
 		}
 	}
-	for _, k := range c.exclude {
+	for _, k := range cr.exclude {
 		if k.In(text) {
 			return false
 		}

@@ -49,14 +49,21 @@ func load(t *testing.T, src string) Automation {
 	if err := yaml.Unmarshal([]byte(src), &a); err != nil {
 		t.Fatal(err)
 	}
-	if errs := a.Normalize([]string{"ios", "android"}, []string{"appstore", "googleplay"}); len(errs) > 0 {
+	return a
+}
+
+func compile(t *testing.T, a Automation) *Engine {
+	t.Helper()
+	e, errs := Compile(a, []string{"ios", "android"}, []string{"appstore", "googleplay"})
+	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	return a
+	return e
 }
 
 func TestEvaluate(t *testing.T) {
 	a := load(t, example)
+	e := compile(t, a)
 	if a.Cap() != 10 || a.Delay.D().String() != "10m0s" || a.Cooldown.D().String() != "24h0m0s" {
 		t.Fatalf("guardrails %d %s %s", a.Cap(), a.Delay.D(), a.Cooldown.D())
 	}
@@ -108,7 +115,7 @@ func TestEvaluate(t *testing.T) {
 			rule: "five-stars", mode: ModeAuto, text: "Thank you, friend, for rating ACME 5 stars on App Store!"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d := a.Evaluate(tc.in)
+			d := e.Evaluate(tc.in)
 			if tc.rule == "" && d.Reply != nil {
 				t.Fatalf("reply %+v, want none", d.Reply)
 			}
@@ -132,7 +139,7 @@ func TestEvaluate(t *testing.T) {
 
 func TestNoTemplateTextHoldsTheRule(t *testing.T) {
 	a := load(t, example)
-	d := a.Evaluate(Input{AppID: "ios", Kind: sdk.ChangeKindNew, Review: sdk.Review{Rating: 2, Text: "Very bad app indeed", Language: "de"}})
+	d := compile(t, a).Evaluate(Input{AppID: "ios", Kind: sdk.ChangeKindNew, Review: sdk.Review{Rating: 2, Text: "Very bad app indeed", Language: "de"}})
 	if d.Reply != nil {
 		t.Fatalf("reply %+v", d.Reply)
 	}
@@ -141,7 +148,7 @@ func TestNoTemplateTextHoldsTheRule(t *testing.T) {
 		t.Errorf("held %q", d.Held)
 	}
 	a.Rules[3].When.Languages = nil
-	d = a.Evaluate(Input{AppID: "ios", Kind: sdk.ChangeKindNew, Review: sdk.Review{Rating: 2, Text: "Very bad app indeed", Language: "de"}})
+	d = compile(t, a).Evaluate(Input{AppID: "ios", Kind: sdk.ChangeKindNew, Review: sdk.Review{Rating: 2, Text: "Very bad app indeed", Language: "de"}})
 	if d.Reply != nil || d.HeldRule != "low" || !strings.Contains(d.Held, `no text for language "de"`) {
 		t.Errorf("reply %+v held %q by %q", d.Reply, d.Held, d.HeldRule)
 	}
@@ -151,20 +158,41 @@ func TestSwitchedOff(t *testing.T) {
 	a := load(t, example)
 	off := false
 	a.Enabled = &off
-	if d := a.Evaluate(Input{Kind: sdk.ChangeKindNew, Review: sdk.Review{Rating: 5}}); d.Reply != nil || len(d.Tags) > 0 {
+	if d := compile(t, a).Evaluate(Input{Kind: sdk.ChangeKindNew, Review: sdk.Review{Rating: 5}}); d.Reply != nil || len(d.Tags) > 0 {
 		t.Errorf("switched off: %+v", d)
 	}
-	var zero Automation
-	if d := zero.Evaluate(Input{Kind: sdk.ChangeKindNew, Review: sdk.Review{Rating: 5}}); d.Reply != nil {
+	if d := compile(t, Automation{}).Evaluate(Input{Kind: sdk.ChangeKindNew, Review: sdk.Review{Rating: 5}}); d.Reply != nil {
 		t.Errorf("zero: %+v", d)
+	}
+	var none *Engine
+	if d := none.Evaluate(Input{Kind: sdk.ChangeKindNew, Review: sdk.Review{Rating: 5}}); d.Reply != nil {
+		t.Errorf("nil engine: %+v", d)
 	}
 }
 
-// Automation read back from the state (JSON) without Normalize still
-// honours its keywords: exceptions are never skipped.
-func TestUnnormalizedStillMatchesKeywords(t *testing.T) {
+// Compile leaves the declaration as it was (the Engine works on its own
+// copy); the canonical form it returns round-trips through JSON (as the
+// state stores it) and compiles to the same decisions, exceptions
+// included.
+func TestCompileKeepsTheDeclarationAndRoundTrips(t *testing.T) {
 	a := load(t, example)
-	b, err := json.Marshal(a)
+	before, err := json.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := compile(t, a)
+	if after, _ := json.Marshal(a); string(after) != string(before) {
+		t.Fatalf("Compile changed the declaration:\n%s\n%s", before, after)
+	}
+	canon := e.Automation()
+	if canon.Rules[3].Mode != ModeApproval || canon.Rules[0].When.Text != TextAny || canon.Templates[0].Variants["pt"] == "" {
+		t.Errorf("not canonical: %+v", canon)
+	}
+	canon.Rules[0].Tags[0] = "changed" // a copy: the engine keeps its own
+	if d := e.Evaluate(Input{AppID: "ios", Kind: sdk.ChangeKindNew, Review: sdk.Review{Rating: 3, Text: "a bug here"}}); strings.Join(d.Tags, ",") != "bug" {
+		t.Errorf("the engine follows a change to what Automation returned: %v", d.Tags)
+	}
+	b, err := json.Marshal(e.Automation())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,13 +203,13 @@ func TestUnnormalizedStillMatchesKeywords(t *testing.T) {
 	if back.Delay.D() != a.Delay.D() || back.Cooldown.D() != a.Cooldown.D() {
 		t.Errorf("durations %v %v", back.Delay, back.Cooldown)
 	}
-	d := back.Evaluate(Input{AppID: "ios", Kind: sdk.ChangeKindNew, Review: sdk.Review{Rating: 5, Text: "refund please"}})
+	d := compile(t, back).Evaluate(Input{AppID: "ios", Kind: sdk.ChangeKindNew, Review: sdk.Review{Rating: 5, Text: "refund please"}})
 	if d.Reply != nil || !strings.Contains(d.Held, "refund") {
 		t.Errorf("%+v", d)
 	}
 }
 
-func TestNormalizeNamesTheField(t *testing.T) {
+func TestCompileNamesTheField(t *testing.T) {
 	for _, tc := range []struct {
 		src, field, reason string
 	}{
@@ -216,7 +244,10 @@ func TestNormalizeNamesTheField(t *testing.T) {
 		if err := yaml.Unmarshal([]byte(tc.src), &a); err != nil {
 			t.Fatalf("%s: %v", tc.src, err)
 		}
-		errs := a.Normalize([]string{"ios"}, []string{"appstore"})
+		e, errs := Compile(a, []string{"ios"}, []string{"appstore"})
+		if e != nil {
+			t.Errorf("%s: an engine despite the errors", tc.src)
+		}
 		found := false
 		for _, e := range errs {
 			if e.Field == tc.field && strings.Contains(e.Reason, tc.reason) {
@@ -234,7 +265,7 @@ func TestDurationForms(t *testing.T) {
 	if err := yaml.Unmarshal([]byte("delay: soon"), &a); err != nil {
 		t.Fatal(err)
 	}
-	if errs := a.Normalize(nil, nil); len(errs) != 1 || errs[0].Field != "delay" || !strings.Contains(errs[0].Reason, `"soon" is not a duration`) {
+	if _, errs := Compile(a, nil, nil); len(errs) != 1 || errs[0].Field != "delay" || !strings.Contains(errs[0].Reason, `"soon" is not a duration`) {
 		t.Errorf("yaml: %v", errs)
 	}
 	a = Automation{}
@@ -244,7 +275,7 @@ func TestDurationForms(t *testing.T) {
 	if err := json.Unmarshal([]byte(`{"cooldown":5}`), &a); err != nil {
 		t.Fatal(err)
 	}
-	if errs := a.Normalize(nil, nil); len(errs) != 1 || errs[0].Field != "cooldown" {
+	if _, errs := Compile(a, nil, nil); len(errs) != 1 || errs[0].Field != "cooldown" {
 		t.Errorf("a bare number of nanoseconds: %v", errs)
 	}
 	b, _ := json.Marshal(Automation{})
@@ -294,10 +325,7 @@ func TestReadmeExample(t *testing.T) {
 	if err := yaml.Unmarshal([]byte(block), &doc); err != nil || len(doc.Integrations) != 1 {
 		t.Fatalf("%v %d", err, len(doc.Integrations))
 	}
-	a := doc.Integrations[0].Automation
-	if errs := a.Normalize([]string{"ios", "android"}, []string{"appstore", "googleplay"}); len(errs) > 0 {
-		t.Fatal(errs)
-	}
+	a := compile(t, doc.Integrations[0].Automation)
 	in := func(rating int, text, lang string) Input {
 		return Input{AppID: "ios", AppName: "ACME", Store: "googleplay", StoreName: "Google Play", Kind: sdk.ChangeKindNew,
 			Review: sdk.Review{Author: "Ann", Rating: rating, Text: text, Language: lang}}

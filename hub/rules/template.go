@@ -112,76 +112,80 @@ func parseText(s string) ([]piece, error) {
 	}
 }
 
-// Normalize checks the template and canonicalises its language keys.
-// Errors name the field (relative to the template).
-func (t *Template) Normalize() error {
+// compiledTemplate is a template's texts parsed once: the default text and
+// each language's variant (keys canonical).
+type compiledTemplate struct {
+	text     []piece
+	hasText  bool
+	variants map[string][]piece
+}
+
+// compileTemplate checks t, canonicalises its language keys (t is the
+// Engine's copy) and parses its texts. Errors name the field (relative
+// to the template).
+func compileTemplate(t *Template) (compiledTemplate, *FieldError) {
+	var ct compiledTemplate
 	if !validID(t.ID) {
-		return &FieldError{"id", fmt.Sprintf("%q %s", clip(t.ID), idRule)}
+		return ct, &FieldError{"id", fmt.Sprintf("%q %s", clip(t.ID), idRule)}
 	}
 	if strings.TrimSpace(t.Text) == "" && len(t.Variants) == 0 {
-		return &FieldError{"text", "a template needs a text or per-language variants"}
+		return ct, &FieldError{"text", "a template needs a text or per-language variants"}
 	}
 	if t.Text != "" {
-		if err := checkText(t.Text); err != nil {
-			return &FieldError{"text", err.Error()}
+		pieces, err := parseChecked(t.Text)
+		if err != nil {
+			return ct, &FieldError{"text", err.Error()}
 		}
+		ct.text, ct.hasText = pieces, strings.TrimSpace(t.Text) != ""
 	}
 	if len(t.Variants) > 0 {
 		norm := make(map[string]string, len(t.Variants))
+		ct.variants = make(map[string][]piece, len(t.Variants))
 		for _, lang := range slices.Sorted(maps.Keys(t.Variants)) {
 			text := t.Variants[lang]
 			field := "variants." + clip(lang)
 			l, err := filter.NormalizeLanguage(lang)
 			if err != nil {
-				return &FieldError{field, err.Error()}
+				return ct, &FieldError{field, err.Error()}
 			}
 			if _, dup := norm[l]; dup {
-				return &FieldError{field, fmt.Sprintf("is language %q, which another variant already gives", l)}
+				return ct, &FieldError{field, fmt.Sprintf("is language %q, which another variant already gives", l)}
 			}
 			if strings.TrimSpace(text) == "" {
-				return &FieldError{field, "is empty"}
+				return ct, &FieldError{field, "is empty"}
 			}
-			if err := checkText(text); err != nil {
-				return &FieldError{field, err.Error()}
+			pieces, err := parseChecked(text)
+			if err != nil {
+				return ct, &FieldError{field, err.Error()}
 			}
-			norm[l] = text
+			norm[l], ct.variants[l] = text, pieces
 		}
 		t.Variants = norm
 	}
-	return nil
+	return ct, nil
 }
 
-func checkText(s string) error {
+// parseChecked parses a template text no longer than MaxTemplateLength.
+func parseChecked(s string) ([]piece, error) {
 	if n := len([]rune(s)); n > MaxTemplateLength {
-		return fmt.Errorf("is %d characters long; at most %d", n, MaxTemplateLength)
+		return nil, fmt.Errorf("is %d characters long; at most %d", n, MaxTemplateLength)
 	}
-	_, err := parseText(s)
-	return err
+	return parseText(s)
 }
 
-// TextFor is the template text for a review language: its variant, else
-// the default text; ok is false when neither exists.
-func (t Template) TextFor(language string) (string, bool) {
-	if language != "" && len(t.Variants) > 0 {
-		if l, err := filter.NormalizeLanguage(language); err == nil {
-			if s, ok := t.Variants[l]; ok {
-				return s, true
+// render fills the template for a review: ok is false when the template
+// has no text for the review's language.
+func (ct compiledTemplate) render(v Vars) (string, bool) {
+	pieces, ok := ct.text, ct.hasText
+	if v.Language != "" && len(ct.variants) > 0 {
+		if l, err := filter.NormalizeLanguage(v.Language); err == nil {
+			if p, found := ct.variants[l]; found {
+				pieces, ok = p, true
 			}
 		}
 	}
-	return t.Text, strings.TrimSpace(t.Text) != ""
-}
-
-// Render fills the template for a review: ok is false when the template
-// has no text for the review's language.
-func (t Template) Render(v Vars) (string, bool, error) {
-	text, ok := t.TextFor(v.Language)
 	if !ok {
-		return "", false, nil
-	}
-	pieces, err := parseText(text)
-	if err != nil {
-		return "", false, fmt.Errorf("template %q: %w", t.ID, err)
+		return "", false
 	}
 	var b strings.Builder
 	for _, p := range pieces {
@@ -195,5 +199,5 @@ func (t Template) Render(v Vars) (string, bool, error) {
 		}
 		b.WriteString(val)
 	}
-	return strings.TrimSpace(b.String()), true, nil
+	return strings.TrimSpace(b.String()), true
 }

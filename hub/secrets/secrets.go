@@ -76,13 +76,21 @@ func ParseKey(s string) ([]byte, error) {
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
 		if k, err := enc.DecodeString(s); err == nil {
 			if len(k) != KeySize {
-				return nil, fmt.Errorf("secret key: want %d bytes base64-encoded, got %d bytes", KeySize, len(k))
+				return nil, &KeyError{Reason: fmt.Sprintf("want %d bytes base64-encoded, got %d bytes", KeySize, len(k))}
 			}
 			return k, nil
 		}
 	}
-	return nil, errors.New("secret key: not valid base64")
+	return nil, &KeyError{Reason: "not valid base64"}
 }
+
+// KeyError is a secret key that ParseKey refuses; Reason says why, for a
+// message that names the key's field itself.
+type KeyError struct {
+	Reason string
+}
+
+func (e *KeyError) Error() string { return "secret key: " + e.Reason }
 
 // LoadOrCreateKeyFile reads a base64 key from path, creating it (mode 0600)
 // with a random key when it does not exist.

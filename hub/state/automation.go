@@ -19,20 +19,22 @@ func automationJSON(a rules.Automation) string {
 	return string(b)
 }
 
-// parseAutomation reads a stored automation and prepares it (keywords):
-// it was validated when it was written.
-func parseAutomation(s string) (rules.Automation, error) {
+// parseAutomation reads a stored automation and compiles it (it was
+// validated when it was written): the canonical declaration and its
+// engine (nil: none stored).
+func parseAutomation(s string) (rules.Automation, *rules.Engine, error) {
 	var a rules.Automation
 	if s == "" || s == "{}" {
-		return a, nil
+		return a, nil, nil
 	}
 	if err := json.Unmarshal([]byte(s), &a); err != nil {
-		return a, fmt.Errorf("automation: %w", err)
+		return a, nil, fmt.Errorf("automation: %w", err)
 	}
-	if errs := a.Normalize(nil, nil); len(errs) > 0 {
-		return a, fmt.Errorf("stored automation is invalid: %v", errs[0])
+	eng, errs := rules.Compile(a, nil, nil)
+	if len(errs) > 0 {
+		return a, nil, fmt.Errorf("stored automation is invalid: %v", errs[0])
 	}
-	return a, nil
+	return eng.Automation(), eng, nil
 }
 
 // SetAutomationStopped sets an integration's kill switch (it survives

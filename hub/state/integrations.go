@@ -47,8 +47,12 @@ type Integration struct {
 	UpdatedAt time.Time
 	// Version grows by one with every write (UpdateIntegration checks it).
 	Version int
-	// Automation: auto-reply rules, templates and guardrails (normalized).
+	// Automation: auto-reply rules, templates and guardrails (canonical
+	// when read from the state).
 	Automation rules.Automation
+	// Rules is Automation compiled, when read from the state (nil: not
+	// compiled, or no automation; a nil Engine decides nothing).
+	Rules *rules.Engine
 	// AutomationStopped is the admin API's kill switch (SetAutomationStopped).
 	AutomationStopped bool
 }
@@ -290,7 +294,7 @@ func (d *DB) integrations(ctx context.Context, id string) ([]Integration, error)
 			&auto, &in.AutomationStopped); err != nil {
 			return nil, fmt.Errorf("state: scan integration: %w", err)
 		}
-		if in.Automation, err = parseAutomation(auto); err != nil {
+		if in.Automation, in.Rules, err = parseAutomation(auto); err != nil {
 			return nil, fmt.Errorf("state: integration %s: %w", in.ID, err)
 		}
 		if in.HelpdeskSettings, err = d.unsealSettings(hs); err != nil {

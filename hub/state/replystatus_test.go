@@ -203,7 +203,7 @@ func testAutomationStored(t *testing.T, db *DB) {
 	if err := yaml.Unmarshal([]byte(src), &a); err != nil {
 		t.Fatal(err)
 	}
-	if errs := a.Normalize(nil, nil); len(errs) > 0 {
+	if _, errs := rules.Compile(a, nil, nil); len(errs) > 0 {
 		t.Fatal(errs)
 	}
 	inTx(t, db, func(tx *Tx) error {
@@ -217,7 +217,7 @@ func testAutomationStored(t *testing.T, db *DB) {
 		t.Fatalf("read back: %+v", in.Automation)
 	}
 	// The stored exceptions still hold (keywords prepared on read).
-	d := in.Automation.Evaluate(rules.Input{Kind: sdk.ChangeKindNew, Review: sdk.Review{Rating: 5, Text: "refund!"}})
+	d := in.Rules.Evaluate(rules.Input{Kind: sdk.ChangeKindNew, Review: sdk.Review{Rating: 5, Text: "refund!"}})
 	if d.Reply != nil || d.Held == "" {
 		t.Errorf("exception lost: %+v", d)
 	}

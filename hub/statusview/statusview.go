@@ -90,11 +90,13 @@ func get(ctx context.Context, client *http.Client, base, token, path string, out
 		return fmt.Errorf("status: reading %s: %w", path, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Error string `json:"error"`
+		var e struct { // an RFC 9457 problem document
+			Detail string `json:"detail"`
 		}
-		_ = json.Unmarshal(body, &e)
-		return fmt.Errorf("status: GET %s: %s: %s", path, resp.Status, e.Error)
+		if json.Unmarshal(body, &e) != nil || e.Detail == "" {
+			e.Detail = strings.TrimSpace(string(body[:min(len(body), 500)]))
+		}
+		return fmt.Errorf("status: GET %s: %s: %s", path, resp.Status, e.Detail)
 	}
 	if err := json.Unmarshal(body, out); err != nil {
 		return fmt.Errorf("status: GET %s: %w", path, err)
