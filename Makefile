@@ -18,16 +18,18 @@ TOOLS         := $(CURDIR)/.tools
 MODULES       := . sdk
 
 .PHONY: all build run demo bench bench-scale test vet staticcheck unit fuzz soak proto clean console-deps console-screenshots \
-	release image deb package-test package-tools
+	release release-arch image deb package-test package-tools
 
 all: build
 
+# The hub, and every first-party plugin in one binary (reviewhub-plugins)
+# with a link hub-plugin-NAME to it per plugin: the hub starts each link as
+# a plugin process of its own (docs/architecture.md, "Plugins in one binary").
 build:
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/hub ./hub/cmd/hub
-	@for p in $(PLUGINS); do \
-		if [ -f plugins/$$p/main.go ]; then $(GO) build -o $(BIN)/hub-plugin-$$p ./plugins/$$p || exit 1; fi; \
-	done
+	$(GO) build -o $(BIN)/reviewhub-plugins ./plugins/cmd/reviewhub-plugins
+	@for p in $(PLUGINS); do ln -sfn reviewhub-plugins $(BIN)/hub-plugin-$$p || exit 1; done
 
 run: build
 	@mkdir -p data
@@ -123,16 +125,19 @@ RELEASE_DIR = $(DIST)/reviewhub_$(VERSION)_linux_$(ARCH)
 release:
 	VERSION=$(VERSION) OUT=$(DIST) ./scripts/release.sh
 
-$(RELEASE_DIR)/bin/hub:
-	VERSION=$(VERSION) OUT=$(DIST) ./scripts/release.sh $(ARCH)
+# The release folder of ARCH, built again unless it was built from the
+# sources as they are now (scripts/source-stamp.sh): make image and make deb
+# never package stale binaries.
+release-arch:
+	@scripts/source-stamp.sh check $(RELEASE_DIR) 2>/dev/null || VERSION=$(VERSION) OUT=$(DIST) ./scripts/release.sh $(ARCH)
 
 # The OCI image reviewhub:VERSION (and :latest), FROM scratch, built offline with buildah.
-image: $(RELEASE_DIR)/bin/hub
+image: release-arch
 	./scripts/image.sh $(RELEASE_DIR) reviewhub:$(VERSION)
 	podman tag reviewhub:$(VERSION) reviewhub:latest
 
 # The Debian package dist/reviewhub_VERSION_ARCH.deb (nfpm).
-deb: $(RELEASE_DIR)/bin/hub $(TOOLS)/nfpm
+deb: release-arch $(TOOLS)/nfpm
 	NFPM=$(TOOLS)/nfpm ./scripts/deb.sh $(RELEASE_DIR)
 
 $(TOOLS)/helm:

@@ -160,6 +160,38 @@ func TestChartRendersPostgresWithSeveralReplicas(t *testing.T) {
 	}
 }
 
+// emptyMapValues set the maps a user may empty (probes, resources, access
+// modes) to null (which removes the chart's defaults) and to {} (which helm
+// merges into them): the chart still renders valid manifests with the
+// probes' checks (TestRenderedManifestsAreValidKubernetes validates them).
+var emptyMapValues = map[string][]string{
+	"null maps":  {"--set", "livenessProbe=null", "--set", "readinessProbe=null", "--set", "resources=null", "--set", "persistence.accessModes=null"},
+	"empty maps": {"--set-json", "livenessProbe={}", "--set-json", "readinessProbe={}", "--set-json", "resources={}", "--set-json", "persistence.accessModes=[]"},
+}
+
+func TestChartRendersEmptiedMaps(t *testing.T) {
+	for name, args := range emptyMapValues {
+		_, m := render(t, args...)
+		pod := m["Deployment"].Spec["template"].(map[string]any)["spec"].(map[string]any)
+		c := pod["containers"].([]any)[0].(map[string]any)
+		for probe, path := range map[string]string{"livenessProbe": "/healthz", "readinessProbe": "/readyz"} {
+			p, _ := c[probe].(map[string]any)
+			if get, _ := p["httpGet"].(map[string]any); get["path"] != path {
+				t.Errorf("%s: %s %v, want its check on %s", name, probe, c[probe], path)
+			}
+			if name == "null maps" && len(p) != 1 {
+				t.Errorf("%s: %s %v, want only its check (Kubernetes' timings)", name, probe, c[probe])
+			}
+		}
+		if r, ok := c["resources"]; ok && name == "null maps" {
+			t.Errorf("%s: resources %v rendered, want none", name, r)
+		}
+		if modes := m["PersistentVolumeClaim"].Spec["accessModes"]; fmt.Sprint(modes) != "[ReadWriteOnce]" {
+			t.Errorf("%s: the PVC's accessModes %v, want [ReadWriteOnce]", name, modes)
+		}
+	}
+}
+
 func TestChartRefusesWhatCannotWork(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
@@ -170,6 +202,8 @@ func TestChartRefusesWhatCannotWork(t *testing.T) {
 		{[]string{"--set", "state.driver=postgres", "--set", "secrets.secretKey=x"}, "set state.dsn"},
 		{[]string{"--set", "state.driver=postgres", "--set", "state.dsn=postgres://db/x"}, "set secrets.secretKey"},
 		{[]string{"--set", "secrets.adminToken=short"}, "at least 16 characters"},
+		{[]string{"--set", "livenessProbe.exec.command={true}"}, "livenessProbe.exec: the chart sets the probe's check"},
+		{[]string{"--set", "readinessProbe.httpGet.path=/healthz"}, "readinessProbe.httpGet: the chart sets the probe's check"},
 	} {
 		out, err := helm(t, append([]string{"template", "rh", chart}, tc.args...)...)
 		if err == nil || !strings.Contains(out, tc.want) {
@@ -184,7 +218,11 @@ func TestChartRefusesWhatCannotWork(t *testing.T) {
 func TestRenderedManifestsAreValidKubernetes(t *testing.T) {
 	kc := tool(t, "kubeconform")
 	schemas := kubernetesSchemas(t)
-	for name, args := range map[string][]string{"sqlite": nil, "postgres": postgresValues} {
+	cases := map[string][]string{"sqlite": nil, "postgres": postgresValues}
+	for name, args := range emptyMapValues {
+		cases[name] = args
+	}
+	for name, args := range cases {
 		out, _ := render(t, args...)
 		cmd := exec.Command(kc, "-strict", "-summary", "-skip", "ServiceMonitor",
 			"-schema-location", filepath.Join(schemas, "{{ .ResourceKind }}{{ .KindSuffix }}.json"), "-")

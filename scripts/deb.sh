@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 NFPM=${NFPM:-.tools/nfpm}
 REL=${1:?usage: scripts/deb.sh RELEASE_DIR}
 [ -x "$REL/bin/hub" ] || { echo "deb: $REL/bin/hub not found (make release first)" >&2; exit 1; }
+scripts/source-stamp.sh check "$REL" || exit 1
 base=${REL##*/}                      # reviewhub_VERSION_linux_ARCH
 ARCH=${base##*_}
 VERSION=${base#reviewhub_}

@@ -14,6 +14,7 @@ export CONTAINERS_CONF=${CONTAINERS_CONF:-$PWD/deploy/podman/containers.conf}
 
 rel=${1:?usage: scripts/image.sh RELEASE_DIR [IMAGE]}
 [ -x "$rel/bin/hub" ] || { echo "image: $rel/bin/hub not found (make release first)" >&2; exit 1; }
+scripts/source-stamp.sh check "$rel" || exit 1
 version=$("$rel/bin/hub" version --json 2>/dev/null | sed -n 's/.*"version": "\(.*\)".*/\1/p' || true)
 arch=${rel##*_}
 if [ -z "$version" ]; then # a foreign architecture's binary: read the name
@@ -28,7 +29,9 @@ root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 install -d -m 0755 "$root"/usr/bin "$root"/usr/lib/reviewhub/plugins "$root"/etc/ssl/certs "$root"/usr/share
 install -m 0755 "$rel/bin/hub" "$root/usr/bin/hub"
-for p in "$rel"/bin/hub-plugin-*; do install -m 0755 "$p" "$root/usr/lib/reviewhub/plugins/"; done
+# The plugins: one binary, a link hub-plugin-NAME to it per plugin (as in the release).
+install -m 0755 "$rel/bin/reviewhub-plugins" "$root/usr/lib/reviewhub/reviewhub-plugins"
+for p in "$rel"/bin/hub-plugin-*; do ln -s ../reviewhub-plugins "$root/usr/lib/reviewhub/plugins/${p##*/}"; done
 install -m 0644 /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
 # Time zones without the "right/" (leap second) copies.
 tar -C /usr/share --exclude=zoneinfo/right --exclude=zoneinfo/posix -cf - zoneinfo | tar -C "$root/usr/share" -xf -

@@ -11,7 +11,8 @@
 # statically (-extldflags -static), with Go's own DNS resolver and user
 # lookup (netgo, osusergo) and without SQLite's extension loading (which
 # needs dlopen), so that the binary needs no libc at run time and runs on any
-# Linux, glibc or musl. The plugins are pure Go (CGO_ENABLED=0).
+# Linux, glibc or musl. The plugins are pure Go (CGO_ENABLED=0), all in one
+# binary, bin/reviewhub-plugins, which bin/hub-plugin-NAME link to.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,20 +42,26 @@ cc_for() {
 	esac
 }
 
+# The sources this build reads, recorded beside each folder when it is
+# built (scripts/source-stamp.sh): make image and make deb refuse a stale one.
+source_stamp=$(scripts/source-stamp.sh)
 mkdir -p "$OUT"
 for arch in "${ARCHES[@]}"; do
 	cc=$(cc_for "$arch")
 	command -v "$cc" >/dev/null || { echo "release: $cc not found (Debian: apt-get install gcc-aarch64-linux-gnu)" >&2; exit 1; }
 	name="reviewhub_${VERSION}_linux_${arch}"
 	dir="$OUT/$name"
-	rm -rf "$dir" && mkdir -p "$dir/bin"
+	rm -rf "$dir" "$dir.source" && mkdir -p "$dir/bin"
 	echo "release: $name (CC=$cc)"
 	CGO_ENABLED=1 GOOS=linux GOARCH=$arch CC=$cc $GO build -trimpath -tags "$TAGS" \
 		-ldflags "-s -w $XFLAGS -linkmode external -extldflags '-static'" \
 		-o "$dir/bin/hub" ./hub/cmd/hub
+	# Every plugin in one binary, a link hub-plugin-NAME to it per plugin
+	# (plugins/cmd/reviewhub-plugins): the Go runtime, gRPC and protobuf once.
+	CGO_ENABLED=0 GOOS=linux GOARCH=$arch $GO build -trimpath -ldflags "-s -w" \
+		-o "$dir/bin/reviewhub-plugins" ./plugins/cmd/reviewhub-plugins
 	for p in $PLUGINS; do
-		CGO_ENABLED=0 GOOS=linux GOARCH=$arch $GO build -trimpath -ldflags "-s -w" \
-			-o "$dir/bin/hub-plugin-$p" "./plugins/$p"
+		ln -s reviewhub-plugins "$dir/bin/hub-plugin-$p"
 	done
 	# Refuse a dynamically linked binary: it would not run on musl.
 	for f in "$dir"/bin/*; do
@@ -68,6 +75,7 @@ for arch in "${ARCHES[@]}"; do
 	# Reproducible archive: sorted names, fixed owner and times.
 	tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="${DATE}" \
 		-C "$OUT" -czf "$OUT/$name.tar.gz" "$name"
+	echo "$source_stamp" > "$dir.source"
 done
 (cd "$OUT" && sha256sum reviewhub_"${VERSION}"_linux_*.tar.gz > SHA256SUMS)
 cat "$OUT/SHA256SUMS"

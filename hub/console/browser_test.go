@@ -62,7 +62,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	chromium, node := browserDeps(t)
 	plugins := map[string]string{}
 	for _, p := range []string{"appstore", "googleplay", "rustore", "omnidesk"} {
-		plugins[p] = sdktest.Build(t, "github.com/reviewhub/reviewhub/plugins/"+p)
+		plugins[p] = sdktest.Build(t, "github.com/reviewhub/reviewhub/plugins/"+p+"/cmd/hub-plugin-"+p)
 	}
 	hubBin := sdktest.Build(t, "github.com/reviewhub/reviewhub/hub/cmd/hub")
 

@@ -138,7 +138,7 @@ func helpdeskEnv(t *testing.T, plugin string, fake helpdeskFake, edit func(*conf
 	e := &env{backend: testbackend.New()}
 	e.srv = startBackendServer(t, e.backend)
 	e.cfg = newConfig(t, e.srv.URL)
-	e.cfg.Plugins.Paths[plugin] = sdktest.Build(t, "github.com/reviewhub/reviewhub/plugins/"+plugin)
+	e.cfg.Plugins.Paths[plugin] = sdktest.Build(t, "github.com/reviewhub/reviewhub/plugins/"+plugin+"/cmd/hub-plugin-"+plugin)
 	e.cfg.Integrations[0].Helpdesk = config.HelpdeskAccount{Plugin: plugin, Settings: fake.Settings(api.URL, secret)}
 	if edit != nil {
 		edit(e.cfg)

@@ -68,7 +68,7 @@ func startReplies(t *testing.T, tune func(*app.Options)) *replyEnv {
 	e.srv = startBackendServer(t, e.backend)
 	e.cfg = newConfig(t, e.srv.URL)
 	e.cfg.AdminToken = adminToken
-	e.cfg.Plugins.Paths["omnidesk"] = sdktest.Build(t, "github.com/reviewhub/reviewhub/plugins/omnidesk")
+	e.cfg.Plugins.Paths["omnidesk"] = sdktest.Build(t, "github.com/reviewhub/reviewhub/plugins/omnidesk/cmd/hub-plugin-omnidesk")
 	in := &e.cfg.Integrations[0]
 	in.Helpdesk = config.HelpdeskAccount{Plugin: "omnidesk", Settings: od.Settings(api.URL, secret)}
 	android := in.Apps[0]

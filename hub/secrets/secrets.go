@@ -176,7 +176,12 @@ func RotateKeyFile(path string) (key, previous []byte, err error) {
 	case err != nil && !errors.Is(err, os.ErrNotExist):
 		return nil, nil, fmt.Errorf("read previous secret key file: %w", err)
 	}
+	// The old key's file is on disk, its name included, before the new key
+	// can replace it: a crash in between leaves both keys readable.
 	if err := writeKeyFile(prevPath, old); err != nil {
+		return nil, nil, err
+	}
+	if err := syncDir(filepath.Dir(path)); err != nil {
 		return nil, nil, err
 	}
 	key, err = NewKey()
@@ -190,7 +195,28 @@ func RotateKeyFile(path string) (key, previous []byte, err error) {
 	if err := os.Rename(next, path); err != nil {
 		return nil, nil, fmt.Errorf("replace secret key file: %w", err)
 	}
+	// The rename is durable before values are sealed with the new key.
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		return nil, nil, err
+	}
 	return key, old, nil
+}
+
+// syncDir flushes a directory's entries (a file created, renamed or
+// removed in it) to disk.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync secret key directory: %w", err)
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("sync secret key directory %s: %w", dir, err)
+	}
+	return nil
 }
 
 // FinishKeyFileRotation forgets the previous key once every value is
@@ -199,7 +225,7 @@ func FinishKeyFileRotation(path string) error {
 	if err := os.Remove(PreviousKeyFile(path)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("remove previous secret key file: %w", err)
 	}
-	return nil
+	return syncDir(filepath.Dir(path))
 }
 
 // writeKeyFile writes a key file (0600) and syncs it to disk.

@@ -1,8 +1,8 @@
-// Command appgallery is Reviewhub's Huawei AppGallery Connect store plugin:
+// Package appgallery is Reviewhub's Huawei AppGallery Connect store plugin:
 // it lists an app's reviews through the Comments API (HarmonyOS v2 or
 // Android v1, on the account's site) and posts the developer's reply, one
 // per review. See README.md.
-package main
+package appgallery
 
 import (
 	"context"
@@ -381,7 +381,9 @@ func (*store) DeleteReply(context.Context, sdk.DeleteReplyRequest) (sdk.DeleteRe
 	return sdk.DeleteReplyResponse{}, sdk.Errorf(sdk.ErrorKindUnsupported, "AppGallery's Comments API cannot delete a developer reply")
 }
 
-func main() {
+// Main serves the plugin to the hub (go-plugin over gRPC) until the hub
+// stops it: cmd/hub-plugin-appgallery and the plugins bundle run it.
+func Main() {
 	err := sdk.ServeStore(&store{log: sdk.Logger(), tokens: &agc.Tokens{},
 		http: sdk.NewHTTPClient(sdk.HTTPOptions{MaxResponseBytes: agc.MaxResponseBytes})})
 	if err != nil {

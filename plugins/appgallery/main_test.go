@@ -1,4 +1,4 @@
-package main
+package appgallery
 
 import (
 	"context"
@@ -30,7 +30,7 @@ func start(t *testing.T) *env {
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
 	f.AddApp(app)
-	return &env{fake: f, url: srv.URL, store: sdktest.LaunchStore(t, sdktest.Build(t, ".")), settings: f.Settings(srv.URL)}
+	return &env{fake: f, url: srv.URL, store: sdktest.LaunchStore(t, sdktest.Build(t, "./cmd/hub-plugin-appgallery")), settings: f.Settings(srv.URL)}
 }
 
 func ctx(t *testing.T) context.Context { return sdktest.Context(t) }

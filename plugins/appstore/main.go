@@ -1,9 +1,9 @@
-// Command appstore is Reviewhub's App Store plugin: with an App Store
+// Package appstore is Reviewhub's App Store plugin: with an App Store
 // Connect API key it lists customer reviews and publishes, replaces and
 // deletes developer responses; without a key it reads the public
 // customer-reviews feed, so reviews still flow, and refuses replies. See
 // README.md.
-package main
+package appstore
 
 import (
 	"context"
@@ -396,7 +396,9 @@ func (s *store) DeleteReply(ctx context.Context, req sdk.DeleteReplyRequest) err
 	return nil
 }
 
-func main() {
+// Main serves the plugin to the hub (go-plugin over gRPC) until the hub
+// stops it: cmd/hub-plugin-appstore and the plugins bundle run it.
+func Main() {
 	err := sdk.ServeStore(&store{log: sdk.Logger(), tokens: &asc.Tokens{},
 		http: sdk.NewHTTPClient(sdk.HTTPOptions{MaxResponseBytes: asc.MaxResponseBytes})})
 	if err != nil {

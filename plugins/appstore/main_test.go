@@ -1,4 +1,4 @@
-package main
+package appstore
 
 import (
 	"context"
@@ -29,7 +29,7 @@ func start(t *testing.T) *env {
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
 	f.AddApp(app)
-	return &env{fake: f, url: srv.URL, store: sdktest.LaunchStore(t, sdktest.Build(t, "."))}
+	return &env{fake: f, url: srv.URL, store: sdktest.LaunchStore(t, sdktest.Build(t, "./cmd/hub-plugin-appstore"))}
 }
 
 func ctx(t *testing.T) context.Context { return sdktest.Context(t) }

@@ -1,8 +1,8 @@
-// Command googleplay is Reviewhub's Google Play store plugin: it lists an
+// Package googleplay is Reviewhub's Google Play store plugin: it lists an
 // app's reviews and publishes developer replies through the Android
 // Publisher API with the official Go client, authenticated by a
 // service-account key. See README.md.
-package main
+package googleplay
 
 import (
 	"context"
@@ -381,7 +381,9 @@ func (*store) DeleteReply(context.Context, sdk.DeleteReplyRequest) error {
 	return sdk.Errorf(sdk.ErrorKindUnsupported, "Google Play has no API to delete a developer reply; reply again to replace it")
 }
 
-func main() {
+// Main serves the plugin to the hub (go-plugin over gRPC) until the hub
+// stops it: cmd/hub-plugin-googleplay and the plugins bundle run it.
+func Main() {
 	if err := sdk.ServeStore(newStore()); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -1,4 +1,4 @@
-package main
+package googleplay
 
 import (
 	"context"
@@ -29,7 +29,7 @@ func start(t *testing.T) *env {
 	api := httptest.NewServer(f)
 	t.Cleanup(api.Close)
 	f.AddApp(pkg)
-	return &env{fake: f, api: api, store: sdktest.LaunchStore(t, sdktest.Build(t, ".")), settings: f.Settings(api.URL)}
+	return &env{fake: f, api: api, store: sdktest.LaunchStore(t, sdktest.Build(t, "./cmd/hub-plugin-googleplay")), settings: f.Settings(api.URL)}
 }
 
 func ctx(t *testing.T) context.Context { return sdktest.Context(t) }

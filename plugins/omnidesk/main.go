@@ -1,8 +1,8 @@
-// Command omnidesk is Reviewhub's Omnidesk helpdesk plugin: a review becomes
+// Package omnidesk is Reviewhub's Omnidesk helpdesk plugin: a review becomes
 // a case in a custom channel, edits land in the same case, staff answers
 // come back through the custom channel's webhook, and a reply's outcome is
 // written into the case as a note. See README.md.
-package main
+package omnidesk
 
 import (
 	"context"
@@ -534,7 +534,9 @@ func newHTTPClient() *http.Client {
 	return sdk.NewHTTPClient(sdk.HTTPOptions{MaxResponseBytes: omnidesk.MaxResponseBytes})
 }
 
-func main() {
+// Main serves the plugin to the hub (go-plugin over gRPC) until the hub
+// stops it: cmd/hub-plugin-omnidesk and the plugins bundle run it.
+func Main() {
 	if err := sdk.ServeHelpdesk(helpdesk{httpClient: newHTTPClient(), labels: &omnidesk.LabelCache{}, gate: &omnidesk.RateGate{}}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

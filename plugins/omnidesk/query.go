@@ -1,4 +1,4 @@
-package main
+package omnidesk
 
 import "net/url"
 

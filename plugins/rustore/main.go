@@ -1,7 +1,7 @@
-// Command rustore is Reviewhub's RuStore store plugin: it lists an app's
+// Package rustore is Reviewhub's RuStore store plugin: it lists an app's
 // reviews through the RuStore Public API and answers, edits and deletes
 // developer answers. See README.md.
-package main
+package rustore
 
 import (
 	"context"
@@ -275,7 +275,9 @@ func (s *store) DeleteReply(ctx context.Context, req sdk.DeleteReplyRequest) err
 	return cl.DeleteAnswer(ctx, req.AppID, id)
 }
 
-func main() {
+// Main serves the plugin to the hub (go-plugin over gRPC) until the hub
+// stops it: cmd/hub-plugin-rustore and the plugins bundle run it.
+func Main() {
 	err := sdk.ServeStore(&store{log: sdk.Logger(), tokens: &rustore.Tokens{},
 		http: sdk.NewHTTPClient(sdk.HTTPOptions{MaxResponseBytes: rustore.MaxResponseBytes}), answers: map[string]answersAt{}})
 	if err != nil {

@@ -1,9 +1,9 @@
-// Command zendesk is Reviewhub's Zendesk Support helpdesk plugin: a review
+// Package zendesk is Reviewhub's Zendesk Support helpdesk plugin: a review
 // becomes a ticket found by its external_id, edits are further comments of
 // that ticket, an agent's public comment comes back through a signed
 // Zendesk event webhook as a reply, and a reply's outcome is written into
 // the ticket as an internal note. See README.md.
-package main
+package zendesk
 
 import (
 	"context"
@@ -608,6 +608,8 @@ func newHTTPClient() *http.Client {
 	return sdk.NewHTTPClient(sdk.HTTPOptions{Timeout: zendesk.CallTimeout})
 }
 
-func main() {
+// Main serves the plugin to the hub (go-plugin over gRPC) until the hub
+// stops it: cmd/hub-plugin-zendesk and the plugins bundle run it.
+func Main() {
 	sdk.ServeHelpdesk(helpdesk{httpClient: newHTTPClient(), gate: &rategate.Gate{}})
 }

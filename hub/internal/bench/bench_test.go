@@ -20,8 +20,8 @@ import (
 func TestBenchSmall(t *testing.T) {
 	o := Options{Reviews: 60, Replies: 5, HubBin: sdktest.Build(t, "github.com/reviewhub/reviewhub/hub/cmd/hub"),
 		Plugins: map[string]string{
-			"appstore": sdktest.Build(t, "github.com/reviewhub/reviewhub/plugins/appstore"),
-			"omnidesk": sdktest.Build(t, "github.com/reviewhub/reviewhub/plugins/omnidesk"),
+			"appstore": sdktest.Build(t, "github.com/reviewhub/reviewhub/plugins/appstore/cmd/hub-plugin-appstore"),
+			"omnidesk": sdktest.Build(t, "github.com/reviewhub/reviewhub/plugins/omnidesk/cmd/hub-plugin-omnidesk"),
 		}, DataDir: t.TempDir(), HubLog: io.Discard, PostgresDSN: cmp.Or(os.Getenv("REVIEWHUB_TEST_POSTGRES"), pgtest.DefaultDSN)}
 	f, err := Run(context.Background(), o)
 	if err != nil {
@@ -65,8 +65,8 @@ func TestBenchUnderLoadSmall(t *testing.T) {
 	}
 	o := Options{HubBin: sdktest.Build(t, "github.com/reviewhub/reviewhub/hub/cmd/hub"),
 		Plugins: map[string]string{
-			"appstore": sdktest.Build(t, "github.com/reviewhub/reviewhub/plugins/appstore"),
-			"omnidesk": sdktest.Build(t, "github.com/reviewhub/reviewhub/plugins/omnidesk"),
+			"appstore": sdktest.Build(t, "github.com/reviewhub/reviewhub/plugins/appstore/cmd/hub-plugin-appstore"),
+			"omnidesk": sdktest.Build(t, "github.com/reviewhub/reviewhub/plugins/omnidesk/cmd/hub-plugin-omnidesk"),
 		}, DataDir: t.TempDir(), HubLog: io.Discard, SkipZeroLatency: true,
 		Load: Load{Reviews: 60, Latency: 10 * time.Millisecond, Jitter: 5 * time.Millisecond, PerWindow: 25, Window: 2 * time.Second}}
 	f, err := Run(context.Background(), o)

@@ -175,7 +175,7 @@ func startDemo(t *testing.T, helpdesk string, set ...func(*Options)) (*Demo, con
 	t.Helper()
 	plugins := map[string]string{}
 	for _, p := range []string{"appstore", "googleplay", "rustore", "appgallery", helpdesk} {
-		plugins[p] = sdktest.Build(t, "github.com/reviewhub/reviewhub/plugins/"+p)
+		plugins[p] = sdktest.Build(t, "github.com/reviewhub/reviewhub/plugins/"+p+"/cmd/hub-plugin-"+p)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan *Demo, 1)

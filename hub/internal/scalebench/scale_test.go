@@ -16,8 +16,8 @@ func TestScaleSmall(t *testing.T) {
 	o := Options{Apps: 60, PerIntegration: 25, Interval: 2 * time.Second, Measure: 4 * time.Second, Warmup: -1,
 		HubBin: sdktest.Build(t, "github.com/reviewhub/reviewhub/hub/cmd/hub"),
 		Plugins: map[string]string{
-			"googleplay": sdktest.Build(t, "github.com/reviewhub/reviewhub/plugins/googleplay"),
-			"omnidesk":   sdktest.Build(t, "github.com/reviewhub/reviewhub/plugins/omnidesk"),
+			"googleplay": sdktest.Build(t, "github.com/reviewhub/reviewhub/plugins/googleplay/cmd/hub-plugin-googleplay"),
+			"omnidesk":   sdktest.Build(t, "github.com/reviewhub/reviewhub/plugins/omnidesk/cmd/hub-plugin-omnidesk"),
 		}, DataDir: t.TempDir(), Log: io.Discard, HubLog: io.Discard}
 	f, err := Run(context.Background(), o)
 	if err != nil {

@@ -156,8 +156,8 @@ func (t *tail) lastError() string {
 	return strings.TrimSpace(lines[len(lines)-1])
 }
 
-// Children lists the direct child processes of pid with their command
-// names (the hub's plugins).
+// Children lists the direct child processes of pid with the base names
+// they were started by (the hub's plugins: hub-plugin-NAME).
 func Children(pid int) map[int]string {
 	out := map[int]string{}
 	entries, _ := os.ReadDir("/proc")
@@ -180,8 +180,11 @@ func Children(pid int) map[int]string {
 		if len(fields) < 2 || fields[1] != strconv.Itoa(pid) {
 			continue
 		}
-		exe, _ := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
-		out[child] = filepath.Base(strings.TrimSuffix(exe, " (deleted)"))
+		// The name it was started by (argv[0]), not its executable: the
+		// release's plugins are links to one binary (reviewhub-plugins).
+		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		argv0, _, _ := strings.Cut(string(cmdline), "\x00")
+		out[child] = filepath.Base(argv0)
 	}
 	return out
 }

@@ -3,6 +3,8 @@ package helpdesktest
 import (
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -26,14 +28,18 @@ type Plugin struct {
 	Settings sdk.Settings // working settings for the fake at API
 }
 
-// Launch serves fake, builds the plugin in the current directory, launches
-// it, and returns both with settings for the fake (webhookSecret as the
+// Launch serves fake, builds the plugin of the current directory (its
+// command cmd/hub-plugin-NAME, NAME the directory's name), launches it, and returns both with settings for the fake (webhookSecret as the
 // webhook's secret). Both stop when the test ends.
 func Launch(t *testing.T, fake Fake, webhookSecret string) Plugin {
 	t.Helper()
 	api := httptest.NewServer(fake)
 	t.Cleanup(api.Close)
-	desk := sdktest.LaunchHelpdesk(t, sdktest.Build(t, "."))
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	desk := sdktest.LaunchHelpdesk(t, sdktest.Build(t, "./cmd/hub-plugin-"+filepath.Base(wd)))
 	return Plugin{API: api, Desk: desk, Settings: fake.Settings(api.URL, webhookSecret)}
 }
 

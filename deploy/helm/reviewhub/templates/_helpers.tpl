@@ -56,6 +56,13 @@ wrong combination fails `helm template`/`helm install` with the reason.
 {{- fail "state.driver is postgres: set secrets.secretKey (every hub of one database needs the same key, and nothing keeps a generated one)" }}
 {{- end }}
 {{- end }}
+{{- range $probe := list "livenessProbe" "readinessProbe" }}
+{{- range $handler := list "httpGet" "tcpSocket" "exec" "grpc" }}
+{{- if hasKey (default (dict) (get $.Values $probe)) $handler }}
+{{- fail (printf "%s.%s: the chart sets the probe's check (/healthz, /readyz); set only its timings" $probe $handler) }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- if and .Values.secrets.adminToken (lt (len .Values.secrets.adminToken) 16) }}
 {{- fail "secrets.adminToken must be at least 16 characters" }}
 {{- end }}
