@@ -66,6 +66,14 @@ type AnyHelpdesk interface {
 	HandleWebhook(ctx context.Context, req HandleWebhookRequest) (HandleWebhookResponse, error)
 }
 
+// AsStorePlugin returns impl as a StorePlugin: itself if it is one, a
+// Store (SDK v0.1) through AdaptStore; anything else is an error naming
+// the methods it lacks. It adds no checks (CheckedStore does).
+func AsStorePlugin(impl AnyStore) (StorePlugin, error) { return asStorePlugin(impl) }
+
+// AsHelpdeskPlugin is AsStorePlugin for helpdesks (AdaptHelpdesk).
+func AsHelpdeskPlugin(impl AnyHelpdesk) (HelpdeskPlugin, error) { return asHelpdeskPlugin(impl) }
+
 func asStorePlugin(impl AnyStore) (StorePlugin, error) {
 	switch s := impl.(type) {
 	case StorePlugin:

@@ -129,7 +129,7 @@ func reviewFromPB(p *pb.Review) Review {
 func changeToPB(c ReviewChange) *pb.ReviewChange {
 	out := &pb.ReviewChange{
 		Store: c.Store, AppName: c.AppName, Kind: c.Kind, Review: reviewToPB(c.Review),
-		CanReply: c.CanReply, ReplyMaxLength: int32(c.ReplyMaxLength),
+		CanReply: c.CanReply, ReplyMaxLength: int32(c.ReplyMaxLength), StoreName: c.StoreName,
 	}
 	for _, v := range c.History {
 		out.History = append(out.History, &pb.ReviewVersion{
@@ -142,7 +142,7 @@ func changeToPB(c ReviewChange) *pb.ReviewChange {
 func changeFromPB(p *pb.ReviewChange) ReviewChange {
 	out := ReviewChange{
 		Store: p.GetStore(), AppName: p.GetAppName(), Kind: p.GetKind(), Review: reviewFromPB(p.GetReview()),
-		CanReply: p.GetCanReply(), ReplyMaxLength: int(p.GetReplyMaxLength()),
+		CanReply: p.GetCanReply(), ReplyMaxLength: int(p.GetReplyMaxLength()), StoreName: p.GetStoreName(),
 	}
 	for _, v := range p.GetHistory() {
 		out.History = append(out.History, ReviewVersion{
@@ -230,11 +230,11 @@ func unreadableFromPB(p *pb.Unreadable) *Unreadable {
 func alertToPB(a Alert) *pb.Alert {
 	return &pb.Alert{IntegrationId: a.IntegrationID, AppId: a.AppID, AppName: a.AppName, Store: a.Store,
 		Health: a.Health, Previous: a.Previous, Recovered: a.Recovered, Reason: a.Reason, Since: tsToPB(a.Since),
-		Key: a.Key, Title: a.Title, Text: a.Text}
+		Key: a.Key, Title: a.Title, Text: a.Text, StoreName: a.StoreName}
 }
 
 func alertFromPB(a *pb.Alert) Alert {
 	return Alert{IntegrationID: a.GetIntegrationId(), AppID: a.GetAppId(), AppName: a.GetAppName(), Store: a.GetStore(),
 		Health: a.GetHealth(), Previous: a.GetPrevious(), Recovered: a.GetRecovered(), Reason: a.GetReason(),
-		Since: tsFromPB(a.GetSince()), Key: a.GetKey(), Title: a.GetTitle(), Text: a.GetText()}
+		Since: tsFromPB(a.GetSince()), Key: a.GetKey(), Title: a.GetTitle(), Text: a.GetText(), StoreName: a.GetStoreName()}
 }

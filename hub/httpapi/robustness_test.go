@@ -65,12 +65,15 @@ func openDB(t *testing.T, dialect string) *state.DB {
 // testDesk authenticates webhooks by ?secret= against webhook_secret.
 type testDesk struct{}
 
-func (testDesk) Info(context.Context) (sdk.Info, error) { i, _ := testInfo("desk"); return i, nil }
-func (testDesk) CheckCredentials(context.Context, sdk.Settings) (sdk.CredentialsReport, error) {
-	return sdk.CredentialsReport{}, nil
+func (testDesk) Info(context.Context, sdk.InfoRequest) (sdk.Info, error) {
+	i, _ := testInfo("desk")
+	return i, nil
 }
-func (testDesk) UpsertTicket(context.Context, sdk.TicketRequest) (sdk.TicketRef, error) {
-	return sdk.TicketRef{}, nil
+func (testDesk) CheckCredentials(context.Context, sdk.CheckCredentialsRequest) (sdk.CheckCredentialsResponse, error) {
+	return sdk.CheckCredentialsResponse{}, nil
+}
+func (testDesk) UpsertTicket(context.Context, sdk.UpsertTicketRequest) (sdk.UpsertTicketResponse, error) {
+	return sdk.UpsertTicketResponse{}, nil
 }
 
 // webhookChecks counts testDesk's HandleWebhook calls and keeps their
@@ -80,24 +83,26 @@ var webhookChecks struct {
 	integrations []state.Integration
 }
 
-func (testDesk) HandleWebhook(_ context.Context, req sdk.WebhookRequest) (sdk.WebhookResult, error) {
+func (testDesk) HandleWebhook(_ context.Context, req sdk.HandleWebhookRequest) (sdk.HandleWebhookResponse, error) {
 	webhookChecks.Lock()
 	webhookChecks.integrations = append(webhookChecks.integrations, state.Integration{ID: req.IntegrationID, HelpdeskSettings: req.Settings})
 	webhookChecks.Unlock()
 	q, _ := url.ParseQuery(req.Query)
 	if q.Get("secret") != req.Settings["webhook_secret"] {
-		return sdk.WebhookResult{Status: 401, Body: []byte("missing or wrong secret"), Headers: []sdk.Header{{Name: "X-Desk", Values: []string{"1"}}}}, nil
+		return sdk.HandleWebhookResponse{Status: 401, Body: []byte("missing or wrong secret"), Headers: []sdk.Header{{Name: "X-Desk", Values: []string{"1"}}}}, nil
 	}
-	return sdk.WebhookResult{Status: 200, Body: []byte(`{"ok":true}`)}, nil
+	return sdk.HandleWebhookResponse{Status: 200, Body: []byte(`{"ok":true}`)}, nil
 }
-func (testDesk) WriteReplyResult(context.Context, sdk.ReplyResultRequest) error { return nil }
+func (testDesk) WriteReplyResult(context.Context, sdk.WriteReplyResultRequest) (sdk.WriteReplyResultResponse, error) {
+	return sdk.WriteReplyResultResponse{}, nil
+}
 
 type testPlugins struct{}
 
-func (testPlugins) Store(name string) (sdk.Store, sdk.Info, error) {
+func (testPlugins) Store(name string) (sdk.StorePlugin, sdk.Info, error) {
 	return nil, sdk.Info{}, fmt.Errorf("no store %q", name)
 }
-func (testPlugins) Helpdesk(name string) (sdk.Helpdesk, sdk.Info, error) {
+func (testPlugins) Helpdesk(name string) (sdk.HelpdeskPlugin, sdk.Info, error) {
 	if name != "desk" {
 		return nil, sdk.Info{}, fmt.Errorf("no helpdesk %q", name)
 	}

@@ -234,7 +234,7 @@ func (c *Client) refused(call apiCall, attempt int, resp *http.Response, data []
 		c.Gate.hold(c.account(), wait)
 		if attempt > 0 && method != http.MethodGet {
 			// An earlier try of this write may have reached Omnidesk: not
-			// "refused, nothing done" (sdk.TicketRequest.FirstAttempt).
+			// "refused, nothing done" (sdk.UpsertTicketRequest.FirstAttempt).
 			return false, sdk.Errorf(sdk.ErrorKindUnavailable, "omnidesk rate limit on %s %s after an unanswered try: %v", method, path, apiErr)
 		}
 		return false, sdk.RetryAfterError(wait, "omnidesk rate limit on %s %s: %v", method, path, apiErr)

@@ -1574,8 +1574,11 @@ type ReviewChange struct {
 	CanReply bool `protobuf:"varint,6,opt,name=can_reply,json=canReply,proto3" json:"can_reply,omitempty"`
 	// Longest reply the store accepts; 0: unknown.
 	ReplyMaxLength int32 `protobuf:"varint,7,opt,name=reply_max_length,json=replyMaxLength,proto3" json:"reply_max_length,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// How people call the store ("App Store"): the store plugin's
+	// Info.display_name. Empty from older hubs: show store instead.
+	StoreName     string `protobuf:"bytes,8,opt,name=store_name,json=storeName,proto3" json:"store_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReviewChange) Reset() {
@@ -1655,6 +1658,13 @@ func (x *ReviewChange) GetReplyMaxLength() int32 {
 		return x.ReplyMaxLength
 	}
 	return 0
+}
+
+func (x *ReviewChange) GetStoreName() string {
+	if x != nil {
+		return x.StoreName
+	}
+	return ""
 }
 
 type ReviewVersion struct {
@@ -2299,8 +2309,11 @@ type Alert struct {
 	// key is unique per alert: posting the same key twice must post once.
 	Key string `protobuf:"bytes,10,opt,name=key,proto3" json:"key,omitempty"`
 	// title and text are ready to show to people (plain text).
-	Title         string `protobuf:"bytes,11,opt,name=title,proto3" json:"title,omitempty"`
-	Text          string `protobuf:"bytes,12,opt,name=text,proto3" json:"text,omitempty"`
+	Title string `protobuf:"bytes,11,opt,name=title,proto3" json:"title,omitempty"`
+	Text  string `protobuf:"bytes,12,opt,name=text,proto3" json:"text,omitempty"`
+	// How people call the store: the store plugin's Info.display_name.
+	// Empty from older hubs: show store instead.
+	StoreName     string `protobuf:"bytes,13,opt,name=store_name,json=storeName,proto3" json:"store_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2415,6 +2428,13 @@ func (x *Alert) GetTitle() string {
 func (x *Alert) GetText() string {
 	if x != nil {
 		return x.Text
+	}
+	return ""
+}
+
+func (x *Alert) GetStoreName() string {
+	if x != nil {
+		return x.StoreName
 	}
 	return ""
 }
@@ -2669,7 +2689,7 @@ const file_reviewhub_plugin_v1_plugin_proto_rawDesc = "" +
 	"\rfirst_attempt\x18\a \x01(\bR\ffirstAttempt\x1a;\n" +
 	"\rSettingsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8d\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xac\x02\n" +
 	"\fReviewChange\x12\x14\n" +
 	"\x05store\x18\x01 \x01(\tR\x05store\x12\x19\n" +
 	"\bapp_name\x18\x02 \x01(\tR\aappName\x12\x12\n" +
@@ -2677,7 +2697,9 @@ const file_reviewhub_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x06review\x18\x04 \x01(\v2\x1b.reviewhub.plugin.v1.ReviewR\x06review\x12<\n" +
 	"\ahistory\x18\x05 \x03(\v2\".reviewhub.plugin.v1.ReviewVersionR\ahistory\x12\x1b\n" +
 	"\tcan_reply\x18\x06 \x01(\bR\bcanReply\x12(\n" +
-	"\x10reply_max_length\x18\a \x01(\x05R\x0ereplyMaxLength\"\xc1\x01\n" +
+	"\x10reply_max_length\x18\a \x01(\x05R\x0ereplyMaxLength\x12\x1d\n" +
+	"\n" +
+	"store_name\x18\b \x01(\tR\tstoreName\"\xc1\x01\n" +
 	"\rReviewVersion\x12\x16\n" +
 	"\x06rating\x18\x01 \x01(\x05R\x06rating\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12\x12\n" +
@@ -2732,7 +2754,7 @@ const file_reviewhub_plugin_v1_plugin_proto_rawDesc = "" +
 	"\aoutcome\x18\x04 \x01(\tR\aoutcome\x12\x16\n" +
 	"\x06detail\x18\x05 \x01(\tR\x06detail\x129\n" +
 	"\x05reply\x18\x06 \x01(\v2#.reviewhub.plugin.v1.DeveloperReplyR\x05reply\"\x1a\n" +
-	"\x18WriteReplyResultResponse\"\xce\x02\n" +
+	"\x18WriteReplyResultResponse\"\xed\x02\n" +
 	"\x05Alert\x12%\n" +
 	"\x0eintegration_id\x18\x01 \x01(\tR\rintegrationId\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x19\n" +
@@ -2746,7 +2768,9 @@ const file_reviewhub_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x03key\x18\n" +
 	" \x01(\tR\x03key\x12\x14\n" +
 	"\x05title\x18\v \x01(\tR\x05title\x12\x12\n" +
-	"\x04text\x18\f \x01(\tR\x04text\"\xf9\x01\n" +
+	"\x04text\x18\f \x01(\tR\x04text\x12\x1d\n" +
+	"\n" +
+	"store_name\x18\r \x01(\tR\tstoreName\"\xf9\x01\n" +
 	"\x10PostAlertRequest\x12O\n" +
 	"\bsettings\x18\x01 \x03(\v23.reviewhub.plugin.v1.PostAlertRequest.SettingsEntryR\bsettings\x12%\n" +
 	"\x0eintegration_id\x18\x02 \x01(\tR\rintegrationId\x120\n" +
