@@ -35,6 +35,7 @@ func infoToPB(i Info) *pb.InfoResponse {
 		out.Settings = append(out.Settings, &pb.SettingField{
 			Key: f.Key, Label: f.Label, Description: f.Description, Required: f.Required,
 			Secret: f.Secret, Multiline: f.Multiline, Example: f.Example, Endpoint: f.Endpoint, Default: f.Default,
+			Type: string(f.Type), Min: f.Min, Max: f.Max,
 		})
 	}
 	if c := i.Store; c != nil {
@@ -63,6 +64,7 @@ func infoFromPB(p *pb.InfoResponse) Info {
 			Key: f.GetKey(), Label: f.GetLabel(), Description: f.GetDescription(), Required: f.GetRequired(),
 			Secret: f.GetSecret(), Multiline: f.GetMultiline(), Example: f.GetExample(),
 			Endpoint: f.GetEndpoint(), Default: f.GetDefault(),
+			Type: SettingType(f.GetType()), Min: f.GetMin(), Max: f.GetMax(),
 		})
 	}
 	if c := p.GetStore(); c != nil {

@@ -18,7 +18,8 @@ func TestNewFieldsSurviveTheWire(t *testing.T) {
 	if unreadableFromPB(unreadableToPB(nil)) != nil {
 		t.Error("a nil Unreadable must stay nil")
 	}
-	info := Info{Name: "x", Settings: []SettingField{{Key: "base_url", Endpoint: true}, {Key: "api_key", Secret: true}}}
+	info := Info{Name: "x", Settings: []SettingField{{Key: "base_url", Endpoint: true}, {Key: "api_key", Secret: true},
+		{Key: "tolerance", Type: SettingDuration, Min: "10s", Max: "24h"}}}
 	if got := infoFromPB(infoToPB(info)); !reflect.DeepEqual(got.Settings, info.Settings) {
 		t.Errorf("settings: got %+v, want %+v", got.Settings, info.Settings)
 	}

@@ -48,6 +48,14 @@ type SettingField struct {
 	// secret setting to be given again, so stored credentials never follow
 	// a changed address unasked.
 	Endpoint bool
+	// Type is what the value is (empty: any text). The SDK refuses a value
+	// of another form, or outside Min..Max, before the plugin is called
+	// (and the hub when the account is saved), so the plugin reads it
+	// with Settings.Int, Float, Bool, Duration or URL and parses nothing.
+	Type SettingType
+	// Min and Max bound an int, number or duration setting, written as
+	// values of its type ("10s", "24h"); empty: unbounded.
+	Min, Max string
 }
 
 // Filter is a kind of locale a store's reviews carry and a listing can be

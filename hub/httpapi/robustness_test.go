@@ -35,6 +35,7 @@ func testInfo(name string) (sdk.Info, bool) {
 			{Key: "email", Label: "Email"},
 			{Key: "api_key", Label: "API key", Required: true, Secret: true},
 			{Key: "webhook_secret", Label: "Webhook secret", Secret: true},
+			{Key: "tolerance", Label: "Tolerance", Type: sdk.SettingDuration, Min: "10s", Max: "24h"},
 		}, Helpdesk: &sdk.HelpdeskCapabilities{}}, true
 	case "st":
 		return sdk.Info{Kind: sdk.PluginKindStore, Settings: []sdk.SettingField{
@@ -283,6 +284,28 @@ func TestVersionPreconditions(t *testing.T) {
 	}
 	if a := ts.do(t, "DELETE", "/api/integrations/v", "", "If-Match", `"2"`); a.code != 204 {
 		t.Fatalf("delete at version 2: %d %s", a.code, a.body)
+	}
+}
+
+// A typed setting of the wrong form or out of range is refused when the
+// integration is saved (422 naming the setting), not at the plugin's
+// first call; a good one is stored.
+func TestTypedSettingRefusedAtSave(t *testing.T) {
+	ts := newTestServer(t, state.SQLite)
+	for _, tc := range []struct{ value, want string }{
+		{"soon", "not a duration such as 90s or 2h"},
+		{"1s", "below the least allowed, 10s"},
+	} {
+		body := `{"id":"t","helpdesk":{"plugin":"desk","settings":{"subdomain":"acme","api_key":"K","tolerance":"` + tc.value + `"}},"apps":[]}`
+		a := ts.do(t, "POST", "/api/integrations", body)
+		if a.code != http.StatusUnprocessableEntity || !strings.Contains(a.body, `"field":"helpdesk.settings.tolerance"`) ||
+			!strings.Contains(a.body, tc.want) {
+			t.Errorf("tolerance %q: %d %s, want 422 naming the setting and %q", tc.value, a.code, a.body, tc.want)
+		}
+	}
+	body := `{"id":"t","helpdesk":{"plugin":"desk","settings":{"subdomain":"acme","api_key":"K","tolerance":"5m"}},"apps":[]}`
+	if a := ts.do(t, "POST", "/api/integrations", body); a.code != http.StatusCreated {
+		t.Errorf("a good tolerance: %d %s", a.code, a.body)
 	}
 }
 

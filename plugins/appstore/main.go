@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net/http"
 	"os"
 	"slices"
@@ -54,9 +53,10 @@ func (*store) Info(context.Context, sdk.InfoRequest) (sdk.Info, error) {
 			{Key: "key_id", Label: "Key ID"},
 			{Key: "private_key", Label: "Private key (.p8)", Secret: true, Multiline: true, Description: "the downloaded AuthKey_KEYID.p8 file's content"},
 			{Key: "countries", Label: "Countries of the public feed", Example: "us,gb,jp", Description: "without a key: which storefronts' feeds to read (ISO codes); default " + defaultFeedCCs},
-			{Key: "overlap_hours", Label: "Overlap (hours)", Example: "48", Description: "how far behind the newest review seen each poll reads again, so reviews Apple publishes late or that keep their date when edited are not missed; default 48, 0 turns it off; each poll reads at least the reviews of this window"},
-			{Key: "base_url", Label: "API base URL override", Description: "for tests; default " + defaultBase, Endpoint: true, Default: defaultBase},
-			{Key: "feed_base_url", Label: "Feed base URL override", Description: "for tests; default " + defaultFeed, Endpoint: true, Default: defaultFeed},
+			{Key: "overlap_hours", Label: "Overlap (hours)", Example: "48", Description: "how far behind the newest review seen each poll reads again, so reviews Apple publishes late or that keep their date when edited are not missed; default 48, 0 turns it off; each poll reads at least the reviews of this window",
+				Type: sdk.SettingNumber, Min: "0", Max: strconv.Itoa(int(maxOverlap.Hours())), Default: strconv.Itoa(int(defaultOverlap.Hours()))},
+			{Key: "base_url", Label: "API base URL override", Description: "for tests; default " + defaultBase, Endpoint: true, Default: defaultBase, Type: sdk.SettingURL},
+			{Key: "feed_base_url", Label: "Feed base URL override", Description: "for tests; default " + defaultFeed, Endpoint: true, Default: defaultFeed, Type: sdk.SettingURL},
 		},
 		Store: &sdk.StoreCapabilities{
 			CanReply: true, ReplyMaxLength: asc.ReplyMaxLength, CanEditReply: true, CanDeleteReply: true,
@@ -100,15 +100,13 @@ func (s *store) client(settings sdk.Settings) (*asc.Client, error) {
 	return &asc.Client{BaseURL: base, Key: key, Tokens: s.tokens, HTTP: s.http}, nil
 }
 
-// overlap reads the overlap_hours setting.
+// overlap reads the overlap_hours setting: a number between 0 and
+// maxOverlap's hours, its default filled and its form and range checked by
+// the SDK before the call (the setting's Type, Min, Max and Default).
 func overlap(settings sdk.Settings) (time.Duration, error) {
-	v := strings.TrimSpace(settings["overlap_hours"])
-	if v == "" {
-		return defaultOverlap, nil
-	}
-	h, err := strconv.ParseFloat(v, 64)
-	if err != nil || h < 0 || math.IsNaN(h) || time.Duration(h*float64(time.Hour)) > maxOverlap {
-		return 0, sdk.Errorf(sdk.ErrorKindInvalid, "overlap_hours %q is not a number of hours between 0 and %d", v, int(maxOverlap.Hours()))
+	h, err := settings.Float("overlap_hours")
+	if err != nil {
+		return 0, err
 	}
 	return time.Duration(h * float64(time.Hour)), nil
 }

@@ -104,7 +104,7 @@ func (*store) Info(context.Context, sdk.InfoRequest) (sdk.Info, error) {
 				Description: "optional: the number after /developers/ in Play Console's address; with the app id, review links open in Play Console"},
 			{Key: "console_app_id", Label: "Play Console app id", Example: "4974525787948290123",
 				Description: "optional: the number after /app/ in Play Console's address for this app (one account per app)"},
-			{Key: "base_url", Label: "API endpoint override", Endpoint: true,
+			{Key: "base_url", Label: "API endpoint override", Endpoint: true, Type: sdk.SettingURL,
 				Description: "for tests; default https://androidpublisher.googleapis.com/ (the token URL is the key's token_uri)"},
 		},
 		Store: &sdk.StoreCapabilities{

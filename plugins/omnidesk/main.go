@@ -42,8 +42,9 @@ func (helpdesk) Info(context.Context, sdk.InfoRequest) (sdk.Info, error) {
 			{Key: "channel", Label: "Custom channel", Required: true, Example: "cch101", Description: "the custom channel's code (or id or title) the cases are created in"},
 			{Key: "case_field", Label: "Case field holding the review id", Required: true, Example: "cf_1234", Description: "a case-level custom field, named like the channel"},
 			{Key: "webhook_secret", Label: "Webhook secret", Required: true, Secret: true, Description: "add ?secret=VALUE to the custom channel's webhook URL"},
-			{Key: "base_url", Label: "API base URL override", Description: "for tests and proxies; default https://SUBDOMAIN.omnidesk.ru", Endpoint: true},
-			{Key: "rate_window", Label: "Rate-limit window override", Example: "1m", Description: "for tests against a fake on a shorter time scale; default 1m (Omnidesk's limits are per minute)"},
+			{Key: "base_url", Label: "API base URL override", Description: "for tests and proxies; default https://SUBDOMAIN.omnidesk.ru", Endpoint: true, Type: sdk.SettingURL},
+			{Key: "rate_window", Label: "Rate-limit window override", Example: "1m", Description: "for tests against a fake on a shorter time scale; default 1m (Omnidesk's limits are per minute)",
+				Type: sdk.SettingDuration, Min: "1ms", Max: "1h"},
 		},
 		Helpdesk: &sdk.HelpdeskCapabilities{SupportsTags: true},
 	}, nil
@@ -77,13 +78,9 @@ func (h helpdesk) account(s sdk.Settings) (account, error) {
 	if len(missing) > 0 {
 		return account{}, sdk.Errorf(sdk.ErrorKindInvalid, "omnidesk settings missing: %s", strings.Join(missing, ", "))
 	}
-	var window time.Duration
-	if w := strings.TrimSpace(s["rate_window"]); w != "" {
-		d, err := time.ParseDuration(w)
-		if err != nil || d <= 0 || d > time.Hour {
-			return account{}, sdk.Errorf(sdk.ErrorKindInvalid, "rate_window %q is not a duration between 0 and 1h (such as 1m)", w)
-		}
-		window = d
+	window, err := s.Duration("rate_window") // 0: the default; form and range checked by the SDK
+	if err != nil {
+		return account{}, err
 	}
 	return account{
 		cl: &omnidesk.Client{BaseURL: base, Email: strings.TrimSpace(s["staff_email"]), APIKey: strings.TrimSpace(s["api_key"]),

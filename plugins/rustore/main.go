@@ -52,7 +52,7 @@ func (*store) Info(context.Context, sdk.InfoRequest) (sdk.Info, error) {
 		Settings: []sdk.SettingField{
 			{Key: "key_id", Label: "Key ID", Required: true, Description: "RuStore Console → Company → API RuStore: the key's id"},
 			{Key: "private_key", Label: "Private key", Required: true, Secret: true, Multiline: true, Description: "the key as the console gives it (base64) or PEM"},
-			{Key: "base_url", Label: "API base URL override", Endpoint: true, Default: defaultBase, Description: "for tests; default " + defaultBase},
+			{Key: "base_url", Label: "API base URL override", Endpoint: true, Default: defaultBase, Type: sdk.SettingURL, Description: "for tests; default " + defaultBase},
 		},
 		// RuStore documents no answer limit; 500 is the safe side (README).
 		// The SDK refuses a longer answer before PostReply is called.

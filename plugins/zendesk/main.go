@@ -46,8 +46,9 @@ func (helpdesk) Info(context.Context, sdk.InfoRequest) (sdk.Info, error) {
 			{Key: "webhook_secret", Label: "Webhook signing secret", Required: true, Secret: true, Description: "the signing secret of the webhook that sends ticket comment events to Reviewhub (Admin Center → Webhooks → the webhook → Reveal secret)"},
 			{Key: "custom_fields", Label: "Ticket fields", Example: "review_id=360001234567, rating=360001234568",
 				Description: "optional: NAME=TICKET_FIELD_ID pairs, comma-separated; names: " + strings.Join(fieldNames, ", ")},
-			{Key: "base_url", Label: "API base URL override", Description: "for tests and proxies; default https://SUBDOMAIN.zendesk.com", Endpoint: true},
-			{Key: "webhook_tolerance", Label: "Webhook timestamp tolerance", Example: "10m", Description: "how far a webhook's signature timestamp may lie from now (default 10m)"},
+			{Key: "base_url", Label: "API base URL override", Description: "for tests and proxies; default https://SUBDOMAIN.zendesk.com", Endpoint: true, Type: sdk.SettingURL},
+			{Key: "webhook_tolerance", Label: "Webhook timestamp tolerance", Example: "10m", Description: "how far a webhook's signature timestamp may lie from now (default 10m)",
+				Type: sdk.SettingDuration, Min: "10s", Max: "24h", Default: DefaultTolerance.String()},
 		},
 		Helpdesk: &sdk.HelpdeskCapabilities{SupportsTags: true},
 	}, nil
@@ -103,16 +104,15 @@ func (h helpdesk) account(s sdk.Settings) (account, error) {
 	}, nil
 }
 
+// tolerance reads webhook_tolerance, whose default, form and range (10s to
+// 24h) the SDK has filled and checked before the call; empty only for an
+// in-process caller without the SDK's checks.
 func tolerance(s sdk.Settings) (time.Duration, error) {
-	v := strings.TrimSpace(s["webhook_tolerance"])
-	if v == "" {
-		return DefaultTolerance, nil
+	d, err := s.Duration("webhook_tolerance")
+	if d == 0 && err == nil {
+		d = DefaultTolerance
 	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d < 10*time.Second || d > 24*time.Hour {
-		return 0, sdk.Errorf(sdk.ErrorKindInvalid, "webhook_tolerance %q is not a duration between 10s and 24h (such as 10m)", v)
-	}
-	return d, nil
+	return d, err
 }
 
 // CheckCredentials makes read-only calls: the current user and each ticket

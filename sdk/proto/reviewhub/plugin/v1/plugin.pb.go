@@ -200,7 +200,15 @@ type SettingField struct {
 	// again, so stored credentials never go to a new address unasked.
 	Endpoint bool `protobuf:"varint,8,opt,name=endpoint,proto3" json:"endpoint,omitempty"`
 	// The value the SDK fills in when an account leaves the setting empty.
-	Default       string `protobuf:"bytes,9,opt,name=default,proto3" json:"default,omitempty"`
+	Default string `protobuf:"bytes,9,opt,name=default,proto3" json:"default,omitempty"`
+	// What the value is: "" (any text), "int", "number", "bool", "duration"
+	// or "url". The SDK refuses a value of another form before the plugin is
+	// called; the hub refuses it when the account is saved.
+	Type string `protobuf:"bytes,10,opt,name=type,proto3" json:"type,omitempty"`
+	// Bounds of an int, number or duration setting, as values of its type
+	// ("10s"); empty: unbounded.
+	Min           string `protobuf:"bytes,11,opt,name=min,proto3" json:"min,omitempty"`
+	Max           string `protobuf:"bytes,12,opt,name=max,proto3" json:"max,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -294,6 +302,27 @@ func (x *SettingField) GetEndpoint() bool {
 func (x *SettingField) GetDefault() string {
 	if x != nil {
 		return x.Default
+	}
+	return ""
+}
+
+func (x *SettingField) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *SettingField) GetMin() string {
+	if x != nil {
+		return x.Min
+	}
+	return ""
+}
+
+func (x *SettingField) GetMax() string {
+	if x != nil {
+		return x.Max
 	}
 	return ""
 }
@@ -2549,7 +2578,7 @@ const file_reviewhub_plugin_v1_plugin_proto_rawDesc = "" +
 	"\bsettings\x18\x05 \x03(\v2!.reviewhub.plugin.v1.SettingFieldR\bsettings\x12<\n" +
 	"\x05store\x18\x06 \x01(\v2&.reviewhub.plugin.v1.StoreCapabilitiesR\x05store\x12E\n" +
 	"\bhelpdesk\x18\a \x01(\v2).reviewhub.plugin.v1.HelpdeskCapabilitiesR\bhelpdesk\x12!\n" +
-	"\fdisplay_name\x18\b \x01(\tR\vdisplayName\"\xfa\x01\n" +
+	"\fdisplay_name\x18\b \x01(\tR\vdisplayName\"\xb2\x02\n" +
 	"\fSettingField\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05label\x18\x02 \x01(\tR\x05label\x12 \n" +
@@ -2559,7 +2588,11 @@ const file_reviewhub_plugin_v1_plugin_proto_rawDesc = "" +
 	"\tmultiline\x18\x06 \x01(\bR\tmultiline\x12\x18\n" +
 	"\aexample\x18\a \x01(\tR\aexample\x12\x1a\n" +
 	"\bendpoint\x18\b \x01(\bR\bendpoint\x12\x18\n" +
-	"\adefault\x18\t \x01(\tR\adefault\"\xdc\x03\n" +
+	"\adefault\x18\t \x01(\tR\adefault\x12\x12\n" +
+	"\x04type\x18\n" +
+	" \x01(\tR\x04type\x12\x10\n" +
+	"\x03min\x18\v \x01(\tR\x03min\x12\x10\n" +
+	"\x03max\x18\f \x01(\tR\x03max\"\xdc\x03\n" +
 	"\x11StoreCapabilities\x12\x1b\n" +
 	"\tcan_reply\x18\x01 \x01(\bR\bcanReply\x12(\n" +
 	"\x10reply_max_length\x18\x02 \x01(\x05R\x0ereplyMaxLength\x12$\n" +
