@@ -605,9 +605,10 @@ func (h helpdesk) PostAlert(ctx context.Context, req sdk.PostAlertRequest) (sdk.
 }
 
 // newHTTPClient is the SDK's: a timeout, a bounded answer, requests
-// counted, an idle connection kept per call the hub may have in flight.
+// counted, an idle connection kept per call the hub may have in flight,
+// and a read that failed in passing (a 5xx, a lost connection) sent again.
 func newHTTPClient() *http.Client {
-	return sdk.NewHTTPClient(sdk.HTTPOptions{Timeout: zendesk.CallTimeout})
+	return sdk.NewHTTPClient(sdk.HTTPOptions{Timeout: zendesk.CallTimeout, Retry: &sdk.RetryOptions{}})
 }
 
 func main() {

@@ -215,7 +215,7 @@ func TestOutcomeNoteOfAClosedTicketGoesToItsFollowUp(t *testing.T) {
 
 	// The fake refuses a note on the closed ticket as Zendesk does; its
 	// tags may still be edited.
-	cl := &zendesk.Client{BaseURL: e.API.URL, Email: "agent@acme.example", Token: "token-1", Retries: -1}
+	cl := &zendesk.Client{BaseURL: e.API.URL, Email: "agent@acme.example", Token: "token-1"}
 	_, err := cl.UpdateTicket(ctx(t), id(t, first), zendesk.TicketUpdate{Comment: &zendesk.Comment{Body: "late", Public: ptr(false)}})
 	var apiErr *zendesk.APIError
 	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusUnprocessableEntity || apiErr.Code != "RecordInvalid" ||
