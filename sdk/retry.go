@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"slices"
@@ -18,7 +19,9 @@ import (
 // outcome is unknown, and the hub's next attempt of the call (after the
 // plugin's Unavailable error) is the place to find out. Whatever is not
 // retried, or still fails after the last attempt, is answered to the
-// plugin as it came, which classifies it (HTTPError).
+// plugin as it came, which classifies it (HTTPError); so is an error the
+// transport under the retries already classified (an *Error: a pacer's
+// "no calls left"), which is never retried.
 type RetryOptions struct {
 	// Attempts is how often a request is sent at most (default 3).
 	Attempts int
@@ -139,7 +142,10 @@ func (t retryTransport) safe(r *http.Request) bool {
 // long to wait first: the answer's Retry-After, else the backoff.
 func (t retryTransport) wait(resp *http.Response, err error, attempt int) (time.Duration, bool) {
 	backoff := t.o.Backoff << (attempt - 1)
+	var classified *Error
 	switch {
+	case errors.As(err, &classified):
+		return 0, false // decided below (a pacer's "no calls left"): not a passing failure
 	case err != nil:
 		return min(backoff, t.o.MaxWait), true
 	case !slices.Contains(t.o.Statuses, resp.StatusCode):

@@ -191,3 +191,18 @@ func TestRetryTransportRetriesAFailedConnection(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// An error the transport below already classified (a pacer's RetryAfter)
+// is the plugin's answer, not a passing failure: sent once.
+func TestRetryTransportKeepsAClassifiedError(t *testing.T) {
+	sends := 0
+	tr := sdk.NewRetryTransport(roundTripFunc(func(*http.Request) (*http.Response, error) {
+		sends++
+		return nil, sdk.RetryAfterError(time.Minute, "no calls left")
+	}), sdk.RetryOptions{Sleep: func(context.Context, time.Duration) error { return nil }})
+	req, _ := http.NewRequest("GET", "http://127.0.0.1:1/", nil)
+	_, err := tr.RoundTrip(req)
+	if sdk.KindOf(err) != sdk.ErrorKindRateLimited || sends != 1 {
+		t.Errorf("%v after %d sends, want the RateLimited error after 1", err, sends)
+	}
+}

@@ -246,7 +246,15 @@ func TestErrorsAreClearAndClassified(t *testing.T) {
 		t.Errorf("503: %v (kind %v)", err, sdk.KindOf(err))
 	}
 	e.fake.Fail(0, 0)
-	// A 5xx that clears up is retried inside the call.
+	// A write that fails with a 5xx is not sent again inside the call (its
+	// outcome is unknown): the hub retries, looking the case up.
+	e.fake.Fail(1, 503)
+	calls := e.fake.Calls()
+	_, err = e.Desk.UpsertTicket(ctx(t), sdk.UpsertTicketRequest{Settings: e.Settings, Change: change(sdk.ChangeKindNew, 1, "x"), DeliveryKey: "k", FirstAttempt: true})
+	if sdk.KindOf(err) != sdk.ErrorKindUnavailable || e.fake.Calls()-calls != 1 {
+		t.Errorf("503 on a create: %v (kind %v), %d calls; want Unavailable after one call", err, sdk.KindOf(err), e.fake.Calls()-calls)
+	}
+	// A read (the lookup) that fails once with a 5xx is retried inside the call.
 	e.fake.Fail(1, 502)
 	if _, err := e.Desk.UpsertTicket(ctx(t), sdk.UpsertTicketRequest{Settings: e.Settings, Change: change(sdk.ChangeKindNew, 1, "x"), DeliveryKey: "k"}); err != nil {
 		t.Errorf("one 502 then success: %v", err)
@@ -259,7 +267,7 @@ func TestErrorsAreClearAndClassified(t *testing.T) {
 	}
 	// Until Omnidesk's wait is over, calls fail with the rest of it and
 	// reach no API (no 429 storm).
-	calls := e.fake.Calls()
+	calls = e.fake.Calls()
 	_, err = e.Desk.UpsertTicket(ctx(t), sdk.UpsertTicketRequest{Settings: e.Settings, Change: change(sdk.ChangeKindNew, 2, "y"), DeliveryKey: "k2"})
 	if d := sdk.RetryAfterOf(err); sdk.KindOf(err) != sdk.ErrorKindRateLimited || d <= 0 || d > 7*time.Second {
 		t.Errorf("call while held: %v (kind %v, retry after %v), want rate limited with the rest of 7s", err, sdk.KindOf(err), d)
