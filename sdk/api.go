@@ -81,7 +81,7 @@ func asStorePlugin(impl AnyStore) (StorePlugin, error) {
 	case Store:
 		return AdaptStore(s), nil
 	}
-	return nil, fmt.Errorf("sdk.ServeStore: %s is not a store plugin: %s", describe(impl),
+	return nil, fmt.Errorf("sdk: %s is not a store plugin: %s", describe(impl),
 		missing(impl, reflect.TypeFor[StorePlugin](), reflect.TypeFor[Store]()))
 }
 
@@ -92,7 +92,7 @@ func asHelpdeskPlugin(impl AnyHelpdesk) (HelpdeskPlugin, error) {
 	case Helpdesk:
 		return AdaptHelpdesk(h), nil
 	}
-	return nil, fmt.Errorf("sdk.ServeHelpdesk: %s is not a helpdesk plugin: %s", describe(impl),
+	return nil, fmt.Errorf("sdk: %s is not a helpdesk plugin: %s", describe(impl),
 		missing(impl, reflect.TypeFor[HelpdeskPlugin](), reflect.TypeFor[Helpdesk]()))
 }
 

@@ -3,8 +3,9 @@
 // plugin's Info and hands out the plugin as an sdk.StorePlugin or
 // sdk.HelpdeskPlugin whose calls cross the process boundary. The wire is
 // the same whichever SDK interface the plugin implements (the v0.1
-// sdk.Store or the request/response sdk.StorePlugin). Plugin authors do not need it;
-// the hub (hub/pluginhost) and the conformance kit (sdk/sdktest) do.
+// sdk.Store or the request/response sdk.StorePlugin). Plugin authors do
+// not need it; the hub (hub/pluginhost) and the conformance kit
+// (sdk/sdktest) do.
 package host
 
 import (
