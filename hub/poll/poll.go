@@ -278,8 +278,8 @@ func (p *Poller) observe(ctx context.Context, tx *state.Tx, l listing, b batch, 
 		return nil, p.replyNotes(ctx, tx, in, app.ID, obs, r)
 	}
 	change := sdk.ReviewChange{
-		Store: info.Name, StoreName: rules.StoreName(app.StorePlugin, info), AppName: app.Name, Kind: obs.Kind, Review: r, History: obs.History,
-		CanReply: l.canReply,
+		Store: info.Name, StoreName: rules.StoreName(app.StorePlugin, info), AppName: app.Name, Kind: obs.Kind,
+		Review: r, History: obs.History, CanReply: l.canReply,
 	}
 	if info.Store != nil {
 		change.ReplyMaxLength = info.Store.ReplyMaxLength
