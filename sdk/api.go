@@ -66,6 +66,14 @@ type AnyHelpdesk interface {
 	HandleWebhook(ctx context.Context, req HandleWebhookRequest) (HandleWebhookResponse, error)
 }
 
+// AsStorePlugin returns impl as a StorePlugin: itself if it is one, a
+// Store (SDK v0.1) through AdaptStore; anything else is an error naming
+// the methods it lacks. It adds no checks (CheckedStore does).
+func AsStorePlugin(impl AnyStore) (StorePlugin, error) { return asStorePlugin(impl) }
+
+// AsHelpdeskPlugin is AsStorePlugin for helpdesks (AdaptHelpdesk).
+func AsHelpdeskPlugin(impl AnyHelpdesk) (HelpdeskPlugin, error) { return asHelpdeskPlugin(impl) }
+
 func asStorePlugin(impl AnyStore) (StorePlugin, error) {
 	switch s := impl.(type) {
 	case StorePlugin:
@@ -73,7 +81,7 @@ func asStorePlugin(impl AnyStore) (StorePlugin, error) {
 	case Store:
 		return AdaptStore(s), nil
 	}
-	return nil, fmt.Errorf("sdk.ServeStore: %s is not a store plugin: %s", describe(impl),
+	return nil, fmt.Errorf("sdk: %s is not a store plugin: %s", describe(impl),
 		missing(impl, reflect.TypeFor[StorePlugin](), reflect.TypeFor[Store]()))
 }
 
@@ -84,7 +92,7 @@ func asHelpdeskPlugin(impl AnyHelpdesk) (HelpdeskPlugin, error) {
 	case Helpdesk:
 		return AdaptHelpdesk(h), nil
 	}
-	return nil, fmt.Errorf("sdk.ServeHelpdesk: %s is not a helpdesk plugin: %s", describe(impl),
+	return nil, fmt.Errorf("sdk: %s is not a helpdesk plugin: %s", describe(impl),
 		missing(impl, reflect.TypeFor[HelpdeskPlugin](), reflect.TypeFor[Helpdesk]()))
 }
 

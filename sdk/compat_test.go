@@ -27,7 +27,7 @@ func TestPluginWrittenForTheOlderSDK(t *testing.T) {
 	if err != nil || len(page.Reviews) != 1 || page.Reviews[0].Text != "https://vendor.example" {
 		t.Fatalf("listing: %+v, %v; want one review carrying the trimmed base_url", page, err)
 	}
-	rep, err := store.CheckCredentials(ctx, sdk.Settings{"token": "t", "base_url": "http://127.0.0.1:1"}, "app")
+	rep, err := store.CheckCredentials(ctx, sdk.CheckCredentialsRequest{Settings: sdk.Settings{"token": "t", "base_url": "http://127.0.0.1:1"}, AppID: "app"})
 	if err != nil || rep.Detail != "app app at http://127.0.0.1:1" {
 		t.Errorf("credentials: %+v, %v", rep, err)
 	}
@@ -43,11 +43,11 @@ func TestPluginWrittenForTheOlderSDK(t *testing.T) {
 	if sdk.KindOf(err) != sdk.ErrorKindRefused || !strings.Contains(err.Error(), "empty") {
 		t.Errorf("empty reply: %v, want Refused", err)
 	}
-	r, err := store.PostReply(ctx, sdk.PostReplyRequest{Settings: sdk.Settings{"token": "t"}, ReviewID: "r1", Text: "ёжик"})
-	if err != nil || r.ID != "reply-r1" || r.Text != "ёжик" {
+	res, err := store.PostReply(ctx, sdk.PostReplyRequest{Settings: sdk.Settings{"token": "t"}, ReviewID: "r1", Text: "ёжик"})
+	if r := res.Reply; err != nil || r.ID != "reply-r1" || r.Text != "ёжик" {
 		t.Errorf("reply: %+v, %v", r, err)
 	}
-	if err := store.DeleteReply(ctx, sdk.DeleteReplyRequest{Settings: sdk.Settings{"token": "t"}}); err != nil {
+	if _, err := store.DeleteReply(ctx, sdk.DeleteReplyRequest{Settings: sdk.Settings{"token": "t"}}); err != nil {
 		t.Errorf("delete: %v", err)
 	}
 }

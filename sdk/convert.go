@@ -35,6 +35,7 @@ func infoToPB(i Info) *pb.InfoResponse {
 		out.Settings = append(out.Settings, &pb.SettingField{
 			Key: f.Key, Label: f.Label, Description: f.Description, Required: f.Required,
 			Secret: f.Secret, Multiline: f.Multiline, Example: f.Example, Endpoint: f.Endpoint, Default: f.Default,
+			Type: string(f.Type), Min: f.Min, Max: f.Max,
 		})
 	}
 	if c := i.Store; c != nil {
@@ -63,6 +64,7 @@ func infoFromPB(p *pb.InfoResponse) Info {
 			Key: f.GetKey(), Label: f.GetLabel(), Description: f.GetDescription(), Required: f.GetRequired(),
 			Secret: f.GetSecret(), Multiline: f.GetMultiline(), Example: f.GetExample(),
 			Endpoint: f.GetEndpoint(), Default: f.GetDefault(),
+			Type: SettingType(f.GetType()), Min: f.GetMin(), Max: f.GetMax(),
 		})
 	}
 	if c := p.GetStore(); c != nil {
@@ -129,7 +131,7 @@ func reviewFromPB(p *pb.Review) Review {
 func changeToPB(c ReviewChange) *pb.ReviewChange {
 	out := &pb.ReviewChange{
 		Store: c.Store, AppName: c.AppName, Kind: c.Kind, Review: reviewToPB(c.Review),
-		CanReply: c.CanReply, ReplyMaxLength: int32(c.ReplyMaxLength),
+		CanReply: c.CanReply, ReplyMaxLength: int32(c.ReplyMaxLength), StoreName: c.StoreName,
 	}
 	for _, v := range c.History {
 		out.History = append(out.History, &pb.ReviewVersion{
@@ -142,7 +144,7 @@ func changeToPB(c ReviewChange) *pb.ReviewChange {
 func changeFromPB(p *pb.ReviewChange) ReviewChange {
 	out := ReviewChange{
 		Store: p.GetStore(), AppName: p.GetAppName(), Kind: p.GetKind(), Review: reviewFromPB(p.GetReview()),
-		CanReply: p.GetCanReply(), ReplyMaxLength: int(p.GetReplyMaxLength()),
+		CanReply: p.GetCanReply(), ReplyMaxLength: int(p.GetReplyMaxLength()), StoreName: p.GetStoreName(),
 	}
 	for _, v := range p.GetHistory() {
 		out.History = append(out.History, ReviewVersion{
@@ -230,11 +232,11 @@ func unreadableFromPB(p *pb.Unreadable) *Unreadable {
 func alertToPB(a Alert) *pb.Alert {
 	return &pb.Alert{IntegrationId: a.IntegrationID, AppId: a.AppID, AppName: a.AppName, Store: a.Store,
 		Health: a.Health, Previous: a.Previous, Recovered: a.Recovered, Reason: a.Reason, Since: tsToPB(a.Since),
-		Key: a.Key, Title: a.Title, Text: a.Text}
+		Key: a.Key, Title: a.Title, Text: a.Text, StoreName: a.StoreName}
 }
 
 func alertFromPB(a *pb.Alert) Alert {
 	return Alert{IntegrationID: a.GetIntegrationId(), AppID: a.GetAppId(), AppName: a.GetAppName(), Store: a.GetStore(),
 		Health: a.GetHealth(), Previous: a.GetPrevious(), Recovered: a.GetRecovered(), Reason: a.GetReason(),
-		Since: tsFromPB(a.GetSince()), Key: a.GetKey(), Title: a.GetTitle(), Text: a.GetText()}
+		Since: tsFromPB(a.GetSince()), Key: a.GetKey(), Title: a.GetTitle(), Text: a.GetText(), StoreName: a.GetStoreName()}
 }

@@ -18,8 +18,32 @@ func TestNewFieldsSurviveTheWire(t *testing.T) {
 	if unreadableFromPB(unreadableToPB(nil)) != nil {
 		t.Error("a nil Unreadable must stay nil")
 	}
-	info := Info{Name: "x", Settings: []SettingField{{Key: "base_url", Endpoint: true}, {Key: "api_key", Secret: true}}}
+	info := Info{Name: "x", Settings: []SettingField{{Key: "base_url", Endpoint: true}, {Key: "api_key", Secret: true},
+		{Key: "tolerance", Type: SettingDuration, Min: "10s", Max: "24h"}}}
 	if got := infoFromPB(infoToPB(info)); !reflect.DeepEqual(got.Settings, info.Settings) {
 		t.Errorf("settings: got %+v, want %+v", got.Settings, info.Settings)
+	}
+}
+
+// The store's display name reaches a helpdesk with the review change and
+// the alert; one from an older hub (no store_name) falls back to the
+// plugin name.
+func TestStoreNameSurvivesTheWire(t *testing.T) {
+	c := ReviewChange{Store: "appstore", StoreName: "App Store", AppName: "ACME", Kind: ChangeKindNew}
+	got := changeFromPB(changeToPB(c))
+	if got.StoreName != "App Store" || got.DisplayStore() != "App Store" {
+		t.Errorf("change: got %+v", got)
+	}
+	a := Alert{Store: "rustore", StoreName: "RuStore", Key: "k"}
+	if got := alertFromPB(alertToPB(a)); got.StoreName != "RuStore" || got.DisplayStore() != "RuStore" {
+		t.Errorf("alert: got %+v", got)
+	}
+	old := changeToPB(c)
+	old.StoreName = ""
+	if got := changeFromPB(old); got.DisplayStore() != "appstore" {
+		t.Errorf("change from an older hub: DisplayStore %q, want the plugin name", got.DisplayStore())
+	}
+	if got := (Alert{Store: "rustore"}).DisplayStore(); got != "rustore" {
+		t.Errorf("alert from an older hub: DisplayStore %q, want the plugin name", got)
 	}
 }

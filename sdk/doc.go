@@ -20,14 +20,17 @@
 //
 // Plugins written for SDK v0.1 implement Store or Helpdesk (positional
 // arguments); ServeStore and ServeHelpdesk still accept them (AdaptStore,
-// AdaptHelpdesk).
+// AdaptHelpdesk), and the conformance kit runs them. Nothing else uses
+// those two: the hub's side (sdk/host) hands a plugin out as a
+// StorePlugin or HelpdeskPlugin whichever form it was written in.
 //
 // # What the SDK does before your method is called
 //
 //   - Settings are trimmed, empty ones get their SettingField.Default, and
-//     a call whose Required settings are missing fails with an
-//     ErrorKindInvalid error naming them (CheckSettings); HandleWebhook
-//     gets defaults but no requirement.
+//     a call whose Required settings are missing, or whose typed settings
+//     (SettingField.Type, Min, Max) are of another form or out of range,
+//     fails with an ErrorKindInvalid error naming them (CheckSettings);
+//     HandleWebhook gets defaults and type checks but no requirement.
 //   - A reply that is empty or longer than StoreCapabilities.ReplyMaxLength
 //     is refused (ErrorKindRefused, naming the limit) before PostReply.
 //   - Each call's context carries the hub's request id (RequestID, Log) and
@@ -37,8 +40,9 @@
 // # Helpers for the chores every plugin has
 //
 // Settings.Get, Int, Float, Bool, Duration, List and URL read settings;
-// NewHTTPClient makes an HTTP client with timeouts, a response size limit
-// and request counting; KindFromHTTPStatus, ParseRetryAfter and
+// NewHTTPClient makes an HTTP client with timeouts, a response size limit,
+// request counting and, with HTTPOptions.Retry, retries of safe requests
+// (NewRetryTransport); KindFromHTTPStatus, ParseRetryAfter and
 // HTTPError classify a vendor's answer; ReadReplyFirst makes PostReply
 // idempotent; ClientCache keeps one vendor client per set of settings;
 // ShapeOf describes input the plugin could not read without its values;

@@ -119,6 +119,10 @@ type HTTPOptions struct {
 	// calls of one integration in flight, and http.DefaultTransport's 2
 	// would dial and close a connection for most of them). Ignored with Base.
 	MaxIdleConnsPerHost int
+	// Retry, when set, sends a request that failed in passing again inside
+	// the call (RetryOptions: safe requests only, Retry-After and the
+	// deadline respected); each attempt is counted and size-limited.
+	Retry *RetryOptions
 }
 
 // DefaultMaxIdleConnsPerHost is HTTPOptions.MaxIdleConnsPerHost's default:
@@ -130,8 +134,9 @@ const DefaultMaxIdleConnsPerHost = 64
 var ErrResponseTooLarge = &Error{Kind: ErrorKindUnavailable, Message: "the vendor's answer is larger than the plugin accepts"}
 
 // NewHTTPClient returns the HTTP client a plugin should use for its vendor:
-// a timeout, a bounded response size, and every request counted for the
-// hub's quota budgets (CountingTransport, with its debug log line).
+// a timeout, a bounded response size, every request counted for the hub's
+// quota budgets (CountingTransport, with its debug log line) and, with
+// HTTPOptions.Retry, passing failures retried (NewRetryTransport).
 func NewHTTPClient(o HTTPOptions) *http.Client {
 	if o.Timeout <= 0 {
 		o.Timeout = 30 * time.Second
@@ -145,8 +150,11 @@ func NewHTTPClient(o HTTPOptions) *http.Client {
 		tr.MaxIdleConns = max(tr.MaxIdleConns, tr.MaxIdleConnsPerHost)
 		o.Base = tr
 	}
-	return &http.Client{Timeout: o.Timeout,
-		Transport: limitTransport{base: CountingTransport{Base: o.Base}, max: o.MaxResponseBytes}}
+	var tr http.RoundTripper = limitTransport{base: CountingTransport{Base: o.Base}, max: o.MaxResponseBytes}
+	if o.Retry != nil {
+		tr = NewRetryTransport(tr, *o.Retry)
+	}
+	return &http.Client{Timeout: o.Timeout, Transport: tr}
 }
 
 type limitTransport struct {

@@ -29,12 +29,12 @@ func TestErrorsCrossTheProcessBoundary(t *testing.T) {
 	if sdk.KindOf(err) != sdk.ErrorKindRefused || !strings.Contains(err.Error(), "limited to 100 characters, this one has 101") {
 		t.Errorf("got %v, want Refused with the limit", err)
 	}
-	err = store.DeleteReply(ctx, sdk.DeleteReplyRequest{Settings: sdk.Settings{"reviews": "[]"}})
+	_, err = store.DeleteReply(ctx, sdk.DeleteReplyRequest{Settings: sdk.Settings{"reviews": "[]"}})
 	if sdk.KindOf(err) != sdk.ErrorKindUnsupported {
 		t.Errorf("got %v, want Unsupported", err)
 	}
 	// Required settings are checked by the SDK before the plugin is called.
-	err = store.DeleteReply(ctx, sdk.DeleteReplyRequest{Settings: sdk.Settings{"reviews": "  "}})
+	_, err = store.DeleteReply(ctx, sdk.DeleteReplyRequest{Settings: sdk.Settings{"reviews": "  "}})
 	if sdk.KindOf(err) != sdk.ErrorKindInvalid || !strings.Contains(err.Error(), "settings missing: reviews (Reviews (JSON array))") {
 		t.Errorf("got %v, want Invalid naming the missing setting", err)
 	}

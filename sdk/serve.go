@@ -142,8 +142,8 @@ func ServeStore(impl AnyStore, opts ...ServeOption) error {
 // whole main of one. impl is a HelpdeskPlugin or, from plugins written for
 // SDK v0.1, a Helpdesk (adapted with AdaptHelpdesk). Settings are checked
 // against the declared schema before impl is called, except for
-// HandleWebhook, which gets the integration's settings trimmed and
-// defaulted but not required (the hub forwards webhooks of integrations
+// HandleWebhook, which gets the integration's settings trimmed, defaulted and
+// type-checked but not required (the hub forwards webhooks of integrations
 // still being set up).
 func ServeHelpdesk(impl AnyHelpdesk, opts ...ServeOption) error {
 	hp, err := CheckedHelpdesk(impl)

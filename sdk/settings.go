@@ -15,19 +15,26 @@ import (
 // CheckSettings checks an account's settings against a plugin's declared
 // schema, as the SDK does before every call but HandleWebhook: values are
 // trimmed of surrounding white space, an empty or absent setting with a
-// Default gets it, and a Required setting that is still empty fails the
-// call with an ErrorKindInvalid error naming every missing key. It returns
+// Default gets it, and a Required setting that is still empty, or a typed
+// one whose value is not of its Type or outside Min..Max, fails the call
+// with an ErrorKindInvalid error naming every such key. It returns
 // a new map; settings not in the schema are kept as they are.
 func CheckSettings(schema []SettingField, s Settings) (Settings, error) {
 	out := withDefaults(schema, s)
-	var missing []string
+	var missing, bad []string
 	for _, f := range schema {
 		if f.Required && out[f.Key] == "" {
 			missing = append(missing, fmt.Sprintf("%s (%s)", f.Key, f.Label))
 		}
+		if err := f.CheckValue(out[f.Key]); err != nil {
+			bad = append(bad, fmt.Sprintf("setting %s (%s) is %s", f.Key, f.Label, MessageOf(err)))
+		}
 	}
 	if len(missing) > 0 {
-		return out, Errorf(ErrorKindInvalid, "settings missing: %s", strings.Join(missing, ", "))
+		bad = append([]string{"settings missing: " + strings.Join(missing, ", ")}, bad...)
+	}
+	if len(bad) > 0 {
+		return out, Errorf(ErrorKindInvalid, "%s", strings.Join(bad, "; "))
 	}
 	return out, nil
 }
@@ -167,6 +174,9 @@ func (g *guard) info(ctx context.Context) (Info, error) {
 	if err != nil {
 		return Info{}, err
 	}
+	if err := checkSchema(i.Settings); err != nil {
+		return Info{}, err
+	}
 	g.cached, g.loaded = i, true
 	return i, nil
 }
@@ -180,14 +190,20 @@ func (g *guard) settings(ctx context.Context, s Settings) (Settings, error) {
 	return CheckSettings(i.Settings, s)
 }
 
-// defaults trims the settings and fills defaults, requiring nothing (for
-// webhooks, which the hub forwards for integrations still being set up).
+// defaults trims the settings, fills defaults and checks typed values,
+// requiring nothing (for webhooks, which the hub forwards for integrations
+// still being set up).
 func (g *guard) defaults(ctx context.Context, s Settings) (Settings, error) {
 	i, err := g.info(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return withDefaults(i.Settings, s), nil
+	var optional []SettingField
+	for _, f := range i.Settings {
+		f.Required = false
+		optional = append(optional, f)
+	}
+	return CheckSettings(optional, s)
 }
 
 // reply refuses an empty reply, or one longer than ReplyMaxLength, before
@@ -219,4 +235,139 @@ func (g *guard) reply(ctx context.Context, text string) error {
 			name, i.Store.ReplyMaxLength, n, note)
 	}
 	return nil
+}
+
+// SettingType is what a setting's value is (SettingField.Type).
+type SettingType string
+
+// Setting types. A plugin reads a typed setting with the Settings method
+// named beside it; the SDK has checked the value's form before the call.
+const (
+	SettingText     SettingType = ""         // any text (Settings.Get)
+	SettingInt      SettingType = "int"      // a whole number (Settings.Int)
+	SettingNumber   SettingType = "number"   // a number (Settings.Float)
+	SettingBool     SettingType = "bool"     // true/false, 1/0, yes/no, on/off (Settings.Bool)
+	SettingDuration SettingType = "duration" // a Go duration such as 90s or 2h (Settings.Duration)
+	SettingURL      SettingType = "url"      // an http(s) URL, plain http only on loopback (Settings.URL)
+)
+
+// CheckValue checks one value against the field's Type and Min..Max (an
+// empty value passes: Required is CheckSettings'). The error, of kind
+// ErrorKindInvalid, says what form or range is wanted without repeating
+// the value (it may be a secret) nor the key.
+func (f SettingField) CheckValue(v string) error {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return nil
+	}
+	n, err := f.Type.parse(v)
+	if err != nil {
+		return err
+	}
+	if !f.Type.ordered() {
+		return nil
+	}
+	if f.Min != "" {
+		if lo, err := f.Type.parse(f.Min); err == nil && n < lo {
+			return Errorf(ErrorKindInvalid, "below the least allowed, %s", f.Min)
+		}
+	}
+	if f.Max != "" {
+		if hi, err := f.Type.parse(f.Max); err == nil && n > hi {
+			return Errorf(ErrorKindInvalid, "above the most allowed, %s", f.Max)
+		}
+	}
+	return nil
+}
+
+// ordered: the type has Min and Max.
+func (t SettingType) ordered() bool {
+	return t == SettingInt || t == SettingNumber || t == SettingDuration
+}
+
+// parse reads v as t; an ordered type's value as a number to compare.
+func (t SettingType) parse(v string) (float64, error) {
+	s := Settings{"v": v}
+	switch t {
+	case SettingText:
+		return 0, nil
+	case SettingInt:
+		n, err := s.Int("v")
+		if err != nil {
+			return 0, Errorf(ErrorKindInvalid, "not a whole number")
+		}
+		return float64(n), nil
+	case SettingNumber:
+		f, err := s.Float("v")
+		if err != nil {
+			return 0, Errorf(ErrorKindInvalid, "not a number")
+		}
+		return f, nil
+	case SettingBool:
+		if _, err := s.Bool("v"); err != nil {
+			return 0, Errorf(ErrorKindInvalid, "not true or false")
+		}
+		return 0, nil
+	case SettingDuration:
+		d, err := s.Duration("v")
+		if err != nil {
+			return 0, Errorf(ErrorKindInvalid, "not a duration such as 90s or 2h")
+		}
+		return float64(d), nil
+	case SettingURL:
+		if _, err := s.URL("v"); err != nil {
+			return 0, Errorf(ErrorKindInvalid, "not an https URL (plain http only for a loopback address)")
+		}
+		return 0, nil
+	}
+	return 0, Errorf(ErrorKindInvalid, "of the unknown type %q", string(t))
+}
+
+// checkSchema reports a plugin's own mistakes in its settings schema: an
+// unknown Type, bounds on a type without order, bounds that do not parse
+// or are the wrong way round. ServeStore and ServeHelpdesk refuse such a
+// plugin's Info.
+func checkSchema(schema []SettingField) error {
+	var errs []string
+	for _, f := range schema {
+		if !knownType(f.Type) {
+			errs = append(errs, fmt.Sprintf("setting %s: unknown type %q", f.Key, string(f.Type)))
+			continue
+		}
+		if (f.Min != "" || f.Max != "") && !f.Type.ordered() {
+			errs = append(errs, fmt.Sprintf("setting %s: Min and Max need the type int, number or duration", f.Key))
+			continue
+		}
+		bound := func(name, v string) (float64, bool) {
+			if v == "" {
+				return 0, false
+			}
+			n, err := f.Type.parse(v)
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("setting %s: %s %q is %s", f.Key, name, v, MessageOf(err)))
+				return 0, false
+			}
+			return n, true
+		}
+		lo, okLo := bound("Min", f.Min)
+		hi, okHi := bound("Max", f.Max)
+		if okLo && okHi && lo > hi {
+			errs = append(errs, fmt.Sprintf("setting %s: Min %s is above Max %s", f.Key, f.Min, f.Max))
+		}
+		if err := f.CheckValue(f.Default); err != nil {
+			errs = append(errs, fmt.Sprintf("setting %s: Default %q is %s", f.Key, f.Default, MessageOf(err)))
+		}
+	}
+	if len(errs) > 0 {
+		return Errorf(ErrorKindInvalid, "the plugin's settings schema: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+func knownType(t SettingType) bool {
+	switch t {
+	case SettingText, SettingInt, SettingNumber, SettingBool, SettingDuration, SettingURL:
+		return true
+	}
+	return false
 }

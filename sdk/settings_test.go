@@ -3,6 +3,7 @@ package sdk_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -114,4 +115,101 @@ func TestURLPlainHTTPOnlyOnLoopback(t *testing.T) {
 			t.Errorf("URL(%q): error %v, want accepted=%v", v, err, ok)
 		}
 	}
+}
+
+// A typed setting is refused before the plugin is called when its value is
+// not of its type or out of its bounds; every such key is named, the
+// values never repeated (one may be a secret).
+func TestTypedSettings(t *testing.T) {
+	schema := []sdk.SettingField{
+		{Key: "tolerance", Label: "Tolerance", Type: sdk.SettingDuration, Min: "10s", Max: "24h", Default: "10m"},
+		{Key: "pages", Label: "Pages", Type: sdk.SettingInt, Min: "1"},
+		{Key: "overlap", Label: "Overlap", Type: sdk.SettingNumber, Min: "0", Max: "720"},
+		{Key: "strict", Label: "Strict", Type: sdk.SettingBool},
+		{Key: "base_url", Label: "Base URL", Type: sdk.SettingURL},
+		{Key: "token", Label: "Token", Required: true, Secret: true},
+	}
+	good := sdk.Settings{"token": "t", "pages": " 3 ", "overlap": "1.5", "strict": "yes", "base_url": "https://api.example"}
+	got, err := sdk.CheckSettings(schema, good)
+	if err != nil || got["tolerance"] != "10m" {
+		t.Fatalf("good settings: %v %v", got, err)
+	}
+	if d, err := got.Duration("tolerance"); d != 10*time.Minute || err != nil {
+		t.Errorf("the default, read typed: %v %v", d, err)
+	}
+	for _, tc := range []struct {
+		key, value, want string
+	}{
+		{"tolerance", "forever-s3cret", "setting tolerance (Tolerance) is not a duration such as 90s or 2h"},
+		{"tolerance", "5s", "setting tolerance (Tolerance) is below the least allowed, 10s"},
+		{"tolerance", "48h", "setting tolerance (Tolerance) is above the most allowed, 24h"},
+		{"pages", "2.5", "setting pages (Pages) is not a whole number"},
+		{"pages", "0", "setting pages (Pages) is below the least allowed, 1"},
+		{"overlap", "-1", "setting overlap (Overlap) is below the least allowed, 0"},
+		{"overlap", "NaN", "setting overlap (Overlap) is not a number"},
+		{"strict", "maybe", "setting strict (Strict) is not true or false"},
+		{"base_url", "http://vendor.example", "setting base_url (Base URL) is not an https URL (plain http only for a loopback address)"},
+	} {
+		s := maps.Clone(good)
+		s[tc.key] = tc.value
+		_, err := sdk.CheckSettings(schema, s)
+		if sdk.KindOf(err) != sdk.ErrorKindInvalid || err.Error() != tc.want {
+			t.Errorf("%s=%q: %v, want Invalid %q", tc.key, tc.value, err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), tc.value) && tc.value != "0" {
+			t.Errorf("%s: the error repeats the value: %v", tc.key, err)
+		}
+	}
+	// Every problem at once, the missing ones first.
+	_, err = sdk.CheckSettings(schema, sdk.Settings{"pages": "x", "strict": "maybe"})
+	want := "settings missing: token (Token); setting pages (Pages) is not a whole number; setting strict (Strict) is not true or false"
+	if err == nil || err.Error() != want {
+		t.Errorf("several problems: %v, want %q", err, want)
+	}
+}
+
+// A plugin whose schema is wrong (an unknown type, bounds that do not
+// parse, a default out of range) is refused when its Info is read, naming
+// each mistake, instead of failing its accounts one call at a time.
+func TestServeRefusesAWrongSchema(t *testing.T) {
+	st, err := sdk.CheckedStore(schemaStore{settings: []sdk.SettingField{
+		{Key: "a", Type: "colour"},
+		{Key: "b", Type: sdk.SettingDuration, Min: "ten seconds"},
+		{Key: "c", Type: sdk.SettingInt, Min: "5", Max: "1"},
+		{Key: "d", Type: sdk.SettingBool, Max: "1"},
+		{Key: "e", Type: sdk.SettingInt, Max: "10", Default: "11"},
+		{Key: "f", Type: sdk.SettingInt, Min: "1", Max: "10", Default: "5"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = st.Info(context.Background(), sdk.InfoRequest{})
+	for _, want := range []string{`setting a: unknown type "colour"`, `setting b: Min "ten seconds" is not a duration`,
+		"setting c: Min 5 is above Max 1", "setting d: Min and Max need the type int, number or duration",
+		`setting e: Default "11" is above the most allowed, 10`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Info: %v, want it to say %q", err, want)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "setting f") {
+		t.Errorf("a correct field reported: %v", err)
+	}
+}
+
+type schemaStore struct{ settings []sdk.SettingField }
+
+func (s schemaStore) Info(context.Context, sdk.InfoRequest) (sdk.Info, error) {
+	return sdk.Info{Name: "schema", Settings: s.settings, Store: &sdk.StoreCapabilities{}}, nil
+}
+func (schemaStore) CheckCredentials(context.Context, sdk.CheckCredentialsRequest) (sdk.CheckCredentialsResponse, error) {
+	return sdk.CheckCredentialsResponse{}, nil
+}
+func (schemaStore) ListReviews(context.Context, sdk.ListReviewsRequest) (sdk.ListReviewsResponse, error) {
+	return sdk.ListReviewsResponse{}, nil
+}
+func (schemaStore) PostReply(context.Context, sdk.PostReplyRequest) (sdk.PostReplyResponse, error) {
+	return sdk.PostReplyResponse{}, nil
+}
+func (schemaStore) DeleteReply(context.Context, sdk.DeleteReplyRequest) (sdk.DeleteReplyResponse, error) {
+	return sdk.DeleteReplyResponse{}, nil
 }

@@ -48,6 +48,14 @@ type SettingField struct {
 	// secret setting to be given again, so stored credentials never follow
 	// a changed address unasked.
 	Endpoint bool
+	// Type is what the value is (empty: any text). The SDK refuses a value
+	// of another form, or outside Min..Max, before the plugin is called
+	// (and the hub when the account is saved), so the plugin reads it
+	// with Settings.Int, Float, Bool, Duration or URL and parses nothing.
+	Type SettingType
+	// Min and Max bound an int, number or duration setting, written as
+	// values of its type ("10s", "24h"); empty: unbounded.
+	Min, Max string
 }
 
 // Filter is a kind of locale a store's reviews carry and a listing can be
@@ -315,16 +323,25 @@ type ReviewVersion struct {
 
 // ReviewChange is what the hub hands a helpdesk: a review and how it changed.
 type ReviewChange struct {
-	Store   string // store plugin name
-	AppName string
-	Kind    ChangeKind
-	Review  Review
+	Store string // store plugin name
+	// StoreName is how people call the store ("App Store"): the store
+	// plugin's Info.DisplayName, filled in by the hub. Show it with
+	// DisplayStore, which falls back to Store (older hubs, and store
+	// plugins that declare no DisplayName).
+	StoreName string
+	AppName   string
+	Kind      ChangeKind
+	Review    Review
 	// History holds earlier versions, oldest first.
 	History []ReviewVersion
 	// CanReply tells staff whether an answer can be published.
 	CanReply       bool
 	ReplyMaxLength int
 }
+
+// DisplayStore is how to name the store to people: StoreName, else the
+// plugin name Store.
+func (c ReviewChange) DisplayStore() string { return firstNonEmpty(c.StoreName, c.Store) }
 
 // PreviousRating is the rating of the latest earlier version, or 0.
 func (c ReviewChange) PreviousRating() int {
@@ -518,17 +535,31 @@ type Alert struct {
 	IntegrationID string
 	AppID         string
 	AppName       string
-	Store         string
-	Health        Health
-	Previous      Health
-	Recovered     bool
-	Reason        string
-	Since         time.Time
+	Store         string // store plugin name
+	// StoreName is how people call the store (see ReviewChange.StoreName);
+	// show it with DisplayStore.
+	StoreName string
+	Health    Health
+	Previous  Health
+	Recovered bool
+	Reason    string
+	Since     time.Time
 	// Key is unique per alert: posting the same key twice must post once.
 	Key string
 	// Title and Text are ready to show to people (plain text).
 	Title string
 	Text  string
+}
+
+// DisplayStore is how to name the store to people: StoreName, else the
+// plugin name Store.
+func (a Alert) DisplayStore() string { return firstNonEmpty(a.StoreName, a.Store) }
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 // PostAlertRequest asks a helpdesk to post an alert (a note or a ticket).

@@ -525,7 +525,7 @@ func (r Resolver) Info(name string) (sdk.Info, bool) {
 }
 
 // Store returns a store plugin.
-func (r Resolver) Store(name string) (sdk.Store, sdk.Info, error) {
+func (r Resolver) Store(name string) (sdk.StorePlugin, sdk.Info, error) {
 	p, ok := r.Host.Plugin(name)
 	if !ok {
 		return nil, sdk.Info{}, sdk.Errorf(sdk.ErrorKindNotFound, "no store plugin %q is installed", name)
@@ -534,7 +534,7 @@ func (r Resolver) Store(name string) (sdk.Store, sdk.Info, error) {
 }
 
 // Helpdesk returns a helpdesk plugin.
-func (r Resolver) Helpdesk(name string) (sdk.Helpdesk, sdk.Info, error) {
+func (r Resolver) Helpdesk(name string) (sdk.HelpdeskPlugin, sdk.Info, error) {
 	p, ok := r.Host.Plugin(name)
 	if !ok {
 		return nil, sdk.Info{}, sdk.Errorf(sdk.ErrorKindNotFound, "no helpdesk plugin %q is installed", name)

@@ -52,8 +52,8 @@ const (
 // Plugins resolves plugins by name (app.Resolver).
 type Plugins interface {
 	Info(name string) (sdk.Info, bool)
-	Store(name string) (sdk.Store, sdk.Info, error)
-	Helpdesk(name string) (sdk.Helpdesk, sdk.Info, error)
+	Store(name string) (sdk.StorePlugin, sdk.Info, error)
+	Helpdesk(name string) (sdk.HelpdeskPlugin, sdk.Info, error)
 }
 
 // Line is one finding.
@@ -289,7 +289,7 @@ func checkHelpdesk(ctx context.Context, in state.Integration, plugins Plugins, o
 		return h
 	}
 	cctx, cancel := context.WithTimeout(ctx, opts.Timeout)
-	cr, err := hd.CheckCredentials(cctx, in.HelpdeskSettings)
+	cr, err := hd.CheckCredentials(cctx, sdk.CheckCredentialsRequest{Settings: in.HelpdeskSettings})
 	cancel()
 	if err != nil {
 		h.Lines = append(h.Lines, Line{Name: LineCredentials, Status: Fail, Detail: err.Error()})
@@ -332,7 +332,7 @@ func checkApp(ctx context.Context, in state.Integration, app state.App, plugins 
 	}
 
 	cctx, cancel := context.WithTimeout(ctx, opts.Timeout)
-	cr, err := st.CheckCredentials(cctx, app.StoreSettings, app.StoreAppID)
+	cr, err := st.CheckCredentials(cctx, sdk.CheckCredentialsRequest{Settings: app.StoreSettings, AppID: app.StoreAppID})
 	cancel()
 	if err != nil {
 		a.Lines = append(a.Lines, Line{Name: LineCredentials, Status: Fail, Detail: err.Error()})
@@ -353,7 +353,7 @@ func checkApp(ctx context.Context, in state.Integration, app state.App, plugins 
 
 	// One page, from the start, as the poller would ask; the page's
 	// cursor is thrown away and nothing is delivered.
-	req := sdk.ListRequest{Settings: app.StoreSettings, AppID: app.StoreAppID, PageSize: 100}
+	req := sdk.ListReviewsRequest{Settings: app.StoreSettings, AppID: app.StoreAppID, PageSize: 100}
 	if slices.Contains(caps.SourceFilters, sdk.FilterCountry) {
 		req.Countries = app.Filters.Countries
 	}

@@ -15,29 +15,29 @@ import (
 )
 
 type fakeDesk struct {
-	sdk.Helpdesk
-	report sdk.CredentialsReport
+	sdk.HelpdeskPlugin
+	report sdk.CheckCredentialsResponse
 	err    error
 }
 
-func (d *fakeDesk) CheckCredentials(context.Context, sdk.Settings) (sdk.CredentialsReport, error) {
+func (d *fakeDesk) CheckCredentials(context.Context, sdk.CheckCredentialsRequest) (sdk.CheckCredentialsResponse, error) {
 	return d.report, d.err
 }
 
 type fakeStore struct {
-	sdk.Store
-	report  sdk.CredentialsReport
+	sdk.StorePlugin
+	report  sdk.CheckCredentialsResponse
 	err     error
-	page    sdk.ReviewPage
+	page    sdk.ListReviewsResponse
 	listErr error
 	mu      sync.Mutex
-	asked   []sdk.ListRequest
+	asked   []sdk.ListReviewsRequest
 	// barrier, when set, holds each credentials check until this many are
 	// waiting at once (or the call's deadline passes).
 	barrier *sync.WaitGroup
 }
 
-func (s *fakeStore) CheckCredentials(ctx context.Context, _ sdk.Settings, _ string) (sdk.CredentialsReport, error) {
+func (s *fakeStore) CheckCredentials(ctx context.Context, _ sdk.CheckCredentialsRequest) (sdk.CheckCredentialsResponse, error) {
 	if s.barrier != nil {
 		s.barrier.Done()
 		met := make(chan struct{})
@@ -45,13 +45,13 @@ func (s *fakeStore) CheckCredentials(ctx context.Context, _ sdk.Settings, _ stri
 		select {
 		case <-met:
 		case <-ctx.Done():
-			return sdk.CredentialsReport{}, ctx.Err()
+			return sdk.CheckCredentialsResponse{}, ctx.Err()
 		}
 	}
 	return s.report, s.err
 }
 
-func (s *fakeStore) ListReviews(_ context.Context, req sdk.ListRequest) (sdk.ReviewPage, error) {
+func (s *fakeStore) ListReviews(_ context.Context, req sdk.ListReviewsRequest) (sdk.ListReviewsResponse, error) {
 	s.mu.Lock()
 	s.asked = append(s.asked, req)
 	s.mu.Unlock()
@@ -79,14 +79,14 @@ func (p fakePlugins) Info(name string) (sdk.Info, bool) {
 	return sdk.Info{}, false
 }
 
-func (p fakePlugins) Store(name string) (sdk.Store, sdk.Info, error) {
+func (p fakePlugins) Store(name string) (sdk.StorePlugin, sdk.Info, error) {
 	if name != "store" {
 		return nil, sdk.Info{}, errors.New("no store " + name)
 	}
 	return p.store, storeInfo, nil
 }
 
-func (p fakePlugins) Helpdesk(name string) (sdk.Helpdesk, sdk.Info, error) {
+func (p fakePlugins) Helpdesk(name string) (sdk.HelpdeskPlugin, sdk.Info, error) {
 	if name != "desk" {
 		return nil, sdk.Info{}, errors.New("no helpdesk " + name)
 	}
@@ -124,9 +124,9 @@ func TestWebhookMatchMismatchUnknown(t *testing.T) {
 		{"credentials fail", "https://hub.example/hooks/desk/acme", WebhookUnknown, Warn, sdk.Errorf(sdk.ErrorKindUnauthenticated, "API key refused")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := fakePlugins{desk: &fakeDesk{report: sdk.CredentialsReport{WebhookURL: tc.reported,
+			p := fakePlugins{desk: &fakeDesk{report: sdk.CheckCredentialsResponse{WebhookURL: tc.reported,
 				Checks: []sdk.Check{{Name: "channel", Status: OK, Detail: "reviews"}, {Name: "odd", Status: "great"}}}, err: tc.err},
-				store: &fakeStore{report: sdk.CredentialsReport{CanReply: true}}}
+				store: &fakeStore{report: sdk.CheckCredentialsResponse{CanReply: true}}}
 			rep := Run(context.Background(), integration(), p, Options{PublicURL: public})
 			if rep.Helpdesk.Webhook.Status != tc.status || rep.Helpdesk.Webhook.Hub != "https://hub.example/hooks/desk/acme" {
 				t.Errorf("webhook %+v", rep.Helpdesk.Webhook)
@@ -160,12 +160,12 @@ func TestWebhookMatchMismatchUnknown(t *testing.T) {
 
 func TestAppLinesAndStatus(t *testing.T) {
 	store := &fakeStore{
-		report: sdk.CredentialsReport{CanReply: false, Detail: "key of role Viewer",
+		report: sdk.CheckCredentialsResponse{CanReply: false, Detail: "key of role Viewer",
 			Checks: []sdk.Check{{Name: "quota", Status: Warn, Detail: "12 requests left today"}}},
-		page: sdk.ReviewPage{Reviews: make([]sdk.Review, 3), NextPageToken: "p2", Cursor: "c",
+		page: sdk.ListReviewsResponse{Reviews: make([]sdk.Review, 3), NextPageToken: "p2", Cursor: "c",
 			Unreadable: []sdk.Unreadable{{ID: "x", Reason: "rating missing"}}},
 	}
-	p := fakePlugins{desk: &fakeDesk{report: sdk.CredentialsReport{WebhookURL: "https://hub.example/hooks/desk/acme"}}, store: store}
+	p := fakePlugins{desk: &fakeDesk{report: sdk.CheckCredentialsResponse{WebhookURL: "https://hub.example/hooks/desk/acme"}}, store: store}
 	rep := Run(context.Background(), integration(), p, Options{PublicURL: "https://hub.example"})
 	if !rep.OK || rep.Status != Warn || rep.Counts[Warn] != 3 || rep.Counts[Fail] != 0 {
 		t.Errorf("status %s ok %v counts %v", rep.Status, rep.OK, rep.Counts)
@@ -257,7 +257,7 @@ func TestAppsAreCheckedInParallel(t *testing.T) {
 	}
 	barrier := &sync.WaitGroup{}
 	barrier.Add(3)
-	st := &fakeStore{report: sdk.CredentialsReport{CanReply: true}, barrier: barrier}
+	st := &fakeStore{report: sdk.CheckCredentialsResponse{CanReply: true}, barrier: barrier}
 	rep := Run(context.Background(), in, fakePlugins{desk: &fakeDesk{}, store: st}, Options{Timeout: 20 * time.Second, Parallel: 3})
 	for i, want := range []string{"ios", "android", "huawei"} {
 		if rep.Apps[i].ID != want {
@@ -283,8 +283,8 @@ func TestByAppAndDuplicates(t *testing.T) {
 		{ID: "elsewhere", HelpdeskPlugin: "otherdesk", Apps: []state.App{{ID: "y", StorePlugin: "store", StoreAppID: "123"}}},
 		in, // itself
 	}
-	ok := &fakeStore{report: sdk.CredentialsReport{CanReply: true}}
-	good := fakePlugins{desk: &fakeDesk{report: sdk.CredentialsReport{WebhookURL: "https://hub.example/hooks/desk/acme"}}, store: ok}
+	ok := &fakeStore{report: sdk.CheckCredentialsResponse{CanReply: true}}
+	good := fakePlugins{desk: &fakeDesk{report: sdk.CheckCredentialsResponse{WebhookURL: "https://hub.example/hooks/desk/acme"}}, store: ok}
 	by := Run(context.Background(), in, good, Options{PublicURL: "https://hub.example", Others: others}).ByApp()
 	if c := by["ios"]; c.Status != OK || c.Problem != "" {
 		t.Errorf("ios %+v, want ok", c)
@@ -292,7 +292,7 @@ func TestByAppAndDuplicates(t *testing.T) {
 	if c := by["android"]; c.Status != Warn || !strings.Contains(c.Problem, `integration "demo"`) || !strings.Contains(c.Problem, LineDuplicate) {
 		t.Errorf("android %+v, want the duplicate warned", c)
 	}
-	elsewhere := fakePlugins{desk: &fakeDesk{report: sdk.CredentialsReport{WebhookURL: "https://old.example/hooks/desk/acme"}}, store: ok}
+	elsewhere := fakePlugins{desk: &fakeDesk{report: sdk.CheckCredentialsResponse{WebhookURL: "https://old.example/hooks/desk/acme"}}, store: ok}
 	by = Run(context.Background(), in, elsewhere, Options{PublicURL: "https://hub.example", Others: others}).ByApp()
 	for _, app := range []string{"ios", "android"} {
 		if c := by[app]; c.Status != Fail || !strings.Contains(c.Problem, LineWebhookURL) || strings.Contains(c.Problem, LineDuplicate) {

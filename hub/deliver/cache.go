@@ -63,7 +63,7 @@ func findApp(in state.Integration, appID string) (state.App, bool) {
 
 // helpdeskOf is an integration with its helpdesk plugin, once the
 // integration's rate-limit gate lets a call through.
-func (d *Deliverer) helpdeskOf(ctx context.Context, integrationID string) (state.Integration, sdk.Helpdesk, error) {
+func (d *Deliverer) helpdeskOf(ctx context.Context, integrationID string) (state.Integration, sdk.HelpdeskPlugin, error) {
 	in, err := d.integration(ctx, integrationID)
 	if err != nil {
 		return in, nil, err

@@ -21,8 +21,8 @@ import (
 
 // Plugins resolves plugins by name.
 type Plugins interface {
-	Store(name string) (sdk.Store, sdk.Info, error)
-	Helpdesk(name string) (sdk.Helpdesk, sdk.Info, error)
+	Store(name string) (sdk.StorePlugin, sdk.Info, error)
+	Helpdesk(name string) (sdk.HelpdeskPlugin, sdk.Info, error)
 }
 
 // Deliverer owns the handlers.

@@ -24,7 +24,7 @@ type fakes struct {
 	posts   []string          // review ids answered, in order
 	texts   map[string]string // review id → text answered last
 	results []sdk.ReplyResult
-	upserts []sdk.TicketRequest
+	upserts []sdk.UpsertTicketRequest
 	postErr error // PostReply fails with it while set
 	// goneTickets: WriteReplyResult answers NotFound for these tickets.
 	goneTickets map[string]bool
@@ -34,7 +34,7 @@ type fakes struct {
 	maxLen    int
 }
 
-func (f *fakes) Store(name string) (sdk.Store, sdk.Info, error) {
+func (f *fakes) Store(name string) (sdk.StorePlugin, sdk.Info, error) {
 	if name != "st" {
 		return nil, sdk.Info{}, fmt.Errorf("no store %q", name)
 	}
@@ -42,7 +42,7 @@ func (f *fakes) Store(name string) (sdk.Store, sdk.Info, error) {
 		Store: &sdk.StoreCapabilities{CanReply: true, ReplyMaxLength: f.maxLen}}, nil
 }
 
-func (f *fakes) Helpdesk(name string) (sdk.Helpdesk, sdk.Info, error) {
+func (f *fakes) Helpdesk(name string) (sdk.HelpdeskPlugin, sdk.Info, error) {
 	if name != "desk" {
 		return nil, sdk.Info{}, fmt.Errorf("no helpdesk %q", name)
 	}
@@ -57,58 +57,60 @@ func (f *fakes) posted() []string {
 
 type fakeStore struct{ f *fakes }
 
-func (fakeStore) Info(context.Context) (sdk.Info, error) { return sdk.Info{}, nil }
-func (fakeStore) CheckCredentials(context.Context, sdk.Settings, string) (sdk.CredentialsReport, error) {
-	return sdk.CredentialsReport{}, nil
+func (fakeStore) Info(context.Context, sdk.InfoRequest) (sdk.Info, error) { return sdk.Info{}, nil }
+func (fakeStore) CheckCredentials(context.Context, sdk.CheckCredentialsRequest) (sdk.CheckCredentialsResponse, error) {
+	return sdk.CheckCredentialsResponse{}, nil
 }
-func (fakeStore) ListReviews(context.Context, sdk.ListRequest) (sdk.ReviewPage, error) {
-	return sdk.ReviewPage{}, nil
+func (fakeStore) ListReviews(context.Context, sdk.ListReviewsRequest) (sdk.ListReviewsResponse, error) {
+	return sdk.ListReviewsResponse{}, nil
 }
-func (s fakeStore) PostReply(_ context.Context, req sdk.PostReplyRequest) (sdk.DeveloperReply, error) {
+func (s fakeStore) PostReply(_ context.Context, req sdk.PostReplyRequest) (sdk.PostReplyResponse, error) {
 	s.f.mu.Lock()
 	defer s.f.mu.Unlock()
 	if s.f.postErr != nil {
-		return sdk.DeveloperReply{}, s.f.postErr
+		return sdk.PostReplyResponse{}, s.f.postErr
 	}
 	s.f.posts = append(s.f.posts, req.ReviewID)
 	if s.f.texts == nil {
 		s.f.texts = map[string]string{}
 	}
 	s.f.texts[req.ReviewID] = req.Text
-	return sdk.DeveloperReply{ID: "reply-" + req.ReviewID, Text: req.Text}, nil
+	return sdk.PostReplyResponse{Reply: sdk.DeveloperReply{ID: "reply-" + req.ReviewID, Text: req.Text}}, nil
 }
-func (fakeStore) DeleteReply(context.Context, sdk.DeleteReplyRequest) error { return nil }
+func (fakeStore) DeleteReply(context.Context, sdk.DeleteReplyRequest) (sdk.DeleteReplyResponse, error) {
+	return sdk.DeleteReplyResponse{}, nil
+}
 
 type fakeDesk struct{ f *fakes }
 
-func (fakeDesk) Info(context.Context) (sdk.Info, error) { return sdk.Info{}, nil }
-func (fakeDesk) CheckCredentials(context.Context, sdk.Settings) (sdk.CredentialsReport, error) {
-	return sdk.CredentialsReport{}, nil
+func (fakeDesk) Info(context.Context, sdk.InfoRequest) (sdk.Info, error) { return sdk.Info{}, nil }
+func (fakeDesk) CheckCredentials(context.Context, sdk.CheckCredentialsRequest) (sdk.CheckCredentialsResponse, error) {
+	return sdk.CheckCredentialsResponse{}, nil
 }
-func (d fakeDesk) UpsertTicket(_ context.Context, req sdk.TicketRequest) (sdk.TicketRef, error) {
+func (d fakeDesk) UpsertTicket(_ context.Context, req sdk.UpsertTicketRequest) (sdk.UpsertTicketResponse, error) {
 	d.f.mu.Lock()
 	defer d.f.mu.Unlock()
 	d.f.upserts = append(d.f.upserts, req)
 	if d.f.upsertErr != nil {
-		return sdk.TicketRef{}, d.f.upsertErr
+		return sdk.UpsertTicketResponse{}, d.f.upsertErr
 	}
 	id, ok := d.f.tickets[req.Change.Review.ID]
 	if !ok {
-		return sdk.TicketRef{}, errors.New("test: no ticket id for this review")
+		return sdk.UpsertTicketResponse{}, errors.New("test: no ticket id for this review")
 	}
-	return sdk.TicketRef{ID: id, Created: req.TicketID == ""}, nil
+	return sdk.UpsertTicketResponse{ID: id, Created: req.TicketID == ""}, nil
 }
-func (fakeDesk) HandleWebhook(context.Context, sdk.WebhookRequest) (sdk.WebhookResult, error) {
-	return sdk.WebhookResult{}, nil
+func (fakeDesk) HandleWebhook(context.Context, sdk.HandleWebhookRequest) (sdk.HandleWebhookResponse, error) {
+	return sdk.HandleWebhookResponse{}, nil
 }
-func (d fakeDesk) WriteReplyResult(_ context.Context, req sdk.ReplyResultRequest) error {
+func (d fakeDesk) WriteReplyResult(_ context.Context, req sdk.WriteReplyResultRequest) (sdk.WriteReplyResultResponse, error) {
 	d.f.mu.Lock()
 	defer d.f.mu.Unlock()
 	d.f.results = append(d.f.results, req.Result)
 	if d.f.goneTickets[req.Result.TicketID] {
-		return &sdk.Error{Kind: sdk.ErrorKindNotFound, Message: "case_not_found"}
+		return sdk.WriteReplyResultResponse{}, &sdk.Error{Kind: sdk.ErrorKindNotFound, Message: "case_not_found"}
 	}
-	return nil
+	return sdk.WriteReplyResultResponse{}, nil
 }
 
 type rig struct {

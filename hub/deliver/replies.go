@@ -292,7 +292,7 @@ func (d *Deliverer) publishReply(ctx context.Context, in state.Integration, r st
 		return sdk.OutcomeRefused, ReasonCannotReply, "", nil, nil
 	}
 	cctx, calls := sdk.CountCalls(ctx)
-	rep, err := st.PostReply(cctx, sdk.PostReplyRequest{
+	res, err := st.PostReply(cctx, sdk.PostReplyRequest{
 		Settings: app.StoreSettings, AppID: app.StoreAppID, ReviewID: r.ReviewID, Text: r.Text,
 	})
 	// Replies spend from the store's quotas too; polling keeps room for them.
@@ -305,7 +305,7 @@ func (d *Deliverer) publishReply(ctx context.Context, in state.Integration, r st
 		}
 		return "", "", "", nil, fmt.Errorf("reply %s to %s: %w", r.MessageID, app.StorePlugin, err)
 	}
-	return sdk.OutcomePublished, "", "", &rep, nil
+	return sdk.OutcomePublished, "", "", &res.Reply, nil
 }
 
 // refusalOf says what a store's refusal of text needs, from its kind and

@@ -20,7 +20,7 @@ func (d *Deliverer) handleResult(ctx context.Context, m busmsg.Result, msg *mess
 	if err != nil {
 		return err
 	}
-	err = hd.WriteReplyResult(ctx, sdk.ReplyResultRequest{Settings: in.HelpdeskSettings, IntegrationID: in.ID, Result: m.Result})
+	_, err = hd.WriteReplyResult(ctx, sdk.WriteReplyResultRequest{Settings: in.HelpdeskSettings, IntegrationID: in.ID, Result: m.Result})
 	if sdk.KindOf(err) == sdk.ErrorKindNotFound {
 		// The ticket does not exist (any more) at the helpdesk: there is
 		// nowhere to write the outcome, now or later. Not a dead letter:

@@ -55,7 +55,7 @@ func (d *Deliverer) deliverReview(ctx context.Context, m busmsg.Review, msg *mes
 	if err != nil {
 		return err
 	}
-	ref, err := hd.UpsertTicket(ctx, sdk.TicketRequest{
+	ref, err := hd.UpsertTicket(ctx, sdk.UpsertTicketRequest{
 		Settings: in.HelpdeskSettings, IntegrationID: in.ID, TicketID: ticket,
 		Change: m.Change, Tags: m.Tags, DeliveryKey: m.DeliveryKey(), FirstAttempt: first,
 	})

@@ -428,11 +428,11 @@ func TestOneReviewsTripCanBeFollowedInTheLogs(t *testing.T) {
 func TestHelpdeskWithoutPostAlertAnswersUnsupported(t *testing.T) {
 	bin := sdktest.Build(t, "github.com/reviewhub/reviewhub/hub/cmd/hub/internal/testdesk")
 	hd := sdktest.LaunchHelpdesk(t, bin)
-	alerter, ok := hd.(sdk.Alerter)
+	alerter, ok := hd.(sdk.AlertPoster)
 	if !ok {
 		t.Fatal("the SDK's helpdesk client has no PostAlert")
 	}
-	err := alerter.PostAlert(sdktest.Context(t), sdk.AlertRequest{IntegrationID: "acme", Alert: sdk.Alert{Key: "k"}})
+	_, err := alerter.PostAlert(sdktest.Context(t), sdk.PostAlertRequest{IntegrationID: "acme", Alert: sdk.Alert{Key: "k"}})
 	if sdk.KindOf(err) != sdk.ErrorKindUnsupported {
 		t.Fatalf("PostAlert on a plugin without it: %v (kind %s), want unsupported", err, sdk.KindOf(err))
 	}

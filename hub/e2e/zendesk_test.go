@@ -27,6 +27,11 @@ func TestThroughTheHubWithZendesk(t *testing.T) {
 	if tk.CustomFields[zdfake.FieldReviewID] != "r1" || !strings.Contains(strings.Join(tk.Tags, ","), "rating:2") {
 		t.Errorf("ticket fields %v tags %v", tk.CustomFields, tk.Tags)
 	}
+	// The store is named as its plugin declares itself (Info.DisplayName),
+	// which the hub carries in the change: no helpdesk plugin knows it.
+	if !strings.Contains(tk.Subject, "Ann on test store") {
+		t.Errorf("ticket subject %q, want the store plugin's display name", tk.Subject)
+	}
 	e.backend.PutReview(testbackend.Review{ID: "r1", App: "app1", Author: "Ann", Rating: 4, Text: "Fixed now", Language: "en"})
 	eventually(t, "the edit in the same ticket", func() bool { tk, _ = zd.TicketByReview("teststore", "r1"); return len(tk.Comments) == 2 })
 	if !strings.Contains(tk.Comments[1].Body, "rating 2 → 4") || zd.TicketCount() != 1 {

@@ -130,7 +130,7 @@ func (plugins) Info(string) (sdk.Info, bool) {
 	return sdk.Info{Kind: sdk.PluginKindStore, Store: &sdk.StoreCapabilities{}}, true
 }
 
-func (plugins) Helpdesk(string) (sdk.Helpdesk, sdk.Info, error) {
+func (plugins) Helpdesk(string) (sdk.HelpdeskPlugin, sdk.Info, error) {
 	return nil, sdk.Info{}, &sdk.Error{Kind: sdk.ErrorKindUnavailable, Message: "not in this test"}
 }
 
@@ -227,11 +227,13 @@ func TestCooldown(t *testing.T) {
 }
 
 // oldDesk is a helpdesk plugin built before PostAlert existed.
-type oldDesk struct{ sdk.Helpdesk }
+type oldDesk struct{ sdk.HelpdeskPlugin }
 
 type oldPlugins struct{ plugins }
 
-func (oldPlugins) Helpdesk(string) (sdk.Helpdesk, sdk.Info, error) { return oldDesk{}, sdk.Info{}, nil }
+func (oldPlugins) Helpdesk(string) (sdk.HelpdeskPlugin, sdk.Info, error) {
+	return oldDesk{}, sdk.Info{}, nil
+}
 
 // A helpdesk plugin without PostAlert: the webhook alone carries the alert,
 // which counts as sent (not retried for ever), and it is said once.

@@ -17,6 +17,7 @@ import (
 	"github.com/reviewhub/reviewhub/hub/bus"
 	"github.com/reviewhub/reviewhub/hub/config"
 	"github.com/reviewhub/reviewhub/hub/metrics"
+	"github.com/reviewhub/reviewhub/hub/rules"
 	"github.com/reviewhub/reviewhub/hub/state"
 	"github.com/reviewhub/reviewhub/sdk"
 )
@@ -35,7 +36,7 @@ const claimLease = time.Minute
 // Plugins is what the monitor needs of the plugin host.
 type Plugins interface {
 	Info(name string) (sdk.Info, bool)
-	Helpdesk(name string) (sdk.Helpdesk, sdk.Info, error)
+	Helpdesk(name string) (sdk.HelpdeskPlugin, sdk.Info, error)
 }
 
 // Monitor computes the apps' health and sends alerts.
@@ -212,7 +213,8 @@ func (m *Monitor) alert(ctx context.Context, log *slog.Logger, a App, cfg state.
 		return // another hub sends it, or sent it
 	}
 	al := sdk.Alert{IntegrationID: a.IntegrationID, AppID: a.AppID, AppName: a.AppName, Store: a.StorePlugin,
-		Health: a.Health, Previous: was, Recovered: recovered, Reason: a.Reason, Since: a.Since,
+		StoreName: m.storeName(a.StorePlugin),
+		Health:    a.Health, Previous: was, Recovered: recovered, Reason: a.Reason, Since: a.Since,
 		Key: fmt.Sprintf("%s/%s/%s>%s/%d", a.IntegrationID, a.AppID, was, a.Health, a.AlertedAt.UnixMilli())}
 	al.Title, al.Text = describe(al)
 	kind := "alert"
@@ -254,19 +256,30 @@ func (m *Monitor) alert(ctx context.Context, log *slog.Logger, a App, cfg state.
 	}
 }
 
+// storeName is how people call the store plugin (rules.StoreName), or its
+// name when it is not installed.
+func (m *Monitor) storeName(plugin string) string {
+	var info sdk.Info
+	if m.Plugins != nil {
+		info, _ = m.Plugins.Info(plugin)
+	}
+	return rules.StoreName(plugin, info)
+}
+
 func describe(a sdk.Alert) (title, text string) {
+	store := a.DisplayStore()
 	name := a.AppName
 	if name == "" {
 		name = a.AppID
 	}
 	if a.Recovered {
-		title = fmt.Sprintf("Reviewhub: reviews of %s (%s) flow again", name, a.Store)
+		title = fmt.Sprintf("Reviewhub: reviews of %s (%s) flow again", name, store)
 		text = fmt.Sprintf("The app %s (%s, integration %s) is healthy again after %q. Reviews are polled and delivered as usual.",
-			name, a.Store, a.IntegrationID, a.Previous)
+			name, store, a.IntegrationID, a.Previous)
 		return title, text
 	}
-	title = fmt.Sprintf("Reviewhub: reviews of %s (%s) are not arriving: %s", name, a.Store, a.Health)
-	text = fmt.Sprintf("The app %s (%s, integration %s) is %q since %s: %s.", name, a.Store, a.IntegrationID, a.Health,
+	title = fmt.Sprintf("Reviewhub: reviews of %s (%s) are not arriving: %s", name, store, a.Health)
+	text = fmt.Sprintf("The app %s (%s, integration %s) is %q since %s: %s.", name, store, a.IntegrationID, a.Health,
 		a.Since.UTC().Format(time.RFC3339), a.Reason)
 	switch a.Health {
 	case sdk.HealthCredentials:
@@ -289,16 +302,16 @@ func (m *Monitor) toHelpdesk(ctx context.Context, log *slog.Logger, a sdk.Alert,
 		return false
 	}
 	hd, _, err := m.Plugins.Helpdesk(in.HelpdeskPlugin)
-	var alerter sdk.Alerter
+	var alerter sdk.AlertPoster
 	if err == nil {
 		var ok bool
-		if alerter, ok = hd.(sdk.Alerter); !ok {
+		if alerter, ok = hd.(sdk.AlertPoster); !ok {
 			err = &sdk.Error{Kind: sdk.ErrorKindUnsupported, Message: "the helpdesk plugin posts no alerts"}
 		}
 	}
 	if err == nil {
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err = alerter.PostAlert(cctx, sdk.AlertRequest{Settings: in.HelpdeskSettings, IntegrationID: in.ID, Alert: a})
+		_, err = alerter.PostAlert(cctx, sdk.PostAlertRequest{Settings: in.HelpdeskSettings, IntegrationID: in.ID, Alert: a})
 		cancel()
 	}
 	switch {

@@ -144,8 +144,15 @@ func (a *Admin) mergeSettings(prefix, plugin, kind string, given map[string]stri
 		known[f.Key] = f
 	}
 	for k, v := range given {
-		if _, ok := known[k]; !ok {
+		f, ok := known[k]
+		if !ok {
 			add(prefix+".settings."+clip(k, 64), fmt.Sprintf("plugin %q has no such setting", plugin))
+			continue
+		}
+		// A typed setting (a duration, a number, a URL) of the wrong form
+		// or out of range is refused now, not at the plugin's first call.
+		if err := f.CheckValue(v); err != nil {
+			add(prefix+".settings."+k, sdk.MessageOf(err))
 			continue
 		}
 		out[k] = v

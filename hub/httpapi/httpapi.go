@@ -164,7 +164,7 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		// wrong secret for an existing one; its answer is not used.
 		in = s.decoy(info)
 	}
-	req := sdk.WebhookRequest{
+	req := sdk.HandleWebhookRequest{
 		Settings: in.HelpdeskSettings, IntegrationID: in.ID, Method: r.Method, Path: r.URL.Path,
 		Query: r.URL.RawQuery, Body: body, RemoteAddr: r.RemoteAddr,
 	}
@@ -206,7 +206,7 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 // already (the replies could not be recorded, or the plugin refused the
 // caller).
 func (s *Server) webhookOutcome(ctx context.Context, w http.ResponseWriter, r *http.Request, log *slog.Logger, in state.Integration,
-	pluginName, cid string, body []byte, res sdk.WebhookResult) bool {
+	pluginName, cid string, body []byte, res sdk.HandleWebhookResponse) bool {
 	if res.Ignored != nil {
 		s.keepIgnored(ctx, log, in, pluginName, r, body, res.Ignored)
 		s.Metrics.Webhook(pluginName, "ignored")

@@ -16,20 +16,20 @@ import (
 )
 
 type ignoringDesk struct {
-	sdk.Helpdesk
-	res sdk.WebhookResult
+	sdk.HelpdeskPlugin
+	res sdk.HandleWebhookResponse
 }
 
-func (d ignoringDesk) HandleWebhook(context.Context, sdk.WebhookRequest) (sdk.WebhookResult, error) {
+func (d ignoringDesk) HandleWebhook(context.Context, sdk.HandleWebhookRequest) (sdk.HandleWebhookResponse, error) {
 	return d.res, nil
 }
 
-type deskOnly struct{ desk sdk.Helpdesk }
+type deskOnly struct{ desk sdk.HelpdeskPlugin }
 
-func (p deskOnly) Store(string) (sdk.Store, sdk.Info, error) {
+func (p deskOnly) Store(string) (sdk.StorePlugin, sdk.Info, error) {
 	return nil, sdk.Info{}, errors.New("no stores")
 }
-func (p deskOnly) Helpdesk(string) (sdk.Helpdesk, sdk.Info, error) {
+func (p deskOnly) Helpdesk(string) (sdk.HelpdeskPlugin, sdk.Info, error) {
 	return p.desk, sdk.Info{Kind: sdk.PluginKindHelpdesk}, nil
 }
 
@@ -50,7 +50,7 @@ func TestIgnoredWebhookIsLoggedKeptAndCounted(t *testing.T) {
 	}
 	var logs bytes.Buffer
 	body := `{"event":"case_rated","api_key":"k-777777","comment":"my phone is +7 999 123-45-67"}`
-	desk := ignoringDesk{res: sdk.WebhookResult{Status: 202, Body: []byte("noted"),
+	desk := ignoringDesk{res: sdk.HandleWebhookResponse{Status: 202, Body: []byte("noted"),
 		Ignored: &sdk.Unreadable{ID: "ev-1", Reason: "event case_rated is not handled", Shape: sdk.ShapeOf([]byte(body))}}}
 	s := &Server{DB: db, Plugins: deskOnly{desk}, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
 	srv := httptest.NewServer(s.Handler())

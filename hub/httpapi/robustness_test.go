@@ -35,6 +35,7 @@ func testInfo(name string) (sdk.Info, bool) {
 			{Key: "email", Label: "Email"},
 			{Key: "api_key", Label: "API key", Required: true, Secret: true},
 			{Key: "webhook_secret", Label: "Webhook secret", Secret: true},
+			{Key: "tolerance", Label: "Tolerance", Type: sdk.SettingDuration, Min: "10s", Max: "24h"},
 		}, Helpdesk: &sdk.HelpdeskCapabilities{}}, true
 	case "st":
 		return sdk.Info{Kind: sdk.PluginKindStore, Settings: []sdk.SettingField{
@@ -65,12 +66,15 @@ func openDB(t *testing.T, dialect string) *state.DB {
 // testDesk authenticates webhooks by ?secret= against webhook_secret.
 type testDesk struct{}
 
-func (testDesk) Info(context.Context) (sdk.Info, error) { i, _ := testInfo("desk"); return i, nil }
-func (testDesk) CheckCredentials(context.Context, sdk.Settings) (sdk.CredentialsReport, error) {
-	return sdk.CredentialsReport{}, nil
+func (testDesk) Info(context.Context, sdk.InfoRequest) (sdk.Info, error) {
+	i, _ := testInfo("desk")
+	return i, nil
 }
-func (testDesk) UpsertTicket(context.Context, sdk.TicketRequest) (sdk.TicketRef, error) {
-	return sdk.TicketRef{}, nil
+func (testDesk) CheckCredentials(context.Context, sdk.CheckCredentialsRequest) (sdk.CheckCredentialsResponse, error) {
+	return sdk.CheckCredentialsResponse{}, nil
+}
+func (testDesk) UpsertTicket(context.Context, sdk.UpsertTicketRequest) (sdk.UpsertTicketResponse, error) {
+	return sdk.UpsertTicketResponse{}, nil
 }
 
 // webhookChecks counts testDesk's HandleWebhook calls and keeps their
@@ -80,24 +84,26 @@ var webhookChecks struct {
 	integrations []state.Integration
 }
 
-func (testDesk) HandleWebhook(_ context.Context, req sdk.WebhookRequest) (sdk.WebhookResult, error) {
+func (testDesk) HandleWebhook(_ context.Context, req sdk.HandleWebhookRequest) (sdk.HandleWebhookResponse, error) {
 	webhookChecks.Lock()
 	webhookChecks.integrations = append(webhookChecks.integrations, state.Integration{ID: req.IntegrationID, HelpdeskSettings: req.Settings})
 	webhookChecks.Unlock()
 	q, _ := url.ParseQuery(req.Query)
 	if q.Get("secret") != req.Settings["webhook_secret"] {
-		return sdk.WebhookResult{Status: 401, Body: []byte("missing or wrong secret"), Headers: []sdk.Header{{Name: "X-Desk", Values: []string{"1"}}}}, nil
+		return sdk.HandleWebhookResponse{Status: 401, Body: []byte("missing or wrong secret"), Headers: []sdk.Header{{Name: "X-Desk", Values: []string{"1"}}}}, nil
 	}
-	return sdk.WebhookResult{Status: 200, Body: []byte(`{"ok":true}`)}, nil
+	return sdk.HandleWebhookResponse{Status: 200, Body: []byte(`{"ok":true}`)}, nil
 }
-func (testDesk) WriteReplyResult(context.Context, sdk.ReplyResultRequest) error { return nil }
+func (testDesk) WriteReplyResult(context.Context, sdk.WriteReplyResultRequest) (sdk.WriteReplyResultResponse, error) {
+	return sdk.WriteReplyResultResponse{}, nil
+}
 
 type testPlugins struct{}
 
-func (testPlugins) Store(name string) (sdk.Store, sdk.Info, error) {
+func (testPlugins) Store(name string) (sdk.StorePlugin, sdk.Info, error) {
 	return nil, sdk.Info{}, fmt.Errorf("no store %q", name)
 }
-func (testPlugins) Helpdesk(name string) (sdk.Helpdesk, sdk.Info, error) {
+func (testPlugins) Helpdesk(name string) (sdk.HelpdeskPlugin, sdk.Info, error) {
 	if name != "desk" {
 		return nil, sdk.Info{}, fmt.Errorf("no helpdesk %q", name)
 	}
@@ -278,6 +284,28 @@ func TestVersionPreconditions(t *testing.T) {
 	}
 	if a := ts.do(t, "DELETE", "/api/integrations/v", "", "If-Match", `"2"`); a.code != 204 {
 		t.Fatalf("delete at version 2: %d %s", a.code, a.body)
+	}
+}
+
+// A typed setting of the wrong form or out of range is refused when the
+// integration is saved (422 naming the setting), not at the plugin's
+// first call; a good one is stored.
+func TestTypedSettingRefusedAtSave(t *testing.T) {
+	ts := newTestServer(t, state.SQLite)
+	for _, tc := range []struct{ value, want string }{
+		{"soon", "not a duration such as 90s or 2h"},
+		{"1s", "below the least allowed, 10s"},
+	} {
+		body := `{"id":"t","helpdesk":{"plugin":"desk","settings":{"subdomain":"acme","api_key":"K","tolerance":"` + tc.value + `"}},"apps":[]}`
+		a := ts.do(t, "POST", "/api/integrations", body)
+		if a.code != http.StatusUnprocessableEntity || !strings.Contains(a.body, `"field":"helpdesk.settings.tolerance"`) ||
+			!strings.Contains(a.body, tc.want) {
+			t.Errorf("tolerance %q: %d %s, want 422 naming the setting and %q", tc.value, a.code, a.body, tc.want)
+		}
+	}
+	body := `{"id":"t","helpdesk":{"plugin":"desk","settings":{"subdomain":"acme","api_key":"K","tolerance":"5m"}},"apps":[]}`
+	if a := ts.do(t, "POST", "/api/integrations", body); a.code != http.StatusCreated {
+		t.Errorf("a good tolerance: %d %s", a.code, a.body)
 	}
 }
 

@@ -118,19 +118,21 @@ func TestHungPluginIsKilledAndRestarted(t *testing.T) {
 		Options{HealthInterval: 100 * time.Millisecond, HealthTimeout: 500 * time.Millisecond, RestartMin: 50 * time.Millisecond})
 	p, _ := h.Plugin("testdesk")
 	desk := p.Helpdesk()
-	if _, err := desk.CheckCredentials(context.Background(), settings()); err != nil {
+	if _, err := desk.CheckCredentials(context.Background(), sdk.CheckCredentialsRequest{Settings: settings()}); err != nil {
 		t.Fatal(err)
 	}
 	old := p.Status().Pid
 	stop(t, old)
 	var err error
-	sdktest.Within(t, "a call to the hung plugin", func() { _, err = desk.CheckCredentials(context.Background(), settings()) })
+	sdktest.Within(t, "a call to the hung plugin", func() {
+		_, err = desk.CheckCredentials(context.Background(), sdk.CheckCredentialsRequest{Settings: settings()})
+	})
 	if sdk.KindOf(err) != sdk.ErrorKindUnavailable {
 		t.Errorf("call held by the hung plugin: %v (kind %s), want Unavailable", err, sdk.KindOf(err))
 	}
 	eventually(t, "a new process", func() bool { st := p.Status(); return st.Running && st.Pid != old && st.Restarts >= 1 })
 	eventually(t, "the hung process to be killed", func() bool { return !alive(old) })
-	if _, err := desk.CheckCredentials(context.Background(), settings()); err != nil {
+	if _, err := desk.CheckCredentials(context.Background(), sdk.CheckCredentialsRequest{Settings: settings()}); err != nil {
 		t.Errorf("call after the restart: %v", err)
 	}
 }
@@ -142,14 +144,16 @@ func TestCallTimeout(t *testing.T) {
 	p, _ := h.Plugin("testdesk")
 	stop(t, p.Status().Pid)
 	var err error
-	sdktest.Within(t, "a call to the hung plugin", func() { _, err = p.Helpdesk().CheckCredentials(context.Background(), settings()) })
+	sdktest.Within(t, "a call to the hung plugin", func() {
+		_, err = p.Helpdesk().CheckCredentials(context.Background(), sdk.CheckCredentialsRequest{Settings: settings()})
+	})
 	if sdk.KindOf(err) != sdk.ErrorKindUnavailable || !strings.Contains(err.Error(), "plugin testdesk did not answer CheckCredentials within 1s") {
 		t.Errorf("got %v (kind %s), want Unavailable naming the plugin, the call and the timeout", err, sdk.KindOf(err))
 	}
 	// A caller's own, shorter deadline is the caller's error, not an outage.
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	_, err = p.Helpdesk().CheckCredentials(ctx, settings())
+	_, err = p.Helpdesk().CheckCredentials(ctx, sdk.CheckCredentialsRequest{Settings: settings()})
 	if !errors.Is(err, context.DeadlineExceeded) || sdk.KindOf(err) == sdk.ErrorKindUnavailable {
 		t.Errorf("caller's deadline: %v", err)
 	}
@@ -228,7 +232,7 @@ func TestPinnedChecksums(t *testing.T) {
 			t.Errorf("error %q does not contain %q", st.LastErr, want)
 		}
 	}
-	if _, err := p.Helpdesk().CheckCredentials(context.Background(), settings()); sdk.KindOf(err) != sdk.ErrorKindUnavailable || !strings.Contains(err.Error(), "refused") {
+	if _, err := p.Helpdesk().CheckCredentials(context.Background(), sdk.CheckCredentialsRequest{Settings: settings()}); sdk.KindOf(err) != sdk.ErrorKindUnavailable || !strings.Contains(err.Error(), "refused") {
 		t.Errorf("call to the refused plugin: %v", err)
 	}
 	if s, _ := h.Plugin("teststore"); !s.Status().Running {
@@ -351,7 +355,7 @@ func TestPluginLogsReachTheHubsLog(t *testing.T) {
 	h := start(t, map[string]string{"teststore": sdktest.Build(t, storePkg)}, Options{Logger: log, HealthInterval: time.Hour})
 	p, _ := h.Plugin("teststore")
 	ctx := sdk.WithRequestID(sdktest.Context(t), "poll-7")
-	if _, err := p.Store().ListReviews(ctx, sdk.ListRequest{Settings: sdk.Settings{"url": backendURL()}, AppID: "app1"}); err != nil {
+	if _, err := p.Store().ListReviews(ctx, sdk.ListReviewsRequest{Settings: sdk.Settings{"url": backendURL()}, AppID: "app1"}); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "the plugin's line in the hub's log", func() bool {
@@ -382,7 +386,7 @@ func TestWebhookWaitsForARestartingPlugin(t *testing.T) {
 		eventually(t, "the killed plugin gone", func() bool { return !alive(pid) })
 		return pid
 	}
-	webhook := sdk.WebhookRequest{Settings: settings(), IntegrationID: "i", Method: "POST", Path: "/hooks/testdesk/i", Body: []byte(`{}`)}
+	webhook := sdk.HandleWebhookRequest{Settings: settings(), IntegrationID: "i", Method: "POST", Path: "/hooks/testdesk/i", Body: []byte(`{}`)}
 	for round := range 2 {
 		old := kill()
 		if _, err := desk.HandleWebhook(context.Background(), webhook); err != nil {
@@ -393,7 +397,7 @@ func TestWebhookWaitsForARestartingPlugin(t *testing.T) {
 		}
 	}
 	kill()
-	if _, err := desk.CheckCredentials(context.Background(), settings()); sdk.KindOf(err) != sdk.ErrorKindUnavailable {
+	if _, err := desk.CheckCredentials(context.Background(), sdk.CheckCredentialsRequest{Settings: settings()}); sdk.KindOf(err) != sdk.ErrorKindUnavailable {
 		t.Errorf("another call while the plugin restarts: %v, want Unavailable at once", err)
 	}
 }

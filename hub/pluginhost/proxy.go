@@ -10,11 +10,12 @@ import (
 	"github.com/reviewhub/reviewhub/sdk/host"
 )
 
-// Store returns the plugin as a Store that follows restarts.
-func (p *Plugin) Store() sdk.Store { return storeProxy{p} }
+// Store returns the plugin as a StorePlugin that follows restarts.
+func (p *Plugin) Store() sdk.StorePlugin { return storeProxy{p} }
 
-// Helpdesk returns the plugin as a Helpdesk that follows restarts.
-func (p *Plugin) Helpdesk() sdk.Helpdesk { return helpdeskProxy{p} }
+// Helpdesk returns the plugin as a HelpdeskPlugin that follows restarts;
+// it is an sdk.AlertPoster too (Unsupported from a plugin without alerts).
+func (p *Plugin) Helpdesk() sdk.HelpdeskPlugin { return helpdeskProxy{p} }
 
 // opHandleWebhook is the call that waits for a restarting plugin
 // (Options.RestartWait): it has no bus to retry it.
@@ -79,10 +80,10 @@ func callOn[T any](ctx context.Context, p *Plugin, kind, op string, conn *host.C
 
 type storeProxy struct{ p *Plugin }
 
-func (s storeProxy) Info(context.Context) (sdk.Info, error) { return s.p.Info(), nil }
+func (s storeProxy) Info(context.Context, sdk.InfoRequest) (sdk.Info, error) { return s.p.Info(), nil }
 
 // storeCall calls a store method through call.
-func storeCall[T any](ctx context.Context, s storeProxy, op string, fn func(context.Context, sdk.Store) (T, error)) (T, error) {
+func storeCall[T any](ctx context.Context, s storeProxy, op string, fn func(context.Context, sdk.StorePlugin) (T, error)) (T, error) {
 	return call(ctx, s.p, sdk.PluginKindStore, op, func(ctx context.Context, c *host.Conn) (T, error) {
 		st, err := c.Store()
 		if err != nil {
@@ -93,37 +94,38 @@ func storeCall[T any](ctx context.Context, s storeProxy, op string, fn func(cont
 	})
 }
 
-func (s storeProxy) CheckCredentials(ctx context.Context, set sdk.Settings, appID string) (sdk.CredentialsReport, error) {
-	return storeCall(ctx, s, "CheckCredentials", func(ctx context.Context, st sdk.Store) (sdk.CredentialsReport, error) {
-		return st.CheckCredentials(ctx, set, appID)
+func (s storeProxy) CheckCredentials(ctx context.Context, req sdk.CheckCredentialsRequest) (sdk.CheckCredentialsResponse, error) {
+	return storeCall(ctx, s, "CheckCredentials", func(ctx context.Context, st sdk.StorePlugin) (sdk.CheckCredentialsResponse, error) {
+		return st.CheckCredentials(ctx, req)
 	})
 }
 
-func (s storeProxy) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.ReviewPage, error) {
-	return storeCall(ctx, s, "ListReviews", func(ctx context.Context, st sdk.Store) (sdk.ReviewPage, error) {
+func (s storeProxy) ListReviews(ctx context.Context, req sdk.ListReviewsRequest) (sdk.ListReviewsResponse, error) {
+	return storeCall(ctx, s, "ListReviews", func(ctx context.Context, st sdk.StorePlugin) (sdk.ListReviewsResponse, error) {
 		return st.ListReviews(ctx, req)
 	})
 }
 
-func (s storeProxy) PostReply(ctx context.Context, req sdk.PostReplyRequest) (sdk.DeveloperReply, error) {
-	return storeCall(ctx, s, "PostReply", func(ctx context.Context, st sdk.Store) (sdk.DeveloperReply, error) {
+func (s storeProxy) PostReply(ctx context.Context, req sdk.PostReplyRequest) (sdk.PostReplyResponse, error) {
+	return storeCall(ctx, s, "PostReply", func(ctx context.Context, st sdk.StorePlugin) (sdk.PostReplyResponse, error) {
 		return st.PostReply(ctx, req)
 	})
 }
 
-func (s storeProxy) DeleteReply(ctx context.Context, req sdk.DeleteReplyRequest) error {
-	_, err := storeCall(ctx, s, "DeleteReply", func(ctx context.Context, st sdk.Store) (struct{}, error) {
-		return struct{}{}, st.DeleteReply(ctx, req)
+func (s storeProxy) DeleteReply(ctx context.Context, req sdk.DeleteReplyRequest) (sdk.DeleteReplyResponse, error) {
+	return storeCall(ctx, s, "DeleteReply", func(ctx context.Context, st sdk.StorePlugin) (sdk.DeleteReplyResponse, error) {
+		return st.DeleteReply(ctx, req)
 	})
-	return err
 }
 
 type helpdeskProxy struct{ p *Plugin }
 
-func (h helpdeskProxy) Info(context.Context) (sdk.Info, error) { return h.p.Info(), nil }
+func (h helpdeskProxy) Info(context.Context, sdk.InfoRequest) (sdk.Info, error) {
+	return h.p.Info(), nil
+}
 
 // helpdeskCall calls a helpdesk method through call.
-func helpdeskCall[T any](ctx context.Context, h helpdeskProxy, op string, fn func(context.Context, sdk.Helpdesk) (T, error)) (T, error) {
+func helpdeskCall[T any](ctx context.Context, h helpdeskProxy, op string, fn func(context.Context, sdk.HelpdeskPlugin) (T, error)) (T, error) {
 	return call(ctx, h.p, sdk.PluginKindHelpdesk, op, func(ctx context.Context, c *host.Conn) (T, error) {
 		hd, err := c.Helpdesk()
 		if err != nil {
@@ -134,40 +136,44 @@ func helpdeskCall[T any](ctx context.Context, h helpdeskProxy, op string, fn fun
 	})
 }
 
-func (h helpdeskProxy) CheckCredentials(ctx context.Context, set sdk.Settings) (sdk.CredentialsReport, error) {
-	return helpdeskCall(ctx, h, "CheckCredentials", func(ctx context.Context, hd sdk.Helpdesk) (sdk.CredentialsReport, error) {
-		return hd.CheckCredentials(ctx, set)
+func (h helpdeskProxy) CheckCredentials(ctx context.Context, req sdk.CheckCredentialsRequest) (sdk.CheckCredentialsResponse, error) {
+	return helpdeskCall(ctx, h, "CheckCredentials", func(ctx context.Context, hd sdk.HelpdeskPlugin) (sdk.CheckCredentialsResponse, error) {
+		return hd.CheckCredentials(ctx, req)
 	})
 }
 
-func (h helpdeskProxy) UpsertTicket(ctx context.Context, req sdk.TicketRequest) (sdk.TicketRef, error) {
-	return helpdeskCall(ctx, h, "UpsertTicket", func(ctx context.Context, hd sdk.Helpdesk) (sdk.TicketRef, error) {
+func (h helpdeskProxy) UpsertTicket(ctx context.Context, req sdk.UpsertTicketRequest) (sdk.UpsertTicketResponse, error) {
+	return helpdeskCall(ctx, h, "UpsertTicket", func(ctx context.Context, hd sdk.HelpdeskPlugin) (sdk.UpsertTicketResponse, error) {
 		return hd.UpsertTicket(ctx, req)
 	})
 }
 
-func (h helpdeskProxy) HandleWebhook(ctx context.Context, req sdk.WebhookRequest) (sdk.WebhookResult, error) {
-	return helpdeskCall(ctx, h, opHandleWebhook, func(ctx context.Context, hd sdk.Helpdesk) (sdk.WebhookResult, error) {
+func (h helpdeskProxy) HandleWebhook(ctx context.Context, req sdk.HandleWebhookRequest) (sdk.HandleWebhookResponse, error) {
+	return helpdeskCall(ctx, h, opHandleWebhook, func(ctx context.Context, hd sdk.HelpdeskPlugin) (sdk.HandleWebhookResponse, error) {
 		return hd.HandleWebhook(ctx, req)
 	})
 }
 
-func (h helpdeskProxy) WriteReplyResult(ctx context.Context, req sdk.ReplyResultRequest) error {
-	_, err := helpdeskCall(ctx, h, "WriteReplyResult", func(ctx context.Context, hd sdk.Helpdesk) (struct{}, error) {
-		return struct{}{}, hd.WriteReplyResult(ctx, req)
+func (h helpdeskProxy) WriteReplyResult(ctx context.Context, req sdk.WriteReplyResultRequest) (sdk.WriteReplyResultResponse, error) {
+	return helpdeskCall(ctx, h, "WriteReplyResult", func(ctx context.Context, hd sdk.HelpdeskPlugin) (sdk.WriteReplyResultResponse, error) {
+		return hd.WriteReplyResult(ctx, req)
 	})
-	return err
 }
 
 // PostAlert posts a health alert through the plugin; a plugin without it
 // answers Unsupported.
-func (h helpdeskProxy) PostAlert(ctx context.Context, req sdk.AlertRequest) error {
-	_, err := helpdeskCall(ctx, h, "PostAlert", func(ctx context.Context, hd sdk.Helpdesk) (struct{}, error) {
-		a, ok := hd.(sdk.Alerter)
+func (h helpdeskProxy) PostAlert(ctx context.Context, req sdk.PostAlertRequest) (sdk.PostAlertResponse, error) {
+	return helpdeskCall(ctx, h, "PostAlert", func(ctx context.Context, hd sdk.HelpdeskPlugin) (sdk.PostAlertResponse, error) {
+		a, ok := hd.(sdk.AlertPoster)
 		if !ok {
-			return struct{}{}, &sdk.Error{Kind: sdk.ErrorKindUnsupported, Message: "this helpdesk plugin does not post alerts"}
+			return sdk.PostAlertResponse{}, &sdk.Error{Kind: sdk.ErrorKindUnsupported, Message: "this helpdesk plugin does not post alerts"}
 		}
-		return struct{}{}, a.PostAlert(ctx, req)
+		return a.PostAlert(ctx, req)
 	})
-	return err
 }
+
+var (
+	_ sdk.StorePlugin    = storeProxy{}
+	_ sdk.HelpdeskPlugin = helpdeskProxy{}
+	_ sdk.AlertPoster    = helpdeskProxy{}
+)

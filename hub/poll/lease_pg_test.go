@@ -21,7 +21,7 @@ type listingStore struct {
 	inListed func()
 }
 
-func (s *listingStore) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.ReviewPage, error) {
+func (s *listingStore) ListReviews(ctx context.Context, req sdk.ListReviewsRequest) (sdk.ListReviewsResponse, error) {
 	s.at = append(s.at, time.UnixMilli(s.clock.Load()))
 	if f := s.inListed; f != nil {
 		s.inListed = nil
@@ -32,10 +32,10 @@ func (s *listingStore) ListReviews(ctx context.Context, req sdk.ListRequest) (sd
 
 type listingPlugins struct{ st *listingStore }
 
-func (p listingPlugins) Store(string) (sdk.Store, sdk.Info, error) {
+func (p listingPlugins) Store(string) (sdk.StorePlugin, sdk.Info, error) {
 	return p.st, sdk.Info{Name: "s", Settings: []sdk.SettingField{{Key: "key"}}, Store: &sdk.StoreCapabilities{}}, nil
 }
-func (p listingPlugins) Helpdesk(string) (sdk.Helpdesk, sdk.Info, error) {
+func (p listingPlugins) Helpdesk(string) (sdk.HelpdeskPlugin, sdk.Info, error) {
 	return plugins{}.Helpdesk("")
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/reviewhub/reviewhub/hub/bus"
 	"github.com/reviewhub/reviewhub/hub/busmsg"
 	"github.com/reviewhub/reviewhub/hub/metrics"
+	"github.com/reviewhub/reviewhub/hub/rules"
 	"github.com/reviewhub/reviewhub/hub/setup"
 	"github.com/reviewhub/reviewhub/hub/state"
 	"github.com/reviewhub/reviewhub/sdk"
@@ -31,7 +32,7 @@ const maxBackfillPages = 50
 
 // Plugins resolves store plugins by name (the poller asks only stores).
 type Plugins interface {
-	Store(name string) (sdk.Store, sdk.Info, error)
+	Store(name string) (sdk.StorePlugin, sdk.Info, error)
 }
 
 // Poller polls apps.
@@ -84,7 +85,7 @@ func (p *Poller) PollOnce(ctx context.Context, in state.Integration, app state.A
 	if err != nil {
 		return res, err
 	}
-	req := sdk.ListRequest{Settings: app.StoreSettings, AppID: app.StoreAppID, Cursor: cur.Value, PageSize: 100}
+	req := sdk.ListReviewsRequest{Settings: app.StoreSettings, AppID: app.StoreAppID, Cursor: cur.Value, PageSize: 100}
 	if slices.Contains(caps.SourceFilters, sdk.FilterCountry) {
 		req.Countries = app.Filters.Countries
 	}
@@ -122,7 +123,7 @@ func (p *Poller) PollOnce(ctx context.Context, in state.Integration, app state.A
 // backfill reads the first listing of a newly connected app: every review is
 // recorded, and only the most recent unanswered ones, up to the app's
 // backfill limit, are delivered.
-func (p *Poller) backfill(ctx context.Context, l listing, st sdk.Store, req sdk.ListRequest) (Result, error) {
+func (p *Poller) backfill(ctx context.Context, l listing, st sdk.StorePlugin, req sdk.ListReviewsRequest) (Result, error) {
 	res := Result{Skipped: map[string]int{}}
 	var all []sdk.Review
 	cursor := ""
@@ -277,8 +278,8 @@ func (p *Poller) observe(ctx context.Context, tx *state.Tx, l listing, b batch, 
 		return nil, p.replyNotes(ctx, tx, in, app.ID, obs, r)
 	}
 	change := sdk.ReviewChange{
-		Store: info.Name, AppName: app.Name, Kind: obs.Kind, Review: r, History: obs.History,
-		CanReply: l.canReply,
+		Store: info.Name, StoreName: rules.StoreName(app.StorePlugin, info), AppName: app.Name, Kind: obs.Kind,
+		Review: r, History: obs.History, CanReply: l.canReply,
 	}
 	if info.Store != nil {
 		change.ReplyMaxLength = info.Store.ReplyMaxLength

@@ -20,27 +20,29 @@ type store struct {
 	calls atomic.Int32
 }
 
-func (s *store) Info(context.Context) (sdk.Info, error) { return sdk.Info{}, nil }
-func (s *store) CheckCredentials(context.Context, sdk.Settings, string) (sdk.CredentialsReport, error) {
-	return sdk.CredentialsReport{}, nil
+func (s *store) Info(context.Context, sdk.InfoRequest) (sdk.Info, error) { return sdk.Info{}, nil }
+func (s *store) CheckCredentials(context.Context, sdk.CheckCredentialsRequest) (sdk.CheckCredentialsResponse, error) {
+	return sdk.CheckCredentialsResponse{}, nil
 }
-func (s *store) ListReviews(ctx context.Context, _ sdk.ListRequest) (sdk.ReviewPage, error) {
+func (s *store) ListReviews(ctx context.Context, _ sdk.ListReviewsRequest) (sdk.ListReviewsResponse, error) {
 	s.calls.Add(1)
 	sdk.AddCalls(ctx, 2) // two vendor requests per listing
-	return sdk.ReviewPage{Cursor: "c"}, s.err
+	return sdk.ListReviewsResponse{Cursor: "c"}, s.err
 }
-func (s *store) PostReply(context.Context, sdk.PostReplyRequest) (sdk.DeveloperReply, error) {
-	return sdk.DeveloperReply{}, nil
+func (s *store) PostReply(context.Context, sdk.PostReplyRequest) (sdk.PostReplyResponse, error) {
+	return sdk.PostReplyResponse{}, nil
 }
-func (s *store) DeleteReply(context.Context, sdk.DeleteReplyRequest) error { return nil }
+func (s *store) DeleteReply(context.Context, sdk.DeleteReplyRequest) (sdk.DeleteReplyResponse, error) {
+	return sdk.DeleteReplyResponse{}, nil
+}
 
 type plugins struct {
 	st   *store
 	info sdk.Info
 }
 
-func (p plugins) Store(string) (sdk.Store, sdk.Info, error) { return p.st, p.info, nil }
-func (p plugins) Helpdesk(string) (sdk.Helpdesk, sdk.Info, error) {
+func (p plugins) Store(string) (sdk.StorePlugin, sdk.Info, error) { return p.st, p.info, nil }
+func (p plugins) Helpdesk(string) (sdk.HelpdeskPlugin, sdk.Info, error) {
 	return nil, sdk.Info{}, errors.New("no helpdesk")
 }
 

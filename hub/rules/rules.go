@@ -639,10 +639,14 @@ func appendNew(list []string, items ...string) []string {
 	return list
 }
 
-// StoreName is how people call a store: the part of its plugin's
-// description before the first colon ("Google Play: reviews and …"), else
-// the plugin name.
+// StoreName is how people call a store: its plugin's Info.DisplayName;
+// for a plugin that declares none (built before the field existed), the
+// part of its description before the first colon ("Google Play: reviews
+// and …"), else the plugin name.
 func StoreName(plugin string, info sdk.Info) string {
+	if name := strings.TrimSpace(info.DisplayName); name != "" {
+		return name
+	}
 	if name, _, ok := strings.Cut(info.Description, ":"); ok && strings.TrimSpace(name) != "" && len(name) <= 40 {
 		return strings.TrimSpace(name)
 	}

@@ -285,6 +285,9 @@ func TestDurationForms(t *testing.T) {
 }
 
 func TestStoreName(t *testing.T) {
+	if got := StoreName("googleplay", sdk.Info{DisplayName: "Google Play", Description: "Play: reviews"}); got != "Google Play" {
+		t.Errorf("DisplayName: %q", got)
+	}
 	if got := StoreName("googleplay", sdk.Info{Description: "Google Play: reviews and replies"}); got != "Google Play" {
 		t.Errorf("%q", got)
 	}

@@ -16,9 +16,11 @@ type SettingProblem struct {
 }
 
 // CheckSettings checks settings against what the plugin declares: every
-// key is a setting of the plugin, and settings marked Endpoint (where the
-// plugin sends the account's credentials) given as URLs are absolute
-// http(s) URLs (a bare name such as a subdomain is the plugin's to check). It
+// key is a setting of the plugin, a typed setting's value is of its Type
+// and within its Min..Max (sdk.SettingField.CheckValue), and settings
+// marked Endpoint (where the plugin sends the account's credentials) given
+// as URLs are absolute http(s) URLs (a bare name such as a subdomain is
+// the plugin's to check). It
 // does not check required settings (see HelpdeskMissing, AppMissing).
 // Problems are sorted by key; no reason repeats a value.
 func CheckSettings(plugin string, info sdk.Info, settings map[string]string) []SettingProblem {
@@ -32,6 +34,12 @@ func CheckSettings(plugin string, info sdk.Info, settings map[string]string) []S
 		switch {
 		case !ok:
 			out = append(out, SettingProblem{k, fmt.Sprintf("plugin %q has no such setting (it takes: %s)", plugin, keys(info))})
+		case f.Type != sdk.SettingText:
+			// A typed setting (a duration, a number, a URL) of the wrong
+			// form or out of range is refused now, not at the first call.
+			if err := f.CheckValue(v); err != nil {
+				out = append(out, SettingProblem{k, sdk.MessageOf(err)})
+			}
 		case f.Endpoint && strings.Contains(v, ":"):
 			// An endpoint given as a URL must be an absolute http(s) one;
 			// one given as a bare name (Omnidesk's subdomain) is the

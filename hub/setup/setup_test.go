@@ -43,3 +43,29 @@ func TestCheckSettingsEndpoints(t *testing.T) {
 		t.Errorf("unknown key: %v", got)
 	}
 }
+
+// A typed setting of the wrong form or out of range is refused when the
+// account is saved, named by key, its value not repeated.
+func TestCheckSettingsTyped(t *testing.T) {
+	info := sdk.Info{Settings: []sdk.SettingField{
+		{Key: "webhook_tolerance", Type: sdk.SettingDuration, Min: "10s", Max: "24h"},
+		{Key: "base_url", Type: sdk.SettingURL, Endpoint: true},
+	}}
+	for _, tc := range []struct {
+		key, value, want string
+	}{
+		{"webhook_tolerance", "10m", ""},
+		{"webhook_tolerance", "soon", "not a duration such as 90s or 2h"},
+		{"webhook_tolerance", "1s", "below the least allowed, 10s"},
+		{"base_url", "https://api.example", ""},
+		{"base_url", "http://vendor.example", "not an https URL (plain http only for a loopback address)"},
+	} {
+		got := CheckSettings("p", info, map[string]string{tc.key: tc.value})
+		switch {
+		case tc.want == "" && len(got) != 0:
+			t.Errorf("%s=%q: %v, want no problem", tc.key, tc.value, got)
+		case tc.want != "" && (len(got) != 1 || got[0].Key != tc.key || got[0].Reason != tc.want):
+			t.Errorf("%s=%q: %v, want %q", tc.key, tc.value, got, tc.want)
+		}
+	}
+}

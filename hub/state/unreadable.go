@@ -14,10 +14,10 @@ import (
 // Kinds of unreadable input.
 const (
 	// UnreadableWebhook: an authentic webhook call the helpdesk plugin could
-	// not read (sdk.WebhookResult.Ignored).
+	// not read (sdk.HandleWebhookResponse.Ignored).
 	UnreadableWebhook = "webhook"
 	// UnreadableReview: a listed review the store plugin could not map
-	// (sdk.ReviewPage.Unreadable).
+	// (sdk.ListReviewsResponse.Unreadable).
 	UnreadableReview = "review"
 )
 

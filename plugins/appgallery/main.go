@@ -55,7 +55,7 @@ func (*store) Info(context.Context, sdk.InfoRequest) (sdk.Info, error) {
 				Description: "harmonyos (HarmonyOS apps, Comments API v2) or android (Android apps, v1)"},
 			{Key: "countries", Label: "Countries", Default: "CN", Example: "CN,HK,MO",
 				Description: "comma-separated ISO country codes whose reviews are listed (AppGallery requires them; one site's countries)"},
-			{Key: "base_url", Label: "API base URL override", Endpoint: true, Description: "for tests and the demo; empty: the site's host"},
+			{Key: "base_url", Label: "API base URL override", Endpoint: true, Type: sdk.SettingURL, Description: "for tests and the demo; empty: the site's host"},
 		},
 		// The SDK refuses a longer reply before PostReply is called.
 		Store: &sdk.StoreCapabilities{

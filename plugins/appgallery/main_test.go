@@ -20,7 +20,7 @@ const app = "107654321"
 type env struct {
 	fake     *fake.Server
 	url      string
-	store    sdk.Store
+	store    sdk.StorePlugin
 	settings sdk.Settings
 }
 
@@ -37,7 +37,7 @@ func ctx(t *testing.T) context.Context { return sdktest.Context(t) }
 
 func (e *env) listAll(t *testing.T, cursor string, pageSize int) ([]sdk.Review, string, int) {
 	t.Helper()
-	return sdktest.ListAll(t, e.store, sdk.ListRequest{Settings: e.settings, AppID: app, Cursor: cursor, PageSize: pageSize})
+	return sdktest.ListAll(t, e.store, sdk.ListReviewsRequest{Settings: e.settings, AppID: app, Cursor: cursor, PageSize: pageSize})
 }
 
 // View is the conformance kit's view of the fake AppGallery. It declares
@@ -164,7 +164,8 @@ func TestReplyOncePerReview(t *testing.T) {
 			e.settings["platform"] = platform
 			e.fake.PutReview(app, sdk.Review{ID: "555", Rating: 2, Text: "Вылетает", Country: "US", Language: "ru-RU"})
 			post := func(text string) (sdk.DeveloperReply, error) {
-				return e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: e.settings, AppID: app, ReviewID: "555", Text: text})
+				res, err := e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: e.settings, AppID: app, ReviewID: "555", Text: text})
+				return res.Reply, err
 			}
 			rep, err := post("Спасибо, исправим!")
 			if err != nil || rep.Text != "Спасибо, исправим!" || rep.State != "PUBLISHED" || rep.UpdatedAt.IsZero() || rep.ID == "" {
@@ -194,7 +195,8 @@ func TestReplyLimit(t *testing.T) {
 	e := start(t)
 	e.fake.PutReview(app, sdk.Review{ID: "556", Rating: 2, Country: "CN"})
 	post := func(text string) (sdk.DeveloperReply, error) {
-		return e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: e.settings, AppID: app, ReviewID: "556", Text: text})
+		res, err := e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: e.settings, AppID: app, ReviewID: "556", Text: text})
+		return res.Reply, err
 	}
 	calls := e.fake.Calls()
 	if _, err := post(strings.Repeat("好", 501)); sdk.KindOf(err) != sdk.ErrorKindRefused || e.fake.Calls() != calls || e.fake.TokenRequests() != 0 {
@@ -212,11 +214,11 @@ func TestReplyReadFromDetail(t *testing.T) {
 	e.fake.PutReview(app, sdk.Review{ID: "answered", Rating: 4, Text: "ok", Country: "CN"})
 	e.fake.PutReply(app, "answered", "谢谢")
 	e.fake.FailDetails(1)
-	_, err := e.store.ListReviews(ctx(t), sdk.ListRequest{Settings: e.settings, AppID: app})
+	_, err := e.store.ListReviews(ctx(t), sdk.ListReviewsRequest{Settings: e.settings, AppID: app})
 	if sdk.KindOf(err) != sdk.ErrorKindUnavailable || !strings.Contains(err.Error(), "answered") {
 		t.Errorf("a detail answering 503: %v (%v), want Unavailable naming the review", err, sdk.KindOf(err))
 	}
-	page, err := e.store.ListReviews(ctx(t), sdk.ListRequest{Settings: e.settings, AppID: app})
+	page, err := e.store.ListReviews(ctx(t), sdk.ListReviewsRequest{Settings: e.settings, AppID: app})
 	if err != nil || len(page.Reviews) != 1 || page.Reviews[0].Reply == nil || page.Reviews[0].Reply.Text != "谢谢" || page.Reviews[0].Reply.ID == "" {
 		t.Errorf("listed %+v %v", page.Reviews, err)
 	}
@@ -229,7 +231,7 @@ func TestUnreadableReviews(t *testing.T) {
 	e.fake.PutRawReview(app, map[string]any{"reviewId": "bad1", "rating": 0, "dateline": now, "countryCode": "CN", "content": "секрет"})
 	e.fake.PutRawReview(app, map[string]any{"rating": 3, "dateline": now, "countryCode": "CN"})
 	e.fake.PutRawReview(app, map[string]any{"reviewId": "bad3", "rating": "five", "dateline": now, "countryCode": "CN"})
-	page, err := e.store.ListReviews(ctx(t), sdk.ListRequest{Settings: e.settings, AppID: app})
+	page, err := e.store.ListReviews(ctx(t), sdk.ListReviewsRequest{Settings: e.settings, AppID: app})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,11 +251,11 @@ func TestUnreadableReviews(t *testing.T) {
 
 func TestCheckCredentials(t *testing.T) {
 	e := start(t)
-	rep, err := e.store.CheckCredentials(ctx(t), e.settings, app)
+	rep, err := e.store.CheckCredentials(ctx(t), sdk.CheckCredentialsRequest{Settings: e.settings, AppID: app})
 	if err != nil || !rep.CanReply || len(rep.Checks) != 3 || e.fake.Writes() != 0 {
 		t.Fatalf("check: %+v %v (%d writes)", rep, err, e.fake.Writes())
 	}
-	if _, err := e.store.CheckCredentials(ctx(t), e.settings, "999"); sdk.KindOf(err) != sdk.ErrorKindNotFound || !strings.Contains(err.Error(), "50010027") {
+	if _, err := e.store.CheckCredentials(ctx(t), sdk.CheckCredentialsRequest{Settings: e.settings, AppID: "999"}); sdk.KindOf(err) != sdk.ErrorKindNotFound || !strings.Contains(err.Error(), "50010027") {
 		t.Errorf("unknown app: %v", err)
 	}
 }
@@ -261,7 +263,7 @@ func TestCheckCredentials(t *testing.T) {
 func TestErrors(t *testing.T) {
 	e := start(t)
 	list := func(s sdk.Settings) error {
-		_, err := e.store.ListReviews(ctx(t), sdk.ListRequest{Settings: s, AppID: app})
+		_, err := e.store.ListReviews(ctx(t), sdk.ListReviewsRequest{Settings: s, AppID: app})
 		return err
 	}
 	with := func(kv ...string) sdk.Settings {
@@ -294,7 +296,7 @@ func TestErrors(t *testing.T) {
 	if err := list(e.settings); sdk.KindOf(err) != sdk.ErrorKindUnavailable {
 		t.Errorf("503: %v", err)
 	}
-	if err := e.store.DeleteReply(ctx(t), sdk.DeleteReplyRequest{Settings: e.settings, AppID: app, ReviewID: "x"}); sdk.KindOf(err) != sdk.ErrorKindUnsupported {
+	if _, err := e.store.DeleteReply(ctx(t), sdk.DeleteReplyRequest{Settings: e.settings, AppID: app, ReviewID: "x"}); sdk.KindOf(err) != sdk.ErrorKindUnsupported {
 		t.Errorf("delete: %v", err)
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net/http"
 	"os"
 	"slices"
@@ -45,7 +44,7 @@ type store struct {
 	http   *http.Client
 }
 
-func (*store) Info(context.Context) (sdk.Info, error) {
+func (*store) Info(context.Context, sdk.InfoRequest) (sdk.Info, error) {
 	return sdk.Info{
 		Name: "appstore", DisplayName: "App Store", Version: version,
 		Description: "App Store: customer reviews and developer responses through the App Store Connect API, or the public reviews feed without a key.",
@@ -54,9 +53,10 @@ func (*store) Info(context.Context) (sdk.Info, error) {
 			{Key: "key_id", Label: "Key ID"},
 			{Key: "private_key", Label: "Private key (.p8)", Secret: true, Multiline: true, Description: "the downloaded AuthKey_KEYID.p8 file's content"},
 			{Key: "countries", Label: "Countries of the public feed", Example: "us,gb,jp", Description: "without a key: which storefronts' feeds to read (ISO codes); default " + defaultFeedCCs},
-			{Key: "overlap_hours", Label: "Overlap (hours)", Example: "48", Description: "how far behind the newest review seen each poll reads again, so reviews Apple publishes late or that keep their date when edited are not missed; default 48, 0 turns it off; each poll reads at least the reviews of this window"},
-			{Key: "base_url", Label: "API base URL override", Description: "for tests; default " + defaultBase, Endpoint: true, Default: defaultBase},
-			{Key: "feed_base_url", Label: "Feed base URL override", Description: "for tests; default " + defaultFeed, Endpoint: true, Default: defaultFeed},
+			{Key: "overlap_hours", Label: "Overlap (hours)", Example: "48", Description: "how far behind the newest review seen each poll reads again, so reviews Apple publishes late or that keep their date when edited are not missed; default 48, 0 turns it off; each poll reads at least the reviews of this window",
+				Type: sdk.SettingNumber, Min: "0", Max: strconv.Itoa(int(maxOverlap.Hours())), Default: strconv.Itoa(int(defaultOverlap.Hours()))},
+			{Key: "base_url", Label: "API base URL override", Description: "for tests; default " + defaultBase, Endpoint: true, Default: defaultBase, Type: sdk.SettingURL},
+			{Key: "feed_base_url", Label: "Feed base URL override", Description: "for tests; default " + defaultFeed, Endpoint: true, Default: defaultFeed, Type: sdk.SettingURL},
 		},
 		Store: &sdk.StoreCapabilities{
 			CanReply: true, ReplyMaxLength: asc.ReplyMaxLength, CanEditReply: true, CanDeleteReply: true,
@@ -100,15 +100,13 @@ func (s *store) client(settings sdk.Settings) (*asc.Client, error) {
 	return &asc.Client{BaseURL: base, Key: key, Tokens: s.tokens, HTTP: s.http}, nil
 }
 
-// overlap reads the overlap_hours setting.
+// overlap reads the overlap_hours setting: a number between 0 and
+// maxOverlap's hours, its default filled and its form and range checked by
+// the SDK before the call (the setting's Type, Min, Max and Default).
 func overlap(settings sdk.Settings) (time.Duration, error) {
-	v := strings.TrimSpace(settings["overlap_hours"])
-	if v == "" {
-		return defaultOverlap, nil
-	}
-	h, err := strconv.ParseFloat(v, 64)
-	if err != nil || h < 0 || math.IsNaN(h) || time.Duration(h*float64(time.Hour)) > maxOverlap {
-		return 0, sdk.Errorf(sdk.ErrorKindInvalid, "overlap_hours %q is not a number of hours between 0 and %d", v, int(maxOverlap.Hours()))
+	h, err := settings.Float("overlap_hours")
+	if err != nil {
+		return 0, err
 	}
 	return time.Duration(h * float64(time.Hour)), nil
 }
@@ -116,30 +114,31 @@ func overlap(settings sdk.Settings) (time.Duration, error) {
 // CheckCredentials makes read-only calls only: one page of the app's
 // reviews (the token is accepted, the key sees the app), and what the
 // answer's headers tell (rate limit left, Apple's clock).
-func (s *store) CheckCredentials(ctx context.Context, settings sdk.Settings, appID string) (sdk.CredentialsReport, error) {
+func (s *store) CheckCredentials(ctx context.Context, req sdk.CheckCredentialsRequest) (sdk.CheckCredentialsResponse, error) {
+	settings, appID := req.Settings, req.AppID
 	cl, err := s.client(settings)
 	if err != nil {
-		return sdk.CredentialsReport{}, err
+		return sdk.CheckCredentialsResponse{}, err
 	}
 	if _, err := overlap(settings); err != nil {
-		return sdk.CredentialsReport{}, err
+		return sdk.CheckCredentialsResponse{}, err
 	}
 	if cl == nil {
 		cc := feedCountries(settings, nil)[0]
 		reviews, bad, err := s.feedPage(ctx, settings, appID, cc, 1)
 		if err != nil {
-			return sdk.CredentialsReport{}, err
+			return sdk.CheckCredentialsResponse{}, err
 		}
 		checks := []sdk.Check{{Name: "public feed", Status: sdk.CheckOK, Detail: fmt.Sprintf("page 1 of the %s feed read: %d reviews", strings.ToUpper(cc), len(reviews))},
 			{Name: "replies", Status: sdk.CheckWarn, Detail: "no App Store Connect key: replies are refused"}}
 		if len(bad) > 0 {
 			checks = append(checks, sdk.Check{Name: "feed entries", Status: sdk.CheckWarn, Detail: fmt.Sprintf("%d entries could not be read: %s", len(bad), bad[0].Reason)})
 		}
-		return sdk.CredentialsReport{CanReply: false, Detail: "no App Store Connect key: reviews come from the public feed and replies are refused", Checks: checks}, nil
+		return sdk.CheckCredentialsResponse{CanReply: false, Detail: "no App Store Connect key: reviews come from the public feed and replies are refused", Checks: checks}, nil
 	}
 	resp, err := cl.ListPage(ctx, asc.ReviewsURL(appID, nil, 1))
 	if err != nil {
-		return sdk.CredentialsReport{}, err
+		return sdk.CheckCredentialsResponse{}, err
 	}
 	kind := "team key " + cl.Key.KeyID + " of issuer " + cl.Key.IssuerID
 	if cl.Key.Individual() {
@@ -169,7 +168,7 @@ func (s *store) CheckCredentials(ctx context.Context, settings sdk.Settings, app
 		}
 		checks = append(checks, sdk.Check{Name: "clock", Status: st, Detail: detail})
 	}
-	return sdk.CredentialsReport{CanReply: true, Detail: "App Store Connect " + kind + " works for app " + appID + "; whether its role may answer is known at the first reply", Checks: checks}, nil
+	return sdk.CheckCredentialsResponse{CanReply: true, Detail: "App Store Connect " + kind + " works for app " + appID + "; whether its role may answer is known at the first reply", Checks: checks}, nil
 }
 
 // pageState is where a listing goes on: the API's links.next, or the
@@ -180,14 +179,14 @@ type pageState struct {
 	Page    int    `json:"p,omitempty"`
 }
 
-func (s *store) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.ReviewPage, error) {
+func (s *store) ListReviews(ctx context.Context, req sdk.ListReviewsRequest) (sdk.ListReviewsResponse, error) {
 	cl, err := s.client(req.Settings)
 	if err != nil {
-		return sdk.ReviewPage{}, err
+		return sdk.ListReviewsResponse{}, err
 	}
 	l, err := startListing(req)
 	if err != nil {
-		return sdk.ReviewPage{}, err
+		return sdk.ListReviewsResponse{}, err
 	}
 	if cl == nil {
 		return s.listFeed(ctx, req, l)
@@ -203,15 +202,15 @@ func (s *store) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.Revie
 		if len(req.Countries) > 0 && len(territories) == 0 {
 			// None of the countries has an App Store: nothing can match.
 			s.log.Info("no App Store territory for the app's country filter", "app", req.AppID, "countries", req.Countries)
-			return sdk.ReviewPage{Cursor: l.Cursor()}, nil
+			return sdk.ListReviewsResponse{Cursor: l.Cursor()}, nil
 		}
 		pageURL = asc.ReviewsURL(req.AppID, territories, pageLimit)
 	}
 	resp, err := cl.ListPage(ctx, pageURL)
 	if err != nil {
-		return sdk.ReviewPage{}, err
+		return sdk.ListReviewsResponse{}, err
 	}
-	var page sdk.ReviewPage
+	var page sdk.ListReviewsResponse
 	var reachedWindow bool // newest first: once reached, everything after is older
 	page.Reviews, page.Unreadable, reachedWindow = cursor.Collect(l, resp.Data,
 		func(r asc.Resource) (sdk.Review, error) { return asc.MapReview(req.AppID, r, resp.Included) },
@@ -229,7 +228,7 @@ func (s *store) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.Revie
 // startListing begins a listing whose window reaches the overlap behind the
 // cursor: reviews from there on are listed (again), while the cursor stays
 // the newest date seen.
-func startListing(req sdk.ListRequest) (*cursor.Listing[pageState], error) {
+func startListing(req sdk.ListReviewsRequest) (*cursor.Listing[pageState], error) {
 	ov, err := overlap(req.Settings)
 	if err != nil {
 		return nil, err
@@ -303,20 +302,20 @@ func (s *store) feedPage(ctx context.Context, settings sdk.Settings, appID, coun
 	return reviews, bad, nil
 }
 
-func (s *store) listFeed(ctx context.Context, req sdk.ListRequest, l *cursor.Listing[pageState]) (sdk.ReviewPage, error) {
+func (s *store) listFeed(ctx context.Context, req sdk.ListReviewsRequest, l *cursor.Listing[pageState]) (sdk.ListReviewsResponse, error) {
 	countries := feedCountries(req.Settings, req.Countries)
 	st := l.State
 	if st.Page == 0 {
 		st.Page = 1
 	}
 	if st.Country >= len(countries) {
-		return sdk.ReviewPage{Cursor: l.Cursor()}, nil
+		return sdk.ListReviewsResponse{Cursor: l.Cursor()}, nil
 	}
 	reviews, bad, err := s.feedPage(ctx, req.Settings, req.AppID, countries[st.Country], st.Page)
 	if err != nil {
-		return sdk.ReviewPage{}, err
+		return sdk.ListReviewsResponse{}, err
 	}
-	page := sdk.ReviewPage{Unreadable: bad}
+	page := sdk.ListReviewsResponse{Unreadable: bad}
 	older := false
 	for _, r := range reviews {
 		if !l.Keep(r.UpdatedAt) {
@@ -341,13 +340,13 @@ func (s *store) listFeed(ctx context.Context, req sdk.ListRequest, l *cursor.Lis
 // PostReply reads the review first (sdk.ReadReplyFirst): after a crash
 // the hub may ask again for a reply already published. The SDK has
 // refused an empty or over-long text before.
-func (s *store) PostReply(ctx context.Context, req sdk.PostReplyRequest) (sdk.DeveloperReply, error) {
+func (s *store) PostReply(ctx context.Context, req sdk.PostReplyRequest) (sdk.PostReplyResponse, error) {
 	cl, err := s.client(req.Settings)
 	if err != nil {
-		return sdk.DeveloperReply{}, err
+		return sdk.PostReplyResponse{}, err
 	}
 	if cl == nil {
-		return sdk.DeveloperReply{}, sdk.Errorf(sdk.ErrorKindRefused, "App Store replies need an App Store Connect API key (key id and .p8 private key, and the issuer id of a team key); this app reads the public feed only")
+		return sdk.PostReplyResponse{}, sdk.Errorf(sdk.ErrorKindRefused, "App Store replies need an App Store Connect API key (key id and .p8 private key, and the issuer id of a team key); this app reads the public feed only")
 	}
 	current := func(ctx context.Context) (*sdk.DeveloperReply, error) {
 		cur, err := cl.Review(ctx, req.AppID, req.ReviewID)
@@ -356,31 +355,32 @@ func (s *store) PostReply(ctx context.Context, req sdk.PostReplyRequest) (sdk.De
 		}
 		return cur.Reply, nil
 	}
-	return sdk.ReadReplyFirst(ctx, req.Text, current, func(ctx context.Context) (sdk.DeveloperReply, error) {
+	rep, err := sdk.ReadReplyFirst(ctx, req.Text, current, func(ctx context.Context) (sdk.DeveloperReply, error) {
 		rep, err := cl.Respond(ctx, req.ReviewID, req.Text)
 		if err != nil {
 			return sdk.DeveloperReply{}, err
 		}
 		return *rep, nil
 	})
+	return sdk.PostReplyResponse{Reply: rep}, err
 }
 
-func (s *store) DeleteReply(ctx context.Context, req sdk.DeleteReplyRequest) error {
+func (s *store) DeleteReply(ctx context.Context, req sdk.DeleteReplyRequest) (sdk.DeleteReplyResponse, error) {
 	cl, err := s.client(req.Settings)
 	if err != nil {
-		return err
+		return sdk.DeleteReplyResponse{}, err
 	}
 	if cl == nil {
-		return sdk.Errorf(sdk.ErrorKindRefused, "deleting an App Store response needs an App Store Connect API key")
+		return sdk.DeleteReplyResponse{}, sdk.Errorf(sdk.ErrorKindRefused, "deleting an App Store response needs an App Store Connect API key")
 	}
 	id := req.ReplyID
 	if id == "" {
 		cur, err := cl.Review(ctx, req.AppID, req.ReviewID)
 		if err != nil {
-			return err
+			return sdk.DeleteReplyResponse{}, err
 		}
 		if cur.Reply == nil {
-			return nil // nothing to delete
+			return sdk.DeleteReplyResponse{}, nil // nothing to delete
 		}
 		id = cur.Reply.ID
 	}
@@ -388,12 +388,12 @@ func (s *store) DeleteReply(ctx context.Context, req sdk.DeleteReplyRequest) err
 	if sdk.KindOf(err) == sdk.ErrorKindNotFound {
 		// Already gone (the hub may ask again after a crash): done.
 		s.log.Info("App Store response already deleted", "app", req.AppID, "review", req.ReviewID, "response", id)
-		return nil
+		return sdk.DeleteReplyResponse{}, nil
 	}
 	if err != nil {
-		return fmt.Errorf("delete response %s: %w", id, err)
+		return sdk.DeleteReplyResponse{}, fmt.Errorf("delete response %s: %w", id, err)
 	}
-	return nil
+	return sdk.DeleteReplyResponse{}, nil
 }
 
 // Main serves the plugin to the hub (go-plugin over gRPC) until the hub

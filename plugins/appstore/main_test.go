@@ -20,7 +20,7 @@ const app = "1234567890"
 type env struct {
 	fake  *fake.Server
 	url   string
-	store sdk.Store
+	store sdk.StorePlugin
 }
 
 func start(t *testing.T) *env {
@@ -36,7 +36,7 @@ func ctx(t *testing.T) context.Context { return sdktest.Context(t) }
 
 func (e *env) listAll(t *testing.T, s sdk.Settings, cursor string, countries ...string) ([]sdk.Review, string, int) {
 	t.Helper()
-	return sdktest.ListAll(t, e.store, sdk.ListRequest{Settings: s, AppID: app, Cursor: cursor, Countries: countries})
+	return sdktest.ListAll(t, e.store, sdk.ListReviewsRequest{Settings: s, AppID: app, Cursor: cursor, Countries: countries})
 }
 
 func seed(e *env, n int, start time.Time) { seedEvery(e, n, start, time.Minute) }
@@ -128,7 +128,8 @@ func TestReplyReplaceDeleteAndLimits(t *testing.T) {
 	e := start(t)
 	s := e.fake.Settings(e.url)
 	seed(e, 2, time.Now().Add(-time.Hour))
-	rep, err := e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: s, AppID: app, ReviewID: "as-0001", Text: "Thank you!"})
+	res, err := e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: s, AppID: app, ReviewID: "as-0001", Text: "Thank you!"})
+	rep := res.Reply
 	if err != nil || rep.ID == "" || rep.Text != "Thank you!" {
 		t.Fatalf("reply: %+v %v", rep, err)
 	}
@@ -154,14 +155,14 @@ func TestReplyReplaceDeleteAndLimits(t *testing.T) {
 	if txt, _ := e.fake.ReplyText(app, "as-0001"); txt != "Fixed in 3.3" {
 		t.Errorf("after replacing: %q", txt)
 	}
-	if err := e.store.DeleteReply(ctx(t), sdk.DeleteReplyRequest{Settings: s, AppID: app, ReviewID: "as-0001"}); err != nil {
+	if _, err := e.store.DeleteReply(ctx(t), sdk.DeleteReplyRequest{Settings: s, AppID: app, ReviewID: "as-0001"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := e.fake.ReplyText(app, "as-0001"); ok {
 		t.Error("the response is still there after delete")
 	}
 	// Deleting again (the hub retries after a crash) is not an error.
-	if err := e.store.DeleteReply(ctx(t), sdk.DeleteReplyRequest{Settings: s, AppID: app, ReviewID: "as-0001", ReplyID: rep.ID}); err != nil {
+	if _, err := e.store.DeleteReply(ctx(t), sdk.DeleteReplyRequest{Settings: s, AppID: app, ReviewID: "as-0001", ReplyID: rep.ID}); err != nil {
 		t.Errorf("delete again: %v", err)
 	}
 	calls := e.fake.Calls()
@@ -175,34 +176,34 @@ func TestErrorsAndRateLimit(t *testing.T) {
 	e := start(t)
 	s := e.fake.Settings(e.url)
 	e.fake.RateLimit(1, 0)
-	_, err := e.store.ListReviews(ctx(t), sdk.ListRequest{Settings: s, AppID: app})
+	_, err := e.store.ListReviews(ctx(t), sdk.ListReviewsRequest{Settings: s, AppID: app})
 	if sdk.KindOf(err) != sdk.ErrorKindRateLimited || sdk.RetryAfterOf(err) <= 0 || !strings.Contains(err.Error(), "3600 requests an hour, 0 left") {
 		t.Errorf("429: %v (%v %v)", err, sdk.KindOf(err), sdk.RetryAfterOf(err))
 	}
 	e.fake.RateLimit(1, 90*time.Second)
-	if _, err = e.store.ListReviews(ctx(t), sdk.ListRequest{Settings: s, AppID: app}); sdk.RetryAfterOf(err) != 90*time.Second {
+	if _, err = e.store.ListReviews(ctx(t), sdk.ListReviewsRequest{Settings: s, AppID: app}); sdk.RetryAfterOf(err) != 90*time.Second {
 		t.Errorf("429 with Retry-After: %v", err)
 	}
-	_, err = e.store.ListReviews(ctx(t), sdk.ListRequest{Settings: s, AppID: "999"})
+	_, err = e.store.ListReviews(ctx(t), sdk.ListReviewsRequest{Settings: s, AppID: "999"})
 	if sdk.KindOf(err) != sdk.ErrorKindNotFound || !strings.Contains(err.Error(), "There is no resource of type 'apps' with id '999'") {
 		t.Errorf("unknown app: %v", err)
 	}
 	bad := e.fake.Settings(e.url)
 	bad["private_key"] = fake.New().PrivateKeyPEM() // same ids, a key Apple does not know
-	if _, err := e.store.CheckCredentials(ctx(t), bad, app); sdk.KindOf(err) != sdk.ErrorKindUnauthenticated || !strings.Contains(err.Error(), "refused the API key") {
+	if _, err := e.store.CheckCredentials(ctx(t), sdk.CheckCredentialsRequest{Settings: bad, AppID: app}); sdk.KindOf(err) != sdk.ErrorKindUnauthenticated || !strings.Contains(err.Error(), "refused the API key") {
 		t.Errorf("unknown key: %v", err)
 	}
 	partial := sdk.Settings{"issuer_id": "x", "base_url": e.url}
-	if _, err := e.store.CheckCredentials(ctx(t), partial, app); sdk.KindOf(err) != sdk.ErrorKindInvalid || !strings.Contains(err.Error(), "key_id, private_key missing") {
+	if _, err := e.store.CheckCredentials(ctx(t), sdk.CheckCredentialsRequest{Settings: partial, AppID: app}); sdk.KindOf(err) != sdk.ErrorKindInvalid || !strings.Contains(err.Error(), "key_id, private_key missing") {
 		t.Errorf("incomplete key: %v", err)
 	}
 	garbled := e.fake.Settings(e.url)
 	garbled["private_key"] = "not a key"
-	if _, err := e.store.CheckCredentials(ctx(t), garbled, app); sdk.KindOf(err) != sdk.ErrorKindInvalid || !strings.Contains(err.Error(), ".p8") {
+	if _, err := e.store.CheckCredentials(ctx(t), sdk.CheckCredentialsRequest{Settings: garbled, AppID: app}); sdk.KindOf(err) != sdk.ErrorKindInvalid || !strings.Contains(err.Error(), ".p8") {
 		t.Errorf("garbled key: %v", err)
 	}
 	e.fake.Fail(1, 503)
-	if _, err := e.store.ListReviews(ctx(t), sdk.ListRequest{Settings: s, AppID: app}); sdk.KindOf(err) != sdk.ErrorKindUnavailable {
+	if _, err := e.store.ListReviews(ctx(t), sdk.ListReviewsRequest{Settings: s, AppID: app}); sdk.KindOf(err) != sdk.ErrorKindUnavailable {
 		t.Errorf("503: %v", err)
 	}
 }
@@ -213,7 +214,7 @@ func TestPublicFeedMode(t *testing.T) {
 	seedEvery(e, 120, time.Now().Add(-130*time.Hour), time.Hour) // 40 each in US, RU, JP
 	e.fake.PutReview(app, sdk.Review{ID: "lonely", Rating: 4, Text: "only one in GB", Country: "GB"})
 	s := e.fake.PublicSettings(e.url)
-	report, err := e.store.CheckCredentials(ctx(t), s, app)
+	report, err := e.store.CheckCredentials(ctx(t), sdk.CheckCredentialsRequest{Settings: s, AppID: app})
 	if err != nil || report.CanReply {
 		t.Fatalf("check: %+v %v", report, err)
 	}
@@ -258,7 +259,7 @@ func TestReadOnlyKeyAndCountriesWithoutAppStore(t *testing.T) {
 		t.Error("a read-only key published a response")
 	}
 	calls := e.fake.Calls()
-	page, err := e.store.ListReviews(ctx(t), sdk.ListRequest{Settings: s, AppID: app, Countries: []string{"KP"}})
+	page, err := e.store.ListReviews(ctx(t), sdk.ListReviewsRequest{Settings: s, AppID: app, Countries: []string{"KP"}})
 	if err != nil || len(page.Reviews) != 0 || page.NextPageToken != "" || e.fake.Calls() != calls {
 		t.Errorf("a country without an App Store: %+v %v (%d calls)", page, err, e.fake.Calls()-calls)
 	}
@@ -306,7 +307,7 @@ func TestLateReviewIsListedOnTheNextPoll(t *testing.T) {
 	}
 	bad := e.fake.Settings(e.url)
 	bad["overlap_hours"] = "-3"
-	if _, err := e.store.ListReviews(ctx(t), sdk.ListRequest{Settings: bad, AppID: app}); sdk.KindOf(err) != sdk.ErrorKindInvalid || !strings.Contains(err.Error(), "overlap_hours") {
+	if _, err := e.store.ListReviews(ctx(t), sdk.ListReviewsRequest{Settings: bad, AppID: app}); sdk.KindOf(err) != sdk.ErrorKindInvalid || !strings.Contains(err.Error(), "overlap_hours") {
 		t.Errorf("a negative overlap: %v", err)
 	}
 }
@@ -318,7 +319,7 @@ func TestUnreadableReviewsAndFeedWithoutEntryDates(t *testing.T) {
 	e := start(t)
 	seed(e, 3, time.Now().Add(-time.Hour))
 	e.fake.PutReview(app, sdk.Review{ID: "zero-stars", Rating: 0, Text: "no rating", Country: "US"})
-	page, err := e.store.ListReviews(ctx(t), sdk.ListRequest{Settings: e.fake.Settings(e.url), AppID: app})
+	page, err := e.store.ListReviews(ctx(t), sdk.ListReviewsRequest{Settings: e.fake.Settings(e.url), AppID: app})
 	if err != nil || len(page.Reviews) != 3 || len(page.Unreadable) != 1 {
 		t.Fatalf("%d reviews, unreadable %+v, %v", len(page.Reviews), page.Unreadable, err)
 	}
@@ -345,7 +346,7 @@ func TestCheckCredentialsReportsWhatItCanTell(t *testing.T) {
 	e := start(t)
 	seed(e, 3, time.Now().Add(-time.Hour))
 	calls := e.fake.Calls()
-	rep, err := e.store.CheckCredentials(ctx(t), e.fake.Settings(e.url), app)
+	rep, err := e.store.CheckCredentials(ctx(t), sdk.CheckCredentialsRequest{Settings: e.fake.Settings(e.url), AppID: app})
 	if err != nil || !rep.CanReply || e.fake.Calls()-calls != 1 {
 		t.Fatalf("%+v %v (%d calls)", rep, err, e.fake.Calls()-calls)
 	}
@@ -381,7 +382,7 @@ func TestIndividualKey(t *testing.T) {
 	seed(e, 3, time.Now().Add(-time.Hour))
 	e.fake.SetIndividual(true)
 	s := e.fake.IndividualSettings(e.url)
-	p := storePlugin(e.store)
+	p := e.store
 	check := func(s sdk.Settings) (sdk.CheckCredentialsResponse, error) {
 		return p.CheckCredentials(ctx(t), sdk.CheckCredentialsRequest{Settings: s, AppID: app})
 	}
@@ -417,16 +418,4 @@ func TestIndividualKey(t *testing.T) {
 	if sdk.KindOf(err) != sdk.ErrorKindInvalid || !strings.Contains(err.Error(), "key_id, private_key missing") {
 		t.Errorf("an issuer id alone: %v", err)
 	}
-}
-
-// storePlugin is a launched plugin in the request/response form, whichever
-// form sdktest.LaunchStore hands out.
-func storePlugin(s any) sdk.StorePlugin {
-	switch p := s.(type) {
-	case sdk.StorePlugin:
-		return p
-	case sdk.Store:
-		return sdk.AdaptStore(p)
-	}
-	panic(fmt.Sprintf("%T is not a store plugin", s))
 }

@@ -48,7 +48,7 @@ func TestVendorExamplesAgainstClient(t *testing.T) {
 	ctx := context.Background()
 	t.Run("list", func(t *testing.T) {
 		s, settings := evidenceClient(t, evidence.Find(t, examples, "list"))
-		page, err := s.ListReviews(ctx, sdk.ListRequest{Settings: settings, AppID: docPkg})
+		page, err := s.ListReviews(ctx, sdk.ListReviewsRequest{Settings: settings, AppID: docPkg})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,7 +92,8 @@ func TestVendorExamplesAgainstClient(t *testing.T) {
 	})
 	t.Run("reply", func(t *testing.T) {
 		s, settings := evidenceClient(t, evidence.Find(t, examples, "reply"))
-		rep, err := s.PostReply(ctx, sdk.PostReplyRequest{Settings: settings, AppID: docPkg, ReviewID: "review_id", Text: "Thanks for your feedback!"})
+		res, err := s.PostReply(ctx, sdk.PostReplyRequest{Settings: settings, AppID: docPkg, ReviewID: "review_id", Text: "Thanks for your feedback!"})
+		rep := res.Reply
 		if err != nil || rep.Text != "Thanks for your feedback!" || !rep.UpdatedAt.Equal(time.Unix(1453978803, 796000000)) {
 			t.Errorf("reply %+v %v", rep, err)
 		}
@@ -126,14 +127,14 @@ func TestVendorExamplesAgainstClient(t *testing.T) {
 	})
 	t.Run("error-quota", func(t *testing.T) {
 		s, settings := evidenceClient(t, evidence.Find(t, examples, "error-quota"))
-		_, err := s.ListReviews(ctx, sdk.ListRequest{Settings: settings, AppID: docPkg})
+		_, err := s.ListReviews(ctx, sdk.ListReviewsRequest{Settings: settings, AppID: docPkg})
 		if sdk.KindOf(err) != sdk.ErrorKindRateLimited || sdk.RetryAfterOf(err) != time.Hour || !strings.Contains(err.Error(), "Queries per day") {
 			t.Errorf("quota: %v (%v, %v)", err, sdk.KindOf(err), sdk.RetryAfterOf(err))
 		}
 	})
 	t.Run("error-forbidden", func(t *testing.T) {
 		s, settings := evidenceClient(t, evidence.Find(t, examples, "error-forbidden"))
-		_, err := s.ListReviews(ctx, sdk.ListRequest{Settings: settings, AppID: docPkg})
+		_, err := s.ListReviews(ctx, sdk.ListReviewsRequest{Settings: settings, AppID: docPkg})
 		if sdk.KindOf(err) != sdk.ErrorKindPermissionDenied || !strings.Contains(err.Error(), "no access to package your_package_name") {
 			t.Errorf("forbidden: %v", err)
 		}

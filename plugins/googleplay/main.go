@@ -92,7 +92,7 @@ func consoleIDs(settings sdk.Settings) (account, app string, err error) {
 	return account, app, nil
 }
 
-func (*store) Info(context.Context) (sdk.Info, error) {
+func (*store) Info(context.Context, sdk.InfoRequest) (sdk.Info, error) {
 	return sdk.Info{
 		Name: "googleplay", DisplayName: "Google Play", Version: version,
 		Description: "Google Play: reviews and replies through the Android Publisher API (reviews.list, reviews.reply).",
@@ -104,7 +104,7 @@ func (*store) Info(context.Context) (sdk.Info, error) {
 				Description: "optional: the number after /developers/ in Play Console's address; with the app id, review links open in Play Console"},
 			{Key: "console_app_id", Label: "Play Console app id", Example: "4974525787948290123",
 				Description: "optional: the number after /app/ in Play Console's address for this app (one account per app)"},
-			{Key: "base_url", Label: "API endpoint override", Endpoint: true,
+			{Key: "base_url", Label: "API endpoint override", Endpoint: true, Type: sdk.SettingURL,
 				Description: "for tests; default https://androidpublisher.googleapis.com/ (the token URL is the key's token_uri)"},
 		},
 		Store: &sdk.StoreCapabilities{
@@ -181,26 +181,27 @@ func newClient(settings sdk.Settings) (*client, error) {
 // and lists one page of one review (one GET of the app's 200 an hour). It
 // never replies: Google offers no call that tells, without replying, whether
 // the service account holds the "Reply to reviews" permission.
-func (s *store) CheckCredentials(ctx context.Context, settings sdk.Settings, appID string) (sdk.CredentialsReport, error) {
+func (s *store) CheckCredentials(ctx context.Context, req sdk.CheckCredentialsRequest) (sdk.CheckCredentialsResponse, error) {
+	settings, appID := req.Settings, req.AppID
 	c, err := s.service(settings)
 	if err != nil {
-		return sdk.CredentialsReport{}, err
+		return sdk.CheckCredentialsResponse{}, err
 	}
 	if strings.TrimSpace(appID) == "" {
-		return sdk.CredentialsReport{}, sdk.Errorf(sdk.ErrorKindInvalid, "the app's package name is empty")
+		return sdk.CheckCredentialsResponse{}, sdk.Errorf(sdk.ErrorKindInvalid, "the app's package name is empty")
 	}
 	if _, _, err := consoleIDs(settings); err != nil {
-		return sdk.CredentialsReport{}, err
+		return sdk.CheckCredentialsResponse{}, err
 	}
-	var rep sdk.CredentialsReport
+	var rep sdk.CheckCredentialsResponse
 	if _, err := c.tokens.Token(); err != nil {
-		return sdk.CredentialsReport{}, play.Classify("token", appID, err)
+		return sdk.CheckCredentialsResponse{}, play.Classify("token", appID, err)
 	}
 	rep.Checks = append(rep.Checks, sdk.Check{Name: "access token", Status: sdk.CheckOK,
 		Detail: "the token endpoint accepted the service-account key"})
 	resp, err := c.svc.Reviews.List(appID).MaxResults(1).Context(ctx).Do()
 	if err != nil {
-		return sdk.CredentialsReport{}, play.Classify("reviews.list", appID, err)
+		return sdk.CheckCredentialsResponse{}, play.Classify("reviews.list", appID, err)
 	}
 	listed := "no review created or modified in the last 7 days (Google lists only those, and only reviews with text)"
 	if len(resp.Reviews) > 0 {
@@ -217,18 +218,18 @@ func (s *store) CheckCredentials(ctx context.Context, settings sdk.Settings, app
 	return rep, nil
 }
 
-func (s *store) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.ReviewPage, error) {
+func (s *store) ListReviews(ctx context.Context, req sdk.ListReviewsRequest) (sdk.ListReviewsResponse, error) {
 	c, err := s.service(req.Settings)
 	if err != nil {
-		return sdk.ReviewPage{}, err
+		return sdk.ListReviewsResponse{}, err
 	}
 	account, consoleApp, err := consoleIDs(req.Settings)
 	if err != nil {
-		return sdk.ReviewPage{}, err
+		return sdk.ListReviewsResponse{}, err
 	}
 	l, err := cursor.Start[string](req) // state: the API's page token
 	if err != nil {
-		return sdk.ReviewPage{}, err
+		return sdk.ListReviewsResponse{}, err
 	}
 	size := int64(req.PageSize)
 	if size <= 0 || size > 100 {
@@ -246,9 +247,9 @@ func (s *store) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.Revie
 		if play.Forbidden(err) {
 			s.forgetReplied(req.Settings, req.AppID)
 		}
-		return sdk.ReviewPage{}, play.Classify("reviews.list", req.AppID, err)
+		return sdk.ListReviewsResponse{}, play.Classify("reviews.list", req.AppID, err)
 	}
-	var page sdk.ReviewPage
+	var page sdk.ListReviewsResponse
 	var reachedCursor bool
 	page.Reviews, page.Unreadable, reachedCursor = cursor.Collect(l, resp.Reviews,
 		func(r *androidpublisher.Review) (sdk.Review, error) {
@@ -325,18 +326,18 @@ func (s *store) ReplyLength(text string) (int, string) {
 	return n, ""
 }
 
-func (s *store) PostReply(ctx context.Context, req sdk.PostReplyRequest) (sdk.DeveloperReply, error) {
+func (s *store) PostReply(ctx context.Context, req sdk.PostReplyRequest) (sdk.PostReplyResponse, error) {
 	stored := play.StripTags(req.Text)
 	if stored == "" {
-		return sdk.DeveloperReply{}, sdk.Errorf(sdk.ErrorKindRefused, "the answer is empty (HTML tags are removed by Google)")
+		return sdk.PostReplyResponse{}, sdk.Errorf(sdk.ErrorKindRefused, "the answer is empty (HTML tags are removed by Google)")
 	}
 	c, err := s.service(req.Settings)
 	if err != nil {
-		return sdk.DeveloperReply{}, err
+		return sdk.PostReplyResponse{}, err
 	}
 	resp, err := c.svc.Reviews.Reply(req.AppID, req.ReviewID, &androidpublisher.ReviewsReplyRequest{ReplyText: req.Text}).Context(ctx).Do()
 	if err != nil {
-		return sdk.DeveloperReply{}, s.replyError(ctx, c, req, err)
+		return sdk.PostReplyResponse{}, s.replyError(ctx, c, req, err)
 	}
 	s.markReplied(req.Settings, req.AppID)
 	out := sdk.DeveloperReply{Text: stored, State: "PUBLISHED", UpdatedAt: time.Now().UTC()}
@@ -348,7 +349,7 @@ func (s *store) PostReply(ctx context.Context, req sdk.PostReplyRequest) (sdk.De
 			out.UpdatedAt = t
 		}
 	}
-	return out, nil
+	return sdk.PostReplyResponse{Reply: out}, nil
 }
 
 // replyError explains a failed reviews.reply.
@@ -377,8 +378,8 @@ func (s *store) replyError(ctx context.Context, c *client, req sdk.PostReplyRequ
 	return play.Classify("reviews.reply", req.AppID, err)
 }
 
-func (*store) DeleteReply(context.Context, sdk.DeleteReplyRequest) error {
-	return sdk.Errorf(sdk.ErrorKindUnsupported, "Google Play has no API to delete a developer reply; reply again to replace it")
+func (*store) DeleteReply(context.Context, sdk.DeleteReplyRequest) (sdk.DeleteReplyResponse, error) {
+	return sdk.DeleteReplyResponse{}, sdk.Errorf(sdk.ErrorKindUnsupported, "Google Play has no API to delete a developer reply; reply again to replace it")
 }
 
 // Main serves the plugin to the hub (go-plugin over gRPC) until the hub

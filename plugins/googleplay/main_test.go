@@ -19,7 +19,7 @@ const pkg = "com.example.app"
 type env struct {
 	fake     *fake.Server
 	api      *httptest.Server
-	store    sdk.Store
+	store    sdk.StorePlugin
 	settings sdk.Settings
 }
 
@@ -37,7 +37,7 @@ func ctx(t *testing.T) context.Context { return sdktest.Context(t) }
 // listAll reads one complete listing from cursor, 10 reviews a page.
 func (e *env) listAll(t *testing.T, cursor string) ([]sdk.Review, string, int) {
 	t.Helper()
-	return sdktest.ListAll(t, e.store, sdk.ListRequest{Settings: e.settings, AppID: pkg, Cursor: cursor, PageSize: 10})
+	return sdktest.ListAll(t, e.store, sdk.ListReviewsRequest{Settings: e.settings, AppID: pkg, Cursor: cursor, PageSize: 10})
 }
 
 func TestConformance(t *testing.T) {
@@ -98,7 +98,8 @@ func TestPagingMappingAndEdits(t *testing.T) {
 func TestReplyReplaceAndRefuse(t *testing.T) {
 	e := start(t)
 	e.fake.PutReview(pkg, sdk.Review{ID: "r1", Author: "Ann", Rating: 2, Text: "meh"})
-	rep, err := e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: e.settings, AppID: pkg, ReviewID: "r1", Text: "Thanks!"})
+	res, err := e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: e.settings, AppID: pkg, ReviewID: "r1", Text: "Thanks!"})
+	rep := res.Reply
 	if err != nil || rep.Text != "Thanks!" {
 		t.Fatalf("reply: %+v %v", rep, err)
 	}
@@ -116,7 +117,8 @@ func TestReplyReplaceAndRefuse(t *testing.T) {
 	}
 	// Google strips HTML tags and does not count them: the reply is what
 	// Google stores, and 350 characters plus tags pass.
-	rep, err = e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: e.settings, AppID: pkg, ReviewID: "r1", Text: "<b>" + strings.Repeat("a", 350) + "</b>"})
+	res, err = e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: e.settings, AppID: pkg, ReviewID: "r1", Text: "<b>" + strings.Repeat("a", 350) + "</b>"})
+	rep = res.Reply
 	if err != nil || rep.Text != strings.Repeat("a", 350) {
 		t.Errorf("350 characters in tags: %q %v", rep.Text, err)
 	}
@@ -150,7 +152,7 @@ func TestReplyReplaceAndRefuse(t *testing.T) {
 	if e.fake.Calls() != calls {
 		t.Errorf("the over-long reply reached the API")
 	}
-	if err := e.store.DeleteReply(ctx(t), sdk.DeleteReplyRequest{Settings: e.settings, AppID: pkg, ReviewID: "r1"}); sdk.KindOf(err) != sdk.ErrorKindUnsupported {
+	if _, err := e.store.DeleteReply(ctx(t), sdk.DeleteReplyRequest{Settings: e.settings, AppID: pkg, ReviewID: "r1"}); sdk.KindOf(err) != sdk.ErrorKindUnsupported {
 		t.Errorf("delete: %v", err)
 	}
 }
@@ -217,7 +219,7 @@ func TestTitlesUnreadableShortPagesAndLinks(t *testing.T) {
 	var all []sdk.Review
 	var bad []sdk.Unreadable
 	var cursor string
-	req := sdk.ListRequest{Settings: e.settings, AppID: pkg, PageSize: 10}
+	req := sdk.ListReviewsRequest{Settings: e.settings, AppID: pkg, PageSize: 10}
 	for pages := 0; pages < 10; pages++ {
 		page, err := e.store.ListReviews(ctx(t), req)
 		if err != nil {
@@ -242,13 +244,13 @@ func TestTitlesUnreadableShortPagesAndLinks(t *testing.T) {
 	// The next poll, nothing changed: the unreadable review, on the page
 	// again, is not reported again.
 	e.fake.ShortPages(0)
-	page, err := e.store.ListReviews(ctx(t), sdk.ListRequest{Settings: e.settings, AppID: pkg, Cursor: cursor, PageSize: 10})
+	page, err := e.store.ListReviews(ctx(t), sdk.ListReviewsRequest{Settings: e.settings, AppID: pkg, Cursor: cursor, PageSize: 10})
 	if err != nil || len(page.Unreadable) != 0 {
 		t.Errorf("second poll: %+v %v", page.Unreadable, err)
 	}
 	// An edit of the title alone is listed again with the new title.
 	e.fake.PutReview(pkg, sdk.Review{ID: "titled", Rating: 2, Title: "Crashes on Android 14", Text: "Since 3.2"})
-	page, err = e.store.ListReviews(ctx(t), sdk.ListRequest{Settings: e.settings, AppID: pkg, Cursor: cursor, PageSize: 10})
+	page, err = e.store.ListReviews(ctx(t), sdk.ListReviewsRequest{Settings: e.settings, AppID: pkg, Cursor: cursor, PageSize: 10})
 	if err != nil || len(page.Reviews) == 0 || page.Reviews[0].Title != "Crashes on Android 14" || page.Reviews[0].Text != "Since 3.2" {
 		t.Errorf("title edit: %+v %v", page.Reviews, err)
 	}
@@ -257,17 +259,17 @@ func TestTitlesUnreadableShortPagesAndLinks(t *testing.T) {
 	for k, v := range e.settings {
 		s[k] = v
 	}
-	page, err = e.store.ListReviews(ctx(t), sdk.ListRequest{Settings: s, AppID: pkg, PageSize: 1})
+	page, err = e.store.ListReviews(ctx(t), sdk.ListReviewsRequest{Settings: s, AppID: pkg, PageSize: 1})
 	if err != nil || len(page.Reviews) != 1 || !strings.HasPrefix(page.Reviews[0].URL,
 		"https://play.google.com/console/developers/5166846112789481453/app/4974525787948290123/user-feedback/review-details?reviewId=") {
 		t.Errorf("console link: %+v %v", page.Reviews, err)
 	}
 	s["console_app_id"] = "com.example.app"
-	if _, err := e.store.ListReviews(ctx(t), sdk.ListRequest{Settings: s, AppID: pkg}); sdk.KindOf(err) != sdk.ErrorKindInvalid || !strings.Contains(err.Error(), "console_app_id") {
+	if _, err := e.store.ListReviews(ctx(t), sdk.ListReviewsRequest{Settings: s, AppID: pkg}); sdk.KindOf(err) != sdk.ErrorKindInvalid || !strings.Contains(err.Error(), "console_app_id") {
 		t.Errorf("bad console id: %v", err)
 	}
 	delete(s, "console_app_id")
-	if _, err := e.store.ListReviews(ctx(t), sdk.ListRequest{Settings: s, AppID: pkg}); sdk.KindOf(err) != sdk.ErrorKindInvalid {
+	if _, err := e.store.ListReviews(ctx(t), sdk.ListReviewsRequest{Settings: s, AppID: pkg}); sdk.KindOf(err) != sdk.ErrorKindInvalid {
 		t.Errorf("one console id only: %v", err)
 	}
 }
@@ -276,7 +278,7 @@ func TestErrorsQuotaAndTokens(t *testing.T) {
 	e := start(t)
 	e.fake.PutReview(pkg, sdk.Review{ID: "r1", Rating: 2, Text: "x"})
 	list := func(s sdk.Settings, app string) error {
-		_, err := e.store.ListReviews(ctx(t), sdk.ListRequest{Settings: s, AppID: app})
+		_, err := e.store.ListReviews(ctx(t), sdk.ListReviewsRequest{Settings: s, AppID: app})
 		return err
 	}
 	e.fake.RateLimit(1, 42*time.Second)
@@ -312,7 +314,7 @@ func TestErrorsQuotaAndTokens(t *testing.T) {
 	if err := list(sdk.Settings{"service_account_json": `{"type":"authorized_user"}`}, pkg); sdk.KindOf(err) != sdk.ErrorKindInvalid || !strings.Contains(err.Error(), "not a service-account key") {
 		t.Errorf("wrong key type: %v", err)
 	}
-	if _, err := e.store.CheckCredentials(ctx(t), bad, pkg); sdk.KindOf(err) != sdk.ErrorKindUnauthenticated {
+	if _, err := e.store.CheckCredentials(ctx(t), sdk.CheckCredentialsRequest{Settings: bad, AppID: pkg}); sdk.KindOf(err) != sdk.ErrorKindUnauthenticated {
 		t.Errorf("check with a bad key: %v", err)
 	}
 	// Access tokens are reused while valid and renewed when they expire.
@@ -334,12 +336,12 @@ func TestTranslationAndCredentials(t *testing.T) {
 	for k, v := range e.settings {
 		s[k] = v
 	}
-	all, _, _ := sdktest.ListAll(t, e.store, sdk.ListRequest{Settings: s, AppID: pkg})
+	all, _, _ := sdktest.ListAll(t, e.store, sdk.ListReviewsRequest{Settings: s, AppID: pkg})
 	if len(all) != 1 || all[0].Text != "[en] Gute App" || all[0].Extra["original_text"] != "Gute App" || all[0].Language != "de" {
 		t.Errorf("translated listing %+v", all)
 	}
 	calls, gets := e.fake.Calls(), e.fake.GetCalls(pkg)
-	rep, err := e.store.CheckCredentials(ctx(t), e.settings, pkg)
+	rep, err := e.store.CheckCredentials(ctx(t), sdk.CheckCredentialsRequest{Settings: e.settings, AppID: pkg})
 	if err != nil || !rep.CanReply || len(rep.Checks) != 4 {
 		t.Fatalf("check: %+v %v", rep, err)
 	}
@@ -353,13 +355,13 @@ func TestTranslationAndCredentials(t *testing.T) {
 		t.Errorf("the check made %d calls (%d GET) and %d replies; want one GET, nothing written", e.fake.Calls()-calls, e.fake.GetCalls(pkg)-gets, e.fake.ReplyCalls(pkg, "r1"))
 	}
 	e.fake.Deny("com.not.ours")
-	if _, err := e.store.CheckCredentials(ctx(t), e.settings, "com.not.ours"); sdk.KindOf(err) != sdk.ErrorKindPermissionDenied {
+	if _, err := e.store.CheckCredentials(ctx(t), sdk.CheckCredentialsRequest{Settings: e.settings, AppID: "com.not.ours"}); sdk.KindOf(err) != sdk.ErrorKindPermissionDenied {
 		t.Errorf("check of a refused package: %v", err)
 	}
 	if _, err := e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: e.settings, AppID: pkg, ReviewID: "nope", Text: "hi"}); sdk.KindOf(err) != sdk.ErrorKindNotFound {
 		t.Errorf("reply to a missing review: %v", err)
 	}
-	info, err := e.store.Info(ctx(t))
+	info, err := e.store.Info(ctx(t), sdk.InfoRequest{})
 	if err != nil || info.Store.ReplyMaxLength != 350 || !info.Store.CanEditReply || info.Store.CanDeleteReply ||
 		info.Store.ListingWindow != 7*24*time.Hour || info.Store.MinPollInterval <= 0 || len(info.Store.SourceFilters) != 0 {
 		t.Errorf("info %+v %v", info.Store, err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/reviewhub/reviewhub/plugins/googleplay/fake"
+	"github.com/reviewhub/reviewhub/sdk"
 )
 
 // A token endpoint that never answers must not hang the plugin: the token
@@ -23,7 +24,7 @@ func TestHungTokenEndpointTimesOut(t *testing.T) {
 	settings := fake.New().Settings(hung.URL) // token_uri and API both on the hung server
 	done := make(chan error, 1)
 	go func() {
-		_, err := newStore().CheckCredentials(context.Background(), settings, "com.example.app")
+		_, err := newStore().CheckCredentials(context.Background(), sdk.CheckCredentialsRequest{Settings: settings, AppID: "com.example.app"})
 		done <- err
 	}()
 	select {

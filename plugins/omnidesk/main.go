@@ -31,7 +31,7 @@ type helpdesk struct {
 	gate       *omnidesk.RateGate
 }
 
-func (helpdesk) Info(context.Context) (sdk.Info, error) {
+func (helpdesk) Info(context.Context, sdk.InfoRequest) (sdk.Info, error) {
 	return sdk.Info{
 		Name: "omnidesk", DisplayName: "Omnidesk", Version: version,
 		Description: "Omnidesk (omnidesk.ru): reviews become cases in a custom channel; staff answers come back through its webhook.",
@@ -42,8 +42,9 @@ func (helpdesk) Info(context.Context) (sdk.Info, error) {
 			{Key: "channel", Label: "Custom channel", Required: true, Example: "cch101", Description: "the custom channel's code (or id or title) the cases are created in"},
 			{Key: "case_field", Label: "Case field holding the review id", Required: true, Example: "cf_1234", Description: "a case-level custom field, named like the channel"},
 			{Key: "webhook_secret", Label: "Webhook secret", Required: true, Secret: true, Description: "add ?secret=VALUE to the custom channel's webhook URL"},
-			{Key: "base_url", Label: "API base URL override", Description: "for tests and proxies; default https://SUBDOMAIN.omnidesk.ru", Endpoint: true},
-			{Key: "rate_window", Label: "Rate-limit window override", Example: "1m", Description: "for tests against a fake on a shorter time scale; default 1m (Omnidesk's limits are per minute)"},
+			{Key: "base_url", Label: "API base URL override", Description: "for tests and proxies; default https://SUBDOMAIN.omnidesk.ru", Endpoint: true, Type: sdk.SettingURL},
+			{Key: "rate_window", Label: "Rate-limit window override", Example: "1m", Description: "for tests against a fake on a shorter time scale; default 1m (Omnidesk's limits are per minute)",
+				Type: sdk.SettingDuration, Min: "1ms", Max: "1h"},
 		},
 		Helpdesk: &sdk.HelpdeskCapabilities{SupportsTags: true},
 	}, nil
@@ -77,13 +78,9 @@ func (h helpdesk) account(s sdk.Settings) (account, error) {
 	if len(missing) > 0 {
 		return account{}, sdk.Errorf(sdk.ErrorKindInvalid, "omnidesk settings missing: %s", strings.Join(missing, ", "))
 	}
-	var window time.Duration
-	if w := strings.TrimSpace(s["rate_window"]); w != "" {
-		d, err := time.ParseDuration(w)
-		if err != nil || d <= 0 || d > time.Hour {
-			return account{}, sdk.Errorf(sdk.ErrorKindInvalid, "rate_window %q is not a duration between 0 and 1h (such as 1m)", w)
-		}
-		window = d
+	window, err := s.Duration("rate_window") // 0: the default; form and range checked by the SDK
+	if err != nil {
+		return account{}, err
 	}
 	return account{
 		cl: &omnidesk.Client{BaseURL: base, Email: strings.TrimSpace(s["staff_email"]), APIKey: strings.TrimSpace(s["api_key"]),
@@ -95,24 +92,25 @@ func (h helpdesk) account(s sdk.Settings) (account, error) {
 
 // CheckCredentials makes read-only calls: the staff list, the custom
 // channels and the custom fields. It writes nothing.
-func (h helpdesk) CheckCredentials(ctx context.Context, s sdk.Settings) (sdk.CredentialsReport, error) {
+func (h helpdesk) CheckCredentials(ctx context.Context, req sdk.CheckCredentialsRequest) (sdk.CheckCredentialsResponse, error) {
+	s := req.Settings
 	a, err := h.account(s)
 	if err != nil {
-		return sdk.CredentialsReport{}, err
+		return sdk.CheckCredentialsResponse{}, err
 	}
-	var rep sdk.CredentialsReport
+	var rep sdk.CheckCredentialsResponse
 	check := func(name, status, detail string) {
 		rep.Checks = append(rep.Checks, sdk.Check{Name: name, Status: status, Detail: detail})
 	}
 	staff, err := a.cl.Staff(ctx)
 	if err != nil {
 		if omnidesk.IsNotFound(err) {
-			return sdk.CredentialsReport{}, sdk.Errorf(sdk.ErrorKindNotFound, "no Omnidesk account at %s: check the subdomain", a.cl.BaseURL)
+			return sdk.CheckCredentialsResponse{}, sdk.Errorf(sdk.ErrorKindNotFound, "no Omnidesk account at %s: check the subdomain", a.cl.BaseURL)
 		}
 		if sdk.KindOf(err) == sdk.ErrorKindUnauthenticated {
-			return sdk.CredentialsReport{}, sdk.Errorf(sdk.ErrorKindUnauthenticated, "Omnidesk refused the API key for %s: check the API key and the e-mail", a.cl.Email)
+			return sdk.CheckCredentialsResponse{}, sdk.Errorf(sdk.ErrorKindUnauthenticated, "Omnidesk refused the API key for %s: check the API key and the e-mail", a.cl.Email)
 		}
-		return sdk.CredentialsReport{}, err
+		return sdk.CheckCredentialsResponse{}, err
 	}
 	found := false
 	for _, st := range staff {
@@ -121,7 +119,7 @@ func (h helpdesk) CheckCredentials(ctx context.Context, s sdk.Settings) (sdk.Cre
 		}
 	}
 	if !found {
-		return sdk.CredentialsReport{}, sdk.Errorf(sdk.ErrorKindPermissionDenied, "%s is not an active staff member of this Omnidesk account", a.cl.Email)
+		return sdk.CheckCredentialsResponse{}, sdk.Errorf(sdk.ErrorKindPermissionDenied, "%s is not an active staff member of this Omnidesk account", a.cl.Email)
 	}
 	check("staff", sdk.CheckOK, fmt.Sprintf("the API key works and %s is an active staff member", a.cl.Email))
 	if l := a.cl.Limits(); l.Known && l.Left >= 0 {
@@ -137,7 +135,7 @@ func (h helpdesk) CheckCredentials(ctx context.Context, s sdk.Settings) (sdk.Cre
 
 	ch, err := h.channel(ctx, a)
 	if err != nil {
-		return sdk.CredentialsReport{}, err
+		return sdk.CheckCredentialsResponse{}, err
 	}
 	if ch.Active {
 		check("channel", sdk.CheckOK, fmt.Sprintf("custom channel %s (%s) is active", ch.Code(), ch.Title))
@@ -158,19 +156,19 @@ func (h helpdesk) CheckCredentials(ctx context.Context, s sdk.Settings) (sdk.Cre
 
 	fields, err := a.cl.CustomFields(ctx)
 	if err != nil {
-		return sdk.CredentialsReport{}, err
+		return sdk.CheckCredentialsResponse{}, err
 	}
 	for _, f := range fields {
 		if f.Key() == a.field {
 			if f.FieldLevel != "" && f.FieldLevel != "case" {
-				return sdk.CredentialsReport{}, sdk.Errorf(sdk.ErrorKindInvalid, "custom field %s is a %s field; it must be a case field", a.field, f.FieldLevel)
+				return sdk.CheckCredentialsResponse{}, sdk.Errorf(sdk.ErrorKindInvalid, "custom field %s is a %s field; it must be a case field", a.field, f.FieldLevel)
 			}
 			check("case field", sdk.CheckOK, fmt.Sprintf("case field %s (%s) holds the review id", a.field, f.Title))
 			rep.Detail = fmt.Sprintf("staff %s, channel %s, case field %s (%s)", a.cl.Email, ch.Code(), a.field, f.Title)
 			return rep, nil
 		}
 	}
-	return sdk.CredentialsReport{}, sdk.Errorf(sdk.ErrorKindNotFound, "case field %s does not exist: create a case custom field named like the channel and give its id", a.field)
+	return sdk.CheckCredentialsResponse{}, sdk.Errorf(sdk.ErrorKindNotFound, "case field %s does not exist: create a case custom field named like the channel and give its id", a.field)
 }
 
 // redactSecret returns u with every secret query value replaced by
@@ -233,20 +231,20 @@ func (h helpdesk) channel(ctx context.Context, a account) (omnidesk.CustomChanne
 
 var channelCodeRE = regexp.MustCompile(`^cch[0-9]+$`)
 
-func (h helpdesk) UpsertTicket(ctx context.Context, req sdk.TicketRequest) (sdk.TicketRef, error) {
+func (h helpdesk) UpsertTicket(ctx context.Context, req sdk.UpsertTicketRequest) (sdk.UpsertTicketResponse, error) {
 	a, err := h.account(req.Settings)
 	if err != nil {
-		return sdk.TicketRef{}, err
+		return sdk.UpsertTicketResponse{}, err
 	}
 	r := req.Change.Review
 	if r.ID == "" {
-		return sdk.TicketRef{}, sdk.Errorf(sdk.ErrorKindInvalid, "the review has no id")
+		return sdk.UpsertTicketResponse{}, sdk.Errorf(sdk.ErrorKindInvalid, "the review has no id")
 	}
 	if !channelCodeRE.MatchString(a.channel) {
 		// The setting names the channel by id or title: cases need its code.
 		ch, err := h.channel(ctx, a)
 		if err != nil {
-			return sdk.TicketRef{}, err
+			return sdk.UpsertTicketResponse{}, err
 		}
 		a.channel = ch.Code()
 	}
@@ -258,7 +256,7 @@ func (h helpdesk) UpsertTicket(ctx context.Context, req sdk.TicketRequest) (sdk.
 		// it. On a first attempt (recorded by the hub before this call, no
 		// case linked) no case can exist: one call instead of two.
 		if found, err = h.findCase(ctx, a, userID, r.ID); err != nil {
-			return sdk.TicketRef{}, err
+			return sdk.UpsertTicketResponse{}, err
 		}
 		if found != nil {
 			caseID = strconv.FormatInt(found.CaseID, 10)
@@ -271,11 +269,11 @@ func (h helpdesk) UpsertTicket(ctx context.Context, req sdk.TicketRequest) (sdk.
 }
 
 // createCase opens the review's case in the account's custom channel.
-func createCase(ctx context.Context, a account, req sdk.TicketRequest, userID string) (sdk.TicketRef, error) {
+func createCase(ctx context.Context, a account, req sdk.UpsertTicketRequest, userID string) (sdk.UpsertTicketResponse, error) {
 	r := req.Change.Review
 	author := r.Author
 	if author == "" {
-		author = omnidesk.StoreName(req.Change.Store) + " user"
+		author = req.Change.DisplayStore() + " user"
 	}
 	nc := omnidesk.NewCase{
 		UserCustomID: userID, UserFullName: author, Subject: omnidesk.Subject(req.Change),
@@ -289,37 +287,37 @@ func createCase(ctx context.Context, a account, req sdk.TicketRequest, userID st
 		return err
 	})
 	if err != nil {
-		return sdk.TicketRef{}, err
+		return sdk.UpsertTicketResponse{}, err
 	}
-	return sdk.TicketRef{ID: strconv.FormatInt(c.CaseID, 10), Created: true}, nil
+	return sdk.UpsertTicketResponse{ID: strconv.FormatInt(c.CaseID, 10), Created: true}, nil
 }
 
 // updateCase adds the review's change to its case, once (the delivery key's
 // marker in the case's messages), and brings the hub's labels up to date
 // (staff's own labels are kept).
-func updateCase(ctx context.Context, a account, req sdk.TicketRequest, caseID string) (sdk.TicketRef, error) {
+func updateCase(ctx context.Context, a account, req sdk.UpsertTicketRequest, caseID string) (sdk.UpsertTicketResponse, error) {
 	id, err := strconv.ParseInt(caseID, 10, 64)
 	if err != nil {
-		return sdk.TicketRef{}, sdk.Errorf(sdk.ErrorKindInvalid, "ticket id %q is not an Omnidesk case id", caseID)
+		return sdk.UpsertTicketResponse{}, sdk.Errorf(sdk.ErrorKindInvalid, "ticket id %q is not an Omnidesk case id", caseID)
 	}
 	msgs, err := a.cl.Messages(ctx, id)
 	if err != nil {
-		return sdk.TicketRef{}, err
+		return sdk.UpsertTicketResponse{}, err
 	}
 	marker := omnidesk.Marker(req.DeliveryKey)
 	for _, m := range msgs {
 		if strings.Contains(m.Content, marker) {
-			return sdk.TicketRef{ID: caseID}, nil // delivered before
+			return sdk.UpsertTicketResponse{ID: caseID}, nil // delivered before
 		}
 	}
 	// The edit is written as the case's user, with the case's current labels
 	// at hand for the label diff.
 	c, err := a.cl.GetCase(ctx, id)
 	if err != nil {
-		return sdk.TicketRef{}, err
+		return sdk.UpsertTicketResponse{}, err
 	}
 	if _, err := a.cl.AddMessage(ctx, id, c.UserID, omnidesk.Content(req.Change, req.DeliveryKey)); err != nil {
-		return sdk.TicketRef{}, err
+		return sdk.UpsertTicketResponse{}, err
 	}
 	if len(req.Tags) > 0 {
 		err := withLabels(ctx, a, req.Tags, func(labels []int64) error {
@@ -331,10 +329,10 @@ func updateCase(ctx context.Context, a account, req sdk.TicketRequest, caseID st
 			return a.cl.EditLabels(ctx, id, add, del)
 		})
 		if err != nil {
-			return sdk.TicketRef{}, err
+			return sdk.UpsertTicketResponse{}, err
 		}
 	}
-	return sdk.TicketRef{ID: caseID}, nil
+	return sdk.UpsertTicketResponse{ID: caseID}, nil
 }
 
 // withLabels runs fn with the ids of the labels titled tags. When that
@@ -384,9 +382,9 @@ func (h helpdesk) findCase(ctx context.Context, a account, userID, reviewID stri
 // the webhook names the review it answers.
 func userCustomID(c sdk.ReviewChange) string { return c.Store + ":" + c.Review.ID }
 
-func webhookAnswer(status int, msg string) sdk.WebhookResult {
+func webhookAnswer(status int, msg string) sdk.HandleWebhookResponse {
 	body, _ := json.Marshal(map[string]string{"status": http.StatusText(status), "message": msg})
-	return sdk.WebhookResult{Status: status, Body: body,
+	return sdk.HandleWebhookResponse{Status: status, Body: body,
 		Headers: []sdk.Header{{Name: "Content-Type", Values: []string{"application/json"}}}}
 }
 
@@ -396,7 +394,7 @@ func webhookAnswer(status int, msg string) sdk.WebhookResult {
 // message) gets a quiet 200. One the plugin cannot read gets a 200 too (a
 // body that is neither JSON nor a form: a 400), with Ignored set, so the
 // hub keeps it for the operator and Omnidesk does not retry it forever.
-func (h helpdesk) HandleWebhook(_ context.Context, req sdk.WebhookRequest) (sdk.WebhookResult, error) {
+func (h helpdesk) HandleWebhook(_ context.Context, req sdk.HandleWebhookRequest) (sdk.HandleWebhookResponse, error) {
 	want := req.Settings["webhook_secret"]
 	got := req.Header("X-Reviewhub-Secret")
 	if got == "" {
@@ -424,7 +422,7 @@ func (h helpdesk) HandleWebhook(_ context.Context, req sdk.WebhookRequest) (sdk.
 		res.Ignored = &sdk.Unreadable{ID: werr.MessageID, Reason: werr.Error(), Shape: omnidesk.WebhookShape(req.Body)}
 		return res, nil
 	case err != nil:
-		return sdk.WebhookResult{}, err
+		return sdk.HandleWebhookResponse{}, err
 	}
 	if strings.HasPrefix(ans.UserCustomID, ticketbody.AlertPrefix) {
 		// Staff talking in a health alert's case: not an answer to a review.
@@ -444,27 +442,27 @@ func (h helpdesk) HandleWebhook(_ context.Context, req sdk.WebhookRequest) (sdk.
 	return res, nil
 }
 
-func (h helpdesk) WriteReplyResult(ctx context.Context, req sdk.ReplyResultRequest) error {
+func (h helpdesk) WriteReplyResult(ctx context.Context, req sdk.WriteReplyResultRequest) (sdk.WriteReplyResultResponse, error) {
 	a, err := h.account(req.Settings)
 	if err != nil {
-		return err
+		return sdk.WriteReplyResultResponse{}, err
 	}
 	id, err := strconv.ParseInt(req.Result.TicketID, 10, 64)
 	if err != nil {
-		return sdk.Errorf(sdk.ErrorKindInvalid, "ticket id %q is not an Omnidesk case id", req.Result.TicketID)
+		return sdk.WriteReplyResultResponse{}, sdk.Errorf(sdk.ErrorKindInvalid, "ticket id %q is not an Omnidesk case id", req.Result.TicketID)
 	}
 	note := omnidesk.ResultNote(req.Result)
 	msgs, err := a.cl.Messages(ctx, id)
 	if err != nil {
-		return err
+		return sdk.WriteReplyResultResponse{}, err
 	}
 	marker := omnidesk.Marker("result:" + req.Result.MessageID)
 	for _, m := range msgs {
 		if strings.Contains(m.Content, marker) {
-			return nil // written before
+			return sdk.WriteReplyResultResponse{}, nil // written before
 		}
 	}
-	return a.cl.AddNote(ctx, id, note)
+	return sdk.WriteReplyResultResponse{}, a.cl.AddNote(ctx, id, note)
 }
 
 // PostAlert writes the hub's health alert into a case of its own per app
@@ -473,19 +471,19 @@ func (h helpdesk) WriteReplyResult(ctx context.Context, req sdk.ReplyResultReque
 // are new messages of that user, so the case reopens and staff are
 // notified as for any customer message. Idempotent by the alert's key (a
 // marker in the message, as for review edits).
-func (h helpdesk) PostAlert(ctx context.Context, req sdk.AlertRequest) error {
+func (h helpdesk) PostAlert(ctx context.Context, req sdk.PostAlertRequest) (sdk.PostAlertResponse, error) {
 	a, err := h.account(req.Settings)
 	if err != nil {
-		return err
+		return sdk.PostAlertResponse{}, err
 	}
 	al := req.Alert
 	if al.Key == "" {
-		return sdk.Errorf(sdk.ErrorKindInvalid, "the alert has no key")
+		return sdk.PostAlertResponse{}, sdk.Errorf(sdk.ErrorKindInvalid, "the alert has no key")
 	}
 	if !channelCodeRE.MatchString(a.channel) {
 		ch, err := h.channel(ctx, a)
 		if err != nil {
-			return err
+			return sdk.PostAlertResponse{}, err
 		}
 		a.channel = ch.Code()
 	}
@@ -494,13 +492,13 @@ func (h helpdesk) PostAlert(ctx context.Context, req sdk.AlertRequest) error {
 	content := omnidesk.HTML(al.Title+"\n\n"+al.Text) + "\n" + marker
 	cases, err := a.cl.FindCases(ctx, userID, a.channel)
 	if err != nil {
-		return err
+		return sdk.PostAlertResponse{}, err
 	}
 	if len(cases) == 0 {
 		_, err := a.cl.CreateCase(ctx, omnidesk.NewCase{UserCustomID: userID, UserFullName: "Reviewhub alerts",
 			Subject: ticketbody.AlertSubject(al),
 			Content: content, Channel: a.channel})
-		return err
+		return sdk.PostAlertResponse{}, err
 	}
 	c := cases[0]
 	for _, other := range cases[1:] {
@@ -510,20 +508,20 @@ func (h helpdesk) PostAlert(ctx context.Context, req sdk.AlertRequest) error {
 	}
 	msgs, err := a.cl.Messages(ctx, c.CaseID)
 	if err != nil {
-		return err
+		return sdk.PostAlertResponse{}, err
 	}
 	for _, m := range msgs {
 		if strings.Contains(m.Content, marker) {
-			return nil // posted before
+			return sdk.PostAlertResponse{}, nil // posted before
 		}
 	}
 	if c.UserID == 0 {
 		if c, err = a.cl.GetCase(ctx, c.CaseID); err != nil {
-			return err
+			return sdk.PostAlertResponse{}, err
 		}
 	}
 	_, err = a.cl.AddMessage(ctx, c.CaseID, c.UserID, content)
-	return err
+	return sdk.PostAlertResponse{}, err
 }
 
 // newHTTPClient keeps an idle connection per call the hub may have in

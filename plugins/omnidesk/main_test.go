@@ -63,7 +63,7 @@ func (v vendor) Ticket(_ context.Context, id string) (sdktest.VendorTicket, bool
 
 func (v vendor) TagAsStaff(_ context.Context, id, tag string) error { return v.LabelCase(id, tag) }
 
-func (v vendor) SignedWebhook(ctx context.Context, id, text string) (sdk.WebhookRequest, error) {
+func (v vendor) SignedWebhook(ctx context.Context, id, text string) (sdk.HandleWebhookRequest, error) {
 	return v.hooks.Take(func() error { _, err := v.Answer(ctx, id, text); return err })
 }
 
@@ -74,7 +74,7 @@ var change = helpdesktest.Change
 func TestReviewBecomesCaseAndEditLandsInIt(t *testing.T) {
 	e := start(t)
 	tags := []string{"googleplay", "rating:1", "language:ja"}
-	first, err := e.Desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.Settings, IntegrationID: "acme",
+	first, err := e.Desk.UpsertTicket(ctx(t), sdk.UpsertTicketRequest{Settings: e.Settings, IntegrationID: "acme",
 		Change: change(sdk.ChangeKindNew, 1, "アプリが起動しません"), Tags: tags, DeliveryKey: "gp-1/1"})
 	if err != nil || !first.Created {
 		t.Fatalf("create: %+v, %v", first, err)
@@ -93,14 +93,14 @@ func TestReviewBecomesCaseAndEditLandsInIt(t *testing.T) {
 		t.Errorf("subject %q content %q", c.Subject, c.Messages[0].Content)
 	}
 	// The hub crashed after the create: the retry (no ticket id) finds the case.
-	again, err := e.Desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.Settings, IntegrationID: "acme",
+	again, err := e.Desk.UpsertTicket(ctx(t), sdk.UpsertTicketRequest{Settings: e.Settings, IntegrationID: "acme",
 		Change: change(sdk.ChangeKindNew, 1, "アプリが起動しません"), Tags: tags, DeliveryKey: "gp-1/1"})
 	if err != nil || again.ID != first.ID || again.Created {
 		t.Fatalf("retried create: %+v, %v", again, err)
 	}
 	edit := change(sdk.ChangeKindBetter, 4, "直りました", sdk.ReviewVersion{Rating: 1, Text: "アプリが起動しません", Reply: &sdk.DeveloperReply{Text: "We are on it"}})
 	for range 2 { // delivered twice, added once
-		ref, err := e.Desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.Settings, IntegrationID: "acme",
+		ref, err := e.Desk.UpsertTicket(ctx(t), sdk.UpsertTicketRequest{Settings: e.Settings, IntegrationID: "acme",
 			TicketID: first.ID, Change: edit, Tags: []string{"googleplay", "rating:4"}, DeliveryKey: "gp-1/2"})
 		if err != nil || ref.ID != first.ID || ref.Created {
 			t.Fatalf("edit: %+v, %v", ref, err)
@@ -132,10 +132,10 @@ func TestReviewBecomesCaseAndEditLandsInIt(t *testing.T) {
 func TestDeletedLabelsAreRecreated(t *testing.T) {
 	e := start(t)
 	tags := []string{"googleplay", "rating:1"}
-	req := func(id string) sdk.TicketRequest {
+	req := func(id string) sdk.UpsertTicketRequest {
 		ch := change(sdk.ChangeKindNew, 1, "x")
 		ch.Review.ID = id
-		return sdk.TicketRequest{Settings: e.Settings, Change: ch, Tags: tags, DeliveryKey: id + "/1"}
+		return sdk.UpsertTicketRequest{Settings: e.Settings, Change: ch, Tags: tags, DeliveryKey: id + "/1"}
 	}
 	if _, err := e.Desk.UpsertTicket(ctx(t), req("a")); err != nil {
 		t.Fatal(err)
@@ -165,7 +165,7 @@ func TestDeletedLabelsAreRecreated(t *testing.T) {
 
 func TestWebhookAnswerAndOutcomeNote(t *testing.T) {
 	e := start(t)
-	ref, err := e.Desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.Settings, IntegrationID: "acme",
+	ref, err := e.Desk.UpsertTicket(ctx(t), sdk.UpsertTicketRequest{Settings: e.Settings, IntegrationID: "acme",
 		Change: change(sdk.ChangeKindNew, 2, "Crashes"), DeliveryKey: "k1"})
 	if err != nil {
 		t.Fatal(err)
@@ -194,19 +194,19 @@ func TestWebhookAnswerAndOutcomeNote(t *testing.T) {
 	// publishes a message id once).
 	c, _ := e.fake.CaseByReviewID("gp-1")
 	replay := `{"type":"message_new","object":{"case_id":` + c.ID + `,"custom_user_id":"googleplay:gp-1","message_id":` + msgID + `,"staff_id":1,"content":"Thanks, we fixed it!","note":false,"sent_via_rule":false}}`
-	res, err := e.Desk.HandleWebhook(ctx(t), sdk.WebhookRequest{Settings: e.Settings, Method: "POST", Query: "secret=" + secret, Body: []byte(replay)})
+	res, err := e.Desk.HandleWebhook(ctx(t), sdk.HandleWebhookRequest{Settings: e.Settings, Method: "POST", Query: "secret=" + secret, Body: []byte(replay)})
 	if err != nil || len(res.Replies) != 1 || res.Replies[0].MessageID != rr.MessageID {
 		t.Fatalf("replay: %+v %v", res, err)
 	}
 	// The secret may come in a header instead.
-	res, err = e.Desk.HandleWebhook(ctx(t), sdk.WebhookRequest{Settings: e.Settings, Method: "POST",
+	res, err = e.Desk.HandleWebhook(ctx(t), sdk.HandleWebhookRequest{Settings: e.Settings, Method: "POST",
 		Headers: []sdk.Header{{Name: "X-Reviewhub-Secret", Values: []string{secret}}}, Body: []byte(replay)})
 	if err != nil || res.Status != 200 {
 		t.Fatalf("header secret: %+v %v", res, err)
 	}
 	// A body of an unexpected shape is answered 200 (Omnidesk would retry a
 	// failure) and kept for the operator with its reason and shape.
-	res, err = e.Desk.HandleWebhook(ctx(t), sdk.WebhookRequest{Settings: e.Settings, Query: "secret=" + secret, Body: []byte(`{"case_id": {}}`)})
+	res, err = e.Desk.HandleWebhook(ctx(t), sdk.HandleWebhookRequest{Settings: e.Settings, Query: "secret=" + secret, Body: []byte(`{"case_id": {}}`)})
 	if err != nil || res.Status != 200 || len(res.Replies) != 0 || res.Ignored == nil ||
 		!strings.Contains(res.Ignored.Reason, "case_id") || !strings.Contains(res.Ignored.Shape, "case_id") {
 		t.Fatalf("unexpected shape: %d %s %+v %v", res.Status, res.Body, res.Ignored, err)
@@ -216,7 +216,7 @@ func TestWebhookAnswerAndOutcomeNote(t *testing.T) {
 	result := sdk.ReplyResult{TicketID: ref.ID, MessageID: rr.MessageID, Outcome: sdk.OutcomeRefused,
 		Detail: "Google Play answers are limited to 350 characters, this one has 412"}
 	for range 2 {
-		if err := e.Desk.WriteReplyResult(ctx(t), sdk.ReplyResultRequest{Settings: e.Settings, Result: result}); err != nil {
+		if _, err := e.Desk.WriteReplyResult(ctx(t), sdk.WriteReplyResultRequest{Settings: e.Settings, Result: result}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -241,26 +241,34 @@ func TestErrorsAreClearAndClassified(t *testing.T) {
 	// Not an active staff member: the key works for the main administrator
 	// only in the fake, so check the listing logic with a disabled member.
 	e.fake.Fail(10, 503)
-	_, err := e.Desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.Settings, Change: change(sdk.ChangeKindNew, 1, "x"), DeliveryKey: "k"})
+	_, err := e.Desk.UpsertTicket(ctx(t), sdk.UpsertTicketRequest{Settings: e.Settings, Change: change(sdk.ChangeKindNew, 1, "x"), DeliveryKey: "k"})
 	if sdk.KindOf(err) != sdk.ErrorKindUnavailable {
 		t.Errorf("503: %v (kind %v)", err, sdk.KindOf(err))
 	}
 	e.fake.Fail(0, 0)
-	// A 5xx that clears up is retried inside the call.
+	// A write that fails with a 5xx is not sent again inside the call (its
+	// outcome is unknown): the hub retries, looking the case up.
+	e.fake.Fail(1, 503)
+	calls := e.fake.Calls()
+	_, err = e.Desk.UpsertTicket(ctx(t), sdk.UpsertTicketRequest{Settings: e.Settings, Change: change(sdk.ChangeKindNew, 1, "x"), DeliveryKey: "k", FirstAttempt: true})
+	if sdk.KindOf(err) != sdk.ErrorKindUnavailable || e.fake.Calls()-calls != 1 {
+		t.Errorf("503 on a create: %v (kind %v), %d calls; want Unavailable after one call", err, sdk.KindOf(err), e.fake.Calls()-calls)
+	}
+	// A read (the lookup) that fails once with a 5xx is retried inside the call.
 	e.fake.Fail(1, 502)
-	if _, err := e.Desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.Settings, Change: change(sdk.ChangeKindNew, 1, "x"), DeliveryKey: "k"}); err != nil {
+	if _, err := e.Desk.UpsertTicket(ctx(t), sdk.UpsertTicketRequest{Settings: e.Settings, Change: change(sdk.ChangeKindNew, 1, "x"), DeliveryKey: "k"}); err != nil {
 		t.Errorf("one 502 then success: %v", err)
 	}
 	// Last: a 429 holds the account in this plugin process.
 	e.fake.RateLimit(1, 7*time.Second)
-	_, err = e.Desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.Settings, Change: change(sdk.ChangeKindNew, 1, "x"), DeliveryKey: "k"})
+	_, err = e.Desk.UpsertTicket(ctx(t), sdk.UpsertTicketRequest{Settings: e.Settings, Change: change(sdk.ChangeKindNew, 1, "x"), DeliveryKey: "k"})
 	if sdk.KindOf(err) != sdk.ErrorKindRateLimited || sdk.RetryAfterOf(err) != 7*time.Second {
 		t.Errorf("429: %v (kind %v, retry after %v)", err, sdk.KindOf(err), sdk.RetryAfterOf(err))
 	}
 	// Until Omnidesk's wait is over, calls fail with the rest of it and
 	// reach no API (no 429 storm).
-	calls := e.fake.Calls()
-	_, err = e.Desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.Settings, Change: change(sdk.ChangeKindNew, 2, "y"), DeliveryKey: "k2"})
+	calls = e.fake.Calls()
+	_, err = e.Desk.UpsertTicket(ctx(t), sdk.UpsertTicketRequest{Settings: e.Settings, Change: change(sdk.ChangeKindNew, 2, "y"), DeliveryKey: "k2"})
 	if d := sdk.RetryAfterOf(err); sdk.KindOf(err) != sdk.ErrorKindRateLimited || d <= 0 || d > 7*time.Second {
 		t.Errorf("call while held: %v (kind %v, retry after %v), want rate limited with the rest of 7s", err, sdk.KindOf(err), d)
 	}
@@ -274,7 +282,7 @@ func TestErrorsAreClearAndClassified(t *testing.T) {
 // and finds it: no second case.
 func TestFirstAttemptSkipsTheLookup(t *testing.T) {
 	e := start(t)
-	req := sdk.TicketRequest{Settings: e.Settings, IntegrationID: "acme", Change: change(sdk.ChangeKindNew, 2, "Crashes"),
+	req := sdk.UpsertTicketRequest{Settings: e.Settings, IntegrationID: "acme", Change: change(sdk.ChangeKindNew, 2, "Crashes"),
 		DeliveryKey: "gp-1/1", FirstAttempt: true}
 	before := e.fake.Routes()
 	ref, err := e.Desk.UpsertTicket(ctx(t), req)
@@ -303,7 +311,7 @@ func TestFirstAttemptSkipsTheLookup(t *testing.T) {
 // JSON) and are never answers: a quiet 200, no reply, nothing ignored.
 func TestWebhookNeverAnswersForNotesRulesUsersOrItself(t *testing.T) {
 	e := start(t)
-	ref, err := e.Desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.Settings, IntegrationID: "acme",
+	ref, err := e.Desk.UpsertTicket(ctx(t), sdk.UpsertTicketRequest{Settings: e.Settings, IntegrationID: "acme",
 		Change: change(sdk.ChangeKindNew, 2, "Crashes"), DeliveryKey: "gp-1/1"})
 	if err != nil {
 		t.Fatal(err)
@@ -354,13 +362,13 @@ func TestWebhookUnreadableIsKept(t *testing.T) {
 		{"unknown shape", `{"hello":{"world":"private words"}}`, "no content", 200},
 		{"not JSON or a form", `{"oops`, "not a JSON object", 400},
 	} {
-		res, err := e.Desk.HandleWebhook(ctx(t), sdk.WebhookRequest{Settings: e.Settings, Method: "POST", Query: "secret=" + secret, Body: []byte(tc.body)})
+		res, err := e.Desk.HandleWebhook(ctx(t), sdk.HandleWebhookRequest{Settings: e.Settings, Method: "POST", Query: "secret=" + secret, Body: []byte(tc.body)})
 		if err != nil || res.Status != tc.status || len(res.Replies) != 0 || res.Ignored == nil ||
 			!strings.Contains(res.Ignored.Reason, tc.reason) || res.Ignored.Shape == "" || strings.Contains(res.Ignored.Shape, "private") {
 			t.Errorf("%s: %d %s %+v %v", tc.name, res.Status, res.Body, res.Ignored, err)
 		}
 	}
-	res, err := e.Desk.HandleWebhook(ctx(t), sdk.WebhookRequest{Settings: e.Settings, Method: "POST", Body: []byte(`{"type":"case_closed"}`)})
+	res, err := e.Desk.HandleWebhook(ctx(t), sdk.HandleWebhookRequest{Settings: e.Settings, Method: "POST", Body: []byte(`{"type":"case_closed"}`)})
 	if err != nil || res.Status != 401 || res.Ignored != nil {
 		t.Errorf("without the secret: %d %+v %v", res.Status, res.Ignored, err)
 	}
@@ -371,10 +379,10 @@ func TestWebhookUnreadableIsKept(t *testing.T) {
 // this one (Omnidesk filters by substring), not one without the field.
 func TestLookupTakesOnlyTheReviewsOwnCase(t *testing.T) {
 	e := start(t)
-	req := func(id string) sdk.TicketRequest {
+	req := func(id string) sdk.UpsertTicketRequest {
 		ch := change(sdk.ChangeKindNew, 1, "x")
 		ch.Review.ID = id
-		return sdk.TicketRequest{Settings: e.Settings, Change: ch, DeliveryKey: id + "/1"}
+		return sdk.UpsertTicketRequest{Settings: e.Settings, Change: ch, DeliveryKey: id + "/1"}
 	}
 	long, err := e.Desk.UpsertTicket(ctx(t), req("12"))
 	if err != nil {
@@ -406,7 +414,7 @@ func TestLookupTakesOnlyTheReviewsOwnCase(t *testing.T) {
 func TestEmptyListAnsweredNotFound(t *testing.T) {
 	e := start(t)
 	e.fake.SetEmptyListNotFound(true)
-	ref, err := e.Desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.Settings, Change: change(sdk.ChangeKindNew, 1, "x"), DeliveryKey: "gp-1/1"})
+	ref, err := e.Desk.UpsertTicket(ctx(t), sdk.UpsertTicketRequest{Settings: e.Settings, Change: change(sdk.ChangeKindNew, 1, "x"), DeliveryKey: "gp-1/1"})
 	if err != nil || !ref.Created {
 		t.Fatalf("create with a 404 empty list: %+v %v", ref, err)
 	}
@@ -417,12 +425,12 @@ func TestEmptyListAnsweredNotFound(t *testing.T) {
 // shows it); the API is told to add and delete only the difference.
 func TestEditLabelsByDiff(t *testing.T) {
 	e := start(t)
-	ref, err := e.Desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.Settings, Change: change(sdk.ChangeKindNew, 1, "x"),
+	ref, err := e.Desk.UpsertTicket(ctx(t), sdk.UpsertTicketRequest{Settings: e.Settings, Change: change(sdk.ChangeKindNew, 1, "x"),
 		Tags: []string{"googleplay", "rating:1"}, DeliveryKey: "gp-1/1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.Desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.Settings, TicketID: ref.ID, Change: change(sdk.ChangeKindBetter, 5, "y"),
+	_, err = e.Desk.UpsertTicket(ctx(t), sdk.UpsertTicketRequest{Settings: e.Settings, TicketID: ref.ID, Change: change(sdk.ChangeKindBetter, 5, "y"),
 		Tags: []string{"googleplay", "rating:5", "fixed"}, DeliveryKey: "gp-1/2"})
 	if err != nil {
 		t.Fatal(err)
@@ -436,7 +444,7 @@ func TestEditLabelsByDiff(t *testing.T) {
 func TestCheckCredentialsReport(t *testing.T) {
 	e := start(t)
 	e.fake.SetWebhookURL("https://hub.example/hooks/omnidesk/acme?secret=" + secret)
-	rep, err := e.Desk.CheckCredentials(ctx(t), e.Settings)
+	rep, err := e.Desk.CheckCredentials(ctx(t), sdk.CheckCredentialsRequest{Settings: e.Settings})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -462,7 +470,7 @@ func TestCheckCredentialsReport(t *testing.T) {
 		s[k] = v
 	}
 	s["channel"] = "cch102"
-	rep, err = e.Desk.CheckCredentials(ctx(t), s)
+	rep, err = e.Desk.CheckCredentials(ctx(t), sdk.CheckCredentialsRequest{Settings: s})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -473,7 +481,7 @@ func TestCheckCredentialsReport(t *testing.T) {
 	if status["channel"] != sdk.CheckFail || status["webhook"] != sdk.CheckWarn {
 		t.Errorf("switched-off chat channel without a webhook: %+v", rep.Checks)
 	}
-	if rep, err = e.Desk.CheckCredentials(ctx(t), e.Settings); err != nil || rep.WebhookURL != "https://hub.example/hooks/omnidesk/acme?secret=REDACTED" {
+	if rep, err = e.Desk.CheckCredentials(ctx(t), sdk.CheckCredentialsRequest{Settings: e.Settings}); err != nil || rep.WebhookURL != "https://hub.example/hooks/omnidesk/acme?secret=REDACTED" {
 		t.Fatalf("%+v %v", rep, err)
 	}
 	for _, c := range rep.Checks {
@@ -482,7 +490,7 @@ func TestCheckCredentialsReport(t *testing.T) {
 		}
 	}
 	e.fake.SetStaffActive(false)
-	if _, err := e.Desk.CheckCredentials(ctx(t), e.Settings); sdk.KindOf(err) != sdk.ErrorKindPermissionDenied {
+	if _, err := e.Desk.CheckCredentials(ctx(t), sdk.CheckCredentialsRequest{Settings: e.Settings}); sdk.KindOf(err) != sdk.ErrorKindPermissionDenied {
 		t.Errorf("inactive staff: %v", err)
 	}
 	if n := e.fake.Writes(); n != 0 {
@@ -498,19 +506,19 @@ func TestEndpointSettings(t *testing.T) {
 // new message of that case's user; a retried alert (same key) is posted once.
 func TestAlertsGoToOneCasePerApp(t *testing.T) {
 	e := start(t)
-	al := sdk.Alert{IntegrationID: "acme", AppID: "android", AppName: "ACME for Android", Store: "googleplay",
+	al := sdk.Alert{IntegrationID: "acme", AppID: "android", AppName: "ACME for Android", Store: "googleplay", StoreName: "Google Play",
 		Health: sdk.HealthCredentials, Previous: sdk.HealthOK, Reason: "401", Key: "acme/android/ok>credentials/0",
 		Title: "Reviewhub: reviews of ACME for Android (googleplay) are not arriving: credentials", Text: "Renew the key <now>."}
 	alerter := helpdesktest.Alerter(t, e.Desk)
 	for range 2 {
-		if err := alerter.PostAlert(ctx(t), sdk.AlertRequest{Settings: e.Settings, IntegrationID: "acme", Alert: al}); err != nil {
+		if _, err := alerter.PostAlert(ctx(t), sdk.PostAlertRequest{Settings: e.Settings, IntegrationID: "acme", Alert: al}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	rec := al
 	rec.Health, rec.Previous, rec.Recovered, rec.Key = sdk.HealthOK, sdk.HealthCredentials, true, "acme/android/credentials>ok/1"
 	rec.Title = "Reviewhub: reviews of ACME for Android (googleplay) flow again"
-	if err := alerter.PostAlert(ctx(t), sdk.AlertRequest{Settings: e.Settings, IntegrationID: "acme", Alert: rec}); err != nil {
+	if _, err := alerter.PostAlert(ctx(t), sdk.PostAlertRequest{Settings: e.Settings, IntegrationID: "acme", Alert: rec}); err != nil {
 		t.Fatal(err)
 	}
 	cases := e.fake.Cases()

@@ -45,14 +45,14 @@ type answersAt struct {
 // refuses a token request whose timestamp is more than 60 s off.
 const skewWarn = 20 * time.Second
 
-func (*store) Info(context.Context) (sdk.Info, error) {
+func (*store) Info(context.Context, sdk.InfoRequest) (sdk.Info, error) {
 	return sdk.Info{
 		Name: "rustore", DisplayName: "RuStore", Version: version,
 		Description: "RuStore: reviews and developer answers through the RuStore Public API.",
 		Settings: []sdk.SettingField{
 			{Key: "key_id", Label: "Key ID", Required: true, Description: "RuStore Console → Company → API RuStore: the key's id"},
 			{Key: "private_key", Label: "Private key", Required: true, Secret: true, Multiline: true, Description: "the key as the console gives it (base64) or PEM"},
-			{Key: "base_url", Label: "API base URL override", Endpoint: true, Default: defaultBase, Description: "for tests; default " + defaultBase},
+			{Key: "base_url", Label: "API base URL override", Endpoint: true, Default: defaultBase, Type: sdk.SettingURL, Description: "for tests; default " + defaultBase},
 		},
 		// RuStore documents no answer limit; 500 is the safe side (README).
 		// The SDK refuses a longer answer before PostReply is called.
@@ -79,16 +79,17 @@ func (s *store) client(settings sdk.Settings) (*rustore.Client, error) {
 
 // CheckCredentials makes read-only calls: a fresh token (and the clock
 // skew it shows), one page of comments, one page of answers.
-func (s *store) CheckCredentials(ctx context.Context, settings sdk.Settings, appID string) (sdk.CredentialsReport, error) {
+func (s *store) CheckCredentials(ctx context.Context, req sdk.CheckCredentialsRequest) (sdk.CheckCredentialsResponse, error) {
+	settings, appID := req.Settings, req.AppID
 	cl, err := s.client(settings)
 	if err != nil {
-		return sdk.CredentialsReport{}, err
+		return sdk.CheckCredentialsResponse{}, err
 	}
 	info, err := cl.NewToken(ctx)
 	if err != nil {
-		return sdk.CredentialsReport{}, err
+		return sdk.CheckCredentialsResponse{}, err
 	}
-	var rep sdk.CredentialsReport
+	var rep sdk.CheckCredentialsResponse
 	rep.Checks = append(rep.Checks, sdk.Check{Name: "token", Status: sdk.CheckOK,
 		Detail: fmt.Sprintf("RuStore issued a token for key %s (lives %s)", cl.KeyID, info.TTL)})
 	switch d := info.Skew.Abs().Round(time.Second); {
@@ -103,7 +104,7 @@ func (s *store) CheckCredentials(ctx context.Context, settings sdk.Settings, app
 			Detail: fmt.Sprintf("this machine's clock is within %s of RuStore's (RuStore allows 60 s)", max(d, time.Second))})
 	}
 	if _, err := cl.Comments(ctx, appID, 0, 1); err != nil {
-		return sdk.CredentialsReport{}, err
+		return sdk.CheckCredentialsResponse{}, err
 	}
 	rep.Checks = append(rep.Checks, sdk.Check{Name: "reviews", Status: sdk.CheckOK, Detail: "the reviews of " + appID + " are readable"})
 	if _, err := cl.AnswersPage(ctx, appID, 0, 1); err != nil {
@@ -124,24 +125,24 @@ func (s *store) CheckCredentials(ctx context.Context, settings sdk.Settings, app
 	return rep, nil
 }
 
-func (s *store) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.ReviewPage, error) {
+func (s *store) ListReviews(ctx context.Context, req sdk.ListReviewsRequest) (sdk.ListReviewsResponse, error) {
 	cl, err := s.client(req.Settings)
 	if err != nil {
-		return sdk.ReviewPage{}, err
+		return sdk.ListReviewsResponse{}, err
 	}
 	l, err := cursor.Start[int](req) // state: the next comment page
 	if err != nil {
-		return sdk.ReviewPage{}, err
+		return sdk.ListReviewsResponse{}, err
 	}
 	answers, err := s.answersFor(ctx, cl, req.AppID, l.State == 0)
 	if err != nil {
-		return sdk.ReviewPage{}, err
+		return sdk.ListReviewsResponse{}, err
 	}
 	comments, err := cl.Comments(ctx, req.AppID, l.State, pageSize)
 	if err != nil {
-		return sdk.ReviewPage{}, err
+		return sdk.ListReviewsResponse{}, err
 	}
-	var page sdk.ReviewPage
+	var page sdk.ListReviewsResponse
 	// Edits are seen through the updated date. The order of RuStore's list
 	// is not documented, so reaching the cursor ends nothing: every page is
 	// read.
@@ -201,14 +202,14 @@ func commentID(reviewID string) (string, error) {
 // PostReply reads the app's answers first (sdk.ReadReplyFirst): the same
 // text already published is the answer; a live answer is edited, else one
 // is posted. Length and empty text are checked by the SDK before.
-func (s *store) PostReply(ctx context.Context, req sdk.PostReplyRequest) (sdk.DeveloperReply, error) {
+func (s *store) PostReply(ctx context.Context, req sdk.PostReplyRequest) (sdk.PostReplyResponse, error) {
 	cl, err := s.client(req.Settings)
 	if err != nil {
-		return sdk.DeveloperReply{}, err
+		return sdk.PostReplyResponse{}, err
 	}
 	cid, err := commentID(req.ReviewID)
 	if err != nil {
-		return sdk.DeveloperReply{}, err
+		return sdk.PostReplyResponse{}, err
 	}
 	var live *rustore.Feedback
 	current := func(ctx context.Context) (*sdk.DeveloperReply, error) {
@@ -223,9 +224,10 @@ func (s *store) PostReply(ctx context.Context, req sdk.PostReplyRequest) (sdk.De
 		}
 		return nil, nil
 	}
-	return sdk.ReadReplyFirst(ctx, req.Text, current, func(ctx context.Context) (sdk.DeveloperReply, error) {
+	rep, err := sdk.ReadReplyFirst(ctx, req.Text, current, func(ctx context.Context) (sdk.DeveloperReply, error) {
 		return s.publish(ctx, cl, req, cid, live)
 	})
+	return sdk.PostReplyResponse{Reply: rep}, err
 }
 
 // publish edits the live answer, or posts one, and reads it back.
@@ -251,28 +253,28 @@ func (s *store) publish(ctx context.Context, cl *rustore.Client, req sdk.PostRep
 	return fb.Reply(), nil
 }
 
-func (s *store) DeleteReply(ctx context.Context, req sdk.DeleteReplyRequest) error {
+func (s *store) DeleteReply(ctx context.Context, req sdk.DeleteReplyRequest) (sdk.DeleteReplyResponse, error) {
 	cl, err := s.client(req.Settings)
 	if err != nil {
-		return err
+		return sdk.DeleteReplyResponse{}, err
 	}
 	id := req.ReplyID
 	if id == "" {
 		cid, err := commentID(req.ReviewID)
 		if err != nil {
-			return err
+			return sdk.DeleteReplyResponse{}, err
 		}
 		answers, err := cl.Answers(ctx, req.AppID)
 		if err != nil {
-			return err
+			return sdk.DeleteReplyResponse{}, err
 		}
 		cur, ok := answers[cid]
 		if !ok || !cur.Live() {
-			return nil
+			return sdk.DeleteReplyResponse{}, nil
 		}
 		id = string(cur.ID)
 	}
-	return cl.DeleteAnswer(ctx, req.AppID, id)
+	return sdk.DeleteReplyResponse{}, cl.DeleteAnswer(ctx, req.AppID, id)
 }
 
 // Main serves the plugin to the hub (go-plugin over gRPC) until the hub

@@ -19,7 +19,7 @@ const pkg = "ru.example.app"
 type env struct {
 	fake     *fake.Server
 	url      string
-	store    sdk.Store
+	store    sdk.StorePlugin
 	settings sdk.Settings
 }
 
@@ -36,7 +36,7 @@ func ctx(t *testing.T) context.Context { return sdktest.Context(t) }
 
 func (e *env) listAll(t *testing.T, cursor string) ([]sdk.Review, string, int) {
 	t.Helper()
-	return sdktest.ListAll(t, e.store, sdk.ListRequest{Settings: e.settings, AppID: pkg, Cursor: cursor})
+	return sdktest.ListAll(t, e.store, sdk.ListReviewsRequest{Settings: e.settings, AppID: pkg, Cursor: cursor})
 }
 
 func TestConformance(t *testing.T) {
@@ -109,7 +109,8 @@ func TestAnswerEditDelete(t *testing.T) {
 			e.fake.SetNumericAnswerIDs(numeric)
 			e.fake.PutReview(pkg, sdk.Review{ID: "555", Author: "Ольга", Rating: 2, Text: "Вылетает"})
 			post := func(text string) (sdk.DeveloperReply, error) {
-				return e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: e.settings, AppID: pkg, ReviewID: "555", Text: text})
+				res, err := e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: e.settings, AppID: pkg, ReviewID: "555", Text: text})
+				return res.Reply, err
 			}
 			rep, err := post("Спасибо, исправим!")
 			if err != nil || rep.ID == "" || rep.Text != "Спасибо, исправим!" || rep.State != "PUBLISHED" || rep.UpdatedAt.IsZero() {
@@ -133,7 +134,7 @@ func TestAnswerEditDelete(t *testing.T) {
 			if len(all) != 1 || all[0].Reply == nil || all[0].Reply.Text != "Исправлено в 2.2" || all[0].Reply.ID != rep.ID {
 				t.Errorf("listed reply %+v", all)
 			}
-			if err := e.store.DeleteReply(ctx(t), sdk.DeleteReplyRequest{Settings: e.settings, AppID: pkg, ReviewID: "555"}); err != nil {
+			if _, err := e.store.DeleteReply(ctx(t), sdk.DeleteReplyRequest{Settings: e.settings, AppID: pkg, ReviewID: "555"}); err != nil {
 				t.Fatal(err)
 			}
 			if _, ok := e.fake.ReplyText(pkg, "555"); ok {
@@ -152,7 +153,8 @@ func TestAnswerLimit(t *testing.T) {
 	e := start(t)
 	e.fake.PutReview(pkg, sdk.Review{ID: "556", Rating: 2, Text: "Вылетает"})
 	post := func(text string) (sdk.DeveloperReply, error) {
-		return e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: e.settings, AppID: pkg, ReviewID: "556", Text: text})
+		res, err := e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: e.settings, AppID: pkg, ReviewID: "556", Text: text})
+		return res.Reply, err
 	}
 	calls := e.fake.Calls()
 	_, err := post(strings.Repeat("ы", 501))
@@ -173,7 +175,7 @@ func TestUnreadableComments(t *testing.T) {
 	e.fake.PutRawComment(pkg, map[string]any{"appRating": 3, "commentDate": "2026-01-01 10:00:00.000", "commentText": "без id"})
 	e.fake.PutRawComment(pkg, map[string]any{"commentId": "703", "appRating": 3, "commentDateIso": "вчера"})
 	e.fake.PutRawComment(pkg, map[string]any{"commentId": 704, "appRating": "пять"})
-	page, err := e.store.ListReviews(ctx(t), sdk.ListRequest{Settings: e.settings, AppID: pkg})
+	page, err := e.store.ListReviews(ctx(t), sdk.ListReviewsRequest{Settings: e.settings, AppID: pkg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,10 +202,10 @@ func TestUnreadableComments(t *testing.T) {
 func TestCheckCredentials(t *testing.T) {
 	e := start(t)
 	e.fake.PutReview(pkg, sdk.Review{ID: "800", Rating: 4, Text: "ok"})
-	check := func() (sdk.CredentialsReport, error) {
-		return e.store.CheckCredentials(ctx(t), e.settings, pkg)
+	check := func() (sdk.CheckCredentialsResponse, error) {
+		return e.store.CheckCredentials(ctx(t), sdk.CheckCredentialsRequest{Settings: e.settings, AppID: pkg})
 	}
-	status := func(rep sdk.CredentialsReport, name string) sdk.Check {
+	status := func(rep sdk.CheckCredentialsResponse, name string) sdk.Check {
 		for _, c := range rep.Checks {
 			if c.Name == name {
 				return c
@@ -238,14 +240,14 @@ func TestCheckCredentials(t *testing.T) {
 	}
 	e.fake.SetNow(time.Now)
 	// An unknown package fails the check, classified.
-	if _, err := e.store.CheckCredentials(ctx(t), e.settings, "ru.unknown"); sdk.KindOf(err) != sdk.ErrorKindNotFound {
+	if _, err := e.store.CheckCredentials(ctx(t), sdk.CheckCredentialsRequest{Settings: e.settings, AppID: "ru.unknown"}); sdk.KindOf(err) != sdk.ErrorKindNotFound {
 		t.Errorf("unknown app: %v", err)
 	}
 }
 
 func TestInfoMarksTheEndpoint(t *testing.T) {
 	e := start(t)
-	info, err := e.store.Info(ctx(t))
+	info, err := e.store.Info(ctx(t), sdk.InfoRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +264,7 @@ func TestInfoMarksTheEndpoint(t *testing.T) {
 func TestErrors(t *testing.T) {
 	e := start(t)
 	list := func(s sdk.Settings, app string) error {
-		_, err := e.store.ListReviews(ctx(t), sdk.ListRequest{Settings: s, AppID: app})
+		_, err := e.store.ListReviews(ctx(t), sdk.ListReviewsRequest{Settings: s, AppID: app})
 		return err
 	}
 	bad := sdk.Settings{"key_id": e.settings["key_id"], "private_key": fake.New().PrivateKeyBase64(), "base_url": e.url}

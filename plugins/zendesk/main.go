@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"regexp"
 	"sort"
 	"strconv"
@@ -34,7 +35,7 @@ type helpdesk struct {
 	now        func() time.Time
 }
 
-func (helpdesk) Info(context.Context) (sdk.Info, error) {
+func (helpdesk) Info(context.Context, sdk.InfoRequest) (sdk.Info, error) {
 	return sdk.Info{
 		Name: "zendesk", Version: version,
 		Description: "Zendesk Support: a ticket per review (found by external_id); agents' public comments come back through a signed event webhook.",
@@ -45,8 +46,9 @@ func (helpdesk) Info(context.Context) (sdk.Info, error) {
 			{Key: "webhook_secret", Label: "Webhook signing secret", Required: true, Secret: true, Description: "the signing secret of the webhook that sends ticket comment events to Reviewhub (Admin Center → Webhooks → the webhook → Reveal secret)"},
 			{Key: "custom_fields", Label: "Ticket fields", Example: "review_id=360001234567, rating=360001234568",
 				Description: "optional: NAME=TICKET_FIELD_ID pairs, comma-separated; names: " + strings.Join(fieldNames, ", ")},
-			{Key: "base_url", Label: "API base URL override", Description: "for tests and proxies; default https://SUBDOMAIN.zendesk.com", Endpoint: true},
-			{Key: "webhook_tolerance", Label: "Webhook timestamp tolerance", Example: "10m", Description: "how far a webhook's signature timestamp may lie from now (default 10m)"},
+			{Key: "base_url", Label: "API base URL override", Description: "for tests and proxies; default https://SUBDOMAIN.zendesk.com", Endpoint: true, Type: sdk.SettingURL},
+			{Key: "webhook_tolerance", Label: "Webhook timestamp tolerance", Example: "10m", Description: "how far a webhook's signature timestamp may lie from now (default 10m)",
+				Type: sdk.SettingDuration, Min: "10s", Max: "24h", Default: DefaultTolerance.String()},
 		},
 		Helpdesk: &sdk.HelpdeskCapabilities{SupportsTags: true},
 	}, nil
@@ -60,13 +62,12 @@ type account struct {
 	tolerance time.Duration
 }
 
+// account reads an account's settings. The SDK has trimmed them and
+// refused the call without the required ones (email, api_token,
+// subdomain) and with a bad webhook_tolerance or base_url; HandleWebhook,
+// which gets them unrequired, does not read the account.
 func (h helpdesk) account(s sdk.Settings) (account, error) {
 	var missing []string
-	for _, k := range []string{"email", "api_token"} {
-		if strings.TrimSpace(s[k]) == "" {
-			missing = append(missing, k)
-		}
-	}
 	// The override must be https (plain http only on loopback, for tests):
 	// the e-mail and API token go there as Basic auth.
 	base, err := s.URL("base_url")
@@ -96,32 +97,32 @@ func (h helpdesk) account(s sdk.Settings) (account, error) {
 		return account{}, err
 	}
 	return account{
-		cl: &zendesk.Client{BaseURL: base, Email: strings.TrimSpace(s["email"]), Token: strings.TrimSpace(s["api_token"]),
+		cl: &zendesk.Client{BaseURL: base, Email: s.Get("email"), Token: s.Get("api_token"),
 			HTTP: h.httpClient, Gate: h.gate},
 		fields: fields, tolerance: tol,
 	}, nil
 }
 
+// tolerance reads webhook_tolerance, whose default, form and range (10s to
+// 24h) the SDK has filled and checked before the call; empty only for an
+// in-process caller without the SDK's checks.
 func tolerance(s sdk.Settings) (time.Duration, error) {
-	v := strings.TrimSpace(s["webhook_tolerance"])
-	if v == "" {
-		return DefaultTolerance, nil
+	d, err := s.Duration("webhook_tolerance")
+	if d == 0 && err == nil {
+		d = DefaultTolerance
 	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d < 10*time.Second || d > 24*time.Hour {
-		return 0, sdk.Errorf(sdk.ErrorKindInvalid, "webhook_tolerance %q is not a duration between 10s and 24h (such as 10m)", v)
-	}
-	return d, nil
+	return d, err
 }
 
 // CheckCredentials makes read-only calls: the current user and each ticket
 // field the settings name. It writes nothing.
-func (h helpdesk) CheckCredentials(ctx context.Context, s sdk.Settings) (sdk.CredentialsReport, error) {
+func (h helpdesk) CheckCredentials(ctx context.Context, req sdk.CheckCredentialsRequest) (sdk.CheckCredentialsResponse, error) {
+	s := req.Settings
 	a, err := h.account(s)
 	if err != nil {
-		return sdk.CredentialsReport{}, err
+		return sdk.CheckCredentialsResponse{}, err
 	}
-	var rep sdk.CredentialsReport
+	var rep sdk.CheckCredentialsResponse
 	check := func(name, status, detail string) {
 		rep.Checks = append(rep.Checks, sdk.Check{Name: name, Status: status, Detail: detail})
 	}
@@ -146,10 +147,10 @@ func (h helpdesk) CheckCredentials(ctx context.Context, s sdk.Settings) (sdk.Cre
 	for _, f := range a.fields {
 		tf, err := a.cl.TicketField(ctx, f.id)
 		if zendesk.IsNotFound(err) {
-			return sdk.CredentialsReport{}, sdk.Errorf(sdk.ErrorKindNotFound, "custom_fields: ticket field %d (%s) does not exist in this Zendesk account", f.id, f.name)
+			return sdk.CheckCredentialsResponse{}, sdk.Errorf(sdk.ErrorKindNotFound, "custom_fields: ticket field %d (%s) does not exist in this Zendesk account", f.id, f.name)
 		}
 		if err != nil {
-			return sdk.CredentialsReport{}, err
+			return sdk.CheckCredentialsResponse{}, err
 		}
 		if tf.Active {
 			check("field "+f.name, sdk.CheckOK, fmt.Sprintf("ticket field %d (%s, %s) holds the %s", f.id, tf.Title, tf.Type, f.name))
@@ -202,41 +203,41 @@ func parseTicketID(s string) (int64, error) {
 	return id, nil
 }
 
-func (h helpdesk) UpsertTicket(ctx context.Context, req sdk.TicketRequest) (sdk.TicketRef, error) {
+func (h helpdesk) UpsertTicket(ctx context.Context, req sdk.UpsertTicketRequest) (sdk.UpsertTicketResponse, error) {
 	a, err := h.account(req.Settings)
 	if err != nil {
-		return sdk.TicketRef{}, err
+		return sdk.UpsertTicketResponse{}, err
 	}
 	c := req.Change
 	if c.Review.ID == "" {
-		return sdk.TicketRef{}, sdk.Errorf(sdk.ErrorKindInvalid, "the review has no id")
+		return sdk.UpsertTicketResponse{}, sdk.Errorf(sdk.ErrorKindInvalid, "the review has no id")
 	}
 	if req.DeliveryKey == "" {
-		return sdk.TicketRef{}, sdk.Errorf(sdk.ErrorKindInvalid, "the delivery has no key")
+		return sdk.UpsertTicketResponse{}, sdk.Errorf(sdk.ErrorKindInvalid, "the delivery has no key")
 	}
 	ext := externalID(c)
 	tags := zendeskTags(req.Tags)
 	fields := a.values(c)
 	body := ticketbody.Content(c, req.DeliveryKey)
-	create := func(followUp int64) (sdk.TicketRef, error) {
+	create := func(followUp int64) (sdk.UpsertTicketResponse, error) {
 		t, err := a.cl.CreateTicket(ctx, zendesk.NewTicket{Subject: ticketbody.Subject(c), Comment: zendesk.Comment{Body: body, Public: ptr(true)},
 			ExternalID: ext, Tags: tags, CustomFields: fields, ViaFollowupSourceID: followUp})
 		if err != nil {
-			return sdk.TicketRef{}, err
+			return sdk.UpsertTicketResponse{}, err
 		}
-		return sdk.TicketRef{ID: strconv.FormatInt(t.ID, 10), Created: true}, nil
+		return sdk.UpsertTicketResponse{ID: strconv.FormatInt(t.ID, 10), Created: true}, nil
 	}
 	var id int64
 	if req.TicketID != "" {
 		if id, err = parseTicketID(req.TicketID); err != nil {
-			return sdk.TicketRef{}, err
+			return sdk.UpsertTicketResponse{}, err
 		}
 	} else if !req.FirstAttempt {
 		// The hub may have crashed after a create: look the ticket up first.
 		// On a first attempt no ticket can exist: one call instead of two.
 		found, err := a.cl.TicketsByExternalID(ctx, ext)
 		if err != nil {
-			return sdk.TicketRef{}, err
+			return sdk.UpsertTicketResponse{}, err
 		}
 		if t, ok := pick(found); ok {
 			id = t.ID
@@ -253,15 +254,15 @@ type edit struct {
 	key, ext, body string
 	tags           []string
 	fields         []zendesk.FieldValue
-	create         func(followUp int64) (sdk.TicketRef, error)
+	create         func(followUp int64) (sdk.UpsertTicketResponse, error)
 }
 
 // edit adds the change as a public comment of ticket id, unless the ticket
 // has it already, and sets the tags (mergeTags) and fields. The update is
 // safe (updated_stamp): when the ticket changed since it was read, Zendesk
 // writes nothing (409) and the plugin reads it again.
-func (h helpdesk) edit(ctx context.Context, a account, id int64, e edit) (sdk.TicketRef, error) {
-	ref := sdk.TicketRef{ID: strconv.FormatInt(id, 10)}
+func (h helpdesk) edit(ctx context.Context, a account, id int64, e edit) (sdk.UpsertTicketResponse, error) {
+	ref := sdk.UpsertTicketResponse{ID: strconv.FormatInt(id, 10)}
 	done, err := h.hasMarker(ctx, a, id, e.key)
 	if err != nil || done {
 		return ref, err
@@ -269,7 +270,7 @@ func (h helpdesk) edit(ctx context.Context, a account, id int64, e edit) (sdk.Ti
 	for attempt := 0; ; attempt++ {
 		t, err := a.cl.GetTicket(ctx, id)
 		if err != nil {
-			return sdk.TicketRef{}, err
+			return sdk.UpsertTicketResponse{}, err
 		}
 		if t.Status == "closed" {
 			// Zendesk takes no comment on a closed ticket: the change goes
@@ -287,7 +288,7 @@ func (h helpdesk) edit(ctx context.Context, a account, id int64, e edit) (sdk.Ti
 			continue // changed since it was read: nothing was written, read it again
 		}
 		if err != nil {
-			return sdk.TicketRef{}, err
+			return sdk.UpsertTicketResponse{}, err
 		}
 		return ref, nil
 	}
@@ -295,10 +296,10 @@ func (h helpdesk) edit(ctx context.Context, a account, id int64, e edit) (sdk.Ti
 
 // followUp writes the change into the open follow-up of a closed ticket (a
 // newer ticket of the same external_id), or creates one.
-func (h helpdesk) followUp(ctx context.Context, a account, closed zendesk.Ticket, e edit) (sdk.TicketRef, error) {
+func (h helpdesk) followUp(ctx context.Context, a account, closed zendesk.Ticket, e edit) (sdk.UpsertTicketResponse, error) {
 	id, ok, err := openFollowUp(ctx, a, closed.ID, e.ext)
 	if err != nil {
-		return sdk.TicketRef{}, err
+		return sdk.UpsertTicketResponse{}, err
 	}
 	if ok {
 		return h.edit(ctx, a, id, e)
@@ -446,7 +447,7 @@ func (a account) values(c sdk.ReviewChange) []zendesk.FieldValue {
 				v = strconv.Itoa(r.Rating)
 			}
 		case "store":
-			v = ticketbody.StoreName(c.Store)
+			v = c.DisplayStore()
 		case "app":
 			v = c.AppName
 		case "language":
@@ -467,8 +468,8 @@ func (a account) values(c sdk.ReviewChange) []zendesk.FieldValue {
 	return out
 }
 
-func webhookAnswer(status int, msg string) sdk.WebhookResult {
-	return sdk.WebhookResult{Status: status, Body: []byte(msg + "\n"),
+func webhookAnswer(status int, msg string) sdk.HandleWebhookResponse {
+	return sdk.HandleWebhookResponse{Status: status, Body: []byte(msg + "\n"),
 		Headers: []sdk.Header{{Name: "Content-Type", Values: []string{"text/plain; charset=utf-8"}}}}
 }
 
@@ -479,7 +480,7 @@ func webhookAnswer(status int, msg string) sdk.WebhookResult {
 // alert ticket) gets a quiet 200. One the plugin cannot read gets a 200 too
 // (a body that is not JSON: a 400), with Ignored set, so the hub keeps it
 // for the operator.
-func (h helpdesk) HandleWebhook(_ context.Context, req sdk.WebhookRequest) (sdk.WebhookResult, error) {
+func (h helpdesk) HandleWebhook(_ context.Context, req sdk.HandleWebhookRequest) (sdk.HandleWebhookResponse, error) {
 	tol, err := tolerance(req.Settings)
 	if err != nil {
 		tol = DefaultTolerance
@@ -496,7 +497,7 @@ func (h helpdesk) HandleWebhook(_ context.Context, req sdk.WebhookRequest) (sdk.
 	if err != nil {
 		var we *zendesk.WebhookError
 		if !errors.As(err, &we) {
-			return sdk.WebhookResult{}, err
+			return sdk.HandleWebhookResponse{}, err
 		}
 		if we.NotAnswer {
 			return webhookAnswer(http.StatusOK, "ignored: "+we.Reason), nil
@@ -529,87 +530,91 @@ func (h helpdesk) HandleWebhook(_ context.Context, req sdk.WebhookRequest) (sdk.
 // note may come weeks after the answer: as an edit does, it then goes to
 // the ticket's open follow-up, made now (with the note as its first,
 // internal comment) if there is none.
-func (h helpdesk) WriteReplyResult(ctx context.Context, req sdk.ReplyResultRequest) error {
+func (h helpdesk) WriteReplyResult(ctx context.Context, req sdk.WriteReplyResultRequest) (sdk.WriteReplyResultResponse, error) {
 	a, err := h.account(req.Settings)
 	if err != nil {
-		return err
+		return sdk.WriteReplyResultResponse{}, err
 	}
 	id, err := parseTicketID(req.Result.TicketID)
 	if err != nil {
-		return err
+		return sdk.WriteReplyResultResponse{}, err
 	}
 	key := "result:" + req.Result.MessageID
 	done, err := h.hasMarker(ctx, a, id, key)
 	if err != nil || done {
-		return err
+		return sdk.WriteReplyResultResponse{}, err
 	}
 	note := zendesk.Comment{Body: ticketbody.ResultNote(req.Result), Public: ptr(false)}
 	t, err := a.cl.GetTicket(ctx, id)
 	if err != nil {
-		return err
+		return sdk.WriteReplyResultResponse{}, err
 	}
 	if t.Status == "closed" {
 		fid, ok, err := openFollowUp(ctx, a, t.ID, t.ExternalID)
 		if err != nil {
-			return err
+			return sdk.WriteReplyResultResponse{}, err
 		}
 		if !ok {
 			_, err := a.cl.CreateTicket(ctx, zendesk.NewTicket{Subject: t.Subject, Comment: note, ExternalID: t.ExternalID,
 				ViaFollowupSourceID: t.ID})
-			return err
+			return sdk.WriteReplyResultResponse{}, err
 		}
 		if done, err := h.hasMarker(ctx, a, fid, key); err != nil || done {
-			return err
+			return sdk.WriteReplyResultResponse{}, err
 		}
 		id = fid
 	}
 	_, err = a.cl.UpdateTicket(ctx, id, zendesk.TicketUpdate{Comment: &note})
-	return err
+	return sdk.WriteReplyResultResponse{}, err
 }
 
 // PostAlert writes the hub's health alert into a ticket of its own per app
 // (external_id "reviewhub-alerts:INTEGRATION/APP"): the first alert opens
 // the ticket, later ones (the recovery, the next outage) are further
 // comments, which reopen it. Idempotent by the alert's key (a marker).
-func (h helpdesk) PostAlert(ctx context.Context, req sdk.AlertRequest) error {
+func (h helpdesk) PostAlert(ctx context.Context, req sdk.PostAlertRequest) (sdk.PostAlertResponse, error) {
 	a, err := h.account(req.Settings)
 	if err != nil {
-		return err
+		return sdk.PostAlertResponse{}, err
 	}
 	al := req.Alert
 	if al.Key == "" {
-		return sdk.Errorf(sdk.ErrorKindInvalid, "the alert has no key")
+		return sdk.PostAlertResponse{}, sdk.Errorf(sdk.ErrorKindInvalid, "the alert has no key")
 	}
 	ext := ticketbody.AlertThread(al)
 	body := al.Title + "\n\n" + al.Text + "\n\n" + ticketbody.AlertMarker(al)
 	found, err := a.cl.TicketsByExternalID(ctx, ext)
 	if err != nil {
-		return err
+		return sdk.PostAlertResponse{}, err
 	}
 	t, ok := pick(found)
 	if ok {
 		done, err := h.hasMarker(ctx, a, t.ID, "alert:"+al.Key)
 		if err != nil || done {
-			return err
+			return sdk.PostAlertResponse{}, err
 		}
 	}
 	if !ok || t.Status == "closed" {
 		_, err := a.cl.CreateTicket(ctx, zendesk.NewTicket{Subject: ticketbody.AlertSubject(al),
 			Comment: zendesk.Comment{Body: body, Public: ptr(true)}, ExternalID: ext, ViaFollowupSourceID: t.ID})
-		return err
+		return sdk.PostAlertResponse{}, err
 	}
 	_, err = a.cl.UpdateTicket(ctx, t.ID, zendesk.TicketUpdate{Comment: &zendesk.Comment{Body: body, Public: ptr(true)}})
-	return err
+	return sdk.PostAlertResponse{}, err
 }
 
 // newHTTPClient is the SDK's: a timeout, a bounded answer, requests
-// counted, an idle connection kept per call the hub may have in flight.
+// counted, an idle connection kept per call the hub may have in flight,
+// and a read that failed in passing (a 5xx, a lost connection) sent again.
 func newHTTPClient() *http.Client {
-	return sdk.NewHTTPClient(sdk.HTTPOptions{Timeout: zendesk.CallTimeout})
+	return sdk.NewHTTPClient(sdk.HTTPOptions{Timeout: zendesk.CallTimeout, Retry: &sdk.RetryOptions{}})
 }
 
 // Main serves the plugin to the hub (go-plugin over gRPC) until the hub
 // stops it: cmd/hub-plugin-zendesk and the plugins bundle run it.
 func Main() {
-	sdk.ServeHelpdesk(helpdesk{httpClient: newHTTPClient(), gate: &rategate.Gate{}})
+	if err := sdk.ServeHelpdesk(helpdesk{httpClient: newHTTPClient(), gate: &rategate.Gate{}}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 }

@@ -67,17 +67,17 @@ func (v vendor) TagAsStaff(_ context.Context, id, tag string) error {
 	return v.AddTag(n, tag)
 }
 
-func (v vendor) SignedWebhook(ctx context.Context, id, text string) (sdk.WebhookRequest, error) {
+func (v vendor) SignedWebhook(ctx context.Context, id, text string) (sdk.HandleWebhookRequest, error) {
 	n, err := strconv.ParseInt(id, 10, 64)
 	if err != nil {
-		return sdk.WebhookRequest{}, err
+		return sdk.HandleWebhookRequest{}, err
 	}
 	return v.hooks.Take(func() error { _, err := v.Answer(ctx, n, text); return err })
 }
 
 var change = helpdesktest.Change
 
-func (e *env) upsert(t *testing.T, req sdk.TicketRequest) sdk.TicketRef {
+func (e *env) upsert(t *testing.T, req sdk.UpsertTicketRequest) sdk.UpsertTicketResponse {
 	t.Helper()
 	req.Settings, req.IntegrationID = e.Settings, "acme"
 	ref, err := e.Desk.UpsertTicket(ctx(t), req)
@@ -87,7 +87,7 @@ func (e *env) upsert(t *testing.T, req sdk.TicketRequest) sdk.TicketRef {
 	return ref
 }
 
-func id(t *testing.T, ref sdk.TicketRef) int64 {
+func id(t *testing.T, ref sdk.UpsertTicketResponse) int64 {
 	t.Helper()
 	n, err := strconv.ParseInt(ref.ID, 10, 64)
 	if err != nil {
@@ -103,7 +103,7 @@ func id(t *testing.T, ref sdk.TicketRef) int64 {
 func TestReviewBecomesTicketAndEditLandsInIt(t *testing.T) {
 	e := start(t)
 	tags := []string{"googleplay", "app:ACME iOS", "rating:1", "language:ja"}
-	first := e.upsert(t, sdk.TicketRequest{Change: change(sdk.ChangeKindNew, 1, "アプリが起動しません"), Tags: tags, DeliveryKey: "gp-1/1"})
+	first := e.upsert(t, sdk.UpsertTicketRequest{Change: change(sdk.ChangeKindNew, 1, "アプリが起動しません"), Tags: tags, DeliveryKey: "gp-1/1"})
 	if !first.Created {
 		t.Fatalf("create: %+v", first)
 	}
@@ -122,7 +122,7 @@ func TestReviewBecomesTicketAndEditLandsInIt(t *testing.T) {
 		t.Errorf("subject %q comments %+v", tk.Subject, tk.Comments)
 	}
 	// The hub crashed after the create: the retry (no ticket id) finds it.
-	again := e.upsert(t, sdk.TicketRequest{Change: change(sdk.ChangeKindNew, 1, "アプリが起動しません"), Tags: tags, DeliveryKey: "gp-1/1"})
+	again := e.upsert(t, sdk.UpsertTicketRequest{Change: change(sdk.ChangeKindNew, 1, "アプリが起動しません"), Tags: tags, DeliveryKey: "gp-1/1"})
 	if again.ID != first.ID || again.Created {
 		t.Fatalf("retried create: %+v, want %s", again, first.ID)
 	}
@@ -130,7 +130,7 @@ func TestReviewBecomesTicketAndEditLandsInIt(t *testing.T) {
 	e.fake.ConflictNext(2)     // and twice between the plugin's read and its update: read again
 	edit := change(sdk.ChangeKindBetter, 4, "直りました", sdk.ReviewVersion{Rating: 1, Text: "アプリが起動しません", Reply: &sdk.DeveloperReply{Text: "We are on it"}})
 	for range 2 { // delivered twice, added once
-		ref := e.upsert(t, sdk.TicketRequest{TicketID: first.ID, Change: edit, Tags: []string{"googleplay", "rating:4"}, DeliveryKey: "gp-1/2"})
+		ref := e.upsert(t, sdk.UpsertTicketRequest{TicketID: first.ID, Change: edit, Tags: []string{"googleplay", "rating:4"}, DeliveryKey: "gp-1/2"})
 		if ref.ID != first.ID || ref.Created {
 			t.Fatalf("edit: %+v", ref)
 		}
@@ -158,7 +158,7 @@ func TestReviewBecomesTicketAndEditLandsInIt(t *testing.T) {
 // A first attempt creates without a lookup; a later attempt looks first.
 func TestFirstAttemptSkipsTheLookup(t *testing.T) {
 	e := start(t)
-	req := sdk.TicketRequest{Change: change(sdk.ChangeKindNew, 2, "Crashes"), DeliveryKey: "gp-1/1", FirstAttempt: true}
+	req := sdk.UpsertTicketRequest{Change: change(sdk.ChangeKindNew, 2, "Crashes"), DeliveryKey: "gp-1/1", FirstAttempt: true}
 	before := e.fake.Routes()
 	ref := e.upsert(t, req)
 	after := e.fake.Routes()
@@ -181,12 +181,12 @@ func TestFirstAttemptSkipsTheLookup(t *testing.T) {
 // ticket, made once; the hub links the follow-up.
 func TestEditOfAClosedTicketMakesOneFollowUp(t *testing.T) {
 	e := start(t)
-	first := e.upsert(t, sdk.TicketRequest{Change: change(sdk.ChangeKindNew, 2, "Crashes"), DeliveryKey: "gp-1/1"})
+	first := e.upsert(t, sdk.UpsertTicketRequest{Change: change(sdk.ChangeKindNew, 2, "Crashes"), DeliveryKey: "gp-1/1"})
 	e.fake.SetStatus(id(t, first), "closed")
 	edit := change(sdk.ChangeKindWorse, 1, "Still crashes", sdk.ReviewVersion{Rating: 2, Text: "Crashes"})
-	var refs []sdk.TicketRef
+	var refs []sdk.UpsertTicketResponse
 	for range 2 { // the hub retries with the old link: the follow-up is found
-		refs = append(refs, e.upsert(t, sdk.TicketRequest{TicketID: first.ID, Change: edit, DeliveryKey: "gp-1/2"}))
+		refs = append(refs, e.upsert(t, sdk.UpsertTicketRequest{TicketID: first.ID, Change: edit, DeliveryKey: "gp-1/2"}))
 	}
 	if refs[0].ID == first.ID || !refs[0].Created || refs[1].ID != refs[0].ID || refs[1].Created {
 		t.Fatalf("edits of a closed ticket: %+v, want one new follow-up", refs)
@@ -196,7 +196,7 @@ func TestEditOfAClosedTicketMakesOneFollowUp(t *testing.T) {
 		t.Fatalf("tickets %+v", tickets)
 	}
 	// A later edit with the follow-up linked lands in it.
-	ref := e.upsert(t, sdk.TicketRequest{TicketID: refs[0].ID, Change: change(sdk.ChangeKindBetter, 5, "Fixed"), DeliveryKey: "gp-1/3"})
+	ref := e.upsert(t, sdk.UpsertTicketRequest{TicketID: refs[0].ID, Change: change(sdk.ChangeKindBetter, 5, "Fixed"), DeliveryKey: "gp-1/3"})
 	if ref.ID != refs[0].ID {
 		t.Fatalf("edit after the follow-up: %+v", ref)
 	}
@@ -209,13 +209,13 @@ func TestEditOfAClosedTicketMakesOneFollowUp(t *testing.T) {
 // of the review land in that follow-up, the closed ticket stays as it was.
 func TestOutcomeNoteOfAClosedTicketGoesToItsFollowUp(t *testing.T) {
 	e := start(t)
-	first := e.upsert(t, sdk.TicketRequest{Change: change(sdk.ChangeKindNew, 2, "Crashes"), DeliveryKey: "gp-1/1",
+	first := e.upsert(t, sdk.UpsertTicketRequest{Change: change(sdk.ChangeKindNew, 2, "Crashes"), DeliveryKey: "gp-1/1",
 		Tags: []string{"rating:2", "store:googleplay"}})
 	e.fake.SetStatus(id(t, first), "closed")
 
 	// The fake refuses a note on the closed ticket as Zendesk does; its
 	// tags may still be edited.
-	cl := &zendesk.Client{BaseURL: e.API.URL, Email: "agent@acme.example", Token: "token-1", Retries: -1}
+	cl := &zendesk.Client{BaseURL: e.API.URL, Email: "agent@acme.example", Token: "token-1"}
 	_, err := cl.UpdateTicket(ctx(t), id(t, first), zendesk.TicketUpdate{Comment: &zendesk.Comment{Body: "late", Public: ptr(false)}})
 	var apiErr *zendesk.APIError
 	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusUnprocessableEntity || apiErr.Code != "RecordInvalid" ||
@@ -231,7 +231,7 @@ func TestOutcomeNoteOfAClosedTicketGoesToItsFollowUp(t *testing.T) {
 		t.Helper()
 		res := sdk.ReplyResult{TicketID: first.ID, MessageID: msg, Outcome: sdk.OutcomeRefused, Detail: detail}
 		for range 2 { // a retry writes nothing twice
-			if err := e.Desk.WriteReplyResult(ctx(t), sdk.ReplyResultRequest{Settings: e.Settings, Result: res}); err != nil {
+			if _, err := e.Desk.WriteReplyResult(ctx(t), sdk.WriteReplyResultRequest{Settings: e.Settings, Result: res}); err != nil {
 				t.Fatalf("note %s for a closed ticket: %v", msg, err)
 			}
 		}
@@ -255,7 +255,7 @@ func TestOutcomeNoteOfAClosedTicketGoesToItsFollowUp(t *testing.T) {
 	// A later note, and an edit with the closed ticket still linked, go to
 	// the same follow-up.
 	note("zendesk:2", "the answer is outdated")
-	ref := e.upsert(t, sdk.TicketRequest{TicketID: first.ID, Change: change(sdk.ChangeKindBetter, 4, "Fixed"), DeliveryKey: "gp-1/2"})
+	ref := e.upsert(t, sdk.UpsertTicketRequest{TicketID: first.ID, Change: change(sdk.ChangeKindBetter, 4, "Fixed"), DeliveryKey: "gp-1/2"})
 	if ref.ID != strconv.FormatInt(fu.ID, 10) || ref.Created || e.fake.TicketCount() != 2 {
 		t.Fatalf("edit after the note: %+v, %d tickets; want the follow-up %d", ref, e.fake.TicketCount(), fu.ID)
 	}
@@ -267,7 +267,7 @@ func TestOutcomeNoteOfAClosedTicketGoesToItsFollowUp(t *testing.T) {
 
 func TestWebhookAnswerAndOutcomeNote(t *testing.T) {
 	e := start(t)
-	ref := e.upsert(t, sdk.TicketRequest{Change: change(sdk.ChangeKindNew, 2, "Crashes"), DeliveryKey: "k1"})
+	ref := e.upsert(t, sdk.UpsertTicketRequest{Change: change(sdk.ChangeKindNew, 2, "Crashes"), DeliveryKey: "k1"})
 	h := helpdesktest.ServeWebhooks(t, e.Desk, e.Settings, "acme")
 	hook := h.URL + "/hooks/zendesk/acme"
 
@@ -307,7 +307,7 @@ func TestWebhookAnswerAndOutcomeNote(t *testing.T) {
 	result := sdk.ReplyResult{TicketID: ref.ID, MessageID: rr.MessageID, Outcome: sdk.OutcomeRefused,
 		Detail: "Google Play answers are limited to 350 characters, this one has 412"}
 	for range 2 {
-		if err := e.Desk.WriteReplyResult(ctx(t), sdk.ReplyResultRequest{Settings: e.Settings, Result: result}); err != nil {
+		if _, err := e.Desk.WriteReplyResult(ctx(t), sdk.WriteReplyResultRequest{Settings: e.Settings, Result: result}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -322,7 +322,7 @@ func TestWebhookAnswerAndOutcomeNote(t *testing.T) {
 // of an unknown shape is kept for the operator.
 func TestWebhookNeverAnswersForNotesUsersOrItself(t *testing.T) {
 	e := start(t)
-	ref := e.upsert(t, sdk.TicketRequest{Change: change(sdk.ChangeKindNew, 2, "Crashes"), DeliveryKey: "gp-1/1"})
+	ref := e.upsert(t, sdk.UpsertTicketRequest{Change: change(sdk.ChangeKindNew, 2, "Crashes"), DeliveryKey: "gp-1/1"})
 	h := helpdesktest.ServeWebhooks(t, e.Desk, e.Settings, "acme")
 	e.fake.SetWebhook(h.URL+"/hooks/zendesk/acme", secret)
 	tk, _ := e.fake.TicketByReview("googleplay", "gp-1")
@@ -359,7 +359,7 @@ func TestWebhookNeverAnswersForNotesUsersOrItself(t *testing.T) {
 		t.Errorf("not JSON: %v, want 400", err)
 	}
 	// Unsigned: 401, nothing kept.
-	res, err := e.Desk.HandleWebhook(ctx(t), sdk.WebhookRequest{Settings: e.Settings, Method: "POST", Body: []byte(`{}`)})
+	res, err := e.Desk.HandleWebhook(ctx(t), sdk.HandleWebhookRequest{Settings: e.Settings, Method: "POST", Body: []byte(`{}`)})
 	if err != nil || res.Status != 401 || res.Ignored != nil || !strings.Contains(string(res.Body), zendesk.SignatureHeader) {
 		t.Errorf("unsigned: %d %s %v", res.Status, res.Body, err)
 	}
@@ -379,7 +379,7 @@ func TestErrorsAreClearAndClassified(t *testing.T) {
 		{Settings: helpdesktest.BadSubdomain(e.Settings), Kind: sdk.ErrorKindInvalid, Want: "subdomain"},
 	})
 	// An inactive field is reported, not refused.
-	rep, err := e.Desk.CheckCredentials(ctx(t), with("custom_fields", "review_id="+strconv.Itoa(fake.FieldInactive)))
+	rep, err := e.Desk.CheckCredentials(ctx(t), sdk.CheckCredentialsRequest{Settings: with("custom_fields", "review_id="+strconv.Itoa(fake.FieldInactive))})
 	if err != nil || len(rep.Checks) < 2 || rep.Checks[1].Status != sdk.CheckFail {
 		t.Errorf("inactive field: %+v %v", rep, err)
 	}
@@ -390,24 +390,24 @@ func TestErrorsAreClearAndClassified(t *testing.T) {
 	// outcome is unknown): the hub retries, looking the ticket up.
 	e.fake.Fail(1, 503)
 	calls := e.fake.Calls()
-	_, err = e.Desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.Settings, Change: change(sdk.ChangeKindNew, 1, "x"), DeliveryKey: "k", FirstAttempt: true})
+	_, err = e.Desk.UpsertTicket(ctx(t), sdk.UpsertTicketRequest{Settings: e.Settings, Change: change(sdk.ChangeKindNew, 1, "x"), DeliveryKey: "k", FirstAttempt: true})
 	if sdk.KindOf(err) != sdk.ErrorKindUnavailable || e.fake.Calls()-calls != 1 {
 		t.Errorf("503 on a create: %v (kind %v), %d calls; want Unavailable after one call", err, sdk.KindOf(err), e.fake.Calls()-calls)
 	}
 	// A read that fails once with a 5xx is retried inside the call.
 	e.fake.Fail(1, 502)
-	if _, err := e.Desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.Settings, Change: change(sdk.ChangeKindNew, 1, "x"), DeliveryKey: "k"}); err != nil {
+	if _, err := e.Desk.UpsertTicket(ctx(t), sdk.UpsertTicketRequest{Settings: e.Settings, Change: change(sdk.ChangeKindNew, 1, "x"), DeliveryKey: "k"}); err != nil {
 		t.Errorf("one 502 on the lookup, then success: %v", err)
 	}
 	// A 429 is RateLimited with Zendesk's Retry-After, and holds the
 	// account in this plugin process: calls fail at once with the rest.
 	e.fake.RateLimit(1, 7*time.Second)
-	_, err = e.Desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.Settings, Change: change(sdk.ChangeKindNew, 1, "x"), DeliveryKey: "k"})
+	_, err = e.Desk.UpsertTicket(ctx(t), sdk.UpsertTicketRequest{Settings: e.Settings, Change: change(sdk.ChangeKindNew, 1, "x"), DeliveryKey: "k"})
 	if sdk.KindOf(err) != sdk.ErrorKindRateLimited || sdk.RetryAfterOf(err) != 7*time.Second {
 		t.Errorf("429: %v (kind %v, retry after %v)", err, sdk.KindOf(err), sdk.RetryAfterOf(err))
 	}
 	calls = e.fake.Calls()
-	_, err = e.Desk.UpsertTicket(ctx(t), sdk.TicketRequest{Settings: e.Settings, Change: change(sdk.ChangeKindNew, 2, "y"), DeliveryKey: "k2"})
+	_, err = e.Desk.UpsertTicket(ctx(t), sdk.UpsertTicketRequest{Settings: e.Settings, Change: change(sdk.ChangeKindNew, 2, "y"), DeliveryKey: "k2"})
 	if d := sdk.RetryAfterOf(err); sdk.KindOf(err) != sdk.ErrorKindRateLimited || d <= 0 || d > 7*time.Second || e.fake.Calls() != calls {
 		t.Errorf("while held: %v (retry after %v), %d calls; want rate limited with no call", err, d, e.fake.Calls()-calls)
 	}
@@ -415,7 +415,7 @@ func TestErrorsAreClearAndClassified(t *testing.T) {
 
 func TestCheckCredentialsReport(t *testing.T) {
 	e := start(t)
-	rep, err := e.Desk.CheckCredentials(ctx(t), e.Settings)
+	rep, err := e.Desk.CheckCredentials(ctx(t), sdk.CheckCredentialsRequest{Settings: e.Settings})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -441,18 +441,18 @@ func TestSettingsSchema(t *testing.T) {
 // an agent's comment in it is no answer to a review.
 func TestAlertsGoToOneTicketPerApp(t *testing.T) {
 	e := start(t)
-	al := sdk.Alert{IntegrationID: "acme", AppID: "android", AppName: "ACME for Android", Store: "googleplay",
+	al := sdk.Alert{IntegrationID: "acme", AppID: "android", AppName: "ACME for Android", Store: "googleplay", StoreName: "Google Play",
 		Health: sdk.HealthCredentials, Previous: sdk.HealthOK, Key: "acme/android/ok>credentials/0",
 		Title: "Reviewhub: reviews of ACME for Android (googleplay) are not arriving: credentials", Text: "Renew the key."}
 	alerter := helpdesktest.Alerter(t, e.Desk)
 	for range 2 {
-		if err := alerter.PostAlert(ctx(t), sdk.AlertRequest{Settings: e.Settings, IntegrationID: "acme", Alert: al}); err != nil {
+		if _, err := alerter.PostAlert(ctx(t), sdk.PostAlertRequest{Settings: e.Settings, IntegrationID: "acme", Alert: al}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	rec := al
 	rec.Recovered, rec.Key, rec.Title = true, "acme/android/credentials>ok/1", "Reviewhub: reviews of ACME for Android (googleplay) flow again"
-	if err := alerter.PostAlert(ctx(t), sdk.AlertRequest{Settings: e.Settings, IntegrationID: "acme", Alert: rec}); err != nil {
+	if _, err := alerter.PostAlert(ctx(t), sdk.PostAlertRequest{Settings: e.Settings, IntegrationID: "acme", Alert: rec}); err != nil {
 		t.Fatal(err)
 	}
 	tickets := e.fake.Tickets()
@@ -475,7 +475,7 @@ func TestAlertsGoToOneTicketPerApp(t *testing.T) {
 func TestBaseURLOverrideMustBeHTTPS(t *testing.T) {
 	e := start(t)
 	s := helpdesktest.With(e.Settings, "base_url", "http://127.attacker.example")
-	_, err := e.Desk.CheckCredentials(ctx(t), s)
+	_, err := e.Desk.CheckCredentials(ctx(t), sdk.CheckCredentialsRequest{Settings: s})
 	if sdk.KindOf(err) != sdk.ErrorKindInvalid || !strings.Contains(err.Error(), "https") {
 		t.Fatalf("plain http base_url: %v, want Invalid asking for https", err)
 	}

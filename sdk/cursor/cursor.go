@@ -28,7 +28,7 @@ type token[S any] struct {
 }
 
 // Start reads the request's cursor and page token.
-func Start[S any](req sdk.ListRequest) (*Listing[S], error) {
+func Start[S any](req sdk.ListReviewsRequest) (*Listing[S], error) {
 	l := &Listing[S]{old: req.Cursor}
 	if req.Cursor != "" {
 		t, err := time.Parse(time.RFC3339Nano, req.Cursor)

@@ -11,7 +11,7 @@ import (
 
 func TestListingCarriesTheNewestAcrossPages(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	l, err := Start[int](sdk.ListRequest{Cursor: t0.Format(time.RFC3339Nano)})
+	l, err := Start[int](sdk.ListReviewsRequest{Cursor: t0.Format(time.RFC3339Nano)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,7 +22,7 @@ func TestListingCarriesTheNewestAcrossPages(t *testing.T) {
 		t.Error("dropped a review at or after the cursor")
 	}
 	tok := l.Next(2)
-	l2, err := Start[int](sdk.ListRequest{Cursor: t0.Format(time.RFC3339Nano), PageToken: tok})
+	l2, err := Start[int](sdk.ListReviewsRequest{Cursor: t0.Format(time.RFC3339Nano), PageToken: tok})
 	if err != nil || l2.State != 2 {
 		t.Fatalf("%+v %v", l2, err)
 	}
@@ -30,25 +30,25 @@ func TestListingCarriesTheNewestAcrossPages(t *testing.T) {
 	if got := l2.Cursor(); got != t0.Add(time.Hour).Format(time.RFC3339Nano) {
 		t.Errorf("cursor %s", got)
 	}
-	if _, err := Start[int](sdk.ListRequest{PageToken: "!!"}); sdk.KindOf(err) != sdk.ErrorKindInvalid {
+	if _, err := Start[int](sdk.ListReviewsRequest{PageToken: "!!"}); sdk.KindOf(err) != sdk.ErrorKindInvalid {
 		t.Errorf("garbage token: %v", err)
 	}
-	if _, err := Start[int](sdk.ListRequest{Cursor: "yesterday"}); sdk.KindOf(err) != sdk.ErrorKindInvalid {
+	if _, err := Start[int](sdk.ListReviewsRequest{Cursor: "yesterday"}); sdk.KindOf(err) != sdk.ErrorKindInvalid {
 		t.Errorf("garbage cursor: %v", err)
 	}
-	empty, _ := Start[int](sdk.ListRequest{Cursor: "", PageToken: ""})
+	empty, _ := Start[int](sdk.ListReviewsRequest{Cursor: "", PageToken: ""})
 	if empty.Cursor() != "" {
 		t.Errorf("empty listing cursor %q", empty.Cursor())
 	}
 }
 
 func FuzzStart(f *testing.F) {
-	l, _ := Start[int](sdk.ListRequest{})
+	l, _ := Start[int](sdk.ListReviewsRequest{})
 	l.Keep(time.Now())
 	f.Add("2026-01-01T00:00:00Z", l.Next(3))
 	f.Add("", "")
 	f.Fuzz(func(t *testing.T, cur, tok string) {
-		l, err := Start[int](sdk.ListRequest{Cursor: cur, PageToken: tok})
+		l, err := Start[int](sdk.ListReviewsRequest{Cursor: cur, PageToken: tok})
 		if err == nil && l.Cursor() != "" && l.Newest.IsZero() && l.Cursor() != cur {
 			t.Fatalf("cursor %q from nothing", l.Cursor())
 		}
@@ -57,7 +57,7 @@ func FuzzStart(f *testing.F) {
 
 func TestCollect(t *testing.T) {
 	since := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
-	l, err := Start[int](sdk.ListRequest{Cursor: since.Format(time.RFC3339)})
+	l, err := Start[int](sdk.ListReviewsRequest{Cursor: since.Format(time.RFC3339)})
 	if err != nil {
 		t.Fatal(err)
 	}

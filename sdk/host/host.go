@@ -1,8 +1,11 @@
 // Package host is the hub's side of the plugin connection: it starts a
 // plugin binary, completes go-plugin's handshake over mutual TLS, reads the
-// plugin's Info and hands out the plugin as an sdk.Store or sdk.Helpdesk
-// whose calls cross the process boundary. Plugin authors do not need it;
-// the hub (hub/pluginhost) and the conformance kit (sdk/sdktest) do.
+// plugin's Info and hands out the plugin as an sdk.StorePlugin or
+// sdk.HelpdeskPlugin whose calls cross the process boundary. The wire is
+// the same whichever SDK interface the plugin implements (the v0.1
+// sdk.Store or the request/response sdk.StorePlugin). Plugin authors do
+// not need it; the hub (hub/pluginhost) and the conformance kit
+// (sdk/sdktest) do.
 package host
 
 import (
@@ -165,8 +168,8 @@ func (c *Conn) Info() sdk.Info { return c.info }
 // ProtocolVersion is the protocol version both sides agreed on.
 func (c *Conn) ProtocolVersion() int { return c.version }
 
-// Store returns the plugin as a Store; it fails for a helpdesk plugin.
-func (c *Conn) Store() (sdk.Store, error) {
+// Store returns the plugin as a StorePlugin; it fails for a helpdesk plugin.
+func (c *Conn) Store() (sdk.StorePlugin, error) {
 	if c.info.Kind != sdk.PluginKindStore {
 		return nil, fmt.Errorf("plugin %q is a %s plugin, not a store", c.info.Name, c.info.Kind)
 	}
@@ -174,11 +177,13 @@ func (c *Conn) Store() (sdk.Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dispense store %q: %w", c.info.Name, err)
 	}
-	return raw.(sdk.Store), nil
+	return raw.(sdk.StorePlugin), nil
 }
 
-// Helpdesk returns the plugin as a Helpdesk; it fails for a store plugin.
-func (c *Conn) Helpdesk() (sdk.Helpdesk, error) {
+// Helpdesk returns the plugin as a HelpdeskPlugin, which is also an
+// sdk.AlertPoster (a plugin built without alerts answers
+// ErrorKindUnsupported); it fails for a store plugin.
+func (c *Conn) Helpdesk() (sdk.HelpdeskPlugin, error) {
 	if c.info.Kind != sdk.PluginKindHelpdesk {
 		return nil, fmt.Errorf("plugin %q is a %s plugin, not a helpdesk", c.info.Name, c.info.Kind)
 	}
@@ -186,7 +191,7 @@ func (c *Conn) Helpdesk() (sdk.Helpdesk, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dispense helpdesk %q: %w", c.info.Name, err)
 	}
-	return raw.(sdk.Helpdesk), nil
+	return raw.(sdk.HelpdeskPlugin), nil
 }
 
 // Check asks the plugin's gRPC health service whether it serves, within

@@ -304,29 +304,3 @@ func (p datePlugin) PostReply(_ context.Context, req sdk.PostReplyRequest) (sdk.
 func (p datePlugin) DeleteReply(context.Context, sdk.DeleteReplyRequest) (sdk.DeleteReplyResponse, error) {
 	return sdk.DeleteReplyResponse{}, sdk.Errorf(sdk.ErrorKindUnsupported, "datestore keeps replies")
 }
-
-// positionalStore is a StorePlugin in the positional form runStore takes while
-// the kit's plumbing is on sdk.Store (SDK v0.1).
-type positionalStore struct{ p sdk.StorePlugin }
-
-func (s positionalStore) Info(ctx context.Context) (sdk.Info, error) {
-	return s.p.Info(ctx, sdk.InfoRequest{})
-}
-
-func (s positionalStore) CheckCredentials(ctx context.Context, settings sdk.Settings, appID string) (sdk.CredentialsReport, error) {
-	return s.p.CheckCredentials(ctx, sdk.CheckCredentialsRequest{Settings: settings, AppID: appID})
-}
-
-func (s positionalStore) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.ReviewPage, error) {
-	return s.p.ListReviews(ctx, req)
-}
-
-func (s positionalStore) PostReply(ctx context.Context, req sdk.PostReplyRequest) (sdk.DeveloperReply, error) {
-	r, err := s.p.PostReply(ctx, req)
-	return r.Reply, err
-}
-
-func (s positionalStore) DeleteReply(ctx context.Context, req sdk.DeleteReplyRequest) error {
-	_, err := s.p.DeleteReply(ctx, req)
-	return err
-}

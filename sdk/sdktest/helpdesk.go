@@ -27,16 +27,24 @@ type HelpdeskSuite struct {
 	Vendor HelpdeskVendor
 }
 
-// RunHelpdesk checks that a helpdesk plugin honours the protocol's contract.
-func RunHelpdesk(t *testing.T, h sdk.Helpdesk, suite HelpdeskSuite) { runHelpdesk(goTest{t}, h, suite) }
+// RunHelpdesk checks that a helpdesk plugin honours the protocol's
+// contract. h is a launched plugin (LaunchHelpdesk) or one in the test's
+// process: a sdk.HelpdeskPlugin, or a sdk.Helpdesk written for SDK v0.1.
+func RunHelpdesk(t *testing.T, h sdk.AnyHelpdesk, suite HelpdeskSuite) {
+	runHelpdesk(goTest{t}, h, suite)
+}
 
-func runHelpdesk(t tester, h sdk.Helpdesk, suite HelpdeskSuite) {
+func runHelpdesk(t tester, impl sdk.AnyHelpdesk, suite HelpdeskSuite) {
+	h, err := sdk.AsHelpdeskPlugin(impl)
+	if err != nil {
+		t.Fatalf("sdktest: %v", err)
+	}
 	if suite.UnknownTicketID == "" {
 		suite.UnknownTicketID = "999999999"
 	}
 	r := &deskRun{h: h, suite: suite}
 	t.Run("info", func(t tester) {
-		info, err := h.Info(ctx(t))
+		info, err := h.Info(ctx(t), sdk.InfoRequest{})
 		if err != nil {
 			t.Fatalf("Info: %v", err)
 		}
@@ -49,7 +57,7 @@ func runHelpdesk(t tester, h sdk.Helpdesk, suite HelpdeskSuite) {
 		checkInfo(t, info, sdk.PluginKindHelpdesk, r.suite.NotSecret)
 	})
 	t.Run("check credentials", func(t tester) {
-		if _, err := h.CheckCredentials(ctx(t), suite.Settings); err != nil {
+		if _, err := h.CheckCredentials(ctx(t), sdk.CheckCredentialsRequest{Settings: suite.Settings}); err != nil {
 			t.Fatalf("CheckCredentials with working settings: %v", err)
 		}
 	})
@@ -76,7 +84,7 @@ func runHelpdesk(t tester, h sdk.Helpdesk, suite HelpdeskSuite) {
 }
 
 type deskRun struct {
-	h     sdk.Helpdesk
+	h     sdk.HelpdeskPlugin
 	suite HelpdeskSuite
 	tags  bool // the plugin takes tags (SupportsTags)
 	// secrets are the keys of the settings the plugin declares Secret.
@@ -238,7 +246,7 @@ func (r *deskRun) outcomeNote(t tester) {
 		tries = 2 // delivered twice, written once
 	}
 	for try := 1; try <= tries; try++ {
-		err := r.h.WriteReplyResult(ctx(t), sdk.ReplyResultRequest{Settings: r.suite.Settings, IntegrationID: r.suite.IntegrationID, Result: result})
+		_, err := r.h.WriteReplyResult(ctx(t), sdk.WriteReplyResultRequest{Settings: r.suite.Settings, IntegrationID: r.suite.IntegrationID, Result: result})
 		if err != nil {
 			t.Fatalf("WriteReplyResult (try %d): %v", try, err)
 		}
@@ -271,7 +279,7 @@ func (r *deskRun) unknownTicket(t tester) {
 	if k := sdk.KindOf(err); k != sdk.ErrorKindNotFound {
 		t.Errorf("UpsertTicket of ticket %s, which does not exist: %v (kind %v), want NotFound", r.suite.UnknownTicketID, err, k)
 	}
-	err = r.h.WriteReplyResult(ctx(t), sdk.ReplyResultRequest{Settings: r.suite.Settings, IntegrationID: r.suite.IntegrationID,
+	_, err = r.h.WriteReplyResult(ctx(t), sdk.WriteReplyResultRequest{Settings: r.suite.Settings, IntegrationID: r.suite.IntegrationID,
 		Result: sdk.ReplyResult{TicketID: r.suite.UnknownTicketID, ReviewID: id, MessageID: "sdktest-m-" + id, Outcome: sdk.OutcomePublished}})
 	if k := sdk.KindOf(err); k != sdk.ErrorKindNotFound {
 		t.Errorf("WriteReplyResult to ticket %s, which does not exist: %v (kind %v), want NotFound", r.suite.UnknownTicketID, err, k)

@@ -94,7 +94,7 @@ type deskPlugin struct {
 	bug string
 }
 
-func (p deskPlugin) Info(context.Context) (sdk.Info, error) {
+func (p deskPlugin) Info(context.Context, sdk.InfoRequest) (sdk.Info, error) {
 	info := sdk.Info{Kind: sdk.PluginKindHelpdesk, Name: "memdesk", Version: "1.0.0",
 		Settings: []sdk.SettingField{{Key: "api_token", Label: "API token", Required: true, Secret: p.bug != "token not Secret"},
 			{Key: "webhook_secret", Label: "Webhook secret", Secret: true}},
@@ -123,11 +123,11 @@ func (p deskPlugin) classify(err error) error {
 	return sdk.HTTPError(ve.status, nil, "memdesk answered %d", ve.status)
 }
 
-func (p deskPlugin) CheckCredentials(context.Context, sdk.Settings) (sdk.CredentialsReport, error) {
+func (p deskPlugin) CheckCredentials(context.Context, sdk.CheckCredentialsRequest) (sdk.CheckCredentialsResponse, error) {
 	if err := p.d.call(); err != nil {
-		return sdk.CredentialsReport{}, p.classify(err)
+		return sdk.CheckCredentialsResponse{}, p.classify(err)
 	}
-	return sdk.CredentialsReport{}, nil
+	return sdk.CheckCredentialsResponse{}, nil
 }
 
 func marker(key string) string { return "[ref " + key + "]" }
@@ -216,7 +216,11 @@ func (p deskPlugin) HandleWebhook(_ context.Context, req sdk.WebhookRequest) (sd
 	return sdk.WebhookResult{Status: http.StatusOK, Replies: []sdk.ReplyRequest{{TicketID: h.Ticket, MessageID: msgID, Text: h.Text}}}, nil
 }
 
-func (p deskPlugin) WriteReplyResult(_ context.Context, req sdk.ReplyResultRequest) error {
+func (p deskPlugin) WriteReplyResult(ctx context.Context, req sdk.WriteReplyResultRequest) (sdk.WriteReplyResultResponse, error) {
+	return sdk.WriteReplyResultResponse{}, p.writeResult(ctx, req)
+}
+
+func (p deskPlugin) writeResult(_ context.Context, req sdk.WriteReplyResultRequest) error {
 	if err := p.d.call(); err != nil {
 		return p.classify(err)
 	}

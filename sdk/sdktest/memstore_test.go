@@ -62,7 +62,7 @@ type storePlugin struct {
 	bug string
 }
 
-func (p storePlugin) Info(context.Context) (sdk.Info, error) {
+func (p storePlugin) Info(context.Context, sdk.InfoRequest) (sdk.Info, error) {
 	info := sdk.Info{Kind: sdk.PluginKindStore, Name: "memstore", Version: "1.0.0",
 		Settings: []sdk.SettingField{{Key: "key_id", Label: "Key ID"}, {Key: "private_key", Label: "Private key", Secret: p.bug != "key not Secret"}},
 		Store:    &sdk.StoreCapabilities{CanReply: true, ReplyMaxLength: memReplyLimit}}
@@ -88,8 +88,8 @@ func (p storePlugin) call() error {
 	return sdk.HTTPError(f.Status, nil, "memstore answered %d", f.Status)
 }
 
-func (p storePlugin) CheckCredentials(context.Context, sdk.Settings, string) (sdk.CredentialsReport, error) {
-	return sdk.CredentialsReport{}, p.call()
+func (p storePlugin) CheckCredentials(context.Context, sdk.CheckCredentialsRequest) (sdk.CheckCredentialsResponse, error) {
+	return sdk.CheckCredentialsResponse{}, p.call()
 }
 
 // ListReviews lists the reviews changed after the cursor (a sequence
@@ -126,7 +126,12 @@ func (p storePlugin) ListReviews(_ context.Context, req sdk.ListRequest) (sdk.Re
 	return page, nil
 }
 
-func (p storePlugin) PostReply(_ context.Context, req sdk.PostReplyRequest) (sdk.DeveloperReply, error) {
+func (p storePlugin) PostReply(ctx context.Context, req sdk.PostReplyRequest) (sdk.PostReplyResponse, error) {
+	r, err := p.reply(ctx, req)
+	return sdk.PostReplyResponse{Reply: r}, err
+}
+
+func (p storePlugin) reply(_ context.Context, req sdk.PostReplyRequest) (sdk.DeveloperReply, error) {
 	n := utf8.RuneCountInString(req.Text)
 	tooLong := sdk.Errorf(sdk.ErrorKindRefused, "replies are limited to %d characters, this one has %d", memReplyLimit, n)
 	if n > memReplyLimit && p.bug != "over-long reply sent" {
@@ -147,6 +152,6 @@ func (p storePlugin) PostReply(_ context.Context, req sdk.PostReplyRequest) (sdk
 	return sdk.DeveloperReply{ID: "reply-" + req.ReviewID, Text: req.Text}, nil
 }
 
-func (p storePlugin) DeleteReply(context.Context, sdk.DeleteReplyRequest) error {
-	return errors.ErrUnsupported
+func (p storePlugin) DeleteReply(context.Context, sdk.DeleteReplyRequest) (sdk.DeleteReplyResponse, error) {
+	return sdk.DeleteReplyResponse{}, errors.ErrUnsupported
 }

@@ -92,7 +92,7 @@ func Launch(t testing.TB, bin string, env ...string) *host.Conn {
 }
 
 // LaunchStore starts a store plugin binary.
-func LaunchStore(t testing.TB, bin string, env ...string) sdk.Store {
+func LaunchStore(t testing.TB, bin string, env ...string) sdk.StorePlugin {
 	t.Helper()
 	s, err := Launch(t, bin, env...).Store()
 	if err != nil {
@@ -102,7 +102,7 @@ func LaunchStore(t testing.TB, bin string, env ...string) sdk.Store {
 }
 
 // LaunchHelpdesk starts a helpdesk plugin binary.
-func LaunchHelpdesk(t testing.TB, bin string, env ...string) sdk.Helpdesk {
+func LaunchHelpdesk(t testing.TB, bin string, env ...string) sdk.HelpdeskPlugin {
 	t.Helper()
 	h, err := Launch(t, bin, env...).Helpdesk()
 	if err != nil {
@@ -146,7 +146,7 @@ func Context(t testing.TB) context.Context {
 
 // ListAll reads one complete listing, page by page, as the hub does, and
 // returns the reviews, the last page's cursor and the number of pages.
-func ListAll(t testing.TB, s sdk.Store, req sdk.ListRequest) ([]sdk.Review, string, int) {
+func ListAll(t testing.TB, s sdk.AnyStore, req sdk.ListReviewsRequest) ([]sdk.Review, string, int) {
 	t.Helper()
 	var all []sdk.Review
 	for pages := 1; pages <= 10000; pages++ {

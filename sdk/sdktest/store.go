@@ -123,17 +123,23 @@ type StoreSuite struct {
 	Country string
 }
 
-// RunStore checks that a store plugin honours the protocol's contract.
-func RunStore(t *testing.T, s sdk.Store, suite StoreSuite) { runStore(goTest{t}, s, suite) }
+// RunStore checks that a store plugin honours the protocol's contract. s
+// is a launched plugin (LaunchStore) or one in the test's process: a
+// sdk.StorePlugin, or a sdk.Store written for SDK v0.1.
+func RunStore(t *testing.T, s sdk.AnyStore, suite StoreSuite) { runStore(goTest{t}, s, suite) }
 
-func runStore(t tester, s sdk.Store, suite StoreSuite) {
+func runStore(t tester, impl sdk.AnyStore, suite StoreSuite) {
+	s, err := sdk.AsStorePlugin(impl)
+	if err != nil {
+		t.Fatalf("sdktest: %v", err)
+	}
 	if suite.MaxPages == 0 {
 		suite.MaxPages = 50
 	}
-	r := &storeRun{s: s, suite: suite, kit: &storeKit{sp: storePluginOf(s)}}
+	r := &storeRun{s: s, suite: suite, kit: &storeKit{sp: s}}
 	t.Run("info", r.checkInfo)
 	t.Run("check credentials", func(t tester) {
-		if _, err := s.CheckCredentials(ctx(t), suite.Settings, suite.AppID); err != nil {
+		if _, err := s.CheckCredentials(ctx(t), sdk.CheckCredentialsRequest{Settings: suite.Settings, AppID: suite.AppID}); err != nil {
 			t.Fatalf("CheckCredentials with working settings: %v", err)
 		}
 	})
@@ -159,7 +165,7 @@ func runStore(t tester, s sdk.Store, suite StoreSuite) {
 }
 
 type storeRun struct {
-	s     sdk.Store
+	s     sdk.StorePlugin
 	suite StoreSuite
 	info  sdk.Info
 	// seed is the listed id of the review the suite put (once put), seedPut
@@ -169,7 +175,7 @@ type storeRun struct {
 }
 
 func (r *storeRun) checkInfo(t tester) {
-	info, err := r.s.Info(ctx(t))
+	info, err := r.s.Info(ctx(t), sdk.InfoRequest{})
 	if err != nil {
 		t.Fatalf("Info: %v", err)
 	}
@@ -289,10 +295,11 @@ func (r *storeRun) replyVisible(t tester) {
 	id := r.review(t)
 	text := "Thanks, fixed in 1.1 (" + nonce("reply") + ")"
 	for try := 1; try <= 2; try++ { // the hub may post the same reply again
-		reply, err := r.s.PostReply(ctx(t), sdk.PostReplyRequest{Settings: r.suite.Settings, AppID: r.suite.AppID, ReviewID: id, Text: text})
+		res, err := r.s.PostReply(ctx(t), sdk.PostReplyRequest{Settings: r.suite.Settings, AppID: r.suite.AppID, ReviewID: id, Text: text})
 		if err != nil {
 			t.Fatalf("PostReply (try %d): %v", try, err)
 		}
+		reply := res.Reply
 		if reply.Text != "" && reply.Text != text {
 			t.Errorf("PostReply (try %d) answered the reply %q, want %q", try, reply.Text, text)
 		}

@@ -64,15 +64,6 @@ type kitListing struct {
 
 // storePluginOf is s in the request/response form the listing checks use
 // (s is either form while the kit's plumbing moves to sdk.StorePlugin).
-func storePluginOf(s any) sdk.StorePlugin {
-	switch p := s.(type) {
-	case sdk.StorePlugin:
-		return p
-	case sdk.Store:
-		return sdk.AdaptStore(p)
-	}
-	panic(fmt.Sprintf("sdktest: %T is not a store plugin", s))
-}
 
 func (r *storeRun) pageSize() int {
 	if r.suite.PageSize > 0 {

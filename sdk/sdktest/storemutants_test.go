@@ -26,7 +26,7 @@ func runDateStore(t *testing.T, bug, viewBug string, withVendor bool) []string {
 		suite.Vendor = s
 	}
 	rec := newRecorder(t)
-	runStore(rec, positionalStore{datePlugin{s: s, bug: bug}}, suite)
+	runStore(rec, datePlugin{s: s, bug: bug}, suite)
 	return *rec.findings
 }
 
@@ -155,7 +155,7 @@ func TestViewStampingNowIsReported(t *testing.T) {
 func TestNilViewSaysSo(t *testing.T) {
 	s := newDateStore()
 	rec := newRecorder(t)
-	runStore(rec, positionalStore{datePlugin{s: s}}, StoreSuite{Settings: sdk.Settings{"api_key": "k"}, AppID: "app"})
+	runStore(rec, datePlugin{s: s}, StoreSuite{Settings: sdk.Settings{"api_key": "k"}, AppID: "app"})
 	d := newMemDesk()
 	runHelpdesk(rec, deskPlugin{d: d}, HelpdeskSuite{Settings: sdk.Settings{"api_token": "t", "webhook_secret": "hook-secret"}, IntegrationID: "i"})
 	for _, check := range []string{"store errors are classified", "helpdesk errors are classified", "first listing reaches every page and the backlog",

@@ -16,7 +16,7 @@ func ctx(t tester) context.Context { return Context(t) }
 // SampleChange is a review change the suites deliver.
 func SampleChange(id string) sdk.ReviewChange {
 	return sdk.ReviewChange{
-		Store: "sdktest", AppName: "Conformance App", Kind: sdk.ChangeKindNew,
+		Store: "sdktest", StoreName: "Conformance Store", AppName: "Conformance App", Kind: sdk.ChangeKindNew,
 		Review: sdk.Review{
 			ID: id, AppID: "app", Author: "Tester", Rating: 2, Title: "Crashes", Text: "It crashes on start.",
 			Language: "en", Country: "US", AppVersion: "1.0", CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),

@@ -26,7 +26,7 @@ type HelpdeskVendor interface {
 	// authenticated as the vendor authenticates it with the suite's
 	// settings). The plugin must read it as exactly one staff answer.
 	// Settings and IntegrationID may be left empty: the suite fills them.
-	SignedWebhook(ctx context.Context, ticketID, text string) (sdk.WebhookRequest, error)
+	SignedWebhook(ctx context.Context, ticketID, text string) (sdk.HandleWebhookRequest, error)
 }
 
 // VendorTicket is a ticket at the vendor.

@@ -35,6 +35,7 @@ import (
 	"github.com/reviewhub/reviewhub/hub/buildinfo"
 	"github.com/reviewhub/reviewhub/hub/config"
 	"github.com/reviewhub/reviewhub/hub/pluginhost"
+	"github.com/reviewhub/reviewhub/sdk"
 )
 
 const usage = `Reviewhub turns app-store reviews into helpdesk tickets and sends answers back.
@@ -260,15 +261,31 @@ func listPlugins(cfg *config.Config, log *slog.Logger, stdout io.Writer, asJSON 
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, s.Info.Kind, s.Info.Version, status, details)
 		for _, f := range s.Info.Settings {
-			req := ""
-			if f.Required {
-				req = " (required)"
-			}
-			fmt.Fprintf(tw, "\t\t\t\t  setting %s: %s%s\n", f.Key, f.Label, req)
+			fmt.Fprintf(tw, "\t\t\t\t  setting %s: %s%s\n", f.Key, f.Label, settingNote(f))
 		}
 	}
 	tw.Flush()
 	return 0
+}
+
+// settingNote says what a setting takes: whether it is required, its type
+// and bounds (" (required, duration 10s..24h)").
+func settingNote(f sdk.SettingField) string {
+	var parts []string
+	if f.Required {
+		parts = append(parts, "required")
+	}
+	if f.Type != sdk.SettingText {
+		t := string(f.Type)
+		if f.Min != "" || f.Max != "" {
+			t += " " + f.Min + ".." + f.Max
+		}
+		parts = append(parts, t)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
 }
 
 func printVersion(stdout io.Writer, asJSON bool) int {

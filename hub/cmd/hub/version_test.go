@@ -38,3 +38,21 @@ func TestVersionNeedsNoConfig(t *testing.T) {
 		t.Errorf("--json: %+v, want %+v", got, buildinfo.Get())
 	}
 }
+
+// `hub plugins` shows what each setting takes.
+func TestSettingNote(t *testing.T) {
+	for _, tc := range []struct {
+		f    sdk.SettingField
+		want string
+	}{
+		{sdk.SettingField{Key: "note"}, ""},
+		{sdk.SettingField{Key: "token", Required: true}, " (required)"},
+		{sdk.SettingField{Key: "base_url", Type: sdk.SettingURL}, " (url)"},
+		{sdk.SettingField{Key: "tolerance", Required: true, Type: sdk.SettingDuration, Min: "10s", Max: "24h"}, " (required, duration 10s..24h)"},
+		{sdk.SettingField{Key: "pages", Type: sdk.SettingInt, Min: "1"}, " (int 1..)"},
+	} {
+		if got := settingNote(tc.f); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.f.Key, got, tc.want)
+		}
+	}
+}

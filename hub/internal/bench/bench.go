@@ -191,7 +191,7 @@ func Baseline(ctx context.Context, o Options) (Side, error) {
 			if err != nil {
 				return Side{}, err
 			}
-			ch := sdk.ReviewChange{Store: "appstore", AppName: "Bench", Kind: sdk.ChangeKindNew, Review: rv, CanReply: true, ReplyMaxLength: asc.ReplyMaxLength}
+			ch := sdk.ReviewChange{Store: "appstore", StoreName: "App Store", AppName: "Bench", Kind: sdk.ChangeKindNew, Review: rv, CanReply: true, ReplyMaxLength: asc.ReplyMaxLength}
 			if _, err := desk.CreateCase(ctx, od.NewCase{UserCustomID: "appstore:" + rv.ID, UserFullName: rv.Author, Subject: od.Subject(ch),
 				Content: od.Content(ch, rv.ID+"/1"), Channel: odSettings["channel"], CustomFields: map[string]any{odSettings["case_field"]: rv.ID}}); err != nil {
 				return Side{}, fmt.Errorf("baseline case: %w", err)

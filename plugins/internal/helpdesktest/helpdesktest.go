@@ -24,12 +24,12 @@ import (
 type Webhooks struct {
 	URL     string
 	mu      sync.Mutex
-	results []sdk.WebhookResult
+	results []sdk.HandleWebhookResponse
 }
 
 // ServeWebhooks starts a Webhooks server for desk with the integration's
 // settings, closed when the test ends. A plugin's error is answered 500.
-func ServeWebhooks(t testing.TB, desk sdk.Helpdesk, settings sdk.Settings, integrationID string) *Webhooks {
+func ServeWebhooks(t testing.TB, desk sdk.HelpdeskPlugin, settings sdk.Settings, integrationID string) *Webhooks {
 	w := &Webhooks{}
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		req, err := webhookRequest(r)
@@ -56,16 +56,16 @@ func ServeWebhooks(t testing.TB, desk sdk.Helpdesk, settings sdk.Settings, integ
 
 // webhookRequest is r as the hub hands it to HandleWebhook (without the
 // integration's settings and id).
-func webhookRequest(r *http.Request) (sdk.WebhookRequest, error) {
+func webhookRequest(r *http.Request) (sdk.HandleWebhookRequest, error) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		return sdk.WebhookRequest{}, err
+		return sdk.HandleWebhookRequest{}, err
 	}
 	var hdr []sdk.Header
 	for k, v := range r.Header {
 		hdr = append(hdr, sdk.Header{Name: k, Values: v})
 	}
-	return sdk.WebhookRequest{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Headers: hdr, Body: body}, nil
+	return sdk.HandleWebhookRequest{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Headers: hdr, Body: body}, nil
 }
 
 // Capture is an HTTP server (at URL, any path) that keeps the webhook
@@ -74,7 +74,7 @@ func webhookRequest(r *http.Request) (sdk.WebhookRequest, error) {
 type Capture struct {
 	URL  string
 	mu   sync.Mutex
-	last *sdk.WebhookRequest
+	last *sdk.HandleWebhookRequest
 }
 
 // NewCapture starts a Capture server, closed when the test ends.
@@ -97,24 +97,24 @@ func NewCapture(t testing.TB) *Capture {
 
 // Take runs send (which makes the fake send one webhook to the Capture)
 // and returns the request it sent.
-func (c *Capture) Take(send func() error) (sdk.WebhookRequest, error) {
+func (c *Capture) Take(send func() error) (sdk.HandleWebhookRequest, error) {
 	c.mu.Lock()
 	c.last = nil
 	c.mu.Unlock()
 	if err := send(); err != nil {
-		return sdk.WebhookRequest{}, err
+		return sdk.HandleWebhookRequest{}, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.last == nil {
-		return sdk.WebhookRequest{}, errors.New("the fake sent no webhook")
+		return sdk.HandleWebhookRequest{}, errors.New("the fake sent no webhook")
 	}
 	return *c.last, nil
 }
 
 // Last is the plugin's answer to the latest request; the test fails when
 // no request reached the plugin.
-func (w *Webhooks) Last(t testing.TB) sdk.WebhookResult {
+func (w *Webhooks) Last(t testing.TB) sdk.HandleWebhookResponse {
 	t.Helper()
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -144,10 +144,10 @@ type Refusal struct {
 
 // ExpectRefusals calls desk's CheckCredentials with each refusal's
 // settings and reports every one that does not fail as expected.
-func ExpectRefusals(t *testing.T, desk sdk.Helpdesk, refusals []Refusal) {
+func ExpectRefusals(t *testing.T, desk sdk.HelpdeskPlugin, refusals []Refusal) {
 	t.Helper()
 	for _, r := range refusals {
-		_, err := desk.CheckCredentials(sdktest.Context(t), r.Settings)
+		_, err := desk.CheckCredentials(sdktest.Context(t), sdk.CheckCredentialsRequest{Settings: r.Settings})
 		if err == nil || sdk.KindOf(err) != r.Kind || !strings.Contains(err.Error(), r.Want) {
 			t.Errorf("CheckCredentials: %v (kind %v), want %v containing %q", err, sdk.KindOf(err), r.Kind, r.Want)
 		}

@@ -24,7 +24,7 @@ type Fake interface {
 // launched as its own process, with its vendor's fake served.
 type Plugin struct {
 	API      *httptest.Server
-	Desk     sdk.Helpdesk
+	Desk     sdk.HelpdeskPlugin
 	Settings sdk.Settings // working settings for the fake at API
 }
 
@@ -47,16 +47,16 @@ func Launch(t *testing.T, fake Fake, webhookSecret string) Plugin {
 // Japanese Google Play review gp-1 of the app ACME, answerable in 350
 // characters.
 func Change(kind string, rating int, text string, history ...sdk.ReviewVersion) sdk.ReviewChange {
-	return sdk.ReviewChange{Store: "googleplay", AppName: "ACME", Kind: kind, History: history, CanReply: true, ReplyMaxLength: 350,
+	return sdk.ReviewChange{Store: "googleplay", StoreName: "Google Play", AppName: "ACME", Kind: kind, History: history, CanReply: true, ReplyMaxLength: 350,
 		Review: sdk.Review{ID: "gp-1", Author: "Kenji", Rating: rating, Text: text, Language: "ja", AppVersion: "3.2",
 			UpdatedAt: time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)}}
 }
 
 // Alerter is desk's PostAlert side; the test stops when the SDK's client
 // has none.
-func Alerter(t *testing.T, desk sdk.Helpdesk) sdk.Alerter {
+func Alerter(t *testing.T, desk sdk.HelpdeskPlugin) sdk.AlertPoster {
 	t.Helper()
-	a, ok := desk.(sdk.Alerter)
+	a, ok := desk.(sdk.AlertPoster)
 	if !ok {
 		t.Fatal("the SDK's helpdesk client has no PostAlert")
 	}
@@ -66,9 +66,9 @@ func Alerter(t *testing.T, desk sdk.Helpdesk) sdk.Alerter {
 // ExpectMarks checks the plugin's settings schema: exactly the keys in
 // endpoint are marked Endpoint (a change asks for the secrets again) and,
 // when secret is not nil, exactly those in secret are marked Secret.
-func ExpectMarks(t *testing.T, desk sdk.Helpdesk, endpoint, secret []string) {
+func ExpectMarks(t *testing.T, desk sdk.HelpdeskPlugin, endpoint, secret []string) {
 	t.Helper()
-	info, err := desk.Info(sdktest.Context(t))
+	info, err := desk.Info(sdktest.Context(t), sdk.InfoRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,17 +13,6 @@ import (
 	"github.com/reviewhub/reviewhub/sdk"
 )
 
-// storeNames are how people call the stores.
-var storeNames = map[string]string{"appstore": "App Store", "googleplay": "Google Play", "rustore": "RuStore"}
-
-// StoreName is the display name of a store plugin.
-func StoreName(plugin string) string {
-	if n, ok := storeNames[plugin]; ok {
-		return n
-	}
-	return plugin
-}
-
 // Stars renders a rating as ★★☆☆☆.
 func Stars(rating int) string {
 	rating = max(0, min(rating, 5))
@@ -49,7 +38,7 @@ func Subject(c sdk.ReviewChange) string {
 	if author == "" {
 		author = "A user"
 	}
-	s := fmt.Sprintf("%s %s on %s", Stars(r.Rating), author, StoreName(c.Store))
+	s := fmt.Sprintf("%s %s on %s", Stars(r.Rating), author, c.DisplayStore())
 	if c.AppName != "" {
 		s += " (" + c.AppName + ")"
 	}
@@ -85,7 +74,7 @@ func Content(c sdk.ReviewChange, key string) string {
 		}
 	}
 	line("Author", r.Author)
-	line("Store", StoreName(c.Store))
+	line("Store", c.DisplayStore())
 	line("App", c.AppName)
 	line("App version", r.AppVersion)
 	line("Country", r.Country)
@@ -176,7 +165,7 @@ func AlertThread(a sdk.Alert) string { return AlertPrefix + a.IntegrationID + "/
 
 // AlertSubject is the subject of an app's alert thread.
 func AlertSubject(a sdk.Alert) string {
-	return "Reviewhub: health of " + firstNonEmpty(a.AppName, a.AppID) + " (" + StoreName(a.Store) + ")"
+	return "Reviewhub: health of " + firstNonEmpty(a.AppName, a.AppID) + " (" + a.DisplayStore() + ")"
 }
 
 // AlertMarker makes an alert recognisable in its thread, so a repeated

@@ -29,7 +29,10 @@ type Client struct {
 	Email   string
 	APIKey  string
 	HTTP    *http.Client
-	// Retries of 5xx and connection errors inside one call (default 2).
+	// Retries of a read (GET) after a 5xx or a connection error inside one
+	// call (0: 2; negative: none), by the SDK's retrying transport (each
+	// attempt paced by Gate). A write is sent once: its outcome is unknown
+	// after a 5xx, and the hub's next attempt looks the case up.
 	Retries int
 	// Labels caches label ids across calls (nil: no cache).
 	Labels *LabelCache
@@ -124,8 +127,9 @@ func (e *APIError) Error() string {
 // the answer into out. Errors are classified for the hub: 401 →
 // Unauthenticated, 403 → PermissionDenied (but a 403 whose body says "rate
 // limit" is a rate limit, as in Omnidesk's older scheme), 404 → NotFound,
-// 400/422 → Invalid, 429 → RetryAfter, 5xx → Unavailable (after a few quick
-// retries).
+// 400/422 → Invalid, 429 → RetryAfter, 5xx → Unavailable (a read after a
+// few quick retries, sdk.NewRetryTransport; a write at once: its outcome is
+// unknown, and the hub's next attempt looks the case up).
 func (c *Client) Do(ctx context.Context, method, path string, query url.Values, body, out any) error {
 	call := apiCall{method: method, path: path, url: strings.TrimRight(c.BaseURL, "/") + path, json: body != nil}
 	if body != nil {
@@ -137,36 +141,13 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 	if len(query) > 0 {
 		call.url += "?" + query.Encode()
 	}
-	hc := c.HTTP
-	if hc == nil {
-		hc = sdk.NewHTTPClient(sdk.HTTPOptions{MaxResponseBytes: MaxResponseBytes})
-	}
-	retries := c.Retries
-	if retries == 0 {
-		retries = 2
-	}
 	if d := c.Gate.wait(c.account()); d > 0 {
 		return sdk.RetryAfterError(d, "omnidesk rate limit on %s %s: over the per-minute limit, not called", method, path)
 	}
-	var last error
-	for attempt := 0; attempt <= retries; attempt++ {
-		if attempt > 0 {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(time.Duration(attempt*attempt) * 200 * time.Millisecond):
-			}
-		}
-		retry, err := c.try(ctx, hc, call, attempt, out)
-		if !retry {
-			return err
-		}
-		last = err
-	}
-	return last
+	return c.send(ctx, call, out)
 }
 
-// apiCall is one call of Do: its request, sent once per attempt.
+// apiCall is one call of Do.
 type apiCall struct {
 	method, path string
 	url          string // with the query
@@ -174,57 +155,97 @@ type apiCall struct {
 	json         bool   // the call has a body
 }
 
-// try sends one attempt of call and decodes a success into out. retry
-// reports a failure another attempt may cure (a connection error, an
-// answer that could not be read, a 5xx), err is the failure otherwise.
-func (c *Client) try(ctx context.Context, hc *http.Client, call apiCall, attempt int, out any) (retry bool, err error) {
-	req, err := http.NewRequestWithContext(ctx, call.method, call.url, bytes.NewReader(call.body))
-	if err != nil {
-		return false, sdk.Errorf(sdk.ErrorKindInvalid, "omnidesk: %v", err)
+// httpClient is the client's HTTP client with each attempt paced by the
+// gate (pacedTransport) under the SDK's retries of a read.
+func (c *Client) httpClient() *http.Client {
+	hc := c.HTTP
+	if hc == nil {
+		hc = sdk.NewHTTPClient(sdk.HTTPOptions{MaxResponseBytes: MaxResponseBytes})
 	}
-	seq, err := c.paced(ctx, call.method, call.path, attempt)
+	attempts := c.Retries + 1
+	if c.Retries == 0 {
+		attempts = 3
+	}
+	base := hc.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return &http.Client{Timeout: hc.Timeout, CheckRedirect: hc.CheckRedirect, Jar: hc.Jar,
+		Transport: sdk.NewRetryTransport(pacedTransport{c: c, base: base}, sdk.RetryOptions{Attempts: max(attempts, 1)})}
+}
+
+// send sends call and decodes a success into out.
+func (c *Client) send(ctx context.Context, call apiCall, out any) error {
+	var body io.Reader
+	if call.body != nil {
+		body = bytes.NewReader(call.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, call.method, call.url, body)
 	if err != nil {
-		return false, err
+		return sdk.Errorf(sdk.ErrorKindInvalid, "omnidesk: %v", err)
 	}
 	req.SetBasicAuth(c.Email, c.APIKey)
 	req.Header.Set("Accept", "application/json")
 	if call.json {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := hc.Do(req)
+	resp, err := c.httpClient().Do(req)
 	if err != nil {
-		c.Gate.answered(c.account(), c.window(), seq, -1, time.Now())
-		if ctx.Err() != nil {
-			return false, ctx.Err()
+		var classified *sdk.Error
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.As(err, &classified):
+			return classified // the gate's: no calls left this minute
 		}
-		return true, sdk.Errorf(sdk.ErrorKindUnavailable, "omnidesk %s %s: %v", call.method, call.path, err)
+		return sdk.Errorf(sdk.ErrorKindUnavailable, "omnidesk %s %s: %v", call.method, call.path, err)
 	}
 	data, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	if err != nil {
+		return sdk.Errorf(sdk.ErrorKindUnavailable, "omnidesk %s %s: reading the answer: %v", call.method, call.path, err)
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		if out == nil || len(bytes.TrimSpace(data)) == 0 {
+			return nil
+		}
+		if err := json.Unmarshal(data, out); err != nil {
+			return sdk.Errorf(sdk.ErrorKindUnavailable, "omnidesk %s %s: unexpected answer (%v): %.200s", call.method, call.path, err, data)
+		}
+		return nil
+	}
+	return c.refused(call, resp, data)
+}
+
+// pacedTransport lets each attempt out when the gate allows (paced) and
+// tells the gate what the answer said of the calls left.
+type pacedTransport struct {
+	c    *Client
+	base http.RoundTripper
+}
+
+func (t pacedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c := t.c
+	seq, err := c.paced(r.Context(), r.Method, r.URL.Path)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := t.base.RoundTrip(r)
+	if err != nil {
+		c.Gate.answered(c.account(), c.window(), seq, -1, time.Now())
+		return nil, err
+	}
 	c.noteLimits(resp.Header)
 	left, okLeft := headerInt(resp.Header, "api_calls_left")
 	if !okLeft {
 		left = -1
 	}
 	c.Gate.answered(c.account(), c.window(), seq, left, time.Now())
-	if err != nil {
-		return true, sdk.Errorf(sdk.ErrorKindUnavailable, "omnidesk %s %s: reading the answer: %v", call.method, call.path, err)
-	}
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		if out == nil || len(bytes.TrimSpace(data)) == 0 {
-			return false, nil
-		}
-		if err := json.Unmarshal(data, out); err != nil {
-			return false, sdk.Errorf(sdk.ErrorKindUnavailable, "omnidesk %s %s: unexpected answer (%v): %.200s", call.method, call.path, err, data)
-		}
-		return false, nil
-	}
-	return c.refused(call, attempt, resp, data)
+	return resp, nil
 }
 
-// refused classifies an error answer for the hub (see Do); retry reports a
-// 5xx, which another attempt may cure.
-func (c *Client) refused(call apiCall, attempt int, resp *http.Response, data []byte) (retry bool, err error) {
+// refused classifies an error answer for the hub (see Do).
+func (c *Client) refused(call apiCall, resp *http.Response, data []byte) error {
 	method, path := call.method, call.path
 	apiErr := parseError(resp.StatusCode, data)
 	switch {
@@ -232,20 +253,15 @@ func (c *Client) refused(call apiCall, attempt int, resp *http.Response, data []
 		resp.StatusCode == http.StatusForbidden && strings.Contains(strings.ToLower(string(data)), "rate limit"):
 		wait := retryAfter(resp.Header)
 		c.Gate.hold(c.account(), wait)
-		if attempt > 0 && method != http.MethodGet {
-			// An earlier try of this write may have reached Omnidesk: not
-			// "refused, nothing done" (sdk.TicketRequest.FirstAttempt).
-			return false, sdk.Errorf(sdk.ErrorKindUnavailable, "omnidesk rate limit on %s %s after an unanswered try: %v", method, path, apiErr)
-		}
-		return false, sdk.RetryAfterError(wait, "omnidesk rate limit on %s %s: %v", method, path, apiErr)
-	case resp.StatusCode >= 500:
-		return true, sdk.HTTPError(resp.StatusCode, resp.Header, "omnidesk %s %s: %v", method, path, apiErr)
+		return sdk.RetryAfterError(wait, "omnidesk rate limit on %s %s: %v", method, path, apiErr)
 	case resp.StatusCode == http.StatusUnauthorized:
-		return false, sdk.HTTPError(resp.StatusCode, resp.Header, "omnidesk refused the staff e-mail and API key: %w", apiErr)
+		return sdk.HTTPError(resp.StatusCode, resp.Header, "omnidesk refused the staff e-mail and API key: %w", apiErr)
 	case resp.StatusCode == http.StatusForbidden:
-		return false, sdk.HTTPError(resp.StatusCode, resp.Header, "omnidesk %s %s: the staff member may not do this: %w", method, path, apiErr)
+		return sdk.HTTPError(resp.StatusCode, resp.Header, "omnidesk %s %s: the staff member may not do this: %w", method, path, apiErr)
+	case resp.StatusCode >= 500:
+		return sdk.HTTPError(resp.StatusCode, resp.Header, "omnidesk %s %s: %v", method, path, apiErr)
 	default: // the status decides the kind (sdk.KindFromHTTPStatus)
-		return false, sdk.HTTPError(resp.StatusCode, resp.Header, "omnidesk %s %s: %w", method, path, apiErr)
+		return sdk.HTTPError(resp.StatusCode, resp.Header, "omnidesk %s %s: %w", method, path, apiErr)
 	}
 }
 
@@ -260,10 +276,10 @@ func (c *Client) window() time.Duration {
 // number for Gate.answered. A wait longer than maxPaceHold, or than the
 // context allows, fails the call at once with that wait, before anything
 // was sent: RetryAfter, so the hub holds the integration and the next
-// attempt of a first delivery is still a first one. A retry of a write
-// (attempt > 0) fails Unavailable instead: its earlier try may have
-// reached Omnidesk.
-func (c *Client) paced(ctx context.Context, method, path string, attempt int) (uint64, error) {
+// attempt of a first delivery is still a first one. (Only reads are sent
+// again inside a call, so no earlier try of a write can have reached
+// Omnidesk.)
+func (c *Client) paced(ctx context.Context, method, path string) (uint64, error) {
 	for {
 		seq, wait, ok := c.Gate.pace(c.account(), c.window(), time.Now())
 		if ok {
@@ -271,9 +287,6 @@ func (c *Client) paced(ctx context.Context, method, path string, attempt int) (u
 		}
 		dl, hasDL := ctx.Deadline()
 		if wait > maxPaceHold || (hasDL && time.Until(dl) < wait+time.Second) {
-			if attempt > 0 && method != http.MethodGet {
-				return 0, sdk.Errorf(sdk.ErrorKindUnavailable, "omnidesk %s %s: no calls left this minute after an unanswered try", method, path)
-			}
 			return 0, sdk.RetryAfterError(wait, "omnidesk %s %s: no calls left this minute (api_calls_left), not called", method, path)
 		}
 		t := time.NewTimer(wait)

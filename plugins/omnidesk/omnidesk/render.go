@@ -7,9 +7,6 @@ import (
 
 // The ticket text is shared by the helpdesk plugins (plugins/internal/ticketbody).
 
-// StoreName is the display name of a store plugin.
-func StoreName(plugin string) string { return ticketbody.StoreName(plugin) }
-
 // Stars renders a rating as ★★☆☆☆.
 func Stars(rating int) string { return ticketbody.Stars(rating) }
 

@@ -35,11 +35,12 @@ type Client struct {
 	BaseURL string // https://SUBDOMAIN.zendesk.com
 	Email   string // the agent the API token acts as
 	Token   string
-	HTTP    *http.Client
-	// Retries of a read (GET) after a 5xx or a connection error inside one
-	// call (0: 2; negative: none). Writes are never retried inside a call: their
-	// outcome is unknown, and the hub's next attempt looks the ticket up.
-	Retries int
+	// HTTP sends the requests (nil: sdk.NewHTTPClient without retries).
+	// The plugin's retries a read (GET) after a 5xx or a connection error
+	// inside the call (sdk.HTTPOptions.Retry); writes are never retried
+	// inside a call: their outcome is unknown, and the hub's next attempt
+	// looks the ticket up.
+	HTTP *http.Client
 	// Gate remembers, across calls, an account Zendesk answered 429: until
 	// its Retry-After is over, calls fail at once with the rest of the wait
 	// and reach no API (nil: every call goes out).
@@ -89,8 +90,8 @@ func (c *Client) account() string { return strings.TrimRight(c.BaseURL, "/") + "
 // Do sends method path (with query) and body (JSON-encoded when not nil)
 // and decodes the answer into out. Errors are classified for the hub by
 // sdk.KindFromHTTPStatus, refined: 429 is RateLimited with Zendesk's
-// Retry-After; 5xx and connection errors are Unavailable (reads are retried
-// a few times first); 401 names the credentials.
+// Retry-After; 5xx and connection errors are Unavailable (after the HTTP
+// client's retries of a read); 401 names the credentials.
 func (c *Client) Do(ctx context.Context, method, path string, query url.Values, body, out any) error {
 	var raw []byte
 	if body != nil {
@@ -107,34 +108,10 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 	if hc == nil {
 		hc = sdk.NewHTTPClient(sdk.HTTPOptions{Timeout: CallTimeout})
 	}
-	retries := c.Retries
-	switch {
-	case method != http.MethodGet, retries < 0:
-		retries = 0
-	case retries == 0:
-		retries = 2
-	}
 	if d := c.Gate.Wait(c.account()); d > 0 {
 		return sdk.RetryAfterError(d, "zendesk rate limit on %s %s: over the limit, not called", method, path)
 	}
-	var last error
-	for attempt := 0; attempt <= retries; attempt++ {
-		if attempt > 0 {
-			t := time.NewTimer(time.Duration(attempt*attempt) * 200 * time.Millisecond)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return ctx.Err()
-			case <-t.C:
-			}
-		}
-		err := c.once(ctx, hc, method, path, u, raw, out)
-		if err == nil || sdk.KindOf(err) != sdk.ErrorKindUnavailable || ctx.Err() != nil {
-			return err
-		}
-		last = err
-	}
-	return last
+	return c.once(ctx, hc, method, path, u, raw, out)
 }
 
 func (c *Client) once(ctx context.Context, hc *http.Client, method, path, u string, raw []byte, out any) error {

@@ -110,7 +110,7 @@ var clientChecks = map[string]func(t *testing.T, c *zendesk.Client){
 // documented request and reads the documented answer.
 func TestVendorExamplesAgainstClient(t *testing.T) {
 	helpdesktest.CheckClient(t, vendorDir, clientChecks, func(url string) *zendesk.Client {
-		return &zendesk.Client{BaseURL: url, Email: "admin@acme.example", Token: "k", Retries: -1}
+		return &zendesk.Client{BaseURL: url, Email: "admin@acme.example", Token: "k"}
 	})
 }
 

@@ -18,8 +18,8 @@ const PluginInfo = "info"
 
 var (
 	// ClientPlugins is the go-plugin set of the hub's side: dispensing
-	// PluginInfo gives an InfoClient, dispensing a kind gives an sdk.Store
-	// or an sdk.Helpdesk.
+	// PluginInfo gives an InfoClient, dispensing a kind gives an
+	// sdk.StorePlugin or an sdk.HelpdeskPlugin.
 	ClientPlugins func() plugin.PluginSet
 	// FromStatus turns a gRPC error from a plugin into an *sdk.Error.
 	FromStatus func(op string, err error) error

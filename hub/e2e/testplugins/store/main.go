@@ -25,7 +25,7 @@ func base(s sdk.Settings) string {
 	return os.Getenv("TESTSTORE_PUBLIC_URL")
 }
 
-func (store) Info(context.Context) (sdk.Info, error) {
+func (store) Info(context.Context, sdk.InfoRequest) (sdk.Info, error) {
 	return sdk.Info{
 		Name: "teststore", DisplayName: "test store", Version: "0.0.1", Description: "test store",
 		Settings: []sdk.SettingField{{Key: "url", Label: "Backend URL (empty: the public listing)"},
@@ -53,15 +53,16 @@ func quotas() []sdk.QuotaBucket {
 
 // CheckCredentials asks the backend (read-only) what the account may do:
 // a read-only account cannot reply.
-func (store) CheckCredentials(ctx context.Context, s sdk.Settings, appID string) (sdk.CredentialsReport, error) {
+func (store) CheckCredentials(ctx context.Context, req sdk.CheckCredentialsRequest) (sdk.CheckCredentialsResponse, error) {
+	s, appID := req.Settings, req.AppID
 	var acc struct {
 		ReadOnly  bool `json:"read_only"`
 		QuotaLeft int  `json:"quota_left"`
 	}
 	if err := testbackend.Call(ctx, base(s), "GET", "/account?app="+url.QueryEscape(appID), nil, &acc); err != nil {
-		return sdk.CredentialsReport{}, err
+		return sdk.CheckCredentialsResponse{}, err
 	}
-	rep := sdk.CredentialsReport{CanReply: !acc.ReadOnly && s["url"] != "", Detail: "test store account for " + appID,
+	rep := sdk.CheckCredentialsResponse{CanReply: !acc.ReadOnly && s["url"] != "", Detail: "test store account for " + appID,
 		Checks: []sdk.Check{{Name: "quota", Status: sdk.CheckOK, Detail: strconv.Itoa(acc.QuotaLeft) + " requests left"}}}
 	if acc.ReadOnly {
 		rep.Checks = append(rep.Checks, sdk.Check{Name: "rights", Status: sdk.CheckWarn, Detail: "read-only account: cannot reply"})
@@ -72,7 +73,7 @@ func (store) CheckCredentials(ctx context.Context, s sdk.Settings, appID string)
 }
 
 // The cursor is the backend's sequence number of the last review listed.
-func (store) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.ReviewPage, error) {
+func (store) ListReviews(ctx context.Context, req sdk.ListReviewsRequest) (sdk.ListReviewsResponse, error) {
 	// A line logged during a call: it must reach the hub's log
 	// (pluginhost's TestPluginLogsReachTheHubsLog).
 	sdk.Log(ctx).Debug("listing reviews", "app", req.AppID)
@@ -89,9 +90,9 @@ func (store) ListReviews(ctx context.Context, req sdk.ListRequest) (sdk.ReviewPa
 		More    bool
 	}
 	if err := testbackend.Call(ctx, base(req.Settings), "GET", "/reviews?limit="+pageSize(req.Settings)+"&app="+req.AppID+"&after="+after+next, nil, &out); err != nil {
-		return sdk.ReviewPage{}, err
+		return sdk.ListReviewsResponse{}, err
 	}
-	page := sdk.ReviewPage{Cursor: after}
+	page := sdk.ListReviewsResponse{Cursor: after}
 	for _, r := range out.Reviews {
 		page.Cursor = strconv.FormatInt(r.Seq, 10)
 		if r.Rating < 1 || r.Rating > 5 {
@@ -123,23 +124,30 @@ func pageSize(s sdk.Settings) string {
 	return "3"
 }
 
-func (store) PostReply(ctx context.Context, req sdk.PostReplyRequest) (sdk.DeveloperReply, error) {
+func (store) PostReply(ctx context.Context, req sdk.PostReplyRequest) (sdk.PostReplyResponse, error) {
 	// Idempotent, as the SDK asks: after a crash the hub may ask again for a
 	// reply that was published; the store then already shows this text.
 	var cur testbackend.Review
 	if err := testbackend.Call(ctx, req.Settings["url"], "GET", "/reviews/"+req.ReviewID, nil, &cur); err != nil {
-		return sdk.DeveloperReply{}, err
+		return sdk.PostReplyResponse{}, err
 	}
 	if cur.Reply == req.Text {
-		return sdk.DeveloperReply{ID: "reply-" + cur.ID, Text: cur.Reply, State: "PUBLISHED"}, nil
+		return sdk.PostReplyResponse{Reply: sdk.DeveloperReply{ID: "reply-" + cur.ID, Text: cur.Reply, State: "PUBLISHED"}}, nil
 	}
 	var out struct{ ID, Text string }
 	err := testbackend.Call(ctx, req.Settings["url"], "POST", "/reviews/"+req.ReviewID+"/reply", map[string]string{"text": req.Text}, &out)
-	return sdk.DeveloperReply{ID: out.ID, Text: out.Text, State: "PUBLISHED"}, err
+	return sdk.PostReplyResponse{Reply: sdk.DeveloperReply{ID: out.ID, Text: out.Text, State: "PUBLISHED"}}, err
 }
 
-func (store) DeleteReply(context.Context, sdk.DeleteReplyRequest) error {
-	return sdk.Errorf(sdk.ErrorKindUnsupported, "the test store cannot delete replies")
+func (store) DeleteReply(context.Context, sdk.DeleteReplyRequest) (sdk.DeleteReplyResponse, error) {
+	return sdk.DeleteReplyResponse{}, sdk.Errorf(sdk.ErrorKindUnsupported, "the test store cannot delete replies")
 }
 
-func main() { sdk.ServeStore(store{}) }
+var _ sdk.StorePlugin = store{}
+
+func main() {
+	if err := sdk.ServeStore(store{}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}

@@ -5,13 +5,15 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"os"
 
 	"github.com/reviewhub/reviewhub/sdk"
 )
 
 type desk struct{}
 
-func (desk) Info(context.Context) (sdk.Info, error) {
+func (desk) Info(context.Context, sdk.InfoRequest) (sdk.Info, error) {
 	return sdk.Info{
 		Name: "testdesk", Version: "0.0.1", Description: "settings-only test helpdesk",
 		Settings: []sdk.SettingField{
@@ -23,18 +25,27 @@ func (desk) Info(context.Context) (sdk.Info, error) {
 	}, nil
 }
 
-func (desk) CheckCredentials(context.Context, sdk.Settings) (sdk.CredentialsReport, error) {
-	return sdk.CredentialsReport{}, nil
+func (desk) CheckCredentials(context.Context, sdk.CheckCredentialsRequest) (sdk.CheckCredentialsResponse, error) {
+	return sdk.CheckCredentialsResponse{}, nil
 }
 
-func (desk) UpsertTicket(context.Context, sdk.TicketRequest) (sdk.TicketRef, error) {
-	return sdk.TicketRef{}, sdk.Errorf(sdk.ErrorKindInvalid, "testdesk keeps no tickets")
+func (desk) UpsertTicket(context.Context, sdk.UpsertTicketRequest) (sdk.UpsertTicketResponse, error) {
+	return sdk.UpsertTicketResponse{}, sdk.Errorf(sdk.ErrorKindInvalid, "testdesk keeps no tickets")
 }
 
-func (desk) HandleWebhook(context.Context, sdk.WebhookRequest) (sdk.WebhookResult, error) {
-	return sdk.WebhookResult{Status: 404}, nil
+func (desk) HandleWebhook(context.Context, sdk.HandleWebhookRequest) (sdk.HandleWebhookResponse, error) {
+	return sdk.HandleWebhookResponse{Status: 404}, nil
 }
 
-func (desk) WriteReplyResult(context.Context, sdk.ReplyResultRequest) error { return nil }
+func (desk) WriteReplyResult(context.Context, sdk.WriteReplyResultRequest) (sdk.WriteReplyResultResponse, error) {
+	return sdk.WriteReplyResultResponse{}, nil
+}
 
-func main() { sdk.ServeHelpdesk(desk{}) }
+var _ sdk.HelpdeskPlugin = desk{}
+
+func main() {
+	if err := sdk.ServeHelpdesk(desk{}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}

@@ -200,7 +200,15 @@ type SettingField struct {
 	// again, so stored credentials never go to a new address unasked.
 	Endpoint bool `protobuf:"varint,8,opt,name=endpoint,proto3" json:"endpoint,omitempty"`
 	// The value the SDK fills in when an account leaves the setting empty.
-	Default       string `protobuf:"bytes,9,opt,name=default,proto3" json:"default,omitempty"`
+	Default string `protobuf:"bytes,9,opt,name=default,proto3" json:"default,omitempty"`
+	// What the value is: "" (any text), "int", "number", "bool", "duration"
+	// or "url". The SDK refuses a value of another form before the plugin is
+	// called; the hub refuses it when the account is saved.
+	Type string `protobuf:"bytes,10,opt,name=type,proto3" json:"type,omitempty"`
+	// Bounds of an int, number or duration setting, as values of its type
+	// ("10s"); empty: unbounded.
+	Min           string `protobuf:"bytes,11,opt,name=min,proto3" json:"min,omitempty"`
+	Max           string `protobuf:"bytes,12,opt,name=max,proto3" json:"max,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -294,6 +302,27 @@ func (x *SettingField) GetEndpoint() bool {
 func (x *SettingField) GetDefault() string {
 	if x != nil {
 		return x.Default
+	}
+	return ""
+}
+
+func (x *SettingField) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *SettingField) GetMin() string {
+	if x != nil {
+		return x.Min
+	}
+	return ""
+}
+
+func (x *SettingField) GetMax() string {
+	if x != nil {
+		return x.Max
 	}
 	return ""
 }
@@ -1574,8 +1603,11 @@ type ReviewChange struct {
 	CanReply bool `protobuf:"varint,6,opt,name=can_reply,json=canReply,proto3" json:"can_reply,omitempty"`
 	// Longest reply the store accepts; 0: unknown.
 	ReplyMaxLength int32 `protobuf:"varint,7,opt,name=reply_max_length,json=replyMaxLength,proto3" json:"reply_max_length,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// How people call the store ("App Store"): the store plugin's
+	// Info.display_name. Empty from older hubs: show store instead.
+	StoreName     string `protobuf:"bytes,8,opt,name=store_name,json=storeName,proto3" json:"store_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReviewChange) Reset() {
@@ -1655,6 +1687,13 @@ func (x *ReviewChange) GetReplyMaxLength() int32 {
 		return x.ReplyMaxLength
 	}
 	return 0
+}
+
+func (x *ReviewChange) GetStoreName() string {
+	if x != nil {
+		return x.StoreName
+	}
+	return ""
 }
 
 type ReviewVersion struct {
@@ -2299,8 +2338,11 @@ type Alert struct {
 	// key is unique per alert: posting the same key twice must post once.
 	Key string `protobuf:"bytes,10,opt,name=key,proto3" json:"key,omitempty"`
 	// title and text are ready to show to people (plain text).
-	Title         string `protobuf:"bytes,11,opt,name=title,proto3" json:"title,omitempty"`
-	Text          string `protobuf:"bytes,12,opt,name=text,proto3" json:"text,omitempty"`
+	Title string `protobuf:"bytes,11,opt,name=title,proto3" json:"title,omitempty"`
+	Text  string `protobuf:"bytes,12,opt,name=text,proto3" json:"text,omitempty"`
+	// How people call the store: the store plugin's Info.display_name.
+	// Empty from older hubs: show store instead.
+	StoreName     string `protobuf:"bytes,13,opt,name=store_name,json=storeName,proto3" json:"store_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2419,6 +2461,13 @@ func (x *Alert) GetText() string {
 	return ""
 }
 
+func (x *Alert) GetStoreName() string {
+	if x != nil {
+		return x.StoreName
+	}
+	return ""
+}
+
 type PostAlertRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Settings      map[string]string      `protobuf:"bytes,1,rep,name=settings,proto3" json:"settings,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
@@ -2529,7 +2578,7 @@ const file_reviewhub_plugin_v1_plugin_proto_rawDesc = "" +
 	"\bsettings\x18\x05 \x03(\v2!.reviewhub.plugin.v1.SettingFieldR\bsettings\x12<\n" +
 	"\x05store\x18\x06 \x01(\v2&.reviewhub.plugin.v1.StoreCapabilitiesR\x05store\x12E\n" +
 	"\bhelpdesk\x18\a \x01(\v2).reviewhub.plugin.v1.HelpdeskCapabilitiesR\bhelpdesk\x12!\n" +
-	"\fdisplay_name\x18\b \x01(\tR\vdisplayName\"\xfa\x01\n" +
+	"\fdisplay_name\x18\b \x01(\tR\vdisplayName\"\xb2\x02\n" +
 	"\fSettingField\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05label\x18\x02 \x01(\tR\x05label\x12 \n" +
@@ -2539,7 +2588,11 @@ const file_reviewhub_plugin_v1_plugin_proto_rawDesc = "" +
 	"\tmultiline\x18\x06 \x01(\bR\tmultiline\x12\x18\n" +
 	"\aexample\x18\a \x01(\tR\aexample\x12\x1a\n" +
 	"\bendpoint\x18\b \x01(\bR\bendpoint\x12\x18\n" +
-	"\adefault\x18\t \x01(\tR\adefault\"\xdc\x03\n" +
+	"\adefault\x18\t \x01(\tR\adefault\x12\x12\n" +
+	"\x04type\x18\n" +
+	" \x01(\tR\x04type\x12\x10\n" +
+	"\x03min\x18\v \x01(\tR\x03min\x12\x10\n" +
+	"\x03max\x18\f \x01(\tR\x03max\"\xdc\x03\n" +
 	"\x11StoreCapabilities\x12\x1b\n" +
 	"\tcan_reply\x18\x01 \x01(\bR\bcanReply\x12(\n" +
 	"\x10reply_max_length\x18\x02 \x01(\x05R\x0ereplyMaxLength\x12$\n" +
@@ -2669,7 +2722,7 @@ const file_reviewhub_plugin_v1_plugin_proto_rawDesc = "" +
 	"\rfirst_attempt\x18\a \x01(\bR\ffirstAttempt\x1a;\n" +
 	"\rSettingsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8d\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xac\x02\n" +
 	"\fReviewChange\x12\x14\n" +
 	"\x05store\x18\x01 \x01(\tR\x05store\x12\x19\n" +
 	"\bapp_name\x18\x02 \x01(\tR\aappName\x12\x12\n" +
@@ -2677,7 +2730,9 @@ const file_reviewhub_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x06review\x18\x04 \x01(\v2\x1b.reviewhub.plugin.v1.ReviewR\x06review\x12<\n" +
 	"\ahistory\x18\x05 \x03(\v2\".reviewhub.plugin.v1.ReviewVersionR\ahistory\x12\x1b\n" +
 	"\tcan_reply\x18\x06 \x01(\bR\bcanReply\x12(\n" +
-	"\x10reply_max_length\x18\a \x01(\x05R\x0ereplyMaxLength\"\xc1\x01\n" +
+	"\x10reply_max_length\x18\a \x01(\x05R\x0ereplyMaxLength\x12\x1d\n" +
+	"\n" +
+	"store_name\x18\b \x01(\tR\tstoreName\"\xc1\x01\n" +
 	"\rReviewVersion\x12\x16\n" +
 	"\x06rating\x18\x01 \x01(\x05R\x06rating\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12\x12\n" +
@@ -2732,7 +2787,7 @@ const file_reviewhub_plugin_v1_plugin_proto_rawDesc = "" +
 	"\aoutcome\x18\x04 \x01(\tR\aoutcome\x12\x16\n" +
 	"\x06detail\x18\x05 \x01(\tR\x06detail\x129\n" +
 	"\x05reply\x18\x06 \x01(\v2#.reviewhub.plugin.v1.DeveloperReplyR\x05reply\"\x1a\n" +
-	"\x18WriteReplyResultResponse\"\xce\x02\n" +
+	"\x18WriteReplyResultResponse\"\xed\x02\n" +
 	"\x05Alert\x12%\n" +
 	"\x0eintegration_id\x18\x01 \x01(\tR\rintegrationId\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x19\n" +
@@ -2746,7 +2801,9 @@ const file_reviewhub_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x03key\x18\n" +
 	" \x01(\tR\x03key\x12\x14\n" +
 	"\x05title\x18\v \x01(\tR\x05title\x12\x12\n" +
-	"\x04text\x18\f \x01(\tR\x04text\"\xf9\x01\n" +
+	"\x04text\x18\f \x01(\tR\x04text\x12\x1d\n" +
+	"\n" +
+	"store_name\x18\r \x01(\tR\tstoreName\"\xf9\x01\n" +
 	"\x10PostAlertRequest\x12O\n" +
 	"\bsettings\x18\x01 \x03(\v23.reviewhub.plugin.v1.PostAlertRequest.SettingsEntryR\bsettings\x12%\n" +
 	"\x0eintegration_id\x18\x02 \x01(\tR\rintegrationId\x120\n" +
