@@ -106,11 +106,32 @@ func LoadOrCreateKeyFile(path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create secret key dir: %w", err)
 	}
-	if err := os.WriteFile(path, []byte(EncodeKey(key)+"\n"), 0o600); err != nil {
+	// Durable before anything is sealed with it: the key is written and
+	// synced under a temporary name, then linked into place (which fails
+	// if another process created the file meanwhile: its key is the one),
+	// and the directory synced. A crash leaves no file or a whole one.
+	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".new-*")
+	if err != nil {
 		return nil, fmt.Errorf("write secret key file: %w", err)
+	}
+	tmpPath := tmp.Name()
+	_ = tmp.Close()
+	defer os.Remove(tmpPath)
+	if err := writeKeyFile(tmpPath, key); err != nil {
+		return nil, err
+	}
+	if err := os.Link(tmpPath, path); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return LoadOrCreateKeyFile(path)
+		}
+		return nil, fmt.Errorf("write secret key file: %w", err)
+	}
+	if err := syncDir(dir); err != nil {
+		return nil, err
 	}
 	return key, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 )
 
@@ -105,5 +106,39 @@ func TestRotateKeyFile(t *testing.T) {
 	next, prev3, err := RotateKeyFile(path)
 	if err != nil || !bytes.Equal(prev3, key) || bytes.Equal(next, key) {
 		t.Fatalf("rotation after an interrupted one: %v", err)
+	}
+}
+
+// Hubs starting together on one data directory end with one key: each
+// writes its candidate under a temporary name and links it into place, so
+// the first wins, the others read it, and no temporary file is left.
+func TestKeyFileCreatedOnceByConcurrentStarts(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "secret.key")
+	keys := make([][]byte, 8)
+	var wg sync.WaitGroup
+	for i := range keys {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			k, err := LoadOrCreateKeyFile(path)
+			if err != nil {
+				t.Error(err)
+			}
+			keys[i] = k
+		}()
+	}
+	wg.Wait()
+	for i, k := range keys {
+		if !bytes.Equal(k, keys[0]) {
+			t.Fatalf("start %d got another key than start 0", i)
+		}
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("directory holds %v (%v), want the key file alone", entries, err)
+	}
+	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode: %v %v", st, err)
 	}
 }
