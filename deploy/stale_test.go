@@ -64,3 +64,47 @@ func TestStaleReleaseIsNotPackaged(t *testing.T) {
 		t.Errorf("a fresh release folder: deb.sh %v\n%s\nwant it packaged", err, out)
 	}
 }
+
+// Built from a source archive (no git checkout), the stamp covers every
+// file but the build's outputs: it is stable, and a changed file changes it.
+func TestSourceStampOutsideGit(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "scripts"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script, err := os.ReadFile("../scripts/source-stamp.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, body string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("scripts/source-stamp.sh", string(script))
+	write("main.go", "package main\n")
+	stamp := func() string {
+		t.Helper()
+		cmd := exec.Command("bash", "scripts/source-stamp.sh")
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_CEILING_DIRECTORIES="+filepath.Dir(dir))
+		out, err := cmd.CombinedOutput()
+		if err != nil || len(strings.TrimSpace(string(out))) != 64 {
+			t.Fatalf("source-stamp.sh outside git: %v\n%s", err, out)
+		}
+		return string(out)
+	}
+	first := stamp()
+	write("dist/reviewhub_v1_linux_amd64/bin/hub", "binary")
+	if stamp() != first {
+		t.Error("a release folder in dist/ changed the sources' stamp")
+	}
+	write("main.go", "package main // changed\n")
+	if stamp() == first {
+		t.Error("a changed source file left the stamp as it was")
+	}
+}
