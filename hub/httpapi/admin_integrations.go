@@ -255,6 +255,9 @@ func (a *Admin) Delete(ctx context.Context, id string, want int) error {
 	switch {
 	case errors.Is(err, state.ErrVersion):
 		cur, err := a.DB.Integration(ctx, old.ID)
+		if errors.Is(err, state.ErrNotFound) {
+			return errorf(http.StatusNotFound, "no integration %q", old.ID) // removed by another request meanwhile
+		}
 		if err != nil {
 			return fmt.Errorf("reading integration %q after a refused delete: %w", old.ID, err)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/reviewhub/reviewhub/hub/config"
 	"github.com/reviewhub/reviewhub/hub/filter"
 	"github.com/reviewhub/reviewhub/hub/rules"
+	"github.com/reviewhub/reviewhub/hub/setup"
 	"github.com/reviewhub/reviewhub/hub/state"
 	"github.com/reviewhub/reviewhub/sdk"
 )
@@ -143,19 +144,17 @@ func (a *Admin) mergeSettings(prefix, plugin, kind string, given map[string]stri
 	for _, f := range info.Settings {
 		known[f.Key] = f
 	}
+	// The checks hub check makes of a configuration file's settings:
+	// unknown keys, typed values, endpoints given as URLs.
+	refused := map[string]bool{}
+	for _, p := range setup.CheckSettings(plugin, info, given) {
+		add(prefix+".settings."+clip(p.Key, 64), p.Reason)
+		refused[p.Key] = true
+	}
 	for k, v := range given {
-		f, ok := known[k]
-		if !ok {
-			add(prefix+".settings."+clip(k, 64), fmt.Sprintf("plugin %q has no such setting", plugin))
-			continue
+		if !refused[k] {
+			out[k] = v
 		}
-		// A typed setting (a duration, a number, a URL) of the wrong form
-		// or out of range is refused now, not at the plugin's first call.
-		if err := f.CheckValue(v); err != nil {
-			add(prefix+".settings."+k, sdk.MessageOf(err))
-			continue
-		}
-		out[k] = v
 	}
 	for k, v := range prev {
 		if _, given := given[k]; !given && known[k].Secret {

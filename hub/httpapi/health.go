@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -106,8 +105,8 @@ func (a *Admin) putAlerts(w http.ResponseWriter, r *http.Request) error {
 	if j.WebhookURL != nil {
 		c.WebhookURL = *j.WebhookURL
 		if c.WebhookURL != "" {
-			if u, err := url.Parse(c.WebhookURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-				errs = append(errs, &config.FieldError{Field: "webhook_url", Reason: "must be an absolute http(s) URL"})
+			if err := config.HTTPURL(c.WebhookURL); err != nil {
+				errs = append(errs, &config.FieldError{Field: "webhook_url", Reason: err.Error()})
 			}
 		}
 	}

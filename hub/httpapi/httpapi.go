@@ -27,8 +27,34 @@ import (
 // MaxWebhookBody is the largest webhook body accepted.
 const MaxWebhookBody = 1 << 20
 
+// StateUnavailable is /readyz's answer while the state database cannot be
+// read or written.
+const StateUnavailable = "state: unavailable (the database cannot be read or written; the cause is in the hub's log)"
+
+// unreadyLog logs why /readyz fails once per cause and minute, not on
+// every probe.
+type unreadyLog struct {
+	mu   sync.Mutex
+	last string
+	at   time.Time
+}
+
+func (u *unreadyLog) log(l *slog.Logger, err error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if err.Error() == u.last && time.Since(u.at) < time.Minute {
+		return
+	}
+	u.last, u.at = err.Error(), time.Now()
+	if l != nil {
+		l.Warn("not ready: the state database is unavailable", "err", err)
+	}
+}
+
 // Server holds what the handlers need.
 type Server struct {
+	unready unreadyLog
+
 	DB        *state.DB
 	Deliverer *deliver.Deliverer
 	Plugins   deliver.Plugins
@@ -121,7 +147,10 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err := s.DB.Unavailable(r.Context()); err != nil {
-		WriteError(w, http.StatusServiceUnavailable, "state: "+err.Error())
+		// The cause (a driver's error may name hosts, users, databases)
+		// goes to the log, not to an unauthenticated caller.
+		s.unready.log(s.Logger, err)
+		WriteError(w, http.StatusServiceUnavailable, StateUnavailable)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})

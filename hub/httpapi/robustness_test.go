@@ -303,6 +303,14 @@ func TestTypedSettingRefusedAtSave(t *testing.T) {
 			t.Errorf("tolerance %q: %d %s, want 422 naming the setting and %q", tc.value, a.code, a.body, tc.want)
 		}
 	}
+	// An endpoint given as a URL is held to what hub check holds a
+	// configuration file's to (setup.CheckSettings): an absolute http(s) URL.
+	for _, v := range []string{"ftp://desk.example", "http:/desk.example"} {
+		body := `{"id":"t","helpdesk":{"plugin":"desk","settings":{"subdomain":"acme","api_key":"K","base_url":"` + v + `"}},"apps":[]}`
+		if a := ts.do(t, "POST", "/api/integrations", body); a.code != http.StatusUnprocessableEntity || !strings.Contains(a.body, `"field":"helpdesk.settings.base_url"`) {
+			t.Errorf("base_url %q: %d %s, want 422 naming the setting", v, a.code, a.body)
+		}
+	}
 	body := `{"id":"t","helpdesk":{"plugin":"desk","settings":{"subdomain":"acme","api_key":"K","tolerance":"5m"}},"apps":[]}`
 	if a := ts.do(t, "POST", "/api/integrations", body); a.code != http.StatusCreated {
 		t.Errorf("a good tolerance: %d %s", a.code, a.body)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,7 +82,13 @@ func TestWebhookWhenTheStateIsLocked(t *testing.T) {
 		t.Errorf("a webhook while the state is locked: %d (Retry-After %q) %s, want 503 with Retry-After",
 			a.code, a.header.Get("Retry-After"), a.body)
 	}
-	if a := ts.do(t, "GET", "/readyz", ""); a.code != http.StatusServiceUnavailable {
+	a = ts.do(t, "GET", "/readyz", "")
+	if a.code != http.StatusServiceUnavailable || !strings.Contains(a.body, "cause is in the hub's log") {
 		t.Errorf("readyz while the state is locked: %d %s", a.code, a.body)
+	}
+	// The cause stays in the log: an unauthenticated caller is not told
+	// what the database driver said.
+	if cause := db.Unavailable(context.Background()); cause == nil || strings.Contains(a.body, cause.Error()) {
+		t.Errorf("readyz answered %q; the cause %v must stay in the log", a.body, cause)
 	}
 }
