@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
@@ -62,6 +63,12 @@ type DB struct {
 	avail availability
 	// probe is Unavailable's last write to the state.
 	probe writeProbe
+	// deliveryCurrent holds, by AppRef, this process's last look that
+	// found the app's delivery health current (a healthLook), valid while
+	// deliveryFailures, the delivery failures it recorded, stays the same
+	// (RecordDelivery).
+	deliveryCurrent  sync.Map
+	deliveryFailures atomic.Uint64
 	// firstAttemptsAfter: until then (after a restore from a backup) no
 	// delivery counts as a first attempt (version.go). Set when opened.
 	firstAttemptsAfter time.Time
