@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // StartDelivery is called before a review is handed to the helpdesk
@@ -54,25 +55,140 @@ func (t *Tx) StartDelivery(ctx context.Context, integrationID, appID, reviewID s
 	return ticket, false, nil
 }
 
-// startDeliveryPG is StartDelivery in one statement on its own (each
-// statement is a round trip on PostgreSQL, and BEGIN and COMMIT are two
-// more): the attempt recorded if none was, and the review's ticket.
+// startDeliveryPG is StartDelivery on PostgreSQL. The attempt must be on
+// disk before the plugin is called, so its commit waits for the WAL
+// flush; each delivery's own commit made one flush per review, one after
+// the other, and on a busy disk that wait was most of a delivery's time.
+// Deliveries starting together are recorded in one statement (one commit,
+// one flush) by attemptBatcher: the first waits for nothing, those coming
+// while its statement runs go together in the next.
 func (d *DB) startDeliveryPG(ctx context.Context, integrationID, appID, reviewID string) (ticket string, first bool, err error) {
-	var n int
-	err = d.queryRow(ctx, `WITH attempt AS (
-			UPDATE reviews SET delivery_attempted = 1
-			WHERE integration_id = ? AND app_id = ? AND review_id = ? AND ticket_id = '' AND delivery_attempted = 0
-			RETURNING 1)
-		SELECT (SELECT COUNT(*) FROM attempt),
-			COALESCE((SELECT ticket_id FROM reviews WHERE integration_id = ? AND app_id = ? AND review_id = ?), '')`,
-		integrationID, appID, reviewID, integrationID, appID, reviewID).Scan(&n, &ticket)
-	if err != nil {
-		return "", false, fmt.Errorf("state: record delivery attempt of review %s: %w", reviewID, err)
+	req := &attemptReq{ctx: ctx, key: reviewKey{integrationID, appID, reviewID}, done: make(chan attemptResult, 1)}
+	d.attempts.add(d, req)
+	select {
+	case r := <-req.done:
+		return r.ticket, r.first, r.err
+	case <-ctx.Done():
+		// The attempt may still be recorded: the next one looks the
+		// ticket up, which is always safe.
+		return "", false, fmt.Errorf("state: record delivery attempt of review %s: %w", reviewID, context.Cause(ctx))
 	}
-	if n == 1 {
-		return "", d.firstAttemptsSure(), nil
+}
+
+// maxAttemptBatch bounds the attempts recorded in one statement.
+const maxAttemptBatch = 64
+
+type attemptReq struct {
+	ctx  context.Context
+	key  reviewKey
+	done chan attemptResult
+}
+
+type attemptResult struct {
+	ticket string
+	first  bool
+	err    error
+}
+
+// attemptBatcher records the attempts queued while a statement runs in
+// the next one (PostgreSQL).
+type attemptBatcher struct {
+	mu      sync.Mutex
+	queue   []*attemptReq
+	running bool
+}
+
+func (b *attemptBatcher) add(d *DB, req *attemptReq) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.queue = append(b.queue, req)
+	if !b.running {
+		b.running = true
+		go b.run(d)
 	}
-	return ticket, false, nil
+}
+
+// run records batches until none is queued. One review appears once in a
+// batch (its second request waits for the next: it must see the first's
+// attempt).
+func (b *attemptBatcher) run(d *DB) {
+	for {
+		b.mu.Lock()
+		var batch, rest []*attemptReq
+		seen := map[reviewKey]bool{}
+		for _, r := range b.queue {
+			switch {
+			case r.ctx.Err() != nil: // its caller has gone
+			case seen[r.key] || len(batch) == maxAttemptBatch:
+				rest = append(rest, r)
+			default:
+				seen[r.key] = true
+				batch = append(batch, r)
+			}
+		}
+		b.queue = rest
+		if len(batch) == 0 {
+			b.running = false
+			b.mu.Unlock()
+			return
+		}
+		b.mu.Unlock()
+		d.recordAttempts(batch)
+	}
+}
+
+// recordAttempts records the attempts of batch in one statement and
+// answers each request.
+func (d *DB) recordAttempts(batch []*attemptReq) {
+	integrations, apps, reviews := make([]string, len(batch)), make([]string, len(batch)), make([]string, len(batch))
+	for i, r := range batch {
+		integrations[i], apps[i], reviews[i] = r.key.integrationID, r.key.appID, r.key.reviewID
+	}
+	results := map[reviewKey]attemptResult{}
+	ctx, cancel := context.WithTimeout(context.Background(), groupTxTimeout)
+	defer cancel()
+	err := d.retry(ctx, func() error {
+		clear(results)
+		rs, err := d.query(ctx, `WITH req AS (
+				SELECT * FROM unnest(?::text[], ?::text[], ?::text[]) AS q(integration_id, app_id, review_id)
+			), attempt AS (
+				UPDATE reviews r SET delivery_attempted = 1 FROM req
+				WHERE r.integration_id = req.integration_id AND r.app_id = req.app_id AND r.review_id = req.review_id
+					AND r.ticket_id = '' AND r.delivery_attempted = 0
+				RETURNING r.integration_id, r.app_id, r.review_id
+			)
+			SELECT req.integration_id, req.app_id, req.review_id, COALESCE(rv.ticket_id, ''), a.review_id IS NOT NULL
+			FROM req
+			LEFT JOIN reviews rv ON rv.integration_id = req.integration_id AND rv.app_id = req.app_id AND rv.review_id = req.review_id
+			LEFT JOIN attempt a ON a.integration_id = req.integration_id AND a.app_id = req.app_id AND a.review_id = req.review_id`,
+			integrations, apps, reviews)
+		if err != nil {
+			return err
+		}
+		defer rs.Close()
+		for rs.Next() {
+			var k reviewKey
+			var r attemptResult
+			if err := rs.Scan(&k.integrationID, &k.appID, &k.reviewID, &r.ticket, &r.first); err != nil {
+				return err
+			}
+			results[k] = r
+		}
+		return rs.Err()
+	})
+	sure := d.firstAttemptsSure()
+	for _, req := range batch {
+		r, ok := results[req.key]
+		switch {
+		case err != nil:
+			r = attemptResult{err: fmt.Errorf("state: record delivery attempt of review %s: %w", req.key.reviewID, err)}
+		case !ok:
+			r = attemptResult{err: fmt.Errorf("state: record delivery attempt of review %s: not in the statement's answer", req.key.reviewID)}
+		case r.first:
+			r.first, r.ticket = sure, ""
+		}
+		req.done <- r
+	}
 }
 
 // DeliveredTicket is the link a delivery records: the review and the

@@ -3,7 +3,9 @@ package state
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -180,5 +182,54 @@ func TestAsyncCommitIsTheStatementsOwn(t *testing.T) {
 	}
 	if during != "off" || after == "off" {
 		t.Fatalf("synchronous_commit %q in the statement, %q after it; want off, then the server's setting", during, after)
+	}
+}
+
+// Deliveries starting at once (recorded together on PostgreSQL) each learn
+// whether theirs is the first attempt: of two attempts of one review, one.
+func TestStartDeliveryConcurrently(t *testing.T) { dialects(t, testStartDeliveryConcurrently) }
+
+func testStartDeliveryConcurrently(t *testing.T, db *DB) {
+	ctx := context.Background()
+	const reviews = 40
+	ids := make([]string, reviews)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("conc-%d-%s", i, time.Now().Format("150405.000000000"))
+		observe(t, db, sdk.Review{ID: ids[i], Rating: 3, Text: "ok", UpdatedAt: time.Now()})
+	}
+	if err := db.InTx(ctx, func(tx *Tx) error { return tx.LinkTicket(ctx, "i", "a", ids[0], "T0") }); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	firsts := map[string]int{}
+	tickets := map[string]string{}
+	var wg sync.WaitGroup
+	for range 2 {
+		for _, id := range ids {
+			wg.Go(func() {
+				ticket, first, err := db.StartDelivery(ctx, "i", "a", id)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if first {
+					firsts[id]++
+				}
+				if ticket != "" {
+					tickets[id] = ticket
+				}
+			})
+		}
+	}
+	wg.Wait()
+	if firsts[ids[0]] != 0 || tickets[ids[0]] != "T0" {
+		t.Errorf("linked review: %d first attempts, ticket %q; want none, T0", firsts[ids[0]], tickets[ids[0]])
+	}
+	for _, id := range ids[1:] {
+		if firsts[id] != 1 {
+			t.Errorf("%s: %d first attempts of 2, want 1", id, firsts[id])
+		}
 	}
 }

@@ -56,6 +56,9 @@ type DB struct {
 	writes chan struct{}
 	// group runs concurrent small write transactions together (SQLite).
 	group grouper
+	// attempts records concurrent deliveries' attempts together
+	// (PostgreSQL).
+	attempts attemptBatcher
 	// timeout is every call's deadline (deadline.go; 0: none).
 	timeout time.Duration
 	// avail remembers the last failure that said the database is
