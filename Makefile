@@ -54,9 +54,11 @@ BENCH_LOAD_REVIEWS ?= 2000
 # The hub runs a second time on PostgreSQL, in a schema of its own, printed
 # beside SQLite (BENCH_POSTGRES= skips it).
 BENCH_POSTGRES ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+# ... and again with this many hub processes on one schema (1: not).
+BENCH_POSTGRES_HUBS ?= 3
 bench: build
 	$(GO) build -o $(BIN)/bench ./hub/cmd/bench
-	$(BIN)/bench --bin $(BIN) -n $(BENCH_REVIEWS) -m $(BENCH_REPLIES) -load-n $(BENCH_LOAD_REVIEWS) -postgres '$(BENCH_POSTGRES)'
+	$(BIN)/bench --bin $(BIN) -n $(BENCH_REVIEWS) -m $(BENCH_REPLIES) -load-n $(BENCH_LOAD_REVIEWS) -postgres '$(BENCH_POSTGRES)' -postgres-hubs $(BENCH_POSTGRES_HUBS)
 
 # How many apps one hub carries: 10,000 apps on the fake Google Play;
 # figures in bench-results/scale.json (docs/performance.md).
