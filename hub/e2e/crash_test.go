@@ -392,3 +392,70 @@ func dumpTickets(t *testing.T, b *testbackend.Backend) {
 		t.Logf("ticket %s review %s messages %q keys %q", tk.ID, tk.ReviewID, tk.Messages, tk.Keys)
 	}
 }
+
+// Three hubs on one PostgreSQL database, one of them — chosen at random
+// each time — killed (SIGKILL) again and again and started again while
+// reviews, edits and staff answers (to whichever hub is up) flow: in the
+// end every review has exactly one ticket, every edit one message, every
+// answer was posted once. A killed hub's partitions and polls move to the
+// others or come back with it (same address: its predecessor's leases are
+// taken back at once). Sized like the soak (REVIEWHUB_SOAK_REVIEWS,
+// _REPLIES, _KILLS).
+func TestThreeHubsOneKilledAtRandomOnPostgres(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	n := envInt("REVIEWHUB_SOAK_REVIEWS", 40)
+	replies := min(envInt("REVIEWHUB_SOAK_REPLIES", 10), n)
+	kills := envInt("REVIEWHUB_SOAK_KILLS", 4)
+	b := testbackend.New()
+	srv := startBackend(t, b)
+	var hubs []*hubProcess
+	var addrs []string
+	for range 3 {
+		addr := freePort(t)
+		hubs = append(hubs, newHubProcessWith(t, srv, addr, func(f map[string]any) {
+			f["state"] = map[string]any{"driver": "postgres", "dsn": dsn}
+			f["secret_key"] = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+		}))
+		addrs = append(addrs, addr)
+	}
+	b.PutReview(testbackend.Review{ID: "seed", App: "app1", Rating: 3, Text: "connects the app"})
+	for _, p := range hubs {
+		p.start(t)
+	}
+	eventually(t, "the app connected", func() bool { _, ok := ticketFor(b, "seed"); return ok })
+	for i := range n {
+		b.PutReview(testbackend.Review{ID: fmt.Sprintf("r%05d", i), App: "app1", Rating: 3, Text: "v1"})
+	}
+	editDone := map[int]bool{}
+	answered := map[int]bool{}
+	drive := func() {
+		editWhenDelivered(b, n, editDone)
+		for i := range replies {
+			for j := 0; !answered[i] && j < len(addrs); j++ {
+				answered[i] = answer(b, addrs[(i+j)%len(addrs)], i)
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	pause := func(lo, spread int) {
+		end := time.Now().Add(time.Duration(lo+rng.IntN(spread)) * time.Millisecond)
+		for time.Now().Before(end) {
+			drive()
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	for range kills {
+		pause(300, 900)
+		p := hubs[rng.IntN(len(hubs))]
+		p.kill()
+		pause(100, 500)
+		p.start(t)
+	}
+	finalStart := time.Now()
+	completes(t, b, n, replies, drive)
+	t.Logf("three hubs, %d kills: %d reviews, %d edits, %d answers complete %.1f s after the last restart, none lost or duplicated",
+		kills, n, (n+3)/4, replies, time.Since(finalStart).Seconds())
+	if c := b.TicketCreates(); c != n+1 {
+		t.Fatalf("%d ticket creates for %d reviews and the seed", c, n)
+	}
+}
