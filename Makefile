@@ -97,7 +97,7 @@ console-screenshots: console-deps
 # counts, which must be zero.
 soak:
 	REVIEWHUB_SOAK_REVIEWS=10000 REVIEWHUB_SOAK_REPLIES=1000 REVIEWHUB_SOAK_KILLS=30 \
-		$(GO) test -count=1 -v -timeout 30m -run 'TestHubKilledAtRandomPoints' ./hub/e2e/
+		$(GO) test -count=1 -v -timeout 30m -run 'TestHubKilledAtRandomPoints|TestThreeHubsOneKilledAtRandomOnPostgres' ./hub/e2e/
 
 # Every fuzz target for FUZZTIME each (brief in `make test`; longer by hand).
 FUZZTIME ?= 1s
