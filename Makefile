@@ -56,9 +56,11 @@ BENCH_LOAD_REVIEWS ?= 2000
 # The hub runs a second time on PostgreSQL, in a schema of its own, printed
 # beside SQLite (BENCH_POSTGRES= skips it).
 BENCH_POSTGRES ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+# ... and again with this many hub processes on one schema (1: not).
+BENCH_POSTGRES_HUBS ?= 3
 bench: build
 	$(GO) build -o $(BIN)/bench ./hub/cmd/bench
-	$(BIN)/bench --bin $(BIN) -n $(BENCH_REVIEWS) -m $(BENCH_REPLIES) -load-n $(BENCH_LOAD_REVIEWS) -postgres '$(BENCH_POSTGRES)'
+	$(BIN)/bench --bin $(BIN) -n $(BENCH_REVIEWS) -m $(BENCH_REPLIES) -load-n $(BENCH_LOAD_REVIEWS) -postgres '$(BENCH_POSTGRES)' -postgres-hubs $(BENCH_POSTGRES_HUBS)
 
 # How many apps one hub carries: 10,000 apps on the fake Google Play;
 # figures in bench-results/scale.json (docs/performance.md).
@@ -97,7 +99,7 @@ console-screenshots: console-deps
 # counts, which must be zero.
 soak:
 	REVIEWHUB_SOAK_REVIEWS=10000 REVIEWHUB_SOAK_REPLIES=1000 REVIEWHUB_SOAK_KILLS=30 \
-		$(GO) test -count=1 -v -timeout 30m -run 'TestHubKilledAtRandomPoints' ./hub/e2e/
+		$(GO) test -count=1 -v -timeout 30m -run 'TestHubKilledAtRandomPoints|TestThreeHubsOneKilledAtRandomOnPostgres' ./hub/e2e/
 
 # Every fuzz target for FUZZTIME each (brief in `make test`; longer by hand).
 FUZZTIME ?= 1s

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -108,42 +109,65 @@ func (q *pgSource) acked(ctx context.Context, topic string) (position, error) {
 	return position{tx: id, offset: off.Int64}, nil
 }
 
-func (q *pgSource) after(ctx context.Context, topic string, p position, n int) ([]wsql.Row, error) {
-	st, err := q.sub.stmt(ctx, `SELECT "offset", transaction_id::text, uuid, payload, metadata FROM `+q.schema.MessagesTable(topic)+`
+// after reads up to n messages after p that may be delivered: those of
+// transactions below the oldest one still running (later ones may yet be
+// preceded by a message of a transaction that has not committed). pending
+// tells that messages after them are committed but not yet below that
+// horizon: they may be read in a moment, not at the next idle poll. One
+// statement: the messages, and at most one row of NULLs when some are
+// pending.
+func (q *pgSource) after(ctx context.Context, topic string, p position, n int) ([]wsql.Row, bool, error) {
+	t := q.schema.MessagesTable(topic)
+	st, err := q.sub.stmt(ctx, `(SELECT "offset", transaction_id::text, uuid, payload, metadata FROM `+t+`
 		WHERE (transaction_id, "offset") > ($1::text::xid8, $2)
 		AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-		ORDER BY transaction_id, "offset" LIMIT $3`)
+		ORDER BY transaction_id, "offset" LIMIT $3)
+		UNION ALL
+		(SELECT NULL, NULL, NULL, NULL, NULL FROM `+t+`
+		WHERE (transaction_id, "offset") > ($1::text::xid8, $2)
+		AND transaction_id >= pg_snapshot_xmin(pg_current_snapshot()) LIMIT 1)`)
 	if err != nil {
-		return nil, fmt.Errorf("query messages of %s: %w", topic, err)
+		return nil, false, fmt.Errorf("query messages of %s: %w", topic, err)
 	}
 	rs, err := st.QueryContext(ctx, strconv.FormatInt(p.tx, 10), p.offset, n)
 	if err != nil {
-		return nil, fmt.Errorf("query messages of %s: %w", topic, err)
+		return nil, false, fmt.Errorf("query messages of %s: %w", topic, err)
 	}
 	defer rs.Close()
 	var rows []wsql.Row
+	pending := false
 	for rs.Next() {
-		var r wsql.Row
-		var tx, uuid string
-		var meta []byte
-		if err := rs.Scan(&r.Offset, &tx, &uuid, &r.Payload, &meta); err != nil {
-			return rows, fmt.Errorf("read a message of %s: %w", topic, err)
+		var off sql.NullInt64
+		var tx, uuid sql.NullString
+		var payload, meta []byte
+		if err := rs.Scan(&off, &tx, &uuid, &payload, &meta); err != nil {
+			return nil, false, fmt.Errorf("read a message of %s: %w", topic, err)
 		}
-		id, err := strconv.ParseInt(tx, 10, 64)
+		if !off.Valid {
+			pending = true
+			continue
+		}
+		id, err := strconv.ParseInt(tx.String, 10, 64)
 		if err != nil {
-			return rows, fmt.Errorf("read message %s of %s: transaction id %q: %w", uuid, topic, tx, err)
+			return nil, false, fmt.Errorf("read message %s of %s: transaction id %q: %w", uuid.String, topic, tx.String, err)
 		}
-		r.UUID = []byte(uuid)
-		r.Msg = message.NewMessage(uuid, r.Payload)
+		r := wsql.Row{Offset: off.Int64, UUID: []byte(uuid.String), Payload: payload}
+		r.Msg = message.NewMessage(uuid.String, payload)
 		if len(meta) > 0 {
 			if err := json.Unmarshal(meta, &r.Msg.Metadata); err != nil {
-				return rows, fmt.Errorf("decode metadata of message %s of %s: %w", uuid, topic, err)
+				return nil, false, fmt.Errorf("decode metadata of message %s of %s: %w", uuid.String, topic, err)
 			}
 		}
 		r.ExtraData = map[string]any{"transaction_id": id}
 		rows = append(rows, r)
 	}
-	return rows, rs.Err()
+	if err := rs.Err(); err != nil {
+		return nil, false, fmt.Errorf("query messages of %s: %w", topic, err)
+	}
+	// The branches of a UNION ALL come in order; should a plan ever mix
+	// them, the messages are put in order again.
+	slices.SortFunc(rows, func(a, b wsql.Row) int { return q.positionOf(a).compare(q.positionOf(b)) })
+	return rows, pending, nil
 }
 
 func (q *pgSource) positionOf(r wsql.Row) position {
@@ -153,10 +177,14 @@ func (q *pgSource) positionOf(r wsql.Row) position {
 
 // ack moves the group's position forward only: a hub that lost its lease
 // while a handler ran may still record an ack, and must not move the
-// position back over what the new holder acknowledged.
+// position back over what the new holder acknowledged. It commits without
+// waiting for the WAL flush (synchronous_commit off for its own
+// transaction, as state.AsyncCommit): an ack lost in a crash of the server
+// only delivers its messages again, and handlers are idempotent.
 func (q *pgSource) ack(ctx context.Context, topic string, p position) error {
 	st, err := q.sub.stmt(ctx, `INSERT INTO `+q.offsets.MessagesOffsetsTable(topic)+` AS o
-		(consumer_group, offset_acked, last_processed_transaction_id) VALUES ($1, $2, $3::text::xid8)
+		(consumer_group, offset_acked, last_processed_transaction_id)
+		SELECT $1, $2, $3::text::xid8 FROM (SELECT set_config('synchronous_commit', 'off', true)) async
 		ON CONFLICT (consumer_group) DO UPDATE
 		SET offset_acked = excluded.offset_acked, last_processed_transaction_id = excluded.last_processed_transaction_id
 		WHERE (o.last_processed_transaction_id, o.offset_acked) < (excluded.last_processed_transaction_id, excluded.offset_acked)`)

@@ -297,3 +297,55 @@ func TestPostgresPredecessorsLeaseIsTakenBackAtOnce(t *testing.T) {
 		t.Fatalf("another hub's lease: owner %q (%v), want it untouched", owner, err)
 	}
 }
+
+// A message committed after a transaction that is still running cannot be
+// read yet (that transaction may still publish before it), but the read
+// says it is pending, so the subscription looks again soon rather than at
+// its next idle poll.
+func TestPostgresMessageBehindARunningTransactionIsPending(t *testing.T) {
+	db := openPostgres(t)
+	b := newPostgresBus(t, db, SubscriberConfig{})
+	if _, err := db.Exec(`CREATE TABLE pending_side (n int)`); err != nil {
+		t.Fatal(err)
+	}
+	src := b.sub.src.(*pgSource)
+	ctx := context.Background()
+	rows, pending, err := src.after(ctx, TopicReviews, position{}, 10)
+	if err != nil || len(rows) != 0 || pending {
+		t.Fatalf("empty topic: %d rows, pending %v (%v); want none", len(rows), pending, err)
+	}
+	older, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer older.Rollback()                                                       //nolint:errcheck
+	if _, err := older.Exec(`INSERT INTO pending_side VALUES (1)`); err != nil { // takes its transaction id
+		t.Fatal(err)
+	}
+	publishPG(t, db, b, [3]string{"m1", "A", "r1"})
+	rows, pending, err = src.after(ctx, TopicReviews, position{}, 10)
+	if err != nil || len(rows) != 0 || !pending {
+		t.Fatalf("behind a running transaction: %d rows, pending %v (%v); want none read, pending", len(rows), pending, err)
+	}
+	if err := older.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	// Other sessions of the server may hold the horizon for a moment too.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		rows, pending, err = src.after(ctx, TopicReviews, position{}, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) == 1 {
+			break
+		}
+		if !pending || time.Now().After(deadline) {
+			t.Fatalf("after the older transaction ended: %d rows, pending %v; want m1", len(rows), pending)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if string(rows[0].Payload) != `"m1"` || pending {
+		t.Fatalf("read %s, pending %v; want m1, nothing pending", rows[0].Payload, pending)
+	}
+}

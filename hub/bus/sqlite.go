@@ -175,26 +175,28 @@ func (q *sqliteSource) acked(ctx context.Context, topic string) (position, error
 	return position{offset: off}, nil
 }
 
-func (q *sqliteSource) after(ctx context.Context, topic string, p position, n int) ([]wsql.Row, error) {
+// after reads the next messages; on SQLite every committed message may be
+// read at once (one writer: offsets commit in order), so none is pending.
+func (q *sqliteSource) after(ctx context.Context, topic string, p position, n int) ([]wsql.Row, bool, error) {
 	st, err := q.sub.stmt(ctx, `SELECT "offset", uuid, payload, metadata FROM `+q.schema.MessagesTable(topic)+`
 		WHERE "offset" > ? ORDER BY "offset" LIMIT ?`)
 	if err != nil {
-		return nil, fmt.Errorf("query messages of %s: %w", topic, err)
+		return nil, false, fmt.Errorf("query messages of %s: %w", topic, err)
 	}
 	rs, err := st.QueryContext(ctx, p.offset, n)
 	if err != nil {
-		return nil, fmt.Errorf("query messages of %s: %w", topic, err)
+		return nil, false, fmt.Errorf("query messages of %s: %w", topic, err)
 	}
 	defer rs.Close()
 	var rows []wsql.Row
 	for rs.Next() {
 		r, err := q.schema.UnmarshalMessage(rs)
 		if err != nil {
-			return rows, err
+			return rows, false, err
 		}
 		rows = append(rows, r)
 	}
-	return rows, rs.Err()
+	return rows, false, rs.Err()
 }
 
 func (q *sqliteSource) positionOf(r wsql.Row) position { return position{offset: r.Offset} }

@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -48,14 +49,25 @@ type WindowSubscriber struct {
 // SQLite, where the offset alone orders the messages).
 type position struct{ tx, offset int64 }
 
+// compare orders positions: by transaction id, then offset.
+func (p position) compare(o position) int {
+	if c := cmp.Compare(p.tx, o.tx); c != 0 {
+		return c
+	}
+	return cmp.Compare(p.offset, o.offset)
+}
+
 // source is where a WindowSubscriber's messages live.
 type source interface {
 	// init creates a topic's tables if the backend does so on subscribe.
 	init(ctx context.Context, topic string) error
 	// acked is the group's acknowledged position.
 	acked(ctx context.Context, topic string) (position, error)
-	// after reads up to n messages after p, in order of delivery.
-	after(ctx context.Context, topic string, p position, n int) ([]wsql.Row, error)
+	// after reads up to n messages after p, in order of delivery (none
+	// when it fails). pending tells that later messages are committed but
+	// may not be read yet (PostgreSQL: an earlier transaction still runs):
+	// worth looking again in a moment.
+	after(ctx context.Context, topic string, p position, n int) (rows []wsql.Row, pending bool, err error)
 	// positionOf is a row's position.
 	positionOf(r wsql.Row) position
 	// ack records the group's acknowledged position.
@@ -200,6 +212,7 @@ type consumer struct {
 	lastRead time.Time      // when the messages after the window were last read
 	failures int            // reads failed in a row
 	empty    int            // reads in a row that found nothing
+	pending  int            // reads in a row that found messages not readable yet
 	done     chan *entry    // messages acked by their hand-out
 	inFlight map[string]int // messages handed out and not acked, per group
 	lastAck  time.Time      // when the acked position was last recorded
@@ -230,7 +243,7 @@ func (c *consumer) ackAtStop(ctx context.Context) {
 func (c *consumer) refill(ctx context.Context) {
 	batch := c.s.cfg.BatchSize
 	room := batch - len(c.window)
-	if time.Since(c.lastRead) >= c.idlePoll() {
+	if time.Since(c.lastRead) >= c.nextLook() {
 		// Messages committed elsewhere (another hub) wake nobody here:
 		// look at least every PollInterval, also while acks keep the loop
 		// busy (its timer never fires then).
@@ -240,7 +253,7 @@ func (c *consumer) refill(ctx context.Context) {
 		return
 	}
 	c.lastRead = time.Now()
-	rows, err := c.s.src.after(ctx, c.topic, c.last, room)
+	rows, pending, err := c.s.src.after(ctx, c.topic, c.last, room)
 	if err != nil {
 		c.logger.Error("Reading messages failed; retrying", err, nil)
 		c.failures++
@@ -248,10 +261,15 @@ func (c *consumer) refill(ctx context.Context) {
 		c.failures = 0
 	}
 	c.more = err == nil && len(rows) == room
-	if err == nil && len(rows) == 0 {
+	if err == nil && len(rows) == 0 && !pending {
 		c.empty++
 	} else {
 		c.empty = 0
+	}
+	if err == nil && pending {
+		c.pending++
+	} else {
+		c.pending = 0
 	}
 	for _, r := range rows {
 		c.window = append(c.window, &entry{row: r, group: r.Msg.Metadata.Get(MetadataGroup), key: r.Msg.Metadata.Get(MetadataOrderKey)})
@@ -279,9 +297,9 @@ func (c *consumer) handOutReady(ctx context.Context) {
 }
 
 // wait waits for acks (taking all that came), a wake of the topic, or
-// idlePoll (a backoff after failed reads); false means stop.
+// nextLook (a backoff after failed reads); false means stop.
 func (c *consumer) wait(ctx context.Context, wake <-chan struct{}) bool {
-	d := c.idlePoll()
+	d := c.nextLook()
 	if c.failures > 0 {
 		d = backoff(c.s.cfg.InitialBackoff, c.s.cfg.MaxBackoff, c.failures)
 	}
@@ -317,6 +335,25 @@ func (c *consumer) wait(ctx context.Context, wake <-chan struct{}) bool {
 	}
 	return true
 }
+
+// nextLook is how long the subscription waits before it looks for new
+// messages again: soon when the last read found messages it could not read
+// yet (pendingPoll, doubling up to PollInterval: the transaction holding
+// them back is about to end), otherwise idlePoll.
+func (c *consumer) nextLook() time.Duration {
+	if c.pending > 0 {
+		d := pendingPoll
+		for i := 1; i < c.pending && d < c.s.cfg.PollInterval; i++ {
+			d *= 2
+		}
+		return min(d, c.s.cfg.PollInterval)
+	}
+	return c.idlePoll()
+}
+
+// pendingPoll is the first wait before messages found pending are looked
+// for again.
+const pendingPoll = 2 * time.Millisecond
 
 // idlePoll is how long the subscription waits before it looks for new
 // messages: PollInterval, doubling with each read in a row that found

@@ -80,27 +80,25 @@ func (d *Deliverer) deliverReview(ctx context.Context, m busmsg.Review, msg *mes
 	}
 	var released []string
 	drafted := false
-	// Grouped: the links of deliveries finishing together share one
-	// transaction (SQLite); each returns once its own link committed.
-	err = d.DB.InTxGrouped(ctx, func(tx *state.Tx) error {
-		drafted = false
-		if err := tx.LinkTicket(ctx, m.IntegrationID, m.AppID, m.Change.Review.ID, ref.ID); err != nil {
-			return err
-		}
+	publish := func(tx *state.Tx, ids []string) error {
 		// Answers that arrived before this link wait no longer.
-		if released, err = tx.ReleaseParkedFor(ctx, m.IntegrationID, ref.ID, m.Change.Review.ID); err != nil {
-			return err
-		}
-		for _, id := range released {
+		released = ids
+		for _, id := range ids {
 			if err := busmsg.Publish(d.Bus, tx, bus.TopicReplies, m.IntegrationID, bus.CorrelationID(msg), busmsg.Reply{IntegrationID: m.IntegrationID, MessageID: id}); err != nil {
 				return err
 			}
 		}
-		if err := d.ruleWork(ctx, tx, m, ref.ID, bus.CorrelationID(msg), &drafted); err != nil {
-			return err
+		return nil
+	}
+	var more func(tx *state.Tx) error
+	if m.Reply != nil || len(m.Notes) > 0 {
+		more = func(tx *state.Tx) error {
+			drafted = false
+			return d.ruleWork(ctx, tx, m, ref.ID, bus.CorrelationID(msg), &drafted)
 		}
-		return tx.Count(ctx, m.IntegrationID, m.AppID, state.CountDelivered, 1)
-	})
+	}
+	err = d.DB.LinkDelivered(ctx, state.DeliveredTicket{IntegrationID: m.IntegrationID, AppID: m.AppID, ReviewID: m.Change.Review.ID, TicketID: ref.ID},
+		publish, more)
 	if err != nil {
 		return err
 	}

@@ -392,3 +392,89 @@ func dumpTickets(t *testing.T, b *testbackend.Backend) {
 		t.Logf("ticket %s review %s messages %q keys %q", tk.ID, tk.ReviewID, tk.Messages, tk.Keys)
 	}
 }
+
+// Three hubs on one PostgreSQL database, one of them — chosen at random
+// each time — killed (SIGKILL) again and again and started again while
+// reviews, edits and staff answers (to whichever hub is up) flow: in the
+// end every review has exactly one ticket, every edit one message, every
+// answer was posted once. A killed hub's partitions and polls move to the
+// others or come back with it (same address: its predecessor's leases are
+// taken back at once). Sized like the soak (REVIEWHUB_SOAK_REVIEWS,
+// _REPLIES, _KILLS).
+func TestThreeHubsOneKilledAtRandomOnPostgres(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	n := envInt("REVIEWHUB_SOAK_REVIEWS", 40)
+	replies := min(envInt("REVIEWHUB_SOAK_REPLIES", 10), n)
+	kills := envInt("REVIEWHUB_SOAK_KILLS", 4)
+	b := testbackend.New()
+	srv := startBackend(t, b)
+	var hubs []*hubProcess
+	var addrs []string
+	for range 3 {
+		addr := freePort(t)
+		hubs = append(hubs, newHubProcessWith(t, srv, addr, func(f map[string]any) {
+			f["state"] = map[string]any{"driver": "postgres", "dsn": dsn}
+			f["secret_key"] = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+		}))
+		addrs = append(addrs, addr)
+	}
+	b.PutReview(testbackend.Review{ID: "seed", App: "app1", Rating: 3, Text: "connects the app"})
+	for _, p := range hubs {
+		p.start(t)
+	}
+	eventually(t, "the app connected", func() bool { _, ok := ticketFor(b, "seed"); return ok })
+	for i := range n {
+		b.PutReview(testbackend.Review{ID: fmt.Sprintf("r%05d", i), App: "app1", Rating: 3, Text: "v1"})
+	}
+	// Every fourth review is edited once its first version is in a
+	// ticket; the first replies are answered then, to whichever hub is up
+	// (a look at the tickets per turn: thousands of reviews).
+	editDone := map[int]bool{}
+	answered := map[int]bool{}
+	drive := func() {
+		tickets := map[string]testbackend.Ticket{}
+		for _, tk := range b.Tickets() {
+			tickets[tk.ReviewID] = tk
+		}
+		for i := 0; i < n; i += 4 {
+			if _, ok := tickets[fmt.Sprintf("r%05d", i)]; ok && !editDone[i] {
+				b.PutReview(testbackend.Review{ID: fmt.Sprintf("r%05d", i), App: "app1", Rating: 5, Text: "v2"})
+				editDone[i] = true
+			}
+		}
+		for i := range replies {
+			tk, ok := tickets[fmt.Sprintf("r%05d", i)]
+			for j := 0; ok && !answered[i] && j < len(addrs); j++ {
+				body := fmt.Sprintf(`{"ticket_id":%q,"message_id":"m%05d","text":"Thanks #%d"}`, tk.ID, i, i)
+				resp, err := http.Post("http://"+addrs[(i+j)%len(addrs)]+"/hooks/testdesk/acme?secret="+secret, "application/json", strings.NewReader(body))
+				if err != nil {
+					continue // that hub is down: the next
+				}
+				resp.Body.Close()
+				answered[i] = resp.StatusCode == http.StatusOK
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	pause := func(lo, spread int) {
+		end := time.Now().Add(time.Duration(lo+rng.IntN(spread)) * time.Millisecond)
+		for time.Now().Before(end) {
+			drive()
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	for range kills {
+		pause(300, 900)
+		p := hubs[rng.IntN(len(hubs))]
+		p.kill()
+		pause(100, 500)
+		p.start(t)
+	}
+	finalStart := time.Now()
+	completes(t, b, n, replies, drive)
+	t.Logf("three hubs, %d kills: %d reviews, %d edits, %d answers complete %.1f s after the last restart, none lost or duplicated",
+		kills, n, (n+3)/4, replies, time.Since(finalStart).Seconds())
+	if c := b.TicketCreates(); c != n+1 {
+		t.Fatalf("%d ticket creates for %d reviews and the seed", c, n)
+	}
+}

@@ -138,9 +138,19 @@ func (d *DB) RecordPoll(ctx context.Context, ref AppRef, at time.Time, err error
 // the app to the helpdesk: err nil a delivery (it ends a run of failures),
 // otherwise a failure, forGood when the message goes to the dead letters
 // (the review then says why until it is delivered). A delivery writes only
-// when it ends failures, or once a minute: the steady state costs a read.
+// when it ends failures, or once a minute: the steady state costs a read,
+// and not even that within deliveryHealthFresh of this process's last look
+// that found nothing to write (a failure recorded here ends that at once;
+// one recorded by another hub is ended by a delivery here that much later).
 func (d *DB) RecordDelivery(ctx context.Context, ref AppRef, reviewID string, at time.Time, err error, forGood bool) error {
 	if err == nil {
+		failures := d.deliveryFailures.Load() // a failure recorded during the look makes it stale
+		if v, ok := d.deliveryCurrent.Load(ref); ok {
+			c := v.(healthLook)
+			if since := at.Sub(c.at); c.failures == failures && since >= 0 && since < deliveryHealthFresh {
+				return nil
+			}
+		}
 		// Read first: the steady state takes no write lock (SQLite's gate).
 		const due = ` WHERE integration_id = ? AND app_id = ?
 			AND (delivery_failures > 0 OR delivery_failed_ms >= delivery_ok_ms OR delivery_ok_ms < ?)`
@@ -149,15 +159,16 @@ func (d *DB) RecordDelivery(ctx context.Context, ref AppRef, reviewID string, at
 		if err := d.queryRow(ctx, `SELECT COUNT(*) FROM app_health`+due, args...).Scan(&n); err != nil {
 			return fmt.Errorf("state: record delivery of %s: %w", ref, err)
 		}
-		if n == 0 {
-			return nil
-		}
-		if _, err := d.exec(ctx, `UPDATE app_health SET delivery_ok_ms = ?, delivery_failures = 0, delivery_failing_since_ms = 0,
+		if n > 0 {
+			if _, err := d.exec(ctx, `UPDATE app_health SET delivery_ok_ms = ?, delivery_failures = 0, delivery_failing_since_ms = 0,
 				delivery_error_kind = '', delivery_error = ''`+due, append([]any{ms(at)}, args...)...); err != nil {
-			return fmt.Errorf("state: record delivery of %s: %w", ref, err)
+				return fmt.Errorf("state: record delivery of %s: %w", ref, err)
+			}
 		}
+		d.deliveryCurrent.Store(ref, healthLook{at: at, failures: failures})
 		return nil
 	}
+	d.deliveryFailures.Add(1)
 	text := clipError(sdk.MessageOf(err)) // the vendor's words, without the hub's wrapping
 	failed := int64(0)
 	if forGood {
@@ -202,6 +213,18 @@ func (d *DB) RecordAnswer(ctx context.Context, ref AppRef, at time.Time, failure
 		return fmt.Errorf("state: record answer of %s: %w", ref, err)
 	}
 	return nil
+}
+
+// deliveryHealthFresh is how long a delivery's health, found current by
+// this process, is not looked at again for the next delivery of the app:
+// the look was a statement per delivery (a round trip on PostgreSQL).
+const deliveryHealthFresh = 10 * time.Second
+
+// healthLook is a look at an app's delivery health that found it current:
+// when, and how many failures this process had recorded before it.
+type healthLook struct {
+	at       time.Time
+	failures uint64
 }
 
 func clipError(text string) string {

@@ -188,6 +188,25 @@ func testDeliveryFacts(t *testing.T, db *DB) {
 	if e := deliveryError(); e != "" {
 		t.Errorf("a delivered review still says %q", e)
 	}
+	// Deliveries right after one that found the health current skip the
+	// look, but never past a failure recorded in between.
+	for i := range 3 {
+		if err := db.RecordDelivery(ctx, ref, id, t0.Add(2*time.Minute+time.Duration(i)*time.Second), nil, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.RecordDelivery(ctx, ref, id, t0.Add(2*time.Minute+4*time.Second), sdk.Errorf(sdk.ErrorKindUnavailable, "503"), false); err != nil {
+		t.Fatal(err)
+	}
+	if f = facts(); f.Failures != 1 {
+		t.Errorf("after a failure: %+v", f)
+	}
+	if err := db.RecordDelivery(ctx, ref, id, t0.Add(2*time.Minute+5*time.Second), nil, false); err != nil {
+		t.Fatal(err)
+	}
+	if f = facts(); f.Failures != 0 || f.Failing() {
+		t.Errorf("a delivery just after a failure did not end it: %+v", f)
+	}
 
 	if err := db.RecordAnswer(ctx, ref, t0, "gave up after 12 attempts"); err != nil {
 		t.Fatal(err)

@@ -413,10 +413,7 @@ var shardedCounters = map[string]bool{CountDelivered: true, CountPublished: true
 // that Counters sums: on one row, concurrent deliveries queued for its
 // lock until each committed (pg-perf, docs/performance.md).
 func (t *Tx) Count(ctx context.Context, integrationID, appID, name string, delta int) error {
-	row := name
-	if t.db.dialect == Postgres && shardedCounters[name] {
-		row = name + shardSep + strconv.Itoa(rand.IntN(counterShards))
-	}
+	row := t.db.counterRow(name)
 	_, err := t.exec(ctx, `
 		INSERT INTO counters (integration_id, app_id, name, value) VALUES (?, ?, ?, ?)
 		ON CONFLICT (integration_id, app_id, name) DO UPDATE SET value = counters.value + excluded.value`,
@@ -425,6 +422,15 @@ func (t *Tx) Count(ctx context.Context, integrationID, appID, name string, delta
 		return fmt.Errorf("state: count %s: %w", name, err)
 	}
 	return nil
+}
+
+// counterRow is the row a count of name adds to: one of its spread rows
+// on PostgreSQL when it is a hot counter (Count).
+func (d *DB) counterRow(name string) string {
+	if d.dialect == Postgres && shardedCounters[name] {
+		return name + shardSep + strconv.Itoa(rand.IntN(counterShards))
+	}
+	return name
 }
 
 // Counters returns an integration's counters by app and name (a counter

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
@@ -55,6 +56,9 @@ type DB struct {
 	writes chan struct{}
 	// group runs concurrent small write transactions together (SQLite).
 	group grouper
+	// attempts records concurrent deliveries' attempts together
+	// (PostgreSQL).
+	attempts attemptBatcher
 	// timeout is every call's deadline (deadline.go; 0: none).
 	timeout time.Duration
 	// avail remembers the last failure that said the database is
@@ -62,6 +66,12 @@ type DB struct {
 	avail availability
 	// probe is Unavailable's last write to the state.
 	probe writeProbe
+	// deliveryCurrent holds, by AppRef, this process's last look that
+	// found the app's delivery health current (a healthLook), valid while
+	// deliveryFailures, the delivery failures it recorded, stays the same
+	// (RecordDelivery).
+	deliveryCurrent  sync.Map
+	deliveryFailures atomic.Uint64
 	// firstAttemptsAfter: until then (after a restore from a backup) no
 	// delivery counts as a first attempt (version.go). Set when opened.
 	firstAttemptsAfter time.Time

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/reviewhub/reviewhub/hub/filter"
 	"github.com/reviewhub/reviewhub/hub/internal/pgtest"
@@ -245,5 +247,31 @@ func TestSQLiteFilesArePrivate(t *testing.T) {
 			}
 		}
 		db.Close()
+	}
+}
+
+// Apps of one account carry the same credentials: read back, equal
+// settings values are one string in memory, not a copy per app.
+func TestEqualSettingsShareMemory(t *testing.T) {
+	db, _ := open(t)
+	ctx := context.Background()
+	key := strings.Repeat("k", 2048)
+	in := Integration{ID: "i", HelpdeskPlugin: "desk", Source: "api", Apps: []App{
+		{ID: "a", StorePlugin: "store", StoreAppID: "x", StoreSettings: sdk.Settings{"key": key}},
+		{ID: "b", StorePlugin: "store", StoreAppID: "y", StoreSettings: sdk.Settings{"key": strings.Clone(key)}},
+	}}
+	if err := db.InTx(ctx, func(tx *Tx) error { return tx.PutIntegration(ctx, in) }); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Integration(ctx, "i")
+	if err != nil || len(got.Apps) != 2 {
+		t.Fatalf("integration %+v (%v)", got, err)
+	}
+	a, b := got.Apps[0].StoreSettings["key"], got.Apps[1].StoreSettings["key"]
+	if a != key || b != key {
+		t.Fatal("settings changed on the way")
+	}
+	if unsafe.StringData(a) != unsafe.StringData(b) {
+		t.Error("two apps' equal keys are two copies in memory")
 	}
 }

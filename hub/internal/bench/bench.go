@@ -51,8 +51,13 @@ type Options struct {
 	// PostgresDSN, when set, runs the hub a second time on PostgreSQL
 	// (state and bus), in a schema of its own created and dropped here.
 	PostgresDSN string
-	// postgres is the DSN of the run under way (Hub).
+	// PostgresHubs, above 1, runs the PostgreSQL side a second time with
+	// that many hub processes on one schema (the same workload).
+	PostgresHubs int
+	// postgres is the DSN of the run under way (Hub); hubs how many hub
+	// processes it runs (0: one).
 	postgres string
+	hubs     int
 }
 
 // Side is one way of doing the work.
@@ -124,6 +129,12 @@ type Figures struct {
 	// PostgresRatio its throughput over the hub's on SQLite.
 	Postgres      *Side   `json:"hub_postgres,omitempty"`
 	PostgresRatio float64 `json:"postgres_to_sqlite_throughput,omitempty"`
+	// PostgresHubs is the same on PostgreSQL with several hub processes
+	// on one schema (nil when not run), and HubsFactor its throughput over
+	// one hub's on PostgreSQL.
+	PostgresHubs *Side   `json:"hubs_postgres,omitempty"`
+	Hubs         int     `json:"hubs,omitempty"`
+	HubsFactor   float64 `json:"hubs_to_one_hub_throughput,omitempty"`
 	// Load is the real-world mode (nil when not run).
 	Load *LoadFigures `json:"real_world,omitempty"`
 }
@@ -219,8 +230,10 @@ func Baseline(ctx context.Context, o Options) (Side, error) {
 
 // startHub starts the fakes and the hub with one App Store app feeding
 // Omnidesk, and returns once the app is connected (its first review's case
-// exists), so what is seeded next is all new reviews. stop stops both.
-func startHub(ctx context.Context, o Options, dataDir string, load *odfake.Load) (f *stack.Fakes, hub *stack.Hub, stop func(), err error) {
+// exists), so what is seeded next is all new reviews; with o.hubs above 1,
+// the other hubs start then, on the same state (PostgreSQL) and key. stop
+// stops them all.
+func startHub(ctx context.Context, o Options, dataDir string, load *odfake.Load) (f *stack.Fakes, hubs []*stack.Hub, stop func(), err error) {
 	f, err = stack.StartFakes(nil)
 	if err != nil {
 		return nil, nil, nil, err
@@ -260,17 +273,83 @@ func startHub(ctx context.Context, o Options, dataDir string, load *odfake.Load)
 		return nil, nil, nil, err
 	}
 	f.AppStore.PutReview(appID, sdk.Review{ID: "seed", Rating: 5, Text: "connects the app", Country: "US", UpdatedAt: time.Now().UTC().Add(-time.Hour)})
-	hub, err = stack.StartHub(ctx, o.HubBin, path, addr, o.HubLog)
+	hub, err := stack.StartHub(ctx, o.HubBin, path, addr, o.HubLog)
 	if err != nil {
 		f.Close()
 		return nil, nil, nil, err
 	}
-	stop = func() { hub.Stop(); f.Close() }
+	hubs = []*stack.Hub{hub}
+	stop = func() {
+		for _, h := range hubs {
+			h.Stop()
+		}
+		f.Close()
+	}
 	if err := waitFor(ctx, 2*time.Minute, func() bool { return f.Omnidesk.CaseCount() == 1 }); err != nil {
 		stop()
 		return nil, nil, nil, fmt.Errorf("the app did not connect: %w", err)
 	}
-	return f, hub, stop, nil
+	for i := 1; i < o.hubs; i++ {
+		h, err := startAnotherHub(ctx, o, cfg, i)
+		if err != nil {
+			stop()
+			return nil, nil, nil, err
+		}
+		hubs = append(hubs, h)
+	}
+	if len(hubs) > 1 {
+		if err := waitForShares(ctx, o.postgres, len(hubs)); err != nil {
+			stop()
+			return nil, nil, nil, err
+		}
+	}
+	return f, hubs, stop, nil
+}
+
+// waitForShares waits until the bus's subscriptions are spread over n
+// hubs (each holds its fair share at most), so the run measures the hubs
+// sharing the work, not the moving of partitions after their start.
+func waitForShares(ctx context.Context, dsn string, n int) error {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var owners, most int
+	err = waitFor(ctx, 2*time.Minute, func() bool {
+		err := db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(MAX(c), 0) FROM
+			(SELECT COUNT(*) AS c FROM watermill_subscription_leases GROUP BY owner) o`).Scan(&owners, &most)
+		return err == nil && owners == n && most <= (24+n-1)/n
+	})
+	if err != nil {
+		return fmt.Errorf("the bus's partitions did not spread over %d hubs (%d holding them, at most %d each): %w", n, owners, most, err)
+	}
+	return nil
+}
+
+// startAnotherHub starts hub number i beside the first (config cfg): the
+// same config, state and key, its own address and data directory.
+func startAnotherHub(ctx context.Context, o Options, cfg stack.Config, i int) (*stack.Hub, error) {
+	key, err := os.ReadFile(filepath.Join(cfg.DataDir, "secret.key"))
+	if err != nil {
+		return nil, fmt.Errorf("hub %d: the first hub's key: %w", i+1, err)
+	}
+	if cfg.Listen, err = stack.FreeAddr(); err != nil {
+		return nil, err
+	}
+	cfg.DataDir = fmt.Sprintf("%s-hub%d", cfg.DataDir, i+1)
+	path, err := cfg.Write()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(cfg.DataDir, "secret.key"), key, 0o600); err != nil {
+		return nil, fmt.Errorf("hub %d: %w", i+1, err)
+	}
+	h, err := stack.StartHub(ctx, o.HubBin, path, cfg.Listen, o.HubLog)
+	if err != nil {
+		return nil, fmt.Errorf("hub %d: %w", i+1, err)
+	}
+	return h, nil
 }
 
 // caseCalls counts the calls about cases among routes.
@@ -355,21 +434,26 @@ func HubUnderLoad(ctx context.Context, o Options) (LoadFigures, error) {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// Hub runs the same work through the hub process and its plugins.
+// Hub runs the same work through the hub process (o.hubs of them on
+// PostgreSQL) and its plugins.
 func Hub(ctx context.Context, o Options) (Side, map[string]int64, error) {
-	f, hub, stop, err := startHub(ctx, o, o.DataDir, nil)
+	f, hubs, stop, err := startHub(ctx, o, o.DataDir, nil)
 	if err != nil {
 		return Side{}, nil, err
 	}
 	defer stop()
 	before := f.Omnidesk.Routes()
-	plugins := slices.Collect(maps.Keys(stack.Children(hub.Pid())))
-	own0, hub0, plug0 := stack.CPUTime(os.Getpid()), stack.CPUTime(hub.Pid()), stack.CPUTime(plugins...)
+	var hubPids, plugins []int
+	for _, h := range hubs {
+		hubPids = append(hubPids, h.Pid())
+		plugins = append(plugins, slices.Collect(maps.Keys(stack.Children(h.Pid())))...)
+	}
+	own0, hub0, plug0 := stack.CPUTime(os.Getpid()), stack.CPUTime(hubPids...), stack.CPUTime(plugins...)
 	elapsed, err := drain(ctx, f, o.Reviews, "h")
 	if err != nil {
 		return Side{}, nil, err
 	}
-	own, hubCPU, plugCPU := stack.CPUTime(os.Getpid())-own0, stack.CPUTime(hub.Pid())-hub0, stack.CPUTime(plugins...)-plug0
+	own, hubCPU, plugCPU := stack.CPUTime(os.Getpid())-own0, stack.CPUTime(hubPids...)-hub0, stack.CPUTime(plugins...)-plug0
 	cases := caseCalls(diff(f.Omnidesk.Routes(), before))
 	var lat []time.Duration
 	for i := 0; i < o.Replies; i++ {
@@ -389,10 +473,10 @@ func Hub(ctx context.Context, o Options) (Side, map[string]int64, error) {
 		lat = append(lat, time.Since(t))
 	}
 	rss := map[string]int64{}
-	if v, err := stack.PeakRSS(hub.Pid()); err == nil {
+	if v, err := stack.PeakRSS(hubs[0].Pid()); err == nil {
 		rss["hub"] = v
 	}
-	for pid, name := range stack.Children(hub.Pid()) {
+	for pid, name := range stack.Children(hubs[0].Pid()) {
 		if v, err := stack.PeakRSS(pid); err == nil {
 			rss[name] = v
 		}
@@ -433,7 +517,7 @@ func hubOnPostgres(ctx context.Context, o Options) (Side, error) {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	o.postgres = u.String()
-	o.DataDir = filepath.Join(o.DataDir, "postgres")
+	o.DataDir = filepath.Join(o.DataDir, fmt.Sprintf("postgres-%d", max(o.hubs, 1)))
 	s, _, err := Hub(ctx, o)
 	return s, err
 }
@@ -482,6 +566,19 @@ func Run(ctx context.Context, o Options) (Figures, error) {
 				if fig.Hub.ReviewsPerSec > 0 {
 					fig.PostgresRatio = s.ReviewsPerSec / fig.Hub.ReviewsPerSec
 				}
+				if o.PostgresHubs > 1 {
+					o.logf("%d hubs on PostgreSQL: the same with %d hub processes on one schema…", o.PostgresHubs, o.PostgresHubs)
+					o.hubs = o.PostgresHubs
+					m, err := hubOnPostgres(ctx, o)
+					o.hubs = 0
+					if err != nil {
+						return fig, fmt.Errorf("%d hubs on PostgreSQL: %w", o.PostgresHubs, err)
+					}
+					fig.PostgresHubs, fig.Hubs = &m, o.PostgresHubs
+					if s.ReviewsPerSec > 0 {
+						fig.HubsFactor = m.ReviewsPerSec / s.ReviewsPerSec
+					}
+				}
 			}
 		}
 	}
@@ -512,6 +609,12 @@ func Report(w io.Writer, f Figures) {
 		fmt.Fprintf(w, "hub on PostgreSQL / hub on SQLite throughput: %.2f (CPU per review: hub %.3f ms, plugins %.3f ms; PostgreSQL's own not counted)\n",
 			f.PostgresRatio, p.HubCPUPerReviewMs, p.PluginsCPUPerReviewMs)
 	}
+	if p := f.PostgresHubs; p != nil {
+		name := fmt.Sprintf("%d hubs PG", f.Hubs)
+		fmt.Fprintf(w, "%-10s %12.1f %14.2f %14.2f %10.2f %16.3f\n", name, p.ReviewsPerSec, p.ReplyP50ms, p.ReplyP99ms, p.Seconds, p.CPUPerReviewMs)
+		fmt.Fprintf(w, "%d hubs / one hub on PostgreSQL throughput: %.2f (one integration: its messages are one partition, delivered by one hub at a time; CPU per review: hubs %.3f ms, plugins %.3f ms)\n",
+			f.Hubs, f.HubsFactor, p.HubCPUPerReviewMs, p.PluginsCPUPerReviewMs)
+	}
 	fmt.Fprintf(w, "hub CPU per review: hub %.3f ms, plugins %.3f ms, fakes and the benchmark %.3f ms\n",
 		f.Hub.HubCPUPerReviewMs, f.Hub.PluginsCPUPerReviewMs, f.Hub.CPUPerReviewMs-f.Hub.HubCPUPerReviewMs-f.Hub.PluginsCPUPerReviewMs)
 	fmt.Fprintf(w, "hub / baseline throughput: %.2f\n", f.Ratio)
@@ -525,6 +628,9 @@ func Report(w io.Writer, f Figures) {
 	fmt.Fprintf(w, "summary: zero-latency ratio %.2f | case calls per new review %.3f", f.Ratio, f.Hub.CaseCallsPerReview)
 	if f.Postgres != nil {
 		fmt.Fprintf(w, " | PostgreSQL / SQLite %.2f", f.PostgresRatio)
+	}
+	if f.PostgresHubs != nil {
+		fmt.Fprintf(w, " | %d hubs / one on PostgreSQL %.2f", f.Hubs, f.HubsFactor)
 	}
 	if l := f.Load; l != nil {
 		fmt.Fprintf(w, " (real world %.3f) | allowed rate used %.1f%% | %d-review backlog drained in %.1f s", l.CaseCallsPerReview, 100*l.RateShare, l.Reviews, l.DrainSeconds)

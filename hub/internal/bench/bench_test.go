@@ -22,7 +22,8 @@ func TestBenchSmall(t *testing.T) {
 		Plugins: map[string]string{
 			"appstore": sdktest.Build(t, "github.com/reviewhub/reviewhub/plugins/appstore/cmd/hub-plugin-appstore"),
 			"omnidesk": sdktest.Build(t, "github.com/reviewhub/reviewhub/plugins/omnidesk/cmd/hub-plugin-omnidesk"),
-		}, DataDir: t.TempDir(), HubLog: io.Discard, PostgresDSN: cmp.Or(os.Getenv("REVIEWHUB_TEST_POSTGRES"), pgtest.DefaultDSN)}
+		}, DataDir: t.TempDir(), HubLog: io.Discard, PostgresDSN: cmp.Or(os.Getenv("REVIEWHUB_TEST_POSTGRES"), pgtest.DefaultDSN),
+		PostgresHubs: 2}
 	f, err := Run(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
@@ -37,6 +38,8 @@ func TestBenchSmall(t *testing.T) {
 		t.Log("no PostgreSQL server: the PostgreSQL run was skipped")
 	case p.ReviewsPerSec <= 0 || p.ReplyP50ms <= 0 || f.PostgresRatio <= 0:
 		t.Errorf("PostgreSQL figures %+v, ratio %v", *p, f.PostgresRatio)
+	case f.PostgresHubs == nil || f.Hubs != 2 || f.PostgresHubs.ReviewsPerSec <= 0 || f.HubsFactor <= 0:
+		t.Errorf("two hubs on PostgreSQL: figures %+v, hubs %d, factor %v", f.PostgresHubs, f.Hubs, f.HubsFactor)
 	}
 	for _, p := range []string{"appstore", "omnidesk"} {
 		found := false
