@@ -53,10 +53,15 @@ func (View) ReplyMaxLength() int { return agc.ReplyMaxLength }
 func (View) MaxPageSize() int { return agc.MaxPageSize }
 
 func TestConformance(t *testing.T) {
-	for _, platform := range []string{agc.PlatformHarmonyOS, agc.PlatformAndroid} {
-		t.Run(platform, func(t *testing.T) {
+	for _, c := range []struct {
+		platform string
+		retForm  bool // the answers' {"ret": {"rtnCode"}} form, hasNext 0/1
+	}{{agc.PlatformHarmonyOS, false}, {agc.PlatformAndroid, false}, {agc.PlatformAndroid, true}} {
+		platform := c.platform
+		t.Run(fmt.Sprintf("%s ret form %v", platform, c.retForm), func(t *testing.T) {
 			e := start(t)
 			e.settings["platform"] = platform
+			e.fake.SetRetEnvelope(c.retForm)
 			e.fake.PutReview(app, sdk.Review{ID: "9f43c56228854d66a65921938199c0ce", Rating: 3, Text: "一般", Country: "CN", Language: "zh"})
 			sdktest.RunStore(t, e.store, sdktest.StoreSuite{Settings: e.settings, AppID: app, ReviewID: "9f43c56228854d66a65921938199c0ce",
 				Vendor: View{storetest.View{Fake: e.fake}}})
@@ -69,14 +74,15 @@ func TestConformance(t *testing.T) {
 // listing shows the edit and the new review only (and the cursor's own
 // instant again).
 func TestPagingCursorAndToken(t *testing.T) {
-	for _, oldestFirst := range []bool{false, true} {
-		t.Run(fmt.Sprintf("oldest first %v", oldestFirst), func(t *testing.T) { pagingCursorAndToken(t, oldestFirst) })
+	for _, c := range []struct{ oldestFirst, retForm bool }{{false, false}, {true, false}, {false, true}} {
+		t.Run(fmt.Sprintf("oldest first %v ret form %v", c.oldestFirst, c.retForm), func(t *testing.T) { pagingCursorAndToken(t, c.oldestFirst, c.retForm) })
 	}
 }
 
-func pagingCursorAndToken(t *testing.T, oldestFirst bool) {
+func pagingCursorAndToken(t *testing.T, oldestFirst, retForm bool) {
 	e := start(t)
 	e.fake.SetOldestFirst(oldestFirst)
+	e.fake.SetRetEnvelope(retForm) // hasNext 0/1 drives the paging
 	base := time.Now().Add(-2 * time.Hour).Truncate(time.Millisecond)
 	for i := range 53 {
 		at := base.Add(time.Duration(i) * time.Second)
@@ -158,10 +164,15 @@ func TestTokenRenewal(t *testing.T) {
 // language, asked again without a second post, a different text refused;
 // the listing shows the reply (read from the detail).
 func TestReplyOncePerReview(t *testing.T) {
-	for _, platform := range []string{agc.PlatformHarmonyOS, agc.PlatformAndroid} {
-		t.Run(platform, func(t *testing.T) {
+	for _, c := range []struct {
+		platform string
+		retForm  bool // the answers' {"ret": {"rtnCode"}} form, hasNext 0/1
+	}{{agc.PlatformHarmonyOS, false}, {agc.PlatformAndroid, false}, {agc.PlatformAndroid, true}} {
+		platform := c.platform
+		t.Run(fmt.Sprintf("%s ret form %v", platform, c.retForm), func(t *testing.T) {
 			e := start(t)
 			e.settings["platform"] = platform
+			e.fake.SetRetEnvelope(c.retForm)
 			e.fake.PutReview(app, sdk.Review{ID: "555", Rating: 2, Text: "Вылетает", Country: "US", Language: "ru-RU"})
 			post := func(text string) (sdk.DeveloperReply, error) {
 				res, err := e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: e.settings, AppID: app, ReviewID: "555", Text: text})

@@ -215,13 +215,19 @@ func (c *Client) newToken(ctx context.Context) (string, time.Duration, error) {
 	return body.AccessToken, ttl, nil
 }
 
-// ret is the error form of the gateway ({"ret": {"code", "msg"}}).
+// ret is the error form of the gateway ({"ret": {"code", "msg"}}) and,
+// in the form a third-party v1 client reports from the live API, the
+// Comments API's own result ({"ret": {"rtnCode", "rtnDesc"}, "data"}).
 type ret struct {
-	Code int64  `json:"code"`
-	Msg  string `json:"msg"`
+	Code    int64  `json:"code"`
+	Msg     string `json:"msg"`
+	RtnCode *int64 `json:"rtnCode"`
+	RtnDesc string `json:"rtnDesc"`
 }
 
-// Envelope is the Comments API's answer: rtnCode 0 is success.
+// Envelope is the Comments API's answer: rtnCode 0 is success. Huawei's
+// examples put rtnCode and rtnDesc at the top; a third-party client of v1
+// reads them inside "ret" (GUESS: both forms occur; either is taken).
 type Envelope struct {
 	RtnCode *int64          `json:"rtnCode"`
 	RtnDesc string          `json:"rtnDesc"`
@@ -288,11 +294,15 @@ func (c *Client) Call(ctx context.Context, method, path string, q url.Values, bo
 			}
 			return nil, sdk.HTTPError(resp.StatusCode, resp.Header, "%s: %d %s", what, resp.StatusCode, msg)
 		}
-		if jsonErr != nil || env.RtnCode == nil {
-			return nil, sdk.Errorf(sdk.ErrorKindUnavailable, "%s: the answer is not the Comments API's {rtnCode, rtnDesc} (%s)", what, sdk.ShapeOf(data))
+		code, desc := env.RtnCode, env.RtnDesc
+		if code == nil && env.Ret != nil {
+			code, desc = env.Ret.RtnCode, env.Ret.RtnDesc
 		}
-		if *env.RtnCode != CodeOK {
-			return nil, Classify(*env.RtnCode, env.RtnDesc, what)
+		if jsonErr != nil || code == nil {
+			return nil, sdk.Errorf(sdk.ErrorKindUnavailable, "%s: the answer is not the Comments API's {rtnCode, rtnDesc} nor {ret: {rtnCode, rtnDesc}} (%s)", what, sdk.ShapeOf(data))
+		}
+		if *code != CodeOK {
+			return nil, Classify(*code, desc, what)
 		}
 		return env.Data, nil
 	}
@@ -490,15 +500,16 @@ func (n *flexInt) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// flexBool reads true/false or "true"/"false".
+// flexBool reads true/false, 1/0 or the same as strings (a third-party
+// client of v1 reports the live API answering hasNext as a number).
 type flexBool bool
 
 func (v *flexBool) UnmarshalJSON(b []byte) error {
 	s := strings.Trim(strings.TrimSpace(string(b)), `"`)
 	switch s {
-	case "true":
+	case "true", "1":
 		*v = true
-	case "false", "null", "":
+	case "false", "0", "null", "":
 		*v = false
 	default:
 		return fmt.Errorf("hasNext %s is not a boolean", s)

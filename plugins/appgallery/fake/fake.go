@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -52,6 +53,9 @@ type Server struct {
 	replies int
 	now     func() time.Time
 	asc     bool
+	// retForm: answer {"ret": {"rtnCode", "rtnDesc"}, "data"} with
+	// hasNext as 0/1 (SetRetEnvelope).
+	retForm atomic.Bool
 	// detailFails: detail reads still to answer 503.
 	detailFails int
 	faults.Faults
@@ -118,6 +122,14 @@ func (s *Server) SetOldestFirst(on bool) {
 	s.mu.Lock()
 	s.asc = on
 	s.mu.Unlock()
+}
+
+// SetRetEnvelope makes the Comments API answer in the form a third-party
+// client of v1 reports from the live API: {"ret": {"rtnCode", "rtnDesc"},
+// "data"} with hasNext a number (1 or 0), instead of Huawei's examples'
+// top-level rtnCode and boolean hasNext. GUESS: either form may occur.
+func (s *Server) SetRetEnvelope(on bool) {
+	s.retForm.Store(on)
 }
 
 // FailDetails makes the next n detail reads answer 503 (lists and replies
@@ -239,9 +251,23 @@ func writeJSON(w http.ResponseWriter, status int, body any) {
 	_ = json.NewEncoder(w).Encode(body)
 }
 
-// rtn answers the Comments API's envelope (HTTP 200, as Huawei's examples).
-func rtn(w http.ResponseWriter, code int, desc string, data any) {
+// rtn answers the Comments API's envelope (HTTP 200, as Huawei's examples;
+// in the "ret" form after SetRetEnvelope).
+func (s *Server) rtn(w http.ResponseWriter, code int, desc string, data any) {
+	retForm := s.retForm.Load() // not s.mu: callers may hold it
 	body := map[string]any{"rtnCode": code, "rtnDesc": desc}
+	if retForm {
+		body = map[string]any{"ret": map[string]any{"rtnCode": code, "rtnDesc": desc}}
+		if m, ok := data.(map[string]any); ok {
+			if hn, ok := m["hasNext"].(bool); ok {
+				n := 0
+				if hn {
+					n = 1
+				}
+				m["hasNext"] = n
+			}
+		}
+	}
 	if data != nil {
 		body["data"] = data
 	}
@@ -344,23 +370,23 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case appID == "" || err1 != nil || err2 != nil || len(countries) == 0 || err3 != nil || err4 != nil || page < 1 || limit < 1:
-		rtn(w, agc.CodeBadParameter, "request parameter error", nil)
+		s.rtn(w, agc.CodeBadParameter, "request parameter error", nil)
 		return
 	case limit > agc.MaxPageSize:
-		rtn(w, agc.CodePageTooLong, "page size too long", nil)
+		s.rtn(w, agc.CodePageTooLong, "page size too long", nil)
 		return
 	case begin > end:
-		rtn(w, agc.CodeBeginAfterEnd, "begin time is later than end time", nil)
+		s.rtn(w, agc.CodeBeginAfterEnd, "begin time is later than end time", nil)
 		return
 	case time.Duration(end-begin)*time.Millisecond > agc.Window:
-		rtn(w, agc.CodeWindowTooLong, "the time window exceeds 6 months", nil)
+		s.rtn(w, agc.CodeWindowTooLong, "the time window exceeds 6 months", nil)
 		return
 	}
 	s.mu.Lock()
 	app, ok := s.apps[appID]
 	if !ok {
 		s.mu.Unlock()
-		rtn(w, agc.CodeNoApp, "app info does not exist", nil)
+		s.rtn(w, agc.CodeNoApp, "app info does not exist", nil)
 		return
 	}
 	var hits []*review
@@ -381,7 +407,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		items = append(items, listItem(hits[i]))
 	}
 	s.mu.Unlock()
-	rtn(w, agc.CodeOK, "success", map[string]any{"reviewList": items, "hasNext": page*limit < len(hits), "total": len(hits)})
+	s.rtn(w, agc.CodeOK, "success", map[string]any{"reviewList": items, "hasNext": page*limit < len(hits), "total": len(hits)})
 }
 
 func listItem(rv *review) map[string]any {
@@ -406,19 +432,19 @@ func (s *Server) detail(w http.ResponseWriter, appID, id string) {
 	}
 	app, ok := s.apps[appID]
 	if !ok {
-		rtn(w, agc.CodeNoApp, "app info does not exist", nil)
+		s.rtn(w, agc.CodeNoApp, "app info does not exist", nil)
 		return
 	}
 	rv, ok := app[id]
 	if !ok || rv.raw != nil {
-		rtn(w, agc.CodeNoReview, "review does not exist", nil)
+		s.rtn(w, agc.CodeNoReview, "review does not exist", nil)
 		return
 	}
 	item := listItem(rv)
 	if rv.reply != "" { // GUESS: the detail's form of the developer's reply
 		item["devReplyContent"], item["devReplyId"], item["devReplyTime"] = rv.reply, rv.replyID, rv.replyTime
 	}
-	rtn(w, agc.CodeOK, "success", item)
+	s.rtn(w, agc.CodeOK, "success", item)
 }
 
 func (s *Server) reply(w http.ResponseWriter, r *http.Request, v2 bool) {
@@ -430,7 +456,7 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, v2 bool) {
 		ReviewID                                             json.RawMessage
 	}
 	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		rtn(w, agc.CodeBadParameter, "request parameter error", nil)
+		s.rtn(w, agc.CodeBadParameter, "request parameter error", nil)
 		return
 	}
 	var id string
@@ -438,42 +464,42 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, v2 bool) {
 		id = string(body.ReviewID) // the reference types it Long
 	}
 	if body.AppID == "" || id == "" || body.CountryCode == "" || body.Lang == "" || strings.TrimSpace(body.DevReplyContent) == "" {
-		rtn(w, agc.CodeBadParameter, "request parameter error", nil)
+		s.rtn(w, agc.CodeBadParameter, "request parameter error", nil)
 		return
 	}
 	if v2 && !map[string]bool{"zh": true, "en": true, "bo": true, "ug": true}[body.Lang] {
-		rtn(w, agc.CodeBadParameter, "request parameter error: lang", nil)
+		s.rtn(w, agc.CodeBadParameter, "request parameter error: lang", nil)
 		return
 	}
 	if utf8.RuneCountInString(body.DevReplyContent) > agc.ReplyMaxLength { // GUESS: 500
-		rtn(w, agc.CodeReplyIllegal, "reply content is illegal", nil)
+		s.rtn(w, agc.CodeReplyIllegal, "reply content is illegal", nil)
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	app, ok := s.apps[body.AppID]
 	if !ok {
-		rtn(w, agc.CodeNoApp, "app info does not exist", nil)
+		s.rtn(w, agc.CodeNoApp, "app info does not exist", nil)
 		return
 	}
 	rv, ok := app[id]
 	if !ok || rv.raw != nil {
-		rtn(w, agc.CodeNoReview, "review does not exist", nil)
+		s.rtn(w, agc.CodeNoReview, "review does not exist", nil)
 		return
 	}
 	if !strings.EqualFold(rv.country, body.CountryCode) {
-		rtn(w, agc.CodeBadCountryCode, "country code is illegal", nil)
+		s.rtn(w, agc.CodeBadCountryCode, "country code is illegal", nil)
 		return
 	}
 	if body.ToReplyID == "" && rv.reply != "" {
-		rtn(w, agc.CodeAlreadyReplied, "the review already has a developer reply", nil)
+		s.rtn(w, agc.CodeAlreadyReplied, "the review already has a developer reply", nil)
 		return
 	}
 	if body.ToReplyID != "" { // replies to a user's reply are not kept
-		rtn(w, agc.CodeOK, "success", nil)
+		s.rtn(w, agc.CodeOK, "success", nil)
 		return
 	}
 	s.replies++
 	rv.reply, rv.replyID, rv.replyTime = body.DevReplyContent, "r"+id, s.now().UnixMilli()
-	rtn(w, agc.CodeOK, "success", nil)
+	s.rtn(w, agc.CodeOK, "success", nil)
 }
