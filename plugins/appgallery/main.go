@@ -18,6 +18,7 @@ import (
 	"github.com/reviewhub/reviewhub/plugins/appgallery/agc"
 	"github.com/reviewhub/reviewhub/sdk"
 	"github.com/reviewhub/reviewhub/sdk/cursor"
+	"golang.org/x/sync/errgroup"
 )
 
 const version = "1.0.0"
@@ -247,21 +248,44 @@ func (st listState) filter(items []json.RawMessage) ([]json.RawMessage, pageSeen
 	return fresh, seen
 }
 
-// readReplies reads the detail of every replied review of a page: the list
-// carries only devReplyState. A failed read fails the page (the hub
-// retries it), rather than passing the review as unreadable.
+// detailConcurrency bounds the detail reads of one page in flight: a page
+// of 100 replied reviews read one by one can outlast the hub's 60-second
+// call, every time.
+const detailConcurrency = 8
+
+// readReplies reads the detail of every review of a page whose state says
+// it may carry a developer reply: the list carries only devReplyState.
+// Up to detailConcurrency reads run at once. A failed read fails the page
+// (the hub retries it), rather than passing the review as unreadable; the
+// first failure in the page's order is the one reported.
 func readReplies(ctx context.Context, cl *agc.Client, appID string, items []json.RawMessage) (map[string]*agc.Item, error) {
-	replies := map[string]*agc.Item{}
+	var ids []string
 	for _, raw := range items {
 		it, err := agc.Decode(raw)
 		if err != nil || !it.Replied() || it.ReviewID == "" {
 			continue
 		}
-		d, err := cl.Get(ctx, appID, string(it.ReviewID))
-		if err != nil {
-			return nil, fmt.Errorf("reading the reply of review %s: %w", it.ReviewID, err)
-		}
-		replies[string(it.ReviewID)] = &d
+		ids = append(ids, string(it.ReviewID))
+	}
+	details := make([]agc.Item, len(ids))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(detailConcurrency)
+	for i, id := range ids {
+		g.Go(func() error {
+			d, err := cl.Get(gctx, appID, id)
+			if err != nil {
+				return fmt.Errorf("reading the reply of review %s: %w", id, err)
+			}
+			details[i] = d
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err // the first failure; the reads after it were cancelled
+	}
+	replies := make(map[string]*agc.Item, len(ids))
+	for i, id := range ids {
+		replies[id] = &details[i]
 	}
 	return replies, nil
 }

@@ -328,3 +328,29 @@ func TestSiteHosts(t *testing.T) {
 		t.Errorf("v1 path %s", got)
 	}
 }
+
+// A page of 100 replied reviews reads their details a few at a time (not
+// one by one, which could outlast the hub's call every time; not all at
+// once), each reply on its own review.
+func TestDetailsReadConcurrently(t *testing.T) {
+	e := start(t)
+	base := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
+	for i := range 100 {
+		id := fmt.Sprintf("d%03d", i)
+		e.fake.PutReview(app, sdk.Review{ID: id, Rating: 4, Text: "ok", Country: "CN", UpdatedAt: base.Add(time.Duration(i) * time.Second)})
+		e.fake.PutReply(app, id, "reply to "+id)
+	}
+	e.fake.SetDetailDelay(20 * time.Millisecond) // so reads in flight overlap and are counted
+	page, err := e.store.ListReviews(ctx(t), sdk.ListReviewsRequest{Settings: e.settings, AppID: app, PageSize: 100})
+	if err != nil || len(page.Reviews) != 100 {
+		t.Fatalf("listed %d reviews, %v", len(page.Reviews), err)
+	}
+	for _, r := range page.Reviews {
+		if r.Reply == nil || r.Reply.Text != "reply to "+r.ID {
+			t.Errorf("review %s: reply %+v", r.ID, r.Reply)
+		}
+	}
+	if n := e.fake.MaxConcurrentDetails(); n < 2 || n > 8 {
+		t.Errorf("%d detail reads in flight at most, want 2..8", n)
+	}
+}

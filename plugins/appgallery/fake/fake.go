@@ -58,6 +58,10 @@ type Server struct {
 	retForm atomic.Bool
 	// detailFails: detail reads still to answer 503.
 	detailFails int
+	// detailDelay: how long a detail read takes (SetDetailDelay);
+	// detailsNow and detailsMax count detail reads in flight.
+	detailDelay            time.Duration
+	detailsNow, detailsMax int
 	faults.Faults
 }
 
@@ -138,6 +142,21 @@ func (s *Server) FailDetails(n int) {
 	s.mu.Lock()
 	s.detailFails = n
 	s.mu.Unlock()
+}
+
+// SetDetailDelay makes every detail read take d (so reads that overlap
+// can be counted: MaxConcurrentDetails).
+func (s *Server) SetDetailDelay(d time.Duration) {
+	s.mu.Lock()
+	s.detailDelay = d
+	s.mu.Unlock()
+}
+
+// MaxConcurrentDetails is the most detail reads that were in flight at once.
+func (s *Server) MaxConcurrentDetails() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.detailsMax
 }
 
 // SetNow replaces the clock.
@@ -316,7 +335,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case rest == "" && r.Method == http.MethodPost:
 		s.reply(w, r, v2)
 	case strings.HasPrefix(rest, "/") && len(rest) > 1 && r.Method == http.MethodGet:
+		s.mu.Lock()
+		s.detailsNow++
+		s.detailsMax = max(s.detailsMax, s.detailsNow)
+		delay := s.detailDelay
+		s.mu.Unlock()
+		time.Sleep(delay)
 		s.detail(w, r.URL.Query().Get("appId"), rest[1:])
+		s.mu.Lock()
+		s.detailsNow--
+		s.mu.Unlock()
 	default:
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"ret": map[string]any{"code": 405, "msg": "method not allowed"}})
 	}
