@@ -40,18 +40,6 @@ func (e *env) listAll(t *testing.T, cursor string, pageSize int) ([]sdk.Review, 
 	return sdktest.ListAll(t, e.store, sdk.ListReviewsRequest{Settings: e.settings, AppID: app, Cursor: cursor, PageSize: pageSize})
 }
 
-// View is the conformance kit's view of the fake AppGallery. It declares
-// the store's true limits: replies of at most agc.ReplyMaxLength
-// characters (the fake refuses longer ones with rtnCode 50010029) and
-// pages of at most agc.MaxPageSize reviews.
-type View struct{ storetest.View }
-
-// ReplyMaxLength is the longest reply the fake store takes.
-func (View) ReplyMaxLength() int { return agc.ReplyMaxLength }
-
-// MaxPageSize is the largest page the fake store serves.
-func (View) MaxPageSize() int { return agc.MaxPageSize }
-
 func TestConformance(t *testing.T) {
 	for _, c := range []struct {
 		platform string
@@ -64,7 +52,7 @@ func TestConformance(t *testing.T) {
 			e.fake.SetRetEnvelope(c.retForm)
 			e.fake.PutReview(app, sdk.Review{ID: "9f43c56228854d66a65921938199c0ce", Rating: 3, Text: "一般", Country: "CN", Language: "zh"})
 			sdktest.RunStore(t, e.store, sdktest.StoreSuite{Settings: e.settings, AppID: app, ReviewID: "9f43c56228854d66a65921938199c0ce",
-				Vendor: View{storetest.View{Fake: e.fake}}})
+				Vendor: storetest.View{Fake: e.fake, ReplyLimit: fake.ReplyMaxLength}})
 		})
 	}
 }

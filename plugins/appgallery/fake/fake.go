@@ -28,6 +28,21 @@ import (
 	"github.com/reviewhub/reviewhub/sdk/sdktest/faults"
 )
 
+// The fake store's own limits, literal so the plugin's declared limits
+// are checked against them (the conformance kit: a plugin may declare no
+// more than the store takes), not against themselves.
+const (
+	// MaxPageSize is the largest limit a list call takes (a third party:
+	// "最大 100"); more is refused with 50010016.
+	MaxPageSize = 100
+	// Window is the longest list window (Huawei: 6 months, rtnCode
+	// 50010034). GUESS: 180 days.
+	Window = 180 * 24 * time.Hour
+	// ReplyMaxLength is the longest reply taken, in characters; more is
+	// refused with 50010029. GUESS: Huawei documents no limit.
+	ReplyMaxLength = 500
+)
+
 type review struct {
 	id                     string
 	rating                 int
@@ -400,13 +415,13 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	case appID == "" || err1 != nil || err2 != nil || len(countries) == 0 || err3 != nil || err4 != nil || page < 1 || limit < 1:
 		s.rtn(w, agc.CodeBadParameter, "request parameter error", nil)
 		return
-	case limit > agc.MaxPageSize:
+	case limit > MaxPageSize:
 		s.rtn(w, agc.CodePageTooLong, "page size too long", nil)
 		return
 	case begin > end:
 		s.rtn(w, agc.CodeBeginAfterEnd, "begin time is later than end time", nil)
 		return
-	case time.Duration(end-begin)*time.Millisecond > agc.Window:
+	case time.Duration(end-begin)*time.Millisecond > Window:
 		s.rtn(w, agc.CodeWindowTooLong, "the time window exceeds 6 months", nil)
 		return
 	}
@@ -499,7 +514,7 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, v2 bool) {
 		s.rtn(w, agc.CodeBadParameter, "request parameter error: lang", nil)
 		return
 	}
-	if utf8.RuneCountInString(body.DevReplyContent) > agc.ReplyMaxLength { // GUESS: 500
+	if utf8.RuneCountInString(body.DevReplyContent) > ReplyMaxLength {
 		s.rtn(w, agc.CodeReplyIllegal, "reply content is illegal", nil)
 		return
 	}
