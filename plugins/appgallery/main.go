@@ -221,7 +221,12 @@ func (s *store) firstState(since time.Time) listState {
 	end := s.clock().Add(clockAllowance).UnixMilli()
 	lo := end - agc.Window.Milliseconds()
 	if !since.IsZero() {
-		lo = since.UnixMilli()
+		// A cursor ahead of the listing's end (this machine's clock went
+		// back, or a review was stamped more than clockAllowance ahead):
+		// list the end's instant only, keeping the cursor, rather than a
+		// window that ends before it starts (refused until the clock
+		// catches up). What lies between was listed already.
+		lo = min(since.UnixMilli(), end)
 	}
 	st := listState{Lo: lo, Final: end, Page: 1}
 	st.Top = min(lo+agc.Window.Milliseconds(), end)

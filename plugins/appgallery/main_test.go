@@ -3,6 +3,7 @@ package appgallery
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -340,5 +341,24 @@ func TestDetailsReadConcurrently(t *testing.T) {
 	}
 	if n := e.fake.MaxConcurrentDetails(); n < 2 || n > 8 {
 		t.Errorf("%d detail reads in flight at most, want 2..8", n)
+	}
+}
+
+// A cursor more than an hour past the plugin's clock lists an empty page
+// and keeps the cursor, instead of a window that ends before it starts.
+func TestCursorAheadOfClock(t *testing.T) {
+	f := fake.New()
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	f.AddApp(app)
+	now := time.Now()
+	f.PutReview(app, sdk.Review{ID: "past", Rating: 4, Country: "CN", UpdatedAt: now.Add(-time.Hour)})
+	s := &store{log: slog.New(slog.DiscardHandler), tokens: &agc.Tokens{}, now: func() time.Time { return now }}
+	ahead := now.Add(3 * time.Hour).UTC().Truncate(time.Millisecond).Format(time.RFC3339Nano)
+	settings := f.Settings(srv.URL)
+	settings["platform"] = agc.PlatformHarmonyOS // in process: no SDK to fill the default
+	page, err := s.ListReviews(ctx(t), sdk.ListReviewsRequest{Settings: settings, AppID: app, Cursor: ahead})
+	if err != nil || len(page.Reviews) != 0 || page.NextPageToken != "" || page.Cursor != ahead {
+		t.Errorf("cursor 3 h ahead of the clock: %+v %v; want an empty last page keeping the cursor %s", page, err, ahead)
 	}
 }
