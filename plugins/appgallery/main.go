@@ -259,7 +259,8 @@ func (st listState) filter(items []json.RawMessage) ([]json.RawMessage, pageSeen
 const detailConcurrency = 8
 
 // readReplies reads the detail of every review of a page whose state says
-// it may carry a developer reply: the list carries only devReplyState.
+// it may carry a developer reply (agc.Item.MayHaveReply): the list carries
+// only devReplyState.
 // Up to detailConcurrency reads run at once. A failed read fails the page
 // (the hub retries it), rather than passing the review as unreadable; the
 // first failure in the page's order is the one reported.
@@ -267,7 +268,7 @@ func readReplies(ctx context.Context, cl *agc.Client, appID string, items []json
 	var ids []string
 	for _, raw := range items {
 		it, err := agc.Decode(raw)
-		if err != nil || !it.Replied() || it.ReviewID == "" {
+		if err != nil || !it.MayHaveReply() || it.ReviewID == "" {
 			continue
 		}
 		ids = append(ids, string(it.ReviewID))

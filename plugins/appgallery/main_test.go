@@ -362,3 +362,32 @@ func TestCursorAheadOfClock(t *testing.T) {
 		t.Errorf("cursor 3 h ahead of the clock: %+v %v; want an empty last page keeping the cursor %s", page, err, ahead)
 	}
 }
+
+// devReplyState 6 (the user added a follow-up) and 3 send the plugin to
+// the detail: a developer reply there is listed (else the hub would take
+// it for removed); a review in state 6 without one is listed without.
+func TestFollowUpStateReadsDetail(t *testing.T) {
+	e := start(t)
+	e.fake.PutReview(app, sdk.Review{ID: "followed", Rating: 2, Text: "still broken", Country: "CN"})
+	e.fake.PutReply(app, "followed", "we are on it")
+	e.fake.SetReplyState(app, "followed", 6)
+	e.fake.PutReview(app, sdk.Review{ID: "answered", Rating: 2, Text: "thanks", Country: "CN"})
+	e.fake.PutReply(app, "answered", "you are welcome")
+	e.fake.SetReplyState(app, "answered", 3)
+	e.fake.PutReview(app, sdk.Review{ID: "alone", Rating: 3, Text: "more", Country: "CN"})
+	e.fake.SetReplyState(app, "alone", 6)
+	all, _, _ := e.listAll(t, "", 0)
+	got := map[string]sdk.Review{}
+	for _, r := range all {
+		got[r.ID] = r
+	}
+	if r := got["followed"]; r.Reply == nil || r.Reply.Text != "we are on it" {
+		t.Errorf("state 6 with a developer reply: listed %+v", r)
+	}
+	if r := got["answered"]; r.Reply == nil || r.Reply.Text != "you are welcome" {
+		t.Errorf("state 3: listed %+v", r)
+	}
+	if r := got["alone"]; r.ID == "" || r.Reply != nil {
+		t.Errorf("state 6 without a developer reply: listed %+v", r)
+	}
+}

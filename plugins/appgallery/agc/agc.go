@@ -96,6 +96,7 @@ const (
 	// 6 the user added a reply (third party, see README).
 	replyStateReplied  = 1
 	replyStateAnswered = 3
+	replyStateFollowUp = 6
 )
 
 // Tokens caches access tokens per API client and host. The zero value is ready.
@@ -356,10 +357,19 @@ type Item struct {
 // Time is when the review was written or last edited.
 func (it Item) Time() time.Time { return time.UnixMilli(int64(it.Dateline)).UTC() }
 
-// Replied reports whether the developer replied (devReplyState 1 or 3).
-func (it Item) Replied() bool {
-	s := int(it.DevReplyState)
-	return s == replyStateReplied || s == replyStateAnswered
+// MayHaveReply reports whether the review may carry a developer reply, so
+// its detail must be read: devReplyState 1 (replied), 3 (the reply was
+// answered) or 6 (the user added a follow-up). GUESS: whether 6 implies a
+// developer reply is not documented (a third-party client counts only 1
+// and 3; a third-party tool reads 6 as "用户追加回复"); the detail tells,
+// and a review listed without its reply would tell the hub the reply was
+// removed.
+func (it Item) MayHaveReply() bool {
+	switch int(it.DevReplyState) {
+	case replyStateReplied, replyStateAnswered, replyStateFollowUp:
+		return true
+	}
+	return false
 }
 
 // Page is one page of the list.

@@ -53,6 +53,7 @@ type review struct {
 	replyID                string
 	replyTime              int64
 	raw                    map[string]any // PutRawReview: served as is
+	state                  *int           // SetReplyState: the listed devReplyState
 }
 
 // Server is the fake. Safe for concurrent use.
@@ -218,7 +219,7 @@ func (s *Server) PutReview(appID string, r sdk.Review) {
 	rv := &review{id: r.ID, rating: r.Rating, content: r.Text, lang: lang, country: country, version: r.AppVersion,
 		phone: r.Device, dateline: at.UnixMilli()}
 	if old := s.apps[appID][r.ID]; old != nil {
-		rv.reply, rv.replyID, rv.replyTime = old.reply, old.replyID, old.replyTime
+		rv.reply, rv.replyID, rv.replyTime, rv.state = old.reply, old.replyID, old.replyTime, old.state
 		if rv.dateline <= old.dateline {
 			rv.dateline = old.dateline + 1
 		}
@@ -244,6 +245,17 @@ func (s *Server) PutReply(appID, reviewID, text string) {
 	defer s.mu.Unlock()
 	if rv := s.apps[appID][reviewID]; rv != nil {
 		rv.reply, rv.replyID, rv.replyTime = text, "r"+reviewID, s.now().UnixMilli()
+	}
+}
+
+// SetReplyState makes a review listed with devReplyState state whatever
+// its reply (1 when it has one, else 0, by default): 3 "the reply was
+// answered", 6 "the user added a follow-up" (third party).
+func (s *Server) SetReplyState(appID, reviewID string, state int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rv := s.apps[appID][reviewID]; rv != nil {
+		rv.state = &state
 	}
 }
 
@@ -460,6 +472,9 @@ func listItem(rv *review) map[string]any {
 	state := 0
 	if rv.reply != "" {
 		state = 1
+	}
+	if rv.state != nil {
+		state = *rv.state
 	}
 	return map[string]any{"reviewId": rv.id, "content": rv.content, "rating": rv.rating, "dateline": rv.dateline,
 		"lang": rv.lang, "countryCode": rv.country, "versionName": rv.version, "phoneName": rv.phone, "devReplyState": state}
