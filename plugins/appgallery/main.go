@@ -385,8 +385,12 @@ func (s *store) PostReply(ctx context.Context, req sdk.PostReplyRequest) (sdk.Po
 			return sdk.DeveloperReply{}, sdk.Errorf(sdk.ErrorKindRefused,
 				"review %s already has a developer reply and AppGallery takes one per review (its API offers no edit); change it in AppGallery Connect", req.ReviewID)
 		}
+		rid := agc.ReplyRequestID(req.AppID, req.ReviewID, req.Text)
 		err := cl.Reply(ctx, agc.ReplyParams{Lang: agc.ReplyLang(cl.Platform, review.Lang), AppID: req.AppID,
-			ReviewID: req.ReviewID, Content: req.Text, CountryCode: review.CountryCode})
+			ReviewID: req.ReviewID, Content: req.Text, CountryCode: review.CountryCode, RequestID: rid})
+		if agc.CodeOf(err) == agc.CodeDuplicate {
+			return s.duplicateReply(ctx, cl, req, err)
+		}
 		if err != nil {
 			return sdk.DeveloperReply{}, err
 		}
@@ -404,6 +408,36 @@ func (s *store) PostReply(ctx context.Context, req sdk.PostReplyRequest) (sdk.Po
 		return *r.Reply, nil
 	})
 	return sdk.PostReplyResponse{Reply: reply}, err
+}
+
+// duplicateReply answers a reply refused as a duplicate request
+// (50010015): its request id is that of the same text to the same review,
+// so it was sent before (an answer lost, the hub asking again). The
+// review is read back: the same text there is the answer; another text is
+// refused as any second reply; no reply yet (a review in moderation, or
+// the first request failed after Huawei noted its id) is Unavailable, so
+// the hub asks again and the read-first finds it once it shows.
+func (s *store) duplicateReply(ctx context.Context, cl *agc.Client, req sdk.PostReplyRequest, dup error) (sdk.DeveloperReply, error) {
+	it, err := cl.Get(ctx, req.AppID, req.ReviewID)
+	if err != nil {
+		return sdk.DeveloperReply{}, sdk.Errorf(sdk.ErrorKindUnavailable,
+			"AppGallery took the reply to review %s as a repeat of one sent before, and reading it back failed: %v", req.ReviewID, err)
+	}
+	switch it.DevReplyContent {
+	case req.Text:
+		s.log.Info("AppGallery had this reply already (duplicate request id); taking it as the answer", "app", req.AppID, "review", req.ReviewID)
+		r, err := agc.Map(req.AppID, it, &it)
+		if err != nil || r.Reply == nil {
+			return sdk.DeveloperReply{Text: it.DevReplyContent, State: "PUBLISHED"}, nil
+		}
+		return *r.Reply, nil
+	case "":
+		return sdk.DeveloperReply{}, sdk.Errorf(sdk.ErrorKindUnavailable,
+			"AppGallery took the reply to review %s as a repeat of one sent before (%v) but the review shows no reply yet (in moderation?); asking again later", req.ReviewID, dup)
+	default:
+		return sdk.DeveloperReply{}, sdk.Errorf(sdk.ErrorKindRefused,
+			"review %s already has another developer reply and AppGallery takes one per review (its API offers no edit); change it in AppGallery Connect", req.ReviewID)
+	}
 }
 
 // DeleteReply: the Comments API has no deletion.

@@ -391,3 +391,34 @@ func TestFollowUpStateReadsDetail(t *testing.T) {
 		t.Errorf("state 6 without a developer reply: listed %+v", r)
 	}
 }
+
+// A reply asked again when the first one's answer was lost and the review
+// does not show it yet: the same text goes with the same requestId, which
+// AppGallery refuses as a duplicate (50010015); the plugin reads the
+// review back and takes the reply there as the answer, not as Invalid
+// (dead-lettered). No reply shown yet: Unavailable, asked again later.
+func TestRetriedReplyDuplicateRequest(t *testing.T) {
+	e := start(t)
+	e.fake.PutReview(app, sdk.Review{ID: "dup", Rating: 2, Text: "slow", Country: "CN"})
+	post := func(text string) (sdk.DeveloperReply, error) {
+		res, err := e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: e.settings, AppID: app, ReviewID: "dup", Text: text})
+		return res.Reply, err
+	}
+	if _, err := post("谢谢反馈"); err != nil {
+		t.Fatal(err)
+	}
+	e.fake.HideReplies(1) // the retry's read-first does not see it yet; the read-back does
+	rep, err := post("谢谢反馈")
+	if err != nil || rep.Text != "谢谢反馈" || e.fake.ReplyPosts() != 1 || e.fake.Writes() != 2 {
+		t.Errorf("retried reply: %+v %v, %d posts in %d writes; want the reply, one post, the retry's write refused as a duplicate",
+			rep, err, e.fake.ReplyPosts(), e.fake.Writes())
+	}
+	e.fake.HideReplies(2) // neither read shows it
+	if _, err := post("谢谢反馈"); sdk.KindOf(err) != sdk.ErrorKindUnavailable || !strings.Contains(err.Error(), "no reply yet") {
+		t.Errorf("retried reply not shown yet: %v (%v), want Unavailable", err, sdk.KindOf(err))
+	}
+	e.fake.HideReplies(1) // another text: another requestId, refused as a second reply
+	if _, err := post("另一个回复"); sdk.KindOf(err) != sdk.ErrorKindRefused {
+		t.Errorf("another text: %v (%v), want Refused", err, sdk.KindOf(err))
+	}
+}

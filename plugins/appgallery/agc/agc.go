@@ -13,6 +13,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -251,7 +252,31 @@ func (c *Client) do(req *http.Request) (*http.Response, []byte, error) {
 
 // Call sends one API request with the token and the client_id header and
 // returns the envelope's data; a token refused with 401 is renewed once.
+// A non-zero rtnCode is an *RtnError (CodeOf).
 func (c *Client) Call(ctx context.Context, method, path string, q url.Values, body any) (json.RawMessage, error) {
+	return c.call(ctx, method, path, q, body, nil)
+}
+
+// RtnError is a non-zero rtnCode; it unwraps to the SDK error Classify
+// made of it.
+type RtnError struct {
+	Code int64
+	Err  error
+}
+
+func (e *RtnError) Error() string { return e.Err.Error() }
+func (e *RtnError) Unwrap() error { return e.Err }
+
+// CodeOf is the rtnCode of an error of Call (0: none).
+func CodeOf(err error) int64 {
+	var e *RtnError
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return 0
+}
+
+func (c *Client) call(ctx context.Context, method, path string, q url.Values, body any, header map[string]string) (json.RawMessage, error) {
 	var raw []byte
 	if body != nil {
 		raw, _ = json.Marshal(body)
@@ -268,6 +293,9 @@ func (c *Client) Call(ctx context.Context, method, path string, q url.Values, bo
 		req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(raw))
 		if err != nil {
 			return nil, sdk.Errorf(sdk.ErrorKindInvalid, "appgallery: %v", err)
+		}
+		for k, v := range header {
+			req.Header.Set(k, v)
 		}
 		req.Header.Set("client_id", c.ClientID)
 		req.Header.Set("Authorization", "Bearer "+tok)
@@ -303,7 +331,7 @@ func (c *Client) Call(ctx context.Context, method, path string, q url.Values, bo
 			return nil, sdk.Errorf(sdk.ErrorKindUnavailable, "%s: the answer is not the Comments API's {rtnCode, rtnDesc} nor {ret: {rtnCode, rtnDesc}} (%s)", what, sdk.ShapeOf(data))
 		}
 		if *code != CodeOK {
-			return nil, Classify(*code, desc, what)
+			return nil, &RtnError{Code: *code, Err: Classify(*code, desc, what)}
 		}
 		return env.Data, nil
 	}
@@ -430,18 +458,39 @@ func (c *Client) Get(ctx context.Context, appID, reviewID string) (Item, error) 
 	return it, nil
 }
 
-// ReplyParams are the body of a reply.
+// ReplyParams are the body of a reply, and its request id.
 type ReplyParams struct {
 	Lang        string `json:"lang"`
 	AppID       string `json:"appId"`
 	ReviewID    string `json:"reviewId"`
 	Content     string `json:"devReplyContent"`
 	CountryCode string `json:"countryCode"`
+	// RequestID goes in the requestId header when set (ReplyRequestID).
+	RequestID string `json:"-"`
+}
+
+// RequestIDHeader is the header a reply's request id goes in. GUESS:
+// Huawei's reply reference names only client_id and Authorization; a
+// third-party v1 client sends a requestId header with every reply ("the
+// unique request id the Reviews API expects"), and the return codes have
+// 50010015 "请求重复" (duplicate request).
+const RequestIDHeader = "requestId"
+
+// ReplyRequestID is the request id of a reply: the same for the same app,
+// review and text, so a retried reply is recognised as a duplicate
+// (rtnCode 50010015) rather than sent twice.
+func ReplyRequestID(appID, reviewID, text string) string {
+	sum := sha256.Sum256([]byte("appgallery-reply\x00" + appID + "\x00" + reviewID + "\x00" + text))
+	return hex.EncodeToString(sum[:16])
 }
 
 // Reply posts the developer's reply to a review (one per review).
 func (c *Client) Reply(ctx context.Context, p ReplyParams) error {
-	_, err := c.Call(ctx, http.MethodPost, ReviewsPath(c.Platform), nil, p)
+	var h map[string]string
+	if p.RequestID != "" {
+		h = map[string]string{RequestIDHeader: p.RequestID}
+	}
+	_, err := c.call(ctx, http.MethodPost, ReviewsPath(c.Platform), nil, p, h)
 	return err
 }
 

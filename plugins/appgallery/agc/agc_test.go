@@ -101,3 +101,17 @@ func TestEnvelopeForms(t *testing.T) {
 		}
 	}
 }
+
+// A reply's request id depends on app, review and text only.
+func TestReplyRequestID(t *testing.T) {
+	a := agc.ReplyRequestID("1", "r", "thanks")
+	if a != agc.ReplyRequestID("1", "r", "thanks") || len(a) != 32 {
+		t.Errorf("request id %q not stable", a)
+	}
+	for _, other := range []string{agc.ReplyRequestID("2", "r", "thanks"), agc.ReplyRequestID("1", "s", "thanks"), agc.ReplyRequestID("1", "r", "thanks!"),
+		agc.ReplyRequestID("1", "r\x00thanks", "")} {
+		if other == a {
+			t.Errorf("request id %q shared by another reply", a)
+		}
+	}
+}

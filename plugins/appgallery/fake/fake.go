@@ -74,6 +74,11 @@ type Server struct {
 	retForm atomic.Bool
 	// detailFails: detail reads still to answer 503.
 	detailFails int
+	// hideReplies: detail reads still to show no developer reply (as for
+	// a review in moderation; HideReplies).
+	hideReplies int
+	// requestIDs: the requestId headers of accepted replies.
+	requestIDs map[string]bool
 	// detailDelay: how long a detail read takes (SetDetailDelay);
 	// detailsNow and detailsMax count detail reads in flight.
 	detailDelay            time.Duration
@@ -157,6 +162,14 @@ func (s *Server) SetRetEnvelope(on bool) {
 func (s *Server) FailDetails(n int) {
 	s.mu.Lock()
 	s.detailFails = n
+	s.mu.Unlock()
+}
+
+// HideReplies makes the next n detail reads show no developer reply (as
+// if the reply were still in moderation).
+func (s *Server) HideReplies(n int) {
+	s.mu.Lock()
+	s.hideReplies = n
 	s.mu.Unlock()
 }
 
@@ -499,7 +512,11 @@ func (s *Server) detail(w http.ResponseWriter, appID, id string) {
 		return
 	}
 	item := listItem(rv)
-	if rv.reply != "" { // GUESS: the detail's form of the developer's reply
+	hide := s.hideReplies > 0
+	if hide {
+		s.hideReplies--
+	}
+	if rv.reply != "" && !hide { // GUESS: the detail's form of the developer's reply
 		item["devReplyContent"], item["devReplyId"], item["devReplyTime"] = rv.reply, rv.replyID, rv.replyTime
 	}
 	s.rtn(w, agc.CodeOK, "success", item)
@@ -549,6 +566,13 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, v2 bool) {
 		s.rtn(w, agc.CodeBadCountryCode, "country code is illegal", nil)
 		return
 	}
+	// GUESS: a requestId seen on an accepted reply is refused as a
+	// duplicate request (a third-party client sends one; 50010015 "请求重复").
+	rid := r.Header.Get("requestId")
+	if rid != "" && s.requestIDs[rid] {
+		s.rtn(w, agc.CodeDuplicate, "duplicate request", nil)
+		return
+	}
 	if body.ToReplyID == "" && rv.reply != "" {
 		s.rtn(w, agc.CodeAlreadyReplied, "the review already has a developer reply", nil)
 		return
@@ -558,6 +582,12 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, v2 bool) {
 		return
 	}
 	s.replies++
+	if rid != "" {
+		if s.requestIDs == nil {
+			s.requestIDs = map[string]bool{}
+		}
+		s.requestIDs[rid] = true
+	}
 	rv.reply, rv.replyID, rv.replyTime = body.DevReplyContent, "r"+id, s.now().UnixMilli()
 	s.rtn(w, agc.CodeOK, "success", nil)
 }
