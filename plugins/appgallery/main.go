@@ -18,6 +18,7 @@ import (
 	"github.com/reviewhub/reviewhub/plugins/appgallery/agc"
 	"github.com/reviewhub/reviewhub/sdk"
 	"github.com/reviewhub/reviewhub/sdk/cursor"
+	"golang.org/x/sync/errgroup"
 )
 
 const version = "1.0.0"
@@ -220,7 +221,12 @@ func (s *store) firstState(since time.Time) listState {
 	end := s.clock().Add(clockAllowance).UnixMilli()
 	lo := end - agc.Window.Milliseconds()
 	if !since.IsZero() {
-		lo = since.UnixMilli()
+		// A cursor ahead of the listing's end (this machine's clock went
+		// back, or a review was stamped more than clockAllowance ahead):
+		// list the end's instant only, keeping the cursor, rather than a
+		// window that ends before it starts (refused until the clock
+		// catches up). What lies between was listed already.
+		lo = min(since.UnixMilli(), end)
 	}
 	st := listState{Lo: lo, Final: end, Page: 1}
 	st.Top = min(lo+agc.Window.Milliseconds(), end)
@@ -247,21 +253,45 @@ func (st listState) filter(items []json.RawMessage) ([]json.RawMessage, pageSeen
 	return fresh, seen
 }
 
-// readReplies reads the detail of every replied review of a page: the list
-// carries only devReplyState. A failed read fails the page (the hub
-// retries it), rather than passing the review as unreadable.
+// detailConcurrency bounds the detail reads of one page in flight: a page
+// of 100 replied reviews read one by one can outlast the hub's 60-second
+// call, every time.
+const detailConcurrency = 8
+
+// readReplies reads the detail of every review of a page whose state says
+// it may carry a developer reply (agc.Item.MayHaveReply): the list carries
+// only devReplyState.
+// Up to detailConcurrency reads run at once. A failed read fails the page
+// (the hub retries it), rather than passing the review as unreadable; the
+// first failure in the page's order is the one reported.
 func readReplies(ctx context.Context, cl *agc.Client, appID string, items []json.RawMessage) (map[string]*agc.Item, error) {
-	replies := map[string]*agc.Item{}
+	var ids []string
 	for _, raw := range items {
 		it, err := agc.Decode(raw)
-		if err != nil || !it.Replied() || it.ReviewID == "" {
+		if err != nil || !it.MayHaveReply() || it.ReviewID == "" {
 			continue
 		}
-		d, err := cl.Get(ctx, appID, string(it.ReviewID))
-		if err != nil {
-			return nil, fmt.Errorf("reading the reply of review %s: %w", it.ReviewID, err)
-		}
-		replies[string(it.ReviewID)] = &d
+		ids = append(ids, string(it.ReviewID))
+	}
+	details := make([]agc.Item, len(ids))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(detailConcurrency)
+	for i, id := range ids {
+		g.Go(func() error {
+			d, err := cl.Get(gctx, appID, id)
+			if err != nil {
+				return fmt.Errorf("reading the reply of review %s: %w", id, err)
+			}
+			details[i] = d
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err // the first failure; the reads after it were cancelled
+	}
+	replies := make(map[string]*agc.Item, len(ids))
+	for i, id := range ids {
+		replies[id] = &details[i]
 	}
 	return replies, nil
 }
@@ -355,8 +385,12 @@ func (s *store) PostReply(ctx context.Context, req sdk.PostReplyRequest) (sdk.Po
 			return sdk.DeveloperReply{}, sdk.Errorf(sdk.ErrorKindRefused,
 				"review %s already has a developer reply and AppGallery takes one per review (its API offers no edit); change it in AppGallery Connect", req.ReviewID)
 		}
+		rid := agc.ReplyRequestID(req.AppID, req.ReviewID, req.Text)
 		err := cl.Reply(ctx, agc.ReplyParams{Lang: agc.ReplyLang(cl.Platform, review.Lang), AppID: req.AppID,
-			ReviewID: req.ReviewID, Content: req.Text, CountryCode: review.CountryCode})
+			ReviewID: req.ReviewID, Content: req.Text, CountryCode: review.CountryCode, RequestID: rid})
+		if agc.CodeOf(err) == agc.CodeDuplicate {
+			return s.duplicateReply(ctx, cl, req, err)
+		}
 		if err != nil {
 			return sdk.DeveloperReply{}, err
 		}
@@ -374,6 +408,36 @@ func (s *store) PostReply(ctx context.Context, req sdk.PostReplyRequest) (sdk.Po
 		return *r.Reply, nil
 	})
 	return sdk.PostReplyResponse{Reply: reply}, err
+}
+
+// duplicateReply answers a reply refused as a duplicate request
+// (50010015): its request id is that of the same text to the same review,
+// so it was sent before (an answer lost, the hub asking again). The
+// review is read back: the same text there is the answer; another text is
+// refused as any second reply; no reply yet (a review in moderation, or
+// the first request failed after Huawei noted its id) is Unavailable, so
+// the hub asks again and the read-first finds it once it shows.
+func (s *store) duplicateReply(ctx context.Context, cl *agc.Client, req sdk.PostReplyRequest, dup error) (sdk.DeveloperReply, error) {
+	it, err := cl.Get(ctx, req.AppID, req.ReviewID)
+	if err != nil {
+		return sdk.DeveloperReply{}, sdk.Errorf(sdk.ErrorKindUnavailable,
+			"AppGallery took the reply to review %s as a repeat of one sent before, and reading it back failed: %v", req.ReviewID, err)
+	}
+	switch it.DevReplyContent {
+	case req.Text:
+		s.log.Info("AppGallery had this reply already (duplicate request id); taking it as the answer", "app", req.AppID, "review", req.ReviewID)
+		r, err := agc.Map(req.AppID, it, &it)
+		if err != nil || r.Reply == nil {
+			return sdk.DeveloperReply{Text: it.DevReplyContent, State: "PUBLISHED"}, nil
+		}
+		return *r.Reply, nil
+	case "":
+		return sdk.DeveloperReply{}, sdk.Errorf(sdk.ErrorKindUnavailable,
+			"AppGallery took the reply to review %s as a repeat of one sent before (%v) but the review shows no reply yet (in moderation?); asking again later", req.ReviewID, dup)
+	default:
+		return sdk.DeveloperReply{}, sdk.Errorf(sdk.ErrorKindRefused,
+			"review %s already has another developer reply and AppGallery takes one per review (its API offers no edit); change it in AppGallery Connect", req.ReviewID)
+	}
 }
 
 // DeleteReply: the Comments API has no deletion.

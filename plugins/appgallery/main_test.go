@@ -3,6 +3,7 @@ package appgallery
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -40,26 +41,19 @@ func (e *env) listAll(t *testing.T, cursor string, pageSize int) ([]sdk.Review, 
 	return sdktest.ListAll(t, e.store, sdk.ListReviewsRequest{Settings: e.settings, AppID: app, Cursor: cursor, PageSize: pageSize})
 }
 
-// View is the conformance kit's view of the fake AppGallery. It declares
-// the store's true limits: replies of at most agc.ReplyMaxLength
-// characters (the fake refuses longer ones with rtnCode 50010029) and
-// pages of at most agc.MaxPageSize reviews.
-type View struct{ storetest.View }
-
-// ReplyMaxLength is the longest reply the fake store takes.
-func (View) ReplyMaxLength() int { return agc.ReplyMaxLength }
-
-// MaxPageSize is the largest page the fake store serves.
-func (View) MaxPageSize() int { return agc.MaxPageSize }
-
 func TestConformance(t *testing.T) {
-	for _, platform := range []string{agc.PlatformHarmonyOS, agc.PlatformAndroid} {
-		t.Run(platform, func(t *testing.T) {
+	for _, c := range []struct {
+		platform string
+		retForm  bool // the answers' {"ret": {"rtnCode"}} form, hasNext 0/1
+	}{{agc.PlatformHarmonyOS, false}, {agc.PlatformAndroid, false}, {agc.PlatformAndroid, true}} {
+		platform := c.platform
+		t.Run(fmt.Sprintf("%s ret form %v", platform, c.retForm), func(t *testing.T) {
 			e := start(t)
 			e.settings["platform"] = platform
+			e.fake.SetRetEnvelope(c.retForm)
 			e.fake.PutReview(app, sdk.Review{ID: "9f43c56228854d66a65921938199c0ce", Rating: 3, Text: "一般", Country: "CN", Language: "zh"})
 			sdktest.RunStore(t, e.store, sdktest.StoreSuite{Settings: e.settings, AppID: app, ReviewID: "9f43c56228854d66a65921938199c0ce",
-				Vendor: View{storetest.View{Fake: e.fake}}})
+				Vendor: storetest.View{Fake: e.fake, ReplyLimit: fake.ReplyMaxLength}})
 		})
 	}
 }
@@ -69,14 +63,15 @@ func TestConformance(t *testing.T) {
 // listing shows the edit and the new review only (and the cursor's own
 // instant again).
 func TestPagingCursorAndToken(t *testing.T) {
-	for _, oldestFirst := range []bool{false, true} {
-		t.Run(fmt.Sprintf("oldest first %v", oldestFirst), func(t *testing.T) { pagingCursorAndToken(t, oldestFirst) })
+	for _, c := range []struct{ oldestFirst, retForm bool }{{false, false}, {true, false}, {false, true}} {
+		t.Run(fmt.Sprintf("oldest first %v ret form %v", c.oldestFirst, c.retForm), func(t *testing.T) { pagingCursorAndToken(t, c.oldestFirst, c.retForm) })
 	}
 }
 
-func pagingCursorAndToken(t *testing.T, oldestFirst bool) {
+func pagingCursorAndToken(t *testing.T, oldestFirst, retForm bool) {
 	e := start(t)
 	e.fake.SetOldestFirst(oldestFirst)
+	e.fake.SetRetEnvelope(retForm) // hasNext 0/1 drives the paging
 	base := time.Now().Add(-2 * time.Hour).Truncate(time.Millisecond)
 	for i := range 53 {
 		at := base.Add(time.Duration(i) * time.Second)
@@ -158,10 +153,15 @@ func TestTokenRenewal(t *testing.T) {
 // language, asked again without a second post, a different text refused;
 // the listing shows the reply (read from the detail).
 func TestReplyOncePerReview(t *testing.T) {
-	for _, platform := range []string{agc.PlatformHarmonyOS, agc.PlatformAndroid} {
-		t.Run(platform, func(t *testing.T) {
+	for _, c := range []struct {
+		platform string
+		retForm  bool // the answers' {"ret": {"rtnCode"}} form, hasNext 0/1
+	}{{agc.PlatformHarmonyOS, false}, {agc.PlatformAndroid, false}, {agc.PlatformAndroid, true}} {
+		platform := c.platform
+		t.Run(fmt.Sprintf("%s ret form %v", platform, c.retForm), func(t *testing.T) {
 			e := start(t)
 			e.settings["platform"] = platform
+			e.fake.SetRetEnvelope(c.retForm)
 			e.fake.PutReview(app, sdk.Review{ID: "555", Rating: 2, Text: "Вылетает", Country: "US", Language: "ru-RU"})
 			post := func(text string) (sdk.DeveloperReply, error) {
 				res, err := e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: e.settings, AppID: app, ReviewID: "555", Text: text})
@@ -315,5 +315,110 @@ func TestSiteHosts(t *testing.T) {
 	}
 	if got := agc.ReviewsPath(agc.PlatformAndroid); got != "/api/reviews/v1/manage/dev/reviews" {
 		t.Errorf("v1 path %s", got)
+	}
+}
+
+// A page of 100 replied reviews reads their details a few at a time (not
+// one by one, which could outlast the hub's call every time; not all at
+// once), each reply on its own review.
+func TestDetailsReadConcurrently(t *testing.T) {
+	e := start(t)
+	base := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
+	for i := range 100 {
+		id := fmt.Sprintf("d%03d", i)
+		e.fake.PutReview(app, sdk.Review{ID: id, Rating: 4, Text: "ok", Country: "CN", UpdatedAt: base.Add(time.Duration(i) * time.Second)})
+		e.fake.PutReply(app, id, "reply to "+id)
+	}
+	e.fake.SetDetailDelay(20 * time.Millisecond) // so reads in flight overlap and are counted
+	page, err := e.store.ListReviews(ctx(t), sdk.ListReviewsRequest{Settings: e.settings, AppID: app, PageSize: 100})
+	if err != nil || len(page.Reviews) != 100 {
+		t.Fatalf("listed %d reviews, %v", len(page.Reviews), err)
+	}
+	for _, r := range page.Reviews {
+		if r.Reply == nil || r.Reply.Text != "reply to "+r.ID {
+			t.Errorf("review %s: reply %+v", r.ID, r.Reply)
+		}
+	}
+	if n := e.fake.MaxConcurrentDetails(); n < 2 || n > 8 {
+		t.Errorf("%d detail reads in flight at most, want 2..8", n)
+	}
+}
+
+// A cursor more than an hour past the plugin's clock lists an empty page
+// and keeps the cursor, instead of a window that ends before it starts.
+func TestCursorAheadOfClock(t *testing.T) {
+	f := fake.New()
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	f.AddApp(app)
+	now := time.Now()
+	f.PutReview(app, sdk.Review{ID: "past", Rating: 4, Country: "CN", UpdatedAt: now.Add(-time.Hour)})
+	s := &store{log: slog.New(slog.DiscardHandler), tokens: &agc.Tokens{}, now: func() time.Time { return now }}
+	ahead := now.Add(3 * time.Hour).UTC().Truncate(time.Millisecond).Format(time.RFC3339Nano)
+	settings := f.Settings(srv.URL)
+	settings["platform"] = agc.PlatformHarmonyOS // in process: no SDK to fill the default
+	page, err := s.ListReviews(ctx(t), sdk.ListReviewsRequest{Settings: settings, AppID: app, Cursor: ahead})
+	if err != nil || len(page.Reviews) != 0 || page.NextPageToken != "" || page.Cursor != ahead {
+		t.Errorf("cursor 3 h ahead of the clock: %+v %v; want an empty last page keeping the cursor %s", page, err, ahead)
+	}
+}
+
+// devReplyState 6 (the user added a follow-up) and 3 send the plugin to
+// the detail: a developer reply there is listed (else the hub would take
+// it for removed); a review in state 6 without one is listed without.
+func TestFollowUpStateReadsDetail(t *testing.T) {
+	e := start(t)
+	e.fake.PutReview(app, sdk.Review{ID: "followed", Rating: 2, Text: "still broken", Country: "CN"})
+	e.fake.PutReply(app, "followed", "we are on it")
+	e.fake.SetReplyState(app, "followed", 6)
+	e.fake.PutReview(app, sdk.Review{ID: "answered", Rating: 2, Text: "thanks", Country: "CN"})
+	e.fake.PutReply(app, "answered", "you are welcome")
+	e.fake.SetReplyState(app, "answered", 3)
+	e.fake.PutReview(app, sdk.Review{ID: "alone", Rating: 3, Text: "more", Country: "CN"})
+	e.fake.SetReplyState(app, "alone", 6)
+	all, _, _ := e.listAll(t, "", 0)
+	got := map[string]sdk.Review{}
+	for _, r := range all {
+		got[r.ID] = r
+	}
+	if r := got["followed"]; r.Reply == nil || r.Reply.Text != "we are on it" {
+		t.Errorf("state 6 with a developer reply: listed %+v", r)
+	}
+	if r := got["answered"]; r.Reply == nil || r.Reply.Text != "you are welcome" {
+		t.Errorf("state 3: listed %+v", r)
+	}
+	if r := got["alone"]; r.ID == "" || r.Reply != nil {
+		t.Errorf("state 6 without a developer reply: listed %+v", r)
+	}
+}
+
+// A reply asked again when the first one's answer was lost and the review
+// does not show it yet: the same text goes with the same requestId, which
+// AppGallery refuses as a duplicate (50010015); the plugin reads the
+// review back and takes the reply there as the answer, not as Invalid
+// (dead-lettered). No reply shown yet: Unavailable, asked again later.
+func TestRetriedReplyDuplicateRequest(t *testing.T) {
+	e := start(t)
+	e.fake.PutReview(app, sdk.Review{ID: "dup", Rating: 2, Text: "slow", Country: "CN"})
+	post := func(text string) (sdk.DeveloperReply, error) {
+		res, err := e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: e.settings, AppID: app, ReviewID: "dup", Text: text})
+		return res.Reply, err
+	}
+	if _, err := post("谢谢反馈"); err != nil {
+		t.Fatal(err)
+	}
+	e.fake.HideReplies(1) // the retry's read-first does not see it yet; the read-back does
+	rep, err := post("谢谢反馈")
+	if err != nil || rep.Text != "谢谢反馈" || e.fake.ReplyPosts() != 1 || e.fake.Writes() != 2 {
+		t.Errorf("retried reply: %+v %v, %d posts in %d writes; want the reply, one post, the retry's write refused as a duplicate",
+			rep, err, e.fake.ReplyPosts(), e.fake.Writes())
+	}
+	e.fake.HideReplies(2) // neither read shows it
+	if _, err := post("谢谢反馈"); sdk.KindOf(err) != sdk.ErrorKindUnavailable || !strings.Contains(err.Error(), "no reply yet") {
+		t.Errorf("retried reply not shown yet: %v (%v), want Unavailable", err, sdk.KindOf(err))
+	}
+	e.fake.HideReplies(1) // another text: another requestId, refused as a second reply
+	if _, err := post("另一个回复"); sdk.KindOf(err) != sdk.ErrorKindRefused {
+		t.Errorf("another text: %v (%v), want Refused", err, sdk.KindOf(err))
 	}
 }

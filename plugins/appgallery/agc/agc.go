@@ -13,6 +13,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -96,6 +97,7 @@ const (
 	// 6 the user added a reply (third party, see README).
 	replyStateReplied  = 1
 	replyStateAnswered = 3
+	replyStateFollowUp = 6
 )
 
 // Tokens caches access tokens per API client and host. The zero value is ready.
@@ -215,13 +217,19 @@ func (c *Client) newToken(ctx context.Context) (string, time.Duration, error) {
 	return body.AccessToken, ttl, nil
 }
 
-// ret is the error form of the gateway ({"ret": {"code", "msg"}}).
+// ret is the error form of the gateway ({"ret": {"code", "msg"}}) and,
+// in the form a third-party v1 client reports from the live API, the
+// Comments API's own result ({"ret": {"rtnCode", "rtnDesc"}, "data"}).
 type ret struct {
-	Code int64  `json:"code"`
-	Msg  string `json:"msg"`
+	Code    int64  `json:"code"`
+	Msg     string `json:"msg"`
+	RtnCode *int64 `json:"rtnCode"`
+	RtnDesc string `json:"rtnDesc"`
 }
 
-// Envelope is the Comments API's answer: rtnCode 0 is success.
+// Envelope is the Comments API's answer: rtnCode 0 is success. Huawei's
+// examples put rtnCode and rtnDesc at the top; a third-party client of v1
+// reads them inside "ret" (GUESS: both forms occur; either is taken).
 type Envelope struct {
 	RtnCode *int64          `json:"rtnCode"`
 	RtnDesc string          `json:"rtnDesc"`
@@ -244,7 +252,31 @@ func (c *Client) do(req *http.Request) (*http.Response, []byte, error) {
 
 // Call sends one API request with the token and the client_id header and
 // returns the envelope's data; a token refused with 401 is renewed once.
+// A non-zero rtnCode is an *RtnError (CodeOf).
 func (c *Client) Call(ctx context.Context, method, path string, q url.Values, body any) (json.RawMessage, error) {
+	return c.call(ctx, method, path, q, body, nil)
+}
+
+// RtnError is a non-zero rtnCode; it unwraps to the SDK error Classify
+// made of it.
+type RtnError struct {
+	Code int64
+	Err  error
+}
+
+func (e *RtnError) Error() string { return e.Err.Error() }
+func (e *RtnError) Unwrap() error { return e.Err }
+
+// CodeOf is the rtnCode of an error of Call (0: none).
+func CodeOf(err error) int64 {
+	var e *RtnError
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return 0
+}
+
+func (c *Client) call(ctx context.Context, method, path string, q url.Values, body any, header map[string]string) (json.RawMessage, error) {
 	var raw []byte
 	if body != nil {
 		raw, _ = json.Marshal(body)
@@ -261,6 +293,9 @@ func (c *Client) Call(ctx context.Context, method, path string, q url.Values, bo
 		req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(raw))
 		if err != nil {
 			return nil, sdk.Errorf(sdk.ErrorKindInvalid, "appgallery: %v", err)
+		}
+		for k, v := range header {
+			req.Header.Set(k, v)
 		}
 		req.Header.Set("client_id", c.ClientID)
 		req.Header.Set("Authorization", "Bearer "+tok)
@@ -288,11 +323,15 @@ func (c *Client) Call(ctx context.Context, method, path string, q url.Values, bo
 			}
 			return nil, sdk.HTTPError(resp.StatusCode, resp.Header, "%s: %d %s", what, resp.StatusCode, msg)
 		}
-		if jsonErr != nil || env.RtnCode == nil {
-			return nil, sdk.Errorf(sdk.ErrorKindUnavailable, "%s: the answer is not the Comments API's {rtnCode, rtnDesc} (%s)", what, sdk.ShapeOf(data))
+		code, desc := env.RtnCode, env.RtnDesc
+		if code == nil && env.Ret != nil {
+			code, desc = env.Ret.RtnCode, env.Ret.RtnDesc
 		}
-		if *env.RtnCode != CodeOK {
-			return nil, Classify(*env.RtnCode, env.RtnDesc, what)
+		if jsonErr != nil || code == nil {
+			return nil, sdk.Errorf(sdk.ErrorKindUnavailable, "%s: the answer is not the Comments API's {rtnCode, rtnDesc} nor {ret: {rtnCode, rtnDesc}} (%s)", what, sdk.ShapeOf(data))
+		}
+		if *code != CodeOK {
+			return nil, &RtnError{Code: *code, Err: Classify(*code, desc, what)}
 		}
 		return env.Data, nil
 	}
@@ -346,10 +385,19 @@ type Item struct {
 // Time is when the review was written or last edited.
 func (it Item) Time() time.Time { return time.UnixMilli(int64(it.Dateline)).UTC() }
 
-// Replied reports whether the developer replied (devReplyState 1 or 3).
-func (it Item) Replied() bool {
-	s := int(it.DevReplyState)
-	return s == replyStateReplied || s == replyStateAnswered
+// MayHaveReply reports whether the review may carry a developer reply, so
+// its detail must be read: devReplyState 1 (replied), 3 (the reply was
+// answered) or 6 (the user added a follow-up). GUESS: whether 6 implies a
+// developer reply is not documented (a third-party client counts only 1
+// and 3; a third-party tool reads 6 as "用户追加回复"); the detail tells,
+// and a review listed without its reply would tell the hub the reply was
+// removed.
+func (it Item) MayHaveReply() bool {
+	switch int(it.DevReplyState) {
+	case replyStateReplied, replyStateAnswered, replyStateFollowUp:
+		return true
+	}
+	return false
 }
 
 // Page is one page of the list.
@@ -410,18 +458,39 @@ func (c *Client) Get(ctx context.Context, appID, reviewID string) (Item, error) 
 	return it, nil
 }
 
-// ReplyParams are the body of a reply.
+// ReplyParams are the body of a reply, and its request id.
 type ReplyParams struct {
 	Lang        string `json:"lang"`
 	AppID       string `json:"appId"`
 	ReviewID    string `json:"reviewId"`
 	Content     string `json:"devReplyContent"`
 	CountryCode string `json:"countryCode"`
+	// RequestID goes in the requestId header when set (ReplyRequestID).
+	RequestID string `json:"-"`
+}
+
+// RequestIDHeader is the header a reply's request id goes in. GUESS:
+// Huawei's reply reference names only client_id and Authorization; a
+// third-party v1 client sends a requestId header with every reply ("the
+// unique request id the Reviews API expects"), and the return codes have
+// 50010015 "请求重复" (duplicate request).
+const RequestIDHeader = "requestId"
+
+// ReplyRequestID is the request id of a reply: the same for the same app,
+// review and text, so a retried reply is recognised as a duplicate
+// (rtnCode 50010015) rather than sent twice.
+func ReplyRequestID(appID, reviewID, text string) string {
+	sum := sha256.Sum256([]byte("appgallery-reply\x00" + appID + "\x00" + reviewID + "\x00" + text))
+	return hex.EncodeToString(sum[:16])
 }
 
 // Reply posts the developer's reply to a review (one per review).
 func (c *Client) Reply(ctx context.Context, p ReplyParams) error {
-	_, err := c.Call(ctx, http.MethodPost, ReviewsPath(c.Platform), nil, p)
+	var h map[string]string
+	if p.RequestID != "" {
+		h = map[string]string{RequestIDHeader: p.RequestID}
+	}
+	_, err := c.call(ctx, http.MethodPost, ReviewsPath(c.Platform), nil, p, h)
 	return err
 }
 
@@ -490,15 +559,16 @@ func (n *flexInt) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// flexBool reads true/false or "true"/"false".
+// flexBool reads true/false, 1/0 or the same as strings (a third-party
+// client of v1 reports the live API answering hasNext as a number).
 type flexBool bool
 
 func (v *flexBool) UnmarshalJSON(b []byte) error {
 	s := strings.Trim(strings.TrimSpace(string(b)), `"`)
 	switch s {
-	case "true":
+	case "true", "1":
 		*v = true
-	case "false", "null", "":
+	case "false", "0", "null", "":
 		*v = false
 	default:
 		return fmt.Errorf("hasNext %s is not a boolean", s)

@@ -2,6 +2,9 @@ package agc_test
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -57,4 +60,58 @@ func FuzzDecode(f *testing.F) {
 		}
 		_, _ = agc.Map("1", it, &it)
 	})
+}
+
+// The Comments API's result is read at the top level (Huawei's examples)
+// or inside "ret" (a third-party v1 client's live answers); hasNext as a
+// boolean, a number or a string.
+func TestEnvelopeForms(t *testing.T) {
+	for _, c := range []struct {
+		body    string
+		hasNext bool
+		kind    sdk.ErrorKind
+	}{
+		{`{"rtnCode":0,"rtnDesc":"ok","data":{"reviewList":[],"hasNext":true}}`, true, 0},
+		{`{"ret":{"rtnCode":0},"data":{"reviewList":[],"hasNext":1}}`, true, 0},
+		{`{"ret":{"rtnCode":0,"rtnDesc":"ok"},"data":{"reviewList":[],"hasNext":0}}`, false, 0},
+		{`{"ret":{"rtnCode":0},"data":{"hasNext":"1"}}`, true, 0},
+		{`{"ret":{"rtnCode":0},"data":{"hasNext":"true"}}`, true, 0},
+		{`{"ret":{"rtnCode":0},"data":{"hasNext":"0"}}`, false, 0},
+		{`{"ret":{"rtnCode":50010027,"rtnDesc":"app info does not exist"}}`, false, sdk.ErrorKindNotFound},
+		{`{"ret":{"code":1,"msg":"x"}}`, false, sdk.ErrorKindUnavailable},
+		{`{"rtnCode":0,"data":{"hasNext":2}}`, false, sdk.ErrorKindUnavailable},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == agc.TokenPath {
+				_, _ = io.WriteString(w, `{"access_token":"t","expires_in":3600}`)
+				return
+			}
+			_, _ = io.WriteString(w, c.body)
+		}))
+		page, err := clientAt(srv.URL, agc.PlatformAndroid).List(vctx(t), agc.ListParams{AppID: "1", Countries: []string{"CN"}, Limit: 1})
+		srv.Close()
+		if c.kind != 0 {
+			if sdk.KindOf(err) != c.kind {
+				t.Errorf("%s: %v (%v), want %v", c.body, err, sdk.KindOf(err), c.kind)
+			}
+			continue
+		}
+		if err != nil || page.HasNext != c.hasNext {
+			t.Errorf("%s: hasNext %v %v, want %v", c.body, page.HasNext, err, c.hasNext)
+		}
+	}
+}
+
+// A reply's request id depends on app, review and text only.
+func TestReplyRequestID(t *testing.T) {
+	a := agc.ReplyRequestID("1", "r", "thanks")
+	if a != agc.ReplyRequestID("1", "r", "thanks") || len(a) != 32 {
+		t.Errorf("request id %q not stable", a)
+	}
+	for _, other := range []string{agc.ReplyRequestID("2", "r", "thanks"), agc.ReplyRequestID("1", "s", "thanks"), agc.ReplyRequestID("1", "r", "thanks!"),
+		agc.ReplyRequestID("1", "r\x00thanks", "")} {
+		if other == a {
+			t.Errorf("request id %q shared by another reply", a)
+		}
+	}
 }

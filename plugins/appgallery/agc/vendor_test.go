@@ -100,6 +100,16 @@ var clientPlayers = map[string]func(t *testing.T, ex evidence.Example){
 			t.Errorf("mapped %+v %v", r, err)
 		}
 	},
+	"reviews-list-android-ret": func(t *testing.T, ex evidence.Example) {
+		page, err := serveWithToken(t, ex, agc.PlatformAndroid).List(vctx(t), agc.ListParams{AppID: vendorApp,
+			Begin: time.UnixMilli(1764547200000), End: time.UnixMilli(1764633600000), Countries: []string{"CN"}, Page: 1, Limit: 1})
+		if err != nil || len(page.Items) != 1 || !page.HasNext || page.Total != 2 {
+			t.Fatalf("list in the ret form: %+v %v, want one review, hasNext 1 read as true, total 2", page, err)
+		}
+		if it, err := agc.Decode(page.Items[0]); err != nil || it.ReviewID != vendorReview {
+			t.Errorf("decoded %+v %v", it, err)
+		}
+	},
 }
 
 // fakeSetups prepare a fresh fake for an example and return how to
@@ -130,6 +140,18 @@ var fakeSetups = map[string]func(f *fake.Server) (func(*http.Request), func(*tes
 			AppVersion: "2.1.0", Device: "Mate 60", UpdatedAt: time.UnixMilli(1764590400000)})
 		return withToken(f), func(t *testing.T, body []byte) {
 			if !bytes.Contains(body, []byte(vendorReview)) {
+				t.Errorf("fake listed %s", body)
+			}
+		}
+	},
+	"reviews-list-android-ret": func(f *fake.Server) (func(*http.Request), func(*testing.T, []byte)) {
+		f.SetRetEnvelope(true)
+		for i, id := range []string{vendorReview, "older"} {
+			f.PutReview(vendorApp, sdk.Review{ID: id, Rating: 5, Text: "很好用", Country: "CN", Language: "zh-CN",
+				AppVersion: "2.1.0", Device: "Mate 60", UpdatedAt: time.UnixMilli(1764590400000 - int64(i)*1000)})
+		}
+		return withToken(f), func(t *testing.T, body []byte) {
+			if !bytes.Contains(body, []byte(vendorReview)) || !bytes.Contains(body, []byte(`"hasNext":1`)) {
 				t.Errorf("fake listed %s", body)
 			}
 		}

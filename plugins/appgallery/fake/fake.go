@@ -19,12 +19,28 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
 	"github.com/reviewhub/reviewhub/plugins/appgallery/agc"
 	"github.com/reviewhub/reviewhub/sdk"
 	"github.com/reviewhub/reviewhub/sdk/sdktest/faults"
+)
+
+// The fake store's own limits, literal so the plugin's declared limits
+// are checked against them (the conformance kit: a plugin may declare no
+// more than the store takes), not against themselves.
+const (
+	// MaxPageSize is the largest limit a list call takes (a third party:
+	// "最大 100"); more is refused with 50010016.
+	MaxPageSize = 100
+	// Window is the longest list window (Huawei: 6 months, rtnCode
+	// 50010034). GUESS: 180 days.
+	Window = 180 * 24 * time.Hour
+	// ReplyMaxLength is the longest reply taken, in characters; more is
+	// refused with 50010029. GUESS: Huawei documents no limit.
+	ReplyMaxLength = 500
 )
 
 type review struct {
@@ -37,6 +53,7 @@ type review struct {
 	replyID                string
 	replyTime              int64
 	raw                    map[string]any // PutRawReview: served as is
+	state                  *int           // SetReplyState: the listed devReplyState
 }
 
 // Server is the fake. Safe for concurrent use.
@@ -52,8 +69,20 @@ type Server struct {
 	replies int
 	now     func() time.Time
 	asc     bool
+	// retForm: answer {"ret": {"rtnCode", "rtnDesc"}, "data"} with
+	// hasNext as 0/1 (SetRetEnvelope).
+	retForm atomic.Bool
 	// detailFails: detail reads still to answer 503.
 	detailFails int
+	// hideReplies: detail reads still to show no developer reply (as for
+	// a review in moderation; HideReplies).
+	hideReplies int
+	// requestIDs: the requestId headers of accepted replies.
+	requestIDs map[string]bool
+	// detailDelay: how long a detail read takes (SetDetailDelay);
+	// detailsNow and detailsMax count detail reads in flight.
+	detailDelay            time.Duration
+	detailsNow, detailsMax int
 	faults.Faults
 }
 
@@ -120,12 +149,43 @@ func (s *Server) SetOldestFirst(on bool) {
 	s.mu.Unlock()
 }
 
+// SetRetEnvelope makes the Comments API answer in the form a third-party
+// client of v1 reports from the live API: {"ret": {"rtnCode", "rtnDesc"},
+// "data"} with hasNext a number (1 or 0), instead of Huawei's examples'
+// top-level rtnCode and boolean hasNext. GUESS: either form may occur.
+func (s *Server) SetRetEnvelope(on bool) {
+	s.retForm.Store(on)
+}
+
 // FailDetails makes the next n detail reads answer 503 (lists and replies
 // are not affected).
 func (s *Server) FailDetails(n int) {
 	s.mu.Lock()
 	s.detailFails = n
 	s.mu.Unlock()
+}
+
+// HideReplies makes the next n detail reads show no developer reply (as
+// if the reply were still in moderation).
+func (s *Server) HideReplies(n int) {
+	s.mu.Lock()
+	s.hideReplies = n
+	s.mu.Unlock()
+}
+
+// SetDetailDelay makes every detail read take d (so reads that overlap
+// can be counted: MaxConcurrentDetails).
+func (s *Server) SetDetailDelay(d time.Duration) {
+	s.mu.Lock()
+	s.detailDelay = d
+	s.mu.Unlock()
+}
+
+// MaxConcurrentDetails is the most detail reads that were in flight at once.
+func (s *Server) MaxConcurrentDetails() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.detailsMax
 }
 
 // SetNow replaces the clock.
@@ -172,7 +232,7 @@ func (s *Server) PutReview(appID string, r sdk.Review) {
 	rv := &review{id: r.ID, rating: r.Rating, content: r.Text, lang: lang, country: country, version: r.AppVersion,
 		phone: r.Device, dateline: at.UnixMilli()}
 	if old := s.apps[appID][r.ID]; old != nil {
-		rv.reply, rv.replyID, rv.replyTime = old.reply, old.replyID, old.replyTime
+		rv.reply, rv.replyID, rv.replyTime, rv.state = old.reply, old.replyID, old.replyTime, old.state
 		if rv.dateline <= old.dateline {
 			rv.dateline = old.dateline + 1
 		}
@@ -198,6 +258,17 @@ func (s *Server) PutReply(appID, reviewID, text string) {
 	defer s.mu.Unlock()
 	if rv := s.apps[appID][reviewID]; rv != nil {
 		rv.reply, rv.replyID, rv.replyTime = text, "r"+reviewID, s.now().UnixMilli()
+	}
+}
+
+// SetReplyState makes a review listed with devReplyState state whatever
+// its reply (1 when it has one, else 0, by default): 3 "the reply was
+// answered", 6 "the user added a follow-up" (third party).
+func (s *Server) SetReplyState(appID, reviewID string, state int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rv := s.apps[appID][reviewID]; rv != nil {
+		rv.state = &state
 	}
 }
 
@@ -239,9 +310,23 @@ func writeJSON(w http.ResponseWriter, status int, body any) {
 	_ = json.NewEncoder(w).Encode(body)
 }
 
-// rtn answers the Comments API's envelope (HTTP 200, as Huawei's examples).
-func rtn(w http.ResponseWriter, code int, desc string, data any) {
+// rtn answers the Comments API's envelope (HTTP 200, as Huawei's examples;
+// in the "ret" form after SetRetEnvelope).
+func (s *Server) rtn(w http.ResponseWriter, code int, desc string, data any) {
+	retForm := s.retForm.Load() // not s.mu: callers may hold it
 	body := map[string]any{"rtnCode": code, "rtnDesc": desc}
+	if retForm {
+		body = map[string]any{"ret": map[string]any{"rtnCode": code, "rtnDesc": desc}}
+		if m, ok := data.(map[string]any); ok {
+			if hn, ok := m["hasNext"].(bool); ok {
+				n := 0
+				if hn {
+					n = 1
+				}
+				m["hasNext"] = n
+			}
+		}
+	}
 	if data != nil {
 		body["data"] = data
 	}
@@ -290,7 +375,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case rest == "" && r.Method == http.MethodPost:
 		s.reply(w, r, v2)
 	case strings.HasPrefix(rest, "/") && len(rest) > 1 && r.Method == http.MethodGet:
+		s.mu.Lock()
+		s.detailsNow++
+		s.detailsMax = max(s.detailsMax, s.detailsNow)
+		delay := s.detailDelay
+		s.mu.Unlock()
+		time.Sleep(delay)
 		s.detail(w, r.URL.Query().Get("appId"), rest[1:])
+		s.mu.Lock()
+		s.detailsNow--
+		s.mu.Unlock()
 	default:
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"ret": map[string]any{"code": 405, "msg": "method not allowed"}})
 	}
@@ -344,23 +438,23 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case appID == "" || err1 != nil || err2 != nil || len(countries) == 0 || err3 != nil || err4 != nil || page < 1 || limit < 1:
-		rtn(w, agc.CodeBadParameter, "request parameter error", nil)
+		s.rtn(w, agc.CodeBadParameter, "request parameter error", nil)
 		return
-	case limit > agc.MaxPageSize:
-		rtn(w, agc.CodePageTooLong, "page size too long", nil)
+	case limit > MaxPageSize:
+		s.rtn(w, agc.CodePageTooLong, "page size too long", nil)
 		return
 	case begin > end:
-		rtn(w, agc.CodeBeginAfterEnd, "begin time is later than end time", nil)
+		s.rtn(w, agc.CodeBeginAfterEnd, "begin time is later than end time", nil)
 		return
-	case time.Duration(end-begin)*time.Millisecond > agc.Window:
-		rtn(w, agc.CodeWindowTooLong, "the time window exceeds 6 months", nil)
+	case time.Duration(end-begin)*time.Millisecond > Window:
+		s.rtn(w, agc.CodeWindowTooLong, "the time window exceeds 6 months", nil)
 		return
 	}
 	s.mu.Lock()
 	app, ok := s.apps[appID]
 	if !ok {
 		s.mu.Unlock()
-		rtn(w, agc.CodeNoApp, "app info does not exist", nil)
+		s.rtn(w, agc.CodeNoApp, "app info does not exist", nil)
 		return
 	}
 	var hits []*review
@@ -381,7 +475,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		items = append(items, listItem(hits[i]))
 	}
 	s.mu.Unlock()
-	rtn(w, agc.CodeOK, "success", map[string]any{"reviewList": items, "hasNext": page*limit < len(hits), "total": len(hits)})
+	s.rtn(w, agc.CodeOK, "success", map[string]any{"reviewList": items, "hasNext": page*limit < len(hits), "total": len(hits)})
 }
 
 func listItem(rv *review) map[string]any {
@@ -391,6 +485,9 @@ func listItem(rv *review) map[string]any {
 	state := 0
 	if rv.reply != "" {
 		state = 1
+	}
+	if rv.state != nil {
+		state = *rv.state
 	}
 	return map[string]any{"reviewId": rv.id, "content": rv.content, "rating": rv.rating, "dateline": rv.dateline,
 		"lang": rv.lang, "countryCode": rv.country, "versionName": rv.version, "phoneName": rv.phone, "devReplyState": state}
@@ -406,19 +503,23 @@ func (s *Server) detail(w http.ResponseWriter, appID, id string) {
 	}
 	app, ok := s.apps[appID]
 	if !ok {
-		rtn(w, agc.CodeNoApp, "app info does not exist", nil)
+		s.rtn(w, agc.CodeNoApp, "app info does not exist", nil)
 		return
 	}
 	rv, ok := app[id]
 	if !ok || rv.raw != nil {
-		rtn(w, agc.CodeNoReview, "review does not exist", nil)
+		s.rtn(w, agc.CodeNoReview, "review does not exist", nil)
 		return
 	}
 	item := listItem(rv)
-	if rv.reply != "" { // GUESS: the detail's form of the developer's reply
+	hide := s.hideReplies > 0
+	if hide {
+		s.hideReplies--
+	}
+	if rv.reply != "" && !hide { // GUESS: the detail's form of the developer's reply
 		item["devReplyContent"], item["devReplyId"], item["devReplyTime"] = rv.reply, rv.replyID, rv.replyTime
 	}
-	rtn(w, agc.CodeOK, "success", item)
+	s.rtn(w, agc.CodeOK, "success", item)
 }
 
 func (s *Server) reply(w http.ResponseWriter, r *http.Request, v2 bool) {
@@ -430,7 +531,7 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, v2 bool) {
 		ReviewID                                             json.RawMessage
 	}
 	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		rtn(w, agc.CodeBadParameter, "request parameter error", nil)
+		s.rtn(w, agc.CodeBadParameter, "request parameter error", nil)
 		return
 	}
 	var id string
@@ -438,42 +539,55 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, v2 bool) {
 		id = string(body.ReviewID) // the reference types it Long
 	}
 	if body.AppID == "" || id == "" || body.CountryCode == "" || body.Lang == "" || strings.TrimSpace(body.DevReplyContent) == "" {
-		rtn(w, agc.CodeBadParameter, "request parameter error", nil)
+		s.rtn(w, agc.CodeBadParameter, "request parameter error", nil)
 		return
 	}
 	if v2 && !map[string]bool{"zh": true, "en": true, "bo": true, "ug": true}[body.Lang] {
-		rtn(w, agc.CodeBadParameter, "request parameter error: lang", nil)
+		s.rtn(w, agc.CodeBadParameter, "request parameter error: lang", nil)
 		return
 	}
-	if utf8.RuneCountInString(body.DevReplyContent) > agc.ReplyMaxLength { // GUESS: 500
-		rtn(w, agc.CodeReplyIllegal, "reply content is illegal", nil)
+	if utf8.RuneCountInString(body.DevReplyContent) > ReplyMaxLength {
+		s.rtn(w, agc.CodeReplyIllegal, "reply content is illegal", nil)
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	app, ok := s.apps[body.AppID]
 	if !ok {
-		rtn(w, agc.CodeNoApp, "app info does not exist", nil)
+		s.rtn(w, agc.CodeNoApp, "app info does not exist", nil)
 		return
 	}
 	rv, ok := app[id]
 	if !ok || rv.raw != nil {
-		rtn(w, agc.CodeNoReview, "review does not exist", nil)
+		s.rtn(w, agc.CodeNoReview, "review does not exist", nil)
 		return
 	}
 	if !strings.EqualFold(rv.country, body.CountryCode) {
-		rtn(w, agc.CodeBadCountryCode, "country code is illegal", nil)
+		s.rtn(w, agc.CodeBadCountryCode, "country code is illegal", nil)
+		return
+	}
+	// GUESS: a requestId seen on an accepted reply is refused as a
+	// duplicate request (a third-party client sends one; 50010015 "请求重复").
+	rid := r.Header.Get("requestId")
+	if rid != "" && s.requestIDs[rid] {
+		s.rtn(w, agc.CodeDuplicate, "duplicate request", nil)
 		return
 	}
 	if body.ToReplyID == "" && rv.reply != "" {
-		rtn(w, agc.CodeAlreadyReplied, "the review already has a developer reply", nil)
+		s.rtn(w, agc.CodeAlreadyReplied, "the review already has a developer reply", nil)
 		return
 	}
 	if body.ToReplyID != "" { // replies to a user's reply are not kept
-		rtn(w, agc.CodeOK, "success", nil)
+		s.rtn(w, agc.CodeOK, "success", nil)
 		return
 	}
 	s.replies++
+	if rid != "" {
+		if s.requestIDs == nil {
+			s.requestIDs = map[string]bool{}
+		}
+		s.requestIDs[rid] = true
+	}
 	rv.reply, rv.replyID, rv.replyTime = body.DevReplyContent, "r"+id, s.now().UnixMilli()
-	rtn(w, agc.CodeOK, "success", nil)
+	s.rtn(w, agc.CodeOK, "success", nil)
 }
