@@ -255,6 +255,13 @@ const (
 // empty value passes: Required is CheckSettings'). The error, of kind
 // ErrorKindInvalid, says what form or range is wanted without repeating
 // the value (it may be a secret) nor the key.
+//
+// A Type this SDK does not know (one a later SDK added, declared by a
+// plugin built with it) is checked as text: the receiver is lenient, so a
+// hub on this SDK still lets such a plugin's accounts be saved, and the
+// plugin, on the SDK that knows the type, checks the value before its
+// call. A plugin's own schema with an unknown Type is still refused
+// (ServeStore, ServeHelpdesk).
 func (f SettingField) CheckValue(v string) error {
 	v = strings.TrimSpace(v)
 	if v == "" {
@@ -320,7 +327,7 @@ func (t SettingType) parse(v string) (float64, error) {
 		}
 		return 0, nil
 	}
-	return 0, Errorf(ErrorKindInvalid, "of the unknown type %q", string(t))
+	return 0, nil // unknown: text (CheckValue); checkSchema refuses it first
 }
 
 // checkSchema reports a plugin's own mistakes in its settings schema: an
