@@ -195,6 +195,9 @@ func (t retryTransport) retried(status int) bool {
 // plugin reads it where it would have, after the bytes before it.
 func buffer(resp *http.Response) error {
 	body := resp.Body
+	if body == nil || body == http.NoBody {
+		return nil
+	}
 	b, err := io.ReadAll(io.LimitReader(body, RetryBodyLimit))
 	if classified := (*Error)(nil); errors.As(err, &classified) {
 		resp.Body = struct {
