@@ -104,10 +104,12 @@ func (c checkedHelpdesk) UpsertTicket(ctx context.Context, req UpsertTicketReque
 	return c.impl.UpsertTicket(ctx, req)
 }
 
-// HandleWebhook gets the settings trimmed, defaulted and type-checked but
-// not required: the hub forwards webhooks of integrations still being set
-// up, and the plugin answers them (a 401 without a secret to check
-// against).
+// HandleWebhook gets the settings trimmed and defaulted but not required:
+// the hub forwards webhooks of integrations still being set up, and the
+// plugin answers them (a 401 without a secret to check against). A typed
+// setting of a wrong value does not fail the call either (a refused
+// webhook is retried, then given up, losing an answer): it gets its
+// Default, or is left out, and a warning names its key.
 func (c checkedHelpdesk) HandleWebhook(ctx context.Context, req HandleWebhookRequest) (HandleWebhookResponse, error) {
 	var err error
 	if req.Settings, err = c.g.defaults(ctx, req.Settings); err != nil {

@@ -1,8 +1,10 @@
 package sdk
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -10,9 +12,10 @@ import (
 )
 
 // RetryOptions configure the retries of a vendor request inside one call
-// (HTTPOptions.Retry, NewRetryTransport): a connection that failed, or a
-// passing error answer (500, 502, 503, 504 by default), is sent again
-// after a short wait, so a plugin writes no retry loop of its own. Only
+// (HTTPOptions.Retry, NewRetryTransport): a connection that failed, a
+// passing error answer (any 5xx by default), or an answer whose body
+// failed to arrive whole, is sent again after a short wait, so a plugin
+// writes no retry loop of its own. Only
 // requests that are safe to send twice are retried: the methods in
 // Methods (GET, HEAD and OPTIONS by default) and any request carrying an
 // Idempotency-Key header. A write whose answer was lost is not: its
@@ -22,6 +25,13 @@ import (
 // plugin as it came, which classifies it (HTTPError); so is an error the
 // transport under the retries already classified (an *Error: a pacer's
 // "no calls left"), which is never retried.
+//
+// To retry an answer whose body broke off, the transport reads the body of
+// an answer to a retried request before handing it over, up to
+// RetryBodyLimit bytes (a longer body is handed over as it streams, past
+// the limit unprotected); the last attempt's body is handed over unread.
+// All the attempts and their waits fall within the request's deadline and
+// the client's Timeout: a plugin's client timeout bounds them together.
 type RetryOptions struct {
 	// Attempts is how often a request is sent at most (default 3).
 	Attempts int
@@ -35,9 +45,9 @@ type RetryOptions struct {
 	MaxWait time.Duration
 	// Methods are the methods retried (default GET, HEAD, OPTIONS).
 	Methods []string
-	// Statuses are the answers retried (default 500, 502, 503, 504). A 429
-	// is not, by default: the plugin makes it a RateLimited error, so the
-	// hub holds the account instead of one call.
+	// Statuses are the answers retried (default: every 5xx). A 429 is
+	// not, by default: the plugin makes it a RateLimited error, so the hub
+	// holds the account instead of one call.
 	Statuses []int
 	// Sleep waits d or until ctx ends (tests; default a timer).
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -56,14 +66,16 @@ func (o RetryOptions) withDefaults() RetryOptions {
 	if len(o.Methods) == 0 {
 		o.Methods = []string{http.MethodGet, http.MethodHead, http.MethodOptions}
 	}
-	if len(o.Statuses) == 0 {
-		o.Statuses = []int{http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout}
-	}
 	if o.Sleep == nil {
 		o.Sleep = sleep
 	}
 	return o
 }
+
+// RetryBodyLimit is how much of an answer's body the retrying transport
+// reads before handing the answer over, so that one that breaks off can be
+// asked for again.
+const RetryBodyLimit = 8 << 20
 
 func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
@@ -113,6 +125,18 @@ func (t retryTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 			return resp, err
 		}
 		wait, retry := t.wait(resp, err, attempt)
+		if !retry && err == nil {
+			// An answer to hand over: its body read here, so one that
+			// breaks off is a failed attempt like a failed connection.
+			if err = buffer(resp); err == nil {
+				return resp, nil
+			}
+			resp = nil
+			if ctx.Err() != nil {
+				return nil, err
+			}
+			wait, retry = t.wait(nil, err, attempt)
+		}
 		if !retry || !t.fits(ctx, wait) {
 			return resp, err
 		}
@@ -148,7 +172,7 @@ func (t retryTransport) wait(resp *http.Response, err error, attempt int) (time.
 		return 0, false // decided below (a pacer's "no calls left"): not a passing failure
 	case err != nil:
 		return min(backoff, t.o.MaxWait), true
-	case !slices.Contains(t.o.Statuses, resp.StatusCode):
+	case !t.retried(resp.StatusCode):
 		return 0, false
 	}
 	if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
@@ -156,6 +180,51 @@ func (t retryTransport) wait(resp *http.Response, err error, attempt int) (time.
 	}
 	return min(backoff, t.o.MaxWait), true
 }
+
+// retried: an answer of this status is worth another attempt.
+func (t retryTransport) retried(status int) bool {
+	if len(t.o.Statuses) == 0 {
+		return status >= 500 && status <= 599
+	}
+	return slices.Contains(t.o.Statuses, status)
+}
+
+// buffer reads resp's body (up to RetryBodyLimit) into memory; an error
+// is a body that broke off, resp's body then closed. An error the body
+// already classified (ErrResponseTooLarge) is no passing failure: the
+// plugin reads it where it would have, after the bytes before it.
+func buffer(resp *http.Response) error {
+	body := resp.Body
+	if body == nil || body == http.NoBody {
+		return nil
+	}
+	b, err := io.ReadAll(io.LimitReader(body, RetryBodyLimit))
+	if classified := (*Error)(nil); errors.As(err, &classified) {
+		resp.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(b), errReader{err}), body}
+		return nil
+	}
+	if err != nil {
+		body.Close()
+		return fmt.Errorf("reading the answer's body (%s): %w", resp.Status, err)
+	}
+	if len(b) < RetryBodyLimit {
+		body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(b))
+		return nil
+	}
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(b), body), body}
+	return nil
+}
+
+type errReader struct{ err error }
+
+func (r errReader) Read([]byte) (int, error) { return 0, r.err }
 
 // fits: waiting d leaves the request's deadline room for another attempt.
 func (t retryTransport) fits(ctx context.Context, d time.Duration) bool {

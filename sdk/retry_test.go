@@ -3,11 +3,14 @@ package sdk_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/reviewhub/reviewhub/sdk"
@@ -72,6 +75,9 @@ func TestRetryTransport(t *testing.T) {
 		{name: "a write is not retried", method: "POST", body: "create", statuses: []int{503, 200}, sends: 1, status: 503},
 		{name: "a write with an Idempotency-Key is, body and all", method: "POST", body: "create", idemKey: true, statuses: []int{502, 201},
 			sends: 2, status: 201, waits: []time.Duration{200 * time.Millisecond}},
+		{name: "any 5xx on a read", method: "GET", statuses: []int{507, 520, 200}, sends: 3, status: 200,
+			waits: []time.Duration{200 * time.Millisecond, 400 * time.Millisecond}},
+		{name: "but not on a write", method: "PUT", body: "edit", statuses: []int{520, 200}, sends: 1, status: 520},
 		{name: "a 429 is the plugin's to classify", method: "GET", statuses: []int{429, 200}, sends: 1, status: 429},
 		{name: "a 404 is an answer", method: "GET", statuses: []int{404, 200}, sends: 1, status: 404},
 		{name: "options", method: "GET", statuses: []int{429, 200}, opts: sdk.RetryOptions{Statuses: []int{429}, Backoff: time.Second},
@@ -204,5 +210,89 @@ func TestRetryTransportKeepsAClassifiedError(t *testing.T) {
 	_, err := tr.RoundTrip(req)
 	if sdk.KindOf(err) != sdk.ErrorKindRateLimited || sends != 1 {
 		t.Errorf("%v after %d sends, want the RateLimited error after 1", err, sends)
+	}
+}
+
+// An answer whose body breaks off is asked for again (a read); on the last
+// attempt it goes to the plugin as it came, its read failing there.
+func TestRetryTransportRetriesABodyThatBrokeOff(t *testing.T) {
+	answer := func(broken bool) *http.Response {
+		var body io.Reader = strings.NewReader("whole answer")
+		if broken {
+			body = io.MultiReader(strings.NewReader("half an"), iotest.ErrReader(io.ErrUnexpectedEOF))
+		}
+		return &http.Response{StatusCode: 200, Status: "200 OK", Header: http.Header{}, Body: io.NopCloser(body)}
+	}
+	for _, tc := range []struct {
+		name         string
+		broken, want int // answers that break off; sends wanted
+		ok           bool
+	}{{"once", 1, 2, true}, {"every time", 5, 3, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			sends := 0
+			tr := sdk.NewRetryTransport(roundTripFunc(func(*http.Request) (*http.Response, error) {
+				sends++
+				return answer(sends <= tc.broken), nil
+			}), sdk.RetryOptions{Sleep: func(context.Context, time.Duration) error { return nil }})
+			req, _ := http.NewRequest("GET", "http://vendor.example/list", nil)
+			resp, err := tr.RoundTrip(req)
+			if err != nil {
+				t.Fatalf("RoundTrip: %v", err)
+			}
+			b, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if got := err == nil && string(b) == "whole answer"; got != tc.ok || sends != tc.want {
+				t.Errorf("body %q, %v after %d sends; want whole %v after %d", b, err, sends, tc.ok, tc.want)
+			}
+		})
+	}
+}
+
+// A body longer than RetryBodyLimit is handed over whole, its tail
+// streamed.
+func TestRetryTransportHandsOverALongBody(t *testing.T) {
+	long := strings.Repeat("x", sdk.RetryBodyLimit+100)
+	closed := false
+	tr := sdk.NewRetryTransport(roundTripFunc(func(*http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: 200, Header: http.Header{},
+			Body: closeFunc{strings.NewReader(long), func() { closed = true }}}, nil
+	}), sdk.RetryOptions{})
+	req, _ := http.NewRequest("GET", "http://vendor.example/big", nil)
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || len(b) != len(long) || !closed {
+		t.Errorf("read %d of %d bytes (%v), closed %v", len(b), len(long), err, closed)
+	}
+}
+
+type closeFunc struct {
+	io.Reader
+	close func()
+}
+
+func (c closeFunc) Close() error { c.close(); return nil }
+
+// A body past HTTPOptions.MaxResponseBytes is not asked for again: the
+// plugin reads ErrResponseTooLarge from it, as without retries.
+func TestRetryTransportKeepsATooLargeBody(t *testing.T) {
+	sends := 0
+	o := sdk.RetryOptions{Sleep: func(context.Context, time.Duration) error { return nil }}
+	hc := sdk.NewHTTPClient(sdk.HTTPOptions{MaxResponseBytes: 10, Retry: &o, Base: roundTripFunc(func(*http.Request) (*http.Response, error) {
+		sends++
+		return &http.Response{StatusCode: 200, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("far more than ten bytes"))}, nil
+	})})
+	req, _ := http.NewRequest("GET", "http://vendor.example/big", nil)
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !errors.Is(err, sdk.ErrResponseTooLarge) || string(b) != "far more t" || sends != 1 {
+		t.Errorf("read %q, %v after %d sends; want 10 bytes, ErrResponseTooLarge after 1", b, err, sends)
 	}
 }

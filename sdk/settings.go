@@ -190,20 +190,32 @@ func (g *guard) settings(ctx context.Context, s Settings) (Settings, error) {
 	return CheckSettings(i.Settings, s)
 }
 
-// defaults trims the settings, fills defaults and checks typed values,
-// requiring nothing (for webhooks, which the hub forwards for integrations
-// still being set up).
+// defaults trims the settings and fills defaults, requiring nothing and
+// failing on no value (for webhooks, which the hub forwards for
+// integrations still being set up, and whose refusal the vendor retries,
+// then gives up on, losing a staff answer): a typed setting whose value
+// is not of its Type or outside Min..Max is replaced by its Default, or
+// dropped when it has none, so the plugin's own fallback applies, and a
+// warning names the key (never the value, which may be a secret).
 func (g *guard) defaults(ctx context.Context, s Settings) (Settings, error) {
 	i, err := g.info(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var optional []SettingField
+	out := withDefaults(i.Settings, s)
 	for _, f := range i.Settings {
-		f.Required = false
-		optional = append(optional, f)
+		err := f.CheckValue(out[f.Key])
+		if err == nil {
+			continue
+		}
+		Log(ctx).Warn("a webhook's setting is invalid, the plugin's default is used", "setting", f.Key, "problem", MessageOf(err))
+		if f.Default != "" {
+			out[f.Key] = f.Default
+		} else {
+			delete(out, f.Key)
+		}
 	}
-	return CheckSettings(optional, s)
+	return out, nil
 }
 
 // reply refuses an empty reply, or one longer than ReplyMaxLength, before
@@ -255,6 +267,13 @@ const (
 // empty value passes: Required is CheckSettings'). The error, of kind
 // ErrorKindInvalid, says what form or range is wanted without repeating
 // the value (it may be a secret) nor the key.
+//
+// A Type this SDK does not know (one a later SDK added, declared by a
+// plugin built with it) is checked as text: the receiver is lenient, so a
+// hub on this SDK still lets such a plugin's accounts be saved, and the
+// plugin, on the SDK that knows the type, checks the value before its
+// call. A plugin's own schema with an unknown Type is still refused
+// (ServeStore, ServeHelpdesk).
 func (f SettingField) CheckValue(v string) error {
 	v = strings.TrimSpace(v)
 	if v == "" {
@@ -320,7 +339,7 @@ func (t SettingType) parse(v string) (float64, error) {
 		}
 		return 0, nil
 	}
-	return 0, Errorf(ErrorKindInvalid, "of the unknown type %q", string(t))
+	return 0, nil // unknown: text (CheckValue); checkSchema refuses it first
 }
 
 // checkSchema reports a plugin's own mistakes in its settings schema: an

@@ -213,3 +213,19 @@ func (schemaStore) PostReply(context.Context, sdk.PostReplyRequest) (sdk.PostRep
 func (schemaStore) DeleteReply(context.Context, sdk.DeleteReplyRequest) (sdk.DeleteReplyResponse, error) {
 	return sdk.DeleteReplyResponse{}, nil
 }
+
+// A type a later SDK added is text to this one's CheckValue and
+// CheckSettings (the hub saving an account of a newer plugin), while a
+// plugin declaring it on this SDK is refused (TestServeRefusesAWrongSchema).
+func TestUnknownTypeIsTextToAReceiver(t *testing.T) {
+	f := sdk.SettingField{Key: "tint", Label: "Tint", Type: "colour", Min: "a", Max: "b"}
+	for _, v := range []string{"#ff0000", "red", "12"} {
+		if err := f.CheckValue(v); err != nil {
+			t.Errorf("CheckValue(%q) of an unknown type: %v, want it taken as text", v, err)
+		}
+	}
+	out, err := sdk.CheckSettings([]sdk.SettingField{f}, sdk.Settings{"tint": " red "})
+	if err != nil || out["tint"] != "red" {
+		t.Errorf("CheckSettings with an unknown type: %v, %v; want red and no error", out, err)
+	}
+}

@@ -52,6 +52,10 @@ type SettingField struct {
 	// of another form, or outside Min..Max, before the plugin is called
 	// (and the hub when the account is saved), so the plugin reads it
 	// with Settings.Int, Float, Bool, Duration or URL and parses nothing.
+	// A plugin declaring a type its SDK does not know is refused when it
+	// serves; a receiver (the hub, SettingField.CheckValue) that meets a
+	// type it does not know, declared by a plugin on a later SDK, takes
+	// the value as text.
 	Type SettingType
 	// Min and Max bound an int, number or duration setting, written as
 	// values of its type ("10s", "24h"); empty: unbounded.

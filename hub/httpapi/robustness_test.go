@@ -36,6 +36,7 @@ func testInfo(name string) (sdk.Info, bool) {
 			{Key: "api_key", Label: "API key", Required: true, Secret: true},
 			{Key: "webhook_secret", Label: "Webhook secret", Secret: true},
 			{Key: "tolerance", Label: "Tolerance", Type: sdk.SettingDuration, Min: "10s", Max: "24h"},
+			{Key: "tint", Label: "Tint", Type: "colour"}, // a type a later SDK added
 		}, Helpdesk: &sdk.HelpdeskCapabilities{}}, true
 	case "st":
 		return sdk.Info{Kind: sdk.PluginKindStore, Settings: []sdk.SettingField{
@@ -311,9 +312,11 @@ func TestTypedSettingRefusedAtSave(t *testing.T) {
 			t.Errorf("base_url %q: %d %s, want 422 naming the setting", v, a.code, a.body)
 		}
 	}
-	body := `{"id":"t","helpdesk":{"plugin":"desk","settings":{"subdomain":"acme","api_key":"K","tolerance":"5m"}},"apps":[]}`
+	// A setting of a type this hub's SDK does not know (a plugin built
+	// with a later SDK) is taken as text.
+	body := `{"id":"t","helpdesk":{"plugin":"desk","settings":{"subdomain":"acme","api_key":"K","tolerance":"5m","tint":"#ff0000"}},"apps":[]}`
 	if a := ts.do(t, "POST", "/api/integrations", body); a.code != http.StatusCreated {
-		t.Errorf("a good tolerance: %d %s", a.code, a.body)
+		t.Errorf("a good tolerance and a tint of an unknown type: %d %s", a.code, a.body)
 	}
 }
 

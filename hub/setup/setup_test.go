@@ -50,6 +50,7 @@ func TestCheckSettingsTyped(t *testing.T) {
 	info := sdk.Info{Settings: []sdk.SettingField{
 		{Key: "webhook_tolerance", Type: sdk.SettingDuration, Min: "10s", Max: "24h"},
 		{Key: "base_url", Type: sdk.SettingURL, Endpoint: true},
+		{Key: "tint", Type: "colour"},
 	}}
 	for _, tc := range []struct {
 		key, value, want string
@@ -59,6 +60,9 @@ func TestCheckSettingsTyped(t *testing.T) {
 		{"webhook_tolerance", "1s", "below the least allowed, 10s"},
 		{"base_url", "https://api.example", ""},
 		{"base_url", "http://vendor.example", "not an https URL (plain http only for a loopback address)"},
+		// A type a later SDK added: text to this hub, so the account of a
+		// plugin built with that SDK can be saved.
+		{"tint", "#ff0000", ""},
 	} {
 		got := CheckSettings("p", info, map[string]string{tc.key: tc.value})
 		switch {

@@ -546,3 +546,21 @@ func TestAlertsGoToOneCasePerApp(t *testing.T) {
 		t.Errorf("answer in the alert case: status %d, replies %+v, ignored %+v; want a quiet 200", res.Status, res.Replies, res.Ignored)
 	}
 }
+
+// A base_url or rate_window the account got wrong, which the webhook never
+// reads, does not lose a staff answer: the SDK drops them with a warning
+// instead of failing the webhook until Omnidesk gives up.
+func TestWebhookWithInvalidTypedSettingsStillAnswers(t *testing.T) {
+	e := start(t)
+	ref, err := e.Desk.UpsertTicket(ctx(t), sdk.UpsertTicketRequest{Settings: e.Settings, IntegrationID: "acme",
+		Change: change(sdk.ChangeKindNew, 2, "Crashes"), DeliveryKey: "k1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := helpdesktest.With(helpdesktest.With(e.Settings, "base_url", "http://proxy.example"), "rate_window", "often")
+	body := `{"type":"message_new","object":{"case_id":` + ref.ID + `,"custom_user_id":"googleplay:gp-1","message_id":77,"staff_id":1,"content":"Thanks, we fixed it!","note":false,"sent_via_rule":false}}`
+	res, err := e.Desk.HandleWebhook(ctx(t), sdk.HandleWebhookRequest{Settings: bad, IntegrationID: "acme", Method: "POST", Query: "secret=" + secret, Body: []byte(body)})
+	if err != nil || res.Status != 200 || len(res.Replies) != 1 || res.Replies[0].Text != "Thanks, we fixed it!" {
+		t.Fatalf("webhook with base_url=http://proxy.example, rate_window=often: %+v, %v; want the reply", res, err)
+	}
+}

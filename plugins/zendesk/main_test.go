@@ -480,3 +480,20 @@ func TestBaseURLOverrideMustBeHTTPS(t *testing.T) {
 		t.Fatalf("plain http base_url: %v, want Invalid asking for https", err)
 	}
 }
+
+// A webhook_tolerance the account got wrong (5s, below the 10s allowed)
+// does not lose a staff answer: the SDK drops it with a warning and the
+// plugin checks the signature with its default tolerance, instead of the
+// webhook failing until Zendesk gives up.
+func TestWebhookWithAnInvalidToleranceStillAnswers(t *testing.T) {
+	e := start(t)
+	ref := e.upsert(t, sdk.UpsertTicketRequest{Change: change(sdk.ChangeKindNew, 2, "Crashes"), DeliveryKey: "k1"})
+	h := helpdesktest.ServeWebhooks(t, e.Desk, helpdesktest.With(e.Settings, "webhook_tolerance", "5s"), "acme")
+	e.fake.SetWebhook(h.URL+"/hooks/zendesk/acme", secret)
+	if _, err := e.fake.Answer(ctx(t), id(t, ref), "Thanks, we fixed it!"); err != nil {
+		t.Fatalf("answer with webhook_tolerance=5s: %v, want it delivered", err)
+	}
+	if res := h.Last(t); res.Status != 200 || len(res.Replies) != 1 || res.Replies[0].Text != "Thanks, we fixed it!" {
+		t.Fatalf("answer with webhook_tolerance=5s: %+v, want the reply", res)
+	}
+}

@@ -162,6 +162,9 @@ func (p deskPlugin) UpsertTicket(_ context.Context, req sdk.TicketRequest) (sdk.
 		return sdk.TicketRef{}, sdk.Errorf(sdk.ErrorKindNotFound, "ticket %s does not exist", id)
 	}
 	if p.bug != "DeliveryKey ignored" && hasText(texts(tk.comments), marker(req.DeliveryKey)) {
+		if p.bug == "staff tags dropped on redelivery" {
+			tk.tags = req.Tags // only the hub's tags, on a delivery seen before
+		}
 		return sdk.TicketRef{ID: id}, nil
 	}
 	if p.bug != "edit not written" {

@@ -54,6 +54,7 @@ func TestMutantsAreCaught(t *testing.T) {
 		{"helpdesk", "edit not written", "upsert is idempotent"},
 		{"helpdesk", "tags only added", "upsert is idempotent"},
 		{"helpdesk", "staff tags dropped", "upsert is idempotent"},
+		{"helpdesk", "staff tags dropped on redelivery", "upsert is idempotent"},
 		{"helpdesk", "WriteReplyResult does nothing", "outcome note"},
 		{"helpdesk", "outcome written twice", "outcome note"},
 		{"helpdesk", "outcome note public", "outcome note"},
@@ -103,5 +104,24 @@ func TestNotSecretExempts(t *testing.T) {
 	runStore(rec, storePlugin{s: s, bug: "key not Secret"}, StoreSuite{AppID: "app", NotSecret: []string{"private_key"}})
 	if len(*rec.findings) > 0 {
 		t.Errorf("findings %q", *rec.findings)
+	}
+}
+
+// A tag check that fails after the edit and again after its redelivery is
+// reported once.
+func TestTagFailuresReportedOnce(t *testing.T) {
+	for bug, check := range map[string]string{
+		"staff tags dropped": "lost the staff's own tag",
+		"tags only added":    `the earlier version's tag "rating:2" is still there`,
+	} {
+		n := 0
+		for _, f := range runDesk(t, bug, true) {
+			if strings.Contains(f, check) {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%s: %q reported %d times, want once", bug, check, n)
+		}
 	}
 }

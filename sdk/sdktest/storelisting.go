@@ -62,9 +62,6 @@ type kitListing struct {
 	end, newest time.Time
 }
 
-// storePluginOf is s in the request/response form the listing checks use
-// (s is either form while the kit's plumbing moves to sdk.StorePlugin).
-
 func (r *storeRun) pageSize() int {
 	if r.suite.PageSize > 0 {
 		return r.suite.PageSize

@@ -203,7 +203,10 @@ type SettingField struct {
 	Default string `protobuf:"bytes,9,opt,name=default,proto3" json:"default,omitempty"`
 	// What the value is: "" (any text), "int", "number", "bool", "duration"
 	// or "url". The SDK refuses a value of another form before the plugin is
-	// called; the hub refuses it when the account is saved.
+	// called; the hub refuses it when the account is saved. A plugin's SDK
+	// refuses a type it does not know in the plugin's own schema; a receiver
+	// (the hub) that does not know a type, added by a later SDK, takes the
+	// value as text.
 	Type string `protobuf:"bytes,10,opt,name=type,proto3" json:"type,omitempty"`
 	// Bounds of an int, number or duration setting, as values of its type
 	// ("10s"); empty: unbounded.
