@@ -1,7 +1,7 @@
 // Package deploy_test checks the deployment files: the compose file (here,
-// always: no container runtime can pull PostgreSQL on the test machines, so
-// it is checked as a file and against the hub's configuration) and the
-// Helm chart (chart_test.go: helm lint, rendering, kubeconform).
+// always, as a file and against the hub's configuration; make package-test
+// also runs it under podman-compose: hub/internal/packagetest/compose_test.go)
+// and the Helm chart (chart_test.go: helm lint, rendering, kubeconform).
 package deploy_test
 
 import (

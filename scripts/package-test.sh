@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make package-test: builds every release artifact and tests it as an
-# operator would use it. Needs root, podman, buildah, runc,
-# gcc-aarch64-linux-gnu, qemu-user-static (optional: runs the arm64 build),
+# operator would use it. Needs root, podman, buildah, runc, podman-compose
+# with the CNI dnsname plugin, postgresql-15's binaries, gcc-aarch64-linux-gnu,
+# qemu-user-static (optional: runs the arm64 build),
 # PostgreSQL at REVIEWHUB_TEST_POSTGRES (default the local server, database
 # test) and helm, kubeconform, nfpm in $TOOLS (the Makefile installs them).
 #
@@ -9,7 +10,10 @@
 #     binaries statically linked; the arm64 hub run under qemu-user.
 #  2. the image FROM scratch (≤ 60 MB unpacked): hub and plugins run in it (nothing
 #     else is there); against PostgreSQL, configured by HUB_* alone: /healthz,
-#     /readyz, an integration with the fakes through the container.
+#     /readyz, an integration with the fakes through the container; then
+#     deploy/compose.yaml under podman-compose with a PostgreSQL stand-in
+#     (scripts/test-postgres-image.sh): compose up to /readyz timed, state
+#     kept across down and up (hub/internal/packagetest/compose_test.go).
 #  3. the Helm chart: helm lint, rendering, kubeconform; the compose file.
 #  4. the Debian package: built, installed here, run, removed (scripts/deb-test.sh).
 set -euo pipefail
