@@ -2,7 +2,7 @@
 # A TEST STAND-IN for docker.io/library/postgres, NOT FOR PRODUCTION: no base
 # image can be pulled on the test machines, so the compose test
 # (hub/internal/packagetest/compose_test.go) builds this one FROM scratch out
-# of this machine's own PostgreSQL 15 (Debian's postgresql-15): the server,
+# of this machine's own PostgreSQL (the newest Debian postgresql-NN installed): the server,
 # initdb and pg_isready with their shared libraries (ldd), dash as /bin/sh for
 # the entrypoint below, and the time zones. Operators use the official image
 # (deploy/compose.yaml's default); this one only mimics what compose.yaml uses
@@ -11,16 +11,18 @@
 # (scram-sha-256) from any address), a non-root postgres user and pg_isready
 # for the healthcheck. No security updates, no configuration knobs.
 #
-#   scripts/test-postgres-image.sh [IMAGE]   (default localhost/reviewhub-test-postgres:15)
+#   scripts/test-postgres-image.sh [IMAGE]   (default localhost/reviewhub-test-postgres:NN)
 #
-# Needs root, buildah, PostgreSQL 15 and dash installed here.
+# Needs root, buildah, a PostgreSQL server package and dash installed here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$PWD/deploy/podman/containers.conf}
-image=${1:-localhost/reviewhub-test-postgres:15}
-pg=/usr/lib/postgresql/15
-share=/usr/share/postgresql/15
-[ -x $pg/bin/postgres ] && [ -d $share ] || { echo "test-postgres-image: PostgreSQL 15 is not installed ($pg, $share)" >&2; exit 1; }
+# The newest PostgreSQL server installed here (Debian: postgresql-NN).
+ver=$(ls /usr/lib/postgresql 2>/dev/null | sort -V | tail -n 1)
+image=${1:-localhost/reviewhub-test-postgres:${ver:-none}}
+pg=/usr/lib/postgresql/$ver
+share=/usr/share/postgresql/$ver
+[ -n "$ver" ] && [ -x $pg/bin/postgres ] && [ -d $share ] || { echo "test-postgres-image: no PostgreSQL server is installed (/usr/lib/postgresql/NN, /usr/share/postgresql/NN)" >&2; exit 1; }
 [ -x /bin/dash ] || { echo "test-postgres-image: dash is not installed" >&2; exit 1; }
 uid=999
 
@@ -59,7 +61,7 @@ cat > "$root/usr/local/bin/docker-entrypoint.sh" <<'EOF'
 # Test stand-in for the official postgres image's entrypoint (see
 # scripts/test-postgres-image.sh): not for production.
 set -eu
-PATH=/usr/lib/postgresql/15/bin
+PATH=@PGBIN@
 PGDATA=/var/lib/postgresql/data
 user=${POSTGRES_USER:-postgres}
 db=${POSTGRES_DB:-$user}
@@ -81,6 +83,7 @@ fi
 unset POSTGRES_PASSWORD
 exec postgres -D "$PGDATA" -c listen_addresses='*' -c jit=off
 EOF
+sed -i "s|@PGBIN@|$pg/bin|" "$root/usr/local/bin/docker-entrypoint.sh"
 chmod 0755 "$root/usr/local/bin/docker-entrypoint.sh"
 
 ctr=$(buildah from scratch)
@@ -89,7 +92,7 @@ cp -a "$root"/. "$mnt"/
 buildah umount "$ctr" >/dev/null
 buildah config --os linux --arch amd64 --user $uid:$uid --workingdir /var/lib/postgresql \
 	--volume /var/lib/postgresql/data --port 5432 --stop-signal SIGINT \
-	--env PATH=/usr/lib/postgresql/15/bin:/bin --env PGDATA=/var/lib/postgresql/data \
+	--env PATH=$pg/bin:/bin --env PGDATA=/var/lib/postgresql/data \
 	--entrypoint '["/usr/local/bin/docker-entrypoint.sh"]' --cmd '' \
 	--label "org.opencontainers.image.description=Reviewhub TEST stand-in for the postgres image (scripts/test-postgres-image.sh); not for production" \
 	"$ctr"
