@@ -182,7 +182,7 @@ func TestPostgresTransactionGivenItsIDLateIsNotSkipped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer late.Rollback() //nolint:errcheck
+	defer late.Rollback()                            //nolint:errcheck
 	if _, err := late.Exec(`SELECT 1`); err != nil { // running, no transaction id yet
 		t.Fatal(err)
 	}
