@@ -3,8 +3,11 @@ package bus
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -291,5 +294,141 @@ func TestPostgresPruneWaitsForEveryGroup(t *testing.T) {
 	}
 	if n != 1 || left != 2 {
 		t.Fatalf("pruned %d, %d left; want 1 pruned (a, passed by both groups), b and c left (slow has not passed them)", n, left)
+	}
+}
+
+// The lease is taken away again and again while transactions publish
+// concurrently and handlers refuse some messages, give up when their
+// context ends, or acknowledge after it ended: the position reaches the last message, and every
+// message it passed was acknowledged by a handler (duplicates allowed,
+// nothing skipped).
+func TestPostgresLeaseStolenRepeatedlyLosesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("stress")
+	}
+	db := openPostgres(t)
+	b := newPostgresBus(t, db, SubscriberConfig{Owner: "hub-a", InFlight: 4, BatchSize: 20, Lease: 300 * time.Millisecond,
+		InitialBackoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond})
+	if _, err := db.Exec(`CREATE TABLE IF NOT EXISTS lost_side (n int)`); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch, err := b.Subscriber().Subscribe(ctx, TopicReviews)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	acked := map[string]bool{}
+	go func() {
+		for m := range ch {
+			go func() {
+				time.Sleep(time.Duration(rand.IntN(2000)) * time.Microsecond)
+				switch rand.IntN(8) {
+				case 0:
+					m.Nack()
+					return
+				case 1: // a slow handler that gives up when its context ends
+					select {
+					case <-m.Context().Done():
+						m.Nack()
+						return
+					case <-time.After(100 * time.Millisecond):
+					}
+				case 2: // a slow handler that finishes all the same
+					select {
+					case <-m.Context().Done():
+					case <-time.After(100 * time.Millisecond):
+					}
+				}
+				mu.Lock()
+				acked[m.UUID] = true
+				mu.Unlock()
+				m.Ack()
+			}()
+		}
+	}()
+	// A thief takes the lease for a moment, again and again.
+	thief := make(chan struct{})
+	go func() {
+		defer close(thief)
+		for ctx.Err() == nil {
+			time.Sleep(time.Duration(100+rand.IntN(200)) * time.Millisecond)
+			if _, err := db.ExecContext(ctx, `UPDATE `+leasesTable+` SET owner = 'thief', until = now() + interval '150 milliseconds'`); err != nil && ctx.Err() == nil {
+				t.Error(err)
+			}
+		}
+	}()
+	const publishers, txs, per = 3, 4, 30
+	var wg sync.WaitGroup
+	var last position
+	var allMu sync.Mutex
+	var all []string
+	for p := range publishers {
+		wg.Go(func() {
+			for i := range txs {
+				tx, err := db.Begin()
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if _, err := tx.Exec(`INSERT INTO lost_side VALUES (1)`); err != nil { // the transaction id is taken
+					t.Error(err)
+					return
+				}
+				time.Sleep(time.Duration(rand.IntN(20)) * time.Millisecond)
+				var ids []string
+				for j := range per {
+					msg := NewMessage("", []byte(`"x"`))
+					SetKeys(msg, "A", fmt.Sprintf("p%d-%d-%d", p, i, j%5))
+					if err := b.PublishTx(tx, TopicReviews, msg); err != nil {
+						t.Error(err)
+						return
+					}
+					ids = append(ids, msg.UUID)
+				}
+				if err := tx.Commit(); err != nil {
+					t.Error(err)
+					return
+				}
+				allMu.Lock()
+				all = append(all, ids...)
+				allMu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	for _, id := range all {
+		if p := positionOfUUID(t, db, b, TopicReviews, id); p.compare(last) > 0 {
+			last = p
+		}
+	}
+	waitAckedWithin(t, b, TopicReviews, last, 90*time.Second)
+	cancel()
+	<-thief
+	for range ch {
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	missing := 0
+	for _, id := range all {
+		if !acked[id] {
+			missing++
+		}
+	}
+	if missing > 0 {
+		t.Fatalf("the position passed %d of %d messages no handler acknowledged", missing, len(all))
+	}
+}
+
+// waitAckedWithin waits until the recorded position reaches p, up to d.
+func waitAckedWithin(t *testing.T, b *Postgres, topic string, p position, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for ackedPos(t, b, topic).compare(p) < 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("acknowledged position %+v, want it at %+v at least", ackedPos(t, b, topic), p)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
