@@ -22,6 +22,7 @@ import (
 	"github.com/reviewhub/reviewhub/hub/console"
 	"github.com/reviewhub/reviewhub/hub/deliver"
 	"github.com/reviewhub/reviewhub/hub/httpapi"
+	"github.com/reviewhub/reviewhub/hub/internal/throttle"
 	"github.com/reviewhub/reviewhub/hub/pluginhost"
 	"github.com/reviewhub/reviewhub/hub/poll"
 	"github.com/reviewhub/reviewhub/hub/secrets"
@@ -127,7 +128,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	}
 	h.deliver.Register(h.router)
 	h.poller = h.newPoller(cfg, plugins)
-	admin := &httpapi.Admin{DB: h.DB, Token: cfg.AdminToken, Info: plugins.Info, Plugins: h.Plugins.Names,
+	// One limiter of wrong tokens for both doors to the admin token (the
+	// console's sign-in and the API's bearer), counted per client.
+	failures := throttle.New(throttle.Options{})
+	admin := &httpapi.Admin{DB: h.DB, Failures: failures, Token: cfg.AdminToken, Info: plugins.Info, Plugins: h.Plugins.Names,
 		Changed: h.Reload, PublicURL: cfg.PublicURL, Connectors: plugins, ReplyReserve: cfg.Schedule.ReplyReserve,
 		Scheduler: h.poller.Stats, DeadLetters: httpapi.BusDeadLetters{DL: DeadLetters(h.DB), Bus: h.Bus},
 		Replies: h.deliver, Background: ctx, Logger: log.With("component", "admin")}
@@ -135,7 +139,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		Ready: h.ready, Admin: admin.Register}
 	h.opsWire(cfg, plugins, srv, admin)
 	if cfg.ConsoleOn() {
-		if srv.Console, err = console.New(console.Options{Token: cfg.AdminToken, Admin: admin,
+		if srv.Console, err = console.New(console.Options{Token: cfg.AdminToken, Admin: admin, Failures: failures,
 			Logger: log.With("component", "console"), Secure: strings.HasPrefix(cfg.PublicURL, "https://")}); err != nil {
 			return nil, err
 		}

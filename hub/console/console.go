@@ -21,11 +21,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
+
+	"github.com/reviewhub/reviewhub/hub/internal/throttle"
 )
 
 //go:embed templates/*.html
@@ -61,6 +64,10 @@ type Options struct {
 	SessionTTL time.Duration
 	// Now is the clock (tests); nil: time.Now.
 	Now func() time.Time
+	// Failures limits wrong sign-ins per client; share it with the admin
+	// API so both doors to the token count together. nil: a limiter of
+	// its own with throttle's defaults on Now.
+	Failures *throttle.Limiter
 }
 
 // Console serves the web console under /console/.
@@ -71,12 +78,7 @@ type Console struct {
 	router   *mux.Router
 	mu       sync.Mutex
 	sessions map[string]*session
-	// failures: times of recent wrong sign-ins (bounded by maxFailures).
-	failures []time.Time
 }
-
-// maxFailures wrong sign-ins a minute are answered; more wait (429).
-const maxFailures = 20
 
 type session struct {
 	csrf    string
@@ -100,6 +102,9 @@ func New(o Options) (*Console, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Failures == nil {
+		o.Failures = throttle.New(throttle.Options{Now: o.Now})
 	}
 	c := &Console{opts: o, admin: o.Admin, sessions: map[string]*session{}}
 	var err error
@@ -291,12 +296,17 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 		c.renderSignin(w, r, http.StatusForbidden, t["csrf_refused"])
 		return
 	}
-	if c.tooManyFailures() {
+	// Wrong sign-ins are counted per client: one client's guesses never
+	// lock out another, and a client that used up its failures waits out
+	// its window even with the right token (guessing stays slow).
+	client := throttle.Client(r)
+	if wait, blocked := c.opts.Failures.Blocked(client); blocked {
+		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 		c.renderSignin(w, r, http.StatusTooManyRequests, t["too_many"])
 		return
 	}
 	if subtle.ConstantTimeCompare([]byte(r.PostForm.Get("token")), []byte(c.opts.Token)) != 1 {
-		c.noteFailure()
+		c.opts.Failures.Fail(client)
 		c.opts.Logger.Warn("console: sign-in with a wrong token refused", "remote", r.RemoteAddr)
 		c.renderSignin(w, r, http.StatusUnauthorized, t["wrong_token"])
 		return
@@ -305,27 +315,6 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 	c.setCookie(w, signinCookie, "", -1)
 	c.setCookie(w, sessionCookie, id, 0)
 	http.Redirect(w, r, safeNext(r.PostForm.Get("next")), http.StatusSeeOther)
-}
-
-// tooManyFailures reports whether maxFailures wrong sign-ins happened in
-// the last minute (from anywhere: the token is one secret for everyone).
-func (c *Console) tooManyFailures() bool {
-	now := c.opts.Now()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for len(c.failures) > 0 && now.Sub(c.failures[0]) > time.Minute {
-		c.failures = c.failures[1:]
-	}
-	return len(c.failures) >= maxFailures
-}
-
-func (c *Console) noteFailure() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.failures = append(c.failures, c.opts.Now())
-	if len(c.failures) > maxFailures {
-		c.failures = c.failures[len(c.failures)-maxFailures:]
-	}
 }
 
 func (c *Console) signout(w http.ResponseWriter, r *http.Request) {

@@ -20,6 +20,7 @@ import (
 	"github.com/reviewhub/reviewhub/hub/bus"
 	"github.com/reviewhub/reviewhub/hub/check"
 	"github.com/reviewhub/reviewhub/hub/httpapi"
+	"github.com/reviewhub/reviewhub/hub/internal/throttle"
 	"github.com/reviewhub/reviewhub/sdk"
 )
 
@@ -293,6 +294,63 @@ func TestCrossOriginPostRefused(t *testing.T) {
 	}
 }
 
+// signInFrom posts a sign-in as the client at remote (an ip:port), with a
+// matching CSRF cookie and field, and returns the status and Retry-After.
+func signInFrom(c *Console, remote, token string) (int, string) {
+	form := url.Values{"csrf": {"csrf-" + remote}, "token": {token}}
+	req := httptest.NewRequest(http.MethodPost, "/console/signin", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(&http.Cookie{Name: signinCookie, Value: "csrf-" + remote})
+	req.RemoteAddr = remote
+	rec := httptest.NewRecorder()
+	c.ServeHTTP(rec, req)
+	return rec.Code, rec.Header().Get("Retry-After")
+}
+
+// TestOneClientFailingCannotLockOutAnother is the N1 reproduction of
+// robustness-probe-2: client A fails 30 times; client B still signs in
+// with the right token, while A waits out its window even with the right
+// token (clock moved, no sleeping).
+func TestOneClientFailingCannotLockOutAnother(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	c, err := New(Options{Token: testToken, Admin: &fakeAdmin{}, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const a, b = "198.51.100.1:40001", "203.0.113.9:50002"
+	refused := 0
+	for i := range 30 {
+		code, _ := signInFrom(c, a, fmt.Sprintf("wrong-%d", i))
+		switch {
+		case i < throttle.DefaultFailures && code != http.StatusUnauthorized:
+			t.Fatalf("A's wrong sign-in %d: %d, want 401", i+1, code)
+		case i >= throttle.DefaultFailures && code != http.StatusTooManyRequests:
+			t.Fatalf("A's wrong sign-in %d: %d, want 429", i+1, code)
+		case code == http.StatusTooManyRequests:
+			refused++
+		}
+	}
+	if refused != 30-throttle.DefaultFailures {
+		t.Fatalf("A refused %d times, want %d", refused, 30-throttle.DefaultFailures)
+	}
+	if code, _ := signInFrom(c, b, testToken); code != http.StatusSeeOther {
+		t.Fatalf("B with the right token after A's failures: %d, want 303 (signed in)", code)
+	}
+	// A from another port is the same client.
+	code, retry := signInFrom(c, "198.51.100.1:40999", testToken)
+	if code != http.StatusTooManyRequests || retry != "60" {
+		t.Fatalf("A with the right token while throttled: %d Retry-After %q, want 429 60", code, retry)
+	}
+	now = now.Add(59 * time.Second)
+	if code, retry := signInFrom(c, a, testToken); code != http.StatusTooManyRequests || retry != "1" {
+		t.Fatalf("A 59 s on: %d Retry-After %q, want 429 1", code, retry)
+	}
+	now = now.Add(time.Second)
+	if code, _ := signInFrom(c, a, testToken); code != http.StatusSeeOther {
+		t.Fatalf("A once its window passed: %d, want 303", code)
+	}
+}
+
 func TestWrongSignInsAreThrottled(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	c, err := New(Options{Token: testToken, Admin: &fakeAdmin{}, Now: func() time.Time { return now }})
@@ -307,13 +365,13 @@ func TestWrongSignInsAreThrottled(t *testing.T) {
 		csrf := getCSRF(t, cl, srv.URL+"/console/signin")
 		return post(t, cl, srv.URL+"/console/signin", url.Values{"csrf": {csrf}, "token": {token}}).StatusCode
 	}
-	for i := range maxFailures {
+	for i := range throttle.DefaultFailures {
 		if code := try("wrong-wrong-wrong-wrong"); code != http.StatusUnauthorized {
 			t.Fatalf("attempt %d: %d", i, code)
 		}
 	}
 	if code := try(testToken); code != http.StatusTooManyRequests {
-		t.Fatalf("after %d wrong tokens, even the right one waits: %d", maxFailures, code)
+		t.Fatalf("after %d wrong tokens, even the right one waits: %d", throttle.DefaultFailures, code)
 	}
 	now = now.Add(61 * time.Second)
 	if code := try(testToken); code != http.StatusSeeOther {

@@ -5,12 +5,16 @@ import (
 	"crypto/subtle"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/gorilla/mux"
 
 	"github.com/reviewhub/reviewhub/hub/check"
 	"github.com/reviewhub/reviewhub/hub/health"
+	"github.com/reviewhub/reviewhub/hub/internal/throttle"
 	"github.com/reviewhub/reviewhub/hub/poll"
 	"github.com/reviewhub/reviewhub/hub/setup"
 	"github.com/reviewhub/reviewhub/hub/state"
@@ -66,6 +70,12 @@ type Admin struct {
 	DeadLetters DeadLetterOps
 	// Replies: POST /integrations/{id}/replies/{message}/retry; nil: 503.
 	Replies ReplyOps
+	// Failures limits wrong bearer tokens per client (shared with the
+	// console's sign-in, so both doors to the token count together);
+	// nil: a limiter of the Admin's own with throttle's defaults.
+	Failures *throttle.Limiter
+
+	failuresOnce sync.Once
 }
 
 // Register mounts the API on r (a /api subrouter).
@@ -85,15 +95,42 @@ func (a *Admin) Register(r *mux.Router) {
 	a.registerReplies(r)
 }
 
+// failures is the limiter of wrong tokens.
+func (a *Admin) failures() *throttle.Limiter {
+	a.failuresOnce.Do(func() {
+		if a.Failures == nil {
+			a.Failures = throttle.New(throttle.Options{})
+		}
+	})
+	return a.Failures
+}
+
 func (a *Admin) auth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if a.Token == "" {
 			writeProblem(w, r, a.logger(), errorf(http.StatusForbidden, "the admin API is off: set admin_token in the config or HUB_ADMIN_TOKEN"))
 			return
 		}
+		// Wrong tokens are counted per client: one client's guesses never
+		// lock out another, and a client that used up its failures waits
+		// out its window even with the right token (guessing stays slow).
+		client := throttle.Client(r)
+		if wait, blocked := a.failures().Blocked(client); blocked {
+			secs := int((wait + time.Second - 1) / time.Second)
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+			writeProblem(w, r, a.logger(), errorf(http.StatusTooManyRequests,
+				"too many wrong admin tokens from this client; retry in %d s", secs))
+			return
+		}
 		// The scheme name is case-insensitive (RFC 9110, section 11.1).
 		scheme, got, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(got), []byte(a.Token)) != 1 {
+			// A request with no credentials guesses nothing; only a
+			// presented token counts as a failure.
+			if r.Header.Get("Authorization") != "" {
+				a.failures().Fail(client)
+				a.logger().Warn("admin API: request with a wrong token refused", "remote", r.RemoteAddr)
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="reviewhub"`)
 			writeProblem(w, r, a.logger(), errorf(http.StatusUnauthorized, "missing or wrong admin token (Authorization: Bearer TOKEN)"))
 			return

@@ -1,0 +1,149 @@
+// Package throttle limits failed attempts (wrong sign-ins, wrong bearer
+// tokens) per client, so guessing a secret stays slow and one client's
+// failures never lock out another.
+//
+// A client that fails Failures times within Window from its first failure
+// is refused until that window ends. The table is bounded: windows that
+// have ended are dropped, and past MaxKeys clients the oldest window goes
+// first (a flood of addresses can only give its own oldest addresses a
+// fresh allowance; it cannot grow memory or lock anyone out).
+package throttle
+
+import (
+	"container/list"
+	"net"
+	"net/http"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// Defaults.
+const (
+	DefaultFailures = 10
+	DefaultWindow   = time.Minute
+	DefaultMaxKeys  = 10000
+)
+
+// Options configure a Limiter; zero values take the defaults.
+type Options struct {
+	// Failures a client may make within Window before it is refused.
+	Failures int
+	// Window starts at a client's first failure.
+	Window time.Duration
+	// MaxKeys bounds the number of clients remembered.
+	MaxKeys int
+	// Now is the clock (tests); nil: time.Now.
+	Now func() time.Time
+}
+
+// Limiter counts failures per key. It is safe for concurrent use.
+type Limiter struct {
+	o       Options
+	mu      sync.Mutex
+	entries map[string]*list.Element
+	// order holds *entry by window start, oldest at the front.
+	order *list.List
+}
+
+type entry struct {
+	key   string
+	start time.Time
+	count int
+}
+
+// New returns a Limiter.
+func New(o Options) *Limiter {
+	if o.Failures <= 0 {
+		o.Failures = DefaultFailures
+	}
+	if o.Window <= 0 {
+		o.Window = DefaultWindow
+	}
+	if o.MaxKeys <= 0 {
+		o.MaxKeys = DefaultMaxKeys
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Limiter{o: o, entries: map[string]*list.Element{}, order: list.New()}
+}
+
+// Blocked reports whether key has used up its failures in its current
+// window, and if so how long until that window ends.
+func (l *Limiter) Blocked(key string) (wait time.Duration, blocked bool) {
+	now := l.o.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.expire(now)
+	el, ok := l.entries[key]
+	if !ok {
+		return 0, false
+	}
+	e := el.Value.(*entry)
+	if e.count < l.o.Failures {
+		return 0, false
+	}
+	return e.start.Add(l.o.Window).Sub(now), true
+}
+
+// Fail notes one failure for key.
+func (l *Limiter) Fail(key string) {
+	now := l.o.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.expire(now)
+	if el, ok := l.entries[key]; ok {
+		el.Value.(*entry).count++
+		return
+	}
+	for l.order.Len() >= l.o.MaxKeys {
+		l.remove(l.order.Front())
+	}
+	l.entries[key] = l.order.PushBack(&entry{key: key, start: now, count: 1})
+}
+
+// Len is the number of clients remembered.
+func (l *Limiter) Len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.order.Len()
+}
+
+// expire drops the entries whose window has ended (l.mu held). Windows
+// start in list order, so they end in list order too.
+func (l *Limiter) expire(now time.Time) {
+	for el := l.order.Front(); el != nil; el = l.order.Front() {
+		if now.Before(el.Value.(*entry).start.Add(l.o.Window)) {
+			return
+		}
+		l.remove(el)
+	}
+}
+
+func (l *Limiter) remove(el *list.Element) {
+	delete(l.entries, el.Value.(*entry).key)
+	l.order.Remove(el)
+}
+
+// Client is the key of the client that sent r: the remote IP address of
+// the connection (the hub has no trusted-proxy setting, so forwarded
+// headers, which anyone can write, are ignored). An IPv6 client is keyed
+// by its /64, since one host commonly holds a whole /64.
+func Client(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	ip = ip.Unmap().WithZone("")
+	if ip.Is6() {
+		if p, err := ip.Prefix(64); err == nil {
+			return p.String()
+		}
+	}
+	return ip.String()
+}
