@@ -128,8 +128,35 @@ func (is *issuer) discover(parent context.Context) (*oidc.Provider, error) {
 }
 
 func (is *issuer) oauth(p *oidc.Provider) *oauth2.Config {
-	return &oauth2.Config{ClientID: is.cfg.ClientID, ClientSecret: is.cfg.ClientSecret, Endpoint: p.Endpoint(),
+	ep := p.Endpoint()
+	ep.AuthStyle = authStyle(p)
+	return &oauth2.Config{ClientID: is.cfg.ClientID, ClientSecret: is.cfg.ClientSecret, Endpoint: ep,
 		RedirectURL: is.redirect, Scopes: append([]string{oidc.ScopeOpenID}, is.cfg.Scopes...)}
+}
+
+// authStyle is how the client authenticates at the token endpoint: HTTP
+// basic (client_secret_basic, OpenID Connect's default) unless the
+// discovery document offers only client_secret_post. Never "try one, then
+// the other": a code sent twice is used up by the first try, and the
+// issuer's real answer would be lost.
+func authStyle(p *oidc.Provider) oauth2.AuthStyle {
+	var d struct {
+		Methods []string `json:"token_endpoint_auth_methods_supported"`
+	}
+	if err := p.Claims(&d); err != nil || len(d.Methods) == 0 {
+		return oauth2.AuthStyleInHeader
+	}
+	for _, m := range d.Methods {
+		if m == "client_secret_basic" {
+			return oauth2.AuthStyleInHeader
+		}
+	}
+	for _, m := range d.Methods {
+		if m == "client_secret_post" {
+			return oauth2.AuthStyleInParams
+		}
+	}
+	return oauth2.AuthStyleInHeader
 }
 
 // signinButton is an issuer as the sign-in page shows it.
