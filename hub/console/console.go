@@ -1,11 +1,12 @@
-// Package console is the hub's web console: sign in with the admin token,
-// set up integrations from the plugins' settings schemas, watch their
+// Package console is the hub's web console: sign in with a company account
+// (OpenID Connect, oidc.go) or the admin token, into a session kept in the
+// state (session.go); set up integrations from the plugins' settings schemas, watch their
 // status, check their accounts and retry or drop dead letters.
 //
 // Every read and write goes through the admin API's own functions
 // (the methods of hub/httpapi.Admin, behind the Admin interface), called
-// with typed values: the console has no second path to the state, no JSON
-// round trip, and its validation, partial save and write-only secrets are
+// with typed values: the console has no second path to the state (its
+// own sessions aside, through SessionStore), no JSON round trip, and its validation, partial save and write-only secrets are
 // the API's. Pages are rendered on the server (html/template); the templates,
 // the stylesheet and the small script are embedded in the binary.
 package console
@@ -93,6 +94,9 @@ type Console struct {
 	pages  map[string]*template.Template
 	router *mux.Router
 	oidc   map[string]*issuer
+	// starts counts OIDC sign-ins started per client: each stores a
+	// flow in the state, so a client may start maxStarts a minute.
+	starts *throttle.Limiter
 	// lastPrune is when expired sessions were last pruned (unix nanos).
 	lastPrune atomic.Int64
 }
@@ -123,7 +127,7 @@ func New(o Options) (*Console, error) {
 	if o.Sessions == nil {
 		o.Sessions = NewMemorySessions()
 	}
-	c := &Console{opts: o, admin: o.Admin}
+	c := &Console{opts: o, admin: o.Admin, starts: throttle.New(throttle.Options{Failures: maxStarts, Window: time.Minute, Now: o.Now})}
 	var err error
 	if c.oidc, err = newIssuers(o); err != nil {
 		return nil, err
@@ -304,7 +308,7 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 		c.renderSignin(w, r, http.StatusUnauthorized, t["wrong_token"])
 		return
 	}
-	p := auth.Principal{Subject: AdminSubject, Name: t["admin_name"], Role: auth.RoleAdmin, Via: auth.ViaSession}
+	p := auth.Principal{Subject: AdminSubject, Name: AdminSubject, Role: auth.RoleAdmin, Via: auth.ViaSession}
 	if err := c.startSession(w, r, p, string(auth.ViaAdminToken)); err != nil {
 		c.opts.Logger.Error("console: storing the session failed", "error", err)
 		c.renderSignin(w, r, http.StatusServiceUnavailable, t["sessions_unavailable"])

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -16,11 +17,15 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/reviewhub/reviewhub/hub/auth"
+	"github.com/reviewhub/reviewhub/hub/internal/throttle"
 	"github.com/reviewhub/reviewhub/hub/state"
 )
 
 // DefaultOIDCTimeout bounds every call to an issuer (discovery, keys, token).
 const DefaultOIDCTimeout = 10 * time.Second
+
+// maxStarts is how many OIDC sign-ins one client may start a minute.
+const maxStarts = 30
 
 // flowCookie holds an OIDC sign-in's state parameter: the callback must
 // come back to the browser that started it.
@@ -184,6 +189,13 @@ func (c *Console) oidcStart(w http.ResponseWriter, r *http.Request) {
 		c.renderError(w, r, http.StatusNotFound, t["oidc_unknown"])
 		return
 	}
+	client := throttle.Client(r)
+	if wait, blocked := c.starts.Blocked(client); blocked {
+		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+		c.renderSignin(w, r, http.StatusTooManyRequests, t["oidc_too_many"])
+		return
+	}
+	c.starts.Fail(client)
 	p, err := is.discover(r.Context())
 	if err != nil {
 		c.opts.Logger.Error("console: OIDC issuer unreachable", "issuer", is.cfg.ID, "error", err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/reviewhub/reviewhub/hub/auth"
 	"github.com/reviewhub/reviewhub/hub/internal/oidctest"
+	"github.com/reviewhub/reviewhub/hub/internal/pgtest"
 	"github.com/reviewhub/reviewhub/hub/internal/syncbuf"
 	"github.com/reviewhub/reviewhub/hub/state"
 )
@@ -26,6 +27,8 @@ const (
 type oidcRig struct {
 	issuer  *oidctest.Issuer
 	console *httptest.Server
+	handler *Console
+	cfg     OIDCIssuer
 	store   SessionStore
 	log     *syncbuf.Buffer
 }
@@ -62,6 +65,7 @@ func newOIDCRig(t *testing.T, store SessionStore, change func(*OIDCIssuer)) *oid
 	if err != nil {
 		t.Fatal(err)
 	}
+	rig.handler, rig.cfg = c, cfg
 	t.Cleanup(func() {
 		if strings.Contains(rig.log.String(), oidcSecret) {
 			t.Errorf("the client secret is in the log:\n%s", rig.log.String())
@@ -357,5 +361,73 @@ func TestOIDCOnly(t *testing.T) {
 	}
 	if r := post(t, newSessionBrowser(), srv.URL+"/console/signin", url.Values{"token": {""}, "csrf": {""}}); r.StatusCode != http.StatusNotFound {
 		t.Errorf("a token sign-in with the token off: %d", r.StatusCode)
+	}
+}
+
+// Starting sign-ins stores flows: one client may start maxStarts a minute,
+// then it waits (429) while another client starts as usual.
+func TestOIDCStartsThrottledPerClient(t *testing.T) {
+	rig := newOIDCRig(t, nil, nil)
+	start := func(remote string) int {
+		req := httptest.NewRequest(http.MethodGet, "/console/oidc/corp/start", nil)
+		req.RemoteAddr = remote
+		rec := httptest.NewRecorder()
+		rig.handler.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	for i := range maxStarts {
+		if code := start("192.0.2.1:1000"); code != http.StatusFound {
+			t.Fatalf("start %d: %d", i+1, code)
+		}
+	}
+	if code := start("192.0.2.1:1001"); code != http.StatusTooManyRequests {
+		t.Errorf("start %d from one client: %d, want 429", maxStarts+1, code)
+	}
+	if code := start("192.0.2.2:1000"); code != http.StatusFound {
+		t.Errorf("another client's start: %d", code)
+	}
+}
+
+// Two hubs on one PostgreSQL behind one address: the sign-in started on
+// one finishes on the other (the flow is in the state), and the session
+// made there is good on the first.
+func TestOIDCAcrossHubs(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.DSN(t)
+	open := func() *state.DB {
+		db, err := state.OpenPostgres(ctx, dsn, sessionSealer(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	a := newOIDCRig(t, open(), nil)
+	a.issuer.SetUser(oidctest.User{Subject: "u9", Email: "ann@acme.example", Groups: []string{"support"}})
+	// Hub B: the same issuer and public URL (A's: the load balancer's), its own state connection.
+	b, err := New(Options{Admin: &fakeAdmin{}, Sessions: open(), OIDC: []OIDCIssuer{a.cfg}, PublicURL: a.console.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bSrv := httptest.NewServer(b)
+	defer bSrv.Close()
+	cl := newSessionBrowser()
+	cb := a.startSignIn(t, cl) // started on A
+	onB := strings.Replace(cb, a.console.URL, bSrv.URL, 1)
+	bURL, _ := url.Parse(bSrv.URL + "/console/oidc/corp/callback")
+	aURL, _ := url.Parse(a.console.URL + "/console/oidc/corp/callback")
+	cl.Jar.SetCookies(bURL, cl.Jar.Cookies(aURL)) // the balancer's one address
+	s := get(t, cl, onB)
+	if s.status != http.StatusSeeOther {
+		t.Fatalf("callback on B: %d\n%s", s.status, s.body)
+	}
+	var session string
+	for _, ck := range cl.Jar.Cookies(bURL) {
+		if ck.Name == sessionCookie {
+			session = ck.Value
+		}
+	}
+	if !sessionGood(t, newSessionBrowser(), a.console.URL, session) {
+		t.Fatal("the session made on B is not good on A")
 	}
 }
