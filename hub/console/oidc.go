@@ -95,7 +95,7 @@ func newIssuers(o Options) (map[string]*issuer, error) {
 		if c.Name == "" {
 			c.Name = c.ID
 		}
-		out[c.ID] = &issuer{cfg: c, redirect: base + "/console/oidc/" + url.PathEscape(c.ID) + "/callback",
+		out[c.ID] = &issuer{cfg: c, redirect: RedirectURL(base, c.ID),
 			client: &http.Client{Timeout: c.Timeout}}
 	}
 	return out, nil
