@@ -84,7 +84,7 @@ func specOps() []specOp {
 		{method: "GET", path: "/readyz", id: "readyz", tag: "probes", summary: "The hub is ready to serve (state, plugins)", public: true, okStatus: 200, ok: statusBody{}, errors: []int{http.StatusServiceUnavailable}},
 		{method: "GET", path: "/metrics", id: "metrics", tag: "probes", summary: "Prometheus metrics (text exposition format)", public: true, okStatus: 200, okText: "Prometheus text exposition format"},
 		{method: "POST", path: "/hooks/{plugin}/{integration}", id: "webhook", tag: "webhooks", public: true,
-			summary: "A helpdesk's webhook: its body and signature are the helpdesk plugin's to read",
+			summary:  "A helpdesk's webhook: its body and signature are the helpdesk plugin's to read",
 			okStatus: 200, okAny: true, errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusNotFound, http.StatusRequestEntityTooLarge, http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusServiceUnavailable}},
 		{method: "GET", path: "/api/openapi.json", id: "openapi", tag: "meta", summary: "This document", public: true, okStatus: 200, ok: map[string]any{}},
 
