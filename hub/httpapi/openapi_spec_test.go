@@ -209,6 +209,14 @@ func buildOpenAPI() (*openapi3.T, error) {
 	if err != nil {
 		return nil, err
 	}
+	doc.Components.Responses["Problem"] = &openapi3.ResponseRef{Value: openapi3.NewResponse().
+		WithDescription("An RFC 9457 problem document: what is wrong (detail), each wrong field of a 422 (fields), the request id the hub logged it under").
+		WithContent(openapi3.NewContentWithSchemaRef(problemRef, []string{ProblemContentType}))}
+	// The probes and webhooks answer {"error": "..."} (not problem
+	// documents: their callers are load balancers and helpdesks).
+	errorBody := openapi3.NewObjectSchema().WithProperty("error", openapi3.NewStringSchema())
+	doc.Components.Responses["Error"] = &openapi3.ResponseRef{Value: openapi3.NewResponse().
+		WithDescription(`{"error": "what is wrong"}`).WithJSONSchema(errorBody)}
 
 	for _, op := range specOps() {
 		o := &openapi3.Operation{OperationID: op.id, Summary: op.summary, Tags: []string{op.tag}, Responses: openapi3.NewResponses()}
@@ -261,14 +269,11 @@ func buildOpenAPI() (*openapi3.T, error) {
 			if o.Responses.Value(fmt.Sprint(code)) != nil {
 				continue
 			}
-			r := openapi3.NewResponse().WithDescription(http.StatusText(code)).
-				WithContent(openapi3.NewContentWithSchemaRef(problemRef, []string{ProblemContentType}))
+			r := &openapi3.ResponseRef{Ref: "#/components/responses/Problem"}
 			if op.path == "/readyz" || strings.HasPrefix(op.path, "/hooks/") {
-				// The probes and webhooks answer {"error": "..."} (not problem documents: their
-				// callers are load balancers and helpdesks, not API clients).
-				r = openapi3.NewResponse().WithDescription(http.StatusText(code)).WithJSONSchema(openapi3.NewObjectSchema())
+				r = &openapi3.ResponseRef{Ref: "#/components/responses/Error"}
 			}
-			o.Responses.Set(fmt.Sprint(code), &openapi3.ResponseRef{Value: r})
+			o.Responses.Set(fmt.Sprint(code), r)
 		}
 		doc.AddOperation(op.path, op.method, o)
 	}
