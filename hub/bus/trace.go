@@ -2,6 +2,7 @@ package bus
 
 import (
 	"context"
+	"strings"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"go.opentelemetry.io/otel"
@@ -30,12 +31,13 @@ func InjectTrace(ctx context.Context, msg *message.Message) {
 
 // traceHandling is the router's middleware that continues the publisher's
 // trace: a consumer span per handling of a message (its retries inside),
-// named by the topic, whose context the handler gets in msg.Context().
+// named by the topic without its partition ("handle reviews"), whose
+// context the handler gets in msg.Context().
 func traceHandling(h message.HandlerFunc) message.HandlerFunc {
 	return func(msg *message.Message) ([]*message.Message, error) {
 		ctx := otel.GetTextMapPropagator().Extract(msg.Context(), propagation.MapCarrier(msg.Metadata))
 		topic := message.SubscribeTopicFromCtx(msg.Context())
-		ctx, span := otel.Tracer(tracerName).Start(ctx, "handle "+topic, trace.WithSpanKind(trace.SpanKindConsumer),
+		ctx, span := otel.Tracer(tracerName).Start(ctx, "handle "+unpartitioned(topic), trace.WithSpanKind(trace.SpanKindConsumer),
 			trace.WithAttributes(
 				attribute.String("messaging.system", "watermill"),
 				attribute.String("messaging.destination.name", topic),
@@ -56,4 +58,14 @@ func traceHandling(h message.HandlerFunc) message.HandlerFunc {
 		}
 		return out, err
 	}
+}
+
+// unpartitioned is the topic a partition's topic belongs to (PartitionTopic
+// undone): a span name of few values.
+func unpartitioned(topic string) string {
+	base, n, ok := strings.Cut(topic, "_p")
+	if !ok || n == "" || strings.Trim(n, "0123456789") != "" {
+		return topic
+	}
+	return base
 }
