@@ -105,7 +105,8 @@ func startTracing() func() {
 	otel.SetTextMapPropagator(propagation.TraceContext{})
 	otel.SetErrorHandler(throttledErrors())
 	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		// go-plugin kills a plugin 2 seconds after asking it to stop.
+		ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 		defer cancel()
 		if err := tp.Shutdown(ctx); err != nil {
 			Logger().Warn("tracing: flush at stop: " + err.Error())
