@@ -63,9 +63,9 @@ func traceHandling(h message.HandlerFunc) message.HandlerFunc {
 // unpartitioned is the topic a partition's topic belongs to (PartitionTopic
 // undone): a span name of few values.
 func unpartitioned(topic string) string {
-	base, n, ok := strings.Cut(topic, "_p")
-	if !ok || n == "" || strings.Trim(n, "0123456789") != "" {
+	i := strings.LastIndex(topic, "_p")
+	if i < 0 || i+2 == len(topic) || strings.Trim(topic[i+2:], "0123456789") != "" {
 		return topic
 	}
-	return base
+	return topic[:i]
 }
