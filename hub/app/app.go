@@ -27,6 +27,7 @@ import (
 	"github.com/reviewhub/reviewhub/hub/secrets"
 	"github.com/reviewhub/reviewhub/hub/setup"
 	"github.com/reviewhub/reviewhub/hub/state"
+	"github.com/reviewhub/reviewhub/hub/tracing"
 	"github.com/reviewhub/reviewhub/sdk"
 )
 
@@ -78,6 +79,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 			h.closeAll()
 		}
 	}()
+	// First opened, last closed: the spans of the whole stop are flushed.
+	tr, err := tracing.Setup(ctx, log, os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	h.life.onClose("tracing", func() error { return tr.Shutdown(context.Background()) })
 	if usesDataDir(cfg) {
 		if err := prepareDataDir(cfg.DataDir, log); err != nil {
 			return nil, err

@@ -71,8 +71,10 @@ type Result struct {
 }
 
 // PollOnce runs one complete listing of an app.
-func (p *Poller) PollOnce(ctx context.Context, in state.Integration, app state.App) (Result, error) {
-	res := Result{Skipped: map[string]int{}}
+func (p *Poller) PollOnce(ctx context.Context, in state.Integration, app state.App) (res Result, err error) {
+	ctx, span := startPoll(ctx, in, app)
+	defer func() { endPoll(span, res, err) }()
+	res = Result{Skipped: map[string]int{}}
 	st, info, err := p.Plugins.Store(app.StorePlugin)
 	if err != nil {
 		return res, err
@@ -96,7 +98,10 @@ func (p *Poller) PollOnce(ctx context.Context, in state.Integration, app state.A
 	if !cur.Connected {
 		return p.backfill(ctx, l, st, req)
 	}
+	pages := pageSpans{poll: ctx}
+	defer pages.end(&err)
 	for {
+		ctx := pages.next()
 		page, err := st.ListReviews(ctx, req)
 		if err != nil {
 			return res, err
@@ -123,11 +128,14 @@ func (p *Poller) PollOnce(ctx context.Context, in state.Integration, app state.A
 // backfill reads the first listing of a newly connected app: every review is
 // recorded, and only the most recent unanswered ones, up to the app's
 // backfill limit, are delivered.
-func (p *Poller) backfill(ctx context.Context, l listing, st sdk.StorePlugin, req sdk.ListReviewsRequest) (Result, error) {
+func (p *Poller) backfill(ctx context.Context, l listing, st sdk.StorePlugin, req sdk.ListReviewsRequest) (_ Result, err error) {
 	res := Result{Skipped: map[string]int{}}
 	var all []sdk.Review
 	cursor := ""
+	pages := pageSpans{poll: ctx}
+	defer pages.end(&err)
 	for res.Pages < maxBackfillPages {
+		ctx := pages.next()
 		page, err := st.ListReviews(ctx, req)
 		if err != nil {
 			return res, err
@@ -297,7 +305,7 @@ func (p *Poller) observe(ctx context.Context, tx *state.Tx, l listing, b batch, 
 			"version", obs.Version, "request_id", sdk.RequestID(ctx))
 		return nil, nil
 	}
-	msg, err := busmsg.Encode(bus.TopicReviews, in.ID, sdk.RequestID(ctx), m)
+	msg, err := busmsg.Encode(ctx, bus.TopicReviews, in.ID, sdk.RequestID(ctx), m)
 	if err != nil {
 		return nil, err
 	}
