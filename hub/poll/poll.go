@@ -186,6 +186,20 @@ func (p *Poller) apply(ctx context.Context, l listing, b batch, res *Result) err
 		t.events = t.events[:0]
 		t.imported = 0
 		now := p.clock()
+		b := b
+		if b.backfill != nil {
+			// Whether this is still the app's first listing is decided
+			// here, under the cursor row's lock: another listing may have
+			// connected the app since this one began, and then every
+			// review listed is delivered as in any other listing.
+			first, err := tx.Connecting(ctx, in.ID, app.ID)
+			if err != nil {
+				return err
+			}
+			if !first {
+				b.backfill = nil
+			}
+		}
 		// The page's stored reviews in one read (PostgreSQL: a statement
 		// per review was a round trip each).
 		ids := make([]string, 0, len(b.reviews))
