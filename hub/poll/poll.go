@@ -183,6 +183,7 @@ func (p *Poller) apply(ctx context.Context, l listing, b batch, res *Result) err
 	err := p.DB.InTx(ctx, func(tx *state.Tx) error {
 		queued = 0
 		clear(t.skipped)
+		t.queued = map[string]int{}
 		t.events = t.events[:0]
 		t.imported = 0
 		now := p.clock()
@@ -230,6 +231,11 @@ func (p *Poller) apply(ctx context.Context, l listing, b batch, res *Result) err
 			if err := tx.Count(ctx, in.ID, app.ID, state.CountQueued, queued); err != nil {
 				return err
 			}
+			// Recorded with the messages: a queued review not delivered
+			// must have its message waiting (reconcile.go).
+			if err := tx.MarkQueued(ctx, in.ID, app.ID, t.queued); err != nil {
+				return err
+			}
 		}
 		for why, n := range t.skipped {
 			if err := tx.Count(ctx, in.ID, app.ID, state.CountSkipped+why, n); err != nil {
@@ -260,6 +266,7 @@ func (p *Poller) apply(ctx context.Context, l listing, b batch, res *Result) err
 type tally struct {
 	imported int            // new reviews let through the backfill limit
 	skipped  map[string]int // reviews not delivered, by reason
+	queued   map[string]int // reviews queued: the version of each
 	events   []autoEvent    // what rules did, for the metrics after the commit
 }
 
@@ -315,6 +322,7 @@ func (p *Poller) observe(ctx context.Context, tx *state.Tx, l listing, b batch, 
 	if err != nil {
 		return nil, err
 	}
+	t.queued[r.ID] = obs.Version
 	p.Logger.Debug("review queued", "integration", in.ID, "app", app.ID, "review", r.ID, "kind", obs.Kind,
 		"version", obs.Version, "request_id", sdk.RequestID(ctx))
 	return msg, nil

@@ -70,10 +70,13 @@ func (p pagePlugins) Store(string) (sdk.StorePlugin, sdk.Info, error) {
 // pubRig is a poller with a real bus on one dialect's state.
 type pubRig struct {
 	db       *state.DB
+	bus      bus.Bus
 	p        *Poller
 	st       *pageStore
 	in       state.Integration
 	postgres bool
+	// uninstall removes the fault install put in.
+	uninstall func()
 }
 
 func dialects(t *testing.T, f func(t *testing.T, r *pubRig)) {
@@ -116,6 +119,7 @@ func newPubRig(t *testing.T, dialect string) *pubRig {
 	if r.in, err = r.db.Integration(ctx, "acme"); err != nil {
 		t.Fatal(err)
 	}
+	r.bus = b
 	r.p = &Poller{DB: r.db, Bus: b, Plugins: pagePlugins{r.st}, Logger: log}
 	return r
 }
@@ -231,4 +235,94 @@ func TestFirstListingIsTheOneThatConnects(t *testing.T) {
 			t.Errorf("%d reviews queued, want the backfill limit's 20: %v", n, got)
 		}
 	})
+}
+
+// fault is a trigger that fails (or, on PostgreSQL with sleep, outlasts
+// the state's deadline) one statement of the page transaction: table,
+// event, and the condition on NEW in each dialect.
+type fault struct {
+	name, table, event, pg, sqlite string
+	sleep                          bool // PostgreSQL only: sleep past the deadline instead of failing
+}
+
+func (r *pubRig) install(t *testing.T, f fault) {
+	t.Helper()
+	table := f.table
+	if table == "messages" {
+		topic := bus.TopicFor(bus.TopicReviews, r.in.ID)
+		table = bus.SQLiteSchema{}.MessagesTable(topic)
+		if r.postgres {
+			table = wsql.DefaultPostgreSQLSchema{}.MessagesTable(topic)
+		}
+	}
+	if r.postgres {
+		body := `RAISE EXCEPTION 'injected fault';`
+		if f.sleep {
+			body = `PERFORM pg_sleep(1); RETURN NEW;`
+		}
+		r.exec(t, `CREATE FUNCTION fault() RETURNS trigger AS $$ BEGIN `+body+` END $$ LANGUAGE plpgsql`)
+		r.exec(t, `CREATE TRIGGER fault BEFORE `+f.event+` ON `+table+` FOR EACH ROW WHEN (`+f.pg+`) EXECUTE FUNCTION fault()`)
+		r.uninstall = func() { r.exec(t, `DROP TRIGGER fault ON `+table); r.exec(t, `DROP FUNCTION fault()`) }
+		return
+	}
+	r.exec(t, `CREATE TRIGGER fault BEFORE `+f.event+` ON `+table+` FOR EACH ROW WHEN `+f.sqlite+
+		` BEGIN SELECT RAISE(ABORT, 'injected fault'); END`)
+	r.uninstall = func() { r.exec(t, `DROP TRIGGER fault`) }
+}
+
+// A page transaction that fails at any one of its statements (or, on
+// PostgreSQL, runs out of the state's deadline there) commits nothing of
+// its page: the listing fails, and the next one queues every review not
+// queued before. Afterwards each listed review was queued exactly once
+// and none is taken as lost.
+func TestPageTransactionFailingAnywhereLosesNothing(t *testing.T) {
+	faults := []fault{
+		{name: "review insert", table: "reviews", event: "INSERT", pg: `NEW.review_id = 'new-005'`, sqlite: `NEW.review_id = 'new-005'`},
+		{name: "version insert", table: "review_versions", event: "INSERT", pg: `NEW.review_id = 'new-006'`, sqlite: `NEW.review_id = 'new-006'`},
+		{name: "message insert", table: "messages", event: "INSERT", pg: `NEW.metadata::jsonb ->> 'rh_review' = 'new-005'`,
+			sqlite: `json_extract(NEW.metadata, '$.rh_review') = 'new-005'`},
+		{name: "queued counter", table: "counters", event: "INSERT", pg: `NEW.name LIKE 'reviews_queued%'`, sqlite: `NEW.name LIKE 'reviews_queued%'`},
+		{name: "queued mark", table: "reviews", event: "UPDATE", pg: `NEW.queued_version > 0 AND NEW.review_id = 'new-001'`,
+			sqlite: `NEW.queued_version > 0 AND NEW.review_id = 'new-001'`},
+		{name: "cursor", table: "cursors", event: "INSERT", pg: `NEW.cursor <> ''`, sqlite: `NEW.cursor <> ''`},
+		{name: "deadline at the message insert", table: "messages", event: "INSERT", sleep: true,
+			pg: `NEW.metadata::jsonb ->> 'rh_review' = 'new-005'`},
+	}
+	for _, f := range faults {
+		t.Run(f.name, func(t *testing.T) {
+			dialects(t, func(t *testing.T, r *pubRig) {
+				if f.sleep && !r.postgres {
+					t.Skip("SQLite triggers cannot sleep")
+				}
+				ctx := context.Background()
+				r.st.put(sdk.Review{ID: "seed", Rating: 5, Text: "connects the app"})
+				if _, err := r.p.PollOnce(ctx, r.in, r.app()); err != nil {
+					t.Fatal(err)
+				}
+				r.st.size = 4
+				r.st.put(reviews("new", 10)...) // pages: new-009…new-006, new-005…new-002, new-001, new-000, seed
+				r.install(t, f)
+				if f.sleep {
+					r.db.SetTimeout(300 * time.Millisecond)
+				}
+				if _, err := r.p.PollOnce(ctx, r.in, r.app()); err == nil {
+					t.Fatal("the listing succeeded with a statement failing")
+				}
+				r.uninstall()
+				r.db.SetTimeout(state.DefaultTimeout)
+				if _, err := r.p.PollOnce(ctx, r.in, r.app()); err != nil {
+					t.Fatal(err)
+				}
+				got := r.queued(t)
+				for _, rv := range append(reviews("new", 10), sdk.Review{ID: "seed"}) {
+					if got[rv.ID] != 1 {
+						t.Errorf("review %s queued %d times, want 1 (queued: %v)", rv.ID, got[rv.ID], got)
+					}
+				}
+				if lost := r.reconcile(t); len(lost) != 0 {
+					t.Errorf("taken as lost: %v", lost)
+				}
+			})
+		})
+	}
 }

@@ -152,6 +152,9 @@ func (t *Tx) ObserveReview(ctx context.Context, integrationID, appID string, r s
 				return Observation{}, err
 			}
 		}
+		if stored.requeue {
+			return t.requeued(ctx, integrationID, appID, r.ID, obs)
+		}
 		return obs, nil
 	}
 	outdated := !deleted && rr.Status == ReplyPublished
@@ -164,7 +167,7 @@ func (t *Tx) ObserveReview(ctx context.Context, integrationID, appID string, r s
 	}
 	version++
 	if _, err := t.exec(ctx, `
-		UPDATE reviews SET version = ?, rating = ?, title = ?, body = ?, reply_text = ?, seen_at = ?
+		UPDATE reviews SET version = ?, rating = ?, title = ?, body = ?, reply_text = ?, seen_at = ?, requeue = 0
 		WHERE integration_id = ? AND app_id = ? AND review_id = ?`,
 		version, r.Rating, r.Title, r.Text, replyText, now, integrationID, appID, r.ID); err != nil {
 		return Observation{}, fmt.Errorf("state: update review %s: %w", r.ID, err)
@@ -189,10 +192,10 @@ func (t *Tx) ObserveReview(ctx context.Context, integrationID, appID string, r s
 func (t *Tx) storedReview(ctx context.Context, integrationID, appID, reviewID string) (*storedReview, error) {
 	s := &storedReview{}
 	err := t.queryRow(ctx, `SELECT version, rating, title, body, ticket_id, reply_text,
-			reply_status, reply_message_id, reply_detail, reply_version, reply_rule, reply_at
+			reply_status, reply_message_id, reply_detail, reply_version, reply_rule, reply_at, requeue
 		FROM reviews WHERE integration_id = ? AND app_id = ? AND review_id = ?`,
 		integrationID, appID, reviewID).Scan(&s.version, &s.rating, &s.title, &s.body, &s.ticket, &s.reply,
-		&s.rr.Status, &s.rr.MessageID, &s.rr.Detail, &s.rr.Version, &s.rr.Rule, &s.replyAt)
+		&s.rr.Status, &s.rr.MessageID, &s.rr.Detail, &s.rr.Version, &s.rr.Rule, &s.replyAt, &s.requeue)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, nil
