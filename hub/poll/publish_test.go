@@ -326,3 +326,37 @@ func TestPageTransactionFailingAnywhereLosesNothing(t *testing.T) {
 		})
 	}
 }
+
+// Two listings of a connected app at once (a double poll), page after
+// page over the same new reviews: whichever commits a review's page first
+// queues it, the other fails on it or finds it unchanged. After one more
+// listing every review was queued exactly once.
+func TestOverlappingListingsQueueEachReviewOnce(t *testing.T) {
+	dialects(t, func(t *testing.T, r *pubRig) {
+		ctx := context.Background()
+		r.st.put(sdk.Review{ID: "seed", Rating: 5, Text: "connects the app"})
+		if _, err := r.p.PollOnce(ctx, r.in, r.app()); err != nil {
+			t.Fatal(err)
+		}
+		r.st.size = 4
+		r.st.put(reviews("new", 30)...)
+		var wg sync.WaitGroup
+		for range 2 {
+			wg.Add(1)
+			go func() { defer wg.Done(); _, _ = r.p.PollOnce(ctx, r.in, r.app()) }() // either may fail on the other's rows
+		}
+		wg.Wait()
+		if _, err := r.p.PollOnce(ctx, r.in, r.app()); err != nil {
+			t.Fatal(err)
+		}
+		got := r.queued(t)
+		for _, rv := range append(reviews("new", 30), sdk.Review{ID: "seed"}) {
+			if got[rv.ID] != 1 {
+				t.Errorf("review %s queued %d times, want 1", rv.ID, got[rv.ID])
+			}
+		}
+		if lost := r.reconcile(t); len(lost) != 0 {
+			t.Errorf("taken as lost: %v", lost)
+		}
+	})
+}
