@@ -272,7 +272,10 @@ func OpenBus(ctx context.Context, cfg *config.Config, db *state.DB, log *slog.Lo
 // tables are in the state database: the bus backend is the state's
 // dialect, config.Validate sees to it).
 func DeadLetters(db *state.DB) bus.DeadLetters {
-	return bus.DeadLetters{DB: db.SQL(), Postgres: db.Dialect() == state.Postgres}
+	return bus.DeadLetters{DB: db.SQL(), Postgres: db.Dialect() == state.Postgres,
+		Dropped: func(ctx context.Context, s bus.Subject) error {
+			return db.DeliveryDropped(ctx, s.Group, s.App, s.Review)
+		}}
 }
 
 func sealer(cfg *config.Config) (*secrets.Sealer, error) {

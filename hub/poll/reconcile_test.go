@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	wsql "github.com/ThreeDotsLabs/watermill-sql/v3/pkg/sql"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 
 	"github.com/reviewhub/reviewhub/hub/bus"
 	"github.com/reviewhub/reviewhub/hub/state"
@@ -100,6 +101,7 @@ func TestReconcileFindsALostMessageAndQueuesTheReviewAgain(t *testing.T) {
 		dead := bus.NewMessage("", []byte(`{}`))
 		bus.SetKeys(dead, r.in.ID, "")
 		bus.SetSubject(dead, app.ID, "new-005")
+		dead.Metadata.Set(middleware.PoisonedTopicKey, bus.TopicFor(bus.TopicReviews, r.in.ID))
 		if err := r.bus.Publisher().Publish(bus.TopicDeadLetters, dead); err != nil {
 			t.Fatal(err)
 		}
@@ -133,6 +135,21 @@ func TestReconcileFindsALostMessageAndQueuesTheReviewAgain(t *testing.T) {
 		}
 		if counted, _ := r.lostCount(t); counted != 2 {
 			t.Errorf("counted %d lost, want 2", counted)
+		}
+		// The dead letter dropped by an operator: its review's delivery is
+		// given up on purpose, not lost.
+		dl := bus.DeadLetters{DB: r.db.SQL(), Postgres: r.postgres, Dropped: func(ctx context.Context, s bus.Subject) error {
+			return r.db.DeliveryDropped(ctx, s.Group, s.App, s.Review)
+		}}
+		list, err := dl.List(ctx)
+		if err != nil || len(list) != 1 {
+			t.Fatalf("dead letters %v (%v), want the one", list, err)
+		}
+		if err := dl.Drop(ctx, list[0].Offset); err != nil {
+			t.Fatal(err)
+		}
+		if got := r.reconcile(t); len(got) != 0 {
+			t.Errorf("after its dead letter was dropped: lost %v, want none", got)
 		}
 	})
 }

@@ -138,6 +138,23 @@ func (d *DB) MarkLost(ctx context.Context, lost []QueuedReview) ([]QueuedReview,
 	return marked, err
 }
 
+// DeliveryDropped records that the delivery of a review not linked to a
+// ticket was given up on purpose: its dead letter was dropped (bus
+// DeadLetters.Dropped). The review then says so, and the reconciliation
+// leaves it alone.
+func (d *DB) DeliveryDropped(ctx context.Context, integrationID, appID, reviewID string) error {
+	if _, err := d.exec(ctx, `UPDATE reviews SET delivery_error = ?
+		WHERE integration_id = ? AND app_id = ? AND review_id = ? AND ticket_id = '' AND delivery_error = ''`,
+		DeliveryDroppedNote, integrationID, appID, reviewID); err != nil {
+		return fmt.Errorf("state: record the dropped delivery of review %s: %w", reviewID, err)
+	}
+	return nil
+}
+
+// DeliveryDroppedNote is a review's delivery error once its dead letter
+// was dropped.
+const DeliveryDroppedNote = "not delivered: its dead letter was dropped"
+
 // Requeued counts the reviews marked lost that wait for a listing to
 // queue them again (a review the store no longer lists stays here: it is
 // shown, not forgotten).
