@@ -243,6 +243,7 @@ func TestFirstListingIsTheOneThatConnects(t *testing.T) {
 type fault struct {
 	name, table, event, pg, sqlite string
 	sleep                          bool // PostgreSQL only: sleep past the deadline instead of failing
+	commit                         bool // PostgreSQL only: fail at the commit (a deferred constraint trigger)
 }
 
 func (r *pubRig) install(t *testing.T, f fault) {
@@ -261,7 +262,11 @@ func (r *pubRig) install(t *testing.T, f fault) {
 			body = `PERFORM pg_sleep(1); RETURN NEW;`
 		}
 		r.exec(t, `CREATE FUNCTION fault() RETURNS trigger AS $$ BEGIN `+body+` END $$ LANGUAGE plpgsql`)
-		r.exec(t, `CREATE TRIGGER fault BEFORE `+f.event+` ON `+table+` FOR EACH ROW WHEN (`+f.pg+`) EXECUTE FUNCTION fault()`)
+		trigger := `CREATE TRIGGER fault BEFORE ` + f.event + ` ON ` + table + ` FOR EACH ROW`
+		if f.commit {
+			trigger = `CREATE CONSTRAINT TRIGGER fault AFTER ` + f.event + ` ON ` + table + ` DEFERRABLE INITIALLY DEFERRED FOR EACH ROW`
+		}
+		r.exec(t, trigger+` WHEN (`+f.pg+`) EXECUTE FUNCTION fault()`)
 		r.uninstall = func() { r.exec(t, `DROP TRIGGER fault ON `+table); r.exec(t, `DROP FUNCTION fault()`) }
 		return
 	}
@@ -287,12 +292,14 @@ func TestPageTransactionFailingAnywhereLosesNothing(t *testing.T) {
 		{name: "cursor", table: "cursors", event: "INSERT", pg: `NEW.cursor <> ''`, sqlite: `NEW.cursor <> ''`},
 		{name: "deadline at the message insert", table: "messages", event: "INSERT", sleep: true,
 			pg: `NEW.metadata::jsonb ->> 'rh_review' = 'new-005'`},
+		{name: "commit", table: "messages", event: "INSERT", commit: true,
+			pg: `NEW.metadata::jsonb ->> 'rh_review' = 'new-005'`},
 	}
 	for _, f := range faults {
 		t.Run(f.name, func(t *testing.T) {
 			dialects(t, func(t *testing.T, r *pubRig) {
-				if f.sleep && !r.postgres {
-					t.Skip("SQLite triggers cannot sleep")
+				if (f.sleep || f.commit) && !r.postgres {
+					t.Skip("SQLite triggers can neither sleep nor wait for the commit")
 				}
 				ctx := context.Background()
 				r.st.put(sdk.Review{ID: "seed", Rating: 5, Text: "connects the app"})
