@@ -112,6 +112,9 @@ func TestReconcileFindsALostMessageAndQueuesTheReviewAgain(t *testing.T) {
 		if counted, waiting := r.lostCount(t); counted != 1 || waiting != 1 {
 			t.Errorf("counted %d lost, %d waiting to be queued again; want 1 and 1", counted, waiting)
 		}
+		if by, err := r.db.LostByApp(ctx); err != nil || by[state.AppRef{IntegrationID: r.in.ID, AppID: app.ID}] != 1 || len(by) != 1 {
+			t.Errorf("lost by app %v (%v), want 1 for %s", by, err, app.ID)
+		}
 		if got := r.reconcile(t); len(got) != 0 {
 			t.Errorf("found again before the next listing: %v", got)
 		}

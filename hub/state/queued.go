@@ -155,6 +155,26 @@ func (d *DB) DeliveryDropped(ctx context.Context, integrationID, appID, reviewID
 // was dropped.
 const DeliveryDroppedNote = "not delivered: its dead letter was dropped"
 
+// LostByApp counts, per app, the reviews marked lost that wait for a
+// listing to queue them again.
+func (d *DB) LostByApp(ctx context.Context) (map[AppRef]int, error) {
+	rows, err := d.query(ctx, `SELECT integration_id, app_id, COUNT(*) FROM reviews WHERE requeue = 1 GROUP BY integration_id, app_id`)
+	if err != nil {
+		return nil, fmt.Errorf("state: lost reviews by app: %w", err)
+	}
+	defer rows.Close()
+	out := map[AppRef]int{}
+	for rows.Next() {
+		var ref AppRef
+		var n int
+		if err := rows.Scan(&ref.IntegrationID, &ref.AppID, &n); err != nil {
+			return nil, fmt.Errorf("state: lost reviews by app: %w", err)
+		}
+		out[ref] = n
+	}
+	return out, rows.Err()
+}
+
 // Requeued counts the reviews marked lost that wait for a listing to
 // queue them again (a review the store no longer lists stays here: it is
 // shown, not forgotten).
