@@ -212,7 +212,7 @@ func (h *Hub) newPoller(cfg *config.Config, plugins Resolver) *poll.Poller {
 	return &poll.Poller{DB: h.DB, Bus: h.Bus, Plugins: plugins, Logger: h.log.With("component", "poll"),
 		Interval: cfg.PollInterval,
 		Schedule: poll.Schedule{Workers: cfg.Schedule.Workers, Lease: cfg.Schedule.Lease, ReplyReserve: cfg.Schedule.ReplyReserve,
-			Owner: leaseOwner(h.Addr())},
+			ReconcileEvery: cfg.Schedule.ReconcileEvery, Owner: leaseOwner(h.Addr())},
 		Runnable: func(in state.Integration, a state.App) bool { return setup.Runnable(in, a, plugins.Info) },
 		Metrics:  h.ops.metrics}
 }

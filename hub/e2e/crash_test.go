@@ -44,6 +44,8 @@ func newHubProcessWith(t *testing.T, backendURL, listen string, edit func(cfg ma
 		"listen": listen, "data_dir": cfg.DataDir,
 		"plugins": map[string]any{"dir": cfg.Plugins.Dir, "paths": cfg.Plugins.Paths},
 		"log":     map[string]any{"level": "debug"},
+		// Lost messages looked for every second: none may be found.
+		"schedule": map[string]any{"reconcile_every": "1s"},
 		"integrations": []any{map[string]any{
 			"id": "acme", "helpdesk": map[string]any{"plugin": "testdesk", "settings": map[string]string{"url": backendURL, "secret": secret}},
 			"apps": []any{map[string]any{"id": "ios", "store": "teststore", "store_app_id": "app1",
@@ -329,6 +331,21 @@ func crashSoak(t *testing.T, edit func(cfg map[string]any)) {
 	if c := b.TicketCreates(); c != n+1 {
 		t.Fatalf("%d ticket creates for %d reviews and the seed", c, n)
 	}
+	p.noLostMessages(t)
+}
+
+// noLostMessages fails the test when the hub's reconciliation took a
+// queued review's message for lost (hub/poll/reconcile.go): in these
+// soaks none is, so one found is a loss or a false alarm.
+func (p *hubProcess) noLostMessages(t *testing.T) {
+	t.Helper()
+	raw, err := os.ReadFile(p.log.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(raw), "message was lost"); n > 0 {
+		t.Errorf("the hub's log says %d queued reviews lost their message", n)
+	}
 }
 
 // work is what the helpdesk and the store hold against what they should:
@@ -476,5 +493,8 @@ func TestThreeHubsOneKilledAtRandomOnPostgres(t *testing.T) {
 		kills, n, (n+3)/4, replies, time.Since(finalStart).Seconds())
 	if c := b.TicketCreates(); c != n+1 {
 		t.Fatalf("%d ticket creates for %d reviews and the seed", c, n)
+	}
+	for _, p := range hubs {
+		p.noLostMessages(t)
 	}
 }
