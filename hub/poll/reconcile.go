@@ -32,8 +32,12 @@ const reconcileBatch = 10000
 // to be queued again; it returns those it marked.
 func (p *Poller) Reconcile(ctx context.Context) ([]state.QueuedReview, error) {
 	queued, err := p.DB.UnlinkedQueued(ctx, reconcileBatch)
-	if err != nil || len(queued) == 0 {
+	if err != nil {
 		return nil, err
+	}
+	if len(queued) == 0 {
+		p.Logger.Debug("looked for lost reviews", "queued_not_linked", 0)
+		return nil, nil
 	}
 	// Read after the reviews: a message acknowledged meanwhile was linked
 	// first, which MarkLost looks at again. The dead letters are read
@@ -55,12 +59,16 @@ func (p *Poller) Reconcile(ctx context.Context) ([]state.QueuedReview, error) {
 		}
 	}
 	if len(lost) == 0 {
+		p.Logger.Debug("looked for lost reviews", "queued_not_linked", len(queued), "not_waiting", 0)
 		return nil, nil
 	}
+	// Most of these were delivered since they were read (linked, then
+	// acknowledged): MarkLost marks only those still not linked.
 	marked, err := p.DB.MarkLost(ctx, lost)
 	if err != nil {
 		return nil, err
 	}
+	p.Logger.Debug("looked for lost reviews", "queued_not_linked", len(queued), "not_waiting", len(lost), "lost", len(marked))
 	for i, q := range marked {
 		if i == 20 {
 			p.Logger.Error("more reviews lost their queued message", "more", len(marked)-i)
@@ -73,19 +81,20 @@ func (p *Poller) Reconcile(ctx context.Context) ([]state.QueuedReview, error) {
 	return marked, nil
 }
 
-// reconcileLoop runs Reconcile every ReconcileEvery until ctx ends.
+// reconcileLoop runs Reconcile when the poller starts (a hub restarted
+// after a crash looks at once) and then every ReconcileEvery until ctx
+// ends.
 func (p *Poller) reconcileLoop(ctx context.Context) {
-	every := p.Schedule.ReconcileEvery
-	t := time.NewTicker(every)
+	t := time.NewTicker(p.Schedule.ReconcileEvery)
 	defer t.Stop()
 	for {
+		if _, err := p.Reconcile(ctx); err != nil && ctx.Err() == nil {
+			p.Logger.Error("looking for lost reviews failed", "error", err)
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if _, err := p.Reconcile(ctx); err != nil && ctx.Err() == nil {
-				p.Logger.Error("looking for lost reviews failed", "error", err)
-			}
 		}
 	}
 }
