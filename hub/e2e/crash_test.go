@@ -44,8 +44,6 @@ func newHubProcessWith(t *testing.T, backendURL, listen string, edit func(cfg ma
 		"listen": listen, "data_dir": cfg.DataDir,
 		"plugins": map[string]any{"dir": cfg.Plugins.Dir, "paths": cfg.Plugins.Paths},
 		"log":     map[string]any{"level": "debug"},
-		// Lost messages looked for every second: none may be found.
-		"schedule": map[string]any{"reconcile_every": "1s"},
 		"integrations": []any{map[string]any{
 			"id": "acme", "helpdesk": map[string]any{"plugin": "testdesk", "settings": map[string]string{"url": backendURL, "secret": secret}},
 			"apps": []any{map[string]any{"id": "ios", "store": "teststore", "store_app_id": "app1",
@@ -221,7 +219,12 @@ func crashSoak(t *testing.T, edit func(cfg map[string]any)) {
 	b := testbackend.New()
 	srv := startBackend(t, b)
 	addr := freePort(t)
-	p := newHubProcessWith(t, srv, addr, edit)
+	p := newHubProcessWith(t, srv, addr, func(cfg map[string]any) {
+		reconcileEverySecond(cfg)
+		if edit != nil {
+			edit(cfg)
+		}
+	})
 	// Connect the app first (its first listing imports at most the backfill
 	// limit of past reviews), then let n new reviews arrive.
 	b.PutReview(testbackend.Review{ID: "seed", App: "app1", Rating: 3, Text: "connects the app"})
@@ -334,6 +337,12 @@ func crashSoak(t *testing.T, edit func(cfg map[string]any)) {
 	p.noLostMessages(t)
 }
 
+// reconcileEverySecond makes the hub look for lost messages every second
+// (noLostMessages: none may be found).
+func reconcileEverySecond(cfg map[string]any) {
+	cfg["schedule"] = map[string]any{"reconcile_every": "1s"}
+}
+
 // noLostMessages fails the test when the hub's reconciliation took a
 // queued review's message for lost (hub/poll/reconcile.go): in these
 // soaks none is, so one found is a loss or a false alarm.
@@ -430,6 +439,7 @@ func TestThreeHubsOneKilledAtRandomOnPostgres(t *testing.T) {
 	for range 3 {
 		addr := freePort(t)
 		hubs = append(hubs, newHubProcessWith(t, srv, addr, func(f map[string]any) {
+			reconcileEverySecond(f)
 			f["state"] = map[string]any{"driver": "postgres", "dsn": dsn}
 			f["secret_key"] = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 		}))
