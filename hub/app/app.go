@@ -217,7 +217,7 @@ func (h *Hub) newPoller(cfg *config.Config, plugins Resolver) *poll.Poller {
 	return &poll.Poller{DB: h.DB, Bus: h.Bus, Plugins: plugins, Logger: h.log.With("component", "poll"),
 		Interval: cfg.PollInterval,
 		Schedule: poll.Schedule{Workers: cfg.Schedule.Workers, Lease: cfg.Schedule.Lease, ReplyReserve: cfg.Schedule.ReplyReserve,
-			Owner: leaseOwner(h.Addr())},
+			ReconcileEvery: cfg.Schedule.ReconcileEvery, Owner: leaseOwner(h.Addr())},
 		Runnable: func(in state.Integration, a state.App) bool { return setup.Runnable(in, a, plugins.Info) },
 		Metrics:  h.ops.metrics}
 }
@@ -277,7 +277,10 @@ func OpenBus(ctx context.Context, cfg *config.Config, db *state.DB, log *slog.Lo
 // tables are in the state database: the bus backend is the state's
 // dialect, config.Validate sees to it).
 func DeadLetters(db *state.DB) bus.DeadLetters {
-	return bus.DeadLetters{DB: db.SQL(), Postgres: db.Dialect() == state.Postgres}
+	return bus.DeadLetters{DB: db.SQL(), Postgres: db.Dialect() == state.Postgres,
+		Dropped: func(ctx context.Context, s bus.Subject) error {
+			return db.DeliveryDropped(ctx, s.Group, s.App, s.Review)
+		}}
 }
 
 func sealer(cfg *config.Config) (*secrets.Sealer, error) {

@@ -191,9 +191,24 @@ func (p *Poller) apply(ctx context.Context, l listing, b batch, res *Result) err
 	err := p.DB.InTx(ctx, func(tx *state.Tx) error {
 		queued = 0
 		clear(t.skipped)
+		t.queued = map[string]int{}
 		t.events = t.events[:0]
 		t.imported = 0
 		now := p.clock()
+		b := b
+		if b.backfill != nil {
+			// Whether this is still the app's first listing is decided
+			// here, under the cursor row's lock: another listing may have
+			// connected the app since this one began, and then every
+			// review listed is delivered as in any other listing.
+			first, err := tx.Connecting(ctx, in.ID, app.ID)
+			if err != nil {
+				return err
+			}
+			if !first {
+				b.backfill = nil
+			}
+		}
 		// The page's stored reviews in one read (PostgreSQL: a statement
 		// per review was a round trip each).
 		ids := make([]string, 0, len(b.reviews))
@@ -222,6 +237,11 @@ func (p *Poller) apply(ctx context.Context, l listing, b batch, res *Result) err
 				return err
 			}
 			if err := tx.Count(ctx, in.ID, app.ID, state.CountQueued, queued); err != nil {
+				return err
+			}
+			// Recorded with the messages: a queued review not delivered
+			// must have its message waiting (reconcile.go).
+			if err := tx.MarkQueued(ctx, in.ID, app.ID, t.queued); err != nil {
 				return err
 			}
 		}
@@ -254,6 +274,7 @@ func (p *Poller) apply(ctx context.Context, l listing, b batch, res *Result) err
 type tally struct {
 	imported int            // new reviews let through the backfill limit
 	skipped  map[string]int // reviews not delivered, by reason
+	queued   map[string]int // reviews queued: the version of each
 	events   []autoEvent    // what rules did, for the metrics after the commit
 }
 
@@ -309,6 +330,7 @@ func (p *Poller) observe(ctx context.Context, tx *state.Tx, l listing, b batch, 
 	if err != nil {
 		return nil, err
 	}
+	t.queued[r.ID] = obs.Version
 	p.Logger.Debug("review queued", "integration", in.ID, "app", app.ID, "review", r.ID, "kind", obs.Kind,
 		"version", obs.Version, "request_id", sdk.RequestID(ctx))
 	return msg, nil
