@@ -18,17 +18,14 @@ package reports
 
 import (
 	"bufio"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
-
-	"golang.org/x/text/encoding/unicode"
-	"golang.org/x/text/transform"
 )
 
 // Column names of the reports' header (current layout, in Google's order).
@@ -124,32 +121,65 @@ type Stats struct {
 
 // Reader reads the records of one report file.
 type Reader struct {
-	csv      *csv.Reader
+	sc       *scanner
 	col      map[string]int
+	header   []string
 	layout   Layout
 	encoding string
 	stats    Stats
+	fields   []string
+}
+
+// Position is where a reader stands in a file: enough to go on reading it
+// from Offset (an HTTP range request) in a later call, without the bytes
+// before it.
+type Position struct {
+	Encoding string   `json:"e"` // as Encoding reports it
+	Header   []string `json:"h"` // the file's header as read
+	Offset   int64    `json:"o"` // bytes of the file read so far (the next row starts here)
+	Line     int      `json:"l"` // the last line read
 }
 
 // NewReader reads the byte-order mark and the header of a report. It fails
 // when the header lacks a column every layout has (Review Link, Star
 // Rating, a submit or last-update time), naming it.
 func NewReader(r io.Reader) (*Reader, error) {
-	dec, name, err := decode(r)
-	if err != nil {
-		return nil, err
+	br := bufio.NewReaderSize(r, 64<<10)
+	head, err := br.Peek(3)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("reading the report: %w", err)
 	}
-	c := csv.NewReader(dec)
-	c.FieldsPerRecord = -1 // a row of the wrong width is reported by row, not fatal
-	c.ReuseRecord = true
-	header, err := c.Read()
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, errors.New("report is empty: no header line")
-		}
-		return nil, fmt.Errorf("report header (read as %s): %w", name, err)
+	enc, bom := sniff(head)
+	if _, err := br.Discard(bom); err != nil {
+		return nil, fmt.Errorf("reading the report: %w", err)
 	}
-	rd := &Reader{csv: c, col: map[string]int{}, encoding: name}
+	sc := newScanner(br, enc, int64(bom), 0)
+	raw, err := sc.next()
+	if errors.Is(err, io.EOF) {
+		return nil, errors.New("report is empty: no header line")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the report header: %w", err)
+	}
+	header, perr := splitCSV(string(raw), nil)
+	if perr != "" {
+		return nil, fmt.Errorf("report header (read as %s): %s", enc.name, perr)
+	}
+	return newReader(sc, enc.name, header)
+}
+
+// Resume goes on reading a report at pos: r holds the file's bytes from
+// pos.Offset on (a range request's answer).
+func Resume(r io.Reader, pos Position) (*Reader, error) {
+	enc, ok := encodings[pos.Encoding]
+	if !ok {
+		return nil, fmt.Errorf("resuming a report: unknown encoding %q", pos.Encoding)
+	}
+	return newReader(newScanner(bufio.NewReaderSize(r, 64<<10), enc, pos.Offset, pos.Line), enc.name, slices.Clone(pos.Header))
+}
+
+func newReader(sc *scanner, encName string, header []string) (*Reader, error) {
+	rd := &Reader{sc: sc, col: map[string]int{}, encoding: encName, header: header}
 	canonical := map[string]string{}
 	for _, h := range HeaderCurrent {
 		canonical[strings.ToLower(h)] = h
@@ -175,38 +205,13 @@ func NewReader(r io.Reader) (*Reader, error) {
 		missing = append(missing, ColSubmittedMS+" (or another review time)")
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("report header (read as %s) lacks %s; it has %q", name, strings.Join(missing, ", "), strings.Join(header, ","))
+		return nil, fmt.Errorf("report header (read as %s) lacks %s; it has %q", encName, strings.Join(missing, ", "), strings.Join(header, ","))
 	}
 	rd.layout = LayoutOlder
 	if rd.has(ColVersionCode) && rd.has(ColLanguage) {
 		rd.layout = LayoutCurrent
 	}
 	return rd, nil
-}
-
-// decode picks the file's encoding: the byte-order mark when there is one
-// (UTF-16LE, UTF-16BE, UTF-8); without one, UTF-16 when the first two bytes
-// hold a zero (a header in ASCII written as UTF-16), else UTF-8.
-func decode(r io.Reader) (io.Reader, string, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	head, err := br.Peek(3)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, "", fmt.Errorf("reading the report: %w", err)
-	}
-	switch {
-	case len(head) >= 2 && head[0] == 0xFF && head[1] == 0xFE:
-		return transform.NewReader(br, unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder()), "UTF-16LE", nil
-	case len(head) >= 2 && head[0] == 0xFE && head[1] == 0xFF:
-		return transform.NewReader(br, unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM).NewDecoder()), "UTF-16BE", nil
-	case len(head) >= 3 && head[0] == 0xEF && head[1] == 0xBB && head[2] == 0xBF:
-		_, _ = br.Discard(3)
-		return br, "UTF-8", nil
-	case len(head) >= 2 && head[0] != 0 && head[1] == 0:
-		return transform.NewReader(br, unicode.UTF16(unicode.LittleEndian, unicode.IgnoreBOM).NewDecoder()), "UTF-16LE without BOM", nil
-	case len(head) >= 2 && head[0] == 0 && head[1] != 0:
-		return transform.NewReader(br, unicode.UTF16(unicode.BigEndian, unicode.IgnoreBOM).NewDecoder()), "UTF-16BE without BOM", nil
-	}
-	return br, "UTF-8", nil
 }
 
 func (rd *Reader) has(col string) bool { _, ok := rd.col[col]; return ok }
@@ -220,35 +225,37 @@ func (rd *Reader) Encoding() string { return rd.encoding }
 // Stats counts the rows read so far.
 func (rd *Reader) Stats() Stats { return rd.stats }
 
+// Position is where the next row starts (see Resume).
+func (rd *Reader) Position() Position {
+	return Position{Encoding: rd.encoding, Header: rd.header, Offset: rd.sc.offset, Line: rd.sc.line}
+}
+
 // Next returns the next record; io.EOF after the last. A row it cannot read
 // is returned as a *RowError (its line and why) and counted in Stats.Bad;
 // call Next again for the rows after it. Any other error (the input broke
 // off) ends the file.
 func (rd *Reader) Next() (Record, error) {
 	for {
-		fields, err := rd.csv.Read()
+		line := rd.sc.line + 1
+		raw, err := rd.sc.next()
 		if errors.Is(err, io.EOF) {
 			return Record{}, io.EOF
 		}
 		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				rd.stats.Rows++
-				rd.stats.Bad++
-				line := pe.StartLine
-				if line == 0 {
-					line = pe.Line
-				}
-				return Record{}, &RowError{Line: line, Reason: "not CSV: " + pe.Err.Error()}
-			}
-			return Record{}, fmt.Errorf("reading the report: %w", err)
+			return Record{}, fmt.Errorf("reading the report after line %d: %w", line-1, err)
 		}
-		line, _ := rd.csv.FieldPos(0)
-		if len(fields) == 1 && strings.TrimSpace(fields[0]) == "" {
+		row := strings.TrimRight(string(raw), "\r\n")
+		if strings.TrimSpace(row) == "" {
 			continue // a blank line
 		}
 		rd.stats.Rows++
-		rec, reason := rd.record(fields)
+		var reason string
+		rd.fields, reason = splitCSV(row, rd.fields[:0])
+		if reason != "" {
+			rd.stats.Bad++
+			return Record{}, &RowError{Line: line, Reason: "not CSV: " + reason}
+		}
+		rec, reason := rd.record(rd.fields)
 		if reason != "" {
 			rd.stats.Bad++
 			return Record{}, &RowError{Line: line, Reason: reason}

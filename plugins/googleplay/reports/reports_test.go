@@ -319,3 +319,44 @@ func BenchmarkReportsParse100k(b *testing.B) {
 type nopCloser struct{ io.Writer }
 
 func (nopCloser) Close() error { return nil }
+
+// TestReportsResumeAtPosition reads a file in pieces: each piece starts at
+// the Position the previous one stopped at, from the file's bytes at its
+// Offset only (as a range request gives them), and the pieces together are
+// the whole file's records, line numbers included.
+func TestReportsResumeAtPosition(t *testing.T) {
+	for name, data := range map[string][]byte{
+		"UTF-16LE": encode(t, currentCSV+"com.x,1,1,en,d,,1700000000000,,,3,,\"multi\nline 😀\",,,,https://x/?reviewId=gp%3A8\n", unicode.LittleEndian),
+		"UTF-16BE": encode(t, currentCSV, unicode.BigEndian),
+		"UTF-8":    append([]byte("\xEF\xBB\xBF"), currentCSV+"com.x,1,1,en,d,,1700000000000,,,3,,\"a\n\"\"b\"\"\",,,,https://x/?reviewId=gp%3A9\n"...),
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, whole, _ := readAll(t, data)
+			rd, err := NewReader(bytes.NewReader(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var pieces []Record
+			for {
+				rec, err := rd.Next()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				pieces = append(pieces, rec)
+				pos := rd.Position()
+				if rd, err = Resume(bytes.NewReader(data[pos.Offset:]), pos); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if len(whole) < 2 || fmt.Sprint(pieces) != fmt.Sprint(whole) {
+				t.Errorf("resumed:\n%v\nwhole:\n%v", pieces, whole)
+			}
+		})
+	}
+	if _, err := Resume(strings.NewReader(""), Position{Encoding: "latin1"}); err == nil {
+		t.Error("unknown encoding accepted")
+	}
+}
