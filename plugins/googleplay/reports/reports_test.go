@@ -119,12 +119,12 @@ func TestReportsBothLayouts(t *testing.T) {
 func TestReportsReviewIDs(t *testing.T) {
 	for link, want := range map[string]string{
 		"https://play.google.com/console/developers/1/app/2/user-feedback/review-details?reviewId=gp%3AAOqpTOE&corpus=PUBLIC_REVIEWS": "gp:AOqpTOE",
-		"https://play.google.com/apps/publish?account=1#ReviewDetailsPlace:p=com.x&reviewid=gp:AOqpTOH8ZUv5em6":                      "gp:AOqpTOH8ZUv5em6",
+		"https://play.google.com/apps/publish?account=1#ReviewDetailsPlace:p=com.x&reviewid=gp:AOqpTOH8ZUv5em6":                       "gp:AOqpTOH8ZUv5em6",
 		"https://play.google.com/apps/publish?account=1#ReviewDetailsPlace:p=com.x&reviewid=gp%3AAOq%2Fx":                             "gp:AOq/x",
 		"https://play.google.com/store/apps/details?id=com.x&REVIEWID=gp%3AZ":                                                         "gp:Z",
-		"https://example/#reviewId=gp%3AY":                                                                                            "gp:Y",
-		ConsoleLink("1", "2", "gp:AO/+=x"):                                                                                            "gp:AO/+=x",
-		OlderLink("1", "com.x", "gp:AOqpTO1"):                                                                                         "gp:AOqpTO1",
+		"https://example/#reviewId=gp%3AY":    "gp:Y",
+		ConsoleLink("1", "2", "gp:AO/+=x"):    "gp:AO/+=x",
+		OlderLink("1", "com.x", "gp:AOqpTO1"): "gp:AOqpTO1",
 	} {
 		if got, err := ReviewID(link); err != nil || got != want {
 			t.Errorf("%s: %q %v, want %q", link, got, err, want)
@@ -168,7 +168,7 @@ func TestReportsMalformedRowsReportedAndSkipped(t *testing.T) {
 	write(bad) // line 3: rating
 	bad = ok
 	bad.Link = "https://play.google.com/console/no-id"
-	write(bad) // line 4: no id
+	write(bad)                                                      // line 4: no id
 	if err := w.WriteRaw([]string{"com.x", "1", "2"}); err != nil { // line 5: too short
 		t.Fatal(err)
 	}
