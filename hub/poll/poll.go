@@ -172,6 +172,9 @@ type batch struct {
 	backfill *int
 	// cursor is saved with the batch when set (the listing's last page).
 	cursor *string
+	// after, when set, runs last in the batch's transaction (a history
+	// import's progress).
+	after func(tx *state.Tx, queued int) error
 }
 
 // apply records a batch of listed reviews and queues the changes that pass
@@ -223,7 +226,12 @@ func (p *Poller) apply(ctx context.Context, l listing, b batch, res *Result) err
 			}
 		}
 		if b.cursor != nil {
-			return tx.SaveCursor(ctx, in.ID, app.ID, *b.cursor)
+			if err := tx.SaveCursor(ctx, in.ID, app.ID, *b.cursor); err != nil {
+				return err
+			}
+		}
+		if b.after != nil {
+			return b.after(tx, queued)
 		}
 		return nil
 	})

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/reviewhub/reviewhub/plugins/googleplay/fake"
 	"github.com/reviewhub/reviewhub/plugins/googleplay/gcs"
 	"github.com/reviewhub/reviewhub/plugins/googleplay/reports"
 	"github.com/reviewhub/reviewhub/sdk"
@@ -180,7 +179,27 @@ func TestHistoryNeedsBucketAndPermission(t *testing.T) {
 		t.Errorf("without a bucket: %v", err)
 	}
 	e.withReports(time.Hour)
+	reportsCheck := func() sdk.Check {
+		t.Helper()
+		rep, err := e.store.CheckCredentials(ctx(t), sdk.CheckCredentialsRequest{Settings: e.settings, AppID: pkg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range rep.Checks {
+			if c.Name == "review reports" {
+				return c
+			}
+		}
+		t.Fatalf("no reports check in %+v", rep.Checks)
+		return sdk.Check{}
+	}
+	if c := reportsCheck(); c.Status != sdk.CheckWarn || !strings.Contains(c.Detail, "no review report") {
+		t.Errorf("empty bucket: %+v", c)
+	}
 	e.fake.DenyBucket(bucket)
+	if c := reportsCheck(); c.Status != sdk.CheckFail || !strings.Contains(c.Detail, gcs.Permission) {
+		t.Errorf("denied bucket: %+v", c)
+	}
 	req.Settings = e.settings
 	var err error
 	for range 3 { // the API phase first, then the bucket
@@ -203,5 +222,3 @@ func TestHistoryNeedsBucketAndPermission(t *testing.T) {
 		t.Errorf("empty range: %v", err)
 	}
 }
-
-var _ = fake.New

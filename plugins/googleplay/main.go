@@ -231,6 +231,9 @@ func (s *store) CheckCredentials(ctx context.Context, req sdk.CheckCredentialsRe
 			Detail: "not known until the first reply: Google has no read-only call that tells whether the service account holds the \"Reply to reviews\" permission (Play Console, Users and permissions)"},
 		sdk.Check{Name: "quota", Status: sdk.CheckOK,
 			Detail: "Google's per-app Reply to Reviews quota is 200 GET an hour (listing) and 2,000 POST a day (replies); this check used 1 GET; the remaining quota is not reported by the API"})
+	if _, err := reportsBucket(settings); err == nil {
+		rep.Checks = append(rep.Checks, s.checkReports(ctx, c, settings, appID))
+	}
 	rep.CanReply = true // the API can reply; whether this account may is only known by replying
 	rep.Detail = "reviews of " + appID + " are readable; the reply permission shows with the first reply"
 	return rep, nil
@@ -407,4 +410,23 @@ func Main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+}
+
+// checkReports lists the app's monthly review reports (one Cloud Storage
+// call, read-only): the history import needs them.
+func (s *store) checkReports(ctx context.Context, c *client, settings sdk.Settings, appID string) sdk.Check {
+	bucket, _ := reportsBucket(settings)
+	base, err := settings.URL("reports_base_url")
+	if err == nil {
+		var objs []gcs.Object
+		if objs, err = gcs.New(c.storage, base, bucket).List(ctx, "reviews/reviews_"+appID+"_"); err == nil {
+			if len(objs) == 0 {
+				return sdk.Check{Name: "review reports", Status: sdk.CheckWarn,
+					Detail: "bucket " + bucket + " is readable but holds no review report of " + appID + " yet (Google writes them daily, 1–7 days late)"}
+			}
+			return sdk.Check{Name: "review reports", Status: sdk.CheckOK,
+				Detail: fmt.Sprintf("bucket %s holds %d monthly review reports of %s, the oldest %s", bucket, len(objs), appID, objs[0].Name)}
+		}
+	}
+	return sdk.Check{Name: "review reports", Status: sdk.CheckFail, Detail: err.Error()}
 }

@@ -369,7 +369,7 @@ func TestTranslationAndCredentials(t *testing.T) {
 		t.Errorf("info %+v %v", info.Store, err)
 	}
 	for _, f := range info.Settings {
-		if (f.Key == "base_url") != f.Endpoint {
+		if (f.Key == "base_url" || f.Key == "reports_base_url") != f.Endpoint {
 			t.Errorf("setting %s: Endpoint %v", f.Key, f.Endpoint)
 		}
 	}
