@@ -33,6 +33,7 @@ const (
 const listPageSize = 1000
 
 type object struct {
+	md5, crc32c string // computed once
 	data        []byte
 	generation  int64
 	contentType string
@@ -46,9 +47,10 @@ type object struct {
 type storage struct {
 	buckets  map[string]map[string]*object
 	denied   map[string]bool
-	reports  map[string]time.Duration // bucket → the reports' lag
-	cache    map[string]*object       // bucket/name → generated report
-	cacheAt  int                      // s.changes the cache was built at
+	reports  map[string]time.Duration      // bucket → the reports' lag
+	cache    map[string]*object            // bucket/name → generated report
+	listings map[string]map[string]*object // bucket@cutoff → the bucket's objects, generated ones included
+	cacheAt  int                           // s.changes the cache was built at
 	calls    int
 	gen      int64
 	pageSize int
@@ -70,7 +72,8 @@ func (s *Server) PutObject(bucket, name, contentType string, data []byte) {
 	}
 	s.storage.gen++
 	now := s.now()
-	s.storage.buckets[bucket][name] = &object{data: slices.Clone(data), generation: now.UnixMicro() + s.storage.gen, contentType: contentType, created: now, updated: now}
+	s.storage.buckets[bucket][name] = (&object{data: slices.Clone(data), generation: now.UnixMicro() + s.storage.gen, contentType: contentType, created: now, updated: now}).sums()
+	s.changes++ // the listings cached change
 }
 
 // ServeReports makes bucket hold Play's monthly review reports of every app
@@ -131,13 +134,21 @@ func (s *Server) objectsLocked(bucket string) (map[string]*object, bool) {
 	}
 	if st.cacheAt != s.changes {
 		clear(st.cache)
+		clear(st.listings)
 		st.cacheAt = s.changes
+	}
+	cutoff := s.now().Add(-lag)
+	lkey := bucket + "@" + cutoff.Truncate(time.Hour).String()
+	if st.listings == nil {
+		st.listings = map[string]map[string]*object{}
+	}
+	if l, ok := st.listings[lkey]; ok {
+		return l, true
 	}
 	out := make(map[string]*object, len(objs))
 	for k, v := range objs {
 		out[k] = v
 	}
-	cutoff := s.now().Add(-lag)
 	for pkg, a := range s.apps {
 		months := map[string][]*review{}
 		for _, rv := range a.order {
@@ -159,6 +170,7 @@ func (s *Server) objectsLocked(bucket string) (map[string]*object, bool) {
 			out[name] = o
 		}
 	}
+	st.listings[lkey] = out
 	return out, true
 }
 
@@ -188,7 +200,7 @@ func reportFile(pkg string, rvs []*review) *object {
 	_ = w.Close()
 	h := fnv.New64a()
 	h.Write(buf.Bytes())
-	return &object{data: buf.Bytes(), generation: int64(h.Sum64() >> 1), contentType: "text/csv; charset=utf-16le", created: updated, updated: updated}
+	return (&object{data: buf.Bytes(), generation: int64(h.Sum64() >> 1), contentType: "text/csv; charset=utf-16le", created: updated, updated: updated}).sums()
 }
 
 func storageError(w http.ResponseWriter, code int, reason, msg string) {
@@ -289,14 +301,20 @@ func (s *Server) listObjects(w http.ResponseWriter, r *http.Request, bucket stri
 	writeJSON(w, http.StatusOK, resp)
 }
 
+// sums sets the object's md5Hash and crc32c (base64, as Google gives them).
+func (o *object) sums() *object {
+	md5sum := md5.Sum(o.data)
+	crc := crc32.Checksum(o.data, crc32.MakeTable(crc32.Castagnoli))
+	o.md5 = base64.StdEncoding.EncodeToString(md5sum[:])
+	o.crc32c = base64.StdEncoding.EncodeToString([]byte{byte(crc >> 24), byte(crc >> 16), byte(crc >> 8), byte(crc)})
+	return o
+}
+
 // objectJSON is the object resource as Google's reference shows it
 // (https://cloud.google.com/storage/docs/json_api/v1/objects#resource):
 // int64 and uint64 values as strings, RFC 3339 times.
 func objectJSON(bucket, name string, o *object) map[string]any {
 	gen := strconv.FormatInt(o.generation, 10)
-	md5sum := md5.Sum(o.data)
-	crc := crc32.Checksum(o.data, crc32.MakeTable(crc32.Castagnoli))
-	crcb := []byte{byte(crc >> 24), byte(crc >> 16), byte(crc >> 8), byte(crc)}
 	esc := url.PathEscape(name)
 	return map[string]any{
 		"kind": "storage#object", "id": bucket + "/" + name + "/" + gen,
@@ -304,7 +322,7 @@ func objectJSON(bucket, name string, o *object) map[string]any {
 		"mediaLink": "https://storage.googleapis.com/download/storage/v1/b/" + bucket + "/o/" + esc + "?generation=" + gen + "&alt=media",
 		"name":      name, "bucket": bucket, "generation": gen, "metageneration": "1",
 		"contentType": o.contentType, "storageClass": "STANDARD", "size": strconv.Itoa(len(o.data)),
-		"md5Hash": base64.StdEncoding.EncodeToString(md5sum[:]), "crc32c": base64.StdEncoding.EncodeToString(crcb),
+		"md5Hash": o.md5, "crc32c": o.crc32c,
 		"etag":        base64.StdEncoding.EncodeToString([]byte(gen))[:12],
 		"timeCreated": o.created.UTC().Format("2006-01-02T15:04:05.000Z"), "updated": o.updated.UTC().Format("2006-01-02T15:04:05.000Z"),
 		"timeStorageClassUpdated": o.created.UTC().Format("2006-01-02T15:04:05.000Z"),
