@@ -50,10 +50,13 @@ func (s *historyStore) History(_ context.Context, req sdk.HistoryRequest) (sdk.H
 	return out, nil
 }
 
-type historyPlugins struct{ st *historyStore }
+type historyPlugins struct {
+	st     *historyStore
+	window time.Duration
+}
 
 func (p historyPlugins) Store(string) (sdk.StorePlugin, sdk.Info, error) {
-	return p.st, sdk.Info{Name: "s", Store: &sdk.StoreCapabilities{History: &sdk.HistoryCapabilities{}}}, nil
+	return p.st, sdk.Info{Name: "s", Store: &sdk.StoreCapabilities{ListingWindow: p.window, History: &sdk.HistoryCapabilities{}}}, nil
 }
 
 func historyRig(t *testing.T) (*Poller, *historyStore, state.Integration) {
@@ -76,7 +79,7 @@ func historyRig(t *testing.T) (*Poller, *historyStore, state.Integration) {
 		t.Fatal(err)
 	}
 	st := &historyStore{}
-	return &Poller{DB: db, Bus: b, Plugins: historyPlugins{st}, Logger: log}, st, in
+	return &Poller{DB: db, Bus: b, Plugins: historyPlugins{st: st}, Logger: log}, st, in
 }
 
 // TestHistoryImportResumesAfterFailureAndIsIdempotent: 45 reviews of 40
@@ -153,5 +156,54 @@ func TestHistoryImportUnsupportedAndBadRange(t *testing.T) {
 	}
 	if _, err := p.ImportHistory(ctx, in, in.Apps[0], now, now.Add(-time.Hour), nil); err == nil {
 		t.Error("a range the wrong way round was accepted")
+	}
+}
+
+// TestHistoryGapRecoveredAfterOutage: the hub was down 30 days; at the
+// first poll after, the gap is imported from the last successful poll on,
+// before the listing, every review of it queued once; an interrupted
+// recovery is resumed at the next poll.
+func TestHistoryGapRecoveredAfterOutage(t *testing.T) {
+	p, st, in := historyRig(t)
+	ctx := context.Background()
+	app := in.Apps[0]
+	p.Plugins = historyPlugins{st: st, window: 7 * 24 * time.Hour}
+	// The last successful poll 30 days ago, then none.
+	down := time.Now().UTC().Add(-30 * 24 * time.Hour)
+	if err := p.DB.InTx(ctx, func(tx *state.Tx) error { return tx.SaveCursor(ctx, in.ID, app.ID, "c") }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DB.SQL().Exec(`UPDATE cursors SET last_poll_at = ?`, down.Format(time.RFC3339Nano)); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 25 {
+		at := down.Add(time.Duration(i+1) * 24 * time.Hour)
+		st.reviews = append(st.reviews, sdk.Review{ID: fmt.Sprintf("gp:gap-%02d", i), Rating: 3, Text: "during the outage", UpdatedAt: at})
+	}
+	st.reviews = append(st.reviews, sdk.Review{ID: "gp:before", Rating: 3, Text: "before the outage", UpdatedAt: down.Add(-48 * time.Hour)})
+	st.failAt = 20 // the recovery breaks off at its third page
+	if _, err := p.PollOnce(ctx, in, app); err != nil {
+		t.Fatal(err)
+	}
+	imports, err := p.DB.HistoryImports(ctx, in.ID, app.ID)
+	if err != nil || len(imports) != 1 || !imports[0].Running() || imports[0].Queued != 20 || !imports[0].From.Before(down) {
+		t.Fatalf("after the first poll: %+v %v", imports, err)
+	}
+	// The next poll resumes it (even though the listing succeeded since).
+	if _, err := p.PollOnce(ctx, in, app); err != nil {
+		t.Fatal(err)
+	}
+	imports, _ = p.DB.HistoryImports(ctx, in.ID, app.ID)
+	if len(imports) != 1 || imports[0].Running() || imports[0].Queued != 25 || imports[0].Reviews != 25 {
+		t.Fatalf("after the second poll: %+v", imports)
+	}
+	counters, _ := p.DB.Counters(ctx, in.ID)
+	if q := counters[app.ID][state.CountQueued]; q != 25 {
+		t.Errorf("queued %d, want the 25 reviews of the outage once", q)
+	}
+	// A third poll: no gap, nothing imported again.
+	calls := st.calls
+	if _, err := p.PollOnce(ctx, in, app); err != nil || st.calls != calls {
+		t.Errorf("third poll: %v, %d history calls", err, st.calls-calls)
 	}
 }

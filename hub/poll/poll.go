@@ -96,6 +96,7 @@ func (p *Poller) PollOnce(ctx context.Context, in state.Integration, app state.A
 	if !cur.Connected {
 		return p.backfill(ctx, l, st, req)
 	}
+	p.recoverGap(ctx, in, app, caps, cur)
 	for {
 		page, err := st.ListReviews(ctx, req)
 		if err != nil {
