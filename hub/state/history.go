@@ -115,3 +115,43 @@ func (d *DB) HistoryImports(ctx context.Context, integrationID, appID string) ([
 	}
 	return out, nil
 }
+
+// LatestHistoryImports is each app's newest import (by range end) of an
+// integration (all when integrationID is empty), by integration and app.
+func (d *DB) LatestHistoryImports(ctx context.Context, integrationID string) (map[[2]string]HistoryImport, error) {
+	rows, err := d.query(ctx, `SELECT integration_id, app_id, from_ms, to_ms FROM history_imports
+		WHERE ? = '' OR integration_id = ? ORDER BY to_ms DESC, from_ms DESC`, integrationID, integrationID)
+	if err != nil {
+		return nil, fmt.Errorf("state: history imports: %w", err)
+	}
+	type key = [2]string
+	newest := map[key][2]int64{}
+	var order []key
+	for rows.Next() {
+		var in, app string
+		var f, t int64
+		if err := rows.Scan(&in, &app, &f, &t); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if _, ok := newest[key{in, app}]; !ok {
+			newest[key{in, app}] = [2]int64{f, t}
+			order = append(order, key{in, app})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return nil, err
+	}
+	rows.Close()
+	out := make(map[key]HistoryImport, len(order))
+	for _, k := range order {
+		r := newest[k]
+		h, _, err := d.HistoryImport(ctx, k[0], k[1], fromMS(r[0]), fromMS(r[1]))
+		if err != nil {
+			return nil, err
+		}
+		out[k] = h
+	}
+	return out, nil
+}
