@@ -223,25 +223,31 @@ func monthOf(name, prefix string) string {
 	return m
 }
 
-// files are the range's report files, oldest month first.
+// files are the range's report files, oldest month first, and the last
+// update of the app's newest report (any month): how far the reports reach.
 // GUESS: that a review sits in the file of the month of its last change
 // (Google does not say): the files from the month of From to the month of
 // To are read, rows outside the range skipped.
-func (h *historyRun) files(ctx context.Context) ([]gcs.Object, error) {
+func (h *historyRun) files(ctx context.Context) ([]gcs.Object, time.Time, error) {
 	prefix := "reviews/reviews_" + h.req.AppID + "_"
 	objs, err := h.g.List(ctx, prefix)
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
+	var newest time.Time
 	first, last := h.req.From.UTC().Format("200601"), h.req.To.Add(-time.Nanosecond).UTC().Format("200601")
 	var out []gcs.Object
 	for _, o := range objs {
-		if m := monthOf(o.Name, prefix); m != "" && m >= first && m <= last {
+		m := monthOf(o.Name, prefix)
+		if m != "" {
+			newest = maxTime(newest, o.Updated)
+		}
+		if m != "" && m >= first && m <= last {
 			out = append(out, o)
 		}
 	}
 	slices.SortFunc(out, func(a, b gcs.Object) int { return strings.Compare(a.Name, b.Name) })
-	return out, nil
+	return out, newest, nil
 }
 
 func (h *historyRun) reports(ctx context.Context) (sdk.HistoryResponse, error) {
@@ -253,15 +259,16 @@ func (h *historyRun) reports(ctx context.Context) (sdk.HistoryResponse, error) {
 	size = min(size, historyMaxPage)
 	exclude, _ := decodeSeen(cur.Seen)
 	var out sdk.HistoryResponse
-	var newest time.Time // the newest report's last update
+	var newest time.Time // the app's newest report's last update
 	scanned := 0
 	for {
 		if cur.Name == "" || cur.Pos == nil && cur.Gen == "" {
 			// Choose the next file after cur.Name.
-			files, err := h.files(ctx)
+			files, reach, err := h.files(ctx)
 			if err != nil {
 				return sdk.HistoryResponse{}, err
 			}
+			newest = reach
 			if cur.Total == 0 {
 				for _, o := range files {
 					n, _ := strconv.ParseInt(o.Size, 10, 64)
@@ -270,7 +277,6 @@ func (h *historyRun) reports(ctx context.Context) (sdk.HistoryResponse, error) {
 			}
 			var next *gcs.Object
 			for i := range files {
-				newest = maxTime(newest, files[i].Updated)
 				if next == nil && files[i].Name > cur.Name {
 					next = &files[i]
 				}
@@ -374,9 +380,15 @@ func (h *historyRun) read(ctx context.Context, rd *reports.Reader, out *sdk.Hist
 // completeUntil: the reports hold changes up to their last update (newest);
 // the API holds the last 7 days. When the reports end before the API's
 // window begins, the days between are missing (for now).
+// No report of the app at all (a new app, reports not written yet): the
+// range is complete only up to its start, unless the API's window holds
+// all of it.
 func (h *historyRun) completeUntil(newest time.Time) time.Time {
 	window := time.Now().Add(-apiWindow)
-	if newest.IsZero() || !newest.Before(window) || !newest.Before(h.req.To) {
+	switch {
+	case newest.IsZero() && h.req.From.Before(window):
+		return h.req.From.UTC()
+	case newest.IsZero() || !newest.Before(window) || !newest.Before(h.req.To):
 		return time.Time{}
 	}
 	return newest.UTC()

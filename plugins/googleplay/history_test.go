@@ -222,3 +222,23 @@ func TestHistoryNeedsBucketAndPermission(t *testing.T) {
 		t.Errorf("empty range: %v", err)
 	}
 }
+
+// TestHistoryReportsSayHowFarTheyReach: without any report of the app the
+// range is not complete (CompleteUntil is its start); with the app's
+// reports current, an old range is complete.
+func TestHistoryReportsSayHowFarTheyReach(t *testing.T) {
+	e := start(t)
+	e.withReports(24 * time.Hour)
+	now := time.Now().UTC().Truncate(time.Second)
+	from, to := now.Add(-60*24*time.Hour), now.Add(-30*24*time.Hour)
+	_, pages := e.historyAll(t, from, to, 100)
+	if last := pages[len(pages)-1]; !last.CompleteUntil.Equal(from) {
+		t.Errorf("no reports: complete until %v, want the range's start %v", last.CompleteUntil, from)
+	}
+	e.fake.PutReview(pkg, sdk.Review{ID: "gp:old", Rating: 3, Text: "old", UpdatedAt: from.Add(time.Hour)})
+	e.fake.PutReview(pkg, sdk.Review{ID: "gp:new", Rating: 3, Text: "new", UpdatedAt: now.Add(-2 * 24 * time.Hour)})
+	all, pages := e.historyAll(t, from, to, 100)
+	if last := pages[len(pages)-1]; !last.CompleteUntil.IsZero() || len(all) != 1 || all[0].ID != "gp:old" {
+		t.Errorf("reports current: complete until %v, reviews %v", last.CompleteUntil, all)
+	}
+}
