@@ -377,21 +377,17 @@ func (h *historyRun) read(ctx context.Context, rd *reports.Reader, out *sdk.Hist
 	return true, nil
 }
 
-// completeUntil: the reports hold changes up to their last update (newest);
-// the API holds the last 7 days. When the reports end before the API's
-// window begins, the days between are missing (for now).
-// No report of the app at all (a new app, reports not written yet): the
-// range is complete only up to its start, unless the API's window holds
-// all of it.
+// completeUntil: Google writes the reports daily, 1–7 days late, and the
+// API lists the last 7 days, so together they hold every review with text
+// of any range. Without any report of the app at all (a new app, reports
+// not written yet, another account's bucket) a range older than the API's
+// window is complete only up to its start.
+// GUESS: that the lag never exceeds the API's 7 days (observed 1–7).
 func (h *historyRun) completeUntil(newest time.Time) time.Time {
-	window := time.Now().Add(-apiWindow)
-	switch {
-	case newest.IsZero() && h.req.From.Before(window):
+	if newest.IsZero() && h.req.From.Before(time.Now().Add(-apiWindow)) {
 		return h.req.From.UTC()
-	case newest.IsZero() || !newest.Before(window) || !newest.Before(h.req.To):
-		return time.Time{}
 	}
-	return newest.UTC()
+	return time.Time{}
 }
 
 func maxTime(a, b time.Time) time.Time {

@@ -225,7 +225,7 @@ func TestHistoryNeedsBucketAndPermission(t *testing.T) {
 
 // TestHistoryReportsSayHowFarTheyReach: without any report of the app the
 // range is not complete (CompleteUntil is its start); with the app's
-// reports current, an old range is complete.
+// reports, an old range is complete.
 func TestHistoryReportsSayHowFarTheyReach(t *testing.T) {
 	e := start(t)
 	e.withReports(24 * time.Hour)

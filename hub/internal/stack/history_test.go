@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -142,4 +143,110 @@ func TestHistoryHubDown30DaysDeliversEveryReviewOnce(t *testing.T) {
 		t.Errorf("status %s (%v)", body, err)
 	}
 	t.Logf("health: %s", st.Apps[0].Health.History)
+}
+
+// TestHistoryImportCommandSurvivesSIGKILL: `hub import-history` is killed
+// (SIGKILL) after its first pages, run again, resumes where the state says
+// it stopped and finishes; the hub then delivers every imported review
+// exactly once.
+func TestHistoryImportCommandSurvivesSIGKILL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the hub and two plugins")
+	}
+	hubBin := sdktest.Build(t, "github.com/reviewhub/reviewhub/hub/cmd/hub")
+	gpBin := sdktest.Build(t, "github.com/reviewhub/reviewhub/plugins/googleplay/cmd/hub-plugin-googleplay")
+	odBin := sdktest.Build(t, "github.com/reviewhub/reviewhub/plugins/omnidesk/cmd/hub-plugin-omnidesk")
+	f, err := StartFakes(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.Close)
+	const pkg, bucket, n = "com.example.import", "pubsite_prod_rev_01234567890987654321", 1100
+	f.GooglePlay.AddApp(pkg)
+	f.GooglePlay.ServeReports(bucket, 24*time.Hour)
+	now := time.Now().UTC().Truncate(time.Second)
+	f.GooglePlay.PutReview(pkg, sdk.Review{ID: "gp:AOqpTO-live", Author: "A", Rating: 4, Text: "live", UpdatedAt: now.Add(-time.Hour)})
+	gp := f.GooglePlay.Settings(f.URL["googleplay"])
+	gp["reports_bucket"], gp["reports_base_url"] = bucket, f.URL["googleplay"]
+	desk, err := f.HelpdeskSettings("omnidesk", "history-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, err := FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Listen: addr, DataDir: t.TempDir(), Plugins: map[string]string{"googleplay": gpBin, "omnidesk": odBin},
+		Integration: "acme", Helpdesk: "omnidesk", HelpdeskSetup: desk, PollInterval: time.Second,
+		Apps: []App{{ID: "gp", Name: "Import app", Store: "googleplay", StoreAppID: pkg, Settings: gp}}}
+	path, err := cfg.Write()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var log strings.Builder
+	h, err := StartHub(ctx, hubBin, path, addr, &log)
+	if err != nil {
+		t.Fatalf("hub: %v\n%s", err, log.String())
+	}
+	for f.Omnidesk.CaseCount() < 1 && ctx.Err() == nil {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := h.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	// A year ago, before the hub was installed: only in the reports.
+	from := now.AddDate(-1, 0, 0).Truncate(24 * time.Hour)
+	for i := range n {
+		at := from.Add(time.Duration(i) * 10 * time.Minute)
+		f.GooglePlay.PutReview(pkg, sdk.Review{ID: fmt.Sprintf("gp:AOqpTO-old-%04d", i), Author: "B", Rating: 1 + i%5,
+			Text: fmt.Sprintf("last year %d", i), CreatedAt: at, UpdatedAt: at})
+	}
+	args := []string{"import-history", "acme", "gp", "--from", from.Format(time.DateOnly), "--to", from.AddDate(0, 1, 0).Format(time.DateOnly), "--config", path}
+	// First run: killed once its second page is applied.
+	cmd := exec.CommandContext(ctx, hubBin, args...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var seen strings.Builder
+	buf := make([]byte, 4096)
+	for !strings.Contains(seen.String(), "page 2:") {
+		k, err := stderr.Read(buf)
+		seen.Write(buf[:k])
+		if err != nil {
+			t.Fatalf("the import ended before its second page: %v\n%s", err, seen.String())
+		}
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	// Second run: resumes and finishes.
+	out, err := exec.CommandContext(ctx, hubBin, args...).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "resuming the import of acme/gp") || !strings.Contains(string(out), "imported acme/gp") ||
+		strings.Contains(string(out), "complete only up to") { // the app has reports: the range is complete
+		t.Fatalf("second run: %v\n%s", err, out)
+	}
+	t.Logf("second run: %s", out[strings.LastIndex(string(out), "imported"):])
+	// The hub delivers what the import queued: every review once.
+	h, err = StartHub(ctx, hubBin, path, addr, &log)
+	if err != nil {
+		t.Fatalf("hub: %v\n%s", err, log.String())
+	}
+	defer h.Stop()
+	for f.Omnidesk.CaseCount() < n+1 && ctx.Err() == nil {
+		time.Sleep(200 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second)
+	if c := f.Omnidesk.CaseCount(); c != n+1 {
+		t.Fatalf("%d cases, want %d (the live review and %d imported, each once)", c, n+1, n)
+	}
+	for i := range n {
+		if _, ok := f.Omnidesk.CaseByReviewID(fmt.Sprintf("gp:AOqpTO-old-%04d", i)); !ok {
+			t.Fatalf("no case for review %d", i)
+		}
+	}
 }
