@@ -80,6 +80,9 @@ type App struct {
 	Status
 	// Changed: the computed state differs from the one recorded.
 	Changed bool
+	// History says what the app's newest history import recovered and
+	// what is still missing (HistoryNote); "" when nothing to say.
+	History string
 }
 
 // Apps computes the health of the apps of an integration (all when
@@ -101,6 +104,10 @@ func (m *Monitor) Apps(ctx context.Context, integrationID string) ([]App, error)
 	if err != nil {
 		return nil, fmt.Errorf("health: %w", err)
 	}
+	imports, err := m.DB.LatestHistoryImports(ctx, integrationID)
+	if err != nil {
+		return nil, fmt.Errorf("health: %w", err)
+	}
 	out := make([]App, 0, len(rows))
 	for _, r := range rows {
 		r.Delivery.DeadLetters = dead[bus.AppRef{Integration: r.IntegrationID, App: r.AppID}]
@@ -114,7 +121,8 @@ func (m *Monitor) Apps(ctx context.Context, integrationID string) ([]App, error)
 			interval = config.PollInterval(r.AppInterval, m.Interval)
 		}
 		st := Compute(r, interval, window, now)
-		a := App{HealthRow: r, Status: st, Changed: st.Health != r.Recorded}
+		a := App{HealthRow: r, Status: st, Changed: st.Health != r.Recorded,
+			History: HistoryNote(imports[[2]string{r.IntegrationID, r.AppID}], now, window)}
 		switch {
 		case !a.Changed && !r.RecordedSince.IsZero():
 			a.Since = r.RecordedSince

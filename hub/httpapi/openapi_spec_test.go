@@ -106,6 +106,9 @@ func specOps() []specOp {
 		{method: "GET", path: "/api" + intID + "/alerts", id: "getAlerts", tag: "health", summary: "The integration's alert settings", okStatus: 200, ok: AlertsJSON{}, errors: []int{404}},
 		{method: "PUT", path: "/api" + intID + "/alerts", id: "putAlerts", tag: "health", summary: "Change the alert settings", body: AlertsJSON{}, okStatus: 200, ok: AlertsJSON{}, errors: []int{400, 404, 409, 413, 415, 422}},
 
+		{method: "GET", path: "/api" + intID + "/apps/{app}/history", id: "listHistoryImports", tag: "history", summary: "An app's history imports, newest first, with their progress", okStatus: 200, ok: []HistoryImportJSON{}, errors: []int{404}},
+		{method: "POST", path: "/api" + intID + "/apps/{app}/history", id: "startHistoryImport", tag: "history", summary: "Import an app's reviews of a past range through its store plugin (runs in the background)", body: HistoryRequestJSON{}, okStatus: 202, ok: HistoryImportJSON{}, errors: []int{400, 404, 409, 413, 415, 422}},
+
 		{method: "GET", path: "/api/deadletters", id: "listDeadLetters", tag: "deadletters", summary: "Messages no handler could take", okStatus: 200, ok: []bus.DeadLetter{}},
 		{method: "POST", path: "/api/deadletters/{id}/retry", id: "retryDeadLetter", tag: "deadletters", summary: "Put a dead letter back on its topic", okStatus: 200, ok: deadLetterOpBody{}, errors: []int{400, 404}},
 		{method: "DELETE", path: "/api/deadletters/{id}", id: "dropDeadLetter", tag: "deadletters", summary: "Drop a dead letter", okStatus: 200, ok: deadLetterOpBody{}, errors: []int{400, 404}},

@@ -98,6 +98,7 @@ func (p *Poller) PollOnce(ctx context.Context, in state.Integration, app state.A
 	if !cur.Connected {
 		return p.backfill(ctx, l, st, req)
 	}
+	p.recoverGap(ctx, in, app, caps, cur)
 	pages := pageSpans{poll: ctx}
 	defer pages.end(&err)
 	for {
@@ -180,6 +181,9 @@ type batch struct {
 	backfill *int
 	// cursor is saved with the batch when set (the listing's last page).
 	cursor *string
+	// after, when set, runs last in the batch's transaction (a history
+	// import's progress).
+	after func(tx *state.Tx, queued int) error
 }
 
 // apply records a batch of listed reviews and queues the changes that pass
@@ -251,7 +255,12 @@ func (p *Poller) apply(ctx context.Context, l listing, b batch, res *Result) err
 			}
 		}
 		if b.cursor != nil {
-			return tx.SaveCursor(ctx, in.ID, app.ID, *b.cursor)
+			if err := tx.SaveCursor(ctx, in.ID, app.ID, *b.cursor); err != nil {
+				return err
+			}
+		}
+		if b.after != nil {
+			return b.after(tx, queued)
 		}
 		return nil
 	})
