@@ -278,10 +278,9 @@ func (c *consumer) refill(ctx context.Context) {
 }
 
 // handOutReady hands out, each in its own goroutine, the messages of the
-// window that may go now (WindowSubscriber.start); an acked one comes back
-// on done.
+// window that may go now (start); an acked one comes back on done.
 func (c *consumer) handOutReady(ctx context.Context) {
-	c.s.start(ctx, c.window, c.inFlight, func(e *entry) {
+	c.start(func(e *entry) {
 		c.wg.Add(1)
 		go func() {
 			defer c.wg.Done()
@@ -307,12 +306,12 @@ func (c *consumer) wait(ctx context.Context, wake <-chan struct{}) bool {
 	defer t.Stop()
 	select {
 	case e := <-c.done:
-		c.s.finish(e, c.inFlight)
+		c.finish(e)
 	drain:
 		for {
 			select {
 			case e := <-c.done:
-				c.s.finish(e, c.inFlight)
+				c.finish(e)
 			default:
 				break drain
 			}
@@ -409,17 +408,20 @@ func allStarted(window []*entry) bool {
 	return true
 }
 
-func (s *WindowSubscriber) finish(e *entry, inFlight map[string]int) {
+// finish counts e, acked by its hand-out, as done.
+func (c *consumer) finish(e *entry) {
 	e.done = true
-	inFlight[e.group]--
+	c.inFlight[e.group]--
 }
 
-// start hands out the messages of window that may go now (see consume).
-func (s *WindowSubscriber) start(_ context.Context, window []*entry, inFlight map[string]int, run func(*entry)) {
-	limit := max(1, s.cfg.InFlight)
+// start hands out the messages of the window that may go now (see
+// consume), each by run.
+func (c *consumer) start(run func(*entry)) {
+	inFlight := c.inFlight
+	limit := max(1, c.s.cfg.InFlight)
 	blocked := map[string]bool{}
 	earlierPending := false
-	for _, e := range window {
+	for _, e := range c.window {
 		if e.done {
 			continue
 		}
