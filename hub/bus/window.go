@@ -183,7 +183,7 @@ func (s *WindowSubscriber) consume(ctx context.Context, topic string, out chan<-
 		done:     make(chan *entry, s.cfg.BatchSize),
 		inFlight: map[string]int{}}
 	defer c.ackAtStop(ctx)
-	last, ok := s.ackedPosition(ctx, topic, c.logger)
+	last, ok := c.ackedPosition(ctx)
 	if !ok {
 		return
 	}
@@ -284,7 +284,7 @@ func (c *consumer) handOutReady(ctx context.Context) {
 		c.wg.Add(1)
 		go func() {
 			defer c.wg.Done()
-			if c.s.handOut(ctx, e, c.out, c.logger) {
+			if c.handOut(ctx, e) {
 				select {
 				case c.done <- e:
 				case <-ctx.Done():
@@ -376,7 +376,7 @@ func (c *consumer) recordAcks(ctx context.Context) bool {
 	if n == 0 || (n < (batch+3)/4 && n < len(c.window) && time.Since(c.lastAck) < ackEvery) {
 		return true
 	}
-	if !c.s.ackTo(ctx, c.topic, c.window[n-1].row, c.logger) {
+	if !c.ackTo(ctx, c.window[n-1].row) {
 		return false
 	}
 	c.lastAck = time.Now()
@@ -451,13 +451,14 @@ func (c *consumer) start(run func(*entry)) {
 
 // ackedPosition reads the group's acknowledged position, retrying until
 // it succeeds; false means stop.
-func (s *WindowSubscriber) ackedPosition(ctx context.Context, topic string, logger watermill.LoggerAdapter) (position, bool) {
+func (c *consumer) ackedPosition(ctx context.Context) (position, bool) {
+	s := c.s
 	for try := 1; ; try++ {
-		p, err := s.src.acked(ctx, topic)
+		p, err := s.src.acked(ctx, c.topic)
 		if err == nil {
 			return p, true
 		}
-		logger.Error("Reading the acknowledged position failed; retrying", err, nil)
+		c.logger.Error("Reading the acknowledged position failed; retrying", err, nil)
 		if !s.sleep(ctx, backoff(s.cfg.InitialBackoff, s.cfg.MaxBackoff, try)) {
 			return position{}, false
 		}
@@ -466,7 +467,8 @@ func (s *WindowSubscriber) ackedPosition(ctx context.Context, topic string, logg
 
 // handOut hands one message out until it is acked (true); a nacked message
 // is handed out again after a backoff. False means stop.
-func (s *WindowSubscriber) handOut(ctx context.Context, e *entry, out chan<- *message.Message, logger watermill.LoggerAdapter) bool {
+func (c *consumer) handOut(ctx context.Context, e *entry) bool {
+	s, out, logger := c.s, c.out, c.logger
 	for attempt := 1; ; attempt++ {
 		msg := e.row.Msg.Copy()
 		msgCtx, cancel := context.WithCancel(ctx)
@@ -525,13 +527,14 @@ func markIfAcked(e *entry, msg *message.Message) {
 
 // ackTo records the group's position at row, retrying until it succeeds;
 // false means stop.
-func (s *WindowSubscriber) ackTo(ctx context.Context, topic string, row wsql.Row, logger watermill.LoggerAdapter) bool {
+func (c *consumer) ackTo(ctx context.Context, row wsql.Row) bool {
+	s := c.s
 	for try := 1; ; try++ {
-		err := s.src.ack(ctx, topic, s.src.positionOf(row))
+		err := s.src.ack(ctx, c.topic, s.src.positionOf(row))
 		if err == nil {
 			return true
 		}
-		logger.Error("Recording ack failed; retrying", err, watermill.LogFields{"offset": row.Offset})
+		c.logger.Error("Recording ack failed; retrying", err, watermill.LogFields{"offset": row.Offset})
 		if !s.sleep(ctx, backoff(s.cfg.InitialBackoff, s.cfg.MaxBackoff, try)) {
 			return false
 		}
