@@ -123,7 +123,7 @@ func (q *pgSource) acked(ctx context.Context, topic string) (position, error) {
 // horizon: they may be read in a moment, not at the next idle poll. One
 // statement: the messages, and at most one row of NULLs when some are
 // pending.
-func (q *pgSource) after(ctx context.Context, topic string, p position, n int) ([]wsql.Row, bool, error) {
+func (q *pgSource) after(ctx context.Context, topic string, p position, n int) ([]row, bool, error) {
 	t := q.schema.MessagesTable(topic)
 	st, err := q.sub.stmt(ctx, `(SELECT "offset", transaction_id::text, uuid, payload, metadata FROM `+t+`
 		WHERE (transaction_id, "offset") > ($1::text::xid8, $2)
@@ -141,7 +141,7 @@ func (q *pgSource) after(ctx context.Context, topic string, p position, n int) (
 		return nil, false, fmt.Errorf("query messages of %s: %w", topic, err)
 	}
 	defer rs.Close()
-	var rows []wsql.Row
+	var rows []row
 	pending := false
 	for rs.Next() {
 		var off sql.NullInt64
@@ -158,14 +158,12 @@ func (q *pgSource) after(ctx context.Context, topic string, p position, n int) (
 		if err != nil {
 			return nil, false, fmt.Errorf("read message %s of %s: transaction id %q: %w", uuid.String, topic, tx.String, err)
 		}
-		r := wsql.Row{Offset: off.Int64, UUID: []byte(uuid.String), Payload: payload}
-		r.Msg = message.NewMessage(uuid.String, payload)
+		r := row{msg: message.NewMessage(uuid.String, payload), pos: position{tx: id, offset: off.Int64}}
 		if len(meta) > 0 {
-			if err := json.Unmarshal(meta, &r.Msg.Metadata); err != nil {
+			if err := json.Unmarshal(meta, &r.msg.Metadata); err != nil {
 				return nil, false, fmt.Errorf("decode metadata of message %s of %s: %w", uuid.String, topic, err)
 			}
 		}
-		r.ExtraData = map[string]any{"transaction_id": id}
 		rows = append(rows, r)
 	}
 	if err := rs.Err(); err != nil {
@@ -173,13 +171,8 @@ func (q *pgSource) after(ctx context.Context, topic string, p position, n int) (
 	}
 	// The branches of a UNION ALL come in order; should a plan ever mix
 	// them, the messages are put in order again.
-	slices.SortFunc(rows, func(a, b wsql.Row) int { return q.positionOf(a).compare(q.positionOf(b)) })
+	slices.SortFunc(rows, func(a, b row) int { return a.pos.compare(b.pos) })
 	return rows, pending, nil
-}
-
-func (q *pgSource) positionOf(r wsql.Row) position {
-	tx, _ := r.ExtraData["transaction_id"].(int64)
-	return position{tx: tx, offset: r.Offset}
 }
 
 // ack moves the group's position forward only: a hub that lost its lease

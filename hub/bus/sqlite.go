@@ -145,7 +145,7 @@ func (q *sqliteSource) acked(ctx context.Context, topic string) (position, error
 
 // after reads the next messages; on SQLite every committed message may be
 // read at once (one writer: offsets commit in order), so none is pending.
-func (q *sqliteSource) after(ctx context.Context, topic string, p position, n int) ([]wsql.Row, bool, error) {
+func (q *sqliteSource) after(ctx context.Context, topic string, p position, n int) ([]row, bool, error) {
 	st, err := q.sub.stmt(ctx, `SELECT "offset", uuid, payload, metadata FROM `+q.schema.MessagesTable(topic)+`
 		WHERE "offset" > ? ORDER BY "offset" LIMIT ?`)
 	if err != nil {
@@ -156,18 +156,16 @@ func (q *sqliteSource) after(ctx context.Context, topic string, p position, n in
 		return nil, false, fmt.Errorf("query messages of %s: %w", topic, err)
 	}
 	defer rs.Close()
-	var rows []wsql.Row
+	var rows []row
 	for rs.Next() {
 		r, err := q.schema.UnmarshalMessage(rs)
 		if err != nil {
 			return rows, false, err
 		}
-		rows = append(rows, r)
+		rows = append(rows, row{msg: r.Msg, pos: position{offset: r.Offset}})
 	}
 	return rows, false, rs.Err()
 }
-
-func (q *sqliteSource) positionOf(r wsql.Row) position { return position{offset: r.Offset} }
 
 // ack moves the group's offset to p, forward only.
 func (q *sqliteSource) ack(ctx context.Context, topic string, p position) error {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
-	wsql "github.com/ThreeDotsLabs/watermill-sql/v3/pkg/sql"
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/reviewhub/reviewhub/hub/internal/retry"
@@ -57,6 +56,13 @@ func (p position) compare(o position) int {
 	return cmp.Compare(p.offset, o.offset)
 }
 
+// row is a message read from a topic, with its place in the topic's order
+// of delivery.
+type row struct {
+	msg *message.Message
+	pos position
+}
+
 // source is where a WindowSubscriber's messages live.
 type source interface {
 	// init creates a topic's tables if the backend does so on subscribe.
@@ -67,9 +73,7 @@ type source interface {
 	// when it fails). pending tells that later messages are committed but
 	// may not be read yet (PostgreSQL: an earlier transaction still runs):
 	// worth looking again in a moment.
-	after(ctx context.Context, topic string, p position, n int) (rows []wsql.Row, pending bool, err error)
-	// positionOf is a row's position.
-	positionOf(r wsql.Row) position
+	after(ctx context.Context, topic string, p position, n int) (rows []row, pending bool, err error)
 	// ack records the group's acknowledged position.
 	ack(ctx context.Context, topic string, p position) error
 }
@@ -162,7 +166,7 @@ func (s *WindowSubscriber) Subscribe(ctx context.Context, topic string) (<-chan 
 // entry is a message read from a topic and not yet covered by the
 // acknowledged offset.
 type entry struct {
-	row     wsql.Row
+	row     row
 	group   string
 	key     string // "" for a message ordered with every other
 	started bool
@@ -231,7 +235,7 @@ func (c *consumer) ackAtStop(ctx context.Context) {
 	}
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if err := c.s.src.ack(fctx, c.topic, c.s.src.positionOf(c.window[n-1].row)); err != nil {
+	if err := c.s.src.ack(fctx, c.topic, c.window[n-1].row.pos); err != nil {
 		c.logger.Error("Recording the last acks at stop failed; those messages will be delivered again", err, nil)
 	}
 }
@@ -272,8 +276,8 @@ func (c *consumer) refill(ctx context.Context) {
 		c.pending = 0
 	}
 	for _, r := range rows {
-		c.window = append(c.window, &entry{row: r, group: r.Msg.Metadata.Get(MetadataGroup), key: r.Msg.Metadata.Get(MetadataOrderKey)})
-		c.last = c.s.src.positionOf(r)
+		c.window = append(c.window, &entry{row: r, group: r.msg.Metadata.Get(MetadataGroup), key: r.msg.Metadata.Get(MetadataOrderKey)})
+		c.last = r.pos
 	}
 }
 
@@ -376,7 +380,7 @@ func (c *consumer) recordAcks(ctx context.Context) bool {
 	if n == 0 || (n < (batch+3)/4 && n < len(c.window) && time.Since(c.lastAck) < ackEvery) {
 		return true
 	}
-	if !c.ackTo(ctx, c.window[n-1].row) {
+	if !c.ackTo(ctx, c.window[n-1].row.pos) {
 		return false
 	}
 	c.lastAck = time.Now()
@@ -470,7 +474,7 @@ func (c *consumer) ackedPosition(ctx context.Context) (position, bool) {
 func (c *consumer) handOut(ctx context.Context, e *entry) bool {
 	s, out, logger := c.s, c.out, c.logger
 	for attempt := 1; ; attempt++ {
-		msg := e.row.Msg.Copy()
+		msg := e.row.msg.Copy()
 		msgCtx, cancel := context.WithCancel(ctx)
 		msg.SetContext(msgCtx)
 		select {
@@ -525,16 +529,16 @@ func markIfAcked(e *entry, msg *message.Message) {
 	}
 }
 
-// ackTo records the group's position at row, retrying until it succeeds;
-// false means stop.
-func (c *consumer) ackTo(ctx context.Context, row wsql.Row) bool {
+// ackTo records the group's position p, retrying until it succeeds; false
+// means stop.
+func (c *consumer) ackTo(ctx context.Context, p position) bool {
 	s := c.s
 	for try := 1; ; try++ {
-		err := s.src.ack(ctx, c.topic, s.src.positionOf(row))
+		err := s.src.ack(ctx, c.topic, p)
 		if err == nil {
 			return true
 		}
-		c.logger.Error("Recording ack failed; retrying", err, watermill.LogFields{"offset": row.Offset})
+		c.logger.Error("Recording ack failed; retrying", err, watermill.LogFields{"offset": p.offset, "transaction_id": p.tx})
 		if !s.sleep(ctx, backoff(s.cfg.InitialBackoff, s.cfg.MaxBackoff, try)) {
 			return false
 		}
