@@ -319,8 +319,11 @@ func (l *Leases) Take(ctx context.Context, now time.Time, d time.Duration, key .
 // longer held as taken (another owner took it since).
 func (l *Leases) Renew(ctx context.Context, held Lease, now time.Time, d time.Duration, key ...any) (bool, error) {
 	kw, err := l.t.keyWhere(key)
-	if err != nil || kw == "" {
-		return false, errors.Join(err, fmt.Errorf("state: renew a lease of %s: no key", l.t.Table))
+	if err == nil && kw == "" {
+		err = fmt.Errorf("state: renew a lease of %s: no key", l.t.Table)
+	}
+	if err != nil {
+		return false, err
 	}
 	u, uargs := l.t.until(now, d)
 	h, hargs := l.t.held(held)
@@ -348,8 +351,11 @@ func (l *Leases) RenewAll(ctx context.Context, now time.Time, d time.Duration) (
 // once; false when it was no longer held as taken.
 func (l *Leases) Release(ctx context.Context, held Lease, key ...any) (bool, error) {
 	kw, err := l.t.keyWhere(key)
-	if err != nil || kw == "" {
-		return false, errors.Join(err, fmt.Errorf("state: release a lease of %s: no key", l.t.Table))
+	if err == nil && kw == "" {
+		err = fmt.Errorf("state: release a lease of %s: no key", l.t.Table)
+	}
+	if err != nil {
+		return false, err
 	}
 	h, hargs := l.t.held(held)
 	n, err := l.affected(ctx, l.clear()+` WHERE `+kw+` AND `+h, append(key, hargs...)...)
