@@ -67,10 +67,10 @@ type Monitor struct {
 	ownerOnce   sync.Once
 	owner       state.Owner
 	unsupported sync.Map // helpdesk plugins that post no alerts (logged once)
-	// partly maps an alert's key to the channels that took it, while
+	// sentTo maps an alert's key to the channels that took it, while
 	// another failed: its retry skips them (the helpdesk also dedupes by
 	// key, for retries on another hub).
-	partly sync.Map
+	sentTo sync.Map
 }
 
 // leaseOwner is who this monitor claims alerts as.
@@ -233,7 +233,7 @@ func (m *Monitor) alert(ctx context.Context, log *slog.Logger, a App, cfg state.
 	if recovered {
 		kind = "recovery"
 	}
-	done, _ := m.partly.LoadOrStore(al.Key, &sync.Map{})
+	done, _ := m.sentTo.LoadOrStore(al.Key, &sync.Map{})
 	sent := done.(*sync.Map)
 	ok := true
 	send := func(channel string, fn func() bool) {
@@ -253,7 +253,7 @@ func (m *Monitor) alert(ctx context.Context, log *slog.Logger, a App, cfg state.
 		send("webhook", func() bool { return m.toWebhook(ctx, log, cfg.WebhookURL, al, kind) })
 	}
 	if ok {
-		m.partly.Delete(al.Key)
+		m.sentTo.Delete(al.Key)
 	}
 	if !ok {
 		// The next check tries again (the helpdesk dedupes by the alert's key).
