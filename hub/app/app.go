@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -139,8 +138,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		Ready: h.ready, Admin: admin.Register}
 	h.opsWire(cfg, plugins, srv, admin)
 	if cfg.ConsoleOn() {
-		if srv.Console, err = console.New(console.Options{Token: cfg.AdminToken, Admin: admin, Failures: failures,
-			Logger: log.With("component", "console"), Secure: strings.HasPrefix(cfg.PublicURL, "https://")}); err != nil {
+		if srv.Console, err = console.New(ConsoleOptions(cfg, admin, h.DB, failures, log.With("component", "console"))); err != nil {
 			return nil, err
 		}
 	} else {
