@@ -454,8 +454,10 @@ func (h *Hub) stopWork(ctx context.Context, cancel context.CancelFunc, wg *sync.
 	return graceful
 }
 
-// leaseOwner names this hub in poll leases, the same across restarts: two
-// hubs on one host listen on different addresses.
+// leaseOwner names this hub in its leases (the bus's subscriptions, the
+// poll schedule's slots, the alert claims), the same across restarts: two
+// hubs on one host listen on different addresses. Each process adds an
+// instance id of its own (state.NewOwner).
 func leaseOwner(addr string) string {
 	host, err := os.Hostname()
 	if err != nil || host == "" {

@@ -81,7 +81,7 @@ func (h *Hub) opsWire(cfg *config.Config, plugins Resolver, srv *httpapi.Server,
 	h.router.AddMiddleware(requestIDs)
 	h.ops.monitor = &health.Monitor{DB: h.DB, Plugins: plugins, Metrics: m, Logger: h.log.With("component", "health"),
 		Interval: cfg.PollInterval, Every: cfg.Health.CheckEvery, AllowHosts: cfg.Health.AlertHosts,
-		DeadLetters: DeadLetters(h.DB).CountByApp}
+		DeadLetters: DeadLetters(h.DB).CountByApp, Owner: leaseOwner(h.Addr())}
 	admin.Health = h.ops.monitor.Apps
 	srv.Metrics = m
 	m.Register(&metrics.Sampler{Read: h.sample, Logger: h.log, MinInterval: cfg.Health.CheckEvery})
