@@ -47,6 +47,12 @@ type Config struct {
 	// AdminToken authenticates the admin API (env HUB_ADMIN_TOKEN), at least
 	// MinAdminTokenLength characters. Empty: the admin API is off.
 	AdminToken string `yaml:"admin_token"`
+	// AdminTokenDisabled turns the configured admin token off: neither
+	// the API nor the console accepts it; personal API tokens (hub token
+	// create) still sign in to the API (docs/operations.md, "Roles,
+	// tokens and the audit log").
+	AdminTokenDisabled bool  `yaml:"admin_token_disabled"`
+	Audit              Audit `yaml:"audit"`
 	// ShutdownTimeout bounds a graceful stop (SIGTERM): work still in
 	// flight then stays queued, the plugins are killed and the hub exits 0.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
@@ -242,6 +248,31 @@ func (es Errors) Error() string {
 	return strings.Join(msgs, "; ")
 }
 
+// DefaultAuditRetention is how long audit log entries are kept by default.
+const DefaultAuditRetention = 365 * 24 * time.Hour
+
+// MinAuditRetention is the shortest retention accepted.
+const MinAuditRetention = 24 * time.Hour
+
+// Audit configures the audit log.
+type Audit struct {
+	// Retention: entries older than this are pruned (default 8760h, a
+	// year; at least 24h).
+	Retention time.Duration `yaml:"retention"`
+}
+
+// AdminTokenOn reports whether the configured admin token signs in.
+func (c *Config) AdminTokenOn() bool { return c.AdminToken != "" && !c.AdminTokenDisabled }
+
+// EffectiveAdminToken is the admin token that signs in: "" when none is
+// set or it is turned off.
+func (c *Config) EffectiveAdminToken() string {
+	if !c.AdminTokenOn() {
+		return ""
+	}
+	return c.AdminToken
+}
+
 // Console switches the web console (docs/web-console.md).
 type Console struct {
 	// Enabled: nil means on when an admin token is set.
@@ -251,7 +282,7 @@ type Console struct {
 // ConsoleOn reports whether the hub serves the web console: asked for (or
 // not switched off) and an admin token to sign in with.
 func (c *Config) ConsoleOn() bool {
-	if c.AdminToken == "" {
+	if !c.AdminTokenOn() {
 		return false
 	}
 	return c.Console.Enabled == nil || *c.Console.Enabled
@@ -369,6 +400,9 @@ func (c *Config) setDefaults() {
 	if c.Plugins.CallTimeout == 0 {
 		c.Plugins.CallTimeout = time.Minute
 	}
+	if c.Audit.Retention == 0 {
+		c.Audit.Retention = DefaultAuditRetention
+	}
 }
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
@@ -485,6 +519,11 @@ func (c *Config) validateServer(add func(field, reason string)) {
 	}
 	if c.Console.Enabled != nil && *c.Console.Enabled && c.AdminToken == "" {
 		add("console.enabled", "the console signs in with the admin token: set admin_token (or HUB_ADMIN_TOKEN)")
+	} else if c.Console.Enabled != nil && *c.Console.Enabled && c.AdminTokenDisabled {
+		add("console.enabled", "the console signs in with the admin token, which admin_token_disabled turns off")
+	}
+	if c.Audit.Retention < MinAuditRetention {
+		add("audit.retention", fmt.Sprintf("%s is shorter than %s", c.Audit.Retention, MinAuditRetention))
 	}
 }
 

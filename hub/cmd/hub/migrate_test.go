@@ -49,28 +49,29 @@ func TestMigrate(t *testing.T) {
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "hub.db")
 	code, out, errOut := inDataDir(t, dir, "migrate", "--dry-run")
-	if code != 0 || !strings.Contains(out, "schema version 0") || !strings.Contains(out, "would apply 9 migration(s): 0001_init.sql") {
+	if code != 0 || !strings.Contains(out, "schema version 0") || !strings.Contains(out, "would apply 10 migration(s): 0001_init.sql") {
 		t.Fatalf("dry run on no state: %d %q %q", code, out, errOut)
 	}
 	if _, err := os.Stat(dbPath); !os.IsNotExist(err) {
 		t.Fatalf("the dry run created the state: %v", err)
 	}
-	if code, out, errOut = inDataDir(t, dir, "migrate"); code != 0 || !strings.Contains(out, "schema version 0 → 9") {
+	if code, out, errOut = inDataDir(t, dir, "migrate"); code != 0 || !strings.Contains(out, "schema version 0 → 10") {
 		t.Fatalf("migrate: %d %q %q", code, out, errOut)
 	}
 	// The state as a hub without state_info left it: schema version 8.
-	sqlExec(t, dbPath, `DELETE FROM schema_migrations WHERE name = '0009_state_info.sql'`, `DROP TABLE state_info`)
+	sqlExec(t, dbPath, `DELETE FROM schema_migrations WHERE name IN ('0009_state_info.sql', '0010_tokens_audit.sql')`, `DROP TABLE state_info`,
+		`DROP TABLE api_tokens`, `DROP TABLE audit_log`)
 	code, out, _ = inDataDir(t, dir, "migrate", "--dry-run")
-	if code != 0 || !strings.Contains(out, "schema version 8 (migrated by hub unknown") || !strings.Contains(out, "would apply 1 migration(s): 0009_state_info.sql") {
+	if code != 0 || !strings.Contains(out, "schema version 8 (migrated by hub unknown") || !strings.Contains(out, "would apply 2 migration(s): 0009_state_info.sql, 0010_tokens_audit.sql") {
 		t.Fatalf("dry run: %d %q", code, out)
 	}
-	if code, out, _ = inDataDir(t, dir, "migrate", "--dry-run"); !strings.Contains(out, "would apply 1 migration(s)") {
+	if code, out, _ = inDataDir(t, dir, "migrate", "--dry-run"); !strings.Contains(out, "would apply 2 migration(s)") {
 		t.Fatalf("the dry run migrated: %d %q", code, out)
 	}
-	if code, out, errOut = inDataDir(t, dir, "migrate"); code != 0 || !strings.Contains(out, "applied 1 migration(s): 0009_state_info.sql; schema version 8 → 9") {
+	if code, out, errOut = inDataDir(t, dir, "migrate"); code != 0 || !strings.Contains(out, "applied 2 migration(s): 0009_state_info.sql, 0010_tokens_audit.sql; schema version 8 → 10") {
 		t.Fatalf("migrate: %d %q %q", code, out, errOut)
 	}
-	if code, out, _ = inDataDir(t, dir, "migrate"); code != 0 || !strings.Contains(out, "nothing to migrate: schema version 9 is current") {
+	if code, out, _ = inDataDir(t, dir, "migrate"); code != 0 || !strings.Contains(out, "nothing to migrate: schema version 10 is current") {
 		t.Fatalf("migrate again: %d %q", code, out)
 	}
 	if code, out, _ = inDataDir(t, dir, "migrate", "--restored"); code != 0 || !strings.Contains(out, "marked restored from a backup") {
@@ -81,11 +82,11 @@ func TestMigrate(t *testing.T) {
 	}
 
 	// A newer hub migrated it.
-	sqlExec(t, dbPath, `INSERT INTO schema_migrations (name, applied_at) VALUES ('0010_next.sql', 'x')`,
+	sqlExec(t, dbPath, `INSERT INTO schema_migrations (name, applied_at) VALUES ('0099_next.sql', 'x')`,
 		`UPDATE state_info SET value = 'v9.0.0' WHERE key = 'schema_hub_version'`)
 	for _, cmd := range []string{"migrate", "serve"} {
 		code, _, errOut = inDataDir(t, dir, cmd)
-		if code != 1 || !strings.Contains(errOut, "schema version 10, written by hub v9.0.0; this hub (") || !strings.Contains(errOut, "knows schema versions up to 9") {
+		if code != 1 || !strings.Contains(errOut, "schema version 99, written by hub v9.0.0; this hub (") || !strings.Contains(errOut, "knows schema versions up to 10") {
 			t.Errorf("%s on a newer state: exit %d, %q", cmd, code, errOut)
 		}
 	}
