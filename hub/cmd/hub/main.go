@@ -5,6 +5,7 @@
 //	hub plugins  [--config FILE]   list installed plugins and what they say about themselves
 //	hub check INTEGRATION [--config FILE] [--json]   live read-only check of an integration's accounts
 //	hub deadletters list|retry ID|drop ID [--config FILE]
+//	hub token create NAME --role ROLE [--expires D] | list | revoke ID [--config FILE]
 //	hub status [INTEGRATION] [--config FILE] [--json] [--hub URL]   every app's health, from a running hub
 //	hub migrate [--dry-run] [--restored] [--config FILE]   bring the state's schema up to this hub's
 //	hub backup FILE [--config FILE]   a consistent copy of a running hub's SQLite state
@@ -51,6 +52,10 @@ Usage:
   hub deadletters list     [--config FILE]  messages that failed for good, with the reason
   hub deadletters retry ID [--config FILE]  put one back on its topic (the hub delivers it again)
   hub deadletters drop ID  [--config FILE]  delete one
+  hub token create NAME --role viewer|agent|admin [--expires 720h] [--config FILE]
+                                a personal API token, shown this once (stored hashed)
+  hub token list [--json] [--config FILE]    the personal tokens (never their values)
+  hub token revoke ID [--config FILE]        refused from the next request on
   hub status [INTEGRATION] [--config FILE] [--json] [--hub URL]
                                 every app's health (ok, degraded, quota, failing, stalled,
                                 credentials, at risk of loss), why and since when, read from the running hub's
@@ -98,6 +103,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	hubURL := fs.String("hub", "", "status: the running hub's base URL (default http://LISTEN)")
 	dryRun := fs.Bool("dry-run", false, "migrate: list what would run, change nothing")
 	restored := fs.Bool("restored", false, "migrate: mark the state restored from a backup made with pg_dump")
+	role := fs.String("role", "", "token create: viewer, agent or admin")
+	expires := fs.String("expires", "", "token create: when it expires (720h, or 2027-01-31T00:00:00Z); empty: never")
 	if err := fs.Parse(rest); err != nil {
 		return 2
 	}
@@ -123,6 +130,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return checkIntegration(cfg, log, positional, stdout, stderr, *jsonOut)
 	case "deadletters":
 		return deadLetters(cfg, log, positional, stdout, stderr, *jsonOut)
+	case "token":
+		return token(cfg, positional, *role, *expires, stdout, stderr, *jsonOut)
 	case "status":
 		return status(cfg, *hubURL, positional, stdout, stderr, *jsonOut)
 	case "migrate":
