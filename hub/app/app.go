@@ -141,7 +141,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		Ready: h.ready, Admin: admin.Register}
 	h.opsWire(cfg, plugins, srv, admin)
 	if cfg.ConsoleOn() {
-		if srv.Console, err = console.New(console.Options{Token: cfg.AdminToken, Admin: admin, Failures: failures,
+		if srv.Console, err = console.New(console.Options{Token: cfg.EffectiveAdminToken(), Admin: admin, Failures: failures, Accounts: accounts, Access: admin,
 			Logger: log.With("component", "console"), Secure: strings.HasPrefix(cfg.PublicURL, "https://")}); err != nil {
 			return nil, err
 		}

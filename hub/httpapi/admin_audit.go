@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sort"
 	"strconv"
@@ -346,17 +347,30 @@ func (a *Admin) audit(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// auditExport writes every entry the filter selects (limit ignored) as
-// JSON lines, newest first, page by page.
+// auditExport writes every entry the filter selects as JSON lines.
 func (a *Admin) auditExport(w http.ResponseWriter, r *http.Request) error {
 	f, err := AuditFilterOf(r.URL.Query())
 	if err != nil {
 		return err
 	}
-	f.Limit = maxAuditPage
-	page, err := a.Audit(r.Context(), f)
-	if err != nil {
+	if err := Require(r.Context(), auth.RoleViewer); err != nil {
 		return err
+	}
+	WriteAuditJSONL(w, r, a.logger(), a.Audit, f)
+	return nil
+}
+
+// WriteAuditJSONL answers every entry f selects (its limit ignored) as
+// JSON lines, newest first, read page by page through audit (the API's
+// and the console's export). A failure before the first line is answered
+// as a problem; one midway ends the export with a line {"error": …}.
+func WriteAuditJSONL(w http.ResponseWriter, r *http.Request, log *slog.Logger,
+	audit func(context.Context, state.AuditFilter) (AuditPage, error), f state.AuditFilter) {
+	f.Limit = maxAuditPage
+	page, err := audit(r.Context(), f)
+	if err != nil {
+		writeProblem(w, r, log, err)
+		return
 	}
 	w.Header().Set("Content-Type", "application/jsonl")
 	w.Header().Set("Content-Disposition", `attachment; filename="reviewhub-audit.jsonl"`)
@@ -365,18 +379,18 @@ func (a *Admin) auditExport(w http.ResponseWriter, r *http.Request) error {
 	for {
 		for _, e := range page.Entries {
 			if err := enc.Encode(e); err != nil {
-				return nil // the client went away; the status is sent
+				return // the client went away
 			}
 		}
 		if page.Next == 0 {
-			return nil
+			return
 		}
 		f.Before = page.Next
-		if page, err = a.Audit(r.Context(), f); err != nil {
+		if page, err = audit(r.Context(), f); err != nil {
 			id := requestID(r)
-			a.logger().Error("admin API: the audit export failed midway (the answer is cut short)", "request_id", id, "error", err)
+			log.Error("audit export failed midway (the answer is cut short)", "request_id", id, "error", err)
 			_ = enc.Encode(map[string]string{"error": "the export stopped here: reading the audit log failed; the hub's log has the cause under request id " + id})
-			return nil
+			return
 		}
 	}
 }

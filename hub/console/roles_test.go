@@ -1,0 +1,154 @@
+package console
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/gorilla/mux"
+
+	"github.com/reviewhub/reviewhub/hub/auth"
+	"github.com/reviewhub/reviewhub/hub/httpapi"
+	"github.com/reviewhub/reviewhub/hub/state"
+)
+
+// publicRoutes are the console's routes outside the session (no role).
+var publicRoutes = map[string]bool{
+	"GET /console/signin": true, "POST /console/signin": true, "GET /console/lang": true,
+}
+
+// consoleActions walks the console's router: "METHOD template" of every
+// route behind the session.
+func consoleActions(t *testing.T, c *Console) []string {
+	t.Helper()
+	var out []string
+	err := c.router.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		tpl, err := route.GetPathTemplate()
+		if err != nil {
+			tpl, _ = route.GetPathRegexp()
+		}
+		methods, err := route.GetMethods()
+		if err != nil {
+			if tpl != "/console/static/" && tpl != "/console" { // the static files; the session's subrouter
+				t.Errorf("console route %s takes any method: give it its methods and a role", tpl)
+			}
+			return nil
+		}
+		for _, m := range methods {
+			if !publicRoutes[m+" "+tpl] {
+				out = append(out, m+" "+tpl)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// Every console action maps to an API route with a role (one table for
+// both surfaces), and every row of the map is an action.
+func TestEveryConsoleActionHasARole(t *testing.T) {
+	c, err := New(Options{Token: testToken, Admin: &fakeAdmin{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	actions := consoleActions(t, c)
+	for _, a := range actions {
+		seen[a] = true
+		api, ok := actionRoutes[a]
+		if !ok {
+			t.Errorf("console action %s has no row in actionRoutes", a)
+			continue
+		}
+		if api == "" {
+			continue
+		}
+		m, tpl, _ := strings.Cut(api, " ")
+		if _, ok := httpapi.RouteRole(m, tpl); !ok {
+			t.Errorf("console action %s maps to %s, which has no role in the API's table", a, api)
+		}
+	}
+	for a := range actionRoutes {
+		if !seen[a] {
+			t.Errorf("actionRoutes has %s, which is no console action", a)
+		}
+	}
+	if len(actions) < 15 {
+		t.Fatalf("walked only %d actions", len(actions))
+	}
+}
+
+// consolePolicy is the issue's rule for the console's actions, written
+// apart from the tables: viewers see every page but the tokens and the
+// forms that make integrations; agents also retry answers and dead letters
+// and check accounts; everything else that changes is admin's.
+func consolePolicy(action string) auth.Role {
+	method, tpl, _ := strings.Cut(action, " ")
+	switch {
+	case tpl == "/console/signout":
+		return auth.RoleNone
+	case strings.HasPrefix(tpl, "/console/tokens"), tpl == "/console/integrations/new":
+		return auth.RoleAdmin
+	case method == http.MethodGet:
+		return auth.RoleViewer
+	case strings.HasSuffix(tpl, "/retry") || strings.HasSuffix(tpl, "/check"):
+		return auth.RoleAgent
+	}
+	return auth.RoleAdmin
+}
+
+var consoleVar = regexp.MustCompile(`\{[^}]+\}`)
+
+// Every console action × every role, through the console's own session
+// and CSRF checks: an action the role allows gets past the gate, the
+// others are refused 403 naming the role needed.
+func TestConsoleActionRoleTable(t *testing.T) {
+	db, err := state.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "hub.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	api := &httpapi.Admin{DB: db, Token: testToken, Info: nil, Plugins: func() []string { return nil }}
+	c, err := New(Options{Token: testToken, Admin: &fakeAdmin{}, Access: api})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, action := range consoleActions(t, c) {
+		method, tpl, _ := strings.Cut(action, " ")
+		need := consolePolicy(action)
+		if got, _ := actionRole(method, tpl); got != need {
+			t.Errorf("%s needs %s, the policy says %s", action, got, need)
+		}
+		path := consoleVar.ReplaceAllString(tpl, "1")
+		for _, role := range []auth.Role{auth.RoleViewer, auth.RoleAgent, auth.RoleAdmin} {
+			id, s := c.newSession(auth.Principal{Subject: "test:" + role.String(), Name: role.String() + " person", Role: role, Via: auth.ViaSession})
+			var body *strings.Reader
+			if method == http.MethodPost {
+				body = strings.NewReader("csrf=" + s.csrf + "&name=x&role=viewer")
+			} else {
+				body = strings.NewReader("")
+			}
+			req := httptest.NewRequest(method, path, body)
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.AddCookie(&http.Cookie{Name: sessionCookie, Value: id})
+			rec := httptest.NewRecorder()
+			c.ServeHTTP(rec, req)
+			refused := rec.Code == http.StatusForbidden && strings.Contains(rec.Body.String(), "needs the role")
+			switch want := need == auth.RoleNone || role.Allows(need); {
+			case want && refused:
+				t.Errorf("%s as %s: refused, want allowed", action, role)
+			case !want && !refused:
+				t.Errorf("%s as %s: %d, want 403 naming the role", action, role, rec.Code)
+			case !want && !strings.Contains(rec.Body.String(), "needs the role "+need.String()):
+				t.Errorf("%s as %s: the refusal does not name the role %s", action, role, need)
+			}
+		}
+	}
+}
