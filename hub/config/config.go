@@ -522,7 +522,7 @@ func (c *Config) validateServer(add func(field, reason string)) {
 	} else if c.Console.Enabled != nil && *c.Console.Enabled && c.AdminTokenDisabled {
 		add("console.enabled", "the console signs in with the admin token, which admin_token_disabled turns off")
 	}
-	if c.Audit.Retention < MinAuditRetention {
+	if c.Audit.Retention != 0 && c.Audit.Retention < MinAuditRetention { // 0: the default
 		add("audit.retention", fmt.Sprintf("%s is shorter than %s", c.Audit.Retention, MinAuditRetention))
 	}
 }
