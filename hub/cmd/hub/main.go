@@ -59,7 +59,8 @@ Usage:
   hub status [INTEGRATION] [--config FILE] [--json] [--hub URL]
                                 every app's health (ok, degraded, quota, failing, stalled,
                                 credentials, at risk of loss), why and since when, read from the running hub's
-                                admin API (needs admin_token; --hub defaults to http://LISTEN)
+                                admin API (needs HUB_API_TOKEN, a personal token, or admin_token;
+                                --hub defaults to http://LISTEN)
   hub migrate [--dry-run] [--restored] [--config FILE]
                                 apply the state's migrations this hub knows (--dry-run: list them,
                                 change nothing); --restored: the state was just restored from a
@@ -79,6 +80,7 @@ Environment (overrides the file; with no file, the whole configuration of a hub 
 integrations are made through the admin API): HUB_CONFIG, HUB_LISTEN, HUB_PUBLIC_URL,
 HUB_DATA_DIR, HUB_SECRET_KEY, HUB_ACCEPTED_SECRET_KEYS, HUB_ADMIN_TOKEN, HUB_STATE_DRIVER, HUB_STATE_DSN, HUB_STATE_PATH,
 HUB_BUS_BACKEND, HUB_PLUGINS_DIR, HUB_LOG_LEVEL, HUB_LOG_FORMAT, HUB_METRICS_LISTEN.
+HUB_API_TOKEN: the personal token hub status calls the admin API with.
 `
 
 func main() {
