@@ -96,6 +96,21 @@ func cut(s string) (string, string, bool) {
 	return s, "", false
 }
 
+// can reports whether a principal of role (its name, as pages get it) may
+// do console action ("POST /console/deadletters/{id}/drop"): the pages
+// show only what the role allows (the gate enforces it regardless).
+func can(role, action string) bool {
+	r, err := auth.ParseRole(role)
+	if err != nil {
+		return false
+	}
+	m, tpl, _ := cut(action)
+	need, ok := actionRole(m, tpl)
+	return ok && (need == auth.RoleNone || r.Allows(need))
+}
+
+func init() { funcs["can"] = can }
+
 // requireRole refuses an action the signed-in principal's role does not
 // allow (403 naming the role needed); it runs after requireSession.
 func (c *Console) requireRole(next http.Handler) http.Handler {

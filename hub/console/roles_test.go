@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/reviewhub/reviewhub/hub/auth"
+	"github.com/reviewhub/reviewhub/hub/bus"
 	"github.com/reviewhub/reviewhub/hub/httpapi"
 	"github.com/reviewhub/reviewhub/hub/state"
 )
@@ -149,6 +150,59 @@ func TestConsoleActionRoleTable(t *testing.T) {
 			case !want && !strings.Contains(rec.Body.String(), "needs the role "+need.String()):
 				t.Errorf("%s as %s: the refusal does not name the role %s", action, role, need)
 			}
+		}
+	}
+}
+
+// deadLettersAdmin is fakeAdmin with one dead letter.
+type deadLettersAdmin struct{ *fakeAdmin }
+
+func (deadLettersAdmin) ListDeadLetters(context.Context) ([]bus.DeadLetter, error) {
+	return []bus.DeadLetter{{Offset: 3, Topic: "replies", Reason: "bad"}}, nil
+}
+
+// Pages show only what the role may do: viewers no retry or drop and no
+// "new integration", agents retry but not drop, admins everything and the
+// tokens link.
+func TestPagesShowWhatTheRoleMayDo(t *testing.T) {
+	c, err := New(Options{Token: testToken, Admin: deadLettersAdmin{&fakeAdmin{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(role auth.Role, path string) string {
+		id, _ := c.newSession(auth.Principal{Subject: "s", Role: role})
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: id})
+		rec := httptest.NewRecorder()
+		c.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("%s as %s: %d", path, role, rec.Code)
+		}
+		return rec.Body.String()
+	}
+	for _, tc := range []struct {
+		role                             auth.Role
+		retry, drop, newIntegration, tok bool
+	}{
+		{auth.RoleViewer, false, false, false, false},
+		{auth.RoleAgent, true, false, false, false},
+		{auth.RoleAdmin, true, true, true, true},
+	} {
+		dl := get(tc.role, "/console/deadletters")
+		if got := strings.Contains(dl, `action="/console/deadletters/3/retry"`); got != tc.retry {
+			t.Errorf("%s sees retry: %v", tc.role, got)
+		}
+		if got := strings.Contains(dl, `action="/console/deadletters/3/drop"`); got != tc.drop {
+			t.Errorf("%s sees drop: %v", tc.role, got)
+		}
+		if got := strings.Contains(dl, `href="/console/tokens"`); got != tc.tok {
+			t.Errorf("%s sees the tokens link: %v", tc.role, got)
+		}
+		if !strings.Contains(dl, `href="/console/audit"`) {
+			t.Errorf("%s does not see the audit link", tc.role)
+		}
+		if got := strings.Contains(get(tc.role, "/console/integrations"), `href="/console/integrations/new"`); got != tc.newIntegration {
+			t.Errorf("%s sees new integration: %v", tc.role, got)
 		}
 	}
 }
