@@ -168,8 +168,10 @@ func (a *Admin) auth(next http.Handler) http.Handler {
 				a.failures().Fail(client)
 				a.accounts().Fail(account)
 				a.logger().Warn("admin API: request with a wrong token refused", "remote", r.RemoteAddr)
+				// The account tried (the admin token, a personal token's
+				// id), never what was sent.
 				a.record(ctx, state.AuditEntry{Subject: "unknown", Kind: KindSignIn, Action: "api", Outcome: OutcomeFailed,
-					Target: "wrong token"})
+					Target: account})
 			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="reviewhub"`)
 			writeProblem(w, r, a.logger(), err)
