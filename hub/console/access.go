@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/gorilla/mux"
 
@@ -83,17 +84,8 @@ func actionRole(method, template string) (auth.Role, bool) {
 	if api == "" {
 		return auth.RoleNone, true
 	}
-	m, tpl, _ := cut(api)
+	m, tpl, _ := strings.Cut(api, " ")
 	return httpapi.RouteRole(m, tpl)
-}
-
-func cut(s string) (string, string, bool) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == ' ' {
-			return s[:i], s[i+1:], true
-		}
-	}
-	return s, "", false
 }
 
 // can reports whether a principal of role (its name, as pages get it) may
@@ -104,7 +96,7 @@ func can(role, action string) bool {
 	if err != nil {
 		return false
 	}
-	m, tpl, _ := cut(action)
+	m, tpl, _ := strings.Cut(action, " ")
 	need, ok := actionRole(m, tpl)
 	return ok && (need == auth.RoleNone || r.Allows(need))
 }
