@@ -287,7 +287,7 @@ func testAuditEveryKind(t *testing.T, dialect string) {
 	}
 	rs.Close()
 	page := mustDo(http.MethodGet, "/api/audit?limit=1000", "", http.StatusOK)
-	export := mustDo(http.MethodGet, "/api/audit?format=jsonl", "", http.StatusOK)
+	export := mustDo(http.MethodGet, "/api/audit/export", "", http.StatusOK)
 	if !strings.Contains(rows.String(), "apps[ios].settings.private_key") || !strings.Contains(page.body, "helpdesk.settings.api_key") {
 		t.Fatalf("the secrets' changes are not recorded at all:\n%s", rows.String())
 	}

@@ -332,9 +332,6 @@ func (a *Admin) registerAudit(r *mux.Router) {
 }
 
 func (a *Admin) audit(w http.ResponseWriter, r *http.Request) error {
-	if r.URL.Query().Get("format") == "jsonl" {
-		return a.auditExport(w, r)
-	}
 	f, err := AuditFilterOf(r.URL.Query())
 	if err != nil {
 		return err
