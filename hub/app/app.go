@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -141,8 +140,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		Ready: h.ready, Admin: admin.Register}
 	h.opsWire(cfg, plugins, srv, admin)
 	if cfg.ConsoleOn() {
-		if srv.Console, err = console.New(console.Options{Token: cfg.EffectiveAdminToken(), Admin: admin, Failures: failures, Accounts: accounts, Access: admin,
-			Logger: log.With("component", "console"), Secure: strings.HasPrefix(cfg.PublicURL, "https://")}); err != nil {
+		co := ConsoleOptions(cfg, admin, h.DB, failures, log.With("component", "console"))
+		co.Accounts, co.Access = accounts, admin // per-account throttle shared with the API; tokens and audit pages
+		if srv.Console, err = console.New(co); err != nil {
 			return nil, err
 		}
 	} else {

@@ -56,6 +56,7 @@ func (c *Console) audit(ctx context.Context, e state.AuditEntry) {
 var actionRoutes = map[string]string{
 	"GET /console/":                                           "GET /api/integrations",
 	"POST /console/signout":                                   "",
+	"POST /console/signout/everywhere":                        "",
 	"GET /console/integrations":                               "GET /api/integrations",
 	"GET /console/integrations/new":                           "POST /api/integrations",
 	"POST /console/integrations/new":                          "POST /api/integrations",

@@ -20,6 +20,7 @@ import (
 // publicRoutes are the console's routes outside the session (no role).
 var publicRoutes = map[string]bool{
 	"GET /console/signin": true, "POST /console/signin": true, "GET /console/lang": true,
+	"GET /console/oidc/{issuer}/start": true, "GET /console/oidc/{issuer}/callback": true,
 }
 
 // consoleActions walks the console's router: "METHOD template" of every
@@ -93,7 +94,7 @@ func TestEveryConsoleActionHasARole(t *testing.T) {
 func consolePolicy(action string) auth.Role {
 	method, tpl, _ := strings.Cut(action, " ")
 	switch {
-	case tpl == "/console/signout":
+	case tpl == "/console/signout", tpl == "/console/signout/everywhere":
 		return auth.RoleNone
 	case strings.HasPrefix(tpl, "/console/tokens"), tpl == "/console/integrations/new":
 		return auth.RoleAdmin
@@ -205,4 +206,16 @@ func TestPagesShowWhatTheRoleMayDo(t *testing.T) {
 			t.Errorf("%s sees new integration: %v", tc.role, got)
 		}
 	}
+}
+
+// newSession stores a session of p in c's session store, as a sign-in
+// would, and returns its cookie's value and the session (its CSRF token).
+func (c *Console) newSession(p auth.Principal) (string, *session) {
+	value, csrf, now := randomToken(), randomToken(), c.opts.Now()
+	err := c.opts.Sessions.CreateSession(context.Background(), state.Session{Key: keyOf(value), Subject: p.Subject, Name: p.Name,
+		Role: p.Role.String(), Via: "test", CSRF: csrf, CreatedAt: now, SeenAt: now})
+	if err != nil {
+		panic(err)
+	}
+	return value, &session{key: keyOf(value), csrf: csrf, principal: p}
 }
