@@ -9,11 +9,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/reviewhub/reviewhub/hub/auth"
 	"github.com/reviewhub/reviewhub/hub/httpapi"
+	"github.com/reviewhub/reviewhub/hub/internal/oidctest"
 	"github.com/reviewhub/reviewhub/hub/internal/throttle"
 	"github.com/reviewhub/reviewhub/hub/state"
 )
@@ -154,4 +156,48 @@ func TestConsoleGuessingTogetherStaysSlowWithoutLockingOut(t *testing.T) {
 
 func authedAdmin() context.Context {
 	return auth.With(context.Background(), httpapi.AdminPrincipal)
+}
+
+// recordAccess keeps the audit entries the console records.
+type recordAccess struct {
+	httpapi.Admin
+	mu      sync.Mutex
+	entries []state.AuditEntry
+}
+
+func (a *recordAccess) Record(ctx context.Context, e state.AuditEntry) {
+	if p, ok := auth.From(ctx); ok && e.Subject == "" {
+		e.Subject, e.Role = p.Subject, p.Role.String()
+	}
+	e.Client = auth.Client(ctx)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.entries = append(a.entries, e)
+}
+
+// OIDC sign-ins and failed ones are in the audit log: who, with which
+// issuer, from where.
+func TestOIDCSignInsAudited(t *testing.T) {
+	rig := newOIDCRig(t, nil, nil)
+	rec := &recordAccess{}
+	rig.handler.opts.Access = rec
+	rig.issuer.SetUser(oidctest.User{Subject: "u1", Email: "ann@acme.example", Groups: []string{"support"}})
+	if s := rig.signInOIDC(t, newSessionBrowser()); s.status != http.StatusSeeOther {
+		t.Fatalf("sign-in: %d", s.status)
+	}
+	rig.issuer.SetUser(oidctest.User{Subject: "m1", Email: "mia@other.example"})
+	rig.refused(t, rig.signInOIDC(t, newSessionBrowser()), http.StatusForbidden, "no rule of this hub gives that account a role")
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.entries) != 2 {
+		t.Fatalf("entries %+v", rec.entries)
+	}
+	ok, failed := rec.entries[0], rec.entries[1]
+	if ok.Kind != httpapi.KindSignIn || ok.Outcome != "" || ok.Subject != "oidc:"+rig.issuer.URL+"#u1" || ok.Role != "agent" ||
+		ok.Target != "oidc:corp" || ok.Client != "127.0.0.1" {
+		t.Errorf("sign-in entry %+v", ok)
+	}
+	if failed.Outcome != httpapi.OutcomeFailed || failed.Target != "oidc:corp" || failed.Subject != "unknown" {
+		t.Errorf("failed sign-in entry %+v", failed)
+	}
 }
