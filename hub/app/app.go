@@ -27,6 +27,7 @@ import (
 	"github.com/reviewhub/reviewhub/hub/secrets"
 	"github.com/reviewhub/reviewhub/hub/setup"
 	"github.com/reviewhub/reviewhub/hub/state"
+	"github.com/reviewhub/reviewhub/hub/tracing"
 	"github.com/reviewhub/reviewhub/sdk"
 )
 
@@ -78,6 +79,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 			h.closeAll()
 		}
 	}()
+	// First opened, last closed: the spans of the whole stop are flushed.
+	tr, err := tracing.Setup(ctx, log, os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	h.life.onClose("tracing", func() error { return tr.Shutdown(context.Background()) })
 	if usesDataDir(cfg) {
 		if err := prepareDataDir(cfg.DataDir, log); err != nil {
 			return nil, err
@@ -214,7 +221,7 @@ func (h *Hub) newPoller(cfg *config.Config, plugins Resolver) *poll.Poller {
 	return &poll.Poller{DB: h.DB, Bus: h.Bus, Plugins: plugins, Logger: h.log.With("component", "poll"),
 		Interval: cfg.PollInterval,
 		Schedule: poll.Schedule{Workers: cfg.Schedule.Workers, Lease: cfg.Schedule.Lease, ReplyReserve: cfg.Schedule.ReplyReserve,
-			Owner: leaseOwner(h.Addr())},
+			ReconcileEvery: cfg.Schedule.ReconcileEvery, Owner: leaseOwner(h.Addr())},
 		Runnable: func(in state.Integration, a state.App) bool { return setup.Runnable(in, a, plugins.Info) },
 		Metrics:  h.ops.metrics}
 }
@@ -274,7 +281,10 @@ func OpenBus(ctx context.Context, cfg *config.Config, db *state.DB, log *slog.Lo
 // tables are in the state database: the bus backend is the state's
 // dialect, config.Validate sees to it).
 func DeadLetters(db *state.DB) bus.DeadLetters {
-	return bus.DeadLetters{DB: db.SQL(), Postgres: db.Dialect() == state.Postgres}
+	return bus.DeadLetters{DB: db.SQL(), Postgres: db.Dialect() == state.Postgres,
+		Dropped: func(ctx context.Context, s bus.Subject) error {
+			return db.DeliveryDropped(ctx, s.Group, s.App, s.Review)
+		}}
 }
 
 func sealer(cfg *config.Config) (*secrets.Sealer, error) {

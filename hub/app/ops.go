@@ -157,6 +157,11 @@ func (h *Hub) sample(ctx context.Context, emit metrics.Emit) error {
 			emit("plugin_up", "1 when the plugin process is running.", false, up, "plugin", name)
 		}
 	}
+	if n, err := h.DB.Requeued(ctx); err == nil {
+		emit("reviews_lost_requeue_waiting", "Reviews whose queued message was found lost (never delivered, not on the bus, no dead letter), waiting for the store to list them again; each was logged as an error and counted in the app's reviews_lost_requeued.", false, float64(n))
+	} else {
+		errs = append(errs, err)
+	}
 	if apps, due, leased, err := h.DB.ScheduleCounts(ctx, time.Now()); err == nil {
 		emit("schedule_apps", "Apps in the poll schedule (all hubs).", false, float64(apps))
 		emit("schedule_due", "Apps due for a poll that no hub holds (a growing number means the hubs fall behind).", false, float64(due))

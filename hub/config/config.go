@@ -119,6 +119,9 @@ type Schedule struct {
 	// ReplyReserve is the share of a store quota polling leaves for
 	// replies (default 0.2).
 	ReplyReserve float64 `yaml:"reply_reserve"`
+	// ReconcileEvery is how often queued reviews whose message was lost
+	// are looked for (default 5m; hub/poll/reconcile.go).
+	ReconcileEvery time.Duration `yaml:"reconcile_every"`
 }
 
 // Bus selects the message bus backend.
@@ -634,6 +637,9 @@ func (c *Config) validateRun(add func(field, reason string)) {
 	}
 	if c.Schedule.Lease != 0 && c.Schedule.Lease < time.Second {
 		add("schedule.lease", fmt.Sprintf("%s is shorter than 1s", c.Schedule.Lease))
+	}
+	if c.Schedule.ReconcileEvery != 0 && c.Schedule.ReconcileEvery < time.Second {
+		add("schedule.reconcile_every", fmt.Sprintf("%s is shorter than 1s", c.Schedule.ReconcileEvery))
 	}
 	if c.Schedule.ReplyReserve < 0 || c.Schedule.ReplyReserve >= 1 {
 		add("schedule.reply_reserve", fmt.Sprintf("%v is not between 0 and 1 (exclusive of 1)", c.Schedule.ReplyReserve))

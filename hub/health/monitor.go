@@ -97,9 +97,14 @@ func (m *Monitor) Apps(ctx context.Context, integrationID string) ([]App, error)
 			return nil, fmt.Errorf("health: %w", err)
 		}
 	}
+	lost, err := m.DB.LostByApp(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("health: %w", err)
+	}
 	out := make([]App, 0, len(rows))
 	for _, r := range rows {
 		r.Delivery.DeadLetters = dead[bus.AppRef{Integration: r.IntegrationID, App: r.AppID}]
+		r.Delivery.Lost = lost[r.AppRef]
 		var window time.Duration
 		if info, ok := m.Plugins.Info(r.StorePlugin); ok && info.Store != nil {
 			window = info.Store.ListingWindow

@@ -37,6 +37,9 @@ type Schedule struct {
 	// restarted hub ends the leases of its killed predecessor at once.
 	// Default: host-pid-random.
 	Owner string
+	// ReconcileEvery is how often queued reviews whose message was lost
+	// are looked for (reconcile.go; default DefaultReconcileEvery).
+	ReconcileEvery time.Duration
 }
 
 func (s *Schedule) setDefaults() {
@@ -51,6 +54,9 @@ func (s *Schedule) setDefaults() {
 	}
 	if s.FirstPollRate <= 0 {
 		s.FirstPollRate = 20
+	}
+	if s.ReconcileEvery <= 0 {
+		s.ReconcileEvery = DefaultReconcileEvery
 	}
 	if s.Owner == "" {
 		host, _ := os.Hostname()
@@ -81,6 +87,11 @@ func (p *Poller) Run(ctx context.Context, reload <-chan struct{}) {
 	jobs := make(chan state.Slot)
 	done := make(chan struct{}, s.Workers)
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		p.reconcileLoop(ctx)
+	}()
 	for range s.Workers {
 		wg.Add(1)
 		go func() {

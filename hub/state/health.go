@@ -98,6 +98,10 @@ type DeliveryFacts struct {
 	// DeadLetters counts the app's messages among the bus's dead letters
 	// (not a column: the health monitor fills it from the bus).
 	DeadLetters int
+	// Lost counts the app's queued reviews whose message was found lost
+	// and that wait for a listing to queue them again (not a column: the
+	// health monitor fills it, LostByApp).
+	Lost int
 }
 
 // Failing reports whether the last review delivery that ended failed for

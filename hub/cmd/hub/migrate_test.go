@@ -49,31 +49,33 @@ func TestMigrate(t *testing.T) {
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "hub.db")
 	code, out, errOut := inDataDir(t, dir, "migrate", "--dry-run")
-	if code != 0 || !strings.Contains(out, "schema version 0") || !strings.Contains(out, "would apply 11 migration(s): 0001_init.sql") {
+	if code != 0 || !strings.Contains(out, "schema version 0") || !strings.Contains(out, "would apply 12 migration(s): 0001_init.sql") {
 		t.Fatalf("dry run on no state: %d %q %q", code, out, errOut)
 	}
 	if _, err := os.Stat(dbPath); !os.IsNotExist(err) {
 		t.Fatalf("the dry run created the state: %v", err)
 	}
-	if code, out, errOut = inDataDir(t, dir, "migrate"); code != 0 || !strings.Contains(out, "schema version 0 → 11") {
+	if code, out, errOut = inDataDir(t, dir, "migrate"); code != 0 || !strings.Contains(out, "schema version 0 → 12") {
 		t.Fatalf("migrate: %d %q %q", code, out, errOut)
 	}
 	// The state as a hub without state_info (and later migrations) left it: schema version 8.
-	sqlExec(t, dbPath, `DELETE FROM schema_migrations WHERE name IN ('0009_state_info.sql', '0010_console_sessions.sql', '0011_tokens_audit.sql')`,
-		`DROP TABLE state_info`, `DROP TABLE console_sessions`, `DROP TABLE console_signin_flows`, `DROP TABLE api_tokens`, `DROP TABLE audit_log`)
+	sqlExec(t, dbPath, `DELETE FROM schema_migrations WHERE name IN ('0009_state_info.sql', '0010_console_sessions.sql', '0011_review_queued.sql', '0012_tokens_audit.sql')`,
+		`DROP TABLE state_info`, `DROP TABLE console_sessions`, `DROP TABLE console_signin_flows`,
+		`DROP INDEX reviews_unlinked_queued`, `DROP INDEX reviews_requeue`,
+		`ALTER TABLE reviews DROP COLUMN queued_version`, `ALTER TABLE reviews DROP COLUMN requeue`, `DROP TABLE api_tokens`, `DROP TABLE audit_log`)
 	code, out, _ = inDataDir(t, dir, "migrate", "--dry-run")
 	if code != 0 || !strings.Contains(out, "schema version 8 (migrated by hub unknown") ||
-		!strings.Contains(out, "would apply 3 migration(s): 0009_state_info.sql, 0010_console_sessions.sql, 0011_tokens_audit.sql") {
+		!strings.Contains(out, "would apply 4 migration(s): 0009_state_info.sql, 0010_console_sessions.sql, 0011_review_queued.sql, 0012_tokens_audit.sql") {
 		t.Fatalf("dry run: %d %q", code, out)
 	}
-	if code, out, _ = inDataDir(t, dir, "migrate", "--dry-run"); !strings.Contains(out, "would apply 3 migration(s)") {
+	if code, out, _ = inDataDir(t, dir, "migrate", "--dry-run"); !strings.Contains(out, "would apply 4 migration(s)") {
 		t.Fatalf("the dry run migrated: %d %q", code, out)
 	}
 	if code, out, errOut = inDataDir(t, dir, "migrate"); code != 0 ||
-		!strings.Contains(out, "applied 3 migration(s): 0009_state_info.sql, 0010_console_sessions.sql, 0011_tokens_audit.sql; schema version 8 → 11") {
+		!strings.Contains(out, "applied 4 migration(s): 0009_state_info.sql, 0010_console_sessions.sql, 0011_review_queued.sql, 0012_tokens_audit.sql; schema version 8 → 12") {
 		t.Fatalf("migrate: %d %q %q", code, out, errOut)
 	}
-	if code, out, _ = inDataDir(t, dir, "migrate"); code != 0 || !strings.Contains(out, "nothing to migrate: schema version 11 is current") {
+	if code, out, _ = inDataDir(t, dir, "migrate"); code != 0 || !strings.Contains(out, "nothing to migrate: schema version 12 is current") {
 		t.Fatalf("migrate again: %d %q", code, out)
 	}
 	if code, out, _ = inDataDir(t, dir, "migrate", "--restored"); code != 0 || !strings.Contains(out, "marked restored from a backup") {
@@ -88,7 +90,7 @@ func TestMigrate(t *testing.T) {
 		`UPDATE state_info SET value = 'v9.0.0' WHERE key = 'schema_hub_version'`)
 	for _, cmd := range []string{"migrate", "serve"} {
 		code, _, errOut = inDataDir(t, dir, cmd)
-		if code != 1 || !strings.Contains(errOut, "schema version 99, written by hub v9.0.0; this hub (") || !strings.Contains(errOut, "knows schema versions up to 11") {
+		if code != 1 || !strings.Contains(errOut, "schema version 99, written by hub v9.0.0; this hub (") || !strings.Contains(errOut, "knows schema versions up to 12") {
 			t.Errorf("%s on a newer state: exit %d, %q", cmd, code, errOut)
 		}
 	}
