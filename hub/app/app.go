@@ -137,7 +137,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	// One limiter of wrong tokens for both doors to the admin token (the
 	// console's sign-in and the API's bearer), counted per client.
 	failures := throttle.New(throttle.Options{})
-	admin := &httpapi.Admin{DB: h.DB, Failures: failures, Token: cfg.AdminToken, Info: plugins.Info, Plugins: h.Plugins.Names,
+	// And per account (the admin token, each personal token).
+	accounts := throttle.NewAccounts(throttle.AccountOptions{})
+	admin := &httpapi.Admin{DB: h.DB, Failures: failures, Accounts: accounts, Token: cfg.EffectiveAdminToken(), Info: plugins.Info, Plugins: h.Plugins.Names,
 		Changed: h.Reload, PublicURL: cfg.PublicURL, Connectors: plugins, ReplyReserve: cfg.Schedule.ReplyReserve,
 		Scheduler: h.poller.Stats, DeadLetters: httpapi.BusDeadLetters{DL: DeadLetters(h.DB), Bus: h.Bus},
 		Replies: h.deliver, Background: ctx, Logger: log.With("component", "admin"),
@@ -146,7 +148,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		Ready: h.ready, Admin: admin.Register}
 	h.opsWire(cfg, plugins, srv, admin)
 	if cfg.ConsoleOn() {
-		if srv.Console, err = console.New(ConsoleOptions(cfg, admin, h.DB, failures, log.With("component", "console"))); err != nil {
+		co := ConsoleOptions(cfg, admin, h.DB, failures, log.With("component", "console"))
+		co.Accounts, co.Access = accounts, admin // per-account throttle shared with the API; tokens and audit pages
+		if srv.Console, err = console.New(co); err != nil {
 			return nil, err
 		}
 	} else {
@@ -386,6 +390,7 @@ func (h *Hub) startWork(ctx context.Context, wg *sync.WaitGroup) {
 		h.poller.Run(ctx, h.reload)
 	}()
 	h.opsRun(ctx, wg)
+	runAuditPruning(ctx, wg, h.DB, h.cfg.Audit.Retention, h.log.With("component", "audit"))
 	if p, ok := h.Bus.(pruner); ok {
 		wg.Add(1)
 		go func() {

@@ -18,7 +18,7 @@ func ConsoleOptions(cfg *config.Config, admin console.Admin, sessions console.Se
 		Secure: strings.HasPrefix(cfg.PublicURL, "https://"), PublicURL: cfg.PublicURL,
 		SessionTTL: cfg.Console.SessionIdle, SessionMaxAge: cfg.Console.SessionMaxAge}
 	if cfg.Console.TokenSignIn() {
-		o.Token = cfg.AdminToken
+		o.Token = cfg.EffectiveAdminToken() // "" when admin_token_disabled
 	}
 	for _, is := range cfg.Console.OIDC {
 		oi := console.OIDCIssuer{ID: is.ID, Name: is.Name, Issuer: is.Issuer, ClientID: is.ClientID, ClientSecret: is.ClientSecret,

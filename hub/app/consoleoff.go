@@ -15,8 +15,14 @@ func consoleOff(cfg *config.Config, addr string) (page, hint string) {
 		return "", ""
 	}
 	base := "http://" + addr
+	if cfg.AdminToken != "" && cfg.AdminTokenDisabled {
+		return `Reviewhub is running; its web console is off: the admin token it signs in with is turned off
+(admin_token_disabled: true in the config file). The admin API under /api takes personal tokens
+(Authorization: Bearer TOKEN; make one with hub token create NAME --role ROLE).
+`, "the admin token is turned off (admin_token_disabled), so the web console is off; the admin API takes personal tokens (hub token create)"
+	}
 	if cfg.AdminToken == "" {
-		hint = fmt.Sprintf("no admin token, so the web console and the admin API are off: set HUB_ADMIN_TOKEN (at least %d characters) "+
+		hint = fmt.Sprintf("no admin token, so the web console and the admin API are off (but for personal tokens made with hub token create): set HUB_ADMIN_TOKEN (at least %d characters) "+
 			"or admin_token in the config file and start again, e.g. HUB_ADMIN_TOKEN=$(openssl rand -hex 16) make run; "+
 			"then sign in at %s/console/", config.MinAdminTokenLength, base)
 		return fmt.Sprintf(`Reviewhub is running, but its web console and admin API are off: no admin token is set.
@@ -25,6 +31,7 @@ To turn them on, give the hub an admin token of at least %d characters and start
     HUB_ADMIN_TOKEN=$(openssl rand -hex 16) make run
 (or admin_token in the config file), then open %s/console/ and sign in with that token.
 
+The admin API takes personal tokens meanwhile (hub token create NAME --role ROLE).
 Without a token the hub still serves /healthz, /readyz, /metrics and the helpdesks' webhooks,
 and runs the integrations of its config file.
 `, config.MinAdminTokenLength, base), hint

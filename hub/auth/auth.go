@@ -85,3 +85,27 @@ func From(ctx context.Context) (Principal, bool) {
 	p, ok := ctx.Value(ctxKey{}).(Principal)
 	return p, ok
 }
+
+type clientKey struct{}
+
+// WithClient returns ctx carrying where the request came from (the
+// client's address), for the audit log.
+func WithClient(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, clientKey{}, addr)
+}
+
+// Client returns the client address ctx carries ("" when none).
+func Client(ctx context.Context) string {
+	s, _ := ctx.Value(clientKey{}).(string)
+	return s
+}
+
+// Needs is the refusal of an action to a principal whose role does not
+// allow it: it names the role needed and the one held.
+func Needs(p Principal, need Role) string {
+	who := p.Name
+	if who == "" {
+		who = p.Subject
+	}
+	return fmt.Sprintf("this needs the role %s; %s has the role %s", need, who, p.Role)
+}

@@ -47,6 +47,12 @@ type Config struct {
 	// AdminToken authenticates the admin API (env HUB_ADMIN_TOKEN), at least
 	// MinAdminTokenLength characters. Empty: the admin API is off.
 	AdminToken string `yaml:"admin_token"`
+	// AdminTokenDisabled turns the configured admin token off: neither
+	// the API nor the console accepts it; personal API tokens (hub token
+	// create) still sign in to the API (docs/operations.md, "Roles,
+	// tokens and the audit log").
+	AdminTokenDisabled bool  `yaml:"admin_token_disabled"`
+	Audit              Audit `yaml:"audit"`
 	// ShutdownTimeout bounds a graceful stop (SIGTERM): work still in
 	// flight then stays queued, the plugins are killed and the hub exits 0.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
@@ -245,6 +251,31 @@ func (es Errors) Error() string {
 	return strings.Join(msgs, "; ")
 }
 
+// DefaultAuditRetention is how long audit log entries are kept by default.
+const DefaultAuditRetention = 365 * 24 * time.Hour
+
+// MinAuditRetention is the shortest retention accepted.
+const MinAuditRetention = 24 * time.Hour
+
+// Audit configures the audit log.
+type Audit struct {
+	// Retention: entries older than this are pruned (default 8760h, a
+	// year; at least 24h).
+	Retention time.Duration `yaml:"retention"`
+}
+
+// AdminTokenOn reports whether the configured admin token signs in.
+func (c *Config) AdminTokenOn() bool { return c.AdminToken != "" && !c.AdminTokenDisabled }
+
+// EffectiveAdminToken is the admin token that signs in: "" when none is
+// set or it is turned off.
+func (c *Config) EffectiveAdminToken() string {
+	if !c.AdminTokenOn() {
+		return ""
+	}
+	return c.AdminToken
+}
+
 // Console switches the web console (docs/web-console.md) and says how
 // people sign in to it (docs/operations.md, "Sign-in and sessions").
 type Console struct {
@@ -309,7 +340,7 @@ func (c *Config) ConsoleOn() bool {
 }
 
 func (c *Config) consoleSignIn() bool {
-	return (c.AdminToken != "" && c.Console.TokenSignIn()) || len(c.Console.OIDC) > 0
+	return (c.AdminTokenOn() && c.Console.TokenSignIn()) || len(c.Console.OIDC) > 0
 }
 
 // MinAdminTokenLength is the shortest admin token accepted.
@@ -423,6 +454,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Plugins.CallTimeout == 0 {
 		c.Plugins.CallTimeout = time.Minute
+	}
+	if c.Audit.Retention == 0 {
+		c.Audit.Retention = DefaultAuditRetention
 	}
 }
 
@@ -545,6 +579,9 @@ func (c *Config) validateServer(add func(field, reason string)) {
 	}
 	if c.Console.Enabled != nil && *c.Console.Enabled && !c.consoleSignIn() {
 		add("console.enabled", "the console needs a way to sign in: set admin_token (or HUB_ADMIN_TOKEN) or console.oidc")
+	}
+	if c.Audit.Retention != 0 && c.Audit.Retention < MinAuditRetention { // 0: the default
+		add("audit.retention", fmt.Sprintf("%s is shorter than %s", c.Audit.Retention, MinAuditRetention))
 	}
 	c.validateConsole(add)
 }

@@ -283,6 +283,25 @@ func TestStateTimeout(t *testing.T) {
 	}
 }
 
+func TestAuditRetention(t *testing.T) {
+	c, err := Parse("t", []byte("listen: 127.0.0.1:0\n"))
+	if err != nil || c.Audit.Retention != DefaultAuditRetention {
+		t.Fatalf("default: %v (%v)", c.Audit.Retention, err)
+	}
+	if c, err = Parse("t", []byte("listen: 127.0.0.1:0\naudit:\n  retention: 720h\n")); err != nil || c.Audit.Retention != 720*time.Hour {
+		t.Fatalf("720h: %v (%v)", c.Audit.Retention, err)
+	}
+	for _, bad := range []string{"1h", "-5h"} {
+		if _, err := Parse("t", []byte("listen: 127.0.0.1:0\naudit:\n  retention: "+bad+"\n")); err == nil || !strings.Contains(err.Error(), "audit.retention") {
+			t.Errorf("retention %s: %v, want an error naming audit.retention", bad, err)
+		}
+	}
+	c, err = Parse("t", []byte("listen: 127.0.0.1:0\nadmin_token: 0123456789abcdef0123\nadmin_token_disabled: true\n"))
+	if err != nil || c.AdminTokenOn() || c.EffectiveAdminToken() != "" || c.ConsoleOn() {
+		t.Fatalf("admin_token_disabled: on %v, token %q, console %v (%v)", c.AdminTokenOn(), c.EffectiveAdminToken(), c.ConsoleOn(), err)
+	}
+}
+
 // The console is on with OIDC alone; the admin token can be kept from
 // signing in to it; the client secret comes from the environment.
 func TestConsoleSignInMethods(t *testing.T) {

@@ -30,7 +30,9 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/reviewhub/reviewhub/hub/auth"
+	"github.com/reviewhub/reviewhub/hub/httpapi"
 	"github.com/reviewhub/reviewhub/hub/internal/throttle"
+	"github.com/reviewhub/reviewhub/hub/state"
 )
 
 //go:embed templates/*.html
@@ -85,6 +87,12 @@ type Options struct {
 	// API so both doors to the token count together. nil: a limiter of
 	// its own with throttle's defaults on Now.
 	Failures *throttle.Limiter
+	// Accounts limits wrong sign-ins per account (shared with the API);
+	// nil: one of its own.
+	Accounts *throttle.Accounts
+	// Access is the API's tokens and audit log (an *httpapi.Admin); nil:
+	// those pages answer 503 and sign-ins are not audited.
+	Access Access
 }
 
 // Console serves the web console under /console/.
@@ -124,6 +132,9 @@ func New(o Options) (*Console, error) {
 	if o.Failures == nil {
 		o.Failures = throttle.New(throttle.Options{Now: o.Now})
 	}
+	if o.Accounts == nil {
+		o.Accounts = throttle.NewAccounts(throttle.AccountOptions{Now: o.Now})
+	}
 	if o.Sessions == nil {
 		o.Sessions = NewMemorySessions()
 	}
@@ -147,7 +158,7 @@ func (c *Console) routes() {
 	r.HandleFunc("/console/signin", c.signin).Methods(http.MethodPost)
 	r.HandleFunc("/console/lang", c.setLang).Methods(http.MethodGet)
 	s := r.PathPrefix("/console").Subrouter()
-	s.Use(c.requireSession)
+	s.Use(c.requireSession, c.requireRole)
 	s.HandleFunc("/", c.home).Methods(http.MethodGet)
 	s.HandleFunc("/signout", c.signout).Methods(http.MethodPost)
 	s.HandleFunc("/signout/everywhere", c.signoutEverywhere).Methods(http.MethodPost)
@@ -164,6 +175,7 @@ func (c *Console) routes() {
 	s.HandleFunc("/deadletters", c.handle(c.deadLetters)).Methods(http.MethodGet)
 	s.HandleFunc("/deadletters/{id}/retry", c.handle(c.deadLetterOp("retry"))).Methods(http.MethodPost)
 	s.HandleFunc("/deadletters/{id}/drop", c.handle(c.deadLetterOp("drop"))).Methods(http.MethodPost)
+	c.accessRoutes(s)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.renderError(w, r, http.StatusNotFound, c.lang(r).T["not_found"])
 	})
@@ -240,7 +252,7 @@ func (c *Console) requireSession(next http.Handler) http.Handler {
 				return
 			}
 		}
-		ctx := auth.With(withSession(r.Context(), s), s.principal)
+		ctx := auth.WithClient(auth.With(withSession(r.Context(), s), s.principal), clientAddr(r))
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
@@ -297,23 +309,33 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 	// lock out another, and a client that used up its failures waits out
 	// its window even with the right token (guessing stays slow).
 	client := throttle.Client(r)
-	if wait, blocked := c.opts.Failures.Blocked(client); blocked {
+	wait, blocked := c.opts.Failures.Blocked(client)
+	if !blocked { // and per account: known clients are never refused for others' failures
+		wait, blocked = c.opts.Accounts.Blocked(adminAccount, client)
+	}
+	if blocked {
 		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 		c.renderSignin(w, r, http.StatusTooManyRequests, t["too_many"])
 		return
 	}
+	ctx := auth.WithClient(r.Context(), clientAddr(r))
 	if subtle.ConstantTimeCompare([]byte(r.PostForm.Get("token")), []byte(c.opts.Token)) != 1 {
 		c.opts.Failures.Fail(client)
+		c.opts.Accounts.Fail(adminAccount)
 		c.opts.Logger.Warn("console: sign-in with a wrong token refused", "remote", r.RemoteAddr)
+		c.audit(ctx, state.AuditEntry{Subject: "unknown", Kind: httpapi.KindSignIn, Action: "console", Outcome: httpapi.OutcomeFailed,
+			Target: "admin token"})
 		c.renderSignin(w, r, http.StatusUnauthorized, t["wrong_token"])
 		return
 	}
+	c.opts.Accounts.Succeeded(adminAccount, client)
 	p := auth.Principal{Subject: AdminSubject, Name: AdminSubject, Role: auth.RoleAdmin, Via: auth.ViaSession}
 	if err := c.startSession(w, r, p, string(auth.ViaAdminToken)); err != nil {
 		c.opts.Logger.Error("console: storing the session failed", "error", err)
 		c.renderSignin(w, r, http.StatusServiceUnavailable, t["sessions_unavailable"])
 		return
 	}
+	c.audit(auth.With(ctx, p), state.AuditEntry{Kind: httpapi.KindSignIn, Action: "console", Target: "admin token"})
 	c.setCookie(w, signinCookie, "", -1)
 	http.Redirect(w, r, safeNext(r.PostForm.Get("next")), http.StatusSeeOther)
 }

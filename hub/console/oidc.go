@@ -17,6 +17,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/reviewhub/reviewhub/hub/auth"
+	"github.com/reviewhub/reviewhub/hub/httpapi"
 	"github.com/reviewhub/reviewhub/hub/internal/throttle"
 	"github.com/reviewhub/reviewhub/hub/state"
 )
@@ -274,6 +275,8 @@ func (c *Console) oidcCallback(w http.ResponseWriter, r *http.Request) {
 			pe = &oidcError{status: http.StatusBadGateway, msg: fmt.Sprintf(t["oidc_failed"], is.cfg.Name)}
 		}
 		c.opts.Logger.Warn("console: OIDC sign-in failed", "issuer", is.cfg.ID, "error", err)
+		c.audit(auth.WithClient(r.Context(), clientAddr(r)), state.AuditEntry{Subject: "unknown", Kind: httpapi.KindSignIn,
+			Action: "console", Outcome: httpapi.OutcomeFailed, Target: "oidc:" + is.cfg.ID})
 		c.oidcProblem(w, r, pe.status, pe.page(t, is.cfg.Name))
 		return
 	}
@@ -282,6 +285,8 @@ func (c *Console) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		c.renderError(w, r, http.StatusServiceUnavailable, t["sessions_unavailable"])
 		return
 	}
+	c.audit(auth.WithClient(auth.With(r.Context(), p), clientAddr(r)), state.AuditEntry{Kind: httpapi.KindSignIn, Action: "console",
+		Target: "oidc:" + is.cfg.ID})
 	http.Redirect(w, r, safeNext(flow.Next), http.StatusSeeOther)
 }
 

@@ -74,6 +74,12 @@ func TestDraftIsPublishedOnlyAfterApproval(t *testing.T) {
 	if got := r.reply(t, draftID).Status; got != state.ReplyApproved {
 		t.Errorf("draft status %q, want approved", got)
 	}
+	// The approval is in the audit log: who (the helpdesk's staff), which review.
+	audit, err := r.db.Audit(context.Background(), state.AuditFilter{Kind: "approval"})
+	if err != nil || len(audit) != 1 || audit[0].Target != "ios/d1" || audit[0].IntegrationID != "acme" || audit[0].Via != "helpdesk" ||
+		!strings.HasPrefix(audit[0].Subject, "helpdesk:") {
+		t.Errorf("approval audit %+v (%v)", audit, err)
+	}
 	// No draft is left: the command is refused, nothing is posted.
 	r.accept(t, sdk.ReplyRequest{TicketID: "T1", MessageID: "m-again", Text: "/approve"})
 	if rep := r.reply(t, "m-again"); rep.Status != state.ReplyRefused || rep.Detail != ReasonNoDraft {

@@ -64,6 +64,13 @@ func (d *Deliverer) AcceptReplies(ctx context.Context, in state.Integration, req
 					return err
 				}
 			}
+			if drafts == state.ReplyApproved {
+				// Who approved is the helpdesk's staff member; the entry
+				// is written with the answer, or neither is.
+				if err := tx.AddAudit(ctx, approvalEntry(in.ID, r)); err != nil {
+					return err
+				}
+			}
 			if r.Status == state.ReplyRefused {
 				if err := tx.Count(ctx, in.ID, r.AppID, state.CountRefused, 1); err != nil {
 					return err
@@ -121,4 +128,16 @@ func approval(ctx context.Context, tx *state.Tx, r state.Reply) (state.Reply, st
 	default:
 		return r, state.ReplySuperseded, nil
 	}
+}
+
+// approvalEntry is the audit log's entry of a draft a staff member
+// approved in the helpdesk.
+func approvalEntry(integrationID string, r state.Reply) state.AuditEntry {
+	staff := r.Staff
+	if staff == "" {
+		staff = "unknown"
+	}
+	return state.AuditEntry{Subject: "helpdesk:" + staff, Name: staff, Via: "helpdesk", Kind: "approval", Action: "approve",
+		IntegrationID: integrationID, Target: r.AppID + "/" + r.ReviewID,
+		Changes: []state.AuditChange{{Field: "message_id", To: r.MessageID}, {Field: "ticket_id", To: r.TicketID}}}
 }

@@ -2,8 +2,9 @@ package httpapi
 
 import (
 	"context"
-	"crypto/subtle"
+	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/reviewhub/reviewhub/hub/auth"
 	"github.com/reviewhub/reviewhub/hub/check"
 	"github.com/reviewhub/reviewhub/hub/health"
 	"github.com/reviewhub/reviewhub/hub/internal/throttle"
@@ -41,7 +43,10 @@ import (
 // automation in admin_replies.go, unreadable input and the live check in
 // admin_truth.go, alert settings in health.go.
 type Admin struct {
-	DB    *state.DB
+	DB *state.DB
+	// Token is the configured admin token; "" when none is configured or
+	// it is turned off (admin_token_disabled): then only personal tokens
+	// sign in.
 	Token string
 	// Info returns what an installed plugin says about itself.
 	Info setup.InfoFunc
@@ -76,13 +81,17 @@ type Admin struct {
 	// console's sign-in, so both doors to the token count together);
 	// nil: a limiter of the Admin's own with throttle's defaults.
 	Failures *throttle.Limiter
+	// Accounts limits wrong tokens per account (the admin token, each
+	// personal token), shared with the console likewise; nil: one of the
+	// Admin's own with throttle's defaults.
+	Accounts *throttle.Accounts
 
 	failuresOnce sync.Once
 }
 
 // Register mounts the API on r (a /api subrouter).
 func (a *Admin) Register(r *mux.Router) {
-	r.Use(a.auth)
+	r.Use(a.auth, a.enforce)
 	r.HandleFunc("/plugins", a.handle(a.listPlugins)).Methods(http.MethodGet)
 	r.HandleFunc("/schedule", a.handle(a.schedule)).Methods(http.MethodGet)
 	r.HandleFunc("/integrations", a.handle(a.list)).Methods(http.MethodGet)
@@ -96,6 +105,14 @@ func (a *Admin) Register(r *mux.Router) {
 	a.registerDeadLetters(r)
 	a.registerReplies(r)
 	a.registerHistory(r)
+	a.registerTokens(r)
+	a.registerAudit(r)
+}
+
+// accounts is the per-account limiter of wrong tokens.
+func (a *Admin) accounts() *throttle.Accounts {
+	a.failures()
+	return a.Accounts
 }
 
 // failures is the limiter of wrong tokens.
@@ -104,13 +121,16 @@ func (a *Admin) failures() *throttle.Limiter {
 		if a.Failures == nil {
 			a.Failures = throttle.New(throttle.Options{})
 		}
+		if a.Accounts == nil {
+			a.Accounts = throttle.NewAccounts(throttle.AccountOptions{})
+		}
 	})
 	return a.Failures
 }
 
 func (a *Admin) auth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if a.Token == "" {
+		if a.Token == "" && a.DB == nil {
 			writeProblem(w, r, a.logger(), errorf(http.StatusForbidden, "the admin API is off: set admin_token in the config or HUB_ADMIN_TOKEN"))
 			return
 		}
@@ -119,25 +139,66 @@ func (a *Admin) auth(next http.Handler) http.Handler {
 		// out its window even with the right token (guessing stays slow).
 		client := throttle.Client(r)
 		if wait, blocked := a.failures().Blocked(client); blocked {
-			secs := int((wait + time.Second - 1) / time.Second)
-			w.Header().Set("Retry-After", strconv.Itoa(secs))
-			writeProblem(w, r, a.logger(), errorf(http.StatusTooManyRequests,
-				"too many wrong admin tokens from this client; retry in %d s", secs))
+			a.tooMany(w, r, wait, "too many wrong tokens from this client")
 			return
 		}
 		// The scheme name is case-insensitive (RFC 9110, section 11.1).
 		scheme, got, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(got), []byte(a.Token)) != 1 {
-			// A request with no credentials guesses nothing; only a
-			// presented token counts as a failure.
+		if !ok || !strings.EqualFold(scheme, "Bearer") || got == "" {
+			// A request with no credentials guesses nothing.
 			if r.Header.Get("Authorization") != "" {
 				a.failures().Fail(client)
-				a.logger().Warn("admin API: request with a wrong token refused", "remote", r.RemoteAddr)
 			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="reviewhub"`)
-			writeProblem(w, r, a.logger(), errorf(http.StatusUnauthorized, "missing or wrong admin token (Authorization: Bearer TOKEN)"))
+			writeProblem(w, r, a.logger(), errorf(http.StatusUnauthorized, "missing token (Authorization: Bearer TOKEN, a personal token or the admin token)"))
 			return
 		}
-		next.ServeHTTP(w, r)
+		// And per account (the admin token, one personal token): many
+		// clients guessing together stay slow, while the clients that
+		// signed in to the account before are not refused for others'
+		// failures.
+		account := accountOf(got)
+		if wait, blocked := a.accounts().Blocked(account, client); blocked {
+			a.tooMany(w, r, wait, "too many wrong tokens for this account from new clients")
+			return
+		}
+		ctx := auth.WithClient(r.Context(), clientAddr(r))
+		p, err := a.Principal(ctx, got)
+		var refused *Error
+		switch {
+		case errors.As(err, &refused):
+			if refused.Status == http.StatusUnauthorized && !errors.Is(err, errTokenExpired) {
+				a.failures().Fail(client)
+				a.accounts().Fail(account)
+				a.logger().Warn("admin API: request with a wrong token refused", "remote", r.RemoteAddr)
+				// The account tried (the admin token, a personal token's
+				// id), never what was sent.
+				a.record(ctx, state.AuditEntry{Subject: "unknown", Kind: KindSignIn, Action: "api", Outcome: OutcomeFailed,
+					Target: account})
+			}
+			w.Header().Set("WWW-Authenticate", `Bearer realm="reviewhub"`)
+			writeProblem(w, r, a.logger(), err)
+			return
+		case err != nil:
+			writeProblem(w, r, a.logger(), err)
+			return
+		}
+		a.accounts().Succeeded(account, client)
+		next.ServeHTTP(w, r.WithContext(auth.With(ctx, p)))
 	})
+}
+
+// tooMany answers 429 with Retry-After.
+func (a *Admin) tooMany(w http.ResponseWriter, r *http.Request, wait time.Duration, why string) {
+	secs := int((wait + time.Second - 1) / time.Second)
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	writeProblem(w, r, a.logger(), errorf(http.StatusTooManyRequests, "%s; retry in %d s", why, secs))
+}
+
+// clientAddr is the request's client address for the audit log.
+func clientAddr(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/reviewhub/reviewhub/hub/bus"
+	"github.com/reviewhub/reviewhub/hub/state"
 )
 
 // DeadLetterOps are the operations on the bus's dead letters (the same as
@@ -88,12 +89,20 @@ func ParseDeadLetterID(raw string) (int64, error) {
 // RetryDeadLetter puts dead letter id back on its topic (404 when there
 // is none).
 func (a *Admin) RetryDeadLetter(ctx context.Context, id int64) error {
-	return a.deadLetterOp(ctx, id, "retrying", DeadLetterOps.Retry)
+	if err := a.deadLetterOp(ctx, id, "retrying", DeadLetterOps.Retry); err != nil {
+		return err
+	}
+	a.record(ctx, state.AuditEntry{Kind: KindDeadLetter, Action: "retry", Target: strconv.FormatInt(id, 10)})
+	return nil
 }
 
 // DropDeadLetter deletes dead letter id (404 when there is none).
 func (a *Admin) DropDeadLetter(ctx context.Context, id int64) error {
-	return a.deadLetterOp(ctx, id, "dropping", DeadLetterOps.Drop)
+	if err := a.deadLetterOp(ctx, id, "dropping", DeadLetterOps.Drop); err != nil {
+		return err
+	}
+	a.record(ctx, state.AuditEntry{Kind: KindDeadLetter, Action: "drop", Target: strconv.FormatInt(id, 10)})
+	return nil
 }
 
 func (a *Admin) deadLetterOp(ctx context.Context, id int64, doing string, op func(DeadLetterOps, context.Context, int64) error) error {

@@ -156,6 +156,7 @@ func (a *Admin) Create(ctx context.Context, j IntegrationJSON) (IntegrationJSON,
 	if err != nil {
 		return IntegrationJSON{}, fmt.Errorf("saving integration %q: %w", in.ID, err)
 	}
+	a.auditIntegration(ctx, "create", nil, &in)
 	return a.saved(ctx, in.ID)
 }
 
@@ -208,6 +209,7 @@ func (a *Admin) Update(ctx context.Context, id string, want int, j IntegrationJS
 		err := a.DB.InTx(ctx, func(tx *state.Tx) error { return tx.UpdateIntegration(ctx, in) })
 		switch {
 		case err == nil:
+			a.auditIntegration(ctx, "update", &old, &in)
 			return a.saved(ctx, in.ID)
 		case errors.Is(err, state.ErrNotFound):
 			return IntegrationJSON{}, errorf(http.StatusNotFound, "integration %q was deleted (or declared in the config file) meanwhile", old.ID)
@@ -267,6 +269,7 @@ func (a *Admin) Delete(ctx context.Context, id string, want int) error {
 	case err != nil:
 		return fmt.Errorf("deleting integration %q: %w", old.ID, err)
 	}
+	a.auditIntegration(ctx, "delete", &old, nil)
 	if a.Changed != nil {
 		a.Changed()
 	}

@@ -127,6 +127,7 @@ func (a *Admin) RetryReply(ctx context.Context, integrationID, messageID string)
 	case err != nil:
 		return ReplyJSON{}, fmt.Errorf("retrying answer %q of %q: %w", clip(messageID, 128), in.ID, err)
 	}
+	a.record(ctx, state.AuditEntry{Kind: KindReply, Action: "retry", IntegrationID: in.ID, Target: messageID})
 	return replyJSON(rp), nil
 }
 
@@ -255,6 +256,7 @@ func (a *Admin) putAutomation(w http.ResponseWriter, r *http.Request) error {
 	case err != nil:
 		return fmt.Errorf("saving the automation of %q: %w", old.ID, err)
 	}
+	a.auditIntegration(r.Context(), "update", &old, &in)
 	if a.Changed != nil {
 		a.Changed()
 	}
@@ -288,6 +290,10 @@ func (a *Admin) switchAutomation(stop bool) handlerFunc {
 		if err != nil {
 			return fmt.Errorf("switching the automation of %q: %w", in.ID, err)
 		}
+		act := map[bool]string{true: "stop", false: "start"}[stop]
+		a.record(r.Context(), state.AuditEntry{Kind: KindAutomation, Action: act, IntegrationID: in.ID,
+			Changes: []state.AuditChange{{Field: "stopped", From: strconv.FormatBool(in.AutomationStopped), To: strconv.FormatBool(stop)},
+				{Field: "reason", To: clip(body.Reason, 500)}}})
 		if a.Changed != nil {
 			a.Changed()
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -126,6 +127,27 @@ func (a *Admin) putAlerts(w http.ResponseWriter, r *http.Request) error {
 	if err := a.DB.PutAlerts(r.Context(), in.ID, c); err != nil {
 		return fmt.Errorf("saving the alert settings of %q: %w", in.ID, err)
 	}
+	a.record(r.Context(), state.AuditEntry{Kind: KindAlerts, Action: "update", IntegrationID: in.ID, Changes: alertChanges(old, c)})
 	WriteJSON(w, http.StatusOK, alertsJSON(c))
 	return nil
+}
+
+// alertChanges lists what changed in an integration's alert settings; the
+// webhook URL (a secret) as SecretChanged.
+func alertChanges(old, c state.AlertConfig) []state.AuditChange {
+	var out []state.AuditChange
+	if old.Helpdesk != c.Helpdesk {
+		out = append(out, state.AuditChange{Field: "helpdesk", From: strconv.FormatBool(old.Helpdesk), To: strconv.FormatBool(c.Helpdesk)})
+	}
+	if old.WebhookURL != c.WebhookURL {
+		ch := state.AuditChange{Field: "webhook_url", To: SecretChanged, Secret: true}
+		if c.WebhookURL == "" {
+			ch.To = "removed"
+		}
+		out = append(out, ch)
+	}
+	if old.Cooldown != c.Cooldown {
+		out = append(out, state.AuditChange{Field: "cooldown", From: old.Cooldown.String(), To: c.Cooldown.String()})
+	}
+	return out
 }

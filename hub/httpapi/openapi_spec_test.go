@@ -45,6 +45,8 @@ type specOp struct {
 	okStatus int
 	ok       any
 	okText   string
+	// okMedia, with okText: the success body's media type (default text/plain).
+	okMedia string
 	// okAny: the body is someone else's (a plugin's answer to its helpdesk).
 	okAny bool
 	// errors are the documented problem statuses besides the ones every
@@ -58,8 +60,9 @@ type specParam struct {
 }
 
 // commonAdminErrors can come from any admin API operation: no or a wrong
-// token, too many wrong tokens, an internal failure, the state unavailable.
-var commonAdminErrors = []int{http.StatusUnauthorized, http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusServiceUnavailable}
+// token, a role that does not allow it, too many wrong tokens, an internal
+// failure, the state unavailable.
+var commonAdminErrors = []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusServiceUnavailable}
 
 // statusBody is {"status": "..."} of /healthz and /readyz.
 type statusBody struct {
@@ -127,7 +130,32 @@ func specOps() []specOp {
 		{method: "POST", path: "/api" + intID + "/automation/start", id: "startAutomation", tag: "automation", summary: "Let the rules run again", body: switchBody{}, okStatus: 200, ok: AutomationJSON{}, errors: []int{400, 404}},
 		{method: "GET", path: "/api" + intID + "/templates", id: "listTemplates", tag: "automation", summary: "The answer templates", okStatus: 200, ok: []rules.Template{}, errors: []int{404}},
 		{method: "GET", path: "/api" + intID + "/rules", id: "listRules", tag: "automation", summary: "The rules", okStatus: 200, ok: []rules.Rule{}, errors: []int{404}},
+
+		{method: "GET", path: "/api/tokens", id: "listTokens", tag: "tokens", summary: "Personal API tokens (admin; never their values)", okStatus: 200, ok: []state.APIToken{}},
+		{method: "POST", path: "/api/tokens", id: "createToken", tag: "tokens", summary: "Make a personal API token (admin); the answer's token is shown this once",
+			body: NewTokenJSON{}, okStatus: 201, ok: TokenJSON{}, errors: []int{400, 413, 415, 422}},
+		{method: "DELETE", path: "/api/tokens/{id}", id: "revokeToken", tag: "tokens", summary: "Revoke a personal API token (admin): refused from the next request on", okStatus: 204, errors: []int{404}},
+		{method: "GET", path: "/api/audit", id: "audit", tag: "audit", summary: "The audit log, newest first, by pages", okStatus: 200, ok: AuditPage{}, errors: []int{400}, query: auditQuery(true)},
+		{method: "GET", path: "/api/audit/export", id: "auditExport", tag: "audit", summary: "Every audit entry the filters select, as JSON lines", okStatus: 200,
+			okText: "one state.AuditEntry per line, newest first", okMedia: "application/jsonl", errors: []int{400}, query: auditQuery(false)},
 	}
+}
+
+// auditQuery is the audit log's filters (and, for pages, before and limit).
+func auditQuery(pages bool) []specParam {
+	q := []specParam{
+		{name: "who", description: "the principal's subject or name", schema: openapi3.NewStringSchema()},
+		{name: "kind", description: "only entries of this kind", schema: openapi3.NewStringSchema().WithEnum(stringsAny(AuditKinds)...)},
+		{name: "integration", description: "only entries of this integration", schema: openapi3.NewStringSchema()},
+		{name: "since", description: "from this time on (RFC 3339, or a date 2026-01-31)", schema: openapi3.NewStringSchema()},
+		{name: "until", description: "before this time (RFC 3339, or a date)", schema: openapi3.NewStringSchema()},
+	}
+	if pages {
+		q = append(q,
+			specParam{name: "before", description: "entries older than this id (the previous page's next)", schema: openapi3.NewInt64Schema().WithMin(0)},
+			specParam{name: "limit", description: "at most this many (default 100)", schema: openapi3.NewIntegerSchema().WithMin(0).WithMax(maxAuditPage)})
+	}
+	return q
 }
 
 func stringsAny(s []string) []any {
@@ -253,7 +281,11 @@ func buildOpenAPI() (*openapi3.T, error) {
 			ok.WithContent(openapi3.NewContentWithSchema(&openapi3.Schema{}, []string{"*/*"}))
 			ok.Description = ptr("the helpdesk plugin's answer to its helpdesk, as the plugin wrote it")
 		case op.okText != "":
-			ok.WithContent(openapi3.NewContentWithSchema(openapi3.NewStringSchema(), []string{"text/plain"}))
+			media := "text/plain"
+			if op.okMedia != "" {
+				media = op.okMedia
+			}
+			ok.WithContent(openapi3.NewContentWithSchema(openapi3.NewStringSchema(), []string{media}))
 			ok.Description = &op.okText
 		case op.ok != nil:
 			s, err := schemaFor(op.ok)
@@ -280,6 +312,17 @@ func buildOpenAPI() (*openapi3.T, error) {
 		}
 		doc.AddOperation(op.path, op.method, o)
 	}
+	// A pointer to a struct that encoding/json writes even when nil (no
+	// omitempty) may be null: the generator's reference says only the struct.
+	var types []reflect.Type
+	for _, op := range specOps() {
+		for _, v := range []any{op.body, op.ok} {
+			if v != nil {
+				types = append(types, reflect.TypeOf(v))
+			}
+		}
+	}
+	nullablePointers(doc, typeName, types, map[reflect.Type]bool{})
 	// A type of its own JSON is referenced by name; its schema is the override.
 	for t, o := range overrides {
 		if name := typeName(t); name != "" {
@@ -289,6 +332,45 @@ func buildOpenAPI() (*openapi3.T, error) {
 		}
 	}
 	return doc, nil
+}
+
+// nullablePointers makes each struct field of the types (and the types
+// they hold) that is a pointer to a struct, written as null when nil, a
+// reference or null.
+func nullablePointers(doc *openapi3.T, typeName func(reflect.Type) string, types []reflect.Type, seen map[reflect.Type]bool) {
+	for _, t := range types {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array || t.Kind() == reflect.Map {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct || seen[t] {
+			continue
+		}
+		seen[t] = true
+		comp := doc.Components.Schemas[typeName(t)]
+		var inner []reflect.Type
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			inner = append(inner, f.Type)
+			name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "-" || f.Anonymous || f.Type.Kind() != reflect.Pointer || strings.Contains(opts, "omitempty") || comp == nil || comp.Value == nil {
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			prop := comp.Value.Properties[name]
+			if prop == nil || prop.Ref == "" {
+				continue
+			}
+			comp.Value.Properties[name] = &openapi3.SchemaRef{Value: &openapi3.Schema{AnyOf: openapi3.SchemaRefs{
+				{Ref: prop.Ref}, {Value: &openapi3.Schema{Type: &openapi3.Types{"null"}}},
+			}}}
+		}
+		nullablePointers(doc, typeName, inner, seen)
+	}
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -120,3 +120,13 @@ func checkAgainstOpenAPI(t *testing.T, ts *httptest.Server) {
 	c := ts.Client()
 	c.Transport = spec.Transport(t, c.Transport, nil)
 }
+
+// A plugin's capabilities of the other kind are null in /api/plugins (a
+// nil pointer without omitempty): the document allows it.
+func TestPluginsAnswerMatchesTheDocument(t *testing.T) {
+	ts := newTestServer(t, state.SQLite)
+	a := ts.do(t, "GET", "/api/plugins", "")
+	if a.code != http.StatusOK || !strings.Contains(a.body, `"Store":null`) {
+		t.Fatalf("GET /api/plugins: %d %s", a.code, a.body)
+	}
+}

@@ -5,6 +5,7 @@
 //	hub plugins  [--config FILE]   list installed plugins and what they say about themselves
 //	hub check INTEGRATION [--config FILE] [--json]   live read-only check of an integration's accounts
 //	hub deadletters list|retry ID|drop ID [--config FILE]
+//	hub token create NAME --role ROLE [--expires D] | list | revoke ID [--config FILE]
 //	hub status [INTEGRATION] [--config FILE] [--json] [--hub URL]   every app's health, from a running hub
 //	hub migrate [--dry-run] [--restored] [--config FILE]   bring the state's schema up to this hub's
 //	hub import-history INTEGRATION APP --from YYYY-MM-DD [--to YYYY-MM-DD]   import an app's past reviews
@@ -52,10 +53,15 @@ Usage:
   hub deadletters list     [--config FILE]  messages that failed for good, with the reason
   hub deadletters retry ID [--config FILE]  put one back on its topic (the hub delivers it again)
   hub deadletters drop ID  [--config FILE]  delete one
+  hub token create NAME --role viewer|agent|admin [--expires 720h] [--config FILE]
+                                a personal API token, shown this once (stored hashed)
+  hub token list [--json] [--config FILE]    the personal tokens (never their values)
+  hub token revoke ID [--config FILE]        refused from the next request on
   hub status [INTEGRATION] [--config FILE] [--json] [--hub URL]
                                 every app's health (ok, degraded, quota, failing, stalled,
                                 credentials, at risk of loss), why and since when, read from the running hub's
-                                admin API (needs admin_token; --hub defaults to http://LISTEN)
+                                admin API (needs HUB_API_TOKEN, a personal token, or admin_token;
+                                --hub defaults to http://LISTEN)
   hub migrate [--dry-run] [--restored] [--config FILE]
                                 apply the state's migrations this hub knows (--dry-run: list them,
                                 change nothing); --restored: the state was just restored from a
@@ -79,6 +85,7 @@ Environment (overrides the file; with no file, the whole configuration of a hub 
 integrations are made through the admin API): HUB_CONFIG, HUB_LISTEN, HUB_PUBLIC_URL,
 HUB_DATA_DIR, HUB_SECRET_KEY, HUB_ACCEPTED_SECRET_KEYS, HUB_ADMIN_TOKEN, HUB_STATE_DRIVER, HUB_STATE_DSN, HUB_STATE_PATH,
 HUB_BUS_BACKEND, HUB_PLUGINS_DIR, HUB_LOG_LEVEL, HUB_LOG_FORMAT, HUB_METRICS_LISTEN.
+HUB_API_TOKEN: the personal token hub status calls the admin API with.
 `
 
 func main() {
@@ -105,6 +112,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	restored := fs.Bool("restored", false, "migrate: mark the state restored from a backup made with pg_dump")
 	histFrom := fs.String("from", "", "import-history: the first day (YYYY-MM-DD, UTC)")
 	histTo := fs.String("to", "", "import-history: the day after the last (YYYY-MM-DD, UTC; default: up to now)")
+	role := fs.String("role", "", "token create: viewer, agent or admin")
+	expires := fs.String("expires", "", "token create: when it expires (720h, or 2027-01-31T00:00:00Z); empty: never")
 	if err := fs.Parse(rest); err != nil {
 		return 2
 	}
@@ -130,6 +139,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return checkIntegration(cfg, log, positional, stdout, stderr, *jsonOut)
 	case "deadletters":
 		return deadLetters(cfg, log, positional, stdout, stderr, *jsonOut)
+	case "token":
+		return token(cfg, positional, *role, *expires, stdout, stderr, *jsonOut)
 	case "status":
 		return status(cfg, *hubURL, positional, stdout, stderr, *jsonOut)
 	case "migrate":

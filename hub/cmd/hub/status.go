@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/reviewhub/reviewhub/hub/config"
@@ -19,8 +20,14 @@ func status(cfg *config.Config, hubURL string, positional []string, stdout, stde
 		fmt.Fprintln(stderr, "usage: hub status [INTEGRATION] [--config FILE] [--json] [--hub URL]")
 		return 2
 	}
-	if cfg.AdminToken == "" {
-		fmt.Fprintln(stderr, "hub status reads the hub's admin API: set admin_token in the config or HUB_ADMIN_TOKEN")
+	// A personal token (HUB_API_TOKEN, role viewer is enough) or the
+	// admin token.
+	token := os.Getenv("HUB_API_TOKEN")
+	if token == "" {
+		token = cfg.EffectiveAdminToken()
+	}
+	if token == "" {
+		fmt.Fprintln(stderr, "hub status reads the hub's admin API: set HUB_API_TOKEN to a personal token (hub token create NAME --role viewer), or admin_token in the config or HUB_ADMIN_TOKEN")
 		return 1
 	}
 	if hubURL == "" {
@@ -32,7 +39,7 @@ func status(cfg *config.Config, hubURL string, positional []string, stdout, stde
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	rows, err := statusview.Fetch(ctx, &http.Client{Timeout: 30 * time.Second}, hubURL, cfg.AdminToken, only)
+	rows, err := statusview.Fetch(ctx, &http.Client{Timeout: 30 * time.Second}, hubURL, token, only)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1

@@ -228,6 +228,40 @@ try {
   await page.getByRole("link", { name: "English" }).click();
   await page.getByRole("heading", { name: /Integration acme/ }).waitFor();
 
+  log("a personal token: made and shown once, signs in to the API with its role, revoked");
+  await page.getByRole("link", { name: "Tokens" }).click();
+  await page.getByRole("heading", { name: "Personal API tokens" }).waitFor();
+  await page.getByLabel("Name (who or what uses it)").fill("support laptop");
+  await page.getByLabel(/agent: also/).check();
+  await page.getByLabel(/^Expires/).fill("720h");
+  await page.getByRole("button", { name: "Make token" }).click();
+  await page.getByText("Token made. Copy it now").waitFor();
+  const made = await page.locator("#new-token").innerText();
+  assert.match(made, /^rhp_[0-9a-f]+_[0-9a-f]{64}$/);
+  await shot("tokens");
+  const api = (t, method = "GET", path = "/api/integrations") =>
+    context.request.fetch(url(path), { method, headers: { Authorization: `Bearer ${t}` }, maxRedirects: 0 });
+  assert.equal((await api(made)).status(), 200, "the agent token reads");
+  assert.equal((await api(made, "DELETE", "/api/integrations/acme")).status(), 403, "the agent token cannot delete");
+  await page.goto(url("/console/tokens"));
+  assert.equal(await page.locator("#new-token").count(), 0, "the token is shown once");
+  assert.ok(!(await page.content()).includes(made), "the list never shows the token");
+  await page.getByRole("button", { name: "Revoke support laptop" }).click();
+  await page.getByText(/is revoked/).waitFor();
+  assert.equal((await api(made)).status(), 401, "a revoked token is refused at once");
+
+  log("the audit log lists the sign-ins, changes and the token, never its value");
+  await page.getByRole("link", { name: "Audit log" }).click();
+  await page.getByRole("heading", { name: "Audit log" }).waitFor();
+  for (const kind of ["signin", "integration", "deadletter", "token"]) {
+    assert.ok(await page.locator(`tr[data-kind="${kind}"]`).count() > 0, `an audit entry of kind ${kind}`);
+  }
+  assert.ok(!(await page.content()).includes(made), "the audit page never shows the token");
+  await page.getByLabel("Kind").selectOption("token");
+  await page.getByRole("button", { name: "Filter" }).click();
+  assert.equal(await page.locator('tr[data-kind="signin"]').count(), 0, "filtered by kind");
+  await shot("audit");
+
   log("keyboard: skip link first, then the navigation");
   await page.goto(url("/console/integrations"));
   await page.keyboard.press("Tab");

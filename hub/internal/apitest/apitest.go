@@ -40,6 +40,10 @@ var (
 	cache   = map[string]*Spec{}
 )
 
+// JSON lines (the audit log's export) are checked as text: one JSON value a
+// line is not one JSON document.
+func init() { openapi3filter.RegisterBodyDecoder("application/jsonl", openapi3filter.PlainBodyDecoder) }
+
 // Load parses and validates an OpenAPI document (cached by content).
 func Load(document []byte) (*Spec, error) {
 	cacheMu.Lock()

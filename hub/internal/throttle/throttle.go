@@ -1,6 +1,8 @@
 // Package throttle limits failed attempts (wrong sign-ins, wrong bearer
 // tokens) per client, so guessing a secret stays slow and one client's
-// failures never lock out another.
+// failures never lock out another; and per account (Accounts, in
+// accounts.go), so many clients guessing together stay slow too, without
+// refusing the clients that signed in to the account before.
 //
 // A client that fails Failures times within Window from its first failure
 // is refused until that window ends. The table is bounded: windows that
