@@ -727,6 +727,9 @@ func Report(w io.Writer, f Figures) {
 		name string
 		s    Side
 	}{{"baseline", f.Baseline}, {"hub", f.Hub}} {
+		if r.s.ReviewsPerSec == 0 {
+			continue // not run (-only-postgres)
+		}
 		fmt.Fprintf(w, "%-10s %12.1f %14.2f %14.2f %10.2f %16.3f\n", r.name, r.s.ReviewsPerSec, r.s.ReplyP50ms, r.s.ReplyP99ms, r.s.Seconds, r.s.CPUPerReviewMs)
 	}
 	if p := f.Postgres; p != nil {
