@@ -66,14 +66,17 @@ type pgSource struct {
 	leases *state.Leases
 
 	// Fair share: with N live hubs, this one holds at most
-	// ceil(subscriptions/N) leases; it takes no lease beyond that and hands
-	// over what it holds above it (at a renewal, after the messages in
-	// flight), so the partitions spread over the hubs without a
-	// coordinator, within a few renewals of a hub joining or leaving.
-	join  sync.Once
-	subs  atomic.Int64 // subscriptions of this process (hold loops)
-	held  atomic.Int64 // leases held, or being taken
-	peers atomic.Int64 // live hubs of the consumer group, this one included
+	// ceil(subscriptions/N) leases of each work topic (its partitions
+	// together: a share of the reviews' partitions, not only of their
+	// number); it takes no lease beyond that and hands over what it holds
+	// above it (at a renewal, after the messages in flight), so the
+	// partitions spread over the hubs without a coordinator, within a few
+	// renewals of a hub joining or leaving.
+	join   sync.Once
+	shares sync.Mutex
+	subs   map[string]int64 // subscriptions of this process (hold loops), by work topic
+	held   map[string]int64 // leases held, or being taken, by work topic
+	peers  atomic.Int64     // live hubs of the consumer group, this one included
 }
 
 // NewPostgresSubscriber returns a subscriber on watermill-sql's PostgreSQL
@@ -82,7 +85,7 @@ func NewPostgresSubscriber(db *sql.DB, cfg SubscriberConfig, logger watermill.Lo
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = DefaultPostgresPollInterval
 	}
-	src := &pgSource{}
+	src := &pgSource{subs: map[string]int64{}, held: map[string]int64{}}
 	s := newWindowSubscriber(db, src, cfg, logger)
 	src.sub = s
 	src.owner = state.NewOwner(s.cfg.Owner)
@@ -213,11 +216,12 @@ func (q *pgSource) hold(ctx context.Context, topic string, closing <-chan struct
 	if err := q.releasePredecessor(ctx, topic); err != nil && ctx.Err() == nil {
 		logger.Error("Releasing a predecessor's subscription lease failed; it is taken when it runs out", err, nil)
 	}
-	q.subs.Add(1)
-	defer q.subs.Add(-1)
+	work := baseTopic(topic)
+	q.count(q.subs, work, 1)
+	defer q.count(q.subs, work, -1)
 	q.join.Do(func() { q.startMembership(closing) })
 	for {
-		if q.reserve() {
+		if q.reserve(work) {
 			held, err := q.takeWithin(ctx, topic, cfg.Lease/3)
 			if err != nil && ctx.Err() == nil {
 				logger.Error("Taking the subscription lease failed; retrying", err, nil)
@@ -226,7 +230,7 @@ func (q *pgSource) hold(ctx context.Context, topic string, closing <-chan struct
 				logger.Debug("Subscription lease taken", nil)
 				q.deliverHolding(ctx, topic, closing, deliver, logger)
 			} else {
-				q.held.Add(-1)
+				q.count(q.held, work, -1)
 			}
 		}
 		t := time.NewTimer(idle)
@@ -256,9 +260,10 @@ func (q *pgSource) deliverHolding(ctx context.Context, topic string, closing <-c
 	renewed := time.Now() // the lease was just taken
 	handed := false       // given up to even out the hubs' shares
 	lost := false         // not renewed in time: another hub may hold it
+	work := baseTopic(topic)
 	defer func() {
 		if !handed {
-			q.held.Add(-1)
+			q.count(q.held, work, -1)
 		}
 	}()
 loop:
@@ -267,10 +272,10 @@ loop:
 		case <-done:
 			break loop
 		case <-renew.C:
-			if q.shed() {
+			if held, ok := q.shed(work); ok {
 				handed = true
 				logger.Info("Handing the subscription over to even out the hubs' shares", watermill.LogFields{
-					"hubs": q.peers.Load(), "held": q.held.Load()})
+					"hubs": q.peers.Load(), "held": held})
 				break loop
 			}
 			held, err := q.takeWithin(lctx, topic, lease/3)
@@ -318,40 +323,45 @@ loop:
 	}
 }
 
-// fairShare is how many leases this process should hold at most: its
-// subscriptions divided by the live hubs, rounded up (so that every
-// subscription has a hub).
-func (q *pgSource) fairShare() int64 {
+// count adds d to the work topic's count in m.
+func (q *pgSource) count(m map[string]int64, work string, d int64) {
+	q.shares.Lock()
+	defer q.shares.Unlock()
+	m[work] += d
+}
+
+// fairShare is how many leases of a work topic this process should hold
+// at most: its subscriptions of the topic divided by the live hubs,
+// rounded up (so that every subscription has a hub). Called with shares
+// locked.
+func (q *pgSource) fairShare(work string) int64 {
 	n := max(q.peers.Load(), 1)
-	return (q.subs.Load() + n - 1) / n
+	return (q.subs[work] + n - 1) / n
 }
 
-// reserve counts a lease about to be taken, if this process holds fewer
-// than its fair share.
-func (q *pgSource) reserve() bool {
-	for {
-		h := q.held.Load()
-		if h >= q.fairShare() {
-			return false
-		}
-		if q.held.CompareAndSwap(h, h+1) {
-			return true
-		}
+// reserve counts a lease of a work topic about to be taken, if this
+// process holds fewer than its fair share of the topic.
+func (q *pgSource) reserve(work string) bool {
+	q.shares.Lock()
+	defer q.shares.Unlock()
+	if q.held[work] >= q.fairShare(work) {
+		return false
 	}
+	q.held[work]++
+	return true
 }
 
-// shed uncounts a held lease to hand over, if this process holds more than
-// its fair share.
-func (q *pgSource) shed() bool {
-	for {
-		h := q.held.Load()
-		if h <= q.fairShare() {
-			return false
-		}
-		if q.held.CompareAndSwap(h, h-1) {
-			return true
-		}
+// shed uncounts a held lease of a work topic to hand over, if this process
+// holds more than its fair share of the topic; it returns how many it
+// holds then.
+func (q *pgSource) shed(work string) (int64, bool) {
+	q.shares.Lock()
+	defer q.shares.Unlock()
+	if q.held[work] <= q.fairShare(work) {
+		return q.held[work], false
 	}
+	q.held[work]--
+	return q.held[work], true
 }
 
 // startMembership records this process as a live hub of the consumer group

@@ -139,3 +139,111 @@ func TestPostgresHubsShareThePartitions(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// leasesByTopic counts the live subscription leases of each hub per work
+// topic (its partitions together).
+func leasesByTopic(t *testing.T, b *Postgres) map[string]map[string]int {
+	t.Helper()
+	rows, err := b.db.Query(`SELECT topic, owner FROM ` + leasesTable + ` WHERE until > now()`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]map[string]int{}
+	for rows.Next() {
+		var topic, owner string
+		if err := rows.Scan(&topic, &owner); err != nil {
+			t.Fatal(err)
+		}
+		hub, _, _ := strings.Cut(owner, ownerSep)
+		base := baseTopic(topic)
+		if out[base] == nil {
+			out[base] = map[string]int{}
+		}
+		out[base][hub]++
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// fairlyShared tells whether every partition of each work topic is held,
+// each of hubs holding Partitions/len(hubs) ± 1 of every topic.
+func fairlyShared(got map[string]map[string]int, hubs []string) bool {
+	share := float64(Partitions) / float64(len(hubs))
+	for _, topic := range []string{TopicReviews, TopicReplies, TopicReplyResults} {
+		total := 0
+		for _, h := range hubs {
+			n := got[topic][h]
+			total += n
+			if float64(n) < share-1 || float64(n) > share+1 {
+				return false
+			}
+		}
+		if total != Partitions || len(got[topic]) != len(hubs) {
+			return false
+		}
+	}
+	return true
+}
+
+// Hubs share the partitions of every topic, not only their number: with
+// the three work topics subscribed (as the hub does), N hubs each hold
+// Partitions/N ± 1 partitions of each topic within a bounded time (so each
+// delivers its share of the reviews), and after one leaves the others take
+// its partitions.
+func TestPostgresHubsShareEachTopicsPartitions(t *testing.T) {
+	db := openPostgres(t)
+	cfg := SubscriberConfig{InFlight: 4, Lease: 1500 * time.Millisecond}
+	subscribeAll := func(b *Postgres, ctx context.Context) {
+		for _, topic := range []string{TopicReviews, TopicReplies, TopicReplyResults} {
+			for n := range Partitions {
+				ch, err := b.Subscriber().Subscribe(ctx, PartitionTopic(topic, n))
+				if err != nil {
+					t.Fatal(err)
+				}
+				go func() {
+					for m := range ch {
+						m.Ack()
+					}
+				}()
+			}
+		}
+	}
+	waitFair := func(b *Postgres, hubs ...string) {
+		t.Helper()
+		start := time.Now()
+		for {
+			got := leasesByTopic(t, b)
+			if fairlyShared(got, hubs) {
+				t.Logf("%d hubs: %v after %s", len(hubs), got, time.Since(start).Round(time.Millisecond))
+				return
+			}
+			// Bounded: a few renewals (a third of the lease each) per
+			// lease handed over; far below the issue's minute.
+			if time.Since(start) > 40*time.Second {
+				t.Fatalf("leases by topic and hub %v: not %d/%d ± 1 of each topic for each of %v", got, Partitions, len(hubs), hubs)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	var buses []*Postgres
+	var cancels []context.CancelFunc
+	for _, name := range []string{"hub-a", "hub-b", "hub-c"} {
+		c := cfg
+		c.Owner = name
+		b := newPostgresBus(t, db, c)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		subscribeAll(b, ctx)
+		buses, cancels = append(buses, b), append(cancels, cancel)
+	}
+	waitFair(buses[0], "hub-a", "hub-b", "hub-c")
+
+	cancels[2]()
+	if err := buses[2].Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitFair(buses[0], "hub-a", "hub-b")
+}

@@ -3,6 +3,7 @@ package bus
 import (
 	"fmt"
 	"hash/fnv"
+	"strings"
 )
 
 // Topics.
@@ -39,6 +40,17 @@ func PartitionTopic(topic string, n int) string {
 		return topic
 	}
 	return fmt.Sprintf("%s_p%d", topic, n)
+}
+
+// baseTopic is the work topic of a partition's topic (the topic itself
+// for partition 0 and topics without partitions).
+func baseTopic(topic string) string {
+	for _, t := range []string{TopicReviews, TopicReplies, TopicReplyResults} {
+		if topic == t || strings.HasPrefix(topic, t+"_p") {
+			return t
+		}
+	}
+	return topic
 }
 
 // AllTopics are every topic and partition the bus keeps.

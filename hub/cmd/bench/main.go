@@ -27,6 +27,7 @@ func main() {
 	perMinute := flag.Int("per-minute", 300, "real-world mode: helpdesk calls allowed per -window")
 	window := flag.Duration("window", time.Minute, "real-world mode: the limit's sliding window (Omnidesk: a minute; shorter only for quick checks)")
 	onlyLoad := flag.Bool("only-load", false, "run only the real-world mode")
+	onlyPG := flag.Bool("only-postgres", false, "run only the PostgreSQL sides of the zero-latency mode (to profile them)")
 	inFlight := flag.Int("in-flight", 0, "the hub's bus.in_flight (0: its default, 8)")
 	pgDSN := flag.String("postgres", "", "PostgreSQL URL: also run the hub with its state and bus there, in a schema of its own (empty: not)")
 	pgHubs := flag.Int("postgres-hubs", 3, "with -postgres: run the PostgreSQL side again with this many hub processes on one schema (1 or less: not)")
@@ -50,7 +51,7 @@ func main() {
 	defer hubLog.Close()
 	fig, err := bench.Run(ctx, bench.Options{Reviews: *n, Replies: *m, HubBin: filepath.Join(*bin, "hub"),
 		Plugins: map[string]string{"appstore": filepath.Join(*bin, "hub-plugin-appstore"), "omnidesk": filepath.Join(*bin, "hub-plugin-omnidesk")},
-		DataDir: dir, Log: os.Stderr, HubLog: hubLog, SkipZeroLatency: *onlyLoad, InFlight: *inFlight, PostgresDSN: *pgDSN, PostgresHubs: *pgHubs,
+		DataDir: dir, Log: os.Stderr, HubLog: hubLog, SkipZeroLatency: *onlyLoad, OnlyPostgres: *onlyPG, InFlight: *inFlight, PostgresDSN: *pgDSN, PostgresHubs: *pgHubs,
 		Load: bench.Load{Reviews: *loadN, Latency: *latency, Jitter: *jitter, PerWindow: *perMinute, Window: *window}})
 	if err != nil {
 		fail(err)

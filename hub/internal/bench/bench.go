@@ -27,6 +27,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx" (the PostgreSQL run's schema)
 
+	"github.com/reviewhub/reviewhub/hub/bus"
 	"github.com/reviewhub/reviewhub/hub/internal/stack"
 	"github.com/reviewhub/reviewhub/plugins/appstore/asc"
 	odfake "github.com/reviewhub/reviewhub/plugins/omnidesk/fake"
@@ -46,18 +47,28 @@ type Options struct {
 	Load Load
 	// SkipZeroLatency runs only the real-world mode.
 	SkipZeroLatency bool
+	// OnlyPostgres runs only the PostgreSQL sides of the zero-latency
+	// mode (to profile them; no baseline, no SQLite, no ratio to it).
+	OnlyPostgres bool
 	// InFlight is the hub's bus.in_flight (0: its default).
 	InFlight int
 	// PostgresDSN, when set, runs the hub a second time on PostgreSQL
 	// (state and bus), in a schema of its own created and dropped here.
 	PostgresDSN string
-	// PostgresHubs, above 1, runs the PostgreSQL side a second time with
-	// that many hub processes on one schema (the same workload).
+	// PostgresHubs, above 1, compares that many hub processes on one
+	// PostgreSQL schema with one hub, both on the workload spread over
+	// Integrations.
 	PostgresHubs int
+	// Integrations is how many integrations (one app each) the hubs'
+	// comparison spreads its reviews over (0: Partitions, one on each of
+	// the bus's partitions, so that every hub has a share to deliver).
+	Integrations int
 	// postgres is the DSN of the run under way (Hub); hubs how many hub
-	// processes it runs (0: one).
-	postgres string
-	hubs     int
+	// processes it runs (0: one); integrations over how many integrations
+	// it spreads the reviews (0: one).
+	postgres     string
+	hubs         int
+	integrations int
 }
 
 // Side is one way of doing the work.
@@ -77,6 +88,9 @@ type Side struct {
 	// HubCPUPerReviewMs and PluginsCPUPerReviewMs are the hub's part of it.
 	HubCPUPerReviewMs     float64 `json:"hub_cpu_per_review_ms,omitempty"`
 	PluginsCPUPerReviewMs float64 `json:"plugins_cpu_per_review_ms,omitempty"`
+	// DeliveredBy is, with several hubs, how many tickets each hub made
+	// (its deliveries_total, created): how they shared the work.
+	DeliveredBy []int `json:"delivered_by,omitempty"`
 }
 
 // perReview is d per review in milliseconds.
@@ -129,17 +143,51 @@ type Figures struct {
 	// PostgresRatio its throughput over the hub's on SQLite.
 	Postgres      *Side   `json:"hub_postgres,omitempty"`
 	PostgresRatio float64 `json:"postgres_to_sqlite_throughput,omitempty"`
-	// PostgresHubs is the same on PostgreSQL with several hub processes
-	// on one schema (nil when not run), and HubsFactor its throughput over
-	// one hub's on PostgreSQL.
-	PostgresHubs *Side   `json:"hubs_postgres,omitempty"`
-	Hubs         int     `json:"hubs,omitempty"`
-	HubsFactor   float64 `json:"hubs_to_one_hub_throughput,omitempty"`
+	// PostgresSpread is one hub on PostgreSQL with the reviews spread
+	// over Integrations integrations (one per bus partition), and
+	// PostgresHubs the same with Hubs hub processes on one schema (nil
+	// when not run); HubsFactor is the second's throughput over the
+	// first's.
+	PostgresSpread *Side   `json:"hub_postgres_spread,omitempty"`
+	PostgresHubs   *Side   `json:"hubs_postgres_spread,omitempty"`
+	Integrations   int     `json:"integrations,omitempty"`
+	Hubs           int     `json:"hubs,omitempty"`
+	HubsFactor     float64 `json:"hubs_to_one_hub_throughput,omitempty"`
 	// Load is the real-world mode (nil when not run).
 	Load *LoadFigures `json:"real_world,omitempty"`
 }
 
 const appID = "1500000000"
+
+// benchApp is the App Store id of the workload's app number i (one per
+// integration); the first is appID.
+func benchApp(i int) string { return strconv.Itoa(1500000000 + i) }
+
+// integrationIDs are the ids of n integrations: "bench" first, then as
+// many as needed so that the first Partitions of them each go to a bus
+// partition of their own (the bus partitions by integration id).
+func integrationIDs(n int) []string {
+	ids := []string{"bench"}
+	used := map[int]bool{bus.PartitionOf("bench"): true}
+	for i := 2; len(ids) < n; i++ {
+		id := fmt.Sprintf("bench-%d", i)
+		if p := bus.PartitionOf(id); !used[p] || len(used) == bus.Partitions {
+			used[p] = true
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// reviewID is the id of review i of app a of a workload with apps apps:
+// prefix-i with one app (as before the spread workload), prefix+a-i with
+// more.
+func reviewID(prefix string, apps, a, i int) string {
+	if apps <= 1 {
+		return fmt.Sprintf("%s-%06d", prefix, i)
+	}
+	return fmt.Sprintf("%s%d-%06d", prefix, a, i)
+}
 
 // zeroLatencyLimit is the per-minute limit the fake Omnidesk reports in the
 // zero-latency mode: far above any run's calls.
@@ -151,10 +199,14 @@ func (o Options) logf(format string, args ...any) {
 	}
 }
 
-func seedReviews(f *stack.Fakes, n int, prefix string) {
+// seedReviews puts n new reviews, spread evenly over apps apps (app a
+// gets reviews a, a+apps, …, numbered in its own order).
+func seedReviews(f *stack.Fakes, n, apps int, prefix string) {
 	base := time.Now().UTC().Add(time.Second)
+	apps = max(apps, 1)
 	for i := range n {
-		f.AppStore.PutReview(appID, sdk.Review{ID: fmt.Sprintf("%s-%06d", prefix, i), Author: "Bench", Rating: 1 + i%5,
+		a := i % apps
+		f.AppStore.PutReview(benchApp(a), sdk.Review{ID: reviewID(prefix, apps, a, i/apps), Author: "Bench", Rating: 1 + i%5,
 			Title: "Bench review", Text: fmt.Sprintf("Review number %d: the app works, mostly.", i), Country: "US", UpdatedAt: base})
 	}
 }
@@ -179,7 +231,7 @@ func Baseline(ctx context.Context, o Options) (Side, error) {
 	}
 	defer f.Close()
 	f.AppStore.AddApp(appID)
-	seedReviews(f, o.Reviews, "b")
+	seedReviews(f, o.Reviews, 1, "b")
 	key, err := asc.ParseKey(f.AppStore.Settings("")["issuer_id"], f.AppStore.Settings("")["key_id"], f.AppStore.PrivateKeyPEM())
 	if err != nil {
 		return Side{}, err
@@ -229,8 +281,9 @@ func Baseline(ctx context.Context, o Options) (Side, error) {
 }
 
 // startHub starts the fakes and the hub with one App Store app feeding
-// Omnidesk, and returns once the app is connected (its first review's case
-// exists), so what is seeded next is all new reviews; with o.hubs above 1,
+// Omnidesk (o.integrations: that many integrations with one app each), and
+// returns once the apps are connected (their first review's case exists),
+// so what is seeded next is all new reviews; with o.hubs above 1,
 // the other hubs start then, on the same state (PostgreSQL) and key. stop
 // stops them all.
 func startHub(ctx context.Context, o Options, dataDir string, load *odfake.Load) (f *stack.Fakes, hubs []*stack.Hub, stop func(), err error) {
@@ -255,7 +308,11 @@ func startHub(ctx context.Context, o Options, dataDir string, load *odfake.Load)
 			helpdeskExtra["rate_window"] = load.Window.String()
 		}
 	}
-	f.AppStore.AddApp(appID)
+	apps := max(o.integrations, 1)
+	ids := integrationIDs(apps)
+	for a := range apps {
+		f.AppStore.AddApp(benchApp(a))
+	}
 	addr, err := stack.FreeAddr()
 	if err != nil {
 		f.Close()
@@ -263,16 +320,22 @@ func startHub(ctx context.Context, o Options, dataDir string, load *odfake.Load)
 	}
 	setup := f.Omnidesk.Settings(f.URL["omnidesk"], "bench-secret")
 	maps.Copy(setup, helpdeskExtra)
-	cfg := stack.Config{Listen: addr, DataDir: dataDir, Plugins: o.Plugins, Integration: "bench", Helpdesk: "omnidesk",
+	cfg := stack.Config{Listen: addr, DataDir: dataDir, Plugins: o.Plugins, Integration: ids[0], Helpdesk: "omnidesk",
 		HelpdeskSetup: setup, PollInterval: time.Second, InFlight: o.InFlight, PostgresDSN: o.postgres, LogLevel: cmp.Or(os.Getenv("BENCH_HUB_LOG_LEVEL"), "warn"),
 		Apps: []stack.App{{ID: "ios", Name: "Bench", Store: "appstore", StoreAppID: appID, Settings: f.AppStore.Settings(f.URL["appstore"])}}}
+	for a := 1; a < apps; a++ {
+		cfg.More = append(cfg.More, stack.Integration{ID: ids[a], Apps: []stack.App{{ID: fmt.Sprintf("ios-%d", a), Name: fmt.Sprintf("Bench %d", a),
+			Store: "appstore", StoreAppID: benchApp(a), Settings: f.AppStore.Settings(f.URL["appstore"])}}})
+	}
 	f.Omnidesk.SetWebhookURL(cfg.WebhookURL() + "?secret=bench-secret")
 	path, err := cfg.Write()
 	if err != nil {
 		f.Close()
 		return nil, nil, nil, err
 	}
-	f.AppStore.PutReview(appID, sdk.Review{ID: "seed", Rating: 5, Text: "connects the app", Country: "US", UpdatedAt: time.Now().UTC().Add(-time.Hour)})
+	for a := range apps {
+		f.AppStore.PutReview(benchApp(a), sdk.Review{ID: reviewID("seed", apps, a, 0), Rating: 5, Text: "connects the app", Country: "US", UpdatedAt: time.Now().UTC().Add(-time.Hour)})
+	}
 	hub, err := stack.StartHub(ctx, o.HubBin, path, addr, o.HubLog)
 	if err != nil {
 		f.Close()
@@ -285,7 +348,7 @@ func startHub(ctx context.Context, o Options, dataDir string, load *odfake.Load)
 		}
 		f.Close()
 	}
-	if err := waitFor(ctx, 2*time.Minute, func() bool { return f.Omnidesk.CaseCount() == 1 }); err != nil {
+	if err := waitFor(ctx, 2*time.Minute, func() bool { return f.Omnidesk.CaseCount() == apps }); err != nil {
 		stop()
 		return nil, nil, nil, fmt.Errorf("the app did not connect: %w", err)
 	}
@@ -307,22 +370,24 @@ func startHub(ctx context.Context, o Options, dataDir string, load *odfake.Load)
 }
 
 // waitForShares waits until the bus's subscriptions are spread over n
-// hubs (each holds its fair share at most), so the run measures the hubs
-// sharing the work, not the moving of partitions after their start.
+// hubs (each holds its fair share of each topic's partitions at most, and
+// every subscription is held), so the run measures the hubs sharing the
+// work, not the moving of partitions after their start.
 func waitForShares(ctx context.Context, dsn string, n int) error {
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	var owners, most int
+	var owners, most, held int
 	err = waitFor(ctx, 2*time.Minute, func() bool {
-		err := db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(MAX(c), 0) FROM
-			(SELECT COUNT(*) AS c FROM watermill_subscription_leases GROUP BY owner) o`).Scan(&owners, &most)
-		return err == nil && owners == n && most <= (24+n-1)/n
+		err := db.QueryRowContext(ctx, `SELECT COUNT(DISTINCT owner), COALESCE(MAX(c), 0), COALESCE(SUM(c), 0) FROM
+			(SELECT owner, COUNT(*) AS c FROM watermill_subscription_leases WHERE until > now()
+			GROUP BY owner, regexp_replace(topic, '_p[0-9]+$', '')) o`).Scan(&owners, &most, &held)
+		return err == nil && owners == n && most <= (bus.Partitions+n-1)/n && held == 3*bus.Partitions
 	})
 	if err != nil {
-		return fmt.Errorf("the bus's partitions did not spread over %d hubs (%d holding them, at most %d each): %w", n, owners, most, err)
+		return fmt.Errorf("the bus's partitions did not spread over %d hubs (%d holding %d, at most %d of a topic each): %w", n, owners, held, most, err)
 	}
 	return nil
 }
@@ -350,6 +415,38 @@ func startAnotherHub(ctx context.Context, o Options, cfg stack.Config, i int) (*
 		return nil, fmt.Errorf("hub %d: %w", i+1, err)
 	}
 	return h, nil
+}
+
+// ticketsMade reads how many tickets the hub at addr made (its
+// deliveries_total with the outcome "created", every integration).
+func ticketsMade(ctx context.Context, addr string) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("metrics of the hub at %s: %w", addr, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, fmt.Errorf("metrics of the hub at %s: %w", addr, err)
+	}
+	n := 0.0
+	for line := range strings.Lines(string(raw)) {
+		if strings.HasPrefix(line, "reviewhub_deliveries_total{") && strings.Contains(line, `outcome="created"`) {
+			f := strings.Fields(line)
+			v, err := strconv.ParseFloat(f[len(f)-1], 64)
+			if err != nil {
+				return 0, fmt.Errorf("metrics of the hub at %s: %q: %w", addr, line, err)
+			}
+			n += v
+		}
+	}
+	return int(n), nil
 }
 
 // caseCalls counts the calls about cases among routes.
@@ -383,11 +480,12 @@ func diff(after, before map[string]int) map[string]int {
 // from the hub's first listing after the seeding, as the baseline is timed
 // from its own first listing: the wait for the next poll (up to the poll
 // interval) is when the hub looks, not how fast it works.
-func drain(ctx context.Context, f *stack.Fakes, n int, prefix string) (time.Duration, error) {
-	seedReviews(f, n, prefix)
+func drain(ctx context.Context, f *stack.Fakes, n, apps int, prefix string) (time.Duration, error) {
+	apps = max(apps, 1)
+	seedReviews(f, n, apps, prefix)
 	f.ArmFirstRequest("appstore")
-	if err := waitFor(ctx, 60*time.Minute, func() bool { return f.Omnidesk.CaseCount() >= n+1 }); err != nil {
-		return 0, fmt.Errorf("hub delivered %d of %d: %w", f.Omnidesk.CaseCount()-1, n, err)
+	if err := waitFor(ctx, 60*time.Minute, func() bool { return f.Omnidesk.CaseCount() >= n+apps }); err != nil {
+		return 0, fmt.Errorf("hub delivered %d of %d: %w", f.Omnidesk.CaseCount()-apps, n, err)
 	}
 	done := time.Now()
 	start, ok := f.FirstRequest("appstore")
@@ -395,8 +493,8 @@ func drain(ctx context.Context, f *stack.Fakes, n int, prefix string) (time.Dura
 		return 0, fmt.Errorf("the hub delivered %d reviews without listing them", n)
 	}
 	elapsed := done.Sub(start)
-	if got := f.Omnidesk.CaseCount(); got != n+1 {
-		return 0, fmt.Errorf("hub made %d cases for %d reviews", got-1, n)
+	if got := f.Omnidesk.CaseCount(); got != n+apps {
+		return 0, fmt.Errorf("hub made %d cases for %d reviews", got-apps, n)
 	}
 	return elapsed, nil
 }
@@ -415,7 +513,7 @@ func HubUnderLoad(ctx context.Context, o Options) (LoadFigures, error) {
 	}
 	defer stop()
 	before, refusedBefore := f.Omnidesk.Routes(), f.Omnidesk.Refused()
-	elapsed, err := drain(ctx, f, l.Reviews, "l")
+	elapsed, err := drain(ctx, f, l.Reviews, 1, "l")
 	if err != nil {
 		return LoadFigures{}, err
 	}
@@ -449,15 +547,28 @@ func Hub(ctx context.Context, o Options) (Side, map[string]int64, error) {
 		plugins = append(plugins, slices.Collect(maps.Keys(stack.Children(h.Pid())))...)
 	}
 	own0, hub0, plug0 := stack.CPUTime(os.Getpid()), stack.CPUTime(hubPids...), stack.CPUTime(plugins...)
-	elapsed, err := drain(ctx, f, o.Reviews, "h")
+	elapsed, err := drain(ctx, f, o.Reviews, o.integrations, "h")
 	if err != nil {
 		return Side{}, nil, err
 	}
 	own, hubCPU, plugCPU := stack.CPUTime(os.Getpid())-own0, stack.CPUTime(hubPids...)-hub0, stack.CPUTime(plugins...)-plug0
 	cases := caseCalls(diff(f.Omnidesk.Routes(), before))
+	var by []int
+	if len(hubs) > 1 {
+		for _, h := range hubs {
+			n, err := ticketsMade(ctx, h.Addr)
+			if err != nil {
+				return Side{}, nil, err
+			}
+			by = append(by, n)
+		}
+	}
+	// Answers go to the first integration (the fake Omnidesk's webhook
+	// names it): its app's reviews.
 	var lat []time.Duration
-	for i := 0; i < o.Replies; i++ {
-		id := fmt.Sprintf("h-%06d", i)
+	apps := max(o.integrations, 1)
+	for i := 0; i < o.Replies && i < o.Reviews/apps; i++ {
+		id := reviewID("h", apps, 0, i)
 		c, ok := f.Omnidesk.CaseByReviewID(id)
 		if !ok {
 			return Side{}, nil, fmt.Errorf("no case for %s", id)
@@ -483,7 +594,7 @@ func Hub(ctx context.Context, o Options) (Side, map[string]int64, error) {
 	}
 	s := Side{Seconds: elapsed.Seconds(), ReviewsPerSec: float64(o.Reviews) / elapsed.Seconds(),
 		CaseCallsPerReview: float64(cases) / float64(o.Reviews), CPUPerReviewMs: perReview(own+hubCPU+plugCPU, o.Reviews),
-		HubCPUPerReviewMs: perReview(hubCPU, o.Reviews), PluginsCPUPerReviewMs: perReview(plugCPU, o.Reviews)}
+		HubCPUPerReviewMs: perReview(hubCPU, o.Reviews), PluginsCPUPerReviewMs: perReview(plugCPU, o.Reviews), DeliveredBy: by}
 	s.ReplyP50ms, s.ReplyP99ms = percentiles(lat)
 	return s, rss, nil
 }
@@ -517,7 +628,7 @@ func hubOnPostgres(ctx context.Context, o Options) (Side, error) {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	o.postgres = u.String()
-	o.DataDir = filepath.Join(o.DataDir, fmt.Sprintf("postgres-%d", max(o.hubs, 1)))
+	o.DataDir = filepath.Join(o.DataDir, fmt.Sprintf("postgres-%d-%d", max(o.hubs, 1), max(o.integrations, 1)))
 	s, _, err := Hub(ctx, o)
 	return s, err
 }
@@ -537,11 +648,33 @@ func waitFor(ctx context.Context, limit time.Duration, cond func() bool) error {
 	return nil
 }
 
+// hubsOnPostgres compares o.PostgresHubs hubs with one on PostgreSQL, both
+// with the reviews spread over o.Integrations integrations.
+func hubsOnPostgres(ctx context.Context, o Options, fig *Figures) error {
+	o.integrations = cmp.Or(o.Integrations, bus.Partitions)
+	o.logf("one hub on PostgreSQL, the reviews spread over %d integrations…", o.integrations)
+	one, err := hubOnPostgres(ctx, o)
+	if err != nil {
+		return fmt.Errorf("one hub on PostgreSQL, %d integrations: %w", o.integrations, err)
+	}
+	o.logf("%d hubs on PostgreSQL: the same with %d hub processes on one schema…", o.PostgresHubs, o.PostgresHubs)
+	o.hubs = o.PostgresHubs
+	m, err := hubOnPostgres(ctx, o)
+	if err != nil {
+		return fmt.Errorf("%d hubs on PostgreSQL, %d integrations: %w", o.PostgresHubs, o.integrations, err)
+	}
+	fig.PostgresSpread, fig.PostgresHubs, fig.Hubs, fig.Integrations = &one, &m, o.PostgresHubs, o.integrations
+	if one.ReviewsPerSec > 0 {
+		fig.HubsFactor = m.ReviewsPerSec / one.ReviewsPerSec
+	}
+	return nil
+}
+
 // Run measures both sides.
 func Run(ctx context.Context, o Options) (Figures, error) {
 	fig := Figures{Date: time.Now().UTC().Format(time.RFC3339), Go: runtime.Version(), CPUs: runtime.NumCPU(), Reviews: o.Reviews, Replies: o.Replies}
 	var err error
-	if !o.SkipZeroLatency {
+	if !o.SkipZeroLatency && !o.OnlyPostgres {
 		o.logf("baseline: %d reviews, %d answers, direct HTTP in one process…", o.Reviews, o.Replies)
 		if fig.Baseline, err = Baseline(ctx, o); err != nil {
 			return fig, err
@@ -553,31 +686,23 @@ func Run(ctx context.Context, o Options) (Figures, error) {
 		if fig.Baseline.ReviewsPerSec > 0 {
 			fig.Ratio = fig.Hub.ReviewsPerSec / fig.Baseline.ReviewsPerSec
 		}
-		if o.PostgresDSN != "" {
-			o.logf("hub on PostgreSQL: the same with the PostgreSQL state and bus…")
-			s, err := hubOnPostgres(ctx, o)
-			switch {
-			case errors.Is(err, errNoPostgres):
-				o.logf("hub on PostgreSQL: skipped: %v", err)
-			case err != nil:
-				return fig, fmt.Errorf("hub on PostgreSQL: %w", err)
-			default:
-				fig.Postgres = &s
-				if fig.Hub.ReviewsPerSec > 0 {
-					fig.PostgresRatio = s.ReviewsPerSec / fig.Hub.ReviewsPerSec
-				}
-				if o.PostgresHubs > 1 {
-					o.logf("%d hubs on PostgreSQL: the same with %d hub processes on one schema…", o.PostgresHubs, o.PostgresHubs)
-					o.hubs = o.PostgresHubs
-					m, err := hubOnPostgres(ctx, o)
-					o.hubs = 0
-					if err != nil {
-						return fig, fmt.Errorf("%d hubs on PostgreSQL: %w", o.PostgresHubs, err)
-					}
-					fig.PostgresHubs, fig.Hubs = &m, o.PostgresHubs
-					if s.ReviewsPerSec > 0 {
-						fig.HubsFactor = m.ReviewsPerSec / s.ReviewsPerSec
-					}
+	}
+	if !o.SkipZeroLatency && o.PostgresDSN != "" {
+		o.logf("hub on PostgreSQL: the same with the PostgreSQL state and bus…")
+		s, err := hubOnPostgres(ctx, o)
+		switch {
+		case errors.Is(err, errNoPostgres):
+			o.logf("hub on PostgreSQL: skipped: %v", err)
+		case err != nil:
+			return fig, fmt.Errorf("hub on PostgreSQL: %w", err)
+		default:
+			fig.Postgres = &s
+			if fig.Hub.ReviewsPerSec > 0 {
+				fig.PostgresRatio = s.ReviewsPerSec / fig.Hub.ReviewsPerSec
+			}
+			if o.PostgresHubs > 1 {
+				if err := hubsOnPostgres(ctx, o, &fig); err != nil {
+					return fig, err
 				}
 			}
 		}
@@ -602,6 +727,9 @@ func Report(w io.Writer, f Figures) {
 		name string
 		s    Side
 	}{{"baseline", f.Baseline}, {"hub", f.Hub}} {
+		if r.s.ReviewsPerSec == 0 {
+			continue // not run (-only-postgres)
+		}
 		fmt.Fprintf(w, "%-10s %12.1f %14.2f %14.2f %10.2f %16.3f\n", r.name, r.s.ReviewsPerSec, r.s.ReplyP50ms, r.s.ReplyP99ms, r.s.Seconds, r.s.CPUPerReviewMs)
 	}
 	if p := f.Postgres; p != nil {
@@ -609,11 +737,16 @@ func Report(w io.Writer, f Figures) {
 		fmt.Fprintf(w, "hub on PostgreSQL / hub on SQLite throughput: %.2f (CPU per review: hub %.3f ms, plugins %.3f ms; PostgreSQL's own not counted)\n",
 			f.PostgresRatio, p.HubCPUPerReviewMs, p.PluginsCPUPerReviewMs)
 	}
-	if p := f.PostgresHubs; p != nil {
-		name := fmt.Sprintf("%d hubs PG", f.Hubs)
-		fmt.Fprintf(w, "%-10s %12.1f %14.2f %14.2f %10.2f %16.3f\n", name, p.ReviewsPerSec, p.ReplyP50ms, p.ReplyP99ms, p.Seconds, p.CPUPerReviewMs)
-		fmt.Fprintf(w, "%d hubs / one hub on PostgreSQL throughput: %.2f (one integration: its messages are one partition, delivered by one hub at a time; CPU per review: hubs %.3f ms, plugins %.3f ms)\n",
-			f.Hubs, f.HubsFactor, p.HubCPUPerReviewMs, p.PluginsCPUPerReviewMs)
+	if one, p := f.PostgresSpread, f.PostgresHubs; one != nil && p != nil {
+		fmt.Fprintf(w, "the same reviews spread over %d integrations (one app each, every bus partition used), on PostgreSQL:\n", f.Integrations)
+		for _, r := range []struct {
+			name string
+			s    *Side
+		}{{"1 hub PG", one}, {fmt.Sprintf("%d hubs PG", f.Hubs), p}} {
+			fmt.Fprintf(w, "%-10s %12.1f %14.2f %14.2f %10.2f %16.3f\n", r.name, r.s.ReviewsPerSec, r.s.ReplyP50ms, r.s.ReplyP99ms, r.s.Seconds, r.s.CPUPerReviewMs)
+		}
+		fmt.Fprintf(w, "%d hubs / one hub on PostgreSQL throughput: %.2f (tickets made by each hub %v; CPU per review: one hub %.3f ms, %d hubs %.3f ms; plugins %.3f / %.3f ms)\n",
+			f.Hubs, f.HubsFactor, p.DeliveredBy, one.HubCPUPerReviewMs, f.Hubs, p.HubCPUPerReviewMs, one.PluginsCPUPerReviewMs, p.PluginsCPUPerReviewMs)
 	}
 	fmt.Fprintf(w, "hub CPU per review: hub %.3f ms, plugins %.3f ms, fakes and the benchmark %.3f ms\n",
 		f.Hub.HubCPUPerReviewMs, f.Hub.PluginsCPUPerReviewMs, f.Hub.CPUPerReviewMs-f.Hub.HubCPUPerReviewMs-f.Hub.PluginsCPUPerReviewMs)
@@ -630,7 +763,7 @@ func Report(w io.Writer, f Figures) {
 		fmt.Fprintf(w, " | PostgreSQL / SQLite %.2f", f.PostgresRatio)
 	}
 	if f.PostgresHubs != nil {
-		fmt.Fprintf(w, " | %d hubs / one on PostgreSQL %.2f", f.Hubs, f.HubsFactor)
+		fmt.Fprintf(w, " | %d hubs / one on PostgreSQL (%d integrations) %.2f", f.Hubs, f.Integrations, f.HubsFactor)
 	}
 	if l := f.Load; l != nil {
 		fmt.Fprintf(w, " (real world %.3f) | allowed rate used %.1f%% | %d-review backlog drained in %.1f s", l.CaseCallsPerReview, 100*l.RateShare, l.Reviews, l.DrainSeconds)

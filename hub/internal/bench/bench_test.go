@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reviewhub/reviewhub/hub/bus"
 	"github.com/reviewhub/reviewhub/hub/internal/pgtest"
 	"github.com/reviewhub/reviewhub/sdk/sdktest"
 )
@@ -38,8 +39,14 @@ func TestBenchSmall(t *testing.T) {
 		t.Log("no PostgreSQL server: the PostgreSQL run was skipped")
 	case p.ReviewsPerSec <= 0 || p.ReplyP50ms <= 0 || f.PostgresRatio <= 0:
 		t.Errorf("PostgreSQL figures %+v, ratio %v", *p, f.PostgresRatio)
+	case f.PostgresSpread == nil || f.PostgresSpread.ReviewsPerSec <= 0 || f.Integrations != 8:
+		t.Errorf("one hub on PostgreSQL, the reviews spread: figures %+v over %d integrations", f.PostgresSpread, f.Integrations)
 	case f.PostgresHubs == nil || f.Hubs != 2 || f.PostgresHubs.ReviewsPerSec <= 0 || f.HubsFactor <= 0:
 		t.Errorf("two hubs on PostgreSQL: figures %+v, hubs %d, factor %v", f.PostgresHubs, f.Hubs, f.HubsFactor)
+	case len(f.PostgresHubs.DeliveredBy) != 2 || f.PostgresHubs.DeliveredBy[0]+f.PostgresHubs.DeliveredBy[1] < o.Reviews:
+		// Every review made one ticket, by one hub or the other (a
+		// redelivery after a handover may count one twice).
+		t.Errorf("tickets made by each of two hubs %v, want %d or more together", f.PostgresHubs.DeliveredBy, o.Reviews)
 	}
 	for _, p := range []string{"appstore", "omnidesk"} {
 		found := false
@@ -94,5 +101,25 @@ func TestBenchUnderLoadSmall(t *testing.T) {
 	Report(&b, f)
 	if !strings.Contains(b.String(), "share of the allowed rate used") {
 		t.Errorf("report:\n%s", b.String())
+	}
+}
+
+// The spread workload's integrations cover every partition of the bus, one
+// each, so that every hub sharing the partitions has reviews to deliver.
+func TestIntegrationIDsCoverThePartitions(t *testing.T) {
+	ids := integrationIDs(bus.Partitions)
+	seen := map[int]string{}
+	for _, id := range ids {
+		p := bus.PartitionOf(id)
+		if other, ok := seen[p]; ok {
+			t.Errorf("%s and %s share partition %d", other, id, p)
+		}
+		seen[p] = id
+	}
+	if len(seen) != bus.Partitions || ids[0] != "bench" {
+		t.Errorf("integrations %v cover partitions %v", ids, seen)
+	}
+	if more := integrationIDs(2 * bus.Partitions); len(more) != 2*bus.Partitions {
+		t.Errorf("%d integrations asked, %d given", 2*bus.Partitions, len(more))
 	}
 }

@@ -35,6 +35,16 @@ type Config struct {
 	// PostgresDSN, when set, is the state (and bus) database: PostgreSQL
 	// instead of SQLite in DataDir.
 	PostgresDSN string
+	// More are integrations beside Integration (with Apps), each with
+	// the same helpdesk and settings; the helpdesk's webhooks go to
+	// Integration (WebhookURL).
+	More []Integration
+}
+
+// Integration is one more integration of the stack's hub: its id and apps.
+type Integration struct {
+	ID   string
+	Apps []App
 }
 
 // WebhookURL is where the helpdesk must send its webhooks.
@@ -44,14 +54,22 @@ func (c Config) WebhookURL() string {
 
 // Write writes the hub's YAML config into DataDir and returns its path.
 func (c Config) Write() (string, error) {
-	apps := make([]any, 0, len(c.Apps))
-	for _, a := range c.Apps {
-		m := map[string]any{"id": a.ID, "name": a.Name, "store": a.Store, "store_app_id": a.StoreAppID,
-			"settings": a.Settings, "poll_interval": c.PollInterval.String()}
-		if a.Filters != nil {
-			m["filters"] = a.Filters
+	integrations := []any{}
+	for _, in := range append([]Integration{{ID: c.Integration, Apps: c.Apps}}, c.More...) {
+		apps := make([]any, 0, len(in.Apps))
+		for _, a := range in.Apps {
+			m := map[string]any{"id": a.ID, "name": a.Name, "store": a.Store, "store_app_id": a.StoreAppID,
+				"settings": a.Settings, "poll_interval": c.PollInterval.String()}
+			if a.Filters != nil {
+				m["filters"] = a.Filters
+			}
+			apps = append(apps, m)
 		}
-		apps = append(apps, m)
+		integrations = append(integrations, map[string]any{
+			"id": in.ID, "name": in.ID, "tags": true,
+			"helpdesk": map[string]any{"plugin": c.Helpdesk, "settings": c.HelpdeskSetup},
+			"apps":     apps,
+		})
 	}
 	level := c.LogLevel
 	if level == "" {
@@ -59,13 +77,9 @@ func (c Config) Write() (string, error) {
 	}
 	doc := map[string]any{
 		"listen": c.Listen, "data_dir": c.DataDir, "poll_interval": c.PollInterval.String(),
-		"plugins": map[string]any{"dir": filepath.Join(c.DataDir, "no-plugins-here"), "paths": c.Plugins},
-		"log":     map[string]any{"level": level, "format": "text"},
-		"integrations": []any{map[string]any{
-			"id": c.Integration, "name": c.Integration, "tags": true,
-			"helpdesk": map[string]any{"plugin": c.Helpdesk, "settings": c.HelpdeskSetup},
-			"apps":     apps,
-		}},
+		"plugins":      map[string]any{"dir": filepath.Join(c.DataDir, "no-plugins-here"), "paths": c.Plugins},
+		"log":          map[string]any{"level": level, "format": "text"},
+		"integrations": integrations,
 	}
 	if c.AdminToken != "" {
 		doc["admin_token"] = c.AdminToken
