@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/reviewhub/reviewhub/hub/state"
 )
 
 // leasesBy counts the live subscription leases of each hub (by the stable
@@ -155,7 +157,7 @@ func leasesByTopic(t *testing.T, b *Postgres) map[string]map[string]int {
 		if err := rows.Scan(&topic, &owner); err != nil {
 			t.Fatal(err)
 		}
-		hub, _, _ := strings.Cut(owner, ownerSep)
+		hub := state.ParseOwner(owner).Name
 		base := baseTopic(topic)
 		if out[base] == nil {
 			out[base] = map[string]int{}

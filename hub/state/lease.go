@@ -67,6 +67,13 @@ func NewOwner(name string) Owner {
 // String is the owner as written in a lease: name#instance.
 func (o Owner) String() string { return o.Name + ownerSep + o.Instance }
 
+// ParseOwner reads an owner as written in a lease (String); a bare name,
+// as hubs before the instance id wrote it, has no Instance.
+func ParseOwner(written string) Owner {
+	name, instance, _ := strings.Cut(written, ownerSep)
+	return Owner{Name: name, Instance: instance}
+}
+
 // IsZero reports whether o names nobody.
 func (o Owner) IsZero() bool { return o.Name == "" && o.Instance == "" }
 

@@ -206,3 +206,13 @@ func testLease(t *testing.T, c leaseCase, key []any) {
 		}
 	}
 }
+
+func TestParseOwnerReadsWhatStringWrote(t *testing.T) {
+	o := NewOwner("hub-a#1%")
+	if got := ParseOwner(o.String()); got != o {
+		t.Fatalf("ParseOwner(%q) = %+v, want %+v", o.String(), got, o)
+	}
+	if got := ParseOwner("old-hub"); got != (Owner{Name: "old-hub"}) {
+		t.Fatalf("a bare name: %+v", got)
+	}
+}
