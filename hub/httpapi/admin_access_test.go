@@ -37,7 +37,7 @@ func testPersonalTokens(t *testing.T, dialect string) {
 	}
 	var made TokenJSON
 	if err := json.Unmarshal([]byte(a.body), &made); err != nil || !strings.HasPrefix(made.Token, TokenPrefix+made.ID+"_") ||
-		made.Role != "agent" || made.Name != "ci bot" || made.CreatedBy != "admin" || made.ExpiresAt.Sub(time.Now()) < 719*time.Hour {
+		made.Role != "agent" || made.Name != "ci bot" || made.CreatedBy != "admin" || time.Until(made.ExpiresAt) < 719*time.Hour {
 		t.Fatalf("created %+v (%v)", made, err)
 	}
 	secret := strings.TrimPrefix(made.Token, TokenPrefix+made.ID+"_")

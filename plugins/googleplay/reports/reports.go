@@ -348,7 +348,7 @@ func (rd *Reader) when(f []string, msCol, textCol string) (time.Time, string) {
 // "#ReviewDetailsPlace:p=PKG&reviewid=gp:…"), URL-decoded.
 func ReviewID(link string) (string, error) {
 	if link == "" {
-		return "", errors.New(ColLink + " is empty")
+		return "", fmt.Errorf("the %s column is empty", ColLink)
 	}
 	u, err := url.Parse(link)
 	if err != nil {
