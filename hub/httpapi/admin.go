@@ -93,6 +93,7 @@ func (a *Admin) Register(r *mux.Router) {
 	a.registerHealth(r)
 	a.registerDeadLetters(r)
 	a.registerReplies(r)
+	a.registerReviews(r)
 }
 
 // failures is the limiter of wrong tokens.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -37,7 +38,7 @@ func TestStateRecordsSchemaAndHubVersions(t *testing.T) {
 			t.Errorf("hubs %q %q, want v1.0.0", st.SchemaHub, st.Hub)
 		}
 		var v string
-		if err := db.SQL().QueryRow(`SELECT value FROM state_info WHERE key = 'schema_version'`).Scan(&v); err != nil || v != "9" {
+		if err := db.SQL().QueryRow(`SELECT value FROM state_info WHERE key = 'schema_version'`).Scan(&v); err != nil || v != strconv.Itoa(st.Known) {
 			t.Errorf("schema_version %q (%v)", v, err)
 		}
 	})
@@ -61,7 +62,7 @@ func TestOlderHubRefusesNewerSchema(t *testing.T) {
 		if !errors.Is(err, ErrNewerSchema) {
 			t.Fatalf("opened a newer schema: %v", err)
 		}
-		for _, want := range []string{"schema version 99", "hub v9.0.0", "this hub (v1.0.0)", "up to 9", "0099_future.sql"} {
+		for _, want := range []string{"schema version 99", "hub v9.0.0", "this hub (v1.0.0)", "up to " + strconv.Itoa(latestSchema(t)), "0099_future.sql"} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("error %q does not say %q", err, want)
 			}
@@ -158,7 +159,7 @@ func TestUpgradeStateOfPreviousRelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if before.Schema != 7 || before.SchemaHub != "" || strings.Join(before.Pending, ",") != "0008_delivery_health.sql,0009_state_info.sql" {
+	if before.Schema != 7 || before.SchemaHub != "" || !strings.HasPrefix(strings.Join(before.Pending, ","), "0008_delivery_health.sql,0009_state_info.sql") {
 		t.Fatalf("the previous release's state: %+v", before)
 	}
 
@@ -171,7 +172,7 @@ func TestUpgradeStateOfPreviousRelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if after.Schema != 9 || len(after.Pending) != 0 || after.SchemaHub != "v1.1.0" || after.Hub != "v1.1.0" {
+	if after.Schema != latestSchema(t) || len(after.Pending) != 0 || after.SchemaHub != "v1.1.0" || after.Hub != "v1.1.0" {
 		t.Errorf("after the upgrade: %+v", after)
 	}
 	in, err := db.Integration(ctx, "acme")
@@ -204,4 +205,14 @@ func TestUpgradeStateOfPreviousRelease(t *testing.T) {
 	if _, first, err := db.StartDelivery(ctx, "acme", "ios", "r0"); err != nil || first {
 		t.Errorf("linked review r0: first %v %v", first, err)
 	}
+}
+
+// latestSchema is the number of the newest migration this hub knows.
+func latestSchema(t *testing.T) int {
+	t.Helper()
+	st, err := EmptySchemaStatus(SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Known
 }
