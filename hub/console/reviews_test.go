@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -206,3 +207,19 @@ func reviewsAdminOver(db *state.DB) *httpapi.Admin {
 	return &httpapi.Admin{DB: db, Token: testToken, Info: func(string) (sdk.Info, bool) { return sdk.Info{}, false },
 		Plugins: func() []string { return nil }}
 }
+
+// ReviewsTestServer serves the console over reviewsState (for the browser
+// test of package console_test); it returns the console's URL.
+func ReviewsTestServer(t *testing.T) string {
+	t.Helper()
+	c, err := New(Options{Token: testToken, Admin: reviewsAdminOver(reviewsState(t))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(c)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// TestToken is the admin token of ReviewsTestServer.
+const TestToken = testToken
