@@ -201,6 +201,10 @@ type ReviewQuery struct {
 	Limit int
 }
 
+// sortMatchesUpTo is how many search matches (SQLite) are read and sorted;
+// with more, the list's order is walked instead (Reviews).
+var sortMatchesUpTo = 2000
+
 // ReplyNone selects the reviews never answered (ReviewQuery.ReplyStatus).
 const ReplyNone = "none"
 
@@ -346,7 +350,21 @@ func (d *DB) Reviews(ctx context.Context, q ReviewQuery) (ReviewPage, error) {
 		if d.dialect == Postgres {
 			add("r.search @@ ?::tsquery", tsQuery(terms))
 		} else {
-			add("r.seq IN (SELECT docid FROM review_search WHERE review_search MATCH ?)", ftsMatch(terms))
+			match := ftsMatch(terms)
+			// Few matches: read them by seq and sort them. Many: walk the
+			// list's own order (its index) and keep the matching ones
+			// ("+" keeps SQLite from reading the matches by seq), which
+			// stops after a page instead of sorting them all.
+			var n int
+			if err := d.queryRow(ctx, `SELECT COUNT(*) FROM (SELECT docid FROM review_search WHERE review_search MATCH ? LIMIT ?)`,
+				match, sortMatchesUpTo).Scan(&n); err != nil {
+				return ReviewPage{}, fmt.Errorf("state: search reviews: %w", err)
+			}
+			if n < sortMatchesUpTo {
+				add("r.seq IN (SELECT docid FROM review_search WHERE review_search MATCH ?)", match)
+			} else {
+				add("+r.seq IN (SELECT docid FROM review_search WHERE review_search MATCH ?)", match)
+			}
 		}
 	} else if strings.TrimSpace(q.Search) != "" {
 		// Only separators (punctuation): nothing can match.

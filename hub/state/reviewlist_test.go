@@ -157,13 +157,18 @@ func testReviewSearch(t *testing.T, db *DB) {
 		{"author ja1", []string{"ja1"}},  // the author is searched
 		{"...", []string{}},              // separators only
 	}
-	for _, c := range cases {
-		p, err := db.Reviews(ctx, ReviewQuery{Search: c.q})
-		if err != nil {
-			t.Fatalf("search %q: %v", c.q, err)
-		}
-		if got := ids(p); !reflect.DeepEqual(got, c.want) {
-			t.Errorf("search %q found %v, want %v", c.q, got, c.want)
+	// SQLite: both plans, the matches sorted and the list's order walked.
+	for _, upTo := range []int{sortMatchesUpTo, 1} {
+		defer func(was int) { sortMatchesUpTo = was }(sortMatchesUpTo)
+		sortMatchesUpTo = upTo
+		for _, c := range cases {
+			p, err := db.Reviews(ctx, ReviewQuery{Search: c.q})
+			if err != nil {
+				t.Fatalf("search %q: %v", c.q, err)
+			}
+			if got := ids(p); !reflect.DeepEqual(got, c.want) {
+				t.Errorf("search %q (sorting up to %d matches) found %v, want %v", c.q, upTo, got, c.want)
+			}
 		}
 	}
 	// A search combines with the filters.
@@ -268,6 +273,8 @@ func testReviewPagesStable(t *testing.T, db *DB) {
 		t.Fatal("no last page")
 		return nil
 	}
+	defer func(was int) { sortMatchesUpTo = was }(sortMatchesUpTo)
+	sortMatchesUpTo = 20 // 25 matches: the list's order is walked (SQLite)
 	all := walk(ReviewQuery{Limit: 10, Search: "评论"})
 	if len(all) != 25 {
 		t.Fatalf("walked %d reviews: %v", len(all), all)

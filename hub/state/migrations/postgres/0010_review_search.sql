@@ -24,6 +24,9 @@ CREATE UNIQUE INDEX reviews_seq ON reviews (seq);
 CREATE INDEX reviews_posted ON reviews (posted_ms, seq);
 CREATE INDEX reviews_posted_integration ON reviews (integration_id, posted_ms, seq);
 CREATE INDEX reviews_posted_app ON reviews (integration_id, app_id, posted_ms, seq);
+-- A reply status is a rare filter (refused, failed, draft): its own order.
+CREATE INDEX reviews_posted_reply ON reviews (reply_status, posted_ms, seq);
+CREATE INDEX reviews_posted_app_reply ON reviews (integration_id, app_id, reply_status, posted_ms, seq);
 CREATE INDEX reviews_unindexed ON reviews (seq) WHERE indexed = 0;
 CREATE INDEX reviews_search ON reviews USING gin (search);
 
