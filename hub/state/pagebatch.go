@@ -122,9 +122,12 @@ const insertReviews = `WITH u AS (
 			AS u(review_id, rating, title, body, reply_text, seen_at, author, country, language, app_version, url, posted_ms, search)
 	), r AS (
 		INSERT INTO reviews (integration_id, app_id, review_id, version, rating, title, body, reply_text, seen_at,
-			author, country, language, app_version, url, posted_ms, indexed, search)
+			author, country, language, app_version, url, posted_ms, indexed)
 		SELECT $1, $2, review_id, 1, rating, title, body, reply_text, seen_at,
-			author, country, language, app_version, url, posted_ms, 1, search::tsvector FROM u
+			author, country, language, app_version, url, posted_ms, 1 FROM u
+		RETURNING review_id, seq
+	), s AS (
+		INSERT INTO review_search (seq, search) SELECT r.seq, u.search::tsvector FROM r JOIN u USING (review_id)
 	)
 	INSERT INTO review_versions (integration_id, app_id, review_id, version, rating, title, body, reply_text, seen_at, app_version, posted_ms)
 	SELECT $1, $2, review_id, 1, rating, title, body, reply_text, seen_at, app_version, posted_ms FROM u`

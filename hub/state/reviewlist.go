@@ -46,9 +46,12 @@ func (t *Tx) insertReview(ctx context.Context, integrationID, appID string, r sd
 	var err error
 	if t.db.dialect == Postgres {
 		_, err = t.exec(ctx, `
-			INSERT INTO reviews (integration_id, app_id, review_id, version, rating, title, body, reply_text, seen_at,
-				author, country, language, app_version, url, posted_ms, indexed, search)
-			VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?::tsvector)`,
+			WITH r AS (
+				INSERT INTO reviews (integration_id, app_id, review_id, version, rating, title, body, reply_text, seen_at,
+					author, country, language, app_version, url, posted_ms, indexed)
+				VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1) RETURNING seq
+			)
+			INSERT INTO review_search (seq, search) SELECT seq, ?::tsvector FROM r`,
 			integrationID, appID, r.ID, r.Rating, r.Title, r.Text, replyText, now,
 			m.author, m.country, m.language, m.appVersion, m.url, m.postedMs, tsVector(m.tokens))
 	} else {
@@ -59,7 +62,7 @@ func (t *Tx) insertReview(ctx context.Context, integrationID, appID string, r sd
 			integrationID, appID, r.ID, r.Rating, r.Title, r.Text, replyText, now,
 			m.author, m.country, m.language, m.appVersion, m.url, m.postedMs)
 		if err == nil {
-			err = t.indexSQLite(ctx, integrationID, appID, r.ID, m.tokens)
+			err = t.indexReview(ctx, integrationID, appID, r.ID, m.tokens)
 		}
 	}
 	if err != nil {
@@ -72,28 +75,30 @@ func (t *Tx) insertReview(ctx context.Context, integrationID, appID string, r sd
 func (t *Tx) updateReview(ctx context.Context, integrationID, appID string, r sdk.Review, version int, replyText, now string, m reviewMeta) error {
 	set := `version = ?, rating = ?, title = ?, body = ?, reply_text = ?, seen_at = ?,
 		author = ?, country = ?, language = ?, app_version = ?, url = ?, posted_ms = ?, indexed = 1`
-	args := []any{version, r.Rating, r.Title, r.Text, replyText, now, m.author, m.country, m.language, m.appVersion, m.url, m.postedMs}
-	if t.db.dialect == Postgres {
-		set += `, search = ?::tsvector`
-		args = append(args, tsVector(m.tokens))
-	}
-	args = append(args, integrationID, appID, r.ID)
+	args := []any{version, r.Rating, r.Title, r.Text, replyText, now, m.author, m.country, m.language, m.appVersion, m.url, m.postedMs,
+		integrationID, appID, r.ID}
 	if _, err := t.exec(ctx, `UPDATE reviews SET `+set+` WHERE integration_id = ? AND app_id = ? AND review_id = ?`, args...); err != nil {
 		return fmt.Errorf("state: update review %s: %w", r.ID, err)
 	}
-	if t.db.dialect != Postgres {
-		if err := t.indexSQLite(ctx, integrationID, appID, r.ID, m.tokens); err != nil {
-			return fmt.Errorf("state: update review %s: %w", r.ID, err)
-		}
+	if err := t.indexReview(ctx, integrationID, appID, r.ID, m.tokens); err != nil {
+		return fmt.Errorf("state: update review %s: %w", r.ID, err)
 	}
 	return nil
 }
 
-// indexSQLite writes a review's tokens into the FTS4 table (docid: seq).
-func (t *Tx) indexSQLite(ctx context.Context, integrationID, appID, reviewID string, tokens []string) error {
-	_, err := t.exec(ctx, `INSERT OR REPLACE INTO review_search (docid, tokens)
-		SELECT seq, ? FROM reviews WHERE integration_id = ? AND app_id = ? AND review_id = ?`,
-		strings.Join(tokens, " "), integrationID, appID, reviewID)
+// indexReview writes a review's tokens into the search index: SQLite's
+// FTS4 table (docid: seq), PostgreSQL's review_search.
+func (t *Tx) indexReview(ctx context.Context, integrationID, appID, reviewID string, tokens []string) error {
+	var err error
+	if t.db.dialect == Postgres {
+		_, err = t.exec(ctx, `INSERT INTO review_search (seq, search)
+			SELECT seq, ?::tsvector FROM reviews WHERE integration_id = ? AND app_id = ? AND review_id = ?
+			ON CONFLICT (seq) DO UPDATE SET search = excluded.search`, tsVector(tokens), integrationID, appID, reviewID)
+	} else {
+		_, err = t.exec(ctx, `INSERT OR REPLACE INTO review_search (docid, tokens)
+			SELECT seq, ? FROM reviews WHERE integration_id = ? AND app_id = ? AND review_id = ?`,
+			strings.Join(tokens, " "), integrationID, appID, reviewID)
+	}
 	if err != nil {
 		return fmt.Errorf("search index: %w", err)
 	}
@@ -153,16 +158,10 @@ func (d *DB) indexSome(ctx context.Context) (int, error) {
 			if posted == 0 {
 				posted = parseTS(x.seen).UnixMilli()
 			}
-			tokens := searchTokens(x.title, x.body, x.author)
-			if tx.db.dialect == Postgres {
-				_, err = tx.exec(ctx, `UPDATE reviews SET indexed = 1, posted_ms = ?, search = ?::tsvector
-					WHERE integration_id = ? AND app_id = ? AND review_id = ?`, posted, tsVector(tokens), x.in, x.app, x.id)
-			} else {
-				_, err = tx.exec(ctx, `UPDATE reviews SET indexed = 1, posted_ms = ? WHERE integration_id = ? AND app_id = ? AND review_id = ?`,
-					posted, x.in, x.app, x.id)
-				if err == nil {
-					err = tx.indexSQLite(ctx, x.in, x.app, x.id, tokens)
-				}
+			_, err = tx.exec(ctx, `UPDATE reviews SET indexed = 1, posted_ms = ? WHERE integration_id = ? AND app_id = ? AND review_id = ?`,
+				posted, x.in, x.app, x.id)
+			if err == nil {
+				err = tx.indexReview(ctx, x.in, x.app, x.id, searchTokens(x.title, x.body, x.author))
 			}
 			if err != nil {
 				return err
@@ -348,7 +347,23 @@ func (d *DB) Reviews(ctx context.Context, q ReviewQuery) (ReviewPage, error) {
 			return ReviewPage{}, err
 		}
 		if d.dialect == Postgres {
-			add("r.search @@ ?::tsquery", tsQuery(terms))
+			// Few matches: they are named (read by seq and sorted). Many:
+			// PostgreSQL walks the list's order with them hashed. (Left
+			// to the planner, a search matching nothing walked all
+			// reviews: 15 s on a million.)
+			tq := tsQuery(terms)
+			seqs, err := d.searchSeqs(ctx, tq)
+			if err != nil {
+				return ReviewPage{}, err
+			}
+			switch {
+			case len(seqs) == 0:
+				return ReviewPage{Reviews: []ListedReview{}}, nil
+			case len(seqs) < sortMatchesUpTo:
+				add("r.seq = ANY(?::bigint[])", seqs)
+			default:
+				add("r.seq IN (SELECT seq FROM review_search WHERE search @@ ?::tsquery)", tq)
+			}
 		} else {
 			match := ftsMatch(terms)
 			// Few matches: read them by seq and sort them. Many: walk the
@@ -359,6 +374,9 @@ func (d *DB) Reviews(ctx context.Context, q ReviewQuery) (ReviewPage, error) {
 			if err := d.queryRow(ctx, `SELECT COUNT(*) FROM (SELECT docid FROM review_search WHERE review_search MATCH ? LIMIT ?)`,
 				match, sortMatchesUpTo).Scan(&n); err != nil {
 				return ReviewPage{}, fmt.Errorf("state: search reviews: %w", err)
+			}
+			if n == 0 {
+				return ReviewPage{Reviews: []ListedReview{}}, nil
 			}
 			if n < sortMatchesUpTo {
 				add("r.seq IN (SELECT docid FROM review_search WHERE review_search MATCH ?)", match)
@@ -439,6 +457,25 @@ func (d *DB) Reviews(ctx context.Context, q ReviewQuery) (ReviewPage, error) {
 	}
 	page.Reviews = list
 	return page, nil
+}
+
+// searchSeqs are the seqs of up to sortMatchesUpTo reviews matching tq
+// (PostgreSQL).
+func (d *DB) searchSeqs(ctx context.Context, tq string) ([]int64, error) {
+	rows, err := d.query(ctx, `SELECT seq FROM review_search WHERE search @@ ?::tsquery LIMIT ?`, tq, sortMatchesUpTo)
+	if err != nil {
+		return nil, fmt.Errorf("state: search reviews: %w", err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var s int64
+		if err := rows.Scan(&s); err != nil {
+			return nil, fmt.Errorf("state: search reviews: %w", err)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
 }
 
 // ReviewVersion is one version of a review as the hub saw it.

@@ -23,22 +23,25 @@ func main() {
 	dbPath := flag.String("db", filepath.Join("bench-results", "reviews.db"), "the SQLite state (generated when missing, reused otherwise)")
 	pgDSN := flag.String("postgres", "", "PostgreSQL URL: also measure there (the reviews generated into it when it has none)")
 	runs := flag.Int("runs", 40, "renders of each page")
+	noSQLite := flag.Bool("no-sqlite", false, "measure only PostgreSQL (-postgres)")
 	out := flag.String("out", filepath.Join("bench-results", "reviews.json"), "figures file")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	figures := map[string]any{"reviews": *n, "runs": *runs}
 
-	db, err := state.OpenSQLite(ctx, *dbPath, nil)
-	if err != nil {
-		fail(err)
+	if !*noSQLite {
+		db, err := state.OpenSQLite(ctx, *dbPath, nil)
+		if err != nil {
+			fail(err)
+		}
+		sqlite, err := run(ctx, db, "sqlite", *n, *runs)
+		db.Close()
+		if err != nil {
+			fail(err)
+		}
+		figures["sqlite"] = sqlite
 	}
-	sqlite, err := run(ctx, db, "sqlite", *n, *runs)
-	db.Close()
-	if err != nil {
-		fail(err)
-	}
-	figures["sqlite"] = sqlite
 	if *pgDSN != "" {
 		pg, err := state.OpenPostgres(ctx, *pgDSN, nil)
 		if err != nil {

@@ -3,12 +3,8 @@
 -- country, language, app version, the store's link; posted_ms is the
 -- store's date of this version (Unix ms; the time the hub saw it when the
 -- store gives none), the order of the list. seq is a review's stable
--- number: the list's tiebreak. search holds the hub's own search tokens
--- (searchTokens: words, and for scripts written without spaces — Chinese,
--- Japanese, Korean, Thai … — overlapping pairs of characters) as a
--- tsvector built from a literal (no text search configuration or
--- extension involved: the same tokens and results as on SQLite).
--- indexed = 0 marks reviews whose tokens are not written yet (written
+-- number: the list's tiebreak and the key of its search tokens
+-- (review_search). indexed = 0 marks reviews whose tokens are not written yet (written
 -- before this migration, or by an older hub during a rolling upgrade):
 -- the hubs index them (IndexReviews).
 ALTER TABLE reviews ADD COLUMN author TEXT NOT NULL DEFAULT '';
@@ -19,7 +15,6 @@ ALTER TABLE reviews ADD COLUMN url TEXT NOT NULL DEFAULT '';
 ALTER TABLE reviews ADD COLUMN posted_ms BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE reviews ADD COLUMN seq BIGSERIAL;
 ALTER TABLE reviews ADD COLUMN indexed INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE reviews ADD COLUMN search TSVECTOR;
 CREATE UNIQUE INDEX reviews_seq ON reviews (seq);
 CREATE INDEX reviews_posted ON reviews (posted_ms, seq);
 CREATE INDEX reviews_posted_integration ON reviews (integration_id, posted_ms, seq);
@@ -28,7 +23,19 @@ CREATE INDEX reviews_posted_app ON reviews (integration_id, app_id, posted_ms, s
 CREATE INDEX reviews_posted_reply ON reviews (reply_status, posted_ms, seq);
 CREATE INDEX reviews_posted_app_reply ON reviews (integration_id, app_id, reply_status, posted_ms, seq);
 CREATE INDEX reviews_unindexed ON reviews (seq) WHERE indexed = 0;
-CREATE INDEX reviews_search ON reviews USING gin (search);
+
+-- The search index: a review's title, text and author as the hub's own
+-- tokens (searchTokens: words, and for scripts written without spaces —
+-- Chinese, Japanese, Korean, Thai … — overlapping pairs of characters), a
+-- tsvector built from a literal (no text search configuration, no
+-- extension: the same tokens and results as SQLite's FTS4 table). A table
+-- of its own, not a column of reviews: a reply status written to a review
+-- would otherwise copy its tsvector and index it in GIN again.
+CREATE TABLE review_search (
+    seq    BIGINT PRIMARY KEY,
+    search TSVECTOR NOT NULL
+);
+CREATE INDEX review_search_gin ON review_search USING gin (search);
 
 -- Each version's app version and store date.
 ALTER TABLE review_versions ADD COLUMN app_version TEXT NOT NULL DEFAULT '';
