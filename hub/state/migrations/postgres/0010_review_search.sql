@@ -18,10 +18,13 @@ ALTER TABLE reviews ADD COLUMN indexed INTEGER NOT NULL DEFAULT 0;
 CREATE UNIQUE INDEX reviews_seq ON reviews (seq);
 CREATE INDEX reviews_posted ON reviews (posted_ms, seq);
 CREATE INDEX reviews_posted_integration ON reviews (integration_id, posted_ms, seq);
-CREATE INDEX reviews_posted_app ON reviews (integration_id, app_id, posted_ms, seq);
 -- A reply status is a rare filter (refused, failed, draft): its own order.
+-- No index begins with (integration_id, app_id) besides the primary key:
+-- on a table without statistics yet (a new state, autovacuum off) the
+-- planner chose such an index over the key for the updates by review,
+-- scanning an app's reviews for each (SQLite has them: its planner always
+-- takes a unique index whose columns are all given).
 CREATE INDEX reviews_posted_reply ON reviews (reply_status, posted_ms, seq);
-CREATE INDEX reviews_posted_app_reply ON reviews (integration_id, app_id, reply_status, posted_ms, seq);
 CREATE INDEX reviews_unindexed ON reviews (seq) WHERE indexed = 0;
 
 -- The search index: a review's title, text and author as the hub's own
