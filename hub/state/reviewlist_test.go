@@ -213,6 +213,8 @@ func testReviewFilters(t *testing.T, db *DB) {
 		{"app", ReviewQuery{IntegrationID: "i1", AppID: "as"}, []string{"ru1", "zh1"}},
 		{"store", ReviewQuery{Store: "googleplay"}, []string{"en1", "en2", "ja1", "ja2", "ko1", "th1"}},
 		{"store in integration", ReviewQuery{Store: "googleplay", IntegrationID: "i1"}, []string{"en1", "en2", "ja2"}},
+		{"store of no app", ReviewQuery{Store: "rustore"}, []string{}},
+		{"store not in the integration", ReviewQuery{Store: "appstore", IntegrationID: "i2"}, []string{}},
 		{"rating", ReviewQuery{Ratings: []int{1}}, []string{"en1", "zh1"}},
 		{"ratings", ReviewQuery{Ratings: []int{4, 5}}, []string{"en2", "ja1", "th1"}},
 		{"published", ReviewQuery{ReplyStatus: ReplyPublished}, []string{"en1"}},
