@@ -312,9 +312,13 @@ func (d *DB) Reviews(ctx context.Context, q ReviewQuery) (ReviewPage, error) {
 	if q.AppID != "" {
 		add("r.app_id = ?", q.AppID)
 	}
-	if q.Store != "" {
-		// The store's apps named (a join to apps kept PostgreSQL from
-		// the date index: 4 s on a million reviews); very many: joined.
+	if q.Store != "" && d.dialect != Postgres {
+		add("a.store_plugin = ?", q.Store)
+	} else if q.Store != "" {
+		// PostgreSQL: the store's apps named (the join to apps kept it
+		// from the date index: 4 s on a million reviews; SQLite's plan
+		// is the better with the join: 20 ms against 190); very many:
+		// joined.
 		apps, err := d.appsOfStore(ctx, q.Store, q.IntegrationID)
 		switch {
 		case err != nil:
