@@ -49,6 +49,10 @@ func infoToPB(i Info) *pb.InfoResponse {
 			out.Store.Quotas = append(out.Store.Quotas, &pb.QuotaBucket{Name: q.Name, Per: q.Per,
 				Limit: int32(q.Limit), Window: durToPB(q.Window), Operations: q.Ops})
 		}
+		if h := c.History; h != nil {
+			out.Store.History = &pb.HistoryCapabilities{Reach: durToPB(h.Reach), Lag: durToPB(h.Lag),
+				RequiresSettings: h.RequiresSettings, Source: h.Source}
+		}
 	}
 	if c := i.Helpdesk; c != nil {
 		out.Helpdesk = &pb.HelpdeskCapabilities{SupportsTags: c.SupportsTags}
@@ -86,6 +90,15 @@ func infoFromPB(p *pb.InfoResponse) Info {
 				b.Window = q.GetWindow().AsDuration()
 			}
 			i.Store.Quotas = append(i.Store.Quotas, b)
+		}
+		if h := c.GetHistory(); h != nil {
+			i.Store.History = &HistoryCapabilities{RequiresSettings: h.GetRequiresSettings(), Source: h.GetSource()}
+			if h.GetReach() != nil {
+				i.Store.History.Reach = h.GetReach().AsDuration()
+			}
+			if h.GetLag() != nil {
+				i.Store.History.Lag = h.GetLag().AsDuration()
+			}
 		}
 	}
 	if c := p.GetHelpdesk(); c != nil {

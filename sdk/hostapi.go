@@ -17,6 +17,7 @@ func init() {
 	hostapi.ClientPlugins = clientSet
 	hostapi.FromStatus = fromStatus
 	hostapi.RequestIDInterceptor = func(log *slog.Logger) grpc.UnaryClientInterceptor { return sendRequestID(log) }
+	hostapi.TraceInterceptor = sendTrace
 }
 
 func clientSet() plugin.PluginSet {

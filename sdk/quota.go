@@ -122,13 +122,13 @@ func (t CountingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		base = http.DefaultTransport
 	}
 	if !debugging(r.Context()) {
-		return base.RoundTrip(r)
+		return traceHTTP(base, r)
 	}
 	// The vendor request joins the hub's lines for the same poll, webhook
 	// or message (debug level; the path without its query, which may hold
 	// keys).
 	start := time.Now()
-	resp, err := base.RoundTrip(r)
+	resp, err := traceHTTP(base, r)
 	status := 0
 	if resp != nil {
 		status = resp.StatusCode

@@ -172,11 +172,16 @@ func serve(set plugin.PluginSet, opts []ServeOption) error {
 		fmt.Fprintln(os.Stderr, ErrNotLaunchedByHub)
 		return ErrNotLaunchedByHub
 	}
+	stopTracing := func() {}
+	if cfg.test == nil {
+		stopTracing = startTracing()
+	}
+	defer stopTracing()
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: map[int]plugin.PluginSet{ProtocolVersion: set},
 		GRPCServer: func(o []grpc.ServerOption) *grpc.Server {
-			o = append(o, grpc.ChainUnaryInterceptor(receiveRequestID))
+			o = append(o, grpc.ChainUnaryInterceptor(receiveTrace, receiveRequestID))
 			return plugin.DefaultGRPCServer(append(o, cfg.grpcOptions...))
 		},
 		Logger: hclog.New(&hclog.LoggerOptions{

@@ -97,6 +97,9 @@ type StoreCapabilities struct {
 	// Quotas are the store's request quotas; the hub budgets polling inside
 	// them. Count the requests each call makes with CountingTransport.
 	Quotas []QuotaBucket
+	// History, when set, says the plugin implements HistoryLister: reviews
+	// beyond ListingWindow (SDK v0.3).
+	History *HistoryCapabilities
 }
 
 // HelpdeskCapabilities say what a helpdesk plugin can do.

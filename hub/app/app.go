@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -28,6 +27,7 @@ import (
 	"github.com/reviewhub/reviewhub/hub/secrets"
 	"github.com/reviewhub/reviewhub/hub/setup"
 	"github.com/reviewhub/reviewhub/hub/state"
+	"github.com/reviewhub/reviewhub/hub/tracing"
 	"github.com/reviewhub/reviewhub/sdk"
 )
 
@@ -79,6 +79,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 			h.closeAll()
 		}
 	}()
+	// First opened, last closed: the spans of the whole stop are flushed.
+	tr, err := tracing.Setup(ctx, log, os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	h.life.onClose("tracing", func() error { return tr.Shutdown(context.Background()) })
 	if usesDataDir(cfg) {
 		if err := prepareDataDir(cfg.DataDir, log); err != nil {
 			return nil, err
@@ -134,13 +140,13 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	admin := &httpapi.Admin{DB: h.DB, Failures: failures, Token: cfg.AdminToken, Info: plugins.Info, Plugins: h.Plugins.Names,
 		Changed: h.Reload, PublicURL: cfg.PublicURL, Connectors: plugins, ReplyReserve: cfg.Schedule.ReplyReserve,
 		Scheduler: h.poller.Stats, DeadLetters: httpapi.BusDeadLetters{DL: DeadLetters(h.DB), Bus: h.Bus},
-		Replies: h.deliver, Background: ctx, Logger: log.With("component", "admin")}
+		Replies: h.deliver, Background: ctx, Logger: log.With("component", "admin"),
+		History: &historyRunner{poller: h.poller, bg: ctx, log: log.With("component", "history")}}
 	srv := &httpapi.Server{DB: h.DB, Deliverer: h.deliver, Plugins: plugins, Logger: log.With("component", "http"),
 		Ready: h.ready, Admin: admin.Register}
 	h.opsWire(cfg, plugins, srv, admin)
 	if cfg.ConsoleOn() {
-		if srv.Console, err = console.New(console.Options{Token: cfg.AdminToken, Admin: admin, Failures: failures,
-			Logger: log.With("component", "console"), Secure: strings.HasPrefix(cfg.PublicURL, "https://")}); err != nil {
+		if srv.Console, err = console.New(ConsoleOptions(cfg, admin, h.DB, failures, log.With("component", "console"))); err != nil {
 			return nil, err
 		}
 	} else {
@@ -212,7 +218,7 @@ func (h *Hub) newPoller(cfg *config.Config, plugins Resolver) *poll.Poller {
 	return &poll.Poller{DB: h.DB, Bus: h.Bus, Plugins: plugins, Logger: h.log.With("component", "poll"),
 		Interval: cfg.PollInterval,
 		Schedule: poll.Schedule{Workers: cfg.Schedule.Workers, Lease: cfg.Schedule.Lease, ReplyReserve: cfg.Schedule.ReplyReserve,
-			Owner: leaseOwner(h.Addr())},
+			ReconcileEvery: cfg.Schedule.ReconcileEvery, Owner: leaseOwner(h.Addr())},
 		Runnable: func(in state.Integration, a state.App) bool { return setup.Runnable(in, a, plugins.Info) },
 		Metrics:  h.ops.metrics}
 }
@@ -272,7 +278,10 @@ func OpenBus(ctx context.Context, cfg *config.Config, db *state.DB, log *slog.Lo
 // tables are in the state database: the bus backend is the state's
 // dialect, config.Validate sees to it).
 func DeadLetters(db *state.DB) bus.DeadLetters {
-	return bus.DeadLetters{DB: db.SQL(), Postgres: db.Dialect() == state.Postgres}
+	return bus.DeadLetters{DB: db.SQL(), Postgres: db.Dialect() == state.Postgres,
+		Dropped: func(ctx context.Context, s bus.Subject) error {
+			return db.DeliveryDropped(ctx, s.Group, s.App, s.Review)
+		}}
 }
 
 func sealer(cfg *config.Config) (*secrets.Sealer, error) {
@@ -445,8 +454,10 @@ func (h *Hub) stopWork(ctx context.Context, cancel context.CancelFunc, wg *sync.
 	return graceful
 }
 
-// leaseOwner names this hub in poll leases, the same across restarts: two
-// hubs on one host listen on different addresses.
+// leaseOwner names this hub in its leases (the bus's subscriptions, the
+// poll schedule's slots, the alert claims), the same across restarts: two
+// hubs on one host listen on different addresses. Each process adds an
+// instance id of its own (state.NewOwner).
 func leaseOwner(addr string) string {
 	host, err := os.Hostname()
 	if err != nil || host == "" {

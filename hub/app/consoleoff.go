@@ -29,6 +29,12 @@ Without a token the hub still serves /healthz, /readyz, /metrics and the helpdes
 and runs the integrations of its config file.
 `, config.MinAdminTokenLength, base), hint
 	}
+	if !cfg.Console.TokenSignIn() && len(cfg.Console.OIDC) == 0 {
+		return `Reviewhub is running; its web console is off: the admin token does not sign in to it
+(console.token_signin: false) and no OIDC issuer is configured (console.oidc, docs/operations.md).
+The admin API is on under /api (Authorization: Bearer ADMIN_TOKEN).
+`, "the web console is off (console.token_signin: false and no console.oidc); the admin API is on under /api"
+	}
 	return `Reviewhub is running; its web console is off (console.enabled: false in the config file).
 The admin API is on under /api (Authorization: Bearer ADMIN_TOKEN). To use the console, remove
 console.enabled: false (or set it to true) and start the hub again.

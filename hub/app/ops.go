@@ -81,7 +81,7 @@ func (h *Hub) opsWire(cfg *config.Config, plugins Resolver, srv *httpapi.Server,
 	h.router.AddMiddleware(requestIDs)
 	h.ops.monitor = &health.Monitor{DB: h.DB, Plugins: plugins, Metrics: m, Logger: h.log.With("component", "health"),
 		Interval: cfg.PollInterval, Every: cfg.Health.CheckEvery, AllowHosts: cfg.Health.AlertHosts,
-		DeadLetters: DeadLetters(h.DB).CountByApp}
+		DeadLetters: DeadLetters(h.DB).CountByApp, Owner: leaseOwner(h.Addr())}
 	admin.Health = h.ops.monitor.Apps
 	srv.Metrics = m
 	m.Register(&metrics.Sampler{Read: h.sample, Logger: h.log, MinInterval: cfg.Health.CheckEvery})
@@ -156,6 +156,11 @@ func (h *Hub) sample(ctx context.Context, emit metrics.Emit) error {
 			}
 			emit("plugin_up", "1 when the plugin process is running.", false, up, "plugin", name)
 		}
+	}
+	if n, err := h.DB.Requeued(ctx); err == nil {
+		emit("reviews_lost_requeue_waiting", "Reviews whose queued message was found lost (never delivered, not on the bus, no dead letter), waiting for the store to list them again; each was logged as an error and counted in the app's reviews_lost_requeued.", false, float64(n))
+	} else {
+		errs = append(errs, err)
 	}
 	if apps, due, leased, err := h.DB.ScheduleCounts(ctx, time.Now()); err == nil {
 		emit("schedule_apps", "Apps in the poll schedule (all hubs).", false, float64(apps))

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 )
@@ -34,6 +35,13 @@ type DeadLetters struct {
 	DB *sql.DB
 	// Postgres selects $n placeholders.
 	Postgres bool
+	// Dropped, when set, is told which review a dead letter of the reviews
+	// topic was about before Drop deletes it, so that the state records
+	// the review's delivery as given up on purpose (the poller's
+	// reconciliation would otherwise take the review, with neither ticket
+	// nor message, for lost and queue it again). An error keeps the dead
+	// letter.
+	Dropped func(ctx context.Context, s Subject) error
 }
 
 func (dl DeadLetters) byID(q string) string {
@@ -133,6 +141,20 @@ func (dl DeadLetters) Retry(ctx context.Context, b Bus, id int64) error {
 
 // Drop deletes a dead letter.
 func (dl DeadLetters) Drop(ctx context.Context, id int64) error {
+	if dl.Dropped != nil {
+		d, err := scanDead(dl.DB.QueryRowContext(ctx, dl.byID(deadColumns+deadTable), id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("drop dead letter %d: %w", id, ErrNoDeadLetter)
+		}
+		if err != nil {
+			return fmt.Errorf("drop dead letter %d: %w", id, err)
+		}
+		if review := d.Metadata[MetadataReview]; review != "" && strings.HasPrefix(d.Topic, TopicReviews) {
+			if err := dl.Dropped(ctx, Subject{Group: d.Metadata[MetadataGroup], App: d.Metadata[MetadataApp], Review: review}); err != nil {
+				return fmt.Errorf("drop dead letter %d: %w", id, err)
+			}
+		}
+	}
 	res, err := dl.DB.ExecContext(ctx, dl.byID(`DELETE FROM `+deadTable), id)
 	if err != nil {
 		return fmt.Errorf("drop dead letter %d: %w", id, err)

@@ -15,11 +15,19 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	wsql "github.com/ThreeDotsLabs/watermill-sql/v3/pkg/sql"
 	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/reviewhub/reviewhub/hub/state"
 )
 
 // leasesTable holds which hub delivers each subscription (topic and
-// consumer group) of the PostgreSQL bus, and until when.
+// consumer group) of the PostgreSQL bus, and until when: one kind of the
+// state's lease (state.LeaseTable), by the server's clock, a row per
+// lease, without a fence (a holder that lost its lease only records acks,
+// which never move the position back).
 const leasesTable = `"watermill_subscription_leases"`
+
+var subscriptionLeases = state.LeaseTable{Table: leasesTable, Key: []string{"topic", "consumer_group"},
+	OwnerColumn: "owner", UntilColumn: "until", ServerClock: true, OwnRows: true}
 
 const createLeasesTable = `CREATE TABLE IF NOT EXISTS ` + leasesTable + ` (
 	topic TEXT NOT NULL,
@@ -53,8 +61,9 @@ type pgSource struct {
 	offsets wsql.DefaultPostgreSQLOffsetsAdapter
 	// owner names this process in the leases: SubscriberConfig.Owner (the
 	// same across restarts) and an id of its own, so that two processes
-	// given the same Owner never both hold a lease.
-	owner string
+	// given the same Owner never both hold a lease (state.Owner).
+	owner  state.Owner
+	leases *state.Leases
 
 	// Fair share: with N live hubs, this one holds at most
 	// ceil(subscriptions/N) leases; it takes no lease beyond that and hands
@@ -67,9 +76,6 @@ type pgSource struct {
 	peers atomic.Int64 // live hubs of the consumer group, this one included
 }
 
-// ownerSep ends the stable part of a lease owner.
-const ownerSep = "#"
-
 // NewPostgresSubscriber returns a subscriber on watermill-sql's PostgreSQL
 // tables of db (created by NewPostgres).
 func NewPostgresSubscriber(db *sql.DB, cfg SubscriberConfig, logger watermill.LoggerAdapter) *WindowSubscriber {
@@ -79,7 +85,8 @@ func NewPostgresSubscriber(db *sql.DB, cfg SubscriberConfig, logger watermill.Lo
 	src := &pgSource{}
 	s := newWindowSubscriber(db, src, cfg, logger)
 	src.sub = s
-	src.owner = s.cfg.Owner + ownerSep + watermill.NewShortUUID()
+	src.owner = state.NewOwner(s.cfg.Owner)
+	src.leases = state.NewLeases(db, state.Postgres, subscriptionLeases, src.owner)
 	return s
 }
 
@@ -116,7 +123,7 @@ func (q *pgSource) acked(ctx context.Context, topic string) (position, error) {
 // horizon: they may be read in a moment, not at the next idle poll. One
 // statement: the messages, and at most one row of NULLs when some are
 // pending.
-func (q *pgSource) after(ctx context.Context, topic string, p position, n int) ([]wsql.Row, bool, error) {
+func (q *pgSource) after(ctx context.Context, topic string, p position, n int) ([]row, bool, error) {
 	t := q.schema.MessagesTable(topic)
 	st, err := q.sub.stmt(ctx, `(SELECT "offset", transaction_id::text, uuid, payload, metadata FROM `+t+`
 		WHERE (transaction_id, "offset") > ($1::text::xid8, $2)
@@ -134,7 +141,7 @@ func (q *pgSource) after(ctx context.Context, topic string, p position, n int) (
 		return nil, false, fmt.Errorf("query messages of %s: %w", topic, err)
 	}
 	defer rs.Close()
-	var rows []wsql.Row
+	var rows []row
 	pending := false
 	for rs.Next() {
 		var off sql.NullInt64
@@ -151,14 +158,12 @@ func (q *pgSource) after(ctx context.Context, topic string, p position, n int) (
 		if err != nil {
 			return nil, false, fmt.Errorf("read message %s of %s: transaction id %q: %w", uuid.String, topic, tx.String, err)
 		}
-		r := wsql.Row{Offset: off.Int64, UUID: []byte(uuid.String), Payload: payload}
-		r.Msg = message.NewMessage(uuid.String, payload)
+		r := row{msg: message.NewMessage(uuid.String, payload), pos: position{tx: id, offset: off.Int64}}
 		if len(meta) > 0 {
-			if err := json.Unmarshal(meta, &r.Msg.Metadata); err != nil {
+			if err := json.Unmarshal(meta, &r.msg.Metadata); err != nil {
 				return nil, false, fmt.Errorf("decode metadata of message %s of %s: %w", uuid.String, topic, err)
 			}
 		}
-		r.ExtraData = map[string]any{"transaction_id": id}
 		rows = append(rows, r)
 	}
 	if err := rs.Err(); err != nil {
@@ -166,13 +171,8 @@ func (q *pgSource) after(ctx context.Context, topic string, p position, n int) (
 	}
 	// The branches of a UNION ALL come in order; should a plan ever mix
 	// them, the messages are put in order again.
-	slices.SortFunc(rows, func(a, b wsql.Row) int { return q.positionOf(a).compare(q.positionOf(b)) })
+	slices.SortFunc(rows, func(a, b row) int { return a.pos.compare(b.pos) })
 	return rows, pending, nil
-}
-
-func (q *pgSource) positionOf(r wsql.Row) position {
-	tx, _ := r.ExtraData["transaction_id"].(int64)
-	return position{tx: tx, offset: r.Offset}
 }
 
 // ack moves the group's position forward only: a hub that lost its lease
@@ -204,7 +204,7 @@ func (q *pgSource) ack(ctx context.Context, topic string, p position) error {
 // when deliver ends, so another hub takes over at once after a clean stop.
 func (q *pgSource) hold(ctx context.Context, topic string, closing <-chan struct{}, deliver func(context.Context)) {
 	cfg := q.sub.cfg
-	logger := q.sub.logger.With(watermill.LogFields{"topic": topic, "consumer_group": cfg.ConsumerGroup, "owner": q.owner})
+	logger := q.sub.logger.With(watermill.LogFields{"topic": topic, "consumer_group": cfg.ConsumerGroup, "owner": q.owner.String()})
 	idle := max(cfg.PollInterval, cfg.Lease/15)
 	// A lease held under this hub's Owner by another process is its
 	// predecessor's (killed before it could release it): taken back at
@@ -381,7 +381,7 @@ func (q *pgSource) startMembership(closing <-chan struct{}) {
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 				defer cancel()
 				if _, err := q.sub.db.ExecContext(ctx, `DELETE FROM `+membersTable+` WHERE consumer_group = $1 AND owner = $2`,
-					cfg.ConsumerGroup, q.owner); err != nil {
+					cfg.ConsumerGroup, q.owner.String()); err != nil {
 					q.sub.logger.Error("Leaving the bus membership failed; it runs out", err, nil)
 				}
 				return
@@ -403,13 +403,13 @@ func (q *pgSource) renewMembership(ctx context.Context) (int64, error) {
 	defer tx.Rollback() //nolint:errcheck
 	if _, err := tx.ExecContext(ctx, `DELETE FROM `+membersTable+` WHERE consumer_group = $1 AND owner <> $2
 		AND (left(owner, length($3)) = $3 OR until < now() - $4 * interval '1 millisecond')`,
-		cfg.ConsumerGroup, q.owner, cfg.Owner+ownerSep, cfg.Lease.Milliseconds()); err != nil {
+		cfg.ConsumerGroup, q.owner.String(), q.owner.Name+"#", cfg.Lease.Milliseconds()); err != nil {
 		return 0, fmt.Errorf("bus membership: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO `+membersTable+` (consumer_group, owner, until)
 		VALUES ($1, $2, now() + $3 * interval '1 millisecond')
 		ON CONFLICT (consumer_group, owner) DO UPDATE SET until = excluded.until`,
-		cfg.ConsumerGroup, q.owner, cfg.Lease.Milliseconds()); err != nil {
+		cfg.ConsumerGroup, q.owner.String(), cfg.Lease.Milliseconds()); err != nil {
 		return 0, fmt.Errorf("bus membership: %w", err)
 	}
 	var n int64
@@ -430,32 +430,15 @@ func (q *pgSource) takeWithin(ctx context.Context, topic string, d time.Duration
 
 // take takes or renews the lease: true when this hub holds it now.
 func (q *pgSource) take(ctx context.Context, topic string) (bool, error) {
-	cfg := q.sub.cfg
-	st, err := q.sub.stmt(ctx, `INSERT INTO `+leasesTable+` AS l (topic, consumer_group, owner, until)
-		VALUES ($1, $2, $3, now() + $4 * interval '1 millisecond')
-		ON CONFLICT (topic, consumer_group) DO UPDATE SET owner = excluded.owner, until = excluded.until
-		WHERE l.owner = excluded.owner OR l.until < now()
-		RETURNING owner`)
+	_, held, err := q.leases.Take(ctx, time.Now(), q.sub.cfg.Lease, topic, q.sub.cfg.ConsumerGroup)
 	if err != nil {
 		return false, fmt.Errorf("lease of %s: %w", topic, err)
 	}
-	var owner string
-	err = st.QueryRowContext(ctx, topic, cfg.ConsumerGroup, q.owner, cfg.Lease.Milliseconds()).Scan(&owner)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("lease of %s: %w", topic, err)
-	}
-	return true, nil
+	return held, nil
 }
 
 func (q *pgSource) release(ctx context.Context, topic string) error {
-	st, err := q.sub.stmt(ctx, `DELETE FROM `+leasesTable+` WHERE topic = $1 AND consumer_group = $2 AND owner = $3`)
-	if err != nil {
-		return fmt.Errorf("release lease of %s: %w", topic, err)
-	}
-	if _, err := st.ExecContext(ctx, topic, q.sub.cfg.ConsumerGroup, q.owner); err != nil {
+	if _, err := q.leases.Release(ctx, state.Lease{Owner: q.owner}, topic, q.sub.cfg.ConsumerGroup); err != nil {
 		return fmt.Errorf("release lease of %s: %w", topic, err)
 	}
 	return nil
@@ -466,12 +449,7 @@ func (q *pgSource) release(ctx context.Context, topic string) error {
 func (q *pgSource) releasePredecessor(ctx context.Context, topic string) error {
 	ctx, cancel := context.WithTimeout(ctx, q.sub.cfg.Lease/3)
 	defer cancel()
-	st, err := q.sub.stmt(ctx, `DELETE FROM `+leasesTable+`
-		WHERE topic = $1 AND consumer_group = $2 AND owner <> $3 AND left(owner, length($4)) = $4`)
-	if err != nil {
-		return fmt.Errorf("release the predecessor's lease of %s: %w", topic, err)
-	}
-	if _, err := st.ExecContext(ctx, topic, q.sub.cfg.ConsumerGroup, q.owner, q.sub.cfg.Owner+ownerSep); err != nil {
+	if _, err := q.leases.ReleasePredecessors(ctx, topic, q.sub.cfg.ConsumerGroup); err != nil {
 		return fmt.Errorf("release the predecessor's lease of %s: %w", topic, err)
 	}
 	return nil

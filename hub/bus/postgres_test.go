@@ -199,7 +199,7 @@ func TestPostgresOneHubDeliversAPartitionAndHandsItOver(t *testing.T) {
 	for {
 		var owner string
 		err := db.QueryRow(`SELECT owner FROM `+leasesTable+` WHERE topic = $1`, TopicReviews).Scan(&owner)
-		if err == nil && strings.HasPrefix(owner, "hub-a"+ownerSep) {
+		if err == nil && strings.HasPrefix(owner, "hub-a#") {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -345,7 +345,7 @@ func TestPostgresMessageBehindARunningTransactionIsPending(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if string(rows[0].Payload) != `"m1"` || pending {
-		t.Fatalf("read %s, pending %v; want m1, nothing pending", rows[0].Payload, pending)
+	if string(rows[0].msg.Payload) != `"m1"` || pending {
+		t.Fatalf("read %s, pending %v; want m1, nothing pending", rows[0].msg.Payload, pending)
 	}
 }

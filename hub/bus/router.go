@@ -47,11 +47,13 @@ func NewRouter(b Bus, logger *slog.Logger, cfg RouterConfig) (*message.Router, e
 		Logger:              wl,
 		ShouldRetry:         func(p middleware.RetryParams) bool { return !IsPermanent(p.Err) },
 	}
-	// logFailures inside the poison queue: it sees the permanent errors
-	// that the poison queue turns into dead letters (and swallows).
+	// logFailures (and the handling's span) inside the poison queue: it
+	// sees the permanent errors that the poison queue turns into dead
+	// letters (and swallows).
 	r.AddMiddleware(
 		middleware.CorrelationID,
 		poison,
+		traceHandling,
 		logFailures(logger),
 		middleware.Recoverer,
 		retry.Middleware,

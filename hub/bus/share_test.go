@@ -24,7 +24,7 @@ func leasesBy(t *testing.T, b *Postgres) map[string]int {
 		if err := rows.Scan(&owner); err != nil {
 			t.Fatal(err)
 		}
-		hub, _, _ := strings.Cut(owner, ownerSep)
+		hub, _, _ := strings.Cut(owner, "#")
 		out[hub]++
 	}
 	return out

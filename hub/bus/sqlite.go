@@ -12,19 +12,15 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 )
 
-// SQLiteSchema is a watermill-sql SchemaAdapter and OffsetsAdapter for
-// SQLite: one table of messages per topic and one of acknowledged offsets
-// per topic and consumer group. Messages are inserted with watermill-sql's
-// Publisher, inside the caller's transaction when it has one (outbox).
-type SQLiteSchema struct {
-	// BatchSize is how many messages a subscriber reads at once (default 100).
-	BatchSize int
-}
+// SQLiteSchema is a watermill-sql SchemaAdapter for SQLite: one table of
+// messages per topic and one of acknowledged offsets per topic and consumer
+// group. Messages are inserted with watermill-sql's Publisher, inside the
+// caller's transaction when it has one (outbox); they are read and
+// acknowledged by the WindowSubscriber's sqliteSource, not by
+// watermill-sql's subscriber.
+type SQLiteSchema struct{}
 
-var (
-	_ wsql.SchemaAdapter  = SQLiteSchema{}
-	_ wsql.OffsetsAdapter = SQLiteSchema{}
-)
+var _ wsql.SchemaAdapter = SQLiteSchema{}
 
 func tableName(prefix, topic string) string {
 	return `"` + prefix + strings.ReplaceAll(topic, `"`, ``) + `"`
@@ -35,13 +31,6 @@ func (SQLiteSchema) MessagesTable(topic string) string { return tableName("water
 
 // OffsetsTable is the table holding a topic's acknowledged offsets.
 func (SQLiteSchema) OffsetsTable(topic string) string { return tableName("watermill_offsets_", topic) }
-
-func (s SQLiteSchema) batch() int {
-	if s.BatchSize <= 0 {
-		return 100
-	}
-	return s.BatchSize
-}
 
 // SchemaInitializingQueries creates the topic's tables.
 func (s SQLiteSchema) SchemaInitializingQueries(topic string) []wsql.Query {
@@ -78,17 +67,21 @@ func (s SQLiteSchema) InsertQuery(topic string, msgs message.Messages) (wsql.Que
 	}, nil
 }
 
-// SelectQuery reads the next messages after the group's acknowledged offset.
+// SelectQuery reads the next messages after the group's acknowledged
+// offset. Unused: watermill-sql's subscriber, its only caller, is not run
+// (the WindowSubscriber reads through sqliteSource); SchemaAdapter requires
+// it.
 func (s SQLiteSchema) SelectQuery(topic, group string, _ wsql.OffsetsAdapter) wsql.Query {
 	return wsql.Query{
 		Query: `SELECT "offset", uuid, payload, metadata FROM ` + s.MessagesTable(topic) + `
 			WHERE "offset" > COALESCE((SELECT offset_acked FROM ` + s.OffsetsTable(topic) + ` WHERE consumer_group = ?), 0)
-			ORDER BY "offset" LIMIT ` + fmt.Sprint(s.batch()),
+			ORDER BY "offset" LIMIT ` + fmt.Sprint(DefaultBatchSize),
 		Args: []any{group},
 	}
 }
 
-// UnmarshalMessage turns a row of SelectQuery into a message.
+// UnmarshalMessage turns a row of a topic's messages table (offset, uuid,
+// payload, metadata) into a message.
 func (SQLiteSchema) UnmarshalMessage(row wsql.Scanner) (wsql.Row, error) {
 	var r wsql.Row
 	var uuid, md string
@@ -107,33 +100,9 @@ func (SQLiteSchema) UnmarshalMessage(row wsql.Scanner) (wsql.Row, error) {
 	return r, nil
 }
 
-// SubscribeIsolationLevel is the default (SQLite transactions are serializable).
+// SubscribeIsolationLevel is the default (SQLite transactions are
+// serializable). Unused, as SelectQuery.
 func (SQLiteSchema) SubscribeIsolationLevel() sql.IsolationLevel { return sql.LevelDefault }
-
-// AckMessageQuery moves the group's offset to the row.
-func (s SQLiteSchema) AckMessageQuery(topic string, row wsql.Row, group string) wsql.Query {
-	return wsql.Query{
-		Query: `INSERT INTO ` + s.OffsetsTable(topic) + ` (consumer_group, offset_acked) VALUES (?, ?)
-			ON CONFLICT (consumer_group) DO UPDATE SET offset_acked = MAX(offset_acked, excluded.offset_acked)`,
-		Args: []any{group, row.Offset},
-	}
-}
-
-// ConsumedMessageQuery is not needed.
-func (SQLiteSchema) ConsumedMessageQuery(string, wsql.Row, string, []byte) wsql.Query {
-	return wsql.Query{}
-}
-
-// NextOffsetQuery returns the group's acknowledged offset.
-func (s SQLiteSchema) NextOffsetQuery(topic, group string) wsql.Query {
-	return wsql.Query{
-		Query: `SELECT COALESCE((SELECT offset_acked FROM ` + s.OffsetsTable(topic) + ` WHERE consumer_group = ?), 0)`,
-		Args:  []any{group},
-	}
-}
-
-// BeforeSubscribingQueries is not needed.
-func (SQLiteSchema) BeforeSubscribingQueries(string, string) []wsql.Query { return nil }
 
 // sqliteSource reads a topic's messages from the SQLite tables.
 type sqliteSource struct {
@@ -163,13 +132,12 @@ func initSchema(ctx context.Context, db *sql.DB, schema SQLiteSchema, topic stri
 }
 
 func (q *sqliteSource) acked(ctx context.Context, topic string) (position, error) {
-	nq := q.schema.NextOffsetQuery(topic, q.sub.cfg.ConsumerGroup)
-	st, err := q.sub.stmt(ctx, nq.Query)
+	st, err := q.sub.stmt(ctx, `SELECT COALESCE((SELECT offset_acked FROM `+q.schema.OffsetsTable(topic)+` WHERE consumer_group = ?), 0)`)
 	if err != nil {
 		return position{}, fmt.Errorf("acknowledged offset of %s: %w", topic, err)
 	}
 	var off int64
-	if err := st.QueryRowContext(ctx, nq.Args...).Scan(&off); err != nil {
+	if err := st.QueryRowContext(ctx, q.sub.cfg.ConsumerGroup).Scan(&off); err != nil {
 		return position{}, fmt.Errorf("acknowledged offset of %s: %w", topic, err)
 	}
 	return position{offset: off}, nil
@@ -177,7 +145,7 @@ func (q *sqliteSource) acked(ctx context.Context, topic string) (position, error
 
 // after reads the next messages; on SQLite every committed message may be
 // read at once (one writer: offsets commit in order), so none is pending.
-func (q *sqliteSource) after(ctx context.Context, topic string, p position, n int) ([]wsql.Row, bool, error) {
+func (q *sqliteSource) after(ctx context.Context, topic string, p position, n int) ([]row, bool, error) {
 	st, err := q.sub.stmt(ctx, `SELECT "offset", uuid, payload, metadata FROM `+q.schema.MessagesTable(topic)+`
 		WHERE "offset" > ? ORDER BY "offset" LIMIT ?`)
 	if err != nil {
@@ -188,29 +156,28 @@ func (q *sqliteSource) after(ctx context.Context, topic string, p position, n in
 		return nil, false, fmt.Errorf("query messages of %s: %w", topic, err)
 	}
 	defer rs.Close()
-	var rows []wsql.Row
+	var rows []row
 	for rs.Next() {
 		r, err := q.schema.UnmarshalMessage(rs)
 		if err != nil {
 			return rows, false, err
 		}
-		rows = append(rows, r)
+		rows = append(rows, row{msg: r.Msg, pos: position{offset: r.Offset}})
 	}
 	return rows, false, rs.Err()
 }
 
-func (q *sqliteSource) positionOf(r wsql.Row) position { return position{offset: r.Offset} }
-
+// ack moves the group's offset to p, forward only.
 func (q *sqliteSource) ack(ctx context.Context, topic string, p position) error {
-	aq := q.schema.AckMessageQuery(topic, wsql.Row{Offset: p.offset}, q.sub.cfg.ConsumerGroup)
-	st, err := q.sub.stmt(ctx, aq.Query)
+	st, err := q.sub.stmt(ctx, `INSERT INTO `+q.schema.OffsetsTable(topic)+` (consumer_group, offset_acked) VALUES (?, ?)
+		ON CONFLICT (consumer_group) DO UPDATE SET offset_acked = MAX(offset_acked, excluded.offset_acked)`)
 	if err != nil {
 		return fmt.Errorf("record ack of %s: %w", topic, err)
 	}
 	if gate := q.sub.cfg.WriteGate; gate != nil {
 		defer gate(ctx)()
 	}
-	if _, err := st.ExecContext(ctx, aq.Args...); err != nil {
+	if _, err := st.ExecContext(ctx, q.sub.cfg.ConsumerGroup, p.offset); err != nil {
 		return fmt.Errorf("record ack of %s: %w", topic, err)
 	}
 	return nil

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
-	wsql "github.com/ThreeDotsLabs/watermill-sql/v3/pkg/sql"
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/reviewhub/reviewhub/hub/internal/retry"
@@ -57,6 +56,13 @@ func (p position) compare(o position) int {
 	return cmp.Compare(p.offset, o.offset)
 }
 
+// row is a message read from a topic, with its place in the topic's order
+// of delivery.
+type row struct {
+	msg *message.Message
+	pos position
+}
+
 // source is where a WindowSubscriber's messages live.
 type source interface {
 	// init creates a topic's tables if the backend does so on subscribe.
@@ -67,9 +73,7 @@ type source interface {
 	// when it fails). pending tells that later messages are committed but
 	// may not be read yet (PostgreSQL: an earlier transaction still runs):
 	// worth looking again in a moment.
-	after(ctx context.Context, topic string, p position, n int) (rows []wsql.Row, pending bool, err error)
-	// positionOf is a row's position.
-	positionOf(r wsql.Row) position
+	after(ctx context.Context, topic string, p position, n int) (rows []row, pending bool, err error)
 	// ack records the group's acknowledged position.
 	ack(ctx context.Context, topic string, p position) error
 }
@@ -162,7 +166,7 @@ func (s *WindowSubscriber) Subscribe(ctx context.Context, topic string) (<-chan 
 // entry is a message read from a topic and not yet covered by the
 // acknowledged offset.
 type entry struct {
-	row     wsql.Row
+	row     row
 	group   string
 	key     string // "" for a message ordered with every other
 	started bool
@@ -183,7 +187,7 @@ func (s *WindowSubscriber) consume(ctx context.Context, topic string, out chan<-
 		done:     make(chan *entry, s.cfg.BatchSize),
 		inFlight: map[string]int{}}
 	defer c.ackAtStop(ctx)
-	last, ok := s.ackedPosition(ctx, topic, c.logger)
+	last, ok := c.ackedPosition(ctx)
 	if !ok {
 		return
 	}
@@ -231,7 +235,7 @@ func (c *consumer) ackAtStop(ctx context.Context) {
 	}
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if err := c.s.src.ack(fctx, c.topic, c.s.src.positionOf(c.window[n-1].row)); err != nil {
+	if err := c.s.src.ack(fctx, c.topic, c.window[n-1].row.pos); err != nil {
 		c.logger.Error("Recording the last acks at stop failed; those messages will be delivered again", err, nil)
 	}
 }
@@ -272,20 +276,19 @@ func (c *consumer) refill(ctx context.Context) {
 		c.pending = 0
 	}
 	for _, r := range rows {
-		c.window = append(c.window, &entry{row: r, group: r.Msg.Metadata.Get(MetadataGroup), key: r.Msg.Metadata.Get(MetadataOrderKey)})
-		c.last = c.s.src.positionOf(r)
+		c.window = append(c.window, &entry{row: r, group: r.msg.Metadata.Get(MetadataGroup), key: r.msg.Metadata.Get(MetadataOrderKey)})
+		c.last = r.pos
 	}
 }
 
 // handOutReady hands out, each in its own goroutine, the messages of the
-// window that may go now (WindowSubscriber.start); an acked one comes back
-// on done.
+// window that may go now (start); an acked one comes back on done.
 func (c *consumer) handOutReady(ctx context.Context) {
-	c.s.start(ctx, c.window, c.inFlight, func(e *entry) {
+	c.start(func(e *entry) {
 		c.wg.Add(1)
 		go func() {
 			defer c.wg.Done()
-			if c.s.handOut(ctx, e, c.out, c.logger) {
+			if c.handOut(ctx, e) {
 				select {
 				case c.done <- e:
 				case <-ctx.Done():
@@ -307,12 +310,12 @@ func (c *consumer) wait(ctx context.Context, wake <-chan struct{}) bool {
 	defer t.Stop()
 	select {
 	case e := <-c.done:
-		c.s.finish(e, c.inFlight)
+		c.finish(e)
 	drain:
 		for {
 			select {
 			case e := <-c.done:
-				c.s.finish(e, c.inFlight)
+				c.finish(e)
 			default:
 				break drain
 			}
@@ -377,7 +380,7 @@ func (c *consumer) recordAcks(ctx context.Context) bool {
 	if n == 0 || (n < (batch+3)/4 && n < len(c.window) && time.Since(c.lastAck) < ackEvery) {
 		return true
 	}
-	if !c.s.ackTo(ctx, c.topic, c.window[n-1].row, c.logger) {
+	if !c.ackTo(ctx, c.window[n-1].row.pos) {
 		return false
 	}
 	c.lastAck = time.Now()
@@ -409,17 +412,20 @@ func allStarted(window []*entry) bool {
 	return true
 }
 
-func (s *WindowSubscriber) finish(e *entry, inFlight map[string]int) {
+// finish counts e, acked by its hand-out, as done.
+func (c *consumer) finish(e *entry) {
 	e.done = true
-	inFlight[e.group]--
+	c.inFlight[e.group]--
 }
 
-// start hands out the messages of window that may go now (see consume).
-func (s *WindowSubscriber) start(_ context.Context, window []*entry, inFlight map[string]int, run func(*entry)) {
-	limit := max(1, s.cfg.InFlight)
+// start hands out the messages of the window that may go now (see
+// consume), each by run.
+func (c *consumer) start(run func(*entry)) {
+	inFlight := c.inFlight
+	limit := max(1, c.s.cfg.InFlight)
 	blocked := map[string]bool{}
 	earlierPending := false
-	for _, e := range window {
+	for _, e := range c.window {
 		if e.done {
 			continue
 		}
@@ -449,13 +455,14 @@ func (s *WindowSubscriber) start(_ context.Context, window []*entry, inFlight ma
 
 // ackedPosition reads the group's acknowledged position, retrying until
 // it succeeds; false means stop.
-func (s *WindowSubscriber) ackedPosition(ctx context.Context, topic string, logger watermill.LoggerAdapter) (position, bool) {
+func (c *consumer) ackedPosition(ctx context.Context) (position, bool) {
+	s := c.s
 	for try := 1; ; try++ {
-		p, err := s.src.acked(ctx, topic)
+		p, err := s.src.acked(ctx, c.topic)
 		if err == nil {
 			return p, true
 		}
-		logger.Error("Reading the acknowledged position failed; retrying", err, nil)
+		c.logger.Error("Reading the acknowledged position failed; retrying", err, nil)
 		if !s.sleep(ctx, backoff(s.cfg.InitialBackoff, s.cfg.MaxBackoff, try)) {
 			return position{}, false
 		}
@@ -464,9 +471,10 @@ func (s *WindowSubscriber) ackedPosition(ctx context.Context, topic string, logg
 
 // handOut hands one message out until it is acked (true); a nacked message
 // is handed out again after a backoff. False means stop.
-func (s *WindowSubscriber) handOut(ctx context.Context, e *entry, out chan<- *message.Message, logger watermill.LoggerAdapter) bool {
+func (c *consumer) handOut(ctx context.Context, e *entry) bool {
+	s, out, logger := c.s, c.out, c.logger
 	for attempt := 1; ; attempt++ {
-		msg := e.row.Msg.Copy()
+		msg := e.row.msg.Copy()
 		msgCtx, cancel := context.WithCancel(ctx)
 		msg.SetContext(msgCtx)
 		select {
@@ -521,15 +529,16 @@ func markIfAcked(e *entry, msg *message.Message) {
 	}
 }
 
-// ackTo records the group's position at row, retrying until it succeeds;
-// false means stop.
-func (s *WindowSubscriber) ackTo(ctx context.Context, topic string, row wsql.Row, logger watermill.LoggerAdapter) bool {
+// ackTo records the group's position p, retrying until it succeeds; false
+// means stop.
+func (c *consumer) ackTo(ctx context.Context, p position) bool {
+	s := c.s
 	for try := 1; ; try++ {
-		err := s.src.ack(ctx, topic, s.src.positionOf(row))
+		err := s.src.ack(ctx, c.topic, p)
 		if err == nil {
 			return true
 		}
-		logger.Error("Recording ack failed; retrying", err, watermill.LogFields{"offset": row.Offset})
+		c.logger.Error("Recording ack failed; retrying", err, watermill.LogFields{"offset": p.offset, "transaction_id": p.tx})
 		if !s.sleep(ctx, backoff(s.cfg.InitialBackoff, s.cfg.MaxBackoff, try)) {
 			return false
 		}

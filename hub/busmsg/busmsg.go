@@ -6,6 +6,7 @@
 package busmsg
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -65,8 +66,8 @@ func (m Result) Subject() (app, review string) { return "", m.Result.ReviewID }
 
 // Publish encodes v and publishes it in tx, on the partition of topic that
 // integration's messages use (see Encode).
-func Publish(b bus.Bus, tx *state.Tx, topic, integration, correlationID string, v any) error {
-	msg, err := Encode(topic, integration, correlationID, v)
+func Publish(ctx context.Context, b bus.Bus, tx *state.Tx, topic, integration, correlationID string, v any) error {
+	msg, err := Encode(ctx, topic, integration, correlationID, v)
 	if err != nil {
 		return err
 	}
@@ -77,8 +78,9 @@ func Publish(b bus.Bus, tx *state.Tx, topic, integration, correlationID string, 
 // (its in-flight bound) and, when v has an OrderKey, that is its key
 // (messages without one are delivered strictly in order). It goes on
 // bus.TopicFor(topic, integration); several messages of one integration
-// can be published there in one PublishTx (one insert).
-func Encode(topic, integration, correlationID string, v any) (*message.Message, error) {
+// can be published there in one PublishTx (one insert). The message carries
+// ctx's trace context (bus.InjectTrace), so its handling continues the trace.
+func Encode(ctx context.Context, topic, integration, correlationID string, v any) (*message.Message, error) {
 	payload, err := json.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s message: %w", topic, err)
@@ -89,6 +91,7 @@ func Encode(topic, integration, correlationID string, v any) (*message.Message, 
 		key = k.OrderKey()
 	}
 	bus.SetKeys(msg, integration, key)
+	bus.InjectTrace(ctx, msg)
 	if sub, ok := v.(interface{ Subject() (app, review string) }); ok {
 		app, review := sub.Subject()
 		bus.SetSubject(msg, app, review)

@@ -61,7 +61,7 @@ func QueueRuleReply(ctx context.Context, b bus.Bus, tx *state.Tx, integrationID,
 		if ticketID == "" {
 			return true, nil
 		}
-		return true, Publish(b, tx, bus.TopicReplyResults, integrationID, correlationID, Result{IntegrationID: integrationID,
+		return true, Publish(ctx, b, tx, bus.TopicReplyResults, integrationID, correlationID, Result{IntegrationID: integrationID,
 			Result: sdk.ReplyResult{TicketID: ticketID, MessageID: rr.MessageID, ReviewID: reviewID, Outcome: sdk.OutcomeDraft,
 				Detail: fmt.Sprintf(DraftNote, rr.Rule, rules.ApproveCommand, rr.Text)}})
 	case rr.NotBefore.After(now):
@@ -70,6 +70,6 @@ func QueueRuleReply(ctx context.Context, b bus.Bus, tx *state.Tx, integrationID,
 		return true, tx.ParkReply(ctx, state.ParkedReply{IntegrationID: integrationID, MessageID: rr.MessageID,
 			Reason: state.ReasonDelayed, NextAt: rr.NotBefore, Until: rr.NotBefore})
 	default:
-		return true, Publish(b, tx, bus.TopicReplies, integrationID, correlationID, Reply{IntegrationID: integrationID, MessageID: rr.MessageID})
+		return true, Publish(ctx, b, tx, bus.TopicReplies, integrationID, correlationID, Reply{IntegrationID: integrationID, MessageID: rr.MessageID})
 	}
 }

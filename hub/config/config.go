@@ -113,6 +113,9 @@ type Schedule struct {
 	// ReplyReserve is the share of a store quota polling leaves for
 	// replies (default 0.2).
 	ReplyReserve float64 `yaml:"reply_reserve"`
+	// ReconcileEvery is how often queued reviews whose message was lost
+	// are looked for (default 5m; hub/poll/reconcile.go).
+	ReconcileEvery time.Duration `yaml:"reconcile_every"`
 }
 
 // Bus selects the message bus backend.
@@ -242,19 +245,71 @@ func (es Errors) Error() string {
 	return strings.Join(msgs, "; ")
 }
 
-// Console switches the web console (docs/web-console.md).
+// Console switches the web console (docs/web-console.md) and says how
+// people sign in to it (docs/operations.md, "Sign-in and sessions").
 type Console struct {
-	// Enabled: nil means on when an admin token is set.
+	// Enabled: nil means on when there is a way to sign in (the admin
+	// token or an OIDC issuer).
 	Enabled *bool `yaml:"enabled"`
+	// TokenSignin: false stops the admin token signing in to the console
+	// (people sign in with OIDC only). nil: on.
+	TokenSignin *bool `yaml:"token_signin"`
+	// SessionIdle ends a session unused this long (default 12h).
+	SessionIdle time.Duration `yaml:"session_idle"`
+	// SessionMaxAge ends a session this long after sign-in, however much
+	// it is used (default 168h, 7 days).
+	SessionMaxAge time.Duration `yaml:"session_max_age"`
+	// OIDC are the OpenID Connect issuers people sign in with, each a
+	// button on the sign-in page.
+	OIDC []OIDCIssuer `yaml:"oidc"`
 }
 
+// OIDCIssuer is an OpenID Connect issuer of the console's sign-in. Its
+// redirect URL, to register at the issuer, is
+// PUBLIC_URL/console/oidc/ID/callback.
+type OIDCIssuer struct {
+	// ID names it in the redirect URL and in sessions.
+	ID string `yaml:"id"`
+	// Name is on the button: "Sign in with NAME" (default: the id).
+	Name string `yaml:"name"`
+	// Issuer is the issuer URL, as in its ID tokens' iss.
+	Issuer   string `yaml:"issuer"`
+	ClientID string `yaml:"client_id"`
+	// ClientSecret: use ${VAR}, it is a secret.
+	ClientSecret string `yaml:"client_secret"`
+	// Scopes asked for besides openid (default [email, profile]).
+	Scopes []string `yaml:"scopes"`
+	// GroupsClaim is the ID token's claim with the groups (default groups).
+	GroupsClaim string `yaml:"groups_claim"`
+	// Roles: the first rule that matches gives the role; an account no
+	// rule matches is refused.
+	Roles []OIDCRoleRule `yaml:"roles"`
+	// Timeout bounds each call to the issuer (default 10s).
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// OIDCRoleRule gives Role (viewer, agent, admin) to the members of Group
+// or to verified email addresses of EmailDomain: exactly one of the two.
+type OIDCRoleRule struct {
+	Group       string `yaml:"group"`
+	EmailDomain string `yaml:"email_domain"`
+	Role        string `yaml:"role"`
+}
+
+// TokenSignIn reports whether the admin token signs in to the console.
+func (c Console) TokenSignIn() bool { return c.TokenSignin == nil || *c.TokenSignin }
+
 // ConsoleOn reports whether the hub serves the web console: asked for (or
-// not switched off) and an admin token to sign in with.
+// not switched off) and a way to sign in (the admin token or OIDC).
 func (c *Config) ConsoleOn() bool {
-	if c.AdminToken == "" {
+	if !c.consoleSignIn() {
 		return false
 	}
 	return c.Console.Enabled == nil || *c.Console.Enabled
+}
+
+func (c *Config) consoleSignIn() bool {
+	return (c.AdminToken != "" && c.Console.TokenSignIn()) || len(c.Console.OIDC) > 0
 }
 
 // MinAdminTokenLength is the shortest admin token accepted.
@@ -397,6 +452,11 @@ func (c *Config) expandEnv() Errors {
 	c.SecretKey = expand("secret_key", c.SecretKey)
 	c.AcceptedSecretKeys = expand("accepted_secret_keys", c.AcceptedSecretKeys)
 	c.State.DSN = expand("state.dsn", c.State.DSN)
+	for i := range c.Console.OIDC {
+		o := &c.Console.OIDC[i]
+		o.ClientID = expand(fmt.Sprintf("console.oidc[%d].client_id", i), o.ClientID)
+		o.ClientSecret = expand(fmt.Sprintf("console.oidc[%d].client_secret", i), o.ClientSecret)
+	}
 	for i, in := range c.Integrations {
 		if in.Alerts != nil {
 			in.Alerts.WebhookURL = expand(fmt.Sprintf("integrations[%d].alerts.webhook_url", i), in.Alerts.WebhookURL)
@@ -483,9 +543,10 @@ func (c *Config) validateServer(add func(field, reason string)) {
 	if n := len(c.AdminToken); n > 0 && n < MinAdminTokenLength {
 		add("admin_token", fmt.Sprintf("is %d characters long; use at least %d (e.g. `openssl rand -hex 32`)", n, MinAdminTokenLength))
 	}
-	if c.Console.Enabled != nil && *c.Console.Enabled && c.AdminToken == "" {
-		add("console.enabled", "the console signs in with the admin token: set admin_token (or HUB_ADMIN_TOKEN)")
+	if c.Console.Enabled != nil && *c.Console.Enabled && !c.consoleSignIn() {
+		add("console.enabled", "the console needs a way to sign in: set admin_token (or HUB_ADMIN_TOKEN) or console.oidc")
 	}
+	c.validateConsole(add)
 }
 
 // validateStorage checks the state database and the bus kept in it.
@@ -539,6 +600,9 @@ func (c *Config) validateRun(add func(field, reason string)) {
 	}
 	if c.Schedule.Lease != 0 && c.Schedule.Lease < time.Second {
 		add("schedule.lease", fmt.Sprintf("%s is shorter than 1s", c.Schedule.Lease))
+	}
+	if c.Schedule.ReconcileEvery != 0 && c.Schedule.ReconcileEvery < time.Second {
+		add("schedule.reconcile_every", fmt.Sprintf("%s is shorter than 1s", c.Schedule.ReconcileEvery))
 	}
 	if c.Schedule.ReplyReserve < 0 || c.Schedule.ReplyReserve >= 1 {
 		add("schedule.reply_reserve", fmt.Sprintf("%v is not between 0 and 1 (exclusive of 1)", c.Schedule.ReplyReserve))

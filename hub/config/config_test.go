@@ -67,7 +67,18 @@ func TestErrorsNameTheField(t *testing.T) {
 		{"plugins: {env: {'x/y': [A]}}", `plugins.env: plugin name "x/y"`},
 		{"plugins: {checksums: {omnidesk: abc}}", `plugins.checksums.omnidesk: "abc" is not a SHA-256 in hex`},
 		{"integrations: [{id: a, helpdesk: {settings: {api_key: '${REVIEWHUB_TEST_UNSET_VAR}'}}}]", "integrations[0].helpdesk.settings.api_key: environment variable REVIEWHUB_TEST_UNSET_VAR is not set"},
-		{"console: {enabled: true}", "console.enabled: the console signs in with the admin token"},
+		{"console: {enabled: true}", "console.enabled: the console needs a way to sign in"},
+		{"admin_token: 0123456789abcdef0123\nconsole: {enabled: true, token_signin: false}", "console.enabled: the console needs a way to sign in"},
+		{"console: {session_idle: 10s}", "console.session_idle: 10s is shorter than 1m"},
+		{"console: {session_idle: 48h, session_max_age: 24h}", "console.session_max_age: 24h0m0s is shorter than the idle timeout"},
+		{"console: {oidc: [{id: Bad ID, issuer: https://id.example, client_id: c, client_secret: s, roles: [{group: g, role: admin}]}]}", `console.oidc[0].id: "Bad ID" must be`},
+		{"console: {oidc: [{id: corp, issuer: http://id.example, client_id: c, client_secret: s, roles: [{group: g, role: admin}]}]}", "console.oidc[0].issuer: must be an https URL"},
+		{"console: {oidc: [{id: corp, issuer: https://id.example, client_secret: s, roles: [{group: g, role: admin}]}]}", "console.oidc[0].client_id: is required"},
+		{"console: {oidc: [{id: corp, issuer: https://id.example, client_id: c, roles: [{group: g, role: admin}]}]}", "console.oidc[0].client_secret: is required"},
+		{"console: {oidc: [{id: corp, issuer: https://id.example, client_id: c, client_secret: s}]}", "console.oidc[0].roles: is required"},
+		{"console: {oidc: [{id: corp, issuer: https://id.example, client_id: c, client_secret: s, roles: [{group: g, email_domain: d, role: admin}]}]}", "console.oidc[0].roles[0]: needs exactly one of group and email_domain"},
+		{"console: {oidc: [{id: corp, issuer: https://id.example, client_id: c, client_secret: s, roles: [{group: g, role: root}]}]}", `console.oidc[0].roles[0].role: unknown role "root"`},
+		{"console: {oidc: [{id: corp, issuer: https://id.example, client_id: c, client_secret: \"${REVIEWHUB_TEST_EMPTY_VAR}\", roles: [{group: g, role: admin}]}]}", "console.oidc[0].client_secret: environment variable REVIEWHUB_TEST_EMPTY_VAR is empty"},
 		{"secret_key: c2hvcnQ=", "secret_key: want 32 bytes base64-encoded, got 5 bytes"},
 		{"secret_key: 'not base64!'", "secret_key: not valid base64"},
 		{"admin_token: short", "admin_token: is 5 characters long; use at least 16"},
@@ -269,5 +280,33 @@ func TestStateTimeout(t *testing.T) {
 	t.Setenv("HUB_STATE_TIMEOUT", "10ms")
 	if _, err := Parse("t.yaml", nil); err == nil || !strings.Contains(err.Error(), "state.timeout") {
 		t.Errorf("a state.timeout of 10ms: %v", err)
+	}
+}
+
+// The console is on with OIDC alone; the admin token can be kept from
+// signing in to it; the client secret comes from the environment.
+func TestConsoleSignInMethods(t *testing.T) {
+	t.Setenv("REVIEWHUB_TEST_OIDC_SECRET", "s3cr3t-from-env")
+	cfg, err := Parse("hub.yaml", []byte(`console:
+  token_signin: false
+  oidc:
+    - id: corp
+      issuer: https://accounts.google.com
+      client_id: 123.apps.googleusercontent.com
+      client_secret: ${REVIEWHUB_TEST_OIDC_SECRET}
+      roles: [{email_domain: acme.example, role: viewer}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.ConsoleOn() || cfg.Console.TokenSignIn() || cfg.Console.OIDC[0].ClientSecret != "s3cr3t-from-env" {
+		t.Errorf("console on %v, token sign-in %v, secret %q", cfg.ConsoleOn(), cfg.Console.TokenSignIn(), cfg.Console.OIDC[0].ClientSecret)
+	}
+	cfg, err = Parse("hub.yaml", []byte("admin_token: 0123456789abcdef0123\nconsole: {token_signin: false}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ConsoleOn() {
+		t.Error("the console is on with no way to sign in")
 	}
 }

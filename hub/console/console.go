@@ -1,11 +1,12 @@
-// Package console is the hub's web console: sign in with the admin token,
-// set up integrations from the plugins' settings schemas, watch their
+// Package console is the hub's web console: sign in with a company account
+// (OpenID Connect, oidc.go) or the admin token, into a session kept in the
+// state (session.go); set up integrations from the plugins' settings schemas, watch their
 // status, check their accounts and retry or drop dead letters.
 //
 // Every read and write goes through the admin API's own functions
 // (the methods of hub/httpapi.Admin, behind the Admin interface), called
-// with typed values: the console has no second path to the state, no JSON
-// round trip, and its validation, partial save and write-only secrets are
+// with typed values: the console has no second path to the state (its
+// own sessions aside, through SessionStore), no JSON round trip, and its validation, partial save and write-only secrets are
 // the API's. Pages are rendered on the server (html/template); the templates,
 // the stylesheet and the small script are embedded in the binary.
 package console
@@ -23,11 +24,12 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/mux"
 
+	"github.com/reviewhub/reviewhub/hub/auth"
 	"github.com/reviewhub/reviewhub/hub/internal/throttle"
 )
 
@@ -45,23 +47,38 @@ const (
 	signinCookie = "rh_signin"
 )
 
-// DefaultSessionTTL is how long a session lasts without use.
-const DefaultSessionTTL = 8 * time.Hour
+// DefaultSessionTTL is how long a session lasts without use (the idle
+// timeout).
+const DefaultSessionTTL = 12 * time.Hour
 
-// maxSessions bounds the session table; the oldest goes first.
-const maxSessions = 1000
+// DefaultSessionMaxAge is how long a session lasts at most, however much
+// it is used (the absolute timeout).
+const DefaultSessionMaxAge = 7 * 24 * time.Hour
 
 // Options configure a Console.
 type Options struct {
-	// Token is the admin token: what one signs in with.
+	// Token is the admin token: one way to sign in (as an admin). Empty:
+	// no sign-in with a token (then OIDC must be configured).
 	Token string
 	// Admin is the admin API's functions (an *httpapi.Admin).
 	Admin  Admin
 	Logger *slog.Logger
 	// Secure marks cookies Secure (the hub is reached over https).
 	Secure bool
-	// SessionTTL: 0 means DefaultSessionTTL.
+	// Sessions keeps the sessions and sign-in flows: the hub passes its
+	// state (*state.DB), so that sessions survive a restart and work on
+	// every hub of one database. nil: kept in this process's memory
+	// (tests and tools).
+	Sessions SessionStore
+	// SessionTTL is the idle timeout: 0 means DefaultSessionTTL.
 	SessionTTL time.Duration
+	// SessionMaxAge is the absolute timeout: 0 means DefaultSessionMaxAge.
+	SessionMaxAge time.Duration
+	// OIDC are the issuers people sign in with (oidc.go).
+	OIDC []OIDCIssuer
+	// PublicURL is the hub's address as browsers reach it (OIDC redirect
+	// URLs are made from it).
+	PublicURL string
 	// Now is the clock (tests); nil: time.Now.
 	Now func() time.Time
 	// Failures limits wrong sign-ins per client; share it with the admin
@@ -72,24 +89,22 @@ type Options struct {
 
 // Console serves the web console under /console/.
 type Console struct {
-	opts     Options
-	admin    Admin
-	pages    map[string]*template.Template
-	router   *mux.Router
-	mu       sync.Mutex
-	sessions map[string]*session
-}
-
-type session struct {
-	csrf    string
-	created time.Time
-	seen    time.Time
+	opts   Options
+	admin  Admin
+	pages  map[string]*template.Template
+	router *mux.Router
+	oidc   map[string]*issuer
+	// starts counts OIDC sign-ins started per client: each stores a
+	// flow in the state, so a client may start maxStarts a minute.
+	starts *throttle.Limiter
+	// lastPrune is when expired sessions were last pruned (unix nanos).
+	lastPrune atomic.Int64
 }
 
 // New prepares the console.
 func New(o Options) (*Console, error) {
-	if len(o.Token) == 0 {
-		return nil, fmt.Errorf("console: an admin token is needed to sign in")
+	if len(o.Token) == 0 && len(o.OIDC) == 0 {
+		return nil, fmt.Errorf("console: a way to sign in is needed: an admin token or an OIDC issuer")
 	}
 	if o.Admin == nil {
 		return nil, fmt.Errorf("console: the admin API is needed")
@@ -100,14 +115,23 @@ func New(o Options) (*Console, error) {
 	if o.SessionTTL <= 0 {
 		o.SessionTTL = DefaultSessionTTL
 	}
+	if o.SessionMaxAge <= 0 {
+		o.SessionMaxAge = DefaultSessionMaxAge
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
 	if o.Failures == nil {
 		o.Failures = throttle.New(throttle.Options{Now: o.Now})
 	}
-	c := &Console{opts: o, admin: o.Admin, sessions: map[string]*session{}}
+	if o.Sessions == nil {
+		o.Sessions = NewMemorySessions()
+	}
+	c := &Console{opts: o, admin: o.Admin, starts: throttle.New(throttle.Options{Failures: maxStarts, Window: time.Minute, Now: o.Now})}
 	var err error
+	if c.oidc, err = newIssuers(o); err != nil {
+		return nil, err
+	}
 	if c.pages, err = parsePages(); err != nil {
 		return nil, err
 	}
@@ -126,6 +150,9 @@ func (c *Console) routes() {
 	s.Use(c.requireSession)
 	s.HandleFunc("/", c.home).Methods(http.MethodGet)
 	s.HandleFunc("/signout", c.signout).Methods(http.MethodPost)
+	s.HandleFunc("/signout/everywhere", c.signoutEverywhere).Methods(http.MethodPost)
+	r.HandleFunc("/console/oidc/{issuer}/start", c.oidcStart).Methods(http.MethodGet)
+	r.HandleFunc("/console/oidc/{issuer}/callback", c.oidcCallback).Methods(http.MethodGet)
 	s.HandleFunc("/integrations", c.handle(c.integrations)).Methods(http.MethodGet)
 	s.HandleFunc("/integrations/new", c.handle(c.newIntegration)).Methods(http.MethodGet)
 	s.HandleFunc("/integrations/new", c.handle(c.saveIntegration)).Methods(http.MethodPost)
@@ -183,62 +210,18 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// newSession stores a session and returns its id.
-func (c *Console) newSession() (string, *session) {
-	now := c.opts.Now()
-	id := randomToken()
-	s := &session{csrf: randomToken(), created: now, seen: now}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.pruneLocked(now)
-	if len(c.sessions) >= maxSessions {
-		var oldest string
-		for k, v := range c.sessions {
-			if oldest == "" || v.seen.Before(c.sessions[oldest].seen) {
-				oldest = k
-			}
-		}
-		delete(c.sessions, oldest)
-	}
-	c.sessions[id] = s
-	return id, s
-}
-
-func (c *Console) pruneLocked(now time.Time) {
-	for k, v := range c.sessions {
-		if now.Sub(v.seen) > c.opts.SessionTTL {
-			delete(c.sessions, k)
-		}
-	}
-}
-
-// sessionOf returns the request's live session.
-func (c *Console) sessionOf(r *http.Request) (string, *session, bool) {
-	ck, err := r.Cookie(sessionCookie)
-	if err != nil || ck.Value == "" {
-		return "", nil, false
-	}
-	now := c.opts.Now()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	s, ok := c.sessions[ck.Value]
-	if !ok {
-		return "", nil, false
-	}
-	if now.Sub(s.seen) > c.opts.SessionTTL {
-		delete(c.sessions, ck.Value)
-		return "", nil, false
-	}
-	s.seen = now
-	return ck.Value, s, true
-}
-
-// requireSession lets through requests with a live session; a GET without
-// one goes to the sign-in page, anything else is refused. A POST must carry
-// the session's CSRF token.
+// requireSession lets through requests with a live session, carrying its
+// principal (auth.With) and the session; a GET without one goes to the
+// sign-in page, anything else is refused. A POST must carry the session's
+// CSRF token.
 func (c *Console) requireSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, s, ok := c.sessionOf(r)
+		s, ok, err := c.sessionOf(r)
+		if err != nil {
+			c.opts.Logger.Error("console: reading the session failed", "error", err)
+			c.renderError(w, r, http.StatusServiceUnavailable, c.lang(r).T["sessions_unavailable"])
+			return
+		}
 		if !ok {
 			if r.Method == http.MethodGet || r.Method == http.MethodHead {
 				http.Redirect(w, r, "/console/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
@@ -258,17 +241,18 @@ func (c *Console) requireSession(next http.Handler) http.Handler {
 				return
 			}
 		}
-		next.ServeHTTP(w, r.WithContext(withSession(r.Context(), s)))
+		ctx := auth.With(withSession(r.Context(), s), s.principal)
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
 func (c *Console) setCookie(w http.ResponseWriter, name, value string, maxAge int) {
 	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/console", MaxAge: maxAge,
-		HttpOnly: true, Secure: c.opts.Secure, SameSite: http.SameSiteStrictMode})
+		HttpOnly: true, Secure: c.opts.Secure, SameSite: http.SameSiteLaxMode})
 }
 
 func (c *Console) signinPage(w http.ResponseWriter, r *http.Request) {
-	if _, _, ok := c.sessionOf(r); ok {
+	if _, ok, _ := c.sessionOf(r); ok {
 		http.Redirect(w, r, "/console/integrations", http.StatusSeeOther)
 		return
 	}
@@ -278,14 +262,27 @@ func (c *Console) signinPage(w http.ResponseWriter, r *http.Request) {
 func (c *Console) renderSignin(w http.ResponseWriter, r *http.Request, status int, problem string) {
 	token := randomToken()
 	c.setCookie(w, signinCookie, token, 3600)
-	p := page{Title: c.lang(r).T["signin_title"], CSRF: token, Error: problem, Next: safeNext(r.FormValue("next"))}
+	next := safeNext(r.FormValue("next"))
+	p := page{Title: c.lang(r).T["signin_title"], CSRF: token, Error: problem, Next: next,
+		Data: signinData{Buttons: c.signinButtons(next), Token: c.opts.Token != ""}}
 	if r.URL.Query().Get("signedout") == "1" && problem == "" {
 		p.Notice = c.lang(r).T["signed_out"]
 	}
 	c.render(w, r, status, "signin", p)
 }
 
+// signinData is what the sign-in page offers: a button per OIDC issuer,
+// the admin token's form.
+type signinData struct {
+	Buttons []signinButton
+	Token   bool
+}
+
 func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
+	if c.opts.Token == "" {
+		c.renderError(w, r, http.StatusNotFound, c.lang(r).T["oidc_unknown"])
+		return
+	}
 	if err := r.ParseForm(); err != nil {
 		c.renderError(w, r, http.StatusBadRequest, err.Error())
 		return
@@ -312,18 +309,39 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 		c.renderSignin(w, r, http.StatusUnauthorized, t["wrong_token"])
 		return
 	}
-	id, _ := c.newSession()
+	p := auth.Principal{Subject: AdminSubject, Name: AdminSubject, Role: auth.RoleAdmin, Via: auth.ViaSession}
+	if err := c.startSession(w, r, p, string(auth.ViaAdminToken)); err != nil {
+		c.opts.Logger.Error("console: storing the session failed", "error", err)
+		c.renderSignin(w, r, http.StatusServiceUnavailable, t["sessions_unavailable"])
+		return
+	}
 	c.setCookie(w, signinCookie, "", -1)
-	c.setCookie(w, sessionCookie, id, 0)
 	http.Redirect(w, r, safeNext(r.PostForm.Get("next")), http.StatusSeeOther)
 }
 
 func (c *Console) signout(w http.ResponseWriter, r *http.Request) {
-	if id, _, ok := c.sessionOf(r); ok {
-		c.mu.Lock()
-		delete(c.sessions, id)
-		c.mu.Unlock()
+	if s := sessionFrom(r.Context()); s != nil {
+		if err := c.opts.Sessions.DeleteSession(r.Context(), s.key); err != nil {
+			c.opts.Logger.Error("console: ending the session failed", "error", err)
+			c.renderError(w, r, http.StatusServiceUnavailable, c.lang(r).T["sessions_unavailable"])
+			return
+		}
 	}
+	c.setCookie(w, sessionCookie, "", -1)
+	http.Redirect(w, r, "/console/signin?signedout=1", http.StatusSeeOther)
+}
+
+// signoutEverywhere ends every session of the signed-in principal, in
+// every browser and on every hub of the state.
+func (c *Console) signoutEverywhere(w http.ResponseWriter, r *http.Request) {
+	s := sessionFrom(r.Context())
+	n, err := c.opts.Sessions.DeleteSessionsOf(r.Context(), s.principal.Subject)
+	if err != nil {
+		c.opts.Logger.Error("console: ending the sessions failed", "error", err)
+		c.renderError(w, r, http.StatusServiceUnavailable, c.lang(r).T["sessions_unavailable"])
+		return
+	}
+	c.opts.Logger.Info("console: signed out everywhere", "subject", s.principal.Subject, "sessions", n)
 	c.setCookie(w, sessionCookie, "", -1)
 	http.Redirect(w, r, "/console/signin?signedout=1", http.StatusSeeOther)
 }

@@ -170,7 +170,7 @@ func TestSignInSessionCSRFSignOut(t *testing.T) {
 			session = c
 		}
 	}
-	if session == nil || !session.HttpOnly || session.SameSite != http.SameSiteStrictMode {
+	if session == nil || !session.HttpOnly || session.SameSite != http.SameSiteLaxMode || session.Secure {
 		t.Fatalf("session cookie %+v", session)
 	}
 	csrf = getCSRF(t, cl, srv.URL+"/console/integrations")

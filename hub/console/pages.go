@@ -34,6 +34,9 @@ type page struct {
 	// CSRF is the token every form carries.
 	CSRF     string
 	SignedIn bool
+	// User and Role are the signed-in principal's name and role.
+	User string
+	Role string
 	// Path of this page, for the language switch to come back to.
 	Path   string
 	Error  string
@@ -131,6 +134,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 	if s := sessionFrom(r.Context()); s != nil {
 		p.SignedIn = true
 		p.CSRF = s.csrf
+		p.User, p.Role = s.principal.Name, s.principal.Role.String()
 	}
 	var buf bytes.Buffer
 	if err := c.pages[name].Execute(&buf, p); err != nil {

@@ -18,7 +18,7 @@ import (
 func (r *rig) publish(t *testing.T, topic string, v any) {
 	t.Helper()
 	err := r.db.InTx(context.Background(), func(tx *state.Tx) error {
-		return busmsg.Publish(r.d.Bus, tx, topic, "acme", "test", v)
+		return busmsg.Publish(context.Background(), r.d.Bus, tx, topic, "acme", "test", v)
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -263,7 +263,7 @@ func TestParkedAnswerReleasedByTheLink(t *testing.T) {
 	r.f.tickets["late"] = "T9"
 	r.f.mu.Unlock()
 	err := r.db.InTx(context.Background(), func(tx *state.Tx) error {
-		return busmsg.Publish(r.d.Bus, tx, bus.TopicReviews, "acme", "test", busmsg.Review{IntegrationID: "acme", AppID: "ios", Version: 1,
+		return busmsg.Publish(context.Background(), r.d.Bus, tx, bus.TopicReviews, "acme", "test", busmsg.Review{IntegrationID: "acme", AppID: "ios", Version: 1,
 			Change: sdk.ReviewChange{Kind: sdk.ChangeKindNew, Review: sdk.Review{ID: "late", Rating: 3}}})
 	})
 	if err != nil {

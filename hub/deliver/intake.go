@@ -70,9 +70,9 @@ func (d *Deliverer) AcceptReplies(ctx context.Context, in state.Integration, req
 				}
 			}
 			if r.Status == state.ReplyPending {
-				err = busmsg.Publish(d.Bus, tx, bus.TopicReplies, in.ID, correlationID, busmsg.Reply{IntegrationID: in.ID, MessageID: r.MessageID})
+				err = busmsg.Publish(ctx, d.Bus, tx, bus.TopicReplies, in.ID, correlationID, busmsg.Reply{IntegrationID: in.ID, MessageID: r.MessageID})
 			} else {
-				err = busmsg.Publish(d.Bus, tx, bus.TopicReplyResults, in.ID, correlationID, busmsg.Result{IntegrationID: in.ID, Result: sdk.ReplyResult{
+				err = busmsg.Publish(ctx, d.Bus, tx, bus.TopicReplyResults, in.ID, correlationID, busmsg.Result{IntegrationID: in.ID, Result: sdk.ReplyResult{
 					TicketID: r.TicketID, MessageID: r.MessageID, ReviewID: r.ReviewID,
 					Outcome: r.Status, Detail: r.Detail,
 				}})

@@ -89,7 +89,7 @@ func (d *Deliverer) handleTick(msg *message.Message) error {
 				return err
 			}
 			released++
-			return busmsg.Publish(d.Bus, tx, bus.TopicReplies, p.IntegrationID, bus.CorrelationID(msg), busmsg.Reply{IntegrationID: p.IntegrationID, MessageID: p.MessageID})
+			return busmsg.Publish(ctx, d.Bus, tx, bus.TopicReplies, p.IntegrationID, bus.CorrelationID(msg), busmsg.Reply{IntegrationID: p.IntegrationID, MessageID: p.MessageID})
 		})
 		if err != nil {
 			d.Logger.Error("releasing a parked answer failed", "integration", p.IntegrationID, "message", p.MessageID, "error", err)

@@ -254,7 +254,7 @@ func (d *Deliverer) attemptFailed(ctx context.Context, r state.Reply, perr error
 // with the outcome as a note, so that a person sees it.
 func (d *Deliverer) queueOutcome(ctx context.Context, tx *state.Tx, r state.Reply, result sdk.ReplyResult, correlationID string) error {
 	if r.TicketID != "" {
-		return busmsg.Publish(d.Bus, tx, bus.TopicReplyResults, r.IntegrationID, correlationID, busmsg.Result{IntegrationID: r.IntegrationID, Result: result})
+		return busmsg.Publish(ctx, d.Bus, tx, bus.TopicReplyResults, r.IntegrationID, correlationID, busmsg.Result{IntegrationID: r.IntegrationID, Result: result})
 	}
 	if r.Deferred == "" || result.Outcome == sdk.OutcomePublished {
 		return nil
@@ -267,7 +267,7 @@ func (d *Deliverer) queueOutcome(ctx context.Context, tx *state.Tx, r state.Repl
 	}
 	rm.Reply = nil
 	rm.Notes = append(rm.Notes, result)
-	return busmsg.Publish(d.Bus, tx, bus.TopicReviews, r.IntegrationID, correlationID, rm)
+	return busmsg.Publish(ctx, d.Bus, tx, bus.TopicReviews, r.IntegrationID, correlationID, rm)
 }
 
 // publishReply posts the reply; a refusal is an outcome, not an error,

@@ -26,7 +26,7 @@ func (d *Deliverer) RetryReply(ctx context.Context, integrationID, messageID str
 				return err
 			}
 		}
-		return busmsg.Publish(d.Bus, tx, bus.TopicReplies, integrationID, correlationID, busmsg.Reply{IntegrationID: integrationID, MessageID: messageID})
+		return busmsg.Publish(ctx, d.Bus, tx, bus.TopicReplies, integrationID, correlationID, busmsg.Reply{IntegrationID: integrationID, MessageID: messageID})
 	})
 	if err != nil {
 		return r, err

@@ -84,7 +84,7 @@ func (d *Deliverer) deliverReview(ctx context.Context, m busmsg.Review, msg *mes
 		// Answers that arrived before this link wait no longer.
 		released = ids
 		for _, id := range ids {
-			if err := busmsg.Publish(d.Bus, tx, bus.TopicReplies, m.IntegrationID, bus.CorrelationID(msg), busmsg.Reply{IntegrationID: m.IntegrationID, MessageID: id}); err != nil {
+			if err := busmsg.Publish(ctx, d.Bus, tx, bus.TopicReplies, m.IntegrationID, bus.CorrelationID(msg), busmsg.Reply{IntegrationID: m.IntegrationID, MessageID: id}); err != nil {
 				return err
 			}
 		}
@@ -149,7 +149,7 @@ func (d *Deliverer) ruleWork(ctx context.Context, tx *state.Tx, m busmsg.Review,
 			continue
 		}
 		n.TicketID, n.ReviewID = ticketID, reviewID
-		if err := busmsg.Publish(d.Bus, tx, bus.TopicReplyResults, m.IntegrationID, correlationID, busmsg.Result{IntegrationID: m.IntegrationID, Result: n}); err != nil {
+		if err := busmsg.Publish(ctx, d.Bus, tx, bus.TopicReplyResults, m.IntegrationID, correlationID, busmsg.Result{IntegrationID: m.IntegrationID, Result: n}); err != nil {
 			return err
 		}
 	}

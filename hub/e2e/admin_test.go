@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/reviewhub/reviewhub/hub/e2e/testbackend"
+	"github.com/reviewhub/reviewhub/hub/httpapi"
+	"github.com/reviewhub/reviewhub/hub/internal/apitest"
 )
 
 const adminToken = "admin-token-for-tests"
@@ -24,7 +26,10 @@ func (e *env) api(t *testing.T, method, path, token, body string) (int, map[stri
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := openAPIChecked(t).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,6 +38,17 @@ func (e *env) api(t *testing.T, method, path, token, body string) (int, map[stri
 	var out map[string]any
 	_ = json.Unmarshal(raw, &out)
 	return resp.StatusCode, out, string(raw)
+}
+
+// openAPIChecked is a client whose every exchange must match the admin
+// API's OpenAPI document.
+func openAPIChecked(t *testing.T) *http.Client {
+	t.Helper()
+	spec, err := apitest.Load(httpapi.OpenAPI())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{Transport: spec.Transport(t, nil, nil)}
 }
 
 func startWithAdmin(t *testing.T) *env {

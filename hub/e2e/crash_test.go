@@ -219,7 +219,12 @@ func crashSoak(t *testing.T, edit func(cfg map[string]any)) {
 	b := testbackend.New()
 	srv := startBackend(t, b)
 	addr := freePort(t)
-	p := newHubProcessWith(t, srv, addr, edit)
+	p := newHubProcessWith(t, srv, addr, func(cfg map[string]any) {
+		reconcileEverySecond(cfg)
+		if edit != nil {
+			edit(cfg)
+		}
+	})
 	// Connect the app first (its first listing imports at most the backfill
 	// limit of past reviews), then let n new reviews arrive.
 	b.PutReview(testbackend.Review{ID: "seed", App: "app1", Rating: 3, Text: "connects the app"})
@@ -329,6 +334,27 @@ func crashSoak(t *testing.T, edit func(cfg map[string]any)) {
 	if c := b.TicketCreates(); c != n+1 {
 		t.Fatalf("%d ticket creates for %d reviews and the seed", c, n)
 	}
+	p.noLostMessages(t)
+}
+
+// reconcileEverySecond makes the hub look for lost messages every second
+// (noLostMessages: none may be found).
+func reconcileEverySecond(cfg map[string]any) {
+	cfg["schedule"] = map[string]any{"reconcile_every": "1s"}
+}
+
+// noLostMessages fails the test when the hub's reconciliation took a
+// queued review's message for lost (hub/poll/reconcile.go): in these
+// soaks none is, so one found is a loss or a false alarm.
+func (p *hubProcess) noLostMessages(t *testing.T) {
+	t.Helper()
+	raw, err := os.ReadFile(p.log.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(raw), "message was lost"); n > 0 {
+		t.Errorf("the hub's log says %d queued reviews lost their message", n)
+	}
 }
 
 // work is what the helpdesk and the store hold against what they should:
@@ -413,6 +439,7 @@ func TestThreeHubsOneKilledAtRandomOnPostgres(t *testing.T) {
 	for range 3 {
 		addr := freePort(t)
 		hubs = append(hubs, newHubProcessWith(t, srv, addr, func(f map[string]any) {
+			reconcileEverySecond(f)
 			f["state"] = map[string]any{"driver": "postgres", "dsn": dsn}
 			f["secret_key"] = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 		}))
@@ -476,5 +503,8 @@ func TestThreeHubsOneKilledAtRandomOnPostgres(t *testing.T) {
 		kills, n, (n+3)/4, replies, time.Since(finalStart).Seconds())
 	if c := b.TicketCreates(); c != n+1 {
 		t.Fatalf("%d ticket creates for %d reviews and the seed", c, n)
+	}
+	for _, p := range hubs {
+		p.noLostMessages(t)
 	}
 }

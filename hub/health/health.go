@@ -128,10 +128,16 @@ func failing(f state.DeliveryFacts) (Status, bool) {
 	return Status{}, false
 }
 
-// degradedDelivery is the state of an app whose review deliveries are
-// being retried (RetriedAfter failures in a row), or that still has dead
-// letters after a later delivery succeeded.
+// degradedDelivery is the state of an app with reviews whose queued
+// message was lost (waiting to be listed again), whose review deliveries
+// are being retried (RetriedAfter failures in a row), or that still has
+// dead letters after a later delivery succeeded.
 func degradedDelivery(f state.DeliveryFacts) (Status, bool) {
+	if f.Lost > 0 {
+		return Status{Health: sdk.HealthDegraded,
+			Reason: fmt.Sprintf("%s lost the message that queued %s for the helpdesk (the hub's log names them); "+
+				"each is queued again when the store lists it next", plural(f.Lost, "review", "reviews"), pronoun(f.Lost))}, true
+	}
 	if f.Failures >= RetriedAfter && !f.Failing() {
 		return Status{Health: sdk.HealthDegraded, Since: f.FailingSince,
 			Reason: fmt.Sprintf("delivering reviews to the helpdesk failed %d times in a row, retrying: %s", f.Failures, f.Error)}, true
@@ -165,4 +171,11 @@ func round(d time.Duration) string {
 		return d.Round(time.Minute).String()
 	}
 	return d.Round(time.Second).String()
+}
+
+func pronoun(n int) string {
+	if n == 1 {
+		return "it"
+	}
+	return "them"
 }

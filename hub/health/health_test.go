@@ -104,6 +104,8 @@ func TestCompute(t *testing.T) {
 		{"listing window: 4 days quiet", state.HealthRow{LastOK: now.Add(-4 * 24 * time.Hour), ErrorKind: "unauthenticated"}, week, sdk.HealthCredentials},
 		{"listing window: 5.5 days quiet", state.HealthRow{LastOK: now.Add(-132 * time.Hour), ErrorKind: "unauthenticated"}, week, sdk.HealthAtRisk},
 		{"no window: 5.5 days quiet", state.HealthRow{LastOK: now.Add(-132 * time.Hour), ErrorKind: "unavailable"}, 0, sdk.HealthStalled},
+		// Queued reviews whose message was lost, waiting to be listed again.
+		{"lost messages", state.HealthRow{LastOK: now.Add(-iv), Delivery: state.DeliveryFacts{Lost: 2}}, 0, sdk.HealthDegraded},
 	} {
 		got := Compute(c.row, iv, c.window, now)
 		if got.Health != c.want {

@@ -58,13 +58,25 @@ type Monitor struct {
 	AllowHosts []string
 	// DeadLetters counts the bus's dead letters by app (nil: none known).
 	DeadLetters func(ctx context.Context) (map[bus.AppRef]int, error)
+	// Owner names this hub in the alert claims (state.NewOwner: the same
+	// across restarts; default the host name). Each Monitor claims as an
+	// owner instance of its own.
+	Owner string
 
 	now         func() time.Time
+	ownerOnce   sync.Once
+	owner       state.Owner
 	unsupported sync.Map // helpdesk plugins that post no alerts (logged once)
-	// partly maps an alert's key to the channels that took it, while
+	// sentTo maps an alert's key to the channels that took it, while
 	// another failed: its retry skips them (the helpdesk also dedupes by
 	// key, for retries on another hub).
-	partly sync.Map
+	sentTo sync.Map
+}
+
+// leaseOwner is who this monitor claims alerts as.
+func (m *Monitor) leaseOwner() state.Owner {
+	m.ownerOnce.Do(func() { m.owner = state.NewOwner(m.Owner) })
+	return m.owner
 }
 
 func (m *Monitor) clock() time.Time {
@@ -80,6 +92,9 @@ type App struct {
 	Status
 	// Changed: the computed state differs from the one recorded.
 	Changed bool
+	// History says what the app's newest history import recovered and
+	// what is still missing (HistoryNote); "" when nothing to say.
+	History string
 }
 
 // Apps computes the health of the apps of an integration (all when
@@ -97,9 +112,18 @@ func (m *Monitor) Apps(ctx context.Context, integrationID string) ([]App, error)
 			return nil, fmt.Errorf("health: %w", err)
 		}
 	}
+	lost, err := m.DB.LostByApp(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("health: %w", err)
+	}
+	imports, err := m.DB.LatestHistoryImports(ctx, integrationID)
+	if err != nil {
+		return nil, fmt.Errorf("health: %w", err)
+	}
 	out := make([]App, 0, len(rows))
 	for _, r := range rows {
 		r.Delivery.DeadLetters = dead[bus.AppRef{Integration: r.IntegrationID, App: r.AppID}]
+		r.Delivery.Lost = lost[r.AppRef]
 		var window time.Duration
 		if info, ok := m.Plugins.Info(r.StorePlugin); ok && info.Store != nil {
 			window = info.Store.ListingWindow
@@ -109,7 +133,8 @@ func (m *Monitor) Apps(ctx context.Context, integrationID string) ([]App, error)
 			interval = config.PollInterval(r.AppInterval, m.Interval)
 		}
 		st := Compute(r, interval, window, now)
-		a := App{HealthRow: r, Status: st, Changed: st.Health != r.Recorded}
+		a := App{HealthRow: r, Status: st, Changed: st.Health != r.Recorded,
+			History: HistoryNote(imports[[2]string{r.IntegrationID, r.AppID}], now, window)}
 		switch {
 		case !a.Changed && !r.RecordedSince.IsZero():
 			a.Since = r.RecordedSince
@@ -204,7 +229,7 @@ func (m *Monitor) alert(ctx context.Context, log *slog.Logger, a App, cfg state.
 		log.Debug("alert held back by the cooldown", "health", a.Health, "last_alert", a.AlertedAt, "cooldown", cfg.Cooldown)
 		return
 	}
-	claimed, err := m.DB.ClaimAlert(ctx, a.AppRef, a.Alerted, now, claimLease)
+	claim, claimed, err := m.DB.ClaimAlert(ctx, m.leaseOwner(), a.AppRef, a.Alerted, now, claimLease)
 	if err != nil {
 		log.Error("claiming an alert failed", "error", err)
 		return
@@ -221,7 +246,7 @@ func (m *Monitor) alert(ctx context.Context, log *slog.Logger, a App, cfg state.
 	if recovered {
 		kind = "recovery"
 	}
-	done, _ := m.partly.LoadOrStore(al.Key, &sync.Map{})
+	done, _ := m.sentTo.LoadOrStore(al.Key, &sync.Map{})
 	sent := done.(*sync.Map)
 	ok := true
 	send := func(channel string, fn func() bool) {
@@ -241,17 +266,19 @@ func (m *Monitor) alert(ctx context.Context, log *slog.Logger, a App, cfg state.
 		send("webhook", func() bool { return m.toWebhook(ctx, log, cfg.WebhookURL, al, kind) })
 	}
 	if ok {
-		m.partly.Delete(al.Key)
+		m.sentTo.Delete(al.Key)
 	}
 	if !ok {
 		// The next check tries again (the helpdesk dedupes by the alert's key).
-		if err := m.DB.ReleaseAlert(ctx, a.AppRef); err != nil {
+		if err := m.DB.ReleaseAlert(ctx, a.AppRef, claim); err != nil {
 			log.Error("releasing an unsent alert failed; it is retried when its claim expires", "error", err)
 		}
 		return
 	}
 	log.Info("alert sent", "kind", kind, "health", a.Health, "was", was)
-	if err := m.DB.AlertSent(ctx, a.AppRef, a.Health, now); err != nil {
+	if err := m.DB.AlertSent(ctx, a.AppRef, claim, a.Health, now); errors.Is(err, state.ErrLeaseLost) {
+		log.Warn("the alert's claim ran out while sending and another hub took it; it records the alert", "error", err)
+	} else if err != nil {
 		log.Error("recording a sent alert failed", "error", err)
 	}
 }

@@ -70,6 +70,8 @@ type Admin struct {
 	DeadLetters DeadLetterOps
 	// Replies: POST /integrations/{id}/replies/{message}/retry; nil: 503.
 	Replies ReplyOps
+	// History: POST /integrations/{id}/apps/{app}/history; nil: 503.
+	History HistoryOps
 	// Failures limits wrong bearer tokens per client (shared with the
 	// console's sign-in, so both doors to the token count together);
 	// nil: a limiter of the Admin's own with throttle's defaults.
@@ -94,6 +96,7 @@ func (a *Admin) Register(r *mux.Router) {
 	a.registerDeadLetters(r)
 	a.registerReplies(r)
 	a.registerReviews(r)
+	a.registerHistory(r)
 }
 
 // failures is the limiter of wrong tokens.

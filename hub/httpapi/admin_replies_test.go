@@ -41,6 +41,7 @@ func newRepliesServer(t *testing.T) (*testServer, *retryOps) {
 	admin.Register(r.PathPrefix("/api").Subrouter())
 	ts := httptest.NewServer(r)
 	t.Cleanup(ts.Close)
+	checkAgainstOpenAPI(t, ts)
 	return &testServer{Server: ts, db: db}, ops
 }
 

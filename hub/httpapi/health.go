@@ -24,6 +24,9 @@ type HealthStatus struct {
 	// LastAlert is the state the last alert was sent for, and when.
 	LastAlert   string     `json:"last_alert,omitempty"`
 	LastAlertAt *time.Time `json:"last_alert_at,omitempty"`
+	// History: what the app's newest history import recovered and what is
+	// still missing (a gap after an outage; issue 27).
+	History string `json:"history,omitempty"`
 }
 
 // healthOf computes the health of an integration's apps, by app id.
@@ -37,7 +40,7 @@ func (a *Admin) healthOf(ctx context.Context, integrationID string) (map[string]
 	}
 	out := map[string]*HealthStatus{}
 	for _, h := range apps {
-		hs := &HealthStatus{State: h.Health, Reason: h.Reason, Since: h.Since, LastAlert: h.Alerted}
+		hs := &HealthStatus{State: h.Health, Reason: h.Reason, Since: h.Since, LastAlert: h.Alerted, History: h.History}
 		if !h.LastOK.IsZero() {
 			t := h.LastOK
 			hs.LastSuccessAt = &t

@@ -96,6 +96,7 @@ func (s *Server) Handler() http.Handler {
 		r.Handle("/metrics", s.MetricsHandler).Methods(http.MethodGet)
 	}
 	if s.Admin != nil {
+		r.HandleFunc("/api/openapi.json", serveOpenAPI).Methods(http.MethodGet)
 		s.Admin(r.PathPrefix("/api").Subrouter())
 	}
 	if s.Console != nil {

@@ -133,6 +133,7 @@ func newTestServerOn(t *testing.T, db *state.DB) *testServer {
 		Admin: func(r *mux.Router) { admin.Register(r) }}
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
+	checkAgainstOpenAPI(t, ts)
 	return &testServer{Server: ts, db: db, srv: srv, logs: logs}
 }
 
@@ -149,6 +150,9 @@ func (ts *testServer) do(t *testing.T, method, path, body string, headers ...str
 		t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+testToken)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}

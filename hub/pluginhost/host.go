@@ -22,6 +22,7 @@ import (
 
 	"github.com/reviewhub/reviewhub/hub/config"
 	"github.com/reviewhub/reviewhub/hub/internal/retry"
+	"github.com/reviewhub/reviewhub/hub/tracing"
 	"github.com/reviewhub/reviewhub/sdk"
 	"github.com/reviewhub/reviewhub/sdk/host"
 )
@@ -260,7 +261,8 @@ func envNames(m map[string][]string) map[string]string {
 }
 
 // env is the plugin's whole environment: the allow-list, the variables the
-// operator named for it, and Options.Env.
+// operator named for it, the OTEL_* variables its tracing needs when the
+// hub's is on (tracing.PluginEnv), and Options.Env.
 func (h *Host) env(name string) []string {
 	extra := map[string]bool{}
 	for _, v := range h.opts.PluginEnv[name] {
@@ -273,6 +275,7 @@ func (h *Host) env(name string) []string {
 			env = append(env, kv)
 		}
 	}
+	env = append(env, tracing.PluginEnv(name, os.Getenv)...)
 	return append(env, h.opts.Env...)
 }
 

@@ -126,7 +126,7 @@ func (p *Poller) noteNow(ctx context.Context, tx *state.Tx, integrationID, ticke
 		return err
 	}
 	n.TicketID = ticketID
-	return busmsg.Publish(p.Bus, tx, bus.TopicReplyResults, integrationID, sdk.RequestID(ctx), busmsg.Result{IntegrationID: integrationID, Result: n})
+	return busmsg.Publish(ctx, p.Bus, tx, bus.TopicReplyResults, integrationID, sdk.RequestID(ctx), busmsg.Result{IntegrationID: integrationID, Result: n})
 }
 
 // replyNotes queues the notes of a change that goes to no ticket (filtered

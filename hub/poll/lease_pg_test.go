@@ -79,7 +79,7 @@ func twoHubs(t *testing.T) (a, b *Poller, st *listingStore, clock *atomic.Int64)
 func claimAndPoll(t *testing.T, p *Poller) int {
 	t.Helper()
 	ctx := context.Background()
-	slots, err := p.DB.Claim(ctx, p.Schedule.Owner, p.clock(), p.Schedule.Lease, 10)
+	slots, err := p.DB.Claim(ctx, p.Schedule.owner, p.clock(), p.Schedule.Lease, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestLateListingOfADeadHubIsNotRepeatedWithinTheInterval(t *testing.T) {
 	start := time.Now().Add(time.Hour).Truncate(time.Millisecond) // the app is due
 	clock.Store(start.UnixMilli())
 	ctx, kill := context.WithCancel(context.Background())
-	slots, err := a.DB.Claim(ctx, "hub-a", start, a.Schedule.Lease, 10)
+	slots, err := a.DB.Claim(ctx, a.Schedule.owner, start, a.Schedule.Lease, 10)
 	if err != nil || len(slots) != 1 {
 		t.Fatalf("claim: %v %v", slots, err)
 	}
@@ -131,7 +131,7 @@ func TestHubWhoseLeaseWasTakenOverDoesNotList(t *testing.T) {
 	start := time.Now().Add(time.Hour).Truncate(time.Millisecond)
 	clock.Store(start.UnixMilli())
 	ctx := context.Background()
-	slots, err := a.DB.Claim(ctx, "hub-a", start, a.Schedule.Lease, 10)
+	slots, err := a.DB.Claim(ctx, a.Schedule.owner, start, a.Schedule.Lease, 10)
 	if err != nil || len(slots) != 1 {
 		t.Fatalf("claim: %v %v", slots, err)
 	}

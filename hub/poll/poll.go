@@ -71,8 +71,10 @@ type Result struct {
 }
 
 // PollOnce runs one complete listing of an app.
-func (p *Poller) PollOnce(ctx context.Context, in state.Integration, app state.App) (Result, error) {
-	res := Result{Skipped: map[string]int{}}
+func (p *Poller) PollOnce(ctx context.Context, in state.Integration, app state.App) (res Result, err error) {
+	ctx, span := startPoll(ctx, in, app)
+	defer func() { endPoll(span, res, err) }()
+	res = Result{Skipped: map[string]int{}}
 	st, info, err := p.Plugins.Store(app.StorePlugin)
 	if err != nil {
 		return res, err
@@ -96,7 +98,11 @@ func (p *Poller) PollOnce(ctx context.Context, in state.Integration, app state.A
 	if !cur.Connected {
 		return p.backfill(ctx, l, st, req)
 	}
+	p.recoverGap(ctx, in, app, caps, cur)
+	pages := pageSpans{poll: ctx}
+	defer pages.end(&err)
 	for {
+		ctx := pages.next()
 		page, err := st.ListReviews(ctx, req)
 		if err != nil {
 			return res, err
@@ -123,11 +129,14 @@ func (p *Poller) PollOnce(ctx context.Context, in state.Integration, app state.A
 // backfill reads the first listing of a newly connected app: every review is
 // recorded, and only the most recent unanswered ones, up to the app's
 // backfill limit, are delivered.
-func (p *Poller) backfill(ctx context.Context, l listing, st sdk.StorePlugin, req sdk.ListReviewsRequest) (Result, error) {
+func (p *Poller) backfill(ctx context.Context, l listing, st sdk.StorePlugin, req sdk.ListReviewsRequest) (_ Result, err error) {
 	res := Result{Skipped: map[string]int{}}
 	var all []sdk.Review
 	cursor := ""
+	pages := pageSpans{poll: ctx}
+	defer pages.end(&err)
 	for res.Pages < maxBackfillPages {
+		ctx := pages.next()
 		page, err := st.ListReviews(ctx, req)
 		if err != nil {
 			return res, err
@@ -172,6 +181,9 @@ type batch struct {
 	backfill *int
 	// cursor is saved with the batch when set (the listing's last page).
 	cursor *string
+	// after, when set, runs last in the batch's transaction (a history
+	// import's progress).
+	after func(tx *state.Tx, queued int) error
 }
 
 // apply records a batch of listed reviews and queues the changes that pass
@@ -183,9 +195,24 @@ func (p *Poller) apply(ctx context.Context, l listing, b batch, res *Result) err
 	err := p.DB.InTx(ctx, func(tx *state.Tx) error {
 		queued = 0
 		clear(t.skipped)
+		t.queued = map[string]int{}
 		t.events = t.events[:0]
 		t.imported = 0
 		now := p.clock()
+		b := b
+		if b.backfill != nil {
+			// Whether this is still the app's first listing is decided
+			// here, under the cursor row's lock: another listing may have
+			// connected the app since this one began, and then every
+			// review listed is delivered as in any other listing.
+			first, err := tx.Connecting(ctx, in.ID, app.ID)
+			if err != nil {
+				return err
+			}
+			if !first {
+				b.backfill = nil
+			}
+		}
 		// The page's stored reviews in one read (PostgreSQL: a statement
 		// per review was a round trip each).
 		ids := make([]string, 0, len(b.reviews))
@@ -216,6 +243,11 @@ func (p *Poller) apply(ctx context.Context, l listing, b batch, res *Result) err
 			if err := tx.Count(ctx, in.ID, app.ID, state.CountQueued, queued); err != nil {
 				return err
 			}
+			// Recorded with the messages: a queued review not delivered
+			// must have its message waiting (reconcile.go).
+			if err := tx.MarkQueued(ctx, in.ID, app.ID, t.queued); err != nil {
+				return err
+			}
 		}
 		for why, n := range t.skipped {
 			if err := tx.Count(ctx, in.ID, app.ID, state.CountSkipped+why, n); err != nil {
@@ -223,7 +255,12 @@ func (p *Poller) apply(ctx context.Context, l listing, b batch, res *Result) err
 			}
 		}
 		if b.cursor != nil {
-			return tx.SaveCursor(ctx, in.ID, app.ID, *b.cursor)
+			if err := tx.SaveCursor(ctx, in.ID, app.ID, *b.cursor); err != nil {
+				return err
+			}
+		}
+		if b.after != nil {
+			return b.after(tx, queued)
 		}
 		return nil
 	})
@@ -246,6 +283,7 @@ func (p *Poller) apply(ctx context.Context, l listing, b batch, res *Result) err
 type tally struct {
 	imported int            // new reviews let through the backfill limit
 	skipped  map[string]int // reviews not delivered, by reason
+	queued   map[string]int // reviews queued: the version of each
 	events   []autoEvent    // what rules did, for the metrics after the commit
 }
 
@@ -297,10 +335,11 @@ func (p *Poller) observe(ctx context.Context, tx *state.Tx, l listing, b batch, 
 			"version", obs.Version, "request_id", sdk.RequestID(ctx))
 		return nil, nil
 	}
-	msg, err := busmsg.Encode(bus.TopicReviews, in.ID, sdk.RequestID(ctx), m)
+	msg, err := busmsg.Encode(ctx, bus.TopicReviews, in.ID, sdk.RequestID(ctx), m)
 	if err != nil {
 		return nil, err
 	}
+	t.queued[r.ID] = obs.Version
 	p.Logger.Debug("review queued", "integration", in.ID, "app", app.ID, "review", r.ID, "kind", obs.Kind,
 		"version", obs.Version, "request_id", sdk.RequestID(ctx))
 	return msg, nil

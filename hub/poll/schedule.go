@@ -35,8 +35,15 @@ type Schedule struct {
 	// Owner names this hub in leases. It should stay the same when the
 	// hub restarts (the app uses host and listen address), so that a
 	// restarted hub ends the leases of its killed predecessor at once.
-	// Default: host-pid-random.
+	// Default: host-pid-random. The leases are held by a state.Owner of
+	// this name and an instance id of the Poller's own, so two processes
+	// given the same name never hold one app together.
 	Owner string
+	// ReconcileEvery is how often queued reviews whose message was lost
+	// are looked for (reconcile.go; default DefaultReconcileEvery).
+	ReconcileEvery time.Duration
+
+	owner state.Owner // set by setDefaults
 }
 
 func (s *Schedule) setDefaults() {
@@ -52,9 +59,15 @@ func (s *Schedule) setDefaults() {
 	if s.FirstPollRate <= 0 {
 		s.FirstPollRate = 20
 	}
+	if s.ReconcileEvery <= 0 {
+		s.ReconcileEvery = DefaultReconcileEvery
+	}
 	if s.Owner == "" {
 		host, _ := os.Hostname()
 		s.Owner = fmt.Sprintf("%s-%d-%08x", host, os.Getpid(), rand.Uint32())
+	}
+	if s.owner.IsZero() {
+		s.owner = state.NewOwner(s.Owner)
 	}
 }
 
@@ -81,6 +94,11 @@ func (p *Poller) Run(ctx context.Context, reload <-chan struct{}) {
 	jobs := make(chan state.Slot)
 	done := make(chan struct{}, s.Workers)
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		p.reconcileLoop(ctx)
+	}()
 	for range s.Workers {
 		wg.Add(1)
 		go func() {
@@ -107,7 +125,7 @@ func (p *Poller) Run(ctx context.Context, reload <-chan struct{}) {
 		}
 		claimed, failed := 0, false
 		if free := s.Workers - busy; free > 0 && ctx.Err() == nil {
-			slots, err := p.DB.Claim(ctx, s.Owner, time.Now(), s.Lease, free)
+			slots, err := p.DB.Claim(ctx, s.owner, time.Now(), s.Lease, free)
 			if err != nil && ctx.Err() == nil {
 				failed = true
 				p.Logger.Error("claiming due apps failed", "error", err)
@@ -131,7 +149,7 @@ func (p *Poller) Run(ctx context.Context, reload <-chan struct{}) {
 		case <-done:
 			busy--
 		case <-renew.C:
-			if _, err := p.DB.RenewLeases(ctx, s.Owner, time.Now().Add(s.Lease)); err != nil && ctx.Err() == nil {
+			if _, err := p.DB.RenewLeases(ctx, s.owner, time.Now(), s.Lease); err != nil && ctx.Err() == nil {
 				p.Logger.Error("renewing poll leases failed", "error", err)
 			}
 		case <-wake.C:
@@ -140,10 +158,10 @@ func (p *Poller) Run(ctx context.Context, reload <-chan struct{}) {
 }
 
 // releaseEarlierLeases ends the leases of this hub's previous run (killed
-// mid-poll) now, not when they expire. On SQLite only one hub uses the
-// database: every lease is this hub's.
+// mid-poll: the same name, another instance) now, not when they expire.
+// On SQLite only one hub uses the database: every lease is this hub's.
 func (p *Poller) releaseEarlierLeases(ctx context.Context) {
-	if n, err := p.DB.ReleaseLeases(ctx, p.Schedule.Owner, p.DB.Dialect() == state.SQLite); err != nil {
+	if n, err := p.DB.ReleaseLeases(ctx, p.Schedule.owner, p.DB.Dialect() == state.SQLite); err != nil {
 		p.Logger.Error("releasing the leases of an earlier run failed", "error", err)
 	} else if n > 0 {
 		p.Logger.Info("released the poll leases of an earlier run", "apps", n)
@@ -362,7 +380,7 @@ func (p *Poller) startListing(ctx context.Context, sp *slotPoll) bool {
 		sp.listing, sp.next.NextAt = true, now.Add(interval)
 		return true
 	}
-	held, err := p.DB.StartPoll(ctx, p.Schedule.Owner, sp.slot.AppRef, now, p.Schedule.Lease, interval)
+	held, err := p.DB.StartPoll(ctx, p.Schedule.owner, sp.slot, now, p.Schedule.Lease, interval)
 	if err != nil || !held {
 		if serr := quota.Settle(ctx, p.DB, sp.buckets, sp.now, sp.expected, p.clock(), 0); serr != nil && ctx.Err() == nil {
 			sp.log.Error("giving back the quota reserved for the poll failed", "error", serr)
@@ -488,7 +506,7 @@ func apart(a, b float64) bool { return a > b*1.1 || b > a*1.1 }
 func (p *Poller) release(ctx context.Context, log *slog.Logger, s state.Slot) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	kept, err := p.DB.Release(rctx, p.Schedule.Owner, s)
+	kept, err := p.DB.Release(rctx, p.Schedule.owner, s)
 	switch {
 	case err != nil:
 		log.Error("writing the next poll time failed; the lease expires instead", "error", err)

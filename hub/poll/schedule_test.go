@@ -83,7 +83,7 @@ func (r *rig) pollDue(t *testing.T, now time.Time) map[string]state.Slot {
 	t.Helper()
 	ctx := context.Background()
 	r.p.now = func() time.Time { return now }
-	slots, err := r.db.Claim(ctx, r.p.Schedule.Owner, now, time.Minute, 100)
+	slots, err := r.db.Claim(ctx, r.p.Schedule.owner, now, time.Minute, 100)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -98,6 +98,10 @@ type DeliveryFacts struct {
 	// DeadLetters counts the app's messages among the bus's dead letters
 	// (not a column: the health monitor fills it from the bus).
 	DeadLetters int
+	// Lost counts the app's queued reviews whose message was found lost
+	// and that wait for a listing to queue them again (not a column: the
+	// health monitor fills it, LostByApp).
+	Lost int
 }
 
 // Failing reports whether the last review delivery that ended failed for
@@ -315,35 +319,54 @@ func (d *DB) SetHealth(ctx context.Context, ref AppRef, health, reason string, s
 	return nil
 }
 
+// alertLeases is where the alert claims are kept (lease.go): in each
+// app's health row, fenced.
+var alertLeases = LeaseTable{Table: "app_health", Key: []string{"integration_id", "app_id"},
+	OwnerColumn: "alert_lease_owner", UntilColumn: "alert_lease_ms", FenceColumn: "alert_lease_fence"}
+
 // ClaimAlert lets one hub send the alert that moves ref's alerted state
-// away from was: it reports true when this caller holds the claim until
-// now+lease (no other hub sent it meanwhile, and none is sending it).
-func (d *DB) ClaimAlert(ctx context.Context, ref AppRef, was string, now time.Time, lease time.Duration) (bool, error) {
-	res, err := d.exec(ctx, `UPDATE app_health SET alert_lease_ms = ?
-		WHERE integration_id = ? AND app_id = ? AND alerted = ? AND alert_lease_ms < ?`,
-		ms(now.Add(lease)), ref.IntegrationID, ref.AppID, was, ms(now))
-	if err != nil {
-		return false, fmt.Errorf("state: claim alert of %s: %w", ref, err)
+// away from was: it reports true when owner holds the claim until
+// now+lease (no other hub sent it meanwhile, and none is sending it), and
+// the claim, which AlertSent and ReleaseAlert name.
+func (d *DB) ClaimAlert(ctx context.Context, owner Owner, ref AppRef, was string, now time.Time, lease time.Duration) (Lease, bool, error) {
+	set, sargs := alertLeases.takeSet(owner, now, lease, true)
+	free, fargs := alertLeases.free(alertLeases.UntilColumn, now)
+	var fence int64
+	err := d.writeRow(ctx, `UPDATE app_health SET `+set+`
+		WHERE integration_id = ? AND app_id = ? AND alerted = ? AND `+free+` RETURNING alert_lease_fence`,
+		append(append(sargs, ref.IntegrationID, ref.AppID, was), fargs...), &fence)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Lease{}, false, nil
 	}
-	n, err := res.RowsAffected()
-	return n > 0, err
+	if err != nil {
+		return Lease{}, false, fmt.Errorf("state: claim alert of %s: %w", ref, err)
+	}
+	return Lease{Owner: owner, Fence: fence, Until: now.Add(lease)}, true, nil
 }
 
 // AlertSent records that the alert for health was sent at (the cooldown
-// counts from it) and ends the claim.
-func (d *DB) AlertSent(ctx context.Context, ref AppRef, health string, at time.Time) error {
-	if _, err := d.exec(ctx, `UPDATE app_health SET alerted = ?, alerted_at_ms = ?, alert_lease_ms = 0
-		WHERE integration_id = ? AND app_id = ?`, health, ms(at), ref.IntegrationID, ref.AppID); err != nil {
+// counts from it) and ends the claim. When another hub took the claim
+// since (this one's ran out), nothing is recorded and the error wraps
+// ErrLeaseLost: that hub sends (and records) it, deduplicated by the
+// alert's key.
+func (d *DB) AlertSent(ctx context.Context, ref AppRef, claim Lease, health string, at time.Time) error {
+	held, hargs := alertLeases.held(claim)
+	res, err := d.exec(ctx, `UPDATE app_health SET alerted = ?, alerted_at_ms = ?, `+alertLeases.clearSet()+`
+		WHERE integration_id = ? AND app_id = ? AND `+held,
+		append([]any{health, ms(at), ref.IntegrationID, ref.AppID}, hargs...)...)
+	if err != nil {
 		return fmt.Errorf("state: alert sent for %s: %w", ref, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return fmt.Errorf("state: alert sent for %s: %w", ref, errors.Join(err, ErrLeaseLost))
 	}
 	return nil
 }
 
 // ReleaseAlert ends a claim whose alert could not be sent, so the next
-// check tries again.
-func (d *DB) ReleaseAlert(ctx context.Context, ref AppRef) error {
-	if _, err := d.exec(ctx, `UPDATE app_health SET alert_lease_ms = 0 WHERE integration_id = ? AND app_id = ?`,
-		ref.IntegrationID, ref.AppID); err != nil {
+// check tries again (nothing when another hub took the claim since).
+func (d *DB) ReleaseAlert(ctx context.Context, ref AppRef, claim Lease) error {
+	if _, err := d.Leases(alertLeases, claim.Owner).Release(ctx, claim, ref.IntegrationID, ref.AppID); err != nil {
 		return fmt.Errorf("state: release alert of %s: %w", ref, err)
 	}
 	return nil

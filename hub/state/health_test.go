@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -68,22 +69,33 @@ func TestHealthFactsClaimsAndAlertSettings(t *testing.T) {
 		// One claim at a time; a released claim can be taken again; a sent
 		// alert moves the state the next claim must name.
 		now := t0.Add(2 * time.Hour)
-		if ok, err := db.ClaimAlert(ctx, ref, "", now, time.Minute); !ok || err != nil {
+		hubA, hubB := NewOwner("hub-a"), NewOwner("hub-b")
+		first, ok, err := db.ClaimAlert(ctx, hubA, ref, "", now, time.Minute)
+		if !ok || err != nil {
 			t.Fatalf("first claim: %v %v", ok, err)
 		}
-		if ok, _ := db.ClaimAlert(ctx, ref, "", now, time.Minute); ok {
+		if _, ok, _ := db.ClaimAlert(ctx, hubB, ref, "", now, time.Minute); ok {
 			t.Fatal("a second claim while the first holds")
 		}
-		if err := db.ReleaseAlert(ctx, ref); err != nil {
+		if err := db.ReleaseAlert(ctx, ref, first); err != nil {
 			t.Fatal(err)
 		}
-		if ok, _ := db.ClaimAlert(ctx, ref, "", now, time.Minute); !ok {
+		second, ok, _ := db.ClaimAlert(ctx, hubB, ref, "", now, time.Minute)
+		if !ok {
 			t.Fatal("a released claim could not be taken again")
 		}
-		if err := db.AlertSent(ctx, ref, sdk.HealthCredentials, now); err != nil {
+		// A claim another hub took since can neither be released nor
+		// recorded as sent by its first holder.
+		if err := db.ReleaseAlert(ctx, ref, first); err != nil {
 			t.Fatal(err)
 		}
-		if ok, _ := db.ClaimAlert(ctx, ref, "", now, time.Minute); ok {
+		if err := db.AlertSent(ctx, ref, first, sdk.HealthCredentials, now); !errors.Is(err, ErrLeaseLost) {
+			t.Fatalf("alert recorded under a lost claim: %v", err)
+		}
+		if err := db.AlertSent(ctx, ref, second, sdk.HealthCredentials, now); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, _ := db.ClaimAlert(ctx, hubA, ref, "", now, time.Minute); ok {
 			t.Fatal("a claim naming a state already alerted away from")
 		}
 		rows, _ = db.HealthRows(ctx, "h")

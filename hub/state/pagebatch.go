@@ -24,6 +24,9 @@ type storedReview struct {
 	title, body, ticket, reply string
 	rr                         ReviewReply
 	replyAt                    string
+	// requeue: its queued message was found lost (MarkLost); the next
+	// listing queues it again.
+	requeue bool
 }
 
 // pageBatch is a transaction's preloaded reviews and the new reviews not
@@ -61,7 +64,7 @@ func (t *Tx) PreloadReviews(ctx context.Context, integrationID, appID string, id
 		t.batch.known[reviewKey{integrationID, appID, id}] = nil
 	}
 	rows, err := t.query(ctx, `SELECT review_id, version, rating, title, body, ticket_id, reply_text,
-			reply_status, reply_message_id, reply_detail, reply_version, reply_rule, reply_at
+			reply_status, reply_message_id, reply_detail, reply_version, reply_rule, reply_at, requeue
 		FROM reviews WHERE integration_id = ? AND app_id = ? AND review_id = ANY(?::text[])`, integrationID, appID, ids)
 	if err != nil {
 		return fmt.Errorf("state: read the listed reviews: %w", err)
@@ -71,7 +74,7 @@ func (t *Tx) PreloadReviews(ctx context.Context, integrationID, appID string, id
 		var id string
 		s := &storedReview{}
 		if err := rows.Scan(&id, &s.version, &s.rating, &s.title, &s.body, &s.ticket, &s.reply,
-			&s.rr.Status, &s.rr.MessageID, &s.rr.Detail, &s.rr.Version, &s.rr.Rule, &s.replyAt); err != nil {
+			&s.rr.Status, &s.rr.MessageID, &s.rr.Detail, &s.rr.Version, &s.rr.Rule, &s.replyAt, &s.requeue); err != nil {
 			return fmt.Errorf("state: read the listed reviews: %w", err)
 		}
 		t.batch.known[reviewKey{integrationID, appID, id}] = s

@@ -74,7 +74,7 @@ func (t *Tx) insertReview(ctx context.Context, integrationID, appID string, r sd
 // updateReview records a review's new version with its meta and tokens.
 func (t *Tx) updateReview(ctx context.Context, integrationID, appID string, r sdk.Review, version int, replyText, now string, m reviewMeta) error {
 	set := `version = ?, rating = ?, title = ?, body = ?, reply_text = ?, seen_at = ?,
-		author = ?, country = ?, language = ?, app_version = ?, url = ?, posted_ms = ?, indexed = 1`
+		author = ?, country = ?, language = ?, app_version = ?, url = ?, posted_ms = ?, indexed = 1, requeue = 0`
 	args := []any{version, r.Rating, r.Title, r.Text, replyText, now, m.author, m.country, m.language, m.appVersion, m.url, m.postedMs,
 		integrationID, appID, r.ID}
 	if _, err := t.exec(ctx, `UPDATE reviews SET `+set+` WHERE integration_id = ? AND app_id = ? AND review_id = ?`, args...); err != nil {

@@ -51,6 +51,30 @@ func (t *Tx) SaveCursor(ctx context.Context, integrationID, appID, cursor string
 	return nil
 }
 
+// Connecting locks the app's cursor row for the rest of the transaction
+// and reports whether the app is still to be connected (no listing of it
+// completed and committed yet). A first listing (backfill) imports only
+// the most recent reviews and records the others as seen without queuing
+// them; deciding that from a cursor read before the transaction lost
+// reviews when two listings of the app overlapped: the second, started
+// before the first connected the app, recorded every review listed since
+// (new ones, never delivered) as skipped by the backfill limit. Read here
+// instead, under the row's lock (PostgreSQL: the upsert waits for a
+// transaction connecting the app concurrently and returns the row as it
+// committed; SQLite: one writer at a time), the answer holds until this
+// transaction commits.
+func (t *Tx) Connecting(ctx context.Context, integrationID, appID string) (bool, error) {
+	var connected int
+	err := t.queryRow(ctx, `
+		INSERT INTO cursors (integration_id, app_id) VALUES (?, ?)
+		ON CONFLICT (integration_id, app_id) DO UPDATE SET connected = cursors.connected
+		RETURNING connected`, integrationID, appID).Scan(&connected)
+	if err != nil {
+		return false, fmt.Errorf("state: lock the cursor of %s/%s: %w", integrationID, appID, err)
+	}
+	return connected == 0, nil
+}
+
 // SetPollError records the last poll's error (empty clears it).
 func (d *DB) SetPollError(ctx context.Context, integrationID, appID, msg string) error {
 	_, err := d.exec(ctx, `
@@ -127,6 +151,9 @@ func (t *Tx) ObserveReview(ctx context.Context, integrationID, appID string, r s
 				return Observation{}, err
 			}
 		}
+		if stored.requeue {
+			return t.requeued(ctx, integrationID, appID, r.ID, obs)
+		}
 		return obs, nil
 	}
 	outdated := !deleted && rr.Status == ReplyPublished
@@ -161,10 +188,10 @@ func (t *Tx) ObserveReview(ctx context.Context, integrationID, appID string, r s
 func (t *Tx) storedReview(ctx context.Context, integrationID, appID, reviewID string) (*storedReview, error) {
 	s := &storedReview{}
 	err := t.queryRow(ctx, `SELECT version, rating, title, body, ticket_id, reply_text,
-			reply_status, reply_message_id, reply_detail, reply_version, reply_rule, reply_at
+			reply_status, reply_message_id, reply_detail, reply_version, reply_rule, reply_at, requeue
 		FROM reviews WHERE integration_id = ? AND app_id = ? AND review_id = ?`,
 		integrationID, appID, reviewID).Scan(&s.version, &s.rating, &s.title, &s.body, &s.ticket, &s.reply,
-		&s.rr.Status, &s.rr.MessageID, &s.rr.Detail, &s.rr.Version, &s.rr.Rule, &s.replyAt)
+		&s.rr.Status, &s.rr.MessageID, &s.rr.Detail, &s.rr.Version, &s.rr.Rule, &s.replyAt, &s.requeue)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, nil

@@ -18,8 +18,9 @@ func (r AppRef) String() string { return r.IntegrationID + "/" + r.AppID }
 type Slot struct {
 	AppRef
 	NextAt       time.Time
-	LeaseOwner   string
+	LeaseOwner   string // Owner.String() of the hub holding it, "" when none
 	LeaseUntil   time.Time
+	Fence        int64 // the lease's fence as claimed (Claim)
 	Failures     int
 	Interval     time.Duration // what the last poll scheduled with
 	CallsPerPoll float64
@@ -120,38 +121,48 @@ func (t *Tx) unschedule(ctx context.Context, integrationID, appID string) error 
 	return nil
 }
 
+// pollLeases is where the poll schedule keeps its leases (lease.go): in
+// each app's schedule row, fenced.
+var pollLeases = LeaseTable{Table: "poll_schedule", Key: []string{"integration_id", "app_id"},
+	OwnerColumn: "lease_owner", UntilColumn: "lease_until_ms", FenceColumn: "lease_fence"}
+
 // Claim leases up to limit due apps (NextAt passed, no live lease) to owner
 // until now+lease, earliest due first, and moves their next time one
 // interval (as last scheduled) on: if this hub dies mid-poll, another takes
 // the app over when both the lease and that interval have passed. The
-// returned slots carry the time they were due in NextAt. On PostgreSQL concurrent claims by
+// returned slots carry the time they were due in NextAt and the lease's
+// fence. Every claim moves the fence on, so a poll of an earlier claim
+// (this hub's too) can no longer start or write. On PostgreSQL concurrent claims by
 // other hubs skip the rows this one is taking (FOR UPDATE SKIP LOCKED); on
 // SQLite the write transaction serialises them. The same statement serves
 // both.
-func (d *DB) Claim(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]Slot, error) {
+func (d *DB) Claim(ctx context.Context, owner Owner, now time.Time, lease time.Duration, limit int) ([]Slot, error) {
 	lock := ""
 	if d.dialect == Postgres {
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
+	set, sargs := pollLeases.takeSet(owner, now, lease, true)
+	free, fargs := pollLeases.free(pollLeases.UntilColumn, now)
+	args := append(append(sargs, ms(now), ms(now)), fargs...)
 	var out []Slot
 	err := d.InTx(ctx, func(tx *Tx) error {
 		out = out[:0]
 		rows, err := tx.query(ctx, `
-			UPDATE poll_schedule SET lease_owner = ?, lease_until_ms = ?, due_ms = next_at_ms, next_at_ms = ? + interval_ms
+			UPDATE poll_schedule SET `+set+`, due_ms = next_at_ms, next_at_ms = ? + interval_ms
 			WHERE (integration_id, app_id) IN (
 				SELECT integration_id, app_id FROM poll_schedule
-				WHERE next_at_ms <= ? AND lease_until_ms < ?
+				WHERE next_at_ms <= ? AND `+free+`
 				ORDER BY next_at_ms LIMIT ?`+lock+`)
-			RETURNING integration_id, app_id, due_ms, failures, interval_ms, calls_per_poll, note, wait, last_poll_ms`,
-			owner, ms(now.Add(lease)), ms(now), ms(now), ms(now), limit)
+			RETURNING integration_id, app_id, due_ms, failures, interval_ms, calls_per_poll, note, wait, last_poll_ms, lease_fence`,
+			append(args, limit)...)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			s := Slot{LeaseOwner: owner, LeaseUntil: now.Add(lease)}
+			s := Slot{LeaseOwner: owner.String(), LeaseUntil: now.Add(lease)}
 			var next, iv, last int64
-			if err := rows.Scan(&s.IntegrationID, &s.AppID, &next, &s.Failures, &iv, &s.CallsPerPoll, &s.Note, &s.Wait, &last); err != nil {
+			if err := rows.Scan(&s.IntegrationID, &s.AppID, &next, &s.Failures, &iv, &s.CallsPerPoll, &s.Note, &s.Wait, &last, &s.Fence); err != nil {
 				return err
 			}
 			s.NextAt, s.Interval, s.LastPoll = fromMS(next), time.Duration(iv)*time.Millisecond, fromMS(last)
@@ -165,9 +176,15 @@ func (d *DB) Claim(ctx context.Context, owner string, now time.Time, lease time.
 	return out, nil
 }
 
-// StartPoll is called by the hub holding ref's lease right before it lists
-// the app's reviews. It reports whether owner still holds the lease (false:
-// another hub took the app over meanwhile; the caller must not list it),
+// lease is the lease s was claimed with by owner.
+func (s Slot) lease(owner Owner) Lease {
+	return Lease{Owner: owner, Fence: s.Fence, Until: s.LeaseUntil}
+}
+
+// StartPoll is called by the hub holding s's lease right before it lists
+// the app's reviews. It reports whether owner still holds the lease as
+// claimed (false: another hub, or a later claim, took the app over
+// meanwhile; the caller must not list it),
 // and when it does, renews the lease to now+lease and moves the app's next
 // time to now+interval. The claim moved the next time one interval from
 // the claim; a poll that reached its listing late (its hub waited seconds
@@ -176,42 +193,42 @@ func (d *DB) Claim(ctx context.Context, owner string, now time.Time, lease time.
 // hub listed it a second time (TestThreeHubsPollEachAppOncePerInterval).
 // Now the next time counts from the listing, and a hub whose lease was
 // taken over does not list. Claims take rows of other owners only, and a
-// claim in progress holds the row, so the owner check is the fence.
-func (d *DB) StartPoll(ctx context.Context, owner string, ref AppRef, now time.Time, lease, interval time.Duration) (bool, error) {
-	res, err := d.exec(ctx, `UPDATE poll_schedule SET lease_until_ms = ?, next_at_ms = ?
-		WHERE integration_id = ? AND app_id = ? AND lease_owner = ?`,
-		ms(now.Add(lease)), ms(now.Add(interval)), ref.IntegrationID, ref.AppID, owner)
+// claim in progress holds the row, so the owner and fence check is the fence.
+func (d *DB) StartPoll(ctx context.Context, owner Owner, s Slot, now time.Time, lease, interval time.Duration) (bool, error) {
+	until, uargs := pollLeases.until(now, lease)
+	held, hargs := pollLeases.held(s.lease(owner))
+	args := append(append(append(uargs, ms(now.Add(interval))), s.IntegrationID, s.AppID), hargs...)
+	res, err := d.exec(ctx, `UPDATE poll_schedule SET lease_until_ms = `+until+`, next_at_ms = ?
+		WHERE integration_id = ? AND app_id = ? AND `+held, args...)
 	if err != nil {
-		return false, fmt.Errorf("state: start polling %s: %w", ref, err)
+		return false, fmt.Errorf("state: start polling %s: %w", s.AppRef, err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return false, fmt.Errorf("state: start polling %s: %w", ref, err)
+		return false, fmt.Errorf("state: start polling %s: %w", s.AppRef, err)
 	}
 	return n == 1, nil
 }
 
-// RenewLeases extends every lease owner holds to until; it returns how many
-// it still holds.
-func (d *DB) RenewLeases(ctx context.Context, owner string, until time.Time) (int, error) {
-	res, err := d.exec(ctx, `UPDATE poll_schedule SET lease_until_ms = ? WHERE lease_owner = ?`, ms(until), owner)
-	if err != nil {
-		return 0, fmt.Errorf("state: renew leases: %w", err)
-	}
-	n, err := res.RowsAffected()
+// RenewLeases extends every lease owner holds to now+lease; it returns how
+// many it still holds.
+func (d *DB) RenewLeases(ctx context.Context, owner Owner, now time.Time, lease time.Duration) (int, error) {
+	n, err := d.Leases(pollLeases, owner).RenewAll(ctx, now, lease)
 	return int(n), err
 }
 
-// Release ends owner's lease of s.AppRef and writes the next poll time and
-// what the poll learnt. It reports false when the lease was lost meanwhile
-// (another hub took the app over, or the app changed or was removed).
-func (d *DB) Release(ctx context.Context, owner string, s Slot) (bool, error) {
+// Release ends owner's lease of s.AppRef (as claimed: s.Fence) and writes
+// the next poll time and what the poll learnt. It reports false when the
+// lease was lost meanwhile (another hub or a later claim took the app
+// over, or the app changed or was removed).
+func (d *DB) Release(ctx context.Context, owner Owner, s Slot) (bool, error) {
+	held, hargs := pollLeases.held(s.lease(owner))
 	res, err := d.exec(ctx, `
-		UPDATE poll_schedule SET lease_owner = '', lease_until_ms = 0, next_at_ms = ?, failures = ?,
+		UPDATE poll_schedule SET `+pollLeases.clearSet()+`, next_at_ms = ?, failures = ?,
 			interval_ms = ?, calls_per_poll = ?, note = ?, wait = ?, last_poll_ms = ?
-		WHERE integration_id = ? AND app_id = ? AND lease_owner = ?`,
-		ms(s.NextAt), s.Failures, s.Interval.Milliseconds(), s.CallsPerPoll, s.Note, s.Wait, ms(s.LastPoll),
-		s.IntegrationID, s.AppID, owner)
+		WHERE integration_id = ? AND app_id = ? AND `+held,
+		append([]any{ms(s.NextAt), s.Failures, s.Interval.Milliseconds(), s.CallsPerPoll, s.Note, s.Wait, ms(s.LastPoll),
+			s.IntegrationID, s.AppID}, hargs...)...)
 	if err != nil {
 		return false, fmt.Errorf("state: release %s: %w", s.AppRef, err)
 	}
@@ -388,16 +405,17 @@ func (d *DB) ScheduleCounts(ctx context.Context, now time.Time) (apps, due, leas
 	return apps, due, leased, nil
 }
 
-// ReleaseLeases ends the leases owner holds (a restarted hub ends those
-// of its killed predecessor, which had the same name, instead of waiting
-// for them to expire); all leases when all is set (SQLite: one hub per
+// ReleaseLeases ends the leases held under owner's name by another
+// instance (a restarted hub ends those of its killed predecessor, which had
+// the same name, instead of waiting for them to expire; Leases.
+// ReleasePredecessors); all leases when all is set (SQLite: one hub per
 // database). The apps' next times stay.
-func (d *DB) ReleaseLeases(ctx context.Context, owner string, all bool) (int, error) {
-	q, args := `UPDATE poll_schedule SET lease_owner = '', lease_until_ms = 0 WHERE lease_owner = ?`, []any{owner}
-	if all {
-		q, args = `UPDATE poll_schedule SET lease_owner = '', lease_until_ms = 0 WHERE lease_owner <> ''`, nil
+func (d *DB) ReleaseLeases(ctx context.Context, owner Owner, all bool) (int, error) {
+	if !all {
+		n, err := d.Leases(pollLeases, owner).ReleasePredecessors(ctx)
+		return int(n), err
 	}
-	res, err := d.exec(ctx, q, args...)
+	res, err := d.exec(ctx, `UPDATE poll_schedule SET `+pollLeases.clearSet()+` WHERE lease_owner <> ''`)
 	if err != nil {
 		return 0, fmt.Errorf("state: release leases: %w", err)
 	}

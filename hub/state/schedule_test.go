@@ -54,13 +54,13 @@ func testScheduleClaims(t *testing.T, db *DB) {
 
 	// Eight hubs claim at once: every app goes to exactly one.
 	var mu sync.Mutex
-	owners := map[string]string{}
+	owners := map[string]Owner{}
 	var wg sync.WaitGroup
 	for h := range 8 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			owner := fmt.Sprintf("hub%d", h)
+			owner := NewOwner(fmt.Sprintf("hub%d", h))
 			for {
 				slots, err := db.Claim(ctx, owner, now, time.Minute, 3)
 				if err != nil {
@@ -87,13 +87,13 @@ func testScheduleClaims(t *testing.T, db *DB) {
 	}
 
 	// A live lease keeps the app; an expired one lets another hub take it.
-	if got, _ := db.Claim(ctx, "other", now.Add(30*time.Second), time.Minute, 100); len(got) != 0 {
+	if got, _ := db.Claim(ctx, NewOwner("other"), now.Add(30*time.Second), time.Minute, 100); len(got) != 0 {
 		t.Fatalf("claimed %d leased apps", len(got))
 	}
-	if n, err := db.RenewLeases(ctx, owners["a00"], now.Add(5*time.Minute)); err != nil || n == 0 {
+	if n, err := db.RenewLeases(ctx, owners["a00"], now, 5*time.Minute); err != nil || n == 0 {
 		t.Fatalf("renew: %d %v", n, err)
 	}
-	got, err := db.Claim(ctx, "other", now.Add(2*time.Minute), time.Minute, 100)
+	got, err := db.Claim(ctx, NewOwner("other"), now.Add(2*time.Minute), time.Minute, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,8 @@ func testScheduleClaims(t *testing.T, db *DB) {
 		t.Fatalf("%d expired leases taken over, want %d", len(got), others)
 	}
 	// Expire the renewed ones too: a hub that stopped renewing loses them.
-	later, err := db.Claim(ctx, "third", now.Add(6*time.Minute), time.Minute, 100)
+	third := NewOwner("third")
+	later, err := db.Claim(ctx, third, now.Add(6*time.Minute), time.Minute, 100)
 	if err != nil || len(later) != 40 {
 		t.Fatalf("took %d of the 40 apps whose leases all expired: %v", len(later), err)
 	}
@@ -126,7 +127,7 @@ func testScheduleClaims(t *testing.T, db *DB) {
 	}
 	next := taken
 	next.NextAt, next.Failures, next.Interval, next.CallsPerPoll, next.Note = now.Add(time.Hour), 2, time.Minute, 1.5, "why"
-	if ok, err := db.Release(ctx, "third", next); err != nil || !ok {
+	if ok, err := db.Release(ctx, third, next); err != nil || !ok {
 		t.Fatalf("release by the owner: %v %v", ok, err)
 	}
 	sched, err := db.ScheduleOf(ctx, "acme")
@@ -152,19 +153,19 @@ func testScheduleClaims(t *testing.T, db *DB) {
 		}
 		return nil
 	}
-	got, err = db.Claim(ctx, "dies", at, 10*time.Second, 100)
+	got, err = db.Claim(ctx, NewOwner("dies"), at, 10*time.Second, 100)
 	if c := find(got); err != nil || c == nil || !c.NextAt.Equal(next.NextAt.Truncate(time.Millisecond)) {
 		t.Fatalf("claim of the released app: %+v %v (NextAt must be when it was due)", c, err)
 	}
-	if c := find(mustClaim(t, db, "heir", at.Add(20*time.Second))); c != nil {
+	if c := find(mustClaim(t, db, NewOwner("heir"), at.Add(20*time.Second))); c != nil {
 		t.Errorf("taken over after the lease but within the interval: %+v", c)
 	}
-	if c := find(mustClaim(t, db, "heir", at.Add(61*time.Second))); c == nil {
+	if c := find(mustClaim(t, db, NewOwner("heir"), at.Add(61*time.Second))); c == nil {
 		t.Error("not taken over after the interval")
 	}
 }
 
-func mustClaim(t *testing.T, db *DB, owner string, now time.Time) []Slot {
+func mustClaim(t *testing.T, db *DB, owner Owner, now time.Time) []Slot {
 	t.Helper()
 	got, err := db.Claim(context.Background(), owner, now, time.Minute, 100)
 	if err != nil {
@@ -288,30 +289,97 @@ func TestOnCommitHooks(t *testing.T) {
 	}
 }
 
-// A restarted hub ends the leases of its killed predecessor (same name),
-// not those of other hubs; on SQLite it may end them all.
+// A restarted hub ends the leases of its killed predecessor (same name,
+// another instance; or the name alone, as hubs before the one lease wrote
+// it), not its own nor those of other hubs, even with a name that begins
+// like its own; on SQLite it may end them all.
 func TestReleaseLeasesOfAnEarlierRun(t *testing.T) { dialects(t, testReleaseLeases) }
 
 func testReleaseLeases(t *testing.T, db *DB) {
 	ctx := context.Background()
-	putApps(t, db, "acme", []App{{ID: "a", StorePlugin: "s"}, {ID: "b", StorePlugin: "s"}})
+	putApps(t, db, "acme", []App{{ID: "a", StorePlugin: "s"}, {ID: "b", StorePlugin: "s"}, {ID: "c", StorePlugin: "s"},
+		{ID: "d", StorePlugin: "s"}, {ID: "e", StorePlugin: "s"}})
 	now := time.Now()
 	scheduleAll(t, db, now.Add(-time.Second))
-	if got, err := db.Claim(ctx, "host/127.0.0.1:8080", now, time.Hour, 1); err != nil || len(got) != 1 {
-		t.Fatal(got, err)
+	const name = "host/127.0.0.1:8080"
+	restarted := NewOwner(name)
+	holders := []Owner{NewOwner(name), NewOwner("other/127.0.0.1:8080"), NewOwner(name + "0"), restarted}
+	for _, o := range holders {
+		if got, err := db.Claim(ctx, o, now, time.Hour, 1); err != nil || len(got) != 1 {
+			t.Fatal(got, err)
+		}
 	}
-	if got, err := db.Claim(ctx, "other/127.0.0.1:8080", now, time.Hour, 1); err != nil || len(got) != 1 {
-		t.Fatal(got, err)
+	// The fifth app as a hub of the previous release held it.
+	legacy := mustClaim(t, db, NewOwner("x"), now)
+	if len(legacy) != 1 {
+		t.Fatal(legacy)
 	}
-	if n, err := db.ReleaseLeases(ctx, "host/127.0.0.1:8080", false); err != nil || n != 1 {
-		t.Fatalf("released %d %v, want 1", n, err)
+	if _, err := db.exec(ctx, `UPDATE poll_schedule SET lease_owner = ? WHERE app_id = ?`, name, legacy[0].AppID); err != nil {
+		t.Fatal(err)
 	}
-	// Claimable again once its (moved) next time is due; the other hub's is not.
-	got := mustClaim(t, db, "host/127.0.0.1:8080", now.Add(time.Second))
-	if len(got) != 1 {
-		t.Fatalf("claimed %+v after the release, want the one app", got)
+	if n, err := db.ReleaseLeases(ctx, restarted, false); err != nil || n != 2 {
+		t.Fatalf("released %d %v, want the predecessor's and the legacy one", n, err)
 	}
-	if n, err := db.ReleaseLeases(ctx, "", true); err != nil || n != 2 {
-		t.Errorf("released %d %v, want both", n, err)
+	sched, err := db.ScheduleOf(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := map[string]bool{}
+	for _, s := range sched {
+		held[s.LeaseOwner] = true
+	}
+	for i, o := range holders {
+		if held[o.String()] == (i == 0) {
+			t.Errorf("after the release, %s holds a lease: %v (want %v)", o, held[o.String()], i != 0)
+		}
+	}
+	// Claimable again once its (moved) next time is due; the others are not.
+	got := mustClaim(t, db, NewOwner("y"), now.Add(time.Second))
+	if len(got) != 2 {
+		t.Fatalf("claimed %+v after the release, want the two released apps", got)
+	}
+	if n, err := db.ReleaseLeases(ctx, restarted, true); err != nil || n != 5 {
+		t.Errorf("released %d %v, want all five", n, err)
+	}
+}
+
+// The poll leases are fenced: a slot whose lease another claim took since
+// (another instance of the same name, or this hub's own later claim after
+// the lease lapsed) can neither start its listing nor write its next time.
+func TestPollLeasesAreFenced(t *testing.T) { dialects(t, testPollLeasesFenced) }
+
+func testPollLeasesFenced(t *testing.T, db *DB) {
+	ctx := context.Background()
+	putApps(t, db, "acme", []App{{ID: "a", StorePlugin: "s"}})
+	now := time.Now()
+	scheduleAll(t, db, now.Add(-time.Second))
+	hub, twin := NewOwner("host/127.0.0.1:8080"), NewOwner("host/127.0.0.1:8080")
+	first := mustClaim(t, db, hub, now)
+	if len(first) != 1 {
+		t.Fatal(first)
+	}
+	if ok, err := db.StartPoll(ctx, twin, first[0], now, time.Minute, time.Minute); ok || err != nil {
+		t.Fatalf("another instance of the same name started the poll: %v %v", ok, err)
+	}
+	if n, err := db.RenewLeases(ctx, twin, now, time.Minute); n != 0 || err != nil {
+		t.Fatalf("another instance of the same name renewed %d leases: %v", n, err)
+	}
+	// The lease lapses (interval 0: due again at once) and the same hub
+	// claims the app again: the first claim is fenced off.
+	second := mustClaim(t, db, hub, now.Add(2*time.Minute))
+	if len(second) != 1 || second[0].Fence <= first[0].Fence {
+		t.Fatalf("second claim %+v after %+v", second, first)
+	}
+	if ok, err := db.StartPoll(ctx, hub, first[0], now.Add(2*time.Minute), time.Minute, time.Minute); ok || err != nil {
+		t.Fatalf("a fenced-off claim started the poll: %v %v", ok, err)
+	}
+	if ok, err := db.Release(ctx, hub, first[0]); ok || err != nil {
+		t.Fatalf("a fenced-off claim wrote the next time: %v %v", ok, err)
+	}
+	if ok, err := db.StartPoll(ctx, hub, second[0], now.Add(2*time.Minute), time.Minute, time.Minute); !ok || err != nil {
+		t.Fatalf("the current claim could not start the poll: %v %v", ok, err)
+	}
+	if ok, err := db.Release(ctx, hub, second[0]); !ok || err != nil {
+		t.Fatalf("the current claim could not release: %v %v", ok, err)
 	}
 }

@@ -28,6 +28,8 @@ type Row struct {
 	NextPoll    time.Time `json:"next_poll,omitempty"`
 	Reason      string    `json:"reason,omitempty"`
 	LastAlert   string    `json:"last_alert,omitempty"`
+	// History: what a history import recovered and what is still missing.
+	History string `json:"history,omitempty"`
 }
 
 // Fetch reads every app's health (of one integration when only is set)
@@ -58,7 +60,7 @@ func Fetch(ctx context.Context, client *http.Client, base, token, only string) (
 		for _, a := range st.Apps {
 			r := Row{Integration: in.ID, App: a.ID, Store: stores[a.ID], Health: "unknown"}
 			if h := a.Health; h != nil {
-				r.Health, r.Since, r.Reason, r.LastAlert = h.State, h.Since, h.Reason, h.LastAlert
+				r.Health, r.Since, r.Reason, r.LastAlert, r.History = h.State, h.Since, h.Reason, h.LastAlert, h.History
 				if h.LastSuccessAt != nil {
 					r.LastSuccess = *h.LastSuccessAt
 				}
@@ -112,6 +114,9 @@ func Render(w io.Writer, rows []Row, now time.Time) {
 		reason := r.Reason
 		if rs := []rune(reason); len(rs) > 120 {
 			reason = string(rs[:117]) + "..."
+		}
+		if r.History != "" {
+			reason += " [history: " + r.History + "]"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Integration, r.App, r.Store, r.Health,
 			ago(r.Since, now), ago(r.LastSuccess, now), until(r.NextPoll, now), reason)

@@ -12,6 +12,7 @@ import (
 	androidpublisher "google.golang.org/api/androidpublisher/v3"
 
 	"github.com/reviewhub/reviewhub/plugins/googleplay/fake"
+	"github.com/reviewhub/reviewhub/plugins/googleplay/gcs"
 	"github.com/reviewhub/reviewhub/plugins/googleplay/play"
 	"github.com/reviewhub/reviewhub/sdk"
 	"github.com/reviewhub/reviewhub/sdk/sdktest/evidence"
@@ -19,6 +20,10 @@ import (
 
 // docPkg is the package-name placeholder of Google's examples.
 const docPkg = "your_package_name"
+
+// gcsBucket is the reports bucket of the Cloud Storage examples (the form
+// Play Console's "Copy Cloud Storage URI" gives).
+const gcsBucket = "pubsite_prod_rev_01234567890987654321"
 
 // evidenceClient is the plugin, in process, with its API calls sent to the
 // server answering ex and its tokens from a fake token endpoint.
@@ -139,6 +144,21 @@ func TestVendorExamplesAgainstClient(t *testing.T) {
 			t.Errorf("forbidden: %v", err)
 		}
 	})
+	t.Run("gcs-objects-list", func(t *testing.T) {
+		ex := evidence.Find(t, examples, "gcs-objects-list")
+		objs, err := gcs.New(http.DefaultClient, evidence.Serve(t, ex).URL, gcsBucket).List(ctx, "reviews/reviews_com.example.app_")
+		if err != nil || len(objs) != 1 || objs[0].Name != "reviews/reviews_com.example.app_202611.csv" || objs[0].Generation != "1764547200000000" ||
+			objs[0].Size != "48230" || !objs[0].Updated.Equal(time.Date(2026, 12, 1, 4, 0, 0, 0, time.UTC)) {
+			t.Errorf("listed %+v %v", objs, err)
+		}
+	})
+	t.Run("gcs-error-forbidden", func(t *testing.T) {
+		ex := evidence.Find(t, examples, "gcs-error-forbidden")
+		_, err := gcs.New(http.DefaultClient, evidence.Serve(t, ex).URL, gcsBucket).List(ctx, "reviews/reviews_com.example.app_")
+		if sdk.KindOf(err) != sdk.ErrorKindPermissionDenied || !strings.Contains(err.Error(), gcs.Permission) || !strings.Contains(err.Error(), gcsBucket) {
+			t.Errorf("forbidden: %v", err)
+		}
+	})
 	t.Run("reply-old-review-500", func(t *testing.T) {
 		// One 500 alone is transient (retried); PostReply's explanation of
 		// it is tested against the fake (TestReplyFailuresExplained).
@@ -177,6 +197,10 @@ func TestVendorExamplesAgainstFake(t *testing.T) {
 		"reply-missing-review": func(*fake.Server) {},
 		"error-quota":          func(f *fake.Server) { f.QuotaLimit(1, "Queries per day") },
 		"error-forbidden":      func(f *fake.Server) { f.Deny(docPkg) },
+		"gcs-objects-list": func(f *fake.Server) {
+			f.PutObject(gcsBucket, "reviews/reviews_com.example.app_202611.csv", "text/csv; charset=utf-16le", []byte("x"))
+		},
+		"gcs-error-forbidden": func(f *fake.Server) { f.DenyBucket(gcsBucket) },
 		"reply-old-review-500": func(f *fake.Server) {
 			f.PutReview(docPkg, sdk.Review{ID: "review_id", Rating: 2, Text: "old", UpdatedAt: now.Add(-8 * 24 * time.Hour)})
 		},
@@ -192,7 +216,7 @@ func TestVendorExamplesAgainstFake(t *testing.T) {
 			t.Cleanup(srv.Close)
 			f.AddApp(docPkg)
 			creds, err := google.CredentialsFromJSONWithType(context.Background(), []byte(f.Settings(srv.URL)["service_account_json"]),
-				google.ServiceAccount, androidpublisher.AndroidpublisherScope)
+				google.ServiceAccount, androidpublisher.AndroidpublisherScope, gcs.Scope)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -22,6 +22,7 @@ import (
 	androidpublisher "google.golang.org/api/androidpublisher/v3"
 	"google.golang.org/api/option"
 
+	"github.com/reviewhub/reviewhub/plugins/googleplay/gcs"
 	"github.com/reviewhub/reviewhub/plugins/googleplay/play"
 	"github.com/reviewhub/reviewhub/sdk"
 	"github.com/reviewhub/reviewhub/sdk/cursor"
@@ -106,6 +107,12 @@ func (*store) Info(context.Context, sdk.InfoRequest) (sdk.Info, error) {
 				Description: "optional: the number after /app/ in Play Console's address for this app (one account per app)"},
 			{Key: "base_url", Label: "API endpoint override", Endpoint: true, Type: sdk.SettingURL,
 				Description: "for tests; default https://androidpublisher.googleapis.com/ (the token URL is the key's token_uri)"},
+			{Key: "reports_bucket", Label: "Reports bucket (Cloud Storage)", Example: "pubsite_prod_rev_01234567890987654321",
+				Description: "optional: Play Console, Download reports, Reviews, \"Copy Cloud Storage URI\"; with it the hub can import reviews older than the API's 7 days (the service account needs \"View app information and download bulk reports\")"},
+			{Key: "reports_rating_only", Label: "Import ratings without text", Type: sdk.SettingBool, Default: "false",
+				Description: "the reports also hold ratings without text (the API does not); off: they are counted, not ticketed"},
+			{Key: "reports_base_url", Label: "Cloud Storage endpoint override", Endpoint: true, Type: sdk.SettingURL,
+				Description: "for tests; default " + gcs.DefaultBaseURL},
 		},
 		Store: &sdk.StoreCapabilities{
 			CanReply: true, ReplyMaxLength: play.ReplyMaxLength, CanEditReply: true, CanDeleteReply: false,
@@ -117,6 +124,8 @@ func (*store) Info(context.Context, sdk.InfoRequest) (sdk.Info, error) {
 				{Name: "Google Play app reads", Per: []string{sdk.QuotaPerApp}, Limit: 200, Window: time.Hour, Ops: []string{sdk.OpList}},
 				{Name: "Google Play app replies", Per: []string{sdk.QuotaPerApp}, Limit: 2000, Window: 24 * time.Hour, Ops: []string{sdk.OpReply}},
 			},
+			History: &sdk.HistoryCapabilities{Lag: reportsLag, RequiresSettings: []string{"reports_bucket"},
+				Source: "Play Console's monthly review reports in Cloud Storage, merged with the API's last 7 days"},
 		},
 	}, nil
 }
@@ -133,6 +142,9 @@ type serviceAccount struct {
 type client struct {
 	svc    *androidpublisher.Service
 	tokens oauth2.TokenSource
+	// storage sends Cloud Storage requests (the reports) with a token of
+	// scope devstorage.read_only from the same key.
+	storage *http.Client
 }
 
 // service is the client of an account's key and endpoint, kept while the
@@ -174,7 +186,13 @@ func newClient(settings sdk.Settings) (*client, error) {
 	if err != nil {
 		return nil, sdk.Errorf(sdk.ErrorKindInvalid, "google play client: %v", err)
 	}
-	return &client{svc: svc, tokens: creds.TokenSource}, nil
+	screds, err := google.CredentialsFromJSONWithType(tokenCtx, []byte(raw), google.ServiceAccount, gcs.Scope)
+	if err != nil {
+		return nil, sdk.Errorf(sdk.ErrorKindInvalid, "service_account_json: %v", err)
+	}
+	storage := sdk.NewHTTPClient(sdk.HTTPOptions{Timeout: reportsTimeout, MaxResponseBytes: reportsMaxBytes,
+		Base: &oauth2.Transport{Source: screds.TokenSource, Base: http.DefaultTransport}, Retry: &sdk.RetryOptions{}})
+	return &client{svc: svc, tokens: creds.TokenSource, storage: storage}, nil
 }
 
 // CheckCredentials makes read-only calls only: it obtains an access token
@@ -213,6 +231,9 @@ func (s *store) CheckCredentials(ctx context.Context, req sdk.CheckCredentialsRe
 			Detail: "not known until the first reply: Google has no read-only call that tells whether the service account holds the \"Reply to reviews\" permission (Play Console, Users and permissions)"},
 		sdk.Check{Name: "quota", Status: sdk.CheckOK,
 			Detail: "Google's per-app Reply to Reviews quota is 200 GET an hour (listing) and 2,000 POST a day (replies); this check used 1 GET; the remaining quota is not reported by the API"})
+	if _, err := reportsBucket(settings); err == nil {
+		rep.Checks = append(rep.Checks, s.checkReports(ctx, c, settings, appID))
+	}
 	rep.CanReply = true // the API can reply; whether this account may is only known by replying
 	rep.Detail = "reviews of " + appID + " are readable; the reply permission shows with the first reply"
 	return rep, nil
@@ -389,4 +410,23 @@ func Main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+}
+
+// checkReports lists the app's monthly review reports (one Cloud Storage
+// call, read-only): the history import needs them.
+func (s *store) checkReports(ctx context.Context, c *client, settings sdk.Settings, appID string) sdk.Check {
+	bucket, _ := reportsBucket(settings)
+	base, err := settings.URL("reports_base_url")
+	if err == nil {
+		var objs []gcs.Object
+		if objs, err = gcs.New(c.storage, base, bucket).List(ctx, "reviews/reviews_"+appID+"_"); err == nil {
+			if len(objs) == 0 {
+				return sdk.Check{Name: "review reports", Status: sdk.CheckWarn,
+					Detail: "bucket " + bucket + " is readable but holds no review report of " + appID + " yet (Google writes them daily, 1–7 days late)"}
+			}
+			return sdk.Check{Name: "review reports", Status: sdk.CheckOK,
+				Detail: fmt.Sprintf("bucket %s holds %d monthly review reports of %s, the oldest %s", bucket, len(objs), appID, objs[0].Name)}
+		}
+	}
+	return sdk.Check{Name: "review reports", Status: sdk.CheckFail, Detail: err.Error()}
 }

@@ -44,6 +44,8 @@ func TestConformance(t *testing.T) {
 	e := start(t)
 	two := time.Now().Add(-2 * time.Hour) // older than the kit's reviews (see sdktest.RunStore)
 	e.fake.PutReview(pkg, sdk.Review{ID: "r1", Author: "Ann", Rating: 3, Text: "ok", Language: "en", CreatedAt: two, UpdatedAt: two})
+	// With the reports bucket the kit's history checks run too.
+	e.withReports(time.Hour)
 	sdktest.RunStore(t, e.store, sdktest.StoreSuite{Settings: e.settings, AppID: pkg, ReviewID: "r1", Vendor: storetest.View{Fake: e.fake, ReplyLimit: fake.ReplyMaxLength}})
 }
 
@@ -367,7 +369,7 @@ func TestTranslationAndCredentials(t *testing.T) {
 		t.Errorf("info %+v %v", info.Store, err)
 	}
 	for _, f := range info.Settings {
-		if (f.Key == "base_url") != f.Endpoint {
+		if (f.Key == "base_url" || f.Key == "reports_base_url") != f.Endpoint {
 			t.Errorf("setting %s: Endpoint %v", f.Key, f.Endpoint)
 		}
 	}

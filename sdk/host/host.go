@@ -119,7 +119,7 @@ func Launch(ctx context.Context, cmd *exec.Cmd, opts LaunchOptions) (*Conn, erro
 		StartTimeout:     opts.StartTimeout,
 		SyncStdout:       &lineLogger{l: logger, level: slog.LevelInfo, msg: "plugin stdout"},
 		SyncStderr:       &lineLogger{l: logger, level: slog.LevelWarn, msg: "plugin stderr"},
-		GRPCDialOptions:  []grpc.DialOption{grpc.WithChainUnaryInterceptor(hostapi.RequestIDInterceptor(logger))},
+		GRPCDialOptions:  []grpc.DialOption{grpc.WithChainUnaryInterceptor(hostapi.TraceInterceptor, hostapi.RequestIDInterceptor(logger))},
 	})
 	c := &Conn{client: client, proc: proc, log: logger, stopTimeout: opts.StopTimeout}
 	// A cancelled ctx kills the process, which ends a hanging handshake.

@@ -162,6 +162,7 @@ func runStore(t tester, impl sdk.AnyStore, suite StoreSuite) {
 			return err
 		})
 	})
+	r.history(t)
 }
 
 type storeRun struct {

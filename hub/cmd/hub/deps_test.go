@@ -34,3 +34,17 @@ func TestPollerDoesNotImportTheDeliverer(t *testing.T) {
 		}
 	}
 }
+
+// The OpenAPI tooling checks the document in tests; the hub serves the
+// committed file and links none of it.
+func TestHubDoesNotLinkTheOpenAPITooling(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		if strings.HasPrefix(pkg, "github.com/getkin/kin-openapi") || pkg == "github.com/reviewhub/reviewhub/hub/internal/apitest" {
+			t.Errorf("the hub binary links %s", pkg)
+		}
+	}
+}

@@ -7,6 +7,7 @@
 //	hub deadletters list|retry ID|drop ID [--config FILE]
 //	hub status [INTEGRATION] [--config FILE] [--json] [--hub URL]   every app's health, from a running hub
 //	hub migrate [--dry-run] [--restored] [--config FILE]   bring the state's schema up to this hub's
+//	hub import-history INTEGRATION APP --from YYYY-MM-DD [--to YYYY-MM-DD]   import an app's past reviews
 //	hub backup FILE [--config FILE]   a consistent copy of a running hub's SQLite state
 //	hub rotate-key [--config FILE]   re-seal every stored secret with a new key
 //	hub version [--json]   the build: version, commit, date, Go and plugin protocol versions
@@ -59,6 +60,10 @@ Usage:
                                 apply the state's migrations this hub knows (--dry-run: list them,
                                 change nothing); --restored: the state was just restored from a
                                 pg_dump backup (tickets are looked up before they are created for 7 days)
+  hub import-history INTEGRATION APP --from YYYY-MM-DD [--to YYYY-MM-DD] [--config FILE]
+                                import an app's reviews changed in [from, to) from its store's
+                                history (Google Play: the monthly reports); resumable, delivers
+                                nothing twice
   hub backup FILE [--config FILE]
                                 a consistent copy of the SQLite state, bus included, while the hub
                                 runs (PostgreSQL: pg_dump; restore: docs/operations.md)
@@ -98,6 +103,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	hubURL := fs.String("hub", "", "status: the running hub's base URL (default http://LISTEN)")
 	dryRun := fs.Bool("dry-run", false, "migrate: list what would run, change nothing")
 	restored := fs.Bool("restored", false, "migrate: mark the state restored from a backup made with pg_dump")
+	histFrom := fs.String("from", "", "import-history: the first day (YYYY-MM-DD, UTC)")
+	histTo := fs.String("to", "", "import-history: the day after the last (YYYY-MM-DD, UTC; default: up to now)")
 	if err := fs.Parse(rest); err != nil {
 		return 2
 	}
@@ -129,6 +136,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return migrate(cfg, log, *dryRun, *restored, stdout, stderr)
 	case "backup":
 		return backup(cfg, positional, stdout, stderr)
+	case "import-history":
+		return importHistory(cfg, log, positional, *histFrom, *histTo, stdout, stderr)
 	case "rotate-key":
 		return rotateKey(cfg, stdout, stderr)
 	default:

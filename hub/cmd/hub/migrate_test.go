@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -47,42 +50,36 @@ func sqlExec(t *testing.T, path string, queries ...string) {
 // migrate applies it; a state newer than the hub is refused, naming both
 // versions, by migrate and by serve (exit 1).
 func TestMigrate(t *testing.T) {
-	st, err := state.EmptySchemaStatus(state.SQLite)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := strconv.Itoa(st.Known) // the newest schema this hub knows
-	// Without 0009's record, the schema's number is that of the newest
-	// migration still recorded.
-	without9 := n
-	if st.Known == 9 {
-		without9 = "8"
-	}
+	all := migrationFiles(t)
+	latest := schemaNumber(t, all[len(all)-1])
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "hub.db")
 	code, out, errOut := inDataDir(t, dir, "migrate", "--dry-run")
-	if code != 0 || !strings.Contains(out, "schema version 0") || !strings.Contains(out, "would apply "+n+" migration(s): 0001_init.sql") {
+	if code != 0 || !strings.Contains(out, "schema version 0") || !strings.Contains(out, fmt.Sprintf("would apply %d migration(s): 0001_init.sql", len(all))) {
 		t.Fatalf("dry run on no state: %d %q %q", code, out, errOut)
 	}
 	if _, err := os.Stat(dbPath); !os.IsNotExist(err) {
 		t.Fatalf("the dry run created the state: %v", err)
 	}
-	if code, out, errOut = inDataDir(t, dir, "migrate"); code != 0 || !strings.Contains(out, "schema version 0 → "+n) {
+	if code, out, errOut = inDataDir(t, dir, "migrate"); code != 0 || !strings.Contains(out, fmt.Sprintf("schema version 0 → %d", latest)) {
 		t.Fatalf("migrate: %d %q %q", code, out, errOut)
 	}
-	// The state as a hub without state_info left it: schema version 8.
-	sqlExec(t, dbPath, `DELETE FROM schema_migrations WHERE name = '0009_state_info.sql'`, `DROP TABLE state_info`)
-	code, out, _ = inDataDir(t, dir, "migrate", "--dry-run")
-	if code != 0 || !strings.Contains(out, "schema version "+without9+" (migrated by hub unknown") || !strings.Contains(out, "would apply 1 migration(s): 0009_state_info.sql") {
+
+	// The state a hub of schema version 8 (before state_info) left.
+	old := t.TempDir()
+	stateUpTo(t, filepath.Join(old, "hub.db"), all, 8)
+	pending := strings.Join(all[8:], ", ")
+	code, out, _ = inDataDir(t, old, "migrate", "--dry-run")
+	if code != 0 || !strings.Contains(out, "schema version 8 (migrated by hub unknown") || !strings.Contains(out, fmt.Sprintf("would apply %d migration(s): %s", len(all)-8, pending)) {
 		t.Fatalf("dry run: %d %q", code, out)
 	}
-	if code, out, _ = inDataDir(t, dir, "migrate", "--dry-run"); !strings.Contains(out, "would apply 1 migration(s)") {
+	if code, out, _ = inDataDir(t, old, "migrate", "--dry-run"); !strings.Contains(out, fmt.Sprintf("would apply %d migration(s)", len(all)-8)) {
 		t.Fatalf("the dry run migrated: %d %q", code, out)
 	}
-	if code, out, errOut = inDataDir(t, dir, "migrate"); code != 0 || !strings.Contains(out, "applied 1 migration(s): 0009_state_info.sql; schema version "+without9+" → "+n) {
+	if code, out, errOut = inDataDir(t, old, "migrate"); code != 0 || !strings.Contains(out, fmt.Sprintf("applied %d migration(s): %s; schema version 8 → %d", len(all)-8, pending, latest)) {
 		t.Fatalf("migrate: %d %q %q", code, out, errOut)
 	}
-	if code, out, _ = inDataDir(t, dir, "migrate"); code != 0 || !strings.Contains(out, "nothing to migrate: schema version "+n+" is current") {
+	if code, out, _ = inDataDir(t, old, "migrate"); code != 0 || !strings.Contains(out, fmt.Sprintf("nothing to migrate: schema version %d is current", latest)) {
 		t.Fatalf("migrate again: %d %q", code, out)
 	}
 	if code, out, _ = inDataDir(t, dir, "migrate", "--restored"); code != 0 || !strings.Contains(out, "marked restored from a backup") {
@@ -93,12 +90,64 @@ func TestMigrate(t *testing.T) {
 	}
 
 	// A newer hub migrated it.
-	sqlExec(t, dbPath, `INSERT INTO schema_migrations (name, applied_at) VALUES ('0099_next.sql', 'x')`,
+	sqlExec(t, dbPath, `INSERT INTO schema_migrations (name, applied_at) VALUES ('0999_next.sql', 'x')`,
 		`UPDATE state_info SET value = 'v9.0.0' WHERE key = 'schema_hub_version'`)
 	for _, cmd := range []string{"migrate", "serve"} {
 		code, _, errOut = inDataDir(t, dir, cmd)
-		if code != 1 || !strings.Contains(errOut, "schema version 99, written by hub v9.0.0; this hub (") || !strings.Contains(errOut, "knows schema versions up to "+n) {
+		if code != 1 || !strings.Contains(errOut, "schema version 999, written by hub v9.0.0; this hub (") || !strings.Contains(errOut, fmt.Sprintf("knows schema versions up to %d", latest)) {
 			t.Errorf("%s on a newer state: exit %d, %q", cmd, code, errOut)
+		}
+	}
+}
+
+// migrationFiles are the names of the SQLite migrations, in order.
+func migrationFiles(t *testing.T) []string {
+	t.Helper()
+	names, err := filepath.Glob("../../state/migrations/sqlite/*.sql")
+	if err != nil || len(names) < 9 {
+		t.Fatalf("the migrations: %v %v", names, err)
+	}
+	sort.Strings(names)
+	for i, n := range names {
+		names[i] = filepath.Base(n)
+	}
+	return names
+}
+
+func schemaNumber(t *testing.T, name string) int {
+	t.Helper()
+	n, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
+	if err != nil {
+		t.Fatalf("migration %q has no number: %v", name, err)
+	}
+	return n
+}
+
+// stateUpTo makes at path the SQLite state a hub of schema version upTo
+// left: the migrations up to it applied and recorded, as the hub does.
+func stateUpTo(t *testing.T, path string, all []string, upTo int) {
+	t.Helper()
+	db, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range all {
+		if schemaNumber(t, name) > upTo {
+			break
+		}
+		body, err := os.ReadFile(filepath.Join("../../state/migrations/sqlite", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(string(body)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if _, err := db.Exec(`INSERT INTO schema_migrations (name, applied_at) VALUES (?, '2026-11-01T00:00:00Z')`, name); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

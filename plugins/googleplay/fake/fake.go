@@ -48,7 +48,7 @@ const scope = "https://www.googleapis.com/auth/androidpublisher"
 type review struct {
 	id, author, text, lang, device, versionName string // text: "title\tbody" when titled
 	rating, osVersion, versionCode, up, down    int64
-	modified                                    time.Time
+	modified, created                           time.Time // created: the first version's time (the reports' submit time)
 	reply                                       string
 	replied                                     time.Time
 	refuseReply                                 bool // 403 on reviews:reply
@@ -96,6 +96,9 @@ type Server struct {
 	shortPage  int
 	tokenCalls int
 	now        func() time.Time
+	scopes     map[string]string // access token → its scopes
+	changes    int               // reviews or replies changed (the generated reports' cache)
+	storage    storage
 	faults.Faults
 }
 
@@ -105,7 +108,7 @@ func New() *Server {
 	if err != nil {
 		panic(err)
 	}
-	return &Server{key: key, apps: map[string]*app{}, tokens: map[string]time.Time{}, replies: map[string]int{}, gets: map[string]int{},
+	return &Server{key: key, apps: map[string]*app{}, tokens: map[string]time.Time{}, scopes: map[string]string{}, replies: map[string]int{}, gets: map[string]int{},
 		tokenTTL: time.Hour, now: func() time.Time { return time.Now().UTC() }}
 }
 
@@ -187,7 +190,13 @@ func (s *Server) PutReview(pkg string, r sdk.Review) {
 	if v, err := strconv.ParseInt(r.Extra["app_version_code"], 10, 64); err == nil {
 		rv.versionCode = v
 	}
+	rv.created = rv.modified
+	if !r.CreatedAt.IsZero() && !r.CreatedAt.After(rv.modified) {
+		rv.created = r.CreatedAt.UTC()
+	}
+	s.changes++
 	if old != nil {
+		rv.created = old.created
 		rv.reply, rv.replied, rv.refuseReply = old.reply, old.replied, old.refuseReply
 		if !rv.modified.After(old.modified) {
 			rv.modified = old.modified.Add(time.Millisecond)
@@ -325,7 +334,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	auth, bearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	exp, known := s.tokens[auth]
 	valid := bearer && known && s.now().Before(exp)
-	quota := valid && s.quotaN > 0
+	scopes := s.scopes[auth]
+	quota := valid && s.quotaN > 0 && !strings.HasPrefix(r.URL.Path, storagePrefix)
 	if quota {
 		s.quotaN--
 	}
@@ -340,6 +350,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if quota {
 		googleError(w, http.StatusForbidden, "PERMISSION_DENIED", "rateLimitExceeded", "usageLimits",
 			"Quota exceeded for quota metric 'Queries' and limit '"+limit+"' of service 'androidpublisher.googleapis.com' for consumer 'project_number:1234567890'.")
+		return
+	}
+	if strings.HasPrefix(r.URL.Path, storagePrefix) {
+		if !strings.Contains(scopes, StorageScope) {
+			googleError(w, http.StatusForbidden, "PERMISSION_DENIED", "insufficientPermissions", "global",
+				"Provided scope(s) are not authorized")
+			return
+		}
+		s.serveStorage(w, r)
+		return
+	}
+	if !strings.Contains(scopes, scope) {
+		googleError(w, http.StatusForbidden, "PERMISSION_DENIED", "insufficientPermissions", "global",
+			"Request had insufficient authentication scopes.")
 		return
 	}
 	// Segments are split on the escaped path and unescaped one by one: a
@@ -402,7 +426,8 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		oauthErr("invalid_grant", "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your aud claim.")
 		return
 	}
-	if sc, _ := claims["scope"].(string); !strings.Contains(sc, scope) {
+	sc, _ := claims["scope"].(string)
+	if !strings.Contains(sc, scope) && !strings.Contains(sc, StorageScope) {
 		oauthErr("invalid_scope", "The service account may not use scope "+sc)
 		return
 	}
@@ -419,6 +444,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	s.tokenCalls++
 	ttl := s.tokenTTL
 	s.tokens[tok] = s.now().Add(ttl)
+	s.scopes[tok] = sc
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"access_token": tok, "token_type": "Bearer", "expires_in": int(ttl.Seconds())})
 }
@@ -645,5 +671,6 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, pkg, id string) {
 	}
 	s.replies[pkg+"/"+id]++
 	rv.reply, rv.replied = text, s.now()
+	s.changes++
 	writeJSON(w, http.StatusOK, map[string]any{"result": map[string]any{"replyText": rv.reply, "lastEdited": ts(rv.replied)}})
 }

@@ -26,4 +26,7 @@ var (
 	// RequestIDInterceptor passes a call's request id (and whether log
 	// wants debug lines) to the plugin.
 	RequestIDInterceptor func(log *slog.Logger) grpc.UnaryClientInterceptor
+	// TraceInterceptor makes a client span of each plugin call and sends
+	// its trace context (OpenTelemetry's global provider and propagator).
+	TraceInterceptor grpc.UnaryClientInterceptor
 )

@@ -350,7 +350,10 @@ type StoreCapabilities struct {
 	// The attribute the store's locale filter uses: "country" or "language".
 	LocaleKind string `protobuf:"bytes,9,opt,name=locale_kind,json=localeKind,proto3" json:"locale_kind,omitempty"`
 	// The store's request quotas; the hub budgets polling inside them.
-	Quotas        []*QuotaBucket `protobuf:"bytes,10,rep,name=quotas,proto3" json:"quotas,omitempty"`
+	Quotas []*QuotaBucket `protobuf:"bytes,10,rep,name=quotas,proto3" json:"quotas,omitempty"`
+	// Set when the plugin serves Store.History: reviews beyond the listing
+	// window. Unset: History answers UNIMPLEMENTED.
+	History       *HistoryCapabilities `protobuf:"bytes,11,opt,name=history,proto3" json:"history,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -455,6 +458,88 @@ func (x *StoreCapabilities) GetQuotas() []*QuotaBucket {
 	return nil
 }
 
+func (x *StoreCapabilities) GetHistory() *HistoryCapabilities {
+	if x != nil {
+		return x.History
+	}
+	return nil
+}
+
+// HistoryCapabilities describe what Store.History can list.
+type HistoryCapabilities struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How far back it reaches; unset or 0: as far as the store keeps reviews.
+	Reach *durationpb.Duration `protobuf:"bytes,1,opt,name=reach,proto3" json:"reach,omitempty"`
+	// How long after a change the history can hold it (Google Play's reports:
+	// up to 7 days); the hub asks again for what was not there yet.
+	Lag *durationpb.Duration `protobuf:"bytes,2,opt,name=lag,proto3" json:"lag,omitempty"`
+	// Settings that must be set for History to work (e.g. "reports_bucket");
+	// without them History answers UNIMPLEMENTED with the reason.
+	RequiresSettings []string `protobuf:"bytes,3,rep,name=requires_settings,json=requiresSettings,proto3" json:"requires_settings,omitempty"`
+	// For people: where the history comes from.
+	Source        string `protobuf:"bytes,4,opt,name=source,proto3" json:"source,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HistoryCapabilities) Reset() {
+	*x = HistoryCapabilities{}
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HistoryCapabilities) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HistoryCapabilities) ProtoMessage() {}
+
+func (x *HistoryCapabilities) ProtoReflect() protoreflect.Message {
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HistoryCapabilities.ProtoReflect.Descriptor instead.
+func (*HistoryCapabilities) Descriptor() ([]byte, []int) {
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *HistoryCapabilities) GetReach() *durationpb.Duration {
+	if x != nil {
+		return x.Reach
+	}
+	return nil
+}
+
+func (x *HistoryCapabilities) GetLag() *durationpb.Duration {
+	if x != nil {
+		return x.Lag
+	}
+	return nil
+}
+
+func (x *HistoryCapabilities) GetRequiresSettings() []string {
+	if x != nil {
+		return x.RequiresSettings
+	}
+	return nil
+}
+
+func (x *HistoryCapabilities) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
 // QuotaBucket is one request quota of a store, counted per credential.
 // Store calls report the vendor requests they made in the gRPC trailer
 // "reviewhub-calls" (the SDK does this; see sdk.CountingTransport).
@@ -476,7 +561,7 @@ type QuotaBucket struct {
 
 func (x *QuotaBucket) Reset() {
 	*x = QuotaBucket{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[4]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -488,7 +573,7 @@ func (x *QuotaBucket) String() string {
 func (*QuotaBucket) ProtoMessage() {}
 
 func (x *QuotaBucket) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[4]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -501,7 +586,7 @@ func (x *QuotaBucket) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuotaBucket.ProtoReflect.Descriptor instead.
 func (*QuotaBucket) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{4}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *QuotaBucket) GetName() string {
@@ -549,7 +634,7 @@ type HelpdeskCapabilities struct {
 
 func (x *HelpdeskCapabilities) Reset() {
 	*x = HelpdeskCapabilities{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[5]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -561,7 +646,7 @@ func (x *HelpdeskCapabilities) String() string {
 func (*HelpdeskCapabilities) ProtoMessage() {}
 
 func (x *HelpdeskCapabilities) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[5]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -574,7 +659,7 @@ func (x *HelpdeskCapabilities) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HelpdeskCapabilities.ProtoReflect.Descriptor instead.
 func (*HelpdeskCapabilities) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{5}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *HelpdeskCapabilities) GetSupportsTags() bool {
@@ -595,7 +680,7 @@ type CheckCredentialsRequest struct {
 
 func (x *CheckCredentialsRequest) Reset() {
 	*x = CheckCredentialsRequest{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[6]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -607,7 +692,7 @@ func (x *CheckCredentialsRequest) String() string {
 func (*CheckCredentialsRequest) ProtoMessage() {}
 
 func (x *CheckCredentialsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[6]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -620,7 +705,7 @@ func (x *CheckCredentialsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckCredentialsRequest.ProtoReflect.Descriptor instead.
 func (*CheckCredentialsRequest) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{6}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CheckCredentialsRequest) GetSettings() map[string]string {
@@ -656,7 +741,7 @@ type CheckCredentialsResponse struct {
 
 func (x *CheckCredentialsResponse) Reset() {
 	*x = CheckCredentialsResponse{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[7]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -668,7 +753,7 @@ func (x *CheckCredentialsResponse) String() string {
 func (*CheckCredentialsResponse) ProtoMessage() {}
 
 func (x *CheckCredentialsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[7]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -681,7 +766,7 @@ func (x *CheckCredentialsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckCredentialsResponse.ProtoReflect.Descriptor instead.
 func (*CheckCredentialsResponse) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{7}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CheckCredentialsResponse) GetCanReply() bool {
@@ -724,7 +809,7 @@ type Check struct {
 
 func (x *Check) Reset() {
 	*x = Check{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[8]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -736,7 +821,7 @@ func (x *Check) String() string {
 func (*Check) ProtoMessage() {}
 
 func (x *Check) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[8]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -749,7 +834,7 @@ func (x *Check) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Check.ProtoReflect.Descriptor instead.
 func (*Check) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{8}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Check) GetName() string {
@@ -790,7 +875,7 @@ type Unreadable struct {
 
 func (x *Unreadable) Reset() {
 	*x = Unreadable{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[9]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -802,7 +887,7 @@ func (x *Unreadable) String() string {
 func (*Unreadable) ProtoMessage() {}
 
 func (x *Unreadable) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[9]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -815,7 +900,7 @@ func (x *Unreadable) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Unreadable.ProtoReflect.Descriptor instead.
 func (*Unreadable) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{9}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Unreadable) GetId() string {
@@ -839,6 +924,197 @@ func (x *Unreadable) GetShape() string {
 	return ""
 }
 
+type HistoryRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Settings map[string]string      `protobuf:"bytes,1,rep,name=settings,proto3" json:"settings,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	AppId    string                 `protobuf:"bytes,2,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
+	// The range of the reviews' last change: from inclusive, to exclusive.
+	From *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=from,proto3" json:"from,omitempty"`
+	To   *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=to,proto3" json:"to,omitempty"`
+	// Opaque value from the previous page's next_cursor; empty for page one.
+	// The same request with the same cursor gives the same page (or, when the
+	// store changed meanwhile, newer versions of the same reviews).
+	Cursor string `protobuf:"bytes,5,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	// A hint; the plugin may return fewer or more.
+	PageSize      int32 `protobuf:"varint,6,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HistoryRequest) Reset() {
+	*x = HistoryRequest{}
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HistoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HistoryRequest) ProtoMessage() {}
+
+func (x *HistoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HistoryRequest.ProtoReflect.Descriptor instead.
+func (*HistoryRequest) Descriptor() ([]byte, []int) {
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *HistoryRequest) GetSettings() map[string]string {
+	if x != nil {
+		return x.Settings
+	}
+	return nil
+}
+
+func (x *HistoryRequest) GetAppId() string {
+	if x != nil {
+		return x.AppId
+	}
+	return ""
+}
+
+func (x *HistoryRequest) GetFrom() *timestamppb.Timestamp {
+	if x != nil {
+		return x.From
+	}
+	return nil
+}
+
+func (x *HistoryRequest) GetTo() *timestamppb.Timestamp {
+	if x != nil {
+		return x.To
+	}
+	return nil
+}
+
+func (x *HistoryRequest) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+func (x *HistoryRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+type HistoryResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Each review at most once per page, with the same id as ListReviews gives it.
+	Reviews []*Review `protobuf:"bytes,1,rep,name=reviews,proto3" json:"reviews,omitempty"`
+	// Items the plugin could not map (with their place, e.g. "line 12").
+	Unreadable []*Unreadable `protobuf:"bytes,2,rep,name=unreadable,proto3" json:"unreadable,omitempty"`
+	// Empty when the range is done.
+	NextCursor string `protobuf:"bytes,3,opt,name=next_cursor,json=nextCursor,proto3" json:"next_cursor,omitempty"`
+	// Progress through the range in the plugin's own units (bytes, rows,
+	// pages); total 0: unknown.
+	Done  int64 `protobuf:"varint,4,opt,name=done,proto3" json:"done,omitempty"`
+	Total int64 `protobuf:"varint,5,opt,name=total,proto3" json:"total,omitempty"`
+	// Reviews in this page that were left out because they hold a rating
+	// without text and the account's settings do not ticket those; counted
+	// so nothing is lost in silence.
+	RatingOnly int64 `protobuf:"varint,6,opt,name=rating_only,json=ratingOnly,proto3" json:"rating_only,omitempty"`
+	// The store's history is complete up to this instant (its lag): changes
+	// after it, inside the range, may still come. Unset: complete to "to".
+	CompleteUntil *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=complete_until,json=completeUntil,proto3" json:"complete_until,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HistoryResponse) Reset() {
+	*x = HistoryResponse{}
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HistoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HistoryResponse) ProtoMessage() {}
+
+func (x *HistoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HistoryResponse.ProtoReflect.Descriptor instead.
+func (*HistoryResponse) Descriptor() ([]byte, []int) {
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *HistoryResponse) GetReviews() []*Review {
+	if x != nil {
+		return x.Reviews
+	}
+	return nil
+}
+
+func (x *HistoryResponse) GetUnreadable() []*Unreadable {
+	if x != nil {
+		return x.Unreadable
+	}
+	return nil
+}
+
+func (x *HistoryResponse) GetNextCursor() string {
+	if x != nil {
+		return x.NextCursor
+	}
+	return ""
+}
+
+func (x *HistoryResponse) GetDone() int64 {
+	if x != nil {
+		return x.Done
+	}
+	return 0
+}
+
+func (x *HistoryResponse) GetTotal() int64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *HistoryResponse) GetRatingOnly() int64 {
+	if x != nil {
+		return x.RatingOnly
+	}
+	return 0
+}
+
+func (x *HistoryResponse) GetCompleteUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CompleteUntil
+	}
+	return nil
+}
+
 type ListReviewsRequest struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Settings map[string]string      `protobuf:"bytes,1,rep,name=settings,proto3" json:"settings,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
@@ -858,7 +1134,7 @@ type ListReviewsRequest struct {
 
 func (x *ListReviewsRequest) Reset() {
 	*x = ListReviewsRequest{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[10]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -870,7 +1146,7 @@ func (x *ListReviewsRequest) String() string {
 func (*ListReviewsRequest) ProtoMessage() {}
 
 func (x *ListReviewsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[10]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -883,7 +1159,7 @@ func (x *ListReviewsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReviewsRequest.ProtoReflect.Descriptor instead.
 func (*ListReviewsRequest) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{10}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListReviewsRequest) GetSettings() map[string]string {
@@ -949,7 +1225,7 @@ type ListReviewsResponse struct {
 
 func (x *ListReviewsResponse) Reset() {
 	*x = ListReviewsResponse{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[11]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -961,7 +1237,7 @@ func (x *ListReviewsResponse) String() string {
 func (*ListReviewsResponse) ProtoMessage() {}
 
 func (x *ListReviewsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[11]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -974,7 +1250,7 @@ func (x *ListReviewsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReviewsResponse.ProtoReflect.Descriptor instead.
 func (*ListReviewsResponse) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{11}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListReviewsResponse) GetReviews() []*Review {
@@ -1038,7 +1314,7 @@ type Review struct {
 
 func (x *Review) Reset() {
 	*x = Review{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[12]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1050,7 +1326,7 @@ func (x *Review) String() string {
 func (*Review) ProtoMessage() {}
 
 func (x *Review) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[12]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1063,7 +1339,7 @@ func (x *Review) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Review.ProtoReflect.Descriptor instead.
 func (*Review) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{12}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Review) GetId() string {
@@ -1212,7 +1488,7 @@ type DeveloperReply struct {
 
 func (x *DeveloperReply) Reset() {
 	*x = DeveloperReply{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[13]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1224,7 +1500,7 @@ func (x *DeveloperReply) String() string {
 func (*DeveloperReply) ProtoMessage() {}
 
 func (x *DeveloperReply) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[13]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1237,7 +1513,7 @@ func (x *DeveloperReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeveloperReply.ProtoReflect.Descriptor instead.
 func (*DeveloperReply) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{13}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *DeveloperReply) GetId() string {
@@ -1282,7 +1558,7 @@ type PostReplyRequest struct {
 
 func (x *PostReplyRequest) Reset() {
 	*x = PostReplyRequest{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[14]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1294,7 +1570,7 @@ func (x *PostReplyRequest) String() string {
 func (*PostReplyRequest) ProtoMessage() {}
 
 func (x *PostReplyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[14]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1307,7 +1583,7 @@ func (x *PostReplyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostReplyRequest.ProtoReflect.Descriptor instead.
 func (*PostReplyRequest) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{14}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *PostReplyRequest) GetSettings() map[string]string {
@@ -1354,7 +1630,7 @@ type PostReplyResponse struct {
 
 func (x *PostReplyResponse) Reset() {
 	*x = PostReplyResponse{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[15]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1366,7 +1642,7 @@ func (x *PostReplyResponse) String() string {
 func (*PostReplyResponse) ProtoMessage() {}
 
 func (x *PostReplyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[15]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1379,7 +1655,7 @@ func (x *PostReplyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostReplyResponse.ProtoReflect.Descriptor instead.
 func (*PostReplyResponse) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{15}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *PostReplyResponse) GetReply() *DeveloperReply {
@@ -1401,7 +1677,7 @@ type DeleteReplyRequest struct {
 
 func (x *DeleteReplyRequest) Reset() {
 	*x = DeleteReplyRequest{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[16]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1413,7 +1689,7 @@ func (x *DeleteReplyRequest) String() string {
 func (*DeleteReplyRequest) ProtoMessage() {}
 
 func (x *DeleteReplyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[16]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1426,7 +1702,7 @@ func (x *DeleteReplyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteReplyRequest.ProtoReflect.Descriptor instead.
 func (*DeleteReplyRequest) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{16}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *DeleteReplyRequest) GetSettings() map[string]string {
@@ -1465,7 +1741,7 @@ type DeleteReplyResponse struct {
 
 func (x *DeleteReplyResponse) Reset() {
 	*x = DeleteReplyResponse{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[17]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1477,7 +1753,7 @@ func (x *DeleteReplyResponse) String() string {
 func (*DeleteReplyResponse) ProtoMessage() {}
 
 func (x *DeleteReplyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[17]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1490,7 +1766,7 @@ func (x *DeleteReplyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteReplyResponse.ProtoReflect.Descriptor instead.
 func (*DeleteReplyResponse) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{17}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 type UpsertTicketRequest struct {
@@ -1515,7 +1791,7 @@ type UpsertTicketRequest struct {
 
 func (x *UpsertTicketRequest) Reset() {
 	*x = UpsertTicketRequest{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[18]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1527,7 +1803,7 @@ func (x *UpsertTicketRequest) String() string {
 func (*UpsertTicketRequest) ProtoMessage() {}
 
 func (x *UpsertTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[18]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1540,7 +1816,7 @@ func (x *UpsertTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpsertTicketRequest.ProtoReflect.Descriptor instead.
 func (*UpsertTicketRequest) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{18}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *UpsertTicketRequest) GetSettings() map[string]string {
@@ -1615,7 +1891,7 @@ type ReviewChange struct {
 
 func (x *ReviewChange) Reset() {
 	*x = ReviewChange{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[19]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1627,7 +1903,7 @@ func (x *ReviewChange) String() string {
 func (*ReviewChange) ProtoMessage() {}
 
 func (x *ReviewChange) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[19]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1640,7 +1916,7 @@ func (x *ReviewChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReviewChange.ProtoReflect.Descriptor instead.
 func (*ReviewChange) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{19}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ReviewChange) GetStore() string {
@@ -1712,7 +1988,7 @@ type ReviewVersion struct {
 
 func (x *ReviewVersion) Reset() {
 	*x = ReviewVersion{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[20]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1724,7 +2000,7 @@ func (x *ReviewVersion) String() string {
 func (*ReviewVersion) ProtoMessage() {}
 
 func (x *ReviewVersion) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[20]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1737,7 +2013,7 @@ func (x *ReviewVersion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReviewVersion.ProtoReflect.Descriptor instead.
 func (*ReviewVersion) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{20}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ReviewVersion) GetRating() int32 {
@@ -1785,7 +2061,7 @@ type UpsertTicketResponse struct {
 
 func (x *UpsertTicketResponse) Reset() {
 	*x = UpsertTicketResponse{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[21]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1797,7 +2073,7 @@ func (x *UpsertTicketResponse) String() string {
 func (*UpsertTicketResponse) ProtoMessage() {}
 
 func (x *UpsertTicketResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[21]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1810,7 +2086,7 @@ func (x *UpsertTicketResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpsertTicketResponse.ProtoReflect.Descriptor instead.
 func (*UpsertTicketResponse) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{21}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *UpsertTicketResponse) GetTicketId() string {
@@ -1843,7 +2119,7 @@ type WebhookRequest struct {
 
 func (x *WebhookRequest) Reset() {
 	*x = WebhookRequest{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[22]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1855,7 +2131,7 @@ func (x *WebhookRequest) String() string {
 func (*WebhookRequest) ProtoMessage() {}
 
 func (x *WebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[22]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1868,7 +2144,7 @@ func (x *WebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookRequest.ProtoReflect.Descriptor instead.
 func (*WebhookRequest) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{22}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *WebhookRequest) GetSettings() map[string]string {
@@ -1937,7 +2213,7 @@ type Header struct {
 
 func (x *Header) Reset() {
 	*x = Header{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[23]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1949,7 +2225,7 @@ func (x *Header) String() string {
 func (*Header) ProtoMessage() {}
 
 func (x *Header) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[23]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1962,7 +2238,7 @@ func (x *Header) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Header.ProtoReflect.Descriptor instead.
 func (*Header) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{23}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Header) GetName() string {
@@ -1995,7 +2271,7 @@ type WebhookResponse struct {
 
 func (x *WebhookResponse) Reset() {
 	*x = WebhookResponse{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[24]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2007,7 +2283,7 @@ func (x *WebhookResponse) String() string {
 func (*WebhookResponse) ProtoMessage() {}
 
 func (x *WebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[24]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2020,7 +2296,7 @@ func (x *WebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookResponse.ProtoReflect.Descriptor instead.
 func (*WebhookResponse) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{24}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *WebhookResponse) GetStatus() int32 {
@@ -2074,7 +2350,7 @@ type ReplyRequest struct {
 
 func (x *ReplyRequest) Reset() {
 	*x = ReplyRequest{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[25]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2086,7 +2362,7 @@ func (x *ReplyRequest) String() string {
 func (*ReplyRequest) ProtoMessage() {}
 
 func (x *ReplyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[25]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2099,7 +2375,7 @@ func (x *ReplyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplyRequest.ProtoReflect.Descriptor instead.
 func (*ReplyRequest) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{25}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ReplyRequest) GetTicketId() string {
@@ -2155,7 +2431,7 @@ type WriteReplyResultRequest struct {
 
 func (x *WriteReplyResultRequest) Reset() {
 	*x = WriteReplyResultRequest{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[26]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2167,7 +2443,7 @@ func (x *WriteReplyResultRequest) String() string {
 func (*WriteReplyResultRequest) ProtoMessage() {}
 
 func (x *WriteReplyResultRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[26]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2180,7 +2456,7 @@ func (x *WriteReplyResultRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteReplyResultRequest.ProtoReflect.Descriptor instead.
 func (*WriteReplyResultRequest) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{26}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *WriteReplyResultRequest) GetSettings() map[string]string {
@@ -2220,7 +2496,7 @@ type ReplyResult struct {
 
 func (x *ReplyResult) Reset() {
 	*x = ReplyResult{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[27]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2232,7 +2508,7 @@ func (x *ReplyResult) String() string {
 func (*ReplyResult) ProtoMessage() {}
 
 func (x *ReplyResult) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[27]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2245,7 +2521,7 @@ func (x *ReplyResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplyResult.ProtoReflect.Descriptor instead.
 func (*ReplyResult) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{27}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ReplyResult) GetTicketId() string {
@@ -2298,7 +2574,7 @@ type WriteReplyResultResponse struct {
 
 func (x *WriteReplyResultResponse) Reset() {
 	*x = WriteReplyResultResponse{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[28]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2310,7 +2586,7 @@ func (x *WriteReplyResultResponse) String() string {
 func (*WriteReplyResultResponse) ProtoMessage() {}
 
 func (x *WriteReplyResultResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[28]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2323,7 +2599,7 @@ func (x *WriteReplyResultResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteReplyResultResponse.ProtoReflect.Descriptor instead.
 func (*WriteReplyResultResponse) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{28}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{31}
 }
 
 type Alert struct {
@@ -2352,7 +2628,7 @@ type Alert struct {
 
 func (x *Alert) Reset() {
 	*x = Alert{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[29]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2364,7 +2640,7 @@ func (x *Alert) String() string {
 func (*Alert) ProtoMessage() {}
 
 func (x *Alert) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[29]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2377,7 +2653,7 @@ func (x *Alert) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Alert.ProtoReflect.Descriptor instead.
 func (*Alert) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{29}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *Alert) GetIntegrationId() string {
@@ -2482,7 +2758,7 @@ type PostAlertRequest struct {
 
 func (x *PostAlertRequest) Reset() {
 	*x = PostAlertRequest{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[30]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2494,7 +2770,7 @@ func (x *PostAlertRequest) String() string {
 func (*PostAlertRequest) ProtoMessage() {}
 
 func (x *PostAlertRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[30]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2507,7 +2783,7 @@ func (x *PostAlertRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostAlertRequest.ProtoReflect.Descriptor instead.
 func (*PostAlertRequest) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{30}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *PostAlertRequest) GetSettings() map[string]string {
@@ -2539,7 +2815,7 @@ type PostAlertResponse struct {
 
 func (x *PostAlertResponse) Reset() {
 	*x = PostAlertResponse{}
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[31]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2551,7 +2827,7 @@ func (x *PostAlertResponse) String() string {
 func (*PostAlertResponse) ProtoMessage() {}
 
 func (x *PostAlertResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[31]
+	mi := &file_reviewhub_plugin_v1_plugin_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2564,7 +2840,7 @@ func (x *PostAlertResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostAlertResponse.ProtoReflect.Descriptor instead.
 func (*PostAlertResponse) Descriptor() ([]byte, []int) {
-	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{31}
+	return file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP(), []int{34}
 }
 
 var File_reviewhub_plugin_v1_plugin_proto protoreflect.FileDescriptor
@@ -2595,7 +2871,7 @@ const file_reviewhub_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x04type\x18\n" +
 	" \x01(\tR\x04type\x12\x10\n" +
 	"\x03min\x18\v \x01(\tR\x03min\x12\x10\n" +
-	"\x03max\x18\f \x01(\tR\x03max\"\xdc\x03\n" +
+	"\x03max\x18\f \x01(\tR\x03max\"\xa0\x04\n" +
 	"\x11StoreCapabilities\x12\x1b\n" +
 	"\tcan_reply\x18\x01 \x01(\bR\bcanReply\x12(\n" +
 	"\x10reply_max_length\x18\x02 \x01(\x05R\x0ereplyMaxLength\x12$\n" +
@@ -2608,7 +2884,13 @@ const file_reviewhub_plugin_v1_plugin_proto_rawDesc = "" +
 	"\vlocale_kind\x18\t \x01(\tR\n" +
 	"localeKind\x128\n" +
 	"\x06quotas\x18\n" +
-	" \x03(\v2 .reviewhub.plugin.v1.QuotaBucketR\x06quotas\"\x9c\x01\n" +
+	" \x03(\v2 .reviewhub.plugin.v1.QuotaBucketR\x06quotas\x12B\n" +
+	"\ahistory\x18\v \x01(\v2(.reviewhub.plugin.v1.HistoryCapabilitiesR\ahistory\"\xb8\x01\n" +
+	"\x13HistoryCapabilities\x12/\n" +
+	"\x05reach\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\x05reach\x12+\n" +
+	"\x03lag\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x03lag\x12+\n" +
+	"\x11requires_settings\x18\x03 \x03(\tR\x10requiresSettings\x12\x16\n" +
+	"\x06source\x18\x04 \x01(\tR\x06source\"\x9c\x01\n" +
 	"\vQuotaBucket\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n" +
 	"\x03per\x18\x02 \x03(\tR\x03per\x12\x14\n" +
@@ -2639,7 +2921,29 @@ const file_reviewhub_plugin_v1_plugin_proto_rawDesc = "" +
 	"Unreadable\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x14\n" +
-	"\x05shape\x18\x03 \x01(\tR\x05shape\"\xcb\x02\n" +
+	"\x05shape\x18\x03 \x01(\tR\x05shape\"\xc4\x02\n" +
+	"\x0eHistoryRequest\x12M\n" +
+	"\bsettings\x18\x01 \x03(\v21.reviewhub.plugin.v1.HistoryRequest.SettingsEntryR\bsettings\x12\x15\n" +
+	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12.\n" +
+	"\x04from\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04from\x12*\n" +
+	"\x02to\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02to\x12\x16\n" +
+	"\x06cursor\x18\x05 \x01(\tR\x06cursor\x12\x1b\n" +
+	"\tpage_size\x18\x06 \x01(\x05R\bpageSize\x1a;\n" +
+	"\rSettingsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb8\x02\n" +
+	"\x0fHistoryResponse\x125\n" +
+	"\areviews\x18\x01 \x03(\v2\x1b.reviewhub.plugin.v1.ReviewR\areviews\x12?\n" +
+	"\n" +
+	"unreadable\x18\x02 \x03(\v2\x1f.reviewhub.plugin.v1.UnreadableR\n" +
+	"unreadable\x12\x1f\n" +
+	"\vnext_cursor\x18\x03 \x01(\tR\n" +
+	"nextCursor\x12\x12\n" +
+	"\x04done\x18\x04 \x01(\x03R\x04done\x12\x14\n" +
+	"\x05total\x18\x05 \x01(\x03R\x05total\x12\x1f\n" +
+	"\vrating_only\x18\x06 \x01(\x03R\n" +
+	"ratingOnly\x12A\n" +
+	"\x0ecomplete_until\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\rcompleteUntil\"\xcb\x02\n" +
 	"\x12ListReviewsRequest\x12Q\n" +
 	"\bsettings\x18\x01 \x03(\v25.reviewhub.plugin.v1.ListReviewsRequest.SettingsEntryR\bsettings\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x16\n" +
@@ -2816,12 +3120,13 @@ const file_reviewhub_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x13\n" +
 	"\x11PostAlertResponse2U\n" +
 	"\x06Plugin\x12K\n" +
-	"\x04Info\x12 .reviewhub.plugin.v1.InfoRequest\x1a!.reviewhub.plugin.v1.InfoResponse2\x98\x03\n" +
+	"\x04Info\x12 .reviewhub.plugin.v1.InfoRequest\x1a!.reviewhub.plugin.v1.InfoResponse2\xee\x03\n" +
 	"\x05Store\x12o\n" +
 	"\x10CheckCredentials\x12,.reviewhub.plugin.v1.CheckCredentialsRequest\x1a-.reviewhub.plugin.v1.CheckCredentialsResponse\x12`\n" +
 	"\vListReviews\x12'.reviewhub.plugin.v1.ListReviewsRequest\x1a(.reviewhub.plugin.v1.ListReviewsResponse\x12Z\n" +
 	"\tPostReply\x12%.reviewhub.plugin.v1.PostReplyRequest\x1a&.reviewhub.plugin.v1.PostReplyResponse\x12`\n" +
-	"\vDeleteReply\x12'.reviewhub.plugin.v1.DeleteReplyRequest\x1a(.reviewhub.plugin.v1.DeleteReplyResponse2\x89\x04\n" +
+	"\vDeleteReply\x12'.reviewhub.plugin.v1.DeleteReplyRequest\x1a(.reviewhub.plugin.v1.DeleteReplyResponse\x12T\n" +
+	"\aHistory\x12#.reviewhub.plugin.v1.HistoryRequest\x1a$.reviewhub.plugin.v1.HistoryResponse2\x89\x04\n" +
 	"\bHelpdesk\x12o\n" +
 	"\x10CheckCredentials\x12,.reviewhub.plugin.v1.CheckCredentialsRequest\x1a-.reviewhub.plugin.v1.CheckCredentialsResponse\x12c\n" +
 	"\fUpsertTicket\x12(.reviewhub.plugin.v1.UpsertTicketRequest\x1a).reviewhub.plugin.v1.UpsertTicketResponse\x12Z\n" +
@@ -2841,116 +3146,131 @@ func file_reviewhub_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 	return file_reviewhub_plugin_v1_plugin_proto_rawDescData
 }
 
-var file_reviewhub_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
+var file_reviewhub_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
 var file_reviewhub_plugin_v1_plugin_proto_goTypes = []any{
 	(*InfoRequest)(nil),              // 0: reviewhub.plugin.v1.InfoRequest
 	(*InfoResponse)(nil),             // 1: reviewhub.plugin.v1.InfoResponse
 	(*SettingField)(nil),             // 2: reviewhub.plugin.v1.SettingField
 	(*StoreCapabilities)(nil),        // 3: reviewhub.plugin.v1.StoreCapabilities
-	(*QuotaBucket)(nil),              // 4: reviewhub.plugin.v1.QuotaBucket
-	(*HelpdeskCapabilities)(nil),     // 5: reviewhub.plugin.v1.HelpdeskCapabilities
-	(*CheckCredentialsRequest)(nil),  // 6: reviewhub.plugin.v1.CheckCredentialsRequest
-	(*CheckCredentialsResponse)(nil), // 7: reviewhub.plugin.v1.CheckCredentialsResponse
-	(*Check)(nil),                    // 8: reviewhub.plugin.v1.Check
-	(*Unreadable)(nil),               // 9: reviewhub.plugin.v1.Unreadable
-	(*ListReviewsRequest)(nil),       // 10: reviewhub.plugin.v1.ListReviewsRequest
-	(*ListReviewsResponse)(nil),      // 11: reviewhub.plugin.v1.ListReviewsResponse
-	(*Review)(nil),                   // 12: reviewhub.plugin.v1.Review
-	(*DeveloperReply)(nil),           // 13: reviewhub.plugin.v1.DeveloperReply
-	(*PostReplyRequest)(nil),         // 14: reviewhub.plugin.v1.PostReplyRequest
-	(*PostReplyResponse)(nil),        // 15: reviewhub.plugin.v1.PostReplyResponse
-	(*DeleteReplyRequest)(nil),       // 16: reviewhub.plugin.v1.DeleteReplyRequest
-	(*DeleteReplyResponse)(nil),      // 17: reviewhub.plugin.v1.DeleteReplyResponse
-	(*UpsertTicketRequest)(nil),      // 18: reviewhub.plugin.v1.UpsertTicketRequest
-	(*ReviewChange)(nil),             // 19: reviewhub.plugin.v1.ReviewChange
-	(*ReviewVersion)(nil),            // 20: reviewhub.plugin.v1.ReviewVersion
-	(*UpsertTicketResponse)(nil),     // 21: reviewhub.plugin.v1.UpsertTicketResponse
-	(*WebhookRequest)(nil),           // 22: reviewhub.plugin.v1.WebhookRequest
-	(*Header)(nil),                   // 23: reviewhub.plugin.v1.Header
-	(*WebhookResponse)(nil),          // 24: reviewhub.plugin.v1.WebhookResponse
-	(*ReplyRequest)(nil),             // 25: reviewhub.plugin.v1.ReplyRequest
-	(*WriteReplyResultRequest)(nil),  // 26: reviewhub.plugin.v1.WriteReplyResultRequest
-	(*ReplyResult)(nil),              // 27: reviewhub.plugin.v1.ReplyResult
-	(*WriteReplyResultResponse)(nil), // 28: reviewhub.plugin.v1.WriteReplyResultResponse
-	(*Alert)(nil),                    // 29: reviewhub.plugin.v1.Alert
-	(*PostAlertRequest)(nil),         // 30: reviewhub.plugin.v1.PostAlertRequest
-	(*PostAlertResponse)(nil),        // 31: reviewhub.plugin.v1.PostAlertResponse
-	nil,                              // 32: reviewhub.plugin.v1.CheckCredentialsRequest.SettingsEntry
-	nil,                              // 33: reviewhub.plugin.v1.ListReviewsRequest.SettingsEntry
-	nil,                              // 34: reviewhub.plugin.v1.Review.ExtraEntry
-	nil,                              // 35: reviewhub.plugin.v1.PostReplyRequest.SettingsEntry
-	nil,                              // 36: reviewhub.plugin.v1.DeleteReplyRequest.SettingsEntry
-	nil,                              // 37: reviewhub.plugin.v1.UpsertTicketRequest.SettingsEntry
-	nil,                              // 38: reviewhub.plugin.v1.WebhookRequest.SettingsEntry
-	nil,                              // 39: reviewhub.plugin.v1.WriteReplyResultRequest.SettingsEntry
-	nil,                              // 40: reviewhub.plugin.v1.PostAlertRequest.SettingsEntry
-	(*durationpb.Duration)(nil),      // 41: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),    // 42: google.protobuf.Timestamp
+	(*HistoryCapabilities)(nil),      // 4: reviewhub.plugin.v1.HistoryCapabilities
+	(*QuotaBucket)(nil),              // 5: reviewhub.plugin.v1.QuotaBucket
+	(*HelpdeskCapabilities)(nil),     // 6: reviewhub.plugin.v1.HelpdeskCapabilities
+	(*CheckCredentialsRequest)(nil),  // 7: reviewhub.plugin.v1.CheckCredentialsRequest
+	(*CheckCredentialsResponse)(nil), // 8: reviewhub.plugin.v1.CheckCredentialsResponse
+	(*Check)(nil),                    // 9: reviewhub.plugin.v1.Check
+	(*Unreadable)(nil),               // 10: reviewhub.plugin.v1.Unreadable
+	(*HistoryRequest)(nil),           // 11: reviewhub.plugin.v1.HistoryRequest
+	(*HistoryResponse)(nil),          // 12: reviewhub.plugin.v1.HistoryResponse
+	(*ListReviewsRequest)(nil),       // 13: reviewhub.plugin.v1.ListReviewsRequest
+	(*ListReviewsResponse)(nil),      // 14: reviewhub.plugin.v1.ListReviewsResponse
+	(*Review)(nil),                   // 15: reviewhub.plugin.v1.Review
+	(*DeveloperReply)(nil),           // 16: reviewhub.plugin.v1.DeveloperReply
+	(*PostReplyRequest)(nil),         // 17: reviewhub.plugin.v1.PostReplyRequest
+	(*PostReplyResponse)(nil),        // 18: reviewhub.plugin.v1.PostReplyResponse
+	(*DeleteReplyRequest)(nil),       // 19: reviewhub.plugin.v1.DeleteReplyRequest
+	(*DeleteReplyResponse)(nil),      // 20: reviewhub.plugin.v1.DeleteReplyResponse
+	(*UpsertTicketRequest)(nil),      // 21: reviewhub.plugin.v1.UpsertTicketRequest
+	(*ReviewChange)(nil),             // 22: reviewhub.plugin.v1.ReviewChange
+	(*ReviewVersion)(nil),            // 23: reviewhub.plugin.v1.ReviewVersion
+	(*UpsertTicketResponse)(nil),     // 24: reviewhub.plugin.v1.UpsertTicketResponse
+	(*WebhookRequest)(nil),           // 25: reviewhub.plugin.v1.WebhookRequest
+	(*Header)(nil),                   // 26: reviewhub.plugin.v1.Header
+	(*WebhookResponse)(nil),          // 27: reviewhub.plugin.v1.WebhookResponse
+	(*ReplyRequest)(nil),             // 28: reviewhub.plugin.v1.ReplyRequest
+	(*WriteReplyResultRequest)(nil),  // 29: reviewhub.plugin.v1.WriteReplyResultRequest
+	(*ReplyResult)(nil),              // 30: reviewhub.plugin.v1.ReplyResult
+	(*WriteReplyResultResponse)(nil), // 31: reviewhub.plugin.v1.WriteReplyResultResponse
+	(*Alert)(nil),                    // 32: reviewhub.plugin.v1.Alert
+	(*PostAlertRequest)(nil),         // 33: reviewhub.plugin.v1.PostAlertRequest
+	(*PostAlertResponse)(nil),        // 34: reviewhub.plugin.v1.PostAlertResponse
+	nil,                              // 35: reviewhub.plugin.v1.CheckCredentialsRequest.SettingsEntry
+	nil,                              // 36: reviewhub.plugin.v1.HistoryRequest.SettingsEntry
+	nil,                              // 37: reviewhub.plugin.v1.ListReviewsRequest.SettingsEntry
+	nil,                              // 38: reviewhub.plugin.v1.Review.ExtraEntry
+	nil,                              // 39: reviewhub.plugin.v1.PostReplyRequest.SettingsEntry
+	nil,                              // 40: reviewhub.plugin.v1.DeleteReplyRequest.SettingsEntry
+	nil,                              // 41: reviewhub.plugin.v1.UpsertTicketRequest.SettingsEntry
+	nil,                              // 42: reviewhub.plugin.v1.WebhookRequest.SettingsEntry
+	nil,                              // 43: reviewhub.plugin.v1.WriteReplyResultRequest.SettingsEntry
+	nil,                              // 44: reviewhub.plugin.v1.PostAlertRequest.SettingsEntry
+	(*durationpb.Duration)(nil),      // 45: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),    // 46: google.protobuf.Timestamp
 }
 var file_reviewhub_plugin_v1_plugin_proto_depIdxs = []int32{
 	2,  // 0: reviewhub.plugin.v1.InfoResponse.settings:type_name -> reviewhub.plugin.v1.SettingField
 	3,  // 1: reviewhub.plugin.v1.InfoResponse.store:type_name -> reviewhub.plugin.v1.StoreCapabilities
-	5,  // 2: reviewhub.plugin.v1.InfoResponse.helpdesk:type_name -> reviewhub.plugin.v1.HelpdeskCapabilities
-	41, // 3: reviewhub.plugin.v1.StoreCapabilities.listing_window:type_name -> google.protobuf.Duration
-	41, // 4: reviewhub.plugin.v1.StoreCapabilities.min_poll_interval:type_name -> google.protobuf.Duration
-	4,  // 5: reviewhub.plugin.v1.StoreCapabilities.quotas:type_name -> reviewhub.plugin.v1.QuotaBucket
-	41, // 6: reviewhub.plugin.v1.QuotaBucket.window:type_name -> google.protobuf.Duration
-	32, // 7: reviewhub.plugin.v1.CheckCredentialsRequest.settings:type_name -> reviewhub.plugin.v1.CheckCredentialsRequest.SettingsEntry
-	8,  // 8: reviewhub.plugin.v1.CheckCredentialsResponse.checks:type_name -> reviewhub.plugin.v1.Check
-	33, // 9: reviewhub.plugin.v1.ListReviewsRequest.settings:type_name -> reviewhub.plugin.v1.ListReviewsRequest.SettingsEntry
-	12, // 10: reviewhub.plugin.v1.ListReviewsResponse.reviews:type_name -> reviewhub.plugin.v1.Review
-	9,  // 11: reviewhub.plugin.v1.ListReviewsResponse.unreadable:type_name -> reviewhub.plugin.v1.Unreadable
-	42, // 12: reviewhub.plugin.v1.Review.created_at:type_name -> google.protobuf.Timestamp
-	42, // 13: reviewhub.plugin.v1.Review.updated_at:type_name -> google.protobuf.Timestamp
-	13, // 14: reviewhub.plugin.v1.Review.reply:type_name -> reviewhub.plugin.v1.DeveloperReply
-	34, // 15: reviewhub.plugin.v1.Review.extra:type_name -> reviewhub.plugin.v1.Review.ExtraEntry
-	42, // 16: reviewhub.plugin.v1.DeveloperReply.updated_at:type_name -> google.protobuf.Timestamp
-	35, // 17: reviewhub.plugin.v1.PostReplyRequest.settings:type_name -> reviewhub.plugin.v1.PostReplyRequest.SettingsEntry
-	13, // 18: reviewhub.plugin.v1.PostReplyResponse.reply:type_name -> reviewhub.plugin.v1.DeveloperReply
-	36, // 19: reviewhub.plugin.v1.DeleteReplyRequest.settings:type_name -> reviewhub.plugin.v1.DeleteReplyRequest.SettingsEntry
-	37, // 20: reviewhub.plugin.v1.UpsertTicketRequest.settings:type_name -> reviewhub.plugin.v1.UpsertTicketRequest.SettingsEntry
-	19, // 21: reviewhub.plugin.v1.UpsertTicketRequest.change:type_name -> reviewhub.plugin.v1.ReviewChange
-	12, // 22: reviewhub.plugin.v1.ReviewChange.review:type_name -> reviewhub.plugin.v1.Review
-	20, // 23: reviewhub.plugin.v1.ReviewChange.history:type_name -> reviewhub.plugin.v1.ReviewVersion
-	42, // 24: reviewhub.plugin.v1.ReviewVersion.seen_at:type_name -> google.protobuf.Timestamp
-	13, // 25: reviewhub.plugin.v1.ReviewVersion.reply:type_name -> reviewhub.plugin.v1.DeveloperReply
-	38, // 26: reviewhub.plugin.v1.WebhookRequest.settings:type_name -> reviewhub.plugin.v1.WebhookRequest.SettingsEntry
-	23, // 27: reviewhub.plugin.v1.WebhookRequest.headers:type_name -> reviewhub.plugin.v1.Header
-	23, // 28: reviewhub.plugin.v1.WebhookResponse.headers:type_name -> reviewhub.plugin.v1.Header
-	25, // 29: reviewhub.plugin.v1.WebhookResponse.replies:type_name -> reviewhub.plugin.v1.ReplyRequest
-	9,  // 30: reviewhub.plugin.v1.WebhookResponse.ignored:type_name -> reviewhub.plugin.v1.Unreadable
-	42, // 31: reviewhub.plugin.v1.ReplyRequest.sent_at:type_name -> google.protobuf.Timestamp
-	39, // 32: reviewhub.plugin.v1.WriteReplyResultRequest.settings:type_name -> reviewhub.plugin.v1.WriteReplyResultRequest.SettingsEntry
-	27, // 33: reviewhub.plugin.v1.WriteReplyResultRequest.result:type_name -> reviewhub.plugin.v1.ReplyResult
-	13, // 34: reviewhub.plugin.v1.ReplyResult.reply:type_name -> reviewhub.plugin.v1.DeveloperReply
-	42, // 35: reviewhub.plugin.v1.Alert.since:type_name -> google.protobuf.Timestamp
-	40, // 36: reviewhub.plugin.v1.PostAlertRequest.settings:type_name -> reviewhub.plugin.v1.PostAlertRequest.SettingsEntry
-	29, // 37: reviewhub.plugin.v1.PostAlertRequest.alert:type_name -> reviewhub.plugin.v1.Alert
-	0,  // 38: reviewhub.plugin.v1.Plugin.Info:input_type -> reviewhub.plugin.v1.InfoRequest
-	6,  // 39: reviewhub.plugin.v1.Store.CheckCredentials:input_type -> reviewhub.plugin.v1.CheckCredentialsRequest
-	10, // 40: reviewhub.plugin.v1.Store.ListReviews:input_type -> reviewhub.plugin.v1.ListReviewsRequest
-	14, // 41: reviewhub.plugin.v1.Store.PostReply:input_type -> reviewhub.plugin.v1.PostReplyRequest
-	16, // 42: reviewhub.plugin.v1.Store.DeleteReply:input_type -> reviewhub.plugin.v1.DeleteReplyRequest
-	6,  // 43: reviewhub.plugin.v1.Helpdesk.CheckCredentials:input_type -> reviewhub.plugin.v1.CheckCredentialsRequest
-	18, // 44: reviewhub.plugin.v1.Helpdesk.UpsertTicket:input_type -> reviewhub.plugin.v1.UpsertTicketRequest
-	22, // 45: reviewhub.plugin.v1.Helpdesk.HandleWebhook:input_type -> reviewhub.plugin.v1.WebhookRequest
-	26, // 46: reviewhub.plugin.v1.Helpdesk.WriteReplyResult:input_type -> reviewhub.plugin.v1.WriteReplyResultRequest
-	30, // 47: reviewhub.plugin.v1.Helpdesk.PostAlert:input_type -> reviewhub.plugin.v1.PostAlertRequest
-	1,  // 48: reviewhub.plugin.v1.Plugin.Info:output_type -> reviewhub.plugin.v1.InfoResponse
-	7,  // 49: reviewhub.plugin.v1.Store.CheckCredentials:output_type -> reviewhub.plugin.v1.CheckCredentialsResponse
-	11, // 50: reviewhub.plugin.v1.Store.ListReviews:output_type -> reviewhub.plugin.v1.ListReviewsResponse
-	15, // 51: reviewhub.plugin.v1.Store.PostReply:output_type -> reviewhub.plugin.v1.PostReplyResponse
-	17, // 52: reviewhub.plugin.v1.Store.DeleteReply:output_type -> reviewhub.plugin.v1.DeleteReplyResponse
-	7,  // 53: reviewhub.plugin.v1.Helpdesk.CheckCredentials:output_type -> reviewhub.plugin.v1.CheckCredentialsResponse
-	21, // 54: reviewhub.plugin.v1.Helpdesk.UpsertTicket:output_type -> reviewhub.plugin.v1.UpsertTicketResponse
-	24, // 55: reviewhub.plugin.v1.Helpdesk.HandleWebhook:output_type -> reviewhub.plugin.v1.WebhookResponse
-	28, // 56: reviewhub.plugin.v1.Helpdesk.WriteReplyResult:output_type -> reviewhub.plugin.v1.WriteReplyResultResponse
-	31, // 57: reviewhub.plugin.v1.Helpdesk.PostAlert:output_type -> reviewhub.plugin.v1.PostAlertResponse
-	48, // [48:58] is the sub-list for method output_type
-	38, // [38:48] is the sub-list for method input_type
-	38, // [38:38] is the sub-list for extension type_name
-	38, // [38:38] is the sub-list for extension extendee
-	0,  // [0:38] is the sub-list for field type_name
+	6,  // 2: reviewhub.plugin.v1.InfoResponse.helpdesk:type_name -> reviewhub.plugin.v1.HelpdeskCapabilities
+	45, // 3: reviewhub.plugin.v1.StoreCapabilities.listing_window:type_name -> google.protobuf.Duration
+	45, // 4: reviewhub.plugin.v1.StoreCapabilities.min_poll_interval:type_name -> google.protobuf.Duration
+	5,  // 5: reviewhub.plugin.v1.StoreCapabilities.quotas:type_name -> reviewhub.plugin.v1.QuotaBucket
+	4,  // 6: reviewhub.plugin.v1.StoreCapabilities.history:type_name -> reviewhub.plugin.v1.HistoryCapabilities
+	45, // 7: reviewhub.plugin.v1.HistoryCapabilities.reach:type_name -> google.protobuf.Duration
+	45, // 8: reviewhub.plugin.v1.HistoryCapabilities.lag:type_name -> google.protobuf.Duration
+	45, // 9: reviewhub.plugin.v1.QuotaBucket.window:type_name -> google.protobuf.Duration
+	35, // 10: reviewhub.plugin.v1.CheckCredentialsRequest.settings:type_name -> reviewhub.plugin.v1.CheckCredentialsRequest.SettingsEntry
+	9,  // 11: reviewhub.plugin.v1.CheckCredentialsResponse.checks:type_name -> reviewhub.plugin.v1.Check
+	36, // 12: reviewhub.plugin.v1.HistoryRequest.settings:type_name -> reviewhub.plugin.v1.HistoryRequest.SettingsEntry
+	46, // 13: reviewhub.plugin.v1.HistoryRequest.from:type_name -> google.protobuf.Timestamp
+	46, // 14: reviewhub.plugin.v1.HistoryRequest.to:type_name -> google.protobuf.Timestamp
+	15, // 15: reviewhub.plugin.v1.HistoryResponse.reviews:type_name -> reviewhub.plugin.v1.Review
+	10, // 16: reviewhub.plugin.v1.HistoryResponse.unreadable:type_name -> reviewhub.plugin.v1.Unreadable
+	46, // 17: reviewhub.plugin.v1.HistoryResponse.complete_until:type_name -> google.protobuf.Timestamp
+	37, // 18: reviewhub.plugin.v1.ListReviewsRequest.settings:type_name -> reviewhub.plugin.v1.ListReviewsRequest.SettingsEntry
+	15, // 19: reviewhub.plugin.v1.ListReviewsResponse.reviews:type_name -> reviewhub.plugin.v1.Review
+	10, // 20: reviewhub.plugin.v1.ListReviewsResponse.unreadable:type_name -> reviewhub.plugin.v1.Unreadable
+	46, // 21: reviewhub.plugin.v1.Review.created_at:type_name -> google.protobuf.Timestamp
+	46, // 22: reviewhub.plugin.v1.Review.updated_at:type_name -> google.protobuf.Timestamp
+	16, // 23: reviewhub.plugin.v1.Review.reply:type_name -> reviewhub.plugin.v1.DeveloperReply
+	38, // 24: reviewhub.plugin.v1.Review.extra:type_name -> reviewhub.plugin.v1.Review.ExtraEntry
+	46, // 25: reviewhub.plugin.v1.DeveloperReply.updated_at:type_name -> google.protobuf.Timestamp
+	39, // 26: reviewhub.plugin.v1.PostReplyRequest.settings:type_name -> reviewhub.plugin.v1.PostReplyRequest.SettingsEntry
+	16, // 27: reviewhub.plugin.v1.PostReplyResponse.reply:type_name -> reviewhub.plugin.v1.DeveloperReply
+	40, // 28: reviewhub.plugin.v1.DeleteReplyRequest.settings:type_name -> reviewhub.plugin.v1.DeleteReplyRequest.SettingsEntry
+	41, // 29: reviewhub.plugin.v1.UpsertTicketRequest.settings:type_name -> reviewhub.plugin.v1.UpsertTicketRequest.SettingsEntry
+	22, // 30: reviewhub.plugin.v1.UpsertTicketRequest.change:type_name -> reviewhub.plugin.v1.ReviewChange
+	15, // 31: reviewhub.plugin.v1.ReviewChange.review:type_name -> reviewhub.plugin.v1.Review
+	23, // 32: reviewhub.plugin.v1.ReviewChange.history:type_name -> reviewhub.plugin.v1.ReviewVersion
+	46, // 33: reviewhub.plugin.v1.ReviewVersion.seen_at:type_name -> google.protobuf.Timestamp
+	16, // 34: reviewhub.plugin.v1.ReviewVersion.reply:type_name -> reviewhub.plugin.v1.DeveloperReply
+	42, // 35: reviewhub.plugin.v1.WebhookRequest.settings:type_name -> reviewhub.plugin.v1.WebhookRequest.SettingsEntry
+	26, // 36: reviewhub.plugin.v1.WebhookRequest.headers:type_name -> reviewhub.plugin.v1.Header
+	26, // 37: reviewhub.plugin.v1.WebhookResponse.headers:type_name -> reviewhub.plugin.v1.Header
+	28, // 38: reviewhub.plugin.v1.WebhookResponse.replies:type_name -> reviewhub.plugin.v1.ReplyRequest
+	10, // 39: reviewhub.plugin.v1.WebhookResponse.ignored:type_name -> reviewhub.plugin.v1.Unreadable
+	46, // 40: reviewhub.plugin.v1.ReplyRequest.sent_at:type_name -> google.protobuf.Timestamp
+	43, // 41: reviewhub.plugin.v1.WriteReplyResultRequest.settings:type_name -> reviewhub.plugin.v1.WriteReplyResultRequest.SettingsEntry
+	30, // 42: reviewhub.plugin.v1.WriteReplyResultRequest.result:type_name -> reviewhub.plugin.v1.ReplyResult
+	16, // 43: reviewhub.plugin.v1.ReplyResult.reply:type_name -> reviewhub.plugin.v1.DeveloperReply
+	46, // 44: reviewhub.plugin.v1.Alert.since:type_name -> google.protobuf.Timestamp
+	44, // 45: reviewhub.plugin.v1.PostAlertRequest.settings:type_name -> reviewhub.plugin.v1.PostAlertRequest.SettingsEntry
+	32, // 46: reviewhub.plugin.v1.PostAlertRequest.alert:type_name -> reviewhub.plugin.v1.Alert
+	0,  // 47: reviewhub.plugin.v1.Plugin.Info:input_type -> reviewhub.plugin.v1.InfoRequest
+	7,  // 48: reviewhub.plugin.v1.Store.CheckCredentials:input_type -> reviewhub.plugin.v1.CheckCredentialsRequest
+	13, // 49: reviewhub.plugin.v1.Store.ListReviews:input_type -> reviewhub.plugin.v1.ListReviewsRequest
+	17, // 50: reviewhub.plugin.v1.Store.PostReply:input_type -> reviewhub.plugin.v1.PostReplyRequest
+	19, // 51: reviewhub.plugin.v1.Store.DeleteReply:input_type -> reviewhub.plugin.v1.DeleteReplyRequest
+	11, // 52: reviewhub.plugin.v1.Store.History:input_type -> reviewhub.plugin.v1.HistoryRequest
+	7,  // 53: reviewhub.plugin.v1.Helpdesk.CheckCredentials:input_type -> reviewhub.plugin.v1.CheckCredentialsRequest
+	21, // 54: reviewhub.plugin.v1.Helpdesk.UpsertTicket:input_type -> reviewhub.plugin.v1.UpsertTicketRequest
+	25, // 55: reviewhub.plugin.v1.Helpdesk.HandleWebhook:input_type -> reviewhub.plugin.v1.WebhookRequest
+	29, // 56: reviewhub.plugin.v1.Helpdesk.WriteReplyResult:input_type -> reviewhub.plugin.v1.WriteReplyResultRequest
+	33, // 57: reviewhub.plugin.v1.Helpdesk.PostAlert:input_type -> reviewhub.plugin.v1.PostAlertRequest
+	1,  // 58: reviewhub.plugin.v1.Plugin.Info:output_type -> reviewhub.plugin.v1.InfoResponse
+	8,  // 59: reviewhub.plugin.v1.Store.CheckCredentials:output_type -> reviewhub.plugin.v1.CheckCredentialsResponse
+	14, // 60: reviewhub.plugin.v1.Store.ListReviews:output_type -> reviewhub.plugin.v1.ListReviewsResponse
+	18, // 61: reviewhub.plugin.v1.Store.PostReply:output_type -> reviewhub.plugin.v1.PostReplyResponse
+	20, // 62: reviewhub.plugin.v1.Store.DeleteReply:output_type -> reviewhub.plugin.v1.DeleteReplyResponse
+	12, // 63: reviewhub.plugin.v1.Store.History:output_type -> reviewhub.plugin.v1.HistoryResponse
+	8,  // 64: reviewhub.plugin.v1.Helpdesk.CheckCredentials:output_type -> reviewhub.plugin.v1.CheckCredentialsResponse
+	24, // 65: reviewhub.plugin.v1.Helpdesk.UpsertTicket:output_type -> reviewhub.plugin.v1.UpsertTicketResponse
+	27, // 66: reviewhub.plugin.v1.Helpdesk.HandleWebhook:output_type -> reviewhub.plugin.v1.WebhookResponse
+	31, // 67: reviewhub.plugin.v1.Helpdesk.WriteReplyResult:output_type -> reviewhub.plugin.v1.WriteReplyResultResponse
+	34, // 68: reviewhub.plugin.v1.Helpdesk.PostAlert:output_type -> reviewhub.plugin.v1.PostAlertResponse
+	58, // [58:69] is the sub-list for method output_type
+	47, // [47:58] is the sub-list for method input_type
+	47, // [47:47] is the sub-list for extension type_name
+	47, // [47:47] is the sub-list for extension extendee
+	0,  // [0:47] is the sub-list for field type_name
 }
 
 func init() { file_reviewhub_plugin_v1_plugin_proto_init() }
@@ -2964,7 +3284,7 @@ func file_reviewhub_plugin_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_reviewhub_plugin_v1_plugin_proto_rawDesc), len(file_reviewhub_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   41,
+			NumMessages:   45,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

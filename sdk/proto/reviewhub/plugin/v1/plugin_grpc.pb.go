@@ -152,6 +152,7 @@ const (
 	Store_ListReviews_FullMethodName      = "/reviewhub.plugin.v1.Store/ListReviews"
 	Store_PostReply_FullMethodName        = "/reviewhub.plugin.v1.Store/PostReply"
 	Store_DeleteReply_FullMethodName      = "/reviewhub.plugin.v1.Store/DeleteReply"
+	Store_History_FullMethodName          = "/reviewhub.plugin.v1.Store/History"
 )
 
 // StoreClient is the client API for Store service.
@@ -167,6 +168,10 @@ type StoreClient interface {
 	// PostReply publishes (or replaces) the developer response to a review.
 	PostReply(ctx context.Context, in *PostReplyRequest, opts ...grpc.CallOption) (*PostReplyResponse, error)
 	DeleteReply(ctx context.Context, in *DeleteReplyRequest, opts ...grpc.CallOption) (*DeleteReplyResponse, error)
+	// History returns one page of an app's reviews changed in [from, to),
+	// beyond the live listing (SDK v0.3). A plugin built before it answers
+	// UNIMPLEMENTED, as does one that cannot list its store's past.
+	History(ctx context.Context, in *HistoryRequest, opts ...grpc.CallOption) (*HistoryResponse, error)
 }
 
 type storeClient struct {
@@ -217,6 +222,16 @@ func (c *storeClient) DeleteReply(ctx context.Context, in *DeleteReplyRequest, o
 	return out, nil
 }
 
+func (c *storeClient) History(ctx context.Context, in *HistoryRequest, opts ...grpc.CallOption) (*HistoryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(HistoryResponse)
+	err := c.cc.Invoke(ctx, Store_History_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // StoreServer is the server API for Store service.
 // All implementations must embed UnimplementedStoreServer
 // for forward compatibility.
@@ -230,6 +245,10 @@ type StoreServer interface {
 	// PostReply publishes (or replaces) the developer response to a review.
 	PostReply(context.Context, *PostReplyRequest) (*PostReplyResponse, error)
 	DeleteReply(context.Context, *DeleteReplyRequest) (*DeleteReplyResponse, error)
+	// History returns one page of an app's reviews changed in [from, to),
+	// beyond the live listing (SDK v0.3). A plugin built before it answers
+	// UNIMPLEMENTED, as does one that cannot list its store's past.
+	History(context.Context, *HistoryRequest) (*HistoryResponse, error)
 	mustEmbedUnimplementedStoreServer()
 }
 
@@ -251,6 +270,9 @@ func (UnimplementedStoreServer) PostReply(context.Context, *PostReplyRequest) (*
 }
 func (UnimplementedStoreServer) DeleteReply(context.Context, *DeleteReplyRequest) (*DeleteReplyResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method DeleteReply not implemented")
+}
+func (UnimplementedStoreServer) History(context.Context, *HistoryRequest) (*HistoryResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method History not implemented")
 }
 func (UnimplementedStoreServer) mustEmbedUnimplementedStoreServer() {}
 func (UnimplementedStoreServer) testEmbeddedByValue()               {}
@@ -345,6 +367,24 @@ func _Store_DeleteReply_Handler(srv interface{}, ctx context.Context, dec func(i
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Store_History_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HistoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StoreServer).History(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Store_History_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StoreServer).History(ctx, req.(*HistoryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Store_ServiceDesc is the grpc.ServiceDesc for Store service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -367,6 +407,10 @@ var Store_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteReply",
 			Handler:    _Store_DeleteReply_Handler,
+		},
+		{
+			MethodName: "History",
+			Handler:    _Store_History_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -1,0 +1,154 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/reviewhub/reviewhub/hub/state"
+)
+
+// HistoryOps runs history imports in the hub (issue 27); the hub's
+// implementation runs each in the background through the poller.
+type HistoryOps interface {
+	// StartHistory starts (or resumes) the import of [from, to) of an app
+	// and returns at once; ErrHistoryRunning when it runs already.
+	StartHistory(ctx context.Context, in state.Integration, app state.App, from, to time.Time) error
+}
+
+// ErrHistoryRunning: that import runs already.
+var ErrHistoryRunning = errors.New("this import runs already")
+
+// registerHistory mounts the history import routes.
+func (a *Admin) registerHistory(r *mux.Router) {
+	r.HandleFunc("/integrations/{id}/apps/{app}/history", a.handle(a.listHistory)).Methods(http.MethodGet)
+	r.HandleFunc("/integrations/{id}/apps/{app}/history", a.handle(a.startHistory)).Methods(http.MethodPost)
+}
+
+// HistoryImportJSON is an import and its progress in the API.
+type HistoryImportJSON struct {
+	From          string     `json:"from"`
+	To            string     `json:"to"`
+	Running       bool       `json:"running"`
+	Pages         int64      `json:"pages"`
+	Done          int64      `json:"done"`
+	Total         int64      `json:"total,omitempty"`
+	Percent       float64    `json:"percent,omitempty"`
+	Reviews       int64      `json:"reviews"`
+	Queued        int64      `json:"queued"`
+	RatingOnly    int64      `json:"rating_only"`
+	Unreadable    int64      `json:"unreadable"`
+	ReviewsPerSec float64    `json:"reviews_per_second,omitempty"`
+	CompleteUntil *time.Time `json:"complete_until,omitempty"`
+	Started       time.Time  `json:"started"`
+	Updated       time.Time  `json:"updated"`
+	Finished      *time.Time `json:"finished,omitempty"`
+	LastError     string     `json:"last_error,omitempty"`
+}
+
+func historyJSON(h state.HistoryImport) HistoryImportJSON {
+	out := HistoryImportJSON{From: h.From.Format(time.RFC3339), To: h.To.Format(time.RFC3339), Running: h.Running(), Pages: h.Pages,
+		Done: h.Done, Total: h.Total, Reviews: h.Reviews, Queued: h.Queued, RatingOnly: h.RatingOnly, Unreadable: h.Unreadable,
+		Started: h.Started, Updated: h.Updated, LastError: h.LastError}
+	if h.Total > 0 {
+		out.Percent = float64(min(h.Done, h.Total)) * 100 / float64(h.Total)
+	}
+	if d := h.Updated.Sub(h.Started).Seconds(); d > 0 {
+		out.ReviewsPerSec = float64(h.Reviews) / d
+	}
+	if !h.CompleteUntil.IsZero() {
+		out.CompleteUntil = &h.CompleteUntil
+	}
+	if !h.Finished.IsZero() {
+		out.Finished = &h.Finished
+	}
+	return out
+}
+
+// appOf is the integration and its app named in the path.
+func (a *Admin) appOf(r *http.Request) (state.Integration, state.App, error) {
+	in, err := a.load(r.Context(), mux.Vars(r)["id"])
+	if err != nil {
+		return in, state.App{}, err
+	}
+	id := mux.Vars(r)["app"]
+	for _, app := range in.Apps {
+		if app.ID == id {
+			return in, app, nil
+		}
+	}
+	return in, state.App{}, errorf(http.StatusNotFound, "integration %q has no app %q", in.ID, clip(id, 64))
+}
+
+func (a *Admin) listHistory(w http.ResponseWriter, r *http.Request) error {
+	in, app, err := a.appOf(r)
+	if err != nil {
+		return err
+	}
+	list, err := a.DB.HistoryImports(r.Context(), in.ID, app.ID)
+	if err != nil {
+		return fmt.Errorf("listing the history imports of %s/%s: %w", in.ID, app.ID, err)
+	}
+	out := make([]HistoryImportJSON, 0, len(list))
+	for _, h := range list {
+		out = append(out, historyJSON(h))
+	}
+	WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// HistoryRequestJSON is the body of POST …/history: UTC days, to
+// exclusive (empty: up to now).
+type HistoryRequestJSON struct {
+	From string `json:"from"`
+	To   string `json:"to,omitempty"`
+}
+
+func (a *Admin) startHistory(w http.ResponseWriter, r *http.Request) error {
+	if a.History == nil {
+		return errorf(http.StatusServiceUnavailable, "history imports are not available in this hub")
+	}
+	in, app, err := a.appOf(r)
+	if err != nil {
+		return err
+	}
+	body, err := decodeBody[HistoryRequestJSON](w, r)
+	if err != nil {
+		return err
+	}
+	from, err := time.Parse(time.DateOnly, body.From)
+	if err != nil {
+		return errorf(http.StatusBadRequest, "from %q is not a day (YYYY-MM-DD)", clip(body.From, 32))
+	}
+	to := time.Now().UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
+	if body.To != "" {
+		if to, err = time.Parse(time.DateOnly, body.To); err != nil {
+			return errorf(http.StatusBadRequest, "to %q is not a day (YYYY-MM-DD)", clip(body.To, 32))
+		}
+	}
+	if !from.Before(to) {
+		return errorf(http.StatusBadRequest, "from %s is not before to %s", from.Format(time.DateOnly), to.Format(time.DateOnly))
+	}
+	if info, ok := a.Info(app.StorePlugin); ok && (info.Store == nil || info.Store.History == nil) {
+		return errorf(http.StatusConflict, "the store plugin %s of app %s cannot list reviews beyond its live listing", app.StorePlugin, app.ID)
+	}
+	if err := a.History.StartHistory(r.Context(), in, app, from, to); errors.Is(err, ErrHistoryRunning) {
+		return errorf(http.StatusConflict, "the import of %s/%s [%s, %s) runs already", in.ID, app.ID, from.Format(time.DateOnly), to.Format(time.DateOnly))
+	} else if err != nil {
+		return err
+	}
+	h, _, err := a.DB.HistoryImport(r.Context(), in.ID, app.ID, from, to)
+	if err != nil {
+		return err
+	}
+	if h.Started.IsZero() { // not begun yet in the background
+		h.Started, h.Updated = time.Now().UTC(), time.Now().UTC()
+	}
+	w.Header().Set("Location", "/api/integrations/"+in.ID+"/apps/"+app.ID+"/history")
+	WriteJSON(w, http.StatusAccepted, historyJSON(h))
+	return nil
+}

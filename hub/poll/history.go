@@ -1,0 +1,104 @@
+package poll
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/reviewhub/reviewhub/hub/state"
+	"github.com/reviewhub/reviewhub/sdk"
+)
+
+// historyPageSize is the page size the hub asks History for.
+const historyPageSize = 500
+
+// ErrHistoryUnsupported: the app's store plugin cannot list its past (or
+// the account lacks what it needs); the error says why.
+var ErrHistoryUnsupported = errors.New("history unsupported")
+
+// ImportHistory imports an app's reviews changed in [from, to) through its
+// store plugin's History (issue 27), page by page through the listing's
+// own pipeline: each review compared with its stored version (nothing
+// unchanged is delivered again), the app's filters and rules, the changes
+// queued for the helpdesk; each page's changes and the import's progress
+// (the plugin's cursor) commit in one transaction. Asked again for the
+// same range it resumes from the last page applied (after a crash), or,
+// when that import finished, returns it as it was: it is idempotent.
+// progress, when set, is called after every page.
+func (p *Poller) ImportHistory(ctx context.Context, in state.Integration, app state.App, from, to time.Time,
+	progress func(state.HistoryImport)) (state.HistoryImport, error) {
+	from, to = from.UTC(), to.UTC()
+	if !from.Before(to) {
+		return state.HistoryImport{}, fmt.Errorf("history of %s: from %s is not before to %s", app.ID, from.Format(time.DateOnly), to.Format(time.DateOnly))
+	}
+	st, info, err := p.Plugins.Store(app.StorePlugin)
+	if err != nil {
+		return state.HistoryImport{}, err
+	}
+	h, found, err := p.DB.HistoryImport(ctx, in.ID, app.ID, from, to)
+	if err != nil {
+		return h, err
+	}
+	if found && !h.Finished.IsZero() {
+		return h, nil
+	}
+	now := p.clock()
+	if !found || h.Started.IsZero() {
+		h.Started = now
+	}
+	h.Updated, h.LastError = now, ""
+	if err := p.DB.SaveHistoryImport(ctx, h); err != nil {
+		return h, err
+	}
+	l := listing{in: in, app: app, info: info, canReply: info.Store != nil && info.Store.CanReply}
+	for {
+		page, err := sdk.History(ctx, st, sdk.HistoryRequest{Settings: app.StoreSettings, AppID: app.StoreAppID,
+			From: from, To: to, Cursor: h.Cursor, PageSize: historyPageSize})
+		if err != nil {
+			h.LastError = err.Error()
+			h.Updated = p.clock()
+			if serr := p.DB.SaveHistoryImport(context.WithoutCancel(ctx), h); serr != nil {
+				p.Logger.Warn("history import: progress not saved", "integration", in.ID, "app", app.ID, "error", serr)
+			}
+			if sdk.IsUnsupported(err) {
+				return h, fmt.Errorf("%w: %v", ErrHistoryUnsupported, err)
+			}
+			return h, err
+		}
+		res := Result{Skipped: map[string]int{}}
+		if err := p.keepUnreadable(ctx, in, app, page.Unreadable, &res); err != nil {
+			return h, err
+		}
+		next := h
+		next.Cursor = page.NextCursor
+		next.Pages++
+		next.Done, next.Total = page.Done, page.Total
+		next.Reviews += int64(len(page.Reviews))
+		next.RatingOnly += page.RatingOnly
+		next.Unreadable += int64(len(page.Unreadable))
+		next.CompleteUntil = page.CompleteUntil
+		next.Updated = p.clock()
+		if page.NextCursor == "" {
+			next.Finished = next.Updated
+		}
+		b := batch{reviews: page.Reviews, after: func(tx *state.Tx, queued int) error {
+			n := next
+			n.Queued += int64(queued)
+			return tx.SaveHistoryImport(ctx, n)
+		}}
+		if err := p.apply(ctx, l, b, &res); err != nil {
+			return h, err
+		}
+		next.Queued += int64(res.Queued)
+		h = next
+		if progress != nil {
+			progress(h)
+		}
+		if h.Cursor == "" {
+			p.Logger.Info("history imported", "integration", in.ID, "app", app.ID, "from", from, "to", to,
+				"reviews", h.Reviews, "queued", h.Queued, "rating_only", h.RatingOnly, "unreadable", h.Unreadable, "pages", h.Pages)
+			return h, nil
+		}
+	}
+}
