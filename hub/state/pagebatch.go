@@ -47,6 +47,7 @@ type pendingReview struct {
 	reviewID, title, body, reply, seenAt string
 	rating                               int
 	integrationID, appID                 string
+	meta                                 reviewMeta
 }
 
 // PreloadReviews reads the stored reviews of ids (listed for one app) in
@@ -119,24 +120,37 @@ func (t *Tx) insertPendingReviews(ctx context.Context) error {
 }
 
 const insertReviews = `WITH u AS (
-		SELECT * FROM unnest($3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[])
-			AS u(review_id, rating, title, body, reply_text, seen_at)
+		SELECT * FROM unnest($3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[],
+				$9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::bigint[], $15::text[])
+			AS u(review_id, rating, title, body, reply_text, seen_at, author, country, language, app_version, url, posted_ms, search)
 	), r AS (
-		INSERT INTO reviews (integration_id, app_id, review_id, version, rating, title, body, reply_text, seen_at)
-		SELECT $1, $2, review_id, 1, rating, title, body, reply_text, seen_at FROM u
+		INSERT INTO reviews (integration_id, app_id, review_id, version, rating, title, body, reply_text, seen_at,
+			author, country, language, app_version, url, posted_ms, indexed)
+		SELECT $1, $2, review_id, 1, rating, title, body, reply_text, seen_at,
+			author, country, language, app_version, url, posted_ms, 1 FROM u
+		RETURNING review_id, seq
+	), s AS (
+		INSERT INTO review_search (seq, search) SELECT r.seq, u.search::tsvector FROM r JOIN u USING (review_id)
 	)
-	INSERT INTO review_versions (integration_id, app_id, review_id, version, rating, title, body, reply_text, seen_at)
-	SELECT $1, $2, review_id, 1, rating, title, body, reply_text, seen_at FROM u`
+	INSERT INTO review_versions (integration_id, app_id, review_id, version, rating, title, body, reply_text, seen_at, app_version, posted_ms)
+	SELECT $1, $2, review_id, 1, rating, title, body, reply_text, seen_at, app_version, posted_ms FROM u`
 
 func (t *Tx) insertReviews(ctx context.Context, p []pendingReview) error {
-	ids, ratings := make([]string, len(p)), make([]int32, len(p))
-	titles, bodies, replies, seen := make([]string, len(p)), make([]string, len(p)), make([]string, len(p)), make([]string, len(p))
+	n := len(p)
+	ids, ratings := make([]string, n), make([]int32, n)
+	titles, bodies, replies, seen := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	authors, countries, languages, versions, urls := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	posted, search := make([]int64, n), make([]string, n)
 	for i, r := range p {
 		ids[i], ratings[i], titles[i], bodies[i], replies[i], seen[i] = r.reviewID, int32(r.rating), r.title, r.body, r.reply, r.seenAt
+		m := r.meta
+		authors[i], countries[i], languages[i], versions[i], urls[i], posted[i] = m.author, m.country, m.language, m.appVersion, m.url, m.postedMs
+		search[i] = tsVector(m.tokens)
 	}
 	st, err := t.txStmt(ctx, insertReviews)
 	if err == nil {
-		_, err = st.ExecContext(ctx, p[0].integrationID, p[0].appID, ids, ratings, titles, bodies, replies, seen)
+		_, err = st.ExecContext(ctx, p[0].integrationID, p[0].appID, ids, ratings, titles, bodies, replies, seen,
+			authors, countries, languages, versions, urls, posted, search)
 	}
 	if err != nil {
 		return fmt.Errorf("state: insert %d new reviews of %s/%s: %w", len(p), p[0].integrationID, p[0].appID, err)

@@ -122,17 +122,16 @@ func (t *Tx) ObserveReview(ctx context.Context, integrationID, appID string, r s
 	}
 	now := ts(t.db.now())
 	if stored == nil {
+		meta := metaOf(r, t.db.now())
 		if known {
 			// Preloaded page (PostgreSQL): inserted with the page's other
 			// new reviews, before the transaction's next statement.
 			t.batch.pending = append(t.batch.pending, pendingReview{integrationID: integrationID, appID: appID,
-				reviewID: r.ID, rating: r.Rating, title: r.Title, body: r.Text, reply: replyText, seenAt: now})
+				reviewID: r.ID, rating: r.Rating, title: r.Title, body: r.Text, reply: replyText, seenAt: now, meta: meta})
 			return Observation{Kind: sdk.ChangeKindNew, Version: 1}, nil
 		}
-		if _, err := t.exec(ctx, `
-			INSERT INTO reviews (integration_id, app_id, review_id, version, rating, title, body, reply_text, seen_at)
-			VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?)`, integrationID, appID, r.ID, r.Rating, r.Title, r.Text, replyText, now); err != nil {
-			return Observation{}, fmt.Errorf("state: insert review %s: %w", r.ID, err)
+		if err := t.insertReview(ctx, integrationID, appID, r, replyText, now, meta); err != nil {
+			return Observation{}, err
 		}
 		if err := t.insertVersion(ctx, integrationID, appID, r, 1, replyText, now); err != nil {
 			return Observation{}, err
@@ -166,11 +165,8 @@ func (t *Tx) ObserveReview(ctx context.Context, integrationID, appID string, r s
 		kind = sdk.ChangeKindWorse
 	}
 	version++
-	if _, err := t.exec(ctx, `
-		UPDATE reviews SET version = ?, rating = ?, title = ?, body = ?, reply_text = ?, seen_at = ?, requeue = 0
-		WHERE integration_id = ? AND app_id = ? AND review_id = ?`,
-		version, r.Rating, r.Title, r.Text, replyText, now, integrationID, appID, r.ID); err != nil {
-		return Observation{}, fmt.Errorf("state: update review %s: %w", r.ID, err)
+	if err := t.updateReview(ctx, integrationID, appID, r, version, replyText, now, metaOf(r, t.db.now())); err != nil {
+		return Observation{}, err
 	}
 	if outdated || deleted {
 		if err := t.markReply(ctx, integrationID, appID, r.ID, deleted); err != nil {
@@ -207,8 +203,9 @@ func (t *Tx) storedReview(ctx context.Context, integrationID, appID, reviewID st
 
 func (t *Tx) insertVersion(ctx context.Context, integrationID, appID string, r sdk.Review, version int, replyText, now string) error {
 	_, err := t.exec(ctx, `
-		INSERT INTO review_versions (integration_id, app_id, review_id, version, rating, title, body, reply_text, seen_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, integrationID, appID, r.ID, version, r.Rating, r.Title, r.Text, replyText, now)
+		INSERT INTO review_versions (integration_id, app_id, review_id, version, rating, title, body, reply_text, seen_at, app_version, posted_ms)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, integrationID, appID, r.ID, version, r.Rating, r.Title, r.Text, replyText, now,
+		r.AppVersion, metaOf(r, t.db.now()).postedMs)
 	if err != nil {
 		return fmt.Errorf("state: insert review version %s/%d: %w", r.ID, version, err)
 	}
@@ -580,6 +577,15 @@ func (t *Tx) AddReply(ctx context.Context, r Reply) (bool, error) {
 		return false, fmt.Errorf("state: add reply %s: %w", r.MessageID, err)
 	}
 	n, _ := res.RowsAffected()
+	if n == 1 {
+		actor := r.Staff
+		if r.Rule != "" {
+			actor = "rule " + r.Rule
+		}
+		if err := t.replyEvent(ctx, r.IntegrationID, r.MessageID, r.Status, r.Detail, actor); err != nil {
+			return false, err
+		}
+	}
 	if n == 1 && r.AppID != "" && r.ReviewID != "" {
 		// The latest answer decides the review's reply status.
 		if err := t.pointReview(ctx, r, r.Status, r.Detail); err != nil {
@@ -601,6 +607,9 @@ func (t *Tx) SetReplyStatus(ctx context.Context, integrationID, messageID, statu
 		status, detail, ts(t.db.now()), integrationID, messageID)
 	if err != nil {
 		return fmt.Errorf("state: reply %s status: %w", messageID, err)
+	}
+	if err := t.replyEvent(ctx, integrationID, messageID, status, detail, ""); err != nil {
+		return err
 	}
 	return t.replyStatusOfReview(ctx, integrationID, messageID, status, detail)
 }
