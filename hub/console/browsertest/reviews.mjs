@@ -4,60 +4,25 @@
 // box, one review's page, Russian. Every page: controls labelled, ids
 // unique, and axe-core finds no serious or critical violation.
 // Screenshots go to SCREENSHOTS.
-import { chromium } from "playwright-core";
-import { mkdtempSync, rmSync, mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { createRequire } from "node:module";
 import assert from "node:assert/strict";
+import { browse, env, loopback, unlabelled } from "./harness.mjs";
 
-const env = (k) => {
-  const v = process.env[k];
-  if (!v) throw new Error(`${k} is not set`);
-  return v;
-};
 const hub = new URL(env("HUB_URL"));
 const token = env("ADMIN_TOKEN");
 const shots = env("SCREENSHOTS");
-const loopback = (u) => ["127.0.0.1", "localhost", "[::1]"].includes(u.hostname);
 assert.ok(loopback(hub), `the browser test only targets loopback, not ${hub.host}`);
 mkdirSync(shots, { recursive: true });
 const axePath = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 
-const profile = mkdtempSync(join(tmpdir(), "reviews-chromium-"));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync"],
-  viewport: { width: 1440, height: 900 },
-  locale: "en-US",
-  // axe-core is injected as a script: the console's CSP allows only its own.
-  bypassCSP: true,
-  timeout: 60_000,
-});
-let step = "start";
-const log = (s) => { step = s; console.log(`step: ${s}`); };
-try {
-  await context.route("**/*", (route) => {
-    const u = new URL(route.request().url());
-    return loopback(u) ? route.continue() : route.abort();
-  });
-  const page = context.pages()[0] || await context.newPage();
-  page.setDefaultTimeout(30_000);
+await browse({ name: "reviews", shots, viewport: { width: 1440, height: 900 }, bypassCSP: true }, async ({ context, page, log }) => {
   const url = (p) => new URL(p, hub).toString();
   const pageErrors = [];
   page.on("pageerror", (e) => pageErrors.push(String(e)));
   const checkPage = async (name) => {
-    const bad = await page.evaluate(() => {
-      const bad = [];
-      for (const el of document.querySelectorAll("input:not([type=hidden]), select, textarea")) {
-        if (el.labels.length === 0 && !el.getAttribute("aria-label")) bad.push(el.name || el.id);
-      }
-      const ids = [...document.querySelectorAll("[id]")].map((e) => e.id);
-      for (const id of ids.filter((id, i) => ids.indexOf(id) !== i)) bad.push(`duplicate id ${id}`);
-      return bad;
-    });
+    const bad = await unlabelled(page);
     assert.deepEqual(bad, [], `controls without a label on ${name}`);
     await page.addScriptTag({ path: axePath });
     const found = await page.evaluate(async () => {
@@ -127,12 +92,4 @@ try {
 
   assert.deepEqual(pageErrors, [], "script errors on the pages");
   console.log("reviews browser test: ok");
-} catch (e) {
-  console.error(`failed at step "${step}": ${e.stack || e}`);
-  const p = context.pages()[0];
-  if (p) await p.screenshot({ path: join(shots, "..", "reviews-failure.png"), fullPage: true }).catch(() => {});
-  process.exitCode = 1;
-} finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
-}
+});
