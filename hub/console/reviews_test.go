@@ -140,7 +140,9 @@ func TestReviewsPages(t *testing.T) {
 		t.Errorf("unknown integration: %d", code)
 	}
 	// Pages: one review a page, there and back.
-	code, body = get("/console/reviews?limit=1")
+	if code, body = get("/console/reviews?limit=1"); code != 200 {
+		t.Fatalf("page 1: %d", code)
+	}
 	next := pageLink(t, body, "next")
 	code, body = get(next)
 	if code != 200 || !strings.Contains(body, `data-review="as-2"`) || strings.Count(body, "<tr data-review=") != 1 {
