@@ -215,7 +215,7 @@ func (q *pgSource) hold(ctx context.Context, topic string, closing <-chan struct
 	if err := q.releasePredecessor(ctx, topic); err != nil && ctx.Err() == nil {
 		logger.Error("Releasing a predecessor's subscription lease failed; it is taken when it runs out", err, nil)
 	}
-	work := baseTopic(topic)
+	work := BaseTopic(topic)
 	q.count(q.subs, work, 1)
 	defer q.count(q.subs, work, -1)
 	q.join.Do(func() { q.startMembership(closing) })
@@ -259,7 +259,7 @@ func (q *pgSource) deliverHolding(ctx context.Context, topic string, closing <-c
 	renewed := time.Now() // the lease was just taken
 	handed := false       // given up to even out the hubs' shares
 	lost := false         // not renewed in time: another hub may hold it
-	work := baseTopic(topic)
+	work := BaseTopic(topic)
 	defer func() {
 		if !handed {
 			q.count(q.held, work, -1)
