@@ -70,6 +70,8 @@ var actionRoutes = map[string]string{
 	"GET /console/reviews/{id}/{app}/{review}":                "GET /api/reviews/{id}/{app}/{review}",
 	"GET /console/deadletters":                                "GET /api/deadletters",
 	"POST /console/deadletters/{id}/retry":                    "POST /api/deadletters/{id}/retry",
+	"POST /console/deadletters/retry-all":                     "POST /api/deadletters/{id}/retry",
+	"POST /console/deadletters/drop-all":                      "DELETE /api/deadletters/{id}",
 	"POST /console/deadletters/{id}/drop":                     "DELETE /api/deadletters/{id}",
 	"GET /console/tokens":                                     "GET /api/tokens",
 	"POST /console/tokens":                                    "POST /api/tokens",

@@ -160,6 +160,11 @@ await browse({ name: "console", shots, viewport: { width: 1280, height: 900 } },
   }
   const last = await dlRows.first().getAttribute("data-id");
   await page.getByRole("button", { name: `Drop ${last}` }).click();
+  // A drop asks first, showing what would go.
+  await page.getByRole("heading", { name: "Drop dead letters?", level: 1 }).waitFor();
+  assert.equal(await page.locator(`table.deadletters tbody tr[data-id="${last}"]`).count(), 1, "the confirmation names the letter");
+  await shot("deadletters-confirm");
+  await page.getByRole("button", { name: "Drop 1 for good" }).click();
   await page.getByRole("status").getByText(`Dead letter ${last} is dropped.`).waitFor();
   await page.getByText("No dead letters.").waitFor();
 
