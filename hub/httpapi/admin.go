@@ -169,7 +169,9 @@ func (a *Admin) auth(next http.Handler) http.Handler {
 		case errors.As(err, &refused):
 			if refused.Status == http.StatusUnauthorized && !errors.Is(err, errTokenExpired) {
 				a.failures().Fail(client)
-				a.accounts().Fail(account)
+				if a.accountExists(ctx, account) { // else counted per client only
+					a.accounts().Fail(account)
+				}
 				a.logger().Warn("admin API: request with a wrong token refused", "remote", r.RemoteAddr)
 				// The account tried (the admin token, a personal token's
 				// id), never what was sent.

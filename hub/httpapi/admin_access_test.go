@@ -361,3 +361,94 @@ func TestAuditFiltersAndPages(t *testing.T) {
 		t.Fatalf("export: %d %q %d lines", export.code, export.header.Get("Content-Type"), strings.Count(export.body, "\n"))
 	}
 }
+
+// The per-account table cannot be flooded away (M2): wrong tokens naming
+// made-up personal token ids count per client only, so they neither evict
+// the admin token's account, blocked after a wave of guesses, nor give it a
+// fresh allowance; only accounts that exist are counted.
+func TestAccountTableCannotBeFlooded(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	clock := func() time.Time { return now }
+	a := &Admin{Token: "0123456789abcdef0123", DeadLetters: &fakeDeadLetters{},
+		Failures: throttle.New(throttle.Options{Now: clock}),
+		Accounts: throttle.NewAccounts(throttle.AccountOptions{Failures: 20, Window: 10 * time.Minute, MaxKeys: 5, Now: clock})}
+	r := mux.NewRouter()
+	a.Register(r.PathPrefix("/api").Subrouter())
+	do := func(remote, token string) int {
+		req := httptest.NewRequest(http.MethodGet, "/api/deadletters", nil)
+		req.RemoteAddr = remote
+		req.Header.Set("Authorization", "Bearer "+token)
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	for c := range 10 {
+		for g := range 2 {
+			do(fmt.Sprintf("198.51.100.%d:1", c), fmt.Sprintf("guess-%d-%d", c, g))
+		}
+	}
+	if code := do("198.51.100.77:1", "another-guess"); code != http.StatusTooManyRequests {
+		t.Fatalf("after the account's 20 failures: %d, want 429", code)
+	}
+	// The flood: 100 made-up accounts from 50 clients (2 each).
+	for i := range 100 {
+		if code := do(fmt.Sprintf("192.0.2.%d:1", i/2), fmt.Sprintf("%sfake%d_x", TokenPrefix, i)); code != http.StatusUnauthorized {
+			t.Fatalf("flood %d: %d", i, code)
+		}
+	}
+	if code := do("198.51.100.79:1", "yet-another-guess"); code != http.StatusTooManyRequests {
+		t.Fatalf("after a flood of made-up accounts the admin account is open to new clients again: %d, want 429", code)
+	}
+}
+
+// accountExists: the admin token only when configured, token:ID only when
+// ID is in the state.
+func TestAccountExists(t *testing.T) {
+	ts := newTestServer(t, state.SQLite)
+	viewer := roleTokens(t, ts.db, 0)[auth.RoleViewer]
+	ctx := context.Background()
+	a := &Admin{DB: ts.db, Token: testToken}
+	if !a.accountExists(ctx, accountOf(viewer)) {
+		t.Errorf("a stored token's account %q does not exist", accountOf(viewer))
+	}
+	if a.accountExists(ctx, accountOf(TokenPrefix+"nosuch_x")) {
+		t.Error("a made-up token's account exists")
+	}
+	if !a.accountExists(ctx, accountOf("wrong")) {
+		t.Error("the admin account does not exist while the admin token is configured")
+	}
+	if (&Admin{DB: ts.db}).accountExists(ctx, accountOf("wrong")) {
+		t.Error("the admin account exists while the admin token is off")
+	}
+}
+
+// Made-up accounts are counted per client only: a flood of them does not
+// evict a real personal token's account and reset its count.
+func TestMadeUpAccountsAreNotCounted(t *testing.T) {
+	ts := newTestServer(t, state.SQLite)
+	viewer := roleTokens(t, ts.db, 0)[auth.RoleViewer]
+	realAccount := accountOf(viewer)
+	id := strings.TrimPrefix(realAccount, "token:")
+	a := &Admin{DB: ts.db, Token: testToken, Info: testInfo, Plugins: func() []string { return nil },
+		Failures: throttle.New(throttle.Options{}),
+		Accounts: throttle.NewAccounts(throttle.AccountOptions{Failures: 3, Window: time.Hour, MaxKeys: 2})}
+	r := mux.NewRouter()
+	a.Register(r.PathPrefix("/api").Subrouter())
+	do := func(remote, token string) int {
+		req := httptest.NewRequest(http.MethodGet, "/api/integrations", nil)
+		req.RemoteAddr = remote
+		req.Header.Set("Authorization", "Bearer "+token)
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	do("198.51.100.1:1", TokenPrefix+id+"_wrong1")
+	do("198.51.100.2:1", TokenPrefix+id+"_wrong2")
+	for i := range 20 {
+		do(fmt.Sprintf("192.0.2.%d:1", i), fmt.Sprintf("%sfake%d_x", TokenPrefix, i))
+	}
+	do("198.51.100.3:1", TokenPrefix+id+"_wrong3")
+	if code := do("198.51.100.4:1", TokenPrefix+id+"_wrong4"); code != http.StatusTooManyRequests {
+		t.Fatalf("the real account after 3 failures and a flood of made-up ones: %d, want 429", code)
+	}
+}

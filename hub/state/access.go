@@ -104,6 +104,16 @@ func (d *DB) APITokenByHash(ctx context.Context, hash string) (APIToken, error) 
 	return t, nil
 }
 
+// APITokenExists reports whether a personal token with id is stored (the
+// per-account throttle counts failures only for accounts that exist).
+func (d *DB) APITokenExists(ctx context.Context, id string) (bool, error) {
+	var n int
+	if err := d.queryRow(ctx, `SELECT COUNT(*) FROM api_tokens WHERE id = ?`, id).Scan(&n); err != nil {
+		return false, fmt.Errorf("state: look up an API token's id: %w", err)
+	}
+	return n > 0, nil
+}
+
 // DeleteAPIToken revokes token id (ErrNotFound when there is none) and
 // returns what it was.
 func (d *DB) DeleteAPIToken(ctx context.Context, id string) (APIToken, error) {

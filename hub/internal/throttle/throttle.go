@@ -6,9 +6,12 @@
 //
 // A client that fails Failures times within Window from its first failure
 // is refused until that window ends. The table is bounded: windows that
-// have ended are dropped, and past MaxKeys clients the oldest window goes
-// first (a flood of addresses can only give its own oldest addresses a
-// fresh allowance; it cannot grow memory or lock anyone out).
+// have ended are dropped, and past MaxKeys clients the oldest window that
+// is not blocked (and not pinned) goes first: a flood of new keys can
+// neither grow memory nor lock anyone out, and it cannot wipe out a
+// blocked key's count to give it a fresh allowance. When every entry is
+// blocked or pinned, a new key's failure is not remembered (its failures
+// still count against its account, Accounts).
 package throttle
 
 import (
@@ -35,6 +38,9 @@ type Options struct {
 	Window time.Duration
 	// MaxKeys bounds the number of clients remembered.
 	MaxKeys int
+	// Pinned keys are never evicted to make room (only their window's
+	// end drops them); they come on top of MaxKeys.
+	Pinned []string
 	// Now is the clock (tests); nil: time.Now.
 	Now func() time.Time
 }
@@ -42,6 +48,7 @@ type Options struct {
 // Limiter counts failures per key. It is safe for concurrent use.
 type Limiter struct {
 	o       Options
+	pinned  map[string]bool
 	mu      sync.Mutex
 	entries map[string]*list.Element
 	// order holds *entry by window start, oldest at the front.
@@ -68,7 +75,11 @@ func New(o Options) *Limiter {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Limiter{o: o, entries: map[string]*list.Element{}, order: list.New()}
+	pinned := map[string]bool{}
+	for _, k := range o.Pinned {
+		pinned[k] = true
+	}
+	return &Limiter{o: o, pinned: pinned, entries: map[string]*list.Element{}, order: list.New()}
 }
 
 // Blocked reports whether key has used up its failures in its current
@@ -99,10 +110,33 @@ func (l *Limiter) Fail(key string) {
 		el.Value.(*entry).count++
 		return
 	}
-	for l.order.Len() >= l.o.MaxKeys {
-		l.remove(l.order.Front())
+	if !l.pinned[key] && l.order.Len()-l.pinnedLen() >= l.o.MaxKeys {
+		// Make room: the oldest entry that is neither blocked nor pinned.
+		var victim *list.Element
+		for el := l.order.Front(); el != nil; el = el.Next() {
+			e := el.Value.(*entry)
+			if e.count < l.o.Failures && !l.pinned[e.key] {
+				victim = el
+				break
+			}
+		}
+		if victim == nil {
+			return // every entry is blocked or pinned: this failure is not remembered
+		}
+		l.remove(victim)
 	}
 	l.entries[key] = l.order.PushBack(&entry{key: key, start: now, count: 1})
+}
+
+// pinnedLen is how many pinned keys have an entry (l.mu held).
+func (l *Limiter) pinnedLen() int {
+	n := 0
+	for k := range l.pinned {
+		if _, ok := l.entries[k]; ok {
+			n++
+		}
+	}
+	return n
 }
 
 // Len is the number of clients remembered.
