@@ -35,6 +35,9 @@ func testPersonalTokens(t *testing.T, dialect string) {
 	if a.code != http.StatusCreated {
 		t.Fatalf("create: %d %s", a.code, a.body)
 	}
+	if cc := a.header.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("the answer carrying the token has Cache-Control %q, want no-store", cc)
+	}
 	var made TokenJSON
 	if err := json.Unmarshal([]byte(a.body), &made); err != nil || !strings.HasPrefix(made.Token, TokenPrefix+made.ID+"_") ||
 		made.Role != "agent" || made.Name != "ci bot" || made.CreatedBy != "admin" || time.Until(made.ExpiresAt) < 719*time.Hour {

@@ -247,6 +247,9 @@ func (a *Admin) createToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// The answer carries the token: no cache (a proxy's, the browser's)
+	// may keep it.
+	w.Header().Set("Cache-Control", "no-store")
 	WriteJSON(w, http.StatusCreated, t)
 	return nil
 }
