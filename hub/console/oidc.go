@@ -243,12 +243,8 @@ func (c *Console) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		http.SetCookie(w, &http.Cookie{Name: flowCookie, Value: "", Path: "/console/oidc/" + url.PathEscape(is.cfg.ID), MaxAge: -1,
 			HttpOnly: true, Secure: c.opts.Secure, SameSite: http.SameSiteLaxMode})
 	}
-	if e := q.Get("error"); e != "" {
-		clearFlow()
-		c.opts.Logger.Warn("console: the OIDC issuer refused the sign-in", "issuer", is.cfg.ID, "error", e, "description", q.Get("error_description"))
-		c.oidcProblem(w, r, http.StatusUnauthorized, fmt.Sprintf(t["oidc_refused"], is.cfg.Name, describe(e, q.Get("error_description"))))
-		return
-	}
+	// The flow's state is checked first, also for an error answer: a
+	// link anyone can make must not put text of theirs on the page.
 	stateParam := q.Get("state")
 	ck, err := r.Cookie(flowCookie)
 	if err != nil || stateParam == "" || subtle.ConstantTimeCompare([]byte(ck.Value), []byte(stateParam)) != 1 {
@@ -266,6 +262,13 @@ func (c *Console) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	if !ok || flow.Issuer != is.cfg.ID || c.opts.Now().Sub(flow.CreatedAt) > flowTTL {
 		c.opts.Logger.Warn("console: an OIDC callback of an unknown, used or expired sign-in refused", "issuer", is.cfg.ID, "found", ok)
 		c.oidcProblem(w, r, http.StatusForbidden, t["oidc_state"])
+		return
+	}
+	if e := q.Get("error"); e != "" {
+		// The page shows a known error code only; the issuer's
+		// description goes to the log.
+		c.opts.Logger.Warn("console: the OIDC issuer refused the sign-in", "issuer", is.cfg.ID, "error", clipLog(e), "description", clipLog(q.Get("error_description")))
+		c.oidcProblem(w, r, http.StatusUnauthorized, fmt.Sprintf(t["oidc_refused"], is.cfg.Name, knownOAuthError(e)))
 		return
 	}
 	p, err := c.oidcPrincipal(r.Context(), is, flow, q.Get("code"))
@@ -317,6 +320,33 @@ func (e *oidcError) page(t map[string]string, issuerName string) string {
 }
 
 // describe joins an OAuth error code and its description, cut short.
+// oauthErrors are the error codes an authorization answer may carry
+// (RFC 6749 section 4.1.2.1, OpenID Connect Core section 3.1.2.6).
+var oauthErrors = map[string]bool{
+	"invalid_request": true, "unauthorized_client": true, "access_denied": true, "unsupported_response_type": true,
+	"invalid_scope": true, "server_error": true, "temporarily_unavailable": true, "interaction_required": true,
+	"login_required": true, "account_selection_required": true, "consent_required": true, "invalid_request_uri": true,
+	"invalid_request_object": true, "request_not_supported": true, "request_uri_not_supported": true,
+	"registration_not_supported": true,
+}
+
+// knownOAuthError is code when it is one of oauthErrors, else a fixed
+// text: the page never shows what the query carried otherwise.
+func knownOAuthError(code string) string {
+	if oauthErrors[code] {
+		return code
+	}
+	return "unknown error"
+}
+
+// clipLog bounds a value from a request before it is logged.
+func clipLog(s string) string {
+	if len(s) > 300 {
+		return s[:300] + "…"
+	}
+	return s
+}
+
 func describe(code, desc string) string {
 	s := code
 	if desc != "" {

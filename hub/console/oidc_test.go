@@ -431,3 +431,28 @@ func TestOIDCAcrossHubs(t *testing.T) {
 		t.Fatal("the session made on B is not good on A")
 	}
 }
+
+// An error answer is checked like any callback (L2): without this
+// browser's flow it shows the state page, not the query's text; with it,
+// only a known error code is shown and the description goes to the log.
+func TestOIDCErrorAnswerNeedsTheFlow(t *testing.T) {
+	rig := newOIDCRig(t, nil, nil)
+	forged := rig.console.URL + "/console/oidc/corp/callback?error=access_denied&error_description=" +
+		url.QueryEscape("Call +1-555-0100 to restore your account")
+	s := get(t, newSessionBrowser(), forged)
+	// (The language links carry the page's URL, escaped: look for the text as shown.)
+	if s.status != http.StatusForbidden || strings.Contains(s.body, "to restore your account") || strings.Contains(s.body, "did not sign you in") {
+		t.Fatalf("a forged error link without a flow: %d, shows its text:\n%s", s.status, s.body)
+	}
+	rig.issuer.Refuse("made_up_<b>code</b>")
+	s = rig.signInOIDC(t, newSessionBrowser())
+	if s.status != http.StatusUnauthorized || strings.Contains(s.body, "made_up_&lt;b&gt;") || !strings.Contains(s.body, "(unknown error)") {
+		t.Fatalf("an unknown error code: %d, want 401 with a fixed text:\n%s", s.status, s.body)
+	}
+	if strings.Contains(s.body, "the test issuer refuses") {
+		t.Error("the issuer's description is shown")
+	}
+	if !strings.Contains(rig.log.String(), "the test issuer refuses") {
+		t.Error("the issuer's description is not logged")
+	}
+}
