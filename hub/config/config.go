@@ -317,6 +317,10 @@ type OIDCIssuer struct {
 	Roles []OIDCRoleRule `yaml:"roles"`
 	// Timeout bounds each call to the issuer (default 10s).
 	Timeout time.Duration `yaml:"timeout"`
+	// TrustUnverifiedEmail lets email_domain rules match an address whose
+	// ID token lacks email_verified: true (for issuers that never send
+	// the claim but control their addresses). Off by default.
+	TrustUnverifiedEmail bool `yaml:"trust_unverified_email"`
 }
 
 // OIDCRoleRule gives Role (viewer, agent, admin) to the members of Group

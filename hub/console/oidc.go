@@ -52,6 +52,10 @@ type OIDCIssuer struct {
 	Roles []RoleRule
 	// Timeout bounds each call to the issuer (default DefaultOIDCTimeout).
 	Timeout time.Duration
+	// TrustUnverifiedEmail lets email-domain rules match an address the
+	// ID token does not mark email_verified: true (a missing claim counts
+	// as unverified unless this is set).
+	TrustUnverifiedEmail bool
 }
 
 // RoleRule gives Role to whoever is in Group (a value of the groups claim)
@@ -432,11 +436,13 @@ func groupsOf(v any) []string {
 }
 
 // mapRole applies the issuer's rules in order: the first that matches
-// wins. An email domain matches only an address the issuer did not mark
-// unverified (email_verified false).
+// wins. An email domain matches only an address the issuer marked
+// email_verified: true (a missing claim counts as unverified), unless the
+// issuer is configured with TrustUnverifiedEmail.
 func mapRole(cfg OIDCIssuer, cl claims, groups []string) (auth.Role, bool) {
 	domain := ""
-	if at := strings.LastIndexByte(cl.Email, '@'); at >= 0 && (cl.EmailVerified == nil || *cl.EmailVerified) {
+	verified := cl.EmailVerified != nil && *cl.EmailVerified
+	if at := strings.LastIndexByte(cl.Email, '@'); at >= 0 && (verified || cfg.TrustUnverifiedEmail) {
 		domain = strings.ToLower(cl.Email[at+1:])
 	}
 	for _, rule := range cfg.Roles {
