@@ -282,8 +282,12 @@ func (c *Console) oidcCallback(w http.ResponseWriter, r *http.Request) {
 			pe = &oidcError{status: http.StatusBadGateway, msg: fmt.Sprintf(t["oidc_failed"], is.cfg.Name)}
 		}
 		c.opts.Logger.Warn("console: OIDC sign-in failed", "issuer", is.cfg.ID, "error", err)
-		c.audit(auth.WithClient(r.Context(), clientAddr(r)), state.AuditEntry{Subject: "unknown", Kind: httpapi.KindSignIn,
-			Action: "console", Outcome: httpapi.OutcomeFailed, Target: "oidc:" + is.cfg.ID})
+		who := state.AuditEntry{Subject: "unknown"}
+		if pe.subject != "" { // the ID token was verified: who it names
+			who.Subject, who.Name, who.Via = pe.subject, pe.name, "oidc:"+is.cfg.ID
+		}
+		c.audit(auth.WithClient(r.Context(), clientAddr(r)), state.AuditEntry{Subject: who.Subject, Name: who.Name, Via: who.Via,
+			Kind: httpapi.KindSignIn, Action: "console", Outcome: httpapi.OutcomeFailed, Target: "oidc:" + is.cfg.ID})
 		c.oidcProblem(w, r, pe.status, pe.page(t, is.cfg.Name))
 		return
 	}
@@ -305,6 +309,9 @@ type oidcError struct {
 	detail string
 	msg    string
 	cause  error
+	// subject and name are who the verified ID token names, when the
+	// sign-in failed after it was verified (no role): for the audit log.
+	subject, name string
 }
 
 func (e *oidcError) Error() string {
@@ -404,7 +411,8 @@ func (c *Console) oidcPrincipal(parent context.Context, is *issuer, flow state.S
 	name := firstOf(cl.Email, cl.PreferredUsername, cl.Name, cl.Subject)
 	role, ok := mapRole(is.cfg, cl, groupsOf(all[is.cfg.GroupsClaim]))
 	if !ok {
-		return auth.Principal{}, &oidcError{status: http.StatusForbidden, key: "oidc_no_role", detail: name}
+		return auth.Principal{}, &oidcError{status: http.StatusForbidden, key: "oidc_no_role", detail: name,
+			subject: "oidc:" + idt.Issuer + "#" + idt.Subject, name: name}
 	}
 	return auth.Principal{Subject: "oidc:" + idt.Issuer + "#" + idt.Subject, Name: name, Role: role, Via: auth.ViaSession}, nil
 }

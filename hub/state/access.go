@@ -177,7 +177,7 @@ type AuditEntry struct {
 	// Client is where the request came from (its address).
 	Client string `json:"client,omitempty"`
 	// Kind is what was changed (integration, app, filter, automation,
-	// alerts, token, deadletter, reply, approval, signin).
+	// alerts, token, deadletter, reply, approval, signin, history).
 	Kind   string `json:"kind"`
 	Action string `json:"action"`
 	// IntegrationID and Target (an app, a token, a dead letter…) name
