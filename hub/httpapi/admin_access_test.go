@@ -455,3 +455,53 @@ func TestMadeUpAccountsAreNotCounted(t *testing.T) {
 		t.Fatalf("the real account after 3 failures and a flood of made-up ones: %d, want 429", code)
 	}
 }
+
+// Wrong bearer tokens write at most one audit entry per client per
+// throttle window, its count growing (L4); another client has its own; a
+// new window starts a new entry.
+func TestWrongTokensAuditedOncePerWindow(t *testing.T) {
+	db := openDB(t, state.SQLite)
+	now := time.Unix(1_800_000_000, 0)
+	clock := func() time.Time { return now }
+	a := &Admin{DB: db, Token: testToken, Info: testInfo, Plugins: func() []string { return nil },
+		Failures: throttle.New(throttle.Options{Now: clock}), Accounts: throttle.NewAccounts(throttle.AccountOptions{Now: clock})}
+	r := mux.NewRouter()
+	a.Register(r.PathPrefix("/api").Subrouter())
+	do := func(remote string) int {
+		req := httptest.NewRequest(http.MethodGet, "/api/integrations", nil)
+		req.RemoteAddr = remote
+		req.Header.Set("Authorization", "Bearer wrong-token")
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	for range 7 {
+		do("198.51.100.1:1")
+	}
+	do("198.51.100.2:1")
+	entries := func() []state.AuditEntry {
+		t.Helper()
+		got, err := db.Audit(context.Background(), state.AuditFilter{Kind: KindSignIn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	count := func(e state.AuditEntry) string {
+		if len(e.Changes) != 1 || e.Changes[0].Field != "wrong tokens" {
+			return fmt.Sprintf("%+v", e.Changes)
+		}
+		return e.Changes[0].To
+	}
+	got := entries() // newest first
+	if len(got) != 2 || got[1].Client != "198.51.100.1" || count(got[1]) != "7" || got[0].Client != "198.51.100.2" || count(got[0]) != "1" ||
+		got[1].Outcome != OutcomeFailed || got[1].Target != "admin_token" {
+		t.Fatalf("entries %+v", got)
+	}
+	now = now.Add(time.Minute) // a new window
+	do("198.51.100.1:1")
+	do("198.51.100.1:1")
+	if got := entries(); len(got) != 3 || got[0].Client != "198.51.100.1" || count(got[0]) != "2" || count(got[2]) != "7" {
+		t.Fatalf("after the window: %+v", got)
+	}
+}

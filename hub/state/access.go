@@ -208,6 +208,53 @@ func (t *Tx) AddAudit(ctx context.Context, e AuditEntry) error {
 	return addAudit(ctx, t, t.db.now(), e)
 }
 
+// AddAuditID appends e to the audit log like AddAudit and returns its id,
+// for SetAuditChanges.
+func (d *DB) AddAuditID(ctx context.Context, e AuditEntry) (int64, error) {
+	if e.At.IsZero() {
+		e.At = d.now()
+	}
+	changes, err := encodeChanges(e.Changes)
+	if err != nil {
+		return 0, err
+	}
+	var id int64
+	err = d.queryRow(ctx, `INSERT INTO audit_log (at_ms, subject, name, role, via, client, kind, action, integration_id, target, outcome, changes)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, e.At.UnixMilli(), cut(e.Subject, 500), cut(e.Name, 500), e.Role, e.Via,
+		cut(e.Client, 200), e.Kind, e.Action, cut(e.IntegrationID, 200), cut(e.Target, 500), e.Outcome, changes).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("state: write the audit log: %w", err)
+	}
+	return id, nil
+}
+
+// SetAuditChanges replaces the changes of entry id (a summary entry whose
+// count grows, such as repeated wrong tokens from one client).
+func (d *DB) SetAuditChanges(ctx context.Context, id int64, changes []AuditChange) error {
+	enc, err := encodeChanges(changes)
+	if err != nil {
+		return err
+	}
+	if _, err := d.exec(ctx, `UPDATE audit_log SET changes = ? WHERE id = ?`, enc, id); err != nil {
+		return fmt.Errorf("state: update an audit entry: %w", err)
+	}
+	return nil
+}
+
+func encodeChanges(changes []AuditChange) (string, error) {
+	if len(changes) == 0 {
+		return "", nil
+	}
+	for i := range changes {
+		changes[i].From, changes[i].To = cut(changes[i].From, maxAuditField), cut(changes[i].To, maxAuditField)
+	}
+	b, err := json.Marshal(changes)
+	if err != nil {
+		return "", fmt.Errorf("state: encode audit changes: %w", err)
+	}
+	return string(b), nil
+}
+
 type execer interface {
 	exec(ctx context.Context, q string, args ...any) (sql.Result, error)
 }

@@ -100,15 +100,17 @@ func (l *Limiter) Blocked(key string) (wait time.Duration, blocked bool) {
 	return e.start.Add(l.o.Window).Sub(now), true
 }
 
-// Fail notes one failure for key.
-func (l *Limiter) Fail(key string) {
+// Fail notes one failure for key and returns key's failures in its
+// current window, this one included (1: the window starts now; 0: the
+// failure is not remembered, the table being full of blocked keys).
+func (l *Limiter) Fail(key string) int {
 	now := l.o.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.expire(now)
 	if el, ok := l.entries[key]; ok {
 		el.Value.(*entry).count++
-		return
+		return el.Value.(*entry).count
 	}
 	if !l.pinned[key] && l.order.Len()-l.pinnedLen() >= l.o.MaxKeys {
 		// Make room: the oldest entry that is neither blocked nor pinned.
@@ -121,11 +123,12 @@ func (l *Limiter) Fail(key string) {
 			}
 		}
 		if victim == nil {
-			return // every entry is blocked or pinned: this failure is not remembered
+			return 0 // every entry is blocked or pinned: this failure is not remembered
 		}
 		l.remove(victim)
 	}
 	l.entries[key] = l.order.PushBack(&entry{key: key, start: now, count: 1})
+	return 1
 }
 
 // pinnedLen is how many pinned keys have an entry (l.mu held).
