@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -248,9 +247,4 @@ func (a *Admin) tooMany(w http.ResponseWriter, r *http.Request, wait time.Durati
 }
 
 // clientAddr is the request's client address for the audit log.
-func clientAddr(r *http.Request) string {
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		return host
-	}
-	return r.RemoteAddr
-}
+func clientAddr(r *http.Request) string { return throttle.Addr(r) }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -503,5 +504,56 @@ func TestWrongTokensAuditedOncePerWindow(t *testing.T) {
 	do("198.51.100.1:1")
 	if got := entries(); len(got) != 3 || got[0].Client != "198.51.100.1" || count(got[0]) != "2" || count(got[2]) != "7" {
 		t.Fatalf("after the window: %+v", got)
+	}
+}
+
+// Behind trusted proxies (M4): clients the proxy forwards for are
+// throttled and audited each as themselves; a client elsewhere writing
+// X-Forwarded-For cannot change who it is and stays throttled.
+func TestTrustedProxiesThrottleAndAudit(t *testing.T) {
+	db := openDB(t, state.SQLite)
+	a := &Admin{DB: db, Token: testToken, Info: testInfo, Plugins: func() []string { return nil },
+		Failures: throttle.New(throttle.Options{}), Accounts: throttle.NewAccounts(throttle.AccountOptions{})}
+	r := mux.NewRouter()
+	a.Register(r.PathPrefix("/api").Subrouter())
+	h := throttle.Proxies{netip.MustParsePrefix("10.0.0.0/8")}.Wrap(r)
+	do := func(remote, xff string) int {
+		req := httptest.NewRequest(http.MethodGet, "/api/integrations", nil)
+		req.RemoteAddr = remote
+		req.Header.Set("X-Forwarded-For", xff)
+		req.Header.Set("Authorization", "Bearer wrong-token")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	// A spoofing client: a new X-Forwarded-For each time, still one client.
+	for i := range 10 {
+		if code := do("203.0.113.9:5000", fmt.Sprintf("198.51.100.%d", i)); code != http.StatusUnauthorized {
+			t.Fatalf("spoof %d: %d", i, code)
+		}
+	}
+	if code := do("203.0.113.9:5000", "198.51.100.200"); code != http.StatusTooManyRequests {
+		t.Fatalf("a spoofing client after 10 wrong tokens: %d, want 429", code)
+	}
+	// Through the proxy: one client's failures do not block another.
+	for range 10 {
+		do("10.0.0.2:443", "192.0.2.1")
+	}
+	if code := do("10.0.0.2:443", "192.0.2.1"); code != http.StatusTooManyRequests {
+		t.Fatalf("the client behind the proxy after 10 wrong tokens: %d, want 429", code)
+	}
+	if code := do("10.0.0.2:443", "192.0.2.2"); code != http.StatusUnauthorized {
+		t.Fatalf("another client behind the same proxy: %d, want 401", code)
+	}
+	got, err := db.Audit(context.Background(), state.AuditFilter{Kind: KindSignIn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clients := map[string]bool{}
+	for _, e := range got {
+		clients[e.Client] = true
+	}
+	if len(clients) != 3 || !clients["203.0.113.9"] || !clients["192.0.2.1"] || !clients["192.0.2.2"] {
+		t.Fatalf("audited clients %v, want the spoofer's address and the two forwarded clients", clients)
 	}
 }

@@ -16,7 +16,6 @@ package throttle
 
 import (
 	"container/list"
-	"net"
 	"net/http"
 	"net/netip"
 	"sync"
@@ -165,15 +164,13 @@ func (l *Limiter) remove(el *list.Element) {
 	l.order.Remove(el)
 }
 
-// Client is the key of the client that sent r: the remote IP address of
-// the connection (the hub has no trusted-proxy setting, so forwarded
-// headers, which anyone can write, are ignored). An IPv6 client is keyed
-// by its /64, since one host commonly holds a whole /64.
+// Client is the key of the client that sent r: its address (Addr: the
+// remote address of the connection, or the client a trusted proxy
+// forwards for when Proxies.Wrap is in front; forwarded headers from
+// anyone else are ignored). An IPv6 client is keyed by its /64, since one
+// host commonly holds a whole /64.
 func Client(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
+	host := Addr(r)
 	ip, err := netip.ParseAddr(host)
 	if err != nil {
 		return host
