@@ -92,6 +92,20 @@ func (d *DB) DeleteSession(ctx context.Context, key string) error {
 	return nil
 }
 
+// DeleteAllSessions ends every console session (`hub sessions revoke
+// --all`) and returns how many there were.
+func (d *DB) DeleteAllSessions(ctx context.Context) (int64, error) {
+	res, err := d.exec(ctx, `DELETE FROM console_sessions`)
+	if err != nil {
+		return 0, fmt.Errorf("state: delete all sessions: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("state: delete all sessions: %w", err)
+	}
+	return n, nil
+}
+
 // DeleteSessionsOf ends every session of subject ("sign out everywhere")
 // and returns how many there were.
 func (d *DB) DeleteSessionsOf(ctx context.Context, subject string) (int64, error) {
