@@ -158,7 +158,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		srv.ConsoleOff, hint = consoleOff(cfg, h.Addr())
 		log.Warn(hint)
 	}
-	h.serveAll(srv.Handler())
+	// Behind trusted proxies the client is who they forward for: the
+	// throttle, the audit log and the logs see it (throttle.Proxies).
+	h.serveAll(throttle.Proxies(cfg.TrustedProxyPrefixes()).Wrap(srv.Handler()))
 	started = true
 	return h, nil
 }

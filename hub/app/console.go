@@ -22,7 +22,7 @@ func ConsoleOptions(cfg *config.Config, admin console.Admin, sessions console.Se
 	}
 	for _, is := range cfg.Console.OIDC {
 		oi := console.OIDCIssuer{ID: is.ID, Name: is.Name, Issuer: is.Issuer, ClientID: is.ClientID, ClientSecret: is.ClientSecret,
-			Scopes: is.Scopes, GroupsClaim: is.GroupsClaim, Timeout: is.Timeout}
+			Scopes: is.Scopes, GroupsClaim: is.GroupsClaim, Timeout: is.Timeout, TrustUnverifiedEmail: is.TrustUnverifiedEmail}
 		for _, r := range is.Roles {
 			role, _ := auth.ParseRole(r.Role) // checked by config.Validate
 			oi.Roles = append(oi.Roles, console.RoleRule{Group: r.Group, EmailDomain: r.EmailDomain, Role: role})

@@ -27,6 +27,7 @@ console:
       client_id: reviewhub
       client_secret: ${REVIEWHUB_TEST_OIDC_SECRET}
       groups_claim: roles
+      trust_unverified_email: true
       roles: [{group: /admins, role: admin}, {email_domain: acme.example, role: viewer}]
 `))
 	if err != nil {
@@ -37,7 +38,7 @@ console:
 		t.Errorf("options %+v", o)
 	}
 	want := []console.OIDCIssuer{{ID: "kc", Name: "Acme SSO", Issuer: "https://sso.acme.example/realms/acme", ClientID: "reviewhub",
-		ClientSecret: "from-the-environment", GroupsClaim: "roles",
+		ClientSecret: "from-the-environment", GroupsClaim: "roles", TrustUnverifiedEmail: true,
 		Roles: []console.RoleRule{{Group: "/admins", Role: auth.RoleAdmin}, {EmailDomain: "acme.example", Role: auth.RoleViewer}}}}
 	if !reflect.DeepEqual(o.OIDC, want) {
 		t.Errorf("issuers %+v, want %+v", o.OIDC, want)

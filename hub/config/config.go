@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -29,6 +30,11 @@ type Config struct {
 	Listen string `yaml:"listen"`
 	// PublicURL is how helpdesks reach the hub (for webhook URLs shown to users).
 	PublicURL string `yaml:"public_url"`
+	// TrustedProxies are the reverse proxies (addresses or CIDR prefixes)
+	// whose X-Forwarded-For is believed: a request from one of them is
+	// from the right-most forwarded address not in this list. Empty: the
+	// header is ignored and the client is the connection's address.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 	// DataDir holds the SQLite database and the generated secret key (env HUB_DATA_DIR).
 	DataDir string  `yaml:"data_dir"`
 	State   State   `yaml:"state"`
@@ -317,6 +323,10 @@ type OIDCIssuer struct {
 	Roles []OIDCRoleRule `yaml:"roles"`
 	// Timeout bounds each call to the issuer (default 10s).
 	Timeout time.Duration `yaml:"timeout"`
+	// TrustUnverifiedEmail lets email_domain rules match an address whose
+	// ID token lacks email_verified: true (for issuers that never send
+	// the claim but control their addresses). Off by default.
+	TrustUnverifiedEmail bool `yaml:"trust_unverified_email"`
 }
 
 // OIDCRoleRule gives Role (viewer, agent, admin) to the members of Group
@@ -566,6 +576,11 @@ func (c *Config) validateServer(add func(field, reason string)) {
 			add("public_url", err.Error())
 		}
 	}
+	for i, p := range c.TrustedProxies {
+		if _, err := parseProxy(p); err != nil {
+			add(fmt.Sprintf("trusted_proxies[%d]", i), fmt.Sprintf("%q is not an IP address or CIDR prefix (10.0.0.0/8, 2001:db8::/32)", p))
+		}
+	}
 	if c.SecretKey != "" {
 		if _, err := secrets.ParseKey(c.SecretKey); err != nil {
 			add("secret_key", keyReason(err)+" (generate one with `openssl rand -base64 32`)")
@@ -801,4 +816,32 @@ func (c *Config) AcceptedKeys() ([][]byte, error) {
 		keys = append(keys, k)
 	}
 	return keys, nil
+}
+
+// TrustedProxyPrefixes are TrustedProxies parsed (a bare address is its
+// own /32 or /128); Validate has refused what does not parse.
+func (c *Config) TrustedProxyPrefixes() []netip.Prefix {
+	var out []netip.Prefix
+	for _, p := range c.TrustedProxies {
+		if pre, err := parseProxy(p); err == nil {
+			out = append(out, pre)
+		}
+	}
+	return out
+}
+
+func parseProxy(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }

@@ -2,8 +2,10 @@ package config
 
 import (
 	"errors"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -71,6 +73,8 @@ func TestErrorsNameTheField(t *testing.T) {
 		{"admin_token: 0123456789abcdef0123\nconsole: {enabled: true, token_signin: false}", "console.enabled: the console needs a way to sign in"},
 		{"console: {session_idle: 10s}", "console.session_idle: 10s is shorter than 1m"},
 		{"console: {session_idle: 48h, session_max_age: 24h}", "console.session_max_age: 24h0m0s is shorter than the idle timeout"},
+		{"trusted_proxies: [10.0.0.0/8, proxy.local]", `trusted_proxies[1]: "proxy.local" is not an IP address or CIDR prefix`},
+		{"trusted_proxies: [10.0.0.0/33]", `trusted_proxies[0]: "10.0.0.0/33"`},
 		{"console: {oidc: [{id: Bad ID, issuer: https://id.example, client_id: c, client_secret: s, roles: [{group: g, role: admin}]}]}", `console.oidc[0].id: "Bad ID" must be`},
 		{"console: {oidc: [{id: corp, issuer: http://id.example, client_id: c, client_secret: s, roles: [{group: g, role: admin}]}]}", "console.oidc[0].issuer: must be an https URL"},
 		{"console: {oidc: [{id: corp, issuer: https://id.example, client_secret: s, roles: [{group: g, role: admin}]}]}", "console.oidc[0].client_id: is required"},
@@ -327,5 +331,17 @@ func TestConsoleSignInMethods(t *testing.T) {
 	}
 	if cfg.ConsoleOn() {
 		t.Error("the console is on with no way to sign in")
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	cfg, err := Parse("hub.yaml", []byte("admin_token: 0123456789abcdef0123\ntrusted_proxies: [10.1.2.3/8, 192.0.2.7, '2001:db8::/32']\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := cfg.TrustedProxyPrefixes()
+	want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32"), netip.MustParsePrefix("2001:db8::/32")}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("prefixes %v, want %v", got, want)
 	}
 }

@@ -3,7 +3,6 @@ package console
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/reviewhub/reviewhub/hub/auth"
 	"github.com/reviewhub/reviewhub/hub/httpapi"
+	"github.com/reviewhub/reviewhub/hub/internal/throttle"
 	"github.com/reviewhub/reviewhub/hub/state"
 )
 
@@ -34,12 +34,7 @@ var _ Access = (*httpapi.Admin)(nil)
 const adminAccount = "admin_token"
 
 // clientAddr is the request's client address for the audit log.
-func clientAddr(r *http.Request) string {
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		return host
-	}
-	return r.RemoteAddr
-}
+func clientAddr(r *http.Request) string { return throttle.Addr(r) }
 
 // audit records e when the console has the API's audit log.
 func (c *Console) audit(ctx context.Context, e state.AuditEntry) {

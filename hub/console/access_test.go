@@ -197,7 +197,41 @@ func TestOIDCSignInsAudited(t *testing.T) {
 		ok.Target != "oidc:corp" || ok.Client != "127.0.0.1" {
 		t.Errorf("sign-in entry %+v", ok)
 	}
-	if failed.Outcome != httpapi.OutcomeFailed || failed.Target != "oidc:corp" || failed.Subject != "unknown" {
+	// The ID token was verified, only no rule gave a role: who it names
+	// is recorded (L3).
+	if failed.Outcome != httpapi.OutcomeFailed || failed.Target != "oidc:corp" || failed.Subject != "oidc:"+rig.issuer.URL+"#m1" ||
+		failed.Name != "mia@other.example" {
 		t.Errorf("failed sign-in entry %+v", failed)
+	}
+}
+
+// Signing out and signing out everywhere are audited (L3).
+func TestSignOutsAudited(t *testing.T) {
+	rec := &recordAccess{}
+	srv := serveSessionConsole(t, Options{Access: rec})
+	cl := newSessionBrowser()
+	tokenSignIn(t, cl, srv.URL)
+	csrf := getCSRF(t, cl, srv.URL+"/console/integrations")
+	if r := post(t, cl, srv.URL+"/console/signout", url.Values{"csrf": {csrf}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-out: %d", r.StatusCode)
+	}
+	tokenSignIn(t, cl, srv.URL)
+	tokenSignIn(t, newSessionBrowser(), srv.URL)
+	csrf = getCSRF(t, cl, srv.URL+"/console/integrations")
+	if r := post(t, cl, srv.URL+"/console/signout/everywhere", url.Values{"csrf": {csrf}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign out everywhere: %d", r.StatusCode)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	var outs []state.AuditEntry
+	for _, e := range rec.entries {
+		if e.Action == "signout" || e.Action == "signout_everywhere" {
+			outs = append(outs, e)
+		}
+	}
+	if len(outs) != 2 || outs[0].Action != "signout" || outs[0].Subject != AdminSubject || outs[0].Kind != httpapi.KindSignIn ||
+		outs[0].Client != "127.0.0.1" || outs[1].Action != "signout_everywhere" || outs[1].Subject != AdminSubject ||
+		len(outs[1].Changes) != 1 || outs[1].Changes[0].To != "2" {
+		t.Fatalf("sign-out entries %+v", outs)
 	}
 }

@@ -347,6 +347,7 @@ func (c *Console) signout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	c.audit(r.Context(), state.AuditEntry{Kind: httpapi.KindSignIn, Action: "signout", Target: "console"})
 	c.setCookie(w, sessionCookie, "", -1)
 	http.Redirect(w, r, "/console/signin?signedout=1", http.StatusSeeOther)
 }
@@ -362,6 +363,8 @@ func (c *Console) signoutEverywhere(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.opts.Logger.Info("console: signed out everywhere", "subject", s.principal.Subject, "sessions", n)
+	c.audit(r.Context(), state.AuditEntry{Kind: httpapi.KindSignIn, Action: "signout_everywhere", Target: "console",
+		Changes: []state.AuditChange{{Field: "sessions ended", To: strconv.FormatInt(n, 10)}}})
 	c.setCookie(w, sessionCookie, "", -1)
 	http.Redirect(w, r, "/console/signin?signedout=1", http.StatusSeeOther)
 }

@@ -52,6 +52,10 @@ type OIDCIssuer struct {
 	Roles []RoleRule
 	// Timeout bounds each call to the issuer (default DefaultOIDCTimeout).
 	Timeout time.Duration
+	// TrustUnverifiedEmail lets email-domain rules match an address the
+	// ID token does not mark email_verified: true (a missing claim counts
+	// as unverified unless this is set).
+	TrustUnverifiedEmail bool
 }
 
 // RoleRule gives Role to whoever is in Group (a value of the groups claim)
@@ -243,12 +247,8 @@ func (c *Console) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		http.SetCookie(w, &http.Cookie{Name: flowCookie, Value: "", Path: "/console/oidc/" + url.PathEscape(is.cfg.ID), MaxAge: -1,
 			HttpOnly: true, Secure: c.opts.Secure, SameSite: http.SameSiteLaxMode})
 	}
-	if e := q.Get("error"); e != "" {
-		clearFlow()
-		c.opts.Logger.Warn("console: the OIDC issuer refused the sign-in", "issuer", is.cfg.ID, "error", e, "description", q.Get("error_description"))
-		c.oidcProblem(w, r, http.StatusUnauthorized, fmt.Sprintf(t["oidc_refused"], is.cfg.Name, describe(e, q.Get("error_description"))))
-		return
-	}
+	// The flow's state is checked first, also for an error answer: a
+	// link anyone can make must not put text of theirs on the page.
 	stateParam := q.Get("state")
 	ck, err := r.Cookie(flowCookie)
 	if err != nil || stateParam == "" || subtle.ConstantTimeCompare([]byte(ck.Value), []byte(stateParam)) != 1 {
@@ -268,6 +268,13 @@ func (c *Console) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		c.oidcProblem(w, r, http.StatusForbidden, t["oidc_state"])
 		return
 	}
+	if e := q.Get("error"); e != "" {
+		// The page shows a known error code only; the issuer's
+		// description goes to the log.
+		c.opts.Logger.Warn("console: the OIDC issuer refused the sign-in", "issuer", is.cfg.ID, "error", clipLog(e), "description", clipLog(q.Get("error_description")))
+		c.oidcProblem(w, r, http.StatusUnauthorized, fmt.Sprintf(t["oidc_refused"], is.cfg.Name, knownOAuthError(e)))
+		return
+	}
 	p, err := c.oidcPrincipal(r.Context(), is, flow, q.Get("code"))
 	if err != nil {
 		var pe *oidcError
@@ -275,8 +282,12 @@ func (c *Console) oidcCallback(w http.ResponseWriter, r *http.Request) {
 			pe = &oidcError{status: http.StatusBadGateway, msg: fmt.Sprintf(t["oidc_failed"], is.cfg.Name)}
 		}
 		c.opts.Logger.Warn("console: OIDC sign-in failed", "issuer", is.cfg.ID, "error", err)
-		c.audit(auth.WithClient(r.Context(), clientAddr(r)), state.AuditEntry{Subject: "unknown", Kind: httpapi.KindSignIn,
-			Action: "console", Outcome: httpapi.OutcomeFailed, Target: "oidc:" + is.cfg.ID})
+		who := state.AuditEntry{Subject: "unknown"}
+		if pe.subject != "" { // the ID token was verified: who it names
+			who.Subject, who.Name, who.Via = pe.subject, pe.name, "oidc:"+is.cfg.ID
+		}
+		c.audit(auth.WithClient(r.Context(), clientAddr(r)), state.AuditEntry{Subject: who.Subject, Name: who.Name, Via: who.Via,
+			Kind: httpapi.KindSignIn, Action: "console", Outcome: httpapi.OutcomeFailed, Target: "oidc:" + is.cfg.ID})
 		c.oidcProblem(w, r, pe.status, pe.page(t, is.cfg.Name))
 		return
 	}
@@ -298,6 +309,9 @@ type oidcError struct {
 	detail string
 	msg    string
 	cause  error
+	// subject and name are who the verified ID token names, when the
+	// sign-in failed after it was verified (no role): for the audit log.
+	subject, name string
 }
 
 func (e *oidcError) Error() string {
@@ -317,6 +331,33 @@ func (e *oidcError) page(t map[string]string, issuerName string) string {
 }
 
 // describe joins an OAuth error code and its description, cut short.
+// oauthErrors are the error codes an authorization answer may carry
+// (RFC 6749 section 4.1.2.1, OpenID Connect Core section 3.1.2.6).
+var oauthErrors = map[string]bool{
+	"invalid_request": true, "unauthorized_client": true, "access_denied": true, "unsupported_response_type": true,
+	"invalid_scope": true, "server_error": true, "temporarily_unavailable": true, "interaction_required": true,
+	"login_required": true, "account_selection_required": true, "consent_required": true, "invalid_request_uri": true,
+	"invalid_request_object": true, "request_not_supported": true, "request_uri_not_supported": true,
+	"registration_not_supported": true,
+}
+
+// knownOAuthError is code when it is one of oauthErrors, else a fixed
+// text: the page never shows what the query carried otherwise.
+func knownOAuthError(code string) string {
+	if oauthErrors[code] {
+		return code
+	}
+	return "unknown error"
+}
+
+// clipLog bounds a value from a request before it is logged.
+func clipLog(s string) string {
+	if len(s) > 300 {
+		return s[:300] + "…"
+	}
+	return s
+}
+
 func describe(code, desc string) string {
 	s := code
 	if desc != "" {
@@ -370,7 +411,8 @@ func (c *Console) oidcPrincipal(parent context.Context, is *issuer, flow state.S
 	name := firstOf(cl.Email, cl.PreferredUsername, cl.Name, cl.Subject)
 	role, ok := mapRole(is.cfg, cl, groupsOf(all[is.cfg.GroupsClaim]))
 	if !ok {
-		return auth.Principal{}, &oidcError{status: http.StatusForbidden, key: "oidc_no_role", detail: name}
+		return auth.Principal{}, &oidcError{status: http.StatusForbidden, key: "oidc_no_role", detail: name,
+			subject: "oidc:" + idt.Issuer + "#" + idt.Subject, name: name}
 	}
 	return auth.Principal{Subject: "oidc:" + idt.Issuer + "#" + idt.Subject, Name: name, Role: role, Via: auth.ViaSession}, nil
 }
@@ -402,11 +444,13 @@ func groupsOf(v any) []string {
 }
 
 // mapRole applies the issuer's rules in order: the first that matches
-// wins. An email domain matches only an address the issuer did not mark
-// unverified (email_verified false).
+// wins. An email domain matches only an address the issuer marked
+// email_verified: true (a missing claim counts as unverified), unless the
+// issuer is configured with TrustUnverifiedEmail.
 func mapRole(cfg OIDCIssuer, cl claims, groups []string) (auth.Role, bool) {
 	domain := ""
-	if at := strings.LastIndexByte(cl.Email, '@'); at >= 0 && (cl.EmailVerified == nil || *cl.EmailVerified) {
+	verified := cl.EmailVerified != nil && *cl.EmailVerified
+	if at := strings.LastIndexByte(cl.Email, '@'); at >= 0 && (verified || cfg.TrustUnverifiedEmail) {
 		domain = strings.ToLower(cl.Email[at+1:])
 	}
 	for _, rule := range cfg.Roles {

@@ -169,6 +169,7 @@ func (rig *oidcRig) refused(t *testing.T, s step, status int, says ...string) {
 // of the mapped role, kept in the state with the issuer's subject.
 func TestOIDCSignIn(t *testing.T) {
 	rig := newOIDCRig(t, nil, nil)
+	yes := true
 	if page := rig.body(t); !strings.Contains(page, `>Sign in with Acme ID</a>`) || !strings.Contains(page, `name="token"`) {
 		t.Fatalf("the sign-in page has no OIDC button or token form:\n%s", page)
 	}
@@ -178,7 +179,7 @@ func TestOIDCSignIn(t *testing.T) {
 	}{
 		{oidctest.User{Subject: "u1", Email: "ann@acme.example", Groups: []string{"support", "support-admins"}}, "admin"},
 		{oidctest.User{Subject: "u2", Email: "bob@acme.example", Groups: []string{"support"}}, "agent"},
-		{oidctest.User{Subject: "u3", Email: "cid@ACME.example"}, "viewer"},
+		{oidctest.User{Subject: "u3", Email: "cid@ACME.example", EmailVerified: &yes}, "viewer"},
 	} {
 		rig.issuer.SetUser(c.user)
 		cl := newSessionBrowser()
@@ -300,6 +301,7 @@ func TestOIDCRoleMapping(t *testing.T) {
 		{Subject: "m1", Email: "mia@other.example", Groups: []string{"marketing"}},
 		{Subject: "m2", Email: "max@acme.example", EmailVerified: &no},
 		{Subject: "m3", Email: "acme.example"},
+		{Subject: "m4", Email: "moe@acme.example"}, // no email_verified claim
 	} {
 		rig.issuer.SetUser(u)
 		cl := newSessionBrowser()
@@ -308,10 +310,21 @@ func TestOIDCRoleMapping(t *testing.T) {
 			t.Errorf("%s signed in without a role", u.Subject)
 		}
 	}
-	cl := claims{Email: "ann@acme.example"}
+	yes := true
+	cl := claims{Email: "ann@acme.example", EmailVerified: &yes}
 	cfg := OIDCIssuer{Roles: []RoleRule{{EmailDomain: "acme.example", Role: auth.RoleViewer}, {Group: "support-admins", Role: auth.RoleAdmin}}}
 	if r, ok := mapRole(cfg, cl, []string{"support-admins"}); !ok || r != auth.RoleViewer {
 		t.Errorf("first match: %v %v, want viewer", r, ok)
+	}
+	// Email domains need email_verified: true (L1); a missing claim counts
+	// as unverified unless the issuer is configured to trust it.
+	domainOnly := OIDCIssuer{Roles: []RoleRule{{EmailDomain: "acme.example", Role: auth.RoleViewer}}}
+	if r, ok := mapRole(domainOnly, claims{Email: "ann@acme.example"}, nil); ok {
+		t.Errorf("an address without email_verified matched an email domain: %v", r)
+	}
+	domainOnly.TrustUnverifiedEmail = true
+	if r, ok := mapRole(domainOnly, claims{Email: "ann@acme.example"}, nil); !ok || r != auth.RoleViewer {
+		t.Errorf("trust_unverified_email: %v %v, want viewer", r, ok)
 	}
 	if got := groupsOf("one"); len(got) != 1 || got[0] != "one" {
 		t.Errorf("a groups claim of one string: %v", got)
@@ -429,5 +442,30 @@ func TestOIDCAcrossHubs(t *testing.T) {
 	}
 	if !sessionGood(t, newSessionBrowser(), a.console.URL, session) {
 		t.Fatal("the session made on B is not good on A")
+	}
+}
+
+// An error answer is checked like any callback (L2): without this
+// browser's flow it shows the state page, not the query's text; with it,
+// only a known error code is shown and the description goes to the log.
+func TestOIDCErrorAnswerNeedsTheFlow(t *testing.T) {
+	rig := newOIDCRig(t, nil, nil)
+	forged := rig.console.URL + "/console/oidc/corp/callback?error=access_denied&error_description=" +
+		url.QueryEscape("Call +1-555-0100 to restore your account")
+	s := get(t, newSessionBrowser(), forged)
+	// (The language links carry the page's URL, escaped: look for the text as shown.)
+	if s.status != http.StatusForbidden || strings.Contains(s.body, "to restore your account") || strings.Contains(s.body, "did not sign you in") {
+		t.Fatalf("a forged error link without a flow: %d, shows its text:\n%s", s.status, s.body)
+	}
+	rig.issuer.Refuse("made_up_<b>code</b>")
+	s = rig.signInOIDC(t, newSessionBrowser())
+	if s.status != http.StatusUnauthorized || strings.Contains(s.body, "made_up_&lt;b&gt;") || !strings.Contains(s.body, "(unknown error)") {
+		t.Fatalf("an unknown error code: %d, want 401 with a fixed text:\n%s", s.status, s.body)
+	}
+	if strings.Contains(s.body, "the test issuer refuses") {
+		t.Error("the issuer's description is shown")
+	}
+	if !strings.Contains(rig.log.String(), "the test issuer refuses") {
+		t.Error("the issuer's description is not logged")
 	}
 }

@@ -212,8 +212,13 @@ func TestPagesShowWhatTheRoleMayDo(t *testing.T) {
 // would, and returns its cookie's value and the session (its CSRF token).
 func (c *Console) newSession(p auth.Principal) (string, *session) {
 	value, csrf, now := randomToken(), randomToken(), c.opts.Now()
+	via := string(auth.ViaAdminToken) // a way to sign in c has (sessionOf checks it)
+	if c.opts.Token == "" {
+		via = "oidc:" + c.opts.OIDC[0].ID
+	}
+	origin, _ := c.originOf(via)
 	err := c.opts.Sessions.CreateSession(context.Background(), state.Session{Key: keyOf(value), Subject: p.Subject, Name: p.Name,
-		Role: p.Role.String(), Via: "test", CSRF: csrf, CreatedAt: now, SeenAt: now})
+		Role: p.Role.String(), Via: via, Origin: origin, CSRF: csrf, CreatedAt: now, SeenAt: now})
 	if err != nil {
 		panic(err)
 	}

@@ -2,11 +2,14 @@ package console
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -62,15 +65,44 @@ func keyOf(value string) string {
 func (c *Console) startSession(w http.ResponseWriter, r *http.Request, p auth.Principal, via string) error {
 	now := c.opts.Now()
 	c.maybePrune(r.Context(), now)
+	origin, ok := c.originOf(via)
+	if !ok {
+		return fmt.Errorf("console: no sign-in %q is configured", via)
+	}
 	value := randomToken()
 	err := c.opts.Sessions.CreateSession(r.Context(), state.Session{Key: keyOf(value), Subject: p.Subject, Name: p.Name,
-		Role: p.Role.String(), Via: via, CSRF: randomToken(), CreatedAt: now, SeenAt: now})
+		Role: p.Role.String(), Via: via, Origin: origin, CSRF: randomToken(), CreatedAt: now, SeenAt: now})
 	if err != nil {
 		return err
 	}
 	c.setCookie(w, sessionCookie, value, 0)
 	c.opts.Logger.Info("console: signed in", "subject", p.Subject, "name", p.Name, "role", p.Role.String(), "via", via)
 	return nil
+}
+
+// originOf is the fingerprint of what a session made via via rests on in
+// the current config, and false when that way to sign in is not
+// configured (any more): for the admin token an HMAC-SHA-256 keyed with
+// the token (the token is never stored, and a changed token gives another
+// fingerprint); for an OIDC issuer a SHA-256 of its ID, URL and client ID.
+func (c *Console) originOf(via string) (string, bool) {
+	if via == string(auth.ViaAdminToken) {
+		if c.opts.Token == "" { // token sign-in off or admin_token_disabled
+			return "", false
+		}
+		m := hmac.New(sha256.New, []byte(c.opts.Token))
+		m.Write([]byte("reviewhub console session origin"))
+		return "token:" + hex.EncodeToString(m.Sum(nil)), true
+	}
+	if id, ok := strings.CutPrefix(via, "oidc:"); ok {
+		is, ok := c.oidc[id]
+		if !ok {
+			return "", false
+		}
+		sum := sha256.Sum256([]byte(is.cfg.ID + "\x00" + is.cfg.Issuer + "\x00" + is.cfg.ClientID))
+		return "oidc:" + hex.EncodeToString(sum[:]), true
+	}
+	return "", false
 }
 
 // maybePrune deletes expired sessions and flows, at most every pruneEvery
@@ -95,7 +127,8 @@ func (c *Console) maybePrune(ctx context.Context, now time.Time) {
 
 // sessionOf returns the request's live session: its cookie names a stored
 // session that is neither idle past SessionTTL nor older than
-// SessionMaxAge. An expired one is deleted. err is the store's failure.
+// SessionMaxAge, and whose origin still matches the config (originOf). An
+// expired or outdated one is deleted. err is the store's failure.
 func (c *Console) sessionOf(r *http.Request) (*session, bool, error) {
 	ck, err := r.Cookie(sessionCookie)
 	if err != nil || ck.Value == "" {
@@ -109,6 +142,16 @@ func (c *Console) sessionOf(r *http.Request) (*session, bool, error) {
 	}
 	now := c.opts.Now()
 	if now.Sub(st.SeenAt) > c.opts.SessionTTL || now.Sub(st.CreatedAt) > c.opts.SessionMaxAge {
+		if err := c.opts.Sessions.DeleteSession(ctx, key); err != nil {
+			return nil, false, err
+		}
+		return nil, false, nil
+	}
+	if want, ok := c.originOf(st.Via); !ok || subtle.ConstantTimeCompare([]byte(want), []byte(st.Origin)) != 1 {
+		// Made with an admin token that changed or whose sign-in is now
+		// off, or with an OIDC issuer no longer configured (or made by a
+		// release that kept no origin): it ends.
+		c.opts.Logger.Info("console: a session whose sign-in changed in the config ended", "subject", st.Subject, "via", st.Via)
 		if err := c.opts.Sessions.DeleteSession(ctx, key); err != nil {
 			return nil, false, err
 		}

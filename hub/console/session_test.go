@@ -110,6 +110,26 @@ func sessionGood(t *testing.T, cl *http.Client, base, cookie string) bool {
 	return false
 }
 
+// testCorp is an OIDC issuer for sessions made "via oidc:corp".
+var testCorp = OIDCIssuer{ID: "corp", Name: "Corp", Issuer: "https://id.example", ClientID: "hub"}
+
+// testOrigin is the origin a console with o stores for a session made via.
+func testOrigin(t *testing.T, o Options, via string) string {
+	t.Helper()
+	if o.Admin == nil {
+		o.Admin = &fakeAdmin{}
+	}
+	c, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	origin, ok := c.originOf(via)
+	if !ok {
+		t.Fatalf("no origin for %q", via)
+	}
+	return origin
+}
+
 // Sessions kept in the state: a session made on one console is good on a
 // second console of the same state (another hub) and after a restart
 // (the state opened again); the state keeps the cookie's hash, never the
@@ -230,14 +250,15 @@ func TestSessionTimeouts(t *testing.T) {
 // browser; a session of someone else stays.
 func TestSignOutEverywhere(t *testing.T) {
 	store := NewMemorySessions()
-	srv := serveSessionConsole(t, Options{Sessions: store})
+	o := Options{Sessions: store, Token: testToken, OIDC: []OIDCIssuer{testCorp}, PublicURL: "https://hub.example"}
+	srv := serveSessionConsole(t, o)
 	one, two := newSessionBrowser(), newSessionBrowser()
 	tokenSignIn(t, one, srv.URL)
 	tokenSignIn(t, two, srv.URL)
 	other := "someone-else-cookie"
 	now := time.Now()
 	if err := store.CreateSession(context.Background(), state.Session{Key: keyOf(other), Subject: "oidc:https://id.example#42",
-		Name: "ann@acme.example", Role: "viewer", Via: "oidc:corp", CSRF: "c", CreatedAt: now, SeenAt: now}); err != nil {
+		Name: "ann@acme.example", Role: "viewer", Via: "oidc:corp", Origin: testOrigin(t, o, "oidc:corp"), CSRF: "c", CreatedAt: now, SeenAt: now}); err != nil {
 		t.Fatal(err)
 	}
 	csrf := getCSRF(t, one, srv.URL+"/console/integrations")
@@ -256,13 +277,14 @@ func TestSignOutEverywhere(t *testing.T) {
 // context (auth.From), for role checks and the audit log.
 func TestSessionPrincipalInContext(t *testing.T) {
 	store := NewMemorySessions()
-	c, err := New(Options{Token: testToken, Admin: &fakeAdmin{}, Sessions: store})
+	o := Options{Token: testToken, Admin: &fakeAdmin{}, Sessions: store, OIDC: []OIDCIssuer{testCorp}, PublicURL: "https://hub.example"}
+	c, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now()
 	if err := store.CreateSession(context.Background(), state.Session{Key: keyOf("v"), Subject: "oidc:https://id.example#42",
-		Name: "ann@acme.example", Role: "agent", Via: "oidc:corp", CSRF: "c", CreatedAt: now, SeenAt: now}); err != nil {
+		Name: "ann@acme.example", Role: "agent", Via: "oidc:corp", Origin: testOrigin(t, o, "oidc:corp"), CSRF: "c", CreatedAt: now, SeenAt: now}); err != nil {
 		t.Fatal(err)
 	}
 	var got auth.Principal
@@ -301,5 +323,85 @@ func TestSecureCookiesAndTokenOff(t *testing.T) {
 	}
 	if _, err := New(Options{Admin: &fakeAdmin{}}); err == nil {
 		t.Error("a console with no way to sign in was made")
+	}
+}
+
+// A stored session is only as good as what made it (M1): one made with the
+// admin token ends when the token changes or the token sign-in goes off;
+// one made with an OIDC issuer ends when that issuer leaves the config.
+// The state keeps a fingerprint of the token, never the token.
+func TestSessionEndsWhenItsSignInChanges(t *testing.T) {
+	ctx := context.Background()
+	db, err := state.OpenSQLite(ctx, filepath.Join(t.TempDir(), "hub.db"), sessionSealer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	corp := OIDCIssuer{ID: "corp", Name: "Corp", Issuer: "https://idp.example", ClientID: "hub"}
+	withOIDC := Options{Sessions: db, Token: testToken, OIDC: []OIDCIssuer{corp}, PublicURL: "https://hub.example"}
+	a := serveSessionConsole(t, withOIDC)
+	cookie := tokenSignIn(t, newSessionBrowser(), a.URL)
+	var origin string
+	if err := db.SQL().QueryRow(`SELECT origin FROM console_sessions WHERE key = ?`, keyOf(cookie)).Scan(&origin); err != nil {
+		t.Fatal(err)
+	}
+	if origin == "" || strings.Contains(origin, testToken) {
+		t.Fatalf("stored origin %q: want a fingerprint, not empty and not the token", origin)
+	}
+	if !sessionGood(t, newSessionBrowser(), serveSessionConsole(t, withOIDC).URL, cookie) {
+		t.Fatal("the session is not good on a hub with the same config")
+	}
+	// A session made by OIDC issuer corp (as the callback stores it).
+	ca, err := New(Options{Admin: &fakeAdmin{}, Sessions: db, OIDC: []OIDCIssuer{corp}, PublicURL: "https://hub.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oidcOrigin, ok := ca.originOf("oidc:corp")
+	if !ok {
+		t.Fatal("no origin for a configured issuer")
+	}
+	oidcCookie := "oidc-session-cookie"
+	now := time.Now()
+	if err := db.CreateSession(ctx, state.Session{Key: keyOf(oidcCookie), Subject: "oidc:https://idp.example#1", Name: "Ann",
+		Role: "viewer", Via: "oidc:corp", Origin: oidcOrigin, CSRF: "c", CreatedAt: now, SeenAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if !sessionGood(t, newSessionBrowser(), a.URL, oidcCookie) {
+		t.Fatal("the OIDC session is not good while its issuer is configured")
+	}
+
+	changed := serveSessionConsole(t, Options{Sessions: db, Token: testToken + "-rotated", OIDC: []OIDCIssuer{corp}, PublicURL: "https://hub.example"})
+	if sessionGood(t, newSessionBrowser(), changed.URL, cookie) {
+		t.Fatal("a session made with the old admin token is good after the token changed")
+	}
+	if sessionGood(t, newSessionBrowser(), a.URL, cookie) {
+		t.Fatal("the refused session was not ended")
+	}
+
+	cookie = tokenSignIn(t, newSessionBrowser(), a.URL)
+	tokenOff := serveSessionConsole(t, Options{Sessions: db, OIDC: []OIDCIssuer{corp}, PublicURL: "https://hub.example"})
+	if sessionGood(t, newSessionBrowser(), tokenOff.URL, cookie) {
+		t.Fatal("a token session is good after the token sign-in went off")
+	}
+
+	otherIssuer := OIDCIssuer{ID: "corp", Name: "Corp", Issuer: "https://other-idp.example", ClientID: "hub"}
+	if sessionGood(t, newSessionBrowser(), serveSessionConsole(t, Options{Sessions: db, Token: testToken, OIDC: []OIDCIssuer{otherIssuer},
+		PublicURL: "https://hub.example"}).URL, oidcCookie) {
+		t.Fatal("an OIDC session is good after its issuer ID was pointed at another issuer")
+	}
+	if err := db.CreateSession(ctx, state.Session{Key: keyOf(oidcCookie + "2"), Subject: "oidc:https://idp.example#1", Name: "Ann",
+		Role: "viewer", Via: "oidc:corp", Origin: oidcOrigin, CSRF: "c", CreatedAt: now, SeenAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if sessionGood(t, newSessionBrowser(), serveSessionConsole(t, Options{Sessions: db, Token: testToken}).URL, oidcCookie+"2") {
+		t.Fatal("an OIDC session is good after its issuer left the config")
+	}
+	// A session of an earlier release (no origin) ends.
+	if err := db.CreateSession(ctx, state.Session{Key: keyOf("old"), Subject: AdminSubject, Name: "admin", Role: "admin",
+		Via: "admin_token", CSRF: "c", CreatedAt: now, SeenAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if sessionGood(t, newSessionBrowser(), a.URL, "old") {
+		t.Fatal("a session without an origin is good")
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -87,6 +86,59 @@ type Admin struct {
 	Accounts *throttle.Accounts
 
 	failuresOnce sync.Once
+
+	// wrongMu guards wrongEntries: per client, the audit entry summing
+	// its wrong tokens in its current throttle window.
+	wrongMu      sync.Mutex
+	wrongEntries map[string]wrongEntry
+}
+
+// wrongEntry is the audit entry of a client's wrong tokens in its window
+// and the count it shows (a lower count from the limiter: a new window).
+type wrongEntry struct {
+	id    int64
+	count int
+}
+
+// maxWrongEntries bounds wrongEntries; past it the table starts afresh
+// (the windows it names last a minute).
+const maxWrongEntries = 10000
+
+// auditWrongToken writes at most one audit entry per client per throttle
+// window: the window's first wrong token writes it (naming the account
+// tried), later ones in the window update its count. count is the
+// client's failures in the window (throttle.Limiter.Fail); 0, a failure
+// the limiter could not remember, is logged only.
+func (a *Admin) auditWrongToken(ctx context.Context, client, account string, count int) {
+	if a.DB == nil || count == 0 {
+		return
+	}
+	changes := []state.AuditChange{{Field: "wrong tokens", To: strconv.Itoa(count)}}
+	a.wrongMu.Lock()
+	defer a.wrongMu.Unlock()
+	if e, ok := a.wrongEntries[client]; ok && count > e.count {
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := a.DB.SetAuditChanges(wctx, e.id, changes); err != nil {
+			a.logger().Error("audit: counting a wrong token failed", "error", err)
+		}
+		a.wrongEntries[client] = wrongEntry{id: e.id, count: count}
+		return
+	}
+	if a.wrongEntries == nil || len(a.wrongEntries) >= maxWrongEntries {
+		a.wrongEntries = map[string]wrongEntry{}
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	// The account tried (the admin token, a personal token's id), never
+	// what was sent.
+	id, err := a.DB.AddAuditID(wctx, state.AuditEntry{Subject: "unknown", Client: auth.Client(ctx), Kind: KindSignIn, Action: "api",
+		Outcome: OutcomeFailed, Target: account, Changes: changes})
+	if err != nil {
+		a.logger().Error("audit: writing an entry failed", "kind", KindSignIn, "action", "api", "error", err)
+		return
+	}
+	a.wrongEntries[client] = wrongEntry{id: id, count: count}
 }
 
 // Register mounts the API on r (a /api subrouter).
@@ -169,13 +221,12 @@ func (a *Admin) auth(next http.Handler) http.Handler {
 		switch {
 		case errors.As(err, &refused):
 			if refused.Status == http.StatusUnauthorized && !errors.Is(err, errTokenExpired) {
-				a.failures().Fail(client)
-				a.accounts().Fail(account)
+				count := a.failures().Fail(client)
+				if a.accountExists(ctx, account) { // else counted per client only
+					a.accounts().Fail(account)
+				}
 				a.logger().Warn("admin API: request with a wrong token refused", "remote", r.RemoteAddr)
-				// The account tried (the admin token, a personal token's
-				// id), never what was sent.
-				a.record(ctx, state.AuditEntry{Subject: "unknown", Kind: KindSignIn, Action: "api", Outcome: OutcomeFailed,
-					Target: account})
+				a.auditWrongToken(ctx, client, account, count)
 			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="reviewhub"`)
 			writeProblem(w, r, a.logger(), err)
@@ -197,9 +248,4 @@ func (a *Admin) tooMany(w http.ResponseWriter, r *http.Request, wait time.Durati
 }
 
 // clientAddr is the request's client address for the audit log.
-func clientAddr(r *http.Request) string {
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		return host
-	}
-	return r.RemoteAddr
-}
+func clientAddr(r *http.Request) string { return throttle.Addr(r) }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -34,6 +35,9 @@ func testPersonalTokens(t *testing.T, dialect string) {
 	a := ts.do(t, http.MethodPost, "/api/tokens", `{"name":"ci bot","role":"agent","expires":"720h"}`)
 	if a.code != http.StatusCreated {
 		t.Fatalf("create: %d %s", a.code, a.body)
+	}
+	if cc := a.header.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("the answer carrying the token has Cache-Control %q, want no-store", cc)
 	}
 	var made TokenJSON
 	if err := json.Unmarshal([]byte(a.body), &made); err != nil || !strings.HasPrefix(made.Token, TokenPrefix+made.ID+"_") ||
@@ -359,5 +363,197 @@ func TestAuditFiltersAndPages(t *testing.T) {
 	export := ts.do(t, http.MethodGet, "/api/audit/export?kind=token", "")
 	if export.code != http.StatusOK || strings.Count(export.body, "\n") != 20 || export.header.Get("Content-Type") != "application/jsonl" {
 		t.Fatalf("export: %d %q %d lines", export.code, export.header.Get("Content-Type"), strings.Count(export.body, "\n"))
+	}
+}
+
+// The per-account table cannot be flooded away (M2): wrong tokens naming
+// made-up personal token ids count per client only, so they neither evict
+// the admin token's account, blocked after a wave of guesses, nor give it a
+// fresh allowance; only accounts that exist are counted.
+func TestAccountTableCannotBeFlooded(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	clock := func() time.Time { return now }
+	a := &Admin{Token: "0123456789abcdef0123", DeadLetters: &fakeDeadLetters{},
+		Failures: throttle.New(throttle.Options{Now: clock}),
+		Accounts: throttle.NewAccounts(throttle.AccountOptions{Failures: 20, Window: 10 * time.Minute, MaxKeys: 5, Now: clock})}
+	r := mux.NewRouter()
+	a.Register(r.PathPrefix("/api").Subrouter())
+	do := func(remote, token string) int {
+		req := httptest.NewRequest(http.MethodGet, "/api/deadletters", nil)
+		req.RemoteAddr = remote
+		req.Header.Set("Authorization", "Bearer "+token)
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	for c := range 10 {
+		for g := range 2 {
+			do(fmt.Sprintf("198.51.100.%d:1", c), fmt.Sprintf("guess-%d-%d", c, g))
+		}
+	}
+	if code := do("198.51.100.77:1", "another-guess"); code != http.StatusTooManyRequests {
+		t.Fatalf("after the account's 20 failures: %d, want 429", code)
+	}
+	// The flood: 100 made-up accounts from 50 clients (2 each).
+	for i := range 100 {
+		if code := do(fmt.Sprintf("192.0.2.%d:1", i/2), fmt.Sprintf("%sfake%d_x", TokenPrefix, i)); code != http.StatusUnauthorized {
+			t.Fatalf("flood %d: %d", i, code)
+		}
+	}
+	if code := do("198.51.100.79:1", "yet-another-guess"); code != http.StatusTooManyRequests {
+		t.Fatalf("after a flood of made-up accounts the admin account is open to new clients again: %d, want 429", code)
+	}
+}
+
+// accountExists: the admin token only when configured, token:ID only when
+// ID is in the state.
+func TestAccountExists(t *testing.T) {
+	ts := newTestServer(t, state.SQLite)
+	viewer := roleTokens(t, ts.db, 0)[auth.RoleViewer]
+	ctx := context.Background()
+	a := &Admin{DB: ts.db, Token: testToken}
+	if !a.accountExists(ctx, accountOf(viewer)) {
+		t.Errorf("a stored token's account %q does not exist", accountOf(viewer))
+	}
+	if a.accountExists(ctx, accountOf(TokenPrefix+"nosuch_x")) {
+		t.Error("a made-up token's account exists")
+	}
+	if !a.accountExists(ctx, accountOf("wrong")) {
+		t.Error("the admin account does not exist while the admin token is configured")
+	}
+	if (&Admin{DB: ts.db}).accountExists(ctx, accountOf("wrong")) {
+		t.Error("the admin account exists while the admin token is off")
+	}
+}
+
+// Made-up accounts are counted per client only: a flood of them does not
+// evict a real personal token's account and reset its count.
+func TestMadeUpAccountsAreNotCounted(t *testing.T) {
+	ts := newTestServer(t, state.SQLite)
+	viewer := roleTokens(t, ts.db, 0)[auth.RoleViewer]
+	realAccount := accountOf(viewer)
+	id := strings.TrimPrefix(realAccount, "token:")
+	a := &Admin{DB: ts.db, Token: testToken, Info: testInfo, Plugins: func() []string { return nil },
+		Failures: throttle.New(throttle.Options{}),
+		Accounts: throttle.NewAccounts(throttle.AccountOptions{Failures: 3, Window: time.Hour, MaxKeys: 2})}
+	r := mux.NewRouter()
+	a.Register(r.PathPrefix("/api").Subrouter())
+	do := func(remote, token string) int {
+		req := httptest.NewRequest(http.MethodGet, "/api/integrations", nil)
+		req.RemoteAddr = remote
+		req.Header.Set("Authorization", "Bearer "+token)
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	do("198.51.100.1:1", TokenPrefix+id+"_wrong1")
+	do("198.51.100.2:1", TokenPrefix+id+"_wrong2")
+	for i := range 20 {
+		do(fmt.Sprintf("192.0.2.%d:1", i), fmt.Sprintf("%sfake%d_x", TokenPrefix, i))
+	}
+	do("198.51.100.3:1", TokenPrefix+id+"_wrong3")
+	if code := do("198.51.100.4:1", TokenPrefix+id+"_wrong4"); code != http.StatusTooManyRequests {
+		t.Fatalf("the real account after 3 failures and a flood of made-up ones: %d, want 429", code)
+	}
+}
+
+// Wrong bearer tokens write at most one audit entry per client per
+// throttle window, its count growing (L4); another client has its own; a
+// new window starts a new entry.
+func TestWrongTokensAuditedOncePerWindow(t *testing.T) {
+	db := openDB(t, state.SQLite)
+	now := time.Unix(1_800_000_000, 0)
+	clock := func() time.Time { return now }
+	a := &Admin{DB: db, Token: testToken, Info: testInfo, Plugins: func() []string { return nil },
+		Failures: throttle.New(throttle.Options{Now: clock}), Accounts: throttle.NewAccounts(throttle.AccountOptions{Now: clock})}
+	r := mux.NewRouter()
+	a.Register(r.PathPrefix("/api").Subrouter())
+	do := func(remote string) int {
+		req := httptest.NewRequest(http.MethodGet, "/api/integrations", nil)
+		req.RemoteAddr = remote
+		req.Header.Set("Authorization", "Bearer wrong-token")
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	for range 7 {
+		do("198.51.100.1:1")
+	}
+	do("198.51.100.2:1")
+	entries := func() []state.AuditEntry {
+		t.Helper()
+		got, err := db.Audit(context.Background(), state.AuditFilter{Kind: KindSignIn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	count := func(e state.AuditEntry) string {
+		if len(e.Changes) != 1 || e.Changes[0].Field != "wrong tokens" {
+			return fmt.Sprintf("%+v", e.Changes)
+		}
+		return e.Changes[0].To
+	}
+	got := entries() // newest first
+	if len(got) != 2 || got[1].Client != "198.51.100.1" || count(got[1]) != "7" || got[0].Client != "198.51.100.2" || count(got[0]) != "1" ||
+		got[1].Outcome != OutcomeFailed || got[1].Target != "admin_token" {
+		t.Fatalf("entries %+v", got)
+	}
+	now = now.Add(time.Minute) // a new window
+	do("198.51.100.1:1")
+	do("198.51.100.1:1")
+	if got := entries(); len(got) != 3 || got[0].Client != "198.51.100.1" || count(got[0]) != "2" || count(got[2]) != "7" {
+		t.Fatalf("after the window: %+v", got)
+	}
+}
+
+// Behind trusted proxies (M4): clients the proxy forwards for are
+// throttled and audited each as themselves; a client elsewhere writing
+// X-Forwarded-For cannot change who it is and stays throttled.
+func TestTrustedProxiesThrottleAndAudit(t *testing.T) {
+	db := openDB(t, state.SQLite)
+	a := &Admin{DB: db, Token: testToken, Info: testInfo, Plugins: func() []string { return nil },
+		Failures: throttle.New(throttle.Options{}), Accounts: throttle.NewAccounts(throttle.AccountOptions{})}
+	r := mux.NewRouter()
+	a.Register(r.PathPrefix("/api").Subrouter())
+	h := throttle.Proxies{netip.MustParsePrefix("10.0.0.0/8")}.Wrap(r)
+	do := func(remote, xff string) int {
+		req := httptest.NewRequest(http.MethodGet, "/api/integrations", nil)
+		req.RemoteAddr = remote
+		req.Header.Set("X-Forwarded-For", xff)
+		req.Header.Set("Authorization", "Bearer wrong-token")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	// A spoofing client: a new X-Forwarded-For each time, still one client.
+	for i := range 10 {
+		if code := do("203.0.113.9:5000", fmt.Sprintf("198.51.100.%d", i)); code != http.StatusUnauthorized {
+			t.Fatalf("spoof %d: %d", i, code)
+		}
+	}
+	if code := do("203.0.113.9:5000", "198.51.100.200"); code != http.StatusTooManyRequests {
+		t.Fatalf("a spoofing client after 10 wrong tokens: %d, want 429", code)
+	}
+	// Through the proxy: one client's failures do not block another.
+	for range 10 {
+		do("10.0.0.2:443", "192.0.2.1")
+	}
+	if code := do("10.0.0.2:443", "192.0.2.1"); code != http.StatusTooManyRequests {
+		t.Fatalf("the client behind the proxy after 10 wrong tokens: %d, want 429", code)
+	}
+	if code := do("10.0.0.2:443", "192.0.2.2"); code != http.StatusUnauthorized {
+		t.Fatalf("another client behind the same proxy: %d, want 401", code)
+	}
+	got, err := db.Audit(context.Background(), state.AuditFilter{Kind: KindSignIn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clients := map[string]bool{}
+	for _, e := range got {
+		clients[e.Client] = true
+	}
+	if len(clients) != 3 || !clients["203.0.113.9"] || !clients["192.0.2.1"] || !clients["192.0.2.2"] {
+		t.Fatalf("audited clients %v, want the spoofer's address and the two forwarded clients", clients)
 	}
 }

@@ -29,11 +29,19 @@ const (
 	KindReply       = "reply"
 	KindApproval    = "approval"
 	KindSignIn      = "signin"
+	KindHistory     = "history"
 )
 
 // AuditKinds lists every kind, for filters and forms.
 var AuditKinds = []string{KindIntegration, KindApp, KindFilter, KindAutomation, KindAlerts, KindToken, KindDeadLetter,
-	KindReply, KindApproval, KindSignIn}
+	KindReply, KindApproval, KindSignIn, KindHistory}
+
+// HistoryStartEntry is the audit entry of a history import started (by
+// the API or `hub import-history`): who is filled in by the caller.
+func HistoryStartEntry(integrationID, appID string, from, to time.Time) state.AuditEntry {
+	return state.AuditEntry{Kind: KindHistory, Action: "start", IntegrationID: integrationID, Target: appID,
+		Changes: []state.AuditChange{{Field: "from", To: from.Format(time.DateOnly)}, {Field: "to", To: to.Format(time.DateOnly)}}}
+}
 
 // OutcomeFailed marks an entry of something refused (a failed sign-in).
 const OutcomeFailed = "failed"

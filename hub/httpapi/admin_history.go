@@ -141,6 +141,7 @@ func (a *Admin) startHistory(w http.ResponseWriter, r *http.Request) error {
 	} else if err != nil {
 		return err
 	}
+	a.record(r.Context(), HistoryStartEntry(in.ID, app.ID, from, to))
 	h, _, err := a.DB.HistoryImport(r.Context(), in.ID, app.ID, from, to)
 	if err != nil {
 		return err

@@ -69,6 +69,15 @@ func TestHistoryImportOverTheAdminAPI(t *testing.T) {
 	if len(ops.started) != 1 || ops.started[0] != "acme/gp 2026-10-01 2026-11-01" {
 		t.Errorf("started %v", ops.started)
 	}
+	// Starting an import is audited (L3): who, the app and the range.
+	audit, err := db.Audit(context.Background(), state.AuditFilter{Kind: KindHistory})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(audit) != 1 || audit[0].Action != "start" || audit[0].Subject != "admin" || audit[0].IntegrationID != "acme" || audit[0].Target != "gp" ||
+		len(audit[0].Changes) != 2 || audit[0].Changes[0].To != "2026-10-01" || audit[0].Changes[1].To != "2026-11-01" {
+		t.Errorf("audit of the start: %+v", audit)
+	}
 	if a := ts.do(t, "POST", "/api/integrations/acme/apps/gp/history", `{"from":"2026-10-01","to":"2026-11-01"}`); a.code != http.StatusConflict {
 		t.Errorf("again while running: %d %s", a.code, a.body)
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/reviewhub/reviewhub/hub/internal/throttle"
 	"net/http"
 	"strings"
 	"time"
@@ -66,7 +67,27 @@ func accountOf(token string) string {
 			return "token:" + id
 		}
 	}
-	return "admin_token"
+	return throttle.AdminAccount
+}
+
+// accountExists reports whether account (accountOf) is one the hub has:
+// the admin token when one is configured, a personal token whose id is in
+// the state. Failures are counted per account only for those, so that
+// made-up accounts cannot fill the per-account table.
+func (a *Admin) accountExists(ctx context.Context, account string) bool {
+	if account == throttle.AdminAccount {
+		return a.Token != ""
+	}
+	id, ok := strings.CutPrefix(account, "token:")
+	if !ok || a.DB == nil {
+		return false
+	}
+	found, err := a.DB.APITokenExists(ctx, id)
+	if err != nil {
+		a.logger().Warn("admin API: looking up a token's account failed", "error", err)
+		return false
+	}
+	return found
 }
 
 // AdminPrincipal is who the configured admin token signs in as.
@@ -226,6 +247,9 @@ func (a *Admin) createToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// The answer carries the token: no cache (a proxy's, the browser's)
+	// may keep it.
+	w.Header().Set("Cache-Control", "no-store")
 	WriteJSON(w, http.StatusCreated, t)
 	return nil
 }

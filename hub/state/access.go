@@ -104,6 +104,16 @@ func (d *DB) APITokenByHash(ctx context.Context, hash string) (APIToken, error) 
 	return t, nil
 }
 
+// APITokenExists reports whether a personal token with id is stored (the
+// per-account throttle counts failures only for accounts that exist).
+func (d *DB) APITokenExists(ctx context.Context, id string) (bool, error) {
+	var n int
+	if err := d.queryRow(ctx, `SELECT COUNT(*) FROM api_tokens WHERE id = ?`, id).Scan(&n); err != nil {
+		return false, fmt.Errorf("state: look up an API token's id: %w", err)
+	}
+	return n > 0, nil
+}
+
 // DeleteAPIToken revokes token id (ErrNotFound when there is none) and
 // returns what it was.
 func (d *DB) DeleteAPIToken(ctx context.Context, id string) (APIToken, error) {
@@ -167,7 +177,7 @@ type AuditEntry struct {
 	// Client is where the request came from (its address).
 	Client string `json:"client,omitempty"`
 	// Kind is what was changed (integration, app, filter, automation,
-	// alerts, token, deadletter, reply, approval, signin).
+	// alerts, token, deadletter, reply, approval, signin, history).
 	Kind   string `json:"kind"`
 	Action string `json:"action"`
 	// IntegrationID and Target (an app, a token, a dead letter…) name
@@ -196,6 +206,53 @@ func (d *DB) AddAudit(ctx context.Context, e AuditEntry) error { return addAudit
 // written with the change it records, or neither is.
 func (t *Tx) AddAudit(ctx context.Context, e AuditEntry) error {
 	return addAudit(ctx, t, t.db.now(), e)
+}
+
+// AddAuditID appends e to the audit log like AddAudit and returns its id,
+// for SetAuditChanges.
+func (d *DB) AddAuditID(ctx context.Context, e AuditEntry) (int64, error) {
+	if e.At.IsZero() {
+		e.At = d.now()
+	}
+	changes, err := encodeChanges(e.Changes)
+	if err != nil {
+		return 0, err
+	}
+	var id int64
+	err = d.queryRow(ctx, `INSERT INTO audit_log (at_ms, subject, name, role, via, client, kind, action, integration_id, target, outcome, changes)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, e.At.UnixMilli(), cut(e.Subject, 500), cut(e.Name, 500), e.Role, e.Via,
+		cut(e.Client, 200), e.Kind, e.Action, cut(e.IntegrationID, 200), cut(e.Target, 500), e.Outcome, changes).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("state: write the audit log: %w", err)
+	}
+	return id, nil
+}
+
+// SetAuditChanges replaces the changes of entry id (a summary entry whose
+// count grows, such as repeated wrong tokens from one client).
+func (d *DB) SetAuditChanges(ctx context.Context, id int64, changes []AuditChange) error {
+	enc, err := encodeChanges(changes)
+	if err != nil {
+		return err
+	}
+	if _, err := d.exec(ctx, `UPDATE audit_log SET changes = ? WHERE id = ?`, enc, id); err != nil {
+		return fmt.Errorf("state: update an audit entry: %w", err)
+	}
+	return nil
+}
+
+func encodeChanges(changes []AuditChange) (string, error) {
+	if len(changes) == 0 {
+		return "", nil
+	}
+	for i := range changes {
+		changes[i].From, changes[i].To = cut(changes[i].From, maxAuditField), cut(changes[i].To, maxAuditField)
+	}
+	b, err := json.Marshal(changes)
+	if err != nil {
+		return "", fmt.Errorf("state: encode audit changes: %w", err)
+	}
+	return string(b), nil
 }
 
 type execer interface {

@@ -101,3 +101,22 @@ func testAuditLog(t *testing.T, db *DB) {
 	}
 	check(AuditFilter{}, "signin", "delete")
 }
+
+// A summary entry: written once with its id, its changes replaced later.
+func TestAuditEntryUpdated(t *testing.T) {
+	dialects(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		id, err := db.AddAuditID(ctx, AuditEntry{Subject: "unknown", Kind: "signin", Action: "api", Outcome: "failed",
+			Changes: []AuditChange{{Field: "wrong tokens", To: "1"}}})
+		if err != nil || id == 0 {
+			t.Fatalf("id %d, %v", id, err)
+		}
+		if err := db.SetAuditChanges(ctx, id, []AuditChange{{Field: "wrong tokens", To: "4"}}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.Audit(ctx, AuditFilter{Kind: "signin"})
+		if err != nil || len(got) != 1 || got[0].ID != id || len(got[0].Changes) != 1 || got[0].Changes[0].To != "4" {
+			t.Fatalf("entries %+v, %v", got, err)
+		}
+	})
+}

@@ -20,6 +20,11 @@ type Session struct {
 	Role    string
 	// Via is how they signed in: "admin_token" or "oidc:ISSUER_ID".
 	Via string
+	// Origin fingerprints what made the session (migration 0015): for
+	// the admin token an HMAC of it, never the token; for OIDC the
+	// issuer's. The console refuses a session whose origin no longer
+	// matches the config.
+	Origin string
 	// CSRF is the token the session's form posts must carry.
 	CSRF      string
 	CreatedAt time.Time
@@ -46,9 +51,9 @@ func (d *DB) CreateSession(ctx context.Context, s Session) error {
 	if s.Key == "" {
 		return errors.New("state: a session needs its key")
 	}
-	_, err := d.exec(ctx, `INSERT INTO console_sessions (key, subject, name, role, via, csrf, created_at, seen_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		s.Key, s.Subject, s.Name, s.Role, s.Via, s.CSRF, tsSortable(s.CreatedAt), tsSortable(s.SeenAt))
+	_, err := d.exec(ctx, `INSERT INTO console_sessions (key, subject, name, role, via, origin, csrf, created_at, seen_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.Key, s.Subject, s.Name, s.Role, s.Via, s.Origin, s.CSRF, tsSortable(s.CreatedAt), tsSortable(s.SeenAt))
 	if err != nil {
 		return fmt.Errorf("state: create session: %w", err)
 	}
@@ -58,8 +63,8 @@ func (d *DB) CreateSession(ctx context.Context, s Session) error {
 // Session reads the session with key; ok is false when there is none.
 func (d *DB) Session(ctx context.Context, key string) (s Session, ok bool, err error) {
 	var created, seen string
-	err = d.queryRow(ctx, `SELECT key, subject, name, role, via, csrf, created_at, seen_at FROM console_sessions WHERE key = ?`, key).
-		Scan(&s.Key, &s.Subject, &s.Name, &s.Role, &s.Via, &s.CSRF, &created, &seen)
+	err = d.queryRow(ctx, `SELECT key, subject, name, role, via, origin, csrf, created_at, seen_at FROM console_sessions WHERE key = ?`, key).
+		Scan(&s.Key, &s.Subject, &s.Name, &s.Role, &s.Via, &s.Origin, &s.CSRF, &created, &seen)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Session{}, false, nil
 	}
@@ -85,6 +90,20 @@ func (d *DB) DeleteSession(ctx context.Context, key string) error {
 		return fmt.Errorf("state: delete session: %w", err)
 	}
 	return nil
+}
+
+// DeleteAllSessions ends every console session (`hub sessions revoke
+// --all`) and returns how many there were.
+func (d *DB) DeleteAllSessions(ctx context.Context) (int64, error) {
+	res, err := d.exec(ctx, `DELETE FROM console_sessions`)
+	if err != nil {
+		return 0, fmt.Errorf("state: delete all sessions: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("state: delete all sessions: %w", err)
+	}
+	return n, nil
 }
 
 // DeleteSessionsOf ends every session of subject ("sign out everywhere")

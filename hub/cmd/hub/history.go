@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/reviewhub/reviewhub/hub/httpapi"
 	"io"
 	"log/slog"
 	"os"
@@ -142,6 +143,7 @@ func importHistory(cfg *config.Config, log *slog.Logger, args []string, fromFlag
 	if prev.Running() {
 		fmt.Fprintf(stdout, "resuming the import of %s/%s [%s, %s) after page %d\n", in.ID, target.ID, from.Format(time.DateOnly), to.Format(time.DateOnly), prev.Pages)
 	}
+	recordHistoryStart(ctx, db, in.ID, target.ID, from, to, stderr)
 	h, err := p.ImportHistory(ctx, in, *target, from, to, func(h state.HistoryImport) {
 		fmt.Fprintf(stderr, "\r%s", progressLine(h, start, prev.Reviews, time.Now()))
 	})
@@ -164,4 +166,14 @@ func importHistory(cfg *config.Config, log *slog.Logger, args []string, fromFlag
 			h.CompleteUntil.Format(time.RFC3339), "a new range from that day")
 	}
 	return 0
+}
+
+// recordHistoryStart writes the audit entry of an import started from the
+// command line; a failure to write it is said, the import goes on.
+func recordHistoryStart(ctx context.Context, db *state.DB, integrationID, appID string, from, to time.Time, stderr io.Writer) {
+	e := httpapi.HistoryStartEntry(integrationID, appID, from, to)
+	e.Subject, e.Name, e.Via, e.Client = "cli", os.Getenv("USER"), "cli", "local"
+	if err := db.AddAudit(ctx, e); err != nil {
+		fmt.Fprintln(stderr, "the import's audit entry could not be written:", err)
+	}
 }

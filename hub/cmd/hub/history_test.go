@@ -2,10 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/reviewhub/reviewhub/hub/httpapi"
+	"github.com/reviewhub/reviewhub/hub/secrets"
 	"github.com/reviewhub/reviewhub/hub/state"
 )
 
@@ -41,5 +45,31 @@ func TestHistoryImportProgressLine(t *testing.T) {
 	}
 	if got := progressLine(state.HistoryImport{Reviews: 5}, start, 0, start); strings.Contains(got, "ETA") || strings.Contains(got, "%") {
 		t.Errorf("unknown total: %q", got)
+	}
+}
+
+// An import started from the command line is audited (L3).
+func TestHistoryImportAudited(t *testing.T) {
+	ctx := context.Background()
+	s, err := secrets.New(bytes.Repeat([]byte{7}, secrets.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := state.OpenSQLite(ctx, filepath.Join(t.TempDir(), "hub.db"), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	t.Setenv("USER", "ops")
+	from, to := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	var errOut strings.Builder
+	recordHistoryStart(ctx, db, "acme", "gp", from, to, &errOut)
+	got, err := db.Audit(ctx, state.AuditFilter{Kind: httpapi.KindHistory})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Subject != "cli" || got[0].Name != "ops" || got[0].Action != "start" || got[0].IntegrationID != "acme" ||
+		got[0].Target != "gp" || len(got[0].Changes) != 2 || got[0].Changes[0].To != "2026-10-01" || errOut.Len() != 0 {
+		t.Fatalf("audit %+v, stderr %q", got, errOut.String())
 	}
 }

@@ -6,6 +6,7 @@
 //	hub check INTEGRATION [--config FILE] [--json]   live read-only check of an integration's accounts
 //	hub deadletters list|retry ID|drop ID [--config FILE]
 //	hub token create NAME --role ROLE [--expires D] | list | revoke ID [--config FILE]
+//	hub sessions revoke SUBJECT | --all [--config FILE]
 //	hub status [INTEGRATION] [--config FILE] [--json] [--hub URL]   every app's health, from a running hub
 //	hub migrate [--dry-run] [--restored] [--config FILE]   bring the state's schema up to this hub's
 //	hub import-history INTEGRATION APP --from YYYY-MM-DD [--to YYYY-MM-DD]   import an app's past reviews
@@ -57,6 +58,8 @@ Usage:
                                 a personal API token, shown this once (stored hashed)
   hub token list [--json] [--config FILE]    the personal tokens (never their values)
   hub token revoke ID [--config FILE]        refused from the next request on
+  hub sessions revoke SUBJECT | --all [--config FILE]
+                                end a subject's web console sessions (or all), on every hub
   hub status [INTEGRATION] [--config FILE] [--json] [--hub URL]
                                 every app's health (ok, degraded, quota, failing, stalled,
                                 credentials, at risk of loss), why and since when, read from the running hub's
@@ -114,6 +117,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	histTo := fs.String("to", "", "import-history: the day after the last (YYYY-MM-DD, UTC; default: up to now)")
 	role := fs.String("role", "", "token create: viewer, agent or admin")
 	expires := fs.String("expires", "", "token create: when it expires (720h, or 2027-01-31T00:00:00Z); empty: never")
+	allSessions := fs.Bool("all", false, "sessions revoke: every console session")
 	if err := fs.Parse(rest); err != nil {
 		return 2
 	}
@@ -141,6 +145,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return deadLetters(cfg, log, positional, stdout, stderr, *jsonOut)
 	case "token":
 		return token(cfg, positional, *role, *expires, stdout, stderr, *jsonOut)
+	case "sessions":
+		return sessions(cfg, positional, *allSessions, stdout, stderr)
 	case "status":
 		return status(cfg, *hubURL, positional, stdout, stderr, *jsonOut)
 	case "migrate":

@@ -64,12 +64,13 @@ type grant struct {
 // Start starts an issuer on 127.0.0.1 for the client id and secret given.
 // addr may be "" (any free port) or a host:port to listen on.
 func Start(addr, clientID, clientSecret string) (*Issuer, error) {
+	verified := true
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		return nil, fmt.Errorf("oidctest: generate key: %w", err)
 	}
 	is := &Issuer{ClientID: clientID, ClientSecret: clientSecret, key: key, kid: "oidctest-1", codes: map[string]grant{},
-		user: User{Subject: "user-1", Email: "ann@acme.example", Name: "Ann"}}
+		user: User{Subject: "user-1", Email: "ann@acme.example", Name: "Ann", EmailVerified: &verified}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", is.discovery)
 	mux.HandleFunc("GET /jwks", is.jwks)

@@ -13,6 +13,10 @@ const (
 	DefaultRemember        = 30 * 24 * time.Hour
 )
 
+// AdminAccount is the admin token's account: its failures are kept in a
+// slot of their own, never evicted by other accounts' failures.
+const AdminAccount = "admin_token"
+
 // AccountOptions configure Accounts; zero values take the defaults.
 type AccountOptions struct {
 	// Failures against one account (from any clients) within Window
@@ -65,7 +69,8 @@ func NewAccounts(o AccountOptions) *Accounts {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Accounts{o: o, failures: New(Options{Failures: o.Failures, Window: o.Window, MaxKeys: o.MaxKeys, Now: o.Now}),
+	return &Accounts{o: o, failures: New(Options{Failures: o.Failures, Window: o.Window, MaxKeys: o.MaxKeys, Now: o.Now,
+		Pinned: []string{AdminAccount}}),
 		known: map[string]*list.Element{}, order: list.New()}
 }
 
@@ -80,7 +85,9 @@ func (a *Accounts) Blocked(account, client string) (time.Duration, bool) {
 	return a.failures.Blocked(account)
 }
 
-// Fail counts a failure against account.
+// Fail counts a failure against account. Callers count only accounts that
+// exist (the configured admin token, a personal token in the state), so
+// that made-up accounts cannot fill the table.
 func (a *Accounts) Fail(account string) { a.failures.Fail(account) }
 
 // Succeeded remembers that client signed in to account.

@@ -6,14 +6,16 @@
 //
 // A client that fails Failures times within Window from its first failure
 // is refused until that window ends. The table is bounded: windows that
-// have ended are dropped, and past MaxKeys clients the oldest window goes
-// first (a flood of addresses can only give its own oldest addresses a
-// fresh allowance; it cannot grow memory or lock anyone out).
+// have ended are dropped, and past MaxKeys clients the oldest window that
+// is not blocked (and not pinned) goes first: a flood of new keys can
+// neither grow memory nor lock anyone out, and it cannot wipe out a
+// blocked key's count to give it a fresh allowance. When every entry is
+// blocked or pinned, a new key's failure is not remembered (its failures
+// still count against its account, Accounts).
 package throttle
 
 import (
 	"container/list"
-	"net"
 	"net/http"
 	"net/netip"
 	"sync"
@@ -35,6 +37,9 @@ type Options struct {
 	Window time.Duration
 	// MaxKeys bounds the number of clients remembered.
 	MaxKeys int
+	// Pinned keys are never evicted to make room (only their window's
+	// end drops them); they come on top of MaxKeys.
+	Pinned []string
 	// Now is the clock (tests); nil: time.Now.
 	Now func() time.Time
 }
@@ -42,6 +47,7 @@ type Options struct {
 // Limiter counts failures per key. It is safe for concurrent use.
 type Limiter struct {
 	o       Options
+	pinned  map[string]bool
 	mu      sync.Mutex
 	entries map[string]*list.Element
 	// order holds *entry by window start, oldest at the front.
@@ -68,7 +74,11 @@ func New(o Options) *Limiter {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Limiter{o: o, entries: map[string]*list.Element{}, order: list.New()}
+	pinned := map[string]bool{}
+	for _, k := range o.Pinned {
+		pinned[k] = true
+	}
+	return &Limiter{o: o, pinned: pinned, entries: map[string]*list.Element{}, order: list.New()}
 }
 
 // Blocked reports whether key has used up its failures in its current
@@ -89,20 +99,46 @@ func (l *Limiter) Blocked(key string) (wait time.Duration, blocked bool) {
 	return e.start.Add(l.o.Window).Sub(now), true
 }
 
-// Fail notes one failure for key.
-func (l *Limiter) Fail(key string) {
+// Fail notes one failure for key and returns key's failures in its
+// current window, this one included (1: the window starts now; 0: the
+// failure is not remembered, the table being full of blocked keys).
+func (l *Limiter) Fail(key string) int {
 	now := l.o.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.expire(now)
 	if el, ok := l.entries[key]; ok {
 		el.Value.(*entry).count++
-		return
+		return el.Value.(*entry).count
 	}
-	for l.order.Len() >= l.o.MaxKeys {
-		l.remove(l.order.Front())
+	if !l.pinned[key] && l.order.Len()-l.pinnedLen() >= l.o.MaxKeys {
+		// Make room: the oldest entry that is neither blocked nor pinned.
+		var victim *list.Element
+		for el := l.order.Front(); el != nil; el = el.Next() {
+			e := el.Value.(*entry)
+			if e.count < l.o.Failures && !l.pinned[e.key] {
+				victim = el
+				break
+			}
+		}
+		if victim == nil {
+			return 0 // every entry is blocked or pinned: this failure is not remembered
+		}
+		l.remove(victim)
 	}
 	l.entries[key] = l.order.PushBack(&entry{key: key, start: now, count: 1})
+	return 1
+}
+
+// pinnedLen is how many pinned keys have an entry (l.mu held).
+func (l *Limiter) pinnedLen() int {
+	n := 0
+	for k := range l.pinned {
+		if _, ok := l.entries[k]; ok {
+			n++
+		}
+	}
+	return n
 }
 
 // Len is the number of clients remembered.
@@ -128,15 +164,13 @@ func (l *Limiter) remove(el *list.Element) {
 	l.order.Remove(el)
 }
 
-// Client is the key of the client that sent r: the remote IP address of
-// the connection (the hub has no trusted-proxy setting, so forwarded
-// headers, which anyone can write, are ignored). An IPv6 client is keyed
-// by its /64, since one host commonly holds a whole /64.
+// Client is the key of the client that sent r: its address (Addr: the
+// remote address of the connection, or the client a trusted proxy
+// forwards for when Proxies.Wrap is in front; forwarded headers from
+// anyone else are ignored). An IPv6 client is keyed by its /64, since one
+// host commonly holds a whole /64.
 func Client(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
+	host := Addr(r)
 	ip, err := netip.ParseAddr(host)
 	if err != nil {
 		return host

@@ -71,9 +71,11 @@ func TestKeyCapHolds(t *testing.T) {
 	if l.Len() != 100 {
 		t.Fatalf("Len = %d, want 100", l.Len())
 	}
-	// The oldest window went first; the newest stay counted.
-	if _, b := l.Blocked("old"); b {
-		t.Fatal("the oldest key was kept past the cap")
+	// The oldest windows that are not blocked went first; the blocked
+	// key stays blocked (a flood does not give it a fresh allowance) and
+	// the newest stay counted.
+	if _, b := l.Blocked("old"); !b {
+		t.Fatal("the flood evicted a blocked key")
 	}
 	l.Fail("flood-9999")
 	if _, b := l.Blocked("flood-9999"); !b {
@@ -117,5 +119,62 @@ func TestClient(t *testing.T) {
 		if got := Client(r); got != want {
 			t.Errorf("Client(%q) = %q, want %q", remote, got, want)
 		}
+	}
+}
+
+// A flood of new keys cannot evict a blocked key (which would give it a
+// fresh allowance), nor a pinned key, whatever its count (M2).
+func TestFloodEvictsNeitherBlockedNorPinned(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	l := New(Options{Failures: 3, Window: time.Minute, MaxKeys: 4, Pinned: []string{"pinned"}, Now: func() time.Time { return now }})
+	for range 3 {
+		l.Fail("guesser")
+	}
+	l.Fail("pinned")
+	for i := range 100 {
+		l.Fail(fmt.Sprintf("flood-%d", i))
+	}
+	if _, blocked := l.Blocked("guesser"); !blocked {
+		t.Fatal("a flood of new keys evicted a blocked key")
+	}
+	l.Fail("pinned")
+	l.Fail("pinned")
+	if _, blocked := l.Blocked("pinned"); !blocked {
+		t.Fatal("a flood of new keys evicted the pinned key's count")
+	}
+	if n := l.Len(); n > 4+1 {
+		t.Fatalf("%d entries, want at most MaxKeys plus the pinned one", n)
+	}
+	// Every unpinned slot blocked: a new key is not remembered, the
+	// blocked ones stay.
+	for i := range 4 {
+		for range 3 {
+			l.Fail(fmt.Sprintf("b-%d", i))
+		}
+	}
+	if _, blocked := l.Blocked("guesser"); !blocked {
+		t.Fatal("the blocked key was evicted")
+	}
+	if n := l.Len(); n > 4+1 {
+		t.Fatalf("%d entries, want at most MaxKeys plus the pinned one", n)
+	}
+	now = now.Add(time.Minute)
+	if _, blocked := l.Blocked("guesser"); blocked {
+		t.Fatal("still blocked after its window")
+	}
+}
+
+// The admin token's account keeps its count however many other accounts fail.
+func TestAccountsAdminSlotNeverEvicted(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	a := NewAccounts(AccountOptions{Failures: 3, Window: time.Minute, MaxKeys: 2, Now: func() time.Time { return now }})
+	a.Fail(AdminAccount)
+	a.Fail(AdminAccount)
+	for i := range 50 {
+		a.Fail(fmt.Sprintf("token:%d", i))
+	}
+	a.Fail(AdminAccount)
+	if _, blocked := a.Blocked(AdminAccount, "192.0.2.1"); !blocked {
+		t.Fatal("other accounts' failures evicted the admin account's count")
 	}
 }
