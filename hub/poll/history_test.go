@@ -173,7 +173,7 @@ func TestHistoryGapRecoveredAfterOutage(t *testing.T) {
 	if err := p.DB.InTx(ctx, func(tx *state.Tx) error { return tx.SaveCursor(ctx, in.ID, app.ID, "c") }); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.DB.SQL().Exec(`UPDATE cursors SET last_poll_at = ?`, down.Format(time.RFC3339Nano)); err != nil {
+	if _, err := p.DB.SQL().Exec(`UPDATE cursors SET last_poll_at = ?, last_success_ms = ?`, down.Format(time.RFC3339Nano), down.UnixMilli()); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 25 {
@@ -205,5 +205,47 @@ func TestHistoryGapRecoveredAfterOutage(t *testing.T) {
 	calls := st.calls
 	if _, err := p.PollOnce(ctx, in, app); err != nil || st.calls != calls {
 		t.Errorf("third poll: %v, %d history calls", err, st.calls-calls)
+	}
+}
+
+// TestHistoryGapRecoveredAfterFailingPolls: the app's last successful
+// listing was 10 days ago (longer than the store's 7-day window); its polls
+// failed since (each recording its error, which moves the last poll's
+// time, as the scheduler does). Once polls succeed again, the gap from the
+// last SUCCESSFUL listing on is imported: its reviews arrive.
+func TestHistoryGapRecoveredAfterFailingPolls(t *testing.T) {
+	p, st, in := historyRig(t)
+	ctx := context.Background()
+	app := in.Apps[0]
+	p.Plugins = historyPlugins{st: st, window: 7 * 24 * time.Hour}
+	ok := time.Now().UTC().Add(-10 * 24 * time.Hour)
+	if err := p.DB.InTx(ctx, func(tx *state.Tx) error { return tx.SaveCursor(ctx, in.ID, app.ID, "c") }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DB.SQL().Exec(`UPDATE cursors SET last_poll_at = ?, last_success_ms = ?`, ok.Format(time.RFC3339Nano), ok.UnixMilli()); err != nil {
+		t.Fatal(err)
+	}
+	// Ten days of failed polls: the last of them just now.
+	if err := p.DB.SetPollError(ctx, in.ID, app.ID, "store down"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 9 {
+		at := ok.Add(time.Duration(i+1) * 24 * time.Hour)
+		st.reviews = append(st.reviews, sdk.Review{ID: fmt.Sprintf("gp:fail-%02d", i), Rating: 2, Text: "while polls failed", UpdatedAt: at})
+	}
+	if _, err := p.PollOnce(ctx, in, app); err != nil {
+		t.Fatal(err)
+	}
+	imports, err := p.DB.HistoryImports(ctx, in.ID, app.ID)
+	if err != nil || len(imports) != 1 || imports[0].Running() || !imports[0].From.Before(ok) {
+		t.Fatalf("no gap import after the failing polls: %+v %v", imports, err)
+	}
+	counters, _ := p.DB.Counters(ctx, in.ID)
+	if q := counters[app.ID][state.CountQueued]; q != 9 {
+		t.Errorf("queued %d, want the 9 reviews of the failing days", q)
+	}
+	cur, err := p.DB.Cursor(ctx, in.ID, app.ID)
+	if err != nil || time.Since(cur.LastSuccessAt) > time.Hour {
+		t.Errorf("the successful poll did not move the last success: %+v %v", cur, err)
 	}
 }

@@ -43,3 +43,24 @@ func TestHistoryImportsOnBothDialects(t *testing.T) {
 		}
 	})
 }
+
+// TestCursorLastSuccessOnBothDialects: a failed poll moves the last poll's
+// time, never the last successful listing's (gap recovery starts there).
+func TestCursorLastSuccessOnBothDialects(t *testing.T) {
+	dialects(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		db.now = func() time.Time { return t0 }
+		if err := db.InTx(ctx, func(tx *Tx) error { return tx.SaveCursor(ctx, "i", "a", "c") }); err != nil {
+			t.Fatal(err)
+		}
+		db.now = func() time.Time { return t0.Add(10 * 24 * time.Hour) }
+		if err := db.SetPollError(ctx, "i", "a", "store down"); err != nil {
+			t.Fatal(err)
+		}
+		c, err := db.Cursor(ctx, "i", "a")
+		if err != nil || !c.LastSuccessAt.Equal(t0) || !c.LastPollAt.Equal(t0.Add(10*24*time.Hour)) || c.LastError != "store down" {
+			t.Fatalf("cursor %+v %v", c, err)
+		}
+	})
+}

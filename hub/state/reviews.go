@@ -17,17 +17,22 @@ import (
 type Cursor struct {
 	Value string
 	// Connected is set once the first full listing (with backfill) is done.
-	Connected  bool
+	Connected bool
+	// LastPollAt is the last poll, failed or not.
 	LastPollAt time.Time
-	LastError  string
+	// LastSuccessAt is the last complete (successful) listing; failed
+	// polls leave it: gap recovery starts from it.
+	LastSuccessAt time.Time
+	LastError     string
 }
 
 // Cursor returns the poll state of an app (zero if never polled).
 func (d *DB) Cursor(ctx context.Context, integrationID, appID string) (Cursor, error) {
 	var c Cursor
 	var last string
-	err := d.queryRow(ctx, `SELECT cursor, connected, last_poll_at, last_error FROM cursors WHERE integration_id = ? AND app_id = ?`,
-		integrationID, appID).Scan(&c.Value, &c.Connected, &last, &c.LastError)
+	var success int64
+	err := d.queryRow(ctx, `SELECT cursor, connected, last_poll_at, last_success_ms, last_error FROM cursors WHERE integration_id = ? AND app_id = ?`,
+		integrationID, appID).Scan(&c.Value, &c.Connected, &last, &success, &c.LastError)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Cursor{}, nil
 	}
@@ -35,16 +40,18 @@ func (d *DB) Cursor(ctx context.Context, integrationID, appID string) (Cursor, e
 		return Cursor{}, fmt.Errorf("state: cursor %s/%s: %w", integrationID, appID, err)
 	}
 	c.LastPollAt = parseTS(last)
+	c.LastSuccessAt = fromMS(success)
 	return c, nil
 }
 
 // SaveCursor stores the cursor after a complete listing and marks the app connected.
 func (t *Tx) SaveCursor(ctx context.Context, integrationID, appID, cursor string) error {
+	now := t.db.now()
 	_, err := t.exec(ctx, `
-		INSERT INTO cursors (integration_id, app_id, cursor, connected, last_poll_at, last_error) VALUES (?, ?, ?, 1, ?, '')
+		INSERT INTO cursors (integration_id, app_id, cursor, connected, last_poll_at, last_success_ms, last_error) VALUES (?, ?, ?, 1, ?, ?, '')
 		ON CONFLICT (integration_id, app_id) DO UPDATE SET cursor = excluded.cursor, connected = 1,
-			last_poll_at = excluded.last_poll_at, last_error = ''`,
-		integrationID, appID, cursor, ts(t.db.now()))
+			last_poll_at = excluded.last_poll_at, last_success_ms = excluded.last_success_ms, last_error = ''`,
+		integrationID, appID, cursor, ts(now), ms(now))
 	if err != nil {
 		return fmt.Errorf("state: save cursor %s/%s: %w", integrationID, appID, err)
 	}
@@ -75,7 +82,8 @@ func (t *Tx) Connecting(ctx context.Context, integrationID, appID string) (bool,
 	return connected == 0, nil
 }
 
-// SetPollError records the last poll's error (empty clears it).
+// SetPollError records the last poll's error (empty clears it). It moves
+// LastPollAt, never LastSuccessAt.
 func (d *DB) SetPollError(ctx context.Context, integrationID, appID, msg string) error {
 	_, err := d.exec(ctx, `
 		INSERT INTO cursors (integration_id, app_id, last_poll_at, last_error) VALUES (?, ?, ?, ?)
