@@ -66,6 +66,17 @@ func (p *Poller) ImportHistory(ctx context.Context, in state.Integration, app st
 			}
 			return h, err
 		}
+		if page.NextCursor != "" && page.NextCursor == h.Cursor && len(page.Reviews) == 0 && len(page.Unreadable) == 0 {
+			// Asked again it would answer the same: the import would never end.
+			err := fmt.Errorf("history of %s: store plugin %q returned an empty page with the cursor it was asked with (%q): it makes no progress; import stopped",
+				app.ID, app.StorePlugin, h.Cursor)
+			h.LastError = err.Error()
+			h.Updated = p.clock()
+			if serr := p.DB.SaveHistoryImport(context.WithoutCancel(ctx), h); serr != nil {
+				p.Logger.Warn("history import: progress not saved", "integration", in.ID, "app", app.ID, "error", serr)
+			}
+			return h, err
+		}
 		res := Result{Skipped: map[string]int{}}
 		if err := p.keepUnreadable(ctx, in, app, page.Unreadable, &res); err != nil {
 			return h, err

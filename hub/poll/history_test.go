@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,6 +25,7 @@ type historyStore struct {
 	failAt  int // page offset to fail at once (0: never)
 	calls   int
 	noHist  bool
+	stuck   string // a cursor at which History answers an empty page and the same cursor
 }
 
 func (s *historyStore) History(_ context.Context, req sdk.HistoryRequest) (sdk.HistoryResponse, error) {
@@ -31,6 +33,12 @@ func (s *historyStore) History(_ context.Context, req sdk.HistoryRequest) (sdk.H
 		return sdk.HistoryResponse{}, sdk.Errorf(sdk.ErrorKindUnsupported, "no archive")
 	}
 	s.calls++
+	if s.stuck != "" && req.Cursor == s.stuck {
+		if s.calls > 1000 {
+			return sdk.HistoryResponse{}, sdk.Errorf(sdk.ErrorKindUnavailable, "asked %d times", s.calls)
+		}
+		return sdk.HistoryResponse{NextCursor: s.stuck}, nil
+	}
 	off, _ := strconv.Atoi(req.Cursor)
 	if s.failAt > 0 && off == s.failAt {
 		s.failAt = 0
@@ -247,5 +255,30 @@ func TestHistoryGapRecoveredAfterFailingPolls(t *testing.T) {
 	cur, err := p.DB.Cursor(ctx, in.ID, app.ID)
 	if err != nil || time.Since(cur.LastSuccessAt) > time.Hour {
 		t.Errorf("the successful poll did not move the last success: %+v %v", cur, err)
+	}
+}
+
+// TestHistoryImportStopsWhenThePluginMakesNoProgress: a plugin answering
+// an empty page with the cursor it was asked with would be asked forever;
+// the import stops with an error naming the plugin, recorded in the
+// import, after the pages before were applied.
+func TestHistoryImportStopsWhenThePluginMakesNoProgress(t *testing.T) {
+	p, st, in := historyRig(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	for i := range 15 {
+		st.reviews = append(st.reviews, sdk.Review{ID: fmt.Sprintf("gp:%02d", i), Rating: 4, Text: "ok", UpdatedAt: now.Add(-time.Duration(i+1) * time.Hour)})
+	}
+	st.stuck = "10"
+	h, err := p.ImportHistory(ctx, in, in.Apps[0], now.Add(-48*time.Hour), now, nil)
+	if err == nil || !strings.Contains(err.Error(), `store plugin "s"`) || !strings.Contains(err.Error(), "no progress") {
+		t.Fatalf("err %v", err)
+	}
+	if st.calls != 2 || h.Reviews != 10 || h.Cursor != "10" || !h.Running() || h.LastError != err.Error() {
+		t.Errorf("after %d calls: %+v", st.calls, h)
+	}
+	saved, found, serr := p.DB.HistoryImport(ctx, in.ID, in.Apps[0].ID, h.From, h.To)
+	if serr != nil || !found || saved.LastError != err.Error() {
+		t.Errorf("not recorded: %+v %v", saved, serr)
 	}
 }
