@@ -93,7 +93,7 @@ func (p *Poller) ImportHistory(ctx context.Context, in state.Integration, app st
 		if page.NextCursor == "" {
 			next.Finished = next.Updated
 		}
-		b := batch{reviews: page.Reviews, after: func(tx *state.Tx, queued int) error {
+		b := batch{reviews: page.Reviews, archived: true, after: func(tx *state.Tx, queued int) error {
 			n := next
 			n.Queued += int64(queued)
 			return tx.SaveHistoryImport(ctx, n)

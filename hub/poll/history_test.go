@@ -282,3 +282,31 @@ func TestHistoryImportStopsWhenThePluginMakesNoProgress(t *testing.T) {
 		t.Errorf("not recorded: %+v %v", saved, serr)
 	}
 }
+
+// TestHistoryImportSkipsRowsOlderThanTheStoredVersion: a review edited
+// since (its second version delivered by a live poll); the store's
+// history holds its first version: importing it queues nothing and keeps
+// the edit.
+func TestHistoryImportSkipsRowsOlderThanTheStoredVersion(t *testing.T) {
+	p, st, in := historyRig(t)
+	ctx := context.Background()
+	app := in.Apps[0]
+	now := time.Now().UTC().Truncate(time.Second)
+	v1 := sdk.Review{ID: "gp:e", Rating: 1, Text: "crashes", UpdatedAt: now.Add(-72 * time.Hour)}
+	v2 := sdk.Review{ID: "gp:e", Rating: 5, Text: "fixed", UpdatedAt: now.Add(-24 * time.Hour)}
+	for _, r := range []sdk.Review{v1, v2} {
+		if err := p.apply(ctx, listing{in: in, app: app}, batch{reviews: []sdk.Review{r}}, &Result{Skipped: map[string]int{}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.reviews = []sdk.Review{v1}
+	h, err := p.ImportHistory(ctx, in, app, now.Add(-96*time.Hour), now, nil)
+	if err != nil || h.Reviews != 1 || h.Queued != 0 {
+		t.Fatalf("import: %+v %v", h, err)
+	}
+	var rating int
+	var body string
+	if err := p.DB.SQL().QueryRow(`SELECT rating, body FROM reviews WHERE review_id = 'gp:e'`).Scan(&rating, &body); err != nil || rating != 5 || body != "fixed" {
+		t.Errorf("stored %d %q %v, want the edit kept", rating, body, err)
+	}
+}

@@ -184,6 +184,9 @@ type batch struct {
 	// after, when set, runs last in the batch's transaction (a history
 	// import's progress).
 	after func(tx *state.Tx, queued int) error
+	// archived: the reviews are rows of the store's history, possibly
+	// older than the stored versions (state.Tx.ObserveArchivedReview).
+	archived bool
 }
 
 // apply records a batch of listed reviews and queues the changes that pass
@@ -297,7 +300,11 @@ func (p *Poller) observe(ctx context.Context, tx *state.Tx, l listing, b batch, 
 		p.Logger.Warn("store listed a review without id; ignored", "integration", in.ID, "app", app.ID)
 		return nil, nil
 	}
-	obs, err := tx.ObserveReview(ctx, in.ID, app.ID, r)
+	observe := tx.ObserveReview
+	if b.archived {
+		observe = tx.ObserveArchivedReview
+	}
+	obs, err := observe(ctx, in.ID, app.ID, r)
 	if err != nil {
 		return nil, err
 	}

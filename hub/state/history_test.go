@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/reviewhub/reviewhub/sdk"
 )
 
 // TestHistoryImportsOnBothDialects: an import's progress saved in a
@@ -61,6 +63,66 @@ func TestCursorLastSuccessOnBothDialects(t *testing.T) {
 		c, err := db.Cursor(ctx, "i", "a")
 		if err != nil || !c.LastSuccessAt.Equal(t0) || !c.LastPollAt.Equal(t0.Add(10*24*time.Hour)) || c.LastError != "store down" {
 			t.Fatalf("cursor %+v %v", c, err)
+		}
+	})
+}
+
+// TestArchivedReviewsNeverOverwriteNewerVersions: a review edited since
+// (version 2, listed), then rows of the store's history: one of the first
+// version and one between the two are older than the stored version and
+// skipped (also preloaded, as a PostgreSQL page is); a newer one is a new
+// version; a history row without a reply neither deletes nor changes the
+// published reply.
+func TestArchivedReviewsNeverOverwriteNewerVersions(t *testing.T) {
+	dialects(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		t1 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+		v1 := sdk.Review{ID: "r", Rating: 1, Text: "bad", UpdatedAt: t1, Reply: &sdk.DeveloperReply{Text: "sorry"}}
+		v2 := sdk.Review{ID: "r", Rating: 4, Text: "fixed, thanks", UpdatedAt: t1.Add(48 * time.Hour), Reply: &sdk.DeveloperReply{Text: "sorry"}}
+		observe(t, db, v1)
+		if o := observe(t, db, v2); o.Version != 2 {
+			t.Fatalf("edit: %+v", o)
+		}
+		if _, err := db.SQL().Exec(`UPDATE reviews SET reply_status = '` + string(ReplyPublished) + `'`); err != nil {
+			t.Fatal(err)
+		}
+		archived := func(r sdk.Review, preload bool) Observation {
+			t.Helper()
+			var obs Observation
+			err := db.InTx(ctx, func(tx *Tx) error {
+				if preload {
+					if err := tx.PreloadReviews(ctx, "i", "a", []string{r.ID}); err != nil {
+						return err
+					}
+				}
+				var err error
+				obs, err = tx.ObserveArchivedReview(ctx, "i", "a", r)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return obs
+		}
+		between := sdk.Review{ID: "r", Rating: 2, Text: "meh", UpdatedAt: t1.Add(24 * time.Hour)}
+		for _, preload := range []bool{false, true} {
+			for _, old := range []sdk.Review{{ID: "r", Rating: 1, Text: "bad", UpdatedAt: t1}, between} {
+				if o := archived(old, preload); o.Kind != Unchanged || o.Version != 2 || o.ReplyDeleted {
+					t.Fatalf("older row %+v (preload %v): %+v", old, preload, o)
+				}
+			}
+		}
+		var rating int
+		var body, reply string
+		if err := db.SQL().QueryRow(`SELECT rating, body, reply_text FROM reviews`).Scan(&rating, &body, &reply); err != nil || rating != 4 || body != v2.Text || reply != "sorry" {
+			t.Fatalf("stored after older rows: %d %q %q %v", rating, body, reply, err)
+		}
+		newer := sdk.Review{ID: "r", Rating: 5, Text: "great now", UpdatedAt: t1.Add(72 * time.Hour)}
+		if o := archived(newer, true); o.Kind != sdk.ChangeKindBetter || o.Version != 3 || o.ReplyDeleted {
+			t.Fatalf("newer row: %+v", o)
+		}
+		if err := db.SQL().QueryRow(`SELECT reply_text FROM reviews`).Scan(&reply); err != nil || reply != "sorry" {
+			t.Fatalf("reply after a history row without one: %q %v", reply, err)
 		}
 	})
 }

@@ -117,6 +117,21 @@ type Observation struct {
 // ObserveReview compares a listed review with what is stored and records a
 // new version when rating, title or text changed.
 func (t *Tx) ObserveReview(ctx context.Context, integrationID, appID string, r sdk.Review) (Observation, error) {
+	return t.observeReview(ctx, integrationID, appID, r, false)
+}
+
+// ObserveArchivedReview is ObserveReview for a row of the store's history
+// (a history import, hub/poll/history.go), which may be older than the
+// stored version: a row whose UpdatedAt is not after the stored version's
+// time in the store (unknown: when the hub first saw it, which a listing
+// showed then) is skipped as Unchanged, and a row without a developer
+// reply (reports may not carry it) neither deletes nor changes the stored
+// reply.
+func (t *Tx) ObserveArchivedReview(ctx context.Context, integrationID, appID string, r sdk.Review) (Observation, error) {
+	return t.observeReview(ctx, integrationID, appID, r, true)
+}
+
+func (t *Tx) observeReview(ctx context.Context, integrationID, appID string, r sdk.Review, archived bool) (Observation, error) {
 	replyText := ""
 	if r.Reply != nil {
 		replyText = r.Reply.Text
@@ -128,18 +143,30 @@ func (t *Tx) ObserveReview(ctx context.Context, integrationID, appID string, r s
 			return Observation{}, err
 		}
 	}
+	if archived && stored != nil {
+		storedAt := fromMS(stored.updated)
+		if storedAt.IsZero() {
+			storedAt = parseTS(stored.seenAt)
+		}
+		if !r.UpdatedAt.After(storedAt) {
+			return Observation{Kind: Unchanged, Version: stored.version, TicketID: stored.ticket, Reply: stored.rr}, nil
+		}
+		if r.Reply == nil {
+			replyText = stored.reply
+		}
+	}
 	now := ts(t.db.now())
 	if stored == nil {
 		if known {
 			// Preloaded page (PostgreSQL): inserted with the page's other
 			// new reviews, before the transaction's next statement.
 			t.batch.pending = append(t.batch.pending, pendingReview{integrationID: integrationID, appID: appID,
-				reviewID: r.ID, rating: r.Rating, title: r.Title, body: r.Text, reply: replyText, seenAt: now})
+				reviewID: r.ID, rating: r.Rating, title: r.Title, body: r.Text, reply: replyText, seenAt: now, updated: ms(r.UpdatedAt)})
 			return Observation{Kind: sdk.ChangeKindNew, Version: 1}, nil
 		}
 		if _, err := t.exec(ctx, `
-			INSERT INTO reviews (integration_id, app_id, review_id, version, rating, title, body, reply_text, seen_at)
-			VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?)`, integrationID, appID, r.ID, r.Rating, r.Title, r.Text, replyText, now); err != nil {
+			INSERT INTO reviews (integration_id, app_id, review_id, version, rating, title, body, reply_text, seen_at, updated_ms)
+			VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?)`, integrationID, appID, r.ID, r.Rating, r.Title, r.Text, replyText, now, ms(r.UpdatedAt)); err != nil {
 			return Observation{}, fmt.Errorf("state: insert review %s: %w", r.ID, err)
 		}
 		if err := t.insertVersion(ctx, integrationID, appID, r, 1, replyText, now); err != nil {
@@ -152,6 +179,8 @@ func (t *Tx) ObserveReview(ctx context.Context, integrationID, appID string, r s
 	rr.At = parseTS(stored.replyAt)
 	// The store no longer shows the developer reply it showed (removed in
 	// its console): the published answer is gone.
+	// Never from a history row: replyText is the stored one when the row
+	// has none.
 	deleted := storedReply != "" && replyText == "" && (rr.Status == ReplyPublished || rr.Status == ReplyOutdated)
 	if rating == r.Rating && title == r.Title && body == r.Text {
 		obs := Observation{Kind: Unchanged, Version: version, TicketID: ticket, Reply: rr, ReplyDeleted: deleted}
@@ -175,9 +204,9 @@ func (t *Tx) ObserveReview(ctx context.Context, integrationID, appID string, r s
 	}
 	version++
 	if _, err := t.exec(ctx, `
-		UPDATE reviews SET version = ?, rating = ?, title = ?, body = ?, reply_text = ?, seen_at = ?, requeue = 0
+		UPDATE reviews SET version = ?, rating = ?, title = ?, body = ?, reply_text = ?, seen_at = ?, updated_ms = ?, requeue = 0
 		WHERE integration_id = ? AND app_id = ? AND review_id = ?`,
-		version, r.Rating, r.Title, r.Text, replyText, now, integrationID, appID, r.ID); err != nil {
+		version, r.Rating, r.Title, r.Text, replyText, now, ms(r.UpdatedAt), integrationID, appID, r.ID); err != nil {
 		return Observation{}, fmt.Errorf("state: update review %s: %w", r.ID, err)
 	}
 	if outdated || deleted {
@@ -200,10 +229,10 @@ func (t *Tx) ObserveReview(ctx context.Context, integrationID, appID string, r s
 func (t *Tx) storedReview(ctx context.Context, integrationID, appID, reviewID string) (*storedReview, error) {
 	s := &storedReview{}
 	err := t.queryRow(ctx, `SELECT version, rating, title, body, ticket_id, reply_text,
-			reply_status, reply_message_id, reply_detail, reply_version, reply_rule, reply_at, requeue
+			reply_status, reply_message_id, reply_detail, reply_version, reply_rule, reply_at, requeue, seen_at, updated_ms
 		FROM reviews WHERE integration_id = ? AND app_id = ? AND review_id = ?`,
 		integrationID, appID, reviewID).Scan(&s.version, &s.rating, &s.title, &s.body, &s.ticket, &s.reply,
-		&s.rr.Status, &s.rr.MessageID, &s.rr.Detail, &s.rr.Version, &s.rr.Rule, &s.replyAt, &s.requeue)
+		&s.rr.Status, &s.rr.MessageID, &s.rr.Detail, &s.rr.Version, &s.rr.Rule, &s.replyAt, &s.requeue, &s.seenAt, &s.updated)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, nil
