@@ -58,6 +58,11 @@ type Poller struct {
 	lagNext int
 	polls   atomic.Int64
 	now     func() time.Time // nil: time.Now
+	// The reconciliation's place (reconcile.go): the key after which the
+	// next run goes on; reconcileLimit (tests) replaces reconcileBatch.
+	reconcileMu    sync.Mutex
+	reconcileAfter state.QueuedReview
+	reconcileLimit int
 }
 
 // Result of one poll.
