@@ -55,6 +55,9 @@ func (p *Poller) recoverGap(ctx context.Context, in state.Integration, app state
 		"from", from, "to", to, "last_successful_poll", cur.LastSuccessAt)
 	h, err := p.ImportHistory(ctx, in, app, from, to, nil)
 	switch {
+	case errors.Is(err, ErrHistoryImportBusy), errors.Is(err, state.ErrLeaseLost):
+		// Another hub (or the admin API, `hub import-history`) runs it.
+		p.Logger.Info("gap recovery: the import runs elsewhere; left to it", "integration", in.ID, "app", app.ID, "from", from, "to", to)
 	case errors.Is(err, ErrHistoryUnsupported):
 		// Nothing to resume: finished with the reason (no reports bucket…).
 		h.Finished = p.clock()

@@ -17,6 +17,15 @@ const historyPageSize = 500
 // the account lacks what it needs); the error says why.
 var ErrHistoryUnsupported = errors.New("history unsupported")
 
+// ErrHistoryImportBusy: the import runs elsewhere (another hub, the
+// command line, another request): its lease is held.
+var ErrHistoryImportBusy = errors.New("history import runs elsewhere")
+
+// historyLease is how long an importer holds an import without renewing
+// (renewed every third of it while it runs): a crashed importer's import
+// is resumed after it.
+const historyLease = 2 * time.Minute
+
 // ImportHistory imports an app's reviews changed in [from, to) through its
 // store plugin's History (issue 27), page by page through the listing's
 // own pipeline: each review compared with its stored version (nothing
@@ -43,12 +52,58 @@ func (p *Poller) ImportHistory(ctx context.Context, in state.Integration, app st
 	if found && !h.Finished.IsZero() {
 		return h, nil
 	}
+	// One place at a time: the import's row leased, fenced, by an owner of
+	// this call's own (two imports of one process exclude each other too).
+	if err := p.DB.CreateHistoryImport(ctx, h); err != nil {
+		return h, err
+	}
+	leases := p.DB.HistoryImportLeases(state.NewOwner(p.Schedule.Owner))
+	key := state.HistoryImportKey(h)
+	lease, ok, err := leases.Take(ctx, p.clock(), historyLease, key...)
+	if err != nil {
+		return h, err
+	}
+	if !ok {
+		return h, fmt.Errorf("%w: history of %s from %s to %s", ErrHistoryImportBusy, app.ID, from.Format(time.DateOnly), to.Format(time.DateOnly))
+	}
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if _, err := leases.Release(rctx, lease, key...); err != nil {
+			p.Logger.Warn("history import: lease not released; it runs out instead", "integration", in.ID, "app", app.ID, "error", err)
+		}
+	}()
+	renewCtx, stopRenew := context.WithCancel(ctx)
+	defer stopRenew()
+	go func() {
+		t := time.NewTicker(historyLease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-renewCtx.Done():
+				return
+			case <-t.C:
+				if held, err := leases.Renew(renewCtx, lease, p.clock(), historyLease, key...); err != nil && renewCtx.Err() == nil {
+					p.Logger.Warn("history import: lease not renewed", "integration", in.ID, "app", app.ID, "error", err)
+				} else if err == nil && !held {
+					return // the next write under it is refused
+				}
+			}
+		}
+	}()
+	// Read again under the lease: another importer may have moved it on.
+	if h, _, err = p.DB.HistoryImport(ctx, in.ID, app.ID, from, to); err != nil {
+		return h, err
+	}
+	if !h.Finished.IsZero() {
+		return h, nil
+	}
 	now := p.clock()
-	if !found || h.Started.IsZero() {
+	if h.Started.IsZero() {
 		h.Started = now
 	}
 	h.Updated, h.LastError = now, ""
-	if err := p.DB.SaveHistoryImport(ctx, h); err != nil {
+	if err := p.DB.SaveHistoryImportUnder(ctx, h, lease); err != nil {
 		return h, err
 	}
 	l := listing{in: in, app: app, info: info, canReply: info.Store != nil && info.Store.CanReply}
@@ -58,7 +113,7 @@ func (p *Poller) ImportHistory(ctx context.Context, in state.Integration, app st
 		if err != nil {
 			h.LastError = err.Error()
 			h.Updated = p.clock()
-			if serr := p.DB.SaveHistoryImport(context.WithoutCancel(ctx), h); serr != nil {
+			if serr := p.DB.SaveHistoryImportUnder(context.WithoutCancel(ctx), h, lease); serr != nil {
 				p.Logger.Warn("history import: progress not saved", "integration", in.ID, "app", app.ID, "error", serr)
 			}
 			if sdk.IsUnsupported(err) {
@@ -72,7 +127,7 @@ func (p *Poller) ImportHistory(ctx context.Context, in state.Integration, app st
 				app.ID, app.StorePlugin, h.Cursor)
 			h.LastError = err.Error()
 			h.Updated = p.clock()
-			if serr := p.DB.SaveHistoryImport(context.WithoutCancel(ctx), h); serr != nil {
+			if serr := p.DB.SaveHistoryImportUnder(context.WithoutCancel(ctx), h, lease); serr != nil {
 				p.Logger.Warn("history import: progress not saved", "integration", in.ID, "app", app.ID, "error", serr)
 			}
 			return h, err
@@ -96,7 +151,7 @@ func (p *Poller) ImportHistory(ctx context.Context, in state.Integration, app st
 		b := batch{reviews: page.Reviews, archived: true, after: func(tx *state.Tx, queued int) error {
 			n := next
 			n.Queued += int64(queued)
-			return tx.SaveHistoryImport(ctx, n)
+			return tx.SaveHistoryImportUnder(ctx, n, lease)
 		}}
 		if err := p.apply(ctx, l, b, &res); err != nil {
 			return h, err

@@ -310,3 +310,65 @@ func TestHistoryImportSkipsRowsOlderThanTheStoredVersion(t *testing.T) {
 		t.Errorf("stored %d %q %v, want the edit kept", rating, body, err)
 	}
 }
+
+// TestHistoryImportRunsInOnePlace: while another importer (another hub,
+// `hub import-history`) holds an import's lease, asking for the same
+// import — on demand or by the gap recovery — does not run it; once the
+// lease is released it runs.
+func TestHistoryImportRunsInOnePlace(t *testing.T) {
+	p, st, in := historyRig(t)
+	ctx := context.Background()
+	app := in.Apps[0]
+	now := time.Now().UTC().Truncate(time.Second)
+	for i := range 5 {
+		st.reviews = append(st.reviews, sdk.Review{ID: fmt.Sprintf("gp:%02d", i), Rating: 3, Text: "x", UpdatedAt: now.Add(-time.Duration(i+1) * time.Hour)})
+	}
+	from, to := now.Add(-48*time.Hour), now
+	h := state.HistoryImport{IntegrationID: in.ID, AppID: app.ID, From: from, To: to}
+	if err := p.DB.CreateHistoryImport(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	other := p.DB.HistoryImportLeases(state.NewOwner("other-hub"))
+	lease, ok, err := other.Take(ctx, time.Now(), time.Hour, state.HistoryImportKey(h)...)
+	if err != nil || !ok {
+		t.Fatalf("take: %v %v", ok, err)
+	}
+	if _, err := p.ImportHistory(ctx, in, app, from, to, nil); !errors.Is(err, ErrHistoryImportBusy) || st.calls != 0 {
+		t.Fatalf("ran beside its holder: %v, %d history calls", err, st.calls)
+	}
+	if _, err := other.Release(ctx, lease, state.HistoryImportKey(h)...); err != nil {
+		t.Fatal(err)
+	}
+	got, err := p.ImportHistory(ctx, in, app, from, to, nil)
+	if err != nil || got.Finished.IsZero() || got.Queued != 5 {
+		t.Fatalf("after the release: %+v %v", got, err)
+	}
+}
+
+// TestGapRecoverySkipsAnImportRunningElsewhere: the gap's import is
+// running (unfinished) and leased by another hub: a poll here neither runs
+// nor resumes it.
+func TestGapRecoverySkipsAnImportRunningElsewhere(t *testing.T) {
+	p, st, in := historyRig(t)
+	ctx := context.Background()
+	app := in.Apps[0]
+	p.Plugins = historyPlugins{st: st, window: 7 * 24 * time.Hour}
+	if err := p.DB.InTx(ctx, func(tx *state.Tx) error { return tx.SaveCursor(ctx, in.ID, app.ID, "c") }); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	h := state.HistoryImport{IntegrationID: in.ID, AppID: app.ID, From: now.Add(-20 * 24 * time.Hour), To: now.Add(24 * time.Hour), Cursor: "10", Started: now, Pages: 1}
+	if err := p.DB.SaveHistoryImport(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := p.DB.HistoryImportLeases(state.NewOwner("other-hub")).Take(ctx, time.Now(), time.Hour, state.HistoryImportKey(h)...); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.PollOnce(ctx, in, app); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := p.DB.HistoryImport(ctx, in.ID, app.ID, h.From, h.To)
+	if err != nil || st.calls != 0 || got.Cursor != "10" || got.Pages != 1 || !got.Running() {
+		t.Fatalf("resumed beside its holder: %d history calls, %+v %v", st.calls, got, err)
+	}
+}

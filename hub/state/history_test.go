@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -123,6 +124,59 @@ func TestArchivedReviewsNeverOverwriteNewerVersions(t *testing.T) {
 		}
 		if err := db.SQL().QueryRow(`SELECT reply_text FROM reviews`).Scan(&reply); err != nil || reply != "sorry" {
 			t.Fatalf("reply after a history row without one: %q %v", reply, err)
+		}
+	})
+}
+
+// TestHistoryImportLeaseOnBothDialects: an import's row is leased to one
+// importer; another cannot take it while it is held, nor write progress
+// under a lease it lost (the page's transaction does not commit).
+func TestHistoryImportLeaseOnBothDialects(t *testing.T) {
+	dialects(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		h := HistoryImport{IntegrationID: "i", AppID: "a", From: t0, To: t0.Add(24 * time.Hour)}
+		for range 2 {
+			if err := db.CreateHistoryImport(ctx, h); err != nil {
+				t.Fatal(err)
+			}
+		}
+		key := HistoryImportKey(h)
+		a, b := db.HistoryImportLeases(NewOwner("hub")), db.HistoryImportLeases(NewOwner("hub"))
+		la, ok, err := a.Take(ctx, t0, time.Minute, key...)
+		if err != nil || !ok {
+			t.Fatalf("take: %v %v", ok, err)
+		}
+		if _, ok, err := b.Take(ctx, t0.Add(30*time.Second), time.Minute, key...); ok || err != nil {
+			t.Fatalf("taken twice: %v %v", ok, err)
+		}
+		h.Cursor, h.Pages, h.Started = "p1", 1, t0
+		if err := db.SaveHistoryImportUnder(ctx, h, la); err != nil {
+			t.Fatal(err)
+		}
+		// a stops renewing; b takes it after it ran out.
+		lb, ok, err := b.Take(ctx, t0.Add(2*time.Minute), time.Minute, key...)
+		if err != nil || !ok || lb.Fence == la.Fence {
+			t.Fatalf("take after expiry: %+v %v %v", lb, ok, err)
+		}
+		stale := h
+		stale.Cursor, stale.Pages = "p2-by-a", 2
+		err = db.InTx(ctx, func(tx *Tx) error {
+			if _, err := tx.exec(ctx, `UPDATE cursors SET cursor = 'x'`); err != nil {
+				return err
+			}
+			return tx.SaveHistoryImportUnder(ctx, stale, la)
+		})
+		if !errors.Is(err, ErrLeaseLost) {
+			t.Fatalf("a wrote under a lost lease: %v", err)
+		}
+		got, _, err := db.HistoryImport(ctx, "i", "a", h.From, h.To)
+		if err != nil || got.Cursor != "p1" || got.Pages != 1 {
+			t.Fatalf("progress after the refused write: %+v %v", got, err)
+		}
+		h.Cursor, h.Pages = "p2", 2
+		if err := db.SaveHistoryImportUnder(ctx, h, lb); err != nil {
+			t.Fatal(err)
 		}
 	})
 }
