@@ -52,13 +52,26 @@ func (p *Poller) ImportHistory(ctx context.Context, in state.Integration, app st
 	if found && !h.Finished.IsZero() {
 		return h, nil
 	}
-	// One place at a time: the import's row leased, fenced, by an owner of
-	// this call's own (two imports of one process exclude each other too).
+	// One place at a time: in this process, and on any hub of the
+	// database by the lease of the import's row (fenced), held under this
+	// process's owner; a killed predecessor of the same name (a hub
+	// restarted, `hub import-history` run again) is taken over at once,
+	// its writes refused by the fence.
+	running := fmt.Sprint(in.ID, "\x00", app.ID, "\x00", ms(from), "\x00", ms(to))
+	if _, busy := p.importing.LoadOrStore(running, true); busy {
+		return h, fmt.Errorf("%w: history of %s from %s to %s (in this process)", ErrHistoryImportBusy, app.ID, from.Format(time.DateOnly), to.Format(time.DateOnly))
+	}
+	defer p.importing.Delete(running)
 	if err := p.DB.CreateHistoryImport(ctx, h); err != nil {
 		return h, err
 	}
-	leases := p.DB.HistoryImportLeases(state.NewOwner(p.Schedule.Owner))
+	leases := p.DB.HistoryImportLeases(p.importLeaseOwner())
 	key := state.HistoryImportKey(h)
+	if n, err := leases.ReleasePredecessors(ctx, key...); err != nil {
+		return h, err
+	} else if n > 0 {
+		p.Logger.Info("history import: taken over from an earlier run of this name", "integration", in.ID, "app", app.ID)
+	}
 	lease, ok, err := leases.Take(ctx, p.clock(), historyLease, key...)
 	if err != nil {
 		return h, err
@@ -168,3 +181,13 @@ func (p *Poller) ImportHistory(ctx context.Context, in state.Integration, app st
 		}
 	}
 }
+
+// importLeaseOwner is who holds this process's history imports: the
+// schedule's owner name (the hub's; `hub import-history`: the host), one
+// instance per process.
+func (p *Poller) importLeaseOwner() state.Owner {
+	p.importOnce.Do(func() { p.importOwner = state.NewOwner(p.Schedule.Owner) })
+	return p.importOwner
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }

@@ -372,3 +372,30 @@ func TestGapRecoverySkipsAnImportRunningElsewhere(t *testing.T) {
 		t.Fatalf("resumed beside its holder: %d history calls, %+v %v", st.calls, got, err)
 	}
 }
+
+// TestHistoryImportTakesOverAKilledRunOfItsName: an earlier run of the
+// same name (a `hub import-history` killed mid-import, a hub restarted)
+// left the import leased; the next run takes it over at once and
+// finishes it.
+func TestHistoryImportTakesOverAKilledRunOfItsName(t *testing.T) {
+	p, st, in := historyRig(t)
+	ctx := context.Background()
+	app := in.Apps[0]
+	now := time.Now().UTC().Truncate(time.Second)
+	for i := range 3 {
+		st.reviews = append(st.reviews, sdk.Review{ID: fmt.Sprintf("gp:%02d", i), Rating: 3, Text: "x", UpdatedAt: now.Add(-time.Duration(i+1) * time.Hour)})
+	}
+	from, to := now.Add(-48*time.Hour), now
+	h := state.HistoryImport{IntegrationID: in.ID, AppID: app.ID, From: from, To: to}
+	if err := p.DB.CreateHistoryImport(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	killed := p.DB.HistoryImportLeases(state.NewOwner(p.Schedule.Owner))
+	if _, ok, err := killed.Take(ctx, time.Now(), time.Hour, state.HistoryImportKey(h)...); err != nil || !ok {
+		t.Fatalf("take: %v %v", ok, err)
+	}
+	got, err := p.ImportHistory(ctx, in, app, from, to, nil)
+	if err != nil || got.Finished.IsZero() || got.Queued != 3 {
+		t.Fatalf("not taken over: %+v %v", got, err)
+	}
+}

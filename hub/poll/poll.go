@@ -63,6 +63,11 @@ type Poller struct {
 	reconcileMu    sync.Mutex
 	reconcileAfter state.QueuedReview
 	reconcileLimit int
+	// History imports (history.go): this process's owner of their leases,
+	// and the imports running in it.
+	importOnce  sync.Once
+	importOwner state.Owner
+	importing   sync.Map
 }
 
 // Result of one poll.
