@@ -17,7 +17,7 @@ TOOLS         := $(CURDIR)/.tools
 # staticcheck, unit and fuzz run in each.
 MODULES       := . sdk
 
-.PHONY: all build run demo bench bench-scale test vet staticcheck unit fuzz soak proto clean console-deps console-screenshots \
+.PHONY: all build run demo bench bench-scale bench-reviews test vet staticcheck unit fuzz soak proto clean console-deps console-screenshots \
 	release release-arch image deb package-test package-tools
 
 all: build
@@ -92,7 +92,7 @@ console-deps:
 
 # Runs the browser test and writes the console's screenshots into docs/console/.
 console-screenshots: console-deps
-	CONSOLE_SCREENSHOTS=$(CURDIR)/docs/console $(GO) test -count=1 -run 'TestConsoleInBrowser|TestConsoleOIDCInBrowser' ./hub/console/
+	CONSOLE_SCREENSHOTS=$(CURDIR)/docs/console $(GO) test -count=1 -run 'TestConsoleInBrowser|TestConsoleOIDCInBrowser|TestReviewsInBrowser' ./hub/console/
 
 # The crash soak: SIGKILL the hub many times while 10,000 reviews and 1,000
 # replies flow, on SQLite and on PostgreSQL; reports lost / duplicated
@@ -100,6 +100,18 @@ console-screenshots: console-deps
 soak:
 	REVIEWHUB_SOAK_REVIEWS=10000 REVIEWHUB_SOAK_REPLIES=1000 REVIEWHUB_SOAK_KILLS=30 \
 		$(GO) test -count=1 -v -timeout 30m -run 'TestHubKilledAtRandomPoints|TestThreeHubsOneKilledAtRandomOnPostgres' ./hub/e2e/
+
+# The Reviews pages' benchmark (docs/performance.md): BENCH_REVIEWS_N reviews
+# written once through the poller's path into bench-results/reviews.db (about
+# 15 minutes for a million on 2 busy cores) and reused by later runs, then
+# filtered and searched pages rendered by the console's handler, p50/p95 in
+# bench-results/reviews.json. BENCH_REVIEWS_POSTGRES=URL measures PostgreSQL
+# too (the reviews written into it when it has none: use a database of its own).
+BENCH_REVIEWS_N ?= 1000000
+BENCH_REVIEWS_POSTGRES ?=
+bench-reviews:
+	$(GO) build -o $(BIN)/benchreviews ./hub/cmd/benchreviews
+	$(BIN)/benchreviews -n $(BENCH_REVIEWS_N) -postgres '$(BENCH_REVIEWS_POSTGRES)'
 
 # Every fuzz target for FUZZTIME each (brief in `make test`; longer by hand).
 FUZZTIME ?= 1s

@@ -56,7 +56,7 @@ const createMembersTable = `CREATE TABLE IF NOT EXISTS ` + membersTable + ` (
 // of concurrent transactions commit out of order. One hub at a time
 // delivers a subscription: the one holding its lease (hold).
 type pgSource struct {
-	sub     *WindowSubscriber
+	env     *subEnv
 	schema  wsql.DefaultPostgreSQLSchema
 	offsets wsql.DefaultPostgreSQLOffsetsAdapter
 	// owner names this process in the leases: SubscriberConfig.Owner (the
@@ -85,12 +85,11 @@ func NewPostgresSubscriber(db *sql.DB, cfg SubscriberConfig, logger watermill.Lo
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = DefaultPostgresPollInterval
 	}
-	src := &pgSource{subs: map[string]int64{}, held: map[string]int64{}}
-	s := newWindowSubscriber(db, src, cfg, logger)
-	src.sub = s
-	src.owner = state.NewOwner(s.cfg.Owner)
-	src.leases = state.NewLeases(db, state.Postgres, subscriptionLeases, src.owner)
-	return s
+	env := newSubEnv(db, cfg, logger)
+	owner := state.NewOwner(env.cfg.Owner)
+	src := &pgSource{env: env, owner: owner, leases: state.NewLeases(db, state.Postgres, subscriptionLeases, owner),
+		subs: map[string]int64{}, held: map[string]int64{}}
+	return newWindowSubscriber(env, src)
 }
 
 // init creates nothing: NewPostgres creates every topic's tables once,
@@ -98,14 +97,14 @@ func NewPostgresSubscriber(db *sql.DB, cfg SubscriberConfig, logger watermill.Lo
 func (*pgSource) init(context.Context, string) error { return nil }
 
 func (q *pgSource) acked(ctx context.Context, topic string) (position, error) {
-	st, err := q.sub.stmt(ctx, `SELECT offset_acked, last_processed_transaction_id::text FROM `+
+	st, err := q.env.stmt(ctx, `SELECT offset_acked, last_processed_transaction_id::text FROM `+
 		q.offsets.MessagesOffsetsTable(topic)+` WHERE consumer_group = $1`)
 	if err != nil {
 		return position{}, fmt.Errorf("acknowledged position of %s: %w", topic, err)
 	}
 	var off sql.NullInt64
 	var tx string
-	err = st.QueryRowContext(ctx, q.sub.cfg.ConsumerGroup).Scan(&off, &tx)
+	err = st.QueryRowContext(ctx, q.env.cfg.ConsumerGroup).Scan(&off, &tx)
 	if errors.Is(err, sql.ErrNoRows) {
 		return position{}, nil
 	}
@@ -128,7 +127,7 @@ func (q *pgSource) acked(ctx context.Context, topic string) (position, error) {
 // pending.
 func (q *pgSource) after(ctx context.Context, topic string, p position, n int) ([]row, bool, error) {
 	t := q.schema.MessagesTable(topic)
-	st, err := q.sub.stmt(ctx, `(SELECT "offset", transaction_id::text, uuid, payload, metadata FROM `+t+`
+	st, err := q.env.stmt(ctx, `(SELECT "offset", transaction_id::text, uuid, payload, metadata FROM `+t+`
 		WHERE (transaction_id, "offset") > ($1::text::xid8, $2)
 		AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
 		ORDER BY transaction_id, "offset" LIMIT $3)
@@ -185,7 +184,7 @@ func (q *pgSource) after(ctx context.Context, topic string, p position, n int) (
 // transaction, as state.AsyncCommit): an ack lost in a crash of the server
 // only delivers its messages again, and handlers are idempotent.
 func (q *pgSource) ack(ctx context.Context, topic string, p position) error {
-	st, err := q.sub.stmt(ctx, `INSERT INTO `+q.offsets.MessagesOffsetsTable(topic)+` AS o
+	st, err := q.env.stmt(ctx, `INSERT INTO `+q.offsets.MessagesOffsetsTable(topic)+` AS o
 		(consumer_group, offset_acked, last_processed_transaction_id)
 		SELECT $1, $2, $3::text::xid8 FROM (SELECT set_config('synchronous_commit', 'off', true)) async
 		ON CONFLICT (consumer_group) DO UPDATE
@@ -194,7 +193,7 @@ func (q *pgSource) ack(ctx context.Context, topic string, p position) error {
 	if err != nil {
 		return fmt.Errorf("record ack of %s: %w", topic, err)
 	}
-	if _, err := st.ExecContext(ctx, q.sub.cfg.ConsumerGroup, p.offset, strconv.FormatInt(p.tx, 10)); err != nil {
+	if _, err := st.ExecContext(ctx, q.env.cfg.ConsumerGroup, p.offset, strconv.FormatInt(p.tx, 10)); err != nil {
 		return fmt.Errorf("record ack of %s: %w", topic, err)
 	}
 	return nil
@@ -206,8 +205,8 @@ func (q *pgSource) ack(ctx context.Context, topic string, p position) error {
 // the subscription once the lease has run out), and releases the lease
 // when deliver ends, so another hub takes over at once after a clean stop.
 func (q *pgSource) hold(ctx context.Context, topic string, closing <-chan struct{}, deliver func(context.Context)) {
-	cfg := q.sub.cfg
-	logger := q.sub.logger.With(watermill.LogFields{"topic": topic, "consumer_group": cfg.ConsumerGroup, "owner": q.owner.String()})
+	cfg := q.env.cfg
+	logger := q.env.logger.With(watermill.LogFields{"topic": topic, "consumer_group": cfg.ConsumerGroup, "owner": q.owner.String()})
 	idle := max(cfg.PollInterval, cfg.Lease/15)
 	// A lease held under this hub's Owner by another process is its
 	// predecessor's (killed before it could release it): taken back at
@@ -216,7 +215,7 @@ func (q *pgSource) hold(ctx context.Context, topic string, closing <-chan struct
 	if err := q.releasePredecessor(ctx, topic); err != nil && ctx.Err() == nil {
 		logger.Error("Releasing a predecessor's subscription lease failed; it is taken when it runs out", err, nil)
 	}
-	work := baseTopic(topic)
+	work := BaseTopic(topic)
 	q.count(q.subs, work, 1)
 	defer q.count(q.subs, work, -1)
 	q.join.Do(func() { q.startMembership(closing) })
@@ -254,13 +253,13 @@ func (q *pgSource) deliverHolding(ctx context.Context, topic string, closing <-c
 		defer close(done)
 		deliver(lctx)
 	}()
-	lease := q.sub.cfg.Lease
+	lease := q.env.cfg.Lease
 	renew := time.NewTicker(lease / 3)
 	defer renew.Stop()
 	renewed := time.Now() // the lease was just taken
 	handed := false       // given up to even out the hubs' shares
 	lost := false         // not renewed in time: another hub may hold it
-	work := baseTopic(topic)
+	work := BaseTopic(topic)
 	defer func() {
 		if !handed {
 			q.count(q.held, work, -1)
@@ -369,20 +368,20 @@ func (q *pgSource) shed(work string) (int64, bool) {
 // subscriber closes, when the membership is removed (the others take their
 // larger share at once).
 func (q *pgSource) startMembership(closing <-chan struct{}) {
-	cfg := q.sub.cfg
+	cfg := q.env.cfg
 	beat := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), cfg.Lease/3)
 		defer cancel()
 		if n, err := q.renewMembership(ctx); err != nil {
-			q.sub.logger.Error("Renewing the bus membership failed; sharing by the last count", err, nil)
+			q.env.logger.Error("Renewing the bus membership failed; sharing by the last count", err, nil)
 		} else {
 			q.peers.Store(n)
 		}
 	}
 	beat()
-	q.sub.wg.Add(1)
+	q.env.wg.Add(1)
 	go func() {
-		defer q.sub.wg.Done()
+		defer q.env.wg.Done()
 		t := time.NewTicker(cfg.Lease / 3)
 		defer t.Stop()
 		for {
@@ -390,9 +389,9 @@ func (q *pgSource) startMembership(closing <-chan struct{}) {
 			case <-closing:
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 				defer cancel()
-				if _, err := q.sub.db.ExecContext(ctx, `DELETE FROM `+membersTable+` WHERE consumer_group = $1 AND owner = $2`,
+				if _, err := q.env.db.ExecContext(ctx, `DELETE FROM `+membersTable+` WHERE consumer_group = $1 AND owner = $2`,
 					cfg.ConsumerGroup, q.owner.String()); err != nil {
-					q.sub.logger.Error("Leaving the bus membership failed; it runs out", err, nil)
+					q.env.logger.Error("Leaving the bus membership failed; it runs out", err, nil)
 				}
 				return
 			case <-t.C:
@@ -405,8 +404,8 @@ func (q *pgSource) startMembership(closing <-chan struct{}) {
 // renewMembership renews this process's membership (ending a killed
 // predecessor's, and dropping long-expired ones) and counts the live hubs.
 func (q *pgSource) renewMembership(ctx context.Context) (int64, error) {
-	cfg := q.sub.cfg
-	tx, err := q.sub.db.BeginTx(ctx, nil)
+	cfg := q.env.cfg
+	tx, err := q.env.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("bus membership: %w", err)
 	}
@@ -440,7 +439,7 @@ func (q *pgSource) takeWithin(ctx context.Context, topic string, d time.Duration
 
 // take takes or renews the lease: true when this hub holds it now.
 func (q *pgSource) take(ctx context.Context, topic string) (bool, error) {
-	_, held, err := q.leases.Take(ctx, time.Now(), q.sub.cfg.Lease, topic, q.sub.cfg.ConsumerGroup)
+	_, held, err := q.leases.Take(ctx, time.Now(), q.env.cfg.Lease, topic, q.env.cfg.ConsumerGroup)
 	if err != nil {
 		return false, fmt.Errorf("lease of %s: %w", topic, err)
 	}
@@ -448,7 +447,7 @@ func (q *pgSource) take(ctx context.Context, topic string) (bool, error) {
 }
 
 func (q *pgSource) release(ctx context.Context, topic string) error {
-	if _, err := q.leases.Release(ctx, state.Lease{Owner: q.owner}, topic, q.sub.cfg.ConsumerGroup); err != nil {
+	if _, err := q.leases.Release(ctx, state.Lease{Owner: q.owner}, topic, q.env.cfg.ConsumerGroup); err != nil {
 		return fmt.Errorf("release lease of %s: %w", topic, err)
 	}
 	return nil
@@ -457,9 +456,9 @@ func (q *pgSource) release(ctx context.Context, topic string) error {
 // releasePredecessor ends the lease of topic held under this hub's Owner by
 // another process.
 func (q *pgSource) releasePredecessor(ctx context.Context, topic string) error {
-	ctx, cancel := context.WithTimeout(ctx, q.sub.cfg.Lease/3)
+	ctx, cancel := context.WithTimeout(ctx, q.env.cfg.Lease/3)
 	defer cancel()
-	if _, err := q.leases.ReleasePredecessors(ctx, topic, q.sub.cfg.ConsumerGroup); err != nil {
+	if _, err := q.leases.ReleasePredecessors(ctx, topic, q.env.cfg.ConsumerGroup); err != nil {
 		return fmt.Errorf("release the predecessor's lease of %s: %w", topic, err)
 	}
 	return nil

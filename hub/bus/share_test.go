@@ -158,7 +158,7 @@ func leasesByTopic(t *testing.T, b *Postgres) map[string]map[string]int {
 			t.Fatal(err)
 		}
 		hub := state.ParseOwner(owner).Name
-		base := baseTopic(topic)
+		base := BaseTopic(topic)
 		if out[base] == nil {
 			out[base] = map[string]int{}
 		}

@@ -106,20 +106,18 @@ func (SQLiteSchema) SubscribeIsolationLevel() sql.IsolationLevel { return sql.Le
 
 // sqliteSource reads a topic's messages from the SQLite tables.
 type sqliteSource struct {
-	sub    *WindowSubscriber
+	env    *subEnv
 	schema SQLiteSchema
 }
 
 // NewSQLiteSubscriber returns a subscriber on the SQLite tables of db.
 func NewSQLiteSubscriber(db *sql.DB, schema SQLiteSchema, cfg SubscriberConfig, logger watermill.LoggerAdapter) *WindowSubscriber {
-	src := &sqliteSource{schema: schema}
-	s := newWindowSubscriber(db, src, cfg, logger)
-	src.sub = s
-	return s
+	env := newSubEnv(db, cfg, logger)
+	return newWindowSubscriber(env, &sqliteSource{env: env, schema: schema})
 }
 
 func (q *sqliteSource) init(ctx context.Context, topic string) error {
-	return initSchema(ctx, q.sub.db, q.schema, topic)
+	return initSchema(ctx, q.env.db, q.schema, topic)
 }
 
 func initSchema(ctx context.Context, db *sql.DB, schema SQLiteSchema, topic string) error {
@@ -132,12 +130,12 @@ func initSchema(ctx context.Context, db *sql.DB, schema SQLiteSchema, topic stri
 }
 
 func (q *sqliteSource) acked(ctx context.Context, topic string) (position, error) {
-	st, err := q.sub.stmt(ctx, `SELECT COALESCE((SELECT offset_acked FROM `+q.schema.OffsetsTable(topic)+` WHERE consumer_group = ?), 0)`)
+	st, err := q.env.stmt(ctx, `SELECT COALESCE((SELECT offset_acked FROM `+q.schema.OffsetsTable(topic)+` WHERE consumer_group = ?), 0)`)
 	if err != nil {
 		return position{}, fmt.Errorf("acknowledged offset of %s: %w", topic, err)
 	}
 	var off int64
-	if err := st.QueryRowContext(ctx, q.sub.cfg.ConsumerGroup).Scan(&off); err != nil {
+	if err := st.QueryRowContext(ctx, q.env.cfg.ConsumerGroup).Scan(&off); err != nil {
 		return position{}, fmt.Errorf("acknowledged offset of %s: %w", topic, err)
 	}
 	return position{offset: off}, nil
@@ -146,7 +144,7 @@ func (q *sqliteSource) acked(ctx context.Context, topic string) (position, error
 // after reads the next messages; on SQLite every committed message may be
 // read at once (one writer: offsets commit in order), so none is pending.
 func (q *sqliteSource) after(ctx context.Context, topic string, p position, n int) ([]row, bool, error) {
-	st, err := q.sub.stmt(ctx, `SELECT "offset", uuid, payload, metadata FROM `+q.schema.MessagesTable(topic)+`
+	st, err := q.env.stmt(ctx, `SELECT "offset", uuid, payload, metadata FROM `+q.schema.MessagesTable(topic)+`
 		WHERE "offset" > ? ORDER BY "offset" LIMIT ?`)
 	if err != nil {
 		return nil, false, fmt.Errorf("query messages of %s: %w", topic, err)
@@ -169,15 +167,15 @@ func (q *sqliteSource) after(ctx context.Context, topic string, p position, n in
 
 // ack moves the group's offset to p, forward only.
 func (q *sqliteSource) ack(ctx context.Context, topic string, p position) error {
-	st, err := q.sub.stmt(ctx, `INSERT INTO `+q.schema.OffsetsTable(topic)+` (consumer_group, offset_acked) VALUES (?, ?)
+	st, err := q.env.stmt(ctx, `INSERT INTO `+q.schema.OffsetsTable(topic)+` (consumer_group, offset_acked) VALUES (?, ?)
 		ON CONFLICT (consumer_group) DO UPDATE SET offset_acked = MAX(offset_acked, excluded.offset_acked)`)
 	if err != nil {
 		return fmt.Errorf("record ack of %s: %w", topic, err)
 	}
-	if gate := q.sub.cfg.WriteGate; gate != nil {
+	if gate := q.env.cfg.WriteGate; gate != nil {
 		defer gate(ctx)()
 	}
-	if _, err := st.ExecContext(ctx, q.sub.cfg.ConsumerGroup, p.offset); err != nil {
+	if _, err := st.ExecContext(ctx, q.env.cfg.ConsumerGroup, p.offset); err != nil {
 		return fmt.Errorf("record ack of %s: %w", topic, err)
 	}
 	return nil

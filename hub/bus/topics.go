@@ -42,9 +42,9 @@ func PartitionTopic(topic string, n int) string {
 	return fmt.Sprintf("%s_p%d", topic, n)
 }
 
-// baseTopic is the work topic of a partition's topic (the topic itself
-// for partition 0 and topics without partitions).
-func baseTopic(topic string) string {
+// BaseTopic is the work topic of a partition's topic (PartitionTopic
+// undone; the topic itself for partition 0 and topics without partitions).
+func BaseTopic(topic string) string {
 	for _, t := range []string{TopicReviews, TopicReplies, TopicReplyResults} {
 		if topic == t || strings.HasPrefix(topic, t+"_p") {
 			return t

@@ -2,7 +2,6 @@ package bus
 
 import (
 	"context"
-	"strings"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"go.opentelemetry.io/otel"
@@ -37,7 +36,7 @@ func traceHandling(h message.HandlerFunc) message.HandlerFunc {
 	return func(msg *message.Message) ([]*message.Message, error) {
 		ctx := otel.GetTextMapPropagator().Extract(msg.Context(), propagation.MapCarrier(msg.Metadata))
 		topic := message.SubscribeTopicFromCtx(msg.Context())
-		ctx, span := otel.Tracer(tracerName).Start(ctx, "handle "+unpartitioned(topic), trace.WithSpanKind(trace.SpanKindConsumer),
+		ctx, span := otel.Tracer(tracerName).Start(ctx, "handle "+BaseTopic(topic), trace.WithSpanKind(trace.SpanKindConsumer),
 			trace.WithAttributes(
 				attribute.String("messaging.system", "watermill"),
 				attribute.String("messaging.destination.name", topic),
@@ -58,14 +57,4 @@ func traceHandling(h message.HandlerFunc) message.HandlerFunc {
 		}
 		return out, err
 	}
-}
-
-// unpartitioned is the topic a partition's topic belongs to (PartitionTopic
-// undone): a span name of few values.
-func unpartitioned(topic string) string {
-	i := strings.LastIndex(topic, "_p")
-	if i < 0 || i+2 == len(topic) || strings.Trim(topic[i+2:], "0123456789") != "" {
-		return topic
-	}
-	return topic[:i]
 }

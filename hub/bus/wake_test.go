@@ -8,7 +8,7 @@ import (
 // A commit to one topic wakes that topic's subscriptions only; Wake wakes
 // them all.
 func TestWakeTopicWakesOnlyItsTopic(t *testing.T) {
-	s := newWindowSubscriber(nil, nil, SubscriberConfig{}, nil)
+	s := newWindowSubscriber(newSubEnv(nil, SubscriberConfig{}, nil), nil)
 	a, b := s.wakeOf("reviews_p1"), s.wakeOf("replies_p1")
 	s.WakeTopic("reviews_p1")
 	select {
@@ -35,7 +35,7 @@ func TestWakeTopicWakesOnlyItsTopic(t *testing.T) {
 // An idle subscription looks less and less often, up to IdlePollMax; one
 // that found messages looks again after PollInterval.
 func TestIdlePollSlowsDownUpToItsBound(t *testing.T) {
-	s := newWindowSubscriber(nil, nil, SubscriberConfig{PollInterval: 250 * time.Millisecond, IdlePollMax: time.Second}, nil)
+	s := newWindowSubscriber(newSubEnv(nil, SubscriberConfig{PollInterval: 250 * time.Millisecond, IdlePollMax: time.Second}, nil), nil)
 	c := &consumer{s: s}
 	for empty, want := range []time.Duration{250, 250, 500, 1000, 1000, 1000} {
 		c.empty = empty
@@ -43,7 +43,7 @@ func TestIdlePollSlowsDownUpToItsBound(t *testing.T) {
 			t.Errorf("after %d empty reads: %s, want %dms", empty, got, want)
 		}
 	}
-	sq := newWindowSubscriber(nil, nil, SubscriberConfig{PollInterval: 500 * time.Millisecond}, nil)
+	sq := newWindowSubscriber(newSubEnv(nil, SubscriberConfig{PollInterval: 500 * time.Millisecond}, nil), nil)
 	if got := (&consumer{s: sq, empty: 9}).idlePoll(); got != 500*time.Millisecond {
 		t.Errorf("without IdlePollMax: %s, want the poll interval", got)
 	}

@@ -30,17 +30,35 @@ import (
 // PostgreSQL tables with a lease per subscription so that one hub at a
 // time delivers a partition (several hubs).
 type WindowSubscriber struct {
-	db     *sql.DB
-	src    source
-	cfg    SubscriberConfig
-	logger watermill.LoggerAdapter
+	*subEnv
+	src source
 
 	mu      sync.Mutex
 	closed  bool
 	closing chan struct{}
-	wg      sync.WaitGroup
 	wakes   map[string]chan struct{} // by topic: closed and replaced by Wake and WakeTopic
-	stmts   stmtcache.Cache          // the select and ack run for every message
+}
+
+// subEnv is what a subscriber shares with its source: the database with
+// the statement cache of the select and ack run for every message, the
+// configuration, the logger, and the goroutines Close waits for. The
+// source holds this, not the subscriber: it never calls back into it.
+type subEnv struct {
+	db     *sql.DB
+	cfg    SubscriberConfig
+	logger watermill.LoggerAdapter
+	wg     sync.WaitGroup
+	stmts  stmtcache.Cache
+}
+
+// newSubEnv returns the environment of a subscriber on db (cfg with its
+// defaults).
+func newSubEnv(db *sql.DB, cfg SubscriberConfig, logger watermill.LoggerAdapter) *subEnv {
+	cfg.setDefaults()
+	if logger == nil {
+		logger = watermill.NopLogger{}
+	}
+	return &subEnv{db: db, cfg: cfg, logger: logger}
 }
 
 // position is a place in a topic's order of delivery: the messages after
@@ -87,18 +105,13 @@ type leaser interface {
 	hold(ctx context.Context, topic string, closing <-chan struct{}, deliver func(context.Context))
 }
 
-func (s *WindowSubscriber) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
-	return s.stmts.Prepare(ctx, s.db, q)
+func (e *subEnv) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	return e.stmts.Prepare(ctx, e.db, q)
 }
 
-// newWindowSubscriber returns a subscriber on db reading from src.
-func newWindowSubscriber(db *sql.DB, src source, cfg SubscriberConfig, logger watermill.LoggerAdapter) *WindowSubscriber {
-	cfg.setDefaults()
-	if logger == nil {
-		logger = watermill.NopLogger{}
-	}
-	return &WindowSubscriber{db: db, src: src, cfg: cfg, logger: logger, closing: make(chan struct{}),
-		wakes: map[string]chan struct{}{}}
+// newWindowSubscriber returns a subscriber in env reading from src.
+func newWindowSubscriber(env *subEnv, src source) *WindowSubscriber {
+	return &WindowSubscriber{subEnv: env, src: src, closing: make(chan struct{}), wakes: map[string]chan struct{}{}}
 }
 
 // Wake makes every idle subscription look for new messages now.

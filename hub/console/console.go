@@ -172,9 +172,8 @@ func (c *Console) routes() {
 	s.HandleFunc("/integrations/{id}/check", c.handle(c.check)).Methods(http.MethodPost)
 	s.HandleFunc("/integrations/{id}/status", c.handle(c.status)).Methods(http.MethodGet)
 	s.HandleFunc("/integrations/{id}/replies/{message}/retry", c.handle(c.retryReply)).Methods(http.MethodPost)
-	s.HandleFunc("/deadletters", c.handle(c.deadLetters)).Methods(http.MethodGet)
-	s.HandleFunc("/deadletters/{id}/retry", c.handle(c.deadLetterOp("retry"))).Methods(http.MethodPost)
-	s.HandleFunc("/deadletters/{id}/drop", c.handle(c.deadLetterOp("drop"))).Methods(http.MethodPost)
+	c.reviewRoutes(s)
+	c.deadLetterRoutes(s)
 	c.accessRoutes(s)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.renderError(w, r, http.StatusNotFound, c.lang(r).T["not_found"])

@@ -17,7 +17,6 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/reviewhub/reviewhub/hub/bus"
 	"github.com/reviewhub/reviewhub/hub/check"
 	"github.com/reviewhub/reviewhub/hub/httpapi"
 	"github.com/reviewhub/reviewhub/hub/state"
@@ -411,34 +410,6 @@ func (c *Console) retryReply(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// Dead letters.
-
-type deadLetterView struct {
-	bus.DeadLetter
-	Summary string
-}
-
-func (c *Console) deadLetters(w http.ResponseWriter, r *http.Request) error {
-	list, err := c.admin.ListDeadLetters(r.Context())
-	if err != nil {
-		return err
-	}
-	t := c.lang(r).T
-	views := make([]deadLetterView, 0, len(list))
-	for _, d := range list {
-		views = append(views, deadLetterView{DeadLetter: d, Summary: summarize(d.Payload)})
-	}
-	p := page{Title: t["deadletters_title"], Nav: "deadletters", Data: views}
-	if id := r.URL.Query().Get("retried"); id != "" {
-		p.Notice = fmt.Sprintf(t["retried"], id)
-	}
-	if id := r.URL.Query().Get("dropped"); id != "" {
-		p.Notice = fmt.Sprintf(t["dropped"], id)
-	}
-	c.render(w, r, http.StatusOK, "deadletters", p)
-	return nil
-}
-
 // summarize shows the identifying fields of a message's payload, never
 // more than a line (payloads are the hub's own messages: ids, not secrets).
 func summarize(raw json.RawMessage) string {
@@ -470,24 +441,3 @@ func clip(s string, n int) string {
 	return s
 }
 
-func (c *Console) deadLetterOp(op string) pageFunc {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		raw := mux.Vars(r)["id"]
-		id, err := httpapi.ParseDeadLetterID(raw)
-		if err != nil {
-			return err
-		}
-		done := "retried"
-		if op == "retry" {
-			err = c.admin.RetryDeadLetter(r.Context(), id)
-		} else {
-			done = "dropped"
-			err = c.admin.DropDeadLetter(r.Context(), id)
-		}
-		if err != nil {
-			return err
-		}
-		http.Redirect(w, r, "/console/deadletters?"+done+"="+url.QueryEscape(raw), http.StatusSeeOther)
-		return nil
-	}
-}

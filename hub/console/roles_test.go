@@ -100,7 +100,7 @@ func consolePolicy(action string) auth.Role {
 		return auth.RoleAdmin
 	case method == http.MethodGet:
 		return auth.RoleViewer
-	case strings.HasSuffix(tpl, "/retry") || strings.HasSuffix(tpl, "/check"):
+	case strings.HasSuffix(tpl, "/retry") || strings.HasSuffix(tpl, "/retry-all") || strings.HasSuffix(tpl, "/check"):
 		return auth.RoleAgent
 	}
 	return auth.RoleAdmin

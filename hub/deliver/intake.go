@@ -60,7 +60,7 @@ func (d *Deliverer) AcceptReplies(ctx context.Context, in state.Integration, req
 			}
 			added++
 			if drafts != "" {
-				if err := tx.CloseDrafts(ctx, in.ID, r.AppID, r.ReviewID, drafts, ""); err != nil {
+				if err := tx.CloseDraftsBy(ctx, in.ID, r.AppID, r.ReviewID, drafts, "", r.Staff); err != nil {
 					return err
 				}
 			}

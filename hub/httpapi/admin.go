@@ -104,6 +104,7 @@ func (a *Admin) Register(r *mux.Router) {
 	a.registerHealth(r)
 	a.registerDeadLetters(r)
 	a.registerReplies(r)
+	a.registerReviews(r)
 	a.registerHistory(r)
 	a.registerTokens(r)
 	a.registerAudit(r)

@@ -48,6 +48,8 @@ var routeRoles = map[string]auth.Role{
 	"GET /api/integrations/{id}/rules":                    auth.RoleViewer,
 	"GET /api/integrations/{id}/apps/{app}/history":       auth.RoleViewer,
 	"POST /api/integrations/{id}/apps/{app}/history":      auth.RoleAdmin,
+	"GET /api/reviews":                                    auth.RoleViewer,
+	"GET /api/reviews/{id}/{app}/{review}":                auth.RoleViewer,
 	"GET /api/tokens":                                     auth.RoleAdmin,
 	"POST /api/tokens":                                    auth.RoleAdmin,
 	"DELETE /api/tokens/{id}":                             auth.RoleAdmin,

@@ -24,10 +24,10 @@ type storedReview struct {
 	title, body, ticket, reply string
 	rr                         ReviewReply
 	replyAt                    string
-	// seenAt and updated (ms, 0 unknown): when the hub first saw the
-	// stored version, and its time in the store.
-	seenAt  string
-	updated int64
+	// seenAt and posted (ms, 0 unknown): when the hub first saw the stored
+	// version, and its date in the store.
+	seenAt string
+	posted int64
 	// requeue: its queued message was found lost (MarkLost); the next
 	// listing queues it again.
 	requeue bool
@@ -50,8 +50,8 @@ type pageBatch struct {
 type pendingReview struct {
 	reviewID, title, body, reply, seenAt string
 	rating                               int
-	updated                              int64
 	integrationID, appID                 string
+	meta                                 reviewMeta
 }
 
 // PreloadReviews reads the stored reviews of ids (listed for one app) in
@@ -69,7 +69,7 @@ func (t *Tx) PreloadReviews(ctx context.Context, integrationID, appID string, id
 	}
 	rows, err := t.query(ctx, `SELECT review_id, version, rating, title, body, ticket_id, reply_text,
 			reply_status, reply_message_id, reply_detail, reply_version, reply_rule, reply_at, requeue,
-			seen_at, updated_ms
+			seen_at, posted_ms
 		FROM reviews WHERE integration_id = ? AND app_id = ? AND review_id = ANY(?::text[])`, integrationID, appID, ids)
 	if err != nil {
 		return fmt.Errorf("state: read the listed reviews: %w", err)
@@ -80,7 +80,7 @@ func (t *Tx) PreloadReviews(ctx context.Context, integrationID, appID string, id
 		s := &storedReview{}
 		if err := rows.Scan(&id, &s.version, &s.rating, &s.title, &s.body, &s.ticket, &s.reply,
 			&s.rr.Status, &s.rr.MessageID, &s.rr.Detail, &s.rr.Version, &s.rr.Rule, &s.replyAt, &s.requeue,
-			&s.seenAt, &s.updated); err != nil {
+			&s.seenAt, &s.posted); err != nil {
 			return fmt.Errorf("state: read the listed reviews: %w", err)
 		}
 		t.batch.known[reviewKey{integrationID, appID, id}] = s
@@ -126,26 +126,37 @@ func (t *Tx) insertPendingReviews(ctx context.Context) error {
 }
 
 const insertReviews = `WITH u AS (
-		SELECT * FROM unnest($3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[])
-			AS u(review_id, rating, title, body, reply_text, seen_at, updated_ms)
+		SELECT * FROM unnest($3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[],
+				$9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::bigint[], $15::text[])
+			AS u(review_id, rating, title, body, reply_text, seen_at, author, country, language, app_version, url, posted_ms, search)
 	), r AS (
-		INSERT INTO reviews (integration_id, app_id, review_id, version, rating, title, body, reply_text, seen_at, updated_ms)
-		SELECT $1, $2, review_id, 1, rating, title, body, reply_text, seen_at, updated_ms FROM u
+		INSERT INTO reviews (integration_id, app_id, review_id, version, rating, title, body, reply_text, seen_at,
+			author, country, language, app_version, url, posted_ms, indexed)
+		SELECT $1, $2, review_id, 1, rating, title, body, reply_text, seen_at,
+			author, country, language, app_version, url, posted_ms, 1 FROM u
+		RETURNING review_id, seq
+	), s AS (
+		INSERT INTO review_search (seq, search) SELECT r.seq, u.search::tsvector FROM r JOIN u USING (review_id)
 	)
-	INSERT INTO review_versions (integration_id, app_id, review_id, version, rating, title, body, reply_text, seen_at)
-	SELECT $1, $2, review_id, 1, rating, title, body, reply_text, seen_at FROM u`
+	INSERT INTO review_versions (integration_id, app_id, review_id, version, rating, title, body, reply_text, seen_at, app_version, posted_ms)
+	SELECT $1, $2, review_id, 1, rating, title, body, reply_text, seen_at, app_version, posted_ms FROM u`
 
 func (t *Tx) insertReviews(ctx context.Context, p []pendingReview) error {
-	ids, ratings := make([]string, len(p)), make([]int32, len(p))
-	titles, bodies, replies, seen := make([]string, len(p)), make([]string, len(p)), make([]string, len(p)), make([]string, len(p))
-	updated := make([]int64, len(p))
+	n := len(p)
+	ids, ratings := make([]string, n), make([]int32, n)
+	titles, bodies, replies, seen := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	authors, countries, languages, versions, urls := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	posted, search := make([]int64, n), make([]string, n)
 	for i, r := range p {
 		ids[i], ratings[i], titles[i], bodies[i], replies[i], seen[i] = r.reviewID, int32(r.rating), r.title, r.body, r.reply, r.seenAt
-		updated[i] = r.updated
+		m := r.meta
+		authors[i], countries[i], languages[i], versions[i], urls[i], posted[i] = m.author, m.country, m.language, m.appVersion, m.url, m.postedMs
+		search[i] = tsVector(m.tokens)
 	}
 	st, err := t.txStmt(ctx, insertReviews)
 	if err == nil {
-		_, err = st.ExecContext(ctx, p[0].integrationID, p[0].appID, ids, ratings, titles, bodies, replies, seen, updated)
+		_, err = st.ExecContext(ctx, p[0].integrationID, p[0].appID, ids, ratings, titles, bodies, replies, seen,
+			authors, countries, languages, versions, urls, posted, search)
 	}
 	if err != nil {
 		return fmt.Errorf("state: insert %d new reviews of %s/%s: %w", len(p), p[0].integrationID, p[0].appID, err)

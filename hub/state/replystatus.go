@@ -111,6 +111,12 @@ func (t *Tx) markReply(ctx context.Context, integrationID, appID, reviewID strin
 	if deleted {
 		status, detail = ReplyDeleted, DetailDeleted
 	}
+	if _, err := t.exec(ctx, `INSERT INTO reply_events (integration_id, message_id, at_ms, status, detail, actor)
+		SELECT integration_id, reply_message_id, ?, ?, ?, '' FROM reviews
+		WHERE integration_id = ? AND app_id = ? AND review_id = ? AND reply_message_id <> ''`,
+		t.db.now().UnixMilli(), status, detail, integrationID, appID, reviewID); err != nil {
+		return fmt.Errorf("state: timeline of the answer to review %s: %w", reviewID, err)
+	}
 	_, err := t.exec(ctx, `UPDATE reviews SET reply_status = ?, reply_detail = ?, reply_at = ?
 		WHERE integration_id = ? AND app_id = ? AND review_id = ?`, status, detail, ts(t.db.now()), integrationID, appID, reviewID)
 	if err != nil {
@@ -203,6 +209,9 @@ func (t *Tx) RetryReply(ctx context.Context, integrationID, messageID string) (R
 	if n, _ := res.RowsAffected(); n != 1 {
 		return r, fmt.Errorf("answer %s changed meanwhile: %w", messageID, ErrNotRetryable)
 	}
+	if err := t.replyEvent(ctx, integrationID, messageID, ReplyPending, "", "retry"); err != nil {
+		return r, err
+	}
 	r.Status, r.Detail, r.Refusal, r.Attempts, r.Retries = ReplyPending, "", "", 0, r.Retries+1
 	if r.AppID != "" && r.ReviewID != "" {
 		if err := t.pointReview(ctx, r, ReplyPending, ""); err != nil {
@@ -230,6 +239,18 @@ func (t *Tx) OpenDraft(ctx context.Context, integrationID, appID, reviewID strin
 // CloseDrafts marks a review's open drafts approved or superseded, except
 // keep.
 func (t *Tx) CloseDrafts(ctx context.Context, integrationID, appID, reviewID, status, keep string) error {
+	return t.CloseDraftsBy(ctx, integrationID, appID, reviewID, status, keep, "")
+}
+
+// CloseDraftsBy is CloseDrafts recording who closed them (the staff member
+// whose answer approved or superseded them) in their timelines.
+func (t *Tx) CloseDraftsBy(ctx context.Context, integrationID, appID, reviewID, status, keep, by string) error {
+	if _, err := t.exec(ctx, `INSERT INTO reply_events (integration_id, message_id, at_ms, status, detail, actor)
+		SELECT integration_id, message_id, ?, ?, '', ? FROM replies
+		WHERE integration_id = ? AND app_id = ? AND review_id = ? AND status = ? AND message_id <> ?`,
+		t.db.now().UnixMilli(), status, by, integrationID, appID, reviewID, ReplyDraft, keep); err != nil {
+		return fmt.Errorf("state: close drafts of review %s: %w", reviewID, err)
+	}
 	_, err := t.exec(ctx, `UPDATE replies SET status = ?, updated_at = ?
 		WHERE integration_id = ? AND app_id = ? AND review_id = ? AND status = ? AND message_id <> ?`,
 		status, ts(t.db.now()), integrationID, appID, reviewID, ReplyDraft, keep)

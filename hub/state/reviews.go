@@ -123,10 +123,10 @@ func (t *Tx) ObserveReview(ctx context.Context, integrationID, appID string, r s
 // ObserveArchivedReview is ObserveReview for a row of the store's history
 // (a history import, hub/poll/history.go), which may be older than the
 // stored version: a row whose UpdatedAt is not after the stored version's
-// time in the store (unknown: when the hub first saw it, which a listing
-// showed then) is skipped as Unchanged, and a row without a developer
-// reply (reports may not carry it) neither deletes nor changes the stored
-// reply.
+// date in the store (posted_ms; unknown: when the hub first saw it, which
+// a listing showed then) is skipped as Unchanged, and a row without a
+// developer reply (reports may not carry it) neither deletes nor changes
+// the stored reply.
 func (t *Tx) ObserveArchivedReview(ctx context.Context, integrationID, appID string, r sdk.Review) (Observation, error) {
 	return t.observeReview(ctx, integrationID, appID, r, true)
 }
@@ -144,7 +144,7 @@ func (t *Tx) observeReview(ctx context.Context, integrationID, appID string, r s
 		}
 	}
 	if archived && stored != nil {
-		storedAt := fromMS(stored.updated)
+		storedAt := fromMS(stored.posted)
 		if storedAt.IsZero() {
 			storedAt = parseTS(stored.seenAt)
 		}
@@ -157,17 +157,16 @@ func (t *Tx) observeReview(ctx context.Context, integrationID, appID string, r s
 	}
 	now := ts(t.db.now())
 	if stored == nil {
+		meta := metaOf(r, t.db.now())
 		if known {
 			// Preloaded page (PostgreSQL): inserted with the page's other
 			// new reviews, before the transaction's next statement.
 			t.batch.pending = append(t.batch.pending, pendingReview{integrationID: integrationID, appID: appID,
-				reviewID: r.ID, rating: r.Rating, title: r.Title, body: r.Text, reply: replyText, seenAt: now, updated: ms(r.UpdatedAt)})
+				reviewID: r.ID, rating: r.Rating, title: r.Title, body: r.Text, reply: replyText, seenAt: now, meta: meta})
 			return Observation{Kind: sdk.ChangeKindNew, Version: 1}, nil
 		}
-		if _, err := t.exec(ctx, `
-			INSERT INTO reviews (integration_id, app_id, review_id, version, rating, title, body, reply_text, seen_at, updated_ms)
-			VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?)`, integrationID, appID, r.ID, r.Rating, r.Title, r.Text, replyText, now, ms(r.UpdatedAt)); err != nil {
-			return Observation{}, fmt.Errorf("state: insert review %s: %w", r.ID, err)
+		if err := t.insertReview(ctx, integrationID, appID, r, replyText, now, meta); err != nil {
+			return Observation{}, err
 		}
 		if err := t.insertVersion(ctx, integrationID, appID, r, 1, replyText, now); err != nil {
 			return Observation{}, err
@@ -203,11 +202,8 @@ func (t *Tx) observeReview(ctx context.Context, integrationID, appID string, r s
 		kind = sdk.ChangeKindWorse
 	}
 	version++
-	if _, err := t.exec(ctx, `
-		UPDATE reviews SET version = ?, rating = ?, title = ?, body = ?, reply_text = ?, seen_at = ?, updated_ms = ?, requeue = 0
-		WHERE integration_id = ? AND app_id = ? AND review_id = ?`,
-		version, r.Rating, r.Title, r.Text, replyText, now, ms(r.UpdatedAt), integrationID, appID, r.ID); err != nil {
-		return Observation{}, fmt.Errorf("state: update review %s: %w", r.ID, err)
+	if err := t.updateReview(ctx, integrationID, appID, r, version, replyText, now, metaOf(r, t.db.now())); err != nil {
+		return Observation{}, err
 	}
 	if outdated || deleted {
 		if err := t.markReply(ctx, integrationID, appID, r.ID, deleted); err != nil {
@@ -229,10 +225,10 @@ func (t *Tx) observeReview(ctx context.Context, integrationID, appID string, r s
 func (t *Tx) storedReview(ctx context.Context, integrationID, appID, reviewID string) (*storedReview, error) {
 	s := &storedReview{}
 	err := t.queryRow(ctx, `SELECT version, rating, title, body, ticket_id, reply_text,
-			reply_status, reply_message_id, reply_detail, reply_version, reply_rule, reply_at, requeue, seen_at, updated_ms
+			reply_status, reply_message_id, reply_detail, reply_version, reply_rule, reply_at, requeue, seen_at, posted_ms
 		FROM reviews WHERE integration_id = ? AND app_id = ? AND review_id = ?`,
 		integrationID, appID, reviewID).Scan(&s.version, &s.rating, &s.title, &s.body, &s.ticket, &s.reply,
-		&s.rr.Status, &s.rr.MessageID, &s.rr.Detail, &s.rr.Version, &s.rr.Rule, &s.replyAt, &s.requeue, &s.seenAt, &s.updated)
+		&s.rr.Status, &s.rr.MessageID, &s.rr.Detail, &s.rr.Version, &s.rr.Rule, &s.replyAt, &s.requeue, &s.seenAt, &s.posted)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, nil
@@ -244,8 +240,9 @@ func (t *Tx) storedReview(ctx context.Context, integrationID, appID, reviewID st
 
 func (t *Tx) insertVersion(ctx context.Context, integrationID, appID string, r sdk.Review, version int, replyText, now string) error {
 	_, err := t.exec(ctx, `
-		INSERT INTO review_versions (integration_id, app_id, review_id, version, rating, title, body, reply_text, seen_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, integrationID, appID, r.ID, version, r.Rating, r.Title, r.Text, replyText, now)
+		INSERT INTO review_versions (integration_id, app_id, review_id, version, rating, title, body, reply_text, seen_at, app_version, posted_ms)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, integrationID, appID, r.ID, version, r.Rating, r.Title, r.Text, replyText, now,
+		r.AppVersion, metaOf(r, t.db.now()).postedMs)
 	if err != nil {
 		return fmt.Errorf("state: insert review version %s/%d: %w", r.ID, version, err)
 	}
@@ -617,6 +614,15 @@ func (t *Tx) AddReply(ctx context.Context, r Reply) (bool, error) {
 		return false, fmt.Errorf("state: add reply %s: %w", r.MessageID, err)
 	}
 	n, _ := res.RowsAffected()
+	if n == 1 {
+		actor := r.Staff
+		if r.Rule != "" {
+			actor = "rule " + r.Rule
+		}
+		if err := t.replyEvent(ctx, r.IntegrationID, r.MessageID, r.Status, r.Detail, actor); err != nil {
+			return false, err
+		}
+	}
 	if n == 1 && r.AppID != "" && r.ReviewID != "" {
 		// The latest answer decides the review's reply status.
 		if err := t.pointReview(ctx, r, r.Status, r.Detail); err != nil {
@@ -638,6 +644,9 @@ func (t *Tx) SetReplyStatus(ctx context.Context, integrationID, messageID, statu
 		status, detail, ts(t.db.now()), integrationID, messageID)
 	if err != nil {
 		return fmt.Errorf("state: reply %s status: %w", messageID, err)
+	}
+	if err := t.replyEvent(ctx, integrationID, messageID, status, detail, ""); err != nil {
+		return err
 	}
 	return t.replyStatusOfReview(ctx, integrationID, messageID, status, detail)
 }

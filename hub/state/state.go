@@ -145,6 +145,10 @@ func OpenSQLite(ctx context.Context, path string, sealer *secrets.Sealer) (*DB, 
 		return nil, err
 	}
 	d.startGroup()
+	if _, err := d.IndexReviews(ctx, 0); err != nil {
+		d.Close()
+		return nil, err
+	}
 	return d, nil
 }
 
@@ -192,6 +196,10 @@ func OpenPostgresPool(ctx context.Context, dsn string, sealer *secrets.Sealer, m
 	}
 	d := &DB{sql: db, dialect: Postgres, sealer: sealer, now: func() time.Time { return time.Now().UTC() }}
 	if err := d.WithSchemaLock(ctx, func() error { return d.migrate(ctx, migrationsDir(Postgres)) }); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if _, err := d.IndexReviews(ctx, 0); err != nil {
 		db.Close()
 		return nil, err
 	}

@@ -2,17 +2,11 @@
 // Chromium, headless, against a hub on loopback (started by
 // hub/console/browser_test.go, which passes everything in the environment).
 // Each step asserts what the page shows; screenshots go to SCREENSHOTS.
-import { chromium } from "playwright-core";
-import { mkdtempSync, rmSync, mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import assert from "node:assert/strict";
+import { browse, env, loopback, unlabelled } from "./harness.mjs";
 
-const env = (k) => {
-  const v = process.env[k];
-  if (!v) throw new Error(`${k} is not set`);
-  return v;
-};
 const hub = new URL(env("HUB_URL"));
 const token = env("ADMIN_TOKEN");
 const shots = env("SCREENSHOTS");
@@ -22,43 +16,14 @@ const storeAppID = env("STORE_APP_ID");
 const wrongChannel = env("WRONG_CHANNEL");
 const deadLetters = Number(env("DEAD_LETTERS"));
 
-const loopback = (u) => ["127.0.0.1", "localhost", "[::1]"].includes(u.hostname);
 assert.ok(loopback(hub), `the browser test only targets loopback, not ${hub.host}`);
 mkdirSync(shots, { recursive: true });
 
-const profile = mkdtempSync(join(tmpdir(), "console-chromium-"));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync"],
-  viewport: { width: 1280, height: 900 },
-  locale: "en-US",
-  timeout: 60_000,
-});
-let step = "start";
-const log = (s) => { step = s; console.log(`step: ${s}`); };
-try {
-  // Nothing leaves loopback.
-  await context.route("**/*", (route) => {
-    const u = new URL(route.request().url());
-    return loopback(u) ? route.continue() : route.abort();
-  });
-  const page = context.pages()[0] || await context.newPage();
-  page.setDefaultTimeout(30_000);
+await browse({ name: "console", shots, viewport: { width: 1280, height: 900 } }, async ({ context, page, log }) => {
   const url = (p) => new URL(p, hub).toString();
   // Every page shot is also checked: each form control has a label, ids are unique.
-  const unlabelled = () => page.evaluate(() => {
-    const bad = [];
-    for (const el of document.querySelectorAll("input:not([type=hidden]), select, textarea")) {
-      if (el.labels.length === 0 && !el.getAttribute("aria-label")) bad.push(el.name || el.id);
-    }
-    const ids = [...document.querySelectorAll("[id]")].map((e) => e.id);
-    for (const id of ids.filter((id, i) => ids.indexOf(id) !== i)) bad.push(`duplicate id ${id}`);
-    return bad;
-  });
   const shot = async (name) => {
-    assert.deepEqual(await unlabelled(), [], `controls without a label on ${name}`);
+    assert.deepEqual(await unlabelled(page), [], `controls without a label on ${name}`);
     await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
   };
   const pageErrors = [];
@@ -195,6 +160,11 @@ try {
   }
   const last = await dlRows.first().getAttribute("data-id");
   await page.getByRole("button", { name: `Drop ${last}` }).click();
+  // A drop asks first, showing what would go.
+  await page.getByRole("heading", { name: "Drop dead letters?", level: 1 }).waitFor();
+  assert.equal(await page.locator(`table.deadletters tbody tr[data-id="${last}"]`).count(), 1, "the confirmation names the letter");
+  await shot("deadletters-confirm");
+  await page.getByRole("button", { name: "Drop 1 for good" }).click();
   await page.getByRole("status").getByText(`Dead letter ${last} is dropped.`).waitFor();
   await page.getByText("No dead letters.").waitFor();
 
@@ -277,17 +247,4 @@ try {
 
   assert.deepEqual(pageErrors, [], "no script errors in the pages");
   console.log("browser test passed");
-} catch (e) {
-  console.error(`failed at step "${step}": ${e.stack || e}`);
-  try {
-    const p = context.pages()[0];
-    if (p) {
-      await p.screenshot({ path: join(shots, "..", "failure.png"), fullPage: true }).catch(() => {});
-      console.error(`page: ${p.url()}\n${(await p.locator("main").innerText().catch(() => "")).slice(0, 3000)}`);
-    }
-  } catch { /* best effort */ }
-  process.exitCode = 1;
-} finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
-}
+});

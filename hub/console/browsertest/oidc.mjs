@@ -3,17 +3,11 @@
 // issuer (both started by hub/console/browser_oidc_test.go). The button
 // goes through the issuer and back; the console shows who is signed in and
 // with which role. Screenshots go to SCREENSHOTS.
-import { chromium } from "playwright-core";
-import { mkdtempSync, rmSync, mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import assert from "node:assert/strict";
+import { browse, env, loopback } from "./harness.mjs";
 
-const env = (k) => {
-  const v = process.env[k];
-  if (!v) throw new Error(`${k} is not set`);
-  return v;
-};
 const hub = new URL(env("HUB_URL"));
 const issuer = new URL(env("ISSUER_URL"));
 const shots = env("SCREENSHOTS");
@@ -21,29 +15,10 @@ const button = env("BUTTON");
 const email = env("USER_EMAIL");
 const role = env("USER_ROLE");
 
-const loopback = (u) => ["127.0.0.1", "localhost", "[::1]"].includes(u.hostname);
 assert.ok(loopback(hub) && loopback(issuer), "the browser test only targets loopback");
 mkdirSync(shots, { recursive: true });
 
-const profile = mkdtempSync(join(tmpdir(), "console-oidc-chromium-"));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync"],
-  viewport: { width: 1280, height: 720 },
-  locale: "en-US",
-  timeout: 60_000,
-});
-let step = "start";
-const log = (s) => { step = s; console.log(`step: ${s}`); };
-try {
-  await context.route("**/*", (route) => {
-    const u = new URL(route.request().url());
-    return loopback(u) ? route.continue() : route.abort();
-  });
-  const page = context.pages()[0] || await context.newPage();
-  page.setDefaultTimeout(30_000);
+await browse({ name: "console-oidc", shots, viewport: { width: 1280, height: 720 } }, async ({ context, page, log }) => {
   const url = (p) => new URL(p, hub).toString();
   const pageErrors = [];
   page.on("pageerror", (e) => pageErrors.push(String(e)));
@@ -84,10 +59,4 @@ try {
 
   assert.deepEqual(pageErrors, [], "no script errors in the pages");
   console.log("browser test passed");
-} catch (e) {
-  console.error(`failed at step "${step}": ${e.stack || e}`);
-  process.exitCode = 1;
-} finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
-}
+});

@@ -1,0 +1,73 @@
+// What every browser test here shares: reading its settings from the
+// environment, Debian's Chromium launched headless on a fresh profile with
+// every request kept on loopback, the step being run named when it fails
+// (with a screenshot of the page), and the checks run on every page.
+import { chromium } from "playwright-core";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+// env returns the environment variable k, which must be set.
+export const env = (k) => {
+  const v = process.env[k];
+  if (!v) throw new Error(`${k} is not set`);
+  return v;
+};
+
+// loopback tells whether URL u stays on this machine.
+export const loopback = (u) => ["127.0.0.1", "localhost", "[::1]"].includes(u.hostname);
+
+// unlabelled lists the page's form controls without a label and its
+// duplicate ids.
+export const unlabelled = (page) => page.evaluate(() => {
+  const bad = [];
+  for (const el of document.querySelectorAll("input:not([type=hidden]), select, textarea")) {
+    if (el.labels.length === 0 && !el.getAttribute("aria-label")) bad.push(el.name || el.id);
+  }
+  const ids = [...document.querySelectorAll("[id]")].map((e) => e.id);
+  for (const id of ids.filter((id, i) => ids.indexOf(id) !== i)) bad.push(`duplicate id ${id}`);
+  return bad;
+});
+
+// browse runs body({ context, page, log }) in Chromium. log(step) names
+// the step; when body throws, the step, the error and the page's text are
+// printed, a screenshot goes to shots/../NAME-failure.png and the process
+// exits 1. The browser and its profile are always removed.
+export async function browse({ name, shots, viewport = { width: 1280, height: 900 }, bypassCSP = false }, body) {
+  const profile = mkdtempSync(join(tmpdir(), `${name}-chromium-`));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync"],
+    viewport,
+    locale: "en-US",
+    bypassCSP,
+    timeout: 60_000,
+  });
+  let step = "start";
+  const log = (s) => { step = s; console.log(`step: ${s}`); };
+  try {
+    // Nothing leaves loopback.
+    await context.route("**/*", (route) => {
+      const u = new URL(route.request().url());
+      return loopback(u) ? route.continue() : route.abort();
+    });
+    const page = context.pages()[0] || await context.newPage();
+    page.setDefaultTimeout(30_000);
+    await body({ context, page, log });
+  } catch (e) {
+    console.error(`failed at step "${step}": ${e.stack || e}`);
+    try {
+      const p = context.pages()[0];
+      if (p) {
+        await p.screenshot({ path: join(shots, "..", `${name}-failure.png`), fullPage: true }).catch(() => {});
+        console.error(`page: ${p.url()}\n${(await p.locator("main").innerText().catch(() => "")).slice(0, 3000)}`);
+      }
+    } catch { /* best effort */ }
+    process.exitCode = 1;
+  } finally {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
