@@ -56,6 +56,8 @@ func (h *historyRunner) StartHistory(_ context.Context, in state.Integration, ap
 		}()
 		res, err := h.poller.ImportHistory(h.bg, in, app, from, to, nil)
 		switch {
+		case errors.Is(err, poll.ErrHistoryImportBusy), errors.Is(err, state.ErrLeaseLost):
+			h.log.Info("history import runs elsewhere (another hub, `hub import-history`); left to it", "integration", in.ID, "app", app.ID, "error", err)
 		case errors.Is(err, context.Canceled):
 			h.log.Info("history import interrupted by the hub's stop; resumed when asked again", "integration", in.ID, "app", app.ID, "pages", res.Pages)
 		case err != nil:

@@ -43,17 +43,21 @@ func (p *Poller) recoverGap(ctx context.Context, in state.Integration, app state
 	switch {
 	case newest.Running():
 		from, to = newest.From, newest.To
-	case !cur.LastPollAt.IsZero() && now.Sub(cur.LastPollAt) > caps.ListingWindow-gapMargin:
-		from = cur.LastPollAt.Add(-time.Hour)
+	case !cur.LastSuccessAt.IsZero() && now.Sub(cur.LastSuccessAt) > caps.ListingWindow-gapMargin:
+		// The last SUCCESSFUL listing: failed polls move LastPollAt too.
+		from = cur.LastSuccessAt.Add(-time.Hour)
 	case !newest.Finished.IsZero() && !newest.CompleteUntil.IsZero() && newest.LastError == "":
 		from = newest.CompleteUntil.Add(-time.Hour)
 	default:
 		return
 	}
 	p.Logger.Info("gap recovery: importing what the store no longer lists", "integration", in.ID, "app", app.ID,
-		"from", from, "to", to, "last_successful_poll", cur.LastPollAt)
+		"from", from, "to", to, "last_successful_poll", cur.LastSuccessAt)
 	h, err := p.ImportHistory(ctx, in, app, from, to, nil)
 	switch {
+	case errors.Is(err, ErrHistoryImportBusy), errors.Is(err, state.ErrLeaseLost):
+		// Another hub (or the admin API, `hub import-history`) runs it.
+		p.Logger.Info("gap recovery: the import runs elsewhere; left to it", "integration", in.ID, "app", app.ID, "from", from, "to", to)
 	case errors.Is(err, ErrHistoryUnsupported):
 		// Nothing to resume: finished with the reason (no reports bucket…).
 		h.Finished = p.clock()

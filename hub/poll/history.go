@@ -17,6 +17,15 @@ const historyPageSize = 500
 // the account lacks what it needs); the error says why.
 var ErrHistoryUnsupported = errors.New("history unsupported")
 
+// ErrHistoryImportBusy: the import runs elsewhere (another hub, the
+// command line, another request): its lease is held.
+var ErrHistoryImportBusy = errors.New("history import runs elsewhere")
+
+// historyLease is how long an importer holds an import without renewing
+// (renewed every third of it while it runs): a crashed importer's import
+// is resumed after it.
+const historyLease = 2 * time.Minute
+
 // ImportHistory imports an app's reviews changed in [from, to) through its
 // store plugin's History (issue 27), page by page through the listing's
 // own pipeline: each review compared with its stored version (nothing
@@ -43,12 +52,71 @@ func (p *Poller) ImportHistory(ctx context.Context, in state.Integration, app st
 	if found && !h.Finished.IsZero() {
 		return h, nil
 	}
+	// One place at a time: in this process, and on any hub of the
+	// database by the lease of the import's row (fenced), held under this
+	// process's owner; a killed predecessor of the same name (a hub
+	// restarted, `hub import-history` run again) is taken over at once,
+	// its writes refused by the fence.
+	running := fmt.Sprint(in.ID, "\x00", app.ID, "\x00", ms(from), "\x00", ms(to))
+	if _, busy := p.importing.LoadOrStore(running, true); busy {
+		return h, fmt.Errorf("%w: history of %s from %s to %s (in this process)", ErrHistoryImportBusy, app.ID, from.Format(time.DateOnly), to.Format(time.DateOnly))
+	}
+	defer p.importing.Delete(running)
+	if err := p.DB.CreateHistoryImport(ctx, h); err != nil {
+		return h, err
+	}
+	leases := p.DB.HistoryImportLeases(p.importLeaseOwner())
+	key := state.HistoryImportKey(h)
+	if n, err := leases.ReleasePredecessors(ctx, key...); err != nil {
+		return h, err
+	} else if n > 0 {
+		p.Logger.Info("history import: taken over from an earlier run of this name", "integration", in.ID, "app", app.ID)
+	}
+	lease, ok, err := leases.Take(ctx, p.clock(), historyLease, key...)
+	if err != nil {
+		return h, err
+	}
+	if !ok {
+		return h, fmt.Errorf("%w: history of %s from %s to %s", ErrHistoryImportBusy, app.ID, from.Format(time.DateOnly), to.Format(time.DateOnly))
+	}
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if _, err := leases.Release(rctx, lease, key...); err != nil {
+			p.Logger.Warn("history import: lease not released; it runs out instead", "integration", in.ID, "app", app.ID, "error", err)
+		}
+	}()
+	renewCtx, stopRenew := context.WithCancel(ctx)
+	defer stopRenew()
+	go func() {
+		t := time.NewTicker(historyLease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-renewCtx.Done():
+				return
+			case <-t.C:
+				if held, err := leases.Renew(renewCtx, lease, p.clock(), historyLease, key...); err != nil && renewCtx.Err() == nil {
+					p.Logger.Warn("history import: lease not renewed", "integration", in.ID, "app", app.ID, "error", err)
+				} else if err == nil && !held {
+					return // the next write under it is refused
+				}
+			}
+		}
+	}()
+	// Read again under the lease: another importer may have moved it on.
+	if h, _, err = p.DB.HistoryImport(ctx, in.ID, app.ID, from, to); err != nil {
+		return h, err
+	}
+	if !h.Finished.IsZero() {
+		return h, nil
+	}
 	now := p.clock()
-	if !found || h.Started.IsZero() {
+	if h.Started.IsZero() {
 		h.Started = now
 	}
 	h.Updated, h.LastError = now, ""
-	if err := p.DB.SaveHistoryImport(ctx, h); err != nil {
+	if err := p.DB.SaveHistoryImportUnder(ctx, h, lease); err != nil {
 		return h, err
 	}
 	l := listing{in: in, app: app, info: info, canReply: info.Store != nil && info.Store.CanReply}
@@ -58,11 +126,22 @@ func (p *Poller) ImportHistory(ctx context.Context, in state.Integration, app st
 		if err != nil {
 			h.LastError = err.Error()
 			h.Updated = p.clock()
-			if serr := p.DB.SaveHistoryImport(context.WithoutCancel(ctx), h); serr != nil {
+			if serr := p.DB.SaveHistoryImportUnder(context.WithoutCancel(ctx), h, lease); serr != nil {
 				p.Logger.Warn("history import: progress not saved", "integration", in.ID, "app", app.ID, "error", serr)
 			}
 			if sdk.IsUnsupported(err) {
 				return h, fmt.Errorf("%w: %v", ErrHistoryUnsupported, err)
+			}
+			return h, err
+		}
+		if page.NextCursor != "" && page.NextCursor == h.Cursor && len(page.Reviews) == 0 && len(page.Unreadable) == 0 {
+			// Asked again it would answer the same: the import would never end.
+			err := fmt.Errorf("history of %s: store plugin %q returned an empty page with the cursor it was asked with (%q): it makes no progress; import stopped",
+				app.ID, app.StorePlugin, h.Cursor)
+			h.LastError = err.Error()
+			h.Updated = p.clock()
+			if serr := p.DB.SaveHistoryImportUnder(context.WithoutCancel(ctx), h, lease); serr != nil {
+				p.Logger.Warn("history import: progress not saved", "integration", in.ID, "app", app.ID, "error", serr)
 			}
 			return h, err
 		}
@@ -82,10 +161,10 @@ func (p *Poller) ImportHistory(ctx context.Context, in state.Integration, app st
 		if page.NextCursor == "" {
 			next.Finished = next.Updated
 		}
-		b := batch{reviews: page.Reviews, after: func(tx *state.Tx, queued int) error {
+		b := batch{reviews: page.Reviews, archived: true, after: func(tx *state.Tx, queued int) error {
 			n := next
 			n.Queued += int64(queued)
-			return tx.SaveHistoryImport(ctx, n)
+			return tx.SaveHistoryImportUnder(ctx, n, lease)
 		}}
 		if err := p.apply(ctx, l, b, &res); err != nil {
 			return h, err
@@ -102,3 +181,13 @@ func (p *Poller) ImportHistory(ctx context.Context, in state.Integration, app st
 		}
 	}
 }
+
+// importLeaseOwner is who holds this process's history imports: the
+// schedule's owner name (the hub's; `hub import-history`: the host), one
+// instance per process.
+func (p *Poller) importLeaseOwner() state.Owner {
+	p.importOnce.Do(func() { p.importOwner = state.NewOwner(p.Schedule.Owner) })
+	return p.importOwner
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }

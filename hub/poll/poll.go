@@ -58,6 +58,16 @@ type Poller struct {
 	lagNext int
 	polls   atomic.Int64
 	now     func() time.Time // nil: time.Now
+	// The reconciliation's place (reconcile.go): the key after which the
+	// next run goes on; reconcileLimit (tests) replaces reconcileBatch.
+	reconcileMu    sync.Mutex
+	reconcileAfter state.QueuedReview
+	reconcileLimit int
+	// History imports (history.go): this process's owner of their leases,
+	// and the imports running in it.
+	importOnce  sync.Once
+	importOwner state.Owner
+	importing   sync.Map
 }
 
 // Result of one poll.
@@ -184,6 +194,9 @@ type batch struct {
 	// after, when set, runs last in the batch's transaction (a history
 	// import's progress).
 	after func(tx *state.Tx, queued int) error
+	// archived: the reviews are rows of the store's history, possibly
+	// older than the stored versions (state.Tx.ObserveArchivedReview).
+	archived bool
 }
 
 // apply records a batch of listed reviews and queues the changes that pass
@@ -297,7 +310,11 @@ func (p *Poller) observe(ctx context.Context, tx *state.Tx, l listing, b batch, 
 		p.Logger.Warn("store listed a review without id; ignored", "integration", in.ID, "app", app.ID)
 		return nil, nil
 	}
-	obs, err := tx.ObserveReview(ctx, in.ID, app.ID, r)
+	observe := tx.ObserveReview
+	if b.archived {
+		observe = tx.ObserveArchivedReview
+	}
+	obs, err := observe(ctx, in.ID, app.ID, r)
 	if err != nil {
 		return nil, err
 	}

@@ -24,16 +24,29 @@ import (
 // DefaultReconcileEvery is how often the poller looks for lost reviews.
 const DefaultReconcileEvery = 5 * time.Minute
 
-// reconcileBatch bounds the reviews one reconciliation looks at; more are
-// looked at the next time.
+// reconcileBatch bounds the reviews one reconciliation looks at; the next
+// one goes on after the last of them (wrapping around at the end), so
+// every queued review is looked at, however many wait.
 const reconcileBatch = 10000
 
 // Reconcile looks for queued reviews whose message was lost and marks them
-// to be queued again; it returns those it marked.
+// to be queued again; it returns those it marked. Each run looks at up to
+// reconcileBatch reviews, after those the previous run looked at.
 func (p *Poller) Reconcile(ctx context.Context) ([]state.QueuedReview, error) {
-	queued, err := p.DB.UnlinkedQueued(ctx, reconcileBatch)
+	p.reconcileMu.Lock()
+	defer p.reconcileMu.Unlock()
+	limit := reconcileBatch
+	if p.reconcileLimit > 0 {
+		limit = p.reconcileLimit
+	}
+	queued, err := p.DB.UnlinkedQueued(ctx, p.reconcileAfter, limit)
 	if err != nil {
 		return nil, err
+	}
+	if len(queued) < limit {
+		p.reconcileAfter = state.QueuedReview{} // the end: from the first again next time
+	} else {
+		p.reconcileAfter = queued[len(queued)-1]
 	}
 	if len(queued) == 0 {
 		p.Logger.Debug("looked for lost reviews", "queued_not_linked", 0)

@@ -156,3 +156,43 @@ func TestReconcileFindsALostMessageAndQueuesTheReviewAgain(t *testing.T) {
 		}
 	})
 }
+
+// TestReconcilePagesThroughEveryQueuedReview: more queued reviews wait
+// than one run looks at (2 here), the first of them legitimately (their
+// messages on the bus); the lost ones after them are found by the runs
+// that follow (each goes on after the last), not left behind forever.
+func TestReconcilePagesThroughEveryQueuedReview(t *testing.T) {
+	dialects(t, func(t *testing.T, r *pubRig) {
+		ctx := context.Background()
+		r.st.size = 10
+		r.st.put(sdk.Review{ID: "seed", Rating: 5, Text: "connects the app"})
+		if _, err := r.p.PollOnce(ctx, r.in, r.app()); err != nil {
+			t.Fatal(err)
+		}
+		r.st.put(reviews("z-lost", 1)...)
+		if _, err := r.p.PollOnce(ctx, r.in, r.app()); err != nil {
+			t.Fatal(err)
+		}
+		r.consumeAll(t, true) // seed's and z-lost's messages gone
+		r.st.put(reviews("a-wait", 4)...)
+		if _, err := r.p.PollOnce(ctx, r.in, r.app()); err != nil {
+			t.Fatal(err)
+		}
+		r.p.reconcileLimit = 2
+		found := map[string]bool{}
+		for range 3 {
+			for id := range r.reconcile(t) {
+				found[id] = true
+			}
+		}
+		if len(found) != 2 || !found["seed"] || !found["z-lost-000"] {
+			t.Fatalf("after three runs of 2: lost %v, want seed and z-lost-000", found)
+		}
+		// The end was reached: the next runs start from the first again.
+		for range 3 {
+			if got := r.reconcile(t); len(got) != 0 {
+				t.Fatalf("found again: %v", got)
+			}
+		}
+	})
+}

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -92,7 +94,7 @@ func (p *Poller) Run(ctx context.Context, reload <-chan struct{}) {
 	s := p.Schedule
 	p.releaseEarlierLeases(ctx)
 	jobs := make(chan state.Slot)
-	done := make(chan struct{}, s.Workers)
+	done := make(chan state.Slot, s.Workers)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -105,7 +107,7 @@ func (p *Poller) Run(ctx context.Context, reload <-chan struct{}) {
 			defer wg.Done()
 			for slot := range jobs {
 				p.pollSlot(ctx, slot)
-				done <- struct{}{}
+				done <- slot
 			}
 		}()
 	}
@@ -116,6 +118,13 @@ func (p *Poller) Run(ctx context.Context, reload <-chan struct{}) {
 	defer renew.Stop()
 	lastSync := time.Time{}
 	busy := 0
+	// held: the slots the workers hold now; only their leases are renewed
+	// (a slot whose release failed is let expire: polled again).
+	type heldKey struct {
+		state.AppRef
+		fence int64
+	}
+	held := map[heldKey]state.Slot{}
 	wake := time.NewTimer(0)
 	defer wake.Stop()
 	for {
@@ -132,6 +141,7 @@ func (p *Poller) Run(ctx context.Context, reload <-chan struct{}) {
 			}
 			for _, slot := range slots {
 				busy++
+				held[heldKey{slot.AppRef, slot.Fence}] = slot
 				jobs <- slot
 			}
 			claimed = len(slots)
@@ -146,10 +156,11 @@ func (p *Poller) Run(ctx context.Context, reload <-chan struct{}) {
 			return
 		case <-reload:
 			lastSync = time.Time{}
-		case <-done:
+		case slot := <-done:
 			busy--
+			delete(held, heldKey{slot.AppRef, slot.Fence})
 		case <-renew.C:
-			if _, err := p.DB.RenewLeases(ctx, s.owner, time.Now(), s.Lease); err != nil && ctx.Err() == nil {
+			if _, err := p.DB.RenewLeases(ctx, s.owner, slices.Collect(maps.Values(held)), time.Now(), s.Lease); err != nil && ctx.Err() == nil {
 				p.Logger.Error("renewing poll leases failed", "error", err)
 			}
 		case <-wake.C:

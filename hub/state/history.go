@@ -155,3 +155,63 @@ func (d *DB) LatestHistoryImports(ctx context.Context, integrationID string) (ma
 	}
 	return out, nil
 }
+
+// historyLeases: an import is run in one place at a time (a hub's gap
+// recovery, the admin API, `hub import-history`, on any hub of the
+// database): its importer holds the lease of its row, fenced, and writes
+// its progress only under it (SaveHistoryImportUnder).
+var historyLeases = LeaseTable{Table: "history_imports", Key: []string{"integration_id", "app_id", "from_ms", "to_ms"},
+	OwnerColumn: "lease_owner", UntilColumn: "lease_until_ms", FenceColumn: "lease_fence"}
+
+// HistoryImportLeases returns owner's leases of imports; an import's key
+// is HistoryImportKey. Its row must exist (CreateHistoryImport).
+func (d *DB) HistoryImportLeases(owner Owner) *Leases { return d.Leases(historyLeases, owner) }
+
+// HistoryImportKey is the lease key of the import of h's app and range.
+func HistoryImportKey(h HistoryImport) []any {
+	return []any{h.IntegrationID, h.AppID, ms(h.From), ms(h.To)}
+}
+
+// CreateHistoryImport records h's row if there is none (its progress is
+// then written under its lease); an existing row is left as it is.
+func (d *DB) CreateHistoryImport(ctx context.Context, h HistoryImport) error {
+	_, err := d.exec(ctx, `INSERT INTO history_imports (integration_id, app_id, from_ms, to_ms) VALUES (?, ?, ?, ?)
+		ON CONFLICT (integration_id, app_id, from_ms, to_ms) DO NOTHING`, HistoryImportKey(h)...)
+	if err != nil {
+		return fmt.Errorf("state: create history import of %s/%s: %w", h.IntegrationID, h.AppID, err)
+	}
+	return nil
+}
+
+const saveHistoryImportUnder = `
+	UPDATE history_imports SET cursor = ?, pages = ?, done = ?, total = ?, reviews = ?, queued = ?, rating_only = ?,
+		unreadable = ?, complete_until_ms = ?, started_ms = ?, updated_ms = ?, finished_ms = ?, last_error = ?
+	WHERE integration_id = ? AND app_id = ? AND from_ms = ? AND to_ms = ? AND `
+
+func historyUnderArgs(h HistoryImport, l Lease) (string, []any) {
+	held, hargs := historyLeases.held(l)
+	args := []any{h.Cursor, h.Pages, h.Done, h.Total, h.Reviews, h.Queued, h.RatingOnly, h.Unreadable,
+		ms(h.CompleteUntil), ms(h.Started), ms(h.Updated), ms(h.Finished), h.LastError}
+	return saveHistoryImportUnder + held, append(append(args, HistoryImportKey(h)...), hargs...)
+}
+
+// SaveHistoryImportUnder records an import's progress in tx (with the
+// page's reviews) under l, its lease as taken: ErrLeaseLost when another
+// importer took it since (the transaction must not commit).
+func (t *Tx) SaveHistoryImportUnder(ctx context.Context, h HistoryImport, l Lease) error {
+	q, args := historyUnderArgs(h, l)
+	res, err := t.exec(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("state: save history import of %s/%s: %w", h.IntegrationID, h.AppID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return fmt.Errorf("state: save history import of %s/%s: %w", h.IntegrationID, h.AppID, errors.Join(ErrLeaseLost, err))
+	}
+	return nil
+}
+
+// SaveHistoryImportUnder records an import's state outside a page (its
+// start, its error) under l; ErrLeaseLost when another importer took it.
+func (d *DB) SaveHistoryImportUnder(ctx context.Context, h HistoryImport, l Lease) error {
+	return d.InTx(ctx, func(tx *Tx) error { return tx.SaveHistoryImportUnder(ctx, h, l) })
+}

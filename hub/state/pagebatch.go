@@ -24,6 +24,10 @@ type storedReview struct {
 	title, body, ticket, reply string
 	rr                         ReviewReply
 	replyAt                    string
+	// seenAt and posted (ms, 0 unknown): when the hub first saw the stored
+	// version, and its date in the store.
+	seenAt string
+	posted int64
 	// requeue: its queued message was found lost (MarkLost); the next
 	// listing queues it again.
 	requeue bool
@@ -64,7 +68,8 @@ func (t *Tx) PreloadReviews(ctx context.Context, integrationID, appID string, id
 		t.batch.known[reviewKey{integrationID, appID, id}] = nil
 	}
 	rows, err := t.query(ctx, `SELECT review_id, version, rating, title, body, ticket_id, reply_text,
-			reply_status, reply_message_id, reply_detail, reply_version, reply_rule, reply_at, requeue
+			reply_status, reply_message_id, reply_detail, reply_version, reply_rule, reply_at, requeue,
+			seen_at, posted_ms
 		FROM reviews WHERE integration_id = ? AND app_id = ? AND review_id = ANY(?::text[])`, integrationID, appID, ids)
 	if err != nil {
 		return fmt.Errorf("state: read the listed reviews: %w", err)
@@ -74,7 +79,8 @@ func (t *Tx) PreloadReviews(ctx context.Context, integrationID, appID string, id
 		var id string
 		s := &storedReview{}
 		if err := rows.Scan(&id, &s.version, &s.rating, &s.title, &s.body, &s.ticket, &s.reply,
-			&s.rr.Status, &s.rr.MessageID, &s.rr.Detail, &s.rr.Version, &s.rr.Rule, &s.replyAt, &s.requeue); err != nil {
+			&s.rr.Status, &s.rr.MessageID, &s.rr.Detail, &s.rr.Version, &s.rr.Rule, &s.replyAt, &s.requeue,
+			&s.seenAt, &s.posted); err != nil {
 			return fmt.Errorf("state: read the listed reviews: %w", err)
 		}
 		t.batch.known[reviewKey{integrationID, appID, id}] = s

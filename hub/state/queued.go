@@ -84,11 +84,15 @@ func (t *Tx) requeued(ctx context.Context, integrationID, appID, reviewID string
 // UnlinkedQueued lists up to limit reviews whose current version was
 // queued and that no ticket is linked to, no delivery failed for good
 // and no mark to queue again waits for: each must have its message
-// waiting on the bus or a dead letter, else it is lost (MarkLost).
-func (d *DB) UnlinkedQueued(ctx context.Context, limit int) ([]QueuedReview, error) {
+// waiting on the bus or a dead letter, else it is lost (MarkLost). They
+// come in key order after after (its zero value: from the first), so a
+// reconciliation pages through all of them over its runs: fewer than
+// limit means the end was reached.
+func (d *DB) UnlinkedQueued(ctx context.Context, after QueuedReview, limit int) ([]QueuedReview, error) {
 	rows, err := d.query(ctx, `SELECT integration_id, app_id, review_id, version FROM reviews
 		WHERE ticket_id = '' AND queued_version > 0 AND queued_version = version AND requeue = 0 AND delivery_error = ''
-		ORDER BY integration_id, app_id, review_id LIMIT ?`, limit)
+			AND (integration_id, app_id, review_id) > (?, ?, ?)
+		ORDER BY integration_id, app_id, review_id LIMIT ?`, after.IntegrationID, after.AppID, after.ReviewID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("state: queued reviews not linked: %w", err)
 	}

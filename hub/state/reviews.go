@@ -17,17 +17,22 @@ import (
 type Cursor struct {
 	Value string
 	// Connected is set once the first full listing (with backfill) is done.
-	Connected  bool
+	Connected bool
+	// LastPollAt is the last poll, failed or not.
 	LastPollAt time.Time
-	LastError  string
+	// LastSuccessAt is the last complete (successful) listing; failed
+	// polls leave it: gap recovery starts from it.
+	LastSuccessAt time.Time
+	LastError     string
 }
 
 // Cursor returns the poll state of an app (zero if never polled).
 func (d *DB) Cursor(ctx context.Context, integrationID, appID string) (Cursor, error) {
 	var c Cursor
 	var last string
-	err := d.queryRow(ctx, `SELECT cursor, connected, last_poll_at, last_error FROM cursors WHERE integration_id = ? AND app_id = ?`,
-		integrationID, appID).Scan(&c.Value, &c.Connected, &last, &c.LastError)
+	var success int64
+	err := d.queryRow(ctx, `SELECT cursor, connected, last_poll_at, last_success_ms, last_error FROM cursors WHERE integration_id = ? AND app_id = ?`,
+		integrationID, appID).Scan(&c.Value, &c.Connected, &last, &success, &c.LastError)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Cursor{}, nil
 	}
@@ -35,16 +40,18 @@ func (d *DB) Cursor(ctx context.Context, integrationID, appID string) (Cursor, e
 		return Cursor{}, fmt.Errorf("state: cursor %s/%s: %w", integrationID, appID, err)
 	}
 	c.LastPollAt = parseTS(last)
+	c.LastSuccessAt = fromMS(success)
 	return c, nil
 }
 
 // SaveCursor stores the cursor after a complete listing and marks the app connected.
 func (t *Tx) SaveCursor(ctx context.Context, integrationID, appID, cursor string) error {
+	now := t.db.now()
 	_, err := t.exec(ctx, `
-		INSERT INTO cursors (integration_id, app_id, cursor, connected, last_poll_at, last_error) VALUES (?, ?, ?, 1, ?, '')
+		INSERT INTO cursors (integration_id, app_id, cursor, connected, last_poll_at, last_success_ms, last_error) VALUES (?, ?, ?, 1, ?, ?, '')
 		ON CONFLICT (integration_id, app_id) DO UPDATE SET cursor = excluded.cursor, connected = 1,
-			last_poll_at = excluded.last_poll_at, last_error = ''`,
-		integrationID, appID, cursor, ts(t.db.now()))
+			last_poll_at = excluded.last_poll_at, last_success_ms = excluded.last_success_ms, last_error = ''`,
+		integrationID, appID, cursor, ts(now), ms(now))
 	if err != nil {
 		return fmt.Errorf("state: save cursor %s/%s: %w", integrationID, appID, err)
 	}
@@ -75,7 +82,8 @@ func (t *Tx) Connecting(ctx context.Context, integrationID, appID string) (bool,
 	return connected == 0, nil
 }
 
-// SetPollError records the last poll's error (empty clears it).
+// SetPollError records the last poll's error (empty clears it). It moves
+// LastPollAt, never LastSuccessAt.
 func (d *DB) SetPollError(ctx context.Context, integrationID, appID, msg string) error {
 	_, err := d.exec(ctx, `
 		INSERT INTO cursors (integration_id, app_id, last_poll_at, last_error) VALUES (?, ?, ?, ?)
@@ -109,6 +117,21 @@ type Observation struct {
 // ObserveReview compares a listed review with what is stored and records a
 // new version when rating, title or text changed.
 func (t *Tx) ObserveReview(ctx context.Context, integrationID, appID string, r sdk.Review) (Observation, error) {
+	return t.observeReview(ctx, integrationID, appID, r, false)
+}
+
+// ObserveArchivedReview is ObserveReview for a row of the store's history
+// (a history import, hub/poll/history.go), which may be older than the
+// stored version: a row whose UpdatedAt is not after the stored version's
+// date in the store (posted_ms; unknown: when the hub first saw it, which
+// a listing showed then) is skipped as Unchanged, and a row without a
+// developer reply (reports may not carry it) neither deletes nor changes
+// the stored reply.
+func (t *Tx) ObserveArchivedReview(ctx context.Context, integrationID, appID string, r sdk.Review) (Observation, error) {
+	return t.observeReview(ctx, integrationID, appID, r, true)
+}
+
+func (t *Tx) observeReview(ctx context.Context, integrationID, appID string, r sdk.Review, archived bool) (Observation, error) {
 	replyText := ""
 	if r.Reply != nil {
 		replyText = r.Reply.Text
@@ -118,6 +141,18 @@ func (t *Tx) ObserveReview(ctx context.Context, integrationID, appID string, r s
 		var err error
 		if stored, err = t.storedReview(ctx, integrationID, appID, r.ID); err != nil {
 			return Observation{}, err
+		}
+	}
+	if archived && stored != nil {
+		storedAt := fromMS(stored.posted)
+		if storedAt.IsZero() {
+			storedAt = parseTS(stored.seenAt)
+		}
+		if !r.UpdatedAt.After(storedAt) {
+			return Observation{Kind: Unchanged, Version: stored.version, TicketID: stored.ticket, Reply: stored.rr}, nil
+		}
+		if r.Reply == nil {
+			replyText = stored.reply
 		}
 	}
 	now := ts(t.db.now())
@@ -143,6 +178,8 @@ func (t *Tx) ObserveReview(ctx context.Context, integrationID, appID string, r s
 	rr.At = parseTS(stored.replyAt)
 	// The store no longer shows the developer reply it showed (removed in
 	// its console): the published answer is gone.
+	// Never from a history row: replyText is the stored one when the row
+	// has none.
 	deleted := storedReply != "" && replyText == "" && (rr.Status == ReplyPublished || rr.Status == ReplyOutdated)
 	if rating == r.Rating && title == r.Title && body == r.Text {
 		obs := Observation{Kind: Unchanged, Version: version, TicketID: ticket, Reply: rr, ReplyDeleted: deleted}
@@ -188,10 +225,10 @@ func (t *Tx) ObserveReview(ctx context.Context, integrationID, appID string, r s
 func (t *Tx) storedReview(ctx context.Context, integrationID, appID, reviewID string) (*storedReview, error) {
 	s := &storedReview{}
 	err := t.queryRow(ctx, `SELECT version, rating, title, body, ticket_id, reply_text,
-			reply_status, reply_message_id, reply_detail, reply_version, reply_rule, reply_at, requeue
+			reply_status, reply_message_id, reply_detail, reply_version, reply_rule, reply_at, requeue, seen_at, posted_ms
 		FROM reviews WHERE integration_id = ? AND app_id = ? AND review_id = ?`,
 		integrationID, appID, reviewID).Scan(&s.version, &s.rating, &s.title, &s.body, &s.ticket, &s.reply,
-		&s.rr.Status, &s.rr.MessageID, &s.rr.Detail, &s.rr.Version, &s.rr.Rule, &s.replyAt, &s.requeue)
+		&s.rr.Status, &s.rr.MessageID, &s.rr.Detail, &s.rr.Version, &s.rr.Rule, &s.replyAt, &s.requeue, &s.seenAt, &s.posted)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, nil

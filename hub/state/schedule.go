@@ -210,11 +210,24 @@ func (d *DB) StartPoll(ctx context.Context, owner Owner, s Slot, now time.Time, 
 	return n == 1, nil
 }
 
-// RenewLeases extends every lease owner holds to now+lease; it returns how
-// many it still holds.
-func (d *DB) RenewLeases(ctx context.Context, owner Owner, now time.Time, lease time.Duration) (int, error) {
-	n, err := d.Leases(pollLeases, owner).RenewAll(ctx, now, lease)
-	return int(n), err
+// RenewLeases extends the leases of held, the slots owner's workers hold
+// now (each by its key and fence, as claimed), to now+lease; it returns
+// how many it still holds. Only those: a lease the hub no longer works on
+// (its release failed) is left to expire, so the app is polled again,
+// where renewing every row of the owner kept it forever.
+func (d *DB) RenewLeases(ctx context.Context, owner Owner, held []Slot, now time.Time, lease time.Duration) (int, error) {
+	l := d.Leases(pollLeases, owner)
+	n := 0
+	for _, s := range held {
+		ok, err := l.Renew(ctx, s.lease(owner), now, lease, s.IntegrationID, s.AppID)
+		if err != nil {
+			return n, err
+		}
+		if ok {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // Release ends owner's lease of s.AppRef (as claimed: s.Fence) and writes

@@ -55,6 +55,7 @@ func testScheduleClaims(t *testing.T, db *DB) {
 	// Eight hubs claim at once: every app goes to exactly one.
 	var mu sync.Mutex
 	owners := map[string]Owner{}
+	claimed := map[string][]Slot{}
 	var wg sync.WaitGroup
 	for h := range 8 {
 		wg.Add(1)
@@ -76,6 +77,7 @@ func testScheduleClaims(t *testing.T, db *DB) {
 						t.Errorf("app %s claimed by %s and %s", s.AppID, prev, owner)
 					}
 					owners[s.AppID] = owner
+					claimed[owner.String()] = append(claimed[owner.String()], s)
 				}
 				mu.Unlock()
 			}
@@ -90,7 +92,7 @@ func testScheduleClaims(t *testing.T, db *DB) {
 	if got, _ := db.Claim(ctx, NewOwner("other"), now.Add(30*time.Second), time.Minute, 100); len(got) != 0 {
 		t.Fatalf("claimed %d leased apps", len(got))
 	}
-	if n, err := db.RenewLeases(ctx, owners["a00"], now, 5*time.Minute); err != nil || n == 0 {
+	if n, err := db.RenewLeases(ctx, owners["a00"], claimed[owners["a00"].String()], now, 5*time.Minute); err != nil || n == 0 {
 		t.Fatalf("renew: %d %v", n, err)
 	}
 	got, err := db.Claim(ctx, NewOwner("other"), now.Add(2*time.Minute), time.Minute, 100)
@@ -361,7 +363,7 @@ func testPollLeasesFenced(t *testing.T, db *DB) {
 	if ok, err := db.StartPoll(ctx, twin, first[0], now, time.Minute, time.Minute); ok || err != nil {
 		t.Fatalf("another instance of the same name started the poll: %v %v", ok, err)
 	}
-	if n, err := db.RenewLeases(ctx, twin, now, time.Minute); n != 0 || err != nil {
+	if n, err := db.RenewLeases(ctx, twin, first, now, time.Minute); n != 0 || err != nil {
 		t.Fatalf("another instance of the same name renewed %d leases: %v", n, err)
 	}
 	// The lease lapses (interval 0: due again at once) and the same hub
@@ -381,5 +383,38 @@ func testPollLeasesFenced(t *testing.T, db *DB) {
 	}
 	if ok, err := db.Release(ctx, hub, second[0]); !ok || err != nil {
 		t.Fatalf("the current claim could not release: %v %v", ok, err)
+	}
+}
+
+// TestRenewOnlyHeldPollLeases: the hub renews the leases of the slots its
+// workers hold now, by key and fence; a slot it no longer works on (its
+// release failed) is not renewed: its lease expires and the app is
+// claimed again (before, every row of the owner was renewed forever).
+func TestRenewOnlyHeldPollLeases(t *testing.T) { dialects(t, testRenewOnlyHeld) }
+
+func testRenewOnlyHeld(t *testing.T, db *DB) {
+	ctx := context.Background()
+	putApps(t, db, "acme", []App{{ID: "a", StorePlugin: "s"}, {ID: "b", StorePlugin: "s"}})
+	now := time.Now()
+	scheduleAll(t, db, now.Add(-time.Second))
+	hub := NewOwner("hub")
+	slots := mustClaim(t, db, hub, now)
+	if len(slots) != 2 {
+		t.Fatal(slots)
+	}
+	// The worker of slots[1] ended but its release failed: only slots[0]
+	// is held. Renewed past the first lease's expiry, twice.
+	for _, at := range []time.Time{now.Add(50 * time.Second), now.Add(100 * time.Second)} {
+		if n, err := db.RenewLeases(ctx, hub, slots[:1], at, time.Minute); n != 1 || err != nil {
+			t.Fatalf("renew at %s: %d %v", at, n, err)
+		}
+	}
+	got := mustClaim(t, db, NewOwner("other"), now.Add(110*time.Second))
+	if len(got) != 1 || got[0].AppRef != slots[1].AppRef {
+		t.Fatalf("claimed %+v, want only %v (its lease not renewed)", got, slots[1].AppRef)
+	}
+	// The slot taken over is no longer renewed under the old fence.
+	if n, err := db.RenewLeases(ctx, hub, slots[1:], now.Add(120*time.Second), time.Minute); n != 0 || err != nil {
+		t.Fatalf("renewed a lease another took: %d %v", n, err)
 	}
 }

@@ -95,7 +95,7 @@ func TestHistoryHubDown30DaysDeliversEveryReviewOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.SQL().Exec(`UPDATE cursors SET last_poll_at = ?`, now.Add(-30*day).Format(time.RFC3339Nano)); err != nil {
+	if _, err := db.SQL().Exec(`UPDATE cursors SET last_poll_at = ?, last_success_ms = ?`, now.Add(-30*day).Format(time.RFC3339Nano), now.Add(-30*day).UnixMilli()); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
