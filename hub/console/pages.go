@@ -440,4 +440,3 @@ func clip(s string, n int) string {
 	}
 	return s
 }
-
