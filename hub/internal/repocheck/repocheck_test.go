@@ -120,3 +120,18 @@ func TestChecksFindABinaryAndSkipText(t *testing.T) {
 		t.Error("inTestdata is wrong")
 	}
 }
+
+// maxReadme is the README's size limit: read in five minutes; the rest
+// belongs in docs/ (issue 31).
+const maxReadme = 15000
+
+func TestReadmeIsShort(t *testing.T) {
+	root, _ := tracked(t)
+	fi, err := os.Stat(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Size() > maxReadme {
+		t.Errorf("README.md is %d bytes, over %d: move a section to docs/ and link it", fi.Size(), maxReadme)
+	}
+}
