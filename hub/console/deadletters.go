@@ -46,7 +46,13 @@ type deadLetterGroup struct {
 	Letters     []deadLetterView
 }
 
-// deadLetterConfirm is the page that asks before dropping.
+// deadLettersPage is the page's data: the list, or the question before a drop.
+type deadLettersPage struct {
+	Groups  []*deadLetterGroup
+	Confirm *deadLetterConfirm
+}
+
+// deadLetterConfirm is what a drop asks about.
 type deadLetterConfirm struct {
 	Action      string // the form's target
 	Integration string // drop-all: whose
@@ -122,7 +128,7 @@ func (c *Console) deadLetters(w http.ResponseWriter, r *http.Request) error {
 		g.Letters = append(g.Letters, c.viewDeadLetter(t, d, now))
 	}
 	sort.SliceStable(groups, func(i, j int) bool { return groups[i].Integration < groups[j].Integration })
-	p := page{Title: t["deadletters_title"], Nav: "deadletters", Data: groups}
+	p := page{Title: t["deadletters_title"], Nav: "deadletters", Data: deadLettersPage{Groups: groups}}
 	q := r.URL.Query()
 	switch {
 	case q.Get("retried") != "":
@@ -221,6 +227,6 @@ func (c *Console) confirmDrop(w http.ResponseWriter, r *http.Request, action, in
 	if len(conf.Letters) == 0 {
 		return &httpapi.Error{Status: http.StatusNotFound, Detail: t["dl_none_to_drop"]}
 	}
-	c.render(w, r, http.StatusOK, "deadletters_confirm", page{Title: t["dl_confirm_title"], Nav: "deadletters", Data: conf})
+	c.render(w, r, http.StatusOK, "deadletters", page{Title: t["dl_confirm_title"], Nav: "deadletters", Data: deadLettersPage{Confirm: &conf}})
 	return nil
 }
