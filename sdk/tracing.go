@@ -42,11 +42,13 @@ const tracerName = "github.com/reviewhub/reviewhub/sdk"
 // checks above all, would be a trace every few seconds).
 const pluginServicePrefix = "/reviewhub.plugin."
 
-// tracingOn reports whether the OTEL_* variables (read with getenv) ask for
-// traces: OTEL_SDK_DISABLED=true never; OTEL_TRACES_EXPORTER=otlp, or an
-// OTLP endpoint set without OTEL_TRACES_EXPORTER=none. Only OTLP over
-// HTTP (http/protobuf) is spoken; another exporter or protocol is an error.
-func tracingOn(getenv func(string) string) (bool, error) {
+// TracingEnabled reports whether the OTEL_* variables (read with getenv)
+// ask for traces: OTEL_SDK_DISABLED=true never; OTEL_TRACES_EXPORTER=otlp,
+// or an OTLP endpoint set without OTEL_TRACES_EXPORTER=none. Only OTLP
+// over HTTP (http/protobuf) is spoken; another exporter or protocol is an
+// error naming the variable. The hub applies the same rule to itself and
+// to what it passes its plugins, so the two never disagree.
+func TracingEnabled(getenv func(string) string) (bool, error) {
 	if strings.EqualFold(strings.TrimSpace(getenv("OTEL_SDK_DISABLED")), "true") {
 		return false, nil
 	}
@@ -79,7 +81,7 @@ func tracingOn(getenv func(string) string) (bool, error) {
 // name is OTEL_SERVICE_NAME (the hub sets it to "<hub's>-plugin-<name>"),
 // else the binary's name.
 func startTracing() func() {
-	on, err := tracingOn(os.Getenv)
+	on, err := TracingEnabled(os.Getenv)
 	if err != nil {
 		Logger().Warn("tracing off: " + err.Error())
 		return func() {}

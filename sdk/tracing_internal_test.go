@@ -33,7 +33,7 @@ func TestTracingOnFromEnvironment(t *testing.T) {
 		{env: map[string]string{"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, wantErr: "OTEL_EXPORTER_OTLP_PROTOCOL"},
 		{env: map[string]string{"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, on: true},
 	} {
-		on, err := tracingOn(func(k string) string { return c.env[k] })
+		on, err := TracingEnabled(func(k string) string { return c.env[k] })
 		if c.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
 				t.Errorf("%v: error %v, want one naming %s", c.env, err, c.wantErr)

@@ -23,6 +23,8 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/reviewhub/reviewhub/sdk"
 )
 
 // DefaultServiceName is the hub's service.name when OTEL_SERVICE_NAME is
@@ -33,41 +35,9 @@ const DefaultServiceName = "reviewhub"
 const FlushTimeout = 5 * time.Second
 
 // Enabled reports whether the OTEL_* variables (read with getenv) ask for
-// traces: never with OTEL_SDK_DISABLED=true; with OTEL_TRACES_EXPORTER=otlp
-// or an OTLP endpoint (OTEL_EXPORTER_OTLP_ENDPOINT,
-// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) unless OTEL_TRACES_EXPORTER=none.
-// Another exporter, or an OTLP protocol other than http/protobuf, is an
-// error naming the variable. (The SDK applies the same rule in its plugins,
-// sdk/tracing.go.)
-func Enabled(getenv func(string) string) (bool, error) {
-	if strings.EqualFold(strings.TrimSpace(getenv("OTEL_SDK_DISABLED")), "true") {
-		return false, nil
-	}
-	on := getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != ""
-	switch e := strings.TrimSpace(getenv("OTEL_TRACES_EXPORTER")); e {
-	case "":
-	case "none":
-		return false, nil
-	case "otlp":
-		on = true
-	default:
-		return false, fmt.Errorf("OTEL_TRACES_EXPORTER=%q: the hub exports traces with \"otlp\" only (or \"none\")", e)
-	}
-	if !on {
-		return false, nil
-	}
-	if p := protocol(getenv); p != "" && p != "http/protobuf" {
-		return false, fmt.Errorf("OTEL_EXPORTER_OTLP_PROTOCOL=%q: the hub exports traces over OTLP/HTTP only (\"http/protobuf\")", p)
-	}
-	return true, nil
-}
-
-func protocol(getenv func(string) string) string {
-	if p := getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"); p != "" {
-		return p
-	}
-	return getenv("OTEL_EXPORTER_OTLP_PROTOCOL")
-}
+// traces, by the SDK's rule (sdk.TracingEnabled), which the plugins apply
+// to the variables the hub passes them.
+func Enabled(getenv func(string) string) (bool, error) { return sdk.TracingEnabled(getenv) }
 
 // ServiceName is OTEL_SERVICE_NAME, else DefaultServiceName.
 func ServiceName(getenv func(string) string) string {
