@@ -285,6 +285,9 @@ func listPlugins(cfg *config.Config, log *slog.Logger, stdout io.Writer, asJSON 
 			details = fmt.Sprintf("reply: %v (max %d), edit: %v, delete: %v, source filters: %v, window: %s, public listing: %v",
 				c.CanReply, c.ReplyMaxLength, c.CanEditReply, c.CanDeleteReply, c.SourceFilters, c.ListingWindow, c.PublicListing)
 		}
+		if c := s.Info.Notifier; c != nil {
+			details = fmt.Sprintf("notifier: text up to %d characters, formatting %s, threads: %v", c.MaxTextLength, c.Formatting, c.Threads)
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, s.Info.Kind, s.Info.Version, status, details)
 		for _, f := range s.Info.Settings {
 			fmt.Fprintf(tw, "\t\t\t\t  setting %s: %s%s\n", f.Key, f.Label, settingNote(f))
