@@ -288,7 +288,7 @@ func ParseMarkdownV2(src string) (string, error) {
 		switch {
 		case c == '\\':
 			if i+1 >= len(rs) || rs[i+1] < 1 || rs[i+1] > 126 {
-				return "", fmt.Errorf("Character '\\' is reserved and must be escaped with the preceding '\\'")
+				return "", parseErrorf("Character '\\' is reserved and must be escaped with the preceding '\\'")
 			}
 			i++
 			out.WriteRune(rs[i])
@@ -318,7 +318,7 @@ func ParseMarkdownV2(src string) (string, error) {
 				out.WriteRune(rs[i])
 			}
 			if !closed {
-				return "", fmt.Errorf("Can't find end of the entity starting at byte offset %d", len(string(rs[:i])))
+				return "", parseErrorf("Can't find end of the entity starting at byte offset %d", len(string(rs[:i])))
 			}
 		case c == '*' || c == '~':
 			open[string(c)] = !open[string(c)]
@@ -331,19 +331,19 @@ func ParseMarkdownV2(src string) (string, error) {
 			open[key] = !open[key]
 		case c == '|':
 			if i+1 >= len(rs) || rs[i+1] != '|' {
-				return "", fmt.Errorf("Character '|' is reserved and must be escaped with the preceding '\\'")
+				return "", parseErrorf("Character '|' is reserved and must be escaped with the preceding '\\'")
 			}
 			i++
 			open["||"] = !open["||"]
 		case c == '[':
 			if inLink {
-				return "", fmt.Errorf("Character '[' is reserved and must be escaped with the preceding '\\'")
+				return "", parseErrorf("Character '[' is reserved and must be escaped with the preceding '\\'")
 			}
 			inLink = true
 		case c == ']' && inLink:
 			inLink = false
 			if i+1 >= len(rs) || rs[i+1] != '(' {
-				return "", fmt.Errorf("Character ']' is reserved and must be escaped with the preceding '\\'")
+				return "", parseErrorf("Character ']' is reserved and must be escaped with the preceding '\\'")
 			}
 			closed := false
 			for i += 2; i < len(rs); i++ {
@@ -357,24 +357,32 @@ func ParseMarkdownV2(src string) (string, error) {
 				}
 			}
 			if !closed {
-				return "", fmt.Errorf("Can't find end of a URL")
+				return "", parseErrorf("Can't find end of a URL")
 			}
 		case c == '>' && (i == 0 || rs[i-1] == '\n'):
 			// a quote's line
 		case strings.ContainsRune("_*[]()~`>#+-=|{}.!", c):
-			return "", fmt.Errorf("Character '%c' is reserved and must be escaped with the preceding '\\'", c)
+			return "", parseErrorf("Character '%c' is reserved and must be escaped with the preceding '\\'", c)
 		default:
 			out.WriteRune(c)
 		}
 	}
 	for k, v := range open {
 		if v {
-			return "", fmt.Errorf("Can't find end of %s entity", map[string]string{"*": "Bold", "_": "Italic", "__": "Underline",
+			return "", parseErrorf("Can't find end of %s entity", map[string]string{"*": "Bold", "_": "Italic", "__": "Underline",
 				"~": "Strikethrough", "||": "Spoiler"}[k])
 		}
 	}
 	if inLink {
-		return "", fmt.Errorf("Can't find end of TextUrl entity")
+		return "", parseErrorf("Can't find end of TextUrl entity")
 	}
 	return out.String(), nil
 }
+
+// parseError is a refusal in Telegram's own words (capitalised as it
+// writes them).
+type parseError string
+
+func (e parseError) Error() string { return string(e) }
+
+func parseErrorf(format string, args ...any) error { return parseError(fmt.Sprintf(format, args...)) }
