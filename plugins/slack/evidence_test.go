@@ -57,8 +57,14 @@ var clientChecks = map[string]func(t *testing.T, url string){
 	"auth_test": func(t *testing.T, url string) {
 		c := &slack.Client{HTTP: http.DefaultClient, APIBase: url + "/api", Token: "xoxb-1"}
 		r, err := c.AuthTest(sdktest.Context(t))
-		if err != nil || r.Team != "Subarachnoid Workspace" || r.User != "grace" {
+		if err != nil || r.Team != "Subarachnoid Workspace" || r.User != "bot" || r.BotID != "BZYBOTHED" {
 			t.Errorf("AuthTest: %+v %v", r, err)
+		}
+	},
+	"auth_test_invalid": func(t *testing.T, url string) {
+		c := &slack.Client{HTTP: http.DefaultClient, APIBase: url + "/api", Token: "xoxb-revoked"}
+		if _, err := c.AuthTest(sdktest.Context(t)); sdk.KindOf(err) != sdk.ErrorKindUnauthenticated {
+			t.Errorf("AuthTest with an invalid token: %v (kind %v), want Unauthenticated", err, sdk.KindOf(err))
 		}
 	},
 	"conversations_info": func(t *testing.T, url string) {
@@ -96,6 +102,8 @@ func TestNotifierSlackVendorExamples(t *testing.T) {
 			prepare := func(r *http.Request) {
 				if r.URL.Path == "/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX" {
 					r.URL.Path = f.HookPath()
+				} else if ex.Name == "auth_test_invalid" {
+					r.Header.Set("Authorization", "Bearer xoxb-revoked")
 				} else {
 					r.Header.Set("Authorization", "Bearer "+f.Token())
 				}

@@ -151,7 +151,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/api/auth.test":
 		if s.authed(w, r) {
 			apiJSON(w, 200, map[string]any{"ok": true, "url": "https://fake-workspace.slack.com/", "team": "Fake Workspace",
-				"user": "reviewhub", "team_id": "T0FAKE", "user_id": "U0FAKEBOT"})
+				"user": "reviewhub", "team_id": "T0FAKE", "user_id": "U0FAKEBOT", "bot_id": "B0FAKEBOT"})
 		}
 	case r.URL.Path == "/api/conversations.info":
 		s.conversationsInfo(w, r)

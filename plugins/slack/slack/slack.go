@@ -257,7 +257,7 @@ func apiError(method, code string, h http.Header) error {
 	case "not_in_channel", "is_archived", "restricted_action_read_only_channel", "restricted_action_thread_only_channel",
 		"restricted_action_non_threadable_channel", "cannot_reply_to_message", "thread_locked":
 		return sdk.RefusedError("%s: the bot cannot post there until someone changes the channel or invites the bot", what)
-	case "msg_too_long", "no_text", "invalid_blocks", "invalid_blocks_format", "too_many_attachments", "invalid_arguments",
+	case "msg_too_long", "msg_blocks_too_long", "no_text", "invalid_blocks", "invalid_blocks_format", "too_many_attachments", "invalid_arguments",
 		"invalid_arg_name", "invalid_array_arg", "invalid_charset", "invalid_form_data", "invalid_post_type", "missing_post_type", "invalid_json", "json_not_object":
 		return sdk.Errorf(sdk.ErrorKindInvalid, "%s", what)
 	case "fatal_error", "internal_error", "service_unavailable", "request_timeout":
