@@ -64,14 +64,14 @@ curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null || fail "/healthz"
 [ -f /var/lib/reviewhub/hub.db ] || fail "no state in /var/lib/reviewhub"
 [ "$(stat -c %U /var/lib/reviewhub/hub.db)" = reviewhub ] || fail "hub.db not owned by reviewhub"
 plugins=$(runuser -u reviewhub -- /usr/bin/hub plugins --config /etc/reviewhub/hub.yaml)
-for p in appstore googleplay rustore appgallery omnidesk zendesk; do
+for p in appstore googleplay rustore appgallery omnidesk zendesk slack telegram; do
 	echo "$plugins" | grep -q "^$p .* ok " || { echo "$plugins"; fail "plugin $p not running from /usr/lib/reviewhub/plugins"; }
 done
 kill -TERM $hubpid
 rc=0; wait $hubpid || rc=$?
 hubpid=""
 [ $rc = 0 ] || { cat "$log"; fail "the hub exited $rc after SIGTERM"; }
-echo "deb-test: installed hub ready on 127.0.0.1:$port, 6 plugins, clean stop"
+echo "deb-test: installed hub ready on 127.0.0.1:$port, 8 plugins, clean stop"
 
 dpkg -r reviewhub
 [ ! -e /usr/bin/hub ] || fail "/usr/bin/hub left after remove"

@@ -25,6 +25,7 @@ func clientSet() plugin.PluginSet {
 		pluginInfo:     &infoPlugin{},
 		pluginStore:    &storePlugin{},
 		pluginHelpdesk: &helpdeskPlugin{},
+		pluginNotifier: &notifierPlugin{},
 	}
 }
 

@@ -123,6 +123,9 @@ type HTTPOptions struct {
 	// the call (RetryOptions: safe requests only, Retry-After and the
 	// deadline respected); each attempt is counted and size-limited.
 	Retry *RetryOptions
+	// SecretPath: the request paths hold a credential (CountingTransport's
+	// SecretPath): logs and spans show "/REDACTED" instead (SDK v0.3).
+	SecretPath bool
 }
 
 // DefaultMaxIdleConnsPerHost is HTTPOptions.MaxIdleConnsPerHost's default:
@@ -150,7 +153,7 @@ func NewHTTPClient(o HTTPOptions) *http.Client {
 		tr.MaxIdleConns = max(tr.MaxIdleConns, tr.MaxIdleConnsPerHost)
 		o.Base = tr
 	}
-	var tr http.RoundTripper = limitTransport{base: CountingTransport{Base: o.Base}, max: o.MaxResponseBytes}
+	var tr http.RoundTripper = limitTransport{base: CountingTransport{Base: o.Base, SecretPath: o.SecretPath}, max: o.MaxResponseBytes}
 	if o.Retry != nil {
 		tr = NewRetryTransport(tr, *o.Retry)
 	}

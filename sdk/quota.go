@@ -112,6 +112,10 @@ func AddCalls(ctx context.Context, n int) { callsFrom(ctx).add(n) }
 type CountingTransport struct {
 	// Base sends the requests; nil: http.DefaultTransport.
 	Base http.RoundTripper
+	// SecretPath: the requests' paths hold a credential (a Telegram bot's
+	// /bot<token>/, a Slack incoming webhook's /services/…), so the debug
+	// line and the trace span show the path as "/REDACTED" (SDK v0.3).
+	SecretPath bool
 }
 
 // RoundTrip implements http.RoundTripper.
@@ -122,18 +126,18 @@ func (t CountingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		base = http.DefaultTransport
 	}
 	if !debugging(r.Context()) {
-		return traceHTTP(base, r)
+		return traceHTTP(base, r, t.SecretPath)
 	}
 	// The vendor request joins the hub's lines for the same poll, webhook
 	// or message (debug level; the path without its query, which may hold
 	// keys).
 	start := time.Now()
-	resp, err := traceHTTP(base, r)
+	resp, err := traceHTTP(base, r, t.SecretPath)
 	status := 0
 	if resp != nil {
 		status = resp.StatusCode
 	}
-	Log(r.Context()).Debug("vendor request", "method", r.Method, "host", r.URL.Host, "path", r.URL.Path,
+	Log(r.Context()).Debug("vendor request", "method", r.Method, "host", r.URL.Host, "path", shownPath(r.URL.Path, t.SecretPath),
 		"status", status, "duration", time.Since(start), "error", err != nil)
 	return resp, err
 }
@@ -166,4 +170,12 @@ func parseCalls(v []string) int {
 		return 0
 	}
 	return n
+}
+
+// shownPath is a request's path as logs and spans show it.
+func shownPath(path string, secret bool) string {
+	if secret {
+		return "/REDACTED"
+	}
+	return path
 }

@@ -207,7 +207,7 @@ func receiveTrace(ctx context.Context, req any, info *grpc.UnaryServerInfo, hand
 // traceHTTP sends r through base inside a client span named by the method,
 // with the W3C trace context in its headers. The span records the URL
 // without its query (which may hold keys) and the answer's status.
-func traceHTTP(base http.RoundTripper, r *http.Request) (*http.Response, error) {
+func traceHTTP(base http.RoundTripper, r *http.Request, secretPath bool) (*http.Response, error) {
 	ctx := r.Context()
 	if !trace.SpanContextFromContext(ctx).IsValid() {
 		// Not inside a traced call: no trace to continue, none started.
@@ -215,6 +215,7 @@ func traceHTTP(base http.RoundTripper, r *http.Request) (*http.Response, error) 
 	}
 	u := *r.URL
 	u.RawQuery, u.Fragment, u.User = "", "", nil
+	u.Path, u.RawPath = shownPath(u.Path, secretPath), ""
 	attrs := []attribute.KeyValue{
 		attribute.String("http.request.method", r.Method),
 		attribute.String("server.address", r.URL.Hostname()),

@@ -109,7 +109,7 @@ type HelpdeskCapabilities struct {
 
 // Info describes a plugin.
 type Info struct {
-	Kind PluginKind // set by ServeStore / ServeHelpdesk
+	Kind PluginKind // set by ServeStore / ServeHelpdesk / ServeNotifier
 	// Name is the short machine name ("googleplay"); the hub's name for the
 	// plugin is its binary's (hub-plugin-NAME), and it warns when they differ.
 	Name string
@@ -121,6 +121,8 @@ type Info struct {
 	Settings    []SettingField
 	Store       *StoreCapabilities
 	Helpdesk    *HelpdeskCapabilities
+	// Notifier holds a notifier plugin's capabilities (SDK v0.3).
+	Notifier *NotifierCapabilities
 }
 
 // InfoRequest asks a plugin to describe itself (no fields yet).

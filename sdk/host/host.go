@@ -1,7 +1,7 @@
 // Package host is the hub's side of the plugin connection: it starts a
 // plugin binary, completes go-plugin's handshake over mutual TLS, reads the
-// plugin's Info and hands out the plugin as an sdk.StorePlugin or
-// sdk.HelpdeskPlugin whose calls cross the process boundary. The wire is
+// plugin's Info and hands out the plugin as an sdk.StorePlugin,
+// sdk.HelpdeskPlugin or sdk.NotifierPlugin whose calls cross the process boundary. The wire is
 // the same whichever SDK interface the plugin implements (the v0.1
 // sdk.Store or the request/response sdk.StorePlugin). Plugin authors do
 // not need it; the hub (hub/pluginhost) and the conformance kit
@@ -153,7 +153,18 @@ func Launch(ctx context.Context, cmd *exec.Cmd, opts LaunchOptions) (*Conn, erro
 	if err != nil {
 		return fail(err)
 	}
-	if c.info.Kind != sdk.PluginKindStore && c.info.Kind != sdk.PluginKindHelpdesk {
+	switch c.info.Kind {
+	case sdk.PluginKindStore, sdk.PluginKindHelpdesk:
+	case sdk.PluginKindNotifier:
+		// Its capabilities come from the Notifier service (SDK v0.3).
+		n, err := c.Notifier()
+		if err != nil {
+			return fail(err)
+		}
+		if c.info, err = n.Info(infoCtx, sdk.InfoRequest{}); err != nil {
+			return fail(err)
+		}
+	default:
 		return fail(fmt.Errorf("unknown kind %q", c.info.Kind))
 	}
 	if !stopAbort() {
@@ -192,6 +203,19 @@ func (c *Conn) Helpdesk() (sdk.HelpdeskPlugin, error) {
 		return nil, fmt.Errorf("dispense helpdesk %q: %w", c.info.Name, err)
 	}
 	return raw.(sdk.HelpdeskPlugin), nil
+}
+
+// Notifier returns the plugin as a NotifierPlugin (SDK v0.3); it fails for
+// a store or helpdesk plugin.
+func (c *Conn) Notifier() (sdk.NotifierPlugin, error) {
+	if c.info.Kind != sdk.PluginKindNotifier {
+		return nil, fmt.Errorf("plugin %q is a %s plugin, not a notifier", c.info.Name, c.info.Kind)
+	}
+	raw, err := c.rpc.Dispense(sdk.PluginKindNotifier)
+	if err != nil {
+		return nil, fmt.Errorf("dispense notifier %q: %w", c.info.Name, err)
+	}
+	return raw.(sdk.NotifierPlugin), nil
 }
 
 // Check asks the plugin's gRPC health service whether it serves, within

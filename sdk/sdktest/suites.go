@@ -48,6 +48,12 @@ func checkInfo(t tester, info sdk.Info, kind sdk.PluginKind, notSecret []string)
 		t.Errorf("Info: no HelpdeskCapabilities (Info.Helpdesk): the hub cannot know whether to send tags")
 	case kind == sdk.PluginKindStore && info.Helpdesk != nil, kind == sdk.PluginKindHelpdesk && info.Store != nil:
 		t.Errorf("Info: a %s declares the capabilities of the other kind (Store %v, Helpdesk %v)", kind, info.Store != nil, info.Helpdesk != nil)
+	case kind == sdk.PluginKindNotifier && info.Notifier == nil:
+		t.Errorf("Info: no NotifierCapabilities (Info.Notifier): the hub needs the text limit and whether the destination threads")
+	case kind == sdk.PluginKindNotifier && (info.Store != nil || info.Helpdesk != nil),
+		kind != sdk.PluginKindNotifier && info.Notifier != nil:
+		t.Errorf("Info: a %s declares the capabilities of another kind (Store %v, Helpdesk %v, Notifier %v)", kind,
+			info.Store != nil, info.Helpdesk != nil, info.Notifier != nil)
 	}
 }
 

@@ -280,18 +280,28 @@ func listPlugins(cfg *config.Config, log *slog.Logger, stdout io.Writer, asJSON 
 		if !s.Running {
 			status = "failed: " + s.LastErr
 		}
-		details := s.Info.Description
-		if c := s.Info.Store; c != nil {
-			details = fmt.Sprintf("reply: %v (max %d), edit: %v, delete: %v, source filters: %v, window: %s, public listing: %v",
-				c.CanReply, c.ReplyMaxLength, c.CanEditReply, c.CanDeleteReply, c.SourceFilters, c.ListingWindow, c.PublicListing)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, s.Info.Kind, s.Info.Version, status, details)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, s.Info.Kind, s.Info.Version, status, pluginDetails(s.Info))
 		for _, f := range s.Info.Settings {
 			fmt.Fprintf(tw, "\t\t\t\t  setting %s: %s%s\n", f.Key, f.Label, settingNote(f))
 		}
 	}
 	tw.Flush()
 	return 0
+}
+
+// pluginDetails is the DETAILS column of hub plugins: a store's and a
+// notifier's capabilities, else the description.
+func pluginDetails(i sdk.Info) string {
+	switch {
+	case i.Store != nil:
+		c := i.Store
+		return fmt.Sprintf("reply: %v (max %d), edit: %v, delete: %v, source filters: %v, window: %s, public listing: %v",
+			c.CanReply, c.ReplyMaxLength, c.CanEditReply, c.CanDeleteReply, c.SourceFilters, c.ListingWindow, c.PublicListing)
+	case i.Notifier != nil:
+		c := i.Notifier
+		return fmt.Sprintf("notifier: text up to %d characters, formatting %s, threads: %v", c.MaxTextLength, c.Formatting, c.Threads)
+	}
+	return i.Description
 }
 
 // settingNote says what a setting takes: whether it is required, its type

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/reviewhub/reviewhub/sdk"
 	"github.com/reviewhub/reviewhub/sdk/sdktest"
 )
 
@@ -183,5 +184,17 @@ integrations:
 	code, stdout, stderr := hub(t, "validate", yaml)
 	if code != 1 || !strings.Contains(stderr, "SHA-256") || !strings.Contains(stderr, strings.Repeat("ab", 32)) {
 		t.Errorf("exit code %d, want 1 naming the pin\n%s%s", code, stdout, stderr)
+	}
+}
+
+// hub plugins shows a notifier's capabilities.
+func TestNotifierPluginDetails(t *testing.T) {
+	got := pluginDetails(sdk.Info{Kind: sdk.PluginKindNotifier, Description: "Slack",
+		Notifier: &sdk.NotifierCapabilities{MaxTextLength: 3000, Formatting: sdk.FormatSlackMrkdwn, Threads: true}})
+	if got != "notifier: text up to 3000 characters, formatting mrkdwn, threads: true" {
+		t.Errorf("details %q", got)
+	}
+	if got := pluginDetails(sdk.Info{Kind: sdk.PluginKindHelpdesk, Description: "Zendesk"}); got != "Zendesk" {
+		t.Errorf("helpdesk details %q", got)
 	}
 }

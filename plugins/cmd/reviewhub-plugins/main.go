@@ -25,6 +25,8 @@ import (
 	"github.com/reviewhub/reviewhub/plugins/googleplay"
 	"github.com/reviewhub/reviewhub/plugins/omnidesk"
 	"github.com/reviewhub/reviewhub/plugins/rustore"
+	"github.com/reviewhub/reviewhub/plugins/slack"
+	"github.com/reviewhub/reviewhub/plugins/telegram"
 	"github.com/reviewhub/reviewhub/plugins/zendesk"
 )
 
@@ -38,6 +40,8 @@ var plugins = map[string]func(){
 	"googleplay": googleplay.Main,
 	"omnidesk":   omnidesk.Main,
 	"rustore":    rustore.Main,
+	"slack":      slack.Main,
+	"telegram":   telegram.Main,
 	"zendesk":    zendesk.Main,
 }
 
