@@ -67,9 +67,9 @@ type approvalsView struct {
 type draftRow struct {
 	httpapi.DraftJSON
 	Stars, Link string
-	// Text is the draft as shown in the editor: as typed when a decision
+	// Edit is the draft as shown in the editor: as typed when a decision
 	// failed, else the draft's.
-	Text string
+	Edit string
 	// Problem is why the last decision on it failed.
 	Problem string
 }
@@ -97,10 +97,11 @@ func (c *Console) renderApprovals(w http.ResponseWriter, r *http.Request, status
 	}
 	t := c.lang(r).T
 	v := approvalsView{Integration: q.IntegrationID}
+	shown := false
 	for _, d := range page.Drafts {
-		row := draftRow{DraftJSON: d, Stars: stars(d.Rating), Link: reviewLink(d.IntegrationID, d.AppID, d.ReviewID), Text: d.Answer}
+		row := draftRow{DraftJSON: d, Stars: stars(d.Rating), Link: reviewLink(d.IntegrationID, d.AppID, d.ReviewID), Edit: d.Answer}
 		if d.IntegrationID+"/"+d.MessageID == failed {
-			row.Text, row.Problem = text, problem
+			row.Edit, row.Problem, shown = text, problem, true
 		}
 		v.Drafts = append(v.Drafts, row)
 	}
@@ -119,9 +120,13 @@ func (c *Console) renderApprovals(w http.ResponseWriter, r *http.Request, status
 		v.PrevURL = pager("before", page.Prev)
 	}
 	p := navPage(t["approvals_title"], "approvals", v)
-	if problem != "" {
+	switch {
+	case problem != "" && shown:
 		p.Error = t["approvals_failed"]
-	} else if done := r.URL.Query().Get("done"); done != "" {
+	case problem != "":
+		p.Error = problem // the draft is not listed (any more): say why here
+	}
+	if done := r.URL.Query().Get("done"); done != "" && problem == "" {
 		p.Notice = t["approvals_done_"+done]
 	}
 	c.render(w, r, status, "approvals", p)
