@@ -348,3 +348,17 @@ func TestApprovalsReadOnlyForViewers(t *testing.T) {
 		t.Errorf("viewer: %d %s", rec.Code, body)
 	}
 }
+
+// AutomationTestServer serves the console over automationState (for the
+// browser test of package console_test); it returns the console's URL.
+func AutomationTestServer(t *testing.T) string {
+	t.Helper()
+	_, api := automationState(t)
+	c, err := New(Options{Token: testToken, Admin: api, Access: api})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(c)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
