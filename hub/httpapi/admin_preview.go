@@ -2,7 +2,9 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"fmt"
 	"net/http"
 	"strings"
@@ -312,12 +314,11 @@ func (a *Admin) listDrafts(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *Admin) approveDraft(w http.ResponseWriter, r *http.Request) error {
-	var body ApproveJSON
-	if r.ContentLength != 0 {
-		var err error
-		if body, err = decodeBody[ApproveJSON](w, r); err != nil {
-			return err
-		}
+	var body ApproveJSON // optional: without one, the draft is approved as it is
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil && !errors.Is(err, io.EOF) {
+		return errorf(http.StatusBadRequest, "malformed JSON body (optional: {\"text\": \"…\"}): %s", clip(err.Error(), 200))
 	}
 	v := mux.Vars(r)
 	rp, err := a.ApproveDraft(r.Context(), v["id"], v["message"], body.Text)
