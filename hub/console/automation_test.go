@@ -330,7 +330,7 @@ func TestApprovalsPage(t *testing.T) {
 	}
 }
 
-// Viewers read the drafts but get no form to decide them.
+// Viewers read the drafts and the rules but get no form to change them.
 func TestApprovalsReadOnlyForViewers(t *testing.T) {
 	_, api := automationState(t)
 	c, err := New(Options{Token: testToken, Admin: api})
@@ -346,6 +346,16 @@ func TestApprovalsReadOnlyForViewers(t *testing.T) {
 	if rec.Code != 200 || !strings.Contains(body, "Sorry, Иван.") || strings.Contains(body, `action="/console/approvals/approve"`) ||
 		!strings.Contains(body, "an agent or admin approves them") {
 		t.Errorf("viewer: %d %s", rec.Code, body)
+	}
+	// The rules too: read, with no control that changes them.
+	req = httptest.NewRequest(http.MethodGet, "/console/integrations/acme/automation", nil)
+	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: id})
+	rec = httptest.NewRecorder()
+	c.ServeHTTP(rec, req)
+	body = rec.Body.String()
+	if rec.Code != 200 || !strings.Contains(body, `data-rule="praise"`) || strings.Contains(body, "New rule") ||
+		strings.Contains(body, `action="/console/integrations/acme/automation/stop"`) || strings.Contains(body, "/toggle") {
+		t.Errorf("viewer's automation page: %d %s", rec.Code, body)
 	}
 }
 
