@@ -142,7 +142,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	admin := &httpapi.Admin{DB: h.DB, Failures: failures, Accounts: accounts, Token: cfg.EffectiveAdminToken(), Info: plugins.Info, Plugins: h.Plugins.Names,
 		Changed: h.Reload, PublicURL: cfg.PublicURL, Connectors: plugins, ReplyReserve: cfg.Schedule.ReplyReserve,
 		Scheduler: h.poller.Stats, DeadLetters: httpapi.BusDeadLetters{DL: DeadLetters(h.DB), Bus: h.Bus},
-		Replies: h.deliver, Background: ctx, Logger: log.With("component", "admin"),
+		Replies: h.deliver, DraftOps: h.deliver, Background: ctx, Logger: log.With("component", "admin"),
 		History: &historyRunner{poller: h.poller, bg: ctx, log: log.With("component", "history")}}
 	srv := &httpapi.Server{DB: h.DB, Deliverer: h.deliver, Plugins: plugins, Logger: log.With("component", "http"),
 		Ready: h.ready, Admin: admin.Register}

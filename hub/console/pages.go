@@ -42,6 +42,8 @@ type page struct {
 	Notice string
 	Next   string
 	Data   any
+	// Drafts is how many drafts wait for approval (the navigation's badge).
+	Drafts int
 }
 
 type sessionKey struct{}
@@ -134,6 +136,9 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 		p.SignedIn = true
 		p.CSRF = s.csrf
 		p.User, p.Role = s.principal.Name, s.principal.Role.String()
+		if name != "error" {
+			p.Drafts = c.waitingDrafts(r)
+		}
 	}
 	var buf bytes.Buffer
 	if err := c.pages[name].Execute(&buf, p); err != nil {

@@ -89,18 +89,21 @@ func TestEveryConsoleActionHasARole(t *testing.T) {
 
 // consolePolicy is the rule for the console's actions, written
 // apart from the tables: viewers see every page but the tokens and the
-// forms that make integrations; agents also retry answers and dead letters
-// and check accounts; everything else that changes is admin's.
+// forms that make integrations or change their automation rules; agents
+// also retry answers and dead letters, check accounts and approve or reject
+// drafts; everything else that changes is admin's.
 func consolePolicy(action string) auth.Role {
 	method, tpl, _ := strings.Cut(action, " ")
 	switch {
 	case tpl == "/console/signout", tpl == "/console/signout/everywhere":
 		return auth.RoleNone
-	case strings.HasPrefix(tpl, "/console/tokens"), tpl == "/console/integrations/new":
+	case strings.HasPrefix(tpl, "/console/tokens"), tpl == "/console/integrations/new",
+		method == http.MethodGet && strings.Contains(tpl, "/automation/"):
 		return auth.RoleAdmin
 	case method == http.MethodGet:
 		return auth.RoleViewer
-	case strings.HasSuffix(tpl, "/retry") || strings.HasSuffix(tpl, "/retry-all") || strings.HasSuffix(tpl, "/check"):
+	case strings.HasSuffix(tpl, "/retry") || strings.HasSuffix(tpl, "/retry-all") || strings.HasSuffix(tpl, "/check") ||
+		tpl == "/console/approvals/approve" || tpl == "/console/approvals/reject":
 		return auth.RoleAgent
 	}
 	return auth.RoleAdmin

@@ -74,6 +74,8 @@ type Admin struct {
 	DeadLetters DeadLetterOps
 	// Replies: POST /integrations/{id}/replies/{message}/retry; nil: 503.
 	Replies ReplyOps
+	// DraftOps: approving and rejecting drafts (approvals); nil: 503.
+	DraftOps DraftOps
 	// History: POST /integrations/{id}/apps/{app}/history; nil: 503.
 	History HistoryOps
 	// Failures limits wrong bearer tokens per client (shared with the
@@ -157,6 +159,7 @@ func (a *Admin) Register(r *mux.Router) {
 	a.registerDeadLetters(r)
 	a.registerReplies(r)
 	a.registerReviews(r)
+	a.registerApprovals(r)
 	a.registerHistory(r)
 	a.registerTokens(r)
 	a.registerAudit(r)

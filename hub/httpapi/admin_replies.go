@@ -34,6 +34,7 @@ func (a *Admin) registerReplies(r *mux.Router) {
 	r.HandleFunc("/integrations/{id}/automation", a.handle(a.putAutomation)).Methods(http.MethodPut)
 	r.HandleFunc("/integrations/{id}/automation/stop", a.handle(a.switchAutomation(true))).Methods(http.MethodPost)
 	r.HandleFunc("/integrations/{id}/automation/start", a.handle(a.switchAutomation(false))).Methods(http.MethodPost)
+	r.HandleFunc("/integrations/{id}/automation/preview", a.handle(a.previewRule)).Methods(http.MethodPost)
 	r.HandleFunc("/integrations/{id}/templates", a.handle(a.listTemplates)).Methods(http.MethodGet)
 	r.HandleFunc("/integrations/{id}/rules", a.handle(a.listRules)).Methods(http.MethodGet)
 }
@@ -76,7 +77,7 @@ func replyJSON(r state.Reply) ReplyJSON {
 const maxListedReplies = 500
 
 var replyStatuses = []string{state.ReplyPending, state.ReplyDraft, state.ReplyPublished, state.ReplyRefused, state.ReplyFailed,
-	state.ReplyApproved, state.ReplySuperseded}
+	state.ReplyApproved, state.ReplySuperseded, state.ReplyRejected}
 
 func (a *Admin) listReplies(w http.ResponseWriter, r *http.Request) error {
 	in, err := a.load(r.Context(), mux.Vars(r)["id"])
@@ -169,6 +170,8 @@ type AutomationJSON struct {
 	DailyCapInEffect int            `json:"daily_cap_in_effect"`
 	// ApproveCommand approves a draft when an answer starts with it.
 	ApproveCommand string `json:"approve_command"`
+	// Version is the integration's version (If-Match of the PUT).
+	Version int `json:"version"`
 }
 
 // automation is an integration's automation as the API shows it.
@@ -178,16 +181,13 @@ func (a *Admin) automation(ctx context.Context, in state.Integration) (Automatio
 		return AutomationJSON{}, fmt.Errorf("counting the automatic replies of %q today: %w", in.ID, err)
 	}
 	return AutomationJSON{Automation: in.Automation, On: in.Automation.On() && !in.AutomationStopped,
-		Stopped: in.AutomationStopped, AutoRepliesToday: today, DailyCapInEffect: in.Automation.Cap(), ApproveCommand: rules.ApproveCommand}, nil
+		Stopped: in.AutomationStopped, AutoRepliesToday: today, DailyCapInEffect: in.Automation.Cap(), ApproveCommand: rules.ApproveCommand,
+		Version: in.Version}, nil
 }
 
 // answerAutomation answers integration id's automation as stored now.
 func (a *Admin) answerAutomation(w http.ResponseWriter, r *http.Request, id string) error {
-	in, err := a.load(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	j, err := a.automation(r.Context(), in)
+	j, err := a.Automation(r.Context(), id)
 	if err != nil {
 		return err
 	}
@@ -225,16 +225,41 @@ func (a *Admin) putAutomation(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	old, err := a.loadWritable(r.Context(), mux.Vars(r)["id"], "edit its automation there (the kill switch, POST .../automation/stop, works for it)")
-	if err != nil {
-		return err
-	}
-	if want != 0 && want != old.Version {
-		return preconditionFailed(old.ID, want, old.Version)
-	}
 	auto, err := decodeBody[rules.Automation](w, r)
 	if err != nil {
 		return err
+	}
+	j, err := a.SetAutomation(r.Context(), mux.Vars(r)["id"], want, auto)
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, j)
+	return nil
+}
+
+// Automation is integration id's automation as stored now, with its
+// switch, today's figures and the integration's version (for
+// SetAutomation's want).
+func (a *Admin) Automation(ctx context.Context, id string) (AutomationJSON, error) {
+	in, err := a.load(ctx, id)
+	if err != nil {
+		return AutomationJSON{}, err
+	}
+	return a.automation(ctx, in)
+}
+
+// SetAutomation replaces the automation of an integration made through
+// the API, if its version is still want (0: whatever it is): validated
+// and compiled by rules.Compile (a 422 *Error whose Fields name every
+// wrong field, as "rules[2].when.ratings[0]"), saved and audited. The
+// API's PUT and the console's automation editor both call it.
+func (a *Admin) SetAutomation(ctx context.Context, id string, want int, auto rules.Automation) (AutomationJSON, error) {
+	old, err := a.loadWritable(ctx, id, "edit its automation there (the kill switch, POST .../automation/stop, works for it)")
+	if err != nil {
+		return AutomationJSON{}, err
+	}
+	if want != 0 && want != old.Version {
+		return AutomationJSON{}, preconditionFailed(old.ID, want, old.Version)
 	}
 	apps, stores := appsAndStores(old.Apps)
 	eng, autoErrs := rules.Compile(auto, apps, stores)
@@ -243,36 +268,55 @@ func (a *Admin) putAutomation(w http.ResponseWriter, r *http.Request) error {
 		for _, fe := range autoErrs {
 			errs = append(errs, &config.FieldError{Field: fe.Field, Reason: fe.Reason})
 		}
-		return invalid(errs)
+		return AutomationJSON{}, invalid(errs)
 	}
 	in := old
 	in.Automation = eng.Automation()
-	err = a.DB.InTx(r.Context(), func(tx *state.Tx) error { return tx.UpdateIntegration(r.Context(), in) })
+	err = a.DB.InTx(ctx, func(tx *state.Tx) error { return tx.UpdateIntegration(ctx, in) })
 	switch {
 	case errors.Is(err, state.ErrNotFound):
-		return errorf(http.StatusNotFound, "integration %q was deleted (or declared in the config file) meanwhile", old.ID)
+		return AutomationJSON{}, errorf(http.StatusNotFound, "integration %q was deleted (or declared in the config file) meanwhile", old.ID)
 	case errors.Is(err, state.ErrVersion):
-		return errorf(http.StatusConflict, "integration %q changed meanwhile; read it again and retry", old.ID)
+		return AutomationJSON{}, errorf(http.StatusConflict, "integration %q changed meanwhile; read it again and retry", old.ID)
 	case err != nil:
-		return fmt.Errorf("saving the automation of %q: %w", old.ID, err)
+		return AutomationJSON{}, fmt.Errorf("saving the automation of %q: %w", old.ID, err)
 	}
-	a.auditIntegration(r.Context(), "update", &old, &in)
+	a.auditIntegration(ctx, "update", &old, &in)
 	if a.Changed != nil {
 		a.Changed()
 	}
-	return a.answerAutomation(w, r, old.ID)
+	return a.Automation(ctx, old.ID)
 }
 
-// switchAutomation is the kill switch: it stops (or starts again) every
-// rule of an integration at once, config integrations included, until
-// switched back; automatic replies still waiting for their delay are
-// refused while it is off.
+// SwitchAutomation is the kill switch (stop true) and its undoing, for
+// the API and the console: every rule of the integration stops at once,
+// config integrations included, until switched back.
+func (a *Admin) SwitchAutomation(ctx context.Context, id string, stop bool, reason string) (AutomationJSON, error) {
+	in, err := a.load(ctx, id)
+	if err != nil {
+		return AutomationJSON{}, err
+	}
+	err = a.DB.SetAutomationStopped(ctx, in.ID, stop, clip(reason, 500))
+	if errors.Is(err, state.ErrNotFound) {
+		return AutomationJSON{}, errorf(http.StatusNotFound, "integration %q was deleted meanwhile", in.ID)
+	}
+	if err != nil {
+		return AutomationJSON{}, fmt.Errorf("switching the automation of %q: %w", in.ID, err)
+	}
+	act := map[bool]string{true: "stop", false: "start"}[stop]
+	a.record(ctx, state.AuditEntry{Kind: KindAutomation, Action: act, IntegrationID: in.ID,
+		Changes: []state.AuditChange{{Field: "stopped", From: strconv.FormatBool(in.AutomationStopped), To: strconv.FormatBool(stop)},
+			{Field: "reason", To: clip(reason, 500)}}})
+	if a.Changed != nil {
+		a.Changed()
+	}
+	return a.Automation(ctx, in.ID)
+}
+
+// switchAutomation is the kill switch's routes (SwitchAutomation); the
+// body, optional, gives a reason.
 func (a *Admin) switchAutomation(stop bool) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		in, err := a.load(r.Context(), mux.Vars(r)["id"])
-		if err != nil {
-			return err
-		}
 		var body struct {
 			Reason string `json:"reason"`
 		}
@@ -283,20 +327,11 @@ func (a *Admin) switchAutomation(stop bool) handlerFunc {
 				return errorf(http.StatusBadRequest, "malformed JSON body (optional: {\"reason\": \"…\"}): %s", clip(err.Error(), 200))
 			}
 		}
-		err = a.DB.SetAutomationStopped(r.Context(), in.ID, stop, clip(body.Reason, 500))
-		if errors.Is(err, state.ErrNotFound) {
-			return errorf(http.StatusNotFound, "integration %q was deleted meanwhile", in.ID)
-		}
+		j, err := a.SwitchAutomation(r.Context(), mux.Vars(r)["id"], stop, body.Reason)
 		if err != nil {
-			return fmt.Errorf("switching the automation of %q: %w", in.ID, err)
+			return err
 		}
-		act := map[bool]string{true: "stop", false: "start"}[stop]
-		a.record(r.Context(), state.AuditEntry{Kind: KindAutomation, Action: act, IntegrationID: in.ID,
-			Changes: []state.AuditChange{{Field: "stopped", From: strconv.FormatBool(in.AutomationStopped), To: strconv.FormatBool(stop)},
-				{Field: "reason", To: clip(body.Reason, 500)}}})
-		if a.Changed != nil {
-			a.Changed()
-		}
-		return a.answerAutomation(w, r, in.ID)
+		WriteJSON(w, http.StatusOK, j)
+		return nil
 	}
 }

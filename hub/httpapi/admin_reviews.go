@@ -38,7 +38,7 @@ var ReviewQueryParams = []string{"integration", "app", "store", "rating", "reply
 // ReviewReplyStatuses are the reply statuses a review can have ("none":
 // never answered).
 var ReviewReplyStatuses = []string{state.ReplyNone, state.ReplyPending, state.ReplyDraft, state.ReplyPublished, state.ReplyRefused,
-	state.ReplyFailed, state.ReplyOutdated, state.ReplyDeleted}
+	state.ReplyFailed, state.ReplyOutdated, state.ReplyDeleted, state.ReplyRejected}
 
 // maxSearchLen bounds the search text.
 const maxSearchLen = 200

@@ -88,15 +88,18 @@ var pathVar = regexp.MustCompile(`\{[^}]+\}`)
 
 // policy is the issue's rule, written apart from the table: viewers read
 // everything but secrets (tokens are admin's); agents also retry answers and
-// dead letters and check accounts; every other change is admin's.
+// dead letters, check accounts and approve or reject drafts (issue 25:
+// answering reviews is an agent's work); trying a rule on the reviews
+// (a POST that changes nothing) is a read; every other change is admin's.
 func policy(rt string) auth.Role {
 	method, tpl, _ := strings.Cut(rt, " ")
 	switch {
 	case strings.HasPrefix(tpl, "/api/tokens"):
 		return auth.RoleAdmin
-	case method == http.MethodGet:
+	case method == http.MethodGet || method == http.MethodPost && strings.HasSuffix(tpl, "/automation/preview"):
 		return auth.RoleViewer
-	case method == http.MethodPost && (strings.HasSuffix(tpl, "/retry") || strings.HasSuffix(tpl, "/check")):
+	case method == http.MethodPost && (strings.HasSuffix(tpl, "/retry") || strings.HasSuffix(tpl, "/check") ||
+		strings.HasSuffix(tpl, "/approve") || strings.HasSuffix(tpl, "/reject")):
 		return auth.RoleAgent
 	}
 	return auth.RoleAdmin

@@ -122,6 +122,16 @@ func specOps() []specOp {
 				{name: "limit", description: "at most this many (default 100)", schema: openapi3.NewIntegerSchema().WithMin(1).WithMax(maxListedReplies)},
 			}},
 		{method: "POST", path: "/api" + intID + "/replies/{message}/retry", id: "retryReply", tag: "replies", summary: "Queue a failed or refused answer again", okStatus: 202, ok: ReplyJSON{}, errors: []int{404, 409}},
+		{method: "GET", path: "/api/approvals", id: "listDrafts", tag: "replies", summary: "Drafts waiting for approval, newest review first, paged by key", okStatus: 200, ok: DraftPageJSON{}, errors: []int{400, 404},
+			query: []specParam{
+				{name: "integration", description: "only this integration's", schema: openapi3.NewStringSchema()},
+				{name: "app", description: "only this app's (with integration)", schema: openapi3.NewStringSchema()},
+				{name: "after", description: "the page after this key (next of a page)", schema: openapi3.NewStringSchema()},
+				{name: "before", description: "the page before this key (prev of a page)", schema: openapi3.NewStringSchema()},
+				{name: "limit", description: "page size (default 50)", schema: openapi3.NewIntegerSchema().WithMin(1).WithMax(state.MaxReviewPage)},
+			}},
+		{method: "POST", path: "/api" + intID + "/replies/{message}/approve", id: "approveDraft", tag: "replies", summary: "Publish a draft as the caller's answer, as it is or with an edited text", body: ApproveJSON{}, okStatus: 202, ok: ReplyJSON{}, errors: []int{400, 404, 409, 413, 415, 422, 503}},
+		{method: "POST", path: "/api" + intID + "/replies/{message}/reject", id: "rejectDraft", tag: "replies", summary: "Reject a draft: nothing is published", okStatus: 200, ok: ReplyJSON{}, errors: []int{404, 409, 503}},
 		{method: "GET", path: "/api" + intID + "/reviews/{app}/{review}", id: "reviewStatus", tag: "replies", summary: "A review's ticket and its answers", okStatus: 200, ok: state.ReviewStatus{}, errors: []int{404}},
 
 		{method: "GET", path: "/api/reviews", id: "listReviews", tag: "reviews", summary: "Reviews of every integration, newest first: filtered, searched, paged by key",
@@ -146,6 +156,7 @@ func specOps() []specOp {
 		{method: "PUT", path: "/api" + intID + "/automation", id: "putAutomation", tag: "automation", summary: "Replace the rules and templates", body: rules.Automation{}, okStatus: 200, ok: AutomationJSON{}, errors: []int{400, 404, 409, 412, 413, 415, 422}},
 		{method: "POST", path: "/api" + intID + "/automation/stop", id: "stopAutomation", tag: "automation", summary: "The kill switch: no rule runs", body: switchBody{}, okStatus: 200, ok: AutomationJSON{}, errors: []int{400, 404}},
 		{method: "POST", path: "/api" + intID + "/automation/start", id: "startAutomation", tag: "automation", summary: "Let the rules run again", body: switchBody{}, okStatus: 200, ok: AutomationJSON{}, errors: []int{400, 404}},
+		{method: "POST", path: "/api" + intID + "/automation/preview", id: "previewRule", tag: "automation", summary: "Try one rule on the newest reviews: which it matches, what it would answer", body: PreviewRequestJSON{}, okStatus: 200, ok: PreviewJSON{}, errors: []int{400, 404, 413, 415, 422}},
 		{method: "GET", path: "/api" + intID + "/templates", id: "listTemplates", tag: "automation", summary: "The answer templates", okStatus: 200, ok: []rules.Template{}, errors: []int{404}},
 		{method: "GET", path: "/api" + intID + "/rules", id: "listRules", tag: "automation", summary: "The rules", okStatus: 200, ok: []rules.Rule{}, errors: []int{404}},
 
