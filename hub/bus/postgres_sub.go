@@ -77,6 +77,11 @@ type pgSource struct {
 	subs   map[string]int64 // subscriptions of this process (hold loops), by work topic
 	held   map[string]int64 // leases held, or being taken, by work topic
 	peers  atomic.Int64     // live hubs of the consumer group, this one included
+
+	// rowRead, when set (tests only), runs after each message row a read
+	// scanned, with how many it scanned so far: a test cancels the read
+	// there, halfway through its rows.
+	rowRead func(n int)
 }
 
 // NewPostgresSubscriber returns a subscriber on watermill-sql's PostgreSQL
@@ -167,8 +172,14 @@ func (q *pgSource) after(ctx context.Context, topic string, p position, n int) (
 			}
 		}
 		rows = append(rows, r)
+		if q.rowRead != nil {
+			q.rowRead(len(rows))
+		}
 	}
 	if err := rs.Err(); err != nil {
+		// Never the rows scanned before the failure: a read delivers
+		// all it selected or nothing (a prefix would also be safe, being
+		// in order, but nothing is simpler to reason about).
 		return nil, false, fmt.Errorf("query messages of %s: %w", topic, err)
 	}
 	// The branches of a UNION ALL come in order; should a plan ever mix
