@@ -3,6 +3,7 @@ package bus
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -205,5 +206,64 @@ func TestPostgresMessagePublishedInASavepointIsNotSkipped(t *testing.T) {
 			t.Fatalf("got %s, want %s (transaction order)", got, want)
 		}
 		m.Ack()
+	}
+}
+
+// Should a read ever skip messages (simulated here: the first read drops
+// two of six), the ack that would move the position past them is refused,
+// the subscription starts again from its recorded position, and the
+// skipped messages are delivered: the position never passes a message no
+// handler was given.
+func TestPostgresAckPastAMessageNeverReadIsRefused(t *testing.T) {
+	db := openPostgres(t)
+	b := newPostgresBus(t, db, SubscriberConfig{Owner: "hub-a", InFlight: 8, Lease: 1500 * time.Millisecond})
+	var msgs [][3]string
+	for i := range 6 {
+		msgs = append(msgs, [3]string{fmt.Sprintf("m%d", i), "A", fmt.Sprintf("r%d", i)})
+	}
+	publishPG(t, db, b, msgs...)
+	src := b.sub.src.(*pgSource)
+	skipped := map[string]bool{positionUUID(t, db, b, "m2"): true, positionUUID(t, db, b, "m3"): true}
+	first := positionOfUUID(t, db, b, TopicReviews, positionUUID(t, db, b, "m2"))
+	reads := 0
+	src.readFilter = func(rows []row) []row {
+		reads++
+		if reads > 1 {
+			return rows
+		}
+		var kept []row
+		for _, r := range rows {
+			if !skipped[r.msg.UUID] {
+				kept = append(kept, r)
+			}
+		}
+		return kept
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch, err := b.Subscriber().Subscribe(ctx, TopicReviews)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	got := map[string]bool{}
+	go func() {
+		for m := range ch {
+			if skipped[m.UUID] {
+				if p := ackedPos(t, b, TopicReviews); p.compare(first) >= 0 {
+					t.Errorf("position %+v passed %s before it was handed out", p, m.Payload)
+				}
+			}
+			mu.Lock()
+			got[payloads(m)[0]] = true
+			mu.Unlock()
+			m.Ack()
+		}
+	}()
+	waitAcked(t, b, TopicReviews, positionOfUUID(t, db, b, TopicReviews, positionUUID(t, db, b, "m5")))
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 6 {
+		t.Fatalf("delivered %v, want all six", got)
 	}
 }
