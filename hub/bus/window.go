@@ -50,6 +50,9 @@ type subEnv struct {
 	logger watermill.LoggerAdapter
 	wg     sync.WaitGroup
 	stmts  stmtcache.Cache
+	// refused counts acks refused because they would pass a message never
+	// read (errPassesUnread): zero unless a read skipped one.
+	refused atomic.Int64
 }
 
 // newSubEnv returns the environment of a subscriber on db (cfg with its
@@ -579,6 +582,7 @@ func (c *consumer) ackTo(ctx context.Context, a ackSpan) bool {
 			return true
 		}
 		if errors.Is(err, errPassesUnread) {
+			s.refused.Add(1)
 			c.logger.Error("Acknowledged position refused: it would pass messages never handed out; reading again from the recorded position",
 				err, watermill.LogFields{"offset": a.to.offset, "transaction_id": a.to.tx})
 			return false
