@@ -144,7 +144,7 @@ func TestPostgresLateAckOfAnOldHolderNeitherSkipsNorGoesBack(t *testing.T) {
 	<-out["m1"].Context().Done()
 	// The new holder (simulated: it records m3's position, having
 	// delivered everything) moves on while the old handlers still run.
-	if err := b.sub.src.ack(context.Background(), TopicReviews, p3); err != nil {
+	if err := b.sub.src.ack(context.Background(), TopicReviews, ackSpan{to: p3, n: 3}); err != nil {
 		t.Fatal(err)
 	}
 	out["m1"].Ack() // late: after the lease was lost

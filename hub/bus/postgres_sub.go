@@ -77,6 +77,15 @@ type pgSource struct {
 	subs   map[string]int64 // subscriptions of this process (hold loops), by work topic
 	held   map[string]int64 // leases held, or being taken, by work topic
 	peers  atomic.Int64     // live hubs of the consumer group, this one included
+
+	// rowRead, when set (tests only), runs after each message row a read
+	// scanned, with how many it scanned so far: a test cancels the read
+	// there, halfway through its rows.
+	rowRead func(n int)
+	// readFilter, when set (tests only), may change what a read returns:
+	// a test makes a read skip messages, which no read must ever do, to
+	// hold the ack's own check (see ack).
+	readFilter func(rows []row) []row
 }
 
 // NewPostgresSubscriber returns a subscriber on watermill-sql's PostgreSQL
@@ -167,13 +176,22 @@ func (q *pgSource) after(ctx context.Context, topic string, p position, n int) (
 			}
 		}
 		rows = append(rows, r)
+		if q.rowRead != nil {
+			q.rowRead(len(rows))
+		}
 	}
 	if err := rs.Err(); err != nil {
+		// Never the rows scanned before the failure: a read delivers
+		// all it selected or nothing (a prefix would also be safe, being
+		// in order, but nothing is simpler to reason about).
 		return nil, false, fmt.Errorf("query messages of %s: %w", topic, err)
 	}
 	// The branches of a UNION ALL come in order; should a plan ever mix
 	// them, the messages are put in order again.
 	slices.SortFunc(rows, func(a, b row) int { return a.pos.compare(b.pos) })
+	if q.readFilter != nil {
+		rows = q.readFilter(rows)
+	}
 	return rows, pending, nil
 }
 
@@ -183,18 +201,40 @@ func (q *pgSource) after(ctx context.Context, topic string, p position, n int) (
 // waiting for the WAL flush (synchronous_commit off for its own
 // transaction, as state.AsyncCommit): an ack lost in a crash of the server
 // only delivers its messages again, and handlers are idempotent.
-func (q *pgSource) ack(ctx context.Context, topic string, p position) error {
-	st, err := q.env.stmt(ctx, `INSERT INTO `+q.offsets.MessagesOffsetsTable(topic)+` AS o
-		(consumer_group, offset_acked, last_processed_transaction_id)
-		SELECT $1, $2, $3::text::xid8 FROM (SELECT set_config('synchronous_commit', 'off', true)) async
-		ON CONFLICT (consumer_group) DO UPDATE
-		SET offset_acked = excluded.offset_acked, last_processed_transaction_id = excluded.last_processed_transaction_id
-		WHERE (o.last_processed_transaction_id, o.offset_acked) < (excluded.last_processed_transaction_id, excluded.offset_acked)`)
+//
+// The same statement counts the messages after a.from up to a.to and
+// moves the position only when there are no more than the a.n the
+// subscription read and saw acknowledged: a position never passes a
+// message no handler of this subscription was given (fewer is fine: an
+// old holder's range may have been pruned after a newer holder passed
+// it). More means a read skipped a message — which the read's rules
+// exclude (docs/performance.md, round 8) — and the ack is refused
+// (errPassesUnread) instead of losing it.
+func (q *pgSource) ack(ctx context.Context, topic string, a ackSpan) error {
+	st, err := q.env.stmt(ctx, `WITH seen AS (
+			SELECT count(*) AS n FROM `+q.schema.MessagesTable(topic)+`
+			WHERE (transaction_id, "offset") > ($4::text::xid8, $5) AND (transaction_id, "offset") <= ($3::text::xid8, $2)
+		), moved AS (
+			INSERT INTO `+q.offsets.MessagesOffsetsTable(topic)+` AS o
+			(consumer_group, offset_acked, last_processed_transaction_id)
+			SELECT $1, $2, $3::text::xid8 FROM seen, (SELECT set_config('synchronous_commit', 'off', true)) async
+			WHERE seen.n <= $6
+			ON CONFLICT (consumer_group) DO UPDATE
+			SET offset_acked = excluded.offset_acked, last_processed_transaction_id = excluded.last_processed_transaction_id
+			WHERE (o.last_processed_transaction_id, o.offset_acked) < (excluded.last_processed_transaction_id, excluded.offset_acked)
+		)
+		SELECT n FROM seen`)
 	if err != nil {
 		return fmt.Errorf("record ack of %s: %w", topic, err)
 	}
-	if _, err := st.ExecContext(ctx, q.env.cfg.ConsumerGroup, p.offset, strconv.FormatInt(p.tx, 10)); err != nil {
+	var n int64
+	if err := st.QueryRowContext(ctx, q.env.cfg.ConsumerGroup, a.to.offset, strconv.FormatInt(a.to.tx, 10),
+		strconv.FormatInt(a.from.tx, 10), a.from.offset, a.n).Scan(&n); err != nil {
 		return fmt.Errorf("record ack of %s: %w", topic, err)
+	}
+	if n > int64(a.n) {
+		return fmt.Errorf("record ack of %s at offset %d, transaction %d: %d messages after offset %d, transaction %d, %d of them read: %w",
+			topic, a.to.offset, a.to.tx, n, a.from.offset, a.from.tx, a.n, errPassesUnread)
 	}
 	return nil
 }

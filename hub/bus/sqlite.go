@@ -165,8 +165,10 @@ func (q *sqliteSource) after(ctx context.Context, topic string, p position, n in
 	return rows, false, rs.Err()
 }
 
-// ack moves the group's offset to p, forward only.
-func (q *sqliteSource) ack(ctx context.Context, topic string, p position) error {
+// ack moves the group's offset to a.to, forward only. (One hub, one
+// writer, offsets in the order of their commits: a read cannot pass a
+// message, so the span is not checked.)
+func (q *sqliteSource) ack(ctx context.Context, topic string, a ackSpan) error {
 	st, err := q.env.stmt(ctx, `INSERT INTO `+q.schema.OffsetsTable(topic)+` (consumer_group, offset_acked) VALUES (?, ?)
 		ON CONFLICT (consumer_group) DO UPDATE SET offset_acked = MAX(offset_acked, excluded.offset_acked)`)
 	if err != nil {
@@ -175,7 +177,7 @@ func (q *sqliteSource) ack(ctx context.Context, topic string, p position) error 
 	if gate := q.env.cfg.WriteGate; gate != nil {
 		defer gate(ctx)()
 	}
-	if _, err := st.ExecContext(ctx, q.env.cfg.ConsumerGroup, p.offset); err != nil {
+	if _, err := st.ExecContext(ctx, q.env.cfg.ConsumerGroup, a.to.offset); err != nil {
 		return fmt.Errorf("record ack of %s: %w", topic, err)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -49,6 +50,9 @@ type subEnv struct {
 	logger watermill.LoggerAdapter
 	wg     sync.WaitGroup
 	stmts  stmtcache.Cache
+	// refused counts acks refused because they would pass a message never
+	// read (errPassesUnread): zero unless a read skipped one.
+	refused atomic.Int64
 }
 
 // newSubEnv returns the environment of a subscriber on db (cfg with its
@@ -92,9 +96,27 @@ type source interface {
 	// may not be read yet (PostgreSQL: an earlier transaction still runs):
 	// worth looking again in a moment.
 	after(ctx context.Context, topic string, p position, n int) (rows []row, pending bool, err error)
-	// ack records the group's acknowledged position.
-	ack(ctx context.Context, topic string, p position) error
+	// ack records the group's acknowledged position a.to. A source that
+	// can (PostgreSQL) refuses, with an error wrapping errPassesUnread, to
+	// move it past a message the subscription never read: more than a.n
+	// messages after a.from up to a.to.
+	ack(ctx context.Context, topic string, a ackSpan) error
 }
+
+// ackSpan is what one ack covers: the messages after from (the position
+// the subscription recorded last, or started from) up to to, n of them,
+// each read by the subscription, handed out and acknowledged.
+type ackSpan struct {
+	from, to position
+	n        int
+}
+
+// errPassesUnread: an ack would move the position past a message the
+// subscription never read (so never handed out). Every read's rules
+// (docs/performance.md, round 8) say it cannot happen; were it to, the
+// ack is refused, the error logged, and the subscription starts again
+// from its recorded position, reading the message.
+var errPassesUnread = errors.New("the position would pass messages this subscription never read")
 
 // leaser is a source on which several hubs share the work: a subscription
 // delivers only while it holds the topic's lease (see Postgres).
@@ -204,7 +226,7 @@ func (s *WindowSubscriber) consume(ctx context.Context, topic string, out chan<-
 	if !ok {
 		return
 	}
-	c.last = last
+	c.last, c.recorded = last, last
 	for {
 		wake := s.wakeOf(topic) // taken before the read: a commit during it wakes the wait
 		c.refill(ctx)
@@ -225,6 +247,7 @@ type consumer struct {
 	wg       sync.WaitGroup // the hand-outs running
 	window   []*entry
 	last     position       // of the window's last message read
+	recorded position       // the position this subscription recorded last (or started from)
 	more     bool           // more messages may be waiting to be read
 	lastRead time.Time      // when the messages after the window were last read
 	failures int            // reads failed in a row
@@ -248,7 +271,7 @@ func (c *consumer) ackAtStop(ctx context.Context) {
 	}
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if err := c.s.src.ack(fctx, c.topic, c.window[n-1].row.pos); err != nil {
+	if err := c.s.src.ack(fctx, c.topic, c.span(n)); err != nil {
 		c.logger.Error("Recording the last acks at stop failed; those messages will be delivered again", err, nil)
 	}
 }
@@ -393,12 +416,17 @@ func (c *consumer) recordAcks(ctx context.Context) bool {
 	if n == 0 || (n < (batch+3)/4 && n < len(c.window) && time.Since(c.lastAck) < ackEvery) {
 		return true
 	}
-	if !c.ackTo(ctx, c.window[n-1].row.pos) {
+	if !c.ackTo(ctx, c.span(n)) {
 		return false
 	}
-	c.lastAck = time.Now()
+	c.lastAck, c.recorded = time.Now(), c.window[n-1].row.pos
 	c.window = c.window[n:]
 	return true
+}
+
+// span is the ack of the window's first n messages.
+func (c *consumer) span(n int) ackSpan {
+	return ackSpan{from: c.recorded, to: c.window[n-1].row.pos, n: n}
 }
 
 // ackEvery bounds how long the offset of an acknowledged message waits to
@@ -542,16 +570,24 @@ func markIfAcked(e *entry, msg *message.Message) {
 	}
 }
 
-// ackTo records the group's position p, retrying until it succeeds; false
-// means stop.
-func (c *consumer) ackTo(ctx context.Context, p position) bool {
+// ackTo records the group's position a.to, retrying until it succeeds;
+// false means stop. An ack refused because it would pass a message never
+// read stops the subscription (it is started again from its recorded
+// position, and reads that message).
+func (c *consumer) ackTo(ctx context.Context, a ackSpan) bool {
 	s := c.s
 	for try := 1; ; try++ {
-		err := s.src.ack(ctx, c.topic, p)
+		err := s.src.ack(ctx, c.topic, a)
 		if err == nil {
 			return true
 		}
-		c.logger.Error("Recording ack failed; retrying", err, watermill.LogFields{"offset": p.offset, "transaction_id": p.tx})
+		if errors.Is(err, errPassesUnread) {
+			s.refused.Add(1)
+			c.logger.Error("Acknowledged position refused: it would pass messages never handed out; reading again from the recorded position",
+				err, watermill.LogFields{"offset": a.to.offset, "transaction_id": a.to.tx})
+			return false
+		}
+		c.logger.Error("Recording ack failed; retrying", err, watermill.LogFields{"offset": a.to.offset, "transaction_id": a.to.tx})
 		if !s.sleep(ctx, backoff(s.cfg.InitialBackoff, s.cfg.MaxBackoff, try)) {
 			return false
 		}
