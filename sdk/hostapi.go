@@ -25,6 +25,8 @@ func clientSet() plugin.PluginSet {
 		pluginInfo:     &infoPlugin{},
 		pluginStore:    &storePlugin{},
 		pluginHelpdesk: &helpdeskPlugin{},
+		// SDK v0.3
+		pluginTranslator: &translatorGRPCPlugin{},
 	}
 }
 

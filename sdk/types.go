@@ -121,6 +121,8 @@ type Info struct {
 	Settings    []SettingField
 	Store       *StoreCapabilities
 	Helpdesk    *HelpdeskCapabilities
+	// Translator: what a translator plugin can translate (SDK v0.3).
+	Translator *TranslatorCapabilities
 }
 
 // InfoRequest asks a plugin to describe itself (no fields yet).

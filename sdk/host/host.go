@@ -153,7 +153,13 @@ func Launch(ctx context.Context, cmd *exec.Cmd, opts LaunchOptions) (*Conn, erro
 	if err != nil {
 		return fail(err)
 	}
-	if c.info.Kind != sdk.PluginKindStore && c.info.Kind != sdk.PluginKindHelpdesk {
+	switch c.info.Kind {
+	case sdk.PluginKindStore, sdk.PluginKindHelpdesk:
+	case sdk.PluginKindTranslator:
+		if c.info, err = translatorInfo(infoCtx, rpc); err != nil {
+			return fail(err)
+		}
+	default:
 		return fail(fmt.Errorf("unknown kind %q", c.info.Kind))
 	}
 	if !stopAbort() {
