@@ -1,7 +1,9 @@
 package translate
 
 import (
+	"bytes"
 	"context"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -10,6 +12,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/reviewhub/reviewhub/hub/secrets"
+	"github.com/reviewhub/reviewhub/hub/state"
 	"github.com/reviewhub/reviewhub/sdk"
 )
 
@@ -254,5 +258,25 @@ func TestTranslationMetrics(t *testing.T) {
 	}
 	if got["reviewhub_translation_characters_total"] != 11 || got["reviewhub_translation_cache_hits_total"] != 1 {
 		t.Errorf("metrics %v; want 11 characters and 1 cache hit", got)
+	}
+}
+
+// The cache in the state: a second Service (another hub, or the same
+// after a restart) finds the translation without calling the engine.
+func TestTranslationCacheInTheState(t *testing.T) {
+	key, err := secrets.New(bytes.Repeat([]byte{7}, secrets.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := state.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "hub.db"), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	e, eng := newEngine(t)
+	first := (&Service{Cache: StateCache{DB: db}}).Review(t.Context(), team, eng, "アプリが起動しません。", "ja", nil)
+	second := (&Service{Cache: StateCache{DB: db}}).Review(t.Context(), team, eng, "アプリが起動しません。", "ja", nil)
+	if first.Translated != "The app does not start." || second != first || e.callCount() != 1 {
+		t.Errorf("first %+v, second %+v, %d engine calls; want one call", first, second, e.callCount())
 	}
 }
