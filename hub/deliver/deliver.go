@@ -49,6 +49,8 @@ type Deliverer struct {
 	// DefaultReplyRetryMin).
 	ReplyAttempts int
 	ReplyRetryMin time.Duration
+	// Translator translates reviews for the helpdesk (nil: none).
+	Translator ReviewTranslator
 
 	cacheMu sync.Mutex
 	cache   map[string]cachedIntegration
