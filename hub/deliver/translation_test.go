@@ -8,6 +8,7 @@ import (
 
 	"github.com/reviewhub/reviewhub/hub/bus"
 	"github.com/reviewhub/reviewhub/hub/busmsg"
+	"github.com/reviewhub/reviewhub/hub/state"
 	"github.com/reviewhub/reviewhub/hub/translate"
 	"github.com/reviewhub/reviewhub/sdk"
 )
@@ -88,4 +89,61 @@ func TestTranslationStoppedTranslatorDelaysNothing(t *testing.T) {
 		tk, _ := r.db.TicketOf(context.Background(), "acme", "ios", "j2")
 		return tk == "T2"
 	})
+}
+
+// enEngine translates the tests' English answer into Japanese.
+type enEngine struct{}
+
+func (enEngine) Name() string { return "Test Engine" }
+
+func (enEngine) Translate(_ context.Context, texts []string, _, to string) ([]translate.Text, error) {
+	out := make([]translate.Text, len(texts))
+	for i, t := range texts {
+		out[i] = translate.Text{Text: "[" + to + "] " + t, From: "en"}
+		if t == "Thank you! We fixed the crash in version 2.1." {
+			out[i].Text = "ありがとうございます！バージョン2.1でクラッシュを修正しました。"
+		}
+	}
+	return out, nil
+}
+
+// An English answer to a Japanese review is published in Japanese, with
+// both texts in the outcome note; a translation longer than the store
+// takes is refused with the reason and never posted.
+func TestTranslationAnswerPublishedInTheReviewersLanguage(t *testing.T) {
+	r := newRig(t, time.Hour, time.Hour)
+	r.d.AnswerTranslator = translate.Answers{Service: &translate.Service{Cache: &translate.MemoryCache{}},
+		Integration: func(context.Context, string) (translate.Config, translate.Engine, bool) {
+			return translate.Config{On: true, Languages: []string{"en"}}, enEngine{}, true
+		},
+		ReviewLanguage: func(context.Context, string, string, string) (string, error) { return "ja", nil }}
+	r.review(t, "a1", "T1")
+	r.accept(t, sdk.ReplyRequest{TicketID: "T1", MessageID: "m1", Text: "Thank you! We fixed the crash in version 2.1."})
+	eventually(t, "the answer published", func() bool { return r.reply(t, "m1").Status == state.ReplyPublished })
+	r.f.mu.Lock()
+	posted := r.f.texts["a1"]
+	r.f.mu.Unlock()
+	if posted != "ありがとうございます！バージョン2.1でクラッシュを修正しました。" {
+		t.Errorf("published %q", posted)
+	}
+	eventually(t, "the outcome note", func() bool { _, ok := r.result("m1", sdk.OutcomePublished); return ok })
+	res, _ := r.result("m1", sdk.OutcomePublished)
+	if !strings.Contains(res.Detail, "Thank you! We fixed the crash") || !strings.Contains(res.Detail, posted) || !strings.Contains(res.Detail, "Test Engine") {
+		t.Errorf("outcome detail %q: want both texts and the engine", res.Detail)
+	}
+
+	r.f.mu.Lock()
+	r.f.maxLen = 20
+	r.f.mu.Unlock()
+	r.review(t, "a2", "T2")
+	r.accept(t, sdk.ReplyRequest{TicketID: "T2", MessageID: "m2", Text: "Thank you! We fixed the crash in version 2.1."})
+	eventually(t, "the long answer refused", func() bool { return r.reply(t, "m2").Status == state.ReplyRefused })
+	if rep := r.reply(t, "m2"); !strings.Contains(rep.Detail, "at most 20") {
+		t.Errorf("refusal %+v", rep)
+	}
+	for _, p := range r.f.posted() {
+		if p == "a2" {
+			t.Error("the over-long translation was posted")
+		}
+	}
 }
