@@ -1,7 +1,7 @@
 # Reviewhub — build, run, test.
 GO            ?= go
 BIN           := bin
-PLUGINS       := appstore googleplay rustore appgallery omnidesk zendesk slack telegram
+PLUGINS       := appstore googleplay rustore appgallery omnidesk zendesk slack telegram libretranslate deepl
 PROTOC_GEN_GO      := google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.10
 PROTOC_GEN_GO_GRPC := google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.5.1
 BUF                := github.com/bufbuild/buf/cmd/buf@v1.57.2

@@ -64,7 +64,7 @@ curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null || fail "/healthz"
 [ -f /var/lib/reviewhub/hub.db ] || fail "no state in /var/lib/reviewhub"
 [ "$(stat -c %U /var/lib/reviewhub/hub.db)" = reviewhub ] || fail "hub.db not owned by reviewhub"
 plugins=$(runuser -u reviewhub -- /usr/bin/hub plugins --config /etc/reviewhub/hub.yaml)
-for p in appstore googleplay rustore appgallery omnidesk zendesk slack telegram; do
+for p in appstore googleplay rustore appgallery omnidesk zendesk slack telegram libretranslate deepl; do
 	echo "$plugins" | grep -q "^$p .* ok " || { echo "$plugins"; fail "plugin $p not running from /usr/lib/reviewhub/plugins"; }
 done
 kill -TERM $hubpid

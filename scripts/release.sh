@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 
 GO=${GO:-go}
 OUT=${OUT:-dist}
-PLUGINS=${PLUGINS:-appstore googleplay rustore appgallery omnidesk zendesk slack telegram}
+PLUGINS=${PLUGINS:-appstore googleplay rustore appgallery omnidesk zendesk slack telegram libretranslate deepl}
 VERSION=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo devel)}
 COMMIT=${COMMIT:-$(git rev-parse HEAD 2>/dev/null || true)}
 # SOURCE_DATE_EPOCH (reproducible builds) names the build date if set.

@@ -88,7 +88,11 @@ type Error struct {
 	Op         string
 	Message    string
 	RetryAfter time.Duration // for ErrorKindRateLimited (and optionally ErrorKindUnavailable)
-	Err        error         // the cause, not sent over the wire
+	// Reason refines Kind for one plugin kind's own cases (ReasonQuotaExceeded,
+	// ReasonUnsupportedLanguage); empty for most errors. Sent as a
+	// google.rpc.ErrorInfo detail, which an older receiver ignores (SDK v0.3).
+	Reason string
+	Err    error // the cause, not sent over the wire
 }
 
 func (e *Error) Error() string {
@@ -174,6 +178,11 @@ func toStatus(err error) error {
 			st = withDetail
 		}
 	}
+	if e.Reason != "" {
+		if withDetail, derr := st.WithDetails(&errdetails.ErrorInfo{Reason: e.Reason, Domain: errorDomain}); derr == nil {
+			st = withDetail
+		}
+	}
 	return st.Err()
 }
 
@@ -205,11 +214,28 @@ func fromStatus(op string, err error) error {
 	}
 	e := &Error{Kind: kind, Op: op, Message: st.Message()}
 	for _, d := range st.Details() {
-		if ri, ok := d.(*errdetails.RetryInfo); ok {
-			e.RetryAfter = ri.GetRetryDelay().AsDuration()
+		switch d := d.(type) {
+		case *errdetails.RetryInfo:
+			e.RetryAfter = d.GetRetryDelay().AsDuration()
+		case *errdetails.ErrorInfo:
+			if d.GetDomain() == errorDomain {
+				e.Reason = d.GetReason()
+			}
 		}
 	}
 	return e
+}
+
+// errorDomain is the google.rpc.ErrorInfo domain of Error.Reason.
+const errorDomain = "reviewhub.plugin"
+
+// ReasonOf returns the Reason of err, or "".
+func ReasonOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Reason
+	}
+	return ""
 }
 
 func equalFold(a, b string) bool { return strings.EqualFold(a, b) }

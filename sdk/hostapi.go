@@ -25,7 +25,9 @@ func clientSet() plugin.PluginSet {
 		pluginInfo:     &infoPlugin{},
 		pluginStore:    &storePlugin{},
 		pluginHelpdesk: &helpdeskPlugin{},
-		pluginNotifier: &notifierPlugin{},
+		// SDK v0.3
+		pluginNotifier:   &notifierPlugin{},
+		pluginTranslator: &translatorGRPCPlugin{},
 	}
 }
 

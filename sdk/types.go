@@ -123,6 +123,8 @@ type Info struct {
 	Helpdesk    *HelpdeskCapabilities
 	// Notifier holds a notifier plugin's capabilities (SDK v0.3).
 	Notifier *NotifierCapabilities
+	// Translator: what a translator plugin can translate (SDK v0.3).
+	Translator *TranslatorCapabilities
 }
 
 // InfoRequest asks a plugin to describe itself (no fields yet).

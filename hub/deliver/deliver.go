@@ -49,6 +49,10 @@ type Deliverer struct {
 	// DefaultReplyRetryMin).
 	ReplyAttempts int
 	ReplyRetryMin time.Duration
+	// Translator translates reviews for the helpdesk, AnswerTranslator
+	// answers for the store (nil: none).
+	Translator       ReviewTranslator
+	AnswerTranslator AnswerTranslator
 
 	cacheMu sync.Mutex
 	cache   map[string]cachedIntegration

@@ -291,9 +291,22 @@ func (d *Deliverer) publishReply(ctx context.Context, in state.Integration, r st
 	if info.Store != nil && !info.Store.CanReply {
 		return sdk.OutcomeRefused, ReasonCannotReply, "", nil, nil
 	}
+	text, note := r.Text, ""
+	if d.AnswerTranslator != nil {
+		maxLen := 0
+		if info.Store != nil {
+			maxLen = info.Store.ReplyMaxLength
+		}
+		if text, note, err = d.AnswerTranslator.TranslateAnswer(ctx, in.ID, r.AppID, r.ReviewID, r.Text, maxLen); err != nil {
+			if bus.IsPermanent(err) {
+				return sdk.OutcomeRefused, sdk.MessageOf(err), state.RefusalText, nil, nil
+			}
+			return "", "", "", nil, fmt.Errorf("reply %s: %w", r.MessageID, err)
+		}
+	}
 	cctx, calls := sdk.CountCalls(ctx)
 	res, err := st.PostReply(cctx, sdk.PostReplyRequest{
-		Settings: app.StoreSettings, AppID: app.StoreAppID, ReviewID: r.ReviewID, Text: r.Text,
+		Settings: app.StoreSettings, AppID: app.StoreAppID, ReviewID: r.ReviewID, Text: text,
 	})
 	// Replies spend from the store's quotas too; polling keeps room for them.
 	if serr := quota.Spend(ctx, d.DB, quota.Buckets(info, app, sdk.OpReply), time.Now(), max(calls.Count(), 1)); serr != nil {
@@ -301,11 +314,11 @@ func (d *Deliverer) publishReply(ctx context.Context, in state.Integration, r st
 	}
 	if err != nil {
 		if bus.IsPermanent(err) {
-			return sdk.OutcomeRefused, sdk.MessageOf(err), refusalOf(err, r.Text, info), nil, nil
+			return sdk.OutcomeRefused, sdk.MessageOf(err), refusalOf(err, text, info), nil, nil
 		}
 		return "", "", "", nil, fmt.Errorf("reply %s to %s: %w", r.MessageID, app.StorePlugin, err)
 	}
-	return sdk.OutcomePublished, "", "", &res.Reply, nil
+	return sdk.OutcomePublished, note, "", &res.Reply, nil
 }
 
 // refusalOf says what a store's refusal of text needs, from its kind and

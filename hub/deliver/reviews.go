@@ -57,7 +57,7 @@ func (d *Deliverer) deliverReview(ctx context.Context, m busmsg.Review, msg *mes
 	}
 	ref, err := hd.UpsertTicket(ctx, sdk.UpsertTicketRequest{
 		Settings: in.HelpdeskSettings, IntegrationID: in.ID, TicketID: ticket,
-		Change: m.Change, Tags: m.Tags, DeliveryKey: m.DeliveryKey(), FirstAttempt: first,
+		Change: d.ticketChange(ctx, in.ID, m.Change), Tags: m.Tags, DeliveryKey: m.DeliveryKey(), FirstAttempt: first,
 	})
 	if err != nil {
 		d.Metrics.Delivery(in.ID, in.HelpdeskPlugin, deliveryFailure(err))

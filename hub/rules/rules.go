@@ -465,6 +465,10 @@ type Input struct {
 	AnsweredByPerson bool
 	// AnswerPending: an answer is on its way already.
 	AnswerPending bool
+	// Translated is the review's machine translation into the team's
+	// language ("": none): keywords and exception keywords match it as
+	// well as the review's own title and text (issue 28).
+	Translated string
 }
 
 // Decision is what the automation does with one review change.
@@ -495,7 +499,7 @@ func (e *Engine) Evaluate(in Input) Decision {
 		return d
 	}
 	body := strings.TrimSpace(in.Review.Title + "\n" + in.Review.Text)
-	text := filter.PrepareText(body)
+	text := filter.PrepareText(strings.TrimSpace(body + "\n" + in.Translated))
 	words := -1 // counted when a rule needs it
 	replyDecided := false
 	for _, r := range e.rules {

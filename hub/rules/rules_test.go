@@ -348,3 +348,23 @@ func TestReadmeExample(t *testing.T) {
 		t.Errorf("Thai refund: %+v %q", d.Reply, d.Held)
 	}
 }
+
+// Keywords match the review's machine translation too (issue 28): a
+// Japanese review translated as "a bug" is tagged, and one whose
+// translation asks for a refund is held for a person.
+func TestTranslationKeywordsMatchTheTranslation(t *testing.T) {
+	e := compile(t, load(t, example))
+	in := Input{AppID: "ios", Store: "appstore", Kind: sdk.ChangeKindNew,
+		Review: sdk.Review{Author: "Ken", Rating: 3, Text: "バグがあります", Language: "ja"}}
+	if d := e.Evaluate(in); len(d.Tags) != 0 {
+		t.Fatalf("untranslated: tags %v", d.Tags)
+	}
+	in.Translated = "There is a bug"
+	if d := e.Evaluate(in); strings.Join(d.Tags, ",") != "bug" {
+		t.Errorf("translated: tags %v, want bug", d.Tags)
+	}
+	in.Review.Rating, in.Review.Text, in.Translated = 5, "返金してほしい", "I want a refund"
+	if d := e.Evaluate(in); d.Reply != nil || !strings.Contains(d.Held, `"refund"`) {
+		t.Errorf("translated exception: %+v", d)
+	}
+}

@@ -164,6 +164,10 @@ func Launch(ctx context.Context, cmd *exec.Cmd, opts LaunchOptions) (*Conn, erro
 		if c.info, err = n.Info(infoCtx, sdk.InfoRequest{}); err != nil {
 			return fail(err)
 		}
+	case sdk.PluginKindTranslator:
+		if c.info, err = translatorInfo(infoCtx, rpc); err != nil {
+			return fail(err)
+		}
 	default:
 		return fail(fmt.Errorf("unknown kind %q", c.info.Kind))
 	}

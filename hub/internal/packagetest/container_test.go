@@ -76,7 +76,7 @@ func TestImageRunsTheHubAndEveryPlugin(t *testing.T) {
 	if err != nil {
 		t.Fatalf("hub plugins in the image: %v\n%s", err, out)
 	}
-	for _, p := range []string{"appstore", "googleplay", "rustore", "appgallery", "omnidesk", "zendesk"} {
+	for _, p := range []string{"appstore", "googleplay", "rustore", "appgallery", "omnidesk", "zendesk", "libretranslate", "deepl"} {
 		if !strings.Contains(out, "\n"+p+" ") || strings.Contains(out, "failed") {
 			t.Errorf("plugin %s does not run in the image:\n%s", p, out)
 		}

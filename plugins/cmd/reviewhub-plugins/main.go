@@ -22,7 +22,9 @@ import (
 
 	"github.com/reviewhub/reviewhub/plugins/appgallery"
 	"github.com/reviewhub/reviewhub/plugins/appstore"
+	"github.com/reviewhub/reviewhub/plugins/deepl"
 	"github.com/reviewhub/reviewhub/plugins/googleplay"
+	"github.com/reviewhub/reviewhub/plugins/libretranslate"
 	"github.com/reviewhub/reviewhub/plugins/omnidesk"
 	"github.com/reviewhub/reviewhub/plugins/rustore"
 	"github.com/reviewhub/reviewhub/plugins/slack"
@@ -35,14 +37,16 @@ import (
 const binaryPrefix = "hub-plugin-"
 
 var plugins = map[string]func(){
-	"appgallery": appgallery.Main,
-	"appstore":   appstore.Main,
-	"googleplay": googleplay.Main,
-	"omnidesk":   omnidesk.Main,
-	"rustore":    rustore.Main,
-	"slack":      slack.Main,
-	"telegram":   telegram.Main,
-	"zendesk":    zendesk.Main,
+	"appgallery":     appgallery.Main,
+	"appstore":       appstore.Main,
+	"deepl":          deepl.Main,
+	"googleplay":     googleplay.Main,
+	"libretranslate": libretranslate.Main,
+	"omnidesk":       omnidesk.Main,
+	"rustore":        rustore.Main,
+	"slack":          slack.Main,
+	"telegram":       telegram.Main,
+	"zendesk":        zendesk.Main,
 }
 
 // names lists the bundled plugins, sorted.

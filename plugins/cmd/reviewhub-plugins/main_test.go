@@ -25,7 +25,7 @@ func TestPluginOf(t *testing.T) {
 		{args: []string{"/usr/lib/reviewhub/reviewhub-plugins", "omnidesk"}, want: "omnidesk"},
 		{args: []string{"hub-plugin-jira"}, err: `started as hub-plugin-jira: no plugin "jira" in this bundle`},
 		{args: []string{"reviewhub-plugins", "jira"}, err: `no plugin "jira" in this bundle`},
-		{args: []string{"reviewhub-plugins"}, err: "no plugin named (usage: reviewhub-plugins NAME, or a link named hub-plugin-NAME to it; NAME is one of appgallery, appstore, googleplay, omnidesk, rustore, slack, telegram, zendesk)"},
+		{args: []string{"reviewhub-plugins"}, err: "no plugin named (usage: reviewhub-plugins NAME, or a link named hub-plugin-NAME to it; NAME is one of appgallery, appstore, deepl, googleplay, libretranslate, omnidesk, rustore, slack, telegram, zendesk)"},
 		{args: nil, err: "no plugin named"},
 	} {
 		got, err := pluginOf(c.args)
