@@ -157,6 +157,7 @@ func (a *Admin) Register(r *mux.Router) {
 	a.registerDeadLetters(r)
 	a.registerReplies(r)
 	a.registerReviews(r)
+	a.registerStats(r)
 	a.registerHistory(r)
 	a.registerTokens(r)
 	a.registerAudit(r)
