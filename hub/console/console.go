@@ -173,6 +173,7 @@ func (c *Console) routes() {
 	s.HandleFunc("/integrations/{id}/status", c.handle(c.status)).Methods(http.MethodGet)
 	s.HandleFunc("/integrations/{id}/replies/{message}/retry", c.handle(c.retryReply)).Methods(http.MethodPost)
 	c.reviewRoutes(s)
+	c.chartRoutes(s)
 	c.deadLetterRoutes(s)
 	c.accessRoutes(s)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
