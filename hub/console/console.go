@@ -107,6 +107,8 @@ type Console struct {
 	starts *throttle.Limiter
 	// lastPrune is when expired sessions were last pruned (unix nanos).
 	lastPrune atomic.Int64
+	// nav caches the navigation's badge counts (nav.go).
+	nav navCache
 }
 
 // New prepares the console.

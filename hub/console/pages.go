@@ -42,6 +42,8 @@ type page struct {
 	Notice string
 	Next   string
 	Data   any
+	// Badges are the navigation's counts (signed in only).
+	Badges navCounts
 }
 
 type sessionKey struct{}
@@ -134,6 +136,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 		p.SignedIn = true
 		p.CSRF = s.csrf
 		p.User, p.Role = s.principal.Name, s.principal.Role.String()
+		p.Badges = c.navBadges(r.Context())
 	}
 	var buf bytes.Buffer
 	if err := c.pages[name].Execute(&buf, p); err != nil {
