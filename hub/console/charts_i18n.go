@@ -34,6 +34,9 @@ var chartsText = map[string]map[string]string{
 		"reviews_export":       "Download CSV",
 		"nav_pill_deadletters": "waiting",
 		"nav_pill_failing":     "apps failing",
+		"secrets_kept":         "The secrets you typed are kept in this form (not saved yet): they are saved with it.",
+		"secret_kept":          "Typed into this form, not saved yet.",
+		"role_read_only":       "You can read this integration; changing it needs the admin role (yours: %s).",
 	},
 	"ru": {
 		"nav_charts":           "Графики",
@@ -66,6 +69,9 @@ var chartsText = map[string]map[string]string{
 		"reviews_export":       "Скачать CSV",
 		"nav_pill_deadletters": "ждут",
 		"nav_pill_failing":     "приложений с ошибками",
+		"secrets_kept":         "Введённые секреты сохранены в этой форме (ещё не записаны): они запишутся вместе с ней.",
+		"secret_kept":          "Введено в эту форму, ещё не записано.",
+		"role_read_only":       "Вы можете смотреть эту интеграцию; менять её может роль admin (ваша роль: %s).",
 	},
 }
 

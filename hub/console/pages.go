@@ -268,14 +268,14 @@ func (c *Console) saveIntegration(w http.ResponseWriter, r *http.Request) error 
 		if action != "add_app" {
 			v.Notice = t["removed_unsaved"]
 		}
-		v.TypedSecretsLost = in.TypedSecrets
+		v.TypedSecretsKept = in.TypedSecrets
 		c.renderForm(w, r, http.StatusOK, v)
 		return nil
 	}
 	j, local := in.toAPI(plugins)
 	failed := func(status int, errs map[string]string) error {
 		v := buildForm(t, in, stored, plugins, errs)
-		v.TypedSecretsLost = in.TypedSecrets
+		v.TypedSecretsKept = in.TypedSecrets
 		c.renderForm(w, r, status, v)
 		return nil
 	}
