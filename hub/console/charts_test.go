@@ -24,7 +24,7 @@ func TestChartsPage(t *testing.T) {
 		t.Fatalf("charts: %d %s", code, body)
 	}
 	for _, want := range []string{
-		`aria-current="page">Charts`, `<svg viewBox="0 0 720 200" role="img" aria-labelledby="chart-ratings-title chart-ratings-desc"`,
+		`aria-current="page">Charts`, `<svg viewBox="0 0 720 200" role="img" aria-labelledby="chart-ratings-title" aria-describedby="chart-ratings-desc"`,
 		`<title id="chart-ratings-title">Reviews per day by rating</title>`, "2026-10-30 to 2026-11-05: 4 reviews in all",
 		`<dd id="total-reviews">4</dd>`, `<dd id="total-average">3.50★</dd>`, `<dd id="total-answered">25%</dd>`,
 		`<polyline class="line"`, `<rect class="answered"`, `<rect class="first"`, `<title>2026-11-04: 4★ × 1</title>`,
