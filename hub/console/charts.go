@@ -208,7 +208,7 @@ func layoutCharts(l lang, s httpapi.ReviewStatsJSON) []chartSVG {
 	for _, d := range days {
 		top = max(top, d.Reviews)
 	}
-	hi := niceMax(float64(top))
+	hi := float64(max(chartGridLines, (top+chartGridLines-1)/chartGridLines*chartGridLines)) // whole reviews on every grid line
 	c := frame(l, "chart-ratings", t["charts_ratings"], fmt.Sprintf(t["charts_ratings_desc"], period, s.Totals.Reviews), days, 0, hi, "")
 	for i, d := range days {
 		base := 0
