@@ -76,21 +76,22 @@ func (d *DB) ReviewStats(ctx context.Context, q StatsQuery) ([]DayStats, error) 
 		where += " AND r.app_id = ?"
 		args = append(args, q.AppID)
 	}
-	// The first publication of any answer to the review (its answers by
-	// replies_review, their timeline by reply_events_message), read only
-	// for reviews that have an answer. Before the review's date (an
-	// answer to an earlier version): not counted.
+	// The first publication of any answer to the review at or after its
+	// date (an answer to an earlier version does not count), read only
+	// for reviews with an answer: its answers by replies_review, then
+	// their timeline by reply_events_message (CROSS JOIN keeps SQLite to
+	// that order; left to itself it read every event of the integration
+	// for each review: minutes on 200,000 reviews).
 	rows, err := d.query(ctx, `
-		SELECT day, rating, COUNT(*), SUM(answered),
-			COALESCE(SUM(CASE WHEN wait >= 0 THEN wait END), 0), COUNT(CASE WHEN wait >= 0 THEN 1 END)
+		SELECT day, rating, COUNT(*), SUM(answered), COALESCE(SUM(wait), 0), COUNT(wait)
 		FROM (
 			SELECT r.posted_ms / `+fmt.Sprint(dayMs)+` AS day, r.rating AS rating,
 				CASE WHEN r.reply_status = 'published' THEN 1 ELSE 0 END AS answered,
 				CASE WHEN r.reply_status <> '' THEN
-					(SELECT MIN(e.at_ms) FROM replies p JOIN reply_events e
-						ON e.integration_id = p.integration_id AND e.message_id = p.message_id
+					(SELECT MIN(e.at_ms) FROM replies p CROSS JOIN reply_events e
 					WHERE p.integration_id = r.integration_id AND p.app_id = r.app_id AND p.review_id = r.review_id
-						AND e.status = 'published') - r.posted_ms
+						AND e.integration_id = p.integration_id AND e.message_id = p.message_id
+						AND e.status = 'published' AND e.at_ms >= r.posted_ms) - r.posted_ms
 				END AS wait
 			FROM reviews r WHERE `+where+`
 		) x GROUP BY day, rating`, args...)

@@ -16,25 +16,33 @@ import (
 // REVIEWBENCH_CHARTS=N reviews generated into a temporary SQLite state,
 // then the 90-day charts of every integration and of one app rendered by
 // the console's handler, with the queries' p50 and p95. Skipped unless
-// the variable is set (minutes for a few hundred thousand reviews).
+// the variable is set (minutes for a few hundred thousand reviews);
+// REVIEWBENCH_CHARTS_DB names a state generated before, to reuse it.
 func TestChartsOnALargeState(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("REVIEWBENCH_CHARTS"))
 	if n <= 0 {
 		t.Skip("REVIEWBENCH_CHARTS=N measures the Charts page on N reviews")
 	}
 	ctx := context.Background()
-	db, err := state.OpenSQLite(ctx, filepath.Join(t.TempDir(), "reviews.db"), nil)
+	path := os.Getenv("REVIEWBENCH_CHARTS_DB") // a state generated before, reused
+	generate := path == ""
+	if generate {
+		path = filepath.Join(t.TempDir(), "reviews.db")
+	}
+	db, err := state.OpenSQLite(ctx, path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	shape := DefaultShape
-	shape.Reviews = n
-	start := time.Now()
-	if _, err := Generate(ctx, db, shape, nil); err != nil {
-		t.Fatal(err)
+	if generate {
+		shape := DefaultShape
+		shape.Reviews = n
+		start := time.Now()
+		if _, err := Generate(ctx, db, shape, nil); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%d reviews generated in %s", n, time.Since(start).Round(time.Second))
 	}
-	t.Logf("%d reviews generated in %s", n, time.Since(start).Round(time.Second))
 	c, err := NewConsole(db)
 	if err != nil {
 		t.Fatal(err)
