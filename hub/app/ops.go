@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -169,9 +170,35 @@ func (h *Hub) sample(ctx context.Context, emit metrics.Emit) error {
 	} else {
 		errs = append(errs, err)
 	}
+	errs = append(errs, h.sampleRatings(ctx, emit))
 	errs = append(errs, h.sampleQuotas(ctx, emit))
 	errs = append(errs, h.ops.monitor.Sample(ctx, emit))
 	return errors.Join(errs...)
+}
+
+// sampleRatings emits every app's reviews by rating and how many of them
+// have a published answer (the console's Charts, as totals: per app and
+// rating, never per review), and the sum of each app's ratings (average
+// rating = rating_sum / the app's reviews).
+func (h *Hub) sampleRatings(ctx context.Context, emit metrics.Emit) error {
+	counts, err := h.DB.RatingCounts(ctx)
+	if err != nil {
+		return err
+	}
+	sums := map[[2]string]int{}
+	for _, c := range counts {
+		r := strconv.Itoa(c.Rating)
+		emit("reviews_by_rating", "Reviews the hub keeps, by app and latest rating.", false, float64(c.Reviews),
+			"integration", c.IntegrationID, "app", c.AppID, "rating", r)
+		emit("reviews_answered_by_rating", "Reviews whose latest answer is published, by app and latest rating.", false, float64(c.Answered),
+			"integration", c.IntegrationID, "app", c.AppID, "rating", r)
+		sums[[2]string{c.IntegrationID, c.AppID}] += c.Rating * c.Reviews
+	}
+	for k, sum := range sums {
+		emit("reviews_stars", "Sum of the latest ratings of an app's reviews (divided by reviews_by_rating summed over rating: the average rating).",
+			false, float64(sum), "integration", k[0], "app", k[1])
+	}
+	return nil
 }
 
 // sampleQuotas emits every app's store quota use (each bucket once per app).

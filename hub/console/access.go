@@ -87,6 +87,10 @@ var actionRoutes = map[string]string{
 	"POST /console/tokens/{id}/revoke":                               "DELETE /api/tokens/{id}",
 	"GET /console/audit":                                             "GET /api/audit",
 	"GET /console/audit/export":                                      "GET /api/audit/export",
+	"GET /console/reviews/export":                                    "GET /api/reviews/export",
+	"GET /console/charts":                                            "GET /api/stats/reviews",
+	"GET /console/integrations/{id}/charts":                          "GET /api/stats/reviews",
+	"GET /console/charts/export":                                     "GET /api/stats/reviews/export",
 }
 
 // actionRole is the role console action method+template needs; false

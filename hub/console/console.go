@@ -107,6 +107,8 @@ type Console struct {
 	starts *throttle.Limiter
 	// lastPrune is when expired sessions were last pruned (unix nanos).
 	lastPrune atomic.Int64
+	// nav caches the navigation's badge counts (nav.go).
+	nav navCache
 }
 
 // New prepares the console.
@@ -173,6 +175,7 @@ func (c *Console) routes() {
 	s.HandleFunc("/integrations/{id}/status", c.handle(c.status)).Methods(http.MethodGet)
 	s.HandleFunc("/integrations/{id}/replies/{message}/retry", c.handle(c.retryReply)).Methods(http.MethodPost)
 	c.reviewRoutes(s)
+	c.chartRoutes(s)
 	c.deadLetterRoutes(s)
 	c.automationRoutes(s)
 	c.approvalRoutes(s)

@@ -25,8 +25,12 @@ type formInput struct {
 	// HSettings: plugin → key → value.
 	HSettings map[string]map[string]string
 	Apps      []appInput
-	// TypedSecrets: the post carried secret values (not shown again).
+	// TypedSecrets: the post carried secret values.
 	TypedSecrets bool
+	// Posted: the values were typed into this form (a post), not read
+	// from the state. Only then are secret values shown again (kept in
+	// the re-rendered form): the API never answers a stored secret.
+	Posted bool
 }
 
 type appInput struct {
@@ -88,7 +92,7 @@ func appField(i int, f string) string { return fmt.Sprintf("apps[%d].%s", i, f) 
 // blank app, "remove_app:I" removes one. Blank apps are left out.
 func inputFromPost(form url.Values, plugins []sdk.Info) (formInput, string) {
 	in := formInput{ID: strings.TrimSpace(form.Get("id")), Name: strings.TrimSpace(form.Get("name")),
-		Tags: form.Get("tags") == "on", Helpdesk: form.Get("helpdesk.plugin"), HSettings: map[string]map[string]string{}}
+		Tags: form.Get("tags") == "on", Helpdesk: form.Get("helpdesk.plugin"), HSettings: map[string]map[string]string{}, Posted: true}
 	in.Version, _ = strconv.Atoi(form.Get("version"))
 	action := form.Get("action")
 	for _, p := range plugins {
@@ -235,6 +239,8 @@ func apiSettings(info sdk.Info, given map[string]string) map[string]string {
 type fieldView struct {
 	Name, ID, Label, Description, Example, Value, Error string
 	Required, Secret, Multiline, Stored, Needed         bool
+	// Kept: a secret typed into this form, kept in it (not saved yet).
+	Kept bool
 }
 
 type groupView struct {
@@ -270,7 +276,7 @@ type ratingView struct {
 }
 
 type formView struct {
-	New, ReadOnly, Complete, Saved, TypedSecretsLost bool
+	New, ReadOnly, Complete, Saved, TypedSecretsKept bool
 	Notice                                           string
 	ID, Name                                         fieldView
 	Tags                                             bool
@@ -388,10 +394,10 @@ func (b *formBuilder) helpdesks(storedSecrets map[string]bool, storedMissing []s
 		g := groupView{Plugin: p.Name, Label: p.Name, Description: p.Description, Selected: p.Name == b.in.Helpdesk}
 		for _, f := range p.Settings {
 			name := "h." + p.Name + "." + f.Key
-			fv := settingView(f, name, b.in.HSettings[p.Name][f.Key])
+			fv := settingView(f, name, b.in.HSettings[p.Name][f.Key], b.in.Posted)
 			if g.Selected {
 				fv.Stored = storedSecrets[f.Key]
-				fv.Needed = slices.Contains(storedMissing, "helpdesk.settings."+f.Key)
+				fv.Needed = slices.Contains(storedMissing, "helpdesk.settings."+f.Key) && fv.Value == ""
 				fv.Error = b.errAt("helpdesk.settings." + f.Key)
 				b.labels["helpdesk.settings."+f.Key] = b.t["helpdesk"] + ": " + fv.Label
 			}
@@ -502,10 +508,10 @@ func (af *appForm) stores() (groups []groupView, localeKind string) {
 			localeKind = g.LocaleKind
 		}
 		for _, f := range p.Settings {
-			fv := settingView(f, appField(af.i, "s."+p.Name+"."+f.Key), af.a.Settings[p.Name][f.Key])
+			fv := settingView(f, appField(af.i, "s."+p.Name+"."+f.Key), af.a.Settings[p.Name][f.Key], af.in.Posted)
 			if g.Selected {
 				fv.Stored = af.secrets[f.Key]
-				fv.Needed = slices.Contains(af.missing, "settings."+f.Key)
+				fv.Needed = slices.Contains(af.missing, "settings."+f.Key) && fv.Value == ""
 				fv.Error = af.errAt(appField(af.i, "settings."+f.Key))
 				af.labels[appField(af.i, "settings."+f.Key)] = af.label + fv.Label
 			}
@@ -578,16 +584,20 @@ func (b *formBuilder) anchor(k string) string {
 
 var appSettingErr = regexp.MustCompile(`^apps\[(\d+)\]\.settings\.(.+)$`)
 
-func settingView(f sdk.SettingField, name, value string) fieldView {
+// settingView is a plugin setting's field. A secret's value is shown only
+// when typed gives it back: typed into the form that is shown again (a
+// failed save, "add an app"), never read from the state.
+func settingView(f sdk.SettingField, name, value string, typed bool) fieldView {
 	label := f.Label
 	if label == "" {
 		label = f.Key
 	}
 	fv := fieldView{Name: name, ID: htmlID(name), Label: label, Description: f.Description, Example: f.Example,
 		Required: f.Required, Secret: f.Secret, Multiline: f.Multiline}
-	if !f.Secret {
+	if !f.Secret || typed {
 		fv.Value = value
 	}
+	fv.Kept = f.Secret && typed && value != ""
 	return fv
 }
 

@@ -44,6 +44,8 @@ type page struct {
 	Data   any
 	// Drafts is how many drafts wait for approval (the navigation's badge).
 	Drafts int
+	// Badges are the navigation's counts (signed in only).
+	Badges navCounts
 }
 
 type sessionKey struct{}
@@ -139,6 +141,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 		if name != "error" {
 			p.Drafts = c.waitingDrafts(r)
 		}
+		p.Badges = c.navBadges(r.Context())
 	}
 	var buf bytes.Buffer
 	if err := c.pages[name].Execute(&buf, p); err != nil {
@@ -270,14 +273,14 @@ func (c *Console) saveIntegration(w http.ResponseWriter, r *http.Request) error 
 		if action != "add_app" {
 			v.Notice = t["removed_unsaved"]
 		}
-		v.TypedSecretsLost = in.TypedSecrets
+		v.TypedSecretsKept = in.TypedSecrets
 		c.renderForm(w, r, http.StatusOK, v)
 		return nil
 	}
 	j, local := in.toAPI(plugins)
 	failed := func(status int, errs map[string]string) error {
 		v := buildForm(t, in, stored, plugins, errs)
-		v.TypedSecretsLost = in.TypedSecrets
+		v.TypedSecretsKept = in.TypedSecrets
 		c.renderForm(w, r, status, v)
 		return nil
 	}

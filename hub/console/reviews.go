@@ -74,6 +74,8 @@ type reviewsView struct {
 	Problem string
 	// Bad names the wrong parameters (their fields are marked).
 	Bad map[string]string
+	// Export downloads every review the filters select as CSV.
+	Export string
 }
 
 type ratingChoice struct {
@@ -205,6 +207,13 @@ func (c *Console) reviews(w http.ResponseWriter, r *http.Request) error {
 		u.Set(key, val)
 		return r.URL.Path + "?" + u.Encode()
 	}
+	export := url.Values{}
+	for k, vs := range values {
+		if k != "after" && k != "before" && k != "limit" {
+			export[k] = vs
+		}
+	}
+	v.Export = "/console/reviews/export?" + export.Encode()
 	if page.Next != "" {
 		v.NextURL = pager("after", page.Next)
 	}

@@ -172,6 +172,15 @@ func TestMetricsMoveThroughADemoLikeRun(t *testing.T) {
 			value(f, "reviewhub_webhook_requests_total", map[string]string{"plugin": "testdesk", "result": "accepted"}) == 1 &&
 			value(f, "reviewhub_webhook_requests_total", map[string]string{"plugin": "", "result": "refused"}) == 1
 	})
+	// The reviews by rating, r1 answered (the console's Charts, as gauges).
+	eventually(t, "reviews by rating, one answered", func() bool {
+		f := scrape(t, url)
+		one := map[string]string{"integration": "acme", "app": "ios", "rating": "1"}
+		return value(f, "reviewhub_reviews_by_rating", one) == 1 && value(f, "reviewhub_reviews_answered_by_rating", one) == 1 &&
+			value(f, "reviewhub_reviews_by_rating", map[string]string{"app": "ios", "rating": "2"}) == 1 &&
+			value(f, "reviewhub_reviews_answered_by_rating", map[string]string{"app": "ios", "rating": "2"}) == 0 &&
+			value(f, "reviewhub_reviews_stars", map[string]string{"app": "ios"}) >= 3
+	})
 	// The store asks to wait once.
 	e.backend.RateLimit("app1", time.Second)
 	eventually(t, "a rate-limit wait counted", func() bool {

@@ -160,6 +160,7 @@ func (a *Admin) Register(r *mux.Router) {
 	a.registerReplies(r)
 	a.registerReviews(r)
 	a.registerApprovals(r)
+	a.registerStats(r)
 	a.registerHistory(r)
 	a.registerTokens(r)
 	a.registerAudit(r)

@@ -59,6 +59,9 @@ var routeRoles = map[string]auth.Role{
 	"DELETE /api/tokens/{id}":                               auth.RoleAdmin,
 	"GET /api/audit":                                        auth.RoleViewer,
 	"GET /api/audit/export":                                 auth.RoleViewer,
+	"GET /api/reviews/export":                               auth.RoleViewer,
+	"GET /api/stats/reviews":                                auth.RoleViewer,
+	"GET /api/stats/reviews/export":                         auth.RoleViewer,
 }
 
 // RouteRole returns the role the admin API route method and template

@@ -135,21 +135,13 @@ func specOps() []specOp {
 		{method: "GET", path: "/api" + intID + "/reviews/{app}/{review}", id: "reviewStatus", tag: "replies", summary: "A review's ticket and its answers", okStatus: 200, ok: state.ReviewStatus{}, errors: []int{404}},
 
 		{method: "GET", path: "/api/reviews", id: "listReviews", tag: "reviews", summary: "Reviews of every integration, newest first: filtered, searched, paged by key",
-			okStatus: 200, ok: ReviewPageJSON{}, errors: []int{400, 404},
-			query: []specParam{
-				{name: "integration", description: "only this integration's", schema: openapi3.NewStringSchema()},
-				{name: "app", description: "only this app's (with integration)", schema: openapi3.NewStringSchema()},
-				{name: "store", description: "only apps of this store plugin", schema: openapi3.NewStringSchema()},
-				{name: "rating", description: "any of these ratings (1-5; repeated or comma-separated)", schema: openapi3.NewStringSchema()},
-				{name: "reply", description: "reply status (none: never answered)", schema: openapi3.NewStringSchema().WithEnum(stringsAny(ReviewReplyStatuses)...)},
-				{name: "language", description: "language tag, or its primary subtag (pt selects pt-BR)", schema: openapi3.NewStringSchema()},
-				{name: "from", description: "store date from (YYYY-MM-DD or RFC 3339)", schema: openapi3.NewStringSchema()},
-				{name: "until", description: "store date until (YYYY-MM-DD inclusive, or RFC 3339)", schema: openapi3.NewStringSchema()},
-				{name: "q", description: "search: every term in title, text or author (words from their start; CJK and Thai anywhere)", schema: openapi3.NewStringSchema()},
-				{name: "after", description: "the next page: a page's next", schema: openapi3.NewStringSchema()},
-				{name: "before", description: "the previous page: a page's prev", schema: openapi3.NewStringSchema()},
-				{name: "limit", description: "page size (default 50)", schema: openapi3.NewIntegerSchema().WithMin(1).WithMax(state.MaxReviewPage)},
-			}},
+			okStatus: 200, ok: ReviewPageJSON{}, errors: []int{400, 404}, query: reviewQuery(true)},
+		{method: "GET", path: "/api/reviews/export", id: "exportReviews", tag: "reviews", summary: "Every review the filters select, newest first, as CSV (UTF-8)",
+			okStatus: 200, okText: "CSV (RFC 4180) with a header line; a UTF-8 byte order mark first unless bom=0", okMedia: "text/csv", errors: []int{400, 404}, query: append(reviewQuery(false), bomParam)},
+		{method: "GET", path: "/api/stats/reviews", id: "reviewStats", tag: "reviews", summary: "Reviews per day by rating, average rating, answered share and time to first answer",
+			okStatus: 200, ok: ReviewStatsJSON{}, errors: []int{400, 404}, query: statsQuery()},
+		{method: "GET", path: "/api/stats/reviews/export", id: "exportReviewStats", tag: "reviews", summary: "The review statistics per day as CSV (UTF-8)",
+			okStatus: 200, okText: "CSV (RFC 4180) with a header line; a UTF-8 byte order mark first unless bom=0", okMedia: "text/csv", errors: []int{400, 404}, query: append(statsQuery(), bomParam)},
 		{method: "GET", path: "/api/reviews/{id}/{app}/{review}", id: "getReview", tag: "reviews", summary: "One review: every version, every answer with its status timeline",
 			okStatus: 200, ok: ReviewDetailJSON{}, errors: []int{404}},
 		{method: "GET", path: "/api" + intID + "/automation", id: "getAutomation", tag: "automation", summary: "Rules, templates, guardrails and the kill switch", okStatus: 200, ok: AutomationJSON{}, errors: []int{404}},
@@ -169,6 +161,40 @@ func specOps() []specOp {
 			okText: "one state.AuditEntry per line, newest first", okMedia: "application/jsonl", errors: []int{400}, query: auditQuery(false)},
 	}
 }
+
+// reviewQuery is the review list's filters (and, for pages, after, before and limit).
+func reviewQuery(pages bool) []specParam {
+	q := []specParam{
+		{name: "integration", description: "only this integration's", schema: openapi3.NewStringSchema()},
+		{name: "app", description: "only this app's (with integration)", schema: openapi3.NewStringSchema()},
+		{name: "store", description: "only apps of this store plugin", schema: openapi3.NewStringSchema()},
+		{name: "rating", description: "any of these ratings (1-5; repeated or comma-separated)", schema: openapi3.NewStringSchema()},
+		{name: "reply", description: "reply status (none: never answered)", schema: openapi3.NewStringSchema().WithEnum(stringsAny(ReviewReplyStatuses)...)},
+		{name: "language", description: "language tag, or its primary subtag (pt selects pt-BR)", schema: openapi3.NewStringSchema()},
+		{name: "from", description: "store date from (YYYY-MM-DD or RFC 3339)", schema: openapi3.NewStringSchema()},
+		{name: "until", description: "store date until (YYYY-MM-DD inclusive, or RFC 3339)", schema: openapi3.NewStringSchema()},
+		{name: "q", description: "search: every term in title, text or author (words from their start; CJK and Thai anywhere)", schema: openapi3.NewStringSchema()},
+	}
+	if pages {
+		q = append(q,
+			specParam{name: "after", description: "the next page: a page's next", schema: openapi3.NewStringSchema()},
+			specParam{name: "before", description: "the previous page: a page's prev", schema: openapi3.NewStringSchema()},
+			specParam{name: "limit", description: "page size (default 50)", schema: openapi3.NewIntegerSchema().WithMin(1).WithMax(state.MaxReviewPage)})
+	}
+	return q
+}
+
+// statsQuery is the review statistics' parameters.
+func statsQuery() []specParam {
+	return []specParam{
+		{name: "integration", description: "only this integration's (default: all)", schema: openapi3.NewStringSchema()},
+		{name: "app", description: "only this app's (with integration)", schema: openapi3.NewStringSchema()},
+		{name: "days", description: "the period's length in days (default 30)", schema: openapi3.NewIntegerSchema().WithMin(1).WithMax(state.MaxStatsDays)},
+		{name: "until", description: "the period's last day (YYYY-MM-DD, UTC; default today)", schema: openapi3.NewStringSchema()},
+	}
+}
+
+var bomParam = specParam{name: "bom", description: "0: no UTF-8 byte order mark (default: one, for spreadsheets)", schema: openapi3.NewStringSchema().WithEnum("0", "1")}
 
 // auditQuery is the audit log's filters (and, for pages, before and limit).
 func auditQuery(pages bool) []specParam {
