@@ -296,7 +296,7 @@ func (d *Deliverer) publishReply(ctx context.Context, in state.Integration, r st
 		Settings: app.StoreSettings, AppID: app.StoreAppID, ReviewID: r.ReviewID, Text: r.Text,
 	})
 	// Replies spend from the store's quotas too; polling keeps room for them.
-	if serr := quota.Spend(ctx, d.DB, quota.Buckets(info, app, sdk.OpReply), time.Now(), max(calls.Count(), 1)); serr != nil {
+	if serr := (quota.Ledger{DB: d.DB}).Spend(ctx, quota.Buckets(info, app, sdk.OpReply), time.Now(), max(calls.Count(), 1)); serr != nil {
 		d.Logger.Error("recording quota use failed", "integration", in.ID, "app", app.ID, "error", serr)
 	}
 	if err != nil {
