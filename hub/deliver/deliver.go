@@ -8,7 +8,6 @@ import (
 	"cmp"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -50,9 +49,7 @@ type Deliverer struct {
 	ReplyAttempts int
 	ReplyRetryMin time.Duration
 
-	cacheMu sync.Mutex
-	cache   map[string]cachedIntegration
-	gates   gates
+	gates gates
 }
 
 // DefaultUnknownTicketGrace is the default Deliverer.UnknownTicketGrace.

@@ -274,7 +274,7 @@ func (d *Deliverer) queueOutcome(ctx context.Context, tx *state.Tx, r state.Repl
 // with what it needs (refusal: state.RefusalText, RefusalAccount, "").
 // Transient errors are returned so the message is retried.
 func (d *Deliverer) publishReply(ctx context.Context, in state.Integration, r state.Reply) (outcome, detail, refusal string, posted *sdk.DeveloperReply, err error) {
-	app, ok := findApp(in, r.AppID)
+	app, ok := in.App(r.AppID)
 	if !ok {
 		return sdk.OutcomeRefused, ReasonAppGone, "", nil, nil
 	}
@@ -327,7 +327,7 @@ func refusalOf(err error, text string, info sdk.Info) string {
 
 // replyStore is the store plugin of an integration's app (a bounded label).
 func replyStore(in state.Integration, appID string) string {
-	if a, ok := findApp(in, appID); ok {
+	if a, ok := in.App(appID); ok {
 		return a.StorePlugin
 	}
 	return ""

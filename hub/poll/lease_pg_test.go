@@ -19,11 +19,13 @@ type listingStore struct {
 	store
 	clock    *atomic.Int64 // unix ms, shared with the pollers
 	at       []time.Time
+	keys     []string // the listings' "key" setting
 	inListed func()
 }
 
 func (s *listingStore) ListReviews(ctx context.Context, req sdk.ListReviewsRequest) (sdk.ListReviewsResponse, error) {
 	s.at = append(s.at, time.UnixMilli(s.clock.Load()))
+	s.keys = append(s.keys, req.Settings["key"])
 	if f := s.inListed; f != nil {
 		s.inListed = nil
 		f()
@@ -191,5 +193,34 @@ func TestHubsWithSkewedClocksDoNotPollOneAppAtOnce(t *testing.T) {
 	a.pollSlot(ctx, slots[0])
 	if tookOver != 0 || len(st.at) != 1 {
 		t.Fatalf("the hub ahead claimed %d apps while the hub behind listed; listings at %v", tookOver, st.at)
+	}
+}
+
+// An integration changed by another hub is polled with the change at its
+// next poll (state.DB.CurrentIntegration, the one copy the poller and the
+// handlers read).
+func TestPollSeesAnIntegrationChangedByAnotherHub(t *testing.T) {
+	a, b, st, clock, _ := twoHubs(t)
+	ctx := context.Background()
+	start := time.Now().Add(time.Hour).Truncate(time.Millisecond)
+	clock.Store(start.UnixMilli())
+	if n := claimAndPoll(t, a); n != 1 {
+		t.Fatalf("claimed %d", n)
+	}
+	in, err := b.DB.CurrentIntegration(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Apps[0].StoreSettings = sdk.Settings{"key": "K2"}
+	if err := b.DB.InTx(ctx, func(tx *state.Tx) error { return tx.PutIntegration(ctx, in) }); err != nil {
+		t.Fatal(err)
+	}
+	a.sync(ctx) // the changed app is scheduled afresh, within a second
+	clock.Store(start.Add(time.Minute).UnixMilli())
+	if n := claimAndPoll(t, a); n != 1 {
+		t.Fatalf("claimed %d after the change", n)
+	}
+	if len(st.keys) != 2 || st.keys[0] != "K" || st.keys[1] != "K2" {
+		t.Fatalf("listed with keys %q, want the changed one second", st.keys)
 	}
 }

@@ -230,36 +230,6 @@ func (p *Poller) interval(app time.Duration) time.Duration {
 	return config.PollInterval(app, p.Interval)
 }
 
-// integration returns the integration, decrypted once per version.
-func (p *Poller) integration(ctx context.Context, id string) (state.Integration, error) {
-	version, err := p.DB.IntegrationVersion(ctx, id)
-	if errors.Is(err, state.ErrNotFound) {
-		p.cacheMu.Lock()
-		delete(p.cache, id)
-		p.cacheMu.Unlock()
-	}
-	if err != nil {
-		return state.Integration{}, err
-	}
-	p.cacheMu.Lock()
-	in, ok := p.cache[id]
-	p.cacheMu.Unlock()
-	if ok && in.Version == version {
-		return in, nil
-	}
-	in, err = p.DB.Integration(ctx, id)
-	if err != nil {
-		return state.Integration{}, err
-	}
-	p.cacheMu.Lock()
-	if p.cache == nil {
-		p.cache = map[string]state.Integration{}
-	}
-	p.cache[id] = in
-	p.cacheMu.Unlock()
-	return in, nil
-}
-
 // notRunnableWait is how soon an app that cannot be polled (settings
 // incomplete, plugin not running) is looked at again.
 const notRunnableWait = 30 * time.Second
@@ -322,23 +292,18 @@ type slotPoll struct {
 // findApp reads the slot's integration and app; false when either is gone
 // (the next sync drops the row) or cannot be read.
 func (p *Poller) findApp(ctx context.Context, sp *slotPoll) bool {
-	in, err := p.integration(ctx, sp.slot.IntegrationID)
+	in, err := p.DB.CurrentIntegration(ctx, sp.slot.IntegrationID)
 	if err != nil {
 		if !errors.Is(err, state.ErrNotFound) && ctx.Err() == nil {
 			sp.log.Error("reading the app to poll failed", "error", err)
 		}
 		return false
 	}
-	found := false
-	for _, a := range in.Apps {
-		if a.ID == sp.slot.AppID {
-			sp.app, found = a, true
-		}
-	}
+	app, found := in.App(sp.slot.AppID)
 	if !found {
 		return false // removed; the next sync drops its row
 	}
-	sp.in = in
+	sp.in, sp.app = in, app
 	sp.log = sp.log.With("store", sp.app.StorePlugin)
 	return true
 }
