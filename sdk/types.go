@@ -114,7 +114,9 @@ type Info struct {
 	// plugin is its binary's (hub-plugin-NAME), and it warns when they differ.
 	Name string
 	// DisplayName is the vendor's name for people ("Google Play"), used in
-	// the SDK's messages; empty: Name.
+	// the SDK's messages and, for a store, carried by the hub to every
+	// helpdesk (ReviewChange.StoreName); empty: the plugin is called by its
+	// name (the hub never guesses one from Description).
 	DisplayName string
 	Version     string
 	Description string

@@ -307,11 +307,10 @@ func sealer(cfg *config.Config) (*secrets.Sealer, error) {
 // Addr is the address the HTTP server listens on.
 func (h *Hub) Addr() string { return h.ln.Addr().String() }
 
-// Reload makes the poller and the handlers re-read the integrations now.
+// Reload makes the poller schedule new and changed apps now. (The poller
+// and the handlers read every change of an integration at their next
+// read: state.DB.CurrentIntegration.)
 func (h *Hub) Reload() {
-	if h.deliver != nil {
-		h.deliver.InvalidateIntegrations()
-	}
 	select {
 	case h.reload <- struct{}{}:
 	default:

@@ -207,10 +207,7 @@ func (h *Hub) sampleQuotas(ctx context.Context, emit metrics.Emit) error {
 	if err != nil {
 		return err
 	}
-	reserve := h.cfg.Schedule.ReplyReserve
-	if reserve <= 0 {
-		reserve = quota.DefaultReplyReserve
-	}
+	ledger := quota.Ledger{DB: h.DB, ReplyReserve: h.cfg.Schedule.ReplyReserve}
 	now := time.Now()
 	plugins := Resolver{h.Plugins}
 	read := map[string]quota.Use{} // a bucket shared by many apps is read once
@@ -224,7 +221,7 @@ func (h *Hub) sampleQuotas(ctx context.Context, emit metrics.Emit) error {
 				use, ok := read[b.Key]
 				if !ok {
 					var err error
-					if use, err = quota.Read(ctx, h.DB, b, now, reserve); err != nil {
+					if use, err = ledger.Read(ctx, b, now); err != nil {
 						return err
 					}
 					read[b.Key] = use

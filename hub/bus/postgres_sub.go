@@ -27,7 +27,7 @@ import (
 const leasesTable = `"watermill_subscription_leases"`
 
 var subscriptionLeases = state.LeaseTable{Table: leasesTable, Key: []string{"topic", "consumer_group"},
-	OwnerColumn: "owner", UntilColumn: "until", ServerClock: true, OwnRows: true}
+	OwnerColumn: "owner", UntilColumn: "until", Timestamp: true, OwnRows: true}
 
 const createLeasesTable = `CREATE TABLE IF NOT EXISTS ` + leasesTable + ` (
 	topic TEXT NOT NULL,

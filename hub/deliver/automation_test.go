@@ -186,7 +186,6 @@ func TestTicketlessRefusalReachesAPersonAndKillSwitch(t *testing.T) {
 	if err := r.db.SetAutomationStopped(ctx, "acme", true, ""); err != nil {
 		t.Fatal(err)
 	}
-	r.d.InvalidateIntegrations()
 	r.f.mu.Lock()
 	r.f.postErr = nil
 	r.f.mu.Unlock()
@@ -321,7 +320,6 @@ func TestAutoReplyCapCountsPublishedOnly(t *testing.T) {
 	if err := r.db.SetAutomationStopped(ctx, "acme", true, ""); err != nil {
 		t.Fatal(err)
 	}
-	r.d.InvalidateIntegrations()
 	refused := queue("c2", "T2")
 	eventually(t, "the waiting reply refused", func() bool { return r.reply(t, refused).Status == state.ReplyRefused })
 	if n := today(); n != 1 {
@@ -330,7 +328,6 @@ func TestAutoReplyCapCountsPublishedOnly(t *testing.T) {
 	if err := r.db.SetAutomationStopped(ctx, "acme", false, ""); err != nil {
 		t.Fatal(err)
 	}
-	r.d.InvalidateIntegrations()
 	if _, err := r.d.RetryReply(ctx, "acme", refused); err != nil {
 		t.Fatal(err)
 	}

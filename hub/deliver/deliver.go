@@ -8,7 +8,6 @@ import (
 	"cmp"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -54,9 +53,7 @@ type Deliverer struct {
 	Translator       ReviewTranslator
 	AnswerTranslator AnswerTranslator
 
-	cacheMu sync.Mutex
-	cache   map[string]cachedIntegration
-	gates   gates
+	gates gates
 }
 
 // DefaultUnknownTicketGrace is the default Deliverer.UnknownTicketGrace.

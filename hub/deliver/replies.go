@@ -274,7 +274,7 @@ func (d *Deliverer) queueOutcome(ctx context.Context, tx *state.Tx, r state.Repl
 // with what it needs (refusal: state.RefusalText, RefusalAccount, "").
 // Transient errors are returned so the message is retried.
 func (d *Deliverer) publishReply(ctx context.Context, in state.Integration, r state.Reply) (outcome, detail, refusal string, posted *sdk.DeveloperReply, err error) {
-	app, ok := findApp(in, r.AppID)
+	app, ok := in.App(r.AppID)
 	if !ok {
 		return sdk.OutcomeRefused, ReasonAppGone, "", nil, nil
 	}
@@ -309,7 +309,7 @@ func (d *Deliverer) publishReply(ctx context.Context, in state.Integration, r st
 		Settings: app.StoreSettings, AppID: app.StoreAppID, ReviewID: r.ReviewID, Text: text,
 	})
 	// Replies spend from the store's quotas too; polling keeps room for them.
-	if serr := quota.Spend(ctx, d.DB, quota.Buckets(info, app, sdk.OpReply), time.Now(), max(calls.Count(), 1)); serr != nil {
+	if serr := (quota.Ledger{DB: d.DB}).Spend(ctx, quota.Buckets(info, app, sdk.OpReply), time.Now(), max(calls.Count(), 1)); serr != nil {
 		d.Logger.Error("recording quota use failed", "integration", in.ID, "app", app.ID, "error", serr)
 	}
 	if err != nil {
@@ -340,7 +340,7 @@ func refusalOf(err error, text string, info sdk.Info) string {
 
 // replyStore is the store plugin of an integration's app (a bounded label).
 func replyStore(in state.Integration, appID string) string {
-	if a, ok := findApp(in, appID); ok {
+	if a, ok := in.App(appID); ok {
 		return a.StorePlugin
 	}
 	return ""

@@ -115,13 +115,10 @@ func (a *Admin) quotaStatus(ctx context.Context, app state.App) ([]QuotaStatus, 
 	if !ok {
 		return nil, nil
 	}
-	reserve := a.ReplyReserve
-	if reserve <= 0 {
-		reserve = quota.DefaultReplyReserve
-	}
+	ledger := quota.Ledger{DB: a.DB, ReplyReserve: a.ReplyReserve}
 	var out []QuotaStatus
 	for _, b := range quota.Buckets(info, app, sdk.OpList) {
-		use, err := quota.Read(ctx, a.DB, b, time.Now(), reserve)
+		use, err := ledger.Read(ctx, b, time.Now())
 		if err != nil {
 			return nil, err
 		}

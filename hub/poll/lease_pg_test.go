@@ -2,6 +2,7 @@ package poll
 
 import (
 	"context"
+	"database/sql"
 	"log/slog"
 	"sync/atomic"
 	"testing"
@@ -18,11 +19,13 @@ type listingStore struct {
 	store
 	clock    *atomic.Int64 // unix ms, shared with the pollers
 	at       []time.Time
+	keys     []string // the listings' "key" setting
 	inListed func()
 }
 
 func (s *listingStore) ListReviews(ctx context.Context, req sdk.ListReviewsRequest) (sdk.ListReviewsResponse, error) {
 	s.at = append(s.at, time.UnixMilli(s.clock.Load()))
+	s.keys = append(s.keys, req.Settings["key"])
 	if f := s.inListed; f != nil {
 		s.inListed = nil
 		f()
@@ -40,11 +43,24 @@ func (p listingPlugins) Helpdesk(string) (sdk.HelpdeskPlugin, sdk.Info, error) {
 }
 
 // twoHubs is one app (interval 1m) on a PostgreSQL database and two hubs'
-// pollers sharing a clock that the test moves.
-func twoHubs(t *testing.T) (a, b *Poller, st *listingStore, clock *atomic.Int64) {
+// pollers sharing a clock that the test moves. The leases run by the
+// server's clock, which the test cannot move: lapse lets time pass for
+// them (every lease's end moves back).
+func twoHubs(t *testing.T) (a, b *Poller, st *listingStore, clock *atomic.Int64, lapse func(time.Duration)) {
 	t.Helper()
 	ctx := context.Background()
 	dsn := pgtest.DSN(t)
+	raw, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	lapse = func(by time.Duration) {
+		if _, err := raw.ExecContext(ctx, `UPDATE poll_schedule SET lease_until_ms = lease_until_ms - $1
+			WHERE lease_owner <> ''`, by.Milliseconds()); err != nil {
+			t.Fatal(err)
+		}
+	}
 	open := func() *state.DB {
 		db, err := state.OpenPostgres(ctx, dsn, nil)
 		if err != nil {
@@ -71,7 +87,7 @@ func twoHubs(t *testing.T) (a, b *Poller, st *listingStore, clock *atomic.Int64)
 	}
 	a, b = newPoller(dbA, "hub-a"), newPoller(open(), "hub-b")
 	a.sync(ctx)
-	return a, b, st, clock
+	return a, b, st, clock, lapse
 }
 
 // claimAndPoll claims what is due on p's clock and polls it; it returns
@@ -95,7 +111,7 @@ func claimAndPoll(t *testing.T, p *Poller) int {
 // listing, not one interval after the claim, so the app is never listed
 // twice within an interval.
 func TestLateListingOfADeadHubIsNotRepeatedWithinTheInterval(t *testing.T) {
-	a, b, st, clock := twoHubs(t)
+	a, b, st, clock, lapse := twoHubs(t)
 	start := time.Now().Add(time.Hour).Truncate(time.Millisecond) // the app is due
 	clock.Store(start.UnixMilli())
 	ctx, kill := context.WithCancel(context.Background())
@@ -107,10 +123,12 @@ func TestLateListingOfADeadHubIsNotRepeatedWithinTheInterval(t *testing.T) {
 	// context ends, so it writes nothing more) and the clock goes on to
 	// one minute and a second after the claim, when hub b looks.
 	clock.Store(start.Add(50 * time.Second).UnixMilli())
+	lapse(50 * time.Second)
 	tookOver := -1
 	st.inListed = func() {
 		kill()
 		clock.Store(start.Add(61 * time.Second).UnixMilli())
+		lapse(11 * time.Second)
 		tookOver = claimAndPoll(t, b)
 	}
 	a.pollSlot(ctx, slots[0])
@@ -119,6 +137,7 @@ func TestLateListingOfADeadHubIsNotRepeatedWithinTheInterval(t *testing.T) {
 	}
 	// One interval after the listing the app is b's.
 	clock.Store(start.Add(50*time.Second + 61*time.Second).UnixMilli())
+	lapse(50 * time.Second)
 	if n := claimAndPoll(t, b); n != 1 || len(st.at) != 2 {
 		t.Fatalf("one interval after the listing hub b claimed %d apps; listings at %v", n, st.at)
 	}
@@ -127,7 +146,7 @@ func TestLateListingOfADeadHubIsNotRepeatedWithinTheInterval(t *testing.T) {
 // A hub that reaches the listing after another hub took the app over (its
 // lease ran out while it waited) does not list it.
 func TestHubWhoseLeaseWasTakenOverDoesNotList(t *testing.T) {
-	a, b, st, clock := twoHubs(t)
+	a, b, st, clock, lapse := twoHubs(t)
 	start := time.Now().Add(time.Hour).Truncate(time.Millisecond)
 	clock.Store(start.UnixMilli())
 	ctx := context.Background()
@@ -138,6 +157,7 @@ func TestHubWhoseLeaseWasTakenOverDoesNotList(t *testing.T) {
 	// Hub a stalls past its lease and the interval; hub b takes the app
 	// over and polls it.
 	clock.Store(start.Add(2 * time.Minute).UnixMilli())
+	lapse(2 * time.Minute)
 	if n := claimAndPoll(t, b); n != 1 || len(st.at) != 1 {
 		t.Fatalf("hub b claimed %d apps; listings at %v", n, st.at)
 	}
@@ -151,5 +171,56 @@ func TestHubWhoseLeaseWasTakenOverDoesNotList(t *testing.T) {
 	}
 	if s := sched["ios"]; s.LeaseOwner != "" || s.NextAt.Before(start.Add(2*time.Minute+54*time.Second)) {
 		t.Errorf("after both polls: %+v", s)
+	}
+}
+
+// Two hubs whose clocks disagree by ten minutes: while the hub behind
+// lists the app, the hub ahead (by whose clock the first one's lease ran
+// out minutes ago, and the app is due again) neither claims nor lists it,
+// because the leases run by the database server's clock.
+func TestHubsWithSkewedClocksDoNotPollOneAppAtOnce(t *testing.T) {
+	a, b, st, clock, _ := twoHubs(t)
+	start := time.Now().Add(time.Hour).Truncate(time.Millisecond) // the app is due
+	clock.Store(start.UnixMilli())
+	b.now = func() time.Time { return time.UnixMilli(clock.Load()).Add(10 * time.Minute) }
+	ctx := context.Background()
+	slots, err := a.DB.Claim(ctx, a.Schedule.owner, a.clock(), a.Schedule.Lease, 10)
+	if err != nil || len(slots) != 1 {
+		t.Fatalf("claim: %v %v", slots, err)
+	}
+	tookOver := -1
+	st.inListed = func() { tookOver = claimAndPoll(t, b) }
+	a.pollSlot(ctx, slots[0])
+	if tookOver != 0 || len(st.at) != 1 {
+		t.Fatalf("the hub ahead claimed %d apps while the hub behind listed; listings at %v", tookOver, st.at)
+	}
+}
+
+// An integration changed by another hub is polled with the change at its
+// next poll (state.DB.CurrentIntegration, the one copy the poller and the
+// handlers read).
+func TestPollSeesAnIntegrationChangedByAnotherHub(t *testing.T) {
+	a, b, st, clock, _ := twoHubs(t)
+	ctx := context.Background()
+	start := time.Now().Add(time.Hour).Truncate(time.Millisecond)
+	clock.Store(start.UnixMilli())
+	if n := claimAndPoll(t, a); n != 1 {
+		t.Fatalf("claimed %d", n)
+	}
+	in, err := b.DB.CurrentIntegration(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Apps[0].StoreSettings = sdk.Settings{"key": "K2"}
+	if err := b.DB.InTx(ctx, func(tx *state.Tx) error { return tx.PutIntegration(ctx, in) }); err != nil {
+		t.Fatal(err)
+	}
+	a.sync(ctx) // the changed app is scheduled afresh, within a second
+	clock.Store(start.Add(time.Minute).UnixMilli())
+	if n := claimAndPoll(t, a); n != 1 {
+		t.Fatalf("claimed %d after the change", n)
+	}
+	if len(st.keys) != 2 || st.keys[0] != "K" || st.keys[1] != "K2" {
+		t.Fatalf("listed with keys %q, want the changed one second", st.keys)
 	}
 }

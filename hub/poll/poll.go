@@ -50,9 +50,7 @@ type Poller struct {
 	// Metrics counts polls and reviews (nil: not counted).
 	Metrics *metrics.Metrics
 
-	cacheMu sync.Mutex
-	cache   map[string]state.Integration // by id, at the version read
-	warned  sync.Map                     // interval warnings given, by app and interval
+	warned  sync.Map // interval warnings given, by app and interval
 	lagMu   sync.Mutex
 	lags    []time.Duration // ring of the latest scheduler lags
 	lagNext int

@@ -116,7 +116,9 @@ func (p *Poller) Run(ctx context.Context, reload <-chan struct{}) {
 
 	renew := time.NewTicker(s.Lease / 3)
 	defer renew.Stop()
-	lastSync := time.Time{}
+	resync := time.NewTicker(syncEvery)
+	defer resync.Stop()
+	syncNow := true
 	busy := 0
 	// held: the slots the workers hold now; only their leases are renewed
 	// (a slot whose release failed is let expire: polled again).
@@ -128,13 +130,13 @@ func (p *Poller) Run(ctx context.Context, reload <-chan struct{}) {
 	wake := time.NewTimer(0)
 	defer wake.Stop()
 	for {
-		if time.Since(lastSync) >= syncEvery {
+		if syncNow {
 			p.sync(ctx)
-			lastSync = time.Now()
+			syncNow = false
 		}
 		claimed, failed := 0, false
 		if free := s.Workers - busy; free > 0 && ctx.Err() == nil {
-			slots, err := p.DB.Claim(ctx, s.owner, time.Now(), s.Lease, free)
+			slots, err := p.DB.Claim(ctx, s.owner, p.clock(), s.Lease, free)
 			if err != nil && ctx.Err() == nil {
 				failed = true
 				p.Logger.Error("claiming due apps failed", "error", err)
@@ -155,12 +157,14 @@ func (p *Poller) Run(ctx context.Context, reload <-chan struct{}) {
 			}
 			return
 		case <-reload:
-			lastSync = time.Time{}
+			syncNow = true
+		case <-resync.C:
+			syncNow = true
 		case slot := <-done:
 			busy--
 			delete(held, heldKey{slot.AppRef, slot.Fence})
 		case <-renew.C:
-			if _, err := p.DB.RenewLeases(ctx, s.owner, slices.Collect(maps.Values(held)), time.Now(), s.Lease); err != nil && ctx.Err() == nil {
+			if _, err := p.DB.RenewLeases(ctx, s.owner, slices.Collect(maps.Values(held)), p.clock(), s.Lease); err != nil && ctx.Err() == nil {
 				p.Logger.Error("renewing poll leases failed", "error", err)
 			}
 		case <-wake.C:
@@ -193,7 +197,7 @@ func (p *Poller) sleepAfterClaim(ctx context.Context, claimed int, cannotClaim b
 		// Due apps another hub is claiming right now: look again soon,
 		// without spinning.
 		if at, ok, err := p.DB.NextDue(ctx); err == nil && ok {
-			sleep = min(max(time.Until(at), minWake), idleWake)
+			sleep = min(max(at.Sub(p.clock()), minWake), idleWake)
 		}
 	}
 	return sleep
@@ -210,7 +214,7 @@ func (p *Poller) sync(ctx context.Context) {
 		}
 		return
 	}
-	now := time.Now()
+	now := p.clock()
 	spread := time.Duration(float64(len(slots)) / p.Schedule.FirstPollRate * float64(time.Second))
 	for i := range slots {
 		window := min(spread, p.interval(slots[i].AppInterval))
@@ -224,36 +228,6 @@ func (p *Poller) sync(ctx context.Context) {
 // interval is an app's configured interval, or the hub's default.
 func (p *Poller) interval(app time.Duration) time.Duration {
 	return config.PollInterval(app, p.Interval)
-}
-
-// integration returns the integration, decrypted once per version.
-func (p *Poller) integration(ctx context.Context, id string) (state.Integration, error) {
-	version, err := p.DB.IntegrationVersion(ctx, id)
-	if errors.Is(err, state.ErrNotFound) {
-		p.cacheMu.Lock()
-		delete(p.cache, id)
-		p.cacheMu.Unlock()
-	}
-	if err != nil {
-		return state.Integration{}, err
-	}
-	p.cacheMu.Lock()
-	in, ok := p.cache[id]
-	p.cacheMu.Unlock()
-	if ok && in.Version == version {
-		return in, nil
-	}
-	in, err = p.DB.Integration(ctx, id)
-	if err != nil {
-		return state.Integration{}, err
-	}
-	p.cacheMu.Lock()
-	if p.cache == nil {
-		p.cache = map[string]state.Integration{}
-	}
-	p.cache[id] = in
-	p.cacheMu.Unlock()
-	return in, nil
 }
 
 // notRunnableWait is how soon an app that cannot be polled (settings
@@ -311,29 +285,25 @@ type slotPoll struct {
 	app      state.App
 	interval time.Duration // the app's interval fitted to the store's capabilities
 	buckets  []quota.Bucket
-	expected int // the calls reserved in the quota buckets
+	expected int               // the calls reserved in the quota buckets
+	reserved quota.Reservation // their reservation, settled by the poll's end
 }
 
 // findApp reads the slot's integration and app; false when either is gone
 // (the next sync drops the row) or cannot be read.
 func (p *Poller) findApp(ctx context.Context, sp *slotPoll) bool {
-	in, err := p.integration(ctx, sp.slot.IntegrationID)
+	in, err := p.DB.CurrentIntegration(ctx, sp.slot.IntegrationID)
 	if err != nil {
 		if !errors.Is(err, state.ErrNotFound) && ctx.Err() == nil {
 			sp.log.Error("reading the app to poll failed", "error", err)
 		}
 		return false
 	}
-	found := false
-	for _, a := range in.Apps {
-		if a.ID == sp.slot.AppID {
-			sp.app, found = a, true
-		}
-	}
+	app, found := in.App(sp.slot.AppID)
 	if !found {
 		return false // removed; the next sync drops its row
 	}
-	sp.in = in
+	sp.in, sp.app = in, app
 	sp.log = sp.log.With("store", sp.app.StorePlugin)
 	return true
 }
@@ -360,14 +330,14 @@ func (p *Poller) ready(ctx context.Context, sp *slotPoll) bool {
 	}
 	sp.buckets = quota.Buckets(info, app, sdk.OpList)
 	sp.expected = max(int(sp.slot.CallsPerPoll+0.5), 1)
-	use, err := quota.Take(ctx, p.DB, sp.buckets, sp.now, sp.expected, p.Schedule.ReplyReserve)
+	reserved, use, ok, err := p.ledger().Take(ctx, sp.buckets, sp.now, sp.expected)
 	switch {
 	case err != nil:
 		if ctx.Err() == nil {
 			sp.log.Error("reading the quota budget failed", "error", err)
 		}
 		return false
-	case use != nil:
+	case !ok:
 		next.NextAt, next.Wait = use.FreesAt, state.WaitQuota
 		next.Note = fmt.Sprintf("waiting for quota: %s (%s) spent %d of its polling budget %d in the last %s",
 			use.Bucket.Name, use.Bucket.Account, use.Used, use.Budget, use.Bucket.Window)
@@ -377,7 +347,13 @@ func (p *Poller) ready(ctx context.Context, sp *slotPoll) bool {
 		}
 		return false
 	}
+	sp.reserved = reserved
 	return true
+}
+
+// ledger is the quota ledger polls reserve, spend and share by.
+func (p *Poller) ledger() quota.Ledger {
+	return quota.Ledger{DB: p.DB, ReplyReserve: p.Schedule.ReplyReserve}
 }
 
 // startListing confirms, right before the listing, that this hub still
@@ -393,7 +369,7 @@ func (p *Poller) startListing(ctx context.Context, sp *slotPoll) bool {
 	}
 	held, err := p.DB.StartPoll(ctx, p.Schedule.owner, sp.slot, now, p.Schedule.Lease, interval)
 	if err != nil || !held {
-		if serr := quota.Settle(ctx, p.DB, sp.buckets, sp.now, sp.expected, p.clock(), 0); serr != nil && ctx.Err() == nil {
+		if serr := p.ledger().Settle(ctx, sp.reserved, p.clock(), 0); serr != nil && ctx.Err() == nil {
 			sp.log.Error("giving back the quota reserved for the poll failed", "error", serr)
 		}
 	}
@@ -428,7 +404,7 @@ func (p *Poller) record(ctx context.Context, sp *slotPoll, res Result, pollErr e
 	if spent == 0 {
 		spent = max(res.Pages, 1) // a plugin that does not count: one request per page
 	}
-	if err := quota.Settle(ctx, p.DB, sp.buckets, sp.now, sp.expected, p.clock(), spent); err != nil {
+	if err := p.ledger().Settle(ctx, sp.reserved, p.clock(), spent); err != nil {
 		sp.log.Error("recording quota use failed", "error", err)
 	}
 	outcome := metrics.PollOK
@@ -456,7 +432,8 @@ func (p *Poller) scheduleNext(ctx context.Context, sp *slotPoll, res Result, spe
 	// The app's share of its buckets is written when it is new to the
 	// schedule or its cost changed; every poll reads the bucket's demand.
 	join := slot.LastPoll.IsZero() || apart(next.CallsPerPoll, slot.CallsPerPoll)
-	fitted, stretch, ferr := quota.Fit(ctx, p.DB, sp.buckets, slot.AppRef, sp.interval, next.CallsPerPoll, p.Schedule.ReplyReserve, join)
+	fitted, stretch, ferr := p.ledger().Fit(ctx, sp.buckets, quota.Demand{App: slot.AppRef, Interval: sp.interval,
+		CallsPerPoll: next.CallsPerPoll, Record: join})
 	if ferr != nil {
 		sp.log.Error("sharing the quota budget failed", "error", ferr)
 	}
@@ -502,7 +479,12 @@ func (p *Poller) afterFailure(ctx context.Context, sp *slotPoll, err error, inte
 	return interval
 }
 
-// clock is the time the schedule runs by (tests move it).
+// clock is the one time the scheduler runs by (tests move it): the due
+// times it claims by, the next times it writes, the quota's slots, and the
+// leases on SQLite. On PostgreSQL the leases run by the database server's
+// clock instead (state/lease.go), so hubs whose clocks disagree never poll
+// one app at once. Only the pauses between its own steps (timers, tickers)
+// are real time.
 func (p *Poller) clock() time.Time {
 	if p.now != nil {
 		return p.now()

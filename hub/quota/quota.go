@@ -109,10 +109,27 @@ func Buckets(info sdk.Info, app state.App, op string) []Bucket {
 	return out
 }
 
-// Spend records calls spent from each bucket at now.
-func Spend(ctx context.Context, db *state.DB, buckets []Bucket, now time.Time, calls int) error {
+// Ledger keeps the buckets' use in the state: what polls reserve and
+// spend, what replies spend, and how the apps sharing a bucket fit in it.
+type Ledger struct {
+	DB *state.DB
+	// ReplyReserve is the share of a bucket kept for replies when replies
+	// spend from it too (outside (0, 1): DefaultReplyReserve).
+	ReplyReserve float64
+}
+
+// reserve is the share kept for replies.
+func (l Ledger) reserve() float64 {
+	if l.ReplyReserve <= 0 || l.ReplyReserve >= 1 {
+		return DefaultReplyReserve
+	}
+	return l.ReplyReserve
+}
+
+// Spend records calls spent from each bucket at at.
+func (l Ledger) Spend(ctx context.Context, buckets []Bucket, at time.Time, calls int) error {
 	for _, b := range buckets {
-		if err := db.QuotaSpend(ctx, b.Key, now.Truncate(b.Slot()), calls, b.since(now)); err != nil {
+		if err := l.DB.QuotaSpend(ctx, b.Key, at.Truncate(b.Slot()), calls, b.since(at)); err != nil {
 			return err
 		}
 	}
@@ -130,14 +147,13 @@ type Use struct {
 	FreesAt time.Time
 }
 
-// Read returns b's use at now.
-func Read(ctx context.Context, db *state.DB, b Bucket, now time.Time, reserve float64) (Use, error) {
-	since := b.since(now)
-	used, err := db.QuotaUsed(ctx, b.Key, since)
+// Read returns b's use at at.
+func (l Ledger) Read(ctx context.Context, b Bucket, at time.Time) (Use, error) {
+	used, err := l.DB.QuotaUsed(ctx, b.Key, b.since(at))
 	if err != nil {
 		return Use{}, err
 	}
-	return Use{Bucket: b, Used: used, Budget: b.PollBudget(reserve), FreesAt: b.freesAt(now)}, nil
+	return Use{Bucket: b, Used: used, Budget: b.PollBudget(l.reserve()), FreesAt: b.freesAt(at)}, nil
 }
 
 // pending is the slot a reservation made at now is kept in until it is
@@ -145,35 +161,46 @@ func Read(ctx context.Context, db *state.DB, b Bucket, now time.Time, reserve fl
 // the call takes (and, if the hub dies before settling, for a window more).
 func (b Bucket) pending(now time.Time) time.Time { return now.Add(b.Window).Truncate(b.Slot()) }
 
-// Take reserves n calls from every bucket for a poll, if each has room in
-// its polling budget; otherwise it reserves nothing and returns the use of
-// the first bucket without room. Settle the reservation when the call ends.
-func Take(ctx context.Context, db *state.DB, buckets []Bucket, now time.Time, n int, reserve float64) (*Use, error) {
+// Reservation is calls reserved from buckets at At by Take, counted until
+// Settle replaces them with the calls spent.
+type Reservation struct {
+	Buckets []Bucket
+	At      time.Time
+	Calls   int
+}
+
+// Take reserves calls from every bucket at at for a poll, if each has room
+// in its polling budget: ok. Otherwise it reserves nothing (ok false) and
+// full is the use of the first bucket without room. Settle the
+// reservation when the call ends; one that reserved nothing settles as
+// nothing.
+func (l Ledger) Take(ctx context.Context, buckets []Bucket, at time.Time, calls int) (r Reservation, full Use, ok bool, err error) {
+	reserve := l.reserve()
 	for i, b := range buckets {
-		used, ok, err := db.QuotaTake(ctx, b.Key, b.pending(now), b.since(now), n, b.PollBudget(reserve))
+		used, ok, err := l.DB.QuotaTake(ctx, b.Key, b.pending(at), b.since(at), calls, b.PollBudget(reserve))
 		if err != nil {
-			return nil, err
+			return Reservation{}, Use{}, false, err
 		}
 		if !ok {
 			// Give back what the earlier buckets reserved.
 			for _, e := range buckets[:i] {
-				if err := db.QuotaSpend(ctx, e.Key, e.pending(now), -n, e.since(now)); err != nil {
-					return nil, err
+				if err := l.DB.QuotaSpend(ctx, e.Key, e.pending(at), -calls, e.since(at)); err != nil {
+					return Reservation{}, Use{}, false, err
 				}
 			}
-			return &Use{Bucket: b, Used: used, Budget: b.PollBudget(reserve), FreesAt: b.freesAt(now)}, nil
+			return Reservation{}, Use{Bucket: b, Used: used, Budget: b.PollBudget(reserve), FreesAt: b.freesAt(at)}, false, nil
 		}
 	}
-	return nil, nil
+	return Reservation{Buckets: buckets, At: at, Calls: calls}, Use{}, true, nil
 }
 
-// Settle replaces a reservation of reserved calls made by Take at from with
-// the spent calls counted at to (when the call ended): a request is counted
-// in the slot of the latest moment it may have reached the store, so the
-// count never leaves the window before the store's does.
-func Settle(ctx context.Context, db *state.DB, buckets []Bucket, from time.Time, reserved int, to time.Time, spent int) error {
-	for _, b := range buckets {
-		if err := db.QuotaSettle(ctx, b.Key, b.pending(from), reserved, to.Truncate(b.Slot()), spent, b.since(to)); err != nil {
+// Settle replaces r, a reservation made by Take, with the spent calls
+// counted at end (when the call ended): a request is counted in the slot
+// of the latest moment it may have reached the store, so the count never
+// leaves the window before the store's does.
+func (l Ledger) Settle(ctx context.Context, r Reservation, end time.Time, spent int) error {
+	for _, b := range r.Buckets {
+		if err := l.DB.QuotaSettle(ctx, b.Key, b.pending(r.At), r.Calls, end.Truncate(b.Slot()), spent, b.since(end)); err != nil {
 			return err
 		}
 	}
@@ -199,29 +226,39 @@ func (s Stretch) String() string {
 		s.Bucket.Name, s.Bucket.Account, who, s.Asked, s.Budget, s.Bucket.Limit, s.Bucket.Window)
 }
 
-// Fit records (when join is set) that ref polls through the buckets at
-// interval costing callsPerPoll, and returns the interval that keeps every bucket's apps
-// together inside its polling budget (interval itself when they fit), with
-// the bucket that lengthened it most.
-func Fit(ctx context.Context, db *state.DB, buckets []Bucket, ref state.AppRef, interval time.Duration,
-	callsPerPoll, reserve float64, join bool) (time.Duration, *Stretch, error) {
-	out := interval
+// Demand is how one app polls through its buckets.
+type Demand struct {
+	App          state.AppRef
+	Interval     time.Duration
+	CallsPerPoll float64
+	// Record: write this demand into the buckets (the app is new to them
+	// or its cost changed); otherwise the buckets' recorded demand is read
+	// as it is.
+	Record bool
+}
+
+// Fit records d (when d.Record is set) and returns the interval that keeps
+// every bucket's apps together inside its polling budget (d.Interval
+// itself when they fit), with the bucket that lengthened it most (nil:
+// none did).
+func (l Ledger) Fit(ctx context.Context, buckets []Bucket, d Demand) (time.Duration, *Stretch, error) {
+	out := d.Interval
 	var worst *Stretch
 	for _, b := range buckets {
-		if join {
-			if err := db.QuotaJoin(ctx, b.Key, ref, callsPerPoll, interval); err != nil {
-				return interval, nil, err
+		if d.Record {
+			if err := l.DB.QuotaJoin(ctx, b.Key, d.App, d.CallsPerPoll, d.Interval); err != nil {
+				return d.Interval, nil, err
 			}
 		}
-		apps, asked, err := db.QuotaDemand(ctx, b.Key)
+		apps, asked, err := l.DB.QuotaDemand(ctx, b.Key)
 		if err != nil {
-			return interval, nil, err
+			return d.Interval, nil, err
 		}
-		budget := float64(b.PollBudget(reserve)) * float64(time.Hour) / float64(b.Window)
+		budget := float64(b.PollBudget(l.reserve())) * float64(time.Hour) / float64(b.Window)
 		if asked <= budget {
 			continue
 		}
-		iv := time.Duration(float64(interval) * asked / budget)
+		iv := time.Duration(float64(d.Interval) * asked / budget)
 		if iv > out {
 			out = iv
 			worst = &Stretch{Bucket: b, Apps: apps, Interval: iv, Asked: asked, Budget: budget}

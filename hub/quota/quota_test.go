@@ -61,35 +61,41 @@ func TestTakeKeepsPollingInsideTheBudgetAndRoomForReplies(t *testing.T) {
 	app := state.App{StoreSettings: sdk.Settings{"key_id": "K1", "private_key": "p"}}
 	key := Buckets(info, app, sdk.OpList)[:1]
 	now := time.Now()
+	ledger := Ledger{DB: db, ReplyReserve: 0.2}
 	if got := key[0].PollBudget(0.2); got != 80 {
 		t.Fatalf("poll budget %d, want 80 (20 kept for replies)", got)
 	}
+	var reserved []Reservation
 	for i := range 80 {
-		if use, err := Take(ctx, db, key, now, 1, 0.2); err != nil || use != nil {
+		r, use, ok, err := ledger.Take(ctx, key, now, 1)
+		if err != nil || !ok {
 			t.Fatalf("take %d: %+v %v", i, use, err)
 		}
+		reserved = append(reserved, r)
 	}
-	use, err := Take(ctx, db, key, now, 1, 0.2)
-	if err != nil || use == nil || use.Used != 80 || use.Budget != 80 || !use.FreesAt.After(now) {
-		t.Fatalf("the 81st take: %+v %v; want refused until the window frees", use, err)
+	_, use, ok, err := ledger.Take(ctx, key, now, 1)
+	if err != nil || ok || use.Used != 80 || use.Budget != 80 || !use.FreesAt.After(now) {
+		t.Fatalf("the 81st take: %v %+v %v; want refused until the window frees", ok, use, err)
 	}
 	// Reservations count until settled; settled, they count when the calls ended.
-	if err := Settle(ctx, db, key, now, 80, now, 80); err != nil {
-		t.Fatal(err)
+	for _, r := range reserved {
+		if err := ledger.Settle(ctx, r, now, 1); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// Replies still get through: they spend without a budget check.
-	if err := Spend(ctx, db, Buckets(info, app, sdk.OpReply), now, 5); err != nil {
+	if err := ledger.Spend(ctx, Buckets(info, app, sdk.OpReply), now, 5); err != nil {
 		t.Fatal(err)
 	}
-	if u, _ := Read(ctx, db, key[0], now, 0.2); u.Used != 85 {
+	if u, _ := ledger.Read(ctx, key[0], now); u.Used != 85 {
 		t.Errorf("used %d, want 85", u.Used)
 	}
 	// Still refused just before the spent slot leaves the window; free after.
 	slot := key[0].Slot()
-	if use, err := Take(ctx, db, key, now.Add(time.Hour-slot), 1, 0.2); err != nil || use == nil {
+	if _, use, ok, err := ledger.Take(ctx, key, now.Add(time.Hour-slot), 1); err != nil || ok {
 		t.Errorf("a slot before the window ends: %+v %v", use, err)
 	}
-	if use, err := Take(ctx, db, key, now.Add(time.Hour+3*slot), 1, 0.2); err != nil || use != nil {
+	if _, use, ok, err := ledger.Take(ctx, key, now.Add(time.Hour+3*slot), 1); err != nil || !ok {
 		t.Errorf("after the window: %+v %v", use, err)
 	}
 }
@@ -100,11 +106,13 @@ func TestFitLengthensIntervalsOfAppsSharingABucket(t *testing.T) {
 	app := state.App{StoreSettings: sdk.Settings{"key_id": "K1", "private_key": "p"}}
 	key := Buckets(info, app, sdk.OpList)[:1]
 	// 50 apps at 1 minute, 1 call each: 3,000 calls/h asked; budget 80/h.
+	ledger := Ledger{DB: db, ReplyReserve: 0.2}
 	var got time.Duration
 	var why *Stretch
 	for i := range 50 {
 		var err error
-		got, why, err = Fit(ctx, db, key, state.AppRef{IntegrationID: "i", AppID: string(rune('a' + i))}, time.Minute, 1, 0.2, true)
+		got, why, err = ledger.Fit(ctx, key, Demand{App: state.AppRef{IntegrationID: "i", AppID: string(rune('a' + i))},
+			Interval: time.Minute, CallsPerPoll: 1, Record: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -117,8 +125,8 @@ func TestFitLengthensIntervalsOfAppsSharingABucket(t *testing.T) {
 		t.Errorf("explanation: %s", why)
 	}
 	// One app alone fits.
-	alone, why, err := Fit(ctx, db, Buckets(info, state.App{StoreSettings: sdk.Settings{"key_id": "K2"}}, sdk.OpList)[:1],
-		state.AppRef{IntegrationID: "i", AppID: "solo"}, time.Hour, 1, 0.2, true)
+	alone, why, err := ledger.Fit(ctx, Buckets(info, state.App{StoreSettings: sdk.Settings{"key_id": "K2"}}, sdk.OpList)[:1],
+		Demand{App: state.AppRef{IntegrationID: "i", AppID: "solo"}, Interval: time.Hour, CallsPerPoll: 1, Record: true})
 	if err != nil || alone != time.Hour || why != nil {
 		t.Errorf("a lone app: %v %v %v", alone, why, err)
 	}
@@ -133,23 +141,43 @@ func TestSettleCountsWhenTheCallEnded(t *testing.T) {
 	key := Buckets(info, app, sdk.OpList)[:1]
 	slot := key[0].Slot()
 	start := time.Now().Truncate(slot)
-	if use, err := Take(ctx, db, key, start, 1, 0.2); err != nil || use != nil {
+	ledger := Ledger{DB: db, ReplyReserve: 0.2}
+	r, use, ok, err := ledger.Take(ctx, key, start, 1)
+	if err != nil || !ok {
 		t.Fatal(use, err)
 	}
 	end := start.Add(10 * slot) // a slow call
 	// In flight, the reservation counts however long the call takes.
-	if u, _ := Read(ctx, db, key[0], end, 0.2); u.Used != 1 {
+	if u, _ := ledger.Read(ctx, key[0], end); u.Used != 1 {
 		t.Errorf("used %d during the call, want the reservation", u.Used)
 	}
-	if err := Settle(ctx, db, key, start, 1, end, 3); err != nil {
+	if err := ledger.Settle(ctx, r, end, 3); err != nil {
 		t.Fatal(err)
 	}
 	// Just after the start's slot left the window, the call still counts.
 	at := start.Add(time.Hour + 3*slot)
-	if u, _ := Read(ctx, db, key[0], at, 0.2); u.Used != 3 {
+	if u, _ := ledger.Read(ctx, key[0], at); u.Used != 3 {
 		t.Errorf("used %d an hour after the call began, want 3 (it ended later)", u.Used)
 	}
-	if u, _ := Read(ctx, db, key[0], end.Add(time.Hour+3*slot), 0.2); u.Used != 0 {
+	if u, _ := ledger.Read(ctx, key[0], end.Add(time.Hour+3*slot)); u.Used != 0 {
 		t.Errorf("used %d after the window, want 0", u.Used)
+	}
+}
+
+// A ledger without a reply reserve (or an impossible one) keeps
+// DefaultReplyReserve for replies, as the poller's schedule did.
+func TestLedgerDefaultsTheReplyReserve(t *testing.T) {
+	db := openDB(t)
+	ctx := context.Background()
+	key := Buckets(info, state.App{StoreSettings: sdk.Settings{"key_id": "K1", "private_key": "p"}}, sdk.OpList)[:1]
+	want := key[0].PollBudget(DefaultReplyReserve)
+	for _, reserve := range []float64{0, -1, 1, 2} {
+		u, err := Ledger{DB: db, ReplyReserve: reserve}.Read(ctx, key[0], time.Now())
+		if err != nil || u.Budget != want {
+			t.Errorf("reserve %v: budget %d (%v), want %d", reserve, u.Budget, err, want)
+		}
+	}
+	if u, _ := (Ledger{DB: db, ReplyReserve: 0.5}).Read(ctx, key[0], time.Now()); u.Budget != 50 {
+		t.Errorf("reserve 0.5: budget %d, want 50", u.Budget)
 	}
 }

@@ -643,16 +643,14 @@ func appendNew(list []string, items ...string) []string {
 	return list
 }
 
-// StoreName is how people call a store: its plugin's Info.DisplayName;
-// for a plugin that declares none (built before the field existed), the
-// part of its description before the first colon ("Google Play: reviews
-// and …"), else the plugin name.
+// StoreName is how people call a store: its plugin's Info.DisplayName.
+// A plugin that declares none (built before the field existed) is called
+// by its plugin name, the hub's name for it: the neutral fallback. No
+// name is ever guessed from the plugin's description or a list of
+// stores: a store's name is the store plugin's to give.
 func StoreName(plugin string, info sdk.Info) string {
 	if name := strings.TrimSpace(info.DisplayName); name != "" {
 		return name
-	}
-	if name, _, ok := strings.Cut(info.Description, ":"); ok && strings.TrimSpace(name) != "" && len(name) <= 40 {
-		return strings.TrimSpace(name)
 	}
 	return plugin
 }

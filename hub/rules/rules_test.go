@@ -288,11 +288,13 @@ func TestStoreName(t *testing.T) {
 	if got := StoreName("googleplay", sdk.Info{DisplayName: "Google Play", Description: "Play: reviews"}); got != "Google Play" {
 		t.Errorf("DisplayName: %q", got)
 	}
-	if got := StoreName("googleplay", sdk.Info{Description: "Google Play: reviews and replies"}); got != "Google Play" {
-		t.Errorf("%q", got)
-	}
-	if got := StoreName("x", sdk.Info{Description: "no colon here"}); got != "x" {
-		t.Errorf("%q", got)
+	// A plugin without a DisplayName is called by its plugin name; its
+	// description is text for people, never parsed for a name.
+	for _, info := range []sdk.Info{{Description: "Google Play: reviews and replies"}, {Description: "no colon here"},
+		{DisplayName: "  "}, {}} {
+		if got := StoreName("googleplay", info); got != "googleplay" {
+			t.Errorf("StoreName(%+v) = %q, want the plugin name", info, got)
+		}
 	}
 }
 

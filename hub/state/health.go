@@ -327,21 +327,23 @@ var alertLeases = LeaseTable{Table: "app_health", Key: []string{"integration_id"
 // ClaimAlert lets one hub send the alert that moves ref's alerted state
 // away from was: it reports true when owner holds the claim until
 // now+lease (no other hub sent it meanwhile, and none is sending it), and
-// the claim, which AlertSent and ReleaseAlert name.
+// the claim, which AlertSent and ReleaseAlert name. On PostgreSQL the
+// claim runs by the server's clock, not now (lease.go).
 func (d *DB) ClaimAlert(ctx context.Context, owner Owner, ref AppRef, was string, now time.Time, lease time.Duration) (Lease, bool, error) {
-	set, sargs := alertLeases.takeSet(owner, now, lease, true)
-	free, fargs := alertLeases.free(alertLeases.UntilColumn, now)
-	var fence int64
+	leases := alertLeases.in(d.dialect)
+	set, sargs := leases.takeSet(owner, now, lease, true)
+	free, fargs := leases.free(alertLeases.UntilColumn, now)
+	var fence, until int64
 	err := d.writeRow(ctx, `UPDATE app_health SET `+set+`
-		WHERE integration_id = ? AND app_id = ? AND alerted = ? AND `+free+` RETURNING alert_lease_fence`,
-		append(append(sargs, ref.IntegrationID, ref.AppID, was), fargs...), &fence)
+		WHERE integration_id = ? AND app_id = ? AND alerted = ? AND `+free+` RETURNING alert_lease_fence, alert_lease_ms`,
+		append(append(sargs, ref.IntegrationID, ref.AppID, was), fargs...), &fence, &until)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Lease{}, false, nil
 	}
 	if err != nil {
 		return Lease{}, false, fmt.Errorf("state: claim alert of %s: %w", ref, err)
 	}
-	return Lease{Owner: owner, Fence: fence, Until: now.Add(lease)}, true, nil
+	return Lease{Owner: owner, Fence: fence, Until: fromMS(until)}, true, nil
 }
 
 // AlertSent records that the alert for health was sent at (the cooldown

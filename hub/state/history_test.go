@@ -147,6 +147,7 @@ func TestHistoryImportLeaseOnBothDialects(t *testing.T) {
 		if err != nil || !ok {
 			t.Fatalf("take: %v %v", ok, err)
 		}
+		passLeaseTime(t, db, historyLeases, 30*time.Second)
 		if _, ok, err := b.Take(ctx, t0.Add(30*time.Second), time.Minute, key...); ok || err != nil {
 			t.Fatalf("taken twice: %v %v", ok, err)
 		}
@@ -155,6 +156,7 @@ func TestHistoryImportLeaseOnBothDialects(t *testing.T) {
 			t.Fatal(err)
 		}
 		// a stops renewing; b takes it after it ran out.
+		passLeaseTime(t, db, historyLeases, 90*time.Second)
 		lb, ok, err := b.Take(ctx, t0.Add(2*time.Minute), time.Minute, key...)
 		if err != nil || !ok || lb.Fence == la.Fence {
 			t.Fatalf("take after expiry: %+v %v %v", lb, ok, err)

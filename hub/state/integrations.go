@@ -255,20 +255,6 @@ func (d *DB) Integrations(ctx context.Context) ([]Integration, error) {
 	return d.integrations(ctx, "")
 }
 
-// IntegrationVersion is the version of an integration (ErrNotFound when
-// it does not exist): a cheap check whether a cached copy is current.
-func (d *DB) IntegrationVersion(ctx context.Context, id string) (int, error) {
-	var v int
-	err := d.queryRow(ctx, `SELECT version FROM integrations WHERE id = ?`, id).Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, ErrNotFound
-	}
-	if err != nil {
-		return 0, fmt.Errorf("state: version of integration %s: %w", id, err)
-	}
-	return v, nil
-}
-
 // Integration returns one integration.
 func (d *DB) Integration(ctx context.Context, id string) (Integration, error) {
 	all, err := d.integrations(ctx, id)

@@ -27,6 +27,10 @@ import (
 //     owner and the new end, and, where the table keeps one, moves its
 //     fence on when the owner changes. Taking a lease the caller holds
 //     renews it.
+//   - One clock decides when a lease runs out (leaseClock): on PostgreSQL,
+//     which several hubs share, the database server's, in the statement;
+//     on SQLite, used by one process, the caller's (the hub's injected
+//     clock). Hubs whose clocks disagree never both hold a lease.
 //   - Held means "the owner (and fence) the caller took it with are still
 //     there": a lease that ran out but nobody took since is still held; a
 //     holder whose lease another took can no longer renew, release or
@@ -78,7 +82,7 @@ func ParseOwner(written string) Owner {
 func (o Owner) IsZero() bool { return o.Name == "" && o.Instance == "" }
 
 // Lease is a lease as taken: by whom, with which fence (0 where the table
-// keeps none), until when by the taker's clock.
+// keeps none), until when by the clock the lease runs by (leaseClock).
 type Lease struct {
 	Owner Owner
 	Fence int64
@@ -102,10 +106,9 @@ type LeaseTable struct {
 	// writes name the fence it took the lease with, so a holder that lost
 	// the lease and then took it again cannot write under the first take.
 	FenceColumn string
-	// ServerClock: UntilColumn is a PostgreSQL timestamptz compared with
-	// the server's now(), one clock for every hub (the bus's leases).
-	// Otherwise it holds Unix milliseconds of the caller's clock.
-	ServerClock bool
+	// Timestamp: UntilColumn is a PostgreSQL timestamptz (the bus's
+	// leases; PostgreSQL only). Otherwise it holds Unix milliseconds.
+	Timestamp bool
 	// OwnRows: the table holds only leases; Take inserts a missing row
 	// and Release deletes it (a table without a fence only: deleting a
 	// fence would let it start over). Otherwise the lease lives in
@@ -114,27 +117,72 @@ type LeaseTable struct {
 	OwnRows bool
 }
 
+// leaseClock is a LeaseTable's statements in one dialect, with the one
+// time source its leases run by there. On PostgreSQL, which several hubs
+// share, that is the database server's clock (now() in the statement): a
+// lease's end is written and compared by one clock, so hubs whose own
+// clocks disagree (by minutes, even) never both hold a lease; the callers'
+// now is not used. On SQLite one process uses the database, and the
+// leases run by the now it passes (the hub's injected clock, which tests
+// move).
+type leaseClock struct {
+	LeaseTable
+	server bool
+}
+
+// in is t's statements in dialect.
+func (t LeaseTable) in(dialect string) leaseClock {
+	return leaseClock{LeaseTable: t, server: dialect == Postgres || t.Timestamp}
+}
+
+// serverNowMS is PostgreSQL's now() in Unix milliseconds.
+const serverNowMS = `CAST(FLOOR(EXTRACT(EPOCH FROM now()) * 1000) AS BIGINT)`
+
+// now is the SQL of the current time the leases run by, with its
+// arguments.
+func (t leaseClock) now(now time.Time) (string, []any) {
+	switch {
+	case t.Timestamp:
+		return `now()`, nil
+	case t.server:
+		return serverNowMS, nil
+	}
+	return `?`, []any{ms(now)}
+}
+
 // until is the SQL of "now + d" with its arguments.
-func (t LeaseTable) until(now time.Time, d time.Duration) (string, []any) {
-	if t.ServerClock {
+func (t leaseClock) until(now time.Time, d time.Duration) (string, []any) {
+	switch {
+	case t.Timestamp:
 		return `now() + ? * interval '1 millisecond'`, []any{d.Milliseconds()}
+	case t.server:
+		return serverNowMS + ` + ?`, []any{d.Milliseconds()}
 	}
 	return `?`, []any{ms(now.Add(d))}
 }
 
-// free is the condition that the lease has run out.
-func (t LeaseTable) free(col string, now time.Time) (string, []any) {
-	if t.ServerClock {
-		return col + ` < now()`, nil
+// free is the condition that the lease in col has run out.
+func (t leaseClock) free(col string, now time.Time) (string, []any) {
+	n, args := t.now(now)
+	return col + ` < ` + n, args
+}
+
+// untilOf reads the lease's end as a statement returned it (UntilColumn).
+func (t leaseClock) untilOf(v any) time.Time {
+	switch v := v.(type) {
+	case time.Time:
+		return v.UTC()
+	case int64:
+		return fromMS(v)
 	}
-	return col + ` < ?`, []any{ms(now)}
+	return time.Time{}
 }
 
 // takeSet is the SET list that takes the lease for o until now+d. The
 // fence moves on when the owner changes, and always when fresh: a take of
 // a free lease that is never a renewal (a claim), so that the same owner
 // taking its own lapsed lease again fences off its first take.
-func (t LeaseTable) takeSet(o Owner, now time.Time, d time.Duration, fresh bool) (string, []any) {
+func (t leaseClock) takeSet(o Owner, now time.Time, d time.Duration, fresh bool) (string, []any) {
 	u, uargs := t.until(now, d)
 	set := t.OwnerColumn + ` = ?, ` + t.UntilColumn + ` = ` + u
 	args := append([]any{o.String()}, uargs...)
@@ -152,7 +200,7 @@ func (t LeaseTable) takeSet(o Owner, now time.Time, d time.Duration, fresh bool)
 
 // takable is the condition that o may take the lease now: it is o's, or
 // it ran out.
-func (t LeaseTable) takable(o Owner, now time.Time) (string, []any) {
+func (t leaseClock) takable(o Owner, now time.Time) (string, []any) {
 	f, fargs := t.free(t.UntilColumn, now)
 	return `(` + t.OwnerColumn + ` = ? OR ` + f + `)`, append([]any{o.String()}, fargs...)
 }
@@ -168,7 +216,7 @@ func (t LeaseTable) held(l Lease) (string, []any) {
 
 // clearSet is the SET list that frees the lease (the fence stays).
 func (t LeaseTable) clearSet() string {
-	if t.ServerClock {
+	if t.Timestamp {
 		return t.OwnerColumn + ` = '', ` + t.UntilColumn + ` = '-infinity'`
 	}
 	return t.OwnerColumn + ` = '', ` + t.UntilColumn + ` = 0`
@@ -244,7 +292,7 @@ func (r sqlRunner) writeRow(ctx context.Context, q string, args []any, dest ...a
 // a deadline well inside the lease.
 type Leases struct {
 	run   leaseRunner
-	t     LeaseTable
+	t     leaseClock
 	owner Owner
 }
 
@@ -252,12 +300,12 @@ type Leases struct {
 // (SQLite or Postgres) that is not opened through this package (the
 // bus's).
 func NewLeases(db *sql.DB, dialect string, t LeaseTable, owner Owner) *Leases {
-	return &Leases{run: sqlRunner{db: db, dialect: dialect}, t: t, owner: owner}
+	return &Leases{run: sqlRunner{db: db, dialect: dialect}, t: t.in(dialect), owner: owner}
 }
 
 // Leases returns owner's leases of t in the state database.
 func (d *DB) Leases(t LeaseTable, owner Owner) *Leases {
-	return &Leases{run: dbRunner{d}, t: t, owner: owner}
+	return &Leases{run: dbRunner{d}, t: t.in(d.dialect), owner: owner}
 }
 
 // Owner is who takes these leases.
@@ -265,7 +313,9 @@ func (l *Leases) Owner() Owner { return l.owner }
 
 // Take takes the lease of key until now+d, or renews it when the owner
 // holds it: ok is false when another owner holds it (or, for a table
-// whose rows exist for their own sake, there is no such row).
+// whose rows exist for their own sake, there is no such row). Here and in
+// Renew and RenewAll, now is the caller's clock, which the leases run by
+// on SQLite only; on PostgreSQL they run by the server's (leaseClock).
 func (l *Leases) Take(ctx context.Context, now time.Time, d time.Duration, key ...any) (Lease, bool, error) {
 	t := l.t
 	if len(key) != len(t.Key) {
@@ -275,6 +325,7 @@ func (l *Leases) Take(ctx context.Context, now time.Time, d time.Duration, key .
 	if t.FenceColumn != "" {
 		ret = t.FenceColumn
 	}
+	ret += `, ` + t.UntilColumn
 	var q string
 	var args []any
 	if t.OwnRows {
@@ -303,9 +354,9 @@ func (l *Leases) Take(ctx context.Context, now time.Time, d time.Duration, key .
 		q = `UPDATE ` + t.Table + ` SET ` + set + ` WHERE ` + kw + ` AND ` + cond + ` RETURNING ` + ret
 		args = append(append(append(args, sargs...), key...), cargs...)
 	}
-	lease := Lease{Owner: l.owner, Until: now.Add(d)}
-	var got any
-	err := l.run.writeRow(ctx, q, args, &got)
+	lease := Lease{Owner: l.owner}
+	var got, until any
+	err := l.run.writeRow(ctx, q, args, &got, &until)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Lease{}, false, nil
 	}
@@ -319,6 +370,7 @@ func (l *Leases) Take(ctx context.Context, now time.Time, d time.Duration, key .
 		}
 		lease.Fence = f
 	}
+	lease.Until = t.untilOf(until)
 	return lease, true, nil
 }
 

@@ -135,14 +135,16 @@ var pollLeases = LeaseTable{Table: "poll_schedule", Key: []string{"integration_i
 // (this hub's too) can no longer start or write. On PostgreSQL concurrent claims by
 // other hubs skip the rows this one is taking (FOR UPDATE SKIP LOCKED); on
 // SQLite the write transaction serialises them. The same statement serves
-// both.
+// both. now decides which apps are due and their next time; the leases
+// run by the server's clock on PostgreSQL (lease.go), by now on SQLite.
 func (d *DB) Claim(ctx context.Context, owner Owner, now time.Time, lease time.Duration, limit int) ([]Slot, error) {
 	lock := ""
 	if d.dialect == Postgres {
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
-	set, sargs := pollLeases.takeSet(owner, now, lease, true)
-	free, fargs := pollLeases.free(pollLeases.UntilColumn, now)
+	leases := pollLeases.in(d.dialect)
+	set, sargs := leases.takeSet(owner, now, lease, true)
+	free, fargs := leases.free(pollLeases.UntilColumn, now)
 	args := append(append(sargs, ms(now), ms(now)), fargs...)
 	var out []Slot
 	err := d.InTx(ctx, func(tx *Tx) error {
@@ -153,19 +155,21 @@ func (d *DB) Claim(ctx context.Context, owner Owner, now time.Time, lease time.D
 				SELECT integration_id, app_id FROM poll_schedule
 				WHERE next_at_ms <= ? AND `+free+`
 				ORDER BY next_at_ms LIMIT ?`+lock+`)
-			RETURNING integration_id, app_id, due_ms, failures, interval_ms, calls_per_poll, note, wait, last_poll_ms, lease_fence`,
+			RETURNING integration_id, app_id, due_ms, failures, interval_ms, calls_per_poll, note, wait, last_poll_ms, lease_fence,
+				lease_until_ms`,
 			append(args, limit)...)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			s := Slot{LeaseOwner: owner.String(), LeaseUntil: now.Add(lease)}
-			var next, iv, last int64
-			if err := rows.Scan(&s.IntegrationID, &s.AppID, &next, &s.Failures, &iv, &s.CallsPerPoll, &s.Note, &s.Wait, &last, &s.Fence); err != nil {
+			s := Slot{LeaseOwner: owner.String()}
+			var next, iv, last, until int64
+			if err := rows.Scan(&s.IntegrationID, &s.AppID, &next, &s.Failures, &iv, &s.CallsPerPoll, &s.Note, &s.Wait, &last, &s.Fence,
+				&until); err != nil {
 				return err
 			}
-			s.NextAt, s.Interval, s.LastPoll = fromMS(next), time.Duration(iv)*time.Millisecond, fromMS(last)
+			s.NextAt, s.Interval, s.LastPoll, s.LeaseUntil = fromMS(next), time.Duration(iv)*time.Millisecond, fromMS(last), fromMS(until)
 			out = append(out, s)
 		}
 		return rows.Err()
@@ -195,7 +199,7 @@ func (s Slot) lease(owner Owner) Lease {
 // taken over does not list. Claims take rows of other owners only, and a
 // claim in progress holds the row, so the owner and fence check is the fence.
 func (d *DB) StartPoll(ctx context.Context, owner Owner, s Slot, now time.Time, lease, interval time.Duration) (bool, error) {
-	until, uargs := pollLeases.until(now, lease)
+	until, uargs := pollLeases.in(d.dialect).until(now, lease)
 	held, hargs := pollLeases.held(s.lease(owner))
 	args := append(append(append(uargs, ms(now.Add(interval))), s.IntegrationID, s.AppID), hargs...)
 	res, err := d.exec(ctx, `UPDATE poll_schedule SET lease_until_ms = `+until+`, next_at_ms = ?
@@ -406,12 +410,14 @@ func (d *DB) QuotaTake(ctx context.Context, bucket string, slot, since time.Time
 }
 
 // ScheduleCounts counts the apps in the schedule, those due at now and no
-// hub holds, and those a hub holds.
+// hub holds, and those a hub holds (by the clock the leases run by).
 func (d *DB) ScheduleCounts(ctx context.Context, now time.Time) (apps, due, leased int, err error) {
+	free, fargs := pollLeases.in(d.dialect).free(pollLeases.UntilColumn, now)
+	args := append(append([]any{ms(now)}, fargs...), fargs...)
 	err = d.queryRow(ctx, `SELECT COUNT(*),
-			COALESCE(SUM(CASE WHEN next_at_ms <= ? AND lease_until_ms < ? THEN 1 ELSE 0 END), 0),
-			COALESCE(SUM(CASE WHEN lease_until_ms >= ? THEN 1 ELSE 0 END), 0)
-		FROM poll_schedule`, ms(now), ms(now), ms(now)).Scan(&apps, &due, &leased)
+			COALESCE(SUM(CASE WHEN next_at_ms <= ? AND `+free+` THEN 1 ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN `+free+` THEN 0 ELSE 1 END), 0)
+		FROM poll_schedule`, args...).Scan(&apps, &due, &leased)
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("state: count the schedule: %w", err)
 	}

@@ -89,12 +89,14 @@ func testScheduleClaims(t *testing.T, db *DB) {
 	}
 
 	// A live lease keeps the app; an expired one lets another hub take it.
+	passLeaseTime(t, db, pollLeases, 30*time.Second)
 	if got, _ := db.Claim(ctx, NewOwner("other"), now.Add(30*time.Second), time.Minute, 100); len(got) != 0 {
 		t.Fatalf("claimed %d leased apps", len(got))
 	}
 	if n, err := db.RenewLeases(ctx, owners["a00"], claimed[owners["a00"].String()], now, 5*time.Minute); err != nil || n == 0 {
 		t.Fatalf("renew: %d %v", n, err)
 	}
+	passLeaseTime(t, db, pollLeases, 90*time.Second)
 	got, err := db.Claim(ctx, NewOwner("other"), now.Add(2*time.Minute), time.Minute, 100)
 	if err != nil {
 		t.Fatal(err)
@@ -115,6 +117,7 @@ func testScheduleClaims(t *testing.T, db *DB) {
 	}
 	// Expire the renewed ones too: a hub that stopped renewing loses them.
 	third := NewOwner("third")
+	passLeaseTime(t, db, pollLeases, 4*time.Minute)
 	later, err := db.Claim(ctx, third, now.Add(6*time.Minute), time.Minute, 100)
 	if err != nil || len(later) != 40 {
 		t.Fatalf("took %d of the 40 apps whose leases all expired: %v", len(later), err)
@@ -159,9 +162,11 @@ func testScheduleClaims(t *testing.T, db *DB) {
 	if c := find(got); err != nil || c == nil || !c.NextAt.Equal(next.NextAt.Truncate(time.Millisecond)) {
 		t.Fatalf("claim of the released app: %+v %v (NextAt must be when it was due)", c, err)
 	}
+	passLeaseTime(t, db, pollLeases, 20*time.Second)
 	if c := find(mustClaim(t, db, NewOwner("heir"), at.Add(20*time.Second))); c != nil {
 		t.Errorf("taken over after the lease but within the interval: %+v", c)
 	}
+	passLeaseTime(t, db, pollLeases, 41*time.Second)
 	if c := find(mustClaim(t, db, NewOwner("heir"), at.Add(61*time.Second))); c == nil {
 		t.Error("not taken over after the interval")
 	}
@@ -368,6 +373,7 @@ func testPollLeasesFenced(t *testing.T, db *DB) {
 	}
 	// The lease lapses (interval 0: due again at once) and the same hub
 	// claims the app again: the first claim is fenced off.
+	passLeaseTime(t, db, pollLeases, 2*time.Minute)
 	second := mustClaim(t, db, hub, now.Add(2*time.Minute))
 	if len(second) != 1 || second[0].Fence <= first[0].Fence {
 		t.Fatalf("second claim %+v after %+v", second, first)
@@ -405,10 +411,12 @@ func testRenewOnlyHeld(t *testing.T, db *DB) {
 	// The worker of slots[1] ended but its release failed: only slots[0]
 	// is held. Renewed past the first lease's expiry, twice.
 	for _, at := range []time.Time{now.Add(50 * time.Second), now.Add(100 * time.Second)} {
+		passLeaseTime(t, db, pollLeases, 50*time.Second)
 		if n, err := db.RenewLeases(ctx, hub, slots[:1], at, time.Minute); n != 1 || err != nil {
 			t.Fatalf("renew at %s: %d %v", at, n, err)
 		}
 	}
+	passLeaseTime(t, db, pollLeases, 10*time.Second)
 	got := mustClaim(t, db, NewOwner("other"), now.Add(110*time.Second))
 	if len(got) != 1 || got[0].AppRef != slots[1].AppRef {
 		t.Fatalf("claimed %+v, want only %v (its lease not renewed)", got, slots[1].AppRef)

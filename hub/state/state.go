@@ -72,6 +72,9 @@ type DB struct {
 	// (RecordDelivery).
 	deliveryCurrent  sync.Map
 	deliveryFailures atomic.Uint64
+	// current is this process's copy of the integrations
+	// (CurrentIntegration).
+	current integrationCache
 	// firstAttemptsAfter: until then (after a restore from a backup) no
 	// delivery counts as a first attempt (version.go). Set when opened.
 	firstAttemptsAfter time.Time
