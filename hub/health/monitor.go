@@ -16,6 +16,7 @@ import (
 
 	"github.com/reviewhub/reviewhub/hub/bus"
 	"github.com/reviewhub/reviewhub/hub/config"
+	"github.com/reviewhub/reviewhub/hub/events"
 	"github.com/reviewhub/reviewhub/hub/metrics"
 	"github.com/reviewhub/reviewhub/hub/rules"
 	"github.com/reviewhub/reviewhub/hub/state"
@@ -191,7 +192,7 @@ func (m *Monitor) Check(ctx context.Context) {
 				level = slog.LevelDebug // an app new to the health table, fine
 			}
 			log.Log(ctx, level, "app health changed", "health", a.Health, "was", a.Recorded, "reason", a.Reason, "since", a.Since)
-			if err := m.DB.SetHealth(ctx, a.AppRef, a.Health, a.Reason, a.Since); err != nil {
+			if err := m.recordHealth(ctx, a); err != nil {
 				log.Error("recording app health failed", "error", err)
 			}
 		}
@@ -209,6 +210,21 @@ func (m *Monitor) Check(ctx context.Context) {
 			m.alert(ctx, log, a, *cfg)
 		}
 	}
+}
+
+// recordHealth records an app's changed health and, when it had one
+// before, the app.health_changed event with it (one transaction; of
+// several hubs computing the change, one records it).
+func (m *Monitor) recordHealth(ctx context.Context, a App) error {
+	var event func() (state.Event, error)
+	if a.Recorded != "" {
+		event = func() (state.Event, error) {
+			return events.HealthChanged(events.HealthData{Integration: a.IntegrationID, App: a.AppID, AppName: a.AppName,
+				Store: a.StorePlugin, Health: a.Health, Previous: a.Recorded, Reason: a.Reason, Since: a.Since}, m.clock())
+		}
+	}
+	_, err := m.DB.ChangeHealth(ctx, a.AppRef, a.Recorded, a.Health, a.Reason, a.Since, event)
+	return err
 }
 
 // alert sends the app's alert when one is due: its state turned bad (or
