@@ -68,6 +68,9 @@ type Options struct {
 	// Schedule (zero: the defaults).
 	WebhookEvery    time.Duration
 	WebhookSchedule []time.Duration
+	// WebhookDisableAfter overrides webhooks.disable_after (0: the
+	// config's), below the minimum the config takes (tests).
+	WebhookDisableAfter time.Duration
 }
 
 // New prepares the hub: the data dir, the listener (bound first, so a

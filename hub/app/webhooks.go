@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sync"
@@ -30,7 +31,7 @@ func syncWebhooks(ctx context.Context, db *state.DB, cfg *config.Config) error {
 func (h *Hub) newDispatcher(cfg *config.Config, opts Options) *webhooks.Dispatcher {
 	return &webhooks.Dispatcher{DB: h.DB, Logger: h.log.With("component", "webhooks"), Metrics: h.ops.metrics,
 		AllowHosts: cfg.Health.AlertHosts, Owner: leaseOwner(h.Addr()), Every: opts.WebhookEvery, Timeout: cfg.Webhooks.Timeout,
-		Schedule: opts.WebhookSchedule, DisableAfter: cfg.Webhooks.DisableAfter, Retention: cfg.Webhooks.Retention}
+		Schedule: opts.WebhookSchedule, DisableAfter: cmp.Or(opts.WebhookDisableAfter, cfg.Webhooks.DisableAfter), Retention: cfg.Webhooks.Retention}
 }
 
 // runDispatcher sends the outbound webhooks until ctx ends; the health

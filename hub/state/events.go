@@ -19,9 +19,9 @@ type Event struct {
 }
 
 // AddEvent writes e into the outbox in the transaction of the change it
-// reports, and queues it for every enabled webhook endpoint that takes
-// it (the endpoint's integration, or every one; its event types, or
-// every one). An event whose id is already there changes nothing: added
+// reports, and queues it for every webhook endpoint that takes it (the
+// endpoint's integration, or every one; its event types, or every one);
+// a disabled endpoint's deliveries wait until it is enabled again. An event whose id is already there changes nothing: added
 // reports false (an event written again after a crash).
 func (t *Tx) AddEvent(ctx context.Context, e Event) (added bool, err error) {
 	res, err := t.exec(ctx, `INSERT INTO events (id, type, integration_id, occurred_ms, payload) VALUES (?, ?, ?, ?, ?)
@@ -35,7 +35,7 @@ func (t *Tx) AddEvent(ctx context.Context, e Event) (added bool, err error) {
 	now := ms(t.db.now())
 	if _, err := t.exec(ctx, `INSERT INTO webhook_deliveries (endpoint_id, event_id, created_ms, next_ms)
 		SELECT id, ?, ?, ? FROM webhook_endpoints
-		WHERE disabled_ms = 0 AND (integration_id = '' OR integration_id = ?) AND (event_types = '' OR event_types LIKE ?)
+		WHERE (integration_id = '' OR integration_id = ?) AND (event_types = '' OR event_types LIKE ?)
 		ON CONFLICT (endpoint_id, event_id) DO NOTHING`,
 		e.ID, now, now, e.IntegrationID, "%,"+e.Type+",%"); err != nil {
 		return false, fmt.Errorf("state: queue event %s for the webhooks: %w", e.ID, err)
