@@ -120,4 +120,3 @@ func TestOutboundWebhookReviewEventIDsAreDerived(t *testing.T) {
 		t.Errorf("ids %s %s %s: want the first two equal, the third another", a.ID, b.ID, c.ID)
 	}
 }
-
