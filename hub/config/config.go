@@ -90,8 +90,8 @@ type Health struct {
 
 // Webhooks configures the outbound webhooks: the hub's events posted,
 // signed per the Standard Webhooks specification, to endpoints
-// (docs/events.md). Endpoints are also made in the admin API and the
-// console; those of this file are read-only there.
+// (docs/events.md). Endpoints are also made in the admin API; those of
+// this file are read-only there.
 type Webhooks struct {
 	// DisableAfter: an endpoint whose deliveries fail for this long is
 	// disabled, with an alert (default 72h).

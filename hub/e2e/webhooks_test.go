@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -21,6 +23,7 @@ import (
 	"github.com/reviewhub/reviewhub/hub/config"
 	"github.com/reviewhub/reviewhub/hub/e2e/testbackend"
 	"github.com/reviewhub/reviewhub/hub/events"
+	"github.com/reviewhub/reviewhub/hub/internal/pgtest"
 	"github.com/reviewhub/reviewhub/hub/state"
 )
 
@@ -119,13 +122,11 @@ func webhookEnv(t *testing.T, rcv *eventReceiver, disableAfter time.Duration, ed
 	e.cfg.AdminToken = adminToken
 	if edit != nil {
 		edit(e.cfg)
+		if err := e.cfg.Validate(); err != nil {
+			t.Fatal(err)
+		}
 	}
-	e.tune = func(o *app.Options) {
-		o.WebhookEvery = 20 * time.Millisecond
-		o.WebhookSchedule = []time.Duration{50 * time.Millisecond, 50 * time.Millisecond, 50 * time.Millisecond, 50 * time.Millisecond,
-			50 * time.Millisecond, 50 * time.Millisecond, 50 * time.Millisecond, 50 * time.Millisecond}
-		o.WebhookDisableAfter = disableAfter
-	}
+	e.tune = func(o *app.Options) { fastWebhooks(o, disableAfter) }
 	e.startHub(t)
 	ev, _ := json.Marshal(types)
 	code, _, raw := e.api(t, "POST", "/api/webhooks", adminToken, fmt.Sprintf(`{"id":"crm","url":%q,"events":%s}`, rcv.srv.URL+"/hooks/reviewhub", ev))
@@ -144,6 +145,15 @@ func webhookEnv(t *testing.T, rcv *eventReceiver, disableAfter time.Duration, ed
 		t.Errorf("the endpoint's answer shows its secret: %s", raw)
 	}
 	return e, created.Secret
+}
+
+// fastWebhooks makes the dispatcher look every 20 ms and retry after
+// 50 ms, 8 times.
+func fastWebhooks(o *app.Options, disableAfter time.Duration) {
+	o.WebhookEvery = 20 * time.Millisecond
+	o.WebhookSchedule = []time.Duration{50 * time.Millisecond, 50 * time.Millisecond, 50 * time.Millisecond, 50 * time.Millisecond,
+		50 * time.Millisecond, 50 * time.Millisecond, 50 * time.Millisecond, 50 * time.Millisecond}
+	o.WebhookDisableAfter = disableAfter
 }
 
 // deliveries is the endpoint's delivery log from the API.
@@ -399,5 +409,60 @@ func TestOutboundWebhookEndpointDisabledAfterFailing(t *testing.T) {
 	metrics := scrape(t, e.hub.MetricsURL())
 	if v := value(metrics, "reviewhub_outbound_webhook_attempts_total", map[string]string{"endpoint": "crm", "outcome": "disabled"}); v != 1 {
 		t.Errorf("disabled metric %v, want 1", v)
+	}
+}
+
+// Two hubs on one PostgreSQL database share the queue: every event is
+// delivered, each once (a claim per delivery), though both dispatchers
+// look at the same rows.
+func TestOutboundWebhookOnceWithTwoHubsOnPostgres(t *testing.T) {
+	rcv := newEventReceiver(t)
+	dsn := pgtest.DSN(t)
+	e, _ := webhookEnv(t, rcv, 0, func(c *config.Config) {
+		c.State.Driver, c.State.DSN, c.Bus.Backend = "postgres", dsn, "postgres"
+	}, events.ReviewCreated)
+	log := slog.New(slog.NewTextHandler(testLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx, cancel := context.WithCancel(context.Background())
+	opts := testOptions()
+	opts.Host.Env = []string{"TESTSTORE_PUBLIC_URL=" + e.srv.URL}
+	fastWebhooks(&opts, 0)
+	second, err := app.New(ctx, e.cfg, log.With("hub", "second"), opts)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- second.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	eventually(t, "the app connected", func() bool {
+		c, err := e.hub.DB.Cursor(context.Background(), "acme", "ios")
+		return err == nil && c.Connected
+	})
+	const n = 20
+	for i := range n {
+		e.backend.PutReview(testbackend.Review{ID: fmt.Sprintf("r%02d", i), App: "app1", Rating: 1 + i%5, Text: fmt.Sprintf("review %d", i)})
+	}
+	eventually(t, fmt.Sprintf("%d events", n), func() bool { return len(rcv.events(events.ReviewCreated)) >= n })
+	eventually(t, "every delivery recorded", func() bool {
+		ds := e.deliveries(t, "crm")
+		for _, d := range ds {
+			if d.Status != state.DeliveryDelivered {
+				return false
+			}
+		}
+		return len(ds) == n
+	})
+	got := rcv.events(events.ReviewCreated)
+	seen := map[string]int{}
+	for _, ev := range got {
+		seen[ev.Data["review"].(map[string]any)["id"].(string)]++
+	}
+	if len(got) != n || len(seen) != n {
+		t.Errorf("%d deliveries of %d reviews' events, want %d of %d: %v", len(got), len(seen), n, n, seen)
+	}
+	for _, d := range e.deliveries(t, "crm") {
+		if d.Attempts != 1 {
+			t.Errorf("delivery %s: %d attempts, want 1", d.EventID, d.Attempts)
+		}
 	}
 }

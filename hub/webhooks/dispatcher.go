@@ -356,7 +356,7 @@ func (d *Dispatcher) disable(ctx context.Context, log *slog.Logger, ep state.Web
 		return
 	}
 	d.Metrics.OutboundWebhook(ep.ID, "disabled")
-	log.Error("outbound webhook endpoint disabled; enable it again in the console or the admin API once it works", "reason", reason)
+	log.Error("outbound webhook endpoint disabled; enable it again in the admin API once it works", "reason", reason)
 	if d.Notify == nil {
 		return
 	}
@@ -365,7 +365,7 @@ func (d *Dispatcher) disable(ctx context.Context, log *slog.Logger, ep state.Web
 		host = u.Host
 	}
 	title := fmt.Sprintf("Reviewhub: outbound webhook %s disabled", ep.ID)
-	text := fmt.Sprintf("The outbound webhook endpoint %s (host %s) is disabled: %s. Its events wait; enable it again (console: Webhooks, or POST /api/webhooks/%s/enable) once the receiver works.",
+	text := fmt.Sprintf("The outbound webhook endpoint %s (host %s) is disabled: %s. Its events wait; enable it again (POST /api/webhooks/%s/enable) once the receiver works.",
 		ep.ID, host, reason, ep.ID)
 	key := fmt.Sprintf("webhook/%s/disabled/%d", ep.ID, at.UnixMilli())
 	if err := d.Notify(ctx, ep.IntegrationID, "webhook_disabled", key, title, text); err != nil {
