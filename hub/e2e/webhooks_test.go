@@ -466,3 +466,52 @@ func TestOutboundWebhookOnceWithTwoHubsOnPostgres(t *testing.T) {
 		}
 	}
 }
+
+// An endpoint of the configuration file: its secret signs, the API shows
+// it as the file's and refuses to change it; an answer's outcome without
+// a type filter arrives too.
+func TestOutboundWebhookFromTheConfigFile(t *testing.T) {
+	rcv := newEventReceiver(t)
+	const whsec = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	rcv.setSecret(whsec)
+	e := &env{backend: testbackend.New()}
+	e.srv = startBackendServer(t, e.backend)
+	e.cfg = newConfig(t, e.srv.URL)
+	e.cfg.AdminToken = adminToken
+	e.cfg.Webhooks.Endpoints = []config.WebhookEndpoint{{ID: "ops", URL: rcv.srv.URL, Secret: whsec, Integration: "acme"}}
+	if err := e.cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	e.tune = func(o *app.Options) { fastWebhooks(o, 0) }
+	e.startHub(t)
+
+	e.backend.PutReview(testbackend.Review{ID: "r1", App: "app1", Author: "Ann", Rating: 3, Text: "Okay", Language: "en"})
+	eventually(t, "review.created", func() bool { return len(rcv.events(events.ReviewCreated)) == 1 })
+	code, out, raw := e.api(t, "GET", "/api/webhooks/ops", adminToken, "")
+	if code != 200 || out["source"] != "config" || strings.Contains(raw, "whsec_") {
+		t.Errorf("the file's endpoint: %d %s", code, raw)
+	}
+	if code, _, raw := e.api(t, "PUT", "/api/webhooks/ops", adminToken, fmt.Sprintf(`{"url":%q}`, rcv.srv.URL+"/other")); code != 409 {
+		t.Errorf("changing the file's endpoint: %d %s, want 409", code, raw)
+	}
+	if code, _, raw := e.api(t, "POST", "/api/webhooks", adminToken, `{"id":"x","url":"ftp://example.com/","events":["review.deleted"]}`); code != 422 ||
+		!strings.Contains(raw, "url") || !strings.Contains(raw, "review.deleted") {
+		t.Errorf("a wrong endpoint: %d %s, want 422 naming url and events", code, raw)
+	}
+}
+
+// A wrong endpoint in the file is refused with the field named.
+func TestOutboundWebhookConfigErrorsNameTheField(t *testing.T) {
+	cfg := newConfig(t, "http://127.0.0.1:1")
+	cfg.Webhooks.Endpoints = []config.WebhookEndpoint{{ID: "Bad ID", URL: "ftp://x", Secret: "plain", Events: []string{"review.gone"}, Integration: "nope"}}
+	err := cfg.Validate()
+	for _, want := range []string{"webhooks.endpoints[0].id", "webhooks.endpoints[0].url", "webhooks.endpoints[0].secret",
+		"webhooks.endpoints[0].events[0]", "webhooks.endpoints[0].integration"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%v does not name %s", err, want)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "plain") {
+		t.Errorf("the error shows the secret: %v", err)
+	}
+}
