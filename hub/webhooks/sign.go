@@ -9,11 +9,12 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/reviewhub/reviewhub/hub/config"
 )
 
 // SecretPrefix starts every endpoint secret: whsec_ and the base64 of
@@ -38,21 +39,14 @@ func NewSecret() string {
 	return SecretPrefix + base64.StdEncoding.EncodeToString(b)
 }
 
-// ParseSecret returns the key of a whsec_ secret; the error says what is
+// ParseSecret returns the key of a whsec_ secret (config.WebhookSecret
+// checks it: standard base64 of 24 to 64 bytes); the error says what is
 // wrong, never the secret.
 func ParseSecret(secret string) ([]byte, error) {
-	rest, ok := strings.CutPrefix(secret, SecretPrefix)
-	if !ok {
-		return nil, errors.New("the secret must start with " + SecretPrefix)
+	if err := config.WebhookSecret(secret); err != nil {
+		return nil, fmt.Errorf("the secret %w", err)
 	}
-	key, err := base64.StdEncoding.DecodeString(rest)
-	if err != nil {
-		return nil, errors.New("the secret after " + SecretPrefix + " is not standard base64")
-	}
-	if len(key) < 24 || len(key) > 64 {
-		return nil, fmt.Errorf("the secret's key has %d bytes; it must have 24 to 64", len(key))
-	}
-	return key, nil
+	return base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, SecretPrefix))
 }
 
 // Sign is the webhook-signature value of a delivery: "v1," and the base64
