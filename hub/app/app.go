@@ -163,7 +163,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	h.opsWire(cfg, plugins, srv, admin)
 	if cfg.ConsoleOn() {
 		co := ConsoleOptions(cfg, admin, h.DB, failures, log.With("component", "console"))
-		co.Accounts, co.Access = accounts, admin // per-account throttle shared with the API; tokens and audit pages
+		co.Accounts, co.Access, co.Webhooks = accounts, admin, admin // per-account throttle shared with the API; tokens and audit pages
 		if srv.Console, err = console.New(co); err != nil {
 			return nil, err
 		}
