@@ -28,6 +28,7 @@ import (
 	"github.com/reviewhub/reviewhub/hub/setup"
 	"github.com/reviewhub/reviewhub/hub/state"
 	"github.com/reviewhub/reviewhub/hub/tracing"
+	"github.com/reviewhub/reviewhub/hub/webhooks"
 	"github.com/reviewhub/reviewhub/sdk"
 )
 
@@ -43,6 +44,7 @@ type Hub struct {
 	routerDone chan struct{}
 	poller     *poll.Poller
 	deliver    *deliver.Deliverer
+	webhooks   *webhooks.Dispatcher
 	reload     chan struct{}
 	http       *http.Server
 	handler    handlerRef // served once New is done (starting.go)
@@ -62,6 +64,13 @@ type Options struct {
 	// ReplyAttempts, ReplyRetryMin: see deliver.Deliverer (0: the defaults).
 	ReplyAttempts int
 	ReplyRetryMin time.Duration
+	// WebhookEvery, WebhookSchedule: see webhooks.Dispatcher's Every and
+	// Schedule (zero: the defaults).
+	WebhookEvery    time.Duration
+	WebhookSchedule []time.Duration
+	// WebhookDisableAfter overrides webhooks.disable_after (0: the
+	// config's), below the minimum the config takes (tests).
+	WebhookDisableAfter time.Duration
 }
 
 // New prepares the hub: the data dir, the listener (bound first, so a
@@ -126,6 +135,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	if err := SyncConfig(ctx, h.DB, cfg); err != nil {
 		return nil, err
 	}
+	if err := syncWebhooks(ctx, h.DB, cfg); err != nil {
+		return nil, err
+	}
 	plugins := Resolver{h.Plugins}
 	h.deliver = &deliver.Deliverer{DB: h.DB, Bus: h.Bus, Plugins: plugins, Logger: log.With("component", "deliver"),
 		UnknownTicketGrace: opts.UnknownTicketGrace, ReplyAttempts: opts.ReplyAttempts, ReplyRetryMin: opts.ReplyRetryMin, Metrics: h.ops.metrics}
@@ -146,10 +158,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		History: &historyRunner{poller: h.poller, bg: ctx, log: log.With("component", "history")}}
 	srv := &httpapi.Server{DB: h.DB, Deliverer: h.deliver, Plugins: plugins, Logger: log.With("component", "http"),
 		Ready: h.ready, Admin: admin.Register}
+	h.webhooks = h.newDispatcher(cfg, opts)
+	admin.Webhooks, admin.AllowHosts = h.webhooks, cfg.Health.AlertHosts
 	h.opsWire(cfg, plugins, srv, admin)
 	if cfg.ConsoleOn() {
 		co := ConsoleOptions(cfg, admin, h.DB, failures, log.With("component", "console"))
-		co.Accounts, co.Access = accounts, admin // per-account throttle shared with the API; tokens and audit pages
+		co.Accounts, co.Access, co.Webhooks = accounts, admin, admin // per-account throttle shared with the API; tokens and audit pages
 		if srv.Console, err = console.New(co); err != nil {
 			return nil, err
 		}
@@ -391,6 +405,7 @@ func (h *Hub) startWork(ctx context.Context, wg *sync.WaitGroup) {
 		h.poller.Run(ctx, h.reload)
 	}()
 	h.opsRun(ctx, wg)
+	h.runDispatcher(ctx, wg)
 	runAuditPruning(ctx, wg, h.DB, h.cfg.Audit.Retention, h.log.With("component", "audit"))
 	if p, ok := h.Bus.(pruner); ok {
 		wg.Add(1)

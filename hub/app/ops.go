@@ -173,6 +173,7 @@ func (h *Hub) sample(ctx context.Context, emit metrics.Emit) error {
 	errs = append(errs, h.sampleRatings(ctx, emit))
 	errs = append(errs, h.sampleQuotas(ctx, emit))
 	errs = append(errs, h.ops.monitor.Sample(ctx, emit))
+	errs = append(errs, h.sampleWebhooks(ctx, emit))
 	return errors.Join(errs...)
 }
 

@@ -3,6 +3,7 @@ package config
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/reviewhub/reviewhub/hub/events"
 	"github.com/reviewhub/reviewhub/hub/filter"
 	"github.com/reviewhub/reviewhub/hub/rules"
 	"github.com/reviewhub/reviewhub/hub/secrets"
@@ -65,6 +67,7 @@ type Config struct {
 	Log             Log           `yaml:"log"`
 	Metrics         Metrics       `yaml:"metrics"`
 	Health          Health        `yaml:"health"`
+	Webhooks        Webhooks      `yaml:"webhooks"`
 	Console         Console       `yaml:"console"`
 	Integrations    []Integration `yaml:"integrations"`
 }
@@ -83,6 +86,37 @@ type Health struct {
 	CheckEvery time.Duration `yaml:"check_every"`
 	// AlertHosts, when set, are the only hosts alert webhooks may reach.
 	AlertHosts []string `yaml:"alert_hosts"`
+}
+
+// Webhooks configures the outbound webhooks: the hub's events posted,
+// signed per the Standard Webhooks specification, to endpoints
+// (docs/events.md). Endpoints are also made in the admin API; those of
+// this file are read-only there.
+type Webhooks struct {
+	// DisableAfter: an endpoint whose deliveries fail for this long is
+	// disabled, with an alert (default 72h).
+	DisableAfter time.Duration `yaml:"disable_after"`
+	// Timeout is each attempt's deadline (default 15s).
+	Timeout time.Duration `yaml:"timeout"`
+	// Retention: delivered and given-up deliveries and their events are
+	// deleted after this (default 168h).
+	Retention time.Duration `yaml:"retention"`
+	// Endpoints of this file.
+	Endpoints []WebhookEndpoint `yaml:"endpoints"`
+}
+
+// WebhookEndpoint is an outbound webhook endpoint of the file.
+type WebhookEndpoint struct {
+	ID  string `yaml:"id"`
+	URL string `yaml:"url"`
+	// Secret is the signing secret, whsec_ and base64 of 24 to 64 bytes;
+	// use ${VAR}.
+	Secret string `yaml:"secret"`
+	// Events it takes (empty: every type).
+	Events []string `yaml:"events"`
+	// Integration: only this integration's events (empty: every one).
+	Integration string `yaml:"integration"`
+	Description string `yaml:"description"`
 }
 
 // Alerts says where an integration's health alerts go.
@@ -557,6 +591,7 @@ func (c *Config) Validate() error {
 	c.validateRun(add)
 	c.validatePlugins(add)
 	c.validateIntegrations(add)
+	c.validateWebhooks(add)
 	if len(errs) > 0 {
 		return errs
 	}
@@ -671,6 +706,71 @@ func (c *Config) validateRun(add func(field, reason string)) {
 	if c.ShutdownTimeout != 0 && c.ShutdownTimeout < time.Second {
 		add("shutdown_timeout", fmt.Sprintf("%s is shorter than 1s", c.ShutdownTimeout))
 	}
+}
+
+// validateWebhooks checks the outbound webhooks and their endpoints.
+func (c *Config) validateWebhooks(add func(field, reason string)) {
+	w := c.Webhooks
+	if w.DisableAfter != 0 && w.DisableAfter < time.Minute {
+		add("webhooks.disable_after", fmt.Sprintf("%s is shorter than 1m", w.DisableAfter))
+	}
+	if w.Timeout != 0 && (w.Timeout < time.Second || w.Timeout > 5*time.Minute) {
+		add("webhooks.timeout", fmt.Sprintf("%s is not between 1s and 5m", w.Timeout))
+	}
+	if w.Retention != 0 && w.Retention < time.Hour {
+		add("webhooks.retention", fmt.Sprintf("%s is shorter than 1h", w.Retention))
+	}
+	seen := map[string]bool{}
+	for i, e := range w.Endpoints {
+		f := fmt.Sprintf("webhooks.endpoints[%d]", i)
+		switch {
+		case !ValidID(e.ID):
+			add(f+".id", fmt.Sprintf("%q is not an id (lower-case letters, digits, - and _, up to 63)", e.ID))
+		case seen[e.ID]:
+			add(f+".id", fmt.Sprintf("%q is used twice", e.ID))
+		}
+		seen[e.ID] = true
+		if err := HTTPURL(e.URL); err != nil {
+			add(f+".url", err.Error())
+		}
+		if err := WebhookSecret(e.Secret); err != nil {
+			add(f+".secret", err.Error())
+		}
+		for j, t := range e.Events {
+			if !events.Known(t) {
+				add(fmt.Sprintf("%s.events[%d]", f, j), fmt.Sprintf("%q is not an event type (%s)", t, strings.Join(events.Types, ", ")))
+			}
+		}
+		if e.Integration != "" && !c.hasIntegration(e.Integration) {
+			add(f+".integration", fmt.Sprintf("%q is not an integration of this file", e.Integration))
+		}
+	}
+}
+
+func (c *Config) hasIntegration(id string) bool {
+	for _, in := range c.Integrations {
+		if in.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// WebhookSecret checks an endpoint's signing secret: whsec_ and the
+// standard base64 of 24 to 64 bytes. The error never shows the secret.
+func WebhookSecret(s string) error {
+	rest, ok := strings.CutPrefix(s, "whsec_")
+	if !ok {
+		return errors.New("must start with whsec_ (generate one: echo whsec_$(openssl rand -base64 32))")
+	}
+	key, err := base64.StdEncoding.DecodeString(rest)
+	if err != nil {
+		return errors.New("is not whsec_ and standard base64")
+	}
+	if len(key) < 24 || len(key) > 64 {
+		return fmt.Errorf("has a key of %d bytes; it must have 24 to 64", len(key))
+	}
+	return nil
 }
 
 // validateIntegrations checks each integration: its id, alerts, apps and

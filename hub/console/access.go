@@ -91,6 +91,10 @@ var actionRoutes = map[string]string{
 	"GET /console/charts":                                            "GET /api/stats/reviews",
 	"GET /console/integrations/{id}/charts":                          "GET /api/stats/reviews",
 	"GET /console/charts/export":                                     "GET /api/stats/reviews/export",
+	"GET /console/webhooks":                                          "GET /api/webhooks",
+	"GET /console/webhooks/{id}":                                     "GET /api/webhooks/{id}/deliveries",
+	"POST /console/webhooks/{id}/enable":                             "POST /api/webhooks/{id}/enable",
+	"POST /console/webhooks/{id}/deliveries/{event}/replay":          "POST /api/webhooks/{id}/deliveries/{event}/replay",
 }
 
 // actionRole is the role console action method+template needs; false

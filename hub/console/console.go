@@ -93,6 +93,9 @@ type Options struct {
 	// Access is the API's tokens and audit log (an *httpapi.Admin); nil:
 	// those pages answer 503 and sign-ins are not audited.
 	Access Access
+	// Webhooks is the API's outbound webhooks (an *httpapi.Admin); nil:
+	// those pages answer 503.
+	Webhooks WebhookOps
 }
 
 // Console serves the web console under /console/.
@@ -179,6 +182,7 @@ func (c *Console) routes() {
 	c.deadLetterRoutes(s)
 	c.automationRoutes(s)
 	c.approvalRoutes(s)
+	c.webhookRoutes(s)
 	c.accessRoutes(s)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.renderError(w, r, http.StatusNotFound, c.lang(r).T["not_found"])

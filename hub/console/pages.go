@@ -67,7 +67,8 @@ var funcs = template.FuncMap{
 		}
 		return m
 	},
-	"add": func(a, b int) int { return a + b },
+	"add":     func(a, b int) int { return a + b },
+	"whstate": stateOf,
 	"ts": func(t any) string {
 		switch v := t.(type) {
 		case time.Time:

@@ -14,6 +14,7 @@ import (
 
 	"github.com/reviewhub/reviewhub/hub/bus"
 	"github.com/reviewhub/reviewhub/hub/busmsg"
+	"github.com/reviewhub/reviewhub/hub/events"
 	"github.com/reviewhub/reviewhub/hub/quota"
 	"github.com/reviewhub/reviewhub/hub/setup"
 	"github.com/reviewhub/reviewhub/hub/state"
@@ -145,6 +146,13 @@ func (d *Deliverer) recordOutcome(ctx context.Context, in state.Integration, r s
 				if err := tx.ReleaseAutoReply(ctx, r.IntegrationID, r.AppID, r.CreatedAt); err != nil {
 					return err
 				}
+			}
+		}
+		if ev, ok, err := events.ReplyOutcome(r, outcome, detail, time.Now()); err != nil {
+			return err
+		} else if ok {
+			if _, err := tx.AddEvent(ctx, ev); err != nil {
+				return err
 			}
 		}
 		return d.queueOutcome(ctx, tx, r, result, bus.CorrelationID(msg))

@@ -10,6 +10,7 @@ import (
 
 	"github.com/reviewhub/reviewhub/hub/bus"
 	"github.com/reviewhub/reviewhub/hub/busmsg"
+	"github.com/reviewhub/reviewhub/hub/events"
 	"github.com/reviewhub/reviewhub/hub/rules"
 	"github.com/reviewhub/reviewhub/hub/state"
 	"github.com/reviewhub/reviewhub/sdk"
@@ -100,6 +101,16 @@ func (d *Deliverer) deliverReview(ctx context.Context, m busmsg.Review, msg *mes
 	err = d.DB.LinkDelivered(ctx, state.DeliveredTicket{IntegrationID: m.IntegrationID, AppID: m.AppID, ReviewID: m.Change.Review.ID, TicketID: ref.ID},
 		publish, more)
 	if err != nil {
+		return err
+	}
+	// After the link: should the hub stop before this, the review's
+	// redelivery links it again and writes this event (its id is the
+	// version's, so it is written once).
+	ev, err := events.ReviewDelivered(m, ref.ID, time.Now())
+	if err != nil {
+		return err
+	}
+	if _, err := d.DB.AddEvent(ctx, ev); err != nil {
 		return err
 	}
 	delivered := "updated"

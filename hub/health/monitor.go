@@ -16,6 +16,7 @@ import (
 
 	"github.com/reviewhub/reviewhub/hub/bus"
 	"github.com/reviewhub/reviewhub/hub/config"
+	"github.com/reviewhub/reviewhub/hub/events"
 	"github.com/reviewhub/reviewhub/hub/metrics"
 	"github.com/reviewhub/reviewhub/hub/rules"
 	"github.com/reviewhub/reviewhub/hub/state"
@@ -191,7 +192,7 @@ func (m *Monitor) Check(ctx context.Context) {
 				level = slog.LevelDebug // an app new to the health table, fine
 			}
 			log.Log(ctx, level, "app health changed", "health", a.Health, "was", a.Recorded, "reason", a.Reason, "since", a.Since)
-			if err := m.DB.SetHealth(ctx, a.AppRef, a.Health, a.Reason, a.Since); err != nil {
+			if err := m.recordHealth(ctx, a); err != nil {
 				log.Error("recording app health failed", "error", err)
 			}
 		}
@@ -209,6 +210,21 @@ func (m *Monitor) Check(ctx context.Context) {
 			m.alert(ctx, log, a, *cfg)
 		}
 	}
+}
+
+// recordHealth records an app's changed health and, when it had one
+// before, the app.health_changed event with it (one transaction; of
+// several hubs computing the change, one records it).
+func (m *Monitor) recordHealth(ctx context.Context, a App) error {
+	var event func() (state.Event, error)
+	if a.Recorded != "" {
+		event = func() (state.Event, error) {
+			return events.HealthChanged(events.HealthData{Integration: a.IntegrationID, App: a.AppID, AppName: a.AppName,
+				Store: a.StorePlugin, Health: a.Health, Previous: a.Recorded, Reason: a.Reason, Since: a.Since}, m.clock())
+		}
+	}
+	_, err := m.DB.ChangeHealth(ctx, a.AppRef, a.Recorded, a.Health, a.Reason, a.Since, event)
+	return err
 }
 
 // alert sends the app's alert when one is due: its state turned bad (or
@@ -432,19 +448,31 @@ func (m *Monitor) post(ctx context.Context, target string, body []byte) error {
 // in AllowHosts when that is set (the error names the host, never the
 // URL: it carries the webhook's secret).
 func (m *Monitor) allowed(u *url.URL) error {
+	return CheckOutbound(u, m.AllowHosts, "the alert webhook")
+}
+
+// CheckOutbound is the rule for every URL the hub posts to on its own
+// (alert webhooks, outbound event webhooks): http(s) only, and, when
+// allowHosts (health.alert_hosts) is set, one of its hosts. The error
+// names what (the kind of URL) and the host, never the URL, which may
+// carry a secret.
+func CheckOutbound(u *url.URL, allowHosts []string, what string) error {
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("the alert webhook must be an http(s) URL, not %q", u.Scheme)
+		return fmt.Errorf("%s must be an http(s) URL, not %q", what, u.Scheme)
 	}
-	if len(m.AllowHosts) == 0 {
+	if u.Host == "" {
+		return fmt.Errorf("%s has no host", what)
+	}
+	if len(allowHosts) == 0 {
 		return nil
 	}
 	host := u.Hostname()
-	for _, h := range m.AllowHosts {
+	for _, h := range allowHosts {
 		if strings.EqualFold(h, host) {
 			return nil
 		}
 	}
-	return fmt.Errorf("the alert webhook's host %s is not in health.alert_hosts", host)
+	return fmt.Errorf("%s's host %s is not in health.alert_hosts", what, host)
 }
 
 // Sample emits every app's health for the metrics: reviewhub_app_health
@@ -468,4 +496,43 @@ func (m *Monitor) Sample(ctx context.Context, emit metrics.Emit) error {
 		emit("app_poll_failures", "Polls of the app that failed in a row.", false, float64(a.Failures), l...)
 	}
 	return nil
+}
+
+// Notify sends a notice about the hub itself (an outbound webhook
+// endpoint disabled, hub/webhooks) through the alert path of integration
+// integrationID, or of every integration when "": its helpdesk and its
+// alert webhook, as configured, without a cooldown (the caller sends each
+// notice once). key identifies the notice (the helpdesk dedupes by it).
+func (m *Monitor) Notify(ctx context.Context, integrationID, kind, key, title, text string) error {
+	ids := []string{integrationID}
+	if integrationID == "" {
+		ins, err := m.DB.Integrations(ctx)
+		if err != nil {
+			return fmt.Errorf("health: notice %s: %w", key, err)
+		}
+		ids = ids[:0]
+		for _, in := range ins {
+			ids = append(ids, in.ID)
+		}
+	}
+	var errs []error
+	for _, id := range ids {
+		cfg, err := m.DB.Alerts(ctx, id)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if !cfg.Enabled() {
+			continue
+		}
+		log := m.Logger.With("integration", id, "notice", kind)
+		al := sdk.Alert{IntegrationID: id, Key: key + "/" + id, Title: title, Text: text, Since: m.clock()}
+		if cfg.Helpdesk && !m.toHelpdesk(ctx, log, al, kind) {
+			errs = append(errs, fmt.Errorf("the helpdesk of integration %s did not take the notice", id))
+		}
+		if cfg.WebhookURL != "" && !m.toWebhook(ctx, log, cfg.WebhookURL, al, kind) {
+			errs = append(errs, fmt.Errorf("the alert webhook of integration %s did not take the notice", id))
+		}
+	}
+	return errors.Join(errs...)
 }

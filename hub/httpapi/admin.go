@@ -78,6 +78,12 @@ type Admin struct {
 	DraftOps DraftOps
 	// History: POST /integrations/{id}/apps/{app}/history; nil: 503.
 	History HistoryOps
+	// Webhooks is told to look at its queue after a replay or an enable
+	// (nil: it finds them at its next look).
+	Webhooks WebhookWaker
+	// AllowHosts: health.alert_hosts, the hosts outbound webhook
+	// endpoints may have (empty: any).
+	AllowHosts []string
 	// Failures limits wrong bearer tokens per client (shared with the
 	// console's sign-in, so both doors to the token count together);
 	// nil: a limiter of the Admin's own with throttle's defaults.
@@ -164,6 +170,7 @@ func (a *Admin) Register(r *mux.Router) {
 	a.registerHistory(r)
 	a.registerTokens(r)
 	a.registerAudit(r)
+	a.registerWebhooks(r)
 }
 
 // accounts is the per-account limiter of wrong tokens.

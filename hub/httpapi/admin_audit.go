@@ -34,7 +34,7 @@ const (
 
 // AuditKinds lists every kind, for filters and forms.
 var AuditKinds = []string{KindIntegration, KindApp, KindFilter, KindAutomation, KindAlerts, KindToken, KindDeadLetter,
-	KindReply, KindApproval, KindSignIn, KindHistory}
+	KindReply, KindApproval, KindSignIn, KindHistory, KindWebhook}
 
 // HistoryStartEntry is the audit entry of a history import started (by
 // the API or `hub import-history`): who is filled in by the caller.

@@ -62,6 +62,14 @@ var routeRoles = map[string]auth.Role{
 	"GET /api/reviews/export":                               auth.RoleViewer,
 	"GET /api/stats/reviews":                                auth.RoleViewer,
 	"GET /api/stats/reviews/export":                         auth.RoleViewer,
+	"GET /api/webhooks":                                     auth.RoleViewer,
+	"POST /api/webhooks":                                    auth.RoleAdmin,
+	"GET /api/webhooks/{id}":                                auth.RoleViewer,
+	"PUT /api/webhooks/{id}":                                auth.RoleAdmin,
+	"DELETE /api/webhooks/{id}":                             auth.RoleAdmin,
+	"POST /api/webhooks/{id}/enable":                        auth.RoleAdmin,
+	"GET /api/webhooks/{id}/deliveries":                     auth.RoleViewer,
+	"POST /api/webhooks/{id}/deliveries/{event}/replay":     auth.RoleAdmin,
 }
 
 // RouteRole returns the role the admin API route method and template

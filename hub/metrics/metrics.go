@@ -51,6 +51,7 @@ type Metrics struct {
 	rateLimitWaits *prometheus.CounterVec
 	webhooks       *prometheus.CounterVec
 	alerts         *prometheus.CounterVec
+	outbound       *prometheus.CounterVec
 	automation     *prometheus.CounterVec
 	scheduleLag    prometheus.Histogram
 }
@@ -94,6 +95,8 @@ func New() *Metrics {
 		"plugin", "result")
 	m.alerts = counter("alerts_total", "Health alerts sent, by kind (alert, recovery), channel (helpdesk, webhook) and outcome (sent, failed, unsupported).",
 		"integration", "kind", "channel", "outcome")
+	m.outbound = counter("outbound_webhook_attempts_total", "Attempts to deliver an event to an outbound webhook endpoint, by endpoint and outcome (delivered; retry: tried again later; failed: given up after the schedule; disabled: the endpoint was turned off).",
+		"endpoint", "outcome")
 	m.automation = counter("auto_replies_total", "What auto-reply rules did, by rule and outcome (draft, queued, held, published, refused, failed).",
 		"integration", "rule", "outcome")
 	m.scheduleLag = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: Namespace, Name: "schedule_lag_seconds",
@@ -231,6 +234,15 @@ func (m *Metrics) Alert(integration, kind, channel, outcome string) {
 		return
 	}
 	m.alerts.WithLabelValues(integration, kind, channel, outcome).Inc()
+}
+
+// OutboundWebhook counts an attempt to deliver an event to an outbound
+// webhook endpoint by its outcome.
+func (m *Metrics) OutboundWebhook(endpoint, outcome string) {
+	if m == nil {
+		return
+	}
+	m.outbound.WithLabelValues(endpoint, outcome).Inc()
 }
 
 // Register adds a collector (gauges read at scrape time).

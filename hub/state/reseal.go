@@ -12,6 +12,7 @@ var sealedColumns = []struct{ table, key, column string }{
 	{"integrations", "id", "helpdesk_settings"},
 	{"apps", "integration_id || '/' || id", "store_settings"},
 	{"integration_alerts", "integration_id", "webhook_url"},
+	{"webhook_endpoints", "id", "secret"},
 }
 
 // ResealCount is what Reseal did.

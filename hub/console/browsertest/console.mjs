@@ -232,6 +232,11 @@ await browse({ name: "console", shots, viewport: { width: 1280, height: 900 } },
   assert.equal(await page.locator('tr[data-kind="signin"]').count(), 0, "filtered by kind");
   await shot("audit");
 
+  log("webhooks");
+  await page.getByRole("link", { name: "Webhooks", exact: true }).click();
+  await page.getByRole("heading", { name: "Outbound webhooks" }).waitFor();
+  await shot("webhooks");
+
   log("keyboard: skip link first, then the navigation");
   await page.goto(url("/console/integrations"));
   await page.keyboard.press("Tab");

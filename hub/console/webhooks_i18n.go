@@ -1,0 +1,83 @@
+package console
+
+// The outbound webhooks pages' texts, merged into catalog.
+var webhooksText = map[string]map[string]string{
+	"en": {
+		"nav_webhooks":        "Webhooks",
+		"webhooks_title":      "Outbound webhooks",
+		"webhooks_intro":      "Endpoints that receive the hub's events (new and edited reviews, answers' outcomes, app health), signed per the Standard Webhooks specification. Make or change them in the admin API or the configuration file (docs/events.md).",
+		"wh_none":             "No endpoint yet.",
+		"wh_endpoint":         "Endpoint",
+		"wh_endpoint_title":   "Outbound webhook %s",
+		"wh_back":             "All endpoints",
+		"wh_url":              "URL",
+		"wh_scope":            "Events of",
+		"wh_scope_one":        "integration %s",
+		"wh_scope_all":        "every integration",
+		"wh_events":           "Event types",
+		"wh_events_all":       "every type",
+		"wh_state":            "State",
+		"wh_ok":               "working",
+		"wh_failing":          "failing since %s; retried",
+		"wh_disabled":         "disabled at %s: %s. Its events wait until it is enabled again.",
+		"wh_source":           "Declared in",
+		"wh_source_config":    "the configuration file (read-only here)",
+		"wh_source_api":       "the admin API",
+		"wh_enable":           "Enable again",
+		"wh_enabled_notice":   "The endpoint is enabled again; its waiting events go out now.",
+		"wh_log":              "Delivery log",
+		"wh_no_deliveries":    "No delivery yet.",
+		"wh_event":            "Event",
+		"wh_status":           "Status",
+		"wh_attempts":         "Attempts (receiver's answer)",
+		"wh_next":             "Next try",
+		"wh_replay":           "Send again",
+		"wh_replayed":         "The delivery is queued again; it goes out now.",
+		"wh_status_pending":   "waiting",
+		"wh_status_delivered": "delivered",
+		"wh_status_failed":    "given up",
+	},
+	"ru": {
+		"nav_webhooks":        "Вебхуки",
+		"webhooks_title":      "Исходящие вебхуки",
+		"webhooks_intro":      "Адреса, которые получают события хаба (новые и изменённые отзывы, итоги ответов, состояние приложений), подписанные по спецификации Standard Webhooks. Создаются и меняются в API администратора или в файле конфигурации (docs/events.md).",
+		"wh_none":             "Адресов пока нет.",
+		"wh_endpoint":         "Адрес",
+		"wh_endpoint_title":   "Исходящий вебхук %s",
+		"wh_back":             "Все адреса",
+		"wh_url":              "URL",
+		"wh_scope":            "События",
+		"wh_scope_one":        "интеграции %s",
+		"wh_scope_all":        "всех интеграций",
+		"wh_events":           "Типы событий",
+		"wh_events_all":       "все типы",
+		"wh_state":            "Состояние",
+		"wh_ok":               "работает",
+		"wh_failing":          "не принимает с %s; повторяем",
+		"wh_disabled":         "отключён %s: %s. События ждут, пока его не включат снова.",
+		"wh_source":           "Где задан",
+		"wh_source_config":    "в файле конфигурации (здесь только чтение)",
+		"wh_source_api":       "в API администратора",
+		"wh_enable":           "Включить снова",
+		"wh_enabled_notice":   "Адрес снова включён; ждущие события отправляются.",
+		"wh_log":              "Журнал доставок",
+		"wh_no_deliveries":    "Доставок пока нет.",
+		"wh_event":            "Событие",
+		"wh_status":           "Статус",
+		"wh_attempts":         "Попытки (ответ получателя)",
+		"wh_next":             "Следующая попытка",
+		"wh_replay":           "Отправить снова",
+		"wh_replayed":         "Доставка снова в очереди и отправляется.",
+		"wh_status_pending":   "ждёт",
+		"wh_status_delivered": "доставлено",
+		"wh_status_failed":    "брошено",
+	},
+}
+
+func init() {
+	for code, texts := range webhooksText {
+		for k, v := range texts {
+			catalog[code][k] = v
+		}
+	}
+}
