@@ -345,10 +345,14 @@ func scanDelivery(r row) (WebhookDelivery, error) {
 // DueWebhookDeliveries lists up to limit pending deliveries due at now to
 // enabled endpoints that no hub has claimed, oldest first.
 func (d *DB) DueWebhookDeliveries(ctx context.Context, now time.Time, limit int) ([]WebhookDelivery, error) {
+	// Unclaimed by the clock the claims run by (lease.go: the server's on
+	// PostgreSQL); next_ms is the hubs' own schedule.
+	free, fargs := webhookLeases.in(d.dialect).free("w.lease_ms", now)
+	args := append([]any{DeliveryPending, ms(now)}, fargs...)
 	rs, err := d.query(ctx, `SELECT `+deliveryColumns+` FROM webhook_deliveries w
 		JOIN events e ON e.id = w.event_id JOIN webhook_endpoints p ON p.id = w.endpoint_id
-		WHERE w.status = ? AND w.next_ms <= ? AND w.lease_ms <= ? AND p.disabled_ms = 0
-		ORDER BY w.next_ms, w.created_ms LIMIT ?`, DeliveryPending, ms(now), ms(now), limit)
+		WHERE w.status = ? AND w.next_ms <= ? AND `+free+` AND p.disabled_ms = 0
+		ORDER BY w.next_ms, w.created_ms LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("state: due webhook deliveries: %w", err)
 	}

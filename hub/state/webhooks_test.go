@@ -73,6 +73,7 @@ func testWebhookOutbox(t *testing.T, db *DB) {
 	}
 	// The claim runs out and the second hub takes it: the first cannot
 	// record its attempt.
+	passLeaseTime(t, db, webhookLeases, 2*time.Minute) // PostgreSQL: the server's clock
 	claim2, ok, err := two.Take(ctx, now.Add(2*time.Minute), time.Minute, "all", "evt_1")
 	if err != nil || !ok {
 		t.Fatalf("takeover: %v %v", ok, err)
@@ -155,6 +156,38 @@ func TestChangeHealthOnceOnBothDialects(t *testing.T) {
 		evs, err := db.Events(ctx, 0, "", 10)
 		if err != nil || len(evs) != 1 {
 			t.Errorf("events %v %v, want one", evs, err)
+		}
+	})
+}
+
+// On PostgreSQL the delivery claims run by the database server's clock
+// (lease.go), also where the dispatcher looks for due deliveries: a hub
+// whose clock is ahead does not list a delivery another hub holds, and a
+// hub whose clock is behind lists one whose claim ran out.
+func TestWebhookDueFollowsTheServerClockOnPostgres(t *testing.T) {
+	dialects(t, func(t *testing.T, db *DB) {
+		if db.Dialect() != Postgres {
+			t.Skip("on SQLite the leases run by the hub's clock")
+		}
+		ctx := context.Background()
+		now := time.Now().UTC().Truncate(time.Millisecond)
+		if err := db.CreateWebhookEndpoint(ctx, WebhookEndpoint{ID: "ep", URL: "https://a.example/", Source: SourceAPI, CreatedAt: now},
+			"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.AddEvent(ctx, Event{ID: "evt_c", Type: "review.created", OccurredAt: now, Payload: []byte(`{}`)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, err := db.WebhookLeases(NewOwner("hub-1")).Take(ctx, now, time.Minute, "ep", "evt_c"); err != nil || !ok {
+			t.Fatalf("claim: %v %v", ok, err)
+		}
+		ahead := now.Add(time.Hour)
+		if due, err := db.DueWebhookDeliveries(ctx, ahead, 10); err != nil || len(due) != 0 {
+			t.Errorf("a hub an hour ahead lists a delivery another hub holds: %v %v", due, err)
+		}
+		passLeaseTime(t, db, webhookLeases, 2*time.Minute)
+		if due, err := db.DueWebhookDeliveries(ctx, ahead, 10); err != nil || len(due) != 1 {
+			t.Errorf("a claim that ran out by the server's clock: due %v %v", due, err)
 		}
 	})
 }
