@@ -24,6 +24,16 @@ type Event struct {
 // a disabled endpoint's deliveries wait until it is enabled again. An event whose id is already there changes nothing: added
 // reports false (an event written again after a crash).
 func (t *Tx) AddEvent(ctx context.Context, e Event) (added bool, err error) {
+	now := ms(t.db.now())
+	if t.db.dialect == Postgres {
+		// One statement (a round trip) in the change's transaction.
+		ctes, args := addEventCTEs(e, now)
+		var n int
+		if err := t.queryRow(ctx, `WITH `+ctes+` SELECT COUNT(*) FROM ev`, args...).Scan(&n); err != nil {
+			return false, fmt.Errorf("state: add event %s: %w", e.ID, err)
+		}
+		return n > 0, nil
+	}
 	res, err := t.exec(ctx, `INSERT INTO events (id, type, integration_id, occurred_ms, payload) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`, e.ID, e.Type, e.IntegrationID, ms(e.OccurredAt), string(e.Payload))
 	if err != nil {
@@ -32,7 +42,6 @@ func (t *Tx) AddEvent(ctx context.Context, e Event) (added bool, err error) {
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return false, err
 	}
-	now := ms(t.db.now())
 	if _, err := t.exec(ctx, `INSERT INTO webhook_deliveries (endpoint_id, event_id, created_ms, next_ms)
 		SELECT id, ?, ?, ? FROM webhook_endpoints
 		WHERE (integration_id = '' OR integration_id = ?) AND (event_types = '' OR event_types LIKE ?)
@@ -41,6 +50,21 @@ func (t *Tx) AddEvent(ctx context.Context, e Event) (added bool, err error) {
 		return false, fmt.Errorf("state: queue event %s for the webhooks: %w", e.ID, err)
 	}
 	return true, nil
+}
+
+// addEventCTEs are the common table expressions that add e to the outbox
+// (ev: its id when it is new) and queue it for the endpoints that take it
+// (PostgreSQL: part of one statement), with their arguments.
+func addEventCTEs(e Event, now int64) (string, []any) {
+	return `ev AS (
+			INSERT INTO events (id, type, integration_id, occurred_ms, payload) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO NOTHING RETURNING id
+		), queued AS (
+			INSERT INTO webhook_deliveries (endpoint_id, event_id, created_ms, next_ms)
+			SELECT p.id, ev.id, ?, ? FROM webhook_endpoints p CROSS JOIN ev
+			WHERE (p.integration_id = '' OR p.integration_id = ?) AND (p.event_types = '' OR p.event_types LIKE ?)
+			ON CONFLICT (endpoint_id, event_id) DO NOTHING
+		)`, []any{e.ID, e.Type, e.IntegrationID, ms(e.OccurredAt), string(e.Payload), now, now, e.IntegrationID, "%," + e.Type + ",%"}
 }
 
 // AddEvent is Tx.AddEvent in a transaction of its own, for an event whose

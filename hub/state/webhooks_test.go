@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/reviewhub/reviewhub/sdk"
 )
 
 func TestWebhookOutboxOnBothDialects(t *testing.T) { dialects(t, testWebhookOutbox) }
@@ -190,4 +192,56 @@ func TestWebhookDueFollowsTheServerClockOnPostgres(t *testing.T) {
 			t.Errorf("a claim that ran out by the server's clock: due %v %v", due, err)
 		}
 	})
+}
+
+func TestLinkDeliveredWritesTheEventInItsTransaction(t *testing.T) {
+	dialects(t, testLinkDeliveredEvent)
+}
+
+// A delivered review's event is written with its link, in the same
+// transaction (on PostgreSQL: the link's one statement, which the rows'
+// xmin shows), queued for the endpoints; linked again (a redelivery), it
+// adds nothing.
+func testLinkDeliveredEvent(t *testing.T, db *DB) {
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	stamp := now.Format("150405.000000000")
+	review, evID := "ev-link-"+stamp, "evt_link_"+stamp
+	observe(t, db, sdk.Review{ID: review, Rating: 3, Text: "ok", UpdatedAt: now})
+	if err := db.CreateWebhookEndpoint(ctx, WebhookEndpoint{ID: "ep-" + stamp, URL: "https://a.example/", Source: SourceAPI, CreatedAt: now},
+		"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"); err != nil {
+		t.Fatal(err)
+	}
+	ev := Event{ID: evID, Type: "review.created", IntegrationID: "i", OccurredAt: now, Payload: []byte(`{"id":"x"}`)}
+	publish := func(*Tx, []string) error { return nil }
+	link := func() {
+		t.Helper()
+		if err := db.LinkDelivered(ctx, DeliveredTicket{"i", "a", review, "T-" + stamp}, publish, nil, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	link()
+	if db.Dialect() == Postgres {
+		xmin := func(q string, args ...any) string {
+			t.Helper()
+			var x string
+			if err := db.queryRow(ctx, q, args...).Scan(&x); err != nil {
+				t.Fatal(err)
+			}
+			return x
+		}
+		linkTx := xmin(`SELECT xmin::text FROM reviews WHERE integration_id = 'i' AND app_id = 'a' AND review_id = ?`, review)
+		eventTx := xmin(`SELECT xmin::text FROM events WHERE id = ?`, evID)
+		deliveryTx := xmin(`SELECT xmin::text FROM webhook_deliveries WHERE event_id = ?`, evID)
+		if linkTx != eventTx || eventTx != deliveryTx {
+			t.Errorf("link, event and delivery written in transactions %s, %s, %s; want one", linkTx, eventTx, deliveryTx)
+		}
+	}
+	link() // a redelivery links again
+	if got, err := db.EventByID(ctx, evID); err != nil || string(got.Payload) != `{"id":"x"}` {
+		t.Fatalf("the event: %+v %v", got, err)
+	}
+	if ds, err := db.WebhookDeliveries(ctx, "ep-"+stamp, 10); err != nil || len(ds) != 1 || ds[0].EventID != evID {
+		t.Fatalf("the event queued once: %+v %v", ds, err)
+	}
 }
