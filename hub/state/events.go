@@ -152,16 +152,18 @@ func (d *DB) EventByID(ctx context.Context, id string) (Event, error) {
 }
 
 // PruneEvents deletes what is done and older than before: finished
-// deliveries (delivered or given up) with their attempts, and events no
-// pending delivery needs.
+// deliveries (delivered or given up) made and last tried before it, with
+// all their attempts (a delivery replayed lately keeps its log, and no
+// attempt outlives its delivery), and events no delivery needs.
 func (d *DB) PruneEvents(ctx context.Context, before time.Time) error {
 	b := ms(before)
 	return d.InTx(ctx, func(tx *Tx) error {
-		if _, err := tx.exec(ctx, `DELETE FROM webhook_attempts WHERE at_ms < ? AND EXISTS (SELECT 1 FROM webhook_deliveries w
-			WHERE w.endpoint_id = webhook_attempts.endpoint_id AND w.event_id = webhook_attempts.event_id AND w.status <> ?)`, b, DeliveryPending); err != nil {
+		if _, err := tx.exec(ctx, `DELETE FROM webhook_attempts WHERE EXISTS (SELECT 1 FROM webhook_deliveries w
+			WHERE w.endpoint_id = webhook_attempts.endpoint_id AND w.event_id = webhook_attempts.event_id
+			AND w.status <> ? AND w.created_ms < ? AND w.last_ms < ?)`, DeliveryPending, b, b); err != nil {
 			return fmt.Errorf("state: prune webhook attempts: %w", err)
 		}
-		if _, err := tx.exec(ctx, `DELETE FROM webhook_deliveries WHERE status <> ? AND created_ms < ?`, DeliveryPending, b); err != nil {
+		if _, err := tx.exec(ctx, `DELETE FROM webhook_deliveries WHERE status <> ? AND created_ms < ? AND last_ms < ?`, DeliveryPending, b, b); err != nil {
 			return fmt.Errorf("state: prune webhook deliveries: %w", err)
 		}
 		if _, err := tx.exec(ctx, `DELETE FROM events WHERE occurred_ms < ? AND NOT EXISTS (SELECT 1 FROM webhook_deliveries w WHERE w.event_id = events.id)`, b); err != nil {

@@ -245,3 +245,56 @@ func testLinkDeliveredEvent(t *testing.T, db *DB) {
 		t.Fatalf("the event queued once: %+v %v", ds, err)
 	}
 }
+
+func TestWebhookPruneKeepsNoAttemptWithoutItsDelivery(t *testing.T) {
+	dialects(t, testWebhookPrune)
+}
+
+// Retention deletes a finished delivery with its whole log once it was
+// made and last tried before the limit: a delivery replayed and delivered
+// lately keeps its log, and no attempt is left without its delivery.
+func testWebhookPrune(t *testing.T, db *DB) {
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	stamp := now.Format("150405.000000000")
+	ep := "prune-" + stamp
+	if err := db.CreateWebhookEndpoint(ctx, WebhookEndpoint{ID: ep, URL: "https://a.example/", Source: SourceAPI, CreatedAt: now},
+		"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"); err != nil {
+		t.Fatal(err)
+	}
+	old, recent := now.Add(-10*24*time.Hour), now.Add(-time.Hour)
+	for _, id := range []string{"evt_old_" + stamp, "evt_replayed_" + stamp} {
+		if _, err := db.AddEvent(ctx, Event{ID: id, Type: "review.created", OccurredAt: old, Payload: []byte(`{}`)}); err != nil {
+			t.Fatal(err)
+		}
+		claim, ok, err := db.WebhookLeases(NewOwner("hub")).Take(ctx, now, time.Minute, ep, id)
+		if err != nil || !ok {
+			t.Fatalf("claim %s: %v %v", id, ok, err)
+		}
+		at := old
+		if id == "evt_replayed_"+stamp {
+			at = recent // made long ago, replayed and delivered an hour ago
+		}
+		if err := db.RecordWebhookAttempt(ctx, claim, ep, id, DeliveryOutcome{Attempt: WebhookAttempt{At: at, StatusCode: 200}, Status: DeliveryDelivered}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.exec(ctx, `UPDATE webhook_deliveries SET created_ms = ? WHERE endpoint_id = ?`, ms(old), ep); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.PruneEvents(ctx, now.Add(-7*24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := db.WebhookDeliveries(ctx, ep, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != 1 || ds[0].EventID != "evt_replayed_"+stamp || len(ds[0].Log) != 1 {
+		t.Errorf("after pruning: %+v; want the replayed delivery with its log", ds)
+	}
+	var orphans int
+	if err := db.queryRow(ctx, `SELECT COUNT(*) FROM webhook_attempts a WHERE a.endpoint_id = ? AND NOT EXISTS (SELECT 1 FROM webhook_deliveries w
+		WHERE w.endpoint_id = a.endpoint_id AND w.event_id = a.event_id)`, ep).Scan(&orphans); err != nil || orphans != 0 {
+		t.Errorf("%d attempts left without their delivery (%v)", orphans, err)
+	}
+}
