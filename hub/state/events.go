@@ -21,7 +21,8 @@ type Event struct {
 // AddEvent writes e into the outbox in the transaction of the change it
 // reports, and queues it for every webhook endpoint that takes it (the
 // endpoint's integration, or every one; its event types, or every one);
-// a disabled endpoint's deliveries wait until it is enabled again. An event whose id is already there changes nothing: added
+// a disabled endpoint's deliveries wait until it is enabled again (their
+// next_ms waitingNext). An event whose id is already there changes nothing: added
 // reports false (an event written again after a crash).
 func (t *Tx) AddEvent(ctx context.Context, e Event) (added bool, err error) {
 	now := ms(t.db.now())
@@ -43,7 +44,7 @@ func (t *Tx) AddEvent(ctx context.Context, e Event) (added bool, err error) {
 		return false, err
 	}
 	if _, err := t.exec(ctx, `INSERT INTO webhook_deliveries (endpoint_id, event_id, created_ms, next_ms)
-		SELECT id, ?, ?, ? FROM webhook_endpoints
+		SELECT id, ?, ?, CASE WHEN disabled_ms = 0 THEN ? ELSE `+waitingNext+` END FROM webhook_endpoints
 		WHERE (integration_id = '' OR integration_id = ?) AND (event_types = '' OR event_types LIKE ?)
 		ON CONFLICT (endpoint_id, event_id) DO NOTHING`,
 		e.ID, now, now, e.IntegrationID, "%,"+e.Type+",%"); err != nil {
@@ -61,7 +62,7 @@ func addEventCTEs(e Event, now int64) (string, []any) {
 			ON CONFLICT (id) DO NOTHING RETURNING id
 		), queued AS (
 			INSERT INTO webhook_deliveries (endpoint_id, event_id, created_ms, next_ms)
-			SELECT p.id, ev.id, ?, ? FROM webhook_endpoints p CROSS JOIN ev
+			SELECT p.id, ev.id, ?, CASE WHEN p.disabled_ms = 0 THEN ? ELSE `+waitingNext+` END FROM webhook_endpoints p CROSS JOIN ev
 			WHERE (p.integration_id = '' OR p.integration_id = ?) AND (p.event_types = '' OR p.event_types LIKE ?)
 			ON CONFLICT (endpoint_id, event_id) DO NOTHING
 		)`, []any{e.ID, e.Type, e.IntegrationID, ms(e.OccurredAt), string(e.Payload), now, now, e.IntegrationID, "%," + e.Type + ",%"}

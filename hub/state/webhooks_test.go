@@ -298,3 +298,62 @@ func testWebhookPrune(t *testing.T, db *DB) {
 		t.Errorf("%d attempts left without their delivery (%v)", orphans, err)
 	}
 }
+
+func TestWebhookDisabledBacklogIsOutOfTheDueRange(t *testing.T) {
+	dialects(t, testWebhookDisabledBacklog)
+}
+
+// A disabled endpoint's pending deliveries, those queued before and after
+// it was disabled, are out of the range of next_ms the dispatcher's look
+// at the due deliveries reads every second (the index
+// webhook_deliveries_due), so a long backlog is not read again and again;
+// enabled again, they are due at once.
+func testWebhookDisabledBacklog(t *testing.T, db *DB) {
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	stamp := now.Format("150405.000000000")
+	ep := "off-" + stamp
+	if err := db.CreateWebhookEndpoint(ctx, WebhookEndpoint{ID: ep, URL: "https://a.example/", Source: SourceAPI, CreatedAt: now},
+		"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"); err != nil {
+		t.Fatal(err)
+	}
+	add := func(id string) {
+		t.Helper()
+		if _, err := db.AddEvent(ctx, Event{ID: id + stamp, Type: "review.created", OccurredAt: now, Payload: []byte(`{}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add("evt_before_")
+	if ok, err := db.DisableWebhookEndpoint(ctx, ep, "test", now); err != nil || !ok {
+		t.Fatalf("disable: %v %v", ok, err)
+	}
+	add("evt_after_")
+	later := now.Add(time.Hour)
+	var inRange int
+	if err := db.queryRow(ctx, `SELECT COUNT(*) FROM webhook_deliveries WHERE endpoint_id = ? AND status = ? AND next_ms <= ?`,
+		ep, DeliveryPending, ms(later)).Scan(&inRange); err != nil || inRange != 0 {
+		t.Errorf("%d deliveries of a disabled endpoint in the due range (%v)", inRange, err)
+	}
+	ds, err := db.WebhookDeliveries(ctx, ep, 10)
+	if err != nil || len(ds) != 2 {
+		t.Fatalf("deliveries %+v %v", ds, err)
+	}
+	for _, w := range ds {
+		if !w.NextAt.IsZero() {
+			t.Errorf("a waiting delivery shows a next try %v", w.NextAt)
+		}
+	}
+	if err := db.EnableWebhookEndpoint(ctx, ep, now); err != nil {
+		t.Fatal(err)
+	}
+	due, err := db.DueWebhookDeliveries(ctx, later, 100)
+	n := 0
+	for _, w := range due {
+		if w.EndpointID == ep {
+			n++
+		}
+	}
+	if err != nil || n != 2 {
+		t.Errorf("enabled again: %d due (%v); want 2", n, err)
+	}
+}
