@@ -62,7 +62,7 @@ func addEventCTEs(e Event, now int64) (string, []any) {
 			ON CONFLICT (id) DO NOTHING RETURNING id
 		), queued AS (
 			INSERT INTO webhook_deliveries (endpoint_id, event_id, created_ms, next_ms)
-			SELECT p.id, ev.id, ?, CASE WHEN p.disabled_ms = 0 THEN ? ELSE `+waitingNext+` END FROM webhook_endpoints p CROSS JOIN ev
+			SELECT p.id, ev.id, ?, CASE WHEN p.disabled_ms = 0 THEN ? ELSE ` + waitingNext + ` END FROM webhook_endpoints p CROSS JOIN ev
 			WHERE (p.integration_id = '' OR p.integration_id = ?) AND (p.event_types = '' OR p.event_types LIKE ?)
 			ON CONFLICT (endpoint_id, event_id) DO NOTHING
 		)`, []any{e.ID, e.Type, e.IntegrationID, ms(e.OccurredAt), string(e.Payload), now, now, e.IntegrationID, "%," + e.Type + ",%"}
