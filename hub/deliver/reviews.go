@@ -98,19 +98,15 @@ func (d *Deliverer) deliverReview(ctx context.Context, m busmsg.Review, msg *mes
 			return d.ruleWork(ctx, tx, m, ref.ID, bus.CorrelationID(msg), &drafted)
 		}
 	}
-	err = d.DB.LinkDelivered(ctx, state.DeliveredTicket{IntegrationID: m.IntegrationID, AppID: m.AppID, ReviewID: m.Change.Review.ID, TicketID: ref.ID},
-		publish, more)
-	if err != nil {
-		return err
-	}
-	// After the link: should the hub stop before this, the review's
-	// redelivery links it again and writes this event (its id is the
-	// version's, so it is written once).
+	// The review's event goes with the link, in its transaction (its id
+	// is the version's: a redelivery that links again writes nothing new).
 	ev, err := events.ReviewDelivered(m, ref.ID, time.Now())
 	if err != nil {
 		return err
 	}
-	if _, err := d.DB.AddEvent(ctx, ev); err != nil {
+	err = d.DB.LinkDelivered(ctx, state.DeliveredTicket{IntegrationID: m.IntegrationID, AppID: m.AppID, ReviewID: m.Change.Review.ID, TicketID: ref.ID},
+		publish, more, ev)
+	if err != nil {
 		return err
 	}
 	delivered := "updated"

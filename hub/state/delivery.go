@@ -203,7 +203,11 @@ type DeliveredTicket struct {
 // the released answers' message ids, maybe none (it queues them, outbox),
 // whenever answers may have been released; then more
 // (nil: nothing more). Both may run more than once (InTxGrouped): they
-// must set, not accumulate.
+// must set, not accumulate. evs, the events of the delivery (hub/events),
+// are added to the outbox in the same transaction (Tx.AddEvent; on
+// PostgreSQL, with more nil and at most one event, in the link's one
+// statement): written with the link, or again with it on the review's
+// redelivery, their ids derived from it.
 //
 // On PostgreSQL, when more is nil, the link and the count are one
 // statement on their own (a round trip, where a transaction is three
@@ -215,9 +219,9 @@ type DeliveredTicket struct {
 // it (committed as usual). Should the hub stop between the two, they are
 // released by the timer that looks at parked answers (their ticket is
 // linked now) or by the review's redelivery.
-func (d *DB) LinkDelivered(ctx context.Context, l DeliveredTicket, publish func(tx *Tx, released []string) error, more func(tx *Tx) error) error {
-	if d.dialect == Postgres && more == nil {
-		waiting, err := d.linkDeliveredPG(ctx, l)
+func (d *DB) LinkDelivered(ctx context.Context, l DeliveredTicket, publish func(tx *Tx, released []string) error, more func(tx *Tx) error, evs ...Event) error {
+	if d.dialect == Postgres && more == nil && len(evs) <= 1 {
+		waiting, err := d.linkDeliveredPG(ctx, l, evs)
 		if err != nil || !waiting {
 			return err
 		}
@@ -247,6 +251,11 @@ func (d *DB) LinkDelivered(ctx context.Context, l DeliveredTicket, publish func(
 				return err
 			}
 		}
+		for _, e := range evs {
+			if _, err := tx.AddEvent(ctx, e); err != nil {
+				return err
+			}
+		}
 		return tx.Count(ctx, l.IntegrationID, l.AppID, CountDelivered, 1)
 	})
 }
@@ -254,19 +263,23 @@ func (d *DB) LinkDelivered(ctx context.Context, l DeliveredTicket, publish func(
 // linkDeliveredPG records the link and counts the delivery in one
 // statement, and tells whether answers wait for the link. It commits
 // without waiting for the WAL flush (AsyncCommit): see LinkDelivered.
-func (d *DB) linkDeliveredPG(ctx context.Context, l DeliveredTicket) (waiting bool, err error) {
+func (d *DB) linkDeliveredPG(ctx context.Context, l DeliveredTicket, evs []Event) (waiting bool, err error) {
+	args := []any{l.TicketID, l.IntegrationID, l.AppID, l.ReviewID, l.IntegrationID, l.AppID, d.counterRow(CountDelivered)}
+	event := ""
+	for _, e := range evs { // at most one (LinkDelivered)
+		ctes, eargs := addEventCTEs(e, ms(d.now()))
+		event, args = `, `+ctes, append(args, eargs...)
+	}
 	err = d.queryRow(ctx, `WITH async AS (`+AsyncCommit+`), link AS (
 			UPDATE reviews SET ticket_id = ?, delivery_error = ''
 			WHERE integration_id = ? AND app_id = ? AND review_id = ?
 		), counted AS (
 			INSERT INTO counters (integration_id, app_id, name, value) VALUES (?, ?, ?, 1)
 			ON CONFLICT (integration_id, app_id, name) DO UPDATE SET value = counters.value + excluded.value
-		)
+		)`+event+`
 		SELECT EXISTS (SELECT 1 FROM parked_replies WHERE integration_id = ?
 			AND ((ticket_id <> '' AND ticket_id = ?) OR (review_id <> '' AND review_id = ?))) FROM async`,
-		l.TicketID, l.IntegrationID, l.AppID, l.ReviewID,
-		l.IntegrationID, l.AppID, d.counterRow(CountDelivered),
-		l.IntegrationID, l.TicketID, l.ReviewID).Scan(&waiting)
+		append(args, l.IntegrationID, l.TicketID, l.ReviewID)...).Scan(&waiting)
 	if err != nil {
 		return false, fmt.Errorf("state: link ticket %s to review %s: %w", l.TicketID, l.ReviewID, err)
 	}

@@ -21,9 +21,20 @@ type Event struct {
 // AddEvent writes e into the outbox in the transaction of the change it
 // reports, and queues it for every webhook endpoint that takes it (the
 // endpoint's integration, or every one; its event types, or every one);
-// a disabled endpoint's deliveries wait until it is enabled again. An event whose id is already there changes nothing: added
+// a disabled endpoint's deliveries wait until it is enabled again (their
+// next_ms waitingNext). An event whose id is already there changes nothing: added
 // reports false (an event written again after a crash).
 func (t *Tx) AddEvent(ctx context.Context, e Event) (added bool, err error) {
+	now := ms(t.db.now())
+	if t.db.dialect == Postgres {
+		// One statement (a round trip) in the change's transaction.
+		ctes, args := addEventCTEs(e, now)
+		var n int
+		if err := t.queryRow(ctx, `WITH `+ctes+` SELECT COUNT(*) FROM ev`, args...).Scan(&n); err != nil {
+			return false, fmt.Errorf("state: add event %s: %w", e.ID, err)
+		}
+		return n > 0, nil
+	}
 	res, err := t.exec(ctx, `INSERT INTO events (id, type, integration_id, occurred_ms, payload) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`, e.ID, e.Type, e.IntegrationID, ms(e.OccurredAt), string(e.Payload))
 	if err != nil {
@@ -32,15 +43,29 @@ func (t *Tx) AddEvent(ctx context.Context, e Event) (added bool, err error) {
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return false, err
 	}
-	now := ms(t.db.now())
 	if _, err := t.exec(ctx, `INSERT INTO webhook_deliveries (endpoint_id, event_id, created_ms, next_ms)
-		SELECT id, ?, ?, ? FROM webhook_endpoints
+		SELECT id, ?, ?, CASE WHEN disabled_ms = 0 THEN ? ELSE `+waitingNext+` END FROM webhook_endpoints
 		WHERE (integration_id = '' OR integration_id = ?) AND (event_types = '' OR event_types LIKE ?)
 		ON CONFLICT (endpoint_id, event_id) DO NOTHING`,
 		e.ID, now, now, e.IntegrationID, "%,"+e.Type+",%"); err != nil {
 		return false, fmt.Errorf("state: queue event %s for the webhooks: %w", e.ID, err)
 	}
 	return true, nil
+}
+
+// addEventCTEs are the common table expressions that add e to the outbox
+// (ev: its id when it is new) and queue it for the endpoints that take it
+// (PostgreSQL: part of one statement), with their arguments.
+func addEventCTEs(e Event, now int64) (string, []any) {
+	return `ev AS (
+			INSERT INTO events (id, type, integration_id, occurred_ms, payload) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO NOTHING RETURNING id
+		), queued AS (
+			INSERT INTO webhook_deliveries (endpoint_id, event_id, created_ms, next_ms)
+			SELECT p.id, ev.id, ?, CASE WHEN p.disabled_ms = 0 THEN ? ELSE ` + waitingNext + ` END FROM webhook_endpoints p CROSS JOIN ev
+			WHERE (p.integration_id = '' OR p.integration_id = ?) AND (p.event_types = '' OR p.event_types LIKE ?)
+			ON CONFLICT (endpoint_id, event_id) DO NOTHING
+		)`, []any{e.ID, e.Type, e.IntegrationID, ms(e.OccurredAt), string(e.Payload), now, now, e.IntegrationID, "%," + e.Type + ",%"}
 }
 
 // AddEvent is Tx.AddEvent in a transaction of its own, for an event whose
@@ -128,16 +153,18 @@ func (d *DB) EventByID(ctx context.Context, id string) (Event, error) {
 }
 
 // PruneEvents deletes what is done and older than before: finished
-// deliveries (delivered or given up) with their attempts, and events no
-// pending delivery needs.
+// deliveries (delivered or given up) made and last tried before it, with
+// all their attempts (a delivery replayed lately keeps its log, and no
+// attempt outlives its delivery), and events no delivery needs.
 func (d *DB) PruneEvents(ctx context.Context, before time.Time) error {
 	b := ms(before)
 	return d.InTx(ctx, func(tx *Tx) error {
-		if _, err := tx.exec(ctx, `DELETE FROM webhook_attempts WHERE at_ms < ? AND EXISTS (SELECT 1 FROM webhook_deliveries w
-			WHERE w.endpoint_id = webhook_attempts.endpoint_id AND w.event_id = webhook_attempts.event_id AND w.status <> ?)`, b, DeliveryPending); err != nil {
+		if _, err := tx.exec(ctx, `DELETE FROM webhook_attempts WHERE EXISTS (SELECT 1 FROM webhook_deliveries w
+			WHERE w.endpoint_id = webhook_attempts.endpoint_id AND w.event_id = webhook_attempts.event_id
+			AND w.status <> ? AND w.created_ms < ? AND w.last_ms < ?)`, DeliveryPending, b, b); err != nil {
 			return fmt.Errorf("state: prune webhook attempts: %w", err)
 		}
-		if _, err := tx.exec(ctx, `DELETE FROM webhook_deliveries WHERE status <> ? AND created_ms < ?`, DeliveryPending, b); err != nil {
+		if _, err := tx.exec(ctx, `DELETE FROM webhook_deliveries WHERE status <> ? AND created_ms < ? AND last_ms < ?`, DeliveryPending, b, b); err != nil {
 			return fmt.Errorf("state: prune webhook deliveries: %w", err)
 		}
 		if _, err := tx.exec(ctx, `DELETE FROM events WHERE occurred_ms < ? AND NOT EXISTS (SELECT 1 FROM webhook_deliveries w WHERE w.event_id = events.id)`, b); err != nil {

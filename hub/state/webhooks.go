@@ -257,16 +257,35 @@ func (d *DB) EnableWebhookEndpoint(ctx context.Context, id string, now time.Time
 	})
 }
 
+// waitingNext is the next_ms of the pending deliveries of a disabled
+// endpoint: beyond any time, out of the range the dispatcher's look at the
+// due deliveries reads (webhook_deliveries_due), so that a disabled
+// endpoint's backlog, however long, is not read again every second.
+// EnableWebhookEndpoint sets them due again.
+const (
+	waitingNextMS = int64(1) << 62
+	waitingNext   = "4611686018427387904" // waitingNextMS
+)
+
 // DisableWebhookEndpoint turns an endpoint off with reason; disabled
 // reports whether this call did (of several hubs, one does: it alerts).
+// Its pending deliveries wait (waitingNext) until it is enabled again.
 func (d *DB) DisableWebhookEndpoint(ctx context.Context, id, reason string, at time.Time) (disabled bool, err error) {
-	res, err := d.exec(ctx, `UPDATE webhook_endpoints SET disabled_ms = ?, disabled_reason = ? WHERE id = ? AND disabled_ms = 0`, ms(at), reason, id)
-	if err := oneRow(res, err, "disable webhook endpoint "+id); errors.Is(err, ErrNotFound) {
-		return false, nil
-	} else if err != nil {
-		return false, err
-	}
-	return true, nil
+	err = d.InTx(ctx, func(tx *Tx) error {
+		disabled = false
+		res, err := tx.exec(ctx, `UPDATE webhook_endpoints SET disabled_ms = ?, disabled_reason = ? WHERE id = ? AND disabled_ms = 0`, ms(at), reason, id)
+		if err := oneRow(res, err, "disable webhook endpoint "+id); errors.Is(err, ErrNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		disabled = true
+		if _, err := tx.exec(ctx, `UPDATE webhook_deliveries SET next_ms = ? WHERE endpoint_id = ? AND status = ?`, waitingNextMS, id, DeliveryPending); err != nil {
+			return fmt.Errorf("state: disable webhook endpoint %s: %w", id, err)
+		}
+		return nil
+	})
+	return disabled, err
 }
 
 // WebhookEndpointOutcome records a delivery's outcome for its endpoint:
@@ -336,7 +355,7 @@ func scanDelivery(r row) (WebhookDelivery, error) {
 	var created, next, last int64
 	err := r.Scan(&w.EndpointID, &w.EventID, &w.EventType, &w.Status, &w.Attempts, &w.Tries, &created, &next, &last, &w.LastStatus, &w.LastError)
 	w.CreatedAt, w.LastAt = fromMS(created), fromMS(last)
-	if w.Status == DeliveryPending {
+	if w.Status == DeliveryPending && next < waitingNextMS {
 		w.NextAt = fromMS(next)
 	}
 	return w, err
@@ -345,10 +364,14 @@ func scanDelivery(r row) (WebhookDelivery, error) {
 // DueWebhookDeliveries lists up to limit pending deliveries due at now to
 // enabled endpoints that no hub has claimed, oldest first.
 func (d *DB) DueWebhookDeliveries(ctx context.Context, now time.Time, limit int) ([]WebhookDelivery, error) {
+	// Unclaimed by the clock the claims run by (lease.go: the server's on
+	// PostgreSQL); next_ms is the hubs' own schedule.
+	free, fargs := webhookLeases.in(d.dialect).free("w.lease_ms", now)
+	args := append([]any{DeliveryPending, ms(now)}, fargs...)
 	rs, err := d.query(ctx, `SELECT `+deliveryColumns+` FROM webhook_deliveries w
 		JOIN events e ON e.id = w.event_id JOIN webhook_endpoints p ON p.id = w.endpoint_id
-		WHERE w.status = ? AND w.next_ms <= ? AND w.lease_ms <= ? AND p.disabled_ms = 0
-		ORDER BY w.next_ms, w.created_ms LIMIT ?`, DeliveryPending, ms(now), ms(now), limit)
+		WHERE w.status = ? AND w.next_ms <= ? AND `+free+` AND p.disabled_ms = 0
+		ORDER BY w.next_ms, w.created_ms LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("state: due webhook deliveries: %w", err)
 	}
