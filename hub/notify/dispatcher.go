@@ -87,9 +87,18 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	d.init()
 	t := time.NewTicker(cmp.Or(d.Every, DefaultEvery))
 	defer t.Stop()
+	last := ""
 	for {
-		if err := d.Once(ctx); err != nil && ctx.Err() == nil {
+		// A lasting failure (a plugin not running) is logged when it starts
+		// and when it changes, not at every look.
+		err := d.Once(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil && err.Error() != last:
 			d.Logger.Error("chat notifications", "error", err)
+			last = err.Error()
+		case err == nil && last != "":
+			d.Logger.Info("chat notifications work again")
+			last = ""
 		}
 		select {
 		case <-ctx.Done():
@@ -235,7 +244,7 @@ func (w *work) save(ctx context.Context) error {
 // (the destination waits for its retry; the event is decided again then).
 func (w *work) post(ctx context.Context, e Event, dec notifypolicy.Decision) (done bool, err error) {
 	for _, m := range dec.Post {
-		key := ""
+		key := threadKeyOf(m)
 		if m.ID == e.ID && e.ID != "" {
 			key = e.ThreadKey
 		}
@@ -298,4 +307,17 @@ func (w *work) send(ctx context.Context, m sdk.Event, key string) error {
 	}
 	w.log.Debug("message sent", "event", m.ID, "type", m.Type)
 	return nil
+}
+
+// threadKeyOf is the thread key of a message posted after it was held (a
+// lone held event is posted as itself): its review's, when it carries one.
+func threadKeyOf(m sdk.Event) string {
+	switch m.Type {
+	case sdk.EventDigest, sdk.EventSpike, sdk.EventAppHealthChanged:
+		return ""
+	}
+	if m.Review == nil || m.Review.ID == "" {
+		return ""
+	}
+	return m.IntegrationID + "/" + m.AppID + "/" + m.Review.ID
 }

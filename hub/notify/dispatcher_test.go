@@ -287,3 +287,27 @@ func TestNotifierRetryAfterIsHonouredAndARefusalIsNotRetried(t *testing.T) {
 		t.Errorf("sent %d, want the next event sent after the refusal", s)
 	}
 }
+
+// A review's edit held over the hourly cap and posted alone later still
+// lands in the review's thread.
+func TestNotifierHeldEditKeepsItsThread(t *testing.T) {
+	p := &scripted{}
+	r := newRig(t, map[string]sdk.NotifierPlugin{"chat": p}, config.NotifyDestination{Name: "chat", Plugin: "chat", MaxPerHour: 1})
+	r.review("r1", sdk.ChangeKindNew, 1, 1, "Crash")
+	r.review("r1", sdk.ChangeKindUpdated, 2, 1, "Crash, every time")
+	r.once()
+	if _, s := p.counts(); s != 1 {
+		t.Fatalf("sent %d, want 1 within the cap", s)
+	}
+	r.advance(time.Hour)
+	r.once()
+	if _, s := p.counts(); s != 2 {
+		t.Fatalf("sent %d after the hour, want the held edit", s)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	last := p.calls[len(p.calls)-1]
+	if last.Event.Type != sdk.EventReviewUpdated || last.ThreadRef != "ref1" || last.ThreadKey != p.calls[0].ThreadKey {
+		t.Errorf("held edit sent as %s in thread %q (key %q), want review.updated in ref1 (key %q)", last.Event.Type, last.ThreadRef, last.ThreadKey, p.calls[0].ThreadKey)
+	}
+}
