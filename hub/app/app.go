@@ -22,6 +22,7 @@ import (
 	"github.com/reviewhub/reviewhub/hub/deliver"
 	"github.com/reviewhub/reviewhub/hub/httpapi"
 	"github.com/reviewhub/reviewhub/hub/internal/throttle"
+	"github.com/reviewhub/reviewhub/hub/notify"
 	"github.com/reviewhub/reviewhub/hub/pluginhost"
 	"github.com/reviewhub/reviewhub/hub/poll"
 	"github.com/reviewhub/reviewhub/hub/secrets"
@@ -45,6 +46,7 @@ type Hub struct {
 	poller     *poll.Poller
 	deliver    *deliver.Deliverer
 	webhooks   *webhooks.Dispatcher
+	notifier   *notify.Dispatcher
 	reload     chan struct{}
 	http       *http.Server
 	handler    handlerRef // served once New is done (starting.go)
@@ -159,6 +161,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	srv := &httpapi.Server{DB: h.DB, Deliverer: h.deliver, Plugins: plugins, Logger: log.With("component", "http"),
 		Ready: h.ready, Admin: admin.Register}
 	h.webhooks = h.newDispatcher(cfg, opts)
+	if h.notifier, err = h.newNotifier(cfg); err != nil {
+		return nil, err
+	}
 	admin.Webhooks, admin.AllowHosts = h.webhooks, cfg.Health.AlertHosts
 	h.opsWire(cfg, plugins, srv, admin)
 	if cfg.ConsoleOn() {
@@ -406,6 +411,7 @@ func (h *Hub) startWork(ctx context.Context, wg *sync.WaitGroup) {
 	}()
 	h.opsRun(ctx, wg)
 	h.runDispatcher(ctx, wg)
+	h.runNotifier(ctx, wg)
 	runAuditPruning(ctx, wg, h.DB, h.cfg.Audit.Retention, h.log.With("component", "audit"))
 	if p, ok := h.Bus.(pruner); ok {
 		wg.Add(1)

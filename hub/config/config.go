@@ -22,8 +22,10 @@ import (
 
 	"github.com/reviewhub/reviewhub/hub/events"
 	"github.com/reviewhub/reviewhub/hub/filter"
+	"github.com/reviewhub/reviewhub/hub/notifypolicy"
 	"github.com/reviewhub/reviewhub/hub/rules"
 	"github.com/reviewhub/reviewhub/hub/secrets"
+	"github.com/reviewhub/reviewhub/sdk"
 )
 
 // Config is the hub's configuration file.
@@ -68,6 +70,7 @@ type Config struct {
 	Metrics         Metrics       `yaml:"metrics"`
 	Health          Health        `yaml:"health"`
 	Webhooks        Webhooks      `yaml:"webhooks"`
+	Notify          Notify        `yaml:"notify"`
 	Console         Console       `yaml:"console"`
 	Integrations    []Integration `yaml:"integrations"`
 }
@@ -103,6 +106,40 @@ type Webhooks struct {
 	Retention time.Duration `yaml:"retention"`
 	// Endpoints of this file.
 	Endpoints []WebhookEndpoint `yaml:"endpoints"`
+}
+
+// Notify configures the chat notifications (issue 29): the hub's events
+// posted through notifier plugins (Slack, Telegram) to destinations
+// (docs/events.md, "Notifications").
+type Notify struct {
+	// Destinations of this file.
+	Destinations []NotifyDestination `yaml:"destinations"`
+}
+
+// NotifyDestination is one chat destination: a notifier plugin with its
+// settings, a policy (throttling into digests, quiet hours) and a route
+// (which events reach it).
+type NotifyDestination struct {
+	Name string `yaml:"name"`
+	// Plugin is the notifier plugin's name (hub-plugin-NAME).
+	Plugin string `yaml:"plugin"`
+	// Settings are the plugin's; write secrets as ${VAR} (environment).
+	Settings map[string]string `yaml:"settings"`
+	// MaxPerHour bounds the messages an hour; the rest go in a digest (0: no bound).
+	MaxPerHour int `yaml:"max_per_hour"`
+	// QuietHours "22:00-07:00" in TimeZone hold events for a digest.
+	QuietHours string `yaml:"quiet_hours"`
+	TimeZone   string `yaml:"time_zone"`
+	// Urgent event types are posted in quiet hours too.
+	Urgent []string `yaml:"urgent"`
+	// Events it takes (empty: review.created, review.updated and the reply events).
+	Events []string `yaml:"events"`
+	// Integration: only this integration's events (empty: every one).
+	Integration string `yaml:"integration"`
+	// When are the review conditions of the automation's rules (apps,
+	// stores, ratings, languages, countries, keywords …); an event of no
+	// review (app.health_changed) passes them.
+	When rules.Conditions `yaml:"when"`
 }
 
 // WebhookEndpoint is an outbound webhook endpoint of the file.
@@ -535,6 +572,11 @@ func (c *Config) expandEnv() Errors {
 		o.ClientID = expand(fmt.Sprintf("console.oidc[%d].client_id", i), o.ClientID)
 		o.ClientSecret = expand(fmt.Sprintf("console.oidc[%d].client_secret", i), o.ClientSecret)
 	}
+	for i, d := range c.Notify.Destinations {
+		for k, v := range d.Settings {
+			d.Settings[k] = expand(fmt.Sprintf("notify.destinations[%d].settings.%s", i, k), v)
+		}
+	}
 	for i, in := range c.Integrations {
 		if in.Alerts != nil {
 			in.Alerts.WebhookURL = expand(fmt.Sprintf("integrations[%d].alerts.webhook_url", i), in.Alerts.WebhookURL)
@@ -592,6 +634,7 @@ func (c *Config) Validate() error {
 	c.validatePlugins(add)
 	c.validateIntegrations(add)
 	c.validateWebhooks(add)
+	c.validateNotify(add)
 	if len(errs) > 0 {
 		return errs
 	}
@@ -743,6 +786,54 @@ func (c *Config) validateWebhooks(add func(field, reason string)) {
 		}
 		if e.Integration != "" && !c.hasIntegration(e.Integration) {
 			add(f+".integration", fmt.Sprintf("%q is not an integration of this file", e.Integration))
+		}
+	}
+}
+
+// validateNotify checks the notification destinations.
+func (c *Config) validateNotify(add func(field, reason string)) {
+	seen := map[string]bool{}
+	for i, d := range c.Notify.Destinations {
+		f := fmt.Sprintf("notify.destinations[%d]", i)
+		switch {
+		case !ValidID(d.Name):
+			add(f+".name", fmt.Sprintf("%q is not a name (lower-case letters, digits, - and _, up to 63)", d.Name))
+		case seen[d.Name]:
+			add(f+".name", fmt.Sprintf("%q is used twice", d.Name))
+		}
+		seen[d.Name] = true
+		if !ValidPluginName(d.Plugin) {
+			add(f+".plugin", fmt.Sprintf("%q is not a plugin name: %s", d.Plugin, PluginNameRule))
+		}
+		if d.MaxPerHour < 0 {
+			add(f+".max_per_hour", fmt.Sprintf("%d is negative", d.MaxPerHour))
+		}
+		if d.QuietHours != "" {
+			if _, err := notifypolicy.ParseQuietHours(d.QuietHours, d.TimeZone); err != nil {
+				add(f+".quiet_hours", err.Error())
+			}
+		} else if d.TimeZone != "" {
+			if _, err := time.LoadLocation(d.TimeZone); err != nil {
+				add(f+".time_zone", fmt.Sprintf("%q is not a time zone", d.TimeZone))
+			}
+		}
+		for j, t := range d.Events {
+			if !events.Known(t) && t != sdk.EventSpike {
+				add(fmt.Sprintf("%s.events[%d]", f, j), fmt.Sprintf("%q is not an event type (%s, %s)", t, strings.Join(events.Types, ", "), sdk.EventSpike))
+			}
+		}
+		for j, t := range d.Urgent {
+			if !events.Known(t) && t != sdk.EventSpike {
+				add(fmt.Sprintf("%s.urgent[%d]", f, j), fmt.Sprintf("%q is not an event type", t))
+			}
+		}
+		if d.Integration != "" && !c.hasIntegration(d.Integration) {
+			add(f+".integration", fmt.Sprintf("%q is not an integration of this file", d.Integration))
+		}
+		if _, errs := rules.CompileConditions(d.When, "when"); len(errs) > 0 {
+			for _, fe := range errs {
+				add(f+"."+fe.Field, fe.Reason)
+			}
 		}
 	}
 }

@@ -678,3 +678,30 @@ func IsApprove(answer string) bool {
 func SameText(answer, draft string) bool {
 	return strings.Join(strings.Fields(answer), " ") == strings.Join(strings.Fields(draft), " ")
 }
+
+// Matcher is a set of Conditions compiled on their own: the automation's
+// matching, for other routes of reviews (issue 29's notification routes).
+type Matcher struct{ r compiledRule }
+
+// CompileConditions checks c (fields named under p, every app and store
+// allowed) and compiles it; c is not changed.
+func CompileConditions(c Conditions, p string) (*Matcher, []*FieldError) {
+	var errs []*FieldError
+	add := func(field, format string, args ...any) {
+		errs = append(errs, &FieldError{field, fmt.Sprintf(format, args...)})
+	}
+	c.Languages, c.Countries = slices.Clone(c.Languages), slices.Clone(c.Countries)
+	kw, ex := c.compile(p, nil, nil, add)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return &Matcher{r: compiledRule{Rule: Rule{When: c}, keywords: kw, exclude: ex}}, nil
+}
+
+// Match reports whether the review change in holds every condition.
+func (m *Matcher) Match(in Input) bool {
+	body := strings.TrimSpace(in.Review.Title + "\n" + in.Review.Text)
+	text := filter.PrepareText(strings.TrimSpace(body + "\n" + in.Translated))
+	words := -1
+	return m.r.match(in, body, text, &words)
+}
