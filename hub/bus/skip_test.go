@@ -266,4 +266,9 @@ func TestPostgresAckPastAMessageNeverReadIsRefused(t *testing.T) {
 	if len(got) != 6 {
 		t.Fatalf("delivered %v, want all six", got)
 	}
+	// The refusal is counted where the hub's metrics read it
+	// (reviewhub_bus_acks_refused_total), not only logged.
+	if n := b.RefusedAcks(); n == 0 {
+		t.Error("the refused ack was not counted (RefusedAcks is 0)")
+	}
 }
