@@ -343,12 +343,18 @@ func scanDelivery(r row) (WebhookDelivery, error) {
 }
 
 // DueWebhookDeliveries lists up to limit pending deliveries due at now to
-// enabled endpoints that no hub has claimed, oldest first.
+// enabled endpoints that no hub has claimed, oldest first. now decides
+// what is due; whether a claim has run out is decided by the clock the
+// claims run by (the server's on PostgreSQL, lease.go), as Take decides
+// it: a hub whose clock is ahead does not list a delivery another hub is
+// sending, nor one whose clock is behind wait minutes for a lapsed claim.
 func (d *DB) DueWebhookDeliveries(ctx context.Context, now time.Time, limit int) ([]WebhookDelivery, error) {
+	free, fargs := webhookLeases.in(d.dialect).free(`w.`+webhookLeases.UntilColumn, now)
+	args := append(append([]any{DeliveryPending, ms(now)}, fargs...), limit)
 	rs, err := d.query(ctx, `SELECT `+deliveryColumns+` FROM webhook_deliveries w
 		JOIN events e ON e.id = w.event_id JOIN webhook_endpoints p ON p.id = w.endpoint_id
-		WHERE w.status = ? AND w.next_ms <= ? AND w.lease_ms <= ? AND p.disabled_ms = 0
-		ORDER BY w.next_ms, w.created_ms LIMIT ?`, DeliveryPending, ms(now), ms(now), limit)
+		WHERE w.status = ? AND w.next_ms <= ? AND `+free+` AND p.disabled_ms = 0
+		ORDER BY w.next_ms, w.created_ms LIMIT ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("state: due webhook deliveries: %w", err)
 	}
