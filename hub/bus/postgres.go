@@ -88,6 +88,10 @@ func (b *Postgres) Publisher() message.Publisher { return b.pub }
 // Subscriber is the windowed subscriber on the PostgreSQL tables.
 func (b *Postgres) Subscriber() message.Subscriber { return b.sub }
 
+// RefusedAcks counts the acks refused since the bus was opened because
+// they would have passed a message never read (WindowSubscriber.RefusedAcks).
+func (b *Postgres) RefusedAcks() int64 { return b.sub.RefusedAcks() }
+
 // Committed wakes this hub's idle subscriptions; other replicas find the
 // messages when they poll.
 func (b *Postgres) Committed() { b.sub.Wake() }

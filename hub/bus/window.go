@@ -607,6 +607,14 @@ func (s *WindowSubscriber) sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
+// RefusedAcks counts the acks this subscriber's source refused since it
+// started because they would have moved a position past a message never
+// read (errPassesUnread): 0 unless a read skipped one. Each refusal is also
+// logged as an error; the hub exports the count as
+// reviewhub_bus_acks_refused_total, so a subscription that keeps starting
+// over is seen, not only logged.
+func (s *WindowSubscriber) RefusedAcks() int64 { return s.refused.Load() }
+
 // Close stops all subscriptions and waits for them.
 func (s *WindowSubscriber) Close() error {
 	s.mu.Lock()

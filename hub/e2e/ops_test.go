@@ -504,7 +504,9 @@ func TestMetricsOnPostgres(t *testing.T) {
 		_, depth := findSample(f, "reviewhub_bus_queue_depth", "topic", "reviews")
 		_, dead := f["reviewhub_dead_letters"]
 		_, apps := f["reviewhub_schedule_apps"]
-		return depth && dead && apps && value(f, "reviewhub_app_health", map[string]string{"app": "ios", "health": sdk.HealthOK}) == 1 &&
-			value(f, "reviewhub_bus_queue_depth", map[string]string{"topic": "reviews"}) == 0
+		_, refused := f["reviewhub_bus_acks_refused_total"] // exported, 0 while no read skipped a message
+		return depth && dead && apps && refused && value(f, "reviewhub_app_health", map[string]string{"app": "ios", "health": sdk.HealthOK}) == 1 &&
+			value(f, "reviewhub_bus_queue_depth", map[string]string{"topic": "reviews"}) == 0 &&
+			value(f, "reviewhub_bus_acks_refused_total", nil) == 0
 	})
 }

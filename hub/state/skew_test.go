@@ -95,3 +95,53 @@ func TestSkewedHubClocksNeverShareALease(t *testing.T) {
 		t.Fatalf("hub ahead took the import hub behind holds: %v %v", ok, err)
 	}
 }
+
+// Webhook deliveries listed as due by hubs whose clocks disagree by ten
+// minutes: a delivery another hub claimed is not listed by the hub ahead
+// (by whose clock the claim ran out long ago), and a claim that ran out
+// on the server's clock is listed at once by the hub behind (by whose
+// clock it still runs): the listing decides a claim's end by the clock
+// the claims run by, as Take does.
+func TestSkewedHubClocksListOnlyUnclaimedWebhookDeliveries(t *testing.T) {
+	ctx := context.Background()
+	db, err := OpenPostgres(ctx, pgtest.DSN(t), sealer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	wall := time.Now().UTC().Truncate(time.Millisecond)
+	behind, ahead := wall.Add(-10*time.Minute), wall.Add(10*time.Minute)
+	if err := db.CreateWebhookEndpoint(ctx, WebhookEndpoint{ID: "all", URL: "https://a.example/", Source: SourceAPI,
+		CreatedAt: behind}, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.AddEvent(ctx, Event{ID: "evt_1", Type: "review.created", IntegrationID: "acme", OccurredAt: behind,
+		Payload: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	// Its first try is due by both hubs' clocks (as written by the hub behind).
+	if _, err := db.exec(ctx, `UPDATE webhook_deliveries SET next_ms = ?`, ms(behind.Add(-time.Minute))); err != nil {
+		t.Fatal(err)
+	}
+	due := func(now time.Time) int {
+		t.Helper()
+		ds, err := db.DueWebhookDeliveries(ctx, now, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ds)
+	}
+	if n := due(behind.Add(time.Minute)); n != 1 {
+		t.Fatalf("%d deliveries due before any claim, want 1", n)
+	}
+	if _, ok, err := db.WebhookLeases(NewOwner("hub-behind")).Take(ctx, behind, time.Minute, "all", "evt_1"); err != nil || !ok {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	if n := due(ahead); n != 0 {
+		t.Errorf("the hub ahead lists a delivery the hub behind is sending (%d due)", n)
+	}
+	passLeaseTime(t, db, webhookLeases, 2*time.Minute)
+	if n := due(behind.Add(time.Minute)); n != 1 {
+		t.Errorf("the hub behind does not list a delivery whose claim ran out on the server (%d due)", n)
+	}
+}

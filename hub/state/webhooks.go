@@ -362,7 +362,11 @@ func scanDelivery(r row) (WebhookDelivery, error) {
 }
 
 // DueWebhookDeliveries lists up to limit pending deliveries due at now to
-// enabled endpoints that no hub has claimed, oldest first.
+// enabled endpoints that no hub has claimed, oldest first. now decides
+// what is due; whether a claim has run out is decided by the clock the
+// claims run by (the server's on PostgreSQL, lease.go), as Take decides
+// it: a hub whose clock is ahead does not list a delivery another hub is
+// sending, nor one whose clock is behind wait minutes for a lapsed claim.
 func (d *DB) DueWebhookDeliveries(ctx context.Context, now time.Time, limit int) ([]WebhookDelivery, error) {
 	// Unclaimed by the clock the claims run by (lease.go: the server's on
 	// PostgreSQL); next_ms is the hubs' own schedule.
