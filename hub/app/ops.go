@@ -142,9 +142,14 @@ func (h *Hub) sample(ctx context.Context, emit metrics.Emit) error {
 		emit("bus_queue_depth", "Messages waiting on a bus topic (all partitions, all hubs).", false, float64(b.Depth), "topic", topic)
 		emit("bus_oldest_message_age_seconds", "Age of the oldest message waiting on a bus topic.", false, b.Oldest.Seconds(), "topic", topic)
 	}
+	// Served by every bus (dashboards and alerts need not know the
+	// driver): only the PostgreSQL bus checks its acks, the others
+	// refuse none.
+	var refused int64
 	if r, ok := h.Bus.(interface{ RefusedAcks() int64 }); ok {
-		emit("bus_acks_refused_total", "Acks refused because they would have moved a subscription's position past a message it never read (should stay 0; each is logged as an error and the subscription reads again from its recorded position).", true, float64(r.RefusedAcks()))
+		refused = r.RefusedAcks()
 	}
+	emit("bus_acks_refused_total", "Acks refused because they would have moved a subscription's position past a message it never read (PostgreSQL bus; should stay 0; each is logged as an error and the subscription reads again from its recorded position).", true, float64(refused))
 	if n, err := DeadLetters(h.DB).Count(ctx); err == nil {
 		emit("dead_letters", "Messages that failed for good (hub deadletters list).", false, float64(n))
 	} else {
