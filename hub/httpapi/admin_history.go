@@ -23,6 +23,18 @@ type HistoryOps interface {
 // ErrHistoryRunning: that import runs already.
 var ErrHistoryRunning = errors.New("this import runs already")
 
+// HistoryRunningError says the import runs already under Holder's lease:
+// another hub of the database, or `hub import-history` on a host. It is
+// an ErrHistoryRunning.
+type HistoryRunningError struct {
+	Holder string
+}
+
+func (e *HistoryRunningError) Error() string { return "this import runs already on " + e.Holder }
+
+// Unwrap makes it an ErrHistoryRunning.
+func (e *HistoryRunningError) Unwrap() error { return ErrHistoryRunning }
+
 // registerHistory mounts the history import routes.
 func (a *Admin) registerHistory(r *mux.Router) {
 	r.HandleFunc("/integrations/{id}/apps/{app}/history", a.handle(a.listHistory)).Methods(http.MethodGet)
@@ -136,9 +148,17 @@ func (a *Admin) startHistory(w http.ResponseWriter, r *http.Request) error {
 	if info, ok := a.Info(app.StorePlugin); ok && (info.Store == nil || info.Store.History == nil) {
 		return errorf(http.StatusConflict, "the store plugin %s of app %s cannot list reviews beyond its live listing", app.StorePlugin, app.ID)
 	}
-	if err := a.History.StartHistory(r.Context(), in, app, from, to); errors.Is(err, ErrHistoryRunning) {
+	err = a.History.StartHistory(r.Context(), in, app, from, to)
+	var elsewhere *HistoryRunningError
+	switch {
+	case errors.As(err, &elsewhere):
+		p := errorf(http.StatusConflict, "the import of %s/%s [%s, %s) runs already on %s; its progress is at GET %s",
+			in.ID, app.ID, from.Format(time.DateOnly), to.Format(time.DateOnly), clip(elsewhere.Holder, 200), "/api/integrations/"+in.ID+"/apps/"+app.ID+"/history")
+		p.RunningOn = elsewhere.Holder
+		return p
+	case errors.Is(err, ErrHistoryRunning):
 		return errorf(http.StatusConflict, "the import of %s/%s [%s, %s) runs already", in.ID, app.ID, from.Format(time.DateOnly), to.Format(time.DateOnly))
-	} else if err != nil {
+	case err != nil:
 		return err
 	}
 	a.record(r.Context(), HistoryStartEntry(in.ID, app.ID, from, to))
