@@ -24,8 +24,8 @@ import (
 // before its first answer: the import holds its lease meanwhile.
 type heldStore struct {
 	sdk.StorePlugin // only History is called
-	asked   chan struct{}
-	release chan struct{}
+	asked           chan struct{}
+	release         chan struct{}
 }
 
 func (s *heldStore) History(ctx context.Context, req sdk.HistoryRequest) (sdk.HistoryResponse, error) {
@@ -79,7 +79,7 @@ func TestHistoryImportStartedOnAnotherHubIsRefusedNamingIt(t *testing.T) {
 		t.Cleanup(func() { b.Close() })
 		p := &poll.Poller{DB: db, Bus: b, Plugins: heldPlugins{st: st}, Logger: quietLog(), Schedule: poll.Schedule{Owner: name}}
 		admin := &httpapi.Admin{DB: db, Token: "admin-token-0123456789", Plugins: func() []string { return []string{"hist"} },
-			Info: func(string) (sdk.Info, bool) { return heldInfo, true },
+			Info:    func(string) (sdk.Info, bool) { return heldInfo, true },
 			History: &historyRunner{poller: p, bg: ctx, log: quietLog()}}
 		r := mux.NewRouter()
 		admin.Register(r.PathPrefix("/api").Subrouter())
