@@ -64,6 +64,8 @@ var actionRoutes = map[string]string{
 	"GET /console/integrations/{id}/reviews":                  "GET /api/reviews",
 	"GET /console/reviews/{id}/{app}/{review}":                "GET /api/reviews/{id}/{app}/{review}",
 	"GET /console/deadletters":                                "GET /api/deadletters",
+	"GET /console/integrations/{id}/apps/{app}/history":       "GET /api/integrations/{id}/apps/{app}/history",
+	"POST /console/integrations/{id}/apps/{app}/history":      "POST /api/integrations/{id}/apps/{app}/history",
 	"POST /console/deadletters/{id}/retry":                    "POST /api/deadletters/{id}/retry",
 	"POST /console/deadletters/retry-all":                     "POST /api/deadletters/{id}/retry",
 	"POST /console/deadletters/drop-all":                      "DELETE /api/deadletters/{id}",

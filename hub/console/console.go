@@ -174,6 +174,7 @@ func (c *Console) routes() {
 	s.HandleFunc("/integrations/{id}/replies/{message}/retry", c.handle(c.retryReply)).Methods(http.MethodPost)
 	c.reviewRoutes(s)
 	c.deadLetterRoutes(s)
+	c.historyRoutes(s)
 	c.accessRoutes(s)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.renderError(w, r, http.StatusNotFound, c.lang(r).T["not_found"])
