@@ -54,7 +54,7 @@ func (c *storeClient) PostReply(ctx context.Context, req PostReplyRequest) (Post
 	defer counted()
 	r, err := c.c.PostReply(ctx, &pb.PostReplyRequest{
 		Settings: req.Settings, AppId: req.AppID, ReviewId: req.ReviewID, Text: req.Text,
-		ExistingReplyId: req.ExistingReplyID,
+		ExistingReplyId: req.ExistingReplyID, ReviewUpdatedAt: tsToPB(req.ReviewUpdatedAt),
 	}, trailer)
 	if err != nil {
 		return PostReplyResponse{}, fromStatus("post reply", err)

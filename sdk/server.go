@@ -61,7 +61,7 @@ func (s *storeServer) PostReply(ctx context.Context, r *pb.PostReplyRequest) (*p
 	defer report()
 	rep, err := s.impl.PostReply(ctx, PostReplyRequest{
 		Settings: r.GetSettings(), AppID: r.GetAppId(), ReviewID: r.GetReviewId(), Text: r.GetText(),
-		ExistingReplyID: r.GetExistingReplyId(),
+		ExistingReplyID: r.GetExistingReplyId(), ReviewUpdatedAt: tsFromPB(r.GetReviewUpdatedAt()),
 	})
 	if err != nil {
 		return nil, toStatus(err)

@@ -270,6 +270,11 @@ type PostReplyRequest struct {
 	ReviewID        string
 	Text            string
 	ExistingReplyID string
+	// ReviewUpdatedAt is when the review's author last changed it, as the
+	// hub stores it (zero when unknown, and from hubs before SDK v0.3): a
+	// store whose live API serves only recent reviews can read an older
+	// one first (Google Play's reviews.get) and explain a refusal.
+	ReviewUpdatedAt time.Time
 }
 
 // PostReplyResponse is the published reply.

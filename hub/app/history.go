@@ -36,7 +36,7 @@ type historyRunner struct {
 	running map[string]bool
 }
 
-func (h *historyRunner) StartHistory(_ context.Context, in state.Integration, app state.App, from, to time.Time) error {
+func (h *historyRunner) StartHistory(ctx context.Context, in state.Integration, app state.App, from, to time.Time) error {
 	key := in.ID + "\x00" + app.ID + "\x00" + from.String() + "\x00" + to.String()
 	h.mu.Lock()
 	if h.running == nil {
@@ -48,16 +48,29 @@ func (h *historyRunner) StartHistory(_ context.Context, in state.Integration, ap
 	}
 	h.running[key] = true
 	h.mu.Unlock()
+	done := func() {
+		h.mu.Lock()
+		delete(h.running, key)
+		h.mu.Unlock()
+	}
+	// Taken here, before answering: an import that runs elsewhere (another
+	// hub, `hub import-history`) is refused naming where, not dropped.
+	run, err := h.poller.BeginHistoryImport(ctx, in, app, from, to)
+	var busy *poll.ImportBusyError
+	switch {
+	case errors.As(err, &busy):
+		done()
+		return &httpapi.HistoryRunningError{Holder: busy.Holder.Name}
+	case err != nil:
+		done()
+		return err
+	}
 	go func() {
-		defer func() {
-			h.mu.Lock()
-			delete(h.running, key)
-			h.mu.Unlock()
-		}()
-		res, err := h.poller.ImportHistory(h.bg, in, app, from, to, nil)
+		defer done()
+		res, err := run.Run(h.bg, nil)
 		switch {
-		case errors.Is(err, poll.ErrHistoryImportBusy), errors.Is(err, state.ErrLeaseLost):
-			h.log.Info("history import runs elsewhere (another hub, `hub import-history`); left to it", "integration", in.ID, "app", app.ID, "error", err)
+		case errors.Is(err, state.ErrLeaseLost):
+			h.log.Info("history import taken over elsewhere (another hub, `hub import-history`); left to it", "integration", in.ID, "app", app.ID, "error", err)
 		case errors.Is(err, context.Canceled):
 			h.log.Info("history import interrupted by the hub's stop; resumed when asked again", "integration", in.ID, "app", app.ID, "pages", res.Pages)
 		case err != nil:

@@ -95,6 +95,8 @@ var actionRoutes = map[string]string{
 	"GET /console/webhooks/{id}":                                     "GET /api/webhooks/{id}/deliveries",
 	"POST /console/webhooks/{id}/enable":                             "POST /api/webhooks/{id}/enable",
 	"POST /console/webhooks/{id}/deliveries/{event}/replay":          "POST /api/webhooks/{id}/deliveries/{event}/replay",
+	"GET /console/integrations/{id}/apps/{app}/history":              "GET /api/integrations/{id}/apps/{app}/history",
+	"POST /console/integrations/{id}/apps/{app}/history":             "POST /api/integrations/{id}/apps/{app}/history",
 }
 
 // actionRole is the role console action method+template needs; false

@@ -183,6 +183,7 @@ func (c *Console) routes() {
 	c.automationRoutes(s)
 	c.approvalRoutes(s)
 	c.webhookRoutes(s)
+	c.historyRoutes(s)
 	c.accessRoutes(s)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.renderError(w, r, http.StatusNotFound, c.lang(r).T["not_found"])

@@ -20,9 +20,10 @@ import (
 // fakes is an in-process helpdesk ("desk") and store ("st").
 type fakes struct {
 	mu      sync.Mutex
-	tickets map[string]string // review id → ticket id the helpdesk gives
-	posts   []string          // review ids answered, in order
-	texts   map[string]string // review id → text answered last
+	tickets map[string]string    // review id → ticket id the helpdesk gives
+	posts   []string             // review ids answered, in order
+	texts   map[string]string    // review id → text answered last
+	changed map[string]time.Time // review id → the ReviewUpdatedAt it was answered with
 	results []sdk.ReplyResult
 	upserts []sdk.UpsertTicketRequest
 	postErr error // PostReply fails with it while set
@@ -75,6 +76,10 @@ func (s fakeStore) PostReply(_ context.Context, req sdk.PostReplyRequest) (sdk.P
 		s.f.texts = map[string]string{}
 	}
 	s.f.texts[req.ReviewID] = req.Text
+	if s.f.changed == nil {
+		s.f.changed = map[string]time.Time{}
+	}
+	s.f.changed[req.ReviewID] = req.ReviewUpdatedAt
 	return sdk.PostReplyResponse{Reply: sdk.DeveloperReply{ID: "reply-" + req.ReviewID, Text: req.Text}}, nil
 }
 func (fakeStore) DeleteReply(context.Context, sdk.DeleteReplyRequest) (sdk.DeleteReplyResponse, error) {
@@ -379,5 +384,32 @@ func TestAnswerToAMissingTicketLeavesNoDeadLetter(t *testing.T) {
 	}
 	if len(dls) != 0 {
 		t.Errorf("dead letters: %+v, want none", dls)
+	}
+}
+
+// TestAnswerToAnOlderReviewCarriesItsDate: the store is told when the
+// answered review was last changed (its stored date in the store), so a
+// store whose API lists only recent reviews can read an older one first
+// (an imported review, issue 27).
+func TestAnswerToAnOlderReviewCarriesItsDate(t *testing.T) {
+	r := newRig(t, time.Hour, time.Hour)
+	ctx := context.Background()
+	old := time.Now().Add(-40 * 24 * time.Hour).UTC().Truncate(time.Millisecond)
+	err := r.db.InTx(ctx, func(tx *state.Tx) error {
+		if _, err := tx.ObserveArchivedReview(ctx, "acme", "ios", sdk.Review{ID: "imp", Rating: 2, Text: "slow", UpdatedAt: old}); err != nil {
+			return err
+		}
+		return tx.LinkTicket(ctx, "acme", "ios", "imp", "T9")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.accept(t, sdk.ReplyRequest{TicketID: "T9", MessageID: "m-imp", Text: "Fixed"})
+	eventually(t, "the answer published", func() bool { return r.reply(t, "m-imp").Status == state.ReplyPublished })
+	r.f.mu.Lock()
+	got := r.f.changed["imp"]
+	r.f.mu.Unlock()
+	if !got.Equal(old) {
+		t.Errorf("ReviewUpdatedAt %v, want the review's date %v", got, old)
 	}
 }

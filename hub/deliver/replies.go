@@ -312,9 +312,15 @@ func (d *Deliverer) publishReply(ctx context.Context, in state.Integration, r st
 			return "", "", "", nil, fmt.Errorf("reply %s: %w", r.MessageID, err)
 		}
 	}
+	// The review's date lets a store whose API serves only recent reviews
+	// read an older one first (an imported review, issue 27).
+	changed, err := d.DB.ReviewChangedAt(ctx, in.ID, app.ID, r.ReviewID)
+	if err != nil {
+		return "", "", "", nil, err
+	}
 	cctx, calls := sdk.CountCalls(ctx)
 	res, err := st.PostReply(cctx, sdk.PostReplyRequest{
-		Settings: app.StoreSettings, AppID: app.StoreAppID, ReviewID: r.ReviewID, Text: text,
+		Settings: app.StoreSettings, AppID: app.StoreAppID, ReviewID: r.ReviewID, Text: text, ReviewUpdatedAt: changed,
 	})
 	// Replies spend from the store's quotas too; polling keeps room for them.
 	if serr := (quota.Ledger{DB: d.DB}).Spend(ctx, quota.Buckets(info, app, sdk.OpReply), time.Now(), max(calls.Count(), 1)); serr != nil {

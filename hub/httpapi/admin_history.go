@@ -23,6 +23,18 @@ type HistoryOps interface {
 // ErrHistoryRunning: that import runs already.
 var ErrHistoryRunning = errors.New("this import runs already")
 
+// HistoryRunningError says the import runs already under Holder's lease:
+// another hub of the database, or `hub import-history` on a host. It is
+// an ErrHistoryRunning.
+type HistoryRunningError struct {
+	Holder string
+}
+
+func (e *HistoryRunningError) Error() string { return "this import runs already on " + e.Holder }
+
+// Unwrap makes it an ErrHistoryRunning.
+func (e *HistoryRunningError) Unwrap() error { return ErrHistoryRunning }
+
 // registerHistory mounts the history import routes.
 func (a *Admin) registerHistory(r *mux.Router) {
 	r.HandleFunc("/integrations/{id}/apps/{app}/history", a.handle(a.listHistory)).Methods(http.MethodGet)
@@ -69,33 +81,42 @@ func historyJSON(h state.HistoryImport) HistoryImportJSON {
 	return out
 }
 
-// appOf is the integration and its app named in the path.
-func (a *Admin) appOf(r *http.Request) (state.Integration, state.App, error) {
-	in, err := a.load(r.Context(), mux.Vars(r)["id"])
+// appByID is integration id's app appID.
+func (a *Admin) appByID(ctx context.Context, integrationID, appID string) (state.Integration, state.App, error) {
+	in, err := a.load(ctx, integrationID)
 	if err != nil {
 		return in, state.App{}, err
 	}
-	id := mux.Vars(r)["app"]
 	for _, app := range in.Apps {
-		if app.ID == id {
+		if app.ID == appID {
 			return in, app, nil
 		}
 	}
-	return in, state.App{}, errorf(http.StatusNotFound, "integration %q has no app %q", in.ID, clip(id, 64))
+	return in, state.App{}, errorf(http.StatusNotFound, "integration %q has no app %q", in.ID, clip(appID, 64))
 }
 
-func (a *Admin) listHistory(w http.ResponseWriter, r *http.Request) error {
-	in, app, err := a.appOf(r)
+// HistoryImports lists an app's history imports, newest first, with
+// their progress (GET …/history; the console's history page).
+func (a *Admin) HistoryImports(ctx context.Context, integrationID, appID string) ([]HistoryImportJSON, error) {
+	in, app, err := a.appByID(ctx, integrationID, appID)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	list, err := a.DB.HistoryImports(r.Context(), in.ID, app.ID)
+	list, err := a.DB.HistoryImports(ctx, in.ID, app.ID)
 	if err != nil {
-		return fmt.Errorf("listing the history imports of %s/%s: %w", in.ID, app.ID, err)
+		return nil, fmt.Errorf("listing the history imports of %s/%s: %w", in.ID, app.ID, err)
 	}
 	out := make([]HistoryImportJSON, 0, len(list))
 	for _, h := range list {
 		out = append(out, historyJSON(h))
+	}
+	return out, nil
+}
+
+func (a *Admin) listHistory(w http.ResponseWriter, r *http.Request) error {
+	out, err := a.HistoryImports(r.Context(), mux.Vars(r)["id"], mux.Vars(r)["app"])
+	if err != nil {
+		return err
 	}
 	WriteJSON(w, http.StatusOK, out)
 	return nil
@@ -109,47 +130,67 @@ type HistoryRequestJSON struct {
 }
 
 func (a *Admin) startHistory(w http.ResponseWriter, r *http.Request) error {
-	if a.History == nil {
-		return errorf(http.StatusServiceUnavailable, "history imports are not available in this hub")
-	}
-	in, app, err := a.appOf(r)
-	if err != nil {
-		return err
-	}
 	body, err := decodeBody[HistoryRequestJSON](w, r)
 	if err != nil {
 		return err
 	}
+	h, err := a.StartHistoryImport(r.Context(), mux.Vars(r)["id"], mux.Vars(r)["app"], body)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/integrations/"+mux.Vars(r)["id"]+"/apps/"+mux.Vars(r)["app"]+"/history")
+	WriteJSON(w, http.StatusAccepted, h)
+	return nil
+}
+
+// StartHistoryImport starts (or resumes) an app's history import of the
+// body's range in the background (POST …/history; the console's import
+// button): 409 while it runs (naming the hub that runs it) or when the
+// app's store has no history.
+func (a *Admin) StartHistoryImport(ctx context.Context, integrationID, appID string, body HistoryRequestJSON) (HistoryImportJSON, error) {
+	if a.History == nil {
+		return HistoryImportJSON{}, errorf(http.StatusServiceUnavailable, "history imports are not available in this hub")
+	}
+	in, app, err := a.appByID(ctx, integrationID, appID)
+	if err != nil {
+		return HistoryImportJSON{}, err
+	}
 	from, err := time.Parse(time.DateOnly, body.From)
 	if err != nil {
-		return errorf(http.StatusBadRequest, "from %q is not a day (YYYY-MM-DD)", clip(body.From, 32))
+		return HistoryImportJSON{}, errorf(http.StatusBadRequest, "from %q is not a day (YYYY-MM-DD)", clip(body.From, 32))
 	}
 	to := time.Now().UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
 	if body.To != "" {
 		if to, err = time.Parse(time.DateOnly, body.To); err != nil {
-			return errorf(http.StatusBadRequest, "to %q is not a day (YYYY-MM-DD)", clip(body.To, 32))
+			return HistoryImportJSON{}, errorf(http.StatusBadRequest, "to %q is not a day (YYYY-MM-DD)", clip(body.To, 32))
 		}
 	}
 	if !from.Before(to) {
-		return errorf(http.StatusBadRequest, "from %s is not before to %s", from.Format(time.DateOnly), to.Format(time.DateOnly))
+		return HistoryImportJSON{}, errorf(http.StatusBadRequest, "from %s is not before to %s", from.Format(time.DateOnly), to.Format(time.DateOnly))
 	}
 	if info, ok := a.Info(app.StorePlugin); ok && (info.Store == nil || info.Store.History == nil) {
-		return errorf(http.StatusConflict, "the store plugin %s of app %s cannot list reviews beyond its live listing", app.StorePlugin, app.ID)
+		return HistoryImportJSON{}, errorf(http.StatusConflict, "the store plugin %s of app %s cannot list reviews beyond its live listing", app.StorePlugin, app.ID)
 	}
-	if err := a.History.StartHistory(r.Context(), in, app, from, to); errors.Is(err, ErrHistoryRunning) {
-		return errorf(http.StatusConflict, "the import of %s/%s [%s, %s) runs already", in.ID, app.ID, from.Format(time.DateOnly), to.Format(time.DateOnly))
-	} else if err != nil {
-		return err
+	err = a.History.StartHistory(ctx, in, app, from, to)
+	var elsewhere *HistoryRunningError
+	switch {
+	case errors.As(err, &elsewhere):
+		p := errorf(http.StatusConflict, "the import of %s/%s [%s, %s) runs already on %s; its progress is at GET %s",
+			in.ID, app.ID, from.Format(time.DateOnly), to.Format(time.DateOnly), clip(elsewhere.Holder, 200), "/api/integrations/"+in.ID+"/apps/"+app.ID+"/history")
+		p.RunningOn = elsewhere.Holder
+		return HistoryImportJSON{}, p
+	case errors.Is(err, ErrHistoryRunning):
+		return HistoryImportJSON{}, errorf(http.StatusConflict, "the import of %s/%s [%s, %s) runs already", in.ID, app.ID, from.Format(time.DateOnly), to.Format(time.DateOnly))
+	case err != nil:
+		return HistoryImportJSON{}, err
 	}
-	a.record(r.Context(), HistoryStartEntry(in.ID, app.ID, from, to))
-	h, _, err := a.DB.HistoryImport(r.Context(), in.ID, app.ID, from, to)
+	a.record(ctx, HistoryStartEntry(in.ID, app.ID, from, to))
+	h, _, err := a.DB.HistoryImport(ctx, in.ID, app.ID, from, to)
 	if err != nil {
-		return err
+		return HistoryImportJSON{}, err
 	}
 	if h.Started.IsZero() { // not begun yet in the background
 		h.Started, h.Updated = time.Now().UTC(), time.Now().UTC()
 	}
-	w.Header().Set("Location", "/api/integrations/"+in.ID+"/apps/"+app.ID+"/history")
-	WriteJSON(w, http.StatusAccepted, historyJSON(h))
-	return nil
+	return historyJSON(h), nil
 }

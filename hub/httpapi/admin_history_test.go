@@ -22,11 +22,16 @@ type historyOps struct {
 	mu      sync.Mutex
 	started []string
 	running bool
+	// elsewhere, when set, is the hub that holds every import's lease.
+	elsewhere string
 }
 
 func (o *historyOps) StartHistory(ctx context.Context, in state.Integration, app state.App, from, to time.Time) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if o.elsewhere != "" {
+		return &HistoryRunningError{Holder: o.elsewhere}
+	}
 	if o.running {
 		return ErrHistoryRunning
 	}
@@ -80,6 +85,15 @@ func TestHistoryImportOverTheAdminAPI(t *testing.T) {
 	}
 	if a := ts.do(t, "POST", "/api/integrations/acme/apps/gp/history", `{"from":"2026-10-01","to":"2026-11-01"}`); a.code != http.StatusConflict {
 		t.Errorf("again while running: %d %s", a.code, a.body)
+	}
+	// Running on another hub: 409 naming it (the problem document's
+	// running_on), not accepted and dropped.
+	ops.mu.Lock()
+	ops.elsewhere = "hub-b.example:8080"
+	ops.mu.Unlock()
+	if a := ts.do(t, "POST", "/api/integrations/acme/apps/gp/history", `{"from":"2026-09-01","to":"2026-10-01"}`); a.code != http.StatusConflict ||
+		!strings.Contains(a.body, `"running_on":"hub-b.example:8080"`) || !strings.Contains(a.body, "runs already on hub-b.example:8080") {
+		t.Errorf("running on another hub: %d %s", a.code, a.body)
 	}
 	if a := ts.do(t, "GET", "/api/integrations/acme/apps/gp/history", ""); a.code != 200 || !strings.Contains(a.body, `"from":"2026-10-01T00:00:00Z"`) ||
 		!strings.Contains(a.body, `"queued":1400`) {

@@ -27,6 +27,9 @@ type Error struct {
 	// Fields names each wrong field of the input by its path
 	// ("apps[0].settings.key_id") and why (422).
 	Fields []*config.FieldError
+	// RunningOn names the hub (or host) where the work asked for runs
+	// already (409 of a history import).
+	RunningOn string
 }
 
 func (e *Error) Error() string {
@@ -62,6 +65,9 @@ type Problem struct {
 	Detail string `json:"detail,omitempty"`
 	// Fields (an extension) names each wrong field of the input (422).
 	Fields []*config.FieldError `json:"fields,omitempty"`
+	// RunningOn (an extension) names the hub that runs what was asked
+	// for already (409 of a history import started elsewhere).
+	RunningOn string `json:"running_on,omitempty"`
 	// RequestID (an extension) is what the hub logged the failure under
 	// (the client's X-Request-Id when well formed).
 	RequestID string `json:"request_id,omitempty"`
@@ -93,7 +99,7 @@ func writeProblem(w http.ResponseWriter, r *http.Request, log *slog.Logger, err 
 	var e *Error
 	switch {
 	case errors.As(err, &e):
-		p.Status, p.Detail, p.Fields = e.Status, e.Detail, e.Fields
+		p.Status, p.Detail, p.Fields, p.RunningOn = e.Status, e.Detail, e.Fields, e.RunningOn
 	case state.IsUnavailable(err):
 		log.Warn("admin API: the state database is unavailable", "method", r.Method, "path", clip(r.URL.Path, 200),
 			"request_id", id, "error", err)

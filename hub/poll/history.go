@@ -26,6 +26,27 @@ var ErrHistoryImportBusy = errors.New("history import runs elsewhere")
 // is resumed after it.
 const historyLease = 2 * time.Minute
 
+// ImportBusyError says an import runs elsewhere: Holder names the hub
+// (or `hub import-history` host) whose lease it is under; zero when it is
+// another run in this process. It is an ErrHistoryImportBusy.
+type ImportBusyError struct {
+	Holder   state.Owner
+	App      string
+	From, To time.Time
+}
+
+func (e *ImportBusyError) Error() string {
+	where := "in this process"
+	if !e.Holder.IsZero() {
+		where = "on " + e.Holder.Name
+	}
+	return fmt.Sprintf("%v: history of %s from %s to %s runs %s", ErrHistoryImportBusy, e.App,
+		e.From.Format(time.DateOnly), e.To.Format(time.DateOnly), where)
+}
+
+// Unwrap makes it an ErrHistoryImportBusy.
+func (e *ImportBusyError) Unwrap() error { return ErrHistoryImportBusy }
+
 // ImportHistory imports an app's reviews changed in [from, to) through its
 // store plugin's History (issue 27), page by page through the listing's
 // own pipeline: each review compared with its stored version (nothing
@@ -37,55 +58,138 @@ const historyLease = 2 * time.Minute
 // progress, when set, is called after every page.
 func (p *Poller) ImportHistory(ctx context.Context, in state.Integration, app state.App, from, to time.Time,
 	progress func(state.HistoryImport)) (state.HistoryImport, error) {
+	run, err := p.BeginHistoryImport(ctx, in, app, from, to)
+	if err != nil || run.finished {
+		return run.Import(), err
+	}
+	return run.Run(ctx, progress)
+}
+
+// HistoryImportRun is an import begun (its lease taken) and not yet run:
+// Run runs it to its end, or Abandon lets it go. Exactly one of them must
+// be called.
+type HistoryImportRun struct {
+	p        *Poller
+	in       state.Integration
+	app      state.App
+	st       sdk.StorePlugin
+	info     sdk.Info
+	h        state.HistoryImport
+	finished bool // finished before: nothing to run
+	leases   *state.Leases
+	lease    state.Lease
+	key      []any
+	running  string
+}
+
+// Import is the import as it stood when begun.
+func (r *HistoryImportRun) Import() state.HistoryImport {
+	if r == nil {
+		return state.HistoryImport{}
+	}
+	return r.h
+}
+
+// Finished reports whether the import had finished before: Run returns
+// it as it is.
+func (r *HistoryImportRun) Finished() bool { return r.finished }
+
+// BeginHistoryImport takes the import of [from, to) of an app for this
+// process, so the caller can tell at once whether it runs here: an
+// *ImportBusyError (an ErrHistoryImportBusy) naming the hub that holds it
+// when it runs elsewhere. The run that is returned holds the import's
+// lease until its Run or Abandon.
+func (p *Poller) BeginHistoryImport(ctx context.Context, in state.Integration, app state.App, from, to time.Time) (*HistoryImportRun, error) {
 	from, to = from.UTC(), to.UTC()
 	if !from.Before(to) {
-		return state.HistoryImport{}, fmt.Errorf("history of %s: from %s is not before to %s", app.ID, from.Format(time.DateOnly), to.Format(time.DateOnly))
+		return nil, fmt.Errorf("history of %s: from %s is not before to %s", app.ID, from.Format(time.DateOnly), to.Format(time.DateOnly))
 	}
 	st, info, err := p.Plugins.Store(app.StorePlugin)
 	if err != nil {
-		return state.HistoryImport{}, err
+		return nil, err
 	}
 	h, found, err := p.DB.HistoryImport(ctx, in.ID, app.ID, from, to)
 	if err != nil {
-		return h, err
+		return nil, err
 	}
+	r := &HistoryImportRun{p: p, in: in, app: app, st: st, info: info, h: h}
 	if found && !h.Finished.IsZero() {
-		return h, nil
+		r.finished = true
+		return r, nil
 	}
 	// One place at a time: in this process, and on any hub of the
 	// database by the lease of the import's row (fenced), held under this
 	// process's owner; a killed predecessor of the same name (a hub
 	// restarted, `hub import-history` run again) is taken over at once,
 	// its writes refused by the fence.
-	running := fmt.Sprint(in.ID, "\x00", app.ID, "\x00", ms(from), "\x00", ms(to))
-	if _, busy := p.importing.LoadOrStore(running, true); busy {
-		return h, fmt.Errorf("%w: history of %s from %s to %s (in this process)", ErrHistoryImportBusy, app.ID, from.Format(time.DateOnly), to.Format(time.DateOnly))
+	r.running = fmt.Sprint(in.ID, "\x00", app.ID, "\x00", ms(from), "\x00", ms(to))
+	if _, busy := p.importing.LoadOrStore(r.running, true); busy {
+		return nil, &ImportBusyError{App: app.ID, From: from, To: to}
 	}
-	defer p.importing.Delete(running)
+	ok := false
+	defer func() {
+		if !ok {
+			p.importing.Delete(r.running)
+		}
+	}()
 	if err := p.DB.CreateHistoryImport(ctx, h); err != nil {
-		return h, err
+		return nil, err
 	}
-	leases := p.DB.HistoryImportLeases(p.importLeaseOwner())
-	key := state.HistoryImportKey(h)
-	if n, err := leases.ReleasePredecessors(ctx, key...); err != nil {
-		return h, err
+	r.leases = p.DB.HistoryImportLeases(p.importLeaseOwner())
+	r.key = state.HistoryImportKey(h)
+	if n, err := r.leases.ReleasePredecessors(ctx, r.key...); err != nil {
+		return nil, err
 	} else if n > 0 {
 		p.Logger.Info("history import: taken over from an earlier run of this name", "integration", in.ID, "app", app.ID)
 	}
-	lease, ok, err := leases.Take(ctx, p.clock(), historyLease, key...)
+	lease, took, err := r.leases.Take(ctx, p.clock(), historyLease, r.key...)
 	if err != nil {
-		return h, err
+		return nil, err
 	}
-	if !ok {
-		return h, fmt.Errorf("%w: history of %s from %s to %s", ErrHistoryImportBusy, app.ID, from.Format(time.DateOnly), to.Format(time.DateOnly))
-	}
-	defer func() {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		if _, err := leases.Release(rctx, lease, key...); err != nil {
-			p.Logger.Warn("history import: lease not released; it runs out instead", "integration", in.ID, "app", app.ID, "error", err)
+	if !took {
+		holder, _, herr := p.DB.HistoryImportHolder(ctx, h, p.clock())
+		if herr != nil {
+			p.Logger.Warn("history import: its holder not read", "integration", in.ID, "app", app.ID, "error", herr)
 		}
-	}()
+		if holder.IsZero() {
+			holder = state.Owner{Name: "another hub"} // released or run out since: named as well as can be
+		}
+		return nil, &ImportBusyError{Holder: holder, App: app.ID, From: from, To: to}
+	}
+	r.lease = lease
+	ok = true
+	return r, nil
+}
+
+// Abandon lets a begun import go without running it: its lease is
+// released.
+func (r *HistoryImportRun) Abandon(ctx context.Context) {
+	if r == nil || r.finished {
+		return
+	}
+	defer r.p.importing.Delete(r.running)
+	r.release(ctx)
+}
+
+func (r *HistoryImportRun) release(ctx context.Context) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if _, err := r.leases.Release(rctx, r.lease, r.key...); err != nil {
+		r.p.Logger.Warn("history import: lease not released; it runs out instead", "integration", r.in.ID, "app", r.app.ID, "error", err)
+	}
+}
+
+// Run runs a begun import to its end (see ImportHistory), then releases
+// its lease.
+func (r *HistoryImportRun) Run(ctx context.Context, progress func(state.HistoryImport)) (state.HistoryImport, error) {
+	if r.finished {
+		return r.h, nil
+	}
+	p, in, app, st, info := r.p, r.in, r.app, r.st, r.info
+	from, to := r.h.From, r.h.To
+	leases, lease, key := r.leases, r.lease, r.key
+	defer p.importing.Delete(r.running)
+	defer r.release(ctx)
 	renewCtx, stopRenew := context.WithCancel(ctx)
 	defer stopRenew()
 	go func() {
@@ -105,7 +209,8 @@ func (p *Poller) ImportHistory(ctx context.Context, in state.Integration, app st
 		}
 	}()
 	// Read again under the lease: another importer may have moved it on.
-	if h, _, err = p.DB.HistoryImport(ctx, in.ID, app.ID, from, to); err != nil {
+	h, _, err := p.DB.HistoryImport(ctx, in.ID, app.ID, from, to)
+	if err != nil {
 		return h, err
 	}
 	if !h.Finished.IsZero() {

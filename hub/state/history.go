@@ -215,3 +215,23 @@ func (t *Tx) SaveHistoryImportUnder(ctx context.Context, h HistoryImport, l Leas
 func (d *DB) SaveHistoryImportUnder(ctx context.Context, h HistoryImport, l Lease) error {
 	return d.InTx(ctx, func(tx *Tx) error { return tx.SaveHistoryImportUnder(ctx, h, l) })
 }
+
+// HistoryImportHolder is who holds the lease of h's import and until when
+// (by the taker's clock); a zero Owner when nobody does (or the lease ran
+// out).
+func (d *DB) HistoryImportHolder(ctx context.Context, h HistoryImport, now time.Time) (Owner, time.Time, error) {
+	var owner string
+	var until int64
+	err := d.queryRow(ctx, `SELECT lease_owner, lease_until_ms FROM history_imports
+		WHERE integration_id = ? AND app_id = ? AND from_ms = ? AND to_ms = ?`, HistoryImportKey(h)...).Scan(&owner, &until)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return Owner{}, time.Time{}, nil
+	case err != nil:
+		return Owner{}, time.Time{}, fmt.Errorf("state: holder of the history import of %s/%s: %w", h.IntegrationID, h.AppID, err)
+	}
+	if owner == "" || until <= ms(now) {
+		return Owner{}, time.Time{}, nil
+	}
+	return ParseOwner(owner), fromMS(until), nil
+}

@@ -298,6 +298,22 @@ func (d *DB) TicketOf(ctx context.Context, integrationID, appID, reviewID string
 	return ticket, nil
 }
 
+// ReviewChangedAt is when the stored review was last changed in the store
+// (posted_ms: its author's last change as the store dated it; zero when
+// the review is not stored).
+func (d *DB) ReviewChangedAt(ctx context.Context, integrationID, appID, reviewID string) (time.Time, error) {
+	var posted int64
+	err := d.queryRow(ctx, `SELECT posted_ms FROM reviews WHERE integration_id = ? AND app_id = ? AND review_id = ?`,
+		integrationID, appID, reviewID).Scan(&posted)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("state: date of review %s: %w", reviewID, err)
+	}
+	return fromMS(posted), nil
+}
+
 // ErrLinkedElsewhere is returned by ReviewOfTicket when the review the
 // helpdesk named is linked to another ticket.
 var ErrLinkedElsewhere = errors.New("the review is linked to another ticket")

@@ -61,7 +61,7 @@ func (*store) Info(context.Context, sdk.InfoRequest) (sdk.Info, error) {
 		Store: &sdk.StoreCapabilities{
 			CanReply: true, ReplyMaxLength: asc.ReplyMaxLength, CanEditReply: true, CanDeleteReply: true,
 			SourceFilters: []string{sdk.FilterCountry}, LocaleKind: sdk.FilterCountry, PublicListing: true,
-			MinPollInterval: time.Minute,
+			MinPollInterval: time.Minute, History: historyCaps,
 			// Apple counts requests per key over a rolling hour; 3,500 is the
 			// limit its documentation shows (README: Rate limits).
 			Quotas: []sdk.QuotaBucket{{Name: "App Store Connect key", Per: []string{"issuer_id", "key_id"},

@@ -419,3 +419,52 @@ func TestIndividualKey(t *testing.T) {
 		t.Errorf("an issuer id alone: %v", err)
 	}
 }
+
+// TestHistoryPagesAllTerritoriesAndStopsBeforeFrom: History reads the
+// customerReviews list newest first in every territory, returns the
+// range's reviews only, reports Apple's total, and stops at the first
+// page reaching before From (older pages are not read); without a key
+// (the public feed, ~500 recent reviews a country) it says there is no
+// history.
+func TestHistoryPagesAllTerritoriesAndStopsBeforeFrom(t *testing.T) {
+	e := start(t)
+	base := time.Now().Add(-1000 * time.Hour).UTC().Truncate(time.Second)
+	seedEvery(e, 900, base, time.Hour) // as-0000 oldest … as-0899 newest, US/RU/JP
+	settings := e.fake.Settings(e.url)
+	from, to := base.Add(500*time.Hour), base.Add(700*time.Hour) // as-0500 … as-0699
+	var got []sdk.Review
+	cur, pages := "", 0
+	for {
+		res, err := sdk.History(ctx(t), e.store, sdk.HistoryRequest{Settings: settings, AppID: app, From: from, To: to, Cursor: cur, PageSize: 500})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		got = append(got, res.Reviews...)
+		if res.Total != 900 {
+			t.Errorf("page %d: total %d, want Apple's 900", pages, res.Total)
+		}
+		if res.NextCursor == "" {
+			if res.Done != 900 {
+				t.Errorf("last page: done %d of %d", res.Done, res.Total)
+			}
+			break
+		}
+		cur = res.NextCursor
+	}
+	countries := map[string]bool{}
+	for _, r := range got {
+		countries[r.Country] = true
+		if r.UpdatedAt.Before(from) || !r.UpdatedAt.Before(to) {
+			t.Errorf("review %s of %v outside [%v, %v)", r.ID, r.UpdatedAt, from, to)
+		}
+	}
+	// 200 a page, newest first: pages 1–2 hold as-0899…as-0500, page 2 ends at as-0500, page 3 reaches before From.
+	if len(got) != 200 || len(countries) != 3 || pages != 3 {
+		t.Errorf("%d reviews in %d territories over %d pages; want 200 in 3 over 3", len(got), len(countries), pages)
+	}
+	_, err := sdk.History(ctx(t), e.store, sdk.HistoryRequest{Settings: sdk.Settings{"feed_base_url": e.url}, AppID: app, From: from, To: to})
+	if !sdk.IsUnsupported(err) || !strings.Contains(err.Error(), "about 500 recent reviews") {
+		t.Errorf("feed mode: %v", err)
+	}
+}

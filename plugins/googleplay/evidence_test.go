@@ -159,6 +159,13 @@ func TestVendorExamplesAgainstClient(t *testing.T) {
 			t.Errorf("forbidden: %v", err)
 		}
 	})
+	t.Run("reply-old-review", func(t *testing.T) {
+		s, settings := evidenceClient(t, evidence.Find(t, examples, "reply-old-review"))
+		_, err := s.official(t, settings).Reviews.Reply(docPkg, "review_id", &androidpublisher.ReviewsReplyRequest{ReplyText: "Thanks for your feedback!"}).Do()
+		if err != nil {
+			t.Errorf("reply to an old review: %v", err)
+		}
+	})
 	t.Run("reply-old-review-500", func(t *testing.T) {
 		// One 500 alone is transient (retried); PostReply's explanation of
 		// it is tested against the fake (TestReplyFailuresExplained).
@@ -201,6 +208,10 @@ func TestVendorExamplesAgainstFake(t *testing.T) {
 			f.PutObject(gcsBucket, "reviews/reviews_com.example.app_202611.csv", "text/csv; charset=utf-16le", []byte("x"))
 		},
 		"gcs-error-forbidden": func(f *fake.Server) { f.DenyBucket(gcsBucket) },
+		"reply-old-review": func(f *fake.Server) {
+			f.AcceptOldReplies()
+			f.PutReview(docPkg, sdk.Review{ID: "review_id", Rating: 2, Text: "old", UpdatedAt: now.Add(-30 * 24 * time.Hour)})
+		},
 		"reply-old-review-500": func(f *fake.Server) {
 			f.PutReview(docPkg, sdk.Review{ID: "review_id", Rating: 2, Text: "old", UpdatedAt: now.Add(-8 * 24 * time.Hour)})
 		},

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
 	androidpublisher "google.golang.org/api/androidpublisher/v3"
+	"google.golang.org/api/googleapi"
 	"google.golang.org/api/option"
 
 	"github.com/reviewhub/reviewhub/plugins/googleplay/gcs"
@@ -356,8 +358,30 @@ func (s *store) PostReply(ctx context.Context, req sdk.PostReplyRequest) (sdk.Po
 	if err != nil {
 		return sdk.PostReplyResponse{}, err
 	}
+	// A review older than the API's listing window (one the hub imported
+	// from the reports, issue 27) is read first with reviews.get, which
+	// serves reviews of any age: it tells whether the API has the review
+	// at all (ratings without text never are), and whether this very
+	// reply is there already (a crash after replying).
+	var changed time.Time
+	if !req.ReviewUpdatedAt.IsZero() && time.Since(req.ReviewUpdatedAt) > oldReview {
+		rv, gerr := c.svc.Reviews.Get(req.AppID, req.ReviewID).Context(ctx).Do()
+		if gerr != nil {
+			return sdk.PostReplyResponse{}, oldReviewError(req, gerr)
+		}
+		if got, perr := play.Review(req.AppID, rv); perr == nil && got.Reply != nil && got.Reply.Text == stored {
+			s.markReplied(req.Settings, req.AppID)
+			return sdk.PostReplyResponse{Reply: sdk.DeveloperReply{Text: got.Reply.Text, State: "PUBLISHED", UpdatedAt: got.Reply.UpdatedAt}}, nil
+		}
+		if changed = newestUserChange(rv); changed.IsZero() {
+			changed = req.ReviewUpdatedAt
+		}
+	}
 	resp, err := c.svc.Reviews.Reply(req.AppID, req.ReviewID, &androidpublisher.ReviewsReplyRequest{ReplyText: req.Text}).Context(ctx).Do()
 	if err != nil {
+		if code, serverError := play.ServerError(err); serverError && !changed.IsZero() && time.Since(changed) > oldReview {
+			return sdk.PostReplyResponse{}, oldReplyRefused(code, req.ReviewID, changed)
+		}
 		return sdk.PostReplyResponse{}, s.replyError(ctx, c, req, err)
 	}
 	s.markReplied(req.Settings, req.AppID)
@@ -390,13 +414,33 @@ func (s *store) replyError(ctx context.Context, c *client, req sdk.PostReplyRequ
 		// to fail with 500 (second-hand, see README); retrying would never end.
 		if rv, gerr := c.svc.Reviews.Get(req.AppID, req.ReviewID).Context(ctx).Do(); gerr == nil {
 			if t := newestUserChange(rv); !t.IsZero() && time.Since(t) > oldReview {
-				return sdk.Errorf(sdk.ErrorKindRefused, "google play reviews.reply: Google answered %d to a reply to review %s, last changed %s (%d days ago); "+
-					"Google is reported to refuse replies to reviews older than a week this way: answer it in Play Console",
-					code, req.ReviewID, t.Format(time.DateOnly), int(time.Since(t).Hours()/24))
+				return oldReplyRefused(code, req.ReviewID, t)
 			}
 		}
 	}
 	return play.Classify("reviews.reply", req.AppID, err)
+}
+
+// oldReplyRefused explains a 5xx to a reply to a review last changed more
+// than a week ago: retrying would never end.
+func oldReplyRefused(code int, reviewID string, changed time.Time) error {
+	return sdk.Errorf(sdk.ErrorKindRefused, "google play reviews.reply: Google answered %d to a reply to review %s, last changed %s (%d days ago); "+
+		"Google is reported to refuse replies to reviews older than a week this way: answer it in Play Console",
+		code, reviewID, changed.Format(time.DateOnly), int(time.Since(changed).Hours()/24))
+}
+
+// oldReviewError explains a failed reviews.get of a review older than the
+// listing window, read before replying to it: a 404 means Google's API
+// does not serve it (a rating without text, a review its author deleted
+// or Google removed), which no retry changes.
+func oldReviewError(req sdk.PostReplyRequest, err error) error {
+	var ge *googleapi.Error
+	if errors.As(err, &ge) && ge.Code == http.StatusNotFound {
+		return sdk.Errorf(sdk.ErrorKindRefused, "google play reviews.get: Google's API has no review %s (last changed %s, %d days ago, before the API's 7-day listing): "+
+			"a rating without text, or a review deleted or removed since, cannot be answered through the API; answer it in Play Console if it is still there",
+			req.ReviewID, req.ReviewUpdatedAt.Format(time.DateOnly), int(time.Since(req.ReviewUpdatedAt).Hours()/24))
+	}
+	return play.Classify("reviews.get", req.AppID, err)
 }
 
 func (*store) DeleteReply(context.Context, sdk.DeleteReplyRequest) (sdk.DeleteReplyResponse, error) {

@@ -374,3 +374,58 @@ func TestTranslationAndCredentials(t *testing.T) {
 		}
 	}
 }
+
+// TestReplyToAnOlderImportedReview: a review older than the API's 7-day
+// listing (imported from the reports, issue 27) is read with reviews.get
+// first, then answered; the same answer again is not posted twice; a
+// rating without text (not in the API) is refused with an explanation and
+// no reply call; a recent review costs no GET.
+func TestReplyToAnOlderImportedReview(t *testing.T) {
+	e := start(t)
+	e.fake.AcceptOldReplies()
+	old := time.Now().Add(-30 * 24 * time.Hour).UTC().Truncate(time.Second)
+	e.fake.PutReview(pkg, sdk.Review{ID: "gp:imported", Rating: 2, Text: "slow", UpdatedAt: old})
+	e.fake.PutReview(pkg, sdk.Review{ID: "gp:ratingonly", Rating: 1, UpdatedAt: old})
+	e.fake.PutReview(pkg, sdk.Review{ID: "gp:recent", Rating: 5, Text: "fine", UpdatedAt: time.Now().Add(-time.Hour)})
+	reply := func(id string, changed time.Time) (sdk.PostReplyResponse, error) {
+		return e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: e.settings, AppID: pkg, ReviewID: id, Text: "Fixed in 3.3", ReviewUpdatedAt: changed})
+	}
+	gets := e.fake.GetCalls(pkg)
+	res, err := reply("gp:imported", old)
+	if err != nil || res.Reply.Text != "Fixed in 3.3" {
+		t.Fatalf("reply to an older review: %+v %v", res, err)
+	}
+	if txt, _ := e.fake.ReplyText(pkg, "gp:imported"); txt != "Fixed in 3.3" || e.fake.GetCalls(pkg)-gets != 1 || e.fake.ReplyCalls(pkg, "gp:imported") != 1 {
+		t.Errorf("stored %q after %d GET and %d reply calls; want the reply after one GET", txt, e.fake.GetCalls(pkg)-gets, e.fake.ReplyCalls(pkg, "gp:imported"))
+	}
+	// Asked again (the hub crashed before recording it): read, found, not posted again.
+	if res, err := reply("gp:imported", old); err != nil || res.Reply.Text != "Fixed in 3.3" || e.fake.ReplyCalls(pkg, "gp:imported") != 1 {
+		t.Errorf("again: %+v %v, %d reply calls", res, err, e.fake.ReplyCalls(pkg, "gp:imported"))
+	}
+	_, err = reply("gp:ratingonly", old)
+	if sdk.KindOf(err) != sdk.ErrorKindRefused || !strings.Contains(err.Error(), "Google's API has no review gp:ratingonly") ||
+		!strings.Contains(err.Error(), "answer it in Play Console") || e.fake.ReplyCalls(pkg, "gp:ratingonly") != 0 {
+		t.Errorf("rating without text: %v (%v), %d reply calls", err, sdk.KindOf(err), e.fake.ReplyCalls(pkg, "gp:ratingonly"))
+	}
+	gets = e.fake.GetCalls(pkg)
+	if _, err := reply("gp:recent", time.Now().Add(-time.Hour)); err != nil || e.fake.GetCalls(pkg) != gets {
+		t.Errorf("recent review: %v, %d GET calls", err, e.fake.GetCalls(pkg)-gets)
+	}
+}
+
+// TestReplyToAnOlderReviewRefusedByGoogle: where Google answers a reply to
+// an older review with 500 (reported second-hand), the refusal is
+// explained from the review read before replying: one GET, not retried.
+func TestReplyToAnOlderReviewRefusedByGoogle(t *testing.T) {
+	e := start(t)
+	old := time.Now().Add(-20 * 24 * time.Hour).UTC().Truncate(time.Second)
+	e.fake.PutReview(pkg, sdk.Review{ID: "gp:imported", Rating: 2, Text: "slow", UpdatedAt: old})
+	gets := e.fake.GetCalls(pkg)
+	_, err := e.store.PostReply(ctx(t), sdk.PostReplyRequest{Settings: e.settings, AppID: pkg, ReviewID: "gp:imported", Text: "Thanks", ReviewUpdatedAt: old})
+	if sdk.KindOf(err) != sdk.ErrorKindRefused || !strings.Contains(err.Error(), "Google answered 500 to a reply to review gp:imported, last changed "+old.Format(time.DateOnly)) {
+		t.Errorf("refused: %v (%v)", err, sdk.KindOf(err))
+	}
+	if e.fake.GetCalls(pkg)-gets != 1 {
+		t.Errorf("%d GET calls, want the one before replying", e.fake.GetCalls(pkg)-gets)
+	}
+}

@@ -58,7 +58,7 @@ func (*store) Info(context.Context, sdk.InfoRequest) (sdk.Info, error) {
 		// The SDK refuses a longer answer before PostReply is called.
 		Store: &sdk.StoreCapabilities{
 			CanReply: true, ReplyMaxLength: rustore.AnswerMaxLength, CanEditReply: true, CanDeleteReply: true,
-			LocaleKind: sdk.FilterLanguage, MinPollInterval: 10 * time.Minute,
+			LocaleKind: sdk.FilterLanguage, MinPollInterval: 10 * time.Minute, History: historyCaps,
 		},
 	}, nil
 }

@@ -1552,6 +1552,10 @@ type PostReplyRequest struct {
 	Text     string                 `protobuf:"bytes,4,opt,name=text,proto3" json:"text,omitempty"`
 	// The id of the reply this one replaces, when known.
 	ExistingReplyId string `protobuf:"bytes,5,opt,name=existing_reply_id,json=existingReplyId,proto3" json:"existing_reply_id,omitempty"`
+	// When the review was last changed by its author as the hub stores it
+	// (unset when unknown; hubs before SDK v0.9 never set it): a store whose
+	// live API serves only recent reviews can check an older one first.
+	ReviewUpdatedAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=review_updated_at,json=reviewUpdatedAt,proto3" json:"review_updated_at,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -1619,6 +1623,13 @@ func (x *PostReplyRequest) GetExistingReplyId() string {
 		return x.ExistingReplyId
 	}
 	return ""
+}
+
+func (x *PostReplyRequest) GetReviewUpdatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReviewUpdatedAt
+	}
+	return nil
 }
 
 type PostReplyResponse struct {
@@ -2998,13 +3009,14 @@ const file_reviewhub_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x129\n" +
 	"\n" +
 	"updated_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12\x14\n" +
-	"\x05state\x18\x04 \x01(\tR\x05state\"\x94\x02\n" +
+	"\x05state\x18\x04 \x01(\tR\x05state\"\xdc\x02\n" +
 	"\x10PostReplyRequest\x12O\n" +
 	"\bsettings\x18\x01 \x03(\v23.reviewhub.plugin.v1.PostReplyRequest.SettingsEntryR\bsettings\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x1b\n" +
 	"\treview_id\x18\x03 \x01(\tR\breviewId\x12\x12\n" +
 	"\x04text\x18\x04 \x01(\tR\x04text\x12*\n" +
-	"\x11existing_reply_id\x18\x05 \x01(\tR\x0fexistingReplyId\x1a;\n" +
+	"\x11existing_reply_id\x18\x05 \x01(\tR\x0fexistingReplyId\x12F\n" +
+	"\x11review_updated_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x0freviewUpdatedAt\x1a;\n" +
 	"\rSettingsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"N\n" +
@@ -3224,53 +3236,54 @@ var file_reviewhub_plugin_v1_plugin_proto_depIdxs = []int32{
 	38, // 24: reviewhub.plugin.v1.Review.extra:type_name -> reviewhub.plugin.v1.Review.ExtraEntry
 	46, // 25: reviewhub.plugin.v1.DeveloperReply.updated_at:type_name -> google.protobuf.Timestamp
 	39, // 26: reviewhub.plugin.v1.PostReplyRequest.settings:type_name -> reviewhub.plugin.v1.PostReplyRequest.SettingsEntry
-	16, // 27: reviewhub.plugin.v1.PostReplyResponse.reply:type_name -> reviewhub.plugin.v1.DeveloperReply
-	40, // 28: reviewhub.plugin.v1.DeleteReplyRequest.settings:type_name -> reviewhub.plugin.v1.DeleteReplyRequest.SettingsEntry
-	41, // 29: reviewhub.plugin.v1.UpsertTicketRequest.settings:type_name -> reviewhub.plugin.v1.UpsertTicketRequest.SettingsEntry
-	22, // 30: reviewhub.plugin.v1.UpsertTicketRequest.change:type_name -> reviewhub.plugin.v1.ReviewChange
-	15, // 31: reviewhub.plugin.v1.ReviewChange.review:type_name -> reviewhub.plugin.v1.Review
-	23, // 32: reviewhub.plugin.v1.ReviewChange.history:type_name -> reviewhub.plugin.v1.ReviewVersion
-	46, // 33: reviewhub.plugin.v1.ReviewVersion.seen_at:type_name -> google.protobuf.Timestamp
-	16, // 34: reviewhub.plugin.v1.ReviewVersion.reply:type_name -> reviewhub.plugin.v1.DeveloperReply
-	42, // 35: reviewhub.plugin.v1.WebhookRequest.settings:type_name -> reviewhub.plugin.v1.WebhookRequest.SettingsEntry
-	26, // 36: reviewhub.plugin.v1.WebhookRequest.headers:type_name -> reviewhub.plugin.v1.Header
-	26, // 37: reviewhub.plugin.v1.WebhookResponse.headers:type_name -> reviewhub.plugin.v1.Header
-	28, // 38: reviewhub.plugin.v1.WebhookResponse.replies:type_name -> reviewhub.plugin.v1.ReplyRequest
-	10, // 39: reviewhub.plugin.v1.WebhookResponse.ignored:type_name -> reviewhub.plugin.v1.Unreadable
-	46, // 40: reviewhub.plugin.v1.ReplyRequest.sent_at:type_name -> google.protobuf.Timestamp
-	43, // 41: reviewhub.plugin.v1.WriteReplyResultRequest.settings:type_name -> reviewhub.plugin.v1.WriteReplyResultRequest.SettingsEntry
-	30, // 42: reviewhub.plugin.v1.WriteReplyResultRequest.result:type_name -> reviewhub.plugin.v1.ReplyResult
-	16, // 43: reviewhub.plugin.v1.ReplyResult.reply:type_name -> reviewhub.plugin.v1.DeveloperReply
-	46, // 44: reviewhub.plugin.v1.Alert.since:type_name -> google.protobuf.Timestamp
-	44, // 45: reviewhub.plugin.v1.PostAlertRequest.settings:type_name -> reviewhub.plugin.v1.PostAlertRequest.SettingsEntry
-	32, // 46: reviewhub.plugin.v1.PostAlertRequest.alert:type_name -> reviewhub.plugin.v1.Alert
-	0,  // 47: reviewhub.plugin.v1.Plugin.Info:input_type -> reviewhub.plugin.v1.InfoRequest
-	7,  // 48: reviewhub.plugin.v1.Store.CheckCredentials:input_type -> reviewhub.plugin.v1.CheckCredentialsRequest
-	13, // 49: reviewhub.plugin.v1.Store.ListReviews:input_type -> reviewhub.plugin.v1.ListReviewsRequest
-	17, // 50: reviewhub.plugin.v1.Store.PostReply:input_type -> reviewhub.plugin.v1.PostReplyRequest
-	19, // 51: reviewhub.plugin.v1.Store.DeleteReply:input_type -> reviewhub.plugin.v1.DeleteReplyRequest
-	11, // 52: reviewhub.plugin.v1.Store.History:input_type -> reviewhub.plugin.v1.HistoryRequest
-	7,  // 53: reviewhub.plugin.v1.Helpdesk.CheckCredentials:input_type -> reviewhub.plugin.v1.CheckCredentialsRequest
-	21, // 54: reviewhub.plugin.v1.Helpdesk.UpsertTicket:input_type -> reviewhub.plugin.v1.UpsertTicketRequest
-	25, // 55: reviewhub.plugin.v1.Helpdesk.HandleWebhook:input_type -> reviewhub.plugin.v1.WebhookRequest
-	29, // 56: reviewhub.plugin.v1.Helpdesk.WriteReplyResult:input_type -> reviewhub.plugin.v1.WriteReplyResultRequest
-	33, // 57: reviewhub.plugin.v1.Helpdesk.PostAlert:input_type -> reviewhub.plugin.v1.PostAlertRequest
-	1,  // 58: reviewhub.plugin.v1.Plugin.Info:output_type -> reviewhub.plugin.v1.InfoResponse
-	8,  // 59: reviewhub.plugin.v1.Store.CheckCredentials:output_type -> reviewhub.plugin.v1.CheckCredentialsResponse
-	14, // 60: reviewhub.plugin.v1.Store.ListReviews:output_type -> reviewhub.plugin.v1.ListReviewsResponse
-	18, // 61: reviewhub.plugin.v1.Store.PostReply:output_type -> reviewhub.plugin.v1.PostReplyResponse
-	20, // 62: reviewhub.plugin.v1.Store.DeleteReply:output_type -> reviewhub.plugin.v1.DeleteReplyResponse
-	12, // 63: reviewhub.plugin.v1.Store.History:output_type -> reviewhub.plugin.v1.HistoryResponse
-	8,  // 64: reviewhub.plugin.v1.Helpdesk.CheckCredentials:output_type -> reviewhub.plugin.v1.CheckCredentialsResponse
-	24, // 65: reviewhub.plugin.v1.Helpdesk.UpsertTicket:output_type -> reviewhub.plugin.v1.UpsertTicketResponse
-	27, // 66: reviewhub.plugin.v1.Helpdesk.HandleWebhook:output_type -> reviewhub.plugin.v1.WebhookResponse
-	31, // 67: reviewhub.plugin.v1.Helpdesk.WriteReplyResult:output_type -> reviewhub.plugin.v1.WriteReplyResultResponse
-	34, // 68: reviewhub.plugin.v1.Helpdesk.PostAlert:output_type -> reviewhub.plugin.v1.PostAlertResponse
-	58, // [58:69] is the sub-list for method output_type
-	47, // [47:58] is the sub-list for method input_type
-	47, // [47:47] is the sub-list for extension type_name
-	47, // [47:47] is the sub-list for extension extendee
-	0,  // [0:47] is the sub-list for field type_name
+	46, // 27: reviewhub.plugin.v1.PostReplyRequest.review_updated_at:type_name -> google.protobuf.Timestamp
+	16, // 28: reviewhub.plugin.v1.PostReplyResponse.reply:type_name -> reviewhub.plugin.v1.DeveloperReply
+	40, // 29: reviewhub.plugin.v1.DeleteReplyRequest.settings:type_name -> reviewhub.plugin.v1.DeleteReplyRequest.SettingsEntry
+	41, // 30: reviewhub.plugin.v1.UpsertTicketRequest.settings:type_name -> reviewhub.plugin.v1.UpsertTicketRequest.SettingsEntry
+	22, // 31: reviewhub.plugin.v1.UpsertTicketRequest.change:type_name -> reviewhub.plugin.v1.ReviewChange
+	15, // 32: reviewhub.plugin.v1.ReviewChange.review:type_name -> reviewhub.plugin.v1.Review
+	23, // 33: reviewhub.plugin.v1.ReviewChange.history:type_name -> reviewhub.plugin.v1.ReviewVersion
+	46, // 34: reviewhub.plugin.v1.ReviewVersion.seen_at:type_name -> google.protobuf.Timestamp
+	16, // 35: reviewhub.plugin.v1.ReviewVersion.reply:type_name -> reviewhub.plugin.v1.DeveloperReply
+	42, // 36: reviewhub.plugin.v1.WebhookRequest.settings:type_name -> reviewhub.plugin.v1.WebhookRequest.SettingsEntry
+	26, // 37: reviewhub.plugin.v1.WebhookRequest.headers:type_name -> reviewhub.plugin.v1.Header
+	26, // 38: reviewhub.plugin.v1.WebhookResponse.headers:type_name -> reviewhub.plugin.v1.Header
+	28, // 39: reviewhub.plugin.v1.WebhookResponse.replies:type_name -> reviewhub.plugin.v1.ReplyRequest
+	10, // 40: reviewhub.plugin.v1.WebhookResponse.ignored:type_name -> reviewhub.plugin.v1.Unreadable
+	46, // 41: reviewhub.plugin.v1.ReplyRequest.sent_at:type_name -> google.protobuf.Timestamp
+	43, // 42: reviewhub.plugin.v1.WriteReplyResultRequest.settings:type_name -> reviewhub.plugin.v1.WriteReplyResultRequest.SettingsEntry
+	30, // 43: reviewhub.plugin.v1.WriteReplyResultRequest.result:type_name -> reviewhub.plugin.v1.ReplyResult
+	16, // 44: reviewhub.plugin.v1.ReplyResult.reply:type_name -> reviewhub.plugin.v1.DeveloperReply
+	46, // 45: reviewhub.plugin.v1.Alert.since:type_name -> google.protobuf.Timestamp
+	44, // 46: reviewhub.plugin.v1.PostAlertRequest.settings:type_name -> reviewhub.plugin.v1.PostAlertRequest.SettingsEntry
+	32, // 47: reviewhub.plugin.v1.PostAlertRequest.alert:type_name -> reviewhub.plugin.v1.Alert
+	0,  // 48: reviewhub.plugin.v1.Plugin.Info:input_type -> reviewhub.plugin.v1.InfoRequest
+	7,  // 49: reviewhub.plugin.v1.Store.CheckCredentials:input_type -> reviewhub.plugin.v1.CheckCredentialsRequest
+	13, // 50: reviewhub.plugin.v1.Store.ListReviews:input_type -> reviewhub.plugin.v1.ListReviewsRequest
+	17, // 51: reviewhub.plugin.v1.Store.PostReply:input_type -> reviewhub.plugin.v1.PostReplyRequest
+	19, // 52: reviewhub.plugin.v1.Store.DeleteReply:input_type -> reviewhub.plugin.v1.DeleteReplyRequest
+	11, // 53: reviewhub.plugin.v1.Store.History:input_type -> reviewhub.plugin.v1.HistoryRequest
+	7,  // 54: reviewhub.plugin.v1.Helpdesk.CheckCredentials:input_type -> reviewhub.plugin.v1.CheckCredentialsRequest
+	21, // 55: reviewhub.plugin.v1.Helpdesk.UpsertTicket:input_type -> reviewhub.plugin.v1.UpsertTicketRequest
+	25, // 56: reviewhub.plugin.v1.Helpdesk.HandleWebhook:input_type -> reviewhub.plugin.v1.WebhookRequest
+	29, // 57: reviewhub.plugin.v1.Helpdesk.WriteReplyResult:input_type -> reviewhub.plugin.v1.WriteReplyResultRequest
+	33, // 58: reviewhub.plugin.v1.Helpdesk.PostAlert:input_type -> reviewhub.plugin.v1.PostAlertRequest
+	1,  // 59: reviewhub.plugin.v1.Plugin.Info:output_type -> reviewhub.plugin.v1.InfoResponse
+	8,  // 60: reviewhub.plugin.v1.Store.CheckCredentials:output_type -> reviewhub.plugin.v1.CheckCredentialsResponse
+	14, // 61: reviewhub.plugin.v1.Store.ListReviews:output_type -> reviewhub.plugin.v1.ListReviewsResponse
+	18, // 62: reviewhub.plugin.v1.Store.PostReply:output_type -> reviewhub.plugin.v1.PostReplyResponse
+	20, // 63: reviewhub.plugin.v1.Store.DeleteReply:output_type -> reviewhub.plugin.v1.DeleteReplyResponse
+	12, // 64: reviewhub.plugin.v1.Store.History:output_type -> reviewhub.plugin.v1.HistoryResponse
+	8,  // 65: reviewhub.plugin.v1.Helpdesk.CheckCredentials:output_type -> reviewhub.plugin.v1.CheckCredentialsResponse
+	24, // 66: reviewhub.plugin.v1.Helpdesk.UpsertTicket:output_type -> reviewhub.plugin.v1.UpsertTicketResponse
+	27, // 67: reviewhub.plugin.v1.Helpdesk.HandleWebhook:output_type -> reviewhub.plugin.v1.WebhookResponse
+	31, // 68: reviewhub.plugin.v1.Helpdesk.WriteReplyResult:output_type -> reviewhub.plugin.v1.WriteReplyResultResponse
+	34, // 69: reviewhub.plugin.v1.Helpdesk.PostAlert:output_type -> reviewhub.plugin.v1.PostAlertResponse
+	59, // [59:70] is the sub-list for method output_type
+	48, // [48:59] is the sub-list for method input_type
+	48, // [48:48] is the sub-list for extension type_name
+	48, // [48:48] is the sub-list for extension extendee
+	0,  // [0:48] is the sub-list for field type_name
 }
 
 func init() { file_reviewhub_plugin_v1_plugin_proto_init() }
