@@ -67,7 +67,7 @@ func (p historyPlugins) Store(string) (sdk.StorePlugin, sdk.Info, error) {
 	return p.st, sdk.Info{Name: "s", Store: &sdk.StoreCapabilities{ListingWindow: p.window, History: &sdk.HistoryCapabilities{}}}, nil
 }
 
-func historyRig(t *testing.T) (*Poller, *historyStore, state.Integration) {
+func historyRig(t testing.TB) (*Poller, *historyStore, state.Integration) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := state.OpenSQLite(ctx, filepath.Join(t.TempDir(), "hub.db"), nil)
