@@ -1,13 +1,7 @@
 package console_test
 
 import (
-	"bytes"
-	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/reviewhub/reviewhub/hub/console"
 )
@@ -20,22 +14,5 @@ import (
 // labelled, ids unique, no serious or critical axe-core violation.
 // Screenshots go to $CONSOLE_SCREENSHOTS (docs/console/).
 func TestAutomationInBrowser(t *testing.T) {
-	chromium, node := browserDeps(t)
-	base := console.AutomationTestServer(t)
-	shots := os.Getenv("CONSOLE_SCREENSHOTS")
-	if shots == "" {
-		shots = filepath.Join(t.TempDir(), "shots")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "automation.mjs")
-	cmd.Dir = "browsertest"
-	cmd.Env = append(os.Environ(), "HUB_URL="+base, "ADMIN_TOKEN="+console.TestToken, "SCREENSHOTS="+shots, "CHROMIUM="+chromium)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	t.Logf("browser test output:\n%s", out.String())
-	if err != nil {
-		t.Fatalf("browser test: %v", err)
-	}
+	runBrowserScript(t, "automation.mjs", console.AutomationTestServer)
 }

@@ -14,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/reviewhub/reviewhub/hub/console"
 	"github.com/reviewhub/reviewhub/hub/internal/stack"
 	"github.com/reviewhub/reviewhub/hub/internal/syncbuf"
 	odfake "github.com/reviewhub/reviewhub/plugins/omnidesk/fake"
@@ -48,6 +49,32 @@ func browserDeps(t *testing.T) (chromium, node string) {
 		t.Skip(msg)
 	}
 	return chromium, node
+}
+
+// runBrowserScript runs one of browsertest's scripts against the server
+// start gives it (a test server of this package), with the admin token,
+// Chromium and where screenshots go ($CONSOLE_SCREENSHOTS, else a
+// temporary folder); the script's output is logged, its failure fails t.
+func runBrowserScript(t *testing.T, script string, start func(*testing.T) string) {
+	t.Helper()
+	chromium, node := browserDeps(t)
+	base := start(t)
+	shots := os.Getenv("CONSOLE_SCREENSHOTS")
+	if shots == "" {
+		shots = filepath.Join(t.TempDir(), "shots")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, script)
+	cmd.Dir = "browsertest"
+	cmd.Env = append(os.Environ(), "HUB_URL="+base, "ADMIN_TOKEN="+console.TestToken, "SCREENSHOTS="+shots, "CHROMIUM="+chromium)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	t.Logf("browser test output (%s):\n%s", script, out.String())
+	if err != nil {
+		t.Fatalf("browser test %s: %v", script, err)
+	}
 }
 
 // The console in Chromium against the real hub binary with its four plugin

@@ -1,13 +1,7 @@
 package console_test
 
 import (
-	"bytes"
-	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/reviewhub/reviewhub/hub/console"
 )
@@ -17,22 +11,5 @@ import (
 // the CSV download, Russian; axe-core on each page. Screenshots go to
 // $CONSOLE_SCREENSHOTS (docs/console/).
 func TestChartsInBrowser(t *testing.T) {
-	chromium, node := browserDeps(t)
-	base := console.ChartsTestServer(t)
-	shots := os.Getenv("CONSOLE_SCREENSHOTS")
-	if shots == "" {
-		shots = filepath.Join(t.TempDir(), "shots")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "charts.mjs")
-	cmd.Dir = "browsertest"
-	cmd.Env = append(os.Environ(), "HUB_URL="+base, "ADMIN_TOKEN="+console.TestToken, "SCREENSHOTS="+shots, "CHROMIUM="+chromium)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	t.Logf("browser test output:\n%s", out.String())
-	if err != nil {
-		t.Fatalf("browser test: %v", err)
-	}
+	runBrowserScript(t, "charts.mjs", console.ChartsTestServer)
 }

@@ -6,35 +6,20 @@
 // page: controls labelled, ids unique, no serious or critical axe-core
 // violation. Screenshots go to SCREENSHOTS.
 import { mkdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { createRequire } from "node:module";
 import assert from "node:assert/strict";
-import { browse, env, loopback, unlabelled } from "./harness.mjs";
+import { browse, env, loopback, checkPage as checkShared } from "./harness.mjs";
 
 const hub = new URL(env("HUB_URL"));
 const token = env("ADMIN_TOKEN");
 const shots = env("SCREENSHOTS");
 assert.ok(loopback(hub), `the browser test only targets loopback, not ${hub.host}`);
 mkdirSync(shots, { recursive: true });
-const axePath = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 
 await browse({ name: "charts", shots, viewport: { width: 1280, height: 900 }, bypassCSP: true }, async ({ page, log }) => {
   const url = (p) => new URL(p, hub).toString();
   const pageErrors = [];
   page.on("pageerror", (e) => pageErrors.push(String(e)));
-  const checkPage = async (name) => {
-    const bad = await unlabelled(page);
-    assert.deepEqual(bad, [], `controls without a label on ${name}`);
-    await page.addScriptTag({ path: axePath });
-    const found = await page.evaluate(async () => {
-      const r = await window.axe.run(document, { resultTypes: ["violations"] });
-      return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 5) }));
-    });
-    const grave = found.filter((v) => v.impact === "serious" || v.impact === "critical");
-    for (const v of found) console.log(`axe on ${name}: ${v.impact} ${v.id} ${JSON.stringify(v.nodes)}`);
-    assert.deepEqual(grave, [], `axe-core: serious or critical violations on ${name}`);
-    if (name) await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
-  };
+  const checkPage = (name) => checkShared(page, name, shots);
   const charts = ["Reviews per day by rating", "Average rating", "Answered", "Time to first answer"];
 
   log("sign in, then the Charts page through the navigation");

@@ -6,6 +6,8 @@ import { chromium } from "playwright-core";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createRequire } from "node:module";
+import assert from "node:assert/strict";
 
 // env returns the environment variable k, which must be set.
 export const env = (k) => {
@@ -28,6 +30,25 @@ export const unlabelled = (page) => page.evaluate(() => {
   for (const id of ids.filter((id, i) => ids.indexOf(id) !== i)) bad.push(`duplicate id ${id}`);
   return bad;
 });
+
+// checkPage runs the checks every page gets: no control without a label,
+// no duplicate id, no serious or critical axe-core violation (each one
+// found is printed); then, when name is given, a full-page screenshot
+// shots/NAME.png.
+const axePath = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
+export async function checkPage(page, name, shots) {
+  const bad = await unlabelled(page);
+  assert.deepEqual(bad, [], `controls without a label on ${name}`);
+  await page.addScriptTag({ path: axePath });
+  const found = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ["violations"] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 5) }));
+  });
+  const grave = found.filter((v) => v.impact === "serious" || v.impact === "critical");
+  for (const v of found) console.log(`axe on ${name}: ${v.impact} ${v.id} ${JSON.stringify(v.nodes)}`);
+  assert.deepEqual(grave, [], `axe-core: serious or critical violations on ${name}`);
+  if (name) await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
 
 // browse runs body({ context, page, log }) in Chromium. log(step) names
 // the step; when body throws, the step, the error and the page's text are
