@@ -316,7 +316,7 @@ func (d *Deliverer) publishReply(ctx context.Context, in state.Integration, r st
 	// read an older one first (an imported review, issue 27).
 	changed, err := d.DB.ReviewChangedAt(ctx, in.ID, app.ID, r.ReviewID)
 	if err != nil {
-		return "", "", "", nil, err
+		return "", "", "", nil, fmt.Errorf("reply %s: the review's date: %w", r.MessageID, err)
 	}
 	cctx, calls := sdk.CountCalls(ctx)
 	res, err := st.PostReply(cctx, sdk.PostReplyRequest{
