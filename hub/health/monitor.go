@@ -422,13 +422,11 @@ func (m *Monitor) post(ctx context.Context, target string, body []byte) error {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	client := &http.Client{Timeout: 10 * time.Second}
-	if m.HTTP != nil {
-		c := *m.HTTP
-		client = &c
+	base := m.HTTP
+	if base == nil {
+		base = &http.Client{Timeout: 10 * time.Second}
 	}
-	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := client.Do(req)
+	resp, err := NoRedirects(base).Do(req)
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {
@@ -449,6 +447,19 @@ func (m *Monitor) post(ctx context.Context, target string, body []byte) error {
 // URL: it carries the webhook's secret).
 func (m *Monitor) allowed(u *url.URL) error {
 	return CheckOutbound(u, m.AllowHosts, "the alert webhook")
+}
+
+// NoRedirects returns a copy of c (nil: a zero client) that follows no
+// redirect: an outbound call (alert, webhook) answers with the redirect
+// itself, so a receiver cannot send the hub somewhere its host rules
+// were not checked.
+func NoRedirects(c *http.Client) *http.Client {
+	n := http.Client{}
+	if c != nil {
+		n = *c
+	}
+	n.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &n
 }
 
 // CheckOutbound is the rule for every URL the hub posts to on its own

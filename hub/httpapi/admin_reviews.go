@@ -250,14 +250,8 @@ func safeURL(s string) string {
 // store's date of their latest version). A wrong query is a 400 naming
 // the parameter; an unknown integration or app a 404.
 func (a *Admin) Reviews(ctx context.Context, q state.ReviewQuery) (ReviewPageJSON, error) {
-	if q.IntegrationID != "" {
-		in, err := a.load(ctx, q.IntegrationID)
-		if err != nil {
-			return ReviewPageJSON{}, err
-		}
-		if q.AppID != "" && !slices.ContainsFunc(in.Apps, func(app state.App) bool { return app.ID == q.AppID }) {
-			return ReviewPageJSON{}, badParams([]*config.FieldError{{Field: "app", Reason: fmt.Sprintf("integration %q has no app %q", in.ID, clip(q.AppID, 64))}})
-		}
+	if err := a.checkScope(ctx, q.IntegrationID, q.AppID); err != nil {
+		return ReviewPageJSON{}, err
 	}
 	page, err := a.DB.Reviews(ctx, q)
 	switch {
@@ -356,4 +350,21 @@ func badParams(bad []*config.FieldError) *Error {
 		msgs[i] = "parameter " + f.Field + ": " + f.Reason
 	}
 	return &Error{Status: http.StatusBadRequest, Detail: strings.Join(msgs, "; "), Fields: bad}
+}
+
+// checkScope checks a query's integration and app: an unknown integration
+// is a 404, an app it does not have a 400 naming the parameter; empty
+// means every one.
+func (a *Admin) checkScope(ctx context.Context, integrationID, appID string) error {
+	if integrationID == "" {
+		return nil
+	}
+	in, err := a.load(ctx, integrationID)
+	if err != nil {
+		return err
+	}
+	if appID != "" && !slices.ContainsFunc(in.Apps, func(app state.App) bool { return app.ID == appID }) {
+		return badParams([]*config.FieldError{{Field: "app", Reason: fmt.Sprintf("integration %q has no app %q", in.ID, clip(appID, 64))}})
+	}
+	return nil
 }

@@ -133,14 +133,8 @@ func dayJSON(s state.DayStats, day string) StatsDayJSON {
 // ReviewStats counts q's reviews per day. An unknown integration or app
 // is a 404 or 400.
 func (a *Admin) ReviewStats(ctx context.Context, q state.StatsQuery) (ReviewStatsJSON, error) {
-	if q.IntegrationID != "" {
-		in, err := a.load(ctx, q.IntegrationID)
-		if err != nil {
-			return ReviewStatsJSON{}, err
-		}
-		if q.AppID != "" && !slices.ContainsFunc(in.Apps, func(app state.App) bool { return app.ID == q.AppID }) {
-			return ReviewStatsJSON{}, badParams([]*config.FieldError{{Field: "app", Reason: fmt.Sprintf("integration %q has no app %q", in.ID, clip(q.AppID, 64))}})
-		}
+	if err := a.checkScope(ctx, q.IntegrationID, q.AppID); err != nil {
+		return ReviewStatsJSON{}, err
 	}
 	days, err := a.DB.ReviewStats(ctx, q)
 	if err != nil {

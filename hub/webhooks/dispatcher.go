@@ -241,13 +241,7 @@ func (d *Dispatcher) attempt(ctx context.Context, ep state.WebhookEndpoint, w st
 	req.Header.Set(HeaderID, ev.ID)
 	req.Header.Set(HeaderTimestamp, strconv.FormatInt(ts.Unix(), 10))
 	req.Header.Set(HeaderSignature, sig)
-	client := &http.Client{}
-	if d.HTTP != nil {
-		c := *d.HTTP
-		client = &c
-	}
-	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := client.Do(req)
+	resp, err := health.NoRedirects(d.HTTP).Do(req)
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {
